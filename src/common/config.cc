@@ -1,0 +1,259 @@
+#include "common/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "common/units.h"
+
+namespace aether {
+namespace {
+
+// Reads one table of the document into typed fields, and rejects keys that
+// no field claimed so a typo ("exec_timout") is an error, not a silent default.
+class Section {
+ public:
+  Section(const toml::table* table, std::string name, std::string origin)
+      : table_(table), name_(std::move(name)), origin_(std::move(origin)) {}
+
+  Status String(const char* key, std::string* out) {
+    const toml::node* n = Take(key);
+    if (n == nullptr) return OkStatus();
+    if (!n->is_string()) return TypeError(key, "a string");
+    *out = n->as_string()->get();
+    return OkStatus();
+  }
+  Status Bool(const char* key, bool* out) {
+    const toml::node* n = Take(key);
+    if (n == nullptr) return OkStatus();
+    if (!n->is_boolean()) return TypeError(key, "true or false");
+    *out = n->as_boolean()->get();
+    return OkStatus();
+  }
+  template <typename Int>
+  Status Integer(const char* key, Int* out, int64_t min, int64_t max) {
+    const toml::node* n = Take(key);
+    if (n == nullptr) return OkStatus();
+    if (!n->is_integer()) return TypeError(key, "an integer");
+    int64_t v = n->as_integer()->get();
+    if (v < min || v > max) {
+      return InvalidArgument(Where(key) + " must be between " + std::to_string(min) + " and " +
+                             std::to_string(max));
+    }
+    *out = static_cast<Int>(v);
+    return OkStatus();
+  }
+  Status Duration(const char* key, std::chrono::nanoseconds* out, bool allow_zero = false) {
+    const toml::node* n = Take(key);
+    if (n == nullptr) return OkStatus();
+    if (!n->is_string()) return TypeError(key, "a duration string like \"3s\" or \"250ms\"");
+    auto d = ParseDuration(n->as_string()->get());
+    if (!d.ok()) return InvalidArgument(Where(key) + ": " + d.status().message());
+    if (!allow_zero && d->count() == 0) return InvalidArgument(Where(key) + " must be positive");
+    *out = *d;
+    return OkStatus();
+  }
+  Status Size(const char* key, uint64_t* out) {
+    const toml::node* n = Take(key);
+    if (n == nullptr) return OkStatus();
+    if (n->is_integer() && n->as_integer()->get() > 0) {
+      *out = static_cast<uint64_t>(n->as_integer()->get());
+      return OkStatus();
+    }
+    if (!n->is_string()) return TypeError(key, "a size string like \"16MB\"");
+    auto s = ParseSize(n->as_string()->get());
+    if (!s.ok()) return InvalidArgument(Where(key) + ": " + s.status().message());
+    if (*s == 0) return InvalidArgument(Where(key) + " must be positive");
+    *out = *s;
+    return OkStatus();
+  }
+  Status StringMap(const char* key, std::map<std::string, std::string>* out) {
+    const toml::node* n = Take(key);
+    if (n == nullptr) return OkStatus();
+    if (!n->is_table()) return TypeError(key, "a table of strings");
+    for (const auto& [k, v] : *n->as_table()) {
+      if (!v.is_string()) return TypeError(key, "a table of strings");
+      (*out)[std::string(k.str())] = v.as_string()->get();
+    }
+    return OkStatus();
+  }
+  Status Finish() const {
+    if (table_ == nullptr) return OkStatus();
+    for (const auto& [k, v] : *table_) {
+      if (!taken_.count(std::string(k.str()))) {
+        return InvalidArgument(origin_ + ": unknown key [" + name_ + "] " + std::string(k.str()));
+      }
+    }
+    return OkStatus();
+  }
+
+ private:
+  const toml::node* Take(const char* key) {
+    taken_.insert(key);
+    if (table_ == nullptr) return nullptr;
+    return table_->get(key);
+  }
+  std::string Where(const char* key) const { return origin_ + ": [" + name_ + "] " + key; }
+  Status TypeError(const char* key, const char* expected) const {
+    return InvalidArgument(Where(key) + " must be " + expected);
+  }
+
+  const toml::table* table_;
+  std::string name_;
+  std::string origin_;
+  std::set<std::string> taken_;
+};
+
+const toml::table* SubTable(const toml::table& doc, const char* name) {
+  const toml::node* n = doc.get(name);
+  return n != nullptr ? n->as_table() : nullptr;
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_view) {
+  std::string origin(origin_view);
+  toml::table doc;
+  try {
+    doc = toml::parse(toml_text, origin_view);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return InvalidArgument(msg.str());
+  }
+  static const std::set<std::string> kSections = {"runtime",  "server",  "database", "registry",
+                                                  "control", "auth",    "log"};
+  for (const auto& [k, v] : doc) {
+    if (!kSections.count(std::string(k.str())) || !v.is_table()) {
+      return InvalidArgument(origin + ": unknown section [" + std::string(k.str()) +
+                             "] (known: runtime, server, database, registry, control, auth, log)");
+    }
+  }
+
+  Config c;
+  {
+    Section s(SubTable(doc, "runtime"), "runtime", origin);
+    RETURN_IF_ERROR(s.Duration("exec_timeout", &c.runtime.exec_timeout));
+    RETURN_IF_ERROR(s.Size("memory_limit", &c.runtime.memory_limit));
+    RETURN_IF_ERROR(s.Integer("cache_size", &c.runtime.cache_size, 1, 1000000));
+    RETURN_IF_ERROR(s.String("functions_dir", &c.runtime.functions_dir));
+    RETURN_IF_ERROR(s.String("data_dir", &c.runtime.data_dir));
+    RETURN_IF_ERROR(s.Integer("workers", &c.runtime.workers, 0, 1024));
+    RETURN_IF_ERROR(s.Integer("queue_length", &c.runtime.queue_length, 0, 1000000));
+    RETURN_IF_ERROR(s.Size("max_input", &c.runtime.max_input));
+    RETURN_IF_ERROR(s.Size("max_output", &c.runtime.max_output));
+    RETURN_IF_ERROR(s.Bool("optimize", &c.runtime.optimize));
+    RETURN_IF_ERROR(s.String("cc", &c.runtime.cc));
+    RETURN_IF_ERROR(s.Finish());
+    if (c.runtime.memory_limit > (4ull << 30)) {
+      return InvalidArgument(origin + ": [runtime] memory_limit must be at most 4GB (wasm32)");
+    }
+  }
+  {
+    Section s(SubTable(doc, "server"), "server", origin);
+    RETURN_IF_ERROR(s.String("host", &c.server.host));
+    RETURN_IF_ERROR(s.Integer("port", &c.server.port, 0, 65535));
+    RETURN_IF_ERROR(s.Size("max_body", &c.server.max_body));
+    RETURN_IF_ERROR(s.Duration("idle_timeout", &c.server.idle_timeout));
+    RETURN_IF_ERROR(s.String("tls_cert", &c.server.tls_cert));
+    RETURN_IF_ERROR(s.String("tls_key", &c.server.tls_key));
+    RETURN_IF_ERROR(s.Finish());
+    if (c.server.tls_cert.empty() != c.server.tls_key.empty()) {
+      return InvalidArgument(origin + ": [server] tls_cert and tls_key must be set together");
+    }
+  }
+  {
+    Section s(SubTable(doc, "database"), "database", origin);
+    RETURN_IF_ERROR(s.String("path", &c.database.path));
+    RETURN_IF_ERROR(s.Finish());
+  }
+  {
+    Section s(SubTable(doc, "registry"), "registry", origin);
+    RETURN_IF_ERROR(s.Duration("node_timeout", &c.registry.node_timeout));
+    RETURN_IF_ERROR(s.Duration("heartbeat_interval", &c.registry.heartbeat_interval));
+    RETURN_IF_ERROR(s.Finish());
+  }
+  {
+    Section s(SubTable(doc, "control"), "control", origin);
+    RETURN_IF_ERROR(s.String("url", &c.control.url));
+    RETURN_IF_ERROR(s.String("node_id", &c.control.node_id));
+    RETURN_IF_ERROR(s.StringMap("labels", &c.control.labels));
+    RETURN_IF_ERROR(s.Finish());
+  }
+  {
+    Section s(SubTable(doc, "auth"), "auth", origin);
+    RETURN_IF_ERROR(s.String("token", &c.auth.token));
+    RETURN_IF_ERROR(s.String("join_token", &c.auth.join_token));
+    RETURN_IF_ERROR(s.Finish());
+  }
+  {
+    Section s(SubTable(doc, "log"), "log", origin);
+    RETURN_IF_ERROR(s.String("level", &c.log.level));
+    RETURN_IF_ERROR(s.Finish());
+  }
+  return c;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  if (path.empty()) return Config{};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot read config file " + path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return ParseConfig(buf.str(), path);
+}
+
+Result<std::string> ConfigTemplate(std::string_view role) {
+  const Config d;
+  std::ostringstream o;
+  if (role == "engine") {
+    o << "# aether-engine configuration. Every key is optional; shown are the defaults.\n\n"
+      << "[server]\n"
+      << "host = \"" << d.server.host << "\"   # address to listen on\n"
+      << "port = 9091            # 0 picks a free port\n"
+      << "max_body = \"" << FormatSize(d.server.max_body) << "\"     # larger request bodies get 413\n"
+      << "idle_timeout = \"" << FormatDuration(d.server.idle_timeout) << "\"\n"
+      << "# tls_cert = \"/etc/aether/engine.crt\"   # set both to serve HTTPS\n"
+      << "# tls_key = \"/etc/aether/engine.key\"\n\n"
+      << "[runtime]\n"
+      << "exec_timeout = \"" << FormatDuration(d.runtime.exec_timeout)
+      << "\"     # wall-clock limit per execution\n"
+      << "memory_limit = \"" << FormatSize(d.runtime.memory_limit)
+      << "\"    # linear memory cap per execution (init and grow)\n"
+      << "cache_size = " << d.runtime.cache_size << "       # compiled modules kept loaded (LRU)\n"
+      << "functions_dir = \"\"     # serve NAME.wasm files from this directory\n"
+      << "data_dir = \"" << d.runtime.data_dir << "\"   # compiled-module cache\n"
+      << "workers = 0            # executor threads; 0 = one per core\n"
+      << "queue_length = 0       # queued executions before 503; 0 = 64 per worker\n"
+      << "max_input = \"" << FormatSize(d.runtime.max_input) << "\"      # /execute input bytes\n"
+      << "max_output = \"" << FormatSize(d.runtime.max_output) << "\"    # captured stdout/stderr\n"
+      << "optimize = true        # recompile with cc -O2 in the background\n"
+      << "cc = \"cc\"              # the optimizing C compiler\n\n"
+      << "[log]\n"
+      << "level = \"info\"         # trace, debug, info, warn, error\n";
+  } else if (role == "control") {
+    o << "# aether-control configuration. Every key is optional; shown are the defaults.\n\n"
+      << "[server]\n"
+      << "host = \"" << d.server.host << "\"\n"
+      << "port = 9090\n"
+      << "max_body = \"" << FormatSize(d.server.max_body) << "\"\n\n"
+      << "[database]\n"
+      << "path = \"" << d.database.path << "\"\n\n"
+      << "[registry]\n"
+      << "node_timeout = \"" << FormatDuration(d.registry.node_timeout) << "\"\n\n"
+      << "[log]\n"
+      << "level = \"info\"\n";
+  } else if (role == "cli") {
+    o << "# aether CLI configuration.\n"
+      << "control = \"http://127.0.0.1:9090\"\n"
+      << "# token = \"...\"   # or set AETHER_TOKEN\n";
+  } else {
+    return InvalidArgument("unknown config role \"" + std::string(role) +
+                           "\" (use engine, control or cli)");
+  }
+  return o.str();
+}
+
+}  // namespace aether

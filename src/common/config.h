@@ -1,0 +1,82 @@
+// Configuration of every Aether process, read from TOML. Every key has a
+// default, so a missing file section or key is never an error; an unknown
+// key or a value of the wrong type is, naming the key.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace aether {
+
+struct RuntimeConfig {
+  std::chrono::nanoseconds exec_timeout = std::chrono::seconds(3);
+  uint64_t memory_limit = 16ull << 20;
+  size_t cache_size = 100;                 // loaded modules kept in memory
+  std::string functions_dir;               // engine: serve NAME.wasm from here
+  std::string data_dir = ".aether/engine";  // compiled-module cache and node state
+  size_t workers = 0;                      // executor threads; 0 = one per core
+  size_t queue_length = 0;                 // pending executions; 0 = 64 per worker
+  uint64_t max_input = 1ull << 20;         // /execute input bytes
+  uint64_t max_output = 16ull << 20;       // captured stdout/stderr per execution
+  bool optimize = true;                    // background optimized tier (cc -O2)
+  std::string cc = "cc";                   // optimizing compiler
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;                 // 0 = the process's default (9090 / 9091)
+  uint64_t max_body = 4ull << 20;    // request bodies above this get 413
+  std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);
+  std::string tls_cert;              // PEM paths; both set = HTTPS
+  std::string tls_key;
+};
+
+struct DatabaseConfig {
+  std::string path = ".aether/control/aether.db";
+};
+
+struct RegistryConfig {
+  std::chrono::nanoseconds node_timeout = std::chrono::seconds(30);
+  std::chrono::nanoseconds heartbeat_interval = std::chrono::seconds(5);
+};
+
+struct ControlConfig {
+  std::string url;      // engine: join this control plane when set
+  std::string node_id;  // default: the host name
+  std::map<std::string, std::string> labels;
+};
+
+struct AuthConfig {
+  std::string token;       // admin API bearer token
+  std::string join_token;  // node registration token
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace, debug, info, warn, error
+};
+
+struct Config {
+  RuntimeConfig runtime;
+  ServerConfig server;
+  DatabaseConfig database;
+  RegistryConfig registry;
+  ControlConfig control;
+  AuthConfig auth;
+  LogConfig log;
+};
+
+// Parses TOML text; `origin` names the file in error messages.
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin);
+// Reads and parses a file. An empty path gives the defaults.
+Result<Config> LoadConfig(const std::string& path);
+
+// A commented TOML file with every key and its default, for `aether config
+// template`. `role` is "engine", "control" or "cli".
+Result<std::string> ConfigTemplate(std::string_view role);
+
+}  // namespace aether

@@ -1,0 +1,341 @@
+// The ahead-of-time engine: wasm -> C (wasm2c) -> shared object (tcc now,
+// cc -O2 in the background) -> dlopen, with an on-disk cache keyed by the
+// module's sha256 and the compiler's fingerprint, and an in-memory LRU.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "common/log.h"
+#include "common/sha256.h"
+#include "wasm/engine.h"
+#include "wasm/internal/compiler.h"
+#include "wasm/internal/glue.h"
+#include "wasm/internal/runtime.h"
+#include "wasm/internal/translate.h"
+#include "wasm/wasi/wasi.h"
+
+namespace aether::wasm {
+namespace {
+
+constexpr const char* kWasiModule = "wasi_snapshot_preview1";
+
+class AotModule final : public Module {
+ public:
+  AotModule(std::string sha, Tier tier, uint64_t size, ModuleInfo info,
+            std::unique_ptr<LoadedModule> loaded)
+      : sha_(std::move(sha)), tier_(tier), size_(size), info_(std::move(info)),
+        loaded_(std::move(loaded)) {
+    for (const auto& imp : info_.imports) uses_wasi_ = uses_wasi_ || imp.module == kWasiModule;
+  }
+  const std::string& sha256() const override { return sha_; }
+  Tier tier() const override { return tier_; }
+  uint64_t wasm_size() const override { return size_; }
+  const LoadedModule& loaded() const { return *loaded_; }
+  const ModuleInfo& info() const { return info_; }
+  bool uses_wasi() const { return uses_wasi_; }
+
+ private:
+  std::string sha_;
+  Tier tier_;
+  uint64_t size_;
+  ModuleInfo info_;
+  std::unique_ptr<LoadedModule> loaded_;
+  bool uses_wasi_ = false;
+};
+
+using ModulePtr = std::shared_ptr<const AotModule>;
+
+double MsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+class AotEngine final : public Engine {
+ public:
+  explicit AotEngine(EngineOptions options)
+      : options_(std::move(options)), runtime_(&registry_) {
+    RegisterWasi(registry_);
+    std::error_code ec;
+    std::filesystem::create_directories(options_.cache_dir, ec);
+    tcc_ = NewTccCompiler();
+    cc_ = NewCcCompiler(options_.cc, options_.cache_dir);
+    if (options_.optimize) optimizer_ = std::thread([this] { OptimizerLoop(); });
+  }
+
+  ~AotEngine() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (optimizer_.joinable()) optimizer_.join();
+  }
+
+  Result<std::shared_ptr<const Module>> Load(std::span<const uint8_t> wasm) override {
+    std::string sha = Sha256Hex(wasm);
+    std::shared_future<Result<ModulePtr>> pending;
+    std::promise<Result<ModulePtr>> promise;
+    bool leader = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = entries_.find(sha);
+      if (it != entries_.end()) {
+        lru_.splice(lru_.begin(), lru_, it->second.lru_pos);
+        return std::shared_ptr<const Module>(it->second.best);
+      }
+      auto f = loading_.find(sha);
+      if (f != loading_.end()) {
+        pending = f->second;
+      } else {
+        pending = promise.get_future().share();
+        loading_.emplace(sha, pending);
+        leader = true;
+      }
+    }
+    if (leader) {
+      Result<ModulePtr> r = LoadUncached(sha, wasm);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (r.ok()) Insert(sha, *r);
+        loading_.erase(sha);
+      }
+      promise.set_value(r);
+    }
+    const Result<ModulePtr>& r = pending.get();
+    if (!r.ok()) return r.status();
+    return std::shared_ptr<const Module>(*r);
+  }
+
+  std::shared_ptr<const Module> Current(const std::shared_ptr<const Module>& module) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(module->sha256());
+    if (it == entries_.end()) return module;
+    return it->second.best;
+  }
+
+  Result<RunResult> Run(const Module& module, const RunOptions& options) override {
+    const auto& m = static_cast<const AotModule&>(module);
+    if (!m.loaded().has_export("_start")) {
+      return InvalidArgument("the module does not export \"_start\" (build it as a WASI command)");
+    }
+    std::unique_ptr<WasiCtx> wasi;
+    if (m.uses_wasi()) {
+      WasiOptions wo;
+      wo.args = options.args;
+      wo.env = options.env;
+      wo.preopens = options.preopens;
+      wo.inherit_stdio = options.inherit_stdio;
+      wo.stdin_data = options.stdin_data;
+      wo.max_output_bytes = options.max_output_bytes;
+      ASSIGN_OR_RETURN(wasi, WasiCtx::Create(wo));
+    }
+    ExecContext ctx;
+    ctx.wasi = wasi.get();
+
+    // One zeroed instance buffer per thread, reused across executions.
+    thread_local std::vector<std::max_align_t> instance_buf;
+    size_t words = (m.loaded().instance_size() + sizeof(std::max_align_t) - 1) /
+                   sizeof(std::max_align_t);
+    if (instance_buf.size() < words) instance_buf.resize(words);
+    void* instance = instance_buf.data();
+    std::memset(instance, 0, words * sizeof(std::max_align_t));
+
+    RunResult result;
+    auto t0 = std::chrono::steady_clock::now();
+    uint64_t peak = 0;
+    CallOutcome out =
+        runtime_.InstantiateAndCall(m.loaded(), instance, &ctx, "_start", options.limits, &peak);
+    runtime_.Free(m.loaded(), instance);
+    result.exec_ms = MsSince(t0);
+    result.peak_memory_bytes = peak;
+    if (wasi != nullptr && !options.inherit_stdio) {
+      result.stdout_data = std::move(wasi->stdout_data());
+      result.stderr_data = std::move(wasi->stderr_data());
+    }
+    switch (out.kind) {
+      case CallOutcome::kReturned:
+        result.exit_code = 0;
+        break;
+      case CallOutcome::kExited:
+        result.exit_code = wasi != nullptr ? static_cast<int>(wasi->exit_code()) : 0;
+        break;
+      case CallOutcome::kTrapped:
+        result.trap = out.trap;
+        break;
+      case CallOutcome::kInitFailed:
+        return ResourceExhausted("cannot instantiate the module: " + out.init_error);
+    }
+    return result;
+  }
+
+ private:
+  struct Entry {
+    ModulePtr best;
+    std::list<std::string>::iterator lru_pos;
+  };
+  struct OptimizeJob {
+    std::string sha;
+    std::vector<uint8_t> wasm;
+  };
+
+  std::string CachePath(const std::string& sha, const Compiler& c) const {
+    std::string key = c.fingerprint() + "|glue" + std::to_string(kGlueVersion) + "|abi" +
+                      std::to_string(AETHER_ABI_VERSION);
+    return options_.cache_dir + "/" + sha + "." + Sha256Hex(key).substr(0, 16) + "." +
+           std::string(TierName(c.tier())) + ".so";
+  }
+
+  // Compiles into a private temp file, then renames: readers never see a
+  // partial file, and concurrent compiles of one module (other processes
+  // included) each publish a complete one.
+  Status CompileToCache(Compiler& c, const std::string& unit, const std::string& path) {
+    std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." +
+                      std::to_string(tmp_counter_.fetch_add(1));
+    Status st = c.Compile(unit, tmp);
+    if (!st.ok()) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      ::unlink(tmp.c_str());
+      return Internal("cannot write the module cache " + options_.cache_dir + ": " +
+                      std::strerror(errno));
+    }
+    return OkStatus();
+  }
+
+  Result<ModulePtr> LoadUncached(const std::string& sha, std::span<const uint8_t> wasm) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::string opt_path = CachePath(sha, *cc_);
+    std::string fast_path = CachePath(sha, *tcc_);
+    if (FileExists(opt_path) || FileExists(fast_path)) {
+      ASSIGN_OR_RETURN(ModuleInfo info, ValidateModule(wasm));
+      bool opt = FileExists(opt_path);
+      auto loaded = runtime_.Load(opt ? opt_path : fast_path, info);
+      if (loaded.ok()) {
+        auto m = std::make_shared<const AotModule>(sha, opt ? Tier::kOptimized : Tier::kFast,
+                                                   wasm.size(), std::move(info),
+                                                   std::move(loaded).value());
+        if (!opt) ScheduleOptimize(sha, wasm);
+        LOG_DEBUG("module {} loaded from disk cache ({} tier) in {:.2f} ms", sha.substr(0, 12),
+                  TierName(m->tier()), MsSince(t0));
+        return m;
+      }
+      if (loaded.status().code() == Code::kInvalidArgument) return loaded.status();
+      LOG_WARN("ignoring unusable cached module {}: {}", sha.substr(0, 12),
+               loaded.status().message());
+    }
+    ASSIGN_OR_RETURN(Translation t, TranslateToC(wasm));
+    // Refuse unknown imports before spending time compiling.
+    for (const FuncImportInfo& imp : t.info.imports) {
+      if (registry_.Find(imp.module, imp.name) == nullptr) {
+        return InvalidArgument("module imports " + imp.module + "." + imp.name +
+                               ", which Aether does not provide");
+      }
+    }
+    ASSIGN_OR_RETURN(std::string unit, BuildCompilationUnit(t));
+    RETURN_IF_ERROR(CompileToCache(*tcc_, unit, fast_path));
+    double compile_ms = MsSince(t0);
+    ASSIGN_OR_RETURN(std::unique_ptr<LoadedModule> loaded, runtime_.Load(fast_path, t.info));
+    auto m = std::make_shared<const AotModule>(sha, Tier::kFast, wasm.size(), std::move(t.info),
+                                               std::move(loaded));
+    LOG_DEBUG("module {} compiled (fast tier) in {:.2f} ms", sha.substr(0, 12), compile_ms);
+    if (options_.on_compiled) options_.on_compiled(sha, Tier::kFast, compile_ms, "");
+    ScheduleOptimize(sha, wasm);
+    return m;
+  }
+
+  void Insert(const std::string& sha, ModulePtr m) {
+    lru_.push_front(sha);
+    entries_[sha] = Entry{std::move(m), lru_.begin()};
+    while (entries_.size() > options_.cache_size && !lru_.empty()) {
+      entries_.erase(lru_.back());
+      lru_.pop_back();
+    }
+  }
+
+  void ScheduleOptimize(const std::string& sha, std::span<const uint8_t> wasm) {
+    if (!options_.optimize) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    jobs_.push_back({sha, std::vector<uint8_t>(wasm.begin(), wasm.end())});
+    cv_.notify_one();
+  }
+
+  void OptimizerLoop() {
+    for (;;) {
+      OptimizeJob job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+        if (stopping_) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      auto t0 = std::chrono::steady_clock::now();
+      Status st = Optimize(job);
+      double ms = MsSince(t0);
+      if (st.ok()) {
+        LOG_INFO("module {} optimized tier ready in {:.0f} ms", job.sha.substr(0, 12), ms);
+      } else {
+        LOG_WARN("module {} optimized tier failed: {}", job.sha.substr(0, 12), st.message());
+      }
+      if (options_.on_compiled) {
+        options_.on_compiled(job.sha, Tier::kOptimized, ms, st.ok() ? "" : st.message());
+      }
+    }
+  }
+
+  Status Optimize(const OptimizeJob& job) {
+    std::string path = CachePath(job.sha, *cc_);
+    ASSIGN_OR_RETURN(Translation t, TranslateToC(job.wasm));
+    if (!FileExists(path)) {
+      ASSIGN_OR_RETURN(std::string unit, BuildCompilationUnit(t));
+      RETURN_IF_ERROR(CompileToCache(*cc_, unit, path));
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<LoadedModule> loaded, runtime_.Load(path, t.info));
+    auto m = std::make_shared<const AotModule>(job.sha, Tier::kOptimized, job.wasm.size(),
+                                               std::move(t.info), std::move(loaded));
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(job.sha);
+    if (it != entries_.end()) it->second.best = std::move(m);
+    return OkStatus();
+  }
+
+  EngineOptions options_;
+  HostRegistry registry_;
+  Runtime runtime_;
+  std::unique_ptr<Compiler> tcc_;
+  std::unique_ptr<Compiler> cc_;
+  std::atomic<uint64_t> tmp_counter_{0};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::string, Entry> entries_;
+  std::list<std::string> lru_;
+  std::unordered_map<std::string, std::shared_future<Result<ModulePtr>>> loading_;
+  std::deque<OptimizeJob> jobs_;
+  bool stopping_ = false;
+  std::thread optimizer_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> NewAotEngine(EngineOptions options) {
+  return std::make_unique<AotEngine>(std::move(options));
+}
+
+}  // namespace aether::wasm

@@ -1,0 +1,112 @@
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "wasm/internal/compiler.h"
+
+extern char** environ;
+
+namespace aether::wasm {
+namespace {
+
+// Flags: -fstack-clash-protection probes large frames so a deep or wide
+// guest stack always hits the guard page; hidden visibility keeps a module's
+// symbols to itself.
+const std::vector<std::string> kFlags = {"-O2", "-shared", "-fPIC", "-fvisibility=hidden",
+                                         "-fno-strict-aliasing", "-fstack-clash-protection",
+                                         "-w"};
+
+struct Spawned {
+  int exit_status = -1;
+  std::string output;
+};
+
+Result<Spawned> Run(const std::vector<std::string>& argv, const std::string& log_path) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    return Internal("cannot start C compiler \"" + argv[0] + "\": " + std::strerror(rc));
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return Internal("waitpid failed for the C compiler");
+  }
+  Spawned out;
+  out.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream in(log_path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  out.output = buf.str();
+  if (out.output.size() > 2000) out.output.resize(2000);
+  unlink(log_path.c_str());
+  return out;
+}
+
+class CcCompiler final : public Compiler {
+ public:
+  CcCompiler(std::string cc, std::string scratch_dir)
+      : cc_(std::move(cc)), scratch_dir_(std::move(scratch_dir)) {
+    std::string version = "unknown";
+    auto r = Run({cc_, "-dumpfullversion", "-dumpversion"}, scratch_dir_ + "/cc-version.log");
+    if (r.ok() && r->exit_status == 0) version = r->output;
+    while (!version.empty() && (version.back() == '\n' || version.back() == ' ')) version.pop_back();
+    fingerprint_ = cc_ + "-" + version;
+    for (const auto& f : kFlags) fingerprint_ += " " + f;
+  }
+
+  Tier tier() const override { return Tier::kOptimized; }
+  const std::string& fingerprint() const override { return fingerprint_; }
+
+  Status Compile(const std::string& c_unit, const std::string& out_path) override {
+    std::string base = scratch_dir_ + "/cc-" + std::to_string(getpid()) + "-" +
+                       std::to_string(counter_.fetch_add(1));
+    std::string src = base + ".c";
+    {
+      std::ofstream out(src, std::ios::binary);
+      out << c_unit;
+      if (!out) return Internal("cannot write " + src);
+    }
+    std::vector<std::string> argv = {cc_};
+    argv.insert(argv.end(), kFlags.begin(), kFlags.end());
+    argv.insert(argv.end(), {"-o", out_path, src, "-lm"});
+    auto r = Run(argv, base + ".log");
+    unlink(src.c_str());
+    if (!r.ok()) return r.status();
+    if (r->exit_status != 0) {
+      return Internal(cc_ + " failed (exit " + std::to_string(r->exit_status) + "): " + r->output);
+    }
+    return OkStatus();
+  }
+
+ private:
+  std::string cc_;
+  std::string scratch_dir_;
+  std::string fingerprint_;
+  std::atomic<uint64_t> counter_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<Compiler> NewCcCompiler(std::string cc, std::string scratch_dir) {
+  return std::make_unique<CcCompiler>(std::move(cc), std::move(scratch_dir));
+}
+
+}  // namespace aether::wasm

@@ -1,0 +1,21 @@
+// Generates the C glue compiled together with wasm2c output: definitions of
+// the wasm_rt_* runtime functions and of every imported function as
+// forwarders through aether_rt_api / the import table (see abi.h), plus
+// fixed-name entry points the loader finds with dlsym.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+#include "wasm/internal/translate.h"
+
+namespace aether::wasm {
+
+// Bump when the generated glue or abi.h changes: part of the cache key.
+inline constexpr int kGlueVersion = 1;
+
+// Returns the complete C translation unit: prelude + wasm2c source (with its
+// header inlined) + glue.
+Result<std::string> BuildCompilationUnit(const Translation& t);
+
+}  // namespace aether::wasm

@@ -1,0 +1,343 @@
+#include "wasm/internal/runtime.h"
+
+#include <dlfcn.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "wasm/internal/guard.h"
+#include "wasm/internal/thread_state.h"
+
+namespace aether::wasm {
+namespace {
+
+// Jump codes passed to aether_guard_jump.
+constexpr int kJumpTrap = 1;
+constexpr int kJumpUnwind = 2;
+constexpr int kJumpInitFailed = 3;
+
+// Bounds on tables so a module cannot make instantiation allocate without limit.
+constexpr uint32_t kMaxTableElements = 10'000'000;
+
+TrapKind FromWasmRtTrap(uint32_t t) {
+  switch (t) {
+    case WASM_RT_TRAP_OOB: return TrapKind::kOutOfBounds;
+    case WASM_RT_TRAP_INT_OVERFLOW: return TrapKind::kIntegerOverflow;
+    case WASM_RT_TRAP_DIV_BY_ZERO: return TrapKind::kDivideByZero;
+    case WASM_RT_TRAP_INVALID_CONVERSION: return TrapKind::kInvalidConversion;
+    case WASM_RT_TRAP_UNREACHABLE: return TrapKind::kUnreachable;
+    case WASM_RT_TRAP_CALL_INDIRECT: return TrapKind::kIndirectCallMismatch;
+    case WASM_RT_TRAP_EXHAUSTION: return TrapKind::kStackExhausted;
+    default: return TrapKind::kHostError;
+  }
+}
+
+// ---- runtime entry points called by module glue (C ABI) ----------------
+// They run on the guest's thread with guest frames below them; they may
+// jump back to the guard, so they hold only trivially destructible locals.
+
+[[noreturn]] void ApiTrap(uint32_t kind) {
+  ThreadState* st = CurrentThreadState();
+  st->trap = FromWasmRtTrap(kind);
+  aether_guard_jump(kJumpTrap);
+}
+
+[[noreturn]] void ApiUnwind(void* /*ctx*/) { aether_guard_jump(kJumpUnwind); }
+
+// Deferred timeout: the watchdog fired while the runtime itself was running.
+void LeaveRuntimeCall(ThreadState* st) {
+  st->phase = ThreadState::kGuest;
+  if (st->ctx != nullptr && st->ctx->hdr.unwind != AETHER_UNWIND_NONE) {
+    aether_guard_jump(kJumpUnwind);
+  }
+}
+
+[[noreturn]] void InitFailed(ThreadState* st, const char* fmt, uint64_t a, uint64_t b) {
+  std::snprintf(st->init_error, sizeof(st->init_error), fmt, static_cast<unsigned long long>(a),
+                static_cast<unsigned long long>(b));
+  aether_guard_jump(kJumpInitFailed);
+}
+
+void ApiAllocateMemory(void* mem, uint32_t initial, uint32_t max) {
+  auto* m = static_cast<wasm_rt_memory_t*>(mem);
+  ThreadState* st = CurrentThreadState();
+  st->phase = ThreadState::kRuntime;
+  uint64_t limit_pages = st->limit_bytes / kWasmPageSize;
+  if (initial > limit_pages) {
+    InitFailed(st, "the module's initial memory (%llu KiB) exceeds the memory limit (%llu KiB)",
+               initial * kWasmPageSize / 1024, st->limit_bytes / 1024);
+  }
+  uint64_t effective_max = max < limit_pages ? max : limit_pages;
+  uint64_t bytes = static_cast<uint64_t>(initial) * kWasmPageSize;
+  uint8_t* base = st->pool->Acquire(bytes);
+  if (base == nullptr) InitFailed(st, "out of address space for linear memory (%llu/%llu)", 0, 0);
+  m->data = base;
+  m->pages = initial;
+  m->max_pages = static_cast<uint32_t>(effective_max);
+  m->size = static_cast<uint32_t>(bytes);
+  st->memory_base = base;
+  if (bytes > st->peak_bytes) st->peak_bytes = bytes;
+  LeaveRuntimeCall(st);
+}
+
+uint32_t ApiGrowMemory(void* mem, uint32_t delta) {
+  auto* m = static_cast<wasm_rt_memory_t*>(mem);
+  ThreadState* st = CurrentThreadState();
+  st->phase = ThreadState::kRuntime;
+  uint32_t old_pages = m->pages;
+  uint64_t new_pages = static_cast<uint64_t>(old_pages) + delta;
+  uint32_t result = old_pages;
+  if (new_pages > m->max_pages || new_pages > 65536) {
+    result = UINT32_MAX;
+  } else if (delta != 0) {
+    uint64_t new_bytes = new_pages * kWasmPageSize;
+    if (!st->pool->Grow(m->data, m->size, new_bytes)) {
+      result = UINT32_MAX;
+    } else {
+      m->pages = static_cast<uint32_t>(new_pages);
+      // 65536 pages is 4 GiB, which does not fit the 32-bit size field.
+      m->size = new_bytes >= (1ull << 32) ? UINT32_MAX : static_cast<uint32_t>(new_bytes);
+      if (new_bytes > st->peak_bytes) st->peak_bytes = new_bytes;
+    }
+  }
+  LeaveRuntimeCall(st);
+  return result;
+}
+
+void ApiFreeMemory(void* mem) {
+  auto* m = static_cast<wasm_rt_memory_t*>(mem);
+  if (m->data == nullptr) return;
+  ThreadState* st = CurrentThreadState();
+  st->pool->Release(m->data, static_cast<uint64_t>(m->pages) * kWasmPageSize);
+  if (st->memory_base == m->data) st->memory_base = nullptr;
+  m->data = nullptr;
+  m->size = 0;
+  m->pages = 0;
+}
+
+template <typename Table, typename Elem>
+void AllocateTable(void* t, uint32_t elements, uint32_t max) {
+  auto* table = static_cast<Table*>(t);
+  ThreadState* st = CurrentThreadState();
+  if (elements > kMaxTableElements) {
+    InitFailed(st, "the module's table has %llu elements; the limit is %llu", elements,
+               kMaxTableElements);
+  }
+  table->data = nullptr;
+  if (elements > 0) {
+    table->data = static_cast<Elem*>(std::calloc(elements, sizeof(Elem)));
+    if (table->data == nullptr) InitFailed(st, "cannot allocate a table of %llu elements%llu", elements, 0);
+  }
+  table->size = elements;
+  table->max_size = max;
+}
+
+template <typename Table>
+void FreeTable(void* t) {
+  auto* table = static_cast<Table*>(t);
+  std::free(table->data);
+  table->data = nullptr;
+  table->size = 0;
+}
+
+template <typename Table, typename Elem>
+uint32_t GrowTable(void* t, uint32_t delta, const Elem& init) {
+  auto* table = static_cast<Table*>(t);
+  uint32_t old = table->size;
+  uint64_t want = static_cast<uint64_t>(old) + delta;
+  if (want > table->max_size || want > kMaxTableElements) return UINT32_MAX;
+  if (delta == 0) return old;
+  auto* data = static_cast<Elem*>(std::realloc(table->data, want * sizeof(Elem)));
+  if (data == nullptr) return UINT32_MAX;
+  for (uint64_t i = old; i < want; ++i) data[i] = init;
+  table->data = data;
+  table->size = static_cast<uint32_t>(want);
+  return old;
+}
+
+void ApiAllocateFuncrefTable(void* t, uint32_t n, uint32_t max) {
+  AllocateTable<wasm_rt_funcref_table_t, wasm_rt_funcref_t>(t, n, max);
+}
+void ApiFreeFuncrefTable(void* t) { FreeTable<wasm_rt_funcref_table_t>(t); }
+uint32_t ApiGrowFuncrefTable(void* t, uint32_t delta, const void* init) {
+  return GrowTable<wasm_rt_funcref_table_t>(t, delta, *static_cast<const wasm_rt_funcref_t*>(init));
+}
+void ApiAllocateExternrefTable(void* t, uint32_t n, uint32_t max) {
+  AllocateTable<wasm_rt_externref_table_t, wasm_rt_externref_t>(t, n, max);
+}
+void ApiFreeExternrefTable(void* t) { FreeTable<wasm_rt_externref_table_t>(t); }
+uint32_t ApiGrowExternrefTable(void* t, uint32_t delta, void* init) {
+  return GrowTable<wasm_rt_externref_table_t>(t, delta, static_cast<wasm_rt_externref_t>(init));
+}
+
+uint32_t ApiRegisterFuncType(void* self, uint32_t params, uint32_t results, const uint32_t* types) {
+  return static_cast<Runtime*>(self)->RegisterFuncType(params, results, types);
+}
+
+// The guarded body of one execution: instantiate, then call the entry.
+struct CallJob {
+  const LoadedModule* module;
+  void (*instantiate)(void*, void*);
+  wasm_rt_memory_t* (*memory)(void*);
+  void (*entry)(void*);
+};
+
+}  // namespace
+
+Runtime::Runtime(const HostRegistry* registry) : registry_(registry) {
+  InstallSignalHandlers();
+  api_.abi_version = AETHER_ABI_VERSION;
+  api_.self = this;
+  api_.register_func_type = &ApiRegisterFuncType;
+  api_.trap = &ApiTrap;
+  api_.unwind = &ApiUnwind;
+  api_.allocate_memory = &ApiAllocateMemory;
+  api_.grow_memory = &ApiGrowMemory;
+  api_.free_memory = &ApiFreeMemory;
+  api_.allocate_funcref_table = &ApiAllocateFuncrefTable;
+  api_.free_funcref_table = &ApiFreeFuncrefTable;
+  api_.grow_funcref_table = &ApiGrowFuncrefTable;
+  api_.allocate_externref_table = &ApiAllocateExternrefTable;
+  api_.free_externref_table = &ApiFreeExternrefTable;
+  api_.grow_externref_table = &ApiGrowExternrefTable;
+}
+
+Runtime::~Runtime() = default;
+
+uint32_t Runtime::RegisterFuncType(uint32_t params, uint32_t results, const uint32_t* types) {
+  std::vector<uint32_t> key;
+  key.reserve(params + results + 1);
+  key.push_back(params);
+  key.insert(key.end(), types, types + params + results);
+  std::lock_guard<std::mutex> lock(types_mu_);
+  auto [it, inserted] = types_.emplace(std::move(key), static_cast<uint32_t>(types_.size() + 1));
+  return it->second;
+}
+
+LoadedModule::~LoadedModule() {
+  if (handle_ != nullptr) dlclose(handle_);
+}
+
+Result<std::unique_ptr<LoadedModule>> Runtime::Load(const std::string& so_path,
+                                                    const ModuleInfo& info) {
+  std::unique_ptr<LoadedModule> m(new LoadedModule());
+  // Resolve imports first so a missing one is reported before any code loads.
+  for (const FuncImportInfo& imp : info.imports) {
+    const HostFunction* f = registry_->Find(imp.module, imp.name);
+    if (f == nullptr) {
+      return InvalidArgument("module imports " + imp.module + "." + imp.name +
+                             ", which Aether does not provide");
+    }
+    if (f->signature != imp.signature) {
+      return InvalidArgument("module imports " + imp.module + "." + imp.name + " with signature " +
+                             imp.signature + ", expected " + f->signature);
+    }
+    m->imports_.push_back(f->fn);
+  }
+  m->handle_ = dlopen(so_path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (m->handle_ == nullptr) {
+    const char* err = dlerror();
+    return Internal(std::string("cannot load compiled module: ") + (err ? err : "dlopen failed"));
+  }
+  auto sym = [&](const char* name) { return dlsym(m->handle_, name); };
+  const int* abi = static_cast<const int*>(sym("aether_abi_version"));
+  auto bind = reinterpret_cast<void (*)(const aether_rt_api*, void* const*)>(sym("aether_bind"));
+  auto size = reinterpret_cast<size_t (*)()>(sym("aether_instance_size"));
+  auto init = reinterpret_cast<void (*)()>(sym("aether_init_module"));
+  m->instantiate_ = reinterpret_cast<void (*)(void*, void*)>(sym("aether_instantiate"));
+  m->free_ = reinterpret_cast<void (*)(void*)>(sym("aether_free"));
+  m->memory_ = reinterpret_cast<wasm_rt_memory_t* (*)(void*)>(sym("aether_memory"));
+  m->export_void_ = reinterpret_cast<void (*(*)(const char*))(void*)>(sym("aether_export_void"));
+  if (abi == nullptr || *abi != AETHER_ABI_VERSION || bind == nullptr || size == nullptr ||
+      init == nullptr || m->instantiate_ == nullptr || m->free_ == nullptr ||
+      m->memory_ == nullptr || m->export_void_ == nullptr) {
+    return Internal("compiled module " + so_path + " has a different ABI; delete the cache");
+  }
+  bind(&api_, m->imports_.data());
+  init();
+  m->instance_size_ = size();
+  return m;
+}
+
+namespace {
+
+extern "C" void RunGuarded(void* instance, void* vjob) {
+  ThreadState* st = CurrentThreadState();
+  const auto* job = static_cast<const CallJob*>(vjob);
+  job->instantiate(instance, st->ctx);
+  st->ctx->memory = job->memory(instance);
+  job->entry(instance);
+}
+
+}  // namespace
+
+CallOutcome Runtime::InstantiateAndCall(const LoadedModule& module, void* instance,
+                                        ExecContext* ctx, const char* entry, const Limits& limits,
+                                        uint64_t* peak_bytes) {
+  CallOutcome out;
+  auto entry_fn = module.export_void_(entry);
+  if (entry_fn == nullptr) {
+    out.kind = CallOutcome::kInitFailed;
+    out.init_error = std::string("the module does not export a function \"") + entry + "\"";
+    return out;
+  }
+  PrepareThread();
+  ThreadState* st = CurrentThreadState();
+  CallJob job{&module, module.instantiate_, module.memory_, entry_fn};
+  st->ctx = ctx;
+  st->pool = &pool_;
+  st->limit_bytes = limits.memory_bytes;
+  st->peak_bytes = 0;
+  st->trap = TrapKind::kNone;
+  st->init_error[0] = '\0';
+  ctx->hdr.unwind = AETHER_UNWIND_NONE;
+  ctx->hdr.in_host = 0;
+  ctx->hdr.stack_floor = st->stack_floor;
+
+  ArmWatchdog(st, limits.timeout);
+  st->phase = ThreadState::kGuest;
+  int code = aether_guard_call(&RunGuarded, instance, &job);
+  st->phase = ThreadState::kIdle;
+  DisarmWatchdog(st);
+
+  *peak_bytes = st->peak_bytes;
+  switch (code) {
+    case 0:
+      out.kind = CallOutcome::kReturned;
+      break;
+    case kJumpTrap:
+      out.kind = CallOutcome::kTrapped;
+      out.trap = st->trap;
+      break;
+    case kJumpUnwind:
+      if (ctx->hdr.unwind == AETHER_UNWIND_EXIT) {
+        out.kind = CallOutcome::kExited;
+      } else {
+        out.kind = CallOutcome::kTrapped;
+        out.trap = ctx->hdr.unwind == AETHER_UNWIND_TIMEOUT ? TrapKind::kTimeout
+                                                            : TrapKind::kHostError;
+      }
+      break;
+    case kJumpInitFailed:
+      out.kind = CallOutcome::kInitFailed;
+      out.init_error = st->init_error;
+      break;
+    default:
+      out.kind = CallOutcome::kTrapped;
+      out.trap = TrapKind::kHostError;
+  }
+  st->ctx = nullptr;
+  return out;
+}
+
+void Runtime::Free(const LoadedModule& module, void* instance) {
+  ThreadState* st = CurrentThreadState();
+  st->pool = &pool_;
+  module.free_(instance);
+}
+
+void Runtime::PrepareThread() { PrepareCurrentThread(); }
+
+}  // namespace aether::wasm

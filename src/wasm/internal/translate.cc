@@ -1,0 +1,148 @@
+#include "wasm/internal/translate.h"
+
+#include <wabt/binary-reader-ir.h>
+#include <wabt/binary-reader.h>
+#include <wabt/c-writer.h>
+#include <wabt/cast.h>
+#include <wabt/error-formatter.h>
+#include <wabt/feature.h>
+#include <wabt/generate-names.h>
+#include <wabt/apply-names.h>
+#include <wabt/ir.h>
+#include <wabt/stream.h>
+#include <wabt/validator.h>
+
+namespace aether::wasm {
+namespace {
+
+wabt::Features SupportedFeatures() {
+  wabt::Features f;  // defaults: mutable globals, sat conversions, sign ext, multi-value, bulk memory, ref types
+  f.disable_simd();  // wasm2c 1.0.32 emits SIMD through a header we do not ship
+  f.disable_exceptions();
+  f.disable_threads();
+  return f;
+}
+
+char TypeChar(wabt::Type t) {
+  switch (t) {
+    case wabt::Type::I32: return 'i';
+    case wabt::Type::I64: return 'I';
+    case wabt::Type::F32: return 'f';
+    case wabt::Type::F64: return 'F';
+    default: return '?';
+  }
+}
+
+std::string Signature(const wabt::FuncSignature& sig) {
+  std::string s;
+  if (sig.result_types.empty()) {
+    s += 'v';
+  } else {
+    for (auto t : sig.result_types) s += TypeChar(t);
+  }
+  s += ':';
+  for (auto t : sig.param_types) s += TypeChar(t);
+  return s;
+}
+
+std::string FirstLines(std::string text, size_t max_lines) {
+  size_t pos = 0;
+  for (size_t i = 0; i < max_lines && pos != std::string::npos; ++i) {
+    pos = text.find('\n', pos == 0 ? 0 : pos + 1);
+  }
+  if (pos != std::string::npos) text.resize(pos);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
+Status ReadAndValidate(std::span<const uint8_t> wasm, wabt::Module* module) {
+  if (wasm.size() < 8 || wasm[0] != 0 || wasm[1] != 'a' || wasm[2] != 's' || wasm[3] != 'm') {
+    return InvalidArgument("invalid module: not a WebAssembly binary (missing \\0asm magic)");
+  }
+  wabt::Errors errors;
+  wabt::Features features = SupportedFeatures();
+  wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
+                                  /*stop_on_first_error=*/true,
+                                  /*fail_on_custom_section_error=*/false);
+  wabt::Result r = wabt::ReadBinaryIr("module.wasm", wasm.data(), wasm.size(), options, &errors,
+                                      module);
+  if (wabt::Succeeded(r)) {
+    wabt::ValidateOptions vopts(features);
+    r = wabt::ValidateModule(module, &errors, vopts);
+  }
+  if (wabt::Failed(r)) {
+    std::string msg = wabt::FormatErrorsToString(errors, wabt::Location::Type::Binary);
+    return InvalidArgument("invalid module: " + FirstLines(msg, 3));
+  }
+  return OkStatus();
+}
+
+Result<ModuleInfo> Describe(const wabt::Module& module) {
+  ModuleInfo info;
+  for (const wabt::Import* imp : module.imports) {
+    std::string what = imp->module_name + "." + imp->field_name;
+    switch (imp->kind()) {
+      case wabt::ExternalKind::Func: {
+        const auto* fi = wabt::cast<wabt::FuncImport>(imp);
+        info.imports.push_back({imp->module_name, imp->field_name, Signature(fi->func.decl.sig)});
+        break;
+      }
+      case wabt::ExternalKind::Memory:
+        return InvalidArgument("unsupported module: imports memory " + what +
+                               " (define and export the memory instead)");
+      case wabt::ExternalKind::Table:
+        return InvalidArgument("unsupported module: imports table " + what);
+      case wabt::ExternalKind::Global:
+        return InvalidArgument("unsupported module: imports global " + what);
+      default:
+        return InvalidArgument("unsupported module: imports " + what);
+    }
+  }
+  for (const wabt::Export* e : module.exports) {
+    if (e->kind == wabt::ExternalKind::Func) {
+      const wabt::Func* f = module.GetFunc(e->var);
+      if (f != nullptr) info.export_funcs.emplace_back(e->name, Signature(f->decl.sig));
+    }
+    if (e->kind == wabt::ExternalKind::Memory && e->name == "memory") info.exports_memory = true;
+  }
+  if (!module.memories.empty()) {
+    info.has_memory = true;
+    info.initial_pages = module.memories[0]->page_limits.initial;
+  }
+  return info;
+}
+
+}  // namespace
+
+Result<ModuleInfo> ValidateModule(std::span<const uint8_t> wasm) {
+  wabt::Module module;
+  RETURN_IF_ERROR(ReadAndValidate(wasm, &module));
+  return Describe(module);
+}
+
+Result<Translation> TranslateToC(std::span<const uint8_t> wasm) {
+  wabt::Module module;
+  RETURN_IF_ERROR(ReadAndValidate(wasm, &module));
+  Translation t;
+  ASSIGN_OR_RETURN(t.info, Describe(module));
+  if (wabt::Failed(wabt::GenerateNames(&module))) {
+    return Internal("wasm2c: cannot generate names for the module");
+  }
+  (void)wabt::ApplyNames(&module);  // best effort, as wasm2c itself does
+
+  wabt::MemoryStream c_stream;
+  wabt::MemoryStream h_stream;
+  wabt::WriteCOptions options;
+  options.module_name = kGuestModuleName;
+  std::string header_name = std::string(kGuestModuleName) + ".h";
+  if (wabt::Failed(wabt::WriteC(&c_stream, &h_stream, header_name.c_str(), &module, options))) {
+    return Internal("wasm2c: translation to C failed");
+  }
+  const auto& c = c_stream.output_buffer().data;
+  const auto& h = h_stream.output_buffer().data;
+  t.c_source.assign(c.begin(), c.end());
+  t.c_header.assign(h.begin(), h.end());
+  return t;
+}
+
+}  // namespace aether::wasm
