@@ -1,0 +1,317 @@
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "wasm/engine.h"
+#include "wasm/test_support.h"
+
+namespace aether::wasm {
+namespace {
+
+using testing::OnGuestThread;
+using testing::ReadGuest;
+
+// (module (import "env" "foo" (func)) (func (export "_start") call 0))
+const std::vector<uint8_t> kUnknownImport = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x02,
+    0x0b, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x03, 0x66, 0x6f, 0x6f, 0x00, 0x00, 0x03, 0x02, 0x01,
+    0x00, 0x07, 0x0a, 0x01, 0x06, 0x5f, 0x73, 0x74, 0x61, 0x72, 0x74, 0x00, 0x01, 0x0a, 0x06,
+    0x01, 0x04, 0x00, 0x10, 0x00, 0x0b};
+// (module (memory (export "memory") 1) (func (export "not_start")))
+const std::vector<uint8_t> kNoStart = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+    0x03, 0x02, 0x01, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x16, 0x02, 0x06, 0x6d,
+    0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, 0x09, 0x6e, 0x6f, 0x74, 0x5f, 0x73, 0x74,
+    0x61, 0x72, 0x74, 0x00, 0x00, 0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b};
+// (module (import "wasi_snapshot_preview1" "fd_write" (func (param i64))) ...)
+const std::vector<uint8_t> kWrongSignature = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x60, 0x01, 0x7e, 0x00,
+    0x60, 0x00, 0x00, 0x02, 0x23, 0x01, 0x16, 0x77, 0x61, 0x73, 0x69, 0x5f, 0x73, 0x6e, 0x61,
+    0x70, 0x73, 0x68, 0x6f, 0x74, 0x5f, 0x70, 0x72, 0x65, 0x76, 0x69, 0x65, 0x77, 0x31, 0x08,
+    0x66, 0x64, 0x5f, 0x77, 0x72, 0x69, 0x74, 0x65, 0x00, 0x00, 0x03, 0x02, 0x01, 0x01, 0x07,
+    0x0a, 0x01, 0x06, 0x5f, 0x73, 0x74, 0x61, 0x72, 0x74, 0x00, 0x01, 0x0a, 0x04, 0x01, 0x02,
+    0x00, 0x0b};
+// (module (memory (export "memory") 1) (func (export "_start") (loop (br 0))))
+const std::vector<uint8_t> kPureLoop = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+    0x03, 0x02, 0x01, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x13, 0x02, 0x06, 0x6d,
+    0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, 0x06, 0x5f, 0x73, 0x74, 0x61, 0x72, 0x74,
+    0x00, 0x00, 0x0a, 0x09, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b};
+
+class AotEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cache_dir_ = std::filesystem::temp_directory_path() /
+                 ("aether-wasm-test-" + std::to_string(getpid()) + "-" +
+                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    engine_ = NewEngine(/*optimize=*/false);
+  }
+  void TearDown() override {
+    engine_.reset();
+    std::filesystem::remove_all(cache_dir_);
+  }
+  std::unique_ptr<Engine> NewEngine(bool optimize) {
+    EngineOptions o;
+    o.cache_dir = cache_dir_.string();
+    o.optimize = optimize;
+    return NewAotEngine(o);
+  }
+
+  std::shared_ptr<const Module> Load(const std::string& guest) {
+    auto m = engine_->Load(ReadGuest(guest));
+    EXPECT_TRUE(m.ok()) << guest << ": " << m.status().ToString();
+    return m.ok() ? *m : nullptr;
+  }
+
+  RunResult Run(const std::string& guest, std::string_view input = "", RunOptions o = {}) {
+    RunResult out;
+    OnGuestThread([&] {
+      auto m = Load(guest);
+      if (!m) return;
+      o.stdin_data = input;
+      if (o.args.empty()) o.args = {guest};
+      auto r = engine_->Run(*m, o);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      out = std::move(r).value();
+    });
+    return out;
+  }
+
+  std::filesystem::path cache_dir_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(AotEngineTest, HelloWritesStdout) {
+  RunResult r = Run("hello");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.trap, TrapKind::kNone);
+  EXPECT_EQ(r.stdout_data, "Hello, World!\n");
+  EXPECT_GT(r.peak_memory_bytes, 0u);
+  EXPECT_GT(r.exec_ms, 0.0);
+}
+
+TEST_F(AotEngineTest, EchoCopiesStdinIncludingBinary) {
+  std::string input("a\0b\xff\n", 5);
+  EXPECT_EQ(Run("echo", input).stdout_data, input);
+  std::string big(300000, 'x');
+  EXPECT_EQ(Run("echo", big).stdout_data, big);
+}
+
+TEST_F(AotEngineTest, EnvAndArgs) {
+  RunOptions o;
+  o.args = {"my-fn"};
+  o.env = {"GREETING=hi there"};
+  EXPECT_EQ(Run("env", "", o).stdout_data, "GREETING=hi there\nargv0=my-fn\n");
+}
+
+TEST_F(AotEngineTest, ExitCodeAndStderr) {
+  RunResult r = Run("fail_stderr");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.stderr_data.find("something went wrong"), std::string::npos);
+  EXPECT_EQ(Run("exit_code", "42").exit_code, 42);
+  EXPECT_EQ(Run("exit_code", "0").exit_code, 0);
+}
+
+TEST_F(AotEngineTest, EveryTrapKind) {
+  EXPECT_EQ(Run("trap_unreachable").trap, TrapKind::kUnreachable);
+  EXPECT_EQ(Run("trap_div_zero").trap, TrapKind::kDivideByZero);
+  EXPECT_EQ(Run("trap_oob").trap, TrapKind::kOutOfBounds);
+  EXPECT_EQ(Run("trap_indirect").trap, TrapKind::kIndirectCallMismatch);
+  EXPECT_EQ(Run("stack_overflow").trap, TrapKind::kStackExhausted);
+  // The process keeps working after every kind of trap.
+  EXPECT_EQ(Run("hello").stdout_data, "Hello, World!\n");
+}
+
+TEST_F(AotEngineTest, BoundedRecursionIsFine) {
+  RunResult r = Run("stack_overflow", "1000");
+  EXPECT_EQ(r.trap, TrapKind::kNone);
+  EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST_F(AotEngineTest, MemoryLimitOnInstantiate) {
+  OnGuestThread([&] {
+    auto m = Load("big_init");
+    ASSERT_TRUE(m);
+    RunOptions o;
+    o.limits.memory_bytes = 16ull << 20;
+    auto r = engine_->Run(*m, o);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kResourceExhausted);
+    EXPECT_NE(r.status().message().find("exceeds the memory limit"), std::string::npos);
+    o.limits.memory_bytes = 128ull << 20;
+    auto ok = engine_->Run(*m, o);
+    ASSERT_TRUE(ok.ok());
+    EXPECT_EQ(ok->stdout_data, "64\n");
+  });
+}
+
+TEST_F(AotEngineTest, MemoryLimitOnGrow) {
+  RunOptions o;
+  o.limits.memory_bytes = 16ull << 20;
+  RunResult fail = Run("grow", "32", o);
+  EXPECT_EQ(fail.exit_code, 1);
+  EXPECT_LE(fail.peak_memory_bytes, 16ull << 20);
+  RunResult ok = Run("grow", "4", o);
+  EXPECT_EQ(ok.exit_code, 0);
+  EXPECT_EQ(ok.stdout_data, "4\n");
+  EXPECT_GE(ok.peak_memory_bytes, 4ull << 20);
+}
+
+TEST_F(AotEngineTest, TimeoutInterruptsGuestCode) {
+  RunOptions o;
+  o.limits.timeout = std::chrono::milliseconds(200);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(Run("spin", "", o).trap, TrapKind::kTimeout);
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(elapsed, std::chrono::seconds(10));
+  OnGuestThread([&] {
+    auto m = engine_->Load(kPureLoop);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    auto r = engine_->Run(**m, o);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->trap, TrapKind::kTimeout);
+  });
+}
+
+TEST_F(AotEngineTest, TimeoutInterruptsBlockingHostCall) {
+  RunOptions o;
+  o.limits.timeout = std::chrono::milliseconds(200);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(Run("sleep", "5000", o).trap, TrapKind::kTimeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
+  EXPECT_EQ(Run("sleep", "10").stdout_data, "slept 10\n");
+}
+
+TEST_F(AotEngineTest, FreshMemoryEveryExecution) {
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(Run("counter").stdout_data, "1\n");
+    EXPECT_EQ(Run("leak_probe").stdout_data, "clean\n") << "run " << i;
+    EXPECT_EQ(Run("leak_probe", "small").stdout_data, "clean\n") << "run " << i;
+  }
+}
+
+TEST_F(AotEngineTest, InvalidModulesNameTheProblem) {
+  auto garbage = engine_->Load(std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o', 0, 0, 0, 0});
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_EQ(garbage.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(garbage.status().message().find("not a WebAssembly binary"), std::string::npos);
+
+  std::vector<uint8_t> truncated = ReadGuest("hello");
+  truncated.resize(truncated.size() / 2);
+  auto t = engine_->Load(truncated);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("invalid module"), std::string::npos);
+
+  auto imp = engine_->Load(kUnknownImport);
+  ASSERT_FALSE(imp.ok());
+  EXPECT_NE(imp.status().message().find("env.foo"), std::string::npos);
+
+  auto sig = engine_->Load(kWrongSignature);
+  ASSERT_FALSE(sig.ok());
+  EXPECT_NE(sig.status().message().find("signature"), std::string::npos);
+
+  OnGuestThread([&] {
+    auto m = engine_->Load(kNoStart);
+    ASSERT_TRUE(m.ok());
+    auto r = engine_->Run(**m, {});
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("_start"), std::string::npos);
+  });
+}
+
+TEST_F(AotEngineTest, ConcurrentExecutions) {
+  auto m = Load("echo");
+  ASSERT_TRUE(m);
+  std::atomic<int> ok{0};
+  std::vector<std::unique_ptr<GuestThread>> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.push_back(std::make_unique<GuestThread>([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        std::string in = "thread " + std::to_string(t) + " run " + std::to_string(i);
+        RunOptions o;
+        o.stdin_data = in;
+        auto r = engine_->Run(*m, o);
+        if (r.ok() && r->stdout_data == in) ok.fetch_add(1);
+      }
+    }));
+  }
+  threads.clear();
+  EXPECT_EQ(ok.load(), 800);
+}
+
+TEST_F(AotEngineTest, DiskCacheServesARestartedEngine) {
+  Load("fib");
+  engine_ = NewEngine(false);
+  auto t0 = std::chrono::steady_clock::now();
+  auto m = Load("fib");
+  ASSERT_TRUE(m);
+  // A cache hit only dlopens; no compile. Generous bound for a noisy box.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_EQ(Run("fib", "20").stdout_data, "6765\n");
+}
+
+TEST_F(AotEngineTest, OptimizedTierTakesOver) {
+  engine_ = NewEngine(true);
+  auto m = Load("fib");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->tier(), Tier::kFast);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (engine_->Current(m)->tier() != Tier::kOptimized &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto opt = engine_->Current(m);
+  ASSERT_EQ(opt->tier(), Tier::kOptimized);
+  EXPECT_EQ(opt->sha256(), m->sha256());
+  OnGuestThread([&] {
+    RunOptions o;
+    o.stdin_data = "25";
+    auto r = engine_->Run(*opt, o);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->stdout_data, "75025\n");
+    // Traps work the same in optimized code.
+  });
+  RunResult trap = Run("trap_oob");
+  EXPECT_EQ(trap.trap, TrapKind::kOutOfBounds);
+}
+
+long RssKb() {
+  std::ifstream in("/proc/self/statm");
+  long pages = 0, resident = 0;
+  in >> pages >> resident;
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+TEST_F(AotEngineTest, ManyExecutionsKeepRssFlat) {
+  OnGuestThread([&] {
+    auto hello = Load("hello");
+    auto grow = Load("grow");
+    auto trap = Load("trap_oob");
+    ASSERT_TRUE(hello && grow && trap);
+    auto run_batch = [&](int n) {
+      for (int i = 0; i < n; ++i) {
+        ASSERT_TRUE(engine_->Run(*hello, {}).ok());
+        if (i % 100 == 0) {
+          RunOptions o;
+          o.stdin_data = "2";
+          ASSERT_TRUE(engine_->Run(*grow, o).ok());
+          ASSERT_TRUE(engine_->Run(*trap, {}).ok());
+        }
+      }
+    };
+    run_batch(20000);
+    long before = RssKb();
+    run_batch(100000);
+    long after = RssKb();
+    EXPECT_LT(after - before, 8 * 1024) << "RSS grew from " << before << " to " << after << " KiB";
+  });
+}
+
+}  // namespace
+}  // namespace aether::wasm
