@@ -1,0 +1,36 @@
+# Aether — top-level entry points. Everything real happens in CMake and scripts/.
+#   make deps    install the Debian 12 packages (scripts/install-deps.sh)
+#   make build   configure (once) and build everything into build/
+#   make test    build, then run every test (ctest)
+#   make run     build, then start a local engine serving functions/ (scripts/run-local.sh)
+#   make bench   build, then run the benchmarks and print a table (bench/run.sh)
+#   make clean   remove build/
+
+BUILD_DIR  ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps build test run bench clean
+
+all: build
+
+deps:
+	bash scripts/install-deps.sh
+
+build: deps
+	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then \
+	  cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE); \
+	fi
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+run: build
+	bash scripts/run-local.sh
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD_DIR)

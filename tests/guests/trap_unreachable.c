@@ -1,0 +1,2 @@
+/* trap_unreachable: executes the wasm `unreachable` instruction. */
+int main(void) { __builtin_trap(); }
