@@ -75,10 +75,21 @@ void BM_Fib(benchmark::State& state) {
   RunOn(*m, o, state);
 }
 
+void BM_Sha(benchmark::State& state) {
+  static auto m = Optimized("sha");
+  std::string input(static_cast<size_t>(state.range(0)), 'a');
+  aether::wasm::RunOptions o;
+  o.args = {"sha"};
+  o.stdin_data = input;
+  o.limits.timeout = std::chrono::seconds(60);
+  RunOn(*m, o, state);
+}
+
 }  // namespace
 
 BENCHMARK(BM_HelloInstantiateRunTeardown)->UseRealTime();
 BENCHMARK(BM_Fib)->Arg(30)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Sha)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Guests must run on a GuestThread (its stack guard turns runaway recursion
 // into a trap), so the whole benchmark run happens on one.
