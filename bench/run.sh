@@ -330,6 +330,16 @@ REPORT="$WORK/report.md"
       "$BUILD_DIR/bin/wasm_bench" --benchmark_format=console --benchmark_color=false 2>&1 || echo "(wasm_bench exited with $?)"
       echo '```'
     fi
+    if [ -x "$BUILD_DIR/bin/fib_native" ] && [ -x "$BUILD_DIR/bin/sha_native" ]; then
+      echo >&2 "running native baselines..."
+      echo
+      echo "## Native baselines (same C source, gcc -O2, in-process; compare with BM_Fib/BM_Sha CPU time)"
+      echo
+      echo '```'
+      echo "fib(30): $("$BUILD_DIR/bin/fib_native" 30 20 2>&1)"
+      echo "sha(4096 x 'a'): $("$BUILD_DIR/bin/sha_native" "$(head -c 4096 /dev/zero | tr '\0' a)" 20 2>&1)"
+      echo '```'
+    fi
     if [ -x "$BUILD_DIR/bin/aether-bench-latency" ]; then
       echo >&2 "running aether-bench-latency..."
       echo
