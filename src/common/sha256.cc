@@ -1,0 +1,35 @@
+#include "common/sha256.h"
+
+#include <openssl/evp.h>
+
+#include "common/result.h"
+
+namespace aether {
+
+Sha256Digest Sha256(std::span<const uint8_t> data) {
+  Sha256Digest digest{};
+  unsigned int len = 0;
+  // EVP_Digest only fails on allocation failure or a broken OpenSSL
+  // install; neither is something a caller could handle.
+  CHECK(EVP_Digest(data.data(), data.size(), digest.data(), &len, EVP_sha256(), nullptr) == 1);
+  CHECK(len == digest.size());
+  return digest;
+}
+
+std::string Sha256Hex(std::span<const uint8_t> data) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  Sha256Digest digest = Sha256(data);
+  std::string out(digest.size() * 2, '\0');
+  for (size_t i = 0; i < digest.size(); ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  return Sha256Hex(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()),
+                                            data.size()));
+}
+
+}  // namespace aether
