@@ -81,9 +81,10 @@ class WasiCtx {
 // Registers all 46 functions of "wasi_snapshot_preview1" with their exact
 // signatures. Every function returns a WASI errno (0 = success), except
 // proc_exit which records the code, sets ctx->hdr.unwind to
-// AETHER_UNWIND_EXIT and returns. Unsupported operations (sockets,
-// proc_raise) return ENOSYS / ENOTSUP. A guest pointer outside its memory
-// gives EFAULT. When a blocking call is interrupted by a signal and
+// AETHER_UNWIND_EXIT and returns. proc_raise returns ENOSYS; the sock_*
+// calls return EBADF for an fd that is not open and ENOTSOCK otherwise (the
+// sandbox opens no sockets; an inherited stdio socket gets ENOTSUP). A guest
+// pointer outside its memory gives EFAULT. When a blocking call is interrupted by a signal and
 // ctx->hdr.unwind is set, the call returns at once (EINTR).
 void RegisterWasi(HostRegistry& registry);
 

@@ -153,6 +153,24 @@ TEST_F(WasiFsTest, ReadOnlyRightsOpenReadOnly) {
   EXPECT_EQ(U64(st + 8) & (1u << 6), 0u) << "no fd_write right";
 }
 
+TEST_F(WasiFsTest, DirectoriesReopenWithTheirOwnRightsButNeverForWriting) {
+  uint32_t st = Alloc(24);
+  ASSERT_EQ(Call("fd_fdstat_get", kRoot, st), 0u);
+  uint64_t base = U64(st + 8), inheriting = U64(st + 16);
+  // The preopen's own rights include fd_datasync, which needs no write access.
+  uint32_t out = Alloc(4);
+  ASSERT_EQ(Call("path_open", kRoot, 0u, P("."), 1u, 0u, base, inheriting, 0u, out), 0u);
+  EXPECT_EQ(Call("fd_close", U32(out)), 0u);
+  ASSERT_EQ(Call("path_open", kRoot, 0u, P("."), 1u, kDirectory, uint64_t{0}, uint64_t{0}, 0u, out),
+            0u);
+  EXPECT_EQ(Call("fd_close", U32(out)), 0u);
+  constexpr uint64_t kRead = 1u << 1, kWrite = 1u << 6;
+  EXPECT_EQ(
+      Call("path_open", kRoot, 0u, P("."), 1u, kDirectory, kRead | kWrite, uint64_t{0}, 0u, out),
+      kEisdir);
+  EXPECT_EQ(Call("path_open", kRoot, 0u, P("."), 1u, 0u, kWrite, uint64_t{0}, 0u, out), kEisdir);
+}
+
 TEST_F(WasiFsTest, ReaddirListsEntriesAndResumesFromCookies) {
   fs::create_directory(box_ / "d");
   std::set<std::string> want = {".", ".."};
@@ -164,7 +182,8 @@ TEST_F(WasiFsTest, ReaddirListsEntriesAndResumesFromCookies) {
   fs::create_directory(box_ / "d" / "sub");
   want.insert("sub");
   uint32_t dir;
-  ASSERT_EQ(Open("d", kDirectory, &dir), 0u);
+  ASSERT_EQ(Open("d", kDirectory, &dir, kFollow, kAllRights & ~uint64_t{1u << 6}), 0u)
+      << "all but fd_write (a directory never opens for writing)";
 
   // A small buffer forces many calls; each resumes from the last whole entry.
   std::set<std::string> got;
@@ -250,6 +269,14 @@ TEST_F(WasiFsTest, SymlinksReadlinkStatAndHardLinks) {
   EXPECT_EQ(Call("path_link", kRoot, 0u, P("hello.txt"), 9u, kRoot, P("hard"), 4u), kEexist);
   EXPECT_EQ(Call("path_unlink_file", kRoot, P("link2"), 5u), 0u);
   EXPECT_TRUE(fs::exists(box_ / "hello.txt"));
+
+  // A trailing slash names a directory: over a file it is ENOTDIR, over a
+  // directory EEXIST, and with nothing there ENOENT.
+  EXPECT_EQ(Call("path_symlink", P("x"), 1u, kRoot, P("hello.txt/"), 10u), kEnotdir);
+  fs::create_directory(box_ / "dir");
+  EXPECT_EQ(Call("path_symlink", P("x"), 1u, kRoot, P("dir/"), 4u), kEexist);
+  EXPECT_EQ(Call("path_symlink", P("x"), 1u, kRoot, P("none/"), 5u), kEnoent);
+  EXPECT_EQ(Call("path_symlink", P("x"), 1u, kRoot, P("hello.txt"), 9u), kEexist);
 }
 
 TEST_F(WasiFsTest, EscapesAreRefused) {

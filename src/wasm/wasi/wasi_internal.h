@@ -45,6 +45,7 @@ enum Errno : uint32_t {
   kEnosys = 52,
   kEnotdir = 54,
   kEnotempty = 55,
+  kEnotsock = 57,
   kEnotsup = 58,
   kEoverflow = 61,
   kEperm = 63,

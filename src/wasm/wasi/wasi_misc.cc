@@ -136,13 +136,24 @@ uint32_t SchedYield(void*) {
   return kSuccess;
 }
 
-// Sockets: the sandbox has none, and no fd is ever a socket.
-uint32_t SockAccept(void*, uint32_t, uint32_t, uint32_t) { return kEnotsup; }
-uint32_t SockRecv(void*, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t) {
-  return kEnotsup;
+// Sockets: the sandbox opens none. Like the POSIX calls, an fd that is not
+// open is EBADF and one that is no socket ENOTSOCK; an inherited stdio fd
+// that happens to be a socket gets ENOTSUP (socket I/O is not offered).
+uint32_t SockErrno(void* ctx, uint32_t fd) {
+  WasiCtxImpl* w = Wasi(ctx);
+  FdEntry* e = w == nullptr ? nullptr : w->Get(fd);
+  if (e == nullptr) return kEbadf;
+  if (e->filetype == kFtSocketStream || e->filetype == kFtSocketDgram) return kEnotsup;
+  return kEnotsock;
 }
-uint32_t SockSend(void*, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t) { return kEnotsup; }
-uint32_t SockShutdown(void*, uint32_t, uint32_t) { return kEnotsup; }
+uint32_t SockAccept(void* ctx, uint32_t fd, uint32_t, uint32_t) { return SockErrno(ctx, fd); }
+uint32_t SockRecv(void* ctx, uint32_t fd, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t) {
+  return SockErrno(ctx, fd);
+}
+uint32_t SockSend(void* ctx, uint32_t fd, uint32_t, uint32_t, uint32_t, uint32_t) {
+  return SockErrno(ctx, fd);
+}
+uint32_t SockShutdown(void* ctx, uint32_t fd, uint32_t) { return SockErrno(ctx, fd); }
 
 }  // namespace
 

@@ -247,6 +247,16 @@ uint32_t PathSymlink(void* ctx, uint32_t old_ptr, uint32_t old_len, uint32_t fd,
     if (!target.empty() && target[0] == '/') return kEnotcapable;
     Parent p;
     if (uint32_t err = p.Open(ctx, e->host_fd, path)) return err;
+    // "name/" can only ever name a directory: when a non-directory already
+    // sits there, POSIX path resolution fails with ENOTDIR (Linux's
+    // symlinkat says EEXIST).
+    if (p.trailing_slash()) {
+      std::string base(p.base());
+      struct stat st;
+      if (fstatat(p.fd(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
+        return kEnotdir;
+      }
+    }
     return ErrnoOf(Retry(ctx, [&] { return symlinkat(target.c_str(), p.fd(), p.name()); }));
   });
 }
@@ -341,15 +351,19 @@ uint32_t PathOpen(void* ctx, uint32_t fd, uint32_t dirflags, uint32_t path_ptr, 
     // (wasi-libc asks for everything and keeps what it gets).
     uint64_t base = rights_base & dir->rights_inheriting;
     uint64_t inheriting = rights_inheriting & dir->rights_inheriting;
+    // Only rights that need a writable host fd open one for writing:
+    // fd_datasync works on a read-only fd, and a directory fd carries it
+    // (reopening a directory with its own rights must not ask for write
+    // access). fd_write on a directory fails with EISDIR, with or without
+    // OFLAGS_DIRECTORY, as POSIX open() does; fd_allocate and
+    // fd_filestat_set_size only make sense for files, so OFLAGS_DIRECTORY
+    // ignores them.
     bool read = base & (kRightFdRead | kRightFdReaddir);
-    bool write =
-        base & (kRightFdWrite | kRightFdDatasync | kRightFdAllocate | kRightFdFilestatSetSize);
+    bool write = (base & kRightFdWrite) || (!(oflags & kOflagDirectory) &&
+                                            (base & (kRightFdAllocate | kRightFdFilestatSetSize)));
     uint64_t flags = O_NOCTTY;
-    if (oflags & kOflagDirectory) {
-      flags |= O_RDONLY | O_DIRECTORY;
-    } else {
-      flags |= write ? (read ? O_RDWR : O_WRONLY) : O_RDONLY;
-    }
+    flags |= write ? (read ? O_RDWR : O_WRONLY) : O_RDONLY;
+    if (oflags & kOflagDirectory) flags |= O_DIRECTORY;
     if (oflags & kOflagCreat) flags |= O_CREAT;
     if (oflags & kOflagExcl) flags |= O_EXCL;
     if (oflags & kOflagTrunc) flags |= O_TRUNC;

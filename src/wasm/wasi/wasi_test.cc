@@ -19,7 +19,7 @@ namespace aether::wasm::testing {
 namespace {
 
 constexpr uint32_t kEbadf = 8, kEfault = 21, kEfbig = 22, kEintr = 27, kEinval = 28, kEnosys = 52,
-                   kEnotsup = 58, kEspipe = 70, kEnotcapable = 76;
+                   kEnotsock = 57, kEnotsup = 58, kEspipe = 70, kEnotcapable = 76;
 
 using WasiTest = WasiFixture;
 
@@ -213,10 +213,15 @@ TEST_F(WasiTest, UnsupportedCallsSaySo) {
   uint32_t p = Alloc(8);
   EXPECT_EQ(Call("proc_raise", 9u), kEnosys);
   EXPECT_EQ(Call("sched_yield"), 0u);
-  EXPECT_EQ(Call("sock_accept", 3u, 0u, p), kEnotsup);
-  EXPECT_EQ(Call("sock_recv", 3u, p, 1u, 0u, p, p), kEnotsup);
-  EXPECT_EQ(Call("sock_send", 3u, p, 1u, 0u, p), kEnotsup);
-  EXPECT_EQ(Call("sock_shutdown", 3u, 0u), kEnotsup);
+  // No fd is a socket: EBADF when it is not open, ENOTSOCK when it is.
+  EXPECT_EQ(Call("sock_accept", 3u, 0u, p), kEbadf);
+  EXPECT_EQ(Call("sock_recv", 3u, p, 1u, 0u, p, p), kEbadf);
+  EXPECT_EQ(Call("sock_send", 3u, p, 1u, 0u, p), kEbadf);
+  EXPECT_EQ(Call("sock_shutdown", 3u, 0u), kEbadf);
+  EXPECT_EQ(Call("sock_accept", 0u, 0u, p), kEnotsock);
+  EXPECT_EQ(Call("sock_recv", 0u, p, 1u, 0u, p, p), kEnotsock);
+  EXPECT_EQ(Call("sock_send", 1u, p, 1u, 0u, p), kEnotsock);
+  EXPECT_EQ(Call("sock_shutdown", 1u, 0u), kEnotsock);
 }
 
 TEST_F(WasiTest, ProcExitRecordsCodeAndUnwinds) {
