@@ -1,0 +1,99 @@
+// The control plane's HTTP API: routes, authentication and the dispatch of
+// blocking work to the API worker pool. The handlers live in
+// functions_api.cc (functions), node_api.cc (node protocol, /api/nodes) and
+// ops_api.cc (events, gateway, health, metrics); docs/api.md documents them.
+//
+// Thread-safety: Register before the server starts; handlers then run on
+// the server's IO threads and hand anything that may block (store I/O,
+// artifact files, module validation) to `workers`.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/config.h"
+#include "common/http_server.h"
+#include "common/metrics.h"
+#include "control/artifact_store.h"
+#include "control/auth.h"
+#include "control/control_metrics.h"
+#include "control/event_log.h"
+#include "control/function_registry.h"
+#include "control/gateway.h"
+#include "control/internal/thread_pool.h"
+#include "control/manifest_watch.h"
+#include "control/node_registry.h"
+#include "control/store.h"
+
+namespace aether::control {
+
+inline constexpr std::string_view kControlVersion = "0.1.0";
+// Bodies of events accepted from /callback, serialized.
+inline constexpr size_t kMaxEventData = 64 << 10;
+
+// Everything the handlers use; owned by ControlService, outlives the API.
+struct ApiContext {
+  const Config& config;
+  const Tokens& tokens;
+  Store& store;
+  ArtifactStore& artifacts;
+  EventLog& events;
+  FunctionRegistry& functions;
+  NodeRegistry& nodes;
+  Gateway& gateway;
+  ManifestWatch& manifest_watch;
+  MetricsRegistry& registry;
+  ControlMetrics& metrics;
+  internal::ThreadPool& workers;
+};
+
+class ControlApi {
+ public:
+  explicit ControlApi(ApiContext ctx) : ctx_(ctx) {}
+  void Register(HttpServer& server);
+
+ private:
+  enum class Access { kOpen, kAdmin, kNode };  // kNode: join or admin token
+  using SyncFn = std::function<HttpResponse(const HttpRequest&)>;
+  using AsyncFn = std::function<void(HttpRequest&&, Responder)>;
+
+  // Checks access, counts the response under `route`, and runs `fn` on the
+  // worker pool (503 when its queue is full).
+  Handler Blocking(std::string route, Access access, SyncFn fn);
+  // Same, but `fn` runs on the IO thread and must not block.
+  Handler Inline(std::string route, Access access, AsyncFn fn);
+  Status Authorize(const HttpRequest& req, Access access) const;
+
+  void RegisterFunctions(HttpServer& server);
+  void RegisterNodes(HttpServer& server);
+  void RegisterOps(HttpServer& server);
+
+  // functions_api.cc
+  HttpResponse Deploy(const std::string& name, std::string&& wasm, EnvMap env,
+                      FunctionLimits limits);
+  HttpResponse DeployJson(const HttpRequest& req);
+  HttpResponse DeployRaw(const HttpRequest& req, const std::string& name);
+  HttpResponse GetFunction(const std::string& name);
+  HttpResponse ListFunctions();
+  HttpResponse Rollback(const HttpRequest& req, const std::string& name);
+  HttpResponse DeleteFunction(const std::string& name);
+
+  // node_api.cc
+  HttpResponse RegisterNode(const HttpRequest& req);
+  HttpResponse NodeHeartbeat(const HttpRequest& req);
+  HttpResponse NodeArtifact(const HttpRequest& req);
+  HttpResponse ListNodes();
+
+  // ops_api.cc
+  HttpResponse Callback(const HttpRequest& req);
+  HttpResponse ListEvents(const HttpRequest& req);
+  HttpResponse Health();
+  HttpResponse Metrics();
+
+  ApiContext ctx_;
+};
+
+// The source recorded for events caused by an admin API call.
+inline constexpr std::string_view kApiSource = "api";
+
+}  // namespace aether::control

@@ -1,0 +1,152 @@
+#include "control/artifact_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "common/log.h"
+#include "control/validation.h"
+
+namespace aether::control {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kSuffix = ".wasm";
+constexpr std::string_view kTempPrefix = ".tmp-";
+
+// Errors that reach API clients carry no path (see the header); the log
+// gets the detail.
+Status IoError(std::string_view what, const std::string& path, int err) {
+  LOG_ERROR("artifact store: {} {}: {}", what, path, std::strerror(err));
+  return Internal("cannot " + std::string(what) + " the module artifact: " + std::strerror(err));
+}
+
+Status FsyncPath(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return IoError("open", path, errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return IoError("fsync", path, err);
+  return OkStatus();
+}
+
+Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError("write", path, errno);
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ArtifactStore>> ArtifactStore::Open(std::string dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Unavailable("cannot create the artifact directory " + dir + ": " + ec.message());
+  // A crash between write and rename leaves a temporary; nothing refers to it.
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().filename().string().starts_with(kTempPrefix)) fs::remove(entry.path(), ec);
+  }
+  return std::unique_ptr<ArtifactStore>(new ArtifactStore(std::move(dir)));
+}
+
+std::string ArtifactStore::PathOf(const std::string& sha256) const {
+  return dir_ + "/" + sha256 + std::string(kSuffix);
+}
+
+Status ArtifactStore::Write(const std::string& sha256, std::string_view bytes) {
+  if (!IsSha256Hex(sha256)) return InvalidArgument("bad artifact digest");
+  std::lock_guard lock(mu_);
+  ++pins_[sha256];
+  auto unpin_on_error = [&](Status st) {
+    if (--pins_[sha256] == 0) pins_.erase(sha256);
+    return st;
+  };
+  std::string path = PathOf(sha256);
+  std::error_code ec;
+  if (fs::exists(path, ec)) return OkStatus();  // content-addressed: same name, same bytes
+
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = dir_ + "/" + std::string(kTempPrefix) + sha256 + "-" +
+                    std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return unpin_on_error(IoError("create", tmp, errno));
+  Status st = WriteAll(fd, bytes, tmp);
+  if (st.ok() && ::fsync(fd) != 0) st = IoError("fsync", tmp, errno);
+  if (::close(fd) != 0 && st.ok()) st = IoError("close", tmp, errno);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = IoError("rename", tmp, errno);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return unpin_on_error(st);
+  }
+  // The rename is durable only once the directory entry is.
+  if (Status dst = FsyncPath(dir_, O_RDONLY | O_DIRECTORY); !dst.ok()) return unpin_on_error(dst);
+  return OkStatus();
+}
+
+void ArtifactStore::Unpin(const std::string& sha256) {
+  std::lock_guard lock(mu_);
+  auto it = pins_.find(sha256);
+  if (it != pins_.end() && --it->second == 0) pins_.erase(it);
+}
+
+Result<std::string> ArtifactStore::Read(const std::string& sha256) const {
+  if (!IsSha256Hex(sha256)) return NotFound("unknown artifact");
+  std::string path = PathOf(sha256);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFound("no artifact " + sha256);
+    return IoError("open", path, errno);
+  }
+  std::string out;
+  char buf[1 << 16];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return IoError("read", path, err);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+bool ArtifactStore::Contains(const std::string& sha256) const {
+  std::error_code ec;
+  return IsSha256Hex(sha256) && fs::exists(PathOf(sha256), ec);
+}
+
+Result<size_t> ArtifactStore::CollectGarbage(
+    const std::function<Result<std::set<std::string>>()>& list) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(std::set<std::string> referenced, list());
+  std::error_code ec;
+  size_t removed = 0;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.ends_with(kSuffix)) continue;
+    std::string sha = name.substr(0, name.size() - kSuffix.size());
+    if (!IsSha256Hex(sha) || referenced.count(sha) || pins_.count(sha)) continue;
+    if (fs::remove(entry.path(), ec)) ++removed;
+  }
+  if (ec) return IoError("list", dir_, ec.value());
+  return removed;
+}
+
+}  // namespace aether::control

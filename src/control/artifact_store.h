@@ -1,0 +1,58 @@
+// Module bytes as content-addressed files: <dir>/<sha256>.wasm. A file is
+// written to a temporary name, fsynced, renamed into place and the
+// directory fsynced, so a name that exists always holds complete bytes,
+// also after a crash.
+//
+// Deploys write the artifact first and the store rows second; an artifact
+// is "pinned" from before its write until the rows are committed, so that a
+// concurrent garbage collection cannot remove it in between.
+//
+// Thread-safety: every method may be called from any thread.
+// Errors: Internal for I/O failures (the message has no file system path,
+// it may reach API clients), NotFound for an unknown digest.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace aether::control {
+
+class ArtifactStore {
+ public:
+  // Creates `dir` if needed and removes temporaries left by a crash.
+  static Result<std::unique_ptr<ArtifactStore>> Open(std::string dir);
+
+  // Stores `bytes` under `sha256` (computed by the caller) unless already
+  // present, and pins it. Every successful Write needs one Unpin.
+  Status Write(const std::string& sha256, std::string_view bytes);
+  void Unpin(const std::string& sha256);
+
+  Result<std::string> Read(const std::string& sha256) const;
+  bool Contains(const std::string& sha256) const;
+
+  // Removes every artifact that is neither referenced nor pinned. `list`
+  // returns the referenced digests; it runs under the pin lock so that a
+  // deploy committing meanwhile is either in its answer or still pinned.
+  // Returns how many were removed.
+  Result<size_t> CollectGarbage(const std::function<Result<std::set<std::string>>()>& list);
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  explicit ArtifactStore(std::string dir) : dir_(std::move(dir)) {}
+  std::string PathOf(const std::string& sha256) const;
+
+  std::string dir_;
+  mutable std::mutex mu_;  // guards pins_ and serializes GC against Write
+  std::map<std::string, int> pins_;
+};
+
+}  // namespace aether::control

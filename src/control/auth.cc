@@ -1,0 +1,123 @@
+#include "control/auth.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/log.h"
+#include "common/sha256.h"
+
+namespace aether::control {
+namespace {
+
+std::string Trim(std::string s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+// Reads the token at `path`, creating it first when absent. O_EXCL makes two
+// processes starting at once agree on one token: the loser reads the
+// winner's file.
+Result<std::string> ReadOrCreate(const std::string& path, std::string_view what) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ASSIGN_OR_RETURN(std::string token, GenerateToken());
+      std::string line = token + "\n";
+      bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                ::fsync(fd) == 0;
+      ::close(fd);
+      if (!ok) {
+        ::unlink(path.c_str());
+        return Unavailable("cannot write the " + std::string(what) + " file " + path);
+      }
+      return token;
+    }
+    if (errno != EEXIST) {
+      return Unavailable("cannot create the " + std::string(what) + " file " + path + ": " +
+                         std::strerror(errno));
+    }
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      LOG_WARN("{} file {} is readable by other users; chmod 600 it", what, path);
+    }
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string token = Trim(ss.str());
+    if (!in.good() && !in.eof()) return Unavailable("cannot read the " + std::string(what) + " file " + path);
+    if (!token.empty()) return token;
+    // An empty file: a crash between create and write. Start over once.
+    ::unlink(path.c_str());
+  }
+  return Unavailable("the " + std::string(what) + " file " + path + " is empty");
+}
+
+}  // namespace
+
+Result<std::string> GenerateToken() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return Internal("the random generator failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+bool TokenEquals(std::string_view given, std::string_view expected) {
+  Sha256Digest a = Sha256({reinterpret_cast<const uint8_t*>(given.data()), given.size()});
+  Sha256Digest b = Sha256({reinterpret_cast<const uint8_t*>(expected.data()), expected.size()});
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0 && !expected.empty();
+}
+
+Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& data_dir) {
+  Tokens t;
+  if (auth.token.empty() || auth.join_token.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir, ec);
+    if (ec) return Unavailable("cannot create the data directory " + data_dir + ": " + ec.message());
+  }
+  if (!auth.token.empty()) {
+    t.admin = auth.token;
+  } else {
+    t.admin_file = data_dir + "/admin.token";
+    ASSIGN_OR_RETURN(t.admin, ReadOrCreate(t.admin_file, "admin token"));
+  }
+  if (!auth.join_token.empty()) {
+    t.join = auth.join_token;
+  } else {
+    t.join_file = data_dir + "/join.token";
+    ASSIGN_OR_RETURN(t.join, ReadOrCreate(t.join_file, "join token"));
+  }
+  return t;
+}
+
+Status CheckBearer(const HttpRequest& req, const std::vector<const std::string*>& accepted) {
+  std::string_view h = req.Header("Authorization");
+  constexpr std::string_view kScheme = "Bearer ";
+  if (h.size() <= kScheme.size() || !std::equal(kScheme.begin(), kScheme.end(), h.begin(),
+                                                [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    return Unauthenticated("missing bearer token (send Authorization: Bearer <token>)");
+  }
+  std::string_view given = h.substr(kScheme.size());
+  while (!given.empty() && given.back() == ' ') given.remove_suffix(1);
+  bool ok = false;
+  // Every candidate is compared, so timing does not reveal which matched.
+  for (const std::string* t : accepted) ok |= TokenEquals(given, *t);
+  if (!ok) return PermissionDenied("invalid token");
+  return OkStatus();
+}
+
+}  // namespace aether::control

@@ -1,0 +1,44 @@
+// Tokens: the admin bearer token (every /api/* call) and the join token
+// (nodes: /register, /node/*). Each comes from [auth] or, when not
+// configured, from <data dir>/admin.token / join.token, generated on first
+// start (32 random bytes, hex) with mode 0600 and reused afterwards.
+//
+// Pure functions and file I/O at startup; any thread may call them.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.h"
+#include "common/http_server.h"
+#include "common/result.h"
+
+namespace aether::control {
+
+struct Tokens {
+  std::string admin;
+  std::string join;
+  // Where each token was read from or generated into; empty when it came
+  // from the configuration. For the startup banner, never for API errors.
+  std::string admin_file;
+  std::string join_file;
+};
+
+// Errors: Unavailable when a token file cannot be created or read, or is
+// empty.
+Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& data_dir);
+
+// 64 hex characters from OpenSSL's CSPRNG.
+Result<std::string> GenerateToken();
+
+// Equality in time independent of where the strings differ (and of the
+// expected token's length: both sides are hashed first).
+bool TokenEquals(std::string_view given, std::string_view expected);
+
+// OK when `Authorization: Bearer <t>` carries one of `accepted`.
+// Unauthenticated when the header is missing or not a bearer token,
+// PermissionDenied when the token is wrong.
+Status CheckBearer(const HttpRequest& req, const std::vector<const std::string*>& accepted);
+
+}  // namespace aether::control

@@ -1,0 +1,85 @@
+#include "control/auth.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace aether::control {
+namespace {
+
+class AuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (std::filesystem::temp_directory_path() /
+            ("aether-auth-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+               .string();
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(AuthTest, GeneratesOnceWithMode0600AndReuses) {
+  auto first = LoadOrCreateTokens({}, dir_ + "/data");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->admin.size(), 64u);
+  EXPECT_EQ(first->join.size(), 64u);
+  EXPECT_NE(first->admin, first->join);
+  struct stat st{};
+  ASSERT_EQ(::stat(first->admin_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(first->join_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  auto second = LoadOrCreateTokens({}, dir_ + "/data");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->admin, first->admin);
+  EXPECT_EQ(second->join, first->join);
+}
+
+TEST_F(AuthTest, ConfiguredTokensWinAndWriteNoFiles) {
+  AuthConfig auth{"admin-secret", "join-secret"};
+  auto t = LoadOrCreateTokens(auth, dir_ + "/data");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->admin, "admin-secret");
+  EXPECT_EQ(t->join, "join-secret");
+  EXPECT_TRUE(t->admin_file.empty());
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/data/admin.token"));
+}
+
+TEST_F(AuthTest, ReadsAnEditedFileTrimmed) {
+  std::filesystem::create_directories(dir_);
+  std::ofstream(dir_ + "/admin.token") << "  my-token \n";
+  auto t = LoadOrCreateTokens({}, dir_);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->admin, "my-token");
+}
+
+TEST(TokenTest, EqualsIsExact) {
+  EXPECT_TRUE(TokenEquals("abc", "abc"));
+  EXPECT_FALSE(TokenEquals("abd", "abc"));
+  EXPECT_FALSE(TokenEquals("ab", "abc"));
+  EXPECT_FALSE(TokenEquals("abcd", "abc"));
+  EXPECT_FALSE(TokenEquals("", ""));  // an empty token never authenticates
+}
+
+TEST(TokenTest, CheckBearer) {
+  std::string admin = "adm", join = "jn";
+  HttpRequest req;
+  EXPECT_EQ(CheckBearer(req, {&admin}).code(), Code::kUnauthenticated);
+  req.headers = {{"Authorization", "Basic abc"}};
+  EXPECT_EQ(CheckBearer(req, {&admin}).code(), Code::kUnauthenticated);
+  req.headers = {{"authorization", "Bearer nope"}};
+  EXPECT_EQ(CheckBearer(req, {&admin}).code(), Code::kPermissionDenied);
+  req.headers = {{"Authorization", "bearer adm"}};
+  EXPECT_TRUE(CheckBearer(req, {&admin}).ok());
+  req.headers = {{"Authorization", "Bearer jn"}};
+  EXPECT_EQ(CheckBearer(req, {&admin}).code(), Code::kPermissionDenied);
+  EXPECT_TRUE(CheckBearer(req, {&join, &admin}).ok());
+}
+
+}  // namespace
+}  // namespace aether::control

@@ -1,0 +1,38 @@
+// The control plane's Prometheus metrics, registered once in the process's
+// MetricsRegistry. Thread-safety: as MetricsRegistry (any thread).
+#pragma once
+
+#include <string_view>
+
+#include "common/metrics.h"
+
+namespace aether::control {
+
+struct ControlMetrics {
+  explicit ControlMetrics(MetricsRegistry& r)
+      : requests(r.AddCounter("aether_control_requests_total",
+                              "HTTP requests by route and status code")),
+        deploys(r.AddCounter("aether_control_deploys_total",
+                             "Function deploys by result (ok, invalid, error)")),
+        invokes(r.AddCounter("aether_control_invokes_total",
+                             "Gateway invocations by HTTP status returned")),
+        invoke_seconds(r.AddHistogram("aether_control_invoke_duration_seconds",
+                                      "Gateway invocation latency, forward included",
+                                      MetricsRegistry::DefaultLatencyBuckets())),
+        nodes(r.AddGauge("aether_control_nodes", "Registered nodes by state")),
+        functions(r.AddGauge("aether_control_functions", "Deployed functions")),
+        revision(r.AddGauge("aether_control_store_revision", "Current store revision")),
+        manifest_waiters(r.AddGauge("aether_control_manifest_waiters",
+                                    "Engines long-polling the manifest")) {}
+
+  CounterFamily& requests;
+  CounterFamily& deploys;
+  CounterFamily& invokes;
+  HistogramFamily& invoke_seconds;
+  GaugeFamily& nodes;
+  GaugeFamily& functions;
+  GaugeFamily& revision;
+  GaugeFamily& manifest_waiters;
+};
+
+}  // namespace aether::control

@@ -1,0 +1,173 @@
+#include "control/control_service.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <condition_variable>
+#include <filesystem>
+#include <thread>
+
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "control/api.h"
+
+namespace aether::control {
+namespace {
+
+// API workers run store I/O and module validation; a handful is plenty for
+// one SQLite connection behind a mutex.
+constexpr size_t kApiWorkers = 4;
+constexpr size_t kApiQueue = 1024;
+
+// An exclusive flock on <data dir>/LOCK for the process's lifetime. The
+// kernel drops it when the process dies, so kill -9 never leaves it stale.
+class DirLock {
+ public:
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status Acquire(const std::string& dir) {
+    std::string path = dir + "/LOCK";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) return Unavailable("cannot open " + path + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      return Unavailable("the data directory " + dir + " is in use by another aether-control");
+    }
+    return OkStatus();
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+class ControlServiceImpl final : public ControlService {
+ public:
+  explicit ControlServiceImpl(const Config& config) : config_(config) {}
+  ~ControlServiceImpl() override { Stop(); }
+
+  Status Init(std::optional<uint16_t> port_override) {
+    std::filesystem::path db(config_.database.path);
+    data_dir_ = db.parent_path().empty() ? "." : db.parent_path().string();
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir_, ec);
+    if (ec) return Unavailable("cannot create the data directory " + data_dir_ + ": " + ec.message());
+    RETURN_IF_ERROR(lock_.Acquire(data_dir_));
+
+    ASSIGN_OR_RETURN(tokens_, LoadOrCreateTokens(config_.auth, data_dir_));
+    ASSIGN_OR_RETURN(store_, OpenSqliteStore(config_.database.path));
+    ASSIGN_OR_RETURN(artifacts_, ArtifactStore::Open(data_dir_ + "/artifacts"));
+    ASSIGN_OR_RETURN(events_, EventLog::Open(*store_));
+    functions_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_);
+    // Orphans: artifacts of deploys that crashed before their rows were
+    // committed, or of deletes interrupted before the cleanup.
+    if (auto gc = functions_->CollectGarbage(); !gc.ok()) {
+      LOG_WARN("artifact cleanup: {}", gc.status().message());
+    } else if (*gc > 0) {
+      LOG_INFO("removed {} unreferenced artifacts", *gc);
+    }
+
+    NodeRegistryOptions no;
+    no.node_timeout = config_.registry.node_timeout;
+    ASSIGN_OR_RETURN(nodes_, NodeRegistry::Open(*store_, *events_, std::move(no)));
+
+    metrics_ = std::make_unique<ControlMetrics>(registry_);
+    GatewayOptions go;
+    go.default_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config_.runtime.exec_timeout);
+    gateway_ = std::make_unique<Gateway>(*functions_, *nodes_, *metrics_, go);
+    watch_ = std::make_unique<ManifestWatch>(*store_, *functions_, *metrics_);
+    workers_ = std::make_unique<internal::ThreadPool>(kApiWorkers, kApiQueue);
+    api_ = std::make_unique<ControlApi>(ApiContext{config_, tokens_, *store_, *artifacts_, *events_,
+                                                   *functions_, *nodes_, *gateway_, *watch_,
+                                                   registry_, *metrics_, *workers_});
+
+    HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultControlPort);
+    if (port_override) so.port = *port_override;
+    so.io_threads = 2;
+    server_ = std::make_unique<HttpServer>(std::move(so));
+    api_->Register(*server_);
+    return OkStatus();
+  }
+
+  Status Start() override {
+    RETURN_IF_ERROR(server_->Start());
+    watch_->Start();
+    // Sweep often enough that a node is marked down within ~1/4 of
+    // node_timeout after it expires.
+    auto period = std::clamp<std::chrono::nanoseconds>(config_.registry.node_timeout / 4,
+                                                       std::chrono::milliseconds(50),
+                                                       std::chrono::seconds(1));
+    sweeper_ = std::thread([this, period] {
+      std::unique_lock lock(sweep_mu_);
+      while (!sweep_cv_.wait_for(lock, period, [this] { return stopping_; })) {
+        lock.unlock();
+        nodes_->Sweep();
+        lock.lock();
+      }
+    });
+    return OkStatus();
+  }
+
+  void Stop() override {
+    // Order: parked manifest polls are answered first (they would otherwise
+    // hold the server's graceful stop for its whole timeout), then no new
+    // requests while those in flight finish, then the background threads;
+    // the store goes last (with the object).
+    if (watch_) watch_->Stop();
+    if (server_) server_->Stop();
+    if (gateway_) gateway_->Stop();
+    if (workers_) workers_->Stop();
+    {
+      std::lock_guard lock(sweep_mu_);
+      stopping_ = true;
+    }
+    sweep_cv_.notify_all();
+    if (sweeper_.joinable()) sweeper_.join();
+  }
+
+  uint16_t port() const override { return server_->port(); }
+  std::string url() const override { return server_->url(); }
+  const std::string& admin_token() const override { return tokens_.admin; }
+  const std::string& join_token() const override { return tokens_.join; }
+  const std::string& admin_token_file() const override { return tokens_.admin_file; }
+  const std::string& join_token_file() const override { return tokens_.join_file; }
+  const std::string& data_dir() const override { return data_dir_; }
+
+ private:
+  Config config_;
+  std::string data_dir_;
+  DirLock lock_;
+  Tokens tokens_;
+  MetricsRegistry registry_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ArtifactStore> artifacts_;
+  std::unique_ptr<EventLog> events_;
+  std::unique_ptr<FunctionRegistry> functions_;
+  std::unique_ptr<NodeRegistry> nodes_;
+  std::unique_ptr<ControlMetrics> metrics_;
+  std::unique_ptr<Gateway> gateway_;
+  std::unique_ptr<ManifestWatch> watch_;
+  std::unique_ptr<internal::ThreadPool> workers_;
+  std::unique_ptr<ControlApi> api_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread sweeper_;
+  std::mutex sweep_mu_;
+  std::condition_variable sweep_cv_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ControlService>> ControlService::Create(const Config& config,
+                                                               std::optional<uint16_t> port_override) {
+  auto service = std::make_unique<ControlServiceImpl>(config);
+  RETURN_IF_ERROR(service->Init(port_override));
+  return std::unique_ptr<ControlService>(std::move(service));
+}
+
+}  // namespace aether::control

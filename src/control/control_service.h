@@ -1,0 +1,55 @@
+// aether-control as a library: the store, artifact store, registries,
+// gateway and HTTP API wired together from a Config. main() and `aether
+// dev` only parse arguments and call this.
+//
+// The data directory is the directory of [database] path: it holds the
+// SQLite store, artifacts/, the generated token files and a LOCK file that
+// keeps a second control plane off the same data.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/config.h"
+#include "common/result.h"
+
+namespace aether::control {
+
+inline constexpr uint16_t kDefaultControlPort = 9090;
+
+// Thread-safety: Start, Stop and the destructor from one controlling thread;
+// the getters from any thread after Create.
+class ControlService {
+ public:
+  // Opens (creating when needed) the data directory, the store and the
+  // tokens, removes orphaned artifacts, and sets up the routes; does not
+  // listen yet. Errors: an unusable data directory or store, a data
+  // directory in use by another control plane, an invalid [server] section.
+  // `port_override` replaces [server] port, 0 meaning a free port (the
+  // config cannot say that: its 0 means "the default, 9090").
+  static Result<std::unique_ptr<ControlService>> Create(
+      const Config& config, std::optional<uint16_t> port_override = std::nullopt);
+  virtual ~ControlService() = default;  // Stop()s
+
+  // Listens on [server] host and port. Errors: Unavailable when the port
+  // is taken, InvalidArgument for TLS files.
+  virtual Status Start() = 0;
+  // Graceful: stops accepting, lets requests in flight answer (up to the
+  // server's stop timeout), answers parked manifest polls, stops the
+  // background threads. Idempotent.
+  virtual void Stop() = 0;
+
+  virtual uint16_t port() const = 0;    // after Start()
+  virtual std::string url() const = 0;  // "http://127.0.0.1:PORT" after Start()
+  virtual const std::string& admin_token() const = 0;
+  virtual const std::string& join_token() const = 0;
+  // The files the tokens live in; empty when set in the configuration.
+  virtual const std::string& admin_token_file() const = 0;
+  virtual const std::string& join_token_file() const = 0;
+  virtual const std::string& data_dir() const = 0;
+};
+
+}  // namespace aether::control

@@ -1,0 +1,60 @@
+// Events: what happened in the platform (deploys, node state changes, and
+// what engines report through /callback), stored in the Store under
+// events/<20-digit id> with ids increasing by one. The newest kMaxEvents are
+// kept; older ones are pruned in batches.
+//
+// Thread-safety: any thread. Append blocks on a store write.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "control/store.h"
+
+namespace aether::control {
+
+inline constexpr int64_t kMaxEvents = 10000;
+
+struct Event {
+  int64_t id = 0;
+  std::string time;    // RFC 3339 UTC
+  std::string type;    // function_deployed, node_down, or what a node sent
+  std::string source;  // a node id, "api" or "control"
+  boost::json::value data;
+
+  boost::json::value ToJson() const;
+};
+
+struct EventPage {
+  std::vector<Event> events;
+  int64_t next = 0;  // pass as `since` to continue after this page
+};
+
+class EventLog {
+ public:
+  // Reads the last id from the store.
+  static Result<std::unique_ptr<EventLog>> Open(Store& store);
+
+  Result<int64_t> Append(std::string type, std::string source, boost::json::value data);
+  // Events with id > since, of `type` when not empty, at most `limit`.
+  Result<EventPage> List(int64_t since, const std::string& type, int64_t limit);
+
+ private:
+  explicit EventLog(Store& store) : store_(store) {}
+  Status Prune();
+
+  Store& store_;
+  std::mutex mu_;  // assigns ids in order
+  int64_t last_id_ = 0;
+  int64_t first_id_ = 1;
+};
+
+// Seconds-precision RFC 3339 in UTC: 2024-05-01T12:00:00Z.
+std::string NowRfc3339();
+
+}  // namespace aether::control

@@ -1,0 +1,293 @@
+#include "control/function_registry.h"
+
+#include <boost/json.hpp>
+
+#include <cstdio>
+#include <set>
+
+#include "common/json_util.h"
+#include "common/log.h"
+#include "common/sha256.h"
+#include "common/units.h"
+
+namespace aether::control {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kFunctionsPrefix = "functions/";
+constexpr std::string_view kVersionsPrefix = "versions/";
+constexpr std::string_view kMarkerKey = "meta/functions";
+// Concurrent changes of one name retry their CAS this often before giving up.
+constexpr int kCasAttempts = 20;
+
+std::string FunctionKey(const std::string& name) { return std::string(kFunctionsPrefix) + name; }
+std::string VersionsPrefix(const std::string& name) { return std::string(kVersionsPrefix) + name + "/"; }
+std::string VersionKey(const std::string& name, int64_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%010lld", static_cast<long long>(v));
+  return VersionsPrefix(name) + buf;
+}
+
+json::object VersionToJson(const VersionInfo& v) {
+  json::object env;
+  for (const auto& [k, val] : v.env) env[k] = val;
+  return {{"version", v.version}, {"sha256", v.sha256}, {"size", v.size}, {"env", std::move(env)},
+          {"memory_limit", v.limits.memory_limit}, {"timeout_ms", v.limits.timeout.count()},
+          {"deployed_at", v.deployed_at}};
+}
+
+Result<VersionInfo> VersionFromJson(const json::object& o) {
+  VersionInfo v;
+  ASSIGN_OR_RETURN(v.version, GetInt(o, "version"));
+  ASSIGN_OR_RETURN(v.sha256, GetString(o, "sha256"));
+  ASSIGN_OR_RETURN(int64_t size, GetInt(o, "size"));
+  v.size = static_cast<uint64_t>(size);
+  ASSIGN_OR_RETURN(int64_t mem, GetInt(o, "memory_limit", 0));
+  v.limits.memory_limit = static_cast<uint64_t>(mem);
+  ASSIGN_OR_RETURN(int64_t ms, GetInt(o, "timeout_ms", 0));
+  v.limits.timeout = std::chrono::milliseconds(ms);
+  ASSIGN_OR_RETURN(v.deployed_at, GetString(o, "deployed_at"));
+  if (const json::value* env = o.if_contains("env"); env && env->is_object()) {
+    for (const auto& [k, val] : env->get_object()) {
+      if (val.is_string()) v.env.emplace(std::string(k), std::string(val.get_string()));
+    }
+  }
+  return v;
+}
+
+struct FunctionRecord {
+  FunctionInfo info;
+  int64_t latest = 0;
+};
+
+std::string EncodeFunction(const FunctionRecord& r) {
+  return ToJson(json::object{{"name", r.info.name}, {"created_at", r.info.created_at},
+                             {"updated_at", r.info.updated_at}, {"latest", r.latest},
+                             {"current", VersionToJson(r.info.current)}});
+}
+
+Result<FunctionRecord> DecodeFunction(const std::string& text) {
+  ASSIGN_OR_RETURN(json::object o, ParseJsonObject(text, "stored function"));
+  FunctionRecord r;
+  ASSIGN_OR_RETURN(r.info.name, GetString(o, "name"));
+  ASSIGN_OR_RETURN(r.info.created_at, GetString(o, "created_at"));
+  ASSIGN_OR_RETURN(r.info.updated_at, GetString(o, "updated_at"));
+  ASSIGN_OR_RETURN(r.latest, GetInt(o, "latest"));
+  ASSIGN_OR_RETURN(const json::object* cur, GetObject(o, "current"));
+  ASSIGN_OR_RETURN(r.info.current, VersionFromJson(*cur));
+  return r;
+}
+
+Result<VersionInfo> DecodeVersion(const std::string& text) {
+  ASSIGN_OR_RETURN(json::object o, ParseJsonObject(text, "stored version"));
+  return VersionFromJson(o);
+}
+
+Status Corrupt(const std::string& what, const Status& st) {
+  LOG_ERROR("store: unreadable {}: {}", what, st.message());
+  return Internal("the store holds an unreadable record for " + what);
+}
+
+}  // namespace
+
+json::object VersionSummaryJson(const VersionInfo& v) {
+  return {{"version", v.version}, {"sha256", v.sha256}, {"size", v.size},
+          {"deployed_at", v.deployed_at}};
+}
+
+json::object ManifestItemJson(const FunctionInfo& f) {
+  const VersionInfo& v = f.current;
+  json::object env;
+  for (const auto& [k, val] : v.env) env[k] = val;
+  json::value mem = v.limits.memory_limit ? json::value(FormatSize(v.limits.memory_limit)) : nullptr;
+  json::value timeout = v.limits.timeout.count() ? json::value(FormatDuration(v.limits.timeout)) : nullptr;
+  return {{"name", f.name}, {"version", v.version}, {"sha256", v.sha256}, {"size", v.size},
+          {"size_kb", (v.size + 1023) / 1024}, {"uploaded_at", v.deployed_at},
+          {"updated_at", f.updated_at}, {"env", std::move(env)}, {"memory_limit", std::move(mem)},
+          {"timeout", std::move(timeout)}, {"memory_limit_bytes", v.limits.memory_limit},
+          {"timeout_ms", v.limits.timeout.count()}};
+}
+
+Result<VersionInfo> FunctionRegistry::Deploy(DeployRequest&& req, const std::string& source) {
+  RETURN_IF_ERROR(ValidateFunctionName(req.name));
+  RETURN_IF_ERROR(ValidateEnv(req.env));
+  VersionInfo v;
+  v.sha256 = Sha256Hex(req.wasm);
+  v.size = req.wasm.size();
+  v.env = std::move(req.env);
+  v.limits = req.limits;
+
+  // Artifact first: rows that point at missing bytes must never exist.
+  RETURN_IF_ERROR(artifacts_.Write(v.sha256, req.wasm));
+  // Holds its own copy: `v` may be moved out by the return below before
+  // this runs.
+  struct Unpin {
+    ArtifactStore& a;
+    std::string sha;
+    ~Unpin() { a.Unpin(sha); }
+  } unpin{artifacts_, v.sha256};
+
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(auto existing, store_.Get(FunctionKey(req.name)));
+    FunctionRecord rec;
+    int64_t mod = 0;
+    std::string now = NowRfc3339();
+    if (existing) {
+      Result<FunctionRecord> old = DecodeFunction(existing->value);
+      if (!old.ok()) return Corrupt("function " + req.name, old.status());
+      rec = std::move(*old);
+      mod = existing->mod_revision;
+    } else {
+      rec.info.name = req.name;
+      rec.info.created_at = now;
+    }
+    v.version = rec.latest + 1;
+    v.deployed_at = now;
+    rec.latest = v.version;
+    rec.info.current = v;
+    rec.info.updated_at = now;
+    TxnRequest txn;
+    txn.compares.push_back(Compare::ModRevisionIs(FunctionKey(req.name), mod));
+    txn.ops.push_back(Op::Put(FunctionKey(req.name), EncodeFunction(rec)));
+    txn.ops.push_back(Op::Put(VersionKey(req.name, v.version), ToJson(VersionToJson(v))));
+    txn.ops.push_back(Op::Put(std::string(kMarkerKey), req.name));
+    ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
+    if (!r.succeeded) continue;
+    LOG_INFO("deployed {}@{} ({} bytes, sha256 {})", req.name, v.version, v.size, v.sha256);
+    json::object data{{"name", req.name}, {"version", v.version}, {"sha256", v.sha256}, {"size", v.size}};
+    if (auto e = events_.Append("function_deployed", source, std::move(data)); !e.ok()) {
+      LOG_WARN("recording a deploy event: {}", e.status().message());
+    }
+    return v;
+  }
+  return Unavailable("too many concurrent changes of function " + req.name + "; retry");
+}
+
+Result<FunctionInfo> FunctionRegistry::Get(const std::string& name) {
+  RETURN_IF_ERROR(ValidateFunctionName(name));
+  TxnRequest txn;
+  txn.ops.push_back(Op::Get(FunctionKey(name)));
+  txn.ops.push_back(Op::List(VersionsPrefix(name)));
+  ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
+  if (r.reads[0].empty()) return NotFound("function " + name + " not found");
+  Result<FunctionRecord> rec = DecodeFunction(r.reads[0][0].value);
+  if (!rec.ok()) return Corrupt("function " + name, rec.status());
+  FunctionInfo info = std::move(rec->info);
+  for (const KeyValue& kv : r.reads[1]) {
+    Result<VersionInfo> v = DecodeVersion(kv.value);
+    if (!v.ok()) return Corrupt("a version of " + name, v.status());
+    info.versions.push_back(std::move(*v));
+  }
+  return info;
+}
+
+Result<VersionInfo> FunctionRegistry::Rollback(const std::string& name, int64_t version,
+                                               const std::string& source) {
+  RETURN_IF_ERROR(ValidateFunctionName(name));
+  if (version < 1) return InvalidArgument("field \"version\" must be a positive integer");
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    TxnRequest read;
+    read.ops.push_back(Op::Get(FunctionKey(name)));
+    read.ops.push_back(Op::Get(VersionKey(name, version)));
+    ASSIGN_OR_RETURN(TxnResult r, store_.Txn(read));
+    if (r.reads[0].empty()) return NotFound("function " + name + " not found");
+    if (r.reads[1].empty()) {
+      return NotFound("function " + name + " has no version " + std::to_string(version));
+    }
+    Result<FunctionRecord> rec = DecodeFunction(r.reads[0][0].value);
+    if (!rec.ok()) return Corrupt("function " + name, rec.status());
+    Result<VersionInfo> v = DecodeVersion(r.reads[1][0].value);
+    if (!v.ok()) return Corrupt("a version of " + name, v.status());
+    rec->info.current = *v;
+    rec->info.updated_at = NowRfc3339();
+    TxnRequest txn;
+    txn.compares.push_back(Compare::ModRevisionIs(FunctionKey(name), r.reads[0][0].mod_revision));
+    txn.compares.push_back(Compare::Exists(VersionKey(name, version)));
+    txn.ops.push_back(Op::Put(FunctionKey(name), EncodeFunction(*rec)));
+    txn.ops.push_back(Op::Put(std::string(kMarkerKey), name));
+    ASSIGN_OR_RETURN(TxnResult w, store_.Txn(txn));
+    if (!w.succeeded) continue;
+    LOG_INFO("rolled {} back to version {}", name, version);
+    json::object data{{"name", name}, {"version", version}, {"sha256", v->sha256}};
+    if (auto e = events_.Append("function_rolled_back", source, std::move(data)); !e.ok()) {
+      LOG_WARN("recording a rollback event: {}", e.status().message());
+    }
+    return *v;
+  }
+  return Unavailable("too many concurrent changes of function " + name + "; retry");
+}
+
+Result<int64_t> FunctionRegistry::Delete(const std::string& name, const std::string& source) {
+  RETURN_IF_ERROR(ValidateFunctionName(name));
+  for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
+    TxnRequest read;
+    read.ops.push_back(Op::Get(FunctionKey(name)));
+    read.ops.push_back(Op::List(VersionsPrefix(name)));
+    ASSIGN_OR_RETURN(TxnResult r, store_.Txn(read));
+    if (r.reads[0].empty()) return NotFound("function " + name + " not found");
+    TxnRequest txn;
+    txn.compares.push_back(Compare::ModRevisionIs(FunctionKey(name), r.reads[0][0].mod_revision));
+    txn.ops.push_back(Op::Delete(FunctionKey(name)));
+    txn.ops.push_back(Op::DeletePrefix(VersionsPrefix(name)));
+    txn.ops.push_back(Op::Put(std::string(kMarkerKey), name));
+    ASSIGN_OR_RETURN(TxnResult w, store_.Txn(txn));
+    if (!w.succeeded) continue;
+    auto versions = static_cast<int64_t>(r.reads[1].size());
+    LOG_INFO("deleted function {} ({} versions)", name, versions);
+    if (auto e = events_.Append("function_deleted", source, json::object{{"name", name}}); !e.ok()) {
+      LOG_WARN("recording a delete event: {}", e.status().message());
+    }
+    if (auto gc = CollectGarbage(); !gc.ok()) LOG_WARN("artifact cleanup: {}", gc.status().message());
+    return versions;
+  }
+  return Unavailable("too many concurrent changes of function " + name + "; retry");
+}
+
+Result<int64_t> FunctionRegistry::Revision() {
+  ASSIGN_OR_RETURN(auto marker, store_.Get(kMarkerKey));
+  return marker ? marker->mod_revision : 0;
+}
+
+Result<std::shared_ptr<const Manifest>> FunctionRegistry::GetManifest() {
+  ASSIGN_OR_RETURN(int64_t rev, Revision());
+  {
+    std::lock_guard lock(manifest_mu_);
+    if (manifest_ && manifest_->revision == rev) return manifest_;
+  }
+  // One read txn: the marker and the list are from the same snapshot.
+  TxnRequest txn;
+  txn.ops.push_back(Op::Get(std::string(kMarkerKey)));
+  txn.ops.push_back(Op::List(std::string(kFunctionsPrefix)));
+  ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
+  auto m = std::make_shared<Manifest>();
+  m->revision = r.reads[0].empty() ? 0 : r.reads[0][0].mod_revision;
+  json::array items;
+  for (const KeyValue& kv : r.reads[1]) {
+    Result<FunctionRecord> rec = DecodeFunction(kv.value);
+    if (!rec.ok()) return Corrupt(kv.key, rec.status());
+    items.push_back(ManifestItemJson(rec->info));
+    m->functions.push_back(std::move(rec->info));
+  }
+  m->json = ToJson(json::object{{"functions", std::move(items)}, {"revision", m->revision}});
+  std::lock_guard lock(manifest_mu_);
+  if (!manifest_ || manifest_->revision <= m->revision) manifest_ = m;
+  return std::shared_ptr<const Manifest>(m);
+}
+
+Result<size_t> FunctionRegistry::CollectGarbage() {
+  return artifacts_.CollectGarbage([this]() -> Result<std::set<std::string>> {
+    ASSIGN_OR_RETURN(auto kvs, store_.List(kVersionsPrefix));
+    std::set<std::string> shas;
+    for (const KeyValue& kv : kvs) {
+      Result<VersionInfo> v = DecodeVersion(kv.value);
+      // An unreadable version keeps everything: better an orphan than a
+      // missing artifact.
+      if (!v.ok()) return Corrupt(kv.key, v.status());
+      shas.insert(v->sha256);
+    }
+    return shas;
+  });
+}
+
+}  // namespace aether::control

@@ -1,0 +1,104 @@
+// The function registry: immutable versions per function name, the current
+// one of each, and the manifest engines follow. Module bytes live in the
+// ArtifactStore, metadata in the Store:
+//   functions/<name>             current version, latest number, timestamps
+//   versions/<name>/<10 digits>  one immutable version
+//   meta/functions               rewritten by every function change; its mod
+//                                revision is the manifest revision
+// Every change is one Store txn guarded by compare-and-set on the
+// functions/<name> key, so concurrent deploys of one name get distinct
+// version numbers and a failed change leaves nothing behind.
+//
+// Callers validate the module bytes (wasm validation) before Deploy; the
+// registry re-checks names and env.
+//
+// Thread-safety: any thread; calls block on store I/O (run them off the
+// HTTP IO threads).
+#pragma once
+
+#include <boost/json/fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "control/artifact_store.h"
+#include "control/event_log.h"
+#include "control/store.h"
+#include "control/validation.h"
+
+namespace aether::control {
+
+struct VersionInfo {
+  int64_t version = 0;
+  std::string sha256;
+  uint64_t size = 0;
+  EnvMap env;
+  FunctionLimits limits;
+  std::string deployed_at;  // RFC 3339 UTC
+};
+
+struct FunctionInfo {
+  std::string name;
+  VersionInfo current;
+  std::vector<VersionInfo> versions;  // ascending; empty in the manifest
+  std::string created_at;
+  std::string updated_at;  // last deploy, rollback
+};
+
+struct Manifest {
+  int64_t revision = 0;  // 0 until the first function change
+  std::vector<FunctionInfo> functions;  // by name
+  // {"functions": [...], "revision": R}, rendered once per revision.
+  std::string json;
+};
+
+struct DeployRequest {
+  std::string name;
+  std::string wasm;  // already validated
+  EnvMap env;
+  FunctionLimits limits;
+};
+
+class FunctionRegistry {
+ public:
+  FunctionRegistry(Store& store, ArtifactStore& artifacts, EventLog& events)
+      : store_(store), artifacts_(artifacts), events_(events) {}
+
+  // A new version that becomes current. Errors: InvalidArgument (name, env),
+  // Internal (artifact or store I/O), Unavailable (lost too many races).
+  Result<VersionInfo> Deploy(DeployRequest&& request, const std::string& source);
+  // NotFound for an unknown function.
+  Result<FunctionInfo> Get(const std::string& name);
+  // Makes `version` current. NotFound for an unknown function or version.
+  Result<VersionInfo> Rollback(const std::string& name, int64_t version, const std::string& source);
+  // Removes the function and every version; returns how many versions.
+  // Unreferenced artifacts are removed afterwards.
+  Result<int64_t> Delete(const std::string& name, const std::string& source);
+
+  // The current manifest, cached until the next function change.
+  Result<std::shared_ptr<const Manifest>> GetManifest();
+  // The manifest revision without building the manifest.
+  Result<int64_t> Revision();
+
+  // Removes artifacts no version refers to (also orphans of crashed
+  // deploys). Returns how many.
+  Result<size_t> CollectGarbage();
+
+ private:
+  Store& store_;
+  ArtifactStore& artifacts_;
+  EventLog& events_;
+  std::mutex manifest_mu_;
+  std::shared_ptr<const Manifest> manifest_;
+};
+
+// JSON shapes shared by the API handlers.
+boost::json::object VersionSummaryJson(const VersionInfo& v);   // version, sha256, size, deployed_at
+boost::json::object ManifestItemJson(const FunctionInfo& f);    // the manifest's item
+
+}  // namespace aether::control

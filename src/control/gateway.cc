@@ -1,0 +1,105 @@
+#include "control/gateway.h"
+
+#include <boost/json.hpp>
+
+#include "common/http_client.h"
+#include "common/json_util.h"
+#include "common/log.h"
+
+namespace aether::control {
+namespace {
+
+namespace json = boost::json;
+
+// Only failures before the request left are retried elsewhere: a request
+// that reached an engine may have run, and running it twice is not ours to
+// decide.
+bool NotSent(const Status& st) {
+  return st.code() == Code::kUnavailable && (st.message().starts_with("cannot connect") ||
+                                             st.message().starts_with("cannot resolve"));
+}
+
+}  // namespace
+
+Gateway::Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetrics& metrics,
+                 GatewayOptions options)
+    : functions_(functions),
+      nodes_(nodes),
+      metrics_(metrics),
+      options_(options),
+      pool_(options.threads, options.max_queue) {}
+
+Gateway::~Gateway() { Stop(); }
+
+void Gateway::Stop() {
+  stopping_ = true;
+  pool_.Stop();
+}
+
+void Gateway::Invoke(std::string name, std::string body, Responder respond) {
+  auto start = std::chrono::steady_clock::now();
+  auto task = [this, name = std::move(name), body = std::move(body), respond, start]() {
+    HttpResponse r = stopping_ ? JsonError(503, "unavailable", "the control plane is shutting down")
+                               : Forward(name, body);
+    metrics_.invokes.WithLabels({{"status", std::to_string(r.status)}}).Inc();
+    metrics_.invoke_seconds.Get().Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    respond(std::move(r));
+  };
+  if (!pool_.Submit(std::move(task))) {
+    metrics_.invokes.WithLabels({{"status", "503"}}).Inc();
+    respond(JsonError(503, "overloaded", "too many invocations in flight; retry later"));
+  }
+}
+
+HttpResponse Gateway::Forward(const std::string& name, const std::string& body) {
+  Result<json::object> req = ParseJsonObject(body);
+  if (!req.ok()) return JsonError(400, "invalid_request", req.status().message());
+  json::value input = nullptr;
+  if (auto* in = req->if_contains("input")) input = *in;
+
+  Result<std::shared_ptr<const Manifest>> manifest = functions_.GetManifest();
+  if (!manifest.ok()) return JsonError(manifest.status());
+  const FunctionInfo* fn = nullptr;
+  for (const FunctionInfo& f : (*manifest)->functions) {
+    if (f.name == name) fn = &f;
+  }
+  if (!fn) return JsonError(404, "not_found", "function " + name + " not found");
+
+  std::string forward = ToJson(json::object{{"function", name}, {"input", std::move(input)}});
+  auto timeout = fn->current.limits.timeout.count() ? fn->current.limits.timeout : options_.default_timeout;
+  timeout += options_.slack;
+
+  std::vector<std::string> tried;
+  Status last;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::optional<NodePick> node = nodes_.Pick(name, fn->current.sha256, tried);
+    if (!node) break;
+    tried.push_back(node->node_id);
+    Result<HttpResponse> r = HttpFetch("POST", node->url + "/execute", forward, {}, timeout);
+    nodes_.Release(node->node_id);
+    if (r.ok()) {
+      r->headers.emplace_back("X-Aether-Node", node->node_id);
+      return std::move(*r);
+    }
+    last = r.status();
+    LOG_WARN("invoke {}: node {}: {}", name, node->node_id, last.message());
+    if (!NotSent(last)) break;
+  }
+  if (tried.empty()) {
+    HttpResponse r = JsonError(503, "no_ready_node",
+                               "function " + name + " version " + std::to_string(fn->current.version) +
+                                   " is not ready on any live node");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  if (last.code() == Code::kDeadlineExceeded) {
+    return JsonError(504, "gateway_timeout", "node " + tried.back() + " did not answer in time");
+  }
+  if (NotSent(last)) {
+    return JsonError(503, "no_ready_node", "no ready node for " + name + " could be reached");
+  }
+  return JsonError(502, "bad_gateway", "node " + tried.back() + " failed: " + last.message());
+}
+
+}  // namespace aether::control

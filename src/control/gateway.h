@@ -1,0 +1,57 @@
+// The gateway: POST /api/invoke/{name} forwarded to POST {node}/execute of a
+// live node that has the function's current version ready, choosing the
+// least loaded; one retry on another node when the first cannot be reached.
+// The engine's status and body come back unchanged.
+//
+// Forwards run on a thread pool of their own (HttpFetch blocks), so slow
+// functions never hold the HTTP IO threads or the API workers.
+//
+// Thread-safety: Invoke from any thread; Stop from the controlling thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/http_server.h"
+#include "control/control_metrics.h"
+#include "control/function_registry.h"
+#include "control/internal/thread_pool.h"
+#include "control/node_registry.h"
+
+namespace aether::control {
+
+struct GatewayOptions {
+  size_t threads = 16;      // concurrent forwards
+  size_t max_queue = 1024;  // waiting forwards; beyond: 503 overloaded
+  // Forward timeout = the function's timeout (or this default) + slack for
+  // queueing, fetch and compile on the node.
+  std::chrono::milliseconds default_timeout{3000};
+  std::chrono::milliseconds slack{10000};
+};
+
+class Gateway {
+ public:
+  Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetrics& metrics,
+          GatewayOptions options);
+  ~Gateway();
+
+  // `body` is the client's request body: {"input": ANY}.
+  void Invoke(std::string name, std::string body, Responder respond);
+  // Queued invocations answer 503 at once; those already forwarding finish
+  // (bounded by their timeout). Idempotent.
+  void Stop();
+
+ private:
+  HttpResponse Forward(const std::string& name, const std::string& body);
+
+  FunctionRegistry& functions_;
+  NodeRegistry& nodes_;
+  ControlMetrics& metrics_;
+  GatewayOptions options_;
+  std::atomic<bool> stopping_{false};
+  internal::ThreadPool pool_;
+};
+
+}  // namespace aether::control

@@ -1,0 +1,186 @@
+// The node protocol (/register, /node/heartbeat, /node/manifest,
+// /node/artifacts/{sha256}) and the node list (/api/nodes).
+#include <boost/json.hpp>
+
+#include <charconv>
+
+#include "common/json_util.h"
+#include "common/log.h"
+#include "control/api.h"
+#include "control/validation.h"
+
+namespace aether::control {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kArtifactsPath = "/node/artifacts/";
+constexpr size_t kMaxLabels = 64;
+constexpr size_t kMaxCapacityBytes = 4096;
+constexpr size_t kMaxReadyEntries = 100000;
+
+HttpResponse BadRequest(const Status& st) { return JsonError(400, "invalid_argument", st.message()); }
+
+Result<std::map<std::string, std::string>> StringMap(const json::object& body, std::string_view field,
+                                                     size_t max_entries) {
+  std::map<std::string, std::string> out;
+  const json::value* v = body.if_contains(field);
+  if (!v || v->is_null()) return out;
+  if (!v->is_object()) return InvalidArgument("field \"" + std::string(field) + "\" must be an object");
+  if (v->get_object().size() > max_entries) {
+    return InvalidArgument("field \"" + std::string(field) + "\" has too many entries");
+  }
+  for (const auto& [k, val] : v->get_object()) {
+    if (!val.is_string() || k.size() > 128 || val.get_string().size() > 256) {
+      return InvalidArgument("field \"" + std::string(field) +
+                             "\" must map short keys to strings (keys up to 128, values up to 256 characters)");
+    }
+    out.emplace(std::string(k), std::string(val.get_string()));
+  }
+  return out;
+}
+
+// A non-negative integer query parameter; `fallback` when absent.
+Result<std::optional<int64_t>> QueryInt(const HttpRequest& req, const std::string& key) {
+  auto it = req.query.find(key);
+  if (it == req.query.end() || it->second.empty()) return std::optional<int64_t>();
+  int64_t v = 0;
+  const char* end = it->second.data() + it->second.size();
+  auto [p, ec] = std::from_chars(it->second.data(), end, v);
+  if (ec != std::errc() || p != end || v < 0) {
+    return InvalidArgument("query parameter \"" + key + "\" must be a non-negative integer");
+  }
+  return std::optional<int64_t>(v);
+}
+
+}  // namespace
+
+HttpResponse ControlApi::RegisterNode(const HttpRequest& req) {
+  Result<json::object> body = ParseJsonObject(req.body);
+  if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
+  NodeRegistration reg;
+  Result<std::string> id = GetString(*body, "node_id");
+  if (!id.ok()) return BadRequest(id.status());
+  if (Status st = ValidateNodeId(*id); !st.ok()) return BadRequest(st);
+  Result<std::string> url = GetString(*body, "url");
+  if (!url.ok()) return BadRequest(url.status());
+  if (Status st = ValidateNodeUrl(*url); !st.ok()) return BadRequest(st);
+  reg.node_id = std::move(*id);
+  reg.url = std::move(*url);
+  while (!reg.url.empty() && reg.url.back() == '/') reg.url.pop_back();
+  Result<std::map<std::string, std::string>> labels = StringMap(*body, "labels", kMaxLabels);
+  if (!labels.ok()) return BadRequest(labels.status());
+  reg.labels = std::move(*labels);
+  if (const json::value* cap = body->if_contains("capacity"); cap && !cap->is_null()) {
+    if (!cap->is_object()) return BadRequest(InvalidArgument("field \"capacity\" must be an object"));
+    if (ToJson(*cap).size() > kMaxCapacityBytes) {
+      return BadRequest(InvalidArgument("field \"capacity\" is larger than 4 KiB"));
+    }
+    reg.capacity = cap->get_object();
+  }
+  std::string node_id = reg.node_id;
+  if (Status st = ctx_.nodes.Register(std::move(reg)); !st.ok()) return JsonError(st);
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  return JsonOk(json::object{
+      {"node_id", node_id},
+      {"heartbeat_interval_ms", duration_cast<milliseconds>(ctx_.config.registry.heartbeat_interval).count()},
+      {"node_timeout_ms", duration_cast<milliseconds>(ctx_.config.registry.node_timeout).count()}});
+}
+
+HttpResponse ControlApi::NodeHeartbeat(const HttpRequest& req) {
+  Result<json::object> body = ParseJsonObject(req.body);
+  if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
+  Heartbeat beat;
+  Result<std::string> id = GetString(*body, "node_id");
+  if (!id.ok()) return BadRequest(id.status());
+  if (Status st = ValidateNodeId(*id); !st.ok()) return BadRequest(st);
+  beat.node_id = std::move(*id);
+  Result<int64_t> inflight = GetInt(*body, "load.inflight", 0);
+  Result<int64_t> queue = GetInt(*body, "load.queue", 0);
+  Result<int64_t> cached = GetInt(*body, "cached", 0);
+  for (const auto* r : {&inflight, &queue, &cached}) {
+    if (!r->ok()) return BadRequest(r->status());
+  }
+  beat.load = {std::max<int64_t>(0, *inflight), std::max<int64_t>(0, *queue)};
+  beat.cached = *cached;
+  Result<std::map<std::string, std::string>> ready = StringMap(*body, "ready", kMaxReadyEntries);
+  if (!ready.ok()) return BadRequest(ready.status());
+  beat.ready = std::move(*ready);
+  if (Status st = ctx_.nodes.Beat(std::move(beat)); !st.ok()) {
+    if (st.code() == Code::kNotFound) return JsonError(404, "unknown_node", st.message() + "; register again");
+    return JsonError(st);
+  }
+  Result<int64_t> rev = ctx_.functions.Revision();
+  json::object out{{"status", "ok"}};
+  if (rev.ok()) out["revision"] = *rev;
+  return JsonOk(out);
+}
+
+HttpResponse ControlApi::NodeArtifact(const HttpRequest& req) {
+  std::string sha = req.path.substr(kArtifactsPath.size());
+  if (!IsSha256Hex(sha)) {
+    return JsonError(400, "invalid_argument", "an artifact is named by 64 lower-case hex digits");
+  }
+  Result<std::string> bytes = ctx_.artifacts.Read(sha);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == Code::kNotFound) return JsonError(404, "not_found", "unknown artifact");
+    return JsonError(bytes.status());
+  }
+  HttpResponse r;
+  r.content_type = "application/wasm";
+  r.body = std::move(*bytes);
+  // Content-addressed: the bytes behind a name never change.
+  r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+  r.headers.emplace_back("X-Aether-Sha256", sha);
+  return r;
+}
+
+HttpResponse ControlApi::ListNodes() {
+  json::array nodes;
+  for (const NodeStatus& n : ctx_.nodes.List()) {
+    json::object labels, ready;
+    for (const auto& [k, v] : n.reg.labels) labels[k] = v;
+    for (const auto& [k, v] : n.ready) ready[k] = v;
+    nodes.push_back(json::object{
+        {"node_id", n.reg.node_id}, {"url", n.reg.url}, {"state", n.up ? "up" : "down"},
+        {"labels", std::move(labels)}, {"capacity", n.reg.capacity},
+        {"registered_at", n.registered_at},
+        {"last_heartbeat", n.last_heartbeat.empty() ? json::value(nullptr) : json::value(n.last_heartbeat)},
+        {"functions_ready", std::move(ready)}, {"cached", n.cached},
+        {"load", json::object{{"inflight", n.load.inflight}, {"queue", n.load.queue},
+                              {"gateway_inflight", n.gateway_inflight}}}});
+  }
+  return JsonOk(json::object{{"nodes", std::move(nodes)}});
+}
+
+void ControlApi::RegisterNodes(HttpServer& server) {
+  server.Route("POST", "/register",
+               Blocking("POST /register", Access::kNode,
+                        [this](const HttpRequest& req) { return RegisterNode(req); }));
+  server.Route("POST", "/node/heartbeat",
+               Blocking("POST /node/heartbeat", Access::kNode,
+                        [this](const HttpRequest& req) { return NodeHeartbeat(req); }));
+  server.RoutePrefix("GET", kArtifactsPath,
+                     Blocking("GET /node/artifacts/{sha256}", Access::kNode,
+                              [this](const HttpRequest& req) { return NodeArtifact(req); }));
+  server.Route("GET", "/node/manifest",
+               Inline("GET /node/manifest", Access::kNode, [this](HttpRequest&& req, Responder respond) {
+                 Result<std::optional<int64_t>> since = QueryInt(req, "since");
+                 Result<std::optional<int64_t>> wait = QueryInt(req, "wait");
+                 if (!since.ok()) return respond(BadRequest(since.status()));
+                 if (!wait.ok()) return respond(BadRequest(wait.status()));
+                 auto wait_ms = std::chrono::milliseconds(
+                     std::min<int64_t>(wait->value_or(0), kMaxManifestWait.count()) * 1000);
+                 // The first check reads the store, so it runs on a worker;
+                 // parking then costs no thread.
+                 bool queued = ctx_.workers.Submit([this, since = *since, wait_ms, respond]() {
+                   ctx_.manifest_watch.Wait(since, wait_ms, respond);
+                 });
+                 if (!queued) respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
+               }));
+  server.Route("GET", "/api/nodes",
+               Blocking("GET /api/nodes", Access::kAdmin, [this](const HttpRequest&) { return ListNodes(); }));
+}
+
+}  // namespace aether::control

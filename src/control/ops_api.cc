@@ -1,0 +1,131 @@
+// Events (/callback, /api/events), the gateway (/api/invoke/{name}),
+// /health and /metrics.
+#include <boost/json.hpp>
+
+#include <charconv>
+
+#include "common/json_util.h"
+#include "control/api.h"
+#include "control/validation.h"
+
+namespace aether::control {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kInvokePath = "/api/invoke/";
+constexpr int64_t kDefaultEventLimit = 100;
+constexpr int64_t kMaxEventLimit = 1000;
+
+Result<int64_t> QueryNumber(const HttpRequest& req, const std::string& key, int64_t fallback) {
+  auto it = req.query.find(key);
+  if (it == req.query.end() || it->second.empty()) return fallback;
+  int64_t v = 0;
+  const char* end = it->second.data() + it->second.size();
+  auto [p, ec] = std::from_chars(it->second.data(), end, v);
+  if (ec != std::errc() || p != end || v < 0) {
+    return InvalidArgument("query parameter \"" + key + "\" must be a non-negative integer");
+  }
+  return v;
+}
+
+}  // namespace
+
+HttpResponse ControlApi::Callback(const HttpRequest& req) {
+  Result<json::object> body = ParseJsonObject(req.body);
+  if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
+  Result<std::string> type = GetString(*body, "event");
+  if (!type.ok()) return JsonError(400, "invalid_argument", type.status().message());
+  if (Status st = ValidateEventType(*type); !st.ok()) return JsonError(400, "invalid_argument", st.message());
+  json::value data = nullptr;
+  if (const json::value* d = body->if_contains("data")) data = *d;
+  if (ToJson(data).size() > kMaxEventData) {
+    return JsonError(413, "payload_too_large", "event data is larger than 64 KiB");
+  }
+  std::string source;
+  std::string_view node = req.Header("X-Aether-Node");
+  if (!node.empty()) {
+    if (Status st = ValidateNodeId(node); !st.ok()) {
+      return JsonError(400, "invalid_argument", "X-Aether-Node: " + st.message());
+    }
+    source = std::string(node);
+  } else {
+    source = std::string(kApiSource);
+  }
+  Result<int64_t> id = ctx_.events.Append(std::move(*type), std::move(source), std::move(data));
+  if (!id.ok()) return JsonError(id.status());
+  HttpResponse r = JsonOk(json::object{{"status", "recorded"}, {"id", *id}});
+  r.status = 201;
+  return r;
+}
+
+HttpResponse ControlApi::ListEvents(const HttpRequest& req) {
+  Result<int64_t> since = QueryNumber(req, "since", 0);
+  if (!since.ok()) return JsonError(400, "invalid_argument", since.status().message());
+  Result<int64_t> limit = QueryNumber(req, "limit", kDefaultEventLimit);
+  if (!limit.ok()) return JsonError(400, "invalid_argument", limit.status().message());
+  std::string type;
+  if (auto it = req.query.find("type"); it != req.query.end() && !it->second.empty()) {
+    if (Status st = ValidateEventType(it->second); !st.ok()) return JsonError(400, "invalid_argument", st.message());
+    type = it->second;
+  }
+  int64_t n = std::clamp<int64_t>(*limit, 1, kMaxEventLimit);
+  Result<EventPage> page = ctx_.events.List(*since, type, n);
+  if (!page.ok()) return JsonError(page.status());
+  json::array events;
+  for (const Event& e : page->events) events.push_back(e.ToJson());
+  return JsonOk(json::object{{"events", std::move(events)}, {"next", page->next}});
+}
+
+HttpResponse ControlApi::Health() {
+  Result<std::shared_ptr<const Manifest>> m = ctx_.functions.GetManifest();
+  Result<int64_t> rev = ctx_.store.Revision();
+  if (!m.ok() || !rev.ok()) {
+    Status st = !m.ok() ? m.status() : rev.status();
+    return JsonError(503, "unavailable", "store unavailable: " + st.message());
+  }
+  NodeRegistry::Counts c = ctx_.nodes.Count();
+  return JsonOk(json::object{{"status", "ok"},
+                             {"version", kControlVersion},
+                             {"functions", (*m)->functions.size()},
+                             {"nodes", json::object{{"up", c.up}, {"down", c.down}}},
+                             {"revision", *rev}});
+}
+
+HttpResponse ControlApi::Metrics() {
+  NodeRegistry::Counts c = ctx_.nodes.Count();
+  ctx_.metrics.nodes.WithLabels({{"state", "up"}}).Set(static_cast<double>(c.up));
+  ctx_.metrics.nodes.WithLabels({{"state", "down"}}).Set(static_cast<double>(c.down));
+  if (auto m = ctx_.functions.GetManifest(); m.ok()) {
+    ctx_.metrics.functions.Get().Set(static_cast<double>((*m)->functions.size()));
+  }
+  if (auto rev = ctx_.store.Revision(); rev.ok()) ctx_.metrics.revision.Get().Set(static_cast<double>(*rev));
+  HttpResponse r;
+  r.content_type = std::string(kPrometheusContentType);
+  r.body = ctx_.registry.Render();
+  return r;
+}
+
+void ControlApi::RegisterOps(HttpServer& server) {
+  server.Route("POST", "/callback",
+               Blocking("POST /callback", Access::kNode,
+                        [this](const HttpRequest& req) { return Callback(req); }));
+  server.Route("GET", "/api/events",
+               Blocking("GET /api/events", Access::kAdmin,
+                        [this](const HttpRequest& req) { return ListEvents(req); }));
+  server.Route("GET", "/health",
+               Blocking("GET /health", Access::kOpen, [this](const HttpRequest&) { return Health(); }));
+  server.Route("GET", "/metrics",
+               Blocking("GET /metrics", Access::kOpen, [this](const HttpRequest&) { return Metrics(); }));
+  server.RoutePrefix("POST", kInvokePath,
+                     Inline("POST /api/invoke/{name}", Access::kAdmin,
+                            [this](HttpRequest&& req, Responder respond) {
+                              std::string name = req.path.substr(kInvokePath.size());
+                              if (Status st = ValidateFunctionName(name); !st.ok()) {
+                                return respond(JsonError(400, "invalid_name", st.message()));
+                              }
+                              ctx_.gateway.Invoke(std::move(name), std::move(req.body), std::move(respond));
+                            }));
+}
+
+}  // namespace aether::control

@@ -1,0 +1,69 @@
+// Checks of what users and nodes send, shared by the API handlers. Every
+// error is InvalidArgument with a message that names the offending field and
+// never echoes more than a short prefix of the input.
+// Pure functions: any thread may call them.
+#pragma once
+
+#include <boost/json/fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace aether::control {
+
+// Decoded modules larger than this are refused (413) whatever [server]
+// max_body allows.
+inline constexpr uint64_t kMaxModuleBytes = 64ull << 20;
+// Per function: at most this many env variables, this many bytes in all
+// (keys + values).
+inline constexpr size_t kMaxEnvVars = 256;
+inline constexpr size_t kMaxEnvBytes = 64 << 10;
+// Per-function limits accepted at deploy (nodes cap them further).
+inline constexpr uint64_t kMaxMemoryLimit = 4ull << 30;  // wasm32's address space
+inline constexpr std::chrono::hours kMaxTimeout{1};
+
+// `[a-z0-9][a-z0-9_-]{0,62}`, and not "manifest" (the path
+// /api/functions/manifest is taken).
+Status ValidateFunctionName(std::string_view name);
+// Node ids are host names and the like: `[A-Za-z0-9][A-Za-z0-9._-]{0,127}`.
+Status ValidateNodeId(std::string_view id);
+// Event types: `[a-z0-9][a-z0-9_.-]{0,63}`.
+Status ValidateEventType(std::string_view type);
+// An http:// or https:// URL of at most 2048 characters with a host.
+Status ValidateNodeUrl(std::string_view url);
+// 64 lower-case hex digits.
+bool IsSha256Hex(std::string_view s);
+
+using EnvMap = std::map<std::string, std::string>;
+
+// Env names `[A-Za-z_][A-Za-z0-9_]*` (at most 256 characters), values
+// without NUL bytes, within kMaxEnvVars / kMaxEnvBytes.
+Status ValidateEnv(const EnvMap& env);
+// A JSON object of strings to an EnvMap, then ValidateEnv. `field` names it
+// in errors ("env").
+Result<EnvMap> EnvFromJson(const boost::json::value& v, std::string_view field);
+// "K=V" (from a query parameter) into `env`; later duplicates win.
+Status AddEnvAssignment(std::string_view assignment, EnvMap& env);
+
+// Optional per-function settings; 0 = the node's default.
+struct FunctionLimits {
+  uint64_t memory_limit = 0;                // bytes
+  std::chrono::milliseconds timeout{0};
+};
+// "16MB" → bytes in (0, kMaxMemoryLimit]; errors name `field`.
+Result<uint64_t> ParseMemoryLimit(std::string_view text, std::string_view field);
+// "3s" → whole milliseconds in [1ms, kMaxTimeout]; errors name `field`.
+Result<std::chrono::milliseconds> ParseTimeout(std::string_view text, std::string_view field);
+
+// Strict standard base64 (RFC 4648 §4) with padding; line breaks (CR, LF)
+// are skipped so that the output of `base64 FILE` works. Anything else that
+// is not in the alphabet is an error. Stops with ResourceExhausted as soon
+// as the output would exceed `max_bytes`.
+Result<std::string> DecodeBase64(std::string_view text, uint64_t max_bytes);
+
+}  // namespace aether::control

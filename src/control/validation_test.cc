@@ -1,0 +1,105 @@
+#include "control/validation.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <vector>
+
+namespace aether::control {
+namespace {
+
+TEST(FunctionNameTest, AcceptsTheDocumentedPattern) {
+  for (std::string ok : std::vector<std::string>{"a", "0", "hello", "img-resize_2", std::string(63, 'a')}) {
+    EXPECT_TRUE(ValidateFunctionName(ok).ok()) << ok;
+  }
+}
+
+TEST(FunctionNameTest, RejectsEverythingElse) {
+  for (std::string bad : std::vector<std::string>{"", "../x", "A", "Hello", "-a", "_a", "a/b", "a.b", "a b", "manifest",
+                          std::string(64, 'a'), std::string("a\0b", 3), "é"}) {
+    Status st = ValidateFunctionName(bad);
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;
+  }
+}
+
+TEST(NodeIdTest, HostNamesPass) {
+  EXPECT_TRUE(ValidateNodeId("edge-1.example.com").ok());
+  EXPECT_FALSE(ValidateNodeId("").ok());
+  EXPECT_FALSE(ValidateNodeId("../etc").ok());
+  EXPECT_FALSE(ValidateNodeId(std::string(129, 'a')).ok());
+}
+
+TEST(NodeUrlTest, OnlyHttpWithHost) {
+  EXPECT_TRUE(ValidateNodeUrl("http://127.0.0.1:9091").ok());
+  EXPECT_TRUE(ValidateNodeUrl("https://edge").ok());
+  EXPECT_FALSE(ValidateNodeUrl("ftp://x").ok());
+  EXPECT_FALSE(ValidateNodeUrl("http://").ok());
+  EXPECT_FALSE(ValidateNodeUrl("http://a b").ok());
+}
+
+TEST(EnvTest, NamesValuesAndBounds) {
+  EXPECT_TRUE(ValidateEnv({{"A", "1"}, {"_x9", ""}}).ok());
+  EXPECT_FALSE(ValidateEnv({{"9A", "1"}}).ok());
+  EXPECT_FALSE(ValidateEnv({{"A-B", "1"}}).ok());
+  EXPECT_FALSE(ValidateEnv({{"", "1"}}).ok());
+  EXPECT_FALSE(ValidateEnv({{"A", std::string("a\0b", 3)}}).ok());
+  EXPECT_FALSE(ValidateEnv({{"A", std::string(kMaxEnvBytes, 'x')}}).ok());
+  EnvMap many;
+  for (size_t i = 0; i <= kMaxEnvVars; ++i) many["V" + std::to_string(i)] = "";
+  EXPECT_FALSE(ValidateEnv(many).ok());
+}
+
+TEST(EnvTest, FromJsonAndAssignments) {
+  auto env = EnvFromJson(boost::json::parse(R"({"A":"1","B":"2"})"), "env");
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->at("B"), "2");
+  EXPECT_FALSE(EnvFromJson(boost::json::parse(R"({"A":1})"), "env").ok());
+  EXPECT_FALSE(EnvFromJson(boost::json::parse(R"(["A"])"), "env").ok());
+  EnvMap m;
+  EXPECT_TRUE(AddEnvAssignment("K=a=b", m).ok());
+  EXPECT_EQ(m["K"], "a=b");
+  EXPECT_FALSE(AddEnvAssignment("novalue", m).ok());
+  EXPECT_FALSE(AddEnvAssignment("=x", m).ok());
+}
+
+TEST(LimitsTest, ParseAndNameTheField) {
+  EXPECT_EQ(*ParseMemoryLimit("16MB", "memory_limit"), 16ull << 20);
+  auto bad = ParseMemoryLimit("lots", "memory_limit");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("memory_limit"), std::string::npos);
+  EXPECT_FALSE(ParseMemoryLimit("0", "memory_limit").ok());
+  EXPECT_FALSE(ParseMemoryLimit("5GB", "memory_limit").ok());
+  EXPECT_EQ(ParseTimeout("250ms", "timeout")->count(), 250);
+  EXPECT_FALSE(ParseTimeout("2h", "timeout").ok());
+  EXPECT_FALSE(ParseTimeout("0s", "timeout").ok());
+  EXPECT_NE(ParseTimeout("soon", "timeout").status().message().find("timeout"), std::string::npos);
+}
+
+TEST(Base64Test, DecodesStandardBase64) {
+  EXPECT_EQ(*DecodeBase64("aGVsbG8=", 100), "hello");
+  EXPECT_EQ(*DecodeBase64("aGVs\nbG8h\r\n", 100), "hell" "o!");
+  EXPECT_EQ(*DecodeBase64("AGFzbQ==", 100), std::string("\0asm", 4));
+}
+
+TEST(Base64Test, RejectsInvalid) {
+  for (const char* bad : {"!!!!", "aGVsbG8", "aGVsbG8==", "a===", "aGVs=bG8", "aGVsbG8=x", "", "a"}) {
+    auto r = DecodeBase64(bad, 100);
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
+  }
+}
+
+TEST(Base64Test, StopsAtTheCap) {
+  EXPECT_EQ(DecodeBase64("aGVsbG8=", 4).status().code(), Code::kResourceExhausted);
+  EXPECT_TRUE(DecodeBase64("aGVsbG8=", 5).ok());
+}
+
+TEST(Sha256HexTest, Shape) {
+  EXPECT_TRUE(IsSha256Hex(std::string(64, 'a')));
+  EXPECT_FALSE(IsSha256Hex(std::string(64, 'A')));
+  EXPECT_FALSE(IsSha256Hex(std::string(63, 'a')));
+  EXPECT_FALSE(IsSha256Hex("../" + std::string(61, 'a')));
+}
+
+}  // namespace
+}  // namespace aether::control
