@@ -1,0 +1,503 @@
+#include "common/http_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "common/http_client.h"
+
+namespace aether {
+namespace {
+
+namespace http = boost::beast::http;
+using namespace std::chrono_literals;
+using RawResponse = http::response<http::string_body>;
+
+// A plain socket with poll()-bounded reads, so a server bug fails the test
+// instead of hanging it, and so tests can send bytes no client library would.
+class RawConn {
+ public:
+  explicit RawConn(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawConn() { ::close(fd_); }
+  bool connected() const { return connected_; }
+
+  bool Send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // The next response, or nullopt on EOF, error or timeout.
+  // `head`: the response to a HEAD request (no body follows its header).
+  std::optional<RawResponse> Read(std::chrono::milliseconds timeout = 3000ms, bool head = false) {
+    http::response_parser<http::string_body> parser;
+    parser.eager(true);
+    parser.skip(head);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      if (!buf_.empty()) {
+        boost::beast::error_code ec;
+        size_t used = parser.put(boost::asio::buffer(buf_), ec);
+        buf_.erase(0, used);
+        if (ec && ec != http::error::need_more) return std::nullopt;
+        if (parser.is_done()) return parser.release();
+        if (used > 0 && !buf_.empty()) continue;
+      }
+      if (!Fill(deadline)) return std::nullopt;
+    }
+  }
+
+  // True when the server closes the connection within the timeout.
+  bool WaitForClose(std::chrono::milliseconds timeout = 3000ms) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (Fill(deadline)) buf_.clear();
+    return eof_;
+  }
+
+ private:
+  bool Fill(std::chrono::steady_clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    char tmp[65536];
+    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) {
+      eof_ = true;
+      return false;
+    }
+    buf_.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  bool eof_ = false;
+  std::string buf_;
+};
+
+std::string Get(std::string_view target, std::string_view extra = "") {
+  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void StartServer(HttpServerOptions options = {}) {
+    server_ = std::make_unique<HttpServer>(std::move(options));
+    server_->Route("GET", "/hello", [](HttpRequest&&, Responder respond) {
+      respond(JsonOk(boost::json::object{{"hello", "world"}}));
+    });
+    server_->Route("POST", "/echo", [](HttpRequest&& req, Responder respond) {
+      HttpResponse r;
+      r.content_type = std::string(req.Header("content-type"));
+      r.body = std::move(req.body);
+      r.headers = {{"X-Method", req.method},
+                   {"X-Path", req.path},
+                   {"X-Query-A", req.query.count("a") ? req.query.at("a") : "-"},
+                   {"X-Foo", std::string(req.Header("X-FOO"))},
+                   {"X-Remote", req.remote}};
+      respond(std::move(r));
+    });
+    // Answers from another thread after ?ms= milliseconds, echoing ?i=.
+    server_->Route("GET", "/later", [this](HttpRequest&& req, Responder respond) {
+      int ms = req.query.count("ms") ? std::stoi(req.query.at("ms")) : 0;
+      std::string i = req.query.count("i") ? req.query.at("i") : "";
+      std::lock_guard lock(mu_);
+      threads_.emplace_back([ms, i, respond = std::move(respond)] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        HttpResponse r;
+        r.content_type = "text/plain";
+        r.body = i;
+        respond(std::move(r));
+      });
+    });
+    server_->Route("POST", "/api/functions", [](HttpRequest&&, Responder respond) {
+      HttpResponse r;
+      r.status = 201;
+      r.body = "{}";
+      respond(std::move(r));
+    });
+    server_->RoutePrefix("GET", "/api/functions/", [](HttpRequest&& req, Responder respond) {
+      respond(JsonOk(boost::json::string(req.path)));
+    });
+    server_->RoutePrefix("DELETE", "/api/", [](HttpRequest&&, Responder respond) {
+      respond(JsonOk(boost::json::string("deleted")));
+    });
+    server_->Route("GET", "/drop", [](HttpRequest&&, Responder) {});
+    server_->Route("GET", "/inject", [](HttpRequest&&, Responder respond) {
+      HttpResponse r;
+      r.headers = {{"X-Ok", "1"}, {"X-Bad", "v\r\nX-Evil: 1"}, {"Content-Length", "999"}};
+      respond(std::move(r));
+    });
+    server_->Route("GET", "/throw",
+                   [](HttpRequest&&, Responder) { throw std::runtime_error("boom"); });
+    Status st = server_->Start();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_NE(server_->port(), 0);
+  }
+
+  std::string Url(std::string_view path) const { return server_->url() + std::string(path); }
+
+  std::unique_ptr<HttpServer> server_;
+  std::mutex mu_;
+  std::vector<std::jthread> threads_;  // destroyed (joined) before server_
+};
+
+TEST_F(HttpServerTest, GetAndPost) {
+  StartServer();
+  auto r = HttpFetch("GET", Url("/hello"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, R"({"hello":"world"})");
+  EXPECT_EQ(r->content_type, "application/json");
+  EXPECT_EQ(r->Header("server"), "aether");
+
+  auto e = HttpFetch("POST", Url("/echo?a=x%20y&b=1&a=last+one"), "payload",
+                     {{"Content-Type", "text/plain"}, {"x-foo", "bar"}});
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->body, "payload");
+  EXPECT_EQ(e->content_type, "text/plain");
+  EXPECT_EQ(e->Header("X-Method"), "POST");
+  EXPECT_EQ(e->Header("X-Path"), "/echo");
+  EXPECT_EQ(e->Header("X-Query-A"), "last one");
+  EXPECT_EQ(e->Header("X-Foo"), "bar");
+  EXPECT_TRUE(e->Header("X-Remote").starts_with("127.0.0.1:"));
+
+  // Headers that would split the response are dropped; framing is ours.
+  auto inj = HttpFetch("GET", Url("/inject"));
+  ASSERT_TRUE(inj.ok()) << inj.status().ToString();
+  EXPECT_EQ(inj->Header("X-Ok"), "1");
+  EXPECT_EQ(inj->Header("X-Evil"), "");
+  EXPECT_EQ(inj->Header("X-Bad"), "");
+  EXPECT_EQ(inj->Header("Content-Length"), "0");
+}
+
+TEST_F(HttpServerTest, RoutingNotFoundAndMethodNotAllowed) {
+  StartServer();
+  auto nf = HttpFetch("GET", Url("/nope"));
+  ASSERT_TRUE(nf.ok());
+  EXPECT_EQ(nf->status, 404);
+  EXPECT_EQ(nf->body, R"({"error":"no route for /nope","code":"not_found"})");
+
+  auto na = HttpFetch("PUT", Url("/hello"));
+  ASSERT_TRUE(na.ok());
+  EXPECT_EQ(na->status, 405);
+  EXPECT_EQ(na->Header("Allow"), "GET");
+  EXPECT_NE(na->body.find("\"code\":\"method_not_allowed\""), std::string::npos);
+
+  // Exact beats prefix; the longest prefix wins; the path is decoded.
+  EXPECT_EQ(HttpFetch("POST", Url("/api/functions"))->status, 201);
+  EXPECT_EQ(HttpFetch("GET", Url("/api/functions/hello%20w"))->body, R"("/api/functions/hello w")");
+  auto del = HttpFetch("DELETE", Url("/api/functions/x"));
+  EXPECT_EQ(del->status, 405) << "the /api/functions/ entry decides, not the shorter /api/";
+  EXPECT_EQ(HttpFetch("DELETE", Url("/api/nodes/x"))->body, R"("deleted")");
+
+  // HEAD uses the GET handler without a body.
+  RawConn c(server_->port());
+  ASSERT_TRUE(c.Send("HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n" + Get("/hello")));
+  auto head = c.Read(3000ms, true);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->result_int(), 200u);
+  EXPECT_EQ((*head)[http::field::content_length], "17");
+  auto after = c.Read();  // the next response is not eaten as a body
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->body(), R"({"hello":"world"})");
+}
+
+TEST_F(HttpServerTest, BodyTooLargeIs413AndCloses) {
+  StartServer();
+  std::string big(10 << 20, 'x');
+  auto start = std::chrono::steady_clock::now();
+  auto r = HttpFetch("POST", Url("/echo"), big, {}, 5000ms);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->body,
+            R"({"error":"request body exceeds 4194304 bytes","code":"payload_too_large"})");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+
+  // Checked on Content-Length before any body byte arrives.
+  RawConn c(server_->port());
+  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10485760\r\n\r\n"));
+  auto resp = c.Read();
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->result_int(), 413u);
+  EXPECT_EQ((*resp)[http::field::connection], "close");
+  EXPECT_TRUE(c.WaitForClose());
+}
+
+TEST_F(HttpServerTest, ChunkedBodyOverLimitIs413) {
+  HttpServerOptions o;
+  o.max_body = 1000;
+  StartServer(o);
+  RawConn c(server_->port());
+  std::string chunk(800, 'a');
+  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "320\r\n" + chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n"));
+  auto resp = c.Read();
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->result_int(), 413u);
+  EXPECT_NE(resp->body().find("exceeds 1000 bytes"), std::string::npos);
+
+  // Under the limit, chunked bodies arrive whole.
+  RawConn ok(server_->port());
+  ASSERT_TRUE(ok.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
+  auto r2 = ok.Read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->body(), "abcde");
+}
+
+TEST_F(HttpServerTest, ExpectContinue) {
+  StartServer();
+  RawConn c(server_->port());
+  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                     "Content-Length: 5\r\n\r\n"));
+  auto interim = c.Read();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->result_int(), 100u);
+  ASSERT_TRUE(c.Send("hello"));
+  auto final_response = c.Read();
+  ASSERT_TRUE(final_response);
+  EXPECT_EQ(final_response->result_int(), 200u);
+  EXPECT_EQ(final_response->body(), "hello");
+}
+
+TEST_F(HttpServerTest, MalformedRequestIs400AndCloses) {
+  StartServer();
+  RawConn c(server_->port());
+  ASSERT_TRUE(c.Send("THIS IS NOT HTTP\r\n\r\n"));
+  auto resp = c.Read();
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->result_int(), 400u);
+  EXPECT_NE(resp->body().find("\"code\":\"bad_request\""), std::string::npos);
+  EXPECT_TRUE(c.WaitForClose());
+
+  RawConn bad_target(server_->port());
+  ASSERT_TRUE(bad_target.Send(Get("/a%zz")));
+  auto r2 = bad_target.Read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->result_int(), 400u);
+}
+
+TEST_F(HttpServerTest, KeepAliveAndConnectionClose) {
+  StartServer();
+  RawConn c(server_->port());
+  std::string remote;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\n" +
+                       std::to_string(i)));
+    auto resp = c.Read();
+    ASSERT_TRUE(resp) << i;
+    EXPECT_EQ(resp->body(), std::to_string(i));
+    EXPECT_TRUE(resp->keep_alive());
+    if (i == 0) remote = std::string((*resp)["X-Remote"]);
+    EXPECT_EQ((*resp)["X-Remote"], remote) << "same connection";
+  }
+  ASSERT_TRUE(c.Send(Get("/hello", "Connection: close\r\n")));
+  auto last = c.Read();
+  ASSERT_TRUE(last);
+  EXPECT_EQ((*last)[http::field::connection], "close");
+  EXPECT_TRUE(c.WaitForClose());
+}
+
+TEST_F(HttpServerTest, Http10) {
+  StartServer();
+  RawConn c(server_->port());
+  ASSERT_TRUE(c.Send("GET /hello HTTP/1.0\r\n\r\n"));
+  auto resp = c.Read();
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->body(), R"({"hello":"world"})");
+  EXPECT_TRUE(c.WaitForClose());
+
+  RawConn ka(server_->port());
+  ASSERT_TRUE(ka.Send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  auto r1 = ka.Read();
+  ASSERT_TRUE(r1);
+  EXPECT_EQ((*r1)[http::field::connection], "keep-alive");
+  ASSERT_TRUE(ka.Send("GET /hello HTTP/1.0\r\n\r\n"));
+  EXPECT_TRUE(ka.Read());
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAnsweredInOrder) {
+  StartServer();
+  RawConn c(server_->port());
+  // The first answer is the slowest; it must still come first.
+  ASSERT_TRUE(c.Send(Get("/later?i=1&ms=100") + Get("/later?i=2") + Get("/hello") +
+                     Get("/later?i=4&ms=20")));
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 4; ++i) {
+    auto resp = c.Read();
+    ASSERT_TRUE(resp) << i;
+    bodies.push_back(resp->body());
+  }
+  EXPECT_EQ(bodies, (std::vector<std::string>{"1", "2", R"({"hello":"world"})", "4"}));
+}
+
+TEST_F(HttpServerTest, AsyncResponderFromAnotherThread) {
+  HttpServerOptions o;
+  o.io_threads = 2;
+  StartServer(o);
+  std::vector<std::jthread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([&, i] {
+      auto r = HttpFetch("GET", Url("/later?ms=30&i=" + std::to_string(i)));
+      if (r.ok() && r->status == 200 && r->body == std::to_string(i)) ++ok;
+    });
+  }
+  clients.clear();
+  EXPECT_EQ(ok.load(), 8);
+}
+
+TEST_F(HttpServerTest, DroppedResponderAndThrowingHandlerGive500) {
+  StartServer();
+  auto dropped = HttpFetch("GET", Url("/drop"), {}, {}, 2000ms);
+  ASSERT_TRUE(dropped.ok()) << dropped.status().ToString();
+  EXPECT_EQ(dropped->status, 500);
+  auto thrown = HttpFetch("GET", Url("/throw"), {}, {}, 2000ms);
+  ASSERT_TRUE(thrown.ok()) << thrown.status().ToString();
+  EXPECT_EQ(thrown->status, 500);
+  EXPECT_EQ(HttpFetch("GET", Url("/hello"))->status, 200) << "server still serves";
+}
+
+TEST_F(HttpServerTest, IdleConnectionsTimeOut) {
+  HttpServerOptions o;
+  o.idle_timeout = 100ms;
+  StartServer(o);
+  RawConn c(server_->port());
+  ASSERT_TRUE(c.Send(Get("/hello")));
+  ASSERT_TRUE(c.Read());
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.WaitForClose(2000ms));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
+  // Time in a handler is not idle time.
+  auto slow = HttpFetch("GET", Url("/later?ms=300&i=s"));
+  ASSERT_TRUE(slow.ok()) << slow.status().ToString();
+  EXPECT_EQ(slow->body, "s");
+}
+
+TEST_F(HttpServerTest, GracefulStop) {
+  StartServer();
+  RawConn idle(server_->port());
+  ASSERT_TRUE(idle.Send(Get("/hello")));
+  ASSERT_TRUE(idle.Read());
+
+  std::optional<Result<HttpResponse>> inflight;
+  std::jthread client([&] { inflight = HttpFetch("GET", Url("/later?ms=300&i=done")); });
+  std::this_thread::sleep_for(100ms);  // the request is in its handler now
+  uint16_t port = server_->port();
+  auto start = std::chrono::steady_clock::now();
+  server_->Stop();
+  auto took = std::chrono::steady_clock::now() - start;
+  client.join();
+  ASSERT_TRUE(inflight && inflight->ok()) << (inflight ? inflight->status().ToString() : "");
+  EXPECT_EQ((*inflight)->status, 200);
+  EXPECT_EQ((*inflight)->body, "done");
+  EXPECT_EQ((*inflight)->Header("Connection"), "close");
+  EXPECT_LT(took, 3s);
+  EXPECT_TRUE(idle.WaitForClose(500ms));
+  EXPECT_FALSE(RawConn(port).connected());
+  server_->Stop();  // idempotent
+}
+
+TEST_F(HttpServerTest, StopCutsOffSlowHandlersAndLateAnswersAreHarmless) {
+  HttpServerOptions o;
+  o.stop_timeout = 100ms;
+  StartServer(o);
+  std::string url = Url("/later?ms=400&i=late");
+  std::optional<Result<HttpResponse>> r;
+  std::jthread client([&] { r = HttpFetch("GET", url, {}, {}, 2000ms); });
+  std::this_thread::sleep_for(100ms);
+  auto start = std::chrono::steady_clock::now();
+  server_.reset();  // stops; the handler's thread still holds the Responder
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  client.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status().code(), Code::kUnavailable) << r->status().ToString();
+  // The fixture joins the handler thread, whose answer then goes nowhere.
+}
+
+TEST_F(HttpServerTest, PortInUseIsUnavailable) {
+  StartServer();
+  HttpServerOptions o;
+  o.port = server_->port();
+  HttpServer second(o);
+  Status st = second.Start();
+  EXPECT_EQ(st.code(), Code::kUnavailable);
+  EXPECT_EQ(st.message(), "cannot listen on 127.0.0.1:" + std::to_string(o.port) +
+                              ": Address already in use");
+}
+
+TEST(HttpServerHelpersTest, JsonHelpers) {
+  HttpResponse e = JsonError(400, "bad", "a \"quoted\"\n\xff");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.body, "{\"error\":\"a \\\"quoted\\\"\\n\xEF\xBF\xBD\",\"code\":\"bad\"}");
+  HttpResponse s = JsonError(NotFound("function \"x\" not found"));
+  EXPECT_EQ(s.status, 404);
+  EXPECT_EQ(s.body, R"({"error":"function \"x\" not found","code":"not_found"})");
+  EXPECT_EQ(JsonError(Unavailable("x")).status, 503);
+  EXPECT_EQ(JsonOk(boost::json::object{{"a", 1}}).body, R"({"a":1})");
+
+  HttpRequest req;
+  req.headers = {{"Content-Type", "text/plain"}};
+  EXPECT_EQ(req.Header("content-TYPE"), "text/plain");
+  EXPECT_TRUE(req.HasHeader("CONTENT-type"));
+  EXPECT_EQ(req.Header("missing"), "");
+}
+
+TEST(HttpServerHelpersTest, WaitForShutdownSignalReturnsOnSigterm) {
+  // This set keeps Asio's process-wide handler installed from before the
+  // kill until after it, so the signal can never take the default action
+  // (terminating the test binary), whatever the timing.
+  boost::asio::io_context guard_ioc;
+  boost::asio::signal_set guard(guard_ioc, SIGTERM);
+  // Repeated, in case one lands before WaitForShutdownSignal listens.
+  std::atomic<bool> returned{false};
+  std::jthread killer([&returned] {
+    while (!returned) {
+      std::this_thread::sleep_for(20ms);
+      ::kill(::getpid(), SIGTERM);
+    }
+  });
+  auto start = std::chrono::steady_clock::now();
+  WaitForShutdownSignal();
+  returned = true;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST(HttpServerHelpersTest, OptionsFromConfig) {
+  ServerConfig c;
+  c.max_body = 123;
+  auto o = HttpServerOptions::FromConfig(c, 9091);
+  EXPECT_EQ(o.port, 9091);
+  EXPECT_EQ(o.max_body, 123u);
+  c.port = 8000;
+  EXPECT_EQ(HttpServerOptions::FromConfig(c, 9091).port, 8000);
+}
+
+}  // namespace
+}  // namespace aether
