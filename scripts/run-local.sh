@@ -1,45 +1,29 @@
 #!/usr/bin/env bash
-# `make run`: starts a local Aether engine serving the example functions
-# (build/functions/*.wasm) on 127.0.0.1:9091 and prints how to call them.
-# State (compiled-module cache) lives in ./.aether/. Ctrl-C stops it.
+# `make run`: Aether-in-a-box. Starts `aether dev` — a control plane on
+# 127.0.0.1:9090 and one engine on 127.0.0.1:9091 in one process — deploys
+# the example functions (build/functions/*.wasm) and prints what to try.
+# State (store, modules, tokens, compile cache) lives in ./.aether/, so a
+# restart keeps what was deployed. Ctrl-C stops it.
+#   PORT=9190 ENGINE_PORT=9191 make run    other ports
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_DIR=${BUILD_DIR:-build}
-PORT=${PORT:-9091}
-ENGINE="$BUILD_DIR/bin/aether-engine"
-FUNCTIONS="$(cd "$BUILD_DIR" && pwd)/functions"
+PORT=${PORT:-9090}
+ENGINE_PORT=${ENGINE_PORT:-9091}
+AETHER="$BUILD_DIR/bin/aether"
+FUNCTIONS="$BUILD_DIR/functions"
 
-if [ ! -x "$ENGINE" ]; then
-  echo "run-local: $ENGINE is missing; run 'make build' first" >&2
+if [ ! -x "$AETHER" ]; then
+  echo "run-local: $AETHER is missing; run 'make build' first" >&2
   exit 1
 fi
-mkdir -p .aether
-cat > .aether/engine.toml <<TOML
-[server]
-host = "127.0.0.1"
-port = $PORT
 
-[runtime]
-functions_dir = "$FUNCTIONS"
-data_dir = "$PWD/.aether/engine"
-TOML
-
+BIN="$(cd "$BUILD_DIR/bin" && pwd)"
 cat <<MSG
-
-Aether engine starting on http://127.0.0.1:$PORT, serving $(ls "$FUNCTIONS" | sed -n 's/\.wasm$//p' | tr '\n' ' ')
-
-Try, from another terminal:
-  curl -s localhost:$PORT/execute -d '{"function":"hello","input":"world"}'
-  curl -s localhost:$PORT/execute -d '{"function":"fib","input":25}'
-  curl -s localhost:$PORT/execute -d '{"function":"sha","input":"abc"}'
-  curl -s localhost:$PORT/execute -d '{"function":"json_transform","input":{"name":"ada","langs":["c","wasm"]}}'
-  curl -s localhost:$PORT/health
-  curl -s localhost:$PORT/metrics | head
-  $BUILD_DIR/bin/aether run $BUILD_DIR/functions/hello.wasm      # the same sandbox, locally
-
-Drop any wasm32-wasi module into $FUNCTIONS as NAME.wasm and call it by NAME.
-Ctrl-C to stop.
-
+The commands below call \`aether\`; put it on your PATH first:
+  export PATH="$BIN:\$PATH"
 MSG
-exec "$ENGINE" --config .aether/engine.toml
+
+exec "$AETHER" dev --port "$PORT" --engine-port "$ENGINE_PORT" --data-dir .aether \
+  --deploy-examples "$FUNCTIONS"

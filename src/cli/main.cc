@@ -1,6 +1,5 @@
 // aether: the command-line interface. main() only wires subcommands.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -12,6 +11,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("aether 0.1.0"));
   int exit_code = 0;
   aether::cli::AddRunCommand(app, &exit_code);
+  aether::cli::AddDeployCommand(app, &exit_code);
+  aether::cli::AddInvokeCommand(app, &exit_code);
+  aether::cli::AddFunctionsCommand(app, &exit_code);
+  aether::cli::AddNodesCommand(app, &exit_code);
+  aether::cli::AddEventsCommand(app, &exit_code);
+  aether::cli::AddDevCommand(app, &exit_code);
   aether::cli::AddConfigCommand(app, &exit_code);
   spdlog::set_level(spdlog::level::warn);
   try {

@@ -1,0 +1,211 @@
+// `aether dev`: Aether-in-a-box. A control plane and one engine in this one
+// process (the same library entry points as aether-control and
+// aether-engine), state under one data directory, optional example
+// deploys, and a printout of exactly what to try. Runs until SIGINT or
+// SIGTERM, then stops the engine (so it stops beating) and the control plane.
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/remote.h"
+#include "cli/table.h"
+#include "common/config.h"
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/sha256.h"
+#include "control/control_service.h"
+#include "engine/engine_service.h"
+
+namespace aether::cli {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+struct DevArgs {
+  std::string host = "127.0.0.1";
+  uint16_t port = control::kDefaultControlPort;
+  uint16_t engine_port = engine::kDefaultEnginePort;
+  std::string data_dir = ".aether";
+  std::string examples;
+  std::string node_id = "dev";
+  std::string log_level = "info";
+};
+
+// Deploys every DIR/*.wasm (name = file stem), in name order. A file whose
+// stem is not a valid function name is skipped with a note, not fatal: a
+// directory of examples may hold other things.
+Result<std::vector<std::string>> DeployExamples(const Remote& remote, const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return UsageError("--deploy-examples: " + dir + " is not a directory");
+  }
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".wasm") {
+      files.push_back(entry.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  // What is current already: a restart of `aether dev` on the same data dir
+  // must not pile up identical versions.
+  std::map<std::string, std::pair<std::string, std::string>> current;  // name -> sha, version
+  if (auto list = remote.Call("GET", "/api/functions"); list.ok() && list->is_object()) {
+    const json::value* items = list->as_object().if_contains("functions");
+    if (items != nullptr && items->is_array()) {
+      for (const json::value& f : items->as_array()) {
+        if (!f.is_object()) continue;
+        current[Field(f.as_object(), "name")] = {Field(f.as_object(), "sha256"),
+                                                 Field(f.as_object(), "version")};
+      }
+    }
+  }
+  std::vector<std::string> deployed;
+  for (const fs::path& file : files) {
+    std::string name = file.stem().string();
+    if (Status st = CheckFunctionName(name); !st.ok()) {
+      std::fprintf(stderr, "aether dev: skipping %s: %s\n", file.c_str(), st.message().c_str());
+      continue;
+    }
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (auto it = current.find(name); it != current.end() && it->second.first == Sha256Hex(bytes)) {
+      std::printf("unchanged %-15s version %s (%s)\n", name.c_str(), it->second.second.c_str(),
+                  HumanBytes(bytes.size()).c_str());
+      deployed.push_back(name);
+      continue;
+    }
+    auto answer = UploadModule(remote, name, bytes, "");
+    if (!answer.ok()) {
+      std::fprintf(stderr, "aether dev: cannot deploy %s: %s\n", file.c_str(),
+                   answer.status().message().c_str());
+      continue;
+    }
+    std::string version = answer->is_object() ? Field(answer->as_object(), "version") : "?";
+    std::printf("deployed %-16s version %s (%s)\n", name.c_str(), version.c_str(),
+                HumanBytes(bytes.size()).c_str());
+    deployed.push_back(name);
+  }
+  return deployed;
+}
+
+// The exact lines to paste. The token is read from its file by the shell,
+// so it never appears on the terminal or in scrollback.
+void PrintTryThis(const DevArgs& a, const control::ControlService& control,
+                  const engine::EngineService& engine, const std::vector<std::string>& deployed) {
+  std::string fn = deployed.empty() ? "hello"
+                   : std::find(deployed.begin(), deployed.end(), "hello") != deployed.end()
+                       ? "hello"
+                       : deployed.front();
+  std::string token_file = control.admin_token_file();
+  std::string auth = token_file.empty() ? "-H \"Authorization: Bearer $AETHER_TOKEN\""
+                                        : "-H \"Authorization: Bearer $(cat " + token_file + ")\"";
+  // The CLI finds ./.aether/control/admin.token and 127.0.0.1:9090 by
+  // itself; anything else needs to be exported.
+  bool default_url = control.url() == std::string(kDefaultControlUrl);
+  bool default_token =
+      fs::path(token_file).lexically_normal() == fs::path(".aether/control/admin.token");
+  std::printf("\nAether is running: control plane %s, engine %s (node \"%s\"), data in %s/\n",
+              control.url().c_str(), engine.url().c_str(), a.node_id.c_str(), a.data_dir.c_str());
+  if (deployed.empty()) {
+    std::printf("\nNo functions yet. Deploy one:\n  aether deploy hello path/to/hello.wasm\n");
+  }
+  std::printf("\nTry, from another terminal in this directory:\n");
+  if (!default_url || !default_token) {
+    if (!default_url) std::printf("  export AETHER_CONTROL=%s\n", control.url().c_str());
+    if (!default_token && !token_file.empty()) {
+      std::printf("  export AETHER_TOKEN=$(cat %s)\n", token_file.c_str());
+    }
+  }
+  std::printf("  aether invoke %s --input '\"world\"'\n", fn.c_str());
+  std::printf("  aether functions ls\n");
+  std::printf("  aether nodes ls\n");
+  std::printf("  aether events\n");
+  std::printf("  curl -s %s/api/invoke/%s %s -d '{\"input\":\"world\"}'\n", control.url().c_str(),
+              fn.c_str(), auth.c_str());
+  std::printf("  curl -s %s/execute -d '{\"function\":\"%s\",\"input\":\"world\"}'\n",
+              engine.url().c_str(), fn.c_str());
+  std::printf("\nCtrl-C to stop.\n\n");
+  std::fflush(stdout);
+}
+
+int Dev(const DevArgs& a) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("aether-dev"));
+  if (Status st = SetLogLevel(a.log_level); !st.ok()) return Report(UsageError(st.message()));
+
+  Config control_config;
+  control_config.server.host = a.host;
+  control_config.database.path = a.data_dir + "/control/aether.db";
+  auto control = control::ControlService::Create(control_config, a.port);
+  if (!control.ok()) {
+    std::string m = control.status().message();
+    if (m.find("in use") != std::string::npos) m += " (another aether dev? use another --data-dir)";
+    return Report(Status(control.status().code(), m));
+  }
+  if (Status st = (*control)->Start(); !st.ok()) {
+    return Report(Unavailable("control plane: " + st.message() + " (use --port to pick another)"));
+  }
+  // The same line aether-control prints: scripts and tests wait for it.
+  std::fprintf(stderr, "aether dev: control plane listening on %s\n", (*control)->url().c_str());
+
+  Config engine_config;
+  engine_config.server.host = a.host;
+  engine_config.runtime.data_dir = a.data_dir + "/engine";
+  engine_config.control.url = (*control)->url();
+  engine_config.control.node_id = a.node_id;
+  engine_config.auth.join_token = (*control)->join_token();
+  auto engine = engine::EngineService::Create(engine_config, a.engine_port);
+  if (!engine.ok()) return Report(engine.status());
+  if (Status st = (*engine)->Start(); !st.ok()) {
+    return Report(Unavailable("engine: " + st.message() + " (use --engine-port to pick another)"));
+  }
+  std::fprintf(stderr, "aether dev: engine listening on %s\n", (*engine)->url().c_str());
+
+  std::vector<std::string> deployed;
+  if (!a.examples.empty()) {
+    Remote remote = Remote::ForUrl((*control)->url(), (*control)->admin_token());
+    auto names = DeployExamples(remote, a.examples);
+    if (!names.ok()) return Report(names.status());
+    deployed = std::move(names).value();
+  }
+  PrintTryThis(a, **control, **engine, deployed);
+
+  WaitForShutdownSignal();
+  std::fprintf(stderr, "aether dev: shutting down\n");
+  (*engine)->Stop();
+  (*control)->Stop();
+  return 0;
+}
+
+}  // namespace
+
+void AddDevCommand(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<DevArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "dev", "Aether-in-a-box: a control plane and an engine in one process, for development");
+  cmd->add_option("--host", args->host, "Address both servers listen on")->capture_default_str();
+  cmd->add_option("--port", args->port, "Control plane port (0 = a free port)")
+      ->capture_default_str();
+  cmd->add_option("--engine-port", args->engine_port, "Engine port (0 = a free port)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", args->data_dir,
+                  "State: DIR/control (store, modules, tokens) and DIR/engine (compile cache)")
+      ->capture_default_str();
+  cmd->add_option("--deploy-examples", args->examples,
+                  "Deploy every DIR/*.wasm (name = file name without .wasm) at start");
+  cmd->add_option("--node-id", args->node_id, "The engine's node id")->capture_default_str();
+  cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  cmd->callback([args, exit_code] { *exit_code = Dev(*args); });
+}
+
+}  // namespace aether::cli

@@ -1,0 +1,118 @@
+// Shared plumbing of the commands that talk to a control plane: the global
+// flags (--control, --token, --json, --cli-config, --ca-file), where the URL
+// and token come from, one HTTP call whose failures become one-line messages,
+// and the exit codes.
+//
+// Single-threaded: a command resolves one Remote and calls it from main's
+// thread.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "common/http_server.h"
+#include "common/result.h"
+
+namespace aether::cli {
+
+inline constexpr int kExitError = 1;  // the server said no, or it could not be reached
+inline constexpr int kExitUsage = 2;  // the command line was wrong (nothing was sent)
+
+inline constexpr std::string_view kDefaultControlUrl = "http://127.0.0.1:9090";
+
+// Usage errors are InvalidArgument; everything a remote call returns uses
+// other codes (see Remote::Call), so the exit code follows from the Status.
+inline Status UsageError(std::string message) { return InvalidArgument(std::move(message)); }
+int ExitCodeFor(const Status& status);
+// Prints "aether: <message>" on stderr and returns ExitCodeFor(status).
+int Report(const Status& status);
+
+// The flags every remote command accepts. One instance is shared by all
+// subcommands: CLI11 parses exactly one leaf, which fills it.
+struct RemoteFlags {
+  std::string control;
+  std::string token;
+  std::string cli_config;
+  std::string ca_file;
+  bool json = false;
+};
+
+// Adds --control, --token, --cli-config, --ca-file and --json to `cmd`.
+void AddRemoteFlags(CLI::App* cmd, RemoteFlags* flags);
+
+// A client of one control plane.
+class Remote {
+ public:
+  // Resolves the URL and token: flags, then AETHER_CONTROL / AETHER_TOKEN /
+  // AETHER_CA_FILE, then the CLI config file (--cli-config, or
+  // $XDG_CONFIG_HOME/aether/cli.toml, default ~/.config/aether/cli.toml;
+  // a missing default file is fine), then the defaults: kDefaultControlUrl,
+  // and for a control plane on this machine the in-a-box token file
+  // ./.aether/control/admin.token. Errors (usage): a bad URL, an unreadable
+  // or malformed --cli-config file.
+  static Result<Remote> Resolve(const RemoteFlags& flags);
+  // A client of `url` with `token`, nothing resolved (for `aether dev`,
+  // which knows both).
+  static Remote ForUrl(std::string url, std::string token);
+
+  // Sends one request to `path` (e.g. "/api/functions"). A 2xx answer gives
+  // the parsed JSON body (null when empty). Failures, as one-line messages:
+  //   Unavailable        the control plane cannot be reached (with a hint)
+  //   DeadlineExceeded   no answer within `timeout`
+  //   Unauthenticated    401/403, with where the token came from (never the token)
+  //   NotFound           404
+  //   FailedPrecondition other 4xx
+  //   Internal           5xx or a body that is not JSON
+  // The message of an HTTP error is the body's "error" field.
+  Result<boost::json::value> Call(
+      std::string_view method, std::string_view path, std::string_view body = {},
+      std::string_view content_type = "application/json",
+      std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
+  // As Call, but also hands back the raw 2xx body (for --json output).
+  Result<boost::json::value> Call(std::string_view method, std::string_view path,
+                                  std::string_view body, std::string_view content_type,
+                                  std::chrono::milliseconds timeout, std::string* raw_body) const;
+
+  // The request alone: network failures become Status as above, and any
+  // HTTP status is a successful Result. For callers that look at an error
+  // before giving up (invoke retries a 503 no_ready_node).
+  Result<HttpResponse> Send(std::string_view method, std::string_view path, std::string_view body,
+                            std::string_view content_type, std::chrono::milliseconds timeout) const;
+  // The Status Call returns for a non-2xx response.
+  Status ErrorFor(const HttpResponse& response) const;
+  // The "code" of a JSON error body ("no_ready_node"); empty when absent.
+  static std::string ErrorCode(const HttpResponse& response);
+
+  const std::string& control() const { return control_; }
+  bool json() const { return json_; }
+
+ private:
+  std::string control_;       // without a trailing slash
+  std::string token_;         // never printed
+  std::string token_source_;  // "--token", "$AETHER_TOKEN", a file path; empty = none
+  std::string ca_file_;
+  bool json_ = false;
+};
+
+// Function names, as the control plane accepts them: [a-z0-9][a-z0-9_-]{0,62}.
+// Checked before sending so that a name never turns into another URL path.
+Status CheckFunctionName(std::string_view name);
+
+// Percent-encodes one path segment or query value.
+std::string UrlEncode(std::string_view text);
+
+// PUT /api/functions/NAME with the raw module; `query` is "" or
+// "?env=...&timeout=..." (already encoded). The 201 answer as JSON, and its
+// text in *raw_body when given.
+Result<boost::json::value> UploadModule(const Remote& remote, std::string_view name,
+                                        const std::string& module, const std::string& query,
+                                        std::string* raw_body = nullptr);
+
+// Prints a --json answer as the server sent it, ending with a newline.
+void PrintRaw(const std::string& body);
+
+}  // namespace aether::cli
