@@ -246,9 +246,11 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "[log]\n"
       << "level = \"info\"\n";
   } else if (role == "cli") {
-    o << "# aether CLI configuration.\n"
-      << "control = \"http://127.0.0.1:9090\"\n"
-      << "# token = \"...\"   # or set AETHER_TOKEN\n";
+    o << "# aether CLI configuration (~/.config/aether/cli.toml). It can hold the admin\n"
+      << "# token: keep it private (chmod 600).\n"
+      << "control = \"http://127.0.0.1:9090\"   # or AETHER_CONTROL\n"
+      << "# token = \"...\"                      # or AETHER_TOKEN\n"
+      << "# ca_file = \"/path/ca.pem\"           # or AETHER_CA_FILE, for HTTPS with a private CA\n";
   } else {
     return InvalidArgument("unknown config role \"" + std::string(role) +
                            "\" (use engine, control or cli)");
