@@ -1,0 +1,176 @@
+#include "engine/api.h"
+
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+
+#include "common/json_util.h"
+#include "common/log.h"
+#include "engine/execute_json.h"
+
+namespace aether::engine {
+namespace {
+
+// Guest stderr copied into one log line.
+constexpr size_t kMaxStderrInLog = 1024;
+
+HttpResponse Json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse ToHttp(ExecuteResponse&& r) { return Json(r.status, std::move(r.body)); }
+
+std::string_view LogExcerpt(std::string_view s) {
+  while (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+  return s.size() > kMaxStderrInLog ? s.substr(0, kMaxStderrInLog) : s;
+}
+
+}  // namespace
+
+ApiOptions ApiOptions::FromConfig(const RuntimeConfig& runtime, std::string version) {
+  ApiOptions o;
+  o.exec_timeout = runtime.exec_timeout;
+  o.memory_limit = runtime.memory_limit;
+  o.max_input = runtime.max_input;
+  o.max_output = runtime.max_output;
+  o.version = std::move(version);
+  return o;
+}
+
+Api::Api(ApiOptions options, wasm::Engine& engine, FunctionRegistry& functions, Executor& executor,
+         MetricsRegistry& registry, EngineMetrics& metrics)
+    : options_(std::move(options)),
+      engine_(engine),
+      functions_(functions),
+      executor_(executor),
+      registry_(registry),
+      metrics_(metrics) {}
+
+void Api::Register(HttpServer& server) {
+  server.Route("POST", "/execute",
+               [this](HttpRequest&& req, Responder respond) { Execute(std::move(req), respond); });
+  server.Route("GET", "/health",
+               [this](HttpRequest&& req, Responder respond) { Health(std::move(req), respond); });
+  server.Route("GET", "/metrics",
+               [this](HttpRequest&& req, Responder respond) { Metrics(std::move(req), respond); });
+  server.Route("GET", "/functions", [this](HttpRequest&& req, Responder respond) {
+    Functions(std::move(req), respond);
+  });
+}
+
+void Api::Execute(HttpRequest&& request, Responder respond) {
+  Result<ExecuteRequest> parsed = ParseExecuteRequest(request.body);
+  if (!parsed.ok()) {
+    metrics_.CountRequest("", 400);
+    return respond(ToHttp(MakeError(400, "invalid_argument", parsed.status().message())));
+  }
+  ExecuteRequest& req = *parsed;
+  if (req.input.size() > options_.max_input) {
+    metrics_.CountRequest("", 413);
+    return respond(
+        ToHttp(MakeError(413, "payload_too_large",
+                         fmt::format("input is {} bytes; the limit ([runtime] max_input) is {}",
+                                     req.input.size(), options_.max_input))));
+  }
+  std::shared_ptr<Function> fn = functions_.Find(req.function);
+  if (fn == nullptr) {
+    metrics_.CountRequest("", 404);
+    return respond(ToHttp(
+        MakeError(404, "not_found", fmt::format("function \"{}\" not found", req.function))));
+  }
+  // Moved, not copied, to the worker; kept here too in case the queue is full.
+  struct Job {
+    std::shared_ptr<Function> fn;
+    std::string input;
+    Responder respond;
+  };
+  auto job = std::make_shared<Job>(Job{std::move(fn), std::move(req.input), std::move(respond)});
+  if (!executor_.TrySubmit([this, job] { Run(*job->fn, job->input, job->respond); })) {
+    metrics_.rejected.Inc();
+    metrics_.CountRequest(job->fn->name(), 503);
+    return job->respond(ToHttp(MakeError(
+        503, "overloaded",
+        fmt::format("the engine is overloaded: {} executions are queued already; retry later",
+                    executor_.queue_capacity()))));
+  }
+}
+
+void Api::Run(Function& function, std::string_view input, const Responder& respond) {
+  const std::string& name = function.name();
+  (function.loaded() ? metrics_.cache_hits : metrics_.cache_misses).Inc();
+  Result<std::shared_ptr<const wasm::Module>> module = function.WaitModule();
+  if (!module.ok()) {
+    metrics_.CountRequest(name, 500);
+    return respond(ToHttp(MakeLoadErrorResponse(name, module.status())));
+  }
+  // The optimized tier replaces the fast one once the background compile is done.
+  std::shared_ptr<const wasm::Module> current = engine_.Current(*module);
+
+  wasm::RunOptions ro;
+  ro.args.push_back(name);
+  ro.limits.memory_bytes = options_.memory_limit;
+  ro.limits.timeout = options_.exec_timeout;
+  ro.stdin_data = input;
+  ro.max_output_bytes = options_.max_output;
+
+  metrics_.live_instances.Inc();
+  Result<wasm::RunResult> run = engine_.Run(*current, ro);
+  metrics_.live_instances.Dec();
+
+  ExecuteResponse resp = MakeRunResponse(name, run, options_.exec_timeout);
+  if (run.ok()) {
+    if (run->trap != wasm::TrapKind::kNone) metrics_.CountTrap(run->trap);
+    metrics_.For(name).execution_seconds.Observe(run->exec_ms / 1000.0);
+    if (resp.status != 200) {
+      LOG_INFO("function {} failed ({}): exit code {}, trap {}; stderr: {}", name, resp.code,
+               run->exit_code, wasm::TrapName(run->trap), LogExcerpt(run->stderr_data));
+    } else if (!run->stderr_data.empty() && spdlog::should_log(spdlog::level::debug)) {
+      // Not LOG_DEBUG: that macro is compiled out unless SPDLOG_ACTIVE_LEVEL
+      // says otherwise, and `[log] level = "debug"` should show guest stderr.
+      spdlog::debug("function {} stderr: {}", name, LogExcerpt(run->stderr_data));
+    }
+  } else {
+    LOG_INFO("function {} could not run: {}", name, run.status().message());
+  }
+  metrics_.CountRequest(name, resp.status);
+  respond(ToHttp(std::move(resp)));
+}
+
+void Api::Health(HttpRequest&&, Responder respond) {
+  std::string body = fmt::format(
+      "{{\"status\":\"ok\",\"version\":{},\"functions\":{},\"workers\":{},\"busy\":{},"
+      "\"queue\":{},\"queue_capacity\":{}}}",
+      JsonEscape(options_.version), functions_.size(), executor_.workers(), executor_.busy(),
+      executor_.queue_depth(), executor_.queue_capacity());
+  respond(Json(200, std::move(body)));
+}
+
+void Api::Metrics(HttpRequest&&, Responder respond) {
+  metrics_.queue_depth.Set(static_cast<double>(executor_.queue_depth()));
+  HttpResponse r;
+  r.content_type = kPrometheusContentType;
+  r.body = registry_.Render();
+  respond(std::move(r));
+}
+
+void Api::Functions(HttpRequest&&, Responder respond) {
+  boost::json::array list;
+  for (const FunctionInfo& f : functions_.List()) {
+    boost::json::object o;
+    o["name"] = f.name;
+    o["sha256"] = f.sha256;
+    o["size"] = f.size;
+    o["state"] = f.state;
+    if (!f.tier.empty()) o["tier"] = f.tier;
+    if (!f.error.empty()) o["error"] = SanitizeUtf8(f.error);
+    list.push_back(std::move(o));
+  }
+  boost::json::object root;
+  root["functions"] = std::move(list);
+  respond(Json(200, ToJson(root)));
+}
+
+}  // namespace aether::engine

@@ -1,0 +1,64 @@
+// The engine's HTTP API:
+//   POST /execute   {"function", "input"} -> run the function on a worker
+//   GET  /health    {"status":"ok", "functions", "workers", "busy", "queue", ...}
+//   GET  /metrics   Prometheus text
+//   GET  /functions {"functions": [{"name", "sha256", "size", "state", "tier", "error"}]}
+//
+// Handlers run on the HTTP IO thread and never run a guest there: /execute
+// parses, looks the function up and queues the execution; a worker runs it
+// and answers through the Responder.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/config.h"
+#include "common/http_server.h"
+#include "common/metrics.h"
+#include "engine/engine_metrics.h"
+#include "engine/executor.h"
+#include "engine/function_registry.h"
+#include "wasm/engine.h"
+
+namespace aether::engine {
+
+struct ApiOptions {
+  std::chrono::nanoseconds exec_timeout = std::chrono::seconds(3);
+  uint64_t memory_limit = 16ull << 20;
+  uint64_t max_input = 1ull << 20;    // stdin bytes; more is 413
+  uint64_t max_output = 16ull << 20;  // per captured stream
+  std::string version;                // reported by /health
+
+  static ApiOptions FromConfig(const RuntimeConfig& runtime, std::string version);
+};
+
+// Every reference must outlive the Api (and the server it is registered
+// with: Register() hands out handlers that point at it). Thread-safety: the
+// handlers may be called from any thread.
+class Api {
+ public:
+  Api(ApiOptions options, wasm::Engine& engine, FunctionRegistry& functions, Executor& executor,
+      MetricsRegistry& registry, EngineMetrics& metrics);
+
+  // Adds the routes above. Call before server.Start().
+  void Register(HttpServer& server);
+
+  void Execute(HttpRequest&& request, Responder respond);
+  void Health(HttpRequest&& request, Responder respond);
+  void Metrics(HttpRequest&& request, Responder respond);
+  void Functions(HttpRequest&& request, Responder respond);
+
+ private:
+  // On a worker.
+  void Run(Function& function, std::string_view input, const Responder& respond);
+
+  const ApiOptions options_;
+  wasm::Engine& engine_;
+  FunctionRegistry& functions_;
+  Executor& executor_;
+  MetricsRegistry& registry_;
+  EngineMetrics& metrics_;
+};
+
+}  // namespace aether::engine

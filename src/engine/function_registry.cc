@@ -1,0 +1,385 @@
+#include "engine/function_registry.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "common/log.h"
+#include "common/sha256.h"
+#include "engine/internal/dir_watcher.h"
+
+namespace aether::engine {
+
+bool IsValidFunctionName(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+namespace {
+
+using ModulePtr = std::shared_ptr<const wasm::Module>;
+constexpr std::string_view kSuffix = ".wasm";
+
+// Identifies a file's contents cheaply, for the rescans that have no event
+// saying what changed.
+struct FileId {
+  int64_t mtime_ns = 0;
+  uint64_t size = 0;
+  uint64_t ino = 0;
+  bool operator==(const FileId&) const = default;
+};
+
+std::optional<FileId> StatFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return FileId{static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(st.st_ino)};
+}
+
+Result<std::vector<uint8_t>> ReadFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Internal("cannot read " + path + ": " + std::strerror(errno));
+  std::vector<uint8_t> data;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) data.reserve(static_cast<size_t>(st.st_size));
+  uint8_t buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return Internal("cannot read " + path + ": " + std::strerror(err));
+    }
+    if (n == 0) break;
+    data.insert(data.end(), buf, buf + n);
+  }
+  ::close(fd);
+  return data;
+}
+
+// The stem of NAME.wasm when NAME is a valid function name.
+std::optional<std::string> FunctionNameOf(std::string_view file) {
+  if (file.size() <= kSuffix.size() || !file.ends_with(kSuffix)) return std::nullopt;
+  std::string_view stem = file.substr(0, file.size() - kSuffix.size());
+  if (!IsValidFunctionName(stem)) return std::nullopt;
+  return std::string(stem);
+}
+
+class FunctionVersion final : public Function {
+ public:
+  FunctionVersion(std::string name, std::string path, FileId id, wasm::Engine& engine)
+      : name_(std::move(name)), path_(std::move(path)), id_(id), engine_(engine) {}
+
+  const std::string& name() const override { return name_; }
+  const FileId& id() const { return id_; }
+  bool loaded() const override { return loaded_.load(std::memory_order_acquire); }
+
+  Result<ModulePtr> WaitModule() override {
+    if (!loaded()) {
+      // Claiming a still-queued load lets a request jump the background
+      // queue instead of waiting behind other functions' compiles.
+      LoadIfQueued();
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return state_ == kDone; });
+    }
+    return *result_;
+  }
+
+  // Loads on this thread unless another one has started already.
+  void LoadIfQueued() {
+    {
+      std::lock_guard lock(mu_);
+      if (state_ != kQueued) return;
+      state_ = kLoading;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    std::string sha;
+    Result<ModulePtr> r = Load(&sha);
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (r.ok()) {
+      LOG_INFO("function {} ready: {} bytes, sha256 {}, {} tier, {:.1f} ms", name_, id_.size,
+               sha.substr(0, 12), wasm::TierName((*r)->tier()), ms);
+    } else {
+      LOG_WARN("function {} ({}) cannot be loaded: {}", name_, path_, r.status().message());
+    }
+    {
+      std::lock_guard lock(mu_);
+      sha_ = std::move(sha);
+      result_.emplace(std::move(r));
+      state_ = kDone;
+      loaded_.store(true, std::memory_order_release);
+    }
+    cv_.notify_all();
+  }
+
+  FunctionInfo Info() const {
+    FunctionInfo info;
+    info.name = name_;
+    info.size = id_.size;
+    std::lock_guard lock(mu_);
+    info.sha256 = sha_;
+    if (state_ != kDone) {
+      info.state = "loading";
+    } else if (result_->ok()) {
+      info.state = "ready";
+      info.tier = wasm::TierName(engine_.Current(result_->value())->tier());
+    } else {
+      info.state = "failed";
+      info.error = result_->status().message();
+    }
+    return info;
+  }
+
+ private:
+  Result<ModulePtr> Load(std::string* sha) {
+    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFile(path_));
+    *sha = Sha256Hex(bytes);
+    return engine_.Load(bytes);
+  }
+
+  const std::string name_;
+  const std::string path_;
+  const FileId id_;
+  wasm::Engine& engine_;
+
+  enum State { kQueued, kLoading, kDone };
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  State state_ = kQueued;
+  std::optional<Result<ModulePtr>> result_;  // set once, in kDone
+  std::string sha_;
+  std::atomic<bool> loaded_{false};
+};
+
+using VersionPtr = std::shared_ptr<FunctionVersion>;
+
+class DirRegistry final : public FunctionRegistry {
+ public:
+  DirRegistry(wasm::Engine& engine, FunctionRegistryOptions options)
+      : engine_(engine), options_(std::move(options)) {}
+
+  ~DirRegistry() override {
+    watcher_.reset();  // no more events
+    {
+      std::lock_guard lock(queue_mu_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    for (auto& t : loaders_) t.join();
+  }
+
+  Status Start() {
+    if (options_.dir.empty()) return OkStatus();
+    DIR* d = ::opendir(options_.dir.c_str());
+    if (d == nullptr) {
+      int err = errno;
+      std::string msg = "functions_dir " + options_.dir + ": " + std::strerror(err);
+      return err == EACCES ? PermissionDenied(msg) : NotFound(msg);
+    }
+    ::closedir(d);
+    for (size_t i = 0; i < std::max<size_t>(1, options_.loader_threads); ++i) {
+      loaders_.emplace_back([this] { LoaderLoop(); });
+    }
+    Rescan();
+    DirWatcherCallbacks cb;
+    cb.changed = [this](const std::string& file) { OnChanged(file); };
+    cb.removed = [this](const std::string& file) { OnRemoved(file); };
+    cb.rescan = [this] { Rescan(); };
+    ASSIGN_OR_RETURN(watcher_, StartDirWatcher(options_.dir, std::move(cb), options_.use_inotify,
+                                               options_.poll_interval));
+    return OkStatus();
+  }
+
+  std::shared_ptr<Function> Find(std::string_view name) override {
+    {
+      std::shared_lock lock(mu_);
+      auto it = functions_.find(std::string(name));
+      if (it != functions_.end()) return it->second;
+    }
+    // Unknown: maybe an event was missed or has not been handled yet. One
+    // stat() per miss is cheap enough for the IO thread; bad names never
+    // touch the file system.
+    if (options_.dir.empty() || !IsValidFunctionName(name)) return nullptr;
+    return Refresh(std::string(name), /*force=*/false);
+  }
+
+  size_t size() const override {
+    std::shared_lock lock(mu_);
+    return functions_.size();
+  }
+
+  std::vector<FunctionInfo> List() const override {
+    std::vector<VersionPtr> versions;
+    {
+      std::shared_lock lock(mu_);
+      for (const auto& [name, v] : functions_) versions.push_back(v);
+    }
+    std::vector<FunctionInfo> out;
+    out.reserve(versions.size());
+    for (const auto& v : versions) out.push_back(v->Info());
+    std::sort(out.begin(), out.end(),
+              [](const FunctionInfo& a, const FunctionInfo& b) { return a.name < b.name; });
+    return out;
+  }
+
+  const std::string& dir() const override { return options_.dir; }
+
+ private:
+  std::string PathOf(const std::string& name) const {
+    return options_.dir + "/" + name + std::string(kSuffix);
+  }
+
+  void OnChanged(const std::string& file) {
+    std::optional<std::string> name = FunctionNameOf(file);
+    if (!name) {
+      WarnIgnored(file);
+      return;
+    }
+    // An event means new contents even when mtime and size look unchanged
+    // (timestamps are coarse): always take a new version.
+    Refresh(*name, /*force=*/true);
+  }
+
+  void OnRemoved(const std::string& file) {
+    std::optional<std::string> name = FunctionNameOf(file);
+    if (!name) return;
+    // A move-out may be half of a rename over another name; the file may
+    // also be back already. Trust the file system, not the event.
+    Refresh(*name, /*force=*/false);
+  }
+
+  // Called from the watcher thread only (and Start() before it exists).
+  void WarnIgnored(const std::string& file) {
+    if (!file.ends_with(kSuffix)) return;      // editors' temp files etc.
+    if (!warned_.insert(file).second) return;  // polling would repeat it every interval
+    LOG_WARN("ignoring {}/{}: a function name must match [a-z0-9][a-z0-9_-]{{0,62}}", options_.dir,
+             file);
+  }
+
+  // Makes the registry's entry for `name` match the file: adds, replaces
+  // (when the file changed, or always with `force`) or removes it. Returns
+  // the current version.
+  VersionPtr Refresh(const std::string& name, bool force) {
+    std::string path = PathOf(name);
+    std::optional<FileId> id = StatFile(path);
+    VersionPtr added;
+    {
+      std::unique_lock lock(mu_);
+      auto it = functions_.find(name);
+      if (!id) {
+        if (it != functions_.end()) {
+          functions_.erase(it);
+          lock.unlock();
+          LOG_INFO("function {} removed", name);
+        }
+        return nullptr;
+      }
+      if (it != functions_.end() && !force && it->second->id() == *id) return it->second;
+      added = std::make_shared<FunctionVersion>(name, path, *id, engine_);
+      functions_[name] = added;
+    }
+    Enqueue(added);
+    return added;
+  }
+
+  void Rescan() {
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(options_.dir.c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        std::string file = e->d_name;
+        if (file == "." || file == "..") continue;
+        if (auto name = FunctionNameOf(file)) {
+          names.push_back(*name);
+        } else {
+          WarnIgnored(file);
+        }
+      }
+      ::closedir(d);
+    } else {
+      LOG_WARN("cannot list functions_dir {}: {}", options_.dir, std::strerror(errno));
+      return;
+    }
+    {
+      std::shared_lock lock(mu_);
+      for (const auto& [name, v] : functions_) {
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+      }
+    }
+    for (const auto& name : names) Refresh(name, /*force=*/false);
+  }
+
+  void Enqueue(VersionPtr v) {
+    {
+      std::lock_guard lock(queue_mu_);
+      queue_.push_back(std::move(v));
+    }
+    queue_cv_.notify_one();
+  }
+
+  bool IsCurrent(const VersionPtr& v) const {
+    std::shared_lock lock(mu_);
+    auto it = functions_.find(v->name());
+    return it != functions_.end() && it->second == v;
+  }
+
+  void LoaderLoop() {
+    for (;;) {
+      VersionPtr v;
+      {
+        std::unique_lock lock(queue_mu_);
+        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (stopping_) return;
+        v = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      // A version replaced or removed before its turn is not worth a
+      // compile; a request still holding it loads it on demand.
+      if (IsCurrent(v)) v->LoadIfQueued();
+    }
+  }
+
+  wasm::Engine& engine_;
+  const FunctionRegistryOptions options_;
+
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, VersionPtr> functions_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<VersionPtr> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> loaders_;
+  std::set<std::string> warned_;
+  std::unique_ptr<DirWatcher> watcher_;  // last: stopped first
+};
+
+}  // namespace
+
+Result<std::unique_ptr<FunctionRegistry>> NewFunctionRegistry(wasm::Engine& engine,
+                                                              FunctionRegistryOptions options) {
+  auto registry = std::make_unique<DirRegistry>(engine, std::move(options));
+  RETURN_IF_ERROR(registry->Start());
+  return std::unique_ptr<FunctionRegistry>(std::move(registry));
+}
+
+}  // namespace aether::engine

@@ -1,0 +1,177 @@
+#include "process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "common/http_client.h"
+
+extern char** environ;
+
+namespace aether::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+Result<pid_t> Spawn(const std::string& binary, const std::vector<std::string>& args,
+                    const std::string& log_path) {
+  std::vector<std::string> argv_storage;
+  argv_storage.push_back(binary);
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return Internal("cannot start " + binary + ": " + std::strerror(rc));
+  return pid;
+}
+
+std::string Tail(const std::string& text, size_t n = 2000) {
+  return text.size() > n ? text.substr(text.size() - n) : text;
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "aether-it-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+void WriteFile(const std::string& path, std::string_view content) {
+  std::string tmp = path + ".tmp-write";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  }
+  fs::rename(tmp, path);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+ExitResult RunToExit(const std::string& binary, const std::vector<std::string>& args,
+                     std::chrono::milliseconds timeout) {
+  TempDir dir;
+  std::string log = dir / "out.log";
+  ExitResult result;
+  Result<pid_t> pid = Spawn(binary, args, log);
+  if (!pid.ok()) {
+    result.output = pid.status().message();
+    return result;
+  }
+  auto deadline = Clock::now() + timeout;
+  int status = 0;
+  for (;;) {
+    pid_t r = ::waitpid(*pid, &status, WNOHANG);
+    if (r == *pid) {
+      result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      break;
+    }
+    if (Clock::now() > deadline) {
+      ::kill(*pid, SIGKILL);
+      ::waitpid(*pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  result.output = ReadFile(log);
+  return result;
+}
+
+Result<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::string& binary,
+                                                            const std::vector<std::string>& args,
+                                                            const std::string& log_path,
+                                                            std::chrono::milliseconds timeout) {
+  ASSIGN_OR_RETURN(pid_t pid, Spawn(binary, args, log_path));
+  std::unique_ptr<ServerProcess> p(new ServerProcess(pid, log_path));
+  static const std::regex kListening(R"(listening on (https?://[0-9.]+:([0-9]+)))");
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (!p->Running()) {
+      return Unavailable("the process exited with code " + std::to_string(p->exit_code_) +
+                         " before it was ready:\n" + Tail(p->Log()));
+    }
+    if (p->port_ == 0) {
+      std::smatch m;
+      std::string log = p->Log();
+      if (std::regex_search(log, m, kListening)) {
+        p->url_ = m[1];
+        p->port_ = static_cast<uint16_t>(std::stoi(m[2]));
+      }
+    }
+    if (p->port_ != 0) {
+      auto health = HttpFetch("GET", p->url_ + "/health", {}, {}, std::chrono::seconds(2));
+      if (health.ok() && health->status == 200) return p;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return Unavailable("the process did not become ready in time:\n" + Tail(p->Log()));
+}
+
+ServerProcess::~ServerProcess() { Stop(); }
+
+std::string ServerProcess::Log() const { return ReadFile(log_path_); }
+
+bool ServerProcess::Reap(bool block, int* exit_code) {
+  int status = 0;
+  pid_t r = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
+  if (r != pid_) return false;
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return true;
+}
+
+bool ServerProcess::Running() {
+  if (!exited_ && Reap(false, &exit_code_)) exited_ = true;
+  return !exited_;
+}
+
+int ServerProcess::Stop(std::chrono::milliseconds timeout) {
+  if (!Running()) return exit_code_;
+  ::kill(pid_, SIGTERM);
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (!Running()) return exit_code_;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid_, SIGKILL);
+  Reap(true, &exit_code_);
+  exited_ = true;
+  exit_code_ = -1;
+  return exit_code_;
+}
+
+Result<HttpResponse> Http(std::string_view method, const std::string& url, std::string_view body) {
+  return HttpFetch(method, url, body, {}, std::chrono::seconds(30));
+}
+
+}  // namespace aether::testing

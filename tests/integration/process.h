@@ -1,0 +1,88 @@
+// Helpers for integration tests that start the real binaries on 127.0.0.1:
+// a temp directory, a child process that is always killed by PID, and
+// one-line HTTP calls.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/http_server.h"
+#include "common/result.h"
+
+namespace aether::testing {
+
+// A fresh directory under $TMPDIR, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
+
+ private:
+  std::string path_;
+};
+
+// Writes `content` to `path` atomically (temp file + rename).
+void WriteFile(const std::string& path, std::string_view content);
+std::string ReadFile(const std::string& path);
+
+// The result of a process run to completion.
+struct ExitResult {
+  int exit_code = -1;  // -1 when it did not exit in time (then it was killed)
+  std::string output;  // stdout and stderr interleaved
+};
+
+// Runs `binary args...` to completion (killed after `timeout`).
+ExitResult RunToExit(const std::string& binary, const std::vector<std::string>& args,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// A server process: stdout and stderr go to a log file; it is ready once it
+// printed "listening on http://HOST:PORT" and GET /health answers 200.
+// The destructor sends SIGTERM, waits up to 5 s, then SIGKILLs — by PID only.
+class ServerProcess {
+ public:
+  // Errors: Internal when the binary cannot be started, Unavailable when it
+  // exits or does not become ready within `timeout` (the message carries
+  // the end of its log).
+  static Result<std::unique_ptr<ServerProcess>> Start(
+      const std::string& binary, const std::vector<std::string>& args, const std::string& log_path,
+      std::chrono::milliseconds timeout = std::chrono::seconds(15));
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  uint16_t port() const { return port_; }
+  const std::string& url() const { return url_; }  // "http://127.0.0.1:PORT"
+  std::string Log() const;
+  bool Running();
+  // SIGTERM, then waits up to `timeout` (SIGKILL after). Returns the exit
+  // code, or -1 when it had to be killed or died of a signal.
+  int Stop(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+ private:
+  ServerProcess(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
+  bool Reap(bool block, int* exit_code);
+
+  pid_t pid_;
+  bool exited_ = false;
+  int exit_code_ = -1;
+  std::string log_path_;
+  uint16_t port_ = 0;
+  std::string url_;
+};
+
+// One request with a 30 s timeout; any status is a successful Result.
+Result<HttpResponse> Http(std::string_view method, const std::string& url,
+                          std::string_view body = {});
+
+}  // namespace aether::testing
