@@ -29,7 +29,7 @@ struct RuntimeConfig {
 
 struct ServerConfig {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;                 // 0 = the process's default (9090 / 9091)
+  int port = -1;                     // -1 = the process's default (9090 / 9091); 0 = a free port
   uint64_t max_body = 4ull << 20;    // request bodies above this get 413
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);
   std::string tls_cert;              // PEM paths; both set = HTTPS
