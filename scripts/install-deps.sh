@@ -15,6 +15,8 @@ PACKAGES=(
   clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev wrk nginx-light curl hyperfine nodejs
+  # fuzzing (scripts/fuzz.sh): libFuzzer and the sanitizer runtimes for clang-14
+  libclang-rt-14-dev
 )
 
 missing=()
