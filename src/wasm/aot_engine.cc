@@ -9,6 +9,8 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <future>
 #include <list>
 #include <mutex>
@@ -20,6 +22,7 @@
 #include "wasm/engine.h"
 #include "wasm/internal/compiler.h"
 #include "wasm/internal/glue.h"
+#include "wasm/internal/isolate.h"
 #include "wasm/internal/runtime.h"
 #include "wasm/internal/translate.h"
 #include "wasm/wasi/wasi.h"
@@ -218,13 +221,36 @@ class AotEngine final : public Engine {
     return OkStatus();
   }
 
+  // The module description saved beside a cached object when it was
+  // compiled; validates again (in a child process) if it is missing.
+  Result<ModuleInfo> CachedInfo(const std::string& so_path, std::span<const uint8_t> wasm) {
+    std::ifstream in(so_path + ".info", std::ios::binary);
+    if (in) {
+      std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto info = DecodeModuleInfo(data);
+      if (info.ok()) return info;
+    }
+    return ValidateModule(wasm);
+  }
+
+  void SaveInfo(const std::string& so_path, const ModuleInfo& info) {
+    std::string tmp = so_path + ".info.tmp." + std::to_string(getpid()) + "." +
+                      std::to_string(tmp_counter_.fetch_add(1));
+    {
+      std::ofstream out(tmp, std::ios::binary);
+      out << EncodeModuleInfo(info);
+      if (!out) return;  // the cache still works, it just validates on restart
+    }
+    if (::rename(tmp.c_str(), (so_path + ".info").c_str()) != 0) ::unlink(tmp.c_str());
+  }
+
   Result<ModulePtr> LoadUncached(const std::string& sha, std::span<const uint8_t> wasm) {
     auto t0 = std::chrono::steady_clock::now();
     std::string opt_path = CachePath(sha, *cc_);
     std::string fast_path = CachePath(sha, *tcc_);
     if (FileExists(opt_path) || FileExists(fast_path)) {
-      ASSIGN_OR_RETURN(ModuleInfo info, ValidateModule(wasm));
       bool opt = FileExists(opt_path);
+      ASSIGN_OR_RETURN(ModuleInfo info, CachedInfo(opt ? opt_path : fast_path, wasm));
       auto loaded = runtime_.Load(opt ? opt_path : fast_path, info);
       if (loaded.ok()) {
         auto m = std::make_shared<const AotModule>(sha, opt ? Tier::kOptimized : Tier::kFast,
@@ -249,6 +275,7 @@ class AotEngine final : public Engine {
     }
     ASSIGN_OR_RETURN(std::string unit, BuildCompilationUnit(t));
     RETURN_IF_ERROR(CompileToCache(*tcc_, unit, fast_path));
+    SaveInfo(fast_path, t.info);
     double compile_ms = MsSince(t0);
     ASSIGN_OR_RETURN(std::unique_ptr<LoadedModule> loaded, runtime_.Load(fast_path, t.info));
     auto m = std::make_shared<const AotModule>(sha, Tier::kFast, wasm.size(), std::move(t.info),
@@ -305,6 +332,7 @@ class AotEngine final : public Engine {
     if (!FileExists(path)) {
       ASSIGN_OR_RETURN(std::string unit, BuildCompilationUnit(t));
       RETURN_IF_ERROR(CompileToCache(*cc_, unit, path));
+      SaveInfo(path, t.info);
     }
     ASSIGN_OR_RETURN(std::unique_ptr<LoadedModule> loaded, runtime_.Load(path, t.info));
     auto m = std::make_shared<const AotModule>(job.sha, Tier::kOptimized, job.wasm.size(),

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "wasm/engine.h"
+#include "wasm/internal/translate.h"
 #include "wasm/test_support.h"
 
 namespace aether::wasm {
@@ -43,6 +44,8 @@ const std::vector<uint8_t> kPureLoop = {
     0x03, 0x02, 0x01, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x13, 0x02, 0x06, 0x6d,
     0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, 0x06, 0x5f, 0x73, 0x74, 0x61, 0x72, 0x74,
     0x00, 0x00, 0x0a, 0x09, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b};
+
+bool ValidateModuleOk(const std::vector<uint8_t>& wasm) { return ValidateModule(wasm).ok(); }
 
 class AotEngineTest : public ::testing::Test {
  protected:
@@ -223,6 +226,22 @@ TEST_F(AotEngineTest, InvalidModulesNameTheProblem) {
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.status().message().find("_start"), std::string::npos);
   });
+}
+
+TEST_F(AotEngineTest, ModuleThatCrashesTheValidatorIsRejected) {
+  // libwabt 1.0.32 aborts on this module (found by translate_fuzz); the
+  // engine must reject it and live on.
+  std::ifstream in(std::string(AETHER_SOURCE_DIR) +
+                       "/fuzz/repro/translate_fuzz/wabt_end_expr_assert.wasm",
+                   std::ios::binary);
+  std::vector<uint8_t> bad{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  ASSERT_FALSE(bad.empty());
+  auto m = engine_->Load(bad);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(m.status().message().find("validator crashed"), std::string::npos);
+  EXPECT_FALSE(ValidateModuleOk(bad));
+  EXPECT_EQ(Run("hello").stdout_data, "Hello, World!\n");
 }
 
 TEST_F(AotEngineTest, ConcurrentExecutions) {

@@ -38,13 +38,13 @@ TrapKind FromWasmRtTrap(uint32_t t) {
 // They run on the guest's thread with guest frames below them; they may
 // jump back to the guard, so they hold only trivially destructible locals.
 
-[[noreturn]] void ApiTrap(uint32_t kind) {
+__attribute__((noreturn)) void ApiTrap(uint32_t kind) {
   ThreadState* st = CurrentThreadState();
   st->trap = FromWasmRtTrap(kind);
   aether_guard_jump(kJumpTrap);
 }
 
-[[noreturn]] void ApiUnwind(void* /*ctx*/) { aether_guard_jump(kJumpUnwind); }
+__attribute__((noreturn)) void ApiUnwind(void* /*ctx*/) { aether_guard_jump(kJumpUnwind); }
 
 // Deferred timeout: the watchdog fired while the runtime itself was running.
 void LeaveRuntimeCall(ThreadState* st) {

@@ -1,5 +1,7 @@
 #include "wasm/internal/translate.h"
 
+#include "wasm/internal/isolate.h"
+
 #include <wabt/binary-reader-ir.h>
 #include <wabt/binary-reader.h>
 #include <wabt/c-writer.h>
@@ -112,19 +114,12 @@ Result<ModuleInfo> Describe(const wabt::Module& module) {
   return info;
 }
 
-}  // namespace
-
-Result<ModuleInfo> ValidateModule(std::span<const uint8_t> wasm) {
-  wabt::Module module;
-  RETURN_IF_ERROR(ReadAndValidate(wasm, &module));
-  return Describe(module);
-}
-
-Result<Translation> TranslateToC(std::span<const uint8_t> wasm) {
+Result<Translation> TranslateInProcess(std::span<const uint8_t> wasm, bool emit_c) {
   wabt::Module module;
   RETURN_IF_ERROR(ReadAndValidate(wasm, &module));
   Translation t;
   ASSIGN_OR_RETURN(t.info, Describe(module));
+  if (!emit_c) return t;
   if (wabt::Failed(wabt::GenerateNames(&module))) {
     return Internal("wasm2c: cannot generate names for the module");
   }
@@ -143,6 +138,17 @@ Result<Translation> TranslateToC(std::span<const uint8_t> wasm) {
   t.c_source.assign(c.begin(), c.end());
   t.c_header.assign(h.begin(), h.end());
   return t;
+}
+
+}  // namespace
+
+Result<ModuleInfo> ValidateModule(std::span<const uint8_t> wasm) {
+  ASSIGN_OR_RETURN(Translation t, RunIsolated(wasm, /*emit_c=*/false, &TranslateInProcess));
+  return std::move(t.info);
+}
+
+Result<Translation> TranslateToC(std::span<const uint8_t> wasm) {
+  return RunIsolated(wasm, /*emit_c=*/true, &TranslateInProcess);
 }
 
 }  // namespace aether::wasm
