@@ -119,6 +119,27 @@ Result<T> Optional(const json::object& obj, std::string_view path, T fallback, C
 
 }  // namespace
 
+namespace {
+bool AllNumbersFinite(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_:
+      return std::isfinite(v.get_double());
+    case json::kind::array:
+      for (const auto& e : v.get_array()) {
+        if (!AllNumbersFinite(e)) return false;
+      }
+      return true;
+    case json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        if (!AllNumbersFinite(kv.value())) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+}  // namespace
+
 Result<json::value> ParseJson(std::string_view text) {
   json::parse_options opts;
   opts.max_depth = 64;
@@ -133,7 +154,11 @@ Result<json::value> ParseJson(std::string_view text) {
     return InvalidArgument("invalid JSON at offset " + std::to_string(consumed) + ": " +
                            ec.message());
   }
-  return parser.release();
+  json::value v = parser.release();
+  // Boost.JSON reads 1e400 as infinity, which no JSON writer can print back:
+  // refuse such numbers here rather than emit invalid JSON later.
+  if (!AllNumbersFinite(v)) return InvalidArgument("invalid JSON: a number is out of range");
+  return v;
 }
 
 Result<json::object> ParseJsonObject(std::string_view text, std::string_view what) {

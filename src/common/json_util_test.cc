@@ -114,3 +114,13 @@ TEST(JsonUtilTest, SanitizeUtf8) {
 
 }  // namespace
 }  // namespace aether
+
+namespace aether {
+namespace {
+TEST(JsonUtilNumbers, OutOfRangeNumbersAreRejected) {
+  EXPECT_FALSE(ParseJson("1e400").ok());
+  EXPECT_FALSE(ParseJson("{\"a\":[1,-1e400]}").ok());
+  EXPECT_TRUE(ParseJson("{\"a\":[1,2.5e10]}").ok());
+}
+}  // namespace
+}  // namespace aether
