@@ -9,6 +9,9 @@
 --   INPUT       input, sent as a JSON string (default "")
 --   INPUT_JSON  input as a raw JSON value (e.g. 25 or {"a":1}); overrides INPUT
 --   LABEL       free text echoed in the RESULT line (default FN)
+--   BODY        execute (default) | invoke ({"input": ...}, for /api/invoke) | none
+--   METHOD      HTTP method (default POST)
+--   TOKEN       admin token, sent as a bearer token
 -- Prints the non-2xx status codes (with one sample body each) and, last, one
 -- machine-readable line:
 --   RESULT label=<..> requests=<n> duration_s=<s> req_s=<r> p50_ms=<..> p99_ms=<..>
@@ -34,9 +37,20 @@ end
 
 if input_json == nil or input_json == "" then input_json = json_string(input) end
 
-wrk.method = "POST"
-wrk.body   = '{"function":' .. json_string(fn) .. ',"input":' .. input_json .. '}'
-wrk.headers["Content-Type"] = "application/json"
+-- BODY=invoke sends the gateway's body ({"input": ...}) instead; BODY=none
+-- with METHOD=GET reads an endpoint; TOKEN adds the admin bearer token.
+local body_mode = os.getenv("BODY") or "execute"
+wrk.method = os.getenv("METHOD") or "POST"
+if body_mode == "invoke" then
+  wrk.body = '{"input":' .. input_json .. '}'
+elseif body_mode == "none" then
+  wrk.body = nil
+else
+  wrk.body = '{"function":' .. json_string(fn) .. ',"input":' .. input_json .. '}'
+end
+if wrk.body ~= nil then wrk.headers["Content-Type"] = "application/json" end
+local token = os.getenv("TOKEN")
+if token ~= nil and token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
 
 -- Each wrk thread has its own Lua VM; done() collects their counters.
 local threads = {}

@@ -352,6 +352,11 @@ REPORT="$WORK/report.md"
   fi
 } > "$REPORT"
 
+if [ "${SKIP_CONTROL:-0}" != 1 ] && [ -x "$BUILD_DIR/bin/aether-control" ]; then
+  echo >&2 "running bench/control_bench.sh..."
+  { echo; BUILD_DIR="$BUILD_DIR" bash "$ROOT/bench/control_bench.sh" 2>&1 || echo "(control_bench.sh failed)"; } >> "$REPORT"
+fi
+
 mkdir -p "$RESULTS_DIR"
 cp "$REPORT" "$RESULTS_DIR/$STAMP.md"
 cat "$REPORT"
