@@ -1,0 +1,91 @@
+// `aether run`: exit codes, messages, env, preopens — the real binary.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "integration/process.h"
+
+namespace aether::testing {
+namespace {
+
+const std::string kAether = std::string(AETHER_BIN_DIR) + "/aether";
+std::string Guest(const std::string& name) {
+  return std::string(AETHER_GUEST_DIR) + "/" + name + ".wasm";
+}
+
+class RunTest : public ::testing::Test {
+ protected:
+  ExitResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"run", "--cache-dir", cache_ / "cache"});
+    return RunToExit(kAether, args, std::chrono::seconds(30));
+  }
+  TempDir cache_;
+};
+
+TEST_F(RunTest, GuestOutputAndExitCode) {
+  ExitResult r = Run({Guest("hello")});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("Hello, World!"), std::string::npos);
+  ExitResult fail = Run({Guest("fail_stderr")});
+  EXPECT_EQ(fail.exit_code, 3);
+  EXPECT_NE(fail.output.find("something went wrong"), std::string::npos);
+}
+
+TEST_F(RunTest, EnvAndArgsAreOnlyWhatIsGiven) {
+  ExitResult r = Run({"--env", "GREETING=hi", Guest("env"), "--", "a"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("GREETING=hi"), std::string::npos);
+  EXPECT_NE(r.output.find("argv0=" + Guest("env")), std::string::npos);
+  ExitResult none = Run({Guest("env")});
+  EXPECT_NE(none.output.find("GREETING unset"), std::string::npos);
+}
+
+TEST_F(RunTest, TrapsExit134WithOneLine) {
+  for (const char* g : {"trap_unreachable", "trap_div_zero", "trap_oob", "trap_indirect",
+                        "stack_overflow"}) {
+    ExitResult r = Run({Guest(g)});
+    EXPECT_EQ(r.exit_code, 134) << g;
+    EXPECT_NE(r.output.find("trap: "), std::string::npos) << g << ": " << r.output;
+  }
+}
+
+TEST_F(RunTest, TimeoutExits124) {
+  ExitResult r = Run({"--timeout", "300ms", Guest("spin")});
+  EXPECT_EQ(r.exit_code, 124);
+  EXPECT_NE(r.output.find("timed out after 300ms"), std::string::npos);
+}
+
+TEST_F(RunTest, ModuleErrorsExit1) {
+  ExitResult big = Run({"--memory-limit", "16MB", Guest("big_init")});
+  EXPECT_EQ(big.exit_code, 1);
+  EXPECT_NE(big.output.find("exceeds the memory limit"), std::string::npos);
+  EXPECT_EQ(Run({"--memory-limit", "128MB", Guest("big_init")}).exit_code, 0);
+  ExitResult missing = Run({cache_ / "nope.wasm"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("cannot read"), std::string::npos);
+  WriteFile(cache_ / "junk.wasm", "definitely not wasm");
+  ExitResult junk = Run({cache_ / "junk.wasm"});
+  EXPECT_EQ(junk.exit_code, 1);
+  EXPECT_NE(junk.output.find("not a WebAssembly binary"), std::string::npos);
+}
+
+TEST_F(RunTest, BadFlagsAreUsageErrors) {
+  EXPECT_EQ(Run({"--timeout", "soon", Guest("hello")}).exit_code, 1);
+  EXPECT_EQ(Run({"--env", "NOEQUALS", Guest("hello")}).exit_code, 1);
+  EXPECT_EQ(RunToExit(kAether, {"run"}).exit_code, 2);
+}
+
+TEST_F(RunTest, PreopenedDirectoryIsTheOnlyOneReachable) {
+  TempDir data;
+  WriteFile(data / "in.txt", "hello wasi");
+  ExitResult r = Run({"--dir", data.path() + "::/data", Guest("files")});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(ReadFile(data / "out.txt"), "HELLO WASI");
+  ExitResult escape = Run({"--dir", data.path() + "::/data", Guest("escape")});
+  EXPECT_EQ(escape.exit_code, 0) << escape.output;
+  ExitResult no_dir = Run({"--dir", cache_ / "missing::/data", Guest("files")});
+  EXPECT_EQ(no_dir.exit_code, 1);
+}
+
+}  // namespace
+}  // namespace aether::testing
