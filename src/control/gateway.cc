@@ -19,6 +19,20 @@ bool NotSent(const Status& st) {
                                              st.message().starts_with("cannot resolve"));
 }
 
+// `body` is a JSON object (already parsed); appends "function": name.
+std::string ForwardBody(std::string_view body, const std::string& name) {
+  size_t close = body.find_last_of('}');
+  size_t open = body.find_first_of('{');
+  bool empty = body.find_first_not_of(" \t\r\n", open + 1) == close;
+  std::string out;
+  out.reserve(body.size() + name.size() + 16);
+  out.append(body.substr(0, close));
+  out += empty ? "\"function\":" : ",\"function\":";
+  out += ToJson(json::value(name));
+  out += '}';
+  return out;
+}
+
 }  // namespace
 
 Gateway::Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetrics& metrics,
@@ -55,8 +69,6 @@ void Gateway::Invoke(std::string name, std::string body, Responder respond) {
 HttpResponse Gateway::Forward(const std::string& name, const std::string& body) {
   Result<json::object> req = ParseJsonObject(body);
   if (!req.ok()) return JsonError(400, "invalid_request", req.status().message());
-  json::value input = nullptr;
-  if (auto* in = req->if_contains("input")) input = *in;
 
   Result<std::shared_ptr<const Manifest>> manifest = functions_.GetManifest();
   if (!manifest.ok()) return JsonError(manifest.status());
@@ -66,7 +78,10 @@ HttpResponse Gateway::Forward(const std::string& name, const std::string& body) 
   }
   if (!fn) return JsonError(404, "not_found", "function " + name + " not found");
 
-  std::string forward = ToJson(json::object{{"function", name}, {"input", std::move(input)}});
+  // The client's own body with "function" added as its last member (the
+  // engine, like boost::json, keeps the last of repeated keys): re-encoding
+  // "input" would change its text (2.5 becomes 2.5E0, long numbers round).
+  std::string forward = ForwardBody(body, name);
   auto timeout = fn->current.limits.timeout.count() ? fn->current.limits.timeout : options_.default_timeout;
   timeout += options_.slack;
 

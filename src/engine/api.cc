@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "common/json_util.h"
@@ -41,13 +42,14 @@ ApiOptions ApiOptions::FromConfig(const RuntimeConfig& runtime, std::string vers
 }
 
 Api::Api(ApiOptions options, wasm::Engine& engine, FunctionRegistry& functions, Executor& executor,
-         MetricsRegistry& registry, EngineMetrics& metrics)
+         MetricsRegistry& registry, EngineMetrics& metrics, ExecutionObserver* observer)
     : options_(std::move(options)),
       engine_(engine),
       functions_(functions),
       executor_(executor),
       registry_(registry),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      observer_(observer) {}
 
 void Api::Register(HttpServer& server) {
   server.Route("POST", "/execute",
@@ -109,10 +111,17 @@ void Api::Run(Function& function, std::string_view input, const Responder& respo
   // The optimized tier replaces the fast one once the background compile is done.
   std::shared_ptr<const wasm::Module> current = engine_.Current(*module);
 
+  // A function's own limits apply when they are below the node's.
+  const FunctionSettings& settings = function.settings();
   wasm::RunOptions ro;
   ro.args.push_back(name);
-  ro.limits.memory_bytes = options_.memory_limit;
-  ro.limits.timeout = options_.exec_timeout;
+  ro.env = settings.env;
+  ro.limits.memory_bytes = settings.memory_limit != 0
+                               ? std::min(settings.memory_limit, options_.memory_limit)
+                               : options_.memory_limit;
+  ro.limits.timeout = settings.timeout.count() != 0
+                          ? std::min(settings.timeout, options_.exec_timeout)
+                          : options_.exec_timeout;
   ro.stdin_data = input;
   ro.max_output_bytes = options_.max_output;
 
@@ -120,9 +129,12 @@ void Api::Run(Function& function, std::string_view input, const Responder& respo
   Result<wasm::RunResult> run = engine_.Run(*current, ro);
   metrics_.live_instances.Dec();
 
-  ExecuteResponse resp = MakeRunResponse(name, run, options_.exec_timeout);
+  ExecuteResponse resp = MakeRunResponse(name, run, ro.limits.timeout);
   if (run.ok()) {
-    if (run->trap != wasm::TrapKind::kNone) metrics_.CountTrap(run->trap);
+    if (run->trap != wasm::TrapKind::kNone) {
+      metrics_.CountTrap(run->trap);
+      if (observer_ != nullptr) observer_->ExecutionFailed(name, run->trap);
+    }
     metrics_.For(name).execution_seconds.Observe(run->exec_ms / 1000.0);
     if (resp.status != 200) {
       LOG_INFO("function {} failed ({}): exit code {}, trap {}; stderr: {}", name, resp.code,

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/config.h"
 #include "common/http_server.h"
@@ -33,13 +34,21 @@ struct ApiOptions {
   static ApiOptions FromConfig(const RuntimeConfig& runtime, std::string version);
 };
 
+// Told about executions that trapped or timed out (event reporting). Called
+// on a worker after the execution; must not block.
+class ExecutionObserver {
+ public:
+  virtual ~ExecutionObserver() = default;
+  virtual void ExecutionFailed(std::string_view function, wasm::TrapKind kind) = 0;
+};
+
 // Every reference must outlive the Api (and the server it is registered
 // with: Register() hands out handlers that point at it). Thread-safety: the
 // handlers may be called from any thread.
 class Api {
  public:
   Api(ApiOptions options, wasm::Engine& engine, FunctionRegistry& functions, Executor& executor,
-      MetricsRegistry& registry, EngineMetrics& metrics);
+      MetricsRegistry& registry, EngineMetrics& metrics, ExecutionObserver* observer = nullptr);
 
   // Adds the routes above. Call before server.Start().
   void Register(HttpServer& server);
@@ -59,6 +68,7 @@ class Api {
   Executor& executor_;
   MetricsRegistry& registry_;
   EngineMetrics& metrics_;
+  ExecutionObserver* const observer_;  // may be null
 };
 
 }  // namespace aether::engine

@@ -34,6 +34,11 @@ EngineMetrics::EngineMetrics(MetricsRegistry& registry)
                    .AddCounter("aether_rejected_total",
                                "Executions refused with 503 because the queue was full")
                    .Get()),
+      events_dropped(
+          registry
+              .AddCounter("aether_events_dropped_total",
+                          "Events for the control plane dropped (queue full or send failed)")
+              .Get()),
       requests_(registry.AddCounter("aether_requests_total", "POST /execute answers")),
       execution_(registry.AddHistogram("aether_execution_seconds",
                                        "Guest instantiate + run + teardown time",

@@ -12,6 +12,7 @@
 //   aether_traps_total{kind}                 traps and timeouts by TrapName
 //   aether_queue_depth                       tasks waiting for a worker (set when scraped)
 //   aether_rejected_total                    503s because the queue was full
+//   aether_events_dropped_total              events for the control plane dropped
 #pragma once
 
 #include <memory>
@@ -46,6 +47,7 @@ class EngineMetrics {
   Gauge& live_instances;
   Gauge& queue_depth;
   Counter& rejected;
+  Counter& events_dropped;
 
  private:
   struct StringHash {

@@ -7,6 +7,8 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "engine/api.h"
+#include "engine/control_client.h"
+#include "engine/control_link.h"
 #include "engine/engine_metrics.h"
 #include "engine/executor.h"
 #include "engine/function_registry.h"
@@ -47,13 +49,29 @@ class EngineServiceImpl final : public EngineService {
     };
     engine_ = wasm::NewAotEngine(std::move(eo));
 
+    executor_ = std::make_unique<Executor>(ExecutorOptions{rt.workers, rt.queue_length});
+
     FunctionRegistryOptions fo;
     fo.dir = rt.functions_dir;
-    ASSIGN_OR_RETURN(functions_, NewFunctionRegistry(*engine_, std::move(fo)));
+    ASSIGN_OR_RETURN(dir_functions_, NewFunctionRegistry(*engine_, std::move(fo)));
+    FunctionRegistry* functions = dir_functions_.get();
+    if (!config_.control.url.empty()) {
+      ControlLinkOptions lo;
+      lo.workers = executor_->workers();
+      lo.queue_capacity = executor_->queue_capacity();
+      Executor* executor = executor_.get();
+      lo.load = [executor] {
+        return std::pair<int64_t, int64_t>(executor->busy(), executor->queue_depth());
+      };
+      ASSIGN_OR_RETURN(control_, ControlLink::Create(config_, *engine_, *metrics_, std::move(lo)));
+      // A name in both: the control plane's version wins (README).
+      layered_ = NewLayeredRegistry(control_->functions(), *dir_functions_);
+      functions = layered_.get();
+    }
+    functions_ = functions;
 
-    executor_ = std::make_unique<Executor>(ExecutorOptions{rt.workers, rt.queue_length});
     api_ = std::make_unique<Api>(ApiOptions::FromConfig(rt, std::string(kEngineVersion)), *engine_,
-                                 *functions_, *executor_, registry_, *metrics_);
+                                 *functions_, *executor_, registry_, *metrics_, control_.get());
 
     HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultEnginePort);
     if (port_override) so.port = *port_override;
@@ -66,12 +84,18 @@ class EngineServiceImpl final : public EngineService {
     return OkStatus();
   }
 
-  Status Start() override { return server_->Start(); }
+  Status Start() override {
+    RETURN_IF_ERROR(server_->Start());
+    if (control_) control_->Start(SelfUrl());
+    return OkStatus();
+  }
 
   void Stop() override {
-    // Order matters: the server first lets in-flight executions answer,
-    // then the workers drain what is left (late answers are dropped), and
-    // only then may the engine and the registry go.
+    // Order matters: stop beating first (the control plane stops routing
+    // here within node_timeout), then the server lets in-flight executions
+    // answer, then the workers drain what is left (late answers are
+    // dropped), and only then may the engine and the registries go.
+    if (control_) control_->Stop();
     if (server_) server_->Stop();
     if (executor_) executor_->Stop();
   }
@@ -82,13 +106,29 @@ class EngineServiceImpl final : public EngineService {
   const std::string& functions_dir() const override { return functions_->dir(); }
 
  private:
+  // Where the control plane reaches this engine: the server's URL, with the
+  // host name instead of a wildcard address (0.0.0.0 would mean the control
+  // plane's own host).
+  std::string SelfUrl() const {
+    const std::string& host = config_.server.host;
+    if (host != "0.0.0.0" && host != "::" && !host.empty()) return server_->url();
+    std::string url = server_->url();
+    std::string name = DefaultNodeId("");
+    size_t scheme = url.find("://") + 3;
+    size_t colon = url.rfind(':');
+    return url.substr(0, scheme) + name + url.substr(colon);
+  }
+
   // Declaration order is destruction order reversed: everything below
   // points at what is above it.
   const Config config_;
   MetricsRegistry registry_;
   std::unique_ptr<EngineMetrics> metrics_;
   std::unique_ptr<wasm::Engine> engine_;
-  std::unique_ptr<FunctionRegistry> functions_;
+  std::unique_ptr<FunctionRegistry> dir_functions_;
+  std::unique_ptr<ControlLink> control_;       // null without [control] url
+  std::unique_ptr<FunctionRegistry> layered_;  // control_'s functions, then dir_functions_
+  FunctionRegistry* functions_ = nullptr;      // what the API serves: layered_ or dir_functions_
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;

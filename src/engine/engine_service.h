@@ -23,7 +23,9 @@ class EngineService {
  public:
   // Creates data_dir and its cache/ subdirectory, the AOT engine, the
   // function registry (which starts compiling every module in the
-  // background), the workers and the routes; does not listen yet.
+  // background), the workers and the routes; does not listen yet. With
+  // [control] url set it also applies the manifest saved in data_dir (so
+  // those functions load now) and prepares the control-plane link.
   // Errors: a data_dir that cannot be created, an unreadable functions_dir,
   // an invalid [server] section.
   // `port_override` replaces [server] port, 0 meaning a free port (the
@@ -32,10 +34,11 @@ class EngineService {
       const Config& config, std::optional<uint16_t> port_override = std::nullopt);
   virtual ~EngineService() = default;  // Stop()s
 
-  // Listens on [server] host and port (9091 when unset).
+  // Listens on [server] host and port (9091 when unset), then joins the
+  // control plane (in the background: an unreachable one is not an error).
   // Errors: Unavailable when the port is taken, InvalidArgument for TLS files.
   virtual Status Start() = 0;
-  // Graceful: stops accepting, lets executions in flight answer (up to the
+  // Graceful: stops beating and following the manifest, stops accepting, lets executions in flight answer (up to the
   // server's stop timeout), drains the workers. Idempotent.
   virtual void Stop() = 0;
 

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "engine/internal/dir_watcher.h"
+#include "engine/internal/function_version.h"
 
 namespace aether::engine {
 
@@ -35,7 +36,6 @@ bool IsValidFunctionName(std::string_view name) {
 
 namespace {
 
-using ModulePtr = std::shared_ptr<const wasm::Module>;
 constexpr std::string_view kSuffix = ".wasm";
 
 // Identifies a file's contents cheaply, for the rescans that have no event
@@ -84,95 +84,6 @@ std::optional<std::string> FunctionNameOf(std::string_view file) {
   return std::string(stem);
 }
 
-class FunctionVersion final : public Function {
- public:
-  FunctionVersion(std::string name, std::string path, FileId id, wasm::Engine& engine)
-      : name_(std::move(name)), path_(std::move(path)), id_(id), engine_(engine) {}
-
-  const std::string& name() const override { return name_; }
-  const FileId& id() const { return id_; }
-  bool loaded() const override { return loaded_.load(std::memory_order_acquire); }
-
-  Result<ModulePtr> WaitModule() override {
-    if (!loaded()) {
-      // Claiming a still-queued load lets a request jump the background
-      // queue instead of waiting behind other functions' compiles.
-      LoadIfQueued();
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return state_ == kDone; });
-    }
-    return *result_;
-  }
-
-  // Loads on this thread unless another one has started already.
-  void LoadIfQueued() {
-    {
-      std::lock_guard lock(mu_);
-      if (state_ != kQueued) return;
-      state_ = kLoading;
-    }
-    auto t0 = std::chrono::steady_clock::now();
-    std::string sha;
-    Result<ModulePtr> r = Load(&sha);
-    double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (r.ok()) {
-      LOG_INFO("function {} ready: {} bytes, sha256 {}, {} tier, {:.1f} ms", name_, id_.size,
-               sha.substr(0, 12), wasm::TierName((*r)->tier()), ms);
-    } else {
-      LOG_WARN("function {} ({}) cannot be loaded: {}", name_, path_, r.status().message());
-    }
-    {
-      std::lock_guard lock(mu_);
-      sha_ = std::move(sha);
-      result_.emplace(std::move(r));
-      state_ = kDone;
-      loaded_.store(true, std::memory_order_release);
-    }
-    cv_.notify_all();
-  }
-
-  FunctionInfo Info() const {
-    FunctionInfo info;
-    info.name = name_;
-    info.size = id_.size;
-    std::lock_guard lock(mu_);
-    info.sha256 = sha_;
-    if (state_ != kDone) {
-      info.state = "loading";
-    } else if (result_->ok()) {
-      info.state = "ready";
-      info.tier = wasm::TierName(engine_.Current(result_->value())->tier());
-    } else {
-      info.state = "failed";
-      info.error = result_->status().message();
-    }
-    return info;
-  }
-
- private:
-  Result<ModulePtr> Load(std::string* sha) {
-    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFile(path_));
-    *sha = Sha256Hex(bytes);
-    return engine_.Load(bytes);
-  }
-
-  const std::string name_;
-  const std::string path_;
-  const FileId id_;
-  wasm::Engine& engine_;
-
-  enum State { kQueued, kLoading, kDone };
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  State state_ = kQueued;
-  std::optional<Result<ModulePtr>> result_;  // set once, in kDone
-  std::string sha_;
-  std::atomic<bool> loaded_{false};
-};
-
-using VersionPtr = std::shared_ptr<FunctionVersion>;
-
 class DirRegistry final : public FunctionRegistry {
  public:
   DirRegistry(wasm::Engine& engine, FunctionRegistryOptions options)
@@ -180,12 +91,7 @@ class DirRegistry final : public FunctionRegistry {
 
   ~DirRegistry() override {
     watcher_.reset();  // no more events
-    {
-      std::lock_guard lock(queue_mu_);
-      stopping_ = true;
-    }
-    queue_cv_.notify_all();
-    for (auto& t : loaders_) t.join();
+    loader_.reset();   // then no more loads
   }
 
   Status Start() {
@@ -197,9 +103,9 @@ class DirRegistry final : public FunctionRegistry {
       return err == EACCES ? PermissionDenied(msg) : NotFound(msg);
     }
     ::closedir(d);
-    for (size_t i = 0; i < std::max<size_t>(1, options_.loader_threads); ++i) {
-      loaders_.emplace_back([this] { LoaderLoop(); });
-    }
+    // A version replaced or removed before its turn is not worth a compile.
+    loader_ = std::make_unique<LoadQueue>(options_.loader_threads,
+                                          [this](const VersionPtr& v) { return IsCurrent(v); });
     Rescan();
     DirWatcherCallbacks cb;
     cb.changed = [this](const std::string& file) { OnChanged(file); };
@@ -214,7 +120,7 @@ class DirRegistry final : public FunctionRegistry {
     {
       std::shared_lock lock(mu_);
       auto it = functions_.find(std::string(name));
-      if (it != functions_.end()) return it->second;
+      if (it != functions_.end()) return it->second.version;
     }
     // Unknown: maybe an event was missed or has not been handled yet. One
     // stat() per miss is cheap enough for the IO thread; bad names never
@@ -232,7 +138,7 @@ class DirRegistry final : public FunctionRegistry {
     std::vector<VersionPtr> versions;
     {
       std::shared_lock lock(mu_);
-      for (const auto& [name, v] : functions_) versions.push_back(v);
+      for (const auto& [name, e] : functions_) versions.push_back(e.version);
     }
     std::vector<FunctionInfo> out;
     out.reserve(versions.size());
@@ -294,11 +200,13 @@ class DirRegistry final : public FunctionRegistry {
         }
         return nullptr;
       }
-      if (it != functions_.end() && !force && it->second->id() == *id) return it->second;
-      added = std::make_shared<FunctionVersion>(name, path, *id, engine_);
-      functions_[name] = added;
+      if (it != functions_.end() && !force && it->second.id == *id) return it->second.version;
+      added = std::make_shared<FunctionVersion>(
+          name, path, id->size, /*sha256=*/"", FunctionSettings{},
+          [path] { return ReadFile(path); }, engine_);
+      functions_[name] = Entry{*id, added};
     }
-    Enqueue(added);
+    loader_->Push(added);
     return added;
   }
 
@@ -321,59 +229,74 @@ class DirRegistry final : public FunctionRegistry {
     }
     {
       std::shared_lock lock(mu_);
-      for (const auto& [name, v] : functions_) {
+      for (const auto& [name, e] : functions_) {
         if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
       }
     }
     for (const auto& name : names) Refresh(name, /*force=*/false);
   }
 
-  void Enqueue(VersionPtr v) {
-    {
-      std::lock_guard lock(queue_mu_);
-      queue_.push_back(std::move(v));
-    }
-    queue_cv_.notify_one();
-  }
-
   bool IsCurrent(const VersionPtr& v) const {
     std::shared_lock lock(mu_);
     auto it = functions_.find(v->name());
-    return it != functions_.end() && it->second == v;
-  }
-
-  void LoaderLoop() {
-    for (;;) {
-      VersionPtr v;
-      {
-        std::unique_lock lock(queue_mu_);
-        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        if (stopping_) return;
-        v = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      // A version replaced or removed before its turn is not worth a
-      // compile; a request still holding it loads it on demand.
-      if (IsCurrent(v)) v->LoadIfQueued();
-    }
+    return it != functions_.end() && it->second.version == v;
   }
 
   wasm::Engine& engine_;
   const FunctionRegistryOptions options_;
 
+  struct Entry {
+    FileId id;
+    VersionPtr version;
+  };
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, VersionPtr> functions_;
+  std::unordered_map<std::string, Entry> functions_;
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<VersionPtr> queue_;
-  bool stopping_ = false;
-  std::vector<std::thread> loaders_;
+  std::unique_ptr<LoadQueue> loader_;
   std::set<std::string> warned_;
   std::unique_ptr<DirWatcher> watcher_;  // last: stopped first
 };
 
+class LayeredRegistry final : public FunctionRegistry {
+ public:
+  LayeredRegistry(FunctionRegistry& first, FunctionRegistry& second)
+      : first_(first), second_(second) {}
+
+  std::shared_ptr<Function> Find(std::string_view name) override {
+    if (std::shared_ptr<Function> f = first_.Find(name)) return f;
+    return second_.Find(name);
+  }
+
+  size_t size() const override { return List().size(); }
+
+  std::vector<FunctionInfo> List() const override {
+    std::vector<FunctionInfo> out = first_.List();
+    size_t n = out.size();
+    for (FunctionInfo& f : second_.List()) {
+      auto end = out.begin() + static_cast<std::ptrdiff_t>(n);
+      auto it =
+          std::lower_bound(out.begin(), end, f.name,
+                           [](const FunctionInfo& a, const std::string& b) { return a.name < b; });
+      if (it == end || it->name != f.name) out.push_back(std::move(f));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const FunctionInfo& a, const FunctionInfo& b) { return a.name < b.name; });
+    return out;
+  }
+
+  const std::string& dir() const override { return second_.dir(); }
+
+ private:
+  FunctionRegistry& first_;
+  FunctionRegistry& second_;
+};
+
 }  // namespace
+
+std::unique_ptr<FunctionRegistry> NewLayeredRegistry(FunctionRegistry& first,
+                                                     FunctionRegistry& second) {
+  return std::make_unique<LayeredRegistry>(first, second);
+}
 
 Result<std::unique_ptr<FunctionRegistry>> NewFunctionRegistry(wasm::Engine& engine,
                                                               FunctionRegistryOptions options) {

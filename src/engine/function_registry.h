@@ -1,11 +1,14 @@
-// The functions an engine serves from a directory: every NAME.wasm in
-// `[runtime] functions_dir`, picked up when added, replaced or removed while
-// the engine runs (inotify, plus a stat of NAME.wasm when a request names a
-// function the registry does not know, in case an event was missed).
+// The functions an engine serves. Two sources implement FunctionRegistry:
+//  * the functions directory (here): every NAME.wasm in `[runtime]
+//    functions_dir`, picked up when added, replaced or removed while the
+//    engine runs (inotify, plus a stat of NAME.wasm when a request names a
+//    function the registry does not know, in case an event was missed);
+//  * the control plane's manifest (managed_functions.h).
+// NewLayeredRegistry() serves both, the first one winning a name clash.
 //
-// Modules are compiled in the background as soon as a file appears
-// (prewarm), so requests do not pay for it; a request that arrives earlier
-// waits for that load, or does it itself when it has not started yet.
+// Modules are compiled in the background as soon as they appear (prewarm),
+// so requests do not pay for it; a request that arrives earlier waits for
+// that load, or does it itself when it has not started yet.
 #pragma once
 
 #include <chrono>
@@ -23,13 +26,25 @@ namespace aether::engine {
 // [a-z0-9][a-z0-9_-]{0,62}: a function name, and the stem of its file.
 bool IsValidFunctionName(std::string_view name);
 
-// One version of a function: the contents of NAME.wasm at one point in time.
-// Shared by the registry and the requests that use it; a replaced file gets a
-// new Function, so a request in flight keeps the version it started with.
+// Per-function execution settings (from the control plane's manifest; a
+// functions_dir function has none). Zero means the node's own limit; a
+// non-zero limit is capped by the node's (the smaller wins).
+struct FunctionSettings {
+  std::vector<std::string> env;  // "KEY=VALUE"
+  uint64_t memory_limit = 0;
+  std::chrono::nanoseconds timeout{0};
+  bool operator==(const FunctionSettings&) const = default;
+};
+
+// One version of a function: the contents of NAME.wasm at one point in time,
+// or one manifest entry. Shared by the registry and the requests that use
+// it; a new version is a new Function, so a request in flight keeps the
+// version it started with.
 class Function {
  public:
   virtual ~Function() = default;
   virtual const std::string& name() const = 0;
+  virtual const FunctionSettings& settings() const = 0;
   // The loaded module. Blocks until the load finishes (call from a worker,
   // never from an IO thread). Errors: InvalidArgument for a module the
   // engine rejects (the validator's message), Internal for an unreadable
@@ -74,6 +89,12 @@ struct FunctionRegistryOptions {
   bool use_inotify = true;
   std::chrono::milliseconds poll_interval{1000};
 };
+
+// Serves `first`'s functions and then `second`'s: Find() asks `first`, then
+// `second`; List() and size() merge them, `first`'s entry winning a name both
+// have; dir() is `second`'s. Both must outlive the result.
+std::unique_ptr<FunctionRegistry> NewLayeredRegistry(FunctionRegistry& first,
+                                                     FunctionRegistry& second);
 
 // Scans the directory, queues every module for loading and starts watching.
 // Errors: NotFound / PermissionDenied when the directory cannot be read.

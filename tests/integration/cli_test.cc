@@ -226,9 +226,7 @@ class CliTest : public ::testing::Test {
     while (!token_->empty() && token_->back() == '\n') token_->pop_back();
   }
   static void TearDownTestSuite() {
-    delete stand_in_;  // both: SIGTERM by PID, SIGKILL after a few seconds
-    delete dev_;
-    stand_in_ = nullptr;
+    delete dev_;  // SIGTERM by PID, SIGKILL after a few seconds
     delete dir_;
     delete token_;
     delete start_error_;
@@ -273,59 +271,12 @@ class CliTest : public ::testing::Test {
     return HttpFetch(method, Url() + path, body, {{"Authorization", "Bearer " + token}});
   }
 
-  static bool DevNodeRegistered() {
-    auto r = Api("GET", "/api/nodes", Token());
-    return r.ok() && r->body.find("\"node_id\":\"cli-test\"") != std::string::npos;
-  }
-
-  // Until engines can join a control plane by themselves ([control] url is
-  // being added to the engine), a real aether-engine serving the echo guest
-  // under the function's name stands in for the dev engine: registered with
-  // the join token and beating by hand. Used only when the dev engine never
-  // registered, so it cannot hide a broken join.
-  static void StandIn(const std::string& name) {
-    std::string functions = *dir_ / "standin/functions";
-    if (stand_in_ == nullptr) {
-      fs::create_directories(functions);
-      WriteFile(*dir_ / "standin/engine.toml", "[runtime]\nfunctions_dir = \"" + functions +
-                                                   "\"\ndata_dir = \"" + (*dir_ / "standin/data") +
-                                                   "\"\noptimize = false\n");
-      auto p = ServerProcess::Start(std::string(AETHER_BIN_DIR) + "/aether-engine",
-                                    {"--config", *dir_ / "standin/engine.toml", "--port", "0"},
-                                    *dir_ / "standin/engine.log");
-      if (!p.ok()) {
-        ADD_FAILURE() << p.status().message();
-        return;
-      }
-      stand_in_ = std::move(p).value().release();
-    }
-    fs::copy_file(Guest("echo"), functions + "/" + name + ".wasm",
-                  fs::copy_options::overwrite_existing);
-    std::string join = ReadFile(*dir_ / "work/.aether/control/join.token");
-    while (!join.empty() && join.back() == '\n') join.pop_back();
-    std::string sha = Sha256Hex(ReadFile(Guest("echo")));
-    std::string ready;
-    for (const auto& entry : fs::directory_iterator(functions)) {
-      ready += (ready.empty() ? "" : ",") + JsonEscape(entry.path().stem().string()) + ":\"" + sha +
-               "\"";
-    }
-    auto reg = Api("POST", "/register", join,
-                   "{\"node_id\":\"stand-in\",\"url\":\"" + stand_in_->url() + "\"}");
-    EXPECT_TRUE(reg.ok() && reg->status == 200) << (reg.ok() ? reg->body : reg.status().message());
-    auto beat = Api("POST", "/node/heartbeat", join,
-                    "{\"node_id\":\"stand-in\",\"ready\":{" + ready + "}}");
-    EXPECT_TRUE(beat.ok() && beat->status == 200) << (beat.ok() ? beat->body : "");
-  }
-
-  // A node has `name`'s current version ready (the echo guest).
+  // The dev engine (node "cli-test") has `name`'s current version ready.
   static bool EnsureReady(const std::string& name) {
-    if (WaitReady(name, std::chrono::seconds(2))) return true;
-    if (!DevNodeRegistered()) StandIn(name);
     return WaitReady(name, std::chrono::seconds(15));
   }
 
   static TempDir* dir_;
-  static ServerProcess* stand_in_;
   static DevProcess* dev_;
   static std::string* token_;
   static std::string* start_error_;
@@ -333,7 +284,6 @@ class CliTest : public ::testing::Test {
 
 TempDir* CliTest::dir_ = nullptr;
 DevProcess* CliTest::dev_ = nullptr;
-ServerProcess* CliTest::stand_in_ = nullptr;
 std::string* CliTest::token_ = nullptr;
 std::string* CliTest::start_error_ = nullptr;
 

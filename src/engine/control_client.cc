@@ -1,0 +1,286 @@
+#include "engine/control_client.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <optional>
+
+#include "common/http_client.h"
+#include "common/json_util.h"
+#include "common/log.h"
+
+namespace aether::engine {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+
+class Backoff {
+ public:
+  Backoff(milliseconds initial, milliseconds max) : initial_(initial), max_(max), next_(initial) {}
+  milliseconds Next() {
+    milliseconds d = next_;
+    next_ = std::min(max_, next_ * 2);
+    return d;
+  }
+  void Reset() { next_ = initial_; }
+
+ private:
+  const milliseconds initial_, max_;
+  milliseconds next_;
+};
+
+// The error body's message, for logs ({"error": "...", "code": "..."}).
+std::string Describe(const HttpResponse& r) {
+  std::string msg = "HTTP " + std::to_string(r.status);
+  Result<json::object> body = ParseJsonObject(r.body);
+  if (body.ok()) {
+    if (Result<std::string> e = GetString(*body, "error", ""); e.ok() && !e->empty()) {
+      msg += ": " + *e;
+    }
+  }
+  return msg;
+}
+
+Status StatusOf(const HttpResponse& r) {
+  std::string msg = Describe(r);
+  switch (r.status) {
+    case 401:
+    case 403:
+      return PermissionDenied(msg + " (check [auth] join_token)");
+    case 404:
+      return NotFound(msg);
+    case 503:
+      return Unavailable(msg);
+    default:
+      return r.status >= 500 ? Unavailable(msg) : Internal(msg);
+  }
+}
+
+bool Unreachable(const Status& st) {
+  return st.code() == Code::kUnavailable || st.code() == Code::kDeadlineExceeded;
+}
+
+}  // namespace
+
+std::string DefaultNodeId(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "aether-engine";
+  return host;
+}
+
+ControlClient::ControlClient(ControlClientOptions options, ControlClientHooks hooks)
+    : options_([&] {
+        ControlClientOptions o = std::move(options);
+        while (!o.url.empty() && o.url.back() == '/') o.url.pop_back();
+        if (!o.transport) {
+          o.transport = [](std::string_view method, std::string_view url, std::string_view body,
+                           const HttpHeaders& headers, milliseconds timeout) {
+            return HttpFetch(method, url, body, headers, timeout);
+          };
+        }
+        return o;
+      }()),
+      hooks_(std::move(hooks)),
+      interval_(options_.heartbeat_interval) {}
+
+ControlClient::~ControlClient() { Stop(); }
+
+void ControlClient::Start(std::string self_url) {
+  self_url_ = std::move(self_url);
+  LOG_INFO("joining the control plane at {} as node {} ({})", options_.url, options_.node_id,
+           self_url_);
+  beat_thread_ = std::thread([this] { BeatLoop(); });
+  manifest_thread_ = std::thread([this] { ManifestLoop(); });
+}
+
+void ControlClient::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (beat_thread_.joinable()) beat_thread_.join();
+  if (manifest_thread_.joinable()) manifest_thread_.join();
+}
+
+void ControlClient::BeatSoon() {
+  {
+    std::lock_guard lock(mu_);
+    beat_soon_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool ControlClient::registered() const {
+  std::lock_guard lock(mu_);
+  return registered_;
+}
+
+bool ControlClient::Sleep(milliseconds d, bool beat) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, d, [&] { return stopping_ || (beat && beat_soon_); });
+  return stopping_;
+}
+
+Result<HttpResponse> ControlClient::Call(std::string_view method, const std::string& path,
+                                         std::string_view body, milliseconds timeout) {
+  HttpHeaders headers{{"Authorization", "Bearer " + options_.join_token},
+                      {"X-Aether-Node", options_.node_id}};
+  return options_.transport(method, options_.url + path, body, headers, timeout);
+}
+
+void ControlClient::SetLink(Link* current, Link next, std::string_view what, const Status& why) {
+  if (*current == next) return;
+  *current = next;
+  switch (next) {
+    case Link::kUp:
+      LOG_INFO("control plane {}: {} ok", options_.url, what);
+      break;
+    case Link::kUnreachable:
+      LOG_WARN("control plane {} unreachable ({}: {}); serving what this engine has, retrying",
+               options_.url, what, why.message());
+      break;
+    case Link::kRejected:
+      LOG_ERROR("control plane {} refused {}: {}; retrying", options_.url, what, why.message());
+      break;
+    case Link::kStarting:
+      break;
+  }
+}
+
+Status ControlClient::Register() {
+  json::object body;
+  body["node_id"] = options_.node_id;
+  body["url"] = self_url_;
+  json::object labels;
+  for (const auto& [k, v] : options_.labels) labels[k] = v;
+  body["labels"] = std::move(labels);
+  Result<json::value> capacity = ParseJson(options_.capacity_json);
+  body["capacity"] = capacity.ok() ? std::move(*capacity) : json::value(json::object());
+  ASSIGN_OR_RETURN(HttpResponse r, Call("POST", "/register", ToJson(body), options_.call_timeout));
+  if (r.status != 200) return StatusOf(r);
+  if (Result<json::object> reply = ParseJsonObject(r.body); reply.ok()) {
+    Result<int64_t> ms = GetInt(*reply, "heartbeat_interval_ms", 0);
+    if (ms.ok() && *ms > 0) {
+      std::lock_guard lock(mu_);
+      interval_ = milliseconds(*ms);
+    }
+  }
+  return OkStatus();
+}
+
+Status ControlClient::Heartbeat() {
+  NodeStatusReport s = hooks_.status ? hooks_.status() : NodeStatusReport{};
+  json::object ready;
+  for (const auto& [name, sha] : s.ready) ready[name] = sha;
+  json::object body{{"node_id", options_.node_id},
+                    {"load", json::object{{"inflight", s.inflight}, {"queue", s.queue}}},
+                    {"ready", std::move(ready)},
+                    {"cached", s.cached}};
+  ASSIGN_OR_RETURN(HttpResponse r,
+                   Call("POST", "/node/heartbeat", ToJson(body), options_.call_timeout));
+  if (r.status != 200) return StatusOf(r);
+  return OkStatus();
+}
+
+void ControlClient::BeatLoop() {
+  Backoff backoff(options_.backoff_initial, options_.backoff_max);
+  Link link = Link::kStarting;
+  bool registered = false;
+  auto set_registered = [&](bool v) {
+    registered = v;
+    std::lock_guard lock(mu_);
+    registered_ = v;
+  };
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      beat_soon_ = false;
+    }
+    if (!registered) {
+      Status st = Register();
+      if (!st.ok()) {
+        SetLink(&link, Unreachable(st) ? Link::kUnreachable : Link::kRejected, "register", st);
+        if (Sleep(backoff.Next(), false)) return;
+        continue;
+      }
+      set_registered(true);
+      backoff.Reset();
+      LOG_INFO("registered with the control plane {} as node {}", options_.url, options_.node_id);
+    }
+    Status st = Heartbeat();
+    milliseconds wait;
+    {
+      std::lock_guard lock(mu_);
+      wait = interval_;
+    }
+    if (st.code() == Code::kNotFound) {
+      LOG_INFO("the control plane does not know node {}; registering again", options_.node_id);
+      set_registered(false);
+      continue;
+    }
+    if (!st.ok()) {
+      SetLink(&link, Unreachable(st) ? Link::kUnreachable : Link::kRejected, "heartbeat", st);
+      // Register again once it answers: it may have lost or replaced its
+      // store, and a fresh registration is cheap.
+      if (Unreachable(st)) set_registered(false);
+      if (Sleep(std::min(wait, backoff.Next()), false)) return;
+      continue;
+    }
+    SetLink(&link, Link::kUp, "heartbeat", OkStatus());
+    backoff.Reset();
+    if (Sleep(wait, true)) return;
+  }
+}
+
+void ControlClient::ManifestLoop() {
+  Backoff backoff(options_.backoff_initial, options_.backoff_max);
+  Link link = Link::kStarting;
+  std::optional<int64_t> since;
+  const milliseconds poll_timeout =
+      std::chrono::duration_cast<milliseconds>(options_.manifest_wait) + options_.call_timeout;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    std::string path = "/node/manifest";
+    if (since) {
+      path += "?since=" + std::to_string(*since) +
+              "&wait=" + std::to_string(options_.manifest_wait.count());
+    }
+    Result<HttpResponse> r = Call("GET", path, {}, poll_timeout);
+    Status st = !r.ok() ? r.status() : r->status != 200 ? StatusOf(*r) : OkStatus();
+    Result<Manifest> m = st.ok() ? ParseManifest(r->body) : Result<Manifest>(st);
+    if (!m.ok()) {
+      st = m.status();
+      SetLink(&link, Unreachable(st) ? Link::kUnreachable : Link::kRejected, "manifest", st);
+      since.reset();  // start over with a full answer
+      if (Sleep(backoff.Next(), false)) return;
+      continue;
+    }
+    SetLink(&link, Link::kUp, "manifest", OkStatus());
+    backoff.Reset();
+    since = m->revision;
+    if (hooks_.manifest) hooks_.manifest(*m, r->body);
+  }
+}
+
+Result<std::vector<uint8_t>> ControlClient::FetchArtifact(const std::string& sha256) {
+  ASSIGN_OR_RETURN(HttpResponse r,
+                   Call("GET", "/node/artifacts/" + sha256, {}, options_.artifact_timeout));
+  if (r.status != 200) return StatusOf(r);
+  return std::vector<uint8_t>(r.body.begin(), r.body.end());
+}
+
+Status ControlClient::PostEvent(std::string_view body) {
+  ASSIGN_OR_RETURN(HttpResponse r, Call("POST", "/callback", body, options_.call_timeout));
+  if (r.status != 201 && r.status != 200) return StatusOf(r);
+  return OkStatus();
+}
+
+}  // namespace aether::engine

@@ -1,0 +1,131 @@
+// The engine's side of the node protocol (docs/api.md, "Node protocol"):
+// registers with the control plane, heartbeats, follows the manifest, fetches
+// modules and posts events. Two threads of its own:
+//   * beats:    POST /register (again after a 404 or after losing contact),
+//               then POST /node/heartbeat every heartbeat interval, or at once
+//               after BeatSoon();
+//   * manifest: GET /node/manifest?since=REV&wait=W in a loop, handing every
+//               manifest to the `manifest` hook.
+// While the control plane is unreachable both retry with exponential backoff
+// (0.5 s doubling to 10 s) and log only when the state changes. The join
+// token is sent, never logged.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/http_server.h"
+#include "common/result.h"
+#include "engine/manifest.h"
+
+namespace aether::engine {
+
+// What a heartbeat reports.
+struct NodeStatusReport {
+  int64_t inflight = 0;
+  int64_t queue = 0;
+  int64_t cached = 0;
+  std::map<std::string, std::string> ready;  // function -> sha256 served
+};
+
+struct ControlClientOptions {
+  std::string url;  // the control plane, e.g. "http://10.0.0.1:9090" (a trailing / is dropped)
+  std::string join_token;
+  std::string node_id;
+  std::map<std::string, std::string> labels;
+  std::string capacity_json = "{}";  // a JSON object, shown in /api/nodes
+  // Until the register reply says otherwise.
+  std::chrono::milliseconds heartbeat_interval{5000};
+  // The manifest long-poll's wait: how long a poll parks at the control
+  // plane, and so how long Stop() may wait for the poll in flight. Short,
+  // because HttpFetch cannot be cancelled; a change still arrives at once.
+  std::chrono::seconds manifest_wait{1};
+  std::chrono::milliseconds backoff_initial{500};
+  std::chrono::milliseconds backoff_max{10000};
+  // Register, heartbeat and event calls.
+  std::chrono::milliseconds call_timeout{2000};
+  std::chrono::milliseconds artifact_timeout{60000};
+
+  using Transport = std::function<Result<HttpResponse>(
+      std::string_view method, std::string_view url, std::string_view body,
+      const HttpHeaders& headers, std::chrono::milliseconds timeout)>;
+  Transport transport;  // empty = HttpFetch (tests substitute a fake)
+};
+
+struct ControlClientHooks {
+  // Called on the beat thread before every heartbeat.
+  std::function<NodeStatusReport()> status;
+  // Called on the manifest thread with every manifest received (also when
+  // its revision did not change: applying an unchanged manifest is cheap and
+  // retries loads that failed while the control plane was away).
+  std::function<void(const Manifest& manifest, std::string_view json)> manifest;
+};
+
+// Thread-safety: Start, Stop and the destructor from one controlling thread;
+// everything else from any thread.
+class ControlClient {
+ public:
+  ControlClient(ControlClientOptions options, ControlClientHooks hooks);
+  ~ControlClient();  // Stop()
+  ControlClient(const ControlClient&) = delete;
+  ControlClient& operator=(const ControlClient&) = delete;
+
+  // Starts both threads; `self_url` is where the control plane reaches this
+  // engine's /execute.
+  void Start(std::string self_url);
+  // Stops both threads; returns within about manifest_wait (+ call_timeout
+  // when a call to an unresponsive control plane is in flight). Idempotent.
+  void Stop();
+
+  // Asks for a heartbeat now (a function became ready). Never blocks.
+  void BeatSoon();
+
+  // GET /node/artifacts/{sha256}. The caller verifies the bytes.
+  // Errors: Unavailable / DeadlineExceeded (control plane away), NotFound
+  // (unknown artifact), Internal (any other answer).
+  Result<std::vector<uint8_t>> FetchArtifact(const std::string& sha256);
+  // POST /callback with `body` ({"event", "data"}).
+  Status PostEvent(std::string_view body);
+
+  const std::string& node_id() const { return options_.node_id; }
+  bool registered() const;
+
+ private:
+  enum class Link { kStarting, kUp, kUnreachable, kRejected };
+
+  void BeatLoop();
+  void ManifestLoop();
+  Status Register();
+  Status Heartbeat();  // NotFound = unknown node
+  Result<HttpResponse> Call(std::string_view method, const std::string& path, std::string_view body,
+                            std::chrono::milliseconds timeout);
+  // Logs a change of the link's state (once per change, not per attempt).
+  void SetLink(Link* current, Link next, std::string_view what, const Status& why);
+  // Waits up to `d`; true when stopping. With `beat`, BeatSoon() also wakes it.
+  bool Sleep(std::chrono::milliseconds d, bool beat);
+
+  const ControlClientOptions options_;
+  const ControlClientHooks hooks_;
+  std::string self_url_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool beat_soon_ = false;
+  bool registered_ = false;
+  std::chrono::milliseconds interval_;
+  std::thread beat_thread_;
+  std::thread manifest_thread_;
+};
+
+// The node id to use: `configured` when set, else the host name.
+std::string DefaultNodeId(const std::string& configured);
+
+}  // namespace aether::engine

@@ -1,0 +1,186 @@
+#include "engine/control_client.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace aether::engine {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+
+template <typename F>
+bool Eventually(F cond) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return cond();
+}
+
+// A scripted control plane behind the Transport seam.
+class FakeControl {
+ public:
+  struct Call {
+    std::string method, url, body, auth, node;
+  };
+
+  Result<HttpResponse> Handle(std::string_view method, std::string_view url, std::string_view body,
+                              const HttpHeaders& headers) {
+    Call c{std::string(method), std::string(url), std::string(body), "", ""};
+    for (const auto& [k, v] : headers) {
+      if (k == "Authorization") c.auth = v;
+      if (k == "X-Aether-Node") c.node = v;
+    }
+    std::string path = c.url.substr(c.url.find("/", 8));
+    {
+      std::lock_guard lock(mu_);
+      calls_.push_back(c);
+      if (away_) return Unavailable("cannot connect to 127.0.0.1:9: Connection refused");
+    }
+    if (path == "/register") {
+      std::lock_guard lock(mu_);
+      known_ = true;
+      return Reply(200, R"({"node_id":"n1","heartbeat_interval_ms":50,"node_timeout_ms":1000})");
+    }
+    if (path == "/node/heartbeat") {
+      std::lock_guard lock(mu_);
+      return known_ ? Reply(200, R"({"status":"ok","revision":1})")
+                    : Reply(404, R"({"error":"unknown node","code":"unknown_node"})");
+    }
+    if (path.starts_with("/node/manifest")) {
+      if (path.find("wait=") != std::string::npos) std::this_thread::sleep_for(milliseconds(20));
+      return Reply(200, R"({"functions":[],"revision":7})");
+    }
+    return Reply(404, R"({"error":"no route"})");
+  }
+
+  std::vector<Call> Calls(std::string_view prefix) {
+    std::lock_guard lock(mu_);
+    std::vector<Call> out;
+    for (const Call& c : calls_) {
+      if (c.url.find(prefix) != std::string::npos) out.push_back(c);
+    }
+    return out;
+  }
+  void Forget() {
+    std::lock_guard lock(mu_);
+    known_ = false;
+  }
+  void SetAway(bool away) {
+    std::lock_guard lock(mu_);
+    away_ = away;
+  }
+
+ private:
+  static Result<HttpResponse> Reply(int status, std::string body) {
+    HttpResponse r;
+    r.status = status;
+    r.body = std::move(body);
+    return r;
+  }
+  std::mutex mu_;
+  std::vector<Call> calls_;
+  bool known_ = false;
+  bool away_ = false;
+};
+
+ControlClientOptions Options(FakeControl& fake) {
+  ControlClientOptions o;
+  o.url = "http://control:9090/";
+  o.join_token = "sekrit";
+  o.node_id = "n1";
+  o.labels = {{"zone", "eu"}};
+  o.capacity_json = R"({"workers":2})";
+  o.heartbeat_interval = milliseconds(1000);  // the register reply's 50 ms wins
+  o.backoff_initial = milliseconds(10);
+  o.backoff_max = milliseconds(40);
+  o.transport = [&fake](std::string_view m, std::string_view u, std::string_view b,
+                        const HttpHeaders& h, milliseconds) { return fake.Handle(m, u, b, h); };
+  return o;
+}
+
+TEST(ControlClientTest, RegistersBeatsFollowsAndReRegisters) {
+  FakeControl fake;
+  std::mutex mu;
+  std::vector<int64_t> revisions;
+  ControlClientHooks hooks;
+  hooks.status = [] {
+    NodeStatusReport r;
+    r.inflight = 1;
+    r.ready = {{"hello", std::string(64, 'a')}};
+    return r;
+  };
+  hooks.manifest = [&](const Manifest& m, std::string_view) {
+    std::lock_guard lock(mu);
+    revisions.push_back(m.revision);
+  };
+  ControlClient client(Options(fake), std::move(hooks));
+  client.Start("http://127.0.0.1:9091");
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/heartbeat").size() >= 3; }));
+  EXPECT_TRUE(client.registered());
+
+  auto reg = fake.Calls("/register");
+  ASSERT_EQ(reg.size(), 1u);
+  EXPECT_EQ(reg[0].url, "http://control:9090/register");
+  EXPECT_EQ(reg[0].auth, "Bearer sekrit");
+  json::object body = json::parse(reg[0].body).as_object();
+  EXPECT_EQ(body["node_id"], "n1");
+  EXPECT_EQ(body["url"], "http://127.0.0.1:9091");
+  EXPECT_EQ(body["labels"].as_object()["zone"], "eu");
+  EXPECT_EQ(body["capacity"].as_object()["workers"], 2);
+  json::object beat = json::parse(fake.Calls("/node/heartbeat")[0].body).as_object();
+  EXPECT_EQ(beat["ready"].as_object()["hello"].as_string(), std::string(64, 'a'));
+  EXPECT_EQ(beat["load"].as_object()["inflight"], 1);
+
+  // The first manifest request has no `since`, the next ones long-poll.
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/manifest").size() >= 2; }));
+  auto polls = fake.Calls("/node/manifest");
+  EXPECT_EQ(polls[0].url, "http://control:9090/node/manifest");
+  EXPECT_EQ(polls[1].url, "http://control:9090/node/manifest?since=7&wait=1");
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(revisions.front(), 7);
+  }
+
+  // The control plane forgot the node: register again.
+  fake.Forget();
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/register").size() == 2; }));
+
+  // Away, then back: registers again once it answers.
+  fake.SetAway(true);
+  ASSERT_TRUE(Eventually([&] { return !client.registered(); }));
+  fake.SetAway(false);
+  ASSERT_TRUE(Eventually([&] { return client.registered(); }));
+  EXPECT_GE(fake.Calls("/register").size(), 3u);
+
+  auto t0 = std::chrono::steady_clock::now();
+  client.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(500));
+}
+
+TEST(ControlClientTest, BeatSoonSendsAHeartbeatAtOnce) {
+  FakeControl fake;
+  ControlClientOptions o = Options(fake);
+  ControlClient client(std::move(o), {});
+  client.Start("http://e:1");
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/heartbeat").size() >= 1; }));
+  // The reply set 50 ms; BeatSoon is faster still, and never blocks.
+  size_t before = fake.Calls("/node/heartbeat").size();
+  client.BeatSoon();
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/heartbeat").size() > before; }));
+  EXPECT_EQ(fake.Calls("/node/heartbeat")[0].node, "n1");
+}
+
+TEST(ControlClientTest, DefaultNodeIdIsTheHostName) {
+  EXPECT_EQ(DefaultNodeId("edge-7"), "edge-7");
+  EXPECT_FALSE(DefaultNodeId("").empty());
+}
+
+}  // namespace
+}  // namespace aether::engine

@@ -1,0 +1,164 @@
+#include "engine/module_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "common/log.h"
+#include "common/sha256.h"
+#include "engine/manifest.h"
+
+namespace aether::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<std::string> ReadWhole(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFound(path + " does not exist");
+    return Internal("cannot read " + path + ": " + std::strerror(errno));
+  }
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return Internal("cannot read " + path + ": " + std::strerror(err));
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return data;
+}
+
+// temp file + fsync + rename: a reader sees the old file or the whole new one.
+Status WriteAtomically(const std::string& path, std::string_view data) {
+  static std::atomic<uint64_t> seq{0};
+  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(seq++);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Internal("cannot write " + tmp + ": " + std::strerror(errno));
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Internal("cannot write " + tmp + ": " + std::strerror(err));
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Internal("cannot write " + tmp + ": " + std::strerror(err));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Internal("cannot rename " + tmp + ": " + std::strerror(err));
+  }
+  return OkStatus();
+}
+
+std::string_view AsText(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+}  // namespace
+
+ModuleStore::ModuleStore(std::string data_dir)
+    : data_dir_(std::move(data_dir)), modules_dir_(data_dir_ + "/modules") {}
+
+Result<std::unique_ptr<ModuleStore>> ModuleStore::Open(const std::string& data_dir) {
+  std::unique_ptr<ModuleStore> store(new ModuleStore(data_dir));
+  std::error_code ec;
+  fs::create_directories(store->modules_dir_, ec);
+  if (ec) {
+    return PermissionDenied("cannot create the module store " + store->modules_dir_ + ": " +
+                            ec.message());
+  }
+  // Leftovers of writes cut short by a crash.
+  for (const auto& e : fs::directory_iterator(store->modules_dir_, ec)) {
+    if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path(), ec);
+  }
+  return store;
+}
+
+std::string ModuleStore::ModulePath(const std::string& sha256) const {
+  return modules_dir_ + "/" + sha256 + ".wasm";
+}
+
+Result<std::vector<uint8_t>> ModuleStore::Read(const std::string& sha256) const {
+  if (!IsSha256Hex(sha256)) return InvalidArgument("not a sha256: " + sha256);
+  std::string path = ModulePath(sha256);
+  ASSIGN_OR_RETURN(std::string data, ReadWhole(path));
+  if (Sha256Hex(data) != sha256) {
+    LOG_WARN("module {} is corrupt (its sha256 does not match its name); removing it", path);
+    ::unlink(path.c_str());
+    return NotFound(path + " was corrupt");
+  }
+  return std::vector<uint8_t>(data.begin(), data.end());
+}
+
+Status ModuleStore::Write(const std::string& sha256, std::span<const uint8_t> bytes) const {
+  if (!IsSha256Hex(sha256)) return InvalidArgument("not a sha256: " + sha256);
+  return WriteAtomically(ModulePath(sha256), AsText(bytes));
+}
+
+Result<std::vector<uint8_t>> ModuleStore::GetOrFetch(const std::string& sha256,
+                                                     const Fetch& fetch) const {
+  Result<std::vector<uint8_t>> cached = Read(sha256);
+  if (cached.ok() || cached.status().code() != Code::kNotFound) return cached;
+  ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, fetch(sha256));
+  std::string got = Sha256Hex(bytes);
+  if (got != sha256) {
+    return Internal("sha256 mismatch: module " + sha256.substr(0, 12) +
+                    " fetched from the control plane hashes to " + got.substr(0, 12) +
+                    "; not using it");
+  }
+  if (Status st = Write(sha256, bytes); !st.ok()) {
+    LOG_WARN("cannot keep module {} for restarts: {}", sha256.substr(0, 12), st.message());
+  }
+  return bytes;
+}
+
+void ModuleStore::Retain(const std::set<std::string>& keep) const {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(modules_dir_, ec)) {
+    std::string file = e.path().filename().string();
+    if (!file.ends_with(".wasm")) continue;
+    if (keep.count(file.substr(0, file.size() - 5)) == 0) fs::remove(e.path(), ec);
+  }
+}
+
+size_t ModuleStore::module_count() const {
+  std::error_code ec;
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(modules_dir_, ec)) {
+    n += e.path().extension() == ".wasm";
+  }
+  return n;
+}
+
+Result<std::string> ModuleStore::ReadManifest() const {
+  return ReadWhole(data_dir_ + "/manifest.json");
+}
+
+Status ModuleStore::WriteManifest(std::string_view json) const {
+  return WriteAtomically(data_dir_ + "/manifest.json", json);
+}
+
+}  // namespace aether::engine
