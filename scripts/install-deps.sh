@@ -12,7 +12,7 @@ PACKAGES=(
   # sandbox toolchain: validation/translation and the two compiler tiers
   wabt tcc libtcc-dev gcc
   # guests
-  clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
+  clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev wrk nginx-light curl hyperfine nodejs
   # fuzzing (scripts/fuzz.sh): libFuzzer and the sanitizer runtimes for clang-14

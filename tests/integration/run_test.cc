@@ -31,6 +31,13 @@ TEST_F(RunTest, GuestOutputAndExitCode) {
   EXPECT_NE(fail.output.find("something went wrong"), std::string::npos);
 }
 
+TEST_F(RunTest, RustExampleFunctionRuns) {
+  // functions/word_count.rs, built with Debian's rustc for wasm32-wasi.
+  ExitResult r = Run({std::string(AETHER_FUNCTIONS_DIR) + "/word_count.wasm"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"words\":0"), std::string::npos) << r.output;
+}
+
 TEST_F(RunTest, EnvAndArgsAreOnlyWhatIsGiven) {
   ExitResult r = Run({"--env", "GREETING=hi", Guest("env"), "--", "a"});
   EXPECT_EQ(r.exit_code, 0);
