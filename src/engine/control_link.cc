@@ -1,5 +1,6 @@
 #include "engine/control_link.h"
 
+#include <cmath>
 #include <boost/json.hpp>
 #include <chrono>
 #include <mutex>
@@ -56,7 +57,7 @@ class ControlLinkImpl final : public ControlLink {
                                                      {"sha256", f.sha256},
                                                      {"version", f.version},
                                                      {"tier", wasm::TierName(tier)},
-                                                     {"compile_ms", compile_ms}});
+                                                     {"compile_ms", static_cast<int64_t>(std::llround(compile_ms))}});
       client_->BeatSoon();  // the gateway may route to this node now
     };
     mh.failed = [this](const ManifestFunction& f, std::string_view stage, const Status& st) {
