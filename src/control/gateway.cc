@@ -41,13 +41,13 @@ Gateway::Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetric
       nodes_(nodes),
       metrics_(metrics),
       options_(options),
-      pool_(options.threads, options.max_queue) {}
+      workers_(options.threads, options.max_queue) {}
 
 Gateway::~Gateway() { Stop(); }
 
 void Gateway::Stop() {
   stopping_ = true;
-  pool_.Stop();
+  workers_.Stop();
 }
 
 void Gateway::Invoke(std::string name, std::string body, Responder respond) {
@@ -60,7 +60,7 @@ void Gateway::Invoke(std::string name, std::string body, Responder respond) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     respond(std::move(r));
   };
-  if (!pool_.Submit(std::move(task))) {
+  if (!workers_.Submit(std::move(task))) {
     metrics_.invokes.WithLabels({{"status", "503"}}).Inc();
     respond(JsonError(503, "overloaded", "too many invocations in flight; retry later"));
   }
@@ -91,7 +91,8 @@ HttpResponse Gateway::Forward(const std::string& name, const std::string& body) 
     std::optional<NodePick> node = nodes_.Pick(name, fn->current.sha256, tried);
     if (!node) break;
     tried.push_back(node->node_id);
-    Result<HttpResponse> r = HttpFetch("POST", node->url + "/execute", forward, {}, timeout);
+    Result<HttpResponse> r = pool_.Fetch("POST", node->url + "/execute", forward,
+                                         std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
     nodes_.Release(node->node_id);
     if (r.ok()) {
       r->headers.emplace_back("X-Aether-Node", node->node_id);

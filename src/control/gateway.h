@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "common/http_pool.h"
 #include "common/http_server.h"
 #include "control/control_metrics.h"
 #include "control/function_registry.h"
@@ -51,7 +52,8 @@ class Gateway {
   ControlMetrics& metrics_;
   GatewayOptions options_;
   std::atomic<bool> stopping_{false};
-  internal::ThreadPool pool_;
+  HttpConnectionPool pool_;  // keep-alive connections to the engines
+  internal::ThreadPool workers_;
 };
 
 }  // namespace aether::control
