@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "engine/internal/dir_watcher.h"
+#include "engine/internal/file_io.h"
 #include "engine/internal/function_version.h"
 
 namespace aether::engine {
@@ -52,28 +53,6 @@ std::optional<FileId> StatFile(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   return FileId{static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
                 static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(st.st_ino)};
-}
-
-Result<std::vector<uint8_t>> ReadFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Internal("cannot read " + path + ": " + std::strerror(errno));
-  std::vector<uint8_t> data;
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) data.reserve(static_cast<size_t>(st.st_size));
-  uint8_t buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return Internal("cannot read " + path + ": " + std::strerror(err));
-    }
-    if (n == 0) break;
-    data.insert(data.end(), buf, buf + n);
-  }
-  ::close(fd);
-  return data;
 }
 
 // The stem of NAME.wasm when NAME is a valid function name.
@@ -203,7 +182,7 @@ class DirRegistry final : public FunctionRegistry {
       if (it != functions_.end() && !force && it->second.id == *id) return it->second.version;
       added = std::make_shared<FunctionVersion>(
           name, path, id->size, /*sha256=*/"", FunctionSettings{},
-          [path] { return ReadFile(path); }, engine_);
+          [path] { return internal::ReadWholeFile<std::vector<uint8_t>>(path); }, engine_);
       functions_[name] = Entry{*id, added};
     }
     loader_->Push(added);

@@ -12,35 +12,13 @@
 
 #include "common/log.h"
 #include "common/sha256.h"
+#include "engine/internal/file_io.h"
 #include "engine/manifest.h"
 
 namespace aether::engine {
 namespace {
 
 namespace fs = std::filesystem;
-
-Result<std::string> ReadWhole(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return NotFound(path + " does not exist");
-    return Internal("cannot read " + path + ": " + std::strerror(errno));
-  }
-  std::string data;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return Internal("cannot read " + path + ": " + std::strerror(err));
-    }
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return data;
-}
 
 // temp file + fsync + rename: a reader sees the old file or the whole new one.
 Status WriteAtomically(const std::string& path, std::string_view data) {
@@ -104,13 +82,13 @@ std::string ModuleStore::ModulePath(const std::string& sha256) const {
 Result<std::vector<uint8_t>> ModuleStore::Read(const std::string& sha256) const {
   if (!IsSha256Hex(sha256)) return InvalidArgument("not a sha256: " + sha256);
   std::string path = ModulePath(sha256);
-  ASSIGN_OR_RETURN(std::string data, ReadWhole(path));
+  ASSIGN_OR_RETURN(std::vector<uint8_t> data, internal::ReadWholeFile<std::vector<uint8_t>>(path));
   if (Sha256Hex(data) != sha256) {
     LOG_WARN("module {} is corrupt (its sha256 does not match its name); removing it", path);
     ::unlink(path.c_str());
     return NotFound(path + " was corrupt");
   }
-  return std::vector<uint8_t>(data.begin(), data.end());
+  return data;
 }
 
 Status ModuleStore::Write(const std::string& sha256, std::span<const uint8_t> bytes) const {
@@ -154,7 +132,7 @@ size_t ModuleStore::module_count() const {
 }
 
 Result<std::string> ModuleStore::ReadManifest() const {
-  return ReadWhole(data_dir_ + "/manifest.json");
+  return internal::ReadWholeFile<std::string>(data_dir_ + "/manifest.json");
 }
 
 Status ModuleStore::WriteManifest(std::string_view json) const {
