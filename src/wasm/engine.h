@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "wasm/host.h"
 
 namespace aether::wasm {
 
@@ -69,6 +70,62 @@ struct RunResult {
   uint64_t peak_memory_bytes = 0;     // largest linear memory size reached
 };
 
+// A long-lived instance (the workflow ABI): its linear memory and globals
+// persist across calls. Created by Engine::Instantiate.
+struct InstanceOptions {
+  std::vector<std::string> args;  // argv for WASI, args[0] = the name
+  std::vector<std::string> env;   // "KEY=VALUE"
+  // memory_bytes caps the memory for the instance's whole life; timeout
+  // bounds instantiation (start function + `_initialize`) and, unless a call
+  // passes its own, each Call().
+  Limits limits;
+  // Every write of the guest to stdout (fd 1) or stderr (fd 2), as written;
+  // may be empty (then the bytes are dropped). Called on the calling thread.
+  std::function<void(int fd, std::string_view bytes)> on_output;
+  // ExecContext::extension for host functions during this instance's calls.
+  void* host_data = nullptr;
+};
+
+struct InstanceCall {
+  TrapKind trap = TrapKind::kNone;  // kTimeout when the deadline passed
+  uint64_t value = 0;               // the i32/i64 result (zero-extended); 0 for "v:" signatures
+  double exec_ms = 0;
+};
+
+// Thread-safety: one call at a time per instance (the owner serializes, e.g.
+// an actor's mailbox); consecutive calls may come from different threads,
+// each of which must be a GuestThread. The destructor may run on any thread.
+class Instance {
+ public:
+  virtual ~Instance() = default;
+
+  // Whether the module exports a function `name` with `signature`, spelled
+  // like HostFunction::signature: "v:" (() -> ()), "v:ii", "v:iiii", "i:i",
+  // "I:iiii" (i64 result). Signatures with only i32/i64 params and an
+  // optional i32/i64 result are supported.
+  virtual bool HasExport(std::string_view name, std::string_view signature) const = 0;
+
+  // Calls export `name` (which must have `signature`) with `args` (i32 args
+  // truncated to 32 bits). A trap or timeout is a successful Result with
+  // `trap` set, after which the instance is broken: every further Call
+  // returns FailedPrecondition and the owner should destroy and re-create it.
+  // proc_exit inside a call counts as a trap (kHostError). Errors:
+  // InvalidArgument for a missing export / wrong signature / arity,
+  // FailedPrecondition for a broken instance. `timeout` 0 = limits.timeout.
+  virtual Result<InstanceCall> Call(std::string_view name, std::string_view signature,
+                                    std::span<const uint64_t> args,
+                                    std::chrono::nanoseconds timeout = {}) = 0;
+
+  // Bounds-checked access to linear memory between calls (host functions
+  // use ExecContext during calls instead). InvalidArgument when [ptr, ptr+len) is
+  // outside the memory.
+  virtual Result<std::string> ReadMemory(uint32_t ptr, uint32_t len) const = 0;
+  virtual Status WriteMemory(uint32_t ptr, std::string_view bytes) = 0;
+
+  virtual uint64_t memory_bytes() const = 0;  // current linear memory size
+  virtual uint64_t peak_memory_bytes() const = 0;
+};
+
 enum class Tier { kFast, kOptimized };
 std::string_view TierName(Tier tier);
 
@@ -86,6 +143,12 @@ struct EngineOptions {
   size_t cache_size = 100;       // loaded modules kept in memory (LRU)
   bool optimize = true;          // compile the optimized tier in the background
   std::string cc = "cc";         // optimizing C compiler
+  // Host functions offered besides WASI (e.g. the workflow ABI's "aether"
+  // module). They receive ExecContext* whose `extension` is the
+  // InstanceOptions::host_data of the running instance, or null during a
+  // Run() (request ABI): a host function must then end the execution with a
+  // trap (hdr.unwind = AETHER_UNWIND_TRAP).
+  std::vector<HostFunction> host_functions;
   // Called (from a background thread) when a module's optimized tier is ready
   // or failed; `error` empty on success. May be empty.
   std::function<void(const std::string& sha256, Tier tier, double compile_ms,
@@ -112,6 +175,15 @@ class Engine {
   // kInvalidArgument for a module without `_start`, kNotFound for a missing
   // preopen directory.
   virtual Result<RunResult> Run(const Module& module, const RunOptions& options) = 0;
+
+  // Instantiates `module` for many calls: runs its start function and, when
+  // exported, the WASI reactor's `_initialize`. Must be called on a
+  // GuestThread. Errors: kResourceExhausted (initial memory over the limit),
+  // kFailedPrecondition naming the trap when instantiation or `_initialize` trapped or
+  // timed out, kInvalidArgument for a module that exports `_start` only
+  // (a command, not a reactor).
+  virtual Result<std::unique_ptr<Instance>> Instantiate(const Module& module,
+                                                        InstanceOptions options) = 0;
 };
 
 std::unique_ptr<Engine> NewAotEngine(EngineOptions options);

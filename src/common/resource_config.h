@@ -1,0 +1,84 @@
+// The built-in workflow resource classes and their `configurations`.
+// Shared by the control plane (validates a spec before accepting it) and the
+// engine (parses the same map when it creates the resource), so both agree
+// on every key, default and bound. Pure functions: any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace aether {
+
+// A resource's `configurations`: string keys to string values (numbers and
+// booleans in a spec are converted to their JSON text before they get here).
+using ResourceConfigMap = std::map<std::string, std::string>;
+
+// "http-ingress", "http-egress", "file-log", "kv", "redis", "timer", sorted.
+const std::vector<std::string>& KnownResourceClasses();
+
+// http-ingress: an engine route /wf/{workflow}/{path} turning a request into
+// an event to the resource's single mapped output.
+struct HttpIngressConfig {
+  std::string path;                  // "path", default: the component name; [a-z0-9_-] segments joined by '/'
+  bool call = true;                  // "mode": "call" (default; reply = response body) or "cast" (202 at once)
+  std::vector<std::string> methods;  // "methods": comma list, default "POST,PUT"; upper-case
+  std::chrono::milliseconds timeout{5000};  // "timeout_ms" for mode call, 1..60000
+  std::string content_type = "application/octet-stream";  // "content_type" of the replies
+};
+
+// http-egress: outbound HTTP. The payload is a JSON request
+// {"method"?, "url", "headers"?, "body"?} or a bare URL (GET).
+struct HttpEgressConfig {
+  std::vector<std::string> allow;  // "allow": comma list of host or host:port (required)
+  std::chrono::milliseconds timeout{5000};  // "timeout_ms", 1..60000
+  uint64_t max_response = 1u << 20;         // "max_response_bytes", 1..16 MiB
+};
+
+// file-log: appends each payload as one line to a file under the node's data dir.
+struct FileLogConfig {
+  std::string filename;  // "filename", default "<component>.log"; [A-Za-z0-9._-], no leading '.'
+  uint64_t max_bytes = 64ull << 20;  // "max_bytes": the file is rotated to <name>.1 beyond this
+};
+
+// kv: a small in-memory key-value store the functions call.
+struct KvConfig {
+  uint64_t max_keys = 10000;          // "max_keys", 1..1000000
+  uint64_t max_value_bytes = 65536;   // "max_value_bytes", 1..1 MiB
+};
+
+// redis: writes every payload to a key of a Redis server (SET, or RPUSH).
+struct RedisConfig {
+  std::string host = "127.0.0.1";  // "url" = redis://host:port (default redis://127.0.0.1:6379)
+  uint16_t port = 6379;
+  std::string key;                 // "key" (required)
+  bool rpush = false;              // "mode": "set" (default) or "rpush"
+};
+
+// timer: casts `payload` to its outputs every period.
+struct TimerConfig {
+  std::chrono::milliseconds period{1000};  // "period_ms" (required), 10..86400000
+  std::string payload;                     // "payload", default ""
+};
+
+// Each parser rejects unknown keys (the message lists the known ones) and
+// out-of-range values with InvalidArgument: "<key>: <what is wrong>". The
+// caller prefixes the path of the configurations object.
+Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c, std::string_view component);
+Result<HttpEgressConfig> ParseHttpEgressConfig(const ResourceConfigMap& c);
+Result<FileLogConfig> ParseFileLogConfig(const ResourceConfigMap& c, std::string_view component);
+Result<KvConfig> ParseKvConfig(const ResourceConfigMap& c);
+Result<RedisConfig> ParseRedisConfig(const ResourceConfigMap& c);
+Result<TimerConfig> ParseTimerConfig(const ResourceConfigMap& c);
+
+// Dispatches on `class_type`; InvalidArgument listing the known classes for
+// an unknown one.
+Status ValidateResourceConfig(std::string_view class_type, const ResourceConfigMap& c,
+                              std::string_view component);
+
+}  // namespace aether

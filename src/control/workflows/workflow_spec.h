@@ -1,0 +1,80 @@
+// A workflow spec as a user writes it (docs/workflows.md): functions and
+// resources, their output mappings and annotations. Aether's field names and
+// EDGELESS's are both accepted and normalized into one form here.
+// Pure functions: any thread.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/resource_config.h"
+#include "common/result.h"
+
+namespace aether::control {
+
+// A node label requirement: "key=value" (value set) or "key" (present).
+struct LabelMatch {
+  std::string key;
+  std::optional<std::string> value;
+  bool operator==(const LabelMatch&) const = default;
+};
+
+struct FunctionSpec {
+  std::string name;      // component name, unique in the workflow: [a-z0-9][a-z0-9_-]{0,62}
+  std::string function;  // a deployed function's name
+  std::map<std::string, std::string> output_mapping;  // output -> component name
+  // annotations
+  std::string init_payload;  // bytes given to handle_init
+  int max_instances = 1;     // 1..64
+  std::vector<std::string> node_id_match_any;  // empty = any node
+  std::vector<LabelMatch> label_match_all;
+  uint64_t memory_limit = 0;  // bytes; 0 = the function's / node's
+  bool operator==(const FunctionSpec&) const = default;
+};
+
+struct ResourceSpec {
+  std::string name;
+  std::string class_type;  // one of KnownResourceClasses()
+  ResourceConfigMap configurations;
+  std::map<std::string, std::string> output_mapping;
+  std::vector<std::string> node_id_match_any;  // from "annotations", as for functions
+  std::vector<LabelMatch> label_match_all;
+  bool operator==(const ResourceSpec&) const = default;
+};
+
+struct WorkflowSpec {
+  std::string name;  // optional "name"; "" = none (the id is generated)
+  std::vector<FunctionSpec> functions;
+  std::vector<ResourceSpec> resources;
+  std::map<std::string, std::string> annotations;  // top level; kept, not interpreted
+  bool operator==(const WorkflowSpec&) const = default;
+};
+
+struct SpecCheckHooks {
+  // Whether a function of that name is deployed; empty = do not check.
+  std::function<bool(const std::string& name)> function_exists;
+};
+
+// Parses and validates. Errors are InvalidArgument whose message starts with
+// the JSON path of the first bad field: "functions[1].output_mapping.out:
+// unknown target \"filtr\" (components: parse, filter, log)". Rejects: not
+// an object, unknown fields, a missing or invalid name, duplicate component
+// names (across functions and resources), a target naming no component,
+// unknown or non-deployed functions, "code"/"include_code_file" paths (the
+// CLI resolves those before it posts), bad annotations, an unknown
+// class_type (listing the known ones), bad configurations
+// (ValidateResourceConfig), more than 256 components.
+Result<WorkflowSpec> ParseWorkflowSpec(std::string_view json, const SpecCheckHooks& hooks = {});
+
+// The normalized spec in Aether's own field names (stored, and returned by
+// GET /api/workflows/{id}); ParseWorkflowSpec(Serialize(s)) == s.
+boost::json::value SerializeWorkflowSpec(const WorkflowSpec& spec);
+
+}  // namespace aether::control
