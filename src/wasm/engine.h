@@ -182,8 +182,13 @@ class Engine {
   // kFailedPrecondition naming the trap when instantiation or `_initialize` trapped or
   // timed out, kInvalidArgument for a module that exports `_start` only
   // (a command, not a reactor).
+  // Engines that cannot keep instances answer FailedPrecondition.
   virtual Result<std::unique_ptr<Instance>> Instantiate(const Module& module,
-                                                        InstanceOptions options) = 0;
+                                                        InstanceOptions options) {
+    (void)module;
+    (void)options;
+    return FailedPrecondition("this engine does not support long-lived instances");
+  }
 };
 
 std::unique_ptr<Engine> NewAotEngine(EngineOptions options);
