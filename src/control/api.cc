@@ -54,6 +54,7 @@ void ControlApi::Register(HttpServer& server) {
   RegisterFunctions(server);
   RegisterNodes(server);
   RegisterOps(server);
+  RegisterWorkflows(server);
 }
 
 }  // namespace aether::control

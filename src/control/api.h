@@ -1,7 +1,8 @@
 // The control plane's HTTP API: routes, authentication and the dispatch of
 // blocking work to the API worker pool. The handlers live in
 // functions_api.cc (functions), node_api.cc (node protocol, /api/nodes) and
-// ops_api.cc (events, gateway, health, metrics); docs/api.md documents them.
+// ops_api.cc (events, gateway, health, metrics), workflows/workflows_api.cc
+// (workflows and their node protocol); docs/api.md documents them.
 //
 // Thread-safety: Register before the server starts; handlers then run on
 // the server's IO threads and hand anything that may block (store I/O,
@@ -24,6 +25,8 @@
 #include "control/manifest_watch.h"
 #include "control/node_registry.h"
 #include "control/store.h"
+#include "control/workflows/orchestrator.h"
+#include "control/workflows/workflow_watch.h"
 
 namespace aether::control {
 
@@ -45,6 +48,8 @@ struct ApiContext {
   MetricsRegistry& registry;
   ControlMetrics& metrics;
   internal::ThreadPool& workers;
+  Orchestrator& workflows;
+  WorkflowWatch& workflow_watch;
 };
 
 class ControlApi {
@@ -67,6 +72,8 @@ class ControlApi {
   void RegisterFunctions(HttpServer& server);
   void RegisterNodes(HttpServer& server);
   void RegisterOps(HttpServer& server);
+  // workflows/workflows_api.cc: /api/workflows, /node/workflows.
+  void RegisterWorkflows(HttpServer& server);
 
   // functions_api.cc
   HttpResponse Deploy(const std::string& name, std::string&& wasm, EnvMap env,

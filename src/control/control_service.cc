@@ -82,9 +82,12 @@ class ControlServiceImpl final : public ControlService {
     gateway_ = std::make_unique<Gateway>(*functions_, *nodes_, *metrics_, go);
     watch_ = std::make_unique<ManifestWatch>(*store_, *functions_, *metrics_);
     workers_ = std::make_unique<internal::ThreadPool>(kApiWorkers, kApiQueue);
+    orchestrator_ = std::make_unique<Orchestrator>(*store_, *functions_, *nodes_, *events_, registry_);
+    workflow_watch_ = std::make_unique<WorkflowWatch>(*store_, orchestrator_->workflow_store());
     api_ = std::make_unique<ControlApi>(ApiContext{config_, tokens_, *store_, *artifacts_, *events_,
                                                    *functions_, *nodes_, *gateway_, *watch_,
-                                                   registry_, *metrics_, *workers_});
+                                                   registry_, *metrics_, *workers_, *orchestrator_,
+                                                   *workflow_watch_});
 
     HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultControlPort);
     if (port_override) so.port = *port_override;
@@ -97,6 +100,8 @@ class ControlServiceImpl final : public ControlService {
   Status Start() override {
     RETURN_IF_ERROR(server_->Start());
     watch_->Start();
+    workflow_watch_->Start();
+    orchestrator_->Start();
     // Sweep often enough that a node is marked down within ~1/4 of
     // node_timeout after it expires.
     auto period = std::clamp<std::chrono::nanoseconds>(config_.registry.node_timeout / 4,
@@ -114,12 +119,15 @@ class ControlServiceImpl final : public ControlService {
   }
 
   void Stop() override {
-    // Order: parked manifest polls are answered first (they would otherwise
-    // hold the server's graceful stop for its whole timeout), then no new
+    // Order: parked manifest and workflow polls are answered first (they
+    // would otherwise hold the server's graceful stop for its whole
+    // timeout), then no new
     // requests while those in flight finish, then the background threads;
     // the store goes last (with the object).
     if (watch_) watch_->Stop();
+    if (workflow_watch_) workflow_watch_->Stop();
     if (server_) server_->Stop();
+    if (orchestrator_) orchestrator_->Stop();
     if (gateway_) gateway_->Stop();
     if (workers_) workers_->Stop();
     {
@@ -153,6 +161,8 @@ class ControlServiceImpl final : public ControlService {
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<ManifestWatch> watch_;
   std::unique_ptr<internal::ThreadPool> workers_;
+  std::unique_ptr<Orchestrator> orchestrator_;
+  std::unique_ptr<WorkflowWatch> workflow_watch_;
   std::unique_ptr<ControlApi> api_;
   std::unique_ptr<HttpServer> server_;
   std::thread sweeper_;

@@ -206,6 +206,15 @@ HttpResponse ControlApi::Rollback(const HttpRequest& req, const std::string& nam
 
 HttpResponse ControlApi::DeleteFunction(const std::string& name) {
   if (Status st = ValidateFunctionName(name); !st.ok()) return BadRequest(st, "invalid_name");
+  // A function a workflow runs stays until that workflow is deleted.
+  Result<std::vector<std::string>> users = ctx_.workflows.WorkflowsUsing(name);
+  if (!users.ok()) return JsonError(users.status());
+  if (!users->empty()) {
+    std::string list;
+    for (const std::string& w : *users) list += (list.empty() ? "" : ", ") + w;
+    return JsonError(409, "in_use", "function \"" + name + "\" is used by workflow(s) " + list +
+                                        "; delete them first");
+  }
   Result<int64_t> n = ctx_.functions.Delete(name, std::string(kApiSource));
   if (!n.ok()) return JsonError(n.status());
   return JsonOk(json::object{{"status", "deleted"}, {"name", name}, {"versions_removed", *n}});

@@ -156,6 +156,11 @@ std::vector<NodeStatus> NodeRegistry::List() const {
   return out;
 }
 
+bool NodeRegistry::Has(const std::string& node_id) const {
+  std::lock_guard lock(mu_);
+  return nodes_.contains(node_id);
+}
+
 NodeRegistry::Counts NodeRegistry::Count() const {
   std::lock_guard lock(mu_);
   Counts c;

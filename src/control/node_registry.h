@@ -94,6 +94,8 @@ class NodeRegistry {
   void Sweep();
 
   std::vector<NodeStatus> List() const;
+  // Whether `node_id` ever registered (up or down); cheaper than List().
+  bool Has(const std::string& node_id) const;
   struct Counts {
     int64_t up = 0;
     int64_t down = 0;

@@ -1,0 +1,250 @@
+#include "control/workflows/orchestrator.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+
+#include "control/workflows/workflow_watch.h"
+
+namespace aether::control {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::seconds;
+
+const std::string kModule("\0asm\1\0\0\0", 8);
+
+class OrchestratorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (std::filesystem::temp_directory_path() /
+            ("aether-orch-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+               .string();
+    std::filesystem::remove_all(dir_);
+    store_ = OpenSqliteStore(dir_ + "/aether.db").value();
+    Open();
+  }
+  void TearDown() override {
+    Close();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  // Everything above the store, as a (re)started control plane has it.
+  void Open() {
+    artifacts_ = ArtifactStore::Open(dir_ + "/artifacts").value();
+    events_ = EventLog::Open(*store_).value();
+    functions_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_);
+    NodeRegistryOptions o;
+    o.node_timeout = seconds(10);
+    o.now = [this] { return now_; };
+    nodes_ = NodeRegistry::Open(*store_, *events_, o).value();
+    metrics_ = std::make_unique<MetricsRegistry>();
+    orch_ = std::make_unique<Orchestrator>(*store_, *functions_, *nodes_, *events_, *metrics_);
+  }
+  void Close() {
+    orch_.reset();
+    nodes_.reset();
+    functions_.reset();
+    events_.reset();
+    artifacts_.reset();
+  }
+  std::string Deploy(const std::string& name, const std::string& bytes = kModule) {
+    return functions_->Deploy({name, bytes, {}, {}}, "test").value().sha256;
+  }
+  void Register(const std::string& id, std::map<std::string, std::string> labels = {}) {
+    ASSERT_TRUE(nodes_->Register({id, "http://" + id + ":9091", std::move(labels), {}}).ok());
+  }
+  json::object Show(const std::string& id) { return orch_->Show(id).value(); }
+  // instance -> node id
+  std::map<std::string, std::string> Placement(const std::string& id) {
+    std::map<std::string, std::string> out;
+    json::object w = Show(id);  // named: a temporary would dangle in the for
+    for (const json::value& i : w["instances"].as_array()) {
+      out[std::string(i.at("id").as_string())] = std::string(i.at("node_id").as_string());
+    }
+    return out;
+  }
+  std::vector<Event> EventsOf(const std::string& type) {
+    return events_->List(0, type, 1000).value().events;
+  }
+
+  std::string dir_;
+  std::chrono::steady_clock::time_point now_{};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ArtifactStore> artifacts_;
+  std::unique_ptr<EventLog> events_;
+  std::unique_ptr<FunctionRegistry> functions_;
+  std::unique_ptr<NodeRegistry> nodes_;
+  std::unique_ptr<MetricsRegistry> metrics_;
+  std::unique_ptr<Orchestrator> orch_;
+};
+
+TEST_F(OrchestratorTest, PendingUntilASuitableNodeRegisters) {
+  Deploy("parse");
+  Register("a", {{"zone", "us"}});
+  json::object applied = orch_
+                             ->Apply(R"({"name": "eu", "functions": [{"name": "parse",
+      "function": "parse", "annotations": {"label_match_all": ["zone=eu"]}}]})",
+                                     "test")
+                             .value();
+  EXPECT_EQ(applied["id"], "eu");
+  EXPECT_EQ(applied["state"], "pending");
+  EXPECT_EQ(applied["reason"], "functions \"parse\": no live node has label zone=eu");
+  ASSERT_EQ(EventsOf("workflow_pending").size(), 1u);
+  ASSERT_TRUE(orch_->Reconcile().ok());
+  EXPECT_EQ(EventsOf("workflow_pending").size(), 1u) << "once per change";
+  EXPECT_EQ(Show("eu")["instances"].as_array()[0].at("state"), "unplaced");
+
+  Register("b", {{"zone", "eu"}});
+  ASSERT_TRUE(orch_->Reconcile().ok());
+  EXPECT_EQ(Placement("eu")["eu/parse/0"], "b");
+  json::object w = Show("eu");
+  EXPECT_EQ(w["state"], "pending");
+  EXPECT_EQ(w["reason"], "waiting for 1 instance(s) to start");
+  EXPECT_EQ(w["instances"].as_array()[0].at("state"), "placed");
+  EXPECT_EQ(w["instances"].as_array()[0].at("node_url"), "http://b:9091");
+}
+
+TEST_F(OrchestratorTest, HealsWhenANodeGoesDown) {
+  Deploy("f");
+  Register("a");
+  Register("b");
+  Register("c");
+  std::string id = orch_
+                       ->Apply(R"({"functions": [{"name": "f", "function": "f",
+      "annotations": {"max_instances": 2}}]})",
+                               "test")
+                       .value()["id"]
+                       .as_string()
+                       .c_str();
+  EXPECT_TRUE(id.starts_with("wf-") && id.size() == 11) << id;
+  std::map<std::string, std::string> before = Placement(id);
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_NE(before[id + "/f/0"], before[id + "/f/1"]) << "spread over distinct nodes";
+
+  // The node of instance 0 misses its heartbeats; the others beat.
+  std::string lost = before[id + "/f/0"];
+  now_ += seconds(11);
+  for (std::string n : {"a", "b", "c"}) {
+    if (n != lost) {
+      ASSERT_TRUE(nodes_->Beat({n, {}, {}, 0}).ok());
+    }
+  }
+  nodes_->Sweep();
+  ASSERT_TRUE(orch_->Reconcile().ok());
+  std::map<std::string, std::string> after = Placement(id);
+  EXPECT_NE(after[id + "/f/0"], lost);
+  EXPECT_NE(after[id + "/f/0"], "");
+  EXPECT_NE(after[id + "/f/0"], after[id + "/f/1"]);
+  EXPECT_EQ(after[id + "/f/1"], before[id + "/f/1"]) << "the other instance stays";
+
+  std::vector<Event> node_lost = EventsOf("node_lost");
+  ASSERT_EQ(node_lost.size(), 1u);
+  EXPECT_EQ(node_lost[0].data.at("node_id"), json::value(lost));
+  EXPECT_EQ(node_lost[0].data.at("instances").as_array().size(), 1u);
+  std::vector<Event> moved = EventsOf("instance_moved");
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].data.at("from"), json::value(lost));
+  EXPECT_EQ(moved[0].data.at("to"), json::value(after[id + "/f/0"]));
+
+  // Nothing changes on a quiet pass.
+  ASSERT_TRUE(orch_->Reconcile().ok());
+  EXPECT_EQ(EventsOf("instance_moved").size(), 1u);
+}
+
+TEST_F(OrchestratorTest, StatusReportsDecideTheState) {
+  Deploy("f");
+  Register("a");
+  ASSERT_TRUE(orch_
+                  ->Apply(R"({"name": "w", "functions": [{"name": "f", "function": "f"}],
+      "resources": [{"name": "in", "class_type": "http-ingress", "output_mapping": {"out": "f"},
+                     "configurations": {"path": "orders"}}]})",
+                          "test")
+                  .ok());
+  json::object w = Show("w");
+  ASSERT_EQ(w["ingress"].as_array().size(), 1u);
+  EXPECT_EQ(w["ingress"].as_array()[0].at("url"), "http://a:9091/wf/w/orders");
+
+  InstanceReport f{"w/f/0", "running", 12, 0, 0, 0, "", {{"latency_ms", 0.5}}};
+  InstanceReport in{"w/in/0", "running", 12, 0, 0, 0, "", {}};
+  InstanceReport stale{"gone/x/0", "running", 1, 0, 0, 0, "", {}};
+  ASSERT_TRUE(orch_->Report("a", {f, in, stale}).ok());
+  w = Show("w");
+  EXPECT_EQ(w["state"], "running");
+  const json::object& inst = w["instances"].as_array()[0].as_object();
+  EXPECT_EQ(inst.at("events"), 12);
+  EXPECT_EQ(inst.at("telemetry").at("latency_ms"), 0.5);
+
+  f.state = "failed";
+  f.last_error = "cannot instantiate";
+  ASSERT_TRUE(orch_->Report("a", {f}).ok());
+  w = Show("w");
+  EXPECT_EQ(w["state"], "degraded");
+  EXPECT_NE(std::string(w["reason"].as_string()).find("cannot instantiate"), std::string::npos);
+  EXPECT_EQ(orch_->Report("ghost", {f}).code(), Code::kNotFound);
+}
+
+TEST_F(OrchestratorTest, FollowsRedeploysAndBlocksDeletes) {
+  std::string v1 = Deploy("f");
+  Register("a");
+  ASSERT_TRUE(
+      orch_->Apply(R"({"name": "w", "functions": [{"name": "f", "function": "f"}]})", "t").ok());
+  auto assignments = [&] {
+    auto snap = orch_->workflow_store().Snapshot().value();
+    return json::parse(NodeAssignmentsJson(*snap, "a")).as_object();
+  };
+  json::object a1 = assignments();
+  EXPECT_EQ(a1["instances"].as_array()[0].at("sha256"), json::value(v1));
+  std::string v2 = Deploy("f", kModule + std::string("\0\4name", 6));
+  ASSERT_NE(v1, v2);
+  ASSERT_TRUE(orch_->Reconcile().ok());
+  json::object a2 = assignments();
+  EXPECT_EQ(a2["instances"].as_array()[0].at("sha256"), json::value(v2));
+  EXPECT_GT(a2["revision"].as_int64(), a1["revision"].as_int64());
+  EXPECT_EQ(orch_->WorkflowsUsing("f").value(), std::vector<std::string>{"w"});
+  EXPECT_TRUE(orch_->WorkflowsUsing("g").value().empty());
+}
+
+TEST_F(OrchestratorTest, UnknownFunctionsAndDuplicateNamesAreRejected) {
+  Deploy("f");
+  Result<json::object> unknown =
+      orch_->Apply(R"({"functions": [{"name": "x", "function": "nope"}]})", "t");
+  EXPECT_EQ(unknown.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("functions[0]"), std::string::npos)
+      << unknown.status().message();
+  ASSERT_TRUE(
+      orch_->Apply(R"({"name": "w", "functions": [{"name": "f", "function": "f"}]})", "t").ok());
+  EXPECT_EQ(orch_->Apply(R"({"name": "w", "functions": [{"name": "f", "function": "f"}]})", "t")
+                .status()
+                .code(),
+            Code::kAlreadyExists);
+  EXPECT_EQ(orch_->Delete("nope", "t").code(), Code::kNotFound);
+  ASSERT_TRUE(orch_->Delete("w", "t").ok());
+  EXPECT_EQ(orch_->Show("w").status().code(), Code::kNotFound);
+  EXPECT_EQ(EventsOf("workflow_deleted").size(), 1u);
+}
+
+TEST_F(OrchestratorTest, SurvivesARestart) {
+  Deploy("f");
+  Register("a");
+  Register("b");
+  ASSERT_TRUE(orch_
+                  ->Apply(R"({"name": "w", "functions": [{"name": "f", "function": "f",
+      "annotations": {"max_instances": 2}}]})",
+                          "t")
+                  .ok());
+  std::map<std::string, std::string> before = Placement("w");
+  json::object spec_before = Show("w")["spec"].as_object();
+  Close();
+  Open();
+  ASSERT_TRUE(orch_->Reconcile().ok());
+  EXPECT_EQ(Placement("w"), before);
+  EXPECT_EQ(Show("w")["spec"].as_object(), spec_before);
+  EXPECT_EQ(orch_->List().value()["workflows"].as_array().size(), 1u);
+}
+
+}  // namespace
+}  // namespace aether::control

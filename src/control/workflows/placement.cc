@@ -1,0 +1,137 @@
+#include "control/workflows/placement.h"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+namespace aether::control {
+namespace {
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out;
+}
+
+bool IdMatches(const PlacementDemand& d, const PlacementNode& n) {
+  if (d.node_id_match_any.empty()) return true;
+  return std::find(d.node_id_match_any.begin(), d.node_id_match_any.end(), n.id) !=
+         d.node_id_match_any.end();
+}
+
+bool HasLabel(const LabelMatch& m, const PlacementNode& n) {
+  auto it = n.labels.find(m.key);
+  return it != n.labels.end() && (!m.value || it->second == *m.value);
+}
+
+// Why no up node is eligible: the first annotation nothing satisfies.
+std::string UnmetReason(const PlacementDemand& d, const std::vector<PlacementNode>& nodes) {
+  std::string prefix = d.kind + " \"" + d.component + "\": ";
+  if (!d.blocked.empty()) return prefix + d.blocked;
+  std::vector<const PlacementNode*> up;
+  for (const PlacementNode& n : nodes) {
+    if (n.up) up.push_back(&n);
+  }
+  if (up.empty()) return prefix + "no live node";
+  std::vector<const PlacementNode*> by_id;
+  for (const PlacementNode* n : up) {
+    if (IdMatches(d, *n)) by_id.push_back(n);
+  }
+  if (by_id.empty()) {
+    return prefix + "no live node matches node_id_match_any (" + Join(d.node_id_match_any) + ")";
+  }
+  std::vector<std::string> labels;
+  for (const LabelMatch& m : d.label_match_all) {
+    labels.push_back(LabelMatchText(m));
+    bool any = std::any_of(by_id.begin(), by_id.end(),
+                           [&](const PlacementNode* n) { return HasLabel(m, *n); });
+    if (!any) return prefix + "no live node has label " + LabelMatchText(m);
+  }
+  return prefix + "no live node has all the labels " + Join(labels);
+}
+
+}  // namespace
+
+std::string LabelMatchText(const LabelMatch& m) { return m.value ? m.key + "=" + *m.value : m.key; }
+
+bool Eligible(const PlacementDemand& d, const PlacementNode& n) {
+  if (!d.blocked.empty() || !IdMatches(d, n)) return false;
+  return std::all_of(d.label_match_all.begin(), d.label_match_all.end(),
+                     [&](const LabelMatch& m) { return HasLabel(m, n); });
+}
+
+std::string InstanceId(const std::string& workflow, const std::string& component, int index) {
+  return workflow + "/" + component + "/" + std::to_string(index);
+}
+
+std::vector<PlacementDemand> DemandsOf(const WorkflowSpec& spec) {
+  std::vector<PlacementDemand> out;
+  for (const FunctionSpec& f : spec.functions) {
+    out.push_back({"functions", f.name, std::max(1, f.max_instances), f.node_id_match_any,
+                   f.label_match_all, ""});
+  }
+  for (const ResourceSpec& r : spec.resources) {
+    out.push_back({"resources", r.name, 1, r.node_id_match_any, r.label_match_all, ""});
+  }
+  return out;
+}
+
+PlacementResult Place(const std::string& workflow_id, const std::vector<PlacementDemand>& demands,
+                      const std::map<std::string, std::string>& current,
+                      const std::vector<PlacementNode>& nodes,
+                      std::map<std::string, int64_t>& instance_counts) {
+  PlacementResult result;
+  for (const PlacementDemand& d : demands) {
+    std::vector<const PlacementNode*> eligible;
+    for (const PlacementNode& n : nodes) {
+      if (n.up && Eligible(d, n)) eligible.push_back(&n);
+    }
+    // First pass: keep what may stay, release what may not.
+    std::vector<std::string> ids;
+    std::map<std::string, int> used;  // node -> instances of this component on it
+    std::vector<std::string> to_place;
+    for (int i = 0; i < d.instances; ++i) {
+      std::string id = InstanceId(workflow_id, d.component, i);
+      ids.push_back(id);
+      auto cur = current.find(id);
+      std::string node = cur == current.end() ? "" : cur->second;
+      bool stays =
+          !node.empty() && std::any_of(eligible.begin(), eligible.end(),
+                                       [&](const PlacementNode* n) { return n->id == node; });
+      if (stays) {
+        result.assignment[id] = node;
+        ++used[node];
+        continue;
+      }
+      if (!node.empty()) {
+        auto c = instance_counts.find(node);
+        if (c != instance_counts.end() && c->second > 0) --c->second;
+      }
+      to_place.push_back(id);
+    }
+    // Second pass: each instance to the best candidate, distinct nodes first.
+    for (const std::string& id : to_place) {
+      const PlacementNode* best = nullptr;
+      auto key = [&](const PlacementNode* n) {
+        return std::make_tuple(used[n->id], instance_counts[n->id], n->load, n->id);
+      };
+      for (const PlacementNode* n : eligible) {
+        if (!best || key(n) < key(best)) best = n;
+      }
+      if (!best) {
+        result.assignment[id] = "";
+        continue;
+      }
+      result.assignment[id] = best->id;
+      ++used[best->id];
+      ++instance_counts[best->id];
+    }
+    if (eligible.empty() && !to_place.empty()) result.reasons.push_back(UnmetReason(d, nodes));
+  }
+  return result;
+}
+
+}  // namespace aether::control

@@ -1,0 +1,137 @@
+#include "control/workflows/placement.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace aether::control {
+namespace {
+
+PlacementNode Node(std::string id, std::map<std::string, std::string> labels = {}, bool up = true,
+                   int64_t load = 0) {
+  return {std::move(id), std::move(labels), up, load};
+}
+
+PlacementDemand Fn(std::string name, int instances = 1, std::vector<std::string> ids = {},
+                   std::vector<LabelMatch> labels = {}) {
+  return {"functions", std::move(name), instances, std::move(ids), std::move(labels), ""};
+}
+
+PlacementResult PlaceFresh(const std::vector<PlacementDemand>& demands,
+                           const std::vector<PlacementNode>& nodes,
+                           std::map<std::string, std::string> current = {}) {
+  std::map<std::string, int64_t> counts;
+  for (const auto& [id, node] : current) {
+    if (!node.empty()) ++counts[node];
+  }
+  return Place("wf", demands, current, nodes, counts);
+}
+
+TEST(PlacementTest, LabelsMustAllMatch) {
+  std::vector<PlacementNode> nodes{Node("a", {{"zone", "us"}}),
+                                   Node("b", {{"zone", "eu"}, {"gpu", "1"}})};
+  PlacementResult r = PlaceFresh({Fn("f", 1, {}, {{"zone", "eu"}, {"gpu", std::nullopt}})}, nodes);
+  EXPECT_TRUE(r.complete());
+  EXPECT_EQ(r.assignment.at("wf/f/0"), "b");
+}
+
+TEST(PlacementTest, UnmetLabelIsTheReason) {
+  std::vector<PlacementNode> nodes{Node("a", {{"zone", "us"}})};
+  PlacementResult r = PlaceFresh({Fn("parse", 1, {}, {{"zone", "eu"}})}, nodes);
+  ASSERT_FALSE(r.complete());
+  EXPECT_EQ(r.assignment.at("wf/parse/0"), "");
+  EXPECT_EQ(r.reasons[0], "functions \"parse\": no live node has label zone=eu");
+}
+
+TEST(PlacementTest, NodeIdsAndTheirReason) {
+  std::vector<PlacementNode> nodes{Node("a"), Node("b"), Node("c", {}, false)};
+  PlacementResult ok = PlaceFresh({Fn("f", 1, {"b", "x"})}, nodes);
+  EXPECT_EQ(ok.assignment.at("wf/f/0"), "b");
+  PlacementResult down = PlaceFresh({Fn("f", 1, {"c"})}, nodes);
+  ASSERT_FALSE(down.complete());
+  EXPECT_NE(down.reasons[0].find("node_id_match_any (c)"), std::string::npos) << down.reasons[0];
+  PlacementResult none = PlaceFresh({Fn("f")}, {Node("a", {}, false)});
+  EXPECT_EQ(none.reasons[0], "functions \"f\": no live node");
+}
+
+TEST(PlacementTest, LabelsEachMetButNotTogether) {
+  std::vector<PlacementNode> nodes{Node("a", {{"zone", "eu"}}), Node("b", {{"gpu", "1"}})};
+  PlacementResult r = PlaceFresh({Fn("f", 1, {}, {{"zone", "eu"}, {"gpu", std::nullopt}})}, nodes);
+  ASSERT_FALSE(r.complete());
+  EXPECT_EQ(r.reasons[0], "functions \"f\": no live node has all the labels zone=eu, gpu");
+}
+
+TEST(PlacementTest, SpreadsOverDistinctNodesThenShares) {
+  std::vector<PlacementNode> nodes{Node("a"), Node("b"), Node("c")};
+  PlacementResult r = PlaceFresh({Fn("f", 3)}, nodes);
+  std::set<std::string> used;
+  for (const auto& [id, node] : r.assignment) used.insert(node);
+  EXPECT_EQ(used, (std::set<std::string>{"a", "b", "c"}));
+
+  PlacementResult shared = PlaceFresh({Fn("f", 4)}, {Node("a"), Node("b")});
+  std::map<std::string, int> per;
+  for (const auto& [id, node] : shared.assignment) ++per[node];
+  EXPECT_EQ(per["a"], 2);
+  EXPECT_EQ(per["b"], 2);
+}
+
+TEST(PlacementTest, PrefersFewerInstancesThenLowerLoad) {
+  std::vector<PlacementNode> nodes{Node("a", {}, true, 0), Node("b", {}, true, 5),
+                                   Node("c", {}, true, 1)};
+  std::map<std::string, int64_t> counts{{"a", 3}};
+  PlacementResult r = Place("wf", {Fn("f")}, {}, nodes, counts);
+  EXPECT_EQ(r.assignment.at("wf/f/0"), "c");  // b and c have none; c is less loaded
+  EXPECT_EQ(counts["c"], 1);
+}
+
+TEST(PlacementTest, StableWhileTheNodeIsUpAndEligible) {
+  std::vector<PlacementNode> nodes{Node("a"), Node("b")};
+  // "b" is busier, but what is placed stays.
+  std::map<std::string, std::string> current{{"wf/f/0", "b"}};
+  std::map<std::string, int64_t> counts{{"b", 10}};
+  PlacementResult r = Place("wf", {Fn("f")}, current, nodes, counts);
+  EXPECT_EQ(r.assignment.at("wf/f/0"), "b");
+  EXPECT_EQ(counts["b"], 10);
+}
+
+TEST(PlacementTest, MovesOffDownAndNoLongerEligibleNodes) {
+  std::vector<PlacementNode> nodes{Node("a", {}, false), Node("b", {{"zone", "us"}}),
+                                   Node("c", {{"zone", "eu"}})};
+  std::map<std::string, std::string> current{{"wf/f/0", "a"}, {"wf/g/0", "b"}};
+  PlacementResult r = PlaceFresh(
+      {Fn("f", 1, {}, {{"zone", "eu"}}), Fn("g", 1, {}, {{"zone", "eu"}})}, nodes, current);
+  EXPECT_EQ(r.assignment.at("wf/f/0"), "c");
+  EXPECT_EQ(r.assignment.at("wf/g/0"), "c");
+}
+
+TEST(PlacementTest, BlockedComponentsStayUnplaced) {
+  PlacementDemand d = Fn("f");
+  d.blocked = "function \"x\" is not deployed";
+  PlacementResult r = PlaceFresh({d}, {Node("a")}, {{"wf/f/0", "a"}});
+  EXPECT_EQ(r.assignment.at("wf/f/0"), "");
+  EXPECT_EQ(r.reasons[0], "functions \"f\": function \"x\" is not deployed");
+}
+
+TEST(PlacementTest, ResourcesAreOneInstance) {
+  WorkflowSpec spec;
+  FunctionSpec f;
+  f.name = "f";
+  f.function = "fn";
+  f.max_instances = 2;
+  spec.functions.push_back(f);
+  ResourceSpec in;
+  in.name = "in";
+  in.class_type = "http-ingress";
+  spec.resources.push_back(in);
+  std::vector<PlacementDemand> d = DemandsOf(spec);
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].instances, 2);
+  EXPECT_EQ(d[1].kind, "resources");
+  EXPECT_EQ(d[1].instances, 1);
+  PlacementResult r = PlaceFresh(d, {Node("a")});
+  EXPECT_EQ(r.assignment.size(), 3u);
+  EXPECT_EQ(r.assignment.at("wf/in/0"), "a");
+}
+
+}  // namespace
+}  // namespace aether::control

@@ -1,0 +1,81 @@
+// Workflows as the control plane keeps them, in the Store:
+//   workflows/<id>    one workflow: id, name, created_at, the normalized spec
+//                     (SerializeWorkflowSpec), its placement (every instance ->
+//                     node id, node url, sha256 of the function version it
+//                     runs) and the reason it is not fully placed
+//   meta/workflows    rewritten in the same txn as every workflow change; its
+//                     mod revision is the workflows revision that engines
+//                     long-poll on (GET /node/workflows)
+// Node urls and sha256s are part of the stored placement so that what an
+// engine gets is one consistent snapshot, and so that a re-deploy or a node
+// moving to a new url is a store change that wakes the engines.
+//
+// Thread-safety: any thread; calls block on store I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "control/store.h"
+#include "control/workflows/workflow_spec.h"
+
+namespace aether::control {
+
+struct PlacedInstance {
+  std::string node_id;  // "" = unplaced
+  std::string url;      // the node's url when placed
+  std::string sha256;   // functions: the version it runs; resources: ""
+  bool operator==(const PlacedInstance&) const = default;
+};
+
+struct WorkflowRecord {
+  std::string id;
+  std::string name;  // the spec's name; "" when the id was generated
+  std::string created_at;
+  WorkflowSpec spec;
+  std::map<std::string, PlacedInstance> placement;  // every instance id of the spec
+  std::string reason;        // why some instance is unplaced; "" when all are placed
+  int64_t mod_revision = 0;  // of workflows/<id> when read; the CAS guard of Update
+};
+
+struct WorkflowSnapshot {
+  int64_t revision = 0;  // the workflows revision (0 before the first workflow change)
+  std::vector<WorkflowRecord> workflows;  // by id
+  const WorkflowRecord* Find(const std::string& id) const;
+};
+
+class WorkflowStore {
+ public:
+  explicit WorkflowStore(Store& store) : store_(store) {}
+
+  // The workflows revision: one store read.
+  Result<int64_t> Revision();
+  // Every workflow at one revision, decoded once per workflows revision and
+  // shared. Unreadable records are skipped with a warning.
+  Result<std::shared_ptr<const WorkflowSnapshot>> Snapshot();
+  // AlreadyExists when the id is taken.
+  Status Create(const WorkflowRecord& record);
+  // Compare-and-set on record.mod_revision: FailedPrecondition when the
+  // workflow changed or went away since it was read.
+  Status Update(const WorkflowRecord& record);
+  // NotFound for an unknown id.
+  Status Delete(const std::string& id);
+
+  static std::string Key(const std::string& id);
+  static std::string Encode(const WorkflowRecord& record);
+  static Result<WorkflowRecord> Decode(std::string_view text);
+
+ private:
+  Status Write(Compare guard, const WorkflowRecord& record, std::string_view what);
+
+  Store& store_;
+  std::mutex mu_;
+  std::shared_ptr<const WorkflowSnapshot> cached_;
+};
+
+}  // namespace aether::control

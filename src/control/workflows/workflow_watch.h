@@ -1,0 +1,67 @@
+// GET /node/workflows?node_id=&since=&wait=: the instances placed on one
+// node, long-polled like /node/manifest. A request whose `since` equals the
+// workflows revision (meta/workflows) is parked until a workflow changes
+// (apply, delete, a new placement, a re-deploy, a node url) or its wait runs
+// out; either way it is answered with the node's instances at the current
+// revision. One thread watches the Store for every parked request.
+//
+// Thread-safety: Wait from any thread (blocks on a store read: call it off
+// the IO threads); Start/Stop from the controlling thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "common/http_server.h"
+#include "control/store.h"
+#include "control/workflows/workflow_store.h"
+
+namespace aether::control {
+
+inline constexpr std::chrono::seconds kMaxWorkflowsWait{30};
+
+// The answer for `node_id` (docs/workflow-protocol.md): {"revision",
+// "instances": [...]} with every output resolved to the placed instances
+// of its target (instance, node_id, url). Unplaced targets are left out.
+std::string NodeAssignmentsJson(const WorkflowSnapshot& snap, const std::string& node_id);
+
+class WorkflowWatch {
+ public:
+  WorkflowWatch(Store& store, WorkflowStore& workflows, size_t max_waiters = 10000);
+  ~WorkflowWatch();
+
+  void Start();
+  // Answers every parked request and joins.
+  void Stop();
+
+  // Answers at once when `since` is absent or differs from the workflows
+  // revision, or when `wait` is zero; otherwise parks (wait capped at 30 s).
+  void Wait(std::string node_id, std::optional<int64_t> since, std::chrono::milliseconds wait,
+            Responder respond);
+  size_t waiters() const;
+
+ private:
+  struct Waiter {
+    std::string node_id;
+    int64_t since;
+    std::chrono::steady_clock::time_point deadline;
+    Responder respond;
+  };
+  void Run();
+  void Answer(const std::string& node_id, Responder& respond);
+
+  Store& store_;
+  WorkflowStore& workflows_;
+  size_t max_waiters_;
+  mutable std::mutex mu_;
+  std::list<Waiter> waiters_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace aether::control

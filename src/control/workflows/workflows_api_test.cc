@@ -1,0 +1,191 @@
+// /api/workflows and /node/workflows through a real ControlService on
+// 127.0.0.1 (port 0), with a temporary data directory.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <future>
+
+#include "common/http_client.h"
+#include "control/control_service.h"
+
+namespace aether::control {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+class WorkflowsApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (std::filesystem::temp_directory_path() /
+            ("aether-wfapi-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+               .string();
+    std::filesystem::remove_all(dir_);
+    Config config;
+    config.database.path = dir_ + "/aether.db";
+    service_ = ControlService::Create(config, 0).value();
+    ASSERT_TRUE(service_->Start().ok());
+    ASSERT_EQ(
+        Call("POST", "/api/functions", R"({"name": "echo", "wasm_b64": "AGFzbQEAAAA="})").status,
+        201);
+  }
+  void TearDown() override {
+    service_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  HttpResponse Call(const std::string& method, const std::string& path, std::string_view body = {},
+                    const std::string& token = "admin") {
+    HttpHeaders h;
+    if (!token.empty()) {
+      h.emplace_back("Authorization", "Bearer " + (token == "admin" ? service_->admin_token()
+                                                                    : service_->join_token()));
+    }
+    Result<HttpResponse> r =
+        HttpFetch(method, service_->url() + path, body, h, std::chrono::seconds(40));
+    if (!r.ok()) return HttpResponse{0, "", r.status().message(), {}};
+    return std::move(*r);
+  }
+  static json::object Obj(const HttpResponse& r) {
+    json::value v = json::parse(r.body);
+    return v.is_object() ? v.as_object() : json::object{};
+  }
+  void RegisterNode(const std::string& id) {
+    ASSERT_EQ(Call("POST", "/register",
+                   R"({"node_id": ")" + id + R"(", "url": "http://127.0.0.1:1"})", "join")
+                  .status,
+              200);
+  }
+
+  std::string dir_;
+  std::unique_ptr<ControlService> service_;
+};
+
+constexpr std::string_view kSpec = R"({"name": "pipe",
+  "functions": [{"name": "parse", "function": "echo", "output_mapping": {"out": "sink"}},
+                {"name": "sink", "function": "echo"}],
+  "resources": [{"name": "in", "class_type": "http-ingress", "output_mapping": {"out": "parse"}}]})";
+
+TEST_F(WorkflowsApiTest, BadInputs) {
+  EXPECT_EQ(Call("POST", "/api/workflows", kSpec, "").status, 401);
+  EXPECT_EQ(Call("GET", "/api/workflows", "", "join").status, 403);
+  HttpResponse bad_json = Call("POST", "/api/workflows", R"({"functions": [)");
+  EXPECT_EQ(bad_json.status, 400) << bad_json.body;
+  EXPECT_EQ(Obj(bad_json)["code"], "invalid_spec");
+  HttpResponse bad_target =
+      Call("POST", "/api/workflows",
+           R"({"functions": [{"name": "a", "function": "echo", "output_mapping": {"out": "b"}}]})");
+  EXPECT_EQ(bad_target.status, 400);
+  EXPECT_TRUE(std::string(Obj(bad_target)["error"].as_string())
+                  .starts_with("functions[0].output_mapping.out"))
+      << bad_target.body;
+  EXPECT_EQ(Call("POST", "/api/workflows", std::string((1 << 20) + 1, ' ')).status, 413);
+  EXPECT_EQ(Call("GET", "/api/workflows/nope").status, 404);
+  EXPECT_EQ(Call("GET", "/api/workflows/..%2Fx").status, 404);
+  EXPECT_EQ(Call("DELETE", "/api/workflows/nope").status, 404);
+  EXPECT_EQ(Call("GET", "/node/workflows?node_id=ghost", "", "").status, 401);
+  EXPECT_EQ(Call("GET", "/node/workflows?node_id=ghost", "", "join").status, 404);
+  EXPECT_EQ(Call("GET", "/node/workflows?node_id=a&since=x", "", "join").status, 400);
+  EXPECT_EQ(
+      Call("POST", "/node/workflows/status", R"({"node_id": "ghost", "instances": []})", "join")
+          .status,
+      404);
+  EXPECT_EQ(Call("POST", "/node/workflows/status", R"({"node_id": "n1", "instances": [{"id": 1}]})",
+                 "join")
+                .status,
+            400);
+}
+
+TEST_F(WorkflowsApiTest, ApplyShowListDelete) {
+  RegisterNode("n1");
+  HttpResponse applied = Call("POST", "/api/workflows", kSpec);
+  ASSERT_EQ(applied.status, 201) << applied.body;
+  json::object a = Obj(applied);
+  EXPECT_EQ(a["id"], "pipe");
+  EXPECT_EQ(a["state"], "pending");
+  EXPECT_EQ(a["ingress"].as_array()[0].at("url"), "http://127.0.0.1:1/wf/pipe/in");
+  HttpResponse dup = Call("POST", "/api/workflows", kSpec);
+  EXPECT_EQ(dup.status, 409) << dup.body;
+  EXPECT_EQ(Call("DELETE", "/api/functions/echo").status, 409);
+
+  json::object list = Obj(Call("GET", "/api/workflows"));
+  ASSERT_EQ(list["workflows"].as_array().size(), 1u);
+  EXPECT_EQ(list["workflows"].as_array()[0].at("instances"), 3);
+
+  // Status reports show up in GET.
+  HttpResponse st = Call("POST", "/node/workflows/status", R"({"node_id": "n1", "instances": [
+      {"id": "pipe/parse/0", "state": "running", "events": 7, "failures": 1, "restarts": 1,
+       "dropped": 2, "last_error": "trap", "telemetry": {"x": 1.5}},
+      {"id": "pipe/sink/0", "state": "running"}, {"id": "pipe/in/0", "state": "running"}]})",
+                         "join");
+  ASSERT_EQ(st.status, 200) << st.body;
+  json::object w = Obj(Call("GET", "/api/workflows/pipe"));
+  EXPECT_EQ(w["state"], "running") << json::serialize(w);
+  json::object parse = w["instances"].as_array()[0].as_object();
+  EXPECT_EQ(parse["id"], "pipe/parse/0");
+  EXPECT_EQ(parse["node_id"], "n1");
+  EXPECT_EQ(parse["events"], 7);
+  EXPECT_EQ(parse["dropped"], 2);
+  EXPECT_EQ(parse["last_error"], "trap");
+  EXPECT_EQ(parse["telemetry"].at("x"), 1.5);
+  EXPECT_TRUE(w["spec"].is_object());
+
+  ASSERT_EQ(Call("DELETE", "/api/workflows/pipe").status, 200);
+  EXPECT_EQ(Call("GET", "/api/workflows/pipe").status, 404);
+  EXPECT_EQ(Call("DELETE", "/api/functions/echo").status, 200);
+}
+
+TEST_F(WorkflowsApiTest, NodeLongPollWakesOnApplyAndDelete) {
+  RegisterNode("n1");
+  json::object first = Obj(Call("GET", "/node/workflows?node_id=n1", "", "join"));
+  EXPECT_TRUE(first["instances"].as_array().empty());
+  int64_t rev = first["revision"].as_int64();
+
+  auto poll = [&](int64_t since) {
+    return std::async(std::launch::async, [this, since] {
+      auto start = steady_clock::now();
+      HttpResponse r =
+          Call("GET", "/node/workflows?node_id=n1&since=" + std::to_string(since) + "&wait=20", "",
+               "join");
+      return std::make_pair(r, steady_clock::now() - start);
+    });
+  };
+  auto parked = poll(rev);
+  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_EQ(parked.wait_for(milliseconds(0)), std::future_status::timeout) << "the poll parks";
+  ASSERT_EQ(Call("POST", "/api/workflows", kSpec).status, 201);
+  auto [r1, t1] = parked.get();
+  ASSERT_EQ(r1.status, 200) << r1.body;
+  EXPECT_LT(t1, std::chrono::seconds(5));
+  json::object got = Obj(r1);
+  ASSERT_EQ(got["instances"].as_array().size(), 3u);
+  // The protocol's shape: outputs resolved to instance, node and url.
+  json::object parse;
+  for (const json::value& i : got["instances"].as_array()) {
+    if (i.at("component") == "parse") parse = i.as_object();
+  }
+  EXPECT_EQ(parse["kind"], "function");
+  EXPECT_EQ(parse["function"], "echo");
+  EXPECT_EQ(parse["sha256"].as_string().size(), 64u);
+  json::array out = parse["outputs"].at("out").as_array();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].at("instance"), "pipe/sink/0");
+  EXPECT_EQ(out[0].at("node_id"), "n1");
+  EXPECT_EQ(out[0].at("url"), "http://127.0.0.1:1");
+
+  // Nothing changes: the same revision answers at the deadline... but a
+  // delete wakes it at once.
+  auto parked2 = poll(got["revision"].as_int64());
+  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_EQ(parked2.wait_for(milliseconds(0)), std::future_status::timeout);
+  ASSERT_EQ(Call("DELETE", "/api/workflows/pipe").status, 200);
+  auto [r2, t2] = parked2.get();
+  EXPECT_LT(t2, std::chrono::seconds(5));
+  EXPECT_TRUE(Obj(r2)["instances"].as_array().empty()) << r2.body;
+}
+
+}  // namespace
+}  // namespace aether::control
