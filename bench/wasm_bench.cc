@@ -85,9 +85,30 @@ void BM_Sha(benchmark::State& state) {
   RunOn(*m, o, state);
 }
 
+// One call into a long-lived instance (the workflow ABI's per-event cost
+// without the payload copies): enter the guard, arm the watchdog, run a
+// two-argument export, classify the outcome.
+void BM_InstanceCall(benchmark::State& state) {
+  static auto m = Optimized("instance_counter");
+  auto inst = TheEngine().Instantiate(*m, {});
+  if (!inst.ok()) {
+    state.SkipWithError(inst.status().ToString().c_str());
+    return;
+  }
+  const uint64_t args[2] = {40, 2};
+  for (auto _ : state) {
+    auto r = (*inst)->Call("add", "i:ii", args);
+    if (!r.ok() || r->trap != aether::wasm::TrapKind::kNone || r->value != 42) {
+      state.SkipWithError("call failed");
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 BENCHMARK(BM_HelloInstantiateRunTeardown)->UseRealTime();
+BENCHMARK(BM_InstanceCall)->UseRealTime();
 BENCHMARK(BM_Fib)->Arg(30)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Sha)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -17,7 +17,8 @@
 
 #include <stdint.h>
 
-#define AETHER_ABI_VERSION 1
+/* 2: modules export aether_export_fn (typed exports through thunks). */
+#define AETHER_ABI_VERSION 2
 
 /* Values of aether_ctx_hdr.unwind. */
 #define AETHER_UNWIND_NONE 0
@@ -42,6 +43,18 @@ typedef struct aether_ctx_hdr {
 } aether_ctx_hdr;
 
 struct wasm_rt_memory_t_;
+
+/* An exported wasm function behind one uniform C type, so the runtime calls
+ * any supported signature without a mismatched function-pointer cast.
+ * A compiled module provides
+ *   aether_export_thunk aether_export_fn(const char* name, const char* sig);
+ * which returns the export `name` if its signature is exactly `sig`
+ * (host.h notation; only i32/i64 parameters and an optional i32/i64
+ * result: "v:", "v:ii", "i:i", "I:iiii", ...), or NULL. The thunk reads
+ * args[i] for parameter i (an i32 takes the low 32 bits) and stores the
+ * result zero-extended in *result (0 for "v:"). Like every guest entry, it
+ * must run under aether_guard_call. */
+typedef void (*aether_export_thunk)(void* instance, const uint64_t* args, uint64_t* result);
 
 typedef struct aether_rt_api {
   uint32_t abi_version;

@@ -20,6 +20,8 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "wasm/engine.h"
+#include "wasm/internal/aot_instance.h"
+#include "wasm/internal/aot_module.h"
 #include "wasm/internal/compiler.h"
 #include "wasm/internal/glue.h"
 #include "wasm/internal/isolate.h"
@@ -29,32 +31,6 @@
 
 namespace aether::wasm {
 namespace {
-
-constexpr const char* kWasiModule = "wasi_snapshot_preview1";
-
-class AotModule final : public Module {
- public:
-  AotModule(std::string sha, Tier tier, uint64_t size, ModuleInfo info,
-            std::unique_ptr<LoadedModule> loaded)
-      : sha_(std::move(sha)), tier_(tier), size_(size), info_(std::move(info)),
-        loaded_(std::move(loaded)) {
-    for (const auto& imp : info_.imports) uses_wasi_ = uses_wasi_ || imp.module == kWasiModule;
-  }
-  const std::string& sha256() const override { return sha_; }
-  Tier tier() const override { return tier_; }
-  uint64_t wasm_size() const override { return size_; }
-  const LoadedModule& loaded() const { return *loaded_; }
-  const ModuleInfo& info() const { return info_; }
-  bool uses_wasi() const { return uses_wasi_; }
-
- private:
-  std::string sha_;
-  Tier tier_;
-  uint64_t size_;
-  ModuleInfo info_;
-  std::unique_ptr<LoadedModule> loaded_;
-  bool uses_wasi_ = false;
-};
 
 using ModulePtr = std::shared_ptr<const AotModule>;
 
@@ -72,6 +48,9 @@ class AotEngine final : public Engine {
   explicit AotEngine(EngineOptions options)
       : options_(std::move(options)), runtime_(&registry_) {
     RegisterWasi(registry_);
+    // Other ABIs' functions sit beside WASI; a module importing anything
+    // else still fails Load with the import's name.
+    for (const HostFunction& f : options_.host_functions) registry_.Add(f);
     std::error_code ec;
     std::filesystem::create_directories(options_.cache_dir, ec);
     tcc_ = NewTccCompiler();
@@ -135,6 +114,9 @@ class AotEngine final : public Engine {
     if (!m.loaded().has_export("_start")) {
       return InvalidArgument("the module does not export \"_start\" (build it as a WASI command)");
     }
+    if (Runtime::InsideGuestCall()) {
+      return FailedPrecondition("cannot run a guest from inside another guest's host call");
+    }
     std::unique_ptr<WasiCtx> wasi;
     if (m.uses_wasi()) {
       WasiOptions wo;
@@ -183,6 +165,11 @@ class AotEngine final : public Engine {
         return ResourceExhausted("cannot instantiate the module: " + out.init_error);
     }
     return result;
+  }
+
+  Result<std::unique_ptr<Instance>> Instantiate(const Module& module,
+                                                InstanceOptions options) override {
+    return InstantiateAot(runtime_, static_cast<const AotModule&>(module), std::move(options));
   }
 
  private:

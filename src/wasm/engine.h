@@ -94,7 +94,11 @@ struct InstanceCall {
 
 // Thread-safety: one call at a time per instance (the owner serializes, e.g.
 // an actor's mailbox); consecutive calls may come from different threads,
-// each of which must be a GuestThread. The destructor may run on any thread.
+// each of which must be a GuestThread. The destructor may run on any thread
+// (not during a call); it returns the linear memory to the engine's pool.
+// The instance keeps its Module loaded; the Engine must outlive it.
+// Guest writes to stdout/stderr go to InstanceOptions::on_output as they
+// happen; nothing is buffered.
 class Instance {
  public:
   virtual ~Instance() = default;
@@ -180,8 +184,9 @@ class Engine {
   // exported, the WASI reactor's `_initialize`. Must be called on a
   // GuestThread. Errors: kResourceExhausted (initial memory over the limit),
   // kFailedPrecondition naming the trap when instantiation or `_initialize` trapped or
-  // timed out, kInvalidArgument for a module that exports `_start` only
-  // (a command, not a reactor).
+  // timed out, kInvalidArgument for a WASI command (it exports `_start`
+  // and not `_initialize`: a command's exports rerun its constructors, so
+  // its state would not persist; build it as a reactor).
   // Engines that cannot keep instances answer FailedPrecondition.
   virtual Result<std::unique_ptr<Instance>> Instantiate(const Module& module,
                                                         InstanceOptions options) {

@@ -1,5 +1,7 @@
 #include "wasm/internal/glue.h"
 
+#include <cctype>
+#include <cstdio>
 #include <sstream>
 #include <string_view>
 #include <vector>
@@ -176,6 +178,93 @@ void EmitForwarder(std::ostringstream& o, const Prototype& p, size_t index) {
   o << "}\n";
 }
 
+// An exported function the glue can call through a uniform thunk.
+struct GlueExport {
+  std::string name;    // the wasm export name
+  std::string symbol;  // wasm2c's C function
+  std::string signature;  // host.h notation
+  Prototype prototype;
+};
+
+// The host.h signature of an export whose wasm2c prototype has only
+// i32/i64 parameters and at most one i32/i64 result; "" for any other.
+std::string ExportSignature(const Prototype& p) {
+  auto type_char = [](const std::string& c_type) -> char {
+    if (c_type == "u32") return 'i';
+    if (c_type == "u64") return 'I';
+    return 0;
+  };
+  if (p.params.empty()) return "";  // no instance parameter: not a wasm2c export
+  std::string sig;
+  if (p.ret == "void") {
+    sig = "v";
+  } else if (char c = type_char(p.ret)) {
+    sig = std::string(1, c);
+  } else {
+    return "";
+  }
+  sig += ':';
+  for (size_t i = 1; i < p.params.size(); ++i) {
+    char c = type_char(p.params[i]);
+    if (c == 0) return "";
+    sig += c;
+  }
+  return sig;
+}
+
+// `s` as a C string literal; every byte that is not [A-Za-z0-9_:] is an
+// octal escape, so export names may hold anything.
+std::string CStringLiteral(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char ch : s) {
+    if (isalnum(ch) || ch == '_' || ch == ':') {
+      out += static_cast<char>(ch);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\%03o", ch);
+      out += buf;
+    }
+  }
+  return out + "\"";
+}
+
+// aether_export_void(name): the () -> () exports (_start, _initialize, ...).
+// aether_export_fn(name, signature): every supported export as a thunk
+// (see aether_export_thunk in abi.h), so the runtime can call any of them
+// through one C type with no variadic or mismatched-prototype call.
+void EmitExportLookups(std::ostringstream& o, const std::vector<GlueExport>& exports) {
+  for (size_t i = 0; i < exports.size(); ++i) {
+    const GlueExport& e = exports[i];
+    const Prototype& p = e.prototype;
+    o << "static void aether_thunk_" << i
+      << "(void* inst, const uint64_t* args, uint64_t* result) {\n  (void)args;\n  ";
+    if (p.ret == "void") {
+      o << "*result = 0;\n  ";
+    } else {
+      o << "*result = (uint64_t)";
+    }
+    o << e.symbol << "((" << p.params[0] << ")inst";
+    for (size_t k = 1; k < p.params.size(); ++k) {
+      o << ", (" << p.params[k] << ")args[" << (k - 1) << "]";
+    }
+    o << ");\n}\n";
+  }
+  o << "typedef void (*aether_void_fn)(void*);\n"
+    << "AETHER_EXPORT aether_void_fn aether_export_void(const char* name) {\n";
+  for (const GlueExport& e : exports) {
+    if (e.signature != "v:") continue;
+    o << "  if (!strcmp(name, " << CStringLiteral(e.name) << ")) return (aether_void_fn)"
+      << e.symbol << ";\n";
+  }
+  o << "  return 0;\n}\n"
+    << "AETHER_EXPORT aether_export_thunk aether_export_fn(const char* name, const char* sig) {\n";
+  for (size_t i = 0; i < exports.size(); ++i) {
+    o << "  if (!strcmp(name, " << CStringLiteral(exports[i].name) << ") && !strcmp(sig, \""
+      << exports[i].signature << "\")) return aether_thunk_" << i << ";\n";
+  }
+  o << "  return 0;\n}\n";
+}
+
 }  // namespace
 
 Result<std::string> BuildCompilationUnit(const Translation& t) {
@@ -196,7 +285,7 @@ Result<std::string> BuildCompilationUnit(const Translation& t) {
 
   size_t import_index = 0;
   std::string memory_symbol;
-  std::vector<std::pair<std::string, std::string>> exports;  // wasm name, C symbol
+  std::vector<GlueExport> exports;
   for (const HeaderEntry& e : entries) {
     ASSIGN_OR_RETURN(Prototype p, ParsePrototype(e.prototype));
     if (e.kind == "import") {
@@ -217,8 +306,8 @@ Result<std::string> BuildCompilationUnit(const Translation& t) {
       std::string name = e.quoted.substr(1, e.quoted.find('\'', 1) - 1);
       if (name == "memory" && p.ret.find("wasm_rt_memory_t") != std::string::npos) {
         memory_symbol = p.name;
-      } else if (p.ret == "void" && p.params.size() == 1) {
-        exports.emplace_back(name, p.name);
+      } else if (std::string sig = ExportSignature(p); !sig.empty()) {
+        exports.push_back({name, p.name, sig, std::move(p)});
       }
     }
   }
@@ -240,18 +329,7 @@ Result<std::string> BuildCompilationUnit(const Translation& t) {
   } else {
     o << "return " << memory_symbol << "((" << prefix << "_instance_t*)inst); }\n";
   }
-  // Exported functions taking no wasm parameters and returning nothing
-  // (_start, handle_stop, ...) by name; others are reached by name through
-  // dedicated entry points as the ABIs that need them are added.
-  o << "typedef void (*aether_void_fn)(void*);\n"
-    << "AETHER_EXPORT aether_void_fn aether_export_void(const char* name) {\n";
-  for (const auto& [name, symbol] : exports) {
-    bool simple = true;
-    for (char ch : name) simple = simple && (isalnum(static_cast<unsigned char>(ch)) || ch == '_');
-    if (!simple) continue;
-    o << "  if (!strcmp(name, \"" << name << "\")) return (aether_void_fn)" << symbol << ";\n";
-  }
-  o << "  return 0;\n}\n";
+  EmitExportLookups(o, exports);
   return o.str();
 }
 

@@ -12,7 +12,7 @@
 namespace aether::wasm {
 
 // Bump when the generated glue or abi.h changes: part of the cache key.
-inline constexpr int kGlueVersion = 1;
+inline constexpr int kGlueVersion = 2;
 
 // Returns the complete C translation unit: prelude + wasm2c source (with its
 // header inlined) + glue.

@@ -9,6 +9,7 @@
 
 #include "wasm/internal/guard.h"
 #include "wasm/internal/thread_state.h"
+#include "wasm/internal/trampoline.h"
 
 namespace aether::wasm {
 namespace {
@@ -106,12 +107,18 @@ uint32_t ApiGrowMemory(void* mem, uint32_t delta) {
   return result;
 }
 
+// The pool Runtime::Free releases into. Free passes it this way because
+// wasm2c's free path gives the runtime nothing but the memory, and a
+// long-lived instance may be destroyed on a thread that never ran a guest
+// (so it has no ThreadState).
+thread_local MemoryPool* tls_free_pool = nullptr;
+
 void ApiFreeMemory(void* mem) {
   auto* m = static_cast<wasm_rt_memory_t*>(mem);
   if (m->data == nullptr) return;
+  tls_free_pool->Release(m->data, static_cast<uint64_t>(m->pages) * kWasmPageSize);
   ThreadState* st = CurrentThreadState();
-  st->pool->Release(m->data, static_cast<uint64_t>(m->pages) * kWasmPageSize);
-  if (st->memory_base == m->data) st->memory_base = nullptr;
+  if (st != nullptr && st->memory_base == m->data) st->memory_base = nullptr;
   m->data = nullptr;
   m->size = 0;
   m->pages = 0;
@@ -176,9 +183,9 @@ uint32_t ApiRegisterFuncType(void* self, uint32_t params, uint32_t results, cons
   return static_cast<Runtime*>(self)->RegisterFuncType(params, results, types);
 }
 
-// The guarded body of one execution: instantiate, then call the entry.
+// The guarded body of one execution: instantiate, then call the entry
+// (none: instantiate only).
 struct CallJob {
-  const LoadedModule* module;
   void (*instantiate)(void*, void*);
   wasm_rt_memory_t* (*memory)(void*);
   void (*entry)(void*);
@@ -250,9 +257,11 @@ Result<std::unique_ptr<LoadedModule>> Runtime::Load(const std::string& so_path,
   m->free_ = reinterpret_cast<void (*)(void*)>(sym("aether_free"));
   m->memory_ = reinterpret_cast<wasm_rt_memory_t* (*)(void*)>(sym("aether_memory"));
   m->export_void_ = reinterpret_cast<void (*(*)(const char*))(void*)>(sym("aether_export_void"));
+  m->export_fn_ =
+      reinterpret_cast<aether_export_thunk (*)(const char*, const char*)>(sym("aether_export_fn"));
   if (abi == nullptr || *abi != AETHER_ABI_VERSION || bind == nullptr || size == nullptr ||
       init == nullptr || m->instantiate_ == nullptr || m->free_ == nullptr ||
-      m->memory_ == nullptr || m->export_void_ == nullptr) {
+      m->memory_ == nullptr || m->export_void_ == nullptr || m->export_fn_ == nullptr) {
     return Internal("compiled module " + so_path + " has a different ABI; delete the cache");
   }
   bind(&api_, m->imports_.data());
@@ -268,41 +277,37 @@ extern "C" void RunGuarded(void* instance, void* vjob) {
   const auto* job = static_cast<const CallJob*>(vjob);
   job->instantiate(instance, st->ctx);
   st->ctx->memory = job->memory(instance);
-  job->entry(instance);
+  if (job->entry != nullptr) job->entry(instance);
 }
 
 }  // namespace
 
-CallOutcome Runtime::InstantiateAndCall(const LoadedModule& module, void* instance,
-                                        ExecContext* ctx, const char* entry, const Limits& limits,
-                                        uint64_t* peak_bytes) {
-  CallOutcome out;
-  auto entry_fn = module.export_void_(entry);
-  if (entry_fn == nullptr) {
-    out.kind = CallOutcome::kInitFailed;
-    out.init_error = std::string("the module does not export a function \"") + entry + "\"";
-    return out;
-  }
+CallOutcome Runtime::Enter(void (*fn)(void*, void*), void* instance, void* job,
+                           GuestEntry* entry) {
   PrepareThread();
   ThreadState* st = CurrentThreadState();
-  CallJob job{&module, module.instantiate_, module.memory_, entry_fn};
+  ExecContext* ctx = entry->ctx;
   st->ctx = ctx;
   st->pool = &pool_;
-  st->limit_bytes = limits.memory_bytes;
-  st->peak_bytes = 0;
+  st->limit_bytes = entry->limit_bytes;
+  st->peak_bytes = entry->peak_bytes;
+  st->memory_base = entry->memory_base;
   st->trap = TrapKind::kNone;
   st->init_error[0] = '\0';
   ctx->hdr.unwind = AETHER_UNWIND_NONE;
   ctx->hdr.in_host = 0;
+  // Per thread: consecutive calls of one instance may run on different threads.
   ctx->hdr.stack_floor = st->stack_floor;
 
-  ArmWatchdog(st, limits.timeout);
+  ArmWatchdog(st, entry->timeout);
   st->phase = ThreadState::kGuest;
-  int code = aether_guard_call(&RunGuarded, instance, &job);
+  int code = aether_guard_call(fn, instance, job);
   st->phase = ThreadState::kIdle;
   DisarmWatchdog(st);
 
-  *peak_bytes = st->peak_bytes;
+  entry->peak_bytes = st->peak_bytes;
+  entry->memory_base = st->memory_base;
+  CallOutcome out;
   switch (code) {
     case 0:
       out.kind = CallOutcome::kReturned;
@@ -328,16 +333,58 @@ CallOutcome Runtime::InstantiateAndCall(const LoadedModule& module, void* instan
       out.kind = CallOutcome::kTrapped;
       out.trap = TrapKind::kHostError;
   }
+  // Leave nothing of this guest on the thread: a later fault there must not
+  // be classified against this instance's memory.
   st->ctx = nullptr;
+  st->memory_base = nullptr;
+  return out;
+}
+
+CallOutcome Runtime::InstantiateAndCall(const LoadedModule& module, void* instance,
+                                        ExecContext* ctx, const char* entry, const Limits& limits,
+                                        uint64_t* peak_bytes) {
+  auto entry_fn = module.export_void_(entry);
+  if (entry_fn == nullptr) {
+    CallOutcome out;
+    out.kind = CallOutcome::kInitFailed;
+    out.init_error = std::string("the module does not export a function \"") + entry + "\"";
+    return out;
+  }
+  CallJob job{module.instantiate_, module.memory_, entry_fn};
+  GuestEntry e;
+  e.ctx = ctx;
+  e.limit_bytes = limits.memory_bytes;
+  e.timeout = limits.timeout;
+  CallOutcome out = Enter(&RunGuarded, instance, &job, &e);
+  *peak_bytes = e.peak_bytes;
+  return out;
+}
+
+CallOutcome Runtime::Instantiate(const LoadedModule& module, void* instance,
+                                 void (*initialize)(void*), GuestEntry* entry) {
+  CallJob job{module.instantiate_, module.memory_, initialize};
+  return Enter(&RunGuarded, instance, &job, entry);
+}
+
+CallOutcome Runtime::Call(void* instance, aether_export_thunk fn, const uint64_t* args,
+                          uint64_t* result, GuestEntry* entry) {
+  aether_call_job job{fn, args, 0};
+  CallOutcome out = Enter(&aether_call_trampoline, instance, &job, entry);
+  *result = job.result;
   return out;
 }
 
 void Runtime::Free(const LoadedModule& module, void* instance) {
-  ThreadState* st = CurrentThreadState();
-  st->pool = &pool_;
+  tls_free_pool = &pool_;
   module.free_(instance);
+  tls_free_pool = nullptr;
 }
 
 void Runtime::PrepareThread() { PrepareCurrentThread(); }
+
+bool Runtime::InsideGuestCall() {
+  ThreadState* st = CurrentThreadState();
+  return st != nullptr && st->ctx != nullptr;
+}
 
 }  // namespace aether::wasm

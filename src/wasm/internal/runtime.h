@@ -37,6 +37,12 @@ class LoadedModule {
 
   size_t instance_size() const { return instance_size_; }
   bool has_export(const char* name) const { return export_void_(name) != nullptr; }
+  // The () -> () export `name`, or null.
+  void (*export_void(const char* name) const)(void*) { return export_void_(name); }
+  // The export `name` with exactly `signature` (abi.h), or null.
+  aether_export_thunk export_fn(const char* name, const char* signature) const {
+    return export_fn_(name, signature);
+  }
 
  private:
   friend class Runtime;
@@ -49,6 +55,7 @@ class LoadedModule {
   void (*free_)(void*) = nullptr;
   wasm_rt_memory_t* (*memory_)(void*) = nullptr;
   void (*(*export_void_)(const char*))(void*) = nullptr;
+  aether_export_thunk (*export_fn_)(const char*, const char*) = nullptr;
 };
 
 // How one guarded call ended.
@@ -56,6 +63,17 @@ struct CallOutcome {
   enum Kind { kReturned, kTrapped, kExited, kInitFailed } kind = kReturned;
   TrapKind trap = TrapKind::kNone;
   std::string init_error;  // kInitFailed: why instantiation was refused
+};
+
+// One guarded entry into guest code: what the runtime needs from the caller
+// and gives back. A long-lived instance keeps memory_base and peak_bytes
+// between its calls, because they are per instance, not per thread.
+struct GuestEntry {
+  ExecContext* ctx = nullptr;
+  uint64_t limit_bytes = 0;              // linear memory cap at allocation and growth
+  std::chrono::nanoseconds timeout{};    // wall clock for this entry
+  uint8_t* memory_base = nullptr;        // in/out: the instance's memory reservation
+  uint64_t peak_bytes = 0;               // in/out: largest memory size reached
 };
 
 class Runtime {
@@ -75,7 +93,20 @@ class Runtime {
   // is written to `peak_bytes`.
   CallOutcome InstantiateAndCall(const LoadedModule& module, void* instance, ExecContext* ctx,
                                  const char* entry, const Limits& limits, uint64_t* peak_bytes);
+  // Releases everything `instance` holds (memory back to the pool, tables).
+  // Any thread, guest thread or not; never inside a guarded call.
   void Free(const LoadedModule& module, void* instance);
+
+  // Long-lived instances. Instantiate runs the module's instantiation (start
+  // function included) and then `initialize` when not null; Call runs one
+  // export. Both must run on a GuestThread, one at a time per instance, and
+  // leave the thread clean; `entry` carries the instance's state from one
+  // call to the next, whichever thread makes it. After any outcome but
+  // kReturned the caller must not call into the instance again (Free it).
+  CallOutcome Instantiate(const LoadedModule& module, void* instance,
+                          void (*initialize)(void*), GuestEntry* entry);
+  CallOutcome Call(void* instance, aether_export_thunk fn, const uint64_t* args,
+                   uint64_t* result, GuestEntry* entry);
 
   const aether_rt_api* api() const { return &api_; }
   MemoryPool& pool() { return pool_; }
@@ -86,7 +117,16 @@ class Runtime {
   // first call; called by InstantiateAndCall.
   static void PrepareThread();
 
+  // Whether the calling thread is inside a guest call (in a host function
+  // or a callback it made). A guest call cannot start there: the thread's
+  // guest state and watchdog hold the outer call's.
+  static bool InsideGuestCall();
+
  private:
+  // Sets the thread up from `entry`, runs fn(instance, job) under the guard
+  // and the watchdog, and restores the thread to idle.
+  CallOutcome Enter(void (*fn)(void*, void*), void* instance, void* job, GuestEntry* entry);
+
   const HostRegistry* registry_;
   aether_rt_api api_{};
   MemoryPool pool_;

@@ -21,10 +21,12 @@
 // 2 append to stdout_data() / stderr_data(). Each captured output stream
 // holds at most `max_output_bytes`: a write that crosses the cap is cut short
 // at the cap (it returns the number of bytes that fit, like a write hitting
-// RLIMIT_FSIZE), and any further write returns EFBIG (22).
+// RLIMIT_FSIZE), and any further write returns EFBIG (22). With an
+// output_sink, writes go to the sink instead and always succeed.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,6 +47,11 @@ struct WasiOptions {
   // the WasiCtx.
   std::string_view stdin_data;
   uint64_t max_output_bytes = 16ull << 20;  // capture mode: cap per output stream
+  // Capture mode: when set, every write to fd 1 or 2 goes to this sink (one
+  // call per fd_write, on the guest's thread) instead of stdout_data() /
+  // stderr_data(), and nothing is buffered, so no cap applies. For
+  // long-lived instances, whose output must not pile up.
+  std::function<void(int fd, std::string_view bytes)> output_sink;
   uint32_t max_fds = 1024;                  // open fds per execution; beyond: EMFILE
 };
 

@@ -147,6 +147,7 @@ Result<std::unique_ptr<WasiCtx>> WasiCtx::Create(const WasiOptions& options) {
   try {
     auto ctx = std::make_unique<WasiCtxImpl>();
     ctx->max_output = options.max_output_bytes;
+    ctx->output_sink = options.output_sink;
     ctx->max_fds = options.max_fds < 3 ? 3 : options.max_fds;
     ctx->stdin_data = options.stdin_data;
     Pack(options.args, &ctx->args_buf, &ctx->argc);

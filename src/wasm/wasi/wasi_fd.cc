@@ -75,6 +75,22 @@ class Iovecs {
 
 bool IsCapture(const FdEntry& e) { return e.kind != FdKind::kHost; }
 
+// One sink call per fd_write, as the guest wrote it: a single buffer is
+// passed as is, several are joined.
+void WriteToSink(WasiCtxImpl& w, int fd, Iovecs& v) {
+  if (v.total() == 0) return;
+  if (v.count() == 1) {
+    w.output_sink(fd, {static_cast<const char*>(v.data()[0].iov_base), v.data()[0].iov_len});
+    return;
+  }
+  std::string joined;
+  joined.reserve(v.total());
+  for (int i = 0; i < v.count(); ++i) {
+    joined.append(static_cast<const char*>(v.data()[i].iov_base), v.data()[i].iov_len);
+  }
+  w.output_sink(fd, joined);
+}
+
 uint32_t FdRead(void* ctx, uint32_t fd, uint32_t iovs, uint32_t iovs_len, uint32_t nread_ptr) {
   return Guarded([&]() -> uint32_t {
     WasiCtxImpl* w = Wasi(ctx);
@@ -115,6 +131,11 @@ uint32_t FdWrite(void* ctx, uint32_t fd, uint32_t iovs, uint32_t iovs_len, uint3
     if (uint32_t err = v.Load(Exec(ctx), iovs, iovs_len)) return err;
     uint8_t* out = GuestPtr(Exec(ctx), nwritten_ptr, 4);
     if (out == nullptr) return kEfault;
+    if (IsCapture(*e) && w->output_sink) {
+      WriteToSink(*w, e->kind == FdKind::kStdoutCapture ? 1 : 2, v);
+      Store<uint32_t>(out, static_cast<uint32_t>(v.total()));
+      return kSuccess;
+    }
     if (IsCapture(*e)) {
       std::string& sink = e->kind == FdKind::kStdoutCapture ? w->stdout_data() : w->stderr_data();
       uint64_t room = sink.size() < w->max_output ? w->max_output - sink.size() : 0;

@@ -198,6 +198,7 @@ class WasiCtxImpl final : public WasiCtx {
   std::string_view stdin_data;
   size_t stdin_pos = 0;
   uint64_t max_output = 0;
+  std::function<void(int fd, std::string_view bytes)> output_sink;  // see WasiOptions
   uint32_t max_fds = 0;
   std::vector<char> dirent_scratch;  // fd_readdir's getdents64 buffer, reused
 };

@@ -1,0 +1,6 @@
+#include "wasm/internal/trampoline.h"
+
+void aether_call_trampoline(void* instance, void* job) {
+  aether_call_job* j = (aether_call_job*)job;
+  j->thunk(instance, j->args, &j->result);
+}

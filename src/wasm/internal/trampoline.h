@@ -1,0 +1,28 @@
+/* The guarded entry for typed calls into a long-lived instance. It is C so
+ * that no C++ object can live in the frame aether_guard_jump skips over
+ * (guard.h's rule); the job it reads lives in the caller's frame, outside. */
+#ifndef AETHER_WASM_TRAMPOLINE_H_
+#define AETHER_WASM_TRAMPOLINE_H_
+
+#include <stdint.h>
+
+#include "wasm/abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct aether_call_job {
+  aether_export_thunk thunk;
+  const uint64_t* args;
+  uint64_t result; /* written only when the thunk returns */
+} aether_call_job;
+
+/* An aether_guest_fn: runs job->thunk(instance, job->args, &job->result). */
+void aether_call_trampoline(void* instance, void* job);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AETHER_WASM_TRAMPOLINE_H_ */
