@@ -149,6 +149,11 @@ class WorkflowHost {
   // Prometheus text lines for /metrics (aether_workflow_*, aether_dataplane_dropped_total).
   virtual std::string MetricsText() const = 0;
   virtual void SetRemote(RemoteLink* remote) = 0;
+  // Events the network side dropped (a full link queue, a peer that
+  // answered "dropped"): added to aether_dataplane_dropped_total. The host
+  // itself counts what it drops (full mailboxes, casts to instances that do
+  // not run here). Default: ignored.
+  virtual void AddDataplaneDropped(int64_t n) { (void)n; }
 
   // Stops every instance (handle_stop) and resource; idempotent.
   virtual void Stop() = 0;
