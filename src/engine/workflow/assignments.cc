@@ -1,0 +1,255 @@
+// ParseAssignments: the answer of GET /node/workflows (docs/workflow-protocol.md).
+//
+// The control plane validated the spec, but an engine still checks every
+// name it will use as a map key, a log field or a path component (file-log
+// writes under <data_dir>/workflows/<workflow>/...), so a broken or foreign
+// server cannot make it write outside its data dir. One bad entry fails the
+// whole answer: the poller keeps the previous assignment and retries.
+#include <boost/json.hpp>
+#include <cstdint>
+#include <set>
+
+#include "common/json_util.h"
+#include "engine/function_registry.h"
+#include "engine/manifest.h"
+#include "engine/workflow/workflow_host.h"
+
+namespace aether::engine::workflow {
+namespace {
+
+namespace json = boost::json;
+
+// Bounds on what one node can be asked to run; far above what placement
+// produces (256 components x 64 instances per workflow is the spec's limit).
+constexpr size_t kMaxInstances = 65536;
+constexpr size_t kMaxTargets = 1024;      // per output
+constexpr size_t kMaxOutputName = 128;
+constexpr size_t kMaxUrl = 2048;
+constexpr int64_t kMaxIndex = 9999;
+
+// Workflow ids, component names: [a-z0-9][a-z0-9_-]{0,62}.
+bool IsName(std::string_view s) { return IsValidFunctionName(s); }
+
+// Node ids: [A-Za-z0-9][A-Za-z0-9._-]{0,127} (as the control plane checks them).
+bool IsNodeId(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && !(i > 0 && (c == '.' || c == '_' || c == '-'))) return false;
+  }
+  return true;
+}
+
+// Output names come from guests' aether.cast calls: any printable ASCII but
+// '/' (so nothing path-like), bounded.
+bool IsOutputName(std::string_view s) {
+  if (s.empty() || s.size() > kMaxOutputName) return false;
+  for (char c : s) {
+    if (c <= 0x20 || c >= 0x7f || c == '/' || c == '\\' || c == '"') return false;
+  }
+  return true;
+}
+
+// Resource classes: lower-case words joined by '-'.
+bool IsClassType(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+// An http:// or https:// URL with a host and no whitespace or control bytes.
+bool IsNodeUrl(std::string_view s) {
+  if (s.size() > kMaxUrl) return false;
+  std::string_view rest;
+  if (s.starts_with("http://")) {
+    rest = s.substr(7);
+  } else if (s.starts_with("https://")) {
+    rest = s.substr(8);
+  } else {
+    return false;
+  }
+  if (rest.empty() || rest.front() == '/' || rest.front() == ':') return false;
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+Status Bad(const std::string& path, std::string_view what) {
+  return InvalidArgument("field \"" + path + "\" " + std::string(what));
+}
+
+// The field's value, or nullptr when absent or null.
+const json::value* Field(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v == nullptr || v->is_null() ? nullptr : v;
+}
+
+Result<std::string> Str(const json::object& o, std::string_view key, const std::string& path,
+                        bool required) {
+  const json::value* v = Field(o, key);
+  if (v == nullptr) {
+    if (required) return Bad(path, "is required");
+    return std::string();
+  }
+  if (!v->is_string()) return Bad(path, "must be a string");
+  return std::string(v->get_string().data(), v->get_string().size());
+}
+
+Result<int64_t> NonNegative(const json::object& o, std::string_view key, const std::string& path,
+                            bool required) {
+  const json::value* v = Field(o, key);
+  if (v == nullptr) {
+    if (required) return Bad(path, "is required");
+    return int64_t{0};
+  }
+  int64_t n = 0;
+  if (v->is_int64()) {
+    n = v->get_int64();
+  } else if (v->is_uint64() && v->get_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
+    n = static_cast<int64_t>(v->get_uint64());
+  } else if (v->is_double() && v->get_double() >= 0 && v->get_double() < 9.2e18 &&
+             v->get_double() == static_cast<double>(static_cast<int64_t>(v->get_double()))) {
+    n = static_cast<int64_t>(v->get_double());
+  } else {
+    return Bad(path, "must be an integer");
+  }
+  if (n < 0) return Bad(path, "must not be negative");
+  return n;
+}
+
+// "<workflow>/<component>/<index>": two separators, valid names, a decimal
+// index without leading zeros.
+bool IsInstanceId(std::string_view id, std::string_view* workflow = nullptr,
+                  std::string_view* component = nullptr) {
+  size_t a = id.find('/');
+  if (a == std::string_view::npos) return false;
+  size_t b = id.find('/', a + 1);
+  if (b == std::string_view::npos) return false;
+  std::string_view w = id.substr(0, a), c = id.substr(a + 1, b - a - 1), i = id.substr(b + 1);
+  if (!IsName(w) || !IsName(c)) return false;
+  if (i.empty() || i.size() > 4 || (i.size() > 1 && i[0] == '0')) return false;
+  for (char ch : i) {
+    if (ch < '0' || ch > '9') return false;
+  }
+  if (std::stoll(std::string(i)) > kMaxIndex) return false;
+  if (workflow != nullptr) *workflow = w;
+  if (component != nullptr) *component = c;
+  return true;
+}
+
+Result<std::vector<OutputTarget>> ParseTargets(const json::value& v, const std::string& path) {
+  if (!v.is_array()) return Bad(path, "must be an array of targets");
+  const json::array& a = v.get_array();
+  if (a.size() > kMaxTargets) return Bad(path, "has too many targets");
+  std::vector<OutputTarget> out;
+  out.reserve(a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    std::string p = path + "[" + std::to_string(i) + "]";
+    if (!a[i].is_object()) return Bad(p, "must be an object");
+    const json::object& o = a[i].get_object();
+    OutputTarget t;
+    ASSIGN_OR_RETURN(t.instance, Str(o, "instance", p + ".instance", true));
+    if (!IsInstanceId(t.instance)) {
+      return Bad(p + ".instance", "must be \"<workflow>/<component>/<index>\"");
+    }
+    ASSIGN_OR_RETURN(t.node_id, Str(o, "node_id", p + ".node_id", true));
+    if (!IsNodeId(t.node_id)) return Bad(p + ".node_id", "is not a valid node id");
+    ASSIGN_OR_RETURN(t.url, Str(o, "url", p + ".url", true));
+    if (!IsNodeUrl(t.url)) return Bad(p + ".url", "must be an http:// or https:// URL");
+    while (t.url.back() == '/') t.url.pop_back();
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Result<InstanceAssignment> ParseInstance(const json::object& o, const std::string& path) {
+  InstanceAssignment a;
+  ASSIGN_OR_RETURN(a.id, Str(o, "id", path + ".id", true));
+  ASSIGN_OR_RETURN(a.workflow, Str(o, "workflow", path + ".workflow", true));
+  if (!IsName(a.workflow)) {
+    return Bad(path + ".workflow", "must match [a-z0-9][a-z0-9_-]{0,62}");
+  }
+  ASSIGN_OR_RETURN(a.component, Str(o, "component", path + ".component", true));
+  if (!IsName(a.component)) {
+    return Bad(path + ".component", "must match [a-z0-9][a-z0-9_-]{0,62}");
+  }
+  std::string_view id_workflow, id_component;
+  if (!IsInstanceId(a.id, &id_workflow, &id_component)) {
+    return Bad(path + ".id", "must be \"<workflow>/<component>/<index>\"");
+  }
+  if (id_workflow != a.workflow || id_component != a.component) {
+    return Bad(path + ".id", "does not match its workflow and component");
+  }
+
+  ASSIGN_OR_RETURN(std::string kind, Str(o, "kind", path + ".kind", true));
+  if (kind == "function") {
+    a.kind = InstanceAssignment::Kind::kFunction;
+    ASSIGN_OR_RETURN(a.function, Str(o, "function", path + ".function", true));
+    if (!IsValidFunctionName(a.function)) {
+      return Bad(path + ".function", "is not a valid function name");
+    }
+    ASSIGN_OR_RETURN(a.sha256, Str(o, "sha256", path + ".sha256", true));
+    if (!IsSha256Hex(a.sha256)) {
+      return Bad(path + ".sha256", "must be 64 lower-case hex digits");
+    }
+  } else if (kind == "resource") {
+    a.kind = InstanceAssignment::Kind::kResource;
+    ASSIGN_OR_RETURN(a.class_type, Str(o, "class_type", path + ".class_type", true));
+    if (!IsClassType(a.class_type)) return Bad(path + ".class_type", "is not a class name");
+  } else {
+    return Bad(path + ".kind", "must be \"function\" or \"resource\"");
+  }
+
+  if (const json::value* c = Field(o, "configurations")) {
+    if (!c->is_object()) return Bad(path + ".configurations", "must be an object");
+    for (const auto& [k, v] : c->get_object()) {
+      std::string key(k);
+      if (!v.is_string()) return Bad(path + ".configurations." + key, "must be a string");
+      a.configurations[key] = std::string(v.get_string().data(), v.get_string().size());
+    }
+  }
+  ASSIGN_OR_RETURN(a.init_payload, Str(o, "init_payload", path + ".init_payload", false));
+  ASSIGN_OR_RETURN(int64_t memory, NonNegative(o, "memory_limit", path + ".memory_limit", false));
+  a.memory_limit = static_cast<uint64_t>(memory);
+  ASSIGN_OR_RETURN(a.timeout_ms, NonNegative(o, "timeout_ms", path + ".timeout_ms", false));
+
+  if (const json::value* outs = Field(o, "outputs")) {
+    if (!outs->is_object()) return Bad(path + ".outputs", "must be an object");
+    for (const auto& [k, v] : outs->get_object()) {
+      std::string name(k);
+      std::string p = path + ".outputs." + name;
+      if (!IsOutputName(name)) return Bad(p, "is not a valid output name");
+      ASSIGN_OR_RETURN(a.outputs[name], ParseTargets(v, p));
+    }
+  }
+  return a;
+}
+
+}  // namespace
+
+Result<Assignments> ParseAssignments(std::string_view text) {
+  ASSIGN_OR_RETURN(json::object root, ParseJsonObject(text, "the workflow assignment"));
+  Assignments out;
+  ASSIGN_OR_RETURN(out.revision, NonNegative(root, "revision", "revision", true));
+  const json::value* list = Field(root, "instances");
+  if (list == nullptr) return Bad("instances", "is required");
+  if (!list->is_array()) return Bad("instances", "must be an array");
+  const json::array& a = list->get_array();
+  if (a.size() > kMaxInstances) return Bad("instances", "has too many entries");
+  out.instances.reserve(a.size());
+  std::set<std::string, std::less<>> seen;
+  for (size_t i = 0; i < a.size(); ++i) {
+    std::string path = "instances[" + std::to_string(i) + "]";
+    if (!a[i].is_object()) return Bad(path, "must be an object");
+    ASSIGN_OR_RETURN(InstanceAssignment inst, ParseInstance(a[i].get_object(), path));
+    if (!seen.insert(inst.id).second) return Bad(path + ".id", "repeats \"" + inst.id + "\"");
+    out.instances.push_back(std::move(inst));
+  }
+  return out;
+}
+
+}  // namespace aether::engine::workflow

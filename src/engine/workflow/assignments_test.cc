@@ -1,0 +1,149 @@
+#include <gtest/gtest.h>
+
+#include "engine/workflow/workflow_host.h"
+
+namespace aether::engine::workflow {
+namespace {
+
+const std::string kSha(64, 'a');
+
+std::string Doc(const std::string& instance_json) {
+  return R"({"revision": 7, "instances": [)" + instance_json + "]}";
+}
+
+std::string FunctionEntry(const std::string& extra = "") {
+  return R"({"id": "wf-1a2b3c4d/parse/0", "workflow": "wf-1a2b3c4d", "component": "parse",
+            "kind": "function", "function": "parse", "sha256": ")" +
+         kSha + R"(")" + extra + "}";
+}
+
+TEST(AssignmentsTest, ParsesTheProtocolExample) {
+  auto a = ParseAssignments(R"({"revision": 42,
+   "instances": [
+     {"id": "wf-1a2b3c4d/parse/0", "workflow": "wf-1a2b3c4d", "component": "parse",
+      "kind": "function", "function": "parse", "sha256": ")" +
+                            kSha + R"(",
+      "init_payload": "{\"k\":1}", "memory_limit": 0, "timeout_ms": 250,
+      "outputs": {"out": [{"instance": "wf-1a2b3c4d/filter/0", "node_id": "n2",
+                           "url": "http://127.0.0.1:9092/"}]}},
+     {"id": "wf-1a2b3c4d/ingress/0", "workflow": "wf-1a2b3c4d", "component": "ingress",
+      "kind": "resource", "class_type": "http-ingress",
+      "configurations": {"path": "orders", "mode": "call"},
+      "outputs": {"new_request": [{"instance": "wf-1a2b3c4d/parse/0", "node_id": "n1.example",
+                                   "url": "https://n1.example:9091"}]}}]})");
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(a->revision, 42);
+  ASSERT_EQ(a->instances.size(), 2u);
+  const InstanceAssignment& f = a->instances[0];
+  EXPECT_EQ(f.id, "wf-1a2b3c4d/parse/0");
+  EXPECT_EQ(f.kind, InstanceAssignment::Kind::kFunction);
+  EXPECT_EQ(f.function, "parse");
+  EXPECT_EQ(f.sha256, kSha);
+  EXPECT_EQ(f.init_payload, "{\"k\":1}");
+  EXPECT_EQ(f.timeout_ms, 250);
+  ASSERT_EQ(f.outputs.at("out").size(), 1u);
+  EXPECT_EQ(f.outputs.at("out")[0],
+            (OutputTarget{"wf-1a2b3c4d/filter/0", "n2", "http://127.0.0.1:9092"}));
+  const InstanceAssignment& r = a->instances[1];
+  EXPECT_EQ(r.kind, InstanceAssignment::Kind::kResource);
+  EXPECT_EQ(r.class_type, "http-ingress");
+  EXPECT_EQ(r.configurations, (ResourceConfigMap{{"path", "orders"}, {"mode", "call"}}));
+  EXPECT_EQ(r.outputs.at("new_request")[0].url, "https://n1.example:9091");
+}
+
+TEST(AssignmentsTest, EmptyAndOptionalFields) {
+  auto a = ParseAssignments(R"({"revision": 0, "instances": []})");
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->instances.empty());
+  auto b = ParseAssignments(Doc(FunctionEntry(R"(, "outputs": null, "configurations": {})")));
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_TRUE(b->instances[0].outputs.empty());
+  EXPECT_EQ(b->instances[0].memory_limit, 0u);
+}
+
+TEST(AssignmentsTest, RejectsWithTheFieldPath) {
+  struct Case {
+    std::string json;
+    std::string field;  // expected in the message
+  };
+  std::vector<Case> cases = {
+      {"[]", "object"},
+      {R"({"instances": []})", "revision"},
+      {R"({"revision": -1, "instances": []})", "revision"},
+      {R"({"revision": 1})", "instances"},
+      {R"({"revision": 1, "instances": {}})", "instances"},
+      {R"({"revision": 1, "instances": [3]})", "instances[0]"},
+      {Doc(R"({"workflow": "w", "component": "c", "kind": "function"})"), "instances[0].id"},
+      {Doc(FunctionEntry() + "," + FunctionEntry()), "instances[1].id"},  // duplicate
+      {Doc(R"({"id": "../etc/passwd", "workflow": "w", "component": "c", "kind": "resource",
+               "class_type": "kv"})"),
+       "instances[0].id"},
+      {Doc(R"({"id": "w/c/0/x", "workflow": "w", "component": "c", "kind": "resource",
+               "class_type": "kv"})"),
+       "instances[0].id"},
+      {Doc(R"({"id": "w/c/01", "workflow": "w", "component": "c", "kind": "resource",
+               "class_type": "kv"})"),
+       "instances[0].id"},
+      {Doc(R"({"id": "w/c/0", "workflow": "w", "component": "d", "kind": "resource",
+               "class_type": "kv"})"),
+       "instances[0].id"},
+      {Doc(R"({"id": "../c/0", "workflow": "..", "component": "c", "kind": "resource",
+               "class_type": "kv"})"),
+       "instances[0].workflow"},
+      {Doc(R"({"id": "w/C/0", "workflow": "w", "component": "C", "kind": "resource",
+               "class_type": "kv"})"),
+       "instances[0].component"},
+      {Doc(R"({"id": "w/c/0", "workflow": "w", "component": "c", "kind": "thing"})"),
+       "instances[0].kind"},
+      {Doc(R"({"id": "w/c/0", "workflow": "w", "component": "c", "kind": "resource"})"),
+       "instances[0].class_type"},
+      {Doc(R"({"id": "w/c/0", "workflow": "w", "component": "c", "kind": "resource",
+               "class_type": "../x"})"),
+       "instances[0].class_type"},
+      {Doc(R"({"id": "w/c/0", "workflow": "w", "component": "c", "kind": "function",
+               "sha256": ")" + kSha + "\"}"),
+       "instances[0].function"},
+      {Doc(R"({"id": "w/c/0", "workflow": "w", "component": "c", "kind": "function",
+               "function": "a/b", "sha256": ")" + kSha + "\"}"),
+       "instances[0].function"},
+      {Doc(R"({"id": "w/c/0", "workflow": "w", "component": "c", "kind": "function",
+               "function": "f", "sha256": "ABC"})"),
+       "instances[0].sha256"},
+      {Doc(R"({"id": "w/c/0", "workflow": "w", "component": "c", "kind": "function",
+               "function": "f", "sha256": ")" + std::string(64, 'A') + "\"}"),
+       "instances[0].sha256"},
+      {Doc(FunctionEntry(R"(, "configurations": {"port": 80})")),
+       "instances[0].configurations.port"},
+      {Doc(FunctionEntry(R"(, "configurations": [])")), "instances[0].configurations"},
+      {Doc(FunctionEntry(R"(, "init_payload": 5)")), "instances[0].init_payload"},
+      {Doc(FunctionEntry(R"(, "memory_limit": -5)")), "instances[0].memory_limit"},
+      {Doc(FunctionEntry(R"(, "timeout_ms": "3s")")), "instances[0].timeout_ms"},
+      {Doc(FunctionEntry(R"(, "outputs": [])")), "instances[0].outputs"},
+      {Doc(FunctionEntry(R"(, "outputs": {"a/b": []})")), "instances[0].outputs.a/b"},
+      {Doc(FunctionEntry(R"(, "outputs": {"out": {}})")), "instances[0].outputs.out"},
+      {Doc(FunctionEntry(
+           R"(, "outputs": {"out": [{"instance": "w/../0", "node_id": "n", "url": "http://h:1"}]})")),
+       "instances[0].outputs.out[0].instance"},
+      {Doc(FunctionEntry(
+           R"(, "outputs": {"out": [{"instance": "w/c/0", "node_id": "-n", "url": "http://h:1"}]})")),
+       "instances[0].outputs.out[0].node_id"},
+      {Doc(FunctionEntry(
+           R"(, "outputs": {"out": [{"instance": "w/c/0", "node_id": "n", "url": "ftp://h"}]})")),
+       "instances[0].outputs.out[0].url"},
+      {Doc(FunctionEntry(
+           R"(, "outputs": {"out": [{"instance": "w/c/0", "node_id": "n", "url": "http://"}]})")),
+       "instances[0].outputs.out[0].url"},
+      {Doc(FunctionEntry(R"(, "outputs": {"out": [{"instance": "w/c/0", "node_id": "n"}]})")),
+       "instances[0].outputs.out[0].url"},
+  };
+  for (const Case& c : cases) {
+    auto a = ParseAssignments(c.json);
+    ASSERT_FALSE(a.ok()) << c.json;
+    EXPECT_EQ(a.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(a.status().message().find(c.field), std::string::npos)
+        << "want " << c.field << " in: " << a.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace aether::engine::workflow

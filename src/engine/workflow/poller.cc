@@ -1,0 +1,279 @@
+#include "engine/workflow/poller.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cmath>
+#include <optional>
+#include <utility>
+
+#include "common/http_client.h"
+#include "common/json_util.h"
+#include "common/log.h"
+
+namespace aether::engine::workflow {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+class Backoff {
+ public:
+  Backoff(milliseconds initial, milliseconds max) : initial_(initial), max_(max), next_(initial) {}
+  milliseconds Next() {
+    milliseconds d = next_;
+    next_ = std::min(max_, next_ * 2);
+    return d;
+  }
+  void Reset() { next_ = initial_; }
+
+ private:
+  const milliseconds initial_, max_;
+  milliseconds next_;
+};
+
+std::string Describe(const HttpResponse& r) {
+  std::string msg = "HTTP " + std::to_string(r.status);
+  if (Result<json::object> body = ParseJsonObject(r.body); body.ok()) {
+    if (Result<std::string> e = GetString(*body, "error", ""); e.ok() && !e->empty()) {
+      msg += ": " + *e;
+    }
+  }
+  return msg;
+}
+
+std::string UrlEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// Logs a change of a loop's link state once, not per attempt.
+class LinkState {
+ public:
+  LinkState(std::string url, std::string what) : url_(std::move(url)), what_(std::move(what)) {}
+  void Up() {
+    if (state_ == kDown) LOG_INFO("control plane {}: {} ok again", url_, what_);
+    state_ = kUp;
+  }
+  void Down(const Status& why) {
+    if (state_ != kDown) {
+      LOG_WARN("control plane {}: {} failed ({}); retrying quietly", url_, what_, why.message());
+    }
+    state_ = kDown;
+  }
+
+ private:
+  enum { kStarting, kUp, kDown } state_ = kStarting;
+  const std::string url_, what_;
+};
+
+}  // namespace
+
+std::string StatusBody(const std::string& node_id, const std::vector<InstanceStatus>& statuses) {
+  json::array list;
+  list.reserve(statuses.size());
+  for (const InstanceStatus& s : statuses) {
+    json::object telemetry;
+    for (const auto& [name, value] : s.telemetry) {
+      // JSON has no NaN/Inf; a guest may well record them.
+      telemetry[SanitizeUtf8(name)] = std::isfinite(value) ? value : 0.0;
+    }
+    list.push_back(json::object{{"id", s.id},
+                                {"state", s.state},
+                                {"events", s.events},
+                                {"failures", s.failures},
+                                {"restarts", s.restarts},
+                                {"dropped", s.dropped},
+                                {"last_error", SanitizeUtf8(s.last_error)},
+                                {"telemetry", std::move(telemetry)}});
+  }
+  return ToJson(json::object{{"node_id", node_id}, {"instances", std::move(list)}});
+}
+
+Poller::Poller(PollerOptions options)
+    : options_([&] {
+        PollerOptions o = std::move(options);
+        while (!o.url.empty() && o.url.back() == '/') o.url.pop_back();
+        if (!o.transport) {
+          o.transport = [](std::string_view method, std::string_view url, std::string_view body,
+                           const HttpHeaders& headers, milliseconds timeout) {
+            return HttpFetch(method, url, body, headers, timeout);
+          };
+        }
+        return o;
+      }()) {}
+
+Poller::~Poller() { Stop(); }
+
+void Poller::Start(WorkflowHost& host) {
+  host_ = &host;
+  poll_thread_ = std::thread([this] { PollLoop(); });
+  status_thread_ = std::thread([this] { StatusLoop(); });
+}
+
+void Poller::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    if (options_.events_dropped != nullptr) {
+      options_.events_dropped->Inc(static_cast<double>(events_.size()));
+    }
+    events_.clear();
+  }
+  cv_.notify_all();
+  if (poll_thread_.joinable()) poll_thread_.join();
+  if (status_thread_.joinable()) status_thread_.join();
+}
+
+void Poller::PostEvent(std::string body) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || events_.size() >= options_.event_queue) {
+      if (options_.events_dropped != nullptr) options_.events_dropped->Inc();
+      return;
+    }
+    events_.push_back(std::move(body));
+  }
+  cv_.notify_all();
+}
+
+void Poller::StatusChanged() {
+  {
+    std::lock_guard lock(mu_);
+    status_now_ = true;
+  }
+  cv_.notify_all();
+}
+
+int64_t Poller::revision() const {
+  std::lock_guard lock(mu_);
+  return revision_;
+}
+
+int64_t Poller::status_posts() const {
+  std::lock_guard lock(mu_);
+  return status_posts_;
+}
+
+bool Poller::Sleep(milliseconds d) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, d, [&] { return stopping_; });
+  return stopping_;
+}
+
+Result<HttpResponse> Poller::Send(std::string_view method, const std::string& path,
+                                  std::string_view body, milliseconds timeout) {
+  HttpHeaders headers{{"Authorization", "Bearer " + options_.join_token},
+                      {"X-Aether-Node", options_.node_id}};
+  return options_.transport(method, options_.url + path, body, headers, timeout);
+}
+
+void Poller::PollLoop() {
+  Backoff backoff(options_.backoff_initial, options_.backoff_max);
+  LinkState link(options_.url, "workflow assignments");
+  std::optional<int64_t> since;
+  const milliseconds timeout =
+      std::chrono::duration_cast<milliseconds>(options_.wait) + options_.call_timeout;
+  const std::string base = "/node/workflows?node_id=" + UrlEncode(options_.node_id);
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    std::string path = base;
+    if (since) {
+      path += "&since=" + std::to_string(*since) + "&wait=" + std::to_string(options_.wait.count());
+    }
+    Result<HttpResponse> r = Send("GET", path, {}, timeout);
+    Status st = !r.ok()            ? r.status()
+                : r->status != 200 ? Unavailable(Describe(*r))
+                                   : OkStatus();
+    Result<Assignments> a = st.ok() ? ParseAssignments(r->body) : Result<Assignments>(st);
+    if (!a.ok()) {
+      link.Down(a.status());
+      since.reset();  // start over with a full answer
+      if (Sleep(backoff.Next())) return;
+      continue;
+    }
+    link.Up();
+    backoff.Reset();
+    since = a->revision;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      revision_ = a->revision;
+    }
+    host_->Apply(std::move(a->instances));
+  }
+}
+
+void Poller::StatusLoop() {
+  Backoff backoff(options_.backoff_initial, options_.backoff_max);
+  LinkState status_link(options_.url, "workflow status");
+  LinkState event_link(options_.url, "workflow events");
+  std::string last_sent;
+  Clock::time_point last_time{};
+  Clock::time_point retry_at{};
+  for (;;) {
+    std::string event;
+    bool now = false;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, options_.status_interval,
+                   [&] { return stopping_ || status_now_ || !events_.empty(); });
+      if (stopping_) return;
+      now = std::exchange(status_now_, false);
+      if (!events_.empty()) {
+        event = std::move(events_.front());
+        events_.pop_front();
+      }
+    }
+    if (!event.empty()) {
+      Result<HttpResponse> r = Send("POST", "/callback", event, options_.call_timeout);
+      Status st = !r.ok() ? r.status()
+                  : (r->status == 200 || r->status == 201) ? OkStatus()
+                                                             : Unavailable(Describe(*r));
+      if (st.ok()) {
+        event_link.Up();
+      } else {
+        event_link.Down(st);
+        if (options_.events_dropped != nullptr) options_.events_dropped->Inc();
+      }
+    }
+    auto t = Clock::now();
+    if (t < retry_at && !now) continue;
+    std::string body = StatusBody(options_.node_id, host_->Statuses());
+    bool changed = body != last_sent;
+    bool stale = t - last_time >= options_.status_refresh;
+    if (!changed && !stale) continue;
+    Result<HttpResponse> r = Send("POST", "/node/workflows/status", body, options_.call_timeout);
+    Status st = !r.ok() ? r.status() : r->status == 200 ? OkStatus() : Unavailable(Describe(*r));
+    if (st.ok()) {
+      status_link.Up();
+      backoff.Reset();
+      last_sent = std::move(body);
+      last_time = t;
+      retry_at = {};
+      std::lock_guard lock(mu_);
+      ++status_posts_;
+    } else {
+      // 404: the control plane does not know this node yet; the control
+      // link registers it, so the next attempt will do.
+      status_link.Down(st);
+      retry_at = t + backoff.Next();
+    }
+  }
+}
+
+}  // namespace aether::engine::workflow

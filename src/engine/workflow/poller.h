@@ -1,0 +1,102 @@
+// The engine's workflow side of the node protocol (docs/workflow-protocol.md,
+// "Control plane ↔ engine"). Two threads:
+//   * poll:   GET /node/workflows?node_id=&since=&wait= in a loop; every
+//             answer goes to host.Apply() (an unchanged one too: applying is
+//             cheap and retries instances that could not start);
+//   * status: POST /node/workflows/status with host.Statuses() every
+//             `status_interval` when they changed (and at least every
+//             `status_refresh`), at once after StatusChanged(); and the
+//             events the host posts (POST /callback), from a bounded queue.
+// While the control plane is unreachable both retry with backoff (0.5 s
+// doubling to 10 s) and log once per change of state. The join token is
+// sent, never logged.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/http_server.h"
+#include "common/metrics.h"
+#include "common/result.h"
+#include "engine/workflow/workflow_host.h"
+
+namespace aether::engine::workflow {
+
+struct PollerOptions {
+  std::string url;  // the control plane; a trailing '/' is dropped
+  std::string join_token;
+  std::string node_id;
+  // How long a poll parks at the control plane, and so how long Stop() may
+  // wait for the poll in flight (HttpFetch cannot be cancelled).
+  std::chrono::seconds wait{1};
+  std::chrono::milliseconds backoff_initial{500};
+  std::chrono::milliseconds backoff_max{10000};
+  std::chrono::milliseconds call_timeout{2000};  // status and event posts
+  std::chrono::milliseconds status_interval{1000};
+  std::chrono::milliseconds status_refresh{30000};
+  size_t event_queue = 256;
+  Counter* events_dropped = nullptr;  // may be null
+
+  using Transport = std::function<Result<HttpResponse>(
+      std::string_view method, std::string_view url, std::string_view body,
+      const HttpHeaders& headers, std::chrono::milliseconds timeout)>;
+  Transport transport;  // empty = HttpFetch (tests substitute a fake)
+};
+
+// Thread-safety: Start, Stop and the destructor from one controlling
+// thread; PostEvent, StatusChanged and the getters from any thread (also
+// before Start and after Stop: they never block).
+class Poller {
+ public:
+  explicit Poller(PollerOptions options);
+  ~Poller();  // Stop()
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
+
+  // Starts both threads; `host` must outlive Stop().
+  void Start(WorkflowHost& host);
+  // Returns within about `wait` + call_timeout. Events still queued are
+  // dropped (counted). Idempotent.
+  void Stop();
+
+  // Queues an event body ({"event", "data"}) for POST /callback; drops and
+  // counts it when the queue is full.
+  void PostEvent(std::string body);
+  // Asks for a status post now (WorkflowHostOptions::status_changed).
+  void StatusChanged();
+
+  int64_t revision() const;  // of the last assignment applied; -1 before the first
+  int64_t status_posts() const;  // successful status posts (tests)
+
+ private:
+  void PollLoop();
+  void StatusLoop();
+  Result<HttpResponse> Send(std::string_view method, const std::string& path,
+                            std::string_view body, std::chrono::milliseconds timeout);
+  bool Sleep(std::chrono::milliseconds d);  // true when stopping
+
+  const PollerOptions options_;
+  WorkflowHost* host_ = nullptr;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;  // stopping_, status_now_, events_
+  bool stopping_ = false;
+  bool status_now_ = false;
+  std::deque<std::string> events_;
+  int64_t revision_ = -1;
+  int64_t status_posts_ = 0;
+  std::thread poll_thread_;
+  std::thread status_thread_;
+};
+
+// The JSON body of POST /node/workflows/status.
+std::string StatusBody(const std::string& node_id, const std::vector<InstanceStatus>& statuses);
+
+}  // namespace aether::engine::workflow
