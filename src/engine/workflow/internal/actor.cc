@@ -187,7 +187,7 @@ InstanceStatus Actor::Snapshot() const {
   s.events = c.events;
   s.failures = c.failures;
   s.restarts = c.restarts;
-  s.dropped = c.dropped;
+  s.dropped = c.dropped + link_dropped_.load(std::memory_order_relaxed);
   std::lock_guard lock(mu_);
   s.state = std::string(StateName(state_));
   s.last_error = last_error_;

@@ -90,6 +90,10 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
 
   // For the router, host functions and resources.
   void CountDropped() { dropped_.fetch_add(1, std::memory_order_relaxed); }
+  // A send of this instance dropped by a full link to another node: shown in
+  // its status, but aether_dataplane_dropped_total gets it from the network
+  // side (AddDataplaneDropped), so counts() leaves it out.
+  void CountLinkDropped() { link_dropped_.fetch_add(1, std::memory_order_relaxed); }
   void ReportFailure(std::string_view message);
   void SetTelemetry(std::string_view name, double value);
   void GuestLog(int level, std::string_view message);
@@ -149,7 +153,7 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   mutable std::mutex wiring_mu_;
   std::shared_ptr<const Wiring> wiring_;
 
-  std::atomic<int64_t> events_{0}, failures_{0}, restarts_{0}, dropped_{0};
+  std::atomic<int64_t> events_{0}, failures_{0}, restarts_{0}, dropped_{0}, link_dropped_{0};
   bool live_ = false;  // an instance exists; pool worker only
   Event current_;      // the event being handled; pool worker only
   LogLimiter log_limiter_;

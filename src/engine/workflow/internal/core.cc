@@ -99,7 +99,7 @@ Status Core::CastFrom(Actor& from, std::string_view output, std::string_view pay
   Status st = CastTo(t, from.component(), payload);
   // A full local mailbox counts on its instance; a full link to another
   // node counts on this sender.
-  if (st.code() == Code::kResourceExhausted && t.local == nullptr) from.CountDropped();
+  if (st.code() == Code::kResourceExhausted && t.local == nullptr) from.CountLinkDropped();
   return st;
 }
 
