@@ -22,6 +22,14 @@ using ResourceConfigMap = std::map<std::string, std::string>;
 // "http-ingress", "http-egress", "file-log", "kv", "redis", "timer", sorted.
 const std::vector<std::string>& KnownResourceClasses();
 
+// Numbers are whole decimal numbers ("1000"; not "1e3", "+5" or "0x10").
+//
+// EDGELESS compatibility: its workflow files use http-ingress "host" (it
+// routes by Host header; Aether routes by path, so "host" is checked and
+// otherwise ignored), file-log "add-timestamp", and redis URLs ending in
+// '/'; all are accepted so those files apply unchanged. EDGELESS's
+// http-egress needs no "allow"; Aether's does.
+
 // http-ingress: an engine route /wf/{workflow}/{path} turning a request into
 // an event to the resource's single mapped output.
 struct HttpIngressConfig {
@@ -43,7 +51,8 @@ struct HttpEgressConfig {
 // file-log: appends each payload as one line to a file under the node's data dir.
 struct FileLogConfig {
   std::string filename;  // "filename", default "<component>.log"; [A-Za-z0-9._-], no leading '.'
-  uint64_t max_bytes = 64ull << 20;  // "max_bytes": the file is rotated to <name>.1 beyond this
+  uint64_t max_bytes = 64ull << 20;  // "max_bytes", 1 KiB..1 TiB: the file is rotated to <name>.1 beyond this
+  bool add_timestamp = false;        // "add-timestamp" (EDGELESS's key): "true" or "false"
 };
 
 // kv: a small in-memory key-value store the functions call.

@@ -1,0 +1,356 @@
+#include "common/resource_config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace aether {
+namespace {
+
+constexpr uint64_t kMaxPayloadBytes = 1u << 20;  // the workflow payload limit (docs/workflow-protocol.md)
+
+// The first characters of a user's value, printable, for messages: values
+// can be long or binary and must not garble a one-line error.
+std::string Quote(std::string_view s) {
+  constexpr size_t kMax = 48;
+  std::string out = "\"";
+  for (char c : s.substr(0, kMax)) {
+    auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u >= 0x7f) ? '?' : c;
+  }
+  if (s.size() > kMax) out += "...";
+  return out + "\"";
+}
+
+std::string Join(const std::vector<std::string>& v, std::string_view sep = ", ") {
+  std::string out;
+  for (const std::string& s : v) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+Status KeyError(std::string_view key, std::string what) {
+  return InvalidArgument(std::string(key) + ": " + what);
+}
+
+// Every key of `c` must be one of `known` (sorted): a typo would otherwise
+// silently fall back to a default.
+Status CheckKeys(const ResourceConfigMap& c, const std::vector<std::string>& known) {
+  for (const auto& [key, value] : c) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      std::string shown = key.size() <= 64 ? key : key.substr(0, 64) + "...";
+      return InvalidArgument(shown + ": unknown key (known keys: " + Join(known) + ")");
+    }
+  }
+  return OkStatus();
+}
+
+const std::string* Find(const ResourceConfigMap& c, std::string_view key) {
+  auto it = c.find(std::string(key));
+  return it == c.end() ? nullptr : &it->second;
+}
+
+// A whole decimal number in [lo, hi]. Signs, fractions, exponents and hex
+// are refused: "1e3" or "0x10" in a limit is more likely a mistake than a
+// wish, and the engine and control plane must read the same value.
+Result<uint64_t> Number(std::string_view key, std::string_view text, uint64_t lo, uint64_t hi) {
+  bool digits = !text.empty() && text.size() <= 20;
+  for (char c : text) digits = digits && c >= '0' && c <= '9';
+  uint64_t v = 0;
+  if (digits) {
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    digits = ec == std::errc() && p == text.data() + text.size();
+    if (ec == std::errc::result_out_of_range) {
+      return KeyError(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                               ", got " + Quote(text));
+    }
+  }
+  if (!digits) return KeyError(key, "must be a whole decimal number, got " + Quote(text));
+  if (v < lo || v > hi) {
+    return KeyError(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                             ", got " + std::to_string(v));
+  }
+  return v;
+}
+
+Result<uint64_t> NumberOr(const ResourceConfigMap& c, std::string_view key, uint64_t fallback,
+                          uint64_t lo, uint64_t hi) {
+  const std::string* v = Find(c, key);
+  if (v == nullptr) return fallback;
+  return Number(key, *v, lo, hi);
+}
+
+// The index of the value among `choices`; absent = 0, the default.
+Result<size_t> Choice(const ResourceConfigMap& c, std::string_view key,
+                      const std::vector<std::string>& choices) {
+  const std::string* v = Find(c, key);
+  if (v == nullptr) return size_t{0};
+  for (size_t i = 0; i < choices.size(); ++i) {
+    if (*v == choices[i]) return i;
+  }
+  return KeyError(key, "must be " + Join(choices, " or ") + ", got " + Quote(*v));
+}
+
+bool IsPathChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+Status ValidateIngressPath(std::string_view key, std::string_view path) {
+  if (path.empty()) return KeyError(key, "must not be empty");
+  if (path.size() > 256) return KeyError(key, "at most 256 characters");
+  if (path.front() == '/' || path.back() == '/') {
+    return KeyError(key, "must not start or end with '/' (it is relative to /wf/{workflow}/), got " +
+                             Quote(path));
+  }
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view seg = path.substr(start, end - start);
+    if (seg.empty()) return KeyError(key, "empty segment (\"//\") in " + Quote(path));
+    for (char c : seg) {
+      if (!IsPathChar(c)) {
+        return KeyError(key, "segments use only lower-case letters, digits, '_' and '-', got " + Quote(path));
+      }
+    }
+    start = end + 1;
+  }
+  return OkStatus();
+}
+
+bool IsHostChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.';
+}
+
+// A DNS name or IPv4 address: letters, digits, '-' and '.', labels not
+// empty and not starting or ending with '-'. Bracketed IPv6 is left out
+// until someone needs it.
+bool ValidHost(std::string_view host) {
+  if (host.empty() || host.size() > 253) return false;
+  size_t start = 0;
+  while (start <= host.size()) {
+    size_t end = host.find('.', start);
+    if (end == std::string_view::npos) end = host.size();
+    std::string_view label = host.substr(start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      if (!IsHostChar(c)) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+// "host" or "host:port" into its parts; `what` names the value in errors.
+Status SplitHostPort(std::string_view key, std::string_view text, std::string* host,
+                     std::optional<uint16_t>* port) {
+  size_t colon = text.rfind(':');
+  std::string_view h = colon == std::string_view::npos ? text : text.substr(0, colon);
+  if (!ValidHost(h)) {
+    return KeyError(key, "invalid host " + Quote(h) + " (use letters, digits, '-' and '.')");
+  }
+  *host = std::string(h);
+  for (char& c : *host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  port->reset();
+  if (colon != std::string_view::npos) {
+    std::string_view p = text.substr(colon + 1);
+    Result<uint64_t> n = Number(key, p, 1, 65535);
+    if (!n.ok()) return KeyError(key, "invalid port " + Quote(p) + " in " + Quote(text) + " (1..65535)");
+    *port = static_cast<uint16_t>(*n);
+  }
+  return OkStatus();
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// A comma list, entries trimmed; empty entries are errors ("a,,b").
+Result<std::vector<std::string>> CommaList(std::string_view key, std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view item = Trim(text.substr(start, end - start));
+    if (item.empty()) return KeyError(key, "empty entry in the comma list " + Quote(text));
+    out.emplace_back(item);
+    start = end + 1;
+  }
+  return out;
+}
+
+bool Printable(std::string_view s) {
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const std::vector<std::string>& KnownResourceClasses() {
+  static const std::vector<std::string> kClasses = {"file-log", "http-egress", "http-ingress",
+                                                    "kv",       "redis",       "timer"};
+  return kClasses;
+}
+
+Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c, std::string_view component) {
+  RETURN_IF_ERROR(CheckKeys(c, {"content_type", "host", "methods", "mode", "path", "timeout_ms"}));
+  HttpIngressConfig out;
+  const std::string* path = Find(c, "path");
+  out.path = path ? *path : std::string(component);
+  RETURN_IF_ERROR(ValidateIngressPath("path", out.path));
+
+  ASSIGN_OR_RETURN(size_t mode, Choice(c, "mode", {"call", "cast"}));
+  out.call = mode == 0;
+
+  const std::string* methods = Find(c, "methods");
+  ASSIGN_OR_RETURN(std::vector<std::string> list, CommaList("methods", methods ? *methods : "POST,PUT"));
+  static const std::set<std::string> kAllowed = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+  for (std::string m : list) {
+    for (char& ch : m) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (!kAllowed.contains(m)) {
+      return KeyError("methods", "unsupported method " + Quote(m) + " (use GET, POST, PUT, PATCH, DELETE)");
+    }
+    if (std::find(out.methods.begin(), out.methods.end(), m) == out.methods.end()) out.methods.push_back(m);
+  }
+
+  ASSIGN_OR_RETURN(uint64_t timeout, NumberOr(c, "timeout_ms", 5000, 1, 60000));
+  out.timeout = std::chrono::milliseconds(timeout);
+
+  if (const std::string* ct = Find(c, "content_type")) {
+    if (ct->empty() || ct->size() > 256 || !Printable(*ct) || ct->find('/') == std::string::npos) {
+      return KeyError("content_type", "must be a media type like \"application/json\" (printable, at most 256 characters), got " + Quote(*ct));
+    }
+    out.content_type = *ct;
+  }
+
+  // EDGELESS's ingress routes by the Host header; Aether routes by path, so
+  // "host" is checked (so a typo still fails) but does not restrict requests.
+  if (const std::string* host = Find(c, "host")) {
+    if (!ValidHost(*host)) return KeyError("host", "invalid host " + Quote(*host));
+  }
+  return out;
+}
+
+Result<HttpEgressConfig> ParseHttpEgressConfig(const ResourceConfigMap& c) {
+  RETURN_IF_ERROR(CheckKeys(c, {"allow", "max_response_bytes", "timeout_ms"}));
+  HttpEgressConfig out;
+  const std::string* allow = Find(c, "allow");
+  if (allow == nullptr || Trim(*allow).empty()) {
+    // EDGELESS's http-egress reaches any host; an edge node's network is
+    // not the guest's to roam, so Aether wants the list spelled out.
+    return KeyError("allow", "required: a comma list of host or host:port the functions may reach");
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> list, CommaList("allow", *allow));
+  if (list.size() > 256) return KeyError("allow", "at most 256 entries");
+  for (const std::string& entry : list) {
+    std::string host;
+    std::optional<uint16_t> port;
+    RETURN_IF_ERROR(SplitHostPort("allow", entry, &host, &port));
+    std::string norm = port ? host + ":" + std::to_string(*port) : host;
+    if (std::find(out.allow.begin(), out.allow.end(), norm) == out.allow.end()) out.allow.push_back(norm);
+  }
+  ASSIGN_OR_RETURN(uint64_t timeout, NumberOr(c, "timeout_ms", 5000, 1, 60000));
+  out.timeout = std::chrono::milliseconds(timeout);
+  ASSIGN_OR_RETURN(out.max_response, NumberOr(c, "max_response_bytes", 1u << 20, 1, 16u << 20));
+  return out;
+}
+
+Result<FileLogConfig> ParseFileLogConfig(const ResourceConfigMap& c, std::string_view component) {
+  RETURN_IF_ERROR(CheckKeys(c, {"add-timestamp", "filename", "max_bytes"}));
+  FileLogConfig out;
+  const std::string* name = Find(c, "filename");
+  out.filename = name ? *name : std::string(component) + ".log";
+  auto valid_char = [](char ch) { return IsHostChar(ch) || ch == '_'; };
+  bool ok = !out.filename.empty() && out.filename.size() <= 128 && out.filename.front() != '.';
+  for (char ch : out.filename) ok = ok && valid_char(ch);
+  if (!ok) {
+    // No '/' and no leading '.': the file must stay inside the node's data
+    // dir and be neither hidden nor "..".
+    return KeyError("filename", "use 1 to 128 letters, digits, '.', '_' and '-', not starting with '.', got " +
+                                    Quote(out.filename));
+  }
+  ASSIGN_OR_RETURN(out.max_bytes, NumberOr(c, "max_bytes", 64ull << 20, 1024, 1ull << 40));
+  ASSIGN_OR_RETURN(size_t ts, Choice(c, "add-timestamp", {"false", "true"}));
+  out.add_timestamp = ts == 1;
+  return out;
+}
+
+Result<KvConfig> ParseKvConfig(const ResourceConfigMap& c) {
+  RETURN_IF_ERROR(CheckKeys(c, {"max_keys", "max_value_bytes"}));
+  KvConfig out;
+  ASSIGN_OR_RETURN(out.max_keys, NumberOr(c, "max_keys", 10000, 1, 1000000));
+  ASSIGN_OR_RETURN(out.max_value_bytes, NumberOr(c, "max_value_bytes", 65536, 1, 1u << 20));
+  return out;
+}
+
+Result<RedisConfig> ParseRedisConfig(const ResourceConfigMap& c) {
+  RETURN_IF_ERROR(CheckKeys(c, {"key", "mode", "url"}));
+  RedisConfig out;
+  if (const std::string* url = Find(c, "url")) {
+    std::string_view u = *url;
+    if (!u.starts_with("redis://")) {
+      return KeyError("url", u.starts_with("rediss://") ? "TLS (rediss://) is not supported yet; use redis://host[:port]"
+                                                        : "must be redis://host[:port], got " + Quote(u));
+    }
+    u.remove_prefix(8);
+    // EDGELESS's examples end the URL with '/': an empty database part is
+    // the default database, which is all Aether supports.
+    if (u.ends_with('/')) u.remove_suffix(1);
+    if (u.find('@') != std::string_view::npos) {
+      return KeyError("url", "authentication (user:password@) is not supported yet; use redis://host[:port]");
+    }
+    if (u.find('/') != std::string_view::npos || u.find('?') != std::string_view::npos) {
+      return KeyError("url", "selecting a database (/N) or options is not supported yet; use redis://host[:port]");
+    }
+    std::optional<uint16_t> port;
+    RETURN_IF_ERROR(SplitHostPort("url", u, &out.host, &port));
+    if (port) out.port = *port;
+  }
+  const std::string* key = Find(c, "key");
+  if (key == nullptr || key->empty()) return KeyError("key", "required: the Redis key the payloads go to");
+  if (key->size() > 512) return KeyError("key", "at most 512 bytes");
+  out.key = *key;
+  ASSIGN_OR_RETURN(size_t mode, Choice(c, "mode", {"set", "rpush"}));
+  out.rpush = mode == 1;
+  return out;
+}
+
+Result<TimerConfig> ParseTimerConfig(const ResourceConfigMap& c) {
+  RETURN_IF_ERROR(CheckKeys(c, {"payload", "period_ms"}));
+  TimerConfig out;
+  const std::string* period = Find(c, "period_ms");
+  if (period == nullptr) return KeyError("period_ms", "required: the period in milliseconds (10..86400000)");
+  ASSIGN_OR_RETURN(uint64_t ms, Number("period_ms", *period, 10, 86400000));
+  out.period = std::chrono::milliseconds(ms);
+  if (const std::string* payload = Find(c, "payload")) {
+    if (payload->size() > kMaxPayloadBytes) return KeyError("payload", "at most 1 MiB");
+    out.payload = *payload;
+  }
+  return out;
+}
+
+Status ValidateResourceConfig(std::string_view class_type, const ResourceConfigMap& c,
+                              std::string_view component) {
+  if (class_type == "http-ingress") return ParseHttpIngressConfig(c, component).status();
+  if (class_type == "http-egress") return ParseHttpEgressConfig(c).status();
+  if (class_type == "file-log") return ParseFileLogConfig(c, component).status();
+  if (class_type == "kv") return ParseKvConfig(c).status();
+  if (class_type == "redis") return ParseRedisConfig(c).status();
+  if (class_type == "timer") return ParseTimerConfig(c).status();
+  return InvalidArgument("unknown resource class " + Quote(class_type) + " (known: " +
+                         Join(KnownResourceClasses()) + ")");
+}
+
+}  // namespace aether
