@@ -1,0 +1,220 @@
+#include "cli/workflow_code.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "cli/remote.h"
+#include "common/json_util.h"
+#include "common/sha256.h"
+
+namespace aether::cli {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+constexpr size_t kMaxName = 63;
+constexpr size_t kHashedPrefix = 54;  // + "-" + 8 hex = 63
+
+bool IsName(std::string_view s) {
+  auto ok_first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (s.empty() || s.size() > kMaxName || !ok_first(s[0])) return false;
+  for (char c : s.substr(1)) {
+    if (!ok_first(c) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+// Text from the spec inside a message: valid UTF-8, cut when long.
+std::string Quote(std::string_view s) {
+  std::string t = SanitizeUtf8(s.substr(0, 80));
+  return "\"" + t + (s.size() > 80 ? "..." : "") + "\"";
+}
+
+class SpecError {
+ public:
+  explicit SpecError(std::string file) : file_(std::move(file)) {}
+  Status operator()(const std::string& path, const std::string& what) const {
+    return UsageError(file_ + ": " + (path.empty() ? "" : path + ": ") + what);
+  }
+
+ private:
+  std::string file_;
+};
+
+Result<CodeKind> KindOf(const fs::path& p) {
+  std::string ext = p.extension().string();
+  if (ext == ".wasm") return CodeKind::kWasm;
+  if (ext == ".c") return CodeKind::kC;
+  if (ext == ".rs") return CodeKind::kRust;
+  return InvalidArgument("unsupported file " + Quote(p.filename().string()) +
+                         " (expected .wasm, .c or .rs)");
+}
+
+// The code path of functions[i], if any: "code", or EDGELESS's
+// class_specification.include_code_file. Sets *field to its JSON path.
+Result<const json::value*> CodeField(const json::object& fn, const std::string& at,
+                                     const SpecError& err, std::string* field) {
+  const json::value* code = fn.if_contains("code");
+  const json::value* edgeless = nullptr;
+  if (const json::value* cs = fn.if_contains("class_specification"); cs && cs->is_object()) {
+    edgeless = cs->as_object().if_contains("include_code_file");
+  }
+  if (code != nullptr && code->is_null()) code = nullptr;
+  if (edgeless != nullptr && edgeless->is_null()) edgeless = nullptr;
+  if (code != nullptr && edgeless != nullptr) {
+    return err(at, "give \"code\" or \"class_specification.include_code_file\", not both");
+  }
+  if (code != nullptr) {
+    *field = at + ".code";
+    return code;
+  }
+  if (edgeless != nullptr) *field = at + ".class_specification.include_code_file";
+  return edgeless;
+}
+
+}  // namespace
+
+std::string DeployedFunctionName(std::string_view spec_name, std::string_view component) {
+  std::string name = spec_name.empty() ? std::string(component)
+                                       : std::string(spec_name) + "-" + std::string(component);
+  if (name.size() <= kMaxName) return name;
+  std::string hash = Sha256Hex(name).substr(0, 8);
+  std::string prefix = name.substr(0, kHashedPrefix);
+  return prefix + "-" + hash;
+}
+
+std::string TextPosition(std::string_view text, size_t offset) {
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+Result<WorkflowFile> ParseWorkflowFile(std::string_view text, const std::string& file) {
+  SpecError err(file);
+  WorkflowFile wf;
+  wf.file = file;
+  fs::path dir = fs::path(file).parent_path();
+  wf.dir = dir.empty() ? "." : dir.string();
+
+  json::parse_options opts;
+  opts.max_depth = 64;
+  json::stream_parser parser({}, opts);
+  boost::system::error_code ec;
+  size_t consumed = parser.write(text.data(), text.size(), ec);
+  if (!ec) {
+    parser.finish(ec);
+    consumed = text.size();
+  }
+  if (ec) return err("", "not JSON: " + TextPosition(text, consumed) + ": " + ec.message());
+  json::value root = parser.release();
+  if (!root.is_object()) return err("", "a workflow spec must be a JSON object");
+  wf.spec = std::move(root.as_object());
+
+  std::string spec_name;
+  if (const json::value* n = wf.spec.if_contains("name"); n != nullptr && !n->is_null()) {
+    if (!n->is_string() || !IsName(n->as_string())) {
+      return err("name", "invalid workflow name " +
+                             (n->is_string() ? Quote(n->as_string()) : ToJson(*n)) +
+                             ": use 1 to 63 characters a-z, 0-9, _ and -, starting with a letter "
+                             "or digit");
+    }
+    spec_name = std::string(n->as_string());
+  }
+
+  const json::value* functions = wf.spec.if_contains("functions");
+  if (functions == nullptr || functions->is_null()) return wf;
+  if (!functions->is_array()) return err("functions", "must be an array");
+  const json::array& list = functions->as_array();
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::string at = "functions[" + std::to_string(i) + "]";
+    if (!list[i].is_object()) return err(at, "must be an object");
+    const json::object& fn = list[i].as_object();
+    std::string field;
+    ASSIGN_OR_RETURN(const json::value* code, CodeField(fn, at, err, &field));
+    if (code == nullptr) continue;  // a deployed function: the control plane checks it
+    if (!code->is_string() || code->as_string().empty()) {
+      return err(field, "must be a path (a non-empty string)");
+    }
+    if (const json::value* f = fn.if_contains("function"); f != nullptr && !f->is_null()) {
+      return err(at, "give \"function\" (a deployed function) or a code path, not both");
+    }
+    const json::value* name = fn.if_contains("name");
+    if (name == nullptr || !name->is_string() || !IsName(name->as_string())) {
+      return err(at + ".name",
+                 name == nullptr
+                     ? std::string("required (the component's name)")
+                     : "invalid component name " +
+                           (name->is_string() ? Quote(name->as_string()) : ToJson(*name)) +
+                           ": use 1 to 63 characters a-z, 0-9, _ and -, starting "
+                           "with a letter or digit");
+    }
+    for (const CodeRef& other : wf.code) {
+      if (other.component == name->as_string()) {
+        return err(at + ".name", "duplicate component name " + Quote(other.component));
+      }
+    }
+
+    CodeRef ref;
+    ref.index = i;
+    ref.component = std::string(name->as_string());
+    ref.field = field;
+    ref.written = std::string(code->as_string());
+    fs::path p(ref.written);
+    ref.path = (p.is_absolute() ? p : (dir / p)).lexically_normal().string();
+    auto kind = KindOf(p);
+    if (!kind.ok()) return err(field, kind.status().message());
+    ref.kind = *kind;
+    std::error_code fec;
+    fs::file_status st = fs::status(ref.path, fec);
+    if (!fs::exists(st)) {
+      bool same = fs::path(ref.written).lexically_normal().string() == ref.path;
+      std::string looked = same ? "" : " (looked for " + ref.path + ")";
+      return err(field, "no such file " + ref.written + looked);
+    }
+    if (fs::is_directory(st)) return err(field, ref.written + " is a directory, not a file");
+    ref.function = DeployedFunctionName(spec_name, ref.component);
+    if (Status s = CheckFunctionName(ref.function); !s.ok()) {
+      return err(at + ".name", "cannot deploy as " + Quote(ref.function) + ": " + s.message());
+    }
+    wf.code.push_back(std::move(ref));
+  }
+  return wf;
+}
+
+Result<WorkflowFile> LoadWorkflowFile(const std::string& file) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) return UsageError(file + " is a directory, not a workflow spec");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return UsageError("cannot read " + file + ": " + std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return UsageError("cannot read " + file + ": " + std::strerror(errno));
+  return ParseWorkflowFile(text, file);
+}
+
+json::object RewriteSpec(const WorkflowFile& wf) {
+  json::object spec = wf.spec;
+  if (wf.code.empty()) return spec;
+  json::array& functions = spec["functions"].as_array();
+  for (const CodeRef& ref : wf.code) {
+    json::object& fn = functions[ref.index].as_object();
+    fn.erase("code");
+    if (json::value* cs = fn.if_contains("class_specification"); cs && cs->is_object()) {
+      cs->as_object().erase("include_code_file");
+    }
+    fn["function"] = ref.function;
+  }
+  return spec;
+}
+
+}  // namespace aether::cli
