@@ -10,6 +10,8 @@
 --   INPUT_JSON  input as a raw JSON value (e.g. 25 or {"a":1}); overrides INPUT
 --   LABEL       free text echoed in the RESULT line (default FN)
 --   BODY        execute (default) | invoke ({"input": ...}, for /api/invoke) | none
+--               | raw (the bytes of RAW as they are, e.g. for a workflow's http-ingress)
+--   RAW         the body for BODY=raw
 --   METHOD      HTTP method (default POST)
 --   TOKEN       admin token, sent as a bearer token
 -- Prints the non-2xx status codes (with one sample body each) and, last, one
@@ -45,10 +47,12 @@ if body_mode == "invoke" then
   wrk.body = '{"input":' .. input_json .. '}'
 elseif body_mode == "none" then
   wrk.body = nil
+elseif body_mode == "raw" then
+  wrk.body = os.getenv("RAW") or ""
 else
   wrk.body = '{"function":' .. json_string(fn) .. ',"input":' .. input_json .. '}'
 end
-if wrk.body ~= nil then wrk.headers["Content-Type"] = "application/json" end
+if wrk.body ~= nil and body_mode ~= "raw" then wrk.headers["Content-Type"] = "application/json" end
 local token = os.getenv("TOKEN")
 if token ~= nil and token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
 

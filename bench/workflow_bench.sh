@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Workflow benchmarks (issue: workflows):
+#   * events/s and end-to-end latency p50/p99 through a 3-function chain
+#     (http-ingress -> f1 -> f2 -> f3 -> file-log) on one node and across two
+#     engines, in call mode (wrk waits for the reply that comes back from the
+#     file-log, so its latency is ingress-to-file-log and back) and in cast
+#     mode (wrk gets 202 at once; delivered events are counted in the log);
+#   * time to heal after an engine is killed -9;
+#   * time to apply a 20-function workflow until it is running.
+# Starts aether-control and three aether-engines on 127.0.0.1 (free ports,
+# temp data dirs), prints a markdown table, kills only what it started.
+# Env: BUILD_DIR (build), DURATION (5s), CONNS (64).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+DURATION=${DURATION:-5s}
+CONNS=${CONNS:-64}
+BIN="$BUILD_DIR/bin"
+LUA="$PWD/bench/post-execute.lua"
+FWD="$BUILD_DIR/guests/wf_forward.wasm"
+WORK=$(mktemp -d /tmp/aether-workflow-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now_ms() { date +%s%3N; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+die() { echo "workflow_bench: $*" >&2; exit 1; }
+wait_http() {
+  for _ in $(seq 1 200); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done
+  die "$1 did not come up"
+}
+[ -f "$FWD" ] || die "$FWD missing: build first (make build)"
+
+CPORT=$(free_port)
+CTRL="http://127.0.0.1:$CPORT"
+cat > "$WORK/control.toml" <<TOML
+[server]
+port = $CPORT
+[database]
+path = "$WORK/control/aether.db"
+[registry]
+node_timeout = "2s"
+heartbeat_interval = "200ms"
+[log]
+level = "warn"
+TOML
+"$BIN/aether-control" --config "$WORK/control.toml" 2> "$WORK/control.log" &
+PIDS+=($!)
+wait_http "$CTRL/health"
+TOKEN=$(cat "$WORK/control/admin.token")
+JOIN=$(cat "$WORK/control/join.token")
+AUTH=(-H "Authorization: Bearer $TOKEN")
+
+declare -A EPORT EPID
+start_engine() {  # n
+  local n=$1 p
+  p=$(free_port)
+  EPORT[$n]=$p
+  cat > "$WORK/engine$n.toml" <<TOML
+[server]
+port = $p
+[runtime]
+data_dir = "$WORK/engine$n"
+[control]
+url = "$CTRL"
+node_id = "bench-$n"
+[auth]
+join_token = "$JOIN"
+[registry]
+heartbeat_interval = "200ms"
+[log]
+level = "warn"
+TOML
+  "$BIN/aether-engine" --config "$WORK/engine$n.toml" 2> "$WORK/engine$n.log" &
+  EPID[$n]=$!
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$p/health"
+}
+for n in 1 2 3; do start_engine "$n"; done
+
+curl -fs "${AUTH[@]}" -X PUT -H 'Content-Type: application/wasm' --data-binary "@$FWD" \
+  "$CTRL/api/functions/fwd" >/dev/null || die "deploy failed"
+
+wf_state() { curl -fs "${AUTH[@]}" "$CTRL/api/workflows/$1" | json "d['state']" 2>/dev/null || echo "?"; }
+wait_running() {  # id -> ms waited, or "timeout"
+  local t0
+  t0=$(now_ms)
+  for _ in $(seq 1 3000); do
+    [ "$(wf_state "$1")" = running ] && { echo $(( $(now_ms) - t0 )); return; }
+    sleep 0.01
+  done
+  echo timeout
+}
+apply() {  # spec-json -> id
+  curl -fs "${AUTH[@]}" -X POST --data-binary "$1" "$CTRL/api/workflows" | json "d['id']" ||
+    die "apply failed: $1"
+}
+ingress_url() { curl -fs "${AUTH[@]}" "$CTRL/api/workflows/$1" | json "d['ingress'][0]['url']"; }
+
+# chain_spec NAME MODE NODE_INGRESS NODE_F1 NODE_F2 NODE_F3 NODE_LOG
+chain_spec() {
+  local name=$1 mode=$2
+  cat <<JSON
+{"name": "$name",
+ "functions": [
+  {"name": "f1", "function": "fwd", "output_mapping": {"out": "f2"}, "annotations": {"node_id_match_any": ["$4"]}},
+  {"name": "f2", "function": "fwd", "output_mapping": {"out": "f3"}, "annotations": {"node_id_match_any": ["$5"]}},
+  {"name": "f3", "function": "fwd", "output_mapping": {"out": "log"}, "annotations": {"node_id_match_any": ["$6"]}}],
+ "resources": [
+  {"name": "in", "class_type": "http-ingress", "configurations": {"path": "go", "mode": "$mode"},
+   "output_mapping": {"new_request": "f1"}, "annotations": {"node_id_match_any": ["$3"]}},
+  {"name": "log", "class_type": "file-log", "configurations": {"filename": "out.log"},
+   "annotations": {"node_id_match_any": ["$7"]}}]}
+JSON
+}
+
+wrk_run() {  # label url -> "req_s p50 p99 non2xx requests"
+  LABEL="$1" BODY=raw RAW='{"amount":150}' wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "$2" 2>&1 |
+    grep '^RESULT' |
+    sed -E 's/.*requests=([0-9]+).*req_s=([0-9.]+) p50_ms=([0-9.]+) p99_ms=([0-9.]+).*non2xx=([0-9]+).*/\2 \3 \4 \5 \1/'
+}
+log_lines() { cat "$WORK"/engine*/workflows/"$1"/out.log 2>/dev/null | wc -l; }
+
+# call mode: every request is 3 function events + 1 file-log event, end to end
+run_call() {  # name nodes...
+  local id url
+  id=$(apply "$(chain_spec "$1" call "$2" "$3" "$4" "$5" "$6")")
+  [ "$(wait_running "$id")" != timeout ] || die "$id did not start: $(curl -fs "${AUTH[@]}" "$CTRL/api/workflows/$id")"
+  url=$(ingress_url "$id")
+  wrk_run "$1" "$url"
+}
+# cast mode: wrk gets 202 at once; delivered = lines in the log once drained
+run_cast() {  # name nodes...
+  local id url before out lines
+  id=$(apply "$(chain_spec "$1" cast "$2" "$3" "$4" "$5" "$6")")
+  [ "$(wait_running "$id")" != timeout ] || die "$id did not start"
+  url=$(ingress_url "$id")
+  out=$(wrk_run "$1" "$url")
+  sleep 2  # let the mailboxes drain into the log
+  lines=$(log_lines "$id")
+  echo "$out $lines"
+}
+
+read -r C1_RPS C1_P50 C1_P99 C1_BAD C1_N <<< "$(run_call call1 bench-1 bench-1 bench-1 bench-1 bench-1)"
+read -r C2_RPS C2_P50 C2_P99 C2_BAD C2_N <<< "$(run_call call2 bench-1 bench-1 bench-2 bench-1 bench-2)"
+read -r K1_RPS K1_P50 K1_P99 K1_BAD K1_N K1_LINES <<< "$(run_cast cast1 bench-1 bench-1 bench-1 bench-1 bench-1)"
+read -r K2_RPS K2_P50 K2_P99 K2_BAD K2_N K2_LINES <<< "$(run_cast cast2 bench-1 bench-1 bench-2 bench-1 bench-2)"
+secs=$(python3 -c "print(float('${DURATION%s}'))")
+ev() { python3 -c "print(round($1 * $2, 0))"; }
+
+# Heal: a chain whose f2 may run on bench-2 or bench-3; kill -9 the one it
+# runs on; time until the workflow runs again with f2 on the other.
+HID=$(apply "$(chain_spec heal cast bench-1 bench-1 bench-3 bench-1 bench-1 | sed 's/\["bench-3"\]/["bench-3","bench-2"]/')")
+wait_running "$HID" >/dev/null
+f2_node() {
+  curl -fs "${AUTH[@]}" "$CTRL/api/workflows/$HID" |
+    json "[i['node_id'] for i in d['instances'] if i['id']=='$HID/f2/0'][0]+':'+d['state']" 2>/dev/null || echo "?"
+}
+VICTIM=$(f2_node | cut -d: -f1)
+case "$VICTIM" in bench-2) OTHER=bench-3 ;; bench-3) OTHER=bench-2 ;; *) die "f2 placed on '$VICTIM'" ;; esac
+t0=$(now_ms)
+kill -9 "${EPID[${VICTIM#bench-}]}"
+HEAL=timeout
+for _ in $(seq 1 3000); do
+  if [ "$(f2_node)" = "$OTHER:running" ]; then HEAL=$(( $(now_ms) - t0 )); break; fi
+  sleep 0.01
+done
+
+# Apply a 20-function workflow (a chain of fwd) on the two live engines.
+SPEC=$(python3 - <<'PY'
+import json
+fns = [{"name": f"s{i}", "function": "fwd",
+        "output_mapping": ({"out": f"s{i+1}"} if i < 19 else {})} for i in range(20)]
+print(json.dumps({"name": "twenty", "functions": fns}))
+PY
+)
+t0=$(now_ms)
+TID=$(apply "$SPEC")
+APPLY20=$(wait_running "$TID")
+[ "$APPLY20" = timeout ] || APPLY20=$(( $(now_ms) - t0 ))
+
+cat <<TABLE
+## Workflows ($(date -u +%Y-%m-%dT%H:%M:%SZ), wrk -t2 -c$CONNS -d$DURATION, chain ingress -> f1 -> f2 -> f3 -> file-log)
+
+| figure | value |
+|---|---:|
+| call chain, one node: requests/s | $C1_RPS (non-2xx $C1_BAD) |
+| call chain, one node: function events/s (3 per request) | $(ev "$C1_RPS" 3) |
+| call chain, one node: end-to-end p50 / p99 | $C1_P50 / $C1_P99 ms |
+| call chain, two engines (3 crossings per request): requests/s | $C2_RPS (non-2xx $C2_BAD) |
+| call chain, two engines: function events/s | $(ev "$C2_RPS" 3) |
+| call chain, two engines: end-to-end p50 / p99 | $C2_P50 / $C2_P99 ms |
+| cast chain, one node: ingress requests/s (202) | $K1_RPS (non-2xx $K1_BAD) |
+| cast chain, one node: delivered to the log / accepted | $K1_LINES / $K1_N |
+| cast chain, one node: delivered function events/s | $(python3 -c "print(round($K1_LINES * 3 / $secs))") |
+| cast chain, two engines: ingress requests/s (202) | $K2_RPS (non-2xx $K2_BAD) |
+| cast chain, two engines: delivered to the log / accepted | $K2_LINES / $K2_N |
+| cast chain, two engines: delivered function events/s | $(python3 -c "print(round($K2_LINES * 3 / $secs))") |
+| heal after kill -9 (node_timeout 2 s) | $HEAL ms |
+| apply a 20-function workflow until running | $APPLY20 ms |
+TABLE
