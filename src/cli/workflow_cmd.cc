@@ -179,7 +179,10 @@ int Apply(const WorkflowArgs& a) {
     // Validation errors name a JSON path: of the spec file, so say which.
     if (code == "invalid_spec") return Report(Status(st.code(), a.file + ": " + st.message()));
     if (response->status == 409) {
-      return Report(Status(st.code(), st.message() + " (remove it first: aether workflow rm ID)"));
+      const json::value* name = wf->spec.if_contains("name");
+      std::string id = name != nullptr && name->is_string() ? std::string(name->as_string()) : "ID";
+      return Report(
+          Status(st.code(), st.message() + " (to replace it: aether workflow rm " + id + ")"));
     }
     return Report(st);
   }

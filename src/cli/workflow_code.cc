@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <utility>
+#include <vector>
 
 #include "cli/remote.h"
 #include "common/json_util.h"
@@ -54,26 +56,28 @@ Result<CodeKind> KindOf(const fs::path& p) {
                          " (expected .wasm, .c or .rs)");
 }
 
-// The code path of functions[i], if any: "code", or EDGELESS's
-// class_specification.include_code_file. Sets *field to its JSON path.
+// The code path of functions[i], if any: "code", or in EDGELESS's
+// class_specification "include_code_file" (or "code", which the control
+// plane treats as a path too). Sets *field to its JSON path.
 Result<const json::value*> CodeField(const json::object& fn, const std::string& at,
                                      const SpecError& err, std::string* field) {
-  const json::value* code = fn.if_contains("code");
-  const json::value* edgeless = nullptr;
+  std::vector<std::pair<std::string, const json::value*>> found;
+  auto add = [&found](std::string path, const json::value* v) {
+    if (v != nullptr && !v->is_null()) found.emplace_back(std::move(path), v);
+  };
+  add(at + ".code", fn.if_contains("code"));
   if (const json::value* cs = fn.if_contains("class_specification"); cs && cs->is_object()) {
-    edgeless = cs->as_object().if_contains("include_code_file");
+    add(at + ".class_specification.include_code_file",
+        cs->as_object().if_contains("include_code_file"));
+    add(at + ".class_specification.code", cs->as_object().if_contains("code"));
   }
-  if (code != nullptr && code->is_null()) code = nullptr;
-  if (edgeless != nullptr && edgeless->is_null()) edgeless = nullptr;
-  if (code != nullptr && edgeless != nullptr) {
-    return err(at, "give \"code\" or \"class_specification.include_code_file\", not both");
+  if (found.empty()) return nullptr;
+  if (found.size() > 1) {
+    std::string a = found[0].first.substr(at.size() + 1), b = found[1].first.substr(at.size() + 1);
+    return err(at, "give \"" + a + "\" or \"" + b + "\", not both");
   }
-  if (code != nullptr) {
-    *field = at + ".code";
-    return code;
-  }
-  if (edgeless != nullptr) *field = at + ".class_specification.include_code_file";
-  return edgeless;
+  *field = found[0].first;
+  return found[0].second;
 }
 
 }  // namespace
@@ -211,6 +215,7 @@ json::object RewriteSpec(const WorkflowFile& wf) {
     fn.erase("code");
     if (json::value* cs = fn.if_contains("class_specification"); cs && cs->is_object()) {
       cs->as_object().erase("include_code_file");
+      cs->as_object().erase("code");
     }
     fn["function"] = ref.function;
   }

@@ -124,6 +124,21 @@ TEST(ParseWorkflowFile, EdgelessIncludeCodeFileIsRewrittenKeepingTheRest) {
   EXPECT_EQ(ToJson(fn.at("annotations")), R"({"init-payload":"7"})");
 }
 
+TEST(ParseWorkflowFile, EdgelessClassSpecificationCodeIsAPathToo) {
+  Scratch s;
+  s.Touch("f.rs");
+  std::string file = s.path() + "/w.json";
+  auto wf = ParseWorkflowFile(
+      R"({"name": "w", "functions": [{"name": "f", "class_specification": {"id": "f", "code": "f.rs"}}]})",
+      file);
+  ASSERT_TRUE(wf.ok()) << wf.status().message();
+  ASSERT_EQ(wf->code.size(), 1u);
+  EXPECT_EQ(wf->code[0].field, "functions[0].class_specification.code");
+  EXPECT_EQ(wf->code[0].kind, CodeKind::kRust);
+  EXPECT_EQ(ToJson(RewriteSpec(*wf).at("functions")),
+            R"([{"name":"f","class_specification":{"id":"f"},"function":"w-f"}])");
+}
+
 TEST(ParseWorkflowFile, BareFileNameResolvesAgainstTheCurrentDirectory) {
   Scratch s;
   s.Touch("f.wasm");
@@ -189,6 +204,12 @@ TEST(ParseWorkflowFile, ErrorsNameTheFileAndTheField) {
             file +
                 ": functions[0]: give \"code\" or \"class_specification.include_code_file\", "
                 "not both");
+  EXPECT_EQ(ErrorOf(R"({"functions": [{"name": "p", "class_specification":
+                        {"include_code_file": "ok.c", "code": "ok.c"}}]})",
+                    file),
+            file +
+                ": functions[0]: give \"class_specification.include_code_file\" or "
+                "\"class_specification.code\", not both");
   EXPECT_EQ(ErrorOf(R"({"functions": [{"code": "ok.c"}]})", file),
             file + ": functions[0].name: required (the component's name)");
   EXPECT_EQ(ErrorOf(R"({"functions": [{"name": "Parse", "code": "ok.c"}]})", file),
