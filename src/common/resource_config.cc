@@ -255,6 +255,9 @@ Result<HttpEgressConfig> ParseHttpEgressConfig(const ResourceConfigMap& c) {
   ASSIGN_OR_RETURN(std::vector<std::string> list, CommaList("allow", *allow));
   if (list.size() > 256) return KeyError("allow", "at most 256 entries");
   for (const std::string& entry : list) {
+    if (entry.find('/') != std::string::npos) {
+      return KeyError("allow", Quote(entry) + ": give host or host:port, not a URL");
+    }
     std::string host;
     std::optional<uint16_t> port;
     RETURN_IF_ERROR(SplitHostPort("allow", entry, &host, &port));
