@@ -335,9 +335,8 @@ void Actor::Process(Event& e, bool* trapped) {
         StopInstance(false);
         live_ = false;
       }
+      OnTrap(f);  // before the reply: a caller then sees "restarting" and the counts
       if (e.reply) e.reply(Internal(id_ + " trapped: " + f.message));
-      e.reply = nullptr;
-      OnTrap(f);
       *trapped = true;
       break;
   }

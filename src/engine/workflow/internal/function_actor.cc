@@ -26,7 +26,12 @@ Status FunctionActor::StartInstance(const InstanceAssignment& a, Failure* trappe
   const WorkflowHostOptions& o = core_.options();
   if (o.engine == nullptr) return FailedPrecondition("the engine has no wasm engine");
   if (!o.module) return Unavailable("the engine cannot fetch modules");
-  ASSIGN_OR_RETURN(std::shared_ptr<const wasm::Module> module, o.module(a.function, a.sha256));
+  std::shared_ptr<const wasm::Module> module;
+  {
+    // Fetching may wait for a download or a compile: other actors keep a thread.
+    Pool::Blocking blocking(core_.pool());
+    ASSIGN_OR_RETURN(module, o.module(a.function, a.sha256));
+  }
   module = o.engine->Current(module);
 
   uint64_t memory = o.memory_limit;
