@@ -152,12 +152,16 @@ void Api::Run(Function& function, std::string_view input, const Responder& respo
 }
 
 void Api::Health(HttpRequest&&, Responder respond) {
-  std::string body = fmt::format(
-      "{{\"status\":\"ok\",\"version\":{},\"functions\":{},\"workers\":{},\"busy\":{},"
-      "\"queue\":{},\"queue_capacity\":{}}}",
-      JsonEscape(options_.version), functions_.size(), executor_.workers(), executor_.busy(),
-      executor_.queue_depth(), executor_.queue_capacity());
-  respond(Json(200, std::move(body)));
+  boost::json::object health{{"status", "ok"},
+                             {"version", options_.version},
+                             // int64 (not size_t): clients read them with as_int64().
+                             {"functions", static_cast<int64_t>(functions_.size())},
+                             {"workers", static_cast<int64_t>(executor_.workers())},
+                             {"busy", static_cast<int64_t>(executor_.busy())},
+                             {"queue", static_cast<int64_t>(executor_.queue_depth())},
+                             {"queue_capacity", static_cast<int64_t>(executor_.queue_capacity())}};
+  if (extras_.health) extras_.health(health);
+  respond(Json(200, ToJson(health)));
 }
 
 void Api::Metrics(HttpRequest&&, Responder respond) {
@@ -165,6 +169,7 @@ void Api::Metrics(HttpRequest&&, Responder respond) {
   HttpResponse r;
   r.content_type = kPrometheusContentType;
   r.body = registry_.Render();
+  if (extras_.metrics) extras_.metrics(r.body);
   respond(std::move(r));
 }
 

@@ -3,14 +3,18 @@
 //   GET  /health    {"status":"ok", "functions", "workers", "busy", "queue", ...}
 //   GET  /metrics   Prometheus text
 //   GET  /functions {"functions": [{"name", "sha256", "size", "state", "tier", "error"}]}
+// (The workflow routes, /dataplane/v1/* and /wf/..., are added by
+// workflow::Dataplane::Register.)
 //
 // Handlers run on the HTTP IO thread and never run a guest there: /execute
 // parses, looks the function up and queues the execution; a worker runs it
 // and answers through the Responder.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -42,6 +46,13 @@ class ExecutionObserver {
   virtual void ExecutionFailed(std::string_view function, wasm::TrapKind kind) = 0;
 };
 
+// What other components add to /health and /metrics (workflows). Called on
+// an IO thread; must not block. Either may be empty.
+struct ApiExtras {
+  std::function<void(std::string& prometheus_text)> metrics;  // appends lines
+  std::function<void(boost::json::object& health)> health;     // adds fields
+};
+
 // Every reference must outlive the Api (and the server it is registered
 // with: Register() hands out handlers that point at it). Thread-safety: the
 // handlers may be called from any thread.
@@ -52,6 +63,8 @@ class Api {
 
   // Adds the routes above. Call before server.Start().
   void Register(HttpServer& server);
+  // Before server.Start().
+  void SetExtras(ApiExtras extras) { extras_ = std::move(extras); }
 
   void Execute(HttpRequest&& request, Responder respond);
   void Health(HttpRequest&& request, Responder respond);
@@ -69,6 +82,7 @@ class Api {
   MetricsRegistry& registry_;
   EngineMetrics& metrics_;
   ExecutionObserver* const observer_;  // may be null
+  ApiExtras extras_;
 };
 
 }  // namespace aether::engine

@@ -1,6 +1,9 @@
 #include "engine/engine_service.h"
 
+#include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
+#include <map>
 #include <system_error>
 
 #include "common/http_server.h"
@@ -12,6 +15,9 @@
 #include "engine/engine_metrics.h"
 #include "engine/executor.h"
 #include "engine/function_registry.h"
+#include "engine/workflow/dataplane.h"
+#include "engine/workflow/poller.h"
+#include "engine/workflow/workflow_host.h"
 #include "wasm/engine.h"
 
 namespace aether::engine {
@@ -42,6 +48,8 @@ class EngineServiceImpl final : public EngineService {
     eo.cache_size = rt.cache_size;
     eo.optimize = rt.optimize;
     eo.cc = rt.cc;
+    // The workflow ABI's aether.* imports: known before any module loads.
+    eo.host_functions = workflow::WorkflowHost::HostFunctions();
     EngineMetrics* metrics = metrics_.get();
     eo.on_compiled = [metrics](const std::string&, wasm::Tier tier, double ms,
                                const std::string& error) {
@@ -70,8 +78,25 @@ class EngineServiceImpl final : public EngineService {
     }
     functions_ = functions;
 
+    RETURN_IF_ERROR(InitWorkflows());
+
     api_ = std::make_unique<Api>(ApiOptions::FromConfig(rt, std::string(kEngineVersion)), *engine_,
                                  *functions_, *executor_, registry_, *metrics_, control_.get());
+    workflow::WorkflowHost* host = host_.get();
+    workflow::Dataplane* dataplane = dataplane_.get();
+    ApiExtras extras;
+    extras.metrics = [host, dataplane](std::string& out) {
+      out += host->MetricsText();
+      out += dataplane->MetricsText();
+    };
+    extras.health = [host](boost::json::object& health) {
+      std::map<std::string, int64_t> states;
+      for (const workflow::InstanceStatus& s : host->Statuses()) ++states[s.state];
+      boost::json::object counts;
+      for (const auto& [state, n] : states) counts[state] = n;
+      health["workflow_instances"] = std::move(counts);
+    };
+    api_->SetExtras(std::move(extras));
 
     HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultEnginePort);
     if (port_override) so.port = *port_override;
@@ -81,12 +106,14 @@ class EngineServiceImpl final : public EngineService {
     so.io_threads = 2;
     server_ = std::make_unique<HttpServer>(std::move(so));
     api_->Register(*server_);
+    dataplane_->Register(*server_, *host_);
     return OkStatus();
   }
 
   Status Start() override {
     RETURN_IF_ERROR(server_->Start());
     if (control_) control_->Start(SelfUrl());
+    if (poller_) poller_->Start(*host_);
     return OkStatus();
   }
 
@@ -95,6 +122,12 @@ class EngineServiceImpl final : public EngineService {
     // here within node_timeout), then the server lets in-flight executions
     // answer, then the workers drain what is left (late answers are
     // dropped), and only then may the engine and the registries go.
+    // Workflows first: no new assignments, then the instances (handle_stop;
+    // their pending calls are answered), then the links to other engines.
+    // The server still answers meanwhile (the host refuses new events).
+    if (poller_) poller_->Stop();
+    if (host_) host_->Stop();
+    if (dataplane_) dataplane_->Stop();
     if (control_) control_->Stop();
     if (server_) server_->Stop();
     if (executor_) executor_->Stop();
@@ -106,6 +139,54 @@ class EngineServiceImpl final : public EngineService {
   const std::string& functions_dir() const override { return functions_->dir(); }
 
  private:
+  Status InitWorkflows() {
+    const std::string node_id = DefaultNodeId(config_.control.node_id);
+    workflow::DataplaneOptions dpo;
+    dpo.join_token = config_.auth.join_token;
+    dataplane_ = std::make_unique<workflow::Dataplane>(std::move(dpo));
+
+    if (!config_.control.url.empty()) {
+      workflow::PollerOptions po;
+      po.url = config_.control.url;
+      po.join_token = config_.auth.join_token;
+      po.node_id = node_id;
+      po.events_dropped = &metrics_->events_dropped;
+      poller_ = std::make_unique<workflow::Poller>(std::move(po));
+    }
+
+    const RuntimeConfig& rt = config_.runtime;
+    workflow::WorkflowHostOptions ho;
+    ho.engine = engine_.get();
+    ho.node_id = node_id;
+    ho.data_dir = rt.data_dir;
+    ho.remote = dataplane_.get();
+    ho.memory_limit = rt.memory_limit;
+    ho.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(rt.exec_timeout);
+    ho.threads = rt.workers;
+    // The control plane's version of the function (a functions_dir module
+    // of the same name does not count: the assignment names a sha256).
+    FunctionRegistry* managed = control_ ? &control_->functions() : functions_;
+    wasm::Engine* engine = engine_.get();
+    ho.module = [managed, engine](const std::string& name, const std::string& sha256)
+        -> Result<std::shared_ptr<const wasm::Module>> {
+      std::shared_ptr<Function> fn = managed->Find(name);
+      if (fn == nullptr) return NotFound("function " + name + " is not on this node yet");
+      ASSIGN_OR_RETURN(std::shared_ptr<const wasm::Module> module, fn->WaitModule());
+      if (module->sha256() != sha256) {
+        return Unavailable("function " + name + " is at version " + module->sha256().substr(0, 12) +
+                           " here, the workflow wants " + sha256.substr(0, 12));
+      }
+      return engine->Current(module);
+    };
+    if (poller_) {
+      workflow::Poller* poller = poller_.get();
+      ho.post_event = [poller](std::string body) { poller->PostEvent(std::move(body)); };
+      ho.status_changed = [poller] { poller->StatusChanged(); };
+    }
+    ASSIGN_OR_RETURN(host_, workflow::WorkflowHost::Create(std::move(ho)));
+    return OkStatus();
+  }
+
   // Where the control plane reaches this engine: the server's URL, with the
   // host name instead of a wildcard address (0.0.0.0 would mean the control
   // plane's own host).
@@ -130,6 +211,11 @@ class EngineServiceImpl final : public EngineService {
   std::unique_ptr<FunctionRegistry> layered_;  // control_'s functions, then dir_functions_
   FunctionRegistry* functions_ = nullptr;      // what the API serves: layered_ or dir_functions_
   std::unique_ptr<Executor> executor_;
+  // The host sends through the dataplane and posts through the poller, so
+  // both outlive it.
+  std::unique_ptr<workflow::Dataplane> dataplane_;
+  std::unique_ptr<workflow::Poller> poller_;  // null without [control] url
+  std::unique_ptr<workflow::WorkflowHost> host_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
 };

@@ -242,6 +242,9 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
         }
         sent.fetch_add(accepted, std::memory_order_relaxed);
         Dropped(peer_dropped, dropped);
+        // The peer's mailboxes overflowed: give its instances a moment to
+        // drain before the next batch rather than overrun them again.
+        if (dropped > 0 && SleepOrStop(peer, options.overrun_pause)) return;
         if (peer.down) {
           peer.down = false;
           peers_down.fetch_sub(1, std::memory_order_relaxed);

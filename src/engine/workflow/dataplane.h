@@ -39,10 +39,13 @@ namespace aether::engine::workflow {
 struct DataplaneOptions {
   std::string join_token;  // sent to peers and required from them; empty = every request 401
   size_t queue_length = 8192;  // events waiting per peer
-  size_t max_batch_events = 4096;
+  // About a default mailbox (1024): a bigger batch for one instance would
+  // overrun it at the peer.
+  size_t max_batch_events = 1024;
   size_t max_batch_bytes = 1u << 20;  // below the receivers' 4 MiB
   std::chrono::milliseconds request_timeout{5000};  // one batch POST
   std::chrono::milliseconds retry_for{10000};       // a peer that does not answer, then drop
+  std::chrono::milliseconds overrun_pause{2};       // after a batch the peer partly dropped
   std::chrono::milliseconds backoff_initial{50};
   std::chrono::milliseconds backoff_max{2000};
   size_t call_threads = 8;

@@ -136,7 +136,7 @@ TEST(DataplaneTest, CallsMapEveryAnswer) {
   auto slow = CallAndWait(a.dataplane, b.Target("wf/f/0"), "sleep:2000", milliseconds(100));
   EXPECT_EQ(slow.status().code(), Code::kDeadlineExceeded);
   auto slept = CallAndWait(a.dataplane, b.Target("wf/f/0"), "sleep:10", milliseconds(0));
-  ASSERT_TRUE(slept.ok());
+  ASSERT_TRUE(slept.ok()) << slept.status().message();
   EXPECT_EQ(b.host.last_call_timeout(), milliseconds(0)) << "0 = the target's own timeout";
 
   OutputTarget dead{"wf/f/0", "gone", "http://127.0.0.1:1"};
@@ -325,8 +325,9 @@ TEST(DataplaneTest, StopFailsWaitingCalls) {
   auto start = std::chrono::steady_clock::now();
   a->dataplane.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1000));
-  EXPECT_EQ(first.get_future().get().status().code(), Code::kUnavailable);
-  EXPECT_EQ(second.get_future().get().status().code(), Code::kUnavailable);
+  Result<std::string> r1 = first.get_future().get(), r2 = second.get_future().get();
+  EXPECT_EQ(r1.status().code(), Code::kUnavailable) << r1.status().message();
+  EXPECT_EQ(r2.status().code(), Code::kUnavailable) << r2.status().message();
 }
 
 TEST(DataplaneTest, IngressRoute) {

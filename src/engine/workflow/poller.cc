@@ -197,11 +197,14 @@ void Poller::PollLoop() {
     }
     Result<HttpResponse> r = Send("GET", path, {}, timeout);
     Status st = !r.ok()            ? r.status()
+                : r->status == 404 ? NotFound(Describe(*r))
                 : r->status != 200 ? Unavailable(Describe(*r))
                                    : OkStatus();
     Result<Assignments> a = st.ok() ? ParseAssignments(r->body) : Result<Assignments>(st);
     if (!a.ok()) {
-      link.Down(a.status());
+      // 404: this node is not registered (yet); the control link registers
+      // it, so that is no reason to warn.
+      if (a.status().code() != Code::kNotFound) link.Down(a.status());
       since.reset();  // start over with a full answer
       if (Sleep(backoff.Next())) return;
       continue;
