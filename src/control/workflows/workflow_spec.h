@@ -71,6 +71,20 @@ struct SpecCheckHooks {
 // CLI resolves those before it posts), bad annotations, an unknown
 // class_type (listing the known ones), bad configurations
 // (ValidateResourceConfig), more than 256 components.
+//
+// Also rejected: an http-ingress without exactly one mapped output; a name
+// of the form of a generated id (wf- and 8 hex digits); EDGELESS
+// function_type "CONTAINER"; max_instances outside 1..64; memory_limit
+// other than 0 or 64KiB..4GiB; init_payload over 1 MiB; more than 64
+// outputs per component.
+//
+// EDGELESS spellings accepted: class_specification {id, function_type,
+// version, outputs} (id is the deployed function unless "function" is also
+// given, as the CLI adds it; a non-empty outputs must list every mapped
+// output; empty means undeclared, as EDGELESS's own examples use it);
+// "init-payload"; annotations written as strings ("3"), and
+// node_id_match_any / label_match_all as comma lists ("red,blue").
+// Configuration values that are numbers or booleans become their JSON text.
 Result<WorkflowSpec> ParseWorkflowSpec(std::string_view json, const SpecCheckHooks& hooks = {});
 
 // The normalized spec in Aether's own field names (stored, and returned by
