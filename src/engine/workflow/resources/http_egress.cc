@@ -1,0 +1,279 @@
+#include "engine/workflow/resources/http_egress.h"
+
+#include <algorithm>
+#include <boost/url/parse.hpp>
+#include <cctype>
+#include <charconv>
+#include <utility>
+
+#include "common/http_client.h"
+#include "common/json_util.h"
+#include "common/log.h"
+#include "engine/workflow/resources/work_queue.h"
+
+namespace aether::engine::workflow::resources {
+namespace {
+
+constexpr std::string_view kResponseOutput = "response";
+constexpr size_t kErrorBodyPreview = 200;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool IsToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) == 0 &&
+        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<uint32_t> ParsePort(std::string_view s) {
+  uint32_t port = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), port);
+  if (ec != std::errc() || end != s.data() + s.size() || port == 0 || port > 65535) {
+    return std::nullopt;
+  }
+  return port;
+}
+
+// An allow-list entry: host (lower case, IPv6 without brackets), port 0 =
+// the scheme's default port only, wildcard = "*." prefix.
+struct AllowEntry {
+  std::string host;
+  uint32_t port = 0;
+  bool wildcard = false;
+};
+
+std::optional<AllowEntry> ParseAllowEntry(std::string_view e) {
+  AllowEntry out;
+  std::string_view host = e;
+  std::string_view port;
+  if (e.starts_with('[')) {
+    size_t close = e.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = e.substr(1, close - 1);
+    std::string_view rest = e.substr(close + 1);
+    if (!rest.empty()) {
+      if (!rest.starts_with(':')) return std::nullopt;
+      port = rest.substr(1);
+    }
+  } else if (size_t colon = e.rfind(':'); colon != std::string_view::npos && e.find(':') == colon) {
+    host = e.substr(0, colon);
+    port = e.substr(colon + 1);
+  }
+  if (!port.empty() || (e.ends_with(':'))) {
+    std::optional<uint32_t> p = ParsePort(port);
+    if (!p) return std::nullopt;
+    out.port = *p;
+  }
+  if (host.starts_with("*.")) {
+    out.wildcard = true;
+    host.remove_prefix(2);
+  }
+  if (host.empty()) return std::nullopt;
+  out.host = Lower(host);
+  return out;
+}
+
+// The URL without its query and fragment, for messages (a query may hold
+// secrets that have no place in logs).
+std::string ForMessage(std::string_view url) {
+  return std::string(url.substr(0, url.find_first_of("?#")));
+}
+
+class HttpEgress final : public Resource {
+ public:
+  HttpEgress(ResourceContext ctx, HttpEgressConfig config)
+      : ctx_(std::move(ctx)),
+        config_(std::move(config)),
+        queue_(kEgressQueueTasks, kEgressQueueBytes) {
+    fetch_options_.max_response_bytes = config_.max_response;
+  }
+  ~HttpEgress() override { Stop(); }
+
+  Status Cast(std::string_view /*source*/, std::string_view payload) override {
+    // Validate at once: a bad request is the sender's error, not a failure
+    // found later on another thread.
+    ASSIGN_OR_RETURN(EgressRequest req, Prepare(payload));
+    uint64_t bytes = payload.size();
+    return queue_.Post(
+        [this, req = std::move(req)] {
+          Result<std::string> body = Perform(req, config_.timeout);
+          if (!body.ok()) {
+            ctx_.report_failure("http-egress: " + body.status().message());
+            return;
+          }
+          std::vector<std::string> outputs = ctx_.outputs();
+          if (std::find(outputs.begin(), outputs.end(), kResponseOutput) == outputs.end()) return;
+          Status st = ctx_.cast(kResponseOutput, *body);
+          if (!st.ok()) {
+            ctx_.report_failure("http-egress: cannot send the response to \"response\": " +
+                                st.message());
+          }
+        },
+        bytes);
+  }
+
+  Result<std::string> Call(std::string_view /*source*/, std::string_view payload,
+                           std::chrono::milliseconds timeout) override {
+    ASSIGN_OR_RETURN(EgressRequest req, Prepare(payload));
+    return Perform(req, std::min(timeout, config_.timeout));
+  }
+
+  void Stop() override {
+    size_t dropped = queue_.Stop();
+    if (dropped > 0) {
+      LOG_WARN("{}: {} queued http-egress request(s) dropped at stop", ctx_.instance_id, dropped);
+    }
+  }
+
+ private:
+  Result<EgressRequest> Prepare(std::string_view payload) const {
+    ASSIGN_OR_RETURN(EgressRequest req, ParseEgressRequest(payload));
+    RETURN_IF_ERROR(CheckEgressUrl(req.url, config_.allow));
+    return req;
+  }
+
+  Result<std::string> Perform(const EgressRequest& req, std::chrono::milliseconds timeout) const {
+    Result<HttpResponse> r =
+        HttpFetch(req.method, req.url, req.body, req.headers, timeout, fetch_options_);
+    if (!r.ok()) return r.status();
+    if (r->status < 200 || r->status > 299) {
+      std::string preview = r->body.substr(0, kErrorBodyPreview);
+      return Internal(req.method + " " + ForMessage(req.url) + " answered " +
+                      std::to_string(r->status) + (preview.empty() ? "" : ": " + preview));
+    }
+    return std::move(r->body);
+  }
+
+  ResourceContext ctx_;
+  const HttpEgressConfig config_;
+  HttpFetchOptions fetch_options_;
+  WorkQueue queue_;  // last: its thread uses the members above
+};
+
+}  // namespace
+
+Result<EgressRequest> ParseEgressRequest(std::string_view payload) {
+  std::string_view trimmed = payload;
+  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front()))) {
+    trimmed.remove_prefix(1);
+  }
+  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) {
+    trimmed.remove_suffix(1);
+  }
+  EgressRequest req;
+  if (!trimmed.starts_with('{')) {
+    if (!trimmed.starts_with("http://") && !trimmed.starts_with("https://")) {
+      return InvalidArgument(
+          "http-egress: the payload must be a JSON request {\"url\", \"method\"?, "
+          "\"headers\"?, \"body\"?} or an http:// or https:// URL");
+    }
+    req.method = "GET";
+    req.url = std::string(trimmed);
+    return req;
+  }
+  auto obj = ParseJsonObject(trimmed, "http-egress request");
+  if (!obj.ok()) return InvalidArgument("http-egress: " + obj.status().message());
+  for (const auto& [key, value] : *obj) {
+    if (key != "method" && key != "url" && key != "headers" && key != "body") {
+      return InvalidArgument("http-egress: unknown field \"" + std::string(key) +
+                             "\" (known: method, url, headers, body)");
+    }
+  }
+  auto url = GetString(*obj, "url");
+  if (!url.ok()) return InvalidArgument("http-egress: " + url.status().message());
+  req.url = std::move(*url);
+  auto body = GetString(*obj, "body", "");
+  if (!body.ok()) return InvalidArgument("http-egress: " + body.status().message());
+  req.body = std::move(*body);
+  bool has_body = obj->contains("body") && !obj->at("body").is_null();
+  auto method = GetString(*obj, "method", has_body ? "POST" : "GET");
+  if (!method.ok()) return InvalidArgument("http-egress: " + method.status().message());
+  req.method = std::move(*method);
+  if (!IsToken(req.method) || req.method.size() > 32) {
+    return InvalidArgument("http-egress: invalid method \"" + SanitizeUtf8(req.method) + "\"");
+  }
+  std::transform(req.method.begin(), req.method.end(), req.method.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (const auto* h = obj->if_contains("headers"); h != nullptr && !h->is_null()) {
+    if (!h->is_object()) return InvalidArgument("http-egress: field \"headers\" must be an object");
+    for (const auto& [name, value] : h->as_object()) {
+      if (!value.is_string()) {
+        return InvalidArgument("http-egress: header \"" + std::string(name) +
+                               "\" must be a string");
+      }
+      if (!IsToken(name)) {
+        return InvalidArgument("http-egress: invalid header name \"" + std::string(name) + "\"");
+      }
+      std::string lower = Lower(name);
+      if (lower == "host" || lower == "content-length" || lower == "transfer-encoding" ||
+          lower == "connection") {
+        return InvalidArgument("http-egress: the header \"" + std::string(name) +
+                               "\" is set by the engine");
+      }
+      std::string_view v = value.as_string();
+      if (v.find_first_of("\r\n") != std::string_view::npos || v.find('\0') != v.npos) {
+        return InvalidArgument("http-egress: header \"" + std::string(name) +
+                               "\" has a line break in its value");
+      }
+      req.headers.emplace_back(std::string(name), std::string(v));
+    }
+  }
+  return req;
+}
+
+Status CheckEgressUrl(std::string_view url, const std::vector<std::string>& allow) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) {
+    return InvalidArgument("http-egress: invalid URL \"" + SanitizeUtf8(ForMessage(url)) +
+                           "\": " + parsed.error().message());
+  }
+  std::string_view scheme = parsed->scheme();
+  bool https = scheme == "https";
+  if (!https && scheme != "http") {
+    return InvalidArgument("http-egress: unsupported URL scheme \"" + std::string(scheme) +
+                           "\" (use http:// or https://)");
+  }
+  if (parsed->has_userinfo()) {
+    return InvalidArgument(
+        "http-egress: credentials in the URL are not supported (send an Authorization header)");
+  }
+  std::string host = parsed->host_type() == boost::urls::host_type::ipv6
+                         ? std::string(parsed->host_address())
+                         : std::string(parsed->host());
+  if (host.empty()) return InvalidArgument("http-egress: the URL has no host");
+  host = Lower(host);
+  uint32_t default_port = https ? 443 : 80;
+  uint32_t port = default_port;
+  if (parsed->has_port()) {
+    std::optional<uint32_t> p = ParsePort(parsed->port());
+    if (!p) return InvalidArgument("http-egress: invalid port in the URL");
+    port = *p;
+  }
+  for (const std::string& raw : allow) {
+    std::optional<AllowEntry> e = ParseAllowEntry(raw);
+    if (!e) continue;  // the config parser refuses these; never widen on a bad entry
+    bool host_ok = e->wildcard ? host.size() > e->host.size() + 1 && host.ends_with("." + e->host)
+                               : host == e->host;
+    bool port_ok = e->port == 0 ? port == default_port : port == e->port;
+    if (host_ok && port_ok) return OkStatus();
+  }
+  std::string where = parsed->host_type() == boost::urls::host_type::ipv6 ? "[" + host + "]" : host;
+  return PermissionDenied("http-egress: " + SanitizeUtf8(where) + ":" + std::to_string(port) +
+                          " is not in the allow list of this resource");
+}
+
+std::unique_ptr<Resource> NewHttpEgress(ResourceContext ctx, HttpEgressConfig config) {
+  return std::make_unique<HttpEgress>(std::move(ctx), std::move(config));
+}
+
+}  // namespace aether::engine::workflow::resources

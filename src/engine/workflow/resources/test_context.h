@@ -1,0 +1,115 @@
+// A ResourceContext for the resource tests: records casts and failures,
+// with a settable list of mapped outputs and an optional cast result.
+#pragma once
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/workflow/resource.h"
+
+namespace aether::engine::workflow::resources::testing {
+
+class FakeContext {
+ public:
+  struct CastEvent {
+    std::string output;
+    std::string payload;
+    std::chrono::steady_clock::time_point at;
+  };
+
+  // The ResourceContext; its callbacks refer to this object, which must
+  // outlive the resource's Stop().
+  ResourceContext Make(ResourceConfigMap config = {}) {
+    ResourceContext ctx;
+    ctx.workflow = "wf-test";
+    ctx.component = "res";
+    ctx.instance_id = "wf-test/res/0";
+    ctx.data_dir = data_dir;
+    ctx.configurations = std::move(config);
+    ctx.cast = [this](std::string_view output, std::string_view payload) -> Status {
+      std::lock_guard lock(mu_);
+      if (!cast_status_.ok()) return cast_status_;
+      casts_.push_back(
+          {std::string(output), std::string(payload), std::chrono::steady_clock::now()});
+      cv_.notify_all();
+      return OkStatus();
+    };
+    ctx.call = [](std::string_view, std::string_view,
+                  std::chrono::milliseconds) -> Result<std::string> {
+      return Unavailable("no calls in this test");
+    };
+    ctx.outputs = [this] {
+      std::lock_guard lock(mu_);
+      return outputs_;
+    };
+    ctx.report_failure = [this](std::string_view message) {
+      std::lock_guard lock(mu_);
+      failures_.emplace_back(message);
+      cv_.notify_all();
+    };
+    return ctx;
+  }
+
+  void SetOutputs(std::vector<std::string> outputs) {
+    std::lock_guard lock(mu_);
+    outputs_ = std::move(outputs);
+  }
+  void SetCastStatus(Status st) {
+    std::lock_guard lock(mu_);
+    cast_status_ = std::move(st);
+  }
+  std::vector<CastEvent> casts() const {
+    std::lock_guard lock(mu_);
+    return casts_;
+  }
+  std::vector<std::string> failures() const {
+    std::lock_guard lock(mu_);
+    return failures_;
+  }
+  // Waits until at least `n` casts (or failures) were recorded.
+  bool WaitCasts(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return casts_.size() >= n; });
+  }
+  bool WaitFailures(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return failures_.size() >= n; });
+  }
+
+  std::string data_dir;
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> outputs_;
+  Status cast_status_;
+  std::vector<CastEvent> casts_;
+  std::vector<std::string> failures_;
+};
+
+// A fresh directory under /tmp, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "aether-res-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace aether::engine::workflow::resources::testing
