@@ -115,7 +115,9 @@ class Instance {
   // returns FailedPrecondition and the owner should destroy and re-create it.
   // proc_exit inside a call counts as a trap (kHostError). Errors:
   // InvalidArgument for a missing export / wrong signature / arity,
-  // FailedPrecondition for a broken instance. `timeout` 0 = limits.timeout.
+  // FailedPrecondition for a broken instance (or a call from inside another
+  // guest's host function on the same thread). `timeout` 0 = limits.timeout;
+  // negative = already expired (the call times out at once).
   virtual Result<InstanceCall> Call(std::string_view name, std::string_view signature,
                                     std::span<const uint64_t> args,
                                     std::chrono::nanoseconds timeout = {}) = 0;

@@ -221,6 +221,12 @@ TEST_F(InstanceTest, TimeoutBreaksTheInstanceAndTheThreadStaysUsable) {
     auto r2 = short_lived->Call("spin", "v:", {});
     ASSERT_TRUE(r2.ok());
     EXPECT_EQ(r2->trap, TrapKind::kTimeout);
+    // A deadline that already passed times out at once.
+    auto late = New("instance_counter");
+    ASSERT_TRUE(late);
+    auto r3 = late->Call("spin", "v:", {}, std::chrono::milliseconds(-1));
+    ASSERT_TRUE(r3.ok());
+    EXPECT_EQ(r3->trap, TrapKind::kTimeout);
     // Later calls on this thread run normally (the watchdog was disarmed).
     auto fresh = New("instance_counter");
     ASSERT_TRUE(fresh);

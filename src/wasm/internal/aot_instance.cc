@@ -100,7 +100,8 @@ class AotInstance final : public Instance {
       return InvalidArgument(std::string(name) + " takes " + std::to_string(arity) +
                              " arguments, the call passed " + std::to_string(args.size()));
     }
-    entry_.timeout = timeout.count() > 0 ? timeout : options_.limits.timeout;
+    // A negative timeout is a deadline already passed: the watchdog fires at once.
+    entry_.timeout = timeout.count() == 0 ? options_.limits.timeout : timeout;
     InstanceCall result;
     auto t0 = std::chrono::steady_clock::now();
     CallOutcome out = runtime_.Call(instance(), fn, args.data(), &result.value, &entry_);

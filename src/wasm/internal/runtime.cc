@@ -275,6 +275,7 @@ namespace {
 extern "C" void RunGuarded(void* instance, void* vjob) {
   ThreadState* st = CurrentThreadState();
   const auto* job = static_cast<const CallJob*>(vjob);
+  if (st->ctx->hdr.unwind != AETHER_UNWIND_NONE) return;  // see Runtime::Enter
   job->instantiate(instance, st->ctx);
   st->ctx->memory = job->memory(instance);
   if (job->entry != nullptr) job->entry(instance);
@@ -304,6 +305,10 @@ CallOutcome Runtime::Enter(void (*fn)(void*, void*), void* instance, void* job,
   int code = aether_guard_call(fn, instance, job);
   st->phase = ThreadState::kIdle;
   DisarmWatchdog(st);
+  // A timeout that fired after arming but before the guard was set could
+  // not jump; it left hdr.unwind set, and the guarded function saw it and
+  // returned without entering the guest (short deadlines hit this window).
+  if (code == 0 && ctx->hdr.unwind != AETHER_UNWIND_NONE) code = kJumpUnwind;
 
   entry->peak_bytes = st->peak_bytes;
   entry->memory_base = st->memory_base;
@@ -368,7 +373,7 @@ CallOutcome Runtime::Instantiate(const LoadedModule& module, void* instance,
 
 CallOutcome Runtime::Call(void* instance, aether_export_thunk fn, const uint64_t* args,
                           uint64_t* result, GuestEntry* entry) {
-  aether_call_job job{fn, args, 0};
+  aether_call_job job{&entry->ctx->hdr, fn, args, 0};
   CallOutcome out = Enter(&aether_call_trampoline, instance, &job, entry);
   *result = job.result;
   return out;

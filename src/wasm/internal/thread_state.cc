@@ -64,7 +64,12 @@ class Watchdog {
   void Armed(int64_t deadline) {
     // Wake the watchdog only when this deadline is earlier than its next
     // wake-up; under steady load deadlines only move later and nobody waits.
-    if (deadline < next_wake_.load(std::memory_order_relaxed)) {
+    // While it scans, next_wake_ is kScanning (above every deadline), so an
+    // arm it may have missed always notifies. The store of `armed` before
+    // this load and the watchdog's store of kScanning before it loads
+    // `armed` are both seq_cst, so at least one side sees the other (a
+    // relaxed pair can miss both ways, and the guest then runs forever).
+    if (deadline < next_wake_.load(std::memory_order_seq_cst)) {
       std::lock_guard<std::mutex> lock(mu_);
       cv_.notify_one();
     }
@@ -77,7 +82,7 @@ class Watchdog {
       int64_t now = NowNs();
       int64_t next = INT64_MAX;
       for (ThreadState* st : states_) {
-        uint64_t gen = st->armed.load(std::memory_order_acquire);
+        uint64_t gen = st->armed.load(std::memory_order_seq_cst);
         if (gen == 0 || (gen & ThreadState::kFired)) continue;
         int64_t d = st->deadline_ns.load(std::memory_order_relaxed);
         if (d <= now) {
@@ -94,14 +99,15 @@ class Watchdog {
       } else {
         cv_.wait_for(lock, std::chrono::nanoseconds(next - now));
       }
-      next_wake_.store(0, std::memory_order_relaxed);
+      next_wake_.store(kScanning, std::memory_order_seq_cst);
     }
   }
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<ThreadState*> states_;
-  std::atomic<int64_t> next_wake_{0};
+  static constexpr int64_t kScanning = INT64_MAX;
+  std::atomic<int64_t> next_wake_{kScanning};
   bool started_ = false;
 };
 
@@ -219,7 +225,7 @@ void ArmWatchdog(ThreadState* st, std::chrono::nanoseconds timeout) {
   st->deadline_ns.store(deadline, std::memory_order_relaxed);
   st->generation = (st->generation + 1) & ~ThreadState::kFired;
   if (st->generation == 0) st->generation = 1;
-  st->armed.store(st->generation, std::memory_order_release);
+  st->armed.store(st->generation, std::memory_order_seq_cst);  // see Watchdog::Armed
   TheWatchdog().Armed(deadline);
 }
 

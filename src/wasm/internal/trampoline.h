@@ -13,12 +13,16 @@ extern "C" {
 #endif
 
 typedef struct aether_call_job {
+  const aether_ctx_hdr* hdr; /* the instance's context header */
   aether_export_thunk thunk;
   const uint64_t* args;
   uint64_t result; /* written only when the thunk returns */
 } aether_call_job;
 
-/* An aether_guest_fn: runs job->thunk(instance, job->args, &job->result). */
+/* An aether_guest_fn: runs job->thunk(instance, job->args, &job->result),
+ * unless the deadline already passed (hdr->unwind set: the watchdog fired
+ * before the guard was armed, when it cannot jump); then it returns at once
+ * and the caller reports the unwind. */
 void aether_call_trampoline(void* instance, void* job);
 
 #ifdef __cplusplus
