@@ -1,0 +1,326 @@
+// Workflows end to end: the real aether-control and two or three
+// aether-engine binaries on 127.0.0.1, workflow functions built from
+// tests/guests/wf_*.c and examples/pipeline, events crossing engines over
+// the dataplane. Timings are short (heartbeat 200 ms, node_timeout 1 s).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "cluster.h"
+
+namespace aether::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kExamples = std::string(AETHER_FUNCTIONS_DIR) + "/../examples/pipeline";
+
+std::string ExampleBytes(const std::string& name) {
+  return ReadFile(kExamples + "/" + name + ".wasm");
+}
+
+// Control-plane calls for workflows.
+struct Workflows {
+  Control& control;
+
+  std::string Apply(const std::string& spec) {
+    HttpResponse r = control.Call("POST", "/api/workflows", spec);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Str(Obj(r)["id"]);
+  }
+  json::object Show(const std::string& id) {
+    return Obj(control.Call("GET", "/api/workflows/" + id));
+  }
+  std::string State(const std::string& id) { return Str(Show(id)["state"]); }
+  bool WaitState(const std::string& id, const std::string& state, milliseconds limit = seconds(15)) {
+    return WaitFor([&] { return State(id) == state; }, limit);
+  }
+  // instance id -> node id
+  std::map<std::string, std::string> Placement(const std::string& id) {
+    std::map<std::string, std::string> out;
+    json::object w = Show(id);
+    if (!w.contains("instances")) return out;
+    for (const json::value& i : w["instances"].as_array()) {
+      out[Str(i.at("id"))] = Str(i.at("node_id"));
+    }
+    return out;
+  }
+  json::object Instance(const std::string& id, const std::string& instance) {
+    json::object w = Show(id);
+    if (!w.contains("instances")) return {};
+    for (const json::value& i : w["instances"].as_array()) {
+      if (Str(i.at("id")) == instance) return i.as_object();
+    }
+    return {};
+  }
+  std::string IngressUrl(const std::string& id) {
+    json::object w = Show(id);
+    if (!w.contains("ingress") || w["ingress"].as_array().empty()) return "";
+    return Str(w["ingress"].as_array()[0].at("url"));
+  }
+};
+
+HttpResponse Post(const std::string& url, std::string_view body) {
+  auto r = HttpFetch("POST", url, body, {}, std::chrono::seconds(10));
+  if (!r.ok()) return HttpResponse{0, r.status().message(), "", {}};
+  return std::move(r).value();
+}
+
+std::vector<std::string> Lines(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
+
+// The file-log of workflow `id`, component file `name`, on whichever engine has it.
+std::vector<std::string> LogLines(const std::vector<Engine*>& engines, const std::string& id,
+                                  const std::string& name) {
+  std::vector<std::string> all;
+  for (Engine* e : engines) {
+    std::string p = e->data_dir_root() + "/data/workflows/" + id + "/" + name;
+    for (std::string& l : Lines(p)) all.push_back(std::move(l));
+  }
+  return all;
+}
+
+// The pipeline of examples/pipeline: ingress -> parse -> filter -> file-log,
+// with parse pinned to edge-1 and filter + log to edge-2 so events cross.
+std::string PipelineSpec(const std::string& name) {
+  return R"({"name": ")" + name + R"(",
+    "functions": [
+      {"name": "parse", "function": "pipeline-parse",
+       "output_mapping": {"out": "filter"},
+       "annotations": {"node_id_match_any": ["edge-1"]}},
+      {"name": "filter", "function": "pipeline-filter",
+       "output_mapping": {"out": "log"},
+       "annotations": {"init_payload": "{\"field\":\"amount\",\"min\":100}",
+                       "node_id_match_any": ["edge-2"]}}],
+    "resources": [
+      {"name": "ingress", "class_type": "http-ingress",
+       "configurations": {"path": "orders"}, "output_mapping": {"new_request": "parse"},
+       "annotations": {"node_id_match_any": ["edge-1"]}},
+      {"name": "log", "class_type": "file-log", "configurations": {"filename": "accepted.log"},
+       "annotations": {"node_id_match_any": ["edge-2"]}}]})";
+}
+
+void DeployPipeline(Control& control) {
+  ASSERT_EQ(control.Call("PUT", "/api/functions/pipeline-parse", ExampleBytes("parse"),
+                         {{"Content-Type", "application/wasm"}}).status, 201);
+  ASSERT_EQ(control.Call("PUT", "/api/functions/pipeline-filter", ExampleBytes("filter"),
+                         {{"Content-Type", "application/wasm"}}).status, 201);
+}
+
+TEST(WorkflowTest, PipelineAcrossTwoEngines) {
+  Control control;
+  Engine e1(control, "edge-1");
+  Engine e2(control, "edge-2");
+  Workflows wf{control};
+  DeployPipeline(control);
+
+  std::string id = wf.Apply(PipelineSpec("orders"));
+  ASSERT_EQ(id, "orders");
+  ASSERT_TRUE(wf.WaitState(id, "running")) << json::serialize(wf.Show(id)) << e1.Logs();
+  std::map<std::string, std::string> placed = wf.Placement(id);
+  EXPECT_EQ(placed["orders/parse/0"], "edge-1");
+  EXPECT_EQ(placed["orders/filter/0"], "edge-2");
+  std::string ingress = wf.IngressUrl(id);
+  ASSERT_EQ(ingress, e1.process().url() + "/wf/orders/orders");
+
+  // The ingress answers with the filter's verdict; accepted orders reach the log on edge-2.
+  HttpResponse yes = Post(ingress, R"({"amount": 150, "item": "book"})");
+  ASSERT_EQ(yes.status, 200) << yes.body << e1.Logs();
+  EXPECT_NE(yes.body.find("accept"), std::string::npos) << yes.body;
+  HttpResponse no = Post(ingress, R"({"amount": 20, "item": "pen"})");
+  ASSERT_EQ(no.status, 200) << no.body;
+  EXPECT_NE(no.body.find("reject"), std::string::npos) << no.body;
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(Post(ingress, R"({"amount": )" + std::to_string(100 + i) + "}").status, 200);
+  }
+  ASSERT_TRUE(WaitFor([&] { return LogLines({&e2}, id, "accepted.log").size() == 51; }))
+      << LogLines({&e2}, id, "accepted.log").size();
+  EXPECT_TRUE(LogLines({&e1}, id, "accepted.log").empty());
+  // Every instance counts its events (engines report them about every second).
+  EXPECT_TRUE(WaitFor([&] {
+    json::object f = wf.Instance(id, "orders/filter/0");
+    return f.contains("events") && f["events"].to_number<int64_t>() >= 52;
+  })) << json::serialize(wf.Show(id));
+}
+
+TEST(WorkflowTest, KilledEngineIsHealedAndDeliveryContinues) {
+  Control control;
+  Engine e1(control, "edge-1", "zone = \"a\"");
+  Engine e2(control, "edge-2", "zone = \"b\"");
+  Engine e3(control, "edge-3", "zone = \"b\"");
+  Workflows wf{control};
+  DeployPipeline(control);
+  // Ingress and parse on edge-1 (zone a); filter and log in zone b (two nodes).
+  std::string spec = R"({"functions": [
+      {"name": "parse", "function": "pipeline-parse", "output_mapping": {"out": "filter"},
+       "annotations": {"label_match_all": ["zone=a"]}},
+      {"name": "filter", "function": "pipeline-filter", "output_mapping": {"out": "log"},
+       "annotations": {"init_payload": "{\"field\":\"amount\",\"min\":0}",
+                       "label_match_all": {"zone": "b"}}}],
+    "resources": [
+      {"name": "ingress", "class_type": "http-ingress", "configurations": {"path": "in"},
+       "output_mapping": {"new_request": "parse"}, "annotations": {"label_match_all": ["zone=a"]}},
+      {"name": "log", "class_type": "file-log", "configurations": {"filename": "out.log"},
+       "annotations": {"label_match_all": ["zone=b"]}}]})";
+  std::string id = wf.Apply(spec);
+  ASSERT_TRUE(wf.WaitState(id, "running")) << json::serialize(wf.Show(id));
+  std::string ingress = wf.IngressUrl(id);
+  ASSERT_EQ(Post(ingress, R"({"amount": 1})").status, 200);
+
+  std::string filter_node = wf.Placement(id)[id + "/filter/0"];
+  ASSERT_TRUE(filter_node == "edge-2" || filter_node == "edge-3") << filter_node;
+  Engine& victim = filter_node == "edge-2" ? e2 : e3;
+  std::string survivor = filter_node == "edge-2" ? "edge-3" : "edge-2";
+  auto killed_at = Clock::now();
+  victim.Kill9();
+
+  // Within 2 x node_timeout (1 s) the filter runs on the survivor.
+  ASSERT_TRUE(WaitFor([&] {
+    return wf.Placement(id)[id + "/filter/0"] == survivor && wf.State(id) == "running";
+  }, seconds(8))) << json::serialize(wf.Show(id));
+  double heal_s = std::chrono::duration<double>(Clock::now() - killed_at).count();
+  std::printf("[ info ] healed in %.2f s\n", heal_s);
+  EXPECT_LT(heal_s, 4.0);  // generous: 2 x node_timeout + polling, on a noisy machine
+  EXPECT_FALSE(control.Events("node_lost", "control").empty());
+  EXPECT_FALSE(control.Events("instance_moved", "control").empty());
+
+  // Delivery continues through the survivor.
+  ASSERT_TRUE(WaitFor([&] { return Post(ingress, R"({"amount": 7})").status == 200; }));
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(Post(ingress, R"({"amount": 5})").status, 200);
+}
+
+TEST(WorkflowTest, MaxInstancesSpreadAndLabelsHonoured) {
+  Control control;
+  Engine e1(control, "edge-1", "zone = \"eu\"");
+  Engine e2(control, "edge-2", "zone = \"eu\"");
+  Workflows wf{control};
+  ASSERT_EQ(control.Deploy("echo-wf", "wf_echo").status, 201);
+
+  // Two instances on two distinct nodes; casts balanced over both.
+  std::string id = wf.Apply(R"({"functions": [{"name": "echo", "function": "echo-wf",
+      "annotations": {"max_instances": 2, "label_match_all": ["zone=eu"]}}],
+      "resources": [{"name": "in", "class_type": "http-ingress",
+                     "configurations": {"path": "e", "mode": "call"},
+                     "output_mapping": {"new_request": "echo"}}]})");
+  ASSERT_TRUE(wf.WaitState(id, "running")) << json::serialize(wf.Show(id));
+  std::map<std::string, std::string> placed = wf.Placement(id);
+  std::set<std::string> nodes{placed[id + "/echo/0"], placed[id + "/echo/1"]};
+  EXPECT_EQ(nodes, (std::set<std::string>{"edge-1", "edge-2"}));
+  std::string ingress = wf.IngressUrl(id);
+  for (int i = 0; i < 20; ++i) {
+    HttpResponse r = Post(ingress, "ping" + std::to_string(i));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body, "ping" + std::to_string(i));
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    return wf.Instance(id, id + "/echo/0")["events"].to_number<int64_t>() >= 5 &&
+           wf.Instance(id, id + "/echo/1")["events"].to_number<int64_t>() >= 5;
+  })) << json::serialize(wf.Show(id));
+
+  // Labels: a workflow for zone us stays pending with the reason, and is
+  // placed when a us node joins.
+  std::string us = wf.Apply(R"({"functions": [{"name": "echo", "function": "echo-wf",
+      "annotations": {"label_match_all": ["zone=us"]}}]})");
+  ASSERT_TRUE(wf.WaitState(us, "pending"));
+  EXPECT_NE(Str(wf.Show(us)["reason"]).find("zone=us"), std::string::npos)
+      << Str(wf.Show(us)["reason"]);
+  Engine e3(control, "edge-3", "zone = \"us\"");
+  ASSERT_TRUE(wf.WaitState(us, "running")) << json::serialize(wf.Show(us));
+  EXPECT_EQ(wf.Placement(us)[us + "/echo/0"], "edge-3");
+
+  // Delete stops the instances: the ingress is gone.
+  ASSERT_EQ(control.Call("DELETE", "/api/workflows/" + id).status, 200);
+  EXPECT_TRUE(WaitFor([&] { return Post(ingress, "x").status == 404; }));
+  EXPECT_EQ(control.Call("GET", "/api/workflows/" + id).status, 404);
+}
+
+TEST(WorkflowTest, TrapRestartsAndIsReportedCallTimesOut) {
+  Control control;
+  Engine e1(control, "edge-1");
+  Workflows wf{control};
+  ASSERT_EQ(control.Deploy("trapper", "wf_trap").status, 201);
+  ASSERT_EQ(control.Deploy("slow", "wf_slow").status, 201);
+  ASSERT_EQ(control.Deploy("forward", "wf_forward").status, 201);
+
+  // ingress (call) -> trapper -> forward? trapper forwards non-trap payloads to "out".
+  std::string id = wf.Apply(R"({"functions": [
+      {"name": "t", "function": "trapper", "output_mapping": {"out": "log"}}],
+    "resources": [
+      {"name": "in", "class_type": "http-ingress", "configurations": {"path": "t", "mode": "cast"},
+       "output_mapping": {"new_request": "t"}},
+      {"name": "log", "class_type": "file-log", "configurations": {"filename": "t.log"}}]})");
+  ASSERT_TRUE(wf.WaitState(id, "running")) << json::serialize(wf.Show(id));
+  std::string ingress = wf.IngressUrl(id);
+  EXPECT_EQ(Post(ingress, "before").status, 202);
+  EXPECT_EQ(Post(ingress, "trap").status, 202);
+  ASSERT_TRUE(WaitFor([&] {
+    json::object i = wf.Instance(id, id + "/t/0");
+    return i.contains("restarts") && i["restarts"].to_number<int64_t>() >= 1 &&
+           i["failures"].to_number<int64_t>() >= 1;
+  })) << json::serialize(wf.Show(id));
+  ASSERT_TRUE(WaitFor([&] { return !control.Events("instance_trap", "edge-1").empty(); }));
+  // The restarted instance keeps handling events.
+  ASSERT_TRUE(wf.WaitState(id, "running"));
+  EXPECT_EQ(Post(ingress, "after").status, 202);
+  std::vector<Engine*> engines{&e1};
+  ASSERT_TRUE(WaitFor([&] { return LogLines(engines, id, "t.log").size() == 2; }));
+  EXPECT_EQ(LogLines(engines, id, "t.log"), (std::vector<std::string>{"before", "after"}));
+
+  // A call that times out: ingress (call, 300 ms) -> slow (spins 2 s) = 504.
+  std::string slow = wf.Apply(R"({"functions": [{"name": "s", "function": "slow"}],
+    "resources": [{"name": "in", "class_type": "http-ingress",
+                   "configurations": {"path": "s", "timeout_ms": 300},
+                   "output_mapping": {"new_request": "s"}}]})");
+  ASSERT_TRUE(wf.WaitState(slow, "running")) << json::serialize(wf.Show(slow));
+  auto t0 = Clock::now();
+  HttpResponse r = Post(wf.IngressUrl(slow), "2000");
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_LT(Clock::now() - t0, seconds(2));
+}
+
+TEST(WorkflowTest, InvalidSpecsAreRejectedWithThePath) {
+  Control control;
+  ASSERT_EQ(control.Deploy("echo-wf", "wf_echo").status, 201);
+  struct Case {
+    std::string spec;
+    std::string path;
+  };
+  std::vector<Case> cases = {
+      {R"({"functions": [{"name": "a", "function": "nope"}]})", "functions[0].function"},
+      {R"({"functions": [{"name": "a", "function": "echo-wf", "output_mapping": {"out": "b"}}]})",
+       "functions[0].output_mapping.out"},
+      {R"({"functions": [{"name": "a", "function": "echo-wf"}, {"name": "a", "function": "echo-wf"}]})",
+       "functions[1].name"},
+      {R"({"functions": [{"name": "a", "function": "echo-wf", "annotations": {"max_instances": 0}}]})",
+       "functions[0].annotations.max_instances"},
+      {R"({"resources": [{"name": "r", "class_type": "teleport"}]})", "resources[0].class_type"},
+      {R"({"resources": [{"name": "r", "class_type": "timer", "configurations": {"period_ms": "1"}}]})",
+       "resources[0].configurations"},
+      {R"({"functions": [{"name": "../x", "function": "echo-wf"}]})", "functions[0].name"},
+      {R"([1, 2])", ""},
+      {R"({"functions": [)", ""},
+  };
+  for (const Case& c : cases) {
+    HttpResponse r = control.Call("POST", "/api/workflows", c.spec);
+    EXPECT_EQ(r.status, 400) << c.spec << " -> " << r.body;
+    EXPECT_NE(Str(Obj(r)["error"]).find(c.path), std::string::npos) << c.spec << " -> " << r.body;
+  }
+  HttpResponse unknown = control.Call("POST", "/api/workflows",
+                                      R"({"resources": [{"name": "r", "class_type": "teleport"}]})");
+  EXPECT_NE(unknown.body.find("http-ingress"), std::string::npos) << unknown.body;
+  EXPECT_EQ(Str(Obj(control.Call("GET", "/api/workflows"))["workflows"].as_array().empty()
+                    ? json::value("empty")
+                    : json::value("not empty")),
+            "empty");
+}
+
+}  // namespace
+}  // namespace aether::testing
