@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <mutex>
 #include <utility>
 
@@ -15,6 +18,19 @@ namespace aether::engine::workflow::resources {
 namespace {
 
 std::string Errno(int err) { return ::strerror(err); }
+
+// "2026-11-23T22:30:01.123Z " for EDGELESS's add-timestamp.
+std::string TimestampPrefix() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];  // room for any int the compiler imagines in the fields
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
 
 // Defence in depth: the control plane validated both, but this resource
 // turns them into a path and must never leave its directory.
@@ -70,7 +86,8 @@ class FileLog final : public Resource {
 
  private:
   Status Append(std::string_view payload) {
-    std::string line = FileLogLine(payload);
+    std::string line = config_.add_timestamp ? TimestampPrefix() + FileLogLine(payload)
+                                             : FileLogLine(payload);
     line.push_back('\n');
     std::lock_guard lock(mu_);
     if (stopped_) return FailedPrecondition("file-log: the resource is stopped");

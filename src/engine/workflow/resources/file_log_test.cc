@@ -83,6 +83,22 @@ TEST_F(FileLogTest, AppendsLines) {
   EXPECT_EQ(ReadFile(LogPath("events.log")), "first\nmulti\\nline\ncalled\n\nmore\n");
 }
 
+TEST_F(FileLogTest, AddTimestampPrefixesEachLine) {
+  FileLogConfig c = Config("ts.log");
+  c.add_timestamp = true;
+  auto res = NewFileLog(fake_.Make(), c);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  ASSERT_TRUE((*res)->Cast("fn", "hello").ok());
+  (*res)->Stop();
+  std::string line = ReadFile(LogPath("ts.log"));
+  // "2026-11-23T22:30:01.123Z hello\n"
+  ASSERT_EQ(line.size(), 24u + 1 + 5 + 1) << line;
+  EXPECT_EQ(line[4], '-');
+  EXPECT_EQ(line[10], 'T');
+  EXPECT_EQ(line[23], 'Z');
+  EXPECT_EQ(line.substr(25), "hello\n");
+}
+
 TEST_F(FileLogTest, RotatesBeyondMaxBytes) {
   auto res = NewFileLog(fake_.Make(), Config("r.log", 20));
   ASSERT_TRUE(res.ok()) << res.status().ToString();
