@@ -276,20 +276,6 @@ Status CheckFunctionName(std::string_view name) {
                     "digit");
 }
 
-std::string UrlEncode(std::string_view text) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 Result<json::value> UploadModule(const Remote& remote, std::string_view name,
                                  const std::string& module, const std::string& query,

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/http_client.h"  // UrlEncode
 #include "common/http_server.h"
 #include "common/result.h"
 
@@ -101,9 +102,6 @@ class Remote {
 // Function names, as the control plane accepts them: [a-z0-9][a-z0-9_-]{0,62}.
 // Checked before sending so that a name never turns into another URL path.
 Status CheckFunctionName(std::string_view name);
-
-// Percent-encodes one path segment or query value.
-std::string UrlEncode(std::string_view text);
 
 // PUT /api/functions/NAME with the raw module; `query` is "" or
 // "?env=...&timeout=..." (already encoded). The 201 answer as JSON, and its

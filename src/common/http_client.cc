@@ -9,6 +9,8 @@
 
 #include <optional>
 
+#include "common/json_util.h"
+
 namespace aether {
 namespace {
 
@@ -221,6 +223,32 @@ Result<HttpResponse> HttpFetch(std::string_view method, std::string_view url,
                             std::to_string(timeout.count()) + " ms");
   }
   return std::move(*ex.result);
+}
+
+std::string UrlEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string DescribeHttpError(const HttpResponse& r) {
+  std::string msg = "HTTP " + std::to_string(r.status);
+  if (Result<boost::json::object> body = ParseJsonObject(r.body); body.ok()) {
+    if (Result<std::string> e = GetString(*body, "error", ""); e.ok() && !e->empty()) {
+      msg += ": " + *e;
+    }
+  }
+  return msg;
 }
 
 }  // namespace aether

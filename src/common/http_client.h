@@ -39,4 +39,11 @@ Result<HttpResponse> HttpFetch(std::string_view method, std::string_view url,
                                std::chrono::milliseconds timeout = std::chrono::seconds(10),
                                const HttpFetchOptions& options = {});
 
+// Percent-encodes one path segment or query value (RFC 3986 unreserved
+// characters stay as they are).
+std::string UrlEncode(std::string_view text);
+
+// "HTTP 404: <the error of a JSON error body>", for logs and messages.
+std::string DescribeHttpError(const HttpResponse& r);
+
 }  // namespace aether

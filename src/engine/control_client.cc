@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <optional>
 
+#include "common/backoff.h"
 #include "common/http_client.h"
 #include "common/json_util.h"
 #include "common/log.h"
@@ -16,35 +17,10 @@ namespace {
 namespace json = boost::json;
 using std::chrono::milliseconds;
 
-class Backoff {
- public:
-  Backoff(milliseconds initial, milliseconds max) : initial_(initial), max_(max), next_(initial) {}
-  milliseconds Next() {
-    milliseconds d = next_;
-    next_ = std::min(max_, next_ * 2);
-    return d;
-  }
-  void Reset() { next_ = initial_; }
 
- private:
-  const milliseconds initial_, max_;
-  milliseconds next_;
-};
-
-// The error body's message, for logs ({"error": "...", "code": "..."}).
-std::string Describe(const HttpResponse& r) {
-  std::string msg = "HTTP " + std::to_string(r.status);
-  Result<json::object> body = ParseJsonObject(r.body);
-  if (body.ok()) {
-    if (Result<std::string> e = GetString(*body, "error", ""); e.ok() && !e->empty()) {
-      msg += ": " + *e;
-    }
-  }
-  return msg;
-}
 
 Status StatusOf(const HttpResponse& r) {
-  std::string msg = Describe(r);
+  std::string msg = DescribeHttpError(r);
   switch (r.status) {
     case 401:
     case 403:

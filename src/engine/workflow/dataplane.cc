@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "common/backoff.h"
 #include "common/json_util.h"
 #include "common/log.h"
 #include "engine/workflow/dataplane_codec.h"
@@ -19,20 +20,6 @@ namespace {
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-class Backoff {
- public:
-  Backoff(milliseconds initial, milliseconds max) : initial_(initial), max_(max), next_(initial) {}
-  milliseconds Next() {
-    milliseconds d = next_;
-    next_ = std::min(max_, next_ * 2);
-    return d;
-  }
-  void Reset() { next_ = initial_; }
-
- private:
-  const milliseconds initial_, max_;
-  milliseconds next_;
-};
 
 // The "error" of a JSON error body, or the status line.
 std::string ErrorMessage(const HttpResponse& r) {

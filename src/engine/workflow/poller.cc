@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/backoff.h"
 #include "common/http_client.h"
 #include "common/json_util.h"
 #include "common/log.h"
@@ -17,46 +18,8 @@ namespace json = boost::json;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-class Backoff {
- public:
-  Backoff(milliseconds initial, milliseconds max) : initial_(initial), max_(max), next_(initial) {}
-  milliseconds Next() {
-    milliseconds d = next_;
-    next_ = std::min(max_, next_ * 2);
-    return d;
-  }
-  void Reset() { next_ = initial_; }
 
- private:
-  const milliseconds initial_, max_;
-  milliseconds next_;
-};
 
-std::string Describe(const HttpResponse& r) {
-  std::string msg = "HTTP " + std::to_string(r.status);
-  if (Result<json::object> body = ParseJsonObject(r.body); body.ok()) {
-    if (Result<std::string> e = GetString(*body, "error", ""); e.ok() && !e->empty()) {
-      msg += ": " + *e;
-    }
-  }
-  return msg;
-}
-
-std::string UrlEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 // Logs a change of a loop's link state once, not per attempt.
 class LinkState {
@@ -197,8 +160,8 @@ void Poller::PollLoop() {
     }
     Result<HttpResponse> r = Send("GET", path, {}, timeout);
     Status st = !r.ok()            ? r.status()
-                : r->status == 404 ? NotFound(Describe(*r))
-                : r->status != 200 ? Unavailable(Describe(*r))
+                : r->status == 404 ? NotFound(DescribeHttpError(*r))
+                : r->status != 200 ? Unavailable(DescribeHttpError(*r))
                                    : OkStatus();
     Result<Assignments> a = st.ok() ? ParseAssignments(r->body) : Result<Assignments>(st);
     if (!a.ok()) {
@@ -246,7 +209,7 @@ void Poller::StatusLoop() {
       Result<HttpResponse> r = Send("POST", "/callback", event, options_.call_timeout);
       Status st = !r.ok() ? r.status()
                   : (r->status == 200 || r->status == 201) ? OkStatus()
-                                                             : Unavailable(Describe(*r));
+                                                             : Unavailable(DescribeHttpError(*r));
       if (st.ok()) {
         event_link.Up();
       } else {
@@ -261,7 +224,7 @@ void Poller::StatusLoop() {
     bool stale = t - last_time >= options_.status_refresh;
     if (!changed && !stale) continue;
     Result<HttpResponse> r = Send("POST", "/node/workflows/status", body, options_.call_timeout);
-    Status st = !r.ok() ? r.status() : r->status == 200 ? OkStatus() : Unavailable(Describe(*r));
+    Status st = !r.ok() ? r.status() : r->status == 200 ? OkStatus() : Unavailable(DescribeHttpError(*r));
     if (st.ok()) {
       status_link.Up();
       backoff.Reset();
