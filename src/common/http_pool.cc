@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "common/http_client.h"
+#include "common/tcp_connect.h"
 
 namespace aether {
 
@@ -50,57 +51,6 @@ Result<Target> ParseHttpUrl(std::string_view url) {
   return t;
 }
 
-void SetTimeouts(int fd, std::chrono::milliseconds timeout) {
-  timeval tv{};
-  tv.tv_sec = timeout.count() / 1000;
-  tv.tv_usec = (timeout.count() % 1000) * 1000;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
-// Connects with a deadline (a blocking connect to a dead host would wait for
-// the kernel's SYN retries, minutes).
-Result<int> ConnectWithTimeout(const Target& t, std::chrono::milliseconds timeout) {
-  std::string where = t.host + ":" + t.port;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(t.host.c_str(), t.port.c_str(), &hints, &res) != 0 || res == nullptr) {
-    return Unavailable("cannot resolve " + where);
-  }
-  std::string error = "no address";
-  int fd = -1;
-  for (addrinfo* ai = res; ai != nullptr && fd < 0; ai = ai->ai_next) {
-    int s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (s < 0) continue;
-    int rc = connect(s, ai->ai_addr, ai->ai_addrlen);
-    if (rc != 0 && errno == EINPROGRESS) {
-      pollfd p{s, POLLOUT, 0};
-      rc = poll(&p, 1, static_cast<int>(timeout.count())) == 1 ? 0 : -1;
-      if (rc != 0) errno = ETIMEDOUT;
-      int err = 0;
-      socklen_t len = sizeof err;
-      if (rc == 0 && getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
-        errno = err;
-        rc = -1;
-      }
-    }
-    if (rc == 0) {
-      fd = s;
-    } else {
-      error = std::strerror(errno);
-      close(s);
-    }
-  }
-  freeaddrinfo(res);
-  if (fd < 0) return Unavailable("cannot connect to " + where + ": " + error);
-  int flags = fcntl(fd, F_GETFL);
-  fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
 
 }  // namespace
 
@@ -140,7 +90,7 @@ Result<HttpResponse> HttpConnectionPool::Fetch(std::string_view method, std::str
     std::unique_ptr<Conn> conn = Take(key);
     bool reused = conn != nullptr;
     if (!conn) {
-      ASSIGN_OR_RETURN(int fd, ConnectWithTimeout(t, timeout));
+      ASSIGN_OR_RETURN(int fd, ConnectWithTimeout(t.host, t.port, timeout));
       conn = std::make_unique<Conn>();
       boost::system::error_code ec;
       conn->socket.assign(asio::ip::tcp::v4(), fd, ec);
@@ -149,7 +99,7 @@ Result<HttpResponse> HttpConnectionPool::Fetch(std::string_view method, std::str
         return Internal("cannot use the connection to " + key);
       }
     }
-    SetTimeouts(conn->socket.native_handle(), timeout);
+    SetSocketTimeouts(conn->socket.native_handle(), timeout);
     boost::system::error_code ec;
     http::write(conn->socket, req, ec);
     http::response_parser<http::string_body> parser;
