@@ -23,7 +23,8 @@
 #   WORKERS  [nproc] nginx worker_processes and node cluster workers
 #   FIB_N    [25]    input of the fib runs
 #   SOAK     [0]     e.g. 60s: add an engine hello soak run at CONNS and report engine RSS growth
-#   SKIP_ENGINE=1  SKIP_NODE=1  SKIP_NGINX=1  SKIP_MICRO=1   leave a part out
+#   SKIP_ENGINE=1  SKIP_NODE=1  SKIP_NGINX=1  SKIP_MICRO=1
+#   SKIP_CONTROL=1 SKIP_WORKFLOW=1                           leave a part out
 #   BUILD_DIR [build]  GUEST_DIR [BUILD_DIR/guests]  PEERS_DIR [../shared/peers]
 #   RESULTS_DIR [bench/results]
 set -euo pipefail
@@ -355,6 +356,11 @@ REPORT="$WORK/report.md"
 if [ "${SKIP_CONTROL:-0}" != 1 ] && [ -x "$BUILD_DIR/bin/aether-control" ]; then
   echo >&2 "running bench/control_bench.sh..."
   { echo; BUILD_DIR="$BUILD_DIR" bash "$ROOT/bench/control_bench.sh" 2>&1 || echo "(control_bench.sh failed)"; } >> "$REPORT"
+fi
+
+if [ "${SKIP_WORKFLOW:-0}" != 1 ] && [ -x "$BUILD_DIR/bin/aether-control" ]; then
+  echo >&2 "running bench/workflow_bench.sh..."
+  { echo; BUILD_DIR="$BUILD_DIR" bash "$ROOT/bench/workflow_bench.sh" 2>&1 || echo "(workflow_bench.sh failed)"; } >> "$REPORT"
 fi
 
 mkdir -p "$RESULTS_DIR"
