@@ -134,6 +134,13 @@ void PrintTryThis(const DevArgs& a, const control::ControlService& control,
               fn.c_str(), auth.c_str());
   std::printf("  curl -s %s/execute -d '{\"function\":\"%s\",\"input\":\"world\"}'\n",
               engine.url().c_str(), fn.c_str());
+  // From a checkout, the example workflow (docs/workflows.md).
+  if (fs::exists("examples/pipeline/workflow.json")) {
+    std::printf("\nA workflow (http-ingress -> parse -> filter -> file-log, built from source):\n");
+    std::printf("  aether workflow apply examples/pipeline/workflow.json\n");
+    std::printf("  curl -s %s/wf/pipeline/orders -d 'amount=150&item=book'\n", engine.url().c_str());
+    std::printf("  aether workflow show pipeline\n");
+  }
   std::printf("\nCtrl-C to stop.\n\n");
   std::fflush(stdout);
 }
