@@ -8,19 +8,36 @@ Timer::Timer() : thread_([this] { Loop(); }) {}
 
 Timer::~Timer() { Stop(); }
 
-void Timer::After(std::chrono::nanoseconds delay, std::function<void()> fn) {
-  At(Clock::now() + delay, std::move(fn));
+uint64_t Timer::After(std::chrono::nanoseconds delay, std::function<void()> fn) {
+  return At(Clock::now() + delay, std::move(fn));
 }
 
-void Timer::At(Clock::time_point when, std::function<void()> fn) {
+uint64_t Timer::At(Clock::time_point when, std::function<void()> fn) {
   bool wake = false;
+  uint64_t id = 0;
   {
     std::lock_guard lock(mu_);
-    if (stopping_) return;  // `fn` is destroyed here, outside no lock of the caller's
-    wake = queue_.empty() || when < queue_.top().when;
-    queue_.push(Entry{when, seq_++, std::move(fn)});
+    if (stopping_) return 0;  // `fn` is destroyed here, outside no lock of the caller's
+    wake = queue_.empty() || when < queue_.begin()->first.first;
+    id = ++seq_;
+    queue_.emplace(Key{when, id}, std::move(fn));
+    when_.emplace(id, when);
   }
   if (wake) cv_.notify_one();
+  return id;
+}
+
+bool Timer::Cancel(uint64_t id) {
+  std::function<void()> dropped;  // destroyed outside the lock
+  std::lock_guard lock(mu_);
+  auto w = when_.find(id);
+  if (w == when_.end()) return false;
+  auto it = queue_.find(Key{w->second, id});
+  when_.erase(w);
+  if (it == queue_.end()) return false;
+  dropped = std::move(it->second);
+  queue_.erase(it);
+  return true;
 }
 
 size_t Timer::pending() const {
@@ -33,10 +50,9 @@ void Timer::Stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
-    while (!queue_.empty()) {
-      dropped.push_back(std::move(const_cast<Entry&>(queue_.top()).fn));
-      queue_.pop();
-    }
+    for (auto& [key, fn] : queue_) dropped.push_back(std::move(fn));
+    queue_.clear();
+    when_.clear();
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -50,14 +66,15 @@ void Timer::Loop() {
       cv_.wait(lock);
       continue;
     }
-    auto when = queue_.top().when;
+    auto first = queue_.begin();
+    auto when = first->first.first;
     if (Clock::now() < when) {
       cv_.wait_until(lock, when);
       continue;
     }
-    // priority_queue::top is const; the entry is popped right after.
-    std::function<void()> fn = std::move(const_cast<Entry&>(queue_.top()).fn);
-    queue_.pop();
+    std::function<void()> fn = std::move(first->second);
+    when_.erase(first->first.second);
+    queue_.erase(first);
     lock.unlock();
     fn();
     fn = nullptr;

@@ -7,10 +7,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
-#include <queue>
 #include <thread>
-#include <vector>
+#include <unordered_map>
+#include <utility>
 
 namespace aether::engine::workflow::internal {
 
@@ -27,9 +28,14 @@ class Timer {
 
   // Runs `fn` on the timer thread once `delay` has passed. Callbacks must be
   // short (they hand work to a mailbox or the pool). After Stop the callback
-  // is dropped without running.
-  void After(std::chrono::nanoseconds delay, std::function<void()> fn);
-  void At(Clock::time_point when, std::function<void()> fn);
+  // is dropped without running. Returns an id for Cancel (0 after Stop).
+  uint64_t After(std::chrono::nanoseconds delay, std::function<void()> fn);
+  uint64_t At(Clock::time_point when, std::function<void()> fn);
+
+  // Drops the pending callback `id` without running it (a call answered
+  // before its deadline), so answered calls do not hold memory until their
+  // deadline. False when it ran, is running, or was cancelled already.
+  bool Cancel(uint64_t id);
 
   // Drops the pending callbacks (destroying them) and joins the thread.
   void Stop();
@@ -37,19 +43,13 @@ class Timer {
   size_t pending() const;
 
  private:
-  struct Entry {
-    Clock::time_point when;
-    uint64_t seq;
-    std::function<void()> fn;
-    bool operator>(const Entry& o) const {
-      return when != o.when ? when > o.when : seq > o.seq;
-    }
-  };
+  using Key = std::pair<Clock::time_point, uint64_t>;  // (when, id): ids keep FIFO order
   void Loop();
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> queue_;
+  std::map<Key, std::function<void()>> queue_;
+  std::unordered_map<uint64_t, Clock::time_point> when_;  // id -> its key's time, for Cancel
   uint64_t seq_ = 0;
   bool stopping_ = false;
   std::thread thread_;
