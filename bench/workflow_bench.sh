@@ -9,12 +9,15 @@
 #   * time to apply a 20-function workflow until it is running.
 # Starts aether-control and three aether-engines on 127.0.0.1 (free ports,
 # temp data dirs), prints a markdown table, kills only what it started.
-# Env: BUILD_DIR (build), DURATION (5s), CONNS (64).
+#   * with SOAK (e.g. 60s): the one-node cast chain under load for that long,
+#     with the engine's RSS before and after.
+# Env: BUILD_DIR (build), DURATION (5s), CONNS (64), SOAK (0 = skip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 DURATION=${DURATION:-5s}
 CONNS=${CONNS:-64}
+SOAK=${SOAK:-0}
 THREADS=$(( CONNS < 2 ? 1 : 2 ))
 BIN="$BUILD_DIR/bin"
 LUA="$PWD/bench/post-execute.lua"
@@ -158,6 +161,22 @@ read -r K2_RPS K2_P50 K2_P99 K2_BAD K2_N K2_LINES <<< "$(run_cast cast2 bench-1 
 secs=$(python3 -c "print(float('${DURATION%s}'))")
 ev() { python3 -c "print(round($1 * $2, 0))"; }
 
+# Soak: the one-node cast chain (already warm) under load; engine RSS before/after.
+SOAK_LINE=""
+if [ "$SOAK" != 0 ]; then
+  rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+  url=$(ingress_url cast1)
+  rss_a=$(rss "${EPID[1]}")
+  # The file-log rotates during a long soak: count what its instance handled.
+  log_events() { curl -fs "${AUTH[@]}" "$CTRL/api/workflows/cast1" | json "[i['events'] for i in d['instances'] if i['id']=='cast1/log/0'][0]"; }
+  before=$(log_events)
+  out=$(LABEL=soak BODY=raw RAW='{"amount":150}' wrk -t"$THREADS" -c"$CONNS" -d"$SOAK" --latency -s "$LUA" "$url" 2>&1 | grep '^RESULT')
+  sleep 3  # drain, and one status report
+  rss_b=$(rss "${EPID[1]}")
+  delivered=$(( $(log_events) - before ))
+  SOAK_LINE="| soak: cast chain one node for $SOAK: $(echo "$out" | sed -E 's/.*requests=([0-9]+).*non2xx=([0-9]+).*/\1 requests, \2 refused with 503 (full)/'), $delivered events reached the file-log | engine RSS $rss_a -> $rss_b kB |"
+fi
+
 # Heal: a chain whose f2 may run on bench-2 or bench-3; kill -9 the one it
 # runs on; time until the workflow runs again with f2 on the other.
 HID=$(apply "$(chain_spec heal cast bench-1 bench-1 bench-3 bench-1 bench-1 | sed 's/\["bench-3"\]/["bench-3","bench-2"]/')")
@@ -208,4 +227,5 @@ cat <<TABLE
 | cast chain, two engines: delivered function events/s | $(python3 -c "print(round($K2_LINES * 3 / $secs))") |
 | heal after kill -9 (node_timeout 2 s) | $HEAL ms |
 | apply a 20-function workflow until running | $APPLY20 ms |
+$SOAK_LINE
 TABLE
