@@ -40,7 +40,9 @@ struct PollerOptions {
   std::chrono::milliseconds backoff_max{10000};
   std::chrono::milliseconds call_timeout{2000};  // status and event posts
   std::chrono::milliseconds status_interval{1000};
-  std::chrono::milliseconds status_refresh{30000};
+  // Re-sent unchanged this often, so a restarted control plane (which keeps
+  // statuses in memory) shows instance states again within seconds.
+  std::chrono::milliseconds status_refresh{5000};
   size_t event_queue = 256;
   Counter* events_dropped = nullptr;  // may be null
 
