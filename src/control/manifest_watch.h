@@ -1,23 +1,19 @@
 // Long-poll of the manifest for engines (GET /node/manifest?since=&wait=):
-// a request whose `since` is the current manifest revision is parked until
-// the manifest changes or its wait runs out; either way it is answered with
-// the current manifest. One thread watches the Store (WaitForRevision) for
-// all parked requests, so a thousand polling engines cost no threads.
+// a request whose `since` is the current manifest revision is parked (see
+// long_poll.h) until the manifest changes or its wait runs out; either way
+// it is answered with the current manifest.
 //
 // Thread-safety: Wait from any thread; Start/Stop from the controlling one.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <list>
-#include <mutex>
 #include <optional>
-#include <thread>
 
 #include "common/http_server.h"
 #include "control/control_metrics.h"
 #include "control/function_registry.h"
+#include "control/long_poll.h"
 #include "control/store.h"
 
 namespace aether::control {
@@ -40,22 +36,11 @@ class ManifestWatch {
   void Wait(std::optional<int64_t> since, std::chrono::milliseconds wait, Responder respond);
 
  private:
-  struct Waiter {
-    int64_t since;
-    std::chrono::steady_clock::time_point deadline;
-    Responder respond;
-  };
-  void Run();
   void Answer(Responder& respond);
 
-  Store& store_;
   FunctionRegistry& functions_;
   ControlMetrics& metrics_;
-  size_t max_waiters_;
-  std::mutex mu_;
-  std::list<Waiter> waiters_;
-  bool stopping_ = false;
-  std::thread thread_;
+  LongPoll poll_;
 };
 
 }  // namespace aether::control

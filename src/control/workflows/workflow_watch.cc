@@ -3,17 +3,12 @@
 #include <boost/json.hpp>
 
 #include "common/json_util.h"
-#include "common/log.h"
 #include "control/workflows/placement.h"
 
 namespace aether::control {
 namespace {
 
 namespace json = boost::json;
-
-// How late a parked request may notice a change that raced with its
-// parking, or its own deadline.
-constexpr std::chrono::milliseconds kTick{100};
 
 json::object Outputs(const WorkflowRecord& r, const std::map<std::string, std::string>& mapping,
                      const std::map<std::string, int>& instances_of) {
@@ -80,33 +75,22 @@ std::string NodeAssignmentsJson(const WorkflowSnapshot& snap, const std::string&
 }
 
 WorkflowWatch::WorkflowWatch(Store& store, WorkflowStore& workflows, size_t max_waiters)
-    : store_(store), workflows_(workflows), max_waiters_(max_waiters) {}
+    : workflows_(workflows),
+      poll_(store,
+            LongPollHooks{[this] { return workflows_.Revision(); },
+                          [this](const std::string& node_id, Responder& respond) {
+                            Answer(node_id, respond);
+                          },
+                          {}},
+            kMaxWorkflowsWait, max_waiters, "workflow") {}
 
 WorkflowWatch::~WorkflowWatch() { Stop(); }
 
-void WorkflowWatch::Start() {
-  thread_ = std::thread([this] { Run(); });
-}
+void WorkflowWatch::Start() { poll_.Start(); }
 
-void WorkflowWatch::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_ && !thread_.joinable()) return;
-    stopping_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
-  std::list<Waiter> rest;
-  {
-    std::lock_guard lock(mu_);
-    rest.swap(waiters_);
-  }
-  for (Waiter& w : rest) Answer(w.node_id, w.respond);
-}
+void WorkflowWatch::Stop() { poll_.Stop(); }
 
-size_t WorkflowWatch::waiters() const {
-  std::lock_guard lock(mu_);
-  return waiters_.size();
-}
+size_t WorkflowWatch::waiters() const { return poll_.waiters(); }
 
 void WorkflowWatch::Answer(const std::string& node_id, Responder& respond) {
   Result<std::shared_ptr<const WorkflowSnapshot>> snap = workflows_.Snapshot();
@@ -122,59 +106,7 @@ void WorkflowWatch::Answer(const std::string& node_id, Responder& respond) {
 
 void WorkflowWatch::Wait(std::string node_id, std::optional<int64_t> since,
                          std::chrono::milliseconds wait, Responder respond) {
-  wait = std::min<std::chrono::milliseconds>(wait, kMaxWorkflowsWait);
-  Result<int64_t> rev = workflows_.Revision();
-  if (!rev.ok()) {
-    respond(JsonError(rev.status()));
-    return;
-  }
-  if (!since || *since != *rev || wait.count() <= 0) {
-    Answer(node_id, respond);
-    return;
-  }
-  {
-    std::lock_guard lock(mu_);
-    if (!stopping_ && waiters_.size() < max_waiters_) {
-      waiters_.push_back({std::move(node_id), *since, std::chrono::steady_clock::now() + wait,
-                          std::move(respond)});
-      return;
-    }
-  }
-  // Full or stopping: answer now; the engine polls again.
-  Answer(node_id, respond);
-}
-
-void WorkflowWatch::Run() {
-  Result<int64_t> seen = store_.Revision();
-  int64_t store_rev = seen.ok() ? *seen : 0;
-  while (true) {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-    }
-    Result<int64_t> r = store_.WaitForRevision(store_rev, kTick);
-    if (r.ok()) store_rev = *r;
-    Result<int64_t> rev = workflows_.Revision();
-    if (!rev.ok()) {
-      LOG_WARN("workflow watch: {}", rev.status().message());
-      continue;
-    }
-    // Every waiter is checked on every tick: that also catches a change
-    // that landed between a waiter's own check and its parking.
-    std::list<Waiter> due;
-    auto now = std::chrono::steady_clock::now();
-    {
-      std::lock_guard lock(mu_);
-      for (auto it = waiters_.begin(); it != waiters_.end();) {
-        if (it->since != *rev || it->deadline <= now) {
-          due.splice(due.end(), waiters_, it++);
-        } else {
-          ++it;
-        }
-      }
-    }
-    for (Waiter& w : due) Answer(w.node_id, w.respond);
-  }
+  poll_.Wait(std::move(node_id), since, wait, std::move(respond));
 }
 
 }  // namespace aether::control

@@ -3,7 +3,7 @@
 // workflows revision (meta/workflows) is parked until a workflow changes
 // (apply, delete, a new placement, a re-deploy, a node url) or its wait runs
 // out; either way it is answered with the node's instances at the current
-// revision. One thread watches the Store for every parked request.
+// revision. The parking is long_poll.h's.
 //
 // Thread-safety: Wait from any thread (blocks on a store read: call it off
 // the IO threads); Start/Stop from the controlling thread.
@@ -11,13 +11,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <list>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "common/http_server.h"
+#include "control/long_poll.h"
 #include "control/store.h"
 #include "control/workflows/workflow_store.h"
 
@@ -46,22 +44,10 @@ class WorkflowWatch {
   size_t waiters() const;
 
  private:
-  struct Waiter {
-    std::string node_id;
-    int64_t since;
-    std::chrono::steady_clock::time_point deadline;
-    Responder respond;
-  };
-  void Run();
   void Answer(const std::string& node_id, Responder& respond);
 
-  Store& store_;
   WorkflowStore& workflows_;
-  size_t max_waiters_;
-  mutable std::mutex mu_;
-  std::list<Waiter> waiters_;
-  bool stopping_ = false;
-  std::thread thread_;
+  LongPoll poll_;
 };
 
 }  // namespace aether::control
