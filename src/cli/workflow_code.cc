@@ -111,17 +111,10 @@ Result<WorkflowFile> ParseWorkflowFile(std::string_view text, const std::string&
   fs::path dir = fs::path(file).parent_path();
   wf.dir = dir.empty() ? "." : dir.string();
 
-  json::parse_options opts;
-  opts.max_depth = 64;
-  json::stream_parser parser({}, opts);
-  boost::system::error_code ec;
-  size_t consumed = parser.write(text.data(), text.size(), ec);
-  if (!ec) {
-    parser.finish(ec);
-    consumed = text.size();
-  }
-  if (ec) return err("", "not JSON: " + TextPosition(text, consumed) + ": " + ec.message());
-  json::value root = parser.release();
+  JsonSyntaxError bad;
+  Result<json::value> parsed = ParseJson(text, &bad);
+  if (!parsed.ok()) return err("", "not JSON: " + TextPosition(text, bad.offset) + ": " + bad.reason);
+  json::value root = std::move(parsed).value();
   if (!root.is_object()) return err("", "a workflow spec must be a JSON object");
   wf.spec = std::move(root.as_object());
 

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <charconv>
 #include <optional>
 #include <thread>
 
@@ -42,6 +43,18 @@ std::string FormatEndpoint(const std::string& host, uint16_t port) {
 
 std::string_view HttpRequest::Header(std::string_view name) const {
   return FindHeader(headers, name);
+}
+
+Result<std::optional<int64_t>> HttpRequest::QueryInt(const std::string& key) const {
+  auto it = query.find(key);
+  if (it == query.end() || it->second.empty()) return std::optional<int64_t>();
+  int64_t v = 0;
+  const char* end = it->second.data() + it->second.size();
+  auto [p, ec] = std::from_chars(it->second.data(), end, v);
+  if (ec != std::errc() || p != end || v < 0) {
+    return InvalidArgument("query parameter \"" + key + "\" must be a non-negative integer");
+  }
+  return std::optional<int64_t>(v);
 }
 
 bool HttpRequest::HasHeader(std::string_view name) const {

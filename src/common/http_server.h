@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,6 +48,9 @@ struct HttpRequest {
   // absent.
   std::string_view Header(std::string_view name) const;
   bool HasHeader(std::string_view name) const;
+  // A non-negative integer query parameter (?since=42): nullopt when absent
+  // or empty; InvalidArgument naming the parameter otherwise.
+  Result<std::optional<int64_t>> QueryInt(const std::string& key) const;
 };
 
 struct HttpResponse {

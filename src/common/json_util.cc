@@ -140,7 +140,7 @@ bool AllNumbersFinite(const json::value& v) {
 }
 }  // namespace
 
-Result<json::value> ParseJson(std::string_view text) {
+Result<json::value> ParseJson(std::string_view text, JsonSyntaxError* error) {
   json::parse_options opts;
   opts.max_depth = 64;
   json::stream_parser parser({}, opts);
@@ -151,15 +151,21 @@ Result<json::value> ParseJson(std::string_view text) {
     consumed = text.size();
   }
   if (ec) {
+    if (error != nullptr) *error = {consumed, ec.message()};
     return InvalidArgument("invalid JSON at offset " + std::to_string(consumed) + ": " +
                            ec.message());
   }
   json::value v = parser.release();
   // Boost.JSON reads 1e400 as infinity, which no JSON writer can print back:
   // refuse such numbers here rather than emit invalid JSON later.
-  if (!AllNumbersFinite(v)) return InvalidArgument("invalid JSON: a number is out of range");
+  if (!AllNumbersFinite(v)) {
+    if (error != nullptr) *error = {text.size(), "a number is out of range"};
+    return InvalidArgument("invalid JSON: a number is out of range");
+  }
   return v;
 }
+
+Result<json::value> ParseJson(std::string_view text) { return ParseJson(text, nullptr); }
 
 Result<json::object> ParseJsonObject(std::string_view text, std::string_view what) {
   ASSIGN_OR_RETURN(json::value v, ParseJson(text));

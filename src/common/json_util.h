@@ -19,6 +19,15 @@ namespace aether {
 // InvalidArgument "invalid JSON at offset 12: <reason>" on error.
 Result<boost::json::value> ParseJson(std::string_view text);
 
+// Where and why a text is not JSON, for messages that point into a file
+// ("line 2, column 17: syntax error").
+struct JsonSyntaxError {
+  size_t offset = 0;  // bytes consumed before the error
+  std::string reason;
+};
+// The same, also filling `error` (when not null) on failure.
+Result<boost::json::value> ParseJson(std::string_view text, JsonSyntaxError* error);
+
 // Parses and requires an object: InvalidArgument "<what> must be a JSON
 // object" otherwise.
 Result<boost::json::object> ParseJsonObject(std::string_view text,

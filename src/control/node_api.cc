@@ -2,7 +2,6 @@
 // /node/artifacts/{sha256}) and the node list (/api/nodes).
 #include <boost/json.hpp>
 
-#include <charconv>
 
 #include "common/json_util.h"
 #include "common/log.h"
@@ -40,18 +39,6 @@ Result<std::map<std::string, std::string>> StringMap(const json::object& body, s
   return out;
 }
 
-// A non-negative integer query parameter; `fallback` when absent.
-Result<std::optional<int64_t>> QueryInt(const HttpRequest& req, const std::string& key) {
-  auto it = req.query.find(key);
-  if (it == req.query.end() || it->second.empty()) return std::optional<int64_t>();
-  int64_t v = 0;
-  const char* end = it->second.data() + it->second.size();
-  auto [p, ec] = std::from_chars(it->second.data(), end, v);
-  if (ec != std::errc() || p != end || v < 0) {
-    return InvalidArgument("query parameter \"" + key + "\" must be a non-negative integer");
-  }
-  return std::optional<int64_t>(v);
-}
 
 }  // namespace
 
@@ -166,8 +153,8 @@ void ControlApi::RegisterNodes(HttpServer& server) {
                               [this](const HttpRequest& req) { return NodeArtifact(req); }));
   server.Route("GET", "/node/manifest",
                Inline("GET /node/manifest", Access::kNode, [this](HttpRequest&& req, Responder respond) {
-                 Result<std::optional<int64_t>> since = QueryInt(req, "since");
-                 Result<std::optional<int64_t>> wait = QueryInt(req, "wait");
+                 Result<std::optional<int64_t>> since = req.QueryInt("since");
+                 Result<std::optional<int64_t>> wait = req.QueryInt("wait");
                  if (!since.ok()) return respond(BadRequest(since.status()));
                  if (!wait.ok()) return respond(BadRequest(wait.status()));
                  auto wait_ms = std::chrono::milliseconds(

@@ -2,7 +2,6 @@
 // /health and /metrics.
 #include <boost/json.hpp>
 
-#include <charconv>
 
 #include "common/json_util.h"
 #include "control/api.h"
@@ -18,15 +17,8 @@ constexpr int64_t kDefaultEventLimit = 100;
 constexpr int64_t kMaxEventLimit = 1000;
 
 Result<int64_t> QueryNumber(const HttpRequest& req, const std::string& key, int64_t fallback) {
-  auto it = req.query.find(key);
-  if (it == req.query.end() || it->second.empty()) return fallback;
-  int64_t v = 0;
-  const char* end = it->second.data() + it->second.size();
-  auto [p, ec] = std::from_chars(it->second.data(), end, v);
-  if (ec != std::errc() || p != end || v < 0) {
-    return InvalidArgument("query parameter \"" + key + "\" must be a non-negative integer");
-  }
-  return v;
+  ASSIGN_OR_RETURN(std::optional<int64_t> v, req.QueryInt(key));
+  return v.value_or(fallback);
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // /api/workflows (admin) and the workflow node protocol: GET /node/workflows
 // (long-poll) and POST /node/workflows/status (join token).
 #include <boost/json.hpp>
-#include <charconv>
 
 #include "common/json_util.h"
 #include "control/api.h"
@@ -23,17 +22,6 @@ HttpResponse BadRequest(std::string_view message) {
   return JsonError(400, "invalid_argument", message);
 }
 
-Result<std::optional<int64_t>> QueryInt(const HttpRequest& req, const std::string& key) {
-  auto it = req.query.find(key);
-  if (it == req.query.end() || it->second.empty()) return std::optional<int64_t>();
-  int64_t v = 0;
-  const char* end = it->second.data() + it->second.size();
-  auto [p, ec] = std::from_chars(it->second.data(), end, v);
-  if (ec != std::errc() || p != end || v < 0) {
-    return InvalidArgument("query parameter \"" + key + "\" must be a non-negative integer");
-  }
-  return std::optional<int64_t>(v);
-}
 
 HttpResponse ApplyWorkflow(ApiContext& ctx, const HttpRequest& req) {
   if (req.body.size() > kMaxWorkflowSpecBytes) {
@@ -160,8 +148,8 @@ void ControlApi::RegisterWorkflows(HttpServer& server) {
   server.Route(
       "GET", "/node/workflows",
       Inline("GET /node/workflows", Access::kNode, [this](HttpRequest&& req, Responder respond) {
-        Result<std::optional<int64_t>> since = QueryInt(req, "since");
-        Result<std::optional<int64_t>> wait = QueryInt(req, "wait");
+        Result<std::optional<int64_t>> since = req.QueryInt("since");
+        Result<std::optional<int64_t>> wait = req.QueryInt("wait");
         if (!since.ok()) return respond(BadRequest(since.status().message()));
         if (!wait.ok()) return respond(BadRequest(wait.status().message()));
         std::string node = req.query.contains("node_id") ? req.query.at("node_id") : "";

@@ -3,22 +3,14 @@
 #include <algorithm>
 #include <utility>
 
-#include "common/json_util.h"
+#include "common/http_server.h"
 #include "engine/workflow/internal/host_impl.h"
 #include "engine/workflow/internal/resource_actor.h"
 
 namespace aether::engine::workflow::internal {
 
 IngressReply IngressError(int status, std::string_view code, std::string_view message) {
-  IngressReply r;
-  r.status = status;
-  r.content_type = "application/json";
-  r.body = "{\"error\":";
-  AppendJsonEscaped(r.body, message);
-  r.body += ",\"code\":";
-  AppendJsonEscaped(r.body, code);
-  r.body += '}';
-  return r;
+  return IngressReply{status, "application/json", JsonError(status, code, message).body};
 }
 
 namespace {
