@@ -21,8 +21,6 @@
 #include "common/sha256.h"
 #include "process.h"
 
-extern char** environ;
-
 namespace aether::testing {
 namespace {
 
@@ -36,81 +34,6 @@ std::string Guest(const std::string& name) {
   return std::string(AETHER_GUEST_DIR) + "/" + name + ".wasm";
 }
 
-struct CliRun {
-  int exit_code = -1;  // -1: killed after the timeout, or died of a signal
-  std::string out;
-  std::string err;
-};
-
-struct CliOptions {
-  std::map<std::string, std::string> env;  // added to a clean environment
-  std::string cwd;
-  std::string stdin_text;
-  std::chrono::milliseconds timeout = std::chrono::seconds(20);
-};
-
-// Runs the CLI with separate stdout and stderr. The environment is the
-// test's minus anything that could point the CLI elsewhere (AETHER_*, the
-// user's ~/.config), plus `o.env`.
-CliRun RunCli(const std::vector<std::string>& args, const CliOptions& o = {}) {
-  TempDir io;
-  WriteFile(io / "in", o.stdin_text);
-  std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string kv = *e;
-    if (kv.rfind("AETHER_", 0) == 0 || kv.rfind("HOME=", 0) == 0 ||
-        kv.rfind("XDG_CONFIG_HOME=", 0) == 0) {
-      continue;
-    }
-    env_storage.push_back(kv);
-  }
-  env_storage.push_back("HOME=" + io.path());
-  for (const auto& [k, v] : o.env) env_storage.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_storage) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_storage = {kAether};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : argv_storage) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::string in = io / "in", out = io / "out", err = io / "err";
-
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec.
-    if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(127);
-    int fd_in = ::open(in.c_str(), O_RDONLY);
-    int fd_out = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int fd_err = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd_in < 0 || fd_out < 0 || fd_err < 0) ::_exit(127);
-    ::dup2(fd_in, 0);
-    ::dup2(fd_out, 1);
-    ::dup2(fd_err, 2);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  CliRun r;
-  if (pid < 0) return r;
-  auto deadline = Clock::now() + o.timeout;
-  int status = 0;
-  for (;;) {
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      break;
-    }
-    if (Clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  r.out = ReadFile(out);
-  r.err = ReadFile(err);
-  return r;
-}
-
 CliOptions WithEnv(std::map<std::string, std::string> env, std::string cwd = "") {
   CliOptions o;
   o.env = std::move(env);
@@ -118,9 +41,6 @@ CliOptions WithEnv(std::map<std::string, std::string> env, std::string cwd = "")
   return o;
 }
 
-std::string Show(const CliRun& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
-}
 
 // The error contract: nothing on stdout, one line "aether: ..." on stderr.
 void ExpectOneLineError(const CliRun& r, int exit_code, const std::string& needle) {

@@ -174,4 +174,69 @@ Result<HttpResponse> Http(std::string_view method, const std::string& url, std::
   return HttpFetch(method, url, body, {}, std::chrono::seconds(30));
 }
 
+CliRun RunCli(const std::vector<std::string>& args, const CliOptions& o) {
+  TempDir io;
+  WriteFile(io / "in", o.stdin_text);
+  std::vector<std::string> env_storage;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv = *e;
+    std::string key = kv.substr(0, kv.find('='));
+    if (key.rfind("AETHER_", 0) == 0 || key == "HOME" || key == "XDG_CONFIG_HOME" ||
+        o.env.contains(key)) {
+      continue;
+    }
+    env_storage.push_back(kv);
+  }
+  env_storage.push_back("HOME=" + io.path());
+  for (const auto& [k, v] : o.env) env_storage.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& s : env_storage) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_storage = {std::string(AETHER_BIN_DIR) + "/aether"};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : argv_storage) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  std::string in = io / "in", out = io / "out", err = io / "err";
+
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(127);
+    int fd_in = ::open(in.c_str(), O_RDONLY);
+    int fd_out = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd_err = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd_in < 0 || fd_out < 0 || fd_err < 0) ::_exit(127);
+    ::dup2(fd_in, 0);
+    ::dup2(fd_out, 1);
+    ::dup2(fd_err, 2);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  CliRun r;
+  if (pid < 0) return r;
+  auto deadline = Clock::now() + o.timeout;
+  int status = 0;
+  for (;;) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      break;
+    }
+    if (Clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  r.out = ReadFile(out);
+  r.err = ReadFile(err);
+  return r;
+}
+
+
+std::string Show(const CliRun& r) {
+  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
+}
+
 }  // namespace aether::testing

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -80,6 +81,29 @@ class ServerProcess {
   uint16_t port_ = 0;
   std::string url_;
 };
+
+// The `aether` CLI run to completion with separate stdout and stderr.
+struct CliRun {
+  int exit_code = -1;  // -1: killed after the timeout, or died of a signal
+  std::string out;
+  std::string err;
+};
+
+struct CliOptions {
+  // Added to the environment, replacing variables of the same name.
+  std::map<std::string, std::string> env;
+  std::string cwd;         // empty = the test's
+  std::string stdin_text;  // stdin's whole content
+  std::chrono::milliseconds timeout = std::chrono::seconds(20);
+};
+
+// Runs AETHER_BIN_DIR/aether with `args`. The environment is the test's
+// minus anything that could point the CLI elsewhere (AETHER_*, HOME and
+// XDG_CONFIG_HOME: HOME is a fresh temp dir), plus `o.env`.
+CliRun RunCli(const std::vector<std::string>& args, const CliOptions& o = {});
+
+// "exit N", stdout and stderr, for failure messages.
+std::string Show(const CliRun& r);
 
 // One request with a 30 s timeout; any status is a successful Result.
 Result<HttpResponse> Http(std::string_view method, const std::string& url,

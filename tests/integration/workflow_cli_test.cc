@@ -3,10 +3,7 @@
 // process against them, checking stdout, stderr and the exit code. The spec
 // names a .c code path (compiled by the CLI with clang-14 and the SDK) and
 // a function deployed beforehand.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -19,8 +16,6 @@
 #include "common/http_client.h"
 #include "process.h"
 
-extern char** environ;
-
 namespace aether::testing {
 namespace {
 
@@ -28,95 +23,32 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
-const std::string kCli = std::string(AETHER_BIN_DIR) + "/aether";
 // The source tree, for the SDK and the example functions.
 const std::string kControlBin = std::string(AETHER_BIN_DIR) + "/aether-control";
 const std::string kEngineBin = std::string(AETHER_BIN_DIR) + "/aether-engine";
 const fs::path kSource = fs::path(__FILE__).parent_path().parent_path().parent_path();
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Dump(const CliResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
-}
-
-// Runs the CLI with separate stdout and stderr, in `cwd`. The environment is
-// the test's without AETHER_* and the user's config, with `env` on top
-// (replacing variables of the same name).
-CliResult Cli(const std::vector<std::string>& args,
-              const std::map<std::string, std::string>& env = {}, const std::string& cwd = "") {
-  TempDir io;
-  std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string kv = *e;
-    std::string key = kv.substr(0, kv.find('='));
-    if (key.rfind("AETHER_", 0) == 0 || key == "HOME" || key == "XDG_CONFIG_HOME" ||
-        env.contains(key)) {
-      continue;
-    }
-    env_storage.push_back(kv);
-  }
-  env_storage.push_back("HOME=" + io.path());
-  for (const auto& [k, v] : env) env_storage.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_storage) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_storage = {kCli};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : argv_storage) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::string out = io / "out", err = io / "err";
-
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(127);
-    int fd_in = ::open("/dev/null", O_RDONLY);
-    int fd_out = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int fd_err = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd_in < 0 || fd_out < 0 || fd_err < 0) ::_exit(127);
-    ::dup2(fd_in, 0);
-    ::dup2(fd_out, 1);
-    ::dup2(fd_err, 2);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  CliResult r;
-  if (pid < 0) return r;
-  auto deadline = Clock::now() + std::chrono::seconds(60);  // a compile on a busy machine
-  int status = 0;
-  for (;;) {
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      break;
-    }
-    if (Clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  r.out = ReadFile(out);
-  r.err = ReadFile(err);
-  return r;
+// The CLI in `cwd`, with `env` (process.h), allowing a minute: apply compiles.
+CliRun Cli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+           const std::string& cwd = "") {
+  CliOptions o;
+  o.env = env;
+  o.cwd = cwd;
+  o.timeout = std::chrono::seconds(60);
+  return RunCli(args, o);
 }
 
 // The error contract: one line "aether: ..." on stderr; stdout empty unless
 // `allow_stdout` (apply reports the uploads it made before failing).
-void ExpectError(const CliResult& r, int exit_code, const std::string& needle,
+void ExpectError(const CliRun& r, int exit_code, const std::string& needle,
                  bool allow_stdout = false) {
-  EXPECT_EQ(r.exit_code, exit_code) << Dump(r);
+  EXPECT_EQ(r.exit_code, exit_code) << Show(r);
   if (!allow_stdout) {
-    EXPECT_EQ(r.out, "") << Dump(r);
+    EXPECT_EQ(r.out, "") << Show(r);
   }
-  EXPECT_EQ(r.err.rfind("aether: ", 0), 0u) << Dump(r);
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << Dump(r);
-  EXPECT_NE(r.err.find(needle), std::string::npos) << "expected \"" << needle << "\"\n" << Dump(r);
+  EXPECT_EQ(r.err.rfind("aether: ", 0), 0u) << Show(r);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << Show(r);
+  EXPECT_NE(r.err.find(needle), std::string::npos) << "expected \"" << needle << "\"\n" << Show(r);
 }
 
 // aether-control and one aether-engine joined to it, as cluster.h starts
@@ -170,7 +102,7 @@ class WorkflowCliTest : public ::testing::Test {
   }
 
   // The CLI against this control plane, the token in $AETHER_TOKEN.
-  CliResult Wf(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+  CliRun Wf(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
     args.insert(args.end(), {"--control", control_->url()});
     env["AETHER_TOKEN"] = admin_;
     return Cli(args, env);
@@ -202,20 +134,20 @@ constexpr const char* kSpec = R"({
 })";
 
 TEST_F(WorkflowCliTest, ApplyListShowRemove) {
-  CliResult deploy = Wf({"deploy", "wfecho", std::string(AETHER_GUEST_DIR) + "/wf_echo.wasm"});
-  ASSERT_EQ(deploy.exit_code, 0) << Dump(deploy);
+  CliRun deploy = Wf({"deploy", "wfecho", std::string(AETHER_GUEST_DIR) + "/wf_echo.wasm"});
+  ASSERT_EQ(deploy.exit_code, 0) << Show(deploy);
   std::string spec = Spec("workflow.json", kSpec);
 
   // --dry-run builds, uploads nothing, and shows the rewritten spec.
-  CliResult dry = Wf({"workflow", "apply", spec, "--sdk", sdk_, "--dry-run"});
-  ASSERT_EQ(dry.exit_code, 0) << Dump(dry);
+  CliRun dry = Wf({"workflow", "apply", spec, "--sdk", sdk_, "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << Show(dry);
   EXPECT_NE(dry.out.find("built " + dir_ / "count.c"), std::string::npos) << dry.out;
   EXPECT_NE(dry.out.find(R"("function":"clitest-count")"), std::string::npos) << dry.out;
   EXPECT_EQ(dry.out.find("count.c\"}"), std::string::npos) << "no code path left: " << dry.out;
   EXPECT_EQ(Api("GET", "/api/functions/clitest-count").status, 404);
 
-  CliResult apply = Wf({"workflow", "apply", spec, "--sdk", sdk_});
-  ASSERT_EQ(apply.exit_code, 0) << Dump(apply);
+  CliRun apply = Wf({"workflow", "apply", spec, "--sdk", sdk_});
+  ASSERT_EQ(apply.exit_code, 0) << Show(apply);
   EXPECT_EQ(apply.err, "");
   EXPECT_TRUE(std::regex_search(
       apply.out,
@@ -231,23 +163,23 @@ TEST_F(WorkflowCliTest, ApplyListShowRemove) {
   EXPECT_EQ(ApiObject("/api/functions/clitest-count")["name"], "clitest-count");
 
   // The same name again: the control plane's 409, after an unchanged module.
-  CliResult again = Wf({"workflow", "apply", spec, "--sdk", sdk_});
+  CliRun again = Wf({"workflow", "apply", spec, "--sdk", sdk_});
   ExpectError(again, 1, "clitest", /*allow_stdout=*/true);
   EXPECT_NE(again.out.find("unchanged clitest-count version 1"), std::string::npos) << again.out;
 
-  CliResult ls = Wf({"workflow", "ls"});
-  ASSERT_EQ(ls.exit_code, 0) << Dump(ls);
+  CliRun ls = Wf({"workflow", "ls"});
+  ASSERT_EQ(ls.exit_code, 0) << Show(ls);
   EXPECT_EQ(ls.out.rfind("ID ", 0), 0u) << ls.out;
   EXPECT_NE(ls.out.find("COMPONENTS   INSTANCES   CREATED"), std::string::npos) << ls.out;
   EXPECT_TRUE(std::regex_search(
       ls.out, std::regex("\nclitest +clitest +(running|pending|degraded) +3 +\\d+ +\\d+s ago\n")))
       << ls.out;
-  CliResult ls_json = Wf({"workflow", "ls", "--json"});
-  ASSERT_EQ(ls_json.exit_code, 0) << Dump(ls_json);
+  CliRun ls_json = Wf({"workflow", "ls", "--json"});
+  ASSERT_EQ(ls_json.exit_code, 0) << Show(ls_json);
   EXPECT_EQ(json::parse(ls_json.out).at("workflows").as_array().size(), 1u) << ls_json.out;
 
-  CliResult show = Wf({"workflow", "show", "clitest"});
-  ASSERT_EQ(show.exit_code, 0) << Dump(show);
+  CliRun show = Wf({"workflow", "show", "clitest"});
+  ASSERT_EQ(show.exit_code, 0) << Show(show);
   EXPECT_EQ(show.out.rfind("id:       clitest\nname:     clitest\nstate:    ", 0), 0u) << show.out;
   EXPECT_TRUE(std::regex_search(show.out, std::regex("\ncreated:  \\d{4}-\\d\\d-\\d\\d ")))
       << show.out;
@@ -259,8 +191,8 @@ TEST_F(WorkflowCliTest, ApplyListShowRemove) {
   }
   EXPECT_TRUE(std::regex_search(show.out, std::regex("\ningress  http://[0-9.:]+/wf/clitest/in\n")))
       << show.out;
-  CliResult show_json = Wf({"workflow", "show", "clitest", "--json"});
-  ASSERT_EQ(show_json.exit_code, 0) << Dump(show_json);
+  CliRun show_json = Wf({"workflow", "show", "clitest", "--json"});
+  ASSERT_EQ(show_json.exit_code, 0) << Show(show_json);
   json::value shown = json::parse(show_json.out);
   EXPECT_EQ(shown.at("id"), "clitest");
   EXPECT_EQ(shown.at("instances").as_array().size(), 3u);
@@ -268,17 +200,17 @@ TEST_F(WorkflowCliTest, ApplyListShowRemove) {
   EXPECT_NE(json::serialize(shown.at("spec")).find("clitest-count"), std::string::npos)
       << show_json.out;
 
-  CliResult rm = Wf({"workflow", "rm", "clitest"});
-  ASSERT_EQ(rm.exit_code, 0) << Dump(rm);
+  CliRun rm = Wf({"workflow", "rm", "clitest"});
+  ASSERT_EQ(rm.exit_code, 0) << Show(rm);
   EXPECT_EQ(rm.out, "deleted workflow clitest\n");
   ExpectError(Wf({"workflow", "rm", "clitest"}), 1, "no workflow clitest");
   ExpectError(Wf({"workflow", "show", "clitest"}), 1, "no workflow clitest");
-  CliResult empty = Wf({"workflow", "ls"});
-  EXPECT_EQ(empty.out, "no workflows (try: aether workflow apply FILE)\n") << Dump(empty);
+  CliRun empty = Wf({"workflow", "ls"});
+  EXPECT_EQ(empty.out, "no workflows (try: aether workflow apply FILE)\n") << Show(empty);
 
   // Applying again after rm reuses the uploaded module (no new version).
-  CliResult reapply = Wf({"workflow", "apply", spec, "--sdk", sdk_, "--json"});
-  ASSERT_EQ(reapply.exit_code, 0) << Dump(reapply);
+  CliRun reapply = Wf({"workflow", "apply", spec, "--sdk", sdk_, "--json"});
+  ASSERT_EQ(reapply.exit_code, 0) << Show(reapply);
   EXPECT_EQ(json::parse(reapply.out).at("id"), "clitest") << reapply.out;
   EXPECT_EQ(ApiObject("/api/functions/clitest-count")["version"], 1) << "no new version";
   EXPECT_EQ(Wf({"workflow", "rm", "clitest"}).exit_code, 0);
@@ -292,14 +224,14 @@ TEST_F(WorkflowCliTest, EdgelessSpecWithAWasmPathAndNoName) {
                               "include_code_file": "./incr.wasm", "outputs": ["out"]},
       "output_mapping": {}, "annotations": {"init-payload": "x"}}],
     "resources": [], "annotations": {}})");
-  CliResult apply = Wf({"workflow", "apply", spec});
-  ASSERT_EQ(apply.exit_code, 0) << Dump(apply);
+  CliRun apply = Wf({"workflow", "apply", spec});
+  ASSERT_EQ(apply.exit_code, 0) << Show(apply);
   EXPECT_NE(apply.out.find("deployed incr version 1"), std::string::npos) << apply.out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(apply.out, m, std::regex("workflow (wf-[0-9a-f]{8}): ")))
       << apply.out;
-  CliResult rm = Wf({"workflow", "rm", m[1]});
-  EXPECT_EQ(rm.exit_code, 0) << Dump(rm);
+  CliRun rm = Wf({"workflow", "rm", m[1]});
+  EXPECT_EQ(rm.exit_code, 0) << Show(rm);
 }
 
 TEST_F(WorkflowCliTest, ServerSideErrors) {
@@ -312,13 +244,13 @@ TEST_F(WorkflowCliTest, ServerSideErrors) {
   // The control plane's validation error, prefixed with the spec file.
   std::string unknown = Spec("unknown.json", R"({"functions": [
       {"name": "e", "function": "nosuchfunction"}]})");
-  CliResult invalid = Wf({"workflow", "apply", unknown});
+  CliRun invalid = Wf({"workflow", "apply", unknown});
   ExpectError(invalid, 1, unknown + ": functions[0]");
-  EXPECT_NE(invalid.err.find("nosuchfunction"), std::string::npos) << Dump(invalid);
+  EXPECT_NE(invalid.err.find("nosuchfunction"), std::string::npos) << Show(invalid);
 
   ExpectError(Wf({"workflow", "rm", "nope"}), 1, "no workflow nope");
   ExpectError(Wf({"workflow", "show", "nope"}), 1, "no workflow nope");
-  CliResult wrong = Cli({"workflow", "ls", "--control", control_->url(), "--token", "wrong"});
+  CliRun wrong = Cli({"workflow", "ls", "--control", control_->url(), "--token", "wrong"});
   ExpectError(wrong, 1, "the token came from --token");
 }
 
@@ -326,7 +258,7 @@ TEST_F(WorkflowCliTest, ServerSideErrors) {
 // a request would fail with "cannot reach", which no check below expects).
 class WorkflowCliLocalTest : public ::testing::Test {
  protected:
-  CliResult Local(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+  CliRun Local(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
     args.insert(args.end(), {"--control", "http://127.0.0.1:1", "--token", "t"});
     return Cli(args, env);
   }
@@ -351,7 +283,7 @@ TEST_F(WorkflowCliLocalTest, BadFilesAreOneLineErrors) {
               missing_code + ": functions[1].code: no such file ./parse.c (looked for " +
                   dir_ / "parse.c)");
   // A spec in the current directory: the path needs no explanation.
-  CliResult here =
+  CliRun here =
       Cli({"workflow", "apply", "missing-code.json", "--control", "http://127.0.0.1:1"}, {},
           dir_.path());
   ExpectError(here, 2, "aether: missing-code.json: functions[1].code: no such file ./parse.c\n");
@@ -373,9 +305,9 @@ TEST_F(WorkflowCliLocalTest, BadFilesAreOneLineErrors) {
                   "not both");
   ExpectError(Local({"workflow", "show", "../x"}), 2, "invalid workflow id \"../x\"");
   ExpectError(Local({"workflow", "ls"}), 1, "cannot reach the control plane at http://127.0.0.1:1");
-  CliResult usage = Cli({"workflow", "apply"});
-  EXPECT_EQ(usage.exit_code, 2) << Dump(usage);
-  EXPECT_EQ(usage.err.rfind("aether: ", 0), 0u) << Dump(usage);
+  CliRun usage = Cli({"workflow", "apply"});
+  EXPECT_EQ(usage.exit_code, 2) << Show(usage);
+  EXPECT_EQ(usage.err.rfind("aether: ", 0), 0u) << Show(usage);
 }
 
 TEST_F(WorkflowCliLocalTest, BuildFailures) {
@@ -395,17 +327,17 @@ TEST_F(WorkflowCliLocalTest, BuildFailures) {
   WriteFile(dir_ / "broken.c", "int f(void) { return nope; }\n");
   std::string broken = Spec("broken.json", R"({"functions": [
       {"name": "ok", "code": "count.c"}, {"name": "b", "code": "broken.c"}]})");
-  CliResult compile = Local({"workflow", "apply", broken, "--sdk", sdk_});
-  EXPECT_EQ(compile.exit_code, 1) << Dump(compile);
+  CliRun compile = Local({"workflow", "apply", broken, "--sdk", sdk_});
+  EXPECT_EQ(compile.exit_code, 1) << Show(compile);
   EXPECT_EQ(compile.out, "");
   EXPECT_EQ(compile.err.rfind("aether: " + broken +
                                   ": functions[1].code: compiling broken.c failed: clang-14 "
                                   "exited with status 1:\n",
                               0),
             0u)
-      << Dump(compile);
+      << Show(compile);
   EXPECT_NE(compile.err.find("use of undeclared identifier 'nope'"), std::string::npos)
-      << Dump(compile);
+      << Show(compile);
 }
 
 TEST_F(WorkflowCliLocalTest, DryRunBuildsAndPrintsTheSpecToPost) {
@@ -416,18 +348,18 @@ TEST_F(WorkflowCliLocalTest, DryRunBuildsAndPrintsTheSpecToPost) {
       {"name": "echo", "class_specification": {"id": "echo", "function_type": "RUST_WASM",
                                                "include_code_file": "echo.wasm"}}]})");
   // The SDK from $AETHER_SDK; no control plane is contacted.
-  CliResult dry =
+  CliRun dry =
       Cli({"workflow", "apply", spec, "--dry-run", "--json", "--control", "http://127.0.0.1:1"},
           {{"AETHER_SDK", sdk_}});
-  ASSERT_EQ(dry.exit_code, 0) << Dump(dry);
+  ASSERT_EQ(dry.exit_code, 0) << Show(dry);
   EXPECT_EQ(dry.err, "");
   EXPECT_EQ(dry.out,
             R"({"name":"dry","functions":[{"name":"count","output_mapping":{"out":"echo"},)"
             R"("function":"dry-count"},{"name":"echo","class_specification":{"id":"echo",)"
             R"("function_type":"RUST_WASM"},"function":"dry-echo"}]})"
             "\n");
-  CliResult human = Cli({"workflow", "apply", spec, "--dry-run", "--sdk", sdk_});
-  ASSERT_EQ(human.exit_code, 0) << Dump(human);
+  CliRun human = Cli({"workflow", "apply", spec, "--dry-run", "--sdk", sdk_});
+  ASSERT_EQ(human.exit_code, 0) << Show(human);
   EXPECT_TRUE(std::regex_search(
       human.out, std::regex("^built " + dir_ / "count.c" + " \\([0-9.]+ KB\\) for dry-count\n")))
       << human.out;
