@@ -7,33 +7,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli/scratch_test_util.h"
+
 namespace aether::cli {
 namespace {
 
 namespace fs = std::filesystem;
 
-class Scratch {
- public:
-  Scratch() {
-    std::string pattern = fs::temp_directory_path().string() + "/wf-build-test-XXXXXX";
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string Touch(const std::string& rel, const std::string& content = "x") const {
-    fs::path p = fs::path(path_) / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << content;
-    return p.string();
-  }
-  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::Scratch;
 
 SdkSearch Nowhere() {
   SdkSearch s;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli/scratch_test_util.h"
 #include "common/json_util.h"
 
 namespace aether::cli {
@@ -14,28 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-// A scratch directory with a few files, removed afterwards.
-class Scratch {
- public:
-  Scratch() {
-    std::string pattern = fs::temp_directory_path().string() + "/wf-code-test-XXXXXX";
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string Touch(const std::string& rel, const std::string& content = "x") const {
-    fs::path p = fs::path(path_) / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << content;
-    return p.string();
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::Scratch;
 
 std::string ErrorOf(std::string_view text, const std::string& file) {
   auto r = ParseWorkflowFile(text, file);
