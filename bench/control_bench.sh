@@ -14,65 +14,14 @@ DEPLOYS=${DEPLOYS:-50}
 BIN="$BUILD_DIR/bin"
 LUA="$PWD/bench/post-execute.lua"
 HELLO="$BUILD_DIR/guests/hello.wasm"
-WORK=$(mktemp -d /tmp/aether-control-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now_ms() { date +%s%3N; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-wait_http() {
-  for _ in $(seq 1 200); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done
-  echo "control_bench: $1 did not come up" >&2; exit 1
-}
-
-CPORT=$(free_port)
-CTRL="http://127.0.0.1:$CPORT"
-cat > "$WORK/control.toml" <<TOML
-[server]
-port = $CPORT
-[database]
-path = "$WORK/control/aether.db"
-[registry]
-node_timeout = "10s"
-heartbeat_interval = "1s"
-[log]
-level = "warn"
-TOML
-"$BIN/aether-control" --config "$WORK/control.toml" 2> "$WORK/control.log" &
-PIDS+=($!)
-wait_http "$CTRL/health"
-TOKEN=$(cat "$WORK/control/admin.token")
-JOIN=$(cat "$WORK/control/join.token")
-AUTH=(-H "Authorization: Bearer $TOKEN")
-
+BENCH_NAME=control_bench
+# shellcheck source=bench/cluster.sh
+. bench/cluster.sh
+start_control 10s 1s
 EPORTS=()
 for n in 1 2; do
-  p=$(free_port)
-  EPORTS+=("$p")
-  cat > "$WORK/engine$n.toml" <<TOML
-[server]
-port = $p
-[runtime]
-data_dir = "$WORK/engine$n"
-[control]
-url = "$CTRL"
-node_id = "bench-$n"
-[auth]
-join_token = "$JOIN"
-[registry]
-heartbeat_interval = "1s"
-[log]
-level = "warn"
-TOML
-  "$BIN/aether-engine" --config "$WORK/engine$n.toml" 2> "$WORK/engine$n.log" &
-  PIDS+=($!)
-  wait_http "http://127.0.0.1:$p/health"
+  start_engine "$n" 1s
+  EPORTS+=("${EPORT[$n]}")
 done
 for _ in $(seq 1 200); do
   up=$(curl -fs "${AUTH[@]}" "$CTRL/api/nodes" | json "sum(1 for n in d['nodes'] if n['state']=='up')" || echo 0)

@@ -22,71 +22,12 @@ THREADS=$(( CONNS < 2 ? 1 : 2 ))
 BIN="$BUILD_DIR/bin"
 LUA="$PWD/bench/post-execute.lua"
 FWD="$BUILD_DIR/guests/wf_forward.wasm"
-WORK=$(mktemp -d /tmp/aether-workflow-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now_ms() { date +%s%3N; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-die() { echo "workflow_bench: $*" >&2; exit 1; }
-wait_http() {
-  for _ in $(seq 1 200); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done
-  die "$1 did not come up"
-}
+BENCH_NAME=workflow_bench
+# shellcheck source=bench/cluster.sh
+. bench/cluster.sh
 [ -f "$FWD" ] || die "$FWD missing: build first (make build)"
-
-CPORT=$(free_port)
-CTRL="http://127.0.0.1:$CPORT"
-cat > "$WORK/control.toml" <<TOML
-[server]
-port = $CPORT
-[database]
-path = "$WORK/control/aether.db"
-[registry]
-node_timeout = "2s"
-heartbeat_interval = "200ms"
-[log]
-level = "warn"
-TOML
-"$BIN/aether-control" --config "$WORK/control.toml" 2> "$WORK/control.log" &
-PIDS+=($!)
-wait_http "$CTRL/health"
-TOKEN=$(cat "$WORK/control/admin.token")
-JOIN=$(cat "$WORK/control/join.token")
-AUTH=(-H "Authorization: Bearer $TOKEN")
-
-declare -A EPORT EPID
-start_engine() {  # n
-  local n=$1 p
-  p=$(free_port)
-  EPORT[$n]=$p
-  cat > "$WORK/engine$n.toml" <<TOML
-[server]
-port = $p
-[runtime]
-data_dir = "$WORK/engine$n"
-[control]
-url = "$CTRL"
-node_id = "bench-$n"
-[auth]
-join_token = "$JOIN"
-[registry]
-heartbeat_interval = "200ms"
-[log]
-level = "warn"
-TOML
-  "$BIN/aether-engine" --config "$WORK/engine$n.toml" 2> "$WORK/engine$n.log" &
-  EPID[$n]=$!
-  PIDS+=($!)
-  wait_http "http://127.0.0.1:$p/health"
-}
-for n in 1 2 3; do start_engine "$n"; done
+start_control 2s 200ms
+for n in 1 2 3; do start_engine "$n" 200ms; done
 
 curl -fs "${AUTH[@]}" -X PUT -H 'Content-Type: application/wasm' --data-binary "@$FWD" \
   "$CTRL/api/functions/fwd" >/dev/null || die "deploy failed"
