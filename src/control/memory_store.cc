@@ -1,16 +1,16 @@
 // The in-memory Store: a std::map under one mutex. Same semantics as the
 // SQLite store, so tests of the layers above can run without a disk.
-#include <condition_variable>
 #include <map>
 #include <mutex>
 
+#include "control/internal/local_revision_store.h"
 #include "control/internal/txn_check.h"
 #include "control/store.h"
 
 namespace aether::control {
 namespace {
 
-class MemoryStore final : public Store {
+class MemoryStore final : public internal::LocalRevisionStore {
  public:
   Result<TxnResult> Txn(const TxnRequest& txn) override {
     RETURN_IF_ERROR(internal::CheckTxn(txn));
@@ -68,23 +68,10 @@ class MemoryStore final : public Store {
       }
     }
     if (wrote) {
-      revision_ = next;
       result.revision = next;
-      lock.unlock();
-      cv_.notify_all();
+      Publish(lock, next);
     }
     return result;
-  }
-
-  Result<int64_t> Revision() override {
-    std::lock_guard lock(mu_);
-    return revision_;
-  }
-
-  Result<int64_t> WaitForRevision(int64_t after, std::chrono::milliseconds timeout) override {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, timeout, [&] { return revision_ > after; });
-    return revision_;
   }
 
  private:
@@ -93,10 +80,7 @@ class MemoryStore final : public Store {
     return end.empty() ? kv_.end() : kv_.lower_bound(end);
   }
 
-  std::mutex mu_;
-  std::condition_variable cv_;
   std::map<std::string, KeyValue> kv_;
-  int64_t revision_ = 0;
 };
 
 }  // namespace

@@ -7,12 +7,12 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <system_error>
 
+#include "control/internal/local_revision_store.h"
 #include "control/internal/txn_check.h"
 #include "control/sqlite/statement.h"
 #include "control/store.h"
@@ -25,7 +25,7 @@ namespace {
 constexpr int kApplicationId = 0x41455448;
 constexpr int kBusyTimeoutMs = 5000;
 
-class SqliteStore final : public Store {
+class SqliteStore final : public internal::LocalRevisionStore {
  public:
   ~SqliteStore() override {
     stmts_.clear();  // statements must be finalized before the connection closes
@@ -88,21 +88,8 @@ class SqliteStore final : public Store {
       (void)Exec("ROLLBACK");
       return st;
     }
-    revision_ = result->revision;
-    lock.unlock();
-    cv_.notify_all();
+    Publish(lock, result->revision);
     return result;
-  }
-
-  Result<int64_t> Revision() override {
-    std::lock_guard lock(mu_);
-    return revision_;
-  }
-
-  Result<int64_t> WaitForRevision(int64_t after, std::chrono::milliseconds timeout) override {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, timeout, [&] { return revision_ > after; });
-    return revision_;
   }
 
  private:
@@ -222,9 +209,6 @@ class SqliteStore final : public Store {
   }
 
   sqlite3* db_ = nullptr;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int64_t revision_ = 0;
   // Prepared once, keyed by the SQL literal's address (every call site
   // passes a string literal).
   std::map<const char*, std::unique_ptr<Statement>> stmts_;
