@@ -146,7 +146,20 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.Size("max_output", &c.runtime.max_output));
     RETURN_IF_ERROR(s.Bool("optimize", &c.runtime.optimize));
     RETURN_IF_ERROR(s.String("cc", &c.runtime.cc));
+    RETURN_IF_ERROR(s.Integer("max_functions", &c.runtime.max_functions, 1, 10'000'000));
+    RETURN_IF_ERROR(s.Integer("max_function_locals", &c.runtime.max_function_locals, 1, 1'000'000));
+    RETURN_IF_ERROR(
+        s.Integer("max_module_locals", &c.runtime.max_module_locals, 1, 100'000'000));
+    RETURN_IF_ERROR(s.Size("max_function_size", &c.runtime.max_function_size));
+    RETURN_IF_ERROR(s.Size("max_code_size", &c.runtime.max_code_size));
+    RETURN_IF_ERROR(s.Duration("compile_timeout", &c.runtime.compile_timeout));
+    RETURN_IF_ERROR(s.Size("compile_memory_limit", &c.runtime.compile_memory_limit));
     RETURN_IF_ERROR(s.Finish());
+    if (c.runtime.compile_memory_limit < (64ull << 20)) {
+      return InvalidArgument(origin +
+                             ": [runtime] compile_memory_limit must be at least 64MB (the "
+                             "compilers do not start with less)");
+    }
     if (c.runtime.memory_limit > (4ull << 30)) {
       return InvalidArgument(origin + ": [runtime] memory_limit must be at most 4GB (wasm32)");
     }
@@ -230,7 +243,16 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "max_input = \"" << FormatSize(d.runtime.max_input) << "\"      # /execute input bytes\n"
       << "max_output = \"" << FormatSize(d.runtime.max_output) << "\"    # captured stdout/stderr\n"
       << "optimize = true        # recompile with cc -O2 in the background\n"
-      << "cc = \"cc\"              # the optimizing C compiler\n\n"
+      << "cc = \"cc\"              # the optimizing C compiler\n"
+      << "# Untrusted modules: refused over these (docs/security.md).\n"
+      << "max_functions = " << d.runtime.max_functions << "\n"
+      << "max_function_locals = " << d.runtime.max_function_locals << "\n"
+      << "max_module_locals = " << d.runtime.max_module_locals << "\n"
+      << "max_function_size = \"" << FormatSize(d.runtime.max_function_size) << "\"\n"
+      << "max_code_size = \"" << FormatSize(d.runtime.max_code_size) << "\"\n"
+      << "# The confined compiler process, per module and tier.\n"
+      << "compile_timeout = \"" << FormatDuration(d.runtime.compile_timeout) << "\"\n"
+      << "compile_memory_limit = \"" << FormatSize(d.runtime.compile_memory_limit) << "\"\n\n"
       << "[log]\n"
       << "level = \"info\"         # trace, debug, info, warn, error\n";
   } else if (role == "control") {
@@ -243,6 +265,16 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "path = \"" << d.database.path << "\"\n\n"
       << "[registry]\n"
       << "node_timeout = \"" << FormatDuration(d.registry.node_timeout) << "\"\n\n"
+      << "[runtime]\n"
+      << "# Deploys are validated against these before they are stored (each engine\n"
+      << "# applies its own [runtime] values again when it compiles).\n"
+      << "max_functions = " << d.runtime.max_functions << "\n"
+      << "max_function_locals = " << d.runtime.max_function_locals << "\n"
+      << "max_module_locals = " << d.runtime.max_module_locals << "\n"
+      << "max_function_size = \"" << FormatSize(d.runtime.max_function_size) << "\"\n"
+      << "max_code_size = \"" << FormatSize(d.runtime.max_code_size) << "\"\n"
+      << "compile_timeout = \"" << FormatDuration(d.runtime.compile_timeout) << "\"\n"
+      << "compile_memory_limit = \"" << FormatSize(d.runtime.compile_memory_limit) << "\"\n\n"
       << "[log]\n"
       << "level = \"info\"\n";
   } else if (role == "cli") {

@@ -25,6 +25,16 @@ struct RuntimeConfig {
   uint64_t max_output = 16ull << 20;       // captured stdout/stderr per execution
   bool optimize = true;                    // background optimized tier (cc -O2)
   std::string cc = "cc";                   // optimizing compiler
+  // What an untrusted module may ask of the compilers (wasm/module_limits.h
+  // has the same defaults and says why); over a limit, the module is refused.
+  uint64_t max_functions = 100'000;
+  uint64_t max_function_locals = 50'000;
+  uint64_t max_module_locals = 2'000'000;
+  uint64_t max_function_size = 2ull << 20;  // bytes of one function body
+  uint64_t max_code_size = 64ull << 20;     // bytes of the code section
+  // The confined compiler process: wall clock per job, address space.
+  std::chrono::nanoseconds compile_timeout = std::chrono::seconds(60);
+  uint64_t compile_memory_limit = 2ull << 30;
 };
 
 struct ServerConfig {

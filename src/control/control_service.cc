@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "control/api.h"
+#include "wasm/validate.h"
 
 namespace aether::control {
 namespace {
@@ -52,6 +53,8 @@ class ControlServiceImpl final : public ControlService {
   ~ControlServiceImpl() override { Stop(); }
 
   Status Init(std::optional<uint16_t> port_override) {
+    // Deploys are validated in the compiler process: fail now, not at the first deploy.
+    RETURN_IF_ERROR(wasm::CompilerWorkerReady());
     std::filesystem::path db(config_.database.path);
     data_dir_ = db.parent_path().empty() ? "." : db.parent_path().string();
     std::error_code ec;

@@ -8,7 +8,7 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "control/api.h"
-#include "wasm/internal/translate.h"
+#include "wasm/validate.h"
 
 namespace aether::control {
 namespace {
@@ -55,9 +55,18 @@ HttpResponse ControlApi::Deploy(const std::string& name, std::string&& wasm, Env
   if (wasm.size() > kMaxModuleBytes) {
     return invalid(JsonError(413, "payload_too_large", "the module is larger than 64 MiB"));
   }
+  const RuntimeConfig& rt = ctx_.config.runtime;
   Result<wasm::ModuleInfo> info = wasm::ValidateModule(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wasm.data()), wasm.size()));
-  if (!info.ok()) return invalid(JsonError(422, "invalid_module", info.status().message()));
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wasm.data()), wasm.size()),
+      wasm::ModuleLimitsFrom(rt), wasm::CompileLimitsFrom(rt));
+  if (!info.ok()) {
+    if (info.status().code() != Code::kInvalidArgument) {
+      // The compiler process could not run: our fault, not the module's.
+      ctx_.metrics.deploys.WithLabels({{"result", "error"}}).Inc();
+      return JsonError(info.status());
+    }
+    return invalid(JsonError(422, "invalid_module", info.status().message()));
+  }
 
   DeployRequest req{name, std::move(wasm), std::move(env), limits};
   Result<VersionInfo> v = ctx_.functions.Deploy(std::move(req), std::string(kApiSource));

@@ -3,11 +3,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <boost/json.hpp>
 
 #include "common/json_util.h"
 #include "common/log.h"
 #include "engine/execute_json.h"
+#include "engine/internal/task_pool.h"
+#include "engine/workflow/internal/timer.h"
 
 namespace aether::engine {
 namespace {
@@ -23,6 +27,22 @@ HttpResponse Json(int status, std::string body) {
 }
 
 HttpResponse ToHttp(ExecuteResponse&& r) { return Json(r.status, std::move(r.body)); }
+
+using Clock = std::chrono::steady_clock;
+
+// Threads that run the compile a request waits for (the engine bounds
+// concurrent compiles itself).
+constexpr size_t kLoaderThreads = 2;
+
+int64_t Ms(Clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+HttpResponse RetryLater(ExecuteResponse&& r) {
+  HttpResponse h = ToHttp(std::move(r));
+  h.headers.emplace_back("Retry-After", "1");
+  return h;
+}
 
 std::string_view LogExcerpt(std::string_view s) {
   while (!s.empty() && s.back() == '\n') s.remove_suffix(1);
@@ -41,6 +61,11 @@ ApiOptions ApiOptions::FromConfig(const RuntimeConfig& runtime, std::string vers
   return o;
 }
 
+struct Api::Life {
+  std::mutex mu;
+  Api* api = nullptr;
+};
+
 Api::Api(ApiOptions options, wasm::Engine& engine, FunctionRegistry& functions, Executor& executor,
          MetricsRegistry& registry, EngineMetrics& metrics, ExecutionObserver* observer)
     : options_(std::move(options)),
@@ -49,7 +74,33 @@ Api::Api(ApiOptions options, wasm::Engine& engine, FunctionRegistry& functions, 
       executor_(executor),
       registry_(registry),
       metrics_(metrics),
-      observer_(observer) {}
+      observer_(observer),
+      life_(std::make_shared<Life>()),
+      deadlines_(std::make_unique<workflow::internal::Timer>()),
+      loaders_(std::make_unique<internal::TaskPool>(kLoaderThreads)) {
+  life_->api = this;
+}
+
+Api::~Api() {
+  {
+    std::lock_guard lock(life_->mu);
+    life_->api = nullptr;
+  }
+  loaders_.reset();
+  deadlines_->Stop();
+}
+
+// One /execute request from arrival to answer.
+struct Api::Pending {
+  std::shared_ptr<Function> fn;
+  std::string input;
+  Responder respond;
+  Clock::time_point arrived;
+  std::chrono::nanoseconds timeout;  // the function's, capped by the node's
+  // Set by whichever answers a request waiting for its module first: the
+  // load finishing (which submits it) or its deadline.
+  std::atomic<bool> claimed{false};
+};
 
 void Api::Register(HttpServer& server) {
   server.Route("POST", "/execute",
@@ -83,14 +134,41 @@ void Api::Execute(HttpRequest&& request, Responder respond) {
     return respond(ToHttp(
         MakeError(404, "not_found", fmt::format("function \"{}\" not found", req.function))));
   }
-  // Moved, not copied, to the worker; kept here too in case the queue is full.
-  struct Job {
-    std::shared_ptr<Function> fn;
-    std::string input;
-    Responder respond;
-  };
-  auto job = std::make_shared<Job>(Job{std::move(fn), std::move(req.input), std::move(respond)});
-  if (!executor_.TrySubmit([this, job] { Run(*job->fn, job->input, job->respond); })) {
+  auto job = std::make_shared<Pending>();
+  job->arrived = Clock::now();
+  const FunctionSettings& settings = fn->settings();
+  job->timeout = settings.timeout.count() != 0 ? std::min(settings.timeout, options_.exec_timeout)
+                                               : options_.exec_timeout;
+  job->fn = std::move(fn);
+  job->input = std::move(req.input);
+  job->respond = std::move(respond);
+  if (job->fn->loaded()) {
+    metrics_.cache_hits.Inc();
+    return Submit(job);
+  }
+  metrics_.cache_misses.Inc();
+  uint64_t deadline = deadlines_->At(job->arrived + job->timeout, [this, job] {
+    if (job->claimed.exchange(true)) return;
+    const std::string& name = job->fn->name();
+    metrics_.CountRequest(name, 503);
+    job->respond(RetryLater(MakeError(
+        503, "loading",
+        fmt::format("function \"{}\" is still being compiled after {} ms (its timeout); retry "
+                    "shortly",
+                    name, Ms(Clock::now() - job->arrived)))));
+  });
+  job->fn->WhenLoaded([life = life_, job, deadline] {
+    std::lock_guard lock(life->mu);
+    if (life->api == nullptr || job->claimed.exchange(true)) return;
+    life->api->deadlines_->Cancel(deadline);
+    life->api->Submit(job);
+  });
+  std::shared_ptr<Function> fn_ref = job->fn;
+  loaders_->Post([fn_ref] { fn_ref->LoadIfQueued(); });
+}
+
+void Api::Submit(const std::shared_ptr<Pending>& job) {
+  if (!executor_.TrySubmit([this, job] { Run(*job); })) {
     metrics_.rejected.Inc();
     metrics_.CountRequest(job->fn->name(), 503);
     return job->respond(ToHttp(MakeError(
@@ -100,9 +178,21 @@ void Api::Execute(HttpRequest&& request, Responder respond) {
   }
 }
 
-void Api::Run(Function& function, std::string_view input, const Responder& respond) {
+void Api::Run(Pending& job) {
+  Function& function = *job.fn;
   const std::string& name = function.name();
-  (function.loaded() ? metrics_.cache_hits : metrics_.cache_misses).Inc();
+  const Responder& respond = job.respond;
+  // Waiting (for a worker, for the compile) used part of the timeout.
+  Clock::duration waited = Clock::now() - job.arrived;
+  if (waited >= job.timeout) {
+    metrics_.rejected.Inc();
+    metrics_.CountRequest(name, 503);
+    return respond(RetryLater(MakeError(
+        503, "overloaded",
+        fmt::format("the request waited {} ms for a worker, its whole timeout ({} ms); retry "
+                    "later",
+                    Ms(waited), Ms(job.timeout)))));
+  }
   Result<std::shared_ptr<const wasm::Module>> module = function.WaitModule();
   if (!module.ok()) {
     metrics_.CountRequest(name, 500);
@@ -119,17 +209,15 @@ void Api::Run(Function& function, std::string_view input, const Responder& respo
   ro.limits.memory_bytes = settings.memory_limit != 0
                                ? std::min(settings.memory_limit, options_.memory_limit)
                                : options_.memory_limit;
-  ro.limits.timeout = settings.timeout.count() != 0
-                          ? std::min(settings.timeout, options_.exec_timeout)
-                          : options_.exec_timeout;
-  ro.stdin_data = input;
+  ro.limits.timeout = job.timeout - std::chrono::duration_cast<std::chrono::nanoseconds>(waited);
+  ro.stdin_data = job.input;
   ro.max_output_bytes = options_.max_output;
 
   metrics_.live_instances.Inc();
   Result<wasm::RunResult> run = engine_.Run(*current, ro);
   metrics_.live_instances.Dec();
 
-  ExecuteResponse resp = MakeRunResponse(name, run, ro.limits.timeout);
+  ExecuteResponse resp = MakeRunResponse(name, run, job.timeout);
   if (run.ok()) {
     if (run->trap != wasm::TrapKind::kNone) {
       metrics_.CountTrap(run->trap);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,13 @@
 #include "wasm/engine.h"
 
 namespace aether::engine {
+
+namespace internal {
+class TaskPool;
+}
+namespace workflow::internal {
+class Timer;
+}
 
 struct ApiOptions {
   std::chrono::nanoseconds exec_timeout = std::chrono::seconds(3);
@@ -60,20 +68,29 @@ class Api {
  public:
   Api(ApiOptions options, wasm::Engine& engine, FunctionRegistry& functions, Executor& executor,
       MetricsRegistry& registry, EngineMetrics& metrics, ExecutionObserver* observer = nullptr);
+  ~Api();  // stops its loader and deadline threads
 
   // Adds the routes above. Call before server.Start().
   void Register(HttpServer& server);
   // Before server.Start().
   void SetExtras(ApiExtras extras) { extras_ = std::move(extras); }
 
+  // An /execute request is answered within its function's timeout, however
+  // long it waits: for a worker (queue wait counts against the timeout) or
+  // for its module's compile (it waits without holding a worker; the
+  // compile runs on a loader thread). Past the deadline without having run:
+  // 503 "overloaded" or "loading", with Retry-After.
   void Execute(HttpRequest&& request, Responder respond);
   void Health(HttpRequest&& request, Responder respond);
   void Metrics(HttpRequest&& request, Responder respond);
   void Functions(HttpRequest&& request, Responder respond);
 
  private:
+  struct Pending;
+  struct Life;
+  void Submit(const std::shared_ptr<Pending>& job);
   // On a worker.
-  void Run(Function& function, std::string_view input, const Responder& respond);
+  void Run(Pending& job);
 
   const ApiOptions options_;
   wasm::Engine& engine_;
@@ -83,6 +100,13 @@ class Api {
   EngineMetrics& metrics_;
   ExecutionObserver* const observer_;  // may be null
   ApiExtras extras_;
+  // Loads finish on the registries' threads, which may outlive the Api: a
+  // load's callback reaches the Api only through this, cleared by ~Api.
+  std::shared_ptr<Life> life_;
+  // Declared last: destroyed first, so their threads stop before the
+  // members their tasks use.
+  std::unique_ptr<workflow::internal::Timer> deadlines_;
+  std::unique_ptr<internal::TaskPool> loaders_;
 };
 
 }  // namespace aether::engine

@@ -19,6 +19,7 @@
 #include "engine/workflow/poller.h"
 #include "engine/workflow/workflow_host.h"
 #include "wasm/engine.h"
+#include "wasm/validate.h"
 
 namespace aether::engine {
 namespace {
@@ -38,6 +39,7 @@ class EngineServiceImpl final : public EngineService {
 
   Status Init(std::optional<uint16_t> port_override) {
     const RuntimeConfig& rt = config_.runtime;
+    RETURN_IF_ERROR(wasm::CompilerWorkerReady());
     RETURN_IF_ERROR(MakeDirs(rt.data_dir, "data_dir"));
     std::string cache_dir = rt.data_dir + "/cache";
     RETURN_IF_ERROR(MakeDirs(cache_dir, "the module cache"));
@@ -48,6 +50,8 @@ class EngineServiceImpl final : public EngineService {
     eo.cache_size = rt.cache_size;
     eo.optimize = rt.optimize;
     eo.cc = rt.cc;
+    eo.module_limits = wasm::ModuleLimitsFrom(rt);
+    eo.compile_limits = wasm::CompileLimitsFrom(rt);
     // The workflow ABI's aether.* imports: known before any module loads.
     eo.host_functions = workflow::WorkflowHost::HostFunctions();
     EngineMetrics* metrics = metrics_.get();

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,6 +53,13 @@ class Function {
   virtual Result<std::shared_ptr<const wasm::Module>> WaitModule() = 0;
   // True once WaitModule() would return without blocking.
   virtual bool loaded() const = 0;
+  // Calls `ready` once loaded() is true: at once on this thread when it is
+  // already, else on the thread that finishes the load. Never blocks, so a
+  // request can wait for a compile without holding an execution worker.
+  virtual void WhenLoaded(std::function<void()> ready) = 0;
+  // Runs the load on this thread unless another thread has started it: a
+  // request hurries a load still queued behind other functions' compiles.
+  virtual void LoadIfQueued() = 0;
 };
 
 // What the registry knows about a function, for status pages and logs.

@@ -1,19 +1,14 @@
 // The ahead-of-time engine: wasm -> C (wasm2c) -> shared object (tcc now,
 // cc -O2 in the background) -> dlopen, with an on-disk cache keyed by the
 // module's sha256 and the compiler's fingerprint, and an in-memory LRU.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <future>
 #include <list>
 #include <mutex>
+#include <semaphore>
 #include <thread>
 #include <unordered_map>
 
@@ -24,9 +19,9 @@
 #include "wasm/internal/aot_module.h"
 #include "wasm/internal/compiler.h"
 #include "wasm/internal/glue.h"
-#include "wasm/internal/isolate.h"
+#include "wasm/internal/module_cache.h"
 #include "wasm/internal/runtime.h"
-#include "wasm/internal/translate.h"
+#include "wasm/internal/sandbox.h"
 #include "wasm/wasi/wasi.h"
 
 namespace aether::wasm {
@@ -38,23 +33,28 @@ double MsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-bool FileExists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
+// Compiles running at once (each a process of up to compile_memory_limit):
+// a burst of deploys queues here instead of exhausting the node.
+constexpr std::ptrdiff_t kMaxParallelCompiles = 4;
 
 class AotEngine final : public Engine {
  public:
   explicit AotEngine(EngineOptions options)
-      : options_(std::move(options)), runtime_(&registry_) {
+      : options_(std::move(options)),
+        runtime_(&registry_),
+        cache_(options_.cache_dir),
+        worker_(options_.compiler_worker.empty() ? DefaultWorkerPath()
+                                                 : options_.compiler_worker),
+        tcc_fingerprint_(TccFingerprint()),
+        cc_fingerprint_(options_.optimize ? CcFingerprint(options_.cc) : options_.cc) {
     RegisterWasi(registry_);
     // Other ABIs' functions sit beside WASI; a module importing anything
     // else still fails Load with the import's name.
     for (const HostFunction& f : options_.host_functions) registry_.Add(f);
-    std::error_code ec;
-    std::filesystem::create_directories(options_.cache_dir, ec);
-    tcc_ = NewTccCompiler();
-    cc_ = NewCcCompiler(options_.cc, options_.cache_dir);
+    for (const HostFunction* f : registry_.All()) {
+      allowed_imports_.push_back({f->module, f->name, f->signature});
+    }
+    if (!cache_.Ready().ok()) LOG_ERROR("{}", cache_.Ready().message());
     if (options_.optimize) optimizer_ = std::thread([this] { OptimizerLoop(); });
   }
 
@@ -182,91 +182,66 @@ class AotEngine final : public Engine {
     std::vector<uint8_t> wasm;
   };
 
-  std::string CachePath(const std::string& sha, const Compiler& c) const {
-    std::string key = c.fingerprint() + "|glue" + std::to_string(kGlueVersion) + "|abi" +
+  std::string CachePath(const std::string& sha, Tier tier) const {
+    const std::string& fingerprint = tier == Tier::kFast ? tcc_fingerprint_ : cc_fingerprint_;
+    std::string key = fingerprint + "|glue" + std::to_string(kGlueVersion) + "|abi" +
                       std::to_string(AETHER_ABI_VERSION);
     return options_.cache_dir + "/" + sha + "." + Sha256Hex(key).substr(0, 16) + "." +
-           std::string(TierName(c.tier())) + ".so";
+           std::string(TierName(tier)) + ".so";
   }
 
-  // Compiles into a private temp file, then renames: readers never see a
-  // partial file, and concurrent compiles of one module (other processes
-  // included) each publish a complete one.
-  Status CompileToCache(Compiler& c, const std::string& unit, const std::string& path) {
-    std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." +
-                      std::to_string(tmp_counter_.fetch_add(1));
-    Status st = c.Compile(unit, tmp);
-    if (!st.ok()) {
-      ::unlink(tmp.c_str());
-      return st;
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-      ::unlink(tmp.c_str());
-      return Internal("cannot write the module cache " + options_.cache_dir + ": " +
-                      std::strerror(errno));
-    }
-    return OkStatus();
+  // Validates, translates and compiles `wasm` in the confined compiler
+  // process, then publishes the object into the cache.
+  Result<VerifiedObject> CompileToCache(Tier tier, std::span<const uint8_t> wasm,
+                                        const std::string& path) {
+    RETURN_IF_ERROR(cache_.Ready());
+    compile_slots_.acquire();
+    struct Release {
+      std::counting_semaphore<kMaxParallelCompiles>& s;
+      ~Release() { s.release(); }
+    } release{compile_slots_};
+    ASSIGN_OR_RETURN(JobDir job, JobDir::Create(cache_.jobs_dir()));
+    WorkerRequest q;
+    q.mode = tier == Tier::kFast ? WorkerMode::kFast : WorkerMode::kOptimized;
+    q.limits = options_.module_limits;
+    q.check_imports = true;
+    q.allowed_imports = allowed_imports_;
+    q.cc = options_.cc;
+    q.out_name = "module.so";
+    q.wasm.assign(reinterpret_cast<const char*>(wasm.data()), wasm.size());
+    ASSIGN_OR_RETURN(ModuleInfo info, RunWorker(worker_, q, job.path(), options_.compile_limits));
+    return cache_.Publish(job.path() + "/" + q.out_name, path, info);
   }
 
-  // The module description saved beside a cached object when it was
-  // compiled; validates again (in a child process) if it is missing.
-  Result<ModuleInfo> CachedInfo(const std::string& so_path, std::span<const uint8_t> wasm) {
-    std::ifstream in(so_path + ".info", std::ios::binary);
-    if (in) {
-      std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      auto info = DecodeModuleInfo(data);
-      if (info.ok()) return info;
-    }
-    return ValidateModule(wasm);
-  }
-
-  void SaveInfo(const std::string& so_path, const ModuleInfo& info) {
-    std::string tmp = so_path + ".info.tmp." + std::to_string(getpid()) + "." +
-                      std::to_string(tmp_counter_.fetch_add(1));
-    {
-      std::ofstream out(tmp, std::ios::binary);
-      out << EncodeModuleInfo(info);
-      if (!out) return;  // the cache still works, it just validates on restart
-    }
-    if (::rename(tmp.c_str(), (so_path + ".info").c_str()) != 0) ::unlink(tmp.c_str());
+  Result<ModulePtr> Make(const std::string& sha, Tier tier, uint64_t size,
+                         VerifiedObject object) {
+    RETURN_IF_ERROR(object.SamePathStill());
+    ASSIGN_OR_RETURN(std::unique_ptr<LoadedModule> loaded,
+                     runtime_.Load(object.path(), object.info()));
+    return std::make_shared<const AotModule>(sha, tier, size, std::move(object.info()),
+                                             std::move(loaded));
   }
 
   Result<ModulePtr> LoadUncached(const std::string& sha, std::span<const uint8_t> wasm) {
     auto t0 = std::chrono::steady_clock::now();
-    std::string opt_path = CachePath(sha, *cc_);
-    std::string fast_path = CachePath(sha, *tcc_);
-    if (FileExists(opt_path) || FileExists(fast_path)) {
-      bool opt = FileExists(opt_path);
-      ASSIGN_OR_RETURN(ModuleInfo info, CachedInfo(opt ? opt_path : fast_path, wasm));
-      auto loaded = runtime_.Load(opt ? opt_path : fast_path, info);
-      if (loaded.ok()) {
-        auto m = std::make_shared<const AotModule>(sha, opt ? Tier::kOptimized : Tier::kFast,
-                                                   wasm.size(), std::move(info),
-                                                   std::move(loaded).value());
-        if (!opt) ScheduleOptimize(sha, wasm);
+    RETURN_IF_ERROR(cache_.Ready());
+    for (Tier tier : {Tier::kOptimized, Tier::kFast}) {
+      std::optional<VerifiedObject> cached = cache_.Find(CachePath(sha, tier));
+      if (!cached) continue;
+      Result<ModulePtr> m = Make(sha, tier, wasm.size(), std::move(*cached));
+      if (m.ok()) {
+        if (tier == Tier::kFast) ScheduleOptimize(sha, wasm);
         LOG_DEBUG("module {} loaded from disk cache ({} tier) in {:.2f} ms", sha.substr(0, 12),
-                  TierName(m->tier()), MsSince(t0));
+                  TierName(tier), MsSince(t0));
         return m;
       }
-      if (loaded.status().code() == Code::kInvalidArgument) return loaded.status();
-      LOG_WARN("ignoring unusable cached module {}: {}", sha.substr(0, 12),
-               loaded.status().message());
+      if (m.status().code() == Code::kInvalidArgument) return m.status();
+      LOG_WARN("ignoring unusable cached module {}: {}", sha.substr(0, 12), m.status().message());
     }
-    ASSIGN_OR_RETURN(Translation t, TranslateToC(wasm));
-    // Refuse unknown imports before spending time compiling.
-    for (const FuncImportInfo& imp : t.info.imports) {
-      if (registry_.Find(imp.module, imp.name) == nullptr) {
-        return InvalidArgument("module imports " + imp.module + "." + imp.name +
-                               ", which Aether does not provide");
-      }
-    }
-    ASSIGN_OR_RETURN(std::string unit, BuildCompilationUnit(t));
-    RETURN_IF_ERROR(CompileToCache(*tcc_, unit, fast_path));
-    SaveInfo(fast_path, t.info);
+    ASSIGN_OR_RETURN(VerifiedObject object, CompileToCache(Tier::kFast, wasm,
+                                                           CachePath(sha, Tier::kFast)));
     double compile_ms = MsSince(t0);
-    ASSIGN_OR_RETURN(std::unique_ptr<LoadedModule> loaded, runtime_.Load(fast_path, t.info));
-    auto m = std::make_shared<const AotModule>(sha, Tier::kFast, wasm.size(), std::move(t.info),
-                                               std::move(loaded));
+    ASSIGN_OR_RETURN(ModulePtr m, Make(sha, Tier::kFast, wasm.size(), std::move(object)));
     LOG_DEBUG("module {} compiled (fast tier) in {:.2f} ms", sha.substr(0, 12), compile_ms);
     if (options_.on_compiled) options_.on_compiled(sha, Tier::kFast, compile_ms, "");
     ScheduleOptimize(sha, wasm);
@@ -314,16 +289,14 @@ class AotEngine final : public Engine {
   }
 
   Status Optimize(const OptimizeJob& job) {
-    std::string path = CachePath(job.sha, *cc_);
-    ASSIGN_OR_RETURN(Translation t, TranslateToC(job.wasm));
-    if (!FileExists(path)) {
-      ASSIGN_OR_RETURN(std::string unit, BuildCompilationUnit(t));
-      RETURN_IF_ERROR(CompileToCache(*cc_, unit, path));
-      SaveInfo(path, t.info);
+    std::string path = CachePath(job.sha, Tier::kOptimized);
+    std::optional<VerifiedObject> object = cache_.Find(path);
+    if (!object) {
+      ASSIGN_OR_RETURN(VerifiedObject compiled, CompileToCache(Tier::kOptimized, job.wasm, path));
+      object.emplace(std::move(compiled));
     }
-    ASSIGN_OR_RETURN(std::unique_ptr<LoadedModule> loaded, runtime_.Load(path, t.info));
-    auto m = std::make_shared<const AotModule>(job.sha, Tier::kOptimized, job.wasm.size(),
-                                               std::move(t.info), std::move(loaded));
+    ASSIGN_OR_RETURN(ModulePtr m, Make(job.sha, Tier::kOptimized, job.wasm.size(),
+                                       std::move(*object)));
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(job.sha);
     if (it != entries_.end()) it->second.best = std::move(m);
@@ -333,9 +306,12 @@ class AotEngine final : public Engine {
   EngineOptions options_;
   HostRegistry registry_;
   Runtime runtime_;
-  std::unique_ptr<Compiler> tcc_;
-  std::unique_ptr<Compiler> cc_;
-  std::atomic<uint64_t> tmp_counter_{0};
+  ModuleCache cache_;
+  const std::string worker_;
+  const std::string tcc_fingerprint_;
+  const std::string cc_fingerprint_;
+  std::vector<FuncImportInfo> allowed_imports_;
+  std::counting_semaphore<kMaxParallelCompiles> compile_slots_{kMaxParallelCompiles};
 
   std::mutex mu_;
   std::condition_variable cv_;

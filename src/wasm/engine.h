@@ -16,6 +16,7 @@
 
 #include "common/result.h"
 #include "wasm/host.h"
+#include "wasm/module_limits.h"
 
 namespace aether::wasm {
 
@@ -149,6 +150,13 @@ struct EngineOptions {
   size_t cache_size = 100;       // loaded modules kept in memory (LRU)
   bool optimize = true;          // compile the optimized tier in the background
   std::string cc = "cc";         // optimizing C compiler
+  // What a module may ask of the compilers, and the confined compiler
+  // process's own bounds (module_limits.h). A module over a limit fails
+  // Load with InvalidArgument naming the limit.
+  ModuleLimits module_limits;
+  CompileLimits compile_limits;
+  // The aether-compiler executable; empty = the one beside this executable.
+  std::string compiler_worker;
   // Host functions offered besides WASI (e.g. the workflow ABI's "aether"
   // module). They receive ExecContext* whose `extension` is the
   // InstanceOptions::host_data of the running instance, or null during a
@@ -166,9 +174,12 @@ class Engine {
   virtual ~Engine() = default;
 
   // Validates and compiles `wasm` (or finds it in the caches) and returns a
-  // runnable module. Errors: kInvalidArgument naming what is wrong with the
-  // module (validation, an unsupported import), kInternal when the compiler
-  // fails.
+  // runnable module. Validation and compilation run in the confined
+  // compiler process, never in this one. Errors: kInvalidArgument naming
+  // what is wrong with the module (validation, a limit, an unsupported
+  // import, a compile past compile_timeout or compile_memory_limit),
+  // kFailedPrecondition for an unsafe cache directory, kInternal when the
+  // compiler fails or cannot be started.
   virtual Result<std::shared_ptr<const Module>> Load(std::span<const uint8_t> wasm) = 0;
 
   // The best loaded tier of `module` right now (the optimized tier replaces

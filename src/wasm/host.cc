@@ -22,6 +22,12 @@ const HostFunction* HostRegistry::Find(std::string_view module, std::string_view
   return it == functions_.end() ? nullptr : &it->second;
 }
 
+std::vector<const HostFunction*> HostRegistry::All() const {
+  std::vector<const HostFunction*> all;
+  for (const auto& [key, f] : functions_) all.push_back(&f);
+  return all;
+}
+
 std::vector<std::string> HostRegistry::NamesIn(std::string_view module) const {
   std::vector<std::string> names;
   for (const auto& [key, f] : functions_) {

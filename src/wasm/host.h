@@ -38,6 +38,8 @@ class HostRegistry {
  public:
   void Add(HostFunction f);
   const HostFunction* Find(std::string_view module, std::string_view name) const;
+  // Every function, in no particular order.
+  std::vector<const HostFunction*> All() const;
   // Every function of `module`, for error messages.
   std::vector<std::string> NamesIn(std::string_view module) const;
 

@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "local_engine.h"
 #include "process.h"
 
 namespace aether::testing {
@@ -17,88 +18,14 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
-const std::string kEngine = std::string(AETHER_BIN_DIR) + "/aether-engine";
-
-std::string Guest(const std::string& name) {
-  return std::string(AETHER_GUEST_DIR) + "/" + name + ".wasm";
-}
+const std::string& kEngine = kEngineBinary;
+std::string Guest(const std::string& name) { return GuestPath(name); }
 
 double MsSince(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-// One engine with its own functions_dir and data_dir.
-class Engine {
- public:
-  // `runtime` holds extra [runtime] lines, e.g. "workers = 1".
-  explicit Engine(const std::vector<std::string>& guests, const std::string& runtime = "",
-                  bool optimize = false) {
-    fs::create_directories(functions_dir());
-    for (const auto& g : guests) fs::copy_file(Guest(g), functions_dir() + "/" + g + ".wasm");
-    std::string config = "[runtime]\nfunctions_dir = \"" + functions_dir() + "\"\n" +
-                         "data_dir = \"" + dir_ / "data" + "\"\n" +
-                         "optimize = " + (optimize ? "true" : "false") + "\n" + runtime + "\n";
-    WriteFile(dir_ / "engine.toml", config);
-    auto p = ServerProcess::Start(kEngine, {"--config", dir_ / "engine.toml", "--port", "0"},
-                                  dir_ / "engine.log");
-    if (!p.ok()) {
-      ADD_FAILURE() << p.status().message();
-      return;
-    }
-    process_ = std::move(p).value();
-  }
-
-  bool ok() const { return process_ != nullptr; }
-  ServerProcess& process() { return *process_; }
-  std::string functions_dir() const { return dir_ / "functions"; }
-  std::string url(std::string_view path) const { return process_->url() + std::string(path); }
-
-  HttpResponse Post(std::string_view body) {
-    auto r = Http("POST", url("/execute"), body);
-    if (!r.ok()) {
-      ADD_FAILURE() << r.status().message();
-      HttpResponse failed;
-      failed.status = 0;
-      return failed;
-    }
-    return *r;
-  }
-  HttpResponse Call(const std::string& function, const std::string& input_json = "") {
-    std::string body = "{\"function\":\"" + function + "\"";
-    if (!input_json.empty()) body += ",\"input\":" + input_json;
-    return Post(body + "}");
-  }
-  HttpResponse Get(std::string_view path) {
-    auto r = Http("GET", url(path));
-    if (!r.ok()) {
-      ADD_FAILURE() << r.status().message();
-      HttpResponse failed;
-      failed.status = 0;
-      return failed;
-    }
-    return *r;
-  }
-
- private:
-  TempDir dir_;
-  std::unique_ptr<ServerProcess> process_;  // after dir_: stopped before it is removed
-};
-
-json::object Body(const HttpResponse& r) {
-  boost::system::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  if (ec || !v.is_object()) {
-    ADD_FAILURE() << "not a JSON object: " << r.body;
-    return {};
-  }
-  return v.as_object();
-}
-
-std::string Output(const HttpResponse& r) {
-  EXPECT_EQ(r.status, 200) << r.body;
-  json::object o = Body(r);
-  return o.contains("output") ? std::string(o["output"].as_string()) : "<no output>";
-}
+using Engine = LocalEngine;
 
 TEST(EngineIntegration, ExecutesGuests) {
   Engine e({"hello", "echo", "json_input", "env", "counter"});

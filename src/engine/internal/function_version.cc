@@ -38,6 +38,17 @@ Result<ModulePtr> FunctionVersion::WaitModule() {
   return *result_;
 }
 
+void FunctionVersion::WhenLoaded(std::function<void()> ready) {
+  {
+    std::lock_guard lock(mu_);
+    if (state_ != kDone) {
+      when_loaded_.push_back(std::move(ready));
+      return;
+    }
+  }
+  ready();
+}
+
 void FunctionVersion::LoadIfQueued() {
   {
     std::lock_guard lock(mu_);
@@ -69,6 +80,7 @@ void FunctionVersion::LoadIfQueued() {
   } else {
     LOG_WARN("function {} ({}) cannot be loaded: {}", name_, origin_, r.status().message());
   }
+  std::vector<std::function<void()>> ready;
   {
     std::lock_guard lock(mu_);
     if (!sha.empty()) {
@@ -78,8 +90,10 @@ void FunctionVersion::LoadIfQueued() {
     result_.emplace(std::move(r));
     state_ = kDone;
     loaded_.store(true, std::memory_order_release);
+    ready.swap(when_loaded_);
   }
   cv_.notify_all();
+  for (auto& fn : ready) fn();
   if (on_loaded_) on_loaded_(*this, LoadOutcome{*result_, read_failed, compile_ms, total_ms});
 }
 

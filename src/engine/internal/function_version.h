@@ -50,9 +50,8 @@ class FunctionVersion final : public Function {
   const FunctionSettings& settings() const override { return settings_; }
   bool loaded() const override { return loaded_.load(std::memory_order_acquire); }
   Result<ModulePtr> WaitModule() override;
-
-  // Loads on this thread unless another one has started already.
-  void LoadIfQueued();
+  void WhenLoaded(std::function<void()> ready) override;
+  void LoadIfQueued() override;
   FunctionInfo Info() const;
 
  private:
@@ -68,6 +67,7 @@ class FunctionVersion final : public Function {
   std::condition_variable cv_;
   State state_ = kQueued;
   std::optional<Result<ModulePtr>> result_;  // set once, in kDone
+  std::vector<std::function<void()>> when_loaded_;  // run once, after kDone
   uint64_t size_;
   std::string sha_;
   std::atomic<bool> loaded_{false};

@@ -3,7 +3,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <cstdio>
@@ -60,53 +59,40 @@ Result<Spawned> Run(const std::vector<std::string>& argv, const std::string& log
   return out;
 }
 
-class CcCompiler final : public Compiler {
- public:
-  CcCompiler(std::string cc, std::string scratch_dir)
-      : cc_(std::move(cc)), scratch_dir_(std::move(scratch_dir)) {
-    std::string version = "unknown";
-    auto r = Run({cc_, "-dumpfullversion", "-dumpversion"}, scratch_dir_ + "/cc-version.log");
-    if (r.ok() && r->exit_status == 0) version = r->output;
-    while (!version.empty() && (version.back() == '\n' || version.back() == ' ')) version.pop_back();
-    fingerprint_ = cc_ + "-" + version;
-    for (const auto& f : kFlags) fingerprint_ += " " + f;
-  }
-
-  Tier tier() const override { return Tier::kOptimized; }
-  const std::string& fingerprint() const override { return fingerprint_; }
-
-  Status Compile(const std::string& c_unit, const std::string& out_path) override {
-    std::string base = scratch_dir_ + "/cc-" + std::to_string(getpid()) + "-" +
-                       std::to_string(counter_.fetch_add(1));
-    std::string src = base + ".c";
-    {
-      std::ofstream out(src, std::ios::binary);
-      out << c_unit;
-      if (!out) return Internal("cannot write " + src);
-    }
-    std::vector<std::string> argv = {cc_};
-    argv.insert(argv.end(), kFlags.begin(), kFlags.end());
-    argv.insert(argv.end(), {"-o", out_path, src, "-lm"});
-    auto r = Run(argv, base + ".log");
-    unlink(src.c_str());
-    if (!r.ok()) return r.status();
-    if (r->exit_status != 0) {
-      return Internal(cc_ + " failed (exit " + std::to_string(r->exit_status) + "): " + r->output);
-    }
-    return OkStatus();
-  }
-
- private:
-  std::string cc_;
-  std::string scratch_dir_;
-  std::string fingerprint_;
-  std::atomic<uint64_t> counter_{0};
-};
-
 }  // namespace
 
-std::unique_ptr<Compiler> NewCcCompiler(std::string cc, std::string scratch_dir) {
-  return std::make_unique<CcCompiler>(std::move(cc), std::move(scratch_dir));
+std::string CcFingerprint(const std::string& cc) {
+  std::string version = "unknown";
+  char dir[] = "/tmp/aether-cc-XXXXXX";
+  if (mkdtemp(dir) != nullptr) {
+    auto r = Run({cc, "-dumpfullversion", "-dumpversion"}, std::string(dir) + "/version.log");
+    if (r.ok() && r->exit_status == 0) version = r->output;
+    rmdir(dir);
+  }
+  while (!version.empty() && (version.back() == '\n' || version.back() == ' ')) version.pop_back();
+  std::string fingerprint = cc + "-" + version;
+  for (const auto& f : kFlags) fingerprint += " " + f;
+  return fingerprint;
+}
+
+Status CompileWithCc(const std::string& cc, const std::string& c_unit,
+                     const std::string& out_path) {
+  const std::string src = "module.c";
+  {
+    std::ofstream out(src, std::ios::binary);
+    out << c_unit;
+    if (!out) return Internal("cannot write the C source for " + cc);
+  }
+  std::vector<std::string> argv = {cc};
+  argv.insert(argv.end(), kFlags.begin(), kFlags.end());
+  argv.insert(argv.end(), {"-o", out_path, src, "-lm"});
+  auto r = Run(argv, "cc.log");
+  unlink(src.c_str());
+  if (!r.ok()) return r.status();
+  if (r->exit_status != 0) {
+    return Internal(cc + " failed (exit " + std::to_string(r->exit_status) + "): " + r->output);
+  }
+  return OkStatus();
 }
 
 }  // namespace aether::wasm

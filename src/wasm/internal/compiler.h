@@ -1,30 +1,27 @@
-// Compilers that turn a C translation unit (wasm2c output + glue) into a
-// shared object. Two tiers: tcc (in-process, tens of milliseconds) and the
-// system C compiler at -O2 (seconds, native speed).
+// The two C compilers that turn a compilation unit (wasm2c output + glue)
+// into a shared object. They run inside the confined compiler process
+// (worker/compiler_main.cc), never in the engine: a compiler bug reachable
+// from a crafted module must not be a bug in the engine.
 #pragma once
 
-#include <memory>
 #include <string>
 
 #include "common/result.h"
-#include "wasm/engine.h"
 
 namespace aether::wasm {
 
-class Compiler {
- public:
-  virtual ~Compiler() = default;
-  virtual Tier tier() const = 0;
-  // Identifies the compiler and flags; part of the on-disk cache key.
-  virtual const std::string& fingerprint() const = 0;
-  // Compiles `c_unit` into the shared object `out_path` (written in place;
-  // the caller renames it into the cache). Thread-safe.
-  virtual Status Compile(const std::string& c_unit, const std::string& out_path) = 0;
-};
+// Part of the on-disk cache key of each tier. The engine computes them
+// (running `cc -dumpfullversion` is trusted: no module input).
+inline std::string TccFingerprint() { return "tcc-0.9.27-dll-v1"; }
+std::string CcFingerprint(const std::string& cc);
 
-std::unique_ptr<Compiler> NewTccCompiler();
-// `cc` is the compiler command ("cc", "gcc", "clang"); `scratch_dir` holds
-// temporary sources.
-std::unique_ptr<Compiler> NewCcCompiler(std::string cc, std::string scratch_dir);
+// Fast tier: libtcc, in the calling process (the compiler process: only
+// aether_wasm_compiler links libtcc). Writes `out_path`.
+Status CompileWithTcc(const std::string& c_unit, const std::string& out_path);
+
+// Optimized tier: `cc` -O2 as a child process. Writes the source into the
+// current directory first. The child inherits the caller's limits.
+Status CompileWithCc(const std::string& cc, const std::string& c_unit,
+                     const std::string& out_path);
 
 }  // namespace aether::wasm

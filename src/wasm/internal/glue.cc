@@ -67,6 +67,8 @@ uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t* t, uint32_t del
   return aether_api->grow_externref_table(t, delta, init);
 }
 uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
+  /* The compiler refuses types with more than 100 params or results
+   * (kMaxTypeArity), so this never traps for a module it compiled. */
   uint32_t types[256];
   uint32_t n = params + results;
   if (n > 256) aether_api->trap(WASM_RT_TRAP_CALL_INDIRECT);
@@ -265,6 +267,25 @@ void EmitExportLookups(std::ostringstream& o, const std::vector<GlueExport>& exp
   o << "  return 0;\n}\n";
 }
 
+// The <index> of a synthetic name as wasm2c printed it in a comment:
+// `prefix` + digits + "' */", below `count`.
+Result<size_t> SyntheticIndex(const std::string& quoted, const std::string& prefix, size_t count) {
+  if (quoted.rfind(prefix, 0) != 0) return InvalidArgument("not a synthetic name");
+  size_t pos = prefix.size();
+  size_t index = 0;
+  size_t digits = 0;
+  while (pos < quoted.size() && std::isdigit(static_cast<unsigned char>(quoted[pos])) &&
+         digits < 9) {
+    index = index * 10 + static_cast<size_t>(quoted[pos] - '0');
+    ++pos;
+    ++digits;
+  }
+  if (digits == 0 || quoted.substr(pos) != "' */" || index >= count) {
+    return InvalidArgument("not a synthetic name");
+  }
+  return index;
+}
+
 }  // namespace
 
 Result<std::string> BuildCompilationUnit(const Translation& t) {
@@ -289,21 +310,18 @@ Result<std::string> BuildCompilationUnit(const Translation& t) {
   for (const HeaderEntry& e : entries) {
     ASSIGN_OR_RETURN(Prototype p, ParsePrototype(e.prototype));
     if (e.kind == "import") {
-      // wasm2c sorts the header's imports by name; match them by name.
-      size_t index = t.info.imports.size();
-      for (size_t i = 0; i < t.info.imports.size(); ++i) {
-        const FuncImportInfo& imp = t.info.imports[i];
-        if (e.quoted == "'" + imp.module + "' '" + imp.name + "' */") {
-          index = i;
-          break;
-        }
-      }
-      if (index == t.info.imports.size()) return Internal("glue: unexpected import " + e.quoted);
+      // wasm2c sorts the header's imports by name; the synthetic name
+      // 'm' 'i<index>' says which one this is.
+      const std::string prefix = std::string("'") + kImportModuleAlias + "' 'i";
+      Result<size_t> index = SyntheticIndex(e.quoted, prefix, t.info.imports.size());
+      if (!index.ok()) return Internal("glue: unexpected import " + e.quoted);
       if (p.params.empty()) return Internal("glue: import without context parameter");
-      EmitForwarder(o, p, index);
+      EmitForwarder(o, p, *index);
       ++import_index;
     } else {
-      std::string name = e.quoted.substr(1, e.quoted.find('\'', 1) - 1);
+      Result<size_t> index = SyntheticIndex(e.quoted, "'e", t.export_names.size());
+      if (!index.ok()) return Internal("glue: unexpected export " + e.quoted);
+      const std::string& name = t.export_names[*index];
       if (name == "memory" && p.ret.find("wasm_rt_memory_t") != std::string::npos) {
         memory_symbol = p.name;
       } else if (std::string sig = ExportSignature(p); !sig.empty()) {

@@ -12,7 +12,8 @@
 namespace aether::wasm {
 
 // Bump when the generated glue or abi.h changes: part of the cache key.
-inline constexpr int kGlueVersion = 2;
+// 3: synthetic import/export names (modules cached by 2 may carry injected C).
+inline constexpr int kGlueVersion = 3;
 
 // Returns the complete C translation unit: prelude + wasm2c source (with its
 // header inlined) + glue.

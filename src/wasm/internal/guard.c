@@ -2,6 +2,8 @@
 
 #include <setjmp.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 /* Thread-local because every thread runs its own guest; required by the
  * signal handlers, the one kind of global state CONVENTIONS.md allows. */
@@ -22,6 +24,13 @@ int aether_guard_call(aether_guest_fn fn, void* instance, void* ctx) {
 }
 
 void aether_guard_jump(int code) {
+  if (tls_target == NULL) {
+    /* A trap with no guarded call to return to is a bug in the runtime,
+     * not a guest's doing: stop loudly instead of jumping through NULL. */
+    static const char msg[] = "aether: trap outside a guarded call (runtime bug); aborting\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    abort();
+  }
   siglongjmp(*tls_target, code == 0 ? 1 : code);
 }
 

@@ -10,6 +10,7 @@
 #include "wasm/internal/guard.h"
 #include "wasm/internal/thread_state.h"
 #include "wasm/internal/trampoline.h"
+#include "wasm/module_limits.h"
 
 namespace aether::wasm {
 namespace {
@@ -19,8 +20,6 @@ constexpr int kJumpTrap = 1;
 constexpr int kJumpUnwind = 2;
 constexpr int kJumpInitFailed = 3;
 
-// Bounds on tables so a module cannot make instantiation allocate without limit.
-constexpr uint32_t kMaxTableElements = 10'000'000;
 
 TrapKind FromWasmRtTrap(uint32_t t) {
   switch (t) {
@@ -41,8 +40,19 @@ TrapKind FromWasmRtTrap(uint32_t t) {
 
 __attribute__((noreturn)) void ApiTrap(uint32_t kind) {
   ThreadState* st = CurrentThreadState();
-  st->trap = FromWasmRtTrap(kind);
+  if (st != nullptr) st->trap = FromWasmRtTrap(kind);
   aether_guard_jump(kJumpTrap);
+}
+
+// The runtime functions below allocate (malloc's lock) or take locks on
+// the guest's behalf. While they run, the thread is in kRuntime: a timeout
+// is deferred (thread_state.cc: OnTimeout) and taken by LeaveRuntimeCall,
+// because jumping out of the allocator would leave its lock held and every
+// other thread waiting on it forever.
+ThreadState* EnterRuntimeCall() {
+  ThreadState* st = CurrentThreadState();
+  st->phase = ThreadState::kRuntime;
+  return st;
 }
 
 __attribute__((noreturn)) void ApiUnwind(void* /*ctx*/) { aether_guard_jump(kJumpUnwind); }
@@ -61,14 +71,23 @@ void LeaveRuntimeCall(ThreadState* st) {
   aether_guard_jump(kJumpInitFailed);
 }
 
+// Bytes of the memory limit left for linear memory beside the tables.
+uint64_t MemoryBudget(const ThreadState* st) {
+  return st->limit_bytes > st->table_bytes ? st->limit_bytes - st->table_bytes : 0;
+}
+
+void NotePeak(ThreadState* st) {
+  uint64_t in_use = st->memory_bytes + st->table_bytes;
+  if (in_use > st->peak_bytes) st->peak_bytes = in_use;
+}
+
 void ApiAllocateMemory(void* mem, uint32_t initial, uint32_t max) {
   auto* m = static_cast<wasm_rt_memory_t*>(mem);
-  ThreadState* st = CurrentThreadState();
-  st->phase = ThreadState::kRuntime;
+  ThreadState* st = EnterRuntimeCall();
   uint64_t limit_pages = st->limit_bytes / kWasmPageSize;
-  if (initial > limit_pages) {
+  if (static_cast<uint64_t>(initial) * kWasmPageSize > MemoryBudget(st)) {
     InitFailed(st, "the module's initial memory (%llu KiB) exceeds the memory limit (%llu KiB)",
-               initial * kWasmPageSize / 1024, st->limit_bytes / 1024);
+               initial * kWasmPageSize / 1024, MemoryBudget(st) / 1024);
   }
   uint64_t effective_max = max < limit_pages ? max : limit_pages;
   uint64_t bytes = static_cast<uint64_t>(initial) * kWasmPageSize;
@@ -79,18 +98,19 @@ void ApiAllocateMemory(void* mem, uint32_t initial, uint32_t max) {
   m->max_pages = static_cast<uint32_t>(effective_max);
   m->size = static_cast<uint32_t>(bytes);
   st->memory_base = base;
-  if (bytes > st->peak_bytes) st->peak_bytes = bytes;
+  st->memory_bytes = bytes;
+  NotePeak(st);
   LeaveRuntimeCall(st);
 }
 
 uint32_t ApiGrowMemory(void* mem, uint32_t delta) {
   auto* m = static_cast<wasm_rt_memory_t*>(mem);
-  ThreadState* st = CurrentThreadState();
-  st->phase = ThreadState::kRuntime;
+  ThreadState* st = EnterRuntimeCall();
   uint32_t old_pages = m->pages;
   uint64_t new_pages = static_cast<uint64_t>(old_pages) + delta;
   uint32_t result = old_pages;
-  if (new_pages > m->max_pages || new_pages > 65536) {
+  if (new_pages > m->max_pages || new_pages > 65536 ||
+      new_pages * kWasmPageSize > MemoryBudget(st)) {
     result = UINT32_MAX;
   } else if (delta != 0) {
     uint64_t new_bytes = new_pages * kWasmPageSize;
@@ -100,7 +120,8 @@ uint32_t ApiGrowMemory(void* mem, uint32_t delta) {
       m->pages = static_cast<uint32_t>(new_pages);
       // 65536 pages is 4 GiB, which does not fit the 32-bit size field.
       m->size = new_bytes >= (1ull << 32) ? UINT32_MAX : static_cast<uint32_t>(new_bytes);
-      if (new_bytes > st->peak_bytes) st->peak_bytes = new_bytes;
+      st->memory_bytes = new_bytes;
+      NotePeak(st);
     }
   }
   LeaveRuntimeCall(st);
@@ -124,13 +145,17 @@ void ApiFreeMemory(void* mem) {
   m->pages = 0;
 }
 
+// Tables count against the memory limit like linear memory does: a module
+// may declare up to kMaxTables of them and grow each one.
 template <typename Table, typename Elem>
 void AllocateTable(void* t, uint32_t elements, uint32_t max) {
   auto* table = static_cast<Table*>(t);
-  ThreadState* st = CurrentThreadState();
-  if (elements > kMaxTableElements) {
-    InitFailed(st, "the module's table has %llu elements; the limit is %llu", elements,
-               kMaxTableElements);
+  ThreadState* st = EnterRuntimeCall();
+  uint64_t bytes = static_cast<uint64_t>(elements) * sizeof(Elem);
+  if (elements > kMaxTableElements ||
+      st->memory_bytes + st->table_bytes + bytes > st->limit_bytes) {
+    InitFailed(st, "the module's tables (%llu KiB more) exceed the memory limit (%llu KiB)",
+               (bytes + 1023) / 1024, st->limit_bytes / 1024);
   }
   table->data = nullptr;
   if (elements > 0) {
@@ -139,8 +164,12 @@ void AllocateTable(void* t, uint32_t elements, uint32_t max) {
   }
   table->size = elements;
   table->max_size = max;
+  st->table_bytes += bytes;
+  NotePeak(st);
+  LeaveRuntimeCall(st);
 }
 
+// Runs outside guest code (Runtime::Free), so it needs no deferral.
 template <typename Table>
 void FreeTable(void* t) {
   auto* table = static_cast<Table*>(t);
@@ -152,16 +181,28 @@ void FreeTable(void* t) {
 template <typename Table, typename Elem>
 uint32_t GrowTable(void* t, uint32_t delta, const Elem& init) {
   auto* table = static_cast<Table*>(t);
+  ThreadState* st = EnterRuntimeCall();
   uint32_t old = table->size;
   uint64_t want = static_cast<uint64_t>(old) + delta;
-  if (want > table->max_size || want > kMaxTableElements) return UINT32_MAX;
-  if (delta == 0) return old;
-  auto* data = static_cast<Elem*>(std::realloc(table->data, want * sizeof(Elem)));
-  if (data == nullptr) return UINT32_MAX;
-  for (uint64_t i = old; i < want; ++i) data[i] = init;
-  table->data = data;
-  table->size = static_cast<uint32_t>(want);
-  return old;
+  uint64_t more = static_cast<uint64_t>(delta) * sizeof(Elem);
+  uint32_t result = old;
+  if (want > table->max_size || want > kMaxTableElements ||
+      st->memory_bytes + st->table_bytes + more > st->limit_bytes) {
+    result = UINT32_MAX;
+  } else if (delta != 0) {
+    auto* data = static_cast<Elem*>(std::realloc(table->data, want * sizeof(Elem)));
+    if (data == nullptr) {
+      result = UINT32_MAX;
+    } else {
+      for (uint64_t i = old; i < want; ++i) data[i] = init;
+      table->data = data;
+      table->size = static_cast<uint32_t>(want);
+      st->table_bytes += more;
+      NotePeak(st);
+    }
+  }
+  LeaveRuntimeCall(st);
+  return result;
 }
 
 void ApiAllocateFuncrefTable(void* t, uint32_t n, uint32_t max) {
@@ -179,8 +220,16 @@ uint32_t ApiGrowExternrefTable(void* t, uint32_t delta, void* init) {
   return GrowTable<wasm_rt_externref_table_t>(t, delta, static_cast<wasm_rt_externref_t>(init));
 }
 
+// Called from module init (Runtime::Load, outside guest code); kept safe
+// for a call from guest code too, where it must not be interrupted while it
+// holds types_mu_ or allocates.
 uint32_t ApiRegisterFuncType(void* self, uint32_t params, uint32_t results, const uint32_t* types) {
-  return static_cast<Runtime*>(self)->RegisterFuncType(params, results, types);
+  ThreadState* st = CurrentThreadState();
+  bool in_guest = st != nullptr && st->phase == ThreadState::kGuest;
+  if (in_guest) st->phase = ThreadState::kRuntime;
+  uint32_t id = static_cast<Runtime*>(self)->RegisterFuncType(params, results, types);
+  if (in_guest) LeaveRuntimeCall(st);
+  return id;
 }
 
 // The guarded body of one execution: instantiate, then call the entry
@@ -222,6 +271,12 @@ uint32_t Runtime::RegisterFuncType(uint32_t params, uint32_t results, const uint
   auto [it, inserted] = types_.emplace(std::move(key), static_cast<uint32_t>(types_.size() + 1));
   return it->second;
 }
+
+namespace {
+extern "C" void RunInit(void* init, void* /*unused*/) {
+  reinterpret_cast<void (*)()>(init)();
+}
+}  // namespace
 
 LoadedModule::~LoadedModule() {
   if (handle_ != nullptr) dlclose(handle_);
@@ -265,7 +320,13 @@ Result<std::unique_ptr<LoadedModule>> Runtime::Load(const std::string& so_path,
     return Internal("compiled module " + so_path + " has a different ABI; delete the cache");
   }
   bind(&api_, m->imports_.data());
-  init();
+  // Module init registers function types; the glue traps on a type it
+  // cannot register. Under a guard, that is an error for this module
+  // instead of a jump through a null target.
+  PrepareThread();
+  if (aether_guard_call(&RunInit, reinterpret_cast<void*>(init), nullptr) != 0) {
+    return InvalidArgument("the module's initialization trapped (an unsupported function type)");
+  }
   m->instance_size_ = size();
   return m;
 }
@@ -291,6 +352,8 @@ CallOutcome Runtime::Enter(void (*fn)(void*, void*), void* instance, void* job,
   st->ctx = ctx;
   st->pool = &pool_;
   st->limit_bytes = entry->limit_bytes;
+  st->memory_bytes = entry->memory_bytes;
+  st->table_bytes = entry->table_bytes;
   st->peak_bytes = entry->peak_bytes;
   st->memory_base = entry->memory_base;
   st->trap = TrapKind::kNone;
@@ -311,6 +374,8 @@ CallOutcome Runtime::Enter(void (*fn)(void*, void*), void* instance, void* job,
   if (code == 0 && ctx->hdr.unwind != AETHER_UNWIND_NONE) code = kJumpUnwind;
 
   entry->peak_bytes = st->peak_bytes;
+  entry->memory_bytes = st->memory_bytes;
+  entry->table_bytes = st->table_bytes;
   entry->memory_base = st->memory_base;
   CallOutcome out;
   switch (code) {

@@ -70,10 +70,12 @@ struct CallOutcome {
 // between its calls, because they are per instance, not per thread.
 struct GuestEntry {
   ExecContext* ctx = nullptr;
-  uint64_t limit_bytes = 0;              // linear memory cap at allocation and growth
+  uint64_t limit_bytes = 0;              // cap on linear memory + tables, at allocation and growth
   std::chrono::nanoseconds timeout{};    // wall clock for this entry
   uint8_t* memory_base = nullptr;        // in/out: the instance's memory reservation
-  uint64_t peak_bytes = 0;               // in/out: largest memory size reached
+  uint64_t memory_bytes = 0;             // in/out: current linear memory size
+  uint64_t table_bytes = 0;              // in/out: current size of the instance's tables
+  uint64_t peak_bytes = 0;               // in/out: largest memory + tables reached
 };
 
 class Runtime {
@@ -83,8 +85,10 @@ class Runtime {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  // dlopens `so_path`, checks its ABI, resolves its imports against the
-  // registry (error naming the missing import), runs its module init.
+  // dlopens `so_path` (a verified object, see module_cache.h), checks its
+  // ABI, resolves its imports against the registry (error naming the
+  // missing import), runs its module init under a guard (a trap there is
+  // an InvalidArgument, not a crash). Call on any thread.
   Result<std::unique_ptr<LoadedModule>> Load(const std::string& so_path, const ModuleInfo& info);
 
   // Instantiates `module` into `instance` (instance_size() zeroed bytes) and

@@ -33,8 +33,10 @@ struct ThreadState {
   volatile int phase = kIdle;
   ExecContext* ctx = nullptr;
   MemoryPool* pool = nullptr;
-  uint64_t limit_bytes = 0;
-  uint64_t peak_bytes = 0;
+  uint64_t limit_bytes = 0;       // linear memory + tables
+  uint64_t memory_bytes = 0;      // current linear memory size
+  uint64_t table_bytes = 0;       // current size of all tables
+  uint64_t peak_bytes = 0;        // largest memory_bytes + table_bytes reached
   uint8_t* memory_base = nullptr;  // current linear memory reservation
   TrapKind trap = TrapKind::kNone;
   char init_error[160] = {0};

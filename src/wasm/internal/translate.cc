@@ -1,7 +1,5 @@
 #include "wasm/internal/translate.h"
 
-#include "wasm/internal/isolate.h"
-
 #include <wabt/binary-reader-ir.h>
 #include <wabt/binary-reader.h>
 #include <wabt/c-writer.h>
@@ -13,6 +11,8 @@
 #include <wabt/ir.h>
 #include <wabt/stream.h>
 #include <wabt/validator.h>
+
+#include "wasm/internal/limits_check.h"
 
 namespace aether::wasm {
 namespace {
@@ -57,18 +57,24 @@ std::string FirstLines(std::string text, size_t max_lines) {
   return text;
 }
 
-Status ReadAndValidate(std::span<const uint8_t> wasm, wabt::Module* module) {
+Status ReadAndValidate(std::span<const uint8_t> wasm, const ModuleLimits& limits,
+                       wabt::Module* module) {
   if (wasm.size() < 8 || wasm[0] != 0 || wasm[1] != 'a' || wasm[2] != 's' || wasm[3] != 'm') {
     return InvalidArgument("invalid module: not a WebAssembly binary (missing \\0asm magic)");
   }
+  RETURN_IF_ERROR(CheckCodeSizes(wasm, limits));
   wabt::Errors errors;
   wabt::Features features = SupportedFeatures();
+  // No debug names: the name section is free text that nothing needs, and
+  // every name that reaches wasm2c is a risk (see kImportModuleAlias).
   wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
                                   /*stop_on_first_error=*/true,
                                   /*fail_on_custom_section_error=*/false);
   wabt::Result r = wabt::ReadBinaryIr("module.wasm", wasm.data(), wasm.size(), options, &errors,
                                       module);
   if (wabt::Succeeded(r)) {
+    // Before validation and translation, whose cost grows with these counts.
+    RETURN_IF_ERROR(CheckModuleShape(*module, limits));
     wabt::ValidateOptions vopts(features);
     r = wabt::ValidateModule(module, &errors, vopts);
   }
@@ -114,12 +120,39 @@ Result<ModuleInfo> Describe(const wabt::Module& module) {
   return info;
 }
 
-Result<Translation> TranslateInProcess(std::span<const uint8_t> wasm, bool emit_c) {
+// Replaces every import and export name with a synthetic one (see
+// kImportModuleAlias) and returns the real export names by index. Runs
+// before GenerateNames, which derives function, memory and table names
+// from these.
+std::vector<std::string> UseSyntheticNames(wabt::Module* module) {
+  for (size_t i = 0; i < module->imports.size(); ++i) {
+    module->imports[i]->module_name = kImportModuleAlias;
+    module->imports[i]->field_name = "i" + std::to_string(i);
+  }
+  std::vector<std::string> real;
+  real.reserve(module->exports.size());
+  for (size_t i = 0; i < module->exports.size(); ++i) {
+    real.push_back(std::move(module->exports[i]->name));
+    module->exports[i]->name = "e" + std::to_string(i);
+  }
+  module->export_bindings.clear();
+  return real;
+}
+
+}  // namespace
+
+Result<ModuleInfo> ValidateInProcess(std::span<const uint8_t> wasm, const ModuleLimits& limits) {
   wabt::Module module;
-  RETURN_IF_ERROR(ReadAndValidate(wasm, &module));
+  RETURN_IF_ERROR(ReadAndValidate(wasm, limits, &module));
+  return Describe(module);
+}
+
+Result<Translation> TranslateInProcess(std::span<const uint8_t> wasm, const ModuleLimits& limits) {
+  wabt::Module module;
+  RETURN_IF_ERROR(ReadAndValidate(wasm, limits, &module));
   Translation t;
   ASSIGN_OR_RETURN(t.info, Describe(module));
-  if (!emit_c) return t;
+  t.export_names = UseSyntheticNames(&module);
   if (wabt::Failed(wabt::GenerateNames(&module))) {
     return Internal("wasm2c: cannot generate names for the module");
   }
@@ -138,17 +171,6 @@ Result<Translation> TranslateInProcess(std::span<const uint8_t> wasm, bool emit_
   t.c_source.assign(c.begin(), c.end());
   t.c_header.assign(h.begin(), h.end());
   return t;
-}
-
-}  // namespace
-
-Result<ModuleInfo> ValidateModule(std::span<const uint8_t> wasm) {
-  ASSIGN_OR_RETURN(Translation t, RunIsolated(wasm, /*emit_c=*/false, &TranslateInProcess));
-  return std::move(t.info);
-}
-
-Result<Translation> TranslateToC(std::span<const uint8_t> wasm) {
-  return RunIsolated(wasm, /*emit_c=*/true, &TranslateInProcess);
 }
 
 }  // namespace aether::wasm

@@ -1,0 +1,60 @@
+#include "wasm/internal/compile_job.h"
+
+#include "wasm/internal/c_check.h"
+#include "wasm/internal/compiler.h"
+#include "wasm/internal/glue.h"
+#include "wasm/internal/translate.h"
+
+namespace aether::wasm {
+namespace {
+
+std::span<const uint8_t> Bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+Status CheckImports(const ModuleInfo& info, const std::vector<FuncImportInfo>& allowed) {
+  for (const FuncImportInfo& imp : info.imports) {
+    const FuncImportInfo* match = nullptr;
+    for (const FuncImportInfo& a : allowed) {
+      if (a.module == imp.module && a.name == imp.name) {
+        match = &a;
+        break;
+      }
+    }
+    if (match == nullptr) {
+      return InvalidArgument("module imports " + imp.module + "." + imp.name +
+                             ", which Aether does not provide");
+    }
+    if (match->signature != imp.signature) {
+      return InvalidArgument("module imports " + imp.module + "." + imp.name + " with signature " +
+                             imp.signature + ", expected " + match->signature);
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<ModuleInfo> RunCompileJob(const WorkerRequest& q) {
+  if (q.mode == WorkerMode::kValidate) {
+    ASSIGN_OR_RETURN(ModuleInfo info, ValidateInProcess(Bytes(q.wasm), q.limits));
+    if (q.check_imports) RETURN_IF_ERROR(CheckImports(info, q.allowed_imports));
+    return info;
+  }
+  if (q.out_name.empty() || q.out_name.find('/') != std::string::npos) {
+    return InvalidArgument("the output must be a plain file name in the job directory");
+  }
+  ASSIGN_OR_RETURN(Translation t, TranslateInProcess(Bytes(q.wasm), q.limits));
+  // Refuse unknown imports before spending time compiling.
+  if (q.check_imports) RETURN_IF_ERROR(CheckImports(t.info, q.allowed_imports));
+  ASSIGN_OR_RETURN(std::string unit, BuildCompilationUnit(t));
+  RETURN_IF_ERROR(CheckGeneratedC(unit));
+  if (q.mode == WorkerMode::kFast) {
+    RETURN_IF_ERROR(CompileWithTcc(unit, q.out_name));
+  } else {
+    RETURN_IF_ERROR(CompileWithCc(q.cc, unit, q.out_name));
+  }
+  return std::move(t.info);
+}
+
+}  // namespace aether::wasm

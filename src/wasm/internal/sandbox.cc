@@ -1,0 +1,261 @@
+#include "wasm/internal/sandbox.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+namespace aether::wasm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMaxAnswerBytes = 64ull << 20;
+constexpr size_t kMaxStderrBytes = 4096;
+
+std::string Seconds(std::chrono::nanoseconds d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", std::chrono::duration<double>(d).count());
+  return buf;
+}
+
+// Closes a descriptor when it goes out of scope.
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
+  Fd& operator=(Fd&&) = delete;
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+  void Close() {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+};
+
+struct Spawned {
+  pid_t pid = -1;
+  Fd io;   // the parent's end of the worker's stdin/stdout
+  Fd err;  // the worker's stderr
+};
+
+Result<Spawned> Spawn(const std::string& worker, const std::string& job_dir,
+                      const CompileLimits& limits, bool allow_exec) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    return Internal(std::string("cannot create a socket pair: ") + std::strerror(errno));
+  }
+  int ep[2];
+  if (pipe2(ep, O_CLOEXEC) != 0) {
+    close(sv[0]);
+    close(sv[1]);
+    return Internal(std::string("cannot create a pipe: ") + std::strerror(errno));
+  }
+  Spawned s;
+  s.io.fd = sv[0];
+  s.err.fd = ep[0];
+  Fd child_io{sv[1]};
+  Fd child_err{ep[1]};
+
+  auto cpu =
+      static_cast<uint64_t>(std::ceil(std::chrono::duration<double>(limits.timeout).count())) + 1;
+  std::vector<std::string> args = {
+      worker,          "--job-dir",        job_dir, "--memory", std::to_string(limits.memory_bytes),
+      "--cpu-seconds", std::to_string(cpu)};
+  if (allow_exec) args.push_back("--exec");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // A minimal environment: nothing of the engine's (tokens, proxies) leaks
+  // into the compiler, and the C compiler's temporaries stay in the job dir.
+  std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C",
+                                  "TMPDIR=" + job_dir, "HOME=" + job_dir};
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, child_io.fd, 0);
+  posix_spawn_file_actions_adddup2(&fa, child_io.fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, child_err.fd, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // Its own process group, so a timeout kills the C compiler's children
+  // too; default signal handling and an empty mask whatever the engine uses.
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  int rc = posix_spawn(&s.pid, worker.c_str(), &fa, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    return Internal("cannot start the compiler process " + worker + ": " + std::strerror(rc) +
+                    " (it is installed beside aether-engine and aether-control)");
+  }
+  return s;
+}
+
+// Exchanges the request and the answer under the deadline. False when the
+// deadline passed.
+bool Exchange(Spawned& s, const std::string& request, Clock::time_point deadline,
+              std::string* answer, std::string* err_text) {
+  fcntl(s.io.fd, F_SETFL, O_NONBLOCK);
+  size_t sent = 0;
+  bool io_open = true;
+  bool err_open = true;
+  if (request.empty()) shutdown(s.io.fd, SHUT_WR);
+  char buf[65536];
+  while (io_open || err_open) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p[2] = {{s.io.fd, 0, 0}, {s.err.fd, 0, 0}};
+    if (io_open) p[0].events = static_cast<short>(POLLIN | (sent < request.size() ? POLLOUT : 0));
+    if (err_open) p[1].events = POLLIN;
+    int pr = poll(p, 2, static_cast<int>(std::min<int64_t>(left.count() + 1, 1000)));
+    if (pr < 0 && errno != EINTR) return false;
+    if (pr <= 0) continue;
+    if (io_open && (p[0].revents & POLLOUT) && sent < request.size()) {
+      ssize_t n = send(s.io.fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+        if (sent == request.size()) shutdown(s.io.fd, SHUT_WR);
+      } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        sent = request.size();  // the worker went away; its exit status says why
+      }
+    }
+    if (p[0].revents & POLLNVAL) io_open = false;
+    if (p[1].revents & POLLNVAL) err_open = false;
+    if (io_open && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = read(s.io.fd, buf, sizeof buf);
+      if (n > 0 && answer->size() < kMaxAnswerBytes) answer->append(buf, static_cast<size_t>(n));
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) io_open = false;
+    }
+    if (err_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t n = read(s.err.fd, buf, sizeof buf);
+      if (n > 0 && err_text->size() < kMaxStderrBytes) {
+        err_text->append(buf, std::min(static_cast<size_t>(n), kMaxStderrBytes - err_text->size()));
+      }
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) err_open = false;
+    }
+  }
+  return true;
+}
+
+// Waits for the worker to exit until the deadline. Killing the group first
+// when asked: the worker is not reaped yet, so its pid (the group id) cannot
+// have been reused.
+int Reap(pid_t pid, Clock::time_point deadline, bool kill_first) {
+  if (kill_first) kill(-pid, SIGKILL);
+  int status = 0;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, kill_first ? 0 : WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) return -1;
+    if (r == 0) {
+      if (Clock::now() >= deadline) {
+        kill(-pid, SIGKILL);
+        kill_first = true;
+        continue;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  // Stragglers of the group (a C compiler's child) go with it.
+  kill(-pid, SIGKILL);
+  return status;
+}
+
+std::string Excerpt(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  size_t nl = text.rfind('\n');
+  if (nl != std::string::npos && text.size() - nl > 1) text = text.substr(nl + 1);
+  return text.size() > 300 ? text.substr(0, 300) : text;
+}
+
+}  // namespace
+
+std::string DefaultWorkerPath() {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "aether-compiler";
+  return (self.parent_path() / "aether-compiler").string();
+}
+
+Result<JobDir> JobDir::Create(const std::string& parent) {
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  std::string templ = parent + "/job-XXXXXX";
+  if (mkdtemp(templ.data()) == nullptr) {
+    return Internal("cannot create a compile job directory in " + parent + ": " +
+                    std::strerror(errno));
+  }
+  return JobDir(std::move(templ));
+}
+
+JobDir::~JobDir() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest& request,
+                             const std::string& job_dir, const CompileLimits& limits) {
+  auto start = Clock::now();
+  auto deadline = start + limits.timeout;
+  ASSIGN_OR_RETURN(Spawned s,
+                   Spawn(worker_path, job_dir, limits, request.mode == WorkerMode::kOptimized));
+  std::string answer, err_text;
+  bool in_time = Exchange(s, EncodeRequest(request), deadline, &answer, &err_text);
+  s.io.Close();
+  s.err.Close();
+  int status = Reap(s.pid, deadline + std::chrono::seconds(1), !in_time);
+  if (!in_time) {
+    return InvalidArgument("the module took longer than " + Seconds(limits.timeout) +
+                           " to compile ([runtime] compile_timeout); it is refused");
+  }
+  if (status < 0) return Internal("cannot wait for the compiler process");
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    if (sig == SIGXCPU || sig == SIGKILL) {
+      return InvalidArgument("compiling the module used more CPU time than " +
+                             Seconds(limits.timeout) +
+                             " ([runtime] compile_timeout); it is refused");
+    }
+    return InvalidArgument(std::string("the compiler process crashed on the module (") +
+                           strsignal(sig) +
+                           "), often because it needs more memory than [runtime] "
+                           "compile_memory_limit allows; it is refused");
+  }
+  Result<ModuleInfo> r = DecodeResult(answer);
+  if (!r.ok() && r.status().code() == Code::kInternal && answer.empty()) {
+    return Internal("the compiler process " + worker_path + " exited with status " +
+                    std::to_string(WEXITSTATUS(status)) + " without an answer" +
+                    (err_text.empty() ? "" : ": " + Excerpt(err_text)));
+  }
+  if (!r.ok() && r.status().code() == Code::kResourceExhausted) {
+    return InvalidArgument(r.status().message() + "; it is refused");
+  }
+  return r;
+}
+
+}  // namespace aether::wasm

@@ -1,0 +1,45 @@
+// The engine's and the control plane's side of the confined compiler
+// process: start `aether-compiler` for one request, feed it, bound it in
+// wall-clock time, collect its answer, and kill its whole process group
+// (the C compiler's children too) whatever happens.
+//
+// Thread-safety: Run may be called from many threads at once; each call is
+// its own process.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+#include "wasm/internal/worker_protocol.h"
+#include "wasm/module_limits.h"
+
+namespace aether::wasm {
+
+// The aether-compiler beside the running executable (/proc/self/exe).
+std::string DefaultWorkerPath();
+
+// A private directory (0700) for one job, removed with everything in it
+// when this object goes away.
+class JobDir {
+ public:
+  // Creates <parent>/job-XXXXXX. Errors: Internal naming the path.
+  static Result<JobDir> Create(const std::string& parent);
+  JobDir(JobDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  JobDir& operator=(JobDir&&) = delete;
+  ~JobDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit JobDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// Runs `request` in a new compiler process whose only writable place is
+// `job_dir`. Errors: the worker's own (InvalidArgument for the module);
+// InvalidArgument when the job ran past `limits.timeout` or the process was
+// killed by a limit or crashed on the module; Internal when the worker
+// cannot be started or answers garbage.
+Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest& request,
+                             const std::string& job_dir, const CompileLimits& limits);
+
+}  // namespace aether::wasm

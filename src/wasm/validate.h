@@ -1,0 +1,32 @@
+// Validation of an untrusted module, for the control plane at deploy time
+// (the engine validates as part of compiling). It runs in the confined
+// compiler process (docs/security.md): libwabt never parses untrusted bytes
+// in the caller's address space.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "common/result.h"
+#include "wasm/module_info.h"
+#include "wasm/module_limits.h"
+
+namespace aether::wasm {
+
+// Errors: InvalidArgument with what is wrong (wabt's message, a limit and
+// its config key, an import of a memory/table/global, a module the
+// validator could not finish within `compile.timeout` or memory); Internal
+// when the compiler process cannot be started (its path is in the message).
+// `worker` is the aether-compiler executable; empty = the one beside the
+// running executable.
+Result<ModuleInfo> ValidateModule(std::span<const uint8_t> wasm, const ModuleLimits& limits = {},
+                                  const CompileLimits& compile = {},
+                                  const std::string& worker = "");
+
+// OK when the compiler process can be started: the executable exists and
+// may be run. For startup checks, so a broken install fails at once with
+// the path instead of at the first deploy. FailedPrecondition otherwise.
+Status CompilerWorkerReady(const std::string& worker = "");
+
+}  // namespace aether::wasm

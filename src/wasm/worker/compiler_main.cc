@@ -1,0 +1,113 @@
+// aether-compiler: the confined process that validates, translates and
+// compiles one untrusted module (docs/security.md). The engine and the
+// control plane start it for every job (internal/sandbox.h):
+//
+//   aether-compiler --job-dir DIR --memory BYTES --cpu-seconds N [--exec]
+//
+// It confines itself first, then reads one request (worker_protocol.h)
+// from stdin until EOF and writes one result to stdout. Diagnostics go to
+// stderr. It is not meant to be run by hand.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <string_view>
+
+#include "wasm/internal/compile_job.h"
+#include "wasm/internal/confine.h"
+#include "wasm/internal/worker_protocol.h"
+
+namespace {
+
+using aether::Result;
+using aether::wasm::ModuleInfo;
+
+// The request holds the module (at most the engine's max module size) plus
+// small fields; anything past this is not from our engine.
+constexpr size_t kMaxRequestBytes = 1ull << 30;
+
+bool ParseU64(const char* s, uint64_t* out) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+bool ReadAll(int fd, std::string* out) {
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    if (out->size() + static_cast<size_t>(n) > kMaxRequestBytes) return false;
+    out->append(buf, static_cast<size_t>(n));
+  }
+}
+
+bool WriteAll(int fd, const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: aether-compiler --job-dir DIR --memory BYTES --cpu-seconds N [--exec]\n"
+               "(started by aether-engine and aether-control; not meant to be run by hand)\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  aether::wasm::ConfineOptions co;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    bool has_value = i + 1 < argc;
+    if (a == "--job-dir" && has_value) {
+      co.job_dir = argv[++i];
+    } else if (a == "--memory" && has_value) {
+      if (!ParseU64(argv[++i], &co.memory_bytes)) return Usage();
+    } else if (a == "--cpu-seconds" && has_value) {
+      if (!ParseU64(argv[++i], &co.cpu_seconds)) return Usage();
+    } else if (a == "--exec") {
+      co.allow_exec = true;
+    } else {
+      return Usage();
+    }
+  }
+  if (co.job_dir.empty() || chdir(co.job_dir.c_str()) != 0) return Usage();
+  Result<aether::wasm::ConfineReport> confined = aether::wasm::Confine(co);
+  Result<ModuleInfo> result = aether::Internal("unreachable");
+  std::string input;
+  if (!confined.ok()) {
+    result = aether::Internal("the compiler process cannot confine itself: " +
+                              confined.status().message());
+  } else if (!ReadAll(0, &input)) {
+    result = aether::Internal("the compiler process cannot read its request");
+  } else {
+    try {
+      Result<aether::wasm::WorkerRequest> request = aether::wasm::DecodeRequest(input);
+      input.clear();
+      input.shrink_to_fit();
+      result = request.ok() ? aether::wasm::RunCompileJob(*request)
+                            : Result<ModuleInfo>(request.status());
+    } catch (const std::bad_alloc&) {
+      result = aether::ResourceExhausted(
+          "compiling the module needs more memory than [runtime] compile_memory_limit allows");
+    }
+  }
+  return WriteAll(1, aether::wasm::EncodeResult(result)) ? 0 : 3;
+}
