@@ -207,8 +207,8 @@ CliRun RunCli(const std::vector<std::string>& args, const CliOptions& o) {
     int fd_out = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int fd_err = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd_in < 0 || fd_out < 0 || fd_err < 0) ::_exit(127);
-    ::dup2(fd_in, 0);
-    ::dup2(fd_out, 1);
+    ::dup2(o.stdio_fd >= 0 ? o.stdio_fd : fd_in, 0);
+    ::dup2(o.stdio_fd >= 0 ? o.stdio_fd : fd_out, 1);
     ::dup2(fd_err, 2);
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);

@@ -94,6 +94,10 @@ struct CliOptions {
   std::map<std::string, std::string> env;
   std::string cwd;         // empty = the test's
   std::string stdin_text;  // stdin's whole content
+  // When >= 0, the child's stdin and stdout are this descriptor (a socket,
+  // as Node's child_process and systemd give); stdin_text and CliRun::out
+  // are then unused.
+  int stdio_fd = -1;
   std::chrono::milliseconds timeout = std::chrono::seconds(20);
 };
 

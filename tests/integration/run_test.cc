@@ -1,5 +1,7 @@
 // `aether run`: exit codes, messages, env, preopens — the real binary.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -92,6 +94,29 @@ TEST_F(RunTest, PreopenedDirectoryIsTheOnlyOneReachable) {
   EXPECT_EQ(escape.exit_code, 0) << escape.output;
   ExitResult no_dir = Run({"--dir", cache_ / "missing::/data", Guest("files")});
   EXPECT_EQ(no_dir.exit_code, 1);
+}
+
+TEST_F(RunTest, SocketStdioIsNoSocketToTheGuest) {
+  // Node's child_process and systemd socket activation start a process with
+  // sockets as stdio. The guest gets a stream, not the host's socket: its
+  // sock_* calls say ENOTSOCK (57) and cannot shut the connection down.
+  int s[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+  ASSERT_EQ(write(s[1], "hello", 5), 5);
+  CliOptions o;
+  o.stdio_fd = s[0];
+  CliRun r = RunCli({"run", "--cache-dir", cache_ / "cache", Guest("sock_stdio")}, o);
+  close(s[0]);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = recv(s[1], buf, sizeof buf, MSG_DONTWAIT)) > 0;) out.append(buf, n);
+  close(s[1]);
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_NE(out.find("filetype 0\n"), std::string::npos) << out;  // unknown: a stream
+  for (const char* line : {"shutdown 57\n", "shutdown0 57\n", "recv 57\n", "send 57\n",
+                           "accept 57\n", "read hello\n"}) {
+    EXPECT_NE(out.find(line), std::string::npos) << line << " in:\n" << out;
+  }
 }
 
 }  // namespace

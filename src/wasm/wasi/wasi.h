@@ -21,8 +21,22 @@
 // 2 append to stdout_data() / stderr_data(). Each captured output stream
 // holds at most `max_output_bytes`: a write that crosses the cap is cut short
 // at the cap (it returns the number of bytes that fit, like a write hitting
-// RLIMIT_FSIZE), and any further write returns EFBIG (22). With an
-// output_sink, writes go to the sink instead and always succeed.
+// RLIMIT_FSIZE), and any further write returns EFBIG (22); the cap is checked
+// before each buffer is copied. With an output_sink, writes go to the sink
+// instead and always succeed.
+//
+// Bounded copies: one fd_read / fd_write / fd_pread / fd_pwrite moves at most
+// 16 MiB (a short count beyond; iovecs that overlap are never gathered into
+// one buffer), a write to an output_sink at most 64 KiB, and poll_oneoff
+// takes at most 4096 subscriptions (EINVAL beyond).
+//
+// Timeouts: no host call sleeps past the execution's deadline. Waits (in
+// poll_oneoff, and in reads and writes of pipes, sockets, terminals and
+// FIFOs) are bounded by it; a call that reaches it sets hdr.unwind to
+// AETHER_UNWIND_TIMEOUT and returns EINTR (27), so the execution ends with a
+// timeout even if the watchdog's signal was lost. A FIFO is opened without
+// waiting for its other end (O_NONBLOCK semantics: a write-only open with no
+// reader fails with ENXIO).
 #pragma once
 
 #include <cstdint>
@@ -48,9 +62,10 @@ struct WasiOptions {
   std::string_view stdin_data;
   uint64_t max_output_bytes = 16ull << 20;  // capture mode: cap per output stream
   // Capture mode: when set, every write to fd 1 or 2 goes to this sink (one
-  // call per fd_write, on the guest's thread) instead of stdout_data() /
-  // stderr_data(), and nothing is buffered, so no cap applies. For
-  // long-lived instances, whose output must not pile up.
+  // call per fd_write, of at most 64 KiB, on the guest's thread) instead of
+  // stdout_data() / stderr_data(), and nothing is buffered, so
+  // max_output_bytes does not apply. For long-lived instances, whose output
+  // must not pile up.
   std::function<void(int fd, std::string_view bytes)> output_sink;
   uint32_t max_fds = 1024;                  // open fds per execution; beyond: EMFILE
 };
@@ -89,10 +104,12 @@ class WasiCtx {
 // signatures. Every function returns a WASI errno (0 = success), except
 // proc_exit which records the code, sets ctx->hdr.unwind to
 // AETHER_UNWIND_EXIT and returns. proc_raise returns ENOSYS; the sock_*
-// calls return EBADF for an fd that is not open and ENOTSOCK otherwise (the
-// sandbox opens no sockets; an inherited stdio socket gets ENOTSUP). A guest
-// pointer outside its memory gives EFAULT. When a blocking call is interrupted by a signal and
-// ctx->hdr.unwind is set, the call returns at once (EINTR).
+// calls return EBADF for an fd that is not open and ENOTSOCK otherwise: the
+// guest is given no sockets, and an inherited stdio fd that is a host socket
+// is a stream of unknown filetype to it (fd_fdstat_get, fd_filestat_get),
+// so no guest call reaches the host's socket. A guest pointer outside its
+// memory gives EFAULT. Once ctx->hdr.unwind is set, a call that would block
+// or start a system call returns EINTR at once.
 void RegisterWasi(HostRegistry& registry);
 
 }  // namespace aether::wasm

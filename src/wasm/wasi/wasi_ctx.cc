@@ -44,7 +44,9 @@ FdEntry InheritedStdio(int fd) {
   e.host_fd = fd;
   e.owned = false;  // the process's own stdio: borrowed, never closed
   struct stat st;
-  e.filetype = fstat(fd, &st) == 0 ? FiletypeOfMode(st.st_mode) : uint8_t{kFtUnknown};
+  // A socket here (Node's child_process, systemd socket activation) stays
+  // the host's: the guest gets a stream, and sock_shutdown says ENOTSOCK.
+  e.filetype = fstat(fd, &st) == 0 ? DescriptorFiletype(st.st_mode) : uint8_t{kFtUnknown};
   e.rights_base = e.filetype == kFtRegularFile ? kFileRights : kStreamRights;
   int fl = fcntl(fd, F_GETFL);
   if (fl >= 0) {
@@ -122,6 +124,11 @@ uint8_t FiletypeOfMode(uint32_t mode) {
     default:  // FIFOs have no WASI filetype
       return kFtUnknown;
   }
+}
+
+uint8_t DescriptorFiletype(uint32_t mode) {
+  uint8_t type = FiletypeOfMode(mode);
+  return type == kFtSocketStream || type == kFtSocketDgram ? uint8_t{kFtUnknown} : type;
 }
 
 void StoreFilestat(uint8_t* out, const void* host_stat) {

@@ -12,6 +12,7 @@
 #include <climits>
 
 #include "wasm/wasi/wasi_internal.h"
+#include "wasm/wasi/wasi_wait.h"
 
 namespace aether::wasm::wasi {
 
@@ -35,11 +36,23 @@ uint32_t MakeTimes(uint64_t atim, uint64_t mtim, uint32_t fst, struct timespec t
 
 namespace {
 
+// What one fd_read / fd_write / fd_pread / fd_pwrite moves at most; more
+// is a short count, which every libc continues from. Overlapping iovecs
+// can name up to IOV_MAX x 4 GiB; this keeps the bytes one call copies, and
+// the time it may run past the deadline in an uninterruptible file read,
+// small, and every count within the u32 the guest gets back.
+constexpr uint64_t kMaxIoBytes = 16 << 20;
+// What one call of an output_sink gets at most: a write of several iovecs
+// is joined into one piece (the sink sees a line as the guest wrote it),
+// in a buffer of this size at most.
+constexpr uint64_t kMaxSinkBytes = 64 << 10;
+
 // A guest iovec array translated to host pointers; every buffer is bounds
-// checked before any byte moves. Small arrays stay on the stack.
+// checked before any byte moves, and the buffers are cut to `max` bytes in
+// all. Small arrays stay on the stack.
 class Iovecs {
  public:
-  uint32_t Load(ExecContext* ctx, uint32_t iovs_ptr, uint32_t count) {
+  uint32_t Load(ExecContext* ctx, uint32_t iovs_ptr, uint32_t count, uint64_t max = kMaxIoBytes) {
     if (count > IOV_MAX) return kEinval;
     const uint8_t* raw = GuestPtr(ctx, iovs_ptr, static_cast<uint64_t>(count) * kIovecSize);
     if (raw == nullptr) return kEfault;
@@ -47,14 +60,15 @@ class Iovecs {
       heap_.resize(count);
       vec_ = heap_.data();
     }
-    count_ = count;
     for (uint32_t i = 0; i < count; ++i) {
       uint32_t buf = wasi::Load<uint32_t>(raw + i * kIovecSize);
       uint32_t len = wasi::Load<uint32_t>(raw + i * kIovecSize + 4);
       uint8_t* p = GuestPtr(ctx, buf, len);
       if (p == nullptr) return kEfault;
-      vec_[i] = {p, len};
-      total_ += len;
+      uint64_t take = std::min<uint64_t>(len, max - total_);
+      if (take == 0) continue;
+      vec_[count_++] = {p, take};
+      total_ += take;
     }
     return kSuccess;
   }
@@ -75,20 +89,48 @@ class Iovecs {
 
 bool IsCapture(const FdEntry& e) { return e.kind != FdKind::kHost; }
 
-// One sink call per fd_write, as the guest wrote it: a single buffer is
-// passed as is, several are joined.
+// One sink call per fd_write, as the guest wrote it (Load cut it to
+// kMaxSinkBytes): a single buffer is passed as is, several are joined in a
+// buffer the context keeps for the next write.
 void WriteToSink(WasiCtxImpl& w, int fd, Iovecs& v) {
   if (v.total() == 0) return;
   if (v.count() == 1) {
     w.output_sink(fd, {static_cast<const char*>(v.data()[0].iov_base), v.data()[0].iov_len});
     return;
   }
-  std::string joined;
-  joined.reserve(v.total());
+  std::string& joined = w.sink_scratch;
+  joined.clear();
   for (int i = 0; i < v.count(); ++i) {
     joined.append(static_cast<const char*>(v.data()[i].iov_base), v.data()[i].iov_len);
   }
   w.output_sink(fd, joined);
+}
+
+// Appends to a captured stream up to the per-execution cap, checked before
+// each buffer is copied: a write that crosses it is cut short at the cap,
+// one that starts there is EFBIG.
+uint32_t WriteToCapture(WasiCtxImpl& w, std::string& stream, Iovecs& v, uint64_t* done) {
+  uint64_t room = stream.size() < w.max_output ? w.max_output - stream.size() : 0;
+  if (room == 0 && v.total() > 0) return kEfbig;
+  *done = 0;
+  for (int i = 0; i < v.count() && *done < room; ++i) {
+    size_t n = std::min<uint64_t>(v.data()[i].iov_len, room - *done);
+    stream.append(static_cast<const char*>(v.data()[i].iov_base), n);
+    *done += n;
+  }
+  return kSuccess;
+}
+
+// readv / writev of a host fd; one that may wait for another party goes
+// through wasi_wait.h, so the wait ends at the deadline.
+uint32_t HostIo(void* ctx, const FdEntry& e, bool write, Iovecs& v, uint64_t* done) {
+  if (MayBlock(e)) return StreamIo(ctx, e, write, v.data(), v.count(), done);
+  ssize_t n = Retry(ctx, [&] {
+    return write ? writev(e.host_fd, v.data(), v.count()) : readv(e.host_fd, v.data(), v.count());
+  });
+  if (n < 0) return HostErrno(errno);
+  *done = static_cast<uint64_t>(n);
+  return kSuccess;
 }
 
 uint32_t FdRead(void* ctx, uint32_t fd, uint32_t iovs, uint32_t iovs_len, uint32_t nread_ptr) {
@@ -113,9 +155,9 @@ uint32_t FdRead(void* ctx, uint32_t fd, uint32_t iovs, uint32_t iovs_len, uint32
       Store<uint32_t>(out, static_cast<uint32_t>(done));
       return kSuccess;
     }
-    ssize_t n = Retry(ctx, [&] { return readv(e->host_fd, v.data(), v.count()); });
-    if (n < 0) return HostErrno(errno);
-    Store<uint32_t>(out, static_cast<uint32_t>(n));
+    uint64_t done = 0;
+    if (uint32_t err = HostIo(ctx, *e, false, v, &done)) return err;
+    Store<uint32_t>(out, static_cast<uint32_t>(done));
     return kSuccess;
   });
 }
@@ -127,33 +169,24 @@ uint32_t FdWrite(void* ctx, uint32_t fd, uint32_t iovs, uint32_t iovs_len, uint3
     if (e == nullptr) return kEbadf;
     if (e->filetype == kFtDirectory) return kEisdir;
     if (!e->has(kRightFdWrite)) return kEbadf;  // POSIX: write on a read-only fd
+    bool to_sink = IsCapture(*e) && w->output_sink;
     Iovecs v;
-    if (uint32_t err = v.Load(Exec(ctx), iovs, iovs_len)) return err;
+    if (uint32_t err = v.Load(Exec(ctx), iovs, iovs_len, to_sink ? kMaxSinkBytes : kMaxIoBytes)) {
+      return err;
+    }
     uint8_t* out = GuestPtr(Exec(ctx), nwritten_ptr, 4);
     if (out == nullptr) return kEfault;
-    if (IsCapture(*e) && w->output_sink) {
+    uint64_t done = 0;
+    if (to_sink) {
       WriteToSink(*w, e->kind == FdKind::kStdoutCapture ? 1 : 2, v);
-      Store<uint32_t>(out, static_cast<uint32_t>(v.total()));
-      return kSuccess;
+      done = v.total();
+    } else if (IsCapture(*e)) {
+      std::string& stream = e->kind == FdKind::kStdoutCapture ? w->stdout_data() : w->stderr_data();
+      if (uint32_t err = WriteToCapture(*w, stream, v, &done)) return err;
+    } else if (uint32_t err = HostIo(ctx, *e, true, v, &done)) {
+      return err;
     }
-    if (IsCapture(*e)) {
-      std::string& sink = e->kind == FdKind::kStdoutCapture ? w->stdout_data() : w->stderr_data();
-      uint64_t room = sink.size() < w->max_output ? w->max_output - sink.size() : 0;
-      if (room == 0 && v.total() > 0) return kEfbig;
-      uint64_t left = std::min(room, v.total());
-      uint64_t done = 0;
-      for (int i = 0; i < v.count() && left > 0; ++i) {
-        size_t n = std::min<uint64_t>(v.data()[i].iov_len, left);
-        sink.append(static_cast<const char*>(v.data()[i].iov_base), n);
-        left -= n;
-        done += n;
-      }
-      Store<uint32_t>(out, static_cast<uint32_t>(done));
-      return kSuccess;
-    }
-    ssize_t n = Retry(ctx, [&] { return writev(e->host_fd, v.data(), v.count()); });
-    if (n < 0) return HostErrno(errno);
-    Store<uint32_t>(out, static_cast<uint32_t>(n));
+    Store<uint32_t>(out, static_cast<uint32_t>(done));
     return kSuccess;
   });
 }
@@ -269,11 +302,13 @@ uint32_t FdFdstatSetFlags(void* ctx, uint32_t fd, uint32_t flags) {
     // A borrowed fd shares its open file description with the engine: making
     // the engine's own stdout non-blocking would break its logging.
     if (!e->owned) return kEnotsup;
+    // The host fd stays O_NONBLOCK whatever the guest asks (path_open):
+    // FDFLAGS_NONBLOCK only changes whether a wait becomes EAGAIN
+    // (wasi_wait.h).
     int fl = fcntl(e->host_fd, F_GETFL);
     if (fl < 0) return HostErrno(errno);
-    fl &= ~(O_APPEND | O_NONBLOCK);
+    fl = (fl & ~O_APPEND) | O_NONBLOCK;
     if (flags & kFdflagAppend) fl |= O_APPEND;
-    if (flags & kFdflagNonblock) fl |= O_NONBLOCK;
     if (fcntl(e->host_fd, F_SETFL, fl) != 0) return HostErrno(errno);
   }
   e->fdflags = static_cast<uint16_t>(flags);
@@ -305,6 +340,7 @@ uint32_t FdFilestatGet(void* ctx, uint32_t fd, uint32_t buf_ptr) {
   struct stat st;
   if (fstat(e->host_fd, &st) != 0) return HostErrno(errno);
   StoreFilestat(out, &st);
+  out[16] = e->filetype;  // what the guest was given (an inherited socket is a stream)
   return kSuccess;
 }
 
@@ -352,10 +388,10 @@ uint32_t FdAllocate(void* ctx, uint32_t fd, uint64_t offset, uint64_t len) {
       len > static_cast<uint64_t>(INT64_MAX) - offset) {
     return kEfbig;
   }
-  int rc;
-  do {
+  int rc = EINTR;
+  while (rc == EINTR && !ShouldStop(ctx)) {
     rc = posix_fallocate(e->host_fd, static_cast<off_t>(offset), static_cast<off_t>(len));
-  } while (rc == EINTR && !ShouldStop(ctx));
+  }
   return rc == 0 ? kSuccess : HostErrno(rc);
 }
 

@@ -69,6 +69,11 @@ enum Filetype : uint8_t {
 
 // Filetype of a host st_mode.
 uint8_t FiletypeOfMode(uint32_t mode);
+// The filetype a descriptor of a host st_mode is given to the guest as. The
+// sandbox offers no socket calls, so a host socket (an inherited stdio
+// socket) is a plain stream to the guest, like a pipe: kFtUnknown. Host
+// calls act on this type, never on the host fd's own nature.
+uint8_t DescriptorFiletype(uint32_t mode);
 
 // Rights.
 constexpr uint64_t kRightFdDatasync = 1ull << 0;
@@ -201,6 +206,7 @@ class WasiCtxImpl final : public WasiCtx {
   std::function<void(int fd, std::string_view bytes)> output_sink;  // see WasiOptions
   uint32_t max_fds = 0;
   std::vector<char> dirent_scratch;  // fd_readdir's getdents64 buffer, reused
+  std::string sink_scratch;          // fd_write's join for output_sink, reused
 };
 
 inline ExecContext* Exec(void* ctx) { return static_cast<ExecContext*>(ctx); }
@@ -235,13 +241,20 @@ inline bool StoreU64(ExecContext* ctx, uint32_t ptr, uint64_t v) {
 // runtime sets hdr.unwind before interrupting us for a timeout.
 inline bool ShouldStop(void* ctx) { return Exec(ctx)->hdr.unwind != AETHER_UNWIND_NONE; }
 
-// Runs a host system call, retrying on EINTR unless the runtime is
-// unwinding (then the EINTR goes back to the guest at once).
+// Runs a host system call that does not wait for another party (files,
+// directories), retrying on EINTR. When the runtime is unwinding it returns
+// -1 with errno EINTR without (re)starting the call: the timeout's signal
+// may have come before the first attempt, and it comes only once. Calls
+// that can wait use wasi_wait.h instead.
 template <typename F>
 auto Retry(void* ctx, F&& f) -> decltype(f()) {
   for (;;) {
+    if (ShouldStop(ctx)) {
+      errno = EINTR;
+      return -1;
+    }
     auto rc = f();
-    if (rc >= 0 || errno != EINTR || ShouldStop(ctx)) return rc;
+    if (rc >= 0 || errno != EINTR) return rc;
   }
 }
 

@@ -4,9 +4,11 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "wasm/wasi/wasi_internal.h"
+#include "wasm/wasi/wasi_wait.h"
 
 namespace aether::wasm::wasi {
 namespace {
@@ -109,14 +111,19 @@ uint32_t ClockTimeGet(void* ctx, uint32_t id, uint64_t /*precision*/, uint32_t t
   return kSuccess;
 }
 
+// random_get must fill the whole buffer (no short count), which may be all
+// of a 4 GiB memory: seconds of work. It goes in steps and stops when the
+// execution ends, so it never runs far past the deadline.
 uint32_t RandomGet(void* ctx, uint32_t buf_ptr, uint32_t len) {
+  constexpr uint32_t kStep = 1 << 20;
   uint8_t* buf = GuestPtr(Exec(ctx), buf_ptr, len);
   if (buf == nullptr) return kEfault;
   uint32_t done = 0;
   while (done < len) {
-    ssize_t n = getrandom(buf + done, len - done, 0);
+    if (DeadlinePassed(ctx)) return kEintr;
+    ssize_t n = getrandom(buf + done, std::min(len - done, kStep), 0);
     if (n < 0) {
-      if (errno == EINTR && !ShouldStop(ctx)) continue;
+      if (errno == EINTR) continue;
       return HostErrno(errno);
     }
     done += static_cast<uint32_t>(n);
@@ -136,15 +143,14 @@ uint32_t SchedYield(void*) {
   return kSuccess;
 }
 
-// Sockets: the sandbox opens none. Like the POSIX calls, an fd that is not
-// open is EBADF and one that is no socket ENOTSOCK; an inherited stdio fd
-// that happens to be a socket gets ENOTSUP (socket I/O is not offered).
+// Sockets: the guest is given none. Like the POSIX calls, an fd that is not
+// open is EBADF and any other ENOTSOCK. An inherited stdio fd that is a host
+// socket is a stream to the guest (DescriptorFiletype), so it is ENOTSOCK
+// too: these calls never reach the host's socket (a shutdown(2) there
+// would cut the connection of whoever started `aether run`).
 uint32_t SockErrno(void* ctx, uint32_t fd) {
   WasiCtxImpl* w = Wasi(ctx);
-  FdEntry* e = w == nullptr ? nullptr : w->Get(fd);
-  if (e == nullptr) return kEbadf;
-  if (e->filetype == kFtSocketStream || e->filetype == kFtSocketDgram) return kEnotsup;
-  return kEnotsock;
+  return w == nullptr || w->Get(fd) == nullptr ? kEbadf : kEnotsock;
 }
 uint32_t SockAccept(void* ctx, uint32_t fd, uint32_t, uint32_t) { return SockErrno(ctx, fd); }
 uint32_t SockRecv(void* ctx, uint32_t fd, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t) {

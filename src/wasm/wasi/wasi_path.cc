@@ -34,10 +34,14 @@ int OpenBeneath(void* ctx, int dirfd, const char* path, uint64_t flags, uint64_t
   how.mode = (flags & O_CREAT) ? mode : 0;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   for (int attempt = 0;; ++attempt) {
+    if (ShouldStop(ctx)) {  // the timeout's one signal may have come already
+      *err = kEintr;
+      return -1;
+    }
     long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
     if (fd >= 0) return static_cast<int>(fd);
     int e = errno;
-    if (e == EINTR && !ShouldStop(ctx)) continue;
+    if (e == EINTR) continue;
     // EAGAIN: a concurrent rename raced the walk; the kernel asks for a retry.
     if (e == EAGAIN && attempt < 8) continue;
     *err = e == EXDEV ? kEnotcapable : HostErrno(e);
@@ -370,7 +374,13 @@ uint32_t PathOpen(void* ctx, uint32_t fd, uint32_t dirflags, uint32_t path_ptr, 
     if (!(dirflags & kLookupSymlinkFollow)) flags |= O_NOFOLLOW;
     if (fdflags & kFdflagAppend) flags |= O_APPEND;
     if (fdflags & kFdflagDsync) flags |= O_DSYNC;
-    if (fdflags & kFdflagNonblock) flags |= O_NONBLOCK;
+    // Always non-blocking on the host: opening a FIFO then never waits for
+    // its other end (a read-only open succeeds at once, a write-only one
+    // without a reader fails with ENXIO), nor an open for a file lease to be
+    // broken; and reads and writes that must wait do so in wasi_wait.h,
+    // bounded by the deadline. The guest's FDFLAGS_NONBLOCK is kept in
+    // fdflags and decides whether such a wait is EAGAIN instead.
+    flags |= O_NONBLOCK;
     if (fdflags & kFdflagRsync) flags |= O_RSYNC;
     if (fdflags & kFdflagSync) flags |= O_SYNC;
 
@@ -384,7 +394,7 @@ uint32_t PathOpen(void* ctx, uint32_t fd, uint32_t dirflags, uint32_t path_ptr, 
     entry.kind = FdKind::kHost;
     entry.host_fd = host;
     entry.owned = true;
-    entry.filetype = FiletypeOfMode(st.st_mode);
+    entry.filetype = DescriptorFiletype(st.st_mode);
     entry.fdflags = static_cast<uint16_t>(fdflags);
     if (entry.filetype == kFtDirectory) {
       entry.rights_base = base & kDirRights;
