@@ -95,6 +95,9 @@ class AotEngine final : public Engine {
         if (r.ok()) Insert(sha, *r);
         loading_.erase(sha);
       }
+      // Only once the entry exists: an optimized tier finished before it
+      // would have nowhere to go, and the module would stay on the fast one.
+      if (r.ok() && (*r)->tier() == Tier::kFast) ScheduleOptimize(sha, wasm);
       promise.set_value(r);
     }
     const Result<ModulePtr>& r = pending.get();
@@ -243,7 +246,6 @@ class AotEngine final : public Engine {
         auto m = std::make_shared<const AotModule>(sha, opt ? Tier::kOptimized : Tier::kFast,
                                                    wasm.size(), std::move(info),
                                                    std::move(loaded).value());
-        if (!opt) ScheduleOptimize(sha, wasm);
         LOG_DEBUG("module {} loaded from disk cache ({} tier) in {:.2f} ms", sha.substr(0, 12),
                   TierName(m->tier()), MsSince(t0));
         return m;
@@ -269,7 +271,6 @@ class AotEngine final : public Engine {
                                                std::move(loaded));
     LOG_DEBUG("module {} compiled (fast tier) in {:.2f} ms", sha.substr(0, 12), compile_ms);
     if (options_.on_compiled) options_.on_compiled(sha, Tier::kFast, compile_ms, "");
-    ScheduleOptimize(sha, wasm);
     return m;
   }
 
