@@ -1,10 +1,15 @@
 // `aether run`: run a WASI command module locally, like `wasmtime run`.
 // Exit codes: the guest's exit code; 134 on a trap; 124 on a timeout; 1 when
-// the module cannot be loaded or instantiated; 2 on bad usage.
+// the module cannot be loaded or instantiated (with --optimize: also when cc
+// fails); 2 on bad usage.
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -42,6 +47,36 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// The engine compiles the optimized tier in the background and reports the
+// outcome through EngineOptions::on_compiled, success or failure. --optimize
+// waits for that report: waiting for the tier itself to appear would wait
+// forever when cc fails.
+class OptimizedTierReports {
+ public:
+  // For EngineOptions::on_compiled (any thread).
+  void Report(const std::string& sha256, wasm::Tier tier, const std::string& error) {
+    if (tier != wasm::Tier::kOptimized) return;
+    {
+      std::lock_guard lock(mu_);
+      errors_[sha256] = error;
+    }
+    cv_.notify_all();
+  }
+  // Blocks until `sha256`'s optimized tier is reported; "" on success, else
+  // the first line of the compiler's error.
+  std::string Wait(const std::string& sha256) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return errors_.contains(sha256); });
+    const std::string& e = errors_[sha256];
+    return e.substr(0, std::min(e.find('\n'), size_t{300}));
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::string> errors_;
+};
+
 int Run(const RunArgs& a) {
   wasm::RunOptions opts;
   auto timeout = ParseDuration(a.timeout);
@@ -77,6 +112,9 @@ int Run(const RunArgs& a) {
   eo.cache_dir = a.cache_dir.empty() ? DefaultCacheDir() : a.cache_dir;
   eo.cache_size = 4;
   eo.optimize = a.optimize;
+  OptimizedTierReports reports;
+  eo.on_compiled = [&reports](const std::string& sha256, wasm::Tier tier, double,
+                              const std::string& error) { reports.Report(sha256, tier, error); };
   std::unique_ptr<wasm::Engine> engine = wasm::NewAotEngine(eo);
 
   int exit_code = 0;
@@ -89,13 +127,21 @@ int Run(const RunArgs& a) {
       return;
     }
     std::shared_ptr<const wasm::Module> m = *module;
-    if (a.optimize) {
-      // Wait for the optimized tier (it is compiled in the background).
-      while (engine->Current(m)->tier() != wasm::Tier::kOptimized) {
-        struct timespec ts{0, 5'000'000};
-        nanosleep(&ts, nullptr);
+    if (a.optimize && m->tier() != wasm::Tier::kOptimized) {
+      // The user asked for the optimized tier: running the fast one instead
+      // would mislead whoever measures, so a failed cc is an error.
+      std::string error = reports.Wait(m->sha256());
+      if (!error.empty()) {
+        exit_code = Fail(a.module + ": --optimize: " + error +
+                         " (run without --optimize to use the fast tier)");
+        return;
       }
       m = engine->Current(m);
+      if (m->tier() != wasm::Tier::kOptimized) {
+        exit_code = Fail(a.module + ": --optimize: the optimized tier was compiled but is not " +
+                         "loaded (run without --optimize to use the fast tier)");
+        return;
+      }
     }
     auto result = engine->Run(*m, opts);
     if (!result.ok()) {

@@ -8,6 +8,7 @@
 #include <boost/url/parse.hpp>
 
 #include <optional>
+#include <vector>
 
 #include "common/json_util.h"
 
@@ -114,8 +115,27 @@ asio::awaitable<void> Run(Exchange& ex, ssl::context* tls) {
     ex.result = Unavailable("cannot resolve " + ex.host + ": " + resolve_ec.message());
     co_return;
   }
+  std::vector<tcp::endpoint> accepted;
+  Status refused;
+  for (const auto& entry : endpoints) {
+    tcp::endpoint e = entry.endpoint();
+    if (ex.options->check_address) {
+      std::optional<IpAddress> address = FromSockaddr(e.data());
+      Status st = address ? ex.options->check_address(*address)
+                          : PermissionDenied("unsupported address family for " + ex.Where());
+      if (!st.ok()) {
+        if (refused.ok()) refused = std::move(st);
+        continue;
+      }
+    }
+    accepted.push_back(e);
+  }
+  if (accepted.empty()) {
+    ex.result = refused.ok() ? Unavailable("cannot resolve " + ex.host + ": no address") : refused;
+    co_return;
+  }
   tcp::socket socket(executor);
-  auto [connect_ec, endpoint] = co_await asio::async_connect(socket, endpoints, kUseTuple);
+  auto [connect_ec, endpoint] = co_await asio::async_connect(socket, accepted, kUseTuple);
   if (connect_ec) {
     ex.result = Unavailable("cannot connect to " + ex.Where() + ": " + connect_ec.message());
     co_return;
@@ -164,6 +184,13 @@ Result<HttpResponse> HttpFetch(std::string_view method, std::string_view url,
     return InvalidArgument("invalid URL \"" + std::string(url) + "\": " +
                            parsed.error().message());
   }
+  // Boost.URL 1.81 reads "http://1.2.3.4.example.com/" as host 1.2.3.4
+  // with path ".example.com/" (boostorg/url#770): refuse rather than send
+  // the request to another host than the one the URL names.
+  if (std::string_view path = parsed->encoded_path(); !path.empty() && !path.starts_with('/')) {
+    return InvalidArgument("cannot tell the host of the URL \"" + std::string(url) +
+                           "\" (a host made of an IPv4 address and more labels is not supported)");
+  }
   Exchange ex;
   ex.method = std::string(method);
   ex.url = std::string(url);
@@ -180,6 +207,8 @@ Result<HttpResponse> HttpFetch(std::string_view method, std::string_view url,
     ex.host = parsed->host();
   }
   if (ex.host.empty()) return InvalidArgument("URL has no host: " + ex.url);
+  // A decoded %00 would cut the name the resolver sees short.
+  if (ex.host.find('\0') != std::string::npos) return InvalidArgument("NUL in the host of " + ex.url);
   ex.port = parsed->has_port() ? std::string(parsed->port()) : (ex.https ? "443" : "80");
   ex.authority = std::string(parsed->encoded_host_and_port());
   ex.target = std::string(parsed->encoded_path());

@@ -6,10 +6,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "common/http_server.h"  // HttpResponse, HttpHeaders
+#include "common/ip_address.h"
 #include "common/result.h"
 
 namespace aether {
@@ -22,6 +24,13 @@ struct HttpFetchOptions {
   std::string ca_file;
   // https: accept any certificate. Only for development and tests.
   bool insecure_skip_verify = false;
+  // When set, asked about every address the URL's host resolves to (an IP
+  // URL: its address) before connecting; only addresses it accepts are
+  // tried, so the connection goes to an address it checked and the name is
+  // never resolved again (no DNS rebinding in between). When it accepts
+  // none, HttpFetch fails with the status it returned for the first one.
+  // Runs on the calling thread, during HttpFetch.
+  std::function<Status(const IpAddress& address)> check_address;
 };
 
 // Sends one request and reads the whole response. `headers` are added as

@@ -5,10 +5,12 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 namespace aether {
 namespace {
@@ -133,6 +135,39 @@ TEST(HttpClientTest, BadUrls) {
   auto ftp = HttpFetch("GET", "ftp://127.0.0.1/x");
   EXPECT_EQ(ftp.status().code(), Code::kInvalidArgument);
   EXPECT_NE(ftp.status().message().find("unsupported URL scheme \"ftp\""), std::string::npos);
+  // Boost.URL would send these to 1.2.3.4 (boostorg/url#770).
+  for (const char* url : {"http://1.2.3.4.example.com/", "http://1.2.3.4.5/", "http://127.0.0.1.:80/",
+                          "http://127.0.0.1%00.example.com/"}) {
+    EXPECT_EQ(HttpFetch("GET", url).status().code(), Code::kInvalidArgument) << url;
+  }
+}
+
+// check_address sees every resolved address; only accepted ones are tried.
+TEST(HttpClientTest, CheckAddressDecidesWhereToConnect) {
+  HttpServer server(HttpServerOptions{});
+  AddRoutes(server);
+  ASSERT_TRUE(server.Start().ok());
+  std::string url = "http://localhost:" + std::to_string(server.port()) + "/echo";
+
+  std::vector<std::string> seen;
+  HttpFetchOptions refuse;
+  refuse.check_address = [&seen](const IpAddress& a) {
+    seen.push_back(a.ToString());
+    return PermissionDenied("no " + a.ToString());
+  };
+  auto r = HttpFetch("POST", url, "x", {}, 2000ms, refuse);
+  EXPECT_EQ(r.status().code(), Code::kPermissionDenied) << r.status().ToString();
+  EXPECT_EQ(r.status().message(), "no " + seen.at(0));
+  EXPECT_NE(std::find(seen.begin(), seen.end(), "127.0.0.1"), seen.end());
+
+  // Accepting only 127.0.0.1 (where the server listens) connects there.
+  HttpFetchOptions v4;
+  v4.check_address = [](const IpAddress& a) {
+    return a == *ParseIpAddress("127.0.0.1") ? OkStatus() : PermissionDenied("not v4");
+  };
+  auto ok = HttpFetch("POST", url, "through", {}, 2000ms, v4);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->body, "through");
 }
 
 TEST(HttpClientTest, TimeoutAndResponseLimit) {

@@ -243,6 +243,86 @@ Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c, std
   return out;
 }
 
+std::string EgressAllowEntry::ToString() const {
+  std::string host;
+  switch (kind) {
+    case Kind::kName: host = name; break;
+    case Kind::kAddress: host = network.base.ToString(); break;
+    case Kind::kNetwork: host = network.ToString(); break;
+  }
+  if (network.base.v6 && kind != Kind::kName) host = "[" + host + "]";
+  return port == 0 ? host : host + ":" + std::to_string(port);
+}
+
+Result<EgressAllowEntry> ParseEgressAllowEntry(std::string_view text) {
+  if (text.find("://") != std::string_view::npos) {
+    return InvalidArgument(Quote(text) + ": give host or host:port, not a URL");
+  }
+  std::string_view host = text;
+  std::optional<std::string_view> port;
+  bool bracketed = text.starts_with('[');
+  if (bracketed) {
+    size_t close = text.find(']');
+    std::string_view rest = close == std::string_view::npos ? "x" : text.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) {
+      return InvalidArgument("invalid IPv6 entry " + Quote(text) + " (write [::1] or [::1]:8080)");
+    }
+    host = text.substr(1, close - 1);
+    if (!rest.empty()) port = rest.substr(1);
+  } else if (size_t colon = text.find(':'); colon != std::string_view::npos) {
+    if (text.find(':', colon + 1) != std::string_view::npos) {
+      return InvalidArgument(Quote(text) + ": write an IPv6 address in brackets ([::1] or [::1]:8080)");
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  EgressAllowEntry out;
+  if (port) {
+    Result<uint64_t> n = Number("allow", *port, 1, 65535);
+    if (!n.ok()) return InvalidArgument("invalid port " + Quote(*port) + " in " + Quote(text) + " (1..65535)");
+    out.port = static_cast<uint16_t>(*n);
+  }
+  if (host.find('/') != std::string_view::npos) {
+    std::optional<IpNetwork> net = ParseIpNetwork(host);
+    if (!net || net->base.v6 != bracketed) {
+      return InvalidArgument(
+          "invalid CIDR range " + Quote(host) +
+          " (write 10.0.0.0/8 or [fd00::/8], host bits zero; a URL is not an entry)");
+    }
+    out.kind = EgressAllowEntry::Kind::kNetwork;
+    out.network = *net;
+    return out;
+  }
+  std::optional<IpAddress> address;
+  if (bracketed) {
+    address = ParseIpAddress(host);
+    if (!address || !address->v6) return InvalidArgument("invalid IPv6 address " + Quote(host));
+  } else if (LooksLikeIpv4(host)) {
+    // Resolvers read "2130706433" or "0x7f.1" as 127.0.0.1: only the
+    // standard spelling is an entry, so a list says plainly what it allows.
+    address = ParseIpAddress(host);
+    if (!address) {
+      std::optional<IpAddress> legacy = ParseIpv4AnySpelling(host);
+      if (!legacy) return InvalidArgument("invalid IPv4 address " + Quote(host));
+      return InvalidArgument(Quote(host) + " is an unusual spelling of the IPv4 address " +
+                             legacy->ToString() + "; write " + legacy->ToString());
+    }
+  }
+  if (address) {
+    IpAddress a = address->Unmapped();
+    out.kind = EgressAllowEntry::Kind::kAddress;
+    out.network = IpNetwork{a, a.bits()};
+    return out;
+  }
+  if (!ValidHost(host)) {
+    return InvalidArgument("invalid host " + Quote(host) +
+                           " (use letters, digits, '-' and '.'; an IPv6 address goes in brackets)");
+  }
+  out.name = std::string(host);
+  for (char& c : out.name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 Result<HttpEgressConfig> ParseHttpEgressConfig(const ResourceConfigMap& c) {
   RETURN_IF_ERROR(CheckKeys(c, {"allow", "max_response_bytes", "timeout_ms"}));
   HttpEgressConfig out;
@@ -255,13 +335,9 @@ Result<HttpEgressConfig> ParseHttpEgressConfig(const ResourceConfigMap& c) {
   ASSIGN_OR_RETURN(std::vector<std::string> list, CommaList("allow", *allow));
   if (list.size() > 256) return KeyError("allow", "at most 256 entries");
   for (const std::string& entry : list) {
-    if (entry.find('/') != std::string::npos) {
-      return KeyError("allow", Quote(entry) + ": give host or host:port, not a URL");
-    }
-    std::string host;
-    std::optional<uint16_t> port;
-    RETURN_IF_ERROR(SplitHostPort("allow", entry, &host, &port));
-    std::string norm = port ? host + ":" + std::to_string(*port) : host;
+    Result<EgressAllowEntry> e = ParseEgressAllowEntry(entry);
+    if (!e.ok()) return KeyError("allow", e.status().message());
+    std::string norm = e->ToString();
     if (std::find(out.allow.begin(), out.allow.end(), norm) == out.allow.end()) out.allow.push_back(norm);
   }
   ASSIGN_OR_RETURN(uint64_t timeout, NumberOr(c, "timeout_ms", 5000, 1, 60000));

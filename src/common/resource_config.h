@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ip_address.h"
 #include "common/result.h"
 
 namespace aether {
@@ -40,10 +41,33 @@ struct HttpIngressConfig {
   std::string content_type = "application/octet-stream";  // "content_type" of the replies
 };
 
+// One entry of http-egress's "allow" list. Without a port an entry allows
+// the scheme's default port only (80 / 443).
+//   name, name:port              a DNS name; what it resolves to must be public
+//   1.2.3.4, 1.2.3.4:port        an IPv4 address, in the standard spelling
+//   [2001:db8::1], [...]:port    an IPv6 address
+//   10.0.0.0/8, 10.0.0.0/8:port  a CIDR range: IP URLs inside it, and names of
+//   [fd00::/8], [fd00::/8]:port  the list resolving into it (not metadata)
+// Only address and range entries let a request reach a loopback, private,
+// link-local or other non-public address; only an address entry a cloud
+// metadata address (engine/workflow/resources/egress_policy.h).
+struct EgressAllowEntry {
+  enum class Kind { kName, kAddress, kNetwork };
+  Kind kind = Kind::kName;
+  std::string name;    // kName: lower case
+  IpNetwork network;   // kAddress: the address (IPv4-mapped as IPv4), full-length prefix
+  uint16_t port = 0;   // 0 = the scheme's default port
+  std::string ToString() const;  // the normalized entry: "10.0.0.0/8:8080", "[::1]"
+};
+// InvalidArgument naming what is wrong: a URL, a bad port, an IPv6 address
+// without brackets, a host with bits set in a range, an IPv4 address in an
+// unusual spelling ("0x7f.1": write 127.0.0.1).
+Result<EgressAllowEntry> ParseEgressAllowEntry(std::string_view text);
+
 // http-egress: outbound HTTP. The payload is a JSON request
 // {"method"?, "url", "headers"?, "body"?} or a bare URL (GET).
 struct HttpEgressConfig {
-  std::vector<std::string> allow;  // "allow": comma list of host or host:port (required)
+  std::vector<std::string> allow;  // "allow": comma list of EgressAllowEntry, normalized (required)
   std::chrono::milliseconds timeout{5000};  // "timeout_ms", 1..60000
   uint64_t max_response = 1u << 20;         // "max_response_bytes", 1..16 MiB
 };

@@ -109,13 +109,36 @@ TEST(ResourceConfigTest, HttpEgress) {
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->max_response, 16u << 20);
   EXPECT_TRUE(ParseHttpEgressConfig({{"allow", "h:65535"}, {"max_response_bytes", "1"}}).ok());
+  // Addresses and CIDR ranges, normalized.
+  c = ParseHttpEgressConfig({{"allow", "127.0.0.1:8080, [::1], [::FFFF:127.0.0.1]:8080, "
+                                       "[0:0::1]:9000, 10.0.0.0/8, 192.168.0.0/16:81, "
+                                       "[FD00::/8]:9000, [::ffff:7f00:1]"}});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->allow, (std::vector<std::string>{"127.0.0.1:8080", "[::1]", "[::1]:9000",
+                                                "10.0.0.0/8", "192.168.0.0/16:81",
+                                                "[fd00::/8]:9000", "127.0.0.1"}));
 
   const std::vector<BadCase> cases = {
       {{}, "allow: required"},
       {{{"allow", " "}}, "allow: required"},
       {{{"allow", "a,,b"}}, "allow: empty entry"},
       {{{"allow", "http://x"}}, "allow: \"http://x\": give host or host:port, not a URL"},
-      {{{"allow", "x/y"}}, "allow: \"x/y\": give host or host:port, not a URL"},
+      {{{"allow", "x/y"}}, "allow: invalid CIDR range \"x/y\""},
+      {{{"allow", "2130706433"}}, "allow: \"2130706433\" is an unusual spelling of the IPv4 address 127.0.0.1; write 127.0.0.1"},
+      {{{"allow", "0x7f.1:80"}}, "allow: \"0x7f.1\" is an unusual spelling of the IPv4 address 127.0.0.1"},
+      {{{"allow", "127.1"}}, "allow: \"127.1\" is an unusual spelling"},
+      {{{"allow", "1.2.3.256"}}, "allow: invalid IPv4 address \"1.2.3.256\""},
+      {{{"allow", "::1"}}, "allow: \"::1\": write an IPv6 address in brackets"},
+      {{{"allow", "fd00::/8"}}, "allow: \"fd00::/8\": write an IPv6 address in brackets"},
+      {{{"allow", "[::1"}}, "allow: invalid IPv6 entry"},
+      {{{"allow", "[::1]8080"}}, "allow: invalid IPv6 entry"},
+      {{{"allow", "[1.2.3.4]"}}, "allow: invalid IPv6 address \"1.2.3.4\""},
+      {{{"allow", "[example.com]"}}, "allow: invalid IPv6 address"},
+      {{{"allow", "[::1]:0"}}, "allow: invalid port \"0\""},
+      {{{"allow", "10.0.0.1/8"}}, "allow: invalid CIDR range \"10.0.0.1/8\""},
+      {{{"allow", "10.0.0.0/33"}}, "allow: invalid CIDR range"},
+      {{{"allow", "[10.0.0.0/8]"}}, "allow: invalid CIDR range"},
+      {{{"allow", "10.0.0.0/8:x"}}, "allow: invalid port"},
       {{{"allow", "-x.com"}}, "allow: invalid host"},
       {{{"allow", "a..b"}}, "allow: invalid host"},
       {{{"allow", "x:0"}}, "allow: invalid port \"0\""},

@@ -95,6 +95,9 @@ class AotEngine final : public Engine {
         if (r.ok()) Insert(sha, *r);
         loading_.erase(sha);
       }
+      // Only once the entry exists: an optimized tier finished before it
+      // would have nowhere to go, and the module would stay on the fast one.
+      if (r.ok() && (*r)->tier() == Tier::kFast) ScheduleOptimize(sha, wasm);
       promise.set_value(r);
     }
     const Result<ModulePtr>& r = pending.get();
@@ -230,7 +233,6 @@ class AotEngine final : public Engine {
       if (!cached) continue;
       Result<ModulePtr> m = Make(sha, tier, wasm.size(), std::move(*cached));
       if (m.ok()) {
-        if (tier == Tier::kFast) ScheduleOptimize(sha, wasm);
         LOG_DEBUG("module {} loaded from disk cache ({} tier) in {:.2f} ms", sha.substr(0, 12),
                   TierName(tier), MsSince(t0));
         return m;
@@ -244,7 +246,6 @@ class AotEngine final : public Engine {
     ASSIGN_OR_RETURN(ModulePtr m, Make(sha, Tier::kFast, wasm.size(), std::move(object)));
     LOG_DEBUG("module {} compiled (fast tier) in {:.2f} ms", sha.substr(0, 12), compile_ms);
     if (options_.on_compiled) options_.on_compiled(sha, Tier::kFast, compile_ms, "");
-    ScheduleOptimize(sha, wasm);
     return m;
   }
 

@@ -1,8 +1,10 @@
 // `aether run`: exit codes, messages, env, preopens — the real binary.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "integration/process.h"
@@ -82,6 +84,32 @@ TEST_F(RunTest, BadFlagsAreUsageErrors) {
   EXPECT_EQ(Run({"--timeout", "soon", Guest("hello")}).exit_code, 1);
   EXPECT_EQ(Run({"--env", "NOEQUALS", Guest("hello")}).exit_code, 1);
   EXPECT_EQ(RunToExit(kAether, {"run"}).exit_code, 2);
+}
+
+// --optimize waits for cc; when cc fails, run says so and exits 1 instead
+// of waiting forever. The failing cc comes first on PATH.
+TEST_F(RunTest, OptimizeStopsWhenTheCompilerFails) {
+  TempDir bin;
+  WriteFile(bin / "cc", "#!/bin/sh\necho 'cc: internal compiler error: fake' >&2\nexit 1\n");
+  ASSERT_EQ(chmod((bin / "cc").c_str(), 0755), 0);
+  const char* path = std::getenv("PATH");
+  ExitResult r = RunToExit("/usr/bin/env",
+                           {"PATH=" + bin.path() + ":" + (path ? path : "/usr/bin:/bin"), kAether,
+                            "run", "--cache-dir", cache_ / "cache", "--optimize", Guest("hello")},
+                           std::chrono::seconds(30));
+  ASSERT_NE(r.exit_code, -1) << "aether run --optimize hung on a failing cc:\n" << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.output.find("Hello, World!"), std::string::npos) << "the guest must not run";
+  // The last line says what failed and what to do.
+  std::string last = r.output.substr(r.output.rfind('\n', r.output.size() - 2) + 1);
+  EXPECT_NE(last.find("aether: "), std::string::npos) << r.output;
+  EXPECT_NE(last.find("--optimize"), std::string::npos) << r.output;
+  EXPECT_NE(last.find("cc failed"), std::string::npos) << r.output;
+
+  // With a working cc the optimized tier runs the guest.
+  ExitResult ok = Run({"--optimize", Guest("hello")});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("Hello, World!"), std::string::npos) << ok.output;
 }
 
 TEST_F(RunTest, PreopenedDirectoryIsTheOnlyOneReachable) {

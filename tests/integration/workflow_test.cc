@@ -4,12 +4,14 @@
 // the dataplane. Timings are short (heartbeat 200 ms, node_timeout 1 s).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
 
 #include "cluster.h"
+#include "common/http_server.h"
 
 namespace aether::testing {
 namespace {
@@ -284,6 +286,55 @@ TEST(WorkflowTest, TrapRestartsAndIsReportedCallTimesOut) {
   HttpResponse r = Post(wf.IngressUrl(slow), "2000");
   EXPECT_EQ(r.status, 504) << r.body;
   EXPECT_LT(Clock::now() - t0, seconds(2));
+}
+
+// A guest reaches a server on 127.0.0.1 through http-egress only when the
+// allow list names that address: "localhost", which resolves there, is not
+// enough (a name on the list reaches public addresses only).
+TEST(WorkflowTest, EgressToLoopbackNeedsTheAddressOnTheList) {
+  HttpServer secret{HttpServerOptions{}};
+  std::atomic<int> hits{0};
+  secret.Route("GET", "/secret", [&hits](HttpRequest&&, Responder respond) {
+    ++hits;
+    respond(HttpResponse{200, "text/plain", "the-secret", {}});
+  });
+  ASSERT_TRUE(secret.Start().ok());
+  std::string port = std::to_string(secret.port());
+
+  Control control;
+  Engine e1(control, "edge-1");
+  Workflows wf{control};
+  ASSERT_EQ(control.Deploy("caller", "wf_caller").status, 201);
+  // ingress (call) -> caller -> egress: the guest calls egress with the
+  // posted URL and answers "ok:<body>" or "err:<code>".
+  auto apply = [&](const std::string& name, const std::string& allow) {
+    std::string id = wf.Apply(R"({"name": ")" + name + R"(",
+      "functions": [{"name": "c", "function": "caller", "output_mapping": {"out": "egress"}}],
+      "resources": [
+        {"name": "in", "class_type": "http-ingress", "configurations": {"path": "in"},
+         "output_mapping": {"new_request": "c"}},
+        {"name": "egress", "class_type": "http-egress", "configurations": {"allow": ")" +
+                              allow + R"("}}]})");
+    EXPECT_TRUE(wf.WaitState(id, "running")) << json::serialize(wf.Show(id));
+    return wf.IngressUrl(id);
+  };
+
+  std::string by_name = apply("by-name", "localhost:" + port);
+  HttpResponse refused = Post(by_name, "http://localhost:" + port + "/secret");
+  EXPECT_EQ(refused.status, 200) << refused.body;
+  EXPECT_EQ(refused.body, "err:-4") << "AETHER_EFAILED";
+  for (const char* spelling : {"2130706433", "0x7f.1", "017700000001", "[::ffff:127.0.0.1]"}) {
+    HttpResponse r = Post(by_name, "http://" + std::string(spelling) + ":" + port + "/secret");
+    EXPECT_EQ(r.body, "err:-4") << spelling;
+  }
+  EXPECT_EQ(hits, 0) << "the server must never see a request";
+
+  std::string by_address = apply("by-address", "localhost:" + port + ",127.0.0.1:" + port);
+  for (const char* host : {"localhost", "127.0.0.1", "[::ffff:127.0.0.1]"}) {
+    HttpResponse ok = Post(by_address, "http://" + std::string(host) + ":" + port + "/secret");
+    EXPECT_EQ(ok.body, "ok:the-secret") << host << ": " << e1.Logs();
+  }
+  EXPECT_EQ(hits, 3);
 }
 
 TEST(WorkflowTest, InvalidSpecsAreRejectedWithThePath) {

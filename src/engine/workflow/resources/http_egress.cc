@@ -1,14 +1,13 @@
 #include "engine/workflow/resources/http_egress.h"
 
 #include <algorithm>
-#include <boost/url/parse.hpp>
 #include <cctype>
-#include <charconv>
 #include <utility>
 
 #include "common/http_client.h"
 #include "common/json_util.h"
 #include "common/log.h"
+#include "engine/workflow/resources/egress_policy.h"
 #include "engine/workflow/resources/work_queue.h"
 
 namespace aether::engine::workflow::resources {
@@ -35,54 +34,6 @@ bool IsToken(std::string_view s) {
   return true;
 }
 
-std::optional<uint32_t> ParsePort(std::string_view s) {
-  uint32_t port = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), port);
-  if (ec != std::errc() || end != s.data() + s.size() || port == 0 || port > 65535) {
-    return std::nullopt;
-  }
-  return port;
-}
-
-// An allow-list entry: host (lower case, IPv6 without brackets), port 0 =
-// the scheme's default port only, wildcard = "*." prefix.
-struct AllowEntry {
-  std::string host;
-  uint32_t port = 0;
-  bool wildcard = false;
-};
-
-std::optional<AllowEntry> ParseAllowEntry(std::string_view e) {
-  AllowEntry out;
-  std::string_view host = e;
-  std::string_view port;
-  if (e.starts_with('[')) {
-    size_t close = e.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    host = e.substr(1, close - 1);
-    std::string_view rest = e.substr(close + 1);
-    if (!rest.empty()) {
-      if (!rest.starts_with(':')) return std::nullopt;
-      port = rest.substr(1);
-    }
-  } else if (size_t colon = e.rfind(':'); colon != std::string_view::npos && e.find(':') == colon) {
-    host = e.substr(0, colon);
-    port = e.substr(colon + 1);
-  }
-  if (!port.empty() || (e.ends_with(':'))) {
-    std::optional<uint32_t> p = ParsePort(port);
-    if (!p) return std::nullopt;
-    out.port = *p;
-  }
-  if (host.starts_with("*.")) {
-    out.wildcard = true;
-    host.remove_prefix(2);
-  }
-  if (host.empty()) return std::nullopt;
-  out.host = Lower(host);
-  return out;
-}
-
 // The URL without its query and fragment, for messages (a query may hold
 // secrets that have no place in logs).
 std::string ForMessage(std::string_view url) {
@@ -94,6 +45,7 @@ class HttpEgress final : public Resource {
   HttpEgress(ResourceContext ctx, HttpEgressConfig config)
       : ctx_(std::move(ctx)),
         config_(std::move(config)),
+        policy_(config_.allow),
         queue_(kEgressQueueTasks, kEgressQueueBytes) {
     fetch_options_.max_response_bytes = config_.max_response;
   }
@@ -102,13 +54,13 @@ class HttpEgress final : public Resource {
   Status Cast(std::string_view /*source*/, std::string_view payload) override {
     // Validate at once: a bad request is the sender's error, not a failure
     // found later on another thread.
-    ASSIGN_OR_RETURN(EgressRequest req, Prepare(payload));
+    ASSIGN_OR_RETURN(Prepared p, Prepare(payload));
     uint64_t bytes = payload.size();
     return queue_.Post(
-        [this, req = std::move(req)] {
-          Result<std::string> body = Perform(req, config_.timeout);
+        [this, p = std::move(p)] {
+          Result<std::string> body = Perform(p, config_.timeout);
           if (!body.ok()) {
-            ctx_.report_failure("http-egress: " + body.status().message());
+            ctx_.report_failure(body.status().message());
             return;
           }
           std::vector<std::string> outputs = ctx_.outputs();
@@ -124,8 +76,8 @@ class HttpEgress final : public Resource {
 
   Result<std::string> Call(std::string_view /*source*/, std::string_view payload,
                            std::chrono::milliseconds timeout) override {
-    ASSIGN_OR_RETURN(EgressRequest req, Prepare(payload));
-    return Perform(req, std::min(timeout, config_.timeout));
+    ASSIGN_OR_RETURN(Prepared p, Prepare(payload));
+    return Perform(p, std::min(timeout, config_.timeout));
   }
 
   void Stop() override {
@@ -136,19 +88,36 @@ class HttpEgress final : public Resource {
   }
 
  private:
-  Result<EgressRequest> Prepare(std::string_view payload) const {
+  struct Prepared {
+    EgressRequest req;
+    EgressTarget target;
+  };
+
+  // The checks that need no network: the payload, the URL, the allow list.
+  Result<Prepared> Prepare(std::string_view payload) const {
     ASSIGN_OR_RETURN(EgressRequest req, ParseEgressRequest(payload));
-    RETURN_IF_ERROR(CheckEgressUrl(req.url, config_.allow));
-    return req;
+    ASSIGN_OR_RETURN(EgressTarget target, ParseEgressUrl(req.url));
+    RETURN_IF_ERROR(policy_.CheckTarget(target));
+    return Prepared{std::move(req), std::move(target)};
   }
 
-  Result<std::string> Perform(const EgressRequest& req, std::chrono::milliseconds timeout) const {
-    Result<HttpResponse> r =
-        HttpFetch(req.method, req.url, req.body, req.headers, timeout, fetch_options_);
-    if (!r.ok()) return r.status();
+  // Every error names http-egress (the message goes to callers and logs as is).
+  Result<std::string> Perform(const Prepared& p, std::chrono::milliseconds timeout) const {
+    const EgressRequest& req = p.req;
+    HttpFetchOptions options = fetch_options_;
+    // HttpFetch resolves once, asks this about every address and connects
+    // only to one it accepted: the address checked is the address used.
+    options.check_address = [this, &p](const IpAddress& address) {
+      return policy_.CheckAddress(p.target, address);
+    };
+    Result<HttpResponse> r = HttpFetch(req.method, req.url, req.body, req.headers, timeout, options);
+    if (!r.ok()) {
+      const std::string& m = r.status().message();
+      return Status(r.status().code(), m.starts_with("http-egress: ") ? m : "http-egress: " + m);
+    }
     if (r->status < 200 || r->status > 299) {
       std::string preview = r->body.substr(0, kErrorBodyPreview);
-      return Internal(req.method + " " + ForMessage(req.url) + " answered " +
+      return Internal("http-egress: " + req.method + " " + ForMessage(req.url) + " answered " +
                       std::to_string(r->status) + (preview.empty() ? "" : ": " + preview));
     }
     return std::move(r->body);
@@ -156,6 +125,7 @@ class HttpEgress final : public Resource {
 
   ResourceContext ctx_;
   const HttpEgressConfig config_;
+  const EgressPolicy policy_;
   HttpFetchOptions fetch_options_;
   WorkQueue queue_;  // last: its thread uses the members above
 };
@@ -232,44 +202,8 @@ Result<EgressRequest> ParseEgressRequest(std::string_view payload) {
 }
 
 Status CheckEgressUrl(std::string_view url, const std::vector<std::string>& allow) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) {
-    return InvalidArgument("http-egress: invalid URL \"" + SanitizeUtf8(ForMessage(url)) +
-                           "\": " + parsed.error().message());
-  }
-  std::string_view scheme = parsed->scheme();
-  bool https = scheme == "https";
-  if (!https && scheme != "http") {
-    return InvalidArgument("http-egress: unsupported URL scheme \"" + std::string(scheme) +
-                           "\" (use http:// or https://)");
-  }
-  if (parsed->has_userinfo()) {
-    return InvalidArgument(
-        "http-egress: credentials in the URL are not supported (send an Authorization header)");
-  }
-  std::string host = parsed->host_type() == boost::urls::host_type::ipv6
-                         ? std::string(parsed->host_address())
-                         : std::string(parsed->host());
-  if (host.empty()) return InvalidArgument("http-egress: the URL has no host");
-  host = Lower(host);
-  uint32_t default_port = https ? 443 : 80;
-  uint32_t port = default_port;
-  if (parsed->has_port()) {
-    std::optional<uint32_t> p = ParsePort(parsed->port());
-    if (!p) return InvalidArgument("http-egress: invalid port in the URL");
-    port = *p;
-  }
-  for (const std::string& raw : allow) {
-    std::optional<AllowEntry> e = ParseAllowEntry(raw);
-    if (!e) continue;  // the config parser refuses these; never widen on a bad entry
-    bool host_ok = e->wildcard ? host.size() > e->host.size() + 1 && host.ends_with("." + e->host)
-                               : host == e->host;
-    bool port_ok = e->port == 0 ? port == default_port : port == e->port;
-    if (host_ok && port_ok) return OkStatus();
-  }
-  std::string where = parsed->host_type() == boost::urls::host_type::ipv6 ? "[" + host + "]" : host;
-  return PermissionDenied("http-egress: " + SanitizeUtf8(where) + ":" + std::to_string(port) +
-                          " is not in the allow list of this resource");
+  ASSIGN_OR_RETURN(EgressTarget target, ParseEgressUrl(url));
+  return EgressPolicy(allow).CheckTarget(target);
 }
 
 std::unique_ptr<Resource> NewHttpEgress(ResourceContext ctx, HttpEgressConfig config) {

@@ -5,15 +5,19 @@
 // body is given, GET otherwise. http:// and https:// (verified against the
 // system trust store); redirects are not followed (a 3xx is not a success).
 //
-// The allow-list ("allow": comma list) matches the URL's host
-// case-insensitively and literally (no DNS: an IP URL needs an IP entry):
-//   host        that host on the scheme's default port only (80 / 443)
-//   host:port   that host on that port, either scheme
-//   *.domain    any subdomain of domain (not domain itself), default ports
-//   [v6]:port   an IPv6 literal
-// (common/resource_config.cc accepts only the first two forms today; the
-// others are matched here so that widening the parser is all it takes.)
-// Anything else is PermissionDenied. Credentials in the URL, and the
+// The allow list ("allow": comma list of EgressAllowEntry, see
+// common/resource_config.h) is checked against the URL's host and port,
+// then against every address the host resolves to; the request connects
+// to an address that passed (egress_policy.h): a name on the list reaches
+// public addresses only, loopback / private / link-local / metadata
+// addresses need an address or CIDR entry holding them:
+//   host, host:port        a DNS name on the scheme's default port (80 / 443), or that port
+//   1.2.3.4[:port]         an IPv4 address; [::1][:port] an IPv6 one
+//   10.0.0.0/8[:port]      a CIDR range; [fd00::/8][:port] for IPv6
+// A host in an unusual IPv4 spelling ("2130706433", "0x7f.1") is
+// InvalidArgument.
+// Anything else is PermissionDenied, before the request (host and port) or
+// at connect time (an address). Credentials in the URL, and the
 // headers Host, Content-Length, Transfer-Encoding and Connection in the
 // request, are refused (InvalidArgument): they could smuggle a request past
 // the allow-list.
@@ -50,7 +54,8 @@ struct EgressRequest {
 };
 // InvalidArgument for a payload that is neither a JSON request nor a URL.
 Result<EgressRequest> ParseEgressRequest(std::string_view payload);
-// OkStatus when `url` is http(s) and its host[:port] is allowed;
+// OkStatus when `url` is http(s) and its host[:port] is allowed (the
+// address check needs DNS and happens when the request is made);
 // InvalidArgument for a bad URL, PermissionDenied for a host not allowed.
 Status CheckEgressUrl(std::string_view url, const std::vector<std::string>& allow);
 
