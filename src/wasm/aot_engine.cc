@@ -45,8 +45,9 @@ class AotEngine final : public Engine {
         cache_(options_.cache_dir),
         worker_(options_.compiler_worker.empty() ? DefaultWorkerPath()
                                                  : options_.compiler_worker),
+        cc_(ResolveCommand(options_.cc)),
         tcc_fingerprint_(TccFingerprint()),
-        cc_fingerprint_(options_.optimize ? CcFingerprint(options_.cc) : options_.cc) {
+        cc_fingerprint_(options_.optimize ? CcFingerprint(cc_) : cc_) {
     RegisterWasi(registry_);
     // Other ABIs' functions sit beside WASI; a module importing anything
     // else still fails Load with the import's name.
@@ -209,7 +210,7 @@ class AotEngine final : public Engine {
     q.limits = options_.module_limits;
     q.check_imports = true;
     q.allowed_imports = allowed_imports_;
-    q.cc = options_.cc;
+    q.cc = cc_;
     q.out_name = "module.so";
     q.wasm.assign(reinterpret_cast<const char*>(wasm.data()), wasm.size());
     ASSIGN_OR_RETURN(ModuleInfo info, RunWorker(worker_, q, job.path(), options_.compile_limits));
@@ -309,6 +310,7 @@ class AotEngine final : public Engine {
   Runtime runtime_;
   ModuleCache cache_;
   const std::string worker_;
+  const std::string cc_;  // options_.cc, resolved on this process's PATH
   const std::string tcc_fingerprint_;
   const std::string cc_fingerprint_;
   std::vector<FuncImportInfo> allowed_imports_;

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -60,6 +61,23 @@ Result<Spawned> Run(const std::vector<std::string>& argv, const std::string& log
 }
 
 }  // namespace
+
+std::string ResolveCommand(const std::string& command) {
+  if (command.empty() || command.find('/') != std::string::npos) return command;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t colon = dirs.find(':', start);
+    std::string dir = dirs.substr(start, colon == std::string::npos ? std::string::npos
+                                                                     : colon - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + command;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return command;
+}
 
 std::string CcFingerprint(const std::string& cc) {
   std::string version = "unknown";

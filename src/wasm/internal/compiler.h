@@ -13,6 +13,11 @@ namespace aether::wasm {
 // Part of the on-disk cache key of each tier. The engine computes them
 // (running `cc -dumpfullversion` is trusted: no module input).
 inline std::string TccFingerprint() { return "tcc-0.9.27-dll-v1"; }
+// `command` as an absolute path, found on this process's PATH when it has no
+// slash; unchanged when it is not found (running it then fails with its
+// name). The compiler process has a minimal PATH of its own, so the engine
+// resolves the configured compiler with its own.
+std::string ResolveCommand(const std::string& command);
 std::string CcFingerprint(const std::string& cc);
 
 // Fast tier: libtcc, in the calling process (the compiler process: only
