@@ -1,6 +1,7 @@
 #include "engine/module_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -86,6 +87,30 @@ TEST_F(ModuleStoreTest, RetainAndManifest) {
   for (const auto& e : fs::directory_iterator(dir_)) {
     EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
   }
+}
+
+// Modules may embed secrets: only the engine's user may read them, whatever
+// the umask, and files an older version left readable are tightened.
+TEST_F(ModuleStoreTest, FilesArePrivate) {
+  auto mode = [](const std::string& path) {
+    struct stat st{};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 0777;
+  };
+  mode_t old_umask = ::umask(0);
+  std::string sha = Sha256Hex("secret module");
+  ASSERT_TRUE(store_->Write(sha, Bytes("secret module")).ok());
+  ASSERT_TRUE(store_->WriteManifest("{}").ok());
+  EXPECT_EQ(mode(dir_ + "/modules"), 0700u);
+  EXPECT_EQ(mode(dir_ + "/modules/" + sha + ".wasm"), 0600u);
+  EXPECT_EQ(mode(dir_ + "/manifest.json"), 0600u);
+
+  ::chmod((dir_ + "/modules").c_str(), 0755);
+  ::chmod((dir_ + "/modules/" + sha + ".wasm").c_str(), 0644);
+  ASSERT_TRUE(ModuleStore::Open(dir_).ok());
+  ::umask(old_umask);
+  EXPECT_EQ(mode(dir_ + "/modules"), 0700u);
+  EXPECT_EQ(mode(dir_ + "/modules/" + sha + ".wasm"), 0600u);
 }
 
 }  // namespace
