@@ -161,8 +161,8 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.Duration("body_timeout", &c.server.body_timeout));
     RETURN_IF_ERROR(s.Size("min_body_rate", &c.server.min_body_rate));
     RETURN_IF_ERROR(s.Integer("max_connections", &c.server.max_connections, 1, 1000000));
-    RETURN_IF_ERROR(s.Integer("max_connections_per_client", &c.server.max_connections_per_client,
-                              0, 1000000));
+    RETURN_IF_ERROR(
+        s.Integer("max_connections_per_client", &c.server.max_connections_per_client, 0, 1000000));
     RETURN_IF_ERROR(s.String("tls_cert", &c.server.tls_cert));
     RETURN_IF_ERROR(s.String("tls_key", &c.server.tls_key));
     RETURN_IF_ERROR(s.Finish());
@@ -193,7 +193,8 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.String("token", &c.auth.token));
     RETURN_IF_ERROR(s.String("join_token", &c.auth.join_token));
     RETURN_IF_ERROR(s.Finish());
-    for (auto [key, token] : {std::pair{"token", &c.auth.token}, {"join_token", &c.auth.join_token}}) {
+    for (auto [key, token] :
+         {std::pair{"token", &c.auth.token}, {"join_token", &c.auth.join_token}}) {
       // Empty means "generate one" (aether-control) or "not joining" (engine).
       if (!token->empty() && token->size() < kMinTokenLength) {
         return InvalidArgument(origin + ": [auth] " + key + " is " + std::to_string(token->size()) +

@@ -35,7 +35,7 @@ struct ServerConfig {
   // Slow clients and floods; HttpServerOptions documents each.
   std::chrono::nanoseconds header_timeout = std::chrono::seconds(10);
   std::chrono::nanoseconds body_timeout = std::chrono::seconds(10);
-  uint64_t min_body_rate = 16 << 10;       // bytes per second
+  uint64_t min_body_rate = 16 << 10;  // bytes per second
   size_t max_connections = 10000;
   size_t max_connections_per_client = 256;  // 0 = no per-client cap
   std::string tls_cert;              // PEM paths; both set = HTTPS

@@ -28,7 +28,8 @@ TEST(ConfigTest, ServerLimitsHaveDefaultsAndParse) {
   EXPECT_EQ(c->server.max_connections_per_client, 0u);
 
   Result<Config> zero = ParseConfig("[server]\nmax_connections = 0\n", "t.toml");
-  EXPECT_EQ(zero.status().message(), "t.toml: [server] max_connections must be between 1 and 1000000");
+  EXPECT_EQ(zero.status().message(),
+            "t.toml: [server] max_connections must be between 1 and 1000000");
   EXPECT_FALSE(ParseConfig("[server]\nheader_timeout = \"0s\"\n", "t.toml").ok());
 }
 
@@ -57,9 +58,9 @@ TEST(ConfigTest, TemplatesListTheLimitsAndParse) {
   for (std::string_view role : {"engine", "control"}) {
     Result<std::string> t = ConfigTemplate(role);
     ASSERT_TRUE(t.ok());
-    for (std::string_view key : {"header_timeout = \"10s\"", "body_timeout = \"10s\"",
-                                 "min_body_rate = ", "max_connections = 10000",
-                                 "max_connections_per_client = 256"}) {
+    for (std::string_view key :
+         {"header_timeout = \"10s\"", "body_timeout = \"10s\"",
+          "min_body_rate = ", "max_connections = 10000", "max_connections_per_client = 256"}) {
       EXPECT_NE(t->find(key), std::string::npos) << role << ": " << key;
     }
     Result<Config> parsed = ParseConfig(*t, "template");

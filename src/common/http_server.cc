@@ -205,7 +205,8 @@ void HttpServer::Impl::Accept() {
       return;
     }
     std::string_view refused;
-    std::optional<ConnectionLimiter::Slot> slot = core->limiter->TryAcquire(peer.address(), &refused);
+    std::optional<ConnectionLimiter::Slot> slot =
+        core->limiter->TryAcquire(peer.address(), &refused);
     if (!slot) {
       // Closed at once: answering would spend on a flood what the cap saves.
       core->metrics->rejected.WithLabels({{"reason", refused}}).Inc();
@@ -216,8 +217,8 @@ void HttpServer::Impl::Accept() {
     }
     socket.set_option(tcp::no_delay(true), e);
     std::string remote = FormatEndpoint(peer.address().to_string(), peer.port());
-    asio::post(target->ioc, [core = core, target, s = std::move(socket),
-                             remote = std::move(remote), slot = std::move(*slot)]() mutable {
+    asio::post(target->ioc, [core = core, target, s = std::move(socket), remote = std::move(remote),
+                             slot = std::move(*slot)]() mutable {
       if (target->stopping) return;
       std::shared_ptr<ConnectionBase> c;
       if (core->tls) {
@@ -286,8 +287,8 @@ Status HttpServer::Start() {
   }
   if (opt.metrics == nullptr) d.core->own_metrics = std::make_unique<MetricsRegistry>();
   d.core->metrics.emplace(opt.metrics != nullptr ? *opt.metrics : *d.core->own_metrics);
-  d.core->limiter = std::make_shared<ConnectionLimiter>(EffectiveMaxConnections(opt.max_connections),
-                                                        opt.max_connections_per_client);
+  d.core->limiter = std::make_shared<ConnectionLimiter>(
+      EffectiveMaxConnections(opt.max_connections), opt.max_connections_per_client);
   for (size_t i = 0; i < opt.io_threads; ++i) d.workers.push_back(std::make_shared<IoWorker>());
   if (Status st = d.Listen(); !st.ok()) {
     d.acceptor.reset();

@@ -254,8 +254,9 @@ TEST_F(HttpServerLimitsTest, HeaderCheckRefusesBeforeReadingTheBody) {
 
   // "Expect: 100-continue" gets the refusal instead of the go-ahead.
   RawConn e(server_->port());
-  ASSERT_TRUE(e.Send("POST /secure HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
-                     "Content-Length: 4194304\r\n\r\n"));
+  ASSERT_TRUE(
+      e.Send("POST /secure HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+             "Content-Length: 4194304\r\n\r\n"));
   auto er = e.Read();
   ASSERT_TRUE(er);
   EXPECT_EQ(er->result_int(), 401u);

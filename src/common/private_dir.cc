@@ -16,8 +16,8 @@ Status MakePrivateDir(const std::string& dir) {
   fs::create_directories(dir, ec);
   if (ec) return Unavailable("cannot create the directory " + dir + ": " + ec.message());
   if (::chmod(dir.c_str(), 0700) != 0) {
-    return Unavailable("cannot make the directory " + dir + " private (mode 0700): " +
-                       std::strerror(errno));
+    return Unavailable("cannot make the directory " + dir +
+                       " private (mode 0700): " + std::strerror(errno));
   }
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     struct stat st{};

@@ -33,7 +33,7 @@ GuardedHandler ControlApi::Inline(std::string route, Access access, AsyncFn fn) 
     };
   }
   g.handler = [this, route = std::move(route), fn = std::move(fn)](HttpRequest&& req,
-                                                                  Responder respond) {
+                                                                   Responder respond) {
     Responder counted = [this, route, respond = std::move(respond)](HttpResponse r) {
       CountResponse(route, r.status);
       respond(std::move(r));

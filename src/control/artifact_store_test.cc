@@ -15,11 +15,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-mode_t ModeOf(const std::string& path) {
-  struct stat st{};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 0777;
-}
+constexpr fs::perms kPrivateDir = fs::perms::owner_all;
+constexpr fs::perms kPrivateFile = fs::perms::owner_read | fs::perms::owner_write;
 
 class ArtifactStoreTest : public ::testing::Test {
  protected:
@@ -55,15 +52,15 @@ TEST_F(ArtifactStoreTest, ArtifactsArePrivate) {
   ASSERT_TRUE(store.ok()) << store.status().message();
   std::string sha = Sha256Hex("secret");
   ASSERT_TRUE((*store)->Write(sha, "secret").ok());
-  EXPECT_EQ(ModeOf(dir), 0700u);
-  EXPECT_EQ(ModeOf(dir + "/" + sha + ".wasm"), 0600u);
+  EXPECT_EQ(fs::status(dir).permissions(), kPrivateDir);
+  EXPECT_EQ(fs::status(dir + "/" + sha + ".wasm").permissions(), kPrivateFile);
 
   ::chmod(dir.c_str(), 0755);
   ::chmod((dir + "/" + sha + ".wasm").c_str(), 0644);
   ASSERT_TRUE(ArtifactStore::Open(dir).ok());
   ::umask(old_umask);
-  EXPECT_EQ(ModeOf(dir), 0700u);
-  EXPECT_EQ(ModeOf(dir + "/" + sha + ".wasm"), 0600u);
+  EXPECT_EQ(fs::status(dir).permissions(), kPrivateDir);
+  EXPECT_EQ(fs::status(dir + "/" + sha + ".wasm").permissions(), kPrivateFile);
 }
 
 }  // namespace

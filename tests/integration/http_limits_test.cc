@@ -51,10 +51,14 @@ std::string Metrics(const std::string& url) {
 TEST(HttpLimitsIntegration, ControlRefusesUnauthenticatedUploadsOnTheHeader) {
   Control control;
   const std::vector<std::pair<std::string, std::string>> routes = {
-      {"POST", "/api/functions"},     {"PUT", "/api/functions/big"},
-      {"POST", "/api/workflows"},     {"POST", "/api/invoke/big"},
-      {"POST", "/register"},          {"POST", "/node/heartbeat"},
-      {"POST", "/node/workflows/status"}, {"POST", "/callback"}};
+      {"POST", "/api/functions"},
+      {"PUT", "/api/functions/big"},
+      {"POST", "/api/workflows"},
+      {"POST", "/api/invoke/big"},
+      {"POST", "/register"},
+      {"POST", "/node/heartbeat"},
+      {"POST", "/node/workflows/status"},
+      {"POST", "/callback"}};
   for (const auto& [method, path] : routes) {
     SCOPED_TRACE(method + " " + path);
     auto none = AnswerToUpload(control.port(), method, path, "");
@@ -67,14 +71,16 @@ TEST(HttpLimitsIntegration, ControlRefusesUnauthenticatedUploadsOnTheHeader) {
     EXPECT_EQ(wrong->result_int(), 403u);
   }
   // The join token is no admin token, also on the header.
-  auto join = AnswerToUpload(control.port(), "PUT", "/api/functions/big", "Bearer " + control.join());
+  auto join =
+      AnswerToUpload(control.port(), "PUT", "/api/functions/big", "Bearer " + control.join());
   ASSERT_TRUE(join);
   EXPECT_EQ(join->result_int(), 403u);
 
   // Refusals are counted under their route, and the API still works.
-  EXPECT_NE(Metrics(control.url()).find(
-                R"(aether_control_requests_total{route="POST /api/functions",status="401"} 1)"),
-            std::string::npos);
+  EXPECT_NE(
+      Metrics(control.url())
+          .find(R"(aether_control_requests_total{route="POST /api/functions",status="401"} 1)"),
+      std::string::npos);
   EXPECT_EQ(control.Deploy("hello", "hello").status, 201);
 }
 
@@ -95,8 +101,8 @@ TEST(HttpLimitsIntegration, ControlCutsOffSlowlorisAndServesOthers) {
   constexpr int kConns = 30;
   std::vector<std::unique_ptr<RawConn>> conns;
   for (int i = 0; i < kConns; ++i) conns.push_back(std::make_unique<RawConn>(control.port()));
-  const std::string header = "POST /api/functions HTTP/1.1\r\nHost: t\r\nX-Slow: " +
-                             std::string(100, 's');
+  const std::string header =
+      "POST /api/functions HTTP/1.1\r\nHost: t\r\nX-Slow: " + std::string(100, 's');
   auto start = Clock::now();
   bool served = false;
   int silent = kConns;
@@ -116,9 +122,10 @@ TEST(HttpLimitsIntegration, ControlCutsOffSlowlorisAndServesOthers) {
   auto answer = conns[0]->Read(milliseconds(500));
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->result_int(), 408u);
-  EXPECT_NE(Metrics(control.url()).find("aether_http_request_timeouts_total{phase=\"header\"} " +
-                                        std::to_string(kConns)),
-            std::string::npos);
+  EXPECT_NE(
+      Metrics(control.url())
+          .find("aether_http_request_timeouts_total{phase=\"header\"} " + std::to_string(kConns)),
+      std::string::npos);
 }
 
 TEST(HttpLimitsIntegration, ControlCapsConnectionsPerClient) {

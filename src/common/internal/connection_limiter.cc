@@ -20,8 +20,8 @@ void ConnectionLimiter::Slot::Release() {
 
 ConnectionLimiter::ClientKey ConnectionLimiter::KeyOf(const boost::asio::ip::address& client) {
   namespace ip = boost::asio::ip;
-  ip::address_v6 v6 = client.is_v4() ? ip::make_address_v6(ip::v4_mapped, client.to_v4())
-                                     : client.to_v6();
+  ip::address_v6 v6 =
+      client.is_v4() ? ip::make_address_v6(ip::v4_mapped, client.to_v4()) : client.to_v6();
   ClientKey key = v6.to_bytes();
   if (!v6.is_v4_mapped()) {
     for (size_t i = 8; i < key.size(); ++i) key[i] = 0;  // the /64

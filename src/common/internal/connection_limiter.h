@@ -51,8 +51,7 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
   // A slot for a connection from `client`, or nullopt with the cap that
   // refused it in *refused ("server_limit" or "client_limit": the metric
   // label).
-  std::optional<Slot> TryAcquire(const boost::asio::ip::address& client,
-                                 std::string_view* refused);
+  std::optional<Slot> TryAcquire(const boost::asio::ip::address& client, std::string_view* refused);
 
   size_t total() const;
   size_t ForClient(const boost::asio::ip::address& client) const;

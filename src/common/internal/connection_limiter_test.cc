@@ -49,7 +49,8 @@ TEST(ConnectionLimiterTest, ZeroPerClientMeansNoPerClientCap) {
 
 TEST(ConnectionLimiterTest, ClientsAreIpv4AddressesAndIpv6Slash64s) {
   using K = ConnectionLimiter;
-  EXPECT_EQ(K::KeyOf(make_address("2001:db8:1:2::1")), K::KeyOf(make_address("2001:db8:1:2:ffff::9")));
+  EXPECT_EQ(K::KeyOf(make_address("2001:db8:1:2::1")),
+            K::KeyOf(make_address("2001:db8:1:2:ffff::9")));
   EXPECT_NE(K::KeyOf(make_address("2001:db8:1:2::1")), K::KeyOf(make_address("2001:db8:1:3::1")));
   EXPECT_EQ(K::KeyOf(make_address("::ffff:192.0.2.7")), K::KeyOf(make_address("192.0.2.7")));
   EXPECT_NE(K::KeyOf(make_address("192.0.2.7")), K::KeyOf(make_address("192.0.2.8")));

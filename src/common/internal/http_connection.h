@@ -282,18 +282,18 @@ class Connection final : public ConnectionBase {
     if (timed_out_) {
       bool header = state_ == State::kHeader;
       const HttpServerOptions& o = core_->options;
-      return Write(JsonError(
-          408, "request_timeout",
-          header ? "request header not received within " + FormatDuration(o.header_timeout) +
-                       " (header_timeout)"
-                 : "request body too slow: it must arrive within " +
-                       FormatDuration(o.body_timeout) + " plus one second per " +
-                       FormatSize(o.min_body_rate) + " (body_timeout, min_body_rate)"));
+      return Write(JsonError(408, "request_timeout",
+                             header ? "request header not received within " +
+                                          FormatDuration(o.header_timeout) + " (header_timeout)"
+                                    : "request body too slow: it must arrive within " +
+                                          FormatDuration(o.body_timeout) + " plus one second per " +
+                                          FormatSize(o.min_body_rate) +
+                                          " (body_timeout, min_body_rate)"));
     }
     if (ec == http::error::body_limit) {
-      return Write(JsonError(413, "payload_too_large",
-                             "request body exceeds " + std::to_string(core_->options.max_body) +
-                                 " bytes"));
+      return Write(
+          JsonError(413, "payload_too_large",
+                    "request body exceeds " + std::to_string(core_->options.max_body) + " bytes"));
     }
     if (ec == http::error::header_limit) {
       return Write(JsonError(431, "header_too_large", "request header too large"));
