@@ -184,7 +184,7 @@ class Connection final : public ConnectionBase {
     NewRequest();
     if (buffer_.size() > 0) {  // pipelined: the next request has begun
       SetDeadline(Clock::now() + HeaderTimeout());
-      return ReadHeader();
+      return ParseBufferedHeader();
     }
     state_ = State::kIdle;
     Touch();
@@ -193,8 +193,19 @@ class Connection final : public ConnectionBase {
                               if (ec || self->closed_) return self->Close();
                               self->buffer_.commit(n);
                               self->SetDeadline(Clock::now() + self->HeaderTimeout());
-                              self->ReadHeader();
+                              self->ParseBufferedHeader();
                             });
+  }
+
+  // The usual keep-alive request arrives whole in one read: parse it here
+  // rather than through async_read_header, which would post its completion
+  // once more. Only a partial header goes on to read the rest.
+  void ParseBufferedHeader() {
+    state_ = State::kHeader;
+    beast::error_code ec;
+    buffer_.consume(parser_->put(buffer_.data(), ec));
+    if (ec == http::error::need_more) return ReadHeader();
+    OnHeader(ec);
   }
 
   void ReadHeader() {
