@@ -145,6 +145,7 @@ class Connection final : public ConnectionBase {
   }
 
   void OnDeadline() {
+    if (timed_out_) return Close();  // the cancelled read never came back
     switch (state_) {
       case State::kHandshake:
         core_->metrics->header_timeouts.Inc();
@@ -165,9 +166,11 @@ class Connection final : public ConnectionBase {
     }
   }
 
-  // Stops the read in progress; its handler sees timed_out_ and answers 408.
+  // Stops the read in progress; its handler sees timed_out_ and answers 408
+  // (or, should it not come back within kLingerTime, the connection closes).
   void TimeOut() {
     timed_out_ = true;
+    Touch(kLingerTime);
     beast::error_code ec;
     beast::get_lowest_layer(stream_).cancel(ec);
   }
