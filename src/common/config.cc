@@ -170,6 +170,12 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.Integer("port", &c.server.port, 0, 65535));
     RETURN_IF_ERROR(s.Size("max_body", &c.server.max_body));
     RETURN_IF_ERROR(s.Duration("idle_timeout", &c.server.idle_timeout));
+    RETURN_IF_ERROR(s.Duration("header_timeout", &c.server.header_timeout));
+    RETURN_IF_ERROR(s.Duration("body_timeout", &c.server.body_timeout));
+    RETURN_IF_ERROR(s.Size("min_body_rate", &c.server.min_body_rate));
+    RETURN_IF_ERROR(s.Integer("max_connections", &c.server.max_connections, 1, 1000000));
+    RETURN_IF_ERROR(
+        s.Integer("max_connections_per_client", &c.server.max_connections_per_client, 0, 1000000));
     RETURN_IF_ERROR(s.String("tls_cert", &c.server.tls_cert));
     RETURN_IF_ERROR(s.String("tls_key", &c.server.tls_key));
     RETURN_IF_ERROR(s.Finish());
@@ -200,6 +206,16 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.String("token", &c.auth.token));
     RETURN_IF_ERROR(s.String("join_token", &c.auth.join_token));
     RETURN_IF_ERROR(s.Finish());
+    for (auto [key, token] :
+         {std::pair{"token", &c.auth.token}, {"join_token", &c.auth.join_token}}) {
+      // Empty means "generate one" (aether-control) or "not joining" (engine).
+      if (!token->empty() && token->size() < kMinTokenLength) {
+        return InvalidArgument(origin + ": [auth] " + key + " is " + std::to_string(token->size()) +
+                               " characters; it must be at least " +
+                               std::to_string(kMinTokenLength) +
+                               " (generate one with: openssl rand -hex 32)");
+      }
+    }
   }
   {
     Section s(SubTable(doc, "log"), "log", origin);
@@ -218,6 +234,25 @@ Result<Config> LoadConfig(const std::string& path) {
   return ParseConfig(buf.str(), path);
 }
 
+namespace {
+
+// The [server] keys that bound slow and numerous clients, as template lines.
+std::string ServerLimitsTemplate(const ServerConfig& d) {
+  std::ostringstream o;
+  o << "header_timeout = \"" << FormatDuration(d.header_timeout)
+    << "\"   # the whole request header must arrive within this; else 408\n"
+    << "body_timeout = \"" << FormatDuration(d.body_timeout)
+    << "\"     # the body gets this long plus 1s per min_body_rate bytes received\n"
+    << "min_body_rate = \"" << FormatSize(d.min_body_rate) << "\"   # bytes per second\n"
+    << "max_connections = " << d.max_connections
+    << "      # open connections; more are closed at accept\n"
+    << "max_connections_per_client = " << d.max_connections_per_client
+    << "   # per client address (IPv6: per /64); 0 = no cap (behind a proxy)\n";
+  return o.str();
+}
+
+}  // namespace
+
 Result<std::string> ConfigTemplate(std::string_view role) {
   const Config d;
   std::ostringstream o;
@@ -228,6 +263,7 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "port = 9091            # 0 picks a free port\n"
       << "max_body = \"" << FormatSize(d.server.max_body) << "\"     # larger request bodies get 413\n"
       << "idle_timeout = \"" << FormatDuration(d.server.idle_timeout) << "\"\n"
+      << ServerLimitsTemplate(d.server)
       << "# tls_cert = \"/etc/aether/engine.crt\"   # set both to serve HTTPS\n"
       << "# tls_key = \"/etc/aether/engine.key\"\n\n"
       << "[runtime]\n"
@@ -260,7 +296,8 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "[server]\n"
       << "host = \"" << d.server.host << "\"\n"
       << "port = 9090\n"
-      << "max_body = \"" << FormatSize(d.server.max_body) << "\"\n\n"
+      << "max_body = \"" << FormatSize(d.server.max_body) << "\"\n"
+      << ServerLimitsTemplate(d.server) << "\n"
       << "[database]\n"
       << "path = \"" << d.database.path << "\"\n\n"
       << "[registry]\n"

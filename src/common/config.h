@@ -42,6 +42,12 @@ struct ServerConfig {
   int port = -1;                     // -1 = the process's default (9090 / 9091); 0 = a free port
   uint64_t max_body = 4ull << 20;    // request bodies above this get 413
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);
+  // Slow clients and floods; HttpServerOptions documents each.
+  std::chrono::nanoseconds header_timeout = std::chrono::seconds(10);
+  std::chrono::nanoseconds body_timeout = std::chrono::seconds(10);
+  uint64_t min_body_rate = 16 << 10;  // bytes per second
+  size_t max_connections = 10000;
+  size_t max_connections_per_client = 256;  // 0 = no per-client cap
   std::string tls_cert;              // PEM paths; both set = HTTPS
   std::string tls_key;
 };
@@ -61,9 +67,13 @@ struct ControlConfig {
   std::map<std::string, std::string> labels;
 };
 
+// Configured tokens shorter than this are refused at startup: a short
+// token can be guessed.
+inline constexpr size_t kMinTokenLength = 16;
+
 struct AuthConfig {
-  std::string token;       // admin API bearer token
-  std::string join_token;  // node registration token
+  std::string token;       // admin API bearer token; empty or >= kMinTokenLength
+  std::string join_token;  // node registration token; empty or >= kMinTokenLength
 };
 
 struct LogConfig {

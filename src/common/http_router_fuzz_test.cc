@@ -25,7 +25,7 @@ using aether::http_internal::Router;
 
 Router MakeRouter() {
   Router r;
-  auto noop = [](HttpRequest&&, aether::Responder) {};
+  aether::GuardedHandler noop{nullptr, [](HttpRequest&&, aether::Responder) {}};
   r.Add("GET", "/health", false, noop);
   r.Add("POST", "/execute", false, noop);
   r.Add("GET", "/api/functions/", true, noop);
@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Built once and immutable afterwards, as in the server.
   static const Router router = MakeRouter();
   HttpResponse error;
-  const aether::Handler* handler = router.Find(req, &error);
+  const aether::GuardedHandler* handler = router.Find(req, &error);
   if (handler == nullptr) {
     CHECK(error.status == 404 || error.status == 405);
     if (error.status == 405) CHECK(!error.Header("Allow").empty());

@@ -1,6 +1,8 @@
 // The public face of the HTTP server: options, the acceptor, IO threads and
-// graceful stop. A connection's life is in internal/http_connection.h,
-// routing and target decoding in internal/http_router.{h,cc}.
+// graceful stop. A connection's life is in internal/http_connection.h, the
+// state it shares in internal/http_server_core.h, the connection caps in
+// internal/connection_limiter.{h,cc}, routing and target decoding in
+// internal/http_router.{h,cc}.
 #include "common/http_server.h"
 
 #include <boost/asio.hpp>
@@ -8,6 +10,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/json.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <optional>
@@ -28,15 +33,30 @@ using tcp = asio::ip::tcp;
 using http_internal::Clock;
 using http_internal::Connection;
 using http_internal::ConnectionBase;
+using http_internal::ConnectionLimiter;
 using http_internal::EqualsIgnoreCase;
 using http_internal::FindHeader;
 using http_internal::IoWorker;
 using http_internal::ServerCore;
+using http_internal::ServerMetrics;
 using http_internal::Socket;
 
 std::string FormatEndpoint(const std::string& host, uint16_t port) {
   bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// max_connections, lowered to 3/4 of the open-file limit when that is
+// smaller: past it, accept() would fail with EMFILE, and so would the
+// process's files and outgoing connections.
+size_t EffectiveMaxConnections(size_t configured) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return configured;
+  size_t fit = std::max<size_t>(static_cast<size_t>(rl.rlim_cur) / 4 * 3, 1);
+  if (fit >= configured) return configured;
+  LOG_INFO("[server] max_connections {} lowered to {}: the open-file limit (ulimit -n) is {}",
+           configured, fit, static_cast<uint64_t>(rl.rlim_cur));
+  return fit;
 }
 
 }  // namespace
@@ -111,6 +131,11 @@ HttpServerOptions HttpServerOptions::FromConfig(const ServerConfig& config,
   o.port = config.port >= 0 ? static_cast<uint16_t>(config.port) : default_port;
   o.max_body = config.max_body;
   o.idle_timeout = config.idle_timeout;
+  o.header_timeout = config.header_timeout;
+  o.body_timeout = config.body_timeout;
+  o.min_body_rate = config.min_body_rate;
+  o.max_connections = config.max_connections;
+  o.max_connections_per_client = config.max_connections_per_client;
   o.tls_cert = config.tls_cert;
   o.tls_key = config.tls_key;
   return o;
@@ -173,19 +198,36 @@ void HttpServer::Impl::Accept() {
       });
       return;
     }
-    beast::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    asio::post(target->ioc, [core = core, target, s = std::move(socket)]() mutable {
+    beast::error_code e;
+    tcp::endpoint peer = socket.remote_endpoint(e);
+    if (e) {  // already gone
+      Accept();
+      return;
+    }
+    std::string_view refused;
+    std::optional<ConnectionLimiter::Slot> slot =
+        core->limiter->TryAcquire(peer.address(), &refused);
+    if (!slot) {
+      // Closed at once: answering would spend on a flood what the cap saves.
+      core->metrics->rejected.WithLabels({{"reason", refused}}).Inc();
+      LOG_DEBUG("refused a connection from {}: {}", peer.address().to_string(), refused);
+      socket.close(e);
+      Accept();
+      return;
+    }
+    socket.set_option(tcp::no_delay(true), e);
+    std::string remote = FormatEndpoint(peer.address().to_string(), peer.port());
+    asio::post(target->ioc, [core = core, target, s = std::move(socket), remote = std::move(remote),
+                             slot = std::move(*slot)]() mutable {
       if (target->stopping) return;
-      beast::error_code e;
-      tcp::endpoint peer = s.remote_endpoint(e);
-      std::string remote = e ? "" : FormatEndpoint(peer.address().to_string(), peer.port());
       std::shared_ptr<ConnectionBase> c;
       if (core->tls) {
         c = std::make_shared<Connection<ssl::stream<Socket>>>(
-            ssl::stream<Socket>(std::move(s), *core->tls), core, target, std::move(remote));
+            ssl::stream<Socket>(std::move(s), *core->tls), core, target, std::move(remote),
+            std::move(slot));
       } else {
-        c = std::make_shared<Connection<Socket>>(std::move(s), core, target, std::move(remote));
+        c = std::make_shared<Connection<Socket>>(std::move(s), core, target, std::move(remote),
+                                                 std::move(slot));
       }
       target->connections.emplace(c.get(), c);
       c->Start();
@@ -202,13 +244,24 @@ HttpServer::HttpServer(HttpServerOptions options) : impl_(std::make_unique<Impl>
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Route(std::string_view method, std::string_view path, Handler handler) {
+  Route(method, path, GuardedHandler{nullptr, std::move(handler)});
+}
+
+void HttpServer::Route(std::string_view method, std::string_view path, GuardedHandler route) {
   CHECK(!impl_->started);
-  impl_->core->router.Add(method, path, false, std::move(handler));
+  CHECK(route.handler);
+  impl_->core->router.Add(method, path, false, std::move(route));
 }
 
 void HttpServer::RoutePrefix(std::string_view method, std::string_view prefix, Handler handler) {
+  RoutePrefix(method, prefix, GuardedHandler{nullptr, std::move(handler)});
+}
+
+void HttpServer::RoutePrefix(std::string_view method, std::string_view prefix,
+                             GuardedHandler route) {
   CHECK(!impl_->started);
-  impl_->core->router.Add(method, prefix, true, std::move(handler));
+  CHECK(route.handler);
+  impl_->core->router.Add(method, prefix, true, std::move(route));
 }
 
 Status HttpServer::Start() {
@@ -232,6 +285,10 @@ Status HttpServer::Start() {
       return InvalidArgument("cannot load TLS key " + opt.tls_key + ": " + ec.message());
     }
   }
+  if (opt.metrics == nullptr) d.core->own_metrics = std::make_unique<MetricsRegistry>();
+  d.core->metrics.emplace(opt.metrics != nullptr ? *opt.metrics : *d.core->own_metrics);
+  d.core->limiter = std::make_shared<ConnectionLimiter>(
+      EffectiveMaxConnections(opt.max_connections), opt.max_connections_per_client);
   for (size_t i = 0; i < opt.io_threads; ++i) d.workers.push_back(std::make_shared<IoWorker>());
   if (Status st = d.Listen(); !st.ok()) {
     d.acceptor.reset();

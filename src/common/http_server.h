@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/metrics.h"
 #include "common/result.h"
 
 namespace aether {
@@ -78,19 +79,56 @@ HttpResponse JsonOk(const boost::json::value& v);
 using Responder = std::function<void(HttpResponse)>;
 using Handler = std::function<void(HttpRequest&&, Responder)>;
 
+// Runs on the IO thread as soon as a request's header is parsed, before any
+// of its body is read: `req` has everything but the body. A response refuses
+// the request: it is sent at once and the body is never read (the
+// connection then closes, unless the request had no body). nullopt lets the
+// request on to the handler. Must not block; a check that throws gives 500.
+// For authentication, so that an unauthenticated 4 MB upload costs a
+// header, not 4 MB of buffering.
+using HeaderCheck = std::function<std::optional<HttpResponse>(const HttpRequest&)>;
+
+// A route's handler and the optional check that guards it.
+struct GuardedHandler {
+  HeaderCheck check;  // empty: every request reaches the handler
+  Handler handler;
+};
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";  // IP literal or a name that resolves
   uint16_t port = 0;               // 0 = ephemeral; see HttpServer::port()
   uint64_t max_body = 4ull << 20;  // larger bodies: 413 and the connection closes
-  // A connection with no request in flight is closed after this long
-  // without progress (also bounds slow reads and writes). Time spent in a
+  // A kept-alive connection waiting for its next request is closed after
+  // this long; so is a response the client does not read. Time spent in a
   // handler does not count: handlers enforce their own limits.
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);
+  // The whole request header (and the TLS handshake) must arrive within
+  // this long: from accept for a connection's first request, from the
+  // first byte for later ones. Past it: 408 (or a plain close when nothing
+  // arrived) — a slowloris client cannot hold a connection longer.
+  std::chrono::nanoseconds header_timeout = std::chrono::seconds(10);
+  // The body must arrive within body_timeout plus one second per
+  // min_body_rate bytes received so far, i.e. keep up min_body_rate on
+  // average after a grace of body_timeout. Past it: 408.
+  std::chrono::nanoseconds body_timeout = std::chrono::seconds(10);
+  uint64_t min_body_rate = 16 << 10;  // bytes per second
+  // Open connections at most, in all and from one client address (an IPv4
+  // address or an IPv6 /64); 0 per client = no per-client cap. A connection
+  // over a cap is closed at once, without an answer, and counted.
+  // max_connections is lowered to 3/4 of the open-file limit when that is
+  // smaller, keeping descriptors for files and outgoing connections.
+  size_t max_connections = 10000;
+  size_t max_connections_per_client = 256;
   size_t io_threads = 1;
   std::string tls_cert;  // PEM paths; both set = HTTPS only
   std::string tls_key;
   // Stop() waits this long for in-flight requests before cutting them off.
   std::chrono::nanoseconds stop_timeout = std::chrono::seconds(5);
+  // Not owned; must outlive the server. When set, the server records
+  //   aether_http_connections                       open connections
+  //   aether_http_connections_rejected_total{reason} over a cap: server_limit, client_limit
+  //   aether_http_request_timeouts_total{phase}      header or body not received in time
+  MetricsRegistry* metrics = nullptr;
 
   // The [server] section of the config; `default_port` when it says 0.
   static HttpServerOptions FromConfig(const ServerConfig& config, uint16_t default_port);
@@ -108,11 +146,14 @@ class HttpServer {
 
   // Exact path. Routing: the exact path first, then the longest matching
   // prefix; that path entry alone decides. No entry: 404; an entry without
-  // the method: 405 with Allow. HEAD falls back to the GET handler (the
-  // body is dropped, Content-Length kept).
+  // the method: 405 with Allow (both, like a HeaderCheck's refusal, answered
+  // on the header, without reading the body). HEAD falls back to the GET
+  // handler (the body is dropped, Content-Length kept).
   void Route(std::string_view method, std::string_view path, Handler handler);
+  void Route(std::string_view method, std::string_view path, GuardedHandler route);
   // Every path starting with `prefix` (e.g. "/api/functions/").
   void RoutePrefix(std::string_view method, std::string_view prefix, Handler handler);
+  void RoutePrefix(std::string_view method, std::string_view prefix, GuardedHandler route);
 
   // Binds, listens and starts the IO threads. Errors: Unavailable
   // ("cannot listen on 127.0.0.1:9091: Address already in use"),

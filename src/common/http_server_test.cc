@@ -1,11 +1,7 @@
 #include "common/http_server.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
@@ -18,91 +14,15 @@
 #include <thread>
 
 #include "common/http_client.h"
+#include "common/raw_conn_test_util.h"
 
 namespace aether {
 namespace {
 
 namespace http = boost::beast::http;
 using namespace std::chrono_literals;
-using RawResponse = http::response<http::string_body>;
-
-// A plain socket with poll()-bounded reads, so a server bug fails the test
-// instead of hanging it, and so tests can send bytes no client library would.
-class RawConn {
- public:
-  explicit RawConn(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawConn() { ::close(fd_); }
-  bool connected() const { return connected_; }
-
-  bool Send(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  // The next response, or nullopt on EOF, error or timeout.
-  // `head`: the response to a HEAD request (no body follows its header).
-  std::optional<RawResponse> Read(std::chrono::milliseconds timeout = 3000ms, bool head = false) {
-    http::response_parser<http::string_body> parser;
-    parser.eager(true);
-    parser.skip(head);
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-      if (!buf_.empty()) {
-        boost::beast::error_code ec;
-        size_t used = parser.put(boost::asio::buffer(buf_), ec);
-        buf_.erase(0, used);
-        if (ec && ec != http::error::need_more) return std::nullopt;
-        if (parser.is_done()) return parser.release();
-        if (used > 0 && !buf_.empty()) continue;
-      }
-      if (!Fill(deadline)) return std::nullopt;
-    }
-  }
-
-  // True when the server closes the connection within the timeout.
-  bool WaitForClose(std::chrono::milliseconds timeout = 3000ms) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (Fill(deadline)) buf_.clear();
-    return eof_;
-  }
-
- private:
-  bool Fill(std::chrono::steady_clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    char tmp[65536];
-    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-    if (n <= 0) {
-      eof_ = true;
-      return false;
-    }
-    buf_.append(tmp, static_cast<size_t>(n));
-    return true;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  bool eof_ = false;
-  std::string buf_;
-};
-
-std::string Get(std::string_view target, std::string_view extra = "") {
-  return "GET " + std::string(target) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
-}
+using testing::RawConn;
+using testing::RawGet;
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -218,7 +138,7 @@ TEST_F(HttpServerTest, RoutingNotFoundAndMethodNotAllowed) {
 
   // HEAD uses the GET handler without a body.
   RawConn c(server_->port());
-  ASSERT_TRUE(c.Send("HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n" + Get("/hello")));
+  ASSERT_TRUE(c.Send("HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n" + RawGet("/hello")));
   auto head = c.Read(3000ms, true);
   ASSERT_TRUE(head);
   EXPECT_EQ(head->result_int(), 200u);
@@ -297,7 +217,7 @@ TEST_F(HttpServerTest, MalformedRequestIs400AndCloses) {
   EXPECT_TRUE(c.WaitForClose());
 
   RawConn bad_target(server_->port());
-  ASSERT_TRUE(bad_target.Send(Get("/a%zz")));
+  ASSERT_TRUE(bad_target.Send(RawGet("/a%zz")));
   auto r2 = bad_target.Read();
   ASSERT_TRUE(r2);
   EXPECT_EQ(r2->result_int(), 400u);
@@ -317,7 +237,7 @@ TEST_F(HttpServerTest, KeepAliveAndConnectionClose) {
     if (i == 0) remote = std::string((*resp)["X-Remote"]);
     EXPECT_EQ((*resp)["X-Remote"], remote) << "same connection";
   }
-  ASSERT_TRUE(c.Send(Get("/hello", "Connection: close\r\n")));
+  ASSERT_TRUE(c.Send(RawGet("/hello", "Connection: close\r\n")));
   auto last = c.Read();
   ASSERT_TRUE(last);
   EXPECT_EQ((*last)[http::field::connection], "close");
@@ -346,8 +266,8 @@ TEST_F(HttpServerTest, PipelinedRequestsAnsweredInOrder) {
   StartServer();
   RawConn c(server_->port());
   // The first answer is the slowest; it must still come first.
-  ASSERT_TRUE(c.Send(Get("/later?i=1&ms=100") + Get("/later?i=2") + Get("/hello") +
-                     Get("/later?i=4&ms=20")));
+  ASSERT_TRUE(c.Send(RawGet("/later?i=1&ms=100") + RawGet("/later?i=2") + RawGet("/hello") +
+                     RawGet("/later?i=4&ms=20")));
   std::vector<std::string> bodies;
   for (int i = 0; i < 4; ++i) {
     auto resp = c.Read();
@@ -389,7 +309,7 @@ TEST_F(HttpServerTest, IdleConnectionsTimeOut) {
   o.idle_timeout = 100ms;
   StartServer(o);
   RawConn c(server_->port());
-  ASSERT_TRUE(c.Send(Get("/hello")));
+  ASSERT_TRUE(c.Send(RawGet("/hello")));
   ASSERT_TRUE(c.Read());
   auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE(c.WaitForClose(2000ms));
@@ -403,7 +323,7 @@ TEST_F(HttpServerTest, IdleConnectionsTimeOut) {
 TEST_F(HttpServerTest, GracefulStop) {
   StartServer();
   RawConn idle(server_->port());
-  ASSERT_TRUE(idle.Send(Get("/hello")));
+  ASSERT_TRUE(idle.Send(RawGet("/hello")));
   ASSERT_TRUE(idle.Read());
 
   std::optional<Result<HttpResponse>> inflight;

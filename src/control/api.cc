@@ -16,24 +16,34 @@ Status ControlApi::Authorize(const HttpRequest& req, Access access) const {
   return Internal("unknown access level");
 }
 
-Handler ControlApi::Inline(std::string route, Access access, AsyncFn fn) {
-  return [this, route = std::move(route), access, fn = std::move(fn)](HttpRequest&& req,
-                                                                     Responder respond) {
-    Responder counted = [this, route, respond = std::move(respond)](HttpResponse r) {
-      ctx_.metrics.requests.WithLabels({{"route", route}, {"status", std::to_string(r.status)}}).Inc();
-      respond(std::move(r));
-    };
-    if (Status st = Authorize(req, access); !st.ok()) {
-      HttpResponse r = JsonError(st);
-      if (st.code() == Code::kUnauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");
-      counted(std::move(r));
-      return;
-    }
-    fn(std::move(req), std::move(counted));
-  };
+void ControlApi::CountResponse(const std::string& route, int status) {
+  ctx_.metrics.requests.WithLabels({{"route", route}, {"status", std::to_string(status)}}).Inc();
 }
 
-Handler ControlApi::Blocking(std::string route, Access access, SyncFn fn) {
+GuardedHandler ControlApi::Inline(std::string route, Access access, AsyncFn fn) {
+  GuardedHandler g;
+  if (access != Access::kOpen) {
+    g.check = [this, route, access](const HttpRequest& req) -> std::optional<HttpResponse> {
+      Status st = Authorize(req, access);
+      if (st.ok()) return std::nullopt;
+      HttpResponse r = JsonError(st);
+      if (st.code() == Code::kUnauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      CountResponse(route, r.status);
+      return r;
+    };
+  }
+  g.handler = [this, route = std::move(route), fn = std::move(fn)](HttpRequest&& req,
+                                                                   Responder respond) {
+    Responder counted = [this, route, respond = std::move(respond)](HttpResponse r) {
+      CountResponse(route, r.status);
+      respond(std::move(r));
+    };
+    fn(std::move(req), std::move(counted));
+  };
+  return g;
+}
+
+GuardedHandler ControlApi::Blocking(std::string route, Access access, SyncFn fn) {
   AsyncFn async = [this, fn = std::move(fn)](HttpRequest&& req, Responder respond) {
     auto shared = std::make_shared<HttpRequest>(std::move(req));
     bool queued = ctx_.workers.Submit([shared, fn, respond]() {

@@ -62,12 +62,15 @@ class ControlApi {
   using SyncFn = std::function<HttpResponse(const HttpRequest&)>;
   using AsyncFn = std::function<void(HttpRequest&&, Responder)>;
 
-  // Checks access, counts the response under `route`, and runs `fn` on the
+  // Checks access on the request header (so a refused upload is never read:
+  // HeaderCheck), counts the response under `route`, and runs `fn` on the
   // worker pool (503 when its queue is full).
-  Handler Blocking(std::string route, Access access, SyncFn fn);
+  GuardedHandler Blocking(std::string route, Access access, SyncFn fn);
   // Same, but `fn` runs on the IO thread and must not block.
-  Handler Inline(std::string route, Access access, AsyncFn fn);
+  GuardedHandler Inline(std::string route, Access access, AsyncFn fn);
+  // Looks at the header only: it runs before the body is read.
   Status Authorize(const HttpRequest& req, Access access) const;
+  void CountResponse(const std::string& route, int status);
 
   void RegisterFunctions(HttpServer& server);
   void RegisterNodes(HttpServer& server);

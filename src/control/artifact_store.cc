@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "common/log.h"
+#include "common/private_dir.h"
 #include "control/validation.h"
 
 namespace aether::control {
@@ -52,9 +53,11 @@ Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<ArtifactStore>> ArtifactStore::Open(std::string dir) {
+  // Modules may embed secrets: only our user reads them (0700 / 0600).
+  if (Status st = MakePrivateDir(dir); !st.ok()) {
+    return Unavailable("artifact store: " + st.message());
+  }
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Unavailable("cannot create the artifact directory " + dir + ": " + ec.message());
   // A crash between write and rename leaves a temporary; nothing refers to it.
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     if (entry.path().filename().string().starts_with(kTempPrefix)) fs::remove(entry.path(), ec);
@@ -81,7 +84,7 @@ Status ArtifactStore::Write(const std::string& sha256, std::string_view bytes) {
   static std::atomic<uint64_t> counter{0};
   std::string tmp = dir_ + "/" + std::string(kTempPrefix) + sha256 + "-" +
                     std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return unpin_on_error(IoError("create", tmp, errno));
   Status st = WriteAll(fd, bytes, tmp);
   if (st.ok() && ::fsync(fd) != 0) st = IoError("fsync", tmp, errno);

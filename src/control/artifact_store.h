@@ -1,4 +1,5 @@
-// Module bytes as content-addressed files: <dir>/<sha256>.wasm. A file is
+// Module bytes as content-addressed files: <dir>/<sha256>.wasm, mode 0600 in
+// a 0700 directory (a module may embed secrets). A file is
 // written to a temporary name, fsynced, renamed into place and the
 // directory fsynced, so a name that exists always holds complete bytes,
 // also after a crash.
@@ -27,7 +28,8 @@ namespace aether::control {
 
 class ArtifactStore {
  public:
-  // Creates `dir` if needed and removes temporaries left by a crash.
+  // Creates `dir` if needed, makes it private (MakePrivateDir: 0700, files
+  // 0600) and removes temporaries left by a crash.
   static Result<std::unique_ptr<ArtifactStore>> Open(std::string dir);
 
   // Stores `bytes` under `sha256` (computed by the caller) unless already

@@ -55,6 +55,12 @@ Result<std::string> ReadOrCreate(const std::string& path, std::string_view what)
     ss << in.rdbuf();
     std::string token = Trim(ss.str());
     if (!in.good() && !in.eof()) return Unavailable("cannot read the " + std::string(what) + " file " + path);
+    if (!token.empty() && token.size() < kMinTokenLength) {
+      return InvalidArgument(
+          "the " + std::string(what) + " file " + path + " holds " + std::to_string(token.size()) +
+          " characters; a token must be at least " + std::to_string(kMinTokenLength) +
+          " (delete the file to have one generated)");
+    }
     if (!token.empty()) return token;
     // An empty file: a crash between create and write. Start over once.
     ::unlink(path.c_str());

@@ -26,7 +26,8 @@ struct Tokens {
 };
 
 // Errors: Unavailable when a token file cannot be created or read, or is
-// empty.
+// empty; InvalidArgument when it holds fewer than kMinTokenLength
+// characters (configured tokens are checked by ParseConfig).
 Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& data_dir);
 
 // 64 hex characters from OpenSSL's CSPRNG.

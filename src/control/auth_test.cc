@@ -52,10 +52,23 @@ TEST_F(AuthTest, ConfiguredTokensWinAndWriteNoFiles) {
 
 TEST_F(AuthTest, ReadsAnEditedFileTrimmed) {
   std::filesystem::create_directories(dir_);
-  std::ofstream(dir_ + "/admin.token") << "  my-token \n";
+  std::ofstream(dir_ + "/admin.token") << "  my-own-admin-token \n";
   auto t = LoadOrCreateTokens({}, dir_);
   ASSERT_TRUE(t.ok());
-  EXPECT_EQ(t->admin, "my-token");
+  EXPECT_EQ(t->admin, "my-own-admin-token");
+}
+
+// A short token written into the file by hand is refused like a short
+// configured one, naming the file.
+TEST_F(AuthTest, RefusesAShortTokenFile) {
+  std::filesystem::create_directories(dir_);
+  std::ofstream(dir_ + "/join.token") << "my-token\n";
+  auto t = LoadOrCreateTokens({}, dir_);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(t.status().message(), "the join token file " + dir_ +
+                                      "/join.token holds 8 characters; a token must be at least 16 "
+                                      "(delete the file to have one generated)");
 }
 
 TEST(TokenTest, EqualsIsExact) {

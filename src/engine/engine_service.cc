@@ -104,6 +104,7 @@ class EngineServiceImpl final : public EngineService {
 
     HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultEnginePort);
     if (port_override) so.port = *port_override;
+    so.metrics = &registry_;
     // Two IO threads: on the 2-core reference VM, wrk -t2 -c64 against hello
     // gave ~95-105k req/s with two and ~70-90k with one (interleaved runs);
     // the guests are microseconds, so HTTP work is the bottleneck.

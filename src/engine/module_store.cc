@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "common/log.h"
+#include "common/private_dir.h"
 #include "common/sha256.h"
 #include "engine/internal/file_io.h"
 #include "engine/manifest.h"
@@ -62,12 +63,11 @@ ModuleStore::ModuleStore(std::string data_dir)
 
 Result<std::unique_ptr<ModuleStore>> ModuleStore::Open(const std::string& data_dir) {
   std::unique_ptr<ModuleStore> store(new ModuleStore(data_dir));
-  std::error_code ec;
-  fs::create_directories(store->modules_dir_, ec);
-  if (ec) {
-    return PermissionDenied("cannot create the module store " + store->modules_dir_ + ": " +
-                            ec.message());
+  // Modules may embed secrets: only our user reads them (0700 / 0600).
+  if (Status st = MakePrivateDir(store->modules_dir_); !st.ok()) {
+    return PermissionDenied("module store: " + st.message());
   }
+  std::error_code ec;
   // Leftovers of writes cut short by a crash.
   for (const auto& e : fs::directory_iterator(store->modules_dir_, ec)) {
     if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path(), ec);

@@ -2,7 +2,8 @@
 // restarted engine serves it again before (or without) the control plane:
 //   <data_dir>/modules/<sha256>.wasm   modules fetched from the control plane
 //   <data_dir>/manifest.json           the last manifest received
-// Every file is written to a temp file, fsynced and renamed over the old one.
+// Every file is written to a temp file, fsynced and renamed over the old one;
+// files are mode 0600 and modules/ is 0700 (a module may embed secrets).
 #pragma once
 
 #include <cstdint>
@@ -22,7 +23,8 @@ namespace aether::engine {
 // (same bytes, atomic rename).
 class ModuleStore {
  public:
-  // Creates <data_dir>/modules. Errors: PermissionDenied when it cannot.
+  // Creates <data_dir>/modules and makes it private (MakePrivateDir).
+  // Errors: PermissionDenied when it cannot.
   static Result<std::unique_ptr<ModuleStore>> Open(const std::string& data_dir);
 
   // The module's bytes, checked against `sha256`. NotFound when absent; a

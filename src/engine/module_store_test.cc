@@ -1,6 +1,7 @@
 #include "engine/module_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -86,6 +87,28 @@ TEST_F(ModuleStoreTest, RetainAndManifest) {
   for (const auto& e : fs::directory_iterator(dir_)) {
     EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
   }
+}
+
+// Modules may embed secrets: only the engine's user may read them, whatever
+// the umask, and files an older version left readable are tightened.
+TEST_F(ModuleStoreTest, FilesArePrivate) {
+  auto mode = [](const std::string& path) { return fs::status(path).permissions(); };
+  constexpr fs::perms kPrivateDir = fs::perms::owner_all;
+  constexpr fs::perms kPrivateFile = fs::perms::owner_read | fs::perms::owner_write;
+  mode_t old_umask = ::umask(0);
+  std::string sha = Sha256Hex("secret module");
+  ASSERT_TRUE(store_->Write(sha, Bytes("secret module")).ok());
+  ASSERT_TRUE(store_->WriteManifest("{}").ok());
+  EXPECT_EQ(mode(dir_ + "/modules"), kPrivateDir);
+  EXPECT_EQ(mode(dir_ + "/modules/" + sha + ".wasm"), kPrivateFile);
+  EXPECT_EQ(mode(dir_ + "/manifest.json"), kPrivateFile);
+
+  ::chmod((dir_ + "/modules").c_str(), 0755);
+  ::chmod((dir_ + "/modules/" + sha + ".wasm").c_str(), 0644);
+  ASSERT_TRUE(ModuleStore::Open(dir_).ok());
+  ::umask(old_umask);
+  EXPECT_EQ(mode(dir_ + "/modules"), kPrivateDir);
+  EXPECT_EQ(mode(dir_ + "/modules/" + sha + ".wasm"), kPrivateFile);
 }
 
 }  // namespace

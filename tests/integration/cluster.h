@@ -59,11 +59,12 @@ inline bool WaitFor(const std::function<bool()>& cond, milliseconds limit = seco
 // One aether-control; restartable on the same data dir and port.
 class Control {
  public:
-  Control() {
+  // `extra` is appended to the config file (sections not used above).
+  explicit Control(const std::string& extra = "") {
     config_ = dir_ / "control.toml";
     WriteFile(config_, "[database]\npath = \"" + dir_ / "data/aether.db" + "\"\n" +
                            "[registry]\nnode_timeout = \"1s\"\nheartbeat_interval = \"200ms\"\n" +
-                           "[runtime]\nexec_timeout = \"2s\"\n");
+                           "[runtime]\nexec_timeout = \"2s\"\n" + extra);
     Start();
   }
 
@@ -84,6 +85,8 @@ class Control {
   }
 
   const std::string& url() const { return url_; }
+  uint16_t port() const { return port_; }
+  const std::string& admin() const { return admin_; }
   const std::string& join() const { return join_; }
 
   HttpResponse Call(std::string_view method, const std::string& path, std::string_view body = {},

@@ -536,12 +536,13 @@ TEST(ControlIntegration, TokensAreGeneratedPrivateAndConfigurable) {
   EXPECT_EQ(c.process().Log().find(c.admin()), std::string::npos);
   EXPECT_NE(c.process().Log().find("admin.token"), std::string::npos);
 
-  Control configured("[auth]\ntoken = \"configured-admin\"\njoin_token = \"configured-join\"\n");
+  Control configured(
+      "[auth]\ntoken = \"configured-admin-token\"\njoin_token = \"configured-join-token\"\n");
   ASSERT_TRUE(configured.ok());
-  EXPECT_EQ(configured.Call("GET", "/api/functions", {}, "configured-admin").status, 200);
-  EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "configured-join").status, 200);
-  EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "configured-admin").status, 200);
-  EXPECT_EQ(configured.Call("GET", "/api/functions", {}, "configured-join").status, 403);
+  EXPECT_EQ(configured.Call("GET", "/api/functions", {}, "configured-admin-token").status, 200);
+  EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "configured-join-token").status, 200);
+  EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "configured-admin-token").status, 200);
+  EXPECT_EQ(configured.Call("GET", "/api/functions", {}, "configured-join-token").status, 403);
 }
 
 }  // namespace

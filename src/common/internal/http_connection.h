@@ -1,10 +1,14 @@
-// Private to the HTTP server: one client connection (plain or TLS) and the
-// state it shares with the server. Included only by http_server.cc; a
-// header because Connection is a template over the stream type.
+// Private to the HTTP server: one client connection (plain or TLS). Included
+// only by http_server.cc; a header because Connection is a template over the
+// stream type.
 //
-// Threading: a connection and its IoWorker's fields live on that worker's
-// IO thread; ServerCore is immutable after Start() except its atomics;
-// ResponderState::Send may be called from any thread.
+// Threading: a connection lives on its IoWorker's IO thread.
+//
+// A request's phases and their deadlines: header (header_timeout: from
+// accept for the first request, from the first byte for later ones), body
+// (body_timeout + bytes / min_body_rate), handler (unbounded here), write
+// and keep-alive wait (idle_timeout each). Routing and the route's
+// HeaderCheck run between header and body.
 #pragma once
 
 #include <boost/asio.hpp>
@@ -12,151 +16,28 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <array>
-#include <atomic>
-#include <charconv>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <type_traits>
-#include <unordered_map>
 
 #include "common/http_server.h"
 #include "common/internal/http_router.h"
+#include "common/internal/http_server_core.h"
 #include "common/log.h"
+#include "common/units.h"
 
 namespace aether::http_internal {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-// Concrete executor types: the default any_io_executor costs a type-erased
-// copy per operation, visible in profiles.
-using Executor = asio::io_context::executor_type;
-using Socket = asio::basic_stream_socket<tcp, Executor>;
-using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor>;
 
 // A peer that never sends its FIN after we shut down our side gets this
 // long before the socket is closed under it.
 constexpr auto kLingerTime = std::chrono::seconds(1);
-
-// Parses straight into an HttpRequest, skipping Beast's own message and
-// fields containers (fewer allocations per request).
-class RequestParser final : public http::basic_parser<true> {
- public:
-  RequestParser(HttpRequest& req, uint64_t max_body) : req_(req) {
-    body_limit(max_body);
-    header_limit(32 * 1024);
-  }
-
- private:
-  void on_request_impl(http::verb, beast::string_view method, beast::string_view target,
-                       int version, beast::error_code&) override {
-    req_.method.assign(method.data(), method.size());
-    req_.target.assign(target.data(), target.size());
-    req_.version = version;
-  }
-  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
-  void on_field_impl(http::field, beast::string_view name, beast::string_view value,
-                     beast::error_code&) override {
-    req_.headers.emplace_back(std::string(name.data(), name.size()),
-                              std::string(value.data(), value.size()));
-  }
-  void on_header_impl(beast::error_code&) override {}
-  void on_body_init_impl(const boost::optional<uint64_t>& length, beast::error_code&) override {
-    // Already checked against body_limit by the parser.
-    if (length) req_.body.reserve(*length);
-  }
-  size_t on_body_impl(beast::string_view body, beast::error_code&) override {
-    req_.body.append(body.data(), body.size());
-    return body.size();
-  }
-  void on_chunk_header_impl(uint64_t, beast::string_view, beast::error_code&) override {}
-  size_t on_chunk_body_impl(uint64_t, beast::string_view body, beast::error_code&) override {
-    req_.body.append(body.data(), body.size());
-    return body.size();
-  }
-  void on_finish_impl(beast::error_code&) override {}
-
-  HttpRequest& req_;
-};
-
-// State shared by the acceptor, all connections and the controlling
-// thread; immutable after Start() except the atomics.
-struct ServerCore {
-  HttpServerOptions options;
-  Router router;
-  std::optional<ssl::context> tls;
-  std::atomic<int> live_connections{0};
-};
-
-class ConnectionBase;
-
-// One IO thread with its io_context and the connections it owns. Fields
-// other than `ioc` are touched only on that thread (or after it is joined).
-struct IoWorker : std::enable_shared_from_this<IoWorker> {
-  asio::io_context ioc{1};  // hint: one thread runs it
-  std::unordered_map<ConnectionBase*, std::shared_ptr<ConnectionBase>> connections;
-  bool stopping = false;
-  std::thread thread;
-};
-
-class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {
- public:
-  virtual ~ConnectionBase() = default;
-  virtual void Start() = 0;
-  // IO thread: the server is stopping.
-  virtual void OnServerStop() = 0;
-  // IO thread: a Responder delivers the answer to request number `seq`.
-  virtual void Deliver(uint64_t seq, HttpResponse&& response) = 0;
-  // Controlling thread after the IO thread is joined: close the socket.
-  virtual void Abort() = 0;
-};
-
-// What a Responder holds: the connection weakly (a late answer to a closed
-// connection is dropped) and the worker strongly (its io_context must exist
-// for the post).
-struct ResponderState {
-  std::weak_ptr<ConnectionBase> connection;
-  std::shared_ptr<IoWorker> worker;
-  uint64_t seq;
-  std::atomic<bool> done{false};
-
-  void Send(HttpResponse&& response) {
-    if (done.exchange(true, std::memory_order_acq_rel)) return;
-    if (worker->ioc.get_executor().running_in_this_thread()) {
-      if (auto c = connection.lock()) c->Deliver(seq, std::move(response));
-      return;
-    }
-    asio::post(worker->ioc, [c = connection, seq = seq, r = std::move(response)]() mutable {
-      if (auto conn = c.lock()) conn->Deliver(seq, std::move(r));
-    });
-  }
-
-  ~ResponderState() {
-    if (!done.load(std::memory_order_acquire)) {
-      Send(JsonError(500, "internal", "the handler dropped the request without responding"));
-    }
-  }
-};
-
-// A header name or value that could split the response (CR, LF) is dropped.
-inline bool SafeHeaderText(std::string_view s) {
-  return s.find_first_of("\r\n", 0, 2) == std::string_view::npos &&
-         s.find('\0') == std::string_view::npos;
-}
-
-inline void AppendNumber(std::string& out, uint64_t n) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
-  out.append(buf, end);
-}
+// What one read between requests asks for.
+constexpr size_t kReadSize = 16 * 1024;
 
 template <typename Stream>
 class Connection final : public ConnectionBase {
@@ -164,34 +45,41 @@ class Connection final : public ConnectionBase {
   static constexpr bool kTls = !std::is_same_v<Stream, Socket>;
 
   Connection(Stream&& stream, std::shared_ptr<ServerCore> core, IoWorker* worker,
-             std::string remote)
+             std::string remote, ConnectionLimiter::Slot slot)
       : stream_(std::move(stream)),
         core_(std::move(core)),
         worker_(worker),
         remote_(std::move(remote)),
+        slot_(std::move(slot)),
         timer_(worker->ioc.get_executor()) {
     core_->live_connections.fetch_add(1, std::memory_order_relaxed);
+    core_->metrics->open.Inc();
   }
-  ~Connection() override { core_->live_connections.fetch_sub(1, std::memory_order_relaxed); }
+  ~Connection() override {
+    core_->metrics->open.Dec();
+    core_->live_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   void Start() override {
-    Touch();
+    // From accept, the TLS handshake and the first request's header share
+    // header_timeout: a client that connects and stalls is a slow header.
+    SetDeadline(Clock::now() + HeaderTimeout());
+    NewRequest();
     if constexpr (kTls) {
       state_ = State::kHandshake;
       stream_.async_handshake(ssl::stream_base::server, [self = Self()](beast::error_code ec) {
-        if (ec) return self->Close();
-        self->ReadRequest();
+        if (ec || self->closed_) return self->Close();
+        self->ReadHeader();
       });
     } else {
-      ReadRequest();
+      ReadHeader();
     }
   }
 
   void OnServerStop() override {
     keep_alive_ = false;
-    bool idle = state_ == State::kHandshake ||
-                (state_ == State::kReading && parser_ && !parser_->got_some() &&
-                 buffer_.size() == 0);
+    bool idle = state_ == State::kHandshake || state_ == State::kIdle ||
+                (state_ == State::kHeader && !parser_->got_some() && buffer_.size() == 0);
     if (idle) Close();
   }
 
@@ -208,28 +96,43 @@ class Connection final : public ConnectionBase {
   }
 
  private:
-  enum class State { kHandshake, kReading, kHandling, kWriting, kClosing };
+  // kIdle: kept alive, waiting for the next request's first byte.
+  enum class State { kHandshake, kIdle, kHeader, kBody, kHandling, kWriting, kClosing };
 
   std::shared_ptr<Connection> Self() {
     return std::static_pointer_cast<Connection>(shared_from_this());
   }
 
-  // The deadline moves with every step; the timer is re-armed lazily when
-  // it fires early, so a busy connection costs no timer operations. Only a
-  // deadline earlier than the armed expiry (lingering close) re-arms it.
-  void Touch(Clock::duration d) {
-    deadline_ = Clock::now() + d;
+  // One deadline per connection, moved by each phase. The timer is re-armed
+  // lazily when it fires before the deadline, and never armed more than
+  // header_timeout ahead, so the usual step (a later deadline, or the next
+  // header's, at most header_timeout away) costs no timer operation. Only an
+  // earlier deadline (a short body_timeout, lingering close) re-arms it.
+  void SetDeadline(Clock::time_point deadline) {
+    deadline_ = deadline;
     if (!timer_armed_ || deadline_ < timer_.expiry()) ArmTimer();
   }
+  void Touch(Clock::duration d) { SetDeadline(Clock::now() + d); }
   void Touch() { Touch(IdleTimeout()); }
-  Clock::duration IdleTimeout() const {
-    return std::chrono::duration_cast<Clock::duration>(core_->options.idle_timeout);
+  template <typename D>
+  static Clock::duration Ticks(D d) {
+    return std::chrono::duration_cast<Clock::duration>(d);
+  }
+  Clock::duration IdleTimeout() const { return Ticks(core_->options.idle_timeout); }
+  Clock::duration HeaderTimeout() const { return Ticks(core_->options.header_timeout); }
+  // body_timeout, plus one second per min_body_rate bytes received.
+  Clock::time_point BodyDeadline() const {
+    double earned = static_cast<double>(body_received_) /
+                    static_cast<double>(std::max<uint64_t>(core_->options.min_body_rate, 1));
+    return body_start_ + Ticks(core_->options.body_timeout) +
+           Ticks(std::chrono::duration<double>(earned));
   }
 
   void ArmTimer() {
     timer_armed_ = true;
     uint64_t generation = ++timer_generation_;
-    timer_.expires_at(deadline_);  // cancels a pending wait, which is then superseded
+    // Cancels a pending wait, which is then superseded.
+    timer_.expires_at(std::min(deadline_, Clock::now() + HeaderTimeout()));
     timer_.async_wait([self = Self(), generation](beast::error_code ec) {
       if (generation != self->timer_generation_) return;
       self->timer_armed_ = false;
@@ -237,86 +140,198 @@ class Connection final : public ConnectionBase {
       // A handler bounds its own time; the connection just waits for it.
       if (self->state_ == State::kHandling) self->deadline_ = Clock::now() + self->IdleTimeout();
       if (Clock::now() < self->deadline_) return self->ArmTimer();
-      self->Close();
+      self->OnDeadline();
     });
   }
 
-  void ReadRequest() {
-    state_ = State::kReading;
+  void OnDeadline() {
+    if (timed_out_) return Close();  // the cancelled read never came back
+    switch (state_) {
+      case State::kHandshake:
+        core_->metrics->header_timeouts.Inc();
+        return Close();
+      case State::kHeader:
+        core_->metrics->header_timeouts.Inc();
+        // Nothing of a request arrived: nobody to answer.
+        if (buffer_.size() == 0 && !parser_->got_some()) return Close();
+        return TimeOut();
+      case State::kBody:
+        core_->metrics->body_timeouts.Inc();
+        return TimeOut();
+      case State::kIdle:
+      case State::kHandling:
+      case State::kWriting:  // a client that does not read its response
+      case State::kClosing:
+        return Close();
+    }
+  }
+
+  // Stops the read in progress; its handler sees timed_out_ and answers 408
+  // (or, should it not come back within kLingerTime, the connection closes).
+  void TimeOut() {
+    timed_out_ = true;
+    Touch(kLingerTime);
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).cancel(ec);
+  }
+
+  void NewRequest() {
     req_ = HttpRequest();
     parser_.emplace(req_, core_->options.max_body);
+    route_ = nullptr;
+  }
+
+  // After a kept-alive response: idle_timeout until the next request's first
+  // byte, then header_timeout for its header.
+  void AwaitNextRequest() {
+    NewRequest();
+    if (buffer_.size() > 0) {  // pipelined: the next request has begun
+      SetDeadline(Clock::now() + HeaderTimeout());
+      return ParseBufferedHeader();
+    }
+    state_ = State::kIdle;
     Touch();
-    // Header first, so a client that sent "Expect: 100-continue" gets its
-    // go-ahead (curl otherwise stalls a second before sending the body) and
-    // an oversized Content-Length is refused before any body is sent.
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = Self()](beast::error_code ec, size_t) {
-                              if (ec || self->parser_->is_done()) return self->OnRead(ec);
-                              if (self->req_.version == 11 &&
-                                  beast::iequals(FindHeader(self->req_.headers, "Expect"),
-                                                 "100-continue")) {
-                                return self->SendContinue();
-                              }
-                              self->ReadBody();
+    stream_.async_read_some(buffer_.prepare(kReadSize),
+                            [self = Self()](beast::error_code ec, size_t n) {
+                              if (ec || self->closed_) return self->Close();
+                              self->buffer_.commit(n);
+                              self->SetDeadline(Clock::now() + self->HeaderTimeout());
+                              self->ParseBufferedHeader();
                             });
   }
 
-  void SendContinue() {
-    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    asio::async_write(stream_, asio::buffer(kContinue),
-                      [self = Self()](beast::error_code ec, size_t) {
-                        if (ec || self->closed_) return self->Close();
-                        self->ReadBody();
-                      });
+  // The usual keep-alive request arrives whole in one read: parse it here
+  // rather than through async_read_header, which would post its completion
+  // once more. Only a partial header goes on to read the rest.
+  void ParseBufferedHeader() {
+    state_ = State::kHeader;
+    beast::error_code ec;
+    buffer_.consume(parser_->put(buffer_.data(), ec));
+    if (ec == http::error::need_more) return ReadHeader();
+    OnHeader(ec);
   }
 
-  void ReadBody() {
-    Touch();
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = Self()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  void ReadHeader() {
+    state_ = State::kHeader;
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = Self()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
-  void OnRead(beast::error_code ec) {
+  // Routing and the route's HeaderCheck run here, on the header: a request
+  // refused now never has its body read.
+  void OnHeader(beast::error_code ec) {
     if (closed_) return;
-    if (ec) {
-      keep_alive_ = false;
-      if (ec == http::error::body_limit) {
-        return Write(JsonError(413, "payload_too_large",
-                               "request body exceeds " +
-                                   std::to_string(core_->options.max_body) + " bytes"));
-      }
-      if (ec == http::error::header_limit) {
-        return Write(JsonError(431, "header_too_large", "request header too large"));
-      }
-      // A peer that closes between (or in the middle of) requests gets
-      // nothing; a syntax error gets a 400.
-      if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-          ec != http::error::end_of_stream && ec != http::error::partial_message) {
-        return Write(JsonError(400, "bad_request", "malformed HTTP request: " + ec.message()));
-      }
-      return Close();
-    }
+    if (ec || timed_out_) return OnReadError(ec);
+    req_.remote = remote_;
     keep_alive_ = parser_->keep_alive() && !worker_->stopping;
     last_version_ = req_.version;
+    head_request_ = req_.method == "HEAD";
     if (!SplitTarget(req_)) {
       keep_alive_ = false;
       return Write(JsonError(400, "bad_request", "malformed request target"));
     }
-    req_.remote = remote_;
     HttpResponse error;
-    const Handler* handler = core_->router.Find(req_, &error);
-    if (handler == nullptr) return Write(std::move(error));
+    route_ = core_->router.Find(req_, &error);
+    if (route_ == nullptr) return Refuse(std::move(error));
+    if (route_->check) {
+      std::optional<HttpResponse> refusal;
+      try {
+        refusal = route_->check(req_);
+      } catch (const std::exception& e) {
+        LOG_ERROR("HTTP header check threw: {}", e.what());
+        refusal = JsonError(500, "internal", "internal error");
+      }
+      if (refusal) return Refuse(std::move(*refusal));
+    }
+    if (parser_->is_done()) return Dispatch();
+    // A client that sent "Expect: 100-continue" waits for the go-ahead
+    // before its body (curl otherwise stalls a second).
+    if (req_.version == 11 && beast::iequals(FindHeader(req_.headers, "Expect"), "100-continue")) {
+      return SendContinue();
+    }
+    BeginBody();
+    ReadBodySome();
+  }
 
+  // An answer on the header alone. A body left unread cannot be skipped
+  // safely, so the connection closes after the answer (GracefulClose drains
+  // without keeping anything).
+  void Refuse(HttpResponse&& response) {
+    if (!parser_->is_done()) keep_alive_ = false;
+    Write(std::move(response));
+  }
+
+  void SendContinue() {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    BeginBody();
+    asio::async_write(stream_, asio::buffer(kContinue),
+                      [self = Self()](beast::error_code ec, size_t) {
+                        if (ec || self->closed_) return self->Close();
+                        self->ReadBodySome();
+                      });
+  }
+
+  void BeginBody() {
+    state_ = State::kBody;
+    body_start_ = Clock::now();
+    body_received_ = 0;
+    SetDeadline(BodyDeadline());
+  }
+
+  // Piece by piece, so that each piece can move the deadline (min_body_rate).
+  void ReadBodySome() {
+    http::async_read_some(stream_, buffer_, *parser_,
+                          [self = Self()](beast::error_code ec, size_t n) {
+                            if (self->closed_) return;
+                            if (ec || self->timed_out_) return self->OnReadError(ec);
+                            if (self->parser_->is_done()) return self->Dispatch();
+                            self->body_received_ += n;
+                            self->SetDeadline(self->BodyDeadline());
+                            self->ReadBodySome();
+                          });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    keep_alive_ = false;
+    if (timed_out_) {
+      bool header = state_ == State::kHeader;
+      const HttpServerOptions& o = core_->options;
+      return Write(JsonError(408, "request_timeout",
+                             header ? "request header not received within " +
+                                          FormatDuration(o.header_timeout) + " (header_timeout)"
+                                    : "request body too slow: it must arrive within " +
+                                          FormatDuration(o.body_timeout) + " plus one second per " +
+                                          FormatSize(o.min_body_rate) +
+                                          " (body_timeout, min_body_rate)"));
+    }
+    if (ec == http::error::body_limit) {
+      return Write(
+          JsonError(413, "payload_too_large",
+                    "request body exceeds " + std::to_string(core_->options.max_body) + " bytes"));
+    }
+    if (ec == http::error::header_limit) {
+      return Write(JsonError(431, "header_too_large", "request header too large"));
+    }
+    // A peer that closes between (or in the middle of) requests gets
+    // nothing; a syntax error gets a 400.
+    if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      return Write(JsonError(400, "bad_request", "malformed HTTP request: " + ec.message()));
+    }
+    Close();
+  }
+
+  void Dispatch() {
+    keep_alive_ = parser_->keep_alive() && !worker_->stopping;
     state_ = State::kHandling;
-    head_request_ = req_.method == "HEAD";
     uint64_t seq = ++seq_;
     auto state = std::make_shared<ResponderState>();
     state->connection = weak_from_this();
     state->worker = worker_->shared_from_this();
     state->seq = seq;
     try {
-      (*handler)(std::move(req_),
-                 [state = std::move(state)](HttpResponse r) { state->Send(std::move(r)); });
+      route_->handler(std::move(req_),
+                      [state = std::move(state)](HttpResponse r) { state->Send(std::move(r)); });
     } catch (const std::exception& e) {
       LOG_ERROR("HTTP handler threw: {}", e.what());
       Deliver(seq, JsonError(500, "internal", "internal error"));
@@ -325,7 +340,6 @@ class Connection final : public ConnectionBase {
       Deliver(seq, JsonError(500, "internal", "internal error"));
     }
   }
-
   void Write(HttpResponse&& response) {
     state_ = State::kWriting;
     response_ = std::move(response);
@@ -378,7 +392,7 @@ class Connection final : public ConnectionBase {
       if (ec || self->closed_) return self->Close();
       // Stop() may have come while this keep-alive response was on its way.
       if (close || self->worker_->stopping) return self->GracefulClose();
-      self->ReadRequest();
+      self->AwaitNextRequest();
     });
   }
 
@@ -424,19 +438,24 @@ class Connection final : public ConnectionBase {
   std::shared_ptr<ServerCore> core_;
   IoWorker* worker_;  // outlives this: owns the io_context we run on
   std::string remote_;
+  ConnectionLimiter::Slot slot_;  // our place in the connection caps
   Timer timer_;
   Clock::time_point deadline_;
   bool timer_armed_ = false;
   uint64_t timer_generation_ = 0;
   bool closed_ = false;
+  bool timed_out_ = false;  // the request's header or body came too slowly
   bool keep_alive_ = true;
   bool head_request_ = false;
   int last_version_ = 11;
-  State state_ = State::kReading;
+  State state_ = State::kHeader;
   uint64_t seq_ = 0;
   beast::flat_buffer buffer_;  // reused for every request of the connection
   HttpRequest req_;
   std::optional<RequestParser> parser_;
+  const GuardedHandler* route_ = nullptr;  // the request's route, once its header is in
+  Clock::time_point body_start_;
+  uint64_t body_received_ = 0;
   HttpResponse response_;
   std::string head_;  // reused response head
 };

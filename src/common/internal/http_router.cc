@@ -85,7 +85,8 @@ bool SplitTarget(HttpRequest& req) {
   return true;
 }
 
-void Router::Add(std::string_view method, std::string_view path, bool prefix, Handler handler) {
+void Router::Add(std::string_view method, std::string_view path, bool prefix,
+                 GuardedHandler route) {
   PathEntry* entry = nullptr;
   if (!prefix) {
     entry = &exact_[std::string(path)];
@@ -100,17 +101,17 @@ void Router::Add(std::string_view method, std::string_view path, bool prefix, Ha
   }
   for (auto& [m, h] : entry->methods) {
     if (m == method) {
-      h = std::move(handler);
+      h = std::move(route);
       return;
     }
   }
-  entry->methods.emplace_back(std::string(method), std::move(handler));
+  entry->methods.emplace_back(std::string(method), std::move(route));
   // Longest prefix first, so the first match is the most specific one.
   std::stable_sort(prefixes_.begin(), prefixes_.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 }
 
-const Handler* Router::Find(const HttpRequest& req, HttpResponse* error) const {
+const GuardedHandler* Router::Find(const HttpRequest& req, HttpResponse* error) const {
   const PathEntry* entry = nullptr;
   if (auto it = exact_.find(req.path); it != exact_.end()) {
     entry = &it->second;
@@ -126,7 +127,7 @@ const Handler* Router::Find(const HttpRequest& req, HttpResponse* error) const {
     *error = JsonError(404, "not_found", "no route for " + req.path.substr(0, 256));
     return nullptr;
   }
-  const Handler* get = nullptr;
+  const GuardedHandler* get = nullptr;
   std::string allow;
   for (const auto& [m, h] : entry->methods) {
     if (m == req.method) return &h;

@@ -34,18 +34,19 @@ bool SplitTarget(HttpRequest& req);
 // before the server starts; Find() from any thread afterwards.
 class Router {
  public:
-  // Adds or replaces the handler for (method, path); `prefix` makes `path`
+  // Adds or replaces the route for (method, path); `prefix` makes `path`
   // match every path starting with it.
-  void Add(std::string_view method, std::string_view path, bool prefix, Handler handler);
+  void Add(std::string_view method, std::string_view path, bool prefix, GuardedHandler route);
 
   // The exact path first, then the longest matching prefix; that entry
-  // alone decides. Returns the handler (HEAD falls back to GET), or nullptr
-  // with the 404 (no entry) or 405 (with Allow) response in *error.
-  const Handler* Find(const HttpRequest& req, HttpResponse* error) const;
+  // alone decides. Needs only req.method and req.path, so it can run on the
+  // header. Returns the route (HEAD falls back to GET), or nullptr with the
+  // 404 (no entry) or 405 (with Allow) response in *error.
+  const GuardedHandler* Find(const HttpRequest& req, HttpResponse* error) const;
 
  private:
   struct PathEntry {
-    std::vector<std::pair<std::string, Handler>> methods;
+    std::vector<std::pair<std::string, GuardedHandler>> methods;
   };
 
   std::unordered_map<std::string, PathEntry> exact_;

@@ -58,11 +58,15 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
   Impl* d = impl_.get();
   WorkflowHost* h = &host;
   d->host.store(h);
+  // On the header: a peer without the token is refused before its body
+  // (up to max_body) is read.
+  HeaderCheck authorized = [d](const HttpRequest& req) -> std::optional<HttpResponse> {
+    if (d->Authorized(req.Header("Authorization"))) return std::nullopt;
+    return JsonError(401, "unauthorized", "a valid join token is required");
+  };
 
-  server.Route("POST", kEventsPath, [d, h](HttpRequest&& req, Responder respond) {
-    if (!d->Authorized(req.Header("Authorization"))) {
-      return respond(JsonError(401, "unauthorized", "a valid join token is required"));
-    }
+  server.Route("POST", kEventsPath,
+               GuardedHandler{authorized, [d, h](HttpRequest&& req, Responder respond) {
     Result<std::vector<Frame>> frames = DecodeFrames(req.body);
     if (!frames.ok()) {
       if (frames.status().code() == Code::kResourceExhausted) {
@@ -80,12 +84,10 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
     respond(HttpResponse{200, "application/json",
                          fmt::format("{{\"accepted\":{},\"dropped\":{}}}", accepted, dropped),
                          {}});
-  });
+  }});
 
-  server.Route("POST", kCallPath, [d, h](HttpRequest&& req, Responder respond) {
-    if (!d->Authorized(req.Header("Authorization"))) {
-      return respond(JsonError(401, "unauthorized", "a valid join token is required"));
-    }
+  server.Route("POST", kCallPath,
+               GuardedHandler{authorized, [d, h](HttpRequest&& req, Responder respond) {
     if (req.body.size() > kMaxBatchBytes) {
       return respond(JsonError(413, "payload_too_large", "a call is one frame of at most 1 MiB"));
     }
@@ -110,7 +112,7 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
               if (!reply.ok()) return respond(CallError(reply.status()));
               respond(HttpResponse{200, "application/octet-stream", std::move(*reply), {}});
             });
-  });
+  }});
 
   // http-ingress: any method; the host answers 405 for one its ingress does
   // not allow. HEAD is the router's GET fallback.
