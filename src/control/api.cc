@@ -1,45 +1,89 @@
 #include "control/api.h"
 
+#include "common/json_util.h"
 #include "common/log.h"
+#include "control/validation.h"
 
 namespace aether::control {
 
-Status ControlApi::Authorize(const HttpRequest& req, Access access) const {
-  switch (access) {
-    case Access::kOpen:
-      return OkStatus();
-    case Access::kAdmin:
-      return CheckBearer(req, {&ctx_.tokens.admin});
-    case Access::kNode:
-      return CheckBearer(req, {&ctx_.tokens.join, &ctx_.tokens.admin});
+namespace {
+
+constexpr std::string_view kJoinOnly =
+    "the join token only admits new nodes (POST /register); this call needs the node's own "
+    "credential (X-Aether-Node: <node id> and Authorization: Bearer <its secret>)";
+
+HttpResponse AuthError(const Status& st) {
+  if (st.code() == Code::kNotFound) {
+    return JsonError(404, "unknown_node", st.message() + "; register again");
   }
-  return Internal("unknown access level");
+  HttpResponse r = JsonError(st);
+  if (st.code() == Code::kUnauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
 }
 
-Handler ControlApi::Inline(std::string route, Access access, AsyncFn fn) {
+}  // namespace
+
+std::optional<HttpResponse> ForeignNode(const Caller& caller, std::string_view claimed) {
+  if (caller.kind != Caller::Kind::kNode || claimed == caller.node_id) return std::nullopt;
+  return JsonError(403, "permission_denied",
+                   "the credential sent is node " + caller.node_id + "'s; a node speaks only for "
+                   "itself, not for " + SanitizeUtf8(claimed.substr(0, 128)));
+}
+
+Result<Caller> ControlApi::Authorize(const HttpRequest& req, Access access) const {
+  if (access == Access::kOpen) return Caller{};
+  if (access == Access::kAdmin) {
+    RETURN_IF_ERROR(CheckBearer(req, {&ctx_.tokens.admin}));
+    return Caller{Caller::Kind::kAdmin, {}};
+  }
+  ASSIGN_OR_RETURN(std::string_view given, BearerToken(req));
+  // Both shared tokens are always compared, so timing does not tell which
+  // (if either) matched.
+  bool admin = TokenEquals(given, ctx_.tokens.admin);
+  bool join = TokenEquals(given, ctx_.tokens.join);
+  if (admin && access != Access::kNode) return Caller{Caller::Kind::kAdmin, {}};
+  if (join && access == Access::kJoin) return Caller{Caller::Kind::kJoin, {}};
+  if (admin || join) {
+    return PermissionDenied(admin ? "this call needs the node's own credential, not the admin token"
+                                  : std::string(kJoinOnly));
+  }
+  std::string_view node = req.Header("X-Aether-Node");
+  if (node.empty()) return PermissionDenied("invalid token");
+  if (Status st = ValidateNodeId(node); !st.ok()) {
+    return PermissionDenied("X-Aether-Node: " + st.message());
+  }
+  RETURN_IF_ERROR(ctx_.nodes.Authenticate(node, given));
+  return Caller{Caller::Kind::kNode, std::string(node)};
+}
+
+Handler ControlApi::InlineAs(std::string route, Access access, CallerAsyncFn fn) {
   return [this, route = std::move(route), access, fn = std::move(fn)](HttpRequest&& req,
                                                                      Responder respond) {
     Responder counted = [this, route, respond = std::move(respond)](HttpResponse r) {
       ctx_.metrics.requests.WithLabels({{"route", route}, {"status", std::to_string(r.status)}}).Inc();
       respond(std::move(r));
     };
-    if (Status st = Authorize(req, access); !st.ok()) {
-      HttpResponse r = JsonError(st);
-      if (st.code() == Code::kUnauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");
-      counted(std::move(r));
-      return;
-    }
-    fn(std::move(req), std::move(counted));
+    Result<Caller> caller = Authorize(req, access);
+    if (!caller.ok()) return counted(AuthError(caller.status()));
+    fn(std::move(req), *caller, std::move(counted));
   };
 }
 
-Handler ControlApi::Blocking(std::string route, Access access, SyncFn fn) {
-  AsyncFn async = [this, fn = std::move(fn)](HttpRequest&& req, Responder respond) {
+Handler ControlApi::Inline(std::string route, Access access, AsyncFn fn) {
+  return InlineAs(std::move(route), access,
+                  [fn = std::move(fn)](HttpRequest&& req, const Caller&, Responder respond) {
+                    fn(std::move(req), std::move(respond));
+                  });
+}
+
+Handler ControlApi::BlockingAs(std::string route, Access access, CallerSyncFn fn) {
+  CallerAsyncFn async = [this, fn = std::move(fn)](HttpRequest&& req, const Caller& caller,
+                                                   Responder respond) {
     auto shared = std::make_shared<HttpRequest>(std::move(req));
-    bool queued = ctx_.workers.Submit([shared, fn, respond]() {
+    bool queued = ctx_.workers.Submit([shared, caller, fn, respond]() {
       // Off the IO thread the server's own catch-all does not apply.
       try {
-        respond(fn(*shared));
+        respond(fn(*shared, caller));
       } catch (const std::exception& e) {
         LOG_ERROR("handler for {} {} threw: {}", shared->method, shared->path, e.what());
         respond(JsonError(500, "internal", "internal error"));
@@ -47,7 +91,12 @@ Handler ControlApi::Blocking(std::string route, Access access, SyncFn fn) {
     });
     if (!queued) respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
   };
-  return Inline(std::move(route), access, std::move(async));
+  return InlineAs(std::move(route), access, std::move(async));
+}
+
+Handler ControlApi::Blocking(std::string route, Access access, SyncFn fn) {
+  return BlockingAs(std::move(route), access,
+                    [fn = std::move(fn)](const HttpRequest& req, const Caller&) { return fn(req); });
 }
 
 void ControlApi::Register(HttpServer& server) {
