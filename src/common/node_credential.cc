@@ -71,8 +71,7 @@ std::string PairToken(std::string_view dataplane_key, std::string_view receiver_
 
 bool MatchesDigest(std::string_view given, std::string_view expected_digest) {
   // Hash first: both sides are then 32 bytes, whatever was sent.
-  Sha256Digest got =
-      Sha256({reinterpret_cast<const uint8_t*>(given.data()), given.size()});
+  Sha256Digest got = Sha256({reinterpret_cast<const uint8_t*>(given.data()), given.size()});
   std::optional<Sha256Digest> want = FromHex(expected_digest);
   Sha256Digest zero{};
   bool same = CRYPTO_memcmp(got.data(), want ? want->data() : zero.data(), got.size()) == 0;

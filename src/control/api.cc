@@ -25,9 +25,10 @@ HttpResponse AuthError(const Status& st) {
 
 std::optional<HttpResponse> ForeignNode(const Caller& caller, std::string_view claimed) {
   if (caller.kind != Caller::Kind::kNode || claimed == caller.node_id) return std::nullopt;
+  std::string other = SanitizeUtf8(claimed.substr(0, 128));
   return JsonError(403, "permission_denied",
-                   "the credential sent is node " + caller.node_id + "'s; a node speaks only for "
-                   "itself, not for " + SanitizeUtf8(claimed.substr(0, 128)));
+                   "the credential sent is node " + caller.node_id +
+                       "'s; a node speaks only for itself, not for " + other);
 }
 
 Result<Caller> ControlApi::Authorize(const HttpRequest& req, Access access) const {
@@ -95,8 +96,9 @@ Handler ControlApi::BlockingAs(std::string route, Access access, CallerSyncFn fn
 }
 
 Handler ControlApi::Blocking(std::string route, Access access, SyncFn fn) {
-  return BlockingAs(std::move(route), access,
-                    [fn = std::move(fn)](const HttpRequest& req, const Caller&) { return fn(req); });
+  return BlockingAs(
+      std::move(route), access,
+      [fn = std::move(fn)](const HttpRequest& req, const Caller&) { return fn(req); });
 }
 
 void ControlApi::Register(HttpServer& server) {

@@ -73,12 +73,14 @@ HttpResponse ControlApi::RegisterNode(const HttpRequest& req, const Caller& call
   using std::chrono::milliseconds;
   json::object out{
       {"node_id", node_id},
-      {"heartbeat_interval_ms", duration_cast<milliseconds>(ctx_.config.registry.heartbeat_interval).count()},
+      {"heartbeat_interval_ms",
+       duration_cast<milliseconds>(ctx_.config.registry.heartbeat_interval).count()},
       {"node_timeout_ms", duration_cast<milliseconds>(ctx_.config.registry.node_timeout).count()}};
   if (caller.kind == Caller::Kind::kNode) {
     // The node itself, with its credential: a restart or a new url.
     if (Status st = ctx_.nodes.Register(std::move(reg)); !st.ok()) {
-      if (st.code() == Code::kNotFound) return JsonError(404, "unknown_node", st.message() + "; register again");
+      if (st.code() == Code::kNotFound)
+        return JsonError(404, "unknown_node", st.message() + "; register again");
       return JsonError(st);
     }
     return JsonOk(out);
@@ -87,11 +89,14 @@ HttpResponse ControlApi::RegisterNode(const HttpRequest& req, const Caller& call
   Result<std::string> secret = ctx_.nodes.Admit(std::move(reg));
   if (!secret.ok()) {
     if (secret.status().code() != Code::kAlreadyExists) return JsonError(secret.status());
-    return JsonError(403, "node_exists",
-                     "node " + node_id + " is already registered, and only its own credential "
-                     "registers it again (the join token only admits new nodes). If this is that "
-                     "node and it lost its data_dir (node.credential), remove the old entry first: "
-                     "aether nodes rm " + node_id);
+    return JsonError(
+        403, "node_exists",
+        "node " + node_id +
+            " is already registered, and only its own credential "
+            "registers it again (the join token only admits new nodes). If this is that "
+            "node and it lost its data_dir (node.credential), remove the old entry first: "
+            "aether nodes rm " +
+            node_id);
   }
   out["credential"] = std::move(*secret);
   HttpResponse r = JsonOk(out);
@@ -167,7 +172,8 @@ HttpResponse ControlApi::ListNodes() {
 
 HttpResponse ControlApi::RemoveNode(const HttpRequest& req) {
   std::string id = req.path.substr(kNodesPath.size());
-  if (Status st = ValidateNodeId(id); !st.ok()) return JsonError(404, "not_found", "no node " + SanitizeUtf8(id.substr(0, 128)));
+  if (Status st = ValidateNodeId(id); !st.ok())
+    return JsonError(404, "not_found", "no node " + SanitizeUtf8(id.substr(0, 128)));
   if (Status st = ctx_.nodes.Remove(id, std::string(kApiSource)); !st.ok()) {
     if (st.code() == Code::kNotFound) return JsonError(404, "not_found", st.message());
     return JsonError(st);

@@ -31,16 +31,20 @@ std::string EncodeNode(const NodeStatus& s, const std::string& credential_sha256
                        const std::string& dataplane_key) {
   json::object labels;
   for (const auto& [k, v] : s.reg.labels) labels[k] = v;
-  return ToJson(json::object{{"node_id", s.reg.node_id}, {"url", s.reg.url},
-                             {"labels", std::move(labels)}, {"capacity", s.reg.capacity},
-                             {"state", s.up ? "up" : "down"}, {"registered_at", s.registered_at},
+  return ToJson(json::object{{"node_id", s.reg.node_id},
+                             {"url", s.reg.url},
+                             {"labels", std::move(labels)},
+                             {"capacity", s.reg.capacity},
+                             {"state", s.up ? "up" : "down"},
+                             {"registered_at", s.registered_at},
                              {"last_heartbeat", s.last_heartbeat},
                              {"credential_sha256", credential_sha256},
                              {"dataplane_key", dataplane_key}});
 }
 
 std::string EncodeRemoved(const std::string& node_id, const std::string& removed_at) {
-  return ToJson(json::object{{"node_id", node_id}, {"state", kRemoved}, {"removed_at", removed_at}});
+  return ToJson(
+      json::object{{"node_id", node_id}, {"state", kRemoved}, {"removed_at", removed_at}});
 }
 
 struct Decoded {
@@ -118,8 +122,7 @@ Status NodeRegistry::Persist(const std::string& node_id) {
   {
     std::lock_guard lock(mu_);
     if (auto it = nodes_.find(node_id); it != nodes_.end()) {
-      value = EncodeNode(it->second.status, it->second.credential_sha256,
-                         it->second.dataplane_key);
+      value = EncodeNode(it->second.status, it->second.credential_sha256, it->second.dataplane_key);
     } else if (auto r = removed_.find(node_id); r != removed_.end()) {
       value = EncodeRemoved(node_id, r->second);
     }
@@ -171,17 +174,19 @@ Result<std::string> NodeRegistry::Admit(NodeRegistration reg) {
   return secret;
 }
 
+Status NodeRegistry::Missing(std::string_view node_id) const {
+  if (auto r = removed_.find(node_id); r != removed_.end()) {
+    return PermissionDenied(RemovedMessage(node_id, r->second));
+  }
+  return NotFound("node " + std::string(node_id) + " is not registered");
+}
+
 Status NodeRegistry::Register(NodeRegistration reg) {
   NodeStatus snapshot;
   {
     std::lock_guard lock(mu_);
     auto it = nodes_.find(reg.node_id);
-    if (it == nodes_.end()) {
-      if (auto r = removed_.find(reg.node_id); r != removed_.end()) {
-        return PermissionDenied(RemovedMessage(reg.node_id, r->second));
-      }
-      return NotFound("node " + reg.node_id + " is not registered");
-    }
+    if (it == nodes_.end()) return Missing(reg.node_id);
     snapshot = Registered(it->second, std::move(reg));
   }
   RETURN_IF_ERROR(Persist(snapshot.reg.node_id));
@@ -193,12 +198,7 @@ Status NodeRegistry::Register(NodeRegistration reg) {
 Status NodeRegistry::Authenticate(std::string_view node_id, std::string_view secret) const {
   std::lock_guard lock(mu_);
   auto it = nodes_.find(node_id);
-  if (it == nodes_.end()) {
-    if (auto r = removed_.find(node_id); r != removed_.end()) {
-      return PermissionDenied(RemovedMessage(node_id, r->second));
-    }
-    return NotFound("node " + std::string(node_id) + " is not registered");
-  }
+  if (it == nodes_.end()) return Missing(node_id);
   if (it->second.credential_sha256.empty()) {
     return NotFound("node " + std::string(node_id) +
                     " has no credential yet (it registered before node credentials existed)");
@@ -239,12 +239,7 @@ Status NodeRegistry::Beat(Heartbeat beat) {
   {
     std::lock_guard lock(mu_);
     auto it = nodes_.find(beat.node_id);
-    if (it == nodes_.end()) {
-      if (auto r = removed_.find(beat.node_id); r != removed_.end()) {
-        return PermissionDenied(RemovedMessage(beat.node_id, r->second));
-      }
-      return NotFound("node " + beat.node_id + " is not registered");
-    }
+    if (it == nodes_.end()) return Missing(beat.node_id);
     Node& n = it->second;
     came_up = !n.status.up;
     n.status.up = true;

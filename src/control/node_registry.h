@@ -169,6 +169,9 @@ class NodeRegistry {
               const std::string& url);
   // Under mu_: the node's new state after a (re-)registration.
   NodeStatus Registered(Node& n, NodeRegistration reg);
+  // Under mu_, for an id not in nodes_: PermissionDenied when it was
+  // removed, else NotFound.
+  Status Missing(std::string_view node_id) const;
 
   Store& store_;
   EventLog& events_;

@@ -269,13 +269,14 @@ TEST_F(OrchestratorTest, AssignmentsNameThePeersThatMaySendHere) {
   Deploy("g");
   Register("a");
   Register("b");
-  ASSERT_TRUE(orch_->Apply(R"({"name": "w", "functions": [
+  ASSERT_TRUE(orch_
+                  ->Apply(R"({"name": "w", "functions": [
       {"name": "f", "function": "f", "output_mapping": {"out": "g"},
        "annotations": {"node_id_match_any": ["a"]}},
       {"name": "g", "function": "g", "annotations": {"node_id_match_any": ["b"]}}],
       "resources": [{"name": "log", "class_type": "file-log",
                      "annotations": {"node_id_match_any": ["b"]}}]})",
-                           "t")
+                          "t")
                   .ok());
   PairDigestFn digest = [this](const std::string& from, const std::string& to) {
     return nodes_->PairTokenDigest(from, to);

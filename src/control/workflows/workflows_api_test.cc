@@ -61,9 +61,8 @@ class WorkflowsApiTest : public ::testing::Test {
     return v.is_object() ? v.as_object() : json::object{};
   }
   void RegisterNode(const std::string& id) {
-    HttpResponse r =
-        Call("POST", "/register", R"({"node_id": ")" + id + R"(", "url": "http://127.0.0.1:1"})",
-             "join");
+    HttpResponse r = Call("POST", "/register",
+                          R"({"node_id": ")" + id + R"(", "url": "http://127.0.0.1:1"})", "join");
     ASSERT_EQ(r.status, 200) << r.body;
     secrets_[id] = std::string(Obj(r)["credential"].as_string());
   }
@@ -107,10 +106,9 @@ TEST_F(WorkflowsApiTest, BadInputs) {
   secrets_["ghost"] = secrets_["n1"];
   EXPECT_EQ(Call("GET", "/node/workflows?node_id=ghost", "", "node:ghost").status, 404);
   EXPECT_EQ(Call("GET", "/node/workflows?node_id=n1&since=x", "", "node:n1").status, 400);
-  EXPECT_EQ(
-      Call("POST", "/node/workflows/status", R"({"node_id": "n1", "instances": []})", "join")
-          .status,
-      403);
+  EXPECT_EQ(Call("POST", "/node/workflows/status", R"({"node_id": "n1", "instances": []})", "join")
+                .status,
+            403);
   EXPECT_EQ(
       Call("POST", "/node/workflows/status", R"({"node_id": "n1", "instances": []})", "node:n2")
           .status,
