@@ -24,6 +24,7 @@
 #include "common/sha256.h"
 #include "control/control_service.h"
 #include "engine/engine_service.h"
+#include "engine/node_identity.h"
 
 namespace aether::cli {
 namespace {
@@ -170,6 +171,19 @@ int Dev(const DevArgs& a) {
   engine_config.control.url = (*control)->url();
   engine_config.control.node_id = a.node_id;
   engine_config.auth.join_token = (*control)->join_token();
+  // DIR/engine was deleted (or never there) while DIR/control remembers the
+  // node: its credential is gone, and the join token cannot take the id
+  // back. Here the operator is the user at this terminal, so do what a
+  // production operator would (aether nodes rm) and let it join anew.
+  if (!fs::exists(engine::NodeCredentialPath(engine_config.runtime.data_dir))) {
+    Remote admin = Remote::ForUrl((*control)->url(), (*control)->admin_token());
+    auto removed = admin.Send("DELETE", "/api/nodes/" + UrlEncode(a.node_id), "",
+                              "application/json", std::chrono::seconds(10));
+    if (removed.ok() && removed->status == 200) {
+      std::fprintf(stderr, "aether dev: %s/engine has no node credential; re-admitting node %s\n",
+                   a.data_dir.c_str(), a.node_id.c_str());
+    }
+  }
   auto engine = engine::EngineService::Create(engine_config, a.engine_port);
   if (!engine.ok()) return Report(engine.status());
   if (Status st = (*engine)->Start(); !st.ok()) {

@@ -47,20 +47,9 @@ const json::value* UpdatedAt(const json::object& f) {
 }
 
 // Runs one GET/POST/DELETE and handles --json; `human` prints the table.
-template <typename Human>
 int Exchange(const FunctionsArgs& a, std::string_view method, const std::string& path,
-             const std::string& body, Human human) {
-  auto remote = Remote::Resolve(a.remote);
-  if (!remote.ok()) return Report(remote.status());
-  std::string raw;
-  auto answer =
-      remote->Call(method, path, body, "application/json", std::chrono::seconds(30), &raw);
-  if (!answer.ok()) return Report(answer.status());
-  if (remote->json()) {
-    PrintRaw(raw);
-    return 0;
-  }
-  return human(*answer);
+             const std::string& body, const std::function<int(const json::value&)>& human) {
+  return cli::Exchange(a.remote, method, path, body, human);
 }
 
 int List(const FunctionsArgs& a) {

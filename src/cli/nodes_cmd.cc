@@ -1,4 +1,5 @@
-// `aether nodes ls`: the engines registered with the control plane.
+// `aether nodes ls|rm`: the engines registered with the control plane, and
+// revoking one.
 #include <memory>
 #include <string>
 
@@ -14,6 +15,7 @@ namespace json = boost::json;
 
 struct NodesArgs {
   RemoteFlags remote;
+  std::string node_id;  // rm
 };
 
 std::string LabelsCell(const json::value* labels) {
@@ -52,38 +54,56 @@ std::string LoadCell(const json::object& n) {
 }
 
 int List(const NodesArgs& a) {
-  auto remote = Remote::Resolve(a.remote);
-  if (!remote.ok()) return Report(remote.status());
-  std::string raw;
-  auto answer =
-      remote->Call("GET", "/api/nodes", "", "application/json", std::chrono::seconds(30), &raw);
-  if (!answer.ok()) return Report(answer.status());
-  if (remote->json()) {
-    PrintRaw(raw);
-    return 0;
-  }
-  const json::array* list = nullptr;
-  if (answer->is_array()) list = &answer->as_array();
-  if (answer->is_object()) {
-    if (const json::value* n = answer->as_object().if_contains("nodes"); n && n->is_array()) {
-      list = &n->as_array();
+  return Exchange(a.remote, "GET", "/api/nodes", "", [](const json::value& answer) {
+    const json::array* list = nullptr;
+    if (answer.is_array()) list = &answer.as_array();
+    if (answer.is_object()) {
+      if (const json::value* n = answer.as_object().if_contains("nodes"); n && n->is_array()) {
+        list = &n->as_array();
+      }
     }
-  }
-  if (list == nullptr) return Report(Internal("unexpected answer from the control plane"));
-  if (list->empty()) {
-    std::printf("no nodes registered (engines join with [control] url in their config)\n");
+    if (list == nullptr) return Report(Internal("unexpected answer from the control plane"));
+    if (list->empty()) {
+      std::printf("no nodes registered (engines join with [control] url in their config)\n");
+      return 0;
+    }
+    Table t({"NODE", "STATE", "URL", "LABELS", "READY", "LOAD", "LAST-HEARTBEAT"});
+    for (const json::value& item : *list) {
+      if (!item.is_object()) continue;
+      const json::object& n = item.as_object();
+      t.AddRow({Field(n, "node_id"), Field(n, "state"), Field(n, "url"),
+                LabelsCell(n.if_contains("labels")), ReadyCell(n), LoadCell(n),
+                AgeCell(n.if_contains("last_heartbeat"))});
+    }
+    t.Print(stdout);
     return 0;
+  });
+}
+
+// Node ids as the control plane accepts them: [A-Za-z0-9][A-Za-z0-9._-]{0,127}.
+// Checked before sending so that an id never turns into another URL path.
+Status CheckNodeId(std::string_view id) {
+  bool ok = !id.empty() && id.size() <= 128;
+  for (size_t i = 0; ok && i < id.size(); ++i) {
+    char c = id[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    ok = alnum || (i > 0 && (c == '.' || c == '_' || c == '-'));
   }
-  Table t({"NODE", "STATE", "URL", "LABELS", "READY", "LOAD", "LAST-HEARTBEAT"});
-  for (const json::value& item : *list) {
-    if (!item.is_object()) continue;
-    const json::object& n = item.as_object();
-    t.AddRow({Field(n, "node_id"), Field(n, "state"), Field(n, "url"),
-              LabelsCell(n.if_contains("labels")), ReadyCell(n), LoadCell(n),
-              AgeCell(n.if_contains("last_heartbeat"))});
-  }
-  t.Print(stdout);
-  return 0;
+  if (ok) return OkStatus();
+  return UsageError("invalid node id \"" + std::string(id.substr(0, 128)) +
+                    "\": letters, digits, '.', '_' and '-', starting with a letter or digit, "
+                    "at most 128");
+}
+
+int Remove(const NodesArgs& a) {
+  if (Status st = CheckNodeId(a.node_id); !st.ok()) return Report(st);
+  return Exchange(a.remote, "DELETE", "/api/nodes/" + a.node_id, "", [&a](const json::value&) {
+    std::printf(
+        "removed %s (its credential is revoked; its workflow instances move to other "
+        "nodes)\n",
+        a.node_id.c_str());
+    return 0;
+  });
 }
 
 }  // namespace
@@ -95,6 +115,11 @@ void AddNodesCommand(CLI::App& app, int* exit_code) {
   CLI::App* ls = nodes->add_subcommand("ls", "List nodes with their state and load");
   AddRemoteFlags(ls, &args->remote);
   ls->callback([args, exit_code] { *exit_code = List(*args); });
+  CLI::App* rm = nodes->add_subcommand(
+      "rm", "Revoke a node: its credential stops working and its workflow instances move");
+  rm->add_option("node_id", args->node_id, "Node id")->required();
+  AddRemoteFlags(rm, &args->remote);
+  rm->callback([args, exit_code] { *exit_code = Remove(*args); });
 }
 
 }  // namespace aether::cli

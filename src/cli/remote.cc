@@ -290,4 +290,20 @@ void PrintRaw(const std::string& body) {
   if (body.empty() || body.back() != '\n') std::fputc('\n', stdout);
 }
 
+int Exchange(const RemoteFlags& flags, std::string_view method, const std::string& path,
+             const std::string& body,
+             const std::function<int(const boost::json::value& answer)>& human) {
+  auto remote = Remote::Resolve(flags);
+  if (!remote.ok()) return Report(remote.status());
+  std::string raw;
+  auto answer =
+      remote->Call(method, path, body, "application/json", std::chrono::seconds(30), &raw);
+  if (!answer.ok()) return Report(answer.status());
+  if (remote->json()) {
+    PrintRaw(raw);
+    return 0;
+  }
+  return human(*answer);
+}
+
 }  // namespace aether::cli

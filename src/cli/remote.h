@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -112,5 +113,12 @@ Result<boost::json::value> UploadModule(const Remote& remote, std::string_view n
 
 // Prints a --json answer as the server sent it, ending with a newline.
 void PrintRaw(const std::string& body);
+
+// One request of a remote command, start to exit code: resolves `flags`,
+// sends, reports a failure, prints the raw answer for --json, else hands
+// the parsed answer to `human` (which prints it and returns the exit code).
+int Exchange(const RemoteFlags& flags, std::string_view method, const std::string& path,
+             const std::string& body,
+             const std::function<int(const boost::json::value& answer)>& human);
 
 }  // namespace aether::cli

@@ -1,55 +1,109 @@
 #include "control/api.h"
 
+#include "common/json_util.h"
 #include "common/log.h"
+#include "control/validation.h"
 
 namespace aether::control {
 
-Status ControlApi::Authorize(const HttpRequest& req, Access access) const {
-  switch (access) {
-    case Access::kOpen:
-      return OkStatus();
-    case Access::kAdmin:
-      return CheckBearer(req, {&ctx_.tokens.admin});
-    case Access::kNode:
-      return CheckBearer(req, {&ctx_.tokens.join, &ctx_.tokens.admin});
+namespace {
+
+constexpr std::string_view kJoinOnly =
+    "the join token only admits new nodes (POST /register); this call needs the node's own "
+    "credential (X-Aether-Node: <node id> and Authorization: Bearer <its secret>)";
+
+HttpResponse AuthError(const Status& st) {
+  if (st.code() == Code::kNotFound) {
+    return JsonError(404, "unknown_node", st.message() + "; register again");
   }
-  return Internal("unknown access level");
+  HttpResponse r = JsonError(st);
+  if (st.code() == Code::kUnauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+}  // namespace
+
+std::optional<HttpResponse> ForeignNode(const Caller& caller, std::string_view claimed) {
+  if (caller.kind != Caller::Kind::kNode || claimed == caller.node_id) return std::nullopt;
+  std::string other = SanitizeUtf8(claimed.substr(0, 128));
+  return JsonError(403, "permission_denied",
+                   "the credential sent is node " + caller.node_id +
+                       "'s; a node speaks only for itself, not for " + other);
+}
+
+Result<Caller> ControlApi::Authorize(const HttpRequest& req, Access access) const {
+  if (access == Access::kOpen) return Caller{};
+  if (access == Access::kAdmin) {
+    RETURN_IF_ERROR(CheckBearer(req, {&ctx_.tokens.admin}));
+    return Caller{Caller::Kind::kAdmin, {}};
+  }
+  ASSIGN_OR_RETURN(std::string_view given, BearerToken(req));
+  // Both shared tokens are always compared, so timing does not tell which
+  // (if either) matched.
+  bool admin = TokenEquals(given, ctx_.tokens.admin);
+  bool join = TokenEquals(given, ctx_.tokens.join);
+  if (admin && access != Access::kNode) return Caller{Caller::Kind::kAdmin, {}};
+  if (join && access == Access::kJoin) return Caller{Caller::Kind::kJoin, {}};
+  if (admin || join) {
+    return PermissionDenied(admin ? "this call needs the node's own credential, not the admin token"
+                                  : std::string(kJoinOnly));
+  }
+  std::string_view node = req.Header("X-Aether-Node");
+  if (node.empty()) return PermissionDenied("invalid token");
+  if (Status st = ValidateNodeId(node); !st.ok()) {
+    return PermissionDenied("X-Aether-Node: " + st.message());
+  }
+  RETURN_IF_ERROR(ctx_.nodes.Authenticate(node, given));
+  return Caller{Caller::Kind::kNode, std::string(node)};
 }
 
 void ControlApi::CountResponse(const std::string& route, int status) {
   ctx_.metrics.requests.WithLabels({{"route", route}, {"status", std::to_string(status)}}).Inc();
 }
 
-GuardedHandler ControlApi::Inline(std::string route, Access access, AsyncFn fn) {
+// The access check runs twice: on the header (HeaderCheck: a refused upload
+// is answered before its body is read) and again with the body read, where
+// the handler needs the caller. Both look at headers only; a node revoked
+// in between is refused by the second.
+GuardedHandler ControlApi::InlineAs(std::string route, Access access, CallerAsyncFn fn) {
   GuardedHandler g;
   if (access != Access::kOpen) {
     g.check = [this, route, access](const HttpRequest& req) -> std::optional<HttpResponse> {
-      Status st = Authorize(req, access);
-      if (st.ok()) return std::nullopt;
-      HttpResponse r = JsonError(st);
-      if (st.code() == Code::kUnauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      Result<Caller> caller = Authorize(req, access);
+      if (caller.ok()) return std::nullopt;
+      HttpResponse r = AuthError(caller.status());
       CountResponse(route, r.status);
       return r;
     };
   }
-  g.handler = [this, route = std::move(route), fn = std::move(fn)](HttpRequest&& req,
-                                                                   Responder respond) {
+  g.handler = [this, route = std::move(route), access, fn = std::move(fn)](HttpRequest&& req,
+                                                                         Responder respond) {
     Responder counted = [this, route, respond = std::move(respond)](HttpResponse r) {
       CountResponse(route, r.status);
       respond(std::move(r));
     };
-    fn(std::move(req), std::move(counted));
+    Result<Caller> caller = Authorize(req, access);
+    if (!caller.ok()) return counted(AuthError(caller.status()));
+    fn(std::move(req), *caller, std::move(counted));
   };
   return g;
 }
 
-GuardedHandler ControlApi::Blocking(std::string route, Access access, SyncFn fn) {
-  AsyncFn async = [this, fn = std::move(fn)](HttpRequest&& req, Responder respond) {
+GuardedHandler ControlApi::Inline(std::string route, Access access, AsyncFn fn) {
+  return InlineAs(std::move(route), access,
+                  [fn = std::move(fn)](HttpRequest&& req, const Caller&, Responder respond) {
+                    fn(std::move(req), std::move(respond));
+                  });
+}
+
+GuardedHandler ControlApi::BlockingAs(std::string route, Access access, CallerSyncFn fn) {
+  CallerAsyncFn async = [this, fn = std::move(fn)](HttpRequest&& req, const Caller& caller,
+                                                   Responder respond) {
     auto shared = std::make_shared<HttpRequest>(std::move(req));
-    bool queued = ctx_.workers.Submit([shared, fn, respond]() {
+    bool queued = ctx_.workers.Submit([shared, caller, fn, respond]() {
       // Off the IO thread the server's own catch-all does not apply.
       try {
-        respond(fn(*shared));
+        respond(fn(*shared, caller));
       } catch (const std::exception& e) {
         LOG_ERROR("handler for {} {} threw: {}", shared->method, shared->path, e.what());
         respond(JsonError(500, "internal", "internal error"));
@@ -57,7 +111,13 @@ GuardedHandler ControlApi::Blocking(std::string route, Access access, SyncFn fn)
     });
     if (!queued) respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
   };
-  return Inline(std::move(route), access, std::move(async));
+  return InlineAs(std::move(route), access, std::move(async));
+}
+
+GuardedHandler ControlApi::Blocking(std::string route, Access access, SyncFn fn) {
+  return BlockingAs(
+      std::move(route), access,
+      [fn = std::move(fn)](const HttpRequest& req, const Caller&) { return fn(req); });
 }
 
 void ControlApi::Register(HttpServer& server) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "common/config.h"
@@ -52,24 +53,48 @@ struct ApiContext {
   WorkflowWatch& workflow_watch;
 };
 
+// Who sent a request, as Authorize established it.
+struct Caller {
+  enum class Kind { kAnyone, kAdmin, kJoin, kNode };
+  Kind kind = Kind::kAnyone;
+  std::string node_id;  // kNode: the node whose credential was sent
+};
+
 class ControlApi {
  public:
   explicit ControlApi(ApiContext ctx) : ctx_(ctx) {}
   void Register(HttpServer& server);
 
  private:
-  enum class Access { kOpen, kAdmin, kNode };  // kNode: join or admin token
+  // Who may call a route:
+  //   kOpen         anyone
+  //   kAdmin        the admin token
+  //   kJoin         the join or admin token (admits a new node), or a node's
+  //                 credential (that node registering again): POST /register
+  //   kNode         a node's credential: X-Aether-Node: <id> and
+  //                 Authorization: Bearer <its secret>
+  //   kNodeOrAdmin  a node's credential or the admin token
+  // Everything is decided from headers, so the check can run before the body
+  // is read.
+  enum class Access { kOpen, kAdmin, kJoin, kNode, kNodeOrAdmin };
   using SyncFn = std::function<HttpResponse(const HttpRequest&)>;
   using AsyncFn = std::function<void(HttpRequest&&, Responder)>;
+  using CallerSyncFn = std::function<HttpResponse(const HttpRequest&, const Caller&)>;
+  using CallerAsyncFn = std::function<void(HttpRequest&&, const Caller&, Responder)>;
 
   // Checks access on the request header (so a refused upload is never read:
   // HeaderCheck), counts the response under `route`, and runs `fn` on the
   // worker pool (503 when its queue is full).
   GuardedHandler Blocking(std::string route, Access access, SyncFn fn);
+  GuardedHandler BlockingAs(std::string route, Access access, CallerSyncFn fn);
   // Same, but `fn` runs on the IO thread and must not block.
   GuardedHandler Inline(std::string route, Access access, AsyncFn fn);
-  // Looks at the header only: it runs before the body is read.
-  Status Authorize(const HttpRequest& req, Access access) const;
+  GuardedHandler InlineAs(std::string route, Access access, CallerAsyncFn fn);
+  // Looks at the header only: it runs before the body is read. Errors:
+  // Unauthenticated (401: no bearer token), PermissionDenied (403: a wrong
+  // token, or one this route does not take), NotFound (404 unknown_node: a
+  // credential for a node the registry does not know).
+  Result<Caller> Authorize(const HttpRequest& req, Access access) const;
   void CountResponse(const std::string& route, int status);
 
   void RegisterFunctions(HttpServer& server);
@@ -89,13 +114,14 @@ class ControlApi {
   HttpResponse DeleteFunction(const std::string& name);
 
   // node_api.cc
-  HttpResponse RegisterNode(const HttpRequest& req);
-  HttpResponse NodeHeartbeat(const HttpRequest& req);
+  HttpResponse RegisterNode(const HttpRequest& req, const Caller& caller);
+  HttpResponse NodeHeartbeat(const HttpRequest& req, const Caller& caller);
   HttpResponse NodeArtifact(const HttpRequest& req);
   HttpResponse ListNodes();
+  HttpResponse RemoveNode(const HttpRequest& req);
 
   // ops_api.cc
-  HttpResponse Callback(const HttpRequest& req);
+  HttpResponse Callback(const HttpRequest& req, const Caller& caller);
   HttpResponse ListEvents(const HttpRequest& req);
   HttpResponse Health();
   HttpResponse Metrics();
@@ -105,5 +131,9 @@ class ControlApi {
 
 // The source recorded for events caused by an admin API call.
 inline constexpr std::string_view kApiSource = "api";
+
+// 403 unless `claimed` (a node id in a body or query) is the caller's own:
+// a node speaks only for itself. nullopt when it is.
+std::optional<HttpResponse> ForeignNode(const Caller& caller, std::string_view claimed);
 
 }  // namespace aether::control

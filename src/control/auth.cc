@@ -110,7 +110,7 @@ Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& dat
   return t;
 }
 
-Status CheckBearer(const HttpRequest& req, const std::vector<const std::string*>& accepted) {
+Result<std::string_view> BearerToken(const HttpRequest& req) {
   std::string_view h = req.Header("Authorization");
   constexpr std::string_view kScheme = "Bearer ";
   if (h.size() <= kScheme.size() || !std::equal(kScheme.begin(), kScheme.end(), h.begin(),
@@ -119,6 +119,11 @@ Status CheckBearer(const HttpRequest& req, const std::vector<const std::string*>
   }
   std::string_view given = h.substr(kScheme.size());
   while (!given.empty() && given.back() == ' ') given.remove_suffix(1);
+  return given;
+}
+
+Status CheckBearer(const HttpRequest& req, const std::vector<const std::string*>& accepted) {
+  ASSIGN_OR_RETURN(std::string_view given, BearerToken(req));
   bool ok = false;
   // Every candidate is compared, so timing does not reveal which matched.
   for (const std::string* t : accepted) ok |= TokenEquals(given, *t);

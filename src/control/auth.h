@@ -1,5 +1,6 @@
 // Tokens: the admin bearer token (every /api/* call) and the join token
-// (nodes: /register, /node/*). Each comes from [auth] or, when not
+// (admits new nodes: POST /register; every later node call carries the
+// node's own credential, see node_registry.h). Each comes from [auth] or, when not
 // configured, from <data dir>/admin.token / join.token, generated on first
 // start (32 random bytes, hex) with mode 0600 and reused afterwards.
 //
@@ -36,6 +37,10 @@ Result<std::string> GenerateToken();
 // Equality in time independent of where the strings differ (and of the
 // expected token's length: both sides are hashed first).
 bool TokenEquals(std::string_view given, std::string_view expected);
+
+// The token of `Authorization: Bearer <t>` (a view into `req`).
+// Unauthenticated when the header is missing or not a bearer token.
+Result<std::string_view> BearerToken(const HttpRequest& req);
 
 // OK when `Authorization: Bearer <t>` carries one of `accepted`.
 // Unauthenticated when the header is missing or not a bearer token,

@@ -86,7 +86,12 @@ class ControlServiceImpl final : public ControlService {
     watch_ = std::make_unique<ManifestWatch>(*store_, *functions_, *metrics_);
     workers_ = std::make_unique<internal::ThreadPool>(kApiWorkers, kApiQueue);
     orchestrator_ = std::make_unique<Orchestrator>(*store_, *functions_, *nodes_, *events_, registry_);
-    workflow_watch_ = std::make_unique<WorkflowWatch>(*store_, orchestrator_->workflow_store());
+    NodeRegistry* nodes = nodes_.get();
+    workflow_watch_ = std::make_unique<WorkflowWatch>(
+        *store_, orchestrator_->workflow_store(),
+        [nodes](const std::string& sender, const std::string& receiver) {
+          return nodes->PairTokenDigest(sender, receiver);
+        });
     api_ = std::make_unique<ControlApi>(ApiContext{config_, tokens_, *store_, *artifacts_, *events_,
                                                    *functions_, *nodes_, *gateway_, *watch_,
                                                    registry_, *metrics_, *workers_, *orchestrator_,

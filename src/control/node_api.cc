@@ -1,5 +1,6 @@
 // The node protocol (/register, /node/heartbeat, /node/manifest,
-// /node/artifacts/{sha256}) and the node list (/api/nodes).
+// /node/artifacts/{sha256}) and the node list (GET /api/nodes, DELETE
+// /api/nodes/{id}).
 #include <boost/json.hpp>
 
 
@@ -14,6 +15,7 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view kArtifactsPath = "/node/artifacts/";
+constexpr std::string_view kNodesPath = "/api/nodes/";
 constexpr size_t kMaxLabels = 64;
 constexpr size_t kMaxCapacityBytes = 4096;
 constexpr size_t kMaxReadyEntries = 100000;
@@ -42,7 +44,7 @@ Result<std::map<std::string, std::string>> StringMap(const json::object& body, s
 
 }  // namespace
 
-HttpResponse ControlApi::RegisterNode(const HttpRequest& req) {
+HttpResponse ControlApi::RegisterNode(const HttpRequest& req, const Caller& caller) {
   Result<json::object> body = ParseJsonObject(req.body);
   if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
   NodeRegistration reg;
@@ -66,22 +68,49 @@ HttpResponse ControlApi::RegisterNode(const HttpRequest& req) {
     reg.capacity = cap->get_object();
   }
   std::string node_id = reg.node_id;
-  if (Status st = ctx_.nodes.Register(std::move(reg)); !st.ok()) return JsonError(st);
+  if (auto denied = ForeignNode(caller, node_id)) return *denied;
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
-  return JsonOk(json::object{
+  json::object out{
       {"node_id", node_id},
-      {"heartbeat_interval_ms", duration_cast<milliseconds>(ctx_.config.registry.heartbeat_interval).count()},
-      {"node_timeout_ms", duration_cast<milliseconds>(ctx_.config.registry.node_timeout).count()}});
+      {"heartbeat_interval_ms",
+       duration_cast<milliseconds>(ctx_.config.registry.heartbeat_interval).count()},
+      {"node_timeout_ms", duration_cast<milliseconds>(ctx_.config.registry.node_timeout).count()}};
+  if (caller.kind == Caller::Kind::kNode) {
+    // The node itself, with its credential: a restart or a new url.
+    if (Status st = ctx_.nodes.Register(std::move(reg)); !st.ok()) {
+      if (st.code() == Code::kNotFound)
+        return JsonError(404, "unknown_node", st.message() + "; register again");
+      return JsonError(st);
+    }
+    return JsonOk(out);
+  }
+  // The join (or admin) token: a new node only.
+  Result<std::string> secret = ctx_.nodes.Admit(std::move(reg));
+  if (!secret.ok()) {
+    if (secret.status().code() != Code::kAlreadyExists) return JsonError(secret.status());
+    return JsonError(
+        403, "node_exists",
+        "node " + node_id +
+            " is already registered, and only its own credential "
+            "registers it again (the join token only admits new nodes). If this is that "
+            "node and it lost its data_dir (node.credential), remove the old entry first: "
+            "aether nodes rm " +
+            node_id);
+  }
+  out["credential"] = std::move(*secret);
+  HttpResponse r = JsonOk(out);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
 }
 
-HttpResponse ControlApi::NodeHeartbeat(const HttpRequest& req) {
+HttpResponse ControlApi::NodeHeartbeat(const HttpRequest& req, const Caller& caller) {
   Result<json::object> body = ParseJsonObject(req.body);
   if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
   Heartbeat beat;
-  Result<std::string> id = GetString(*body, "node_id");
+  Result<std::string> id = GetString(*body, "node_id", caller.node_id);
   if (!id.ok()) return BadRequest(id.status());
-  if (Status st = ValidateNodeId(*id); !st.ok()) return BadRequest(st);
+  if (auto denied = ForeignNode(caller, *id)) return *denied;
   beat.node_id = std::move(*id);
   Result<int64_t> inflight = GetInt(*body, "load.inflight", 0);
   Result<int64_t> queue = GetInt(*body, "load.queue", 0);
@@ -141,18 +170,33 @@ HttpResponse ControlApi::ListNodes() {
   return JsonOk(json::object{{"nodes", std::move(nodes)}});
 }
 
+HttpResponse ControlApi::RemoveNode(const HttpRequest& req) {
+  std::string id = req.path.substr(kNodesPath.size());
+  if (Status st = ValidateNodeId(id); !st.ok())
+    return JsonError(404, "not_found", "no node " + SanitizeUtf8(id.substr(0, 128)));
+  if (Status st = ctx_.nodes.Remove(id, std::string(kApiSource)); !st.ok()) {
+    if (st.code() == Code::kNotFound) return JsonError(404, "not_found", st.message());
+    return JsonError(st);
+  }
+  return JsonOk(json::object{{"removed", id}});
+}
+
 void ControlApi::RegisterNodes(HttpServer& server) {
   server.Route("POST", "/register",
-               Blocking("POST /register", Access::kNode,
-                        [this](const HttpRequest& req) { return RegisterNode(req); }));
+               BlockingAs("POST /register", Access::kJoin,
+                          [this](const HttpRequest& req, const Caller& caller) {
+                            return RegisterNode(req, caller);
+                          }));
   server.Route("POST", "/node/heartbeat",
-               Blocking("POST /node/heartbeat", Access::kNode,
-                        [this](const HttpRequest& req) { return NodeHeartbeat(req); }));
+               BlockingAs("POST /node/heartbeat", Access::kNode,
+                          [this](const HttpRequest& req, const Caller& caller) {
+                            return NodeHeartbeat(req, caller);
+                          }));
   server.RoutePrefix("GET", kArtifactsPath,
-                     Blocking("GET /node/artifacts/{sha256}", Access::kNode,
+                     Blocking("GET /node/artifacts/{sha256}", Access::kNodeOrAdmin,
                               [this](const HttpRequest& req) { return NodeArtifact(req); }));
   server.Route("GET", "/node/manifest",
-               Inline("GET /node/manifest", Access::kNode, [this](HttpRequest&& req, Responder respond) {
+               Inline("GET /node/manifest", Access::kNodeOrAdmin, [this](HttpRequest&& req, Responder respond) {
                  Result<std::optional<int64_t>> since = req.QueryInt("since");
                  Result<std::optional<int64_t>> wait = req.QueryInt("wait");
                  if (!since.ok()) return respond(BadRequest(since.status()));
@@ -168,6 +212,9 @@ void ControlApi::RegisterNodes(HttpServer& server) {
                }));
   server.Route("GET", "/api/nodes",
                Blocking("GET /api/nodes", Access::kAdmin, [this](const HttpRequest&) { return ListNodes(); }));
+  server.RoutePrefix("DELETE", kNodesPath,
+                     Blocking("DELETE /api/nodes/{id}", Access::kAdmin,
+                              [this](const HttpRequest& req) { return RemoveNode(req); }));
 }
 
 }  // namespace aether::control

@@ -6,6 +6,9 @@
 
 #include "common/json_util.h"
 #include "common/log.h"
+#include "common/node_credential.h"
+#include "common/sha256.h"
+#include "control/auth.h"
 
 namespace aether::control {
 namespace {
@@ -16,49 +19,97 @@ constexpr std::string_view kNodesPrefix = "nodes/";
 
 std::string NodeKey(const std::string& id) { return std::string(kNodesPrefix) + id; }
 
-std::string Encode(const NodeStatus& s) {
-  json::object labels;
-  for (const auto& [k, v] : s.reg.labels) labels[k] = v;
-  return ToJson(json::object{{"node_id", s.reg.node_id}, {"url", s.reg.url},
-                             {"labels", std::move(labels)}, {"capacity", s.reg.capacity},
-                             {"state", s.up ? "up" : "down"}, {"registered_at", s.registered_at},
-                             {"last_heartbeat", s.last_heartbeat}});
+constexpr std::string_view kRemoved = "removed";
+
+// 16 hex digits of SHA-256(dataplane key): names a credential without
+// revealing anything of it.
+std::string CredentialId(const std::string& dataplane_key) {
+  return dataplane_key.empty() ? std::string() : Sha256Hex(dataplane_key).substr(0, 16);
 }
 
-Result<NodeStatus> Decode(const std::string& text) {
+std::string EncodeNode(const NodeStatus& s, const std::string& credential_sha256,
+                       const std::string& dataplane_key) {
+  json::object labels;
+  for (const auto& [k, v] : s.reg.labels) labels[k] = v;
+  return ToJson(json::object{{"node_id", s.reg.node_id},
+                             {"url", s.reg.url},
+                             {"labels", std::move(labels)},
+                             {"capacity", s.reg.capacity},
+                             {"state", s.up ? "up" : "down"},
+                             {"registered_at", s.registered_at},
+                             {"last_heartbeat", s.last_heartbeat},
+                             {"credential_sha256", credential_sha256},
+                             {"dataplane_key", dataplane_key}});
+}
+
+std::string EncodeRemoved(const std::string& node_id, const std::string& removed_at) {
+  return ToJson(
+      json::object{{"node_id", node_id}, {"state", kRemoved}, {"removed_at", removed_at}});
+}
+
+struct Decoded {
+  NodeStatus status;
+  std::string credential_sha256, dataplane_key;
+  bool removed = false;
+  std::string removed_at;
+};
+
+Result<Decoded> Decode(const std::string& text) {
   ASSIGN_OR_RETURN(json::object o, ParseJsonObject(text, "stored node"));
-  NodeStatus s;
+  Decoded d;
+  NodeStatus& s = d.status;
   ASSIGN_OR_RETURN(s.reg.node_id, GetString(o, "node_id"));
-  ASSIGN_OR_RETURN(s.reg.url, GetString(o, "url"));
   ASSIGN_OR_RETURN(std::string state, GetString(o, "state", "down"));
+  if (state == kRemoved) {
+    d.removed = true;
+    ASSIGN_OR_RETURN(d.removed_at, GetString(o, "removed_at", ""));
+    return d;
+  }
+  ASSIGN_OR_RETURN(s.reg.url, GetString(o, "url"));
   s.up = state == "up";
   ASSIGN_OR_RETURN(s.registered_at, GetString(o, "registered_at", ""));
   ASSIGN_OR_RETURN(s.last_heartbeat, GetString(o, "last_heartbeat", ""));
+  ASSIGN_OR_RETURN(d.credential_sha256, GetString(o, "credential_sha256", ""));
+  ASSIGN_OR_RETURN(d.dataplane_key, GetString(o, "dataplane_key", ""));
+  s.credential_id = CredentialId(d.dataplane_key);
   if (auto* l = o.if_contains("labels"); l && l->is_object()) {
     for (const auto& [k, v] : l->get_object()) {
       if (v.is_string()) s.reg.labels.emplace(std::string(k), std::string(v.get_string()));
     }
   }
   if (auto* c = o.if_contains("capacity"); c && c->is_object()) s.reg.capacity = c->get_object();
-  return s;
+  return d;
+}
+
+std::string RemovedMessage(std::string_view node_id, const std::string& removed_at) {
+  return "node " + std::string(node_id) + " was removed by an operator (aether nodes rm" +
+         (removed_at.empty() ? "" : ", at " + removed_at) +
+         "); its credential is revoked. To join again, delete node.credential in the engine's "
+         "data_dir and restart it";
 }
 
 }  // namespace
 
 Result<std::unique_ptr<NodeRegistry>> NodeRegistry::Open(Store& store, EventLog& events,
                                                          NodeRegistryOptions options) {
+  if (!options.new_secret) options.new_secret = [] { return GenerateToken(); };
   std::unique_ptr<NodeRegistry> reg(new NodeRegistry(store, events, std::move(options)));
   ASSIGN_OR_RETURN(auto kvs, store.List(kNodesPrefix));
   auto now = reg->options_.now();
   for (const KeyValue& kv : kvs) {
-    Result<NodeStatus> s = Decode(kv.value);
-    if (!s.ok()) {
-      LOG_WARN("skipping an unreadable node record {}: {}", kv.key, s.status().message());
+    Result<Decoded> d = Decode(kv.value);
+    if (!d.ok()) {
+      LOG_WARN("skipping an unreadable node record {}: {}", kv.key, d.status().message());
+      continue;
+    }
+    std::string id = d->status.reg.node_id;
+    if (d->removed) {
+      reg->removed_[id] = d->removed_at;
       continue;
     }
     // Grace: a node that was up gets a full node_timeout to beat again.
-    std::string id = s->reg.node_id;
-    reg->nodes_[id] = Node{std::move(*s), now};
+    reg->nodes_[id] = Node{std::move(d->status), now, std::move(d->credential_sha256),
+                           std::move(d->dataplane_key)};
   }
   return reg;
 }
@@ -67,39 +118,119 @@ Status NodeRegistry::Persist(const std::string& node_id) {
   // Writes are serialized and always take the newest state, so two
   // transitions racing to the store cannot land in the wrong order.
   std::lock_guard persist(persist_mu_);
-  NodeStatus s;
+  std::string value;
   {
     std::lock_guard lock(mu_);
-    auto it = nodes_.find(node_id);
-    if (it == nodes_.end()) return OkStatus();
-    s = it->second.status;
+    if (auto it = nodes_.find(node_id); it != nodes_.end()) {
+      value = EncodeNode(it->second.status, it->second.credential_sha256, it->second.dataplane_key);
+    } else if (auto r = removed_.find(node_id); r != removed_.end()) {
+      value = EncodeRemoved(node_id, r->second);
+    }
   }
-  return store_.Put(NodeKey(s.reg.node_id), Encode(s)).status();
+  if (value.empty()) return store_.Delete(NodeKey(node_id)).status();
+  return store_.Put(NodeKey(node_id), value).status();
 }
 
-void NodeRegistry::Record(const std::string& type, const std::string& node_id,
-                          const std::string& url) {
-  auto r = events_.Append(type, "control", json::object{{"node_id", node_id}, {"url", url}});
+void NodeRegistry::Record(const std::string& type, const std::string& source,
+                          const std::string& node_id, const std::string& url) {
+  auto r = events_.Append(type, source, json::object{{"node_id", node_id}, {"url", url}});
   if (!r.ok()) LOG_WARN("recording {}: {}", type, r.status().message());
+}
+
+NodeStatus NodeRegistry::Registered(Node& n, NodeRegistration reg) {
+  if (n.status.registered_at.empty()) n.status.registered_at = NowRfc3339();
+  n.status.reg = std::move(reg);
+  n.status.up = true;
+  n.status.ready.clear();
+  n.status.last_heartbeat = NowRfc3339();
+  n.last_seen = options_.now();
+  return n.status;
+}
+
+Result<std::string> NodeRegistry::Admit(NodeRegistration reg) {
+  ASSIGN_OR_RETURN(std::string secret, options_.new_secret());
+  NodeStatus snapshot;
+  {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(reg.node_id);
+    // A row without a credential was stored before node credentials
+    // existed: the join token admits it once, which is how such a fleet
+    // upgrades.
+    if (it != nodes_.end() && !it->second.credential_sha256.empty()) {
+      return AlreadyExists("node " + reg.node_id + " is already registered");
+    }
+    removed_.erase(reg.node_id);
+    Node& n = nodes_[reg.node_id];
+    n.status = NodeStatus{};
+    n.credential_sha256 = CredentialDigest(secret);
+    n.dataplane_key = DataplaneKey(secret);
+    n.status.credential_id = CredentialId(n.dataplane_key);
+    snapshot = Registered(n, std::move(reg));
+  }
+  RETURN_IF_ERROR(Persist(snapshot.reg.node_id));
+  LOG_INFO("node {} joined at {} (a new credential was issued)", snapshot.reg.node_id,
+           snapshot.reg.url);
+  Record("node_registered", "control", snapshot.reg.node_id, snapshot.reg.url);
+  return secret;
+}
+
+Status NodeRegistry::Missing(std::string_view node_id) const {
+  if (auto r = removed_.find(node_id); r != removed_.end()) {
+    return PermissionDenied(RemovedMessage(node_id, r->second));
+  }
+  return NotFound("node " + std::string(node_id) + " is not registered");
 }
 
 Status NodeRegistry::Register(NodeRegistration reg) {
   NodeStatus snapshot;
   {
     std::lock_guard lock(mu_);
-    Node& n = nodes_[reg.node_id];
-    if (n.status.registered_at.empty()) n.status.registered_at = NowRfc3339();
-    n.status.reg = std::move(reg);
-    n.status.up = true;
-    n.status.ready.clear();
-    n.status.last_heartbeat = NowRfc3339();
-    n.last_seen = options_.now();
-    snapshot = n.status;
+    auto it = nodes_.find(reg.node_id);
+    if (it == nodes_.end()) return Missing(reg.node_id);
+    snapshot = Registered(it->second, std::move(reg));
   }
   RETURN_IF_ERROR(Persist(snapshot.reg.node_id));
   LOG_INFO("node {} registered at {}", snapshot.reg.node_id, snapshot.reg.url);
-  Record("node_registered", snapshot.reg.node_id, snapshot.reg.url);
+  Record("node_registered", "control", snapshot.reg.node_id, snapshot.reg.url);
   return OkStatus();
+}
+
+Status NodeRegistry::Authenticate(std::string_view node_id, std::string_view secret) const {
+  std::lock_guard lock(mu_);
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end()) return Missing(node_id);
+  if (it->second.credential_sha256.empty()) {
+    return NotFound("node " + std::string(node_id) +
+                    " has no credential yet (it registered before node credentials existed)");
+  }
+  if (!MatchesDigest(secret, it->second.credential_sha256)) {
+    return PermissionDenied("invalid credential for node " + std::string(node_id));
+  }
+  return OkStatus();
+}
+
+Status NodeRegistry::Remove(const std::string& node_id, const std::string& source) {
+  std::string url;
+  {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(node_id);
+    if (it == nodes_.end()) return NotFound("no node " + node_id);
+    url = it->second.status.reg.url;
+    nodes_.erase(it);
+    removed_[node_id] = NowRfc3339();
+  }
+  RETURN_IF_ERROR(Persist(node_id));
+  LOG_WARN("node {} removed: its credential is revoked", node_id);
+  Record("node_removed", source, node_id, url);
+  return OkStatus();
+}
+
+std::optional<std::string> NodeRegistry::PairTokenDigest(const std::string& sender,
+                                                         const std::string& receiver) const {
+  std::lock_guard lock(mu_);
+  auto it = nodes_.find(sender);
+  if (it == nodes_.end() || it->second.dataplane_key.empty()) return std::nullopt;
+  return Sha256Hex(PairToken(it->second.dataplane_key, receiver));
 }
 
 Status NodeRegistry::Beat(Heartbeat beat) {
@@ -108,7 +239,7 @@ Status NodeRegistry::Beat(Heartbeat beat) {
   {
     std::lock_guard lock(mu_);
     auto it = nodes_.find(beat.node_id);
-    if (it == nodes_.end()) return NotFound("node " + beat.node_id + " is not registered");
+    if (it == nodes_.end()) return Missing(beat.node_id);
     Node& n = it->second;
     came_up = !n.status.up;
     n.status.up = true;
@@ -122,7 +253,7 @@ Status NodeRegistry::Beat(Heartbeat beat) {
   if (came_up) {
     LOG_INFO("node {} is up again", snapshot.reg.node_id);
     if (Status st = Persist(snapshot.reg.node_id); !st.ok()) LOG_WARN("persisting node state: {}", st.message());
-    Record("node_up", snapshot.reg.node_id, snapshot.reg.url);
+    Record("node_up", "control", snapshot.reg.node_id, snapshot.reg.url);
   }
   return OkStatus();
 }
@@ -144,7 +275,7 @@ void NodeRegistry::Sweep() {
     LOG_WARN("node {} is down (no heartbeat for {} ms)", s.reg.node_id,
              std::chrono::duration_cast<std::chrono::milliseconds>(options_.node_timeout).count());
     if (Status st = Persist(s.reg.node_id); !st.ok()) LOG_WARN("persisting node state: {}", st.message());
-    Record("node_down", s.reg.node_id, s.reg.url);
+    Record("node_down", "control", s.reg.node_id, s.reg.url);
   }
 }
 

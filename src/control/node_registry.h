@@ -12,6 +12,15 @@
 // Liveness: a node is up after it registers or beats, and is marked down
 // by Sweep() once silent for node_timeout (no leases: timestamps suffice).
 //
+// Identity (docs/api.md, "Node protocol"): Admit() — the join token's one
+// use — issues a new node its own secret and stores only what
+// common/node_credential.h derives from it (its SHA-256, and the dataplane
+// key); every later call of that node is checked by Authenticate(). Remove()
+// revokes a node: its row becomes a tombstone (nodes/<id> with state
+// "removed"), so its credential is refused (PermissionDenied) rather than
+// unknown (NotFound, which tells an engine to join again), until the id is
+// admitted again as a new node.
+//
 // Thread-safety: any thread. Register, Heartbeat (on a state change) and
 // Sweep block on store writes; List and the gateway calls do not.
 #pragma once
@@ -26,6 +35,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -62,6 +72,10 @@ struct NodeStatus {
   int64_t cached = 0;
   NodeLoad load;
   int64_t gateway_inflight = 0;  // requests the gateway has outstanding there
+  // A fingerprint of the node's current credential (16 hex digits, not a
+  // secret): changes when the id is admitted again, so that placements,
+  // which store it, change too and wake the engines' workflow polls.
+  std::string credential_id;
 };
 
 // A node chosen by the gateway; hand it back to Release().
@@ -76,6 +90,8 @@ struct NodeRegistryOptions {
   std::function<std::chrono::steady_clock::time_point()> now = [] {
     return std::chrono::steady_clock::now();
   };
+  // A new node secret (64 hex digits); empty = auth.h's GenerateToken.
+  std::function<Result<std::string>()> new_secret;
 };
 
 class NodeRegistry {
@@ -84,11 +100,36 @@ class NodeRegistry {
   static Result<std::unique_ptr<NodeRegistry>> Open(Store& store, EventLog& events,
                                                     NodeRegistryOptions options);
 
-  // New or re-registering node (url, labels, capacity replaced; ready map
-  // cleared). The node is up.
+  // A new node, admitted with the join token: stored with a fresh
+  // credential, up. Returns its secret — the only time the secret exists
+  // outside the node. AlreadyExists when `reg.node_id` is registered (up or
+  // down): only that node's own credential registers it again, or an
+  // operator removes it first. A removed id, or a node stored before node
+  // credentials existed, is admitted as new.
+  Result<std::string> Admit(NodeRegistration reg);
+  // A known node registering again, after the caller Authenticate()d it:
+  // url, labels and capacity replaced, ready map cleared, the node is up.
+  // NotFound when it is not registered (any more); PermissionDenied when it
+  // was removed.
   Status Register(NodeRegistration reg);
+  // OK when `secret` is `node_id`'s credential. NotFound: no such node (it
+  // never registered, the store was replaced, or it has no credential yet):
+  // the engine joins again with the join token. PermissionDenied: a wrong
+  // secret, or a node an operator removed (the message says which).
+  Status Authenticate(std::string_view node_id, std::string_view secret) const;
+  // Revokes `node_id` (DELETE /api/nodes/{id}): its credential is refused
+  // at once, it leaves the list (so the gateway and the orchestrator stop
+  // using it, as for a dead node), and `node_removed` is recorded with
+  // `source`. NotFound for an unknown node.
+  Status Remove(const std::string& node_id, const std::string& source);
+  // SHA-256 (hex) of the dataplane token `sender` sends to `receiver`
+  // (node_credential.h's PairToken), for the receiver's list of peers;
+  // nullopt when `sender` is not registered.
+  std::optional<std::string> PairTokenDigest(const std::string& sender,
+                                             const std::string& receiver) const;
   // NotFound for a node that never registered (the engine then
-  // re-registers). A down node comes back up.
+  // re-registers), PermissionDenied for a removed one. A down node comes
+  // back up.
   Status Beat(Heartbeat beat);
   // Marks nodes silent for node_timeout down. Call periodically.
   void Sweep();
@@ -114,18 +155,31 @@ class NodeRegistry {
   struct Node {
     NodeStatus status;
     std::chrono::steady_clock::time_point last_seen;
+    // What the store keeps of the credential; both empty for a node stored
+    // before node credentials existed.
+    std::string credential_sha256;
+    std::string dataplane_key;
   };
   NodeRegistry(Store& store, EventLog& events, NodeRegistryOptions options)
       : store_(store), events_(events), options_(std::move(options)) {}
+  // Writes the node's row, its tombstone, or deletes the key: whichever is
+  // current in memory.
   Status Persist(const std::string& node_id);
-  void Record(const std::string& type, const std::string& node_id, const std::string& url);
+  void Record(const std::string& type, const std::string& source, const std::string& node_id,
+              const std::string& url);
+  // Under mu_: the node's new state after a (re-)registration.
+  NodeStatus Registered(Node& n, NodeRegistration reg);
+  // Under mu_, for an id not in nodes_: PermissionDenied when it was
+  // removed, else NotFound.
+  Status Missing(std::string_view node_id) const;
 
   Store& store_;
   EventLog& events_;
   NodeRegistryOptions options_;
   std::mutex persist_mu_;  // taken before mu_, never while holding it
   mutable std::mutex mu_;
-  std::map<std::string, Node> nodes_;
+  std::map<std::string, Node, std::less<>> nodes_;
+  std::map<std::string, std::string, std::less<>> removed_;  // node id -> removed_at (RFC 3339)
   uint64_t rotation_ = 0;  // breaks ties between equally loaded nodes
 };
 

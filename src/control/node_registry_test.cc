@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/node_credential.h"
+#include "common/sha256.h"
+
 namespace aether::control {
 namespace {
 
@@ -37,7 +40,7 @@ class NodeRegistryTest : public ::testing::Test {
 };
 
 TEST_F(NodeRegistryTest, DownAfterTimeoutUpOnBeat) {
-  ASSERT_TRUE(registry_->Register({"n1", "http://a", {{"zone", "x"}}, {}}).ok());
+  ASSERT_TRUE(registry_->Admit({"n1", "http://a", {{"zone", "x"}}, {}}).ok());
   EXPECT_EQ(registry_->Count().up, 1);
   now_ += seconds(9);
   registry_->Sweep();
@@ -55,9 +58,9 @@ TEST_F(NodeRegistryTest, UnknownNodeBeatIsNotFound) {
 }
 
 TEST_F(NodeRegistryTest, PickChoosesReadyLeastLoadedAndCountsInflight) {
-  ASSERT_TRUE(registry_->Register({"a", "http://a", {}, {}}).ok());
-  ASSERT_TRUE(registry_->Register({"b", "http://b", {}, {}}).ok());
-  ASSERT_TRUE(registry_->Register({"c", "http://c", {}, {}}).ok());
+  ASSERT_TRUE(registry_->Admit({"a", "http://a", {}, {}}).ok());
+  ASSERT_TRUE(registry_->Admit({"b", "http://b", {}, {}}).ok());
+  ASSERT_TRUE(registry_->Admit({"c", "http://c", {}, {}}).ok());
   ASSERT_TRUE(Beat("a", {{"f", "s1"}}, 5).ok());
   ASSERT_TRUE(Beat("b", {{"f", "s1"}}, 0).ok());
   ASSERT_TRUE(Beat("c", {{"f", "old"}}, 0).ok());  // an older version: never chosen
@@ -84,8 +87,8 @@ TEST_F(NodeRegistryTest, PickChoosesReadyLeastLoadedAndCountsInflight) {
 }
 
 TEST_F(NodeRegistryTest, RegistrationsSurviveReopenWithGrace) {
-  ASSERT_TRUE(registry_->Register({"n1", "http://a", {{"k", "v"}}, {}}).ok());
-  ASSERT_TRUE(registry_->Register({"n2", "http://b", {}, {}}).ok());
+  ASSERT_TRUE(registry_->Admit({"n1", "http://a", {{"k", "v"}}, {}}).ok());
+  ASSERT_TRUE(registry_->Admit({"n2", "http://b", {}, {}}).ok());
   now_ += seconds(5);
   ASSERT_TRUE(Beat("n1", {}).ok());
   now_ += seconds(6);
@@ -103,6 +106,99 @@ TEST_F(NodeRegistryTest, RegistrationsSurviveReopenWithGrace) {
   now_ += seconds(1);
   registry_->Sweep();
   EXPECT_EQ(registry_->Count().up, 0);
+}
+
+TEST_F(NodeRegistryTest, AdmitIssuesACredentialAndStoresOnlyWhatIsDerived) {
+  Result<std::string> secret = registry_->Admit({"n1", "http://a", {}, {}});
+  ASSERT_TRUE(secret.ok()) << secret.status().message();
+  EXPECT_EQ(secret->size(), 64u);
+  EXPECT_TRUE(registry_->Authenticate("n1", *secret).ok());
+  EXPECT_EQ(registry_->Authenticate("n1", "wrong").code(), Code::kPermissionDenied);
+  EXPECT_EQ(registry_->Authenticate("n1", "").code(), Code::kPermissionDenied);
+  EXPECT_EQ(registry_->Authenticate("n2", *secret).code(), Code::kNotFound);
+  std::optional<KeyValue> row = store_->Get("nodes/n1").value();
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->value.find(*secret), std::string::npos) << "the secret itself is never stored";
+  EXPECT_NE(row->value.find(CredentialDigest(*secret)), std::string::npos);
+  // Another secret each time.
+  Result<std::string> other = registry_->Admit({"n2", "http://b", {}, {}});
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(*other, *secret);
+  // The credential survives a restart of the control plane.
+  registry_ = Open();
+  EXPECT_TRUE(registry_->Authenticate("n1", *secret).ok());
+  EXPECT_FALSE(registry_->List()[0].credential_id.empty());
+}
+
+TEST_F(NodeRegistryTest, TheJoinTokenCannotTakeOverAKnownNode) {
+  Result<std::string> secret = registry_->Admit({"n1", "http://a", {}, {}});
+  ASSERT_TRUE(secret.ok());
+  Result<std::string> again = registry_->Admit({"n1", "http://evil", {}, {}});
+  EXPECT_EQ(again.status().code(), Code::kAlreadyExists);
+  now_ += seconds(11);
+  registry_->Sweep();  // down nodes too
+  EXPECT_EQ(registry_->Admit({"n1", "http://evil", {}, {}}).status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(registry_->List()[0].reg.url, "http://a");
+  // Its own (authenticated) registration replaces the url and keeps the credential.
+  ASSERT_TRUE(registry_->Register({"n1", "http://a2", {}, {}}).ok());
+  EXPECT_EQ(registry_->List()[0].reg.url, "http://a2");
+  EXPECT_TRUE(registry_->List()[0].up);
+  EXPECT_TRUE(registry_->Authenticate("n1", *secret).ok());
+  EXPECT_EQ(registry_->Register({"ghost", "http://g", {}, {}}).code(), Code::kNotFound);
+}
+
+TEST_F(NodeRegistryTest, RemoveRevokesUntilTheIdIsAdmittedAgain) {
+  Result<std::string> secret = registry_->Admit({"n1", "http://a", {}, {}});
+  ASSERT_TRUE(secret.ok());
+  std::string old_id = registry_->List()[0].credential_id;
+  ASSERT_TRUE(registry_->Remove("n1", "api").ok());
+  EXPECT_EQ(registry_->Remove("n1", "api").code(), Code::kNotFound);
+  EXPECT_TRUE(registry_->List().empty());
+  EXPECT_FALSE(registry_->Has("n1"));
+  Status auth = registry_->Authenticate("n1", *secret);
+  EXPECT_EQ(auth.code(), Code::kPermissionDenied);
+  EXPECT_NE(auth.message().find("removed"), std::string::npos) << auth.message();
+  EXPECT_EQ(Beat("n1", {}).code(), Code::kPermissionDenied);
+  EXPECT_EQ(registry_->Register({"n1", "http://a", {}, {}}).code(), Code::kPermissionDenied);
+  EXPECT_FALSE(registry_->PairTokenDigest("n1", "n2"));
+  auto page = events_->List(0, "node_removed", 10);
+  ASSERT_EQ(page->events.size(), 1u);
+  EXPECT_EQ(page->events[0].source, "api");
+
+  // Still revoked after a restart.
+  registry_ = Open();
+  EXPECT_EQ(registry_->Authenticate("n1", *secret).code(), Code::kPermissionDenied);
+  EXPECT_TRUE(registry_->List().empty());
+
+  // The join token admits the id again, as a new node with a new credential.
+  Result<std::string> fresh = registry_->Admit({"n1", "http://a", {}, {}});
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_NE(*fresh, *secret);
+  EXPECT_TRUE(registry_->Authenticate("n1", *fresh).ok());
+  EXPECT_EQ(registry_->Authenticate("n1", *secret).code(), Code::kPermissionDenied);
+  EXPECT_NE(registry_->List()[0].credential_id, old_id);
+}
+
+TEST_F(NodeRegistryTest, ANodeStoredBeforeCredentialsIsAdmittedOnce) {
+  ASSERT_TRUE(store_->Put("nodes/old", R"({"node_id":"old","url":"http://o","state":"up"})").ok());
+  registry_ = Open();
+  ASSERT_EQ(registry_->List().size(), 1u);
+  EXPECT_EQ(registry_->Authenticate("old", "anything").code(), Code::kNotFound);
+  Result<std::string> secret = registry_->Admit({"old", "http://o", {}, {}});
+  ASSERT_TRUE(secret.ok());
+  EXPECT_TRUE(registry_->Authenticate("old", *secret).ok());
+  EXPECT_EQ(registry_->Admit({"old", "http://o", {}, {}}).status().code(), Code::kAlreadyExists);
+}
+
+TEST_F(NodeRegistryTest, PairTokenDigestsMatchWhatTheSenderDerives) {
+  Result<std::string> a = registry_->Admit({"a", "http://a", {}, {}});
+  ASSERT_TRUE(a.ok());
+  std::optional<std::string> d = registry_->PairTokenDigest("a", "b");
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(MatchesDigest(PairToken(DataplaneKey(*a), "b"), *d));
+  EXPECT_FALSE(MatchesDigest(PairToken(DataplaneKey(*a), "c"), *d));
+  EXPECT_FALSE(MatchesDigest(*a, *d));
+  EXPECT_FALSE(registry_->PairTokenDigest("b", "a"));
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ Result<int64_t> QueryNumber(const HttpRequest& req, const std::string& key, int6
 
 }  // namespace
 
-HttpResponse ControlApi::Callback(const HttpRequest& req) {
+HttpResponse ControlApi::Callback(const HttpRequest& req, const Caller& caller) {
   Result<json::object> body = ParseJsonObject(req.body);
   if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
   Result<std::string> type = GetString(*body, "event");
@@ -34,16 +34,10 @@ HttpResponse ControlApi::Callback(const HttpRequest& req) {
   if (ToJson(data).size() > kMaxEventData) {
     return JsonError(413, "payload_too_large", "event data is larger than 64 KiB");
   }
-  std::string source;
-  std::string_view node = req.Header("X-Aether-Node");
-  if (!node.empty()) {
-    if (Status st = ValidateNodeId(node); !st.ok()) {
-      return JsonError(400, "invalid_argument", "X-Aether-Node: " + st.message());
-    }
-    source = std::string(node);
-  } else {
-    source = std::string(kApiSource);
-  }
+  // The node whose credential was checked, never a name the request
+  // claims; the admin token's events are the API's.
+  std::string source =
+      caller.kind == Caller::Kind::kNode ? caller.node_id : std::string(kApiSource);
   Result<int64_t> id = ctx_.events.Append(std::move(*type), std::move(source), std::move(data));
   if (!id.ok()) return JsonError(id.status());
   HttpResponse r = JsonOk(json::object{{"status", "recorded"}, {"id", *id}});
@@ -100,8 +94,10 @@ HttpResponse ControlApi::Metrics() {
 
 void ControlApi::RegisterOps(HttpServer& server) {
   server.Route("POST", "/callback",
-               Blocking("POST /callback", Access::kNode,
-                        [this](const HttpRequest& req) { return Callback(req); }));
+               BlockingAs("POST /callback", Access::kNodeOrAdmin,
+                          [this](const HttpRequest& req, const Caller& caller) {
+                            return Callback(req, caller);
+                          }));
   server.Route("GET", "/api/events",
                Blocking("GET /api/events", Access::kAdmin,
                         [this](const HttpRequest& req) { return ListEvents(req); }));

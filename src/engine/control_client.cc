@@ -1,5 +1,6 @@
 #include "engine/control_client.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,14 +18,17 @@ namespace {
 namespace json = boost::json;
 using std::chrono::milliseconds;
 
+// How often the manifest thread, before the node has joined, checks for a
+// stop.
+constexpr milliseconds kJoinPoll{100};
 
-
-Status StatusOf(const HttpResponse& r) {
+// `refused`: what a 401/403 means for the token this call carried.
+Status StatusOf(const HttpResponse& r, std::string_view refused = {}) {
   std::string msg = DescribeHttpError(r);
   switch (r.status) {
     case 401:
     case 403:
-      return PermissionDenied(msg + " (check [auth] join_token)");
+      return PermissionDenied(msg + std::string(refused));
     case 404:
       return NotFound(msg);
     case 503:
@@ -66,8 +70,7 @@ ControlClient::~ControlClient() { Stop(); }
 
 void ControlClient::Start(std::string self_url) {
   self_url_ = std::move(self_url);
-  LOG_INFO("joining the control plane at {} as node {} ({})", options_.url, options_.node_id,
-           self_url_);
+  LOG_INFO("joining the control plane at {} as node {} ({})", options_.url, node_id(), self_url_);
   beat_thread_ = std::thread([this] { BeatLoop(); });
   manifest_thread_ = std::thread([this] { ManifestLoop(); });
 }
@@ -102,10 +105,22 @@ bool ControlClient::Sleep(milliseconds d, bool beat) {
 }
 
 Result<HttpResponse> ControlClient::Call(std::string_view method, const std::string& path,
-                                         std::string_view body, milliseconds timeout) {
-  HttpHeaders headers{{"Authorization", "Bearer " + options_.join_token},
-                      {"X-Aether-Node", options_.node_id}};
+                                         std::string_view body, milliseconds timeout, Auth auth) {
+  std::string token;
+  if (auth == Auth::kJoin) {
+    token = options_.join_token;
+  } else {
+    ASSIGN_OR_RETURN(token, Secret());
+  }
+  HttpHeaders headers{{"Authorization", "Bearer " + token}, {"X-Aether-Node", node_id()}};
   return options_.transport(method, options_.url + path, body, headers, timeout);
+}
+
+Result<std::string> ControlClient::Secret() {
+  std::string secret = options_.identity->WaitForSecret(options_.call_timeout);
+  if (secret.empty())
+    return Unavailable("node " + node_id() + " has not joined the control plane yet");
+  return secret;
 }
 
 void ControlClient::SetLink(Link* current, Link next, std::string_view what, const Status& why) {
@@ -129,36 +144,92 @@ void ControlClient::SetLink(Link* current, Link next, std::string_view what, con
 
 Status ControlClient::Register() {
   json::object body;
-  body["node_id"] = options_.node_id;
+  body["node_id"] = node_id();
   body["url"] = self_url_;
   json::object labels;
   for (const auto& [k, v] : options_.labels) labels[k] = v;
   body["labels"] = std::move(labels);
   Result<json::value> capacity = ParseJson(options_.capacity_json);
   body["capacity"] = capacity.ok() ? std::move(*capacity) : json::value(json::object());
-  ASSIGN_OR_RETURN(HttpResponse r, Call("POST", "/register", ToJson(body), options_.call_timeout));
-  if (r.status != 200) return StatusOf(r);
-  if (Result<json::object> reply = ParseJsonObject(r.body); reply.ok()) {
-    Result<int64_t> ms = GetInt(*reply, "heartbeat_interval_ms", 0);
-    if (ms.ok() && *ms > 0) {
-      std::lock_guard lock(mu_);
-      interval_ = milliseconds(*ms);
-    }
+  std::string text = ToJson(body);
+  if (options_.identity->secret().empty()) return Join(text);
+  ASSIGN_OR_RETURN(HttpResponse r, Call("POST", "/register", text, options_.call_timeout));
+  if (r.status == 404) {
+    // Not a refusal: the control plane has no record of this node (a new or
+    // restored store). Join it anew; the old credential is worthless there.
+    LOG_WARN(
+        "the control plane {} does not know node {} (was its store replaced?); joining "
+        "again as a new node",
+        options_.url, node_id());
+    options_.identity->Forget();
+    return Join(text);
   }
+  if (r.status != 200) return StatusOf(r, CredentialRefused());
+  ApplyRegisterReply(r);
   return OkStatus();
+}
+
+std::string ControlClient::CredentialRefused() const {
+  const std::string& path = options_.identity->path();
+  std::string file = path.empty() ? "its credential" : path;
+  return fmt::format(
+      "; node {}'s credential is refused, and this engine does not fall back to the join token. "
+      "To join again as a new node: `aether nodes rm {}` if it is still listed, delete {}, "
+      "restart the engine",
+      node_id(), node_id(), file);
+}
+
+Status ControlClient::Join(const std::string& body) {
+  ASSIGN_OR_RETURN(HttpResponse r,
+                   Call("POST", "/register", body, options_.call_timeout, Auth::kJoin));
+  if (r.status != 200) {
+    // node_exists explains itself (aether nodes rm); any other refusal is
+    // the join token's.
+    bool exists = r.body.find("\"node_exists\"") != std::string::npos;
+    return StatusOf(r, exists ? "" : " (check [auth] join_token)");
+  }
+  Result<json::object> reply = ParseJsonObject(r.body);
+  Result<std::string> secret =
+      reply.ok() ? GetString(*reply, "credential", "") : Result<std::string>(std::string());
+  if (!secret.ok() || secret->empty()) {
+    return Internal("the control plane " + options_.url + " admitted node " + node_id() +
+                    " without issuing it a credential (is it older than this engine?)");
+  }
+  if (Status st = options_.identity->Set(std::move(*secret)); !st.ok()) {
+    LOG_ERROR(
+        "node {} joined, but its credential cannot be saved ({}); it works until this "
+        "engine stops, after which the node must be removed (aether nodes rm {}) to join "
+        "again",
+        node_id(), st.message(), node_id());
+  } else {
+    LOG_INFO("node {} joined the control plane {} as a new node; its credential is in {}",
+             node_id(), options_.url, options_.identity->path());
+  }
+  ApplyRegisterReply(r);
+  return OkStatus();
+}
+
+void ControlClient::ApplyRegisterReply(const HttpResponse& r) {
+  Result<json::object> reply = ParseJsonObject(r.body);
+  if (!reply.ok()) return;
+  Result<int64_t> ms = GetInt(*reply, "heartbeat_interval_ms", 0);
+  if (ms.ok() && *ms > 0) {
+    std::lock_guard lock(mu_);
+    interval_ = milliseconds(*ms);
+  }
 }
 
 Status ControlClient::Heartbeat() {
   NodeStatusReport s = hooks_.status ? hooks_.status() : NodeStatusReport{};
   json::object ready;
   for (const auto& [name, sha] : s.ready) ready[name] = sha;
-  json::object body{{"node_id", options_.node_id},
+  json::object body{{"node_id", node_id()},
                     {"load", json::object{{"inflight", s.inflight}, {"queue", s.queue}}},
                     {"ready", std::move(ready)},
                     {"cached", s.cached}};
   ASSIGN_OR_RETURN(HttpResponse r,
                    Call("POST", "/node/heartbeat", ToJson(body), options_.call_timeout));
-  if (r.status != 200) return StatusOf(r);
+  if (r.status != 200) return StatusOf(r, CredentialRefused());
   return OkStatus();
 }
 
@@ -186,7 +257,7 @@ void ControlClient::BeatLoop() {
       }
       set_registered(true);
       backoff.Reset();
-      LOG_INFO("registered with the control plane {} as node {}", options_.url, options_.node_id);
+      LOG_INFO("registered with the control plane {} as node {}", options_.url, node_id());
     }
     Status st = Heartbeat();
     milliseconds wait;
@@ -195,7 +266,7 @@ void ControlClient::BeatLoop() {
       wait = interval_;
     }
     if (st.code() == Code::kNotFound) {
-      LOG_INFO("the control plane does not know node {}; registering again", options_.node_id);
+      LOG_INFO("the control plane does not know node {}; registering again", node_id());
       set_registered(false);
       continue;
     }
@@ -219,6 +290,12 @@ void ControlClient::ManifestLoop() {
   std::optional<int64_t> since;
   const milliseconds poll_timeout =
       std::chrono::duration_cast<milliseconds>(options_.manifest_wait) + options_.call_timeout;
+  // Until the node has joined (the beat thread registers it) there is
+  // nothing to ask with.
+  while (options_.identity->WaitForSecret(kJoinPoll).empty()) {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+  }
   for (;;) {
     {
       std::lock_guard lock(mu_);
@@ -254,6 +331,8 @@ Result<std::vector<uint8_t>> ControlClient::FetchArtifact(const std::string& sha
 }
 
 Status ControlClient::PostEvent(std::string_view body) {
+  // Call() waits for the first registration (events of a restart come
+  // before it).
   ASSIGN_OR_RETURN(HttpResponse r, Call("POST", "/callback", body, options_.call_timeout));
   if (r.status != 201 && r.status != 200) return StatusOf(r);
   return OkStatus();

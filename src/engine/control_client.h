@@ -5,10 +5,18 @@
 //               then POST /node/heartbeat every heartbeat interval, or at once
 //               after BeatSoon();
 //   * manifest: GET /node/manifest?since=REV&wait=W in a loop, handing every
-//               manifest to the `manifest` hook.
+//               manifest to the `manifest` hook (once the node has joined).
 // While the control plane is unreachable both retry with exponential backoff
-// (0.5 s doubling to 10 s) and log only when the state changes. The join
-// token is sent, never logged.
+// (0.5 s doubling to 10 s) and log only when the state changes.
+//
+// Identity: every call carries the node's own credential (NodeIdentity).
+// The join token is sent only to register a node that has none — at its
+// first start, or when the control plane answers 404 to its credential
+// (its store was replaced) — and the credential it issues is saved. A
+// refused credential (401/403: the node was removed, or the id belongs to
+// another credential) is logged once with the control plane's reason and
+// retried quietly, never replaced by the join token. Neither secret is
+// ever logged.
 #pragma once
 
 #include <chrono>
@@ -24,6 +32,7 @@
 #include "common/http_server.h"
 #include "common/result.h"
 #include "engine/manifest.h"
+#include "engine/node_identity.h"
 
 namespace aether::engine {
 
@@ -37,8 +46,8 @@ struct NodeStatusReport {
 
 struct ControlClientOptions {
   std::string url;  // the control plane, e.g. "http://10.0.0.1:9090" (a trailing / is dropped)
-  std::string join_token;
-  std::string node_id;
+  std::string join_token;            // admits this node while it has no credential
+  NodeIdentity* identity = nullptr;  // required; outlives the client
   std::map<std::string, std::string> labels;
   std::string capacity_json = "{}";  // a JSON object, shown in /api/nodes
   // Until the register reply says otherwise.
@@ -88,24 +97,36 @@ class ControlClient {
   void BeatSoon();
 
   // GET /node/artifacts/{sha256}. The caller verifies the bytes.
-  // Errors: Unavailable / DeadlineExceeded (control plane away), NotFound
-  // (unknown artifact), Internal (any other answer).
+  // Errors: Unavailable / DeadlineExceeded (control plane away, or the node
+  // has not joined yet), NotFound (unknown artifact), PermissionDenied (the
+  // credential is refused), Internal (any other answer).
   Result<std::vector<uint8_t>> FetchArtifact(const std::string& sha256);
-  // POST /callback with `body` ({"event", "data"}).
+  // POST /callback with `body` ({"event", "data"}). Before the node has
+  // joined it waits up to call_timeout for its credential.
   Status PostEvent(std::string_view body);
 
-  const std::string& node_id() const { return options_.node_id; }
+  const std::string& node_id() const { return options_.identity->node_id(); }
   bool registered() const;
 
  private:
   enum class Link { kStarting, kUp, kUnreachable, kRejected };
+  enum class Auth { kJoin, kNode };  // which token a call carries
 
   void BeatLoop();
   void ManifestLoop();
   Status Register();
+  // Registers a node without a credential (the join token) and saves the
+  // credential the control plane issues.
+  Status Join(const std::string& body);
+  void ApplyRegisterReply(const HttpResponse& r);
+  // What a 401/403 to the node's credential means, and what to do.
+  std::string CredentialRefused() const;
   Status Heartbeat();  // NotFound = unknown node
   Result<HttpResponse> Call(std::string_view method, const std::string& path, std::string_view body,
-                            std::chrono::milliseconds timeout);
+                            std::chrono::milliseconds timeout, Auth auth = Auth::kNode);
+  // The node's secret, waiting up to call_timeout for the first
+  // registration; Unavailable when it does not come.
+  Result<std::string> Secret();
   // Logs a change of the link's state (once per change, not per attempt).
   void SetLink(Link* current, Link next, std::string_view what, const Status& why);
   // Waits up to `d`; true when stopping. With `beat`, BeatSoon() also wakes it.

@@ -43,17 +43,36 @@ class FakeControl {
       calls_.push_back(c);
       if (away_) return Unavailable("cannot connect to 127.0.0.1:9: Connection refused");
     }
+    constexpr char kReply[] =
+        R"({"node_id":"n1","heartbeat_interval_ms":50,"node_timeout_ms":1000)";
     if (path == "/register") {
       std::lock_guard lock(mu_);
-      known_ = true;
-      return Reply(200, R"({"node_id":"n1","heartbeat_interval_ms":50,"node_timeout_ms":1000})");
+      if (c.auth == "Bearer " + kJoinToken) {
+        if (known_) {
+          return Reply(
+              403,
+              R"({"error":"node n1 is already registered ... aether nodes rm n1","code":"node_exists"})");
+        }
+        known_ = true;
+        secret_ = std::string(64, static_cast<char>('a' + issued_++));
+        return Reply(200, std::string(kReply) + R"(,"credential":")" + secret_ + "\"}");
+      }
+      if (!known_)
+        return Reply(404, R"({"error":"node n1 is not registered","code":"unknown_node"})");
+      if (revoked_ || c.auth != "Bearer " + secret_) return Refused();
+      return Reply(200, std::string(kReply) + "}");
     }
     if (path == "/node/heartbeat") {
       std::lock_guard lock(mu_);
-      return known_ ? Reply(200, R"({"status":"ok","revision":1})")
-                    : Reply(404, R"({"error":"unknown node","code":"unknown_node"})");
+      if (!known_) return Reply(404, R"({"error":"unknown node","code":"unknown_node"})");
+      if (revoked_ || c.auth != "Bearer " + secret_) return Refused();
+      return Reply(200, R"({"status":"ok","revision":1})");
     }
     if (path.starts_with("/node/manifest")) {
+      {
+        std::lock_guard lock(mu_);
+        if (c.auth != "Bearer " + secret_) return Refused();
+      }
       if (path.find("wait=") != std::string::npos) std::this_thread::sleep_for(milliseconds(20));
       return Reply(200, R"({"functions":[],"revision":7})");
     }
@@ -68,10 +87,27 @@ class FakeControl {
     }
     return out;
   }
+  // The store was replaced: the node is unknown.
   void Forget() {
     std::lock_guard lock(mu_);
     known_ = false;
   }
+  // Another engine holds the id (the join token cannot take it over).
+  void TakeOver() {
+    std::lock_guard lock(mu_);
+    known_ = true;
+    secret_ = std::string(64, 'z');
+  }
+  // An operator removed the node.
+  void Revoke() {
+    std::lock_guard lock(mu_);
+    revoked_ = true;
+  }
+  std::string secret() {
+    std::lock_guard lock(mu_);
+    return secret_;
+  }
+  static inline const std::string kJoinToken = "sekrit";
   void SetAway(bool away) {
     std::lock_guard lock(mu_);
     away_ = away;
@@ -84,17 +120,24 @@ class FakeControl {
     r.body = std::move(body);
     return r;
   }
+  static Result<HttpResponse> Refused() {
+    return Reply(403,
+                 R"({"error":"node n1 was removed by an operator","code":"permission_denied"})");
+  }
   std::mutex mu_;
   std::vector<Call> calls_;
   bool known_ = false;
   bool away_ = false;
+  bool revoked_ = false;
+  std::string secret_;
+  int issued_ = 0;
 };
 
-ControlClientOptions Options(FakeControl& fake) {
+ControlClientOptions Options(FakeControl& fake, NodeIdentity& identity) {
   ControlClientOptions o;
   o.url = "http://control:9090/";
-  o.join_token = "sekrit";
-  o.node_id = "n1";
+  o.join_token = FakeControl::kJoinToken;
+  o.identity = &identity;
   o.labels = {{"zone", "eu"}};
   o.capacity_json = R"({"workers":2})";
   o.heartbeat_interval = milliseconds(1000);  // the register reply's 50 ms wins
@@ -120,15 +163,23 @@ TEST(ControlClientTest, RegistersBeatsFollowsAndReRegisters) {
     std::lock_guard lock(mu);
     revisions.push_back(m.revision);
   };
-  ControlClient client(Options(fake), std::move(hooks));
+  NodeIdentity identity("n1");
+  ControlClient client(Options(fake, identity), std::move(hooks));
   client.Start("http://127.0.0.1:9091");
   ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/heartbeat").size() >= 3; }));
   EXPECT_TRUE(client.registered());
 
+  // Joined with the join token once; everything after carries the issued
+  // credential.
   auto reg = fake.Calls("/register");
   ASSERT_EQ(reg.size(), 1u);
   EXPECT_EQ(reg[0].url, "http://control:9090/register");
   EXPECT_EQ(reg[0].auth, "Bearer sekrit");
+  EXPECT_EQ(reg[0].node, "n1");
+  const std::string first = fake.secret();
+  EXPECT_EQ(identity.secret(), first);
+  for (const auto& beat : fake.Calls("/node/heartbeat")) EXPECT_EQ(beat.auth, "Bearer " + first);
+  for (const auto& poll : fake.Calls("/node/manifest")) EXPECT_EQ(poll.auth, "Bearer " + first);
   json::object body = json::parse(reg[0].body).as_object();
   EXPECT_EQ(body["node_id"], "n1");
   EXPECT_EQ(body["url"], "http://127.0.0.1:9091");
@@ -148,25 +199,66 @@ TEST(ControlClientTest, RegistersBeatsFollowsAndReRegisters) {
     EXPECT_EQ(revisions.front(), 7);
   }
 
-  // The control plane forgot the node: register again.
+  // The control plane forgot the node (its store was replaced): its
+  // credential is unknown there (404), so it joins again as a new node.
   fake.Forget();
-  ASSERT_TRUE(Eventually([&] { return fake.Calls("/register").size() == 2; }));
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/register").size() == 3; }));
+  reg = fake.Calls("/register");
+  EXPECT_EQ(reg[1].auth, "Bearer " + first);
+  EXPECT_EQ(reg[2].auth, "Bearer sekrit");
+  ASSERT_TRUE(Eventually([&] { return identity.secret() == fake.secret(); }));
+  EXPECT_NE(identity.secret(), first);
 
-  // Away, then back: registers again once it answers.
+  // Away, then back: registers again once it answers, with its credential.
   fake.SetAway(true);
   ASSERT_TRUE(Eventually([&] { return !client.registered(); }));
   fake.SetAway(false);
   ASSERT_TRUE(Eventually([&] { return client.registered(); }));
-  EXPECT_GE(fake.Calls("/register").size(), 3u);
+  reg = fake.Calls("/register");
+  EXPECT_GE(reg.size(), 4u);
+  EXPECT_EQ(reg.back().auth, "Bearer " + fake.secret());
 
   auto t0 = std::chrono::steady_clock::now();
   client.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(500));
 }
 
+TEST(ControlClientTest, ARefusedCredentialIsNeverReplacedByTheJoinToken) {
+  FakeControl fake;
+  NodeIdentity identity("n1");
+  ControlClient client(Options(fake, identity), {});
+  client.Start("http://e:1");
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/heartbeat").size() >= 1; }));
+  fake.Revoke();
+  size_t beats = fake.Calls("/node/heartbeat").size();
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/heartbeat").size() > beats + 2; }));
+  // It keeps knocking with its own credential (an operator may fix things),
+  // and never joins again with the join token.
+  EXPECT_EQ(fake.Calls("/register").size(), 1u);
+  EXPECT_FALSE(identity.secret().empty());
+}
+
+TEST(ControlClientTest, TheJoinTokenCannotTakeAnIdThatIsRegistered) {
+  FakeControl fake;
+  fake.TakeOver();
+  NodeIdentity identity("n1");  // lost its data dir
+  ControlClient client(Options(fake, identity), {});
+  client.Start("http://e:1");
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/register").size() >= 3; }));
+  EXPECT_TRUE(identity.secret().empty());
+  EXPECT_FALSE(client.registered());
+  EXPECT_TRUE(fake.Calls("/node/heartbeat").empty());
+  EXPECT_TRUE(fake.Calls("/node/manifest").empty()) << "nothing to ask with before joining";
+  // The operator removes the old node (the fake forgets it): it joins.
+  fake.Forget();
+  ASSERT_TRUE(Eventually([&] { return client.registered(); }));
+  EXPECT_EQ(identity.secret(), fake.secret());
+}
+
 TEST(ControlClientTest, BeatSoonSendsAHeartbeatAtOnce) {
   FakeControl fake;
-  ControlClientOptions o = Options(fake);
+  NodeIdentity identity("n1");
+  ControlClientOptions o = Options(fake, identity);
   ControlClient client(std::move(o), {});
   client.Start("http://e:1");
   ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/heartbeat").size() >= 1; }));

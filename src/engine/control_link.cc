@@ -32,7 +32,7 @@ class ControlLinkImpl final : public ControlLink {
     ControlClientOptions co;
     co.url = config.control.url;
     co.join_token = config.auth.join_token;
-    co.node_id = DefaultNodeId(config.control.node_id);
+    co.identity = options_.identity;
     co.labels = config.control.labels;
     co.capacity_json = ToJson(json::object{{"workers", options_.workers},
                                            {"queue", options_.queue_capacity},
@@ -141,6 +141,7 @@ Result<std::unique_ptr<ControlLink>> ControlLink::Create(const Config& config, w
                                                          EngineMetrics& metrics,
                                                          ControlLinkOptions options) {
   if (config.control.url.empty()) return InvalidArgument("[control] url is not set");
+  if (options.identity == nullptr) return InvalidArgument("a node identity is required");
   ASSIGN_OR_RETURN(std::unique_ptr<ModuleStore> store, ModuleStore::Open(config.runtime.data_dir));
   auto link = std::make_unique<ControlLinkImpl>(metrics, std::move(options), std::move(store));
   link->Init(config, engine);

@@ -18,11 +18,13 @@
 #include "engine/api.h"
 #include "engine/engine_metrics.h"
 #include "engine/function_registry.h"
+#include "engine/node_identity.h"
 #include "wasm/engine.h"
 
 namespace aether::engine {
 
 struct ControlLinkOptions {
+  NodeIdentity* identity = nullptr;  // required; outlives the link
   size_t workers = 0;  // capacity reported at registration
   size_t queue_capacity = 0;
   // inflight (running) and queued executions, for heartbeats; any thread.

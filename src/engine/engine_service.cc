@@ -15,6 +15,7 @@
 #include "engine/engine_metrics.h"
 #include "engine/executor.h"
 #include "engine/function_registry.h"
+#include "engine/node_identity.h"
 #include "engine/workflow/dataplane.h"
 #include "engine/workflow/poller.h"
 #include "engine/workflow/workflow_host.h"
@@ -67,8 +68,17 @@ class EngineServiceImpl final : public EngineService {
     fo.dir = rt.functions_dir;
     ASSIGN_OR_RETURN(dir_functions_, NewFunctionRegistry(*engine_, std::move(fo)));
     FunctionRegistry* functions = dir_functions_.get();
+    // Without a control plane there is no credential: the dataplane then
+    // accepts no peer and sends no valid token.
+    std::string node_id = DefaultNodeId(config_.control.node_id);
+    if (config_.control.url.empty()) {
+      identity_ = std::make_unique<NodeIdentity>(node_id);
+    } else {
+      ASSIGN_OR_RETURN(identity_, NodeIdentity::Open(rt.data_dir, node_id));
+    }
     if (!config_.control.url.empty()) {
       ControlLinkOptions lo;
+      lo.identity = identity_.get();
       lo.workers = executor_->workers();
       lo.queue_capacity = executor_->queue_capacity();
       Executor* executor = executor_.get();
@@ -145,17 +155,20 @@ class EngineServiceImpl final : public EngineService {
 
  private:
   Status InitWorkflows() {
-    const std::string node_id = DefaultNodeId(config_.control.node_id);
+    const std::string& node_id = identity_->node_id();
     workflow::DataplaneOptions dpo;
-    dpo.join_token = config_.auth.join_token;
+    dpo.identity = identity_.get();
     dataplane_ = std::make_unique<workflow::Dataplane>(std::move(dpo));
 
     if (!config_.control.url.empty()) {
       workflow::PollerOptions po;
       po.url = config_.control.url;
-      po.join_token = config_.auth.join_token;
-      po.node_id = node_id;
+      po.identity = identity_.get();
       po.events_dropped = &metrics_->events_dropped;
+      workflow::Dataplane* dataplane = dataplane_.get();
+      po.peers = [dataplane](std::vector<workflow::PeerGrant> peers) {
+        dataplane->SetPeers(std::move(peers));
+      };
       poller_ = std::make_unique<workflow::Poller>(std::move(po));
     }
 
@@ -212,6 +225,7 @@ class EngineServiceImpl final : public EngineService {
   std::unique_ptr<EngineMetrics> metrics_;
   std::unique_ptr<wasm::Engine> engine_;
   std::unique_ptr<FunctionRegistry> dir_functions_;
+  std::unique_ptr<NodeIdentity> identity_;     // in memory only without [control] url
   std::unique_ptr<ControlLink> control_;       // null without [control] url
   std::unique_ptr<FunctionRegistry> layered_;  // control_'s functions, then dir_functions_
   FunctionRegistry* functions_ = nullptr;      // what the API serves: layered_ or dir_functions_

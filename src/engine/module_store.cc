@@ -21,37 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// temp file + fsync + rename: a reader sees the old file or the whole new one.
-Status WriteAtomically(const std::string& path, std::string_view data) {
-  static std::atomic<uint64_t> seq{0};
-  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(seq++);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Internal("cannot write " + tmp + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Internal("cannot write " + tmp + ": " + std::strerror(err));
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Internal("cannot write " + tmp + ": " + std::strerror(err));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Internal("cannot rename " + tmp + ": " + std::strerror(err));
-  }
-  return OkStatus();
-}
-
 std::string_view AsText(std::span<const uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
@@ -93,7 +62,7 @@ Result<std::vector<uint8_t>> ModuleStore::Read(const std::string& sha256) const 
 
 Status ModuleStore::Write(const std::string& sha256, std::span<const uint8_t> bytes) const {
   if (!IsSha256Hex(sha256)) return InvalidArgument("not a sha256: " + sha256);
-  return WriteAtomically(ModulePath(sha256), AsText(bytes));
+  return internal::WriteFileAtomically(ModulePath(sha256), AsText(bytes));
 }
 
 Result<std::vector<uint8_t>> ModuleStore::GetOrFetch(const std::string& sha256,
@@ -136,7 +105,7 @@ Result<std::string> ModuleStore::ReadManifest() const {
 }
 
 Status ModuleStore::WriteManifest(std::string_view json) const {
-  return WriteAtomically(data_dir_ + "/manifest.json", json);
+  return internal::WriteFileAtomically(data_dir_ + "/manifest.json", json);
 }
 
 }  // namespace aether::engine

@@ -432,5 +432,44 @@ TEST_F(CliTest, EventsFollowPrintsNewEvents) {
   EXPECT_NE(text.find("\"name\":\"followed\""), std::string::npos) << text;
 }
 
+// `aether dev` restarted after DIR/engine was deleted (the node credential
+// with it, while DIR/control remembers the node): the engine joins again.
+TEST(DevTest, AnEngineDirWithoutItsCredentialJoinsAgain) {
+  TempDir dir;
+  const std::string data = dir / ".aether";
+  auto node_up = [&](const std::string& url) {
+    std::string token = ReadFile(data + "/control/admin.token");
+    while (!token.empty() && token.back() == '\n') token.pop_back();
+    auto deadline = Clock::now() + std::chrono::seconds(15);
+    while (Clock::now() < deadline) {
+      auto r = HttpFetch("GET", url + "/api/nodes", {}, {{"Authorization", "Bearer " + token}});
+      if (r.ok() && r->body.find("\"node_id\":\"dev\",") != std::string::npos &&
+          r->body.find("\"state\":\"up\"") != std::string::npos) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  std::vector<std::string> args = {"--port", "0", "--engine-port", "0", "--data-dir", data};
+  {
+    auto dev = DevProcess::Start(args, dir / "dev-1.log");
+    ASSERT_TRUE(dev.ok()) << dev.status().message();
+    ASSERT_TRUE(node_up((*dev)->url())) << (*dev)->Log();
+  }
+  ASSERT_TRUE(fs::exists(data + "/engine/node.credential"));
+  fs::remove_all(data + "/engine");
+  auto dev = DevProcess::Start(args, dir / "dev-2.log");
+  ASSERT_TRUE(dev.ok()) << dev.status().message();
+  EXPECT_NE((*dev)->Log().find("re-admitting node dev"), std::string::npos) << (*dev)->Log();
+  // A new credential is written only when the control plane admitted it.
+  auto deadline = Clock::now() + std::chrono::seconds(15);
+  while (!fs::exists(data + "/engine/node.credential") && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(fs::exists(data + "/engine/node.credential")) << (*dev)->Log();
+  EXPECT_TRUE(node_up((*dev)->url())) << (*dev)->Log();
+}
+
 }  // namespace
 }  // namespace aether::testing

@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -45,6 +46,15 @@ inline json::object Obj(const HttpResponse& r) {
 }
 
 inline std::string Str(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : ""; }
+
+// The lines of a text file (none when it does not exist).
+inline std::vector<std::string> FileLines(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
 
 // Polls `cond` every 20 ms until it holds or `limit` passes.
 inline bool WaitFor(const std::function<bool()>& cond, milliseconds limit = seconds(10)) {
@@ -88,6 +98,7 @@ class Control {
   uint16_t port() const { return port_; }
   const std::string& admin() const { return admin_; }
   const std::string& join() const { return join_; }
+  std::string data_dir() const { return dir_ / "data"; }
 
   HttpResponse Call(std::string_view method, const std::string& path, std::string_view body = {},
                     HttpHeaders headers = {}) {

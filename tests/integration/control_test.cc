@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <boost/json.hpp>
-
 #include <atomic>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <thread>
 
 #include "common/http_client.h"
@@ -111,11 +111,16 @@ class Control {
   const std::string& join() const { return join_; }
   ServerProcess& process() { return *process_; }
 
-  // `token`: "admin" / "join" / "" (none) / anything else is sent as is.
+  // `token`: "admin" / "join" / "node:ID" (the credential Register got for
+  // ID, with X-Aether-Node) / "" (none) / anything else is sent as is.
   HttpResponse Call(std::string_view method, const std::string& path, std::string_view body = {},
                     const std::string& token = "admin", HttpHeaders headers = {},
                     milliseconds timeout = seconds(30)) {
     std::string t = token == "admin" ? admin_ : token == "join" ? join_ : token;
+    if (token.starts_with("node:")) {
+      headers.emplace_back("X-Aether-Node", token.substr(5));
+      t = credentials_[token.substr(5)];
+    }
     if (!t.empty()) headers.emplace_back("Authorization", "Bearer " + t);
     auto r = HttpFetch(method, process_->url() + path, body, headers, timeout);
     if (!r.ok()) {
@@ -124,6 +129,18 @@ class Control {
     }
     return std::move(r).value();
   }
+
+  // POST /register of a new node with the join token; keeps its credential
+  // for Call(..., "node:ID").
+  HttpResponse Register(const std::string& id, const std::string& url,
+                        const std::string& extra = "", const std::string& token = "join") {
+    HttpResponse r =
+        Call("POST", "/register",
+             R"({"node_id":")" + id + R"(","url":")" + url + "\"" + extra + "}", token);
+    if (r.status == 200) credentials_[id] = Str(Obj(r), "credential");
+    return r;
+  }
+  const std::string& credential(const std::string& id) { return credentials_[id]; }
 
   HttpResponse DeployB64(const std::string& name, std::string_view wasm,
                          const std::string& extra = "") {
@@ -150,6 +167,7 @@ class Control {
   int starts_ = 0;
   std::unique_ptr<ServerProcess> process_;
   std::string admin_, join_;
+  std::map<std::string, std::string> credentials_;  // node id -> its credential
 };
 
 TEST(ControlIntegration, DeployVersionsRollbackManifestDelete) {
@@ -219,13 +237,16 @@ TEST(ControlIntegration, DeployVersionsRollbackManifestDelete) {
   EXPECT_EQ(c.Call("GET", "/api/functions/hello").status, 404);
   EXPECT_EQ(Obj(c.Call("GET", "/api/functions/manifest"))["functions"].as_array().size(), 1u);
   EXPECT_EQ(c.ArtifactFiles(), 1u);  // echo's bytes are still used by "other"
-  // Artifacts are served to nodes by sha256.
-  r = c.Call("GET", "/node/artifacts/" + Sha256Hex(echo), {}, "join");
+  // Artifacts are served to nodes by sha256 (with their credential; the
+  // join token only admits nodes).
+  ASSERT_EQ(c.Register("n1", "http://127.0.0.1:1").status, 200);
+  r = c.Call("GET", "/node/artifacts/" + Sha256Hex(echo), {}, "node:n1");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body, echo);
   EXPECT_EQ(r.content_type, "application/wasm");
-  EXPECT_EQ(c.Call("GET", "/node/artifacts/" + Sha256Hex(hello), {}, "join").status, 404);
-  EXPECT_EQ(c.Call("GET", "/node/artifacts/..%2Fdata%2Faether.db", {}, "join").status, 400);
+  EXPECT_EQ(c.Call("GET", "/node/artifacts/" + Sha256Hex(hello), {}, "node:n1").status, 404);
+  EXPECT_EQ(c.Call("GET", "/node/artifacts/..%2Fdata%2Faether.db", {}, "node:n1").status, 400);
+  EXPECT_EQ(c.Call("GET", "/node/artifacts/" + Sha256Hex(echo), {}, "join").status, 403);
 }
 
 TEST(ControlIntegration, AcknowledgedDeploySurvivesKill9) {
@@ -234,7 +255,7 @@ TEST(ControlIntegration, AcknowledgedDeploySurvivesKill9) {
   std::string hello = GuestBytes("hello"), echo = GuestBytes("echo");
   ASSERT_EQ(c.DeployB64("hello", hello).status, 201);
   ASSERT_EQ(c.DeployB64("hello", echo, R"(,"env":{"K":"v"})").status, 201);
-  ASSERT_EQ(c.Call("POST", "/register", R"({"node_id":"n1","url":"http://127.0.0.1:1"})", "join").status, 200);
+  ASSERT_EQ(c.Register("n1", "http://127.0.0.1:1").status, 200);
   std::string admin = c.admin();
   c.Kill9();  // right after the acknowledgement
 
@@ -248,8 +269,10 @@ TEST(ControlIntegration, AcknowledgedDeploySurvivesKill9) {
   EXPECT_EQ(Str(f, "sha256"), Sha256Hex(echo));
   EXPECT_EQ(Str(f["env"].as_object(), "K"), "v");
   EXPECT_EQ(f["versions"].as_array().size(), 2u);
-  r = c.Call("GET", "/node/artifacts/" + Sha256Hex(hello), {}, "join");
+  r = c.Call("GET", "/node/artifacts/" + Sha256Hex(hello), {}, "node:n1");
   EXPECT_EQ(r.body, hello);
+  // The node's credential survived (its digest is in the store).
+  EXPECT_EQ(c.Call("POST", "/node/heartbeat", R"({"node_id":"n1"})", "node:n1").status, 200);
   // Numbering continues; the node list survived too.
   EXPECT_EQ(Int(Obj(c.DeployB64("hello", hello)), "version"), 3);
   EXPECT_EQ(Obj(c.Call("GET", "/api/nodes"))["nodes"].as_array().size(), 1u);
@@ -323,16 +346,23 @@ TEST(ControlIntegration, BadInputsGetTheRightStatusAndChangeNothing) {
 TEST(ControlIntegration, NodesGoDownAfterTimeoutAndComeBack) {
   Control c;
   ASSERT_TRUE(c.ok());
-  HttpResponse r = c.Call("POST", "/register",
-                          R"({"node_id":"edge-1","url":"http://127.0.0.1:9","labels":{"zone":"z1"},"capacity":{"workers":2}})",
-                          "join");
+  HttpResponse r = c.Register("edge-1", "http://127.0.0.1:9",
+                              R"(,"labels":{"zone":"z1"},"capacity":{"workers":2})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Int(Obj(r), "heartbeat_interval_ms"), 200);
-  r = c.Call("POST", "/node/heartbeat",
-             R"({"node_id":"edge-1","load":{"inflight":1,"queue":2},"ready":{"f":"abc"},"cached":3})", "join");
+  EXPECT_EQ(c.credential("edge-1").size(), 64u);
+  r = c.Call(
+      "POST", "/node/heartbeat",
+      R"({"node_id":"edge-1","load":{"inflight":1,"queue":2},"ready":{"f":"abc"},"cached":3})",
+      "node:edge-1");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(c.Call("POST", "/node/heartbeat", R"({"node_id":"ghost"})", "join").status, 404);
+  EXPECT_EQ(c.Call("POST", "/node/heartbeat", R"({"node_id":"edge-1"})", "join").status, 403);
+  EXPECT_EQ(c.Call("POST", "/node/heartbeat", R"({"node_id":"ghost"})", c.credential("edge-1"),
+                   {{"X-Aether-Node", "ghost"}})
+                .status,
+            404);
   EXPECT_EQ(c.Call("GET", "/api/nodes", {}, "join").status, 403);
+  EXPECT_EQ(c.Call("GET", "/api/nodes", {}, "node:edge-1").status, 403);
 
   json::object n = Obj(c.Call("GET", "/api/nodes"))["nodes"].as_array()[0].as_object();
   EXPECT_EQ(Str(n, "state"), "up");
@@ -354,7 +384,8 @@ TEST(ControlIntegration, NodesGoDownAfterTimeoutAndComeBack) {
   json::object h = Obj(c.Call("GET", "/health", {}, ""));
   EXPECT_EQ(Int(h["nodes"].as_object(), "down"), 1);
 
-  ASSERT_EQ(c.Call("POST", "/node/heartbeat", R"({"node_id":"edge-1"})", "join").status, 200);
+  ASSERT_EQ(c.Call("POST", "/node/heartbeat", R"({"node_id":"edge-1"})", "node:edge-1").status,
+            200);
   EXPECT_EQ(Str(Obj(c.Call("GET", "/api/nodes"))["nodes"].as_array()[0].as_object(), "state"), "up");
 
   json::object ev = Obj(c.Call("GET", "/api/events?type=node_down"));
@@ -368,27 +399,31 @@ TEST(ControlIntegration, EventsFromCallbacksAreListedWithSinceAndType) {
   Control c;
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(c.DeployB64("hello", GuestBytes("hello")).status, 201);
-  HttpResponse r = c.Call("POST", "/callback", R"({"event":"trap","data":{"name":"hello","kind":"oob"}})",
-                          "join", {{"X-Aether-Node", "edge-7"}});
+  ASSERT_EQ(c.Register("edge-7", "http://127.0.0.1:1").status, 200);
+  HttpResponse r =
+      c.Call("POST", "/callback", R"({"event":"trap","data":{"name":"hello","kind":"oob"}})",
+             "node:edge-7");
   ASSERT_EQ(r.status, 201) << r.body;
   ASSERT_EQ(c.Call("POST", "/callback", R"({"event":"trap","data":1})", "admin").status, 201);
-  EXPECT_EQ(c.Call("POST", "/callback", R"({"event":"Bad Type"})", "join").status, 400);
+  EXPECT_EQ(c.Call("POST", "/callback", R"({"event":"Bad Type"})", "node:edge-7").status, 400);
+  EXPECT_EQ(c.Call("POST", "/callback", R"({"event":"x"})", "join").status, 403);
   EXPECT_EQ(c.Call("POST", "/callback", R"({"event":"x"})", "").status, 401);
   EXPECT_EQ(c.Call("GET", "/api/events", {}, "join").status, 403);
 
   json::object all = Obj(c.Call("GET", "/api/events"));
   json::array events = all["events"].as_array();
-  ASSERT_EQ(events.size(), 3u);
+  ASSERT_EQ(events.size(), 4u);
   EXPECT_EQ(Str(events[0].as_object(), "type"), "function_deployed");
-  json::object trap = events[1].as_object();
+  EXPECT_EQ(Str(events[1].as_object(), "type"), "node_registered");
+  json::object trap = events[2].as_object();
   EXPECT_EQ(Str(trap, "type"), "trap");
   EXPECT_EQ(Str(trap, "source"), "edge-7");
   EXPECT_EQ(Str(trap["data"].as_object(), "kind"), "oob");
-  EXPECT_EQ(Str(events[2].as_object(), "source"), "api");
+  EXPECT_EQ(Str(events[3].as_object(), "source"), "api");
   int64_t first = Int(events[0].as_object(), "id");
 
   json::object since = Obj(c.Call("GET", "/api/events?since=" + std::to_string(first)));
-  EXPECT_EQ(since["events"].as_array().size(), 2u);
+  EXPECT_EQ(since["events"].as_array().size(), 3u);
   json::object traps = Obj(c.Call("GET", "/api/events?type=trap&limit=1"));
   ASSERT_EQ(traps["events"].as_array().size(), 1u);
   int64_t next = Int(traps, "next");
@@ -401,20 +436,21 @@ TEST(ControlIntegration, EventsFromCallbacksAreListedWithSinceAndType) {
 TEST(ControlIntegration, ManifestLongPollReturnsPromptlyOnDeploy) {
   Control c;
   ASSERT_TRUE(c.ok());
-  json::object m = Obj(c.Call("GET", "/node/manifest", {}, "join"));
+  ASSERT_EQ(c.Register("n1", "http://127.0.0.1:1").status, 200);
+  json::object m = Obj(c.Call("GET", "/node/manifest", {}, "node:n1"));
   int64_t rev = Int(m, "revision");
   EXPECT_EQ(rev, 0);
 
   // Nothing changes: answers after the wait with the same revision.
   auto t0 = Clock::now();
-  m = Obj(c.Call("GET", "/node/manifest?since=0&wait=1", {}, "join"));
+  m = Obj(c.Call("GET", "/node/manifest?since=0&wait=1", {}, "node:n1"));
   EXPECT_EQ(Int(m, "revision"), 0);
   EXPECT_GE(Clock::now() - t0, milliseconds(900));
 
   // A deploy wakes a parked poll at once (well before its 30 s wait).
   auto poll = std::async(std::launch::async, [&] {
     auto start = Clock::now();
-    HttpResponse r = c.Call("GET", "/node/manifest?since=0&wait=30", {}, "join");
+    HttpResponse r = c.Call("GET", "/node/manifest?since=0&wait=30", {}, "node:n1");
     return std::make_pair(r, Clock::now() - start);
   });
   std::this_thread::sleep_for(milliseconds(300));
@@ -428,9 +464,9 @@ TEST(ControlIntegration, ManifestLongPollReturnsPromptlyOnDeploy) {
   EXPECT_EQ(Str(m["functions"].as_array()[0].as_object(), "name"), "hello");
   // An older `since` answers at once.
   t0 = Clock::now();
-  EXPECT_EQ(c.Call("GET", "/node/manifest?since=0&wait=30", {}, "join").status, 200);
+  EXPECT_EQ(c.Call("GET", "/node/manifest?since=0&wait=30", {}, "node:n1").status, 200);
   EXPECT_LT(Clock::now() - t0, seconds(2));
-  EXPECT_EQ(c.Call("GET", "/node/manifest?since=x", {}, "join").status, 400);
+  EXPECT_EQ(c.Call("GET", "/node/manifest?since=x", {}, "node:n1").status, 400);
 }
 
 // An engine stand-in: answers /execute with what it received and counts calls.
@@ -467,11 +503,13 @@ TEST(ControlIntegration, GatewayForwardsToAReadyNodeAndRetriesOnConnectFailure) 
   FakeEngine engine("good");
   // A registered node whose port is closed: "ready", idle, so it is tried.
   auto reg = [&](const std::string& id, const std::string& url) {
-    return c.Call("POST", "/register", R"({"node_id":")" + id + R"(","url":")" + url + "\"}", "join").status;
+    return c.Register(id, url).status;
   };
   auto beat = [&](const std::string& id, const std::string& ready_sha) {
-    return c.Call("POST", "/node/heartbeat",
-                  R"({"node_id":")" + id + R"(","ready":{"hello":")" + ready_sha + "\"}}", "join").status;
+    return c
+        .Call("POST", "/node/heartbeat",
+              R"({"node_id":")" + id + R"(","ready":{"hello":")" + ready_sha + "\"}}", "node:" + id)
+        .status;
   };
   ASSERT_EQ(reg("good", engine.url()), 200);
   // Not ready yet (an old sha): no node.
@@ -540,8 +578,10 @@ TEST(ControlIntegration, TokensAreGeneratedPrivateAndConfigurable) {
       "[auth]\ntoken = \"configured-admin-token\"\njoin_token = \"configured-join-token\"\n");
   ASSERT_TRUE(configured.ok());
   EXPECT_EQ(configured.Call("GET", "/api/functions", {}, "configured-admin-token").status, 200);
-  EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "configured-join-token").status, 200);
+  EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "configured-join-token").status, 403);
   EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "configured-admin-token").status, 200);
+  EXPECT_EQ(configured.Register("n1", "http://127.0.0.1:1", "", "configured-join-token").status, 200);
+  EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "node:n1").status, 200);
   EXPECT_EQ(configured.Call("GET", "/api/functions", {}, "configured-join-token").status, 403);
 }
 

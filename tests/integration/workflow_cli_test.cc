@@ -26,7 +26,7 @@ using Clock = std::chrono::steady_clock;
 // The source tree, for the SDK and the example functions.
 const std::string kControlBin = std::string(AETHER_BIN_DIR) + "/aether-control";
 const std::string kEngineBin = std::string(AETHER_BIN_DIR) + "/aether-engine";
-const fs::path kSource = fs::path(__FILE__).parent_path().parent_path().parent_path();
+const fs::path kSource = AETHER_SOURCE_DIR;
 
 // The CLI in `cwd`, with `env` (process.h), allowing a minute: apply compiles.
 CliRun Cli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},

@@ -71,21 +71,13 @@ HttpResponse Post(const std::string& url, std::string_view body) {
   return std::move(r).value();
 }
 
-std::vector<std::string> Lines(const std::string& path) {
-  std::vector<std::string> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
-}
-
 // The file-log of workflow `id`, component file `name`, on whichever engine has it.
 std::vector<std::string> LogLines(const std::vector<Engine*>& engines, const std::string& id,
                                   const std::string& name) {
   std::vector<std::string> all;
   for (Engine* e : engines) {
     std::string p = e->data_dir_root() + "/data/workflows/" + id + "/" + name;
-    for (std::string& l : Lines(p)) all.push_back(std::move(l));
+    for (std::string& l : FileLines(p)) all.push_back(std::move(l));
   }
   return all;
 }

@@ -66,15 +66,18 @@ std::map<std::string, PlacedInstance> Materialize(const WorkflowSpec& spec,
                                                   const PlacementResult& res,
                                                   const std::vector<NodeStatus>& nodes,
                                                   const ShaMap& shas) {
-  std::map<std::string, std::string> urls;
-  for (const NodeStatus& n : nodes) urls[n.reg.node_id] = n.reg.url;
+  std::map<std::string, const NodeStatus*> by_id;
+  for (const NodeStatus& n : nodes) by_id[n.reg.node_id] = &n;
   std::map<std::string, std::string> function_of;  // component -> function
   for (const FunctionSpec& f : spec.functions) function_of[f.name] = f.function;
   std::map<std::string, PlacedInstance> out;
   for (const auto& [id, node] : res.assignment) {
     PlacedInstance p;
     p.node_id = node;
-    if (!node.empty()) p.url = urls[node];
+    if (auto n = by_id.find(node); n != by_id.end()) {
+      p.url = n->second->reg.url;
+      p.credential_id = n->second->credential_id;
+    }
     std::string component = id.substr(0, id.rfind('/'));
     component = component.substr(component.find('/') + 1);
     if (auto f = function_of.find(component); f != function_of.end()) {

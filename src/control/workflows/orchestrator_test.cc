@@ -55,7 +55,7 @@ class OrchestratorTest : public ::testing::Test {
     return functions_->Deploy({name, bytes, {}, {}}, "test").value().sha256;
   }
   void Register(const std::string& id, std::map<std::string, std::string> labels = {}) {
-    ASSERT_TRUE(nodes_->Register({id, "http://" + id + ":9091", std::move(labels), {}}).ok());
+    ASSERT_TRUE(nodes_->Admit({id, "http://" + id + ":9091", std::move(labels), {}}).ok());
   }
   json::object Show(const std::string& id) { return orch_->Show(id).value(); }
   // instance -> node id
@@ -194,7 +194,7 @@ TEST_F(OrchestratorTest, FollowsRedeploysAndBlocksDeletes) {
       orch_->Apply(R"({"name": "w", "functions": [{"name": "f", "function": "f"}]})", "t").ok());
   auto assignments = [&] {
     auto snap = orch_->workflow_store().Snapshot().value();
-    return json::parse(NodeAssignmentsJson(*snap, "a")).as_object();
+    return json::parse(NodeAssignmentsJson(*snap, "a", nullptr)).as_object();
   };
   json::object a1 = assignments();
   EXPECT_EQ(a1["instances"].as_array()[0].at("sha256"), json::value(v1));
@@ -244,6 +244,66 @@ TEST_F(OrchestratorTest, SurvivesARestart) {
   EXPECT_EQ(Placement("w"), before);
   EXPECT_EQ(Show("w")["spec"].as_object(), spec_before);
   EXPECT_EQ(orch_->List().value()["workflows"].as_array().size(), 1u);
+}
+
+TEST_F(OrchestratorTest, ARemovedNodeIsHealedLikeADeadOne) {
+  Deploy("f");
+  Register("a");
+  Register("b");
+  ASSERT_TRUE(
+      orch_->Apply(R"({"name": "w", "functions": [{"name": "f", "function": "f"}]})", "t").ok());
+  std::string victim = Placement("w")["w/f/0"];
+  ASSERT_FALSE(victim.empty());
+  ASSERT_TRUE(nodes_->Remove(victim, "api").ok());
+  ASSERT_TRUE(orch_->Reconcile().ok());
+  std::string now = Placement("w")["w/f/0"];
+  EXPECT_FALSE(now.empty());
+  EXPECT_NE(now, victim);
+  ASSERT_EQ(EventsOf("node_lost").size(), 1u);
+  EXPECT_EQ(EventsOf("node_lost")[0].data.at("node_id"), json::value(victim));
+  EXPECT_EQ(EventsOf("instance_moved").size(), 1u);
+}
+
+TEST_F(OrchestratorTest, AssignmentsNameThePeersThatMaySendHere) {
+  Deploy("f");
+  Deploy("g");
+  Register("a");
+  Register("b");
+  ASSERT_TRUE(orch_
+                  ->Apply(R"({"name": "w", "functions": [
+      {"name": "f", "function": "f", "output_mapping": {"out": "g"},
+       "annotations": {"node_id_match_any": ["a"]}},
+      {"name": "g", "function": "g", "annotations": {"node_id_match_any": ["b"]}}],
+      "resources": [{"name": "log", "class_type": "file-log",
+                     "annotations": {"node_id_match_any": ["b"]}}]})",
+                          "t")
+                  .ok());
+  PairDigestFn digest = [this](const std::string& from, const std::string& to) {
+    return nodes_->PairTokenDigest(from, to);
+  };
+  auto assignments = [&](const std::string& node) {
+    auto snap = orch_->workflow_store().Snapshot().value();
+    return json::parse(NodeAssignmentsJson(*snap, node, digest)).as_object();
+  };
+  json::object b = assignments("b");
+  ASSERT_EQ(b["peers"].as_array().size(), 1u) << json::serialize(b);
+  const json::object& peer = b["peers"].as_array()[0].as_object();
+  EXPECT_EQ(peer.at("node_id"), "a");
+  EXPECT_EQ(peer.at("token_sha256"), json::value(*nodes_->PairTokenDigest("a", "b")));
+  // Only g, which f's output reaches; not the log nothing sends to.
+  EXPECT_EQ(peer.at("instances"), (json::array{"w/g/0"}));
+  EXPECT_TRUE(assignments("a")["peers"].as_array().empty());
+
+  // a admitted again (removed, then joins anew): a new credential changes
+  // the stored placement, so b's poll wakes with a's new token digest.
+  int64_t before = assignments("b")["revision"].as_int64();
+  ASSERT_TRUE(nodes_->Remove("a", "api").ok());
+  Register("a");
+  ASSERT_TRUE(orch_->Reconcile().ok());
+  json::object b2 = assignments("b");
+  EXPECT_GT(b2["revision"].as_int64(), before);
+  ASSERT_EQ(b2["peers"].as_array().size(), 1u);
+  EXPECT_NE(b2["peers"].as_array()[0].at("token_sha256"), peer.at("token_sha256"));
 }
 
 }  // namespace

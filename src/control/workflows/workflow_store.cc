@@ -27,7 +27,10 @@ std::string WorkflowStore::Key(const std::string& id) { return std::string(kPref
 std::string WorkflowStore::Encode(const WorkflowRecord& r) {
   json::object placement;
   for (const auto& [id, p] : r.placement) {
-    placement[id] = json::object{{"node_id", p.node_id}, {"url", p.url}, {"sha256", p.sha256}};
+    placement[id] = json::object{{"node_id", p.node_id},
+                                 {"url", p.url},
+                                 {"credential_id", p.credential_id},
+                                 {"sha256", p.sha256}};
   }
   return ToJson(json::object{{"id", r.id},
                              {"name", r.name},
@@ -53,6 +56,7 @@ Result<WorkflowRecord> WorkflowStore::Decode(std::string_view text) {
     PlacedInstance p;
     ASSIGN_OR_RETURN(p.node_id, GetString(v.get_object(), "node_id", ""));
     ASSIGN_OR_RETURN(p.url, GetString(v.get_object(), "url", ""));
+    ASSIGN_OR_RETURN(p.credential_id, GetString(v.get_object(), "credential_id", ""));
     ASSIGN_OR_RETURN(p.sha256, GetString(v.get_object(), "sha256", ""));
     r.placement.emplace(std::string(id), std::move(p));
   }

@@ -1,14 +1,17 @@
 // Workflows as the control plane keeps them, in the Store:
 //   workflows/<id>    one workflow: id, name, created_at, the normalized spec
 //                     (SerializeWorkflowSpec), its placement (every instance ->
-//                     node id, node url, sha256 of the function version it
-//                     runs) and the reason it is not fully placed
+//                     node id, node url, the node's credential id, sha256 of
+//                     the function version it runs) and the reason it is not
+//                     fully placed
 //   meta/workflows    rewritten in the same txn as every workflow change; its
 //                     mod revision is the workflows revision that engines
 //                     long-poll on (GET /node/workflows)
-// Node urls and sha256s are part of the stored placement so that what an
-// engine gets is one consistent snapshot, and so that a re-deploy or a node
-// moving to a new url is a store change that wakes the engines.
+// Node urls, credential ids and sha256s are part of the stored placement so
+// that what an engine gets is one consistent snapshot, and so that a
+// re-deploy, a node moving to a new url or a node admitted again with a new
+// credential (its peers need its new dataplane token digest) is a store
+// change that wakes the engines.
 //
 // Thread-safety: any thread; calls block on store I/O.
 #pragma once
@@ -29,6 +32,7 @@ namespace aether::control {
 struct PlacedInstance {
   std::string node_id;  // "" = unplaced
   std::string url;      // the node's url when placed
+  std::string credential_id;  // the node's NodeStatus::credential_id when placed
   std::string sha256;   // functions: the version it runs; resources: ""
   bool operator==(const PlacedInstance&) const = default;
 };

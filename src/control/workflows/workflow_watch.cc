@@ -1,6 +1,7 @@
 #include "control/workflows/workflow_watch.h"
 
 #include <boost/json.hpp>
+#include <set>
 
 #include "common/json_util.h"
 #include "control/workflows/placement.h"
@@ -28,15 +29,62 @@ json::object Outputs(const WorkflowRecord& r, const std::map<std::string, std::s
   return out;
 }
 
+std::map<std::string, int> InstancesOf(const WorkflowRecord& r) {
+  std::map<std::string, int> out;
+  for (const FunctionSpec& f : r.spec.functions) out[f.name] = std::max(1, f.max_instances);
+  for (const ResourceSpec& res : r.spec.resources) out[res.name] = 1;
+  return out;
+}
+
+// For every instance of `r` on another node than `node_id`: the instances
+// on `node_id` its outputs reach, added to grants[its node].
+void AddGrants(const WorkflowRecord& r, const std::string& node_id,
+               std::map<std::string, std::set<std::string>>& grants) {
+  std::map<std::string, int> instances_of = InstancesOf(r);
+  auto node_of = [&](const std::string& id) -> const std::string& {
+    static const std::string kNone;
+    auto p = r.placement.find(id);
+    return p == r.placement.end() ? kNone : p->second.node_id;
+  };
+  auto add = [&](const std::string& component, const std::map<std::string, std::string>& mapping) {
+    for (int i = 0; i < instances_of[component]; ++i) {
+      const std::string& from = node_of(InstanceId(r.id, component, i));
+      if (from.empty() || from == node_id) continue;
+      for (const auto& [output, target] : mapping) {
+        for (int j = 0; j < instances_of[target]; ++j) {
+          std::string to = InstanceId(r.id, target, j);
+          if (node_of(to) == node_id) grants[from].insert(std::move(to));
+        }
+      }
+    }
+  };
+  for (const FunctionSpec& f : r.spec.functions) add(f.name, f.output_mapping);
+  for (const ResourceSpec& res : r.spec.resources) add(res.name, res.output_mapping);
+}
+
+json::array Peers(const WorkflowSnapshot& snap, const std::string& node_id,
+                  const PairDigestFn& pair_digest) {
+  std::map<std::string, std::set<std::string>> grants;  // sender node -> instances here
+  for (const WorkflowRecord& r : snap.workflows) AddGrants(r, node_id, grants);
+  json::array peers;
+  for (const auto& [sender, targets] : grants) {
+    std::optional<std::string> digest = pair_digest ? pair_digest(sender, node_id) : std::nullopt;
+    if (!digest) continue;  // removed since: nothing of it is accepted
+    json::array ids;
+    for (const std::string& t : targets) ids.push_back(json::string(t));
+    peers.push_back(json::object{
+        {"node_id", sender}, {"token_sha256", std::move(*digest)}, {"instances", std::move(ids)}});
+  }
+  return peers;
+}
+
 }  // namespace
 
-std::string NodeAssignmentsJson(const WorkflowSnapshot& snap, const std::string& node_id) {
+std::string NodeAssignmentsJson(const WorkflowSnapshot& snap, const std::string& node_id,
+                                const PairDigestFn& pair_digest) {
   json::array instances;
   for (const WorkflowRecord& r : snap.workflows) {
-    std::map<std::string, int> instances_of;
-    for (const FunctionSpec& f : r.spec.functions)
-      instances_of[f.name] = std::max(1, f.max_instances);
-    for (const ResourceSpec& res : r.spec.resources) instances_of[res.name] = 1;
+    std::map<std::string, int> instances_of = InstancesOf(r);
     auto here = [&](const std::string& id) {
       auto p = r.placement.find(id);
       return p != r.placement.end() && p->second.node_id == node_id;
@@ -71,11 +119,15 @@ std::string NodeAssignmentsJson(const WorkflowSnapshot& snap, const std::string&
                                        {"outputs", Outputs(r, res.output_mapping, instances_of)}});
     }
   }
-  return ToJson(json::object{{"revision", snap.revision}, {"instances", std::move(instances)}});
+  return ToJson(json::object{{"revision", snap.revision},
+                             {"instances", std::move(instances)},
+                             {"peers", Peers(snap, node_id, pair_digest)}});
 }
 
-WorkflowWatch::WorkflowWatch(Store& store, WorkflowStore& workflows, size_t max_waiters)
+WorkflowWatch::WorkflowWatch(Store& store, WorkflowStore& workflows, PairDigestFn pair_digest,
+                             size_t max_waiters)
     : workflows_(workflows),
+      pair_digest_(std::move(pair_digest)),
       poll_(store,
             LongPollHooks{[this] { return workflows_.Revision(); },
                           [this](const std::string& node_id, Responder& respond) {
@@ -99,7 +151,7 @@ void WorkflowWatch::Answer(const std::string& node_id, Responder& respond) {
     return;
   }
   HttpResponse r;
-  r.body = NodeAssignmentsJson(**snap, node_id);
+  r.body = NodeAssignmentsJson(**snap, node_id, pair_digest_);
   r.headers.emplace_back("Cache-Control", "no-store");
   respond(std::move(r));
 }

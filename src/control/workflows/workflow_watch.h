@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -23,14 +24,24 @@ namespace aether::control {
 
 inline constexpr std::chrono::seconds kMaxWorkflowsWait{30};
 
+// SHA-256 (hex) of the dataplane token `sender` sends to `receiver`
+// (NodeRegistry::PairTokenDigest); nullopt when the sender is unknown.
+using PairDigestFn = std::function<std::optional<std::string>(const std::string& sender,
+                                                              const std::string& receiver)>;
+
 // The answer for `node_id` (docs/workflow-protocol.md): {"revision",
-// "instances": [...]} with every output resolved to the placed instances
-// of its target (instance, node_id, url). Unplaced targets are left out.
-std::string NodeAssignmentsJson(const WorkflowSnapshot& snap, const std::string& node_id);
+// "instances": [...], "peers": [...]} with every output resolved to the
+// placed instances of its target (instance, node_id, url); unplaced targets
+// are left out. "peers" are the other nodes whose instances have outputs
+// into instances on `node_id`: {"node_id", "token_sha256", "instances"} —
+// what the engine's dataplane accepts from each, and for which instances.
+std::string NodeAssignmentsJson(const WorkflowSnapshot& snap, const std::string& node_id,
+                                const PairDigestFn& pair_digest);
 
 class WorkflowWatch {
  public:
-  WorkflowWatch(Store& store, WorkflowStore& workflows, size_t max_waiters = 10000);
+  WorkflowWatch(Store& store, WorkflowStore& workflows, PairDigestFn pair_digest,
+                size_t max_waiters = 10000);
   ~WorkflowWatch();
 
   void Start();
@@ -47,6 +58,7 @@ class WorkflowWatch {
   void Answer(const std::string& node_id, Responder& respond);
 
   WorkflowStore& workflows_;
+  const PairDigestFn pair_digest_;
   LongPoll poll_;
 };
 

@@ -1,5 +1,5 @@
 // /api/workflows (admin) and the workflow node protocol: GET /node/workflows
-// (long-poll) and POST /node/workflows/status (join token).
+// (long-poll) and POST /node/workflows/status (the node's credential).
 #include <boost/json.hpp>
 
 #include "common/json_util.h"
@@ -92,12 +92,12 @@ Result<InstanceReport> ParseReport(const json::value& v, size_t index) {
   return r;
 }
 
-HttpResponse ReportStatus(ApiContext& ctx, const HttpRequest& req) {
+HttpResponse ReportStatus(ApiContext& ctx, const HttpRequest& req, const Caller& caller) {
   Result<json::object> body = ParseJsonObject(req.body);
   if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
-  Result<std::string> node = GetString(*body, "node_id");
+  Result<std::string> node = GetString(*body, "node_id", caller.node_id);
   if (!node.ok()) return BadRequest(node.status().message());
-  if (Status st = ValidateNodeId(*node); !st.ok()) return BadRequest(st.message());
+  if (auto denied = ForeignNode(caller, *node)) return *denied;
   Result<const json::array*> list = GetArray(*body, "instances");
   if (!list.ok()) return BadRequest(list.status().message());
   if ((*list)->size() > kMaxReportedInstances)
@@ -147,15 +147,15 @@ void ControlApi::RegisterWorkflows(HttpServer& server) {
       }));
   server.Route(
       "GET", "/node/workflows",
-      Inline("GET /node/workflows", Access::kNode, [this](HttpRequest&& req, Responder respond) {
+      InlineAs("GET /node/workflows", Access::kNode, [this](HttpRequest&& req, const Caller& caller,
+                                                           Responder respond) {
         Result<std::optional<int64_t>> since = req.QueryInt("since");
         Result<std::optional<int64_t>> wait = req.QueryInt("wait");
         if (!since.ok()) return respond(BadRequest(since.status().message()));
         if (!wait.ok()) return respond(BadRequest(wait.status().message()));
-        std::string node = req.query.contains("node_id") ? req.query.at("node_id") : "";
-        if (Status st = ValidateNodeId(node); !st.ok()) {
-          return respond(BadRequest("query parameter \"node_id\": " + st.message()));
-        }
+        // A node reads its own assignments only.
+        std::string node = req.query.contains("node_id") ? req.query.at("node_id") : caller.node_id;
+        if (auto denied = ForeignNode(caller, node)) return respond(std::move(*denied));
         auto wait_ms = std::chrono::milliseconds(
             std::min<int64_t>(wait->value_or(0), kMaxWorkflowsWait.count()) * 1000);
         // The first check reads the store, so it runs on a worker;
@@ -171,8 +171,10 @@ void ControlApi::RegisterWorkflows(HttpServer& server) {
           respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
       }));
   server.Route("POST", "/node/workflows/status",
-               Blocking("POST /node/workflows/status", Access::kNode,
-                        [this](const HttpRequest& req) { return ReportStatus(ctx_, req); }));
+               BlockingAs("POST /node/workflows/status", Access::kNode,
+                          [this](const HttpRequest& req, const Caller& caller) {
+                            return ReportStatus(ctx_, req, caller);
+                          }));
 }
 
 }  // namespace aether::control

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <future>
+#include <map>
 
 #include "common/http_client.h"
 #include "control/control_service.h"
@@ -37,10 +38,16 @@ class WorkflowsApiTest : public ::testing::Test {
     service_.reset();
     std::filesystem::remove_all(dir_);
   }
+  // `token`: "admin", "join", "node:<id>" (that node's credential, with
+  // X-Aether-Node), "" (none).
   HttpResponse Call(const std::string& method, const std::string& path, std::string_view body = {},
                     const std::string& token = "admin") {
     HttpHeaders h;
-    if (!token.empty()) {
+    if (token.starts_with("node:")) {
+      std::string id = token.substr(5);
+      h.emplace_back("X-Aether-Node", id);
+      h.emplace_back("Authorization", "Bearer " + secrets_[id]);
+    } else if (!token.empty()) {
       h.emplace_back("Authorization", "Bearer " + (token == "admin" ? service_->admin_token()
                                                                     : service_->join_token()));
     }
@@ -54,12 +61,13 @@ class WorkflowsApiTest : public ::testing::Test {
     return v.is_object() ? v.as_object() : json::object{};
   }
   void RegisterNode(const std::string& id) {
-    ASSERT_EQ(Call("POST", "/register",
-                   R"({"node_id": ")" + id + R"(", "url": "http://127.0.0.1:1"})", "join")
-                  .status,
-              200);
+    HttpResponse r = Call("POST", "/register",
+                          R"({"node_id": ")" + id + R"(", "url": "http://127.0.0.1:1"})", "join");
+    ASSERT_EQ(r.status, 200) << r.body;
+    secrets_[id] = std::string(Obj(r)["credential"].as_string());
   }
 
+  std::map<std::string, std::string> secrets_;  // node id -> credential
   std::string dir_;
   std::unique_ptr<ControlService> service_;
 };
@@ -87,14 +95,26 @@ TEST_F(WorkflowsApiTest, BadInputs) {
   EXPECT_EQ(Call("GET", "/api/workflows/..%2Fx").status, 404);
   EXPECT_EQ(Call("DELETE", "/api/workflows/nope").status, 404);
   EXPECT_EQ(Call("GET", "/node/workflows?node_id=ghost", "", "").status, 401);
-  EXPECT_EQ(Call("GET", "/node/workflows?node_id=ghost", "", "join").status, 404);
-  EXPECT_EQ(Call("GET", "/node/workflows?node_id=a&since=x", "", "join").status, 400);
+  // The join token only admits new nodes; a node reads and reports for itself only.
+  RegisterNode("n1");
+  RegisterNode("n2");
+  EXPECT_EQ(Call("GET", "/node/workflows?node_id=n1", "", "join").status, 403);
+  EXPECT_EQ(Call("GET", "/node/workflows?node_id=n1", "", "admin").status, 403);
+  EXPECT_EQ(Call("GET", "/node/workflows?node_id=n1", "", "node:n2").status, 403);
+  EXPECT_EQ(Call("GET", "/node/workflows?node_id=n1", "", "node:n1").status, 200);
+  EXPECT_EQ(Call("GET", "/node/workflows", "", "node:n1").status, 200);
+  secrets_["ghost"] = secrets_["n1"];
+  EXPECT_EQ(Call("GET", "/node/workflows?node_id=ghost", "", "node:ghost").status, 404);
+  EXPECT_EQ(Call("GET", "/node/workflows?node_id=n1&since=x", "", "node:n1").status, 400);
+  EXPECT_EQ(Call("POST", "/node/workflows/status", R"({"node_id": "n1", "instances": []})", "join")
+                .status,
+            403);
   EXPECT_EQ(
-      Call("POST", "/node/workflows/status", R"({"node_id": "ghost", "instances": []})", "join")
+      Call("POST", "/node/workflows/status", R"({"node_id": "n1", "instances": []})", "node:n2")
           .status,
-      404);
+      403);
   EXPECT_EQ(Call("POST", "/node/workflows/status", R"({"node_id": "n1", "instances": [{"id": 1}]})",
-                 "join")
+                 "node:n1")
                 .status,
             400);
 }
@@ -120,7 +140,7 @@ TEST_F(WorkflowsApiTest, ApplyShowListDelete) {
       {"id": "pipe/parse/0", "state": "running", "events": 7, "failures": 1, "restarts": 1,
        "dropped": 2, "last_error": "trap", "telemetry": {"x": 1.5}},
       {"id": "pipe/sink/0", "state": "running"}, {"id": "pipe/in/0", "state": "running"}]})",
-                         "join");
+                         "node:n1");
   ASSERT_EQ(st.status, 200) << st.body;
   json::object w = Obj(Call("GET", "/api/workflows/pipe"));
   EXPECT_EQ(w["state"], "running") << json::serialize(w);
@@ -140,7 +160,7 @@ TEST_F(WorkflowsApiTest, ApplyShowListDelete) {
 
 TEST_F(WorkflowsApiTest, NodeLongPollWakesOnApplyAndDelete) {
   RegisterNode("n1");
-  json::object first = Obj(Call("GET", "/node/workflows?node_id=n1", "", "join"));
+  json::object first = Obj(Call("GET", "/node/workflows?node_id=n1", "", "node:n1"));
   EXPECT_TRUE(first["instances"].as_array().empty());
   int64_t rev = first["revision"].as_int64();
 
@@ -149,7 +169,7 @@ TEST_F(WorkflowsApiTest, NodeLongPollWakesOnApplyAndDelete) {
       auto start = steady_clock::now();
       HttpResponse r =
           Call("GET", "/node/workflows?node_id=n1&since=" + std::to_string(since) + "&wait=20", "",
-               "join");
+               "node:n1");
       return std::make_pair(r, steady_clock::now() - start);
     });
   };

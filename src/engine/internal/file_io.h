@@ -1,5 +1,5 @@
-// Reading whole files for the engine (modules from functions_dir, fetched
-// modules, the saved manifest).
+// Whole files for the engine: reading (modules from functions_dir, fetched
+// modules, the saved manifest, the node credential) and writing atomically.
 #pragma once
 
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 
@@ -41,5 +42,10 @@ Result<Bytes> ReadWholeFile(const std::string& path) {
   ::close(fd);
   return data;
 }
+
+// Writes `data` to `path` (mode 0600) through a temp file, fsync and
+// rename: a reader sees the old file or the whole new one. Internal naming
+// the path on failure.
+Status WriteFileAtomically(const std::string& path, std::string_view data);
 
 }  // namespace aether::engine::internal

@@ -26,6 +26,7 @@ constexpr size_t kMaxTargets = 1024;      // per output
 constexpr size_t kMaxOutputName = 128;
 constexpr size_t kMaxUrl = 2048;
 constexpr int64_t kMaxIndex = 9999;
+constexpr size_t kMaxPeers = 4096;  // nodes that may send to this one
 
 // Workflow ids, component names: [a-z0-9][a-z0-9_-]{0,62}.
 bool IsName(std::string_view s) { return IsValidFunctionName(s); }
@@ -229,6 +230,29 @@ Result<InstanceAssignment> ParseInstance(const json::object& o, const std::strin
   return a;
 }
 
+Result<PeerGrant> ParsePeer(const json::value& v, const std::string& path) {
+  if (!v.is_object()) return Bad(path, "must be an object");
+  const json::object& o = v.get_object();
+  PeerGrant p;
+  ASSIGN_OR_RETURN(p.node_id, Str(o, "node_id", path + ".node_id", true));
+  if (!IsNodeId(p.node_id)) return Bad(path + ".node_id", "is not a valid node id");
+  ASSIGN_OR_RETURN(p.token_sha256, Str(o, "token_sha256", path + ".token_sha256", true));
+  if (!IsSha256Hex(p.token_sha256)) {
+    return Bad(path + ".token_sha256", "must be 64 lower-case hex digits");
+  }
+  const json::value* list = Field(o, "instances");
+  if (list == nullptr || !list->is_array()) return Bad(path + ".instances", "must be an array");
+  if (list->get_array().size() > kMaxInstances)
+    return Bad(path + ".instances", "has too many entries");
+  for (const json::value& id : list->get_array()) {
+    if (!id.is_string() || !IsInstanceId(id.get_string())) {
+      return Bad(path + ".instances", "must hold \"<workflow>/<component>/<index>\" ids");
+    }
+    p.instances.emplace(id.get_string().data(), id.get_string().size());
+  }
+  return p;
+}
+
 }  // namespace
 
 Result<Assignments> ParseAssignments(std::string_view text) {
@@ -248,6 +272,18 @@ Result<Assignments> ParseAssignments(std::string_view text) {
     ASSIGN_OR_RETURN(InstanceAssignment inst, ParseInstance(a[i].get_object(), path));
     if (!seen.insert(inst.id).second) return Bad(path + ".id", "repeats \"" + inst.id + "\"");
     out.instances.push_back(std::move(inst));
+  }
+  // Absent from an older control plane: then no peer is accepted.
+  if (const json::value* peers = Field(root, "peers")) {
+    if (!peers->is_array()) return Bad("peers", "must be an array");
+    if (peers->get_array().size() > kMaxPeers) return Bad("peers", "has too many entries");
+    std::set<std::string, std::less<>> seen_peers;
+    for (size_t i = 0; i < peers->get_array().size(); ++i) {
+      std::string path = "peers[" + std::to_string(i) + "]";
+      ASSIGN_OR_RETURN(PeerGrant p, ParsePeer(peers->get_array()[i], path));
+      if (!seen_peers.insert(p.node_id).second) return Bad(path + ".node_id", "repeats a node");
+      out.peers.push_back(std::move(p));
+    }
   }
   return out;
 }

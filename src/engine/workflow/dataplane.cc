@@ -53,8 +53,12 @@ Result<std::string> CallResult(HttpResponse&& r, const std::string& instance) {
       if (ErrorCode(r) == "unavailable") return Unavailable(ErrorMessage(r));
       return Internal(ErrorMessage(r));
     case 401:
-      return Internal("the node of " + instance +
-                      " refused this node's join token (check [auth] join_token)");
+    case 403:
+      // Usually the target's node has not applied the newest assignment
+      // yet (or this node has not joined): worth retrying, like an
+      // unreachable node.
+      return Unavailable("the node of " + instance +
+                         " refused this node's dataplane token: " + ErrorMessage(r));
     default:
       return Internal(instance + ": " + ErrorMessage(r));
   }
@@ -111,18 +115,20 @@ void Dataplane::Stop() {
   d.host.store(nullptr);
 }
 
-Dataplane::Impl::Peer* Dataplane::Impl::PeerFor(const std::string& url) {
+Dataplane::Impl::Peer* Dataplane::Impl::PeerFor(const OutputTarget& target) {
+  // A node id and a url: the token is the node's, the connection the url's.
+  std::string key = target.node_id + '\n' + target.url;
   {
     std::shared_lock lock(peers_mu);
-    auto it = peers.find(url);
+    auto it = peers.find(key);
     if (it != peers.end()) return it->second.get();
   }
   std::unique_lock lock(peers_mu);
   // Stop() joins the threads under this lock: none may start after it.
   if (stopping.load()) return nullptr;
-  auto [it, inserted] = peers.try_emplace(url);
+  auto [it, inserted] = peers.try_emplace(key);
   if (inserted) {
-    it->second = std::make_unique<Peer>(url);
+    it->second = std::make_unique<Peer>(target.node_id, target.url);
     Peer* p = it->second.get();
     p->thread = std::thread([this, p] { SendLoop(*p); });
   }
@@ -145,7 +151,7 @@ Status Dataplane::Cast(const OutputTarget& target, std::string_view source,
   }
   std::string frame;
   AppendFrame(frame, target.instance, source, payload);
-  Impl::Peer* peer = d.PeerFor(target.url);
+  Impl::Peer* peer = d.PeerFor(target);
   if (peer == nullptr) return Unavailable("the dataplane is stopping");
   Impl::Peer& p = *peer;
   bool full = false;
@@ -191,7 +197,6 @@ void Dataplane::Impl::DropQueued(Peer& peer, std::atomic<uint64_t>& counter) {
 
 void Dataplane::Impl::SendLoop(Peer& peer) {
   Backoff backoff(options.backoff_initial, options.backoff_max);
-  const HttpHeaders headers{{"Authorization", "Bearer " + options.join_token}};
   const std::string path(kEventsPath);
   std::string batch;
   for (;;) {
@@ -210,14 +215,18 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
       queued.fetch_sub(n, std::memory_order_relaxed);
     }
     for (;;) {
-      // The body is copied: a retry needs it again.
-      Result<HttpResponse> r =
-          peer.conn.Post(path, headers, batch, kEventsContentType, options.request_timeout);
+      // The body is copied: a retry needs it again. The token is taken
+      // each time: the node may have joined (again) meanwhile.
+      Result<HttpResponse> r = peer.conn.Post(path, Credentials(peer.node_id), batch,
+                                              kEventsContentType, options.request_timeout);
       Status st = r.ok() ? OkStatus() : r.status();
       if (r.ok() && r->status != 200) {
-        st = r->status >= 500 ? Unavailable(ErrorMessage(*r))
-                              : InvalidArgument(fmt::format("HTTP {}: {}", r->status,
-                                                            ErrorMessage(*r)));
+        // 401/403: usually the peer has not applied the assignment that
+        // lets this node in yet; retried like a peer that does not answer.
+        bool refused = r->status == 401 || r->status == 403;
+        st = r->status >= 500 || refused
+                 ? Unavailable(fmt::format("HTTP {}: {}", r->status, ErrorMessage(*r)))
+                 : InvalidArgument(fmt::format("HTTP {}: {}", r->status, ErrorMessage(*r)));
       }
       if (st.ok()) {
         uint64_t accepted = n, dropped = 0;
@@ -241,7 +250,7 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
         break;
       }
       if (!Transient(st)) {
-        // Refused (bad token, malformed): retrying would not help.
+        // Refused (malformed, too large): retrying would not help.
         Dropped(rejected, n);
         LOG_WARN("dataplane: peer {} refused a batch of {} events: {}", peer.url, n,
                  st.message());
@@ -283,6 +292,7 @@ void Dataplane::Call(const OutputTarget& target, std::string_view source,
     return done(InvalidArgument("bad target or source for the dataplane"));
   }
   Impl::CallJob job;
+  job.node_id = target.node_id;
   job.url = target.url;
   job.instance = target.instance;
   AppendFrame(job.frame, target.instance, source, payload);
@@ -303,7 +313,6 @@ void Dataplane::Call(const OutputTarget& target, std::string_view source,
 }
 
 void Dataplane::Impl::CallLoop() {
-  const HttpHeaders auth{{"Authorization", "Bearer " + options.join_token}};
   const std::string path(kCallPath);
   std::map<std::string, std::unique_ptr<PeerConnection>, std::less<>> conns;
   for (;;) {
@@ -329,7 +338,7 @@ void Dataplane::Impl::CallLoop() {
       call_conns.push_back(conn.get());
       if (stopping.load()) conn->Abort();
     }
-    HttpHeaders headers = auth;
+    HttpHeaders headers = Credentials(job.node_id);
     // The target's timeout: what is left of ours (0 = its own event timeout).
     headers.emplace_back(std::string(kTimeoutHeader),
                          std::to_string(job.timeout.count() > 0 ? left.count() : 0));

@@ -16,9 +16,17 @@
 // blocks on HTTP); more than max_pending_calls waiting answers
 // ResourceExhausted.
 //
-// Receiving: POST /dataplane/v1/events, POST /dataplane/v1/call (both with
-// the join token) and the http-ingress routes /wf/{workflow}/{path...}; see
-// Register().
+// Receiving: POST /dataplane/v1/events, POST /dataplane/v1/call and the
+// http-ingress routes /wf/{workflow}/{path...}; see Register().
+//
+// Authentication (docs/workflow-protocol.md, "Engine ↔ engine"): a request
+// names its sending node (X-Aether-Node) and carries the token that node
+// derives for this receiver from its own credential (node_credential.h's
+// PairToken). The receiver accepts it only from the peers of its current
+// assignment (SetPeers), by the SHA-256 the control plane handed out, and
+// only for the instances that peer's outputs reach. Senders retry a
+// 401/403 like an unreachable peer: usually the receiver has not applied
+// the newest assignment yet.
 //
 // Thread-safety: Cast, Call and MetricsText from any thread; Register
 // before the server starts; Stop and the destructor from one controlling
@@ -30,14 +38,18 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/http_server.h"
+#include "engine/node_identity.h"
 #include "engine/workflow/workflow_host.h"
 
 namespace aether::engine::workflow {
 
 struct DataplaneOptions {
-  std::string join_token;  // sent to peers and required from them; empty = every request 401
+  // This node: its id and dataplane key, for what it sends. Null, or
+  // before the node has joined, requests go out without a valid token.
+  const NodeIdentity* identity = nullptr;
   size_t queue_length = 8192;  // events waiting per peer
   // About a default mailbox (1024): a bigger batch for one instance would
   // overrun it at the peer.
@@ -61,7 +73,7 @@ struct DataplaneCounters {
   uint64_t peer_dropped = 0;       // events peers answered as dropped (unknown target, full)
   uint64_t queue_full = 0;         // Cast answered ResourceExhausted
   uint64_t unreachable = 0;        // dropped after retry_for without an answer
-  uint64_t rejected = 0;           // dropped: the peer refused the batch (401, 400, 413)
+  uint64_t rejected = 0;           // dropped: the peer refused the batch (400, 413)
   uint64_t received = 0;           // events delivered to this node's host
   uint64_t received_dropped = 0;   // events for unknown instances / full mailboxes here
   uint64_t calls_ok = 0;           // calls this node sent that got a reply
@@ -90,8 +102,11 @@ class Dataplane final : public RemoteLink {
 
   // Adds the receiving routes to `server` (before it starts):
   //   POST /dataplane/v1/events  frames -> host.Cast each; 200 {"accepted","dropped"};
-  //                              400 malformed frames, 401 bad token, 413 over 4 MiB
-  //   POST /dataplane/v1/call    one frame -> host.Call; 200 reply bytes, 404, 503, 504, 502
+  //                              400 malformed frames, 401 no credential, 403 a sender
+  //                              that is not a peer or a wrong token, 413 over 4 MiB;
+  //                              frames for instances the sender may not reach are dropped
+  //   POST /dataplane/v1/call    one frame -> host.Call; 200 reply bytes, 404, 503, 504,
+  //                              502; 401/403 as above (also for an instance it may not reach)
   //   ANY  /wf/{workflow}/{path} host.Ingress; the IngressReply as the response
   // Handlers never block the IO thread (calls answer from the reply
   // callback). `host` must outlive the server's handlers. Events this
@@ -100,6 +115,10 @@ class Dataplane final : public RemoteLink {
   // host.AddDataplaneDropped (the host owns aether_dataplane_dropped_total)
   // until Stop() returns.
   void Register(HttpServer& server, WorkflowHost& host);
+
+  // The nodes this one accepts requests from, replacing the previous set
+  // (Poller: the "peers" of every assignment). Until the first call, none.
+  void SetPeers(std::vector<PeerGrant> peers);
 
   // Drops what is queued (counted as unreachable), fails calls that wait
   // with Unavailable, aborts requests in flight and joins the threads.

@@ -5,6 +5,7 @@
 
 #include "common/http_client.h"
 #include "engine/workflow/dataplane.h"
+#include "engine/workflow/dataplane_testing.h"
 #include "engine/workflow/workflow_test_util.h"
 
 namespace aether::engine::workflow {
@@ -13,11 +14,11 @@ namespace {
 using std::chrono::milliseconds;
 using namespace testing;  // NOLINT: the helpers of workflow_test_util.h
 
-constexpr char kToken[] = "cross-token";
-
 struct Engine {
   explicit Engine(const std::string& node_id)
-      : dataplane(DataplaneOptions{.join_token = kToken}), server(HttpServerOptions{}) {
+      : identity(testing::TestIdentity(node_id)),
+        dataplane(DataplaneOptions{.identity = identity.get()}),
+        server(HttpServerOptions{}) {
     WorkflowHostOptions o = TestOptions(&dataplane, nullptr);
     o.node_id = node_id;
     auto h = WorkflowHost::Create(std::move(o));
@@ -38,7 +39,13 @@ struct Engine {
     auto s = StatusOf(*host, id);
     return s ? s->events : 0;
   }
+  // Accepts `sender`'s requests for `instances` here (its assignment's peers).
+  void Trust(const Engine& sender, std::set<std::string, std::less<>> instances) {
+    dataplane.SetPeers(
+        {testing::GrantFor(*sender.identity, identity->node_id(), std::move(instances))});
+  }
 
+  std::unique_ptr<NodeIdentity> identity;
   Dataplane dataplane;
   HttpServer server;
   std::unique_ptr<WorkflowHost> host;
@@ -48,6 +55,7 @@ TEST(DataplaneCrossTest, CastsAndCallsBetweenTwoHosts) {
   Engine a("n1"), b("n2");
   InstanceAssignment echo = Fn("echo", "wf_echo");
   b.host->Apply({echo});
+  b.Trust(a, {Id("echo"), Id("nowhere")});
 
   InstanceAssignment fwd = Fn("fwd", "wf_echo");
   fwd.outputs["out"] = {b.Target(Id("echo"), "n2")};
@@ -112,6 +120,7 @@ TEST(DataplaneCrossTest, IngressOnTheEngineRoute) {
 TEST(DataplaneCrossTest, PrintsThroughput) {
   Engine a("n1"), b("n2");
   b.host->Apply({Fn("echo", "wf_echo")});
+  b.Trust(a, {Id("echo")});
   InstanceAssignment fwd = Fn("fwd", "wf_echo");
   fwd.outputs["out"] = {b.Target(Id("echo"), "n2")};
   a.host->Apply({fwd});

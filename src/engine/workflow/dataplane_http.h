@@ -1,7 +1,7 @@
 // One keep-alive HTTP/1.1 connection to a peer engine, for the dataplane's
 // sender and call threads. Like common/http_pool.h's HttpConnectionPool
 // (same connect-with-deadline and stale-connection retry), but it sends
-// headers (the join token, X-Aether-Timeout-Ms), which that pool's Fetch
+// headers (the sending node and its token, X-Aether-Timeout-Ms), which that pool's Fetch
 // cannot, and it can be aborted from another thread so Stop() never waits
 // for a peer that does not answer.
 //

@@ -27,9 +27,11 @@ inline constexpr std::string_view kEventsContentType = "application/x-aether-eve
 struct Dataplane::Impl {
   explicit Impl(DataplaneOptions o) : options(std::move(o)) {}
 
-  // One peer engine: its queue of encoded frames and its sender thread.
+  // One peer engine (a node id at a url): its queue of encoded frames and
+  // its sender thread.
   struct Peer {
-    explicit Peer(std::string u) : url(u), conn(std::move(u)) {}
+    Peer(std::string id, std::string u) : node_id(std::move(id)), url(u), conn(std::move(u)) {}
+    const std::string node_id;
     const std::string url;
     std::mutex mu;
     std::condition_variable cv;
@@ -41,6 +43,7 @@ struct Dataplane::Impl {
   };
 
   struct CallJob {
+    std::string node_id;
     std::string url;
     std::string instance;  // for messages
     std::string frame;
@@ -49,23 +52,36 @@ struct Dataplane::Impl {
     ReplyFn done;
   };
 
-  Peer* PeerFor(const std::string& url);  // null when stopping
+  Peer* PeerFor(const OutputTarget& target);  // null when stopping
   void SendLoop(Peer& peer);
   void CallLoop();
   // True when stopping.
   bool SleepOrStop(Peer& peer, std::chrono::milliseconds d);
   void DropQueued(Peer& peer, std::atomic<uint64_t>& counter);
-  bool Authorized(std::string_view header) const;
+  // What a request to `receiver` carries: X-Aether-Node and the token.
+  HttpHeaders Credentials(const std::string& receiver) const;
+  // The grant of the peer that sent `req`, after checking its token.
+  // Unauthenticated (401) without X-Aether-Node or a bearer token,
+  // PermissionDenied (403) for a sender that is not a peer or a wrong token.
+  using PeerTable = std::map<std::string, PeerGrant, std::less<>>;
+  struct Sender {
+    std::shared_ptr<const PeerTable> table;  // keeps `grant` alive
+    const PeerGrant* grant = nullptr;
+  };
+  Result<Sender> Authenticate(const HttpRequest& req) const;
   // Counts `n` events dropped on the way out, and tells the host (which
   // owns aether_dataplane_dropped_total).
   void Dropped(std::atomic<uint64_t>& counter, uint64_t n);
 
   const DataplaneOptions options;
 
+  mutable std::mutex peers_table_mu;
+  std::shared_ptr<const PeerTable> peer_table = std::make_shared<PeerTable>();
+
   std::atomic<bool> stopping{false};
   std::atomic<WorkflowHost*> host{nullptr};  // set by Register, cleared by Stop
   mutable std::shared_mutex peers_mu;
-  std::map<std::string, std::unique_ptr<Peer>, std::less<>> peers;
+  std::map<std::string, std::unique_ptr<Peer>, std::less<>> peers;  // by node id + url
 
   std::mutex calls_mu;
   std::condition_variable calls_cv;

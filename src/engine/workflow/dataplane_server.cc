@@ -3,13 +3,13 @@
 // casts go into mailboxes (host.Cast never blocks), calls and ingress
 // requests answer from their reply callbacks.
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 
 #include <boost/json.hpp>
 #include <charconv>
 
 #include "common/json_util.h"
 #include "common/log.h"
+#include "common/node_credential.h"
 #include "engine/workflow/dataplane.h"
 #include "engine/workflow/dataplane_codec.h"
 #include "engine/workflow/dataplane_impl.h"
@@ -45,28 +45,69 @@ std::string Excerpt(std::string_view s) {
 
 }  // namespace
 
-bool Dataplane::Impl::Authorized(std::string_view header) const {
-  if (options.join_token.empty()) return false;
+Result<Dataplane::Impl::Sender> Dataplane::Impl::Authenticate(const HttpRequest& req) const {
   constexpr std::string_view kBearer = "Bearer ";
-  if (!header.starts_with(kBearer)) return false;
-  std::string_view token = header.substr(kBearer.size());
-  return token.size() == options.join_token.size() &&
-         CRYPTO_memcmp(token.data(), options.join_token.data(), token.size()) == 0;
+  std::string_view auth = req.Header("Authorization");
+  std::string_view node = req.Header("X-Aether-Node");
+  if (!auth.starts_with(kBearer) || node.empty()) {
+    return Unauthenticated(
+        "a dataplane request names its sending node (X-Aether-Node) and carries that node's "
+        "token for this one (Authorization: Bearer ...)");
+  }
+  std::string_view token = auth.substr(kBearer.size());
+  Sender s;
+  {
+    std::lock_guard lock(peers_table_mu);
+    s.table = peer_table;
+  }
+  auto it = s.table->find(node);
+  // The digest is compared for an unknown sender too (against nothing that
+  // can match), so the time does not tell peers from strangers.
+  bool match =
+      MatchesDigest(token, it == s.table->end() ? std::string_view() : it->second.token_sha256);
+  std::string who = SanitizeUtf8(node.substr(0, 128));
+  if (it == s.table->end()) {
+    return PermissionDenied("node " + who + " may not send to this node (no workflow output of " +
+                            who + " reaches an instance here)");
+  }
+  if (!match) return PermissionDenied("invalid dataplane token for node " + who);
+  s.grant = &it->second;
+  return s;
+}
+
+HttpHeaders Dataplane::Impl::Credentials(const std::string& receiver) const {
+  if (options.identity == nullptr) return {};
+  std::string key = options.identity->dataplane_key();
+  return {{"X-Aether-Node", options.identity->node_id()},
+          {"Authorization", "Bearer " + (key.empty() ? std::string() : PairToken(key, receiver))}};
+}
+
+void Dataplane::SetPeers(std::vector<PeerGrant> peers) {
+  auto table = std::make_shared<Impl::PeerTable>();
+  for (PeerGrant& p : peers) {
+    std::string id = p.node_id;
+    table->emplace(std::move(id), std::move(p));
+  }
+  std::lock_guard lock(impl_->peers_table_mu);
+  impl_->peer_table = std::move(table);
 }
 
 void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
   Impl* d = impl_.get();
   WorkflowHost* h = &host;
   d->host.store(h);
-  // On the header: a peer without the token is refused before its body
-  // (up to max_body) is read.
+  // On the header: a peer without its token is refused before its body (up
+  // to max_body) is read. The handlers authenticate again for the sender.
   HeaderCheck authorized = [d](const HttpRequest& req) -> std::optional<HttpResponse> {
-    if (d->Authorized(req.Header("Authorization"))) return std::nullopt;
-    return JsonError(401, "unauthorized", "a valid join token is required");
+    Result<Impl::Sender> sender = d->Authenticate(req);
+    if (sender.ok()) return std::nullopt;
+    return JsonError(sender.status());
   };
 
   server.Route("POST", kEventsPath,
                GuardedHandler{authorized, [d, h](HttpRequest&& req, Responder respond) {
+    Result<Impl::Sender> sender = d->Authenticate(req);
+    if (!sender.ok()) return respond(JsonError(sender.status()));
     Result<std::vector<Frame>> frames = DecodeFrames(req.body);
     if (!frames.ok()) {
       if (frames.status().code() == Code::kResourceExhausted) {
@@ -75,8 +116,12 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
       return respond(JsonError(400, "invalid_frames", frames.status().message()));
     }
     int64_t accepted = 0, dropped = 0;
+    const auto& allowed = sender->grant->instances;
     for (const Frame& f : *frames) {
-      Status st = h->Cast(f.target, f.source, f.payload);
+      // An instance the sender's outputs do not reach: dropped, as for an
+      // unknown one (a stale sender is not told more).
+      Status st = allowed.contains(f.target) ? h->Cast(f.target, f.source, f.payload)
+                                             : NotFound("not a target of the sender");
       ++(st.ok() ? accepted : dropped);
     }
     d->received.fetch_add(static_cast<uint64_t>(accepted), std::memory_order_relaxed);
@@ -88,6 +133,8 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
 
   server.Route("POST", kCallPath,
                GuardedHandler{authorized, [d, h](HttpRequest&& req, Responder respond) {
+    Result<Impl::Sender> sender = d->Authenticate(req);
+    if (!sender.ok()) return respond(JsonError(sender.status()));
     if (req.body.size() > kMaxBatchBytes) {
       return respond(JsonError(413, "payload_too_large", "a call is one frame of at most 1 MiB"));
     }
@@ -104,6 +151,12 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
     }
     Result<Frame> f = DecodeOneFrame(req.body);
     if (!f.ok()) return respond(JsonError(400, "invalid_frames", f.status().message()));
+    if (!sender->grant->instances.contains(f->target)) {
+      return respond(JsonError(403, "permission_denied",
+                               "node " + sender->grant->node_id + " may not call " +
+                                   Excerpt(f->target) +
+                                   " (no output of it reaches that instance)"));
+    }
     d->calls_received.fetch_add(1, std::memory_order_relaxed);
     // The frame's views point into req.body, which lives until Call returns
     // (the host copies what it keeps).

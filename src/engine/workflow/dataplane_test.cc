@@ -7,6 +7,7 @@
 #include <future>
 
 #include "common/http_client.h"
+#include "common/node_credential.h"
 #include "engine/workflow/dataplane_codec.h"
 #include "engine/workflow/dataplane_testing.h"
 
@@ -15,13 +16,17 @@ namespace {
 
 using std::chrono::milliseconds;
 using testing::FakeHost;
+using testing::GrantFor;
 
-constexpr char kToken[] = "s3cret-join-token";
+// Every instance name the tests use: a trusted peer may send to all of them.
+const std::set<std::string, std::less<>> kInstances{"wf/sink/0", "wf/f/0", "wf/nobody/0",
+                                                    "wf/nope/0", "wf/x/0"};
 
 struct Node {
   explicit Node(DataplaneOptions o = {}, uint64_t max_body = 4ull << 20)
-      : dataplane([&] {
-          if (o.join_token.empty()) o.join_token = kToken;
+      : identity(testing::TestIdentity("node-" + std::to_string(++count))),
+        dataplane([&] {
+          o.identity = identity.get();
           return o;
         }()),
         server([&] {
@@ -39,9 +44,25 @@ struct Node {
     server.Stop();
   }
   OutputTarget Target(const std::string& instance) const {
-    return OutputTarget{instance, "node", server.url()};
+    return OutputTarget{instance, identity->node_id(), server.url()};
+  }
+  // Accepts requests from `senders` (replacing the previous set), for
+  // every test instance.
+  void Trust(std::vector<const Node*> senders) {
+    std::vector<PeerGrant> grants;
+    for (const Node* n : senders)
+      grants.push_back(GrantFor(*n->identity, identity->node_id(), kInstances));
+    dataplane.SetPeers(std::move(grants));
+  }
+  // The headers `sender` sends here.
+  HttpHeaders From(const Node& sender) const {
+    return {{"X-Aether-Node", sender.identity->node_id()},
+            {"Authorization",
+             "Bearer " + PairToken(sender.identity->dataplane_key(), identity->node_id())}};
   }
 
+  static inline int count = 0;
+  std::unique_ptr<NodeIdentity> identity;
   FakeHost host;
   Dataplane dataplane;
   HttpServer server;
@@ -68,6 +89,7 @@ Result<std::string> CallAndWait(Dataplane& dp, const OutputTarget& t, std::strin
 
 TEST(DataplaneTest, CastsArriveInOrderAcrossHttp) {
   Node a, b;
+  b.Trust({&a});
   b.host.AddInstance("wf/sink/0");
   constexpr int kN = 500;
   for (int i = 0; i < kN; ++i) {
@@ -86,6 +108,7 @@ TEST(DataplaneTest, CastsArriveInOrderAcrossHttp) {
 
 TEST(DataplaneTest, BinaryAndLargePayloads) {
   Node a, b;
+  b.Trust({&a});
   b.host.AddInstance("wf/sink/0");
   std::string binary("\0\x01\xff\r\n", 5);
   std::string big(kMaxEventPayload, 'z');
@@ -100,6 +123,7 @@ TEST(DataplaneTest, BinaryAndLargePayloads) {
 
 TEST(DataplaneTest, UnknownInstancesAndFullMailboxesAreDroppedAtThePeer) {
   Node a, b;
+  b.Trust({&a});
   b.host.AddInstance("wf/sink/0");
   b.host.SetCapacity(3);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/sink/0"), "s", "x").ok());
@@ -115,6 +139,7 @@ TEST(DataplaneTest, UnknownInstancesAndFullMailboxesAreDroppedAtThePeer) {
 
 TEST(DataplaneTest, CallsMapEveryAnswer) {
   Node a, b;
+  b.Trust({&a});
   b.host.AddInstance("wf/f/0");
   auto ok = CallAndWait(a.dataplane, b.Target("wf/f/0"), std::string("hi\0there", 8));
   ASSERT_TRUE(ok.ok()) << ok.status().message();
@@ -150,6 +175,7 @@ TEST(DataplaneTest, ConcurrentCallsDoNotBlockTheIoThread) {
   DataplaneOptions o;
   o.call_threads = 8;
   Node a(o), b;
+  b.Trust({&a});
   b.host.AddInstance("wf/f/0");
   std::vector<std::promise<Result<std::string>>> ps(8);
   auto start = std::chrono::steady_clock::now();
@@ -162,49 +188,111 @@ TEST(DataplaneTest, ConcurrentCallsDoNotBlockTheIoThread) {
   EXPECT_LT(took, milliseconds(2000)) << "calls were serialized";
 }
 
-TEST(DataplaneTest, WrongTokenIs401) {
-  DataplaneOptions o;
-  o.join_token = "another-token";
-  Node a(o), b;
+TEST(DataplaneTest, OnlyPeersWithTheirOwnTokenGetIn) {
+  DataplaneOptions quick;
+  quick.retry_for = milliseconds(200);
+  quick.backoff_initial = milliseconds(20);
+  quick.backoff_max = milliseconds(50);
+  Node a, b, stranger(quick);
+  b.Trust({&a});
   b.host.AddInstance("wf/sink/0");
-  ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/sink/0"), "s", "x").ok());
-  WaitFor([&] { return a.dataplane.counters().rejected > 0; });
-  EXPECT_EQ(a.dataplane.counters().rejected, 1u);
-  EXPECT_EQ(b.host.events().size(), 0u);
+  b.host.AddInstance("wf/other/0");  // runs on b, but a's outputs do not reach it
+
+  // A node that is not a peer: refused, retried like an unreachable peer,
+  // then dropped; nothing arrives.
+  ASSERT_TRUE(stranger.dataplane.Cast(b.Target("wf/sink/0"), "s", "x").ok());
+  EXPECT_TRUE(WaitFor([&] { return stranger.dataplane.counters().unreachable == 1; }));
+  auto call = CallAndWait(stranger.dataplane, b.Target("wf/sink/0"), "x");
+  EXPECT_EQ(call.status().code(), Code::kUnavailable);
+  EXPECT_NE(call.status().message().find("refused this node's dataplane token"), std::string::npos)
+      << call.status().message();
+  EXPECT_TRUE(b.host.events().empty());
 
   std::string frame;
   AppendFrame(frame, "wf/sink/0", "s", "x");
-  for (std::string path : {"/dataplane/v1/events", "/dataplane/v1/call"}) {
-    auto none = HttpFetch("POST", b.server.url() + path, frame);
-    ASSERT_TRUE(none.ok());
-    EXPECT_EQ(none->status, 401);
-    auto bad = HttpFetch("POST", b.server.url() + path, frame,
-                         {{"Authorization", "Bearer s3cret-join-tokeX"}});
-    ASSERT_TRUE(bad.ok());
-    EXPECT_EQ(bad->status, 401);
+  auto post = [&](const std::string& path, const std::string& body, HttpHeaders h) {
+    auto r = HttpFetch("POST", b.server.url() + path, body, h);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : HttpResponse{};
+  };
+  const std::string a_id = a.identity->node_id();
+  const std::string good = PairToken(a.identity->dataplane_key(), b.identity->node_id());
+  struct Case {
+    std::string what;
+    HttpHeaders headers;
+    int status;
+  };
+  std::vector<Case> cases = {
+      {"no headers", {}, 401},
+      {"no node id", {{"Authorization", "Bearer " + good}}, 401},
+      {"no token", {{"X-Aether-Node", a_id}}, 401},
+      {"a's secret itself",
+       {{"X-Aether-Node", a_id}, {"Authorization", "Bearer " + a.identity->secret()}},
+       403},
+      {"a's token for another node",
+       {{"X-Aether-Node", a_id},
+        {"Authorization", "Bearer " + PairToken(a.identity->dataplane_key(), "node-x")}},
+       403},
+      {"the stranger's own token, as a",
+       {{"X-Aether-Node", a_id},
+        {"Authorization",
+         "Bearer " + PairToken(stranger.identity->dataplane_key(), b.identity->node_id())}},
+       403},
+      {"a's token, as the stranger",
+       {{"X-Aether-Node", stranger.identity->node_id()}, {"Authorization", "Bearer " + good}},
+       403},
+      {"truncated",
+       {{"X-Aether-Node", a_id}, {"Authorization", "Bearer " + good.substr(0, 63)}},
+       403},
+      {"padded", {{"X-Aether-Node", a_id}, {"Authorization", "Bearer " + good + "0"}}, 403},
+      {"empty", {{"X-Aether-Node", a_id}, {"Authorization", "Bearer "}}, 0},  // 401 or 403
+  };
+  for (const Case& c : cases) {
+    for (std::string path : {"/dataplane/v1/events", "/dataplane/v1/call"}) {
+      HttpResponse r = post(path, frame, c.headers);
+      if (c.status == 0) {
+        EXPECT_TRUE(r.status == 401 || r.status == 403) << c.what << " " << path << ": " << r.body;
+      } else {
+        EXPECT_EQ(r.status, c.status) << c.what << " " << path << ": " << r.body;
+      }
+    }
   }
-  auto call = CallAndWait(a.dataplane, b.Target("wf/sink/0"), "x");
-  EXPECT_EQ(call.status().code(), Code::kInternal);
-  EXPECT_NE(call.status().message().find("join token"), std::string::npos);
+  EXPECT_TRUE(b.host.events().empty());
+
+  // a's own token: in, but only for the instances its outputs reach.
+  EXPECT_EQ(post("/dataplane/v1/events", frame, b.From(a)).body, R"({"accepted":1,"dropped":0})");
+  std::string other;
+  AppendFrame(other, "wf/other/0", "s", "x");
+  EXPECT_EQ(post("/dataplane/v1/events", other, b.From(a)).body, R"({"accepted":0,"dropped":1})");
+  EXPECT_EQ(post("/dataplane/v1/call", other, b.From(a)).status, 403);
+  ASSERT_EQ(b.host.events().size(), 1u);
+  EXPECT_EQ(b.host.events()[0].instance, "wf/sink/0");
+
+  // A new assignment without a: refused from then on.
+  b.Trust({});
+  EXPECT_EQ(post("/dataplane/v1/events", frame, b.From(a)).status, 403);
 }
 
-TEST(DataplaneTest, EmptyTokenRefusesEverything) {
-  Node b;
-  Dataplane no_token(DataplaneOptions{});
+TEST(DataplaneTest, WithoutPeersOrIdentityEverythingIsRefused) {
+  FakeHost host;
+  Dataplane alone(DataplaneOptions{});
   HttpServer server(HttpServerOptions{});
-  no_token.Register(server, b.host);
+  alone.Register(server, host);
   ASSERT_TRUE(server.Start().ok());
-  auto r = HttpFetch("POST", server.url() + "/dataplane/v1/events", "",
-                     {{"Authorization", "Bearer "}});
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->status, 401);
+  for (HttpHeaders h : {HttpHeaders{{"Authorization", "Bearer "}},
+                        HttpHeaders{{"Authorization", "Bearer x"}, {"X-Aether-Node", "n"}}}) {
+    auto r = HttpFetch("POST", server.url() + "/dataplane/v1/events", "", h);
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r->status == 401 || r->status == 403) << r->status;
+  }
   server.Stop();
 }
 
 TEST(DataplaneTest, MalformedAndOversizedBatches) {
-  Node b({}, 8ull << 20);  // the server lets 8 MiB through: the dataplane's own limit answers
+  Node a, b({}, 8ull << 20);  // the server lets 8 MiB through: the dataplane's own limit answers
+  b.Trust({&a});
   b.host.AddInstance("wf/sink/0");
-  HttpHeaders auth{{"Authorization", std::string("Bearer ") + kToken}};
+  HttpHeaders auth = b.From(a);
   std::string good;
   AppendFrame(good, "wf/sink/0", "s", "x");
   auto truncated = HttpFetch("POST", b.server.url() + "/dataplane/v1/events",
@@ -236,10 +324,10 @@ TEST(DataplaneTest, MalformedAndOversizedBatches) {
 }
 
 TEST(DataplaneTest, ServerBodyLimitAlsoAnswers413) {
-  Node b;  // default max_body 4 MiB: the server refuses before the handler
+  Node a, b;  // default max_body 4 MiB: the server refuses before the handler
+  b.Trust({&a});
   std::string big(kMaxBatchBytes + 1, 'x');
-  auto r = HttpFetch("POST", b.server.url() + "/dataplane/v1/events", big,
-                     {{"Authorization", std::string("Bearer ") + kToken}});
+  auto r = HttpFetch("POST", b.server.url() + "/dataplane/v1/events", big, b.From(a));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 413);
 }
@@ -298,7 +386,8 @@ TEST(DataplaneTest, PeerComingBackGetsQueuedEvents) {
   std::this_thread::sleep_for(milliseconds(150));
   FakeHost host;
   host.AddInstance("wf/sink/0");
-  Dataplane dp(DataplaneOptions{.join_token = kToken});
+  Dataplane dp(DataplaneOptions{});
+  dp.SetPeers({GrantFor(*a.identity, "n2", kInstances)});
   HttpServerOptions so;
   so.port = port;
   HttpServer server(so);
@@ -315,6 +404,7 @@ TEST(DataplaneTest, StopFailsWaitingCalls) {
   o.call_threads = 1;
   auto a = std::make_unique<Node>(o);
   Node b;
+  b.Trust({a.get()});
   b.host.AddInstance("wf/f/0");
   std::promise<Result<std::string>> first, second;
   a->dataplane.Call(b.Target("wf/f/0"), "s", "sleep:1000", milliseconds(10000),
@@ -357,6 +447,7 @@ TEST(DataplaneTest, IngressRoute) {
 // Not a pass/fail test (timed tests flake): prints the figure.
 TEST(DataplaneTest, PrintsCrossEngineThroughput) {
   Node a, b;
+  b.Trust({&a});
   b.host.AddInstance("wf/sink/0");
   b.host.KeepEvents(false);
   constexpr size_t kN = 200000;

@@ -1,18 +1,37 @@
 // Test-only: a WorkflowHost that records what it is asked to do, for the
-// dataplane and poller tests (no wasm, no actors).
+// dataplane and poller tests (no wasm, no actors); node identities and the
+// peer grants a control plane would hand out.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/node_credential.h"
+#include "common/sha256.h"
+#include "engine/node_identity.h"
 #include "engine/workflow/workflow_host.h"
 
 namespace aether::engine::workflow::testing {
+
+// A joined node in memory, with a secret of its own.
+inline std::unique_ptr<NodeIdentity> TestIdentity(const std::string& node_id) {
+  return std::make_unique<NodeIdentity>(node_id, "", Sha256Hex("secret of " + node_id));
+}
+
+// What the control plane tells node `receiver` about `sender` when
+// `sender`'s outputs reach `instances` there.
+inline PeerGrant GrantFor(const NodeIdentity& sender, const std::string& receiver,
+                          std::set<std::string, std::less<>> instances) {
+  return PeerGrant{sender.node_id(), Sha256Hex(PairToken(sender.dataplane_key(), receiver)),
+                   std::move(instances)};
+}
 
 class FakeHost final : public WorkflowHost {
  public:

@@ -18,8 +18,8 @@ namespace json = boost::json;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-
-
+// How often the poll thread, before the node has joined, checks for a stop.
+constexpr milliseconds kJoinPoll{100};
 
 // Logs a change of a loop's link state once, not per attempt.
 class LinkState {
@@ -137,9 +137,16 @@ bool Poller::Sleep(milliseconds d) {
 
 Result<HttpResponse> Poller::Send(std::string_view method, const std::string& path,
                                   std::string_view body, milliseconds timeout) {
-  HttpHeaders headers{{"Authorization", "Bearer " + options_.join_token},
-                      {"X-Aether-Node", options_.node_id}};
+  std::string secret = options_.identity->secret();
+  if (secret.empty()) return Unavailable("this node has not joined the control plane yet");
+  HttpHeaders headers{{"Authorization", "Bearer " + secret},
+                      {"X-Aether-Node", options_.identity->node_id()}};
   return options_.transport(method, options_.url + path, body, headers, timeout);
+}
+
+void Poller::Apply(Assignments&& a) {
+  if (options_.peers) options_.peers(std::move(a.peers));
+  host_->Apply(std::move(a.instances));
 }
 
 void Poller::PollLoop() {
@@ -148,7 +155,14 @@ void Poller::PollLoop() {
   std::optional<int64_t> since;
   const milliseconds timeout =
       std::chrono::duration_cast<milliseconds>(options_.wait) + options_.call_timeout;
-  const std::string base = "/node/workflows?node_id=" + UrlEncode(options_.node_id);
+  const std::string base = "/node/workflows?node_id=" + UrlEncode(options_.identity->node_id());
+  bool refused = false;  // the credential is refused: the instances are stopped
+  // Until the node has joined (the control link registers it) there is
+  // nothing to ask with.
+  while (options_.identity->WaitForSecret(kJoinPoll).empty()) {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+  }
   for (;;) {
     {
       std::lock_guard lock(mu_);
@@ -159,11 +173,23 @@ void Poller::PollLoop() {
       path += "&since=" + std::to_string(*since) + "&wait=" + std::to_string(options_.wait.count());
     }
     Result<HttpResponse> r = Send("GET", path, {}, timeout);
-    Status st = !r.ok()            ? r.status()
-                : r->status == 404 ? NotFound(DescribeHttpError(*r))
-                : r->status != 200 ? Unavailable(DescribeHttpError(*r))
-                                   : OkStatus();
+    Status st = !r.ok()                                ? r.status()
+                : r->status == 404                     ? NotFound(DescribeHttpError(*r))
+                : r->status == 401 || r->status == 403 ? PermissionDenied(DescribeHttpError(*r))
+                : r->status != 200                     ? Unavailable(DescribeHttpError(*r))
+                                                       : OkStatus();
     Result<Assignments> a = st.ok() ? ParseAssignments(r->body) : Result<Assignments>(st);
+    if (!a.ok() && a.status().code() == Code::kPermissionDenied && !refused) {
+      // Removed by an operator (or the id is another node's now): the
+      // instances were placed elsewhere; running them here too would
+      // duplicate them.
+      LOG_ERROR(
+          "control plane {} refuses this node's credential ({}); stopping its workflow "
+          "instances",
+          options_.url, a.status().message());
+      refused = true;
+      Apply(Assignments{});
+    }
     if (!a.ok()) {
       // 404: this node is not registered (yet); the control link registers
       // it, so that is no reason to warn.
@@ -174,13 +200,14 @@ void Poller::PollLoop() {
     }
     link.Up();
     backoff.Reset();
+    refused = false;
     since = a->revision;
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
       revision_ = a->revision;
     }
-    host_->Apply(std::move(a->instances));
+    Apply(std::move(*a));
   }
 }
 
@@ -219,7 +246,8 @@ void Poller::StatusLoop() {
     }
     auto t = Clock::now();
     if (t < retry_at && !now) continue;
-    std::string body = StatusBody(options_.node_id, host_->Statuses());
+    if (options_.identity->secret().empty()) continue;  // not joined yet
+    std::string body = StatusBody(options_.identity->node_id(), host_->Statuses());
     bool changed = body != last_sent;
     bool stale = t - last_time >= options_.status_refresh;
     if (!changed && !stale) continue;

@@ -8,8 +8,11 @@
 //             `status_refresh`), at once after StatusChanged(); and the
 //             events the host posts (POST /callback), from a bounded queue.
 // While the control plane is unreachable both retry with backoff (0.5 s
-// doubling to 10 s) and log once per change of state. The join token is
-// sent, never logged.
+// doubling to 10 s) and log once per change of state. Every call carries
+// the node's credential (NodeIdentity), never logged; before the node has
+// joined nothing is sent. When the control plane refuses the credential
+// (401/403: the node was removed) the node's instances are stopped (an
+// empty assignment) until it accepts it again.
 #pragma once
 
 #include <chrono>
@@ -25,14 +28,14 @@
 #include "common/http_server.h"
 #include "common/metrics.h"
 #include "common/result.h"
+#include "engine/node_identity.h"
 #include "engine/workflow/workflow_host.h"
 
 namespace aether::engine::workflow {
 
 struct PollerOptions {
   std::string url;  // the control plane; a trailing '/' is dropped
-  std::string join_token;
-  std::string node_id;
+  NodeIdentity* identity = nullptr;  // required; outlives the poller
   // How long a poll parks at the control plane, and so how long Stop() may
   // wait for the poll in flight (HttpFetch cannot be cancelled).
   std::chrono::seconds wait{1};
@@ -45,6 +48,9 @@ struct PollerOptions {
   std::chrono::milliseconds status_refresh{5000};
   size_t event_queue = 256;
   Counter* events_dropped = nullptr;  // may be null
+  // Called with the peers of every assignment, just before it is applied
+  // (the dataplane accepts them from then on); may be empty.
+  std::function<void(std::vector<PeerGrant>)> peers;
 
   using Transport = std::function<Result<HttpResponse>(
       std::string_view method, std::string_view url, std::string_view body,
@@ -80,6 +86,8 @@ class Poller {
  private:
   void PollLoop();
   void StatusLoop();
+  // Hands `a` to the peers hook and the host.
+  void Apply(Assignments&& a);
   Result<HttpResponse> Send(std::string_view method, const std::string& path,
                             std::string_view body, std::chrono::milliseconds timeout);
   bool Sleep(std::chrono::milliseconds d);  // true when stopping

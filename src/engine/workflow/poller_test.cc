@@ -16,10 +16,15 @@ using testing::FakeHost;
 
 const std::string kSha(64, 'b');
 
+const std::string kSecret(64, 'c');
+
 std::string Answer(int revision, const std::string& component) {
   return R"({"revision": )" + std::to_string(revision) + R"(, "instances": [
-    {"id": "wf/)" + component + R"(/0", "workflow": "wf", "component": ")" + component +
-         R"(", "kind": "function", "function": "f", "sha256": ")" + kSha + R"("}]})";
+    {"id": "wf/)" +
+         component + R"(/0", "workflow": "wf", "component": ")" + component +
+         R"(", "kind": "function", "function": "f", "sha256": ")" + kSha + R"("}],
+    "peers": [{"node_id": "n0", "token_sha256": ")" +
+         kSha + R"(", "instances": ["wf/)" + component + R"(/0"]}]})";
 }
 
 // A control plane in a lambda: records requests, answers from a script.
@@ -29,9 +34,11 @@ struct FakeControl {
   std::vector<std::string> status_bodies;
   std::vector<std::string> events;
   std::vector<std::string> auth;
+  std::vector<std::string> nodes;  // X-Aether-Node
   int revision = 1;
   bool down = false;
   bool bad_json = false;
+  bool refuse = false;  // 403 to everything (the node was removed)
 
   PollerOptions::Transport Transport() {
     return [this](std::string_view method, std::string_view url, std::string_view body,
@@ -39,13 +46,17 @@ struct FakeControl {
       std::lock_guard lock(mu);
       for (const auto& [k, v] : headers) {
         if (k == "Authorization") auth.push_back(v);
+        if (k == "X-Aether-Node") nodes.push_back(v);
       }
       if (down) return Unavailable("connection refused");
       std::string u(url);
       std::string path = u.substr(u.find('/', 8));
       paths.push_back(std::string(method) + " " + path);
       HttpResponse r;
-      if (path.starts_with("/node/workflows?")) {
+      if (refuse) {
+        r.status = 403;
+        r.body = R"({"error":"node n was removed by an operator","code":"permission_denied"})";
+      } else if (path.starts_with("/node/workflows?")) {
         // A long poll that parks briefly, as the real one would.
         if (path.find("since=") != std::string::npos) {
           mu.unlock();
@@ -69,11 +80,11 @@ struct FakeControl {
   }
 };
 
-PollerOptions Options(FakeControl& control) {
+PollerOptions Options(FakeControl& control, NodeIdentity* identity = nullptr) {
+  static NodeIdentity joined("node 1", "", kSecret);
   PollerOptions o;
   o.url = "http://control.test:9090/";
-  o.join_token = "jt";
-  o.node_id = "node 1";
+  o.identity = identity != nullptr ? identity : &joined;
   o.backoff_initial = milliseconds(10);
   o.backoff_max = milliseconds(20);
   o.status_interval = milliseconds(50);
@@ -108,7 +119,84 @@ TEST(PollerTest, AppliesEveryAnswerAndFollowsTheRevision) {
   std::lock_guard lock(control.mu);
   EXPECT_EQ(control.paths[0], "GET /node/workflows?node_id=node%201");
   EXPECT_EQ(control.paths[1], "GET /node/workflows?node_id=node%201&since=1&wait=1");
-  EXPECT_EQ(control.auth[0], "Bearer jt");
+  EXPECT_EQ(control.auth[0], "Bearer " + kSecret);
+  EXPECT_EQ(control.nodes[0], "node 1");
+}
+
+TEST(PollerTest, HandsThePeersOverBeforeTheInstances) {
+  FakeControl control;
+  FakeHost host;
+  PollerOptions o = Options(control);
+  std::mutex mu;
+  std::vector<std::vector<PeerGrant>> seen;
+  size_t applied_when_first_seen = 99;
+  o.peers = [&](std::vector<PeerGrant> peers) {
+    std::lock_guard lock(mu);
+    if (seen.empty()) applied_when_first_seen = host.applied().size();
+    seen.push_back(std::move(peers));
+  };
+  Poller poller(std::move(o));
+  poller.Start(host);
+  ASSERT_GE(host.WaitApplied(1, milliseconds(3000)), 1u);
+  poller.Stop();
+  std::lock_guard lock(mu);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(applied_when_first_seen, 0u);
+  ASSERT_EQ(seen[0].size(), 1u);
+  EXPECT_EQ(seen[0][0].node_id, "n0");
+  EXPECT_EQ(seen[0][0].token_sha256, kSha);
+  EXPECT_EQ(seen[0][0].instances, (std::set<std::string, std::less<>>{"wf/c1/0"}));
+}
+
+TEST(PollerTest, ARefusedCredentialStopsTheInstancesUntilAccepted) {
+  FakeControl control;
+  FakeHost host;
+  PollerOptions o = Options(control);
+  std::atomic<size_t> last_peers{99};
+  o.peers = [&](std::vector<PeerGrant> peers) { last_peers = peers.size(); };
+  Poller poller(std::move(o));
+  poller.Start(host);
+  ASSERT_GE(host.WaitApplied(1, milliseconds(3000)), 1u);
+  {
+    std::lock_guard lock(control.mu);
+    control.refuse = true;
+  }
+  ASSERT_TRUE(WaitFor([&] { return host.applied().back().empty(); }));
+  EXPECT_EQ(last_peers, 0u);
+  size_t stopped_at = host.applied().size();
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(host.applied().size(), stopped_at) << "stopped once, not on every refusal";
+  {
+    std::lock_guard lock(control.mu);
+    control.refuse = false;
+  }
+  ASSERT_TRUE(WaitFor([&] { return !host.applied().back().empty(); }));
+  EXPECT_EQ(last_peers, 1u);
+}
+
+TEST(PollerTest, NothingIsSentBeforeTheNodeHasJoined) {
+  FakeControl control;
+  FakeHost host;
+  NodeIdentity identity("n1");  // no credential yet
+  PollerOptions o = Options(control, &identity);
+  Poller poller(std::move(o));
+  poller.Start(host);
+  InstanceStatus s;
+  s.id = "wf/c1/0";
+  s.state = "running";
+  host.SetStatuses({s});
+  poller.StatusChanged();
+  poller.PostEvent(R"({"event":"x","data":{}})");
+  std::this_thread::sleep_for(milliseconds(200));
+  {
+    std::lock_guard lock(control.mu);
+    EXPECT_TRUE(control.paths.empty());
+  }
+  ASSERT_TRUE(identity.Set(kSecret).ok());
+  ASSERT_GE(host.WaitApplied(1, milliseconds(3000)), 1u);
+  ASSERT_TRUE(WaitFor([&] { return poller.status_posts() >= 1; }));
+  std::lock_guard lock(control.mu);
+  for (const std::string& a : control.auth) EXPECT_EQ(a, "Bearer " + kSecret);
 }
 
 TEST(PollerTest, KeepsTheLastAssignmentWhileTheControlPlaneIsAwayOrBroken) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,10 +51,21 @@ struct InstanceAssignment {
   bool operator==(const InstanceAssignment&) const = default;
 };
 
+// A node that may send to this one over the dataplane (the "peers" of GET
+// /node/workflows): its id, the SHA-256 (hex) of the token it sends here,
+// and the instances here its outputs reach.
+struct PeerGrant {
+  std::string node_id;
+  std::string token_sha256;
+  std::set<std::string, std::less<>> instances;
+  bool operator==(const PeerGrant&) const = default;
+};
+
 // Parses a GET /node/workflows answer. InvalidArgument naming the field.
 struct Assignments {
   int64_t revision = 0;
   std::vector<InstanceAssignment> instances;
+  std::vector<PeerGrant> peers;
 };
 Result<Assignments> ParseAssignments(std::string_view json);
 

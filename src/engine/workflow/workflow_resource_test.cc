@@ -81,8 +81,9 @@ TEST_F(WorkflowResourceTest, UnknownClassFailsAndIsReported) {
   }));
   EXPECT_FALSE(StatusOf(*host_, bad.id)->last_error.empty());
   EXPECT_EQ(host_->Cast(bad.id, "test", "x").code(), Code::kUnavailable);
+  // The event is posted just after the state changes.
+  ASSERT_TRUE(Eventually([&] { return !events_.Events().empty(); }));
   auto events = events_.Events();
-  ASSERT_FALSE(events.empty());
   EXPECT_NE(events[0].find("\"event\":\"instance_failed\""), std::string::npos) << events[0];
 }
 
