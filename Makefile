@@ -1,7 +1,8 @@
 # Aether — top-level entry points. Everything real happens in CMake and scripts/.
 #   make deps    install the Debian 12 packages (scripts/install-deps.sh)
 #   make build   configure (once) and build everything into build/
-#   make test    build, then run every test (ctest)
+#   make test    build, then run every test (ctest) and every fuzz target for
+#                FUZZ_SECONDS each (default 10; 0 skips them; scripts/fuzz.sh)
 #   make run     build, then start a local engine serving functions/ (scripts/run-local.sh)
 #   make bench   build, then run the benchmarks and print a table (bench/run.sh)
 #   make clean   remove build/
@@ -9,6 +10,7 @@
 BUILD_DIR  ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)
+FUZZ_SECONDS ?= 10
 
 .PHONY: all deps build test run bench clean
 
@@ -25,6 +27,7 @@ build: deps
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	@if [ "$(FUZZ_SECONDS)" != 0 ]; then FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh; fi
 
 run: build
 	bash scripts/run-local.sh
