@@ -31,6 +31,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The request parsed, so the body is a JSON object; re-parse it to learn
   // what "input" was.
   auto obj = aether::ParseJsonObject(body);
+  // ParseJson refuses numbers Boost.JSON reads as non-finite (1e400, and
+  // 0e4000 as NaN: docs/fuzzing.md finding 1); the engine's own parse keeps
+  // them, because it hands the guest the client's text, never Boost's value.
+  if (!obj.ok() && obj.status().message().find("out of range") != std::string::npos) return 0;
   CHECK(obj.ok());
   const json::value* in = obj->if_contains("input");
   if (in != nullptr && !in->is_null() && !in->is_string()) {
