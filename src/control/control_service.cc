@@ -84,7 +84,7 @@ class ControlServiceImpl final : public ControlService {
     go.default_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config_.runtime.exec_timeout);
     gateway_ = std::make_unique<Gateway>(*functions_, *nodes_, *metrics_, go);
     watch_ = std::make_unique<ManifestWatch>(*store_, *functions_, *metrics_);
-    workers_ = std::make_unique<internal::ThreadPool>(kApiWorkers, kApiQueue);
+    workers_ = std::make_unique<ThreadPool>(kApiWorkers, kApiQueue);
     orchestrator_ = std::make_unique<Orchestrator>(*store_, *functions_, *nodes_, *events_, registry_);
     NodeRegistry* nodes = nodes_.get();
     workflow_watch_ = std::make_unique<WorkflowWatch>(
@@ -169,7 +169,7 @@ class ControlServiceImpl final : public ControlService {
   std::unique_ptr<ControlMetrics> metrics_;
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<ManifestWatch> watch_;
-  std::unique_ptr<internal::ThreadPool> workers_;
+  std::unique_ptr<ThreadPool> workers_;
   std::unique_ptr<Orchestrator> orchestrator_;
   std::unique_ptr<WorkflowWatch> workflow_watch_;
   std::unique_ptr<ControlApi> api_;

@@ -10,7 +10,6 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "engine/execute_json.h"
-#include "engine/internal/task_pool.h"
 #include "engine/workflow/internal/timer.h"
 
 namespace aether::engine {
@@ -31,8 +30,10 @@ HttpResponse ToHttp(ExecuteResponse&& r) { return Json(r.status, std::move(r.bod
 using Clock = std::chrono::steady_clock;
 
 // Threads that run the compile a request waits for (the engine bounds
-// concurrent compiles itself).
+// concurrent compiles itself), and hurried loads queued for them at most
+// (past that, the load still happens on the registry's own loader).
 constexpr size_t kLoaderThreads = 2;
+constexpr size_t kLoaderQueue = 1024;
 
 int64_t Ms(Clock::duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
@@ -77,7 +78,7 @@ Api::Api(ApiOptions options, wasm::Engine& engine, FunctionRegistry& functions, 
       observer_(observer),
       life_(std::make_shared<Life>()),
       deadlines_(std::make_unique<workflow::internal::Timer>()),
-      loaders_(std::make_unique<internal::TaskPool>(kLoaderThreads)) {
+      loaders_(std::make_unique<ThreadPool>(kLoaderThreads, kLoaderQueue)) {
   life_->api = this;
 }
 
@@ -86,7 +87,7 @@ Api::~Api() {
     std::lock_guard lock(life_->mu);
     life_->api = nullptr;
   }
-  loaders_.reset();
+  loaders_->Stop(/*run_queued=*/false);  // a shutdown must not wait for queued compiles
   deadlines_->Stop();
 }
 
@@ -164,7 +165,7 @@ void Api::Execute(HttpRequest&& request, Responder respond) {
     life->api->Submit(job);
   });
   std::shared_ptr<Function> fn_ref = job->fn;
-  loaders_->Post([fn_ref] { fn_ref->LoadIfQueued(); });
+  (void)loaders_->Submit([fn_ref] { fn_ref->LoadIfQueued(); });
 }
 
 void Api::Submit(const std::shared_ptr<Pending>& job) {

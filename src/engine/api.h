@@ -22,6 +22,7 @@
 #include "common/config.h"
 #include "common/http_server.h"
 #include "common/metrics.h"
+#include "common/thread_pool.h"
 #include "engine/engine_metrics.h"
 #include "engine/executor.h"
 #include "engine/function_registry.h"
@@ -29,9 +30,6 @@
 
 namespace aether::engine {
 
-namespace internal {
-class TaskPool;
-}
 namespace workflow::internal {
 class Timer;
 }
@@ -106,7 +104,7 @@ class Api {
   // Declared last: destroyed first, so their threads stop before the
   // members their tasks use.
   std::unique_ptr<workflow::internal::Timer> deadlines_;
-  std::unique_ptr<internal::TaskPool> loaders_;
+  std::unique_ptr<ThreadPool> loaders_;
 };
 
 }  // namespace aether::engine

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <string>
+
+#include "common/result.h"
 #include <utility>
 #include <vector>
 
@@ -21,5 +23,19 @@ struct ModuleInfo {
   uint64_t initial_pages = 0;  // of the module's own memory, if any
   bool has_memory = false;
 };
+
+// Whether `imp` may be linked to a host function of `provided_signature`
+// (null: Aether has no such function); the error names the import.
+inline Status CheckImport(const FuncImportInfo& imp, const std::string* provided_signature) {
+  if (provided_signature == nullptr) {
+    return InvalidArgument("module imports " + imp.module + "." + imp.name +
+                           ", which Aether does not provide");
+  }
+  if (*provided_signature != imp.signature) {
+    return InvalidArgument("module imports " + imp.module + "." + imp.name + " with signature " +
+                           imp.signature + ", expected " + *provided_signature);
+  }
+  return OkStatus();
+}
 
 }  // namespace aether::wasm

@@ -14,21 +14,14 @@ std::span<const uint8_t> Bytes(const std::string& s) {
 
 Status CheckImports(const ModuleInfo& info, const std::vector<FuncImportInfo>& allowed) {
   for (const FuncImportInfo& imp : info.imports) {
-    const FuncImportInfo* match = nullptr;
+    const std::string* signature = nullptr;
     for (const FuncImportInfo& a : allowed) {
       if (a.module == imp.module && a.name == imp.name) {
-        match = &a;
+        signature = &a.signature;
         break;
       }
     }
-    if (match == nullptr) {
-      return InvalidArgument("module imports " + imp.module + "." + imp.name +
-                             ", which Aether does not provide");
-    }
-    if (match->signature != imp.signature) {
-      return InvalidArgument("module imports " + imp.module + "." + imp.name + " with signature " +
-                             imp.signature + ", expected " + match->signature);
-    }
+    RETURN_IF_ERROR(CheckImport(imp, signature));
   }
   return OkStatus();
 }

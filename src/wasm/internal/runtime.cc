@@ -288,14 +288,7 @@ Result<std::unique_ptr<LoadedModule>> Runtime::Load(const std::string& so_path,
   // Resolve imports first so a missing one is reported before any code loads.
   for (const FuncImportInfo& imp : info.imports) {
     const HostFunction* f = registry_->Find(imp.module, imp.name);
-    if (f == nullptr) {
-      return InvalidArgument("module imports " + imp.module + "." + imp.name +
-                             ", which Aether does not provide");
-    }
-    if (f->signature != imp.signature) {
-      return InvalidArgument("module imports " + imp.module + "." + imp.name + " with signature " +
-                             imp.signature + ", expected " + f->signature);
-    }
+    RETURN_IF_ERROR(CheckImport(imp, f != nullptr ? &f->signature : nullptr));
     m->imports_.push_back(f->fn);
   }
   m->handle_ = dlopen(so_path.c_str(), RTLD_NOW | RTLD_LOCAL);

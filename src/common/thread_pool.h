@@ -1,6 +1,6 @@
 // A fixed set of threads with a bounded queue, for work that blocks (store
-// writes with fsync, forwarding to engines) and so must stay off the HTTP IO
-// threads.
+// writes with fsync, forwarding to engines, compiles a request waits for)
+// and so must stay off the HTTP IO threads.
 //
 // Thread-safety: Submit from any thread; Stop from one controlling thread,
 // never from a pool thread.
@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-namespace aether::control::internal {
+namespace aether {
 
 class ThreadPool {
  public:
@@ -36,11 +36,13 @@ class ThreadPool {
     return true;
   }
 
-  // Runs what is queued, then joins. Idempotent.
-  void Stop() {
+  // Runs what is queued (or drops it, destroying the tasks, when
+  // `run_queued` is false), then joins. Idempotent.
+  void Stop(bool run_queued = true) {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
+      if (!run_queued) queue_.clear();
     }
     cv_.notify_all();
     for (auto& t : threads_) {
@@ -76,4 +78,4 @@ class ThreadPool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace aether::control::internal
+}  // namespace aether
