@@ -187,17 +187,16 @@ class Checker {
         return Fail("an #include of a local file");
       }
     }
-    // wasm2c defines its asm helper as one of these two lines; any other
-    // definition of it, or any other macro made of assembly, is refused.
-    if (name == "define" && rest.substr(0, 10) == " wasm_asm(" && rest != " wasm_asm(X)") {
-      return Fail("a redefinition of wasm_asm");
-    }
-    if (name == "define" && rest.find("asm") != std::string_view::npos &&
-        rest != " wasm_asm __asm__" && rest != " wasm_asm(X)") {
-      if (rest.substr(0, 9) == " wasm_asm") return Fail("a redefinition of wasm_asm");
-    }
-    if (name == "define" && (rest == " wasm_asm __asm__" || rest == " wasm_asm(X)")) {
-      pos_ += rest.size();  // the rest of the line is checked as ordinary tokens otherwise
+    // wasm2c defines its asm helper with one of these two lines, whose
+    // rest is then skipped; any other definition of it is refused. The rest
+    // of every other directive is checked as ordinary tokens below (so
+    // `asm` in another macro is refused too).
+    if (name == "define") {
+      if (rest == " wasm_asm __asm__" || rest == " wasm_asm(X)") {
+        pos_ += rest.size();
+      } else if (rest.substr(0, 9) == " wasm_asm") {
+        return Fail("a redefinition of wasm_asm");
+      }
     }
     return OkStatus();
   }
