@@ -272,6 +272,38 @@ TEST(ControlClientTest, BeatSoonSendsAHeartbeatAtOnce) {
   ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/heartbeat").size() == before + 2; }));
 }
 
+TEST(ControlClientTest, RegisterRetriesBackOffDoublingToTheMax) {
+  FakeControl fake;
+  fake.SetAway(true);
+  NodeIdentity identity("n1");
+  // Only the beat thread waits on the clock: the manifest thread waits for
+  // the node to join.
+  aether::testing::FakeClock clock;
+  ControlClientOptions o = Options(fake, identity);  // backoff 10 ms doubling to 40 ms
+  o.clock = &clock;
+  ControlClient client(std::move(o), {});
+  client.Start("http://e:1");
+  auto attempts = [&] { return fake.Calls("/register").size(); };
+  ASSERT_TRUE(Eventually([&] { return attempts() == 1; }));
+  size_t n = 1;
+  for (milliseconds backoff :
+       {milliseconds(10), milliseconds(20), milliseconds(40), milliseconds(40)}) {
+    ASSERT_TRUE(clock.AwaitWaiters(1));
+    clock.Advance(backoff - milliseconds(1));
+    EXPECT_EQ(attempts(), n) << "an attempt before the " << backoff.count() << " ms backoff";
+    clock.Advance(milliseconds(1));
+    ASSERT_TRUE(Eventually([&] { return attempts() == n + 1; })) << backoff.count() << " ms";
+    ++n;
+  }
+  EXPECT_FALSE(client.registered());
+  // Back: the next attempt registers.
+  fake.SetAway(false);
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  clock.Advance(milliseconds(40));
+  ASSERT_TRUE(Eventually([&] { return client.registered(); }));
+  EXPECT_EQ(identity.secret(), fake.secret());
+}
+
 TEST(ControlClientTest, DefaultNodeIdIsTheHostName) {
   EXPECT_EQ(DefaultNodeId("edge-7"), "edge-7");
   EXPECT_FALSE(DefaultNodeId("").empty());
