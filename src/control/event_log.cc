@@ -37,8 +37,10 @@ Result<Event> Decode(const KeyValue& kv) {
 
 }  // namespace
 
-std::string NowRfc3339() {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+std::string NowRfc3339() { return Rfc3339(std::chrono::system_clock::now()); }
+
+std::string Rfc3339(std::chrono::system_clock::time_point at) {
+  std::time_t t = std::chrono::system_clock::to_time_t(at);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];

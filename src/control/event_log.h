@@ -8,6 +8,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -56,5 +57,6 @@ class EventLog {
 
 // Seconds-precision RFC 3339 in UTC: 2024-05-01T12:00:00Z.
 std::string NowRfc3339();
+std::string Rfc3339(std::chrono::system_clock::time_point at);
 
 }  // namespace aether::control

@@ -14,12 +14,13 @@ constexpr std::chrono::milliseconds kTick{100};
 }  // namespace
 
 LongPoll::LongPoll(Store& store, LongPollHooks hooks, std::chrono::milliseconds max_wait,
-                   size_t max_waiters, std::string name)
+                   size_t max_waiters, std::string name, Clock& clock)
     : store_(store),
       hooks_(std::move(hooks)),
       max_wait_(max_wait),
       max_waiters_(max_waiters),
-      name_(std::move(name)) {}
+      name_(std::move(name)),
+      clock_(clock) {}
 
 LongPoll::~LongPoll() { Stop(); }
 
@@ -66,8 +67,7 @@ void LongPoll::Wait(std::string key, std::optional<int64_t> since,
   {
     std::lock_guard lock(mu_);
     if (!stopping_ && waiters_.size() < max_waiters_) {
-      waiters_.push_back({std::move(key), *since, std::chrono::steady_clock::now() + wait,
-                          std::move(respond)});
+      waiters_.push_back({std::move(key), *since, clock_.Deadline(wait), std::move(respond)});
       parked = waiters_.size();
     }
   }
@@ -99,7 +99,7 @@ void LongPoll::Run() {
     // its parking.
     std::list<Waiter> due;
     size_t left = 0;
-    auto now = std::chrono::steady_clock::now();
+    auto now = clock_.Now();
     {
       std::lock_guard lock(mu_);
       for (auto it = waiters_.begin(); it != waiters_.end();) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/http_server.h"
 #include "common/result.h"
 #include "control/store.h"
@@ -36,8 +37,9 @@ struct LongPollHooks {
 
 class LongPoll {
  public:
+  // `clock` (deadlines of parked requests) outlives the LongPoll.
   LongPoll(Store& store, LongPollHooks hooks, std::chrono::milliseconds max_wait,
-           size_t max_waiters, std::string name);
+           size_t max_waiters, std::string name, Clock& clock = Clock::Real());
   ~LongPoll();  // Stop()
   LongPoll(const LongPoll&) = delete;
   LongPoll& operator=(const LongPoll&) = delete;
@@ -58,7 +60,7 @@ class LongPoll {
   struct Waiter {
     std::string key;
     int64_t since;
-    std::chrono::steady_clock::time_point deadline;
+    Clock::TimePoint deadline;
     Responder respond;
   };
   void Run();
@@ -69,6 +71,7 @@ class LongPoll {
   const std::chrono::milliseconds max_wait_;
   const size_t max_waiters_;
   const std::string name_;  // for logs
+  Clock& clock_;
   mutable std::mutex mu_;
   std::list<Waiter> waiters_;
   bool stopping_ = false;

@@ -95,7 +95,7 @@ Result<std::unique_ptr<NodeRegistry>> NodeRegistry::Open(Store& store, EventLog&
   if (!options.new_secret) options.new_secret = [] { return GenerateToken(); };
   std::unique_ptr<NodeRegistry> reg(new NodeRegistry(store, events, std::move(options)));
   ASSIGN_OR_RETURN(auto kvs, store.List(kNodesPrefix));
-  auto now = reg->options_.now();
+  auto now = reg->options_.clock->Now();
   for (const KeyValue& kv : kvs) {
     Result<Decoded> d = Decode(kv.value);
     if (!d.ok()) {
@@ -138,12 +138,12 @@ void NodeRegistry::Record(const std::string& type, const std::string& source,
 }
 
 NodeStatus NodeRegistry::Registered(Node& n, NodeRegistration reg) {
-  if (n.status.registered_at.empty()) n.status.registered_at = NowRfc3339();
+  if (n.status.registered_at.empty()) n.status.registered_at = Rfc3339(options_.clock->WallNow());
   n.status.reg = std::move(reg);
   n.status.up = true;
   n.status.ready.clear();
-  n.status.last_heartbeat = NowRfc3339();
-  n.last_seen = options_.now();
+  n.status.last_heartbeat = Rfc3339(options_.clock->WallNow());
+  n.last_seen = options_.clock->Now();
   return n.status;
 }
 
@@ -217,7 +217,7 @@ Status NodeRegistry::Remove(const std::string& node_id, const std::string& sourc
     if (it == nodes_.end()) return NotFound("no node " + node_id);
     url = it->second.status.reg.url;
     nodes_.erase(it);
-    removed_[node_id] = NowRfc3339();
+    removed_[node_id] = Rfc3339(options_.clock->WallNow());
   }
   RETURN_IF_ERROR(Persist(node_id));
   LOG_WARN("node {} removed: its credential is revoked", node_id);
@@ -246,8 +246,8 @@ Status NodeRegistry::Beat(Heartbeat beat) {
     n.status.load = beat.load;
     n.status.ready = std::move(beat.ready);
     n.status.cached = beat.cached;
-    n.status.last_heartbeat = NowRfc3339();
-    n.last_seen = options_.now();
+    n.status.last_heartbeat = Rfc3339(options_.clock->WallNow());
+    n.last_seen = options_.clock->Now();
     if (came_up) snapshot = n.status;
   }
   if (came_up) {
@@ -262,7 +262,7 @@ void NodeRegistry::Sweep() {
   std::vector<NodeStatus> went_down;
   {
     std::lock_guard lock(mu_);
-    auto now = options_.now();
+    auto now = options_.clock->Now();
     for (auto& [id, n] : nodes_) {
       if (n.status.up && now - n.last_seen >= options_.node_timeout) {
         n.status.up = false;

@@ -38,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 #include "control/event_log.h"
 #include "control/store.h"
@@ -86,10 +87,8 @@ struct NodePick {
 
 struct NodeRegistryOptions {
   std::chrono::nanoseconds node_timeout = std::chrono::seconds(30);
-  // Injectable for tests.
-  std::function<std::chrono::steady_clock::time_point()> now = [] {
-    return std::chrono::steady_clock::now();
-  };
+  // Liveness and the RFC 3339 stamps; outlives the registry (tests: a FakeClock).
+  Clock* clock = &Clock::Real();
   // A new node secret (64 hex digits); empty = auth.h's GenerateToken.
   std::function<Result<std::string>()> new_secret;
 };
@@ -154,7 +153,7 @@ class NodeRegistry {
  private:
   struct Node {
     NodeStatus status;
-    std::chrono::steady_clock::time_point last_seen;
+    Clock::TimePoint last_seen;
     // What the store keeps of the credential; both empty for a node stored
     // before node credentials existed.
     std::string credential_sha256;

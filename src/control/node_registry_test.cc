@@ -4,6 +4,7 @@
 
 #include "common/node_credential.h"
 #include "common/sha256.h"
+#include "common/testing/fake_clock.h"
 
 namespace aether::control {
 namespace {
@@ -20,7 +21,7 @@ class NodeRegistryTest : public ::testing::Test {
   std::unique_ptr<NodeRegistry> Open() {
     NodeRegistryOptions o;
     o.node_timeout = seconds(10);
-    o.now = [this] { return now_; };
+    o.clock = &clock_;
     return NodeRegistry::Open(*store_, *events_, o).value();
   }
   std::vector<std::string> EventTypes() {
@@ -33,7 +34,7 @@ class NodeRegistryTest : public ::testing::Test {
     return registry_->Beat({id, {inflight, 0}, std::move(ready), 0});
   }
 
-  std::chrono::steady_clock::time_point now_{};
+  aether::testing::FakeClock clock_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<EventLog> events_;
   std::unique_ptr<NodeRegistry> registry_;
@@ -42,15 +43,25 @@ class NodeRegistryTest : public ::testing::Test {
 TEST_F(NodeRegistryTest, DownAfterTimeoutUpOnBeat) {
   ASSERT_TRUE(registry_->Admit({"n1", "http://a", {{"zone", "x"}}, {}}).ok());
   EXPECT_EQ(registry_->Count().up, 1);
-  now_ += seconds(9);
+  clock_.Advance(seconds(9));
   registry_->Sweep();
   EXPECT_EQ(registry_->Count().up, 1);
-  now_ += seconds(1);
+  clock_.Advance(seconds(1));
   registry_->Sweep();
   EXPECT_EQ(registry_->Count().down, 1);
   ASSERT_TRUE(Beat("n1", {}).ok());
   EXPECT_EQ(registry_->Count().up, 1);
   EXPECT_EQ(EventTypes(), (std::vector<std::string>{"node_registered", "node_down", "node_up"}));
+}
+
+TEST_F(NodeRegistryTest, StampsComeFromTheClock) {
+  ASSERT_TRUE(registry_->Admit({"n1", "http://a", {}, {}}).ok());
+  clock_.Advance(seconds(61));
+  ASSERT_TRUE(Beat("n1", {}).ok());
+  std::vector<NodeStatus> nodes = registry_->List();
+  ASSERT_EQ(nodes.size(), 1u);
+  EXPECT_EQ(nodes[0].registered_at, "2024-01-01T00:00:00Z");
+  EXPECT_EQ(nodes[0].last_heartbeat, "2024-01-01T00:01:01Z");
 }
 
 TEST_F(NodeRegistryTest, UnknownNodeBeatIsNotFound) {
@@ -81,7 +92,7 @@ TEST_F(NodeRegistryTest, PickChoosesReadyLeastLoadedAndCountsInflight) {
   EXPECT_FALSE(registry_->Pick("f", "s1", {"a", "b"}));
   EXPECT_FALSE(registry_->Pick("g", "s1"));
   // Down nodes are never chosen.
-  now_ += seconds(11);
+  clock_.Advance(seconds(11));
   registry_->Sweep();
   EXPECT_FALSE(registry_->Pick("f", "s1"));
 }
@@ -89,9 +100,9 @@ TEST_F(NodeRegistryTest, PickChoosesReadyLeastLoadedAndCountsInflight) {
 TEST_F(NodeRegistryTest, RegistrationsSurviveReopenWithGrace) {
   ASSERT_TRUE(registry_->Admit({"n1", "http://a", {{"k", "v"}}, {}}).ok());
   ASSERT_TRUE(registry_->Admit({"n2", "http://b", {}, {}}).ok());
-  now_ += seconds(5);
+  clock_.Advance(seconds(5));
   ASSERT_TRUE(Beat("n1", {}).ok());
-  now_ += seconds(6);
+  clock_.Advance(seconds(6));
   registry_->Sweep();  // n2 down, n1 up
   registry_ = Open();
   auto nodes = registry_->List();
@@ -100,10 +111,10 @@ TEST_F(NodeRegistryTest, RegistrationsSurviveReopenWithGrace) {
   EXPECT_EQ(nodes[0].reg.labels.at("k"), "v");
   EXPECT_FALSE(nodes[1].up);
   // n1 gets a full timeout from the restart before it is marked down.
-  now_ += seconds(9);
+  clock_.Advance(seconds(9));
   registry_->Sweep();
   EXPECT_EQ(registry_->Count().up, 1);
-  now_ += seconds(1);
+  clock_.Advance(seconds(1));
   registry_->Sweep();
   EXPECT_EQ(registry_->Count().up, 0);
 }
@@ -135,7 +146,7 @@ TEST_F(NodeRegistryTest, TheJoinTokenCannotTakeOverAKnownNode) {
   ASSERT_TRUE(secret.ok());
   Result<std::string> again = registry_->Admit({"n1", "http://evil", {}, {}});
   EXPECT_EQ(again.status().code(), Code::kAlreadyExists);
-  now_ += seconds(11);
+  clock_.Advance(seconds(11));
   registry_->Sweep();  // down nodes too
   EXPECT_EQ(registry_->Admit({"n1", "http://evil", {}, {}}).status().code(), Code::kAlreadyExists);
   EXPECT_EQ(registry_->List()[0].reg.url, "http://a");

@@ -100,7 +100,7 @@ bool ControlClient::registered() const {
 
 bool ControlClient::Sleep(milliseconds d, bool beat) {
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, d, [&] { return stopping_ || (beat && beat_soon_); });
+  options_.clock->WaitFor(lock, cv_, d, [&] { return stopping_ || (beat && beat_soon_); });
   return stopping_;
 }
 

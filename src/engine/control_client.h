@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/http_server.h"
 #include "common/result.h"
 #include "engine/manifest.h"
@@ -61,6 +62,10 @@ struct ControlClientOptions {
   // Register, heartbeat and event calls.
   std::chrono::milliseconds call_timeout{2000};
   std::chrono::milliseconds artifact_timeout{60000};
+
+  // Heartbeat intervals and backoff waits; outlives the client (tests: a
+  // FakeClock). Call timeouts stay the transport's own.
+  Clock* clock = &Clock::Real();
 
   using Transport = std::function<Result<HttpResponse>(
       std::string_view method, std::string_view url, std::string_view body,

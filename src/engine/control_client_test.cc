@@ -7,21 +7,16 @@
 #include <thread>
 #include <vector>
 
+#include "common/testing/eventually.h"
+#include "common/testing/fake_clock.h"
+
 namespace aether::engine {
 namespace {
 
 namespace json = boost::json;
 using std::chrono::milliseconds;
 
-template <typename F>
-bool Eventually(F cond) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  return cond();
-}
+using aether::testing::Eventually;
 
 // A scripted control plane behind the Transport seam.
 class FakeControl {
@@ -258,15 +253,55 @@ TEST(ControlClientTest, TheJoinTokenCannotTakeAnIdThatIsRegistered) {
 TEST(ControlClientTest, BeatSoonSendsAHeartbeatAtOnce) {
   FakeControl fake;
   NodeIdentity identity("n1");
+  aether::testing::FakeClock clock;  // time stands still: only BeatSoon sends another beat
   ControlClientOptions o = Options(fake, identity);
+  o.clock = &clock;
   ControlClient client(std::move(o), {});
   client.Start("http://e:1");
   ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/heartbeat").size() >= 1; }));
-  // The reply set 50 ms; BeatSoon is faster still, and never blocks.
+  ASSERT_TRUE(clock.AwaitWaiters(1));  // the beat thread waits out its interval
   size_t before = fake.Calls("/node/heartbeat").size();
-  client.BeatSoon();
+  EXPECT_EQ(before, 1u);
+  client.BeatSoon();  // never blocks
   ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/heartbeat").size() > before; }));
   EXPECT_EQ(fake.Calls("/node/heartbeat")[0].node, "n1");
+  // The next one comes after the interval the register reply set (50 ms).
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(fake.Calls("/node/heartbeat").size(), before + 1);
+  clock.Advance(milliseconds(50));
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/heartbeat").size() == before + 2; }));
+}
+
+TEST(ControlClientTest, RegisterRetriesBackOffDoublingToTheMax) {
+  FakeControl fake;
+  fake.SetAway(true);
+  NodeIdentity identity("n1");
+  // Only the beat thread waits on the clock: the manifest thread waits for
+  // the node to join.
+  aether::testing::FakeClock clock;
+  ControlClientOptions o = Options(fake, identity);  // backoff 10 ms doubling to 40 ms
+  o.clock = &clock;
+  ControlClient client(std::move(o), {});
+  client.Start("http://e:1");
+  auto attempts = [&] { return fake.Calls("/register").size(); };
+  ASSERT_TRUE(Eventually([&] { return attempts() == 1; }));
+  size_t n = 1;
+  for (milliseconds backoff :
+       {milliseconds(10), milliseconds(20), milliseconds(40), milliseconds(40)}) {
+    ASSERT_TRUE(clock.AwaitWaiters(1));
+    clock.Advance(backoff - milliseconds(1));
+    EXPECT_EQ(attempts(), n) << "an attempt before the " << backoff.count() << " ms backoff";
+    clock.Advance(milliseconds(1));
+    ASSERT_TRUE(Eventually([&] { return attempts() == n + 1; })) << backoff.count() << " ms";
+    ++n;
+  }
+  EXPECT_FALSE(client.registered());
+  // Back: the next attempt registers.
+  fake.SetAway(false);
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  clock.Advance(milliseconds(40));
+  ASSERT_TRUE(Eventually([&] { return client.registered(); }));
+  EXPECT_EQ(identity.secret(), fake.secret());
 }
 
 TEST(ControlClientTest, DefaultNodeIdIsTheHostName) {

@@ -47,10 +47,9 @@ void EventReporter::ExecutionFailed(std::string_view function, wasm::TrapKind ki
   int64_t suppressed = 0;
   {
     std::lock_guard lock(mu_);
-    auto now = std::chrono::steady_clock::now();
+    auto now = options_.clock->Now();
     Limit& limit = limits_[{std::string(function), timeout}];
-    if (limit.last != std::chrono::steady_clock::time_point{} &&
-        now - limit.last < options_.min_interval) {
+    if (limit.last != Clock::TimePoint{} && now - limit.last < options_.min_interval) {
       ++limit.suppressed;
       return;
     }

@@ -23,6 +23,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/clock.h"
 #include "common/metrics.h"
 #include "common/result.h"
 #include "wasm/engine.h"
@@ -32,6 +33,7 @@ namespace aether::engine {
 struct EventReporterOptions {
   size_t queue_capacity = 256;
   std::chrono::milliseconds min_interval{1000};  // per function, for trap / timeout
+  Clock* clock = &Clock::Real();                 // for min_interval; outlives the reporter
   // Sends one {"event", "data"} body; runs on the reporter's thread.
   std::function<Status(const std::string& body)> send;
 };
@@ -63,7 +65,7 @@ class EventReporter {
   std::deque<std::string> queue_;
   bool stopping_ = false;
   struct Limit {
-    std::chrono::steady_clock::time_point last{};
+    Clock::TimePoint last{};
     int64_t suppressed = 0;
   };
   std::map<std::pair<std::string, bool>, Limit, std::less<>> limits_;  // (function, timeout?)

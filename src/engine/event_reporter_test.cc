@@ -6,18 +6,13 @@
 #include <thread>
 #include <vector>
 
+#include "common/testing/eventually.h"
+#include "common/testing/fake_clock.h"
+
 namespace aether::engine {
 namespace {
 
-template <typename F>
-bool Eventually(F cond) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return cond();
-}
+using aether::testing::Eventually;
 
 struct Sink {
   std::mutex mu;
@@ -36,8 +31,10 @@ struct Sink {
 TEST(EventReporterTest, SendsInTheBackgroundAndRateLimitsTraps) {
   Sink sink;
   Counter dropped;
+  aether::testing::FakeClock clock;
   EventReporterOptions o;
   o.min_interval = std::chrono::milliseconds(200);
+  o.clock = &clock;
   o.send = [&](const std::string& b) { return sink.Send(b); };
   EventReporter r(std::move(o), dropped);
   r.Start();
@@ -46,7 +43,7 @@ TEST(EventReporterTest, SendsInTheBackgroundAndRateLimitsTraps) {
   r.ExecutionFailed("f", wasm::TrapKind::kTimeout);
   r.ExecutionFailed("g", wasm::TrapKind::kUnreachable);
   ASSERT_TRUE(Eventually([&] { return sink.Get().size() == 4; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  clock.Advance(std::chrono::milliseconds(200));
   r.ExecutionFailed("f", wasm::TrapKind::kDivideByZero);
   ASSERT_TRUE(Eventually([&] { return sink.Get().size() == 5; }));
   std::vector<std::string> b = sink.Get();
@@ -58,6 +55,13 @@ TEST(EventReporterTest, SendsInTheBackgroundAndRateLimitsTraps) {
   EXPECT_NE(b[3].find(R"("function":"g")"), std::string::npos);
   EXPECT_NE(b[4].find(R"("suppressed":4)"), std::string::npos) << b[4];
   EXPECT_EQ(dropped.Value(), 0);
+  // The interval is measured on the clock: 1 ms early is still suppressed.
+  clock.Advance(std::chrono::milliseconds(199));
+  r.ExecutionFailed("f", wasm::TrapKind::kDivideByZero);
+  clock.Advance(std::chrono::milliseconds(1));
+  r.ExecutionFailed("f", wasm::TrapKind::kDivideByZero);
+  ASSERT_TRUE(Eventually([&] { return sink.Get().size() == 6; }));
+  EXPECT_NE(sink.Get()[5].find(R"("suppressed":1)"), std::string::npos) << sink.Get()[5];
 }
 
 TEST(EventReporterTest, BoundedQueueDropsAndCounts) {

@@ -21,8 +21,8 @@ bool Transient(const Status& st) {
 }  // namespace
 
 struct ManagedFunctions::State : std::enable_shared_from_this<State> {
-  State(wasm::Engine& e, ManagedFunctionsHooks h, std::chrono::milliseconds retry)
-      : engine(e), hooks(std::move(h)), retry_after(retry) {}
+  State(wasm::Engine& e, ManagedFunctionsHooks h, std::chrono::milliseconds retry, Clock& c)
+      : engine(e), hooks(std::move(h)), retry_after(retry), clock(c) {}
 
   // One name. `want` is the manifest's entry; `current` serves (loaded, for
   // `current_want`), `pending` is the version for `want` while it loads, or
@@ -36,12 +36,12 @@ struct ManagedFunctions::State : std::enable_shared_from_this<State> {
     // retry_at, then the next Apply() or request starts another load. This
     // keeps an unreachable control plane from costing every request a fetch.
     bool transient = false;
-    std::chrono::steady_clock::time_point retry_at{};
+    Clock::TimePoint retry_at{};
 
     // The version to hand a request, or null when a new load should start.
-    VersionPtr Serving() const {
+    VersionPtr Serving(Clock::TimePoint now) const {
       if (current) return current;
-      if (pending && !(transient && std::chrono::steady_clock::now() >= retry_at)) return pending;
+      if (pending && !(transient && now >= retry_at)) return pending;
       return nullptr;
     }
   };
@@ -49,6 +49,7 @@ struct ManagedFunctions::State : std::enable_shared_from_this<State> {
   wasm::Engine& engine;
   const ManagedFunctionsHooks hooks;
   const std::chrono::milliseconds retry_after;
+  Clock& clock;
   mutable std::shared_mutex mu;
   std::unordered_map<std::string, Slot> slots;
 
@@ -84,7 +85,7 @@ struct ManagedFunctions::State : std::enable_shared_from_this<State> {
       } else if (out.read_failed && Transient(out.result.status())) {
         // The control plane may be away: try again later, no event.
         slot.transient = true;
-        slot.retry_at = std::chrono::steady_clock::now() + retry_after;
+        slot.retry_at = clock.Now() + retry_after;
         return;
       }
     }
@@ -103,8 +104,8 @@ struct ManagedFunctions::State : std::enable_shared_from_this<State> {
 };
 
 ManagedFunctions::ManagedFunctions(wasm::Engine& engine, ManagedFunctionsHooks hooks,
-                                   std::chrono::milliseconds retry_after)
-    : state_(std::make_shared<State>(engine, std::move(hooks), retry_after)) {
+                                   std::chrono::milliseconds retry_after, Clock& clock)
+    : state_(std::make_shared<State>(engine, std::move(hooks), retry_after, clock)) {
   State* state = state_.get();
   loader_ = std::make_unique<LoadQueue>(
       1, [state](const VersionPtr& v) { return state->StillPending(v); });
@@ -135,7 +136,7 @@ void ManagedFunctions::Apply(const Manifest& manifest) {
         slot.pending.reset();  // e.g. a rollback to the version still served
         continue;
       }
-      bool retry = slot.transient && std::chrono::steady_clock::now() >= slot.retry_at;
+      bool retry = slot.transient && state_->clock.Now() >= slot.retry_at;
       if (slot.pending && !changed && !retry) continue;  // loading, or failed
       queued.push_back(state_->NewPending(slot));
     }
@@ -162,7 +163,7 @@ std::shared_ptr<Function> ManagedFunctions::Find(std::string_view name) {
     std::shared_lock lock(state_->mu);
     auto it = state_->slots.find(std::string(name));
     if (it == state_->slots.end()) return nullptr;
-    if (VersionPtr v = it->second.Serving()) return v;
+    if (VersionPtr v = it->second.Serving(state_->clock.Now())) return v;
   }
   // In the manifest, but its last load failed transiently a while ago: this
   // request starts another (its worker performs it, or the loader does first).
@@ -171,7 +172,7 @@ std::shared_ptr<Function> ManagedFunctions::Find(std::string_view name) {
     std::unique_lock lock(state_->mu);
     auto it = state_->slots.find(std::string(name));
     if (it == state_->slots.end()) return nullptr;
-    if (VersionPtr serving = it->second.Serving()) return serving;
+    if (VersionPtr serving = it->second.Serving(state_->clock.Now())) return serving;
     v = state_->NewPending(it->second);
   }
   loader_->Push(v);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 #include "engine/function_registry.h"
 #include "engine/manifest.h"
@@ -46,9 +47,11 @@ class ManagedFunctions final : public FunctionRegistry {
  public:
   // `engine` must outlive this. The destructor stops the loader thread (a
   // load in progress finishes first). After a transient failure, requests
-  // get that error at once for `retry_after` before one of them retries.
+  // get that error at once for `retry_after` (on `clock`, which outlives
+  // this) before one of them retries.
   ManagedFunctions(wasm::Engine& engine, ManagedFunctionsHooks hooks,
-                   std::chrono::milliseconds retry_after = std::chrono::seconds(1));
+                   std::chrono::milliseconds retry_after = std::chrono::seconds(1),
+                   Clock& clock = Clock::Real());
   ~ManagedFunctions() override;
 
   // Makes the served set follow `manifest`; cheap when nothing changed.

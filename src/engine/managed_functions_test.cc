@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "common/sha256.h"
+#include "common/testing/eventually.h"
+#include "common/testing/fake_clock.h"
 #include "engine/testing/fake_engine.h"
 
 namespace aether::engine {
@@ -17,15 +19,7 @@ namespace {
 using testing::FakeEngine;
 using testing::FakeModule;
 
-template <typename F>
-bool Eventually(F cond) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return cond();
-}
+using aether::testing::Eventually;
 
 std::string TextOf(Function& f) {
   auto m = f.WaitModule();
@@ -86,7 +80,8 @@ class ManagedFunctionsTest : public ::testing::Test {
       std::lock_guard lock(mu_);
       failed_.push_back(f.name + ":" + std::string(stage));
     };
-    fns_ = std::make_unique<ManagedFunctions>(engine_, std::move(h), std::chrono::milliseconds(50));
+    fns_ = std::make_unique<ManagedFunctions>(engine_, std::move(h), std::chrono::milliseconds(50),
+                                              clock_);
   }
 
   ManifestFunction Entry(const std::string& name, int64_t version, const std::string& text) {
@@ -105,6 +100,7 @@ class ManagedFunctionsTest : public ::testing::Test {
     return failed_;
   }
 
+  aether::testing::FakeClock clock_;  // for retry_after
   FakeEngine engine_;
   Modules modules_;
   std::mutex mu_;
@@ -128,8 +124,9 @@ TEST_F(ManagedFunctionsTest, FollowsDeployRedeployRollbackRemove) {
   // A new version loads while the old one keeps serving.
   modules_.Hold();
   ManifestFunction v2 = Entry("hello", 2, "two");
+  int reads_before = modules_.reads;
   fns_->Apply({2, {v2}});
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(Eventually([&] { return modules_.reads == reads_before + 1; })) << "v2 is loading";
   EXPECT_EQ(fns_->Find("hello"), f1);
   EXPECT_EQ(fns_->Ready().at("hello"), v1.sha256);
   modules_.Open();
@@ -160,13 +157,16 @@ TEST_F(ManagedFunctionsTest, RequestsBeforeTheLoadShareOneFetch) {
   fns_->Apply({1, {Entry("f", 1, "text")}});
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
+  std::atomic<int> asked{0};
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
       std::shared_ptr<Function> f = fns_->Find("f");
+      ++asked;
       if (f && TextOf(*f) == "text") ok++;
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // Every request has its version while the one fetch is held.
+  ASSERT_TRUE(Eventually([&] { return asked == 8 && modules_.reads == 1; }));
   modules_.Open();
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok, 8);
@@ -191,6 +191,9 @@ TEST_F(ManagedFunctionsTest, TransientFailuresAreRetriedFinalOnesReported) {
   modules_.away = false;
   std::shared_ptr<Function> again = fns_->Find("f");
   ASSERT_TRUE(Eventually([&] {
+    // retry_after passes (the failure is recorded just after WaitModule
+    // returned, so its retry_at may still be ahead of one Advance).
+    clock_.Advance(std::chrono::milliseconds(50));
     again = fns_->Find("f");
     return again && again->loaded() && again->WaitModule().ok();
   }));
@@ -206,7 +209,7 @@ TEST_F(ManagedFunctionsTest, TransientFailuresAreRetriedFinalOnesReported) {
   EXPECT_EQ(b->WaitModule().status().code(), Code::kInvalidArgument);
   EXPECT_EQ(fns_->Ready().count("bad"), 0u);
   fns_->Apply({2, {f, bad}});
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(fns_->Find("bad"), b) << "no new load started";
   EXPECT_EQ(Failed().size(), 1u);  // not retried until the manifest changes
 }
 

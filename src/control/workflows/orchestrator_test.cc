@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 
+#include "common/testing/fake_clock.h"
 #include "control/workflows/workflow_watch.h"
 
 namespace aether::control {
@@ -39,7 +40,7 @@ class OrchestratorTest : public ::testing::Test {
     functions_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_);
     NodeRegistryOptions o;
     o.node_timeout = seconds(10);
-    o.now = [this] { return now_; };
+    o.clock = &clock_;
     nodes_ = NodeRegistry::Open(*store_, *events_, o).value();
     metrics_ = std::make_unique<MetricsRegistry>();
     orch_ = std::make_unique<Orchestrator>(*store_, *functions_, *nodes_, *events_, *metrics_);
@@ -72,7 +73,7 @@ class OrchestratorTest : public ::testing::Test {
   }
 
   std::string dir_;
-  std::chrono::steady_clock::time_point now_{};
+  aether::testing::FakeClock clock_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<ArtifactStore> artifacts_;
   std::unique_ptr<EventLog> events_;
@@ -127,7 +128,7 @@ TEST_F(OrchestratorTest, HealsWhenANodeGoesDown) {
 
   // The node of instance 0 misses its heartbeats; the others beat.
   std::string lost = before[id + "/f/0"];
-  now_ += seconds(11);
+  clock_.Advance(seconds(11));
   for (std::string n : {"a", "b", "c"}) {
     if (n != lost) {
       ASSERT_TRUE(nodes_->Beat({n, {}, {}, 0}).ok());

@@ -18,8 +18,8 @@ namespace aether::engine::workflow {
 namespace {
 
 using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
-
+// Call deadlines are HTTP timeouts: real time whatever options.clock is.
+using SteadyClock = std::chrono::steady_clock;
 
 // The "error" of a JSON error body, or the status line.
 std::string ErrorMessage(const HttpResponse& r) {
@@ -174,7 +174,7 @@ Status Dataplane::Cast(const OutputTarget& target, std::string_view source,
 
 bool Dataplane::Impl::SleepOrStop(Peer& peer, milliseconds d) {
   std::unique_lock lock(peer.mu);
-  peer.cv.wait_for(lock, d, [&] { return stopping.load(); });
+  options.clock->WaitFor(lock, peer.cv, d, [&] { return stopping.load(); });
   return stopping.load();
 }
 
@@ -256,7 +256,7 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
                  st.message());
         break;
       }
-      auto now = Clock::now();
+      auto now = options.clock->Now();
       if (!peer.down) {
         peer.down = true;
         peer.down_since = now;
@@ -297,7 +297,7 @@ void Dataplane::Call(const OutputTarget& target, std::string_view source,
   job.instance = target.instance;
   AppendFrame(job.frame, target.instance, source, payload);
   job.timeout = std::max(timeout, milliseconds(0));
-  job.deadline = Clock::now() + (timeout.count() > 0 ? timeout : d.options.max_call_wait);
+  job.deadline = SteadyClock::now() + (timeout.count() > 0 ? timeout : d.options.max_call_wait);
   job.done = std::move(done);
   std::unique_lock lock(d.calls_mu);
   if (d.stopping.load() || d.calls.size() >= d.options.max_pending_calls) {
@@ -324,7 +324,7 @@ void Dataplane::Impl::CallLoop() {
       job = std::move(calls.front());
       calls.pop_front();
     }
-    auto left = std::chrono::duration_cast<milliseconds>(job.deadline - Clock::now());
+    auto left = std::chrono::duration_cast<milliseconds>(job.deadline - SteadyClock::now());
     const std::string& instance = job.instance;
     if (left.count() <= 0) {
       calls_failed.fetch_add(1, std::memory_order_relaxed);

@@ -40,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/http_server.h"
 #include "engine/node_identity.h"
 #include "engine/workflow/workflow_host.h"
@@ -65,6 +66,9 @@ struct DataplaneOptions {
   // A call with timeout 0 ("the target's event timeout") waits this long
   // for the HTTP answer.
   std::chrono::milliseconds max_call_wait{60000};
+  // retry_for and the backoff between attempts; outlives the dataplane.
+  // Request and call timeouts stay on real time (they are HTTP timeouts).
+  Clock* clock = &Clock::Real();
 };
 
 // Counters, for tests and /metrics.

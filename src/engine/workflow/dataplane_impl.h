@@ -37,7 +37,7 @@ struct Dataplane::Impl {
     std::condition_variable cv;
     std::deque<std::string> queue;  // encoded frames
     bool down = false;              // sender thread only
-    std::chrono::steady_clock::time_point down_since;
+    Clock::TimePoint down_since;    // on options.clock
     PeerConnection conn;  // sender thread only (Abort from Stop)
     std::thread thread;
   };

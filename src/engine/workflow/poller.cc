@@ -16,7 +16,6 @@ namespace {
 
 namespace json = boost::json;
 using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
 
 // How often the poll thread, before the node has joined, checks for a stop.
 constexpr milliseconds kJoinPoll{100};
@@ -131,7 +130,7 @@ int64_t Poller::status_posts() const {
 
 bool Poller::Sleep(milliseconds d) {
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, d, [&] { return stopping_; });
+  options_.clock->WaitFor(lock, cv_, d, [&] { return stopping_; });
   return stopping_;
 }
 
@@ -216,15 +215,16 @@ void Poller::StatusLoop() {
   LinkState status_link(options_.url, "workflow status");
   LinkState event_link(options_.url, "workflow events");
   std::string last_sent;
-  Clock::time_point last_time{};
-  Clock::time_point retry_at{};
+  Clock& clock = *options_.clock;
+  Clock::TimePoint last_time{};
+  Clock::TimePoint retry_at{};
   for (;;) {
     std::string event;
     bool now = false;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, options_.status_interval,
-                   [&] { return stopping_ || status_now_ || !events_.empty(); });
+      clock.WaitFor(lock, cv_, options_.status_interval,
+                    [&] { return stopping_ || status_now_ || !events_.empty(); });
       if (stopping_) return;
       now = std::exchange(status_now_, false);
       if (!events_.empty()) {
@@ -244,7 +244,7 @@ void Poller::StatusLoop() {
         if (options_.events_dropped != nullptr) options_.events_dropped->Inc();
       }
     }
-    auto t = Clock::now();
+    auto t = clock.Now();
     if (t < retry_at && !now) continue;
     if (options_.identity->secret().empty()) continue;  // not joined yet
     std::string body = StatusBody(options_.identity->node_id(), host_->Statuses());

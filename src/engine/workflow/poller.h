@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/http_server.h"
 #include "common/metrics.h"
 #include "common/result.h"
@@ -48,6 +49,9 @@ struct PollerOptions {
   std::chrono::milliseconds status_refresh{5000};
   size_t event_queue = 256;
   Counter* events_dropped = nullptr;  // may be null
+  // Status intervals and backoff; outlives the poller (tests: a FakeClock).
+  // Call timeouts stay the transport's own.
+  Clock* clock = &Clock::Real();
   // Called with the peers of every assignment, just before it is applied
   // (the dataplane accepts them from then on); may be empty.
   std::function<void(std::vector<PeerGrant>)> peers;

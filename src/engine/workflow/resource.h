@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/clock.h"
 #include "common/resource_config.h"
 #include "common/result.h"
 
@@ -23,6 +24,8 @@ struct ResourceContext {
   std::string instance_id;  // "<workflow>/<component>/<index>"
   std::string data_dir;     // the engine's data dir (file-log writes under it)
   ResourceConfigMap configurations;
+  // Periods and backoff of the resource's own threads (the host's clock).
+  Clock* clock = &Clock::Real();
 
   // Sends `payload` to the targets of `output` (balanced over their
   // instances). NotFound: the output is not mapped; ResourceExhausted: the

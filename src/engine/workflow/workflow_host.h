@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/resource_config.h"
 #include "common/result.h"
 #include "wasm/engine.h"
@@ -120,6 +121,9 @@ struct WorkflowHostOptions {
   std::function<void(std::string body)> post_event;
   // Called when an instance changes state (the status poster sends at once).
   std::function<void()> status_changed;
+  // Timers, restart backoff, call deadlines, log rate limits; outlives the
+  // host (tests: a FakeClock). Guest execution budgets stay on real time.
+  Clock* clock = &Clock::Real();
 };
 
 // The reply to an http-ingress request.

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "common/testing/fake_clock.h"
 #include "engine/workflow/workflow_test_util.h"
 
 namespace aether::engine::workflow {
@@ -16,9 +17,12 @@ using std::chrono::milliseconds;
 
 class WorkflowHostTest : public ::testing::Test {
  protected:
-  void Make(size_t mailbox = 1024) {
+  // `clock`: the host's timers, backoffs and call deadlines (clock_ in the
+  // tests that move time by hand).
+  void Make(size_t mailbox = 1024, Clock& clock = Clock::Real()) {
     WorkflowHostOptions o = TestOptions(&remote_, &events_);
     o.mailbox_length = mailbox;
+    o.clock = &clock;
     o.timeout = milliseconds(2000);
     auto h = WorkflowHost::Create(std::move(o));
     ASSERT_TRUE(h.ok()) << h.status().ToString();
@@ -49,6 +53,7 @@ class WorkflowHostTest : public ::testing::Test {
 
   FakeRemote remote_;
   Recorder events_;
+  aether::testing::FakeClock clock_;  // outlives host_
   std::unique_ptr<WorkflowHost> host_;
 };
 
@@ -140,17 +145,21 @@ TEST_F(WorkflowHostTest, CallTimeoutIsAnErrorCodeInTheGuest) {
 }
 
 TEST_F(WorkflowHostTest, TrapRestartsWithBackoffAndIsReported) {
-  Make();
+  Make(1024, clock_);
   auto t = Fn("t", "wf_trap");
   t.outputs["out"] = {Remote("wf-test/sink/0")};
   ApplyAndWait({t});
   ASSERT_TRUE(host_->Cast(t.id, "test", "before").ok());
   ASSERT_TRUE(remote_.WaitFor(1));
-  auto trapped_at = std::chrono::steady_clock::now();
   ASSERT_TRUE(host_->Cast(t.id, "test", "trap").ok());
   ASSERT_TRUE(host_->Cast(t.id, "test", "after").ok());  // waits in the mailbox for the restart
+  // The trap event is posted once the restart is scheduled.
+  ASSERT_TRUE(Eventually([&] { return events_.Events().size() == 1; }));
+  clock_.Advance(milliseconds(99));
+  EXPECT_EQ(remote_.sent().size(), 1u) << "no restart before the 100 ms backoff";
+  EXPECT_EQ(StatusOf(*host_, t.id)->state, "restarting");
+  clock_.Advance(milliseconds(1));
   ASSERT_TRUE(remote_.WaitFor(2));
-  EXPECT_GE(std::chrono::steady_clock::now() - trapped_at, milliseconds(90));
   EXPECT_EQ(remote_.sent()[1].payload, "after");
   auto s = StatusOf(*host_, t.id);
   EXPECT_EQ(s->restarts, 1);
@@ -163,14 +172,63 @@ TEST_F(WorkflowHostTest, TrapRestartsWithBackoffAndIsReported) {
   EXPECT_NE(events[0].find("\"instance\":\"wf-test/t/0\""), std::string::npos) << events[0];
   EXPECT_NE(events[0].find("\"node_id\":\"n1\""), std::string::npos) << events[0];
   EXPECT_NE(events[0].find("\"restarts\":1"), std::string::npos) << events[0];
-  // Memory is fresh after a restart; a second trap backs off longer (200 ms).
+  // Memory is fresh after a restart.
   auto counter = Fn("count", "wf_counter_state");
   ApplyAndWait({t, counter});
   CastAll(counter.id, 3);
   ASSERT_TRUE(host_->Cast(counter.id, "test", "trap").ok());
+  ASSERT_TRUE(Eventually([&] { return events_.Events().size() == 2; }));
+  clock_.Advance(milliseconds(100));
   auto r = CallSync(*host_, counter.id, "");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(*r, "1");
+}
+
+TEST_F(WorkflowHostTest, RestartBackoffDoublesAndResetsAfterAQuietSpell) {
+  Make(1024, clock_);
+  auto t = Fn("t", "wf_trap");
+  ApplyAndWait({t});
+  auto state = [&] { return StatusOf(*host_, t.id)->state; };
+  // Traps, then checks the restart comes `backoff` later, not earlier.
+  auto trap_and_restart = [&](size_t n, milliseconds backoff) {
+    ASSERT_TRUE(host_->Cast(t.id, "test", "trap").ok());
+    ASSERT_TRUE(Eventually([&] { return events_.Events().size() == n; }));
+    clock_.Advance(backoff - milliseconds(1));
+    EXPECT_EQ(state(), "restarting")
+        << "trap " << n << ": restarted before " << backoff.count() << " ms";
+    clock_.Advance(milliseconds(1));
+    ASSERT_TRUE(Eventually([&] { return state() == "running"; })) << "trap " << n;
+  };
+  trap_and_restart(1, milliseconds(100));
+  trap_and_restart(2, milliseconds(200));
+  trap_and_restart(3, milliseconds(400));
+  clock_.Advance(std::chrono::seconds(30));  // 30 s without a trap
+  trap_and_restart(4, milliseconds(100));
+  EXPECT_EQ(StatusOf(*host_, t.id)->restarts, 4);
+}
+
+TEST_F(WorkflowHostTest, DelayedCastLeavesAfterItsDelayInOrder) {
+  Make(1024, clock_);
+  auto d = Fn("d", "wf_delayed");
+  d.outputs["out"] = {Remote("wf-test/sink/0")};
+  ApplyAndWait({d});
+  ASSERT_TRUE(host_->Cast(d.id, "test", "first").ok());
+  // Handled (the host's timer holds the cast) before any time passes.
+  ASSERT_TRUE(Eventually([&] { return StatusOf(*host_, d.id)->events == 1; }));
+  clock_.Advance(milliseconds(100));
+  auto r = CallSync(*host_, d.id, "second");  // due 100 ms after the first
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, "rc:0");
+  clock_.Advance(milliseconds(149));
+  EXPECT_TRUE(remote_.sent().empty()) << "nothing before its delay";
+  clock_.Advance(milliseconds(1));
+  ASSERT_TRUE(remote_.WaitFor(1));
+  EXPECT_EQ(remote_.sent()[0].payload, "first");
+  clock_.Advance(milliseconds(99));
+  EXPECT_EQ(remote_.sent().size(), 1u);
+  clock_.Advance(milliseconds(1));
+  ASSERT_TRUE(remote_.WaitFor(2));
+  EXPECT_EQ(remote_.sent()[1].payload, "second");
 }
 
 TEST_F(WorkflowHostTest, EventTimeoutRestartsTheInstance) {

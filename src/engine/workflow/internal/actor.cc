@@ -9,7 +9,6 @@ namespace aether::engine::workflow::internal {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr int kBatch = 64;  // events per turn on a worker, then the actor re-queues
@@ -32,8 +31,8 @@ milliseconds NextBackoff(milliseconds current, milliseconds first, milliseconds 
 
 bool LogLimiter::Allow(int64_t* suppressed) {
   std::lock_guard lock(mu_);
-  auto now = Clock::now();
-  if (last_ != Clock::time_point{}) {
+  auto now = clock_.Now();
+  if (last_ != Clock::TimePoint{}) {
     tokens_ = std::min(100.0, tokens_ + std::chrono::duration<double>(now - last_).count() * 20);
   }
   last_ = now;
@@ -62,7 +61,8 @@ Actor::Actor(Core& core, InstanceAssignment assignment)
       workflow_(assignment.workflow),
       component_(assignment.component),
       assignment_(std::move(assignment)),
-      mailbox_(core.options().mailbox_length) {
+      mailbox_(core.options().mailbox_length),
+      log_limiter_(core.clock()) {
   core_.ActorCreated();
 }
 
@@ -106,7 +106,7 @@ Status Actor::Cast(std::string_view source, std::string_view payload) {
   return OkStatus();
 }
 
-void Actor::Call(std::string_view source, std::string_view payload, Clock::time_point deadline,
+void Actor::Call(std::string_view source, std::string_view payload, Clock::TimePoint deadline,
                  ReplyFn reply) {
   bool submit = false;
   Status error;
@@ -290,8 +290,8 @@ void Actor::OnTrap(const Failure& f) {
   milliseconds backoff;
   {
     std::lock_guard lock(mu_);
-    auto now = Clock::now();
-    if (last_trap_ != Clock::time_point{} && now - last_trap_ > kRestartReset) {
+    auto now = core_.clock().Now();
+    if (last_trap_ != Clock::TimePoint{} && now - last_trap_ > kRestartReset) {
       restart_backoff_ = milliseconds(0);
     }
     last_trap_ = now;
@@ -312,7 +312,7 @@ void Actor::OnTrap(const Failure& f) {
 }
 
 void Actor::Process(Event& e, bool* trapped) {
-  if (e.reply && Clock::now() > e.deadline) {
+  if (e.reply && core_.clock().Now() > e.deadline) {
     // The caller has given up already (its own timer answered it).
     e.reply(DeadlineExceeded("the call to " + id_ + " expired in its mailbox"));
     e.reply = nullptr;

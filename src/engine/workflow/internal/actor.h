@@ -33,14 +33,16 @@ namespace aether::engine::workflow::internal {
 // Counts and limits lines per instance: a burst of 100, then 20 per second.
 class LogLimiter {
  public:
+  explicit LogLimiter(Clock& clock) : clock_(clock) {}
   // True when a line may be written; `suppressed` gets the lines skipped
   // since the last one written.
   bool Allow(int64_t* suppressed);
 
  private:
+  Clock& clock_;
   std::mutex mu_;
   double tokens_ = 100;
-  std::chrono::steady_clock::time_point last_{};
+  Clock::TimePoint last_{};
   int64_t suppressed_ = 0;
 };
 
@@ -63,8 +65,8 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   // result exactly once (possibly before Call returns); the caller enforces
   // `deadline` itself (an expired call is skipped when dequeued).
   virtual Status Cast(std::string_view source, std::string_view payload);
-  virtual void Call(std::string_view source, std::string_view payload,
-                    std::chrono::steady_clock::time_point deadline, ReplyFn reply);
+  virtual void Call(std::string_view source, std::string_view payload, Clock::TimePoint deadline,
+                    ReplyFn reply);
   // For targets that can answer a blocking caller on its own thread
   // (resources): the reply, or nullopt to go through the mailbox.
   virtual std::optional<Result<std::string>> DirectCall(std::string_view /*source*/,
@@ -147,7 +149,7 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   uint64_t generation_ = 0;  // invalidates pending retry timers
   std::chrono::milliseconds start_backoff_{0};
   std::chrono::milliseconds restart_backoff_{0};
-  std::chrono::steady_clock::time_point last_trap_{};
+  Clock::TimePoint last_trap_{};  // on core_.clock()
   std::map<std::string, double, std::less<>> telemetry_;
 
   mutable std::mutex wiring_mu_;

@@ -11,8 +11,6 @@ namespace aether::engine::workflow::internal {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // Calls `fn` once: the reply or the deadline, whichever comes first.
 struct ReplyOnce {
   explicit ReplyOnce(ReplyFn f) : fn(std::move(f)) {}
@@ -52,7 +50,10 @@ int32_t GuestErrorCode(const Status& st) {
 }
 
 Core::Core(WorkflowHostOptions options)
-    : options_(std::move(options)), remote_(options_.remote), pool_(options_.threads) {}
+    : options_(std::move(options)),
+      remote_(options_.remote),
+      timer_(*options_.clock),
+      pool_(options_.threads) {}
 
 Core::~Core() {
   pool_.Stop();
@@ -71,7 +72,7 @@ void Core::CallTo(const Target& t, std::string_view source, std::string_view pay
                   std::chrono::milliseconds timeout, ReplyFn done) {
   if (t.local != nullptr) {
     auto once = std::make_shared<ReplyOnce>(std::move(done));
-    auto deadline = Clock::now() + timeout;
+    auto deadline = clock().Deadline(timeout);
     uint64_t timer_id = timer_.At(deadline, [once, id = t.where.instance, timeout] {
       (*once)(DeadlineExceeded("no reply from " + id + " within " +
                                std::to_string(timeout.count()) + " ms"));
@@ -139,14 +140,14 @@ Result<std::string> Core::CallFromBlocking(Actor& from, std::string_view output,
     if (!waiter->result) waiter->result.emplace(std::move(r));
     waiter->cv.notify_one();
   };
-  auto deadline = Clock::now() + timeout;
+  auto deadline = clock().Deadline(timeout);
   if (t.local != nullptr) {
     t.local->Call(from.component(), payload, deadline, std::move(reply));
   } else {
     CallTo(t, from.component(), payload, timeout, std::move(reply));
   }
   std::unique_lock lock(waiter->mu);
-  if (!waiter->cv.wait_until(lock, deadline, [&] { return waiter->result.has_value(); })) {
+  if (!clock().WaitUntil(lock, waiter->cv, deadline, [&] { return waiter->result.has_value(); })) {
     return DeadlineExceeded("no reply from " + t.where.instance + " within " +
                             std::to_string(timeout.count()) + " ms");
   }

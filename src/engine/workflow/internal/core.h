@@ -56,6 +56,7 @@ class Core {
   const WorkflowHostOptions& options() const { return options_; }
   Pool& pool() { return pool_; }
   Timer& timer() { return timer_; }
+  Clock& clock() const { return *options_.clock; }
 
   RemoteLink* remote() const { return remote_.load(std::memory_order_acquire); }
   void set_remote(RemoteLink* r) { remote_.store(r, std::memory_order_release); }

@@ -10,6 +10,8 @@ namespace aether::engine::workflow::internal {
 
 namespace {
 
+// A guest's budget for an event is real time whatever the host's Clock:
+// the sandbox's watchdog interrupts a running guest on the real clock.
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 

@@ -22,7 +22,7 @@ struct Event {
   std::string source;
   std::string payload;
   ReplyFn reply;  // empty for a cast
-  std::chrono::steady_clock::time_point deadline{};  // calls: when the caller gives up
+  Clock::TimePoint deadline{};  // calls: when the caller gives up (host clock)
 };
 
 class Mailbox {
@@ -37,7 +37,7 @@ class Mailbox {
 
   // False when `capacity` events are waiting already (nothing is moved then).
   bool Push(std::string_view source, std::string_view payload, ReplyFn* reply,
-            std::chrono::steady_clock::time_point deadline) {
+            Clock::TimePoint deadline) {
     if (count_ == capacity_) return false;
     if (count_ == ring_.size()) Grow();
     Event& e = ring_[(head_ + count_) % ring_.size()];

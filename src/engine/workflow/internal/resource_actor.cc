@@ -5,10 +5,6 @@
 
 namespace aether::engine::workflow::internal {
 
-namespace {
-using Clock = std::chrono::steady_clock;
-}
-
 ResourceActor::~ResourceActor() = default;
 
 Status ResourceActor::StartInstance(const InstanceAssignment& a, Failure* /*trapped*/) {
@@ -18,6 +14,7 @@ Status ResourceActor::StartInstance(const InstanceAssignment& a, Failure* /*trap
   ctx.instance_id = a.id;
   ctx.data_dir = core_.options().data_dir;
   ctx.configurations = a.configurations;
+  ctx.clock = &core_.clock();
   // `this` outlives the resource: StopInstance stops it before the actor goes.
   ctx.cast = [this](std::string_view output, std::string_view payload) {
     if (payload.size() > kMaxPayload) return ResourceExhausted("the payload is over 1 MiB");
@@ -54,7 +51,8 @@ Actor::Outcome ResourceActor::Handle(Event& e, std::string* reply, Failure* fail
     failure->message = st.message();
     return Outcome::kFailed;
   }
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(e.deadline - Clock::now());
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(e.deadline - core_.clock().Now());
   Result<std::string> r =
       resource_->Call(e.source, e.payload, std::max(left, std::chrono::milliseconds(1)));
   if (r.ok()) {

@@ -4,15 +4,15 @@
 
 namespace aether::engine::workflow::internal {
 
-Timer::Timer() : thread_([this] { Loop(); }) {}
+Timer::Timer(Clock& clock) : clock_(clock), thread_([this] { Loop(); }) {}
 
 Timer::~Timer() { Stop(); }
 
 uint64_t Timer::After(std::chrono::nanoseconds delay, std::function<void()> fn) {
-  return At(Clock::now() + delay, std::move(fn));
+  return At(clock_.Deadline(delay), std::move(fn));
 }
 
-uint64_t Timer::At(Clock::time_point when, std::function<void()> fn) {
+uint64_t Timer::At(Clock::TimePoint when, std::function<void()> fn) {
   bool wake = false;
   uint64_t id = 0;
   {
@@ -68,8 +68,11 @@ void Timer::Loop() {
     }
     auto first = queue_.begin();
     auto when = first->first.first;
-    if (Clock::now() < when) {
-      cv_.wait_until(lock, when);
+    if (clock_.Now() < when) {
+      // Until `when`, or an earlier callback arrives, or Stop.
+      clock_.WaitUntil(lock, cv_, when, [&] {
+        return stopping_ || queue_.empty() || queue_.begin()->first.first < when;
+      });
       continue;
     }
     std::function<void()> fn = std::move(first->second);

@@ -13,15 +13,16 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/clock.h"
+
 namespace aether::engine::workflow::internal {
 
 // Thread-safety: After from any thread (also from a callback); Stop and the
 // destructor from one controlling thread, never from a callback.
 class Timer {
  public:
-  using Clock = std::chrono::steady_clock;
-
-  Timer();
+  // Times are on `clock`, which outlives the timer.
+  explicit Timer(Clock& clock = Clock::Real());
   ~Timer();  // Stop()
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
@@ -30,7 +31,7 @@ class Timer {
   // short (they hand work to a mailbox or the pool). After Stop the callback
   // is dropped without running. Returns an id for Cancel (0 after Stop).
   uint64_t After(std::chrono::nanoseconds delay, std::function<void()> fn);
-  uint64_t At(Clock::time_point when, std::function<void()> fn);
+  uint64_t At(Clock::TimePoint when, std::function<void()> fn);
 
   // Drops the pending callback `id` without running it (a call answered
   // before its deadline), so answered calls do not hold memory until their
@@ -43,13 +44,14 @@ class Timer {
   size_t pending() const;
 
  private:
-  using Key = std::pair<Clock::time_point, uint64_t>;  // (when, id): ids keep FIFO order
+  using Key = std::pair<Clock::TimePoint, uint64_t>;  // (when, id): ids keep FIFO order
   void Loop();
 
+  Clock& clock_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<Key, std::function<void()>> queue_;
-  std::unordered_map<uint64_t, Clock::time_point> when_;  // id -> its key's time, for Cancel
+  std::unordered_map<uint64_t, Clock::TimePoint> when_;  // id -> its key's time, for Cancel
   uint64_t seq_ = 0;
   bool stopping_ = false;
   std::thread thread_;

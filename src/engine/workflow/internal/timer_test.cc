@@ -4,16 +4,21 @@
 
 #include <atomic>
 #include <mutex>
-#include <thread>
 #include <vector>
+
+#include "common/testing/eventually.h"
+#include "common/testing/fake_clock.h"
 
 namespace aether::engine::workflow::internal {
 namespace {
 
+using aether::testing::Eventually;
+using aether::testing::FakeClock;
 using std::chrono::milliseconds;
 
 TEST(TimerTest, RunsInDeadlineOrderAndFifoForEqualDeadlines) {
-  Timer timer;
+  FakeClock clock;
+  Timer timer(clock);
   std::mutex mu;
   std::vector<int> order;
   auto add = [&](int v) {
@@ -22,18 +27,30 @@ TEST(TimerTest, RunsInDeadlineOrderAndFifoForEqualDeadlines) {
       order.push_back(v);
     };
   };
-  auto at = Timer::Clock::now() + milliseconds(30);
+  auto ran = [&] {
+    std::lock_guard lock(mu);
+    return order;
+  };
+  auto at = clock.Now() + milliseconds(30);
   timer.At(at + milliseconds(10), add(3));
   timer.At(at, add(1));
   timer.At(at, add(2));
-  std::this_thread::sleep_for(milliseconds(150));
-  std::lock_guard lock(mu);
-  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_TRUE(ran().empty()) << "nothing before its time";
+  clock.Advance(milliseconds(30));
+  ASSERT_TRUE(Eventually([&] { return ran().size() == 2; }));
+  // Parked again, on the last one's deadline: it has not run early.
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(ran(), (std::vector<int>{1, 2}));
+  clock.Advance(milliseconds(10));
+  ASSERT_TRUE(Eventually([&] { return ran().size() == 3; }));
+  EXPECT_EQ(ran(), (std::vector<int>{1, 2, 3}));
   EXPECT_EQ(timer.pending(), 0u);
 }
 
 TEST(TimerTest, CancelDropsThePendingCallback) {
-  Timer timer;
+  FakeClock clock;
+  Timer timer(clock);
   std::atomic<int> ran{0};
   uint64_t a = timer.After(milliseconds(50), [&] { ran += 1; });
   uint64_t b = timer.After(milliseconds(50), [&] { ran += 10; });
@@ -41,7 +58,9 @@ TEST(TimerTest, CancelDropsThePendingCallback) {
   EXPECT_TRUE(timer.Cancel(a));
   EXPECT_FALSE(timer.Cancel(a));  // once
   EXPECT_EQ(timer.pending(), 1u);
-  std::this_thread::sleep_for(milliseconds(150));
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  clock.Advance(milliseconds(50));
+  ASSERT_TRUE(Eventually([&] { return ran.load() != 0; }));
   EXPECT_EQ(ran.load(), 10);
   EXPECT_FALSE(timer.Cancel(b));  // it ran
   EXPECT_FALSE(timer.Cancel(12345));

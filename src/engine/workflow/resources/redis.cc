@@ -14,8 +14,6 @@
 namespace aether::engine::workflow::resources {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 timeval ToTimeval(std::chrono::milliseconds d) {
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(d.count() / 1000);
@@ -143,7 +141,7 @@ class Redis final : public Resource {
 
   Status Connect() {
     if (conn_ != nullptr) return OkStatus();
-    Clock::time_point now = Clock::now();
+    Clock::TimePoint now = ctx_.clock->Now();
     if (now < next_attempt_) {
       auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now);
       return Unavailable("redis: cannot connect to " + where_ + ": " + last_error_ +
@@ -153,7 +151,7 @@ class Redis final : public Resource {
                                          ToTimeval(kRedisConnectTimeout)));
     if (c == nullptr || c->err != 0) {
       last_error_ = c == nullptr ? "out of memory" : c->errstr;
-      next_attempt_ = Clock::now() + backoff_;
+      next_attempt_ = ctx_.clock->Now() + backoff_;
       backoff_ = std::min(backoff_ * 2, kRedisMaxBackoff);
       return Unavailable("redis: cannot connect to " + where_ + ": " + last_error_);
     }
@@ -173,7 +171,7 @@ class Redis final : public Resource {
   // Worker thread only (and Stop, once the thread is gone).
   ContextPtr conn_;
   std::string last_error_;
-  Clock::time_point next_attempt_{};
+  Clock::TimePoint next_attempt_{};  // on ctx_.clock
   std::chrono::milliseconds backoff_ = kRedisMinBackoff;
   WorkQueue queue_;  // last: its thread uses the members above
 };

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/testing/fake_clock.h"
 #include "engine/workflow/resources/test_context.h"
 
 extern char** environ;
@@ -24,6 +25,7 @@ namespace aether::engine::workflow::resources {
 namespace {
 
 using namespace std::chrono_literals;
+using aether::testing::FakeClock;
 using testing::FakeContext;
 
 constexpr const char* kRedisServer = "/usr/bin/redis-server";
@@ -217,19 +219,53 @@ TEST_F(RedisTest, DownIsAnErrorNotAHang) {
 }
 
 TEST_F(RedisTest, ServerStartingLaterWorks) {
+  FakeClock clock;  // the reconnect backoff moves by hand
+  fake_.clock = &clock;
   auto res = NewRedis(fake_.Make(), Config());
   EXPECT_EQ(res->Call("fn", "early", 5s).status().code(), Code::kUnavailable);
   StartServer();
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  Result<std::string> r = Unavailable("not tried");
-  while (std::chrono::steady_clock::now() < deadline) {
-    r = res->Call("fn", "late", 5s);
-    if (r.ok()) break;
-    std::this_thread::sleep_for(50ms);
-  }
+  // Within the backoff no attempt is made, even though the server is up.
+  auto r = res->Call("fn", "late", 5s);
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("next attempt"), std::string::npos) << r.status().message();
+  clock.Advance(kRedisMinBackoff);
+  r = res->Call("fn", "late", 5s);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   Client c(port_);
   EXPECT_EQ(c.Command({"GET", "aether:test"}), "late");
+}
+
+TEST_F(RedisTest, ConnectAttemptsBackOffDoublingUpToTheMax) {
+  FakeClock clock;
+  fake_.clock = &clock;
+  auto res = NewRedis(fake_.Make(), Config());  // nothing listens on port_
+  // True when the call tried to connect (rather than failing at once
+  // within the backoff).
+  auto attempted = [&] {
+    auto r = res->Call("fn", "x", 5s);
+    EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().ToString();
+    return r.status().message().find("next attempt") == std::string::npos;
+  };
+  ASSERT_TRUE(attempted());
+  auto backoff = kRedisMinBackoff;
+  for (int i = 0; i < 8; ++i) {
+    clock.Advance(backoff - 1ms);
+    EXPECT_FALSE(attempted()) << "attempt " << i << " came early";
+    clock.Advance(1ms);
+    EXPECT_TRUE(attempted()) << "attempt " << i << " after " << backoff.count() << " ms";
+    backoff = std::min(backoff * 2, kRedisMaxBackoff);
+  }
+  EXPECT_EQ(backoff, kRedisMaxBackoff);
+  // A success resets the backoff.
+  StartServer();
+  clock.Advance(kRedisMaxBackoff);
+  ASSERT_TRUE(res->Call("fn", "up", 5s).ok());
+  StopServer();
+  EXPECT_TRUE(attempted()) << "the broken connection is retried at once";
+  clock.Advance(kRedisMinBackoff - 1ms);
+  EXPECT_FALSE(attempted());
+  clock.Advance(1ms);
+  EXPECT_TRUE(attempted()) << "back to the minimum backoff after a success";
 }
 
 TEST_F(RedisTest, ReconnectsAfterAServerRestart) {

@@ -22,8 +22,12 @@ class FakeContext {
   struct CastEvent {
     std::string output;
     std::string payload;
-    std::chrono::steady_clock::time_point at;
+    Clock::TimePoint at;  // on `clock`
   };
+
+  // The resource's clock (ResourceContext::clock); a test that moves time
+  // by hand points it at a FakeClock before Make().
+  Clock* clock = &Clock::Real();
 
   // The ResourceContext; its callbacks refer to this object, which must
   // outlive the resource's Stop().
@@ -34,11 +38,11 @@ class FakeContext {
     ctx.instance_id = "wf-test/res/0";
     ctx.data_dir = data_dir;
     ctx.configurations = std::move(config);
+    ctx.clock = clock;
     ctx.cast = [this](std::string_view output, std::string_view payload) -> Status {
       std::lock_guard lock(mu_);
       if (!cast_status_.ok()) return cast_status_;
-      casts_.push_back(
-          {std::string(output), std::string(payload), std::chrono::steady_clock::now()});
+      casts_.push_back({std::string(output), std::string(payload), clock->Now()});
       cv_.notify_all();
       return OkStatus();
     };
@@ -48,6 +52,8 @@ class FakeContext {
     };
     ctx.outputs = [this] {
       std::lock_guard lock(mu_);
+      ++output_reads_;
+      cv_.notify_all();
       return outputs_;
     };
     ctx.report_failure = [this](std::string_view message) {
@@ -70,6 +76,11 @@ class FakeContext {
     std::lock_guard lock(mu_);
     return casts_;
   }
+  // How often the resource has asked for its outputs (a timer: once a tick).
+  size_t output_reads() const {
+    std::lock_guard lock(mu_);
+    return output_reads_;
+  }
   std::vector<std::string> failures() const {
     std::lock_guard lock(mu_);
     return failures_;
@@ -83,6 +94,10 @@ class FakeContext {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return failures_.size() >= n; });
   }
+  bool WaitOutputReads(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return output_reads_ >= n; });
+  }
 
   std::string data_dir;
 
@@ -93,6 +108,7 @@ class FakeContext {
   Status cast_status_;
   std::vector<CastEvent> casts_;
   std::vector<std::string> failures_;
+  size_t output_reads_ = 0;
 };
 
 // A fresh directory under /tmp, removed with everything in it.

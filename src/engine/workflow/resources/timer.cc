@@ -8,8 +8,6 @@
 namespace aether::engine::workflow::resources {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 class Timer final : public Resource {
  public:
   Timer(ResourceContext ctx, TimerConfig config)
@@ -34,16 +32,17 @@ class Timer final : public Resource {
 
  private:
   void Loop() {
-    const Clock::duration period = config_.period;
-    Clock::time_point next = Clock::now() + period;
+    Clock& clock = *ctx_.clock;
+    const Clock::Duration period = config_.period;
+    Clock::TimePoint next = clock.Now() + period;
     std::unique_lock lock(mu_);
     for (;;) {
-      if (cv_.wait_until(lock, next, [this] { return stopping_; })) return;
+      if (clock.WaitUntil(lock, cv_, next, [this] { return stopping_; })) return;
       lock.unlock();
       Tick();
       lock.lock();
       next += period;
-      Clock::time_point now = Clock::now();
+      Clock::TimePoint now = clock.Now();
       if (next <= now) next += ((now - next) / period + 1) * period;  // skip, do not burst
     }
   }
