@@ -24,12 +24,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "common/http_server.h"
+#include "common/http_client.h"
 #include "common/result.h"
 #include "engine/manifest.h"
 #include "engine/node_identity.h"
@@ -53,8 +55,8 @@ struct ControlClientOptions {
   // Until the register reply says otherwise.
   std::chrono::milliseconds heartbeat_interval{5000};
   // The manifest long-poll's wait: how long a poll parks at the control
-  // plane, and so how long Stop() may wait for the poll in flight. Short,
-  // because HttpFetch cannot be cancelled; a change still arrives at once.
+  // plane when nothing changes (the control plane caps it at 60 s). Stop()
+  // cancels the poll in flight, so it does not wait for it.
   std::chrono::seconds manifest_wait{1};
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{10000};
@@ -62,10 +64,9 @@ struct ControlClientOptions {
   std::chrono::milliseconds call_timeout{2000};
   std::chrono::milliseconds artifact_timeout{60000};
 
-  using Transport = std::function<Result<HttpResponse>(
-      std::string_view method, std::string_view url, std::string_view body,
-      const HttpHeaders& headers, std::chrono::milliseconds timeout)>;
-  Transport transport;  // empty = HttpFetch (tests substitute a fake)
+  // Sends every call; null: a client of its own (keep-alive). Not owned;
+  // outlives the client. Tests pass a FakeHttpClient.
+  HttpClient* http = nullptr;
 };
 
 struct ControlClientHooks {
@@ -89,8 +90,9 @@ class ControlClient {
   // Starts both threads; `self_url` is where the control plane reaches this
   // engine's /execute.
   void Start(std::string self_url);
-  // Stops both threads; returns within about manifest_wait (+ call_timeout
-  // when a call to an unresponsive control plane is in flight). Idempotent.
+  // Stops both threads at once: calls in flight (the manifest poll, a
+  // heartbeat, artifact fetches, an event post) are cancelled, and later
+  // FetchArtifact / PostEvent calls fail with Unavailable. Idempotent.
   void Stop();
 
   // Asks for a heartbeat now (a function became ready). Never blocks.
@@ -134,6 +136,9 @@ class ControlClient {
 
   const ControlClientOptions options_;
   const ControlClientHooks hooks_;
+  std::unique_ptr<HttpClient> own_http_;  // when options_.http is null
+  HttpClient& http_;
+  std::stop_source stop_;  // Stop() cancels every call with it
   std::string self_url_;
 
   mutable std::mutex mu_;

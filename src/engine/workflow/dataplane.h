@@ -40,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "engine/node_identity.h"
 #include "engine/workflow/workflow_host.h"
@@ -65,6 +66,9 @@ struct DataplaneOptions {
   // A call with timeout 0 ("the target's event timeout") waits this long
   // for the HTTP answer.
   std::chrono::milliseconds max_call_wait{60000};
+  // Sends to the peers; null: a client of its own that keeps connections
+  // alive (call_threads + 1 per peer). Not owned; outlives the dataplane.
+  HttpClient* http = nullptr;
 };
 
 // Counters, for tests and /metrics.
