@@ -6,6 +6,8 @@
 //               after BeatSoon();
 //   * manifest: GET /node/manifest?since=REV&wait=W in a loop, handing every
 //               manifest to the `manifest` hook (once the node has joined).
+//               The poll parks at the control plane for up to W (30 s); a
+//               change arrives at once, and Stop() cancels the poll.
 // While the control plane is unreachable both retry with exponential backoff
 // (0.5 s doubling to 10 s) and log only when the state changes.
 //
@@ -57,7 +59,7 @@ struct ControlClientOptions {
   // The manifest long-poll's wait: how long a poll parks at the control
   // plane when nothing changes (the control plane caps it at 60 s). Stop()
   // cancels the poll in flight, so it does not wait for it.
-  std::chrono::seconds manifest_wait{1};
+  std::chrono::seconds manifest_wait{30};
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{10000};
   // Register, heartbeat and event calls.

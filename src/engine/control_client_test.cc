@@ -202,7 +202,7 @@ TEST(ControlClientTest, RegistersBeatsFollowsAndReRegisters) {
   ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/manifest").size() >= 2; }));
   auto polls = fake.Calls("/node/manifest");
   EXPECT_EQ(polls[0].url, "http://control:9090/node/manifest");
-  EXPECT_EQ(polls[1].url, "http://control:9090/node/manifest?since=7&wait=1");
+  EXPECT_EQ(polls[1].url, "http://control:9090/node/manifest?since=7&wait=30");
   {
     std::lock_guard lock(mu);
     EXPECT_EQ(revisions.front(), 7);
@@ -227,7 +227,7 @@ TEST(ControlClientTest, RegistersBeatsFollowsAndReRegisters) {
   EXPECT_GE(reg.size(), 4u);
   EXPECT_EQ(reg.back().auth, "Bearer " + fake.secret());
 
-  // The manifest poll is parked; Stop cancels it.
+  // The manifest poll is parked (for 30 s); Stop cancels it.
   ASSERT_TRUE(fake.http.WaitParked(1, milliseconds(5000)));
   auto t0 = std::chrono::steady_clock::now();
   client.Stop();

@@ -40,7 +40,7 @@ struct PollerOptions {
   NodeIdentity* identity = nullptr;  // required; outlives the poller
   // How long a poll parks at the control plane when nothing changes (the
   // control plane caps it at 30 s). Stop() cancels the poll in flight.
-  std::chrono::seconds wait{1};
+  std::chrono::seconds wait{30};
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{10000};
   std::chrono::milliseconds call_timeout{2000};  // status and event posts

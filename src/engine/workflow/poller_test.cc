@@ -131,7 +131,7 @@ TEST(PollerTest, AppliesEveryAnswerAndFollowsTheRevision) {
   EXPECT_EQ(host.applied().back()[0].id, "wf/c2/0");
   std::lock_guard lock(control.mu);
   EXPECT_EQ(control.paths[0], "GET /node/workflows?node_id=node%201");
-  EXPECT_EQ(control.paths[1], "GET /node/workflows?node_id=node%201&since=1&wait=1");
+  EXPECT_EQ(control.paths[1], "GET /node/workflows?node_id=node%201&since=1&wait=30");
   EXPECT_EQ(control.auth[0], "Bearer " + kSecret);
   EXPECT_EQ(control.nodes[0], "node 1");
 }
@@ -320,6 +320,23 @@ TEST(PollerTest, PostsEventsAndDropsBeyondTheQueue) {
   }));
   std::lock_guard lock(control.mu);
   EXPECT_NE(control.events[0].find("instance_trap"), std::string::npos);
+}
+
+// The poll parks for its whole 30 s wait; Stop cancels it rather than
+// waiting it out.
+TEST(PollerTest, StopCancelsAParkedPoll) {
+  FakeControl control;
+  control.hold = true;
+  FakeHost host;
+  Poller poller(Options(control));
+  poller.Start(host);
+  ASSERT_GE(host.WaitApplied(1, milliseconds(3000)), 1u);
+  ASSERT_TRUE(control.http.WaitParked(1, milliseconds(5000)));
+  auto start = std::chrono::steady_clock::now();
+  poller.Stop();
+  // Generous: the point is "not the 30 s wait".
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(host.applied().size(), 1u) << "a cancelled poll applies nothing";
 }
 
 TEST(PollerTest, StopIsPrompt) {
