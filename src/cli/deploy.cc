@@ -81,7 +81,7 @@ int Deploy(const DeployArgs& a) {
   auto remote = Remote::Resolve(a.remote);
   if (!remote.ok()) return Report(remote.status());
 
-  // HttpFetch sends the body in one go, so there is no byte count to report
+  // The HttpClient sends the body in one go, so there is no byte count to report
   // while it runs: say what is happening, and clear the line when done.
   bool progress = module->size() > kProgressBytes && ::isatty(STDERR_FILENO);
   if (progress) {

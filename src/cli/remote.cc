@@ -147,6 +147,12 @@ void AddRemoteFlags(CLI::App* cmd, RemoteFlags* flags) {
   cmd->add_flag("--json", flags->json, "Print the server's JSON answer instead of a table");
 }
 
+std::shared_ptr<HttpClient> Remote::NewRemoteClient(const std::string& ca_file) {
+  // One kept connection: a command's requests (an upload, then polls for
+  // readiness) go one after the other.
+  return NewHttpClient({.max_idle_per_host = 1, .ca_file = ca_file});
+}
+
 Result<Remote> Remote::Resolve(const RemoteFlags& flags) {
   bool explicit_file = !flags.cli_config.empty();
   std::string file_path = explicit_file ? flags.cli_config : DefaultCliConfigPath();
@@ -185,6 +191,7 @@ Result<Remote> Remote::Resolve(const RemoteFlags& flags) {
 
   std::string env_ca = Env("AETHER_CA_FILE");
   r.ca_file_ = !flags.ca_file.empty() ? flags.ca_file : !env_ca.empty() ? env_ca : file.ca_file;
+  r.http_ = NewRemoteClient(r.ca_file_);
   return r;
 }
 
@@ -193,6 +200,7 @@ Remote Remote::ForUrl(std::string url, std::string token) {
   r.control_ = std::move(url);
   r.token_ = std::move(token);
   r.token_source_ = "aether dev";
+  r.http_ = NewRemoteClient("");
   return r;
 }
 
@@ -209,10 +217,8 @@ Result<HttpResponse> Remote::Send(std::string_view method, std::string_view path
   if (!token_.empty()) headers.emplace_back("Authorization", "Bearer " + token_);
   if (!body.empty()) headers.emplace_back("Content-Type", std::string(content_type));
   headers.emplace_back("Accept", "application/json");
-  HttpFetchOptions options;
-  options.ca_file = ca_file_;
   Result<HttpResponse> r =
-      HttpFetch(method, control_ + std::string(path), body, headers, timeout, options);
+      http_->Fetch(method, control_ + std::string(path), body, std::move(headers), timeout);
   if (r.ok()) return r;
   const std::string& m = r.status().message();
   if (r.status().code() == Code::kDeadlineExceeded) {

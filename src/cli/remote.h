@@ -12,10 +12,11 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
-#include "common/http_client.h"  // UrlEncode
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/result.h"
 
@@ -98,6 +99,10 @@ class Remote {
   std::string token_source_;  // "--token", "$AETHER_TOKEN", a file path; empty = none
   std::string ca_file_;
   bool json_ = false;
+  // Shared by copies of this Remote (a client is thread-safe).
+  std::shared_ptr<HttpClient> http_;
+
+  static std::shared_ptr<HttpClient> NewRemoteClient(const std::string& ca_file);
 };
 
 // Function names, as the control plane accepts them: [a-z0-9][a-z0-9_-]{0,62}.

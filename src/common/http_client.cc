@@ -1,15 +1,18 @@
 #include "common/http_client.h"
 
-#include <boost/asio.hpp>
-#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <boost/url/parse.hpp>
-
+#include <map>
+#include <mutex>
 #include <optional>
 #include <vector>
 
+#include "common/internal/client_socket.h"
 #include "common/json_util.h"
 
 namespace aether {
@@ -19,28 +22,60 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
+using http_internal::Cancellation;
+using http_internal::Deadline;
+using http_internal::SocketStream;
+using Clock = std::chrono::steady_clock;
+// The body is the caller's bytes, not a copy (dataplane batches are 1 MiB).
+using Request = http::request<http::span_body<const char>>;
 
-// Errors come back as values (no exceptions through the coroutines).
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-
-struct Exchange {
-  std::string method;
-  std::string url;  // for messages
+struct Url {
   bool https = false;
-  std::string host;       // for DNS, SNI and verification
+  std::string host;  // for DNS, SNI and verification
   std::string port;
   std::string authority;  // Host header
   std::string target;
-  std::string_view body;
-  const HttpHeaders* headers = nullptr;
-  const HttpFetchOptions* options = nullptr;
-  std::optional<Result<HttpResponse>> result;
+  std::string key;  // scheme://host:port: which kept connections fit
 
   std::string Where() const {
     return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
   }
 };
+
+Result<Url> ParseUrl(const std::string& url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) return InvalidArgument("invalid URL \"" + url + "\": " + parsed.error().message());
+  // Boost.URL 1.81 reads "http://1.2.3.4.example.com/" as host 1.2.3.4
+  // with path ".example.com/" (boostorg/url#770): refuse rather than send
+  // the request to another host than the one the URL names.
+  if (std::string_view path = parsed->encoded_path(); !path.empty() && !path.starts_with('/')) {
+    return InvalidArgument("cannot tell the host of the URL \"" + url +
+                           "\" (a host made of an IPv4 address and more labels is not supported)");
+  }
+  Url u;
+  std::string scheme = std::string(parsed->scheme());
+  if (scheme == "https") {
+    u.https = true;
+  } else if (scheme != "http") {
+    return InvalidArgument("unsupported URL scheme \"" + scheme + "\" in " + url +
+                           " (use http or https)");
+  }
+  if (parsed->host_type() == boost::urls::host_type::ipv6) {
+    u.host = parsed->host_address();
+  } else {
+    u.host = parsed->host();
+  }
+  if (u.host.empty()) return InvalidArgument("URL has no host: " + url);
+  // A decoded %00 would cut the name the resolver sees short.
+  if (u.host.find('\0') != std::string::npos) return InvalidArgument("NUL in the host of " + url);
+  u.port = parsed->has_port() ? std::string(parsed->port()) : (u.https ? "443" : "80");
+  u.authority = std::string(parsed->encoded_host_and_port());
+  u.target = std::string(parsed->encoded_path());
+  if (u.target.empty()) u.target = "/";
+  if (parsed->has_query()) u.target += "?" + std::string(parsed->encoded_query());
+  u.key = scheme + "://" + u.Where();
+  return u;
+}
 
 bool HasHeader(const HttpHeaders& headers, std::string_view name) {
   for (const auto& [k, v] : headers) {
@@ -49,209 +84,277 @@ bool HasHeader(const HttpHeaders& headers, std::string_view name) {
   return false;
 }
 
-http::request<http::string_body> BuildRequest(const Exchange& ex) {
-  http::request<http::string_body> req;
-  req.version(11);
-  http::verb verb = http::string_to_verb(ex.method);
+Request BuildRequest(const HttpClientRequest& req, const Url& url, bool keep) {
+  Request msg;
+  msg.version(11);
+  http::verb verb = http::string_to_verb(req.method);
   if (verb == http::verb::unknown) {
-    req.method_string(ex.method);
+    msg.method_string(req.method);
   } else {
-    req.method(verb);
+    msg.method(verb);
   }
-  req.target(ex.target);
-  for (const auto& [k, v] : *ex.headers) req.insert(k, v);
-  if (!HasHeader(*ex.headers, "Host")) req.set(http::field::host, ex.authority);
-  if (!HasHeader(*ex.headers, "User-Agent")) req.set(http::field::user_agent, "aether");
-  if (!HasHeader(*ex.headers, "Connection")) req.set(http::field::connection, "close");
-  if (!ex.body.empty() && !HasHeader(*ex.headers, "Content-Type")) {
-    req.set(http::field::content_type, "application/json");
+  msg.target(url.target);
+  for (const auto& [k, v] : req.headers) msg.insert(k, v);
+  if (!HasHeader(req.headers, "Host")) msg.set(http::field::host, url.authority);
+  if (!HasHeader(req.headers, "User-Agent")) msg.set(http::field::user_agent, "aether");
+  if (!keep && !HasHeader(req.headers, "Connection")) msg.set(http::field::connection, "close");
+  if (!req.body.empty() && !HasHeader(req.headers, "Content-Type")) {
+    msg.set(http::field::content_type, "application/json");
   }
-  req.body().assign(ex.body.data(), ex.body.size());
-  req.prepare_payload();
-  return req;
+  msg.body() = {req.body.data(), req.body.size()};
+  msg.prepare_payload();
+  return msg;
 }
+
+// One connection; kept between requests when the client keeps them.
+struct Connection {
+  std::optional<SocketStream> plain;             // http://
+  std::optional<ssl::stream<SocketStream>> tls;  // https://
+  bool handshaken = false;
+  beast::flat_buffer buffer;
+
+  SocketStream& socket() { return tls ? tls->next_layer() : *plain; }
+};
+
+// What one attempt of a request came to.
+struct Exchange {
+  beast::error_code write_ec;
+  beast::error_code read_ec;
+  bool got_some = false;  // any byte of the answer
+  bool keep_alive = false;
+  HttpResponse response;
+};
 
 template <typename Stream>
-asio::awaitable<void> WriteAndRead(Stream& stream, Exchange& ex) {
-  http::request<http::string_body> req = BuildRequest(ex);
-  auto [write_ec, written] = co_await http::async_write(stream, req, kUseTuple);
-
-  beast::flat_buffer buffer;
+void Run(Stream& stream, beast::flat_buffer& buffer, Request& msg, bool head, uint64_t limit,
+         Exchange& ex) {
+  http::write(stream, msg, ex.write_ec);
   http::response_parser<http::string_body> parser;
-  parser.body_limit(ex.options->max_response_bytes);
-  if (ex.method == "HEAD") parser.skip(true);
+  parser.body_limit(limit);
+  if (head) parser.skip(true);
   // Even when the write failed the server may have answered first (a 413
   // for a body it would not take), so always try to read.
-  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kUseTuple);
-  if (read_ec == http::error::body_limit) {
-    ex.result = ResourceExhausted("response from " + ex.url + " exceeds " +
-                                  std::to_string(ex.options->max_response_bytes) + " bytes");
-    co_return;
+  http::read(stream, buffer, parser, ex.read_ec);
+  ex.got_some = parser.got_some();
+  if (ex.read_ec) return;
+  http::response<http::string_body> res = parser.release();
+  ex.keep_alive = res.keep_alive();
+  ex.response.status = static_cast<int>(res.result_int());
+  auto ct = res.find(http::field::content_type);
+  ex.response.content_type = ct == res.end() ? std::string() : std::string(ct->value());
+  for (const auto& field : res) {
+    ex.response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
-  if (read_ec) {
-    const beast::error_code& ec = write_ec ? write_ec : read_ec;
-    ex.result = Unavailable("HTTP " + ex.method + " " + ex.url + " failed: " +
-                            (write_ec ? "sending the request: " : "reading the response: ") +
-                            ec.message());
-    co_return;
-  }
-  http::response<http::string_body> msg = parser.release();
-  HttpResponse out;
-  out.status = static_cast<int>(msg.result_int());
-  auto ct = msg.find(http::field::content_type);
-  out.content_type = ct == msg.end() ? std::string() : std::string(ct->value());
-  for (const auto& field : msg) {
-    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  }
-  out.body = std::move(msg.body());
-  ex.result = std::move(out);
+  ex.response.body = std::move(res.body());
 }
 
-asio::awaitable<void> Run(Exchange& ex, ssl::context* tls) {
-  auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
-  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(ex.host, ex.port, kUseTuple);
-  if (resolve_ec) {
-    ex.result = Unavailable("cannot resolve " + ex.host + ": " + resolve_ec.message());
-    co_return;
-  }
-  std::vector<tcp::endpoint> accepted;
-  Status refused;
-  for (const auto& entry : endpoints) {
-    tcp::endpoint e = entry.endpoint();
-    if (ex.options->check_address) {
-      std::optional<IpAddress> address = FromSockaddr(e.data());
-      Status st = address ? ex.options->check_address(*address)
-                          : PermissionDenied("unsupported address family for " + ex.Where());
-      if (!st.ok()) {
-        if (refused.ok()) refused = std::move(st);
-        continue;
+// The server closed the connection: for a kept one that had sent nothing
+// of the answer, it had closed it while idle.
+bool Closed(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == ssl::error::stream_truncated;
+}
+
+class NetHttpClient final : public HttpClient {
+ public:
+  explicit NetHttpClient(HttpClientOptions options) : options_(std::move(options)) {}
+
+  Result<HttpResponse> Send(const HttpClientRequest& req) override;
+
+ private:
+  Result<std::unique_ptr<Connection>> Connect(const Url& url, const HttpClientRequest& req,
+                                              Deadline deadline, Cancellation& cancel);
+  Status Handshake(Connection& conn, const Url& url);
+  Result<ssl::context*> TlsContext();
+  std::unique_ptr<Connection> TakeIdle(const std::string& key);
+  void Keep(const std::string& key, std::unique_ptr<Connection> conn);
+  void DropIdle(const std::string& key);  // closed outside the lock
+
+  const HttpClientOptions options_;
+  asio::io_context ioc_;  // never run: the context of the sockets
+  std::mutex tls_mu_;
+  std::unique_ptr<ssl::context> tls_;  // made at the first https request
+  std::mutex idle_mu_;
+  // After ioc_: closed before it goes.
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>, std::less<>> idle_;
+};
+
+Result<HttpResponse> NetHttpClient::Send(const HttpClientRequest& req) {
+  ASSIGN_OR_RETURN(Url url, ParseUrl(req.url));
+  const Deadline deadline = Clock::now() + req.timeout;
+  Cancellation cancel(req.cancel);
+  auto cancelled = [&req] {
+    return Unavailable("HTTP " + req.method + " " + req.url + " cancelled");
+  };
+  auto timed_out = [&req] {
+    return DeadlineExceeded("HTTP " + req.method + " " + req.url + " timed out after " +
+                            std::to_string(req.timeout.count()) + " ms");
+  };
+  if (cancel.requested()) return cancelled();
+  // A request that checks addresses connects on its own: a kept connection
+  // went to an address nobody checked for it.
+  const bool keep = options_.max_idle_per_host > 0 && !req.check_address;
+  Request msg = BuildRequest(req, url, keep);
+  const bool head = req.method == "HEAD";
+
+  for (int attempt = 0;; ++attempt) {
+    // A retry connects anew: kept connections older than the stale one are
+    // stale too, and are dropped.
+    std::unique_ptr<Connection> conn = keep && attempt == 0 ? TakeIdle(url.key) : nullptr;
+    const bool reused = conn != nullptr;
+    if (!conn) {
+      Result<std::unique_ptr<Connection>> c = Connect(url, req, deadline, cancel);
+      if (cancel.requested()) return cancelled();
+      if (!c.ok()) return c.status();
+      conn = std::move(*c);
+    }
+    SocketStream& socket = conn->socket();
+    socket.set_deadline(deadline);
+    if (!cancel.Attach(socket.native_handle())) return cancelled();
+    Status handshake = conn->handshaken ? OkStatus() : Handshake(*conn, url);
+    Exchange ex;
+    if (handshake.ok()) {
+      if (conn->tls) {
+        Run(*conn->tls, conn->buffer, msg, head, options_.max_response_bytes, ex);
+      } else {
+        Run(*conn->plain, conn->buffer, msg, head, options_.max_response_bytes, ex);
       }
     }
-    accepted.push_back(e);
+    cancel.Detach();
+    // A stop request shut the socket down: whatever came of it, the
+    // connection is gone and the caller asked for nothing more.
+    if (cancel.requested()) return cancelled();
+    if (!handshake.ok()) return handshake;
+    if (ex.read_ec == http::error::body_limit) {
+      return ResourceExhausted("response from " + req.url + " exceeds " +
+                               std::to_string(options_.max_response_bytes) + " bytes");
+    }
+    if (ex.read_ec) {
+      if (reused && !ex.got_some && (Closed(ex.write_ec) || Closed(ex.read_ec)) &&
+          Clock::now() < deadline) {
+        DropIdle(url.key);
+        continue;  // the server closed it while idle and never saw this request
+      }
+      if (ex.write_ec == asio::error::timed_out || ex.read_ec == asio::error::timed_out) {
+        return timed_out();
+      }
+      const beast::error_code& ec = ex.write_ec ? ex.write_ec : ex.read_ec;
+      return Unavailable("HTTP " + req.method + " " + req.url + " failed: " +
+                         (ex.write_ec ? "sending the request: " : "reading the response: ") +
+                         ec.message());
+    }
+    if (keep && ex.keep_alive) Keep(url.key, std::move(conn));
+    return std::move(ex.response);
   }
-  if (accepted.empty()) {
-    ex.result = refused.ok() ? Unavailable("cannot resolve " + ex.host + ": no address") : refused;
-    co_return;
-  }
-  tcp::socket socket(executor);
-  auto [connect_ec, endpoint] = co_await asio::async_connect(socket, accepted, kUseTuple);
-  if (connect_ec) {
-    ex.result = Unavailable("cannot connect to " + ex.Where() + ": " + connect_ec.message());
-    co_return;
-  }
-  beast::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-  if (!ex.https) {
-    co_await WriteAndRead(socket, ex);
-    co_return;
-  }
+}
 
-  ssl::stream<tcp::socket> stream(std::move(socket), *tls);
+Result<std::unique_ptr<Connection>> NetHttpClient::Connect(const Url& url,
+                                                           const HttpClientRequest& req,
+                                                           Deadline deadline,
+                                                           Cancellation& cancel) {
+  ssl::context* tls = nullptr;
+  if (url.https) {
+    ASSIGN_OR_RETURN(tls, TlsContext());
+  }
+  ASSIGN_OR_RETURN(
+      asio::ip::tcp::socket socket,
+      http_internal::Connect(ioc_, url.host, url.port, deadline, cancel, req.check_address));
+  auto conn = std::make_unique<Connection>();
+  if (tls == nullptr) {
+    conn->plain.emplace(std::move(socket));
+    conn->handshaken = true;
+  } else {
+    conn->tls.emplace(SocketStream(std::move(socket)), *tls);
+  }
+  return conn;
+}
+
+Status NetHttpClient::Handshake(Connection& conn, const Url& url) {
+  ssl::stream<SocketStream>& stream = *conn.tls;
   beast::error_code ec;
-  asio::ip::make_address(ex.host, ec);
-  bool is_ip = !ec;
+  asio::ip::make_address(url.host, ec);
   // SNI is for names only (RFC 6066).
-  if (!is_ip && !SSL_set_tlsext_host_name(stream.native_handle(), ex.host.c_str())) {
-    ex.result = Internal("cannot set TLS server name " + ex.host);
-    co_return;
+  if (ec && !SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
+    return Internal("cannot set TLS server name " + url.host);
   }
-  if (!ex.options->insecure_skip_verify) {
+  if (!options_.insecure_skip_verify) {
     stream.set_verify_mode(ssl::verify_peer);
-    stream.set_verify_callback(ssl::host_name_verification(ex.host));
+    stream.set_verify_callback(ssl::host_name_verification(url.host));
   }
-  auto [handshake_ec] = co_await stream.async_handshake(ssl::stream_base::client, kUseTuple);
-  if (handshake_ec) {
-    std::string detail = handshake_ec.message();
+  stream.handshake(ssl::stream_base::client, ec);
+  if (ec == asio::error::timed_out) {
+    return DeadlineExceeded("TLS handshake with " + url.Where() + " timed out");
+  }
+  if (ec) {
+    std::string detail = ec.message();
     long verify = SSL_get_verify_result(stream.native_handle());
-    if (verify != X509_V_OK) detail += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
-    ex.result = Unavailable("TLS handshake with " + ex.Where() + " failed: " + detail);
-    co_return;
+    if (verify != X509_V_OK)
+      detail += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
+    return Unavailable("TLS handshake with " + url.Where() + " failed: " + detail);
   }
-  co_await WriteAndRead(stream, ex);
-  // No TLS close_notify exchange: the server closes (Connection: close) and
-  // the whole response has been read already.
+  conn.handshaken = true;
+  return OkStatus();
+}
+
+Result<ssl::context*> NetHttpClient::TlsContext() {
+  std::lock_guard lock(tls_mu_);
+  if (tls_) return tls_.get();
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+  beast::error_code ec;
+  if (!options_.ca_file.empty()) {
+    ctx->load_verify_file(options_.ca_file, ec);
+    if (ec) {
+      return InvalidArgument("cannot load CA file " + options_.ca_file + ": " + ec.message());
+    }
+  } else if (!options_.insecure_skip_verify) {
+    ctx->set_default_verify_paths(ec);
+    if (ec) return Internal("cannot load the system CA store: " + ec.message());
+  }
+  tls_ = std::move(ctx);
+  return tls_.get();
+}
+
+std::unique_ptr<Connection> NetHttpClient::TakeIdle(const std::string& key) {
+  std::lock_guard lock(idle_mu_);
+  auto it = idle_.find(key);
+  if (it == idle_.end() || it->second.empty()) return nullptr;
+  std::unique_ptr<Connection> conn = std::move(it->second.back());
+  it->second.pop_back();
+  return conn;
+}
+
+void NetHttpClient::DropIdle(const std::string& key) {
+  std::vector<std::unique_ptr<Connection>> stale;
+  {
+    std::lock_guard lock(idle_mu_);
+    auto it = idle_.find(key);
+    if (it != idle_.end()) stale.swap(it->second);
+  }
+}
+
+void NetHttpClient::Keep(const std::string& key, std::unique_ptr<Connection> conn) {
+  std::lock_guard lock(idle_mu_);
+  auto& idle = idle_[key];
+  if (idle.size() < options_.max_idle_per_host) idle.push_back(std::move(conn));
 }
 
 }  // namespace
 
-Result<HttpResponse> HttpFetch(std::string_view method, std::string_view url,
-                               std::string_view body, const HttpHeaders& headers,
-                               std::chrono::milliseconds timeout,
-                               const HttpFetchOptions& options) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) {
-    return InvalidArgument("invalid URL \"" + std::string(url) + "\": " +
-                           parsed.error().message());
-  }
-  // Boost.URL 1.81 reads "http://1.2.3.4.example.com/" as host 1.2.3.4
-  // with path ".example.com/" (boostorg/url#770): refuse rather than send
-  // the request to another host than the one the URL names.
-  if (std::string_view path = parsed->encoded_path(); !path.empty() && !path.starts_with('/')) {
-    return InvalidArgument("cannot tell the host of the URL \"" + std::string(url) +
-                           "\" (a host made of an IPv4 address and more labels is not supported)");
-  }
-  Exchange ex;
-  ex.method = std::string(method);
-  ex.url = std::string(url);
-  std::string scheme = std::string(parsed->scheme());
-  if (scheme == "https") {
-    ex.https = true;
-  } else if (scheme != "http") {
-    return InvalidArgument("unsupported URL scheme \"" + scheme + "\" in " + ex.url +
-                           " (use http or https)");
-  }
-  if (parsed->host_type() == boost::urls::host_type::ipv6) {
-    ex.host = parsed->host_address();
-  } else {
-    ex.host = parsed->host();
-  }
-  if (ex.host.empty()) return InvalidArgument("URL has no host: " + ex.url);
-  // A decoded %00 would cut the name the resolver sees short.
-  if (ex.host.find('\0') != std::string::npos) return InvalidArgument("NUL in the host of " + ex.url);
-  ex.port = parsed->has_port() ? std::string(parsed->port()) : (ex.https ? "443" : "80");
-  ex.authority = std::string(parsed->encoded_host_and_port());
-  ex.target = std::string(parsed->encoded_path());
-  if (ex.target.empty()) ex.target = "/";
-  if (parsed->has_query()) ex.target += "?" + std::string(parsed->encoded_query());
-  ex.body = body;
-  ex.headers = &headers;
-  ex.options = &options;
+Result<HttpResponse> HttpClient::Fetch(std::string_view method, std::string_view url,
+                                       std::string_view body, HttpHeaders headers,
+                                       std::chrono::milliseconds timeout) {
+  HttpClientRequest req;
+  req.method = std::string(method);
+  req.url = std::string(url);
+  req.body = body;
+  req.headers = std::move(headers);
+  req.timeout = timeout;
+  return Send(req);
+}
 
-  // Declared before the io_context: when the deadline cuts the exchange
-  // off, destroying the io_context destroys the coroutine, which still
-  // refers to these.
-  std::optional<ssl::context> tls;
-  if (ex.https) {
-    tls.emplace(ssl::context::tls_client);
-    beast::error_code ec;
-    if (!options.ca_file.empty()) {
-      tls->load_verify_file(options.ca_file, ec);
-      if (ec) return InvalidArgument("cannot load CA file " + options.ca_file + ": " + ec.message());
-    } else if (!options.insecure_skip_verify) {
-      tls->set_default_verify_paths(ec);
-      if (ec) return Internal("cannot load the system CA store: " + ec.message());
-    }
-  }
-  std::exception_ptr failure;
-  {
-    asio::io_context ioc(1);
-    asio::co_spawn(ioc, Run(ex, tls ? &*tls : nullptr),
-                   [&failure](std::exception_ptr e) { failure = e; });
-    ioc.run_for(timeout);
-  }
-  if (failure) {
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      return Internal("HTTP " + ex.method + " " + ex.url + " failed: " + e.what());
-    }
-  }
-  if (!ex.result) {
-    return DeadlineExceeded("HTTP " + ex.method + " " + ex.url + " timed out after " +
-                            std::to_string(timeout.count()) + " ms");
-  }
-  return std::move(*ex.result);
+std::unique_ptr<HttpClient> NewHttpClient(HttpClientOptions options) {
+  return std::make_unique<NetHttpClient>(std::move(options));
 }
 
 std::string UrlEncode(std::string_view text) {

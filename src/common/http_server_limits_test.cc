@@ -12,10 +12,10 @@
 #include <thread>
 #include <vector>
 
-#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/metrics.h"
 #include "common/raw_conn_test_util.h"
+#include "common/testing/http_fetch.h"
 
 namespace aether {
 namespace {

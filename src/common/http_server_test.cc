@@ -13,8 +13,8 @@
 #include <optional>
 #include <thread>
 
-#include "common/http_client.h"
 #include "common/raw_conn_test_util.h"
+#include "common/testing/http_fetch.h"
 
 namespace aether {
 namespace {

@@ -41,6 +41,10 @@ Gateway::Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetric
       nodes_(nodes),
       metrics_(metrics),
       options_(options),
+      own_http_(options.http != nullptr
+                    ? nullptr
+                    : NewHttpClient({.max_idle_per_host = options.max_idle_per_node})),
+      http_(options.http != nullptr ? *options.http : *own_http_),
       workers_(options.threads, options.max_queue) {}
 
 Gateway::~Gateway() { Stop(); }
@@ -91,10 +95,14 @@ HttpResponse Gateway::Forward(const std::string& name, const std::string& body) 
     std::optional<NodePick> node = nodes_.Pick(name, fn->current.sha256, tried);
     if (!node) break;
     tried.push_back(node->node_id);
-    Result<HttpResponse> r = pool_.Fetch("POST", node->url + "/execute", forward,
-                                         std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+    Result<HttpResponse> r =
+        http_.Fetch("POST", node->url + "/execute", forward, {},
+                    std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
     nodes_.Release(node->node_id);
     if (r.ok()) {
+      // The engine's status, Content-Type and body; its other headers are
+      // its own (Content-Length, Connection) and stay behind.
+      r->headers.clear();
       r->headers.emplace_back("X-Aether-Node", node->node_id);
       return std::move(*r);
     }

@@ -3,8 +3,9 @@
 // least loaded; one retry on another node when the first cannot be reached.
 // The engine's status and body come back unchanged.
 //
-// Forwards run on a thread pool of their own (HttpFetch blocks), so slow
-// functions never hold the HTTP IO threads or the API workers.
+// Forwards run on a thread pool of their own (a forward blocks on its
+// HttpClient call), so slow functions never hold the HTTP IO threads or the
+// API workers. Connections to the engines are kept alive between forwards.
 //
 // Thread-safety: Invoke from any thread; Stop from the controlling thread.
 #pragma once
@@ -14,11 +15,11 @@
 #include <memory>
 #include <string>
 
-#include "common/http_pool.h"
+#include "common/http_client.h"
 #include "common/http_server.h"
+#include "common/thread_pool.h"
 #include "control/control_metrics.h"
 #include "control/function_registry.h"
-#include "common/thread_pool.h"
 #include "control/node_registry.h"
 
 namespace aether::control {
@@ -30,6 +31,10 @@ struct GatewayOptions {
   // queueing, fetch and compile on the node.
   std::chrono::milliseconds default_timeout{3000};
   std::chrono::milliseconds slack{10000};
+  // Keep-alive connections kept per engine.
+  size_t max_idle_per_node = 64;
+  // Sends the forwards; null: a client of the gateway's own. Not owned.
+  HttpClient* http = nullptr;
 };
 
 class Gateway {
@@ -52,7 +57,8 @@ class Gateway {
   ControlMetrics& metrics_;
   GatewayOptions options_;
   std::atomic<bool> stopping_{false};
-  HttpConnectionPool pool_;  // keep-alive connections to the engines
+  std::unique_ptr<HttpClient> own_http_;  // when options_.http is null
+  HttpClient& http_;                      // forwards to the engines
   ThreadPool workers_;
 };
 

@@ -8,7 +8,6 @@
 #include <optional>
 
 #include "common/backoff.h"
-#include "common/http_client.h"
 #include "common/json_util.h"
 #include "common/log.h"
 
@@ -55,15 +54,12 @@ ControlClient::ControlClient(ControlClientOptions options, ControlClientHooks ho
     : options_([&] {
         ControlClientOptions o = std::move(options);
         while (!o.url.empty() && o.url.back() == '/') o.url.pop_back();
-        if (!o.transport) {
-          o.transport = [](std::string_view method, std::string_view url, std::string_view body,
-                           const HttpHeaders& headers, milliseconds timeout) {
-            return HttpFetch(method, url, body, headers, timeout);
-          };
-        }
         return o;
       }()),
       hooks_(std::move(hooks)),
+      // A few connections: the two threads', an artifact fetch, an event.
+      own_http_(options_.http != nullptr ? nullptr : NewHttpClient({.max_idle_per_host = 4})),
+      http_(options_.http != nullptr ? *options_.http : *own_http_),
       interval_(options_.heartbeat_interval) {}
 
 ControlClient::~ControlClient() { Stop(); }
@@ -81,6 +77,7 @@ void ControlClient::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  stop_.request_stop();
   if (beat_thread_.joinable()) beat_thread_.join();
   if (manifest_thread_.joinable()) manifest_thread_.join();
 }
@@ -112,8 +109,13 @@ Result<HttpResponse> ControlClient::Call(std::string_view method, const std::str
   } else {
     ASSIGN_OR_RETURN(token, Secret());
   }
-  HttpHeaders headers{{"Authorization", "Bearer " + token}, {"X-Aether-Node", node_id()}};
-  return options_.transport(method, options_.url + path, body, headers, timeout);
+  return http_.Send(
+      {.method = std::string(method),
+       .url = options_.url + path,
+       .body = body,
+       .headers = {{"Authorization", "Bearer " + token}, {"X-Aether-Node", node_id()}},
+       .timeout = timeout,
+       .cancel = stop_.get_token()});
 }
 
 Result<std::string> ControlClient::Secret() {
@@ -250,6 +252,7 @@ void ControlClient::BeatLoop() {
     }
     if (!registered) {
       Status st = Register();
+      if (stop_.stop_requested()) return;  // cancelled: not worth a log line
       if (!st.ok()) {
         SetLink(&link, Unreachable(st) ? Link::kUnreachable : Link::kRejected, "register", st);
         if (Sleep(backoff.Next(), false)) return;
@@ -260,6 +263,7 @@ void ControlClient::BeatLoop() {
       LOG_INFO("registered with the control plane {} as node {}", options_.url, node_id());
     }
     Status st = Heartbeat();
+    if (stop_.stop_requested()) return;
     milliseconds wait;
     {
       std::lock_guard lock(mu_);
@@ -307,6 +311,7 @@ void ControlClient::ManifestLoop() {
               "&wait=" + std::to_string(options_.manifest_wait.count());
     }
     Result<HttpResponse> r = Call("GET", path, {}, poll_timeout);
+    if (stop_.stop_requested()) return;
     Status st = !r.ok() ? r.status() : r->status != 200 ? StatusOf(*r) : OkStatus();
     Result<Manifest> m = st.ok() ? ParseManifest(r->body) : Result<Manifest>(st);
     if (!m.ok()) {

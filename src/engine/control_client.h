@@ -6,6 +6,8 @@
 //               after BeatSoon();
 //   * manifest: GET /node/manifest?since=REV&wait=W in a loop, handing every
 //               manifest to the `manifest` hook (once the node has joined).
+//               The poll parks at the control plane for up to W (30 s); a
+//               change arrives at once, and Stop() cancels the poll.
 // While the control plane is unreachable both retry with exponential backoff
 // (0.5 s doubling to 10 s) and log only when the state changes.
 //
@@ -24,13 +26,15 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/clock.h"
-#include "common/http_server.h"
+#include "common/http_client.h"
 #include "common/result.h"
 #include "engine/manifest.h"
 #include "engine/node_identity.h"
@@ -54,9 +58,9 @@ struct ControlClientOptions {
   // Until the register reply says otherwise.
   std::chrono::milliseconds heartbeat_interval{5000};
   // The manifest long-poll's wait: how long a poll parks at the control
-  // plane, and so how long Stop() may wait for the poll in flight. Short,
-  // because HttpFetch cannot be cancelled; a change still arrives at once.
-  std::chrono::seconds manifest_wait{1};
+  // plane when nothing changes (the control plane caps it at 60 s). Stop()
+  // cancels the poll in flight, so it does not wait for it.
+  std::chrono::seconds manifest_wait{30};
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{10000};
   // Register, heartbeat and event calls.
@@ -67,10 +71,9 @@ struct ControlClientOptions {
   // FakeClock). Call timeouts stay the transport's own.
   Clock* clock = &Clock::Real();
 
-  using Transport = std::function<Result<HttpResponse>(
-      std::string_view method, std::string_view url, std::string_view body,
-      const HttpHeaders& headers, std::chrono::milliseconds timeout)>;
-  Transport transport;  // empty = HttpFetch (tests substitute a fake)
+  // Sends every call; null: a client of its own (keep-alive). Not owned;
+  // outlives the client. Tests pass a FakeHttpClient.
+  HttpClient* http = nullptr;
 };
 
 struct ControlClientHooks {
@@ -94,8 +97,9 @@ class ControlClient {
   // Starts both threads; `self_url` is where the control plane reaches this
   // engine's /execute.
   void Start(std::string self_url);
-  // Stops both threads; returns within about manifest_wait (+ call_timeout
-  // when a call to an unresponsive control plane is in flight). Idempotent.
+  // Stops both threads at once: calls in flight (the manifest poll, a
+  // heartbeat, artifact fetches, an event post) are cancelled, and later
+  // FetchArtifact / PostEvent calls fail with Unavailable. Idempotent.
   void Stop();
 
   // Asks for a heartbeat now (a function became ready). Never blocks.
@@ -139,6 +143,9 @@ class ControlClient {
 
   const ControlClientOptions options_;
   const ControlClientHooks hooks_;
+  std::unique_ptr<HttpClient> own_http_;  // when options_.http is null
+  HttpClient& http_;
+  std::stop_source stop_;  // Stop() cancels every call with it
   std::string self_url_;
 
   mutable std::mutex mu_;

@@ -9,6 +9,7 @@
 
 #include "common/testing/eventually.h"
 #include "common/testing/fake_clock.h"
+#include "common/testing/fake_http_client.h"
 
 namespace aether::engine {
 namespace {
@@ -18,17 +19,20 @@ using std::chrono::milliseconds;
 
 using aether::testing::Eventually;
 
-// A scripted control plane behind the Transport seam.
+// A scripted control plane behind a FakeHttpClient.
 class FakeControl {
  public:
   struct Call {
     std::string method, url, body, auth, node;
   };
 
-  Result<HttpResponse> Handle(std::string_view method, std::string_view url, std::string_view body,
-                              const HttpHeaders& headers) {
-    Call c{std::string(method), std::string(url), std::string(body), "", ""};
-    for (const auto& [k, v] : headers) {
+  FakeControl() {
+    http.SetHandler([this](const HttpClientRequest& r) { return Handle(r); });
+  }
+
+  Result<HttpResponse> Handle(const HttpClientRequest& req) {
+    Call c{req.method, req.url, std::string(req.body), "", ""};
+    for (const auto& [k, v] : req.headers) {
       if (k == "Authorization") c.auth = v;
       if (k == "X-Aether-Node") c.node = v;
     }
@@ -68,7 +72,11 @@ class FakeControl {
         std::lock_guard lock(mu_);
         if (c.auth != "Bearer " + secret_) return Refused();
       }
-      if (path.find("wait=") != std::string::npos) std::this_thread::sleep_for(milliseconds(20));
+      // The revision never moves: a long-poll parks for its whole wait,
+      // as at a real control plane, unless it is cancelled.
+      if (size_t w = path.find("wait="); w != std::string::npos) {
+        http.Park(req, std::chrono::seconds(std::stoi(path.substr(w + 5))));
+      }
       return Reply(200, R"({"functions":[],"revision":7})");
     }
     return Reply(404, R"({"error":"no route"})");
@@ -103,6 +111,7 @@ class FakeControl {
     return secret_;
   }
   static inline const std::string kJoinToken = "sekrit";
+  FakeHttpClient http;
   void SetAway(bool away) {
     std::lock_guard lock(mu_);
     away_ = away;
@@ -138,8 +147,7 @@ ControlClientOptions Options(FakeControl& fake, NodeIdentity& identity) {
   o.heartbeat_interval = milliseconds(1000);  // the register reply's 50 ms wins
   o.backoff_initial = milliseconds(10);
   o.backoff_max = milliseconds(40);
-  o.transport = [&fake](std::string_view m, std::string_view u, std::string_view b,
-                        const HttpHeaders& h, milliseconds) { return fake.Handle(m, u, b, h); };
+  o.http = &fake.http;
   return o;
 }
 
@@ -188,7 +196,7 @@ TEST(ControlClientTest, RegistersBeatsFollowsAndReRegisters) {
   ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/manifest").size() >= 2; }));
   auto polls = fake.Calls("/node/manifest");
   EXPECT_EQ(polls[0].url, "http://control:9090/node/manifest");
-  EXPECT_EQ(polls[1].url, "http://control:9090/node/manifest?since=7&wait=1");
+  EXPECT_EQ(polls[1].url, "http://control:9090/node/manifest?since=7&wait=30");
   {
     std::lock_guard lock(mu);
     EXPECT_EQ(revisions.front(), 7);
@@ -213,6 +221,8 @@ TEST(ControlClientTest, RegistersBeatsFollowsAndReRegisters) {
   EXPECT_GE(reg.size(), 4u);
   EXPECT_EQ(reg.back().auth, "Bearer " + fake.secret());
 
+  // The manifest poll is parked (for 30 s); Stop cancels it.
+  ASSERT_TRUE(fake.http.WaitParked(1, milliseconds(5000)));
   auto t0 = std::chrono::steady_clock::now();
   client.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(500));

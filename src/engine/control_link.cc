@@ -38,6 +38,7 @@ class ControlLinkImpl final : public ControlLink {
                                            {"queue", options_.queue_capacity},
                                            {"memory_limit", config.runtime.memory_limit}});
     co.heartbeat_interval = duration_cast<milliseconds>(config.registry.heartbeat_interval);
+    co.http = options_.http;
     ControlClientHooks ch;
     ch.status = [this] { return NodeReport(); };
     ch.manifest = [this](const Manifest& m, std::string_view text) { OnManifest(m, text); };

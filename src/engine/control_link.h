@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "common/config.h"
+#include "common/http_client.h"
 #include "common/result.h"
 #include "engine/api.h"
 #include "engine/engine_metrics.h"
@@ -29,6 +30,9 @@ struct ControlLinkOptions {
   size_t queue_capacity = 0;
   // inflight (running) and queued executions, for heartbeats; any thread.
   std::function<std::pair<int64_t, int64_t>()> load;
+  // Talks to the control plane; null: a client of the link's own. Not
+  // owned; outlives the link.
+  HttpClient* http = nullptr;
 };
 
 // Thread-safety: Start/Stop/destructor from one controlling thread;
@@ -46,7 +50,8 @@ class ControlLink : public ExecutionObserver {
   virtual FunctionRegistry& functions() = 0;
   // Joins: registers as `self_url`, beats, follows the manifest, reports.
   virtual void Start(std::string self_url) = 0;
-  // Stops beating and following (within about a second). Idempotent.
+  // Stops beating and following at once (calls in flight are cancelled).
+  // Idempotent.
   virtual void Stop() = 0;
 };
 

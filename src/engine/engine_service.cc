@@ -6,6 +6,7 @@
 #include <map>
 #include <system_error>
 
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -77,7 +78,11 @@ class EngineServiceImpl final : public EngineService {
       ASSIGN_OR_RETURN(identity_, NodeIdentity::Open(rt.data_dir, node_id));
     }
     if (!config_.control.url.empty()) {
+      // The control link and the workflow poller share kept connections
+      // to the control plane (two long-polls, heartbeats, statuses, events).
+      control_http_ = NewHttpClient({.max_idle_per_host = 4});
       ControlLinkOptions lo;
+      lo.http = control_http_.get();
       lo.identity = identity_.get();
       lo.workers = executor_->workers();
       lo.queue_capacity = executor_->queue_capacity();
@@ -164,6 +169,7 @@ class EngineServiceImpl final : public EngineService {
       workflow::PollerOptions po;
       po.url = config_.control.url;
       po.identity = identity_.get();
+      po.http = control_http_.get();
       po.events_dropped = &metrics_->events_dropped;
       workflow::Dataplane* dataplane = dataplane_.get();
       po.peers = [dataplane](std::vector<workflow::PeerGrant> peers) {
@@ -226,6 +232,7 @@ class EngineServiceImpl final : public EngineService {
   std::unique_ptr<wasm::Engine> engine_;
   std::unique_ptr<FunctionRegistry> dir_functions_;
   std::unique_ptr<NodeIdentity> identity_;     // in memory only without [control] url
+  std::unique_ptr<HttpClient> control_http_;   // null without [control] url
   std::unique_ptr<ControlLink> control_;       // null without [control] url
   std::unique_ptr<FunctionRegistry> layered_;  // control_'s functions, then dir_functions_
   FunctionRegistry* functions_ = nullptr;      // what the API serves: layered_ or dir_functions_

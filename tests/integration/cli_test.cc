@@ -16,9 +16,9 @@
 #include <regex>
 #include <thread>
 
-#include "common/http_client.h"
 #include "common/json_util.h"
 #include "common/sha256.h"
+#include "common/testing/http_fetch.h"
 #include "process.h"
 
 namespace aether::testing {

@@ -103,7 +103,7 @@ class Control {
   HttpResponse Call(std::string_view method, const std::string& path, std::string_view body = {},
                     HttpHeaders headers = {}) {
     headers.emplace_back("Authorization", "Bearer " + admin_);
-    auto r = HttpFetch(method, url_ + path, body, headers);
+    auto r = http_->Fetch(method, url_ + path, body, std::move(headers));
     if (!r.ok()) {
       ADD_FAILURE() << method << " " << path << ": " << r.status().message();
       return HttpResponse{0, "", "", {}};
@@ -160,6 +160,8 @@ class Control {
   uint16_t port_ = 0;
   std::string url_, admin_, join_;
   std::unique_ptr<ServerProcess> process_;
+  // A connection per request: the process may be restarted between two.
+  std::unique_ptr<HttpClient> http_ = NewHttpClient();
 };
 
 // One aether-engine joined to `control`; restartable on the same data dir.
@@ -200,8 +202,8 @@ class Engine {
   }
 
   HttpResponse Execute(const std::string& function, const std::string& input_json = "null") {
-    auto r = HttpFetch("POST", process_->url() + "/execute",
-                       "{\"function\":\"" + function + "\",\"input\":" + input_json + "}");
+    auto r = http_->Fetch("POST", process_->url() + "/execute",
+                          "{\"function\":\"" + function + "\",\"input\":" + input_json + "}");
     if (!r.ok()) {
       ADD_FAILURE() << r.status().message();
       return HttpResponse{0, "", "", {}};
@@ -219,6 +221,7 @@ class Engine {
   std::string node_id_;
   int starts_ = 0;
   std::unique_ptr<ServerProcess> process_;
+  std::unique_ptr<HttpClient> http_ = NewHttpClient();  // a connection per request
 };
 
 }  // namespace aether::testing

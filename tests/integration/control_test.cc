@@ -11,9 +11,9 @@
 #include <map>
 #include <thread>
 
-#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/sha256.h"
+#include "common/testing/http_fetch.h"
 #include "process.h"
 
 namespace aether::testing {

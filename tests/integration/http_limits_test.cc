@@ -14,6 +14,7 @@
 
 #include "cluster.h"
 #include "common/raw_conn_test_util.h"
+#include "common/testing/http_fetch.h"
 
 namespace aether::testing {
 namespace {

@@ -125,5 +125,29 @@ TEST(JoinTest, EngineAndControlPlaneOutages) {
   EXPECT_NE(logs.find("serving 1 functions from the last manifest"), std::string::npos) << logs;
 }
 
+// The engine's long-polls (manifest and workflow assignments) park at the
+// control plane for 30 s; stopping the engine cancels them, so SIGTERM still
+// ends it at once. Measured: from SIGTERM to the engine process having
+// exited (poller, workflow host, dataplane, control link, HTTP server and
+// workers stopped), with its manifest poll parked at the control plane.
+TEST(JoinTest, AnEngineWithParkedLongPollsStopsAtOnce) {
+  Control control;
+  Engine engine(control, "edge-1");
+  auto parked = [&] {
+    std::string metrics = control.Call("GET", "/metrics").body;
+    return metrics.find("\naether_control_manifest_waiters 1\n") != std::string::npos;
+  };
+  ASSERT_TRUE(WaitFor(parked, seconds(20))) << engine.Logs();
+  auto start = Clock::now();
+  int code = engine.process().Stop(seconds(40));
+  auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+  EXPECT_EQ(code, 0) << engine.Logs();
+  // Generous for a busy machine (it takes well under 1 s); without
+  // cancellation it would be ~30 s.
+  EXPECT_LT(took, seconds(5)) << "SIGTERM to exit took " << took.count() << " ms";
+  std::printf("[ shutdown ] engine with parked long-polls: SIGTERM to exit in %lld ms\n",
+              static_cast<long long>(took.count()));
+}
+
 }  // namespace
 }  // namespace aether::testing

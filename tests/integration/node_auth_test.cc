@@ -11,6 +11,7 @@
 #include "cluster.h"
 #include "common/node_credential.h"
 #include "common/sha256.h"
+#include "common/testing/http_fetch.h"
 
 namespace aether::testing {
 namespace {

@@ -130,7 +130,8 @@ Result<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::string& b
       }
     }
     if (p->port_ != 0) {
-      auto health = HttpFetch("GET", p->url_ + "/health", {}, {}, std::chrono::seconds(2));
+      auto health =
+          NewHttpClient()->Fetch("GET", p->url_ + "/health", {}, {}, std::chrono::seconds(2));
       if (health.ok() && health->status == 200) return p;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -171,7 +172,7 @@ int ServerProcess::Stop(std::chrono::milliseconds timeout) {
 }
 
 Result<HttpResponse> Http(std::string_view method, const std::string& url, std::string_view body) {
-  return HttpFetch(method, url, body, {}, std::chrono::seconds(30));
+  return NewHttpClient()->Fetch(method, url, body, {}, std::chrono::seconds(30));
 }
 
 CliRun RunCli(const std::vector<std::string>& args, const CliOptions& o) {

@@ -13,7 +13,7 @@
 #include <regex>
 #include <thread>
 
-#include "common/http_client.h"
+#include "common/testing/http_fetch.h"
 #include "process.h"
 
 namespace aether::testing {

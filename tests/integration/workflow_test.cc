@@ -12,6 +12,7 @@
 
 #include "cluster.h"
 #include "common/http_server.h"
+#include "common/testing/http_fetch.h"
 
 namespace aether::testing {
 namespace {

@@ -8,7 +8,7 @@
 #include <future>
 #include <map>
 
-#include "common/http_client.h"
+#include "common/testing/http_fetch.h"
 #include "control/control_service.h"
 
 namespace aether::control {

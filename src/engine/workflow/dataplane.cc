@@ -89,14 +89,13 @@ void Dataplane::Stop() {
         std::lock_guard pl(p->mu);
       }
       p->cv.notify_all();
-      p->conn.Abort();
     }
   }
+  d.stop.request_stop();  // requests in flight end at once
   std::deque<Impl::CallJob> pending;
   {
     std::lock_guard lock(d.calls_mu);
     pending.swap(d.calls);
-    for (PeerConnection* c : d.call_conns) c->Abort();
   }
   d.calls_cv.notify_all();
   for (Impl::CallJob& job : pending) {
@@ -197,7 +196,7 @@ void Dataplane::Impl::DropQueued(Peer& peer, std::atomic<uint64_t>& counter) {
 
 void Dataplane::Impl::SendLoop(Peer& peer) {
   Backoff backoff(options.backoff_initial, options.backoff_max);
-  const std::string path(kEventsPath);
+  const std::string url = peer.url + std::string(kEventsPath);
   std::string batch;
   for (;;) {
     size_t n = 0;
@@ -215,11 +214,21 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
       queued.fetch_sub(n, std::memory_order_relaxed);
     }
     for (;;) {
-      // The body is copied: a retry needs it again. The token is taken
-      // each time: the node may have joined (again) meanwhile.
-      Result<HttpResponse> r = peer.conn.Post(path, Credentials(peer.node_id), batch,
-                                              kEventsContentType, options.request_timeout);
+      // The token is taken each time: the node may have joined (again)
+      // meanwhile.
+      HttpHeaders headers = Credentials(peer.node_id);
+      headers.emplace_back("Content-Type", std::string(kEventsContentType));
+      Result<HttpResponse> r = http->Send({.method = "POST",
+                                           .url = url,
+                                           .body = batch,
+                                           .headers = std::move(headers),
+                                           .timeout = options.request_timeout,
+                                           .cancel = stop.get_token()});
       Status st = r.ok() ? OkStatus() : r.status();
+      if (!st.ok() && stopping.load()) {  // cancelled by Stop()
+        Dropped(unreachable, n);
+        return;
+      }
       if (r.ok() && r->status != 200) {
         // 401/403: usually the peer has not applied the assignment that
         // lets this node in yet; retried like a peer that does not answer.
@@ -313,8 +322,6 @@ void Dataplane::Call(const OutputTarget& target, std::string_view source,
 }
 
 void Dataplane::Impl::CallLoop() {
-  const std::string path(kCallPath);
-  std::map<std::string, std::unique_ptr<PeerConnection>, std::less<>> conns;
   for (;;) {
     CallJob job;
     {
@@ -331,32 +338,27 @@ void Dataplane::Impl::CallLoop() {
       job.done(DeadlineExceeded("the call to " + instance + " waited too long for a free link"));
       continue;
     }
-    auto& conn = conns[job.url];
-    if (!conn) {
-      conn = std::make_unique<PeerConnection>(job.url);
-      std::lock_guard lock(calls_mu);
-      call_conns.push_back(conn.get());
-      if (stopping.load()) conn->Abort();
-    }
     HttpHeaders headers = Credentials(job.node_id);
     // The target's timeout: what is left of ours (0 = its own event timeout).
     headers.emplace_back(std::string(kTimeoutHeader),
                          std::to_string(job.timeout.count() > 0 ? left.count() : 0));
+    headers.emplace_back("Content-Type", "application/octet-stream");
     // HTTP waits a little longer than the target so its 504 arrives first.
     milliseconds wait = left + milliseconds(1000);
-    Result<HttpResponse> r =
-        conn->Post(path, headers, std::move(job.frame), "application/octet-stream", wait);
+    Result<HttpResponse> r = http->Send({.method = "POST",
+                                         .url = job.url + std::string(kCallPath),
+                                         .body = job.frame,
+                                         .headers = std::move(headers),
+                                         .timeout = wait,
+                                         .cancel = stop.get_token()});
     Result<std::string> reply =
         r.ok() ? CallResult(std::move(*r), instance)
                : Result<std::string>(r.status().code() == Code::kDeadlineExceeded
                                          ? DeadlineExceeded(instance + " did not reply in time")
-                                         : Unavailable(r.status().message()));
+                                     : stopping.load() ? Unavailable("the dataplane is stopping")
+                                                       : Unavailable(r.status().message()));
     (reply.ok() ? calls_ok : calls_failed).fetch_add(1, std::memory_order_relaxed);
     job.done(std::move(reply));
-  }
-  std::lock_guard lock(calls_mu);
-  for (auto& [url, c] : conns) {
-    call_conns.erase(std::remove(call_conns.begin(), call_conns.end(), c.get()), call_conns.end());
   }
 }
 

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "engine/node_identity.h"
 #include "engine/workflow/workflow_host.h"
@@ -69,6 +70,9 @@ struct DataplaneOptions {
   // retry_for and the backoff between attempts; outlives the dataplane.
   // Request and call timeouts stay on real time (they are HTTP timeouts).
   Clock* clock = &Clock::Real();
+  // Sends to the peers; null: a client of its own that keeps connections
+  // alive (call_threads + 1 per peer). Not owned; outlives the dataplane.
+  HttpClient* http = nullptr;
 };
 
 // Counters, for tests and /metrics.

@@ -3,7 +3,7 @@
 // real HTTP, with the wf_* guests.
 #include <gtest/gtest.h>
 
-#include "common/http_client.h"
+#include "common/testing/http_fetch.h"
 #include "engine/workflow/dataplane.h"
 #include "engine/workflow/dataplane_testing.h"
 #include "engine/workflow/workflow_test_util.h"

@@ -2,6 +2,7 @@
 // sending side (dataplane.cc) and the receiving routes (dataplane_server.cc).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -10,12 +11,12 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "engine/workflow/dataplane.h"
-#include "engine/workflow/dataplane_http.h"
 
 namespace aether::engine::workflow {
 
@@ -25,12 +26,18 @@ inline constexpr std::string_view kTimeoutHeader = "X-Aether-Timeout-Ms";
 inline constexpr std::string_view kEventsContentType = "application/x-aether-events";
 
 struct Dataplane::Impl {
-  explicit Impl(DataplaneOptions o) : options(std::move(o)) {}
+  explicit Impl(DataplaneOptions o) : options(std::move(o)) {
+    if (options.http == nullptr) {
+      own_http =
+          NewHttpClient({.max_idle_per_host = std::max<size_t>(1, options.call_threads) + 1});
+    }
+    http = options.http != nullptr ? options.http : own_http.get();
+  }
 
   // One peer engine (a node id at a url): its queue of encoded frames and
   // its sender thread.
   struct Peer {
-    Peer(std::string id, std::string u) : node_id(std::move(id)), url(u), conn(std::move(u)) {}
+    Peer(std::string id, std::string u) : node_id(std::move(id)), url(std::move(u)) {}
     const std::string node_id;
     const std::string url;
     std::mutex mu;
@@ -38,7 +45,6 @@ struct Dataplane::Impl {
     std::deque<std::string> queue;  // encoded frames
     bool down = false;              // sender thread only
     Clock::TimePoint down_since;    // on options.clock
-    PeerConnection conn;  // sender thread only (Abort from Stop)
     std::thread thread;
   };
 
@@ -74,6 +80,9 @@ struct Dataplane::Impl {
   void Dropped(std::atomic<uint64_t>& counter, uint64_t n);
 
   const DataplaneOptions options;
+  std::unique_ptr<HttpClient> own_http;  // when options.http is null
+  HttpClient* http = nullptr;
+  std::stop_source stop;  // Stop() cancels every request in flight with it
 
   mutable std::mutex peers_table_mu;
   std::shared_ptr<const PeerTable> peer_table = std::make_shared<PeerTable>();
@@ -87,7 +96,6 @@ struct Dataplane::Impl {
   std::condition_variable calls_cv;
   std::deque<CallJob> calls;
   std::vector<std::thread> call_threads;
-  std::vector<PeerConnection*> call_conns;  // every call thread's connections, for Abort
 
   std::atomic<uint64_t> sent{0}, peer_dropped{0}, queue_full{0}, unreachable{0}, rejected{0},
       received{0}, received_dropped{0}, calls_ok{0}, calls_failed{0}, calls_received{0},

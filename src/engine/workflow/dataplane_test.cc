@@ -6,8 +6,8 @@
 
 #include <future>
 
-#include "common/http_client.h"
 #include "common/node_credential.h"
+#include "common/testing/http_fetch.h"
 #include "engine/workflow/dataplane_codec.h"
 #include "engine/workflow/dataplane_testing.h"
 

@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "common/backoff.h"
-#include "common/http_client.h"
 #include "common/json_util.h"
 #include "common/log.h"
 
@@ -67,14 +66,11 @@ Poller::Poller(PollerOptions options)
     : options_([&] {
         PollerOptions o = std::move(options);
         while (!o.url.empty() && o.url.back() == '/') o.url.pop_back();
-        if (!o.transport) {
-          o.transport = [](std::string_view method, std::string_view url, std::string_view body,
-                           const HttpHeaders& headers, milliseconds timeout) {
-            return HttpFetch(method, url, body, headers, timeout);
-          };
-        }
         return o;
-      }()) {}
+      }()),
+      // The poll's, the status post's and an event post's connections.
+      own_http_(options_.http != nullptr ? nullptr : NewHttpClient({.max_idle_per_host = 3})),
+      http_(options_.http != nullptr ? *options_.http : *own_http_) {}
 
 Poller::~Poller() { Stop(); }
 
@@ -94,6 +90,7 @@ void Poller::Stop() {
     events_.clear();
   }
   cv_.notify_all();
+  stop_.request_stop();
   if (poll_thread_.joinable()) poll_thread_.join();
   if (status_thread_.joinable()) status_thread_.join();
 }
@@ -138,9 +135,13 @@ Result<HttpResponse> Poller::Send(std::string_view method, const std::string& pa
                                   std::string_view body, milliseconds timeout) {
   std::string secret = options_.identity->secret();
   if (secret.empty()) return Unavailable("this node has not joined the control plane yet");
-  HttpHeaders headers{{"Authorization", "Bearer " + secret},
-                      {"X-Aether-Node", options_.identity->node_id()}};
-  return options_.transport(method, options_.url + path, body, headers, timeout);
+  return http_.Send({.method = std::string(method),
+                     .url = options_.url + path,
+                     .body = body,
+                     .headers = {{"Authorization", "Bearer " + secret},
+                                 {"X-Aether-Node", options_.identity->node_id()}},
+                     .timeout = timeout,
+                     .cancel = stop_.get_token()});
 }
 
 void Poller::Apply(Assignments&& a) {
@@ -172,6 +173,7 @@ void Poller::PollLoop() {
       path += "&since=" + std::to_string(*since) + "&wait=" + std::to_string(options_.wait.count());
     }
     Result<HttpResponse> r = Send("GET", path, {}, timeout);
+    if (stop_.stop_requested()) return;  // cancelled: not worth a log line
     Status st = !r.ok()                                ? r.status()
                 : r->status == 404                     ? NotFound(DescribeHttpError(*r))
                 : r->status == 401 || r->status == 403 ? PermissionDenied(DescribeHttpError(*r))
@@ -234,6 +236,10 @@ void Poller::StatusLoop() {
     }
     if (!event.empty()) {
       Result<HttpResponse> r = Send("POST", "/callback", event, options_.call_timeout);
+      if (!r.ok() && stop_.stop_requested()) {  // cancelled: dropped, like the queued ones
+        if (options_.events_dropped != nullptr) options_.events_dropped->Inc();
+        return;
+      }
       Status st = !r.ok() ? r.status()
                   : (r->status == 200 || r->status == 201) ? OkStatus()
                                                              : Unavailable(DescribeHttpError(*r));
@@ -252,6 +258,7 @@ void Poller::StatusLoop() {
     bool stale = t - last_time >= options_.status_refresh;
     if (!changed && !stale) continue;
     Result<HttpResponse> r = Send("POST", "/node/workflows/status", body, options_.call_timeout);
+    if (stop_.stop_requested()) return;
     Status st = !r.ok() ? r.status() : r->status == 200 ? OkStatus() : Unavailable(DescribeHttpError(*r));
     if (st.ok()) {
       status_link.Up();

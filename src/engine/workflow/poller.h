@@ -20,13 +20,15 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/clock.h"
-#include "common/http_server.h"
+#include "common/http_client.h"
 #include "common/metrics.h"
 #include "common/result.h"
 #include "engine/node_identity.h"
@@ -37,9 +39,9 @@ namespace aether::engine::workflow {
 struct PollerOptions {
   std::string url;  // the control plane; a trailing '/' is dropped
   NodeIdentity* identity = nullptr;  // required; outlives the poller
-  // How long a poll parks at the control plane, and so how long Stop() may
-  // wait for the poll in flight (HttpFetch cannot be cancelled).
-  std::chrono::seconds wait{1};
+  // How long a poll parks at the control plane when nothing changes (the
+  // control plane caps it at 30 s). Stop() cancels the poll in flight.
+  std::chrono::seconds wait{30};
   std::chrono::milliseconds backoff_initial{500};
   std::chrono::milliseconds backoff_max{10000};
   std::chrono::milliseconds call_timeout{2000};  // status and event posts
@@ -56,10 +58,9 @@ struct PollerOptions {
   // (the dataplane accepts them from then on); may be empty.
   std::function<void(std::vector<PeerGrant>)> peers;
 
-  using Transport = std::function<Result<HttpResponse>(
-      std::string_view method, std::string_view url, std::string_view body,
-      const HttpHeaders& headers, std::chrono::milliseconds timeout)>;
-  Transport transport;  // empty = HttpFetch (tests substitute a fake)
+  // Sends every call; null: a client of its own (keep-alive). Not owned;
+  // outlives the poller. Tests pass a FakeHttpClient.
+  HttpClient* http = nullptr;
 };
 
 // Thread-safety: Start, Stop and the destructor from one controlling
@@ -74,8 +75,8 @@ class Poller {
 
   // Starts both threads; `host` must outlive Stop().
   void Start(WorkflowHost& host);
-  // Returns within about `wait` + call_timeout. Events still queued are
-  // dropped (counted). Idempotent.
+  // Returns at once: calls in flight are cancelled. Events still queued
+  // are dropped (counted). Idempotent.
   void Stop();
 
   // Queues an event body ({"event", "data"}) for POST /callback; drops and
@@ -97,6 +98,9 @@ class Poller {
   bool Sleep(std::chrono::milliseconds d);  // true when stopping
 
   const PollerOptions options_;
+  std::unique_ptr<HttpClient> own_http_;  // when options_.http is null
+  HttpClient& http_;
+  std::stop_source stop_;  // Stop() cancels every call with it
   WorkflowHost* host_ = nullptr;
 
   mutable std::mutex mu_;

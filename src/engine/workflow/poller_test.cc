@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "common/json_util.h"
+#include "common/testing/fake_http_client.h"
 #include "engine/workflow/dataplane_testing.h"
 
 namespace aether::engine::workflow {
@@ -27,8 +28,13 @@ std::string Answer(int revision, const std::string& component) {
          kSha + R"(", "instances": ["wf/)" + component + R"(/0"]}]})";
 }
 
-// A control plane in a lambda: records requests, answers from a script.
+// A control plane behind a FakeHttpClient: records requests, answers from
+// a script.
 struct FakeControl {
+  FakeControl() {
+    http.SetHandler([this](const HttpClientRequest& r) { return Handle(r); });
+  }
+
   std::mutex mu;
   std::vector<std::string> paths;
   std::vector<std::string> status_bodies;
@@ -39,44 +45,51 @@ struct FakeControl {
   bool down = false;
   bool bad_json = false;
   bool refuse = false;  // 403 to everything (the node was removed)
+  bool hold = false;    // long-polls park for their whole wait
+  FakeHttpClient http;
 
-  PollerOptions::Transport Transport() {
-    return [this](std::string_view method, std::string_view url, std::string_view body,
-                  const HttpHeaders& headers, milliseconds) -> Result<HttpResponse> {
-      std::lock_guard lock(mu);
-      for (const auto& [k, v] : headers) {
-        if (k == "Authorization") auth.push_back(v);
-        if (k == "X-Aether-Node") nodes.push_back(v);
+  Result<HttpResponse> Handle(const HttpClientRequest& req) {
+    const std::string& method = req.method;
+    const std::string& url = req.url;
+    std::string_view body = req.body;
+    std::unique_lock lock(mu);
+    for (const auto& [k, v] : req.headers) {
+      if (k == "Authorization") auth.push_back(v);
+      if (k == "X-Aether-Node") nodes.push_back(v);
+    }
+    if (down) return Unavailable("connection refused");
+    std::string u(url);
+    std::string path = u.substr(u.find('/', 8));
+    paths.push_back(std::string(method) + " " + path);
+    HttpResponse r;
+    if (refuse) {
+      r.status = 403;
+      r.body = R"({"error":"node n was removed by an operator","code":"permission_denied"})";
+    } else if (path.starts_with("/node/workflows?")) {
+      // A long poll that parks briefly (or, with `hold`, for its whole
+      // wait), as the real one would; a stop request cancels it.
+      if (path.find("since=") != std::string::npos) {
+        milliseconds wait =
+            hold
+                ? milliseconds(std::chrono::seconds(std::stoi(path.substr(path.find("wait=") + 5))))
+                : milliseconds(20);
+        lock.unlock();
+        http.Park(req, wait);
+        lock.lock();
       }
-      if (down) return Unavailable("connection refused");
-      std::string u(url);
-      std::string path = u.substr(u.find('/', 8));
-      paths.push_back(std::string(method) + " " + path);
-      HttpResponse r;
-      if (refuse) {
-        r.status = 403;
-        r.body = R"({"error":"node n was removed by an operator","code":"permission_denied"})";
-      } else if (path.starts_with("/node/workflows?")) {
-        // A long poll that parks briefly, as the real one would.
-        if (path.find("since=") != std::string::npos) {
-          mu.unlock();
-          std::this_thread::sleep_for(milliseconds(20));
-          mu.lock();
-        }
-        r.body = bad_json ? "{\"revision\": 3, \"instances\": [{\"id\": \"../x\"}]}"
-                          : Answer(revision, "c" + std::to_string(revision));
-      } else if (path == "/node/workflows/status") {
-        status_bodies.emplace_back(body);
-        r.body = "{}";
-      } else if (path == "/callback") {
-        events.emplace_back(body);
-        r.status = 201;
-        r.body = "{}";
-      } else {
-        r.status = 404;
-      }
-      return r;
-    };
+      r.body = bad_json ? "{\"revision\": 3, \"instances\": [{\"id\": \"../x\"}]}"
+                        : Answer(revision, "c" + std::to_string(revision));
+    } else if (path == "/node/workflows/status") {
+      status_bodies.emplace_back(body);
+      r.body = "{}";
+    } else if (path == "/callback") {
+      events.emplace_back(body);
+      r.status = 201;
+      r.body = "{}";
+    } else {
+      r.status = 404;
+    }
+    return r;
   }
 };
 
@@ -88,7 +101,7 @@ PollerOptions Options(FakeControl& control, NodeIdentity* identity = nullptr) {
   o.backoff_initial = milliseconds(10);
   o.backoff_max = milliseconds(20);
   o.status_interval = milliseconds(50);
-  o.transport = control.Transport();
+  o.http = &control.http;
   return o;
 }
 
@@ -118,7 +131,7 @@ TEST(PollerTest, AppliesEveryAnswerAndFollowsTheRevision) {
   EXPECT_EQ(host.applied().back()[0].id, "wf/c2/0");
   std::lock_guard lock(control.mu);
   EXPECT_EQ(control.paths[0], "GET /node/workflows?node_id=node%201");
-  EXPECT_EQ(control.paths[1], "GET /node/workflows?node_id=node%201&since=1&wait=1");
+  EXPECT_EQ(control.paths[1], "GET /node/workflows?node_id=node%201&since=1&wait=30");
   EXPECT_EQ(control.auth[0], "Bearer " + kSecret);
   EXPECT_EQ(control.nodes[0], "node 1");
 }
@@ -307,6 +320,23 @@ TEST(PollerTest, PostsEventsAndDropsBeyondTheQueue) {
   }));
   std::lock_guard lock(control.mu);
   EXPECT_NE(control.events[0].find("instance_trap"), std::string::npos);
+}
+
+// The poll parks for its whole 30 s wait; Stop cancels it rather than
+// waiting it out.
+TEST(PollerTest, StopCancelsAParkedPoll) {
+  FakeControl control;
+  control.hold = true;
+  FakeHost host;
+  Poller poller(Options(control));
+  poller.Start(host);
+  ASSERT_GE(host.WaitApplied(1, milliseconds(3000)), 1u);
+  ASSERT_TRUE(control.http.WaitParked(1, milliseconds(5000)));
+  auto start = std::chrono::steady_clock::now();
+  poller.Stop();
+  // Generous: the point is "not the 30 s wait".
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(host.applied().size(), 1u) << "a cancelled poll applies nothing";
 }
 
 TEST(PollerTest, StopIsPrompt) {

@@ -7,7 +7,7 @@
 //     in an unusual spelling ("2130706433", "0x7f.1", "127.1") is refused
 //     outright: only the standard spelling is an address here.
 //  2. To every address the host resolves to, before connecting
-//     (CheckAddress, run by HttpFetch through HttpFetchOptions::check_address;
+//     (CheckAddress, run by the HttpClient through HttpClientRequest::check_address;
 //     the connection goes to an address that passed, never to a second
 //     resolution, so DNS rebinding cannot swap it). Public addresses pass.
 //     Loopback, private, link-local, CGNAT, unspecified, multicast,

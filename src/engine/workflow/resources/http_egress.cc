@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <stop_token>
 #include <utility>
 
 #include "common/http_client.h"
@@ -46,9 +47,8 @@ class HttpEgress final : public Resource {
       : ctx_(std::move(ctx)),
         config_(std::move(config)),
         policy_(config_.allow),
-        queue_(kEgressQueueTasks, kEgressQueueBytes) {
-    fetch_options_.max_response_bytes = config_.max_response;
-  }
+        http_(NewHttpClient({.max_response_bytes = config_.max_response})),
+        queue_(kEgressQueueTasks, kEgressQueueBytes) {}
   ~HttpEgress() override { Stop(); }
 
   Status Cast(std::string_view /*source*/, std::string_view payload) override {
@@ -81,6 +81,7 @@ class HttpEgress final : public Resource {
   }
 
   void Stop() override {
+    stop_.request_stop();  // a request in flight ends now, not at its timeout
     size_t dropped = queue_.Stop();
     if (dropped > 0) {
       LOG_WARN("{}: {} queued http-egress request(s) dropped at stop", ctx_.instance_id, dropped);
@@ -104,13 +105,18 @@ class HttpEgress final : public Resource {
   // Every error names http-egress (the message goes to callers and logs as is).
   Result<std::string> Perform(const Prepared& p, std::chrono::milliseconds timeout) const {
     const EgressRequest& req = p.req;
-    HttpFetchOptions options = fetch_options_;
-    // HttpFetch resolves once, asks this about every address and connects
-    // only to one it accepted: the address checked is the address used.
-    options.check_address = [this, &p](const IpAddress& address) {
-      return policy_.CheckAddress(p.target, address);
-    };
-    Result<HttpResponse> r = HttpFetch(req.method, req.url, req.body, req.headers, timeout, options);
+    // The client resolves once, asks this about every address and connects
+    // only to one it accepted, on a connection of this request's own: the
+    // address checked is the address used.
+    Result<HttpResponse> r = http_->Send({.method = req.method,
+                                          .url = req.url,
+                                          .body = req.body,
+                                          .headers = req.headers,
+                                          .timeout = timeout,
+                                          .cancel = stop_.get_token(),
+                                          .check_address = [this, &p](const IpAddress& address) {
+                                            return policy_.CheckAddress(p.target, address);
+                                          }});
     if (!r.ok()) {
       const std::string& m = r.status().message();
       return Status(r.status().code(), m.starts_with("http-egress: ") ? m : "http-egress: " + m);
@@ -126,7 +132,8 @@ class HttpEgress final : public Resource {
   ResourceContext ctx_;
   const HttpEgressConfig config_;
   const EgressPolicy policy_;
-  HttpFetchOptions fetch_options_;
+  const std::unique_ptr<HttpClient> http_;  // keeps no connections (max_idle_per_host 0)
+  std::stop_source stop_;
   WorkQueue queue_;  // last: its thread uses the members above
 };
 
