@@ -200,7 +200,8 @@ bool GuestToGuestAcrossHttp(int events) {
   InstanceAssignment fwd = Fn("fwd", "wf_echo");
   fwd.outputs["out"] = {OutputTarget{Id("echo"), "n2", b.server.url()}};
   host_a->Apply({fwd});
-  if (!Eventually([&] { return Running(*host_a, {Id("fwd")}) && Running(*host_b, {Id("echo")}); })) {
+  if (!Eventually(
+          [&] { return Running(*host_a, {Id("fwd")}) && Running(*host_b, {Id("echo")}); })) {
     return Fail("the instances did not start");
   }
   auto handled = [&] {
@@ -218,12 +219,16 @@ bool GuestToGuestAcrossHttp(int events) {
     }
   }
   // Every event is handled by echo or dropped at its full mailbox.
-  Eventually([&] { return handled() + static_cast<int64_t>(a.dataplane.counters().peer_dropped) >= events; },
-             std::chrono::seconds(120));
+  Eventually(
+      [&] {
+        return handled() + static_cast<int64_t>(a.dataplane.counters().peer_dropped) >= events;
+      },
+      std::chrono::seconds(120));
   double s = Seconds(Clock::now() - start);
   int64_t got = handled();
   Print("dataplane_guest_to_guest_events", static_cast<double>(got) / s, "events/s");
-  Print("dataplane_guest_to_guest_dropped", 100.0 * static_cast<double>(events - got) / events, "%");
+  Print("dataplane_guest_to_guest_dropped", 100.0 * static_cast<double>(events - got) / events,
+        "%");
   host_a->Stop();
   host_b->Stop();
   return true;

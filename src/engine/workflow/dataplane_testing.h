@@ -113,7 +113,9 @@ class FakeHost final : public WorkflowHost {
         bool met = cv_.wait_for(lock, timeout, [&] { return together_ >= n; });
         size_t seen = together_;
         lock.unlock();
-        if (!met) return done(DeadlineExceeded(std::to_string(seen) + " calls met, not " + std::to_string(n)));
+        if (!met)
+          return done(
+              DeadlineExceeded(std::to_string(seen) + " calls met, not " + std::to_string(n)));
         done(std::string("together"));
       });
       return;
