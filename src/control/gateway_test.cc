@@ -68,7 +68,7 @@ class ClosingServer {
 // until the test ends (`hold`).
 class FakeEngine {
  public:
-  explicit FakeEngine(std::string id, bool hold = false) : server_(HttpServerOptions{}) {
+  explicit FakeEngine(const std::string& id, bool hold = false) : server_(HttpServerOptions{}) {
     server_.Route("POST", "/execute", [this, id, hold](HttpRequest&&, Responder respond) {
       ++calls_;
       if (!hold) return respond(HttpResponse{200, "application/json", "from " + id, {}});
