@@ -5,6 +5,7 @@
 // or a default it refused, would fail the start.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 #include "cluster.h"
@@ -27,11 +28,19 @@ std::string Template(const std::string& role, const TempDir& dir) {
   return text;
 }
 
+// `binary` started (ready: GET /health answers) from the template for
+// `role`, written to dir/ROLE.toml.
+Result<std::unique_ptr<ServerProcess>> StartFromTemplate(const std::string& binary,
+                                                         const std::string& role,
+                                                         const TempDir& dir) {
+  WriteFile(dir / (role + ".toml"), Template(role, dir));
+  return ServerProcess::Start(binary, {"--config", dir / (role + ".toml"), "--port", "0"},
+                              dir / (role + ".log"));
+}
+
 TEST(ConfigTemplateIntegration, ControlStartsFromItsTemplate) {
   TempDir dir;
-  WriteFile(dir / "control.toml", Template("control", dir));
-  auto p = ServerProcess::Start(kControl, {"--config", dir / "control.toml", "--port", "0"},
-                                dir / "control.log");
+  auto p = StartFromTemplate(kControl, "control", dir);
   ASSERT_TRUE(p.ok()) << p.status().message();
   // It serves its API with the admin token it made (the template's
   // database path, moved into dir).
@@ -45,9 +54,7 @@ TEST(ConfigTemplateIntegration, ControlStartsFromItsTemplate) {
 
 TEST(ConfigTemplateIntegration, EngineStartsFromItsTemplate) {
   TempDir dir;
-  WriteFile(dir / "engine.toml", Template("engine", dir));
-  auto p = ServerProcess::Start(kEngine, {"--config", dir / "engine.toml", "--port", "0"},
-                                dir / "engine.log");
+  auto p = StartFromTemplate(kEngine, "engine", dir);
   ASSERT_TRUE(p.ok()) << p.status().message();
   EXPECT_EQ((*p)->Stop(), 0) << (*p)->Log();
 }
