@@ -194,10 +194,10 @@ TEST(HttpClientTest, TimeoutAndResponseLimit) {
   AddRoutes(server);
   ASSERT_TRUE(server.Start().ok());
 
-  auto start = std::chrono::steady_clock::now();
+  // /stall answers after 500 ms: DeadlineExceeded (not the answer) shows
+  // that the 200 ms timeout ended the fetch.
   auto stalled = HttpFetch("GET", server.url() + "/stall", {}, {}, 200ms);
   EXPECT_EQ(stalled.status().code(), Code::kDeadlineExceeded);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
 
   HttpClientOptions small;
   small.max_response_bytes = 1000;

@@ -311,9 +311,9 @@ TEST_F(HttpServerTest, IdleConnectionsTimeOut) {
   RawConn c(server_->port());
   ASSERT_TRUE(c.Send(RawGet("/hello")));
   ASSERT_TRUE(c.Read());
-  auto start = std::chrono::steady_clock::now();
-  EXPECT_TRUE(c.WaitForClose(2000ms));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
+  // Closed at all: without the 100 ms idle_timeout nothing would close it
+  // (the default is 60 s); 5 s is room for a busy machine.
+  EXPECT_TRUE(c.WaitForClose(5000ms));
   // Time in a handler is not idle time.
   auto slow = HttpFetch("GET", Url("/later?ms=300&i=s"));
   ASSERT_TRUE(slow.ok()) << slow.status().ToString();
@@ -354,7 +354,9 @@ TEST_F(HttpServerTest, StopCutsOffSlowHandlersAndLateAnswersAreHarmless) {
   std::this_thread::sleep_for(100ms);
   auto start = std::chrono::steady_clock::now();
   server_.reset();  // stops; the handler's thread still holds the Responder
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  // Stop cut the handler off (the client's Unavailable below, not "late");
+  // the bound only catches a Stop that hangs on it.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   client.join();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status().code(), Code::kUnavailable) << r->status().ToString();

@@ -172,7 +172,7 @@ void Api::Submit(const std::shared_ptr<Pending>& job) {
   if (!executor_.TrySubmit([this, job] { Run(*job); })) {
     metrics_.rejected.Inc();
     metrics_.CountRequest(job->fn->name(), 503);
-    return job->respond(ToHttp(MakeError(
+    return job->respond(RetryLater(MakeError(
         503, "overloaded",
         fmt::format("the engine is overloaded: {} executions are queued already; retry later",
                     executor_.queue_capacity()))));

@@ -65,9 +65,17 @@ TEST(ExecutorTest, DefaultsFollowTheCoreCount) {
   EXPECT_EQ(ex.queue_capacity(), 64 * cores);
 }
 
-// Waits until `counter` reaches `n` (tasks finish asynchronously).
+// Waits until `counter` reaches `n` (tasks finish asynchronously); fails
+// the test after 10 s instead of hanging it.
 void WaitFor(const std::atomic<int>& counter, int n) {
-  while (counter.load() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (counter.load() < n) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ADD_FAILURE() << "counter at " << counter.load() << ", not " << n << ", after 10 s";
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 TEST(ExecutorTest, FullQueueIsRejectedAtOnce) {

@@ -585,5 +585,16 @@ TEST(ControlIntegration, TokensAreGeneratedPrivateAndConfigurable) {
   EXPECT_EQ(configured.Call("GET", "/api/functions", {}, "configured-join-token").status, 403);
 }
 
+// A request without a token is 401 with WWW-Authenticate: Bearer and the
+// code "unauthenticated" (docs/api.md), on an ordinary GET too, not only on
+// uploads refused at the header (http_limits_test.cc).
+TEST(ControlIntegration, MissingTokenIs401WithWwwAuthenticate) {
+  Control control;
+  HttpResponse r = control.Call("GET", "/api/functions", {}, /*token=*/"");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.Header("WWW-Authenticate"), "Bearer");
+  EXPECT_EQ(Str(Obj(r), "code"), "unauthenticated") << r.body;
+}
+
 }  // namespace
 }  // namespace aether::testing

@@ -63,8 +63,9 @@ TEST(EngineIntegration, ExecutesGuests) {
 }
 
 TEST(EngineIntegration, FailuresSayWhatHappened) {
-  Engine e({"fail_stderr", "exit_code", "trap_unreachable", "trap_div_zero", "trap_oob",
-            "trap_indirect", "stack_overflow", "big_init", "grow", "hello"},
+  Engine e({"fail_stderr", "exit_code", "trap_unreachable", "trap_div_zero", "trap_int_overflow",
+            "trap_conversion", "trap_oob", "trap_indirect", "stack_overflow", "big_init", "grow",
+            "hello"},
            "memory_limit = \"16MB\"");
   ASSERT_TRUE(e.ok());
   HttpResponse r = e.Call("fail_stderr");
@@ -77,8 +78,12 @@ TEST(EngineIntegration, FailuresSayWhatHappened) {
   EXPECT_EQ(Body(e.Call("exit_code", "\"7\""))["exit_code"].as_int64(), 7);
 
   const std::pair<const char*, const char*> traps[] = {
-      {"trap_unreachable", "unreachable"},   {"trap_div_zero", "integer_divide_by_zero"},
-      {"trap_oob", "out_of_bounds"},         {"trap_indirect", "indirect_call_type_mismatch"},
+      {"trap_unreachable", "unreachable"},
+      {"trap_div_zero", "integer_divide_by_zero"},
+      {"trap_int_overflow", "integer_overflow"},
+      {"trap_conversion", "invalid_conversion_to_integer"},
+      {"trap_oob", "out_of_bounds"},
+      {"trap_indirect", "indirect_call_type_mismatch"},
       {"stack_overflow", "stack_exhausted"},
   };
   for (const auto& [fn, kind] : traps) {
@@ -118,7 +123,9 @@ TEST(EngineIntegration, TimeoutEndsTheExecutionAndTheEngineKeepsServing) {
   EXPECT_EQ(o["code"].as_string(), "timeout");
   EXPECT_EQ(o["error"].as_string(), "function spin timed out after 500ms");
   EXPECT_GE(ms, 450);
-  EXPECT_LT(ms, 2500) << "measured " << ms << " ms";
+  // spin never returns: the answer comes from the 500 ms timer; ten times
+  // that leaves room for a busy machine.
+  EXPECT_LT(ms, 5000) << "measured " << ms << " ms";
   EXPECT_EQ(Output(e.Call("hello")), "Hello, World!\n");
 }
 
@@ -220,15 +227,16 @@ TEST(EngineIntegration, HealthAnswersWhileEveryWorkerIsBusy) {
     EXPECT_EQ(h.status, 200);
     EXPECT_EQ(Body(h)["busy"].as_int64(), 2);
   }
-  // The target is < 50 ms; asserted loosely because test machines are noisy.
+  // Every answer said busy = 2: /health answered while both workers were
+  // still in spin, not after. The speed (target < 50 ms) is printed, not
+  // asserted: that is for bench/, not for a shared CI machine.
   std::printf("[ measured ] /health with every worker busy: worst of 10 = %.2f ms\n", worst);
-  EXPECT_LT(worst, 1000);
   EXPECT_EQ(s1.get(), 500);
   EXPECT_EQ(s2.get(), 500);
 }
 
 TEST(EngineIntegration, FullQueueAnswers503AtOnce) {
-  Engine e({"spin", "hello"}, "workers = 1\nqueue_length = 1\nexec_timeout = \"1s\"");
+  Engine e({"spin", "hello"}, "workers = 1\nqueue_length = 1\nexec_timeout = \"2s\"");
   ASSERT_TRUE(e.ok());
   auto running = std::async(std::launch::async, [&] { return e.Call("spin").status; });
   auto wait_for = [&](const char* field, int64_t n) {
@@ -240,12 +248,14 @@ TEST(EngineIntegration, FullQueueAnswers503AtOnce) {
   wait_for("busy", 1);
   auto queued = std::async(std::launch::async, [&] { return e.Call("hello").status; });
   wait_for("queue", 1);
-  auto t0 = Clock::now();
   HttpResponse r = e.Call("hello");
-  double ms = MsSince(t0);
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(Body(r)["code"].as_string(), "overloaded");
-  EXPECT_LT(ms, 500) << "a 503 must not wait for a worker";
+  EXPECT_EQ(r.Header("Retry-After"), "1");
+  // In that order: the 503 came while the worker was still in spin (2 s)
+  // and the queued request still waited; it did not wait for a worker.
+  EXPECT_EQ(running.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  EXPECT_EQ(queued.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
   EXPECT_EQ(running.get(), 500);  // timed out
   EXPECT_EQ(queued.get(), 200);
   EXPECT_NE(e.Get("/metrics").body.find("aether_rejected_total 1"), std::string::npos);

@@ -65,11 +65,6 @@ class WorkflowCliTest : public ::testing::Test {
     control_ = std::move(control).value();
     admin_ = Chomp(ReadFile(dir_ / "control/admin.token"));
     std::string join = Chomp(ReadFile(dir_ / "control/join.token"));
-    // The workflow API lands in a separate change; until then there is
-    // nothing to test end to end.
-    if (Api("GET", "/api/workflows").status == 404) {
-      GTEST_SKIP() << "the control plane has no /api/workflows yet";
-    }
     WriteFile(dir_ / "engine.toml", "[runtime]\ndata_dir = \"" + dir_ / "engine" +
                                         "\"\noptimize = false\n" + "[control]\nurl = \"" +
                                         control_->url() + "\"\nnode_id = \"wf-cli-1\"\n" +

@@ -1,6 +1,7 @@
 // Two real WorkflowHosts in one process, each behind its own HttpServer and
 // Dataplane on 127.0.0.1: casts, calls and the http-ingress route across
-// real HTTP, with the wf_* guests.
+// real HTTP, with the wf_* guests. (Their event rate is measured by
+// bench/workflow_throughput.cc, aether-bench-workflow.)
 #include <gtest/gtest.h>
 
 #include "common/testing/http_fetch.h"
@@ -113,45 +114,6 @@ TEST(DataplaneCrossTest, IngressOnTheEngineRoute) {
   auto none = HttpFetch("POST", a.server.url() + "/wf/" + kWf + "/other", "x");
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->status, 404);
-}
-
-// Prints (does not assert) the cross-engine event rate through real hosts
-// and guests: n1's forwarder casts to n2's echo.
-TEST(DataplaneCrossTest, PrintsThroughput) {
-  Engine a("n1"), b("n2");
-  b.host->Apply({Fn("echo", "wf_echo")});
-  b.Trust(a, {Id("echo")});
-  InstanceAssignment fwd = Fn("fwd", "wf_echo");
-  fwd.outputs["out"] = {b.Target(Id("echo"), "n2")};
-  a.host->Apply({fwd});
-  ASSERT_TRUE(Eventually([&] { return Running(*a.host, {Id("fwd")}); }));
-  ASSERT_TRUE(Eventually([&] { return Running(*b.host, {Id("echo")}); }));
-  constexpr int kN = 100000;
-  const std::string payload(64, 'p');
-  auto start = std::chrono::steady_clock::now();
-  int sent = 0;
-  while (sent < kN) {
-    if (a.host->Cast(Id("fwd"), "test", payload).ok()) {
-      ++sent;
-    } else {
-      std::this_thread::yield();  // the forwarder's mailbox is full
-    }
-  }
-  // Every event is either handled by echo or dropped at its full mailbox.
-  Eventually(
-      [&] {
-        return b.Events(Id("echo")) + static_cast<int64_t>(a.dataplane.counters().peer_dropped) >=
-               kN;
-      },
-      std::chrono::seconds(60));
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  int64_t got = b.Events(Id("echo"));
-  DataplaneCounters c = a.dataplane.counters();
-  std::printf("[ throughput ] guest -> HTTP dataplane -> guest: %lld of %d events in %.2f s = "
-              "%.0f events/s (link full %llu, dropped at peer %llu)\n",
-              static_cast<long long>(got), kN, s, static_cast<double>(got) / s,
-              static_cast<unsigned long long>(c.queue_full),
-              static_cast<unsigned long long>(c.peer_dropped));
 }
 
 }  // namespace

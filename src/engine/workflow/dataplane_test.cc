@@ -171,21 +171,25 @@ TEST(DataplaneTest, CallsMapEveryAnswer) {
 }
 
 TEST(DataplaneTest, ConcurrentCallsDoNotBlockTheIoThread) {
-  // One IO thread at the receiver: slow calls must not hold it.
+  // One IO thread at the receiver: calls waiting for their reply must not
+  // hold it. Each of the 8 calls is answered only once all 8 are in the
+  // host at the same time, so calls handled one after another would time
+  // out instead (an outcome, not a stopwatch).
   DataplaneOptions o;
   o.call_threads = 8;
   Node a(o), b;
   b.Trust({&a});
   b.host.AddInstance("wf/f/0");
   std::vector<std::promise<Result<std::string>>> ps(8);
-  auto start = std::chrono::steady_clock::now();
   for (auto& p : ps) {
-    a.dataplane.Call(b.Target("wf/f/0"), "s", "sleep:300", milliseconds(5000),
+    a.dataplane.Call(b.Target("wf/f/0"), "s", "together:8", milliseconds(10000),
                      [&p](Result<std::string> r) { p.set_value(std::move(r)); });
   }
-  for (auto& p : ps) EXPECT_TRUE(p.get_future().get().ok());
-  auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_LT(took, milliseconds(2000)) << "calls were serialized";
+  for (auto& p : ps) {
+    Result<std::string> r = p.get_future().get();
+    ASSERT_TRUE(r.ok()) << "calls were serialized: " << r.status().message();
+    EXPECT_EQ(*r, "together");
+  }
 }
 
 TEST(DataplaneTest, OnlyPeersWithTheirOwnTokenGetIn) {
@@ -351,7 +355,10 @@ TEST(DataplaneTest, PeerDownDropsAndCountsWithoutBlocking) {
       ++full;
     }
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(500)) << "Cast blocked";
+  // A Cast that waited for the dead peer would wait at least one backoff
+  // (20 ms) each: 20 s for the 1000. The bound only has to tell that apart
+  // from not waiting, on however busy a machine.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10)) << "Cast blocked";
   EXPECT_GT(full, 0);
   WaitFor([&] { return a.dataplane.counters().unreachable >= static_cast<uint64_t>(ok); });
   DataplaneCounters c = a.dataplane.counters();
@@ -360,10 +367,10 @@ TEST(DataplaneTest, PeerDownDropsAndCountsWithoutBlocking) {
   EXPECT_EQ(c.peers_down, 1u);
   EXPECT_EQ(c.queued, 0u);
   EXPECT_EQ(a.host.dataplane_dropped(), ok + full) << "the host's aether_dataplane_dropped_total";
-  // Stop does not wait for the dead peer.
+  // Stop does not hang on the dead peer (its retries and backoff).
   auto stop = std::chrono::steady_clock::now();
   a.dataplane.Stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - stop, milliseconds(1000));
+  EXPECT_LT(std::chrono::steady_clock::now() - stop, std::chrono::seconds(5));
   EXPECT_EQ(a.dataplane.Cast(dead, "s", "x").code(), Code::kUnavailable);
 }
 
@@ -407,15 +414,18 @@ TEST(DataplaneTest, StopFailsWaitingCalls) {
   b.Trust({a.get()});
   b.host.AddInstance("wf/f/0");
   std::promise<Result<std::string>> first, second;
+  std::future<Result<std::string>> f1 = first.get_future(), f2 = second.get_future();
   a->dataplane.Call(b.Target("wf/f/0"), "s", "sleep:1000", milliseconds(10000),
                     [&](Result<std::string> r) { first.set_value(std::move(r)); });
   a->dataplane.Call(b.Target("wf/f/0"), "s", "x", milliseconds(10000),
                     [&](Result<std::string> r) { second.set_value(std::move(r)); });
   std::this_thread::sleep_for(milliseconds(100));
-  auto start = std::chrono::steady_clock::now();
   a->dataplane.Stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1000));
-  Result<std::string> r1 = first.get_future().get(), r2 = second.get_future().get();
+  // Both are answered by the time Stop returns, and not by the peer: a Stop
+  // that waited for the call in flight would see its reply ("slept").
+  ASSERT_EQ(f1.wait_for(milliseconds(0)), std::future_status::ready);
+  ASSERT_EQ(f2.wait_for(milliseconds(0)), std::future_status::ready);
+  Result<std::string> r1 = f1.get(), r2 = f2.get();
   EXPECT_EQ(r1.status().code(), Code::kUnavailable) << r1.status().message();
   EXPECT_EQ(r2.status().code(), Code::kUnavailable) << r2.status().message();
 }
@@ -444,32 +454,30 @@ TEST(DataplaneTest, IngressRoute) {
   EXPECT_EQ(none->status, 404);
 }
 
-// Not a pass/fail test (timed tests flake): prints the figure.
-TEST(DataplaneTest, PrintsCrossEngineThroughput) {
-  Node a, b;
+// A producer that backs off while the link is full (as a guest does on
+// EFULL) loses nothing: every accepted event arrives, in order. The rate
+// is measured by bench/workflow_throughput.cc (aether-bench-workflow).
+TEST(DataplaneTest, AProducerThatBacksOffOnAFullLinkLosesNothing) {
+  DataplaneOptions o;
+  o.queue_length = 16;  // full often, with 2000 events
+  Node a(o), b;
   b.Trust({&a});
   b.host.AddInstance("wf/sink/0");
-  b.host.KeepEvents(false);
-  constexpr size_t kN = 200000;
-  const std::string payload(64, 'p');
+  constexpr size_t kN = 2000;
   const OutputTarget t = b.Target("wf/sink/0");
-  auto start = std::chrono::steady_clock::now();
-  size_t sent = 0, retried = 0;
+  size_t sent = 0;
   while (sent < kN) {
-    Status st = a.dataplane.Cast(t, "src", payload);
+    Status st = a.dataplane.Cast(t, "src", std::to_string(sent));
     if (st.ok()) {
       ++sent;
     } else {
-      ++retried;  // the link is full: the producer backs off, as a guest would see EFULL
+      ASSERT_EQ(st.code(), Code::kResourceExhausted) << st.message();
       std::this_thread::yield();
     }
   }
-  size_t got = b.host.WaitCasts(kN, milliseconds(60000));
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("[ throughput ] %zu events of %zu bytes across HTTP in %.3f s: %.0f events/s "
-              "(%zu full-queue retries)\n",
-              got, payload.size(), s, static_cast<double>(got) / s, retried);
-  EXPECT_EQ(got, kN);
+  ASSERT_EQ(b.host.WaitCasts(kN, milliseconds(60000)), kN);
+  auto events = b.host.events();
+  for (size_t i = 0; i < kN; ++i) ASSERT_EQ(events[i].payload, std::to_string(i));
 }
 
 }  // namespace

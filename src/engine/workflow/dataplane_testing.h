@@ -74,8 +74,10 @@ class FakeHost final : public WorkflowHost {
   }
 
   // Payload "fail" -> Internal, "full" -> ResourceExhausted, "sleep:N" ->
-  // replies after N ms or DeadlineExceeded when `timeout` is shorter, "gone"
-  // -> Unavailable; anything else echoes "<instance>|<source>|<payload>".
+  // replies after N ms or DeadlineExceeded when `timeout` is shorter,
+  // "together:N" -> replies "together" once N such calls are here at the
+  // same time (DeadlineExceeded when `timeout` passes first), "gone" ->
+  // Unavailable; anything else echoes "<instance>|<source>|<payload>".
   void Call(std::string_view instance, std::string_view source, std::string_view payload,
             std::chrono::milliseconds timeout, ReplyFn done) override {
     {
@@ -98,6 +100,23 @@ class FakeHost final : public WorkflowHost {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(ms));
         done(std::string("slept"));
+      });
+      return;
+    }
+    if (payload.starts_with("together:")) {
+      size_t n = std::stoul(std::string(payload.substr(9)));
+      std::lock_guard lock(mu_);
+      ++together_;
+      cv_.notify_all();
+      threads_.emplace_back([this, n, timeout, done = std::move(done)] {
+        std::unique_lock lock(mu_);
+        bool met = cv_.wait_for(lock, timeout, [&] { return together_ >= n; });
+        size_t seen = together_;
+        lock.unlock();
+        if (!met)
+          return done(
+              DeadlineExceeded(std::to_string(seen) + " calls met, not " + std::to_string(n)));
+        done(std::string("together"));
       });
       return;
     }
@@ -168,6 +187,7 @@ class FakeHost final : public WorkflowHost {
   std::map<std::string, bool> instances_;
   size_t capacity_ = SIZE_MAX;
   size_t casts_ = 0;
+  size_t together_ = 0;  // "together:N" calls that arrived
   bool keep_events_ = true;
   std::vector<Event> events_;
   std::vector<std::vector<InstanceAssignment>> applied_;

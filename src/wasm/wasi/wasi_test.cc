@@ -3,9 +3,11 @@
 
 #include "wasm/wasi/wasi.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -357,11 +359,36 @@ TEST(WasiCreate, MissingPreopenIsNotFound) {
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
 }
 
-TEST(WasiCreate, InheritedStdioReportsTheRealFiletype) {
-  WasiOptions o;
-  o.inherit_stdio = true;
-  auto r = WasiCtx::Create(o);
-  ASSERT_TRUE(r.ok());
+// With inherit_stdio the guest's fd 0 is the process's: fd_fdstat_get says
+// what that really is. The test puts a regular file, /dev/null (a character
+// device) and a pipe (no WASI filetype: unknown) on the process's fd 0 in
+// turn, and restores it after.
+TEST_F(WasiTest, InheritedStdioReportsTheRealFiletype) {
+  int saved = ::dup(0);
+  ASSERT_GE(saved, 0);
+  char path[] = "/tmp/aether-wasi-stdin-XXXXXX";
+  int file = ::mkstemp(path);
+  ASSERT_GE(file, 0);
+  ::unlink(path);
+  int dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  uint32_t st = Alloc(24);
+  auto stdin_as = [&](int host_fd) {
+    EXPECT_EQ(::dup2(host_fd, 0), 0);
+    WasiOptions o;
+    o.inherit_stdio = true;
+    Init(o);
+    EXPECT_EQ(Call("fd_fdstat_get", 0u, st), 0u);
+    return mem_[st];
+  };
+  EXPECT_EQ(stdin_as(file), 4) << "regular file";
+  EXPECT_NE(U64(st + 8) & (1u << 2), 0u) << "a regular file may seek";
+  EXPECT_EQ(stdin_as(dev_null), 2) << "character device";
+  EXPECT_EQ(U64(st + 8) & (1u << 2), 0u) << "a stream may not seek";
+  EXPECT_EQ(stdin_as(pipe_fds[0]), 0) << "a pipe: unknown";
+  ::dup2(saved, 0);
+  for (int fd : {saved, file, dev_null, pipe_fds[0], pipe_fds[1]}) ::close(fd);
 }
 
 }  // namespace

@@ -256,20 +256,22 @@ TEST_F(EgressServerTest, OversizedResponse) {
   EXPECT_EQ(r.status().code(), Code::kResourceExhausted) << r.status().ToString();
 }
 
+// /hold never answers: which timeout ended the call shows in how long it
+// took, 200 ms against 60 s, so the bounds can be generous.
 TEST_F(EgressServerTest, Timeout) {
   HttpEgressConfig c = Config();
   c.timeout = 200ms;
   auto res = NewHttpEgress(fake_.Make(), c);
   auto start = std::chrono::steady_clock::now();
-  auto r = res->Call("fn", base_ + "/hold", 5s);
+  auto r = res->Call("fn", base_ + "/hold", 60s);
   EXPECT_EQ(r.status().code(), Code::kDeadlineExceeded) << r.status().ToString();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
   // The call's own timeout, when shorter, wins.
-  c.timeout = 5000ms;
+  c.timeout = 60s;
   auto res2 = NewHttpEgress(fake_.Make(), c);
   start = std::chrono::steady_clock::now();
   EXPECT_EQ(res2->Call("fn", base_ + "/hold", 200ms).status().code(), Code::kDeadlineExceeded);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
 }
 
 TEST_F(EgressServerTest, CastSendsTheResponseWhenMapped) {
@@ -308,14 +310,17 @@ TEST_F(EgressServerTest, CastsDoNotBlockAndTheQueueIsBounded) {
     if (!last.ok()) break;
     ++accepted;
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s) << "casts must not wait for the server";
+  // Casts that waited for the server (which holds every request until its
+  // 500 ms timeout) would take 256 x 500 ms; not waiting takes milliseconds.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s) << "casts must not wait for the server";
   EXPECT_EQ(last.code(), Code::kResourceExhausted) << last.ToString();
   EXPECT_GE(accepted, kEgressQueueTasks);
   EXPECT_LE(accepted, kEgressQueueTasks + 1);
   Release();  // the request in flight ends, Stop drops the queued ones
   start = std::chrono::steady_clock::now();
   res->Stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  // Sending the queued ones instead would take up to 256 x 500 ms.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
 }
 
 }  // namespace
