@@ -247,12 +247,10 @@ TEST_F(GatewayTest, ANodeThatDropsTheConnectionIs502AndNotRetried) {
   EXPECT_EQ(Invokes("502"), 2);
 }
 
-// DISABLED_ until wip/httpclient is merged: the gateway's pool
-// (common/http_pool.cc) sets SO_RCVTIMEO, but Asio's blocking read answers
-// its EAGAIN by polling with no timeout, so a node that never answers holds
-// the forward (and Stop) forever instead of 504. The new client socket
-// waits with a deadline; drop the prefix with that merge.
-TEST_F(GatewayTest, DISABLED_ANodeThatDoesNotAnswerInTimeIs504) {
+// Hung before the one HTTP client: the old pool set SO_RCVTIMEO, but Asio's
+// blocking read answers its EAGAIN by polling with no timeout, so a node
+// that never answered held the forward (and Stop) forever instead of 504.
+TEST_F(GatewayTest, ANodeThatDoesNotAnswerInTimeIs504) {
   FakeEngine slow("slow", /*hold=*/true);
   Node("slow", slow.url());
   Make();
@@ -263,12 +261,7 @@ TEST_F(GatewayTest, DISABLED_ANodeThatDoesNotAnswerInTimeIs504) {
   EXPECT_EQ(Invokes("504"), 1);
 }
 
-// DISABLED_ until wip/httpclient is merged: the gateway's pool
-// (common/http_pool.cc) sets SO_RCVTIMEO, but Asio's blocking read answers
-// its EAGAIN by polling with no timeout, so a node that never answers holds
-// the forward (and Stop) forever instead of 504. The new client socket
-// waits with a deadline; drop the prefix with that merge.
-TEST_F(GatewayTest, DISABLED_AFullQueueIs503OverloadedAndStoppingIs503Unavailable) {
+TEST_F(GatewayTest, AFullQueueIs503OverloadedAndStoppingIs503Unavailable) {
   FakeEngine slow("slow", /*hold=*/true);
   Node("slow", slow.url());
   Make(/*threads=*/1, /*max_queue=*/1);
