@@ -28,7 +28,7 @@
 // 401/403 like an unreachable peer: usually the receiver has not applied
 // the newest assignment yet.
 //
-// Thread-safety: Cast, Call and MetricsText from any thread; Register
+// Thread-safety: Cast, Call and counters() from any thread; Register
 // before the server starts; Stop and the destructor from one controlling
 // thread.
 #pragma once
@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "common/http_server.h"
+#include "common/metrics.h"
 #include "engine/node_identity.h"
 #include "engine/workflow/workflow_host.h"
 
@@ -65,6 +66,10 @@ struct DataplaneOptions {
   // A call with timeout 0 ("the target's event timeout") waits this long
   // for the HTTP answer.
   std::chrono::milliseconds max_call_wait{60000};
+  // Where the dataplane registers aether_dataplane_* (but
+  // aether_dataplane_dropped_total, the host's), collected at each scrape
+  // from its counters. May be null (no metrics); else outlives it.
+  MetricsRegistry* metrics = nullptr;
 };
 
 // Counters, for tests and /metrics.
@@ -126,15 +131,12 @@ class Dataplane final : public RemoteLink {
   void Stop();
 
   DataplaneCounters counters() const;
-  // Prometheus text: aether_dataplane_remote_events_total,
-  // aether_dataplane_send_dropped_total{reason}, aether_dataplane_received_events_total,
-  // aether_dataplane_received_dropped_total, aether_dataplane_calls_total{direction,result},
-  // aether_dataplane_queued_events, aether_dataplane_peers_down.
-  std::string MetricsText() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  // Declared after impl_: unregistered before the counters go.
+  ScrapeHook scrape_hook_;
 };
 
 }  // namespace aether::engine::workflow

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/metrics.h"
 #include "common/resource_config.h"
 #include "common/result.h"
 #include "wasm/engine.h"
@@ -120,6 +121,10 @@ struct WorkflowHostOptions {
   std::function<void(std::string body)> post_event;
   // Called when an instance changes state (the status poster sends at once).
   std::function<void()> status_changed;
+  // Where the host registers aether_workflow_* and
+  // aether_dataplane_dropped_total (collected at each scrape from the
+  // instance table). May be null (no metrics); else outlives the host.
+  MetricsRegistry* metrics = nullptr;
 };
 
 // The reply to an http-ingress request.
@@ -158,8 +163,6 @@ class WorkflowHost {
                        std::string body, std::function<void(IngressReply)> done) = 0;
 
   virtual std::vector<InstanceStatus> Statuses() const = 0;
-  // Prometheus text lines for /metrics (aether_workflow_*, aether_dataplane_dropped_total).
-  virtual std::string MetricsText() const = 0;
   virtual void SetRemote(RemoteLink* remote) = 0;
   // Events the network side dropped (a full link queue, a peer that
   // answered "dropped"): added to aether_dataplane_dropped_total. The host
