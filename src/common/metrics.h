@@ -23,6 +23,9 @@
 // lock. The engine renders on its HTTP IO thread, so a hook must be quick:
 // read atomics and copy under locks that are only ever held briefly (never
 // across guest code, I/O or a wait), and do work linear in what it reports.
+// A hook that reads a slower source (the control plane's reads its store)
+// is only for a process that renders off its IO thread (the control plane
+// renders on its worker pool).
 //
 // Misuse (an invalid metric or label name, one name registered as two
 // types or as stored and collected, a histogram without buckets) is a
