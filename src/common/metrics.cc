@@ -6,12 +6,29 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
+
+#include "common/internal/prometheus_text.h"
 
 namespace aether {
 namespace {
 
-enum Type { kCounter, kGauge, kHistogram };
-constexpr std::string_view kTypeNames[] = {"counter", "gauge", "histogram"};
+using metrics_internal::AppendHeader;
+using metrics_internal::AppendSample;
+using metrics_internal::AppendSeries;
+using metrics_internal::AppendValue;
+
+std::string_view TypeName(MetricType type) {
+  switch (type) {
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
+  }
+  return "untyped";
+}
 
 [[noreturn]] void Die(const std::string& msg) {
   std::fprintf(stderr, "metrics: %s\n", msg.c_str());
@@ -29,64 +46,8 @@ bool ValidName(std::string_view name, bool allow_colon) {
   return true;
 }
 
-// Go's strconv formatting as Prometheus prints it: shortest round-trip
-// representation, and the spellings +Inf, -Inf, NaN.
-void AppendValue(std::string& out, double v) {
-  if (std::isnan(v)) {
-    out += "NaN";
-  } else if (std::isinf(v)) {
-    out += v > 0 ? "+Inf" : "-Inf";
-  } else {
-    fmt::format_to(std::back_inserter(out), "{}", v);
-  }
-}
-
-void AppendEscaped(std::string& out, std::string_view s, bool quote) {
-  for (char c : s) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '"' && quote) {
-      out += "\\\"";
-    } else {
-      out += c;
-    }
-  }
-}
-
-// name{a="x",b="y",extra_name="extra_value"}
-void AppendSeries(std::string& out, std::string_view name, std::string_view suffix,
-                  const MetricLabels& labels, std::string_view extra_name = {},
-                  std::string_view extra_value = {}) {
-  out += name;
-  out += suffix;
-  if (labels.empty() && extra_name.empty()) return;
-  out += '{';
-  bool first = true;
-  auto add = [&](std::string_view k, std::string_view v) {
-    if (!first) out += ',';
-    first = false;
-    out += k;
-    out += "=\"";
-    AppendEscaped(out, v, true);
-    out += '"';
-  };
-  for (const auto& [k, v] : labels) add(k, v);
-  if (!extra_name.empty()) add(extra_name, extra_value);
-  out += '}';
-}
-
-void AppendHeader(std::string& out, std::string_view name, std::string_view help, Type type) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  AppendEscaped(out, help, false);
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += kTypeNames[type];
-  out += '\n';
+bool ValidLabelName(std::string_view name) {
+  return ValidName(name, false) && !name.starts_with("__");
 }
 
 template <typename T>
@@ -147,8 +108,7 @@ T& MetricFamily<T>::WithLabels(MetricLabels labels) {
   }
   for (size_t i = 0; i < labels.size(); ++i) {
     const std::string& key = labels[i].first;
-    if (!ValidName(key, false) || key.starts_with("__") ||
-        (std::is_same_v<T, Histogram> && key == "le")) {
+    if (!ValidLabelName(key) || (std::is_same_v<T, Histogram> && key == "le")) {
       Die("invalid label name \"" + key + "\" on " + name_);
     }
     if (i > 0 && labels[i - 1].first == key) Die("duplicate label \"" + key + "\" on " + name_);
@@ -163,45 +123,89 @@ template class MetricFamily<Counter>;
 template class MetricFamily<Gauge>;
 template class MetricFamily<Histogram>;
 
+void Scrape::Add(const CollectedFamily& family, Labels labels, double value) {
+  for (const auto& [key, v] : labels) {
+    if (!ValidLabelName(key)) {
+      Die("invalid label name \"" + std::string(key) + "\" on " + family.name());
+    }
+  }
+  if (family.index_ >= lines_.size()) lines_.resize(family.index_ + 1);
+  AppendSample(lines_[family.index_], family.name(), labels, value);
+}
+
+struct ScrapeHook::State {
+  // Render holds it shared while calling `fn`; Reset exclusively, so it
+  // waits for calls in progress.
+  std::shared_mutex mu;
+  ScrapeFn fn;
+  std::atomic<bool> live{true};  // false once reset: the registry drops it
+};
+
+ScrapeHook& ScrapeHook::operator=(ScrapeHook&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+void ScrapeHook::Reset() {
+  if (state_ == nullptr) return;
+  {
+    std::unique_lock lock(state_->mu);
+    state_->fn = nullptr;
+    state_->live.store(false);
+  }
+  state_.reset();
+}
+
 struct MetricsRegistry::Entry {
-  Type type;
+  MetricType type;
+  bool collected;
   std::unique_ptr<CounterFamily> counter;
   std::unique_ptr<GaugeFamily> gauge;
   std::unique_ptr<HistogramFamily> histogram;
+  std::unique_ptr<CollectedFamily> sampled;  // when collected
 };
 
 MetricsRegistry::MetricsRegistry() = default;
 MetricsRegistry::~MetricsRegistry() = default;
 
-MetricsRegistry::Entry& MetricsRegistry::Find(std::string_view name, int type) {
+MetricsRegistry::Entry& MetricsRegistry::Find(std::string_view name, MetricType type,
+                                              bool collected) {
   if (!ValidName(name, true)) Die("invalid metric name \"" + std::string(name) + "\"");
   for (auto& e : entries_) {
-    const std::string& existing = e->type == kCounter ? e->counter->name()
-                                  : e->type == kGauge ? e->gauge->name()
-                                                      : e->histogram->name();
+    const std::string& existing = e->collected                      ? e->sampled->name()
+                                  : e->type == MetricType::kCounter ? e->counter->name()
+                                  : e->type == MetricType::kGauge   ? e->gauge->name()
+                                                                    : e->histogram->name();
     if (existing != name) continue;
     if (e->type != type) {
       Die("metric \"" + std::string(name) + "\" registered as both " +
-          std::string(kTypeNames[e->type]) + " and " + std::string(kTypeNames[type]));
+          std::string(TypeName(e->type)) + " and " + std::string(TypeName(type)));
+    }
+    if (e->collected != collected) {
+      Die("metric \"" + std::string(name) + "\" registered as both stored and collected");
     }
     return *e;
   }
   auto e = std::make_unique<Entry>();
-  e->type = static_cast<Type>(type);
+  e->type = type;
+  e->collected = collected;
   entries_.push_back(std::move(e));
   return *entries_.back();
 }
 
 CounterFamily& MetricsRegistry::AddCounter(std::string_view name, std::string_view help) {
   std::lock_guard lock(mu_);
-  Entry& e = Find(name, kCounter);
+  Entry& e = Find(name, MetricType::kCounter, false);
   if (!e.counter) e.counter = std::make_unique<CounterFamily>(std::string(name), std::string(help));
   return *e.counter;
 }
 
 GaugeFamily& MetricsRegistry::AddGauge(std::string_view name, std::string_view help) {
   std::lock_guard lock(mu_);
-  Entry& e = Find(name, kGauge);
+  Entry& e = Find(name, MetricType::kGauge, false);
   if (!e.gauge) e.gauge = std::make_unique<GaugeFamily>(std::string(name), std::string(help));
   return *e.gauge;
 }
@@ -210,7 +214,7 @@ HistogramFamily& MetricsRegistry::AddHistogram(std::string_view name, std::strin
                                                std::vector<double> bounds) {
   Histogram check(bounds);  // dies here, at registration, on bad buckets
   std::lock_guard lock(mu_);
-  Entry& e = Find(name, kHistogram);
+  Entry& e = Find(name, MetricType::kHistogram, false);
   if (!e.histogram) {
     e.histogram =
         std::make_unique<HistogramFamily>(std::string(name), std::string(help), std::move(bounds));
@@ -218,36 +222,86 @@ HistogramFamily& MetricsRegistry::AddHistogram(std::string_view name, std::strin
   return *e.histogram;
 }
 
+CollectedFamily& MetricsRegistry::AddCollected(std::string_view name, std::string_view help,
+                                               MetricType type) {
+  std::lock_guard lock(mu_);
+  Entry& e = Find(name, type, true);
+  if (!e.sampled) {
+    e.sampled = std::make_unique<CollectedFamily>(std::string(name), std::string(help), type,
+                                                  collected_count_++);
+  }
+  return *e.sampled;
+}
+
+CollectedFamily& MetricsRegistry::AddCollectedCounter(std::string_view name,
+                                                      std::string_view help) {
+  return AddCollected(name, help, MetricType::kCounter);
+}
+
+CollectedFamily& MetricsRegistry::AddCollectedGauge(std::string_view name, std::string_view help) {
+  return AddCollected(name, help, MetricType::kGauge);
+}
+
+ScrapeHook MetricsRegistry::OnScrape(ScrapeFn collect) {
+  auto state = std::make_shared<ScrapeHook::State>();
+  state->fn = std::move(collect);
+  std::lock_guard lock(mu_);
+  std::erase_if(hooks_, [](const auto& h) { return !h->live.load(); });
+  hooks_.push_back(state);
+  return ScrapeHook(std::move(state));
+}
+
 std::vector<double> MetricsRegistry::DefaultLatencyBuckets() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
 
 std::string MetricsRegistry::Render() const {
+  // Entries are never removed and a family is set before mu_ is released,
+  // so the pointers stay good after unlocking; the hooks and the writing
+  // run without mu_ (a slow hook delays only this scrape).
+  std::vector<const Entry*> entries;
+  std::vector<std::shared_ptr<ScrapeHook::State>> hooks;
+  Scrape scrape;
+  {
+    std::lock_guard lock(mu_);
+    entries.reserve(entries_.size());
+    for (const auto& e : entries_) entries.push_back(e.get());
+    hooks = hooks_;
+    scrape.lines_.resize(collected_count_);
+  }
+  for (const auto& hook : hooks) {
+    std::shared_lock lock(hook->mu);
+    if (hook->fn) hook->fn(scrape);
+  }
+
   std::string out;
-  std::lock_guard lock(mu_);
-  for (const auto& e : entries_) {
+  out.reserve(last_size_.load(std::memory_order_relaxed) + 1024);
+  for (const Entry* e : entries) {
+    if (e->collected) {
+      const CollectedFamily& family = *e->sampled;
+      AppendHeader(out, family.name(), family.help(), TypeName(family.type()));
+      out += scrape.lines_[family.index_];
+      continue;
+    }
     switch (e->type) {
-      case kCounter:
-      case kGauge: {
+      case MetricType::kCounter:
+      case MetricType::kGauge: {
         const auto render = [&](const auto& family) {
-          AppendHeader(out, family.name(), family.help(), e->type);
+          AppendHeader(out, family.name(), family.help(), TypeName(e->type));
           family.ForEach([&](const MetricLabels& labels, const auto& child) {
-            AppendSeries(out, family.name(), "", labels);
-            out += ' ';
-            AppendValue(out, child.Value());
-            out += '\n';
+            AppendSample(out, family.name(), labels, child.Value());
           });
         };
-        if (e->type == kCounter) {
+        if (e->type == MetricType::kCounter) {
           render(*e->counter);
         } else {
           render(*e->gauge);
         }
         break;
       }
-      case kHistogram: {
+      case MetricType::kHistogram: {
         const HistogramFamily& family = *e->histogram;
-        AppendHeader(out, family.name(), family.help(), kHistogram);
+        AppendHeader(out, family.name(), family.help(), TypeName(MetricType::kHistogram));
         family.ForEach([&](const MetricLabels& labels, const Histogram& h) {
           std::string le;
           std::vector<uint64_t> counts = h.CumulativeCounts();
@@ -270,6 +324,7 @@ std::string MetricsRegistry::Render() const {
       }
     }
   }
+  last_size_.store(out.size(), std::memory_order_relaxed);
   return out;
 }
 

@@ -1,19 +1,40 @@
 // Prometheus metrics (text exposition format 0.0.4) without a global
 // registry: the server process owns one MetricsRegistry and hands references
-// to the components that record.
+// to the components that record. Every family a server exports is
+// registered here, and Render() is the only writer of the text.
 //
-// Threads: any thread may register families, look up children and render.
-// Inc/Set/Observe on a child are lock-free (std::atomic); looking up a child
-// takes a shared lock and creating one an exclusive lock, so hot paths should
-// keep the reference that WithLabels returns. Every reference stays valid
-// for the registry's lifetime.
+// Two kinds of family:
+//  * stored (AddCounter/AddGauge/AddHistogram): the registry keeps one
+//    child per label set and components Inc/Set/Observe it as things
+//    happen;
+//  * collected (AddCollectedCounter/AddCollectedGauge): the values live in
+//    a component (its own atomics, a table of instances) and a scrape hook
+//    (OnScrape) writes them into the Scrape at each Render. For values
+//    computed at scrape time and label sets that come and go (one series
+//    per workflow instance), without keeping stale children.
+//
+// Threads: any thread may register families and hooks, look up children
+// and render. Inc/Set/Observe on a child are lock-free (std::atomic);
+// looking up a child takes a shared lock and creating one an exclusive
+// lock, so hot paths should keep the reference that WithLabels returns.
+// Every family and child reference stays valid for the registry's lifetime.
+//
+// Render() runs the hooks on the calling thread, without the registry's
+// lock. The engine renders on its HTTP IO thread, so a hook must be quick:
+// read atomics and copy under locks that are only ever held briefly (never
+// across guest code, I/O or a wait), and do work linear in what it reports.
+// A hook that reads a slower source (the control plane's reads its store)
+// is only for a process that renders off its IO thread (the control plane
+// renders on its worker pool).
 //
 // Misuse (an invalid metric or label name, one name registered as two
-// types, a histogram without buckets) is a programming error and aborts.
+// types or as stored and collected, a histogram without buckets) is a
+// programming error and aborts.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -27,6 +48,8 @@
 namespace aether {
 
 using MetricLabels = std::vector<std::pair<std::string, std::string>>;
+
+enum class MetricType { kCounter, kGauge, kHistogram };
 
 class Counter {
  public:
@@ -104,6 +127,67 @@ using CounterFamily = MetricFamily<Counter>;
 using GaugeFamily = MetricFamily<Gauge>;
 using HistogramFamily = MetricFamily<Histogram>;
 
+// A counter or gauge family whose samples a scrape hook writes at each
+// Render (see the top of this file). A collected counter's values must
+// never go down.
+class CollectedFamily {
+ public:
+  CollectedFamily(std::string name, std::string help, MetricType type, size_t index)
+      : name_(std::move(name)), help_(std::move(help)), type_(type), index_(index) {}
+
+  const std::string& name() const { return name_; }
+  const std::string& help() const { return help_; }
+  MetricType type() const { return type_; }
+
+ private:
+  friend class Scrape;
+  friend class MetricsRegistry;
+  std::string name_;
+  std::string help_;
+  MetricType type_;
+  size_t index_;  // among the registry's collected families
+};
+
+// What the scrape hooks of one Render write into. One per Render, handed to
+// each hook in turn (not shared between threads).
+class Scrape {
+ public:
+  using Labels = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+
+  // One sample of `family`, which must belong to the registry running the
+  // hook. Labels are written in the order given (stored families sort
+  // them); a hook must not write the same label set twice.
+  void Add(const CollectedFamily& family, Labels labels, double value);
+  void Add(const CollectedFamily& family, double value) { Add(family, {}, value); }
+
+ private:
+  friend class MetricsRegistry;
+  std::vector<std::string> lines_;  // exposition lines, by family index
+};
+
+using ScrapeFn = std::function<void(Scrape&)>;
+
+// Keeps a scrape hook registered. Destroying or Reset()ting it unregisters
+// the hook, waiting for a call of it in progress on another thread; so a
+// component that owns its ScrapeHook may capture `this`. So it must not be
+// reset from inside its own hook, nor while holding a lock the hook takes.
+// The registry may be destroyed first.
+class ScrapeHook {
+ public:
+  ScrapeHook() = default;
+  ~ScrapeHook() { Reset(); }
+  ScrapeHook(ScrapeHook&& other) noexcept = default;
+  ScrapeHook& operator=(ScrapeHook&& other) noexcept;
+
+  void Reset();
+
+ private:
+  friend class MetricsRegistry;
+  struct State;
+  explicit ScrapeHook(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
+};
+
 class MetricsRegistry {
  public:
   MetricsRegistry();
@@ -117,23 +201,37 @@ class MetricsRegistry {
   GaugeFamily& AddGauge(std::string_view name, std::string_view help);
   HistogramFamily& AddHistogram(std::string_view name, std::string_view help,
                                 std::vector<double> bounds);
+  CollectedFamily& AddCollectedCounter(std::string_view name, std::string_view help);
+  CollectedFamily& AddCollectedGauge(std::string_view name, std::string_view help);
+
+  // Runs `collect` at every Render (on the rendering thread, before any
+  // family is written) until the returned hook is destroyed. `collect`
+  // writes the samples of collected families, must be quick (see the top
+  // of this file), and must not register, render or reset hooks.
+  [[nodiscard]] ScrapeHook OnScrape(ScrapeFn collect);
 
   // Latency buckets in seconds, 0.5 ms .. 10 s.
   static std::vector<double> DefaultLatencyBuckets();
 
   // The whole registry in Prometheus text format 0.0.4, families in
-  // registration order, children in label order.
+  // registration order; stored children in label order, collected samples
+  // in the order the hooks wrote them.
   std::string Render() const;
 
  private:
   struct Entry;
-  Entry& Find(std::string_view name, int type);
+  Entry& Find(std::string_view name, MetricType type, bool collected);
+  CollectedFamily& AddCollected(std::string_view name, std::string_view help, MetricType type);
 
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Entry>> entries_;
+  size_t collected_count_ = 0;
+  std::vector<std::shared_ptr<ScrapeHook::State>> hooks_;
+  mutable std::atomic<size_t> last_size_{0};  // to reserve the next Render's string
 };
 
 // Content-Type of Render()'s output.
-inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kPrometheusContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
 
 }  // namespace aether

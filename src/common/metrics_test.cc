@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <future>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -91,6 +95,111 @@ TEST(MetricsTest, SpecialValues) {
   EXPECT_NE(text.find("g{v=\"small\"} 0.25\n"), std::string::npos) << text;
 }
 
+TEST(MetricsTest, CollectedFamiliesAreWrittenByHooksInRegistrationOrder) {
+  MetricsRegistry reg;
+  auto& first = reg.AddCounter("a_total", "Stored.");
+  first.Get().Inc();
+  auto& states = reg.AddCollectedGauge("b_instances", "By state.");
+  auto& events = reg.AddCollectedCounter("c_events_total", "Events.");
+  auto& telemetry = reg.AddCollectedGauge("d_telemetry", "Per instance.");
+  EXPECT_EQ(&states, &reg.AddCollectedGauge("b_instances", "By state."));
+  int64_t n = 0;
+  ScrapeHook hook = reg.OnScrape([&](Scrape& s) {
+    ++n;
+    s.Add(events, static_cast<double>(6000 * n));
+    s.Add(states, {{"state", "running"}}, 2);
+    s.Add(states, {{"state", "failed"}}, 0);
+    // Labels stay in the order given; values are escaped like stored ones.
+    s.Add(telemetry, {{"workflow", "wf"}, {"instance", "wf/a\"b\\\n/0"}, {"name", "x"}}, 0.5);
+  });
+  const std::string want =
+      "# HELP a_total Stored.\n"
+      "# TYPE a_total counter\n"
+      "a_total 1\n"
+      "# HELP b_instances By state.\n"
+      "# TYPE b_instances gauge\n"
+      "b_instances{state=\"running\"} 2\n"
+      "b_instances{state=\"failed\"} 0\n"
+      "# HELP c_events_total Events.\n"
+      "# TYPE c_events_total counter\n"
+      "c_events_total {}\n"
+      "# HELP d_telemetry Per instance.\n"
+      "# TYPE d_telemetry gauge\n"
+      "d_telemetry{workflow=\"wf\",instance=\"wf/a\\\"b\\\\\\n/0\",name=\"x\"} 0.5\n";
+  auto with = [&](const char* events_value) {
+    std::string w = want;
+    w.replace(w.find("{}\n"), 2, events_value);
+    return w;
+  };
+  EXPECT_EQ(reg.Render(), with("6000"));
+  // Computed again at every scrape.
+  EXPECT_EQ(reg.Render(), with("12000"));
+}
+
+TEST(MetricsTest, ADestroyedHookIsNoLongerCalled) {
+  MetricsRegistry reg;
+  auto& g = reg.AddCollectedGauge("g", "g");
+  std::optional<ScrapeHook> hook = reg.OnScrape([&](Scrape& s) { s.Add(g, 1); });
+  ScrapeHook other = reg.OnScrape([&](Scrape& s) { s.Add(g, {{"k", "v"}}, 2); });
+  EXPECT_EQ(reg.Render(), "# HELP g g\n# TYPE g gauge\ng 1\ng{k=\"v\"} 2\n");
+  hook.reset();
+  // The family stays registered, with what the remaining hooks write.
+  EXPECT_EQ(reg.Render(), "# HELP g g\n# TYPE g gauge\ng{k=\"v\"} 2\n");
+  ScrapeHook moved = std::move(other);
+  EXPECT_EQ(reg.Render(), "# HELP g g\n# TYPE g gauge\ng{k=\"v\"} 2\n");
+  moved.Reset();
+  EXPECT_EQ(reg.Render(), "# HELP g g\n# TYPE g gauge\n");
+}
+
+TEST(MetricsTest, ResetWaitsForARunningHook) {
+  MetricsRegistry reg;
+  auto& g = reg.AddCollectedGauge("g", "g");
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> owner_alive{true};
+  std::atomic<bool> used_after_reset{false};
+  ScrapeHook hook = reg.OnScrape([&](Scrape& s) {
+    entered.set_value();
+    released.wait();
+    if (!owner_alive.load()) used_after_reset = true;
+    s.Add(g, 1);
+  });
+  auto scrape = std::async(std::launch::async, [&] { return reg.Render(); });
+  entered.get_future().wait();
+  auto reset = std::async(std::launch::async, [&] {
+    hook.Reset();
+    owner_alive = false;  // what the owner's destructor would free next
+  });
+  // Reset cannot finish while the hook runs; let the hook finish.
+  EXPECT_EQ(reset.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  release.set_value();
+  reset.get();
+  EXPECT_NE(scrape.get().find("g 1\n"), std::string::npos);
+  EXPECT_FALSE(used_after_reset);
+}
+
+TEST(MetricsTest, ScrapesRunConcurrentlyWithRegistration) {
+  MetricsRegistry reg;
+  auto& g = reg.AddCollectedGauge("g", "g");
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      while (!stop) {
+        std::string text = reg.Render();
+        EXPECT_NE(text.find("# TYPE g gauge\n"), std::string::npos);
+      }
+    });
+  }
+  for (int i = 0; i < 200; ++i) {
+    reg.AddCounter("c" + std::to_string(i) + "_total", "c").Get().Inc();
+    ScrapeHook h = reg.OnScrape([&](Scrape& s) { s.Add(g, {{"i", std::to_string(i)}}, i); });
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  EXPECT_NE(reg.Render().find("c199_total 1\n"), std::string::npos);
+}
+
 TEST(MetricsDeathTest, MisuseAborts) {
   EXPECT_DEATH(
       {
@@ -111,6 +220,21 @@ TEST(MetricsDeathTest, MisuseAborts) {
         reg.AddHistogram("h", "x", {1, 1});
       },
       "strictly increasing");
+  EXPECT_DEATH(
+      {
+        MetricsRegistry reg;
+        reg.AddGauge("m", "x");
+        reg.AddCollectedGauge("m", "x");
+      },
+      "registered as both stored and collected");
+  EXPECT_DEATH(
+      {
+        MetricsRegistry reg;
+        auto& g = reg.AddCollectedGauge("m", "x");
+        ScrapeHook h = reg.OnScrape([&](Scrape& s) { s.Add(g, {{"__k", "v"}}, 1); });
+        reg.Render();
+      },
+      "invalid label name \"__k\" on m");
 }
 
 }  // namespace

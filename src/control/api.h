@@ -62,7 +62,11 @@ struct Caller {
 
 class ControlApi {
  public:
-  explicit ControlApi(ApiContext ctx) : ctx_(ctx) {}
+  explicit ControlApi(ApiContext ctx)
+      : ctx_(ctx), scrape_hook_(ctx_.registry.OnScrape([this](Scrape& s) { CollectMetrics(s); })) {}
+  // The scrape hook and the routes capture `this`.
+  ControlApi(const ControlApi&) = delete;
+  ControlApi& operator=(const ControlApi&) = delete;
   void Register(HttpServer& server);
 
  private:
@@ -125,8 +129,13 @@ class ControlApi {
   HttpResponse ListEvents(const HttpRequest& req);
   HttpResponse Health();
   HttpResponse Metrics();
+  // The scrape hook: node counts, functions, store revision. It reads the
+  // store, so /metrics renders on the worker pool (Blocking), never on the
+  // IO thread.
+  void CollectMetrics(Scrape& scrape);
 
   ApiContext ctx_;
+  ScrapeHook scrape_hook_;
 };
 
 // The source recorded for events caused by an admin API call.

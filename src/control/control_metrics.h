@@ -1,5 +1,6 @@
 // The control plane's Prometheus metrics, registered once in the process's
-// MetricsRegistry. Thread-safety: as MetricsRegistry (any thread).
+// MetricsRegistry. Thread-safety: as MetricsRegistry (any thread). The
+// collected ones are read at each scrape by ControlApi::CollectMetrics.
 #pragma once
 
 #include <string_view>
@@ -19,9 +20,9 @@ struct ControlMetrics {
         invoke_seconds(r.AddHistogram("aether_control_invoke_duration_seconds",
                                       "Gateway invocation latency, forward included",
                                       MetricsRegistry::DefaultLatencyBuckets())),
-        nodes(r.AddGauge("aether_control_nodes", "Registered nodes by state")),
-        functions(r.AddGauge("aether_control_functions", "Deployed functions")),
-        revision(r.AddGauge("aether_control_store_revision", "Current store revision")),
+        nodes(r.AddCollectedGauge("aether_control_nodes", "Registered nodes by state")),
+        functions(r.AddCollectedGauge("aether_control_functions", "Deployed functions")),
+        revision(r.AddCollectedGauge("aether_control_store_revision", "Current store revision")),
         manifest_waiters(r.AddGauge("aether_control_manifest_waiters",
                                     "Engines long-polling the manifest")) {}
 
@@ -29,9 +30,9 @@ struct ControlMetrics {
   CounterFamily& deploys;
   CounterFamily& invokes;
   HistogramFamily& invoke_seconds;
-  GaugeFamily& nodes;
-  GaugeFamily& functions;
-  GaugeFamily& revision;
+  CollectedFamily& nodes;
+  CollectedFamily& functions;
+  CollectedFamily& revision;
   GaugeFamily& manifest_waiters;
 };
 

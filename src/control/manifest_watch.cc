@@ -10,10 +10,8 @@ ManifestWatch::ManifestWatch(Store& store, FunctionRegistry& functions, ControlM
             LongPollHooks{
                 [this] { return functions_.Revision(); },
                 [this](const std::string&, Responder& respond) { Answer(respond); },
-                [this](int64_t store_revision, size_t waiters) {
-                  if (store_revision >= 0) {
-                    metrics_.revision.Get().Set(static_cast<double>(store_revision));
-                  }
+                // (aether_control_store_revision is read when scraped.)
+                [this](int64_t, size_t waiters) {
                   metrics_.manifest_waiters.Get().Set(static_cast<double>(waiters));
                 }},
             kMaxManifestWait, max_waiters, "manifest") {}

@@ -78,14 +78,20 @@ HttpResponse ControlApi::Health() {
                              {"revision", *rev}});
 }
 
-HttpResponse ControlApi::Metrics() {
+void ControlApi::CollectMetrics(Scrape& scrape) {
   NodeRegistry::Counts c = ctx_.nodes.Count();
-  ctx_.metrics.nodes.WithLabels({{"state", "up"}}).Set(static_cast<double>(c.up));
-  ctx_.metrics.nodes.WithLabels({{"state", "down"}}).Set(static_cast<double>(c.down));
+  scrape.Add(ctx_.metrics.nodes, {{"state", "down"}}, static_cast<double>(c.down));
+  scrape.Add(ctx_.metrics.nodes, {{"state", "up"}}, static_cast<double>(c.up));
+  // A store that cannot be read leaves its series out of this scrape.
   if (auto m = ctx_.functions.GetManifest(); m.ok()) {
-    ctx_.metrics.functions.Get().Set(static_cast<double>((*m)->functions.size()));
+    scrape.Add(ctx_.metrics.functions, static_cast<double>((*m)->functions.size()));
   }
-  if (auto rev = ctx_.store.Revision(); rev.ok()) ctx_.metrics.revision.Get().Set(static_cast<double>(*rev));
+  if (auto rev = ctx_.store.Revision(); rev.ok()) {
+    scrape.Add(ctx_.metrics.revision, static_cast<double>(*rev));
+  }
+}
+
+HttpResponse ControlApi::Metrics() {
   HttpResponse r;
   r.content_type = std::string(kPrometheusContentType);
   r.body = ctx_.registry.Render();

@@ -80,6 +80,10 @@ Api::Api(ApiOptions options, wasm::Engine& engine, FunctionRegistry& functions, 
       deadlines_(std::make_unique<workflow::internal::Timer>()),
       loaders_(std::make_unique<ThreadPool>(kLoaderThreads, kLoaderQueue)) {
   life_->api = this;
+  // aether_queue_depth: read from the executor when scraped.
+  scrape_hook_ = registry_.OnScrape([this](Scrape& scrape) {
+    scrape.Add(metrics_.queue_depth, static_cast<double>(executor_.queue_depth()));
+  });
 }
 
 Api::~Api() {
@@ -254,11 +258,9 @@ void Api::Health(HttpRequest&&, Responder respond) {
 }
 
 void Api::Metrics(HttpRequest&&, Responder respond) {
-  metrics_.queue_depth.Set(static_cast<double>(executor_.queue_depth()));
   HttpResponse r;
   r.content_type = kPrometheusContentType;
   r.body = registry_.Render();
-  if (extras_.metrics) extras_.metrics(r.body);
   respond(std::move(r));
 }
 

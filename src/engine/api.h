@@ -52,11 +52,11 @@ class ExecutionObserver {
   virtual void ExecutionFailed(std::string_view function, wasm::TrapKind kind) = 0;
 };
 
-// What other components add to /health and /metrics (workflows). Called on
-// an IO thread; must not block. Either may be empty.
+// What other components add to /health (workflows). Called on an IO
+// thread; must not block. May be empty. (They add to /metrics by
+// registering in the MetricsRegistry.)
 struct ApiExtras {
-  std::function<void(std::string& prometheus_text)> metrics;  // appends lines
-  std::function<void(boost::json::object& health)> health;     // adds fields
+  std::function<void(boost::json::object& health)> health;  // adds fields
 };
 
 // Every reference must outlive the Api (and the server it is registered
@@ -68,7 +68,8 @@ class Api {
       MetricsRegistry& registry, EngineMetrics& metrics, ExecutionObserver* observer = nullptr);
   ~Api();  // stops its loader and deadline threads
 
-  // Adds the routes above. Call before server.Start().
+  // Adds the routes above. Call before server.Start(). GET /metrics
+  // renders `registry` (on the IO thread: see common/metrics.h).
   void Register(HttpServer& server);
   // Before server.Start().
   void SetExtras(ApiExtras extras) { extras_ = std::move(extras); }
@@ -98,6 +99,7 @@ class Api {
   EngineMetrics& metrics_;
   ExecutionObserver* const observer_;  // may be null
   ApiExtras extras_;
+  ScrapeHook scrape_hook_;  // aether_queue_depth
   // Loads finish on the registries' threads, which may outlive the Api: a
   // load's callback reaches the Api only through this, cleared by ~Api.
   std::shared_ptr<Life> life_;

@@ -29,7 +29,8 @@ EngineMetrics::EngineMetrics(MetricsRegistry& registry)
                        .Get()),
       live_instances(
           registry.AddGauge("aether_live_instances", "Guest executions in progress").Get()),
-      queue_depth(registry.AddGauge("aether_queue_depth", "Executions waiting for a worker").Get()),
+      queue_depth(
+          registry.AddCollectedGauge("aether_queue_depth", "Executions waiting for a worker")),
       rejected(registry
                    .AddCounter("aether_rejected_total",
                                "Executions refused with 503 because the queue was full")

@@ -45,7 +45,7 @@ class EngineMetrics {
   Counter& cache_hits;
   Counter& cache_misses;
   Gauge& live_instances;
-  Gauge& queue_depth;
+  CollectedFamily& queue_depth;  // written by the Api's scrape hook
   Counter& rejected;
   Counter& events_dropped;
 

@@ -102,12 +102,7 @@ class EngineServiceImpl final : public EngineService {
     api_ = std::make_unique<Api>(ApiOptions::FromConfig(rt, std::string(kEngineVersion)), *engine_,
                                  *functions_, *executor_, registry_, *metrics_, control_.get());
     workflow::WorkflowHost* host = host_.get();
-    workflow::Dataplane* dataplane = dataplane_.get();
     ApiExtras extras;
-    extras.metrics = [host, dataplane](std::string& out) {
-      out += host->MetricsText();
-      out += dataplane->MetricsText();
-    };
     extras.health = [host](boost::json::object& health) {
       std::map<std::string, int64_t> states;
       for (const workflow::InstanceStatus& s : host->Statuses()) ++states[s.state];
@@ -163,6 +158,7 @@ class EngineServiceImpl final : public EngineService {
     const std::string& node_id = identity_->node_id();
     workflow::DataplaneOptions dpo;
     dpo.identity = identity_.get();
+    dpo.metrics = &registry_;
     dataplane_ = std::make_unique<workflow::Dataplane>(std::move(dpo));
 
     if (!config_.control.url.empty()) {
@@ -187,6 +183,7 @@ class EngineServiceImpl final : public EngineService {
     ho.memory_limit = rt.memory_limit;
     ho.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(rt.exec_timeout);
     ho.threads = rt.workers;
+    ho.metrics = &registry_;
     // The control plane's version of the function (a functions_dir module
     // of the same name does not count: the assignment names a sha256).
     FunctionRegistry* managed = control_ ? &control_->functions() : functions_;

@@ -68,6 +68,44 @@ bool Transient(const Status& st) {
   return st.code() == Code::kUnavailable || st.code() == Code::kDeadlineExceeded ||
          st.code() == Code::kInternal;
 }
+// The dataplane's families in DataplaneOptions::metrics; the scrape hook
+// copies DataplaneCounters (atomics) into them.
+struct MetricFamilies {
+  explicit MetricFamilies(MetricsRegistry& r)
+      : remote_events(r.AddCollectedCounter("aether_dataplane_remote_events_total",
+                                            "Events sent to other nodes and accepted.")),
+        send_dropped(r.AddCollectedCounter("aether_dataplane_send_dropped_total",
+                                           "Events for other nodes dropped on the way.")),
+        received(r.AddCollectedCounter("aether_dataplane_received_events_total",
+                                       "Events from other nodes delivered here.")),
+        received_dropped(r.AddCollectedCounter(
+            "aether_dataplane_received_dropped_total",
+            "Events from other nodes dropped here (unknown instance, full mailbox).")),
+        calls(r.AddCollectedCounter("aether_dataplane_calls_total", "Calls between nodes.")),
+        queued(r.AddCollectedGauge("aether_dataplane_queued_events",
+                                   "Events waiting to be sent to other nodes.")),
+        peers_down(r.AddCollectedGauge("aether_dataplane_peers_down",
+                                       "Peer nodes not answering right now.")) {}
+
+  void Collect(const DataplaneCounters& c, Scrape& s) const {
+    auto d = [](uint64_t v) { return static_cast<double>(v); };
+    s.Add(remote_events, d(c.sent));
+    s.Add(send_dropped, {{"reason", "queue_full"}}, d(c.queue_full));
+    s.Add(send_dropped, {{"reason", "unreachable"}}, d(c.unreachable));
+    s.Add(send_dropped, {{"reason", "rejected"}}, d(c.rejected));
+    s.Add(send_dropped, {{"reason", "at_peer"}}, d(c.peer_dropped));
+    s.Add(received, d(c.received));
+    s.Add(received_dropped, d(c.received_dropped));
+    s.Add(calls, {{"direction", "out"}, {"result", "ok"}}, d(c.calls_ok));
+    s.Add(calls, {{"direction", "out"}, {"result", "error"}}, d(c.calls_failed));
+    s.Add(calls, {{"direction", "in"}, {"result", "any"}}, d(c.calls_received));
+    s.Add(queued, d(c.queued));
+    s.Add(peers_down, d(c.peers_down));
+  }
+
+  CollectedFamily &remote_events, &send_dropped, &received, &received_dropped, &calls, &queued,
+      &peers_down;
+};
 
 }  // namespace
 
@@ -75,9 +113,17 @@ Dataplane::Dataplane(DataplaneOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {
   size_t n = std::max<size_t>(1, impl_->options.call_threads);
   for (size_t i = 0; i < n; ++i) impl_->call_threads.emplace_back([this] { impl_->CallLoop(); });
+  if (MetricsRegistry* registry = impl_->options.metrics) {
+    scrape_hook_ = registry->OnScrape([this, families = MetricFamilies(*registry)](Scrape& s) {
+      families.Collect(counters(), s);
+    });
+  }
 }
 
-Dataplane::~Dataplane() { Stop(); }
+Dataplane::~Dataplane() {
+  scrape_hook_.Reset();
+  Stop();
+}
 
 void Dataplane::Stop() {
   Impl& d = *impl_;
@@ -378,45 +424,6 @@ DataplaneCounters Dataplane::counters() const {
   c.peers_down = d.peers_down.load();
   c.queued = d.queued.load();
   return c;
-}
-
-std::string Dataplane::MetricsText() const {
-  DataplaneCounters c = counters();
-  std::string out;
-  out += "# HELP aether_dataplane_remote_events_total Events sent to other nodes and accepted.\n";
-  out += "# TYPE aether_dataplane_remote_events_total counter\n";
-  out += fmt::format("aether_dataplane_remote_events_total {}\n", c.sent);
-  out += "# HELP aether_dataplane_send_dropped_total Events for other nodes dropped on the way.\n";
-  out += "# TYPE aether_dataplane_send_dropped_total counter\n";
-  out += fmt::format("aether_dataplane_send_dropped_total{{reason=\"queue_full\"}} {}\n",
-                     c.queue_full);
-  out += fmt::format("aether_dataplane_send_dropped_total{{reason=\"unreachable\"}} {}\n",
-                     c.unreachable);
-  out += fmt::format("aether_dataplane_send_dropped_total{{reason=\"rejected\"}} {}\n", c.rejected);
-  out += fmt::format("aether_dataplane_send_dropped_total{{reason=\"at_peer\"}} {}\n",
-                     c.peer_dropped);
-  out += "# HELP aether_dataplane_received_events_total Events from other nodes delivered here.\n";
-  out += "# TYPE aether_dataplane_received_events_total counter\n";
-  out += fmt::format("aether_dataplane_received_events_total {}\n", c.received);
-  out += "# HELP aether_dataplane_received_dropped_total Events from other nodes dropped here "
-         "(unknown instance, full mailbox).\n";
-  out += "# TYPE aether_dataplane_received_dropped_total counter\n";
-  out += fmt::format("aether_dataplane_received_dropped_total {}\n", c.received_dropped);
-  out += "# HELP aether_dataplane_calls_total Calls between nodes.\n";
-  out += "# TYPE aether_dataplane_calls_total counter\n";
-  out += fmt::format("aether_dataplane_calls_total{{direction=\"out\",result=\"ok\"}} {}\n",
-                     c.calls_ok);
-  out += fmt::format("aether_dataplane_calls_total{{direction=\"out\",result=\"error\"}} {}\n",
-                     c.calls_failed);
-  out += fmt::format("aether_dataplane_calls_total{{direction=\"in\",result=\"any\"}} {}\n",
-                     c.calls_received);
-  out += "# HELP aether_dataplane_queued_events Events waiting to be sent to other nodes.\n";
-  out += "# TYPE aether_dataplane_queued_events gauge\n";
-  out += fmt::format("aether_dataplane_queued_events {}\n", c.queued);
-  out += "# HELP aether_dataplane_peers_down Peer nodes not answering right now.\n";
-  out += "# TYPE aether_dataplane_peers_down gauge\n";
-  out += fmt::format("aether_dataplane_peers_down {}\n", c.peers_down);
-  return out;
 }
 
 }  // namespace aether::engine::workflow

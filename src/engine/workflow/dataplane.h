@@ -28,7 +28,7 @@
 // 401/403 like an unreachable peer: usually the receiver has not applied
 // the newest assignment yet.
 //
-// Thread-safety: Cast, Call and MetricsText from any thread; Register
+// Thread-safety: Cast, Call and counters() from any thread; Register
 // before the server starts; Stop and the destructor from one controlling
 // thread.
 #pragma once
@@ -43,6 +43,7 @@
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
+#include "common/metrics.h"
 #include "engine/node_identity.h"
 #include "engine/workflow/workflow_host.h"
 
@@ -73,6 +74,10 @@ struct DataplaneOptions {
   // Sends to the peers; null: a client of its own that keeps connections
   // alive (call_threads + 1 per peer). Not owned; outlives the dataplane.
   HttpClient* http = nullptr;
+  // Where the dataplane registers aether_dataplane_* (but
+  // aether_dataplane_dropped_total, the host's), collected at each scrape
+  // from its counters. May be null (no metrics); else outlives it.
+  MetricsRegistry* metrics = nullptr;
 };
 
 // Counters, for tests and /metrics.
@@ -134,15 +139,12 @@ class Dataplane final : public RemoteLink {
   void Stop();
 
   DataplaneCounters counters() const;
-  // Prometheus text: aether_dataplane_remote_events_total,
-  // aether_dataplane_send_dropped_total{reason}, aether_dataplane_received_events_total,
-  // aether_dataplane_received_dropped_total, aether_dataplane_calls_total{direction,result},
-  // aether_dataplane_queued_events, aether_dataplane_peers_down.
-  std::string MetricsText() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  // Declared after impl_: unregistered before the counters go.
+  ScrapeHook scrape_hook_;
 };
 
 }  // namespace aether::engine::workflow

@@ -27,6 +27,7 @@ struct Node {
       : identity(testing::TestIdentity("node-" + std::to_string(++count))),
         dataplane([&] {
           o.identity = identity.get();
+          o.metrics = &metrics;
           return o;
         }()),
         server([&] {
@@ -64,6 +65,7 @@ struct Node {
   static inline int count = 0;
   std::unique_ptr<NodeIdentity> identity;
   FakeHost host;
+  MetricsRegistry metrics;  // outlives dataplane
   Dataplane dataplane;
   HttpServer server;
 };
@@ -133,7 +135,7 @@ TEST(DataplaneTest, UnknownInstancesAndFullMailboxesAreDroppedAtThePeer) {
   EXPECT_EQ(a.dataplane.counters().peer_dropped, 3u);
   EXPECT_EQ(b.dataplane.counters().received_dropped, 3u);
   EXPECT_EQ(a.host.dataplane_dropped(), 3);
-  EXPECT_NE(b.dataplane.MetricsText().find("aether_dataplane_received_dropped_total 3"),
+  EXPECT_NE(b.metrics.Render().find("aether_dataplane_received_dropped_total 3"),
             std::string::npos);
 }
 

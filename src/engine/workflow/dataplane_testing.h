@@ -139,7 +139,6 @@ class FakeHost final : public WorkflowHost {
     std::lock_guard lock(mu_);
     statuses_ = std::move(s);
   }
-  std::string MetricsText() const override { return "aether_workflow_events_total 0\n"; }
   void SetRemote(RemoteLink*) override {}
   void AddDataplaneDropped(int64_t n) override { dataplane_dropped_ += n; }
   int64_t dataplane_dropped() const { return dataplane_dropped_.load(); }

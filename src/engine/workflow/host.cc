@@ -45,26 +45,38 @@ void AddCounts(Actor::Counts& to, const Actor::Counts& c) {
   to.dropped += c.dropped;
 }
 
-// A Prometheus label value: backslash, quote and newline escaped.
-void AppendLabel(std::string& out, std::string_view v) {
-  for (char c : v) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
+}  // namespace
+
+struct HostImpl::MetricFamilies {
+  explicit MetricFamilies(MetricsRegistry& r)
+      : instances(r.AddCollectedGauge("aether_workflow_instances",
+                                      "Workflow instances on this node by state.")),
+        events(r.AddCollectedCounter("aether_workflow_events_total",
+                                     "Events handled by workflow instances.")),
+        failures(r.AddCollectedCounter("aether_workflow_failures_total",
+                                       "Events that failed (traps, missing handlers).")),
+        restarts(r.AddCollectedCounter("aether_workflow_restarts_total",
+                                       "Instance restarts after a trap.")),
+        dropped(
+            r.AddCollectedCounter("aether_dataplane_dropped_total",
+                                  "Events dropped: full mailboxes or links, unknown instances.")),
+        telemetry(r.AddCollectedGauge("aether_workflow_telemetry",
+                                      "Last value of an instance's telemetry sample.")) {}
+  CollectedFamily &instances, &events, &failures, &restarts, &dropped, &telemetry;
+};
+
+HostImpl::HostImpl(WorkflowHostOptions options)
+    : core_(std::make_unique<Core>(std::move(options))) {
+  if (MetricsRegistry* registry = core_->options().metrics) {
+    metric_families_ = std::make_unique<MetricFamilies>(*registry);
+    scrape_hook_ = registry->OnScrape([this](Scrape& scrape) { CollectMetrics(scrape); });
   }
 }
 
-}  // namespace
-
-HostImpl::HostImpl(WorkflowHostOptions options)
-    : core_(std::make_unique<Core>(std::move(options))) {}
-
-HostImpl::~HostImpl() { Stop(); }
+HostImpl::~HostImpl() {
+  scrape_hook_.Reset();  // a scrape in progress finishes before the table goes
+  Stop();
+}
 
 bool HostImpl::IsLocal(const OutputTarget& t) const {
   return t.node_id.empty() || t.node_id == core_->options().node_id;
@@ -178,75 +190,50 @@ void HostImpl::Call(std::string_view instance, std::string_view source, std::str
   core_->CallTo(t, source, payload, timeout, std::move(done));
 }
 
-std::vector<InstanceStatus> HostImpl::Statuses() const {
+std::vector<InstanceStatus> HostImpl::Statuses() const { return SortedStatuses(nullptr); }
+
+std::vector<InstanceStatus> HostImpl::SortedStatuses(Actor::Counts* totals) const {
   std::vector<std::shared_ptr<Actor>> actors;
   {
     std::shared_lock lock(table_mu_);
+    if (totals != nullptr) *totals = retired_;
     actors.reserve(actors_.size());
     for (const auto& [id, actor] : actors_) actors.push_back(actor);
   }
   std::vector<InstanceStatus> out;
   out.reserve(actors.size());
-  for (const auto& actor : actors) out.push_back(actor->Snapshot());
+  for (const auto& actor : actors) {
+    if (totals != nullptr) AddCounts(*totals, actor->counts());
+    out.push_back(actor->Snapshot());
+  }
   std::sort(out.begin(), out.end(),
             [](const InstanceStatus& a, const InstanceStatus& b) { return a.id < b.id; });
   return out;
 }
 
-std::string HostImpl::MetricsText() const {
-  std::vector<std::shared_ptr<Actor>> actors;
+void HostImpl::CollectMetrics(Scrape& scrape) const {
+  const MetricFamilies& f = *metric_families_;
   Actor::Counts totals;
-  {
-    std::shared_lock lock(table_mu_);
-    totals = retired_;
-    for (const auto& [id, actor] : actors_) actors.push_back(actor);
-  }
-  std::map<std::string_view, int64_t> states{
-      {"starting", 0}, {"running", 0}, {"restarting", 0}, {"failed", 0}};
-  std::vector<InstanceStatus> statuses;
-  for (const auto& actor : actors) {
-    AddCounts(totals, actor->counts());
-    statuses.push_back(actor->Snapshot());
-    ++states[Actor::StateName(actor->state())];
-  }
+  std::vector<InstanceStatus> statuses = SortedStatuses(&totals);
   totals.dropped += unknown_dropped_.load(std::memory_order_relaxed) +
                     link_dropped_.load(std::memory_order_relaxed);
-  std::string out;
-  out += "# HELP aether_workflow_instances Workflow instances on this node by state.\n";
-  out += "# TYPE aether_workflow_instances gauge\n";
+  // Every state, also at 0, in name order.
+  std::map<std::string_view, int64_t> states{
+      {"starting", 0}, {"running", 0}, {"restarting", 0}, {"failed", 0}};
+  for (const InstanceStatus& s : statuses) ++states[s.state];
   for (const auto& [state, n] : states) {
-    out += "aether_workflow_instances{state=\"" + std::string(state) + "\"} " +
-           std::to_string(n) + "\n";
+    scrape.Add(f.instances, {{"state", state}}, static_cast<double>(n));
   }
-  auto counter = [&out](const char* name, const char* help, int64_t v) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
-           " " + std::to_string(v) + "\n";
-  };
-  counter("aether_workflow_events_total", "Events handled by workflow instances.", totals.events);
-  counter("aether_workflow_failures_total", "Events that failed (traps, missing handlers).",
-          totals.failures);
-  counter("aether_workflow_restarts_total", "Instance restarts after a trap.", totals.restarts);
-  counter("aether_dataplane_dropped_total",
-          "Events dropped: full mailboxes or links, unknown instances.", totals.dropped);
-  out += "# HELP aether_workflow_telemetry Last value of an instance's telemetry sample.\n";
-  out += "# TYPE aether_workflow_telemetry gauge\n";
-  std::sort(statuses.begin(), statuses.end(),
-            [](const InstanceStatus& a, const InstanceStatus& b) { return a.id < b.id; });
-  for (size_t i = 0; i < statuses.size(); ++i) {
-    const InstanceStatus& s = statuses[i];
-    if (s.telemetry.empty()) continue;
+  scrape.Add(f.events, static_cast<double>(totals.events));
+  scrape.Add(f.failures, static_cast<double>(totals.failures));
+  scrape.Add(f.restarts, static_cast<double>(totals.restarts));
+  scrape.Add(f.dropped, static_cast<double>(totals.dropped));
+  for (const InstanceStatus& s : statuses) {
     std::string_view workflow = std::string_view(s.id).substr(0, s.id.find('/'));
     for (const auto& [name, value] : s.telemetry) {
-      out += "aether_workflow_telemetry{workflow=\"";
-      AppendLabel(out, workflow);
-      out += "\",instance=\"";
-      AppendLabel(out, s.id);
-      out += "\",name=\"";
-      AppendLabel(out, name);
-      out += "\"} " + fmt::format("{}", value) + "\n";
+      scrape.Add(f.telemetry, {{"workflow", workflow}, {"instance", s.id}, {"name", name}}, value);
     }
   }
-  return out;
 }
 
 void HostImpl::SetRemote(RemoteLink* remote) { core_->set_remote(remote); }

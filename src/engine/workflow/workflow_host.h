@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/resource_config.h"
 #include "common/result.h"
 #include "wasm/engine.h"
@@ -124,6 +125,10 @@ struct WorkflowHostOptions {
   // Timers, restart backoff, call deadlines, log rate limits; outlives the
   // host (tests: a FakeClock). Guest execution budgets stay on real time.
   Clock* clock = &Clock::Real();
+  // Where the host registers aether_workflow_* and
+  // aether_dataplane_dropped_total (collected at each scrape from the
+  // instance table). May be null (no metrics); else outlives the host.
+  MetricsRegistry* metrics = nullptr;
 };
 
 // The reply to an http-ingress request.
@@ -162,8 +167,6 @@ class WorkflowHost {
                        std::string body, std::function<void(IngressReply)> done) = 0;
 
   virtual std::vector<InstanceStatus> Statuses() const = 0;
-  // Prometheus text lines for /metrics (aether_workflow_*, aether_dataplane_dropped_total).
-  virtual std::string MetricsText() const = 0;
   virtual void SetRemote(RemoteLink* remote) = 0;
   // Events the network side dropped (a full link queue, a peer that
   // answered "dropped"): added to aether_dataplane_dropped_total. The host

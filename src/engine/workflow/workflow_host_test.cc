@@ -24,6 +24,7 @@ class WorkflowHostTest : public ::testing::Test {
     o.mailbox_length = mailbox;
     o.clock = &clock;
     o.timeout = milliseconds(2000);
+    o.metrics = &metrics_;
     auto h = WorkflowHost::Create(std::move(o));
     ASSERT_TRUE(h.ok()) << h.status().ToString();
     host_ = std::move(*h);
@@ -54,6 +55,7 @@ class WorkflowHostTest : public ::testing::Test {
   FakeRemote remote_;
   Recorder events_;
   aether::testing::FakeClock clock_;  // outlives host_
+  MetricsRegistry metrics_;           // outlives host_
   std::unique_ptr<WorkflowHost> host_;
 };
 
@@ -87,8 +89,8 @@ TEST_F(WorkflowHostTest, ChainOfThreeDeliversInOrder) {
   EXPECT_TRUE(Eventually([&] { return StatusOf(*host_, b.id)->events == 2000; }))
       << StatusOf(*host_, b.id)->events;
   EXPECT_TRUE(Eventually([&] {
-    return host_->MetricsText().find("aether_workflow_events_total 6000") != std::string::npos;
-  })) << host_->MetricsText();
+    return metrics_.Render().find("aether_workflow_events_total 6000") != std::string::npos;
+  })) << metrics_.Render();
   EXPECT_EQ(StatusOf(*host_, c.id)->dropped, 0);
 }
 
@@ -102,10 +104,10 @@ TEST_F(WorkflowHostTest, StatePersistsAcrossEvents) {
   EXPECT_EQ(*r, "6");
   auto s = StatusOf(*host_, counter.id);
   EXPECT_EQ(s->telemetry["events"], 6);
-  EXPECT_NE(host_->MetricsText().find("aether_workflow_telemetry{workflow=\"wf-test\",instance="
-                                      "\"wf-test/count/0\",name=\"events\"} 6"),
+  EXPECT_NE(metrics_.Render().find("aether_workflow_telemetry{workflow=\"wf-test\",instance="
+                                   "\"wf-test/count/0\",name=\"events\"} 6"),
             std::string::npos)
-      << host_->MetricsText();
+      << metrics_.Render();
 }
 
 TEST_F(WorkflowHostTest, CallsReplyThroughAChain) {
@@ -262,9 +264,9 @@ TEST_F(WorkflowHostTest, FullMailboxDropsAndCounts) {
   }
   EXPECT_GE(dropped, 15);
   EXPECT_EQ(StatusOf(*host_, slow.id)->dropped, dropped);
-  EXPECT_NE(host_->MetricsText().find("aether_dataplane_dropped_total " + std::to_string(dropped)),
+  EXPECT_NE(metrics_.Render().find("aether_dataplane_dropped_total " + std::to_string(dropped)),
             std::string::npos)
-      << host_->MetricsText();
+      << metrics_.Render();
 }
 
 TEST_F(WorkflowHostTest, CastsAreBalancedRoundRobin) {

@@ -33,7 +33,6 @@ class HostImpl : public WorkflowHost {
   void Ingress(std::string_view workflow, std::string_view path, std::string_view method,
                std::string body, std::function<void(IngressReply)> done) override;
   std::vector<InstanceStatus> Statuses() const override;
-  std::string MetricsText() const override;
   void SetRemote(RemoteLink* remote) override;
   void AddDataplaneDropped(int64_t n) override;
   void Stop() override;
@@ -42,6 +41,13 @@ class HostImpl : public WorkflowHost {
   std::shared_ptr<Actor> Find(std::string_view id) const;
   std::shared_ptr<Actor> MakeActor(const InstanceAssignment& a);
   bool IsLocal(const OutputTarget& t) const;
+  // Every instance's status, by id; `totals`, when set, gets the counts of
+  // all instances, removed ones included (Actor::counts, without link drops).
+  std::vector<InstanceStatus> SortedStatuses(Actor::Counts* totals) const;
+  // The scrape hook (options.metrics): reads the instance table under its
+  // shared lock and each instance's counters and telemetry, never waiting
+  // on a guest, so it is linear in the instances and quick.
+  void CollectMetrics(Scrape& scrape) const;
 
   std::unique_ptr<Core> core_;
   std::mutex apply_mu_;  // one Apply or Stop at a time
@@ -60,6 +66,10 @@ class HostImpl : public WorkflowHost {
 
   std::atomic<int64_t> unknown_dropped_{0};  // casts to instances that do not run here
   std::atomic<int64_t> link_dropped_{0};     // reported by the network side
+
+  struct MetricFamilies;
+  std::unique_ptr<MetricFamilies> metric_families_;  // null without options.metrics
+  ScrapeHook scrape_hook_;                           // reset first in the destructor
 };
 
 }  // namespace aether::engine::workflow::internal
