@@ -100,8 +100,8 @@ class Remote {
   bool json_ = false;
 };
 
-// Function names, as the control plane accepts them: [a-z0-9][a-z0-9_-]{0,62}.
-// Checked before sending so that a name never turns into another URL path.
+// Function names, as the control plane accepts them (protocol/names.h), with
+// the CLI's usage message. Checked before sending so that a name never turns into another URL path.
 Status CheckFunctionName(std::string_view name);
 
 // PUT /api/functions/NAME with the raw module; `query` is "" or

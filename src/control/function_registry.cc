@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "common/units.h"
+#include "protocol/names.h"
 
 namespace aether::control {
 namespace {
@@ -110,7 +111,7 @@ json::object ManifestItemJson(const FunctionInfo& f) {
 }
 
 Result<VersionInfo> FunctionRegistry::Deploy(DeployRequest&& req, const std::string& source) {
-  RETURN_IF_ERROR(ValidateFunctionName(req.name));
+  RETURN_IF_ERROR(protocol::ValidateFunctionName(req.name));
   RETURN_IF_ERROR(ValidateEnv(req.env));
   VersionInfo v;
   v.sha256 = Sha256Hex(req.wasm);
@@ -165,7 +166,7 @@ Result<VersionInfo> FunctionRegistry::Deploy(DeployRequest&& req, const std::str
 }
 
 Result<FunctionInfo> FunctionRegistry::Get(const std::string& name) {
-  RETURN_IF_ERROR(ValidateFunctionName(name));
+  RETURN_IF_ERROR(protocol::ValidateFunctionName(name));
   TxnRequest txn;
   txn.ops.push_back(Op::Get(FunctionKey(name)));
   txn.ops.push_back(Op::List(VersionsPrefix(name)));
@@ -184,7 +185,7 @@ Result<FunctionInfo> FunctionRegistry::Get(const std::string& name) {
 
 Result<VersionInfo> FunctionRegistry::Rollback(const std::string& name, int64_t version,
                                                const std::string& source) {
-  RETURN_IF_ERROR(ValidateFunctionName(name));
+  RETURN_IF_ERROR(protocol::ValidateFunctionName(name));
   if (version < 1) return InvalidArgument("field \"version\" must be a positive integer");
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
     TxnRequest read;
@@ -219,7 +220,7 @@ Result<VersionInfo> FunctionRegistry::Rollback(const std::string& name, int64_t 
 }
 
 Result<int64_t> FunctionRegistry::Delete(const std::string& name, const std::string& source) {
-  RETURN_IF_ERROR(ValidateFunctionName(name));
+  RETURN_IF_ERROR(protocol::ValidateFunctionName(name));
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
     TxnRequest read;
     read.ops.push_back(Op::Get(FunctionKey(name)));

@@ -7,7 +7,7 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "control/api.h"
-#include "control/validation.h"
+#include "protocol/ids.h"
 
 namespace aether::control {
 namespace {
@@ -50,10 +50,10 @@ HttpResponse ControlApi::RegisterNode(const HttpRequest& req, const Caller& call
   NodeRegistration reg;
   Result<std::string> id = GetString(*body, "node_id");
   if (!id.ok()) return BadRequest(id.status());
-  if (Status st = ValidateNodeId(*id); !st.ok()) return BadRequest(st);
+  if (Status st = protocol::ValidateNodeId(*id); !st.ok()) return BadRequest(st);
   Result<std::string> url = GetString(*body, "url");
   if (!url.ok()) return BadRequest(url.status());
-  if (Status st = ValidateNodeUrl(*url); !st.ok()) return BadRequest(st);
+  if (Status st = protocol::ValidateNodeUrl(*url); !st.ok()) return BadRequest(st);
   reg.node_id = std::move(*id);
   reg.url = std::move(*url);
   while (!reg.url.empty() && reg.url.back() == '/') reg.url.pop_back();
@@ -135,7 +135,7 @@ HttpResponse ControlApi::NodeHeartbeat(const HttpRequest& req, const Caller& cal
 
 HttpResponse ControlApi::NodeArtifact(const HttpRequest& req) {
   std::string sha = req.path.substr(kArtifactsPath.size());
-  if (!IsSha256Hex(sha)) {
+  if (!protocol::IsSha256Hex(sha)) {
     return JsonError(400, "invalid_argument", "an artifact is named by 64 lower-case hex digits");
   }
   Result<std::string> bytes = ctx_.artifacts.Read(sha);
@@ -172,7 +172,7 @@ HttpResponse ControlApi::ListNodes() {
 
 HttpResponse ControlApi::RemoveNode(const HttpRequest& req) {
   std::string id = req.path.substr(kNodesPath.size());
-  if (Status st = ValidateNodeId(id); !st.ok())
+  if (Status st = protocol::ValidateNodeId(id); !st.ok())
     return JsonError(404, "not_found", "no node " + SanitizeUtf8(id.substr(0, 128)));
   if (Status st = ctx_.nodes.Remove(id, std::string(kApiSource)); !st.ok()) {
     if (st.code() == Code::kNotFound) return JsonError(404, "not_found", st.message());

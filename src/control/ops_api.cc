@@ -5,7 +5,7 @@
 
 #include "common/json_util.h"
 #include "control/api.h"
-#include "control/validation.h"
+#include "protocol/names.h"
 
 namespace aether::control {
 namespace {
@@ -28,7 +28,7 @@ HttpResponse ControlApi::Callback(const HttpRequest& req, const Caller& caller) 
   if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
   Result<std::string> type = GetString(*body, "event");
   if (!type.ok()) return JsonError(400, "invalid_argument", type.status().message());
-  if (Status st = ValidateEventType(*type); !st.ok()) return JsonError(400, "invalid_argument", st.message());
+  if (Status st = protocol::ValidateEventType(*type); !st.ok()) return JsonError(400, "invalid_argument", st.message());
   json::value data = nullptr;
   if (const json::value* d = body->if_contains("data")) data = *d;
   if (ToJson(data).size() > kMaxEventData) {
@@ -52,7 +52,7 @@ HttpResponse ControlApi::ListEvents(const HttpRequest& req) {
   if (!limit.ok()) return JsonError(400, "invalid_argument", limit.status().message());
   std::string type;
   if (auto it = req.query.find("type"); it != req.query.end() && !it->second.empty()) {
-    if (Status st = ValidateEventType(it->second); !st.ok()) return JsonError(400, "invalid_argument", st.message());
+    if (Status st = protocol::ValidateEventType(it->second); !st.ok()) return JsonError(400, "invalid_argument", st.message());
     type = it->second;
   }
   int64_t n = std::clamp<int64_t>(*limit, 1, kMaxEventLimit);
@@ -109,7 +109,7 @@ void ControlApi::RegisterOps(HttpServer& server) {
                      Inline("POST /api/invoke/{name}", Access::kAdmin,
                             [this](HttpRequest&& req, Responder respond) {
                               std::string name = req.path.substr(kInvokePath.size());
-                              if (Status st = ValidateFunctionName(name); !st.ok()) {
+                              if (Status st = protocol::ValidateFunctionName(name); !st.ok()) {
                                 return respond(JsonError(400, "invalid_name", st.message()));
                               }
                               ctx_.gateway.Invoke(std::move(name), std::move(req.body), std::move(respond));

@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 
 #include "common/json_util.h"
+#include "protocol/ids.h"
+#include "protocol/names.h"
 
 namespace aether::engine {
 namespace {
@@ -15,11 +17,11 @@ Result<ManifestFunction> ParseEntry(const json::object& o, size_t index) {
   };
   ManifestFunction f;
   ASSIGN_OR_RETURN(f.name, GetString(o, "name"));
-  if (!IsValidFunctionName(f.name)) {
+  if (!protocol::IsName(f.name)) {
     return InvalidArgument("field \"" + field("name") + "\" is not a valid function name");
   }
   ASSIGN_OR_RETURN(f.sha256, GetString(o, "sha256"));
-  if (!IsSha256Hex(f.sha256)) {
+  if (!protocol::IsSha256Hex(f.sha256)) {
     return InvalidArgument("field \"" + field("sha256") + "\" must be 64 lower-case hex digits");
   }
   ASSIGN_OR_RETURN(f.version, GetInt(o, "version", 0));
@@ -50,14 +52,6 @@ Result<ManifestFunction> ParseEntry(const json::object& o, size_t index) {
 }
 
 }  // namespace
-
-bool IsSha256Hex(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 Result<Manifest> ParseManifest(std::string_view text) {
   ASSIGN_OR_RETURN(json::object root, ParseJsonObject(text, "the manifest"));

@@ -32,6 +32,4 @@ struct Manifest {
 // validates both, so such a manifest means a broken or foreign server.
 Result<Manifest> ParseManifest(std::string_view json);
 
-bool IsSha256Hex(std::string_view s);
-
 }  // namespace aether::engine

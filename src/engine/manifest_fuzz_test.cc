@@ -8,6 +8,8 @@
 
 #include "common/result.h"
 #include "engine/manifest.h"
+#include "protocol/ids.h"
+#include "protocol/names.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -17,8 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   for (const auto& f : m->functions) {
-    CHECK(aether::engine::IsValidFunctionName(f.name));
-    CHECK(aether::engine::IsSha256Hex(f.sha256));
+    CHECK(aether::protocol::IsName(f.name));
+    CHECK(aether::protocol::IsSha256Hex(f.sha256));
     for (const auto& kv : f.settings.env) CHECK(kv.find('=') != std::string::npos);
   }
   return 0;

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/resource_config.h"
 #include "control/workflows/placement.h"
+#include "protocol/ids.h"
 
 namespace aether::control {
 namespace {
@@ -237,7 +238,7 @@ Orchestrator::Described Orchestrator::Describe(const WorkflowRecord& r,
   auto add = [&](const std::string& component, int count, const char* kind, const char* what_key,
                  const std::string& what) {
     for (int i = 0; i < count; ++i) {
-      std::string id = InstanceId(r.id, component, i);
+      std::string id = protocol::InstanceId(r.id, component, i);
       PlacedInstance p;
       if (auto it = r.placement.find(id); it != r.placement.end()) p = it->second;
       json::object o{{"id", id},       {"component", component}, {"kind", kind},
@@ -294,7 +295,7 @@ Orchestrator::Described Orchestrator::Describe(const WorkflowRecord& r,
     Result<HttpIngressConfig> cfg = ParseHttpIngressConfig(res.configurations, res.name);
     std::string path = cfg.ok() ? cfg->path : res.name;
     std::string url;
-    if (auto it = r.placement.find(InstanceId(r.id, res.name, 0));
+    if (auto it = r.placement.find(protocol::InstanceId(r.id, res.name, 0));
         it != r.placement.end() && !it->second.url.empty()) {
       url = it->second.url + "/wf/" + r.id + "/" + path;
     }

@@ -5,6 +5,7 @@
 
 #include "common/json_util.h"
 #include "control/workflows/placement.h"
+#include "protocol/ids.h"
 
 namespace aether::control {
 namespace {
@@ -18,7 +19,7 @@ json::object Outputs(const WorkflowRecord& r, const std::map<std::string, std::s
     json::array targets;
     auto n = instances_of.find(target);
     for (int i = 0; n != instances_of.end() && i < n->second; ++i) {
-      std::string id = InstanceId(r.id, target, i);
+      std::string id = protocol::InstanceId(r.id, target, i);
       auto p = r.placement.find(id);
       if (p == r.placement.end() || p->second.node_id.empty()) continue;
       targets.push_back(
@@ -48,11 +49,11 @@ void AddGrants(const WorkflowRecord& r, const std::string& node_id,
   };
   auto add = [&](const std::string& component, const std::map<std::string, std::string>& mapping) {
     for (int i = 0; i < instances_of[component]; ++i) {
-      const std::string& from = node_of(InstanceId(r.id, component, i));
+      const std::string& from = node_of(protocol::InstanceId(r.id, component, i));
       if (from.empty() || from == node_id) continue;
       for (const auto& [output, target] : mapping) {
         for (int j = 0; j < instances_of[target]; ++j) {
-          std::string to = InstanceId(r.id, target, j);
+          std::string to = protocol::InstanceId(r.id, target, j);
           if (node_of(to) == node_id) grants[from].insert(std::move(to));
         }
       }
@@ -91,7 +92,7 @@ std::string NodeAssignmentsJson(const WorkflowSnapshot& snap, const std::string&
     };
     for (const FunctionSpec& f : r.spec.functions) {
       for (int i = 0; i < instances_of[f.name]; ++i) {
-        std::string id = InstanceId(r.id, f.name, i);
+        std::string id = protocol::InstanceId(r.id, f.name, i);
         if (!here(id)) continue;
         instances.push_back(json::object{{"id", id},
                                          {"workflow", r.id},
@@ -106,7 +107,7 @@ std::string NodeAssignmentsJson(const WorkflowSnapshot& snap, const std::string&
       }
     }
     for (const ResourceSpec& res : r.spec.resources) {
-      std::string id = InstanceId(r.id, res.name, 0);
+      std::string id = protocol::InstanceId(r.id, res.name, 0);
       if (!here(id)) continue;
       json::object configurations;
       for (const auto& [k, v] : res.configurations) configurations[k] = SanitizeUtf8(v);

@@ -4,7 +4,7 @@
 
 #include "common/json_util.h"
 #include "control/api.h"
-#include "control/validation.h"
+#include "protocol/names.h"
 
 namespace aether::control {
 namespace {
@@ -42,15 +42,11 @@ HttpResponse ApplyWorkflow(ApiContext& ctx, const HttpRequest& req) {
   return r;
 }
 
-// The id of /api/workflows/{id}: [a-z0-9][a-z0-9_-]{0,62}, else it names
+// The id of /api/workflows/{id}: a name (protocol/names.h), else it names
 // no workflow.
 std::optional<std::string> PathId(const HttpRequest& req) {
   std::string id = req.path.substr(kWorkflowsPath.size());
-  if (id.empty() || id.size() > 63 || id[0] == '-' || id[0] == '_') return std::nullopt;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    if (!ok) return std::nullopt;
-  }
+  if (!protocol::IsName(id)) return std::nullopt;
   return id;
 }
 

@@ -7,12 +7,13 @@
 // whole answer: the poller keeps the previous assignment and retries.
 #include <boost/json.hpp>
 #include <cstdint>
+#include <optional>
 #include <set>
 
 #include "common/json_util.h"
-#include "engine/function_registry.h"
-#include "engine/manifest.h"
 #include "engine/workflow/workflow_host.h"
+#include "protocol/ids.h"
+#include "protocol/names.h"
 
 namespace aether::engine::workflow {
 namespace {
@@ -24,23 +25,11 @@ namespace json = boost::json;
 constexpr size_t kMaxInstances = 65536;
 constexpr size_t kMaxTargets = 1024;      // per output
 constexpr size_t kMaxOutputName = 128;
-constexpr size_t kMaxUrl = 2048;
-constexpr int64_t kMaxIndex = 9999;
 constexpr size_t kMaxPeers = 4096;  // nodes that may send to this one
 
-// Workflow ids, component names: [a-z0-9][a-z0-9_-]{0,62}.
-bool IsName(std::string_view s) { return IsValidFunctionName(s); }
-
-// Node ids: [A-Za-z0-9][A-Za-z0-9._-]{0,127} (as the control plane checks them).
-bool IsNodeId(std::string_view s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && !(i > 0 && (c == '.' || c == '_' || c == '-'))) return false;
-  }
-  return true;
-}
+using protocol::IsName;
+using protocol::IsNodeId;
+using protocol::IsNodeUrl;
 
 // Output names come from guests' aether.cast calls: any printable ASCII but
 // '/' (so nothing path-like), bounded.
@@ -57,24 +46,6 @@ bool IsClassType(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
-  }
-  return true;
-}
-
-// An http:// or https:// URL with a host and no whitespace or control bytes.
-bool IsNodeUrl(std::string_view s) {
-  if (s.size() > kMaxUrl) return false;
-  std::string_view rest;
-  if (s.starts_with("http://")) {
-    rest = s.substr(7);
-  } else if (s.starts_with("https://")) {
-    rest = s.substr(8);
-  } else {
-    return false;
-  }
-  if (rest.empty() || rest.front() == '/' || rest.front() == ':') return false;
-  for (char c : s) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
   }
   return true;
 }
@@ -122,23 +93,13 @@ Result<int64_t> NonNegative(const json::object& o, std::string_view key, const s
   return n;
 }
 
-// "<workflow>/<component>/<index>": two separators, valid names, a decimal
-// index without leading zeros.
+// "<workflow>/<component>/<index>" (protocol::ParseInstanceId).
 bool IsInstanceId(std::string_view id, std::string_view* workflow = nullptr,
                   std::string_view* component = nullptr) {
-  size_t a = id.find('/');
-  if (a == std::string_view::npos) return false;
-  size_t b = id.find('/', a + 1);
-  if (b == std::string_view::npos) return false;
-  std::string_view w = id.substr(0, a), c = id.substr(a + 1, b - a - 1), i = id.substr(b + 1);
-  if (!IsName(w) || !IsName(c)) return false;
-  if (i.empty() || i.size() > 4 || (i.size() > 1 && i[0] == '0')) return false;
-  for (char ch : i) {
-    if (ch < '0' || ch > '9') return false;
-  }
-  if (std::stoll(std::string(i)) > kMaxIndex) return false;
-  if (workflow != nullptr) *workflow = w;
-  if (component != nullptr) *component = c;
+  std::optional<protocol::InstanceIdParts> parts = protocol::ParseInstanceId(id);
+  if (!parts) return false;
+  if (workflow != nullptr) *workflow = parts->workflow;
+  if (component != nullptr) *component = parts->component;
   return true;
 }
 
@@ -190,11 +151,11 @@ Result<InstanceAssignment> ParseInstance(const json::object& o, const std::strin
   if (kind == "function") {
     a.kind = InstanceAssignment::Kind::kFunction;
     ASSIGN_OR_RETURN(a.function, Str(o, "function", path + ".function", true));
-    if (!IsValidFunctionName(a.function)) {
+    if (!IsName(a.function)) {
       return Bad(path + ".function", "is not a valid function name");
     }
     ASSIGN_OR_RETURN(a.sha256, Str(o, "sha256", path + ".sha256", true));
-    if (!IsSha256Hex(a.sha256)) {
+    if (!protocol::IsSha256Hex(a.sha256)) {
       return Bad(path + ".sha256", "must be 64 lower-case hex digits");
     }
   } else if (kind == "resource") {
@@ -237,7 +198,7 @@ Result<PeerGrant> ParsePeer(const json::value& v, const std::string& path) {
   ASSIGN_OR_RETURN(p.node_id, Str(o, "node_id", path + ".node_id", true));
   if (!IsNodeId(p.node_id)) return Bad(path + ".node_id", "is not a valid node id");
   ASSIGN_OR_RETURN(p.token_sha256, Str(o, "token_sha256", path + ".token_sha256", true));
-  if (!IsSha256Hex(p.token_sha256)) {
+  if (!protocol::IsSha256Hex(p.token_sha256)) {
     return Bad(path + ".token_sha256", "must be 64 lower-case hex digits");
   }
   const json::value* list = Field(o, "instances");
