@@ -39,6 +39,14 @@ PathParts SplitPath(const std::string& path) {
   return {rest, ""};
 }
 
+// version, sha256, size, deployed_at
+json::object VersionSummaryJson(const VersionInfo& v) {
+  return {{"version", v.version},
+          {"sha256", v.sha256},
+          {"size", v.size},
+          {"deployed_at", v.deployed_at}};
+}
+
 json::object EnvJson(const EnvMap& env) {
   json::object o;
   for (const auto& [k, v] : env) o[k] = v;
@@ -181,7 +189,7 @@ HttpResponse ControlApi::GetFunction(const std::string& name) {
     nodes.push_back(json::object{{"node_id", n.reg.node_id}, {"state", n.up ? "up" : "down"},
                                  {"ready", ready}, {"sha256", std::move(sha)}});
   }
-  json::object item = ManifestItemJson(*f);
+  json::object item = protocol::ManifestEntryJson(ManifestEntryOf(*f));
   item["created_at"] = f->created_at;
   item["versions"] = std::move(versions);
   item["nodes"] = std::move(nodes);

@@ -157,7 +157,7 @@ std::string Orchestrator::NewId() {
 }
 
 void Orchestrator::Record(const std::string& type, const std::string& source, json::object data) {
-  auto r = events_.Append(type, source, std::move(data));
+  auto r = events_.Append(type, source, ToJson(data));
   if (!r.ok()) LOG_WARN("recording {}: {}", type, r.status().message());
 }
 

@@ -37,23 +37,15 @@
 #include "control/node_registry.h"
 #include "control/store.h"
 #include "control/workflows/workflow_store.h"
+#include "protocol/instance_status.h"
 
 namespace aether::control {
 
 // The largest workflow spec accepted (POST /api/workflows).
 inline constexpr size_t kMaxWorkflowSpecBytes = 1 << 20;
 
-// One instance as an engine reports it.
-struct InstanceReport {
-  std::string id;
-  std::string state;  // starting | running | restarting | failed
-  int64_t events = 0;
-  int64_t failures = 0;
-  int64_t restarts = 0;
-  int64_t dropped = 0;
-  std::string last_error;
-  std::map<std::string, double> telemetry;
-};
+// One instance as an engine reports it (protocol/instance_status.h).
+using InstanceReport = protocol::InstanceStatus;
 
 struct OrchestratorOptions {
   std::chrono::milliseconds period{250};

@@ -70,6 +70,7 @@ class OrchestratorTest : public ::testing::Test {
   std::vector<Event> EventsOf(const std::string& type) {
     return events_->List(0, type, 1000).value().events;
   }
+  static json::object DataOf(const Event& e) { return json::parse(e.data).as_object(); }
 
   std::string dir_;
   std::chrono::steady_clock::time_point now_{};
@@ -143,12 +144,12 @@ TEST_F(OrchestratorTest, HealsWhenANodeGoesDown) {
 
   std::vector<Event> node_lost = EventsOf("node_lost");
   ASSERT_EQ(node_lost.size(), 1u);
-  EXPECT_EQ(node_lost[0].data.at("node_id"), json::value(lost));
-  EXPECT_EQ(node_lost[0].data.at("instances").as_array().size(), 1u);
+  EXPECT_EQ(DataOf(node_lost[0]).at("node_id"), json::value(lost));
+  EXPECT_EQ(DataOf(node_lost[0]).at("instances").as_array().size(), 1u);
   std::vector<Event> moved = EventsOf("instance_moved");
   ASSERT_EQ(moved.size(), 1u);
-  EXPECT_EQ(moved[0].data.at("from"), json::value(lost));
-  EXPECT_EQ(moved[0].data.at("to"), json::value(after[id + "/f/0"]));
+  EXPECT_EQ(DataOf(moved[0]).at("from"), json::value(lost));
+  EXPECT_EQ(DataOf(moved[0]).at("to"), json::value(after[id + "/f/0"]));
 
   // Nothing changes on a quiet pass.
   ASSERT_TRUE(orch_->Reconcile().ok());
@@ -260,7 +261,7 @@ TEST_F(OrchestratorTest, ARemovedNodeIsHealedLikeADeadOne) {
   EXPECT_FALSE(now.empty());
   EXPECT_NE(now, victim);
   ASSERT_EQ(EventsOf("node_lost").size(), 1u);
-  EXPECT_EQ(EventsOf("node_lost")[0].data.at("node_id"), json::value(victim));
+  EXPECT_EQ(DataOf(EventsOf("node_lost")[0]).at("node_id"), json::value(victim));
   EXPECT_EQ(EventsOf("instance_moved").size(), 1u);
 }
 

@@ -4,6 +4,7 @@
 
 #include "common/json_util.h"
 #include "control/api.h"
+#include "protocol/instance_status.h"
 #include "protocol/names.h"
 
 namespace aether::control {
@@ -12,11 +13,6 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view kWorkflowsPath = "/api/workflows/";
-// Bounds of a status report.
-constexpr size_t kMaxReportedInstances = 10000;
-constexpr size_t kMaxTelemetry = 64;
-constexpr size_t kMaxNameLength = 128;
-constexpr size_t kMaxLastError = 4096;
 
 HttpResponse BadRequest(std::string_view message) {
   return JsonError(400, "invalid_argument", message);
@@ -50,61 +46,15 @@ std::optional<std::string> PathId(const HttpRequest& req) {
   return id;
 }
 
-Result<InstanceReport> ParseReport(const json::value& v, size_t index) {
-  std::string at = "instances[" + std::to_string(index) + "]";
-  if (!v.is_object()) return InvalidArgument(at + " must be an object");
-  const json::object& o = v.get_object();
-  InstanceReport r;
-  auto field = [&](Status st) { return InvalidArgument(at + ": " + st.message()); };
-  Result<std::string> id = GetString(o, "id");
-  if (!id.ok()) return field(id.status());
-  r.id = std::move(*id);
-  Result<std::string> state = GetString(o, "state");
-  if (!state.ok()) return field(state.status());
-  if (*state != "starting" && *state != "running" && *state != "restarting" && *state != "failed") {
-    return InvalidArgument(at + ".state must be starting, running, restarting or failed");
-  }
-  r.state = std::move(*state);
-  for (auto [name, out] : {std::pair{"events", &r.events}, std::pair{"failures", &r.failures},
-                           std::pair{"restarts", &r.restarts}, std::pair{"dropped", &r.dropped}}) {
-    Result<int64_t> n = GetInt(o, name, 0);
-    if (!n.ok()) return field(n.status());
-    *out = std::max<int64_t>(0, *n);
-  }
-  Result<std::string> err = GetString(o, "last_error", "");
-  if (!err.ok()) return field(err.status());
-  r.last_error = err->substr(0, kMaxLastError);
-  if (const json::value* t = o.if_contains("telemetry"); t && !t->is_null()) {
-    if (!t->is_object() || t->get_object().size() > kMaxTelemetry) {
-      return InvalidArgument(at + ".telemetry must be an object of at most 64 numbers");
-    }
-    for (const auto& [k, val] : t->get_object()) {
-      if (!val.is_number() || k.size() > kMaxNameLength) {
-        return InvalidArgument(at + ".telemetry must map short names to numbers");
-      }
-      r.telemetry[std::string(k)] = val.to_number<double>();
-    }
-  }
-  return r;
-}
-
 HttpResponse ReportStatus(ApiContext& ctx, const HttpRequest& req, const Caller& caller) {
   Result<json::object> body = ParseJsonObject(req.body);
   if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
   Result<std::string> node = GetString(*body, "node_id", caller.node_id);
   if (!node.ok()) return BadRequest(node.status().message());
   if (auto denied = ForeignNode(caller, *node)) return *denied;
-  Result<const json::array*> list = GetArray(*body, "instances");
-  if (!list.ok()) return BadRequest(list.status().message());
-  if ((*list)->size() > kMaxReportedInstances)
-    return BadRequest("at most 10000 instances per report");
-  std::vector<InstanceReport> reports;
-  for (size_t i = 0; i < (*list)->size(); ++i) {
-    Result<InstanceReport> r = ParseReport((**list)[i], i);
-    if (!r.ok()) return BadRequest(r.status().message());
-    reports.push_back(std::move(*r));
-  }
-  if (Status st = ctx.workflows.Report(*node, std::move(reports)); !st.ok()) {
+  Result<protocol::StatusReport> report = protocol::StatusReportFromJson(*body, caller.node_id);
+  if (!report.ok()) return BadRequest(report.status().message());
+  if (Status st = ctx.workflows.Report(*node, std::move(report->instances)); !st.ok()) {
     if (st.code() == Code::kNotFound)
       return JsonError(404, "unknown_node", st.message() + "; register again");
     return JsonError(st);

@@ -1,21 +1,19 @@
-// ParseAssignments: the answer of GET /node/workflows (docs/workflow-protocol.md).
-//
-// The control plane validated the spec, but an engine still checks every
-// name it will use as a map key, a log field or a path component (file-log
-// writes under <data_dir>/workflows/<workflow>/...), so a broken or foreign
-// server cannot make it write outside its data dir. One bad entry fails the
-// whole answer: the poller keeps the previous assignment and retries.
+// GET /node/workflows both ways. The parser checks what the engine will use
+// as map keys, log fields and path components (file-log writes under
+// <data_dir>/workflows/<workflow>/...). One bad entry fails the whole
+// answer: the poller keeps the previous assignment and retries.
+#include "protocol/assignments.h"
+
 #include <boost/json.hpp>
 #include <cstdint>
 #include <optional>
 #include <set>
 
 #include "common/json_util.h"
-#include "engine/workflow/workflow_host.h"
 #include "protocol/ids.h"
 #include "protocol/names.h"
 
-namespace aether::engine::workflow {
+namespace aether::protocol {
 namespace {
 
 namespace json = boost::json;
@@ -23,13 +21,9 @@ namespace json = boost::json;
 // Bounds on what one node can be asked to run; far above what placement
 // produces (256 components x 64 instances per workflow is the spec's limit).
 constexpr size_t kMaxInstances = 65536;
-constexpr size_t kMaxTargets = 1024;      // per output
+constexpr size_t kMaxTargets = 1024;  // per output
 constexpr size_t kMaxOutputName = 128;
 constexpr size_t kMaxPeers = 4096;  // nodes that may send to this one
-
-using protocol::IsName;
-using protocol::IsNodeId;
-using protocol::IsNodeUrl;
 
 // Output names come from guests' aether.cast calls: any printable ASCII but
 // '/' (so nothing path-like), bounded.
@@ -93,16 +87,6 @@ Result<int64_t> NonNegative(const json::object& o, std::string_view key, const s
   return n;
 }
 
-// "<workflow>/<component>/<index>" (protocol::ParseInstanceId).
-bool IsInstanceId(std::string_view id, std::string_view* workflow = nullptr,
-                  std::string_view* component = nullptr) {
-  std::optional<protocol::InstanceIdParts> parts = protocol::ParseInstanceId(id);
-  if (!parts) return false;
-  if (workflow != nullptr) *workflow = parts->workflow;
-  if (component != nullptr) *component = parts->component;
-  return true;
-}
-
 Result<std::vector<OutputTarget>> ParseTargets(const json::value& v, const std::string& path) {
   if (!v.is_array()) return Bad(path, "must be an array of targets");
   const json::array& a = v.get_array();
@@ -133,17 +117,15 @@ Result<InstanceAssignment> ParseInstance(const json::object& o, const std::strin
   ASSIGN_OR_RETURN(a.id, Str(o, "id", path + ".id", true));
   ASSIGN_OR_RETURN(a.workflow, Str(o, "workflow", path + ".workflow", true));
   if (!IsName(a.workflow)) {
-    return Bad(path + ".workflow", "must match [a-z0-9][a-z0-9_-]{0,62}");
+    return Bad(path + ".workflow", "must match " + std::string(kNamePattern));
   }
   ASSIGN_OR_RETURN(a.component, Str(o, "component", path + ".component", true));
   if (!IsName(a.component)) {
-    return Bad(path + ".component", "must match [a-z0-9][a-z0-9_-]{0,62}");
+    return Bad(path + ".component", "must match " + std::string(kNamePattern));
   }
-  std::string_view id_workflow, id_component;
-  if (!IsInstanceId(a.id, &id_workflow, &id_component)) {
-    return Bad(path + ".id", "must be \"<workflow>/<component>/<index>\"");
-  }
-  if (id_workflow != a.workflow || id_component != a.component) {
+  std::optional<InstanceIdParts> id = ParseInstanceId(a.id);
+  if (!id) return Bad(path + ".id", "must be \"<workflow>/<component>/<index>\"");
+  if (id->workflow != a.workflow || id->component != a.component) {
     return Bad(path + ".id", "does not match its workflow and component");
   }
 
@@ -155,7 +137,7 @@ Result<InstanceAssignment> ParseInstance(const json::object& o, const std::strin
       return Bad(path + ".function", "is not a valid function name");
     }
     ASSIGN_OR_RETURN(a.sha256, Str(o, "sha256", path + ".sha256", true));
-    if (!protocol::IsSha256Hex(a.sha256)) {
+    if (!IsSha256Hex(a.sha256)) {
       return Bad(path + ".sha256", "must be 64 lower-case hex digits");
     }
   } else if (kind == "resource") {
@@ -198,7 +180,7 @@ Result<PeerGrant> ParsePeer(const json::value& v, const std::string& path) {
   ASSIGN_OR_RETURN(p.node_id, Str(o, "node_id", path + ".node_id", true));
   if (!IsNodeId(p.node_id)) return Bad(path + ".node_id", "is not a valid node id");
   ASSIGN_OR_RETURN(p.token_sha256, Str(o, "token_sha256", path + ".token_sha256", true));
-  if (!protocol::IsSha256Hex(p.token_sha256)) {
+  if (!IsSha256Hex(p.token_sha256)) {
     return Bad(path + ".token_sha256", "must be 64 lower-case hex digits");
   }
   const json::value* list = Field(o, "instances");
@@ -214,7 +196,57 @@ Result<PeerGrant> ParsePeer(const json::value& v, const std::string& path) {
   return p;
 }
 
+json::object OutputsJson(const std::map<std::string, std::vector<OutputTarget>>& outputs) {
+  json::object out;
+  for (const auto& [output, targets] : outputs) {
+    json::array list;
+    list.reserve(targets.size());
+    for (const OutputTarget& t : targets) {
+      list.push_back(
+          json::object{{"instance", t.instance}, {"node_id", t.node_id}, {"url", t.url}});
+    }
+    out[output] = std::move(list);
+  }
+  return out;
+}
+
+json::object InstanceJson(const InstanceAssignment& a) {
+  json::object o{{"id", a.id}, {"workflow", a.workflow}, {"component", a.component}};
+  if (a.kind == InstanceAssignment::Kind::kFunction) {
+    o["kind"] = "function";
+    o["function"] = a.function;
+    o["sha256"] = a.sha256;
+    o["init_payload"] = SanitizeUtf8(a.init_payload);
+    o["memory_limit"] = a.memory_limit;
+    o["timeout_ms"] = a.timeout_ms;
+  } else {
+    json::object configurations;
+    for (const auto& [k, v] : a.configurations) configurations[k] = SanitizeUtf8(v);
+    o["kind"] = "resource";
+    o["class_type"] = a.class_type;
+    o["configurations"] = std::move(configurations);
+  }
+  o["outputs"] = OutputsJson(a.outputs);
+  return o;
+}
+
 }  // namespace
+
+std::string EncodeAssignments(const Assignments& assignments) {
+  json::array instances;
+  instances.reserve(assignments.instances.size());
+  for (const InstanceAssignment& a : assignments.instances) instances.push_back(InstanceJson(a));
+  json::array peers;
+  for (const PeerGrant& p : assignments.peers) {
+    json::array ids;
+    for (const std::string& id : p.instances) ids.push_back(json::string(id));
+    peers.push_back(json::object{
+        {"node_id", p.node_id}, {"token_sha256", p.token_sha256}, {"instances", std::move(ids)}});
+  }
+  return ToJson(json::object{{"revision", assignments.revision},
+                             {"instances", std::move(instances)},
+                             {"peers", std::move(peers)}});
+}
 
 Result<Assignments> ParseAssignments(std::string_view text) {
   ASSIGN_OR_RETURN(json::object root, ParseJsonObject(text, "the workflow assignment"));
@@ -249,4 +281,4 @@ Result<Assignments> ParseAssignments(std::string_view text) {
   return out;
 }
 
-}  // namespace aether::engine::workflow
+}  // namespace aether::protocol
