@@ -156,8 +156,8 @@ std::string Orchestrator::NewId() {
   return id;
 }
 
-void Orchestrator::Record(const std::string& type, const std::string& source, json::object data) {
-  auto r = events_.Append(type, source, ToJson(data));
+void Orchestrator::Record(const std::string& type, const std::string& source, std::string data) {
+  auto r = events_.Append(type, source, std::move(data));
   if (!r.ok()) LOG_WARN("recording {}: {}", type, r.status().message());
 }
 
@@ -167,7 +167,7 @@ std::map<std::string, Orchestrator::NodeView> Orchestrator::Nodes() const {
   return out;
 }
 
-Result<json::object> Orchestrator::Apply(std::string_view spec_json, const std::string& source) {
+Result<WorkflowView> Orchestrator::Apply(std::string_view spec_json, const std::string& source) {
   if (spec_json.size() > kMaxWorkflowSpecBytes) {
     return ResourceExhausted("the workflow spec is larger than 1 MiB");
   }
@@ -198,17 +198,17 @@ Result<json::object> Orchestrator::Apply(std::string_view spec_json, const std::
   }
   LOG_INFO("workflow {} applied ({} instances)", rec.id, rec.placement.size());
   Record("workflow_applied", source,
-         json::object{{"workflow", rec.id},
-                      {"name", rec.name},
-                      {"components", rec.spec.functions.size() + rec.spec.resources.size()},
-                      {"instances", rec.placement.size()}});
+         ToJson(json::object{{"workflow", rec.id},
+                             {"name", rec.name},
+                             {"components", rec.spec.functions.size() + rec.spec.resources.size()},
+                             {"instances", rec.placement.size()}}));
   if (!rec.reason.empty()) {
     Record("workflow_pending", std::string(kControlSource),
-           json::object{{"workflow", rec.id}, {"reason", rec.reason}});
+           ToJson(json::object{{"workflow", rec.id}, {"reason", rec.reason}}));
   }
-  Described d = Describe(rec, Nodes());
-  return json::object{
-      {"id", rec.id}, {"state", d.state}, {"reason", d.reason}, {"ingress", std::move(d.ingress)}};
+  WorkflowView view = Describe(rec, Nodes()).view;
+  view.spec = std::move(rec.spec);
+  return view;
 }
 
 Status Orchestrator::Delete(const std::string& id, const std::string& source) {
@@ -225,25 +225,27 @@ Status Orchestrator::Delete(const std::string& id, const std::string& source) {
     }
   }
   LOG_INFO("workflow {} deleted", id);
-  Record("workflow_deleted", source, json::object{{"workflow", id}});
+  Record("workflow_deleted", source, ToJson(json::object{{"workflow", id}}));
   return OkStatus();
 }
 
 Orchestrator::Described Orchestrator::Describe(const WorkflowRecord& r,
                                                const std::map<std::string, NodeView>& nodes) {
   Described d;
+  WorkflowView& v = d.view;
+  v.id = r.id;
+  v.name = r.name;
+  v.created_at = r.created_at;
   int64_t waiting = 0;
   std::vector<std::string> problems;
   std::lock_guard lock(status_mu_);
-  auto add = [&](const std::string& component, int count, const char* kind, const char* what_key,
-                 const std::string& what) {
+  auto add = [&](const std::string& component, int count, bool resource, const std::string& what) {
     for (int i = 0; i < count; ++i) {
       std::string id = protocol::InstanceId(r.id, component, i);
       PlacedInstance p;
       if (auto it = r.placement.find(id); it != r.placement.end()) p = it->second;
-      json::object o{{"id", id},       {"component", component}, {"kind", kind},
-                     {what_key, what}, {"node_id", p.node_id},   {"node_url", p.url}};
-      std::string state;
+      InstanceView o{id, component, resource, what, p.node_id, p.url, "", {}, ""};
+      std::string& state = o.state;
       const Reported* rep = nullptr;
       if (auto s = statuses_.find(id); s != statuses_.end() && s->second.node_id == p.node_id) {
         rep = &s->second;
@@ -271,26 +273,18 @@ Orchestrator::Described Orchestrator::Describe(const WorkflowRecord& r,
           ++waiting;
         }
       }
-      o["state"] = state;
-      json::object telemetry;
       if (rep) {
-        for (const auto& [k, v] : rep->report.telemetry) telemetry[k] = v;
+        o.report = rep->report;
+        o.reported_at = rep->at;
       }
-      o["events"] = rep ? rep->report.events : 0;
-      o["failures"] = rep ? rep->report.failures : 0;
-      o["restarts"] = rep ? rep->report.restarts : 0;
-      o["dropped"] = rep ? rep->report.dropped : 0;
-      o["last_error"] = rep ? SanitizeUtf8(rep->report.last_error) : "";
-      o["telemetry"] = std::move(telemetry);
-      o["reported_at"] = rep ? json::value(rep->at) : json::value(nullptr);
-      d.instances.push_back(std::move(o));
+      v.instances.push_back(std::move(o));
     }
   };
   for (const FunctionSpec& f : r.spec.functions) {
-    add(f.name, std::max(1, f.max_instances), "function", "function", f.function);
+    add(f.name, std::max(1, f.max_instances), false, f.function);
   }
   for (const ResourceSpec& res : r.spec.resources) {
-    add(res.name, 1, "resource", "class_type", res.class_type);
+    add(res.name, 1, true, res.class_type);
     if (res.class_type != "http-ingress") continue;
     Result<HttpIngressConfig> cfg = ParseHttpIngressConfig(res.configurations, res.name);
     std::string path = cfg.ok() ? cfg->path : res.name;
@@ -299,58 +293,49 @@ Orchestrator::Described Orchestrator::Describe(const WorkflowRecord& r,
         it != r.placement.end() && !it->second.url.empty()) {
       url = it->second.url + "/wf/" + r.id + "/" + path;
     }
-    d.ingress.push_back(json::object{{"component", res.name}, {"url", url}});
+    v.ingress.push_back({res.name, std::move(url)});
   }
   if (d.unplaced > 0) {
-    d.state = "pending";
-    d.reason = r.reason.empty() ? std::to_string(d.unplaced) + " instance(s) not placed" : r.reason;
+    v.state = "pending";
+    v.reason = r.reason.empty() ? std::to_string(d.unplaced) + " instance(s) not placed" : r.reason;
   } else if (!problems.empty()) {
-    d.state = "degraded";
+    v.state = "degraded";
     if (problems.size() > kMaxReasons) {
       size_t more = problems.size() - kMaxReasons;
       problems.resize(kMaxReasons);
       problems.push_back("and " + std::to_string(more) + " more");
     }
-    d.reason = JoinReasons(problems);
+    v.reason = JoinReasons(problems);
   } else if (waiting > 0) {
-    d.state = "pending";
-    d.reason = "waiting for " + std::to_string(waiting) + " instance(s) to start";
+    v.state = "pending";
+    v.reason = "waiting for " + std::to_string(waiting) + " instance(s) to start";
   } else {
-    d.state = "running";
+    v.state = "running";
   }
   return d;
 }
 
-Result<json::object> Orchestrator::Show(const std::string& id) {
+Result<WorkflowView> Orchestrator::Show(const std::string& id) {
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
   const WorkflowRecord* r = snap->Find(id);
   if (!r) return NotFound("no workflow \"" + id + "\"");
-  Described d = Describe(*r, Nodes());
-  return json::object{{"id", r->id},
-                      {"name", r->name},
-                      {"state", d.state},
-                      {"reason", d.reason},
-                      {"created_at", r->created_at},
-                      {"spec", SerializeWorkflowSpec(r->spec)},
-                      {"instances", std::move(d.instances)},
-                      {"ingress", std::move(d.ingress)}};
+  WorkflowView view = Describe(*r, Nodes()).view;
+  view.spec = r->spec;
+  return view;
 }
 
-Result<json::object> Orchestrator::List() {
+Result<WorkflowList> Orchestrator::List() {
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
   std::map<std::string, NodeView> nodes = Nodes();
-  json::array out;
+  WorkflowList out;
+  out.revision = snap->revision;
   for (const WorkflowRecord& r : snap->workflows) {
     Described d = Describe(r, nodes);
-    out.push_back(json::object{{"id", r.id},
-                               {"name", r.name},
-                               {"state", d.state},
-                               {"reason", d.reason},
-                               {"components", r.spec.functions.size() + r.spec.resources.size()},
-                               {"instances", r.placement.size()},
-                               {"created_at", r.created_at}});
+    out.workflows.push_back({r.id, r.name, std::move(d.view.state), std::move(d.view.reason),
+                             r.spec.functions.size() + r.spec.resources.size(), r.placement.size(),
+                             r.created_at});
   }
-  return json::object{{"workflows", std::move(out)}, {"revision", snap->revision}};
+  return out;
 }
 
 Result<std::vector<std::string>> Orchestrator::WorkflowsUsing(const std::string& function) {
@@ -423,21 +408,23 @@ Status Orchestrator::Reconcile() {
     if (next.reason != r.reason && !next.reason.empty()) {
       LOG_WARN("workflow {} is pending: {}", r.id, next.reason);
       Record("workflow_pending", std::string(kControlSource),
-             json::object{{"workflow", r.id}, {"reason", next.reason}});
+             ToJson(json::object{{"workflow", r.id}, {"reason", next.reason}}));
     }
   }
   for (const auto& [node, what] : lost) {
     LOG_WARN("node {} lost {} workflow instance(s)", node, what.second.size());
-    Record("node_lost", std::string(kControlSource),
-           json::object{{"node_id", node},
-                        {"workflows",
-                         Strings(std::vector<std::string>(what.first.begin(), what.first.end()))},
-                        {"instances", Strings(what.second)}});
+    Record(
+        "node_lost", std::string(kControlSource),
+        ToJson(json::object{
+            {"node_id", node},
+            {"workflows", Strings(std::vector<std::string>(what.first.begin(), what.first.end()))},
+            {"instances", Strings(what.second)}}));
   }
   for (const Move& m : moves) {
-    Record("instance_moved", std::string(kControlSource),
-           json::object{
-               {"workflow", m.workflow}, {"instance", m.instance}, {"from", m.from}, {"to", m.to}});
+    Record(
+        "instance_moved", std::string(kControlSource),
+        ToJson(json::object{
+            {"workflow", m.workflow}, {"instance", m.instance}, {"from", m.from}, {"to", m.to}}));
   }
 
   // Forget statuses of instances that no longer exist.
@@ -463,7 +450,7 @@ void Orchestrator::UpdateMetrics(const WorkflowSnapshot& snap) {
   int64_t placed = 0, unplaced = 0;
   for (const WorkflowRecord& r : snap.workflows) {
     Described d = Describe(r, nodes);
-    ++states[d.state];
+    ++states[d.view.state];
     placed += d.placed;
     unplaced += d.unplaced;
   }

@@ -18,7 +18,6 @@
 // mutex and block on store I/O; Start/Stop from the controlling thread.
 #pragma once
 
-#include <boost/json/object.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -47,6 +46,59 @@ inline constexpr size_t kMaxWorkflowSpecBytes = 1 << 20;
 // One instance as an engine reports it (protocol/instance_status.h).
 using InstanceReport = protocol::InstanceStatus;
 
+// One instance as GET /api/workflows/{id} shows it.
+struct InstanceView {
+  std::string id;  // "<workflow>/<component>/<index>"
+  std::string component;
+  bool resource = false;  // a resource, else a function
+  std::string what;       // the function's name, or the resource's class_type
+  std::string node_id;    // "" = unplaced
+  std::string node_url;
+  // unplaced | lost (its node is down) | placed (no report yet) | the
+  // reported state (starting | running | restarting | failed).
+  std::string state;
+  // The last report from the node it is placed on (zeros when none).
+  InstanceReport report;
+  std::string reported_at;  // RFC 3339; "" = no report
+};
+
+// Where an http-ingress resource takes requests.
+struct IngressView {
+  std::string component;
+  std::string url;  // "" until placed
+};
+
+// A workflow with its state computed at the time of the call: pending
+// (instances unplaced or not running yet), degraded (an instance
+// restarting or failed, or its node down) or running; `reason` says why
+// it is not running.
+struct WorkflowView {
+  std::string id;
+  std::string name;  // "" when the id was generated
+  std::string created_at;
+  WorkflowSpec spec;  // (Apply and Show)
+  std::string state;
+  std::string reason;
+  std::vector<InstanceView> instances;  // in spec order
+  std::vector<IngressView> ingress;
+};
+
+// One workflow of GET /api/workflows.
+struct WorkflowSummary {
+  std::string id;
+  std::string name;
+  std::string state;
+  std::string reason;
+  size_t components = 0;
+  size_t instances = 0;  // placed or not
+  std::string created_at;
+};
+
+struct WorkflowList {
+  int64_t revision = 0;  // the workflows revision
+  std::vector<WorkflowSummary> workflows;
+};
+
 struct OrchestratorOptions {
   std::chrono::milliseconds period{250};
 };
@@ -61,16 +113,16 @@ class Orchestrator {
   void Stop();  // idempotent
 
   // Parses, validates (functions must be deployed), places and stores a
-  // workflow. Returns {"id", "state", "reason", "ingress"}. Errors:
-  // InvalidArgument "<path>: ..." (the spec), AlreadyExists (name taken),
-  // store errors.
-  Result<boost::json::object> Apply(std::string_view spec_json, const std::string& source);
+  // workflow, and returns it as placed. Errors: InvalidArgument "<path>:
+  // ..." (the spec), ResourceExhausted (over kMaxWorkflowSpecBytes),
+  // AlreadyExists (name taken), store errors.
+  Result<WorkflowView> Apply(std::string_view spec_json, const std::string& source);
   // NotFound for an unknown id.
   Status Delete(const std::string& id, const std::string& source);
   // GET /api/workflows/{id}; NotFound for an unknown id.
-  Result<boost::json::object> Show(const std::string& id);
+  Result<WorkflowView> Show(const std::string& id);
   // GET /api/workflows.
-  Result<boost::json::object> List();
+  Result<WorkflowList> List();
   // The ids of the workflows whose spec uses deployed function `function`.
   Result<std::vector<std::string>> WorkflowsUsing(const std::string& function);
 
@@ -94,10 +146,7 @@ class Orchestrator {
     bool up = false;
   };
   struct Described {
-    std::string state;
-    std::string reason;
-    boost::json::array instances;
-    boost::json::array ingress;
+    WorkflowView view;
     int64_t placed = 0;
     int64_t unplaced = 0;
   };
@@ -105,7 +154,8 @@ class Orchestrator {
   Described Describe(const WorkflowRecord& r, const std::map<std::string, NodeView>& nodes);
   std::map<std::string, NodeView> Nodes() const;
   std::string NewId();
-  void Record(const std::string& type, const std::string& source, boost::json::object data);
+  // `data`: the event's data as JSON text.
+  void Record(const std::string& type, const std::string& source, std::string data);
   void UpdateMetrics(const WorkflowSnapshot& snap);
 
   Store& store_;

@@ -18,12 +18,69 @@ HttpResponse BadRequest(std::string_view message) {
   return JsonError(400, "invalid_argument", message);
 }
 
+json::object InstanceJson(const InstanceView& i) {
+  const InstanceReport& rep = i.report;
+  json::object telemetry;
+  for (const auto& [k, v] : rep.telemetry) telemetry[k] = v;
+  return {
+      {"id", i.id},
+      {"component", i.component},
+      {"kind", i.resource ? "resource" : "function"},
+      {i.resource ? "class_type" : "function", i.what},
+      {"node_id", i.node_id},
+      {"node_url", i.node_url},
+      {"state", i.state},
+      {"events", rep.events},
+      {"failures", rep.failures},
+      {"restarts", rep.restarts},
+      {"dropped", rep.dropped},
+      {"last_error", SanitizeUtf8(rep.last_error)},
+      {"telemetry", std::move(telemetry)},
+      {"reported_at", i.reported_at.empty() ? json::value(nullptr) : json::value(i.reported_at)}};
+}
+
+json::array IngressJson(const std::vector<IngressView>& ingress) {
+  json::array out;
+  for (const IngressView& i : ingress) {
+    out.push_back(json::object{{"component", i.component}, {"url", i.url}});
+  }
+  return out;
+}
+
+// GET /api/workflows/{id}
+json::object WorkflowJson(const WorkflowView& w) {
+  json::array instances;
+  for (const InstanceView& i : w.instances) instances.push_back(InstanceJson(i));
+  return {{"id", w.id},
+          {"name", w.name},
+          {"state", w.state},
+          {"reason", w.reason},
+          {"created_at", w.created_at},
+          {"spec", SerializeWorkflowSpec(w.spec)},
+          {"instances", std::move(instances)},
+          {"ingress", IngressJson(w.ingress)}};
+}
+
+// GET /api/workflows
+json::object WorkflowListJson(const WorkflowList& list) {
+  json::array out;
+  for (const WorkflowSummary& w : list.workflows) {
+    out.push_back(json::object{{"id", w.id},
+                               {"name", w.name},
+                               {"state", w.state},
+                               {"reason", w.reason},
+                               {"components", w.components},
+                               {"instances", w.instances},
+                               {"created_at", w.created_at}});
+  }
+  return {{"workflows", std::move(out)}, {"revision", list.revision}};
+}
 
 HttpResponse ApplyWorkflow(ApiContext& ctx, const HttpRequest& req) {
   if (req.body.size() > kMaxWorkflowSpecBytes) {
     return JsonError(413, "payload_too_large", "the workflow spec is larger than 1 MiB");
   }
-  Result<json::object> out = ctx.workflows.Apply(req.body, std::string(kApiSource));
+  Result<WorkflowView> out = ctx.workflows.Apply(req.body, std::string(kApiSource));
   if (!out.ok()) {
     const Status& st = out.status();
     if (st.code() == Code::kInvalidArgument) return JsonError(400, "invalid_spec", st.message());
@@ -31,10 +88,12 @@ HttpResponse ApplyWorkflow(ApiContext& ctx, const HttpRequest& req) {
       return JsonError(413, "payload_too_large", st.message());
     return JsonError(st);
   }
-  HttpResponse r = JsonOk(*out);
+  HttpResponse r = JsonOk(json::object{{"id", out->id},
+                                       {"state", out->state},
+                                       {"reason", out->reason},
+                                       {"ingress", IngressJson(out->ingress)}});
   r.status = 201;
-  r.headers.emplace_back("Location",
-                         std::string(kWorkflowsPath) + (*out)["id"].as_string().c_str());
+  r.headers.emplace_back("Location", std::string(kWorkflowsPath) + out->id);
   return r;
 }
 
@@ -70,16 +129,16 @@ void ControlApi::RegisterWorkflows(HttpServer& server) {
                         [this](const HttpRequest& req) { return ApplyWorkflow(ctx_, req); }));
   server.Route("GET", "/api/workflows",
                Blocking("GET /api/workflows", Access::kAdmin, [this](const HttpRequest&) {
-                 Result<json::object> out = ctx_.workflows.List();
-                 return out.ok() ? JsonOk(*out) : JsonError(out.status());
+                 Result<WorkflowList> out = ctx_.workflows.List();
+                 return out.ok() ? JsonOk(WorkflowListJson(*out)) : JsonError(out.status());
                }));
   server.RoutePrefix(
       "GET", kWorkflowsPath,
       Blocking("GET /api/workflows/{id}", Access::kAdmin, [this](const HttpRequest& req) {
         std::optional<std::string> id = PathId(req);
         if (!id) return JsonError(404, "not_found", "no such workflow");
-        Result<json::object> out = ctx_.workflows.Show(*id);
-        return out.ok() ? JsonOk(*out) : JsonError(out.status());
+        Result<WorkflowView> out = ctx_.workflows.Show(*id);
+        return out.ok() ? JsonOk(WorkflowJson(*out)) : JsonError(out.status());
       }));
   server.RoutePrefix(
       "DELETE", kWorkflowsPath,
