@@ -5,9 +5,6 @@
 
 #include "common/json_util.h"
 #include "common/log.h"
-#include "common/resource_config.h"
-#include "control/workflows/placement.h"
-#include "protocol/ids.h"
 
 namespace aether::control {
 namespace {
@@ -15,85 +12,6 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view kControlSource = "control";
-// At most this many problems are spelled out in a degraded workflow's reason.
-constexpr size_t kMaxReasons = 3;
-
-using ShaMap = std::map<std::string, std::string>;  // function -> current sha256
-
-Result<ShaMap> CurrentVersions(FunctionRegistry& functions) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const Manifest> m, functions.GetManifest());
-  ShaMap out;
-  for (const FunctionInfo& f : m->functions) out[f.name] = f.current.sha256;
-  return out;
-}
-
-// Demands with functions that are not deployed (any more) blocked.
-std::vector<PlacementDemand> Demands(const WorkflowSpec& spec, const ShaMap& shas) {
-  std::vector<PlacementDemand> out = DemandsOf(spec);
-  for (size_t i = 0; i < spec.functions.size(); ++i) {
-    if (!shas.contains(spec.functions[i].function)) {
-      out[i].blocked = "function \"" + spec.functions[i].function + "\" is not deployed";
-    }
-  }
-  return out;
-}
-
-std::vector<PlacementNode> ToPlacementNodes(const std::vector<NodeStatus>& list) {
-  std::vector<PlacementNode> out;
-  for (const NodeStatus& n : list) {
-    out.push_back({n.reg.node_id, n.reg.labels, n.up, n.load.inflight + n.load.queue});
-  }
-  return out;
-}
-
-// Workflow instances per up node, over every workflow of `snap` except `skip`.
-std::map<std::string, int64_t> InstanceCounts(const WorkflowSnapshot& snap,
-                                              const std::vector<PlacementNode>& nodes) {
-  std::set<std::string> up;
-  for (const PlacementNode& n : nodes) {
-    if (n.up) up.insert(n.id);
-  }
-  std::map<std::string, int64_t> counts;
-  for (const WorkflowRecord& r : snap.workflows) {
-    for (const auto& [id, p] : r.placement) {
-      if (up.contains(p.node_id)) ++counts[p.node_id];
-    }
-  }
-  return counts;
-}
-
-// The stored placement for a placement result.
-std::map<std::string, PlacedInstance> Materialize(const WorkflowSpec& spec,
-                                                  const PlacementResult& res,
-                                                  const std::vector<NodeStatus>& nodes,
-                                                  const ShaMap& shas) {
-  std::map<std::string, const NodeStatus*> by_id;
-  for (const NodeStatus& n : nodes) by_id[n.reg.node_id] = &n;
-  std::map<std::string, std::string> function_of;  // component -> function
-  for (const FunctionSpec& f : spec.functions) function_of[f.name] = f.function;
-  std::map<std::string, PlacedInstance> out;
-  for (const auto& [id, node] : res.assignment) {
-    PlacedInstance p;
-    p.node_id = node;
-    if (auto n = by_id.find(node); n != by_id.end()) {
-      p.url = n->second->reg.url;
-      p.credential_id = n->second->credential_id;
-    }
-    std::string component = id.substr(0, id.rfind('/'));
-    component = component.substr(component.find('/') + 1);
-    if (auto f = function_of.find(component); f != function_of.end()) {
-      if (auto s = shas.find(f->second); s != shas.end()) p.sha256 = s->second;
-    }
-    out[id] = std::move(p);
-  }
-  return out;
-}
-
-std::string JoinReasons(const std::vector<std::string>& reasons) {
-  std::string out;
-  for (const std::string& r : reasons) out += (out.empty() ? "" : "; ") + r;
-  return out;
-}
 
 json::array Strings(const std::vector<std::string>& v) {
   json::array a;
@@ -161,8 +79,8 @@ void Orchestrator::Record(const std::string& type, const std::string& source, st
   if (!r.ok()) LOG_WARN("recording {}: {}", type, r.status().message());
 }
 
-std::map<std::string, Orchestrator::NodeView> Orchestrator::Nodes() const {
-  std::map<std::string, NodeView> out;
+std::map<std::string, NodeLiveness> Orchestrator::Nodes() const {
+  std::map<std::string, NodeLiveness> out;
   for (const NodeStatus& n : nodes_.List()) out[n.reg.node_id] = {n.reg.url, n.up};
   return out;
 }
@@ -171,26 +89,23 @@ Result<WorkflowView> Orchestrator::Apply(std::string_view spec_json, const std::
   if (spec_json.size() > kMaxWorkflowSpecBytes) {
     return ResourceExhausted("the workflow spec is larger than 1 MiB");
   }
-  ASSIGN_OR_RETURN(ShaMap shas, CurrentVersions(functions_));
+  ASSIGN_OR_RETURN(PlacementInputs in, ReadPlacementInputs(functions_, nodes_));
   SpecCheckHooks hooks;
-  hooks.function_exists = [&shas](const std::string& name) { return shas.contains(name); };
+  hooks.function_exists = [&in](const std::string& name) { return in.shas.contains(name); };
   ASSIGN_OR_RETURN(WorkflowSpec spec, ParseWorkflowSpec(spec_json, hooks));
 
   std::lock_guard lock(reconcile_mu_);
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
-  std::vector<NodeStatus> node_list = nodes_.List();
-  std::vector<PlacementNode> nodes = ToPlacementNodes(node_list);
   WorkflowRecord rec;
   rec.name = spec.name;
   rec.created_at = NowRfc3339();
   rec.spec = std::move(spec);
-  std::vector<PlacementDemand> demands = Demands(rec.spec, shas);
   for (int attempt = 0;; ++attempt) {
     rec.id = rec.name.empty() ? NewId() : rec.name;
-    std::map<std::string, int64_t> counts = InstanceCounts(*snap, nodes);
-    PlacementResult res = Place(rec.id, demands, {}, nodes, counts);
-    rec.placement = Materialize(rec.spec, res, node_list, shas);
-    rec.reason = JoinReasons(res.reasons);
+    std::map<std::string, int64_t> counts = InstanceCounts(*snap, in.candidates);
+    WorkflowPlacement placed = PlaceWorkflow(rec.id, rec.spec, {}, in, counts);
+    rec.placement = std::move(placed.placement);
+    rec.reason = std::move(placed.reason);
     Status st = workflows_.Create(rec);
     if (st.ok()) break;
     // A generated id that collides: draw another.
@@ -206,7 +121,7 @@ Result<WorkflowView> Orchestrator::Apply(std::string_view spec_json, const std::
     Record("workflow_pending", std::string(kControlSource),
            ToJson(json::object{{"workflow", rec.id}, {"reason", rec.reason}}));
   }
-  WorkflowView view = Describe(rec, Nodes()).view;
+  WorkflowView view = statuses_.Describe(rec, Nodes()).view;
   view.spec = std::move(rec.spec);
   return view;
 }
@@ -216,121 +131,28 @@ Status Orchestrator::Delete(const std::string& id, const std::string& source) {
     std::lock_guard lock(reconcile_mu_);
     RETURN_IF_ERROR(workflows_.Delete(id));
   }
-  {
-    std::lock_guard lock(status_mu_);
-    std::string prefix = id + "/";
-    for (auto it = statuses_.lower_bound(prefix);
-         it != statuses_.end() && it->first.starts_with(prefix);) {
-      it = statuses_.erase(it);
-    }
-  }
+  statuses_.ForgetWorkflow(id);
   LOG_INFO("workflow {} deleted", id);
   Record("workflow_deleted", source, ToJson(json::object{{"workflow", id}}));
   return OkStatus();
-}
-
-Orchestrator::Described Orchestrator::Describe(const WorkflowRecord& r,
-                                               const std::map<std::string, NodeView>& nodes) {
-  Described d;
-  WorkflowView& v = d.view;
-  v.id = r.id;
-  v.name = r.name;
-  v.created_at = r.created_at;
-  int64_t waiting = 0;
-  std::vector<std::string> problems;
-  std::lock_guard lock(status_mu_);
-  auto add = [&](const std::string& component, int count, bool resource, const std::string& what) {
-    for (int i = 0; i < count; ++i) {
-      std::string id = protocol::InstanceId(r.id, component, i);
-      PlacedInstance p;
-      if (auto it = r.placement.find(id); it != r.placement.end()) p = it->second;
-      InstanceView o{id, component, resource, what, p.node_id, p.url, "", {}, ""};
-      std::string& state = o.state;
-      const Reported* rep = nullptr;
-      if (auto s = statuses_.find(id); s != statuses_.end() && s->second.node_id == p.node_id) {
-        rep = &s->second;
-      }
-      auto node = nodes.find(p.node_id);
-      if (p.node_id.empty()) {
-        state = "unplaced";
-        ++d.unplaced;
-      } else {
-        ++d.placed;
-        if (node == nodes.end() || !node->second.up) {
-          state = "lost";
-          problems.push_back("instance " + id + ": node " + p.node_id + " is down");
-        } else if (rep) {
-          state = rep->report.state;
-          if (state == "restarting" || state == "failed") {
-            std::string p2 = "instance " + id + " is " + state;
-            if (!rep->report.last_error.empty()) p2 += ": " + rep->report.last_error;
-            problems.push_back(std::move(p2));
-          } else if (state != "running") {
-            ++waiting;
-          }
-        } else {
-          state = "placed";
-          ++waiting;
-        }
-      }
-      if (rep) {
-        o.report = rep->report;
-        o.reported_at = rep->at;
-      }
-      v.instances.push_back(std::move(o));
-    }
-  };
-  for (const FunctionSpec& f : r.spec.functions) {
-    add(f.name, std::max(1, f.max_instances), false, f.function);
-  }
-  for (const ResourceSpec& res : r.spec.resources) {
-    add(res.name, 1, true, res.class_type);
-    if (res.class_type != "http-ingress") continue;
-    Result<HttpIngressConfig> cfg = ParseHttpIngressConfig(res.configurations, res.name);
-    std::string path = cfg.ok() ? cfg->path : res.name;
-    std::string url;
-    if (auto it = r.placement.find(protocol::InstanceId(r.id, res.name, 0));
-        it != r.placement.end() && !it->second.url.empty()) {
-      url = it->second.url + "/wf/" + r.id + "/" + path;
-    }
-    v.ingress.push_back({res.name, std::move(url)});
-  }
-  if (d.unplaced > 0) {
-    v.state = "pending";
-    v.reason = r.reason.empty() ? std::to_string(d.unplaced) + " instance(s) not placed" : r.reason;
-  } else if (!problems.empty()) {
-    v.state = "degraded";
-    if (problems.size() > kMaxReasons) {
-      size_t more = problems.size() - kMaxReasons;
-      problems.resize(kMaxReasons);
-      problems.push_back("and " + std::to_string(more) + " more");
-    }
-    v.reason = JoinReasons(problems);
-  } else if (waiting > 0) {
-    v.state = "pending";
-    v.reason = "waiting for " + std::to_string(waiting) + " instance(s) to start";
-  } else {
-    v.state = "running";
-  }
-  return d;
 }
 
 Result<WorkflowView> Orchestrator::Show(const std::string& id) {
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
   const WorkflowRecord* r = snap->Find(id);
   if (!r) return NotFound("no workflow \"" + id + "\"");
-  WorkflowView view = Describe(*r, Nodes()).view;
+  WorkflowView view = statuses_.Describe(*r, Nodes()).view;
   view.spec = r->spec;
   return view;
 }
 
 Result<WorkflowList> Orchestrator::List() {
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
-  std::map<std::string, NodeView> nodes = Nodes();
+  std::map<std::string, NodeLiveness> nodes = Nodes();
   WorkflowList out;
   out.revision = snap->revision;
   for (const WorkflowRecord& r : snap->workflows) {
-    Described d = Describe(r, nodes);
+    InstanceStatuses::Described d = statuses_.Describe(r, nodes);
     out.workflows.push_back({r.id, r.name, std::move(d.view.state), std::move(d.view.reason),
                              r.spec.functions.size() + r.spec.resources.size(), r.placement.size(),
                              r.created_at});
@@ -355,26 +177,17 @@ Result<std::vector<std::string>> Orchestrator::WorkflowsUsing(const std::string&
 Status Orchestrator::Report(const std::string& node_id, std::vector<InstanceReport> instances) {
   if (!nodes_.Has(node_id)) return NotFound("node " + node_id + " is not registered");
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
-  std::string at = NowRfc3339();
-  std::lock_guard lock(status_mu_);
-  for (InstanceReport& rep : instances) {
-    const WorkflowRecord* r = snap->Find(rep.id.substr(0, rep.id.find('/')));
-    if (!r || !r->placement.contains(rep.id)) continue;  // stale: that instance is gone
-    std::string id = rep.id;
-    statuses_[id] = Reported{node_id, std::move(rep), at};
-  }
+  statuses_.Report(node_id, *snap, std::move(instances), NowRfc3339());
   return OkStatus();
 }
 
 Status Orchestrator::Reconcile() {
   std::lock_guard lock(reconcile_mu_);
-  ASSIGN_OR_RETURN(ShaMap shas, CurrentVersions(functions_));
+  ASSIGN_OR_RETURN(PlacementInputs in, ReadPlacementInputs(functions_, nodes_));
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
-  std::vector<NodeStatus> node_list = nodes_.List();
-  std::vector<PlacementNode> nodes = ToPlacementNodes(node_list);
   std::map<std::string, bool> up;
-  for (const PlacementNode& n : nodes) up[n.id] = n.up;
-  std::map<std::string, int64_t> counts = InstanceCounts(*snap, nodes);
+  for (const PlacementNode& n : in.candidates) up[n.id] = n.up;
+  std::map<std::string, int64_t> counts = InstanceCounts(*snap, in.candidates);
 
   struct Move {
     std::string workflow, instance, from, to;
@@ -384,10 +197,10 @@ Status Orchestrator::Reconcile() {
   for (const WorkflowRecord& r : snap->workflows) {
     std::map<std::string, std::string> current;
     for (const auto& [id, p] : r.placement) current[id] = p.node_id;
-    PlacementResult res = Place(r.id, Demands(r.spec, shas), current, nodes, counts);
+    WorkflowPlacement placed = PlaceWorkflow(r.id, r.spec, current, in, counts);
     WorkflowRecord next = r;
-    next.placement = Materialize(r.spec, res, node_list, shas);
-    next.reason = JoinReasons(res.reasons);
+    next.placement = std::move(placed.placement);
+    next.reason = std::move(placed.reason);
     if (next.placement == r.placement && next.reason == r.reason) continue;
     Status st = workflows_.Update(next);
     if (!st.ok()) {
@@ -429,27 +242,17 @@ Status Orchestrator::Reconcile() {
 
   // Forget statuses of instances that no longer exist.
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> now, workflows_.Snapshot());
-  {
-    std::lock_guard status_lock(status_mu_);
-    for (auto it = statuses_.begin(); it != statuses_.end();) {
-      const WorkflowRecord* r = now->Find(it->first.substr(0, it->first.find('/')));
-      if (!r || !r->placement.contains(it->first)) {
-        it = statuses_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
+  statuses_.Retain(*now);
   UpdateMetrics(*now);
   return OkStatus();
 }
 
 void Orchestrator::UpdateMetrics(const WorkflowSnapshot& snap) {
-  std::map<std::string, NodeView> nodes = Nodes();
+  std::map<std::string, NodeLiveness> nodes = Nodes();
   std::map<std::string, int64_t> states{{"running", 0}, {"pending", 0}, {"degraded", 0}};
   int64_t placed = 0, unplaced = 0;
   for (const WorkflowRecord& r : snap.workflows) {
-    Described d = Describe(r, nodes);
+    InstanceStatuses::Described d = statuses_.Describe(r, nodes);
     ++states[d.view.state];
     placed += d.placed;
     unplaced += d.unplaced;

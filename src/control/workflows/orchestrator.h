@@ -10,9 +10,11 @@
 // node_lost and instance_moved events. Apply and Delete record
 // workflow_applied / workflow_deleted.
 //
-// Instance statuses (POST /node/workflows/status) are kept in memory only:
-// engines resend them every second while anything changes, and a restarted
-// control plane shows "placed" until they do.
+// The pieces it drives, each with its own header: the spec parser
+// (workflow_spec.h), placement (placement.h: the rules; workflow_placer.h:
+// against the registries), persistence (workflow_store.h) and status
+// tracking (instance_statuses.h: the reports, kept in memory, and the
+// state they give).
 //
 // Thread-safety: any thread. Apply, Delete and Reconcile serialize on one
 // mutex and block on store I/O; Start/Stop from the controlling thread.
@@ -35,53 +37,14 @@
 #include "control/function_registry.h"
 #include "control/node_registry.h"
 #include "control/store.h"
+#include "control/workflows/instance_statuses.h"
+#include "control/workflows/workflow_placer.h"
 #include "control/workflows/workflow_store.h"
-#include "protocol/instance_status.h"
 
 namespace aether::control {
 
 // The largest workflow spec accepted (POST /api/workflows).
 inline constexpr size_t kMaxWorkflowSpecBytes = 1 << 20;
-
-// One instance as an engine reports it (protocol/instance_status.h).
-using InstanceReport = protocol::InstanceStatus;
-
-// One instance as GET /api/workflows/{id} shows it.
-struct InstanceView {
-  std::string id;  // "<workflow>/<component>/<index>"
-  std::string component;
-  bool resource = false;  // a resource, else a function
-  std::string what;       // the function's name, or the resource's class_type
-  std::string node_id;    // "" = unplaced
-  std::string node_url;
-  // unplaced | lost (its node is down) | placed (no report yet) | the
-  // reported state (starting | running | restarting | failed).
-  std::string state;
-  // The last report from the node it is placed on (zeros when none).
-  InstanceReport report;
-  std::string reported_at;  // RFC 3339; "" = no report
-};
-
-// Where an http-ingress resource takes requests.
-struct IngressView {
-  std::string component;
-  std::string url;  // "" until placed
-};
-
-// A workflow with its state computed at the time of the call: pending
-// (instances unplaced or not running yet), degraded (an instance
-// restarting or failed, or its node down) or running; `reason` says why
-// it is not running.
-struct WorkflowView {
-  std::string id;
-  std::string name;  // "" when the id was generated
-  std::string created_at;
-  WorkflowSpec spec;  // (Apply and Show)
-  std::string state;
-  std::string reason;
-  std::vector<InstanceView> instances;  // in spec order
-  std::vector<IngressView> ingress;
-};
 
 // One workflow of GET /api/workflows.
 struct WorkflowSummary {
@@ -136,23 +99,8 @@ class Orchestrator {
   WorkflowStore& workflow_store() { return workflows_; }
 
  private:
-  struct Reported {
-    std::string node_id;
-    InstanceReport report;
-    std::string at;  // RFC 3339
-  };
-  struct NodeView {
-    std::string url;
-    bool up = false;
-  };
-  struct Described {
-    WorkflowView view;
-    int64_t placed = 0;
-    int64_t unplaced = 0;
-  };
   void Run();
-  Described Describe(const WorkflowRecord& r, const std::map<std::string, NodeView>& nodes);
-  std::map<std::string, NodeView> Nodes() const;
+  std::map<std::string, NodeLiveness> Nodes() const;
   std::string NewId();
   // `data`: the event's data as JSON text.
   void Record(const std::string& type, const std::string& source, std::string data);
@@ -167,11 +115,10 @@ class Orchestrator {
   GaugeFamily& workflows_gauge_;
   GaugeFamily& instances_gauge_;
 
-  std::mutex reconcile_mu_;  // Apply, Delete, Reconcile; taken before status_mu_
+  std::mutex reconcile_mu_;  // Apply, Delete, Reconcile; taken before statuses_' own
   std::mt19937_64 rng_;      // under reconcile_mu_
 
-  std::mutex status_mu_;
-  std::map<std::string, Reported> statuses_;  // instance id -> last report
+  InstanceStatuses statuses_;
 
   std::mutex thread_mu_;
   std::condition_variable thread_cv_;
