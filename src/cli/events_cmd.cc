@@ -9,6 +9,7 @@
 #include "cli/remote.h"
 #include "cli/table.h"
 #include "common/json_util.h"
+#include "protocol/ids.h"
 
 namespace aether::cli {
 namespace {
@@ -40,14 +41,10 @@ std::string Path(const EventsArgs& a, const std::string& since) {
   return path;
 }
 
-bool IsSha256(std::string_view s) {
-  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
-}
-
 // Tables show sha256 values as 12 digits (as everywhere in the CLI), which
 // keeps most event data on one screen line.
 void ShortenHashes(json::value& v) {
-  if (v.is_string() && IsSha256(v.as_string())) {
+  if (v.is_string() && protocol::IsSha256Hex(v.as_string())) {
     v = json::string(ShortHash(v.as_string()));
   } else if (v.is_object()) {
     for (auto& kv : v.as_object()) ShortenHashes(kv.value());

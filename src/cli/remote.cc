@@ -13,6 +13,7 @@
 
 #include "common/http_client.h"
 #include "common/json_util.h"
+#include "protocol/names.h"
 
 namespace aether::cli {
 namespace {
@@ -268,12 +269,8 @@ Result<json::value> Remote::Call(std::string_view method, std::string_view path,
 }
 
 Status CheckFunctionName(std::string_view name) {
-  auto valid_first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  bool ok = !name.empty() && name.size() <= 63 && valid_first(name[0]);
-  for (size_t i = 1; ok && i < name.size(); ++i) {
-    ok = valid_first(name[i]) || name[i] == '_' || name[i] == '-';
-  }
-  if (ok && name == "manifest") {
+  bool ok = protocol::IsName(name);
+  if (ok && name == protocol::kReservedFunctionName) {
     return UsageError("\"manifest\" cannot be a function name (the API uses that path)");
   }
   if (ok) return OkStatus();

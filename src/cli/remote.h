@@ -105,8 +105,8 @@ class Remote {
   static std::shared_ptr<HttpClient> NewRemoteClient(const std::string& ca_file);
 };
 
-// Function names, as the control plane accepts them: [a-z0-9][a-z0-9_-]{0,62}.
-// Checked before sending so that a name never turns into another URL path.
+// Function names, as the control plane accepts them (protocol/names.h), with
+// the CLI's usage message. Checked before sending so that a name never turns into another URL path.
 Status CheckFunctionName(std::string_view name);
 
 // PUT /api/functions/NAME with the raw module; `query` is "" or

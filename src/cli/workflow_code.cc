@@ -11,6 +11,7 @@
 #include "cli/remote.h"
 #include "common/json_util.h"
 #include "common/sha256.h"
+#include "protocol/names.h"
 
 namespace aether::cli {
 namespace {
@@ -18,17 +19,9 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-constexpr size_t kMaxName = 63;
+using protocol::IsName;
+constexpr size_t kMaxName = protocol::kMaxNameLength;
 constexpr size_t kHashedPrefix = 54;  // + "-" + 8 hex = 63
-
-bool IsName(std::string_view s) {
-  auto ok_first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (s.empty() || s.size() > kMaxName || !ok_first(s[0])) return false;
-  for (char c : s.substr(1)) {
-    if (!ok_first(c) && c != '_' && c != '-') return false;
-  }
-  return true;
-}
 
 // Text from the spec inside a message: valid UTF-8, cut when long.
 std::string Quote(std::string_view s) {

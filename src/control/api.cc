@@ -2,7 +2,7 @@
 
 #include "common/json_util.h"
 #include "common/log.h"
-#include "control/validation.h"
+#include "protocol/ids.h"
 
 namespace aether::control {
 
@@ -50,7 +50,7 @@ Result<Caller> ControlApi::Authorize(const HttpRequest& req, Access access) cons
   }
   std::string_view node = req.Header("X-Aether-Node");
   if (node.empty()) return PermissionDenied("invalid token");
-  if (Status st = ValidateNodeId(node); !st.ok()) {
+  if (Status st = protocol::ValidateNodeId(node); !st.ok()) {
     return PermissionDenied("X-Aether-Node: " + st.message());
   }
   RETURN_IF_ERROR(ctx_.nodes.Authenticate(node, given));

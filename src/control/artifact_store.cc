@@ -11,7 +11,7 @@
 
 #include "common/log.h"
 #include "common/private_dir.h"
-#include "control/validation.h"
+#include "protocol/ids.h"
 
 namespace aether::control {
 namespace {
@@ -70,7 +70,7 @@ std::string ArtifactStore::PathOf(const std::string& sha256) const {
 }
 
 Status ArtifactStore::Write(const std::string& sha256, std::string_view bytes) {
-  if (!IsSha256Hex(sha256)) return InvalidArgument("bad artifact digest");
+  if (!protocol::IsSha256Hex(sha256)) return InvalidArgument("bad artifact digest");
   std::lock_guard lock(mu_);
   ++pins_[sha256];
   auto unpin_on_error = [&](Status st) {
@@ -106,7 +106,7 @@ void ArtifactStore::Unpin(const std::string& sha256) {
 }
 
 Result<std::string> ArtifactStore::Read(const std::string& sha256) const {
-  if (!IsSha256Hex(sha256)) return NotFound("unknown artifact");
+  if (!protocol::IsSha256Hex(sha256)) return NotFound("unknown artifact");
   std::string path = PathOf(sha256);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -132,7 +132,7 @@ Result<std::string> ArtifactStore::Read(const std::string& sha256) const {
 
 bool ArtifactStore::Contains(const std::string& sha256) const {
   std::error_code ec;
-  return IsSha256Hex(sha256) && fs::exists(PathOf(sha256), ec);
+  return protocol::IsSha256Hex(sha256) && fs::exists(PathOf(sha256), ec);
 }
 
 Result<size_t> ArtifactStore::CollectGarbage(
@@ -145,7 +145,7 @@ Result<size_t> ArtifactStore::CollectGarbage(
     std::string name = entry.path().filename().string();
     if (!name.ends_with(kSuffix)) continue;
     std::string sha = name.substr(0, name.size() - kSuffix.size());
-    if (!IsSha256Hex(sha) || referenced.count(sha) || pins_.count(sha)) continue;
+    if (!protocol::IsSha256Hex(sha) || referenced.count(sha) || pins_.count(sha)) continue;
     if (fs::remove(entry.path(), ec)) ++removed;
   }
   if (ec) return IoError("list", dir_, ec.value());

@@ -31,7 +31,7 @@ Result<Event> Decode(const KeyValue& kv) {
   ASSIGN_OR_RETURN(e.time, GetString(o, "time"));
   ASSIGN_OR_RETURN(e.type, GetString(o, "type"));
   ASSIGN_OR_RETURN(e.source, GetString(o, "source"));
-  if (auto* d = o.if_contains("data")) e.data = *d;
+  if (auto* d = o.if_contains("data")) e.data = ToJson(*d);
   return e;
 }
 
@@ -48,11 +48,6 @@ std::string Rfc3339(std::chrono::system_clock::time_point at) {
   return buf;
 }
 
-boost::json::value Event::ToJson() const {
-  return boost::json::object{{"id", id}, {"time", time}, {"type", type}, {"source", source},
-                             {"data", data}};
-}
-
 Result<std::unique_ptr<EventLog>> EventLog::Open(Store& store) {
   std::unique_ptr<EventLog> log(new EventLog(store));
   ASSIGN_OR_RETURN(auto seq, store.Get(kSeqKey));
@@ -62,11 +57,17 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(Store& store) {
   return log;
 }
 
-Result<int64_t> EventLog::Append(std::string type, std::string source, boost::json::value data) {
+Result<int64_t> EventLog::Append(std::string type, std::string source, std::string data) {
+  ASSIGN_OR_RETURN(boost::json::value value, ParseJson(data));
   std::lock_guard lock(mu_);
   Event e{last_id_ + 1, NowRfc3339(), std::move(type), std::move(source), std::move(data)};
   TxnRequest txn;
-  txn.ops.push_back(Op::Put(KeyOf(e.id), ToJson(e.ToJson())));
+  txn.ops.push_back(
+      Op::Put(KeyOf(e.id), ToJson(boost::json::object{{"id", e.id},
+                                                      {"time", e.time},
+                                                      {"type", e.type},
+                                                      {"source", e.source},
+                                                      {"data", std::move(value)}})));
   txn.ops.push_back(Op::Put(std::string(kSeqKey), std::to_string(e.id)));
   ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
   last_id_ = e.id;

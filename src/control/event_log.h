@@ -6,8 +6,6 @@
 // Thread-safety: any thread. Append blocks on a store write.
 #pragma once
 
-#include <boost/json/value.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -26,9 +24,7 @@ struct Event {
   std::string time;    // RFC 3339 UTC
   std::string type;    // function_deployed, node_down, or what a node sent
   std::string source;  // a node id, "api" or "control"
-  boost::json::value data;
-
-  boost::json::value ToJson() const;
+  std::string data = "null";  // any JSON value, as compact text
 };
 
 struct EventPage {
@@ -41,7 +37,8 @@ class EventLog {
   // Reads the last id from the store.
   static Result<std::unique_ptr<EventLog>> Open(Store& store);
 
-  Result<int64_t> Append(std::string type, std::string source, boost::json::value data);
+  // `data`: JSON text (InvalidArgument otherwise), e.g. ToJson of an object.
+  Result<int64_t> Append(std::string type, std::string source, std::string data = "null");
   // Events with id > since, of `type` when not empty, at most `limit`.
   Result<EventPage> List(int64_t since, const std::string& type, int64_t limit);
 

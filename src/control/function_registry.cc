@@ -1,14 +1,13 @@
 #include "control/function_registry.h"
 
 #include <boost/json.hpp>
-
 #include <cstdio>
 #include <set>
 
 #include "common/json_util.h"
 #include "common/log.h"
 #include "common/sha256.h"
-#include "common/units.h"
+#include "protocol/names.h"
 
 namespace aether::control {
 namespace {
@@ -91,26 +90,21 @@ Status Corrupt(const std::string& what, const Status& st) {
 
 }  // namespace
 
-json::object VersionSummaryJson(const VersionInfo& v) {
-  return {{"version", v.version}, {"sha256", v.sha256}, {"size", v.size},
-          {"deployed_at", v.deployed_at}};
-}
-
-json::object ManifestItemJson(const FunctionInfo& f) {
+protocol::ManifestEntry ManifestEntryOf(const FunctionInfo& f) {
   const VersionInfo& v = f.current;
-  json::object env;
-  for (const auto& [k, val] : v.env) env[k] = val;
-  json::value mem = v.limits.memory_limit ? json::value(FormatSize(v.limits.memory_limit)) : nullptr;
-  json::value timeout = v.limits.timeout.count() ? json::value(FormatDuration(v.limits.timeout)) : nullptr;
-  return {{"name", f.name}, {"version", v.version}, {"sha256", v.sha256}, {"size", v.size},
-          {"size_kb", (v.size + 1023) / 1024}, {"uploaded_at", v.deployed_at},
-          {"updated_at", f.updated_at}, {"env", std::move(env)}, {"memory_limit", std::move(mem)},
-          {"timeout", std::move(timeout)}, {"memory_limit_bytes", v.limits.memory_limit},
-          {"timeout_ms", v.limits.timeout.count()}};
+  return {f.name,
+          v.version,
+          v.sha256,
+          v.size,
+          {v.env.begin(), v.env.end()},
+          v.limits.memory_limit,
+          v.limits.timeout.count(),
+          v.deployed_at,
+          f.updated_at};
 }
 
 Result<VersionInfo> FunctionRegistry::Deploy(DeployRequest&& req, const std::string& source) {
-  RETURN_IF_ERROR(ValidateFunctionName(req.name));
+  RETURN_IF_ERROR(protocol::ValidateFunctionName(req.name));
   RETURN_IF_ERROR(ValidateEnv(req.env));
   VersionInfo v;
   v.sha256 = Sha256Hex(req.wasm);
@@ -156,7 +150,7 @@ Result<VersionInfo> FunctionRegistry::Deploy(DeployRequest&& req, const std::str
     if (!r.succeeded) continue;
     LOG_INFO("deployed {}@{} ({} bytes, sha256 {})", req.name, v.version, v.size, v.sha256);
     json::object data{{"name", req.name}, {"version", v.version}, {"sha256", v.sha256}, {"size", v.size}};
-    if (auto e = events_.Append("function_deployed", source, std::move(data)); !e.ok()) {
+    if (auto e = events_.Append("function_deployed", source, ToJson(data)); !e.ok()) {
       LOG_WARN("recording a deploy event: {}", e.status().message());
     }
     return v;
@@ -165,7 +159,7 @@ Result<VersionInfo> FunctionRegistry::Deploy(DeployRequest&& req, const std::str
 }
 
 Result<FunctionInfo> FunctionRegistry::Get(const std::string& name) {
-  RETURN_IF_ERROR(ValidateFunctionName(name));
+  RETURN_IF_ERROR(protocol::ValidateFunctionName(name));
   TxnRequest txn;
   txn.ops.push_back(Op::Get(FunctionKey(name)));
   txn.ops.push_back(Op::List(VersionsPrefix(name)));
@@ -184,7 +178,7 @@ Result<FunctionInfo> FunctionRegistry::Get(const std::string& name) {
 
 Result<VersionInfo> FunctionRegistry::Rollback(const std::string& name, int64_t version,
                                                const std::string& source) {
-  RETURN_IF_ERROR(ValidateFunctionName(name));
+  RETURN_IF_ERROR(protocol::ValidateFunctionName(name));
   if (version < 1) return InvalidArgument("field \"version\" must be a positive integer");
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
     TxnRequest read;
@@ -210,7 +204,7 @@ Result<VersionInfo> FunctionRegistry::Rollback(const std::string& name, int64_t 
     if (!w.succeeded) continue;
     LOG_INFO("rolled {} back to version {}", name, version);
     json::object data{{"name", name}, {"version", version}, {"sha256", v->sha256}};
-    if (auto e = events_.Append("function_rolled_back", source, std::move(data)); !e.ok()) {
+    if (auto e = events_.Append("function_rolled_back", source, ToJson(data)); !e.ok()) {
       LOG_WARN("recording a rollback event: {}", e.status().message());
     }
     return *v;
@@ -219,7 +213,7 @@ Result<VersionInfo> FunctionRegistry::Rollback(const std::string& name, int64_t 
 }
 
 Result<int64_t> FunctionRegistry::Delete(const std::string& name, const std::string& source) {
-  RETURN_IF_ERROR(ValidateFunctionName(name));
+  RETURN_IF_ERROR(protocol::ValidateFunctionName(name));
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
     TxnRequest read;
     read.ops.push_back(Op::Get(FunctionKey(name)));
@@ -235,7 +229,8 @@ Result<int64_t> FunctionRegistry::Delete(const std::string& name, const std::str
     if (!w.succeeded) continue;
     auto versions = static_cast<int64_t>(r.reads[1].size());
     LOG_INFO("deleted function {} ({} versions)", name, versions);
-    if (auto e = events_.Append("function_deleted", source, json::object{{"name", name}}); !e.ok()) {
+    if (auto e = events_.Append("function_deleted", source, ToJson(json::object{{"name", name}}));
+        !e.ok()) {
       LOG_WARN("recording a delete event: {}", e.status().message());
     }
     if (auto gc = CollectGarbage(); !gc.ok()) LOG_WARN("artifact cleanup: {}", gc.status().message());
@@ -262,14 +257,14 @@ Result<std::shared_ptr<const Manifest>> FunctionRegistry::GetManifest() {
   ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
   auto m = std::make_shared<Manifest>();
   m->revision = r.reads[0].empty() ? 0 : r.reads[0][0].mod_revision;
-  json::array items;
+  protocol::Manifest wire{m->revision, {}};
   for (const KeyValue& kv : r.reads[1]) {
     Result<FunctionRecord> rec = DecodeFunction(kv.value);
     if (!rec.ok()) return Corrupt(kv.key, rec.status());
-    items.push_back(ManifestItemJson(rec->info));
+    wire.functions.push_back(ManifestEntryOf(rec->info));
     m->functions.push_back(std::move(rec->info));
   }
-  m->json = ToJson(json::object{{"functions", std::move(items)}, {"revision", m->revision}});
+  m->json = protocol::EncodeManifest(wire);
   std::lock_guard lock(manifest_mu_);
   if (!manifest_ || manifest_->revision <= m->revision) manifest_ = m;
   return std::shared_ptr<const Manifest>(m);

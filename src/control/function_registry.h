@@ -16,8 +16,6 @@
 // HTTP IO threads).
 #pragma once
 
-#include <boost/json/fwd.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -30,6 +28,7 @@
 #include "control/event_log.h"
 #include "control/store.h"
 #include "control/validation.h"
+#include "protocol/manifest.h"
 
 namespace aether::control {
 
@@ -53,7 +52,7 @@ struct FunctionInfo {
 struct Manifest {
   int64_t revision = 0;  // 0 until the first function change
   std::vector<FunctionInfo> functions;  // by name
-  // {"functions": [...], "revision": R}, rendered once per revision.
+  // protocol::EncodeManifest of it, rendered once per revision.
   std::string json;
 };
 
@@ -97,8 +96,7 @@ class FunctionRegistry {
   std::shared_ptr<const Manifest> manifest_;
 };
 
-// JSON shapes shared by the API handlers.
-boost::json::object VersionSummaryJson(const VersionInfo& v);   // version, sha256, size, deployed_at
-boost::json::object ManifestItemJson(const FunctionInfo& f);    // the manifest's item
+// The manifest's entry for `f` (its current version), as engines get it.
+protocol::ManifestEntry ManifestEntryOf(const FunctionInfo& f);
 
 }  // namespace aether::control

@@ -77,7 +77,7 @@ TEST_F(FunctionRegistryTest, ManifestRevisionMovesOnlyWithFunctionChanges) {
   EXPECT_GT(rev, 0);
   // An unrelated write (an event) does not change the manifest revision,
   // and the cached manifest is reused.
-  ASSERT_TRUE(events_->Append("x", "test", nullptr).ok());
+  ASSERT_TRUE(events_->Append("x", "test").ok());
   EXPECT_EQ(*registry_->Revision(), rev);
   EXPECT_EQ(registry_->GetManifest()->get(), m->get());
   ASSERT_TRUE(registry_->Delete("a", "test").ok());

@@ -8,6 +8,7 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "control/api.h"
+#include "protocol/names.h"
 #include "wasm/validate.h"
 
 namespace aether::control {
@@ -36,6 +37,14 @@ PathParts SplitPath(const std::string& path) {
     return {rest.substr(0, slash), "rollback"};
   }
   return {rest, ""};
+}
+
+// version, sha256, size, deployed_at
+json::object VersionSummaryJson(const VersionInfo& v) {
+  return {{"version", v.version},
+          {"sha256", v.sha256},
+          {"size", v.size},
+          {"deployed_at", v.deployed_at}};
 }
 
 json::object EnvJson(const EnvMap& env) {
@@ -89,7 +98,7 @@ HttpResponse ControlApi::DeployJson(const HttpRequest& req) {
   if (!body.ok()) return BadRequest(body.status(), "invalid_request");
   Result<std::string> name = GetString(*body, "name");
   if (!name.ok()) return BadRequest(name.status());
-  if (Status st = ValidateFunctionName(*name); !st.ok()) return BadRequest(st, "invalid_name");
+  if (Status st = protocol::ValidateFunctionName(*name); !st.ok()) return BadRequest(st, "invalid_name");
 
   EnvMap env;
   if (const json::value* e = body->if_contains("env")) {
@@ -126,7 +135,7 @@ HttpResponse ControlApi::DeployJson(const HttpRequest& req) {
 }
 
 HttpResponse ControlApi::DeployRaw(const HttpRequest& req, const std::string& name) {
-  if (Status st = ValidateFunctionName(name); !st.ok()) return BadRequest(st, "invalid_name");
+  if (Status st = protocol::ValidateFunctionName(name); !st.ok()) return BadRequest(st, "invalid_name");
   std::string_view ct = req.Header("Content-Type");
   ct = ct.substr(0, ct.find(';'));
   if (!ct.empty() && ct != "application/wasm" && ct != "application/octet-stream") {
@@ -162,7 +171,7 @@ HttpResponse ControlApi::DeployRaw(const HttpRequest& req, const std::string& na
 }
 
 HttpResponse ControlApi::GetFunction(const std::string& name) {
-  if (Status st = ValidateFunctionName(name); !st.ok()) return BadRequest(st, "invalid_name");
+  if (Status st = protocol::ValidateFunctionName(name); !st.ok()) return BadRequest(st, "invalid_name");
   Result<FunctionInfo> f = ctx_.functions.Get(name);
   if (!f.ok()) return JsonError(f.status());
   const VersionInfo& cur = f->current;
@@ -180,7 +189,7 @@ HttpResponse ControlApi::GetFunction(const std::string& name) {
     nodes.push_back(json::object{{"node_id", n.reg.node_id}, {"state", n.up ? "up" : "down"},
                                  {"ready", ready}, {"sha256", std::move(sha)}});
   }
-  json::object item = ManifestItemJson(*f);
+  json::object item = protocol::ManifestEntryJson(ManifestEntryOf(*f));
   item["created_at"] = f->created_at;
   item["versions"] = std::move(versions);
   item["nodes"] = std::move(nodes);
@@ -201,7 +210,7 @@ HttpResponse ControlApi::ListFunctions() {
 }
 
 HttpResponse ControlApi::Rollback(const HttpRequest& req, const std::string& name) {
-  if (Status st = ValidateFunctionName(name); !st.ok()) return BadRequest(st, "invalid_name");
+  if (Status st = protocol::ValidateFunctionName(name); !st.ok()) return BadRequest(st, "invalid_name");
   Result<json::object> body = ParseJsonObject(req.body);
   if (!body.ok()) return BadRequest(body.status(), "invalid_request");
   Result<int64_t> version = GetInt(*body, "version");
@@ -214,7 +223,7 @@ HttpResponse ControlApi::Rollback(const HttpRequest& req, const std::string& nam
 }
 
 HttpResponse ControlApi::DeleteFunction(const std::string& name) {
-  if (Status st = ValidateFunctionName(name); !st.ok()) return BadRequest(st, "invalid_name");
+  if (Status st = protocol::ValidateFunctionName(name); !st.ok()) return BadRequest(st, "invalid_name");
   // A function a workflow runs stays until that workflow is deleted.
   Result<std::vector<std::string>> users = ctx_.workflows.WorkflowsUsing(name);
   if (!users.ok()) return JsonError(users.status());

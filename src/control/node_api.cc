@@ -3,11 +3,11 @@
 // /api/nodes/{id}).
 #include <boost/json.hpp>
 
-
 #include "common/json_util.h"
 #include "common/log.h"
 #include "control/api.h"
-#include "control/validation.h"
+#include "protocol/ids.h"
+#include "protocol/node.h"
 
 namespace aether::control {
 namespace {
@@ -16,77 +16,41 @@ namespace json = boost::json;
 
 constexpr std::string_view kArtifactsPath = "/node/artifacts/";
 constexpr std::string_view kNodesPath = "/api/nodes/";
-constexpr size_t kMaxLabels = 64;
-constexpr size_t kMaxCapacityBytes = 4096;
-constexpr size_t kMaxReadyEntries = 100000;
 
 HttpResponse BadRequest(const Status& st) { return JsonError(400, "invalid_argument", st.message()); }
 
-Result<std::map<std::string, std::string>> StringMap(const json::object& body, std::string_view field,
-                                                     size_t max_entries) {
-  std::map<std::string, std::string> out;
-  const json::value* v = body.if_contains(field);
-  if (!v || v->is_null()) return out;
-  if (!v->is_object()) return InvalidArgument("field \"" + std::string(field) + "\" must be an object");
-  if (v->get_object().size() > max_entries) {
-    return InvalidArgument("field \"" + std::string(field) + "\" has too many entries");
-  }
-  for (const auto& [k, val] : v->get_object()) {
-    if (!val.is_string() || k.size() > 128 || val.get_string().size() > 256) {
-      return InvalidArgument("field \"" + std::string(field) +
-                             "\" must map short keys to strings (keys up to 128, values up to 256 characters)");
-    }
-    out.emplace(std::string(k), std::string(val.get_string()));
-  }
-  return out;
+// 200 with a body the protocol module encoded.
+HttpResponse JsonBody(std::string body) {
+  HttpResponse r;
+  r.body = std::move(body);
+  return r;
 }
-
 
 }  // namespace
 
 HttpResponse ControlApi::RegisterNode(const HttpRequest& req, const Caller& caller) {
   Result<json::object> body = ParseJsonObject(req.body);
   if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
-  NodeRegistration reg;
-  Result<std::string> id = GetString(*body, "node_id");
-  if (!id.ok()) return BadRequest(id.status());
-  if (Status st = ValidateNodeId(*id); !st.ok()) return BadRequest(st);
-  Result<std::string> url = GetString(*body, "url");
-  if (!url.ok()) return BadRequest(url.status());
-  if (Status st = ValidateNodeUrl(*url); !st.ok()) return BadRequest(st);
-  reg.node_id = std::move(*id);
-  reg.url = std::move(*url);
-  while (!reg.url.empty() && reg.url.back() == '/') reg.url.pop_back();
-  Result<std::map<std::string, std::string>> labels = StringMap(*body, "labels", kMaxLabels);
-  if (!labels.ok()) return BadRequest(labels.status());
-  reg.labels = std::move(*labels);
-  if (const json::value* cap = body->if_contains("capacity"); cap && !cap->is_null()) {
-    if (!cap->is_object()) return BadRequest(InvalidArgument("field \"capacity\" must be an object"));
-    if (ToJson(*cap).size() > kMaxCapacityBytes) {
-      return BadRequest(InvalidArgument("field \"capacity\" is larger than 4 KiB"));
-    }
-    reg.capacity = cap->get_object();
-  }
-  std::string node_id = reg.node_id;
+  Result<NodeRegistration> reg = protocol::RegistrationFromJson(*body);
+  if (!reg.ok()) return BadRequest(reg.status());
+  std::string node_id = reg->node_id;
   if (auto denied = ForeignNode(caller, node_id)) return *denied;
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
-  json::object out{
-      {"node_id", node_id},
-      {"heartbeat_interval_ms",
-       duration_cast<milliseconds>(ctx_.config.registry.heartbeat_interval).count()},
-      {"node_timeout_ms", duration_cast<milliseconds>(ctx_.config.registry.node_timeout).count()}};
+  protocol::RegisterReply out{
+      node_id, duration_cast<milliseconds>(ctx_.config.registry.heartbeat_interval).count(),
+      duration_cast<milliseconds>(ctx_.config.registry.node_timeout).count(), ""};
   if (caller.kind == Caller::Kind::kNode) {
     // The node itself, with its credential: a restart or a new url.
-    if (Status st = ctx_.nodes.Register(std::move(reg)); !st.ok()) {
+    if (Status st = ctx_.nodes.Register(std::move(*reg)); !st.ok()) {
       if (st.code() == Code::kNotFound)
         return JsonError(404, "unknown_node", st.message() + "; register again");
       return JsonError(st);
     }
-    return JsonOk(out);
+    return JsonBody(protocol::EncodeRegisterReply(out));
   }
   // The join (or admin) token: a new node only.
-  Result<std::string> secret = ctx_.nodes.Admit(std::move(reg));
+  Result<std::string> secret = ctx_.nodes.Admit(std::move(*reg));
   if (!secret.ok()) {
     if (secret.status().code() != Code::kAlreadyExists) return JsonError(secret.status());
     return JsonError(
@@ -98,8 +62,8 @@ HttpResponse ControlApi::RegisterNode(const HttpRequest& req, const Caller& call
             "aether nodes rm " +
             node_id);
   }
-  out["credential"] = std::move(*secret);
-  HttpResponse r = JsonOk(out);
+  out.credential = std::move(*secret);
+  HttpResponse r = JsonBody(protocol::EncodeRegisterReply(out));
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
@@ -107,23 +71,13 @@ HttpResponse ControlApi::RegisterNode(const HttpRequest& req, const Caller& call
 HttpResponse ControlApi::NodeHeartbeat(const HttpRequest& req, const Caller& caller) {
   Result<json::object> body = ParseJsonObject(req.body);
   if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
-  Heartbeat beat;
+  // The node is checked before the rest of the body.
   Result<std::string> id = GetString(*body, "node_id", caller.node_id);
   if (!id.ok()) return BadRequest(id.status());
   if (auto denied = ForeignNode(caller, *id)) return *denied;
-  beat.node_id = std::move(*id);
-  Result<int64_t> inflight = GetInt(*body, "load.inflight", 0);
-  Result<int64_t> queue = GetInt(*body, "load.queue", 0);
-  Result<int64_t> cached = GetInt(*body, "cached", 0);
-  for (const auto* r : {&inflight, &queue, &cached}) {
-    if (!r->ok()) return BadRequest(r->status());
-  }
-  beat.load = {std::max<int64_t>(0, *inflight), std::max<int64_t>(0, *queue)};
-  beat.cached = *cached;
-  Result<std::map<std::string, std::string>> ready = StringMap(*body, "ready", kMaxReadyEntries);
-  if (!ready.ok()) return BadRequest(ready.status());
-  beat.ready = std::move(*ready);
-  if (Status st = ctx_.nodes.Beat(std::move(beat)); !st.ok()) {
+  Result<Heartbeat> beat = protocol::HeartbeatFromJson(*body, caller.node_id);
+  if (!beat.ok()) return BadRequest(beat.status());
+  if (Status st = ctx_.nodes.Beat(std::move(*beat)); !st.ok()) {
     if (st.code() == Code::kNotFound) return JsonError(404, "unknown_node", st.message() + "; register again");
     return JsonError(st);
   }
@@ -135,7 +89,7 @@ HttpResponse ControlApi::NodeHeartbeat(const HttpRequest& req, const Caller& cal
 
 HttpResponse ControlApi::NodeArtifact(const HttpRequest& req) {
   std::string sha = req.path.substr(kArtifactsPath.size());
-  if (!IsSha256Hex(sha)) {
+  if (!protocol::IsSha256Hex(sha)) {
     return JsonError(400, "invalid_argument", "an artifact is named by 64 lower-case hex digits");
   }
   Result<std::string> bytes = ctx_.artifacts.Read(sha);
@@ -158,21 +112,27 @@ HttpResponse ControlApi::ListNodes() {
     json::object labels, ready;
     for (const auto& [k, v] : n.reg.labels) labels[k] = v;
     for (const auto& [k, v] : n.ready) ready[k] = v;
-    nodes.push_back(json::object{
-        {"node_id", n.reg.node_id}, {"url", n.reg.url}, {"state", n.up ? "up" : "down"},
-        {"labels", std::move(labels)}, {"capacity", n.reg.capacity},
-        {"registered_at", n.registered_at},
-        {"last_heartbeat", n.last_heartbeat.empty() ? json::value(nullptr) : json::value(n.last_heartbeat)},
-        {"functions_ready", std::move(ready)}, {"cached", n.cached},
-        {"load", json::object{{"inflight", n.load.inflight}, {"queue", n.load.queue},
-                              {"gateway_inflight", n.gateway_inflight}}}});
+    nodes.push_back(
+        json::object{{"node_id", n.reg.node_id},
+                     {"url", n.reg.url},
+                     {"state", n.up ? "up" : "down"},
+                     {"labels", std::move(labels)},
+                     {"capacity", protocol::CapacityObject(n.reg.capacity)},
+                     {"registered_at", n.registered_at},
+                     {"last_heartbeat", n.last_heartbeat.empty() ? json::value(nullptr)
+                                                                 : json::value(n.last_heartbeat)},
+                     {"functions_ready", std::move(ready)},
+                     {"cached", n.cached},
+                     {"load", json::object{{"inflight", n.load.inflight},
+                                           {"queue", n.load.queue},
+                                           {"gateway_inflight", n.gateway_inflight}}}});
   }
   return JsonOk(json::object{{"nodes", std::move(nodes)}});
 }
 
 HttpResponse ControlApi::RemoveNode(const HttpRequest& req) {
   std::string id = req.path.substr(kNodesPath.size());
-  if (Status st = ValidateNodeId(id); !st.ok())
+  if (Status st = protocol::ValidateNodeId(id); !st.ok())
     return JsonError(404, "not_found", "no node " + SanitizeUtf8(id.substr(0, 128)));
   if (Status st = ctx_.nodes.Remove(id, std::string(kApiSource)); !st.ok()) {
     if (st.code() == Code::kNotFound) return JsonError(404, "not_found", st.message());

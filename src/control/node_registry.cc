@@ -34,7 +34,7 @@ std::string EncodeNode(const NodeStatus& s, const std::string& credential_sha256
   return ToJson(json::object{{"node_id", s.reg.node_id},
                              {"url", s.reg.url},
                              {"labels", std::move(labels)},
-                             {"capacity", s.reg.capacity},
+                             {"capacity", protocol::CapacityObject(s.reg.capacity)},
                              {"state", s.up ? "up" : "down"},
                              {"registered_at", s.registered_at},
                              {"last_heartbeat", s.last_heartbeat},
@@ -77,7 +77,7 @@ Result<Decoded> Decode(const std::string& text) {
       if (v.is_string()) s.reg.labels.emplace(std::string(k), std::string(v.get_string()));
     }
   }
-  if (auto* c = o.if_contains("capacity"); c && c->is_object()) s.reg.capacity = c->get_object();
+  if (auto* c = o.if_contains("capacity"); c && c->is_object()) s.reg.capacity = ToJson(*c);
   return d;
 }
 
@@ -133,7 +133,7 @@ Status NodeRegistry::Persist(const std::string& node_id) {
 
 void NodeRegistry::Record(const std::string& type, const std::string& source,
                           const std::string& node_id, const std::string& url) {
-  auto r = events_.Append(type, source, json::object{{"node_id", node_id}, {"url", url}});
+  auto r = events_.Append(type, source, ToJson(json::object{{"node_id", node_id}, {"url", url}}));
   if (!r.ok()) LOG_WARN("recording {}: {}", type, r.status().message());
 }
 

@@ -25,8 +25,6 @@
 // Sweep block on store writes; List and the gateway calls do not.
 #pragma once
 
-#include <boost/json/object.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -42,27 +40,15 @@
 #include "common/result.h"
 #include "control/event_log.h"
 #include "control/store.h"
+#include "protocol/node.h"
 
 namespace aether::control {
 
-struct NodeLoad {
-  int64_t inflight = 0;
-  int64_t queue = 0;
-};
-
-struct NodeRegistration {
-  std::string node_id;
-  std::string url;
-  std::map<std::string, std::string> labels;
-  boost::json::object capacity;
-};
-
-struct Heartbeat {
-  std::string node_id;
-  NodeLoad load;
-  std::map<std::string, std::string> ready;  // function name → sha256
-  int64_t cached = 0;
-};
+// What a node sends (protocol/node.h): its registration (capacity as JSON
+// text) and its heartbeats.
+using protocol::Heartbeat;
+using protocol::NodeLoad;
+using protocol::NodeRegistration;
 
 struct NodeStatus {
   NodeRegistration reg;

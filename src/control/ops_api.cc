@@ -2,10 +2,10 @@
 // /health and /metrics.
 #include <boost/json.hpp>
 
-
 #include "common/json_util.h"
 #include "control/api.h"
-#include "control/validation.h"
+#include "protocol/event.h"
+#include "protocol/names.h"
 
 namespace aether::control {
 namespace {
@@ -21,24 +21,33 @@ Result<int64_t> QueryNumber(const HttpRequest& req, const std::string& key, int6
   return v.value_or(fallback);
 }
 
+// One event of GET /api/events.
+json::object EventJson(const Event& e) {
+  Result<json::value> data = ParseJson(e.data);
+  return {{"id", e.id},
+          {"time", e.time},
+          {"type", e.type},
+          {"source", e.source},
+          {"data", data.ok() ? std::move(*data) : json::value(nullptr)}};
+}
+
 }  // namespace
 
 HttpResponse ControlApi::Callback(const HttpRequest& req, const Caller& caller) {
   Result<json::object> body = ParseJsonObject(req.body);
   if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
-  Result<std::string> type = GetString(*body, "event");
-  if (!type.ok()) return JsonError(400, "invalid_argument", type.status().message());
-  if (Status st = ValidateEventType(*type); !st.ok()) return JsonError(400, "invalid_argument", st.message());
-  json::value data = nullptr;
-  if (const json::value* d = body->if_contains("data")) data = *d;
-  if (ToJson(data).size() > kMaxEventData) {
-    return JsonError(413, "payload_too_large", "event data is larger than 64 KiB");
+  Result<protocol::EventPost> post = protocol::EventPostFromJson(*body, kMaxEventData);
+  if (!post.ok()) {
+    bool too_large = post.status().code() == Code::kResourceExhausted;
+    return JsonError(too_large ? 413 : 400, too_large ? "payload_too_large" : "invalid_argument",
+                     post.status().message());
   }
   // The node whose credential was checked, never a name the request
   // claims; the admin token's events are the API's.
   std::string source =
       caller.kind == Caller::Kind::kNode ? caller.node_id : std::string(kApiSource);
-  Result<int64_t> id = ctx_.events.Append(std::move(*type), std::move(source), std::move(data));
+  Result<int64_t> id =
+      ctx_.events.Append(std::move(post->type), std::move(source), std::move(post->data));
   if (!id.ok()) return JsonError(id.status());
   HttpResponse r = JsonOk(json::object{{"status", "recorded"}, {"id", *id}});
   r.status = 201;
@@ -52,14 +61,14 @@ HttpResponse ControlApi::ListEvents(const HttpRequest& req) {
   if (!limit.ok()) return JsonError(400, "invalid_argument", limit.status().message());
   std::string type;
   if (auto it = req.query.find("type"); it != req.query.end() && !it->second.empty()) {
-    if (Status st = ValidateEventType(it->second); !st.ok()) return JsonError(400, "invalid_argument", st.message());
+    if (Status st = protocol::ValidateEventType(it->second); !st.ok()) return JsonError(400, "invalid_argument", st.message());
     type = it->second;
   }
   int64_t n = std::clamp<int64_t>(*limit, 1, kMaxEventLimit);
   Result<EventPage> page = ctx_.events.List(*since, type, n);
   if (!page.ok()) return JsonError(page.status());
   json::array events;
-  for (const Event& e : page->events) events.push_back(e.ToJson());
+  for (const Event& e : page->events) events.push_back(EventJson(e));
   return JsonOk(json::object{{"events", std::move(events)}, {"next", page->next}});
 }
 
@@ -115,7 +124,7 @@ void ControlApi::RegisterOps(HttpServer& server) {
                      Inline("POST /api/invoke/{name}", Access::kAdmin,
                             [this](HttpRequest&& req, Responder respond) {
                               std::string name = req.path.substr(kInvokePath.size());
-                              if (Status st = ValidateFunctionName(name); !st.ok()) {
+                              if (Status st = protocol::ValidateFunctionName(name); !st.ok()) {
                                 return respond(JsonError(400, "invalid_name", st.message()));
                               }
                               ctx_.gateway.Invoke(std::move(name), std::move(req.body), std::move(respond));

@@ -5,89 +5,18 @@
 #include <array>
 
 #include "common/units.h"
+#include "protocol/names.h"
 
 namespace aether::control {
 namespace {
 
-bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool IsAlnum(char c) { return IsLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
-
-// The first characters of untrusted input, for error messages.
-std::string Excerpt(std::string_view s) {
-  constexpr size_t kMax = 32;
-  std::string out;
-  for (char c : s.substr(0, kMax)) {
-    out += (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) ? '?' : c;
-  }
-  if (s.size() > kMax) out += "...";
-  return out;
+bool IsAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
+
+using protocol::Excerpt;
 
 }  // namespace
-
-Status ValidateFunctionName(std::string_view name) {
-  auto bad = [&](std::string why) {
-    return InvalidArgument("invalid function name \"" + Excerpt(name) + "\": " + why);
-  };
-  if (name.empty()) return InvalidArgument("invalid function name: it is empty");
-  if (name.size() > 63) return bad("at most 63 characters");
-  if (!IsLowerAlnum(name[0])) return bad("must start with a lower-case letter or a digit");
-  for (char c : name) {
-    if (!IsLowerAlnum(c) && c != '_' && c != '-') {
-      return bad("only lower-case letters, digits, '_' and '-' are allowed");
-    }
-  }
-  if (name == "manifest") return bad("the name is reserved");
-  return OkStatus();
-}
-
-Status ValidateNodeId(std::string_view id) {
-  if (id.empty()) return InvalidArgument("invalid node_id: it is empty");
-  bool ok = id.size() <= 128 && IsAlnum(id[0]);
-  for (char c : id) ok = ok && (IsAlnum(c) || c == '.' || c == '_' || c == '-');
-  if (!ok) {
-    return InvalidArgument("invalid node_id \"" + Excerpt(id) +
-                           "\": use letters, digits, '.', '_' and '-' (at most 128)");
-  }
-  return OkStatus();
-}
-
-Status ValidateEventType(std::string_view type) {
-  bool ok = !type.empty() && type.size() <= 64 && IsLowerAlnum(type[0]);
-  for (char c : type) ok = ok && (IsLowerAlnum(c) || c == '_' || c == '.' || c == '-');
-  if (!ok) {
-    return InvalidArgument("invalid event type \"" + Excerpt(type) +
-                           "\": use lower-case letters, digits, '_', '.' and '-' (at most 64)");
-  }
-  return OkStatus();
-}
-
-Status ValidateNodeUrl(std::string_view url) {
-  std::string_view rest;
-  if (url.starts_with("http://")) {
-    rest = url.substr(7);
-  } else if (url.starts_with("https://")) {
-    rest = url.substr(8);
-  } else {
-    return InvalidArgument("invalid url: must start with http:// or https://");
-  }
-  if (url.size() > 2048) return InvalidArgument("invalid url: longer than 2048 characters");
-  if (rest.empty() || rest[0] == '/' || rest[0] == ':') return InvalidArgument("invalid url: no host");
-  for (char c : url) {
-    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
-      return InvalidArgument("invalid url: contains spaces or control characters");
-    }
-  }
-  return OkStatus();
-}
-
-bool IsSha256Hex(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
 Status ValidateEnv(const EnvMap& env) {
   if (env.size() > kMaxEnvVars) {

@@ -27,17 +27,8 @@ inline constexpr size_t kMaxEnvBytes = 64 << 10;
 inline constexpr uint64_t kMaxMemoryLimit = 4ull << 30;  // wasm32's address space
 inline constexpr std::chrono::hours kMaxTimeout{1};
 
-// `[a-z0-9][a-z0-9_-]{0,62}`, and not "manifest" (the path
-// /api/functions/manifest is taken).
-Status ValidateFunctionName(std::string_view name);
-// Node ids are host names and the like: `[A-Za-z0-9][A-Za-z0-9._-]{0,127}`.
-Status ValidateNodeId(std::string_view id);
-// Event types: `[a-z0-9][a-z0-9_.-]{0,63}`.
-Status ValidateEventType(std::string_view type);
-// An http:// or https:// URL of at most 2048 characters with a host.
-Status ValidateNodeUrl(std::string_view url);
-// 64 lower-case hex digits.
-bool IsSha256Hex(std::string_view s);
+// Names, node ids, event types, urls and digests: protocol/names.h and
+// protocol/ids.h (the same rules on both sides of the wire).
 
 using EnvMap = std::map<std::string, std::string>;
 

@@ -11,6 +11,8 @@
 
 #include "common/result.h"
 #include "control/validation.h"
+#include "protocol/ids.h"
+#include "protocol/names.h"
 
 namespace {
 
@@ -40,6 +42,7 @@ std::string Encode(std::string_view in) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   using namespace aether::control;
+  using namespace aether::protocol;
 
   if (auto decoded = DecodeBase64(text, 1 << 20); decoded.ok()) {
     std::string stripped;

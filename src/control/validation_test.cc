@@ -9,34 +9,7 @@
 namespace aether::control {
 namespace {
 
-TEST(FunctionNameTest, AcceptsTheDocumentedPattern) {
-  for (std::string ok : std::vector<std::string>{"a", "0", "hello", "img-resize_2", std::string(63, 'a')}) {
-    EXPECT_TRUE(ValidateFunctionName(ok).ok()) << ok;
-  }
-}
-
-TEST(FunctionNameTest, RejectsEverythingElse) {
-  for (std::string bad : std::vector<std::string>{"", "../x", "A", "Hello", "-a", "_a", "a/b", "a.b", "a b", "manifest",
-                          std::string(64, 'a'), std::string("a\0b", 3), "é"}) {
-    Status st = ValidateFunctionName(bad);
-    EXPECT_EQ(st.code(), Code::kInvalidArgument) << bad;
-  }
-}
-
-TEST(NodeIdTest, HostNamesPass) {
-  EXPECT_TRUE(ValidateNodeId("edge-1.example.com").ok());
-  EXPECT_FALSE(ValidateNodeId("").ok());
-  EXPECT_FALSE(ValidateNodeId("../etc").ok());
-  EXPECT_FALSE(ValidateNodeId(std::string(129, 'a')).ok());
-}
-
-TEST(NodeUrlTest, OnlyHttpWithHost) {
-  EXPECT_TRUE(ValidateNodeUrl("http://127.0.0.1:9091").ok());
-  EXPECT_TRUE(ValidateNodeUrl("https://edge").ok());
-  EXPECT_FALSE(ValidateNodeUrl("ftp://x").ok());
-  EXPECT_FALSE(ValidateNodeUrl("http://").ok());
-  EXPECT_FALSE(ValidateNodeUrl("http://a b").ok());
-}
+// Names, node ids, urls and digests: protocol/names_test.cc, protocol/ids_test.cc.
 
 TEST(EnvTest, NamesValuesAndBounds) {
   EXPECT_TRUE(ValidateEnv({{"A", "1"}, {"_x9", ""}}).ok());
@@ -92,13 +65,6 @@ TEST(Base64Test, RejectsInvalid) {
 TEST(Base64Test, StopsAtTheCap) {
   EXPECT_EQ(DecodeBase64("aGVsbG8=", 4).status().code(), Code::kResourceExhausted);
   EXPECT_TRUE(DecodeBase64("aGVsbG8=", 5).ok());
-}
-
-TEST(Sha256HexTest, Shape) {
-  EXPECT_TRUE(IsSha256Hex(std::string(64, 'a')));
-  EXPECT_FALSE(IsSha256Hex(std::string(64, 'A')));
-  EXPECT_FALSE(IsSha256Hex(std::string(63, 'a')));
-  EXPECT_FALSE(IsSha256Hex("../" + std::string(61, 'a')));
 }
 
 }  // namespace

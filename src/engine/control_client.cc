@@ -145,15 +145,8 @@ void ControlClient::SetLink(Link* current, Link next, std::string_view what, con
 }
 
 Status ControlClient::Register() {
-  json::object body;
-  body["node_id"] = node_id();
-  body["url"] = self_url_;
-  json::object labels;
-  for (const auto& [k, v] : options_.labels) labels[k] = v;
-  body["labels"] = std::move(labels);
-  Result<json::value> capacity = ParseJson(options_.capacity_json);
-  body["capacity"] = capacity.ok() ? std::move(*capacity) : json::value(json::object());
-  std::string text = ToJson(body);
+  std::string text =
+      protocol::EncodeRegistration({node_id(), self_url_, options_.labels, options_.capacity_json});
   if (options_.identity->secret().empty()) return Join(text);
   ASSIGN_OR_RETURN(HttpResponse r, Call("POST", "/register", text, options_.call_timeout));
   if (r.status == 404) {
@@ -190,14 +183,12 @@ Status ControlClient::Join(const std::string& body) {
     bool exists = r.body.find("\"node_exists\"") != std::string::npos;
     return StatusOf(r, exists ? "" : " (check [auth] join_token)");
   }
-  Result<json::object> reply = ParseJsonObject(r.body);
-  Result<std::string> secret =
-      reply.ok() ? GetString(*reply, "credential", "") : Result<std::string>(std::string());
-  if (!secret.ok() || secret->empty()) {
+  Result<protocol::RegisterReply> reply = protocol::ParseRegisterReply(r.body);
+  if (!reply.ok() || reply->credential.empty()) {
     return Internal("the control plane " + options_.url + " admitted node " + node_id() +
                     " without issuing it a credential (is it older than this engine?)");
   }
-  if (Status st = options_.identity->Set(std::move(*secret)); !st.ok()) {
+  if (Status st = options_.identity->Set(std::move(reply->credential)); !st.ok()) {
     LOG_ERROR(
         "node {} joined, but its credential cannot be saved ({}); it works until this "
         "engine stops, after which the node must be removed (aether nodes rm {}) to join "
@@ -212,25 +203,18 @@ Status ControlClient::Join(const std::string& body) {
 }
 
 void ControlClient::ApplyRegisterReply(const HttpResponse& r) {
-  Result<json::object> reply = ParseJsonObject(r.body);
-  if (!reply.ok()) return;
-  Result<int64_t> ms = GetInt(*reply, "heartbeat_interval_ms", 0);
-  if (ms.ok() && *ms > 0) {
+  Result<protocol::RegisterReply> reply = protocol::ParseRegisterReply(r.body);
+  if (reply.ok() && reply->heartbeat_interval_ms > 0) {
     std::lock_guard lock(mu_);
-    interval_ = milliseconds(*ms);
+    interval_ = milliseconds(reply->heartbeat_interval_ms);
   }
 }
 
 Status ControlClient::Heartbeat() {
-  NodeStatusReport s = hooks_.status ? hooks_.status() : NodeStatusReport{};
-  json::object ready;
-  for (const auto& [name, sha] : s.ready) ready[name] = sha;
-  json::object body{{"node_id", node_id()},
-                    {"load", json::object{{"inflight", s.inflight}, {"queue", s.queue}}},
-                    {"ready", std::move(ready)},
-                    {"cached", s.cached}};
-  ASSIGN_OR_RETURN(HttpResponse r,
-                   Call("POST", "/node/heartbeat", ToJson(body), options_.call_timeout));
+  protocol::Heartbeat beat = hooks_.status ? hooks_.status() : protocol::Heartbeat{};
+  beat.node_id = node_id();
+  ASSIGN_OR_RETURN(HttpResponse r, Call("POST", "/node/heartbeat", protocol::EncodeHeartbeat(beat),
+                                        options_.call_timeout));
   if (r.status != 200) return StatusOf(r, CredentialRefused());
   return OkStatus();
 }
@@ -313,7 +297,8 @@ void ControlClient::ManifestLoop() {
     Result<HttpResponse> r = Call("GET", path, {}, poll_timeout);
     if (stop_.stop_requested()) return;
     Status st = !r.ok() ? r.status() : r->status != 200 ? StatusOf(*r) : OkStatus();
-    Result<Manifest> m = st.ok() ? ParseManifest(r->body) : Result<Manifest>(st);
+    Result<protocol::Manifest> m =
+        st.ok() ? protocol::ParseManifest(r->body) : Result<protocol::Manifest>(st);
     if (!m.ok()) {
       st = m.status();
       SetLink(&link, Unreachable(st) ? Link::kUnreachable : Link::kRejected, "manifest", st);

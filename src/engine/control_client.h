@@ -36,18 +36,11 @@
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "common/result.h"
-#include "engine/manifest.h"
 #include "engine/node_identity.h"
+#include "protocol/manifest.h"
+#include "protocol/node.h"
 
 namespace aether::engine {
-
-// What a heartbeat reports.
-struct NodeStatusReport {
-  int64_t inflight = 0;
-  int64_t queue = 0;
-  int64_t cached = 0;
-  std::map<std::string, std::string> ready;  // function -> sha256 served
-};
 
 struct ControlClientOptions {
   std::string url;  // the control plane, e.g. "http://10.0.0.1:9090" (a trailing / is dropped)
@@ -77,12 +70,13 @@ struct ControlClientOptions {
 };
 
 struct ControlClientHooks {
-  // Called on the beat thread before every heartbeat.
-  std::function<NodeStatusReport()> status;
+  // Called on the beat thread before every heartbeat; the client fills in
+  // the node id.
+  std::function<protocol::Heartbeat()> status;
   // Called on the manifest thread with every manifest received (also when
   // its revision did not change: applying an unchanged manifest is cheap and
   // retries loads that failed while the control plane was away).
-  std::function<void(const Manifest& manifest, std::string_view json)> manifest;
+  std::function<void(const protocol::Manifest& manifest, std::string_view json)> manifest;
 };
 
 // Thread-safety: Start, Stop and the destructor from one controlling thread;

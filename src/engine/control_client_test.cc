@@ -157,12 +157,12 @@ TEST(ControlClientTest, RegistersBeatsFollowsAndReRegisters) {
   std::vector<int64_t> revisions;
   ControlClientHooks hooks;
   hooks.status = [] {
-    NodeStatusReport r;
-    r.inflight = 1;
+    protocol::Heartbeat r;
+    r.load.inflight = 1;
     r.ready = {{"hello", std::string(64, 'a')}};
     return r;
   };
-  hooks.manifest = [&](const Manifest& m, std::string_view) {
+  hooks.manifest = [&](const protocol::Manifest& m, std::string_view) {
     std::lock_guard lock(mu);
     revisions.push_back(m.revision);
   };

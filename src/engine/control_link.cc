@@ -1,8 +1,8 @@
 #include "engine/control_link.h"
 
-#include <cmath>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cmath>
 #include <mutex>
 #include <set>
 
@@ -11,7 +11,6 @@
 #include "engine/control_client.h"
 #include "engine/event_reporter.h"
 #include "engine/managed_functions.h"
-#include "engine/manifest.h"
 #include "engine/module_store.h"
 
 namespace aether::engine {
@@ -41,7 +40,9 @@ class ControlLinkImpl final : public ControlLink {
     co.http = options_.http;
     ControlClientHooks ch;
     ch.status = [this] { return NodeReport(); };
-    ch.manifest = [this](const Manifest& m, std::string_view text) { OnManifest(m, text); };
+    ch.manifest = [this](const protocol::Manifest& m, std::string_view text) {
+      OnManifest(m, text);
+    };
     client_ = std::make_unique<ControlClient>(std::move(co), std::move(ch));
 
     EventReporterOptions eo;
@@ -53,7 +54,7 @@ class ControlLinkImpl final : public ControlLink {
       return store_->GetOrFetch(sha,
                                 [this](const std::string& s) { return client_->FetchArtifact(s); });
     };
-    mh.ready = [this](const ManifestFunction& f, wasm::Tier tier, double compile_ms) {
+    mh.ready = [this](const protocol::ManifestEntry& f, wasm::Tier tier, double compile_ms) {
       events_->Report("function_ready", json::object{{"function", f.name},
                                                      {"sha256", f.sha256},
                                                      {"version", f.version},
@@ -61,7 +62,7 @@ class ControlLinkImpl final : public ControlLink {
                                                      {"compile_ms", static_cast<int64_t>(std::llround(compile_ms))}});
       client_->BeatSoon();  // the gateway may route to this node now
     };
-    mh.failed = [this](const ManifestFunction& f, std::string_view stage, const Status& st) {
+    mh.failed = [this](const protocol::ManifestEntry& f, std::string_view stage, const Status& st) {
       events_->Report(stage == "fetch" ? "fetch_failed" : "compile_failed",
                       json::object{{"function", f.name},
                                    {"sha256", f.sha256},
@@ -73,7 +74,7 @@ class ControlLinkImpl final : public ControlLink {
     // Serve what this engine had before it was restarted.
     Result<std::string> saved = store_->ReadManifest();
     if (saved.ok()) {
-      Result<Manifest> m = ParseManifest(*saved);
+      Result<protocol::Manifest> m = protocol::ParseManifest(*saved);
       if (m.ok()) {
         LOG_INFO(
             "serving {} functions from the last manifest (revision {}) until the control "
@@ -104,16 +105,16 @@ class ControlLinkImpl final : public ControlLink {
   }
 
  private:
-  NodeStatusReport NodeReport() {
-    NodeStatusReport r;
-    if (options_.load) std::tie(r.inflight, r.queue) = options_.load();
+  protocol::Heartbeat NodeReport() {
+    protocol::Heartbeat r;
+    if (options_.load) std::tie(r.load.inflight, r.load.queue) = options_.load();
     r.ready = managed_->Ready();
     r.cached = static_cast<int64_t>(r.ready.size());
     return r;
   }
 
   // On the client's manifest thread.
-  void OnManifest(const Manifest& m, std::string_view text) {
+  void OnManifest(const protocol::Manifest& m, std::string_view text) {
     managed_->Apply(m);
     if (text == last_manifest_) return;
     last_manifest_ = std::string(text);
@@ -121,7 +122,7 @@ class ControlLinkImpl final : public ControlLink {
       LOG_WARN("cannot save the manifest for restarts: {}", st.message());
     }
     std::set<std::string> keep;
-    for (const ManifestFunction& f : m.functions) keep.insert(f.sha256);
+    for (const protocol::ManifestEntry& f : m.functions) keep.insert(f.sha256);
     store_->Retain(keep);
   }
 

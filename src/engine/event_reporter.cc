@@ -4,6 +4,7 @@
 
 #include "common/json_util.h"
 #include "common/log.h"
+#include "protocol/event.h"
 
 namespace aether::engine {
 
@@ -30,7 +31,7 @@ void EventReporter::Stop() {
 }
 
 void EventReporter::Report(std::string_view type, json::object data) {
-  std::string body = ToJson(json::object{{"event", type}, {"data", std::move(data)}});
+  std::string body = protocol::EncodeEventPost(type, data);
   {
     std::lock_guard lock(mu_);
     if (stopping_ || queue_.size() >= options_.queue_capacity) {

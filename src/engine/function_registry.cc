@@ -22,18 +22,9 @@
 #include "engine/internal/dir_watcher.h"
 #include "engine/internal/file_io.h"
 #include "engine/internal/function_version.h"
+#include "protocol/names.h"
 
 namespace aether::engine {
-
-bool IsValidFunctionName(std::string_view name) {
-  if (name.empty() || name.size() > 63) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
-    if (!ok) return false;
-  }
-  return true;
-}
 
 namespace {
 
@@ -59,7 +50,7 @@ std::optional<FileId> StatFile(const std::string& path) {
 std::optional<std::string> FunctionNameOf(std::string_view file) {
   if (file.size() <= kSuffix.size() || !file.ends_with(kSuffix)) return std::nullopt;
   std::string_view stem = file.substr(0, file.size() - kSuffix.size());
-  if (!IsValidFunctionName(stem)) return std::nullopt;
+  if (!protocol::IsName(stem)) return std::nullopt;
   return std::string(stem);
 }
 
@@ -104,7 +95,7 @@ class DirRegistry final : public FunctionRegistry {
     // Unknown: maybe an event was missed or has not been handled yet. One
     // stat() per miss is cheap enough for the IO thread; bad names never
     // touch the file system.
-    if (options_.dir.empty() || !IsValidFunctionName(name)) return nullptr;
+    if (options_.dir.empty() || !protocol::IsName(name)) return nullptr;
     return Refresh(std::string(name), /*force=*/false);
   }
 
@@ -157,8 +148,8 @@ class DirRegistry final : public FunctionRegistry {
   void WarnIgnored(const std::string& file) {
     if (!file.ends_with(kSuffix)) return;      // editors' temp files etc.
     if (!warned_.insert(file).second) return;  // polling would repeat it every interval
-    LOG_WARN("ignoring {}/{}: a function name must match [a-z0-9][a-z0-9_-]{{0,62}}", options_.dir,
-             file);
+    LOG_WARN("ignoring {}/{}: a function name must match {}", options_.dir, file,
+             protocol::kNamePattern);
   }
 
   // Makes the registry's entry for `name` match the file: adds, replaces

@@ -24,9 +24,6 @@
 
 namespace aether::engine {
 
-// [a-z0-9][a-z0-9_-]{0,62}: a function name, and the stem of its file.
-bool IsValidFunctionName(std::string_view name);
-
 // Per-function execution settings (from the control plane's manifest; a
 // functions_dir function has none). Zero means the node's own limit; a
 // non-zero limit is capped by the node's (the smaller wins).

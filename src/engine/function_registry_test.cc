@@ -55,20 +55,6 @@ bool Eventually(F cond) {
   return cond();
 }
 
-TEST(FunctionNameTest, Pattern) {
-  EXPECT_TRUE(IsValidFunctionName("hello"));
-  EXPECT_TRUE(IsValidFunctionName("a"));
-  EXPECT_TRUE(IsValidFunctionName("0fn_x-y"));
-  EXPECT_TRUE(IsValidFunctionName(std::string(63, 'a')));
-  EXPECT_FALSE(IsValidFunctionName(std::string(64, 'a')));
-  EXPECT_FALSE(IsValidFunctionName(""));
-  EXPECT_FALSE(IsValidFunctionName("_x"));
-  EXPECT_FALSE(IsValidFunctionName("-x"));
-  EXPECT_FALSE(IsValidFunctionName("Hello"));
-  EXPECT_FALSE(IsValidFunctionName("a.b"));
-  EXPECT_FALSE(IsValidFunctionName("../x"));
-}
-
 TEST(FunctionRegistryTest, LoadsEveryValidFileInTheBackground) {
   TempDir dir;
   dir.Write("hello.wasm", "hello!");

@@ -13,12 +13,29 @@
 namespace aether::engine {
 namespace {
 
+// The same version with the same settings. The timestamps are left out: a
+// rollback re-stamps updated_at of a version that may be served already.
+bool SameVersion(const protocol::ManifestEntry& a, const protocol::ManifestEntry& b) {
+  return a.name == b.name && a.version == b.version && a.sha256 == b.sha256 && a.size == b.size &&
+         a.env == b.env && a.memory_limit_bytes == b.memory_limit_bytes &&
+         a.timeout_ms == b.timeout_ms;
+}
+
 bool Transient(const Status& st) {
   return st.code() == Code::kUnavailable || st.code() == Code::kDeadlineExceeded ||
          st.code() == Code::kNotFound;
 }
 
 }  // namespace
+
+FunctionSettings SettingsOf(const protocol::ManifestEntry& entry) {
+  FunctionSettings s;
+  s.env.reserve(entry.env.size());
+  for (const auto& [k, v] : entry.env) s.env.push_back(k + "=" + v);
+  s.memory_limit = entry.memory_limit_bytes;
+  s.timeout = std::chrono::milliseconds(entry.timeout_ms);
+  return s;
+}
 
 struct ManagedFunctions::State : std::enable_shared_from_this<State> {
   State(wasm::Engine& e, ManagedFunctionsHooks h, std::chrono::milliseconds retry, Clock& c)
@@ -28,9 +45,9 @@ struct ManagedFunctions::State : std::enable_shared_from_this<State> {
   // `current_want`), `pending` is the version for `want` while it loads, or
   // after it failed for good (so requests see the error instead of 404).
   struct Slot {
-    ManifestFunction want;
+    protocol::ManifestEntry want;
     VersionPtr current;
-    ManifestFunction current_want;
+    protocol::ManifestEntry current_want;
     VersionPtr pending;
     // `pending` failed transiently: requests get its error (at once) until
     // retry_at, then the next Apply() or request starts another load. This
@@ -55,11 +72,11 @@ struct ManagedFunctions::State : std::enable_shared_from_this<State> {
 
   // Under the unique lock.
   VersionPtr NewPending(Slot& slot) {
-    const ManifestFunction f = slot.want;
+    const protocol::ManifestEntry f = slot.want;
     slot.transient = false;
     std::weak_ptr<State> weak = weak_from_this();
     slot.pending = std::make_shared<FunctionVersion>(
-        f.name, "sha256 " + f.sha256.substr(0, 12), f.size, f.sha256, f.settings,
+        f.name, "sha256 " + f.sha256.substr(0, 12), f.size, f.sha256, SettingsOf(f),
         [weak, sha = f.sha256]() -> Result<std::vector<uint8_t>> {
           std::shared_ptr<State> self = weak.lock();
           if (!self) return Unavailable("the engine is shutting down");
@@ -72,7 +89,7 @@ struct ManagedFunctions::State : std::enable_shared_from_this<State> {
     return slot.pending;
   }
 
-  void Loaded(FunctionVersion& v, const ManifestFunction& f, const LoadOutcome& out) {
+  void Loaded(FunctionVersion& v, const protocol::ManifestEntry& f, const LoadOutcome& out) {
     {
       std::unique_lock lock(mu);
       auto it = slots.find(f.name);
@@ -113,13 +130,13 @@ ManagedFunctions::ManagedFunctions(wasm::Engine& engine, ManagedFunctionsHooks h
 
 ManagedFunctions::~ManagedFunctions() { loader_.reset(); }
 
-void ManagedFunctions::Apply(const Manifest& manifest) {
+void ManagedFunctions::Apply(const protocol::Manifest& manifest) {
   std::vector<VersionPtr> queued;
   std::vector<std::string> removed;
   {
     std::unique_lock lock(state_->mu);
     std::unordered_set<std::string> names;
-    for (const ManifestFunction& f : manifest.functions) names.insert(f.name);
+    for (const protocol::ManifestEntry& f : manifest.functions) names.insert(f.name);
     for (auto it = state_->slots.begin(); it != state_->slots.end();) {
       if (names.count(it->first) == 0) {
         removed.push_back(it->first);
@@ -128,11 +145,11 @@ void ManagedFunctions::Apply(const Manifest& manifest) {
         ++it;
       }
     }
-    for (const ManifestFunction& f : manifest.functions) {
+    for (const protocol::ManifestEntry& f : manifest.functions) {
       State::Slot& slot = state_->slots[f.name];
-      bool changed = !(slot.want == f);
+      bool changed = !SameVersion(slot.want, f);
       slot.want = f;
-      if (slot.current && slot.current_want == f) {
+      if (slot.current && SameVersion(slot.current_want, f)) {
         slot.pending.reset();  // e.g. a rollback to the version still served
         continue;
       }

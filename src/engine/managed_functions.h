@@ -20,12 +20,15 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "engine/function_registry.h"
-#include "engine/manifest.h"
+#include "protocol/manifest.h"
 #include "wasm/engine.h"
 
 namespace aether::engine {
 
 class LoadQueue;
+
+// A manifest entry's limits and env, as a version runs with them.
+FunctionSettings SettingsOf(const protocol::ManifestEntry& entry);
 
 struct ManagedFunctionsHooks {
   // The module's bytes, verified against the sha256 (ModuleStore::GetOrFetch).
@@ -35,9 +38,9 @@ struct ManagedFunctionsHooks {
   // that version (until the manifest changes it).
   std::function<Result<std::vector<uint8_t>>(const std::string& sha256)> read_module;
   // A version became the one served (engine loaded it). May be empty.
-  std::function<void(const ManifestFunction& f, wasm::Tier tier, double compile_ms)> ready;
+  std::function<void(const protocol::ManifestEntry& f, wasm::Tier tier, double compile_ms)> ready;
   // A version failed for good: `stage` is "fetch" or "compile". May be empty.
-  std::function<void(const ManifestFunction& f, std::string_view stage, const Status& error)>
+  std::function<void(const protocol::ManifestEntry& f, std::string_view stage, const Status& error)>
       failed;
 };
 
@@ -55,7 +58,7 @@ class ManagedFunctions final : public FunctionRegistry {
   ~ManagedFunctions() override;
 
   // Makes the served set follow `manifest`; cheap when nothing changed.
-  void Apply(const Manifest& manifest);
+  void Apply(const protocol::Manifest& manifest);
 
   // name -> sha256 of the version served now (loaded): the heartbeat's
   // "ready" map. A function whose new version is still loading reports the

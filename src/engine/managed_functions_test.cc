@@ -72,11 +72,11 @@ class ManagedFunctionsTest : public ::testing::Test {
   ManagedFunctionsTest() {
     ManagedFunctionsHooks h;
     h.read_module = [this](const std::string& sha) { return modules_.Read(sha); };
-    h.ready = [this](const ManifestFunction& f, wasm::Tier, double) {
+    h.ready = [this](const protocol::ManifestEntry& f, wasm::Tier, double) {
       std::lock_guard lock(mu_);
       ready_.push_back(f.name + "@" + std::to_string(f.version));
     };
-    h.failed = [this](const ManifestFunction& f, std::string_view stage, const Status&) {
+    h.failed = [this](const protocol::ManifestEntry& f, std::string_view stage, const Status&) {
       std::lock_guard lock(mu_);
       failed_.push_back(f.name + ":" + std::string(stage));
     };
@@ -84,8 +84,8 @@ class ManagedFunctionsTest : public ::testing::Test {
                                               clock_);
   }
 
-  ManifestFunction Entry(const std::string& name, int64_t version, const std::string& text) {
-    ManifestFunction f;
+  protocol::ManifestEntry Entry(const std::string& name, int64_t version, const std::string& text) {
+    protocol::ManifestEntry f;
     f.name = name;
     f.version = version;
     f.sha256 = modules_.Add(text);
@@ -108,9 +108,22 @@ class ManagedFunctionsTest : public ::testing::Test {
   std::unique_ptr<ManagedFunctions> fns_;
 };
 
+// What engine/manifest_test.cc checked of the parsed settings.
+TEST(SettingsOfTest, EnvInOrderAndLimits) {
+  protocol::ManifestEntry e;
+  e.env = {{"GREETING", "hi"}, {"B", "x=y"}};
+  e.memory_limit_bytes = 16777216;
+  e.timeout_ms = 3000;
+  FunctionSettings s = SettingsOf(e);
+  EXPECT_EQ(s.memory_limit, 16777216u);
+  EXPECT_EQ(s.timeout, std::chrono::seconds(3));
+  EXPECT_EQ(s.env, (std::vector<std::string>{"GREETING=hi", "B=x=y"}));
+  EXPECT_EQ(SettingsOf(protocol::ManifestEntry{}), FunctionSettings{});
+}
+
 TEST_F(ManagedFunctionsTest, FollowsDeployRedeployRollbackRemove) {
-  ManifestFunction v1 = Entry("hello", 1, "one");
-  v1.settings.env = {"A=1"};
+  protocol::ManifestEntry v1 = Entry("hello", 1, "one");
+  v1.env = {{"A", "1"}};
   fns_->Apply({1, {v1}});
   ASSERT_TRUE(Eventually([&] { return fns_->Ready().count("hello") == 1; }));
   EXPECT_EQ(fns_->Ready().at("hello"), v1.sha256);
@@ -123,7 +136,7 @@ TEST_F(ManagedFunctionsTest, FollowsDeployRedeployRollbackRemove) {
 
   // A new version loads while the old one keeps serving.
   modules_.Hold();
-  ManifestFunction v2 = Entry("hello", 2, "two");
+  protocol::ManifestEntry v2 = Entry("hello", 2, "two");
   int reads_before = modules_.reads;
   fns_->Apply({2, {v2}});
   ASSERT_TRUE(Eventually([&] { return modules_.reads == reads_before + 1; })) << "v2 is loading";
@@ -136,6 +149,10 @@ TEST_F(ManagedFunctionsTest, FollowsDeployRedeployRollbackRemove) {
 
   // Applying the same manifest again changes nothing.
   int reads = modules_.reads;
+  fns_->Apply({2, {v2}});
+  EXPECT_EQ(modules_.reads, reads);
+  // Nor does a new timestamp (a rollback to the version served re-stamps it).
+  v2.updated_at = "2024-05-02T12:00:00Z";
   fns_->Apply({2, {v2}});
   EXPECT_EQ(modules_.reads, reads);
 
@@ -176,7 +193,7 @@ TEST_F(ManagedFunctionsTest, RequestsBeforeTheLoadShareOneFetch) {
 
 TEST_F(ManagedFunctionsTest, TransientFailuresAreRetriedFinalOnesReported) {
   modules_.away = true;
-  ManifestFunction f = Entry("f", 1, "text");
+  protocol::ManifestEntry f = Entry("f", 1, "text");
   fns_->Apply({1, {f}});
   ASSERT_TRUE(Eventually([&] { return modules_.reads >= 1; }));
   std::shared_ptr<Function> first = fns_->Find("f");
@@ -200,7 +217,7 @@ TEST_F(ManagedFunctionsTest, TransientFailuresAreRetriedFinalOnesReported) {
   EXPECT_EQ(TextOf(*again), "text");
 
   // A module the engine rejects: reported once, served as an error.
-  ManifestFunction bad = Entry("bad", 1, "bad module");
+  protocol::ManifestEntry bad = Entry("bad", 1, "bad module");
   fns_->Apply({2, {f, bad}});
   ASSERT_TRUE(Eventually([&] { return Failed().size() == 1; }));
   EXPECT_EQ(Failed()[0], "bad:compile");

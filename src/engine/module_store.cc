@@ -14,7 +14,7 @@
 #include "common/private_dir.h"
 #include "common/sha256.h"
 #include "engine/internal/file_io.h"
-#include "engine/manifest.h"
+#include "protocol/ids.h"
 
 namespace aether::engine {
 namespace {
@@ -49,7 +49,7 @@ std::string ModuleStore::ModulePath(const std::string& sha256) const {
 }
 
 Result<std::vector<uint8_t>> ModuleStore::Read(const std::string& sha256) const {
-  if (!IsSha256Hex(sha256)) return InvalidArgument("not a sha256: " + sha256);
+  if (!protocol::IsSha256Hex(sha256)) return InvalidArgument("not a sha256: " + sha256);
   std::string path = ModulePath(sha256);
   ASSIGN_OR_RETURN(std::vector<uint8_t> data, internal::ReadWholeFile<std::vector<uint8_t>>(path));
   if (Sha256Hex(data) != sha256) {
@@ -61,7 +61,7 @@ Result<std::vector<uint8_t>> ModuleStore::Read(const std::string& sha256) const 
 }
 
 Status ModuleStore::Write(const std::string& sha256, std::span<const uint8_t> bytes) const {
-  if (!IsSha256Hex(sha256)) return InvalidArgument("not a sha256: " + sha256);
+  if (!protocol::IsSha256Hex(sha256)) return InvalidArgument("not a sha256: " + sha256);
   return internal::WriteFileAtomically(ModulePath(sha256), AsText(bytes));
 }
 

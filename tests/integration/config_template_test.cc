@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cluster.h"
+#include "common/testing/http_fetch.h"
 
 namespace aether::testing {
 namespace {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cluster.h"
+#include "common/testing/http_fetch.h"
 #include "common/sha256.h"
 #include "exposition.h"
 #include "local_engine.h"

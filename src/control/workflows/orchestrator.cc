@@ -5,8 +5,6 @@
 
 #include "common/json_util.h"
 #include "common/log.h"
-#include "common/resource_config.h"
-#include "control/workflows/placement.h"
 
 namespace aether::control {
 namespace {
@@ -14,85 +12,6 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view kControlSource = "control";
-// At most this many problems are spelled out in a degraded workflow's reason.
-constexpr size_t kMaxReasons = 3;
-
-using ShaMap = std::map<std::string, std::string>;  // function -> current sha256
-
-Result<ShaMap> CurrentVersions(FunctionRegistry& functions) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const Manifest> m, functions.GetManifest());
-  ShaMap out;
-  for (const FunctionInfo& f : m->functions) out[f.name] = f.current.sha256;
-  return out;
-}
-
-// Demands with functions that are not deployed (any more) blocked.
-std::vector<PlacementDemand> Demands(const WorkflowSpec& spec, const ShaMap& shas) {
-  std::vector<PlacementDemand> out = DemandsOf(spec);
-  for (size_t i = 0; i < spec.functions.size(); ++i) {
-    if (!shas.contains(spec.functions[i].function)) {
-      out[i].blocked = "function \"" + spec.functions[i].function + "\" is not deployed";
-    }
-  }
-  return out;
-}
-
-std::vector<PlacementNode> ToPlacementNodes(const std::vector<NodeStatus>& list) {
-  std::vector<PlacementNode> out;
-  for (const NodeStatus& n : list) {
-    out.push_back({n.reg.node_id, n.reg.labels, n.up, n.load.inflight + n.load.queue});
-  }
-  return out;
-}
-
-// Workflow instances per up node, over every workflow of `snap` except `skip`.
-std::map<std::string, int64_t> InstanceCounts(const WorkflowSnapshot& snap,
-                                              const std::vector<PlacementNode>& nodes) {
-  std::set<std::string> up;
-  for (const PlacementNode& n : nodes) {
-    if (n.up) up.insert(n.id);
-  }
-  std::map<std::string, int64_t> counts;
-  for (const WorkflowRecord& r : snap.workflows) {
-    for (const auto& [id, p] : r.placement) {
-      if (up.contains(p.node_id)) ++counts[p.node_id];
-    }
-  }
-  return counts;
-}
-
-// The stored placement for a placement result.
-std::map<std::string, PlacedInstance> Materialize(const WorkflowSpec& spec,
-                                                  const PlacementResult& res,
-                                                  const std::vector<NodeStatus>& nodes,
-                                                  const ShaMap& shas) {
-  std::map<std::string, const NodeStatus*> by_id;
-  for (const NodeStatus& n : nodes) by_id[n.reg.node_id] = &n;
-  std::map<std::string, std::string> function_of;  // component -> function
-  for (const FunctionSpec& f : spec.functions) function_of[f.name] = f.function;
-  std::map<std::string, PlacedInstance> out;
-  for (const auto& [id, node] : res.assignment) {
-    PlacedInstance p;
-    p.node_id = node;
-    if (auto n = by_id.find(node); n != by_id.end()) {
-      p.url = n->second->reg.url;
-      p.credential_id = n->second->credential_id;
-    }
-    std::string component = id.substr(0, id.rfind('/'));
-    component = component.substr(component.find('/') + 1);
-    if (auto f = function_of.find(component); f != function_of.end()) {
-      if (auto s = shas.find(f->second); s != shas.end()) p.sha256 = s->second;
-    }
-    out[id] = std::move(p);
-  }
-  return out;
-}
-
-std::string JoinReasons(const std::vector<std::string>& reasons) {
-  std::string out;
-  for (const std::string& r : reasons) out += (out.empty() ? "" : "; ") + r;
-  return out;
-}
 
 json::array Strings(const std::vector<std::string>& v) {
   json::array a;
@@ -155,41 +74,38 @@ std::string Orchestrator::NewId() {
   return id;
 }
 
-void Orchestrator::Record(const std::string& type, const std::string& source, json::object data) {
+void Orchestrator::Record(const std::string& type, const std::string& source, std::string data) {
   auto r = events_.Append(type, source, std::move(data));
   if (!r.ok()) LOG_WARN("recording {}: {}", type, r.status().message());
 }
 
-std::map<std::string, Orchestrator::NodeView> Orchestrator::Nodes() const {
-  std::map<std::string, NodeView> out;
+std::map<std::string, NodeLiveness> Orchestrator::Nodes() const {
+  std::map<std::string, NodeLiveness> out;
   for (const NodeStatus& n : nodes_.List()) out[n.reg.node_id] = {n.reg.url, n.up};
   return out;
 }
 
-Result<json::object> Orchestrator::Apply(std::string_view spec_json, const std::string& source) {
+Result<WorkflowView> Orchestrator::Apply(std::string_view spec_json, const std::string& source) {
   if (spec_json.size() > kMaxWorkflowSpecBytes) {
     return ResourceExhausted("the workflow spec is larger than 1 MiB");
   }
-  ASSIGN_OR_RETURN(ShaMap shas, CurrentVersions(functions_));
+  ASSIGN_OR_RETURN(PlacementInputs in, ReadPlacementInputs(functions_, nodes_));
   SpecCheckHooks hooks;
-  hooks.function_exists = [&shas](const std::string& name) { return shas.contains(name); };
+  hooks.function_exists = [&in](const std::string& name) { return in.shas.contains(name); };
   ASSIGN_OR_RETURN(WorkflowSpec spec, ParseWorkflowSpec(spec_json, hooks));
 
   std::lock_guard lock(reconcile_mu_);
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
-  std::vector<NodeStatus> node_list = nodes_.List();
-  std::vector<PlacementNode> nodes = ToPlacementNodes(node_list);
   WorkflowRecord rec;
   rec.name = spec.name;
   rec.created_at = NowRfc3339();
   rec.spec = std::move(spec);
-  std::vector<PlacementDemand> demands = Demands(rec.spec, shas);
   for (int attempt = 0;; ++attempt) {
     rec.id = rec.name.empty() ? NewId() : rec.name;
-    std::map<std::string, int64_t> counts = InstanceCounts(*snap, nodes);
-    PlacementResult res = Place(rec.id, demands, {}, nodes, counts);
-    rec.placement = Materialize(rec.spec, res, node_list, shas);
-    rec.reason = JoinReasons(res.reasons);
+    std::map<std::string, int64_t> counts = InstanceCounts(*snap, in.candidates);
+    WorkflowPlacement placed = PlaceWorkflow(rec.id, rec.spec, {}, in, counts);
+    rec.placement = std::move(placed.placement);
+    rec.reason = std::move(placed.reason);
     Status st = workflows_.Create(rec);
     if (st.ok()) break;
     // A generated id that collides: draw another.
@@ -197,17 +113,17 @@ Result<json::object> Orchestrator::Apply(std::string_view spec_json, const std::
   }
   LOG_INFO("workflow {} applied ({} instances)", rec.id, rec.placement.size());
   Record("workflow_applied", source,
-         json::object{{"workflow", rec.id},
-                      {"name", rec.name},
-                      {"components", rec.spec.functions.size() + rec.spec.resources.size()},
-                      {"instances", rec.placement.size()}});
+         ToJson(json::object{{"workflow", rec.id},
+                             {"name", rec.name},
+                             {"components", rec.spec.functions.size() + rec.spec.resources.size()},
+                             {"instances", rec.placement.size()}}));
   if (!rec.reason.empty()) {
     Record("workflow_pending", std::string(kControlSource),
-           json::object{{"workflow", rec.id}, {"reason", rec.reason}});
+           ToJson(json::object{{"workflow", rec.id}, {"reason", rec.reason}}));
   }
-  Described d = Describe(rec, Nodes());
-  return json::object{
-      {"id", rec.id}, {"state", d.state}, {"reason", d.reason}, {"ingress", std::move(d.ingress)}};
+  WorkflowView view = statuses_.Describe(rec, Nodes()).view;
+  view.spec = std::move(rec.spec);
+  return view;
 }
 
 Status Orchestrator::Delete(const std::string& id, const std::string& source) {
@@ -215,141 +131,33 @@ Status Orchestrator::Delete(const std::string& id, const std::string& source) {
     std::lock_guard lock(reconcile_mu_);
     RETURN_IF_ERROR(workflows_.Delete(id));
   }
-  {
-    std::lock_guard lock(status_mu_);
-    std::string prefix = id + "/";
-    for (auto it = statuses_.lower_bound(prefix);
-         it != statuses_.end() && it->first.starts_with(prefix);) {
-      it = statuses_.erase(it);
-    }
-  }
+  statuses_.ForgetWorkflow(id);
   LOG_INFO("workflow {} deleted", id);
-  Record("workflow_deleted", source, json::object{{"workflow", id}});
+  Record("workflow_deleted", source, ToJson(json::object{{"workflow", id}}));
   return OkStatus();
 }
 
-Orchestrator::Described Orchestrator::Describe(const WorkflowRecord& r,
-                                               const std::map<std::string, NodeView>& nodes) {
-  Described d;
-  int64_t waiting = 0;
-  std::vector<std::string> problems;
-  std::lock_guard lock(status_mu_);
-  auto add = [&](const std::string& component, int count, const char* kind, const char* what_key,
-                 const std::string& what) {
-    for (int i = 0; i < count; ++i) {
-      std::string id = InstanceId(r.id, component, i);
-      PlacedInstance p;
-      if (auto it = r.placement.find(id); it != r.placement.end()) p = it->second;
-      json::object o{{"id", id},       {"component", component}, {"kind", kind},
-                     {what_key, what}, {"node_id", p.node_id},   {"node_url", p.url}};
-      std::string state;
-      const Reported* rep = nullptr;
-      if (auto s = statuses_.find(id); s != statuses_.end() && s->second.node_id == p.node_id) {
-        rep = &s->second;
-      }
-      auto node = nodes.find(p.node_id);
-      if (p.node_id.empty()) {
-        state = "unplaced";
-        ++d.unplaced;
-      } else {
-        ++d.placed;
-        if (node == nodes.end() || !node->second.up) {
-          state = "lost";
-          problems.push_back("instance " + id + ": node " + p.node_id + " is down");
-        } else if (rep) {
-          state = rep->report.state;
-          if (state == "restarting" || state == "failed") {
-            std::string p2 = "instance " + id + " is " + state;
-            if (!rep->report.last_error.empty()) p2 += ": " + rep->report.last_error;
-            problems.push_back(std::move(p2));
-          } else if (state != "running") {
-            ++waiting;
-          }
-        } else {
-          state = "placed";
-          ++waiting;
-        }
-      }
-      o["state"] = state;
-      json::object telemetry;
-      if (rep) {
-        for (const auto& [k, v] : rep->report.telemetry) telemetry[k] = v;
-      }
-      o["events"] = rep ? rep->report.events : 0;
-      o["failures"] = rep ? rep->report.failures : 0;
-      o["restarts"] = rep ? rep->report.restarts : 0;
-      o["dropped"] = rep ? rep->report.dropped : 0;
-      o["last_error"] = rep ? SanitizeUtf8(rep->report.last_error) : "";
-      o["telemetry"] = std::move(telemetry);
-      o["reported_at"] = rep ? json::value(rep->at) : json::value(nullptr);
-      d.instances.push_back(std::move(o));
-    }
-  };
-  for (const FunctionSpec& f : r.spec.functions) {
-    add(f.name, std::max(1, f.max_instances), "function", "function", f.function);
-  }
-  for (const ResourceSpec& res : r.spec.resources) {
-    add(res.name, 1, "resource", "class_type", res.class_type);
-    if (res.class_type != "http-ingress") continue;
-    Result<HttpIngressConfig> cfg = ParseHttpIngressConfig(res.configurations, res.name);
-    std::string path = cfg.ok() ? cfg->path : res.name;
-    std::string url;
-    if (auto it = r.placement.find(InstanceId(r.id, res.name, 0));
-        it != r.placement.end() && !it->second.url.empty()) {
-      url = it->second.url + "/wf/" + r.id + "/" + path;
-    }
-    d.ingress.push_back(json::object{{"component", res.name}, {"url", url}});
-  }
-  if (d.unplaced > 0) {
-    d.state = "pending";
-    d.reason = r.reason.empty() ? std::to_string(d.unplaced) + " instance(s) not placed" : r.reason;
-  } else if (!problems.empty()) {
-    d.state = "degraded";
-    if (problems.size() > kMaxReasons) {
-      size_t more = problems.size() - kMaxReasons;
-      problems.resize(kMaxReasons);
-      problems.push_back("and " + std::to_string(more) + " more");
-    }
-    d.reason = JoinReasons(problems);
-  } else if (waiting > 0) {
-    d.state = "pending";
-    d.reason = "waiting for " + std::to_string(waiting) + " instance(s) to start";
-  } else {
-    d.state = "running";
-  }
-  return d;
-}
-
-Result<json::object> Orchestrator::Show(const std::string& id) {
+Result<WorkflowView> Orchestrator::Show(const std::string& id) {
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
   const WorkflowRecord* r = snap->Find(id);
   if (!r) return NotFound("no workflow \"" + id + "\"");
-  Described d = Describe(*r, Nodes());
-  return json::object{{"id", r->id},
-                      {"name", r->name},
-                      {"state", d.state},
-                      {"reason", d.reason},
-                      {"created_at", r->created_at},
-                      {"spec", SerializeWorkflowSpec(r->spec)},
-                      {"instances", std::move(d.instances)},
-                      {"ingress", std::move(d.ingress)}};
+  WorkflowView view = statuses_.Describe(*r, Nodes()).view;
+  view.spec = r->spec;
+  return view;
 }
 
-Result<json::object> Orchestrator::List() {
+Result<WorkflowList> Orchestrator::List() {
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
-  std::map<std::string, NodeView> nodes = Nodes();
-  json::array out;
+  std::map<std::string, NodeLiveness> nodes = Nodes();
+  WorkflowList out;
+  out.revision = snap->revision;
   for (const WorkflowRecord& r : snap->workflows) {
-    Described d = Describe(r, nodes);
-    out.push_back(json::object{{"id", r.id},
-                               {"name", r.name},
-                               {"state", d.state},
-                               {"reason", d.reason},
-                               {"components", r.spec.functions.size() + r.spec.resources.size()},
-                               {"instances", r.placement.size()},
-                               {"created_at", r.created_at}});
+    InstanceStatuses::Described d = statuses_.Describe(r, nodes);
+    out.workflows.push_back({r.id, r.name, std::move(d.view.state), std::move(d.view.reason),
+                             r.spec.functions.size() + r.spec.resources.size(), r.placement.size(),
+                             r.created_at});
   }
-  return json::object{{"workflows", std::move(out)}, {"revision", snap->revision}};
+  return out;
 }
 
 Result<std::vector<std::string>> Orchestrator::WorkflowsUsing(const std::string& function) {
@@ -369,26 +177,17 @@ Result<std::vector<std::string>> Orchestrator::WorkflowsUsing(const std::string&
 Status Orchestrator::Report(const std::string& node_id, std::vector<InstanceReport> instances) {
   if (!nodes_.Has(node_id)) return NotFound("node " + node_id + " is not registered");
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
-  std::string at = NowRfc3339();
-  std::lock_guard lock(status_mu_);
-  for (InstanceReport& rep : instances) {
-    const WorkflowRecord* r = snap->Find(rep.id.substr(0, rep.id.find('/')));
-    if (!r || !r->placement.contains(rep.id)) continue;  // stale: that instance is gone
-    std::string id = rep.id;
-    statuses_[id] = Reported{node_id, std::move(rep), at};
-  }
+  statuses_.Report(node_id, *snap, std::move(instances), NowRfc3339());
   return OkStatus();
 }
 
 Status Orchestrator::Reconcile() {
   std::lock_guard lock(reconcile_mu_);
-  ASSIGN_OR_RETURN(ShaMap shas, CurrentVersions(functions_));
+  ASSIGN_OR_RETURN(PlacementInputs in, ReadPlacementInputs(functions_, nodes_));
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
-  std::vector<NodeStatus> node_list = nodes_.List();
-  std::vector<PlacementNode> nodes = ToPlacementNodes(node_list);
   std::map<std::string, bool> up;
-  for (const PlacementNode& n : nodes) up[n.id] = n.up;
-  std::map<std::string, int64_t> counts = InstanceCounts(*snap, nodes);
+  for (const PlacementNode& n : in.candidates) up[n.id] = n.up;
+  std::map<std::string, int64_t> counts = InstanceCounts(*snap, in.candidates);
 
   struct Move {
     std::string workflow, instance, from, to;
@@ -398,10 +197,10 @@ Status Orchestrator::Reconcile() {
   for (const WorkflowRecord& r : snap->workflows) {
     std::map<std::string, std::string> current;
     for (const auto& [id, p] : r.placement) current[id] = p.node_id;
-    PlacementResult res = Place(r.id, Demands(r.spec, shas), current, nodes, counts);
+    WorkflowPlacement placed = PlaceWorkflow(r.id, r.spec, current, in, counts);
     WorkflowRecord next = r;
-    next.placement = Materialize(r.spec, res, node_list, shas);
-    next.reason = JoinReasons(res.reasons);
+    next.placement = std::move(placed.placement);
+    next.reason = std::move(placed.reason);
     if (next.placement == r.placement && next.reason == r.reason) continue;
     Status st = workflows_.Update(next);
     if (!st.ok()) {
@@ -422,47 +221,39 @@ Status Orchestrator::Reconcile() {
     if (next.reason != r.reason && !next.reason.empty()) {
       LOG_WARN("workflow {} is pending: {}", r.id, next.reason);
       Record("workflow_pending", std::string(kControlSource),
-             json::object{{"workflow", r.id}, {"reason", next.reason}});
+             ToJson(json::object{{"workflow", r.id}, {"reason", next.reason}}));
     }
   }
   for (const auto& [node, what] : lost) {
     LOG_WARN("node {} lost {} workflow instance(s)", node, what.second.size());
-    Record("node_lost", std::string(kControlSource),
-           json::object{{"node_id", node},
-                        {"workflows",
-                         Strings(std::vector<std::string>(what.first.begin(), what.first.end()))},
-                        {"instances", Strings(what.second)}});
+    Record(
+        "node_lost", std::string(kControlSource),
+        ToJson(json::object{
+            {"node_id", node},
+            {"workflows", Strings(std::vector<std::string>(what.first.begin(), what.first.end()))},
+            {"instances", Strings(what.second)}}));
   }
   for (const Move& m : moves) {
-    Record("instance_moved", std::string(kControlSource),
-           json::object{
-               {"workflow", m.workflow}, {"instance", m.instance}, {"from", m.from}, {"to", m.to}});
+    Record(
+        "instance_moved", std::string(kControlSource),
+        ToJson(json::object{
+            {"workflow", m.workflow}, {"instance", m.instance}, {"from", m.from}, {"to", m.to}}));
   }
 
   // Forget statuses of instances that no longer exist.
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> now, workflows_.Snapshot());
-  {
-    std::lock_guard status_lock(status_mu_);
-    for (auto it = statuses_.begin(); it != statuses_.end();) {
-      const WorkflowRecord* r = now->Find(it->first.substr(0, it->first.find('/')));
-      if (!r || !r->placement.contains(it->first)) {
-        it = statuses_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
+  statuses_.Retain(*now);
   UpdateMetrics(*now);
   return OkStatus();
 }
 
 void Orchestrator::UpdateMetrics(const WorkflowSnapshot& snap) {
-  std::map<std::string, NodeView> nodes = Nodes();
+  std::map<std::string, NodeLiveness> nodes = Nodes();
   std::map<std::string, int64_t> states{{"running", 0}, {"pending", 0}, {"degraded", 0}};
   int64_t placed = 0, unplaced = 0;
   for (const WorkflowRecord& r : snap.workflows) {
-    Described d = Describe(r, nodes);
-    ++states[d.state];
+    InstanceStatuses::Described d = statuses_.Describe(r, nodes);
+    ++states[d.view.state];
     placed += d.placed;
     unplaced += d.unplaced;
   }

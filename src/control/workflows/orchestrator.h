@@ -10,15 +10,16 @@
 // node_lost and instance_moved events. Apply and Delete record
 // workflow_applied / workflow_deleted.
 //
-// Instance statuses (POST /node/workflows/status) are kept in memory only:
-// engines resend them every second while anything changes, and a restarted
-// control plane shows "placed" until they do.
+// The pieces it drives, each with its own header: the spec parser
+// (workflow_spec.h), placement (placement.h: the rules; workflow_placer.h:
+// against the registries), persistence (workflow_store.h) and status
+// tracking (instance_statuses.h: the reports, kept in memory, and the
+// state they give).
 //
 // Thread-safety: any thread. Apply, Delete and Reconcile serialize on one
 // mutex and block on store I/O; Start/Stop from the controlling thread.
 #pragma once
 
-#include <boost/json/object.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -36,6 +37,8 @@
 #include "control/function_registry.h"
 #include "control/node_registry.h"
 #include "control/store.h"
+#include "control/workflows/instance_statuses.h"
+#include "control/workflows/workflow_placer.h"
 #include "control/workflows/workflow_store.h"
 
 namespace aether::control {
@@ -43,16 +46,20 @@ namespace aether::control {
 // The largest workflow spec accepted (POST /api/workflows).
 inline constexpr size_t kMaxWorkflowSpecBytes = 1 << 20;
 
-// One instance as an engine reports it.
-struct InstanceReport {
+// One workflow of GET /api/workflows.
+struct WorkflowSummary {
   std::string id;
-  std::string state;  // starting | running | restarting | failed
-  int64_t events = 0;
-  int64_t failures = 0;
-  int64_t restarts = 0;
-  int64_t dropped = 0;
-  std::string last_error;
-  std::map<std::string, double> telemetry;
+  std::string name;
+  std::string state;
+  std::string reason;
+  size_t components = 0;
+  size_t instances = 0;  // placed or not
+  std::string created_at;
+};
+
+struct WorkflowList {
+  int64_t revision = 0;  // the workflows revision
+  std::vector<WorkflowSummary> workflows;
 };
 
 struct OrchestratorOptions {
@@ -69,16 +76,16 @@ class Orchestrator {
   void Stop();  // idempotent
 
   // Parses, validates (functions must be deployed), places and stores a
-  // workflow. Returns {"id", "state", "reason", "ingress"}. Errors:
-  // InvalidArgument "<path>: ..." (the spec), AlreadyExists (name taken),
-  // store errors.
-  Result<boost::json::object> Apply(std::string_view spec_json, const std::string& source);
+  // workflow, and returns it as placed. Errors: InvalidArgument "<path>:
+  // ..." (the spec), ResourceExhausted (over kMaxWorkflowSpecBytes),
+  // AlreadyExists (name taken), store errors.
+  Result<WorkflowView> Apply(std::string_view spec_json, const std::string& source);
   // NotFound for an unknown id.
   Status Delete(const std::string& id, const std::string& source);
   // GET /api/workflows/{id}; NotFound for an unknown id.
-  Result<boost::json::object> Show(const std::string& id);
+  Result<WorkflowView> Show(const std::string& id);
   // GET /api/workflows.
-  Result<boost::json::object> List();
+  Result<WorkflowList> List();
   // The ids of the workflows whose spec uses deployed function `function`.
   Result<std::vector<std::string>> WorkflowsUsing(const std::string& function);
 
@@ -92,28 +99,11 @@ class Orchestrator {
   WorkflowStore& workflow_store() { return workflows_; }
 
  private:
-  struct Reported {
-    std::string node_id;
-    InstanceReport report;
-    std::string at;  // RFC 3339
-  };
-  struct NodeView {
-    std::string url;
-    bool up = false;
-  };
-  struct Described {
-    std::string state;
-    std::string reason;
-    boost::json::array instances;
-    boost::json::array ingress;
-    int64_t placed = 0;
-    int64_t unplaced = 0;
-  };
   void Run();
-  Described Describe(const WorkflowRecord& r, const std::map<std::string, NodeView>& nodes);
-  std::map<std::string, NodeView> Nodes() const;
+  std::map<std::string, NodeLiveness> Nodes() const;
   std::string NewId();
-  void Record(const std::string& type, const std::string& source, boost::json::object data);
+  // `data`: the event's data as JSON text.
+  void Record(const std::string& type, const std::string& source, std::string data);
   void UpdateMetrics(const WorkflowSnapshot& snap);
 
   Store& store_;
@@ -125,11 +115,10 @@ class Orchestrator {
   GaugeFamily& workflows_gauge_;
   GaugeFamily& instances_gauge_;
 
-  std::mutex reconcile_mu_;  // Apply, Delete, Reconcile; taken before status_mu_
+  std::mutex reconcile_mu_;  // Apply, Delete, Reconcile; taken before statuses_' own
   std::mt19937_64 rng_;      // under reconcile_mu_
 
-  std::mutex status_mu_;
-  std::map<std::string, Reported> statuses_;  // instance id -> last report
+  InstanceStatuses statuses_;
 
   std::mutex thread_mu_;
   std::condition_variable thread_cv_;

@@ -58,19 +58,18 @@ class OrchestratorTest : public ::testing::Test {
   void Register(const std::string& id, std::map<std::string, std::string> labels = {}) {
     ASSERT_TRUE(nodes_->Admit({id, "http://" + id + ":9091", std::move(labels), {}}).ok());
   }
-  json::object Show(const std::string& id) { return orch_->Show(id).value(); }
+  WorkflowView Show(const std::string& id) { return orch_->Show(id).value(); }
   // instance -> node id
   std::map<std::string, std::string> Placement(const std::string& id) {
     std::map<std::string, std::string> out;
-    json::object w = Show(id);  // named: a temporary would dangle in the for
-    for (const json::value& i : w["instances"].as_array()) {
-      out[std::string(i.at("id").as_string())] = std::string(i.at("node_id").as_string());
-    }
+    WorkflowView w = Show(id);  // named: a temporary would dangle in the for
+    for (const InstanceView& i : w.instances) out[i.id] = i.node_id;
     return out;
   }
   std::vector<Event> EventsOf(const std::string& type) {
     return events_->List(0, type, 1000).value().events;
   }
+  static json::object DataOf(const Event& e) { return json::parse(e.data).as_object(); }
 
   std::string dir_;
   aether::testing::FakeClock clock_;
@@ -86,27 +85,27 @@ class OrchestratorTest : public ::testing::Test {
 TEST_F(OrchestratorTest, PendingUntilASuitableNodeRegisters) {
   Deploy("parse");
   Register("a", {{"zone", "us"}});
-  json::object applied = orch_
+  WorkflowView applied = orch_
                              ->Apply(R"({"name": "eu", "functions": [{"name": "parse",
       "function": "parse", "annotations": {"label_match_all": ["zone=eu"]}}]})",
                                      "test")
                              .value();
-  EXPECT_EQ(applied["id"], "eu");
-  EXPECT_EQ(applied["state"], "pending");
-  EXPECT_EQ(applied["reason"], "functions \"parse\": no live node has label zone=eu");
+  EXPECT_EQ(applied.id, "eu");
+  EXPECT_EQ(applied.state, "pending");
+  EXPECT_EQ(applied.reason, "functions \"parse\": no live node has label zone=eu");
   ASSERT_EQ(EventsOf("workflow_pending").size(), 1u);
   ASSERT_TRUE(orch_->Reconcile().ok());
   EXPECT_EQ(EventsOf("workflow_pending").size(), 1u) << "once per change";
-  EXPECT_EQ(Show("eu")["instances"].as_array()[0].at("state"), "unplaced");
+  EXPECT_EQ(Show("eu").instances[0].state, "unplaced");
 
   Register("b", {{"zone", "eu"}});
   ASSERT_TRUE(orch_->Reconcile().ok());
   EXPECT_EQ(Placement("eu")["eu/parse/0"], "b");
-  json::object w = Show("eu");
-  EXPECT_EQ(w["state"], "pending");
-  EXPECT_EQ(w["reason"], "waiting for 1 instance(s) to start");
-  EXPECT_EQ(w["instances"].as_array()[0].at("state"), "placed");
-  EXPECT_EQ(w["instances"].as_array()[0].at("node_url"), "http://b:9091");
+  WorkflowView w = Show("eu");
+  EXPECT_EQ(w.state, "pending");
+  EXPECT_EQ(w.reason, "waiting for 1 instance(s) to start");
+  EXPECT_EQ(w.instances[0].state, "placed");
+  EXPECT_EQ(w.instances[0].node_url, "http://b:9091");
 }
 
 TEST_F(OrchestratorTest, HealsWhenANodeGoesDown) {
@@ -118,9 +117,8 @@ TEST_F(OrchestratorTest, HealsWhenANodeGoesDown) {
                        ->Apply(R"({"functions": [{"name": "f", "function": "f",
       "annotations": {"max_instances": 2}}]})",
                                "test")
-                       .value()["id"]
-                       .as_string()
-                       .c_str();
+                       .value()
+                       .id;
   EXPECT_TRUE(id.starts_with("wf-") && id.size() == 11) << id;
   std::map<std::string, std::string> before = Placement(id);
   ASSERT_EQ(before.size(), 2u);
@@ -144,12 +142,12 @@ TEST_F(OrchestratorTest, HealsWhenANodeGoesDown) {
 
   std::vector<Event> node_lost = EventsOf("node_lost");
   ASSERT_EQ(node_lost.size(), 1u);
-  EXPECT_EQ(node_lost[0].data.at("node_id"), json::value(lost));
-  EXPECT_EQ(node_lost[0].data.at("instances").as_array().size(), 1u);
+  EXPECT_EQ(DataOf(node_lost[0]).at("node_id"), json::value(lost));
+  EXPECT_EQ(DataOf(node_lost[0]).at("instances").as_array().size(), 1u);
   std::vector<Event> moved = EventsOf("instance_moved");
   ASSERT_EQ(moved.size(), 1u);
-  EXPECT_EQ(moved[0].data.at("from"), json::value(lost));
-  EXPECT_EQ(moved[0].data.at("to"), json::value(after[id + "/f/0"]));
+  EXPECT_EQ(DataOf(moved[0]).at("from"), json::value(lost));
+  EXPECT_EQ(DataOf(moved[0]).at("to"), json::value(after[id + "/f/0"]));
 
   // Nothing changes on a quiet pass.
   ASSERT_TRUE(orch_->Reconcile().ok());
@@ -165,26 +163,26 @@ TEST_F(OrchestratorTest, StatusReportsDecideTheState) {
                      "configurations": {"path": "orders"}}]})",
                           "test")
                   .ok());
-  json::object w = Show("w");
-  ASSERT_EQ(w["ingress"].as_array().size(), 1u);
-  EXPECT_EQ(w["ingress"].as_array()[0].at("url"), "http://a:9091/wf/w/orders");
+  WorkflowView w = Show("w");
+  ASSERT_EQ(w.ingress.size(), 1u);
+  EXPECT_EQ(w.ingress[0].url, "http://a:9091/wf/w/orders");
 
   InstanceReport f{"w/f/0", "running", 12, 0, 0, 0, "", {{"latency_ms", 0.5}}};
   InstanceReport in{"w/in/0", "running", 12, 0, 0, 0, "", {}};
   InstanceReport stale{"gone/x/0", "running", 1, 0, 0, 0, "", {}};
   ASSERT_TRUE(orch_->Report("a", {f, in, stale}).ok());
   w = Show("w");
-  EXPECT_EQ(w["state"], "running");
-  const json::object& inst = w["instances"].as_array()[0].as_object();
-  EXPECT_EQ(inst.at("events"), 12);
-  EXPECT_EQ(inst.at("telemetry").at("latency_ms"), 0.5);
+  EXPECT_EQ(w.state, "running");
+  const InstanceView& inst = w.instances[0];
+  EXPECT_EQ(inst.report.events, 12);
+  EXPECT_EQ(inst.report.telemetry.at("latency_ms"), 0.5);
 
   f.state = "failed";
   f.last_error = "cannot instantiate";
   ASSERT_TRUE(orch_->Report("a", {f}).ok());
   w = Show("w");
-  EXPECT_EQ(w["state"], "degraded");
-  EXPECT_NE(std::string(w["reason"].as_string()).find("cannot instantiate"), std::string::npos);
+  EXPECT_EQ(w.state, "degraded");
+  EXPECT_NE(w.reason.find("cannot instantiate"), std::string::npos);
   EXPECT_EQ(orch_->Report("ghost", {f}).code(), Code::kNotFound);
 }
 
@@ -211,7 +209,7 @@ TEST_F(OrchestratorTest, FollowsRedeploysAndBlocksDeletes) {
 
 TEST_F(OrchestratorTest, UnknownFunctionsAndDuplicateNamesAreRejected) {
   Deploy("f");
-  Result<json::object> unknown =
+  Result<WorkflowView> unknown =
       orch_->Apply(R"({"functions": [{"name": "x", "function": "nope"}]})", "t");
   EXPECT_EQ(unknown.status().code(), Code::kInvalidArgument);
   EXPECT_NE(unknown.status().message().find("functions[0]"), std::string::npos)
@@ -238,13 +236,13 @@ TEST_F(OrchestratorTest, SurvivesARestart) {
                           "t")
                   .ok());
   std::map<std::string, std::string> before = Placement("w");
-  json::object spec_before = Show("w")["spec"].as_object();
+  WorkflowSpec spec_before = Show("w").spec;
   Close();
   Open();
   ASSERT_TRUE(orch_->Reconcile().ok());
   EXPECT_EQ(Placement("w"), before);
-  EXPECT_EQ(Show("w")["spec"].as_object(), spec_before);
-  EXPECT_EQ(orch_->List().value()["workflows"].as_array().size(), 1u);
+  EXPECT_EQ(Show("w").spec, spec_before);
+  EXPECT_EQ(orch_->List().value().workflows.size(), 1u);
 }
 
 TEST_F(OrchestratorTest, ARemovedNodeIsHealedLikeADeadOne) {
@@ -261,7 +259,7 @@ TEST_F(OrchestratorTest, ARemovedNodeIsHealedLikeADeadOne) {
   EXPECT_FALSE(now.empty());
   EXPECT_NE(now, victim);
   ASSERT_EQ(EventsOf("node_lost").size(), 1u);
-  EXPECT_EQ(EventsOf("node_lost")[0].data.at("node_id"), json::value(victim));
+  EXPECT_EQ(DataOf(EventsOf("node_lost")[0]).at("node_id"), json::value(victim));
   EXPECT_EQ(EventsOf("instance_moved").size(), 1u);
 }
 

@@ -4,6 +4,8 @@
 #include <set>
 #include <tuple>
 
+#include "protocol/ids.h"
+
 namespace aether::control {
 namespace {
 
@@ -63,10 +65,6 @@ bool Eligible(const PlacementDemand& d, const PlacementNode& n) {
                      [&](const LabelMatch& m) { return HasLabel(m, n); });
 }
 
-std::string InstanceId(const std::string& workflow, const std::string& component, int index) {
-  return workflow + "/" + component + "/" + std::to_string(index);
-}
-
 std::vector<PlacementDemand> DemandsOf(const WorkflowSpec& spec) {
   std::vector<PlacementDemand> out;
   for (const FunctionSpec& f : spec.functions) {
@@ -94,7 +92,7 @@ PlacementResult Place(const std::string& workflow_id, const std::vector<Placemen
     std::map<std::string, int> used;  // node -> instances of this component on it
     std::vector<std::string> to_place;
     for (int i = 0; i < d.instances; ++i) {
-      std::string id = InstanceId(workflow_id, d.component, i);
+      std::string id = protocol::InstanceId(workflow_id, d.component, i);
       ids.push_back(id);
       auto cur = current.find(id);
       std::string node = cur == current.end() ? "" : cur->second;

@@ -49,9 +49,6 @@ struct PlacementDemand {
 // The demands of a spec, in spec order (functions, then resources).
 std::vector<PlacementDemand> DemandsOf(const WorkflowSpec& spec);
 
-// "<workflow>/<component>/<index>".
-std::string InstanceId(const std::string& workflow, const std::string& component, int index);
-
 struct PlacementResult {
   // Every instance of every demand: instance id -> node id ("" = unplaced).
   std::map<std::string, std::string> assignment;

@@ -9,6 +9,8 @@
 #include "common/json_util.h"
 #include "common/units.h"
 #include "control/validation.h"
+#include "protocol/ids.h"
+#include "protocol/names.h"
 
 namespace aether::control {
 namespace {
@@ -47,18 +49,12 @@ std::string Quoted(std::string_view s) {
 }
 
 // Component and workflow names end up in instance ids
-// (<workflow>/<component>/<index>) and URLs, hence no '/' or upper case.
-bool IsName(std::string_view s) {
-  auto lower_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (s.empty() || s.size() > 63 || !lower_digit(s[0])) return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) { return lower_digit(c) || c == '_' || c == '-'; });
-}
-
+// (<workflow>/<component>/<index>) and URLs: protocol::IsName.
 Result<std::string> Name(const json::value* v, const std::string& path) {
   if (v == nullptr || v->is_null()) return Bad(path, "required");
   if (!v->is_string()) return Bad(path, "must be a string");
   std::string_view s = v->get_string();
-  if (!IsName(s)) {
+  if (!protocol::IsName(s)) {
     return Bad(path, Quoted(s) + ": use 1 to 63 lower-case letters, digits, '_' and '-', starting with a letter or digit");
   }
   return std::string(s);
@@ -141,7 +137,7 @@ Result<std::vector<std::string>> NodeIds(const json::value& v, const std::string
   ASSIGN_OR_RETURN(std::vector<std::string> ids, StringList(v, path, "node ids (strings)", kMaxNodeIds));
   std::vector<std::string> out;
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (Status st = ValidateNodeId(ids[i]); !st.ok()) {
+    if (Status st = protocol::ValidateNodeId(ids[i]); !st.ok()) {
       return Bad(v.is_array() ? Index(path, i) : path, st.message());
     }
     // A repeated id changes nothing; keeping one keeps the stored spec tidy.
@@ -315,7 +311,7 @@ Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path
       fn_path = cp + ".id";
       const json::value* id = c->if_contains("id");
       if (id == nullptr || !id->is_string()) return Bad(fn_path, "required: the deployed function's name");
-      if (Status st = ValidateFunctionName(id->get_string()); !st.ok()) return Bad(fn_path, st.message());
+      if (Status st = protocol::ValidateFunctionName(id->get_string()); !st.ok()) return Bad(fn_path, st.message());
       f.function = std::string(id->get_string());
     } else if (const json::value* id = c->if_contains("id"); id && !id->is_string()) {
       return Bad(cp + ".id", "must be a string");
@@ -323,7 +319,7 @@ Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path
   }
   if (const json::value* fn = o->if_contains("function")) {
     if (!fn->is_string()) return Bad(fn_path, "must be a deployed function's name (a string)");
-    if (Status st = ValidateFunctionName(fn->get_string()); !st.ok()) return Bad(fn_path, st.message());
+    if (Status st = protocol::ValidateFunctionName(fn->get_string()); !st.ok()) return Bad(fn_path, st.message());
     f.function = std::string(fn->get_string());
   } else if (f.function.empty()) {
     return Bad(fn_path, "required: a deployed function's name (or \"code\": a path, with `aether workflow apply`)");

@@ -1,30 +1,27 @@
 #include "control/workflows/workflow_watch.h"
 
-#include <boost/json.hpp>
 #include <set>
 
 #include "common/json_util.h"
 #include "control/workflows/placement.h"
+#include "protocol/ids.h"
 
 namespace aether::control {
 namespace {
 
-namespace json = boost::json;
-
-json::object Outputs(const WorkflowRecord& r, const std::map<std::string, std::string>& mapping,
-                     const std::map<std::string, int>& instances_of) {
-  json::object out;
+std::map<std::string, std::vector<protocol::OutputTarget>> Outputs(
+    const WorkflowRecord& r, const std::map<std::string, std::string>& mapping,
+    const std::map<std::string, int>& instances_of) {
+  std::map<std::string, std::vector<protocol::OutputTarget>> out;
   for (const auto& [output, target] : mapping) {
-    json::array targets;
+    std::vector<protocol::OutputTarget>& targets = out[output];
     auto n = instances_of.find(target);
     for (int i = 0; n != instances_of.end() && i < n->second; ++i) {
-      std::string id = InstanceId(r.id, target, i);
+      std::string id = protocol::InstanceId(r.id, target, i);
       auto p = r.placement.find(id);
       if (p == r.placement.end() || p->second.node_id.empty()) continue;
-      targets.push_back(
-          json::object{{"instance", id}, {"node_id", p->second.node_id}, {"url", p->second.url}});
+      targets.push_back({std::move(id), p->second.node_id, p->second.url});
     }
-    out[output] = std::move(targets);
   }
   return out;
 }
@@ -48,11 +45,11 @@ void AddGrants(const WorkflowRecord& r, const std::string& node_id,
   };
   auto add = [&](const std::string& component, const std::map<std::string, std::string>& mapping) {
     for (int i = 0; i < instances_of[component]; ++i) {
-      const std::string& from = node_of(InstanceId(r.id, component, i));
+      const std::string& from = node_of(protocol::InstanceId(r.id, component, i));
       if (from.empty() || from == node_id) continue;
       for (const auto& [output, target] : mapping) {
         for (int j = 0; j < instances_of[target]; ++j) {
-          std::string to = InstanceId(r.id, target, j);
+          std::string to = protocol::InstanceId(r.id, target, j);
           if (node_of(to) == node_id) grants[from].insert(std::move(to));
         }
       }
@@ -62,27 +59,25 @@ void AddGrants(const WorkflowRecord& r, const std::string& node_id,
   for (const ResourceSpec& res : r.spec.resources) add(res.name, res.output_mapping);
 }
 
-json::array Peers(const WorkflowSnapshot& snap, const std::string& node_id,
-                  const PairDigestFn& pair_digest) {
+std::vector<protocol::PeerGrant> Peers(const WorkflowSnapshot& snap, const std::string& node_id,
+                                       const PairDigestFn& pair_digest) {
   std::map<std::string, std::set<std::string>> grants;  // sender node -> instances here
   for (const WorkflowRecord& r : snap.workflows) AddGrants(r, node_id, grants);
-  json::array peers;
+  std::vector<protocol::PeerGrant> peers;
   for (const auto& [sender, targets] : grants) {
     std::optional<std::string> digest = pair_digest ? pair_digest(sender, node_id) : std::nullopt;
     if (!digest) continue;  // removed since: nothing of it is accepted
-    json::array ids;
-    for (const std::string& t : targets) ids.push_back(json::string(t));
-    peers.push_back(json::object{
-        {"node_id", sender}, {"token_sha256", std::move(*digest)}, {"instances", std::move(ids)}});
+    peers.push_back({sender, std::move(*digest), {targets.begin(), targets.end()}});
   }
   return peers;
 }
 
 }  // namespace
 
-std::string NodeAssignmentsJson(const WorkflowSnapshot& snap, const std::string& node_id,
-                                const PairDigestFn& pair_digest) {
-  json::array instances;
+protocol::Assignments NodeAssignments(const WorkflowSnapshot& snap, const std::string& node_id,
+                                      const PairDigestFn& pair_digest) {
+  protocol::Assignments out;
+  out.revision = snap.revision;
   for (const WorkflowRecord& r : snap.workflows) {
     std::map<std::string, int> instances_of = InstancesOf(r);
     auto here = [&](const std::string& id) {
@@ -91,37 +86,42 @@ std::string NodeAssignmentsJson(const WorkflowSnapshot& snap, const std::string&
     };
     for (const FunctionSpec& f : r.spec.functions) {
       for (int i = 0; i < instances_of[f.name]; ++i) {
-        std::string id = InstanceId(r.id, f.name, i);
+        std::string id = protocol::InstanceId(r.id, f.name, i);
         if (!here(id)) continue;
-        instances.push_back(json::object{{"id", id},
-                                         {"workflow", r.id},
-                                         {"component", f.name},
-                                         {"kind", "function"},
-                                         {"function", f.function},
-                                         {"sha256", r.placement.at(id).sha256},
-                                         {"init_payload", SanitizeUtf8(f.init_payload)},
-                                         {"memory_limit", f.memory_limit},
-                                         {"timeout_ms", 0},
-                                         {"outputs", Outputs(r, f.output_mapping, instances_of)}});
+        protocol::InstanceAssignment a;
+        a.kind = protocol::InstanceAssignment::Kind::kFunction;
+        a.sha256 = r.placement.at(id).sha256;
+        a.id = std::move(id);
+        a.workflow = r.id;
+        a.component = f.name;
+        a.function = f.function;
+        a.init_payload = f.init_payload;
+        a.memory_limit = f.memory_limit;
+        a.outputs = Outputs(r, f.output_mapping, instances_of);
+        out.instances.push_back(std::move(a));
       }
     }
     for (const ResourceSpec& res : r.spec.resources) {
-      std::string id = InstanceId(r.id, res.name, 0);
+      std::string id = protocol::InstanceId(r.id, res.name, 0);
       if (!here(id)) continue;
-      json::object configurations;
-      for (const auto& [k, v] : res.configurations) configurations[k] = SanitizeUtf8(v);
-      instances.push_back(json::object{{"id", id},
-                                       {"workflow", r.id},
-                                       {"component", res.name},
-                                       {"kind", "resource"},
-                                       {"class_type", res.class_type},
-                                       {"configurations", std::move(configurations)},
-                                       {"outputs", Outputs(r, res.output_mapping, instances_of)}});
+      protocol::InstanceAssignment a;
+      a.kind = protocol::InstanceAssignment::Kind::kResource;
+      a.id = std::move(id);
+      a.workflow = r.id;
+      a.component = res.name;
+      a.class_type = res.class_type;
+      a.configurations = res.configurations;
+      a.outputs = Outputs(r, res.output_mapping, instances_of);
+      out.instances.push_back(std::move(a));
     }
   }
-  return ToJson(json::object{{"revision", snap.revision},
-                             {"instances", std::move(instances)},
-                             {"peers", Peers(snap, node_id, pair_digest)}});
+  out.peers = Peers(snap, node_id, pair_digest);
+  return out;
+}
+
+std::string NodeAssignmentsJson(const WorkflowSnapshot& snap, const std::string& node_id,
+                                const PairDigestFn& pair_digest) {
+  return protocol::EncodeAssignments(NodeAssignments(snap, node_id, pair_digest));
 }
 
 WorkflowWatch::WorkflowWatch(Store& store, WorkflowStore& workflows, PairDigestFn pair_digest,

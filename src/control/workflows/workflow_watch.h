@@ -19,6 +19,7 @@
 #include "control/long_poll.h"
 #include "control/store.h"
 #include "control/workflows/workflow_store.h"
+#include "protocol/assignments.h"
 
 namespace aether::control {
 
@@ -29,12 +30,15 @@ inline constexpr std::chrono::seconds kMaxWorkflowsWait{30};
 using PairDigestFn = std::function<std::optional<std::string>(const std::string& sender,
                                                               const std::string& receiver)>;
 
-// The answer for `node_id` (docs/workflow-protocol.md): {"revision",
-// "instances": [...], "peers": [...]} with every output resolved to the
-// placed instances of its target (instance, node_id, url); unplaced targets
-// are left out. "peers" are the other nodes whose instances have outputs
-// into instances on `node_id`: {"node_id", "token_sha256", "instances"} —
-// what the engine's dataplane accepts from each, and for which instances.
+// The answer for `node_id` (docs/workflow-protocol.md, protocol/assignments.h):
+// its instances at the snapshot's revision, with every output resolved to
+// the placed instances of its target (unplaced targets are left out), and
+// as "peers" the other nodes whose instances have outputs into instances on
+// `node_id` — what the engine's dataplane accepts from each, and for which
+// instances.
+protocol::Assignments NodeAssignments(const WorkflowSnapshot& snap, const std::string& node_id,
+                                      const PairDigestFn& pair_digest);
+// protocol::EncodeAssignments of the above.
 std::string NodeAssignmentsJson(const WorkflowSnapshot& snap, const std::string& node_id,
                                 const PairDigestFn& pair_digest);
 

@@ -4,7 +4,8 @@
 
 #include "common/json_util.h"
 #include "control/api.h"
-#include "control/validation.h"
+#include "protocol/instance_status.h"
+#include "protocol/names.h"
 
 namespace aether::control {
 namespace {
@@ -12,22 +13,74 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view kWorkflowsPath = "/api/workflows/";
-// Bounds of a status report.
-constexpr size_t kMaxReportedInstances = 10000;
-constexpr size_t kMaxTelemetry = 64;
-constexpr size_t kMaxNameLength = 128;
-constexpr size_t kMaxLastError = 4096;
 
 HttpResponse BadRequest(std::string_view message) {
   return JsonError(400, "invalid_argument", message);
 }
 
+json::object InstanceJson(const InstanceView& i) {
+  const InstanceReport& rep = i.report;
+  json::object telemetry;
+  for (const auto& [k, v] : rep.telemetry) telemetry[k] = v;
+  return {
+      {"id", i.id},
+      {"component", i.component},
+      {"kind", i.resource ? "resource" : "function"},
+      {i.resource ? "class_type" : "function", i.what},
+      {"node_id", i.node_id},
+      {"node_url", i.node_url},
+      {"state", i.state},
+      {"events", rep.events},
+      {"failures", rep.failures},
+      {"restarts", rep.restarts},
+      {"dropped", rep.dropped},
+      {"last_error", SanitizeUtf8(rep.last_error)},
+      {"telemetry", std::move(telemetry)},
+      {"reported_at", i.reported_at.empty() ? json::value(nullptr) : json::value(i.reported_at)}};
+}
+
+json::array IngressJson(const std::vector<IngressView>& ingress) {
+  json::array out;
+  for (const IngressView& i : ingress) {
+    out.push_back(json::object{{"component", i.component}, {"url", i.url}});
+  }
+  return out;
+}
+
+// GET /api/workflows/{id}
+json::object WorkflowJson(const WorkflowView& w) {
+  json::array instances;
+  for (const InstanceView& i : w.instances) instances.push_back(InstanceJson(i));
+  return {{"id", w.id},
+          {"name", w.name},
+          {"state", w.state},
+          {"reason", w.reason},
+          {"created_at", w.created_at},
+          {"spec", SerializeWorkflowSpec(w.spec)},
+          {"instances", std::move(instances)},
+          {"ingress", IngressJson(w.ingress)}};
+}
+
+// GET /api/workflows
+json::object WorkflowListJson(const WorkflowList& list) {
+  json::array out;
+  for (const WorkflowSummary& w : list.workflows) {
+    out.push_back(json::object{{"id", w.id},
+                               {"name", w.name},
+                               {"state", w.state},
+                               {"reason", w.reason},
+                               {"components", w.components},
+                               {"instances", w.instances},
+                               {"created_at", w.created_at}});
+  }
+  return {{"workflows", std::move(out)}, {"revision", list.revision}};
+}
 
 HttpResponse ApplyWorkflow(ApiContext& ctx, const HttpRequest& req) {
   if (req.body.size() > kMaxWorkflowSpecBytes) {
     return JsonError(413, "payload_too_large", "the workflow spec is larger than 1 MiB");
   }
-  Result<json::object> out = ctx.workflows.Apply(req.body, std::string(kApiSource));
+  Result<WorkflowView> out = ctx.workflows.Apply(req.body, std::string(kApiSource));
   if (!out.ok()) {
     const Status& st = out.status();
     if (st.code() == Code::kInvalidArgument) return JsonError(400, "invalid_spec", st.message());
@@ -35,61 +88,21 @@ HttpResponse ApplyWorkflow(ApiContext& ctx, const HttpRequest& req) {
       return JsonError(413, "payload_too_large", st.message());
     return JsonError(st);
   }
-  HttpResponse r = JsonOk(*out);
+  HttpResponse r = JsonOk(json::object{{"id", out->id},
+                                       {"state", out->state},
+                                       {"reason", out->reason},
+                                       {"ingress", IngressJson(out->ingress)}});
   r.status = 201;
-  r.headers.emplace_back("Location",
-                         std::string(kWorkflowsPath) + (*out)["id"].as_string().c_str());
+  r.headers.emplace_back("Location", std::string(kWorkflowsPath) + out->id);
   return r;
 }
 
-// The id of /api/workflows/{id}: [a-z0-9][a-z0-9_-]{0,62}, else it names
+// The id of /api/workflows/{id}: a name (protocol/names.h), else it names
 // no workflow.
 std::optional<std::string> PathId(const HttpRequest& req) {
   std::string id = req.path.substr(kWorkflowsPath.size());
-  if (id.empty() || id.size() > 63 || id[0] == '-' || id[0] == '_') return std::nullopt;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    if (!ok) return std::nullopt;
-  }
+  if (!protocol::IsName(id)) return std::nullopt;
   return id;
-}
-
-Result<InstanceReport> ParseReport(const json::value& v, size_t index) {
-  std::string at = "instances[" + std::to_string(index) + "]";
-  if (!v.is_object()) return InvalidArgument(at + " must be an object");
-  const json::object& o = v.get_object();
-  InstanceReport r;
-  auto field = [&](Status st) { return InvalidArgument(at + ": " + st.message()); };
-  Result<std::string> id = GetString(o, "id");
-  if (!id.ok()) return field(id.status());
-  r.id = std::move(*id);
-  Result<std::string> state = GetString(o, "state");
-  if (!state.ok()) return field(state.status());
-  if (*state != "starting" && *state != "running" && *state != "restarting" && *state != "failed") {
-    return InvalidArgument(at + ".state must be starting, running, restarting or failed");
-  }
-  r.state = std::move(*state);
-  for (auto [name, out] : {std::pair{"events", &r.events}, std::pair{"failures", &r.failures},
-                           std::pair{"restarts", &r.restarts}, std::pair{"dropped", &r.dropped}}) {
-    Result<int64_t> n = GetInt(o, name, 0);
-    if (!n.ok()) return field(n.status());
-    *out = std::max<int64_t>(0, *n);
-  }
-  Result<std::string> err = GetString(o, "last_error", "");
-  if (!err.ok()) return field(err.status());
-  r.last_error = err->substr(0, kMaxLastError);
-  if (const json::value* t = o.if_contains("telemetry"); t && !t->is_null()) {
-    if (!t->is_object() || t->get_object().size() > kMaxTelemetry) {
-      return InvalidArgument(at + ".telemetry must be an object of at most 64 numbers");
-    }
-    for (const auto& [k, val] : t->get_object()) {
-      if (!val.is_number() || k.size() > kMaxNameLength) {
-        return InvalidArgument(at + ".telemetry must map short names to numbers");
-      }
-      r.telemetry[std::string(k)] = val.to_number<double>();
-    }
-  }
-  return r;
 }
 
 HttpResponse ReportStatus(ApiContext& ctx, const HttpRequest& req, const Caller& caller) {
@@ -98,17 +111,9 @@ HttpResponse ReportStatus(ApiContext& ctx, const HttpRequest& req, const Caller&
   Result<std::string> node = GetString(*body, "node_id", caller.node_id);
   if (!node.ok()) return BadRequest(node.status().message());
   if (auto denied = ForeignNode(caller, *node)) return *denied;
-  Result<const json::array*> list = GetArray(*body, "instances");
-  if (!list.ok()) return BadRequest(list.status().message());
-  if ((*list)->size() > kMaxReportedInstances)
-    return BadRequest("at most 10000 instances per report");
-  std::vector<InstanceReport> reports;
-  for (size_t i = 0; i < (*list)->size(); ++i) {
-    Result<InstanceReport> r = ParseReport((**list)[i], i);
-    if (!r.ok()) return BadRequest(r.status().message());
-    reports.push_back(std::move(*r));
-  }
-  if (Status st = ctx.workflows.Report(*node, std::move(reports)); !st.ok()) {
+  Result<protocol::StatusReport> report = protocol::StatusReportFromJson(*body, caller.node_id);
+  if (!report.ok()) return BadRequest(report.status().message());
+  if (Status st = ctx.workflows.Report(*node, std::move(report->instances)); !st.ok()) {
     if (st.code() == Code::kNotFound)
       return JsonError(404, "unknown_node", st.message() + "; register again");
     return JsonError(st);
@@ -124,16 +129,16 @@ void ControlApi::RegisterWorkflows(HttpServer& server) {
                         [this](const HttpRequest& req) { return ApplyWorkflow(ctx_, req); }));
   server.Route("GET", "/api/workflows",
                Blocking("GET /api/workflows", Access::kAdmin, [this](const HttpRequest&) {
-                 Result<json::object> out = ctx_.workflows.List();
-                 return out.ok() ? JsonOk(*out) : JsonError(out.status());
+                 Result<WorkflowList> out = ctx_.workflows.List();
+                 return out.ok() ? JsonOk(WorkflowListJson(*out)) : JsonError(out.status());
                }));
   server.RoutePrefix(
       "GET", kWorkflowsPath,
       Blocking("GET /api/workflows/{id}", Access::kAdmin, [this](const HttpRequest& req) {
         std::optional<std::string> id = PathId(req);
         if (!id) return JsonError(404, "not_found", "no such workflow");
-        Result<json::object> out = ctx_.workflows.Show(*id);
-        return out.ok() ? JsonOk(*out) : JsonError(out.status());
+        Result<WorkflowView> out = ctx_.workflows.Show(*id);
+        return out.ok() ? JsonOk(WorkflowJson(*out)) : JsonError(out.status());
       }));
   server.RoutePrefix(
       "DELETE", kWorkflowsPath,

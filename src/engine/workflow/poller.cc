@@ -9,6 +9,7 @@
 #include "common/backoff.h"
 #include "common/json_util.h"
 #include "common/log.h"
+#include "protocol/instance_status.h"
 
 namespace aether::engine::workflow {
 namespace {
@@ -40,27 +41,6 @@ class LinkState {
 };
 
 }  // namespace
-
-std::string StatusBody(const std::string& node_id, const std::vector<InstanceStatus>& statuses) {
-  json::array list;
-  list.reserve(statuses.size());
-  for (const InstanceStatus& s : statuses) {
-    json::object telemetry;
-    for (const auto& [name, value] : s.telemetry) {
-      // JSON has no NaN/Inf; a guest may well record them.
-      telemetry[SanitizeUtf8(name)] = std::isfinite(value) ? value : 0.0;
-    }
-    list.push_back(json::object{{"id", s.id},
-                                {"state", s.state},
-                                {"events", s.events},
-                                {"failures", s.failures},
-                                {"restarts", s.restarts},
-                                {"dropped", s.dropped},
-                                {"last_error", SanitizeUtf8(s.last_error)},
-                                {"telemetry", std::move(telemetry)}});
-  }
-  return ToJson(json::object{{"node_id", node_id}, {"instances", std::move(list)}});
-}
 
 Poller::Poller(PollerOptions options)
     : options_([&] {
@@ -144,7 +124,7 @@ Result<HttpResponse> Poller::Send(std::string_view method, const std::string& pa
                      .cancel = stop_.get_token()});
 }
 
-void Poller::Apply(Assignments&& a) {
+void Poller::Apply(protocol::Assignments&& a) {
   if (options_.peers) options_.peers(std::move(a.peers));
   host_->Apply(std::move(a.instances));
 }
@@ -179,7 +159,8 @@ void Poller::PollLoop() {
                 : r->status == 401 || r->status == 403 ? PermissionDenied(DescribeHttpError(*r))
                 : r->status != 200                     ? Unavailable(DescribeHttpError(*r))
                                                        : OkStatus();
-    Result<Assignments> a = st.ok() ? ParseAssignments(r->body) : Result<Assignments>(st);
+    Result<protocol::Assignments> a =
+        st.ok() ? protocol::ParseAssignments(r->body) : Result<protocol::Assignments>(st);
     if (!a.ok() && a.status().code() == Code::kPermissionDenied && !refused) {
       // Removed by an operator (or the id is another node's now): the
       // instances were placed elsewhere; running them here too would
@@ -189,7 +170,7 @@ void Poller::PollLoop() {
           "instances",
           options_.url, a.status().message());
       refused = true;
-      Apply(Assignments{});
+      Apply(protocol::Assignments{});
     }
     if (!a.ok()) {
       // 404: this node is not registered (yet); the control link registers
@@ -253,7 +234,8 @@ void Poller::StatusLoop() {
     auto t = clock.Now();
     if (t < retry_at && !now) continue;
     if (options_.identity->secret().empty()) continue;  // not joined yet
-    std::string body = StatusBody(options_.identity->node_id(), host_->Statuses());
+    std::string body =
+        protocol::EncodeStatusReport({options_.identity->node_id(), host_->Statuses()});
     bool changed = body != last_sent;
     bool stale = t - last_time >= options_.status_refresh;
     if (!changed && !stale) continue;

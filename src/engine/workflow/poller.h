@@ -92,7 +92,7 @@ class Poller {
   void PollLoop();
   void StatusLoop();
   // Hands `a` to the peers hook and the host.
-  void Apply(Assignments&& a);
+  void Apply(protocol::Assignments&& a);
   Result<HttpResponse> Send(std::string_view method, const std::string& path,
                             std::string_view body, std::chrono::milliseconds timeout);
   bool Sleep(std::chrono::milliseconds d);  // true when stopping
@@ -113,8 +113,5 @@ class Poller {
   std::thread poll_thread_;
   std::thread status_thread_;
 };
-
-// The JSON body of POST /node/workflows/status.
-std::string StatusBody(const std::string& node_id, const std::vector<InstanceStatus>& statuses);
 
 }  // namespace aether::engine::workflow

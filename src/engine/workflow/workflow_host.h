@@ -23,66 +23,19 @@
 #include "common/metrics.h"
 #include "common/resource_config.h"
 #include "common/result.h"
+#include "protocol/assignments.h"
+#include "protocol/instance_status.h"
 #include "wasm/engine.h"
 #include "wasm/host.h"
 
 namespace aether::engine::workflow {
 
-// One target instance of an output.
-struct OutputTarget {
-  std::string instance;  // "<workflow>/<component>/<index>"
-  std::string node_id;
-  std::string url;       // the node's engine, e.g. "http://127.0.0.1:9092"
-  bool operator==(const OutputTarget&) const = default;
-};
-
-// One entry of GET /node/workflows.
-struct InstanceAssignment {
-  std::string id;
-  std::string workflow;
-  std::string component;
-  enum class Kind { kFunction, kResource } kind = Kind::kFunction;
-  std::string function;  // kFunction
-  std::string sha256;    // kFunction
-  std::string class_type;  // kResource
-  ResourceConfigMap configurations;
-  std::string init_payload;
-  uint64_t memory_limit = 0;  // 0 = the function's / node's
-  int64_t timeout_ms = 0;     // 0 = the function's / node's
-  std::map<std::string, std::vector<OutputTarget>> outputs;
-  bool operator==(const InstanceAssignment&) const = default;
-};
-
-// A node that may send to this one over the dataplane (the "peers" of GET
-// /node/workflows): its id, the SHA-256 (hex) of the token it sends here,
-// and the instances here its outputs reach.
-struct PeerGrant {
-  std::string node_id;
-  std::string token_sha256;
-  std::set<std::string, std::less<>> instances;
-  bool operator==(const PeerGrant&) const = default;
-};
-
-// Parses a GET /node/workflows answer. InvalidArgument naming the field.
-struct Assignments {
-  int64_t revision = 0;
-  std::vector<InstanceAssignment> instances;
-  std::vector<PeerGrant> peers;
-};
-Result<Assignments> ParseAssignments(std::string_view json);
-
-// What POST /node/workflows/status reports per instance.
-struct InstanceStatus {
-  std::string id;
-  std::string state;  // starting | running | restarting | failed
-  int64_t events = 0;
-  int64_t failures = 0;
-  int64_t restarts = 0;
-  int64_t dropped = 0;
-  std::string last_error;
-  std::map<std::string, double> telemetry;
-  bool operator==(const InstanceStatus&) const = default;
-};
+// The wire structs of the node protocol (protocol/assignments.h,
+// protocol/instance_status.h), as the host takes and reports them.
+using protocol::InstanceAssignment;
+using protocol::InstanceStatus;
+using protocol::OutputTarget;
+using protocol::PeerGrant;
 
 // Replies to calls are asynchronous everywhere: a callback, called exactly
 // once from any thread (possibly before the call returns).

@@ -6,6 +6,7 @@
 
 #include "common/json_util.h"
 #include "engine/workflow/internal/actor.h"
+#include "protocol/event.h"
 
 namespace aether::engine::workflow::internal {
 
@@ -156,7 +157,7 @@ Result<std::string> Core::CallFromBlocking(Actor& from, std::string_view output,
 
 void Core::PostEvent(std::string_view type, boost::json::object data) {
   if (!options_.post_event) return;
-  options_.post_event(ToJson(boost::json::object{{"event", type}, {"data", std::move(data)}}));
+  options_.post_event(protocol::EncodeEventPost(type, data));
 }
 
 void Core::StateChanged() {

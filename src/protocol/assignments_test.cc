@@ -1,8 +1,8 @@
+#include "protocol/assignments.h"
+
 #include <gtest/gtest.h>
 
-#include "engine/workflow/workflow_host.h"
-
-namespace aether::engine::workflow {
+namespace aether::protocol {
 namespace {
 
 const std::string kSha(64, 'a');
@@ -101,16 +101,19 @@ TEST(AssignmentsTest, RejectsWithTheFieldPath) {
                "class_type": "../x"})"),
        "instances[0].class_type"},
       {Doc(R"({"id": "w/c/0", "workflow": "w", "component": "c", "kind": "function",
-               "sha256": ")" + kSha + "\"}"),
+               "sha256": ")" +
+           kSha + "\"}"),
        "instances[0].function"},
       {Doc(R"({"id": "w/c/0", "workflow": "w", "component": "c", "kind": "function",
-               "function": "a/b", "sha256": ")" + kSha + "\"}"),
+               "function": "a/b", "sha256": ")" +
+           kSha + "\"}"),
        "instances[0].function"},
       {Doc(R"({"id": "w/c/0", "workflow": "w", "component": "c", "kind": "function",
                "function": "f", "sha256": "ABC"})"),
        "instances[0].sha256"},
       {Doc(R"({"id": "w/c/0", "workflow": "w", "component": "c", "kind": "function",
-               "function": "f", "sha256": ")" + std::string(64, 'A') + "\"}"),
+               "function": "f", "sha256": ")" +
+           std::string(64, 'A') + "\"}"),
        "instances[0].sha256"},
       {Doc(FunctionEntry(R"(, "configurations": {"port": 80})")),
        "instances[0].configurations.port"},
@@ -145,5 +148,47 @@ TEST(AssignmentsTest, RejectsWithTheFieldPath) {
   }
 }
 
+TEST(AssignmentsTest, EncodesWhatItParses) {
+  Assignments a;
+  a.revision = 9;
+  InstanceAssignment f;
+  f.id = "wf/parse/1";
+  f.workflow = "wf";
+  f.component = "parse";
+  f.function = "parse";
+  f.sha256 = kSha;
+  f.init_payload = "{\"k\":1}";
+  f.memory_limit = 1 << 20;
+  f.outputs["out"] = {OutputTarget{"wf/log/0", "n2", "http://127.0.0.1:9092"}};
+  f.outputs["none"] = {};
+  InstanceAssignment r;
+  r.id = "wf/log/0";
+  r.workflow = "wf";
+  r.component = "log";
+  r.kind = InstanceAssignment::Kind::kResource;
+  r.class_type = "file-log";
+  r.configurations = {{"filename", "x.log"}};
+  a.instances = {f, r};
+  a.peers = {PeerGrant{"n2", kSha, {"wf/parse/1"}}};
+  auto back = ParseAssignments(EncodeAssignments(a));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, a);
+}
+
+TEST(AssignmentsTest, EncodedTextIsValidUtf8) {
+  Assignments a;
+  InstanceAssignment f;
+  f.id = "w/f/0";
+  f.workflow = "w";
+  f.component = "f";
+  f.function = "f";
+  f.sha256 = kSha;
+  f.init_payload = "\xff";
+  a.instances = {f};
+  auto back = ParseAssignments(EncodeAssignments(a));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->instances[0].init_payload, "\xef\xbf\xbd");  // U+FFFD
+}
+
 }  // namespace
-}  // namespace aether::engine::workflow
+}  // namespace aether::protocol

@@ -1,20 +1,19 @@
-// ParseAssignments: the answer of GET /node/workflows (docs/workflow-protocol.md).
-//
-// The control plane validated the spec, but an engine still checks every
-// name it will use as a map key, a log field or a path component (file-log
-// writes under <data_dir>/workflows/<workflow>/...), so a broken or foreign
-// server cannot make it write outside its data dir. One bad entry fails the
-// whole answer: the poller keeps the previous assignment and retries.
+// GET /node/workflows both ways. The parser checks what the engine will use
+// as map keys, log fields and path components (file-log writes under
+// <data_dir>/workflows/<workflow>/...). One bad entry fails the whole
+// answer: the poller keeps the previous assignment and retries.
+#include "protocol/assignments.h"
+
 #include <boost/json.hpp>
 #include <cstdint>
+#include <optional>
 #include <set>
 
 #include "common/json_util.h"
-#include "engine/function_registry.h"
-#include "engine/manifest.h"
-#include "engine/workflow/workflow_host.h"
+#include "protocol/ids.h"
+#include "protocol/names.h"
 
-namespace aether::engine::workflow {
+namespace aether::protocol {
 namespace {
 
 namespace json = boost::json;
@@ -22,25 +21,9 @@ namespace json = boost::json;
 // Bounds on what one node can be asked to run; far above what placement
 // produces (256 components x 64 instances per workflow is the spec's limit).
 constexpr size_t kMaxInstances = 65536;
-constexpr size_t kMaxTargets = 1024;      // per output
+constexpr size_t kMaxTargets = 1024;  // per output
 constexpr size_t kMaxOutputName = 128;
-constexpr size_t kMaxUrl = 2048;
-constexpr int64_t kMaxIndex = 9999;
 constexpr size_t kMaxPeers = 4096;  // nodes that may send to this one
-
-// Workflow ids, component names: [a-z0-9][a-z0-9_-]{0,62}.
-bool IsName(std::string_view s) { return IsValidFunctionName(s); }
-
-// Node ids: [A-Za-z0-9][A-Za-z0-9._-]{0,127} (as the control plane checks them).
-bool IsNodeId(std::string_view s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && !(i > 0 && (c == '.' || c == '_' || c == '-'))) return false;
-  }
-  return true;
-}
 
 // Output names come from guests' aether.cast calls: any printable ASCII but
 // '/' (so nothing path-like), bounded.
@@ -57,24 +40,6 @@ bool IsClassType(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
-  }
-  return true;
-}
-
-// An http:// or https:// URL with a host and no whitespace or control bytes.
-bool IsNodeUrl(std::string_view s) {
-  if (s.size() > kMaxUrl) return false;
-  std::string_view rest;
-  if (s.starts_with("http://")) {
-    rest = s.substr(7);
-  } else if (s.starts_with("https://")) {
-    rest = s.substr(8);
-  } else {
-    return false;
-  }
-  if (rest.empty() || rest.front() == '/' || rest.front() == ':') return false;
-  for (char c : s) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
   }
   return true;
 }
@@ -122,26 +87,6 @@ Result<int64_t> NonNegative(const json::object& o, std::string_view key, const s
   return n;
 }
 
-// "<workflow>/<component>/<index>": two separators, valid names, a decimal
-// index without leading zeros.
-bool IsInstanceId(std::string_view id, std::string_view* workflow = nullptr,
-                  std::string_view* component = nullptr) {
-  size_t a = id.find('/');
-  if (a == std::string_view::npos) return false;
-  size_t b = id.find('/', a + 1);
-  if (b == std::string_view::npos) return false;
-  std::string_view w = id.substr(0, a), c = id.substr(a + 1, b - a - 1), i = id.substr(b + 1);
-  if (!IsName(w) || !IsName(c)) return false;
-  if (i.empty() || i.size() > 4 || (i.size() > 1 && i[0] == '0')) return false;
-  for (char ch : i) {
-    if (ch < '0' || ch > '9') return false;
-  }
-  if (std::stoll(std::string(i)) > kMaxIndex) return false;
-  if (workflow != nullptr) *workflow = w;
-  if (component != nullptr) *component = c;
-  return true;
-}
-
 Result<std::vector<OutputTarget>> ParseTargets(const json::value& v, const std::string& path) {
   if (!v.is_array()) return Bad(path, "must be an array of targets");
   const json::array& a = v.get_array();
@@ -172,17 +117,15 @@ Result<InstanceAssignment> ParseInstance(const json::object& o, const std::strin
   ASSIGN_OR_RETURN(a.id, Str(o, "id", path + ".id", true));
   ASSIGN_OR_RETURN(a.workflow, Str(o, "workflow", path + ".workflow", true));
   if (!IsName(a.workflow)) {
-    return Bad(path + ".workflow", "must match [a-z0-9][a-z0-9_-]{0,62}");
+    return Bad(path + ".workflow", "must match " + std::string(kNamePattern));
   }
   ASSIGN_OR_RETURN(a.component, Str(o, "component", path + ".component", true));
   if (!IsName(a.component)) {
-    return Bad(path + ".component", "must match [a-z0-9][a-z0-9_-]{0,62}");
+    return Bad(path + ".component", "must match " + std::string(kNamePattern));
   }
-  std::string_view id_workflow, id_component;
-  if (!IsInstanceId(a.id, &id_workflow, &id_component)) {
-    return Bad(path + ".id", "must be \"<workflow>/<component>/<index>\"");
-  }
-  if (id_workflow != a.workflow || id_component != a.component) {
+  std::optional<InstanceIdParts> id = ParseInstanceId(a.id);
+  if (!id) return Bad(path + ".id", "must be \"<workflow>/<component>/<index>\"");
+  if (id->workflow != a.workflow || id->component != a.component) {
     return Bad(path + ".id", "does not match its workflow and component");
   }
 
@@ -190,7 +133,7 @@ Result<InstanceAssignment> ParseInstance(const json::object& o, const std::strin
   if (kind == "function") {
     a.kind = InstanceAssignment::Kind::kFunction;
     ASSIGN_OR_RETURN(a.function, Str(o, "function", path + ".function", true));
-    if (!IsValidFunctionName(a.function)) {
+    if (!IsName(a.function)) {
       return Bad(path + ".function", "is not a valid function name");
     }
     ASSIGN_OR_RETURN(a.sha256, Str(o, "sha256", path + ".sha256", true));
@@ -253,7 +196,57 @@ Result<PeerGrant> ParsePeer(const json::value& v, const std::string& path) {
   return p;
 }
 
+json::object OutputsJson(const std::map<std::string, std::vector<OutputTarget>>& outputs) {
+  json::object out;
+  for (const auto& [output, targets] : outputs) {
+    json::array list;
+    list.reserve(targets.size());
+    for (const OutputTarget& t : targets) {
+      list.push_back(
+          json::object{{"instance", t.instance}, {"node_id", t.node_id}, {"url", t.url}});
+    }
+    out[output] = std::move(list);
+  }
+  return out;
+}
+
+json::object InstanceJson(const InstanceAssignment& a) {
+  json::object o{{"id", a.id}, {"workflow", a.workflow}, {"component", a.component}};
+  if (a.kind == InstanceAssignment::Kind::kFunction) {
+    o["kind"] = "function";
+    o["function"] = a.function;
+    o["sha256"] = a.sha256;
+    o["init_payload"] = SanitizeUtf8(a.init_payload);
+    o["memory_limit"] = a.memory_limit;
+    o["timeout_ms"] = a.timeout_ms;
+  } else {
+    json::object configurations;
+    for (const auto& [k, v] : a.configurations) configurations[k] = SanitizeUtf8(v);
+    o["kind"] = "resource";
+    o["class_type"] = a.class_type;
+    o["configurations"] = std::move(configurations);
+  }
+  o["outputs"] = OutputsJson(a.outputs);
+  return o;
+}
+
 }  // namespace
+
+std::string EncodeAssignments(const Assignments& assignments) {
+  json::array instances;
+  instances.reserve(assignments.instances.size());
+  for (const InstanceAssignment& a : assignments.instances) instances.push_back(InstanceJson(a));
+  json::array peers;
+  for (const PeerGrant& p : assignments.peers) {
+    json::array ids;
+    for (const std::string& id : p.instances) ids.push_back(json::string(id));
+    peers.push_back(json::object{
+        {"node_id", p.node_id}, {"token_sha256", p.token_sha256}, {"instances", std::move(ids)}});
+  }
+  return ToJson(json::object{{"revision", assignments.revision},
+                             {"instances", std::move(instances)},
+                             {"peers", std::move(peers)}});
+}
 
 Result<Assignments> ParseAssignments(std::string_view text) {
   ASSIGN_OR_RETURN(json::object root, ParseJsonObject(text, "the workflow assignment"));
@@ -288,4 +281,4 @@ Result<Assignments> ParseAssignments(std::string_view text) {
   return out;
 }
 
-}  // namespace aether::engine::workflow
+}  // namespace aether::protocol

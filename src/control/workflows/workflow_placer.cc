@@ -1,0 +1,90 @@
+#include "control/workflows/workflow_placer.h"
+
+#include <set>
+
+namespace aether::control {
+namespace {
+
+using ShaMap = std::map<std::string, std::string>;  // function -> current sha256
+
+// Demands with functions that are not deployed (any more) blocked.
+std::vector<PlacementDemand> Demands(const WorkflowSpec& spec, const ShaMap& shas) {
+  std::vector<PlacementDemand> out = DemandsOf(spec);
+  for (size_t i = 0; i < spec.functions.size(); ++i) {
+    if (!shas.contains(spec.functions[i].function)) {
+      out[i].blocked = "function \"" + spec.functions[i].function + "\" is not deployed";
+    }
+  }
+  return out;
+}
+
+// The stored placement for a placement result.
+std::map<std::string, PlacedInstance> Materialize(const WorkflowSpec& spec,
+                                                  const PlacementResult& res,
+                                                  const std::vector<NodeStatus>& nodes,
+                                                  const ShaMap& shas) {
+  std::map<std::string, const NodeStatus*> by_id;
+  for (const NodeStatus& n : nodes) by_id[n.reg.node_id] = &n;
+  std::map<std::string, std::string> function_of;  // component -> function
+  for (const FunctionSpec& f : spec.functions) function_of[f.name] = f.function;
+  std::map<std::string, PlacedInstance> out;
+  for (const auto& [id, node] : res.assignment) {
+    PlacedInstance p;
+    p.node_id = node;
+    if (auto n = by_id.find(node); n != by_id.end()) {
+      p.url = n->second->reg.url;
+      p.credential_id = n->second->credential_id;
+    }
+    std::string component = id.substr(0, id.rfind('/'));
+    component = component.substr(component.find('/') + 1);
+    if (auto f = function_of.find(component); f != function_of.end()) {
+      if (auto s = shas.find(f->second); s != shas.end()) p.sha256 = s->second;
+    }
+    out[id] = std::move(p);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<PlacementInputs> ReadPlacementInputs(FunctionRegistry& functions, NodeRegistry& nodes) {
+  PlacementInputs in;
+  ASSIGN_OR_RETURN(std::shared_ptr<const Manifest> m, functions.GetManifest());
+  for (const FunctionInfo& f : m->functions) in.shas[f.name] = f.current.sha256;
+  in.nodes = nodes.List();
+  for (const NodeStatus& n : in.nodes) {
+    in.candidates.push_back({n.reg.node_id, n.reg.labels, n.up, n.load.inflight + n.load.queue});
+  }
+  return in;
+}
+
+std::map<std::string, int64_t> InstanceCounts(const WorkflowSnapshot& snap,
+                                              const std::vector<PlacementNode>& candidates) {
+  std::set<std::string> up;
+  for (const PlacementNode& n : candidates) {
+    if (n.up) up.insert(n.id);
+  }
+  std::map<std::string, int64_t> counts;
+  for (const WorkflowRecord& r : snap.workflows) {
+    for (const auto& [id, p] : r.placement) {
+      if (up.contains(p.node_id)) ++counts[p.node_id];
+    }
+  }
+  return counts;
+}
+
+WorkflowPlacement PlaceWorkflow(const std::string& id, const WorkflowSpec& spec,
+                                const std::map<std::string, std::string>& current,
+                                const PlacementInputs& in,
+                                std::map<std::string, int64_t>& instance_counts) {
+  PlacementResult res = Place(id, Demands(spec, in.shas), current, in.candidates, instance_counts);
+  return {Materialize(spec, res, in.nodes, in.shas), JoinReasons(res.reasons)};
+}
+
+std::string JoinReasons(const std::vector<std::string>& reasons) {
+  std::string out;
+  for (const std::string& r : reasons) out += (out.empty() ? "" : "; ") + r;
+  return out;
+}
+
+}  // namespace aether::control

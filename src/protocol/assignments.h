@@ -1,0 +1,78 @@
+// GET /node/workflows (docs/workflow-protocol.md, "Control plane ↔
+// engine"): the workflow instances placed on one node, where each output
+// leads, and which peers may send to the node over the dataplane. The
+// control plane encodes it from its placements; the engine's poller parses
+// it and hands it to the workflow host and the dataplane.
+//
+// Pure functions: any thread may call them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/resource_config.h"
+#include "common/result.h"
+
+namespace aether::protocol {
+
+// One target instance of an output.
+struct OutputTarget {
+  std::string instance;  // "<workflow>/<component>/<index>"
+  std::string node_id;
+  std::string url;  // the node's engine, e.g. "http://127.0.0.1:9092"
+  bool operator==(const OutputTarget&) const = default;
+};
+
+// One entry of "instances".
+struct InstanceAssignment {
+  std::string id;
+  std::string workflow;
+  std::string component;
+  enum class Kind { kFunction, kResource } kind = Kind::kFunction;
+  std::string function;              // kFunction
+  std::string sha256;                // kFunction
+  std::string class_type;            // kResource
+  ResourceConfigMap configurations;  // kResource
+  std::string init_payload;          // kFunction
+  uint64_t memory_limit = 0;         // kFunction; 0 = the function's / node's
+  int64_t timeout_ms = 0;            // kFunction; 0 = the function's / node's
+  std::map<std::string, std::vector<OutputTarget>> outputs;
+  bool operator==(const InstanceAssignment&) const = default;
+};
+
+// A node that may send to this one over the dataplane (the "peers"): its
+// id, the SHA-256 (hex) of the token it sends here, and the instances here
+// its outputs reach.
+struct PeerGrant {
+  std::string node_id;
+  std::string token_sha256;
+  std::set<std::string, std::less<>> instances;
+  bool operator==(const PeerGrant&) const = default;
+};
+
+struct Assignments {
+  int64_t revision = 0;
+  std::vector<InstanceAssignment> instances;
+  std::vector<PeerGrant> peers;
+  bool operator==(const Assignments&) const = default;
+};
+
+// {"revision", "instances": [...], "peers": [...]}; a function instance
+// carries function, sha256, init_payload, memory_limit and timeout_ms, a
+// resource class_type and configurations (text made valid UTF-8).
+std::string EncodeAssignments(const Assignments& assignments);
+
+// The control plane validated the spec, but an engine still checks every
+// name it will use as a map key, a log field or a path component, so a
+// broken or foreign server cannot make it write outside its data dir.
+// InvalidArgument naming the field; one bad entry fails the whole answer.
+// Target urls lose trailing '/'. Absent "peers" (an older control plane)
+// means none.
+Result<Assignments> ParseAssignments(std::string_view json);
+
+}  // namespace aether::protocol
