@@ -84,7 +84,8 @@ class ControlServiceImpl final : public ControlService {
     go.default_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config_.runtime.exec_timeout);
     gateway_ = std::make_unique<Gateway>(*functions_, *nodes_, *metrics_, go);
     watch_ = std::make_unique<ManifestWatch>(*store_, *functions_, *metrics_);
-    workers_ = std::make_unique<ThreadPool>(kApiWorkers, kApiQueue);
+    workers_ = std::make_unique<WorkQueue>(
+        WorkQueueOptions{"the control plane's API workers", kApiWorkers, kApiQueue, 0});
     orchestrator_ = std::make_unique<Orchestrator>(*store_, *functions_, *nodes_, *events_, registry_);
     NodeRegistry* nodes = nodes_.get();
     workflow_watch_ = std::make_unique<WorkflowWatch>(
@@ -138,7 +139,7 @@ class ControlServiceImpl final : public ControlService {
     if (server_) server_->Stop();
     if (orchestrator_) orchestrator_->Stop();
     if (gateway_) gateway_->Stop();
-    if (workers_) workers_->Stop();
+    if (workers_) workers_->Drain();  // queued requests still get their answer
     {
       std::lock_guard lock(sweep_mu_);
       stopping_ = true;
@@ -169,7 +170,7 @@ class ControlServiceImpl final : public ControlService {
   std::unique_ptr<ControlMetrics> metrics_;
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<ManifestWatch> watch_;
-  std::unique_ptr<ThreadPool> workers_;
+  std::unique_ptr<WorkQueue> workers_;
   std::unique_ptr<Orchestrator> orchestrator_;
   std::unique_ptr<WorkflowWatch> workflow_watch_;
   std::unique_ptr<ControlApi> api_;

@@ -18,7 +18,7 @@
 #include "common/http_server.h"
 #include "control/control_metrics.h"
 #include "control/function_registry.h"
-#include "common/thread_pool.h"
+#include "common/work_queue.h"
 #include "control/node_registry.h"
 
 namespace aether::control {
@@ -53,7 +53,7 @@ class Gateway {
   GatewayOptions options_;
   std::atomic<bool> stopping_{false};
   HttpConnectionPool pool_;  // keep-alive connections to the engines
-  ThreadPool workers_;
+  WorkQueue workers_;
 };
 
 }  // namespace aether::control

@@ -22,7 +22,7 @@
 #include "common/config.h"
 #include "common/http_server.h"
 #include "common/metrics.h"
-#include "common/thread_pool.h"
+#include "common/work_queue.h"
 #include "engine/engine_metrics.h"
 #include "engine/executor.h"
 #include "engine/function_registry.h"
@@ -104,7 +104,7 @@ class Api {
   // Declared last: destroyed first, so their threads stop before the
   // members their tasks use.
   std::unique_ptr<workflow::internal::Timer> deadlines_;
-  std::unique_ptr<ThreadPool> loaders_;
+  std::unique_ptr<WorkQueue> loaders_;
 };
 
 }  // namespace aether::engine

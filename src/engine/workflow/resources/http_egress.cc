@@ -8,7 +8,7 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "engine/workflow/resources/egress_policy.h"
-#include "engine/workflow/resources/work_queue.h"
+#include "common/work_queue.h"
 
 namespace aether::engine::workflow::resources {
 namespace {
@@ -46,7 +46,8 @@ class HttpEgress final : public Resource {
       : ctx_(std::move(ctx)),
         config_(std::move(config)),
         policy_(config_.allow),
-        queue_(kEgressQueueTasks, kEgressQueueBytes) {
+        queue_(WorkQueueOptions{"http-egress: the request queue", 1, kEgressQueueTasks,
+                                kEgressQueueBytes}) {
     fetch_options_.max_response_bytes = config_.max_response;
   }
   ~HttpEgress() override { Stop(); }
