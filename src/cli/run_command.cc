@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/limits.h"
 #include "common/units.h"
 #include "wasm/engine.h"
 #include "wasm/guest_thread.h"
@@ -24,8 +25,8 @@ namespace {
 struct RunArgs {
   std::vector<std::string> env;
   std::vector<std::string> dirs;
-  std::string timeout = "3s";
-  std::string memory_limit = "16MB";
+  std::string timeout = FormatDuration(kDefaultExecTimeout);   // "3s"
+  std::string memory_limit = FormatSize(kDefaultMemoryLimit);  // "16MB"
   std::string module;
   std::vector<std::string> guest_args;
   std::string cache_dir;

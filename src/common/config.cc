@@ -10,6 +10,9 @@
 namespace aether {
 namespace {
 
+// wasm/worker/compiler_main.cc reads requests of at most 1 GiB.
+constexpr uint64_t kMaxModuleSizeLimit = 1ull << 30;
+
 // Reads one table of the document into typed fields, and rejects keys that
 // no field claimed so a typo ("exec_timout") is an error, not a silent default.
 class Section {
@@ -123,12 +126,13 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
         << e.description();
     return InvalidArgument(msg.str());
   }
-  static const std::set<std::string> kSections = {"runtime",  "server",  "database", "registry",
-                                                  "control", "auth",    "log"};
+  static const std::set<std::string> kSections = {"runtime",  "server",  "database", "gateway",
+                                                  "registry", "control", "auth",     "log"};
   for (const auto& [k, v] : doc) {
     if (!kSections.count(std::string(k.str())) || !v.is_table()) {
-      return InvalidArgument(origin + ": unknown section [" + std::string(k.str()) +
-                             "] (known: runtime, server, database, registry, control, auth, log)");
+      return InvalidArgument(
+          origin + ": unknown section [" + std::string(k.str()) +
+          "] (known: runtime, server, database, gateway, registry, control, auth, log)");
     }
   }
 
@@ -154,7 +158,15 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.Size("max_code_size", &c.runtime.max_code_size));
     RETURN_IF_ERROR(s.Duration("compile_timeout", &c.runtime.compile_timeout));
     RETURN_IF_ERROR(s.Size("compile_memory_limit", &c.runtime.compile_memory_limit));
+    RETURN_IF_ERROR(s.Size("max_module_size", &c.runtime.max_module_size));
+    RETURN_IF_ERROR(s.Integer("max_env_vars", &c.runtime.max_env_vars, 0, 100'000));
+    RETURN_IF_ERROR(s.Size("max_env_size", &c.runtime.max_env_size));
     RETURN_IF_ERROR(s.Finish());
+    if (c.runtime.max_module_size > kMaxModuleSizeLimit) {
+      return InvalidArgument(origin +
+                             ": [runtime] max_module_size must be at most 1GB (what the "
+                             "compiler process accepts)");
+    }
     if (c.runtime.compile_memory_limit < (64ull << 20)) {
       return InvalidArgument(origin +
                              ": [runtime] compile_memory_limit must be at least 64MB (the "
@@ -186,6 +198,13 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
   {
     Section s(SubTable(doc, "database"), "database", origin);
     RETURN_IF_ERROR(s.String("path", &c.database.path));
+    RETURN_IF_ERROR(s.Integer("max_events", &c.database.max_events, 1, 100'000'000));
+    RETURN_IF_ERROR(s.Finish());
+  }
+  {
+    Section s(SubTable(doc, "gateway"), "gateway", origin);
+    RETURN_IF_ERROR(s.Integer("workers", &c.gateway.workers, 1, 1024));
+    RETURN_IF_ERROR(s.Integer("queue_length", &c.gateway.queue_length, 1, 1'000'000));
     RETURN_IF_ERROR(s.Finish());
   }
   {
@@ -299,7 +318,13 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "max_body = \"" << FormatSize(d.server.max_body) << "\"\n"
       << ServerLimitsTemplate(d.server) << "\n"
       << "[database]\n"
-      << "path = \"" << d.database.path << "\"\n\n"
+      << "path = \"" << d.database.path << "\"\n"
+      << "max_events = " << d.database.max_events
+      << "     # events kept (GET /api/events); older ones are pruned\n\n"
+      << "[gateway]\n"
+      << "workers = " << d.gateway.workers << "          # concurrent /api/invoke forwards\n"
+      << "queue_length = " << d.gateway.queue_length
+      << "   # forwards waiting for a worker; more get 503 overloaded\n\n"
       << "[registry]\n"
       << "node_timeout = \"" << FormatDuration(d.registry.node_timeout) << "\"\n\n"
       << "[runtime]\n"
@@ -311,7 +336,12 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "max_function_size = \"" << FormatSize(d.runtime.max_function_size) << "\"\n"
       << "max_code_size = \"" << FormatSize(d.runtime.max_code_size) << "\"\n"
       << "compile_timeout = \"" << FormatDuration(d.runtime.compile_timeout) << "\"\n"
-      << "compile_memory_limit = \"" << FormatSize(d.runtime.compile_memory_limit) << "\"\n\n"
+      << "compile_memory_limit = \"" << FormatSize(d.runtime.compile_memory_limit) << "\"\n"
+      << "# Deploys: larger modules get 413, more or larger env variables 400.\n"
+      << "max_module_size = \"" << FormatSize(d.runtime.max_module_size) << "\"\n"
+      << "max_env_vars = " << d.runtime.max_env_vars << "\n"
+      << "max_env_size = \"" << FormatSize(d.runtime.max_env_size)
+      << "\"   # keys + values, all variables of a function\n\n"
       << "[log]\n"
       << "level = \"info\"\n";
   } else if (role == "cli") {

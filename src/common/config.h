@@ -9,20 +9,21 @@
 #include <string>
 #include <string_view>
 
+#include "common/limits.h"
 #include "common/result.h"
 
 namespace aether {
 
 struct RuntimeConfig {
-  std::chrono::nanoseconds exec_timeout = std::chrono::seconds(3);
-  uint64_t memory_limit = 16ull << 20;
+  std::chrono::nanoseconds exec_timeout = kDefaultExecTimeout;
+  uint64_t memory_limit = kDefaultMemoryLimit;
   size_t cache_size = 100;                 // loaded modules kept in memory
   std::string functions_dir;               // engine: serve NAME.wasm from here
   std::string data_dir = ".aether/engine";  // compiled-module cache and node state
   size_t workers = 0;                      // executor threads; 0 = one per core
   size_t queue_length = 0;                 // pending executions; 0 = 64 per worker
   uint64_t max_input = 1ull << 20;         // /execute input bytes
-  uint64_t max_output = 16ull << 20;       // captured stdout/stderr per execution
+  uint64_t max_output = kDefaultMaxOutput;  // captured stdout/stderr per execution
   bool optimize = true;                    // background optimized tier (cc -O2)
   std::string cc = "cc";                   // optimizing compiler
   // What an untrusted module may ask of the compilers (wasm/module_limits.h
@@ -35,6 +36,11 @@ struct RuntimeConfig {
   // The confined compiler process: wall clock per job, address space.
   std::chrono::nanoseconds compile_timeout = std::chrono::seconds(60);
   uint64_t compile_memory_limit = 2ull << 30;
+  // Control plane, at deploy: larger modules get 413, more or larger env
+  // variables 400.
+  uint64_t max_module_size = 64ull << 20;
+  size_t max_env_vars = 256;
+  uint64_t max_env_size = 64 << 10;  // keys + values, all variables together
 };
 
 struct ServerConfig {
@@ -54,6 +60,14 @@ struct ServerConfig {
 
 struct DatabaseConfig {
   std::string path = ".aether/control/aether.db";
+  int64_t max_events = 10000;  // events kept; older ones are pruned
+};
+
+// The control plane's gateway (/api/invoke): forwards run on their own
+// threads; more waiting than queue_length get 503 overloaded.
+struct GatewayConfig {
+  size_t workers = 16;
+  size_t queue_length = 1024;
 };
 
 struct RegistryConfig {
@@ -84,6 +98,7 @@ struct Config {
   RuntimeConfig runtime;
   ServerConfig server;
   DatabaseConfig database;
+  GatewayConfig gateway;
   RegistryConfig registry;
   ControlConfig control;
   AuthConfig auth;

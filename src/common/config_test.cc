@@ -69,5 +69,58 @@ TEST(ConfigTest, TemplatesListTheLimitsAndParse) {
   }
 }
 
+TEST(ConfigTest, LimitKeysHaveDefaultsAndParse) {
+  Result<Config> d = ParseConfig("", "t.toml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->runtime.memory_limit, kDefaultMemoryLimit);
+  EXPECT_EQ(d->runtime.exec_timeout, kDefaultExecTimeout);
+  EXPECT_EQ(d->runtime.max_module_size, 64u << 20);
+  EXPECT_EQ(d->runtime.max_env_vars, 256u);
+  EXPECT_EQ(d->runtime.max_env_size, 64u << 10);
+  EXPECT_EQ(d->database.max_events, 10000);
+  EXPECT_EQ(d->gateway.workers, 16u);
+  EXPECT_EQ(d->gateway.queue_length, 1024u);
+
+  Result<Config> c = ParseConfig(
+      "[runtime]\nmax_module_size = \"128MB\"\nmax_env_vars = 10\nmax_env_size = \"1KB\"\n"
+      "[database]\nmax_events = 500\n[gateway]\nworkers = 4\nqueue_length = 20\n",
+      "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->runtime.max_module_size, 128u << 20);
+  EXPECT_EQ(c->runtime.max_env_vars, 10u);
+  EXPECT_EQ(c->runtime.max_env_size, 1024u);
+  EXPECT_EQ(c->database.max_events, 500);
+  EXPECT_EQ(c->gateway.workers, 4u);
+  EXPECT_EQ(c->gateway.queue_length, 20u);
+
+  auto error = [](const char* toml) { return ParseConfig(toml, "t.toml").status().message(); };
+  EXPECT_EQ(error("[runtime]\nmax_module_size = \"2GB\"\n"),
+            "t.toml: [runtime] max_module_size must be at most 1GB (what the compiler process "
+            "accepts)");
+  EXPECT_EQ(error("[runtime]\nmax_module_size = \"0B\"\n"),
+            "t.toml: [runtime] max_module_size must be positive");
+  EXPECT_EQ(error("[runtime]\nmax_env_vars = -1\n"),
+            "t.toml: [runtime] max_env_vars must be between 0 and 100000");
+  EXPECT_EQ(error("[runtime]\nmax_env_size = \"lots\"\n").find("t.toml: [runtime] max_env_size: "),
+            0u);
+  EXPECT_EQ(error("[database]\nmax_events = 0\n"),
+            "t.toml: [database] max_events must be between 1 and 100000000");
+  EXPECT_EQ(error("[gateway]\nworkers = 0\n"),
+            "t.toml: [gateway] workers must be between 1 and 1024");
+  EXPECT_EQ(error("[gateway]\nqueue_length = \"many\"\n"),
+            "t.toml: [gateway] queue_length must be an integer");
+  EXPECT_EQ(error("[gateway]\nthreads = 3\n"), "t.toml: unknown key [gateway] threads");
+}
+
+TEST(ConfigTest, ControlTemplateListsTheLimitKeys) {
+  Result<std::string> t = ConfigTemplate("control");
+  ASSERT_TRUE(t.ok());
+  for (std::string_view key :
+       {"max_module_size = \"64MB\"", "max_env_vars = 256", "max_env_size = \"64KB\"",
+        "max_events = 10000", "[gateway]", "workers = 16", "queue_length = 1024"}) {
+    EXPECT_NE(t->find(key), std::string::npos) << key;
+  }
+}
+
 }  // namespace
 }  // namespace aether

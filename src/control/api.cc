@@ -100,7 +100,7 @@ GuardedHandler ControlApi::BlockingAs(std::string route, Access access, CallerSy
   CallerAsyncFn async = [this, fn = std::move(fn)](HttpRequest&& req, const Caller& caller,
                                                    Responder respond) {
     auto shared = std::make_shared<HttpRequest>(std::move(req));
-    bool queued = ctx_.workers.Submit([shared, caller, fn, respond]() {
+    Status queued = ctx_.workers.Post([shared, caller, fn, respond]() {
       // Off the IO thread the server's own catch-all does not apply.
       try {
         respond(fn(*shared, caller));
@@ -109,7 +109,7 @@ GuardedHandler ControlApi::BlockingAs(std::string route, Access access, CallerSy
         respond(JsonError(500, "internal", "internal error"));
       }
     });
-    if (!queued) respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
+    if (!queued.ok()) respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
   };
   return InlineAs(std::move(route), access, std::move(async));
 }

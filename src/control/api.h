@@ -22,7 +22,7 @@
 #include "control/event_log.h"
 #include "control/function_registry.h"
 #include "control/gateway.h"
-#include "common/thread_pool.h"
+#include "common/work_queue.h"
 #include "control/manifest_watch.h"
 #include "control/node_registry.h"
 #include "control/store.h"
@@ -48,7 +48,7 @@ struct ApiContext {
   ManifestWatch& manifest_watch;
   MetricsRegistry& registry;
   ControlMetrics& metrics;
-  ThreadPool& workers;
+  WorkQueue& workers;
   Orchestrator& workflows;
   WorkflowWatch& workflow_watch;
 };

@@ -65,8 +65,9 @@ class ControlServiceImpl final : public ControlService {
     ASSIGN_OR_RETURN(tokens_, LoadOrCreateTokens(config_.auth, data_dir_));
     ASSIGN_OR_RETURN(store_, OpenSqliteStore(config_.database.path));
     ASSIGN_OR_RETURN(artifacts_, ArtifactStore::Open(data_dir_ + "/artifacts"));
-    ASSIGN_OR_RETURN(events_, EventLog::Open(*store_));
-    functions_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_);
+    ASSIGN_OR_RETURN(events_, EventLog::Open(*store_, config_.database.max_events));
+    functions_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_,
+                                                    EnvLimitsOf(config_.runtime));
     // Orphans: artifacts of deploys that crashed before their rows were
     // committed, or of deletes interrupted before the cleanup.
     if (auto gc = functions_->CollectGarbage(); !gc.ok()) {
@@ -82,9 +83,12 @@ class ControlServiceImpl final : public ControlService {
     metrics_ = std::make_unique<ControlMetrics>(registry_);
     GatewayOptions go;
     go.default_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config_.runtime.exec_timeout);
+    go.threads = config_.gateway.workers;
+    go.max_queue = config_.gateway.queue_length;
     gateway_ = std::make_unique<Gateway>(*functions_, *nodes_, *metrics_, go);
     watch_ = std::make_unique<ManifestWatch>(*store_, *functions_, *metrics_);
-    workers_ = std::make_unique<ThreadPool>(kApiWorkers, kApiQueue);
+    workers_ = std::make_unique<WorkQueue>(
+        WorkQueueOptions{"the control plane's API workers", kApiWorkers, kApiQueue, 0});
     orchestrator_ = std::make_unique<Orchestrator>(*store_, *functions_, *nodes_, *events_, registry_);
     NodeRegistry* nodes = nodes_.get();
     workflow_watch_ = std::make_unique<WorkflowWatch>(
@@ -138,7 +142,7 @@ class ControlServiceImpl final : public ControlService {
     if (server_) server_->Stop();
     if (orchestrator_) orchestrator_->Stop();
     if (gateway_) gateway_->Stop();
-    if (workers_) workers_->Stop();
+    if (workers_) workers_->Drain();  // queued requests still get their answer
     {
       std::lock_guard lock(sweep_mu_);
       stopping_ = true;
@@ -169,7 +173,7 @@ class ControlServiceImpl final : public ControlService {
   std::unique_ptr<ControlMetrics> metrics_;
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<ManifestWatch> watch_;
-  std::unique_ptr<ThreadPool> workers_;
+  std::unique_ptr<WorkQueue> workers_;
   std::unique_ptr<Orchestrator> orchestrator_;
   std::unique_ptr<WorkflowWatch> workflow_watch_;
   std::unique_ptr<ControlApi> api_;

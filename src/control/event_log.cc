@@ -48,8 +48,9 @@ std::string Rfc3339(std::chrono::system_clock::time_point at) {
   return buf;
 }
 
-Result<std::unique_ptr<EventLog>> EventLog::Open(Store& store) {
-  std::unique_ptr<EventLog> log(new EventLog(store));
+Result<std::unique_ptr<EventLog>> EventLog::Open(Store& store, int64_t max_events) {
+  if (max_events < 1) return InvalidArgument("the event log must keep at least 1 event");
+  std::unique_ptr<EventLog> log(new EventLog(store, max_events));
   ASSIGN_OR_RETURN(auto seq, store.Get(kSeqKey));
   if (seq) log->last_id_ = std::strtoll(seq->value.c_str(), nullptr, 10);
   ASSIGN_OR_RETURN(auto first, store.List(kPrefix, 1));
@@ -71,14 +72,14 @@ Result<int64_t> EventLog::Append(std::string type, std::string source, std::stri
   txn.ops.push_back(Op::Put(std::string(kSeqKey), std::to_string(e.id)));
   ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
   last_id_ = e.id;
-  if (last_id_ - first_id_ + 1 > kMaxEvents + kPruneBatch) {
+  if (last_id_ - first_id_ + 1 > max_events_ + kPruneBatch) {
     if (Status st = Prune(); !st.ok()) LOG_WARN("pruning events: {}", st.message());
   }
   return e.id;
 }
 
 Status EventLog::Prune() {
-  int64_t new_first = last_id_ - kMaxEvents + 1;
+  int64_t new_first = last_id_ - max_events_ + 1;
   TxnRequest txn;
   for (int64_t id = first_id_; id < new_first; ++id) txn.ops.push_back(Op::Delete(KeyOf(id)));
   ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));

@@ -1,7 +1,7 @@
 // Events: what happened in the platform (deploys, node state changes, and
 // what engines report through /callback), stored in the Store under
-// events/<20-digit id> with ids increasing by one. The newest kMaxEvents are
-// kept; older ones are pruned in batches.
+// events/<20-digit id> with ids increasing by one. The newest `max_events`
+// ([database] max_events) are kept; older ones are pruned in batches.
 //
 // Thread-safety: any thread. Append blocks on a store write.
 #pragma once
@@ -12,12 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "common/config.h"
 #include "common/result.h"
 #include "control/store.h"
 
 namespace aether::control {
-
-inline constexpr int64_t kMaxEvents = 10000;
 
 struct Event {
   int64_t id = 0;
@@ -34,8 +33,9 @@ struct EventPage {
 
 class EventLog {
  public:
-  // Reads the last id from the store.
-  static Result<std::unique_ptr<EventLog>> Open(Store& store);
+  // Reads the last id from the store. `max_events` >= 1.
+  static Result<std::unique_ptr<EventLog>> Open(Store& store,
+                                                int64_t max_events = DatabaseConfig{}.max_events);
 
   // `data`: JSON text (InvalidArgument otherwise), e.g. ToJson of an object.
   Result<int64_t> Append(std::string type, std::string source, std::string data = "null");
@@ -43,10 +43,11 @@ class EventLog {
   Result<EventPage> List(int64_t since, const std::string& type, int64_t limit);
 
  private:
-  explicit EventLog(Store& store) : store_(store) {}
+  EventLog(Store& store, int64_t max_events) : store_(store), max_events_(max_events) {}
   Status Prune();
 
   Store& store_;
+  const int64_t max_events_;
   std::mutex mu_;  // assigns ids in order
   int64_t last_id_ = 0;
   int64_t first_id_ = 1;

@@ -43,6 +43,7 @@ TEST(EventLogTest, LimitAndTypeFilterPage) {
 TEST(EventLogTest, KeepsTheNewestMaxEvents) {
   auto store = NewMemoryStore();
   auto log = EventLog::Open(*store).value();
+  const int64_t kMaxEvents = DatabaseConfig{}.max_events;  // the default
   const int64_t total = kMaxEvents + 150;
   for (int64_t i = 0; i < total; ++i) ASSERT_TRUE(log->Append("e", "api").ok());
   auto kept = store->List("events/");
@@ -54,6 +55,19 @@ TEST(EventLogTest, KeepsTheNewestMaxEvents) {
   // Pruning survives a reopen: ids go on from the last one.
   log = EventLog::Open(*store).value();
   EXPECT_EQ(*log->Append("e", "api"), total + 1);
+}
+
+TEST(EventLogTest, KeepsTheConfiguredNumberOfEvents) {
+  auto store = NewMemoryStore();
+  auto log = EventLog::Open(*store, 5).value();
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(log->Append("e", "api").ok());
+  auto kept = store->List("events/");
+  // Pruned in batches of 100 down to the newest 5.
+  EXPECT_LE(kept->size(), 5u + 100u);
+  EXPECT_GE(kept->size(), 5u);
+  auto page = log->List(0, "", 1000);
+  EXPECT_EQ(page->events.back().id, 300);
+  EXPECT_EQ(EventLog::Open(*store, 0).status().code(), Code::kInvalidArgument);
 }
 
 }  // namespace

@@ -105,7 +105,7 @@ protocol::ManifestEntry ManifestEntryOf(const FunctionInfo& f) {
 
 Result<VersionInfo> FunctionRegistry::Deploy(DeployRequest&& req, const std::string& source) {
   RETURN_IF_ERROR(protocol::ValidateFunctionName(req.name));
-  RETURN_IF_ERROR(ValidateEnv(req.env));
+  RETURN_IF_ERROR(ValidateEnv(req.env, env_limits_));
   VersionInfo v;
   v.sha256 = Sha256Hex(req.wasm);
   v.size = req.wasm.size();

@@ -65,8 +65,9 @@ struct DeployRequest {
 
 class FunctionRegistry {
  public:
-  FunctionRegistry(Store& store, ArtifactStore& artifacts, EventLog& events)
-      : store_(store), artifacts_(artifacts), events_(events) {}
+  FunctionRegistry(Store& store, ArtifactStore& artifacts, EventLog& events,
+                   EnvLimits env_limits = {})
+      : store_(store), artifacts_(artifacts), events_(events), env_limits_(env_limits) {}
 
   // A new version that becomes current. Errors: InvalidArgument (name, env),
   // Internal (artifact or store I/O), Unavailable (lost too many races).
@@ -92,6 +93,7 @@ class FunctionRegistry {
   Store& store_;
   ArtifactStore& artifacts_;
   EventLog& events_;
+  const EnvLimits env_limits_;
   std::mutex manifest_mu_;
   std::shared_ptr<const Manifest> manifest_;
 };

@@ -2,11 +2,11 @@
 // rollback, delete, manifest.
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
-
 #include <span>
 
 #include "common/json_util.h"
 #include "common/log.h"
+#include "common/units.h"
 #include "control/api.h"
 #include "protocol/names.h"
 #include "wasm/validate.h"
@@ -61,10 +61,12 @@ HttpResponse ControlApi::Deploy(const std::string& name, std::string&& wasm, Env
     ctx_.metrics.deploys.WithLabels({{"result", "invalid"}}).Inc();
     return r;
   };
-  if (wasm.size() > kMaxModuleBytes) {
-    return invalid(JsonError(413, "payload_too_large", "the module is larger than 64 MiB"));
-  }
   const RuntimeConfig& rt = ctx_.config.runtime;
+  if (wasm.size() > rt.max_module_size) {
+    return invalid(JsonError(413, "payload_too_large",
+                             "the module is larger than " + FormatSize(rt.max_module_size) +
+                                 " ([runtime] max_module_size)"));
+  }
   Result<wasm::ModuleInfo> info = wasm::ValidateModule(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wasm.data()), wasm.size()),
       wasm::ModuleLimitsFrom(rt), wasm::CompileLimitsFrom(rt));
@@ -102,7 +104,7 @@ HttpResponse ControlApi::DeployJson(const HttpRequest& req) {
 
   EnvMap env;
   if (const json::value* e = body->if_contains("env")) {
-    Result<EnvMap> parsed = EnvFromJson(*e, "env");
+    Result<EnvMap> parsed = EnvFromJson(*e, "env", EnvLimitsOf(ctx_.config.runtime));
     if (!parsed.ok()) return BadRequest(parsed.status());
     env = std::move(*parsed);
   }
@@ -124,7 +126,7 @@ HttpResponse ControlApi::DeployJson(const HttpRequest& req) {
 
   Result<std::string> b64 = GetString(*body, "wasm_b64");
   if (!b64.ok()) return BadRequest(b64.status());
-  Result<std::string> wasm = DecodeBase64(*b64, kMaxModuleBytes);
+  Result<std::string> wasm = DecodeBase64(*b64, ctx_.config.runtime.max_module_size);
   if (!wasm.ok()) {
     if (wasm.status().code() == Code::kResourceExhausted) {
       return JsonError(413, "payload_too_large", wasm.status().message());
@@ -164,7 +166,8 @@ HttpResponse ControlApi::DeployRaw(const HttpRequest& req, const std::string& na
                                                     SanitizeUtf8(param.key.substr(0, 32)) + "\"");
     }
   }
-  if (Status st = ValidateEnv(env); !st.ok()) return BadRequest(st);
+  if (Status st = ValidateEnv(env, EnvLimitsOf(ctx_.config.runtime)); !st.ok())
+    return BadRequest(st);
   if (req.body.empty()) return JsonError(400, "invalid_module", "the request body is empty");
   std::string wasm = req.body;
   return Deploy(name, std::move(wasm), std::move(env), limits);

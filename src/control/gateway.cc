@@ -45,13 +45,14 @@ Gateway::Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetric
                     ? nullptr
                     : NewHttpClient({.max_idle_per_host = options.max_idle_per_node})),
       http_(options.http != nullptr ? *options.http : *own_http_),
-      workers_(options.threads, options.max_queue) {}
+      workers_(WorkQueueOptions{"the gateway's forward queue", options.threads, options.max_queue,
+                                0}) {}
 
 Gateway::~Gateway() { Stop(); }
 
 void Gateway::Stop() {
   stopping_ = true;
-  workers_.Stop();
+  workers_.Drain();  // the queued forwards answer 503 (stopping_)
 }
 
 void Gateway::Invoke(std::string name, std::string body, Responder respond) {
@@ -64,7 +65,7 @@ void Gateway::Invoke(std::string name, std::string body, Responder respond) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     respond(std::move(r));
   };
-  if (!workers_.Submit(std::move(task))) {
+  if (!workers_.Post(std::move(task)).ok()) {
     metrics_.invokes.WithLabels({{"status", "503"}}).Inc();
     respond(JsonError(503, "overloaded", "too many invocations in flight; retry later"));
   }

@@ -15,9 +15,11 @@
 #include <memory>
 #include <string>
 
+#include "common/config.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
-#include "common/thread_pool.h"
+#include "common/limits.h"
+#include "common/work_queue.h"
 #include "control/control_metrics.h"
 #include "control/function_registry.h"
 #include "control/node_registry.h"
@@ -25,11 +27,11 @@
 namespace aether::control {
 
 struct GatewayOptions {
-  size_t threads = 16;      // concurrent forwards
-  size_t max_queue = 1024;  // waiting forwards; beyond: 503 overloaded
+  size_t threads = GatewayConfig{}.workers;         // concurrent forwards
+  size_t max_queue = GatewayConfig{}.queue_length;  // waiting forwards; beyond: 503 overloaded
   // Forward timeout = the function's timeout (or this default) + slack for
   // queueing, fetch and compile on the node.
-  std::chrono::milliseconds default_timeout{3000};
+  std::chrono::milliseconds default_timeout = kDefaultExecTimeout;
   std::chrono::milliseconds slack{10000};
   // Keep-alive connections kept per engine.
   size_t max_idle_per_node = 64;
@@ -59,7 +61,7 @@ class Gateway {
   std::atomic<bool> stopping_{false};
   std::unique_ptr<HttpClient> own_http_;  // when options_.http is null
   HttpClient& http_;                      // forwards to the engines
-  ThreadPool workers_;
+  WorkQueue workers_;
 };
 
 }  // namespace aether::control

@@ -165,10 +165,10 @@ void ControlApi::RegisterNodes(HttpServer& server) {
                      std::min<int64_t>(wait->value_or(0), kMaxManifestWait.count()) * 1000);
                  // The first check reads the store, so it runs on a worker;
                  // parking then costs no thread.
-                 bool queued = ctx_.workers.Submit([this, since = *since, wait_ms, respond]() {
+                 Status queued = ctx_.workers.Post([this, since = *since, wait_ms, respond]() {
                    ctx_.manifest_watch.Wait(since, wait_ms, respond);
                  });
-                 if (!queued) respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
+                 if (!queued.ok()) respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
                }));
   server.Route("GET", "/api/nodes",
                Blocking("GET /api/nodes", Access::kAdmin, [this](const HttpRequest&) { return ListNodes(); }));

@@ -18,9 +18,14 @@ using protocol::Excerpt;
 
 }  // namespace
 
-Status ValidateEnv(const EnvMap& env) {
-  if (env.size() > kMaxEnvVars) {
-    return InvalidArgument("env: at most " + std::to_string(kMaxEnvVars) + " variables");
+EnvLimits EnvLimitsOf(const RuntimeConfig& runtime) {
+  return EnvLimits{runtime.max_env_vars, runtime.max_env_size};
+}
+
+Status ValidateEnv(const EnvMap& env, const EnvLimits& limits) {
+  if (env.size() > limits.max_vars) {
+    return InvalidArgument("env: at most " + std::to_string(limits.max_vars) +
+                           " variables ([runtime] max_env_vars)");
   }
   size_t total = 0;
   for (const auto& [k, v] : env) {
@@ -35,13 +40,15 @@ Status ValidateEnv(const EnvMap& env) {
     }
     total += k.size() + v.size();
   }
-  if (total > kMaxEnvBytes) {
-    return InvalidArgument("env: larger than " + std::to_string(kMaxEnvBytes) + " bytes in all");
+  if (total > limits.max_bytes) {
+    return InvalidArgument("env: larger than " + std::to_string(limits.max_bytes) +
+                           " bytes in all ([runtime] max_env_size)");
   }
   return OkStatus();
 }
 
-Result<EnvMap> EnvFromJson(const boost::json::value& v, std::string_view field) {
+Result<EnvMap> EnvFromJson(const boost::json::value& v, std::string_view field,
+                           const EnvLimits& limits) {
   if (v.is_null()) return EnvMap();
   if (!v.is_object()) {
     return InvalidArgument("field \"" + std::string(field) + "\" must be an object of strings");
@@ -54,7 +61,7 @@ Result<EnvMap> EnvFromJson(const boost::json::value& v, std::string_view field) 
     }
     env.emplace(std::string(k), std::string(val.get_string()));
   }
-  RETURN_IF_ERROR(ValidateEnv(env));
+  RETURN_IF_ERROR(ValidateEnv(env, limits));
   return env;
 }
 

@@ -5,24 +5,17 @@
 #pragma once
 
 #include <boost/json/fwd.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
 
+#include "common/config.h"
 #include "common/result.h"
 
 namespace aether::control {
 
-// Decoded modules larger than this are refused (413) whatever [server]
-// max_body allows.
-inline constexpr uint64_t kMaxModuleBytes = 64ull << 20;
-// Per function: at most this many env variables, this many bytes in all
-// (keys + values).
-inline constexpr size_t kMaxEnvVars = 256;
-inline constexpr size_t kMaxEnvBytes = 64 << 10;
 // Per-function limits accepted at deploy (nodes cap them further).
 inline constexpr uint64_t kMaxMemoryLimit = 4ull << 30;  // wasm32's address space
 inline constexpr std::chrono::hours kMaxTimeout{1};
@@ -32,12 +25,21 @@ inline constexpr std::chrono::hours kMaxTimeout{1};
 
 using EnvMap = std::map<std::string, std::string>;
 
+// Per function: at most this many env variables, this many bytes in all
+// (keys + values). From [runtime] max_env_vars / max_env_size.
+struct EnvLimits {
+  size_t max_vars = RuntimeConfig{}.max_env_vars;
+  uint64_t max_bytes = RuntimeConfig{}.max_env_size;
+};
+EnvLimits EnvLimitsOf(const RuntimeConfig& runtime);
+
 // Env names `[A-Za-z_][A-Za-z0-9_]*` (at most 256 characters), values
-// without NUL bytes, within kMaxEnvVars / kMaxEnvBytes.
-Status ValidateEnv(const EnvMap& env);
+// without NUL bytes, within `limits`.
+Status ValidateEnv(const EnvMap& env, const EnvLimits& limits);
 // A JSON object of strings to an EnvMap, then ValidateEnv. `field` names it
 // in errors ("env").
-Result<EnvMap> EnvFromJson(const boost::json::value& v, std::string_view field);
+Result<EnvMap> EnvFromJson(const boost::json::value& v, std::string_view field,
+                           const EnvLimits& limits);
 // "K=V" (from a query parameter) into `env`; later duplicates win.
 Status AddEnvAssignment(std::string_view assignment, EnvMap& env);
 

@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)ValidateNodeUrl(text);
   (void)ValidateEventType(text);
   EnvMap env;
-  if (AddEnvAssignment(text, env).ok()) (void)ValidateEnv(env);
+  if (AddEnvAssignment(text, env).ok()) (void)ValidateEnv(env, EnvLimits{});
   (void)ParseMemoryLimit(text, "memory_limit");
   (void)ParseTimeout(text, "timeout");
   return 0;

@@ -11,24 +11,45 @@ namespace {
 
 // Names, node ids, urls and digests: protocol/names_test.cc, protocol/ids_test.cc.
 
+const EnvLimits kDefaults;  // [runtime] max_env_vars / max_env_size
+
 TEST(EnvTest, NamesValuesAndBounds) {
-  EXPECT_TRUE(ValidateEnv({{"A", "1"}, {"_x9", ""}}).ok());
-  EXPECT_FALSE(ValidateEnv({{"9A", "1"}}).ok());
-  EXPECT_FALSE(ValidateEnv({{"A-B", "1"}}).ok());
-  EXPECT_FALSE(ValidateEnv({{"", "1"}}).ok());
-  EXPECT_FALSE(ValidateEnv({{"A", std::string("a\0b", 3)}}).ok());
-  EXPECT_FALSE(ValidateEnv({{"A", std::string(kMaxEnvBytes, 'x')}}).ok());
+  EXPECT_TRUE(ValidateEnv({{"A", "1"}, {"_x9", ""}}, kDefaults).ok());
+  EXPECT_FALSE(ValidateEnv({{"9A", "1"}}, kDefaults).ok());
+  EXPECT_FALSE(ValidateEnv({{"A-B", "1"}}, kDefaults).ok());
+  EXPECT_FALSE(ValidateEnv({{"", "1"}}, kDefaults).ok());
+  EXPECT_FALSE(ValidateEnv({{"A", std::string("a\0b", 3)}}, kDefaults).ok());
+  EXPECT_FALSE(ValidateEnv({{"A", std::string(kDefaults.max_bytes, 'x')}}, kDefaults).ok());
   EnvMap many;
-  for (size_t i = 0; i <= kMaxEnvVars; ++i) many["V" + std::to_string(i)] = "";
-  EXPECT_FALSE(ValidateEnv(many).ok());
+  for (size_t i = 0; i <= kDefaults.max_vars; ++i) many["V" + std::to_string(i)] = "";
+  EXPECT_FALSE(ValidateEnv(many, kDefaults).ok());
+}
+
+TEST(EnvTest, TheConfiguredBoundsAreTheOnesEnforced) {
+  RuntimeConfig rt;
+  rt.max_env_vars = 2;
+  rt.max_env_size = 10;
+  const EnvLimits limits = EnvLimitsOf(rt);
+  EXPECT_TRUE(ValidateEnv({{"A", "1"}, {"B", "2"}}, limits).ok());
+  Status vars = ValidateEnv({{"A", "1"}, {"B", "2"}, {"C", "3"}}, limits);
+  EXPECT_EQ(vars.message(), "env: at most 2 variables ([runtime] max_env_vars)");
+  EXPECT_TRUE(ValidateEnv({{"A", std::string(9, 'x')}}, limits).ok()) << "exactly 10 bytes";
+  Status bytes = ValidateEnv({{"A", std::string(10, 'x')}}, limits);
+  EXPECT_EQ(bytes.message(), "env: larger than 10 bytes in all ([runtime] max_env_size)");
+  EXPECT_FALSE(EnvFromJson(boost::json::parse(R"({"A":"1","B":"2","C":"3"})"), "env", limits).ok());
+  // Raised above the default: what the default refuses is accepted.
+  rt.max_env_size = 1 << 20;
+  EnvMap big{{"A", std::string(kDefaults.max_bytes, 'x')}};
+  EXPECT_FALSE(ValidateEnv(big, kDefaults).ok());
+  EXPECT_TRUE(ValidateEnv(big, EnvLimitsOf(rt)).ok());
 }
 
 TEST(EnvTest, FromJsonAndAssignments) {
-  auto env = EnvFromJson(boost::json::parse(R"({"A":"1","B":"2"})"), "env");
+  auto env = EnvFromJson(boost::json::parse(R"({"A":"1","B":"2"})"), "env", kDefaults);
   ASSERT_TRUE(env.ok());
   EXPECT_EQ(env->at("B"), "2");
-  EXPECT_FALSE(EnvFromJson(boost::json::parse(R"({"A":1})"), "env").ok());
-  EXPECT_FALSE(EnvFromJson(boost::json::parse(R"(["A"])"), "env").ok());
+  EXPECT_FALSE(EnvFromJson(boost::json::parse(R"({"A":1})"), "env", kDefaults).ok());
+  EXPECT_FALSE(EnvFromJson(boost::json::parse(R"(["A"])"), "env", kDefaults).ok());
   EnvMap m;
   EXPECT_TRUE(AddEnvAssignment("K=a=b", m).ok());
   EXPECT_EQ(m["K"], "a=b");

@@ -78,7 +78,8 @@ Api::Api(ApiOptions options, wasm::Engine& engine, FunctionRegistry& functions, 
       observer_(observer),
       life_(std::make_shared<Life>()),
       deadlines_(std::make_unique<workflow::internal::Timer>()),
-      loaders_(std::make_unique<ThreadPool>(kLoaderThreads, kLoaderQueue)) {
+      loaders_(std::make_unique<WorkQueue>(
+          WorkQueueOptions{"the engine's module loaders", kLoaderThreads, kLoaderQueue, 0})) {
   life_->api = this;
   // aether_queue_depth: read from the executor when scraped.
   scrape_hook_ = registry_.OnScrape([this](Scrape& scrape) {
@@ -91,7 +92,7 @@ Api::~Api() {
     std::lock_guard lock(life_->mu);
     life_->api = nullptr;
   }
-  loaders_->Stop(/*run_queued=*/false);  // a shutdown must not wait for queued compiles
+  loaders_->Stop();  // a shutdown must not wait for queued compiles
   deadlines_->Stop();
 }
 
@@ -169,7 +170,9 @@ void Api::Execute(HttpRequest&& request, Responder respond) {
     life->api->Submit(job);
   });
   std::shared_ptr<Function> fn_ref = job->fn;
-  (void)loaders_->Submit([fn_ref] { fn_ref->LoadIfQueued(); });
+  // When full, the background loader gets to it in turn; the deadline above
+  // answers the request meanwhile.
+  (void)loaders_->Post([fn_ref] { fn_ref->LoadIfQueued(); });
 }
 
 void Api::Submit(const std::shared_ptr<Pending>& job) {

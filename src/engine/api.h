@@ -21,8 +21,9 @@
 
 #include "common/config.h"
 #include "common/http_server.h"
+#include "common/limits.h"
 #include "common/metrics.h"
-#include "common/thread_pool.h"
+#include "common/work_queue.h"
 #include "engine/engine_metrics.h"
 #include "engine/executor.h"
 #include "engine/function_registry.h"
@@ -35,10 +36,10 @@ class Timer;
 }
 
 struct ApiOptions {
-  std::chrono::nanoseconds exec_timeout = std::chrono::seconds(3);
-  uint64_t memory_limit = 16ull << 20;
+  std::chrono::nanoseconds exec_timeout = kDefaultExecTimeout;
+  uint64_t memory_limit = kDefaultMemoryLimit;
   uint64_t max_input = 1ull << 20;    // stdin bytes; more is 413
-  uint64_t max_output = 16ull << 20;  // per captured stream
+  uint64_t max_output = kDefaultMaxOutput;  // per captured stream
   std::string version;                // reported by /health
 
   static ApiOptions FromConfig(const RuntimeConfig& runtime, std::string version);
@@ -106,7 +107,7 @@ class Api {
   // Declared last: destroyed first, so their threads stop before the
   // members their tasks use.
   std::unique_ptr<workflow::internal::Timer> deadlines_;
-  std::unique_ptr<ThreadPool> loaders_;
+  std::unique_ptr<WorkQueue> loaders_;
 };
 
 }  // namespace aether::engine

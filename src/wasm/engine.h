@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/limits.h"
 #include "common/result.h"
 #include "wasm/host.h"
 #include "wasm/module_limits.h"
@@ -41,8 +42,8 @@ std::string_view TrapName(TrapKind kind);
 std::string_view TrapMessage(TrapKind kind);
 
 struct Limits {
-  uint64_t memory_bytes = 16ull << 20;               // linear memory cap (init and grow)
-  std::chrono::nanoseconds timeout = std::chrono::seconds(3);  // wall clock per execution
+  uint64_t memory_bytes = kDefaultMemoryLimit;             // linear memory cap (init and grow)
+  std::chrono::nanoseconds timeout = kDefaultExecTimeout;  // wall clock per execution
 };
 
 struct Preopen {
@@ -59,7 +60,8 @@ struct RunOptions {
   // unless `inherit_stdio`, which uses the process's fds 0, 1, 2.
   bool inherit_stdio = false;
   std::string_view stdin_data;
-  uint64_t max_output_bytes = 16ull << 20;  // per captured stream; writes beyond fail with EFBIG
+  uint64_t max_output_bytes =
+      kDefaultMaxOutput;  // per captured stream; writes beyond fail with EFBIG
 };
 
 struct RunResult {

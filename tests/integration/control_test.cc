@@ -343,6 +343,34 @@ TEST(ControlIntegration, BadInputsGetTheRightStatusAndChangeNothing) {
   EXPECT_EQ(Obj(c.Call("GET", "/api/functions"))["functions"].as_array().size(), 1u);
 }
 
+TEST(ControlIntegration, ConfiguredDeployLimitsAreTheOnesEnforced) {
+  // Appended to the [runtime] section the harness writes.
+  Control c("max_module_size = \"1KB\"\nmax_env_vars = 1\nmax_env_size = \"16B\"\n");
+  ASSERT_TRUE(c.ok());
+  std::string hello = GuestBytes("hello");
+  ASSERT_GT(hello.size(), 1024u) << "the test needs a module over 1KB";
+  std::string b64 = Base64(hello);
+  auto deploy = [&](const std::string& env) {
+    return c.Call("POST", "/api/functions",
+                  R"({"name":"x","env":)" + env + R"(,"wasm_b64":")" + b64 + "\"}");
+  };
+  HttpResponse vars = deploy(R"({"A":"1","B":"2"})");
+  EXPECT_EQ(vars.status, 400) << vars.body;
+  EXPECT_NE(Str(Obj(vars), "error").find("[runtime] max_env_vars"), std::string::npos) << vars.body;
+  HttpResponse size = deploy(R"({"A":")" + std::string(20, 'x') + "\"}");
+  EXPECT_EQ(size.status, 400) << size.body;
+  EXPECT_NE(Str(Obj(size), "error").find("[runtime] max_env_size"), std::string::npos) << size.body;
+  // Within the env limits, the module is over max_module_size: both upload paths.
+  HttpResponse module = deploy(R"({"A":"1"})");
+  EXPECT_EQ(module.status, 413) << module.body;
+  EXPECT_EQ(Str(Obj(module), "code"), "payload_too_large");
+  HttpResponse raw =
+      c.Call("PUT", "/api/functions/x", hello, "admin", {{"Content-Type", "application/wasm"}});
+  EXPECT_EQ(raw.status, 413) << raw.body;
+  EXPECT_NE(Str(Obj(raw), "error").find("[runtime] max_module_size"), std::string::npos) << raw.body;
+  EXPECT_EQ(Obj(c.Call("GET", "/api/functions"))["functions"].as_array().size(), 0u);
+}
+
 TEST(ControlIntegration, NodesGoDownAfterTimeoutAndComeBack) {
   Control c;
   ASSERT_TRUE(c.ok());

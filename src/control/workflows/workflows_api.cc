@@ -165,14 +165,14 @@ void ControlApi::RegisterWorkflows(HttpServer& server) {
             std::min<int64_t>(wait->value_or(0), kMaxWorkflowsWait.count()) * 1000);
         // The first check reads the store, so it runs on a worker;
         // parking then costs no thread.
-        bool queued = ctx_.workers.Submit([this, node, since = *since, wait_ms, respond]() {
+        Status queued = ctx_.workers.Post([this, node, since = *since, wait_ms, respond]() {
           if (!ctx_.nodes.Has(node)) {
             return respond(JsonError(404, "unknown_node",
                                      "node " + node + " is not registered; register again"));
           }
           ctx_.workflow_watch.Wait(node, since, wait_ms, respond);
         });
-        if (!queued)
+        if (!queued.ok())
           respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
       }));
   server.Route("POST", "/node/workflows/status",

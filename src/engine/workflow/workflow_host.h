@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/limits.h"
 #include "common/metrics.h"
 #include "common/resource_config.h"
 #include "common/result.h"
@@ -67,8 +68,8 @@ struct WorkflowHostOptions {
                                                             const std::string& sha256)>
       module;
   // The node's caps (Config [runtime]): a function's limits are capped by these.
-  uint64_t memory_limit = 16ull << 20;
-  std::chrono::milliseconds timeout{3000};
+  uint64_t memory_limit = kDefaultMemoryLimit;
+  std::chrono::milliseconds timeout = kDefaultExecTimeout;
   size_t threads = 0;          // guest threads for instances; 0 = hardware threads
   size_t mailbox_length = 1024;  // events waiting per instance
   // Posts an event to the control plane ({"event", "data"} JSON); may be empty.

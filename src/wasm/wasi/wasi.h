@@ -46,6 +46,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/limits.h"
 #include "common/result.h"
 #include "wasm/engine.h"
 #include "wasm/host.h"
@@ -60,7 +61,7 @@ struct WasiOptions {
   // Capture mode: what the guest reads from fd 0. Not copied: it must outlive
   // the WasiCtx.
   std::string_view stdin_data;
-  uint64_t max_output_bytes = 16ull << 20;  // capture mode: cap per output stream
+  uint64_t max_output_bytes = kDefaultMaxOutput;  // capture mode: cap per output stream
   // Capture mode: when set, every write to fd 1 or 2 goes to this sink (one
   // call per fd_write, of at most 64 KiB, on the guest's thread) instead of
   // stdout_data() / stderr_data(), and nothing is buffered, so

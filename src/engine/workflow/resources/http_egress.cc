@@ -9,7 +9,7 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "engine/workflow/resources/egress_policy.h"
-#include "engine/workflow/resources/work_queue.h"
+#include "common/work_queue.h"
 
 namespace aether::engine::workflow::resources {
 namespace {
@@ -48,7 +48,8 @@ class HttpEgress final : public Resource {
         config_(std::move(config)),
         policy_(config_.allow),
         http_(NewHttpClient({.max_response_bytes = config_.max_response})),
-        queue_(kEgressQueueTasks, kEgressQueueBytes) {}
+        queue_(WorkQueueOptions{"http-egress: the request queue", 1, kEgressQueueTasks,
+                                kEgressQueueBytes}) {}
   ~HttpEgress() override { Stop(); }
 
   Status Cast(std::string_view /*source*/, std::string_view payload) override {

@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "common/log.h"
-#include "engine/workflow/resources/work_queue.h"
+#include "common/work_queue.h"
 
 namespace aether::engine::workflow::resources {
 namespace {
@@ -71,7 +71,8 @@ class Redis final : public Resource {
       : ctx_(std::move(ctx)),
         config_(std::move(config)),
         where_(config_.host + ":" + std::to_string(config_.port)),
-        queue_(kRedisQueueTasks, kRedisQueueBytes) {}
+        queue_(WorkQueueOptions{"redis: the queue to " + where_, 1, kRedisQueueTasks,
+                                kRedisQueueBytes}) {}
   ~Redis() override { Stop(); }
 
   Status Cast(std::string_view /*source*/, std::string_view payload) override {
