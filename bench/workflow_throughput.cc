@@ -21,12 +21,12 @@
 #include <vector>
 
 #include "common/http_server.h"
-#include "engine/workflow/dataplane.h"
-#include "engine/workflow/dataplane_testing.h"
-#include "engine/workflow/workflow_host.h"
-#include "engine/workflow/workflow_test_util.h"
+#include "workflow/dataplane.h"
+#include "workflow/dataplane_testing.h"
+#include "workflow/workflow_host.h"
+#include "workflow/workflow_test_util.h"
 
-namespace aether::engine::workflow {
+namespace aether::workflow {
 namespace {
 
 using namespace testing;  // NOLINT: the engine tests' helpers
@@ -235,7 +235,7 @@ bool GuestToGuestAcrossHttp(int events) {
 }
 
 }  // namespace
-}  // namespace aether::engine::workflow
+}  // namespace aether::workflow
 
 int main(int argc, char** argv) {
   int events = argc > 1 ? std::atoi(argv[1]) : 200000;
@@ -243,7 +243,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: aether-bench-workflow [EVENTS]\n");
     return 2;
   }
-  using namespace aether::engine::workflow;  // NOLINT
+  using namespace aether::workflow;  // NOLINT
   bool ok = LocalChain(events);
   ok = DataplaneIntoACountingHost(events) && ok;
   ok = GuestToGuestAcrossHttp(events / 2) && ok;

@@ -24,7 +24,7 @@
 #include "common/sha256.h"
 #include "control/control_service.h"
 #include "engine/engine_service.h"
-#include "engine/node_identity.h"
+#include "common/node_identity.h"
 
 namespace aether::cli {
 namespace {
@@ -175,7 +175,7 @@ int Dev(const DevArgs& a) {
   // node: its credential is gone, and the join token cannot take the id
   // back. Here the operator is the user at this terminal, so do what a
   // production operator would (aether nodes rm) and let it join anew.
-  if (!fs::exists(engine::NodeCredentialPath(engine_config.runtime.data_dir))) {
+  if (!fs::exists(NodeCredentialPath(engine_config.runtime.data_dir))) {
     Remote admin = Remote::ForUrl((*control)->url(), (*control)->admin_token());
     auto removed = admin.Send("DELETE", "/api/nodes/" + UrlEncode(a.node_id), "",
                               "application/json", std::chrono::seconds(10));

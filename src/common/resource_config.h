@@ -50,7 +50,7 @@ struct HttpIngressConfig {
 //   [fd00::/8], [fd00::/8]:port  the list resolving into it (not metadata)
 // Only address and range entries let a request reach a loopback, private,
 // link-local or other non-public address; only an address entry a cloud
-// metadata address (engine/workflow/resources/egress_policy.h).
+// metadata address (workflow/resources/egress_policy.h).
 struct EgressAllowEntry {
   enum class Kind { kName, kAddress, kNetwork };
   Kind kind = Kind::kName;

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/testing/eventually.h"
+
 namespace aether {
 namespace {
 
@@ -142,8 +144,13 @@ TEST(WorkQueueTest, DroppedTasksAreDestroyed) {
     ASSERT_TRUE(b.Started(0));
     ASSERT_TRUE(q.Post([witness] {}).ok());
     EXPECT_EQ(witness.use_count(), 2);
+    // Stop while the first task still runs: opened first, the worker could
+    // take the second task before Stop sees it.
+    std::future<size_t> stopped = std::async(std::launch::async, [&] { return q.Stop(); });
+    ASSERT_TRUE(aether::testing::Eventually([&] { return q.queued() == 0; }));
     b.Open();
-    EXPECT_EQ(q.Stop(), 1u);
+    ASSERT_EQ(stopped.wait_for(kDeadline), std::future_status::ready);
+    EXPECT_EQ(stopped.get(), 1u);
   }
   EXPECT_EQ(witness.use_count(), 1);
 }

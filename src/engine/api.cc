@@ -10,7 +10,7 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "engine/execute_json.h"
-#include "engine/workflow/internal/timer.h"
+#include "workflow/internal/timer.h"
 
 namespace aether::engine {
 namespace {

@@ -29,11 +29,11 @@
 #include "engine/function_registry.h"
 #include "wasm/engine.h"
 
-namespace aether::engine {
-
-namespace workflow::internal {
+namespace aether::workflow::internal {
 class Timer;
 }
+
+namespace aether::engine {
 
 struct ApiOptions {
   std::chrono::nanoseconds exec_timeout = kDefaultExecTimeout;

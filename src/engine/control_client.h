@@ -36,7 +36,7 @@
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "common/result.h"
-#include "engine/node_identity.h"
+#include "common/node_identity.h"
 #include "protocol/manifest.h"
 #include "protocol/node.h"
 

@@ -19,7 +19,7 @@
 #include "engine/api.h"
 #include "engine/engine_metrics.h"
 #include "engine/function_registry.h"
-#include "engine/node_identity.h"
+#include "common/node_identity.h"
 #include "wasm/engine.h"
 
 namespace aether::engine {

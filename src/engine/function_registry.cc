@@ -20,7 +20,7 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "engine/internal/dir_watcher.h"
-#include "engine/internal/file_io.h"
+#include "common/file_io.h"
 #include "engine/internal/function_version.h"
 #include "protocol/names.h"
 
@@ -173,7 +173,7 @@ class DirRegistry final : public FunctionRegistry {
       if (it != functions_.end() && !force && it->second.id == *id) return it->second.version;
       added = std::make_shared<FunctionVersion>(
           name, path, id->size, /*sha256=*/"", FunctionSettings{},
-          [path] { return internal::ReadWholeFile<std::vector<uint8_t>>(path); }, engine_);
+          [path] { return ReadWholeFile<std::vector<uint8_t>>(path); }, engine_);
       functions_[name] = Entry{*id, added};
     }
     loader_->Push(added);

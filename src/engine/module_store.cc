@@ -13,7 +13,7 @@
 #include "common/log.h"
 #include "common/private_dir.h"
 #include "common/sha256.h"
-#include "engine/internal/file_io.h"
+#include "common/file_io.h"
 #include "protocol/ids.h"
 
 namespace aether::engine {
@@ -51,7 +51,7 @@ std::string ModuleStore::ModulePath(const std::string& sha256) const {
 Result<std::vector<uint8_t>> ModuleStore::Read(const std::string& sha256) const {
   if (!protocol::IsSha256Hex(sha256)) return InvalidArgument("not a sha256: " + sha256);
   std::string path = ModulePath(sha256);
-  ASSIGN_OR_RETURN(std::vector<uint8_t> data, internal::ReadWholeFile<std::vector<uint8_t>>(path));
+  ASSIGN_OR_RETURN(std::vector<uint8_t> data, ReadWholeFile<std::vector<uint8_t>>(path));
   if (Sha256Hex(data) != sha256) {
     LOG_WARN("module {} is corrupt (its sha256 does not match its name); removing it", path);
     ::unlink(path.c_str());
@@ -62,7 +62,7 @@ Result<std::vector<uint8_t>> ModuleStore::Read(const std::string& sha256) const 
 
 Status ModuleStore::Write(const std::string& sha256, std::span<const uint8_t> bytes) const {
   if (!protocol::IsSha256Hex(sha256)) return InvalidArgument("not a sha256: " + sha256);
-  return internal::WriteFileAtomically(ModulePath(sha256), AsText(bytes));
+  return WriteFileAtomically(ModulePath(sha256), AsText(bytes));
 }
 
 Result<std::vector<uint8_t>> ModuleStore::GetOrFetch(const std::string& sha256,
@@ -101,11 +101,11 @@ size_t ModuleStore::module_count() const {
 }
 
 Result<std::string> ModuleStore::ReadManifest() const {
-  return internal::ReadWholeFile<std::string>(data_dir_ + "/manifest.json");
+  return ReadWholeFile<std::string>(data_dir_ + "/manifest.json");
 }
 
 Status ModuleStore::WriteManifest(std::string_view json) const {
-  return internal::WriteFileAtomically(data_dir_ + "/manifest.json", json);
+  return WriteFileAtomically(data_dir_ + "/manifest.json", json);
 }
 
 }  // namespace aether::engine

@@ -1,0 +1,429 @@
+// The sending side of the dataplane: per-peer queues and sender threads for
+// casts, a pool of threads for calls. The receiving routes are in
+// dataplane_server.cc.
+#include "workflow/dataplane.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "common/backoff.h"
+#include "common/json_util.h"
+#include "common/log.h"
+#include "workflow/dataplane_codec.h"
+#include "workflow/dataplane_impl.h"
+
+namespace aether::workflow {
+namespace {
+
+using std::chrono::milliseconds;
+// Call deadlines are HTTP timeouts: real time whatever options.clock is.
+using SteadyClock = std::chrono::steady_clock;
+
+// The "error" of a JSON error body, or the status line.
+std::string ErrorMessage(const HttpResponse& r) {
+  Result<boost::json::object> o = ParseJsonObject(r.body);
+  if (o.ok()) {
+    Result<std::string> e = GetString(*o, "error", "");
+    if (e.ok() && !e->empty()) return *e;
+  }
+  return "HTTP " + std::to_string(r.status);
+}
+
+std::string ErrorCode(const HttpResponse& r) {
+  Result<boost::json::object> o = ParseJsonObject(r.body);
+  if (!o.ok()) return "";
+  Result<std::string> c = GetString(*o, "code", "");
+  return c.ok() ? *c : "";
+}
+
+// What a /dataplane/v1/call answer means to the caller (the protocol doc's table).
+Result<std::string> CallResult(HttpResponse&& r, const std::string& instance) {
+  switch (r.status) {
+    case 200:
+      return std::move(r.body);
+    case 404:
+      return NotFound("no instance " + instance + " on its node: " + ErrorMessage(r));
+    case 503:
+      return ResourceExhausted(instance + " is full: " + ErrorMessage(r));
+    case 504:
+      return DeadlineExceeded(instance + " did not reply in time");
+    case 502:
+      if (ErrorCode(r) == "unavailable") return Unavailable(ErrorMessage(r));
+      return Internal(ErrorMessage(r));
+    case 401:
+    case 403:
+      // Usually the target's node has not applied the newest assignment
+      // yet (or this node has not joined): worth retrying, like an
+      // unreachable node.
+      return Unavailable("the node of " + instance +
+                         " refused this node's dataplane token: " + ErrorMessage(r));
+    default:
+      return Internal(instance + ": " + ErrorMessage(r));
+  }
+}
+
+bool Transient(const Status& st) {
+  return st.code() == Code::kUnavailable || st.code() == Code::kDeadlineExceeded ||
+         st.code() == Code::kInternal;
+}
+// The dataplane's families in DataplaneOptions::metrics; the scrape hook
+// copies DataplaneCounters (atomics) into them.
+struct MetricFamilies {
+  explicit MetricFamilies(MetricsRegistry& r)
+      : remote_events(r.AddCollectedCounter("aether_dataplane_remote_events_total",
+                                            "Events sent to other nodes and accepted.")),
+        send_dropped(r.AddCollectedCounter("aether_dataplane_send_dropped_total",
+                                           "Events for other nodes dropped on the way.")),
+        received(r.AddCollectedCounter("aether_dataplane_received_events_total",
+                                       "Events from other nodes delivered here.")),
+        received_dropped(r.AddCollectedCounter(
+            "aether_dataplane_received_dropped_total",
+            "Events from other nodes dropped here (unknown instance, full mailbox).")),
+        calls(r.AddCollectedCounter("aether_dataplane_calls_total", "Calls between nodes.")),
+        queued(r.AddCollectedGauge("aether_dataplane_queued_events",
+                                   "Events waiting to be sent to other nodes.")),
+        peers_down(r.AddCollectedGauge("aether_dataplane_peers_down",
+                                       "Peer nodes not answering right now.")) {}
+
+  void Collect(const DataplaneCounters& c, Scrape& s) const {
+    auto d = [](uint64_t v) { return static_cast<double>(v); };
+    s.Add(remote_events, d(c.sent));
+    s.Add(send_dropped, {{"reason", "queue_full"}}, d(c.queue_full));
+    s.Add(send_dropped, {{"reason", "unreachable"}}, d(c.unreachable));
+    s.Add(send_dropped, {{"reason", "rejected"}}, d(c.rejected));
+    s.Add(send_dropped, {{"reason", "at_peer"}}, d(c.peer_dropped));
+    s.Add(received, d(c.received));
+    s.Add(received_dropped, d(c.received_dropped));
+    s.Add(calls, {{"direction", "out"}, {"result", "ok"}}, d(c.calls_ok));
+    s.Add(calls, {{"direction", "out"}, {"result", "error"}}, d(c.calls_failed));
+    s.Add(calls, {{"direction", "in"}, {"result", "any"}}, d(c.calls_received));
+    s.Add(queued, d(c.queued));
+    s.Add(peers_down, d(c.peers_down));
+  }
+
+  CollectedFamily &remote_events, &send_dropped, &received, &received_dropped, &calls, &queued,
+      &peers_down;
+};
+
+}  // namespace
+
+Dataplane::Dataplane(DataplaneOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {
+  size_t n = std::max<size_t>(1, impl_->options.call_threads);
+  for (size_t i = 0; i < n; ++i) impl_->call_threads.emplace_back([this] { impl_->CallLoop(); });
+  if (MetricsRegistry* registry = impl_->options.metrics) {
+    scrape_hook_ = registry->OnScrape([this, families = MetricFamilies(*registry)](Scrape& s) {
+      families.Collect(counters(), s);
+    });
+  }
+}
+
+Dataplane::~Dataplane() {
+  scrape_hook_.Reset();
+  Stop();
+}
+
+void Dataplane::Stop() {
+  Impl& d = *impl_;
+  d.stopping.store(true);
+  {
+    std::shared_lock lock(d.peers_mu);
+    for (auto& [url, p] : d.peers) {
+      {
+        std::lock_guard pl(p->mu);
+      }
+      p->cv.notify_all();
+    }
+  }
+  d.stop.request_stop();  // requests in flight end at once
+  std::deque<Impl::CallJob> pending;
+  {
+    std::lock_guard lock(d.calls_mu);
+    pending.swap(d.calls);
+  }
+  d.calls_cv.notify_all();
+  for (Impl::CallJob& job : pending) {
+    d.calls_failed.fetch_add(1, std::memory_order_relaxed);
+    job.done(Unavailable("the dataplane is stopping"));
+  }
+  for (std::thread& t : d.call_threads) {
+    if (t.joinable()) t.join();
+  }
+  std::unique_lock lock(d.peers_mu);
+  for (auto& [url, p] : d.peers) {
+    if (p->thread.joinable()) p->thread.join();
+    d.DropQueued(*p, d.unreachable);
+  }
+  // The host may go after Stop(); nothing is dropped any more.
+  d.host.store(nullptr);
+}
+
+Dataplane::Impl::Peer* Dataplane::Impl::PeerFor(const OutputTarget& target) {
+  // A node id and a url: the token is the node's, the connection the url's.
+  std::string key = target.node_id + '\n' + target.url;
+  {
+    std::shared_lock lock(peers_mu);
+    auto it = peers.find(key);
+    if (it != peers.end()) return it->second.get();
+  }
+  std::unique_lock lock(peers_mu);
+  // Stop() joins the threads under this lock: none may start after it.
+  if (stopping.load()) return nullptr;
+  auto [it, inserted] = peers.try_emplace(key);
+  if (inserted) {
+    it->second = std::make_unique<Peer>(target.node_id, target.url);
+    Peer* p = it->second.get();
+    p->thread = std::thread([this, p] { SendLoop(*p); });
+  }
+  return it->second.get();
+}
+
+Status Dataplane::Cast(const OutputTarget& target, std::string_view source,
+                       std::string_view payload) {
+  Impl& d = *impl_;
+  if (d.stopping.load(std::memory_order_relaxed)) {
+    return Unavailable("the dataplane is stopping");
+  }
+  if (payload.size() > kMaxEventPayload) {
+    return InvalidArgument(fmt::format("the payload is {} bytes; the limit is {}", payload.size(),
+                                       kMaxEventPayload));
+  }
+  if (target.instance.empty() || target.instance.size() > kMaxFrameName ||
+      source.size() > kMaxFrameName || target.url.empty()) {
+    return InvalidArgument("bad target or source for the dataplane");
+  }
+  std::string frame;
+  AppendFrame(frame, target.instance, source, payload);
+  Impl::Peer* peer = d.PeerFor(target);
+  if (peer == nullptr) return Unavailable("the dataplane is stopping");
+  Impl::Peer& p = *peer;
+  bool full = false;
+  {
+    std::lock_guard lock(p.mu);
+    full = p.queue.size() >= d.options.queue_length;
+    if (!full) {
+      p.queue.push_back(std::move(frame));
+      d.queued.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (full) {
+    d.Dropped(d.queue_full, 1);
+    return ResourceExhausted(fmt::format("the link to {} is full ({} events queued)", p.url,
+                                         d.options.queue_length));
+  }
+  p.cv.notify_one();
+  return OkStatus();
+}
+
+bool Dataplane::Impl::SleepOrStop(Peer& peer, milliseconds d) {
+  std::unique_lock lock(peer.mu);
+  options.clock->WaitFor(lock, peer.cv, d, [&] { return stopping.load(); });
+  return stopping.load();
+}
+
+void Dataplane::Impl::Dropped(std::atomic<uint64_t>& counter, uint64_t n) {
+  if (n == 0) return;
+  counter.fetch_add(n, std::memory_order_relaxed);
+  if (WorkflowHost* h = host.load()) h->AddDataplaneDropped(static_cast<int64_t>(n));
+}
+
+void Dataplane::Impl::DropQueued(Peer& peer, std::atomic<uint64_t>& counter) {
+  size_t n;
+  {
+    std::lock_guard lock(peer.mu);
+    n = peer.queue.size();
+    queued.fetch_sub(n, std::memory_order_relaxed);
+    peer.queue.clear();
+  }
+  Dropped(counter, n);
+}
+
+void Dataplane::Impl::SendLoop(Peer& peer) {
+  Backoff backoff(options.backoff_initial, options.backoff_max);
+  const std::string url = peer.url + std::string(kEventsPath);
+  std::string batch;
+  for (;;) {
+    size_t n = 0;
+    batch.clear();
+    {
+      std::unique_lock lock(peer.mu);
+      peer.cv.wait(lock, [&] { return stopping.load() || !peer.queue.empty(); });
+      if (stopping.load()) return;
+      while (!peer.queue.empty() && n < options.max_batch_events &&
+             (n == 0 || batch.size() + peer.queue.front().size() <= options.max_batch_bytes)) {
+        batch += peer.queue.front();
+        peer.queue.pop_front();
+        ++n;
+      }
+      queued.fetch_sub(n, std::memory_order_relaxed);
+    }
+    for (;;) {
+      // The token is taken each time: the node may have joined (again)
+      // meanwhile.
+      HttpHeaders headers = Credentials(peer.node_id);
+      headers.emplace_back("Content-Type", std::string(kEventsContentType));
+      Result<HttpResponse> r = http->Send({.method = "POST",
+                                           .url = url,
+                                           .body = batch,
+                                           .headers = std::move(headers),
+                                           .timeout = options.request_timeout,
+                                           .cancel = stop.get_token()});
+      Status st = r.ok() ? OkStatus() : r.status();
+      if (!st.ok() && stopping.load()) {  // cancelled by Stop()
+        Dropped(unreachable, n);
+        return;
+      }
+      if (r.ok() && r->status != 200) {
+        // 401/403: usually the peer has not applied the assignment that
+        // lets this node in yet; retried like a peer that does not answer.
+        bool refused = r->status == 401 || r->status == 403;
+        st = r->status >= 500 || refused
+                 ? Unavailable(fmt::format("HTTP {}: {}", r->status, ErrorMessage(*r)))
+                 : InvalidArgument(fmt::format("HTTP {}: {}", r->status, ErrorMessage(*r)));
+      }
+      if (st.ok()) {
+        uint64_t accepted = n, dropped = 0;
+        if (Result<boost::json::object> o = ParseJsonObject(r->body); o.ok()) {
+          Result<int64_t> a = GetInt(*o, "accepted", static_cast<int64_t>(n));
+          Result<int64_t> dr = GetInt(*o, "dropped", 0);
+          if (a.ok() && *a >= 0) accepted = static_cast<uint64_t>(*a);
+          if (dr.ok() && *dr >= 0) dropped = static_cast<uint64_t>(*dr);
+        }
+        sent.fetch_add(accepted, std::memory_order_relaxed);
+        Dropped(peer_dropped, dropped);
+        // The peer's mailboxes overflowed: give its instances a moment to
+        // drain before the next batch rather than overrun them again.
+        if (dropped > 0 && SleepOrStop(peer, options.overrun_pause)) return;
+        if (peer.down) {
+          peer.down = false;
+          peers_down.fetch_sub(1, std::memory_order_relaxed);
+          LOG_INFO("dataplane: peer {} answers again", peer.url);
+        }
+        backoff.Reset();
+        break;
+      }
+      if (!Transient(st)) {
+        // Refused (malformed, too large): retrying would not help.
+        Dropped(rejected, n);
+        LOG_WARN("dataplane: peer {} refused a batch of {} events: {}", peer.url, n,
+                 st.message());
+        break;
+      }
+      auto now = options.clock->Now();
+      if (!peer.down) {
+        peer.down = true;
+        peer.down_since = now;
+        peers_down.fetch_add(1, std::memory_order_relaxed);
+        LOG_WARN("dataplane: peer {} unreachable ({}); retrying for {} ms, then dropping",
+                 peer.url, st.message(), options.retry_for.count());
+      }
+      if (now - peer.down_since >= options.retry_for) {
+        // Down for longer than events are worth keeping: drop this batch
+        // and the backlog, keep probing with the next events.
+        Dropped(unreachable, n);
+        DropQueued(peer, unreachable);
+        if (SleepOrStop(peer, backoff.Next())) return;
+        break;
+      }
+      if (SleepOrStop(peer, backoff.Next())) {
+        Dropped(unreachable, n);
+        return;
+      }
+    }
+  }
+}
+
+void Dataplane::Call(const OutputTarget& target, std::string_view source,
+                     std::string_view payload, milliseconds timeout, ReplyFn done) {
+  Impl& d = *impl_;
+  if (payload.size() > kMaxEventPayload) {
+    return done(InvalidArgument(fmt::format("the payload is {} bytes; the limit is {}",
+                                            payload.size(), kMaxEventPayload)));
+  }
+  if (target.instance.empty() || target.instance.size() > kMaxFrameName ||
+      source.size() > kMaxFrameName || target.url.empty()) {
+    return done(InvalidArgument("bad target or source for the dataplane"));
+  }
+  Impl::CallJob job;
+  job.node_id = target.node_id;
+  job.url = target.url;
+  job.instance = target.instance;
+  AppendFrame(job.frame, target.instance, source, payload);
+  job.timeout = std::max(timeout, milliseconds(0));
+  job.deadline = SteadyClock::now() + (timeout.count() > 0 ? timeout : d.options.max_call_wait);
+  job.done = std::move(done);
+  std::unique_lock lock(d.calls_mu);
+  if (d.stopping.load() || d.calls.size() >= d.options.max_pending_calls) {
+    bool stopping = d.stopping.load();
+    lock.unlock();
+    d.calls_failed.fetch_add(1, std::memory_order_relaxed);
+    return job.done(stopping ? Unavailable("the dataplane is stopping")
+                             : ResourceExhausted("too many calls to other nodes waiting"));
+  }
+  d.calls.push_back(std::move(job));
+  lock.unlock();
+  d.calls_cv.notify_one();
+}
+
+void Dataplane::Impl::CallLoop() {
+  for (;;) {
+    CallJob job;
+    {
+      std::unique_lock lock(calls_mu);
+      calls_cv.wait(lock, [&] { return stopping.load() || !calls.empty(); });
+      if (stopping.load()) break;
+      job = std::move(calls.front());
+      calls.pop_front();
+    }
+    auto left = std::chrono::duration_cast<milliseconds>(job.deadline - SteadyClock::now());
+    const std::string& instance = job.instance;
+    if (left.count() <= 0) {
+      calls_failed.fetch_add(1, std::memory_order_relaxed);
+      job.done(DeadlineExceeded("the call to " + instance + " waited too long for a free link"));
+      continue;
+    }
+    HttpHeaders headers = Credentials(job.node_id);
+    // The target's timeout: what is left of ours (0 = its own event timeout).
+    headers.emplace_back(std::string(kTimeoutHeader),
+                         std::to_string(job.timeout.count() > 0 ? left.count() : 0));
+    headers.emplace_back("Content-Type", "application/octet-stream");
+    // HTTP waits a little longer than the target so its 504 arrives first.
+    milliseconds wait = left + milliseconds(1000);
+    Result<HttpResponse> r = http->Send({.method = "POST",
+                                         .url = job.url + std::string(kCallPath),
+                                         .body = job.frame,
+                                         .headers = std::move(headers),
+                                         .timeout = wait,
+                                         .cancel = stop.get_token()});
+    Result<std::string> reply =
+        r.ok() ? CallResult(std::move(*r), instance)
+               : Result<std::string>(r.status().code() == Code::kDeadlineExceeded
+                                         ? DeadlineExceeded(instance + " did not reply in time")
+                                     : stopping.load() ? Unavailable("the dataplane is stopping")
+                                                       : Unavailable(r.status().message()));
+    (reply.ok() ? calls_ok : calls_failed).fetch_add(1, std::memory_order_relaxed);
+    job.done(std::move(reply));
+  }
+}
+
+DataplaneCounters Dataplane::counters() const {
+  const Impl& d = *impl_;
+  DataplaneCounters c;
+  c.sent = d.sent.load();
+  c.peer_dropped = d.peer_dropped.load();
+  c.queue_full = d.queue_full.load();
+  c.unreachable = d.unreachable.load();
+  c.rejected = d.rejected.load();
+  c.received = d.received.load();
+  c.received_dropped = d.received_dropped.load();
+  c.calls_ok = d.calls_ok.load();
+  c.calls_failed = d.calls_failed.load();
+  c.calls_received = d.calls_received.load();
+  c.peers_down = d.peers_down.load();
+  c.queued = d.queued.load();
+  return c;
+}
+
+}  // namespace aether::workflow

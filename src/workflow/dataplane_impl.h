@@ -1,0 +1,105 @@
+// Private to dataplane*.cc: the state behind Dataplane, shared by the
+// sending side (dataplane.cc) and the receiving routes (dataplane_server.cc).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "workflow/dataplane.h"
+
+namespace aether::workflow {
+
+inline constexpr std::string_view kEventsPath = "/dataplane/v1/events";
+inline constexpr std::string_view kCallPath = "/dataplane/v1/call";
+inline constexpr std::string_view kTimeoutHeader = "X-Aether-Timeout-Ms";
+inline constexpr std::string_view kEventsContentType = "application/x-aether-events";
+
+struct Dataplane::Impl {
+  explicit Impl(DataplaneOptions o) : options(std::move(o)) {
+    if (options.http == nullptr) {
+      own_http =
+          NewHttpClient({.max_idle_per_host = std::max<size_t>(1, options.call_threads) + 1});
+    }
+    http = options.http != nullptr ? options.http : own_http.get();
+  }
+
+  // One peer engine (a node id at a url): its queue of encoded frames and
+  // its sender thread.
+  struct Peer {
+    Peer(std::string id, std::string u) : node_id(std::move(id)), url(std::move(u)) {}
+    const std::string node_id;
+    const std::string url;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::string> queue;  // encoded frames
+    bool down = false;              // sender thread only
+    Clock::TimePoint down_since;    // on options.clock
+    std::thread thread;
+  };
+
+  struct CallJob {
+    std::string node_id;
+    std::string url;
+    std::string instance;  // for messages
+    std::string frame;
+    std::chrono::milliseconds timeout;  // as asked (0 = the target's)
+    std::chrono::steady_clock::time_point deadline;  // when to stop waiting here
+    ReplyFn done;
+  };
+
+  Peer* PeerFor(const OutputTarget& target);  // null when stopping
+  void SendLoop(Peer& peer);
+  void CallLoop();
+  // True when stopping.
+  bool SleepOrStop(Peer& peer, std::chrono::milliseconds d);
+  void DropQueued(Peer& peer, std::atomic<uint64_t>& counter);
+  // What a request to `receiver` carries: X-Aether-Node and the token.
+  HttpHeaders Credentials(const std::string& receiver) const;
+  // The grant of the peer that sent `req`, after checking its token.
+  // Unauthenticated (401) without X-Aether-Node or a bearer token,
+  // PermissionDenied (403) for a sender that is not a peer or a wrong token.
+  using PeerTable = std::map<std::string, PeerGrant, std::less<>>;
+  struct Sender {
+    std::shared_ptr<const PeerTable> table;  // keeps `grant` alive
+    const PeerGrant* grant = nullptr;
+  };
+  Result<Sender> Authenticate(const HttpRequest& req) const;
+  // Counts `n` events dropped on the way out, and tells the host (which
+  // owns aether_dataplane_dropped_total).
+  void Dropped(std::atomic<uint64_t>& counter, uint64_t n);
+
+  const DataplaneOptions options;
+  std::unique_ptr<HttpClient> own_http;  // when options.http is null
+  HttpClient* http = nullptr;
+  std::stop_source stop;  // Stop() cancels every request in flight with it
+
+  mutable std::mutex peers_table_mu;
+  std::shared_ptr<const PeerTable> peer_table = std::make_shared<PeerTable>();
+
+  std::atomic<bool> stopping{false};
+  std::atomic<WorkflowHost*> host{nullptr};  // set by Register, cleared by Stop
+  mutable std::shared_mutex peers_mu;
+  std::map<std::string, std::unique_ptr<Peer>, std::less<>> peers;  // by node id + url
+
+  std::mutex calls_mu;
+  std::condition_variable calls_cv;
+  std::deque<CallJob> calls;
+  std::vector<std::thread> call_threads;
+
+  std::atomic<uint64_t> sent{0}, peer_dropped{0}, queue_full{0}, unreachable{0}, rejected{0},
+      received{0}, received_dropped{0}, calls_ok{0}, calls_failed{0}, calls_received{0},
+      peers_down{0}, queued{0};
+};
+
+}  // namespace aether::workflow

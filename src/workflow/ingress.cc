@@ -1,0 +1,118 @@
+// http-ingress: /wf/{workflow}/{path} requests turned into an event to the
+// ingress's single output (docs/workflow-protocol.md).
+#include <algorithm>
+#include <utility>
+
+#include "common/http_server.h"
+#include "workflow/internal/host_impl.h"
+#include "workflow/internal/resource_actor.h"
+
+namespace aether::workflow::internal {
+
+IngressReply IngressError(int status, std::string_view code, std::string_view message) {
+  return IngressReply{status, "application/json", JsonError(status, code, message).body};
+}
+
+namespace {
+
+IngressReply ErrorFor(const Status& st) {
+  switch (st.code()) {
+    case Code::kDeadlineExceeded: return IngressError(504, "timeout", st.message());
+    case Code::kInternal: return IngressError(502, "target_failed", st.message());
+    case Code::kResourceExhausted: return IngressError(503, "full", st.message());
+    default: return IngressError(503, "unavailable", st.message());
+  }
+}
+
+}  // namespace
+
+IngressActor::~IngressActor() = default;
+
+Status IngressActor::StartInstance(const InstanceAssignment& a, Failure* /*trapped*/) {
+  ASSIGN_OR_RETURN(HttpIngressConfig config,
+                   ParseHttpIngressConfig(a.configurations, a.component));
+  std::lock_guard lock(config_mu_);
+  config_ = std::make_shared<const HttpIngressConfig>(std::move(config));
+  return OkStatus();
+}
+
+Actor::Outcome IngressActor::Handle(Event& /*e*/, std::string* /*reply*/, Failure* failure) {
+  failure->message = "an http-ingress takes no events";
+  return Outcome::kFailed;
+}
+
+void IngressActor::StopInstance(bool /*graceful*/) {
+  std::lock_guard lock(config_mu_);
+  config_.reset();
+}
+
+std::shared_ptr<const HttpIngressConfig> IngressActor::config() const {
+  std::lock_guard lock(config_mu_);
+  return config_;
+}
+
+void IngressActor::Request(std::string_view method, std::string body,
+                           std::function<void(IngressReply)> done) {
+  std::shared_ptr<const HttpIngressConfig> config = this->config();
+  if (config == nullptr) {
+    done(IngressError(503, "unavailable", "the ingress " + id() + " is not running (" +
+                                              std::string(StateName(state())) + ")"));
+    return;
+  }
+  if (std::find(config->methods.begin(), config->methods.end(), method) == config->methods.end()) {
+    std::string allowed;
+    for (const std::string& m : config->methods) allowed += (allowed.empty() ? "" : ", ") + m;
+    done(IngressError(405, "method_not_allowed",
+                      "method " + std::string(method) + " not allowed (allowed: " + allowed + ")"));
+    return;
+  }
+  std::shared_ptr<const Wiring> w = wiring();
+  if (w == nullptr || w->empty()) {
+    done(IngressError(503, "unavailable", "the ingress " + id() + " has no output mapped"));
+    return;
+  }
+  const std::string& output = w->begin()->first;
+  if (body.size() > kMaxPayload) {
+    done(IngressError(413, "too_large", "the body is over 1 MiB"));
+    return;
+  }
+  if (!config->call) {
+    Status st = core_.CastFrom(*this, output, body);
+    if (!st.ok()) {
+      done(ErrorFor(st));
+      return;
+    }
+    done(IngressReply{202, "application/json", "{\"accepted\":true}"});
+    return;
+  }
+  core_.CallFrom(*this, output, body, config->timeout,
+                 [done = std::move(done), type = config->content_type](Result<std::string> r) {
+                   if (!r.ok()) {
+                     done(ErrorFor(r.status()));
+                     return;
+                   }
+                   done(IngressReply{200, type, std::move(*r)});
+                 });
+}
+
+void HostImpl::Ingress(std::string_view workflow, std::string_view path, std::string_view method,
+                       std::string body, std::function<void(IngressReply)> done) {
+  // Paths are matched without surrounding slashes: /wf/w/orders/ = orders.
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  std::shared_ptr<IngressActor> ingress;
+  {
+    std::shared_lock lock(table_mu_);
+    auto it = ingress_.find(std::make_pair(std::string(workflow), std::string(path)));
+    if (it != ingress_.end()) ingress = it->second;
+  }
+  if (ingress == nullptr) {
+    done(IngressError(404, "not_found",
+                      "no http-ingress for /wf/" + std::string(workflow) + "/" + std::string(path) +
+                          " on this node"));
+    return;
+  }
+  ingress->Request(method, std::move(body), std::move(done));
+}
+
+}  // namespace aether::workflow::internal

@@ -1,0 +1,428 @@
+#include "workflow/internal/actor.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "common/log.h"
+
+namespace aether::workflow::internal {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr int kBatch = 64;  // events per turn on a worker, then the actor re-queues
+constexpr size_t kMaxTelemetry = 32;
+constexpr size_t kMaxLogLine = 4096;
+
+// Backoffs (docs/workflow-protocol.md): a trap restarts after 100 ms doubling
+// to 10 s, reset after 30 s without a trap. A module that is not on the node
+// yet is retried soon; one that cannot start at all, slowly.
+constexpr milliseconds kRestartFirst{100}, kRestartMax{10000};
+constexpr auto kRestartReset = std::chrono::seconds(30);
+constexpr milliseconds kWaitFirst{200}, kWaitMax{5000};
+constexpr milliseconds kFailedFirst{5000}, kFailedMax{60000};
+
+milliseconds NextBackoff(milliseconds current, milliseconds first, milliseconds max) {
+  return current.count() == 0 ? first : std::min(current * 2, max);
+}
+
+}  // namespace
+
+bool LogLimiter::Allow(int64_t* suppressed) {
+  std::lock_guard lock(mu_);
+  auto now = clock_.Now();
+  if (last_ != Clock::TimePoint{}) {
+    tokens_ = std::min(100.0, tokens_ + std::chrono::duration<double>(now - last_).count() * 20);
+  }
+  last_ = now;
+  if (tokens_ < 1) {
+    ++suppressed_;
+    return false;
+  }
+  tokens_ -= 1;
+  *suppressed = std::exchange(suppressed_, 0);
+  return true;
+}
+
+std::string_view Actor::StateName(State s) {
+  switch (s) {
+    case State::kStarting: return "starting";
+    case State::kRunning: return "running";
+    case State::kRestarting: return "restarting";
+    case State::kFailed: return "failed";
+  }
+  return "starting";
+}
+
+Actor::Actor(Core& core, InstanceAssignment assignment)
+    : core_(core),
+      id_(assignment.id),
+      workflow_(assignment.workflow),
+      component_(assignment.component),
+      assignment_(std::move(assignment)),
+      mailbox_(core.options().mailbox_length),
+      log_limiter_(core.clock()) {
+  core_.ActorCreated();
+}
+
+Actor::~Actor() = default;
+
+InstanceAssignment Actor::assignment() const {
+  std::lock_guard lock(mu_);
+  return next_assignment_ ? *next_assignment_ : assignment_;
+}
+
+Actor::State Actor::state() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+
+bool Actor::stopped() const {
+  std::lock_guard lock(mu_);
+  return phase_ == Phase::kStopped;
+}
+
+bool Actor::ScheduleLocked() {
+  if (scheduled_ || !started_ || phase_ == Phase::kStopped) return false;
+  scheduled_ = true;
+  return true;
+}
+
+Status Actor::Cast(std::string_view source, std::string_view payload) {
+  bool submit = false;
+  {
+    std::lock_guard lock(mu_);
+    if (stop_requested_ || phase_ == Phase::kStopped) return Unavailable(id_ + " is stopping");
+    if (!accepts_events()) return Unavailable(id_ + " takes no events");
+    if (state_ == State::kFailed) return Unavailable(id_ + " failed: " + last_error_);
+    if (!mailbox_.Push(source, payload, nullptr, {})) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return ResourceExhausted("the mailbox of " + id_ + " is full");
+    }
+    submit = phase_ == Phase::kRunning && ScheduleLocked();
+  }
+  if (submit) core_.pool().Submit(shared_from_this());
+  return OkStatus();
+}
+
+void Actor::Call(std::string_view source, std::string_view payload, Clock::TimePoint deadline,
+                 ReplyFn reply) {
+  bool submit = false;
+  Status error;
+  {
+    std::lock_guard lock(mu_);
+    if (stop_requested_ || phase_ == Phase::kStopped) {
+      error = Unavailable(id_ + " is stopping");
+    } else if (!accepts_events()) {
+      error = Unavailable(id_ + " takes no events");
+    } else if (state_ == State::kFailed) {
+      error = Unavailable(id_ + " failed: " + last_error_);
+    } else if (!mailbox_.Push(source, payload, &reply, deadline)) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      error = ResourceExhausted("the mailbox of " + id_ + " is full");
+    } else {
+      submit = phase_ == Phase::kRunning && ScheduleLocked();
+    }
+  }
+  if (!error.ok()) {
+    reply(std::move(error));
+    return;
+  }
+  if (submit) core_.pool().Submit(shared_from_this());
+}
+
+void Actor::Start() {
+  bool submit = false;
+  {
+    std::lock_guard lock(mu_);
+    started_ = true;
+    submit = ScheduleLocked();
+  }
+  if (submit) core_.pool().Submit(shared_from_this());
+}
+
+void Actor::Reconfigure(InstanceAssignment assignment) {
+  bool submit = false;
+  {
+    std::lock_guard lock(mu_);
+    if (stop_requested_) return;
+    next_assignment_ = std::move(assignment);
+    submit = ScheduleLocked();
+  }
+  if (submit) core_.pool().Submit(shared_from_this());
+}
+
+void Actor::RequestStop() {
+  bool submit = false;
+  {
+    std::lock_guard lock(mu_);
+    if (stop_requested_) return;
+    stop_requested_ = true;
+    started_ = true;
+    submit = ScheduleLocked();
+  }
+  if (submit) core_.pool().Submit(shared_from_this());
+}
+
+void Actor::SetWiring(std::shared_ptr<const Wiring> wiring) {
+  std::lock_guard lock(wiring_mu_);
+  wiring_ = std::move(wiring);
+}
+
+std::shared_ptr<const Wiring> Actor::wiring() const {
+  std::lock_guard lock(wiring_mu_);
+  return wiring_;
+}
+
+Actor::Counts Actor::counts() const {
+  return Counts{events_.load(std::memory_order_relaxed), failures_.load(std::memory_order_relaxed),
+                restarts_.load(std::memory_order_relaxed), dropped_.load(std::memory_order_relaxed)};
+}
+
+InstanceStatus Actor::Snapshot() const {
+  InstanceStatus s;
+  s.id = id_;
+  Counts c = counts();
+  s.events = c.events;
+  s.failures = c.failures;
+  s.restarts = c.restarts;
+  s.dropped = c.dropped + link_dropped_.load(std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  s.state = std::string(StateName(state_));
+  s.last_error = last_error_;
+  s.telemetry.insert(telemetry_.begin(), telemetry_.end());
+  return s;
+}
+
+void Actor::ReportFailure(std::string_view message) {
+  failures_.fetch_add(1, std::memory_order_relaxed);
+  int64_t suppressed = 0;
+  if (log_limiter_.Allow(&suppressed)) {
+    LOG_WARN("workflow instance {}: {} ({} similar lines suppressed)", id_, message, suppressed);
+  }
+}
+
+void Actor::SetTelemetry(std::string_view name, double value) {
+  std::lock_guard lock(mu_);
+  auto it = telemetry_.find(name);
+  if (it != telemetry_.end()) {
+    it->second = value;
+  } else if (telemetry_.size() < kMaxTelemetry) {
+    telemetry_.emplace(std::string(name), value);
+  }
+}
+
+void Actor::GuestLog(int level, std::string_view message) {
+  int64_t suppressed = 0;
+  if (!log_limiter_.Allow(&suppressed)) return;
+  if (message.size() > kMaxLogLine) message = message.substr(0, kMaxLogLine);
+  while (!message.empty() && (message.back() == '\n' || message.back() == '\r')) {
+    message.remove_suffix(1);
+  }
+  if (suppressed > 0) LOG_WARN("[{}] {} log lines suppressed", id_, suppressed);
+  switch (level) {
+    case 0: LOG_DEBUG("[{}] {}", id_, message); break;
+    case 1: LOG_INFO("[{}] {}", id_, message); break;
+    case 2: LOG_WARN("[{}] {}", id_, message); break;
+    default: LOG_ERROR("[{}] {}", id_, message); break;
+  }
+}
+
+void Actor::SetStateLocked(State s, std::string error) {
+  state_ = s;
+  last_error_ = std::move(error);
+}
+
+void Actor::StartRetryLocked(milliseconds delay) {
+  phase_ = Phase::kWaiting;
+  uint64_t gen = generation_;
+  std::weak_ptr<Actor> weak = weak_from_this();
+  core_.timer().After(delay, [weak, gen] {
+    std::shared_ptr<Actor> self = weak.lock();
+    if (self == nullptr) return;
+    bool submit = false;
+    {
+      std::lock_guard lock(self->mu_);
+      if (self->generation_ != gen || self->phase_ != Phase::kWaiting) return;
+      self->phase_ = Phase::kStartDue;
+      submit = self->ScheduleLocked();
+    }
+    if (submit) self->core_.pool().Submit(self);
+  });
+}
+
+void Actor::OnStartError(const Status& st) {
+  bool transient = st.code() == Code::kNotFound || st.code() == Code::kUnavailable;
+  bool report = false;
+  std::vector<Event> rejected;
+  {
+    std::lock_guard lock(mu_);
+    if (transient) {
+      start_backoff_ = NextBackoff(start_backoff_, kWaitFirst, kWaitMax);
+      SetStateLocked(State::kStarting, st.message());
+    } else {
+      // Reset when coming from a transient error: a failure is retried slowly.
+      if (state_ != State::kFailed) start_backoff_ = milliseconds(0);
+      start_backoff_ = NextBackoff(start_backoff_, kFailedFirst, kFailedMax);
+      report = state_ != State::kFailed || last_error_ != st.message();
+      SetStateLocked(State::kFailed, st.message());
+      rejected = mailbox_.TakeAll();  // nobody will handle them soon
+    }
+    StartRetryLocked(start_backoff_);
+  }
+  for (Event& e : rejected) {
+    if (e.reply) e.reply(Unavailable(id_ + " failed: " + st.message()));
+  }
+  if (report) {
+    LOG_WARN("workflow instance {} cannot start: {}", id_, st.message());
+    core_.PostEvent("instance_failed", {{"workflow", workflow_},
+                                        {"instance", id_},
+                                        {"node_id", core_.options().node_id},
+                                        {"message", st.message()}});
+  }
+  core_.StateChanged();
+}
+
+void Actor::OnTrap(const Failure& f) {
+  failures_.fetch_add(1, std::memory_order_relaxed);
+  int64_t restarts = restarts_.fetch_add(1, std::memory_order_relaxed) + 1;
+  milliseconds backoff;
+  {
+    std::lock_guard lock(mu_);
+    auto now = core_.clock().Now();
+    if (last_trap_ != Clock::TimePoint{} && now - last_trap_ > kRestartReset) {
+      restart_backoff_ = milliseconds(0);
+    }
+    last_trap_ = now;
+    restart_backoff_ = NextBackoff(restart_backoff_, kRestartFirst, kRestartMax);
+    backoff = restart_backoff_;
+    SetStateLocked(State::kRestarting, f.trap + ": " + f.message);
+    StartRetryLocked(backoff);
+  }
+  LOG_WARN("workflow instance {} trapped ({}: {}); restart #{} in {} ms", id_, f.trap, f.message,
+           restarts, backoff.count());
+  core_.PostEvent("instance_trap", {{"workflow", workflow_},
+                                    {"instance", id_},
+                                    {"node_id", core_.options().node_id},
+                                    {"trap", f.trap},
+                                    {"message", f.message},
+                                    {"restarts", restarts}});
+  core_.StateChanged();
+}
+
+void Actor::Process(Event& e, bool* trapped) {
+  if (e.reply && core_.clock().Now() > e.deadline) {
+    // The caller has given up already (its own timer answered it).
+    e.reply(DeadlineExceeded("the call to " + id_ + " expired in its mailbox"));
+    e.reply = nullptr;
+    return;
+  }
+  std::string reply;
+  Failure f;
+  Outcome o = Handle(e, &reply, &f);
+  events_.fetch_add(1, std::memory_order_relaxed);
+  switch (o) {
+    case Outcome::kOk:
+      if (e.reply) e.reply(std::move(reply));
+      break;
+    case Outcome::kFailed:
+      ReportFailure(f.message);
+      if (e.reply) e.reply(Internal(id_ + ": " + f.message));
+      break;
+    case Outcome::kTrapped:
+      if (live_) {
+        StopInstance(false);
+        live_ = false;
+      }
+      OnTrap(f);  // before the reply: a caller then sees "restarting" and the counts
+      if (e.reply) e.reply(Internal(id_ + " trapped: " + f.message));
+      *trapped = true;
+      break;
+  }
+  e.reply = nullptr;
+}
+
+void Actor::FinishStop() {
+  if (live_) {
+    StopInstance(true);
+    live_ = false;
+  }
+  std::vector<Event> pending;
+  {
+    std::lock_guard lock(mu_);
+    pending = mailbox_.TakeAll();
+    phase_ = Phase::kStopped;
+    scheduled_ = false;
+    ++generation_;
+  }
+  for (Event& e : pending) {
+    if (e.reply) e.reply(Unavailable(id_ + " stopped"));
+  }
+  core_.ActorStopped();
+}
+
+void Actor::Run() {
+  std::unique_lock lock(mu_);
+  if (stop_requested_) {
+    lock.unlock();
+    FinishStop();
+    return;
+  }
+  if (next_assignment_) {
+    InstanceAssignment a = std::move(*next_assignment_);
+    next_assignment_.reset();
+    lock.unlock();
+    if (live_) {
+      StopInstance(true);
+      live_ = false;
+    }
+    lock.lock();
+    assignment_ = std::move(a);
+    ++generation_;
+    phase_ = Phase::kStartDue;
+    start_backoff_ = restart_backoff_ = milliseconds(0);
+    SetStateLocked(State::kStarting, "");
+  }
+  if (phase_ == Phase::kStartDue && !stop_requested_ && !next_assignment_) {
+    InstanceAssignment a = assignment_;
+    lock.unlock();
+    Failure trapped;
+    Status st = StartInstance(a, &trapped);
+    if (st.ok()) {
+      live_ = true;
+      {
+        std::lock_guard l(mu_);
+        phase_ = Phase::kRunning;
+        start_backoff_ = milliseconds(0);
+        SetStateLocked(State::kRunning, "");
+      }
+      core_.StateChanged();
+    } else if (!trapped.trap.empty()) {
+      OnTrap(trapped);
+    } else {
+      OnStartError(st);
+    }
+    lock.lock();
+  }
+  if (phase_ == Phase::kRunning) {
+    for (int i = 0; i < kBatch && !stop_requested_ && !next_assignment_ && mailbox_.Pop(current_);
+         ++i) {
+      lock.unlock();
+      bool trapped = false;
+      Process(current_, &trapped);
+      lock.lock();
+      if (trapped) break;
+    }
+  }
+  bool again = stop_requested_ || next_assignment_ || phase_ == Phase::kStartDue ||
+               (phase_ == Phase::kRunning && !mailbox_.empty());
+  if (!again) {
+    scheduled_ = false;
+    return;
+  }
+  lock.unlock();
+  core_.pool().Submit(shared_from_this());
+}
+
+}  // namespace aether::workflow::internal

@@ -1,0 +1,164 @@
+// An instance placed on this node, as an actor: a bounded mailbox of events
+// handled one at a time on the pool, and a lifecycle
+//
+//   starting ─ok─▶ running ─trap─▶ restarting ─backoff─▶ starting
+//      │  ▲                                               
+//      ▼  │ (slow retry)
+//    failed
+//
+// run by the pool worker that holds the actor (`scheduled_`): starting,
+// handling events and stopping never overlap. Subclasses (function,
+// resource, http-ingress) implement the three hooks, which the pool worker
+// calls; everything else may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "workflow/internal/core.h"
+#include "workflow/internal/mailbox.h"
+#include "workflow/internal/pool.h"
+#include "workflow/workflow_host.h"
+
+namespace aether::workflow::internal {
+
+// Counts and limits lines per instance: a burst of 100, then 20 per second.
+class LogLimiter {
+ public:
+  explicit LogLimiter(Clock& clock) : clock_(clock) {}
+  // True when a line may be written; `suppressed` gets the lines skipped
+  // since the last one written.
+  bool Allow(int64_t* suppressed);
+
+ private:
+  Clock& clock_;
+  std::mutex mu_;
+  double tokens_ = 100;
+  Clock::TimePoint last_{};
+  int64_t suppressed_ = 0;
+};
+
+class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
+ public:
+  enum class State { kStarting, kRunning, kRestarting, kFailed };
+  static std::string_view StateName(State s);
+
+  Actor(Core& core, InstanceAssignment assignment);
+  ~Actor() override;
+
+  const std::string& id() const { return id_; }
+  const std::string& workflow() const { return workflow_; }
+  const std::string& component() const { return component_; }
+  InstanceAssignment assignment() const;
+  State state() const;
+
+  // Delivery. Cast: ResourceExhausted when the mailbox is full (dropped and
+  // counted), Unavailable when stopped or failed. Call: `reply` gets the
+  // result exactly once (possibly before Call returns); the caller enforces
+  // `deadline` itself (an expired call is skipped when dequeued).
+  virtual Status Cast(std::string_view source, std::string_view payload);
+  virtual void Call(std::string_view source, std::string_view payload, Clock::TimePoint deadline,
+                    ReplyFn reply);
+  // For targets that can answer a blocking caller on its own thread
+  // (resources): the reply, or nullopt to go through the mailbox.
+  virtual std::optional<Result<std::string>> DirectCall(std::string_view /*source*/,
+                                                        std::string_view /*payload*/,
+                                                        std::chrono::milliseconds /*timeout*/) {
+    return std::nullopt;
+  }
+
+  // Lifecycle (asynchronous; the pool does the work).
+  void Start();
+  void Reconfigure(InstanceAssignment assignment);  // restart with a new assignment
+  void RequestStop();
+  bool stopped() const;
+
+  void SetWiring(std::shared_ptr<const Wiring> wiring);
+  std::shared_ptr<const Wiring> wiring() const;
+
+  InstanceStatus Snapshot() const;
+  struct Counts {
+    int64_t events = 0, failures = 0, restarts = 0, dropped = 0;
+  };
+  Counts counts() const;
+
+  // For the router, host functions and resources.
+  void CountDropped() { dropped_.fetch_add(1, std::memory_order_relaxed); }
+  // A send of this instance dropped by a full link to another node: shown in
+  // its status, but aether_dataplane_dropped_total gets it from the network
+  // side (AddDataplaneDropped), so counts() leaves it out.
+  void CountLinkDropped() { link_dropped_.fetch_add(1, std::memory_order_relaxed); }
+  void ReportFailure(std::string_view message);
+  void SetTelemetry(std::string_view name, double value);
+  void GuestLog(int level, std::string_view message);
+
+  void Run() final;  // Runnable: on a pool worker
+
+ protected:
+  enum class Outcome { kOk, kFailed, kTrapped };
+  struct Failure {
+    std::string trap;     // TrapName for kTrapped
+    std::string message;
+  };
+
+  // Creates the instance (on the pool worker). An error: NotFound or
+  // Unavailable = not yet (stay "starting", retry soon); any other = "failed"
+  // (retry slowly). `trapped` set = a trap in initialization (restart with
+  // backoff like a trap in a handler).
+  virtual Status StartInstance(const InstanceAssignment& a, Failure* trapped) = 0;
+  // Handles one event; for a call `reply` is the answer on kOk.
+  virtual Outcome Handle(Event& e, std::string* reply, Failure* failure) = 0;
+  // Destroys the instance; `graceful`: say goodbye first (handle_stop).
+  virtual void StopInstance(bool graceful) = 0;
+  // False for actors that take no events (http-ingress).
+  virtual bool accepts_events() const { return true; }
+
+  Core& core_;
+
+ private:
+  enum class Phase { kStartDue, kWaiting, kRunning, kStopped };
+
+  bool ScheduleLocked();  // true: the caller submits to the pool after unlocking
+  void StartRetryLocked(std::chrono::milliseconds delay);
+  void OnStartError(const Status& st);
+  void OnTrap(const Failure& f);
+  void Process(Event& e, bool* trapped);
+  void SetStateLocked(State s, std::string error);
+  void FinishStop();
+
+  const std::string id_, workflow_, component_;
+
+  mutable std::mutex mu_;  // guards the fields below up to `wiring_mu_`
+  InstanceAssignment assignment_;
+  std::optional<InstanceAssignment> next_assignment_;
+  Mailbox mailbox_;
+  Phase phase_ = Phase::kStartDue;
+  State state_ = State::kStarting;
+  std::string last_error_;
+  bool scheduled_ = false;
+  bool stop_requested_ = false;
+  bool started_ = false;  // Start() called
+  uint64_t generation_ = 0;  // invalidates pending retry timers
+  std::chrono::milliseconds start_backoff_{0};
+  std::chrono::milliseconds restart_backoff_{0};
+  Clock::TimePoint last_trap_{};  // on core_.clock()
+  std::map<std::string, double, std::less<>> telemetry_;
+
+  mutable std::mutex wiring_mu_;
+  std::shared_ptr<const Wiring> wiring_;
+
+  std::atomic<int64_t> events_{0}, failures_{0}, restarts_{0}, dropped_{0}, link_dropped_{0};
+  bool live_ = false;  // an instance exists; pool worker only
+  Event current_;      // the event being handled; pool worker only
+  LogLimiter log_limiter_;
+};
+
+}  // namespace aether::workflow::internal

@@ -1,0 +1,182 @@
+#include "workflow/internal/core.h"
+
+#include <boost/json.hpp>
+#include <optional>
+#include <utility>
+
+#include "common/json_util.h"
+#include "workflow/internal/actor.h"
+#include "protocol/event.h"
+
+namespace aether::workflow::internal {
+
+namespace {
+
+// Calls `fn` once: the reply or the deadline, whichever comes first.
+struct ReplyOnce {
+  explicit ReplyOnce(ReplyFn f) : fn(std::move(f)) {}
+  void operator()(Result<std::string> r) {
+    if (done.exchange(true, std::memory_order_acq_rel)) return;
+    ReplyFn f = std::move(fn);
+    f(std::move(r));
+  }
+  std::atomic<bool> done{false};
+  ReplyFn fn;
+};
+
+// A blocking caller's rendezvous with the reply.
+struct Waiter {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Result<std::string>> result;
+};
+
+Result<const Route*> FindRoute(const Wiring* w, std::string_view output, const std::string& from) {
+  if (w != nullptr) {
+    auto it = w->find(output);
+    if (it != w->end() && !it->second.targets.empty()) return &it->second;
+  }
+  return NotFound("output \"" + std::string(output) + "\" of " + from + " is not mapped");
+}
+
+}  // namespace
+
+int32_t GuestErrorCode(const Status& st) {
+  switch (st.code()) {
+    case Code::kOk: return 0;
+    case Code::kResourceExhausted: return -2;  // AETHER_EFULL
+    case Code::kDeadlineExceeded: return -3;   // AETHER_ETIMEOUT
+    default: return -4;                        // AETHER_EFAILED
+  }
+}
+
+Core::Core(WorkflowHostOptions options)
+    : options_(std::move(options)),
+      remote_(options_.remote),
+      timer_(*options_.clock),
+      pool_(options_.threads) {}
+
+Core::~Core() {
+  pool_.Stop();
+  timer_.Stop();
+}
+
+Status Core::CastTo(const Target& t, std::string_view source, std::string_view payload) {
+  if (t.local != nullptr) return t.local->Cast(source, payload);
+  if (!t.remote) return Unavailable(t.where.instance + " does not run on this node");
+  RemoteLink* link = remote();
+  if (link == nullptr) return Unavailable("no link to node " + t.where.node_id);
+  return link->Cast(t.where, source, payload);
+}
+
+void Core::CallTo(const Target& t, std::string_view source, std::string_view payload,
+                  std::chrono::milliseconds timeout, ReplyFn done) {
+  if (t.local != nullptr) {
+    auto once = std::make_shared<ReplyOnce>(std::move(done));
+    auto deadline = clock().Deadline(timeout);
+    uint64_t timer_id = timer_.At(deadline, [once, id = t.where.instance, timeout] {
+      (*once)(DeadlineExceeded("no reply from " + id + " within " +
+                               std::to_string(timeout.count()) + " ms"));
+    });
+    // An answered call drops its deadline at once: at 100k+ calls/s, entries
+    // kept until their (seconds away) deadlines would hold hundreds of MB.
+    // Replies come from actors, which the Core outlives.
+    t.local->Call(source, payload, deadline,
+                  [once, timer = &timer_, timer_id](Result<std::string> r) {
+                    timer->Cancel(timer_id);
+                    (*once)(std::move(r));
+                  });
+    return;
+  }
+  if (!t.remote) {
+    done(Unavailable(t.where.instance + " does not run on this node"));
+    return;
+  }
+  RemoteLink* link = remote();
+  if (link == nullptr) {
+    done(Unavailable("no link to node " + t.where.node_id));
+    return;
+  }
+  link->Call(t.where, source, payload, timeout, std::move(done));
+}
+
+Status Core::CastFrom(Actor& from, std::string_view output, std::string_view payload) {
+  std::shared_ptr<const Wiring> w = from.wiring();
+  Result<const Route*> route = FindRoute(w.get(), output, from.id());
+  if (!route.ok()) return route.status();
+  const Target& t = (*route)->Pick();
+  Status st = CastTo(t, from.component(), payload);
+  // A full local mailbox counts on its instance; a full link to another
+  // node counts on this sender.
+  if (st.code() == Code::kResourceExhausted && t.local == nullptr) from.CountLinkDropped();
+  return st;
+}
+
+void Core::CallFrom(Actor& from, std::string_view output, std::string_view payload,
+                    std::chrono::milliseconds timeout, ReplyFn done) {
+  std::shared_ptr<const Wiring> w = from.wiring();
+  Result<const Route*> route = FindRoute(w.get(), output, from.id());
+  if (!route.ok()) {
+    done(route.status());
+    return;
+  }
+  CallTo((*route)->Pick(), from.component(), payload, timeout, std::move(done));
+}
+
+Result<std::string> Core::CallFromBlocking(Actor& from, std::string_view output,
+                                           std::string_view payload,
+                                           std::chrono::milliseconds timeout) {
+  std::shared_ptr<const Wiring> w = from.wiring();
+  Result<const Route*> route = FindRoute(w.get(), output, from.id());
+  if (!route.ok()) return route.status();
+  const Target& t = (*route)->Pick();
+  Pool::Blocking blocking(pool_);  // other actors keep their threads meanwhile
+  if (t.local != nullptr) {
+    std::optional<Result<std::string>> direct = t.local->DirectCall(from.component(), payload, timeout);
+    if (direct) return std::move(*direct);
+  }
+  auto waiter = std::make_shared<Waiter>();
+  ReplyFn reply = [waiter](Result<std::string> r) {
+    std::lock_guard lock(waiter->mu);
+    if (!waiter->result) waiter->result.emplace(std::move(r));
+    waiter->cv.notify_one();
+  };
+  auto deadline = clock().Deadline(timeout);
+  if (t.local != nullptr) {
+    t.local->Call(from.component(), payload, deadline, std::move(reply));
+  } else {
+    CallTo(t, from.component(), payload, timeout, std::move(reply));
+  }
+  std::unique_lock lock(waiter->mu);
+  if (!clock().WaitUntil(lock, waiter->cv, deadline, [&] { return waiter->result.has_value(); })) {
+    return DeadlineExceeded("no reply from " + t.where.instance + " within " +
+                            std::to_string(timeout.count()) + " ms");
+  }
+  return std::move(*waiter->result);
+}
+
+void Core::PostEvent(std::string_view type, boost::json::object data) {
+  if (!options_.post_event) return;
+  options_.post_event(protocol::EncodeEventPost(type, data));
+}
+
+void Core::StateChanged() {
+  if (options_.status_changed) options_.status_changed();
+}
+
+void Core::ActorCreated() {
+  std::lock_guard lock(live_mu_);
+  ++live_actors_;
+}
+
+void Core::ActorStopped() {
+  std::lock_guard lock(live_mu_);
+  if (--live_actors_ == 0) live_cv_.notify_all();
+}
+
+bool Core::WaitAllStopped(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(live_mu_);
+  return live_cv_.wait_for(lock, timeout, [&] { return live_actors_ <= 0; });
+}
+
+}  // namespace aether::workflow::internal

@@ -1,0 +1,105 @@
+// What every instance of a host shares: the options, the pool, the timer,
+// the table of local instances and the router (an output's targets, round
+// robin, local mailbox vs RemoteLink).
+#pragma once
+
+#include <atomic>
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "workflow/internal/pool.h"
+#include "workflow/internal/timer.h"
+#include "workflow/workflow_host.h"
+
+namespace aether::workflow::internal {
+
+class Actor;
+
+// One target of an output, resolved when the outputs are (re)wired: `local`
+// is the instance on this node, null for one on another node (RemoteLink)
+// or a local one that does not run here (any delivery fails).
+struct Target {
+  OutputTarget where;
+  std::shared_ptr<Actor> local;
+  bool remote = false;
+};
+
+struct Route {
+  std::vector<Target> targets;
+  mutable std::atomic<uint32_t> next{0};  // round robin
+
+  const Target& Pick() const {
+    uint32_t n = next.fetch_add(1, std::memory_order_relaxed);
+    return targets[n % targets.size()];
+  }
+};
+
+// An instance's outputs. Immutable once built; swapped whole on a rewire.
+using Wiring = std::map<std::string, Route, std::less<>>;
+
+constexpr size_t kMaxPayload = 1u << 20;
+
+// Thread-safety: every method from any thread.
+class Core {
+ public:
+  explicit Core(WorkflowHostOptions options);
+  ~Core();
+
+  const WorkflowHostOptions& options() const { return options_; }
+  Pool& pool() { return pool_; }
+  Timer& timer() { return timer_; }
+  Clock& clock() const { return *options_.clock; }
+
+  RemoteLink* remote() const { return remote_.load(std::memory_order_acquire); }
+  void set_remote(RemoteLink* r) { remote_.store(r, std::memory_order_release); }
+
+  // Routing from `from` through its output `output`. NotFound when the
+  // output is not mapped; ResourceExhausted when the chosen target's mailbox
+  // or link is full (counted as dropped on `from`); Unavailable when the
+  // target does not run.
+  Status CastFrom(Actor& from, std::string_view output, std::string_view payload);
+  // Asynchronous: `done` gets the reply or the error, at the latest after
+  // `timeout` (DeadlineExceeded). Never blocks.
+  void CallFrom(Actor& from, std::string_view output, std::string_view payload,
+                std::chrono::milliseconds timeout, ReplyFn done);
+  // Blocking on the calling thread (a guest's aether.call, a resource's
+  // ctx.call): at most `timeout`. A local resource target is called directly.
+  Result<std::string> CallFromBlocking(Actor& from, std::string_view output,
+                                       std::string_view payload, std::chrono::milliseconds timeout);
+
+  // Delivery to one target (also used for delayed casts).
+  Status CastTo(const Target& t, std::string_view source, std::string_view payload);
+  void CallTo(const Target& t, std::string_view source, std::string_view payload,
+              std::chrono::milliseconds timeout, ReplyFn done);
+
+  // {"event": type, "data": data} to the control plane, if configured.
+  void PostEvent(std::string_view type, boost::json::object data);
+  void StateChanged();
+
+  // Live actor accounting, for Stop() to wait until every instance stopped.
+  void ActorCreated();
+  void ActorStopped();
+  bool WaitAllStopped(std::chrono::milliseconds timeout);
+
+ private:
+  const WorkflowHostOptions options_;
+  std::atomic<RemoteLink*> remote_;
+  Timer timer_;
+  Pool pool_;
+  std::mutex live_mu_;
+  std::condition_variable live_cv_;
+  int64_t live_actors_ = 0;
+};
+
+// The error for a failed delivery, as a guest sees it (AETHER_E*).
+int32_t GuestErrorCode(const Status& st);
+
+}  // namespace aether::workflow::internal

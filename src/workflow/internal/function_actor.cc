@@ -1,0 +1,246 @@
+#include "workflow/internal/function_actor.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "common/log.h"
+
+namespace aether::workflow::internal {
+
+namespace {
+
+// A guest's budget for an event is real time whatever the host's Clock:
+// the sandbox's watchdog interrupts a running guest on the real clock.
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr auto kMaxDelay = std::chrono::hours(24);
+
+}  // namespace
+
+FunctionActor::FunctionActor(Core& core, InstanceAssignment assignment)
+    : Actor(core, std::move(assignment)) {}
+
+FunctionActor::~FunctionActor() = default;
+
+Status FunctionActor::StartInstance(const InstanceAssignment& a, Failure* trapped) {
+  const WorkflowHostOptions& o = core_.options();
+  if (o.engine == nullptr) return FailedPrecondition("the engine has no wasm engine");
+  if (!o.module) return Unavailable("the engine cannot fetch modules");
+  std::shared_ptr<const wasm::Module> module;
+  {
+    // Fetching may wait for a download or a compile: other actors keep a thread.
+    Pool::Blocking blocking(core_.pool());
+    ASSIGN_OR_RETURN(module, o.module(a.function, a.sha256));
+  }
+  module = o.engine->Current(module);
+
+  uint64_t memory = o.memory_limit;
+  if (a.memory_limit != 0) memory = std::min(memory, a.memory_limit);
+  milliseconds timeout = o.timeout;
+  if (a.timeout_ms > 0) timeout = std::min(timeout, milliseconds(a.timeout_ms));
+  event_timeout_ = timeout;
+
+  wasm::InstanceOptions io;
+  io.args = {a.function};
+  io.limits.memory_bytes = memory;
+  io.limits.timeout = timeout;
+  io.on_output = [this](int fd, std::string_view bytes) { GuestLog(fd == 2 ? 2 : 1, bytes); };
+  io.host_data = this;
+  Result<std::unique_ptr<wasm::Instance>> inst = o.engine->Instantiate(*module, std::move(io));
+  if (!inst.ok()) {
+    // Not a reason to wait for the module: it is here and does not start.
+    if (inst.status().code() == Code::kNotFound || inst.status().code() == Code::kUnavailable) {
+      return Internal(inst.status().message());
+    }
+    return inst.status();
+  }
+  instance_ = std::move(*inst);
+  has_alloc_ = instance_->HasExport("aether_alloc", "i:i");
+  has_init_ = instance_->HasExport("handle_init", "v:ii");
+  has_cast_ = instance_->HasExport("handle_cast", "v:iiii");
+  has_call_ = instance_->HasExport("handle_call", "I:iiii");
+  has_stop_ = instance_->HasExport("handle_stop", "v:");
+  if (!has_alloc_ && (has_init_ || has_cast_ || has_call_)) {
+    instance_.reset();
+    return InvalidArgument("the module does not export aether_alloc(i32) -> i32");
+  }
+  if (has_init_) {
+    event_deadline_ = Clock::now() + event_timeout_;
+    uint32_t ptr = 0;
+    Outcome out = Put(a.init_payload, &ptr, event_timeout_, trapped);
+    if (out == Outcome::kOk) {
+      uint64_t args[] = {ptr, a.init_payload.size()};
+      out = CheckCall(instance_->Call("handle_init", "v:ii", args,
+                                      std::max<Clock::duration>(event_deadline_ - Clock::now(),
+                                                                milliseconds(1))),
+                      "handle_init", trapped);
+    }
+    if (out != Outcome::kOk) {
+      instance_.reset();
+      if (out == Outcome::kTrapped) return Internal(trapped->trap + ": " + trapped->message);
+      Status st = InvalidArgument("handle_init failed: " + trapped->message);
+      trapped->trap.clear();
+      return st;
+    }
+  }
+  return OkStatus();
+}
+
+Actor::Outcome FunctionActor::CheckCall(const Result<wasm::InstanceCall>& r, std::string_view what,
+                                        Failure* failure) {
+  if (!r.ok()) {
+    failure->message = std::string(what) + ": " + r.status().message();
+    if (r.status().code() == Code::kFailedPrecondition) {
+      failure->trap = "host_error";  // a broken instance: re-create it
+      return Outcome::kTrapped;
+    }
+    return Outcome::kFailed;
+  }
+  if (r->trap != wasm::TrapKind::kNone) {
+    failure->trap = std::string(wasm::TrapName(r->trap));
+    failure->message = std::string(wasm::TrapMessage(r->trap)) + " in " + std::string(what);
+    return Outcome::kTrapped;
+  }
+  return Outcome::kOk;
+}
+
+Actor::Outcome FunctionActor::Put(std::string_view bytes, uint32_t* ptr,
+                                  std::chrono::nanoseconds timeout, Failure* failure) {
+  *ptr = 0;
+  if (bytes.empty()) return Outcome::kOk;
+  uint64_t args[] = {bytes.size()};
+  Result<wasm::InstanceCall> r = instance_->Call("aether_alloc", "i:i", args, timeout);
+  Outcome out = CheckCall(r, "aether_alloc", failure);
+  if (out != Outcome::kOk) return out;
+  *ptr = static_cast<uint32_t>(r->value);
+  if (*ptr == 0) {
+    failure->message = "aether_alloc(" + std::to_string(bytes.size()) + ") returned 0 (out of memory)";
+    return Outcome::kFailed;
+  }
+  Status st = instance_->WriteMemory(*ptr, bytes);
+  if (!st.ok()) {
+    failure->message = "aether_alloc returned a buffer outside the memory: " + st.message();
+    return Outcome::kFailed;
+  }
+  return Outcome::kOk;
+}
+
+Actor::Outcome FunctionActor::Handle(Event& e, std::string* reply, Failure* failure) {
+  bool call = static_cast<bool>(e.reply);
+  if (call ? !has_call_ : !has_cast_) {
+    failure->message = call ? "the module exports no handle_call" : "the module exports no handle_cast";
+    return Outcome::kFailed;
+  }
+  auto start = Clock::now();
+  event_deadline_ = start + event_timeout_;
+  auto remaining = [&] {
+    return std::max<Clock::duration>(event_deadline_ - Clock::now(), milliseconds(1));
+  };
+  uint32_t src = 0, data = 0;
+  Outcome out = Put(e.source, &src, remaining(), failure);
+  if (out == Outcome::kOk) out = Put(e.payload, &data, remaining(), failure);
+  if (out != Outcome::kOk) return out;
+  uint64_t args[] = {src, e.source.size(), data, e.payload.size()};
+  if (!call) return CheckCall(instance_->Call("handle_cast", "v:iiii", args, remaining()),
+                              "handle_cast", failure);
+  Result<wasm::InstanceCall> r = instance_->Call("handle_call", "I:iiii", args, remaining());
+  out = CheckCall(r, "handle_call", failure);
+  if (out != Outcome::kOk) return out;
+  uint32_t ptr = static_cast<uint32_t>(r->value >> 32);
+  uint32_t len = static_cast<uint32_t>(r->value & 0xffffffffu);
+  if (len == 0) return Outcome::kOk;
+  Result<std::string> bytes = instance_->ReadMemory(ptr, len);
+  if (!bytes.ok()) {
+    failure->message = "handle_call returned a reply outside the memory";
+    return Outcome::kFailed;
+  }
+  *reply = std::move(*bytes);
+  return Outcome::kOk;
+}
+
+void FunctionActor::StopInstance(bool graceful) {
+  if (instance_ != nullptr && graceful && has_stop_) {
+    event_deadline_ = Clock::now() + event_timeout_;
+    Failure f;
+    if (CheckCall(instance_->Call("handle_stop", "v:", {}, event_timeout_), "handle_stop", &f) !=
+        Outcome::kOk) {
+      LOG_WARN("workflow instance {}: {}", id(), f.message);
+    }
+  }
+  instance_.reset();
+  last_reply_.clear();
+  last_reply_.shrink_to_fit();
+}
+
+int32_t FunctionActor::HostCast(std::string_view output, std::string_view payload) {
+  if (payload.size() > kMaxPayload) return -5;
+  Status st = core_.CastFrom(*this, output, payload);
+  if (st.ok()) return 0;
+  if (st.code() == Code::kNotFound) {
+    std::shared_ptr<const Wiring> w = wiring();
+    if (w == nullptr || w->find(output) == w->end()) return -1;
+  }
+  return GuestErrorCode(st);
+}
+
+int32_t FunctionActor::HostCall(std::string_view output, std::string_view payload,
+                                uint32_t timeout_ms) {
+  if (payload.size() > kMaxPayload) return -5;
+  milliseconds timeout = timeout_ms != 0
+                             ? milliseconds(timeout_ms)
+                             : std::chrono::duration_cast<milliseconds>(event_timeout_);
+  // Not much beyond the event's own deadline: the watchdog ends the event
+  // as soon as this host call returns anyway.
+  auto left = std::chrono::duration_cast<milliseconds>(event_deadline_ - Clock::now());
+  if (left.count() <= 0) return -3;
+  timeout = std::min(timeout, left);
+  Result<std::string> r = core_.CallFromBlocking(*this, output, payload, timeout);
+  if (r.ok()) {
+    last_reply_ = std::move(*r);
+    return static_cast<int32_t>(std::min<size_t>(last_reply_.size(), INT32_MAX));
+  }
+  if (r.status().code() == Code::kNotFound) {
+    std::shared_ptr<const Wiring> w = wiring();
+    if (w == nullptr || w->find(output) == w->end()) return -1;
+  }
+  return GuestErrorCode(r.status());
+}
+
+uint32_t FunctionActor::HostCallReply(uint8_t* dst, uint32_t dst_len) const {
+  uint32_t n = static_cast<uint32_t>(std::min<size_t>(dst_len, last_reply_.size()));
+  if (n != 0) std::memcpy(dst, last_reply_.data(), n);
+  return n;
+}
+
+int32_t FunctionActor::HostDelayedCast(uint32_t delay_ms, std::string_view output,
+                                       std::string_view payload) {
+  if (payload.size() > kMaxPayload) return -5;
+  if (milliseconds(delay_ms) > kMaxDelay) return -4;
+  {
+    std::shared_ptr<const Wiring> w = wiring();
+    if (w == nullptr || w->find(output) == w->end()) return -1;
+  }
+  if (delayed_.fetch_add(1, std::memory_order_relaxed) >= kMaxDelayed) {
+    delayed_.fetch_sub(1, std::memory_order_relaxed);
+    CountDropped();
+    return -2;
+  }
+  std::weak_ptr<Actor> weak = weak_from_this();
+  core_.timer().After(milliseconds(delay_ms),
+                      [weak, out = std::string(output), data = std::string(payload)] {
+                        std::shared_ptr<Actor> self = weak.lock();
+                        if (self == nullptr) return;
+                        auto* fn = static_cast<FunctionActor*>(self.get());
+                        fn->delayed_.fetch_sub(1, std::memory_order_relaxed);
+                        if (fn->stopped()) return;
+                        Status st = fn->core_.CastFrom(*fn, out, data);
+                        if (!st.ok() && st.code() != Code::kResourceExhausted) {
+                          fn->ReportFailure("delayed cast to \"" + out + "\": " + st.message());
+                        }
+                      });
+  return 0;
+}
+
+}  // namespace aether::workflow::internal

@@ -1,0 +1,85 @@
+#include "workflow/internal/resource_actor.h"
+
+#include <utility>
+#include <vector>
+
+namespace aether::workflow::internal {
+
+ResourceActor::~ResourceActor() = default;
+
+Status ResourceActor::StartInstance(const InstanceAssignment& a, Failure* /*trapped*/) {
+  ResourceContext ctx;
+  ctx.workflow = a.workflow;
+  ctx.component = a.component;
+  ctx.instance_id = a.id;
+  ctx.data_dir = core_.options().data_dir;
+  ctx.configurations = a.configurations;
+  ctx.clock = &core_.clock();
+  // `this` outlives the resource: StopInstance stops it before the actor goes.
+  ctx.cast = [this](std::string_view output, std::string_view payload) {
+    if (payload.size() > kMaxPayload) return ResourceExhausted("the payload is over 1 MiB");
+    return core_.CastFrom(*this, output, payload);
+  };
+  ctx.call = [this](std::string_view output, std::string_view payload,
+                    std::chrono::milliseconds timeout) -> Result<std::string> {
+    if (payload.size() > kMaxPayload) return ResourceExhausted("the payload is over 1 MiB");
+    return core_.CallFromBlocking(*this, output, payload, timeout);
+  };
+  ctx.outputs = [this] {
+    std::vector<std::string> names;
+    if (std::shared_ptr<const Wiring> w = wiring()) {
+      for (const auto& [name, route] : *w) names.push_back(name);
+    }
+    return names;
+  };
+  ctx.report_failure = [this](std::string_view message) { ReportFailure(message); };
+  ASSIGN_OR_RETURN(std::unique_ptr<Resource> r, CreateResource(a.class_type, std::move(ctx)));
+  std::unique_lock lock(resource_mu_);
+  resource_ = std::move(r);
+  return OkStatus();
+}
+
+Actor::Outcome ResourceActor::Handle(Event& e, std::string* reply, Failure* failure) {
+  std::shared_lock lock(resource_mu_);
+  if (resource_ == nullptr) {
+    failure->message = "the resource is not running";
+    return Outcome::kFailed;
+  }
+  if (!e.reply) {
+    Status st = resource_->Cast(e.source, e.payload);
+    if (st.ok()) return Outcome::kOk;
+    failure->message = st.message();
+    return Outcome::kFailed;
+  }
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(e.deadline - core_.clock().Now());
+  Result<std::string> r =
+      resource_->Call(e.source, e.payload, std::max(left, std::chrono::milliseconds(1)));
+  if (r.ok()) {
+    *reply = std::move(*r);
+    return Outcome::kOk;
+  }
+  failure->message = r.status().message();
+  return Outcome::kFailed;
+}
+
+std::optional<Result<std::string>> ResourceActor::DirectCall(std::string_view source,
+                                                             std::string_view payload,
+                                                             std::chrono::milliseconds timeout) {
+  std::shared_lock lock(resource_mu_);
+  if (resource_ == nullptr) return Result<std::string>(Unavailable(id() + " is not running"));
+  Result<std::string> r = resource_->Call(source, payload, timeout);
+  if (!r.ok() && r.status().code() != Code::kDeadlineExceeded) ReportFailure(r.status().message());
+  return r;
+}
+
+void ResourceActor::StopInstance(bool /*graceful*/) {
+  std::unique_ptr<Resource> r;
+  {
+    std::unique_lock lock(resource_mu_);
+    r = std::move(resource_);
+  }
+  if (r != nullptr) r->Stop();
+}
+
+}  // namespace aether::workflow::internal

@@ -1,0 +1,65 @@
+// Resource instances: a built-in Resource (resource.h) behind an actor's
+// mailbox, and the http-ingress, which the host serves itself.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+
+#include "common/resource_config.h"
+#include "workflow/internal/actor.h"
+#include "workflow/resource.h"
+
+namespace aether::workflow::internal {
+
+// Casts and asynchronous calls go through the mailbox (in order, bounded);
+// a blocking caller (a guest's aether.call, another resource) calls the
+// resource directly on its own thread, since resources are thread-safe.
+class ResourceActor : public Actor {
+ public:
+  using Actor::Actor;
+  ~ResourceActor() override;
+
+  std::optional<Result<std::string>> DirectCall(std::string_view source, std::string_view payload,
+                                                std::chrono::milliseconds timeout) override;
+
+ protected:
+  Status StartInstance(const InstanceAssignment& a, Failure* trapped) override;
+  Outcome Handle(Event& e, std::string* reply, Failure* failure) override;
+  void StopInstance(bool graceful) override;
+
+ private:
+  std::shared_mutex resource_mu_;  // shared: calls; exclusive: create, stop
+  std::unique_ptr<Resource> resource_;
+};
+
+// An http-ingress: takes no events; Request() turns an HTTP request into a
+// cast or a call to its single output.
+class IngressActor : public Actor {
+ public:
+  using Actor::Actor;
+  ~IngressActor() override;
+
+  // Never blocks; `done` runs on any thread.
+  void Request(std::string_view method, std::string body, std::function<void(IngressReply)> done);
+
+ protected:
+  Status StartInstance(const InstanceAssignment& a, Failure* trapped) override;
+  Outcome Handle(Event& e, std::string* reply, Failure* failure) override;
+  void StopInstance(bool graceful) override;
+  bool accepts_events() const override { return false; }
+
+ private:
+  std::shared_ptr<const HttpIngressConfig> config() const;
+
+  mutable std::mutex config_mu_;
+  std::shared_ptr<const HttpIngressConfig> config_;  // null while not running
+};
+
+// The reply for an error, with the JSON body every error has.
+IngressReply IngressError(int status, std::string_view code, std::string_view message);
+
+}  // namespace aether::workflow::internal

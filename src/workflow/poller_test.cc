@@ -1,0 +1,356 @@
+#include "workflow/poller.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+
+#include "common/json_util.h"
+#include "common/testing/fake_http_client.h"
+#include "workflow/dataplane_testing.h"
+
+namespace aether::workflow {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::FakeHost;
+
+const std::string kSha(64, 'b');
+
+const std::string kSecret(64, 'c');
+
+std::string Answer(int revision, const std::string& component) {
+  return R"({"revision": )" + std::to_string(revision) + R"(, "instances": [
+    {"id": "wf/)" +
+         component + R"(/0", "workflow": "wf", "component": ")" + component +
+         R"(", "kind": "function", "function": "f", "sha256": ")" + kSha + R"("}],
+    "peers": [{"node_id": "n0", "token_sha256": ")" +
+         kSha + R"(", "instances": ["wf/)" + component + R"(/0"]}]})";
+}
+
+// A control plane behind a FakeHttpClient: records requests, answers from
+// a script.
+struct FakeControl {
+  FakeControl() {
+    http.SetHandler([this](const HttpClientRequest& r) { return Handle(r); });
+  }
+
+  std::mutex mu;
+  std::vector<std::string> paths;
+  std::vector<std::string> status_bodies;
+  std::vector<std::string> events;
+  std::vector<std::string> auth;
+  std::vector<std::string> nodes;  // X-Aether-Node
+  int revision = 1;
+  bool down = false;
+  bool bad_json = false;
+  bool refuse = false;  // 403 to everything (the node was removed)
+  bool hold = false;    // long-polls park for their whole wait
+  FakeHttpClient http;
+
+  Result<HttpResponse> Handle(const HttpClientRequest& req) {
+    const std::string& method = req.method;
+    const std::string& url = req.url;
+    std::string_view body = req.body;
+    std::unique_lock lock(mu);
+    for (const auto& [k, v] : req.headers) {
+      if (k == "Authorization") auth.push_back(v);
+      if (k == "X-Aether-Node") nodes.push_back(v);
+    }
+    if (down) return Unavailable("connection refused");
+    std::string u(url);
+    std::string path = u.substr(u.find('/', 8));
+    paths.push_back(std::string(method) + " " + path);
+    HttpResponse r;
+    if (refuse) {
+      r.status = 403;
+      r.body = R"({"error":"node n was removed by an operator","code":"permission_denied"})";
+    } else if (path.starts_with("/node/workflows?")) {
+      // A long poll that parks briefly (or, with `hold`, for its whole
+      // wait), as the real one would; a stop request cancels it.
+      if (path.find("since=") != std::string::npos) {
+        milliseconds wait =
+            hold
+                ? milliseconds(std::chrono::seconds(std::stoi(path.substr(path.find("wait=") + 5))))
+                : milliseconds(20);
+        lock.unlock();
+        http.Park(req, wait);
+        lock.lock();
+      }
+      r.body = bad_json ? "{\"revision\": 3, \"instances\": [{\"id\": \"../x\"}]}"
+                        : Answer(revision, "c" + std::to_string(revision));
+    } else if (path == "/node/workflows/status") {
+      status_bodies.emplace_back(body);
+      r.body = "{}";
+    } else if (path == "/callback") {
+      events.emplace_back(body);
+      r.status = 201;
+      r.body = "{}";
+    } else {
+      r.status = 404;
+    }
+    return r;
+  }
+};
+
+PollerOptions Options(FakeControl& control, NodeIdentity* identity = nullptr) {
+  static NodeIdentity joined("node 1", "", kSecret);
+  PollerOptions o;
+  o.url = "http://control.test:9090/";
+  o.identity = identity != nullptr ? identity : &joined;
+  o.backoff_initial = milliseconds(10);
+  o.backoff_max = milliseconds(20);
+  o.status_interval = milliseconds(50);
+  o.http = &control.http;
+  return o;
+}
+
+template <typename F>
+bool WaitFor(F done) {
+  for (int i = 0; i < 300; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return done();
+}
+
+TEST(PollerTest, AppliesEveryAnswerAndFollowsTheRevision) {
+  FakeControl control;
+  FakeHost host;
+  Poller poller(Options(control));
+  poller.Start(host);
+  ASSERT_GE(host.WaitApplied(3, milliseconds(3000)), 3u);
+  EXPECT_EQ(host.applied()[0][0].id, "wf/c1/0");
+  EXPECT_EQ(poller.revision(), 1);
+  {
+    std::lock_guard lock(control.mu);
+    control.revision = 2;
+  }
+  ASSERT_TRUE(WaitFor([&] { return poller.revision() == 2; }));
+  poller.Stop();
+  EXPECT_EQ(host.applied().back()[0].id, "wf/c2/0");
+  std::lock_guard lock(control.mu);
+  EXPECT_EQ(control.paths[0], "GET /node/workflows?node_id=node%201");
+  EXPECT_EQ(control.paths[1], "GET /node/workflows?node_id=node%201&since=1&wait=30");
+  EXPECT_EQ(control.auth[0], "Bearer " + kSecret);
+  EXPECT_EQ(control.nodes[0], "node 1");
+}
+
+TEST(PollerTest, HandsThePeersOverBeforeTheInstances) {
+  FakeControl control;
+  FakeHost host;
+  PollerOptions o = Options(control);
+  std::mutex mu;
+  std::vector<std::vector<PeerGrant>> seen;
+  size_t applied_when_first_seen = 99;
+  o.peers = [&](std::vector<PeerGrant> peers) {
+    std::lock_guard lock(mu);
+    if (seen.empty()) applied_when_first_seen = host.applied().size();
+    seen.push_back(std::move(peers));
+  };
+  Poller poller(std::move(o));
+  poller.Start(host);
+  ASSERT_GE(host.WaitApplied(1, milliseconds(3000)), 1u);
+  poller.Stop();
+  std::lock_guard lock(mu);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(applied_when_first_seen, 0u);
+  ASSERT_EQ(seen[0].size(), 1u);
+  EXPECT_EQ(seen[0][0].node_id, "n0");
+  EXPECT_EQ(seen[0][0].token_sha256, kSha);
+  EXPECT_EQ(seen[0][0].instances, (std::set<std::string, std::less<>>{"wf/c1/0"}));
+}
+
+TEST(PollerTest, ARefusedCredentialStopsTheInstancesUntilAccepted) {
+  FakeControl control;
+  FakeHost host;
+  PollerOptions o = Options(control);
+  std::atomic<size_t> last_peers{99};
+  o.peers = [&](std::vector<PeerGrant> peers) { last_peers = peers.size(); };
+  Poller poller(std::move(o));
+  poller.Start(host);
+  ASSERT_GE(host.WaitApplied(1, milliseconds(3000)), 1u);
+  {
+    std::lock_guard lock(control.mu);
+    control.refuse = true;
+  }
+  ASSERT_TRUE(WaitFor([&] { return host.applied().back().empty(); }));
+  EXPECT_EQ(last_peers, 0u);
+  size_t stopped_at = host.applied().size();
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(host.applied().size(), stopped_at) << "stopped once, not on every refusal";
+  {
+    std::lock_guard lock(control.mu);
+    control.refuse = false;
+  }
+  ASSERT_TRUE(WaitFor([&] { return !host.applied().back().empty(); }));
+  EXPECT_EQ(last_peers, 1u);
+}
+
+TEST(PollerTest, NothingIsSentBeforeTheNodeHasJoined) {
+  FakeControl control;
+  FakeHost host;
+  NodeIdentity identity("n1");  // no credential yet
+  PollerOptions o = Options(control, &identity);
+  Poller poller(std::move(o));
+  poller.Start(host);
+  InstanceStatus s;
+  s.id = "wf/c1/0";
+  s.state = "running";
+  host.SetStatuses({s});
+  poller.StatusChanged();
+  poller.PostEvent(R"({"event":"x","data":{}})");
+  std::this_thread::sleep_for(milliseconds(200));
+  {
+    std::lock_guard lock(control.mu);
+    EXPECT_TRUE(control.paths.empty());
+  }
+  ASSERT_TRUE(identity.Set(kSecret).ok());
+  ASSERT_GE(host.WaitApplied(1, milliseconds(3000)), 1u);
+  ASSERT_TRUE(WaitFor([&] { return poller.status_posts() >= 1; }));
+  std::lock_guard lock(control.mu);
+  for (const std::string& a : control.auth) EXPECT_EQ(a, "Bearer " + kSecret);
+}
+
+TEST(PollerTest, KeepsTheLastAssignmentWhileTheControlPlaneIsAwayOrBroken) {
+  FakeControl control;
+  FakeHost host;
+  Poller poller(Options(control));
+  poller.Start(host);
+  ASSERT_GE(host.WaitApplied(1, milliseconds(3000)), 1u);
+  {
+    std::lock_guard lock(control.mu);
+    control.bad_json = true;
+  }
+  std::this_thread::sleep_for(milliseconds(100));
+  size_t applied = host.applied().size();
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(host.applied().size(), applied) << "an invalid answer is not applied";
+  EXPECT_EQ(poller.revision(), 1);
+  {
+    std::lock_guard lock(control.mu);
+    control.bad_json = false;
+    control.down = true;
+  }
+  std::this_thread::sleep_for(milliseconds(100));
+  {
+    std::lock_guard lock(control.mu);
+    control.down = false;
+    control.revision = 5;
+  }
+  ASSERT_TRUE(WaitFor([&] { return poller.revision() == 5; }));
+  std::lock_guard lock(control.mu);
+  // After a failure the poll starts over with a full answer (no since=).
+  bool full_again = false;
+  for (size_t i = 1; i < control.paths.size(); ++i) {
+    if (control.paths[i] == "GET /node/workflows?node_id=node%201") full_again = true;
+  }
+  EXPECT_TRUE(full_again);
+}
+
+TEST(PollerTest, PostsStatusWhenItChangesAndAtOnceWhenAsked) {
+  FakeControl control;
+  FakeHost host;
+  PollerOptions o = Options(control);
+  o.status_interval = milliseconds(10000);  // only StatusChanged() or the first post
+  Poller poller(std::move(o));
+  InstanceStatus s;
+  s.id = "wf/c1/0";
+  s.state = "starting";
+  host.SetStatuses({s});
+  poller.Start(host);
+  poller.StatusChanged();
+  ASSERT_TRUE(WaitFor([&] { return poller.status_posts() == 1; }));
+  s.state = "running";
+  s.events = 12;
+  s.telemetry["latency_ms"] = 0.25;
+  s.telemetry["bad"] = std::numeric_limits<double>::infinity();
+  host.SetStatuses({s});
+  poller.StatusChanged();
+  ASSERT_TRUE(WaitFor([&] { return poller.status_posts() == 2; }));
+  poller.StatusChanged();  // nothing changed: no post
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(poller.status_posts(), 2);
+  poller.Stop();
+  std::lock_guard lock(control.mu);
+  ASSERT_EQ(control.status_bodies.size(), 2u);
+  auto body = ParseJsonObject(control.status_bodies[1]);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(body->at("node_id").as_string(), "node 1");
+  const auto& inst = body->at("instances").as_array()[0].as_object();
+  EXPECT_EQ(inst.at("id").as_string(), "wf/c1/0");
+  EXPECT_EQ(inst.at("state").as_string(), "running");
+  EXPECT_EQ(inst.at("events").as_int64(), 12);
+  EXPECT_EQ(inst.at("telemetry").as_object().at("latency_ms").as_double(), 0.25);
+  EXPECT_EQ(inst.at("telemetry").as_object().at("bad").as_double(), 0.0);
+}
+
+TEST(PollerTest, StatusPostsEverySecondWhileChanging) {
+  FakeControl control;
+  FakeHost host;
+  Poller poller(Options(control));  // status_interval 50 ms
+  poller.Start(host);
+  InstanceStatus s;
+  s.id = "wf/c1/0";
+  s.state = "running";
+  for (int i = 1; i <= 3; ++i) {
+    s.events = i;
+    host.SetStatuses({s});
+    ASSERT_TRUE(WaitFor([&] { return poller.status_posts() >= i; }));
+  }
+}
+
+TEST(PollerTest, PostsEventsAndDropsBeyondTheQueue) {
+  FakeControl control;
+  FakeHost host;
+  Counter dropped;
+  PollerOptions o = Options(control);
+  o.event_queue = 2;
+  o.events_dropped = &dropped;
+  Poller poller(std::move(o));
+  // Before Start: queued (2) and dropped (1).
+  poller.PostEvent(R"({"event":"instance_trap","data":{"instance":"wf/a/0"}})");
+  poller.PostEvent(R"({"event":"instance_failed","data":{}})");
+  poller.PostEvent(R"({"event":"x","data":{}})");
+  EXPECT_EQ(dropped.Value(), 1);
+  poller.Start(host);
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(control.mu);
+    return control.events.size() == 2;
+  }));
+  std::lock_guard lock(control.mu);
+  EXPECT_NE(control.events[0].find("instance_trap"), std::string::npos);
+}
+
+// The poll parks for its whole 30 s wait; Stop cancels it rather than
+// waiting it out.
+TEST(PollerTest, StopCancelsAParkedPoll) {
+  FakeControl control;
+  control.hold = true;
+  FakeHost host;
+  Poller poller(Options(control));
+  poller.Start(host);
+  ASSERT_GE(host.WaitApplied(1, milliseconds(3000)), 1u);
+  ASSERT_TRUE(control.http.WaitParked(1, milliseconds(5000)));
+  auto start = std::chrono::steady_clock::now();
+  poller.Stop();
+  // Generous: the point is "not the 30 s wait".
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(host.applied().size(), 1u) << "a cancelled poll applies nothing";
+}
+
+TEST(PollerTest, StopIsPrompt) {
+  FakeControl control;
+  control.down = true;
+  FakeHost host;
+  Poller poller(Options(control));
+  poller.Start(host);
+  std::this_thread::sleep_for(milliseconds(50));
+  auto start = std::chrono::steady_clock::now();
+  poller.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(500));
+  poller.Stop();  // idempotent
+}
+
+}  // namespace
+}  // namespace aether::workflow

@@ -1,0 +1,71 @@
+// A built-in workflow resource (docs/workflows.md, "Resources"): a C++
+// component that takes part in a workflow like a function instance does.
+// It receives the events its peers send to it and sends events to its own
+// outputs through the ResourceContext the dataplane gives it.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/resource_config.h"
+#include "common/result.h"
+
+namespace aether::workflow {
+
+// What the hosting engine offers a resource. The callbacks are valid until
+// the resource's Stop() returns; they may be called from any thread.
+struct ResourceContext {
+  std::string workflow;     // workflow id, e.g. "wf-1a2b3c4d"
+  std::string component;    // component name in the spec
+  std::string instance_id;  // "<workflow>/<component>/<index>"
+  std::string data_dir;     // the engine's data dir (file-log writes under it)
+  ResourceConfigMap configurations;
+  // Periods and backoff of the resource's own threads (the host's clock).
+  Clock* clock = &Clock::Real();
+
+  // Sends `payload` to the targets of `output` (balanced over their
+  // instances). NotFound: the output is not mapped; ResourceExhausted: the
+  // target's mailbox or the link to its node is full (the event is dropped
+  // and counted).
+  std::function<Status(std::string_view output, std::string_view payload)> cast;
+  // Sends and waits for the reply. DeadlineExceeded after `timeout`;
+  // Unavailable: no live target; Aborted-like failures of the target as
+  // Internal with its message.
+  std::function<Result<std::string>(std::string_view output, std::string_view payload,
+                                    std::chrono::milliseconds timeout)>
+      call;
+  // The outputs mapped right now (the ingress needs its single one).
+  std::function<std::vector<std::string>()> outputs;
+  // Counts a failure on this instance (shown in GET /api/workflows/{id})
+  // and logs `message` (rate-limited by the host).
+  std::function<void(std::string_view message)> report_failure;
+};
+
+// Thread-safety: Cast/Call may be called from several threads at once (a
+// resource is not an actor); Stop from the owning thread, once.
+class Resource {
+ public:
+  virtual ~Resource() = default;
+
+  // An event addressed to this resource. Errors are counted as failures of
+  // the resource and answered to a calling peer.
+  virtual Status Cast(std::string_view source, std::string_view payload) = 0;
+  virtual Result<std::string> Call(std::string_view source, std::string_view payload,
+                                   std::chrono::milliseconds timeout) = 0;
+
+  // Stops background work (timer thread, connections) and returns when no
+  // callback of the context will be called any more. Idempotent.
+  virtual void Stop() = 0;
+};
+
+// Creates a resource of `class_type` from ctx.configurations (parsed with
+// common/resource_config.h). Errors: InvalidArgument for an unknown class
+// or a bad configuration; Unavailable when a backing service cannot be
+// reached at creation (the host retries with backoff).
+Result<std::unique_ptr<Resource>> CreateResource(std::string_view class_type, ResourceContext ctx);
+
+}  // namespace aether::workflow

@@ -1,0 +1,72 @@
+// CreateResource (workflow/resource.h): the configuration is parsed
+// with common/resource_config.h, the same parsers the control plane
+// validated the spec with, then the class is built. Each class lives in its
+// own file here; README.md lists the behaviour decided for each.
+#include <string>
+#include <utility>
+
+#include "common/resource_config.h"
+#include "workflow/resource.h"
+#include "workflow/resources/file_log.h"
+#include "workflow/resources/http_egress.h"
+#include "workflow/resources/kv.h"
+#include "workflow/resources/redis.h"
+#include "workflow/resources/timer.h"
+
+namespace aether::workflow {
+namespace {
+
+// "<class> configurations: <parser's message>", so the message names the
+// place to fix.
+Status ConfigError(std::string_view class_type, const Status& st) {
+  return InvalidArgument(std::string(class_type) + " configurations: " + st.message());
+}
+
+std::string KnownList() {
+  std::string out;
+  for (const std::string& c : KnownResourceClasses()) {
+    if (!out.empty()) out += ", ";
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Resource>> CreateResource(std::string_view class_type, ResourceContext ctx) {
+  const ResourceConfigMap& c = ctx.configurations;
+  if (class_type == "http-ingress") {
+    return FailedPrecondition("http-ingress is served by the engine's /wf route");
+  }
+  if (class_type == "http-egress") {
+    auto config = ParseHttpEgressConfig(c);
+    if (!config.ok()) return ConfigError(class_type, config.status());
+    return resources::NewHttpEgress(std::move(ctx), std::move(*config));
+  }
+  if (class_type == "file-log") {
+    auto config = ParseFileLogConfig(c, ctx.component);
+    if (!config.ok()) return ConfigError(class_type, config.status());
+    return resources::NewFileLog(std::move(ctx), std::move(*config));
+  }
+  if (class_type == "kv") {
+    auto config = ParseKvConfig(c);
+    if (!config.ok()) return ConfigError(class_type, config.status());
+    return resources::NewKv(*config);
+  }
+  if (class_type == "redis") {
+    auto config = ParseRedisConfig(c);
+    if (!config.ok()) return ConfigError(class_type, config.status());
+    return resources::NewRedis(std::move(ctx), std::move(*config));
+  }
+  if (class_type == "timer") {
+    auto config = ParseTimerConfig(c);
+    if (!config.ok()) return ConfigError(class_type, config.status());
+    if (config->period.count() <= 0)
+      return ConfigError(class_type, InvalidArgument("period_ms: must be > 0"));
+    return resources::NewTimer(std::move(ctx), std::move(*config));
+  }
+  return InvalidArgument("unknown resource class \"" + std::string(class_type) +
+                         "\" (known: " + KnownList() + ")");
+}
+
+}  // namespace aether::workflow

@@ -1,0 +1,186 @@
+#include "workflow/resources/redis.h"
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "common/log.h"
+#include "common/work_queue.h"
+
+namespace aether::workflow::resources {
+namespace {
+
+timeval ToTimeval(std::chrono::milliseconds d) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(d.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((d.count() % 1000) * 1000);
+  return tv;
+}
+
+struct ContextDeleter {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
+
+// The answer slot of one call. Set once: by the command, or with an error
+// when the queued command is destroyed without running (at Stop).
+class CallSlot {
+ public:
+  void Set(Result<std::string> r) {
+    {
+      std::lock_guard lock(mu_);
+      if (result_) return;
+      result_.emplace(std::move(r));
+    }
+    cv_.notify_all();
+  }
+  std::optional<Result<std::string>> WaitFor(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [this] { return result_.has_value(); });
+    return std::move(result_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<Result<std::string>> result_;
+};
+
+// Completes the slot with an error when the last copy of the task holding
+// it goes away without having answered.
+struct SlotGuard {
+  explicit SlotGuard(std::shared_ptr<CallSlot> s) : slot(std::move(s)) {}
+  SlotGuard(const SlotGuard&) = delete;
+  SlotGuard& operator=(const SlotGuard&) = delete;
+  std::shared_ptr<CallSlot> slot;
+  ~SlotGuard() { slot->Set(Unavailable("redis: the resource stopped")); }
+};
+
+class Redis final : public Resource {
+ public:
+  Redis(ResourceContext ctx, RedisConfig config)
+      : ctx_(std::move(ctx)),
+        config_(std::move(config)),
+        where_(config_.host + ":" + std::to_string(config_.port)),
+        queue_(WorkQueueOptions{"redis: the queue to " + where_, 1, kRedisQueueTasks,
+                                kRedisQueueBytes}) {}
+  ~Redis() override { Stop(); }
+
+  Status Cast(std::string_view /*source*/, std::string_view payload) override {
+    return queue_.Post(
+        [this, p = std::string(payload)] {
+          Result<std::string> r = Command(p);
+          if (!r.ok()) ctx_.report_failure(r.status().message());
+        },
+        payload.size());
+  }
+
+  Result<std::string> Call(std::string_view /*source*/, std::string_view payload,
+                           std::chrono::milliseconds timeout) override {
+    auto slot = std::make_shared<CallSlot>();
+    auto guard = std::make_shared<SlotGuard>(slot);
+    RETURN_IF_ERROR(queue_.Post(
+        [this, guard, p = std::string(payload)] { guard->slot->Set(Command(p)); }, payload.size()));
+    guard.reset();  // the task holds the only copy now
+    std::optional<Result<std::string>> r = slot->WaitFor(timeout);
+    if (!r) {
+      return DeadlineExceeded("redis: no answer from " + where_ + " within " +
+                              std::to_string(timeout.count()) + " ms");
+    }
+    return std::move(*r);
+  }
+
+  void Stop() override {
+    size_t dropped = queue_.Stop();
+    if (dropped > 0) {
+      LOG_WARN("{}: {} queued redis command(s) dropped at stop", ctx_.instance_id, dropped);
+    }
+    conn_.reset();  // the worker thread is gone: nobody else touches it
+  }
+
+ private:
+  // Worker thread only, from here on.
+  Result<std::string> Command(const std::string& payload) {
+    for (int attempt = 0;; ++attempt) {
+      bool fresh = conn_ == nullptr;
+      RETURN_IF_ERROR(Connect());
+      const char* verb = config_.rpush ? "RPUSH" : "SET";
+      void* raw = redisCommand(conn_.get(), "%s %b %b", verb, config_.key.data(),
+                               config_.key.size(), payload.data(), payload.size());
+      if (raw == nullptr) {
+        std::string err = conn_->errstr;
+        conn_.reset();
+        // A kept connection that the server closed (a restart, an idle
+        // timeout): one more try on a new one.
+        if (!fresh && attempt == 0) continue;
+        return Unavailable("redis: " + std::string(verb) + " on " + where_ + " failed: " + err);
+      }
+      ReplyPtr reply(static_cast<redisReply*>(raw));
+      switch (reply->type) {
+        case REDIS_REPLY_STATUS:
+          return std::string(reply->str, reply->len);
+        case REDIS_REPLY_INTEGER:
+          return std::to_string(reply->integer);
+        case REDIS_REPLY_ERROR:
+          return Internal("redis: " + std::string(verb) + " on " + where_ + ": " +
+                          std::string(reply->str, reply->len));
+        default:
+          return Internal("redis: unexpected reply type " + std::to_string(reply->type) + " to " +
+                          verb);
+      }
+    }
+  }
+
+  Status Connect() {
+    if (conn_ != nullptr) return OkStatus();
+    Clock::TimePoint now = ctx_.clock->Now();
+    if (now < next_attempt_) {
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now);
+      return Unavailable("redis: cannot connect to " + where_ + ": " + last_error_ +
+                         " (next attempt in " + std::to_string(wait.count()) + " ms)");
+    }
+    ContextPtr c(redisConnectWithTimeout(config_.host.c_str(), config_.port,
+                                         ToTimeval(kRedisConnectTimeout)));
+    if (c == nullptr || c->err != 0) {
+      last_error_ = c == nullptr ? "out of memory" : c->errstr;
+      next_attempt_ = ctx_.clock->Now() + backoff_;
+      backoff_ = std::min(backoff_ * 2, kRedisMaxBackoff);
+      return Unavailable("redis: cannot connect to " + where_ + ": " + last_error_);
+    }
+    if (redisSetTimeout(c.get(), ToTimeval(kRedisCommandTimeout)) != REDIS_OK) {
+      return Unavailable("redis: cannot set the timeout on " + where_ + ": " + c->errstr);
+    }
+    (void)redisEnableKeepAlive(c.get());
+    backoff_ = kRedisMinBackoff;
+    next_attempt_ = {};
+    conn_ = std::move(c);
+    return OkStatus();
+  }
+
+  ResourceContext ctx_;
+  const RedisConfig config_;
+  const std::string where_;
+  // Worker thread only (and Stop, once the thread is gone).
+  ContextPtr conn_;
+  std::string last_error_;
+  Clock::TimePoint next_attempt_{};  // on ctx_.clock
+  std::chrono::milliseconds backoff_ = kRedisMinBackoff;
+  WorkQueue queue_;  // last: its thread uses the members above
+};
+
+}  // namespace
+
+std::unique_ptr<Resource> NewRedis(ResourceContext ctx, RedisConfig config) {
+  return std::make_unique<Redis>(std::move(ctx), std::move(config));
+}
+
+}  // namespace aether::workflow::resources

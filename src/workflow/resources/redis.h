@@ -1,0 +1,39 @@
+// redis: writes every payload to a key of a Redis server, through hiredis.
+//
+// "mode" set: SET key <payload>; rpush: RPUSH key <payload>. Binary-safe.
+// Call replies "OK" (set) or the list's new length (rpush), or the error:
+// Unavailable while the server cannot be reached, Internal with Redis's own
+// error, DeadlineExceeded when the answer takes longer than the call's
+// timeout. A cast is queued (bounded: ResourceExhausted when full) and its
+// failure goes to report_failure.
+//
+// Every command, calls too, runs in order on the resource's own thread,
+// which owns the one connection: a call sees the casts sent before it.
+// The connection is made lazily (creating the resource never fails for a
+// Redis that is down, so one that starts later just works), with a
+// connect timeout of kRedisConnectTimeout and a command timeout of
+// kRedisCommandTimeout. After a failed connect, commands fail at once
+// (no waiting on a dead server) until the next attempt, after a backoff of
+// 100 ms doubling to 5 s, reset by a success. A command whose connection
+// broke (a server restart) is retried once on a fresh connection. No AUTH
+// or SELECT: the configuration has no password or database.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "common/resource_config.h"
+#include "workflow/resource.h"
+
+namespace aether::workflow::resources {
+
+inline constexpr std::chrono::milliseconds kRedisConnectTimeout{1000};
+inline constexpr std::chrono::milliseconds kRedisCommandTimeout{2000};
+inline constexpr std::chrono::milliseconds kRedisMinBackoff{100};
+inline constexpr std::chrono::milliseconds kRedisMaxBackoff{5000};
+inline constexpr size_t kRedisQueueTasks = 4096;
+inline constexpr uint64_t kRedisQueueBytes = 32ull << 20;
+
+std::unique_ptr<Resource> NewRedis(ResourceContext ctx, RedisConfig config);
+
+}  // namespace aether::workflow::resources

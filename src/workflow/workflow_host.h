@@ -1,0 +1,135 @@
+// The engine's side of workflows (docs/workflow-protocol.md): the instances
+// placed on this node (function instances as actors over wasm::Instance,
+// resources), the aether.* host functions, local delivery, and the seams to
+// the network (RemoteLink: other engines; the control plane poller feeds
+// Apply() and reads Statuses()).
+//
+// Thread-safety: every method from any thread, except Stop() and the
+// destructor (one controlling thread, never from a callback).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/limits.h"
+#include "common/metrics.h"
+#include "common/resource_config.h"
+#include "common/result.h"
+#include "protocol/assignments.h"
+#include "protocol/instance_status.h"
+#include "wasm/engine.h"
+#include "wasm/host.h"
+
+namespace aether::workflow {
+
+// The wire structs of the node protocol (protocol/assignments.h,
+// protocol/instance_status.h), as the host takes and reports them.
+using protocol::InstanceAssignment;
+using protocol::InstanceStatus;
+using protocol::OutputTarget;
+using protocol::PeerGrant;
+
+// Replies to calls are asynchronous everywhere: a callback, called exactly
+// once from any thread (possibly before the call returns).
+using ReplyFn = std::function<void(Result<std::string> reply)>;
+
+// Delivery to instances on other nodes (dataplane.h implements it over
+// HTTP). Errors of Cast: ResourceExhausted when the link's queue is full
+// (dropped, counted). Call errors reach `done`: DeadlineExceeded,
+// Unavailable (node unreachable), NotFound (no such instance there),
+// ResourceExhausted (full), Internal (the target failed; its message).
+class RemoteLink {
+ public:
+  virtual ~RemoteLink() = default;
+  virtual Status Cast(const OutputTarget& target, std::string_view source,
+                      std::string_view payload) = 0;
+  virtual void Call(const OutputTarget& target, std::string_view source, std::string_view payload,
+                    std::chrono::milliseconds timeout, ReplyFn done) = 0;
+};
+
+struct WorkflowHostOptions {
+  wasm::Engine* engine = nullptr;  // outlives the host
+  std::string node_id;
+  std::string data_dir;            // resources write under <data_dir>/workflows/
+  RemoteLink* remote = nullptr;    // may be null until SetRemote (tests: local only)
+  // The module of `function` at `sha256` (blocking; called on a host
+  // thread). NotFound/Unavailable while the node does not have it yet: the
+  // instance stays "starting" and is retried.
+  std::function<Result<std::shared_ptr<const wasm::Module>>(const std::string& function,
+                                                            const std::string& sha256)>
+      module;
+  // The node's caps (Config [runtime]): a function's limits are capped by these.
+  uint64_t memory_limit = kDefaultMemoryLimit;
+  std::chrono::milliseconds timeout = kDefaultExecTimeout;
+  size_t threads = 0;          // guest threads for instances; 0 = hardware threads
+  size_t mailbox_length = 1024;  // events waiting per instance
+  // Posts an event to the control plane ({"event", "data"} JSON); may be empty.
+  std::function<void(std::string body)> post_event;
+  // Called when an instance changes state (the status poster sends at once).
+  std::function<void()> status_changed;
+  // Timers, restart backoff, call deadlines, log rate limits; outlives the
+  // host (tests: a FakeClock). Guest execution budgets stay on real time.
+  Clock* clock = &Clock::Real();
+  // Where the host registers aether_workflow_* and
+  // aether_dataplane_dropped_total (collected at each scrape from the
+  // instance table). May be null (no metrics); else outlives the host.
+  MetricsRegistry* metrics = nullptr;
+};
+
+// The reply to an http-ingress request.
+struct IngressReply {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+};
+
+class WorkflowHost {
+ public:
+  static Result<std::unique_ptr<WorkflowHost>> Create(WorkflowHostOptions options);
+  virtual ~WorkflowHost() = default;  // Stop()s
+
+  // The aether.* imports, to put into wasm::EngineOptions::host_functions
+  // when the engine is created (before any module that imports them loads).
+  static std::vector<wasm::HostFunction> HostFunctions();
+
+  // Reconciles the instances on this node to `instances` (see the protocol
+  // doc): starts, stops, restarts and rewires. Returns at once; instances
+  // start in the background.
+  virtual void Apply(std::vector<InstanceAssignment> instances) = 0;
+
+  // Delivery to an instance of this node (from the dataplane endpoints).
+  // Cast errors: NotFound (no such instance here), ResourceExhausted (its
+  // mailbox is full: dropped and counted).
+  virtual Status Cast(std::string_view instance, std::string_view source,
+                      std::string_view payload) = 0;
+  virtual void Call(std::string_view instance, std::string_view source, std::string_view payload,
+                    std::chrono::milliseconds timeout, ReplyFn done) = 0;
+
+  // An http-ingress request for /wf/{workflow}/{path}: `done` gets the
+  // reply (404 when no such ingress runs here, 405 for a method it does
+  // not allow, 502/503/504 per the protocol doc). Never blocks.
+  virtual void Ingress(std::string_view workflow, std::string_view path, std::string_view method,
+                       std::string body, std::function<void(IngressReply)> done) = 0;
+
+  virtual std::vector<InstanceStatus> Statuses() const = 0;
+  virtual void SetRemote(RemoteLink* remote) = 0;
+  // Events the network side dropped (a full link queue, a peer that
+  // answered "dropped"): added to aether_dataplane_dropped_total. The host
+  // itself counts what it drops (full mailboxes, casts to instances that do
+  // not run here). Default: ignored.
+  virtual void AddDataplaneDropped(int64_t n) { (void)n; }
+
+  // Stops every instance (handle_stop) and resource; idempotent.
+  virtual void Stop() = 0;
+};
+
+}  // namespace aether::workflow

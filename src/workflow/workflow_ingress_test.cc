@@ -1,0 +1,98 @@
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "workflow/workflow_host.h"
+#include "workflow/workflow_test_util.h"
+
+namespace aether::workflow {
+namespace {
+
+using namespace testing;  // NOLINT
+
+InstanceAssignment IngressOf(const std::string& component, ResourceConfigMap config,
+                             const std::string& target) {
+  InstanceAssignment a;
+  a.id = Id(component);
+  a.workflow = kWf;
+  a.component = component;
+  a.kind = InstanceAssignment::Kind::kResource;
+  a.class_type = "http-ingress";
+  a.configurations = std::move(config);
+  a.outputs["new_request"] = {Local(target)};
+  return a;
+}
+
+class WorkflowIngressTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto h = WorkflowHost::Create(TestOptions(&remote_, nullptr));
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    host_ = std::move(*h);
+    auto echo = Fn("echo", "wf_echo"), slow = Fn("slow", "wf_slow"), fwd = Fn("fwd", "wf_forward");
+    fwd.outputs["out"] = {Remote("wf-test/sink/0")};
+    std::vector<InstanceAssignment> all = {
+        echo, slow, fwd,
+        IngressOf("in", {{"path", "orders"}, {"content_type", "text/plain"}}, echo.id),
+        IngressOf("async", {{"mode", "cast"}}, fwd.id),
+        IngressOf("late", {{"timeout_ms", "100"}}, slow.id)};
+    std::vector<std::string> ids;
+    for (const auto& a : all) ids.push_back(a.id);
+    host_->Apply(all);
+    ASSERT_TRUE(Eventually([&] { return Running(*host_, ids); }));
+  }
+  void TearDown() override { host_->Stop(); }
+
+  IngressReply Request(const std::string& workflow, const std::string& path,
+                       const std::string& method, std::string body) {
+    std::promise<IngressReply> p;
+    host_->Ingress(workflow, path, method, std::move(body),
+                   [&p](IngressReply r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+
+  FakeRemote remote_;
+  std::unique_ptr<WorkflowHost> host_;
+};
+
+TEST_F(WorkflowIngressTest, CallModeAnswersWithTheReply) {
+  IngressReply r = Request(kWf, "orders", "POST", "order #1");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "order #1");
+  EXPECT_EQ(r.content_type, "text/plain");
+  r = Request(kWf, "/orders/", "PUT", "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "");
+}
+
+TEST_F(WorkflowIngressTest, CastModeAccepts) {
+  IngressReply r = Request(kWf, "async", "POST", "fire");
+  EXPECT_EQ(r.status, 202);
+  EXPECT_EQ(r.body, "{\"accepted\":true}");
+  ASSERT_TRUE(remote_.WaitFor(1));
+  EXPECT_EQ(remote_.sent()[0].payload, "fire");
+  EXPECT_EQ(remote_.sent()[0].source, "fwd");
+}
+
+TEST_F(WorkflowIngressTest, UnknownPathIs404AndWrongMethod405) {
+  IngressReply r = Request(kWf, "nope", "POST", "x");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("\"code\":\"not_found\""), std::string::npos) << r.body;
+  r = Request("wf-other", "orders", "POST", "x");
+  EXPECT_EQ(r.status, 404);
+  r = Request(kWf, "orders", "GET", "");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_NE(r.body.find("\"error\""), std::string::npos) << r.body;
+}
+
+TEST_F(WorkflowIngressTest, SlowTargetIs504) {
+  IngressReply r = Request(kWf, "late", "POST", "1500");
+  EXPECT_EQ(r.status, 504);
+  EXPECT_NE(r.body.find("\"code\":\"timeout\""), std::string::npos) << r.body;
+  // In that order: the 504 (after the route's 100 ms) came while the target
+  // was still busy with the 1.5 s event, not once it had finished.
+  EXPECT_EQ(StatusOf(*host_, Id("slow"))->events, 0);
+}
+
+}  // namespace
+}  // namespace aether::workflow

@@ -1,0 +1,214 @@
+// Test helpers for WorkflowHost: one AOT engine with the aether.* imports
+// and the wf_* guests loaded, a fake RemoteLink that records what leaves
+// the node, and assignment builders.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "workflow/workflow_host.h"
+#include "wasm/engine.h"
+#include "wasm/test_support.h"
+
+namespace aether::workflow::testing {
+
+// The engine and the guests, shared by every test of the binary (compiling
+// once). Modules by guest name, e.g. "wf_echo".
+class Guests {
+ public:
+  static Guests& Get() {
+    static Guests* g = new Guests();  // never destroyed: tests may outlive statics' order
+    return *g;
+  }
+  wasm::Engine& engine() { return *engine_; }
+
+  Result<std::shared_ptr<const wasm::Module>> Module(const std::string& name) {
+    std::lock_guard lock(mu_);
+    auto it = modules_.find(name);
+    if (it != modules_.end()) return it->second;
+    std::vector<uint8_t> bytes = wasm::testing::ReadGuest(name);
+    if (bytes.empty()) return NotFound("no guest " + name);
+    ASSIGN_OR_RETURN(std::shared_ptr<const wasm::Module> m, engine_->Load(bytes));
+    modules_[name] = m;
+    return m;
+  }
+
+ private:
+  Guests() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "wfhost-XXXXXX").string();
+    dir_ = ::mkdtemp(tmpl.data());
+    wasm::EngineOptions eo;
+    eo.cache_dir = dir_;
+    eo.optimize = true;
+    eo.host_functions = WorkflowHost::HostFunctions();
+    engine_ = wasm::NewAotEngine(std::move(eo));
+  }
+  std::string dir_;
+  std::unique_ptr<wasm::Engine> engine_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const wasm::Module>> modules_;
+};
+
+// A RemoteLink that records casts and answers calls with `on_call`.
+class FakeRemote : public RemoteLink {
+ public:
+  struct Sent {
+    std::string instance, source, payload;
+  };
+
+  Status Cast(const OutputTarget& target, std::string_view source,
+              std::string_view payload) override {
+    if (on_cast) on_cast(payload);
+    std::lock_guard lock(mu_);
+    ++count_;
+    if (keep_) sent_.push_back({target.instance, std::string(source), std::string(payload)});
+    cv_.notify_all();
+    return OkStatus();
+  }
+  void Call(const OutputTarget& target, std::string_view source, std::string_view payload,
+            std::chrono::milliseconds, ReplyFn done) override {
+    if (on_call) {
+      done(on_call(target, payload));
+      return;
+    }
+    (void)source;
+    done(Unavailable("fake remote"));
+  }
+
+  // Waits until `n` casts arrived; false after `timeout`.
+  bool WaitFor(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return count_ >= n; });
+  }
+  std::vector<Sent> sent() {
+    std::lock_guard lock(mu_);
+    return sent_;
+  }
+  size_t count() {
+    std::lock_guard lock(mu_);
+    return count_;
+  }
+  void set_keep(bool keep) {
+    std::lock_guard lock(mu_);
+    keep_ = keep;
+  }
+
+  std::function<Result<std::string>(const OutputTarget&, std::string_view)> on_call;
+  std::function<void(std::string_view payload)> on_cast;  // set before use, then read-only
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Sent> sent_;
+  size_t count_ = 0;
+  bool keep_ = true;
+};
+
+inline constexpr const char* kWf = "wf-test";
+inline constexpr const char* kNode = "n1";
+
+inline std::string Id(const std::string& component, int index = 0) {
+  return std::string(kWf) + "/" + component + "/" + std::to_string(index);
+}
+
+// A function instance of guest `guest` (its function name and sha256 both
+// name the guest: the test module source looks them up by name).
+inline InstanceAssignment Fn(const std::string& component, const std::string& guest, int index = 0) {
+  InstanceAssignment a;
+  a.id = Id(component, index);
+  a.workflow = kWf;
+  a.component = component;
+  a.kind = InstanceAssignment::Kind::kFunction;
+  a.function = guest;
+  a.sha256 = guest;
+  return a;
+}
+
+inline OutputTarget Local(const std::string& instance) { return {instance, kNode, ""}; }
+inline OutputTarget Remote(const std::string& instance) {
+  return {instance, "n2", "http://127.0.0.1:1"};
+}
+
+// Options with the shared engine, the guests as modules, events recorded.
+struct Recorder {
+  std::mutex mu;
+  std::vector<std::string> events;
+  std::vector<std::string> Events() {
+    std::lock_guard lock(mu);
+    return events;
+  }
+};
+
+inline WorkflowHostOptions TestOptions(RemoteLink* remote, Recorder* events) {
+  WorkflowHostOptions o;
+  o.engine = &Guests::Get().engine();
+  o.node_id = kNode;
+  o.remote = remote;
+  o.threads = 4;
+  o.module = [](const std::string& function, const std::string&) {
+    return Guests::Get().Module(function);
+  };
+  if (events != nullptr) {
+    o.post_event = [events](std::string body) {
+      std::lock_guard lock(events->mu);
+      events->events.push_back(std::move(body));
+    };
+  }
+  return o;
+}
+
+// Polls `pred` until true or `timeout`.
+inline bool Eventually(const std::function<bool()>& pred,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return pred();
+}
+
+inline std::optional<InstanceStatus> StatusOf(const WorkflowHost& host, const std::string& id) {
+  for (InstanceStatus& s : host.Statuses()) {
+    if (s.id == id) return s;
+  }
+  return std::nullopt;
+}
+
+inline bool Running(const WorkflowHost& host, const std::vector<std::string>& ids) {
+  for (const std::string& id : ids) {
+    auto s = StatusOf(host, id);
+    if (!s || s->state != "running") return false;
+  }
+  return true;
+}
+
+// A blocking Call for tests.
+inline Result<std::string> CallSync(WorkflowHost& host, const std::string& instance,
+                                    std::string_view payload,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<Result<std::string>> out;
+  host.Call(instance, "test", payload, timeout, [&](Result<std::string> r) {
+    std::lock_guard lock(mu);
+    out.emplace(std::move(r));
+    cv.notify_all();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return out.has_value(); });
+  return std::move(*out);
+}
+
+}  // namespace aether::workflow::testing
