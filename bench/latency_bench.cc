@@ -3,6 +3,8 @@
 //  * the same module after a restart: a new Engine on the same disk cache;
 //  * how long until the optimized tier (cc -O2) takes over.
 // Prints one line per figure, "name value unit", for bench/run.sh.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -11,8 +13,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <unistd.h>
 
 #include "wasm/engine.h"
 #include "wasm/guest_thread.h"

@@ -41,7 +41,9 @@ std::shared_ptr<const Module> Optimized(const std::string& name) {
   }
   std::shared_ptr<const Module> cur = *m;
   while (TheEngine().Current(cur)->tier() != aether::wasm::Tier::kOptimized) {
-    struct timespec ts{0, 10'000'000};
+    struct timespec ts {
+      0, 10'000'000
+    };
     nanosleep(&ts, nullptr);
   }
   return TheEngine().Current(cur);

@@ -20,6 +20,8 @@ PACKAGES=(
   redis-server
   # fuzzing (scripts/fuzz.sh): libFuzzer and the sanitizer runtimes for clang-14
   libclang-rt-14-dev
+  # CI checks (scripts/check-format.sh, scripts/check-tidy.sh)
+  clang-format-14 clang-tidy-14
 )
 
 missing=()

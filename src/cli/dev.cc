@@ -21,10 +21,10 @@
 #include "common/config.h"
 #include "common/http_server.h"
 #include "common/log.h"
+#include "common/node_identity.h"
 #include "common/sha256.h"
 #include "control/control_service.h"
 #include "engine/engine_service.h"
-#include "common/node_identity.h"
 
 namespace aether::cli {
 namespace {
@@ -139,7 +139,8 @@ void PrintTryThis(const DevArgs& a, const control::ControlService& control,
   if (fs::exists("examples/pipeline/workflow.json")) {
     std::printf("\nA workflow (http-ingress -> parse -> filter -> file-log, built from source):\n");
     std::printf("  aether workflow apply examples/pipeline/workflow.json\n");
-    std::printf("  curl -s %s/wf/pipeline/orders -d 'amount=150&item=book'\n", engine.url().c_str());
+    std::printf("  curl -s %s/wf/pipeline/orders -d 'amount=150&item=book'\n",
+                engine.url().c_str());
     std::printf("  aether workflow show pipeline\n");
   }
   std::printf("\nCtrl-C to stop.\n\n");

@@ -279,7 +279,6 @@ Status CheckFunctionName(std::string_view name) {
                     "digit");
 }
 
-
 Result<json::value> UploadModule(const Remote& remote, std::string_view name,
                                  const std::string& module, const std::string& query,
                                  std::string* raw_body) {

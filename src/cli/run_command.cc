@@ -172,8 +172,10 @@ int Run(const RunArgs& a) {
 void AddRunCommand(CLI::App& app, int* exit_code) {
   static RunArgs args;
   CLI::App* run = app.add_subcommand("run", "Run a WASI command module locally");
-  run->add_option("--env", args.env, "Environment variable for the guest (KEY=VALUE)")->allow_extra_args(false);
-  run->add_option("--dir", args.dirs, "Preopen a host directory (HOST or HOST::GUEST)")->allow_extra_args(false);
+  run->add_option("--env", args.env, "Environment variable for the guest (KEY=VALUE)")
+      ->allow_extra_args(false);
+  run->add_option("--dir", args.dirs, "Preopen a host directory (HOST or HOST::GUEST)")
+      ->allow_extra_args(false);
   run->add_option("--timeout", args.timeout, "Wall-clock limit, e.g. 3s, 250ms")
       ->capture_default_str();
   run->add_option("--memory-limit", args.memory_limit, "Linear memory limit, e.g. 16MB")

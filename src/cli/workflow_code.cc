@@ -106,7 +106,8 @@ Result<WorkflowFile> ParseWorkflowFile(std::string_view text, const std::string&
 
   JsonSyntaxError bad;
   Result<json::value> parsed = ParseJson(text, &bad);
-  if (!parsed.ok()) return err("", "not JSON: " + TextPosition(text, bad.offset) + ": " + bad.reason);
+  if (!parsed.ok())
+    return err("", "not JSON: " + TextPosition(text, bad.offset) + ": " + bad.reason);
   json::value root = std::move(parsed).value();
   if (!root.is_object()) return err("", "a workflow spec must be a JSON object");
   wf.spec = std::move(root.as_object());

@@ -1,9 +1,10 @@
 #include "common/config.h"
 
+#include <toml++/toml.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "common/units.h"
 
@@ -152,8 +153,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.String("cc", &c.runtime.cc));
     RETURN_IF_ERROR(s.Integer("max_functions", &c.runtime.max_functions, 1, 10'000'000));
     RETURN_IF_ERROR(s.Integer("max_function_locals", &c.runtime.max_function_locals, 1, 1'000'000));
-    RETURN_IF_ERROR(
-        s.Integer("max_module_locals", &c.runtime.max_module_locals, 1, 100'000'000));
+    RETURN_IF_ERROR(s.Integer("max_module_locals", &c.runtime.max_module_locals, 1, 100'000'000));
     RETURN_IF_ERROR(s.Size("max_function_size", &c.runtime.max_function_size));
     RETURN_IF_ERROR(s.Size("max_code_size", &c.runtime.max_code_size));
     RETURN_IF_ERROR(s.Duration("compile_timeout", &c.runtime.compile_timeout));
@@ -280,7 +280,8 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "[server]\n"
       << "host = \"" << d.server.host << "\"   # address to listen on\n"
       << "port = 9091            # 0 picks a free port\n"
-      << "max_body = \"" << FormatSize(d.server.max_body) << "\"     # larger request bodies get 413\n"
+      << "max_body = \"" << FormatSize(d.server.max_body)
+      << "\"     # larger request bodies get 413\n"
       << "idle_timeout = \"" << FormatDuration(d.server.idle_timeout) << "\"\n"
       << ServerLimitsTemplate(d.server)
       << "# tls_cert = \"/etc/aether/engine.crt\"   # set both to serve HTTPS\n"
@@ -349,7 +350,8 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "# token: keep it private (chmod 600).\n"
       << "control = \"http://127.0.0.1:9090\"   # or AETHER_CONTROL\n"
       << "# token = \"...\"                      # or AETHER_TOKEN\n"
-      << "# ca_file = \"/path/ca.pem\"           # or AETHER_CA_FILE, for HTTPS with a private CA\n";
+      << "# ca_file = \"/path/ca.pem\"           # or AETHER_CA_FILE, for HTTPS with a private "
+         "CA\n";
   } else {
     return InvalidArgument("unknown config role \"" + std::string(role) +
                            "\" (use engine, control or cli)");

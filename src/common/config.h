@@ -17,15 +17,15 @@ namespace aether {
 struct RuntimeConfig {
   std::chrono::nanoseconds exec_timeout = kDefaultExecTimeout;
   uint64_t memory_limit = kDefaultMemoryLimit;
-  size_t cache_size = 100;                 // loaded modules kept in memory
-  std::string functions_dir;               // engine: serve NAME.wasm from here
+  size_t cache_size = 100;                  // loaded modules kept in memory
+  std::string functions_dir;                // engine: serve NAME.wasm from here
   std::string data_dir = ".aether/engine";  // compiled-module cache and node state
-  size_t workers = 0;                      // executor threads; 0 = one per core
-  size_t queue_length = 0;                 // pending executions; 0 = 64 per worker
-  uint64_t max_input = 1ull << 20;         // /execute input bytes
+  size_t workers = 0;                       // executor threads; 0 = one per core
+  size_t queue_length = 0;                  // pending executions; 0 = 64 per worker
+  uint64_t max_input = 1ull << 20;          // /execute input bytes
   uint64_t max_output = kDefaultMaxOutput;  // captured stdout/stderr per execution
-  bool optimize = true;                    // background optimized tier (cc -O2)
-  std::string cc = "cc";                   // optimizing compiler
+  bool optimize = true;                     // background optimized tier (cc -O2)
+  std::string cc = "cc";                    // optimizing compiler
   // What an untrusted module may ask of the compilers (wasm/module_limits.h
   // has the same defaults and says why); over a limit, the module is refused.
   uint64_t max_functions = 100'000;
@@ -45,8 +45,8 @@ struct RuntimeConfig {
 
 struct ServerConfig {
   std::string host = "127.0.0.1";
-  int port = -1;                     // -1 = the process's default (9090 / 9091); 0 = a free port
-  uint64_t max_body = 4ull << 20;    // request bodies above this get 413
+  int port = -1;                   // -1 = the process's default (9090 / 9091); 0 = a free port
+  uint64_t max_body = 4ull << 20;  // request bodies above this get 413
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(60);
   // Slow clients and floods; HttpServerOptions documents each.
   std::chrono::nanoseconds header_timeout = std::chrono::seconds(10);
@@ -54,7 +54,7 @@ struct ServerConfig {
   uint64_t min_body_rate = 16 << 10;  // bytes per second
   size_t max_connections = 10000;
   size_t max_connections_per_client = 256;  // 0 = no per-client cap
-  std::string tls_cert;              // PEM paths; both set = HTTPS
+  std::string tls_cert;                     // PEM paths; both set = HTTPS
   std::string tls_key;
 };
 

@@ -5,7 +5,6 @@
 // the identity; the router answers every path with a handler, a 404 or a
 // 405 carrying Allow, and its error bodies are valid JSON.
 #include <boost/json.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <iterator>

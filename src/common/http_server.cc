@@ -5,15 +5,14 @@
 // internal/http_router.{h,cc}.
 #include "common/http_server.h"
 
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/json.hpp>
-
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/json.hpp>
 #include <charconv>
 #include <optional>
 #include <thread>
@@ -103,17 +102,35 @@ HttpResponse JsonError(int status, std::string_view code, std::string_view messa
 HttpResponse JsonError(const Status& status) {
   int http_status = 500;
   switch (status.code()) {
-    case Code::kInvalidArgument: http_status = 400; break;
-    case Code::kUnauthenticated: http_status = 401; break;
-    case Code::kPermissionDenied: http_status = 403; break;
-    case Code::kNotFound: http_status = 404; break;
+    case Code::kInvalidArgument:
+      http_status = 400;
+      break;
+    case Code::kUnauthenticated:
+      http_status = 401;
+      break;
+    case Code::kPermissionDenied:
+      http_status = 403;
+      break;
+    case Code::kNotFound:
+      http_status = 404;
+      break;
     case Code::kAlreadyExists:
-    case Code::kFailedPrecondition: http_status = 409; break;
-    case Code::kResourceExhausted: http_status = 429; break;
-    case Code::kUnavailable: http_status = 503; break;
-    case Code::kDeadlineExceeded: http_status = 504; break;
+    case Code::kFailedPrecondition:
+      http_status = 409;
+      break;
+    case Code::kResourceExhausted:
+      http_status = 429;
+      break;
+    case Code::kUnavailable:
+      http_status = 503;
+      break;
+    case Code::kDeadlineExceeded:
+      http_status = 504;
+      break;
     case Code::kOk:
-    case Code::kInternal: http_status = 500; break;
+    case Code::kInternal:
+      http_status = 500;
+      break;
   }
   return JsonError(http_status, CodeName(status.code()), status.message());
 }
@@ -124,8 +141,7 @@ HttpResponse JsonOk(const boost::json::value& v) {
   return r;
 }
 
-HttpServerOptions HttpServerOptions::FromConfig(const ServerConfig& config,
-                                                uint16_t default_port) {
+HttpServerOptions HttpServerOptions::FromConfig(const ServerConfig& config, uint16_t default_port) {
   HttpServerOptions o;
   o.host = config.host;
   o.port = config.port >= 0 ? static_cast<uint16_t>(config.port) : default_port;

@@ -15,7 +15,6 @@
 #pragma once
 
 #include <boost/json/fwd.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -36,14 +35,14 @@ namespace aether {
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
-  std::string method;   // as sent: "GET", "POST", ...
-  std::string target;   // raw request-target: "/a%20b?x=1"
-  std::string path;     // percent-decoded path of the target: "/a b"
+  std::string method;                        // as sent: "GET", "POST", ...
+  std::string target;                        // raw request-target: "/a%20b?x=1"
+  std::string path;                          // percent-decoded path of the target: "/a b"
   std::map<std::string, std::string> query;  // decoded ('+' is a space); last value wins
-  HttpHeaders headers;  // in arrival order, names as sent
+  HttpHeaders headers;                       // in arrival order, names as sent
   std::string body;
-  std::string remote;   // peer "ip:port"
-  int version = 11;     // 10 = HTTP/1.0, 11 = HTTP/1.1
+  std::string remote;  // peer "ip:port"
+  int version = 11;    // 10 = HTTP/1.0, 11 = HTTP/1.1
 
   // Case-insensitive lookup of the first header with this name; empty when
   // absent.

@@ -4,9 +4,8 @@
 // 127.0.0.1; timeouts are short here and the bounds generous.
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
-
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <memory>
 #include <thread>

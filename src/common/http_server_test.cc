@@ -7,7 +7,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -175,8 +174,10 @@ TEST_F(HttpServerTest, ChunkedBodyOverLimitIs413) {
   StartServer(o);
   RawConn c(server_->port());
   std::string chunk(800, 'a');
-  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "320\r\n" + chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "320\r\n" +
+             chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n"));
   auto resp = c.Read();
   ASSERT_TRUE(resp);
   EXPECT_EQ(resp->result_int(), 413u);
@@ -184,8 +185,9 @@ TEST_F(HttpServerTest, ChunkedBodyOverLimitIs413) {
 
   // Under the limit, chunked bodies arrive whole.
   RawConn ok(server_->port());
-  ASSERT_TRUE(ok.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      ok.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"));
   auto r2 = ok.Read();
   ASSERT_TRUE(r2);
   EXPECT_EQ(r2->body(), "abcde");
@@ -194,8 +196,9 @@ TEST_F(HttpServerTest, ChunkedBodyOverLimitIs413) {
 TEST_F(HttpServerTest, ExpectContinue) {
   StartServer();
   RawConn c(server_->port());
-  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
-                     "Content-Length: 5\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+             "Content-Length: 5\r\n\r\n"));
   auto interim = c.Read();
   ASSERT_TRUE(interim);
   EXPECT_EQ(interim->result_int(), 100u);
@@ -228,8 +231,8 @@ TEST_F(HttpServerTest, KeepAliveAndConnectionClose) {
   RawConn c(server_->port());
   std::string remote;
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\n" +
-                       std::to_string(i)));
+    ASSERT_TRUE(
+        c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\n" + std::to_string(i)));
     auto resp = c.Read();
     ASSERT_TRUE(resp) << i;
     EXPECT_EQ(resp->body(), std::to_string(i));
@@ -370,8 +373,8 @@ TEST_F(HttpServerTest, PortInUseIsUnavailable) {
   HttpServer second(o);
   Status st = second.Start();
   EXPECT_EQ(st.code(), Code::kUnavailable);
-  EXPECT_EQ(st.message(), "cannot listen on 127.0.0.1:" + std::to_string(o.port) +
-                              ": Address already in use");
+  EXPECT_EQ(st.message(),
+            "cannot listen on 127.0.0.1:" + std::to_string(o.port) + ": Address already in use");
 }
 
 TEST(HttpServerHelpersTest, JsonHelpers) {

@@ -29,8 +29,7 @@ IpAddress V4At(const IpAddress& a, size_t offset) {
 }
 
 // Whether the first `prefix` bits of `a` and `b` agree.
-bool SamePrefix(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>& b,
-                size_t prefix) {
+bool SamePrefix(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>& b, size_t prefix) {
   size_t whole = prefix / 8;
   if (std::memcmp(a.data(), b.data(), whole) != 0) return false;
   size_t rest = prefix % 8;
@@ -98,15 +97,15 @@ const std::vector<std::pair<IpNetwork, AddressKind>>& Ranges() {
         // IPv6.
         {"::/128", AddressKind::kUnspecified},
         {"::1/128", AddressKind::kLoopback},
-        {"64:ff9b:1::/48", AddressKind::kPrivate},     // local-use NAT64, inside ::/8
-        {"::/8", AddressKind::kReserved},              // IPv4-compatible, IPv4-translated
-        {"100::/64", AddressKind::kReserved},          // discard
-        {"2001:db8::/32", AddressKind::kReserved},     // documentation
-        {"2001::/23", AddressKind::kReserved},         // IETF: Teredo, benchmarking, ORCHID
-        {"3fff::/20", AddressKind::kReserved},         // documentation
-        {"fc00::/7", AddressKind::kPrivate},           // unique local
+        {"64:ff9b:1::/48", AddressKind::kPrivate},  // local-use NAT64, inside ::/8
+        {"::/8", AddressKind::kReserved},           // IPv4-compatible, IPv4-translated
+        {"100::/64", AddressKind::kReserved},       // discard
+        {"2001:db8::/32", AddressKind::kReserved},  // documentation
+        {"2001::/23", AddressKind::kReserved},      // IETF: Teredo, benchmarking, ORCHID
+        {"3fff::/20", AddressKind::kReserved},      // documentation
+        {"fc00::/7", AddressKind::kPrivate},        // unique local
         {"fe80::/10", AddressKind::kLinkLocal},
-        {"fec0::/10", AddressKind::kPrivate},          // site-local (deprecated)
+        {"fec0::/10", AddressKind::kPrivate},  // site-local (deprecated)
         {"ff00::/8", AddressKind::kMulticast},
     };
     std::vector<std::pair<IpNetwork, AddressKind>> out;
@@ -242,16 +241,26 @@ AddressKind ClassifyAddress(const IpAddress& address) {
 
 std::string_view AddressKindName(AddressKind kind) {
   switch (kind) {
-    case AddressKind::kGlobal: return "public";
-    case AddressKind::kUnspecified: return "unspecified";
-    case AddressKind::kLoopback: return "loopback";
-    case AddressKind::kPrivate: return "private";
-    case AddressKind::kSharedCgnat: return "shared (CGNAT)";
-    case AddressKind::kLinkLocal: return "link-local";
-    case AddressKind::kMulticast: return "multicast";
-    case AddressKind::kBroadcast: return "broadcast";
-    case AddressKind::kReserved: return "reserved";
-    case AddressKind::kMetadata: return "cloud metadata";
+    case AddressKind::kGlobal:
+      return "public";
+    case AddressKind::kUnspecified:
+      return "unspecified";
+    case AddressKind::kLoopback:
+      return "loopback";
+    case AddressKind::kPrivate:
+      return "private";
+    case AddressKind::kSharedCgnat:
+      return "shared (CGNAT)";
+    case AddressKind::kLinkLocal:
+      return "link-local";
+    case AddressKind::kMulticast:
+      return "multicast";
+    case AddressKind::kBroadcast:
+      return "broadcast";
+    case AddressKind::kReserved:
+      return "reserved";
+    case AddressKind::kMetadata:
+      return "cloud metadata";
   }
   return "unknown";
 }

@@ -24,9 +24,9 @@ TEST(IpAddressTest, StrictParsing) {
   EXPECT_EQ(Ip("::1").ToString(), "::1");
   EXPECT_EQ(Ip("2001:DB8:0:0:0:0:0:1").ToString(), "2001:db8::1");
   EXPECT_TRUE(Ip("::ffff:127.0.0.1").v6);
-  for (const char* bad : {"", "127.1", "2130706433", "0x7f.0.0.1", "0177.0.0.1", "127.0.0.1.",
-                          "127.0.0.256", " 127.0.0.1", "[::1]", "fe80::1%eth0", "1::2::3",
-                          "localhost", "::ffff:0177.0.0.1"}) {
+  for (const char* bad :
+       {"", "127.1", "2130706433", "0x7f.0.0.1", "0177.0.0.1", "127.0.0.1.", "127.0.0.256",
+        " 127.0.0.1", "[::1]", "fe80::1%eth0", "1::2::3", "localhost", "::ffff:0177.0.0.1"}) {
     EXPECT_FALSE(ParseIpAddress(bad).has_value()) << bad;
   }
   // Found by ip_address_fuzz: inet_pton stops at a NUL.
@@ -68,9 +68,9 @@ TEST(IpAddressTest, LegacyIpv4Spellings) {
   EXPECT_EQ(ParseIpv4AnySpelling("4294967295")->ToString(), "255.255.255.255");
   EXPECT_EQ(ParseIpv4AnySpelling("169.254.43518")->ToString(), "169.254.169.254");
   EXPECT_EQ(ParseIpv4AnySpelling("10.0x10000")->ToString(), "10.1.0.0");
-  for (const char* bad : {"", ".", "1..1", "4294967296", "256.0.0.1", "1.256.0.1", "1.2.65536",
-                          "1.2.3.256", "1.2.3.4.5", "08", "0x7g", "1e3", "-1", "+1",
-                          "127.0.0.1 ", "localhost", "0x1fffffffff"}) {
+  for (const char* bad :
+       {"", ".", "1..1", "4294967296", "256.0.0.1", "1.256.0.1", "1.2.65536", "1.2.3.256",
+        "1.2.3.4.5", "08", "0x7g", "1e3", "-1", "+1", "127.0.0.1 ", "localhost", "0x1fffffffff"}) {
     EXPECT_FALSE(ParseIpv4AnySpelling(bad).has_value()) << bad;
   }
 }

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -50,13 +49,11 @@ Result<double> GetDouble(const boost::json::object& obj, std::string_view path, 
 Result<bool> GetBool(const boost::json::object& obj, std::string_view path);
 Result<bool> GetBool(const boost::json::object& obj, std::string_view path, bool fallback);
 // The returned pointers point into `obj` and live as long as it does.
-Result<const boost::json::object*> GetObject(const boost::json::object& obj,
-                                             std::string_view path);
+Result<const boost::json::object*> GetObject(const boost::json::object& obj, std::string_view path);
 Result<const boost::json::array*> GetArray(const boost::json::object& obj, std::string_view path);
 // Any value; nullptr when absent (never an error unless an intermediate path
 // element is not an object).
-Result<const boost::json::value*> FindField(const boost::json::object& obj,
-                                            std::string_view path);
+Result<const boost::json::value*> FindField(const boost::json::object& obj, std::string_view path);
 
 // `text` as a quoted JSON string. Control characters are escaped; invalid
 // UTF-8 is replaced by U+FFFD (one per maximal invalid subsequence, as the

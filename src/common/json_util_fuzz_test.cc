@@ -8,7 +8,6 @@
 //   * SanitizeUtf8 is idempotent;
 //   * AppendJsonEscaped appends exactly JsonEscape.
 #include <boost/json.hpp>
-
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -29,7 +28,8 @@ namespace {
 // AETHER_FUZZ_STRICT_NUMBERS=1 in the environment to check them too.
 bool AllFinite(const boost::json::value& v) {
   switch (v.kind()) {
-    case boost::json::kind::double_: return std::isfinite(v.get_double());
+    case boost::json::kind::double_:
+      return std::isfinite(v.get_double());
     case boost::json::kind::array:
       for (const auto& e : v.get_array()) {
         if (!AllFinite(e)) return false;
@@ -40,7 +40,8 @@ bool AllFinite(const boost::json::value& v) {
         if (!AllFinite(kv.value())) return false;
       }
       return true;
-    default: return true;
+    default:
+      return true;
   }
 }
 

@@ -38,9 +38,9 @@ TEST(JsonUtilTest, ParseObject) {
 }
 
 TEST(JsonUtilTest, Getters) {
-  auto obj = ParseJsonObject(
-      R"({"function":"hello","n":3,"f":2.5,"whole":4.0,"big":18446744073709551615,)"
-      R"("ok":true,"labels":{"zone":"eu"},"list":[1],"nothing":null})");
+  auto obj =
+      ParseJsonObject(R"({"function":"hello","n":3,"f":2.5,"whole":4.0,"big":18446744073709551615,)"
+                      R"("ok":true,"labels":{"zone":"eu"},"list":[1],"nothing":null})");
   ASSERT_TRUE(obj.ok());
   EXPECT_EQ(GetString(*obj, "function").value(), "hello");
   EXPECT_EQ(GetInt(*obj, "n").value(), 3);
@@ -60,8 +60,7 @@ TEST(JsonUtilTest, Getters) {
   EXPECT_EQ(GetInt(*obj, "f").status().message(), "field \"f\" must be an integer");
   EXPECT_EQ(GetInt(*obj, "big").status().message(), "field \"big\" must be an integer");
   EXPECT_EQ(GetBool(*obj, "n").status().message(), "field \"n\" must be a boolean");
-  EXPECT_EQ(GetDouble(*obj, "function").status().message(),
-            "field \"function\" must be a number");
+  EXPECT_EQ(GetDouble(*obj, "function").status().message(), "field \"function\" must be a number");
   EXPECT_EQ(GetString(*obj, "function.x").status().message(),
             "field \"function\" must be an object");
   EXPECT_EQ(GetArray(*obj, "labels").status().message(), "field \"labels\" must be an array");

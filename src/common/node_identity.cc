@@ -2,10 +2,10 @@
 
 #include <boost/json.hpp>
 
+#include "common/file_io.h"
 #include "common/json_util.h"
 #include "common/log.h"
 #include "common/node_credential.h"
-#include "common/file_io.h"
 
 namespace aether {
 namespace {

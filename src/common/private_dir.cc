@@ -20,7 +20,7 @@ Status MakePrivateDir(const std::string& dir) {
                        " private (mode 0700): " + std::strerror(errno));
   }
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    struct stat st{};
+    struct stat st {};
     std::string path = entry.path().string();
     if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) == 0) {
       continue;

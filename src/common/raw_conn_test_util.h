@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <boost/beast/http.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <optional>

@@ -10,7 +10,8 @@
 namespace aether {
 namespace {
 
-constexpr uint64_t kMaxPayloadBytes = 1u << 20;  // the workflow payload limit (docs/workflow-protocol.md)
+constexpr uint64_t kMaxPayloadBytes =
+    1u << 20;  // the workflow payload limit (docs/workflow-protocol.md)
 
 // The first characters of a user's value, printable, for messages: values
 // can be long or binary and must not garble a one-line error.
@@ -104,8 +105,9 @@ Status ValidateIngressPath(std::string_view key, std::string_view path) {
   if (path.empty()) return KeyError(key, "must not be empty");
   if (path.size() > 256) return KeyError(key, "at most 256 characters");
   if (path.front() == '/' || path.back() == '/') {
-    return KeyError(key, "must not start or end with '/' (it is relative to /wf/{workflow}/), got " +
-                             Quote(path));
+    return KeyError(
+        key,
+        "must not start or end with '/' (it is relative to /wf/{workflow}/), got " + Quote(path));
   }
   size_t start = 0;
   while (start <= path.size()) {
@@ -115,7 +117,8 @@ Status ValidateIngressPath(std::string_view key, std::string_view path) {
     if (seg.empty()) return KeyError(key, "empty segment (\"//\") in " + Quote(path));
     for (char c : seg) {
       if (!IsPathChar(c)) {
-        return KeyError(key, "segments use only lower-case letters, digits, '_' and '-', got " + Quote(path));
+        return KeyError(
+            key, "segments use only lower-case letters, digits, '_' and '-', got " + Quote(path));
       }
     }
     start = end + 1;
@@ -138,7 +141,8 @@ bool ValidHost(std::string_view host) {
     size_t end = host.find('.', start);
     if (end == std::string_view::npos) end = host.size();
     std::string_view label = host.substr(start, end - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
     for (char c : label) {
       if (!IsHostChar(c)) return false;
     }
@@ -161,7 +165,8 @@ Status SplitHostPort(std::string_view key, std::string_view text, std::string* h
   if (colon != std::string_view::npos) {
     std::string_view p = text.substr(colon + 1);
     Result<uint64_t> n = Number(key, p, 1, 65535);
-    if (!n.ok()) return KeyError(key, "invalid port " + Quote(p) + " in " + Quote(text) + " (1..65535)");
+    if (!n.ok())
+      return KeyError(key, "invalid port " + Quote(p) + " in " + Quote(text) + " (1..65535)");
     *port = static_cast<uint16_t>(*n);
   }
   return OkStatus();
@@ -204,7 +209,8 @@ const std::vector<std::string>& KnownResourceClasses() {
   return kClasses;
 }
 
-Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c, std::string_view component) {
+Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c,
+                                                 std::string_view component) {
   RETURN_IF_ERROR(CheckKeys(c, {"content_type", "host", "methods", "mode", "path", "timeout_ms"}));
   HttpIngressConfig out;
   const std::string* path = Find(c, "path");
@@ -215,14 +221,17 @@ Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c, std
   out.call = mode == 0;
 
   const std::string* methods = Find(c, "methods");
-  ASSIGN_OR_RETURN(std::vector<std::string> list, CommaList("methods", methods ? *methods : "POST,PUT"));
+  ASSIGN_OR_RETURN(std::vector<std::string> list,
+                   CommaList("methods", methods ? *methods : "POST,PUT"));
   static const std::set<std::string> kAllowed = {"GET", "POST", "PUT", "PATCH", "DELETE"};
   for (std::string m : list) {
     for (char& ch : m) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     if (!kAllowed.contains(m)) {
-      return KeyError("methods", "unsupported method " + Quote(m) + " (use GET, POST, PUT, PATCH, DELETE)");
+      return KeyError("methods",
+                      "unsupported method " + Quote(m) + " (use GET, POST, PUT, PATCH, DELETE)");
     }
-    if (std::find(out.methods.begin(), out.methods.end(), m) == out.methods.end()) out.methods.push_back(m);
+    if (std::find(out.methods.begin(), out.methods.end(), m) == out.methods.end())
+      out.methods.push_back(m);
   }
 
   ASSIGN_OR_RETURN(uint64_t timeout, NumberOr(c, "timeout_ms", 5000, 1, 60000));
@@ -230,7 +239,10 @@ Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c, std
 
   if (const std::string* ct = Find(c, "content_type")) {
     if (ct->empty() || ct->size() > 256 || !Printable(*ct) || ct->find('/') == std::string::npos) {
-      return KeyError("content_type", "must be a media type like \"application/json\" (printable, at most 256 characters), got " + Quote(*ct));
+      return KeyError("content_type",
+                      "must be a media type like \"application/json\" (printable, at most 256 "
+                      "characters), got " +
+                          Quote(*ct));
     }
     out.content_type = *ct;
   }
@@ -246,9 +258,15 @@ Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c, std
 std::string EgressAllowEntry::ToString() const {
   std::string host;
   switch (kind) {
-    case Kind::kName: host = name; break;
-    case Kind::kAddress: host = network.base.ToString(); break;
-    case Kind::kNetwork: host = network.ToString(); break;
+    case Kind::kName:
+      host = name;
+      break;
+    case Kind::kAddress:
+      host = network.base.ToString();
+      break;
+    case Kind::kNetwork:
+      host = network.ToString();
+      break;
   }
   if (network.base.v6 && kind != Kind::kName) host = "[" + host + "]";
   return port == 0 ? host : host + ":" + std::to_string(port);
@@ -271,7 +289,8 @@ Result<EgressAllowEntry> ParseEgressAllowEntry(std::string_view text) {
     if (!rest.empty()) port = rest.substr(1);
   } else if (size_t colon = text.find(':'); colon != std::string_view::npos) {
     if (text.find(':', colon + 1) != std::string_view::npos) {
-      return InvalidArgument(Quote(text) + ": write an IPv6 address in brackets ([::1] or [::1]:8080)");
+      return InvalidArgument(Quote(text) +
+                             ": write an IPv6 address in brackets ([::1] or [::1]:8080)");
     }
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
@@ -279,7 +298,8 @@ Result<EgressAllowEntry> ParseEgressAllowEntry(std::string_view text) {
   EgressAllowEntry out;
   if (port) {
     Result<uint64_t> n = Number("allow", *port, 1, 65535);
-    if (!n.ok()) return InvalidArgument("invalid port " + Quote(*port) + " in " + Quote(text) + " (1..65535)");
+    if (!n.ok())
+      return InvalidArgument("invalid port " + Quote(*port) + " in " + Quote(text) + " (1..65535)");
     out.port = static_cast<uint16_t>(*n);
   }
   if (host.find('/') != std::string_view::npos) {
@@ -338,7 +358,8 @@ Result<HttpEgressConfig> ParseHttpEgressConfig(const ResourceConfigMap& c) {
     Result<EgressAllowEntry> e = ParseEgressAllowEntry(entry);
     if (!e.ok()) return KeyError("allow", e.status().message());
     std::string norm = e->ToString();
-    if (std::find(out.allow.begin(), out.allow.end(), norm) == out.allow.end()) out.allow.push_back(norm);
+    if (std::find(out.allow.begin(), out.allow.end(), norm) == out.allow.end())
+      out.allow.push_back(norm);
   }
   ASSIGN_OR_RETURN(uint64_t timeout, NumberOr(c, "timeout_ms", 5000, 1, 60000));
   out.timeout = std::chrono::milliseconds(timeout);
@@ -357,8 +378,9 @@ Result<FileLogConfig> ParseFileLogConfig(const ResourceConfigMap& c, std::string
   if (!ok) {
     // No '/' and no leading '.': the file must stay inside the node's data
     // dir and be neither hidden nor "..".
-    return KeyError("filename", "use 1 to 128 letters, digits, '.', '_' and '-', not starting with '.', got " +
-                                    Quote(out.filename));
+    return KeyError("filename",
+                    "use 1 to 128 letters, digits, '.', '_' and '-', not starting with '.', got " +
+                        Quote(out.filename));
   }
   ASSIGN_OR_RETURN(out.max_bytes, NumberOr(c, "max_bytes", 64ull << 20, 1024, 1ull << 40));
   ASSIGN_OR_RETURN(size_t ts, Choice(c, "add-timestamp", {"false", "true"}));
@@ -380,25 +402,30 @@ Result<RedisConfig> ParseRedisConfig(const ResourceConfigMap& c) {
   if (const std::string* url = Find(c, "url")) {
     std::string_view u = *url;
     if (!u.starts_with("redis://")) {
-      return KeyError("url", u.starts_with("rediss://") ? "TLS (rediss://) is not supported yet; use redis://host[:port]"
-                                                        : "must be redis://host[:port], got " + Quote(u));
+      return KeyError("url", u.starts_with("rediss://")
+                                 ? "TLS (rediss://) is not supported yet; use redis://host[:port]"
+                                 : "must be redis://host[:port], got " + Quote(u));
     }
     u.remove_prefix(8);
     // EDGELESS's examples end the URL with '/': an empty database part is
     // the default database, which is all Aether supports.
     if (u.ends_with('/')) u.remove_suffix(1);
     if (u.find('@') != std::string_view::npos) {
-      return KeyError("url", "authentication (user:password@) is not supported yet; use redis://host[:port]");
+      return KeyError(
+          "url", "authentication (user:password@) is not supported yet; use redis://host[:port]");
     }
     if (u.find('/') != std::string_view::npos || u.find('?') != std::string_view::npos) {
-      return KeyError("url", "selecting a database (/N) or options is not supported yet; use redis://host[:port]");
+      return KeyError(
+          "url",
+          "selecting a database (/N) or options is not supported yet; use redis://host[:port]");
     }
     std::optional<uint16_t> port;
     RETURN_IF_ERROR(SplitHostPort("url", u, &out.host, &port));
     if (port) out.port = *port;
   }
   const std::string* key = Find(c, "key");
-  if (key == nullptr || key->empty()) return KeyError("key", "required: the Redis key the payloads go to");
+  if (key == nullptr || key->empty())
+    return KeyError("key", "required: the Redis key the payloads go to");
   if (key->size() > 512) return KeyError("key", "at most 512 bytes");
   out.key = *key;
   ASSIGN_OR_RETURN(size_t mode, Choice(c, "mode", {"set", "rpush"}));
@@ -410,7 +437,8 @@ Result<TimerConfig> ParseTimerConfig(const ResourceConfigMap& c) {
   RETURN_IF_ERROR(CheckKeys(c, {"payload", "period_ms"}));
   TimerConfig out;
   const std::string* period = Find(c, "period_ms");
-  if (period == nullptr) return KeyError("period_ms", "required: the period in milliseconds (10..86400000)");
+  if (period == nullptr)
+    return KeyError("period_ms", "required: the period in milliseconds (10..86400000)");
   ASSIGN_OR_RETURN(uint64_t ms, Number("period_ms", *period, 10, 86400000));
   out.period = std::chrono::milliseconds(ms);
   if (const std::string* payload = Find(c, "payload")) {
@@ -428,8 +456,8 @@ Status ValidateResourceConfig(std::string_view class_type, const ResourceConfigM
   if (class_type == "kv") return ParseKvConfig(c).status();
   if (class_type == "redis") return ParseRedisConfig(c).status();
   if (class_type == "timer") return ParseTimerConfig(c).status();
-  return InvalidArgument("unknown resource class " + Quote(class_type) + " (known: " +
-                         Join(KnownResourceClasses()) + ")");
+  return InvalidArgument("unknown resource class " + Quote(class_type) +
+                         " (known: " + Join(KnownResourceClasses()) + ")");
 }
 
 }  // namespace aether

@@ -34,9 +34,9 @@ const std::vector<std::string>& KnownResourceClasses();
 // http-ingress: an engine route /wf/{workflow}/{path} turning a request into
 // an event to the resource's single mapped output.
 struct HttpIngressConfig {
-  std::string path;                  // "path", default: the component name; [a-z0-9_-] segments joined by '/'
-  bool call = true;                  // "mode": "call" (default; reply = response body) or "cast" (202 at once)
-  std::vector<std::string> methods;  // "methods": comma list, default "POST,PUT"; upper-case
+  std::string path;  // "path", default: the component name; [a-z0-9_-] segments joined by '/'
+  bool call = true;  // "mode": "call" (default; reply = response body) or "cast" (202 at once)
+  std::vector<std::string> methods;         // "methods": comma list, default "POST,PUT"; upper-case
   std::chrono::milliseconds timeout{5000};  // "timeout_ms" for mode call, 1..60000
   std::string content_type = "application/octet-stream";  // "content_type" of the replies
 };
@@ -54,9 +54,9 @@ struct HttpIngressConfig {
 struct EgressAllowEntry {
   enum class Kind { kName, kAddress, kNetwork };
   Kind kind = Kind::kName;
-  std::string name;    // kName: lower case
-  IpNetwork network;   // kAddress: the address (IPv4-mapped as IPv4), full-length prefix
-  uint16_t port = 0;   // 0 = the scheme's default port
+  std::string name;              // kName: lower case
+  IpNetwork network;             // kAddress: the address (IPv4-mapped as IPv4), full-length prefix
+  uint16_t port = 0;             // 0 = the scheme's default port
   std::string ToString() const;  // the normalized entry: "10.0.0.0/8:8080", "[::1]"
 };
 // InvalidArgument naming what is wrong: a URL, a bad port, an IPv6 address
@@ -75,22 +75,23 @@ struct HttpEgressConfig {
 // file-log: appends each payload as one line to a file under the node's data dir.
 struct FileLogConfig {
   std::string filename;  // "filename", default "<component>.log"; [A-Za-z0-9._-], no leading '.'
-  uint64_t max_bytes = 64ull << 20;  // "max_bytes", 1 KiB..1 TiB: the file is rotated to <name>.1 beyond this
-  bool add_timestamp = false;        // "add-timestamp" (EDGELESS's key): "true" or "false"
+  uint64_t max_bytes =
+      64ull << 20;  // "max_bytes", 1 KiB..1 TiB: the file is rotated to <name>.1 beyond this
+  bool add_timestamp = false;  // "add-timestamp" (EDGELESS's key): "true" or "false"
 };
 
 // kv: a small in-memory key-value store the functions call.
 struct KvConfig {
-  uint64_t max_keys = 10000;          // "max_keys", 1..1000000
-  uint64_t max_value_bytes = 65536;   // "max_value_bytes", 1..1 MiB
+  uint64_t max_keys = 10000;         // "max_keys", 1..1000000
+  uint64_t max_value_bytes = 65536;  // "max_value_bytes", 1..1 MiB
 };
 
 // redis: writes every payload to a key of a Redis server (SET, or RPUSH).
 struct RedisConfig {
   std::string host = "127.0.0.1";  // "url" = redis://host:port (default redis://127.0.0.1:6379)
   uint16_t port = 6379;
-  std::string key;                 // "key" (required)
-  bool rpush = false;              // "mode": "set" (default) or "rpush"
+  std::string key;     // "key" (required)
+  bool rpush = false;  // "mode": "set" (default) or "rpush"
 };
 
 // timer: casts `payload` to its outputs every period.
@@ -102,7 +103,8 @@ struct TimerConfig {
 // Each parser rejects unknown keys (the message lists the known ones) and
 // out-of-range values with InvalidArgument: "<key>: <what is wrong>". The
 // caller prefixes the path of the configurations object.
-Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c, std::string_view component);
+Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c,
+                                                 std::string_view component);
 Result<HttpEgressConfig> ParseHttpEgressConfig(const ResourceConfigMap& c);
 Result<FileLogConfig> ParseFileLogConfig(const ResourceConfigMap& c, std::string_view component);
 Result<KvConfig> ParseKvConfig(const ResourceConfigMap& c);

@@ -19,7 +19,8 @@ std::string Error(const Status& s) { return s.ok() ? "" : s.message(); }
 
 TEST(ResourceConfigTest, KnownClassesAreSorted) {
   const auto& c = KnownResourceClasses();
-  EXPECT_EQ(c, (std::vector<std::string>{"file-log", "http-egress", "http-ingress", "kv", "redis", "timer"}));
+  EXPECT_EQ(c, (std::vector<std::string>{"file-log", "http-egress", "http-ingress", "kv", "redis",
+                                         "timer"}));
 }
 
 TEST(ResourceConfigTest, HttpIngressDefaults) {
@@ -91,7 +92,8 @@ TEST(ResourceConfigTest, HttpIngressRejects) {
       {{{"content_type", ""}}, "content_type: must be a media type"},
       {{{"content_type", "text/plain\n"}}, "content_type: must be a media type"},
       {{{"host", "bad host"}}, "host: invalid host"},
-      {{{"port", "80"}}, "port: unknown key (known keys: content_type, host, methods, mode, path, timeout_ms)"},
+      {{{"port", "80"}},
+       "port: unknown key (known keys: content_type, host, methods, mode, path, timeout_ms)"},
   };
   for (const BadCase& c : cases) {
     std::string err = Error(ParseHttpIngressConfig(c.config, "ingress"));
@@ -105,18 +107,20 @@ TEST(ResourceConfigTest, HttpEgress) {
   EXPECT_EQ(c->allow, (std::vector<std::string>{"api.example.com", "10.0.0.1:8080"}));
   EXPECT_EQ(c->timeout.count(), 5000);
   EXPECT_EQ(c->max_response, 1u << 20);
-  c = ParseHttpEgressConfig({{"allow", "localhost:1"}, {"timeout_ms", "60000"}, {"max_response_bytes", "16777216"}});
+  c = ParseHttpEgressConfig(
+      {{"allow", "localhost:1"}, {"timeout_ms", "60000"}, {"max_response_bytes", "16777216"}});
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->max_response, 16u << 20);
   EXPECT_TRUE(ParseHttpEgressConfig({{"allow", "h:65535"}, {"max_response_bytes", "1"}}).ok());
   // Addresses and CIDR ranges, normalized.
-  c = ParseHttpEgressConfig({{"allow", "127.0.0.1:8080, [::1], [::FFFF:127.0.0.1]:8080, "
-                                       "[0:0::1]:9000, 10.0.0.0/8, 192.168.0.0/16:81, "
-                                       "[FD00::/8]:9000, [::ffff:7f00:1]"}});
+  c = ParseHttpEgressConfig({{"allow",
+                              "127.0.0.1:8080, [::1], [::FFFF:127.0.0.1]:8080, "
+                              "[0:0::1]:9000, 10.0.0.0/8, 192.168.0.0/16:81, "
+                              "[FD00::/8]:9000, [::ffff:7f00:1]"}});
   ASSERT_TRUE(c.ok()) << c.status().message();
-  EXPECT_EQ(c->allow, (std::vector<std::string>{"127.0.0.1:8080", "[::1]", "[::1]:9000",
-                                                "10.0.0.0/8", "192.168.0.0/16:81",
-                                                "[fd00::/8]:9000", "127.0.0.1"}));
+  EXPECT_EQ(c->allow,
+            (std::vector<std::string>{"127.0.0.1:8080", "[::1]", "[::1]:9000", "10.0.0.0/8",
+                                      "192.168.0.0/16:81", "[fd00::/8]:9000", "127.0.0.1"}));
 
   const std::vector<BadCase> cases = {
       {{}, "allow: required"},
@@ -124,8 +128,11 @@ TEST(ResourceConfigTest, HttpEgress) {
       {{{"allow", "a,,b"}}, "allow: empty entry"},
       {{{"allow", "http://x"}}, "allow: \"http://x\": give host or host:port, not a URL"},
       {{{"allow", "x/y"}}, "allow: invalid CIDR range \"x/y\""},
-      {{{"allow", "2130706433"}}, "allow: \"2130706433\" is an unusual spelling of the IPv4 address 127.0.0.1; write 127.0.0.1"},
-      {{{"allow", "0x7f.1:80"}}, "allow: \"0x7f.1\" is an unusual spelling of the IPv4 address 127.0.0.1"},
+      {{{"allow", "2130706433"}},
+       "allow: \"2130706433\" is an unusual spelling of the IPv4 address 127.0.0.1; write "
+       "127.0.0.1"},
+      {{{"allow", "0x7f.1:80"}},
+       "allow: \"0x7f.1\" is an unusual spelling of the IPv4 address 127.0.0.1"},
       {{{"allow", "127.1"}}, "allow: \"127.1\" is an unusual spelling"},
       {{{"allow", "1.2.3.256"}}, "allow: invalid IPv4 address \"1.2.3.256\""},
       {{{"allow", "::1"}}, "allow: \"::1\": write an IPv6 address in brackets"},
@@ -147,9 +154,11 @@ TEST(ResourceConfigTest, HttpEgress) {
       {{{"allow", "x:http"}}, "allow: invalid port"},
       {{{"allow", "x"}, {"timeout_ms", "0"}}, "timeout_ms: must be between 1 and 60000"},
       {{{"allow", "x"}, {"timeout_ms", "60001"}}, "timeout_ms: must be between 1 and 60000"},
-      {{{"allow", "x"}, {"max_response_bytes", "0"}}, "max_response_bytes: must be between 1 and 16777216"},
+      {{{"allow", "x"}, {"max_response_bytes", "0"}},
+       "max_response_bytes: must be between 1 and 16777216"},
       {{{"allow", "x"}, {"max_response_bytes", "16777217"}}, "max_response_bytes: must be between"},
-      {{{"allow", "x"}, {"hosts", "y"}}, "hosts: unknown key (known keys: allow, max_response_bytes, timeout_ms)"},
+      {{{"allow", "x"}, {"hosts", "y"}},
+       "hosts: unknown key (known keys: allow, max_response_bytes, timeout_ms)"},
   };
   for (const BadCase& c : cases) {
     std::string err = Error(ParseHttpEgressConfig(c.config));
@@ -163,12 +172,15 @@ TEST(ResourceConfigTest, FileLog) {
   EXPECT_EQ(c->filename, "log.log");
   EXPECT_EQ(c->max_bytes, 64ull << 20);
   EXPECT_FALSE(c->add_timestamp);
-  c = ParseFileLogConfig({{"filename", "My_file-1.txt"}, {"max_bytes", "1024"}, {"add-timestamp", "true"}}, "log");
+  c = ParseFileLogConfig(
+      {{"filename", "My_file-1.txt"}, {"max_bytes", "1024"}, {"add-timestamp", "true"}}, "log");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->filename, "My_file-1.txt");
   EXPECT_EQ(c->max_bytes, 1024u);
   EXPECT_TRUE(c->add_timestamp);
-  EXPECT_TRUE(ParseFileLogConfig({{"filename", std::string(128, 'a')}, {"max_bytes", "1099511627776"}}, "l").ok());
+  EXPECT_TRUE(
+      ParseFileLogConfig({{"filename", std::string(128, 'a')}, {"max_bytes", "1099511627776"}}, "l")
+          .ok());
 
   const std::vector<BadCase> cases = {
       {{{"filename", ""}}, "filename: use 1 to 128"},
@@ -245,8 +257,10 @@ TEST(ResourceConfigTest, Redis) {
       {{{"key", std::string(513, 'k')}}, "key: at most 512 bytes"},
       {{{"key", "k"}, {"url", "http://x"}}, "url: must be redis://host[:port]"},
       {{{"key", "k"}, {"url", "rediss://x"}}, "url: TLS (rediss://) is not supported yet"},
-      {{{"key", "k"}, {"url", "redis://user:pw@x:6379"}}, "url: authentication (user:password@) is not supported yet"},
-      {{{"key", "k"}, {"url", "redis://x:6379/2"}}, "url: selecting a database (/N) or options is not supported yet"},
+      {{{"key", "k"}, {"url", "redis://user:pw@x:6379"}},
+       "url: authentication (user:password@) is not supported yet"},
+      {{{"key", "k"}, {"url", "redis://x:6379/2"}},
+       "url: selecting a database (/N) or options is not supported yet"},
       {{{"key", "k"}, {"url", "redis://"}}, "url: invalid host"},
       {{{"key", "k"}, {"url", "redis://x:0"}}, "url: invalid port"},
       {{{"key", "k"}, {"url", "redis://x:65536"}}, "url: invalid port"},
@@ -268,14 +282,17 @@ TEST(ResourceConfigTest, Timer) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->period.count(), 86400000);
   EXPECT_EQ(c->payload, "tick");
-  EXPECT_TRUE(ParseTimerConfig({{"period_ms", "1000"}, {"payload", std::string(1 << 20, 'p')}}).ok());
+  EXPECT_TRUE(
+      ParseTimerConfig({{"period_ms", "1000"}, {"payload", std::string(1 << 20, 'p')}}).ok());
   const std::vector<BadCase> cases = {
       {{}, "period_ms: required"},
       {{{"period_ms", "9"}}, "period_ms: must be between 10 and 86400000, got 9"},
       {{{"period_ms", "86400001"}}, "period_ms: must be between 10 and 86400000"},
       {{{"period_ms", "1s"}}, "period_ms: must be a whole decimal number, got \"1s\""},
-      {{{"period_ms", "100"}, {"payload", std::string((1 << 20) + 1, 'p')}}, "payload: at most 1 MiB"},
-      {{{"period_ms", "100"}, {"period", "1"}}, "period: unknown key (known keys: payload, period_ms)"},
+      {{{"period_ms", "100"}, {"payload", std::string((1 << 20) + 1, 'p')}},
+       "payload: at most 1 MiB"},
+      {{{"period_ms", "100"}, {"period", "1"}},
+       "period: unknown key (known keys: payload, period_ms)"},
   };
   for (const BadCase& c : cases) {
     std::string err = Error(ParseTimerConfig(c.config));
@@ -294,7 +311,8 @@ TEST(ResourceConfigTest, ValidateDispatches) {
   Status st = ValidateResourceConfig("dda", {}, "t");
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
   EXPECT_EQ(st.message(),
-            "unknown resource class \"dda\" (known: file-log, http-egress, http-ingress, kv, redis, timer)");
+            "unknown resource class \"dda\" (known: file-log, http-egress, http-ingress, kv, "
+            "redis, timer)");
 }
 
 TEST(ResourceConfigTest, UnknownKeyIsShortenedAndListsKnownKeys) {
@@ -304,7 +322,8 @@ TEST(ResourceConfigTest, UnknownKeyIsShortenedAndListsKnownKeys) {
 }
 
 TEST(ResourceConfigTest, ValuesInMessagesArePrintableAndShort) {
-  std::string err = Error(ParseTimerConfig({{"period_ms", std::string("\x01\xff") + std::string(500, '9')}}));
+  std::string err =
+      Error(ParseTimerConfig({{"period_ms", std::string("\x01\xff") + std::string(500, '9')}}));
   EXPECT_LT(err.size(), 120u);
   for (char c : err) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << err;
 }

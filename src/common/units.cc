@@ -38,7 +38,8 @@ Status Split(std::string_view text, std::string_view what, NumberAndUnit* out) {
   std::string_view unit = t.substr(i);
   while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
   out->unit.clear();
-  for (char c : unit) out->unit.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : unit)
+    out->unit.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   return OkStatus();
 }
 
@@ -48,12 +49,18 @@ Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
   NumberAndUnit nu;
   RETURN_IF_ERROR(Split(text, "duration", &nu));
   double scale = 0;
-  if (nu.unit == "ns") scale = 1;
-  else if (nu.unit == "us" || nu.unit == "µs") scale = 1e3;
-  else if (nu.unit == "ms") scale = 1e6;
-  else if (nu.unit == "s" || nu.unit.empty()) scale = 1e9;
-  else if (nu.unit == "m" || nu.unit == "min") scale = 60e9;
-  else if (nu.unit == "h") scale = 3600e9;
+  if (nu.unit == "ns")
+    scale = 1;
+  else if (nu.unit == "us" || nu.unit == "µs")
+    scale = 1e3;
+  else if (nu.unit == "ms")
+    scale = 1e6;
+  else if (nu.unit == "s" || nu.unit.empty())
+    scale = 1e9;
+  else if (nu.unit == "m" || nu.unit == "min")
+    scale = 60e9;
+  else if (nu.unit == "h")
+    scale = 3600e9;
   else {
     return InvalidArgument("invalid duration \"" + std::string(text) +
                            "\": unknown unit (use ns, us, ms, s, m or h)");
@@ -69,10 +76,14 @@ Result<uint64_t> ParseSize(std::string_view text) {
   NumberAndUnit nu;
   RETURN_IF_ERROR(Split(text, "size", &nu));
   double scale = 0;
-  if (nu.unit.empty() || nu.unit == "b") scale = 1;
-  else if (nu.unit == "k" || nu.unit == "kb" || nu.unit == "kib") scale = 1024.0;
-  else if (nu.unit == "m" || nu.unit == "mb" || nu.unit == "mib") scale = 1024.0 * 1024;
-  else if (nu.unit == "g" || nu.unit == "gb" || nu.unit == "gib") scale = 1024.0 * 1024 * 1024;
+  if (nu.unit.empty() || nu.unit == "b")
+    scale = 1;
+  else if (nu.unit == "k" || nu.unit == "kb" || nu.unit == "kib")
+    scale = 1024.0;
+  else if (nu.unit == "m" || nu.unit == "mb" || nu.unit == "mib")
+    scale = 1024.0 * 1024;
+  else if (nu.unit == "g" || nu.unit == "gb" || nu.unit == "gib")
+    scale = 1024.0 * 1024 * 1024;
   else {
     return InvalidArgument("invalid size \"" + std::string(text) +
                            "\": unknown unit (use B, KB, MB or GB)");

@@ -77,7 +77,7 @@ GuardedHandler ControlApi::InlineAs(std::string route, Access access, CallerAsyn
     };
   }
   g.handler = [this, route = std::move(route), access, fn = std::move(fn)](HttpRequest&& req,
-                                                                         Responder respond) {
+                                                                           Responder respond) {
     Responder counted = [this, route, respond = std::move(respond)](HttpResponse r) {
       CountResponse(route, r.status);
       respond(std::move(r));
@@ -109,7 +109,8 @@ GuardedHandler ControlApi::BlockingAs(std::string route, Access access, CallerSy
         respond(JsonError(500, "internal", "internal error"));
       }
     });
-    if (!queued.ok()) respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
+    if (!queued.ok())
+      respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
   };
   return InlineAs(std::move(route), access, std::move(async));
 }

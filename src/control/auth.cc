@@ -46,7 +46,7 @@ Result<std::string> ReadOrCreate(const std::string& path, std::string_view what)
       return Unavailable("cannot create the " + std::string(what) + " file " + path + ": " +
                          std::strerror(errno));
     }
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
       LOG_WARN("{} file {} is readable by other users; chmod 600 it", what, path);
     }
@@ -54,7 +54,8 @@ Result<std::string> ReadOrCreate(const std::string& path, std::string_view what)
     std::stringstream ss;
     ss << in.rdbuf();
     std::string token = Trim(ss.str());
-    if (!in.good() && !in.eof()) return Unavailable("cannot read the " + std::string(what) + " file " + path);
+    if (!in.good() && !in.eof())
+      return Unavailable("cannot read the " + std::string(what) + " file " + path);
     if (!token.empty() && token.size() < kMinTokenLength) {
       return InvalidArgument(
           "the " + std::string(what) + " file " + path + " holds " + std::to_string(token.size()) +
@@ -93,7 +94,8 @@ Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& dat
   if (auth.token.empty() || auth.join_token.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(data_dir, ec);
-    if (ec) return Unavailable("cannot create the data directory " + data_dir + ": " + ec.message());
+    if (ec)
+      return Unavailable("cannot create the data directory " + data_dir + ": " + ec.message());
   }
   if (!auth.token.empty()) {
     t.admin = auth.token;
@@ -113,8 +115,9 @@ Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& dat
 Result<std::string_view> BearerToken(const HttpRequest& req) {
   std::string_view h = req.Header("Authorization");
   constexpr std::string_view kScheme = "Bearer ";
-  if (h.size() <= kScheme.size() || !std::equal(kScheme.begin(), kScheme.end(), h.begin(),
-                                                [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+  if (h.size() <= kScheme.size() ||
+      !std::equal(kScheme.begin(), kScheme.end(), h.begin(),
+                  [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
     return Unauthenticated("missing bearer token (send Authorization: Bearer <token>)");
   }
   std::string_view given = h.substr(kScheme.size());

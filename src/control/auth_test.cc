@@ -28,7 +28,7 @@ TEST_F(AuthTest, GeneratesOnceWithMode0600AndReuses) {
   EXPECT_EQ(first->admin.size(), 64u);
   EXPECT_EQ(first->join.size(), 64u);
   EXPECT_NE(first->admin, first->join);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(first->admin_file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat(first->join_file.c_str(), &st), 0);

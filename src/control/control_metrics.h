@@ -23,8 +23,8 @@ struct ControlMetrics {
         nodes(r.AddCollectedGauge("aether_control_nodes", "Registered nodes by state")),
         functions(r.AddCollectedGauge("aether_control_functions", "Deployed functions")),
         revision(r.AddCollectedGauge("aether_control_store_revision", "Current store revision")),
-        manifest_waiters(r.AddGauge("aether_control_manifest_waiters",
-                                    "Engines long-polling the manifest")) {}
+        manifest_waiters(
+            r.AddGauge("aether_control_manifest_waiters", "Engines long-polling the manifest")) {}
 
   CounterFamily& requests;
   CounterFamily& deploys;

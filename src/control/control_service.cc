@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -59,7 +59,8 @@ class ControlServiceImpl final : public ControlService {
     data_dir_ = db.parent_path().empty() ? "." : db.parent_path().string();
     std::error_code ec;
     std::filesystem::create_directories(data_dir_, ec);
-    if (ec) return Unavailable("cannot create the data directory " + data_dir_ + ": " + ec.message());
+    if (ec)
+      return Unavailable("cannot create the data directory " + data_dir_ + ": " + ec.message());
     RETURN_IF_ERROR(lock_.Acquire(data_dir_));
 
     ASSIGN_OR_RETURN(tokens_, LoadOrCreateTokens(config_.auth, data_dir_));
@@ -82,24 +83,25 @@ class ControlServiceImpl final : public ControlService {
 
     metrics_ = std::make_unique<ControlMetrics>(registry_);
     GatewayOptions go;
-    go.default_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config_.runtime.exec_timeout);
+    go.default_timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(config_.runtime.exec_timeout);
     go.threads = config_.gateway.workers;
     go.max_queue = config_.gateway.queue_length;
     gateway_ = std::make_unique<Gateway>(*functions_, *nodes_, *metrics_, go);
     watch_ = std::make_unique<ManifestWatch>(*store_, *functions_, *metrics_);
     workers_ = std::make_unique<WorkQueue>(
         WorkQueueOptions{"the control plane's API workers", kApiWorkers, kApiQueue, 0});
-    orchestrator_ = std::make_unique<Orchestrator>(*store_, *functions_, *nodes_, *events_, registry_);
+    orchestrator_ =
+        std::make_unique<Orchestrator>(*store_, *functions_, *nodes_, *events_, registry_);
     NodeRegistry* nodes = nodes_.get();
     workflow_watch_ = std::make_unique<WorkflowWatch>(
         *store_, orchestrator_->workflow_store(),
         [nodes](const std::string& sender, const std::string& receiver) {
           return nodes->PairTokenDigest(sender, receiver);
         });
-    api_ = std::make_unique<ControlApi>(ApiContext{config_, tokens_, *store_, *artifacts_, *events_,
-                                                   *functions_, *nodes_, *gateway_, *watch_,
-                                                   registry_, *metrics_, *workers_, *orchestrator_,
-                                                   *workflow_watch_});
+    api_ = std::make_unique<ControlApi>(ApiContext{
+        config_, tokens_, *store_, *artifacts_, *events_, *functions_, *nodes_, *gateway_, *watch_,
+        registry_, *metrics_, *workers_, *orchestrator_, *workflow_watch_});
 
     HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultControlPort);
     if (port_override) so.port = *port_override;
@@ -117,9 +119,8 @@ class ControlServiceImpl final : public ControlService {
     orchestrator_->Start();
     // Sweep often enough that a node is marked down within ~1/4 of
     // node_timeout after it expires.
-    auto period = std::clamp<std::chrono::nanoseconds>(config_.registry.node_timeout / 4,
-                                                       std::chrono::milliseconds(50),
-                                                       std::chrono::seconds(1));
+    auto period = std::clamp<std::chrono::nanoseconds>(
+        config_.registry.node_timeout / 4, std::chrono::milliseconds(50), std::chrono::seconds(1));
     sweeper_ = std::thread([this, period] {
       std::unique_lock lock(sweep_mu_);
       while (!sweep_cv_.wait_for(lock, period, [this] { return stopping_; })) {
@@ -186,8 +187,8 @@ class ControlServiceImpl final : public ControlService {
 
 }  // namespace
 
-Result<std::unique_ptr<ControlService>> ControlService::Create(const Config& config,
-                                                               std::optional<uint16_t> port_override) {
+Result<std::unique_ptr<ControlService>> ControlService::Create(
+    const Config& config, std::optional<uint16_t> port_override) {
   auto service = std::make_unique<ControlServiceImpl>(config);
   RETURN_IF_ERROR(service->Init(port_override));
   return std::unique_ptr<ControlService>(std::move(service));

@@ -1,7 +1,6 @@
 #include "control/event_log.h"
 
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -54,7 +53,8 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(Store& store, int64_t max_event
   ASSIGN_OR_RETURN(auto seq, store.Get(kSeqKey));
   if (seq) log->last_id_ = std::strtoll(seq->value.c_str(), nullptr, 10);
   ASSIGN_OR_RETURN(auto first, store.List(kPrefix, 1));
-  log->first_id_ = first.empty() ? log->last_id_ + 1 : std::strtoll(first[0].key.c_str() + kPrefix.size(), nullptr, 10);
+  log->first_id_ = first.empty() ? log->last_id_ + 1
+                                 : std::strtoll(first[0].key.c_str() + kPrefix.size(), nullptr, 10);
   return log;
 }
 
@@ -95,7 +95,11 @@ Result<EventPage> EventLog::List(int64_t since, const std::string& type, int64_t
   // the scan is too.
   constexpr int64_t kScanPage = 500;
   while (static_cast<int64_t>(page.events.size()) < limit) {
-    ASSIGN_OR_RETURN(auto kvs, store_.List(kPrefix, type.empty() ? limit - static_cast<int64_t>(page.events.size()) : kScanPage, after));
+    ASSIGN_OR_RETURN(
+        auto kvs,
+        store_.List(kPrefix,
+                    type.empty() ? limit - static_cast<int64_t>(page.events.size()) : kScanPage,
+                    after));
     if (kvs.empty()) break;
     for (const KeyValue& kv : kvs) {
       after = kv.key;

@@ -20,9 +20,9 @@ namespace aether::control {
 
 struct Event {
   int64_t id = 0;
-  std::string time;    // RFC 3339 UTC
-  std::string type;    // function_deployed, node_down, or what a node sent
-  std::string source;  // a node id, "api" or "control"
+  std::string time;           // RFC 3339 UTC
+  std::string type;           // function_deployed, node_down, or what a node sent
+  std::string source;         // a node id, "api" or "control"
   std::string data = "null";  // any JSON value, as compact text
 };
 

@@ -21,7 +21,9 @@ constexpr std::string_view kMarkerKey = "meta/functions";
 constexpr int kCasAttempts = 20;
 
 std::string FunctionKey(const std::string& name) { return std::string(kFunctionsPrefix) + name; }
-std::string VersionsPrefix(const std::string& name) { return std::string(kVersionsPrefix) + name + "/"; }
+std::string VersionsPrefix(const std::string& name) {
+  return std::string(kVersionsPrefix) + name + "/";
+}
 std::string VersionKey(const std::string& name, int64_t v) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%010lld", static_cast<long long>(v));
@@ -31,8 +33,12 @@ std::string VersionKey(const std::string& name, int64_t v) {
 json::object VersionToJson(const VersionInfo& v) {
   json::object env;
   for (const auto& [k, val] : v.env) env[k] = val;
-  return {{"version", v.version}, {"sha256", v.sha256}, {"size", v.size}, {"env", std::move(env)},
-          {"memory_limit", v.limits.memory_limit}, {"timeout_ms", v.limits.timeout.count()},
+  return {{"version", v.version},
+          {"sha256", v.sha256},
+          {"size", v.size},
+          {"env", std::move(env)},
+          {"memory_limit", v.limits.memory_limit},
+          {"timeout_ms", v.limits.timeout.count()},
           {"deployed_at", v.deployed_at}};
 }
 
@@ -61,8 +67,10 @@ struct FunctionRecord {
 };
 
 std::string EncodeFunction(const FunctionRecord& r) {
-  return ToJson(json::object{{"name", r.info.name}, {"created_at", r.info.created_at},
-                             {"updated_at", r.info.updated_at}, {"latest", r.latest},
+  return ToJson(json::object{{"name", r.info.name},
+                             {"created_at", r.info.created_at},
+                             {"updated_at", r.info.updated_at},
+                             {"latest", r.latest},
                              {"current", VersionToJson(r.info.current)}});
 }
 
@@ -149,7 +157,8 @@ Result<VersionInfo> FunctionRegistry::Deploy(DeployRequest&& req, const std::str
     ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
     if (!r.succeeded) continue;
     LOG_INFO("deployed {}@{} ({} bytes, sha256 {})", req.name, v.version, v.size, v.sha256);
-    json::object data{{"name", req.name}, {"version", v.version}, {"sha256", v.sha256}, {"size", v.size}};
+    json::object data{
+        {"name", req.name}, {"version", v.version}, {"sha256", v.sha256}, {"size", v.size}};
     if (auto e = events_.Append("function_deployed", source, ToJson(data)); !e.ok()) {
       LOG_WARN("recording a deploy event: {}", e.status().message());
     }
@@ -233,7 +242,8 @@ Result<int64_t> FunctionRegistry::Delete(const std::string& name, const std::str
         !e.ok()) {
       LOG_WARN("recording a delete event: {}", e.status().message());
     }
-    if (auto gc = CollectGarbage(); !gc.ok()) LOG_WARN("artifact cleanup: {}", gc.status().message());
+    if (auto gc = CollectGarbage(); !gc.ok())
+      LOG_WARN("artifact cleanup: {}", gc.status().message());
     return versions;
   }
   return Unavailable("too many concurrent changes of function " + name + "; retry");

@@ -50,7 +50,7 @@ struct FunctionInfo {
 };
 
 struct Manifest {
-  int64_t revision = 0;  // 0 until the first function change
+  int64_t revision = 0;                 // 0 until the first function change
   std::vector<FunctionInfo> functions;  // by name
   // protocol::EncodeManifest of it, rendered once per revision.
   std::string json;

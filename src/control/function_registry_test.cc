@@ -30,7 +30,8 @@ class FunctionRegistryTest : public ::testing::Test {
   }
   size_t ArtifactCount() {
     size_t n = 0;
-    for (auto& e : std::filesystem::directory_iterator(dir_ + "/artifacts")) n += e.is_regular_file();
+    for (auto& e : std::filesystem::directory_iterator(dir_ + "/artifacts"))
+      n += e.is_regular_file();
     return n;
   }
 

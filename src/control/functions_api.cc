@@ -86,10 +86,13 @@ HttpResponse ControlApi::Deploy(const std::string& name, std::string&& wasm, Env
     return JsonError(v.status());
   }
   ctx_.metrics.deploys.WithLabels({{"result", "ok"}}).Inc();
-  HttpResponse r = JsonOk(json::object{
-      {"status", "deployed"}, {"function_id", name + "@" + std::to_string(v->version)},
-      {"name", name}, {"version", v->version}, {"sha256", v->sha256}, {"size", v->size},
-      {"deployed_at", v->deployed_at}});
+  HttpResponse r = JsonOk(json::object{{"status", "deployed"},
+                                       {"function_id", name + "@" + std::to_string(v->version)},
+                                       {"name", name},
+                                       {"version", v->version},
+                                       {"sha256", v->sha256},
+                                       {"size", v->size},
+                                       {"deployed_at", v->deployed_at}});
   r.status = 201;
   r.headers.emplace_back("Location", std::string(kFunctionsPath) + name);
   return r;
@@ -100,7 +103,8 @@ HttpResponse ControlApi::DeployJson(const HttpRequest& req) {
   if (!body.ok()) return BadRequest(body.status(), "invalid_request");
   Result<std::string> name = GetString(*body, "name");
   if (!name.ok()) return BadRequest(name.status());
-  if (Status st = protocol::ValidateFunctionName(*name); !st.ok()) return BadRequest(st, "invalid_name");
+  if (Status st = protocol::ValidateFunctionName(*name); !st.ok())
+    return BadRequest(st, "invalid_name");
 
   EnvMap env;
   if (const json::value* e = body->if_contains("env")) {
@@ -137,7 +141,8 @@ HttpResponse ControlApi::DeployJson(const HttpRequest& req) {
 }
 
 HttpResponse ControlApi::DeployRaw(const HttpRequest& req, const std::string& name) {
-  if (Status st = protocol::ValidateFunctionName(name); !st.ok()) return BadRequest(st, "invalid_name");
+  if (Status st = protocol::ValidateFunctionName(name); !st.ok())
+    return BadRequest(st, "invalid_name");
   std::string_view ct = req.Header("Content-Type");
   ct = ct.substr(0, ct.find(';'));
   if (!ct.empty() && ct != "application/wasm" && ct != "application/octet-stream") {
@@ -162,8 +167,8 @@ HttpResponse ControlApi::DeployRaw(const HttpRequest& req, const std::string& na
       if (!t.ok()) return BadRequest(t.status());
       limits.timeout = *t;
     } else {
-      return JsonError(400, "invalid_argument", "unknown query parameter \"" +
-                                                    SanitizeUtf8(param.key.substr(0, 32)) + "\"");
+      return JsonError(400, "invalid_argument",
+                       "unknown query parameter \"" + SanitizeUtf8(param.key.substr(0, 32)) + "\"");
     }
   }
   if (Status st = ValidateEnv(env, EnvLimitsOf(ctx_.config.runtime)); !st.ok())
@@ -174,7 +179,8 @@ HttpResponse ControlApi::DeployRaw(const HttpRequest& req, const std::string& na
 }
 
 HttpResponse ControlApi::GetFunction(const std::string& name) {
-  if (Status st = protocol::ValidateFunctionName(name); !st.ok()) return BadRequest(st, "invalid_name");
+  if (Status st = protocol::ValidateFunctionName(name); !st.ok())
+    return BadRequest(st, "invalid_name");
   Result<FunctionInfo> f = ctx_.functions.Get(name);
   if (!f.ok()) return JsonError(f.status());
   const VersionInfo& cur = f->current;
@@ -189,8 +195,10 @@ HttpResponse ControlApi::GetFunction(const std::string& name) {
     auto it = n.ready.find(name);
     json::value sha = it == n.ready.end() ? json::value(nullptr) : json::value(it->second);
     bool ready = n.up && it != n.ready.end() && it->second == cur.sha256;
-    nodes.push_back(json::object{{"node_id", n.reg.node_id}, {"state", n.up ? "up" : "down"},
-                                 {"ready", ready}, {"sha256", std::move(sha)}});
+    nodes.push_back(json::object{{"node_id", n.reg.node_id},
+                                 {"state", n.up ? "up" : "down"},
+                                 {"ready", ready},
+                                 {"sha256", std::move(sha)}});
   }
   json::object item = protocol::ManifestEntryJson(ManifestEntryOf(*f));
   item["created_at"] = f->created_at;
@@ -205,15 +213,18 @@ HttpResponse ControlApi::ListFunctions() {
   if (!m.ok()) return JsonError(m.status());
   json::array items;
   for (const FunctionInfo& f : (*m)->functions) {
-    items.push_back(json::object{{"name", f.name}, {"version", f.current.version},
-                                 {"sha256", f.current.sha256}, {"size", f.current.size},
+    items.push_back(json::object{{"name", f.name},
+                                 {"version", f.current.version},
+                                 {"sha256", f.current.sha256},
+                                 {"size", f.current.size},
                                  {"updated_at", f.updated_at}});
   }
   return JsonOk(json::object{{"functions", std::move(items)}, {"revision", (*m)->revision}});
 }
 
 HttpResponse ControlApi::Rollback(const HttpRequest& req, const std::string& name) {
-  if (Status st = protocol::ValidateFunctionName(name); !st.ok()) return BadRequest(st, "invalid_name");
+  if (Status st = protocol::ValidateFunctionName(name); !st.ok())
+    return BadRequest(st, "invalid_name");
   Result<json::object> body = ParseJsonObject(req.body);
   if (!body.ok()) return BadRequest(body.status(), "invalid_request");
   Result<int64_t> version = GetInt(*body, "version");
@@ -222,19 +233,23 @@ HttpResponse ControlApi::Rollback(const HttpRequest& req, const std::string& nam
   if (!v.ok()) return JsonError(v.status());
   return JsonOk(json::object{{"status", "rolled_back"},
                              {"function_id", name + "@" + std::to_string(v->version)},
-                             {"name", name}, {"version", v->version}, {"sha256", v->sha256}});
+                             {"name", name},
+                             {"version", v->version},
+                             {"sha256", v->sha256}});
 }
 
 HttpResponse ControlApi::DeleteFunction(const std::string& name) {
-  if (Status st = protocol::ValidateFunctionName(name); !st.ok()) return BadRequest(st, "invalid_name");
+  if (Status st = protocol::ValidateFunctionName(name); !st.ok())
+    return BadRequest(st, "invalid_name");
   // A function a workflow runs stays until that workflow is deleted.
   Result<std::vector<std::string>> users = ctx_.workflows.WorkflowsUsing(name);
   if (!users.ok()) return JsonError(users.status());
   if (!users->empty()) {
     std::string list;
     for (const std::string& w : *users) list += (list.empty() ? "" : ", ") + w;
-    return JsonError(409, "in_use", "function \"" + name + "\" is used by workflow(s) " + list +
-                                        "; delete them first");
+    return JsonError(
+        409, "in_use",
+        "function \"" + name + "\" is used by workflow(s) " + list + "; delete them first");
   }
   Result<int64_t> n = ctx_.functions.Delete(name, std::string(kApiSource));
   if (!n.ok()) return JsonError(n.status());
@@ -256,23 +271,23 @@ void ControlApi::RegisterFunctions(HttpServer& server) {
                  r.body = (*m)->json;
                  return r;
                }));
-  server.RoutePrefix("GET", kFunctionsPath,
-                     Blocking("GET /api/functions/{name}", Access::kAdmin,
-                              [this](const HttpRequest& req) {
-                                PathParts p = SplitPath(req.path);
-                                if (!p.action.empty()) return JsonError(404, "not_found", "no such route");
-                                return GetFunction(p.name);
-                              }));
-  server.RoutePrefix("PUT", kFunctionsPath,
-                     Blocking("PUT /api/functions/{name}", Access::kAdmin,
-                              [this](const HttpRequest& req) {
-                                return DeployRaw(req, req.path.substr(kFunctionsPath.size()));
-                              }));
-  server.RoutePrefix("DELETE", kFunctionsPath,
-                     Blocking("DELETE /api/functions/{name}", Access::kAdmin,
-                              [this](const HttpRequest& req) {
-                                return DeleteFunction(req.path.substr(kFunctionsPath.size()));
-                              }));
+  server.RoutePrefix(
+      "GET", kFunctionsPath,
+      Blocking("GET /api/functions/{name}", Access::kAdmin, [this](const HttpRequest& req) {
+        PathParts p = SplitPath(req.path);
+        if (!p.action.empty()) return JsonError(404, "not_found", "no such route");
+        return GetFunction(p.name);
+      }));
+  server.RoutePrefix(
+      "PUT", kFunctionsPath,
+      Blocking("PUT /api/functions/{name}", Access::kAdmin, [this](const HttpRequest& req) {
+        return DeployRaw(req, req.path.substr(kFunctionsPath.size()));
+      }));
+  server.RoutePrefix(
+      "DELETE", kFunctionsPath,
+      Blocking("DELETE /api/functions/{name}", Access::kAdmin, [this](const HttpRequest& req) {
+        return DeleteFunction(req.path.substr(kFunctionsPath.size()));
+      }));
   server.RoutePrefix("POST", kFunctionsPath,
                      Blocking("POST /api/functions/{name}/rollback", Access::kAdmin,
                               [this](const HttpRequest& req) {

@@ -15,8 +15,8 @@ namespace json = boost::json;
 // that reached an engine may have run, and running it twice is not ours to
 // decide.
 bool NotSent(const Status& st) {
-  return st.code() == Code::kUnavailable && (st.message().starts_with("cannot connect") ||
-                                             st.message().starts_with("cannot resolve"));
+  return st.code() == Code::kUnavailable &&
+         (st.message().starts_with("cannot connect") || st.message().starts_with("cannot resolve"));
 }
 
 // `body` is a JSON object (already parsed); appends "function": name.
@@ -45,8 +45,8 @@ Gateway::Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetric
                     ? nullptr
                     : NewHttpClient({.max_idle_per_host = options.max_idle_per_node})),
       http_(options.http != nullptr ? *options.http : *own_http_),
-      workers_(WorkQueueOptions{"the gateway's forward queue", options.threads, options.max_queue,
-                                0}) {}
+      workers_(
+          WorkQueueOptions{"the gateway's forward queue", options.threads, options.max_queue, 0}) {}
 
 Gateway::~Gateway() { Stop(); }
 
@@ -87,7 +87,8 @@ HttpResponse Gateway::Forward(const std::string& name, const std::string& body) 
   // engine, like boost::json, keeps the last of repeated keys): re-encoding
   // "input" would change its text (2.5 becomes 2.5E0, long numbers round).
   std::string forward = ForwardBody(body, name);
-  auto timeout = fn->current.limits.timeout.count() ? fn->current.limits.timeout : options_.default_timeout;
+  auto timeout =
+      fn->current.limits.timeout.count() ? fn->current.limits.timeout : options_.default_timeout;
   timeout += options_.slack;
 
   std::vector<std::string> tried;
@@ -112,9 +113,10 @@ HttpResponse Gateway::Forward(const std::string& name, const std::string& body) 
     if (!NotSent(last)) break;
   }
   if (tried.empty()) {
-    HttpResponse r = JsonError(503, "no_ready_node",
-                               "function " + name + " version " + std::to_string(fn->current.version) +
-                                   " is not ready on any live node");
+    HttpResponse r =
+        JsonError(503, "no_ready_node",
+                  "function " + name + " version " + std::to_string(fn->current.version) +
+                      " is not ready on any live node");
     r.headers.emplace_back("Retry-After", "1");
     return r;
   }

@@ -24,7 +24,9 @@ LongPoll::LongPoll(Store& store, LongPollHooks hooks, std::chrono::milliseconds 
 
 LongPoll::~LongPoll() { Stop(); }
 
-void LongPoll::Start() { thread_ = std::thread([this] { Run(); }); }
+void LongPoll::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void LongPoll::Stop() {
   {
@@ -51,8 +53,8 @@ void LongPoll::Observe(int64_t store_revision, size_t waiters) {
   if (hooks_.observe) hooks_.observe(store_revision, waiters);
 }
 
-void LongPoll::Wait(std::string key, std::optional<int64_t> since,
-                    std::chrono::milliseconds wait, Responder respond) {
+void LongPoll::Wait(std::string key, std::optional<int64_t> since, std::chrono::milliseconds wait,
+                    Responder respond) {
   wait = std::min(wait, max_wait_);
   Result<int64_t> rev = hooks_.revision();
   if (!rev.ok()) {

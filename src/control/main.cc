@@ -1,9 +1,9 @@
 // aether-control: the control plane. main() only parses arguments and wires
 // the ControlService; logs (and the "listening on" line tools wait for) go
 // to stderr.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
 
   aether::Result<aether::Config> config = aether::LoadConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());
-  if (aether::Status st = aether::SetLogLevel(config->log.level); !st.ok()) return Fail(st.message());
+  if (aether::Status st = aether::SetLogLevel(config->log.level); !st.ok())
+    return Fail(st.message());
 
   auto service = aether::control::ControlService::Create(*config, port);
   if (!service.ok()) return Fail(service.status().message());
@@ -60,10 +61,12 @@ int main(int argc, char** argv) {
   auto& s = **service;
   Print("aether-control listening on " + s.url() + " (data in " + s.data_dir() + ")");
   // Where the tokens are, never the tokens themselves.
-  Print("admin token: " + (s.admin_token_file().empty() ? std::string("[auth] token in the configuration")
-                                                        : s.admin_token_file()));
-  Print("join token: " + (s.join_token_file().empty() ? std::string("[auth] join_token in the configuration")
-                                                      : s.join_token_file()));
+  Print("admin token: " + (s.admin_token_file().empty()
+                               ? std::string("[auth] token in the configuration")
+                               : s.admin_token_file()));
+  Print("join token: " + (s.join_token_file().empty()
+                              ? std::string("[auth] join_token in the configuration")
+                              : s.join_token_file()));
 
   aether::WaitForShutdownSignal();
   LOG_INFO("shutting down");

@@ -7,13 +7,12 @@ ManifestWatch::ManifestWatch(Store& store, FunctionRegistry& functions, ControlM
     : functions_(functions),
       metrics_(metrics),
       poll_(store,
-            LongPollHooks{
-                [this] { return functions_.Revision(); },
-                [this](const std::string&, Responder& respond) { Answer(respond); },
-                // (aether_control_store_revision is read when scraped.)
-                [this](int64_t, size_t waiters) {
-                  metrics_.manifest_waiters.Get().Set(static_cast<double>(waiters));
-                }},
+            LongPollHooks{[this] { return functions_.Revision(); },
+                          [this](const std::string&, Responder& respond) { Answer(respond); },
+                          // (aether_control_store_revision is read when scraped.)
+                          [this](int64_t, size_t waiters) {
+                            metrics_.manifest_waiters.Get().Set(static_cast<double>(waiters));
+                          }},
             kMaxManifestWait, max_waiters, "manifest") {}
 
 ManifestWatch::~ManifestWatch() { Stop(); }

@@ -17,7 +17,9 @@ namespace json = boost::json;
 constexpr std::string_view kArtifactsPath = "/node/artifacts/";
 constexpr std::string_view kNodesPath = "/api/nodes/";
 
-HttpResponse BadRequest(const Status& st) { return JsonError(400, "invalid_argument", st.message()); }
+HttpResponse BadRequest(const Status& st) {
+  return JsonError(400, "invalid_argument", st.message());
+}
 
 // 200 with a body the protocol module encoded.
 HttpResponse JsonBody(std::string body) {
@@ -78,7 +80,8 @@ HttpResponse ControlApi::NodeHeartbeat(const HttpRequest& req, const Caller& cal
   Result<Heartbeat> beat = protocol::HeartbeatFromJson(*body, caller.node_id);
   if (!beat.ok()) return BadRequest(beat.status());
   if (Status st = ctx_.nodes.Beat(std::move(*beat)); !st.ok()) {
-    if (st.code() == Code::kNotFound) return JsonError(404, "unknown_node", st.message() + "; register again");
+    if (st.code() == Code::kNotFound)
+      return JsonError(404, "unknown_node", st.message() + "; register again");
     return JsonError(st);
   }
   Result<int64_t> rev = ctx_.functions.Revision();
@@ -94,7 +97,8 @@ HttpResponse ControlApi::NodeArtifact(const HttpRequest& req) {
   }
   Result<std::string> bytes = ctx_.artifacts.Read(sha);
   if (!bytes.ok()) {
-    if (bytes.status().code() == Code::kNotFound) return JsonError(404, "not_found", "unknown artifact");
+    if (bytes.status().code() == Code::kNotFound)
+      return JsonError(404, "not_found", "unknown artifact");
     return JsonError(bytes.status());
   }
   HttpResponse r;
@@ -155,23 +159,27 @@ void ControlApi::RegisterNodes(HttpServer& server) {
   server.RoutePrefix("GET", kArtifactsPath,
                      Blocking("GET /node/artifacts/{sha256}", Access::kNodeOrAdmin,
                               [this](const HttpRequest& req) { return NodeArtifact(req); }));
-  server.Route("GET", "/node/manifest",
-               Inline("GET /node/manifest", Access::kNodeOrAdmin, [this](HttpRequest&& req, Responder respond) {
-                 Result<std::optional<int64_t>> since = req.QueryInt("since");
-                 Result<std::optional<int64_t>> wait = req.QueryInt("wait");
-                 if (!since.ok()) return respond(BadRequest(since.status()));
-                 if (!wait.ok()) return respond(BadRequest(wait.status()));
-                 auto wait_ms = std::chrono::milliseconds(
-                     std::min<int64_t>(wait->value_or(0), kMaxManifestWait.count()) * 1000);
-                 // The first check reads the store, so it runs on a worker;
-                 // parking then costs no thread.
-                 Status queued = ctx_.workers.Post([this, since = *since, wait_ms, respond]() {
-                   ctx_.manifest_watch.Wait(since, wait_ms, respond);
-                 });
-                 if (!queued.ok()) respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
-               }));
+  server.Route(
+      "GET", "/node/manifest",
+      Inline("GET /node/manifest", Access::kNodeOrAdmin,
+             [this](HttpRequest&& req, Responder respond) {
+               Result<std::optional<int64_t>> since = req.QueryInt("since");
+               Result<std::optional<int64_t>> wait = req.QueryInt("wait");
+               if (!since.ok()) return respond(BadRequest(since.status()));
+               if (!wait.ok()) return respond(BadRequest(wait.status()));
+               auto wait_ms = std::chrono::milliseconds(
+                   std::min<int64_t>(wait->value_or(0), kMaxManifestWait.count()) * 1000);
+               // The first check reads the store, so it runs on a worker;
+               // parking then costs no thread.
+               Status queued = ctx_.workers.Post([this, since = *since, wait_ms, respond]() {
+                 ctx_.manifest_watch.Wait(since, wait_ms, respond);
+               });
+               if (!queued.ok())
+                 respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
+             }));
   server.Route("GET", "/api/nodes",
-               Blocking("GET /api/nodes", Access::kAdmin, [this](const HttpRequest&) { return ListNodes(); }));
+               Blocking("GET /api/nodes", Access::kAdmin,
+                        [this](const HttpRequest&) { return ListNodes(); }));
   server.RoutePrefix("DELETE", kNodesPath,
                      Blocking("DELETE /api/nodes/{id}", Access::kAdmin,
                               [this](const HttpRequest& req) { return RemoveNode(req); }));

@@ -1,7 +1,6 @@
 #include "control/node_registry.h"
 
 #include <boost/json.hpp>
-
 #include <limits>
 
 #include "common/json_util.h"
@@ -252,7 +251,8 @@ Status NodeRegistry::Beat(Heartbeat beat) {
   }
   if (came_up) {
     LOG_INFO("node {} is up again", snapshot.reg.node_id);
-    if (Status st = Persist(snapshot.reg.node_id); !st.ok()) LOG_WARN("persisting node state: {}", st.message());
+    if (Status st = Persist(snapshot.reg.node_id); !st.ok())
+      LOG_WARN("persisting node state: {}", st.message());
     Record("node_up", "control", snapshot.reg.node_id, snapshot.reg.url);
   }
   return OkStatus();
@@ -274,7 +274,8 @@ void NodeRegistry::Sweep() {
   for (const NodeStatus& s : went_down) {
     LOG_WARN("node {} is down (no heartbeat for {} ms)", s.reg.node_id,
              std::chrono::duration_cast<std::chrono::milliseconds>(options_.node_timeout).count());
-    if (Status st = Persist(s.reg.node_id); !st.ok()) LOG_WARN("persisting node state: {}", st.message());
+    if (Status st = Persist(s.reg.node_id); !st.ok())
+      LOG_WARN("persisting node state: {}", st.message());
     Record("node_down", "control", s.reg.node_id, s.reg.url);
   }
 }
@@ -332,7 +333,8 @@ std::optional<NodePick> NodeRegistry::Pick(const std::string& function, const st
 void NodeRegistry::Release(const std::string& node_id) {
   std::lock_guard lock(mu_);
   auto it = nodes_.find(node_id);
-  if (it != nodes_.end() && it->second.status.gateway_inflight > 0) --it->second.status.gateway_inflight;
+  if (it != nodes_.end() && it->second.status.gateway_inflight > 0)
+    --it->second.status.gateway_inflight;
 }
 
 }  // namespace aether::control

@@ -30,7 +30,8 @@ class NodeRegistryTest : public ::testing::Test {
     for (auto& e : page->events) out.push_back(e.type);
     return out;
   }
-  Status Beat(const std::string& id, std::map<std::string, std::string> ready, int64_t inflight = 0) {
+  Status Beat(const std::string& id, std::map<std::string, std::string> ready,
+              int64_t inflight = 0) {
     return registry_->Beat({id, {inflight, 0}, std::move(ready), 0});
   }
 

@@ -61,7 +61,8 @@ HttpResponse ControlApi::ListEvents(const HttpRequest& req) {
   if (!limit.ok()) return JsonError(400, "invalid_argument", limit.status().message());
   std::string type;
   if (auto it = req.query.find("type"); it != req.query.end() && !it->second.empty()) {
-    if (Status st = protocol::ValidateEventType(it->second); !st.ok()) return JsonError(400, "invalid_argument", st.message());
+    if (Status st = protocol::ValidateEventType(it->second); !st.ok())
+      return JsonError(400, "invalid_argument", st.message());
     type = it->second;
   }
   int64_t n = std::clamp<int64_t>(*limit, 1, kMaxEventLimit);
@@ -116,10 +117,12 @@ void ControlApi::RegisterOps(HttpServer& server) {
   server.Route("GET", "/api/events",
                Blocking("GET /api/events", Access::kAdmin,
                         [this](const HttpRequest& req) { return ListEvents(req); }));
-  server.Route("GET", "/health",
-               Blocking("GET /health", Access::kOpen, [this](const HttpRequest&) { return Health(); }));
-  server.Route("GET", "/metrics",
-               Blocking("GET /metrics", Access::kOpen, [this](const HttpRequest&) { return Metrics(); }));
+  server.Route("GET", "/health", Blocking("GET /health", Access::kOpen, [this](const HttpRequest&) {
+                 return Health();
+               }));
+  server.Route(
+      "GET", "/metrics",
+      Blocking("GET /metrics", Access::kOpen, [this](const HttpRequest&) { return Metrics(); }));
   server.RoutePrefix("POST", kInvokePath,
                      Inline("POST /api/invoke/{name}", Access::kAdmin,
                             [this](HttpRequest&& req, Responder respond) {
@@ -127,7 +130,8 @@ void ControlApi::RegisterOps(HttpServer& server) {
                               if (Status st = protocol::ValidateFunctionName(name); !st.ok()) {
                                 return respond(JsonError(400, "invalid_name", st.message()));
                               }
-                              ctx_.gateway.Invoke(std::move(name), std::move(req.body), std::move(respond));
+                              ctx_.gateway.Invoke(std::move(name), std::move(req.body),
+                                                  std::move(respond));
                             }));
 }
 

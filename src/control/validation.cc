@@ -1,8 +1,7 @@
 #include "control/validation.h"
 
-#include <boost/json.hpp>
-
 #include <array>
+#include <boost/json.hpp>
 
 #include "common/units.h"
 #include "protocol/names.h"
@@ -102,7 +101,8 @@ Result<std::string> DecodeBase64(std::string_view text, uint64_t max_bytes) {
     std::array<int8_t, 256> t{};
     t.fill(-1);
     const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
+    for (int i = 0; i < 64; ++i)
+      t[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
     return t;
   }();
   std::string out;
@@ -130,7 +130,8 @@ Result<std::string> DecodeBase64(std::string_view text, uint64_t max_bytes) {
       bits -= 8;
       out.push_back(static_cast<char>((acc >> bits) & 0xff));
       if (out.size() > max_bytes) {
-        return ResourceExhausted("the module is larger than " + std::to_string(max_bytes >> 20) + " MiB");
+        return ResourceExhausted("the module is larger than " + std::to_string(max_bytes >> 20) +
+                                 " MiB");
       }
     }
   }

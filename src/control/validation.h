@@ -45,7 +45,7 @@ Status AddEnvAssignment(std::string_view assignment, EnvMap& env);
 
 // Optional per-function settings; 0 = the node's default.
 struct FunctionLimits {
-  uint64_t memory_limit = 0;                // bytes
+  uint64_t memory_limit = 0;  // bytes
   std::chrono::milliseconds timeout{0};
 };
 // "16MB" → bytes in (0, kMaxMemoryLimit]; errors name `field`.

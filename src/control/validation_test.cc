@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <vector>
 
 namespace aether::control {
@@ -72,12 +71,15 @@ TEST(LimitsTest, ParseAndNameTheField) {
 
 TEST(Base64Test, DecodesStandardBase64) {
   EXPECT_EQ(*DecodeBase64("aGVsbG8=", 100), "hello");
-  EXPECT_EQ(*DecodeBase64("aGVs\nbG8h\r\n", 100), "hell" "o!");
+  EXPECT_EQ(*DecodeBase64("aGVs\nbG8h\r\n", 100),
+            "hell"
+            "o!");
   EXPECT_EQ(*DecodeBase64("AGFzbQ==", 100), std::string("\0asm", 4));
 }
 
 TEST(Base64Test, RejectsInvalid) {
-  for (const char* bad : {"!!!!", "aGVsbG8", "aGVsbG8==", "a===", "aGVs=bG8", "aGVsbG8=x", "", "a"}) {
+  for (const char* bad :
+       {"!!!!", "aGVsbG8", "aGVsbG8==", "a===", "aGVs=bG8", "aGVsbG8=x", "", "a"}) {
     auto r = DecodeBase64(bad, 100);
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
   }

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <boost/json.hpp>
+#include <mutex>
 
 #include "common/json_util.h"
 #include "common/log.h"

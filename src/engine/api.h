@@ -38,9 +38,9 @@ namespace aether::engine {
 struct ApiOptions {
   std::chrono::nanoseconds exec_timeout = kDefaultExecTimeout;
   uint64_t memory_limit = kDefaultMemoryLimit;
-  uint64_t max_input = 1ull << 20;    // stdin bytes; more is 413
+  uint64_t max_input = 1ull << 20;          // stdin bytes; more is 413
   uint64_t max_output = kDefaultMaxOutput;  // per captured stream
-  std::string version;                // reported by /health
+  std::string version;                      // reported by /health
 
   static ApiOptions FromConfig(const RuntimeConfig& runtime, std::string version);
 };

@@ -35,8 +35,8 @@
 
 #include "common/clock.h"
 #include "common/http_client.h"
-#include "common/result.h"
 #include "common/node_identity.h"
+#include "common/result.h"
 #include "protocol/manifest.h"
 #include "protocol/node.h"
 

@@ -55,11 +55,12 @@ class ControlLinkImpl final : public ControlLink {
                                 [this](const std::string& s) { return client_->FetchArtifact(s); });
     };
     mh.ready = [this](const protocol::ManifestEntry& f, wasm::Tier tier, double compile_ms) {
-      events_->Report("function_ready", json::object{{"function", f.name},
-                                                     {"sha256", f.sha256},
-                                                     {"version", f.version},
-                                                     {"tier", wasm::TierName(tier)},
-                                                     {"compile_ms", static_cast<int64_t>(std::llround(compile_ms))}});
+      events_->Report("function_ready",
+                      json::object{{"function", f.name},
+                                   {"sha256", f.sha256},
+                                   {"version", f.version},
+                                   {"tier", wasm::TierName(tier)},
+                                   {"compile_ms", static_cast<int64_t>(std::llround(compile_ms))}});
       client_->BeatSoon();  // the gateway may route to this node now
     };
     mh.failed = [this](const protocol::ManifestEntry& f, std::string_view stage, const Status& st) {

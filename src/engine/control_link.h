@@ -15,18 +15,18 @@
 
 #include "common/config.h"
 #include "common/http_client.h"
+#include "common/node_identity.h"
 #include "common/result.h"
 #include "engine/api.h"
 #include "engine/engine_metrics.h"
 #include "engine/function_registry.h"
-#include "common/node_identity.h"
 #include "wasm/engine.h"
 
 namespace aether::engine {
 
 struct ControlLinkOptions {
   NodeIdentity* identity = nullptr;  // required; outlives the link
-  size_t workers = 0;  // capacity reported at registration
+  size_t workers = 0;                // capacity reported at registration
   size_t queue_capacity = 0;
   // inflight (running) and queued executions, for heartbeats; any thread.
   std::function<std::pair<int64_t, int64_t>()> load;

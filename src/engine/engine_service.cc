@@ -10,18 +10,18 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/node_identity.h"
 #include "engine/api.h"
 #include "engine/control_client.h"
 #include "engine/control_link.h"
 #include "engine/engine_metrics.h"
 #include "engine/executor.h"
 #include "engine/function_registry.h"
-#include "common/node_identity.h"
+#include "wasm/engine.h"
+#include "wasm/validate.h"
 #include "workflow/dataplane.h"
 #include "workflow/poller.h"
 #include "workflow/workflow_host.h"
-#include "wasm/engine.h"
-#include "wasm/validate.h"
 
 namespace aether::engine {
 namespace {
@@ -188,8 +188,9 @@ class EngineServiceImpl final : public EngineService {
     // of the same name does not count: the assignment names a sha256).
     FunctionRegistry* managed = control_ ? &control_->functions() : functions_;
     wasm::Engine* engine = engine_.get();
-    ho.module = [managed, engine](const std::string& name, const std::string& sha256)
-        -> Result<std::shared_ptr<const wasm::Module>> {
+    ho.module = [managed, engine](
+                    const std::string& name,
+                    const std::string& sha256) -> Result<std::shared_ptr<const wasm::Module>> {
       std::shared_ptr<Function> fn = managed->Find(name);
       if (fn == nullptr) return NotFound("function " + name + " is not on this node yet");
       ASSIGN_OR_RETURN(std::shared_ptr<const wasm::Module> module, fn->WaitModule());

@@ -38,8 +38,8 @@ class EngineService {
   // control plane (in the background: an unreachable one is not an error).
   // Errors: Unavailable when the port is taken, InvalidArgument for TLS files.
   virtual Status Start() = 0;
-  // Graceful: stops beating and following the manifest, stops accepting, lets executions in flight answer (up to the
-  // server's stop timeout), drains the workers. Idempotent.
+  // Graceful: stops beating and following the manifest, stops accepting, lets executions in flight
+  // answer (up to the server's stop timeout), drains the workers. Idempotent.
   virtual void Stop() = 0;
 
   virtual uint16_t port() const = 0;    // after Start()

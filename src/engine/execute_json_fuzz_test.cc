@@ -5,7 +5,6 @@
 // text, minified, so this checks its scanner against boost's parser);
 // responses built around the function name and input are valid JSON.
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -43,8 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto back = aether::ParseJson(req->input);
     bool same = back.ok() && aether::fuzz::JsonEquivalent(*back, *in);
     if (!same) {
-      std::fprintf(stderr, "\"input\": %s reached the guest as %s\n",
-                   json::serialize(*in).c_str(), req->input.c_str());
+      std::fprintf(stderr, "\"input\": %s reached the guest as %s\n", json::serialize(*in).c_str(),
+                   req->input.c_str());
     }
     CHECK(same);
   }

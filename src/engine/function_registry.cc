@@ -17,10 +17,10 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/file_io.h"
 #include "common/log.h"
 #include "common/sha256.h"
 #include "engine/internal/dir_watcher.h"
-#include "common/file_io.h"
 #include "engine/internal/function_version.h"
 #include "protocol/names.h"
 

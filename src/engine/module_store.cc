@@ -10,10 +10,10 @@
 #include <filesystem>
 #include <system_error>
 
+#include "common/file_io.h"
 #include "common/log.h"
 #include "common/private_dir.h"
 #include "common/sha256.h"
-#include "common/file_io.h"
 #include "protocol/ids.h"
 
 namespace aether::engine {

@@ -43,8 +43,7 @@ class AotEngine final : public Engine {
       : options_(std::move(options)),
         runtime_(&registry_),
         cache_(options_.cache_dir),
-        worker_(options_.compiler_worker.empty() ? DefaultWorkerPath()
-                                                 : options_.compiler_worker),
+        worker_(options_.compiler_worker.empty() ? DefaultWorkerPath() : options_.compiler_worker),
         cc_(ResolveCommand(options_.cc)),
         tcc_fingerprint_(TccFingerprint()),
         cc_fingerprint_(options_.optimize ? CcFingerprint(cc_) : cc_) {
@@ -137,8 +136,8 @@ class AotEngine final : public Engine {
 
     // One zeroed instance buffer per thread, reused across executions.
     thread_local std::vector<std::max_align_t> instance_buf;
-    size_t words = (m.loaded().instance_size() + sizeof(std::max_align_t) - 1) /
-                   sizeof(std::max_align_t);
+    size_t words =
+        (m.loaded().instance_size() + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t);
     if (instance_buf.size() < words) instance_buf.resize(words);
     void* instance = instance_buf.data();
     std::memset(instance, 0, words * sizeof(std::max_align_t));
@@ -217,8 +216,7 @@ class AotEngine final : public Engine {
     return cache_.Publish(job.path() + "/" + q.out_name, path, info);
   }
 
-  Result<ModulePtr> Make(const std::string& sha, Tier tier, uint64_t size,
-                         VerifiedObject object) {
+  Result<ModulePtr> Make(const std::string& sha, Tier tier, uint64_t size, VerifiedObject object) {
     RETURN_IF_ERROR(object.SamePathStill());
     ASSIGN_OR_RETURN(std::unique_ptr<LoadedModule> loaded,
                      runtime_.Load(object.path(), object.info()));
@@ -241,8 +239,8 @@ class AotEngine final : public Engine {
       if (m.status().code() == Code::kInvalidArgument) return m.status();
       LOG_WARN("ignoring unusable cached module {}: {}", sha.substr(0, 12), m.status().message());
     }
-    ASSIGN_OR_RETURN(VerifiedObject object, CompileToCache(Tier::kFast, wasm,
-                                                           CachePath(sha, Tier::kFast)));
+    ASSIGN_OR_RETURN(VerifiedObject object,
+                     CompileToCache(Tier::kFast, wasm, CachePath(sha, Tier::kFast)));
     double compile_ms = MsSince(t0);
     ASSIGN_OR_RETURN(ModulePtr m, Make(sha, Tier::kFast, wasm.size(), std::move(object)));
     LOG_DEBUG("module {} compiled (fast tier) in {:.2f} ms", sha.substr(0, 12), compile_ms);
@@ -297,8 +295,8 @@ class AotEngine final : public Engine {
       ASSIGN_OR_RETURN(VerifiedObject compiled, CompileToCache(Tier::kOptimized, job.wasm, path));
       object.emplace(std::move(compiled));
     }
-    ASSIGN_OR_RETURN(ModulePtr m, Make(job.sha, Tier::kOptimized, job.wasm.size(),
-                                       std::move(*object)));
+    ASSIGN_OR_RETURN(ModulePtr m,
+                     Make(job.sha, Tier::kOptimized, job.wasm.size(), std::move(*object)));
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(job.sha);
     if (it != entries_.end()) it->second.best = std::move(m);

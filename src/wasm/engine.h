@@ -65,12 +65,12 @@ struct RunOptions {
 };
 
 struct RunResult {
-  int exit_code = 0;                  // proc_exit code, or 0 when _start returned
-  TrapKind trap = TrapKind::kNone;    // set when the execution trapped or timed out
-  std::string stdout_data;            // captured stdio only
+  int exit_code = 0;                // proc_exit code, or 0 when _start returned
+  TrapKind trap = TrapKind::kNone;  // set when the execution trapped or timed out
+  std::string stdout_data;          // captured stdio only
   std::string stderr_data;
-  double exec_ms = 0;                 // instantiate + run + teardown of the guest
-  uint64_t peak_memory_bytes = 0;     // largest linear memory size reached
+  double exec_ms = 0;              // instantiate + run + teardown of the guest
+  uint64_t peak_memory_bytes = 0;  // largest linear memory size reached
 };
 
 // A long-lived instance (the workflow ABI): its linear memory and globals
@@ -148,10 +148,10 @@ class Module {
 };
 
 struct EngineOptions {
-  std::string cache_dir;         // on-disk cache of compiled modules
-  size_t cache_size = 100;       // loaded modules kept in memory (LRU)
-  bool optimize = true;          // compile the optimized tier in the background
-  std::string cc = "cc";         // optimizing C compiler
+  std::string cache_dir;    // on-disk cache of compiled modules
+  size_t cache_size = 100;  // loaded modules kept in memory (LRU)
+  bool optimize = true;     // compile the optimized tier in the background
+  std::string cc = "cc";    // optimizing C compiler
   // What a module may ask of the compilers, and the confined compiler
   // process's own bounds (module_limits.h). A module over a limit fails
   // Load with InvalidArgument naming the limit.
@@ -168,7 +168,8 @@ struct EngineOptions {
   // Called (from a background thread) when a module's optimized tier is ready
   // or failed; `error` empty on success. May be empty.
   std::function<void(const std::string& sha256, Tier tier, double compile_ms,
-                     const std::string& error)> on_compiled;
+                     const std::string& error)>
+      on_compiled;
 };
 
 class Engine {

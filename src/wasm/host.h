@@ -50,10 +50,10 @@ class HostRegistry {
 // Per-execution state reachable from every host call. Owned by the runtime
 // for the duration of one execution (or one workflow instance).
 struct ExecContext {
-  aether_ctx_hdr hdr{};                 // must stay the first member
-  wasm_rt_memory_t* memory = nullptr;   // the guest's exported "memory"; null if none
-  WasiCtx* wasi = nullptr;              // null if the module imports no WASI
-  void* extension = nullptr;            // state of other ABIs (workflow instances)
+  aether_ctx_hdr hdr{};                // must stay the first member
+  wasm_rt_memory_t* memory = nullptr;  // the guest's exported "memory"; null if none
+  WasiCtx* wasi = nullptr;             // null if the module imports no WASI
+  void* extension = nullptr;           // state of other ABIs (workflow instances)
 };
 
 static_assert(offsetof(ExecContext, hdr) == 0, "glue reads the header at offset 0");

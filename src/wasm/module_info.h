@@ -3,10 +3,10 @@
 
 #include <cstdint>
 #include <string>
-
-#include "common/result.h"
 #include <utility>
 #include <vector>
+
+#include "common/result.h"
 
 namespace aether::wasm {
 

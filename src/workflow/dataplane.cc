@@ -109,8 +109,7 @@ struct MetricFamilies {
 
 }  // namespace
 
-Dataplane::Dataplane(DataplaneOptions options)
-    : impl_(std::make_unique<Impl>(std::move(options))) {
+Dataplane::Dataplane(DataplaneOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
   size_t n = std::max<size_t>(1, impl_->options.call_threads);
   for (size_t i = 0; i < n; ++i) impl_->call_threads.emplace_back([this] { impl_->CallLoop(); });
   if (MetricsRegistry* registry = impl_->options.metrics) {
@@ -131,9 +130,7 @@ void Dataplane::Stop() {
   {
     std::shared_lock lock(d.peers_mu);
     for (auto& [url, p] : d.peers) {
-      {
-        std::lock_guard pl(p->mu);
-      }
+      { std::lock_guard pl(p->mu); }
       p->cv.notify_all();
     }
   }
@@ -187,8 +184,8 @@ Status Dataplane::Cast(const OutputTarget& target, std::string_view source,
     return Unavailable("the dataplane is stopping");
   }
   if (payload.size() > kMaxEventPayload) {
-    return InvalidArgument(fmt::format("the payload is {} bytes; the limit is {}", payload.size(),
-                                       kMaxEventPayload));
+    return InvalidArgument(
+        fmt::format("the payload is {} bytes; the limit is {}", payload.size(), kMaxEventPayload));
   }
   if (target.instance.empty() || target.instance.size() > kMaxFrameName ||
       source.size() > kMaxFrameName || target.url.empty()) {
@@ -210,8 +207,8 @@ Status Dataplane::Cast(const OutputTarget& target, std::string_view source,
   }
   if (full) {
     d.Dropped(d.queue_full, 1);
-    return ResourceExhausted(fmt::format("the link to {} is full ({} events queued)", p.url,
-                                         d.options.queue_length));
+    return ResourceExhausted(
+        fmt::format("the link to {} is full ({} events queued)", p.url, d.options.queue_length));
   }
   p.cv.notify_one();
   return OkStatus();
@@ -307,8 +304,7 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
       if (!Transient(st)) {
         // Refused (malformed, too large): retrying would not help.
         Dropped(rejected, n);
-        LOG_WARN("dataplane: peer {} refused a batch of {} events: {}", peer.url, n,
-                 st.message());
+        LOG_WARN("dataplane: peer {} refused a batch of {} events: {}", peer.url, n, st.message());
         break;
       }
       auto now = options.clock->Now();
@@ -316,8 +312,8 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
         peer.down = true;
         peer.down_since = now;
         peers_down.fetch_add(1, std::memory_order_relaxed);
-        LOG_WARN("dataplane: peer {} unreachable ({}); retrying for {} ms, then dropping",
-                 peer.url, st.message(), options.retry_for.count());
+        LOG_WARN("dataplane: peer {} unreachable ({}); retrying for {} ms, then dropping", peer.url,
+                 st.message(), options.retry_for.count());
       }
       if (now - peer.down_since >= options.retry_for) {
         // Down for longer than events are worth keeping: drop this batch
@@ -335,12 +331,12 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
   }
 }
 
-void Dataplane::Call(const OutputTarget& target, std::string_view source,
-                     std::string_view payload, milliseconds timeout, ReplyFn done) {
+void Dataplane::Call(const OutputTarget& target, std::string_view source, std::string_view payload,
+                     milliseconds timeout, ReplyFn done) {
   Impl& d = *impl_;
   if (payload.size() > kMaxEventPayload) {
-    return done(InvalidArgument(fmt::format("the payload is {} bytes; the limit is {}",
-                                            payload.size(), kMaxEventPayload)));
+    return done(InvalidArgument(
+        fmt::format("the payload is {} bytes; the limit is {}", payload.size(), kMaxEventPayload)));
   }
   if (target.instance.empty() || target.instance.size() > kMaxFrameName ||
       source.size() > kMaxFrameName || target.url.empty()) {

@@ -57,7 +57,7 @@ struct DataplaneOptions {
   // About a default mailbox (1024): a bigger batch for one instance would
   // overrun it at the peer.
   size_t max_batch_events = 1024;
-  size_t max_batch_bytes = 1u << 20;  // below the receivers' 4 MiB
+  size_t max_batch_bytes = 1u << 20;                // below the receivers' 4 MiB
   std::chrono::milliseconds request_timeout{5000};  // one batch POST
   std::chrono::milliseconds retry_for{10000};       // a peer that does not answer, then drop
   std::chrono::milliseconds overrun_pause{2};       // after a batch the peer partly dropped
@@ -82,18 +82,18 @@ struct DataplaneOptions {
 
 // Counters, for tests and /metrics.
 struct DataplaneCounters {
-  uint64_t sent = 0;               // events peers accepted
-  uint64_t peer_dropped = 0;       // events peers answered as dropped (unknown target, full)
-  uint64_t queue_full = 0;         // Cast answered ResourceExhausted
-  uint64_t unreachable = 0;        // dropped after retry_for without an answer
-  uint64_t rejected = 0;           // dropped: the peer refused the batch (400, 413)
-  uint64_t received = 0;           // events delivered to this node's host
-  uint64_t received_dropped = 0;   // events for unknown instances / full mailboxes here
-  uint64_t calls_ok = 0;           // calls this node sent that got a reply
-  uint64_t calls_failed = 0;       // calls this node sent that got an error
+  uint64_t sent = 0;              // events peers accepted
+  uint64_t peer_dropped = 0;      // events peers answered as dropped (unknown target, full)
+  uint64_t queue_full = 0;        // Cast answered ResourceExhausted
+  uint64_t unreachable = 0;       // dropped after retry_for without an answer
+  uint64_t rejected = 0;          // dropped: the peer refused the batch (400, 413)
+  uint64_t received = 0;          // events delivered to this node's host
+  uint64_t received_dropped = 0;  // events for unknown instances / full mailboxes here
+  uint64_t calls_ok = 0;          // calls this node sent that got a reply
+  uint64_t calls_failed = 0;      // calls this node sent that got an error
   uint64_t calls_received = 0;
-  uint64_t peers_down = 0;         // peers not answering right now
-  uint64_t queued = 0;             // events waiting in all queues
+  uint64_t peers_down = 0;  // peers not answering right now
+  uint64_t queued = 0;      // events waiting in all queues
 };
 
 class Dataplane final : public RemoteLink {

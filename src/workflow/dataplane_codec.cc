@@ -22,9 +22,8 @@ struct Reader {
                  static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
     pos += 4;
     if (n > max) {
-      return InvalidArgument("frame " + std::to_string(frame) + ": " + std::string(what) +
-                             " is " + std::to_string(n) + " bytes; the limit is " +
-                             std::to_string(max));
+      return InvalidArgument("frame " + std::to_string(frame) + ": " + std::string(what) + " is " +
+                             std::to_string(n) + " bytes; the limit is " + std::to_string(max));
     }
     if (in.size() - pos < n) return Truncated(frame, what);
     *out = in.substr(pos, n);

@@ -66,8 +66,8 @@ TEST(DataplaneCodecTest, EveryTruncationIsRejected) {
 
 TEST(DataplaneCodecTest, OversizedFieldsAreRejected) {
   // A length beyond the limit is refused before the bytes are looked for.
-  auto t = DecodeFrames(U32(kMaxFrameName + 1) + std::string(kMaxFrameName + 1, 'a') + U32(0) +
-                        U32(0));
+  auto t =
+      DecodeFrames(U32(kMaxFrameName + 1) + std::string(kMaxFrameName + 1, 'a') + U32(0) + U32(0));
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.status().message().find("target is 256 bytes"), std::string::npos)
       << t.status().message();

@@ -76,8 +76,7 @@ TEST(DataplaneCrossTest, CastsAndCallsBetweenTwoHosts) {
   for (int i = 0; i < kN; ++i) {
     ASSERT_TRUE(a.host->Cast(Id("fwd"), "test", "e" + std::to_string(i)).ok());
   }
-  EXPECT_TRUE(Eventually([&] { return b.Events(Id("echo")) >= kN + 1; }))
-      << b.Events(Id("echo"));
+  EXPECT_TRUE(Eventually([&] { return b.Events(Id("echo")) >= kN + 1; })) << b.Events(Id("echo"));
   EXPECT_TRUE(Eventually([&] { return a.dataplane.counters().sent >= static_cast<uint64_t>(kN); }));
   EXPECT_EQ(b.dataplane.counters().calls_received, 1u);
 

@@ -53,7 +53,7 @@ struct Dataplane::Impl {
     std::string url;
     std::string instance;  // for messages
     std::string frame;
-    std::chrono::milliseconds timeout;  // as asked (0 = the target's)
+    std::chrono::milliseconds timeout;               // as asked (0 = the target's)
     std::chrono::steady_clock::time_point deadline;  // when to stop waiting here
     ReplyFn done;
   };

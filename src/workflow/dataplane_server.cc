@@ -104,68 +104,76 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
     return JsonError(sender.status());
   };
 
-  server.Route("POST", kEventsPath,
-               GuardedHandler{authorized, [d, h](HttpRequest&& req, Responder respond) {
-    Result<Impl::Sender> sender = d->Authenticate(req);
-    if (!sender.ok()) return respond(JsonError(sender.status()));
-    Result<std::vector<Frame>> frames = DecodeFrames(req.body);
-    if (!frames.ok()) {
-      if (frames.status().code() == Code::kResourceExhausted) {
-        return respond(JsonError(413, "payload_too_large", frames.status().message()));
-      }
-      return respond(JsonError(400, "invalid_frames", frames.status().message()));
-    }
-    int64_t accepted = 0, dropped = 0;
-    const auto& allowed = sender->grant->instances;
-    for (const Frame& f : *frames) {
-      // An instance the sender's outputs do not reach: dropped, as for an
-      // unknown one (a stale sender is not told more).
-      Status st = allowed.contains(f.target) ? h->Cast(f.target, f.source, f.payload)
-                                             : NotFound("not a target of the sender");
-      ++(st.ok() ? accepted : dropped);
-    }
-    d->received.fetch_add(static_cast<uint64_t>(accepted), std::memory_order_relaxed);
-    d->received_dropped.fetch_add(static_cast<uint64_t>(dropped), std::memory_order_relaxed);
-    respond(HttpResponse{200, "application/json",
-                         fmt::format("{{\"accepted\":{},\"dropped\":{}}}", accepted, dropped),
-                         {}});
-  }});
+  server.Route(
+      "POST", kEventsPath,
+      GuardedHandler{
+          authorized, [d, h](HttpRequest&& req, Responder respond) {
+            Result<Impl::Sender> sender = d->Authenticate(req);
+            if (!sender.ok()) return respond(JsonError(sender.status()));
+            Result<std::vector<Frame>> frames = DecodeFrames(req.body);
+            if (!frames.ok()) {
+              if (frames.status().code() == Code::kResourceExhausted) {
+                return respond(JsonError(413, "payload_too_large", frames.status().message()));
+              }
+              return respond(JsonError(400, "invalid_frames", frames.status().message()));
+            }
+            int64_t accepted = 0, dropped = 0;
+            const auto& allowed = sender->grant->instances;
+            for (const Frame& f : *frames) {
+              // An instance the sender's outputs do not reach: dropped, as for an
+              // unknown one (a stale sender is not told more).
+              Status st = allowed.contains(f.target) ? h->Cast(f.target, f.source, f.payload)
+                                                     : NotFound("not a target of the sender");
+              ++(st.ok() ? accepted : dropped);
+            }
+            d->received.fetch_add(static_cast<uint64_t>(accepted), std::memory_order_relaxed);
+            d->received_dropped.fetch_add(static_cast<uint64_t>(dropped),
+                                          std::memory_order_relaxed);
+            respond(
+                HttpResponse{200,
+                             "application/json",
+                             fmt::format("{{\"accepted\":{},\"dropped\":{}}}", accepted, dropped),
+                             {}});
+          }});
 
-  server.Route("POST", kCallPath,
-               GuardedHandler{authorized, [d, h](HttpRequest&& req, Responder respond) {
-    Result<Impl::Sender> sender = d->Authenticate(req);
-    if (!sender.ok()) return respond(JsonError(sender.status()));
-    if (req.body.size() > kMaxBatchBytes) {
-      return respond(JsonError(413, "payload_too_large", "a call is one frame of at most 1 MiB"));
-    }
-    int64_t timeout_ms = 0;
-    std::string_view t = req.Header(kTimeoutHeader);
-    if (!t.empty()) {
-      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), timeout_ms);
-      if (ec != std::errc() || end != t.data() + t.size() || timeout_ms < 0 ||
-          timeout_ms > kMaxTimeoutMs) {
-        return respond(JsonError(400, "invalid_argument",
-                                 "X-Aether-Timeout-Ms must be milliseconds, 0.." +
-                                     std::to_string(kMaxTimeoutMs) + ": " + Excerpt(t)));
-      }
-    }
-    Result<Frame> f = DecodeOneFrame(req.body);
-    if (!f.ok()) return respond(JsonError(400, "invalid_frames", f.status().message()));
-    if (!sender->grant->instances.contains(f->target)) {
-      return respond(JsonError(403, "permission_denied",
-                               "node " + sender->grant->node_id + " may not call " +
-                                   Excerpt(f->target) +
-                                   " (no output of it reaches that instance)"));
-    }
-    d->calls_received.fetch_add(1, std::memory_order_relaxed);
-    // The frame's views point into req.body, which lives until Call returns
-    // (the host copies what it keeps).
-    h->Call(f->target, f->source, f->payload, std::chrono::milliseconds(timeout_ms),
-            [respond = std::move(respond)](Result<std::string> reply) {
-              if (!reply.ok()) return respond(CallError(reply.status()));
-              respond(HttpResponse{200, "application/octet-stream", std::move(*reply), {}});
-            });
-  }});
+  server.Route(
+      "POST", kCallPath,
+      GuardedHandler{
+          authorized, [d, h](HttpRequest&& req, Responder respond) {
+            Result<Impl::Sender> sender = d->Authenticate(req);
+            if (!sender.ok()) return respond(JsonError(sender.status()));
+            if (req.body.size() > kMaxBatchBytes) {
+              return respond(
+                  JsonError(413, "payload_too_large", "a call is one frame of at most 1 MiB"));
+            }
+            int64_t timeout_ms = 0;
+            std::string_view t = req.Header(kTimeoutHeader);
+            if (!t.empty()) {
+              auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), timeout_ms);
+              if (ec != std::errc() || end != t.data() + t.size() || timeout_ms < 0 ||
+                  timeout_ms > kMaxTimeoutMs) {
+                return respond(JsonError(400, "invalid_argument",
+                                         "X-Aether-Timeout-Ms must be milliseconds, 0.." +
+                                             std::to_string(kMaxTimeoutMs) + ": " + Excerpt(t)));
+              }
+            }
+            Result<Frame> f = DecodeOneFrame(req.body);
+            if (!f.ok()) return respond(JsonError(400, "invalid_frames", f.status().message()));
+            if (!sender->grant->instances.contains(f->target)) {
+              return respond(JsonError(403, "permission_denied",
+                                       "node " + sender->grant->node_id + " may not call " +
+                                           Excerpt(f->target) +
+                                           " (no output of it reaches that instance)"));
+            }
+            d->calls_received.fetch_add(1, std::memory_order_relaxed);
+            // The frame's views point into req.body, which lives until Call returns
+            // (the host copies what it keeps).
+            h->Call(f->target, f->source, f->payload, std::chrono::milliseconds(timeout_ms),
+                    [respond = std::move(respond)](Result<std::string> reply) {
+                      if (!reply.ok()) return respond(CallError(reply.status()));
+                      respond(HttpResponse{200, "application/octet-stream", std::move(*reply), {}});
+                    });
+          }});
 
   // http-ingress: any method; the host answers 405 for one its ingress does
   // not allow. HEAD is the router's GET fallback.

@@ -116,8 +116,7 @@ TEST(DataplaneTest, BinaryAndLargePayloads) {
   std::string big(kMaxEventPayload, 'z');
   ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/sink/0"), "", binary).ok());
   ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/sink/0"), "s", big).ok());
-  EXPECT_EQ(a.dataplane.Cast(b.Target("wf/sink/0"), "s", big + "!").code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(a.dataplane.Cast(b.Target("wf/sink/0"), "s", big + "!").code(), Code::kInvalidArgument);
   ASSERT_EQ(b.host.WaitCasts(2, milliseconds(5000)), 2u);
   EXPECT_EQ(b.host.events()[0].payload, binary);
   EXPECT_EQ(b.host.events()[1].payload, big);
@@ -150,8 +149,7 @@ TEST(DataplaneTest, CallsMapEveryAnswer) {
   EXPECT_LE(b.host.last_call_timeout(), milliseconds(2000));
   EXPECT_GT(b.host.last_call_timeout(), milliseconds(1900));
 
-  EXPECT_EQ(CallAndWait(a.dataplane, b.Target("wf/nope/0"), "x").status().code(),
-            Code::kNotFound);
+  EXPECT_EQ(CallAndWait(a.dataplane, b.Target("wf/nope/0"), "x").status().code(), Code::kNotFound);
   EXPECT_EQ(CallAndWait(a.dataplane, b.Target("wf/f/0"), "full").status().code(),
             Code::kResourceExhausted);
   auto failed = CallAndWait(a.dataplane, b.Target("wf/f/0"), "fail");

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "common/node_credential.h"
-#include "common/sha256.h"
 #include "common/node_identity.h"
+#include "common/sha256.h"
 #include "workflow/workflow_host.h"
 
 namespace aether::workflow::testing {

@@ -90,9 +90,12 @@ std::shared_ptr<Actor> HostImpl::Find(std::string_view id) const {
 
 std::shared_ptr<Actor> HostImpl::MakeActor(const InstanceAssignment& a) {
   switch (ActorType(a)) {
-    case 0: return std::make_shared<FunctionActor>(*core_, a);
-    case 1: return std::make_shared<ResourceActor>(*core_, a);
-    default: return std::make_shared<IngressActor>(*core_, a);
+    case 0:
+      return std::make_shared<FunctionActor>(*core_, a);
+    case 1:
+      return std::make_shared<ResourceActor>(*core_, a);
+    default:
+      return std::make_shared<IngressActor>(*core_, a);
   }
 }
 

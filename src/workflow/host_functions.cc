@@ -5,9 +5,9 @@
 #include <cstring>
 #include <string_view>
 
+#include "wasm/host.h"
 #include "workflow/internal/function_actor.h"
 #include "workflow/workflow_host.h"
-#include "wasm/host.h"
 
 namespace aether::workflow {
 
@@ -42,7 +42,7 @@ uint32_t AetherCast(void* ctx, uint32_t out_ptr, uint32_t out_len, uint32_t ptr,
 }
 
 uint32_t AetherCall(void* ctx, uint32_t out_ptr, uint32_t out_len, uint32_t ptr, uint32_t len,
-              uint32_t timeout_ms) {
+                    uint32_t timeout_ms) {
   FunctionActor* self = Self(ctx);
   std::string_view output, payload;
   if (self == nullptr || !View(ctx, out_ptr, out_len, &output) || !View(ctx, ptr, len, &payload)) {
@@ -63,7 +63,7 @@ uint32_t AetherCallReply(void* ctx, uint32_t dst_ptr, uint32_t dst_len) {
 }
 
 uint32_t AetherDelayedCast(void* ctx, uint32_t delay_ms, uint32_t out_ptr, uint32_t out_len,
-                     uint32_t ptr, uint32_t len) {
+                           uint32_t ptr, uint32_t len) {
   FunctionActor* self = Self(ctx);
   std::string_view output, payload;
   if (self == nullptr || !View(ctx, out_ptr, out_len, &output) || !View(ctx, ptr, len, &payload)) {

@@ -17,10 +17,14 @@ namespace {
 
 IngressReply ErrorFor(const Status& st) {
   switch (st.code()) {
-    case Code::kDeadlineExceeded: return IngressError(504, "timeout", st.message());
-    case Code::kInternal: return IngressError(502, "target_failed", st.message());
-    case Code::kResourceExhausted: return IngressError(503, "full", st.message());
-    default: return IngressError(503, "unavailable", st.message());
+    case Code::kDeadlineExceeded:
+      return IngressError(504, "timeout", st.message());
+    case Code::kInternal:
+      return IngressError(502, "target_failed", st.message());
+    case Code::kResourceExhausted:
+      return IngressError(503, "full", st.message());
+    default:
+      return IngressError(503, "unavailable", st.message());
   }
 }
 
@@ -29,8 +33,7 @@ IngressReply ErrorFor(const Status& st) {
 IngressActor::~IngressActor() = default;
 
 Status IngressActor::StartInstance(const InstanceAssignment& a, Failure* /*trapped*/) {
-  ASSIGN_OR_RETURN(HttpIngressConfig config,
-                   ParseHttpIngressConfig(a.configurations, a.component));
+  ASSIGN_OR_RETURN(HttpIngressConfig config, ParseHttpIngressConfig(a.configurations, a.component));
   std::lock_guard lock(config_mu_);
   config_ = std::make_shared<const HttpIngressConfig>(std::move(config));
   return OkStatus();
@@ -55,8 +58,9 @@ void IngressActor::Request(std::string_view method, std::string body,
                            std::function<void(IngressReply)> done) {
   std::shared_ptr<const HttpIngressConfig> config = this->config();
   if (config == nullptr) {
-    done(IngressError(503, "unavailable", "the ingress " + id() + " is not running (" +
-                                              std::string(StateName(state())) + ")"));
+    done(IngressError(
+        503, "unavailable",
+        "the ingress " + id() + " is not running (" + std::string(StateName(state())) + ")"));
     return;
   }
   if (std::find(config->methods.begin(), config->methods.end(), method) == config->methods.end()) {

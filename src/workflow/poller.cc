@@ -221,9 +221,9 @@ void Poller::StatusLoop() {
         if (options_.events_dropped != nullptr) options_.events_dropped->Inc();
         return;
       }
-      Status st = !r.ok() ? r.status()
+      Status st = !r.ok()                                  ? r.status()
                   : (r->status == 200 || r->status == 201) ? OkStatus()
-                                                             : Unavailable(DescribeHttpError(*r));
+                                                           : Unavailable(DescribeHttpError(*r));
       if (st.ok()) {
         event_link.Up();
       } else {
@@ -241,7 +241,9 @@ void Poller::StatusLoop() {
     if (!changed && !stale) continue;
     Result<HttpResponse> r = Send("POST", "/node/workflows/status", body, options_.call_timeout);
     if (stop_.stop_requested()) return;
-    Status st = !r.ok() ? r.status() : r->status == 200 ? OkStatus() : Unavailable(DescribeHttpError(*r));
+    Status st = !r.ok()            ? r.status()
+                : r->status == 200 ? OkStatus()
+                                   : Unavailable(DescribeHttpError(*r));
     if (st.ok()) {
       status_link.Up();
       backoff.Reset();

@@ -30,14 +30,14 @@
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "common/metrics.h"
-#include "common/result.h"
 #include "common/node_identity.h"
+#include "common/result.h"
 #include "workflow/workflow_host.h"
 
 namespace aether::workflow {
 
 struct PollerOptions {
-  std::string url;  // the control plane; a trailing '/' is dropped
+  std::string url;                   // the control plane; a trailing '/' is dropped
   NodeIdentity* identity = nullptr;  // required; outlives the poller
   // How long a poll parks at the control plane when nothing changes (the
   // control plane caps it at 30 s). Stop() cancels the poll in flight.
@@ -85,7 +85,7 @@ class Poller {
   // Asks for a status post now (WorkflowHostOptions::status_changed).
   void StatusChanged();
 
-  int64_t revision() const;  // of the last assignment applied; -1 before the first
+  int64_t revision() const;      // of the last assignment applied; -1 before the first
   int64_t status_posts() const;  // successful status posts (tests)
 
  private:
@@ -93,8 +93,8 @@ class Poller {
   void StatusLoop();
   // Hands `a` to the peers hook and the host.
   void Apply(protocol::Assignments&& a);
-  Result<HttpResponse> Send(std::string_view method, const std::string& path,
-                            std::string_view body, std::chrono::milliseconds timeout);
+  Result<HttpResponse> Send(std::string_view method, const std::string& path, std::string_view body,
+                            std::chrono::milliseconds timeout);
   bool Sleep(std::chrono::milliseconds d);  // true when stopping
 
   const PollerOptions options_;

@@ -59,8 +59,8 @@ class RemoteLink {
 struct WorkflowHostOptions {
   wasm::Engine* engine = nullptr;  // outlives the host
   std::string node_id;
-  std::string data_dir;            // resources write under <data_dir>/workflows/
-  RemoteLink* remote = nullptr;    // may be null until SetRemote (tests: local only)
+  std::string data_dir;          // resources write under <data_dir>/workflows/
+  RemoteLink* remote = nullptr;  // may be null until SetRemote (tests: local only)
   // The module of `function` at `sha256` (blocking; called on a host
   // thread). NotFound/Unavailable while the node does not have it yet: the
   // instance stays "starting" and is retried.
@@ -70,7 +70,7 @@ struct WorkflowHostOptions {
   // The node's caps (Config [runtime]): a function's limits are capped by these.
   uint64_t memory_limit = kDefaultMemoryLimit;
   std::chrono::milliseconds timeout = kDefaultExecTimeout;
-  size_t threads = 0;          // guest threads for instances; 0 = hardware threads
+  size_t threads = 0;            // guest threads for instances; 0 = hardware threads
   size_t mailbox_length = 1024;  // events waiting per instance
   // Posts an event to the control plane ({"event", "data"} JSON); may be empty.
   std::function<void(std::string body)> post_event;

@@ -72,11 +72,10 @@ TEST_F(WorkflowHostTest, ChainOfThreeDeliversInOrder) {
     while (i - static_cast<int>(remote_.count()) >= 256) std::this_thread::yield();
     ASSERT_TRUE(host_->Cast(a.id, "test", "e" + std::to_string(i)).ok());
   }
-  ASSERT_TRUE(remote_.WaitFor(2000)) << remote_.count() << " arrived; a: "
-                                     << StatusOf(*host_, a.id)->events << " b: "
-                                     << StatusOf(*host_, b.id)->events << " c: "
-                                     << StatusOf(*host_, c.id)->events << " "
-                                     << StatusOf(*host_, c.id)->last_error;
+  ASSERT_TRUE(remote_.WaitFor(2000))
+      << remote_.count() << " arrived; a: " << StatusOf(*host_, a.id)->events
+      << " b: " << StatusOf(*host_, b.id)->events << " c: " << StatusOf(*host_, c.id)->events << " "
+      << StatusOf(*host_, c.id)->last_error;
   auto sent = remote_.sent();
   ASSERT_EQ(sent.size(), 2000u);
   for (int i = 0; i < 2000; ++i) {
@@ -276,9 +275,8 @@ TEST_F(WorkflowHostTest, CastsAreBalancedRoundRobin) {
   fwd.outputs["out"] = {Local(c0.id), Local(c1.id)};
   ApplyAndWait({fwd, c0, c1});
   CastAll(fwd.id, 10);
-  ASSERT_TRUE(Eventually([&] {
-    return StatusOf(*host_, c0.id)->events + StatusOf(*host_, c1.id)->events == 10;
-  }));
+  ASSERT_TRUE(Eventually(
+      [&] { return StatusOf(*host_, c0.id)->events + StatusOf(*host_, c1.id)->events == 10; }));
   EXPECT_EQ(StatusOf(*host_, c0.id)->events, 5);
   EXPECT_EQ(StatusOf(*host_, c1.id)->events, 5);
 }
@@ -361,8 +359,8 @@ TEST(WorkflowHostFunctionsTest, RequestAbiUseTraps) {
   EXPECT_EQ(sigs["log"], "v:iii");
   EXPECT_EQ(sigs["telemetry"], "v:iiF");
   wasm::ExecContext ctx;
-  auto cast = reinterpret_cast<uint32_t (*)(void*, uint32_t, uint32_t, uint32_t, uint32_t)>(
-      fns[0].fn);
+  auto cast =
+      reinterpret_cast<uint32_t (*)(void*, uint32_t, uint32_t, uint32_t, uint32_t)>(fns[0].fn);
   cast(&ctx, 0, 0, 0, 0);
   EXPECT_EQ(ctx.hdr.unwind, static_cast<uint32_t>(AETHER_UNWIND_TRAP));
 }

@@ -32,7 +32,9 @@ class WorkflowIngressTest : public ::testing::Test {
     auto echo = Fn("echo", "wf_echo"), slow = Fn("slow", "wf_slow"), fwd = Fn("fwd", "wf_forward");
     fwd.outputs["out"] = {Remote("wf-test/sink/0")};
     std::vector<InstanceAssignment> all = {
-        echo, slow, fwd,
+        echo,
+        slow,
+        fwd,
         IngressOf("in", {{"path", "orders"}, {"content_type", "text/plain"}}, echo.id),
         IngressOf("async", {{"mode", "cast"}}, fwd.id),
         IngressOf("late", {{"timeout_ms", "100"}}, slow.id)};

@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
-#include "workflow/workflow_host.h"
 #include "wasm/engine.h"
 #include "wasm/test_support.h"
+#include "workflow/workflow_host.h"
 
 namespace aether::workflow::testing {
 
@@ -124,7 +124,8 @@ inline std::string Id(const std::string& component, int index = 0) {
 
 // A function instance of guest `guest` (its function name and sha256 both
 // name the guest: the test module source looks them up by name).
-inline InstanceAssignment Fn(const std::string& component, const std::string& guest, int index = 0) {
+inline InstanceAssignment Fn(const std::string& component, const std::string& guest,
+                             int index = 0) {
   InstanceAssignment a;
   a.id = Id(component, index);
   a.workflow = kWf;

@@ -41,7 +41,6 @@ CliOptions WithEnv(std::map<std::string, std::string> env, std::string cwd = "")
   return o;
 }
 
-
 // The error contract: nothing on stdout, one line "aether: ..." on stderr.
 void ExpectOneLineError(const CliRun& r, int exit_code, const std::string& needle) {
   EXPECT_EQ(r.exit_code, exit_code) << Show(r);

@@ -45,7 +45,9 @@ inline json::object Obj(const HttpResponse& r) {
   return v.as_object();
 }
 
-inline std::string Str(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : ""; }
+inline std::string Str(const json::value& v) {
+  return v.is_string() ? std::string(v.as_string()) : "";
+}
 
 // The lines of a text file (none when it does not exist).
 inline std::vector<std::string> FileLines(const std::string& path) {

@@ -175,7 +175,8 @@ TEST(ControlIntegration, DeployVersionsRollbackManifestDelete) {
   ASSERT_TRUE(c.ok());
   std::string hello = GuestBytes("hello"), echo = GuestBytes("echo");
 
-  HttpResponse r = c.DeployB64("hello", hello, R"(,"env":{"GREETING":"hi"},"memory_limit":"16MB","timeout":"2s")");
+  HttpResponse r = c.DeployB64("hello", hello,
+                               R"(,"env":{"GREETING":"hi"},"memory_limit":"16MB","timeout":"2s")");
   ASSERT_EQ(r.status, 201) << r.body;
   json::object d = Obj(r);
   EXPECT_EQ(Str(d, "status"), "deployed");
@@ -296,33 +297,65 @@ TEST(ControlIntegration, BadInputsGetTheRightStatusAndChangeNothing) {
   std::string b64 = Base64(hello);
   std::string big(1536 << 10, 'x');  // over [server] max_body = 1MB
   std::vector<Case> cases = {
-      {"invalid base64", "POST", "/api/functions", R"({"name":"x","wasm_b64":"not base64!"})", "admin", 400, "invalid_base64"},
-      {"truncated base64", "POST", "/api/functions", R"({"name":"x","wasm_b64":"AGFzbQ"})", "admin", 400, "invalid_base64"},
-      {"non-wasm bytes", "POST", "/api/functions", R"({"name":"x","wasm_b64":")" + Base64("hello world, not wasm") + "\"}", "admin", 422, "invalid_module"},
-      {"non-wasm raw", "PUT", "/api/functions/x", "\x7f" "ELF not wasm", "admin", 422, "invalid_module"},
-      {"truncated wasm", "PUT", "/api/functions/x", hello.substr(0, hello.size() / 2), "admin", 422, "invalid_module"},
-      {"name ../x", "POST", "/api/functions", R"({"name":"../x","wasm_b64":")" + b64 + "\"}", "admin", 400, "invalid_name"},
-      {"name A", "POST", "/api/functions", R"({"name":"A","wasm_b64":")" + b64 + "\"}", "admin", 400, "invalid_name"},
-      {"empty name", "POST", "/api/functions", R"({"name":"","wasm_b64":")" + b64 + "\"}", "admin", 400, "invalid_name"},
-      {"64-char name", "POST", "/api/functions", R"({"name":")" + std::string(64, 'a') + R"(","wasm_b64":")" + b64 + "\"}", "admin", 400, "invalid_name"},
+      {"invalid base64", "POST", "/api/functions", R"({"name":"x","wasm_b64":"not base64!"})",
+       "admin", 400, "invalid_base64"},
+      {"truncated base64", "POST", "/api/functions", R"({"name":"x","wasm_b64":"AGFzbQ"})", "admin",
+       400, "invalid_base64"},
+      {"non-wasm bytes", "POST", "/api/functions",
+       R"({"name":"x","wasm_b64":")" + Base64("hello world, not wasm") + "\"}", "admin", 422,
+       "invalid_module"},
+      {"non-wasm raw", "PUT", "/api/functions/x",
+       "\x7f"
+       "ELF not wasm",
+       "admin", 422, "invalid_module"},
+      {"truncated wasm", "PUT", "/api/functions/x", hello.substr(0, hello.size() / 2), "admin", 422,
+       "invalid_module"},
+      {"name ../x", "POST", "/api/functions", R"({"name":"../x","wasm_b64":")" + b64 + "\"}",
+       "admin", 400, "invalid_name"},
+      {"name A", "POST", "/api/functions", R"({"name":"A","wasm_b64":")" + b64 + "\"}", "admin",
+       400, "invalid_name"},
+      {"empty name", "POST", "/api/functions", R"({"name":"","wasm_b64":")" + b64 + "\"}", "admin",
+       400, "invalid_name"},
+      {"64-char name", "POST", "/api/functions",
+       R"({"name":")" + std::string(64, 'a') + R"(","wasm_b64":")" + b64 + "\"}", "admin", 400,
+       "invalid_name"},
       {"PUT ../x", "PUT", "/api/functions/..%2Fx", hello, "admin", 400, "invalid_name"},
       {"PUT reserved", "PUT", "/api/functions/UPPER", hello, "admin", 400, "invalid_name"},
-      {"bad memory_limit", "POST", "/api/functions", R"({"name":"x","memory_limit":"lots","wasm_b64":")" + b64 + "\"}", "admin", 400, "invalid_argument"},
-      {"bad timeout", "PUT", "/api/functions/x?timeout=soon", hello, "admin", 400, "invalid_argument"},
-      {"bad env", "POST", "/api/functions", R"({"name":"x","env":{"1X":"v"},"wasm_b64":")" + b64 + "\"}", "admin", 400, "invalid_argument"},
+      {"bad memory_limit", "POST", "/api/functions",
+       R"({"name":"x","memory_limit":"lots","wasm_b64":")" + b64 + "\"}", "admin", 400,
+       "invalid_argument"},
+      {"bad timeout", "PUT", "/api/functions/x?timeout=soon", hello, "admin", 400,
+       "invalid_argument"},
+      {"bad env", "POST", "/api/functions",
+       R"({"name":"x","env":{"1X":"v"},"wasm_b64":")" + b64 + "\"}", "admin", 400,
+       "invalid_argument"},
       {"not JSON", "POST", "/api/functions", "{", "admin", 400, "invalid_request"},
       {"oversized module", "PUT", "/api/functions/x", big, "admin", 413, "payload_too_large"},
-      {"wrong media type", "PUT", "/api/functions/x", hello, "admin", 415, "unsupported_media_type", {{"Content-Type", "text/plain"}}},
-      {"missing token", "POST", "/api/functions", R"({"name":"x","wasm_b64":")" + b64 + "\"}", "", 401, "unauthenticated"},
-      {"wrong token", "POST", "/api/functions", R"({"name":"x","wasm_b64":")" + b64 + "\"}", "wrong", 403, "permission_denied"},
-      {"join token on admin API", "PUT", "/api/functions/x", hello, "join", 403, "permission_denied"},
+      {"wrong media type",
+       "PUT",
+       "/api/functions/x",
+       hello,
+       "admin",
+       415,
+       "unsupported_media_type",
+       {{"Content-Type", "text/plain"}}},
+      {"missing token", "POST", "/api/functions", R"({"name":"x","wasm_b64":")" + b64 + "\"}", "",
+       401, "unauthenticated"},
+      {"wrong token", "POST", "/api/functions", R"({"name":"x","wasm_b64":")" + b64 + "\"}",
+       "wrong", 403, "permission_denied"},
+      {"join token on admin API", "PUT", "/api/functions/x", hello, "join", 403,
+       "permission_denied"},
       {"missing token on reads", "GET", "/api/functions/hello", "", "", 401, "unauthenticated"},
-      {"missing token on register", "POST", "/register", R"({"node_id":"n","url":"http://127.0.0.1:1"})", "", 401, "unauthenticated"},
+      {"missing token on register", "POST", "/register",
+       R"({"node_id":"n","url":"http://127.0.0.1:1"})", "", 401, "unauthenticated"},
       {"unknown function", "GET", "/api/functions/nope", "", "admin", 404, "not_found"},
       {"delete unknown", "DELETE", "/api/functions/nope", "", "admin", 404, "not_found"},
-      {"rollback unknown function", "POST", "/api/functions/nope/rollback", R"({"version":1})", "admin", 404, "not_found"},
-      {"rollback unknown version", "POST", "/api/functions/hello/rollback", R"({"version":7})", "admin", 404, "not_found"},
-      {"rollback no version", "POST", "/api/functions/hello/rollback", R"({})", "admin", 400, "invalid_argument"},
+      {"rollback unknown function", "POST", "/api/functions/nope/rollback", R"({"version":1})",
+       "admin", 404, "not_found"},
+      {"rollback unknown version", "POST", "/api/functions/hello/rollback", R"({"version":7})",
+       "admin", 404, "not_found"},
+      {"rollback no version", "POST", "/api/functions/hello/rollback", R"({})", "admin", 400,
+       "invalid_argument"},
   };
   for (const Case& k : cases) {
     HttpHeaders headers = k.headers;
@@ -367,7 +400,8 @@ TEST(ControlIntegration, ConfiguredDeployLimitsAreTheOnesEnforced) {
   HttpResponse raw =
       c.Call("PUT", "/api/functions/x", hello, "admin", {{"Content-Type", "application/wasm"}});
   EXPECT_EQ(raw.status, 413) << raw.body;
-  EXPECT_NE(Str(Obj(raw), "error").find("[runtime] max_module_size"), std::string::npos) << raw.body;
+  EXPECT_NE(Str(Obj(raw), "error").find("[runtime] max_module_size"), std::string::npos)
+      << raw.body;
   EXPECT_EQ(Obj(c.Call("GET", "/api/functions"))["functions"].as_array().size(), 0u);
 }
 
@@ -414,7 +448,8 @@ TEST(ControlIntegration, NodesGoDownAfterTimeoutAndComeBack) {
 
   ASSERT_EQ(c.Call("POST", "/node/heartbeat", R"({"node_id":"edge-1"})", "node:edge-1").status,
             200);
-  EXPECT_EQ(Str(Obj(c.Call("GET", "/api/nodes"))["nodes"].as_array()[0].as_object(), "state"), "up");
+  EXPECT_EQ(Str(Obj(c.Call("GET", "/api/nodes"))["nodes"].as_array()[0].as_object(), "state"),
+            "up");
 
   json::object ev = Obj(c.Call("GET", "/api/events?type=node_down"));
   ASSERT_EQ(ev["events"].as_array().size(), 1u);
@@ -505,10 +540,12 @@ class FakeEngine {
       ++calls_;
       HttpResponse r;
       r.status = 200;
-      r.body = R"({"output":)" + json::serialize(json::value(req.body)) + R"(,"node":")" + id_ + "\"}";
+      r.body =
+          R"({"output":)" + json::serialize(json::value(req.body)) + R"(,"node":")" + id_ + "\"}";
       respond(std::move(r));
     });
-    server_.Route("GET", "/health", [](HttpRequest&&, Responder respond) { respond(JsonOk(json::object{})); });
+    server_.Route("GET", "/health",
+                  [](HttpRequest&&, Responder respond) { respond(JsonOk(json::object{})); });
     EXPECT_TRUE(server_.Start().ok());
   }
   std::string url() const { return server_.url(); }
@@ -584,7 +621,8 @@ TEST(ControlIntegration, StartupErrorsExitWithOneLine) {
   EXPECT_NE(r.output.find("in use"), std::string::npos) << r.output;
   // The port is taken.
   WriteFile(dir / "port.toml", "[database]\npath = \"" + (dir / "d/aether.db") + "\"\n");
-  r = RunToExit(kControl, {"--config", dir / "port.toml", "--port", std::to_string(c.process().port())});
+  r = RunToExit(kControl,
+                {"--config", dir / "port.toml", "--port", std::to_string(c.process().port())});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   // A bad config.
   WriteFile(dir / "bad.toml", "[registry]\nnode_timeout = \"soon\"\n");
@@ -596,8 +634,11 @@ TEST(ControlIntegration, TokensAreGeneratedPrivateAndConfigurable) {
   Control c;
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c.admin().size(), 64u);
-  EXPECT_EQ(fs::status(c.data() + "/admin.token").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
-  EXPECT_EQ(fs::status(c.data() + "/aether.db").permissions() & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
+  EXPECT_EQ(fs::status(c.data() + "/admin.token").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(fs::status(c.data() + "/aether.db").permissions() &
+                (fs::perms::group_all | fs::perms::others_all),
+            fs::perms::none);
   // The log names the files, never the tokens.
   EXPECT_EQ(c.process().Log().find(c.admin()), std::string::npos);
   EXPECT_NE(c.process().Log().find("admin.token"), std::string::npos);
@@ -608,7 +649,8 @@ TEST(ControlIntegration, TokensAreGeneratedPrivateAndConfigurable) {
   EXPECT_EQ(configured.Call("GET", "/api/functions", {}, "configured-admin-token").status, 200);
   EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "configured-join-token").status, 403);
   EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "configured-admin-token").status, 200);
-  EXPECT_EQ(configured.Register("n1", "http://127.0.0.1:1", "", "configured-join-token").status, 200);
+  EXPECT_EQ(configured.Register("n1", "http://127.0.0.1:1", "", "configured-join-token").status,
+            200);
   EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "node:n1").status, 200);
   EXPECT_EQ(configured.Call("GET", "/api/functions", {}, "configured-join-token").status, 403);
 }

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "cluster.h"
-#include "common/testing/http_fetch.h"
 #include "common/sha256.h"
+#include "common/testing/http_fetch.h"
 #include "exposition.h"
 #include "local_engine.h"
 #include "process.h"

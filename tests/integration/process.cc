@@ -235,7 +235,6 @@ CliRun RunCli(const std::vector<std::string>& args, const CliOptions& o) {
   return r;
 }
 
-
 std::string Show(const CliRun& r) {
   return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
 }

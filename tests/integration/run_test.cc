@@ -52,8 +52,8 @@ TEST_F(RunTest, EnvAndArgsAreOnlyWhatIsGiven) {
 }
 
 TEST_F(RunTest, TrapsExit134WithOneLine) {
-  for (const char* g : {"trap_unreachable", "trap_div_zero", "trap_oob", "trap_indirect",
-                        "stack_overflow"}) {
+  for (const char* g :
+       {"trap_unreachable", "trap_div_zero", "trap_oob", "trap_indirect", "stack_overflow"}) {
     ExitResult r = Run({Guest(g)});
     EXPECT_EQ(r.exit_code, 134) << g;
     EXPECT_NE(r.output.find("trap: "), std::string::npos) << g << ": " << r.output;

@@ -278,9 +278,8 @@ TEST_F(WorkflowCliLocalTest, BadFilesAreOneLineErrors) {
               missing_code + ": functions[1].code: no such file ./parse.c (looked for " +
                   dir_ / "parse.c)");
   // A spec in the current directory: the path needs no explanation.
-  CliRun here =
-      Cli({"workflow", "apply", "missing-code.json", "--control", "http://127.0.0.1:1"}, {},
-          dir_.path());
+  CliRun here = Cli({"workflow", "apply", "missing-code.json", "--control", "http://127.0.0.1:1"},
+                    {}, dir_.path());
   ExpectError(here, 2, "aether: missing-code.json: functions[1].code: no such file ./parse.c\n");
   std::string edgeless = Spec("edgeless.json", R"({"functions": [{"name": "p",
       "class_specification": {"id": "p", "include_code_file": "p.wasm"}}]})");

@@ -38,7 +38,8 @@ struct Workflows {
     return Obj(control.Call("GET", "/api/workflows/" + id));
   }
   std::string State(const std::string& id) { return Str(Show(id)["state"]); }
-  bool WaitState(const std::string& id, const std::string& state, milliseconds limit = seconds(15)) {
+  bool WaitState(const std::string& id, const std::string& state,
+                 milliseconds limit = seconds(15)) {
     return WaitFor([&] { return State(id) == state; }, limit);
   }
   // instance id -> node id
@@ -104,10 +105,16 @@ std::string PipelineSpec(const std::string& name) {
 }
 
 void DeployPipeline(Control& control) {
-  ASSERT_EQ(control.Call("PUT", "/api/functions/pipeline-parse", ExampleBytes("parse"),
-                         {{"Content-Type", "application/wasm"}}).status, 201);
-  ASSERT_EQ(control.Call("PUT", "/api/functions/pipeline-filter", ExampleBytes("filter"),
-                         {{"Content-Type", "application/wasm"}}).status, 201);
+  ASSERT_EQ(control
+                .Call("PUT", "/api/functions/pipeline-parse", ExampleBytes("parse"),
+                      {{"Content-Type", "application/wasm"}})
+                .status,
+            201);
+  ASSERT_EQ(control
+                .Call("PUT", "/api/functions/pipeline-filter", ExampleBytes("filter"),
+                      {{"Content-Type", "application/wasm"}})
+                .status,
+            201);
 }
 
 TEST(WorkflowTest, PipelineAcrossTwoEngines) {
@@ -178,9 +185,10 @@ TEST(WorkflowTest, KilledEngineIsHealedAndDeliveryContinues) {
   victim.Kill9();
 
   // Within 2 x node_timeout (1 s) the filter runs on the survivor.
-  ASSERT_TRUE(WaitFor([&] {
-    return wf.Placement(id)[id + "/filter/0"] == survivor && wf.State(id) == "running";
-  }, seconds(8))) << json::serialize(wf.Show(id));
+  ASSERT_TRUE(WaitFor(
+      [&] { return wf.Placement(id)[id + "/filter/0"] == survivor && wf.State(id) == "running"; },
+      seconds(8)))
+      << json::serialize(wf.Show(id));
   double heal_s = std::chrono::duration<double>(Clock::now() - killed_at).count();
   std::printf("[ info ] healed in %.2f s\n", heal_s);
   EXPECT_LT(heal_s, 4.0);  // generous: 2 x node_timeout + polling, on a noisy machine
@@ -357,8 +365,8 @@ TEST(WorkflowTest, InvalidSpecsAreRejectedWithThePath) {
     EXPECT_EQ(r.status, 400) << c.spec << " -> " << r.body;
     EXPECT_NE(Str(Obj(r)["error"]).find(c.path), std::string::npos) << c.spec << " -> " << r.body;
   }
-  HttpResponse unknown = control.Call("POST", "/api/workflows",
-                                      R"({"resources": [{"name": "r", "class_type": "teleport"}]})");
+  HttpResponse unknown = control.Call(
+      "POST", "/api/workflows", R"({"resources": [{"name": "r", "class_type": "teleport"}]})");
   EXPECT_NE(unknown.body.find("http-ingress"), std::string::npos) << unknown.body;
   EXPECT_EQ(Str(Obj(control.Call("GET", "/api/workflows"))["workflows"].as_array().empty()
                     ? json::value("empty")

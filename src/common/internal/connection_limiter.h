@@ -10,9 +10,8 @@
 // thread than the one that took it).
 #pragma once
 
-#include <boost/asio/ip/address.hpp>
-
 #include <array>
+#include <boost/asio/ip/address.hpp>
 #include <cstddef>
 #include <map>
 #include <memory>

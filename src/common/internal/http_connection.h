@@ -11,13 +11,12 @@
 // HeaderCheck run between header and body.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <algorithm>
-#include <array>
 #include <chrono>
 #include <memory>
 #include <optional>

@@ -34,7 +34,7 @@ class LocalRevisionStore : public Store {
     cv_.notify_all();
   }
 
-  std::mutex mu_;          // the store's data and revision_
+  std::mutex mu_;  // the store's data and revision_
   int64_t revision_ = 0;
 
  private:

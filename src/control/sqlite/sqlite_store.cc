@@ -37,14 +37,17 @@ class SqliteStore final : public internal::LocalRevisionStore {
     if (!parent.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(parent, ec);
-      if (ec) return Unavailable("cannot create the database directory " + parent.string() + ": " + ec.message());
+      if (ec)
+        return Unavailable("cannot create the database directory " + parent.string() + ": " +
+                           ec.message());
     }
     // The store holds function env (secrets): owner-only. SQLite gives the
     // -wal and -shm files the database file's mode, so creating it first
     // with 0600 covers all three.
     if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
-    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                                     SQLITE_OPEN_NOMUTEX, nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       return Unavailable("cannot open the database " + path + ": " +
                          (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
@@ -57,16 +60,17 @@ class SqliteStore final : public internal::LocalRevisionStore {
       return Unavailable("the database " + path + " is not an Aether control plane store");
     }
     ASSIGN_OR_RETURN(std::string mode, QueryText("PRAGMA journal_mode=WAL"));
-    if (mode != "wal") return Unavailable("the database " + path + " cannot use WAL mode (" + mode + ")");
+    if (mode != "wal")
+      return Unavailable("the database " + path + " cannot use WAL mode (" + mode + ")");
     // FULL: the WAL is fsynced at every commit, so an acknowledged write
     // survives kill -9 and power loss (NORMAL would only survive the former).
     RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
     RETURN_IF_ERROR(Exec("PRAGMA application_id=" + std::to_string(kApplicationId)));
-    RETURN_IF_ERROR(Exec(
-        "CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL,"
-        " create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL) WITHOUT ROWID;"
-        "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-        "INSERT OR IGNORE INTO meta(name, value) VALUES ('revision', 0);"));
+    RETURN_IF_ERROR(
+        Exec("CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL,"
+             " create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL) WITHOUT ROWID;"
+             "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+             "INSERT OR IGNORE INTO meta(name, value) VALUES ('revision', 0);"));
     ASSIGN_OR_RETURN(revision_, QueryInt("SELECT value FROM meta WHERE name = 'revision'"));
     return OkStatus();
   }
@@ -124,7 +128,10 @@ class SqliteStore final : public internal::LocalRevisionStore {
           std::string end = PrefixEnd(op.key);
           Statement& s = Stmt("DELETE FROM kv WHERE key >= ?1 AND (?2 IS NULL OR key < ?2)");
           s.BindBlob(1, op.key);
-          if (end.empty()) s.BindNull(2); else s.BindBlob(2, end);
+          if (end.empty())
+            s.BindNull(2);
+          else
+            s.BindBlob(2, end);
           RETURN_IF_ERROR(s.RunToEnd());
           break;
         }
@@ -141,7 +148,10 @@ class SqliteStore final : public internal::LocalRevisionStore {
               "SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ?1"
               " AND (?2 IS NULL OR key < ?2) AND key > ?3 ORDER BY key LIMIT ?4");
           s.BindBlob(1, op.key);
-          if (end.empty()) s.BindNull(2); else s.BindBlob(2, end);
+          if (end.empty())
+            s.BindNull(2);
+          else
+            s.BindBlob(2, end);
           s.BindBlob(3, op.start_after).BindInt(4, op.limit > 0 ? op.limit : -1);
           ASSIGN_OR_RETURN(auto rows, ReadRows(s));
           result.reads.push_back(std::move(rows));

@@ -1,8 +1,7 @@
 #include "control/workflows/workflow_spec.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <charconv>
 #include <set>
 
@@ -33,7 +32,9 @@ Status Bad(const std::string& path, const std::string& what) {
 std::string Join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
 }
-std::string Index(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+std::string Index(const std::string& path, size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
 
 // The first characters of a user's string, printable, quoted: names and
 // payloads can be long, and the message must stay one readable line.
@@ -55,7 +56,9 @@ Result<std::string> Name(const json::value* v, const std::string& path) {
   if (!v->is_string()) return Bad(path, "must be a string");
   std::string_view s = v->get_string();
   if (!protocol::IsName(s)) {
-    return Bad(path, Quoted(s) + ": use 1 to 63 lower-case letters, digits, '_' and '-', starting with a letter or digit");
+    return Bad(path, Quoted(s) +
+                         ": use 1 to 63 lower-case letters, digits, '_' and '-', starting with a "
+                         "letter or digit");
   }
   return std::string(s);
 }
@@ -69,7 +72,8 @@ Status OnlyFields(const json::object& o, const std::string& path,
       std::string list;
       for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
       std::string key = Quoted(kv.key());  // the key is the user's: printable, bounded
-      return Bad(Join(path, std::string_view(key).substr(1, key.size() - 2)), "unknown field (known: " + list + ")");
+      return Bad(Join(path, std::string_view(key).substr(1, key.size() - 2)),
+                 "unknown field (known: " + list + ")");
     }
   }
   return OkStatus();
@@ -92,10 +96,12 @@ Result<std::string> ScalarText(const json::value& v, const std::string& path) {
 // string of digits. nullopt for anything else (the caller says what it wants).
 std::optional<uint64_t> WholeNumber(const json::value& v) {
   if (v.is_uint64()) return v.get_uint64();
-  if (v.is_int64()) return v.get_int64() >= 0 ? std::optional<uint64_t>(v.get_int64()) : std::nullopt;
+  if (v.is_int64())
+    return v.get_int64() >= 0 ? std::optional<uint64_t>(v.get_int64()) : std::nullopt;
   if (!v.is_string()) return std::nullopt;
   std::string_view s = v.get_string();
-  if (s.empty() || s.size() > 19 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (s.empty() || s.size() > 19 ||
+      !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
   uint64_t n = 0;
@@ -127,14 +133,16 @@ Result<std::vector<std::string>> StringList(const json::value& v, const std::str
   const json::array& a = v.get_array();
   if (a.size() > max) return Bad(path, "more than " + std::to_string(max) + " entries");
   for (size_t i = 0; i < a.size(); ++i) {
-    if (!a[i].is_string() || a[i].get_string().empty()) return Bad(Index(path, i), "must be " + std::string(what));
+    if (!a[i].is_string() || a[i].get_string().empty())
+      return Bad(Index(path, i), "must be " + std::string(what));
     out.emplace_back(a[i].get_string());
   }
   return out;
 }
 
 Result<std::vector<std::string>> NodeIds(const json::value& v, const std::string& path) {
-  ASSIGN_OR_RETURN(std::vector<std::string> ids, StringList(v, path, "node ids (strings)", kMaxNodeIds));
+  ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                   StringList(v, path, "node ids (strings)", kMaxNodeIds));
   std::vector<std::string> out;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (Status st = protocol::ValidateNodeId(ids[i]); !st.ok()) {
@@ -151,8 +159,10 @@ Result<std::vector<std::string>> NodeIds(const json::value& v, const std::string
 // not read back the same.
 Status CheckLabel(const LabelMatch& m, const std::string& path) {
   if (m.key.empty() || m.key.size() > 128) return Bad(path, "a label key has 1 to 128 characters");
-  if (m.key.find_first_of("=,") != std::string::npos) return Bad(path, "a label key cannot contain '=' or ','");
-  if (m.value && m.value->size() > 256) return Bad(path, "a label value has at most 256 characters");
+  if (m.key.find_first_of("=,") != std::string::npos)
+    return Bad(path, "a label key cannot contain '=' or ','");
+  if (m.value && m.value->size() > 256)
+    return Bad(path, "a label value has at most 256 characters");
   return OkStatus();
 }
 
@@ -165,7 +175,8 @@ LabelMatch LabelFromText(std::string_view s) {
 Result<std::vector<LabelMatch>> Labels(const json::value& v, const std::string& path) {
   std::vector<LabelMatch> out;
   if (v.is_object()) {
-    if (v.get_object().size() > kMaxLabels) return Bad(path, "more than " + std::to_string(kMaxLabels) + " labels");
+    if (v.get_object().size() > kMaxLabels)
+      return Bad(path, "more than " + std::to_string(kMaxLabels) + " labels");
     for (const auto& kv : v.get_object()) {
       std::string p = Join(path, kv.key());
       ASSIGN_OR_RETURN(std::string value, ScalarText(kv.value(), p));
@@ -201,7 +212,8 @@ Status Placement(const json::object& a, const std::string& path, std::vector<std
   return OkStatus();
 }
 
-Result<std::map<std::string, std::string>> OutputMapping(const json::object& o, const std::string& path) {
+Result<std::map<std::string, std::string>> OutputMapping(const json::object& o,
+                                                         const std::string& path) {
   std::map<std::string, std::string> out;
   const json::value* v = o.if_contains("output_mapping");
   if (v == nullptr || v->is_null()) return out;
@@ -212,7 +224,8 @@ Result<std::map<std::string, std::string>> OutputMapping(const json::object& o, 
   }
   for (const auto& kv : v->get_object()) {
     std::string p = Join(mp, kv.key());
-    if (kv.key().empty() || kv.key().size() > 128) return Bad(p, "an output name has 1 to 128 bytes");
+    if (kv.key().empty() || kv.key().size() > 128)
+      return Bad(p, "an output name has 1 to 128 bytes");
     if (!kv.value().is_string()) return Bad(p, "the target must be a component name (a string)");
     out[std::string(kv.key())] = std::string(kv.value().get_string());
   }
@@ -230,7 +243,8 @@ Status FunctionAnnotations(const json::object& fn, const std::string& path, Func
   const json::value* init = a->if_contains("init_payload");
   std::string init_path = ap + ".init_payload";
   if (const json::value* edgeless = a->if_contains("init-payload")) {
-    if (init != nullptr) return Bad(ap + ".init-payload", "give \"init_payload\" or \"init-payload\", not both");
+    if (init != nullptr)
+      return Bad(ap + ".init-payload", "give \"init_payload\" or \"init-payload\", not both");
     init = edgeless;
     init_path = ap + ".init-payload";
   }
@@ -243,8 +257,9 @@ Status FunctionAnnotations(const json::object& fn, const std::string& path, Func
   if (const json::value* m = a->if_contains("max_instances"); m && !m->is_null()) {
     std::optional<uint64_t> n = WholeNumber(*m);
     if (!n || *n < 1 || *n > static_cast<uint64_t>(kMaxInstances)) {
-      return Bad(ap + ".max_instances", "must be a whole number from 1 to " + std::to_string(kMaxInstances) +
-                                            ", got " + Quoted(json::serialize(*m)));
+      return Bad(ap + ".max_instances", "must be a whole number from 1 to " +
+                                            std::to_string(kMaxInstances) + ", got " +
+                                            Quoted(json::serialize(*m)));
     }
     f->max_instances = static_cast<int>(*n);
   }
@@ -260,9 +275,10 @@ Status FunctionAnnotations(const json::object& fn, const std::string& path, Func
       return Bad(p, "must be a number of bytes or a size like \"16MB\"");
     }
     // 0 = the function's / node's limit, as in the node protocol.
-    if (f->memory_limit != 0 && (f->memory_limit < kMinMemoryLimit || f->memory_limit > kMaxMemoryLimit)) {
-      return Bad(p, "must be 0 (the default) or between 64KiB and 4GiB, got " + std::to_string(f->memory_limit) +
-                        " bytes");
+    if (f->memory_limit != 0 &&
+        (f->memory_limit < kMinMemoryLimit || f->memory_limit > kMaxMemoryLimit)) {
+      return Bad(p, "must be 0 (the default) or between 64KiB and 4GiB, got " +
+                        std::to_string(f->memory_limit) + " bytes");
     }
   }
   return Placement(*a, ap, &f->node_id_match_any, &f->label_match_all);
@@ -272,15 +288,18 @@ constexpr std::string_view kCodeHint =
     "a code path cannot be posted to the control plane; `aether workflow apply FILE` builds and "
     "uploads it and puts the deployed name in \"function\"";
 
-Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path, const SpecCheckHooks& hooks) {
+Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path,
+                                   const SpecCheckHooks& hooks) {
   ASSIGN_OR_RETURN(const json::object* o, ObjectAt(v, path));
-  RETURN_IF_ERROR(OnlyFields(*o, path,
-                             {"name", "function", "code", "class_specification", "output_mapping", "annotations"}));
+  RETURN_IF_ERROR(OnlyFields(
+      *o, path,
+      {"name", "function", "code", "class_specification", "output_mapping", "annotations"}));
   FunctionSpec f;
   ASSIGN_OR_RETURN(f.name, Name(o->if_contains("name"), path + ".name"));
   if (const json::value* code = o->if_contains("code"); code && !code->is_null()) {
-    return Bad(path + ".code", std::string(kCodeHint) +
-                                   (code->is_string() ? " (" + Quoted(code->get_string()) + ")" : ""));
+    return Bad(path + ".code",
+               std::string(kCodeHint) +
+                   (code->is_string() ? " (" + Quoted(code->get_string()) + ")" : ""));
   }
   // EDGELESS: class_specification {id, function_type, version, code |
   // include_code_file, outputs}. The CLI keeps it and adds "function", so
@@ -291,27 +310,35 @@ Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path
   if (cls != nullptr && !cls->is_null()) {
     std::string cp = path + ".class_specification";
     ASSIGN_OR_RETURN(const json::object* c, ObjectAt(*cls, cp));
-    RETURN_IF_ERROR(OnlyFields(*c, cp, {"id", "function_type", "version", "code", "include_code_file", "outputs"}));
+    RETURN_IF_ERROR(OnlyFields(
+        *c, cp, {"id", "function_type", "version", "code", "include_code_file", "outputs"}));
     for (const char* key : {"code", "include_code_file"}) {
       if (const json::value* p = c->if_contains(key); p && !p->is_null()) {
-        return Bad(Join(cp, key), std::string(kCodeHint) + (p->is_string() ? " (" + Quoted(p->get_string()) + ")" : ""));
+        return Bad(Join(cp, key), std::string(kCodeHint) +
+                                      (p->is_string() ? " (" + Quoted(p->get_string()) + ")" : ""));
       }
     }
     for (const char* key : {"function_type", "version"}) {
-      if (const json::value* s = c->if_contains(key); s && !s->is_string()) return Bad(Join(cp, key), "must be a string");
+      if (const json::value* s = c->if_contains(key); s && !s->is_string())
+        return Bad(Join(cp, key), "must be a string");
     }
-    if (const json::value* t = c->if_contains("function_type"); t && t->get_string() == "CONTAINER") {
-      return Bad(cp + ".function_type", "CONTAINER functions are not supported; Aether runs WebAssembly (RUST_WASM)");
+    if (const json::value* t = c->if_contains("function_type");
+        t && t->get_string() == "CONTAINER") {
+      return Bad(cp + ".function_type",
+                 "CONTAINER functions are not supported; Aether runs WebAssembly (RUST_WASM)");
     }
     if (const json::value* outs = c->if_contains("outputs"); outs && !outs->is_null()) {
-      ASSIGN_OR_RETURN(declared_outputs, StringList(*outs, cp + ".outputs", "output names", kMaxOutputs));
+      ASSIGN_OR_RETURN(declared_outputs,
+                       StringList(*outs, cp + ".outputs", "output names", kMaxOutputs));
       if (!outs->is_array()) return Bad(cp + ".outputs", "must be a list of output names");
     }
     if (!o->contains("function")) {
       fn_path = cp + ".id";
       const json::value* id = c->if_contains("id");
-      if (id == nullptr || !id->is_string()) return Bad(fn_path, "required: the deployed function's name");
-      if (Status st = protocol::ValidateFunctionName(id->get_string()); !st.ok()) return Bad(fn_path, st.message());
+      if (id == nullptr || !id->is_string())
+        return Bad(fn_path, "required: the deployed function's name");
+      if (Status st = protocol::ValidateFunctionName(id->get_string()); !st.ok())
+        return Bad(fn_path, st.message());
       f.function = std::string(id->get_string());
     } else if (const json::value* id = c->if_contains("id"); id && !id->is_string()) {
       return Bad(cp + ".id", "must be a string");
@@ -319,10 +346,13 @@ Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path
   }
   if (const json::value* fn = o->if_contains("function")) {
     if (!fn->is_string()) return Bad(fn_path, "must be a deployed function's name (a string)");
-    if (Status st = protocol::ValidateFunctionName(fn->get_string()); !st.ok()) return Bad(fn_path, st.message());
+    if (Status st = protocol::ValidateFunctionName(fn->get_string()); !st.ok())
+      return Bad(fn_path, st.message());
     f.function = std::string(fn->get_string());
   } else if (f.function.empty()) {
-    return Bad(fn_path, "required: a deployed function's name (or \"code\": a path, with `aether workflow apply`)");
+    return Bad(
+        fn_path,
+        "required: a deployed function's name (or \"code\": a path, with `aether workflow apply`)");
   }
   if (hooks.function_exists && !hooks.function_exists(f.function)) {
     return Bad(fn_path, "no function " + Quoted(f.function) + " is deployed");
@@ -333,10 +363,12 @@ Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path
   // checked.
   if (declared_outputs && !declared_outputs->empty()) {
     for (const auto& [out, target] : f.output_mapping) {
-      if (std::find(declared_outputs->begin(), declared_outputs->end(), out) == declared_outputs->end()) {
+      if (std::find(declared_outputs->begin(), declared_outputs->end(), out) ==
+          declared_outputs->end()) {
         std::string list;
         for (const std::string& d : *declared_outputs) list += (list.empty() ? "" : ", ") + d;
-        return Bad(path + ".output_mapping." + out, "not among class_specification.outputs (" + list + ")");
+        return Bad(path + ".output_mapping." + out,
+                   "not among class_specification.outputs (" + list + ")");
       }
     }
   }
@@ -346,17 +378,20 @@ Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path
 
 Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path) {
   ASSIGN_OR_RETURN(const json::object* o, ObjectAt(v, path));
-  RETURN_IF_ERROR(OnlyFields(*o, path, {"name", "class_type", "configurations", "output_mapping", "annotations"}));
+  RETURN_IF_ERROR(OnlyFields(
+      *o, path, {"name", "class_type", "configurations", "output_mapping", "annotations"}));
   ResourceSpec r;
   ASSIGN_OR_RETURN(r.name, Name(o->if_contains("name"), path + ".name"));
   const json::value* cls = o->if_contains("class_type");
-  if (cls == nullptr || !cls->is_string()) return Bad(path + ".class_type", "required: a resource class (a string)");
+  if (cls == nullptr || !cls->is_string())
+    return Bad(path + ".class_type", "required: a resource class (a string)");
   r.class_type = std::string(cls->get_string());
   const auto& known = KnownResourceClasses();
   if (std::find(known.begin(), known.end(), r.class_type) == known.end()) {
     std::string list;
     for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-    return Bad(path + ".class_type", "unknown class " + Quoted(r.class_type) + " (known: " + list + ")");
+    return Bad(path + ".class_type",
+               "unknown class " + Quoted(r.class_type) + " (known: " + list + ")");
   }
   if (const json::value* c = o->if_contains("configurations"); c != nullptr && !c->is_null()) {
     std::string cp = path + ".configurations";
@@ -374,7 +409,8 @@ Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path
   if (r.class_type == "http-ingress" && r.output_mapping.size() != 1) {
     // A request goes to the ingress's single mapped output
     // (docs/workflow-protocol.md); none or several has no meaning.
-    return Bad(path + ".output_mapping", "an http-ingress maps exactly one output (e.g. {\"new_request\": \"parse\"})");
+    return Bad(path + ".output_mapping",
+               "an http-ingress maps exactly one output (e.g. {\"new_request\": \"parse\"})");
   }
   if (const json::value* a = o->if_contains("annotations"); a != nullptr && !a->is_null()) {
     std::string ap = path + ".annotations";
@@ -408,7 +444,8 @@ json::value MapJson(const std::map<std::string, std::string>& m) {
 Result<WorkflowSpec> ParseWorkflowSpec(std::string_view text, const SpecCheckHooks& hooks) {
   Result<json::value> parsed = ParseJson(text);
   if (!parsed.ok()) return Bad("", "not valid JSON: " + parsed.status().message());
-  if (!parsed->is_object()) return Bad("", "must be a JSON object with \"functions\" and \"resources\"");
+  if (!parsed->is_object())
+    return Bad("", "must be a JSON object with \"functions\" and \"resources\"");
   const json::object& root = parsed->get_object();
   RETURN_IF_ERROR(OnlyFields(root, "", {"name", "functions", "resources", "annotations"}));
   WorkflowSpec spec;
@@ -419,7 +456,9 @@ Result<WorkflowSpec> ParseWorkflowSpec(std::string_view text, const SpecCheckHoo
     if (spec.name.size() == 11 && spec.name.starts_with("wf-") &&
         std::all_of(spec.name.begin() + 3, spec.name.end(),
                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
-      return Bad("name", Quoted(spec.name) + " has the form of a generated id (wf- and 8 hex digits); choose another");
+      return Bad("name",
+                 Quoted(spec.name) +
+                     " has the form of a generated id (wf- and 8 hex digits); choose another");
     }
   }
   auto array = [&](const char* key) -> Result<const json::array*> {
@@ -441,7 +480,9 @@ Result<WorkflowSpec> ParseWorkflowSpec(std::string_view text, const SpecCheckHoo
   std::map<std::string, std::string> first_path;  // component name -> where it was declared
   auto declare = [&](const std::string& name, const std::string& path) -> Status {
     auto [it, fresh] = first_path.emplace(name, path);
-    if (!fresh) return Bad(path + ".name", "duplicate component name " + Quoted(name) + " (also " + it->second + ")");
+    if (!fresh)
+      return Bad(path + ".name",
+                 "duplicate component name " + Quoted(name) + " (also " + it->second + ")");
     return OkStatus();
   };
   for (size_t i = 0; i < functions->size(); ++i) {
@@ -460,16 +501,20 @@ Result<WorkflowSpec> ParseWorkflowSpec(std::string_view text, const SpecCheckHoo
   std::string all;
   size_t listed = 0;
   auto list_name = [&](const std::string& n) {
-    if (listed < 16) all += (all.empty() ? "" : ", ") + n;
-    else if (listed == 16) all += ", ...";
+    if (listed < 16)
+      all += (all.empty() ? "" : ", ") + n;
+    else if (listed == 16)
+      all += ", ...";
     ++listed;
   };
   for (const FunctionSpec& f : spec.functions) list_name(f.name);
   for (const ResourceSpec& r : spec.resources) list_name(r.name);
-  auto check_targets = [&](const std::map<std::string, std::string>& mapping, const std::string& path) -> Status {
+  auto check_targets = [&](const std::map<std::string, std::string>& mapping,
+                           const std::string& path) -> Status {
     for (const auto& [out, target] : mapping) {
       if (!first_path.contains(target)) {
-        return Bad(path + ".output_mapping." + out, "unknown target " + Quoted(target) + " (components: " + all + ")");
+        return Bad(path + ".output_mapping." + out,
+                   "unknown target " + Quoted(target) + " (components: " + all + ")");
       }
     }
     return OkStatus();
@@ -485,8 +530,9 @@ Result<WorkflowSpec> ParseWorkflowSpec(std::string_view text, const SpecCheckHoo
   if (const json::value* a = root.if_contains("annotations"); a != nullptr && !a->is_null()) {
     ASSIGN_OR_RETURN(const json::object* ao, ObjectAt(*a, "annotations"));
     for (const auto& kv : *ao) {
-      spec.annotations[std::string(kv.key())] =
-          kv.value().is_string() ? std::string(kv.value().get_string()) : json::serialize(kv.value());
+      spec.annotations[std::string(kv.key())] = kv.value().is_string()
+                                                    ? std::string(kv.value().get_string())
+                                                    : json::serialize(kv.value());
     }
   }
   return spec;

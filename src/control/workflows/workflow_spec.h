@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/json/value.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -31,8 +30,8 @@ struct FunctionSpec {
   std::string function;  // a deployed function's name
   std::map<std::string, std::string> output_mapping;  // output -> component name
   // annotations
-  std::string init_payload;  // bytes given to handle_init
-  int max_instances = 1;     // 1..64
+  std::string init_payload;                    // bytes given to handle_init
+  int max_instances = 1;                       // 1..64
   std::vector<std::string> node_id_match_any;  // empty = any node
   std::vector<LabelMatch> label_match_all;
   uint64_t memory_limit = 0;  // bytes; 0 = the function's / node's

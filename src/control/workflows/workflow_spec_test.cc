@@ -1,9 +1,9 @@
 #include "control/workflows/workflow_spec.h"
 
-#include <boost/json.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <random>
 #include <string>
 
@@ -90,11 +90,13 @@ TEST(WorkflowSpecTest, ParsesAllAnnotations) {
   const FunctionSpec& c = s.functions[2];
   EXPECT_EQ(c.memory_limit, 65536u);
   EXPECT_EQ(c.max_instances, 3);
-  EXPECT_EQ(c.label_match_all, (std::vector<LabelMatch>{{"red", std::nullopt}, {"blue", std::nullopt}}));
+  EXPECT_EQ(c.label_match_all,
+            (std::vector<LabelMatch>{{"red", std::nullopt}, {"blue", std::nullopt}}));
   EXPECT_EQ(c.init_payload, "42");
   EXPECT_EQ(s.functions[3].memory_limit, 0u);
   EXPECT_EQ(s.functions[3].init_payload, "");
-  EXPECT_EQ(s.annotations, (std::map<std::string, std::string>{{"owner", "team-a"}, {"n", "3"}, {"o", R"({"x":1})"}}));
+  EXPECT_EQ(s.annotations, (std::map<std::string, std::string>{
+                               {"owner", "team-a"}, {"n", "3"}, {"o", R"({"x":1})"}}));
 }
 
 TEST(WorkflowSpecTest, ConfigurationScalarsBecomeText) {
@@ -104,8 +106,8 @@ TEST(WorkflowSpecTest, ConfigurationScalarsBecomeText) {
   EXPECT_EQ(s.resources[0].configurations.at("period_ms"), "250");
   EXPECT_EQ(s.resources[1].configurations.at("add-timestamp"), "true");
   EXPECT_EQ(Error(R"({"resources": [{"name": "t", "class_type": "timer",
-                        "configurations": {"period_ms": 2.5}}]})").rfind(
-                "resources[0].configurations.period_ms: must be a whole decimal number", 0),
+                        "configurations": {"period_ms": 2.5}}]})")
+                .rfind("resources[0].configurations.period_ms: must be a whole decimal number", 0),
             0u);
 }
 
@@ -256,7 +258,8 @@ TEST(WorkflowSpecTest, CliRewrittenEdgelessForm) {
 }
 
 TEST(WorkflowSpecTest, RoundTrip) {
-  for (std::string_view text : {kPipeline, kEdgelessFileLog, kEdgelessPingPong, kAetherOrders, kEdgelessOrders}) {
+  for (std::string_view text :
+       {kPipeline, kEdgelessFileLog, kEdgelessPingPong, kAetherOrders, kEdgelessOrders}) {
     WorkflowSpec s = Parse(text);
     std::string serialized = json::serialize(SerializeWorkflowSpec(s));
     EXPECT_EQ(Parse(serialized), s) << serialized;
@@ -290,7 +293,8 @@ struct BadSpec {
 
 // A spec whose first function is "f" with `fields`, then `more` functions.
 std::string WithFunction(const std::string& fields, const std::string& more = "") {
-  return R"({"functions": [{"name": "f")" + std::string(fields.empty() ? "" : ", ") + fields + "}" + more + "]}";
+  return R"({"functions": [{"name": "f")" + std::string(fields.empty() ? "" : ", ") + fields + "}" +
+         more + "]}";
 }
 
 TEST(WorkflowSpecTest, RejectsWithThePath) {
@@ -303,17 +307,25 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
       {"[]", "spec: must be a JSON object"},
       {"{}", "functions: a workflow needs at least one function or resource"},
       {R"({"functions": [], "resources": []})", "functions: a workflow needs at least one"},
-      {R"({"function": []})", "function: unknown field (known: name, functions, resources, annotations)"},
+      {R"({"function": []})",
+       "function: unknown field (known: name, functions, resources, annotations)"},
       {R"({"functions": {}})", "functions: must be a list"},
       {R"({"resources": "x"})", "resources: must be a list"},
-      {R"({"annotations": [], "functions": [{"name": "f", "function": "fn"}]})", "annotations: must be an object"},
+      {R"({"annotations": [], "functions": [{"name": "f", "function": "fn"}]})",
+       "annotations: must be an object"},
       // the workflow's name
       {R"({"name": 5, "functions": [{"name": "f", "function": "fn"}]})", "name: must be a string"},
-      {R"({"name": "Big", "functions": [{"name": "f", "function": "fn"}]})", "name: \"Big\": use 1 to 63"},
-      {R"({"name": "a/b", "functions": [{"name": "f", "function": "fn"}]})", "name: \"a/b\": use 1 to 63"},
-      {R"({"name": "", "functions": [{"name": "f", "function": "fn"}]})", "name: \"\": use 1 to 63"},
-      {R"({"name": "-a", "functions": [{"name": "f", "function": "fn"}]})", "name: \"-a\": use 1 to 63"},
-      {R"({"name": ")" + std::string(64, 'a') + R"(", "functions": [{"name": "f", "function": "fn"}]})", "name: \""},
+      {R"({"name": "Big", "functions": [{"name": "f", "function": "fn"}]})",
+       "name: \"Big\": use 1 to 63"},
+      {R"({"name": "a/b", "functions": [{"name": "f", "function": "fn"}]})",
+       "name: \"a/b\": use 1 to 63"},
+      {R"({"name": "", "functions": [{"name": "f", "function": "fn"}]})",
+       "name: \"\": use 1 to 63"},
+      {R"({"name": "-a", "functions": [{"name": "f", "function": "fn"}]})",
+       "name: \"-a\": use 1 to 63"},
+      {R"({"name": ")" + std::string(64, 'a') +
+           R"(", "functions": [{"name": "f", "function": "fn"}]})",
+       "name: \""},
       {R"({"name": "wf-1a2b3c4d", "functions": [{"name": "f", "function": "fn"}]})",
        "name: \"wf-1a2b3c4d\" has the form of a generated id"},
       // function entries
@@ -321,16 +333,20 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
       {R"({"functions": [{"function": "fn"}]})", "functions[0].name: required"},
       {R"({"functions": [{"name": null, "function": "fn"}]})", "functions[0].name: required"},
       {R"({"functions": [{"name": 7, "function": "fn"}]})", "functions[0].name: must be a string"},
-      {R"({"functions": [{"name": "A", "function": "fn"}]})", "functions[0].name: \"A\": use 1 to 63"},
+      {R"({"functions": [{"name": "A", "function": "fn"}]})",
+       "functions[0].name: \"A\": use 1 to 63"},
       {R"({"functions": [{"name": "../x", "function": "fn"}]})", "functions[0].name: \"../x\""},
-      {WithFunction(kFn + R"(, "extra": 1)"), "functions[0].extra: unknown field (known: name, function, code, "},
+      {WithFunction(kFn + R"(, "extra": 1)"),
+       "functions[0].extra: unknown field (known: name, function, code, "},
       {WithFunction(""), "functions[0].function: required"},
-      {WithFunction(R"("function": 5)"), "functions[0].function: must be a deployed function's name"},
+      {WithFunction(R"("function": 5)"),
+       "functions[0].function: must be a deployed function's name"},
       {WithFunction(R"("function": "Fn")"), "functions[0].function: invalid function name \"Fn\""},
       {WithFunction(R"("function": "manifest")"),
        "functions[0].function: invalid function name \"manifest\": the name is reserved"},
       {WithFunction(R"("code": "parse.c")"), "functions[0].code: a code path cannot be posted"},
-      {WithFunction(kFn + R"(, "code": "parse.c")"), "functions[0].code: a code path cannot be posted"},
+      {WithFunction(kFn + R"(, "code": "parse.c")"),
+       "functions[0].code: a code path cannot be posted"},
       {WithFunction(R"("class_specification": {"id": "p", "include_code_file": "./p.wasm"})"),
        "functions[0].class_specification.include_code_file: a code path cannot be posted"},
       {WithFunction(R"("class_specification": {"id": "p", "code": "../../p.wasm"})"),
@@ -349,15 +365,20 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
        "functions[0].class_specification.outputs: must be a list"},
       {WithFunction(R"("class_specification": {"id": "p", "outputs": [1]})"),
        "functions[0].class_specification.outputs[0]: must be output names"},
-      {WithFunction(R"("class_specification": 3)"), "functions[0].class_specification: must be an object"},
-      {WithFunction(R"("class_specification": {"id": "p", "outputs": ["a"]}, "output_mapping": {"b": "f"})"),
+      {WithFunction(R"("class_specification": 3)"),
+       "functions[0].class_specification: must be an object"},
+      {WithFunction(
+           R"("class_specification": {"id": "p", "outputs": ["a"]}, "output_mapping": {"b": "f"})"),
        "functions[0].output_mapping.b: not among class_specification.outputs (a)"},
       // output mappings
-      {WithFunction(kFn + R"(, "output_mapping": [])"), "functions[0].output_mapping: must be an object"},
+      {WithFunction(kFn + R"(, "output_mapping": [])"),
+       "functions[0].output_mapping: must be an object"},
       {WithFunction(kFn + R"(, "output_mapping": {"out": 1})"),
        "functions[0].output_mapping.out: the target must be"},
-      {WithFunction(kFn + R"(, "output_mapping": {"": "f"})"), "functions[0].output_mapping.: an output name has"},
-      {WithFunction(kFn, R"(, {"name": "g", "function": "fn", "output_mapping": {"out": "filtr"}})"),
+      {WithFunction(kFn + R"(, "output_mapping": {"": "f"})"),
+       "functions[0].output_mapping.: an output name has"},
+      {WithFunction(kFn,
+                    R"(, {"name": "g", "function": "fn", "output_mapping": {"out": "filtr"}})"),
        "functions[1].output_mapping.out: unknown target \"filtr\" (components: f, g)"},
       // duplicates
       {WithFunction(kFn, R"(, {"name": "f", "function": "fn"})"),
@@ -367,28 +388,41 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
       // function annotations
       {WithFunction(kAnn + "[]"), "functions[0].annotations: must be an object"},
       {WithFunction(kAnn + R"({"replicas": 2})"),
-       "functions[0].annotations.replicas: unknown field (known: init_payload, init-payload, max_instances, "},
+       "functions[0].annotations.replicas: unknown field (known: init_payload, init-payload, "
+       "max_instances, "},
       {WithFunction(kAnn + R"({"max_instances": 0})"),
        "functions[0].annotations.max_instances: must be a whole number from 1 to 64, got \"0\""},
-      {WithFunction(kAnn + R"({"max_instances": 65})"), "functions[0].annotations.max_instances: must be"},
-      {WithFunction(kAnn + R"({"max_instances": "65"})"), "functions[0].annotations.max_instances: must be"},
-      {WithFunction(kAnn + R"({"max_instances": -1})"), "functions[0].annotations.max_instances: must be"},
-      {WithFunction(kAnn + R"({"max_instances": 1.5})"), "functions[0].annotations.max_instances: must be"},
-      {WithFunction(kAnn + R"({"max_instances": "two"})"), "functions[0].annotations.max_instances: must be"},
-      {WithFunction(kAnn + R"({"max_instances": "+2"})"), "functions[0].annotations.max_instances: must be"},
-      {WithFunction(kAnn + R"({"max_instances": true})"), "functions[0].annotations.max_instances: must be"},
+      {WithFunction(kAnn + R"({"max_instances": 65})"),
+       "functions[0].annotations.max_instances: must be"},
+      {WithFunction(kAnn + R"({"max_instances": "65"})"),
+       "functions[0].annotations.max_instances: must be"},
+      {WithFunction(kAnn + R"({"max_instances": -1})"),
+       "functions[0].annotations.max_instances: must be"},
+      {WithFunction(kAnn + R"({"max_instances": 1.5})"),
+       "functions[0].annotations.max_instances: must be"},
+      {WithFunction(kAnn + R"({"max_instances": "two"})"),
+       "functions[0].annotations.max_instances: must be"},
+      {WithFunction(kAnn + R"({"max_instances": "+2"})"),
+       "functions[0].annotations.max_instances: must be"},
+      {WithFunction(kAnn + R"({"max_instances": true})"),
+       "functions[0].annotations.max_instances: must be"},
       {WithFunction(kAnn + R"({"max_instances": 18446744073709551615})"),
        "functions[0].annotations.max_instances: must be"},
       {WithFunction(kAnn + R"({"init_payload": "a", "init-payload": "b"})"),
-       "functions[0].annotations.init-payload: give \"init_payload\" or \"init-payload\", not both"},
-      {WithFunction(kAnn + R"({"memory_limit": "lots"})"), "functions[0].annotations.memory_limit: invalid size \"lots\""},
-      {WithFunction(kAnn + R"({"memory_limit": "16XB"})"), "functions[0].annotations.memory_limit: invalid size"},
+       "functions[0].annotations.init-payload: give \"init_payload\" or \"init-payload\", not "
+       "both"},
+      {WithFunction(kAnn + R"({"memory_limit": "lots"})"),
+       "functions[0].annotations.memory_limit: invalid size \"lots\""},
+      {WithFunction(kAnn + R"({"memory_limit": "16XB"})"),
+       "functions[0].annotations.memory_limit: invalid size"},
       {WithFunction(kAnn + R"({"memory_limit": 1000})"),
        "functions[0].annotations.memory_limit: must be 0 (the default) or between 64KiB and 4GiB"},
       {WithFunction(kAnn + R"({"memory_limit": "5GB"})"),
        "functions[0].annotations.memory_limit: must be 0 (the default) or between 64KiB and 4GiB"},
-      {WithFunction(kAnn + R"({"memory_limit": -5})"), "functions[0].annotations.memory_limit: must be a number of bytes"},
-      {WithFunction(kAnn + R"({"memory_limit": [1]})"), "functions[0].annotations.memory_limit: must be a number of bytes"},
+      {WithFunction(kAnn + R"({"memory_limit": -5})"),
+       "functions[0].annotations.memory_limit: must be a number of bytes"},
+      {WithFunction(kAnn + R"({"memory_limit": [1]})"),
+       "functions[0].annotations.memory_limit: must be a number of bytes"},
       {WithFunction(kAnn + R"({"node_id_match_any": 5})"),
        "functions[0].annotations.node_id_match_any: must be a list of node ids"},
       {WithFunction(kAnn + R"({"node_id_match_any": ["ok", 5]})"),
@@ -413,8 +447,10 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
       {R"({"resources": [3]})", "resources[0]: must be an object"},
       {R"({"resources": [{"name": "r"}]})", "resources[0].class_type: required"},
       {R"({"resources": [{"name": "r", "class_type": "dda"}]})",
-       "resources[0].class_type: unknown class \"dda\" (known: file-log, http-egress, http-ingress, kv, redis, timer)"},
-      {R"({"resources": [{"name": "r", "class_type": "kv", "extra": 1}]})", "resources[0].extra: unknown field"},
+       "resources[0].class_type: unknown class \"dda\" (known: file-log, http-egress, "
+       "http-ingress, kv, redis, timer)"},
+      {R"({"resources": [{"name": "r", "class_type": "kv", "extra": 1}]})",
+       "resources[0].extra: unknown field"},
       {R"({"resources": [{"name": "R", "class_type": "kv"}]})", "resources[0].name: \"R\""},
       {R"({"resources": [{"name": "t", "class_type": "timer", "configurations": {}}]})",
        "resources[0].configurations.period_ms: required"},
@@ -440,7 +476,8 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
           "output_mapping": {"a": "f", "b": "f"}}]})",
        "resources[0].output_mapping: an http-ingress maps exactly one output"},
       {R"({"resources": [{"name": "k", "class_type": "kv", "annotations": {"max_instances": 2}}]})",
-       "resources[0].annotations.max_instances: unknown field (known: node_id_match_any, label_match_all)"},
+       "resources[0].annotations.max_instances: unknown field (known: node_id_match_any, "
+       "label_match_all)"},
       {R"({"resources": [{"name": "k", "class_type": "kv", "annotations": {"label_match_all": ["a,b"]}}]})",
        "resources[0].annotations.label_match_all[0]: a label key cannot contain '=' or ','"},
       {R"({"resources": [{"name": "k", "class_type": "kv", "annotations": "x"}]})",
@@ -451,7 +488,8 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
   };
   for (const BadSpec& c : cases) {
     std::string err = Error(c.spec);
-    EXPECT_EQ(err.rfind(c.message, 0), 0u) << "got:  " << err << "\nwant: " << c.message << "\nspec: " << c.spec;
+    EXPECT_EQ(err.rfind(c.message, 0), 0u)
+        << "got:  " << err << "\nwant: " << c.message << "\nspec: " << c.spec;
   }
 }
 
@@ -464,38 +502,46 @@ TEST(WorkflowSpecTest, FunctionExistsHook) {
   };
   EXPECT_TRUE(ParseWorkflowSpec(kPipeline, hooks).ok());
   EXPECT_EQ(asked, (std::vector<std::string>{"parse", "filter"}));
-  EXPECT_EQ(Error(R"({"functions": [{"name": "a", "function": "parse"}, {"name": "b", "function": "missing"}]})",
-                  hooks),
-            "functions[1].function: no function \"missing\" is deployed");
-  EXPECT_EQ(Error(R"({"functions": [{"name": "a", "class_specification": {"id": "missing"}}]})", hooks),
-            "functions[0].class_specification.id: no function \"missing\" is deployed");
+  EXPECT_EQ(
+      Error(
+          R"({"functions": [{"name": "a", "function": "parse"}, {"name": "b", "function": "missing"}]})",
+          hooks),
+      "functions[1].function: no function \"missing\" is deployed");
+  EXPECT_EQ(
+      Error(R"({"functions": [{"name": "a", "class_specification": {"id": "missing"}}]})", hooks),
+      "functions[0].class_specification.id: no function \"missing\" is deployed");
 }
 
 TEST(WorkflowSpecTest, Limits) {
   auto functions = [](size_t n) {
     json::array a;
-    for (size_t i = 0; i < n; ++i) a.push_back(json::object{{"name", "f" + std::to_string(i)}, {"function", "fn"}});
+    for (size_t i = 0; i < n; ++i)
+      a.push_back(json::object{{"name", "f" + std::to_string(i)}, {"function", "fn"}});
     return a;
   };
   EXPECT_TRUE(ParseWorkflowSpec(json::serialize(json::object{{"functions", functions(256)}})).ok());
   EXPECT_EQ(Error(json::serialize(json::object{{"functions", functions(257)}})),
             "functions: more than 256 components in the workflow");
-  EXPECT_EQ(Error(json::serialize(json::object{
-                {"functions", functions(200)},
-                {"resources", json::array(57, json::object{{"name", "k"}, {"class_type", "kv"}})}})),
-            "resources: more than 256 components in the workflow");
+  EXPECT_EQ(
+      Error(json::serialize(json::object{
+          {"functions", functions(200)},
+          {"resources", json::array(57, json::object{{"name", "k"}, {"class_type", "kv"}})}})),
+      "resources: more than 256 components in the workflow");
 
   json::object outputs;
   for (int i = 0; i < 64; ++i) outputs["o" + std::to_string(i)] = "f";
   json::object fn{{"name", "f"}, {"function", "fn"}, {"output_mapping", outputs}};
-  EXPECT_TRUE(ParseWorkflowSpec(json::serialize(json::object{{"functions", json::array{fn}}})).ok());
+  EXPECT_TRUE(
+      ParseWorkflowSpec(json::serialize(json::object{{"functions", json::array{fn}}})).ok());
   fn["output_mapping"].as_object()["o64"] = "f";
   EXPECT_EQ(Error(json::serialize(json::object{{"functions", json::array{fn}}})),
             "functions[0].output_mapping: more than 64 outputs");
 
-  json::object init{{"name", "f"}, {"function", "fn"},
+  json::object init{{"name", "f"},
+                    {"function", "fn"},
                     {"annotations", json::object{{"init_payload", std::string(1 << 20, 'x')}}}};
-  EXPECT_TRUE(ParseWorkflowSpec(json::serialize(json::object{{"functions", json::array{init}}})).ok());
+  EXPECT_TRUE(
+      ParseWorkflowSpec(json::serialize(json::object{{"functions", json::array{init}}})).ok());
   init["annotations"].as_object()["init_payload"] = std::string((1 << 20) + 1, 'x');
   EXPECT_EQ(Error(json::serialize(json::object{{"functions", json::array{init}}})),
             "functions[0].annotations.init_payload: larger than 1 MiB");
@@ -505,7 +551,8 @@ TEST(WorkflowSpecTest, Limits) {
 
   json::array ids;
   for (int i = 0; i < 257; ++i) ids.push_back(json::string("n" + std::to_string(i)));
-  json::object placed{{"name", "f"}, {"function", "fn"}, {"annotations", json::object{{"node_id_match_any", ids}}}};
+  json::object placed{
+      {"name", "f"}, {"function", "fn"}, {"annotations", json::object{{"node_id_match_any", ids}}}};
   EXPECT_EQ(Error(json::serialize(json::object{{"functions", json::array{placed}}})),
             "functions[0].annotations.node_id_match_any: more than 256 entries");
 }
@@ -513,16 +560,19 @@ TEST(WorkflowSpecTest, Limits) {
 TEST(WorkflowSpecTest, HostileInputNeverCrashes) {
   // Deep nesting where any value is allowed, and at the top.
   std::string deep = std::string(100000, '[') + std::string(100000, ']');
-  EXPECT_EQ(Error(R"({"functions": [{"name": "f", "function": "fn", "annotations": {"init_payload": )" + deep +
-                  "}}]}").rfind("spec: not valid JSON", 0),
-            0u);
+  EXPECT_EQ(
+      Error(R"({"functions": [{"name": "f", "function": "fn", "annotations": {"init_payload": )" +
+            deep + "}}]}")
+          .rfind("spec: not valid JSON", 0),
+      0u);
   EXPECT_EQ(Error(R"({"annotations": {"x": )" + deep + "}}").rfind("spec: not valid JSON", 0), 0u);
   EXPECT_EQ(Error(std::string(100000, '{')).rfind("spec: not valid JSON", 0), 0u);
   // A huge array of the wrong things.
   std::string many = "[1";
   for (int i = 0; i < 100000; ++i) many += ",1";
   many += "]";
-  EXPECT_EQ(Error(R"({"functions": )" + many + "}"), "functions: more than 256 components in the workflow");
+  EXPECT_EQ(Error(R"({"functions": )" + many + "}"),
+            "functions: more than 256 components in the workflow");
   // Numbers, nulls, objects where strings are expected.
   EXPECT_EQ(Error(R"({"functions": [{"name": "f", "function": {"a": 1}}]})"),
             "functions[0].function: must be a deployed function's name (a string)");
@@ -530,14 +580,18 @@ TEST(WorkflowSpecTest, HostileInputNeverCrashes) {
             "functions[0].function: must be a deployed function's name (a string)");
   EXPECT_EQ(Error(R"({"resources": [{"name": "r", "class_type": 3}]})"),
             "resources[0].class_type: required: a resource class (a string)");
-  EXPECT_EQ(Error(R"({"functions": [{"name": 1e400, "function": "f"}]})").rfind("spec: not valid JSON", 0), 0u);
+  EXPECT_EQ(Error(R"({"functions": [{"name": 1e400, "function": "f"}]})")
+                .rfind("spec: not valid JSON", 0),
+            0u);
   // Control bytes and long keys come back printable and short.
-  std::string err =
-      Error(R"({"functions": [{"name": "f", "function": "fn", ")" + std::string(5000, 'k') + R"(\u0001": 1}]})");
+  std::string err = Error(R"({"functions": [{"name": "f", "function": "fn", ")" +
+                          std::string(5000, 'k') + R"(\u0001": 1}]})");
   EXPECT_LT(err.size(), 300u);
   for (char c : err) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << err;
   EXPECT_EQ(Error("{\"x\": 1} trailing").rfind("spec: not valid JSON", 0), 0u);
-  EXPECT_EQ(Error(std::string("{\"functions\": [{\"name\": \"f\xff\"}]}")).rfind("spec: not valid JSON", 0), 0u);
+  EXPECT_EQ(Error(std::string("{\"functions\": [{\"name\": \"f\xff\"}]}"))
+                .rfind("spec: not valid JSON", 0),
+            0u);
   EXPECT_EQ(Error(std::string("\0\xff", 2)).rfind("spec: not valid JSON", 0), 0u);
 }
 
@@ -547,7 +601,8 @@ TEST(WorkflowSpecTest, MutatedSpecsRoundTripOrFail) {
   std::mt19937 rng(42);
   const std::string alphabet = "{}[]\":,0123456789abcfnrtu-_=./ \\";
   const std::vector<std::string> seeds = {std::string(kPipeline), std::string(kEdgelessFileLog),
-                                          std::string(kEdgelessPingPong), std::string(kAetherOrders)};
+                                          std::string(kEdgelessPingPong),
+                                          std::string(kAetherOrders)};
   int parsed = 0;
   for (int i = 0; i < 4000; ++i) {
     std::string s = seeds[i % seeds.size()];
@@ -555,9 +610,15 @@ TEST(WorkflowSpecTest, MutatedSpecsRoundTripOrFail) {
     for (int e = 0; e < edits && !s.empty(); ++e) {
       size_t pos = rng() % s.size();
       switch (rng() % 3) {
-        case 0: s[pos] = alphabet[rng() % alphabet.size()]; break;
-        case 1: s.erase(pos, 1 + rng() % 8); break;
-        default: s.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
+        case 0:
+          s[pos] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          s.erase(pos, 1 + rng() % 8);
+          break;
+        default:
+          s.insert(pos, 1, alphabet[rng() % alphabet.size()]);
+          break;
       }
     }
     Result<WorkflowSpec> r = ParseWorkflowSpec(s);

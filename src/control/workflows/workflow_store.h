@@ -30,10 +30,10 @@
 namespace aether::control {
 
 struct PlacedInstance {
-  std::string node_id;  // "" = unplaced
-  std::string url;      // the node's url when placed
+  std::string node_id;        // "" = unplaced
+  std::string url;            // the node's url when placed
   std::string credential_id;  // the node's NodeStatus::credential_id when placed
-  std::string sha256;   // functions: the version it runs; resources: ""
+  std::string sha256;         // functions: the version it runs; resources: ""
   bool operator==(const PlacedInstance&) const = default;
 };
 

@@ -66,7 +66,7 @@ class FunctionVersion final : public Function {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   State state_ = kQueued;
-  std::optional<Result<ModulePtr>> result_;  // set once, in kDone
+  std::optional<Result<ModulePtr>> result_;         // set once, in kDone
   std::vector<std::function<void()>> when_loaded_;  // run once, after kDone
   uint64_t size_;
   std::string sha_;

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -21,8 +21,12 @@ namespace {
 // Flags: -fstack-clash-protection probes large frames so a deep or wide
 // guest stack always hits the guard page; hidden visibility keeps a module's
 // symbols to itself.
-const std::vector<std::string> kFlags = {"-O2", "-shared", "-fPIC", "-fvisibility=hidden",
-                                         "-fno-strict-aliasing", "-fstack-clash-protection",
+const std::vector<std::string> kFlags = {"-O2",
+                                         "-shared",
+                                         "-fPIC",
+                                         "-fvisibility=hidden",
+                                         "-fno-strict-aliasing",
+                                         "-fstack-clash-protection",
                                          "-w"};
 
 struct Spawned {
@@ -69,8 +73,8 @@ std::string ResolveCommand(const std::string& command) {
   size_t start = 0;
   while (start <= dirs.size()) {
     size_t colon = dirs.find(':', start);
-    std::string dir = dirs.substr(start, colon == std::string::npos ? std::string::npos
-                                                                     : colon - start);
+    std::string dir =
+        dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
     std::string candidate = (dir.empty() ? "." : dir) + "/" + command;
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
     if (colon == std::string::npos) break;

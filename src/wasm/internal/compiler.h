@@ -26,7 +26,6 @@ Status CompileWithTcc(const std::string& c_unit, const std::string& out_path);
 
 // Optimized tier: `cc` -O2 as a child process. Writes the source into the
 // current directory first. The child inherits the caller's limits.
-Status CompileWithCc(const std::string& cc, const std::string& c_unit,
-                     const std::string& out_path);
+Status CompileWithCc(const std::string& cc, const std::string& c_unit, const std::string& out_path);
 
 }  // namespace aether::wasm

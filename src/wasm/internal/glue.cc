@@ -112,7 +112,8 @@ Result<Prototype> ParsePrototype(std::string_view line) {
   }
   std::string head = Trim(line.substr(0, open));
   size_t sp = head.find_last_of(" *");
-  if (sp == std::string::npos) return Internal("glue: cannot parse prototype: " + std::string(line));
+  if (sp == std::string::npos)
+    return Internal("glue: cannot parse prototype: " + std::string(line));
   Prototype p;
   p.name = head.substr(sp + 1);
   p.ret = Trim(head.substr(0, sp + 1));
@@ -120,8 +121,8 @@ Result<Prototype> ParsePrototype(std::string_view line) {
   size_t start = 0;
   while (start <= params.size()) {
     size_t comma = params.find(',', start);
-    std::string one = Trim(params.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                              : comma - start));
+    std::string one = Trim(params.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     // Drop a parameter name if wasm2c printed one ("Z_x_instance_t* instance").
     size_t star = one.rfind('*');
     if (star != std::string::npos && star + 1 < one.size()) one = Trim(one.substr(0, star + 1));
@@ -133,7 +134,7 @@ Result<Prototype> ParsePrototype(std::string_view line) {
 }
 
 struct HeaderEntry {
-  std::string kind;  // "import" or "export"
+  std::string kind;    // "import" or "export"
   std::string quoted;  // the names inside the comment, as printed
   std::string prototype;
 };
@@ -182,8 +183,8 @@ void EmitForwarder(std::ostringstream& o, const Prototype& p, size_t index) {
 
 // An exported function the glue can call through a uniform thunk.
 struct GlueExport {
-  std::string name;    // the wasm export name
-  std::string symbol;  // wasm2c's C function
+  std::string name;       // the wasm export name
+  std::string symbol;     // wasm2c's C function
   std::string signature;  // host.h notation
   Prototype prototype;
 };
@@ -329,7 +330,8 @@ Result<std::string> BuildCompilationUnit(const Translation& t) {
       }
     }
   }
-  if (import_index == 0 && !t.info.imports.empty()) return Internal("glue: imports missing from the header");
+  if (import_index == 0 && !t.info.imports.empty())
+    return Internal("glue: imports missing from the header");
 
   const std::string prefix = std::string("Z_") + kGuestModuleName;
   o << "AETHER_EXPORT size_t aether_instance_size(void) { return sizeof(" << prefix

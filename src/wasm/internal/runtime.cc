@@ -20,17 +20,24 @@ constexpr int kJumpTrap = 1;
 constexpr int kJumpUnwind = 2;
 constexpr int kJumpInitFailed = 3;
 
-
 TrapKind FromWasmRtTrap(uint32_t t) {
   switch (t) {
-    case WASM_RT_TRAP_OOB: return TrapKind::kOutOfBounds;
-    case WASM_RT_TRAP_INT_OVERFLOW: return TrapKind::kIntegerOverflow;
-    case WASM_RT_TRAP_DIV_BY_ZERO: return TrapKind::kDivideByZero;
-    case WASM_RT_TRAP_INVALID_CONVERSION: return TrapKind::kInvalidConversion;
-    case WASM_RT_TRAP_UNREACHABLE: return TrapKind::kUnreachable;
-    case WASM_RT_TRAP_CALL_INDIRECT: return TrapKind::kIndirectCallMismatch;
-    case WASM_RT_TRAP_EXHAUSTION: return TrapKind::kStackExhausted;
-    default: return TrapKind::kHostError;
+    case WASM_RT_TRAP_OOB:
+      return TrapKind::kOutOfBounds;
+    case WASM_RT_TRAP_INT_OVERFLOW:
+      return TrapKind::kIntegerOverflow;
+    case WASM_RT_TRAP_DIV_BY_ZERO:
+      return TrapKind::kDivideByZero;
+    case WASM_RT_TRAP_INVALID_CONVERSION:
+      return TrapKind::kInvalidConversion;
+    case WASM_RT_TRAP_UNREACHABLE:
+      return TrapKind::kUnreachable;
+    case WASM_RT_TRAP_CALL_INDIRECT:
+      return TrapKind::kIndirectCallMismatch;
+    case WASM_RT_TRAP_EXHAUSTION:
+      return TrapKind::kStackExhausted;
+    default:
+      return TrapKind::kHostError;
   }
 }
 
@@ -160,7 +167,8 @@ void AllocateTable(void* t, uint32_t elements, uint32_t max) {
   table->data = nullptr;
   if (elements > 0) {
     table->data = static_cast<Elem*>(std::calloc(elements, sizeof(Elem)));
-    if (table->data == nullptr) InitFailed(st, "cannot allocate a table of %llu elements%llu", elements, 0);
+    if (table->data == nullptr)
+      InitFailed(st, "cannot allocate a table of %llu elements%llu", elements, 0);
   }
   table->size = elements;
   table->max_size = max;
@@ -273,9 +281,7 @@ uint32_t Runtime::RegisterFuncType(uint32_t params, uint32_t results, const uint
 }
 
 namespace {
-extern "C" void RunInit(void* init, void* /*unused*/) {
-  reinterpret_cast<void (*)()>(init)();
-}
+extern "C" void RunInit(void* init, void* /*unused*/) { reinterpret_cast<void (*)()>(init)(); }
 }  // namespace
 
 LoadedModule::~LoadedModule() {
@@ -337,8 +343,7 @@ extern "C" void RunGuarded(void* instance, void* vjob) {
 
 }  // namespace
 
-CallOutcome Runtime::Enter(void (*fn)(void*, void*), void* instance, void* job,
-                           GuestEntry* entry) {
+CallOutcome Runtime::Enter(void (*fn)(void*, void*), void* instance, void* job, GuestEntry* entry) {
   PrepareThread();
   ThreadState* st = CurrentThreadState();
   ExecContext* ctx = entry->ctx;
@@ -384,8 +389,8 @@ CallOutcome Runtime::Enter(void (*fn)(void*, void*), void* instance, void* job,
         out.kind = CallOutcome::kExited;
       } else {
         out.kind = CallOutcome::kTrapped;
-        out.trap = ctx->hdr.unwind == AETHER_UNWIND_TIMEOUT ? TrapKind::kTimeout
-                                                            : TrapKind::kHostError;
+        out.trap =
+            ctx->hdr.unwind == AETHER_UNWIND_TIMEOUT ? TrapKind::kTimeout : TrapKind::kHostError;
       }
       break;
     case kJumpInitFailed:

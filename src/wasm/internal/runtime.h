@@ -9,11 +9,11 @@
 
 #include <chrono>
 #include <functional>
-#include <thread>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/result.h"
@@ -70,12 +70,12 @@ struct CallOutcome {
 // between its calls, because they are per instance, not per thread.
 struct GuestEntry {
   ExecContext* ctx = nullptr;
-  uint64_t limit_bytes = 0;              // cap on linear memory + tables, at allocation and growth
-  std::chrono::nanoseconds timeout{};    // wall clock for this entry
-  uint8_t* memory_base = nullptr;        // in/out: the instance's memory reservation
-  uint64_t memory_bytes = 0;             // in/out: current linear memory size
-  uint64_t table_bytes = 0;              // in/out: current size of the instance's tables
-  uint64_t peak_bytes = 0;               // in/out: largest memory + tables reached
+  uint64_t limit_bytes = 0;            // cap on linear memory + tables, at allocation and growth
+  std::chrono::nanoseconds timeout{};  // wall clock for this entry
+  uint8_t* memory_base = nullptr;      // in/out: the instance's memory reservation
+  uint64_t memory_bytes = 0;           // in/out: current linear memory size
+  uint64_t table_bytes = 0;            // in/out: current size of the instance's tables
+  uint64_t peak_bytes = 0;             // in/out: largest memory + tables reached
 };
 
 class Runtime {
@@ -107,10 +107,10 @@ class Runtime {
   // leave the thread clean; `entry` carries the instance's state from one
   // call to the next, whichever thread makes it. After any outcome but
   // kReturned the caller must not call into the instance again (Free it).
-  CallOutcome Instantiate(const LoadedModule& module, void* instance,
-                          void (*initialize)(void*), GuestEntry* entry);
-  CallOutcome Call(void* instance, aether_export_thunk fn, const uint64_t* args,
-                   uint64_t* result, GuestEntry* entry);
+  CallOutcome Instantiate(const LoadedModule& module, void* instance, void (*initialize)(void*),
+                          GuestEntry* entry);
+  CallOutcome Call(void* instance, aether_export_thunk fn, const uint64_t* args, uint64_t* result,
+                   GuestEntry* entry);
 
   const aether_rt_api* api() const { return &api_; }
   MemoryPool& pool() { return pool_; }

@@ -205,8 +205,8 @@ void PrepareCurrentThread() {
   st.stack_lo = reinterpret_cast<uintptr_t>(addr);
   st.guard_lo = st.stack_lo - std::max<size_t>(guard, 4096);
   st.stack_floor = st.stack_lo + std::min<uintptr_t>(kHostStackReserve, size / 4);
-  st.altstack = mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  st.altstack =
+      mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (st.altstack == MAP_FAILED) {
     std::fprintf(stderr, "aether: cannot allocate a signal stack\n");
     std::abort();

@@ -24,19 +24,19 @@ struct ThreadState {
   // Set once by PrepareCurrentThread.
   bool prepared = false;
   pthread_t thread{};
-  uintptr_t stack_lo = 0;      // lowest usable stack address
-  uintptr_t guard_lo = 0;      // guard region [guard_lo, stack_lo)
-  uintptr_t stack_floor = 0;   // host calls must start above this
+  uintptr_t stack_lo = 0;     // lowest usable stack address
+  uintptr_t guard_lo = 0;     // guard region [guard_lo, stack_lo)
+  uintptr_t stack_floor = 0;  // host calls must start above this
   void* altstack = nullptr;
 
   // Per execution.
   volatile int phase = kIdle;
   ExecContext* ctx = nullptr;
   MemoryPool* pool = nullptr;
-  uint64_t limit_bytes = 0;       // linear memory + tables
-  uint64_t memory_bytes = 0;      // current linear memory size
-  uint64_t table_bytes = 0;       // current size of all tables
-  uint64_t peak_bytes = 0;        // largest memory_bytes + table_bytes reached
+  uint64_t limit_bytes = 0;        // linear memory + tables
+  uint64_t memory_bytes = 0;       // current linear memory size
+  uint64_t table_bytes = 0;        // current size of all tables
+  uint64_t peak_bytes = 0;         // largest memory_bytes + table_bytes reached
   uint8_t* memory_base = nullptr;  // current linear memory reservation
   TrapKind trap = TrapKind::kNone;
   char init_error[160] = {0};

@@ -1,5 +1,6 @@
 #include "wasm/internal/translate.h"
 
+#include <wabt/apply-names.h>
 #include <wabt/binary-reader-ir.h>
 #include <wabt/binary-reader.h>
 #include <wabt/c-writer.h>
@@ -7,7 +8,6 @@
 #include <wabt/error-formatter.h>
 #include <wabt/feature.h>
 #include <wabt/generate-names.h>
-#include <wabt/apply-names.h>
 #include <wabt/ir.h>
 #include <wabt/stream.h>
 #include <wabt/validator.h>
@@ -18,7 +18,8 @@ namespace aether::wasm {
 namespace {
 
 wabt::Features SupportedFeatures() {
-  wabt::Features f;  // defaults: mutable globals, sat conversions, sign ext, multi-value, bulk memory, ref types
+  wabt::Features f;  // defaults: mutable globals, sat conversions, sign ext, multi-value, bulk
+                     // memory, ref types
   f.disable_simd();  // wasm2c 1.0.32 emits SIMD through a header we do not ship
   f.disable_exceptions();
   f.disable_threads();
@@ -27,11 +28,16 @@ wabt::Features SupportedFeatures() {
 
 char TypeChar(wabt::Type t) {
   switch (t) {
-    case wabt::Type::I32: return 'i';
-    case wabt::Type::I64: return 'I';
-    case wabt::Type::F32: return 'f';
-    case wabt::Type::F64: return 'F';
-    default: return '?';
+    case wabt::Type::I32:
+      return 'i';
+    case wabt::Type::I64:
+      return 'I';
+    case wabt::Type::F32:
+      return 'f';
+    case wabt::Type::F64:
+      return 'F';
+    default:
+      return '?';
   }
 }
 
@@ -70,8 +76,8 @@ Status ReadAndValidate(std::span<const uint8_t> wasm, const ModuleLimits& limits
   wabt::ReadBinaryOptions options(features, nullptr, /*read_debug_names=*/false,
                                   /*stop_on_first_error=*/true,
                                   /*fail_on_custom_section_error=*/false);
-  wabt::Result r = wabt::ReadBinaryIr("module.wasm", wasm.data(), wasm.size(), options, &errors,
-                                      module);
+  wabt::Result r =
+      wabt::ReadBinaryIr("module.wasm", wasm.data(), wasm.size(), options, &errors, module);
   if (wabt::Succeeded(r)) {
     // Before validation and translation, whose cost grows with these counts.
     RETURN_IF_ERROR(CheckModuleShape(*module, limits));

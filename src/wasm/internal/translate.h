@@ -27,7 +27,7 @@ inline constexpr const char* kImportModuleAlias = "m";
 struct Translation {
   ModuleInfo info;
   std::vector<std::string> export_names;  // every export's real name, by export index
-  std::string c_source;  // wasm2c output
+  std::string c_source;                   // wasm2c output
   std::string c_header;
 };
 

@@ -68,7 +68,7 @@ struct WasiOptions {
   // max_output_bytes does not apply. For long-lived instances, whose output
   // must not pile up.
   std::function<void(int fd, std::string_view bytes)> output_sink;
-  uint32_t max_fds = 1024;                  // open fds per execution; beyond: EMFILE
+  uint32_t max_fds = 1024;  // open fds per execution; beyond: EMFILE
 };
 
 class WasiCtx {

@@ -151,9 +151,9 @@ uint32_t PollOneoff(void* ctx, uint32_t in_ptr, uint32_t out_ptr, uint32_t nsubs
         if (type == kEventFdWrite) {
           const std::string& sink =
               e->kind == FdKind::kStdoutCapture ? w->stdout_data() : w->stderr_data();
-          ev.nbytes = w->output_sink ? w->max_output
-                                     : sink.size() < w->max_output ? w->max_output - sink.size()
-                                                                   : 0;
+          ev.nbytes = w->output_sink                ? w->max_output
+                      : sink.size() < w->max_output ? w->max_output - sink.size()
+                                                    : 0;
         } else {
           ev.error = kEbadf;
         }

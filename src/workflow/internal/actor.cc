@@ -47,10 +47,14 @@ bool LogLimiter::Allow(int64_t* suppressed) {
 
 std::string_view Actor::StateName(State s) {
   switch (s) {
-    case State::kStarting: return "starting";
-    case State::kRunning: return "running";
-    case State::kRestarting: return "restarting";
-    case State::kFailed: return "failed";
+    case State::kStarting:
+      return "starting";
+    case State::kRunning:
+      return "running";
+    case State::kRestarting:
+      return "restarting";
+    case State::kFailed:
+      return "failed";
   }
   return "starting";
 }
@@ -177,7 +181,8 @@ std::shared_ptr<const Wiring> Actor::wiring() const {
 
 Actor::Counts Actor::counts() const {
   return Counts{events_.load(std::memory_order_relaxed), failures_.load(std::memory_order_relaxed),
-                restarts_.load(std::memory_order_relaxed), dropped_.load(std::memory_order_relaxed)};
+                restarts_.load(std::memory_order_relaxed),
+                dropped_.load(std::memory_order_relaxed)};
 }
 
 InstanceStatus Actor::Snapshot() const {
@@ -222,10 +227,18 @@ void Actor::GuestLog(int level, std::string_view message) {
   }
   if (suppressed > 0) LOG_WARN("[{}] {} log lines suppressed", id_, suppressed);
   switch (level) {
-    case 0: LOG_DEBUG("[{}] {}", id_, message); break;
-    case 1: LOG_INFO("[{}] {}", id_, message); break;
-    case 2: LOG_WARN("[{}] {}", id_, message); break;
-    default: LOG_ERROR("[{}] {}", id_, message); break;
+    case 0:
+      LOG_DEBUG("[{}] {}", id_, message);
+      break;
+    case 1:
+      LOG_INFO("[{}] {}", id_, message);
+      break;
+    case 2:
+      LOG_WARN("[{}] {}", id_, message);
+      break;
+    default:
+      LOG_ERROR("[{}] {}", id_, message);
+      break;
   }
 }
 

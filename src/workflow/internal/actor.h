@@ -2,7 +2,7 @@
 // handled one at a time on the pool, and a lifecycle
 //
 //   starting ─ok─▶ running ─trap─▶ restarting ─backoff─▶ starting
-//      │  ▲                                               
+//      │  ▲
 //      ▼  │ (slow retry)
 //    failed
 //
@@ -105,7 +105,7 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
  protected:
   enum class Outcome { kOk, kFailed, kTrapped };
   struct Failure {
-    std::string trap;     // TrapName for kTrapped
+    std::string trap;  // TrapName for kTrapped
     std::string message;
   };
 
@@ -145,7 +145,7 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   std::string last_error_;
   bool scheduled_ = false;
   bool stop_requested_ = false;
-  bool started_ = false;  // Start() called
+  bool started_ = false;     // Start() called
   uint64_t generation_ = 0;  // invalidates pending retry timers
   std::chrono::milliseconds start_backoff_{0};
   std::chrono::milliseconds restart_backoff_{0};

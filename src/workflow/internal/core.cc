@@ -5,8 +5,8 @@
 #include <utility>
 
 #include "common/json_util.h"
-#include "workflow/internal/actor.h"
 #include "protocol/event.h"
+#include "workflow/internal/actor.h"
 
 namespace aether::workflow::internal {
 
@@ -43,10 +43,14 @@ Result<const Route*> FindRoute(const Wiring* w, std::string_view output, const s
 
 int32_t GuestErrorCode(const Status& st) {
   switch (st.code()) {
-    case Code::kOk: return 0;
-    case Code::kResourceExhausted: return -2;  // AETHER_EFULL
-    case Code::kDeadlineExceeded: return -3;   // AETHER_ETIMEOUT
-    default: return -4;                        // AETHER_EFAILED
+    case Code::kOk:
+      return 0;
+    case Code::kResourceExhausted:
+      return -2;  // AETHER_EFULL
+    case Code::kDeadlineExceeded:
+      return -3;  // AETHER_ETIMEOUT
+    default:
+      return -4;  // AETHER_EFAILED
   }
 }
 
@@ -132,7 +136,8 @@ Result<std::string> Core::CallFromBlocking(Actor& from, std::string_view output,
   const Target& t = (*route)->Pick();
   Pool::Blocking blocking(pool_);  // other actors keep their threads meanwhile
   if (t.local != nullptr) {
-    std::optional<Result<std::string>> direct = t.local->DirectCall(from.component(), payload, timeout);
+    std::optional<Result<std::string>> direct =
+        t.local->DirectCall(from.component(), payload, timeout);
     if (direct) return std::move(*direct);
   }
   auto waiter = std::make_shared<Waiter>();

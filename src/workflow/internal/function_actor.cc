@@ -116,7 +116,8 @@ Actor::Outcome FunctionActor::Put(std::string_view bytes, uint32_t* ptr,
   if (out != Outcome::kOk) return out;
   *ptr = static_cast<uint32_t>(r->value);
   if (*ptr == 0) {
-    failure->message = "aether_alloc(" + std::to_string(bytes.size()) + ") returned 0 (out of memory)";
+    failure->message =
+        "aether_alloc(" + std::to_string(bytes.size()) + ") returned 0 (out of memory)";
     return Outcome::kFailed;
   }
   Status st = instance_->WriteMemory(*ptr, bytes);
@@ -130,7 +131,8 @@ Actor::Outcome FunctionActor::Put(std::string_view bytes, uint32_t* ptr,
 Actor::Outcome FunctionActor::Handle(Event& e, std::string* reply, Failure* failure) {
   bool call = static_cast<bool>(e.reply);
   if (call ? !has_call_ : !has_cast_) {
-    failure->message = call ? "the module exports no handle_call" : "the module exports no handle_cast";
+    failure->message =
+        call ? "the module exports no handle_call" : "the module exports no handle_cast";
     return Outcome::kFailed;
   }
   auto start = Clock::now();
@@ -143,8 +145,9 @@ Actor::Outcome FunctionActor::Handle(Event& e, std::string* reply, Failure* fail
   if (out == Outcome::kOk) out = Put(e.payload, &data, remaining(), failure);
   if (out != Outcome::kOk) return out;
   uint64_t args[] = {src, e.source.size(), data, e.payload.size()};
-  if (!call) return CheckCall(instance_->Call("handle_cast", "v:iiii", args, remaining()),
-                              "handle_cast", failure);
+  if (!call)
+    return CheckCall(instance_->Call("handle_cast", "v:iiii", args, remaining()), "handle_cast",
+                     failure);
   Result<wasm::InstanceCall> r = instance_->Call("handle_call", "I:iiii", args, remaining());
   out = CheckCall(r, "handle_call", failure);
   if (out != Outcome::kOk) return out;
@@ -188,9 +191,8 @@ int32_t FunctionActor::HostCast(std::string_view output, std::string_view payloa
 int32_t FunctionActor::HostCall(std::string_view output, std::string_view payload,
                                 uint32_t timeout_ms) {
   if (payload.size() > kMaxPayload) return -5;
-  milliseconds timeout = timeout_ms != 0
-                             ? milliseconds(timeout_ms)
-                             : std::chrono::duration_cast<milliseconds>(event_timeout_);
+  milliseconds timeout = timeout_ms != 0 ? milliseconds(timeout_ms)
+                                         : std::chrono::duration_cast<milliseconds>(event_timeout_);
   // Not much beyond the event's own deadline: the watchdog ends the event
   // as soon as this host call returns anyway.
   auto left = std::chrono::duration_cast<milliseconds>(event_deadline_ - Clock::now());

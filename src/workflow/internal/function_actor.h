@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "workflow/internal/actor.h"
 #include "wasm/engine.h"
+#include "workflow/internal/actor.h"
 
 namespace aether::workflow::internal {
 
@@ -48,6 +48,5 @@ class FunctionActor : public Actor {
   std::string last_reply_;
   std::atomic<int64_t> delayed_{0};
 };
-
 
 }  // namespace aether::workflow::internal

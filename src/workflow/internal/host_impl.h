@@ -50,7 +50,7 @@ class HostImpl : public WorkflowHost {
   void CollectMetrics(Scrape& scrape) const;
 
   std::unique_ptr<Core> core_;
-  std::mutex apply_mu_;  // one Apply or Stop at a time
+  std::mutex apply_mu_;   // one Apply or Stop at a time
   bool stopped_ = false;  // under apply_mu_
 
   struct StringHash {

@@ -21,7 +21,7 @@ namespace aether::workflow::internal {
 struct Event {
   std::string source;
   std::string payload;
-  ReplyFn reply;  // empty for a cast
+  ReplyFn reply;                // empty for a cast
   Clock::TimePoint deadline{};  // calls: when the caller gives up (host clock)
 };
 

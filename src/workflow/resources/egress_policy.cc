@@ -25,10 +25,14 @@ bool PortAllowed(const EgressAllowEntry& e, const EgressTarget& t) {
 Status SetHost(const boost::urls::url_view& url, EgressTarget* t) {
   std::string host;
   switch (url.host_type()) {
-    case boost::urls::host_type::ipv6: host = url.host_address(); break;
+    case boost::urls::host_type::ipv6:
+      host = url.host_address();
+      break;
     case boost::urls::host_type::ipvfuture:
       return InvalidArgument("http-egress: unsupported IP address in the URL");
-    default: host = url.host(); break;  // percent-decoded, as a resolver would see it
+    default:
+      host = url.host();
+      break;  // percent-decoded, as a resolver would see it
   }
   if (host.empty()) return InvalidArgument("http-egress: the URL has no host");
   std::optional<IpAddress> address;
@@ -40,10 +44,12 @@ Status SetHost(const boost::urls::url_view& url, EgressTarget* t) {
     if (!address || address->v6) {
       // getaddrinfo would connect "http://2130706433/" to 127.0.0.1.
       std::optional<IpAddress> legacy = ParseIpv4AnySpelling(host);
-      if (!legacy) return InvalidArgument("http-egress: invalid IPv4 address \"" + SanitizeUtf8(host) + "\" in the URL");
+      if (!legacy)
+        return InvalidArgument("http-egress: invalid IPv4 address \"" + SanitizeUtf8(host) +
+                               "\" in the URL");
       return InvalidArgument("http-egress: \"" + SanitizeUtf8(host) +
-                             "\" is an unusual spelling of the IPv4 address " +
-                             legacy->ToString() + "; write " + legacy->ToString());
+                             "\" is an unusual spelling of the IPv4 address " + legacy->ToString() +
+                             "; write " + legacy->ToString());
     }
   }
   if (address) {
@@ -144,10 +150,10 @@ Status EgressPolicy::CheckAddress(const EgressTarget& target, const IpAddress& a
   std::string where = target.address ? "" : SanitizeUtf8(target.host) + " resolves to ";
   std::string entry = a.v6 ? "[" + a.ToString() + "]" : a.ToString();
   if (target.port != target.default_port) entry += ":" + std::to_string(target.port);
-  std::string how = kind == AddressKind::kMetadata
-                        ? "only an allow entry that is exactly " + entry + " reaches it"
-                        : "only an allow entry naming it (" + entry +
-                              ") or a CIDR range holding it reaches it";
+  std::string how =
+      kind == AddressKind::kMetadata
+          ? "only an allow entry that is exactly " + entry + " reaches it"
+          : "only an allow entry naming it (" + entry + ") or a CIDR range holding it reaches it";
   return PermissionDenied("http-egress: " + where + a.ToString() + " (" +
                           std::string(AddressKindName(kind)) + "); " + how);
 }

@@ -37,8 +37,8 @@ struct EgressTarget {
   std::string host;                  // lower case; an IP address in its standard spelling
   std::optional<IpAddress> address;  // set when the host is an IP address (mapped ones as IPv4)
   uint16_t port = 0;
-  uint16_t default_port = 0;         // the scheme's: 80 or 443
-  std::string ToString() const;      // "host:port", IPv6 in brackets
+  uint16_t default_port = 0;     // the scheme's: 80 or 443
+  std::string ToString() const;  // "host:port", IPv6 in brackets
 };
 
 // InvalidArgument for a URL that is not http(s), carries credentials, has

@@ -36,12 +36,12 @@ TEST(EgressPolicyTest, ParsesUrls) {
   // A percent-encoded host is what a resolver would see once decoded.
   EXPECT_EQ(Target("http://%31%32%37.0.0.1/").host, "127.0.0.1");
   EXPECT_EQ(Target("http://%6c%6fcalhost/").host, "localhost");
-  for (const char* bad : {"ftp://a/", "http://u:p@a/", "http:///x", "http://a:0/", "http://a:65536/",
-                          "http://2130706433/", "http://0x7f.1/", "http://017700000001/",
-                          "http://127.1/", "http://%32130706433/", "http://1.2.3.256/",
-                          "http://[v1.x]/", "not a url", "http://1.2.3.4.evil.com/x",
-                          "http://127.0.0.1.nip.io/", "http://127.0.0.1.:8080/",
-                          "http://127.0.0.1%00.evil.com/", "http://a%20b/", "http://a%0a.b/"}) {
+  for (const char* bad :
+       {"ftp://a/", "http://u:p@a/", "http:///x", "http://a:0/", "http://a:65536/",
+        "http://2130706433/", "http://0x7f.1/", "http://017700000001/", "http://127.1/",
+        "http://%32130706433/", "http://1.2.3.256/", "http://[v1.x]/", "not a url",
+        "http://1.2.3.4.evil.com/x", "http://127.0.0.1.nip.io/", "http://127.0.0.1.:8080/",
+        "http://127.0.0.1%00.evil.com/", "http://a%20b/", "http://a%0a.b/"}) {
     Result<EgressTarget> r = ParseEgressUrl(bad);
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
   }
@@ -50,8 +50,8 @@ TEST(EgressPolicyTest, ParsesUrls) {
 }
 
 TEST(EgressPolicyTest, TargetsMatchTheirEntry) {
-  EgressPolicy p({"api.example.com", "localhost:8080", "127.0.0.1:9000", "10.0.0.0/8:81",
-                  "[::1]", "[fd00::/8]:9000"});
+  EgressPolicy p({"api.example.com", "localhost:8080", "127.0.0.1:9000", "10.0.0.0/8:81", "[::1]",
+                  "[fd00::/8]:9000"});
   auto ok = [&](const std::string& url) { return p.CheckTarget(Target(url)).ok(); };
   EXPECT_TRUE(ok("http://api.example.com/"));
   EXPECT_TRUE(ok("https://api.example.com/"));
@@ -82,11 +82,29 @@ TEST(EgressPolicyTest, NamesReachPublicAddressesOnly) {
   const std::string url = "http://api.example.com/";
   EXPECT_EQ(AddressCode(p, url, "93.184.216.34"), Code::kOk);
   EXPECT_EQ(AddressCode(p, url, "2606:2800:220:1::1"), Code::kOk);
-  for (const char* a : {"127.0.0.1", "127.8.8.8", "::1", "::ffff:127.0.0.1", "0.0.0.0", "::",
-                        "10.0.0.1", "172.16.0.1", "192.168.0.1", "fd12::1", "100.64.0.1",
-                        "169.254.1.1", "fe80::1", "224.0.0.1", "ff02::1", "255.255.255.255",
-                        "240.0.0.1", "169.254.169.254", "fd00:ec2::254", "100.100.100.200",
-                        "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::"}) {
+  for (const char* a : {"127.0.0.1",
+                        "127.8.8.8",
+                        "::1",
+                        "::ffff:127.0.0.1",
+                        "0.0.0.0",
+                        "::",
+                        "10.0.0.1",
+                        "172.16.0.1",
+                        "192.168.0.1",
+                        "fd12::1",
+                        "100.64.0.1",
+                        "169.254.1.1",
+                        "fe80::1",
+                        "224.0.0.1",
+                        "ff02::1",
+                        "255.255.255.255",
+                        "240.0.0.1",
+                        "169.254.169.254",
+                        "fd00:ec2::254",
+                        "100.100.100.200",
+                        "::ffff:169.254.169.254",
+                        "64:ff9b::a9fe:a9fe",
+                        "2002:a9fe:a9fe::"}) {
     EXPECT_EQ(AddressCode(p, url, a), Code::kPermissionDenied) << a;
   }
   Status st = p.CheckAddress(Target("http://localhost:8080/"), Ip("127.0.0.1"));
@@ -96,8 +114,8 @@ TEST(EgressPolicyTest, NamesReachPublicAddressesOnly) {
 }
 
 TEST(EgressPolicyTest, AddressAndRangeEntriesOpenNonPublicAddresses) {
-  EgressPolicy p({"localhost:8080", "127.0.0.1:8080", "internal.corp", "10.0.0.0/8",
-                  "[fd00::/8]", "[::1]:8080"});
+  EgressPolicy p({"localhost:8080", "127.0.0.1:8080", "internal.corp", "10.0.0.0/8", "[fd00::/8]",
+                  "[::1]:8080"});
   EXPECT_EQ(AddressCode(p, "http://localhost:8080/", "127.0.0.1"), Code::kOk);
   EXPECT_EQ(AddressCode(p, "http://localhost:8080/", "::ffff:127.0.0.1"), Code::kOk);
   EXPECT_EQ(AddressCode(p, "http://localhost:8080/", "::1"), Code::kOk);
@@ -114,8 +132,8 @@ TEST(EgressPolicyTest, AddressAndRangeEntriesOpenNonPublicAddresses) {
 TEST(EgressPolicyTest, MetadataNeedsAnExactAddressEntry) {
   EgressPolicy ranges({"internal.corp", "169.254.0.0/16", "100.64.0.0/10", "[fd00::/8]"});
   EXPECT_EQ(AddressCode(ranges, "http://internal.corp/", "169.254.1.1"), Code::kOk);
-  for (const char* a : {"169.254.169.254", "100.100.100.200", "fd00:ec2::254",
-                        "::ffff:169.254.169.254"}) {
+  for (const char* a :
+       {"169.254.169.254", "100.100.100.200", "fd00:ec2::254", "::ffff:169.254.169.254"}) {
     EXPECT_EQ(AddressCode(ranges, "http://internal.corp/", a), Code::kPermissionDenied) << a;
   }
   Status st = ranges.CheckAddress(Target("http://internal.corp/"), Ip("169.254.169.254"));

@@ -23,7 +23,8 @@ std::string Errno(int err) { return ::strerror(err); }
 std::string TimestampPrefix() {
   auto now = std::chrono::system_clock::now();
   std::time_t secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[96];  // room for any int the compiler imagines in the fields
@@ -86,8 +87,8 @@ class FileLog final : public Resource {
 
  private:
   Status Append(std::string_view payload) {
-    std::string line = config_.add_timestamp ? TimestampPrefix() + FileLogLine(payload)
-                                             : FileLogLine(payload);
+    std::string line =
+        config_.add_timestamp ? TimestampPrefix() + FileLogLine(payload) : FileLogLine(payload);
     line.push_back('\n');
     std::lock_guard lock(mu_);
     if (stopped_) return FailedPrecondition("file-log: the resource is stopped");

@@ -8,8 +8,8 @@
 #include "common/http_client.h"
 #include "common/json_util.h"
 #include "common/log.h"
-#include "workflow/resources/egress_policy.h"
 #include "common/work_queue.h"
+#include "workflow/resources/egress_policy.h"
 
 namespace aether::workflow::resources {
 namespace {

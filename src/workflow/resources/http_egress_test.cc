@@ -91,7 +91,8 @@ TEST(EgressUrlTest, UnusualIpv4SpellingsAreRefused) {
   // Numbers that are no address at all.
   for (const char* host : {"1.2.3.256", "4294967296", "1.2.3.4.5", "0x1.0x100000000"}) {
     EXPECT_EQ(CheckEgressUrl("http://" + std::string(host) + "/", {host}).code(),
-              Code::kInvalidArgument) << host;
+              Code::kInvalidArgument)
+        << host;
   }
 }
 
