@@ -95,7 +95,7 @@ TEST_F(HttpServerLimitsTest, SlowlorisHeadersAreCutOffAtHeaderTimeout) {
     }
     ++sent;
     if (!served && Clock::now() - start > 300ms) served = HelloWorks();
-    std::this_thread::sleep_for(250ms);
+    std::this_thread::sleep_for(250ms);  // the attack's pace (one byte per 250 ms), not a wait
   }
   auto took = Clock::now() - start;
   EXPECT_TRUE(served) << "a normal request is served during the attack";
@@ -132,7 +132,7 @@ TEST_F(HttpServerLimitsTest, KeepAliveIdleTimeIsNotHeaderTime) {
   RawConn c(server_->port());
   ASSERT_TRUE(c.Send(RawGet("/hello")));
   ASSERT_TRUE(c.Read());
-  std::this_thread::sleep_for(1s);
+  std::this_thread::sleep_for(1s);  // idle past header_timeout: the socket timer under test
   ASSERT_TRUE(c.Send(RawGet("/hello")));
   auto r = c.Read();
   ASSERT_TRUE(r);
@@ -151,7 +151,7 @@ TEST_F(HttpServerLimitsTest, SlowBodyIsCutOff) {
   auto start = Clock::now();
   while (c.Silent() && Clock::now() - start < 8s) {
     c.Send("x");
-    std::this_thread::sleep_for(200ms);
+    std::this_thread::sleep_for(200ms);  // the trickle's pace, not a wait
   }
   EXPECT_LT(Clock::now() - start, 6s);
   auto r = c.Read(1000ms);
@@ -176,7 +176,7 @@ TEST_F(HttpServerLimitsTest, BodyAtTheMinimumRateIsServed) {
                      std::to_string(kChunk * kChunks) + "\r\n\r\n"));
   for (int i = 0; i < kChunks; ++i) {  // ~30 KB/s for ~1 s
     ASSERT_TRUE(c.Send(std::string(kChunk, 'b'))) << i;
-    std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(100ms);  // the body's pace, not a wait
   }
   auto r = c.Read();
   ASSERT_TRUE(r);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/raw_conn_test_util.h"
+#include "common/testing/eventually.h"
 #include "common/testing/http_fetch.h"
 
 namespace aether {
@@ -46,6 +47,7 @@ class HttpServerTest : public ::testing::Test {
       int ms = req.query.count("ms") ? std::stoi(req.query.at("ms")) : 0;
       std::string i = req.query.count("i") ? req.query.at("i") : "";
       std::lock_guard lock(mu_);
+      ++later_entered_;
       threads_.emplace_back([ms, i, respond = std::move(respond)] {
         std::this_thread::sleep_for(std::chrono::milliseconds(ms));
         HttpResponse r;
@@ -84,6 +86,14 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
   std::mutex mu_;
   std::vector<std::jthread> threads_;  // destroyed (joined) before server_
+  int later_entered_ = 0;              // /later requests handed to a handler
+  // True once `n` /later requests have reached their handler.
+  bool LaterEntered(int n) {
+    return aether::testing::Eventually([&] {
+      std::lock_guard lock(mu_);
+      return later_entered_ >= n;
+    });
+  }
 };
 
 TEST_F(HttpServerTest, GetAndPost) {
@@ -331,7 +341,7 @@ TEST_F(HttpServerTest, GracefulStop) {
 
   std::optional<Result<HttpResponse>> inflight;
   std::jthread client([&] { inflight = HttpFetch("GET", Url("/later?ms=300&i=done")); });
-  std::this_thread::sleep_for(100ms);  // the request is in its handler now
+  ASSERT_TRUE(LaterEntered(1));  // the request is in its handler now
   uint16_t port = server_->port();
   auto start = std::chrono::steady_clock::now();
   server_->Stop();
@@ -354,7 +364,7 @@ TEST_F(HttpServerTest, StopCutsOffSlowHandlersAndLateAnswersAreHarmless) {
   std::string url = Url("/later?ms=400&i=late");
   std::optional<Result<HttpResponse>> r;
   std::jthread client([&] { r = HttpFetch("GET", url, {}, {}, 2000ms); });
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(LaterEntered(1));
   auto start = std::chrono::steady_clock::now();
   server_.reset();  // stops; the handler's thread still holds the Responder
   // Stop cut the handler off (the client's Unavailable below, not "late");

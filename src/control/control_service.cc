@@ -159,6 +159,9 @@ class ControlServiceImpl final : public ControlService {
   const std::string& admin_token_file() const override { return tokens_.admin_file; }
   const std::string& join_token_file() const override { return tokens_.join_file; }
   const std::string& data_dir() const override { return data_dir_; }
+  size_t parked_workflow_polls() const override {
+    return workflow_watch_ ? workflow_watch_->waiters() : 0;
+  }
 
  private:
   Config config_;

@@ -7,6 +7,7 @@
 // keeps a second control plane off the same data.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -50,6 +51,9 @@ class ControlService {
   virtual const std::string& admin_token_file() const = 0;
   virtual const std::string& join_token_file() const = 0;
   virtual const std::string& data_dir() const = 0;
+  // GET /node/workflows long polls parked right now (lets a test see that a
+  // poll parks without sleeping).
+  virtual size_t parked_workflow_polls() const = 0;
 };
 
 }  // namespace aether::control

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/json_util.h"
+#include "common/testing/eventually.h"
 
 namespace aether::control {
 namespace {
@@ -266,10 +267,7 @@ TEST_F(GatewayTest, AFullQueueIs503OverloadedAndStoppingIs503Unavailable) {
   Node("slow", slow.url());
   Make(/*threads=*/1, /*max_queue=*/1);
   auto busy = InvokeAsync();  // held by the node for 300 ms
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (slow.calls() == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(5));
-  }
+  aether::testing::Eventually([&] { return slow.calls() != 0; }, std::chrono::seconds(20));
   ASSERT_EQ(slow.calls(), 1) << "the first invocation never reached the node";
   auto queued = InvokeAsync();
   HttpResponse over = Invoke();  // answered at once, on this thread

@@ -133,6 +133,8 @@ TEST_P(StoreTest, WaitForRevision) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(45));
   // A write from another thread wakes the waiter.
   std::thread writer([&] {
+    // Gives the waiter time to park (the store shows no waiter count); a
+    // write that came first would only make the wait return at once.
     std::this_thread::sleep_for(milliseconds(50));
     (void)store_->Put("b", "2");
   });

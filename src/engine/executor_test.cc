@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include "common/testing/eventually.h"
+
 namespace aether::engine {
 namespace {
 
@@ -68,14 +70,8 @@ TEST(ExecutorTest, DefaultsFollowTheCoreCount) {
 // Waits until `counter` reaches `n` (tasks finish asynchronously); fails
 // the test after 10 s instead of hanging it.
 void WaitFor(const std::atomic<int>& counter, int n) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (counter.load() < n) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      ADD_FAILURE() << "counter at " << counter.load() << ", not " << n << ", after 10 s";
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  EXPECT_TRUE(aether::testing::Eventually([&] { return counter.load() >= n; }))
+      << "counter at " << counter.load() << ", not " << n << ", after 10 s";
 }
 
 TEST(ExecutorTest, FullQueueIsRejectedAtOnce) {
@@ -117,6 +113,8 @@ TEST(ExecutorTest, StopFinishesRunningTasksAndDropsQueuedOnes) {
   ASSERT_TRUE(ex.TrySubmit([&, dropped] { done += 100; }));
   dropped.reset();
   std::thread opener([&] {
+    // Opens the gate while Stop() (on this thread) is already running, so
+    // Stop must wait for the task; the executor shows no "stopping" state.
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     gate.Open();
   });

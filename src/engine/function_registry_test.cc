@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/testing/eventually.h"
 #include "engine/testing/fake_engine.h"
 
 namespace aether::engine {
@@ -44,16 +45,8 @@ std::string TextOf(Function& f) {
   return static_cast<const FakeModule&>(**m).text();
 }
 
-// Polls `cond` for up to 5 s (inotify events arrive asynchronously).
-template <typename F>
-bool Eventually(F cond) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return cond();
-}
+// inotify events arrive asynchronously: wait for what they cause.
+using aether::testing::Eventually;
 
 TEST(FunctionRegistryTest, LoadsEveryValidFileInTheBackground) {
   TempDir dir;

@@ -7,6 +7,7 @@
 #include <future>
 
 #include "common/node_credential.h"
+#include "common/testing/eventually.h"
 #include "common/testing/http_fetch.h"
 #include "workflow/dataplane_codec.h"
 #include "workflow/dataplane_testing.h"
@@ -70,15 +71,8 @@ struct Node {
   HttpServer server;
 };
 
-// Polls `done` for up to 5 s (counters are updated after the peer answers).
-template <typename F>
-bool WaitFor(F done) {
-  for (int i = 0; i < 500; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return done();
-}
+// Counters are updated after the peer answers: wait for them.
+using aether::testing::Eventually;
 
 Result<std::string> CallAndWait(Dataplane& dp, const OutputTarget& t, std::string_view payload,
                                 milliseconds timeout = milliseconds(2000)) {
@@ -104,7 +98,7 @@ TEST(DataplaneTest, CastsArriveInOrderAcrossHttp) {
     EXPECT_EQ(events[i].source, "src");
     EXPECT_EQ(events[i].instance, "wf/sink/0");
   }
-  EXPECT_TRUE(WaitFor([&] { return a.dataplane.counters().sent == static_cast<uint64_t>(kN); }));
+  EXPECT_TRUE(Eventually([&] { return a.dataplane.counters().sent == static_cast<uint64_t>(kN); }));
   EXPECT_EQ(b.dataplane.counters().received, static_cast<uint64_t>(kN));
 }
 
@@ -129,7 +123,8 @@ TEST(DataplaneTest, UnknownInstancesAndFullMailboxesAreDroppedAtThePeer) {
   b.host.SetCapacity(3);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/sink/0"), "s", "x").ok());
   ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/nobody/0"), "s", "x").ok());
-  WaitFor([&] { return a.dataplane.counters().sent + a.dataplane.counters().peer_dropped >= 6; });
+  Eventually(
+      [&] { return a.dataplane.counters().sent + a.dataplane.counters().peer_dropped >= 6; });
   EXPECT_EQ(a.dataplane.counters().sent, 3u);
   EXPECT_EQ(a.dataplane.counters().peer_dropped, 3u);
   EXPECT_EQ(b.dataplane.counters().received_dropped, 3u);
@@ -205,7 +200,7 @@ TEST(DataplaneTest, OnlyPeersWithTheirOwnTokenGetIn) {
   // A node that is not a peer: refused, retried like an unreachable peer,
   // then dropped; nothing arrives.
   ASSERT_TRUE(stranger.dataplane.Cast(b.Target("wf/sink/0"), "s", "x").ok());
-  EXPECT_TRUE(WaitFor([&] { return stranger.dataplane.counters().unreachable == 1; }));
+  EXPECT_TRUE(Eventually([&] { return stranger.dataplane.counters().unreachable == 1; }));
   auto call = CallAndWait(stranger.dataplane, b.Target("wf/sink/0"), "x");
   EXPECT_EQ(call.status().code(), Code::kUnavailable);
   EXPECT_NE(call.status().message().find("refused this node's dataplane token"), std::string::npos)
@@ -360,7 +355,7 @@ TEST(DataplaneTest, PeerDownDropsAndCountsWithoutBlocking) {
   // from not waiting, on however busy a machine.
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10)) << "Cast blocked";
   EXPECT_GT(full, 0);
-  WaitFor([&] { return a.dataplane.counters().unreachable >= static_cast<uint64_t>(ok); });
+  Eventually([&] { return a.dataplane.counters().unreachable >= static_cast<uint64_t>(ok); });
   DataplaneCounters c = a.dataplane.counters();
   EXPECT_EQ(c.unreachable, static_cast<uint64_t>(ok));
   EXPECT_EQ(c.queue_full, static_cast<uint64_t>(full));
@@ -390,7 +385,8 @@ TEST(DataplaneTest, PeerComingBackGetsQueuedEvents) {
   }
   OutputTarget t{"wf/sink/0", "n2", "http://127.0.0.1:" + std::to_string(port)};
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(a.dataplane.Cast(t, "s", std::to_string(i)).ok());
-  std::this_thread::sleep_for(milliseconds(150));
+  // The peer is seen down (the events wait in the queue) before it comes up.
+  ASSERT_TRUE(Eventually([&] { return a.dataplane.counters().peers_down == 1; }));
   FakeHost host;
   host.AddInstance("wf/sink/0");
   Dataplane dp(DataplaneOptions{});
@@ -402,7 +398,7 @@ TEST(DataplaneTest, PeerComingBackGetsQueuedEvents) {
   ASSERT_TRUE(server.Start().ok());
   EXPECT_EQ(host.WaitCasts(10, milliseconds(5000)), 10u);
   EXPECT_EQ(host.events()[0].payload, "0");
-  EXPECT_TRUE(WaitFor([&] { return a.dataplane.counters().peers_down == 0; }));
+  EXPECT_TRUE(Eventually([&] { return a.dataplane.counters().peers_down == 0; }));
   server.Stop();
 }
 
@@ -419,7 +415,8 @@ TEST(DataplaneTest, StopFailsWaitingCalls) {
                     [&](Result<std::string> r) { first.set_value(std::move(r)); });
   a->dataplane.Call(b.Target("wf/f/0"), "s", "x", milliseconds(10000),
                     [&](Result<std::string> r) { second.set_value(std::move(r)); });
-  std::this_thread::sleep_for(milliseconds(100));
+  // The first call is in flight at the peer (the only call thread is busy).
+  ASSERT_TRUE(Eventually([&] { return b.host.last_call_timeout() != milliseconds(-1); }));
   a->dataplane.Stop();
   // Both are answered by the time Stop returns, and not by the peer: a Stop
   // that waited for the call in flight would see its reply ("slept").

@@ -4,14 +4,17 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <functional>
 
 #include "common/json_util.h"
+#include "common/testing/eventually.h"
 #include "common/testing/fake_http_client.h"
 #include "workflow/dataplane_testing.h"
 
 namespace aether::workflow {
 namespace {
 
+using aether::testing::Eventually;
 using std::chrono::milliseconds;
 using testing::FakeHost;
 
@@ -46,7 +49,23 @@ struct FakeControl {
   bool bad_json = false;
   bool refuse = false;  // 403 to everything (the node was removed)
   bool hold = false;    // long-polls park for their whole wait
+  size_t polls = 0;     // GET /node/workflows requests, answered or not
   FakeHttpClient http;
+
+  // Returns once the poller has sent `n` more polls. Its poll loop sends
+  // one at a time, so the second of them proves the answer to the first
+  // (under whatever the test set before calling) has been handled.
+  bool AwaitPolls(size_t n) {
+    size_t target;
+    {
+      std::lock_guard lock(mu);
+      target = polls + n;
+    }
+    return Eventually([&] {
+      std::lock_guard lock(mu);
+      return polls >= target;
+    });
+  }
 
   Result<HttpResponse> Handle(const HttpClientRequest& req) {
     const std::string& method = req.method;
@@ -57,9 +76,10 @@ struct FakeControl {
       if (k == "Authorization") auth.push_back(v);
       if (k == "X-Aether-Node") nodes.push_back(v);
     }
-    if (down) return Unavailable("connection refused");
     std::string u(url);
     std::string path = u.substr(u.find('/', 8));
+    if (path.starts_with("/node/workflows?")) ++polls;
+    if (down) return Unavailable("connection refused");
     paths.push_back(std::string(method) + " " + path);
     HttpResponse r;
     if (refuse) {
@@ -105,13 +125,16 @@ PollerOptions Options(FakeControl& control, NodeIdentity* identity = nullptr) {
   return o;
 }
 
-template <typename F>
-bool WaitFor(F done) {
-  for (int i = 0; i < 300; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(10));
+// Returns once the status thread has handled everything asked of it
+// before the call. It handles requests in turn and sends an event before
+// its status decision in the same turn, so the second of two events
+// posted now proves the turn of the first is over. `events_seen`: events
+// sent or dropped so far, `before` of them posted before the call.
+void AwaitStatusTurns(Poller& poller, size_t before, const std::function<size_t()>& events_seen) {
+  for (size_t want = before + 1; want <= before + 2; ++want) {
+    poller.PostEvent(R"({"event":"marker","data":{}})");
+    ASSERT_TRUE(Eventually([&] { return events_seen() >= want; }));
   }
-  return done();
 }
 
 TEST(PollerTest, AppliesEveryAnswerAndFollowsTheRevision) {
@@ -126,7 +149,7 @@ TEST(PollerTest, AppliesEveryAnswerAndFollowsTheRevision) {
     std::lock_guard lock(control.mu);
     control.revision = 2;
   }
-  ASSERT_TRUE(WaitFor([&] { return poller.revision() == 2; }));
+  ASSERT_TRUE(Eventually([&] { return poller.revision() == 2; }));
   poller.Stop();
   EXPECT_EQ(host.applied().back()[0].id, "wf/c2/0");
   std::lock_guard lock(control.mu);
@@ -174,16 +197,16 @@ TEST(PollerTest, ARefusedCredentialStopsTheInstancesUntilAccepted) {
     std::lock_guard lock(control.mu);
     control.refuse = true;
   }
-  ASSERT_TRUE(WaitFor([&] { return host.applied().back().empty(); }));
+  ASSERT_TRUE(Eventually([&] { return host.applied().back().empty(); }));
   EXPECT_EQ(last_peers, 0u);
   size_t stopped_at = host.applied().size();
-  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_TRUE(control.AwaitPolls(3));  // refused again and again
   EXPECT_EQ(host.applied().size(), stopped_at) << "stopped once, not on every refusal";
   {
     std::lock_guard lock(control.mu);
     control.refuse = false;
   }
-  ASSERT_TRUE(WaitFor([&] { return !host.applied().back().empty(); }));
+  ASSERT_TRUE(Eventually([&] { return !host.applied().back().empty(); }));
   EXPECT_EQ(last_peers, 1u);
 }
 
@@ -191,7 +214,9 @@ TEST(PollerTest, NothingIsSentBeforeTheNodeHasJoined) {
   FakeControl control;
   FakeHost host;
   NodeIdentity identity("n1");  // no credential yet
+  Counter dropped;
   PollerOptions o = Options(control, &identity);
+  o.events_dropped = &dropped;
   Poller poller(std::move(o));
   poller.Start(host);
   InstanceStatus s;
@@ -200,14 +225,16 @@ TEST(PollerTest, NothingIsSentBeforeTheNodeHasJoined) {
   host.SetStatuses({s});
   poller.StatusChanged();
   poller.PostEvent(R"({"event":"x","data":{}})");
-  std::this_thread::sleep_for(milliseconds(200));
+  // Unsendable before joining: the events are dropped, the status is not sent.
+  AwaitStatusTurns(poller, 1, [&] { return static_cast<size_t>(dropped.Value()); });
+  EXPECT_EQ(dropped.Value(), 3);
   {
     std::lock_guard lock(control.mu);
     EXPECT_TRUE(control.paths.empty());
   }
   ASSERT_TRUE(identity.Set(kSecret).ok());
   ASSERT_GE(host.WaitApplied(1, milliseconds(3000)), 1u);
-  ASSERT_TRUE(WaitFor([&] { return poller.status_posts() >= 1; }));
+  ASSERT_TRUE(Eventually([&] { return poller.status_posts() >= 1; }));
   std::lock_guard lock(control.mu);
   for (const std::string& a : control.auth) EXPECT_EQ(a, "Bearer " + kSecret);
 }
@@ -222,9 +249,9 @@ TEST(PollerTest, KeepsTheLastAssignmentWhileTheControlPlaneIsAwayOrBroken) {
     std::lock_guard lock(control.mu);
     control.bad_json = true;
   }
-  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_TRUE(control.AwaitPolls(2));  // a bad answer has been handled
   size_t applied = host.applied().size();
-  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_TRUE(control.AwaitPolls(2));
   EXPECT_EQ(host.applied().size(), applied) << "an invalid answer is not applied";
   EXPECT_EQ(poller.revision(), 1);
   {
@@ -232,13 +259,13 @@ TEST(PollerTest, KeepsTheLastAssignmentWhileTheControlPlaneIsAwayOrBroken) {
     control.bad_json = false;
     control.down = true;
   }
-  std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_TRUE(control.AwaitPolls(2));  // a failed poll has been handled
   {
     std::lock_guard lock(control.mu);
     control.down = false;
     control.revision = 5;
   }
-  ASSERT_TRUE(WaitFor([&] { return poller.revision() == 5; }));
+  ASSERT_TRUE(Eventually([&] { return poller.revision() == 5; }));
   std::lock_guard lock(control.mu);
   // After a failure the poll starts over with a full answer (no since=).
   bool full_again = false;
@@ -260,16 +287,19 @@ TEST(PollerTest, PostsStatusWhenItChangesAndAtOnceWhenAsked) {
   host.SetStatuses({s});
   poller.Start(host);
   poller.StatusChanged();
-  ASSERT_TRUE(WaitFor([&] { return poller.status_posts() == 1; }));
+  ASSERT_TRUE(Eventually([&] { return poller.status_posts() == 1; }));
   s.state = "running";
   s.events = 12;
   s.telemetry["latency_ms"] = 0.25;
   s.telemetry["bad"] = std::numeric_limits<double>::infinity();
   host.SetStatuses({s});
   poller.StatusChanged();
-  ASSERT_TRUE(WaitFor([&] { return poller.status_posts() == 2; }));
+  ASSERT_TRUE(Eventually([&] { return poller.status_posts() == 2; }));
   poller.StatusChanged();  // nothing changed: no post
-  std::this_thread::sleep_for(milliseconds(100));
+  AwaitStatusTurns(poller, 0, [&] {
+    std::lock_guard lock(control.mu);
+    return control.events.size();
+  });
   EXPECT_EQ(poller.status_posts(), 2);
   poller.Stop();
   std::lock_guard lock(control.mu);
@@ -296,7 +326,7 @@ TEST(PollerTest, StatusPostsEverySecondWhileChanging) {
   for (int i = 1; i <= 3; ++i) {
     s.events = i;
     host.SetStatuses({s});
-    ASSERT_TRUE(WaitFor([&] { return poller.status_posts() >= i; }));
+    ASSERT_TRUE(Eventually([&] { return poller.status_posts() >= i; }));
   }
 }
 
@@ -314,7 +344,7 @@ TEST(PollerTest, PostsEventsAndDropsBeyondTheQueue) {
   poller.PostEvent(R"({"event":"x","data":{}})");
   EXPECT_EQ(dropped.Value(), 1);
   poller.Start(host);
-  ASSERT_TRUE(WaitFor([&] {
+  ASSERT_TRUE(Eventually([&] {
     std::lock_guard lock(control.mu);
     return control.events.size() == 2;
   }));
@@ -345,7 +375,7 @@ TEST(PollerTest, StopIsPrompt) {
   FakeHost host;
   Poller poller(Options(control));
   poller.Start(host);
-  std::this_thread::sleep_for(milliseconds(50));
+  ASSERT_TRUE(control.AwaitPolls(2));  // failing and backing off
   auto start = std::chrono::steady_clock::now();
   poller.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(500));

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/testing/eventually.h"
 #include "wasm/engine.h"
 #include "wasm/test_support.h"
 #include "workflow/workflow_host.h"
@@ -169,16 +170,7 @@ inline WorkflowHostOptions TestOptions(RemoteLink* remote, Recorder* events) {
   return o;
 }
 
-// Polls `pred` until true or `timeout`.
-inline bool Eventually(const std::function<bool()>& pred,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return pred();
-}
+using aether::testing::Eventually;
 
 inline std::optional<InstanceStatus> StatusOf(const WorkflowHost& host, const std::string& id) {
   for (InstanceStatus& s : host.Statuses()) {

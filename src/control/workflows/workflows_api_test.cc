@@ -8,6 +8,7 @@
 #include <future>
 #include <map>
 
+#include "common/testing/eventually.h"
 #include "common/testing/http_fetch.h"
 #include "control/control_service.h"
 
@@ -174,7 +175,7 @@ TEST_F(WorkflowsApiTest, NodeLongPollWakesOnApplyAndDelete) {
     });
   };
   auto parked = poll(rev);
-  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_TRUE(aether::testing::Eventually([&] { return service_->parked_workflow_polls() == 1; }));
   ASSERT_EQ(parked.wait_for(milliseconds(0)), std::future_status::timeout) << "the poll parks";
   ASSERT_EQ(Call("POST", "/api/workflows", kSpec).status, 201);
   auto [r1, t1] = parked.get();
@@ -199,7 +200,7 @@ TEST_F(WorkflowsApiTest, NodeLongPollWakesOnApplyAndDelete) {
   // Nothing changes: the same revision answers at the deadline... but a
   // delete wakes it at once.
   auto parked2 = poll(got["revision"].as_int64());
-  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_TRUE(aether::testing::Eventually([&] { return service_->parked_workflow_polls() == 1; }));
   ASSERT_EQ(parked2.wait_for(milliseconds(0)), std::future_status::timeout);
   ASSERT_EQ(Call("DELETE", "/api/workflows/pipe").status, 200);
   auto [r2, t2] = parked2.get();

@@ -287,6 +287,8 @@ TEST_F(RedisTest, CallTimeout) {
   ASSERT_TRUE(res->Call("fn", "warm", 5s).ok());
   // Make the server busy for a while; the resource's call gives up first.
   std::thread busy([&] { blocker.Command({"DEBUG", "SLEEP", "0.5"}); });
+  // Lets DEBUG SLEEP reach the server first; a busy server answers nothing
+  // that could tell us so.
   std::this_thread::sleep_for(50ms);
   auto start = std::chrono::steady_clock::now();
   auto r = res->Call("fn", "x", 100ms);
