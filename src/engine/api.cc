@@ -9,8 +9,8 @@
 
 #include "common/json_util.h"
 #include "common/log.h"
+#include "common/timer.h"
 #include "engine/execute_json.h"
-#include "workflow/internal/timer.h"
 
 namespace aether::engine {
 namespace {
@@ -77,7 +77,7 @@ Api::Api(ApiOptions options, wasm::Engine& engine, FunctionRegistry& functions, 
       metrics_(metrics),
       observer_(observer),
       life_(std::make_shared<Life>()),
-      deadlines_(std::make_unique<workflow::internal::Timer>()),
+      deadlines_(std::make_unique<Timer>()),
       loaders_(std::make_unique<WorkQueue>(
           WorkQueueOptions{"the engine's module loaders", kLoaderThreads, kLoaderQueue, 0})) {
   life_->api = this;

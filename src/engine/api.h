@@ -29,8 +29,8 @@
 #include "engine/function_registry.h"
 #include "wasm/engine.h"
 
-namespace aether::workflow::internal {
-class Timer;
+namespace aether {
+class Timer;  // common/timer.h
 }
 
 namespace aether::engine {
@@ -106,7 +106,7 @@ class Api {
   std::shared_ptr<Life> life_;
   // Declared last: destroyed first, so their threads stop before the
   // members their tasks use.
-  std::unique_ptr<workflow::internal::Timer> deadlines_;
+  std::unique_ptr<Timer> deadlines_;
   std::unique_ptr<WorkQueue> loaders_;
 };
 

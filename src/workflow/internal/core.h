@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/timer.h"
 #include "workflow/internal/pool.h"
-#include "workflow/internal/timer.h"
 #include "workflow/workflow_host.h"
 
 namespace aether::workflow::internal {

@@ -1,4 +1,4 @@
-#include "workflow/internal/timer.h"
+#include "common/timer.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include "common/testing/eventually.h"
 #include "common/testing/fake_clock.h"
 
-namespace aether::workflow::internal {
+namespace aether {
 namespace {
 
 using aether::testing::Eventually;
@@ -85,4 +85,4 @@ TEST(TimerTest, StopDropsPendingAndLaterOnesAreRefused) {
 }
 
 }  // namespace
-}  // namespace aether::workflow::internal
+}  // namespace aether

@@ -1,6 +1,8 @@
-// One thread that runs callbacks at a time: delayed casts, restart backoff,
-// start retries and the deadlines of asynchronous calls share it, so a node
-// with many instances still has one timer thread.
+// One thread that runs callbacks at their deadlines, on an injected Clock (a
+// test passes common/testing/fake_clock.h). The workflow runtime's delayed
+// casts, restart backoff, start retries and call deadlines share one (so a
+// node with many instances still has one timer thread); the engine's API uses
+// one for the deadlines of requests waiting on a module load.
 #pragma once
 
 #include <chrono>
@@ -15,7 +17,7 @@
 
 #include "common/clock.h"
 
-namespace aether::workflow::internal {
+namespace aether {
 
 // Thread-safety: After from any thread (also from a callback); Stop and the
 // destructor from one controlling thread, never from a callback.
@@ -57,4 +59,4 @@ class Timer {
   std::thread thread_;
 };
 
-}  // namespace aether::workflow::internal
+}  // namespace aether

@@ -1,8 +1,8 @@
-#include "workflow/internal/timer.h"
+#include "common/timer.h"
 
 #include <utility>
 
-namespace aether::workflow::internal {
+namespace aether {
 
 Timer::Timer(Clock& clock) : clock_(clock), thread_([this] { Loop(); }) {}
 
@@ -85,4 +85,4 @@ void Timer::Loop() {
   }
 }
 
-}  // namespace aether::workflow::internal
+}  // namespace aether
