@@ -127,13 +127,14 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
         << e.description();
     return InvalidArgument(msg.str());
   }
-  static const std::set<std::string> kSections = {"runtime",  "server",  "database", "gateway",
-                                                  "registry", "control", "auth",     "log"};
+  static const std::set<std::string> kSections = {
+      "runtime", "server", "database", "gateway", "registry", "control", "auth", "workflow", "log"};
   for (const auto& [k, v] : doc) {
     if (!kSections.count(std::string(k.str())) || !v.is_table()) {
       return InvalidArgument(
           origin + ": unknown section [" + std::string(k.str()) +
-          "] (known: runtime, server, database, gateway, registry, control, auth, log)");
+          "] (known: runtime, server, database, gateway, registry, control, auth, workflow, "
+          "log)");
     }
   }
 
@@ -237,6 +238,25 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     }
   }
   {
+    Section s(SubTable(doc, "workflow"), "workflow", origin);
+    WorkflowConfig& w = c.workflow;
+    RETURN_IF_ERROR(s.Integer("mailbox_length", &w.mailbox_length, 1, 1'000'000));
+    RETURN_IF_ERROR(s.Integer("dataplane_queue_length", &w.dataplane_queue_length, 1, 10'000'000));
+    RETURN_IF_ERROR(s.Duration("redis_connect_timeout", &w.redis_connect_timeout));
+    RETURN_IF_ERROR(s.Duration("redis_command_timeout", &w.redis_command_timeout));
+    RETURN_IF_ERROR(s.Integer("redis_queue_length", &w.redis_queue_length, 1, 1'000'000));
+    RETURN_IF_ERROR(
+        s.Integer("http_egress_queue_length", &w.http_egress_queue_length, 1, 1'000'000));
+    RETURN_IF_ERROR(s.Finish());
+    // The resources count in whole milliseconds (hiredis takes a timeval).
+    for (auto [key, d] : {std::pair{"redis_connect_timeout", w.redis_connect_timeout},
+                          {"redis_command_timeout", w.redis_command_timeout}}) {
+      if (d < std::chrono::milliseconds(1)) {
+        return InvalidArgument(origin + ": [workflow] " + key + " must be at least 1ms");
+      }
+    }
+  }
+  {
     Section s(SubTable(doc, "log"), "log", origin);
     RETURN_IF_ERROR(s.String("level", &c.log.level));
     RETURN_IF_ERROR(s.Finish());
@@ -267,6 +287,25 @@ std::string ServerLimitsTemplate(const ServerConfig& d) {
     << "      # open connections; more are closed at accept\n"
     << "max_connections_per_client = " << d.max_connections_per_client
     << "   # per client address (IPv6: per /64); 0 = no cap (behind a proxy)\n";
+  return o.str();
+}
+
+// The engine's [workflow] section, as template lines.
+std::string WorkflowTemplate(const WorkflowConfig& d) {
+  std::ostringstream o;
+  o << "[workflow]\n"
+    << "mailbox_length = " << d.mailbox_length
+    << "            # events waiting per instance; more are dropped and counted\n"
+    << "dataplane_queue_length = " << d.dataplane_queue_length
+    << "    # events waiting per peer node; more are dropped and counted\n"
+    << "redis_connect_timeout = \"" << FormatDuration(d.redis_connect_timeout)
+    << "\"   # a redis resource's connect attempt\n"
+    << "redis_command_timeout = \"" << FormatDuration(d.redis_command_timeout)
+    << "\"   # one redis command\n"
+    << "redis_queue_length = " << d.redis_queue_length
+    << "        # casts waiting per redis resource; more fail\n"
+    << "http_egress_queue_length = " << d.http_egress_queue_length
+    << "   # casts waiting per http-egress resource; more fail\n";
   return o.str();
 }
 
@@ -309,6 +348,7 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "# The confined compiler process, per module and tier.\n"
       << "compile_timeout = \"" << FormatDuration(d.runtime.compile_timeout) << "\"\n"
       << "compile_memory_limit = \"" << FormatSize(d.runtime.compile_memory_limit) << "\"\n\n"
+      << WorkflowTemplate(d.workflow) << "\n"
       << "[log]\n"
       << "level = \"info\"         # trace, debug, info, warn, error\n";
   } else if (role == "control") {

@@ -90,6 +90,18 @@ struct AuthConfig {
   std::string join_token;  // node registration token; empty or >= kMinTokenLength
 };
 
+// The engine's workflow runtime: how many events wait where, and the
+// resources' timeouts. docs/configuration.md, "Limits in one table", says
+// what happens past each.
+struct WorkflowConfig {
+  size_t mailbox_length = kDefaultMailboxLength;                 // events per instance
+  size_t dataplane_queue_length = kDefaultDataplaneQueueLength;  // events per peer node
+  std::chrono::nanoseconds redis_connect_timeout = kDefaultRedisConnectTimeout;
+  std::chrono::nanoseconds redis_command_timeout = kDefaultRedisCommandTimeout;
+  size_t redis_queue_length = kDefaultRedisQueueLength;             // casts per resource
+  size_t http_egress_queue_length = kDefaultHttpEgressQueueLength;  // casts per resource
+};
+
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error
 };
@@ -102,6 +114,7 @@ struct Config {
   RegistryConfig registry;
   ControlConfig control;
   AuthConfig auth;
+  WorkflowConfig workflow;
   LogConfig log;
 };
 

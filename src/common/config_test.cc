@@ -122,5 +122,58 @@ TEST(ConfigTest, ControlTemplateListsTheLimitKeys) {
   }
 }
 
+TEST(ConfigTest, WorkflowLimitsHaveDefaultsAndParse) {
+  Result<Config> d = ParseConfig("", "t.toml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->workflow.mailbox_length, 1024u);
+  EXPECT_EQ(d->workflow.dataplane_queue_length, 8192u);
+  EXPECT_EQ(d->workflow.redis_connect_timeout, 1s);
+  EXPECT_EQ(d->workflow.redis_command_timeout, 2s);
+  EXPECT_EQ(d->workflow.redis_queue_length, 4096u);
+  EXPECT_EQ(d->workflow.http_egress_queue_length, 256u);
+
+  Result<Config> c = ParseConfig(
+      "[workflow]\nmailbox_length = 2\ndataplane_queue_length = 100\n"
+      "redis_connect_timeout = \"250ms\"\nredis_command_timeout = \"5s\"\n"
+      "redis_queue_length = 10\nhttp_egress_queue_length = 3\n",
+      "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->workflow.mailbox_length, 2u);
+  EXPECT_EQ(c->workflow.dataplane_queue_length, 100u);
+  EXPECT_EQ(c->workflow.redis_connect_timeout, 250ms);
+  EXPECT_EQ(c->workflow.redis_command_timeout, 5s);
+  EXPECT_EQ(c->workflow.redis_queue_length, 10u);
+  EXPECT_EQ(c->workflow.http_egress_queue_length, 3u);
+
+  auto error = [](const char* toml) { return ParseConfig(toml, "t.toml").status().message(); };
+  EXPECT_EQ(error("[workflow]\nmailbox_length = 0\n"),
+            "t.toml: [workflow] mailbox_length must be between 1 and 1000000");
+  EXPECT_EQ(error("[workflow]\ndataplane_queue_length = 20000000\n"),
+            "t.toml: [workflow] dataplane_queue_length must be between 1 and 10000000");
+  EXPECT_EQ(error("[workflow]\nredis_connect_timeout = 5\n"),
+            "t.toml: [workflow] redis_connect_timeout must be a duration string like \"3s\" or "
+            "\"250ms\"");
+  EXPECT_EQ(error("[workflow]\nredis_command_timeout = \"0s\"\n"),
+            "t.toml: [workflow] redis_command_timeout must be positive");
+  EXPECT_EQ(error("[workflow]\nredis_command_timeout = \"500us\"\n"),
+            "t.toml: [workflow] redis_command_timeout must be at least 1ms");
+  EXPECT_EQ(error("[workflow]\nredis_queue_length = -1\n"),
+            "t.toml: [workflow] redis_queue_length must be between 1 and 1000000");
+  EXPECT_EQ(error("[workflow]\nhttp_egress_queue_length = \"many\"\n"),
+            "t.toml: [workflow] http_egress_queue_length must be an integer");
+  EXPECT_EQ(error("[workflow]\nmailbox = 3\n"), "t.toml: unknown key [workflow] mailbox");
+}
+
+TEST(ConfigTest, EngineTemplateListsTheWorkflowLimits) {
+  Result<std::string> t = ConfigTemplate("engine");
+  ASSERT_TRUE(t.ok());
+  for (std::string_view key :
+       {"[workflow]", "mailbox_length = 1024", "dataplane_queue_length = 8192",
+        "redis_connect_timeout = \"1s\"", "redis_command_timeout = \"2s\"",
+        "redis_queue_length = 4096", "http_egress_queue_length = 256"}) {
+    EXPECT_NE(t->find(key), std::string::npos) << key;
+  }
+}
+
 }  // namespace
 }  // namespace aether

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 namespace aether {
@@ -16,5 +17,18 @@ inline constexpr uint64_t kDefaultMemoryLimit = 16ull << 20;
 inline constexpr std::chrono::milliseconds kDefaultExecTimeout{3000};
 // Captured stdout / stderr per execution ([runtime] max_output).
 inline constexpr uint64_t kDefaultMaxOutput = 16ull << 20;
+
+// The engine's workflow runtime ([workflow] in common/config.h; the
+// workflow host, the dataplane and the resources start from these too).
+// Events waiting per instance ([workflow] mailbox_length).
+inline constexpr size_t kDefaultMailboxLength = 1024;
+// Events waiting per peer node ([workflow] dataplane_queue_length).
+inline constexpr size_t kDefaultDataplaneQueueLength = 8192;
+// The redis resource's connect and command timeouts and queued casts.
+inline constexpr std::chrono::milliseconds kDefaultRedisConnectTimeout{1000};
+inline constexpr std::chrono::milliseconds kDefaultRedisCommandTimeout{2000};
+inline constexpr size_t kDefaultRedisQueueLength = 4096;
+// The http-egress resource's queued casts.
+inline constexpr size_t kDefaultHttpEgressQueueLength = 256;
 
 }  // namespace aether

@@ -159,6 +159,7 @@ class EngineServiceImpl final : public EngineService {
     workflow::DataplaneOptions dpo;
     dpo.identity = identity_.get();
     dpo.metrics = &registry_;
+    dpo.queue_length = config_.workflow.dataplane_queue_length;
     dataplane_ = std::make_unique<workflow::Dataplane>(std::move(dpo));
 
     if (!config_.control.url.empty()) {
@@ -184,6 +185,16 @@ class EngineServiceImpl final : public EngineService {
     ho.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(rt.exec_timeout);
     ho.threads = rt.workers;
     ho.metrics = &registry_;
+    const WorkflowConfig& wf = config_.workflow;
+    ho.mailbox_length = wf.mailbox_length;
+    ho.resource_limits = {
+        .redis_connect_timeout =
+            std::chrono::duration_cast<std::chrono::milliseconds>(wf.redis_connect_timeout),
+        .redis_command_timeout =
+            std::chrono::duration_cast<std::chrono::milliseconds>(wf.redis_command_timeout),
+        .redis_queue_length = wf.redis_queue_length,
+        .http_egress_queue_length = wf.http_egress_queue_length,
+    };
     // The control plane's version of the function (a functions_dir module
     // of the same name does not count: the assignment names a sha256).
     FunctionRegistry* managed = control_ ? &control_->functions() : functions_;

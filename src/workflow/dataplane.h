@@ -43,6 +43,7 @@
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
+#include "common/limits.h"
 #include "common/metrics.h"
 #include "common/node_identity.h"
 #include "workflow/workflow_host.h"
@@ -53,7 +54,7 @@ struct DataplaneOptions {
   // This node: its id and dataplane key, for what it sends. Null, or
   // before the node has joined, requests go out without a valid token.
   const NodeIdentity* identity = nullptr;
-  size_t queue_length = 8192;  // events waiting per peer
+  size_t queue_length = kDefaultDataplaneQueueLength;  // events waiting per peer
   // About a default mailbox (1024): a bigger batch for one instance would
   // overrun it at the peer.
   size_t max_batch_events = 1024;

@@ -11,10 +11,20 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/limits.h"
 #include "common/resource_config.h"
 #include "common/result.h"
 
 namespace aether::workflow {
+
+// The engine's [workflow] limits that resources enforce (common/config.h;
+// WorkflowHostOptions::resource_limits carries them to every resource).
+struct ResourceLimits {
+  std::chrono::milliseconds redis_connect_timeout = kDefaultRedisConnectTimeout;
+  std::chrono::milliseconds redis_command_timeout = kDefaultRedisCommandTimeout;
+  size_t redis_queue_length = kDefaultRedisQueueLength;             // queued casts
+  size_t http_egress_queue_length = kDefaultHttpEgressQueueLength;  // queued casts
+};
 
 // What the hosting engine offers a resource. The callbacks are valid until
 // the resource's Stop() returns; they may be called from any thread.
@@ -24,6 +34,7 @@ struct ResourceContext {
   std::string instance_id;  // "<workflow>/<component>/<index>"
   std::string data_dir;     // the engine's data dir (file-log writes under it)
   ResourceConfigMap configurations;
+  ResourceLimits limits;
   // Periods and backoff of the resource's own threads (the host's clock).
   Clock* clock = &Clock::Real();
 

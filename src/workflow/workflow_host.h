@@ -28,6 +28,7 @@
 #include "protocol/instance_status.h"
 #include "wasm/engine.h"
 #include "wasm/host.h"
+#include "workflow/resource.h"
 
 namespace aether::workflow {
 
@@ -70,8 +71,9 @@ struct WorkflowHostOptions {
   // The node's caps (Config [runtime]): a function's limits are capped by these.
   uint64_t memory_limit = kDefaultMemoryLimit;
   std::chrono::milliseconds timeout = kDefaultExecTimeout;
-  size_t threads = 0;            // guest threads for instances; 0 = hardware threads
-  size_t mailbox_length = 1024;  // events waiting per instance
+  size_t threads = 0;  // guest threads for instances; 0 = hardware threads
+  size_t mailbox_length = kDefaultMailboxLength;  // events waiting per instance
+  ResourceLimits resource_limits;                 // given to every resource
   // Posts an event to the control plane ({"event", "data"} JSON); may be empty.
   std::function<void(std::string body)> post_event;
   // Called when an instance changes state (the status poster sends at once).

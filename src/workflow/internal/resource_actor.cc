@@ -14,6 +14,7 @@ Status ResourceActor::StartInstance(const InstanceAssignment& a, Failure* /*trap
   ctx.instance_id = a.id;
   ctx.data_dir = core_.options().data_dir;
   ctx.configurations = a.configurations;
+  ctx.limits = core_.options().resource_limits;
   ctx.clock = &core_.clock();
   // `this` outlives the resource: StopInstance stops it before the actor goes.
   ctx.cast = [this](std::string_view output, std::string_view payload) {

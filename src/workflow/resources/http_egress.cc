@@ -48,8 +48,8 @@ class HttpEgress final : public Resource {
         config_(std::move(config)),
         policy_(config_.allow),
         http_(NewHttpClient({.max_response_bytes = config_.max_response})),
-        queue_(WorkQueueOptions{"http-egress: the request queue", 1, kEgressQueueTasks,
-                                kEgressQueueBytes}) {}
+        queue_(WorkQueueOptions{"http-egress: the request queue", 1,
+                                ctx_.limits.http_egress_queue_length, kEgressQueueBytes}) {}
   ~HttpEgress() override { Stop(); }
 
   Status Cast(std::string_view /*source*/, std::string_view payload) override {

@@ -38,9 +38,9 @@
 
 namespace aether::workflow::resources {
 
-// Queued casts waiting for the worker: at most this many, holding at most
-// kEgressQueueBytes of payload.
-inline constexpr size_t kEgressQueueTasks = 256;
+// Queued casts waiting for the worker: at most
+// ctx.limits.http_egress_queue_length, holding at most kEgressQueueBytes of
+// payload.
 inline constexpr uint64_t kEgressQueueBytes = 16ull << 20;
 
 std::unique_ptr<Resource> NewHttpEgress(ResourceContext ctx, HttpEgressConfig config);

@@ -300,6 +300,7 @@ TEST_F(EgressServerTest, CastWithoutResponseOutputSendsNothing) {
 }
 
 TEST_F(EgressServerTest, CastsDoNotBlockAndTheQueueIsBounded) {
+  const size_t kEgressQueueTasks = ResourceLimits{}.http_egress_queue_length;
   HttpEgressConfig c = Config();
   c.timeout = 500ms;
   auto res = NewHttpEgress(fake_.Make(), c);
@@ -322,6 +323,29 @@ TEST_F(EgressServerTest, CastsDoNotBlockAndTheQueueIsBounded) {
   res->Stop();
   // Sending the queued ones instead would take up to 256 x 500 ms.
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
+// [workflow] http_egress_queue_length reaches the queue through
+// ResourceContext::limits.
+TEST_F(EgressServerTest, TheQueueHoldsTheConfiguredLength) {
+  HttpEgressConfig c = Config();
+  c.timeout = 500ms;
+  ResourceContext ctx = fake_.Make();
+  ctx.limits.http_egress_queue_length = 3;
+  auto res = NewHttpEgress(std::move(ctx), c);
+  Status last;
+  size_t accepted = 0;
+  for (size_t i = 0; i < 10; ++i) {
+    last = res->Cast("fn", base_ + "/hold");
+    if (!last.ok()) break;
+    ++accepted;
+  }
+  EXPECT_EQ(last.code(), Code::kResourceExhausted) << last.ToString();
+  // 3 queued, and perhaps 1 the worker took already.
+  EXPECT_GE(accepted, 3u);
+  EXPECT_LE(accepted, 4u);
+  Release();  // the request in flight ends, Stop drops the queued ones
+  res->Stop();
 }
 
 }  // namespace

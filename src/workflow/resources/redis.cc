@@ -71,7 +71,7 @@ class Redis final : public Resource {
       : ctx_(std::move(ctx)),
         config_(std::move(config)),
         where_(config_.host + ":" + std::to_string(config_.port)),
-        queue_(WorkQueueOptions{"redis: the queue to " + where_, 1, kRedisQueueTasks,
+        queue_(WorkQueueOptions{"redis: the queue to " + where_, 1, ctx_.limits.redis_queue_length,
                                 kRedisQueueBytes}) {}
   ~Redis() override { Stop(); }
 
@@ -149,14 +149,14 @@ class Redis final : public Resource {
                          " (next attempt in " + std::to_string(wait.count()) + " ms)");
     }
     ContextPtr c(redisConnectWithTimeout(config_.host.c_str(), config_.port,
-                                         ToTimeval(kRedisConnectTimeout)));
+                                         ToTimeval(ctx_.limits.redis_connect_timeout)));
     if (c == nullptr || c->err != 0) {
       last_error_ = c == nullptr ? "out of memory" : c->errstr;
       next_attempt_ = ctx_.clock->Now() + backoff_;
       backoff_ = std::min(backoff_ * 2, kRedisMaxBackoff);
       return Unavailable("redis: cannot connect to " + where_ + ": " + last_error_);
     }
-    if (redisSetTimeout(c.get(), ToTimeval(kRedisCommandTimeout)) != REDIS_OK) {
+    if (redisSetTimeout(c.get(), ToTimeval(ctx_.limits.redis_command_timeout)) != REDIS_OK) {
       return Unavailable("redis: cannot set the timeout on " + where_ + ": " + c->errstr);
     }
     (void)redisEnableKeepAlive(c.get());

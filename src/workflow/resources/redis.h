@@ -11,8 +11,8 @@
 // which owns the one connection: a call sees the casts sent before it.
 // The connection is made lazily (creating the resource never fails for a
 // Redis that is down, so one that starts later just works), with a
-// connect timeout of kRedisConnectTimeout and a command timeout of
-// kRedisCommandTimeout. After a failed connect, commands fail at once
+// connect timeout and a command timeout from ctx.limits ([workflow]
+// redis_connect_timeout, redis_command_timeout). After a failed connect, commands fail at once
 // (no waiting on a dead server) until the next attempt, after a backoff of
 // 100 ms doubling to 5 s, reset by a success. A command whose connection
 // broke (a server restart) is retried once on a fresh connection. No AUTH
@@ -27,11 +27,10 @@
 
 namespace aether::workflow::resources {
 
-inline constexpr std::chrono::milliseconds kRedisConnectTimeout{1000};
-inline constexpr std::chrono::milliseconds kRedisCommandTimeout{2000};
 inline constexpr std::chrono::milliseconds kRedisMinBackoff{100};
 inline constexpr std::chrono::milliseconds kRedisMaxBackoff{5000};
-inline constexpr size_t kRedisQueueTasks = 4096;
+// Queued casts: at most ctx.limits.redis_queue_length, holding at most
+// kRedisQueueBytes of payload.
 inline constexpr uint64_t kRedisQueueBytes = 32ull << 20;
 
 std::unique_ptr<Resource> NewRedis(ResourceContext ctx, RedisConfig config);
