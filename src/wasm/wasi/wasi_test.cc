@@ -338,6 +338,9 @@ TEST_F(PollTest, InterruptWithUnwindReturnsAtOnce) {
     result = Call("poll_oneoff", in, out, 1u, n);
   });
   while (!started) std::this_thread::yield();
+  // Not a wait for an outcome: a head start so that the signal finds the
+  // guest blocked in ppoll, the case under test (nothing shows that a thread
+  // is inside a syscall).
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ctx_.hdr.unwind = AETHER_UNWIND_TIMEOUT;
   pthread_kill(guest.native_handle(), SIGUSR2);
