@@ -1,8 +1,9 @@
 # Aether — top-level entry points. Everything real happens in CMake and scripts/.
 #   make deps    install the Debian 12 packages (scripts/install-deps.sh)
 #   make build   configure (once) and build everything into build/
-#   make test    build, check formatting (scripts/check-format.sh), then run
-#                every test (ctest) and every fuzz target for FUZZ_SECONDS
+#   make test    build, check formatting (scripts/check-format.sh) and
+#                clang-tidy on the changed units (scripts/check-tidy.sh), then
+#                run every test (ctest) and every fuzz target for FUZZ_SECONDS
 #                each (default 10; 0 skips them; scripts/fuzz.sh)
 #   make run     build, then start a local engine serving functions/ (scripts/run-local.sh)
 #   make bench   build, then run the benchmarks and print a table (bench/run.sh)
@@ -28,6 +29,7 @@ build: deps
 
 test: build
 	bash scripts/check-format.sh
+	BUILD_DIR=$(BUILD_DIR) bash scripts/check-tidy.sh
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 	@if [ "$(FUZZ_SECONDS)" != 0 ]; then FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh; fi
 

@@ -13,13 +13,14 @@
 # headers in most units), past the ~6 min CI can spare. So .clang-tidy-baseline
 # records a commit ("# checked-at: <sha>") where every unit was checked, and
 # the findings accepted there (file|check|message, without line numbers, so
-# moved code keeps them). A normal run checks only the units that changed
-# since that commit, directly or through a project header they include
-# (all of them when .clang-tidy changed), and fails on any finding that is
-# not in the baseline. Everything it reads is in git, so a clean clone of
-# main gets the same answer on any machine. A finding in a changed file:
-# fix it; a false positive: NOLINT(check) with a reason on that line. When
-# more than TIDY_MAX_UNITS units changed (a big merge, a reformat), the run
+# moved code keeps them). A normal run checks only the units changed since
+# that commit, plus one unit that includes each changed header (a header's
+# findings show in any unit that includes it), or all of them when
+# .clang-tidy changed, and fails on any finding that is not in the
+# baseline. Everything it reads is in git, so a clean clone of main gets
+# the same answer on any machine. A finding in a changed file: fix it; a
+# false positive: NOLINT(check) with a reason on that line. When more than
+# TIDY_MAX_UNITS units are to be checked (a big merge, a reformat), the run
 # refuses instead of overrunning CI: check everything once with
 # `--all --record` and commit the new baseline, which also moves the
 # recorded commit forward.

@@ -73,20 +73,24 @@ def includes_of(root, rel, cache):
     return found
 
 
-def depends_on(root, unit, changed, cache):
+def closure(root, unit, cache):
+    """`unit` and every project header it reaches through includes."""
     seen, todo = set(), [unit]
     while todo:
         f = todo.pop()
         if f in seen:
             continue
         seen.add(f)
-        if f in changed:
-            return True
         todo.extend(includes_of(root, f, cache))
-    return False
+    return seen
 
 
 def cmd_units(root, db, base):
+    """The changed units, and for each changed header that none of them
+    reaches, one unit that includes it (its own .cc when it has one): a
+    header's findings show in any unit that includes it, so one is enough.
+    What a header change does to the code of other units that include it is
+    not checked here (rare for these checks); --all checks everything."""
     units = translation_units(root, db)
     if base == "-":
         print("\n".join(units))
@@ -96,7 +100,23 @@ def cmd_units(root, db, base):
         print("\n".join(units))
         return 0
     cache = {}
-    print("\n".join(u for u in units if depends_on(root, u, changed, cache)))
+    picked = [u for u in units if u in changed]
+    covered = set()
+    for u in picked:
+        covered |= closure(root, u, cache)
+    headers = sorted(f for f in changed if ours(f) and f.endswith(".h"))
+    for h in headers:
+        if h in covered:
+            continue
+        own = h[:-2] + ".cc"
+        candidates = ([own] if own in units else []) + units
+        for u in candidates:
+            reach = closure(root, u, cache)
+            if h in reach:
+                picked.append(u)
+                covered |= reach
+                break
+    print("\n".join(sorted(set(picked))))
     return 0
 
 
