@@ -5,6 +5,10 @@
 #     engines, in call mode (wrk waits for the reply that comes back from the
 #     file-log, so its latency is ingress-to-file-log and back) and in cast
 #     mode (wrk gets 202 at once; delivered events are counted in the log);
+#   * backpressure: a cast chain whose middle stage needs 1 ms per event
+#     (http-ingress -> fwd -> slow -> file-log, one node), driven far past
+#     what it can do: accepted (202), refused (503 full) and delivered to
+#     the log; the target is delivered == accepted;
 #   * time to heal after an engine is killed -9;
 #   * time to apply a 20-function workflow until it is running.
 # Starts aether-control and three aether-engines on 127.0.0.1 (free ports,
@@ -22,6 +26,7 @@ THREADS=$(( CONNS < 2 ? 1 : 2 ))
 BIN="$BUILD_DIR/bin"
 LUA="$PWD/bench/post-execute.lua"
 FWD="$BUILD_DIR/guests/wf_forward.wasm"
+SLOW="$BUILD_DIR/guests/wf_slow.wasm"
 BENCH_NAME=workflow_bench
 # shellcheck source=bench/cluster.sh
 . bench/cluster.sh
@@ -31,6 +36,8 @@ for n in 1 2 3; do start_engine "$n" 200ms; done
 
 curl -fs "${AUTH[@]}" -X PUT -H 'Content-Type: application/wasm' --data-binary "@$FWD" \
   "$CTRL/api/functions/fwd" >/dev/null || die "deploy failed"
+curl -fs "${AUTH[@]}" -X PUT -H 'Content-Type: application/wasm' --data-binary "@$SLOW" \
+  "$CTRL/api/functions/slow" >/dev/null || die "deploy failed"
 # Instances keep the tier they were created from: give the engines time to
 # finish the optimized tier (cc -O2, well under a second for this module).
 sleep 3
@@ -95,10 +102,44 @@ run_cast() {  # name nodes...
   echo "$out $lines"
 }
 
+# Backpressure: wf_slow spins the payload's milliseconds ("1"), then casts on.
+slow_spec() {
+  cat <<JSON
+{"name": "$1",
+ "functions": [
+  {"name": "f1", "function": "fwd", "output_mapping": {"out": "f2"}, "annotations": {"node_id_match_any": ["bench-1"]}},
+  {"name": "f2", "function": "slow", "output_mapping": {"out": "log"}, "annotations": {"node_id_match_any": ["bench-1"]}}],
+ "resources": [
+  {"name": "in", "class_type": "http-ingress", "configurations": {"path": "go", "mode": "cast"},
+   "output_mapping": {"new_request": "f1"}, "annotations": {"node_id_match_any": ["bench-1"]}},
+  {"name": "log", "class_type": "file-log", "configurations": {"filename": "out.log"},
+   "annotations": {"node_id_match_any": ["bench-1"]}}]}
+JSON
+}
+run_slow() {  # -> "requests refused delivered"
+  local id url out n bad
+  id=$(apply "$(slow_spec "$1")")
+  [ "$(wait_running "$id")" != timeout ] || die "$id did not start"
+  url=$(ingress_url "$id")
+  out=$(LABEL="$1" BODY=raw RAW='1' wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "$url" 2>&1 | grep '^RESULT')
+  n=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<< "$out")
+  bad=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<< "$out")
+  # Drain: at most mailboxes' worth of 1 ms events are still queued.
+  local last=-1 now_lines
+  for _ in $(seq 1 60); do
+    now_lines=$(log_lines "$id")
+    [ "$now_lines" = "$last" ] && break
+    last=$now_lines
+    sleep 1
+  done
+  echo "$n $bad $now_lines"
+}
+
 read -r C1_RPS C1_P50 C1_P99 C1_BAD C1_N <<< "$(run_call call1 bench-1 bench-1 bench-1 bench-1 bench-1)"
 read -r C2_RPS C2_P50 C2_P99 C2_BAD C2_N <<< "$(run_call call2 bench-1 bench-1 bench-2 bench-1 bench-2)"
 read -r K1_RPS K1_P50 K1_P99 K1_BAD K1_N K1_LINES <<< "$(run_cast cast1 bench-1 bench-1 bench-1 bench-1 bench-1)"
 read -r K2_RPS K2_P50 K2_P99 K2_BAD K2_N K2_LINES <<< "$(run_cast cast2 bench-1 bench-1 bench-2 bench-1 bench-2)"
+read -r S_N S_BAD S_LINES <<< "$(run_slow slow1)"
 secs=$(python3 -c "print(float('${DURATION%s}'))")
 ev() { python3 -c "print(round($1 * $2, 0))"; }
 
@@ -161,11 +202,13 @@ cat <<TABLE
 | call chain, two engines: function events/s | $(ev "$C2_RPS" 3) |
 | call chain, two engines: end-to-end p50 / p99 | $C2_P50 / $C2_P99 ms |
 | cast chain, one node: ingress requests/s (202) | $K1_RPS (non-2xx $K1_BAD) |
-| cast chain, one node: delivered to the log / accepted | $K1_LINES / $K1_N |
+| cast chain, one node: delivered to the log / accepted (202) | $K1_LINES / $(( K1_N - K1_BAD )) |
 | cast chain, one node: delivered function events/s | $(python3 -c "print(round($K1_LINES * 3 / $secs))") |
 | cast chain, two engines: ingress requests/s (202) | $K2_RPS (non-2xx $K2_BAD) |
-| cast chain, two engines: delivered to the log / accepted | $K2_LINES / $K2_N |
+| cast chain, two engines: delivered to the log / accepted (202) | $K2_LINES / $(( K2_N - K2_BAD )) |
 | cast chain, two engines: delivered function events/s | $(python3 -c "print(round($K2_LINES * 3 / $secs))") |
+| backpressure, chain with a 1 ms stage: requests / refused (503 full) | $S_N / $S_BAD |
+| backpressure: delivered to the log / accepted (202); target: equal | $S_LINES / $(( S_N - S_BAD )) |
 | heal after kill -9 (node_timeout 2 s) | $HEAL ms |
 | apply a 20-function workflow until running | $APPLY20 ms |
 $SOAK_LINE

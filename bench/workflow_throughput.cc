@@ -169,7 +169,7 @@ bool DataplaneIntoACountingHost(int events) {
   auto start = Clock::now();
   int sent = 0;
   while (sent < events) {
-    if (a.dataplane.Cast(t, "src", payload).ok()) {
+    if (a.dataplane.Cast(t, "src", payload, workflow::kNoWait).ok()) {
       ++sent;
     } else {
       std::this_thread::yield();  // the link is full: back off, as a guest would on EFULL

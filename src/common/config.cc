@@ -241,6 +241,11 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     Section s(SubTable(doc, "workflow"), "workflow", origin);
     WorkflowConfig& w = c.workflow;
     RETURN_IF_ERROR(s.Integer("mailbox_length", &w.mailbox_length, 1, 1'000'000));
+    RETURN_IF_ERROR(s.Duration("send_wait", &w.send_wait, /*allow_zero=*/true));
+    if (w.send_wait > std::chrono::minutes(1)) {
+      return InvalidArgument(origin + ": [workflow] send_wait must be at most 1m (it holds a " +
+                             "guest within its event's time budget)");
+    }
     RETURN_IF_ERROR(s.Integer("dataplane_queue_length", &w.dataplane_queue_length, 1, 10'000'000));
     RETURN_IF_ERROR(s.Duration("redis_connect_timeout", &w.redis_connect_timeout));
     RETURN_IF_ERROR(s.Duration("redis_command_timeout", &w.redis_command_timeout));
@@ -295,17 +300,19 @@ std::string WorkflowTemplate(const WorkflowConfig& d) {
   std::ostringstream o;
   o << "[workflow]\n"
     << "mailbox_length = " << d.mailbox_length
-    << "            # events waiting per instance; more are dropped and counted\n"
+    << "            # events waiting per instance; then senders wait\n"
+    << "send_wait = \"" << FormatDuration(d.send_wait)
+    << "\"             # how long a full mailbox/link/queue holds a sender; 0s = refuse at once\n"
     << "dataplane_queue_length = " << d.dataplane_queue_length
-    << "    # events waiting per peer node; more are dropped and counted\n"
+    << "    # events waiting per peer node; then senders wait\n"
     << "redis_connect_timeout = \"" << FormatDuration(d.redis_connect_timeout)
     << "\"   # a redis resource's connect attempt\n"
     << "redis_command_timeout = \"" << FormatDuration(d.redis_command_timeout)
     << "\"   # one redis command\n"
     << "redis_queue_length = " << d.redis_queue_length
-    << "        # casts waiting per redis resource; more fail\n"
+    << "        # casts waiting per redis resource; then senders wait\n"
     << "http_egress_queue_length = " << d.http_egress_queue_length
-    << "   # casts waiting per http-egress resource; more fail\n";
+    << "   # casts waiting per http-egress resource; then senders wait\n";
   return o.str();
 }
 

@@ -95,6 +95,7 @@ struct AuthConfig {
 // what happens past each.
 struct WorkflowConfig {
   size_t mailbox_length = kDefaultMailboxLength;                 // events per instance
+  std::chrono::nanoseconds send_wait = kDefaultSendWait;         // a full mailbox holds a sender
   size_t dataplane_queue_length = kDefaultDataplaneQueueLength;  // events per peer node
   std::chrono::nanoseconds redis_connect_timeout = kDefaultRedisConnectTimeout;
   std::chrono::nanoseconds redis_command_timeout = kDefaultRedisCommandTimeout;

@@ -22,6 +22,9 @@ inline constexpr uint64_t kDefaultMaxOutput = 16ull << 20;
 // workflow host, the dataplane and the resources start from these too).
 // Events waiting per instance ([workflow] mailbox_length).
 inline constexpr size_t kDefaultMailboxLength = 1024;
+// How long a full mailbox or link holds a sender before it is refused
+// ([workflow] send_wait).
+inline constexpr std::chrono::milliseconds kDefaultSendWait{1000};
 // Events waiting per peer node ([workflow] dataplane_queue_length).
 inline constexpr size_t kDefaultDataplaneQueueLength = 8192;
 // The redis resource's connect and command timeouts and queued casts.

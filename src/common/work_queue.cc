@@ -30,15 +30,22 @@ WorkQueue::WorkQueue(WorkQueueOptions options) : options_(std::move(options)) {
 
 WorkQueue::~WorkQueue() { Stop(); }
 
-Status WorkQueue::Post(std::function<void()> task, uint64_t bytes) {
+Status WorkQueue::Post(std::function<void()> task, uint64_t bytes,
+                       std::chrono::steady_clock::time_point wait_until) {
   {
-    std::lock_guard lock(mu_);
-    if (stopping_) return FailedPrecondition(options_.name + " is stopping");
-    bool over_bytes =
-        options_.max_bytes != 0 && !items_.empty() && bytes_ + bytes > options_.max_bytes;
-    if (items_.size() >= options_.max_tasks || over_bytes) {
-      return ResourceExhausted(options_.name + " is full (" + std::to_string(items_.size()) +
-                               " waiting)");
+    std::unique_lock lock(mu_);
+    for (;;) {
+      if (stopping_) return FailedPrecondition(options_.name + " is stopping");
+      bool over_bytes =
+          options_.max_bytes != 0 && !items_.empty() && bytes_ + bytes > options_.max_bytes;
+      if (items_.size() < options_.max_tasks && !over_bytes) break;
+      if (std::chrono::steady_clock::now() >= wait_until) {
+        return ResourceExhausted(options_.name + " is full (" + std::to_string(items_.size()) +
+                                 " waiting)");
+      }
+      ++room_waiters_;
+      room_cv_.wait_until(lock, wait_until);
+      --room_waiters_;
     }
     items_.push_back(Item{std::move(task), bytes});
     bytes_ += bytes;
@@ -69,6 +76,7 @@ void WorkQueue::Drain() {
 
 void WorkQueue::Join() {
   cv_.notify_all();
+  room_cv_.notify_all();  // held producers see stopping_
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -89,6 +97,7 @@ void WorkQueue::Loop() {
     Item item = std::move(items_.front());
     items_.pop_front();
     bytes_ -= item.bytes;
+    if (room_waiters_ > 0) room_cv_.notify_all();  // bytes may make room for several
     lock.unlock();
     RunLogged(options_.name, item.fn);
     item.fn = nullptr;  // destroy captures outside the lock too

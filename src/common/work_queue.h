@@ -8,6 +8,7 @@
 // task (they join the threads).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -41,7 +42,11 @@ class WorkQueue {
   // unrun); one task always fits an empty queue whatever its bytes, so a
   // single large payload is not refused by an idle queue. FailedPrecondition
   // after Stop or Drain. A task that throws is logged, and the queue goes on.
-  Status Post(std::function<void()> task, uint64_t bytes = 0);
+  // With `wait_until` in the future, a full queue holds the caller until a
+  // task is taken (or then, or Stop): a producer is slowed to the queue's
+  // pace instead of refused (the flow control of workflow resources).
+  Status Post(std::function<void()> task, uint64_t bytes = 0,
+              std::chrono::steady_clock::time_point wait_until = {});
 
   // Drops the queued tasks (destroying them unrun, outside the lock), waits
   // for the running ones and joins. Returns how many were dropped.
@@ -63,7 +68,9 @@ class WorkQueue {
 
   const WorkQueueOptions options_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;       // a task queued, or stopping
+  std::condition_variable room_cv_;  // a task taken, or stopping
+  int room_waiters_ = 0;
   std::deque<Item> items_;
   uint64_t bytes_ = 0;
   bool stopping_ = false;

@@ -187,6 +187,7 @@ class EngineServiceImpl final : public EngineService {
     ho.metrics = &registry_;
     const WorkflowConfig& wf = config_.workflow;
     ho.mailbox_length = wf.mailbox_length;
+    ho.send_wait = std::chrono::duration_cast<std::chrono::milliseconds>(wf.send_wait);
     ho.resource_limits = {
         .redis_connect_timeout =
             std::chrono::duration_cast<std::chrono::milliseconds>(wf.redis_connect_timeout),

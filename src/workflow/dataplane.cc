@@ -64,6 +64,35 @@ Result<std::string> CallResult(HttpResponse&& r, const std::string& instance) {
   }
 }
 
+// The answer to a batch of `n` events: how many the peer accepted, dropped
+// (unknown targets) and deferred (full mailboxes; their indexes, ascending).
+// A peer that says nothing took them all.
+struct BatchAnswer {
+  uint64_t accepted = 0, dropped = 0;
+  std::vector<size_t> deferred;
+};
+
+BatchAnswer ParseBatchAnswer(const std::string& body, size_t n) {
+  BatchAnswer a{n, 0, {}};
+  Result<boost::json::object> o = ParseJsonObject(body);
+  if (!o.ok()) return a;
+  Result<int64_t> acc = GetInt(*o, "accepted", static_cast<int64_t>(n));
+  Result<int64_t> dr = GetInt(*o, "dropped", 0);
+  if (acc.ok() && *acc >= 0) a.accepted = static_cast<uint64_t>(*acc);
+  if (dr.ok() && *dr >= 0) a.dropped = static_cast<uint64_t>(*dr);
+  if (const boost::json::value* d = o->if_contains("deferred"); d != nullptr && d->is_array()) {
+    for (const boost::json::value& v : d->get_array()) {
+      // Only valid, ascending indexes: a confused peer cannot make this
+      // node send a frame twice or read outside the batch.
+      if (!v.is_int64() || v.get_int64() < 0 || static_cast<uint64_t>(v.get_int64()) >= n) continue;
+      auto i = static_cast<size_t>(v.get_int64());
+      if (!a.deferred.empty() && i <= a.deferred.back()) continue;
+      a.deferred.push_back(i);
+    }
+  }
+  return a;
+}
+
 bool Transient(const Status& st) {
   return st.code() == Code::kUnavailable || st.code() == Code::kDeadlineExceeded ||
          st.code() == Code::kInternal;
@@ -80,7 +109,10 @@ struct MetricFamilies {
                                        "Events from other nodes delivered here.")),
         received_dropped(r.AddCollectedCounter(
             "aether_dataplane_received_dropped_total",
-            "Events from other nodes dropped here (unknown instance, full mailbox).")),
+            "Events from other nodes dropped here (an instance that does not run here).")),
+        deferred(r.AddCollectedCounter(
+            "aether_dataplane_deferred_events_total",
+            "Events deferred by full mailboxes at the receiving node and sent again.")),
         calls(r.AddCollectedCounter("aether_dataplane_calls_total", "Calls between nodes.")),
         queued(r.AddCollectedGauge("aether_dataplane_queued_events",
                                    "Events waiting to be sent to other nodes.")),
@@ -96,6 +128,8 @@ struct MetricFamilies {
     s.Add(send_dropped, {{"reason", "at_peer"}}, d(c.peer_dropped));
     s.Add(received, d(c.received));
     s.Add(received_dropped, d(c.received_dropped));
+    s.Add(deferred, {{"side", "sender"}}, d(c.deferred));
+    s.Add(deferred, {{"side", "receiver"}}, d(c.received_deferred));
     s.Add(calls, {{"direction", "out"}, {"result", "ok"}}, d(c.calls_ok));
     s.Add(calls, {{"direction", "out"}, {"result", "error"}}, d(c.calls_failed));
     s.Add(calls, {{"direction", "in"}, {"result", "any"}}, d(c.calls_received));
@@ -103,8 +137,8 @@ struct MetricFamilies {
     s.Add(peers_down, d(c.peers_down));
   }
 
-  CollectedFamily &remote_events, &send_dropped, &received, &received_dropped, &calls, &queued,
-      &peers_down;
+  CollectedFamily &remote_events, &send_dropped, &received, &received_dropped, &deferred, &calls,
+      &queued, &peers_down;
 };
 
 }  // namespace
@@ -132,6 +166,7 @@ void Dataplane::Stop() {
     for (auto& [url, p] : d.peers) {
       { std::lock_guard pl(p->mu); }
       p->cv.notify_all();
+      p->room_cv.notify_all();
     }
   }
   d.stop.request_stop();  // requests in flight end at once
@@ -178,7 +213,7 @@ Dataplane::Impl::Peer* Dataplane::Impl::PeerFor(const OutputTarget& target) {
 }
 
 Status Dataplane::Cast(const OutputTarget& target, std::string_view source,
-                       std::string_view payload) {
+                       std::string_view payload, WaitUntil wait_until) {
   Impl& d = *impl_;
   if (d.stopping.load(std::memory_order_relaxed)) {
     return Unavailable("the dataplane is stopping");
@@ -196,19 +231,22 @@ Status Dataplane::Cast(const OutputTarget& target, std::string_view source,
   Impl::Peer* peer = d.PeerFor(target);
   if (peer == nullptr) return Unavailable("the dataplane is stopping");
   Impl::Peer& p = *peer;
-  bool full = false;
   {
-    std::lock_guard lock(p.mu);
-    full = p.queue.size() >= d.options.queue_length;
-    if (!full) {
-      p.queue.push_back(std::move(frame));
-      d.queued.fetch_add(1, std::memory_order_relaxed);
+    std::unique_lock lock(p.mu);
+    while (p.queue.size() + p.in_flight >= d.options.queue_length) {
+      if (d.stopping.load()) return Unavailable("the dataplane is stopping");
+      if (SteadyClock::now() >= wait_until) {
+        lock.unlock();
+        d.Dropped(d.queue_full, 1);
+        return ResourceExhausted(fmt::format("the link to {} is full ({} events queued)", p.url,
+                                             d.options.queue_length));
+      }
+      ++p.room_waiters;
+      p.room_cv.wait_until(lock, wait_until);
+      --p.room_waiters;
     }
-  }
-  if (full) {
-    d.Dropped(d.queue_full, 1);
-    return ResourceExhausted(
-        fmt::format("the link to {} is full ({} events queued)", p.url, d.options.queue_length));
+    p.queue.push_back(std::move(frame));
+    d.queued.fetch_add(1, std::memory_order_relaxed);
   }
   p.cv.notify_one();
   return OkStatus();
@@ -233,17 +271,40 @@ void Dataplane::Impl::DropQueued(Peer& peer, std::atomic<uint64_t>& counter) {
     n = peer.queue.size();
     queued.fetch_sub(n, std::memory_order_relaxed);
     peer.queue.clear();
+    peer.in_flight = 0;
+    if (peer.room_waiters > 0) peer.room_cv.notify_all();
   }
   Dropped(counter, n);
 }
 
+void Dataplane::Impl::Requeue(Peer& peer, const std::string& batch, const std::vector<size_t>& ends,
+                              const std::vector<size_t>& indexes) {
+  std::lock_guard lock(peer.mu);
+  for (auto it = indexes.rbegin(); it != indexes.rend(); ++it) {
+    size_t begin = *it == 0 ? 0 : ends[*it - 1];
+    peer.queue.push_front(batch.substr(begin, ends[*it] - begin));
+  }
+  queued.fetch_add(indexes.size(), std::memory_order_relaxed);
+  peer.in_flight = 0;  // the deferred ones are back in the queue, the others done
+  if (peer.room_waiters > 0) peer.room_cv.notify_all();
+}
+
+void Dataplane::Impl::BatchDone(Peer& peer) {
+  std::lock_guard lock(peer.mu);
+  peer.in_flight = 0;
+  if (peer.room_waiters > 0) peer.room_cv.notify_all();
+}
+
 void Dataplane::Impl::SendLoop(Peer& peer) {
   Backoff backoff(options.backoff_initial, options.backoff_max);
+  Backoff overrun(options.overrun_pause, options.overrun_pause_max);
   const std::string url = peer.url + std::string(kEventsPath);
   std::string batch;
+  std::vector<size_t> ends;  // where each frame of `batch` ends
   for (;;) {
     size_t n = 0;
     batch.clear();
+    ends.clear();
     {
       std::unique_lock lock(peer.mu);
       peer.cv.wait(lock, [&] { return stopping.load() || !peer.queue.empty(); });
@@ -251,10 +312,12 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
       while (!peer.queue.empty() && n < options.max_batch_events &&
              (n == 0 || batch.size() + peer.queue.front().size() <= options.max_batch_bytes)) {
         batch += peer.queue.front();
+        ends.push_back(batch.size());
         peer.queue.pop_front();
         ++n;
       }
       queued.fetch_sub(n, std::memory_order_relaxed);
+      peer.in_flight = n;  // room again when the peer has answered for them
     }
     for (;;) {
       // The token is taken each time: the node may have joined (again)
@@ -281,18 +344,19 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
                  : InvalidArgument(fmt::format("HTTP {}: {}", r->status, ErrorMessage(*r)));
       }
       if (st.ok()) {
-        uint64_t accepted = n, dropped = 0;
-        if (Result<boost::json::object> o = ParseJsonObject(r->body); o.ok()) {
-          Result<int64_t> a = GetInt(*o, "accepted", static_cast<int64_t>(n));
-          Result<int64_t> dr = GetInt(*o, "dropped", 0);
-          if (a.ok() && *a >= 0) accepted = static_cast<uint64_t>(*a);
-          if (dr.ok() && *dr >= 0) dropped = static_cast<uint64_t>(*dr);
+        BatchAnswer a = ParseBatchAnswer(r->body, n);
+        sent.fetch_add(a.accepted, std::memory_order_relaxed);
+        Dropped(peer_dropped, a.dropped);
+        if (!a.deferred.empty()) {
+          // The peer's mailboxes are full: its instances get a moment to
+          // drain, longer while it keeps deferring; the deferred frames go
+          // first next time, in their order.
+          deferred.fetch_add(a.deferred.size(), std::memory_order_relaxed);
+          Requeue(peer, batch, ends, a.deferred);
+          if (SleepOrStop(peer, overrun.Next())) return;
+        } else {
+          overrun.Reset();
         }
-        sent.fetch_add(accepted, std::memory_order_relaxed);
-        Dropped(peer_dropped, dropped);
-        // The peer's mailboxes overflowed: give its instances a moment to
-        // drain before the next batch rather than overrun them again.
-        if (dropped > 0 && SleepOrStop(peer, options.overrun_pause)) return;
         if (peer.down) {
           peer.down = false;
           peers_down.fetch_sub(1, std::memory_order_relaxed);
@@ -328,6 +392,7 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
         return;
       }
     }
+    BatchDone(peer);
   }
 }
 
@@ -409,6 +474,8 @@ DataplaneCounters Dataplane::counters() const {
   DataplaneCounters c;
   c.sent = d.sent.load();
   c.peer_dropped = d.peer_dropped.load();
+  c.deferred = d.deferred.load();
+  c.received_deferred = d.received_deferred.load();
   c.queue_full = d.queue_full.load();
   c.unreachable = d.unreachable.load();
   c.rejected = d.rejected.load();

@@ -4,8 +4,14 @@
 //
 // Sending casts: one bounded queue per peer URL (queue_length events) and
 // one sender thread per peer that drains it in batches (POST
-// /dataplane/v1/events over a keep-alive connection). A full queue answers
-// ResourceExhausted at once (the guest never waits on the network). When a
+// /dataplane/v1/events over a keep-alive connection). A full queue holds
+// the sender until the sender thread takes a batch or the caller's
+// `wait_until`, then answers ResourceExhausted. The receiver defers what
+// its full mailboxes cannot take (per instance, in order) and the sender
+// thread sends those frames again, first, after a pause that grows from
+// overrun_pause while the peer keeps deferring: a slow instance on the
+// other node fills this queue and so holds its producers here, as a full
+// local mailbox does. When a
 // peer does not answer, the batch is retried with backoff for `retry_for`;
 // after that the batch and what is queued behind it are dropped and
 // counted, and later batches are tried once each (with backoff between
@@ -58,10 +64,11 @@ struct DataplaneOptions {
   // About a default mailbox (1024): a bigger batch for one instance would
   // overrun it at the peer.
   size_t max_batch_events = 1024;
-  size_t max_batch_bytes = 1u << 20;                // below the receivers' 4 MiB
-  std::chrono::milliseconds request_timeout{5000};  // one batch POST
-  std::chrono::milliseconds retry_for{10000};       // a peer that does not answer, then drop
-  std::chrono::milliseconds overrun_pause{2};       // after a batch the peer partly dropped
+  size_t max_batch_bytes = 1u << 20;                 // below the receivers' 4 MiB
+  std::chrono::milliseconds request_timeout{5000};   // one batch POST
+  std::chrono::milliseconds retry_for{10000};        // a peer that does not answer, then drop
+  std::chrono::milliseconds overrun_pause{2};        // after a batch the peer partly deferred
+  std::chrono::milliseconds overrun_pause_max{100};  // ...doubling while it keeps deferring
   std::chrono::milliseconds backoff_initial{50};
   std::chrono::milliseconds backoff_max{2000};
   size_t call_threads = 8;
@@ -83,15 +90,17 @@ struct DataplaneOptions {
 
 // Counters, for tests and /metrics.
 struct DataplaneCounters {
-  uint64_t sent = 0;              // events peers accepted
-  uint64_t peer_dropped = 0;      // events peers answered as dropped (unknown target, full)
-  uint64_t queue_full = 0;        // Cast answered ResourceExhausted
-  uint64_t unreachable = 0;       // dropped after retry_for without an answer
-  uint64_t rejected = 0;          // dropped: the peer refused the batch (400, 413)
-  uint64_t received = 0;          // events delivered to this node's host
-  uint64_t received_dropped = 0;  // events for unknown instances / full mailboxes here
-  uint64_t calls_ok = 0;          // calls this node sent that got a reply
-  uint64_t calls_failed = 0;      // calls this node sent that got an error
+  uint64_t sent = 0;               // events peers accepted
+  uint64_t peer_dropped = 0;       // events peers answered as dropped (unknown target)
+  uint64_t deferred = 0;           // events peers deferred (full mailboxes), sent again
+  uint64_t queue_full = 0;         // Cast answered ResourceExhausted
+  uint64_t unreachable = 0;        // dropped after retry_for without an answer
+  uint64_t rejected = 0;           // dropped: the peer refused the batch (400, 413)
+  uint64_t received = 0;           // events delivered to this node's host
+  uint64_t received_dropped = 0;   // events for unknown instances here
+  uint64_t received_deferred = 0;  // events this node deferred (full mailboxes)
+  uint64_t calls_ok = 0;           // calls this node sent that got a reply
+  uint64_t calls_failed = 0;       // calls this node sent that got an error
   uint64_t calls_received = 0;
   uint64_t peers_down = 0;  // peers not answering right now
   uint64_t queued = 0;      // events waiting in all queues
@@ -104,13 +113,14 @@ class Dataplane final : public RemoteLink {
   Dataplane(const Dataplane&) = delete;
   Dataplane& operator=(const Dataplane&) = delete;
 
-  // RemoteLink. Cast: ResourceExhausted when the peer's queue is full,
+  // RemoteLink. Cast: ResourceExhausted when the peer's queue is still full
+  // at `wait_until` (counted as queue_full),
   // InvalidArgument for a payload over 1 MiB or a bad target, Unavailable
   // after Stop(). Call: `done` gets DeadlineExceeded, Unavailable (cannot
   // reach the peer, or stopping), NotFound, ResourceExhausted (the target
   // or this node's call pool is full) or Internal (the target failed).
-  Status Cast(const OutputTarget& target, std::string_view source,
-              std::string_view payload) override;
+  Status Cast(const OutputTarget& target, std::string_view source, std::string_view payload,
+              WaitUntil wait_until) override;
   void Call(const OutputTarget& target, std::string_view source, std::string_view payload,
             std::chrono::milliseconds timeout, ReplyFn done) override;
 

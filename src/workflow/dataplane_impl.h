@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <stop_token>
 #include <string>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "workflow/dataplane.h"
+#include "workflow/dataplane_codec.h"
 
 namespace aether::workflow {
 
@@ -41,8 +43,11 @@ struct Dataplane::Impl {
     const std::string node_id;
     const std::string url;
     std::mutex mu;
-    std::condition_variable cv;
+    std::condition_variable cv;       // frames queued, or stopping
+    std::condition_variable room_cv;  // the sender took frames, or stopping
+    int room_waiters = 0;
     std::deque<std::string> queue;  // encoded frames
+    size_t in_flight = 0;           // frames of the batch being sent: they count against the queue
     bool down = false;              // sender thread only
     Clock::TimePoint down_since;    // on options.clock
     std::thread thread;
@@ -64,6 +69,13 @@ struct Dataplane::Impl {
   // True when stopping.
   bool SleepOrStop(Peer& peer, std::chrono::milliseconds d);
   void DropQueued(Peer& peer, std::atomic<uint64_t>& counter);
+  // Puts the frames `indexes` (ascending) of `batch` back at the front of
+  // the queue, in their order; `ends[i]` is where frame i ends.
+  void Requeue(Peer& peer, const std::string& batch, const std::vector<size_t>& ends,
+               const std::vector<size_t>& indexes);
+  // The batch in flight is answered for (sent, dropped or requeued): its
+  // frames stop counting against the queue.
+  void BatchDone(Peer& peer);
   // What a request to `receiver` carries: X-Aether-Node and the token.
   HttpHeaders Credentials(const std::string& receiver) const;
   // The grant of the peer that sent `req`, after checking its token.
@@ -75,6 +87,10 @@ struct Dataplane::Impl {
     const PeerGrant* grant = nullptr;
   };
   Result<Sender> Authenticate(const HttpRequest& req) const;
+  // A decoded batch into the host's mailboxes: the /dataplane/v1/events
+  // answer ({"accepted","dropped","deferred"}).
+  HttpResponse DeliverFrames(WorkflowHost& h, const std::set<std::string, std::less<>>& allowed,
+                             const std::vector<Frame>& frames);
   // Counts `n` events dropped on the way out, and tells the host (which
   // owns aether_dataplane_dropped_total).
   void Dropped(std::atomic<uint64_t>& counter, uint64_t n);
@@ -98,8 +114,8 @@ struct Dataplane::Impl {
   std::vector<std::thread> call_threads;
 
   std::atomic<uint64_t> sent{0}, peer_dropped{0}, queue_full{0}, unreachable{0}, rejected{0},
-      received{0}, received_dropped{0}, calls_ok{0}, calls_failed{0}, calls_received{0},
-      peers_down{0}, queued{0};
+      received{0}, received_dropped{0}, deferred{0}, received_deferred{0}, calls_ok{0},
+      calls_failed{0}, calls_received{0}, peers_down{0}, queued{0};
 };
 
 }  // namespace aether::workflow

@@ -43,7 +43,44 @@ std::string Excerpt(std::string_view s) {
   return SanitizeUtf8(s.size() > 64 ? s.substr(0, 64) : s);
 }
 
+// Each frame into its instance's mailbox, in order, never waiting (on the
+// IO thread). A full mailbox defers its frame and every later one for the
+// same instance, so per-instance order holds: the answer lists the deferred
+// indexes and the sender sends those again after a pause (the dataplane's
+// flow control: nothing the sender queued is lost to a full mailbox).
+// Instances the sender's outputs do not reach, or that do not run here,
+// are dropped, as for an unknown one (a stale sender is not told more).
 }  // namespace
+
+HttpResponse Dataplane::Impl::DeliverFrames(WorkflowHost& h,
+                                            const std::set<std::string, std::less<>>& allowed,
+                                            const std::vector<Frame>& frames) {
+  int64_t accepted = 0, dropped = 0;
+  std::string deferred;
+  std::set<std::string_view> full;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const Frame& f = frames[i];
+    Status st = !allowed.contains(f.target) ? NotFound("not a target of the sender")
+                : full.contains(f.target)   ? ResourceExhausted("full")
+                                            : h.Cast(f.target, f.source, f.payload);
+    if (st.ok()) {
+      ++accepted;
+    } else if (st.code() == Code::kResourceExhausted) {
+      full.insert(f.target);
+      fmt::format_to(std::back_inserter(deferred), "{}{}", deferred.empty() ? "" : ",", i);
+    } else {
+      ++dropped;
+    }
+  }
+  received.fetch_add(static_cast<uint64_t>(accepted), std::memory_order_relaxed);
+  received_dropped.fetch_add(static_cast<uint64_t>(dropped), std::memory_order_relaxed);
+  received_deferred.fetch_add(frames.size() - static_cast<uint64_t>(accepted + dropped),
+                              std::memory_order_relaxed);
+  std::string body = fmt::format(R"({{"accepted":{},"dropped":{})", accepted, dropped);
+  if (!deferred.empty()) body += R"(,"deferred":[)" + deferred + "]";
+  body += "}";
+  return HttpResponse{200, "application/json", std::move(body), {}};
+}
 
 Result<Dataplane::Impl::Sender> Dataplane::Impl::Authenticate(const HttpRequest& req) const {
   constexpr std::string_view kBearer = "Bearer ";
@@ -117,23 +154,7 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
               }
               return respond(JsonError(400, "invalid_frames", frames.status().message()));
             }
-            int64_t accepted = 0, dropped = 0;
-            const auto& allowed = sender->grant->instances;
-            for (const Frame& f : *frames) {
-              // An instance the sender's outputs do not reach: dropped, as for an
-              // unknown one (a stale sender is not told more).
-              Status st = allowed.contains(f.target) ? h->Cast(f.target, f.source, f.payload)
-                                                     : NotFound("not a target of the sender");
-              ++(st.ok() ? accepted : dropped);
-            }
-            d->received.fetch_add(static_cast<uint64_t>(accepted), std::memory_order_relaxed);
-            d->received_dropped.fetch_add(static_cast<uint64_t>(dropped),
-                                          std::memory_order_relaxed);
-            respond(
-                HttpResponse{200,
-                             "application/json",
-                             fmt::format("{{\"accepted\":{},\"dropped\":{}}}", accepted, dropped),
-                             {}});
+            respond(d->DeliverFrames(*h, sender->grant->instances, *frames));
           }});
 
   server.Route(
@@ -192,6 +213,9 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
                  out.status = r.status;
                  out.content_type = std::move(r.content_type);
                  out.body = std::move(r.body);
+                 if (r.retry_after_s > 0) {
+                   out.headers.emplace_back("Retry-After", std::to_string(r.retry_after_s));
+                 }
                  respond(std::move(out));
                });
   };

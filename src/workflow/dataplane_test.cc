@@ -89,7 +89,8 @@ TEST(DataplaneTest, CastsArriveInOrderAcrossHttp) {
   b.host.AddInstance("wf/sink/0");
   constexpr int kN = 500;
   for (int i = 0; i < kN; ++i) {
-    ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/sink/0"), "src", "e" + std::to_string(i)).ok());
+    ASSERT_TRUE(
+        a.dataplane.Cast(b.Target("wf/sink/0"), "src", "e" + std::to_string(i), kNoWait).ok());
   }
   ASSERT_EQ(b.host.WaitCasts(kN, milliseconds(5000)), static_cast<size_t>(kN));
   auto events = b.host.events();
@@ -108,21 +109,25 @@ TEST(DataplaneTest, BinaryAndLargePayloads) {
   b.host.AddInstance("wf/sink/0");
   std::string binary("\0\x01\xff\r\n", 5);
   std::string big(kMaxEventPayload, 'z');
-  ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/sink/0"), "", binary).ok());
-  ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/sink/0"), "s", big).ok());
-  EXPECT_EQ(a.dataplane.Cast(b.Target("wf/sink/0"), "s", big + "!").code(), Code::kInvalidArgument);
+  ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/sink/0"), "", binary, kNoWait).ok());
+  ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/sink/0"), "s", big, kNoWait).ok());
+  EXPECT_EQ(a.dataplane.Cast(b.Target("wf/sink/0"), "s", big + "!", kNoWait).code(),
+            Code::kInvalidArgument);
   ASSERT_EQ(b.host.WaitCasts(2, milliseconds(5000)), 2u);
   EXPECT_EQ(b.host.events()[0].payload, binary);
   EXPECT_EQ(b.host.events()[1].payload, big);
 }
 
-TEST(DataplaneTest, UnknownInstancesAndFullMailboxesAreDroppedAtThePeer) {
+TEST(DataplaneTest, UnknownInstancesAreDroppedAtThePeer) {
   Node a, b;
   b.Trust({&a});
   b.host.AddInstance("wf/sink/0");
-  b.host.SetCapacity(3);
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/sink/0"), "s", "x").ok());
-  ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/nobody/0"), "s", "x").ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/sink/0"), "s", "x", kNoWait).ok());
+  }
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/nobody/0"), "s", "x", kNoWait).ok());
+  }
   Eventually(
       [&] { return a.dataplane.counters().sent + a.dataplane.counters().peer_dropped >= 6; });
   EXPECT_EQ(a.dataplane.counters().sent, 3u);
@@ -131,6 +136,63 @@ TEST(DataplaneTest, UnknownInstancesAndFullMailboxesAreDroppedAtThePeer) {
   EXPECT_EQ(a.host.dataplane_dropped(), 3);
   EXPECT_NE(b.metrics.Render().find("aether_dataplane_received_dropped_total 3"),
             std::string::npos);
+}
+
+TEST(DataplaneTest, AFullMailboxAtThePeerDefersAndTheSenderSendsAgainInOrder) {
+  Node a, b;
+  b.Trust({&a});
+  b.host.AddInstance("wf/sink/0");
+  b.host.SetCapacity(3);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(a.dataplane.Cast(b.Target("wf/sink/0"), "s", std::to_string(i), kNoWait).ok());
+  }
+  // Deferred: the peer takes 3, defers 2 and keeps deferring while full.
+  ASSERT_TRUE(Eventually([&] { return a.dataplane.counters().deferred >= 4; }));
+  EXPECT_EQ(a.dataplane.counters().sent, 3u);
+  EXPECT_EQ(a.dataplane.counters().peer_dropped, 0u);
+  EXPECT_EQ(b.dataplane.counters().received_dropped, 0u);
+  EXPECT_GE(b.dataplane.counters().received_deferred, 4u);
+  EXPECT_EQ(a.host.dataplane_dropped(), 0);
+  // Room again: the deferred events arrive, after the first three, in order.
+  b.host.SetCapacity(5);
+  ASSERT_EQ(b.host.WaitCasts(5, milliseconds(5000)), 5u);
+  auto events = b.host.events();
+  ASSERT_EQ(events.size(), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(events[i].payload, std::to_string(i));
+  EXPECT_TRUE(Eventually([&] { return a.dataplane.counters().sent == 5u; }));
+  EXPECT_NE(a.metrics.Render().find("aether_dataplane_deferred_events_total{side=\"sender\"}"),
+            std::string::npos);
+}
+
+TEST(DataplaneTest, AFullLinkHoldsTheSenderUntilThePeerTakesItsEvents) {
+  // Frames in flight count against the queue: a peer that defers
+  // everything does not let the queue grow past queue_length.
+  Node a(DataplaneOptions{.queue_length = 4}), b;
+  b.Trust({&a});
+  b.host.AddInstance("wf/sink/0");
+  b.host.SetCapacity(0);
+  auto t = b.Target("wf/sink/0");
+  for (int i = 0; i < 4; ++i)
+    ASSERT_TRUE(a.dataplane.Cast(t, "s", std::to_string(i), kNoWait).ok());
+  ASSERT_TRUE(Eventually([&] { return a.dataplane.counters().deferred >= 8; }));
+  EXPECT_EQ(a.dataplane.Cast(t, "s", "refused", kNoWait).code(), Code::kResourceExhausted);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(a.dataplane.Cast(t, "s", "refused", start + milliseconds(100)).code(),
+            Code::kResourceExhausted);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(100));  // it was held
+  EXPECT_EQ(a.dataplane.counters().queue_full, 2u);
+  // A held sender gets in once the peer takes the queued events.
+  std::promise<Status> held;
+  std::thread sender([&] {
+    held.set_value(
+        a.dataplane.Cast(t, "s", "4", std::chrono::steady_clock::now() + std::chrono::seconds(30)));
+  });
+  b.host.SetCapacity(100);
+  sender.join();
+  EXPECT_TRUE(held.get_future().get().ok());
+  ASSERT_EQ(b.host.WaitCasts(5, milliseconds(5000)), 5u);
+  auto events = b.host.events();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(events[i].payload, std::to_string(i));
 }
 
 TEST(DataplaneTest, CallsMapEveryAnswer) {
@@ -199,7 +261,7 @@ TEST(DataplaneTest, OnlyPeersWithTheirOwnTokenGetIn) {
 
   // A node that is not a peer: refused, retried like an unreachable peer,
   // then dropped; nothing arrives.
-  ASSERT_TRUE(stranger.dataplane.Cast(b.Target("wf/sink/0"), "s", "x").ok());
+  ASSERT_TRUE(stranger.dataplane.Cast(b.Target("wf/sink/0"), "s", "x", kNoWait).ok());
   EXPECT_TRUE(Eventually([&] { return stranger.dataplane.counters().unreachable == 1; }));
   auto call = CallAndWait(stranger.dataplane, b.Target("wf/sink/0"), "x");
   EXPECT_EQ(call.status().code(), Code::kUnavailable);
@@ -342,7 +404,7 @@ TEST(DataplaneTest, PeerDownDropsAndCountsWithoutBlocking) {
   auto start = std::chrono::steady_clock::now();
   int ok = 0, full = 0;
   for (int i = 0; i < 1000; ++i) {
-    Status st = a.dataplane.Cast(dead, "s", "x");
+    Status st = a.dataplane.Cast(dead, "s", "x", kNoWait);
     if (st.ok()) {
       ++ok;
     } else {
@@ -366,7 +428,7 @@ TEST(DataplaneTest, PeerDownDropsAndCountsWithoutBlocking) {
   auto stop = std::chrono::steady_clock::now();
   a.dataplane.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - stop, std::chrono::seconds(5));
-  EXPECT_EQ(a.dataplane.Cast(dead, "s", "x").code(), Code::kUnavailable);
+  EXPECT_EQ(a.dataplane.Cast(dead, "s", "x", kNoWait).code(), Code::kUnavailable);
 }
 
 TEST(DataplaneTest, PeerComingBackGetsQueuedEvents) {
@@ -384,7 +446,8 @@ TEST(DataplaneTest, PeerComingBackGetsQueuedEvents) {
     probe.Stop();
   }
   OutputTarget t{"wf/sink/0", "n2", "http://127.0.0.1:" + std::to_string(port)};
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(a.dataplane.Cast(t, "s", std::to_string(i)).ok());
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(a.dataplane.Cast(t, "s", std::to_string(i), kNoWait).ok());
   // The peer is seen down (the events wait in the queue) before it comes up.
   ASSERT_TRUE(Eventually([&] { return a.dataplane.counters().peers_down == 1; }));
   FakeHost host;
@@ -464,7 +527,7 @@ TEST(DataplaneTest, AProducerThatBacksOffOnAFullLinkLosesNothing) {
   const OutputTarget t = b.Target("wf/sink/0");
   size_t sent = 0;
   while (sent < kN) {
-    Status st = a.dataplane.Cast(t, "src", std::to_string(sent));
+    Status st = a.dataplane.Cast(t, "src", std::to_string(sent), kNoWait);
     if (st.ok()) {
       ++sent;
     } else {

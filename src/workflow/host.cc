@@ -43,6 +43,8 @@ void AddCounts(Actor::Counts& to, const Actor::Counts& c) {
   to.failures += c.failures;
   to.restarts += c.restarts;
   to.dropped += c.dropped;
+  to.refused += c.refused;
+  to.waited += c.waited;
 }
 
 }  // namespace
@@ -60,9 +62,16 @@ struct HostImpl::MetricFamilies {
         dropped(
             r.AddCollectedCounter("aether_dataplane_dropped_total",
                                   "Events dropped: full mailboxes or links, unknown instances.")),
+        refused(r.AddCollectedCounter(
+            "aether_workflow_refused_total",
+            "Events an http-ingress refused because its target was full (503 to the client).")),
+        waited(r.AddCollectedCounter(
+            "aether_workflow_backpressure_waits_total",
+            "Sends held for room in a full mailbox, link or resource queue (flow control).")),
         telemetry(r.AddCollectedGauge("aether_workflow_telemetry",
                                       "Last value of an instance's telemetry sample.")) {}
-  CollectedFamily &instances, &events, &failures, &restarts, &dropped, &telemetry;
+  CollectedFamily &instances, &events, &failures, &restarts, &dropped, &refused, &waited,
+      &telemetry;
 };
 
 HostImpl::HostImpl(WorkflowHostOptions options)
@@ -178,7 +187,7 @@ Status HostImpl::Cast(std::string_view instance, std::string_view source,
     unknown_dropped_.fetch_add(1, std::memory_order_relaxed);
     return NotFound("no instance " + std::string(instance) + " on this node");
   }
-  return actor->Cast(source, payload);
+  return actor->Cast(source, payload, kNoWait);
 }
 
 void HostImpl::Call(std::string_view instance, std::string_view source, std::string_view payload,
@@ -231,6 +240,8 @@ void HostImpl::CollectMetrics(Scrape& scrape) const {
   scrape.Add(f.failures, static_cast<double>(totals.failures));
   scrape.Add(f.restarts, static_cast<double>(totals.restarts));
   scrape.Add(f.dropped, static_cast<double>(totals.dropped));
+  scrape.Add(f.refused, static_cast<double>(totals.refused));
+  scrape.Add(f.waited, static_cast<double>(totals.waited));
   for (const InstanceStatus& s : statuses) {
     std::string_view workflow = std::string_view(s.id).substr(0, s.id.find('/'));
     for (const auto& [name, value] : s.telemetry) {

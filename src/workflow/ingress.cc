@@ -10,7 +10,9 @@
 namespace aether::workflow::internal {
 
 IngressReply IngressError(int status, std::string_view code, std::string_view message) {
-  return IngressReply{status, "application/json", JsonError(status, code, message).body};
+  // A 503 (full, not running yet) is worth retrying soon.
+  return IngressReply{status, "application/json", JsonError(status, code, message).body,
+                      status == 503 ? 1 : 0};
 }
 
 namespace {
@@ -81,7 +83,9 @@ void IngressActor::Request(std::string_view method, std::string body,
     return;
   }
   if (!config->call) {
-    Status st = core_.CastFrom(*this, output, body);
+    // On the IO thread: never waits; a full first target is the refusal
+    // that the flow control carries back from the slowest stage.
+    Status st = core_.CastFrom(*this, output, body, kNoWait, /*at_edge=*/true);
     if (!st.ok()) {
       done(ErrorFor(st));
       return;

@@ -17,6 +17,16 @@
 
 namespace aether::workflow {
 
+// How long a sender may wait for room in a full mailbox or link (real
+// time: a guest's budget is): the default, a time_point{} in the past,
+// means "do not wait". Waiting is the flow control of workflows (see
+// docs/workflows.md, "Backpressure"): a producer without room is held
+// until its consumer takes an event, so a slow stage slows the ones before
+// it, and the refusal reaches the http-ingress instead of events being
+// dropped in the middle of the chain.
+using WaitUntil = std::chrono::steady_clock::time_point;
+inline constexpr WaitUntil kNoWait{};
+
 // The engine's [workflow] limits that resources enforce (common/config.h;
 // WorkflowHostOptions::resource_limits carries them to every resource).
 struct ResourceLimits {
@@ -65,6 +75,14 @@ class Resource {
   // An event addressed to this resource. Errors are counted as failures of
   // the resource and answered to a calling peer.
   virtual Status Cast(std::string_view source, std::string_view payload) = 0;
+  // Cast again after Cast answered ResourceExhausted: a resource with a
+  // queue (http-egress, redis) holds the caller until it has room or
+  // `wait_until`, so a slow backend slows its producers instead of losing
+  // their events. The default (no queue) casts once more.
+  virtual Status CastWait(std::string_view source, std::string_view payload, WaitUntil wait_until) {
+    (void)wait_until;
+    return Cast(source, payload);
+  }
   virtual Result<std::string> Call(std::string_view source, std::string_view payload,
                                    std::chrono::milliseconds timeout) = 0;
 

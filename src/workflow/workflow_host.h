@@ -44,15 +44,16 @@ using protocol::PeerGrant;
 using ReplyFn = std::function<void(Result<std::string> reply)>;
 
 // Delivery to instances on other nodes (dataplane.h implements it over
-// HTTP). Errors of Cast: ResourceExhausted when the link's queue is full
-// (dropped, counted). Call errors reach `done`: DeadlineExceeded,
+// HTTP). Errors of Cast: ResourceExhausted when the link's queue is still
+// full at `wait_until` (the event is not sent; the caller decides what that
+// means). Call errors reach `done`: DeadlineExceeded,
 // Unavailable (node unreachable), NotFound (no such instance there),
 // ResourceExhausted (full), Internal (the target failed; its message).
 class RemoteLink {
  public:
   virtual ~RemoteLink() = default;
-  virtual Status Cast(const OutputTarget& target, std::string_view source,
-                      std::string_view payload) = 0;
+  virtual Status Cast(const OutputTarget& target, std::string_view source, std::string_view payload,
+                      WaitUntil wait_until) = 0;
   virtual void Call(const OutputTarget& target, std::string_view source, std::string_view payload,
                     std::chrono::milliseconds timeout, ReplyFn done) = 0;
 };
@@ -73,7 +74,11 @@ struct WorkflowHostOptions {
   std::chrono::milliseconds timeout = kDefaultExecTimeout;
   size_t threads = 0;  // guest threads for instances; 0 = hardware threads
   size_t mailbox_length = kDefaultMailboxLength;  // events waiting per instance
-  ResourceLimits resource_limits;                 // given to every resource
+  // At most this long a guest's cast (within its event's budget), a call
+  // into a full mailbox, or a resource's send waits for room
+  // ([workflow] send_wait).
+  std::chrono::milliseconds send_wait = kDefaultSendWait;
+  ResourceLimits resource_limits;  // given to every resource
   // Posts an event to the control plane ({"event", "data"} JSON); may be empty.
   std::function<void(std::string body)> post_event;
   // Called when an instance changes state (the status poster sends at once).
@@ -92,6 +97,7 @@ struct IngressReply {
   int status = 200;
   std::string content_type;
   std::string body;
+  int retry_after_s = 0;  // > 0: a Retry-After header (503: full, not running)
 };
 
 class WorkflowHost {
@@ -109,8 +115,9 @@ class WorkflowHost {
   virtual void Apply(std::vector<InstanceAssignment> instances) = 0;
 
   // Delivery to an instance of this node (from the dataplane endpoints).
-  // Cast errors: NotFound (no such instance here), ResourceExhausted (its
-  // mailbox is full: dropped and counted).
+  // Cast errors: NotFound (no such instance here; counted as dropped),
+  // ResourceExhausted (its mailbox is full: not taken, not counted; the
+  // dataplane asks the sender to send it again). Never waits.
   virtual Status Cast(std::string_view instance, std::string_view source,
                       std::string_view payload) = 0;
   virtual void Call(std::string_view instance, std::string_view source, std::string_view payload,

@@ -10,19 +10,6 @@ namespace {
 
 using namespace testing;  // NOLINT
 
-InstanceAssignment IngressOf(const std::string& component, ResourceConfigMap config,
-                             const std::string& target) {
-  InstanceAssignment a;
-  a.id = Id(component);
-  a.workflow = kWf;
-  a.component = component;
-  a.kind = InstanceAssignment::Kind::kResource;
-  a.class_type = "http-ingress";
-  a.configurations = std::move(config);
-  a.outputs["new_request"] = {Local(target)};
-  return a;
-}
-
 class WorkflowIngressTest : public ::testing::Test {
  protected:
   void SetUp() override {

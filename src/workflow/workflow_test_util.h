@@ -68,8 +68,8 @@ class FakeRemote : public RemoteLink {
     std::string instance, source, payload;
   };
 
-  Status Cast(const OutputTarget& target, std::string_view source,
-              std::string_view payload) override {
+  Status Cast(const OutputTarget& target, std::string_view source, std::string_view payload,
+              WaitUntil /*wait_until*/) override {
     if (on_cast) on_cast(payload);
     std::lock_guard lock(mu_);
     ++count_;
@@ -138,6 +138,20 @@ inline InstanceAssignment Fn(const std::string& component, const std::string& gu
 }
 
 inline OutputTarget Local(const std::string& instance) { return {instance, kNode, ""}; }
+
+// An http-ingress `component` whose requests go to `target` (a local instance).
+inline InstanceAssignment IngressOf(const std::string& component, ResourceConfigMap config,
+                                    const std::string& target) {
+  InstanceAssignment a;
+  a.id = Id(component);
+  a.workflow = kWf;
+  a.component = component;
+  a.kind = InstanceAssignment::Kind::kResource;
+  a.class_type = "http-ingress";
+  a.configurations = std::move(config);
+  a.outputs["new_request"] = {Local(target)};
+  return a;
+}
 inline OutputTarget Remote(const std::string& instance) {
   return {instance, "n2", "http://127.0.0.1:1"};
 }

@@ -93,17 +93,33 @@ bool Actor::ScheduleLocked() {
   return true;
 }
 
-Status Actor::Cast(std::string_view source, std::string_view payload) {
-  bool submit = false;
-  {
-    std::lock_guard lock(mu_);
-    if (stop_requested_ || phase_ == Phase::kStopped) return Unavailable(id_ + " is stopping");
-    if (!accepts_events()) return Unavailable(id_ + " takes no events");
-    if (state_ == State::kFailed) return Unavailable(id_ + " failed: " + last_error_);
-    if (!mailbox_.Push(source, payload, nullptr, {})) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
+Status Actor::RefusalLocked() const {
+  if (stop_requested_ || phase_ == Phase::kStopped) return Unavailable(id_ + " is stopping");
+  if (!accepts_events()) return Unavailable(id_ + " takes no events");
+  if (state_ == State::kFailed) return Unavailable(id_ + " failed: " + last_error_);
+  return OkStatus();
+}
+
+Status Actor::PushLocked(std::unique_lock<std::mutex>& lock, std::string_view source,
+                         std::string_view payload, ReplyFn* reply, Clock::TimePoint deadline,
+                         WaitUntil wait_until) {
+  for (;;) {
+    RETURN_IF_ERROR(RefusalLocked());
+    if (mailbox_.Push(source, payload, reply, deadline)) return OkStatus();
+    if (std::chrono::steady_clock::now() >= wait_until) {
       return ResourceExhausted("the mailbox of " + id_ + " is full");
     }
+    ++room_waiters_;
+    room_cv_.wait_until(lock, wait_until);
+    --room_waiters_;
+  }
+}
+
+Status Actor::Cast(std::string_view source, std::string_view payload, WaitUntil wait_until) {
+  bool submit = false;
+  {
+    std::unique_lock lock(mu_);
+    RETURN_IF_ERROR(PushLocked(lock, source, payload, nullptr, {}, wait_until));
     submit = phase_ == Phase::kRunning && ScheduleLocked();
   }
   if (submit) core_.pool().Submit(shared_from_this());
@@ -111,23 +127,13 @@ Status Actor::Cast(std::string_view source, std::string_view payload) {
 }
 
 void Actor::Call(std::string_view source, std::string_view payload, Clock::TimePoint deadline,
-                 ReplyFn reply) {
+                 ReplyFn reply, WaitUntil wait_until) {
   bool submit = false;
   Status error;
   {
-    std::lock_guard lock(mu_);
-    if (stop_requested_ || phase_ == Phase::kStopped) {
-      error = Unavailable(id_ + " is stopping");
-    } else if (!accepts_events()) {
-      error = Unavailable(id_ + " takes no events");
-    } else if (state_ == State::kFailed) {
-      error = Unavailable(id_ + " failed: " + last_error_);
-    } else if (!mailbox_.Push(source, payload, &reply, deadline)) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      error = ResourceExhausted("the mailbox of " + id_ + " is full");
-    } else {
-      submit = phase_ == Phase::kRunning && ScheduleLocked();
-    }
+    std::unique_lock lock(mu_);
+    error = PushLocked(lock, source, payload, &reply, deadline, wait_until);
+    if (error.ok()) submit = phase_ == Phase::kRunning && ScheduleLocked();
   }
   if (!error.ok()) {
     reply(std::move(error));
@@ -165,6 +171,7 @@ void Actor::RequestStop() {
     stop_requested_ = true;
     started_ = true;
     submit = ScheduleLocked();
+    room_cv_.notify_all();  // held senders give up now
   }
   if (submit) core_.pool().Submit(shared_from_this());
 }
@@ -180,9 +187,10 @@ std::shared_ptr<const Wiring> Actor::wiring() const {
 }
 
 Actor::Counts Actor::counts() const {
-  return Counts{events_.load(std::memory_order_relaxed), failures_.load(std::memory_order_relaxed),
-                restarts_.load(std::memory_order_relaxed),
-                dropped_.load(std::memory_order_relaxed)};
+  return Counts{
+      events_.load(std::memory_order_relaxed),   failures_.load(std::memory_order_relaxed),
+      restarts_.load(std::memory_order_relaxed), dropped_.load(std::memory_order_relaxed),
+      refused_.load(std::memory_order_relaxed),  waited_.load(std::memory_order_relaxed)};
 }
 
 InstanceStatus Actor::Snapshot() const {
@@ -281,6 +289,7 @@ void Actor::OnStartError(const Status& st) {
       report = state_ != State::kFailed || last_error_ != st.message();
       SetStateLocked(State::kFailed, st.message());
       rejected = mailbox_.TakeAll();  // nobody will handle them soon
+      room_cv_.notify_all();          // and held senders are refused
     }
     StartRetryLocked(start_backoff_);
   }
@@ -366,6 +375,7 @@ void Actor::FinishStop() {
     std::lock_guard lock(mu_);
     pending = mailbox_.TakeAll();
     phase_ = Phase::kStopped;
+    room_cv_.notify_all();
     scheduled_ = false;
     ++generation_;
   }
@@ -421,6 +431,7 @@ void Actor::Run() {
   if (phase_ == Phase::kRunning) {
     for (int i = 0; i < kBatch && !stop_requested_ && !next_assignment_ && mailbox_.Pop(current_);
          ++i) {
+      if (room_waiters_ > 0) room_cv_.notify_one();  // one slot, one held sender
       lock.unlock();
       bool trapped = false;
       Process(current_, &trapped);

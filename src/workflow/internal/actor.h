@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -60,13 +61,16 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   InstanceAssignment assignment() const;
   State state() const;
 
-  // Delivery. Cast: ResourceExhausted when the mailbox is full (dropped and
-  // counted), Unavailable when stopped or failed. Call: `reply` gets the
-  // result exactly once (possibly before Call returns); the caller enforces
-  // `deadline` itself (an expired call is skipped when dequeued).
-  virtual Status Cast(std::string_view source, std::string_view payload);
+  // Delivery. A full mailbox holds the sender until an event is taken or
+  // `wait_until` (kNoWait: not at all); still full then: ResourceExhausted
+  // (not counted here: the caller knows whether it is a drop or a refusal).
+  // Unavailable when stopped or failed. Call: `reply` gets the result
+  // exactly once (possibly before Call returns); the caller enforces
+  // `deadline` itself (an expired call is skipped when dequeued). A caller
+  // that may wait on a pool worker holds a Pool::Blocking (Core does).
+  virtual Status Cast(std::string_view source, std::string_view payload, WaitUntil wait_until);
   virtual void Call(std::string_view source, std::string_view payload, Clock::TimePoint deadline,
-                    ReplyFn reply);
+                    ReplyFn reply, WaitUntil wait_until);
   // For targets that can answer a blocking caller on its own thread
   // (resources): the reply, or nullopt to go through the mailbox.
   virtual std::optional<Result<std::string>> DirectCall(std::string_view /*source*/,
@@ -87,11 +91,15 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   InstanceStatus Snapshot() const;
   struct Counts {
     int64_t events = 0, failures = 0, restarts = 0, dropped = 0;
+    int64_t refused = 0;  // events an http-ingress refused (its client got 503)
+    int64_t waited = 0;   // sends of this instance held for room downstream
   };
   Counts counts() const;
 
   // For the router, host functions and resources.
   void CountDropped() { dropped_.fetch_add(1, std::memory_order_relaxed); }
+  void CountRefused() { refused_.fetch_add(1, std::memory_order_relaxed); }
+  void CountWaited() { waited_.fetch_add(1, std::memory_order_relaxed); }
   // A send of this instance dropped by a full link to another node: shown in
   // its status, but aether_dataplane_dropped_total gets it from the network
   // side (AddDataplaneDropped), so counts() leaves it out.
@@ -127,6 +135,12 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   enum class Phase { kStartDue, kWaiting, kRunning, kStopped };
 
   bool ScheduleLocked();  // true: the caller submits to the pool after unlocking
+  // Why an event cannot be queued now (stopping, failed...), or OK.
+  Status RefusalLocked() const;
+  // Pushes, waiting for room until `wait_until`; `lock` holds mu_.
+  Status PushLocked(std::unique_lock<std::mutex>& lock, std::string_view source,
+                    std::string_view payload, ReplyFn* reply, Clock::TimePoint deadline,
+                    WaitUntil wait_until);
   void StartRetryLocked(std::chrono::milliseconds delay);
   void OnStartError(const Status& st);
   void OnTrap(const Failure& f);
@@ -140,6 +154,8 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   InstanceAssignment assignment_;
   std::optional<InstanceAssignment> next_assignment_;
   Mailbox mailbox_;
+  std::condition_variable room_cv_;  // a slot freed, or the actor stops or fails
+  int room_waiters_ = 0;
   Phase phase_ = Phase::kStartDue;
   State state_ = State::kStarting;
   std::string last_error_;
@@ -155,7 +171,8 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   mutable std::mutex wiring_mu_;
   std::shared_ptr<const Wiring> wiring_;
 
-  std::atomic<int64_t> events_{0}, failures_{0}, restarts_{0}, dropped_{0}, link_dropped_{0};
+  std::atomic<int64_t> events_{0}, failures_{0}, restarts_{0}, dropped_{0}, link_dropped_{0},
+      refused_{0}, waited_{0};
   bool live_ = false;  // an instance exists; pool worker only
   Event current_;      // the event being handled; pool worker only
   LogLimiter log_limiter_;

@@ -65,12 +65,13 @@ Core::~Core() {
   timer_.Stop();
 }
 
-Status Core::CastTo(const Target& t, std::string_view source, std::string_view payload) {
-  if (t.local != nullptr) return t.local->Cast(source, payload);
+Status Core::Deliver(const Target& t, std::string_view source, std::string_view payload,
+                     WaitUntil wait_until) {
+  if (t.local != nullptr) return t.local->Cast(source, payload, wait_until);
   if (!t.remote) return Unavailable(t.where.instance + " does not run on this node");
   RemoteLink* link = remote();
   if (link == nullptr) return Unavailable("no link to node " + t.where.node_id);
-  return link->Cast(t.where, source, payload);
+  return link->Cast(t.where, source, payload, wait_until);
 }
 
 void Core::CallTo(const Target& t, std::string_view source, std::string_view payload,
@@ -85,11 +86,13 @@ void Core::CallTo(const Target& t, std::string_view source, std::string_view pay
     // An answered call drops its deadline at once: at 100k+ calls/s, entries
     // kept until their (seconds away) deadlines would hold hundreds of MB.
     // Replies come from actors, which the Core outlives.
-    t.local->Call(source, payload, deadline,
-                  [once, timer = &timer_, timer_id](Result<std::string> r) {
-                    timer->Cancel(timer_id);
-                    (*once)(std::move(r));
-                  });
+    t.local->Call(
+        source, payload, deadline,
+        [once, timer = &timer_, timer_id](Result<std::string> r) {
+          timer->Cancel(timer_id);
+          (*once)(std::move(r));
+        },
+        kNoWait);
     return;
   }
   if (!t.remote) {
@@ -104,15 +107,32 @@ void Core::CallTo(const Target& t, std::string_view source, std::string_view pay
   link->Call(t.where, source, payload, timeout, std::move(done));
 }
 
-Status Core::CastFrom(Actor& from, std::string_view output, std::string_view payload) {
+Status Core::CastFrom(Actor& from, std::string_view output, std::string_view payload,
+                      WaitUntil wait_until, bool at_edge) {
   std::shared_ptr<const Wiring> w = from.wiring();
   Result<const Route*> route = FindRoute(w.get(), output, from.id());
   if (!route.ok()) return route.status();
   const Target& t = (*route)->Pick();
-  Status st = CastTo(t, from.component(), payload);
-  // A full local mailbox counts on its instance; a full link to another
-  // node counts on this sender.
-  if (st.code() == Code::kResourceExhausted && t.local == nullptr) from.CountLinkDropped();
+  // First without waiting: the common case takes no pool lock.
+  Status st = Deliver(t, from.component(), payload, kNoWait);
+  // An instance never waits for room in its own mailbox: only it drains it.
+  if (st.code() == Code::kResourceExhausted && t.local.get() != &from &&
+      std::chrono::steady_clock::now() < wait_until) {
+    from.CountWaited();
+    Pool::Blocking blocking(pool_);  // other actors keep a thread while this one waits
+    st = Deliver(t, from.component(), payload, wait_until);
+  }
+  if (st.code() != Code::kResourceExhausted) return st;
+  // Who counts a send that found no room: the edge refused it (its client
+  // knows); a full local mailbox counts on its instance; a full link to
+  // another node counts on this sender.
+  if (at_edge) {
+    from.CountRefused();
+  } else if (t.local != nullptr) {
+    t.local->CountDropped();
+  } else {
+    from.CountLinkDropped();
+  }
   return st;
 }
 
@@ -148,7 +168,8 @@ Result<std::string> Core::CallFromBlocking(Actor& from, std::string_view output,
   };
   auto deadline = clock().Deadline(timeout);
   if (t.local != nullptr) {
-    t.local->Call(from.component(), payload, deadline, std::move(reply));
+    auto wait = std::chrono::steady_clock::now() + std::min(options_.send_wait, timeout);
+    t.local->Call(from.component(), payload, deadline, std::move(reply), wait);
   } else {
     CallTo(t, from.component(), payload, timeout, std::move(reply));
   }

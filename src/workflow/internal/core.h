@@ -61,22 +61,25 @@ class Core {
   RemoteLink* remote() const { return remote_.load(std::memory_order_acquire); }
   void set_remote(RemoteLink* r) { remote_.store(r, std::memory_order_release); }
 
-  // Routing from `from` through its output `output`. NotFound when the
-  // output is not mapped; ResourceExhausted when the chosen target's mailbox
-  // or link is full (counted as dropped on `from`); Unavailable when the
-  // target does not run.
-  Status CastFrom(Actor& from, std::string_view output, std::string_view payload);
+  // Routing from `from` through its output `output`, holding the sender
+  // while the target is full until `wait_until` (see WaitUntil). NotFound
+  // when the output is not mapped; ResourceExhausted when the chosen
+  // target's mailbox or link is still full then: counted as dropped on the
+  // target (a local one) or on `from` (a link), or with `at_edge` (an
+  // http-ingress whose client is told) as refused on `from`; Unavailable
+  // when the target does not run.
+  Status CastFrom(Actor& from, std::string_view output, std::string_view payload,
+                  WaitUntil wait_until, bool at_edge = false);
   // Asynchronous: `done` gets the reply or the error, at the latest after
   // `timeout` (DeadlineExceeded). Never blocks.
   void CallFrom(Actor& from, std::string_view output, std::string_view payload,
                 std::chrono::milliseconds timeout, ReplyFn done);
   // Blocking on the calling thread (a guest's aether.call, a resource's
-  // ctx.call): at most `timeout`. A local resource target is called directly.
+  // ctx.call): at most `timeout`, of which at most send_wait for room in a
+  // full local mailbox. A local resource target is called directly.
   Result<std::string> CallFromBlocking(Actor& from, std::string_view output,
                                        std::string_view payload, std::chrono::milliseconds timeout);
 
-  // Delivery to one target (also used for delayed casts).
-  Status CastTo(const Target& t, std::string_view source, std::string_view payload);
   void CallTo(const Target& t, std::string_view source, std::string_view payload,
               std::chrono::milliseconds timeout, ReplyFn done);
 
@@ -90,6 +93,11 @@ class Core {
   bool WaitAllStopped(std::chrono::milliseconds timeout);
 
  private:
+  // Delivery to one target, holding the caller while it is full until
+  // `wait_until`. Counts nothing.
+  Status Deliver(const Target& t, std::string_view source, std::string_view payload,
+                 WaitUntil wait_until);
+
   const WorkflowHostOptions options_;
   std::atomic<RemoteLink*> remote_;
   Timer timer_;

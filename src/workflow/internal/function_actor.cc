@@ -179,7 +179,10 @@ void FunctionActor::StopInstance(bool graceful) {
 
 int32_t FunctionActor::HostCast(std::string_view output, std::string_view payload) {
   if (payload.size() > kMaxPayload) return -5;
-  Status st = core_.CastFrom(*this, output, payload);
+  // Held while the target is full (the flow control of workflows), within
+  // this event's own budget: the watchdog ends the event when it is spent.
+  WaitUntil wait = std::min(Clock::now() + core_.options().send_wait, event_deadline_);
+  Status st = core_.CastFrom(*this, output, payload, wait);
   if (st.ok()) return 0;
   if (st.code() == Code::kNotFound) {
     std::shared_ptr<const Wiring> w = wiring();
@@ -237,7 +240,8 @@ int32_t FunctionActor::HostDelayedCast(uint32_t delay_ms, std::string_view outpu
                         auto* fn = static_cast<FunctionActor*>(self.get());
                         fn->delayed_.fetch_sub(1, std::memory_order_relaxed);
                         if (fn->stopped()) return;
-                        Status st = fn->core_.CastFrom(*fn, out, data);
+                        // On the timer's thread, which must not wait.
+                        Status st = fn->core_.CastFrom(*fn, out, data, kNoWait);
                         if (!st.ok() && st.code() != Code::kResourceExhausted) {
                           fn->ReportFailure("delayed cast to \"" + out + "\": " + st.message());
                         }

@@ -17,9 +17,12 @@ Status ResourceActor::StartInstance(const InstanceAssignment& a, Failure* /*trap
   ctx.limits = core_.options().resource_limits;
   ctx.clock = &core_.clock();
   // `this` outlives the resource: StopInstance stops it before the actor goes.
+  // A resource casts from its own thread (a timer tick, an http-egress
+  // response): held for room downstream like a guest.
   ctx.cast = [this](std::string_view output, std::string_view payload) {
     if (payload.size() > kMaxPayload) return ResourceExhausted("the payload is over 1 MiB");
-    return core_.CastFrom(*this, output, payload);
+    return core_.CastFrom(*this, output, payload,
+                          std::chrono::steady_clock::now() + core_.options().send_wait);
   };
   ctx.call = [this](std::string_view output, std::string_view payload,
                     std::chrono::milliseconds timeout) -> Result<std::string> {
@@ -48,6 +51,14 @@ Actor::Outcome ResourceActor::Handle(Event& e, std::string* reply, Failure* fail
   }
   if (!e.reply) {
     Status st = resource_->Cast(e.source, e.payload);
+    if (st.code() == Code::kResourceExhausted) {
+      // Its queue is full: hold this actor (its mailbox fills, and so the
+      // producers before it wait) rather than lose the event.
+      CountWaited();
+      Pool::Blocking blocking(core_.pool());
+      st = resource_->CastWait(e.source, e.payload,
+                               std::chrono::steady_clock::now() + core_.options().send_wait);
+    }
     if (st.ok()) return Outcome::kOk;
     failure->message = st.message();
     return Outcome::kFailed;

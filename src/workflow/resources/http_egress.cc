@@ -52,7 +52,12 @@ class HttpEgress final : public Resource {
                                 ctx_.limits.http_egress_queue_length, kEgressQueueBytes}) {}
   ~HttpEgress() override { Stop(); }
 
-  Status Cast(std::string_view /*source*/, std::string_view payload) override {
+  Status Cast(std::string_view source, std::string_view payload) override {
+    return CastWait(source, payload, kNoWait);
+  }
+
+  Status CastWait(std::string_view /*source*/, std::string_view payload,
+                  WaitUntil wait_until) override {
     // Validate at once: a bad request is the sender's error, not a failure
     // found later on another thread.
     ASSIGN_OR_RETURN(Prepared p, Prepare(payload));
@@ -72,7 +77,7 @@ class HttpEgress final : public Resource {
                                 st.message());
           }
         },
-        bytes);
+        bytes, wait_until);
   }
 
   Result<std::string> Call(std::string_view /*source*/, std::string_view payload,

@@ -75,13 +75,18 @@ class Redis final : public Resource {
                                 kRedisQueueBytes}) {}
   ~Redis() override { Stop(); }
 
-  Status Cast(std::string_view /*source*/, std::string_view payload) override {
+  Status Cast(std::string_view source, std::string_view payload) override {
+    return CastWait(source, payload, kNoWait);
+  }
+
+  Status CastWait(std::string_view /*source*/, std::string_view payload,
+                  WaitUntil wait_until) override {
     return queue_.Post(
         [this, p = std::string(payload)] {
           Result<std::string> r = Command(p);
           if (!r.ok()) ctx_.report_failure(r.status().message());
         },
-        payload.size());
+        payload.size(), wait_until);
   }
 
   Result<std::string> Call(std::string_view /*source*/, std::string_view payload,
