@@ -33,6 +33,10 @@ std::string ForwardBody(std::string_view body, const std::string& name) {
   return out;
 }
 
+HttpResponse ShuttingDown() {
+  return JsonError(503, "unavailable", "the control plane is shutting down");
+}
+
 }  // namespace
 
 Gateway::Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetrics& metrics,
@@ -58,8 +62,7 @@ void Gateway::Stop() {
 void Gateway::Invoke(std::string name, std::string body, Responder respond) {
   auto start = std::chrono::steady_clock::now();
   auto task = [this, name = std::move(name), body = std::move(body), respond, start]() {
-    HttpResponse r = stopping_ ? JsonError(503, "unavailable", "the control plane is shutting down")
-                               : Forward(name, body);
+    HttpResponse r = stopping_ ? ShuttingDown() : Forward(name, body);
     metrics_.invokes.WithLabels({{"status", std::to_string(r.status)}}).Inc();
     metrics_.invoke_seconds.Get().Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -67,7 +70,10 @@ void Gateway::Invoke(std::string name, std::string body, Responder respond) {
   };
   if (!workers_.Post(std::move(task)).ok()) {
     metrics_.invokes.WithLabels({{"status", "503"}}).Inc();
-    respond(JsonError(503, "overloaded", "too many invocations in flight; retry later"));
+    // After Stop the queue refuses everything: that is not overload.
+    respond(stopping_
+                ? ShuttingDown()
+                : JsonError(503, "overloaded", "too many invocations in flight; retry later"));
   }
 }
 

@@ -47,8 +47,8 @@ class Gateway {
 
   // `body` is the client's request body: {"input": ANY}.
   void Invoke(std::string name, std::string body, Responder respond);
-  // Queued invocations answer 503 at once; those already forwarding finish
-  // (bounded by their timeout). Idempotent.
+  // Queued invocations, and any after, answer 503 unavailable at once;
+  // those already forwarding finish (bounded by their timeout). Idempotent.
   void Stop();
 
  private:

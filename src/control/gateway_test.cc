@@ -276,12 +276,16 @@ TEST_F(GatewayTest, AFullQueueIs503OverloadedAndStoppingIs503Unavailable) {
   // Stop: the forward in flight ends by its timeout; the queued one is
   // answered 503 unavailable instead of being forwarded.
   gateway_->Stop();
-  EXPECT_EQ(Await(std::move(busy)).status, 504);
+  HttpResponse timed_out = Await(std::move(busy));
+  EXPECT_EQ(timed_out.status, 504);
+  EXPECT_EQ(Code(timed_out), "gateway_timeout") << timed_out.body;
   HttpResponse late = Await(std::move(queued));
   EXPECT_EQ(late.status, 503);
   EXPECT_EQ(Code(late), "unavailable") << late.body;
   EXPECT_EQ(slow.calls(), 1);
-  EXPECT_EQ(Invoke().status, 503) << "after Stop";
+  HttpResponse after = Invoke();
+  EXPECT_EQ(after.status, 503) << "after Stop";
+  EXPECT_EQ(Code(after), "unavailable") << after.body;
 }
 
 }  // namespace
