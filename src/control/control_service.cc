@@ -83,7 +83,7 @@ class ControlServiceImpl final : public ControlService {
 
     metrics_ = std::make_unique<ControlMetrics>(registry_);
     GatewayOptions go;
-    go.default_timeout =
+    go.exec_timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(config_.runtime.exec_timeout);
     go.threads = config_.gateway.workers;
     go.max_queue = config_.gateway.queue_length;

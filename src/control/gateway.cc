@@ -93,9 +93,11 @@ HttpResponse Gateway::Forward(const std::string& name, const std::string& body) 
   // engine, like boost::json, keeps the last of repeated keys): re-encoding
   // "input" would change its text (2.5 becomes 2.5E0, long numbers round).
   std::string forward = ForwardBody(body, name);
-  auto timeout =
-      fn->current.limits.timeout.count() ? fn->current.limits.timeout : options_.default_timeout;
-  timeout += options_.slack;
+  // What the engine gives the execution, plus room for its queueing,
+  // fetch and compile.
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     EffectiveExecTimeout(fn->current.limits.timeout, options_.exec_timeout)) +
+                 options_.slack;
 
   std::vector<std::string> tried;
   Status last;
@@ -103,9 +105,7 @@ HttpResponse Gateway::Forward(const std::string& name, const std::string& body) 
     std::optional<NodePick> node = nodes_.Pick(name, fn->current.sha256, tried);
     if (!node) break;
     tried.push_back(node->node_id);
-    Result<HttpResponse> r =
-        http_.Fetch("POST", node->url + "/execute", forward, {},
-                    std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+    Result<HttpResponse> r = http_.Fetch("POST", node->url + "/execute", forward, {}, timeout);
     nodes_.Release(node->node_id);
     if (r.ok()) {
       // The engine's status, Content-Type and body; its other headers are
