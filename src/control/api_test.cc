@@ -9,11 +9,13 @@
 #include <condition_variable>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <mutex>
 
 #include "common/testing/eventually.h"
-#include "common/testing/http_fetch.h"
+#include "common/testing/http_error.h"
 #include "control/control_service.h"
+#include "control/testing/service_call.h"
 
 namespace aether::control {
 namespace {
@@ -109,37 +111,19 @@ class ApiErrorsTest : public ::testing::Test {
   // `token`: "admin", "join", "node:<id>" (the credential RegisterNode got).
   HttpResponse Call(const std::string& method, const std::string& path, std::string_view body = {},
                     const std::string& token = "admin") {
-    HttpHeaders h;
-    if (token.starts_with("node:")) {
-      h.emplace_back("X-Aether-Node", token.substr(5));
-      h.emplace_back("Authorization", "Bearer " + credential_);
-    } else {
-      h.emplace_back("Authorization", "Bearer " + (token == "admin" ? service_->admin_token()
-                                                                    : service_->join_token()));
-    }
-    Result<HttpResponse> r =
-        HttpFetch(method, service_->url() + path, body, h, std::chrono::seconds(30));
-    if (!r.ok()) return HttpResponse{0, "", r.status().message(), {}};
-    return std::move(*r);
-  }
-  static std::string Code(const HttpResponse& r) {
-    boost::system::error_code ec;
-    json::value v = json::parse(r.body, ec);
-    if (ec || !v.is_object()) return "not a JSON object: " + r.body;
-    const json::value* c = v.as_object().if_contains("code");
-    return c && c->is_string() ? std::string(c->as_string()) : "no code: " + r.body;
+    return control::testing::CallService(*service_, method, path, body, token, credentials_);
   }
   void RegisterNode(const std::string& id) {
     HttpResponse r = Call("POST", "/register",
                           R"({"node_id": ")" + id + R"(", "url": "http://127.0.0.1:1"})", "join");
     ASSERT_EQ(r.status, 200) << r.body;
-    credential_ = std::string(json::parse(r.body).as_object()["credential"].as_string());
+    credentials_[id] = std::string(json::parse(r.body).as_object()["credential"].as_string());
   }
 
   std::string dir_;
   FaultyStore* store_ = nullptr;  // owned by service_
   std::unique_ptr<ControlService> service_;
-  std::string credential_;  // of the node RegisterNode registered
+  std::map<std::string, std::string> credentials_;  // node id -> its credential
 };
 
 constexpr std::string_view kDeploy = R"({"name": "echo", "wasm_b64": "AGFzbQEAAAA="})";
@@ -169,12 +153,10 @@ TEST_F(ApiErrorsTest, AStoreFailureIs500InternalAndHealth503) {
   };
   for (const Case& c : cases) {
     HttpResponse r = Call(c.method, c.path, c.body);
-    EXPECT_EQ(r.status, 500) << c.method << " " << c.path << ": " << r.body;
-    EXPECT_EQ(Code(r), "internal") << c.method << " " << c.path;
+    EXPECT_TRUE(IsError(r, 500, "internal")) << c.method << " " << c.path;
   }
   HttpResponse health = Call("GET", "/health");
-  EXPECT_EQ(health.status, 503) << health.body;
-  EXPECT_EQ(Code(health), "unavailable");
+  EXPECT_TRUE(IsError(health, 503, "unavailable"));
   // Metrics still answer; the series read from the store are left out.
   HttpResponse metrics = Call("GET", "/metrics");
   EXPECT_EQ(metrics.status, 200);
@@ -206,8 +188,7 @@ TEST_F(ApiErrorsTest, AnArtifactThatCannotBeReadIs500Internal) {
   ASSERT_TRUE(std::filesystem::remove(path)) << path;
   ASSERT_TRUE(std::filesystem::create_directory(path));
   HttpResponse r = Call("GET", "/node/artifacts/" + sha);
-  EXPECT_EQ(r.status, 500) << r.body;
-  EXPECT_EQ(Code(r), "internal");
+  EXPECT_TRUE(IsError(r, 500, "internal"));
 }
 
 // One API worker and a queue of one: a worker held in a store read and one
@@ -231,16 +212,13 @@ TEST_F(ApiErrorsTest, AFullWorkerQueueIs503Overloaded) {
   std::future<HttpResponse>& refused = ready(first) ? first : second;
   std::future<HttpResponse>& waiting = ready(first) ? second : first;
   HttpResponse r = refused.get();
-  EXPECT_EQ(r.status, 503) << r.body;
-  EXPECT_EQ(Code(r), "overloaded");
+  EXPECT_TRUE(IsError(r, 503, "overloaded"));
 
   // The queue is full now: the long-polls' first reads are refused too.
   r = Call("GET", "/node/manifest");
-  EXPECT_EQ(r.status, 503) << r.body;
-  EXPECT_EQ(Code(r), "overloaded");
+  EXPECT_TRUE(IsError(r, 503, "overloaded"));
   r = Call("GET", "/node/workflows", "", "node:n1");
-  EXPECT_EQ(r.status, 503) << r.body;
-  EXPECT_EQ(Code(r), "overloaded");
+  EXPECT_TRUE(IsError(r, 503, "overloaded"));
 
   store_->Release();
   EXPECT_EQ(held.get().status, 200);

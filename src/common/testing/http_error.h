@@ -39,9 +39,8 @@ inline ::testing::AssertionResult IsUnauthenticated(const HttpResponse& r) {
   ::testing::AssertionResult e = IsError(r, 401, "unauthenticated");
   if (!e) return e;
   if (r.Header("WWW-Authenticate") != "Bearer") {
-    return ::testing::AssertionFailure()
-           << "401 without WWW-Authenticate: Bearer (got \"" << r.Header("WWW-Authenticate")
-           << "\")";
+    return ::testing::AssertionFailure() << "401 without WWW-Authenticate: Bearer (got \""
+                                         << r.Header("WWW-Authenticate") << "\")";
   }
   return ::testing::AssertionSuccess();
 }

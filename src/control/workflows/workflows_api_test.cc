@@ -10,8 +10,8 @@
 
 #include "common/testing/eventually.h"
 #include "common/testing/http_error.h"
-#include "common/testing/http_fetch.h"
 #include "control/control_service.h"
+#include "control/testing/service_call.h"
 
 namespace aether::control {
 namespace {
@@ -44,19 +44,7 @@ class WorkflowsApiTest : public ::testing::Test {
   // X-Aether-Node), "" (none).
   HttpResponse Call(const std::string& method, const std::string& path, std::string_view body = {},
                     const std::string& token = "admin") {
-    HttpHeaders h;
-    if (token.starts_with("node:")) {
-      std::string id = token.substr(5);
-      h.emplace_back("X-Aether-Node", id);
-      h.emplace_back("Authorization", "Bearer " + secrets_[id]);
-    } else if (!token.empty()) {
-      h.emplace_back("Authorization", "Bearer " + (token == "admin" ? service_->admin_token()
-                                                                    : service_->join_token()));
-    }
-    Result<HttpResponse> r =
-        HttpFetch(method, service_->url() + path, body, h, std::chrono::seconds(40));
-    if (!r.ok()) return HttpResponse{0, "", r.status().message(), {}};
-    return std::move(*r);
+    return control::testing::CallService(*service_, method, path, body, token, secrets_);
   }
   static json::object Obj(const HttpResponse& r) {
     json::value v = json::parse(r.body);
