@@ -1,10 +1,12 @@
 // The defaults that more than one component starts from, defined once: the
 // config ([runtime] in common/config.h), the sandbox's own defaults
 // (wasm/engine.h, wasm/wasi/wasi.h), the engine's API, the workflow host
-// and the gateway all refer here. docs/configuration.md has the table of
-// every limit, its key and what happens when it is exceeded.
+// and the gateway all refer here; and how a function's own timeout meets
+// the node's. docs/configuration.md has the table of every limit, its key
+// and what happens when it is exceeded.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +17,17 @@ namespace aether {
 inline constexpr uint64_t kDefaultMemoryLimit = 16ull << 20;
 // Wall clock per execution ([runtime] exec_timeout).
 inline constexpr std::chrono::milliseconds kDefaultExecTimeout{3000};
+
+// The timeout one execution of a function runs under: the function's own
+// (its `timeout` at deploy; zero = none) capped by the node's [runtime]
+// exec_timeout. Computed here only: the engine's /execute (engine/api.cc),
+// a workflow's function instances (workflow/internal/function_actor.cc)
+// and the gateway's forward, which waits this plus its slack
+// (control/gateway.cc; the node's cap as the control plane's config says).
+constexpr std::chrono::nanoseconds EffectiveExecTimeout(std::chrono::nanoseconds function_timeout,
+                                                        std::chrono::nanoseconds node_timeout) {
+  return function_timeout.count() > 0 ? std::min(function_timeout, node_timeout) : node_timeout;
+}
 // Captured stdout / stderr per execution ([runtime] max_output).
 inline constexpr uint64_t kDefaultMaxOutput = 16ull << 20;
 

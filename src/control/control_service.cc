@@ -21,11 +21,6 @@
 namespace aether::control {
 namespace {
 
-// API workers run store I/O and module validation; a handful is plenty for
-// one SQLite connection behind a mutex.
-constexpr size_t kApiWorkers = 4;
-constexpr size_t kApiQueue = 1024;
-
 // An exclusive flock on <data dir>/LOCK for the process's lifetime. The
 // kernel drops it when the process dies, so kill -9 never leaves it stale.
 class DirLock {
@@ -49,7 +44,8 @@ class DirLock {
 
 class ControlServiceImpl final : public ControlService {
  public:
-  explicit ControlServiceImpl(const Config& config) : config_(config) {}
+  ControlServiceImpl(const Config& config, ControlServiceParts parts)
+      : config_(config), parts_(std::move(parts)) {}
   ~ControlServiceImpl() override { Stop(); }
 
   Status Init(std::optional<uint16_t> port_override) {
@@ -64,7 +60,11 @@ class ControlServiceImpl final : public ControlService {
     RETURN_IF_ERROR(lock_.Acquire(data_dir_));
 
     ASSIGN_OR_RETURN(tokens_, LoadOrCreateTokens(config_.auth, data_dir_));
-    ASSIGN_OR_RETURN(store_, OpenSqliteStore(config_.database.path));
+    if (parts_.store) {
+      store_ = std::move(parts_.store);
+    } else {
+      ASSIGN_OR_RETURN(store_, OpenSqliteStore(config_.database.path));
+    }
     ASSIGN_OR_RETURN(artifacts_, ArtifactStore::Open(data_dir_ + "/artifacts"));
     ASSIGN_OR_RETURN(events_, EventLog::Open(*store_, config_.database.max_events));
     functions_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_,
@@ -83,14 +83,14 @@ class ControlServiceImpl final : public ControlService {
 
     metrics_ = std::make_unique<ControlMetrics>(registry_);
     GatewayOptions go;
-    go.default_timeout =
+    go.exec_timeout =
         std::chrono::duration_cast<std::chrono::milliseconds>(config_.runtime.exec_timeout);
     go.threads = config_.gateway.workers;
     go.max_queue = config_.gateway.queue_length;
     gateway_ = std::make_unique<Gateway>(*functions_, *nodes_, *metrics_, go);
     watch_ = std::make_unique<ManifestWatch>(*store_, *functions_, *metrics_);
-    workers_ = std::make_unique<WorkQueue>(
-        WorkQueueOptions{"the control plane's API workers", kApiWorkers, kApiQueue, 0});
+    workers_ = std::make_unique<WorkQueue>(WorkQueueOptions{
+        "the control plane's API workers", parts_.api_workers, parts_.api_queue, 0});
     orchestrator_ =
         std::make_unique<Orchestrator>(*store_, *functions_, *nodes_, *events_, registry_);
     NodeRegistry* nodes = nodes_.get();
@@ -165,6 +165,7 @@ class ControlServiceImpl final : public ControlService {
 
  private:
   Config config_;
+  ControlServiceParts parts_;
   std::string data_dir_;
   DirLock lock_;
   Tokens tokens_;
@@ -191,8 +192,8 @@ class ControlServiceImpl final : public ControlService {
 }  // namespace
 
 Result<std::unique_ptr<ControlService>> ControlService::Create(
-    const Config& config, std::optional<uint16_t> port_override) {
-  auto service = std::make_unique<ControlServiceImpl>(config);
+    const Config& config, std::optional<uint16_t> port_override, ControlServiceParts parts) {
+  auto service = std::make_unique<ControlServiceImpl>(config, std::move(parts));
   RETURN_IF_ERROR(service->Init(port_override));
   return std::unique_ptr<ControlService>(std::move(service));
 }

@@ -16,10 +16,28 @@
 
 #include "common/config.h"
 #include "common/result.h"
+#include "control/store.h"
 
 namespace aether::control {
 
 inline constexpr uint16_t kDefaultControlPort = 9090;
+// API workers run store I/O and module validation; a handful is plenty for
+// one SQLite connection behind a mutex. Requests waiting for one beyond the
+// queue are answered 503 overloaded.
+inline constexpr size_t kApiWorkers = 4;
+inline constexpr size_t kApiQueue = 1024;
+
+// The parts a test replaces; aether-control and `aether dev` use the
+// defaults.
+struct ControlServiceParts {
+  // Used instead of the SQLite store at [database] path (the data directory
+  // still holds artifacts, tokens and LOCK): a test's store that fails on
+  // demand.
+  std::unique_ptr<Store> store;
+  // A small pool and queue let a test fill them with a few requests.
+  size_t api_workers = kApiWorkers;
+  size_t api_queue = kApiQueue;
+};
 
 // Thread-safety: Start, Stop and the destructor from one controlling thread;
 // the getters from any thread after Create.
@@ -32,7 +50,8 @@ class ControlService {
   // `port_override` replaces [server] port, 0 meaning a free port (the
   // config cannot say that: its 0 means "the default, 9090").
   static Result<std::unique_ptr<ControlService>> Create(
-      const Config& config, std::optional<uint16_t> port_override = std::nullopt);
+      const Config& config, std::optional<uint16_t> port_override = std::nullopt,
+      ControlServiceParts parts = {});
   virtual ~ControlService() = default;  // Stop()s
 
   // Listens on [server] host and port. Errors: Unavailable when the port

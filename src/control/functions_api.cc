@@ -108,7 +108,7 @@ HttpResponse ControlApi::DeployJson(const HttpRequest& req) {
 
   EnvMap env;
   if (const json::value* e = body->if_contains("env")) {
-    Result<EnvMap> parsed = EnvFromJson(*e, "env", EnvLimitsOf(ctx_.config.runtime));
+    Result<EnvMap> parsed = EnvFromJson(ToJson(*e), "env", EnvLimitsOf(ctx_.config.runtime));
     if (!parsed.ok()) return BadRequest(parsed.status());
     env = std::move(*parsed);
   }

@@ -33,6 +33,10 @@ std::string ForwardBody(std::string_view body, const std::string& name) {
   return out;
 }
 
+HttpResponse ShuttingDown() {
+  return JsonError(503, "unavailable", "the control plane is shutting down");
+}
+
 }  // namespace
 
 Gateway::Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetrics& metrics,
@@ -58,8 +62,7 @@ void Gateway::Stop() {
 void Gateway::Invoke(std::string name, std::string body, Responder respond) {
   auto start = std::chrono::steady_clock::now();
   auto task = [this, name = std::move(name), body = std::move(body), respond, start]() {
-    HttpResponse r = stopping_ ? JsonError(503, "unavailable", "the control plane is shutting down")
-                               : Forward(name, body);
+    HttpResponse r = stopping_ ? ShuttingDown() : Forward(name, body);
     metrics_.invokes.WithLabels({{"status", std::to_string(r.status)}}).Inc();
     metrics_.invoke_seconds.Get().Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -67,7 +70,10 @@ void Gateway::Invoke(std::string name, std::string body, Responder respond) {
   };
   if (!workers_.Post(std::move(task)).ok()) {
     metrics_.invokes.WithLabels({{"status", "503"}}).Inc();
-    respond(JsonError(503, "overloaded", "too many invocations in flight; retry later"));
+    // After Stop the queue refuses everything: that is not overload.
+    respond(stopping_
+                ? ShuttingDown()
+                : JsonError(503, "overloaded", "too many invocations in flight; retry later"));
   }
 }
 
@@ -87,9 +93,11 @@ HttpResponse Gateway::Forward(const std::string& name, const std::string& body) 
   // engine, like boost::json, keeps the last of repeated keys): re-encoding
   // "input" would change its text (2.5 becomes 2.5E0, long numbers round).
   std::string forward = ForwardBody(body, name);
-  auto timeout =
-      fn->current.limits.timeout.count() ? fn->current.limits.timeout : options_.default_timeout;
-  timeout += options_.slack;
+  // What the engine gives the execution, plus room for its queueing,
+  // fetch and compile.
+  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     EffectiveExecTimeout(fn->current.limits.timeout, options_.exec_timeout)) +
+                 options_.slack;
 
   std::vector<std::string> tried;
   Status last;
@@ -97,9 +105,7 @@ HttpResponse Gateway::Forward(const std::string& name, const std::string& body) 
     std::optional<NodePick> node = nodes_.Pick(name, fn->current.sha256, tried);
     if (!node) break;
     tried.push_back(node->node_id);
-    Result<HttpResponse> r =
-        http_.Fetch("POST", node->url + "/execute", forward, {},
-                    std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+    Result<HttpResponse> r = http_.Fetch("POST", node->url + "/execute", forward, {}, timeout);
     nodes_.Release(node->node_id);
     if (r.ok()) {
       // The engine's status, Content-Type and body; its other headers are

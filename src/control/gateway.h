@@ -29,9 +29,11 @@ namespace aether::control {
 struct GatewayOptions {
   size_t threads = GatewayConfig{}.workers;         // concurrent forwards
   size_t max_queue = GatewayConfig{}.queue_length;  // waiting forwards; beyond: 503 overloaded
-  // Forward timeout = the function's timeout (or this default) + slack for
-  // queueing, fetch and compile on the node.
-  std::chrono::milliseconds default_timeout = kDefaultExecTimeout;
+  // Forward timeout = EffectiveExecTimeout (common/limits.h: the function's
+  // timeout capped by the engines' [runtime] exec_timeout, which this is:
+  // the control plane's own [runtime] says it) + slack for queueing, fetch
+  // and compile on the node.
+  std::chrono::milliseconds exec_timeout = kDefaultExecTimeout;
   std::chrono::milliseconds slack{10000};
   // Keep-alive connections kept per engine.
   size_t max_idle_per_node = 64;
@@ -47,8 +49,8 @@ class Gateway {
 
   // `body` is the client's request body: {"input": ANY}.
   void Invoke(std::string name, std::string body, Responder respond);
-  // Queued invocations answer 503 at once; those already forwarding finish
-  // (bounded by their timeout). Idempotent.
+  // Queued invocations, and any after, answer 503 unavailable at once;
+  // those already forwarding finish (bounded by their timeout). Idempotent.
   void Stop();
 
  private:

@@ -125,7 +125,7 @@ class GatewayTest : public ::testing::Test {
     GatewayOptions o;
     o.threads = threads;
     o.max_queue = max_queue;
-    o.default_timeout = milliseconds(100);
+    o.exec_timeout = milliseconds(100);
     o.slack = milliseconds(200);
     gateway_ = std::make_unique<Gateway>(*functions_, *nodes_, metrics_, o);
   }
@@ -262,6 +262,23 @@ TEST_F(GatewayTest, ANodeThatDoesNotAnswerInTimeIs504) {
   EXPECT_EQ(Invokes("504"), 1);
 }
 
+// A function's own timeout above the engines' [runtime] exec_timeout is cut
+// to it (EffectiveExecTimeout), as the engine cuts it: the forward gives up
+// after exec_timeout + slack (300 ms here), not after the function's 60 s.
+TEST_F(GatewayTest, TheForwardTimeoutIsCappedByTheEnginesExecTimeout) {
+  FunctionLimits limits;
+  limits.timeout = std::chrono::seconds(60);
+  auto g = functions_->Deploy({"g", "other module bytes", {}, limits}, "test");
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  FakeEngine slow("slow", /*hold=*/true);
+  ASSERT_TRUE(nodes_->Admit({"slow", slow.url(), {}, {}}).ok());
+  ASSERT_TRUE(nodes_->Beat({"slow", {}, {{"g", g->sha256}}, 0}).ok());
+  Make();
+  HttpResponse r = Invoke("g");  // fails the test when no answer comes in 20 s
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(Code(r), "gateway_timeout") << r.body;
+}
+
 TEST_F(GatewayTest, AFullQueueIs503OverloadedAndStoppingIs503Unavailable) {
   FakeEngine slow("slow", /*hold=*/true);
   Node("slow", slow.url());
@@ -276,12 +293,16 @@ TEST_F(GatewayTest, AFullQueueIs503OverloadedAndStoppingIs503Unavailable) {
   // Stop: the forward in flight ends by its timeout; the queued one is
   // answered 503 unavailable instead of being forwarded.
   gateway_->Stop();
-  EXPECT_EQ(Await(std::move(busy)).status, 504);
+  HttpResponse timed_out = Await(std::move(busy));
+  EXPECT_EQ(timed_out.status, 504);
+  EXPECT_EQ(Code(timed_out), "gateway_timeout") << timed_out.body;
   HttpResponse late = Await(std::move(queued));
   EXPECT_EQ(late.status, 503);
   EXPECT_EQ(Code(late), "unavailable") << late.body;
   EXPECT_EQ(slow.calls(), 1);
-  EXPECT_EQ(Invoke().status, 503) << "after Stop";
+  HttpResponse after = Invoke();
+  EXPECT_EQ(after.status, 503) << "after Stop";
+  EXPECT_EQ(Code(after), "unavailable") << after.body;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <array>
 #include <boost/json.hpp>
 
+#include "common/json_util.h"
 #include "common/units.h"
 #include "protocol/names.h"
 
@@ -46,8 +47,12 @@ Status ValidateEnv(const EnvMap& env, const EnvLimits& limits) {
   return OkStatus();
 }
 
-Result<EnvMap> EnvFromJson(const boost::json::value& v, std::string_view field,
-                           const EnvLimits& limits) {
+Result<EnvMap> EnvFromJson(std::string_view json, std::string_view field, const EnvLimits& limits) {
+  Result<boost::json::value> parsed = ParseJson(json);
+  if (!parsed.ok()) {
+    return InvalidArgument("field \"" + std::string(field) + "\": " + parsed.status().message());
+  }
+  const boost::json::value& v = *parsed;
   if (v.is_null()) return EnvMap();
   if (!v.is_object()) {
     return InvalidArgument("field \"" + std::string(field) + "\" must be an object of strings");

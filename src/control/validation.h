@@ -4,7 +4,6 @@
 // Pure functions: any thread may call them.
 #pragma once
 
-#include <boost/json/fwd.hpp>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -36,10 +35,9 @@ EnvLimits EnvLimitsOf(const RuntimeConfig& runtime);
 // Env names `[A-Za-z_][A-Za-z0-9_]*` (at most 256 characters), values
 // without NUL bytes, within `limits`.
 Status ValidateEnv(const EnvMap& env, const EnvLimits& limits);
-// A JSON object of strings to an EnvMap, then ValidateEnv. `field` names it
-// in errors ("env").
-Result<EnvMap> EnvFromJson(const boost::json::value& v, std::string_view field,
-                           const EnvLimits& limits);
+// The JSON text of an object of strings (or null: no variables) to an
+// EnvMap, then ValidateEnv. `field` names it in errors ("env").
+Result<EnvMap> EnvFromJson(std::string_view json, std::string_view field, const EnvLimits& limits);
 // "K=V" (from a query parameter) into `env`; later duplicates win.
 Status AddEnvAssignment(std::string_view assignment, EnvMap& env);
 

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "common/json_util.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/timer.h"
 #include "engine/execute_json.h"
@@ -143,8 +144,7 @@ void Api::Execute(HttpRequest&& request, Responder respond) {
   auto job = std::make_shared<Pending>();
   job->arrived = Clock::now();
   const FunctionSettings& settings = fn->settings();
-  job->timeout = settings.timeout.count() != 0 ? std::min(settings.timeout, options_.exec_timeout)
-                                               : options_.exec_timeout;
+  job->timeout = EffectiveExecTimeout(settings.timeout, options_.exec_timeout);
   job->fn = std::move(fn);
   job->input = std::move(req.input);
   job->respond = std::move(respond);

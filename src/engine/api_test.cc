@@ -8,6 +8,7 @@
 #include <fstream>
 #include <future>
 
+#include "common/testing/http_error.h"
 #include "engine/testing/fake_engine.h"
 
 namespace aether::engine {
@@ -101,11 +102,11 @@ TEST_F(ApiTest, BadRequests) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(Body(r)["code"].as_string(), "invalid_argument");
   r = Execute(R"({"input":"x"})");
-  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(IsError(r, 400, "invalid_argument"));
   EXPECT_NE(std::string(Body(r)["error"].as_string()).find("\"function\""), std::string::npos);
-  EXPECT_EQ(Execute(R"({"function":["echo"]})").status, 400);
+  EXPECT_TRUE(IsError(Execute(R"({"function":["echo"]})"), 400, "invalid_argument"));
   r = Execute(R"({"function":"echo","input":"01234567890"})");
-  EXPECT_EQ(r.status, 413);
+  EXPECT_TRUE(IsError(r, 413, "payload_too_large"));
   EXPECT_EQ(Execute(R"({"function":"echo","input":"0123456789"})").status, 200);
   r = Execute(R"({"function":"nope"})");
   EXPECT_EQ(r.status, 404);

@@ -211,6 +211,9 @@ TEST(ControlClientTest, RegistersBeatsFollowsAndReRegisters) {
   EXPECT_EQ(reg[2].auth, "Bearer sekrit");
   ASSERT_TRUE(Eventually([&] { return identity.secret() == fake.secret(); }));
   EXPECT_NE(identity.secret(), first);
+  // Registered again (the flag follows the third /register): otherwise the
+  // next step could see "not registered" from before it, not from away.
+  ASSERT_TRUE(Eventually([&] { return client.registered(); }));
 
   // Away, then back: registers again once it answers, with its credential.
   fake.SetAway(true);

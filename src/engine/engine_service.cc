@@ -17,6 +17,7 @@
 #include "engine/engine_metrics.h"
 #include "engine/executor.h"
 #include "engine/function_registry.h"
+#include "engine/workflow_options.h"
 #include "wasm/engine.h"
 #include "wasm/validate.h"
 #include "workflow/dataplane.h"
@@ -155,11 +156,10 @@ class EngineServiceImpl final : public EngineService {
 
  private:
   Status InitWorkflows() {
-    const std::string& node_id = identity_->node_id();
-    workflow::DataplaneOptions dpo;
+    WorkflowOptions options = WorkflowOptionsFromConfig(config_);
+    workflow::DataplaneOptions& dpo = options.dataplane;
     dpo.identity = identity_.get();
     dpo.metrics = &registry_;
-    dpo.queue_length = config_.workflow.dataplane_queue_length;
     dataplane_ = std::make_unique<workflow::Dataplane>(std::move(dpo));
 
     if (!config_.control.url.empty()) {
@@ -175,27 +175,11 @@ class EngineServiceImpl final : public EngineService {
       poller_ = std::make_unique<workflow::Poller>(std::move(po));
     }
 
-    const RuntimeConfig& rt = config_.runtime;
-    workflow::WorkflowHostOptions ho;
+    workflow::WorkflowHostOptions& ho = options.host;
     ho.engine = engine_.get();
-    ho.node_id = node_id;
-    ho.data_dir = rt.data_dir;
+    ho.node_id = identity_->node_id();
     ho.remote = dataplane_.get();
-    ho.memory_limit = rt.memory_limit;
-    ho.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(rt.exec_timeout);
-    ho.threads = rt.workers;
     ho.metrics = &registry_;
-    const WorkflowConfig& wf = config_.workflow;
-    ho.mailbox_length = wf.mailbox_length;
-    ho.send_wait = std::chrono::duration_cast<std::chrono::milliseconds>(wf.send_wait);
-    ho.resource_limits = {
-        .redis_connect_timeout =
-            std::chrono::duration_cast<std::chrono::milliseconds>(wf.redis_connect_timeout),
-        .redis_command_timeout =
-            std::chrono::duration_cast<std::chrono::milliseconds>(wf.redis_command_timeout),
-        .redis_queue_length = wf.redis_queue_length,
-        .http_egress_queue_length = wf.http_egress_queue_length,
-    };
     // The control plane's version of the function (a functions_dir module
     // of the same name does not count: the assignment names a sha256).
     FunctionRegistry* managed = control_ ? &control_->functions() : functions_;

@@ -13,6 +13,7 @@
 
 #include "common/http_server.h"
 #include "common/sha256.h"
+#include "common/testing/http_error.h"
 #include "common/testing/http_fetch.h"
 #include "process.h"
 
@@ -235,7 +236,7 @@ TEST(ControlIntegration, DeployVersionsRollbackManifestDelete) {
   r = c.Call("DELETE", "/api/functions/hello");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Int(Obj(r), "versions_removed"), 2);
-  EXPECT_EQ(c.Call("GET", "/api/functions/hello").status, 404);
+  EXPECT_TRUE(IsError(c.Call("GET", "/api/functions/hello"), 404, "not_found"));
   EXPECT_EQ(Obj(c.Call("GET", "/api/functions/manifest"))["functions"].as_array().size(), 1u);
   EXPECT_EQ(c.ArtifactFiles(), 1u);  // echo's bytes are still used by "other"
   // Artifacts are served to nodes by sha256 (with their credential; the
@@ -245,9 +246,12 @@ TEST(ControlIntegration, DeployVersionsRollbackManifestDelete) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.body, echo);
   EXPECT_EQ(r.content_type, "application/wasm");
-  EXPECT_EQ(c.Call("GET", "/node/artifacts/" + Sha256Hex(hello), {}, "node:n1").status, 404);
-  EXPECT_EQ(c.Call("GET", "/node/artifacts/..%2Fdata%2Faether.db", {}, "node:n1").status, 400);
-  EXPECT_EQ(c.Call("GET", "/node/artifacts/" + Sha256Hex(echo), {}, "join").status, 403);
+  EXPECT_TRUE(IsError(c.Call("GET", "/node/artifacts/" + Sha256Hex(hello), {}, "node:n1"), 404,
+                      "not_found"));
+  EXPECT_TRUE(IsError(c.Call("GET", "/node/artifacts/..%2Fdata%2Faether.db", {}, "node:n1"), 400,
+                      "invalid_argument"));
+  EXPECT_TRUE(IsError(c.Call("GET", "/node/artifacts/" + Sha256Hex(echo), {}, "join"), 403,
+                      "permission_denied"));
 }
 
 TEST(ControlIntegration, AcknowledgedDeploySurvivesKill9) {
@@ -388,10 +392,10 @@ TEST(ControlIntegration, ConfiguredDeployLimitsAreTheOnesEnforced) {
                   R"({"name":"x","env":)" + env + R"(,"wasm_b64":")" + b64 + "\"}");
   };
   HttpResponse vars = deploy(R"({"A":"1","B":"2"})");
-  EXPECT_EQ(vars.status, 400) << vars.body;
+  EXPECT_TRUE(IsError(vars, 400, "invalid_argument"));
   EXPECT_NE(Str(Obj(vars), "error").find("[runtime] max_env_vars"), std::string::npos) << vars.body;
   HttpResponse size = deploy(R"({"A":")" + std::string(20, 'x') + "\"}");
-  EXPECT_EQ(size.status, 400) << size.body;
+  EXPECT_TRUE(IsError(size, 400, "invalid_argument"));
   EXPECT_NE(Str(Obj(size), "error").find("[runtime] max_env_size"), std::string::npos) << size.body;
   // Within the env limits, the module is over max_module_size: both upload paths.
   HttpResponse module = deploy(R"({"A":"1"})");
@@ -399,7 +403,7 @@ TEST(ControlIntegration, ConfiguredDeployLimitsAreTheOnesEnforced) {
   EXPECT_EQ(Str(Obj(module), "code"), "payload_too_large");
   HttpResponse raw =
       c.Call("PUT", "/api/functions/x", hello, "admin", {{"Content-Type", "application/wasm"}});
-  EXPECT_EQ(raw.status, 413) << raw.body;
+  EXPECT_TRUE(IsError(raw, 413, "payload_too_large"));
   EXPECT_NE(Str(Obj(raw), "error").find("[runtime] max_module_size"), std::string::npos)
       << raw.body;
   EXPECT_EQ(Obj(c.Call("GET", "/api/functions"))["functions"].as_array().size(), 0u);
@@ -418,13 +422,13 @@ TEST(ControlIntegration, NodesGoDownAfterTimeoutAndComeBack) {
       R"({"node_id":"edge-1","load":{"inflight":1,"queue":2},"ready":{"f":"abc"},"cached":3})",
       "node:edge-1");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(c.Call("POST", "/node/heartbeat", R"({"node_id":"edge-1"})", "join").status, 403);
-  EXPECT_EQ(c.Call("POST", "/node/heartbeat", R"({"node_id":"ghost"})", c.credential("edge-1"),
-                   {{"X-Aether-Node", "ghost"}})
-                .status,
-            404);
-  EXPECT_EQ(c.Call("GET", "/api/nodes", {}, "join").status, 403);
-  EXPECT_EQ(c.Call("GET", "/api/nodes", {}, "node:edge-1").status, 403);
+  EXPECT_TRUE(IsError(c.Call("POST", "/node/heartbeat", R"({"node_id":"edge-1"})", "join"), 403,
+                      "permission_denied"));
+  EXPECT_TRUE(IsError(c.Call("POST", "/node/heartbeat", R"({"node_id":"ghost"})",
+                             c.credential("edge-1"), {{"X-Aether-Node", "ghost"}}),
+                      404, "unknown_node"));
+  EXPECT_TRUE(IsError(c.Call("GET", "/api/nodes", {}, "join"), 403, "permission_denied"));
+  EXPECT_TRUE(IsError(c.Call("GET", "/api/nodes", {}, "node:edge-1"), 403, "permission_denied"));
 
   json::object n = Obj(c.Call("GET", "/api/nodes"))["nodes"].as_array()[0].as_object();
   EXPECT_EQ(Str(n, "state"), "up");
@@ -468,10 +472,12 @@ TEST(ControlIntegration, EventsFromCallbacksAreListedWithSinceAndType) {
              "node:edge-7");
   ASSERT_EQ(r.status, 201) << r.body;
   ASSERT_EQ(c.Call("POST", "/callback", R"({"event":"trap","data":1})", "admin").status, 201);
-  EXPECT_EQ(c.Call("POST", "/callback", R"({"event":"Bad Type"})", "node:edge-7").status, 400);
-  EXPECT_EQ(c.Call("POST", "/callback", R"({"event":"x"})", "join").status, 403);
-  EXPECT_EQ(c.Call("POST", "/callback", R"({"event":"x"})", "").status, 401);
-  EXPECT_EQ(c.Call("GET", "/api/events", {}, "join").status, 403);
+  EXPECT_TRUE(IsError(c.Call("POST", "/callback", R"({"event":"Bad Type"})", "node:edge-7"), 400,
+                      "invalid_argument"));
+  EXPECT_TRUE(
+      IsError(c.Call("POST", "/callback", R"({"event":"x"})", "join"), 403, "permission_denied"));
+  EXPECT_TRUE(IsUnauthenticated(c.Call("POST", "/callback", R"({"event":"x"})", "")));
+  EXPECT_TRUE(IsError(c.Call("GET", "/api/events", {}, "join"), 403, "permission_denied"));
 
   json::object all = Obj(c.Call("GET", "/api/events"));
   json::array events = all["events"].as_array();
@@ -493,7 +499,7 @@ TEST(ControlIntegration, EventsFromCallbacksAreListedWithSinceAndType) {
   traps = Obj(c.Call("GET", "/api/events?type=trap&since=" + std::to_string(next)));
   ASSERT_EQ(traps["events"].as_array().size(), 1u);
   EXPECT_EQ(Str(traps["events"].as_array()[0].as_object(), "source"), "api");
-  EXPECT_EQ(c.Call("GET", "/api/events?since=-1").status, 400);
+  EXPECT_TRUE(IsError(c.Call("GET", "/api/events?since=-1"), 400, "invalid_argument"));
 }
 
 TEST(ControlIntegration, ManifestLongPollReturnsPromptlyOnDeploy) {
@@ -529,7 +535,8 @@ TEST(ControlIntegration, ManifestLongPollReturnsPromptlyOnDeploy) {
   t0 = Clock::now();
   EXPECT_EQ(c.Call("GET", "/node/manifest?since=0&wait=30", {}, "node:n1").status, 200);
   EXPECT_LT(Clock::now() - t0, seconds(2));
-  EXPECT_EQ(c.Call("GET", "/node/manifest?since=x", {}, "node:n1").status, 400);
+  EXPECT_TRUE(
+      IsError(c.Call("GET", "/node/manifest?since=x", {}, "node:n1"), 400, "invalid_argument"));
 }
 
 // An engine stand-in: answers /execute with what it received and counts calls.
@@ -561,7 +568,7 @@ TEST(ControlIntegration, GatewayForwardsToAReadyNodeAndRetriesOnConnectFailure) 
   Control c("");
   ASSERT_TRUE(c.ok());
   std::string hello = GuestBytes("hello");
-  EXPECT_EQ(c.Call("POST", "/api/invoke/hello", R"({"input":1})").status, 404);
+  EXPECT_TRUE(IsError(c.Call("POST", "/api/invoke/hello", R"({"input":1})"), 404, "not_found"));
   ASSERT_EQ(c.DeployB64("hello", hello).status, 201);
   std::string sha = Sha256Hex(hello);
 
@@ -606,8 +613,9 @@ TEST(ControlIntegration, GatewayForwardsToAReadyNodeAndRetriesOnConnectFailure) 
     EXPECT_EQ(r.status, 200) << r.body;
   }
   EXPECT_EQ(engine.calls() - before, 6);
-  EXPECT_EQ(c.Call("POST", "/api/invoke/hello", "not json").status, 400);
-  EXPECT_EQ(c.Call("POST", "/api/invoke/hello", R"({"input":1})", "join").status, 403);
+  EXPECT_TRUE(IsError(c.Call("POST", "/api/invoke/hello", "not json"), 400, "invalid_request"));
+  EXPECT_TRUE(IsError(c.Call("POST", "/api/invoke/hello", R"({"input":1})", "join"), 403,
+                      "permission_denied"));
 }
 
 TEST(ControlIntegration, StartupErrorsExitWithOneLine) {
@@ -647,12 +655,14 @@ TEST(ControlIntegration, TokensAreGeneratedPrivateAndConfigurable) {
       "[auth]\ntoken = \"configured-admin-token\"\njoin_token = \"configured-join-token\"\n");
   ASSERT_TRUE(configured.ok());
   EXPECT_EQ(configured.Call("GET", "/api/functions", {}, "configured-admin-token").status, 200);
-  EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "configured-join-token").status, 403);
+  EXPECT_TRUE(IsError(configured.Call("GET", "/node/manifest", {}, "configured-join-token"), 403,
+                      "permission_denied"));
   EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "configured-admin-token").status, 200);
   EXPECT_EQ(configured.Register("n1", "http://127.0.0.1:1", "", "configured-join-token").status,
             200);
   EXPECT_EQ(configured.Call("GET", "/node/manifest", {}, "node:n1").status, 200);
-  EXPECT_EQ(configured.Call("GET", "/api/functions", {}, "configured-join-token").status, 403);
+  EXPECT_TRUE(IsError(configured.Call("GET", "/api/functions", {}, "configured-join-token"), 403,
+                      "permission_denied"));
 }
 
 // A request without a token is 401 with WWW-Authenticate: Bearer and the

@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "common/testing/http_error.h"
 #include "local_engine.h"
 #include "process.h"
 
@@ -156,21 +157,21 @@ TEST(EngineIntegration, BadRequests) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(Body(r)["code"].as_string(), "invalid_argument");
   r = e.Post(R"({"input": "x"})");
-  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(IsError(r, 400, "invalid_argument"));
   EXPECT_NE(r.body.find("function"), std::string::npos);
   r = e.Post(R"({"function": 12})");
-  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(IsError(r, 400, "invalid_argument"));
   EXPECT_NE(r.body.find("must be a string"), std::string::npos);
-  EXPECT_EQ(e.Post("[1,2]").status, 400);
+  EXPECT_TRUE(IsError(e.Post("[1,2]"), 400, "invalid_argument"));
   r = e.Call("nope");
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(Body(r)["code"].as_string(), "not_found");
-  EXPECT_EQ(e.Call("../echo").status, 404);
+  EXPECT_TRUE(IsError(e.Call("../echo"), 404, "not_found"));
   // Over [server] max_body (4 MB): refused before parsing.
   std::string big = R"({"function":"echo","input":")" + std::string(10 << 20, 'x') + "\"}";
   auto huge = Http("POST", e.url("/execute"), big);
   if (huge.ok()) {
-    EXPECT_EQ(huge->status, 413);
+    EXPECT_TRUE(IsError(*huge, 413, "payload_too_large"));
   }  // else: the server may close before reading it all; that is a refusal too
   // Over [runtime] max_input (1 MB) but under max_body.
   r = e.Post(R"({"function":"echo","input":")" + std::string(2 << 20, 'x') + "\"}");
@@ -205,8 +206,8 @@ TEST(EngineIntegration, CorruptModuleFailsAloneAndNewFilesAreServed) {
   while (Clock::now() < deadline && e.Call("echo2").status != 404) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  EXPECT_EQ(e.Call("echo2").status, 404);
-  EXPECT_EQ(e.Call("Not_Valid").status, 404);
+  EXPECT_TRUE(IsError(e.Call("echo2"), 404, "not_found"));
+  EXPECT_TRUE(IsError(e.Call("Not_Valid"), 404, "not_found"));
   EXPECT_NE(e.process().Log().find("Not_Valid.wasm"), std::string::npos);  // warned
 }
 

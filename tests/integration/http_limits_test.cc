@@ -39,6 +39,11 @@ std::optional<RawConn::Response> AnswerToUpload(uint16_t port, std::string_view 
   return c.Read(seconds(3));
 }
 
+// The refusal's JSON body names its code (JsonError writes it compactly).
+bool HasCode(const RawConn::Response& r, std::string_view code) {
+  return r.body().find("\"code\":\"" + std::string(code) + "\"") != std::string::npos;
+}
+
 bool HealthWorks(const std::string& url) {
   auto r = HttpFetch("GET", url + "/health", {}, {}, seconds(3));
   return r.ok() && r->status == 200;
@@ -65,17 +70,20 @@ TEST(HttpLimitsIntegration, ControlRefusesUnauthenticatedUploadsOnTheHeader) {
     auto none = AnswerToUpload(control.port(), method, path, "");
     ASSERT_TRUE(none) << "no answer before the body";
     EXPECT_EQ(none->result_int(), 401u);
+    EXPECT_TRUE(HasCode(*none, "unauthenticated")) << none->body();
     EXPECT_EQ((*none)["WWW-Authenticate"], "Bearer");
     EXPECT_EQ((*none)[boost::beast::http::field::connection], "close");
     auto wrong = AnswerToUpload(control.port(), method, path, "Bearer wrong-token-0123456789");
     ASSERT_TRUE(wrong);
     EXPECT_EQ(wrong->result_int(), 403u);
+    EXPECT_TRUE(HasCode(*wrong, "permission_denied")) << wrong->body();
   }
   // The join token is no admin token, also on the header.
   auto join =
       AnswerToUpload(control.port(), "PUT", "/api/functions/big", "Bearer " + control.join());
   ASSERT_TRUE(join);
   EXPECT_EQ(join->result_int(), 403u);
+  EXPECT_TRUE(HasCode(*join, "permission_denied")) << join->body();
 
   // Refusals are counted under their route, and the API still works.
   EXPECT_NE(
@@ -123,6 +131,7 @@ TEST(HttpLimitsIntegration, ControlCutsOffSlowlorisAndServesOthers) {
   auto answer = conns[0]->Read(milliseconds(500));
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->result_int(), 408u);
+  EXPECT_TRUE(HasCode(*answer, "request_timeout")) << answer->body();
   EXPECT_NE(
       Metrics(control.url())
           .find("aether_http_request_timeouts_total{phase=\"header\"} " + std::to_string(kConns)),

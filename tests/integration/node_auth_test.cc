@@ -11,6 +11,7 @@
 #include "cluster.h"
 #include "common/node_credential.h"
 #include "common/sha256.h"
+#include "common/testing/http_error.h"
 #include "common/testing/http_fetch.h"
 
 namespace aether::testing {
@@ -76,27 +77,28 @@ TEST(NodeAuthTest, JoinTokenCannotTakeOverARegisteredNode) {
   HttpResponse r =
       Raw(base, "POST", "/register", R"({"node_id":"edge-1","url":"http://127.0.0.1:1"})",
           control.join(), "edge-1");
-  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_TRUE(IsError(r, 403, "node_exists")) << r.body;
   EXPECT_NE(r.body.find("aether nodes rm edge-1"), std::string::npos) << r.body;
   EXPECT_EQ(NodeUrl(control, "edge-1"), url);
 
-  // Every other node call with the join token alone.
-  auto refused = [](const HttpResponse& x) { return x.status == 401 || x.status == 403; };
+  // Every other node call with the join token alone (docs/api.md: a token
+  // the route does not take is 403 permission_denied).
+  auto refused = [](const HttpResponse& x) { return IsError(x, 403, "permission_denied"); };
   r = Raw(base, "POST", "/node/heartbeat", R"({"node_id":"edge-1"})", control.join(), "edge-1");
-  EXPECT_TRUE(refused(r)) << r.status << " " << r.body;
+  EXPECT_TRUE(refused(r));
   r = Raw(base, "GET", "/node/manifest", {}, control.join(), "edge-1");
-  EXPECT_TRUE(refused(r)) << r.status << " " << r.body;
+  EXPECT_TRUE(refused(r));
   r = Raw(base, "GET", "/node/workflows?node_id=edge-1", {}, control.join(), "edge-1");
-  EXPECT_TRUE(refused(r)) << r.status << " " << r.body;
+  EXPECT_TRUE(refused(r));
   r = Raw(base, "POST", "/node/workflows/status", R"({"node_id":"edge-1","instances":[]})",
           control.join(), "edge-1");
-  EXPECT_TRUE(refused(r)) << r.status << " " << r.body;
+  EXPECT_TRUE(refused(r));
   ASSERT_EQ(control.Deploy("hello", "hello").status, 201);
   r = Raw(base, "GET", "/node/artifacts/" + Sha256Hex(GuestBytes("hello")), {}, control.join(),
           "edge-1");
-  EXPECT_TRUE(refused(r)) << r.status << " " << r.body;
+  EXPECT_TRUE(refused(r));
   r = Raw(base, "POST", "/callback", R"({"event":"probe"})", control.join(), "edge-1");
-  EXPECT_TRUE(refused(r)) << r.status << " " << r.body;
+  EXPECT_TRUE(refused(r));
 
   // A new node id is still admitted with the join token and gets its own
   // credential, which works for it and for nothing else.
@@ -108,13 +110,14 @@ TEST(NodeAuthTest, JoinTokenCannotTakeOverARegisteredNode) {
   EXPECT_EQ(
       Raw(base, "POST", "/node/heartbeat", R"({"node_id":"edge-9"})", secret, "edge-9").status,
       200);
-  EXPECT_EQ(
-      Raw(base, "POST", "/node/heartbeat", R"({"node_id":"edge-1"})", secret, "edge-1").status,
-      403);
-  EXPECT_EQ(
-      Raw(base, "POST", "/node/heartbeat", R"({"node_id":"edge-1"})", secret, "edge-9").status,
-      403);
-  EXPECT_EQ(Raw(base, "GET", "/node/workflows?node_id=edge-1", {}, secret, "edge-9").status, 403);
+  EXPECT_TRUE(
+      IsError(Raw(base, "POST", "/node/heartbeat", R"({"node_id":"edge-1"})", secret, "edge-1"),
+              403, "permission_denied"));
+  EXPECT_TRUE(
+      IsError(Raw(base, "POST", "/node/heartbeat", R"({"node_id":"edge-1"})", secret, "edge-9"),
+              403, "permission_denied"));
+  EXPECT_TRUE(IsError(Raw(base, "GET", "/node/workflows?node_id=edge-1", {}, secret, "edge-9"), 403,
+                      "permission_denied"));
   EXPECT_EQ(Raw(base, "GET", "/node/manifest", {}, secret, "edge-9").status, 200);
   // Its credential re-registers it (a new url); the join token does not.
   EXPECT_EQ(Raw(base, "POST", "/register", R"({"node_id":"edge-9","url":"http://127.0.0.1:2"})",
@@ -122,10 +125,10 @@ TEST(NodeAuthTest, JoinTokenCannotTakeOverARegisteredNode) {
                 .status,
             200);
   EXPECT_EQ(NodeUrl(control, "edge-9"), "http://127.0.0.1:2");
-  EXPECT_EQ(Raw(base, "POST", "/register", R"({"node_id":"edge-9","url":"http://127.0.0.1:3"})",
-                control.join(), "edge-9")
-                .status,
-            403);
+  EXPECT_TRUE(
+      IsError(Raw(base, "POST", "/register", R"({"node_id":"edge-9","url":"http://127.0.0.1:3"})",
+                  control.join(), "edge-9"),
+              403, "node_exists"));
 
   // The engine itself is unaffected: still up at its own url, and it never
   // logs its credential.
@@ -200,9 +203,10 @@ TEST(NodeAuthTest, RevokedNodeIsRefusedAndItsWorkflowInstancesMove) {
   // Its credential stops working at once.
   HttpResponse beat = Raw(control.url(), "POST", "/node/heartbeat",
                           R"({"node_id":")" + victim + "\"}", secret, victim);
-  EXPECT_EQ(beat.status, 403) << beat.body;
+  EXPECT_TRUE(IsError(beat, 403, "permission_denied")) << beat.body;
   EXPECT_NE(beat.body.find("removed"), std::string::npos) << beat.body;
-  EXPECT_EQ(Raw(control.url(), "GET", "/node/manifest", {}, secret, victim).status, 403);
+  EXPECT_TRUE(IsError(Raw(control.url(), "GET", "/node/manifest", {}, secret, victim), 403,
+                      "permission_denied"));
 
   // Its instance moves to the other node, and the removal is in the log.
   ASSERT_TRUE(WaitFor([&] { return placed_on() == survivor; }))
@@ -215,8 +219,8 @@ TEST(NodeAuthTest, RevokedNodeIsRefusedAndItsWorkflowInstancesMove) {
   EXPECT_EQ(control.NodeState(victim), "");
   EXPECT_TRUE(WaitFor([&] { return gone.Logs().find("aether nodes rm") != std::string::npos; }))
       << gone.Logs();
-  EXPECT_EQ(control.Call("DELETE", "/api/nodes/" + victim).status, 404);
-  EXPECT_EQ(control.Call("DELETE", "/api/nodes/nope").status, 404);
+  EXPECT_TRUE(IsError(control.Call("DELETE", "/api/nodes/" + victim), 404, "not_found"));
+  EXPECT_TRUE(IsError(control.Call("DELETE", "/api/nodes/nope"), 404, "not_found"));
 }
 
 TEST(NodeAuthTest, LostDataDirRejoinsAfterNodesRmAndStoreResetRejoinsAlone) {
@@ -284,11 +288,11 @@ TEST(NodeAuthTest, DataplaneNeedsTheSendersOwnCredential) {
   const std::string events = "/dataplane/v1/events", call = "/dataplane/v1/call";
   // The join token, with or without a node id.
   HttpResponse r = Dataplane(e2url, events, frame, control.join(), "");
-  EXPECT_TRUE(refused(r)) << r.status << " " << r.body;
+  EXPECT_TRUE(refused(r));
   r = Dataplane(e2url, events, frame, control.join(), "edge-1");
-  EXPECT_TRUE(refused(r)) << r.status << " " << r.body;
+  EXPECT_TRUE(refused(r));
   r = Dataplane(e2url, call, frame, control.join(), "edge-1");
-  EXPECT_TRUE(refused(r)) << r.status << " " << r.body;
+  EXPECT_TRUE(refused(r));
   EXPECT_EQ(FileLines(log).size(), 1u);
   std::string s1 = SavedSecret(e1), s2 = SavedSecret(e2);
   ASSERT_EQ(s1.size(), 64u);

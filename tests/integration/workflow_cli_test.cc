@@ -13,6 +13,7 @@
 #include <regex>
 #include <thread>
 
+#include "common/testing/http_error.h"
 #include "common/testing/http_fetch.h"
 #include "process.h"
 
@@ -139,7 +140,7 @@ TEST_F(WorkflowCliTest, ApplyListShowRemove) {
   EXPECT_NE(dry.out.find("built " + dir_ / "count.c"), std::string::npos) << dry.out;
   EXPECT_NE(dry.out.find(R"("function":"clitest-count")"), std::string::npos) << dry.out;
   EXPECT_EQ(dry.out.find("count.c\"}"), std::string::npos) << "no code path left: " << dry.out;
-  EXPECT_EQ(Api("GET", "/api/functions/clitest-count").status, 404);
+  EXPECT_TRUE(IsError(Api("GET", "/api/functions/clitest-count"), 404, "not_found"));
 
   CliRun apply = Wf({"workflow", "apply", spec, "--sdk", sdk_});
   ASSERT_EQ(apply.exit_code, 0) << Show(apply);
@@ -234,7 +235,7 @@ TEST_F(WorkflowCliTest, ServerSideErrors) {
   WriteFile(dir_ / "broken.c", "int f(void) { return nope; }\n");
   std::string broken = Spec("broken.json", R"({"functions": [{"name": "b", "code": "broken.c"}]})");
   EXPECT_EQ(Wf({"workflow", "apply", broken, "--sdk", sdk_}).exit_code, 1);
-  EXPECT_EQ(Api("GET", "/api/functions/b").status, 404) << "nothing uploaded";
+  EXPECT_TRUE(IsError(Api("GET", "/api/functions/b"), 404, "not_found")) << "nothing uploaded";
 
   // The control plane's validation error, prefixed with the spec file.
   std::string unknown = Spec("unknown.json", R"({"functions": [

@@ -12,6 +12,7 @@
 
 #include "cluster.h"
 #include "common/http_server.h"
+#include "common/testing/http_error.h"
 #include "common/testing/http_fetch.h"
 
 namespace aether::testing {
@@ -242,7 +243,7 @@ TEST(WorkflowTest, MaxInstancesSpreadAndLabelsHonoured) {
   // Delete stops the instances: the ingress is gone.
   ASSERT_EQ(control.Call("DELETE", "/api/workflows/" + id).status, 200);
   EXPECT_TRUE(WaitFor([&] { return Post(ingress, "x").status == 404; }));
-  EXPECT_EQ(control.Call("GET", "/api/workflows/" + id).status, 404);
+  EXPECT_TRUE(IsError(control.Call("GET", "/api/workflows/" + id), 404, "not_found"));
 }
 
 TEST(WorkflowTest, TrapRestartsAndIsReportedCallTimesOut) {
@@ -362,7 +363,7 @@ TEST(WorkflowTest, InvalidSpecsAreRejectedWithThePath) {
   };
   for (const Case& c : cases) {
     HttpResponse r = control.Call("POST", "/api/workflows", c.spec);
-    EXPECT_EQ(r.status, 400) << c.spec << " -> " << r.body;
+    EXPECT_TRUE(IsError(r, 400, "invalid_spec")) << c.spec << " -> " << r.body;
     EXPECT_NE(Str(Obj(r)["error"]).find(c.path), std::string::npos) << c.spec << " -> " << r.body;
   }
   HttpResponse unknown = control.Call(

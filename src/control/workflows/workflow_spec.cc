@@ -538,7 +538,7 @@ Result<WorkflowSpec> ParseWorkflowSpec(std::string_view text, const SpecCheckHoo
   return spec;
 }
 
-json::value SerializeWorkflowSpec(const WorkflowSpec& spec) {
+std::string SerializeWorkflowSpec(const WorkflowSpec& spec) {
   json::object root;
   if (!spec.name.empty()) root["name"] = spec.name;
   json::array functions;
@@ -569,7 +569,7 @@ json::value SerializeWorkflowSpec(const WorkflowSpec& spec) {
   root["functions"] = std::move(functions);
   root["resources"] = std::move(resources);
   root["annotations"] = MapJson(spec.annotations);
-  return root;
+  return json::serialize(root);
 }
 
 }  // namespace aether::control

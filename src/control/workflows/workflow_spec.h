@@ -4,7 +4,6 @@
 // Pure functions: any thread.
 #pragma once
 
-#include <boost/json/value.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -86,8 +85,9 @@ struct SpecCheckHooks {
 // Configuration values that are numbers or booleans become their JSON text.
 Result<WorkflowSpec> ParseWorkflowSpec(std::string_view json, const SpecCheckHooks& hooks = {});
 
-// The normalized spec in Aether's own field names (stored, and returned by
-// GET /api/workflows/{id}); ParseWorkflowSpec(Serialize(s)) == s.
-boost::json::value SerializeWorkflowSpec(const WorkflowSpec& spec);
+// The normalized spec in Aether's own field names, as compact JSON text
+// (stored, and returned by GET /api/workflows/{id});
+// ParseWorkflowSpec(Serialize(s)) == s.
+std::string SerializeWorkflowSpec(const WorkflowSpec& spec);
 
 }  // namespace aether::control

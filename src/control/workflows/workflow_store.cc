@@ -35,7 +35,8 @@ std::string WorkflowStore::Encode(const WorkflowRecord& r) {
   return ToJson(json::object{{"id", r.id},
                              {"name", r.name},
                              {"created_at", r.created_at},
-                             {"spec", SerializeWorkflowSpec(r.spec)},
+                             // Embedded as JSON, not as a string: the format on disk.
+                             {"spec", json::parse(SerializeWorkflowSpec(r.spec))},
                              {"placement", std::move(placement)},
                              {"reason", r.reason}});
 }

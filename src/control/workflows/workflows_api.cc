@@ -56,7 +56,7 @@ json::object WorkflowJson(const WorkflowView& w) {
           {"state", w.state},
           {"reason", w.reason},
           {"created_at", w.created_at},
-          {"spec", SerializeWorkflowSpec(w.spec)},
+          {"spec", json::parse(SerializeWorkflowSpec(w.spec))},
           {"instances", std::move(instances)},
           {"ingress", IngressJson(w.ingress)}};
 }

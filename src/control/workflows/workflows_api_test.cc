@@ -9,8 +9,9 @@
 #include <map>
 
 #include "common/testing/eventually.h"
-#include "common/testing/http_fetch.h"
+#include "common/testing/http_error.h"
 #include "control/control_service.h"
+#include "control/testing/service_call.h"
 
 namespace aether::control {
 namespace {
@@ -43,19 +44,7 @@ class WorkflowsApiTest : public ::testing::Test {
   // X-Aether-Node), "" (none).
   HttpResponse Call(const std::string& method, const std::string& path, std::string_view body = {},
                     const std::string& token = "admin") {
-    HttpHeaders h;
-    if (token.starts_with("node:")) {
-      std::string id = token.substr(5);
-      h.emplace_back("X-Aether-Node", id);
-      h.emplace_back("Authorization", "Bearer " + secrets_[id]);
-    } else if (!token.empty()) {
-      h.emplace_back("Authorization", "Bearer " + (token == "admin" ? service_->admin_token()
-                                                                    : service_->join_token()));
-    }
-    Result<HttpResponse> r =
-        HttpFetch(method, service_->url() + path, body, h, std::chrono::seconds(40));
-    if (!r.ok()) return HttpResponse{0, "", r.status().message(), {}};
-    return std::move(*r);
+    return control::testing::CallService(*service_, method, path, body, token, secrets_);
   }
   static json::object Obj(const HttpResponse& r) {
     json::value v = json::parse(r.body);
@@ -79,45 +68,49 @@ constexpr std::string_view kSpec = R"({"name": "pipe",
   "resources": [{"name": "in", "class_type": "http-ingress", "output_mapping": {"out": "parse"}}]})";
 
 TEST_F(WorkflowsApiTest, BadInputs) {
-  EXPECT_EQ(Call("POST", "/api/workflows", kSpec, "").status, 401);
-  EXPECT_EQ(Call("GET", "/api/workflows", "", "join").status, 403);
+  EXPECT_TRUE(IsUnauthenticated(Call("POST", "/api/workflows", kSpec, "")));
+  EXPECT_TRUE(IsError(Call("GET", "/api/workflows", "", "join"), 403, "permission_denied"));
   HttpResponse bad_json = Call("POST", "/api/workflows", R"({"functions": [)");
   EXPECT_EQ(bad_json.status, 400) << bad_json.body;
   EXPECT_EQ(Obj(bad_json)["code"], "invalid_spec");
   HttpResponse bad_target =
       Call("POST", "/api/workflows",
            R"({"functions": [{"name": "a", "function": "echo", "output_mapping": {"out": "b"}}]})");
-  EXPECT_EQ(bad_target.status, 400);
+  EXPECT_TRUE(IsError(bad_target, 400, "invalid_spec"));
   EXPECT_TRUE(std::string(Obj(bad_target)["error"].as_string())
                   .starts_with("functions[0].output_mapping.out"))
       << bad_target.body;
-  EXPECT_EQ(Call("POST", "/api/workflows", std::string((1 << 20) + 1, ' ')).status, 413);
-  EXPECT_EQ(Call("GET", "/api/workflows/nope").status, 404);
-  EXPECT_EQ(Call("GET", "/api/workflows/..%2Fx").status, 404);
-  EXPECT_EQ(Call("DELETE", "/api/workflows/nope").status, 404);
-  EXPECT_EQ(Call("GET", "/node/workflows?node_id=ghost", "", "").status, 401);
+  EXPECT_TRUE(IsError(Call("POST", "/api/workflows", std::string((1 << 20) + 1, ' ')), 413,
+                      "payload_too_large"));
+  EXPECT_TRUE(IsError(Call("GET", "/api/workflows/nope"), 404, "not_found"));
+  EXPECT_TRUE(IsError(Call("GET", "/api/workflows/..%2Fx"), 404, "not_found"));
+  EXPECT_TRUE(IsError(Call("DELETE", "/api/workflows/nope"), 404, "not_found"));
+  EXPECT_TRUE(IsUnauthenticated(Call("GET", "/node/workflows?node_id=ghost", "", "")));
   // The join token only admits new nodes; a node reads and reports for itself only.
   RegisterNode("n1");
   RegisterNode("n2");
-  EXPECT_EQ(Call("GET", "/node/workflows?node_id=n1", "", "join").status, 403);
-  EXPECT_EQ(Call("GET", "/node/workflows?node_id=n1", "", "admin").status, 403);
-  EXPECT_EQ(Call("GET", "/node/workflows?node_id=n1", "", "node:n2").status, 403);
+  EXPECT_TRUE(
+      IsError(Call("GET", "/node/workflows?node_id=n1", "", "join"), 403, "permission_denied"));
+  EXPECT_TRUE(
+      IsError(Call("GET", "/node/workflows?node_id=n1", "", "admin"), 403, "permission_denied"));
+  EXPECT_TRUE(
+      IsError(Call("GET", "/node/workflows?node_id=n1", "", "node:n2"), 403, "permission_denied"));
   EXPECT_EQ(Call("GET", "/node/workflows?node_id=n1", "", "node:n1").status, 200);
   EXPECT_EQ(Call("GET", "/node/workflows", "", "node:n1").status, 200);
   secrets_["ghost"] = secrets_["n1"];
-  EXPECT_EQ(Call("GET", "/node/workflows?node_id=ghost", "", "node:ghost").status, 404);
-  EXPECT_EQ(Call("GET", "/node/workflows?node_id=n1&since=x", "", "node:n1").status, 400);
-  EXPECT_EQ(Call("POST", "/node/workflows/status", R"({"node_id": "n1", "instances": []})", "join")
-                .status,
-            403);
-  EXPECT_EQ(
-      Call("POST", "/node/workflows/status", R"({"node_id": "n1", "instances": []})", "node:n2")
-          .status,
-      403);
-  EXPECT_EQ(Call("POST", "/node/workflows/status", R"({"node_id": "n1", "instances": [{"id": 1}]})",
-                 "node:n1")
-                .status,
-            400);
+  EXPECT_TRUE(
+      IsError(Call("GET", "/node/workflows?node_id=ghost", "", "node:ghost"), 404, "unknown_node"));
+  EXPECT_TRUE(IsError(Call("GET", "/node/workflows?node_id=n1&since=x", "", "node:n1"), 400,
+                      "invalid_argument"));
+  EXPECT_TRUE(IsError(
+      Call("POST", "/node/workflows/status", R"({"node_id": "n1", "instances": []})", "join"), 403,
+      "permission_denied"));
+  EXPECT_TRUE(IsError(
+      Call("POST", "/node/workflows/status", R"({"node_id": "n1", "instances": []})", "node:n2"),
+      403, "permission_denied"));
+  EXPECT_TRUE(IsError(Call("POST", "/node/workflows/status",
+                           R"({"node_id": "n1", "instances": [{"id": 1}]})", "node:n1"),
+                      400, "invalid_argument"));
 }
 
 TEST_F(WorkflowsApiTest, ApplyShowListDelete) {
@@ -129,8 +122,8 @@ TEST_F(WorkflowsApiTest, ApplyShowListDelete) {
   EXPECT_EQ(a["state"], "pending");
   EXPECT_EQ(a["ingress"].as_array()[0].at("url"), "http://127.0.0.1:1/wf/pipe/in");
   HttpResponse dup = Call("POST", "/api/workflows", kSpec);
-  EXPECT_EQ(dup.status, 409) << dup.body;
-  EXPECT_EQ(Call("DELETE", "/api/functions/echo").status, 409);
+  EXPECT_TRUE(IsError(dup, 409, "already_exists"));
+  EXPECT_TRUE(IsError(Call("DELETE", "/api/functions/echo"), 409, "in_use"));
 
   json::object list = Obj(Call("GET", "/api/workflows"));
   ASSERT_EQ(list["workflows"].as_array().size(), 1u);
@@ -155,7 +148,7 @@ TEST_F(WorkflowsApiTest, ApplyShowListDelete) {
   EXPECT_TRUE(w["spec"].is_object());
 
   ASSERT_EQ(Call("DELETE", "/api/workflows/pipe").status, 200);
-  EXPECT_EQ(Call("GET", "/api/workflows/pipe").status, 404);
+  EXPECT_TRUE(IsError(Call("GET", "/api/workflows/pipe"), 404, "not_found"));
   EXPECT_EQ(Call("DELETE", "/api/functions/echo").status, 200);
 }
 

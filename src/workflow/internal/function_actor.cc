@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/limits.h"
 #include "common/log.h"
 
 namespace aether::workflow::internal {
@@ -38,8 +39,9 @@ Status FunctionActor::StartInstance(const InstanceAssignment& a, Failure* trappe
 
   uint64_t memory = o.memory_limit;
   if (a.memory_limit != 0) memory = std::min(memory, a.memory_limit);
-  milliseconds timeout = o.timeout;
-  if (a.timeout_ms > 0) timeout = std::min(timeout, milliseconds(a.timeout_ms));
+  // Both are whole milliseconds, so the cast is exact.
+  auto timeout = std::chrono::duration_cast<milliseconds>(
+      EffectiveExecTimeout(milliseconds(a.timeout_ms), o.timeout));
   event_timeout_ = timeout;
 
   wasm::InstanceOptions io;

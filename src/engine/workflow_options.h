@@ -1,0 +1,25 @@
+// The keys of a Config that shape the workflow layer ([runtime] caps and
+// [workflow] limits), mapped into workflow/'s option structs in one place,
+// so a key that stops reaching its field fails workflow_options_test.cc.
+// The wiring (engine, dataplane link, metrics, callbacks) stays in
+// engine_service.cc.
+#pragma once
+
+#include "common/config.h"
+#include "workflow/dataplane.h"
+#include "workflow/workflow_host.h"
+
+namespace aether::engine {
+
+struct WorkflowOptions {
+  // data_dir, memory_limit, timeout, threads, mailbox_length and
+  // resource_limits set; the pointers and callbacks left empty.
+  workflow::WorkflowHostOptions host;
+  // queue_length set; identity, metrics and http left empty.
+  workflow::DataplaneOptions dataplane;
+};
+
+// Pure: reads nothing but `config`. Durations are cut to milliseconds.
+WorkflowOptions WorkflowOptionsFromConfig(const Config& config);
+
+}  // namespace aether::engine
