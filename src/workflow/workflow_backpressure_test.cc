@@ -34,12 +34,9 @@ class WorkflowBackpressureTest : public ::testing::Test {
     if (host_) host_->Stop();
   }
   void ApplyAndWait(std::vector<InstanceAssignment> instances) {
-    std::vector<std::string> ids;
-    ids.reserve(instances.size());
-    for (const auto& a : instances) ids.push_back(a.id);
-    host_->Apply(std::move(instances));
-    ASSERT_TRUE(Eventually([&] { return Running(*host_, ids); }));
+    ASSERT_TRUE(ApplyAndWaitRunning(*host_, std::move(instances)));
   }
+
   void SetUp() override {
     fwd_.outputs["out"] = {Local(slow_.id)};
     slow_.outputs["out"] = {Remote("wf-test/sink/0")};

@@ -33,13 +33,9 @@ class WorkflowHostTest : public ::testing::Test {
     if (host_) host_->Stop();
   }
   void ApplyAndWait(std::vector<InstanceAssignment> instances) {
-    std::vector<std::string> ids;
-    for (const auto& a : instances) ids.push_back(a.id);
-    host_->Apply(std::move(instances));
-    ASSERT_TRUE(Eventually([&] { return Running(*host_, ids); }))
-        << "not running; first status: "
-        << (host_->Statuses().empty() ? "-" : host_->Statuses()[0].last_error);
+    ASSERT_TRUE(ApplyAndWaitRunning(*host_, std::move(instances)));
   }
+
   // Casts, retrying while the mailbox is full.
   void CastAll(const std::string& id, int n, const std::string& prefix = "e") {
     for (int i = 0; i < n; ++i) {

@@ -201,6 +201,20 @@ inline bool Running(const WorkflowHost& host, const std::vector<std::string>& id
   return true;
 }
 
+// Applies `instances` and waits until every one of them runs (a gtest
+// assertion failure, naming the first status's error, when they do not).
+inline ::testing::AssertionResult ApplyAndWaitRunning(WorkflowHost& host,
+                                                      std::vector<InstanceAssignment> instances) {
+  std::vector<std::string> ids;
+  ids.reserve(instances.size());
+  for (const auto& a : instances) ids.push_back(a.id);
+  host.Apply(std::move(instances));
+  if (Eventually([&] { return Running(host, ids); })) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "not running; first status: "
+         << (host.Statuses().empty() ? "-" : host.Statuses()[0].last_error);
+}
+
 // A blocking Call for tests.
 inline Result<std::string> CallSync(WorkflowHost& host, const std::string& instance,
                                     std::string_view payload,
