@@ -212,7 +212,9 @@ class AotEngine final : public Engine {
     q.cc = cc_;
     q.out_name = "module.so";
     q.wasm.assign(reinterpret_cast<const char*>(wasm.data()), wasm.size());
-    ASSIGN_OR_RETURN(ModuleInfo info, RunWorker(worker_, q, job.path(), options_.compile_limits));
+    ASSIGN_OR_RETURN(ModuleInfo info,
+                     RunWorker(worker_, q, job.path(), options_.compile_limits,
+                               tier == Tier::kOptimized ? kBackgroundCompileNice : 0));
     return cache_.Publish(job.path() + "/" + q.out_name, path, info);
   }
 

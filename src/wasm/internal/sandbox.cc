@@ -4,10 +4,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -16,6 +18,8 @@
 #include <filesystem>
 #include <thread>
 #include <vector>
+
+#include "common/log.h"
 
 namespace aether::wasm {
 namespace {
@@ -219,11 +223,16 @@ JobDir::~JobDir() {
 }
 
 Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest& request,
-                             const std::string& job_dir, const CompileLimits& limits) {
+                             const std::string& job_dir, const CompileLimits& limits, int nice) {
   auto start = Clock::now();
   auto deadline = start + limits.timeout;
   ASSIGN_OR_RETURN(Spawned s,
                    Spawn(worker_path, job_dir, limits, request.mode == WorkerMode::kOptimized));
+  // Before the request is sent, so before the worker starts the C compiler
+  // (which inherits it). Best effort: a failure only costs priority.
+  if (nice > 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(s.pid), std::min(nice, 19)) != 0) {
+    LOG_DEBUG("cannot lower the compiler process's priority: {}", std::strerror(errno));
+  }
   std::string answer, err_text;
   bool in_time = Exchange(s, EncodeRequest(request), deadline, &answer, &err_text);
   s.io.Close();

@@ -39,7 +39,13 @@ class JobDir {
 // InvalidArgument when the job ran past `limits.timeout` or the process was
 // killed by a limit or crashed on the module; Internal when the worker
 // cannot be started or answers garbage.
+//
+// `nice` (0..19) is the compiler process's niceness, which the C compiler
+// it starts inherits: the optimized tier is compiled in the background at
+// kBackgroundCompileNice so that it does not slow down the fast-tier
+// compile a request is waiting for, nor the requests themselves.
+inline constexpr int kBackgroundCompileNice = 10;
 Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest& request,
-                             const std::string& job_dir, const CompileLimits& limits);
+                             const std::string& job_dir, const CompileLimits& limits, int nice = 0);
 
 }  // namespace aether::wasm
