@@ -1,23 +1,19 @@
 // TcpProxy against a real TCP echo server on 127.0.0.1: each mode, the
 // switches between them, Stop. Clients are plain blocking sockets with
-// deadlines (poll), so what they see is what any TCP client would see.
+// deadlines (RawConn), so what they see is what any TCP client would see.
 #include "tcp_proxy.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
-#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/raw_conn_test_util.h"
 #include "common/testing/eventually.h"
 
 namespace aether::testing {
@@ -27,7 +23,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using SteadyClock = std::chrono::steady_clock;
 
 // Echoes every byte back; closes its side when the client closes its own.
 class EchoServer {
@@ -89,79 +84,6 @@ class EchoServer {
   std::thread thread_;
 };
 
-// A blocking TCP client with deadlines on every read.
-class Client {
- public:
-  explicit Client(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
-  ~Client() { ::close(fd_); }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  bool connected() const { return connected_; }
-
-  bool Send(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-  void ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
-
-  // Up to `n` bytes, as many as arrive before `timeout`; stops early at
-  // the end of the stream (then closed() is true).
-  std::string Read(size_t n, milliseconds timeout = seconds(10)) {
-    std::string out;
-    auto deadline = SteadyClock::now() + timeout;
-    char buf[size_t{64} << 10];
-    while (out.size() < n && !closed_) {
-      if (!WaitReadable(deadline)) break;
-      ssize_t got = ::recv(fd_, buf, std::min(sizeof buf, n - out.size()), 0);
-      if (got <= 0) {
-        closed_ = true;  // 0: the end; < 0: reset
-        break;
-      }
-      out.append(buf, static_cast<size_t>(got));
-    }
-    return out;
-  }
-
-  // True once the peer closed (end of stream or reset) within `timeout`;
-  // bytes that arrive first are skipped.
-  bool WaitClosed(milliseconds timeout = seconds(10)) {
-    auto deadline = SteadyClock::now() + timeout;
-    while (!closed_ && SteadyClock::now() < deadline) Read(1 << 20, timeout);
-    return closed_;
-  }
-
- private:
-  bool WaitReadable(SteadyClock::time_point deadline) {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    int r = ::poll(&p, 1, static_cast<int>(left.count()));
-    return r > 0;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  bool closed_ = false;
-};
-
-std::unique_ptr<TcpProxy> ProxyTo(const EchoServer& echo) {
-  auto p = TcpProxy::Start("127.0.0.1", echo.port());
-  EXPECT_TRUE(p.ok()) << p.status().message();
-  return p.ok() ? std::move(p).value() : nullptr;
-}
-
 // Bytes that cannot be confused with a shifted copy of themselves.
 std::string Pattern(size_t n, unsigned seed = 1) {
   std::string s(n, '\0');
@@ -173,140 +95,138 @@ std::string Pattern(size_t n, unsigned seed = 1) {
   return s;
 }
 
-TEST(TcpProxyTest, PassForwardsBothWaysAndCounts) {
-  EchoServer echo;
-  auto proxy = ProxyTo(echo);
-  ASSERT_NE(proxy, nullptr);
-  Client c(proxy->port());
+// An echo server and a proxy in front of it.
+class TcpProxyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto p = TcpProxy::Start("127.0.0.1", echo_.port());
+    ASSERT_TRUE(p.ok()) << p.status().message();
+    proxy_ = std::move(p).value();
+  }
+
+  // A connection through the proxy that has echoed one byte.
+  std::unique_ptr<RawConn> Connected() {
+    auto c = std::make_unique<RawConn>(proxy_->port());
+    EXPECT_TRUE(c->Send("x"));
+    EXPECT_EQ(c->ReadBytes(1), "x");
+    return c;
+  }
+
+  EchoServer echo_;
+  std::unique_ptr<TcpProxy> proxy_;
+};
+
+TEST_F(TcpProxyTest, PassForwardsBothWaysAndCounts) {
+  RawConn c(proxy_->port());
   ASSERT_TRUE(c.connected());
   ASSERT_TRUE(c.Send("hello"));
-  EXPECT_EQ(c.Read(5), "hello");
+  EXPECT_EQ(c.ReadBytes(5), "hello");
 
   // Large enough for partial reads and writes on every hop.
   std::string big = Pattern(3 << 20);
   std::thread writer([&] { EXPECT_TRUE(c.Send(big)); });
-  std::string back = c.Read(big.size());
+  std::string back = c.ReadBytes(big.size(), seconds(30));
   writer.join();
   EXPECT_TRUE(back == big) << "got " << back.size() << " of " << big.size() << " bytes";
 
-  TcpProxy::Counts n = proxy->counts();
+  TcpProxy::Counts n = proxy_->counts();
   EXPECT_EQ(n.accepted, 1u);
   EXPECT_EQ(n.open, 1u);
   EXPECT_TRUE(Eventually([&] {
-    TcpProxy::Counts now = proxy->counts();
+    TcpProxy::Counts now = proxy_->counts();
     return now.to_target == 5 + big.size() && now.to_client == 5 + big.size();
   }));
-  EXPECT_EQ(proxy->counts().held, 0u);
-  EXPECT_EQ(proxy->mode(), TcpProxy::Mode::kPass);
+  EXPECT_EQ(proxy_->counts().held, 0u);
+  EXPECT_EQ(proxy_->mode(), TcpProxy::Mode::kPass);
 }
 
-TEST(TcpProxyTest, StallHoldsBytesUntilResume) {
-  EchoServer echo;
-  auto proxy = ProxyTo(echo);
-  ASSERT_NE(proxy, nullptr);
-  Client c(proxy->port());
-  ASSERT_TRUE(c.Send("before"));
-  ASSERT_EQ(c.Read(6), "before");
-
-  proxy->Stall();
-  EXPECT_EQ(proxy->mode(), TcpProxy::Mode::kStall);
-  ASSERT_TRUE(c.Send("during"));
-  // The bytes reached the proxy and stay there: nothing comes back.
-  ASSERT_TRUE(Eventually([&] { return proxy->counts().held == 6; }));
-  EXPECT_EQ(c.Read(6, milliseconds(300)), "");
-  EXPECT_FALSE(c.WaitClosed(milliseconds(1))) << "a stalled connection stays open";
+TEST_F(TcpProxyTest, StallHoldsBytesUntilResume) {
+  std::unique_ptr<RawConn> c = Connected();
+  proxy_->Stall();
+  EXPECT_EQ(proxy_->mode(), TcpProxy::Mode::kStall);
+  ASSERT_TRUE(c->Send("during"));
+  // The bytes reached the proxy and stay there: nothing comes back, and
+  // the connection stays open.
+  ASSERT_TRUE(Eventually([&] { return proxy_->counts().held == 6; }));
+  EXPECT_EQ(c->ReadBytes(6, milliseconds(300)), "");
+  EXPECT_TRUE(c->Silent());
 
   // A connection made during the stall is accepted and waits too: it
   // reaches the server only after Resume.
-  Client late(proxy->port());
+  RawConn late(proxy_->port());
   ASSERT_TRUE(late.connected());
   ASSERT_TRUE(late.Send("late"));
-  ASSERT_TRUE(Eventually([&] { return proxy->counts().held == 10; }));
-  EXPECT_EQ(echo.accepted(), 1);
+  ASSERT_TRUE(Eventually([&] { return proxy_->counts().held == 10; }));
+  EXPECT_EQ(echo_.accepted(), 1);
 
-  proxy->Resume();
-  EXPECT_EQ(c.Read(6), "during");
-  EXPECT_EQ(late.Read(4), "late");
-  EXPECT_EQ(echo.accepted(), 2);
-  EXPECT_TRUE(Eventually([&] { return proxy->counts().held == 0; }));
-  EXPECT_EQ(proxy->counts().to_target, 16u);
+  proxy_->Resume();
+  EXPECT_EQ(c->ReadBytes(6), "during");
+  EXPECT_EQ(late.ReadBytes(4), "late");
+  EXPECT_EQ(echo_.accepted(), 2);
+  EXPECT_TRUE(Eventually([&] { return proxy_->counts().held == 0; }));
+  EXPECT_EQ(proxy_->counts().to_target, 11u);
 }
 
-TEST(TcpProxyTest, ACloseDuringAStallFollowsTheHeldBytes) {
-  EchoServer echo;
-  auto proxy = ProxyTo(echo);
-  ASSERT_NE(proxy, nullptr);
-  Client c(proxy->port());
-  ASSERT_TRUE(c.Send("x"));
-  ASSERT_EQ(c.Read(1), "x");
+TEST_F(TcpProxyTest, ACloseDuringAStallFollowsTheHeldBytes) {
+  std::unique_ptr<RawConn> c = Connected();
+  proxy_->Stall();
+  ASSERT_TRUE(c->Send("last words"));
+  c->ShutdownWrite();
+  ASSERT_TRUE(Eventually([&] { return proxy_->counts().held == 10; }));
+  EXPECT_EQ(echo_.open(), 1) << "the server has not seen the close yet";
 
-  proxy->Stall();
-  ASSERT_TRUE(c.Send("last words"));
-  c.ShutdownWrite();
-  ASSERT_TRUE(Eventually([&] { return proxy->counts().held == 10; }));
-  EXPECT_EQ(echo.open(), 1) << "the server has not seen the close yet";
-
-  proxy->Resume();
+  proxy_->Resume();
   // The server gets the bytes, then the end: it echoes them and closes.
-  EXPECT_EQ(c.Read(10), "last words");
-  EXPECT_TRUE(c.WaitClosed());
-  EXPECT_TRUE(Eventually([&] { return echo.open() == 0 && proxy->counts().open == 0; }));
+  EXPECT_EQ(c->ReadBytes(10), "last words");
+  EXPECT_TRUE(c->WaitForClose());
+  EXPECT_TRUE(Eventually([&] { return echo_.open() == 0 && proxy_->counts().open == 0; }));
 }
 
-TEST(TcpProxyTest, DropClosesEveryConnectionAndRefusesNewOnes) {
-  EchoServer echo;
-  auto proxy = ProxyTo(echo);
-  ASSERT_NE(proxy, nullptr);
-  Client a(proxy->port()), b(proxy->port());
-  ASSERT_TRUE(a.Send("a") && b.Send("b"));
-  ASSERT_EQ(a.Read(1), "a");
-  ASSERT_EQ(b.Read(1), "b");
+TEST_F(TcpProxyTest, DropClosesEveryConnectionAndRefusesNewOnes) {
+  std::unique_ptr<RawConn> a = Connected(), b = Connected();
   // Held bytes are lost with their connection.
-  proxy->Stall();
-  ASSERT_TRUE(b.Send("lost"));
-  ASSERT_TRUE(Eventually([&] { return proxy->counts().held == 4; }));
+  proxy_->Stall();
+  ASSERT_TRUE(b->Send("lost"));
+  ASSERT_TRUE(Eventually([&] { return proxy_->counts().held == 4; }));
 
-  proxy->Drop();
-  EXPECT_EQ(proxy->counts().open, 0u);
-  EXPECT_EQ(proxy->counts().dropped, 2u);
-  EXPECT_EQ(proxy->counts().held, 0u);
-  EXPECT_TRUE(a.WaitClosed());
-  EXPECT_TRUE(b.WaitClosed());
+  proxy_->Drop();
+  EXPECT_EQ(proxy_->counts().open, 0u);
+  EXPECT_EQ(proxy_->counts().dropped, 2u);
+  EXPECT_EQ(proxy_->counts().held, 0u);
+  EXPECT_TRUE(a->WaitForClose());
+  EXPECT_TRUE(b->WaitForClose());
   // Both ends: the server's connections end too.
-  EXPECT_TRUE(Eventually([&] { return echo.open() == 0; }));
+  EXPECT_TRUE(Eventually([&] { return echo_.open() == 0; }));
 
   // A new connection is closed at once, before any byte crosses.
-  Client c(proxy->port());
+  RawConn c(proxy_->port());
   c.Send("x");  // may fail: the proxy may have closed it already
-  EXPECT_TRUE(c.WaitClosed());
-  EXPECT_TRUE(Eventually([&] { return proxy->counts().refused >= 1; }));
-  EXPECT_EQ(echo.accepted(), 2);
-  EXPECT_EQ(proxy->counts().to_target, 2u);
+  EXPECT_TRUE(c.WaitForClose());
+  EXPECT_TRUE(Eventually([&] { return proxy_->counts().refused >= 1; }));
+  EXPECT_EQ(echo_.accepted(), 2);
+  EXPECT_EQ(proxy_->counts().to_target, 2u);
 
   // Resume: new connections pass again.
-  proxy->Resume();
-  Client d(proxy->port());
-  ASSERT_TRUE(d.Send("again"));
-  EXPECT_EQ(d.Read(5), "again");
-  EXPECT_EQ(echo.accepted(), 3);
+  proxy_->Resume();
+  Connected();
+  EXPECT_EQ(echo_.accepted(), 3);
 }
 
-TEST(TcpProxyTest, ConnectionsWaitForALateTarget) {
-  EchoServer echo;
+TEST_F(TcpProxyTest, ConnectionsWaitForALateTarget) {
   auto started = TcpProxy::Start();  // no target yet
   ASSERT_TRUE(started.ok()) << started.status().message();
   std::unique_ptr<TcpProxy> proxy = std::move(started).value();
-  Client c(proxy->port());
+  RawConn c(proxy->port());
   ASSERT_TRUE(c.Send("early"));
   ASSERT_TRUE(Eventually([&] { return proxy->counts().held == 5; }));
 
-  ASSERT_TRUE(proxy->SetTarget(echo.port()).ok());
-  EXPECT_EQ(c.Read(5), "early");
+  ASSERT_TRUE(proxy->SetTarget(echo_.port()).ok());
+  EXPECT_EQ(c.ReadBytes(5), "early");
   EXPECT_EQ(proxy->SetTarget(1, "localhost").code(), Code::kInvalidArgument);
   EXPECT_EQ(TcpProxy::Start("not-an-address", 1).status().code(), Code::kInvalidArgument);
 }
 
-TEST(TcpProxyTest, ATargetThatRefusesClosesTheClient) {
+TEST_F(TcpProxyTest, ATargetThatRefusesClosesTheClient) {
   // A port with nothing behind it: a listener opened and closed again.
   uint16_t dead_port;
   {
@@ -315,17 +235,14 @@ TEST(TcpProxyTest, ATargetThatRefusesClosesTheClient) {
   }
   auto p = TcpProxy::Start("127.0.0.1", dead_port);
   ASSERT_TRUE(p.ok());
-  Client c((*p)->port());
-  EXPECT_TRUE(c.WaitClosed());
+  RawConn c((*p)->port());
+  EXPECT_TRUE(c.WaitForClose());
   EXPECT_TRUE(Eventually([&] { return (*p)->counts().connect_failed == 1; }));
 }
 
 // Switching modes from one thread while others stream through: every byte
 // arrives, once, in order, once the link passes again.
-TEST(TcpProxyTest, StallAndResumeUnderTrafficLoseAndReorderNothing) {
-  EchoServer echo;
-  auto proxy = ProxyTo(echo);
-  ASSERT_NE(proxy, nullptr);
+TEST_F(TcpProxyTest, StallAndResumeUnderTrafficLoseAndReorderNothing) {
   constexpr int kClients = 4;
   constexpr size_t kBytes = 1 << 20;
   std::atomic<bool> ok{true};
@@ -334,7 +251,7 @@ TEST(TcpProxyTest, StallAndResumeUnderTrafficLoseAndReorderNothing) {
   clients.reserve(kClients);
   for (int i = 0; i < kClients; ++i) {
     clients.emplace_back([&, i] {
-      Client c(proxy->port());
+      RawConn c(proxy_->port());
       std::string data = Pattern(kBytes, static_cast<unsigned>(i + 2));
       std::string back;
       // Small writes, each read back before the next, so the stream is
@@ -342,7 +259,7 @@ TEST(TcpProxyTest, StallAndResumeUnderTrafficLoseAndReorderNothing) {
       for (size_t at = 0; at < data.size() && ok; at += 4096) {
         std::string_view chunk = std::string_view(data).substr(at, 4096);
         if (!c.Send(chunk)) ok = false;
-        back += c.Read(chunk.size(), seconds(30));
+        back += c.ReadBytes(chunk.size(), seconds(30));
       }
       if (back != data) ok = false;
       finished.fetch_add(1);
@@ -350,28 +267,23 @@ TEST(TcpProxyTest, StallAndResumeUnderTrafficLoseAndReorderNothing) {
   }
   int switches = 0;
   while (finished.load() < kClients) {
-    proxy->Stall();
-    proxy->Resume();
+    proxy_->Stall();
+    proxy_->Resume();
     ++switches;
   }
   for (std::thread& t : clients) t.join();
   EXPECT_TRUE(ok);
   EXPECT_GT(switches, 0);
-  EXPECT_EQ(proxy->counts().to_target, kClients * kBytes);
+  EXPECT_EQ(proxy_->counts().to_target, kClients * kBytes);
 }
 
-TEST(TcpProxyTest, StopClosesConnectionsAndIsIdempotent) {
-  EchoServer echo;
-  auto proxy = ProxyTo(echo);
-  ASSERT_NE(proxy, nullptr);
-  Client c(proxy->port());
-  ASSERT_TRUE(c.Send("x"));
-  ASSERT_EQ(c.Read(1), "x");
-  proxy->Stop();
-  EXPECT_TRUE(c.WaitClosed());
-  proxy->Stop();
-  proxy->Stall();  // after Stop: nothing happens
-  Client after(proxy->port());
+TEST_F(TcpProxyTest, StopClosesConnectionsAndIsIdempotent) {
+  std::unique_ptr<RawConn> c = Connected();
+  proxy_->Stop();
+  EXPECT_TRUE(c->WaitForClose());
+  proxy_->Stop();
+  proxy_->Stall();  // after Stop: nothing happens
+  RawConn after(proxy_->port());
   EXPECT_FALSE(after.connected()) << "nothing listens after Stop";
 }
 
