@@ -1,5 +1,5 @@
 # Sourced by the bench scripts that start their own control plane and
-# engines on 127.0.0.1 (control_bench.sh, workflow_bench.sh). Expects BIN
+# engines on 127.0.0.1 (control_bench.sh, workflow_bench.sh, soak.sh). Expects BIN
 # (the binaries) and BENCH_NAME (for temp dirs and messages); provides WORK
 # (a temp dir), PIDS (killed and removed on exit) and:
 #   start_control NODE_TIMEOUT HEARTBEAT   -> CPORT CTRL TOKEN JOIN AUTH

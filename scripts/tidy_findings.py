@@ -17,7 +17,7 @@ import sys
 
 # Our sources: what CMake compiles from these trees (guests are wasm32 C,
 # built outside the compile database).
-OUR_TREES = ("src/", "tests/integration/", "bench/")
+OUR_TREES = ("src/", "tests/integration/", "tests/support/", "tests/chaos/", "bench/")
 WARNING = re.compile(r"^(?P<path>[^:\s][^:]*):(?P<line>\d+):(?P<col>\d+): warning: "
                      r"(?P<msg>.*) \[(?P<check>[a-z0-9.,-]+)\]$")
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
@@ -54,7 +54,8 @@ def changed_files(root, base):
 
 def includes_of(root, rel, cache):
     """Project headers that `rel` includes directly ("..." includes resolved
-    against src/ and the file's own directory)."""
+    against src/, the file's own directory and tests/support/, which the
+    tests that start the binaries include by bare name)."""
     if rel in cache:
         return cache[rel]
     found = []
@@ -64,7 +65,8 @@ def includes_of(root, rel, cache):
     except OSError:
         text = ""
     for inc in INCLUDE.findall(text):
-        for cand in (os.path.join("src", inc), os.path.join(os.path.dirname(rel), inc)):
+        for cand in (os.path.join("src", inc), os.path.join(os.path.dirname(rel), inc),
+                     os.path.join("tests/support", inc)):
             cand = os.path.normpath(cand)
             if os.path.isfile(os.path.join(root, cand)):
                 found.append(cand)

@@ -191,6 +191,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
         s.Integer("max_connections_per_client", &c.server.max_connections_per_client, 0, 1000000));
     RETURN_IF_ERROR(s.String("tls_cert", &c.server.tls_cert));
     RETURN_IF_ERROR(s.String("tls_key", &c.server.tls_key));
+    RETURN_IF_ERROR(s.String("public_url", &c.server.public_url));
     RETURN_IF_ERROR(s.Finish());
     if (c.server.tls_cert.empty() != c.server.tls_key.empty()) {
       return InvalidArgument(origin + ": [server] tls_cert and tls_key must be set together");
@@ -331,7 +332,9 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "idle_timeout = \"" << FormatDuration(d.server.idle_timeout) << "\"\n"
       << ServerLimitsTemplate(d.server)
       << "# tls_cert = \"/etc/aether/engine.crt\"   # set both to serve HTTPS\n"
-      << "# tls_key = \"/etc/aether/engine.key\"\n\n"
+      << "# tls_key = \"/etc/aether/engine.key\"\n"
+      << "# Where the control plane and other engines reach it (NAT, a proxy); unset = its URL.\n"
+      << "# public_url = \"http://edge-1.example:9091\"\n\n"
       << "[runtime]\n"
       << "exec_timeout = \"" << FormatDuration(d.runtime.exec_timeout)
       << "\"     # wall-clock limit per execution\n"

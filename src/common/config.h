@@ -56,6 +56,10 @@ struct ServerConfig {
   size_t max_connections_per_client = 256;  // 0 = no per-client cap
   std::string tls_cert;                     // PEM paths; both set = HTTPS
   std::string tls_key;
+  // Engine: the URL the control plane and other engines reach it at, sent
+  // when it registers. Empty: the server's own URL. Set it when they reach
+  // the engine through NAT, a proxy or a load balancer.
+  std::string public_url;
 };
 
 struct DatabaseConfig {

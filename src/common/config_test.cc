@@ -31,6 +31,12 @@ TEST(ConfigTest, ServerLimitsHaveDefaultsAndParse) {
   EXPECT_EQ(zero.status().message(),
             "t.toml: [server] max_connections must be between 1 and 1000000");
   EXPECT_FALSE(ParseConfig("[server]\nheader_timeout = \"0s\"\n", "t.toml").ok());
+
+  // The engine checks the URL's shape when it starts (protocol/ids.h).
+  EXPECT_EQ(d->server.public_url, "");
+  Result<Config> pub = ParseConfig("[server]\npublic_url = \"http://edge-1:9091\"\n", "t.toml");
+  ASSERT_TRUE(pub.ok()) << pub.status().ToString();
+  EXPECT_EQ(pub->server.public_url, "http://edge-1:9091");
 }
 
 TEST(ConfigTest, ShortTokensAreRefusedNamingTheKey) {

@@ -1,8 +1,9 @@
 // A plain TCP connection to 127.0.0.1 for tests of the HTTP server: reads
 // are bounded by poll(), so a server bug fails the test instead of hanging
 // it, and tests can send bytes (or withhold them) as no client library would.
-// Used by the server's unit tests and by the integration tests that attack
-// the real binaries. Not thread-safe: one thread per RawConn.
+// Used by the server's unit tests, by the integration tests that attack
+// the real binaries, and (reading raw bytes) by tests/chaos's proxy tests.
+// Not thread-safe: one thread per RawConn.
 #pragma once
 
 #include <arpa/inet.h>
@@ -68,6 +69,20 @@ class RawConn {
       if (!Fill(deadline)) return std::nullopt;
     }
   }
+
+  // Up to `n` bytes as they come, not HTTP: as many as arrive before the
+  // timeout, fewer when the peer closes first.
+  std::string ReadBytes(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(3)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (buf_.size() < n && Fill(deadline)) {
+    }
+    std::string out = buf_.substr(0, n);
+    buf_.erase(0, out.size());
+    return out;
+  }
+
+  // Half-closes: the peer reads the end of the stream, this side still reads.
+  void ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
 
   // True when the server closes the connection within the timeout.
   bool WaitForClose(std::chrono::milliseconds timeout = std::chrono::seconds(3)) {

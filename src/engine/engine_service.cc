@@ -18,6 +18,7 @@
 #include "engine/executor.h"
 #include "engine/function_registry.h"
 #include "engine/workflow_options.h"
+#include "protocol/ids.h"
 #include "wasm/engine.h"
 #include "wasm/validate.h"
 #include "workflow/dataplane.h"
@@ -42,6 +43,11 @@ class EngineServiceImpl final : public EngineService {
 
   Status Init(std::optional<uint16_t> port_override) {
     const RuntimeConfig& rt = config_.runtime;
+    if (const std::string& url = config_.server.public_url; !url.empty()) {
+      if (Status st = protocol::ValidateNodeUrl(url); !st.ok()) {
+        return InvalidArgument("[server] public_url \"" + url + "\": " + st.message());
+      }
+    }
     RETURN_IF_ERROR(wasm::CompilerWorkerReady());
     RETURN_IF_ERROR(MakeDirs(rt.data_dir, "data_dir"));
     std::string cache_dir = rt.data_dir + "/cache";
@@ -205,10 +211,15 @@ class EngineServiceImpl final : public EngineService {
     return OkStatus();
   }
 
-  // Where the control plane reaches this engine: the server's URL, with the
-  // host name instead of a wildcard address (0.0.0.0 would mean the control
-  // plane's own host).
+  // Where the control plane and other engines reach this engine: [server]
+  // public_url when set, else the server's URL, with the host name instead
+  // of a wildcard address (0.0.0.0 would mean the control plane's own host).
   std::string SelfUrl() const {
+    if (!config_.server.public_url.empty()) {
+      std::string url = config_.server.public_url;
+      while (!url.empty() && url.back() == '/') url.pop_back();
+      return url;
+    }
     const std::string& host = config_.server.host;
     if (host != "0.0.0.0" && host != "::" && !host.empty()) return server_->url();
     std::string url = server_->url();

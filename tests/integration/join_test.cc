@@ -150,5 +150,32 @@ TEST(JoinTest, AnEngineWithParkedLongPollsStopsAtOnce) {
               static_cast<long long>(took.count()));
 }
 
+// [server] public_url is the URL an engine registers (the control plane and
+// other engines reach it there: behind NAT, a proxy or a load balancer); a
+// value that is not an http(s) URL stops the engine at start, naming the key.
+TEST(JoinTest, AnEngineRegistersItsPublicUrl) {
+  Control control;
+  Engine engine(control, "edge-1", "zone = \"test\"",
+                "[server]\npublic_url = \"http://edge-1.example:9091/\"\n");
+  auto registered_url = [&] {
+    json::object list = Obj(control.Call("GET", "/api/nodes"));
+    if (!list.contains("nodes") || list["nodes"].as_array().empty()) return std::string();
+    return Str(list["nodes"].as_array()[0].at("url"));
+  };
+  EXPECT_TRUE(WaitFor([&] { return registered_url() == "http://edge-1.example:9091"; }))
+      << registered_url() << "\n"
+      << engine.Logs();
+
+  TempDir dir;
+  WriteFile(dir / "bad.toml", "[runtime]\ndata_dir = \"" + dir / "data" +
+                                  "\"\n[server]\npublic_url = \"edge-1:9091\"\n");
+  ExitResult r = RunToExit(kEngine, {"--config", dir / "bad.toml", "--port", "0"});
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("[server] public_url \"edge-1:9091\": invalid url: must start with "
+                          "http:// or https://"),
+            std::string::npos)
+      << r.output;
+}
+
 }  // namespace
 }  // namespace aether::testing

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "integration/process.h"
+#include "process.h"
 
 namespace aether::testing {
 namespace {

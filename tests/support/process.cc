@@ -30,6 +30,7 @@ Result<pid_t> Spawn(const std::string& binary, const std::vector<std::string>& a
   argv_storage.push_back(binary);
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_storage.size() + 1);
   for (auto& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);
 
@@ -189,13 +190,15 @@ CliRun RunCli(const std::vector<std::string>& args, const CliOptions& o) {
     env_storage.push_back(kv);
   }
   env_storage.push_back("HOME=" + io.path());
-  for (const auto& [k, v] : o.env) env_storage.push_back(k + "=" + v);
+  for (const auto& [k, v] : o.env) env_storage.push_back(std::string(k).append("=").append(v));
   std::vector<char*> envp;
+  envp.reserve(env_storage.size() + 1);
   for (auto& s : env_storage) envp.push_back(s.data());
   envp.push_back(nullptr);
   std::vector<std::string> argv_storage = {std::string(AETHER_BIN_DIR) + "/aether"};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_storage.size() + 1);
   for (auto& s : argv_storage) argv.push_back(s.data());
   argv.push_back(nullptr);
   std::string in = io / "in", out = io / "out", err = io / "err";

@@ -171,8 +171,8 @@ class Engine {
  public:
   // `labels` is a TOML inline table body ("zone = \"eu\""); `extra` is
   // appended to the config file.
-  Engine(const Control& control, std::string node_id, std::string labels = "zone = \"test\"",
-         std::string extra = "")
+  Engine(const Control& control, std::string node_id, const std::string& labels = "zone = \"test\"",
+         const std::string& extra = "")
       : node_id_(std::move(node_id)) {
     WriteFile(dir_ / "engine.toml", "[runtime]\ndata_dir = \"" + dir_ / "data" +
                                         "\"\noptimize = false\n" + "exec_timeout = \"2s\"\n" +
