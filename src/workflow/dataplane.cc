@@ -192,6 +192,10 @@ void Dataplane::Stop() {
   d.host.store(nullptr);
 }
 
+void Dataplane::CountSendDropped(const OutputTarget& /*target*/) {
+  impl_->queue_full.fetch_add(1, std::memory_order_relaxed);
+}
+
 Dataplane::Impl::Peer* Dataplane::Impl::PeerFor(const OutputTarget& target) {
   // A node id and a url: the token is the node's, the connection the url's.
   std::string key = target.node_id + '\n' + target.url;
@@ -236,8 +240,8 @@ Status Dataplane::Cast(const OutputTarget& target, std::string_view source,
     while (p.queue.size() + p.in_flight >= d.options.queue_length) {
       if (d.stopping.load()) return Unavailable("the dataplane is stopping");
       if (SteadyClock::now() >= wait_until) {
-        lock.unlock();
-        d.Dropped(d.queue_full, 1);
+        // Not counted here: the caller may wait and try again, or tell a
+        // client (an ingress): it counts what is final (CountSendDropped).
         return ResourceExhausted(fmt::format("the link to {} is full ({} events queued)", p.url,
                                              d.options.queue_length));
       }

@@ -93,7 +93,7 @@ struct DataplaneCounters {
   uint64_t sent = 0;               // events peers accepted
   uint64_t peer_dropped = 0;       // events peers answered as dropped (unknown target)
   uint64_t deferred = 0;           // events peers deferred (full mailboxes), sent again
-  uint64_t queue_full = 0;         // Cast answered ResourceExhausted
+  uint64_t queue_full = 0;         // sends dropped: the queue was full (CountSendDropped)
   uint64_t unreachable = 0;        // dropped after retry_for without an answer
   uint64_t rejected = 0;           // dropped: the peer refused the batch (400, 413)
   uint64_t received = 0;           // events delivered to this node's host
@@ -114,7 +114,8 @@ class Dataplane final : public RemoteLink {
   Dataplane& operator=(const Dataplane&) = delete;
 
   // RemoteLink. Cast: ResourceExhausted when the peer's queue is still full
-  // at `wait_until` (counted as queue_full),
+  // at `wait_until` (not counted: the caller reports a final refusal with
+  // CountSendDropped, counted as queue_full),
   // InvalidArgument for a payload over 1 MiB or a bad target, Unavailable
   // after Stop(). Call: `done` gets DeadlineExceeded, Unavailable (cannot
   // reach the peer, or stopping), NotFound, ResourceExhausted (the target
@@ -123,6 +124,7 @@ class Dataplane final : public RemoteLink {
               WaitUntil wait_until) override;
   void Call(const OutputTarget& target, std::string_view source, std::string_view payload,
             std::chrono::milliseconds timeout, ReplyFn done) override;
+  void CountSendDropped(const OutputTarget& target) override;
 
   // Adds the receiving routes to `server` (before it starts):
   //   POST /dataplane/v1/events  frames -> host.Cast each; 200 {"accepted","dropped"};

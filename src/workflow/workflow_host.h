@@ -56,6 +56,11 @@ class RemoteLink {
                       WaitUntil wait_until) = 0;
   virtual void Call(const OutputTarget& target, std::string_view source, std::string_view payload,
                     std::chrono::milliseconds timeout, ReplyFn done) = 0;
+  // A cast that Cast refused is dropped for good (the sender waited as long
+  // as it may and does not try again): for the link's own counters. Cast
+  // itself counts nothing, since its caller may still wait and retry, or
+  // refuse a client instead (an http-ingress: not a drop). Default: ignored.
+  virtual void CountSendDropped(const OutputTarget& target) { (void)target; }
 };
 
 struct WorkflowHostOptions {

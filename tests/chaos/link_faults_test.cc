@@ -17,15 +17,14 @@
 // link's own retries must bridge it):
 //   * nothing vanishes silently: every event the ingress answered 202 for
 //     reached the file-log or is counted as dropped by an engine
-//     (aether_dataplane_dropped_total): accepted - delivered <= dropped;
+//     (aether_dataplane_dropped_total), and no drop is counted that did not
+//     happen: accepted - delivered == dropped;
 //   * nothing reached the log that the ingress did not accept;
 //   * /execute of a ready function never failed on either engine;
 //   * after each fault, events sent once the link is back are delivered.
-// The exact count (delivered + dropped == accepted) does not hold today:
-// the engines count drops that did not happen (the DISABLED_ tests below
-// show each case; tests/chaos/README.md). Duplicates (an event logged
-// twice: a batch whose answer a fault cut off is sent again; a DISABLED_
-// test below) are counted and printed, not asserted.
+// Duplicates (an event logged twice: a batch whose answer a fault cut off
+// is sent again; the DISABLED_ test below) are counted and printed, not
+// asserted.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -189,7 +188,7 @@ TEST_F(LinkFaultsTest, StalledAndDroppedLinkLosesNothingSilently) {
   auto accounted = [&] {
     delivered = Delivered(accepted);
     dropped = Dropped();
-    return static_cast<double>(accepted.size() - delivered.size()) <= dropped;
+    return static_cast<double>(accepted.size() - delivered.size()) == dropped;
   };
   EXPECT_TRUE(WaitFor(accounted, seconds(30)))
       << "accepted " << accepted.size() << ", delivered " << delivered.size() << ", dropped "
@@ -240,9 +239,9 @@ TEST_F(LinkFaultsTest, StalledAndDroppedLinkLosesNothingSilently) {
 // passes.
 
 // An http-ingress whose target is on another node: a 503 (the link is full)
-// is a refusal, not a drop, but Dataplane::Cast counts it in
-// aether_dataplane_dropped_total (and send_dropped{reason="queue_full"}).
-TEST_F(LinkFaultsTest, DISABLED_AnIngressRefusalIsNotCountedAsADrop) {
+// is a refusal, not a drop (it was counted as one in
+// aether_dataplane_dropped_total until Dataplane::Cast stopped counting).
+TEST_F(LinkFaultsTest, AnIngressRefusalIsNotCountedAsADrop) {
   Start("dataplane_queue_length = 100\n", kDirect);
   ASSERT_FALSE(HasFatalFailure());
   IngressLoad load(ingress_);
@@ -258,9 +257,9 @@ TEST_F(LinkFaultsTest, DISABLED_AnIngressRefusalIsNotCountedAsADrop) {
 }
 
 // A function's cast onto a full link waits for room (backpressure) and then
-// gets in, but Core::CastFrom's first attempt, without waiting, already
-// counted a drop in Dataplane::Cast.
-TEST_F(LinkFaultsTest, DISABLED_ACastThatWaitsForRoomOnTheLinkIsNotCountedAsADrop) {
+// gets in: no drop (Core::CastFrom's first attempt, without waiting, used to
+// count one in Dataplane::Cast).
+TEST_F(LinkFaultsTest, ACastThatWaitsForRoomOnTheLinkIsNotCountedAsADrop) {
   Start("dataplane_queue_length = 100\n", kChain);
   ASSERT_FALSE(HasFatalFailure());
   IngressLoad load(ingress_);

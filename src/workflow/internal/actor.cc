@@ -187,10 +187,15 @@ std::shared_ptr<const Wiring> Actor::wiring() const {
 }
 
 Actor::Counts Actor::counts() const {
-  return Counts{
-      events_.load(std::memory_order_relaxed),   failures_.load(std::memory_order_relaxed),
-      restarts_.load(std::memory_order_relaxed), dropped_.load(std::memory_order_relaxed),
-      refused_.load(std::memory_order_relaxed),  waited_.load(std::memory_order_relaxed)};
+  Counts c;
+  c.events = events_.load(std::memory_order_relaxed);
+  c.failures = failures_.load(std::memory_order_relaxed);
+  c.restarts = restarts_.load(std::memory_order_relaxed);
+  c.dropped =
+      dropped_.load(std::memory_order_relaxed) + link_dropped_.load(std::memory_order_relaxed);
+  c.refused = refused_.load(std::memory_order_relaxed);
+  c.waited = waited_.load(std::memory_order_relaxed);
+  return c;
 }
 
 InstanceStatus Actor::Snapshot() const {
@@ -200,7 +205,7 @@ InstanceStatus Actor::Snapshot() const {
   s.events = c.events;
   s.failures = c.failures;
   s.restarts = c.restarts;
-  s.dropped = c.dropped + link_dropped_.load(std::memory_order_relaxed);
+  s.dropped = c.dropped;
   std::lock_guard lock(mu_);
   s.state = std::string(StateName(state_));
   s.last_error = last_error_;

@@ -100,9 +100,11 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   void CountDropped() { dropped_.fetch_add(1, std::memory_order_relaxed); }
   void CountRefused() { refused_.fetch_add(1, std::memory_order_relaxed); }
   void CountWaited() { waited_.fetch_add(1, std::memory_order_relaxed); }
-  // A send of this instance dropped by a full link to another node: shown in
-  // its status, but aether_dataplane_dropped_total gets it from the network
-  // side (AddDataplaneDropped), so counts() leaves it out.
+  // A send of this instance dropped by a full link to another node (it
+  // waited send_wait): in its status and in counts().dropped, so in
+  // aether_dataplane_dropped_total. Drops after the link took an event
+  // (unreachable peer...) reach that total from the network side instead
+  // (WorkflowHost::AddDataplaneDropped).
   void CountLinkDropped() { link_dropped_.fetch_add(1, std::memory_order_relaxed); }
   void ReportFailure(std::string_view message);
   void SetTelemetry(std::string_view name, double value);

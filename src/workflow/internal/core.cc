@@ -132,6 +132,7 @@ Status Core::CastFrom(Actor& from, std::string_view output, std::string_view pay
     t.local->CountDropped();
   } else {
     from.CountLinkDropped();
+    if (RemoteLink* link = remote()) link->CountSendDropped(t.where);
   }
   return st;
 }
