@@ -43,6 +43,8 @@ std::string Excerpt(std::string_view s) {
   return SanitizeUtf8(s.size() > 64 ? s.substr(0, 64) : s);
 }
 
+}  // namespace
+
 // Each frame into its instance's mailbox, in order, never waiting (on the
 // IO thread). A full mailbox defers its frame and every later one for the
 // same instance, so per-instance order holds: the answer lists the deferred
@@ -50,8 +52,6 @@ std::string Excerpt(std::string_view s) {
 // flow control: nothing the sender queued is lost to a full mailbox).
 // Instances the sender's outputs do not reach, or that do not run here,
 // are dropped, as for an unknown one (a stale sender is not told more).
-}  // namespace
-
 HttpResponse Dataplane::Impl::DeliverFrames(WorkflowHost& h,
                                             const std::set<std::string, std::less<>>& allowed,
                                             const std::vector<Frame>& frames) {

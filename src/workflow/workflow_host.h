@@ -136,10 +136,11 @@ class WorkflowHost {
 
   virtual std::vector<InstanceStatus> Statuses() const = 0;
   virtual void SetRemote(RemoteLink* remote) = 0;
-  // Events the network side dropped (a full link queue, a peer that
-  // answered "dropped"): added to aether_dataplane_dropped_total. The host
-  // itself counts what it drops (full mailboxes, casts to instances that do
-  // not run here). Default: ignored.
+  // Events the network side dropped after its queue took them (a peer
+  // that stayed unreachable, refused the batch or answered "dropped"):
+  // added to aether_dataplane_dropped_total. The host itself counts what it
+  // drops (sends refused after send_wait by a full mailbox or link, casts to
+  // instances that do not run here). Default: ignored.
   virtual void AddDataplaneDropped(int64_t n) { (void)n; }
 
   // Stops every instance (handle_stop) and resource; idempotent.
