@@ -18,6 +18,8 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev wrk nginx-light curl hyperfine nodejs
   # the redis workflow resource's tests start a real server
   redis-server
+  # at-least-once workflows: NATS JetStream (server for tests, C client)
+  nats-server libnats-dev
   # fuzzing (scripts/fuzz.sh): libFuzzer and the sanitizer runtimes for clang-14
   libclang-rt-14-dev
   # CI checks (scripts/check-format.sh, scripts/check-tidy.sh)
