@@ -160,6 +160,12 @@ Result<InstanceAssignment> ParseInstance(const json::object& o, const std::strin
   ASSIGN_OR_RETURN(int64_t memory, NonNegative(o, "memory_limit", path + ".memory_limit", false));
   a.memory_limit = static_cast<uint64_t>(memory);
   ASSIGN_OR_RETURN(a.timeout_ms, NonNegative(o, "timeout_ms", path + ".timeout_ms", false));
+  ASSIGN_OR_RETURN(std::string delivery, Str(o, "delivery", path + ".delivery", false));
+  if (!delivery.empty()) {
+    std::optional<Delivery> d = ParseDelivery(delivery);
+    if (!d) return Bad(path + ".delivery", "must be \"at-most-once\" or \"at-least-once\"");
+    a.delivery = *d;
+  }
 
   if (const json::value* outs = Field(o, "outputs")) {
     if (!outs->is_object()) return Bad(path + ".outputs", "must be an object");
@@ -227,10 +233,21 @@ json::object InstanceJson(const InstanceAssignment& a) {
     o["configurations"] = std::move(configurations);
   }
   o["outputs"] = OutputsJson(a.outputs);
+  if (a.delivery != Delivery::kAtMostOnce) o["delivery"] = DeliveryName(a.delivery);
   return o;
 }
 
 }  // namespace
+
+std::string_view DeliveryName(Delivery d) {
+  return d == Delivery::kAtLeastOnce ? "at-least-once" : "at-most-once";
+}
+
+std::optional<Delivery> ParseDelivery(std::string_view name) {
+  if (name == "at-most-once") return Delivery::kAtMostOnce;
+  if (name == "at-least-once") return Delivery::kAtLeastOnce;
+  return std::nullopt;
+}
 
 std::string EncodeAssignments(const Assignments& assignments) {
   json::array instances;

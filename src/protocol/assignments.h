@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -28,6 +29,14 @@ struct OutputTarget {
   bool operator==(const OutputTarget&) const = default;
 };
 
+// How a workflow's casts travel (docs/workflows.md, "Delivery"): in
+// memory, fastest, lost with the node that queued them; or through a
+// durable log, acknowledged by the receiver, delivered again after a
+// failure (workflow/event_log.h).
+enum class Delivery { kAtMostOnce, kAtLeastOnce };
+std::string_view DeliveryName(Delivery d);  // "at-most-once", "at-least-once"
+std::optional<Delivery> ParseDelivery(std::string_view name);
+
 // One entry of "instances".
 struct InstanceAssignment {
   std::string id;
@@ -42,6 +51,7 @@ struct InstanceAssignment {
   uint64_t memory_limit = 0;         // kFunction; 0 = the function's / node's
   int64_t timeout_ms = 0;            // kFunction; 0 = the function's / node's
   std::map<std::string, std::vector<OutputTarget>> outputs;
+  Delivery delivery = Delivery::kAtMostOnce;  // the workflow's
   bool operator==(const InstanceAssignment&) const = default;
 };
 
@@ -64,7 +74,9 @@ struct Assignments {
 
 // {"revision", "instances": [...], "peers": [...]}; a function instance
 // carries function, sha256, init_payload, memory_limit and timeout_ms, a
-// resource class_type and configurations (text made valid UTF-8).
+// resource class_type and configurations (text made valid UTF-8); an
+// at-least-once instance "delivery": "at-least-once" (absent: at-most-once,
+// which older engines assume).
 std::string EncodeAssignments(const Assignments& assignments);
 
 // The control plane validated the spec, but an engine still checks every
@@ -72,7 +84,8 @@ std::string EncodeAssignments(const Assignments& assignments);
 // broken or foreign server cannot make it write outside its data dir.
 // InvalidArgument naming the field; one bad entry fails the whole answer.
 // Target urls lose trailing '/'. Absent "peers" (an older control plane)
-// means none.
+// means none; an unknown "delivery" is an error (an engine must not run an
+// at-least-once workflow as at-most-once).
 Result<Assignments> ParseAssignments(std::string_view json);
 
 }  // namespace aether::protocol

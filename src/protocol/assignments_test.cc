@@ -59,6 +59,23 @@ TEST(AssignmentsTest, EmptyAndOptionalFields) {
   ASSERT_TRUE(b.ok()) << b.status().message();
   EXPECT_TRUE(b->instances[0].outputs.empty());
   EXPECT_EQ(b->instances[0].memory_limit, 0u);
+  EXPECT_EQ(b->instances[0].delivery, Delivery::kAtMostOnce);  // absent: an older control plane
+}
+
+TEST(AssignmentsTest, DeliveryModes) {
+  auto a = ParseAssignments(Doc(FunctionEntry(R"(, "delivery": "at-least-once")")));
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(a->instances[0].delivery, Delivery::kAtLeastOnce);
+  auto b = ParseAssignments(Doc(FunctionEntry(R"(, "delivery": "at-most-once")")));
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(b->instances[0].delivery, Delivery::kAtMostOnce);
+  // An engine must not run an at-least-once workflow as at-most-once.
+  for (const char* bad : {R"(, "delivery": "exactly-once")", R"(, "delivery": 1)"}) {
+    auto c = ParseAssignments(Doc(FunctionEntry(bad)));
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("instances[0].delivery"), std::string::npos)
+        << c.status().message();
+  }
 }
 
 TEST(AssignmentsTest, RejectsWithTheFieldPath) {
@@ -168,6 +185,7 @@ TEST(AssignmentsTest, EncodesWhatItParses) {
   r.kind = InstanceAssignment::Kind::kResource;
   r.class_type = "file-log";
   r.configurations = {{"filename", "x.log"}};
+  r.delivery = Delivery::kAtLeastOnce;
   a.instances = {f, r};
   a.peers = {PeerGrant{"n2", kSha, {"wf/parse/1"}}};
   auto back = ParseAssignments(EncodeAssignments(a));

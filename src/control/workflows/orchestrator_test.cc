@@ -207,6 +207,24 @@ TEST_F(OrchestratorTest, FollowsRedeploysAndBlocksDeletes) {
   EXPECT_TRUE(orch_->WorkflowsUsing("g").value().empty());
 }
 
+TEST_F(OrchestratorTest, TheDeliveryModeReachesEveryInstance) {
+  Deploy("f");
+  Register("a");
+  ASSERT_TRUE(orch_
+                  ->Apply(R"({"name": "w", "delivery": "at-least-once",
+                              "functions": [{"name": "f", "function": "f", "output_mapping": {"out": "log"}}],
+                              "resources": [{"name": "log", "class_type": "file-log",
+                                             "configurations": {"filename": "x.log"}}]})",
+                          "t")
+                  .ok());
+  auto snap = orch_->workflow_store().Snapshot().value();
+  json::object a = json::parse(NodeAssignmentsJson(*snap, "a", nullptr)).as_object();
+  ASSERT_EQ(a["instances"].as_array().size(), 2u);
+  for (const json::value& i : a["instances"].as_array()) {
+    EXPECT_EQ(i.at("delivery"), json::value("at-least-once")) << json::serialize(i);
+  }
+}
+
 TEST_F(OrchestratorTest, UnknownFunctionsAndDuplicateNamesAreRejected) {
   Deploy("f");
   Result<WorkflowView> unknown =

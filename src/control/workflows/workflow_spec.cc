@@ -447,8 +447,15 @@ Result<WorkflowSpec> ParseWorkflowSpec(std::string_view text, const SpecCheckHoo
   if (!parsed->is_object())
     return Bad("", "must be a JSON object with \"functions\" and \"resources\"");
   const json::object& root = parsed->get_object();
-  RETURN_IF_ERROR(OnlyFields(root, "", {"name", "functions", "resources", "annotations"}));
+  RETURN_IF_ERROR(
+      OnlyFields(root, "", {"name", "functions", "resources", "annotations", "delivery"}));
   WorkflowSpec spec;
+  if (const json::value* d = root.if_contains("delivery"); d != nullptr && !d->is_null()) {
+    std::optional<protocol::Delivery> mode;
+    if (d->is_string()) mode = protocol::ParseDelivery(d->get_string());
+    if (!mode) return Bad("delivery", "must be \"at-most-once\" or \"at-least-once\"");
+    spec.delivery = *mode;
+  }
   if (const json::value* n = root.if_contains("name"); n != nullptr && !n->is_null()) {
     ASSIGN_OR_RETURN(spec.name, Name(n, "name"));
     // Generated ids look like this; a name of that shape could take the id
@@ -569,6 +576,9 @@ std::string SerializeWorkflowSpec(const WorkflowSpec& spec) {
   root["functions"] = std::move(functions);
   root["resources"] = std::move(resources);
   root["annotations"] = MapJson(spec.annotations);
+  if (spec.delivery != protocol::Delivery::kAtMostOnce) {
+    root["delivery"] = protocol::DeliveryName(spec.delivery);
+  }
   return json::serialize(root);
 }
 

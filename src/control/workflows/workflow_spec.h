@@ -14,6 +14,7 @@
 
 #include "common/resource_config.h"
 #include "common/result.h"
+#include "protocol/assignments.h"
 
 namespace aether::control {
 
@@ -52,6 +53,8 @@ struct WorkflowSpec {
   std::vector<FunctionSpec> functions;
   std::vector<ResourceSpec> resources;
   std::map<std::string, std::string> annotations;  // top level; kept, not interpreted
+  // "delivery": "at-most-once" (default) or "at-least-once"
+  protocol::Delivery delivery = protocol::Delivery::kAtMostOnce;
   bool operator==(const WorkflowSpec&) const = default;
 };
 

@@ -63,6 +63,24 @@ TEST(WorkflowSpecTest, ParsesAetherForm) {
   EXPECT_EQ(s.resources[1].output_mapping.size(), 0u);
 }
 
+TEST(WorkflowSpecTest, DeliveryMode) {
+  EXPECT_EQ(Parse(kPipeline).delivery, protocol::Delivery::kAtMostOnce);
+  std::string text(kPipeline);
+  text.replace(text.rfind('}'), 1, R"(, "delivery": "at-least-once"})");
+  WorkflowSpec s = Parse(text);
+  EXPECT_EQ(s.delivery, protocol::Delivery::kAtLeastOnce);
+  EXPECT_EQ(Parse(SerializeWorkflowSpec(s)), s);
+  // The default is not written: specs stored before the field stay as they were.
+  EXPECT_EQ(SerializeWorkflowSpec(Parse(kPipeline)).find("delivery"), std::string::npos);
+  for (const char* bad : {R"("exactly-once")", "true", R"("")"}) {
+    std::string t(kPipeline);
+    t.replace(t.rfind('}'), 1, std::string(R"(, "delivery": )") + bad + "}");
+    Result<WorkflowSpec> r = ParseWorkflowSpec(t);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_TRUE(r.status().message().starts_with("delivery: must be")) << r.status().message();
+  }
+}
+
 TEST(WorkflowSpecTest, ParsesAllAnnotations) {
   WorkflowSpec s = Parse(R"({"functions": [
     {"name": "a", "function": "fa", "annotations": {
@@ -308,7 +326,7 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
       {"{}", "functions: a workflow needs at least one function or resource"},
       {R"({"functions": [], "resources": []})", "functions: a workflow needs at least one"},
       {R"({"function": []})",
-       "function: unknown field (known: name, functions, resources, annotations)"},
+       "function: unknown field (known: name, functions, resources, annotations, delivery)"},
       {R"({"functions": {}})", "functions: must be a list"},
       {R"({"resources": "x"})", "resources: must be a list"},
       {R"({"annotations": [], "functions": [{"name": "f", "function": "fn"}]})",
