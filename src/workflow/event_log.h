@@ -66,12 +66,12 @@ class LogSubscription {
   virtual ~LogSubscription() = default;
   // Up to `max` (≥ 1) events, waiting at most `wait` for the first; an
   // empty vector when none came. Unavailable while the log cannot be
-  // reached (the caller backs off and fetches again); Cancelled after
-  // Close().
+  // reached (the caller backs off and fetches again); FailedPrecondition
+  // after Close().
   virtual Result<std::vector<std::unique_ptr<LogDelivery>>> Fetch(
       size_t max, std::chrono::milliseconds wait) = 0;
   // Makes a Fetch in progress return soon and every later one fail
-  // (Cancelled). Deliveries already handed out can still be settled.
+  // (FailedPrecondition). Deliveries already handed out can still be settled.
   virtual void Close() = 0;
 };
 

@@ -45,6 +45,8 @@ void AddCounts(Actor::Counts& to, const Actor::Counts& c) {
   to.dropped += c.dropped;
   to.refused += c.refused;
   to.waited += c.waited;
+  to.duplicates += c.duplicates;
+  to.given_up += c.given_up;
 }
 
 }  // namespace
@@ -68,10 +70,17 @@ struct HostImpl::MetricFamilies {
         waited(r.AddCollectedCounter(
             "aether_workflow_backpressure_waits_total",
             "Sends held for room in a full mailbox, link or resource queue (flow control).")),
+        duplicates(r.AddCollectedCounter(
+            "aether_workflow_duplicates_total",
+            "At-least-once events delivered again to an instance that had handled them "
+            "(skipped).")),
+        given_up(r.AddCollectedCounter(
+            "aether_workflow_given_up_total",
+            "At-least-once events whose handler failed on every attempt (max_deliver).")),
         telemetry(r.AddCollectedGauge("aether_workflow_telemetry",
                                       "Last value of an instance's telemetry sample.")) {}
   CollectedFamily &instances, &events, &failures, &restarts, &dropped, &refused, &waited,
-      &telemetry;
+      &duplicates, &given_up, &telemetry;
 };
 
 HostImpl::HostImpl(WorkflowHostOptions options)
@@ -127,7 +136,9 @@ void HostImpl::Apply(std::vector<InstanceAssignment> instances) {
     auto it = actors_.find(a->id);
     if (it != actors_.end()) {
       InstanceAssignment old = it->second->assignment();
-      if (ActorType(old) == ActorType(*a)) {
+      // A change of delivery changes where the actor's events come from:
+      // a new actor, like a change of type.
+      if (ActorType(old) == ActorType(*a) && old.delivery == a->delivery) {
         if (NeedsRestart(old, *a)) it->second->Reconfigure(*a);
         table.emplace(a->id, it->second);
         continue;
@@ -242,6 +253,8 @@ void HostImpl::CollectMetrics(Scrape& scrape) const {
   scrape.Add(f.dropped, static_cast<double>(totals.dropped));
   scrape.Add(f.refused, static_cast<double>(totals.refused));
   scrape.Add(f.waited, static_cast<double>(totals.waited));
+  scrape.Add(f.duplicates, static_cast<double>(totals.duplicates));
+  scrape.Add(f.given_up, static_cast<double>(totals.given_up));
   for (const InstanceStatus& s : statuses) {
     std::string_view workflow = std::string_view(s.id).substr(0, s.id.find('/'));
     for (const auto& [name, value] : s.telemetry) {

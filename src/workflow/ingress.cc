@@ -82,6 +82,20 @@ void IngressActor::Request(std::string_view method, std::string body,
     done(IngressError(413, "too_large", "the body is over 1 MiB"));
     return;
   }
+  if (!config->call && logged()) {
+    // 202 once the log stored the event; that round trip is not for the IO
+    // thread.
+    auto reply = std::make_shared<std::function<void(IngressReply)>>(std::move(done));
+    auto self = std::static_pointer_cast<IngressActor>(shared_from_this());
+    core_.Post(
+        [self, reply, output, body = std::move(body)] {
+          Status st = self->core_.CastFrom(*self, output, body, kNoWait, /*at_edge=*/true);
+          (*reply)(st.ok() ? IngressReply{202, "application/json", "{\"accepted\":true}"}
+                           : ErrorFor(st));
+        },
+        [reply] { (*reply)(IngressError(503, "unavailable", "the node is stopping")); });
+    return;
+  }
   if (!config->call) {
     // On the IO thread: never waits; a full first target is the refusal
     // that the flow control carries back from the slowest stage.

@@ -28,6 +28,7 @@
 #include "protocol/instance_status.h"
 #include "wasm/engine.h"
 #include "wasm/host.h"
+#include "workflow/event_log.h"
 #include "workflow/resource.h"
 
 namespace aether::workflow {
@@ -84,6 +85,16 @@ struct WorkflowHostOptions {
   // ([workflow] send_wait).
   std::chrono::milliseconds send_wait = kDefaultSendWait;
   ResourceLimits resource_limits;  // given to every resource
+  // The durable log of at-least-once workflows (event_log.h; the engine's
+  // [nats]). Null: their instances fail, saying that the node has none.
+  std::shared_ptr<EventLog> event_log;
+  // At most this long an at-least-once cast waits for the log to store it
+  // (a guest's: also within its event's budget).
+  std::chrono::milliseconds log_append_timeout = std::chrono::seconds(5);
+  // Attempts at an at-least-once event whose handler fails or traps; then
+  // it is given up (terminated in the log, counted, reported). The log's
+  // own limit ([nats] max_deliver) should be the same.
+  int max_deliveries = 10;
   // Posts an event to the control plane ({"event", "data"} JSON); may be empty.
   std::function<void(std::string body)> post_event;
   // Called when an instance changes state (the status poster sends at once).

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "workflow/internal/log_intake.h"
 
 namespace aether::workflow::internal {
 
@@ -14,6 +15,15 @@ using std::chrono::milliseconds;
 constexpr int kBatch = 64;  // events per turn on a worker, then the actor re-queues
 constexpr size_t kMaxTelemetry = 32;
 constexpr size_t kMaxLogLine = 4096;
+// Ids of handled at-least-once events an instance remembers: its dedup window.
+constexpr size_t kRecentIds = 8192;
+// At most this many at-least-once events wait in a mailbox: each must be
+// handled within the log's ack wait of its delivery, or it is delivered
+// again elsewhere (docs/workflows.md, "Delivery").
+constexpr size_t kLoggedWindow = 128;
+// An at-least-once event that failed is attempted again after 100 ms,
+// doubling to 10 s per attempt.
+constexpr milliseconds kRetryFirst{100}, kRetryMax{10000};
 
 // Backoffs (docs/workflow-protocol.md): a trap restarts after 100 ms doubling
 // to 10 s, reset after 30 s without a trap. A module that is not on the node
@@ -28,6 +38,15 @@ milliseconds NextBackoff(milliseconds current, milliseconds first, milliseconds 
 }
 
 }  // namespace
+
+void RecentIds::Add(const std::string& id) {
+  if (capacity_ == 0 || !set_.insert(id).second) return;
+  order_.push_back(id);
+  if (order_.size() > capacity_) {
+    set_.erase(order_.front());
+    order_.pop_front();
+  }
+}
 
 bool LogLimiter::Allow(int64_t* suppressed) {
   std::lock_guard lock(mu_);
@@ -64,8 +83,10 @@ Actor::Actor(Core& core, InstanceAssignment assignment)
       id_(assignment.id),
       workflow_(assignment.workflow),
       component_(assignment.component),
+      logged_(assignment.delivery == protocol::Delivery::kAtLeastOnce),
       assignment_(std::move(assignment)),
       mailbox_(core.options().mailbox_length),
+      recent_(logged_ ? kRecentIds : 0),
       log_limiter_(core.clock()) {
   core_.ActorCreated();
 }
@@ -102,10 +123,10 @@ Status Actor::RefusalLocked() const {
 
 Status Actor::PushLocked(std::unique_lock<std::mutex>& lock, std::string_view source,
                          std::string_view payload, ReplyFn* reply, Clock::TimePoint deadline,
-                         WaitUntil wait_until) {
+                         WaitUntil wait_until, std::unique_ptr<LogDelivery>* delivery) {
   for (;;) {
     RETURN_IF_ERROR(RefusalLocked());
-    if (mailbox_.Push(source, payload, reply, deadline)) return OkStatus();
+    if (mailbox_.Push(source, payload, reply, deadline, delivery)) return OkStatus();
     if (std::chrono::steady_clock::now() >= wait_until) {
       return ResourceExhausted("the mailbox of " + id_ + " is full");
     }
@@ -142,12 +163,44 @@ void Actor::Call(std::string_view source, std::string_view payload, Clock::TimeP
   if (submit) core_.pool().Submit(shared_from_this());
 }
 
+size_t Actor::Room() const {
+  std::lock_guard lock(mu_);
+  if (!RefusalLocked().ok()) return 0;
+  size_t window = std::min(mailbox_.capacity(), kLoggedWindow);
+  return mailbox_.size() >= window ? 0 : window - mailbox_.size();
+}
+
+void Actor::WaitForRoom(WaitUntil until) {
+  std::unique_lock lock(mu_);
+  if (mailbox_.size() < std::min(mailbox_.capacity(), kLoggedWindow) || stop_requested_) return;
+  ++room_waiters_;
+  room_cv_.wait_until(lock, until);
+  --room_waiters_;
+}
+
+Status Actor::Offer(std::unique_ptr<LogDelivery>& d, WaitUntil wait_until) {
+  bool submit = false;
+  {
+    std::unique_lock lock(mu_);
+    // The views stay valid: Push copies them before it moves `d`.
+    const LogEvent& e = d->event();
+    RETURN_IF_ERROR(PushLocked(lock, e.source, e.payload, nullptr, {}, wait_until, &d));
+    submit = phase_ == Phase::kRunning && ScheduleLocked();
+  }
+  if (submit) core_.pool().Submit(shared_from_this());
+  return OkStatus();
+}
+
 void Actor::Start() {
   bool submit = false;
   {
     std::lock_guard lock(mu_);
     started_ = true;
     submit = ScheduleLocked();
+    if (logged_ && accepts_events() && intake_ == nullptr && !stop_requested_ &&
+        core_.options().event_log != nullptr) {
+      intake_ = std::make_unique<LogIntake>(*core_.options().event_log, shared_from_this());
+    }
   }
   if (submit) core_.pool().Submit(shared_from_this());
 }
@@ -195,6 +248,8 @@ Actor::Counts Actor::counts() const {
       dropped_.load(std::memory_order_relaxed) + link_dropped_.load(std::memory_order_relaxed);
   c.refused = refused_.load(std::memory_order_relaxed);
   c.waited = waited_.load(std::memory_order_relaxed);
+  c.duplicates = duplicates_.load(std::memory_order_relaxed);
+  c.given_up = given_up_.load(std::memory_order_relaxed);
   return c;
 }
 
@@ -298,9 +353,7 @@ void Actor::OnStartError(const Status& st) {
     }
     StartRetryLocked(start_backoff_);
   }
-  for (Event& e : rejected) {
-    if (e.reply) e.reply(Unavailable(id_ + " failed: " + st.message()));
-  }
+  Reject(rejected, Unavailable(id_ + " failed: " + st.message()));
   if (report) {
     LOG_WARN("workflow instance {} cannot start: {}", id_, st.message());
     core_.PostEvent("instance_failed", {{"workflow", workflow_},
@@ -338,7 +391,51 @@ void Actor::OnTrap(const Failure& f) {
   core_.StateChanged();
 }
 
+void Actor::Reject(std::vector<Event>& events, const Status& why) {
+  for (Event& e : events) {
+    if (e.reply) e.reply(why);
+    if (e.delivery != nullptr) {
+      Status st = e.delivery->Nak(milliseconds(0));
+      if (!st.ok()) ReportFailure("cannot hand an event back to the log: " + st.message());
+    }
+  }
+}
+
+void Actor::Settle(Event& e, Outcome o) {
+  std::unique_ptr<LogDelivery> d = std::move(e.delivery);
+  const std::string& event_id = d->event().id;
+  Status st;
+  if (o == Outcome::kOk) {
+    recent_.Add(event_id);
+    st = d->Ack();
+  } else if (d->attempt() < static_cast<uint64_t>(std::max(core_.options().max_deliveries, 1))) {
+    milliseconds delay = kRetryFirst;
+    for (uint64_t i = 1; i < d->attempt() && delay < kRetryMax; ++i) delay *= 2;
+    st = d->Nak(std::min(delay, kRetryMax));
+  } else {
+    given_up_.fetch_add(1, std::memory_order_relaxed);
+    ReportFailure("gave up on event " + event_id + " after " + std::to_string(d->attempt()) +
+                  " attempts");
+    core_.PostEvent("event_given_up", {{"workflow", workflow_},
+                                       {"instance", id_},
+                                       {"node_id", core_.options().node_id},
+                                       {"event_id", event_id},
+                                       {"attempts", d->attempt()}});
+    st = d->Term();
+  }
+  // Not settled: the log delivers it again after its ack wait, and the
+  // dedup window skips it here if it was handled.
+  if (!st.ok()) ReportFailure("cannot settle event " + event_id + ": " + st.message());
+}
+
 void Actor::Process(Event& e, bool* trapped) {
+  if (e.delivery != nullptr && recent_.Contains(e.delivery->event().id)) {
+    duplicates_.fetch_add(1, std::memory_order_relaxed);
+    Status st = e.delivery->Ack();
+    if (!st.ok()) ReportFailure("cannot settle a repeated event: " + st.message());
+    e.delivery.reset();
+    return;
+  }
   if (e.reply && core_.clock().Now() > e.deadline) {
     // The caller has given up already (its own timer answered it).
     e.reply(DeadlineExceeded("the call to " + id_ + " expired in its mailbox"));
@@ -368,9 +465,16 @@ void Actor::Process(Event& e, bool* trapped) {
       break;
   }
   e.reply = nullptr;
+  if (e.delivery != nullptr) Settle(e, o);
 }
 
 void Actor::FinishStop() {
+  std::unique_ptr<LogIntake> intake;
+  {
+    std::lock_guard lock(mu_);
+    intake = std::move(intake_);
+  }
+  if (intake != nullptr) intake->Stop();  // no more events from the log
   if (live_) {
     StopInstance(true);
     live_ = false;
@@ -384,9 +488,7 @@ void Actor::FinishStop() {
     scheduled_ = false;
     ++generation_;
   }
-  for (Event& e : pending) {
-    if (e.reply) e.reply(Unavailable(id_ + " stopped"));
-  }
+  Reject(pending, Unavailable(id_ + " stopped"));
   core_.ActorStopped();
 }
 
@@ -416,7 +518,11 @@ void Actor::Run() {
     InstanceAssignment a = assignment_;
     lock.unlock();
     Failure trapped;
-    Status st = StartInstance(a, &trapped);
+    Status st = logged_ && core_.options().event_log == nullptr
+                    ? FailedPrecondition(
+                          "the workflow's delivery is at-least-once, which needs NATS JetStream, "
+                          "and this engine has none (set [nats] urls: docs/configuration.md)")
+                    : StartInstance(a, &trapped);
     if (st.ok()) {
       live_ = true;
       {

@@ -16,12 +16,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "common/result.h"
 #include "workflow/internal/core.h"
@@ -30,6 +32,22 @@
 #include "workflow/workflow_host.h"
 
 namespace aether::workflow::internal {
+
+class LogIntake;
+
+// The ids of the last `capacity` events handled, to skip one delivered
+// again (at-least-once: its acknowledgement was lost). Not thread-safe.
+class RecentIds {
+ public:
+  explicit RecentIds(size_t capacity) : capacity_(capacity) {}
+  bool Contains(const std::string& id) const { return set_.contains(id); }
+  void Add(const std::string& id);
+
+ private:
+  size_t capacity_;
+  std::deque<std::string> order_;
+  std::unordered_set<std::string> set_;
+};
 
 // Counts and limits lines per instance: a burst of 100, then 20 per second.
 class LogLimiter {
@@ -58,6 +76,10 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   const std::string& id() const { return id_; }
   const std::string& workflow() const { return workflow_; }
   const std::string& component() const { return component_; }
+  // At-least-once (its workflow's delivery; fixed for the actor's life):
+  // casts to and from it go through the log (Core::AppendFrom), its events
+  // come from its LogIntake and are settled once handled.
+  bool logged() const { return logged_; }
   InstanceAssignment assignment() const;
   State state() const;
 
@@ -79,6 +101,13 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
     return std::nullopt;
   }
 
+  // For LogIntake: free mailbox slots (0 while events are refused); a wait
+  // until one frees or `until`; the push of a delivered event (moved from
+  // `d` only when queued; errors as for Cast).
+  size_t Room() const;
+  void WaitForRoom(WaitUntil until);
+  Status Offer(std::unique_ptr<LogDelivery>& d, WaitUntil wait_until);
+
   // Lifecycle (asynchronous; the pool does the work).
   void Start();
   void Reconfigure(InstanceAssignment assignment);  // restart with a new assignment
@@ -91,8 +120,10 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   InstanceStatus Snapshot() const;
   struct Counts {
     int64_t events = 0, failures = 0, restarts = 0, dropped = 0;
-    int64_t refused = 0;  // events an http-ingress refused (its client got 503)
-    int64_t waited = 0;   // sends of this instance held for room downstream
+    int64_t refused = 0;     // events an http-ingress refused (its client got 503)
+    int64_t waited = 0;      // sends of this instance held for room downstream
+    int64_t duplicates = 0;  // at-least-once events skipped: handled here already
+    int64_t given_up = 0;    // at-least-once events whose every attempt failed
   };
   Counts counts() const;
 
@@ -142,15 +173,21 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   // Pushes, waiting for room until `wait_until`; `lock` holds mu_.
   Status PushLocked(std::unique_lock<std::mutex>& lock, std::string_view source,
                     std::string_view payload, ReplyFn* reply, Clock::TimePoint deadline,
-                    WaitUntil wait_until);
+                    WaitUntil wait_until, std::unique_ptr<LogDelivery>* delivery = nullptr);
   void StartRetryLocked(std::chrono::milliseconds delay);
   void OnStartError(const Status& st);
   void OnTrap(const Failure& f);
   void Process(Event& e, bool* trapped);
+  // Acknowledges, or asks the log for another attempt, or gives up.
+  void Settle(Event& e, Outcome o);
+  // Events that will not be handled here: calls answered `why`, logged
+  // events handed back to the log at once (another instance may take them).
+  void Reject(std::vector<Event>& events, const Status& why);
   void SetStateLocked(State s, std::string error);
   void FinishStop();
 
   const std::string id_, workflow_, component_;
+  const bool logged_;
 
   mutable std::mutex mu_;  // guards the fields below up to `wiring_mu_`
   InstanceAssignment assignment_;
@@ -169,14 +206,16 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   std::chrono::milliseconds restart_backoff_{0};
   Clock::TimePoint last_trap_{};  // on core_.clock()
   std::map<std::string, double, std::less<>> telemetry_;
+  std::unique_ptr<LogIntake> intake_;  // logged actors, from Start to FinishStop
 
   mutable std::mutex wiring_mu_;
   std::shared_ptr<const Wiring> wiring_;
 
   std::atomic<int64_t> events_{0}, failures_{0}, restarts_{0}, dropped_{0}, link_dropped_{0},
-      refused_{0}, waited_{0};
+      refused_{0}, waited_{0}, duplicates_{0}, given_up_{0};
   bool live_ = false;  // an instance exists; pool worker only
   Event current_;      // the event being handled; pool worker only
+  RecentIds recent_;   // logged actors; pool worker only
   LogLimiter log_limiter_;
 };
 

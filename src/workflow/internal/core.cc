@@ -6,7 +6,9 @@
 
 #include "common/json_util.h"
 #include "protocol/event.h"
+#include "protocol/ids.h"
 #include "workflow/internal/actor.h"
+#include "workflow/internal/event_ids.h"
 
 namespace aether::workflow::internal {
 
@@ -38,6 +40,24 @@ Result<const Route*> FindRoute(const Wiring* w, std::string_view output, const s
   }
   return NotFound("output \"" + std::string(output) + "\" of " + from + " is not mapped");
 }
+
+// A one-off piece of work on the pool; `dropped` runs if it never does.
+class Task : public Runnable {
+ public:
+  Task(std::function<void()> fn, std::function<void()> dropped)
+      : fn_(std::move(fn)), dropped_(std::move(dropped)) {}
+  ~Task() override {
+    if (fn_ && dropped_) dropped_();
+  }
+  void Run() override {
+    std::function<void()> fn = std::move(fn_);
+    fn_ = nullptr;
+    fn();
+  }
+
+ private:
+  std::function<void()> fn_, dropped_;
+};
 
 }  // namespace
 
@@ -107,8 +127,45 @@ void Core::CallTo(const Target& t, std::string_view source, std::string_view pay
   link->Call(t.where, source, payload, timeout, std::move(done));
 }
 
+void Core::Post(std::function<void()> fn, std::function<void()> dropped) {
+  pool_.Submit(std::make_shared<Task>(std::move(fn), std::move(dropped)));
+}
+
+Status Core::AppendFrom(Actor& from, std::string_view output, std::string_view payload,
+                        WaitUntil deadline, std::string event_id, bool at_edge) {
+  std::shared_ptr<const Wiring> w = from.wiring();
+  Result<const Route*> route = FindRoute(w.get(), output, from.id());
+  if (!route.ok()) return route.status();
+  EventLog* log = options_.event_log.get();
+  if (log == nullptr) return FailedPrecondition("this engine has no event log ([nats] urls)");
+  // Every target of an output is an instance of one component, and the
+  // log hands the event to whichever of them fetches it.
+  std::optional<protocol::InstanceIdParts> to =
+      protocol::ParseInstanceId((*route)->targets.front().where.instance);
+  if (!to) return Internal("bad target id " + (*route)->targets.front().where.instance);
+  LogEvent event{event_id.empty() ? RandomEventId() : std::move(event_id), from.component(),
+                 std::string(payload)};
+  Pool::Blocking blocking(pool_);  // a round trip to the log: others keep their threads
+  Status st = log->Append(from.workflow(), to->component, event, deadline);
+  if (st.code() == Code::kNotFound) {  // the first event of this workflow on the log
+    st = log->EnsureWorkflow(from.workflow());
+    if (st.ok()) st = log->Append(from.workflow(), to->component, event, deadline);
+  }
+  if (st.ok()) return st;
+  if (at_edge) {
+    from.CountRefused();
+  } else {
+    from.CountLinkDropped();
+  }
+  return st;
+}
+
 Status Core::CastFrom(Actor& from, std::string_view output, std::string_view payload,
                       WaitUntil wait_until, bool at_edge) {
+  if (from.logged()) {
+    return AppendFrom(from, output, payload,
+                      std::chrono::steady_clock::now() + options_.log_append_timeout, "", at_edge);
+  }
   std::shared_ptr<const Wiring> w = from.wiring();
   Result<const Route*> route = FindRoute(w.get(), output, from.id());
   if (!route.ok()) return route.status();

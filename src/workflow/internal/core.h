@@ -7,6 +7,7 @@
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,8 +69,19 @@ class Core {
   // target (a local one) or on `from` (a link), or with `at_edge` (an
   // http-ingress whose client is told) as refused on `from`; Unavailable
   // when the target does not run.
+  // An at-least-once `from` appends instead (AppendFrom, within
+  // log_append_timeout; `wait_until` does not apply).
   Status CastFrom(Actor& from, std::string_view output, std::string_view payload,
                   WaitUntil wait_until, bool at_edge = false);
+  // At-least-once: appends the event, with `event_id` (empty: a random
+  // one), to the log for the component `output` leads to; OK once the log
+  // stored it, at the latest at `deadline`. Blocks (a Pool::Blocking
+  // worker). A failure is counted on `from`: refused with `at_edge`, else
+  // dropped (the guest hears it; the event was never accepted).
+  Status AppendFrom(Actor& from, std::string_view output, std::string_view payload,
+                    WaitUntil deadline, std::string event_id, bool at_edge = false);
+  // Runs `fn` on a pool worker; `dropped` instead if the pool stops first.
+  void Post(std::function<void()> fn, std::function<void()> dropped);
   // Asynchronous: `done` gets the reply or the error, at the latest after
   // `timeout` (DeadlineExceeded). Never blocks.
   void CallFrom(Actor& from, std::string_view output, std::string_view payload,

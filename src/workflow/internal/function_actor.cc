@@ -6,6 +6,7 @@
 
 #include "common/limits.h"
 #include "common/log.h"
+#include "workflow/internal/event_ids.h"
 
 namespace aether::workflow::internal {
 
@@ -139,6 +140,9 @@ Actor::Outcome FunctionActor::Handle(Event& e, std::string* reply, Failure* fail
   }
   auto start = Clock::now();
   event_deadline_ = start + event_timeout_;
+  event_id_ = e.delivery != nullptr ? e.delivery->event().id : std::string();
+  casts_ = 0;
+  cast_error_.clear();
   auto remaining = [&] {
     return std::max<Clock::duration>(event_deadline_ - Clock::now(), milliseconds(1));
   };
@@ -147,9 +151,18 @@ Actor::Outcome FunctionActor::Handle(Event& e, std::string* reply, Failure* fail
   if (out == Outcome::kOk) out = Put(e.payload, &data, remaining(), failure);
   if (out != Outcome::kOk) return out;
   uint64_t args[] = {src, e.source.size(), data, e.payload.size()};
-  if (!call)
-    return CheckCall(instance_->Call("handle_cast", "v:iiii", args, remaining()), "handle_cast",
-                     failure);
+  if (!call) {
+    out = CheckCall(instance_->Call("handle_cast", "v:iiii", args, remaining()), "handle_cast",
+                    failure);
+    // At-least-once: an event whose casts did not all reach the log is not
+    // done, whatever the guest made of the error; handling it again casts
+    // the same ids, so the casts that did reach it are not repeated.
+    if (out == Outcome::kOk && e.delivery != nullptr && !cast_error_.empty()) {
+      failure->message = "a cast of this event failed, so it will be handled again: " + cast_error_;
+      return Outcome::kFailed;
+    }
+    return out;
+  }
   Result<wasm::InstanceCall> r = instance_->Call("handle_call", "I:iiii", args, remaining());
   out = CheckCall(r, "handle_call", failure);
   if (out != Outcome::kOk) return out;
@@ -179,12 +192,29 @@ void FunctionActor::StopInstance(bool graceful) {
   last_reply_.shrink_to_fit();
 }
 
+std::string FunctionActor::NextCastId(std::string_view output) {
+  return event_id_.empty() ? std::string() : DerivedEventId(event_id_, output, casts_++);
+}
+
 int32_t FunctionActor::HostCast(std::string_view output, std::string_view payload) {
   if (payload.size() > kMaxPayload) return -5;
-  // Held while the target is full (the flow control of workflows), within
-  // this event's own budget: the watchdog ends the event when it is spent.
-  WaitUntil wait = std::min(Clock::now() + core_.options().send_wait, event_deadline_);
-  Status st = core_.CastFrom(*this, output, payload, wait);
+  // Held while the target is full (the flow control of workflows), or
+  // until the log stored it (at-least-once), within this event's own
+  // budget: the watchdog ends the event when it is spent.
+  Status st;
+  if (logged()) {
+    WaitUntil deadline =
+        std::min(Clock::now() + core_.options().log_append_timeout, event_deadline_);
+    st = core_.AppendFrom(*this, output, payload, deadline, NextCastId(output));
+    // An unmapped output is the guest's to handle; the log's failures are
+    // the platform's.
+    if (!st.ok() && st.code() != Code::kNotFound && cast_error_.empty()) {
+      cast_error_ = st.message();
+    }
+  } else {
+    WaitUntil wait = std::min(Clock::now() + core_.options().send_wait, event_deadline_);
+    st = core_.CastFrom(*this, output, payload, wait);
+  }
   if (st.ok()) return 0;
   if (st.code() == Code::kNotFound) {
     std::shared_ptr<const Wiring> w = wiring();
@@ -235,19 +265,35 @@ int32_t FunctionActor::HostDelayedCast(uint32_t delay_ms, std::string_view outpu
     return -2;
   }
   std::weak_ptr<Actor> weak = weak_from_this();
-  core_.timer().After(milliseconds(delay_ms),
-                      [weak, out = std::string(output), data = std::string(payload)] {
-                        std::shared_ptr<Actor> self = weak.lock();
-                        if (self == nullptr) return;
-                        auto* fn = static_cast<FunctionActor*>(self.get());
-                        fn->delayed_.fetch_sub(1, std::memory_order_relaxed);
-                        if (fn->stopped()) return;
-                        // On the timer's thread, which must not wait.
-                        Status st = fn->core_.CastFrom(*fn, out, data, kNoWait);
-                        if (!st.ok() && st.code() != Code::kResourceExhausted) {
-                          fn->ReportFailure("delayed cast to \"" + out + "\": " + st.message());
-                        }
-                      });
+  // At-least-once: the id is fixed now, so that handling this event again
+  // schedules a cast the log recognizes (within its dedup window).
+  std::string id = logged() ? NextCastId(std::string("delayed:").append(output)) : std::string();
+  core_.timer().After(milliseconds(delay_ms), [weak, out = std::string(output),
+                                               data = std::string(payload), id = std::move(id)] {
+    std::shared_ptr<Actor> self = weak.lock();
+    if (self == nullptr) return;
+    auto* fn = static_cast<FunctionActor*>(self.get());
+    fn->delayed_.fetch_sub(1, std::memory_order_relaxed);
+    if (fn->stopped()) return;
+    if (!fn->logged()) {
+      // On the timer's thread, which must not wait.
+      Status st = fn->core_.CastFrom(*fn, out, data, kNoWait);
+      if (!st.ok() && st.code() != Code::kResourceExhausted) {
+        fn->ReportFailure("delayed cast to \"" + out + "\": " + st.message());
+      }
+      return;
+    }
+    // Appending is a round trip to the log: on a pool worker.
+    fn->core_.Post(
+        [self, out, data, id] {
+          auto* f = static_cast<FunctionActor*>(self.get());
+          Status st = f->core_.AppendFrom(
+              *f, out, data,
+              std::chrono::steady_clock::now() + f->core_.options().log_append_timeout, id);
+          if (!st.ok()) f->ReportFailure("delayed cast to \"" + out + "\": " + st.message());
+        },
+        nullptr);
+  });
   return 0;
 }
 

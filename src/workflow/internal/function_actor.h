@@ -38,6 +38,8 @@ class FunctionActor : public Actor {
   Outcome Put(std::string_view bytes, uint32_t* ptr, std::chrono::nanoseconds timeout,
               Failure* failure);
   Outcome CheckCall(const Result<wasm::InstanceCall>& r, std::string_view what, Failure* failure);
+  // The id of the next at-least-once cast through `output` of this event.
+  std::string NextCastId(std::string_view output);
 
   std::unique_ptr<wasm::Instance> instance_;  // pool worker only
   std::chrono::nanoseconds event_timeout_{};
@@ -46,6 +48,11 @@ class FunctionActor : public Actor {
   // During an event (pool worker only):
   std::chrono::steady_clock::time_point event_deadline_{};
   std::string last_reply_;
+  // At-least-once: the id of the event being handled ("" for a call) and
+  // its casts so far, from which each cast's id derives (event_ids.h).
+  std::string event_id_;
+  uint32_t casts_ = 0;
+  std::string cast_error_;  // the first failed cast of the event: it is handled again
   std::atomic<int64_t> delayed_{0};
 };
 

@@ -9,11 +9,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "workflow/event_log.h"
 #include "workflow/workflow_host.h"
 
 namespace aether::workflow::internal {
@@ -23,6 +25,8 @@ struct Event {
   std::string payload;
   ReplyFn reply;                // empty for a cast
   Clock::TimePoint deadline{};  // calls: when the caller gives up (host clock)
+  // An at-least-once cast: from the log, settled once handled (actor.cc).
+  std::unique_ptr<LogDelivery> delivery;
 };
 
 class Mailbox {
@@ -37,13 +41,14 @@ class Mailbox {
 
   // False when `capacity` events are waiting already (nothing is moved then).
   bool Push(std::string_view source, std::string_view payload, ReplyFn* reply,
-            Clock::TimePoint deadline) {
+            Clock::TimePoint deadline, std::unique_ptr<LogDelivery>* delivery = nullptr) {
     if (count_ == capacity_) return false;
     if (count_ == ring_.size()) Grow();
     Event& e = ring_[(head_ + count_) % ring_.size()];
     e.source.assign(source);
     e.payload.assign(payload);
     if (reply != nullptr) e.reply = std::move(*reply);
+    if (delivery != nullptr) e.delivery = std::move(*delivery);
     e.deadline = deadline;
     ++count_;
     return true;
@@ -57,6 +62,7 @@ class Mailbox {
     out.payload.swap(e.payload);
     out.reply = std::move(e.reply);
     e.reply = nullptr;
+    out.delivery = std::move(e.delivery);
     out.deadline = e.deadline;
     head_ = (head_ + 1) % ring_.size();
     --count_;

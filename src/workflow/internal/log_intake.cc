@@ -1,0 +1,107 @@
+#include "workflow/internal/log_intake.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "workflow/internal/actor.h"
+
+namespace aether::workflow::internal {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr size_t kMaxFetch = 64;          // events per fetch
+constexpr milliseconds kFetchWait{1000};  // a fetch's longest wait for the first event
+constexpr milliseconds kRoomWait{200};    // then the stop flag is looked at again
+constexpr milliseconds kQueueWait{1000};  // for room the fetch saw but a call took
+constexpr milliseconds kBackoffFirst{200}, kBackoffMax{5000};
+
+}  // namespace
+
+LogIntake::LogIntake(EventLog& log, const std::shared_ptr<Actor>& actor)
+    : log_(log), actor_(actor), workflow_(actor->workflow()), component_(actor->component()) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+LogIntake::~LogIntake() { Stop(); }
+
+void LogIntake::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    if (sub_ != nullptr) sub_->Close();
+    cv_.notify_all();
+  }
+  if (!thread_.joinable()) return;
+  if (thread_.get_id() == std::this_thread::get_id()) {
+    thread_.detach();  // the last reference to the actor went away on this thread
+  } else {
+    thread_.join();
+  }
+}
+
+bool LogIntake::Pause(milliseconds d) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, d, [&] { return stop_; });
+}
+
+void LogIntake::Loop() {
+  milliseconds backoff{0};
+  auto fail = [&](std::string_view what, const Status& st) {
+    if (std::shared_ptr<Actor> actor = actor_.lock()) {
+      actor->ReportFailure(std::string(what) + ": " + st.message());
+    }
+    backoff = backoff.count() == 0 ? kBackoffFirst : std::min(backoff * 2, kBackoffMax);
+    return Pause(backoff);
+  };
+  std::shared_ptr<LogSubscription> sub;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) break;
+    }
+    if (sub == nullptr) {
+      Status st = log_.EnsureWorkflow(workflow_);
+      Result<std::unique_ptr<LogSubscription>> r =
+          st.ok() ? log_.Subscribe(workflow_, component_)
+                  : Result<std::unique_ptr<LogSubscription>>(st);
+      if (!r.ok()) {
+        if (!fail("cannot subscribe to the event log", r.status())) break;
+        continue;
+      }
+      sub = std::move(*r);
+      std::lock_guard lock(mu_);
+      if (stop_) break;
+      sub_ = sub;
+    }
+    std::shared_ptr<Actor> actor = actor_.lock();
+    if (actor == nullptr) break;
+    size_t room = actor->Room();
+    if (room == 0) {
+      actor->WaitForRoom(std::chrono::steady_clock::now() + kRoomWait);
+      continue;
+    }
+    Result<std::vector<std::unique_ptr<LogDelivery>>> got =
+        sub->Fetch(std::min(room, kMaxFetch), kFetchWait);
+    if (!got.ok()) {
+      {
+        std::lock_guard lock(mu_);
+        if (stop_) break;  // closed by Stop
+      }
+      if (!fail("cannot fetch from the event log", got.status())) break;
+      continue;
+    }
+    backoff = milliseconds(0);
+    for (std::unique_ptr<LogDelivery>& d : *got) {
+      Status st = actor->Offer(d, std::chrono::steady_clock::now() + kQueueWait);
+      // Not queued (stopping, failed, full of calls): back to the log at
+      // once, for another instance or a later fetch.
+      if (!st.ok() && d != nullptr) (void)d->Nak(milliseconds(0));
+    }
+  }
+  if (sub != nullptr) sub->Close();
+}
+
+}  // namespace aether::workflow::internal
