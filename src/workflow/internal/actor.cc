@@ -199,7 +199,7 @@ void Actor::Start() {
     submit = ScheduleLocked();
     if (logged_ && accepts_events() && intake_ == nullptr && !stop_requested_ &&
         core_.options().event_log != nullptr) {
-      intake_ = std::make_unique<LogIntake>(*core_.options().event_log, shared_from_this());
+      intake_ = std::make_unique<LogIntake>(core_.options().event_log, shared_from_this());
     }
   }
   if (submit) core_.pool().Submit(shared_from_this());

@@ -20,19 +20,43 @@ constexpr milliseconds kBackoffFirst{200}, kBackoffMax{5000};
 
 }  // namespace
 
-LogIntake::LogIntake(EventLog& log, const std::shared_ptr<Actor>& actor)
-    : log_(log), actor_(actor), workflow_(actor->workflow()), component_(actor->component()) {
-  thread_ = std::thread([this] { Loop(); });
+struct LogIntake::State {
+  std::shared_ptr<EventLog> log;
+  std::weak_ptr<Actor> actor;
+  std::string workflow, component;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  std::shared_ptr<LogSubscription> sub;  // guarded by mu (Stop closes it)
+
+  bool stopping() {
+    std::lock_guard lock(mu);
+    return stop;
+  }
+  // Waits `d` or until Stop; false when stopping.
+  bool Pause(milliseconds d) {
+    std::unique_lock lock(mu);
+    return !cv.wait_for(lock, d, [&] { return stop; });
+  }
+};
+
+LogIntake::LogIntake(std::shared_ptr<EventLog> log, const std::shared_ptr<Actor>& actor)
+    : state_(std::make_shared<State>()) {
+  state_->log = std::move(log);
+  state_->actor = actor;
+  state_->workflow = actor->workflow();
+  state_->component = actor->component();
+  thread_ = std::thread([s = state_] { Loop(s); });
 }
 
 LogIntake::~LogIntake() { Stop(); }
 
 void LogIntake::Stop() {
   {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-    if (sub_ != nullptr) sub_->Close();
-    cv_.notify_all();
+    std::lock_guard lock(state_->mu);
+    state_->stop = true;
+    if (state_->sub != nullptr) state_->sub->Close();
+    state_->cv.notify_all();
   }
   if (!thread_.joinable()) return;
   if (thread_.get_id() == std::this_thread::get_id()) {
@@ -42,41 +66,32 @@ void LogIntake::Stop() {
   }
 }
 
-bool LogIntake::Pause(milliseconds d) {
-  std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, d, [&] { return stop_; });
-}
-
-void LogIntake::Loop() {
+void LogIntake::Loop(const std::shared_ptr<State>& s) {
   milliseconds backoff{0};
   auto fail = [&](std::string_view what, const Status& st) {
-    if (std::shared_ptr<Actor> actor = actor_.lock()) {
+    if (std::shared_ptr<Actor> actor = s->actor.lock()) {
       actor->ReportFailure(std::string(what) + ": " + st.message());
     }
     backoff = backoff.count() == 0 ? kBackoffFirst : std::min(backoff * 2, kBackoffMax);
-    return Pause(backoff);
+    return s->Pause(backoff);
   };
   std::shared_ptr<LogSubscription> sub;
-  for (;;) {
-    {
-      std::lock_guard lock(mu_);
-      if (stop_) break;
-    }
+  while (!s->stopping()) {
     if (sub == nullptr) {
-      Status st = log_.EnsureWorkflow(workflow_);
+      Status st = s->log->EnsureWorkflow(s->workflow);
       Result<std::unique_ptr<LogSubscription>> r =
-          st.ok() ? log_.Subscribe(workflow_, component_)
+          st.ok() ? s->log->Subscribe(s->workflow, s->component)
                   : Result<std::unique_ptr<LogSubscription>>(st);
       if (!r.ok()) {
         if (!fail("cannot subscribe to the event log", r.status())) break;
         continue;
       }
       sub = std::move(*r);
-      std::lock_guard lock(mu_);
-      if (stop_) break;
-      sub_ = sub;
+      std::lock_guard lock(s->mu);
+      if (s->stop) break;
+      s->sub = sub;
     }
-    std::shared_ptr<Actor> actor = actor_.lock();
+    std::shared_ptr<Actor> actor = s->actor.lock();
     if (actor == nullptr) break;
     size_t room = actor->Room();
     if (room == 0) {
@@ -86,10 +101,7 @@ void LogIntake::Loop() {
     Result<std::vector<std::unique_ptr<LogDelivery>>> got =
         sub->Fetch(std::min(room, kMaxFetch), kFetchWait);
     if (!got.ok()) {
-      {
-        std::lock_guard lock(mu_);
-        if (stop_) break;  // closed by Stop
-      }
+      if (s->stopping()) break;  // closed by Stop
       if (!fail("cannot fetch from the event log", got.status())) break;
       continue;
     }

@@ -22,7 +22,7 @@ class Actor;
 class LogIntake {
  public:
   // Starts fetching for `actor` (kept as a weak reference) at once.
-  LogIntake(EventLog& log, const std::shared_ptr<Actor>& actor);
+  LogIntake(std::shared_ptr<EventLog> log, const std::shared_ptr<Actor>& actor);
   ~LogIntake();  // Stop()
   LogIntake(const LogIntake&) = delete;
   LogIntake& operator=(const LogIntake&) = delete;
@@ -32,17 +32,12 @@ class LogIntake {
   void Stop();
 
  private:
-  void Loop();
-  // Waits `d` or until Stop; false when stopping.
-  bool Pause(std::chrono::milliseconds d);
+  // What the thread uses, shared with it: if the last reference to the
+  // actor goes away on the thread itself, it detaches and ends on its own.
+  struct State;
+  static void Loop(const std::shared_ptr<State>& s);
 
-  EventLog& log_;
-  std::weak_ptr<Actor> actor_;
-  const std::string workflow_, component_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::shared_ptr<LogSubscription> sub_;  // guarded by mu_ (Stop closes it)
+  std::shared_ptr<State> state_;
   std::thread thread_;
 };
 
