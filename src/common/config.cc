@@ -2,6 +2,9 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <cctype>
+#include <climits>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -72,6 +75,22 @@ class Section {
     *out = *s;
     return OkStatus();
   }
+  // An array of strings; a single string is a list of one.
+  Status StringList(const char* key, std::vector<std::string>* out) {
+    const toml::node* n = Take(key);
+    if (n == nullptr) return OkStatus();
+    if (n->is_string()) {
+      *out = {n->as_string()->get()};
+      return OkStatus();
+    }
+    if (!n->is_array()) return TypeError(key, "a list of strings");
+    out->clear();
+    for (const toml::node& v : *n->as_array()) {
+      if (!v.is_string()) return TypeError(key, "a list of strings");
+      out->push_back(v.as_string()->get());
+    }
+    return OkStatus();
+  }
   Status StringMap(const char* key, std::map<std::string, std::string>* out) {
     const toml::node* n = Take(key);
     if (n == nullptr) return OkStatus();
@@ -114,6 +133,55 @@ const toml::table* SubTable(const toml::table& doc, const char* name) {
   return n != nullptr ? n->as_table() : nullptr;
 }
 
+// The engine's [nats] section. Secrets never appear in a message.
+Status ParseNats(const toml::table& doc, const std::string& origin, NatsConfig& n) {
+  Section s(SubTable(doc, "nats"), "nats", origin);
+  RETURN_IF_ERROR(s.StringList("urls", &n.urls));
+  for (auto [key, field] : {std::pair{"user", &n.user},
+                            {"password", &n.password},
+                            {"token", &n.token},
+                            {"ca_file", &n.ca_file},
+                            {"cert_file", &n.cert_file},
+                            {"key_file", &n.key_file},
+                            {"prefix", &n.prefix}}) {
+    RETURN_IF_ERROR(s.String(key, field));
+  }
+  RETURN_IF_ERROR(s.Integer("replicas", &n.replicas, 1, 5));
+  RETURN_IF_ERROR(s.Duration("max_age", &n.max_age));
+  RETURN_IF_ERROR(s.Size("max_bytes", &n.max_bytes));
+  RETURN_IF_ERROR(s.Duration("dedup_window", &n.dedup_window));
+  RETURN_IF_ERROR(s.Duration("ack_wait", &n.ack_wait));
+  RETURN_IF_ERROR(s.Integer("max_deliver", &n.max_deliver, 1, 1'000'000));
+  RETURN_IF_ERROR(s.Integer("max_ack_pending", &n.max_ack_pending, 1, 1'000'000));
+  RETURN_IF_ERROR(s.Duration("connect_timeout", &n.connect_timeout));
+  RETURN_IF_ERROR(s.Finish());
+  auto bad = [&](const std::string& what) { return InvalidArgument(origin + ": [nats] " + what); };
+  for (const std::string& url : n.urls) {
+    bool scheme = url.rfind("nats://", 0) == 0 || url.rfind("tls://", 0) == 0;
+    bool blank = std::any_of(url.begin(), url.end(), [](char c) { return c <= ' '; });
+    if (!scheme || blank || url.find('/', url.find("://") + 3) != std::string::npos) {
+      return bad("urls: each must be nats://HOST:PORT or tls://HOST:PORT");
+    }
+    if (url.find('@') != std::string::npos) {
+      return bad("urls: put credentials in user/password or token, not in the URL");
+    }
+  }
+  if (!n.password.empty() && n.user.empty()) return bad("password is set without user");
+  if (!n.token.empty() && !n.user.empty()) return bad("set user/password or token, not both");
+  if (n.cert_file.empty() != n.key_file.empty()) {
+    return bad("cert_file and key_file must be set together");
+  }
+  bool prefix_ok = !n.prefix.empty() && n.prefix.size() <= 32 &&
+                   std::all_of(n.prefix.begin(), n.prefix.end(), [](char c) {
+                     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+                   });
+  if (!prefix_ok) return bad("prefix must be 1 to 32 of A-Z a-z 0-9 _ -");
+  if (n.dedup_window > n.max_age) return bad("dedup_window must be at most max_age");
+  if (n.ack_wait < std::chrono::milliseconds(100)) return bad("ack_wait must be at least 100ms");
+  if (n.max_bytes > static_cast<uint64_t>(INT64_MAX)) return bad("max_bytes is too large");
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_view) {
@@ -127,14 +195,15 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
         << e.description();
     return InvalidArgument(msg.str());
   }
-  static const std::set<std::string> kSections = {
-      "runtime", "server", "database", "gateway", "registry", "control", "auth", "workflow", "log"};
+  static const std::set<std::string> kSections = {"runtime",  "server",  "database", "gateway",
+                                                  "registry", "control", "auth",     "workflow",
+                                                  "nats",     "log"};
   for (const auto& [k, v] : doc) {
     if (!kSections.count(std::string(k.str())) || !v.is_table()) {
       return InvalidArgument(
           origin + ": unknown section [" + std::string(k.str()) +
           "] (known: runtime, server, database, gateway, registry, control, auth, workflow, "
-          "log)");
+          "nats, log)");
     }
   }
 
@@ -262,6 +331,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
       }
     }
   }
+  RETURN_IF_ERROR(ParseNats(doc, origin, c.nats));
   {
     Section s(SubTable(doc, "log"), "log", origin);
     RETURN_IF_ERROR(s.String("level", &c.log.level));
@@ -317,6 +387,37 @@ std::string WorkflowTemplate(const WorkflowConfig& d) {
   return o.str();
 }
 
+// The engine's [nats] section, as template lines (commented out: no
+// event log unless urls are set).
+std::string NatsTemplate(const NatsConfig& d) {
+  std::ostringstream o;
+  o << "# The durable event log of at-least-once workflows (NATS JetStream); unset urls =\n"
+    << "# none, and at-least-once workflows cannot run here. docs/operations.md, \"NATS\".\n"
+    << "[nats]\n"
+    << "# urls = [\"nats://nats-1:4222\", \"nats://nats-2:4222\", \"nats://nats-3:4222\"]\n"
+    << "# user = \"aether\"          # and password; or token. Secrets: prefer the\n"
+    << "# password = \"...\"         # AETHER_NATS_PASSWORD / AETHER_NATS_TOKEN variables\n"
+    << "# token = \"...\"\n"
+    << "# ca_file = \"/etc/aether/nats-ca.pem\"   # TLS (also for tls:// URLs)\n"
+    << "# cert_file = \"/etc/aether/nats.crt\"    # client certificate, with key_file\n"
+    << "# key_file = \"/etc/aether/nats.key\"\n"
+    << "prefix = \"" << d.prefix << "\"          # streams <prefix>_wf_<workflow>\n"
+    << "replicas = " << d.replicas << "              # copies of each stream (3 needs a cluster)\n"
+    << "max_age = \"" << FormatDuration(d.max_age)
+    << "\"          # events older than this are dropped\n"
+    << "max_bytes = \"" << FormatSize(d.max_bytes)
+    << "\"        # per workflow; then appends are refused\n"
+    << "dedup_window = \"" << FormatDuration(d.dedup_window)
+    << "\"     # a repeated event id within this is stored once\n"
+    << "ack_wait = \"" << FormatDuration(d.ack_wait)
+    << "\"        # unacknowledged this long: delivered again\n"
+    << "max_deliver = " << d.max_deliver << "          # deliveries of one event at most\n"
+    << "max_ack_pending = " << d.max_ack_pending
+    << "    # events handed out and not acknowledged, per component\n"
+    << "connect_timeout = \"" << FormatDuration(d.connect_timeout) << "\"\n";
+  return o.str();
+}
+
 }  // namespace
 
 Result<std::string> ConfigTemplate(std::string_view role) {
@@ -359,6 +460,7 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "compile_timeout = \"" << FormatDuration(d.runtime.compile_timeout) << "\"\n"
       << "compile_memory_limit = \"" << FormatSize(d.runtime.compile_memory_limit) << "\"\n\n"
       << WorkflowTemplate(d.workflow) << "\n"
+      << NatsTemplate(d.nats) << "\n"
       << "[log]\n"
       << "level = \"info\"         # trace, debug, info, warn, error\n";
   } else if (role == "control") {

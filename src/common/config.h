@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/limits.h"
 #include "common/result.h"
@@ -107,6 +108,31 @@ struct WorkflowConfig {
   size_t http_egress_queue_length = kDefaultHttpEgressQueueLength;  // casts per resource
 };
 
+// The engine's durable event log for at-least-once workflows: NATS
+// JetStream (workflow/jetstream_log.h; docs/configuration.md, "[nats]").
+// No urls: no log, so at-least-once workflows cannot run on this node.
+// password and token are secrets: they may come from AETHER_NATS_PASSWORD
+// and AETHER_NATS_TOKEN instead (engine/nats_options.h) and are never
+// logged.
+struct NatsConfig {
+  std::vector<std::string> urls;  // nats://host:4222 or tls://host:4222
+  std::string user;
+  std::string password;
+  std::string token;
+  std::string ca_file;  // TLS: a CA to trust; client certificate and key
+  std::string cert_file;
+  std::string key_file;
+  std::string prefix = std::string(kDefaultNatsPrefix);   // streams and subjects
+  int replicas = kDefaultNatsReplicas;                    // of each stream, 1..5
+  std::chrono::nanoseconds max_age = kDefaultNatsMaxAge;  // events older are dropped
+  uint64_t max_bytes = kDefaultNatsMaxBytes;              // per stream; then appends fail
+  std::chrono::nanoseconds dedup_window = kDefaultNatsDedupWindow;
+  std::chrono::nanoseconds ack_wait = kDefaultNatsAckWait;
+  int64_t max_deliver = kDefaultNatsMaxDeliver;
+  int64_t max_ack_pending = kDefaultNatsMaxAckPending;  // per component
+  std::chrono::nanoseconds connect_timeout = kDefaultNatsConnectTimeout;
+};
+
 struct LogConfig {
   std::string level = "info";  // trace, debug, info, warn, error
 };
@@ -120,6 +146,7 @@ struct Config {
   ControlConfig control;
   AuthConfig auth;
   WorkflowConfig workflow;
+  NatsConfig nats;
   LogConfig log;
 };
 

@@ -181,5 +181,105 @@ TEST(ConfigTest, EngineTemplateListsTheWorkflowLimits) {
   }
 }
 
+TEST(ConfigTest, NatsHasDefaultsAndParses) {
+  Result<Config> d = ParseConfig("", "t.toml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  const NatsConfig& n = d->nats;
+  EXPECT_TRUE(n.urls.empty()) << "no event log unless configured";
+  EXPECT_EQ(n.prefix, kDefaultNatsPrefix);
+  EXPECT_EQ(n.replicas, kDefaultNatsReplicas);
+  EXPECT_EQ(n.max_age, kDefaultNatsMaxAge);
+  EXPECT_EQ(n.max_bytes, kDefaultNatsMaxBytes);
+  EXPECT_EQ(n.dedup_window, kDefaultNatsDedupWindow);
+  EXPECT_EQ(n.ack_wait, kDefaultNatsAckWait);
+  EXPECT_EQ(n.max_deliver, kDefaultNatsMaxDeliver);
+  EXPECT_EQ(n.max_ack_pending, kDefaultNatsMaxAckPending);
+  EXPECT_EQ(n.connect_timeout, kDefaultNatsConnectTimeout);
+
+  Result<Config> c = ParseConfig(R"([nats]
+urls = ["nats://n1:4222", "tls://n2:4222"]
+user = "aether"
+password = "pw-0123456789"
+ca_file = "/etc/ca.pem"
+cert_file = "/etc/c.crt"
+key_file = "/etc/c.key"
+prefix = "edge_1"
+replicas = 3
+max_age = "2h"
+max_bytes = "64MB"
+dedup_window = "30s"
+ack_wait = "10s"
+max_deliver = 5
+max_ack_pending = 100
+connect_timeout = "500ms"
+)",
+                                 "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->nats.urls, (std::vector<std::string>{"nats://n1:4222", "tls://n2:4222"}));
+  EXPECT_EQ(c->nats.user, "aether");
+  EXPECT_EQ(c->nats.password, "pw-0123456789");
+  EXPECT_EQ(c->nats.cert_file, "/etc/c.crt");
+  EXPECT_EQ(c->nats.prefix, "edge_1");
+  EXPECT_EQ(c->nats.replicas, 3);
+  EXPECT_EQ(c->nats.max_age, 2h);
+  EXPECT_EQ(c->nats.max_bytes, 64u << 20);
+  EXPECT_EQ(c->nats.dedup_window, 30s);
+  EXPECT_EQ(c->nats.ack_wait, 10s);
+  EXPECT_EQ(c->nats.max_deliver, 5);
+  EXPECT_EQ(c->nats.max_ack_pending, 100);
+  EXPECT_EQ(c->nats.connect_timeout, 500ms);
+
+  Result<Config> one =
+      ParseConfig("[nats]\nurls = \"nats://127.0.0.1:4222\"\ntoken = \"t\"\n", "t.toml");
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->nats.urls, std::vector<std::string>{"nats://127.0.0.1:4222"});
+}
+
+TEST(ConfigTest, BadNatsValuesNameTheKeyAndNoSecret) {
+  auto error = [](const std::string& toml) {
+    Result<Config> c = ParseConfig("[nats]\n" + toml, "t.toml");
+    return c.ok() ? std::string("(accepted)") : c.status().message();
+  };
+  EXPECT_EQ(error("urls = \"127.0.0.1:4222\"\n"),
+            "t.toml: [nats] urls: each must be nats://HOST:PORT or tls://HOST:PORT");
+  EXPECT_EQ(error("urls = [\"nats://a:1,nats://b:2\"]\n"),
+            "t.toml: [nats] urls: each must be nats://HOST:PORT or tls://HOST:PORT");
+  EXPECT_EQ(error("urls = [4222]\n"), "t.toml: [nats] urls must be a list of strings");
+  std::string with_secret = error("urls = [\"nats://u:hunter2-secret@h:4222\"]\n");
+  EXPECT_NE(with_secret.find("not in the URL"), std::string::npos) << with_secret;
+  EXPECT_EQ(with_secret.find("hunter2"), std::string::npos) << with_secret;
+  std::string lone = error("password = \"hunter2-secret\"\n");
+  EXPECT_EQ(lone, "t.toml: [nats] password is set without user");
+  EXPECT_EQ(error("user = \"u\"\ntoken = \"hunter2-secret\"\n"),
+            "t.toml: [nats] set user/password or token, not both");
+  EXPECT_EQ(error("cert_file = \"c.crt\"\n"),
+            "t.toml: [nats] cert_file and key_file must be set together");
+  EXPECT_EQ(error("prefix = \"a.b\"\n"),
+            "t.toml: [nats] prefix must be 1 to 32 of A-Z a-z 0-9 _ -");
+  EXPECT_EQ(error("replicas = 7\n"), "t.toml: [nats] replicas must be between 1 and 5");
+  EXPECT_EQ(error("max_age = \"0s\"\n"), "t.toml: [nats] max_age must be positive");
+  EXPECT_EQ(error("max_age = \"1m\"\n"), "t.toml: [nats] dedup_window must be at most max_age");
+  EXPECT_EQ(error("ack_wait = \"10ms\"\n"), "t.toml: [nats] ack_wait must be at least 100ms");
+  EXPECT_EQ(error("max_deliver = 0\n"), "t.toml: [nats] max_deliver must be between 1 and 1000000");
+  EXPECT_EQ(error("max_ack_pending = -1\n"),
+            "t.toml: [nats] max_ack_pending must be between 1 and 1000000");
+  EXPECT_EQ(error("max_bytes = \"lots\"\n").rfind("t.toml: [nats] max_bytes: ", 0), 0u);
+  EXPECT_EQ(error("url = \"nats://a:4222\"\n"), "t.toml: unknown key [nats] url");
+}
+
+TEST(ConfigTest, EngineTemplateHasTheNatsKeys) {
+  Result<std::string> t = ConfigTemplate("engine");
+  ASSERT_TRUE(t.ok());
+  for (std::string_view key :
+       {"[nats]", "# urls = ", "prefix = \"aether\"", "replicas = 1", "max_age = \"86400s\"",
+        "max_bytes = \"1GB\"", "dedup_window = \"120s\"", "ack_wait = \"30s\"", "max_deliver = 10",
+        "max_ack_pending = 1024", "connect_timeout = \"2s\"", "AETHER_NATS_PASSWORD"}) {
+    EXPECT_NE(t->find(key), std::string::npos) << key << "\n" << *t;
+  }
+  Result<Config> parsed = ParseConfig(*t, "template");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->nats.ack_wait, kDefaultNatsAckWait);
+}
+
 }  // namespace
 }  // namespace aether

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace aether {
 
@@ -46,5 +47,25 @@ inline constexpr std::chrono::milliseconds kDefaultRedisCommandTimeout{2000};
 inline constexpr size_t kDefaultRedisQueueLength = 4096;
 // The http-egress resource's queued casts.
 inline constexpr size_t kDefaultHttpEgressQueueLength = 256;
+
+// The durable event log of at-least-once workflows on NATS JetStream
+// ([nats] in common/config.h; workflow/jetstream_log.h starts from these).
+// Subjects and streams are named "<prefix>.wf.<workflow>.<component>" and
+// "<prefix>_wf_<workflow>".
+inline constexpr std::string_view kDefaultNatsPrefix = "aether";
+inline constexpr int kDefaultNatsReplicas = 1;
+// A stream's limits: events older than max_age are dropped; a stream
+// holding max_bytes refuses appends (ResourceExhausted).
+inline constexpr std::chrono::hours kDefaultNatsMaxAge{24};
+inline constexpr uint64_t kDefaultNatsMaxBytes = 1ull << 30;
+// A second append of an event id within this window is not stored again.
+inline constexpr std::chrono::minutes kDefaultNatsDedupWindow{2};
+// An event not acknowledged within ack_wait is delivered again, at most
+// max_deliver times in all; a component has at most max_ack_pending
+// events handed out and not yet acknowledged.
+inline constexpr std::chrono::seconds kDefaultNatsAckWait{30};
+inline constexpr int64_t kDefaultNatsMaxDeliver = 10;
+inline constexpr int64_t kDefaultNatsMaxAckPending = 1024;
+inline constexpr std::chrono::seconds kDefaultNatsConnectTimeout{2};
 
 }  // namespace aether

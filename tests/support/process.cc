@@ -113,28 +113,34 @@ Result<std::unique_ptr<ServerProcess>> ServerProcess::Start(const std::string& b
                                                             const std::vector<std::string>& args,
                                                             const std::string& log_path,
                                                             std::chrono::milliseconds timeout) {
+  static const std::regex kListening(R"(listening on (https?://[0-9.]+:([0-9]+)))");
+  std::string url;
+  auto ready = [&url](const std::string& log) -> uint16_t {
+    std::smatch m;
+    if (!std::regex_search(log, m, kListening)) return 0;
+    url = m[1];
+    auto health = NewHttpClient()->Fetch("GET", url + "/health", {}, {}, std::chrono::seconds(2));
+    return health.ok() && health->status == 200 ? static_cast<uint16_t>(std::stoi(m[2])) : 0;
+  };
+  ASSIGN_OR_RETURN(std::unique_ptr<ServerProcess> p,
+                   StartWhen(binary, args, log_path, ready, timeout));
+  p->url_ = url;
+  return p;
+}
+
+Result<std::unique_ptr<ServerProcess>> ServerProcess::StartWhen(
+    const std::string& binary, const std::vector<std::string>& args, const std::string& log_path,
+    const ReadyCheck& ready, std::chrono::milliseconds timeout) {
   ASSIGN_OR_RETURN(pid_t pid, Spawn(binary, args, log_path));
   std::unique_ptr<ServerProcess> p(new ServerProcess(pid, log_path));
-  static const std::regex kListening(R"(listening on (https?://[0-9.]+:([0-9]+)))");
   auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
     if (!p->Running()) {
       return Unavailable("the process exited with code " + std::to_string(p->exit_code_) +
                          " before it was ready:\n" + Tail(p->Log()));
     }
-    if (p->port_ == 0) {
-      std::smatch m;
-      std::string log = p->Log();
-      if (std::regex_search(log, m, kListening)) {
-        p->url_ = m[1];
-        p->port_ = static_cast<uint16_t>(std::stoi(m[2]));
-      }
-    }
-    if (p->port_ != 0) {
-      auto health =
-          NewHttpClient()->Fetch("GET", p->url_ + "/health", {}, {}, std::chrono::seconds(2));
-      if (health.ok() && health->status == 200) return p;
-    }
+    p->port_ = ready(p->Log());
+    if (p->port_ != 0) return p;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return Unavailable("the process did not become ready in time:\n" + Tail(p->Log()));

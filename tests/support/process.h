@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -57,6 +58,13 @@ class ServerProcess {
   static Result<std::unique_ptr<ServerProcess>> Start(
       const std::string& binary, const std::vector<std::string>& args, const std::string& log_path,
       std::chrono::milliseconds timeout = std::chrono::seconds(15));
+  // A server that is not Aether's (nats-server, ...): ready once `ready`,
+  // given its log so far, answers the port it listens on (0: not yet).
+  // url() stays empty. Errors as Start's.
+  using ReadyCheck = std::function<uint16_t(const std::string& log)>;
+  static Result<std::unique_ptr<ServerProcess>> StartWhen(
+      const std::string& binary, const std::vector<std::string>& args, const std::string& log_path,
+      const ReadyCheck& ready, std::chrono::milliseconds timeout = std::chrono::seconds(15));
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

@@ -1,0 +1,46 @@
+#include "engine/nats_options.h"
+
+#include <chrono>
+#include <cstdlib>
+
+namespace aether::engine {
+namespace {
+
+std::chrono::milliseconds Ms(std::chrono::nanoseconds d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+}
+
+// The file's value, else the variable's.
+std::string Secret(const std::string& from_file, const EnvLookup& env, const char* variable) {
+  if (!from_file.empty() || !env) return from_file;
+  const char* v = env(variable);
+  return v != nullptr ? v : "";
+}
+
+}  // namespace
+
+Result<workflow::JetStreamOptions> JetStreamOptionsFromConfig(const Config& config,
+                                                              const EnvLookup& env) {
+  const NatsConfig& n = config.nats;
+  workflow::JetStreamOptions o;
+  o.urls = n.urls;
+  o.user = n.user;
+  o.password = Secret(n.password, env, kNatsPasswordEnv);
+  o.token = Secret(n.token, env, kNatsTokenEnv);
+  o.ca_file = n.ca_file;
+  o.cert_file = n.cert_file;
+  o.key_file = n.key_file;
+  o.prefix = n.prefix;
+  o.replicas = n.replicas;
+  o.max_age = Ms(n.max_age);
+  o.max_bytes = n.max_bytes;
+  o.dedup_window = Ms(n.dedup_window);
+  o.ack_wait = Ms(n.ack_wait);
+  o.max_deliver = n.max_deliver;
+  o.max_ack_pending = n.max_ack_pending;
+  o.connect_timeout = Ms(n.connect_timeout);
+  RETURN_IF_ERROR(workflow::ValidateJetStreamOptions(o));
+  return o;
+}
+
+}  // namespace aether::engine

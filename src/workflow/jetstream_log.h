@@ -1,0 +1,100 @@
+// The EventLog (event_log.h) on NATS JetStream, through the C client
+// (libnats). Why JetStream: docs/workflows.md, "Delivery"; running it:
+// docs/operations.md, "NATS JetStream".
+//
+// Layout on the server, for prefix P:
+//   * one stream per workflow, "P_wf_<workflow>", on subjects
+//     "P.wf.<workflow>.*": file storage, WorkQueue retention (an
+//     acknowledged or terminated event leaves the stream), discard-new
+//     when full (Append answers ResourceExhausted), the options' replicas,
+//     max_age, max_bytes and dedup window;
+//   * one subject per component, "P.wf.<workflow>.<component>";
+//   * one durable pull consumer per component, named "<component>" and
+//     filtered on its subject (the filters do not overlap, as WorkQueue
+//     requires): explicit acks, the options' ack_wait, max_deliver and
+//     max_ack_pending. Every Subscribe of the component, on any node, binds
+//     to it, so each event goes to one of them.
+// An event's id travels as Nats-Msg-Id (the server drops a second publish
+// of an id within the dedup window), its source as the Aether-Source
+// header. Workflow and component names must be protocol names
+// ([a-z0-9][a-z0-9_-]{0,62}); ids [A-Za-z0-9_-]{1,64}; sources at most 255
+// printable bytes without '.', '*', '>' or whitespace: anything else is
+// InvalidArgument before it reaches NATS.
+//
+// Errors: the log could not be reached (no server, a timeout, a
+// disconnect, JetStream not answering) → Unavailable; no stream →
+// NotFound; the stream is full → ResourceExhausted; refused credentials →
+// Unauthenticated; anything else NATS reports → Internal, with its text.
+// Secrets (password, token) never appear in a message or a log line.
+//
+// The connection reconnects by itself, forever, with a backoff of 100 ms
+// doubling to 5 s; each change of state (disconnected, reconnected,
+// closed) is logged once. While it is away, Fetch answers Unavailable at
+// once (within kFetchSlice when the link drops during a Fetch) and Append
+// waits for it until its deadline. Created existing streams and consumers
+// keep their events; their limits are updated to the options' where
+// JetStream allows it (a warning is logged where it does not).
+//
+// Thread-safety: the EventLog, its subscriptions and deliveries may be
+// used from any thread (one Fetch at a time per subscription); each keeps
+// the connection alive, so they may outlive the EventLog.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/limits.h"
+#include "common/result.h"
+#include "workflow/event_log.h"
+
+namespace aether::workflow {
+
+struct JetStreamOptions {
+  // nats:// (or tls://) URLs of one cluster; at least one. No credentials
+  // in them: use user/password or token.
+  std::vector<std::string> urls;
+  // At most one of user (with password) and token. Secrets: never logged.
+  std::string user;
+  std::string password;
+  std::string token;
+  // TLS: a CA file to trust (else the system's), and a client certificate
+  // and key (both or neither). Any of them, or a tls:// URL, turns TLS on.
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  // Streams (created by EnsureWorkflow).
+  std::string prefix = std::string(kDefaultNatsPrefix);  // [A-Za-z0-9_-]{1,32}
+  int replicas = kDefaultNatsReplicas;                   // 1..5
+  std::chrono::milliseconds max_age = kDefaultNatsMaxAge;
+  uint64_t max_bytes = kDefaultNatsMaxBytes;
+  std::chrono::milliseconds dedup_window = kDefaultNatsDedupWindow;  // <= max_age
+  // Consumers (created by the first Subscribe of a component).
+  std::chrono::milliseconds ack_wait = kDefaultNatsAckWait;
+  int64_t max_deliver = kDefaultNatsMaxDeliver;
+  int64_t max_ack_pending = kDefaultNatsMaxAckPending;
+  // The first connection attempt to each server; also the wait of
+  // JetStream's management requests (streams, consumers).
+  std::chrono::milliseconds connect_timeout = kDefaultNatsConnectTimeout;
+  // How often the client pings the server: a link that died silently is
+  // noticed after about two intervals.
+  std::chrono::milliseconds ping_interval = std::chrono::seconds(5);
+};
+
+// A Fetch waits for events in slices of at most this long, checking the
+// connection and Close() between them.
+inline constexpr std::chrono::milliseconds kFetchSlice{500};
+
+// InvalidArgument (which option and why) unless `options` can be used.
+Status ValidateJetStreamOptions(const JetStreamOptions& options);
+
+// Connects (each URL tried once, within connect_timeout) and checks that
+// JetStream answers. Errors: InvalidArgument (the options; a TLS file that
+// cannot be read), Unavailable (no server reachable, JetStream not
+// answering), Unauthenticated (credentials refused), FailedPrecondition
+// (JetStream not enabled on the server, TLS wanted on one side only).
+Result<std::unique_ptr<EventLog>> ConnectJetStream(const JetStreamOptions& options);
+
+}  // namespace aether::workflow
