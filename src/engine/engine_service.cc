@@ -17,11 +17,14 @@
 #include "engine/engine_metrics.h"
 #include "engine/executor.h"
 #include "engine/function_registry.h"
+#include "engine/nats_options.h"
 #include "engine/workflow_options.h"
 #include "protocol/ids.h"
 #include "wasm/engine.h"
 #include "wasm/validate.h"
 #include "workflow/dataplane.h"
+#include "workflow/jetstream_log.h"
+#include "workflow/lazy_event_log.h"
 #include "workflow/poller.h"
 #include "workflow/workflow_host.h"
 
@@ -207,8 +210,29 @@ class EngineServiceImpl final : public EngineService {
       ho.post_event = [poller](std::string body) { poller->PostEvent(std::move(body)); };
       ho.status_changed = [poller] { poller->StatusChanged(); };
     }
+    if (NatsConfigured(config_)) {
+      ASSIGN_OR_RETURN(ho.event_log, ConnectEventLog());
+      ho.max_deliveries = static_cast<int>(config_.nats.max_deliver);
+    }
     ASSIGN_OR_RETURN(host_, workflow::WorkflowHost::Create(std::move(ho)));
     return OkStatus();
+  }
+
+  // The log of at-least-once workflows. A server that is away does not
+  // keep the engine from starting (it connects on first use, then
+  // reconnects by itself); a configuration it refuses does.
+  Result<std::shared_ptr<workflow::EventLog>> ConnectEventLog() {
+    ASSIGN_OR_RETURN(workflow::JetStreamOptions jo, JetStreamOptionsFromConfig(config_));
+    auto log = std::make_shared<workflow::LazyEventLog>(
+        [jo] { return workflow::ConnectJetStream(jo); });
+    Status st = log->ConnectNow();
+    if (st.code() == Code::kUnavailable) {
+      LOG_WARN("NATS JetStream at {} is not reachable yet ({}); at-least-once workflows wait for it",
+               config_.nats.urls.front(), st.message());
+    } else if (!st.ok()) {
+      return Status(st.code(), "[nats]: " + st.message());
+    }
+    return std::shared_ptr<workflow::EventLog>(std::move(log));
   }
 
   // Where the control plane and other engines reach this engine: [server]

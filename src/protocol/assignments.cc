@@ -176,6 +176,18 @@ Result<InstanceAssignment> ParseInstance(const json::object& o, const std::strin
       ASSIGN_OR_RETURN(a.outputs[name], ParseTargets(v, p));
     }
   }
+  if (const json::value* comps = Field(o, "output_components")) {
+    if (!comps->is_object()) return Bad(path + ".output_components", "must be an object");
+    for (const auto& [k, v] : comps->get_object()) {
+      std::string name(k);
+      std::string p = path + ".output_components." + name;
+      if (!IsOutputName(name)) return Bad(p, "is not a valid output name");
+      if (!v.is_string() || !IsName(v.get_string())) {
+        return Bad(p, "must be a component name matching " + std::string(kNamePattern));
+      }
+      a.output_components[name] = std::string(v.get_string());
+    }
+  }
   return a;
 }
 
@@ -233,6 +245,11 @@ json::object InstanceJson(const InstanceAssignment& a) {
     o["configurations"] = std::move(configurations);
   }
   o["outputs"] = OutputsJson(a.outputs);
+  if (!a.output_components.empty()) {
+    json::object comps;
+    for (const auto& [output, component] : a.output_components) comps[output] = component;
+    o["output_components"] = std::move(comps);
+  }
   if (a.delivery != Delivery::kAtMostOnce) o["delivery"] = DeliveryName(a.delivery);
   return o;
 }

@@ -51,6 +51,10 @@ struct InstanceAssignment {
   uint64_t memory_limit = 0;         // kFunction; 0 = the function's / node's
   int64_t timeout_ms = 0;            // kFunction; 0 = the function's / node's
   std::map<std::string, std::vector<OutputTarget>> outputs;
+  // The component each output leads to (the spec's output_mapping): an
+  // at-least-once cast needs only that, also while no instance of it is
+  // placed (its events wait in the log).
+  std::map<std::string, std::string> output_components;
   Delivery delivery = Delivery::kAtMostOnce;  // the workflow's
   bool operator==(const InstanceAssignment&) const = default;
 };

@@ -70,10 +70,12 @@ TEST(AssignmentsTest, DeliveryModes) {
   ASSERT_TRUE(b.ok()) << b.status().message();
   EXPECT_EQ(b->instances[0].delivery, Delivery::kAtMostOnce);
   // An engine must not run an at-least-once workflow as at-most-once.
-  for (const char* bad : {R"(, "delivery": "exactly-once")", R"(, "delivery": 1)"}) {
+  for (const char* bad :
+       {R"(, "delivery": "exactly-once")", R"(, "delivery": 1)",
+        R"(, "output_components": {"out": "../x"})", R"(, "output_components": [])"}) {
     auto c = ParseAssignments(Doc(FunctionEntry(bad)));
     ASSERT_FALSE(c.ok()) << bad;
-    EXPECT_NE(c.status().message().find("instances[0].delivery"), std::string::npos)
+    EXPECT_NE(c.status().message().find("instances[0]."), std::string::npos)
         << c.status().message();
   }
 }
@@ -178,6 +180,7 @@ TEST(AssignmentsTest, EncodesWhatItParses) {
   f.memory_limit = 1 << 20;
   f.outputs["out"] = {OutputTarget{"wf/log/0", "n2", "http://127.0.0.1:9092"}};
   f.outputs["none"] = {};
+  f.output_components = {{"out", "log"}, {"none", "gone"}};
   InstanceAssignment r;
   r.id = "wf/log/0";
   r.workflow = "wf";

@@ -66,8 +66,9 @@ class LogSubscription {
   virtual ~LogSubscription() = default;
   // Up to `max` (≥ 1) events, waiting at most `wait` for the first; an
   // empty vector when none came. Unavailable while the log cannot be
-  // reached (the caller backs off and fetches again); FailedPrecondition
-  // after Close().
+  // reached (the caller backs off and fetches again); NotFound when the
+  // stream or the consumer is gone (the caller subscribes again);
+  // FailedPrecondition after Close().
   virtual Result<std::vector<std::unique_ptr<LogDelivery>>> Fetch(
       size_t max, std::chrono::milliseconds wait) = 0;
   // Makes a Fetch in progress return soon and every later one fail
@@ -85,7 +86,7 @@ class EventLog {
   // workflow was deleted). OK when there was none.
   virtual Status DropWorkflow(std::string_view workflow) = 0;
   // Appends `event` for `component` of `workflow`; OK once the log stored
-  // it (on as many replicas as it is configured for). ResourceExhausted:
+  // it (JetStream: on a majority of the stream's replicas). ResourceExhausted:
   // the stream is full; Unavailable: the log could not be reached before
   // `deadline`; NotFound: no stream (EnsureWorkflow first).
   virtual Status Append(std::string_view workflow, std::string_view component,

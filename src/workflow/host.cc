@@ -156,6 +156,9 @@ void HostImpl::Apply(std::vector<InstanceAssignment> instances) {
   for (const InstanceAssignment* a : wanted) {
     const std::shared_ptr<Actor>& actor = table.at(a->id);
     auto wiring = std::make_shared<Wiring>();
+    for (const auto& [output, component] : a->output_components) {
+      (*wiring)[output].component = component;
+    }
     for (const auto& [output, targets] : a->outputs) {
       Route& route = (*wiring)[output];
       for (const OutputTarget& t : targets) {

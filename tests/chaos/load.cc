@@ -24,6 +24,11 @@ std::set<int64_t> IngressLoad::Accepted() const {
   return accepted_;
 }
 
+std::string IngressLoad::FirstRefusal() const {
+  std::lock_guard lock(mu_);
+  return first_refusal_;
+}
+
 std::map<int64_t, int> IngressLoad::Other() const {
   std::lock_guard lock(mu_);
   return other_;
@@ -39,7 +44,10 @@ void IngressLoad::Run() {
     int status = r.ok() ? r->status : 0;
     last_ = n;
     if (status == 503) {
-      ++refused_;
+      if (refused_++ == 0) {
+        std::lock_guard lock(mu_);
+        first_refusal_ = r->body;
+      }
     } else {
       std::lock_guard lock(mu_);
       if (status == 202) {

@@ -31,6 +31,7 @@ class IngressLoad {
   // Events with any other answer (0: none, e.g. a timeout): whether they
   // were accepted is unknown. Event -> status.
   std::map<int64_t, int> Other() const;
+  std::string FirstRefusal() const;  // the body of the first 503
 
  private:
   void Run();
@@ -41,6 +42,7 @@ class IngressLoad {
   mutable std::mutex mu_;
   std::set<int64_t> accepted_;
   std::map<int64_t, int> other_;
+  std::string first_refusal_;
   std::thread thread_;  // last: starts when the rest is ready
 };
 

@@ -98,6 +98,7 @@ protocol::Assignments NodeAssignments(const WorkflowSnapshot& snap, const std::s
         a.init_payload = f.init_payload;
         a.memory_limit = f.memory_limit;
         a.outputs = Outputs(r, f.output_mapping, instances_of);
+        a.output_components = f.output_mapping;
         a.delivery = r.spec.delivery;
         out.instances.push_back(std::move(a));
       }
@@ -113,6 +114,7 @@ protocol::Assignments NodeAssignments(const WorkflowSnapshot& snap, const std::s
       a.class_type = res.class_type;
       a.configurations = res.configurations;
       a.outputs = Outputs(r, res.output_mapping, instances_of);
+      a.output_components = res.output_mapping;
       a.delivery = r.spec.delivery;
       out.instances.push_back(std::move(a));
     }

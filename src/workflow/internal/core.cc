@@ -134,22 +134,31 @@ void Core::Post(std::function<void()> fn, std::function<void()> dropped) {
 Status Core::AppendFrom(Actor& from, std::string_view output, std::string_view payload,
                         WaitUntil deadline, std::string event_id, bool at_edge) {
   std::shared_ptr<const Wiring> w = from.wiring();
-  Result<const Route*> route = FindRoute(w.get(), output, from.id());
-  if (!route.ok()) return route.status();
+  // The log hands the event to whichever instance of the component fetches
+  // it: the output's component is all it needs, also while none is placed.
+  const Route* route = nullptr;
+  if (w != nullptr) {
+    auto it = w->find(output);
+    if (it != w->end()) route = &it->second;
+  }
+  std::string_view component = route != nullptr ? std::string_view(route->component) : "";
+  if (route != nullptr && component.empty() && !route->targets.empty()) {
+    std::optional<protocol::InstanceIdParts> to =
+        protocol::ParseInstanceId(route->targets.front().where.instance);
+    if (to) component = to->component;
+  }
+  if (component.empty()) {
+    return NotFound("output \"" + std::string(output) + "\" of " + from.id() + " is not mapped");
+  }
   EventLog* log = options_.event_log.get();
   if (log == nullptr) return FailedPrecondition("this engine has no event log ([nats] urls)");
-  // Every target of an output is an instance of one component, and the
-  // log hands the event to whichever of them fetches it.
-  std::optional<protocol::InstanceIdParts> to =
-      protocol::ParseInstanceId((*route)->targets.front().where.instance);
-  if (!to) return Internal("bad target id " + (*route)->targets.front().where.instance);
   LogEvent event{event_id.empty() ? RandomEventId() : std::move(event_id), from.component(),
                  std::string(payload)};
   Pool::Blocking blocking(pool_);  // a round trip to the log: others keep their threads
-  Status st = log->Append(from.workflow(), to->component, event, deadline);
+  Status st = log->Append(from.workflow(), component, event, deadline);
   if (st.code() == Code::kNotFound) {  // the first event of this workflow on the log
     st = log->EnsureWorkflow(from.workflow());
-    if (st.ok()) st = log->Append(from.workflow(), to->component, event, deadline);
+    if (st.ok()) st = log->Append(from.workflow(), component, event, deadline);
   }
   if (st.ok()) return st;
   if (at_edge) {

@@ -35,6 +35,9 @@ struct Target {
 
 struct Route {
   std::vector<Target> targets;
+  // The component the output leads to (at-least-once casts go to it, also
+  // while `targets` is empty); "" from an older control plane.
+  std::string component;
   mutable std::atomic<uint32_t> next{0};  // round robin
 
   const Target& Pick() const {

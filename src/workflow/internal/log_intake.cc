@@ -102,6 +102,14 @@ void LogIntake::Loop(const std::shared_ptr<State>& s) {
         sub->Fetch(std::min(room, kMaxFetch), kFetchWait);
     if (!got.ok()) {
       if (s->stopping()) break;  // closed by Stop
+      if (got.status().code() == Code::kNotFound) {
+        // The stream or the consumer went away (deleted by an operator):
+        // subscribe afresh, which creates them again.
+        sub->Close();
+        sub = nullptr;
+        std::lock_guard lock(s->mu);
+        s->sub = nullptr;
+      }
       if (!fail("cannot fetch from the event log", got.status())) break;
       continue;
     }
