@@ -23,9 +23,15 @@
 //
 // Errors: the log could not be reached (no server, a timeout, a
 // disconnect, JetStream not answering) → Unavailable; no stream →
-// NotFound; the stream is full → ResourceExhausted; refused credentials →
-// Unauthenticated; anything else NATS reports → Internal, with its text.
-// Secrets (password, token) never appear in a message or a log line.
+// NotFound; the stream is full → ResourceExhausted; an event over the
+// server's max_payload (1 MiB by default) → InvalidArgument; refused
+// credentials → Unauthenticated; anything else NATS reports → Internal,
+// with its text. Secrets (password, token) never appear in a message or a
+// log line.
+//
+// Ack, Nak, Term and Progress are published without waiting for the
+// server: one lost with the connection means a redelivery after the ack
+// wait (at-least-once allows it).
 //
 // The connection reconnects by itself, forever, with a backoff of 100 ms
 // doubling to 5 s; each change of state (disconnected, reconnected,
@@ -33,7 +39,7 @@
 // once (within kFetchSlice when the link drops during a Fetch) and Append
 // waits for it until its deadline. Beyond event_log.h, Fetch answers
 // NotFound once the workflow's stream was deleted under it (subscribe
-// again after EnsureWorkflow). Created existing streams and consumers
+// again after EnsureWorkflow). Streams and consumers that already exist
 // keep their events; their limits are updated to the options' where
 // JetStream allows it (a warning is logged where it does not).
 //
