@@ -96,6 +96,37 @@ TEST_F(JetStreamTest, EventsSurviveAServerKilledAndRestarted) {
   EXPECT_EQ(after, std::vector<std::string>{"after"});
 }
 
+TEST_F(JetStreamTest, AConsumerDeletedUnderASubscriptionIsCreatedAgain) {
+  JetStreamOptions o = Options();
+  o.consumer_check_interval = 100ms;
+  auto log = Connect(o);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->EnsureWorkflow("wf").ok());
+  auto sub = Subscribe(*log, "wf", "sink");
+  ASSERT_NE(sub, nullptr);
+  WithJetStream([](jsCtx* js) {
+    EXPECT_EQ(js_DeleteConsumer(js, "aether_wf_wf", "sink", nullptr, nullptr), NATS_OK);
+  });
+  ASSERT_TRUE(Append(*log, "wf", "sink", "e1").ok());
+  EXPECT_EQ(Ids(FetchN(*sub, 1)), std::vector<std::string>{"e1"});
+}
+
+TEST_F(JetStreamTest, FetchAnswersNotFoundOnceTheStreamIsGone) {
+  JetStreamOptions o = Options();
+  o.consumer_check_interval = 100ms;
+  auto log = Connect(o);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->EnsureWorkflow("wf").ok());
+  auto sub = Subscribe(*log, "wf", "sink");
+  ASSERT_NE(sub, nullptr);
+  ASSERT_TRUE(log->DropWorkflow("wf").ok());
+  Status last;
+  EXPECT_TRUE(Eventually([&] {
+    last = sub->Fetch(1, 50ms).status();
+    return last.code() == Code::kNotFound;
+  })) << last.ToString();
+}
+
 TEST_F(JetStreamTest, WrongCredentialsAreAClearError) {
   server_.reset();
   aether::testing::NatsServerOptions auth;

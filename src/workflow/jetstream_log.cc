@@ -67,6 +67,52 @@ std::string SubjectOf(const JetStreamOptions& o, std::string_view workflow,
   return o.prefix + ".wf." + std::string(workflow) + "." + std::string(component);
 }
 
+// Where a component's events live on the server.
+struct ConsumerNames {
+  std::string workflow;
+  std::string stream;
+  std::string subject;
+  std::string consumer;  // the component
+};
+
+Status NoStream(std::string_view workflow) {
+  return NotFound("workflow " + std::string(workflow) +
+                  " has no stream in the event log (EnsureWorkflow first)");
+}
+
+// The component's durable pull consumer, created if missing (several
+// nodes may race: the server keeps one); an existing one takes the
+// options' limits where JetStream allows.
+Status EnsureConsumer(const NatsConnection& conn, const ConsumerNames& n) {
+  const JetStreamOptions& o = conn.options();
+  jsConsumerConfig cc;
+  jsConsumerConfig_Init(&cc);
+  cc.Durable = n.consumer.c_str();
+  cc.FilterSubject = n.subject.c_str();
+  cc.DeliverPolicy = js_DeliverAll;  // WorkQueue requires it
+  cc.AckPolicy = js_AckExplicit;
+  cc.AckWait = Nanos(o.ack_wait);
+  cc.MaxDeliver = o.max_deliver;
+  cc.MaxAckPending = o.max_ack_pending;
+  jsConsumerInfo* info = nullptr;
+  jsErrCode jerr = jsErrCode(0);
+  natsStatus s = js_AddConsumer(&info, conn.js(), n.stream.c_str(), &cc, nullptr, &jerr);
+  jsConsumerInfo_Destroy(info);
+  if (s == NATS_OK) return OkStatus();
+  if (jerr == JSStreamNotFoundErr) return NoStream(n.workflow);
+  std::string what = "consumer " + n.consumer + " of stream " + n.stream;
+  if (jerr != JSConsumerNameExistErr && jerr != JSConsumerExistingActiveErr) {
+    return conn.Error("cannot create " + what, s, jerr);
+  }
+  info = nullptr;
+  s = js_UpdateConsumer(&info, conn.js(), n.stream.c_str(), &cc, nullptr, &jerr);
+  jsConsumerInfo_Destroy(info);
+  if (s != NATS_OK) {
+    LOG_WARN("{}; it keeps its limits", conn.Error("cannot update " + what, s, jerr).message());
+  }
+  return OkStatus();
+}
+
 // One event handed out: settled by publishing JetStream's ack protocol to
 // the message's reply subject, on the shared connection (so it outlives
 // the subscription that fetched it). Acks are not waited for: one lost
@@ -124,8 +170,12 @@ class JetStreamDelivery : public LogDelivery {
 class JetStreamSubscription : public LogSubscription {
  public:
   JetStreamSubscription(std::shared_ptr<NatsConnection> conn, natsSubscription* sub,
-                        std::string consumer)
-      : conn_(std::move(conn)), sub_(sub), consumer_(std::move(consumer)) {}
+                        ConsumerNames names)
+      : conn_(std::move(conn)),
+        sub_(sub),
+        names_(std::move(names)),
+        consumer_(names_.stream + "/" + names_.consumer),
+        checked_(Clock::now()) {}
   ~JetStreamSubscription() override {
     Close();
     natsSubscription_Destroy(sub_);
@@ -142,7 +192,7 @@ class JetStreamSubscription : public LogSubscription {
     RETURN_IF_ERROR(Pull(batch, /*no_wait=*/true, kFetchSlice, out));
     while (out.empty()) {
       auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return out;
+      if (left.count() <= 0) return CheckConsumer(std::move(out));
       RETURN_IF_ERROR(Pull(1, /*no_wait=*/false, std::min(left, kFetchSlice), out));
       if (!out.empty() && batch > 1) {
         // Best effort: the event in hand is returned whatever this says.
@@ -181,6 +231,29 @@ class JetStreamSubscription : public LogSubscription {
     return conn_->Error("cannot fetch events of consumer " + consumer_, s);
   }
 
+  // JetStream answers pulls for a consumer that is gone like pulls that
+  // found nothing; so, while nothing comes, look every
+  // consumer_check_interval: a consumer deleted under us (nats consumer
+  // rm) is created again; a deleted stream is NotFound.
+  Result<std::vector<std::unique_ptr<LogDelivery>>> CheckConsumer(
+      std::vector<std::unique_ptr<LogDelivery>> empty) {
+    if (Clock::now() - checked_ < conn_->options().consumer_check_interval) return empty;
+    checked_ = Clock::now();
+    jsConsumerInfo* info = nullptr;
+    jsErrCode jerr = jsErrCode(0);
+    natsStatus s = js_GetConsumerInfo(&info, conn_->js(), names_.stream.c_str(),
+                                      names_.consumer.c_str(), nullptr, &jerr);
+    jsConsumerInfo_Destroy(info);
+    if (s == NATS_OK || (jerr != JSConsumerNotFoundErr && jerr != JSStreamNotFoundErr)) {
+      return empty;  // there, or unknown (a timeout): the next check will tell
+    }
+    if (jerr == JSConsumerNotFoundErr) {
+      LOG_WARN("NATS: consumer {} was deleted; creating it again", consumer_);
+    }
+    RETURN_IF_ERROR(EnsureConsumer(*conn_, names_));
+    return empty;
+  }
+
   std::unique_ptr<LogDelivery> ToDelivery(natsMsg* m) {
     LogEvent e;
     const char* v = nullptr;
@@ -189,8 +262,9 @@ class JetStreamSubscription : public LogSubscription {
     e.payload.assign(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
     uint64_t attempt = 1;
     jsMsgMetaData* meta = nullptr;
-    if (natsMsg_GetMetaData(&meta, m) == NATS_OK)
+    if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
       attempt = std::max<uint64_t>(1, meta->NumDelivered);
+    }
     jsMsgMetaData_Destroy(meta);
     const char* reply = natsMsg_GetReply(m);
     return std::make_unique<JetStreamDelivery>(conn_, std::move(e), attempt,
@@ -203,8 +277,10 @@ class JetStreamSubscription : public LogSubscription {
 
   const std::shared_ptr<NatsConnection> conn_;
   natsSubscription* const sub_;
-  const std::string consumer_;
+  const ConsumerNames names_;
+  const std::string consumer_;  // "<stream>/<consumer>", for messages
   std::atomic<bool> closed_{false};
+  Clock::time_point checked_;  // the consumer's last check (Fetch's thread only)
 };
 
 class JetStreamLog : public EventLog {
@@ -307,63 +383,27 @@ class JetStreamLog : public EventLog {
     RETURN_IF_ERROR(CheckName("workflow", workflow));
     RETURN_IF_ERROR(CheckName("component", component));
     const JetStreamOptions& o = conn_->options();
-    std::string stream = StreamName(o, workflow);
-    std::string subject = SubjectOf(o, workflow, component);
-    std::string consumer(component);
-    RETURN_IF_ERROR(EnsureConsumer(workflow, stream, subject, consumer));
+    ConsumerNames names{std::string(workflow), StreamName(o, workflow),
+                        SubjectOf(o, workflow, component), std::string(component)};
+    RETURN_IF_ERROR(EnsureConsumer(*conn_, names));
     jsSubOptions so;
     jsSubOptions_Init(&so);
-    so.Stream = stream.c_str();
-    so.Consumer = consumer.c_str();
+    so.Stream = names.stream.c_str();
+    so.Consumer = names.consumer.c_str();
     natsSubscription* sub = nullptr;
     jsErrCode jerr = jsErrCode(0);
-    natsStatus s =
-        js_PullSubscribe(&sub, conn_->js(), subject.c_str(), consumer.c_str(), nullptr, &so, &jerr);
+    natsStatus s = js_PullSubscribe(&sub, conn_->js(), names.subject.c_str(),
+                                    names.consumer.c_str(), nullptr, &so, &jerr);
     if (s != NATS_OK) {
       natsSubscription_Destroy(sub);
-      return conn_->Error("cannot subscribe to consumer " + consumer + " of stream " + stream, s,
-                          jerr);
+      return conn_->Error(
+          "cannot subscribe to consumer " + names.consumer + " of stream " + names.stream, s, jerr);
     }
     return std::unique_ptr<LogSubscription>(
-        std::make_unique<JetStreamSubscription>(conn_, sub, stream + "/" + consumer));
+        std::make_unique<JetStreamSubscription>(conn_, sub, std::move(names)));
   }
 
  private:
-  // The component's durable pull consumer, created if missing (several
-  // nodes may race: the server keeps one); an existing one takes the
-  // options' limits where JetStream allows.
-  Status EnsureConsumer(std::string_view workflow, const std::string& stream,
-                        const std::string& subject, const std::string& consumer) {
-    const JetStreamOptions& o = conn_->options();
-    jsConsumerConfig cc;
-    jsConsumerConfig_Init(&cc);
-    cc.Durable = consumer.c_str();
-    cc.FilterSubject = subject.c_str();
-    cc.DeliverPolicy = js_DeliverAll;  // WorkQueue requires it
-    cc.AckPolicy = js_AckExplicit;
-    cc.AckWait = Nanos(o.ack_wait);
-    cc.MaxDeliver = o.max_deliver;
-    cc.MaxAckPending = o.max_ack_pending;
-    jsConsumerInfo* info = nullptr;
-    jsErrCode jerr = jsErrCode(0);
-    natsStatus s = js_AddConsumer(&info, conn_->js(), stream.c_str(), &cc, nullptr, &jerr);
-    jsConsumerInfo_Destroy(info);
-    if (s == NATS_OK) return OkStatus();
-    if (jerr == JSStreamNotFoundErr) return NoStream(workflow);
-    if (jerr != JSConsumerNameExistErr && jerr != JSConsumerExistingActiveErr) {
-      return conn_->Error("cannot create consumer " + consumer + " of stream " + stream, s, jerr);
-    }
-    info = nullptr;
-    s = js_UpdateConsumer(&info, conn_->js(), stream.c_str(), &cc, nullptr, &jerr);
-    jsConsumerInfo_Destroy(info);
-    if (s != NATS_OK) {
-      LOG_WARN("{}; the consumer keeps its limits",
-               conn_->Error("cannot update consumer " + consumer + " of stream " + stream, s, jerr)
-                   .message());
-    }
-    return OkStatus();
-  }
-
   // An append nobody answered: no stream listens on the subject, or
   // JetStream is not up (yet).
   Status NoStreamOr(std::string_view workflow, const std::string& stream) {
@@ -374,11 +414,6 @@ class JetStreamLog : public EventLog {
     if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) return NoStream(workflow);
     return Unavailable("JetStream did not answer the append to stream " + stream +
                        " (is it starting?)");
-  }
-
-  static Status NoStream(std::string_view workflow) {
-    return NotFound("workflow " + std::string(workflow) +
-                    " has no stream in the event log (EnsureWorkflow first)");
   }
 
   const std::shared_ptr<NatsConnection> conn_;
@@ -417,6 +452,9 @@ Status ValidateJetStreamOptions(const JetStreamOptions& o) {
   if (o.max_ack_pending < 1) return bad("max_ack_pending must be at least 1");
   if (o.connect_timeout.count() <= 0) return bad("connect_timeout must be positive");
   if (o.ping_interval.count() <= 0) return bad("ping_interval must be positive");
+  if (o.consumer_check_interval.count() <= 0) {
+    return bad("consumer_check_interval must be positive");
+  }
   return OkStatus();
 }
 

@@ -23,15 +23,23 @@
 //
 // Errors: the log could not be reached (no server, a timeout, a
 // disconnect, JetStream not answering) → Unavailable; no stream →
-// NotFound; the stream is full → ResourceExhausted; refused credentials →
-// Unauthenticated; anything else NATS reports → Internal, with its text.
-// Secrets (password, token) never appear in a message or a log line.
+// NotFound; the stream is full → ResourceExhausted; an event over the
+// server's max_payload (1 MiB by default) → InvalidArgument; refused
+// credentials → Unauthenticated; anything else NATS reports → Internal,
+// with its text. Secrets (password, token) never appear in a message or a
+// log line.
+//
+// Ack, Nak, Term and Progress are published without waiting for the
+// server: one lost with the connection means a redelivery after the ack
+// wait (at-least-once allows it).
 //
 // The connection reconnects by itself, forever, with a backoff of 100 ms
 // doubling to 5 s; each change of state (disconnected, reconnected,
 // closed) is logged once. While it is away, Fetch answers Unavailable at
 // once (within kFetchSlice when the link drops during a Fetch) and Append
-// waits for it until its deadline. Created existing streams and consumers
+// waits for it until its deadline. Beyond event_log.h, Fetch answers
+// NotFound once the workflow's stream was deleted under it (subscribe
+// again after EnsureWorkflow). Streams and consumers that already exist
 // keep their events; their limits are updated to the options' where
 // JetStream allows it (a warning is logged where it does not).
 //
@@ -81,6 +89,11 @@ struct JetStreamOptions {
   // How often the client pings the server: a link that died silently is
   // noticed after about two intervals.
   std::chrono::milliseconds ping_interval = std::chrono::seconds(5);
+  // How often a subscription that gets nothing checks that its consumer
+  // still exists (JetStream answers pulls for a deleted one as if it were
+  // empty): a deleted consumer is created again, a deleted stream makes
+  // Fetch answer NotFound.
+  std::chrono::milliseconds consumer_check_interval = std::chrono::seconds(5);
 };
 
 // A Fetch waits for events in slices of at most this long, checking the

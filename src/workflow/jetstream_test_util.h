@@ -99,29 +99,36 @@ class JetStreamTest : public ::testing::Test {
   };
   Probe Look(const std::string& stream, const std::string& consumer = "") const {
     Probe p;
+    WithJetStream([&](jsCtx* js) {
+      jsStreamInfo* si = nullptr;
+      if (js_GetStreamInfo(&si, js, stream.c_str(), nullptr, nullptr) == NATS_OK) {
+        p.stream_exists = true;
+        p.messages = si->State.Msgs;
+      }
+      jsStreamInfo_Destroy(si);
+      jsConsumerInfo* ci = nullptr;
+      if (!consumer.empty() && js_GetConsumerInfo(&ci, js, stream.c_str(), consumer.c_str(),
+                                                  nullptr, nullptr) == NATS_OK) {
+        p.waiting_pulls = ci->NumWaiting;
+      }
+      jsConsumerInfo_Destroy(ci);
+    });
+    return p;
+  }
+
+  // Runs `f` on a JetStream context of the test's own connection.
+  template <typename F>
+  void WithJetStream(F f) const {
     natsConnection* nc = nullptr;
     jsCtx* js = nullptr;
-    if (natsConnection_ConnectTo(&nc, server_->url().c_str()) != NATS_OK ||
-        natsConnection_JetStream(&js, nc, nullptr) != NATS_OK) {
+    if (natsConnection_ConnectTo(&nc, server_->url().c_str()) == NATS_OK &&
+        natsConnection_JetStream(&js, nc, nullptr) == NATS_OK) {
+      f(js);
+    } else {
       ADD_FAILURE() << "cannot connect to " << server_->url();
-      natsConnection_Destroy(nc);
-      return p;
     }
-    jsStreamInfo* si = nullptr;
-    if (js_GetStreamInfo(&si, js, stream.c_str(), nullptr, nullptr) == NATS_OK) {
-      p.stream_exists = true;
-      p.messages = si->State.Msgs;
-    }
-    jsStreamInfo_Destroy(si);
-    jsConsumerInfo* ci = nullptr;
-    if (!consumer.empty() && js_GetConsumerInfo(&ci, js, stream.c_str(), consumer.c_str(), nullptr,
-                                                nullptr) == NATS_OK) {
-      p.waiting_pulls = ci->NumWaiting;
-    }
-    jsConsumerInfo_Destroy(ci);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
-    return p;
   }
 
   TempDir store_;

@@ -135,6 +135,10 @@ Status NatsConnection::Connect() {
   s = natsOptions_SetServers(opts_, urls.data(), static_cast<int>(urls.size()));
   if (s == NATS_OK) s = natsOptions_SetTimeout(opts_, o.connect_timeout.count());
   if (s == NATS_OK) s = natsOptions_SetName(opts_, "aether-engine");
+  // Without it, libnats holds every publish ~1 ms for more to batch with:
+  // a pull request (each Fetch) and an ack would wait for that. Measured:
+  // Fetch(1)+Ack 0.8k -> 5k events/s; bigger batches about the same.
+  if (s == NATS_OK) s = natsOptions_SetSendAsap(opts_, true);
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts_, -1);
   if (s == NATS_OK) s = natsOptions_SetCustomReconnectDelay(opts_, ReconnectDelay, nullptr);
   if (s == NATS_OK) s = natsOptions_SetPingInterval(opts_, o.ping_interval.count());
