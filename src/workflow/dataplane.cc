@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <optional>
 
 #include "common/backoff.h"
 #include "common/json_util.h"
@@ -166,7 +167,7 @@ void Dataplane::Stop() {
     for (auto& [url, p] : d.peers) {
       { std::lock_guard pl(p->mu); }
       p->cv.notify_all();
-      p->room_cv.notify_all();
+      p->room.WakeAll();
     }
   }
   d.stop.request_stop();  // requests in flight end at once
@@ -235,25 +236,29 @@ Status Dataplane::Cast(const OutputTarget& target, std::string_view source,
   Impl::Peer* peer = d.PeerFor(target);
   if (peer == nullptr) return Unavailable("the dataplane is stopping");
   Impl::Peer& p = *peer;
+  Status st;
   {
     std::unique_lock lock(p.mu);
-    while (p.queue.size() + p.in_flight >= d.options.queue_length) {
-      if (d.stopping.load()) return Unavailable("the dataplane is stopping");
-      if (SteadyClock::now() >= wait_until) {
-        // Not counted here: the caller may wait and try again, or tell a
-        // client (an ingress): it counts what is final (CountSendDropped).
-        return ResourceExhausted(fmt::format("the link to {} is full ({} events queued)", p.url,
-                                             d.options.queue_length));
-      }
-      ++p.room_waiters;
-      p.room_cv.wait_until(lock, wait_until);
-      --p.room_waiters;
-    }
-    p.queue.push_back(std::move(frame));
-    d.queued.fetch_add(1, std::memory_order_relaxed);
+    st = p.room.Wait(
+        lock, wait_until,
+        [&]() -> std::optional<Status> {
+          if (p.queue.size() + p.in_flight >= d.options.queue_length) {
+            if (d.stopping.load()) return Unavailable("the dataplane is stopping");
+            return std::nullopt;
+          }
+          p.queue.push_back(std::move(frame));
+          d.queued.fetch_add(1, std::memory_order_relaxed);
+          return OkStatus();
+        },
+        [&] {
+          // Not counted here: the caller may wait and try again, or tell a
+          // client (an ingress): it counts what is final (CountSendDropped).
+          return ResourceExhausted(fmt::format("the link to {} is full ({} events queued)", p.url,
+                                               d.options.queue_length));
+        });
   }
-  p.cv.notify_one();
-  return OkStatus();
+  if (st.ok()) p.cv.notify_one();
+  return st;
 }
 
 bool Dataplane::Impl::SleepOrStop(Peer& peer, milliseconds d) {
@@ -276,7 +281,7 @@ void Dataplane::Impl::DropQueued(Peer& peer, std::atomic<uint64_t>& counter) {
     queued.fetch_sub(n, std::memory_order_relaxed);
     peer.queue.clear();
     peer.in_flight = 0;
-    if (peer.room_waiters > 0) peer.room_cv.notify_all();
+    peer.room.NotifyAll();
   }
   Dropped(counter, n);
 }
@@ -290,13 +295,13 @@ void Dataplane::Impl::Requeue(Peer& peer, const std::string& batch, const std::v
   }
   queued.fetch_add(indexes.size(), std::memory_order_relaxed);
   peer.in_flight = 0;  // the deferred ones are back in the queue, the others done
-  if (peer.room_waiters > 0) peer.room_cv.notify_all();
+  peer.room.NotifyAll();
 }
 
 void Dataplane::Impl::BatchDone(Peer& peer) {
   std::lock_guard lock(peer.mu);
   peer.in_flight = 0;
-  if (peer.room_waiters > 0) peer.room_cv.notify_all();
+  peer.room.NotifyAll();
 }
 
 void Dataplane::Impl::SendLoop(Peer& peer) {

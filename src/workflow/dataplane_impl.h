@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/room_waiter.h"
 #include "workflow/dataplane.h"
 #include "workflow/dataplane_codec.h"
 
@@ -43,9 +44,8 @@ struct Dataplane::Impl {
     const std::string node_id;
     const std::string url;
     std::mutex mu;
-    std::condition_variable cv;       // frames queued, or stopping
-    std::condition_variable room_cv;  // the sender took frames, or stopping
-    int room_waiters = 0;
+    std::condition_variable cv;     // frames queued, or stopping
+    RoomWaiter room;                // the sender took frames, or stopping
     std::deque<std::string> queue;  // encoded frames
     size_t in_flight = 0;           // frames of the batch being sent: they count against the queue
     bool down = false;              // sender thread only
