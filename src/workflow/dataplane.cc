@@ -12,6 +12,7 @@
 #include "common/backoff.h"
 #include "common/json_util.h"
 #include "common/log.h"
+#include "workflow/dataplane_answer.h"
 #include "workflow/dataplane_codec.h"
 #include "workflow/dataplane_impl.h"
 
@@ -65,35 +66,6 @@ Result<std::string> CallResult(HttpResponse&& r, const std::string& instance) {
   }
 }
 
-// The answer to a batch of `n` events: how many the peer accepted, dropped
-// (unknown targets) and deferred (full mailboxes; their indexes, ascending).
-// A peer that says nothing took them all.
-struct BatchAnswer {
-  uint64_t accepted = 0, dropped = 0;
-  std::vector<size_t> deferred;
-};
-
-BatchAnswer ParseBatchAnswer(const std::string& body, size_t n) {
-  BatchAnswer a{n, 0, {}};
-  Result<boost::json::object> o = ParseJsonObject(body);
-  if (!o.ok()) return a;
-  Result<int64_t> acc = GetInt(*o, "accepted", static_cast<int64_t>(n));
-  Result<int64_t> dr = GetInt(*o, "dropped", 0);
-  if (acc.ok() && *acc >= 0) a.accepted = static_cast<uint64_t>(*acc);
-  if (dr.ok() && *dr >= 0) a.dropped = static_cast<uint64_t>(*dr);
-  if (const boost::json::value* d = o->if_contains("deferred"); d != nullptr && d->is_array()) {
-    for (const boost::json::value& v : d->get_array()) {
-      // Only valid, ascending indexes: a confused peer cannot make this
-      // node send a frame twice or read outside the batch.
-      if (!v.is_int64() || v.get_int64() < 0 || static_cast<uint64_t>(v.get_int64()) >= n) continue;
-      auto i = static_cast<size_t>(v.get_int64());
-      if (!a.deferred.empty() && i <= a.deferred.back()) continue;
-      a.deferred.push_back(i);
-    }
-  }
-  return a;
-}
-
 bool Transient(const Status& st) {
   return st.code() == Code::kUnavailable || st.code() == Code::kDeadlineExceeded ||
          st.code() == Code::kInternal;
@@ -127,6 +99,7 @@ struct MetricFamilies {
     s.Add(send_dropped, {{"reason", "unreachable"}}, d(c.unreachable));
     s.Add(send_dropped, {{"reason", "rejected"}}, d(c.rejected));
     s.Add(send_dropped, {{"reason", "at_peer"}}, d(c.peer_dropped));
+    s.Add(send_dropped, {{"reason", "bad_answer"}}, d(c.bad_answer));
     s.Add(received, d(c.received));
     s.Add(received_dropped, d(c.received_dropped));
     s.Add(deferred, {{"side", "sender"}}, d(c.deferred));
@@ -356,6 +329,16 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
         BatchAnswer a = ParseBatchAnswer(r->body, n);
         sent.fetch_add(a.accepted, std::memory_order_relaxed);
         Dropped(peer_dropped, a.dropped);
+        Dropped(bad_answer, a.unaccounted);
+        if (!a.problem.empty() && !peer.bad_answer_logged) {
+          // Once until the peer answers well again: a broken peer would
+          // otherwise log a line per batch.
+          LOG_WARN(
+              "dataplane: peer {} answered a batch of {} events with what is not the "
+              "protocol's answer ({}); {} of them counted as dropped, none sent twice",
+              peer.url, n, a.problem, a.unaccounted);
+        }
+        peer.bad_answer_logged = !a.problem.empty();
         if (!a.deferred.empty()) {
           // The peer's mailboxes are full: its instances get a moment to
           // drain, longer while it keeps deferring; the deferred frames go
@@ -483,6 +466,7 @@ DataplaneCounters Dataplane::counters() const {
   DataplaneCounters c;
   c.sent = d.sent.load();
   c.peer_dropped = d.peer_dropped.load();
+  c.bad_answer = d.bad_answer.load();
   c.deferred = d.deferred.load();
   c.received_deferred = d.received_deferred.load();
   c.queue_full = d.queue_full.load();

@@ -92,6 +92,7 @@ struct DataplaneOptions {
 struct DataplaneCounters {
   uint64_t sent = 0;               // events peers accepted
   uint64_t peer_dropped = 0;       // events peers answered as dropped (unknown target)
+  uint64_t bad_answer = 0;         // dropped: a peer's malformed answer did not account for them
   uint64_t deferred = 0;           // events peers deferred (full mailboxes), sent again
   uint64_t queue_full = 0;         // sends dropped: the queue was full (CountSendDropped)
   uint64_t unreachable = 0;        // dropped after retry_for without an answer

@@ -44,12 +44,13 @@ struct Dataplane::Impl {
     const std::string node_id;
     const std::string url;
     std::mutex mu;
-    std::condition_variable cv;     // frames queued, or stopping
-    RoomWaiter room;                // the sender took frames, or stopping
-    std::deque<std::string> queue;  // encoded frames
-    size_t in_flight = 0;           // frames of the batch being sent: they count against the queue
-    bool down = false;              // sender thread only
-    Clock::TimePoint down_since;    // on options.clock
+    std::condition_variable cv;      // frames queued, or stopping
+    RoomWaiter room;                 // the sender took frames, or stopping
+    std::deque<std::string> queue;   // encoded frames
+    size_t in_flight = 0;            // frames of the batch being sent: they count against the queue
+    bool down = false;               // sender thread only
+    bool bad_answer_logged = false;  // sender thread only: the last answer was malformed
+    Clock::TimePoint down_since;     // on options.clock
     std::thread thread;
   };
 
@@ -113,8 +114,8 @@ struct Dataplane::Impl {
   std::deque<CallJob> calls;
   std::vector<std::thread> call_threads;
 
-  std::atomic<uint64_t> sent{0}, peer_dropped{0}, queue_full{0}, unreachable{0}, rejected{0},
-      received{0}, received_dropped{0}, deferred{0}, received_deferred{0}, calls_ok{0},
+  std::atomic<uint64_t> sent{0}, peer_dropped{0}, bad_answer{0}, queue_full{0}, unreachable{0},
+      rejected{0}, received{0}, received_dropped{0}, deferred{0}, received_deferred{0}, calls_ok{0},
       calls_failed{0}, calls_received{0}, peers_down{0}, queued{0};
 };
 

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/node_credential.h"
 #include "workflow/dataplane.h"
+#include "workflow/dataplane_answer.h"
 #include "workflow/dataplane_codec.h"
 #include "workflow/dataplane_impl.h"
 
@@ -56,7 +57,7 @@ HttpResponse Dataplane::Impl::DeliverFrames(WorkflowHost& h,
                                             const std::set<std::string, std::less<>>& allowed,
                                             const std::vector<Frame>& frames) {
   int64_t accepted = 0, dropped = 0;
-  std::string deferred;
+  std::vector<size_t> deferred;
   std::set<std::string_view> full;
   for (size_t i = 0; i < frames.size(); ++i) {
     const Frame& f = frames[i];
@@ -67,7 +68,7 @@ HttpResponse Dataplane::Impl::DeliverFrames(WorkflowHost& h,
       ++accepted;
     } else if (st.code() == Code::kResourceExhausted) {
       full.insert(f.target);
-      fmt::format_to(std::back_inserter(deferred), "{}{}", deferred.empty() ? "" : ",", i);
+      deferred.push_back(i);
     } else {
       ++dropped;
     }
@@ -76,10 +77,11 @@ HttpResponse Dataplane::Impl::DeliverFrames(WorkflowHost& h,
   received_dropped.fetch_add(static_cast<uint64_t>(dropped), std::memory_order_relaxed);
   received_deferred.fetch_add(frames.size() - static_cast<uint64_t>(accepted + dropped),
                               std::memory_order_relaxed);
-  std::string body = fmt::format(R"({{"accepted":{},"dropped":{})", accepted, dropped);
-  if (!deferred.empty()) body += R"(,"deferred":[)" + deferred + "]";
-  body += "}";
-  return HttpResponse{200, "application/json", std::move(body), {}};
+  return HttpResponse{
+      200,
+      "application/json",
+      FormatBatchAnswer(static_cast<uint64_t>(accepted), static_cast<uint64_t>(dropped), deferred),
+      {}};
 }
 
 Result<Dataplane::Impl::Sender> Dataplane::Impl::Authenticate(const HttpRequest& req) const {
