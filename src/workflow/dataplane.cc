@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <optional>
+#include <random>
 
 #include "common/backoff.h"
 #include "common/json_util.h"
@@ -86,6 +87,10 @@ struct MetricFamilies {
         deferred(r.AddCollectedCounter(
             "aether_dataplane_deferred_events_total",
             "Events deferred by full mailboxes at the receiving node and sent again.")),
+        duplicates(r.AddCollectedCounter(
+            "aether_dataplane_duplicate_batches_total",
+            "Batches from other nodes received again (a resend after a lost answer): answered "
+            "as before, nothing delivered twice.")),
         calls(r.AddCollectedCounter("aether_dataplane_calls_total", "Calls between nodes.")),
         queued(r.AddCollectedGauge("aether_dataplane_queued_events",
                                    "Events waiting to be sent to other nodes.")),
@@ -104,6 +109,7 @@ struct MetricFamilies {
     s.Add(received_dropped, d(c.received_dropped));
     s.Add(deferred, {{"side", "sender"}}, d(c.deferred));
     s.Add(deferred, {{"side", "receiver"}}, d(c.received_deferred));
+    s.Add(duplicates, d(c.received_duplicates));
     s.Add(calls, {{"direction", "out"}, {"result", "ok"}}, d(c.calls_ok));
     s.Add(calls, {{"direction", "out"}, {"result", "error"}}, d(c.calls_failed));
     s.Add(calls, {{"direction", "in"}, {"result", "any"}}, d(c.calls_received));
@@ -111,8 +117,8 @@ struct MetricFamilies {
     s.Add(peers_down, d(c.peers_down));
   }
 
-  CollectedFamily &remote_events, &send_dropped, &received, &received_dropped, &deferred, &calls,
-      &queued, &peers_down;
+  CollectedFamily &remote_events, &send_dropped, &received, &received_dropped, &deferred,
+      &duplicates, &calls, &queued, &peers_down;
 };
 
 }  // namespace
@@ -164,6 +170,12 @@ void Dataplane::Stop() {
   }
   // The host may go after Stop(); nothing is dropped any more.
   d.host.store(nullptr);
+}
+
+std::string Dataplane::Impl::NewBatchEpoch() {
+  std::random_device rd;
+  uint64_t epoch = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return fmt::format("{:016x}", epoch);
 }
 
 void Dataplane::CountSendDropped(const OutputTarget& /*target*/) {
@@ -277,6 +289,34 @@ void Dataplane::Impl::BatchDone(Peer& peer) {
   peer.room.NotifyAll();
 }
 
+bool Dataplane::Impl::Answered(Peer& peer, std::string_view body, const std::string& batch,
+                               const std::vector<size_t>& ends, Backoff& overrun) {
+  BatchAnswer a = ParseBatchAnswer(body, ends.size());
+  sent.fetch_add(a.accepted, std::memory_order_relaxed);
+  Dropped(peer_dropped, a.dropped);
+  Dropped(bad_answer, a.unaccounted);
+  if (!a.problem.empty() && !peer.bad_answer_logged) {
+    // Once until the peer answers well again: a broken peer would
+    // otherwise log a line per batch.
+    LOG_WARN(
+        "dataplane: peer {} answered a batch of {} events with what is not the protocol's "
+        "answer ({}); {} of them counted as dropped, none sent twice",
+        peer.url, ends.size(), a.problem, a.unaccounted);
+  }
+  peer.bad_answer_logged = !a.problem.empty();
+  if (a.deferred.empty()) {
+    overrun.Reset();
+    return false;
+  }
+  // The peer's mailboxes are full: its instances get a moment to drain,
+  // longer while it keeps deferring; the deferred frames go first next
+  // time, in their order, in a new batch (a new id: this one's answer is
+  // final at the peer).
+  deferred.fetch_add(a.deferred.size(), std::memory_order_relaxed);
+  Requeue(peer, batch, ends, a.deferred);
+  return SleepOrStop(peer, overrun.Next());
+}
+
 void Dataplane::Impl::SendLoop(Peer& peer) {
   Backoff backoff(options.backoff_initial, options.backoff_max);
   Backoff overrun(options.overrun_pause, options.overrun_pause_max);
@@ -301,11 +341,16 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
       queued.fetch_sub(n, std::memory_order_relaxed);
       peer.in_flight = n;  // room again when the peer has answered for them
     }
+    // Kept by every retry of this batch (a lost answer must not deliver it
+    // twice); the frames the peer defers go into a later batch, a new id.
+    const std::string batch_id =
+        fmt::format("{}-{}", batch_epoch, batch_seq.fetch_add(1, std::memory_order_relaxed) + 1);
     for (;;) {
       // The token is taken each time: the node may have joined (again)
       // meanwhile.
       HttpHeaders headers = Credentials(peer.node_id);
       headers.emplace_back("Content-Type", std::string(kEventsContentType));
+      headers.emplace_back(std::string(kBatchHeader), batch_id);
       Result<HttpResponse> r = http->Send({.method = "POST",
                                            .url = url,
                                            .body = batch,
@@ -326,29 +371,7 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
                  : InvalidArgument(fmt::format("HTTP {}: {}", r->status, ErrorMessage(*r)));
       }
       if (st.ok()) {
-        BatchAnswer a = ParseBatchAnswer(r->body, n);
-        sent.fetch_add(a.accepted, std::memory_order_relaxed);
-        Dropped(peer_dropped, a.dropped);
-        Dropped(bad_answer, a.unaccounted);
-        if (!a.problem.empty() && !peer.bad_answer_logged) {
-          // Once until the peer answers well again: a broken peer would
-          // otherwise log a line per batch.
-          LOG_WARN(
-              "dataplane: peer {} answered a batch of {} events with what is not the "
-              "protocol's answer ({}); {} of them counted as dropped, none sent twice",
-              peer.url, n, a.problem, a.unaccounted);
-        }
-        peer.bad_answer_logged = !a.problem.empty();
-        if (!a.deferred.empty()) {
-          // The peer's mailboxes are full: its instances get a moment to
-          // drain, longer while it keeps deferring; the deferred frames go
-          // first next time, in their order.
-          deferred.fetch_add(a.deferred.size(), std::memory_order_relaxed);
-          Requeue(peer, batch, ends, a.deferred);
-          if (SleepOrStop(peer, overrun.Next())) return;
-        } else {
-          overrun.Reset();
-        }
+        if (Answered(peer, r->body, batch, ends, overrun)) return;
         if (peer.down) {
           peer.down = false;
           peers_down.fetch_sub(1, std::memory_order_relaxed);
@@ -469,6 +492,7 @@ DataplaneCounters Dataplane::counters() const {
   c.bad_answer = d.bad_answer.load();
   c.deferred = d.deferred.load();
   c.received_deferred = d.received_deferred.load();
+  c.received_duplicates = d.received_duplicates.load();
   c.queue_full = d.queue_full.load();
   c.unreachable = d.unreachable.load();
   c.rejected = d.rejected.load();
