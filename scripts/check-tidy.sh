@@ -26,14 +26,14 @@
 # recorded commit forward.
 #
 # Env: BUILD_DIR (build; needs compile_commands.json, written by CMake),
-# TIDY_JOBS (nproc), CLANG_TIDY (clang-tidy-14), TIDY_MAX_UNITS (80: about 7 min at -j2).
+# TIDY_JOBS (nproc), CLANG_TIDY (clang-tidy-14), TIDY_MAX_UNITS (120: about 8-10 min at -j2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BUILD_DIR:-build}
 JOBS=${TIDY_JOBS:-$(nproc)}
 TIDY=${CLANG_TIDY:-clang-tidy-14}
-MAX_UNITS=${TIDY_MAX_UNITS:-80}
+MAX_UNITS=${TIDY_MAX_UNITS:-120}
 BASELINE=.clang-tidy-baseline
 HELPER="python3 scripts/tidy_findings.py"
 

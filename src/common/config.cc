@@ -317,6 +317,14 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
                              "guest within its event's time budget)");
     }
     RETURN_IF_ERROR(s.Integer("dataplane_queue_length", &w.dataplane_queue_length, 1, 10'000'000));
+    RETURN_IF_ERROR(s.Integer("dataplane_dedup_batches", &w.dataplane_dedup_batches, 1, 1'000'000));
+    RETURN_IF_ERROR(s.Duration("dataplane_dedup_window", &w.dataplane_dedup_window));
+    if (w.dataplane_dedup_window < std::chrono::seconds(1) ||
+        w.dataplane_dedup_window > std::chrono::hours(1)) {
+      return InvalidArgument(origin +
+                             ": [workflow] dataplane_dedup_window must be between 1s and 1h (it "
+                             "must outlast a batch's retries, 10s by default)");
+    }
     RETURN_IF_ERROR(s.Duration("redis_connect_timeout", &w.redis_connect_timeout));
     RETURN_IF_ERROR(s.Duration("redis_command_timeout", &w.redis_command_timeout));
     RETURN_IF_ERROR(s.Integer("redis_queue_length", &w.redis_queue_length, 1, 1'000'000));
@@ -376,6 +384,10 @@ std::string WorkflowTemplate(const WorkflowConfig& d) {
     << "\"             # how long a full mailbox/link/queue holds a sender; 0s = refuse at once\n"
     << "dataplane_queue_length = " << d.dataplane_queue_length
     << "    # events waiting per peer node; then senders wait\n"
+    << "dataplane_dedup_batches = " << d.dataplane_dedup_batches
+    << "   # batches remembered per sending node: a resent one is not delivered twice\n"
+    << "dataplane_dedup_window = \"" << FormatDuration(d.dataplane_dedup_window)
+    << "\"   # ...for at most this long\n"
     << "redis_connect_timeout = \"" << FormatDuration(d.redis_connect_timeout)
     << "\"   # a redis resource's connect attempt\n"
     << "redis_command_timeout = \"" << FormatDuration(d.redis_command_timeout)

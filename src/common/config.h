@@ -99,9 +99,11 @@ struct AuthConfig {
 // resources' timeouts. docs/configuration.md, "Limits in one table", says
 // what happens past each.
 struct WorkflowConfig {
-  size_t mailbox_length = kDefaultMailboxLength;                 // events per instance
-  std::chrono::nanoseconds send_wait = kDefaultSendWait;         // a full mailbox holds a sender
-  size_t dataplane_queue_length = kDefaultDataplaneQueueLength;  // events per peer node
+  size_t mailbox_length = kDefaultMailboxLength;                   // events per instance
+  std::chrono::nanoseconds send_wait = kDefaultSendWait;           // a full mailbox holds a sender
+  size_t dataplane_queue_length = kDefaultDataplaneQueueLength;    // events per peer node
+  size_t dataplane_dedup_batches = kDefaultDataplaneDedupBatches;  // batches kept per sender
+  std::chrono::nanoseconds dataplane_dedup_window = kDefaultDataplaneDedupWindow;  // ...this long
   std::chrono::nanoseconds redis_connect_timeout = kDefaultRedisConnectTimeout;
   std::chrono::nanoseconds redis_command_timeout = kDefaultRedisCommandTimeout;
   size_t redis_queue_length = kDefaultRedisQueueLength;             // casts per resource

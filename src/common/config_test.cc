@@ -133,6 +133,8 @@ TEST(ConfigTest, WorkflowLimitsHaveDefaultsAndParse) {
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->workflow.mailbox_length, 1024u);
   EXPECT_EQ(d->workflow.dataplane_queue_length, 8192u);
+  EXPECT_EQ(d->workflow.dataplane_dedup_batches, 1024u);
+  EXPECT_EQ(d->workflow.dataplane_dedup_window, 60s);
   EXPECT_EQ(d->workflow.redis_connect_timeout, 1s);
   EXPECT_EQ(d->workflow.redis_command_timeout, 2s);
   EXPECT_EQ(d->workflow.redis_queue_length, 4096u);
@@ -140,12 +142,15 @@ TEST(ConfigTest, WorkflowLimitsHaveDefaultsAndParse) {
 
   Result<Config> c = ParseConfig(
       "[workflow]\nmailbox_length = 2\ndataplane_queue_length = 100\n"
+      "dataplane_dedup_batches = 64\ndataplane_dedup_window = \"2m\"\n"
       "redis_connect_timeout = \"250ms\"\nredis_command_timeout = \"5s\"\n"
       "redis_queue_length = 10\nhttp_egress_queue_length = 3\n",
       "t.toml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->workflow.mailbox_length, 2u);
   EXPECT_EQ(c->workflow.dataplane_queue_length, 100u);
+  EXPECT_EQ(c->workflow.dataplane_dedup_batches, 64u);
+  EXPECT_EQ(c->workflow.dataplane_dedup_window, 2min);
   EXPECT_EQ(c->workflow.redis_connect_timeout, 250ms);
   EXPECT_EQ(c->workflow.redis_command_timeout, 5s);
   EXPECT_EQ(c->workflow.redis_queue_length, 10u);
@@ -156,6 +161,14 @@ TEST(ConfigTest, WorkflowLimitsHaveDefaultsAndParse) {
             "t.toml: [workflow] mailbox_length must be between 1 and 1000000");
   EXPECT_EQ(error("[workflow]\ndataplane_queue_length = 20000000\n"),
             "t.toml: [workflow] dataplane_queue_length must be between 1 and 10000000");
+  EXPECT_EQ(error("[workflow]\ndataplane_dedup_batches = 0\n"),
+            "t.toml: [workflow] dataplane_dedup_batches must be between 1 and 1000000");
+  EXPECT_EQ(error("[workflow]\ndataplane_dedup_window = \"500ms\"\n"),
+            "t.toml: [workflow] dataplane_dedup_window must be between 1s and 1h (it must "
+            "outlast a batch's retries, 10s by default)");
+  EXPECT_EQ(error("[workflow]\ndataplane_dedup_window = \"2h\"\n"),
+            "t.toml: [workflow] dataplane_dedup_window must be between 1s and 1h (it must "
+            "outlast a batch's retries, 10s by default)");
   EXPECT_EQ(error("[workflow]\nredis_connect_timeout = 5\n"),
             "t.toml: [workflow] redis_connect_timeout must be a duration string like \"3s\" or "
             "\"250ms\"");
@@ -175,6 +188,7 @@ TEST(ConfigTest, EngineTemplateListsTheWorkflowLimits) {
   ASSERT_TRUE(t.ok());
   for (std::string_view key :
        {"[workflow]", "mailbox_length = 1024", "dataplane_queue_length = 8192",
+        "dataplane_dedup_batches = 1024", "dataplane_dedup_window = \"60s\"",
         "redis_connect_timeout = \"1s\"", "redis_command_timeout = \"2s\"",
         "redis_queue_length = 4096", "http_egress_queue_length = 256"}) {
     EXPECT_NE(t->find(key), std::string::npos) << key;

@@ -41,6 +41,15 @@ inline constexpr size_t kDefaultMailboxLength = 1024;
 inline constexpr std::chrono::milliseconds kDefaultSendWait{1000};
 // Events waiting per peer node ([workflow] dataplane_queue_length).
 inline constexpr size_t kDefaultDataplaneQueueLength = 8192;
+// The batches a receiving node remembers per sending node, so that a batch
+// sent again (its answer was lost) is answered without being delivered
+// twice: the newest this many ([workflow] dataplane_dedup_batches), none
+// older than this ([workflow] dataplane_dedup_window), and, whatever those
+// say, about this many bytes of ids and answers per sending node (so a
+// hostile peer cannot grow it; not a key: the count bounds it in practice).
+inline constexpr size_t kDefaultDataplaneDedupBatches = 1024;
+inline constexpr std::chrono::milliseconds kDefaultDataplaneDedupWindow{60000};
+inline constexpr size_t kDataplaneDedupMaxBytes = 1u << 20;
 // The redis resource's connect and command timeouts and queued casts.
 inline constexpr std::chrono::milliseconds kDefaultRedisConnectTimeout{1000};
 inline constexpr std::chrono::milliseconds kDefaultRedisCommandTimeout{2000};

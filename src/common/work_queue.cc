@@ -1,6 +1,7 @@
 #include "common/work_queue.h"
 
 #include <exception>
+#include <optional>
 #include <utility>
 
 #include "common/log.h"
@@ -34,21 +35,22 @@ Status WorkQueue::Post(std::function<void()> task, uint64_t bytes,
                        std::chrono::steady_clock::time_point wait_until) {
   {
     std::unique_lock lock(mu_);
-    for (;;) {
-      if (stopping_) return FailedPrecondition(options_.name + " is stopping");
-      bool over_bytes =
-          options_.max_bytes != 0 && !items_.empty() && bytes_ + bytes > options_.max_bytes;
-      if (items_.size() < options_.max_tasks && !over_bytes) break;
-      if (std::chrono::steady_clock::now() >= wait_until) {
-        return ResourceExhausted(options_.name + " is full (" + std::to_string(items_.size()) +
-                                 " waiting)");
-      }
-      ++room_waiters_;
-      room_cv_.wait_until(lock, wait_until);
-      --room_waiters_;
-    }
-    items_.push_back(Item{std::move(task), bytes});
-    bytes_ += bytes;
+    Status st = room_.Wait(
+        lock, wait_until,
+        [&]() -> std::optional<Status> {
+          if (stopping_) return FailedPrecondition(options_.name + " is stopping");
+          bool over_bytes =
+              options_.max_bytes != 0 && !items_.empty() && bytes_ + bytes > options_.max_bytes;
+          if (items_.size() >= options_.max_tasks || over_bytes) return std::nullopt;
+          items_.push_back(Item{std::move(task), bytes});
+          bytes_ += bytes;
+          return OkStatus();
+        },
+        [&] {
+          return ResourceExhausted(options_.name + " is full (" + std::to_string(items_.size()) +
+                                   " waiting)");
+        });
+    if (!st.ok()) return st;
   }
   cv_.notify_one();
   return OkStatus();
@@ -76,7 +78,7 @@ void WorkQueue::Drain() {
 
 void WorkQueue::Join() {
   cv_.notify_all();
-  room_cv_.notify_all();  // held producers see stopping_
+  room_.WakeAll();  // held producers see stopping_
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -97,7 +99,7 @@ void WorkQueue::Loop() {
     Item item = std::move(items_.front());
     items_.pop_front();
     bytes_ -= item.bytes;
-    if (room_waiters_ > 0) room_cv_.notify_all();  // bytes may make room for several
+    room_.NotifyAll();  // bytes may make room for several
     lock.unlock();
     RunLogged(options_.name, item.fn);
     item.fn = nullptr;  // destroy captures outside the lock too

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/room_waiter.h"
 
 namespace aether {
 
@@ -68,9 +69,8 @@ class WorkQueue {
 
   const WorkQueueOptions options_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;       // a task queued, or stopping
-  std::condition_variable room_cv_;  // a task taken, or stopping
-  int room_waiters_ = 0;
+  std::condition_variable cv_;  // a task queued, or stopping
+  RoomWaiter room_;             // a task taken, or stopping
   std::deque<Item> items_;
   uint64_t bytes_ = 0;
   bool stopping_ = false;

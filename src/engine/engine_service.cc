@@ -223,12 +223,13 @@ class EngineServiceImpl final : public EngineService {
   // reconnects by itself); a configuration it refuses does.
   Result<std::shared_ptr<workflow::EventLog>> ConnectEventLog() {
     ASSIGN_OR_RETURN(workflow::JetStreamOptions jo, JetStreamOptionsFromConfig(config_));
-    auto log = std::make_shared<workflow::LazyEventLog>(
-        [jo] { return workflow::ConnectJetStream(jo); });
+    auto log =
+        std::make_shared<workflow::LazyEventLog>([jo] { return workflow::ConnectJetStream(jo); });
     Status st = log->ConnectNow();
     if (st.code() == Code::kUnavailable) {
-      LOG_WARN("NATS JetStream at {} is not reachable yet ({}); at-least-once workflows wait for it",
-               config_.nats.urls.front(), st.message());
+      LOG_WARN(
+          "NATS JetStream at {} is not reachable yet ({}); at-least-once workflows wait for it",
+          config_.nats.urls.front(), st.message());
     } else if (!st.ok()) {
       return Status(st.code(), "[nats]: " + st.message());
     }

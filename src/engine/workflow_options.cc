@@ -28,6 +28,8 @@ WorkflowOptions WorkflowOptionsFromConfig(const Config& config) {
       .http_egress_queue_length = wf.http_egress_queue_length,
   };
   o.dataplane.queue_length = wf.dataplane_queue_length;
+  o.dataplane.dedup_batches = wf.dataplane_dedup_batches;
+  o.dataplane.dedup_window = Ms(wf.dataplane_dedup_window);
   return o;
 }
 

@@ -15,7 +15,8 @@ struct WorkflowOptions {
   // data_dir, memory_limit, timeout, threads, mailbox_length and
   // resource_limits set; the pointers and callbacks left empty.
   workflow::WorkflowHostOptions host;
-  // queue_length set; identity, metrics and http left empty.
+  // queue_length and the dedup window set; identity, metrics and http
+  // left empty.
   workflow::DataplaneOptions dataplane;
 };
 

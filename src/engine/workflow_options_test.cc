@@ -21,6 +21,8 @@ workers = 3
 mailbox_length = 17
 send_wait = "300ms"
 dataplane_queue_length = 99
+dataplane_dedup_batches = 12
+dataplane_dedup_window = "90s"
 redis_connect_timeout = "250ms"
 redis_command_timeout = "4s"
 redis_queue_length = 33
@@ -41,6 +43,8 @@ http_egress_queue_length = 7
   EXPECT_EQ(o.host.resource_limits.redis_queue_length, 33u);
   EXPECT_EQ(o.host.resource_limits.http_egress_queue_length, 7u);
   EXPECT_EQ(o.dataplane.queue_length, 99u);
+  EXPECT_EQ(o.dataplane.dedup_batches, 12u);
+  EXPECT_EQ(o.dataplane.dedup_window, 90s);
 
   // The wiring is the caller's.
   EXPECT_EQ(o.host.engine, nullptr);
@@ -64,6 +68,8 @@ TEST(WorkflowOptionsTest, AnEmptyConfigGivesTheDefaults) {
   EXPECT_EQ(o.host.resource_limits.redis_queue_length, kDefaultRedisQueueLength);
   EXPECT_EQ(o.host.resource_limits.http_egress_queue_length, kDefaultHttpEgressQueueLength);
   EXPECT_EQ(o.dataplane.queue_length, kDefaultDataplaneQueueLength);
+  EXPECT_EQ(o.dataplane.dedup_batches, kDefaultDataplaneDedupBatches);
+  EXPECT_EQ(o.dataplane.dedup_window, kDefaultDataplaneDedupWindow);
 }
 
 }  // namespace

@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <optional>
+#include <random>
 
 #include "common/backoff.h"
 #include "common/json_util.h"
 #include "common/log.h"
+#include "workflow/dataplane_answer.h"
 #include "workflow/dataplane_codec.h"
 #include "workflow/dataplane_impl.h"
 
@@ -64,35 +67,6 @@ Result<std::string> CallResult(HttpResponse&& r, const std::string& instance) {
   }
 }
 
-// The answer to a batch of `n` events: how many the peer accepted, dropped
-// (unknown targets) and deferred (full mailboxes; their indexes, ascending).
-// A peer that says nothing took them all.
-struct BatchAnswer {
-  uint64_t accepted = 0, dropped = 0;
-  std::vector<size_t> deferred;
-};
-
-BatchAnswer ParseBatchAnswer(const std::string& body, size_t n) {
-  BatchAnswer a{n, 0, {}};
-  Result<boost::json::object> o = ParseJsonObject(body);
-  if (!o.ok()) return a;
-  Result<int64_t> acc = GetInt(*o, "accepted", static_cast<int64_t>(n));
-  Result<int64_t> dr = GetInt(*o, "dropped", 0);
-  if (acc.ok() && *acc >= 0) a.accepted = static_cast<uint64_t>(*acc);
-  if (dr.ok() && *dr >= 0) a.dropped = static_cast<uint64_t>(*dr);
-  if (const boost::json::value* d = o->if_contains("deferred"); d != nullptr && d->is_array()) {
-    for (const boost::json::value& v : d->get_array()) {
-      // Only valid, ascending indexes: a confused peer cannot make this
-      // node send a frame twice or read outside the batch.
-      if (!v.is_int64() || v.get_int64() < 0 || static_cast<uint64_t>(v.get_int64()) >= n) continue;
-      auto i = static_cast<size_t>(v.get_int64());
-      if (!a.deferred.empty() && i <= a.deferred.back()) continue;
-      a.deferred.push_back(i);
-    }
-  }
-  return a;
-}
-
 bool Transient(const Status& st) {
   return st.code() == Code::kUnavailable || st.code() == Code::kDeadlineExceeded ||
          st.code() == Code::kInternal;
@@ -113,6 +87,10 @@ struct MetricFamilies {
         deferred(r.AddCollectedCounter(
             "aether_dataplane_deferred_events_total",
             "Events deferred by full mailboxes at the receiving node and sent again.")),
+        duplicates(r.AddCollectedCounter(
+            "aether_dataplane_duplicate_batches_total",
+            "Batches from other nodes received again (a resend after a lost answer): answered "
+            "as before, nothing delivered twice.")),
         calls(r.AddCollectedCounter("aether_dataplane_calls_total", "Calls between nodes.")),
         queued(r.AddCollectedGauge("aether_dataplane_queued_events",
                                    "Events waiting to be sent to other nodes.")),
@@ -126,10 +104,12 @@ struct MetricFamilies {
     s.Add(send_dropped, {{"reason", "unreachable"}}, d(c.unreachable));
     s.Add(send_dropped, {{"reason", "rejected"}}, d(c.rejected));
     s.Add(send_dropped, {{"reason", "at_peer"}}, d(c.peer_dropped));
+    s.Add(send_dropped, {{"reason", "bad_answer"}}, d(c.bad_answer));
     s.Add(received, d(c.received));
     s.Add(received_dropped, d(c.received_dropped));
     s.Add(deferred, {{"side", "sender"}}, d(c.deferred));
     s.Add(deferred, {{"side", "receiver"}}, d(c.received_deferred));
+    s.Add(duplicates, d(c.received_duplicates));
     s.Add(calls, {{"direction", "out"}, {"result", "ok"}}, d(c.calls_ok));
     s.Add(calls, {{"direction", "out"}, {"result", "error"}}, d(c.calls_failed));
     s.Add(calls, {{"direction", "in"}, {"result", "any"}}, d(c.calls_received));
@@ -137,8 +117,8 @@ struct MetricFamilies {
     s.Add(peers_down, d(c.peers_down));
   }
 
-  CollectedFamily &remote_events, &send_dropped, &received, &received_dropped, &deferred, &calls,
-      &queued, &peers_down;
+  CollectedFamily &remote_events, &send_dropped, &received, &received_dropped, &deferred,
+      &duplicates, &calls, &queued, &peers_down;
 };
 
 }  // namespace
@@ -166,7 +146,7 @@ void Dataplane::Stop() {
     for (auto& [url, p] : d.peers) {
       { std::lock_guard pl(p->mu); }
       p->cv.notify_all();
-      p->room_cv.notify_all();
+      p->room.WakeAll();
     }
   }
   d.stop.request_stop();  // requests in flight end at once
@@ -190,6 +170,12 @@ void Dataplane::Stop() {
   }
   // The host may go after Stop(); nothing is dropped any more.
   d.host.store(nullptr);
+}
+
+std::string Dataplane::Impl::NewBatchEpoch() {
+  std::random_device rd;
+  uint64_t epoch = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return fmt::format("{:016x}", epoch);
 }
 
 void Dataplane::CountSendDropped(const OutputTarget& /*target*/) {
@@ -235,25 +221,29 @@ Status Dataplane::Cast(const OutputTarget& target, std::string_view source,
   Impl::Peer* peer = d.PeerFor(target);
   if (peer == nullptr) return Unavailable("the dataplane is stopping");
   Impl::Peer& p = *peer;
+  Status st;
   {
     std::unique_lock lock(p.mu);
-    while (p.queue.size() + p.in_flight >= d.options.queue_length) {
-      if (d.stopping.load()) return Unavailable("the dataplane is stopping");
-      if (SteadyClock::now() >= wait_until) {
-        // Not counted here: the caller may wait and try again, or tell a
-        // client (an ingress): it counts what is final (CountSendDropped).
-        return ResourceExhausted(fmt::format("the link to {} is full ({} events queued)", p.url,
-                                             d.options.queue_length));
-      }
-      ++p.room_waiters;
-      p.room_cv.wait_until(lock, wait_until);
-      --p.room_waiters;
-    }
-    p.queue.push_back(std::move(frame));
-    d.queued.fetch_add(1, std::memory_order_relaxed);
+    st = p.room.Wait(
+        lock, wait_until,
+        [&]() -> std::optional<Status> {
+          if (p.queue.size() + p.in_flight >= d.options.queue_length) {
+            if (d.stopping.load()) return Unavailable("the dataplane is stopping");
+            return std::nullopt;
+          }
+          p.queue.push_back(std::move(frame));
+          d.queued.fetch_add(1, std::memory_order_relaxed);
+          return OkStatus();
+        },
+        [&] {
+          // Not counted here: the caller may wait and try again, or tell a
+          // client (an ingress): it counts what is final (CountSendDropped).
+          return ResourceExhausted(fmt::format("the link to {} is full ({} events queued)", p.url,
+                                               d.options.queue_length));
+        });
   }
-  p.cv.notify_one();
-  return OkStatus();
+  if (st.ok()) p.cv.notify_one();
+  return st;
 }
 
 bool Dataplane::Impl::SleepOrStop(Peer& peer, milliseconds d) {
@@ -276,7 +266,7 @@ void Dataplane::Impl::DropQueued(Peer& peer, std::atomic<uint64_t>& counter) {
     queued.fetch_sub(n, std::memory_order_relaxed);
     peer.queue.clear();
     peer.in_flight = 0;
-    if (peer.room_waiters > 0) peer.room_cv.notify_all();
+    peer.room.NotifyAll();
   }
   Dropped(counter, n);
 }
@@ -290,13 +280,41 @@ void Dataplane::Impl::Requeue(Peer& peer, const std::string& batch, const std::v
   }
   queued.fetch_add(indexes.size(), std::memory_order_relaxed);
   peer.in_flight = 0;  // the deferred ones are back in the queue, the others done
-  if (peer.room_waiters > 0) peer.room_cv.notify_all();
+  peer.room.NotifyAll();
 }
 
 void Dataplane::Impl::BatchDone(Peer& peer) {
   std::lock_guard lock(peer.mu);
   peer.in_flight = 0;
-  if (peer.room_waiters > 0) peer.room_cv.notify_all();
+  peer.room.NotifyAll();
+}
+
+bool Dataplane::Impl::Answered(Peer& peer, std::string_view body, const std::string& batch,
+                               const std::vector<size_t>& ends, Backoff& overrun) {
+  BatchAnswer a = ParseBatchAnswer(body, ends.size());
+  sent.fetch_add(a.accepted, std::memory_order_relaxed);
+  Dropped(peer_dropped, a.dropped);
+  Dropped(bad_answer, a.unaccounted);
+  if (!a.problem.empty() && !peer.bad_answer_logged) {
+    // Once until the peer answers well again: a broken peer would
+    // otherwise log a line per batch.
+    LOG_WARN(
+        "dataplane: peer {} answered a batch of {} events with what is not the protocol's "
+        "answer ({}); {} of them counted as dropped, none sent twice",
+        peer.url, ends.size(), a.problem, a.unaccounted);
+  }
+  peer.bad_answer_logged = !a.problem.empty();
+  if (a.deferred.empty()) {
+    overrun.Reset();
+    return false;
+  }
+  // The peer's mailboxes are full: its instances get a moment to drain,
+  // longer while it keeps deferring; the deferred frames go first next
+  // time, in their order, in a new batch (a new id: this one's answer is
+  // final at the peer).
+  deferred.fetch_add(a.deferred.size(), std::memory_order_relaxed);
+  Requeue(peer, batch, ends, a.deferred);
+  return SleepOrStop(peer, overrun.Next());
 }
 
 void Dataplane::Impl::SendLoop(Peer& peer) {
@@ -323,11 +341,16 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
       queued.fetch_sub(n, std::memory_order_relaxed);
       peer.in_flight = n;  // room again when the peer has answered for them
     }
+    // Kept by every retry of this batch (a lost answer must not deliver it
+    // twice); the frames the peer defers go into a later batch, a new id.
+    const std::string batch_id =
+        fmt::format("{}-{}", batch_epoch, batch_seq.fetch_add(1, std::memory_order_relaxed) + 1);
     for (;;) {
       // The token is taken each time: the node may have joined (again)
       // meanwhile.
       HttpHeaders headers = Credentials(peer.node_id);
       headers.emplace_back("Content-Type", std::string(kEventsContentType));
+      headers.emplace_back(std::string(kBatchHeader), batch_id);
       Result<HttpResponse> r = http->Send({.method = "POST",
                                            .url = url,
                                            .body = batch,
@@ -348,19 +371,7 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
                  : InvalidArgument(fmt::format("HTTP {}: {}", r->status, ErrorMessage(*r)));
       }
       if (st.ok()) {
-        BatchAnswer a = ParseBatchAnswer(r->body, n);
-        sent.fetch_add(a.accepted, std::memory_order_relaxed);
-        Dropped(peer_dropped, a.dropped);
-        if (!a.deferred.empty()) {
-          // The peer's mailboxes are full: its instances get a moment to
-          // drain, longer while it keeps deferring; the deferred frames go
-          // first next time, in their order.
-          deferred.fetch_add(a.deferred.size(), std::memory_order_relaxed);
-          Requeue(peer, batch, ends, a.deferred);
-          if (SleepOrStop(peer, overrun.Next())) return;
-        } else {
-          overrun.Reset();
-        }
+        if (Answered(peer, r->body, batch, ends, overrun)) return;
         if (peer.down) {
           peer.down = false;
           peers_down.fetch_sub(1, std::memory_order_relaxed);
@@ -478,8 +489,10 @@ DataplaneCounters Dataplane::counters() const {
   DataplaneCounters c;
   c.sent = d.sent.load();
   c.peer_dropped = d.peer_dropped.load();
+  c.bad_answer = d.bad_answer.load();
   c.deferred = d.deferred.load();
   c.received_deferred = d.received_deferred.load();
+  c.received_duplicates = d.received_duplicates.load();
   c.queue_full = d.queue_full.load();
   c.unreachable = d.unreachable.load();
   c.rejected = d.rejected.load();

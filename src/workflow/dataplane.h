@@ -25,6 +25,12 @@
 // Receiving: POST /dataplane/v1/events, POST /dataplane/v1/call and the
 // http-ingress routes /wf/{workflow}/{path...}; see Register().
 //
+// At most once: every batch carries an id (X-Aether-Batch), kept when the
+// batch is sent again after a lost answer and new for every batch formed
+// from the queue (deferred frames included); the receiver answers an id
+// it has seen recently with the answer it gave, delivering nothing again
+// (dataplane_dedup.h).
+//
 // Authentication (docs/workflow-protocol.md, "Engine ↔ engine"): a request
 // names its sending node (X-Aether-Node) and carries the token that node
 // derives for this receiver from its own credential (node_credential.h's
@@ -71,6 +77,10 @@ struct DataplaneOptions {
   std::chrono::milliseconds overrun_pause_max{100};  // ...doubling while it keeps deferring
   std::chrono::milliseconds backoff_initial{50};
   std::chrono::milliseconds backoff_max{2000};
+  // Receiving: the batches remembered per sending node, so that one sent
+  // again is answered without being delivered twice (dataplane_dedup.h).
+  size_t dedup_batches = kDefaultDataplaneDedupBatches;
+  std::chrono::milliseconds dedup_window = kDefaultDataplaneDedupWindow;  // on `clock`
   size_t call_threads = 8;
   size_t max_pending_calls = 1024;
   // A call with timeout 0 ("the target's event timeout") waits this long
@@ -90,17 +100,19 @@ struct DataplaneOptions {
 
 // Counters, for tests and /metrics.
 struct DataplaneCounters {
-  uint64_t sent = 0;               // events peers accepted
-  uint64_t peer_dropped = 0;       // events peers answered as dropped (unknown target)
-  uint64_t deferred = 0;           // events peers deferred (full mailboxes), sent again
-  uint64_t queue_full = 0;         // sends dropped: the queue was full (CountSendDropped)
-  uint64_t unreachable = 0;        // dropped after retry_for without an answer
-  uint64_t rejected = 0;           // dropped: the peer refused the batch (400, 413)
-  uint64_t received = 0;           // events delivered to this node's host
-  uint64_t received_dropped = 0;   // events for unknown instances here
-  uint64_t received_deferred = 0;  // events this node deferred (full mailboxes)
-  uint64_t calls_ok = 0;           // calls this node sent that got a reply
-  uint64_t calls_failed = 0;       // calls this node sent that got an error
+  uint64_t sent = 0;                 // events peers accepted
+  uint64_t peer_dropped = 0;         // events peers answered as dropped (unknown target)
+  uint64_t bad_answer = 0;           // dropped: a peer's malformed answer did not account for them
+  uint64_t deferred = 0;             // events peers deferred (full mailboxes), sent again
+  uint64_t queue_full = 0;           // sends dropped: the queue was full (CountSendDropped)
+  uint64_t unreachable = 0;          // dropped after retry_for without an answer
+  uint64_t rejected = 0;             // dropped: the peer refused the batch (400, 413)
+  uint64_t received = 0;             // events delivered to this node's host
+  uint64_t received_dropped = 0;     // events for unknown instances here
+  uint64_t received_deferred = 0;    // events this node deferred (full mailboxes)
+  uint64_t received_duplicates = 0;  // batches received again: answered, not delivered twice
+  uint64_t calls_ok = 0;             // calls this node sent that got a reply
+  uint64_t calls_failed = 0;         // calls this node sent that got an error
   uint64_t calls_received = 0;
   uint64_t peers_down = 0;  // peers not answering right now
   uint64_t queued = 0;      // events waiting in all queues
@@ -127,8 +139,10 @@ class Dataplane final : public RemoteLink {
   void CountSendDropped(const OutputTarget& target) override;
 
   // Adds the receiving routes to `server` (before it starts):
-  //   POST /dataplane/v1/events  frames -> host.Cast each; 200 {"accepted","dropped"};
-  //                              400 malformed frames, 401 no credential, 403 a sender
+  //   POST /dataplane/v1/events  frames -> host.Cast each; 200 {"accepted","dropped",
+  //                              "deferred"}, or the answer given before for a batch id
+  //                              seen again; 400 malformed frames or batch id,
+  //                              401 no credential, 403 a sender
   //                              that is not a peer or a wrong token, 413 over 4 MiB;
   //                              frames for instances the sender may not reach are dropped
   //   POST /dataplane/v1/call    one frame -> host.Call; 200 reply bytes, 404, 503, 504,

@@ -17,8 +17,11 @@
 #include <thread>
 #include <vector>
 
+#include "common/backoff.h"
+#include "common/room_waiter.h"
 #include "workflow/dataplane.h"
 #include "workflow/dataplane_codec.h"
+#include "workflow/dataplane_dedup.h"
 
 namespace aether::workflow {
 
@@ -28,7 +31,11 @@ inline constexpr std::string_view kTimeoutHeader = "X-Aether-Timeout-Ms";
 inline constexpr std::string_view kEventsContentType = "application/x-aether-events";
 
 struct Dataplane::Impl {
-  explicit Impl(DataplaneOptions o) : options(std::move(o)) {
+  explicit Impl(DataplaneOptions o)
+      : options(std::move(o)),
+        windows({.max_batches = options.dedup_batches,
+                 .max_age = options.dedup_window,
+                 .clock = options.clock}) {
     if (options.http == nullptr) {
       own_http =
           NewHttpClient({.max_idle_per_host = std::max<size_t>(1, options.call_threads) + 1});
@@ -43,13 +50,13 @@ struct Dataplane::Impl {
     const std::string node_id;
     const std::string url;
     std::mutex mu;
-    std::condition_variable cv;       // frames queued, or stopping
-    std::condition_variable room_cv;  // the sender took frames, or stopping
-    int room_waiters = 0;
-    std::deque<std::string> queue;  // encoded frames
-    size_t in_flight = 0;           // frames of the batch being sent: they count against the queue
-    bool down = false;              // sender thread only
-    Clock::TimePoint down_since;    // on options.clock
+    std::condition_variable cv;      // frames queued, or stopping
+    RoomWaiter room;                 // the sender took frames, or stopping
+    std::deque<std::string> queue;   // encoded frames
+    size_t in_flight = 0;            // frames of the batch being sent: they count against the queue
+    bool down = false;               // sender thread only
+    bool bad_answer_logged = false;  // sender thread only: the last answer was malformed
+    Clock::TimePoint down_since;     // on options.clock
     std::thread thread;
   };
 
@@ -73,6 +80,11 @@ struct Dataplane::Impl {
   // the queue, in their order; `ends[i]` is where frame i ends.
   void Requeue(Peer& peer, const std::string& batch, const std::vector<size_t>& ends,
                const std::vector<size_t>& indexes);
+  // The peer answered 200 for `batch` (its frames end at `ends`): counts
+  // what it took and dropped, requeues what it deferred and pauses
+  // (`overrun`). True when stopping.
+  bool Answered(Peer& peer, std::string_view body, const std::string& batch,
+                const std::vector<size_t>& ends, Backoff& overrun);
   // The batch in flight is answered for (sent, dropped or requeued): its
   // frames stop counting against the queue.
   void BatchDone(Peer& peer);
@@ -88,14 +100,22 @@ struct Dataplane::Impl {
   };
   Result<Sender> Authenticate(const HttpRequest& req) const;
   // A decoded batch into the host's mailboxes: the /dataplane/v1/events
-  // answer ({"accepted","dropped","deferred"}).
-  HttpResponse DeliverFrames(WorkflowHost& h, const std::set<std::string, std::less<>>& allowed,
-                             const std::vector<Frame>& frames);
+  // answer's body ({"accepted","dropped","deferred"}).
+  std::string DeliverFrames(WorkflowHost& h, const std::set<std::string, std::less<>>& allowed,
+                            const std::vector<Frame>& frames);
+  // 16 random hex digits.
+  static std::string NewBatchEpoch();
   // Counts `n` events dropped on the way out, and tells the host (which
   // owns aether_dataplane_dropped_total).
   void Dropped(std::atomic<uint64_t>& counter, uint64_t n);
 
   const DataplaneOptions options;
+  // Sending: batch ids are "<batch_epoch>-<n>", n from batch_seq; the
+  // epoch is random per Dataplane, so ids are unique per process and peer.
+  const std::string batch_epoch = NewBatchEpoch();
+  std::atomic<uint64_t> batch_seq{0};
+  // Receiving: the batches each peer sent recently, with their answers.
+  BatchWindows windows;
   std::unique_ptr<HttpClient> own_http;  // when options.http is null
   HttpClient* http = nullptr;
   std::stop_source stop;  // Stop() cancels every request in flight with it
@@ -113,9 +133,10 @@ struct Dataplane::Impl {
   std::deque<CallJob> calls;
   std::vector<std::thread> call_threads;
 
-  std::atomic<uint64_t> sent{0}, peer_dropped{0}, queue_full{0}, unreachable{0}, rejected{0},
-      received{0}, received_dropped{0}, deferred{0}, received_deferred{0}, calls_ok{0},
-      calls_failed{0}, calls_received{0}, peers_down{0}, queued{0};
+  std::atomic<uint64_t> sent{0}, peer_dropped{0}, bad_answer{0}, queue_full{0}, unreachable{0},
+      rejected{0}, received{0}, received_dropped{0}, deferred{0}, received_deferred{0},
+      received_duplicates{0}, calls_ok{0}, calls_failed{0}, calls_received{0}, peers_down{0},
+      queued{0};
 };
 
 }  // namespace aether::workflow

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/node_credential.h"
 #include "workflow/dataplane.h"
+#include "workflow/dataplane_answer.h"
 #include "workflow/dataplane_codec.h"
 #include "workflow/dataplane_impl.h"
 
@@ -52,11 +53,11 @@ std::string Excerpt(std::string_view s) {
 // flow control: nothing the sender queued is lost to a full mailbox).
 // Instances the sender's outputs do not reach, or that do not run here,
 // are dropped, as for an unknown one (a stale sender is not told more).
-HttpResponse Dataplane::Impl::DeliverFrames(WorkflowHost& h,
-                                            const std::set<std::string, std::less<>>& allowed,
-                                            const std::vector<Frame>& frames) {
+std::string Dataplane::Impl::DeliverFrames(WorkflowHost& h,
+                                           const std::set<std::string, std::less<>>& allowed,
+                                           const std::vector<Frame>& frames) {
   int64_t accepted = 0, dropped = 0;
-  std::string deferred;
+  std::vector<size_t> deferred;
   std::set<std::string_view> full;
   for (size_t i = 0; i < frames.size(); ++i) {
     const Frame& f = frames[i];
@@ -67,7 +68,7 @@ HttpResponse Dataplane::Impl::DeliverFrames(WorkflowHost& h,
       ++accepted;
     } else if (st.code() == Code::kResourceExhausted) {
       full.insert(f.target);
-      fmt::format_to(std::back_inserter(deferred), "{}{}", deferred.empty() ? "" : ",", i);
+      deferred.push_back(i);
     } else {
       ++dropped;
     }
@@ -76,10 +77,8 @@ HttpResponse Dataplane::Impl::DeliverFrames(WorkflowHost& h,
   received_dropped.fetch_add(static_cast<uint64_t>(dropped), std::memory_order_relaxed);
   received_deferred.fetch_add(frames.size() - static_cast<uint64_t>(accepted + dropped),
                               std::memory_order_relaxed);
-  std::string body = fmt::format(R"({{"accepted":{},"dropped":{})", accepted, dropped);
-  if (!deferred.empty()) body += R"(,"deferred":[)" + deferred + "]";
-  body += "}";
-  return HttpResponse{200, "application/json", std::move(body), {}};
+  return FormatBatchAnswer(static_cast<uint64_t>(accepted), static_cast<uint64_t>(dropped),
+                           deferred);
 }
 
 Result<Dataplane::Impl::Sender> Dataplane::Impl::Authenticate(const HttpRequest& req) const {
@@ -121,10 +120,15 @@ HttpHeaders Dataplane::Impl::Credentials(const std::string& receiver) const {
 
 void Dataplane::SetPeers(std::vector<PeerGrant> peers) {
   auto table = std::make_shared<Impl::PeerTable>();
+  std::set<std::string, std::less<>> ids;
   for (PeerGrant& p : peers) {
+    ids.insert(p.node_id);
     std::string id = p.node_id;
     table->emplace(std::move(id), std::move(p));
   }
+  // A node that is no longer a peer cannot send: its window goes (the
+  // windows are bounded by the peers, each by its own bounds).
+  impl_->windows.Retain(ids);
   std::lock_guard lock(impl_->peers_table_mu);
   impl_->peer_table = std::move(table);
 }
@@ -147,6 +151,13 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
           authorized, [d, h](HttpRequest&& req, Responder respond) {
             Result<Impl::Sender> sender = d->Authenticate(req);
             if (!sender.ok()) return respond(JsonError(sender.status()));
+            std::string_view batch = req.Header(kBatchHeader);
+            if (req.HasHeader(kBatchHeader) && !ValidBatchId(batch)) {
+              return respond(
+                  JsonError(400, "invalid_batch_id",
+                            fmt::format("{} must be 1-{} characters of [0-9A-Za-z._-]: {}",
+                                        kBatchHeader, kMaxBatchIdLength, Excerpt(batch))));
+            }
             Result<std::vector<Frame>> frames = DecodeFrames(req.body);
             if (!frames.ok()) {
               if (frames.status().code() == Code::kResourceExhausted) {
@@ -154,7 +165,17 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
               }
               return respond(JsonError(400, "invalid_frames", frames.status().message()));
             }
-            respond(d->DeliverFrames(*h, sender->grant->instances, *frames));
+            auto deliver = [&] { return d->DeliverFrames(*h, sender->grant->instances, *frames); };
+            std::string answer;
+            if (batch.empty()) {
+              // A sender from before batch ids: delivered, as it always was.
+              answer = deliver();
+            } else {
+              bool duplicate = false;
+              answer = d->windows.Once(sender->grant->node_id, batch, deliver, &duplicate);
+              if (duplicate) d->received_duplicates.fetch_add(1, std::memory_order_relaxed);
+            }
+            respond(HttpResponse{200, "application/json", std::move(answer), {}});
           }});
 
   server.Route(

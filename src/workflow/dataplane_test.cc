@@ -10,6 +10,7 @@
 #include "common/testing/eventually.h"
 #include "common/testing/http_fetch.h"
 #include "workflow/dataplane_codec.h"
+#include "workflow/dataplane_test_node.h"
 #include "workflow/dataplane_testing.h"
 
 namespace aether::workflow {
@@ -19,57 +20,8 @@ using std::chrono::milliseconds;
 using testing::FakeHost;
 using testing::GrantFor;
 
-// Every instance name the tests use: a trusted peer may send to all of them.
-const std::set<std::string, std::less<>> kInstances{"wf/sink/0", "wf/f/0", "wf/nobody/0",
-                                                    "wf/nope/0", "wf/x/0"};
-
-struct Node {
-  explicit Node(DataplaneOptions o = {}, uint64_t max_body = 4ull << 20)
-      : identity(testing::TestIdentity("node-" + std::to_string(++count))),
-        dataplane([&] {
-          o.identity = identity.get();
-          o.metrics = &metrics;
-          return o;
-        }()),
-        server([&] {
-          HttpServerOptions so;
-          so.max_body = max_body;
-          so.io_threads = 1;
-          return so;
-        }()) {
-    dataplane.Register(server, host);
-    Status st = server.Start();
-    EXPECT_TRUE(st.ok()) << st.message();
-  }
-  ~Node() {
-    dataplane.Stop();
-    server.Stop();
-  }
-  OutputTarget Target(const std::string& instance) const {
-    return OutputTarget{instance, identity->node_id(), server.url()};
-  }
-  // Accepts requests from `senders` (replacing the previous set), for
-  // every test instance.
-  void Trust(std::vector<const Node*> senders) {
-    std::vector<PeerGrant> grants;
-    for (const Node* n : senders)
-      grants.push_back(GrantFor(*n->identity, identity->node_id(), kInstances));
-    dataplane.SetPeers(std::move(grants));
-  }
-  // The headers `sender` sends here.
-  HttpHeaders From(const Node& sender) const {
-    return {{"X-Aether-Node", sender.identity->node_id()},
-            {"Authorization",
-             "Bearer " + PairToken(sender.identity->dataplane_key(), identity->node_id())}};
-  }
-
-  static inline int count = 0;
-  std::unique_ptr<NodeIdentity> identity;
-  FakeHost host;
-  MetricsRegistry metrics;  // outlives dataplane
-  Dataplane dataplane;
-  HttpServer server;
-};
+using Node = testing::TestNode;
+using testing::kInstances;
 
 // Counters are updated after the peer answers: wait for them.
 using aether::testing::Eventually;

@@ -18,39 +18,19 @@ namespace {
 using namespace testing;  // NOLINT
 using std::chrono::milliseconds;
 
-class WorkflowBackpressureTest : public ::testing::Test {
+class WorkflowBackpressureTest : public HostFixture {
  protected:
   void Make(size_t mailbox, milliseconds send_wait) {
-    WorkflowHostOptions o = TestOptions(&remote_, nullptr);
-    o.mailbox_length = mailbox;
-    o.send_wait = send_wait;
-    o.timeout = milliseconds(5000);
-    o.metrics = &metrics_;
-    auto h = WorkflowHost::Create(std::move(o));
-    ASSERT_TRUE(h.ok()) << h.status().ToString();
-    host_ = std::move(*h);
-  }
-  void TearDown() override {
-    if (host_) host_->Stop();
-  }
-  void ApplyAndWait(std::vector<InstanceAssignment> instances) {
-    ASSERT_TRUE(ApplyAndWaitRunning(*host_, std::move(instances)));
+    HostFixture::Make({.mailbox = mailbox, .send_wait = send_wait, .timeout = milliseconds(5000)});
   }
 
   void SetUp() override {
     fwd_.outputs["out"] = {Local(slow_.id)};
     slow_.outputs["out"] = {Remote("wf-test/sink/0")};
   }
-  // Casts from outside (as the dataplane does: never waits), retrying
-  // while fwd's mailbox is full.
+  // Casts `payload` n times.
   void CastAll(const std::string& id, int n, const std::string& payload) {
-    for (int i = 0; i < n; ++i) {
-      Status st;
-      while ((st = host_->Cast(id, "test", payload)).code() == Code::kResourceExhausted) {
-        std::this_thread::yield();
-      }
-      ASSERT_TRUE(st.ok()) << st.ToString();
-    }
+    HostFixture::CastAll(id, n, [&](int) { return payload; });
   }
   double Metric(const std::string& name) {
     std::string text = metrics_.Render();
@@ -62,9 +42,6 @@ class WorkflowBackpressureTest : public ::testing::Test {
   // fwd (wf_forward) -> slow (wf_slow: spins `payload` ms, then casts
   // "done") -> the remote sink.
   InstanceAssignment fwd_ = Fn("fwd", "wf_forward"), slow_ = Fn("slow", "wf_slow");
-  FakeRemote remote_;
-  MetricsRegistry metrics_;  // outlives host_
-  std::unique_ptr<WorkflowHost> host_;
 };
 
 TEST_F(WorkflowBackpressureTest, AFullMailboxHoldsTheSenderAndDropsNothing) {

@@ -15,44 +15,19 @@ namespace {
 using namespace testing;  // NOLINT
 using std::chrono::milliseconds;
 
-class WorkflowHostTest : public ::testing::Test {
+class WorkflowHostTest : public HostFixture {
  protected:
   // `clock`: the host's timers, backoffs and call deadlines (clock_ in the
   // tests that move time by hand).
   void Make(size_t mailbox = 1024, Clock& clock = Clock::Real()) {
-    WorkflowHostOptions o = TestOptions(&remote_, &events_);
-    o.mailbox_length = mailbox;
-    o.clock = &clock;
-    o.timeout = milliseconds(2000);
-    o.metrics = &metrics_;
-    auto h = WorkflowHost::Create(std::move(o));
-    ASSERT_TRUE(h.ok()) << h.status().ToString();
-    host_ = std::move(*h);
+    HostFixture::Make({.mailbox = mailbox, .clock = &clock});
   }
-  void TearDown() override {
-    if (host_) host_->Stop();
-  }
-  void ApplyAndWait(std::vector<InstanceAssignment> instances) {
-    ASSERT_TRUE(ApplyAndWaitRunning(*host_, std::move(instances)));
-  }
-
-  // Casts, retrying while the mailbox is full.
+  // Casts "<prefix>0" .. "<prefix>n-1".
   void CastAll(const std::string& id, int n, const std::string& prefix = "e") {
-    for (int i = 0; i < n; ++i) {
-      std::string payload = prefix + std::to_string(i);
-      Status st;
-      while ((st = host_->Cast(id, "test", payload)).code() == Code::kResourceExhausted) {
-        std::this_thread::yield();
-      }
-      ASSERT_TRUE(st.ok()) << st.ToString();
-    }
+    HostFixture::CastAll(id, n, [&](int i) { return prefix + std::to_string(i); });
   }
 
-  FakeRemote remote_;
-  Recorder events_;
-  aether::testing::FakeClock clock_;  // outlives host_
-  MetricsRegistry metrics_;           // outlives host_
-  std::unique_ptr<WorkflowHost> host_;
+  aether::testing::FakeClock clock_;  // outlives host_ (HostFixture::TearDown)
 };
 
 TEST_F(WorkflowHostTest, ChainOfThreeDeliversInOrder) {

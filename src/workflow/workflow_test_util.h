@@ -1,6 +1,7 @@
 // Test helpers for WorkflowHost: one AOT engine with the aether.* imports
 // and the wf_* guests loaded, a fake RemoteLink that records what leaves
-// the node, and assignment builders.
+// the node, assignment builders, and the options and fixture of the host
+// tests (HostOptions, HostFixture).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/limits.h"
+#include "common/metrics.h"
 #include "common/testing/eventually.h"
 #include "wasm/engine.h"
 #include "wasm/test_support.h"
@@ -186,6 +189,51 @@ inline WorkflowHostOptions TestOptions(RemoteLink* remote, Recorder* events) {
 
 using aether::testing::Eventually;
 
+// What the host fixtures vary; the rest is TestOptions.
+struct HostSettings {
+  size_t mailbox = 1024;
+  std::chrono::milliseconds send_wait = kDefaultSendWait;
+  std::chrono::milliseconds timeout{2000};  // the node's exec timeout
+  Clock* clock = &Clock::Real();            // outlives the host
+};
+
+// TestOptions with `settings` and the metrics in `metrics` (may be null).
+inline WorkflowHostOptions HostOptions(RemoteLink* remote, Recorder* events,
+                                       MetricsRegistry* metrics, const HostSettings& settings) {
+  WorkflowHostOptions o = TestOptions(remote, events);
+  o.mailbox_length = settings.mailbox;
+  o.send_wait = settings.send_wait;
+  o.timeout = settings.timeout;
+  o.clock = settings.clock;
+  o.metrics = metrics;
+  return o;
+}
+
+// A fixture of one host over a FakeRemote, with its metrics and events
+// recorded; Make() creates it, TearDown stops and destroys it (before the
+// members of a derived fixture, e.g. its FakeClock, go).
+class HostFixture : public ::testing::Test {
+ protected:
+  void Make(const HostSettings& settings) {
+    auto h = WorkflowHost::Create(HostOptions(&remote_, &events_, &metrics_, settings));
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    host_ = std::move(*h);
+  }
+  void TearDown() override {
+    if (host_) host_->Stop();
+    host_.reset();
+  }
+  void ApplyAndWait(std::vector<InstanceAssignment> instances);
+  // Casts `n` events from outside (as the dataplane does: never waiting),
+  // retrying while the mailbox is full; event i carries payload(i).
+  void CastAll(const std::string& id, int n, const std::function<std::string(int)>& payload);
+
+  FakeRemote remote_;
+  Recorder events_;
+  MetricsRegistry metrics_;  // outlives host_
+  std::unique_ptr<WorkflowHost> host_;
+};
+
 inline std::optional<InstanceStatus> StatusOf(const WorkflowHost& host, const std::string& id) {
   for (InstanceStatus& s : host.Statuses()) {
     if (s.id == id) return s;
@@ -230,6 +278,21 @@ inline Result<std::string> CallSync(WorkflowHost& host, const std::string& insta
   std::unique_lock lock(mu);
   cv.wait(lock, [&] { return out.has_value(); });
   return std::move(*out);
+}
+
+inline void HostFixture::ApplyAndWait(std::vector<InstanceAssignment> instances) {
+  ASSERT_TRUE(ApplyAndWaitRunning(*host_, std::move(instances)));
+}
+
+inline void HostFixture::CastAll(const std::string& id, int n,
+                                 const std::function<std::string(int)>& payload) {
+  for (int i = 0; i < n; ++i) {
+    Status st;
+    while ((st = host_->Cast(id, "test", payload(i))).code() == Code::kResourceExhausted) {
+      std::this_thread::yield();
+    }
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
 }
 
 }  // namespace aether::workflow::testing

@@ -124,16 +124,14 @@ Status Actor::RefusalLocked() const {
 Status Actor::PushLocked(std::unique_lock<std::mutex>& lock, std::string_view source,
                          std::string_view payload, ReplyFn* reply, Clock::TimePoint deadline,
                          WaitUntil wait_until, std::unique_ptr<LogDelivery>* delivery) {
-  for (;;) {
-    RETURN_IF_ERROR(RefusalLocked());
-    if (mailbox_.Push(source, payload, reply, deadline, delivery)) return OkStatus();
-    if (std::chrono::steady_clock::now() >= wait_until) {
-      return ResourceExhausted("the mailbox of " + id_ + " is full");
-    }
-    ++room_waiters_;
-    room_cv_.wait_until(lock, wait_until);
-    --room_waiters_;
-  }
+  return room_.Wait(
+      lock, wait_until,
+      [&]() -> std::optional<Status> {
+        if (Status refusal = RefusalLocked(); !refusal.ok()) return refusal;
+        if (mailbox_.Push(source, payload, reply, deadline, delivery)) return OkStatus();
+        return std::nullopt;
+      },
+      [&] { return ResourceExhausted("the mailbox of " + id_ + " is full"); });
 }
 
 Status Actor::Cast(std::string_view source, std::string_view payload, WaitUntil wait_until) {
@@ -172,10 +170,15 @@ size_t Actor::Room() const {
 
 void Actor::WaitForRoom(WaitUntil until) {
   std::unique_lock lock(mu_);
-  if (mailbox_.size() < std::min(mailbox_.capacity(), kLoggedWindow) || stop_requested_) return;
-  ++room_waiters_;
-  room_cv_.wait_until(lock, until);
-  --room_waiters_;
+  (void)room_.Wait(
+      lock, until,
+      [&]() -> std::optional<Status> {
+        if (mailbox_.size() < std::min(mailbox_.capacity(), kLoggedWindow) || stop_requested_) {
+          return OkStatus();
+        }
+        return std::nullopt;
+      },
+      [] { return OkStatus(); });
 }
 
 Status Actor::Offer(std::unique_ptr<LogDelivery>& d, WaitUntil wait_until) {
@@ -224,7 +227,7 @@ void Actor::RequestStop() {
     stop_requested_ = true;
     started_ = true;
     submit = ScheduleLocked();
-    room_cv_.notify_all();  // held senders give up now
+    room_.NotifyAll();  // held senders give up now
   }
   if (submit) core_.pool().Submit(shared_from_this());
 }
@@ -349,7 +352,7 @@ void Actor::OnStartError(const Status& st) {
       report = state_ != State::kFailed || last_error_ != st.message();
       SetStateLocked(State::kFailed, st.message());
       rejected = mailbox_.TakeAll();  // nobody will handle them soon
-      room_cv_.notify_all();          // and held senders are refused
+      room_.NotifyAll();              // and held senders are refused
     }
     StartRetryLocked(start_backoff_);
   }
@@ -484,7 +487,7 @@ void Actor::FinishStop() {
     std::lock_guard lock(mu_);
     pending = mailbox_.TakeAll();
     phase_ = Phase::kStopped;
-    room_cv_.notify_all();
+    room_.NotifyAll();
     scheduled_ = false;
     ++generation_;
   }
@@ -542,7 +545,7 @@ void Actor::Run() {
   if (phase_ == Phase::kRunning) {
     for (int i = 0; i < kBatch && !stop_requested_ && !next_assignment_ && mailbox_.Pop(current_);
          ++i) {
-      if (room_waiters_ > 0) room_cv_.notify_one();  // one slot, one held sender
+      room_.NotifyOne();  // one slot, one held sender
       lock.unlock();
       bool trapped = false;
       Process(current_, &trapped);

@@ -14,7 +14,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -26,6 +25,7 @@
 #include <unordered_set>
 
 #include "common/result.h"
+#include "common/room_waiter.h"
 #include "workflow/internal/core.h"
 #include "workflow/internal/mailbox.h"
 #include "workflow/internal/pool.h"
@@ -193,8 +193,7 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   InstanceAssignment assignment_;
   std::optional<InstanceAssignment> next_assignment_;
   Mailbox mailbox_;
-  std::condition_variable room_cv_;  // a slot freed, or the actor stops or fails
-  int room_waiters_ = 0;
+  RoomWaiter room_;  // a slot freed, or the actor stops or fails
   Phase phase_ = Phase::kStartDue;
   State state_ = State::kStarting;
   std::string last_error_;
