@@ -37,7 +37,7 @@ class WorkflowDeliveryTest : public ::testing::Test {
     for (auto& h : hosts_) h->Stop();
   }
   WorkflowHost& Start(std::vector<InstanceAssignment> instances, int max_deliveries = 10,
-                      std::shared_ptr<EventLog> log = nullptr) {
+                      const std::shared_ptr<EventLog>& log = nullptr) {
     hosts_.push_back(MakeHost(log != nullptr ? log : log_, max_deliveries));
     for (auto& a : instances) a.delivery = protocol::Delivery::kAtLeastOnce;
     EXPECT_TRUE(ApplyAndWaitRunning(*hosts_.back(), std::move(instances)));
@@ -174,7 +174,8 @@ TEST_F(WorkflowDeliveryTest, TheIngressAnswersOnceTheLogStoredTheEvent) {
   WorkflowHost& host = Start({in});
   auto request = [&] {
     std::promise<IngressReply> p;
-    host.Ingress(kWf, "orders", "POST", "order-1", [&](IngressReply r) { p.set_value(r); });
+    host.Ingress(kWf, "orders", "POST", "order-1",
+                 [&](IngressReply r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   };
   IngressReply first = request();
