@@ -40,18 +40,21 @@ Status CheckName(const char* what, std::string_view name) {
 
 // Ids and sources become a header, names a subject: nothing that NATS
 // would read as a separator, a wildcard or the end of a line.
+bool ValidId(std::string_view id) {
+  return !id.empty() && id.size() <= kMaxIdLength && std::all_of(id.begin(), id.end(), IsIdChar);
+}
+bool ValidSource(std::string_view source) {
+  return source.size() <= kMaxSourceLength && std::all_of(source.begin(), source.end(), [](char c) {
+           return c > ' ' && c < 127 && c != '.' && c != '*' && c != '>';
+         });
+}
+
 Status CheckEvent(const LogEvent& e) {
-  bool id_ok = !e.id.empty() && e.id.size() <= kMaxIdLength &&
-               std::all_of(e.id.begin(), e.id.end(), IsIdChar);
-  if (!id_ok) {
+  if (!ValidId(e.id)) {
     return InvalidArgument("invalid event id \"" + protocol::Excerpt(e.id) +
                            "\": use 1 to 64 of [A-Za-z0-9_-]");
   }
-  bool source_ok = e.source.size() <= kMaxSourceLength &&
-                   std::all_of(e.source.begin(), e.source.end(), [](char c) {
-                     return c > ' ' && c < 127 && c != '.' && c != '*' && c != '>';
-                   });
-  if (!source_ok) {
+  if (!ValidSource(e.source)) {
     return InvalidArgument("invalid event source \"" + protocol::Excerpt(e.source) +
                            "\": at most 255 printable characters, without whitespace, '.', '*' "
                            "or '>'");
@@ -260,12 +263,20 @@ class JetStreamSubscription : public LogSubscription {
     if (natsMsgHeader_Get(m, kMsgIdHeader, &v) == NATS_OK) e.id = v;
     if (natsMsgHeader_Get(m, kSourceHeader, &v) == NATS_OK) e.source = v;
     e.payload.assign(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
-    uint64_t attempt = 1;
+    uint64_t attempt = 1, seq = 0;
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
       attempt = std::max<uint64_t>(1, meta->NumDelivered);
+      seq = meta->Sequence.Stream;
     }
     jsMsgMetaData_Destroy(meta);
+    // Whoever may publish on the subject can put an event there (an
+    // operator's `nats pub`, another tool) without our checks: an id that
+    // is missing or not one we would write becomes one from the stream
+    // sequence (the same on every delivery, unique in the stream), since
+    // receivers skip ids they handled; a source we would refuse is dropped.
+    if (!ValidId(e.id)) e.id = "seq-" + std::to_string(seq);
+    if (!ValidSource(e.source)) e.source.clear();
     const char* reply = natsMsg_GetReply(m);
     return std::make_unique<JetStreamDelivery>(conn_, std::move(e), attempt,
                                                reply != nullptr ? reply : "");

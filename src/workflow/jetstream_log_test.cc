@@ -62,6 +62,38 @@ TEST_F(JetStreamTest, BinaryPayloadAndEmptySourceRoundTrip) {
   EXPECT_TRUE(got[0]->Ack().ok());
 }
 
+TEST_F(JetStreamTest, EventsPublishedByOthersGetIdsAndSourcesWeWouldWrite) {
+  auto log = Connect();
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->EnsureWorkflow("wf").ok());
+  // Straight onto the subject, as `nats pub` would: no id, then a hostile
+  // id and source (too long, separators, a line break).
+  WithJetStream([&](jsCtx* js) {
+    ASSERT_EQ(js_Publish(nullptr, js, "aether.wf.wf.sink", "plain", 5, nullptr, nullptr), NATS_OK);
+    natsMsg* msg = nullptr;
+    ASSERT_EQ(natsMsg_Create(&msg, "aether.wf.wf.sink", nullptr, "odd", 3), NATS_OK);
+    std::string long_id(300, 'x');
+    long_id += ".*>";
+    ASSERT_EQ(natsMsgHeader_Set(msg, "Nats-Msg-Id", long_id.c_str()), NATS_OK);
+    ASSERT_EQ(natsMsgHeader_Set(msg, "Aether-Source", "a.b *>"), NATS_OK);
+    ASSERT_EQ(js_PublishMsg(nullptr, js, msg, nullptr, nullptr), NATS_OK);
+    natsMsg_Destroy(msg);
+  });
+  auto sub = Subscribe(*log, "wf", "sink");
+  ASSERT_NE(sub, nullptr);
+  Deliveries got = FetchN(*sub, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0]->event().payload, "plain");
+  EXPECT_EQ(got[1]->event().payload, "odd");
+  EXPECT_TRUE(got[0]->event().id.starts_with("seq-")) << got[0]->event().id;
+  EXPECT_TRUE(got[1]->event().id.starts_with("seq-")) << got[1]->event().id;
+  EXPECT_NE(got[0]->event().id, got[1]->event().id);
+  EXPECT_EQ(got[1]->event().source, "");
+  // The ids are ones we would write: a handler's casts can derive from them.
+  EXPECT_TRUE(Append(*log, "wf", "sink", got[1]->event().id, "again").ok());
+  for (auto& d : got) EXPECT_TRUE(d->Ack().ok());
+}
+
 TEST_F(JetStreamTest, AnUnackedEventComesBackAfterTheAckWait) {
   auto log = Connect();  // ack_wait 1 s
   ASSERT_NE(log, nullptr);
