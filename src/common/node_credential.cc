@@ -17,16 +17,6 @@ namespace {
 constexpr std::string_view kDataplaneKeyLabel = "aether dataplane key v1";
 constexpr std::string_view kPairTokenLabel = "aether dataplane v1\n";
 
-std::string Hex(const uint8_t* data, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(n * 2, '\0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[data[i] >> 4];
-    out[2 * i + 1] = kHex[data[i] & 0xf];
-  }
-  return out;
-}
-
 std::string HmacHex(std::string_view key, std::string_view message) {
   uint8_t out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -34,7 +24,7 @@ std::string HmacHex(std::string_view key, std::string_view message) {
   CHECK(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
              reinterpret_cast<const uint8_t*>(message.data()), message.size(), out,
              &len) != nullptr);
-  return Hex(out, len);
+  return HexLower({out, len});
 }
 
 std::optional<Sha256Digest> FromHex(std::string_view hex) {

@@ -16,16 +16,17 @@ Sha256Digest Sha256(std::span<const uint8_t> data) {
   return digest;
 }
 
-std::string Sha256Hex(std::span<const uint8_t> data) {
+std::string HexLower(std::span<const uint8_t> bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
-  Sha256Digest digest = Sha256(data);
-  std::string out(digest.size() * 2, '\0');
-  for (size_t i = 0; i < digest.size(); ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0xf];
+  std::string out(bytes.size() * 2, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    out[2 * i] = kHex[bytes[i] >> 4];
+    out[2 * i + 1] = kHex[bytes[i] & 0xf];
   }
   return out;
 }
+
+std::string Sha256Hex(std::span<const uint8_t> data) { return HexLower(Sha256(data)); }
 
 std::string Sha256Hex(std::string_view data) {
   return Sha256Hex(

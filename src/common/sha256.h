@@ -14,6 +14,9 @@ using Sha256Digest = std::array<uint8_t, 32>;
 
 Sha256Digest Sha256(std::span<const uint8_t> data);
 
+// Lower-case hex of any bytes (digests, tokens, ids), two digits a byte.
+std::string HexLower(std::span<const uint8_t> bytes);
+
 // Lower-case hex, 64 characters.
 std::string Sha256Hex(std::span<const uint8_t> data);
 std::string Sha256Hex(std::string_view data);

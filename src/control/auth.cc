@@ -74,13 +74,7 @@ Result<std::string> ReadOrCreate(const std::string& path, std::string_view what)
 Result<std::string> GenerateToken() {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) return Internal("the random generator failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  return HexLower(bytes);
 }
 
 bool TokenEquals(std::string_view given, std::string_view expected) {

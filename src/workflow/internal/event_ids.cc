@@ -9,20 +9,6 @@
 
 namespace aether::workflow::internal {
 
-namespace {
-
-std::string Hex(const uint8_t* bytes, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kDigits[bytes[i] & 15];
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string RandomEventId() {
   uint8_t bytes[16];
   if (RAND_bytes(bytes, sizeof bytes) != 1) {
@@ -36,7 +22,7 @@ std::string RandomEventId() {
       bytes[8 + i] = static_cast<uint8_t>(seed >> (8 * i));
     }
   }
-  return Hex(bytes, sizeof bytes);
+  return HexLower(bytes);
 }
 
 std::string DerivedEventId(std::string_view parent, std::string_view output, uint32_t seq) {
