@@ -131,6 +131,7 @@ TEST(BatchWindowsTest, ForgetsSendersThatAreNoLongerPeers) {
 TEST(BatchWindowsTest, CopiesArrivingAtOnceAreDeliveredOnce) {
   Windows w;
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
       for (int id = 0; id < 200; ++id) w.Post("a", std::to_string(id));
@@ -145,8 +146,8 @@ TEST(BatchWindowsTest, BatchIds) {
     EXPECT_TRUE(ValidBatchId(ok)) << ok;
   }
   EXPECT_TRUE(ValidBatchId(std::string(64, 'f')));
-  for (std::string bad : {std::string(), std::string(65, 'f'), std::string("a b"),
-                          std::string("a/b"), std::string("é"), std::string("a\0b", 3)}) {
+  for (const std::string& bad : {std::string(), std::string(65, 'f'), std::string("a b"),
+                                 std::string("a/b"), std::string("é"), std::string("a\0b", 3)}) {
     EXPECT_FALSE(ValidBatchId(bad)) << bad;
   }
 }
@@ -188,7 +189,7 @@ TEST(DataplaneDedupTest, ABatchPostedTwiceIsDeliveredOnce) {
   EXPECT_EQ(b.host.events().size(), 4u);
 
   // A malformed id is refused, nothing delivered.
-  for (std::string bad : {std::string(65, 'f'), std::string("a b")}) {
+  for (const std::string& bad : {std::string(65, 'f'), std::string("a b")}) {
     HttpResponse r = PostBatch(b, a, Frames({"3"}), bad);
     EXPECT_EQ(r.status, 400) << r.body;
     EXPECT_NE(r.body.find("invalid_batch_id"), std::string::npos) << r.body;

@@ -50,8 +50,9 @@ struct TestNode {
   }
   // Accepts requests from `senders` (replacing the previous set), for
   // every test instance.
-  void Trust(std::vector<const TestNode*> senders) {
+  void Trust(const std::vector<const TestNode*>& senders) {
     std::vector<PeerGrant> grants;
+    grants.reserve(senders.size());
     for (const TestNode* n : senders)
       grants.push_back(GrantFor(*n->identity, identity->node_id(), kInstances));
     dataplane.SetPeers(std::move(grants));

@@ -49,7 +49,7 @@ TEST_F(JetStreamTest, BinaryPayloadAndEmptySourceRoundTrip) {
   auto log = Connect();
   ASSERT_NE(log, nullptr);
   ASSERT_TRUE(log->EnsureWorkflow("wf").ok());
-  std::string payload("\0\r\nPUB x 1\r\n\xff", 14);
+  std::string payload("\0\r\nPUB x 1\r\n\xff", 13);
   ASSERT_TRUE(
       log->Append("wf", "sink", LogEvent{"bin", "", payload}, std::chrono::steady_clock::now() + 5s)
           .ok());
