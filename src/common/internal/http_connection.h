@@ -328,6 +328,7 @@ class Connection final : public ConnectionBase {
     state->connection = weak_from_this();
     state->worker = worker_->shared_from_this();
     state->seq = seq;
+    req_.io_context = &worker_->ioc;
     try {
       route_->handler(std::move(req_),
                       [state = std::move(state)](HttpResponse r) { state->Send(std::move(r)); });
