@@ -1,7 +1,7 @@
 // The asynchronous HTTP client (common/async_http_client.h).
 //
-// An exchange lives on its origin IO context from start to end: its timer,
-// its connection's socket and every completion run on that context's
+// An exchange lives on its origin IO context from start to end: its
+// connection's socket and timer and every completion run on that context's
 // thread, so an exchange needs no lock of its own. What contexts share —
 // the pools, the waiters, the count of exchanges in flight — is under mu_.
 // A kept connection stays on the context that made it; when the host's
@@ -48,9 +48,14 @@ using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Execut
 using Resolver = asio::ip::basic_resolver<tcp, Executor>;
 using TlsStream = ssl::stream<Socket>;
 
-// One connection, made on `io` and only ever used there.
+struct Exchange;
+
+// One connection, made on `io` and only ever used there. Its timer keeps
+// the deadline of the exchange it carries; re-armed lazily (see ArmTimer),
+// it costs no timer operation per request in the usual case.
 struct Conn {
-  explicit Conn(asio::io_context& context) : io(context), socket(context.get_executor()) {}
+  explicit Conn(asio::io_context& context)
+      : io(context), socket(context.get_executor()), timer(context.get_executor()) {}
 
   Socket& lowest() { return tls ? tls->next_layer() : socket; }
 
@@ -58,20 +63,24 @@ struct Conn {
   Socket socket;                 // http://; moved into `tls` for https://
   std::optional<TlsStream> tls;  // https://
   beast::flat_buffer buffer;
-  bool used = false;  // has carried an exchange: a failure may be a stale keep-alive
+  Timer timer;
+  bool timer_armed = false;
+  Exchange* exchange = nullptr;  // the one it carries; it owns this connection meanwhile
+  bool used = false;             // has carried an exchange: a failure may be a stale keep-alive
 };
+using ConnPtr = std::shared_ptr<Conn>;
 
 // One request, from Send to its callback. Fields are touched on the origin
 // context's thread only, but for `waiting` (under Client::mu_).
 struct Exchange {
   AsyncHttpRequest req;
   AsyncHttpCallback done;
-  Url url;
+  std::shared_ptr<const Url> url;
   asio::io_context* origin = nullptr;
   Clock::time_point deadline;
-  std::string head;  // request line and header fields
-  std::optional<Timer> timer;
-  std::unique_ptr<Conn> conn;  // while connecting and exchanging
+  std::string head;                 // request line and header fields
+  ConnPtr conn;                     // while connecting and exchanging
+  std::optional<Timer> wait_timer;  // while waiting for a connection
   std::optional<Resolver> resolver;
   HttpResponse response;
   std::optional<ResponseParser> parser;
@@ -86,9 +95,13 @@ using ExchangePtr = std::shared_ptr<Exchange>;
 // What is known of one scheme://host:port.
 struct Host {
   size_t open = 0;  // connections connecting, busy or idle: at most max_connections_per_host
-  std::vector<std::unique_ptr<Conn>> idle;
+  std::vector<ConnPtr> idle;
   std::deque<ExchangePtr> waiting;  // for a connection, first come first served
 };
+
+// Parsed URLs kept for the next request to the same one (the gateway sends
+// to a handful of engine URLs); forgotten all at once past this many.
+constexpr size_t kMaxCachedUrls = 1024;
 
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
@@ -150,26 +163,30 @@ class Client final : public AsyncHttpClient {
   void Stop() override;
 
  private:
+  Result<std::shared_ptr<const Url>> ParsedUrl(const std::string& url);
   void Acquire(const ExchangePtr& ex);
-  std::unique_ptr<Conn> TakeIdle(Host& host, asio::io_context& io);
-  void ArmTimer(const ExchangePtr& ex);
-  void OnTimeout(const ExchangePtr& ex);
+  ConnPtr TakeIdle(Host& host, asio::io_context& io);
+  void OnWaitTimeout(const ExchangePtr& ex);
   void Connect(const ExchangePtr& ex);
   void OnConnected(const ExchangePtr& ex, const beast::error_code& ec);
   void Write(const ExchangePtr& ex);
   void Read(const ExchangePtr& ex);
   void OnRead(const ExchangePtr& ex, const beast::error_code& ec);
-  void Release(const std::string& key, std::unique_ptr<Conn> conn, bool keep);
+  void Release(const std::string& key, ConnPtr conn, bool keep);
   void Abandon(const ExchangePtr& ex, Status status);
   void Finish(const ExchangePtr& ex, Result<HttpResponse> result);
   Result<ssl::context*> TlsContext();
 
+  static void Carry(const ConnPtr& conn, Exchange& ex);
+  static void ArmTimer(const ConnPtr& conn, Clock::time_point at);
+  static void OnDeadline(Exchange& ex);
   static Status Cancelled(const Exchange& ex) {
     return Unavailable("HTTP " + ex.req.method + " " + ex.req.url + " cancelled");
   }
-  static Status TimedOut(const Exchange& ex) {
+  static Status TimedOut(const Exchange& ex, std::string_view waiting_for = {}) {
     return DeadlineExceeded("HTTP " + ex.req.method + " " + ex.req.url + " timed out after " +
-                            std::to_string(ex.req.timeout.count()) + " ms");
+                            std::to_string(ex.req.timeout.count()) + " ms" +
+                            std::string(waiting_for));
   }
 
   AsyncHttpClientOptions options_;
@@ -179,6 +196,8 @@ class Client final : public AsyncHttpClient {
   std::thread thread_;
   std::mutex tls_mu_;
   std::unique_ptr<ssl::context> tls_;  // made at the first https request
+  std::mutex urls_mu_;
+  std::map<std::string, std::shared_ptr<const Url>, std::less<>> urls_;
   std::mutex mu_;
   std::condition_variable drained_;  // inflight_ fell to 0
   bool stopping_ = false;
@@ -187,42 +206,54 @@ class Client final : public AsyncHttpClient {
 };
 
 void Client::Send(AsyncHttpRequest request, AsyncHttpCallback done, asio::io_context* io) {
-  Result<Url> url = http_internal::ParseUrl(request.url);
+  Result<std::shared_ptr<const Url>> url = ParsedUrl(request.url);
   if (!url.ok()) return done(url.status());
   if (Status st = CheckRequest(request); !st.ok()) return done(std::move(st));
   auto ex = std::make_shared<Exchange>();
   ex->origin = io != nullptr ? io : &own_;
   ex->deadline = Clock::now() + request.timeout;
-  ex->head = Head(request, *url);
+  ex->head = Head(request, **url);
   ex->url = std::move(*url);
   ex->req = std::move(request);
   ex->done = std::move(done);
+  bool refused;
   {
     std::lock_guard lock(mu_);
-    if (stopping_) {
-      ex->done(Cancelled(*ex));
-      return;
-    }
-    ++inflight_;  // Stop waits for it from here on
+    refused = stopping_;
+    if (!refused) ++inflight_;  // Stop waits for it from here on
   }
+  if (refused) return ex->done(Cancelled(*ex));
   asio::dispatch(*ex->origin, [this, ex] { Acquire(ex); });
 }
 
+Result<std::shared_ptr<const Url>> Client::ParsedUrl(const std::string& url) {
+  {
+    std::lock_guard lock(urls_mu_);
+    if (auto it = urls_.find(url); it != urls_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(Url parsed, http_internal::ParseUrl(url));
+  auto shared = std::make_shared<const Url>(std::move(parsed));
+  std::lock_guard lock(urls_mu_);
+  if (urls_.size() >= kMaxCachedUrls) urls_.clear();
+  urls_.emplace(url, shared);
+  return shared;
+}
+
 // On the origin context: a kept connection, a new one, or a place in the
-// queue; the exchange's deadline covers all three.
+// queue (whose wait counts in the deadline).
 void Client::Acquire(const ExchangePtr& ex) {
-  ArmTimer(ex);
   std::unique_lock lock(mu_);
   if (stopping_) {
     lock.unlock();
     return Finish(ex, Cancelled(*ex));
   }
-  auto it = hosts_.find(ex->url.key);
-  if (it == hosts_.end()) it = hosts_.emplace(ex->url.key, Host{}).first;
+  const std::string& key = ex->url->key;
+  auto it = hosts_.find(key);
+  if (it == hosts_.end()) it = hosts_.emplace(key, Host{}).first;
   Host& host = it->second;
-  if (std::unique_ptr<Conn> conn = TakeIdle(host, *ex->origin)) {
+  if (ConnPtr conn = TakeIdle(host, *ex->origin)) {
     lock.unlock();
-    ex->conn = std::move(conn);
+    Carry(conn, *ex);
     return Write(ex);
   }
   if (host.open < options_.max_connections_per_host) {
@@ -230,73 +261,93 @@ void Client::Acquire(const ExchangePtr& ex) {
     lock.unlock();
     return Connect(ex);
   }
+  // Armed before anyone can take the waiter out of the queue (and cancel
+  // the timer, on this context).
+  ex->wait_timer.emplace(ex->origin->get_executor());
+  ex->wait_timer->expires_at(ex->deadline);
+  ex->wait_timer->async_wait([this, ex](const beast::error_code& ec) {
+    // A finished exchange no longer counts in flight: `this` may be gone.
+    if (ec || ex->finished) return;
+    OnWaitTimeout(ex);
+  });
   ex->waiting = true;
   host.waiting.push_back(ex);
 }
 
 // A kept connection made on `io`. Another context's idle one is closed
 // when all are open, so that the caller may open one of its own.
-std::unique_ptr<Conn> Client::TakeIdle(Host& host, asio::io_context& io) {
+ConnPtr Client::TakeIdle(Host& host, asio::io_context& io) {
   for (size_t i = host.idle.size(); i-- > 0;) {
     if (&host.idle[i]->io == &io) {
-      std::unique_ptr<Conn> conn = std::move(host.idle[i]);
+      ConnPtr conn = std::move(host.idle[i]);
       host.idle.erase(host.idle.begin() + static_cast<ptrdiff_t>(i));
       return conn;
     }
   }
   if (host.open >= options_.max_connections_per_host && !host.idle.empty()) {
     // Closed on its own context; its slot is the caller's.
-    std::unique_ptr<Conn> other = std::move(host.idle.front());
+    ConnPtr other = std::move(host.idle.front());
     host.idle.erase(host.idle.begin());
     asio::io_context& home = other->io;
-    asio::post(home, [c = std::shared_ptr<Conn>(std::move(other))] {});
+    asio::post(home, [c = std::move(other)] {});
     --host.open;
   }
   return nullptr;
 }
 
-void Client::ArmTimer(const ExchangePtr& ex) {
-  ex->timer.emplace(ex->origin->get_executor());
-  ex->timer->expires_at(ex->deadline);
-  ex->timer->async_wait([this, ex](const beast::error_code& ec) {
-    // A finished exchange no longer counts in flight: `this` may be gone.
-    if (ec || ex->finished) return;
-    OnTimeout(ex);
+// The deadline passed while waiting for a connection.
+void Client::OnWaitTimeout(const ExchangePtr& ex) {
+  ex->timed_out = true;
+  {
+    std::lock_guard lock(mu_);
+    if (!ex->waiting) return;  // handed a slot meanwhile: it sees timed_out
+    std::erase(hosts_.find(ex->url->key)->second.waiting, ex);
+    ex->waiting = false;
+  }
+  Finish(ex, TimedOut(*ex, " waiting for a connection to " + ex->url->Where()));
+}
+
+// `conn` now carries `ex`, whose deadline its timer keeps.
+void Client::Carry(const ConnPtr& conn, Exchange& ex) {
+  conn->exchange = &ex;
+  ex.conn = conn;
+  if (!conn->timer_armed || conn->timer.expiry() > ex.deadline) ArmTimer(conn, ex.deadline);
+}
+
+// Lazily: when the timer fires before the deadline of the exchange then
+// carried (deadlines move forward with each request), it is armed again
+// for that one; an idle connection's timer just stops.
+void Client::ArmTimer(const ConnPtr& conn, Clock::time_point at) {
+  conn->timer_armed = true;
+  conn->timer.expires_at(at);  // cancels the wait it replaces
+  conn->timer.async_wait([weak = std::weak_ptr<Conn>(conn)](const beast::error_code& ec) {
+    ConnPtr c = weak.lock();
+    if (ec || !c) return;  // replaced, or the connection is gone
+    c->timer_armed = false;
+    if (c->exchange == nullptr) return;
+    if (Clock::now() < c->exchange->deadline) return ArmTimer(c, c->exchange->deadline);
+    OnDeadline(*c->exchange);
   });
 }
 
-// The deadline passed: a waiter leaves its queue; an exchange under way
-// has its socket closed, which ends its pending operation.
-void Client::OnTimeout(const ExchangePtr& ex) {
-  ex->timed_out = true;
-  if (ex->conn) {
-    beast::error_code ignored;
-    ex->conn->lowest().close(ignored);
-    if (ex->resolver) ex->resolver->cancel();
-    return;
-  }
-  {
-    std::lock_guard lock(mu_);
-    if (!ex->waiting) return;  // about to be handed a connection, which sees timed_out
-    Host& host = hosts_.find(ex->url.key)->second;
-    std::erase(host.waiting, ex);
-    ex->waiting = false;
-  }
-  Finish(ex, DeadlineExceeded("HTTP " + ex->req.method + " " + ex->req.url + " timed out after " +
-                              std::to_string(ex->req.timeout.count()) +
-                              " ms waiting for a connection to " + ex->url.Where()));
+// The socket is closed: the pending operation ends, and sees timed_out.
+void Client::OnDeadline(Exchange& ex) {
+  ex.timed_out = true;
+  beast::error_code ignored;
+  ex.conn->lowest().close(ignored);
+  if (ex.resolver) ex.resolver->cancel();
 }
 
 // On the origin context, holding one of the host's slots.
 void Client::Connect(const ExchangePtr& ex) {
   if (ex->timed_out) return Abandon(ex, TimedOut(*ex));
-  ex->conn = std::make_unique<Conn>(*ex->origin);
+  Carry(std::make_shared<Conn>(*ex->origin), *ex);
+  const Url& url = *ex->url;
   beast::error_code ec;
-  asio::ip::address address = asio::ip::make_address(ex->url.host, ec);
+  asio::ip::address address = asio::ip::make_address(url.host, ec);
   uint16_t port = 0;
-  const std::string& p = ex->url.port;
-  auto [end, perr] = std::from_chars(p.data(), p.data() + p.size(), port);
-  if (!ec && perr == std::errc() && end == p.data() + p.size()) {
+  auto [end, perr] = std::from_chars(url.port.data(), url.port.data() + url.port.size(), port);
+  if (!ec && perr == std::errc() && end == url.port.data() + url.port.size()) {
     std::array<tcp::endpoint, 1> endpoints{tcp::endpoint(address, port)};
     asio::async_connect(
         ex->conn->socket, endpoints,
@@ -305,11 +356,11 @@ void Client::Connect(const ExchangePtr& ex) {
   }
   ex->resolver.emplace(ex->origin->get_executor());
   ex->resolver->async_resolve(
-      ex->url.host, ex->url.port,
+      url.host, url.port,
       [this, ex](const beast::error_code& e, const tcp::resolver::results_type& results) {
         ex->resolver.reset();
         if (e || ex->timed_out) {
-          return Abandon(ex, Unavailable("cannot resolve " + ex->url.host + ": " +
+          return Abandon(ex, Unavailable("cannot resolve " + ex->url->host + ": " +
                                          (ex->timed_out ? "timed out" : e.message())));
         }
         asio::async_connect(
@@ -319,29 +370,29 @@ void Client::Connect(const ExchangePtr& ex) {
 }
 
 void Client::OnConnected(const ExchangePtr& ex, const beast::error_code& ec) {
+  const Url& url = *ex->url;
   if (ex->timed_out || ec) {
     // As the blocking client says it: nothing was sent, so a caller may
     // try elsewhere.
     beast::error_code why = ex->timed_out ? asio::error::timed_out : ec;
-    return Abandon(ex, Unavailable("cannot connect to " + ex->url.Where() + ": " + why.message()));
+    return Abandon(ex, Unavailable("cannot connect to " + url.Where() + ": " + why.message()));
   }
   Conn& conn = *ex->conn;
   beast::error_code ignored;
   conn.socket.set_option(tcp::no_delay(true), ignored);
-  if (!ex->url.https) return Write(ex);
+  if (!url.https) return Write(ex);
   Result<ssl::context*> tls = TlsContext();
   if (!tls.ok()) return Abandon(ex, tls.status());
   conn.tls.emplace(std::move(conn.socket), **tls);
-  Status setup =
-      http_internal::SetUpClientTls(*conn.tls, ex->url.host, options_.insecure_skip_verify);
+  Status setup = http_internal::SetUpClientTls(*conn.tls, url.host, options_.insecure_skip_verify);
   if (!setup.ok()) return Abandon(ex, std::move(setup));
   conn.tls->async_handshake(ssl::stream_base::client, [this, ex](const beast::error_code& e) {
     if (ex->timed_out) {
-      return Abandon(ex, DeadlineExceeded("TLS handshake with " + ex->url.Where() + " timed out"));
+      return Abandon(ex, DeadlineExceeded("TLS handshake with " + ex->url->Where() + " timed out"));
     }
     if (e) {
       std::string why = http_internal::DescribeTlsFailure(e, ex->conn->tls->native_handle());
-      return Abandon(ex, Unavailable("TLS handshake with " + ex->url.Where() + " failed: " + why));
+      return Abandon(ex, Unavailable("TLS handshake with " + ex->url->Where() + " failed: " + why));
     }
     Write(ex);
   });
@@ -382,10 +433,11 @@ void Client::OnRead(const ExchangePtr& ex, const beast::error_code& ec) {
   const bool got_some = ex->parser && ex->parser->got_some();
   const bool keep = !ec && !ex->timed_out && ex->parser->keep_alive();
   ex->parser.reset();
+  ex->conn->exchange = nullptr;
   const bool reused = ex->conn->used;
   ex->conn->used = true;
   if (!ec) {  // a whole answer, even if the deadline passed since
-    Release(ex->url.key, std::move(ex->conn), keep);
+    Release(ex->url->key, std::move(ex->conn), keep);
     return Finish(ex, std::move(ex->response));
   }
   if (reused && !got_some && !ex->retried && !ex->timed_out &&
@@ -410,8 +462,9 @@ void Client::OnRead(const ExchangePtr& ex, const beast::error_code& ec) {
 // The exchange's connection (if any) is closed, whatever is left on it
 // belonging to no one, and its slot freed; the request fails.
 void Client::Abandon(const ExchangePtr& ex, Status status) {
+  if (ex->conn) ex->conn->exchange = nullptr;
   ex->conn.reset();
-  Release(ex->url.key, nullptr, false);
+  Release(ex->url->key, nullptr, false);
   Finish(ex, std::move(status));
 }
 
@@ -419,7 +472,7 @@ void Client::Abandon(const ExchangePtr& ex, Status status) {
 // connection goes to the host's first waiter, or idle, or is closed (not
 // `keep`: an error, Connection: close, stopping), and then its slot goes
 // to the first waiter, who connects on its own context.
-void Client::Release(const std::string& key, std::unique_ptr<Conn> conn, bool keep) {
+void Client::Release(const std::string& key, ConnPtr conn, bool keep) {
   ExchangePtr next;
   {
     std::lock_guard lock(mu_);
@@ -440,20 +493,24 @@ void Client::Release(const std::string& key, std::unique_ptr<Conn> conn, bool ke
   if (!next) return;  // `conn` closes here, on its context
   if (keep && &conn->io == next->origin) {
     // On this thread: the waiter's context is this one.
+    next->wait_timer->cancel();
     if (next->timed_out) {
       Release(key, std::move(conn), true);
       return Finish(next, TimedOut(*next));
     }
-    next->conn = std::move(conn);
+    Carry(conn, *next);
     return Write(next);
   }
   conn.reset();
-  asio::dispatch(*next->origin, [this, next] { Connect(next); });
+  asio::dispatch(*next->origin, [this, next] {
+    next->wait_timer->cancel();
+    Connect(next);
+  });
 }
 
 void Client::Finish(const ExchangePtr& ex, Result<HttpResponse> result) {
   ex->finished = true;
-  if (ex->timer) ex->timer->cancel();
+  if (ex->wait_timer) ex->wait_timer->cancel();
   AsyncHttpCallback done = std::move(ex->done);
   done(std::move(result));
   std::lock_guard lock(mu_);
@@ -486,7 +543,7 @@ void Client::Stop() {
   for (ExchangePtr& w : waiters) {
     asio::post(*w->origin, [this, w] { Finish(w, Cancelled(*w)); });
   }
-  std::vector<std::unique_ptr<Conn>> idle;
+  std::vector<ConnPtr> idle;
   {
     std::unique_lock lock(mu_);
     drained_.wait(lock, [this] { return inflight_ == 0; });
@@ -495,9 +552,12 @@ void Client::Stop() {
     }
     hosts_.clear();
   }
-  // Idle connections have no operation pending: closing them here touches
-  // nothing their contexts' threads are using.
-  idle.clear();
+  // Each closed on its own context (its timer may still be armed there);
+  // ours runs what is posted to it before its thread ends.
+  for (ConnPtr& c : idle) {
+    asio::io_context& home = c->io;
+    asio::post(home, [c = std::move(c)] {});
+  }
   work_.reset();
   if (thread_.joinable()) thread_.join();
 }

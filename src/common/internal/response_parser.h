@@ -21,6 +21,7 @@ class ResponseParser final : public boost::beast::http::basic_parser<false> {
   ResponseParser(HttpResponse& response, uint64_t max_body) : response_(response) {
     body_limit(max_body);
     response_.content_type.clear();
+    response_.headers.reserve(4);  // Server, Content-Type, Content-Length and one more
   }
 
  private:
