@@ -380,7 +380,10 @@ void Client::OnConnected(const ExchangePtr& ex, const beast::error_code& ec) {
   Conn& conn = *ex->conn;
   beast::error_code ignored;
   conn.socket.set_option(tcp::no_delay(true), ignored);
-  if (!url.https) return Write(ex);
+  if (!url.https) {
+    conn.socket.non_blocking(true, ignored);  // for Write's first attempt
+    return Write(ex);
+  }
   Result<ssl::context*> tls = TlsContext();
   if (!tls.ok()) return Abandon(ex, tls.status());
   conn.tls.emplace(std::move(conn.socket), **tls);
@@ -402,6 +405,26 @@ void Client::Write(const ExchangePtr& ex) {
   Conn& conn = *ex->conn;
   std::array<asio::const_buffer, 2> buffers{asio::buffer(ex->head),
                                             asio::buffer(ex->req.body.data(), ex->req.body.size())};
+  if (!conn.tls) {
+    // A request fits the socket's buffer as a rule: written here, it goes
+    // straight on to the read, where async_write would come back through
+    // the scheduler (one more round of the event loop per request).
+    beast::error_code ec;
+    size_t n = conn.socket.write_some(buffers, ec);
+    if (ec != asio::error::would_block) {
+      if (ec || n == asio::buffer_size(buffers)) {
+        ex->write_ec = ec;
+        return Read(ex);
+      }
+      // Partly written: the rest below.
+      if (n < ex->head.size()) {
+        buffers[0] += n;
+      } else {
+        buffers[1] += n - ex->head.size();
+        buffers[0] = asio::const_buffer();
+      }
+    }
+  }
   auto on_write = [this, ex](const beast::error_code& ec, size_t) {
     ex->write_ec = ec;
     // Even when the write failed the server may have answered first (a

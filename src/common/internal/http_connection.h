@@ -249,6 +249,19 @@ class Connection final : public ConnectionBase {
       return SendContinue();
     }
     BeginBody();
+    // The body that came with the header (the usual small POST) is parsed
+    // here rather than through async_read_some, which would post its
+    // completion and cost two more rounds of the event loop per request.
+    parser_->eager(true);
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      beast::error_code pec;
+      size_t n = parser_->put(buffer_.data(), pec);
+      buffer_.consume(n);
+      body_received_ += n;
+      if (pec == http::error::need_more || (!pec && n == 0)) break;
+      if (pec) return OnReadError(pec);
+    }
+    if (parser_->is_done()) return Dispatch();
     ReadBodySome();
   }
 
