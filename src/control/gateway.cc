@@ -59,7 +59,6 @@ struct Gateway::Call {
   Clock::time_point start;
   bool holds_slot = false;
   std::vector<std::string> tried;  // node ids, in order
-  Status last;                     // the last attempt's failure
 };
 
 Gateway::Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetrics& metrics,
@@ -80,7 +79,7 @@ void Gateway::Invoke(std::string name, std::string body, Responder respond,
   call->start = Clock::now();
   call->respond = std::move(respond);
   call->io = io;
-  if (Stopping()) return Answer(call, ShuttingDown());
+  if (stopping_.load(std::memory_order_acquire)) return Answer(call, ShuttingDown());
   Result<json::object> req = ParseJsonObject(body);
   if (!req.ok()) return Answer(call, JsonError(400, "invalid_request", req.status().message()));
   Result<std::shared_ptr<const Manifest>> manifest = functions_.CachedManifest();
@@ -126,11 +125,6 @@ void Gateway::Invoke(std::string name, std::string body, Responder respond,
       return Answer(call,
                     JsonError(503, "overloaded", "too many invocations in flight; retry later"));
   }
-}
-
-bool Gateway::Stopping() {
-  std::lock_guard lock(mu_);
-  return stopping_;
 }
 
 void Gateway::Attempt(const CallPtr& call) {

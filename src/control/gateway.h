@@ -16,6 +16,7 @@
 // before the HTTP server whose IO contexts Invoke was given stops.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -76,7 +77,6 @@ class Gateway {
   void Answer(const CallPtr& call, HttpResponse response);
   void Count(int status, std::chrono::steady_clock::time_point start);
   void ReleaseSlot();
-  bool Stopping();
 
   FunctionRegistry& functions_;
   NodeRegistry& nodes_;
@@ -87,11 +87,11 @@ class Gateway {
   std::unique_ptr<AsyncHttpClient> http_;
 
   std::mutex mu_;
-  std::condition_variable idle_;  // inflight_ fell to 0 while stopping
-  bool stopping_ = false;
-  size_t inflight_ = 0;        // calls holding a slot
-  std::deque<CallPtr> queue_;  // calls waiting for one
-  bool draining_ = false;      // a thread is starting queued calls
+  std::condition_variable idle_;       // inflight_ fell to 0 while stopping
+  std::atomic<bool> stopping_{false};  // written under mu_
+  size_t inflight_ = 0;                // calls holding a slot
+  std::deque<CallPtr> queue_;          // calls waiting for one
+  bool draining_ = false;              // a thread is starting queued calls
 };
 
 }  // namespace aether::control
