@@ -7,7 +7,10 @@
 #   aether-engine                               (build/bin/aether-engine)
 #
 # All three serve the same hello.wasm and fib.wasm (build/guests/) on
-# 127.0.0.1, each on a free port. After a warm-up, wrk runs c64 and c1 loads
+# 127.0.0.1, each on a free port. The gateway line puts a second engine
+# behind aether-control (build/bin/aether-control, hello deployed to it) and
+# measures /api/invoke/hello against nginx `proxy_pass` (keep-alive upstream)
+# to /execute of that same engine. After a warm-up, wrk runs c64 and c1 loads
 # of POST /execute, then the in-process micro benchmarks run if they were
 # built (build/bin/wasm_bench, build/bin/aether-bench-latency). Prints a
 # markdown report and writes it to bench/results/<UTC timestamp>.md.
@@ -24,7 +27,7 @@
 #   FIB_N    [25]    input of the fib runs
 #   SOAK     [0]     e.g. 60s: add an engine hello soak run at CONNS and report engine RSS growth
 #   SKIP_ENGINE=1  SKIP_NODE=1  SKIP_NGINX=1  SKIP_MICRO=1
-#   SKIP_CONTROL=1 SKIP_WORKFLOW=1                           leave a part out
+#   SKIP_CONTROL=1 SKIP_WORKFLOW=1 SKIP_GATEWAY=1            leave a part out
 #   BUILD_DIR [build]  GUEST_DIR [BUILD_DIR/guests]  PEERS_DIR [../shared/peers]
 #   RESULTS_DIR [bench/results]
 set -euo pipefail
@@ -45,8 +48,10 @@ SKIP_ENGINE=${SKIP_ENGINE:-0}
 SKIP_NODE=${SKIP_NODE:-0}
 SKIP_NGINX=${SKIP_NGINX:-0}
 SKIP_MICRO=${SKIP_MICRO:-0}
+SKIP_GATEWAY=${SKIP_GATEWAY:-0}
 LUA="$ROOT/bench/post-execute.lua"
 ENGINE_BIN="$BUILD_DIR/bin/aether-engine"
+CONTROL_BIN="$BUILD_DIR/bin/aether-control"
 NODE_SERVER="$PEERS_DIR/node-wasi-server.mjs"
 
 die() { echo "bench/run.sh: $*" >&2; exit 1; }
@@ -59,14 +64,20 @@ if [ "$SKIP_NODE" != 1 ]; then
   [ -f "$NODE_SERVER" ] || die "no Node peer at $NODE_SERVER; set PEERS_DIR or SKIP_NODE=1"
 fi
 [ "$SKIP_ENGINE" = 1 ] || [ -x "$ENGINE_BIN" ] || die "no $ENGINE_BIN: run 'make build' first (or SKIP_ENGINE=1)"
+[ "$SKIP_NGINX" != 1 ] || SKIP_GATEWAY=1 # the gateway's peer is nginx proxy_pass
+if [ "$SKIP_GATEWAY" != 1 ]; then
+  for b in "$CONTROL_BIN" "$ENGINE_BIN"; do
+    [ -x "$b" ] || die "no $b: run 'make build' first (or SKIP_GATEWAY=1)"
+  done
+fi
 for g in hello fib; do
   [ -f "$GUEST_DIR/$g.wasm" ] || die "no $GUEST_DIR/$g.wasm: run 'make build' first"
 done
 
-# Three distinct free ports, chosen by the kernel while all three are held.
-read -r NGINX_PORT NODE_PORT ENGINE_PORT < <(python3 - <<'PY'
+# Distinct free ports, chosen by the kernel while all are held.
+read -r NGINX_PORT NODE_PORT ENGINE_PORT PROXY_PORT CONTROL_PORT GW_ENGINE_PORT < <(python3 - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(3)]
+socks = [socket.socket() for _ in range(6)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])
@@ -82,11 +93,11 @@ RESULTS="$WORK/results.txt"
 mkdir -p "$WORK/modules"
 cp "$GUEST_DIR/hello.wasm" "$GUEST_DIR/fib.wasm" "$WORK/modules/"
 
-NGINX_PID=""; NODE_PID=""; ENGINE_PID=""
+NGINX_PID=""; NODE_PID=""; ENGINE_PID=""; CONTROL_PID=""; GW_ENGINE_PID=""
 
 pids_of_ours() { # the servers we started and their direct children (nginx and node workers)
   local p
-  for p in $NGINX_PID $NODE_PID $ENGINE_PID; do
+  for p in $NGINX_PID $NODE_PID $ENGINE_PID $CONTROL_PID $GW_ENGINE_PID; do
     echo "$p"
     pgrep -P "$p" 2>/dev/null || true
   done
@@ -97,7 +108,7 @@ stop_servers() {
   local all pid alive
   all="$(pids_of_ours | tr '\n' ' ')"
   [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null
-  for pid in $NODE_PID $ENGINE_PID; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $NODE_PID $ENGINE_PID $GW_ENGINE_PID $CONTROL_PID; do kill -TERM "$pid" 2>/dev/null; done
   for _ in $(seq 1 50); do # up to 5 s for a graceful exit
     alive=0
     for pid in $all; do kill -0 "$pid" 2>/dev/null && alive=1; done
@@ -105,8 +116,8 @@ stop_servers() {
     sleep 0.1
   done
   for pid in $all; do kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null; done
-  wait $NGINX_PID $NODE_PID $ENGINE_PID 2>/dev/null
-  NGINX_PID=""; NODE_PID=""; ENGINE_PID=""
+  wait $NGINX_PID $NODE_PID $ENGINE_PID $CONTROL_PID $GW_ENGINE_PID 2>/dev/null
+  NGINX_PID=""; NODE_PID=""; ENGINE_PID=""; CONTROL_PID=""; GW_ENGINE_PID=""
   set -e
 }
 
@@ -167,6 +178,21 @@ http {
         }
         location = /health { default_type application/json; return 200 '{"status":"ok"}'; }
     }
+    # The gateway's peer: a reverse proxy to the engine behind the gateway,
+    # over kept-alive upstream connections (as the gateway's pool).
+    upstream gateway_engine {
+        server 127.0.0.1:$GW_ENGINE_PORT;
+        keepalive 64;
+        keepalive_requests 100000000;
+    }
+    server {
+        listen 127.0.0.1:$PROXY_PORT;
+        location = /execute {
+            proxy_pass http://gateway_engine;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
 }
 NGX
   nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' > "$WORK/nginx/logs/stdout.log" 2>&1 &
@@ -199,15 +225,65 @@ TOML
   ENGINE_PID=$!
 fi
 
+# ------------------------------------------------------------------ aether-control + its engine
+if [ "$SKIP_GATEWAY" != 1 ]; then
+  mkdir -p "$WORK/control" "$WORK/gw-engine"
+  cat > "$WORK/control.toml" <<TOML
+[server]
+host = "127.0.0.1"
+port = $CONTROL_PORT
+[database]
+path = "$WORK/control/aether.db"
+[log]
+level = "warn"
+TOML
+  "$CONTROL_BIN" --config "$WORK/control.toml" > "$WORK/control.log" 2>&1 &
+  CONTROL_PID=$!
+  wait_ready "http://127.0.0.1:$CONTROL_PORT/health" "$WORK/control.log" "$CONTROL_PID"
+  cat > "$WORK/gw-engine.toml" <<TOML
+[server]
+host = "127.0.0.1"
+port = $GW_ENGINE_PORT
+[runtime]
+data_dir = "$WORK/gw-engine"
+[control]
+url = "http://127.0.0.1:$CONTROL_PORT"
+node_id = "bench-gateway"
+[auth]
+join_token = "$(cat "$WORK/control/join.token")"
+[log]
+level = "warn"
+TOML
+  "$ENGINE_BIN" --config "$WORK/gw-engine.toml" > "$WORK/gw-engine.log" 2>&1 &
+  GW_ENGINE_PID=$!
+fi
+
 [ -z "$NGINX_PID" ] || wait_ready "http://127.0.0.1:$NGINX_PORT/health" "$WORK/nginx/logs/error.log" "$NGINX_PID"
 [ -z "$NODE_PID" ] || wait_ready "http://127.0.0.1:$NODE_PORT/health" "$WORK/node.log" "$NODE_PID"
 [ -z "$ENGINE_PID" ] || wait_ready "http://127.0.0.1:$ENGINE_PORT/health" "$WORK/engine.log" "$ENGINE_PID"
+GW_TOKEN=""
+if [ -n "$GW_ENGINE_PID" ]; then
+  wait_ready "http://127.0.0.1:$GW_ENGINE_PORT/health" "$WORK/gw-engine.log" "$GW_ENGINE_PID"
+  GW_TOKEN=$(cat "$WORK/control/admin.token")
+  curl -fsS -o /dev/null -H "Authorization: Bearer $GW_TOKEN" -X PUT -H 'Content-Type: application/wasm' \
+    --data-binary "@$GUEST_DIR/hello.wasm" "http://127.0.0.1:$CONTROL_PORT/api/functions/hello" ||
+    show_log_and_die "$WORK/control.log" "cannot deploy hello to aether-control"
+  # Ready when the gateway forwards it (503 no_ready_node until the engine has it).
+  for i in $(seq 1 300); do
+    code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $GW_TOKEN" \
+      -X POST -d '{"input":""}' "http://127.0.0.1:$CONTROL_PORT/api/invoke/hello" || true)
+    [ "$code" = 200 ] && break
+    [ "$i" = 300 ] && show_log_and_die "$WORK/gw-engine.log" "hello not ready behind the gateway after 30 s (HTTP $code)"
+    sleep 0.1
+  done
+fi
 sleep 1 # node cluster workers come up one by one
 
 FIB_OUT=$(python3 -c "a,b=0,1
 for _ in range($FIB_N): a,b=b,a+b
 print(a)")
 [ -z "$NGINX_PID" ] || check nginx "$NGINX_PORT" hello '""' 'Hello, World!'
+[ -z "$GW_ENGINE_PID" ] || check nginx-proxy "$PROXY_PORT" hello '""' 'Hello, World!'
 for srv in node engine; do
   pid_var=${srv^^}_PID port_var=${srv^^}_PORT
   [ -n "${!pid_var}" ] || continue
@@ -221,12 +297,22 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo "?";
 URL_NGINX="http://127.0.0.1:$NGINX_PORT/execute"
 URL_NODE="http://127.0.0.1:$NODE_PORT/execute"
 URL_ENGINE="http://127.0.0.1:$ENGINE_PORT/execute"
+URL_PROXY="http://127.0.0.1:$PROXY_PORT/execute"
+URL_GATEWAY="http://127.0.0.1:$CONTROL_PORT/api/invoke/hello"
 
-wrk_run() { # label fn input threads conns duration url
-  echo "--- $1: wrk -t$4 -c$5 -d$6 --latency ($2 '$3') $7" >> "$RAW"
-  FN="$2" INPUT="$3" LABEL="$1" wrk -t"$4" -c"$5" -d"$6" --latency -s "$LUA" "$7" >> "$RAW" 2>&1 ||
+wrk_run() { # label fn input threads conns duration url [env...]
+  local label=$1 fn=$2 input=$3 t=$4 c=$5 d=$6 url=$7
+  shift 7
+  echo "--- $label: wrk -t$t -c$c -d$d --latency ($fn '$input') $url" >> "$RAW"
+  env "$@" FN="$fn" INPUT="$input" LABEL="$label" wrk -t"$t" -c"$c" -d"$d" --latency -s "$LUA" "$url" >> "$RAW" 2>&1 ||
     echo "RESULT label=$1 requests=0 req_s=0 p50_ms=0 p99_ms=0 non2xx=0 sock_errors=-1 (wrk failed)" >> "$RAW"
-  grep "^RESULT label=$1 " "$RAW" | tail -1 >> "$RESULTS"
+  grep "^RESULT label=$label " "$RAW" | tail -1 >> "$RESULTS"
+}
+# The gateway's pair: nginx proxy_pass and /api/invoke, to the same engine.
+gateway_runs() { # suffix threads conns duration
+  [ -n "$GW_ENGINE_PID" ] || return 0
+  wrk_run "nginx-proxy-hello$1" hello "" "$2" "$3" "$4" "$URL_PROXY"
+  wrk_run "gateway-hello$1" hello "" "$2" "$3" "$4" "$URL_GATEWAY" BODY=invoke TOKEN="$GW_TOKEN"
 }
 
 echo "warming up ($WARMUP per server and workload)..." >&2
@@ -237,6 +323,7 @@ for srv in node engine; do
   wrk_run "warm-$srv-hello" hello "" "$THREADS" 16 "$WARMUP" "${!url_var}"
   wrk_run "warm-$srv-fib" fib "$FIB_N" "$THREADS" 16 "$WARMUP" "${!url_var}"
 done
+gateway_runs "-warm" "$THREADS" 16 "$WARMUP"
 : > "$RESULTS" # warm-up results are not reported
 ENGINE_RSS_START=""
 [ -z "$ENGINE_PID" ] || ENGINE_RSS_START=$(rss_kb "$ENGINE_PID")
@@ -252,6 +339,7 @@ for shape in "$THREADS $CONNS" "1 1"; do
     [ -z "$ENGINE_PID" ] || wrk_run "engine-$name-c$c" "$wl" "$input" "$t" "$c" "$DURATION" "$URL_ENGINE"
     [ -z "$NODE_PID" ] || wrk_run "node-$name-c$c" "$wl" "$input" "$t" "$c" "$DURATION" "$URL_NODE"
   done
+  gateway_runs "-c$c" "$t" "$c" "$DURATION"
 done
 
 SOAK_LINE=""
@@ -310,6 +398,7 @@ REPORT="$WORK/report.md"
         ratio("engine-fib" fibn "-" c, "nginx-hello-" c, "engine fib" fibn "/nginx hello " c, "")
         ratio("engine-fib" fibn "-" c, "node-fib" fibn "-" c, "engine/node fib" fibn " " c, "")
         ratio("node-hello-" c, "nginx-hello-" c, "for scale, node/nginx hello " c, "")
+        ratio("gateway-hello-" c, "nginx-proxy-hello-" c, "gateway/nginx proxy_pass hello " c, "1.0")
       }
     }' "$RESULTS"
   if grep -q '^non-2xx responses' "$RAW"; then

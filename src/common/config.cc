@@ -276,6 +276,8 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     Section s(SubTable(doc, "gateway"), "gateway", origin);
     RETURN_IF_ERROR(s.Integer("workers", &c.gateway.workers, 1, 1024));
     RETURN_IF_ERROR(s.Integer("queue_length", &c.gateway.queue_length, 1, 1'000'000));
+    RETURN_IF_ERROR(
+        s.Integer("max_connections_per_node", &c.gateway.max_connections_per_node, 1, 10'000));
     RETURN_IF_ERROR(s.Finish());
   }
   {
@@ -487,9 +489,12 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "max_events = " << d.database.max_events
       << "     # events kept (GET /api/events); older ones are pruned\n\n"
       << "[gateway]\n"
-      << "workers = " << d.gateway.workers << "          # concurrent /api/invoke forwards\n"
+      << "workers = " << d.gateway.workers
+      << "          # /api/invoke forwards in flight at once (no thread each)\n"
       << "queue_length = " << d.gateway.queue_length
-      << "   # forwards waiting for a worker; more get 503 overloaded\n\n"
+      << "   # forwards waiting for one of those; more get 503 overloaded\n"
+      << "max_connections_per_node = " << d.gateway.max_connections_per_node
+      << "   # connections to one engine, busy or idle\n\n"
       << "[registry]\n"
       << "node_timeout = \"" << FormatDuration(d.registry.node_timeout) << "\"\n\n"
       << "[runtime]\n"

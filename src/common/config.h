@@ -68,11 +68,15 @@ struct DatabaseConfig {
   int64_t max_events = 10000;  // events kept; older ones are pruned
 };
 
-// The control plane's gateway (/api/invoke): forwards run on their own
-// threads; more waiting than queue_length get 503 overloaded.
+// The control plane's gateway (/api/invoke): `workers` forwards in flight
+// at once (asynchronous: each holds a connection to an engine, no thread);
+// more waiting than queue_length get 503 overloaded. Each engine gets at
+// most max_connections_per_node kept-alive connections; a forward that
+// finds them all busy waits for one.
 struct GatewayConfig {
-  size_t workers = 16;
+  size_t workers = 256;
   size_t queue_length = 1024;
+  size_t max_connections_per_node = 64;
 };
 
 struct RegistryConfig {

@@ -84,12 +84,16 @@ TEST(ConfigTest, LimitKeysHaveDefaultsAndParse) {
   EXPECT_EQ(d->runtime.max_env_vars, 256u);
   EXPECT_EQ(d->runtime.max_env_size, 64u << 10);
   EXPECT_EQ(d->database.max_events, 10000);
-  EXPECT_EQ(d->gateway.workers, 16u);
+  // 256 since forwards are asynchronous (16 threads before): a forward in
+  // flight costs a connection, and 16 starved an engine of concurrency.
+  EXPECT_EQ(d->gateway.workers, 256u);
   EXPECT_EQ(d->gateway.queue_length, 1024u);
+  EXPECT_EQ(d->gateway.max_connections_per_node, 64u);
 
   Result<Config> c = ParseConfig(
       "[runtime]\nmax_module_size = \"128MB\"\nmax_env_vars = 10\nmax_env_size = \"1KB\"\n"
-      "[database]\nmax_events = 500\n[gateway]\nworkers = 4\nqueue_length = 20\n",
+      "[database]\nmax_events = 500\n[gateway]\nworkers = 4\nqueue_length = 20\n"
+      "max_connections_per_node = 8\n",
       "t.toml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->runtime.max_module_size, 128u << 20);
@@ -98,6 +102,7 @@ TEST(ConfigTest, LimitKeysHaveDefaultsAndParse) {
   EXPECT_EQ(c->database.max_events, 500);
   EXPECT_EQ(c->gateway.workers, 4u);
   EXPECT_EQ(c->gateway.queue_length, 20u);
+  EXPECT_EQ(c->gateway.max_connections_per_node, 8u);
 
   auto error = [](const char* toml) { return ParseConfig(toml, "t.toml").status().message(); };
   EXPECT_EQ(error("[runtime]\nmax_module_size = \"2GB\"\n"),
@@ -116,6 +121,8 @@ TEST(ConfigTest, LimitKeysHaveDefaultsAndParse) {
   EXPECT_EQ(error("[gateway]\nqueue_length = \"many\"\n"),
             "t.toml: [gateway] queue_length must be an integer");
   EXPECT_EQ(error("[gateway]\nthreads = 3\n"), "t.toml: unknown key [gateway] threads");
+  EXPECT_EQ(error("[gateway]\nmax_connections_per_node = 0\n"),
+            "t.toml: [gateway] max_connections_per_node must be between 1 and 10000");
 }
 
 TEST(ConfigTest, ControlTemplateListsTheLimitKeys) {
@@ -123,7 +130,8 @@ TEST(ConfigTest, ControlTemplateListsTheLimitKeys) {
   ASSERT_TRUE(t.ok());
   for (std::string_view key :
        {"max_module_size = \"64MB\"", "max_env_vars = 256", "max_env_size = \"64KB\"",
-        "max_events = 10000", "[gateway]", "workers = 16", "queue_length = 1024"}) {
+        "max_events = 10000", "[gateway]", "workers = 256", "queue_length = 1024",
+        "max_connections_per_node = 64"}) {
     EXPECT_NE(t->find(key), std::string::npos) << key;
   }
 }

@@ -6,12 +6,12 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/span_body.hpp>
-#include <boost/url/parse.hpp>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <vector>
 
+#include "common/internal/client_shared.h"
 #include "common/internal/client_socket.h"
 #include "common/json_util.h"
 
@@ -25,57 +25,10 @@ namespace ssl = asio::ssl;
 using http_internal::Cancellation;
 using http_internal::Deadline;
 using http_internal::SocketStream;
+using http_internal::Url;
 using Clock = std::chrono::steady_clock;
 // The body is the caller's bytes, not a copy (dataplane batches are 1 MiB).
 using Request = http::request<http::span_body<const char>>;
-
-struct Url {
-  bool https = false;
-  std::string host;  // for DNS, SNI and verification
-  std::string port;
-  std::string authority;  // Host header
-  std::string target;
-  std::string key;  // scheme://host:port: which kept connections fit
-
-  std::string Where() const {
-    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
-  }
-};
-
-Result<Url> ParseUrl(const std::string& url) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) return InvalidArgument("invalid URL \"" + url + "\": " + parsed.error().message());
-  // Boost.URL 1.81 reads "http://1.2.3.4.example.com/" as host 1.2.3.4
-  // with path ".example.com/" (boostorg/url#770): refuse rather than send
-  // the request to another host than the one the URL names.
-  if (std::string_view path = parsed->encoded_path(); !path.empty() && !path.starts_with('/')) {
-    return InvalidArgument("cannot tell the host of the URL \"" + url +
-                           "\" (a host made of an IPv4 address and more labels is not supported)");
-  }
-  Url u;
-  std::string scheme = std::string(parsed->scheme());
-  if (scheme == "https") {
-    u.https = true;
-  } else if (scheme != "http") {
-    return InvalidArgument("unsupported URL scheme \"" + scheme + "\" in " + url +
-                           " (use http or https)");
-  }
-  if (parsed->host_type() == boost::urls::host_type::ipv6) {
-    u.host = parsed->host_address();
-  } else {
-    u.host = parsed->host();
-  }
-  if (u.host.empty()) return InvalidArgument("URL has no host: " + url);
-  // A decoded %00 would cut the name the resolver sees short.
-  if (u.host.find('\0') != std::string::npos) return InvalidArgument("NUL in the host of " + url);
-  u.port = parsed->has_port() ? std::string(parsed->port()) : (u.https ? "443" : "80");
-  u.authority = std::string(parsed->encoded_host_and_port());
-  u.target = std::string(parsed->encoded_path());
-  if (u.target.empty()) u.target = "/";
-  if (parsed->has_query()) u.target += "?" + std::string(parsed->encoded_query());
-  u.key = scheme + "://" + u.Where();
-  return u;
-}
 
 bool HasHeader(const HttpHeaders& headers, std::string_view name) {
   for (const auto& [k, v] : headers) {
@@ -148,14 +101,6 @@ void Run(Stream& stream, beast::flat_buffer& buffer, Request& msg, bool head, ui
   ex.response.body = std::move(res.body());
 }
 
-// The server closed the connection: for a kept one that had sent nothing
-// of the answer, it had closed it while idle.
-bool Closed(const beast::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == asio::error::eof ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == ssl::error::stream_truncated;
-}
-
 class NetHttpClient final : public HttpClient {
  public:
   explicit NetHttpClient(HttpClientOptions options) : options_(std::move(options)) {}
@@ -181,7 +126,7 @@ class NetHttpClient final : public HttpClient {
 };
 
 Result<HttpResponse> NetHttpClient::Send(const HttpClientRequest& req) {
-  ASSIGN_OR_RETURN(Url url, ParseUrl(req.url));
+  ASSIGN_OR_RETURN(Url url, http_internal::ParseUrl(req.url));
   const Deadline deadline = Clock::now() + req.timeout;
   Cancellation cancel(req.cancel);
   auto cancelled = [&req] {
@@ -231,7 +176,9 @@ Result<HttpResponse> NetHttpClient::Send(const HttpClientRequest& req) {
                                std::to_string(options_.max_response_bytes) + " bytes");
     }
     if (ex.read_ec) {
-      if (reused && !ex.got_some && (Closed(ex.write_ec) || Closed(ex.read_ec)) &&
+      if (reused && !ex.got_some &&
+          (http_internal::ConnectionClosed(ex.write_ec) ||
+           http_internal::ConnectionClosed(ex.read_ec)) &&
           Clock::now() < deadline) {
         DropIdle(url.key);
         continue;  // the server closed it while idle and never saw this request
@@ -272,26 +219,15 @@ Result<std::unique_ptr<Connection>> NetHttpClient::Connect(const Url& url,
 
 Status NetHttpClient::Handshake(Connection& conn, const Url& url) {
   ssl::stream<SocketStream>& stream = *conn.tls;
+  RETURN_IF_ERROR(http_internal::SetUpClientTls(stream, url.host, options_.insecure_skip_verify));
   beast::error_code ec;
-  asio::ip::make_address(url.host, ec);
-  // SNI is for names only (RFC 6066).
-  if (ec && !SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
-    return Internal("cannot set TLS server name " + url.host);
-  }
-  if (!options_.insecure_skip_verify) {
-    stream.set_verify_mode(ssl::verify_peer);
-    stream.set_verify_callback(ssl::host_name_verification(url.host));
-  }
   stream.handshake(ssl::stream_base::client, ec);
   if (ec == asio::error::timed_out) {
     return DeadlineExceeded("TLS handshake with " + url.Where() + " timed out");
   }
   if (ec) {
-    std::string detail = ec.message();
-    long verify = SSL_get_verify_result(stream.native_handle());
-    if (verify != X509_V_OK)
-      detail += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
-    return Unavailable("TLS handshake with " + url.Where() + " failed: " + detail);
+    return Unavailable("TLS handshake with " + url.Where() +
+                       " failed: " + http_internal::DescribeTlsFailure(ec, stream.native_handle()));
   }
   conn.handshaken = true;
   return OkStatus();
@@ -300,18 +236,8 @@ Status NetHttpClient::Handshake(Connection& conn, const Url& url) {
 Result<ssl::context*> NetHttpClient::TlsContext() {
   std::lock_guard lock(tls_mu_);
   if (tls_) return tls_.get();
-  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-  beast::error_code ec;
-  if (!options_.ca_file.empty()) {
-    ctx->load_verify_file(options_.ca_file, ec);
-    if (ec) {
-      return InvalidArgument("cannot load CA file " + options_.ca_file + ": " + ec.message());
-    }
-  } else if (!options_.insecure_skip_verify) {
-    ctx->set_default_verify_paths(ec);
-    if (ec) return Internal("cannot load the system CA store: " + ec.message());
-  }
-  tls_ = std::move(ctx);
+  ASSIGN_OR_RETURN(
+      tls_, http_internal::NewClientTlsContext(options_.ca_file, options_.insecure_skip_verify));
   return tls_.get();
 }
 

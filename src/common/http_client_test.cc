@@ -18,43 +18,13 @@
 
 #include "common/testing/fake_http_client.h"
 #include "common/testing/http_fetch.h"
+#include "common/testing/temp_cert.h"
 
 namespace aether {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A self-signed certificate for 127.0.0.1 and localhost, made by the
-// openssl CLI in a fresh temporary directory.
-class TempCert {
- public:
-  TempCert() {
-    char tmpl[] = "/tmp/aether-tls-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    std::string cmd =
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-        "-nodes -days 1 -subj /CN=localhost "
-        "-addext subjectAltName=IP:127.0.0.1,DNS:localhost "
-        "-keyout " +
-        key() + " -out " + cert() + " >/dev/null 2>&1";
-    ok_ = std::system(cmd.c_str()) == 0;
-  }
-  ~TempCert() { std::filesystem::remove_all(dir_); }
-  bool ok() const { return ok_; }
-  std::string cert() const { return dir_ + "/cert.pem"; }
-  std::string key() const { return dir_ + "/key.pem"; }
-  // A server's options to serve https with it.
-  HttpServerOptions ServerOptions() const {
-    HttpServerOptions o;
-    o.tls_cert = cert();
-    o.tls_key = key();
-    return o;
-  }
-
- private:
-  std::string dir_;
-  bool ok_ = false;
-};
+using testing::TempCert;
 
 void AddRoutes(HttpServer& server) {
   server.Route("POST", "/echo", [](HttpRequest&& req, Responder respond) {

@@ -30,6 +30,10 @@
 #include "common/metrics.h"
 #include "common/result.h"
 
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
 namespace aether {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
@@ -43,6 +47,13 @@ struct HttpRequest {
   std::string body;
   std::string remote;  // peer "ip:port"
   int version = 11;    // 10 = HTTP/1.0, 11 = HTTP/1.1
+  // The IO context of the connection's thread, which runs the handler
+  // (null for a request no HttpServer read). A handler may start
+  // asynchronous work on it (AsyncHttpClient, common/async_http_client.h):
+  // its completions run on that thread, where a Responder answers without a
+  // hand-off. Such work must be over before the server stops: pending
+  // operations are dropped with the context.
+  boost::asio::io_context* io_context = nullptr;
 
   // Case-insensitive lookup of the first header with this name; empty when
   // absent.

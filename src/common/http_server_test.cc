@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/http_client.h"
 #include "common/raw_conn_test_util.h"
 #include "common/testing/eventually.h"
 #include "common/testing/http_error.h"
@@ -43,10 +44,12 @@ class HttpServerTest : public ::testing::Test {
                    {"X-Remote", req.remote}};
       respond(std::move(r));
     });
-    // Answers from another thread after ?ms= milliseconds, echoing ?i=.
+    // Answers from another thread after ?ms= milliseconds, echoing ?i=
+    // (or ?n= bytes of 'x').
     server_->Route("GET", "/later", [this](HttpRequest&& req, Responder respond) {
       int ms = req.query.count("ms") ? std::stoi(req.query.at("ms")) : 0;
       std::string i = req.query.count("i") ? req.query.at("i") : "";
+      if (req.query.count("n")) i.assign(std::stoul(req.query.at("n")), 'x');
       std::lock_guard lock(mu_);
       ++later_entered_;
       threads_.emplace_back([ms, i, respond = std::move(respond)] {
@@ -306,6 +309,23 @@ TEST_F(HttpServerTest, AsyncResponderFromAnotherThread) {
   }
   clients.clear();
   EXPECT_EQ(ok.load(), 8);
+}
+
+// An answer from another thread is written on the IO thread at once, as
+// far as the socket takes it; one larger than the socket's buffer goes out
+// in parts, and the kept connection then serves the next request.
+TEST_F(HttpServerTest, ABigLateAnswerIsWrittenWholeAndTheConnectionGoesOn) {
+  StartServer();
+  auto http = NewHttpClient({.max_idle_per_host = 1});
+  for (int i = 0; i < 2; ++i) {
+    auto big = http->Fetch("GET", Url("/later?n=8388608"), {}, {}, 10000ms);
+    ASSERT_TRUE(big.ok()) << big.status().ToString();
+    EXPECT_EQ(big->body.size(), 8388608u);
+    EXPECT_EQ(big->body.find_first_not_of('x'), std::string::npos);
+    auto small = http->Fetch("GET", Url("/later?i=after"), {}, {}, 10000ms);
+    ASSERT_TRUE(small.ok()) << small.status().ToString();
+    EXPECT_EQ(small->body, "after");
+  }
 }
 
 TEST_F(HttpServerTest, DroppedResponderAndThrowingHandlerGive500) {

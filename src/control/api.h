@@ -9,6 +9,8 @@
 // artifact files, module validation) to `workers`.
 #pragma once
 
+#include <atomic>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -99,7 +101,13 @@ class ControlApi {
   // token, or one this route does not take), NotFound (404 unknown_node: a
   // credential for a node the registry does not know).
   Result<Caller> Authorize(const HttpRequest& req, Access access) const;
-  void CountResponse(const std::string& route, int status);
+  // A route as aether_control_requests_total{route} names it, with its
+  // status="200" series looked up once: counting is on every request's path.
+  struct RouteCount {
+    std::string route;
+    std::atomic<Counter*> ok{nullptr};
+  };
+  void CountResponse(RouteCount& route, int status);
 
   void RegisterFunctions(HttpServer& server);
   void RegisterNodes(HttpServer& server);
@@ -136,6 +144,7 @@ class ControlApi {
 
   ApiContext ctx_;
   ScrapeHook scrape_hook_;
+  std::deque<RouteCount> route_counts_;  // one per route, made at Register
 };
 
 // The source recorded for events caused by an admin API call.

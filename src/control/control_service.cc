@@ -87,6 +87,7 @@ class ControlServiceImpl final : public ControlService {
         std::chrono::duration_cast<std::chrono::milliseconds>(config_.runtime.exec_timeout);
     go.threads = config_.gateway.workers;
     go.max_queue = config_.gateway.queue_length;
+    go.max_connections_per_node = config_.gateway.max_connections_per_node;
     gateway_ = std::make_unique<Gateway>(*functions_, *nodes_, *metrics_, go);
     watch_ = std::make_unique<ManifestWatch>(*store_, *functions_, *metrics_);
     workers_ = std::make_unique<WorkQueue>(WorkQueueOptions{
@@ -135,14 +136,15 @@ class ControlServiceImpl final : public ControlService {
   void Stop() override {
     // Order: parked manifest and workflow polls are answered first (they
     // would otherwise hold the server's graceful stop for its whole
-    // timeout), then no new
-    // requests while those in flight finish, then the background threads;
-    // the store goes last (with the object).
+    // timeout), then the gateway (its forwards run on the server's IO
+    // threads, which must outlive them; invocations from now on get 503
+    // unavailable), then no new requests while those in flight finish,
+    // then the background threads; the store goes last (with the object).
     if (watch_) watch_->Stop();
     if (workflow_watch_) workflow_watch_->Stop();
+    if (gateway_) gateway_->Stop();
     if (server_) server_->Stop();
     if (orchestrator_) orchestrator_->Stop();
-    if (gateway_) gateway_->Stop();
     if (workers_) workers_->Drain();  // queued requests still get their answer
     {
       std::lock_guard lock(sweep_mu_);

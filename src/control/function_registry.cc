@@ -156,6 +156,7 @@ Result<VersionInfo> FunctionRegistry::Deploy(DeployRequest&& req, const std::str
     txn.ops.push_back(Op::Put(std::string(kMarkerKey), req.name));
     ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
     if (!r.succeeded) continue;
+    RebuildManifest();
     LOG_INFO("deployed {}@{} ({} bytes, sha256 {})", req.name, v.version, v.size, v.sha256);
     json::object data{
         {"name", req.name}, {"version", v.version}, {"sha256", v.sha256}, {"size", v.size}};
@@ -211,6 +212,7 @@ Result<VersionInfo> FunctionRegistry::Rollback(const std::string& name, int64_t 
     txn.ops.push_back(Op::Put(std::string(kMarkerKey), name));
     ASSIGN_OR_RETURN(TxnResult w, store_.Txn(txn));
     if (!w.succeeded) continue;
+    RebuildManifest();
     LOG_INFO("rolled {} back to version {}", name, version);
     json::object data{{"name", name}, {"version", version}, {"sha256", v->sha256}};
     if (auto e = events_.Append("function_rolled_back", source, ToJson(data)); !e.ok()) {
@@ -236,6 +238,7 @@ Result<int64_t> FunctionRegistry::Delete(const std::string& name, const std::str
     txn.ops.push_back(Op::Put(std::string(kMarkerKey), name));
     ASSIGN_OR_RETURN(TxnResult w, store_.Txn(txn));
     if (!w.succeeded) continue;
+    RebuildManifest();
     auto versions = static_cast<int64_t>(r.reads[1].size());
     LOG_INFO("deleted function {} ({} versions)", name, versions);
     if (auto e = events_.Append("function_deleted", source, ToJson(json::object{{"name", name}}));
@@ -278,6 +281,23 @@ Result<std::shared_ptr<const Manifest>> FunctionRegistry::GetManifest() {
   std::lock_guard lock(manifest_mu_);
   if (!manifest_ || manifest_->revision <= m->revision) manifest_ = m;
   return std::shared_ptr<const Manifest>(m);
+}
+
+Result<std::shared_ptr<const Manifest>> FunctionRegistry::CachedManifest() {
+  {
+    std::lock_guard lock(manifest_mu_);
+    if (manifest_) return manifest_;
+  }
+  return GetManifest();
+}
+
+void FunctionRegistry::RebuildManifest() {
+  if (Result<std::shared_ptr<const Manifest>> m = GetManifest(); !m.ok()) {
+    LOG_WARN("rebuilding the manifest after a function change: {}", m.status().message());
+    // Stale now: the next reader builds it from the store.
+    std::lock_guard lock(manifest_mu_);
+    manifest_.reset();
+  }
 }
 
 Result<size_t> FunctionRegistry::CollectGarbage() {

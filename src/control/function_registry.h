@@ -13,7 +13,7 @@
 // registry re-checks names and env.
 //
 // Thread-safety: any thread; calls block on store I/O (run them off the
-// HTTP IO threads).
+// HTTP IO threads), but for CachedManifest once a manifest is cached.
 #pragma once
 
 #include <chrono>
@@ -82,6 +82,12 @@ class FunctionRegistry {
 
   // The current manifest, cached until the next function change.
   Result<std::shared_ptr<const Manifest>> GetManifest();
+  // The manifest without store I/O, for the gateway on the HTTP IO threads:
+  // every change made through this registry rebuilds the cached one before
+  // it returns, so an invocation that follows an acknowledged deploy sees
+  // the new version. Reads the store (as GetManifest) only while nothing is
+  // cached: before the first manifest is built, or after a rebuild failed.
+  Result<std::shared_ptr<const Manifest>> CachedManifest();
   // The manifest revision without building the manifest.
   Result<int64_t> Revision();
 
@@ -90,6 +96,9 @@ class FunctionRegistry {
   Result<size_t> CollectGarbage();
 
  private:
+  // After a committed change: the cached manifest follows it.
+  void RebuildManifest();
+
   Store& store_;
   ArtifactStore& artifacts_;
   EventLog& events_;

@@ -2,7 +2,6 @@
 
 #include <boost/json.hpp>
 
-#include "common/http_client.h"
 #include "common/json_util.h"
 #include "common/log.h"
 
@@ -10,6 +9,7 @@ namespace aether::control {
 namespace {
 
 namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
 
 // Only failures before the request left are retried elsewhere: a request
 // that reached an engine may have run, and running it twice is not ours to
@@ -17,6 +17,11 @@ namespace json = boost::json;
 bool NotSent(const Status& st) {
   return st.code() == Code::kUnavailable &&
          (st.message().starts_with("cannot connect") || st.message().starts_with("cannot resolve"));
+}
+
+// The client stopped before the request was sent (AsyncHttpClient::Stop).
+bool Cancelled(const Status& st) {
+  return st.code() == Code::kUnavailable && st.message().ends_with(" cancelled");
 }
 
 // `body` is a JSON object (already parsed); appends "function": name.
@@ -39,100 +44,193 @@ HttpResponse ShuttingDown() {
 
 }  // namespace
 
+// One invocation, from Invoke to its answer.
+struct Gateway::Call {
+  std::string name;
+  int64_t version = 0;
+  std::string sha256;
+  // The client's own body with "function" added as its last member (the
+  // engine, like boost::json, keeps the last of repeated keys): re-encoding
+  // "input" would change its text (2.5 becomes 2.5E0, long numbers round).
+  std::string forward;
+  std::chrono::milliseconds timeout{0};
+  Responder respond;
+  boost::asio::io_context* io = nullptr;
+  Clock::time_point start;
+  bool holds_slot = false;
+  std::vector<std::string> tried;  // node ids, in order
+};
+
 Gateway::Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetrics& metrics,
                  GatewayOptions options)
     : functions_(functions),
       nodes_(nodes),
       metrics_(metrics),
+      ok_(metrics.invokes.WithLabels({{"status", "200"}})),
+      invoke_seconds_(metrics.invoke_seconds.Get()),
       options_(options),
-      own_http_(options.http != nullptr
-                    ? nullptr
-                    : NewHttpClient({.max_idle_per_host = options.max_idle_per_node})),
-      http_(options.http != nullptr ? *options.http : *own_http_),
-      workers_(
-          WorkQueueOptions{"the gateway's forward queue", options.threads, options.max_queue, 0}) {}
+      http_(NewAsyncHttpClient({.max_connections_per_host = options.max_connections_per_node})) {}
 
 Gateway::~Gateway() { Stop(); }
 
-void Gateway::Stop() {
-  stopping_ = true;
-  workers_.Drain();  // the queued forwards answer 503 (stopping_)
-}
-
-void Gateway::Invoke(std::string name, std::string body, Responder respond) {
-  auto start = std::chrono::steady_clock::now();
-  auto task = [this, name = std::move(name), body = std::move(body), respond, start]() {
-    HttpResponse r = stopping_ ? ShuttingDown() : Forward(name, body);
-    metrics_.invokes.WithLabels({{"status", std::to_string(r.status)}}).Inc();
-    metrics_.invoke_seconds.Get().Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    respond(std::move(r));
-  };
-  if (!workers_.Post(std::move(task)).ok()) {
-    metrics_.invokes.WithLabels({{"status", "503"}}).Inc();
-    // After Stop the queue refuses everything: that is not overload.
-    respond(stopping_
-                ? ShuttingDown()
-                : JsonError(503, "overloaded", "too many invocations in flight; retry later"));
-  }
-}
-
-HttpResponse Gateway::Forward(const std::string& name, const std::string& body) {
+void Gateway::Invoke(std::string name, std::string body, Responder respond,
+                     boost::asio::io_context* io) {
+  auto call = std::make_shared<Call>();
+  call->start = Clock::now();
+  call->respond = std::move(respond);
+  call->io = io;
+  if (stopping_.load(std::memory_order_acquire)) return Answer(call, ShuttingDown());
   Result<json::object> req = ParseJsonObject(body);
-  if (!req.ok()) return JsonError(400, "invalid_request", req.status().message());
-
-  Result<std::shared_ptr<const Manifest>> manifest = functions_.GetManifest();
-  if (!manifest.ok()) return JsonError(manifest.status());
+  if (!req.ok()) return Answer(call, JsonError(400, "invalid_request", req.status().message()));
+  Result<std::shared_ptr<const Manifest>> manifest = functions_.CachedManifest();
+  if (!manifest.ok()) return Answer(call, JsonError(manifest.status()));
   const FunctionInfo* fn = nullptr;
   for (const FunctionInfo& f : (*manifest)->functions) {
     if (f.name == name) fn = &f;
   }
-  if (!fn) return JsonError(404, "not_found", "function " + name + " not found");
-
-  // The client's own body with "function" added as its last member (the
-  // engine, like boost::json, keeps the last of repeated keys): re-encoding
-  // "input" would change its text (2.5 becomes 2.5E0, long numbers round).
-  std::string forward = ForwardBody(body, name);
+  if (!fn) return Answer(call, JsonError(404, "not_found", "function " + name + " not found"));
+  call->version = fn->current.version;
+  call->sha256 = fn->current.sha256;
+  call->forward = ForwardBody(body, name);
   // What the engine gives the execution, plus room for its queueing,
   // fetch and compile.
-  auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     EffectiveExecTimeout(fn->current.limits.timeout, options_.exec_timeout)) +
-                 options_.slack;
-
-  std::vector<std::string> tried;
-  Status last;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    std::optional<NodePick> node = nodes_.Pick(name, fn->current.sha256, tried);
-    if (!node) break;
-    tried.push_back(node->node_id);
-    Result<HttpResponse> r = http_.Fetch("POST", node->url + "/execute", forward, {}, timeout);
-    nodes_.Release(node->node_id);
-    if (r.ok()) {
-      // The engine's status, Content-Type and body; its other headers are
-      // its own (Content-Length, Connection) and stay behind.
-      r->headers.clear();
-      r->headers.emplace_back("X-Aether-Node", node->node_id);
-      return std::move(*r);
+  call->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      EffectiveExecTimeout(fn->current.limits.timeout, options_.exec_timeout)) +
+                  options_.slack;
+  call->name = std::move(name);
+  enum { kStart, kQueued, kStopping, kOverloaded } admitted;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      admitted = kStopping;
+    } else if (inflight_ < options_.threads) {
+      ++inflight_;
+      call->holds_slot = true;
+      admitted = kStart;
+    } else if (queue_.size() < options_.max_queue) {
+      queue_.push_back(call);
+      admitted = kQueued;
+    } else {
+      admitted = kOverloaded;
     }
-    last = r.status();
-    LOG_WARN("invoke {}: node {}: {}", name, node->node_id, last.message());
-    if (!NotSent(last)) break;
   }
-  if (tried.empty()) {
-    HttpResponse r =
-        JsonError(503, "no_ready_node",
-                  "function " + name + " version " + std::to_string(fn->current.version) +
-                      " is not ready on any live node");
-    r.headers.emplace_back("Retry-After", "1");
-    return r;
+  switch (admitted) {
+    case kStart:
+      return Attempt(call);
+    case kQueued:
+      return;
+    case kStopping:
+      return Answer(call, ShuttingDown());
+    case kOverloaded:
+      return Answer(call,
+                    JsonError(503, "overloaded", "too many invocations in flight; retry later"));
   }
-  if (last.code() == Code::kDeadlineExceeded) {
-    return JsonError(504, "gateway_timeout", "node " + tried.back() + " did not answer in time");
+}
+
+void Gateway::Attempt(const CallPtr& call) {
+  std::optional<NodePick> node = nodes_.Pick(call->name, call->sha256, call->tried);
+  if (!node) {
+    if (call->tried.empty()) {
+      HttpResponse r =
+          JsonError(503, "no_ready_node",
+                    "function " + call->name + " version " + std::to_string(call->version) +
+                        " is not ready on any live node");
+      r.headers.emplace_back("Retry-After", "1");
+      return Answer(call, std::move(r));
+    }
+    return Answer(call, JsonError(503, "no_ready_node",
+                                  "no ready node for " + call->name + " could be reached"));
   }
-  if (NotSent(last)) {
-    return JsonError(503, "no_ready_node", "no ready node for " + name + " could be reached");
+  call->tried.push_back(node->node_id);
+  AsyncHttpRequest req{.method = "POST",
+                       .url = node->url + "/execute",
+                       .body = call->forward,
+                       .timeout = call->timeout};
+  http_->Send(
+      std::move(req),
+      [this, call, id = std::move(node->node_id)](Result<HttpResponse> r) {
+        OnAnswer(call, id, std::move(r));
+      },
+      call->io);
+}
+
+void Gateway::OnAnswer(const CallPtr& call, const std::string& node_id, Result<HttpResponse> r) {
+  nodes_.Release(node_id);
+  if (r.ok()) {
+    // The engine's status, Content-Type and body; its other headers are
+    // its own (Content-Length, Connection) and stay behind.
+    r->headers.clear();
+    r->headers.emplace_back("X-Aether-Node", node_id);
+    return Answer(call, std::move(*r));
   }
-  return JsonError(502, "bad_gateway", "node " + tried.back() + " failed: " + last.message());
+  const Status& st = r.status();
+  if (Cancelled(st)) return Answer(call, ShuttingDown());  // never sent: Stop came first
+  LOG_WARN("invoke {}: node {}: {}", call->name, node_id, st.message());
+  if (NotSent(st)) {
+    if (call->tried.size() < 2) return Attempt(call);
+    return Answer(call, JsonError(503, "no_ready_node",
+                                  "no ready node for " + call->name + " could be reached"));
+  }
+  if (st.code() == Code::kDeadlineExceeded) {
+    return Answer(call,
+                  JsonError(504, "gateway_timeout", "node " + node_id + " did not answer in time"));
+  }
+  Answer(call, JsonError(502, "bad_gateway", "node " + node_id + " failed: " + st.message()));
+}
+
+void Gateway::Answer(const CallPtr& call, HttpResponse response) {
+  Count(response.status, call->start);
+  call->respond(std::move(response));
+  if (call->holds_slot) {
+    call->holds_slot = false;
+    ReleaseSlot();
+  }
+}
+
+void Gateway::Count(int status, Clock::time_point start) {
+  Counter& c =
+      status == 200 ? ok_ : metrics_.invokes.WithLabels({{"status", std::to_string(status)}});
+  c.Inc();
+  invoke_seconds_.Observe(std::chrono::duration<double>(Clock::now() - start).count());
+}
+
+// The slot goes to the first queued call. One thread at a time starts
+// queued calls, in a loop rather than by recursion: a call that ends at once
+// (no ready node) would otherwise start the next from inside itself.
+void Gateway::ReleaseSlot() {
+  std::unique_lock lock(mu_);
+  --inflight_;
+  if (!draining_) {
+    draining_ = true;
+    while (!stopping_ && !queue_.empty() && inflight_ < options_.threads) {
+      CallPtr next = std::move(queue_.front());
+      queue_.pop_front();
+      ++inflight_;
+      next->holds_slot = true;
+      lock.unlock();
+      Attempt(next);
+      lock.lock();
+    }
+    draining_ = false;
+  }
+  // Under the lock: Stop may return, and the gateway go, as soon as it is
+  // released.
+  if (stopping_ && inflight_ == 0) idle_.notify_all();
+}
+
+void Gateway::Stop() {
+  std::deque<CallPtr> queued;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    queued.swap(queue_);
+  }
+  for (const CallPtr& call : queued) Answer(call, ShuttingDown());
+  // Fails the forwards waiting for a connection (answered 503 unavailable
+  // through OnAnswer) and waits for those sent.
+  http_->Stop();
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [this] { return inflight_ == 0; });
 }
 
 }  // namespace aether::control

@@ -3,23 +3,31 @@
 // least loaded; one retry on another node when the first cannot be reached.
 // The engine's status and body come back unchanged.
 //
-// Forwards run on a thread pool of their own (a forward blocks on its
-// HttpClient call), so slow functions never hold the HTTP IO threads or the
-// API workers. Connections to the engines are kept alive between forwards.
+// Forwards are asynchronous (AsyncHttpClient, common/async_http_client.h):
+// one runs on the IO thread its request arrived on, over kept-alive
+// connections to the engines (at most max_connections_per_node to each), and
+// holds no thread while the engine works — a slow function holds only its
+// connection. At most `threads` forwards are in flight at once; up to
+// `max_queue` more wait for one of them, beyond that: 503 overloaded. The
+// prologue (body, function, node choice) reads no store: the function
+// registry's cached manifest and the node registry's memory.
 //
-// Thread-safety: Invoke from any thread; Stop from the controlling thread.
+// Thread-safety: Invoke from any thread; Stop from the controlling thread,
+// before the HTTP server whose IO contexts Invoke was given stops.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 
+#include "common/async_http_client.h"
 #include "common/config.h"
-#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/limits.h"
-#include "common/work_queue.h"
 #include "control/control_metrics.h"
 #include "control/function_registry.h"
 #include "control/node_registry.h"
@@ -27,43 +35,63 @@
 namespace aether::control {
 
 struct GatewayOptions {
-  size_t threads = GatewayConfig{}.workers;         // concurrent forwards
+  // Forwards in flight at once ([gateway] workers; the name is the one of
+  // the gateway that held a thread per forward).
+  size_t threads = GatewayConfig{}.workers;
   size_t max_queue = GatewayConfig{}.queue_length;  // waiting forwards; beyond: 503 overloaded
   // Forward timeout = EffectiveExecTimeout (common/limits.h: the function's
   // timeout capped by the engines' [runtime] exec_timeout, which this is:
   // the control plane's own [runtime] says it) + slack for queueing, fetch
-  // and compile on the node.
+  // and compile on the node. Waiting for a connection counts in it.
   std::chrono::milliseconds exec_timeout = kDefaultExecTimeout;
   std::chrono::milliseconds slack{10000};
-  // Keep-alive connections kept per engine.
-  size_t max_idle_per_node = 64;
-  // Sends the forwards; null: a client of the gateway's own. Not owned.
-  HttpClient* http = nullptr;
+  // Connections to one engine, busy or idle ([gateway] max_connections_per_node).
+  size_t max_connections_per_node = GatewayConfig{}.max_connections_per_node;
 };
 
 class Gateway {
  public:
   Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetrics& metrics,
           GatewayOptions options);
-  ~Gateway();
+  ~Gateway();  // Stop()s
 
-  // `body` is the client's request body: {"input": ANY}.
-  void Invoke(std::string name, std::string body, Responder respond);
-  // Queued invocations, and any after, answer 503 unavailable at once;
-  // those already forwarding finish (bounded by their timeout). Idempotent.
+  // `body` is the client's request body: {"input": ANY}. `io` is the IO
+  // context of the HTTP server's thread that calls (HttpRequest::io_context):
+  // the forward runs on it and `respond` is called there; null: on the
+  // gateway's own IO thread. `respond` may also be called before Invoke
+  // returns (a bad body, an unknown function, overload, stopping).
+  void Invoke(std::string name, std::string body, Responder respond,
+              boost::asio::io_context* io = nullptr);
+  // Queued invocations, and any after, answer 503 unavailable at once, as
+  // do those waiting for a connection; those already sent finish (bounded
+  // by their timeout) before Stop returns. Idempotent.
   void Stop();
 
  private:
-  HttpResponse Forward(const std::string& name, const std::string& body);
+  struct Call;
+  using CallPtr = std::shared_ptr<Call>;
+
+  void Attempt(const CallPtr& call);
+  void OnAnswer(const CallPtr& call, const std::string& node_id, Result<HttpResponse> r);
+  // Counts and sends the answer; a call that held a slot hands it on.
+  void Answer(const CallPtr& call, HttpResponse response);
+  void Count(int status, std::chrono::steady_clock::time_point start);
+  void ReleaseSlot();
 
   FunctionRegistry& functions_;
   NodeRegistry& nodes_;
   ControlMetrics& metrics_;
-  GatewayOptions options_;
-  std::atomic<bool> stopping_{false};
-  std::unique_ptr<HttpClient> own_http_;  // when options_.http is null
-  HttpClient& http_;                      // forwards to the engines
-  WorkQueue workers_;
+  Counter& ok_;  // invokes{status="200"}, kept: the hot path
+  Histogram& invoke_seconds_;
+  const GatewayOptions options_;
+  std::unique_ptr<AsyncHttpClient> http_;
+
+  std::mutex mu_;
+  std::condition_variable idle_;       // inflight_ fell to 0 while stopping
+  std::atomic<bool> stopping_{false};  // written under mu_
+  size_t inflight_ = 0;                // calls holding a slot
+  std::deque<CallPtr> queue_;          // calls waiting for one
+  bool draining_ = false;              // a thread is starting queued calls
 };
 
 }  // namespace aether::control

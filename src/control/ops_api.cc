@@ -130,8 +130,9 @@ void ControlApi::RegisterOps(HttpServer& server) {
                               if (Status st = protocol::ValidateFunctionName(name); !st.ok()) {
                                 return respond(JsonError(400, "invalid_name", st.message()));
                               }
+                              // On this IO thread: the forward runs here.
                               ctx_.gateway.Invoke(std::move(name), std::move(req.body),
-                                                  std::move(respond));
+                                                  std::move(respond), req.io_context);
                             }));
 }
 

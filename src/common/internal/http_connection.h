@@ -249,6 +249,19 @@ class Connection final : public ConnectionBase {
       return SendContinue();
     }
     BeginBody();
+    // The body that came with the header (the usual small POST) is parsed
+    // here rather than through async_read_some, which would post its
+    // completion and cost two more rounds of the event loop per request.
+    parser_->eager(true);
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      beast::error_code pec;
+      size_t n = parser_->put(buffer_.data(), pec);
+      buffer_.consume(n);
+      body_received_ += n;
+      if (pec == http::error::need_more || (!pec && n == 0)) break;
+      if (pec) return OnReadError(pec);
+    }
+    if (parser_->is_done()) return Dispatch();
     ReadBodySome();
   }
 
@@ -328,6 +341,8 @@ class Connection final : public ConnectionBase {
     state->connection = weak_from_this();
     state->worker = worker_->shared_from_this();
     state->seq = seq;
+    req_.io_context = &worker_->ioc;
+    in_handler_ = true;
     try {
       route_->handler(std::move(req_),
                       [state = std::move(state)](HttpResponse r) { state->Send(std::move(r)); });
@@ -338,6 +353,7 @@ class Connection final : public ConnectionBase {
       LOG_ERROR("HTTP handler threw a non-standard exception");
       Deliver(seq, JsonError(500, "internal", "internal error"));
     }
+    in_handler_ = false;
   }
   void Write(HttpResponse&& response) {
     state_ = State::kWriting;
@@ -386,13 +402,36 @@ class Connection final : public ConnectionBase {
         asio::buffer(response_.body.data(), no_body || head_request_ ? 0 : response_.body.size())};
     head_request_ = false;
     Touch();
-    asio::async_write(stream_, buffers, [self = Self(), close](beast::error_code ec, size_t) {
+    auto written = [self = Self(), close](beast::error_code ec, size_t) {
       self->response_ = HttpResponse();
       if (ec || self->closed_) return self->Close();
       // Stop() may have come while this keep-alive response was on its way.
       if (close || self->worker_->stopping) return self->GracefulClose();
       self->AwaitNextRequest();
-    });
+    };
+    if constexpr (!kTls) {
+      // An answer delivered after its handler returned (from a worker, or
+      // an asynchronous handler's completion) usually fits the socket's
+      // buffer: written here, the connection goes straight on to the next
+      // request, where async_write would come back through the scheduler.
+      // Not from inside the handler: it still holds the request, which the
+      // next one would replace.
+      if (!in_handler_) {
+        beast::error_code ec;
+        if (!stream_.non_blocking()) stream_.non_blocking(true, ec);  // once: a syscall
+        size_t n = ec ? 0 : stream_.write_some(buffers, ec);
+        if (ec != asio::error::would_block) {
+          if (ec || n == asio::buffer_size(buffers)) return written(ec, n);
+          if (n < buffers[0].size()) {
+            buffers[0] += n;
+          } else {
+            buffers[1] += n - buffers[0].size();
+            buffers[0] = asio::const_buffer();
+          }
+        }
+      }
+    }
+    asio::async_write(stream_, buffers, std::move(written));
   }
 
   // Half-close, then drain what the peer still sends until it closes:
@@ -443,7 +482,8 @@ class Connection final : public ConnectionBase {
   bool timer_armed_ = false;
   uint64_t timer_generation_ = 0;
   bool closed_ = false;
-  bool timed_out_ = false;  // the request's header or body came too slowly
+  bool timed_out_ = false;   // the request's header or body came too slowly
+  bool in_handler_ = false;  // Dispatch is running the route's handler
   bool keep_alive_ = true;
   bool head_request_ = false;
   int last_version_ = 11;
