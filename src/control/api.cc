@@ -70,10 +70,10 @@ void ControlApi::CountResponse(RouteCount& route, int status) {
       .Inc();
 }
 
-// The access check runs on the header (HeaderCheck: a refused upload is
-// answered before its body is read) and, but for the admin token, again
-// with the body read, where the handler needs the caller. Both look at
-// headers only; a node revoked in between is refused by the second.
+// The access check runs twice: on the header (HeaderCheck: a refused upload
+// is answered before its body is read) and again with the body read, where
+// the handler needs the caller. Both look at headers only; a node revoked
+// in between is refused by the second.
 GuardedHandler ControlApi::InlineAs(std::string name, Access access, CallerAsyncFn fn) {
   // Lives as long as this ControlApi, as `this` in the lambdas below must.
   RouteCount* route = &route_counts_.emplace_back();
@@ -93,13 +93,7 @@ GuardedHandler ControlApi::InlineAs(std::string name, Access access, CallerAsync
       CountResponse(*route, r.status);
       respond(std::move(r));
     };
-    // The HeaderCheck above let this request through (the server runs it
-    // for every request before the handler), and the admin token cannot
-    // change in between: only the other callers need their Caller, and a
-    // node's credential may have been revoked since.
-    Result<Caller> caller = access == Access::kAdmin
-                                ? Result<Caller>(Caller{Caller::Kind::kAdmin, {}})
-                                : Authorize(req, access);
+    Result<Caller> caller = Authorize(req, access);
     if (!caller.ok()) return counted(AuthError(caller.status()));
     fn(std::move(req), *caller, std::move(counted));
   };
