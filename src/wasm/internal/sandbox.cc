@@ -245,6 +245,11 @@ Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest
   if (status < 0) return Internal("cannot wait for the compiler process");
   if (WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
+    // What it printed before dying (an ASan report in a sanitizer build)
+    // is for whoever runs the engine, not for the client.
+    if (!err_text.empty()) {
+      LOG_WARN("the compiler process died by {}:\n{}", strsignal(sig), err_text);
+    }
     if (sig == SIGXCPU || sig == SIGKILL) {
       return InvalidArgument("compiling the module used more CPU time than " +
                              Seconds(limits.timeout) +
