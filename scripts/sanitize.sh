@@ -13,11 +13,12 @@
 # Env: SANITIZE_BUILD_DIR (build/sanitize), SANITIZE_JOBS (ninja and ctest
 # -j, default nproc). Uses ccache when it is installed.
 #
-# Cost on this 2-core machine, measured with other builds running (load
-# 5-6), ccache off: build from scratch 16 min wall, 15 CPU-minutes (so ~8
-# min when the machine is quiet); the tests (ctest -j2) 1 min 50 s; the
-# whole script 17 min 52 s. The unity build (AETHER_UNITY_BUILD) halves the
-# build: one source at a time took 32.5 CPU-minutes.
+# Cost on this 2-core machine (load ~1.5 from other work), ccache off: the
+# build from scratch 6 min 53 s (15 CPU-minutes), the tests (ctest -j2)
+# 1 min 45 s, the whole script 8 min 41 s. With a warm ccache the build
+# takes ~1 min 50 s. The unity build (AETHER_UNITY_BUILD) halves the build:
+# one source at a time took 32.5 CPU-minutes. Under heavy load (5-6) the
+# same from-scratch run took 17 min 52 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
