@@ -61,11 +61,14 @@ mkdir -p "$LOGS"
 #     the runtime replaces it with its own (allow_user_segv_handler=1, the
 #     default), which turns faults in guest code into traps and hands every
 #     other fault back to ASan's (internal/thread_state.cc).
-#   detect_stack_use_after_return=0 (default): its fake stack frames live on
-#     the heap, and the runtime measures the real stack for its limits.
+#   detect_stack_use_after_return=1: a pointer to a returned function's
+#     locals; its fake frames live on the heap, which the runtime's stack
+#     limits (measured on the real stack) do not mind.
 #   check_initialization_order, strict_init_order: static initialisers that
 #     read another file's globals.
-export ASAN_OPTIONS="detect_leaks=1:check_initialization_order=1:strict_init_order=1:log_path=$LOGS/asan"
+ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1"
+ASAN_OPTIONS="$ASAN_OPTIONS:check_initialization_order=1:strict_init_order=1:log_path=$LOGS/asan"
+export ASAN_OPTIONS
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$LOGS/ubsan"
 symbolizer=/usr/lib/llvm-14/bin/llvm-symbolizer
 [ -x "$symbolizer" ] && export ASAN_SYMBOLIZER_PATH=$symbolizer
