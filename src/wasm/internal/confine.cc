@@ -44,7 +44,9 @@ Status SetLimit(int resource, uint64_t value, const char* name) {
 // has mapped ~20 TB of shadow and allocator space before main(), so an
 // absolute limit would fail every later mmap: count from what is mapped
 // now instead. That bounds large allocations (ASan maps each one), not
-// small ones, which come from the allocator's region reserved at start-up.
+// small ones, which come from the allocator's region reserved at start-up,
+// nor the C compiler it starts, which inherits the ~20 TB. A test build's
+// trade; production builds keep the exact limit.
 uint64_t AddressSpaceLimit(uint64_t memory_bytes) {
   if (!AETHER_ASAN) return memory_bytes;
   std::ifstream status("/proc/self/status");
