@@ -3,8 +3,10 @@
 #   make build   configure (once) and build everything into build/
 #   make test    build, check formatting (scripts/check-format.sh) and
 #                clang-tidy on the changed units (scripts/check-tidy.sh), then
-#                run every test (ctest) and every fuzz target for FUZZ_SECONDS
-#                each (default 10; 0 skips them; scripts/fuzz.sh)
+#                run every test (ctest), every test again in an ASan + UBSan
+#                build (scripts/sanitize.sh; SANITIZE=0 skips it) and every
+#                fuzz target for FUZZ_SECONDS each (default 10; 0 skips them;
+#                scripts/fuzz.sh)
 #   make run     build, then start a local engine serving functions/ (scripts/run-local.sh)
 #   make bench   build, then run the benchmarks and print a table (bench/run.sh)
 #   make clean   remove build/
@@ -13,6 +15,7 @@ BUILD_DIR  ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 10
+SANITIZE ?= 1
 
 .PHONY: all deps build test run bench clean
 
@@ -31,6 +34,7 @@ test: build
 	bash scripts/check-format.sh
 	BUILD_DIR=$(BUILD_DIR) bash scripts/check-tidy.sh
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	@if [ "$(SANITIZE)" != 0 ]; then SANITIZE_JOBS=$(JOBS) bash scripts/sanitize.sh; fi
 	@if [ "$(FUZZ_SECONDS)" != 0 ]; then FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh; fi
 
 run: build

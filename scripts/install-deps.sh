@@ -20,8 +20,10 @@ PACKAGES=(
   redis-server
   # at-least-once workflows: NATS JetStream (server for tests, C client)
   nats-server libnats-dev
-  # fuzzing (scripts/fuzz.sh): libFuzzer and the sanitizer runtimes for clang-14
-  libclang-rt-14-dev
+  # fuzzing and the sanitizer build (scripts/fuzz.sh, scripts/sanitize.sh):
+  # libFuzzer and the sanitizer runtimes for clang-14; llvm-symbolizer for
+  # the file:line in their reports
+  libclang-rt-14-dev llvm-14
   # CI checks (scripts/check-format.sh, scripts/check-tidy.sh)
   clang-format-14 clang-tidy-14
 )

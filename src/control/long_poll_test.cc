@@ -25,7 +25,7 @@ class LongPollTest : public ::testing::Test {
       : store_(NewMemoryStore()),
         poll_(*store_,
               LongPollHooks{[this] { return store_->Revision(); },
-                            [this](const std::string& key, Responder& respond) {
+                            [](const std::string& key, Responder& respond) {
                               respond(HttpResponse{200, "text/plain", key, {}});
                             },
                             [this](int64_t, size_t) { ++observed_; }},

@@ -116,6 +116,9 @@ TEST(EngineIntegration, FailuresSayWhatHappened) {
 TEST(EngineIntegration, TimeoutEndsTheExecutionAndTheEngineKeepsServing) {
   Engine e({"spin", "hello"}, "exec_timeout = \"500ms\"");
   ASSERT_TRUE(e.ok());
+  // Loaded first: a request that arrives while the module compiles waits at
+  // most its timeout for it, then gets 503 "loading" instead.
+  ASSERT_TRUE(e.WaitReady("spin"));
   auto t0 = Clock::now();
   HttpResponse r = e.Call("spin");
   double ms = MsSince(t0);

@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/testing/eventually.h"
 #include "process.h"
 
 namespace aether::testing {
@@ -72,6 +74,25 @@ class LocalEngine {
       return failed;
     }
     return *r;
+  }
+  // True once GET /functions reports `function` "ready" (compiled and
+  // loaded), for tests that time an execution and not its module's load,
+  // which is much slower in a sanitizer build.
+  bool WaitReady(const std::string& function,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+    return Eventually(
+        [&] {
+          auto r = Http("GET", url("/functions"));
+          boost::system::error_code ec;
+          boost::json::value v = boost::json::parse(r.ok() ? r->body : "", ec);
+          if (ec || !v.is_object() || !v.as_object().contains("functions")) return false;
+          for (const auto& f : v.as_object().at("functions").as_array()) {
+            const auto& o = f.as_object();
+            if (o.at("name") == function.c_str()) return o.at("state") == "ready";
+          }
+          return false;
+        },
+        timeout);
   }
 
  private:

@@ -14,7 +14,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <vector>
+
+#include "common/sanitizers.h"
 
 namespace aether::wasm {
 namespace {
@@ -33,6 +37,24 @@ Status SetLimit(int resource, uint64_t value, const char* name) {
   rlimit rl{value, value};
   if (setrlimit(resource, &rl) != 0) return Errno(name);
   return OkStatus();
+}
+
+// The RLIMIT_AS that bounds this process (and the C compiler it starts) to
+// `memory_bytes`. Under AddressSanitizer (scripts/sanitize.sh) the process
+// has mapped ~20 TB of shadow and allocator space before main(), so an
+// absolute limit would fail every later mmap: count from what is mapped
+// now instead. That bounds large allocations (ASan maps each one), not
+// small ones, which come from the allocator's region reserved at start-up,
+// nor the C compiler it starts, which inherits the ~20 TB. A test build's
+// trade; production builds keep the exact limit.
+uint64_t AddressSpaceLimit(uint64_t memory_bytes) {
+  if (!AETHER_ASAN) return memory_bytes;
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmSize:", 0) == 0) return std::stoull(line.substr(7)) * 1024 + memory_bytes;
+  }
+  return memory_bytes;
 }
 
 // Landlock ABI features newer than Debian 12's <linux/landlock.h>.
@@ -195,7 +217,9 @@ Result<ConfineReport> Confine(const ConfineOptions& o) {
   RETURN_IF_ERROR(SetLimit(RLIMIT_CORE, 0, "RLIMIT_CORE"));
   RETURN_IF_ERROR(SetLimit(RLIMIT_NOFILE, 256, "RLIMIT_NOFILE"));
   RETURN_IF_ERROR(SetLimit(RLIMIT_FSIZE, o.max_file_bytes, "RLIMIT_FSIZE"));
-  if (o.memory_bytes != 0) RETURN_IF_ERROR(SetLimit(RLIMIT_AS, o.memory_bytes, "RLIMIT_AS"));
+  if (o.memory_bytes != 0) {
+    RETURN_IF_ERROR(SetLimit(RLIMIT_AS, AddressSpaceLimit(o.memory_bytes), "RLIMIT_AS"));
+  }
   if (o.cpu_seconds != 0) RETURN_IF_ERROR(SetLimit(RLIMIT_CPU, o.cpu_seconds, "RLIMIT_CPU"));
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Errno("PR_SET_NO_NEW_PRIVS");
   if (prctl(PR_SET_DUMPABLE, 0) != 0) return Errno("PR_SET_DUMPABLE");

@@ -14,12 +14,18 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <thread>
 #include <vector>
 
 #include "common/log.h"
+#include "common/sanitizers.h"
+
+#if AETHER_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 namespace aether::wasm {
 namespace {
@@ -196,6 +202,28 @@ std::string Excerpt(std::string text) {
   return text.size() > 300 ? text.substr(0, 300) : text;
 }
 
+// A sanitizer's report of a bug (ASan, UBSan) in what the compiler process
+// printed. Running out of compile_memory_limit is reported by ASan too (it
+// cannot throw bad_alloc), and that one is the module's doing.
+bool ReportsASanitizedBug(const std::string& err) {
+  auto has = [&](const char* s) { return err.find(s) != std::string::npos; };
+  if (has("out of memory") || has("out-of-memory") || has("allocation-size-too-big")) return false;
+  return has("ERROR: AddressSanitizer") || has("runtime error:");
+}
+
+// In a sanitizer build (scripts/sanitize.sh), a bug found in the compiler
+// process stops this process too, as loudly as one found here: refusing
+// the module would hide it from the tests.
+[[noreturn]] void StopOnCompilerBug(const std::string& err) {
+#if AETHER_ASAN
+  // Into this process's sanitizer output (ASAN_OPTIONS=log_path=...), where
+  // scripts/sanitize.sh looks for reports.
+  __sanitizer_report_error_summary(("in the compiler process:\n" + err).c_str());
+#endif
+  LOG_ERROR("the compiler process hit a sanitizer error (above): {}; aborting", Excerpt(err));
+  std::abort();
+}
+
 }  // namespace
 
 std::string DefaultWorkerPath() {
@@ -245,6 +273,12 @@ Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest
   if (status < 0) return Internal("cannot wait for the compiler process");
   if (WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
+    // What it printed before dying (an ASan report in a sanitizer build)
+    // is for whoever runs the engine, not for the client.
+    if (!err_text.empty()) {
+      LOG_WARN("the compiler process died by {}:\n{}", strsignal(sig), err_text);
+    }
+    if (AETHER_ASAN && ReportsASanitizedBug(err_text)) StopOnCompilerBug(err_text);
     if (sig == SIGXCPU || sig == SIGKILL) {
       return InvalidArgument("compiling the module used more CPU time than " +
                              Seconds(limits.timeout) +

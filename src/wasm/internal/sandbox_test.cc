@@ -12,6 +12,12 @@
 #include <sstream>
 #include <string>
 
+#include "common/sanitizers.h"
+
+#if AETHER_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace aether::wasm {
 namespace {
 
@@ -48,6 +54,21 @@ class SandboxTest : public ::testing::Test {
     return value;
   }
 
+  // Runs a stand-in worker that reads the request, prints `stderr_text`
+  // and dies by SIGABRT, as an ASan-built compiler process does when ASan
+  // reports (its options: abort_on_error=1).
+  Result<ModuleInfo> RunAbortingWorker(const std::string& stderr_text) {
+    std::string script = (root_ / "abort.sh").string();
+    std::ofstream(script) << "#!/bin/sh\nulimit -c 0\ncat >/dev/null\necho '" << stderr_text
+                          << "' >&2\nkill -ABRT $$\n";
+    chmod(script.c_str(), 0700);
+    WorkerRequest q;
+    q.wasm = std::string("\0asm\1\0\0\0", 8);
+    CompileLimits limits;
+    limits.timeout = std::chrono::seconds(30);
+    return RunWorker(script, q, (root_ / "job").string(), limits, 0);
+  }
+
   std::filesystem::path root_;
   std::string worker_;
 };
@@ -57,6 +78,39 @@ TEST_F(SandboxTest, ABackgroundCompileRunsItsProcessAtLowerPriority) {
   EXPECT_EQ(NiceOfWorker(0), std::to_string(base));
   if (base > kBackgroundCompileNice) GTEST_SKIP() << "this test runs at nice " << base;
   EXPECT_EQ(NiceOfWorker(kBackgroundCompileNice), std::to_string(kBackgroundCompileNice));
+}
+
+// ASan reports running out of compile_memory_limit instead of throwing
+// bad_alloc: the module is refused, as without ASan.
+TEST_F(SandboxTest, ACompilerThatRanOutOfMemoryRefusesTheModule) {
+  Result<ModuleInfo> r = RunAbortingWorker(
+      "==7==ERROR: AddressSanitizer: allocator is out of memory trying to allocate 0x9ac542 bytes");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("compile_memory_limit"), std::string::npos)
+      << r.status().message();
+}
+
+// A bug that a sanitizer found in the compiler process fails a sanitizer
+// build loudly; elsewhere such a crash refuses the module.
+TEST_F(SandboxTest, ASanitizerReportFromTheCompilerStopsASanitizerBuild) {
+  const std::string report = "==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x6";
+  if (AETHER_ASAN) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_DEATH(
+        {
+#if AETHER_ASAN
+          __sanitizer_set_report_path("stderr");  // not log_path: the test reads it
+#endif
+          (void)RunAbortingWorker(report);
+        },
+        "in the compiler process:\n.*heap-use-after-free");
+  } else {
+    Result<ModuleInfo> r = RunAbortingWorker(report);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("crashed"), std::string::npos) << r.status().message();
+  }
 }
 
 }  // namespace

@@ -127,10 +127,17 @@ ThreadSlot::~ThreadSlot() {
   }
 }
 
+// The SIGSEGV and SIGBUS actions in place before ours: the default, or a
+// sanitizer's handler that reports the fault with a stack trace. Written
+// once, before our handlers are installed (InstallSignalHandlers).
+struct sigaction prev_segv_action;
+struct sigaction prev_bus_action;
+
 void Crash(int sig) {
-  // Not a guest fault: restore the default action; returning re-executes
-  // the faulting instruction, which then kills the process with a core.
-  signal(sig, SIG_DFL);
+  // Not a guest fault: put back the action from before us; returning
+  // re-executes the faulting instruction, which then reaches it (the
+  // default kills the process with a core; ASan reports, then exits).
+  sigaction(sig, sig == SIGBUS ? &prev_bus_action : &prev_segv_action, nullptr);
 }
 
 void OnFault(int sig, siginfo_t* info, void* /*ucontext*/) {
@@ -178,8 +185,8 @@ void InstallSignalHandlers() {
     sa.sa_sigaction = &OnFault;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, nullptr);
-    sigaction(SIGBUS, &sa, nullptr);
+    sigaction(SIGSEGV, &sa, &prev_segv_action);
+    sigaction(SIGBUS, &sa, &prev_bus_action);
     struct sigaction st {};
     st.sa_sigaction = &OnTimeout;
     // No SA_RESTART: a host call blocked in a system call returns EINTR.

@@ -17,9 +17,23 @@
 #include <string>
 #include <string_view>
 
+#include "common/sanitizers.h"
 #include "wasm/internal/compile_job.h"
 #include "wasm/internal/confine.h"
 #include "wasm/internal/worker_protocol.h"
+
+#if AETHER_ASAN
+// Sanitizer builds only (docs/sanitizers.md). This process gets a minimal
+// environment (internal/sandbox.cc), so no ASAN_OPTIONS: its options are
+// these. detect_leaks=0: LeakSanitizer stops the threads with ptrace, which
+// the seccomp filter refuses (internal/confine.cc). abort_on_error=1: ASan
+// reports running out of compile_memory_limit (it cannot throw bad_alloc)
+// and any bug it finds, then dies by SIGABRT, which the engine reports as a
+// crash on the module and logs with this process's stderr.
+extern "C" __attribute__((used, visibility("default"))) const char* __asan_default_options() {
+  return "detect_leaks=0:abort_on_error=1";
+}
+#endif
 
 namespace {
 
