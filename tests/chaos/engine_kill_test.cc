@@ -72,19 +72,9 @@ class EngineKillTest : public ::testing::Test {
     return (a_ ? a_->Logs() : "") + (b_ ? b_->Logs() : "") + (nats_ ? nats_->Log() : "");
   }
   std::vector<int64_t> Logged() const {
-    std::vector<int64_t> out;
-    std::string base = a_->data_dir_root() + "/data/workflows/durable/events.log";
-    for (const std::string& path : {base + ".1", base}) {
-      for (const std::string& line : FileLines(path)) {
-        out.push_back(line.starts_with("ev-") ? std::atoll(line.c_str() + 3) : -1);
-      }
-    }
-    return out;
+    return LoggedEvents(a_->data_dir_root() + "/data/workflows/durable/events.log");
   }
-  bool LoggedAfter(int64_t after) const {
-    std::vector<int64_t> logged = Logged();
-    return std::any_of(logged.begin(), logged.end(), [&](int64_t n) { return n > after; });
-  }
+  bool LoggedAfter(int64_t after) const { return AnyAfter(Logged(), after); }
 
   TempDir nats_dir_;
   std::unique_ptr<NatsServer> nats_;  // outlives the engines

@@ -96,14 +96,7 @@ class LinkFaultsTest : public ::testing::Test {
 
   // The event numbers in the file-log on edge-a, in order (rotated part first).
   std::vector<int64_t> Logged() const {
-    std::vector<int64_t> out;
-    std::string base = a_->data_dir_root() + "/data/workflows/chaos/events.log";
-    for (const std::string& path : {base + ".1", base}) {
-      for (const std::string& line : FileLines(path)) {
-        out.push_back(line.starts_with("ev-") ? std::atoll(line.c_str() + 3) : -1);
-      }
-    }
-    return out;
+    return LoggedEvents(a_->data_dir_root() + "/data/workflows/chaos/events.log");
   }
   // The accepted events that reached the log.
   std::set<int64_t> Delivered(const std::set<int64_t>& accepted) const {
@@ -114,10 +107,7 @@ class LinkFaultsTest : public ::testing::Test {
     return out;
   }
   // True once an event sent after event `after` has been logged.
-  bool DeliveredAfter(int64_t after) const {
-    std::vector<int64_t> logged = Logged();
-    return std::any_of(logged.begin(), logged.end(), [&](int64_t n) { return n > after; });
-  }
+  bool DeliveredAfter(int64_t after) const { return AnyAfter(Logged(), after); }
 
   // A sample of an engine's /metrics (-1 when unreadable or absent).
   static double Metric(Engine& e, const std::string& name) {

@@ -1,7 +1,10 @@
 #include "load.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
+#include "cluster.h"
 #include "common/http_client.h"
 
 namespace aether::testing {
@@ -94,6 +97,20 @@ void ExecuteLoad::Run() {
     }
     std::this_thread::sleep_for(milliseconds(5));  // pacing
   }
+}
+
+std::vector<int64_t> LoggedEvents(const std::string& path) {
+  std::vector<int64_t> out;
+  for (const std::string& part : {path + ".1", path}) {
+    for (const std::string& line : FileLines(part)) {
+      out.push_back(line.starts_with("ev-") ? std::atoll(line.c_str() + 3) : -1);
+    }
+  }
+  return out;
+}
+
+bool AnyAfter(const std::vector<int64_t>& logged, int64_t after) {
+  return std::any_of(logged.begin(), logged.end(), [&](int64_t n) { return n > after; });
 }
 
 }  // namespace aether::testing

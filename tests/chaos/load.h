@@ -71,4 +71,10 @@ class ExecuteLoad {
   std::thread thread_;
 };
 
+// The event numbers IngressLoad sent that a file-log at `path` holds, in
+// order (the rotated part `path`.1 first); -1 for a line that is not one.
+std::vector<int64_t> LoggedEvents(const std::string& path);
+// True when an event numbered above `after` is among `logged`.
+bool AnyAfter(const std::vector<int64_t>& logged, int64_t after);
+
 }  // namespace aether::testing
