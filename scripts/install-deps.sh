@@ -20,6 +20,8 @@ PACKAGES=(
   redis-server
   # at-least-once workflows: NATS JetStream (server for tests, C client)
   nats-server libnats-dev
+  # the control plane's etcd store: its tests start real etcd members
+  etcd-server etcd-client
   # fuzzing and the sanitizer build (scripts/fuzz.sh, scripts/sanitize.sh):
   # libFuzzer and the sanitizer runtimes for clang-14; llvm-symbolizer for
   # the file:line in their reports

@@ -133,6 +133,28 @@ const toml::table* SubTable(const toml::table& doc, const char* name) {
   return n != nullptr ? n->as_table() : nullptr;
 }
 
+// The control plane's [store] section; the etcd client checks the URLs
+// themselves when it starts. The password never appears in a message.
+Status ParseStore(const toml::table& doc, const std::string& origin, StoreConfig& st) {
+  Section s(SubTable(doc, "store"), "store", origin);
+  RETURN_IF_ERROR(s.String("backend", &st.backend));
+  RETURN_IF_ERROR(s.StringList("endpoints", &st.endpoints));
+  RETURN_IF_ERROR(s.String("prefix", &st.prefix));
+  RETURN_IF_ERROR(s.String("username", &st.username));
+  RETURN_IF_ERROR(s.String("password", &st.password));
+  RETURN_IF_ERROR(s.Duration("request_timeout", &st.request_timeout));
+  RETURN_IF_ERROR(s.Finish());
+  auto bad = [&](const std::string& what) { return InvalidArgument(origin + ": [store] " + what); };
+  if (st.backend != "sqlite" && st.backend != "etcd") {
+    return bad("backend must be \"sqlite\" or \"etcd\"");
+  }
+  if (st.backend == "etcd" && st.endpoints.empty()) {
+    return bad("endpoints: backend \"etcd\" needs at least one (http://host:2379)");
+  }
+  if (st.prefix.empty()) return bad("prefix must not be empty");
+  return OkStatus();
+}
+
 // The engine's [nats] section. Secrets never appear in a message.
 Status ParseNats(const toml::table& doc, const std::string& origin, NatsConfig& n) {
   Section s(SubTable(doc, "nats"), "nats", origin);
@@ -195,15 +217,15 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
         << e.description();
     return InvalidArgument(msg.str());
   }
-  static const std::set<std::string> kSections = {"runtime",  "server",  "database", "gateway",
-                                                  "registry", "control", "auth",     "workflow",
-                                                  "nats",     "log"};
+  static const std::set<std::string> kSections = {"runtime",  "server",   "database", "store",
+                                                  "gateway",  "registry", "control",  "auth",
+                                                  "workflow", "nats",     "log"};
   for (const auto& [k, v] : doc) {
     if (!kSections.count(std::string(k.str())) || !v.is_table()) {
       return InvalidArgument(
           origin + ": unknown section [" + std::string(k.str()) +
-          "] (known: runtime, server, database, gateway, registry, control, auth, workflow, "
-          "nats, log)");
+          "] (known: runtime, server, database, store, gateway, registry, control, auth, "
+          "workflow, nats, log)");
     }
   }
 
@@ -272,6 +294,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.Integer("max_events", &c.database.max_events, 1, 100'000'000));
     RETURN_IF_ERROR(s.Finish());
   }
+  RETURN_IF_ERROR(ParseStore(doc, origin, c.store));
   {
     Section s(SubTable(doc, "gateway"), "gateway", origin);
     RETURN_IF_ERROR(s.Integer("workers", &c.gateway.workers, 1, 1024));
@@ -488,6 +511,14 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "path = \"" << d.database.path << "\"\n"
       << "max_events = " << d.database.max_events
       << "     # events kept (GET /api/events); older ones are pruned\n\n"
+      << "[store]\n"
+      << "backend = \"sqlite\"      # or \"etcd\": the state in an etcd cluster (the "
+         "directory of [database] path still holds tokens and artifacts)\n"
+      << "# endpoints = [\"http://etcd-1:2379\", \"http://etcd-2:2379\", \"http://etcd-3:2379\"]\n"
+      << "# prefix = \"/aether/\"     # every key starts with it\n"
+      << "# username = \"aether\"     # etcd authentication; the password in "
+         "AETHER_ETCD_PASSWORD\n"
+      << "# request_timeout = \"5s\"\n\n"
       << "[gateway]\n"
       << "workers = " << d.gateway.workers
       << "          # /api/invoke forwards in flight at once (no thread each)\n"

@@ -68,6 +68,18 @@ struct DatabaseConfig {
   int64_t max_events = 10000;  // events kept; older ones are pruned
 };
 
+// The control plane's store (docs/operations.md, "etcd"): the embedded
+// SQLite file of [database] path, or an etcd cluster. `password` is a
+// secret: it may come from AETHER_ETCD_PASSWORD instead and is never logged.
+struct StoreConfig {
+  std::string backend = "sqlite";      // "sqlite" | "etcd"
+  std::vector<std::string> endpoints;  // etcd: http://host:2379, ...
+  std::string prefix = "/aether/";     // etcd: every key starts with it
+  std::string username;                // etcd authentication, with password
+  std::string password;
+  std::chrono::nanoseconds request_timeout = std::chrono::seconds(5);
+};
+
 // The control plane's gateway (/api/invoke): `workers` forwards in flight
 // at once (asynchronous: each holds a connection to an engine, no thread);
 // more waiting than queue_length get 503 overloaded. Each engine gets at
@@ -147,6 +159,7 @@ struct Config {
   RuntimeConfig runtime;
   ServerConfig server;
   DatabaseConfig database;
+  StoreConfig store;
   GatewayConfig gateway;
   RegistryConfig registry;
   ControlConfig control;

@@ -125,13 +125,44 @@ TEST(ConfigTest, LimitKeysHaveDefaultsAndParse) {
             "t.toml: [gateway] max_connections_per_node must be between 1 and 10000");
 }
 
+TEST(ConfigTest, StoreSection) {
+  Result<Config> d = ParseConfig("", "t.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->store.backend, "sqlite");
+  EXPECT_EQ(d->store.prefix, "/aether/");
+  Result<Config> c = ParseConfig(
+      "[store]\nbackend = \"etcd\"\nendpoints = [\"http://127.0.0.1:2379\", "
+      "\"http://127.0.0.1:22379\"]\nprefix = \"/prod/\"\nusername = \"aether\"\n"
+      "request_timeout = \"2s\"\n",
+      "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->store.backend, "etcd");
+  EXPECT_EQ(c->store.endpoints.size(), 2u);
+  EXPECT_EQ(c->store.prefix, "/prod/");
+  EXPECT_EQ(c->store.username, "aether");
+  EXPECT_EQ(c->store.request_timeout, std::chrono::seconds(2));
+
+  auto error = [](const char* toml) { return ParseConfig(toml, "t.toml").status().message(); };
+  EXPECT_EQ(error("[store]\nbackend = \"mysql\"\n"),
+            "t.toml: [store] backend must be \"sqlite\" or \"etcd\"");
+  EXPECT_EQ(error("[store]\nbackend = \"etcd\"\n"),
+            "t.toml: [store] endpoints: backend \"etcd\" needs at least one "
+            "(http://host:2379)");
+  EXPECT_EQ(error("[store]\nprefix = \"\"\n"), "t.toml: [store] prefix must not be empty");
+  EXPECT_EQ(error("[store]\nhosts = 1\n"), "t.toml: unknown key [store] hosts");
+  // The password is never echoed back.
+  std::string m = error("[store]\npassword = 7\n");
+  EXPECT_EQ(m.find('7'), std::string::npos) << m;
+}
+
 TEST(ConfigTest, ControlTemplateListsTheLimitKeys) {
   Result<std::string> t = ConfigTemplate("control");
   ASSERT_TRUE(t.ok());
   for (std::string_view key :
        {"max_module_size = \"64MB\"", "max_env_vars = 256", "max_env_size = \"64KB\"",
         "max_events = 10000", "[gateway]", "workers = 256", "queue_length = 1024",
-        "max_connections_per_node = 64"}) {
+        "max_connections_per_node = 64", "[store]", "backend = \"sqlite\"",
+        "AETHER_ETCD_PASSWORD"}) {
     EXPECT_NE(t->find(key), std::string::npos) << key;
   }
 }

@@ -1,6 +1,7 @@
 #include "control/control_service.h"
 
 #include <fcntl.h>
+#include <fmt/ranges.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -16,6 +18,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "control/api.h"
+#include "control/etcd_store.h"
 #include "wasm/validate.h"
 
 namespace aether::control {
@@ -42,6 +45,27 @@ class DirLock {
   int fd_ = -1;
 };
 
+// The [store] the config names: SQLite at [database] path, or etcd (the
+// password from AETHER_ETCD_PASSWORD when the file has none).
+Result<std::unique_ptr<Store>> OpenConfiguredStore(const Config& config) {
+  const StoreConfig& st = config.store;
+  if (st.backend != "etcd") return OpenSqliteStore(config.database.path);
+  EtcdStoreOptions o;
+  o.endpoints = st.endpoints;
+  o.prefix = st.prefix;
+  o.username = st.username;
+  o.password = st.password;
+  if (const char* env = std::getenv(kEtcdPasswordEnv); o.password.empty() && env != nullptr) {
+    o.password = env;
+  }
+  o.request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(st.request_timeout);
+  Result<std::unique_ptr<Store>> store = OpenEtcdStore(std::move(o));
+  if (store.ok()) {
+    LOG_INFO("store: etcd at {} (prefix {})", fmt::join(st.endpoints, ", "), st.prefix);
+  }
+  return store;
+}
+
 class ControlServiceImpl final : public ControlService {
  public:
   ControlServiceImpl(const Config& config, ControlServiceParts parts)
@@ -63,7 +87,7 @@ class ControlServiceImpl final : public ControlService {
     if (parts_.store) {
       store_ = std::move(parts_.store);
     } else {
-      ASSIGN_OR_RETURN(store_, OpenSqliteStore(config_.database.path));
+      ASSIGN_OR_RETURN(store_, OpenConfiguredStore(config_));
     }
     ASSIGN_OR_RETURN(artifacts_, ArtifactStore::Open(data_dir_ + "/artifacts"));
     ASSIGN_OR_RETURN(events_, EventLog::Open(*store_, config_.database.max_events));

@@ -2,51 +2,88 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
+
+#include "control/etcd_store.h"
+#include "etcd_cluster.h"
 
 namespace aether::control {
 namespace {
 
 using std::chrono::milliseconds;
 
-class StoreTest : public ::testing::TestWithParam<bool> {
+enum class Backend { kMemory, kSqlite, kEtcd };
+
+// The Store contract, on every backend. Revisions are relative to the
+// store's at the start of each test: etcd's start at 1 and are shared by
+// the tests (one etcd member for the suite, a key prefix per test).
+class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override {
-    if (GetParam()) {
-      dir_ = std::filesystem::temp_directory_path() /
-             ("aether-store-test-" + std::to_string(::getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name());
-      std::filesystem::remove_all(dir_);
-      auto s = OpenSqliteStore((dir_ / "sub" / "db.sqlite").string());
-      ASSERT_TRUE(s.ok()) << s.status().ToString();
-      store_ = std::move(*s);
-    } else {
-      store_ = NewMemoryStore();
+  static void SetUpTestSuite() {
+    if (etcd_ == nullptr && !testing::EtcdBinary().empty()) {
+      auto c = testing::EtcdCluster::Start(1);
+      ASSERT_TRUE(c.ok()) << c.status().message();
+      etcd_ = std::move(c).value().release();
     }
+  }
+  static void TearDownTestSuite() {
+    delete etcd_;
+    etcd_ = nullptr;
+  }
+
+  void SetUp() override {
+    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(test.begin(), test.end(), '/', '_');
+    switch (GetParam()) {
+      case Backend::kMemory:
+        store_ = NewMemoryStore();
+        break;
+      case Backend::kSqlite: {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("aether-store-test-" + std::to_string(::getpid()) + "-" + test);
+        std::filesystem::remove_all(dir_);
+        auto s = OpenSqliteStore((dir_ / "sub" / "db.sqlite").string());
+        ASSERT_TRUE(s.ok()) << s.status().ToString();
+        store_ = std::move(*s);
+        break;
+      }
+      case Backend::kEtcd: {
+        ASSERT_NE(etcd_, nullptr) << "etcd is not installed (make deps)";
+        auto s = OpenEtcdStore({.endpoints = etcd_->endpoints(), .prefix = "/" + test + "/"});
+        ASSERT_TRUE(s.ok()) << s.status().ToString();
+        store_ = std::move(*s);
+        break;
+      }
+    }
+    base_ = *store_->Revision();
   }
   void TearDown() override {
     store_.reset();
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
+  static testing::EtcdCluster* etcd_;
   std::filesystem::path dir_;
   std::unique_ptr<Store> store_;
+  int64_t base_ = 0;  // the revision when the test started
 };
 
+testing::EtcdCluster* StoreTest::etcd_ = nullptr;
+
 TEST_P(StoreTest, PutGetDeleteBumpRevisions) {
-  EXPECT_EQ(*store_->Revision(), 0);
-  EXPECT_EQ(*store_->Put("a", "1"), 1);
-  EXPECT_EQ(*store_->Put("a", "2"), 2);
+  EXPECT_EQ(*store_->Put("a", "1"), base_ + 1);
+  EXPECT_EQ(*store_->Put("a", "2"), base_ + 2);
   auto kv = store_->Get("a");
   ASSERT_TRUE(kv.ok());
   ASSERT_TRUE(kv->has_value());
   EXPECT_EQ((*kv)->value, "2");
-  EXPECT_EQ((*kv)->create_revision, 1);
-  EXPECT_EQ((*kv)->mod_revision, 2);
-  EXPECT_EQ(*store_->Delete("a"), 3);
+  EXPECT_EQ((*kv)->create_revision, base_ + 1);
+  EXPECT_EQ((*kv)->mod_revision, base_ + 2);
+  EXPECT_EQ(*store_->Delete("a"), base_ + 3);
   EXPECT_FALSE(store_->Get("a")->has_value());
-  EXPECT_EQ(*store_->Revision(), 3);
+  EXPECT_EQ(*store_->Revision(), base_ + 3);
 }
 
 TEST_P(StoreTest, ListPrefixInOrderWithPaging) {
@@ -94,9 +131,29 @@ TEST_P(StoreTest, TxnCompareAndSet) {
 TEST_P(StoreTest, FailedTxnAppliesNothing) {
   ASSERT_TRUE(store_->Put("x", "1").ok());
   TxnRequest txn{{Compare::Exists("x"), Compare::Exists("missing")},
-                 {Op::Put("x", "2"), Op::Delete("x")}};
+                 {Op::Put("x", "2"), Op::Delete("y")}};
   EXPECT_FALSE(store_->Txn(txn)->succeeded);
   EXPECT_EQ((*store_->Get("x"))->value, "1");
+}
+
+TEST_P(StoreTest, AKeyIsWrittenAtMostOncePerTxn) {
+  ASSERT_TRUE(store_->Put("d/x", "1").ok());
+  for (const TxnRequest& txn :
+       {TxnRequest{{}, {Op::Put("x", "2"), Op::Delete("x")}},
+        TxnRequest{{}, {Op::Put("x", "2"), Op::Put("x", "3")}},
+        TxnRequest{{}, {Op::DeletePrefix("d/"), Op::Put("d/y", "2")}},
+        TxnRequest{{}, {Op::DeletePrefix("d/"), Op::DeletePrefix("d/x")}}}) {
+    auto r = store_->Txn(txn);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << r.status().message();
+  }
+  EXPECT_EQ((*store_->Get("d/x"))->value, "1");
+  // Reading a key the txn writes is fine.
+  auto r =
+      store_->Txn({{}, {Op::Put("x", "2"), Op::Get("x"), Op::DeletePrefix("d/"), Op::List("d/")}});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->reads[0][0].value, "2");
+  EXPECT_TRUE(r->reads[1].empty());
 }
 
 TEST_P(StoreTest, DeletePrefix) {
@@ -114,8 +171,8 @@ TEST_P(StoreTest, ReadOnlyTxnDoesNotBump) {
   ASSERT_TRUE(store_->Put("a", "1").ok());
   TxnRequest txn{{}, {Op::Get("a"), Op::List("")}};
   auto r = store_->Txn(txn);
-  EXPECT_EQ(r->revision, 1);
-  EXPECT_EQ(*store_->Revision(), 1);
+  EXPECT_EQ(r->revision, base_ + 1);
+  EXPECT_EQ(*store_->Revision(), base_ + 1);
   ASSERT_EQ(r->reads.size(), 2u);
 }
 
@@ -126,10 +183,10 @@ TEST_P(StoreTest, EmptyKeyRejected) {
 TEST_P(StoreTest, WaitForRevision) {
   // Already past: immediate.
   ASSERT_TRUE(store_->Put("a", "1").ok());
-  EXPECT_EQ(*store_->WaitForRevision(0, milliseconds(5000)), 1);
+  EXPECT_EQ(*store_->WaitForRevision(base_, milliseconds(5000)), base_ + 1);
   // Timeout: returns the unchanged revision.
   auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(*store_->WaitForRevision(1, milliseconds(50)), 1);
+  EXPECT_EQ(*store_->WaitForRevision(base_ + 1, milliseconds(50)), base_ + 1);
   EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(45));
   // A write from another thread wakes the waiter.
   std::thread writer([&] {
@@ -138,12 +195,23 @@ TEST_P(StoreTest, WaitForRevision) {
     std::this_thread::sleep_for(milliseconds(50));
     (void)store_->Put("b", "2");
   });
-  EXPECT_EQ(*store_->WaitForRevision(1, milliseconds(10000)), 2);
+  EXPECT_EQ(*store_->WaitForRevision(base_ + 1, milliseconds(10000)), base_ + 2);
   writer.join();
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(false, true),
-                         [](const auto& info) { return info.param ? "Sqlite" : "Memory"; });
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,
+                         ::testing::Values(Backend::kMemory, Backend::kSqlite, Backend::kEtcd),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case Backend::kMemory:
+                               return "Memory";
+                             case Backend::kSqlite:
+                               return "Sqlite";
+                             case Backend::kEtcd:
+                               return "Etcd";
+                           }
+                           return "";
+                         });
 
 TEST(SqliteStoreTest, SurvivesReopen) {
   auto dir = std::filesystem::temp_directory_path() /

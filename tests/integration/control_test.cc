@@ -15,6 +15,7 @@
 #include "common/sha256.h"
 #include "common/testing/http_error.h"
 #include "common/testing/http_fetch.h"
+#include "etcd_cluster.h"
 #include "process.h"
 
 namespace aether::testing {
@@ -254,8 +255,10 @@ TEST(ControlIntegration, DeployVersionsRollbackManifestDelete) {
                       "permission_denied"));
 }
 
-TEST(ControlIntegration, AcknowledgedDeploySurvivesKill9) {
-  Control c;
+// Deploys, registers a node, kills the control plane (-9) right after the
+// acknowledgement and checks that everything acknowledged is there after
+// a restart, whatever store `c` runs on.
+void CheckAcknowledgedDeploySurvivesKill9(Control& c) {
   ASSERT_TRUE(c.ok());
   std::string hello = GuestBytes("hello"), echo = GuestBytes("echo");
   ASSERT_EQ(c.DeployB64("hello", hello).status, 201);
@@ -281,6 +284,32 @@ TEST(ControlIntegration, AcknowledgedDeploySurvivesKill9) {
   // Numbering continues; the node list survived too.
   EXPECT_EQ(Int(Obj(c.DeployB64("hello", hello)), "version"), 3);
   EXPECT_EQ(Obj(c.Call("GET", "/api/nodes"))["nodes"].as_array().size(), 1u);
+}
+
+TEST(ControlIntegration, AcknowledgedDeploySurvivesKill9) {
+  Control c;
+  CheckAcknowledgedDeploySurvivesKill9(c);
+}
+
+// The same on an etcd store ([store] backend = "etcd"): nothing goes to
+// the SQLite file, and what etcd acknowledged survives the control plane.
+TEST(ControlIntegration, OnEtcdAcknowledgedDeploySurvivesKill9) {
+  auto etcd = EtcdCluster::Start(1);
+  ASSERT_TRUE(etcd.ok()) << etcd.status().message();
+  Control c("[store]\nbackend = \"etcd\"\nendpoints = [\"" + (*etcd)->endpoint(0) +
+            "\"]\nprefix = \"/it/\"\n");
+  CheckAcknowledgedDeploySurvivesKill9(c);
+  EXPECT_FALSE(std::filesystem::exists(c.data() + "/aether.db"));
+}
+
+TEST(ControlIntegration, OnEtcdThatIsDownRefusesToStartWithAClearMessage) {
+  TempDir dir;
+  WriteFile(dir / "etcd.toml", "[database]\npath = \"" + dir / "data/aether.db" +
+                                   "\"\n[store]\nbackend = \"etcd\"\n"
+                                   "endpoints = [\"http://127.0.0.1:1\"]\n");
+  ExitResult r = RunToExit(kControl, {"--config", dir / "etcd.toml", "--port", "0"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("etcd at http://127.0.0.1:1"), std::string::npos) << r.output;
 }
 
 TEST(ControlIntegration, BadInputsGetTheRightStatusAndChangeNothing) {

@@ -1,0 +1,178 @@
+#include "control/etcd_store.h"
+
+#include <atomic>
+#include <boost/url/parse.hpp>
+#include <condition_variable>
+#include <mutex>
+
+#include "common/http_client.h"
+#include "common/log.h"
+#include "control/etcd/etcd_codec.h"
+#include "control/etcd/revision_watch.h"
+#include "control/internal/txn_check.h"
+
+namespace aether::control {
+namespace {
+
+Status CheckOptions(const EtcdStoreOptions& o) {
+  if (o.endpoints.empty()) return InvalidArgument("[store] endpoints: at least one etcd URL");
+  for (const std::string& e : o.endpoints) {
+    auto url = boost::urls::parse_uri(e);
+    if (e.starts_with("https://")) {
+      return InvalidArgument("[store] endpoints: " + e +
+                             ": TLS to etcd is not supported yet; use http:// on a private "
+                             "network or loopback");
+    }
+    if (!url || url->scheme() != "http" || url->host().empty() || !url->has_port() ||
+        (!url->path().empty() && url->path() != "/")) {
+      return InvalidArgument("[store] endpoints: " + e + " is not http://host:port");
+    }
+  }
+  if (o.prefix.empty()) return InvalidArgument("[store] prefix must not be empty");
+  if (o.username.empty() != o.password.empty()) {
+    return InvalidArgument("[store] username and password go together");
+  }
+  return OkStatus();
+}
+
+class EtcdStore final : public Store {
+ public:
+  explicit EtcdStore(EtcdStoreOptions options)
+      : options_(std::move(options)),
+        http_(NewHttpClient({.max_idle_per_host = 8, .max_response_bytes = 256ull << 20})) {
+    for (std::string& e : options_.endpoints) {
+      if (e.ends_with('/')) e.pop_back();
+    }
+  }
+  ~EtcdStore() override {
+    if (watch_) watch_->Stop();
+  }
+
+  Status Start() {
+    if (!options_.username.empty()) RETURN_IF_ERROR(Authenticate());
+    ASSIGN_OR_RETURN(int64_t rev, Revision());
+    Publish(rev);
+    watch_ = std::make_unique<etcd::RevisionWatch>(etcd::RevisionWatchOptions{
+        .endpoints = options_.endpoints,
+        .prefix = options_.prefix,
+        .revision = [this] { return Revision(); },
+        .token = [this] { return Token(); },
+        .publish = [this](int64_t r) { Publish(r); },
+    });
+    return OkStatus();
+  }
+
+  Result<TxnResult> Txn(const TxnRequest& txn) override {
+    RETURN_IF_ERROR(internal::CheckTxn(txn));
+    ASSIGN_OR_RETURN(std::string body, Post("/v3/kv/txn", etcd::EncodeTxn(options_.prefix, txn)));
+    ASSIGN_OR_RETURN(TxnResult result, etcd::DecodeTxn(options_.prefix, txn, body));
+    Publish(result.revision);
+    return result;
+  }
+
+  Result<int64_t> Revision() override {
+    ASSIGN_OR_RETURN(std::string body,
+                     Post("/v3/kv/range", etcd::EncodeRevisionRequest(options_.prefix)));
+    return etcd::DecodeHeaderRevision(body);
+  }
+
+  Result<int64_t> WaitForRevision(int64_t after, std::chrono::milliseconds timeout) override {
+    {
+      std::unique_lock lock(mu_);
+      if (cv_.wait_for(lock, timeout, [&] { return revision_ > after; })) return revision_;
+    }
+    // Timed out: ask etcd, in case the watch is down and missed a write.
+    ASSIGN_OR_RETURN(int64_t now, Revision());
+    Publish(now);
+    return now;
+  }
+
+ private:
+  void Publish(int64_t revision) {
+    {
+      std::lock_guard lock(mu_);
+      if (revision <= revision_) return;
+      revision_ = revision;
+    }
+    cv_.notify_all();
+  }
+
+  std::string Token() {
+    std::lock_guard lock(mu_);
+    return token_;
+  }
+
+  Status Authenticate() {
+    {
+      std::lock_guard lock(mu_);
+      token_.clear();
+    }
+    ASSIGN_OR_RETURN(std::string body,
+                     Send("/v3/auth/authenticate",
+                          etcd::EncodeAuthenticate(options_.username, options_.password), false));
+    ASSIGN_OR_RETURN(std::string token, etcd::DecodeAuthToken(body));
+    std::lock_guard lock(mu_);
+    token_ = std::move(token);
+    return OkStatus();
+  }
+
+  // Send, authenticating again once when etcd says the token expired.
+  Result<std::string> Post(const std::string& path, const std::string& body) {
+    Result<std::string> r = Send(path, body, true);
+    if (r.ok() || r.status().code() != Code::kUnauthenticated || options_.username.empty()) {
+      return r;
+    }
+    RETURN_IF_ERROR(Authenticate());
+    return Send(path, body, true);
+  }
+
+  // One POST: to the endpoint that answered last, then to the others when
+  // a connection cannot be made (nothing was sent). The answer's body, or
+  // the error it stands for.
+  Result<std::string> Send(const std::string& path, const std::string& body, bool with_token) {
+    HttpHeaders headers = {{"Content-Type", "application/json"}};
+    if (std::string token = with_token ? Token() : ""; !token.empty()) {
+      headers.emplace_back("Authorization", token);
+    }
+    size_t first = current_.load();
+    Status last;
+    for (size_t i = 0; i < options_.endpoints.size(); ++i) {
+      size_t e = (first + i) % options_.endpoints.size();
+      Result<HttpResponse> r = http_->Send({.method = "POST",
+                                            .url = options_.endpoints[e] + path,
+                                            .body = body,
+                                            .headers = headers,
+                                            .timeout = options_.request_timeout});
+      if (!r.ok()) {
+        last = Unavailable("etcd at " + options_.endpoints[e] + ": " + r.status().message());
+        // "cannot connect"/"cannot resolve": nothing was sent, try the next.
+        if (r.status().message().starts_with("cannot ")) continue;
+        return last;
+      }
+      current_ = e;
+      if (r->status != 200) return etcd::ErrorFromAnswer(r->status, r->body);
+      return std::move(r->body);
+    }
+    return last;
+  }
+
+  EtcdStoreOptions options_;
+  std::unique_ptr<HttpClient> http_;
+  std::atomic<size_t> current_{0};  // the endpoint that answered last
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t revision_ = 0;  // under mu_: the newest revision seen
+  std::string token_;     // under mu_
+  std::unique_ptr<etcd::RevisionWatch> watch_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenEtcdStore(EtcdStoreOptions options) {
+  RETURN_IF_ERROR(CheckOptions(options));
+  auto store = std::make_unique<EtcdStore>(std::move(options));
+  RETURN_IF_ERROR(store->Start());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace aether::control
