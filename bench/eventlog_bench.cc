@@ -45,6 +45,7 @@ Status AppendConcurrent(EventLog& log, const std::string& workflow, size_t n, si
   std::vector<Status> errors(threads, OkStatus());
   auto start = Clock::now();
   std::vector<std::thread> pool;
+  pool.reserve(threads);
   for (size_t t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       per[t].reserve(n / threads + 1);

@@ -22,6 +22,7 @@ TEST_F(JetStreamTest, ConcurrentAppendsAreEachStoredOnce) {
   constexpr int kThreads = 8, kEach = 40;
   std::atomic<int> failed{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
