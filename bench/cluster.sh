@@ -4,6 +4,7 @@
 # (a temp dir), PIDS (killed and removed on exit) and:
 #   start_control NODE_TIMEOUT HEARTBEAT   -> CPORT CTRL TOKEN JOIN AUTH
 #   start_engine N HEARTBEAT               -> EPORT[N] EPID[N], node id bench-N
+#   start_nats                             -> NATS_URL (engines started later use it)
 WORK=$(mktemp -d "/tmp/aether-$BENCH_NAME.XXXXXX")
 PIDS=()
 cleanup() {
@@ -45,6 +46,20 @@ TOML
 }
 
 declare -A EPORT EPID
+# nats-server -js on 127.0.0.1 (a free port, its store in $WORK), for
+# at-least-once workflows; engines started after it get [nats] urls.
+start_nats() {
+  local p bin
+  bin=$(command -v nats-server || true)
+  [ -n "$bin" ] || die "nats-server is not installed"
+  p=$(free_port)
+  "$bin" -a 127.0.0.1 -p "$p" -js -sd "$WORK/nats" > "$WORK/nats.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 200); do grep -q "Server is ready" "$WORK/nats.log" && break; sleep 0.05; done
+  grep -q "Server is ready" "$WORK/nats.log" || die "nats-server did not come up: $(tail -3 "$WORK/nats.log")"
+  NATS_URL="nats://127.0.0.1:$p"
+}
+
 start_engine() {  # n heartbeat_interval
   local n=$1 p
   p=$(free_port)
@@ -64,6 +79,7 @@ heartbeat_interval = "$2"
 [log]
 level = "warn"
 TOML
+  if [ -n "${NATS_URL:-}" ]; then printf '[nats]\nurls = ["%s"]\n' "$NATS_URL" >> "$WORK/engine$n.toml"; fi
   "$BIN/aether-engine" --config "$WORK/engine$n.toml" 2> "$WORK/engine$n.log" &
   EPID[$n]=$!
   PIDS+=($!)

@@ -1,10 +1,11 @@
 // The cost of at-least-once delivery on the JetStream event log
 // (workflow/jetstream_log.h), on one nats-server: Append latency (a
 // publish and its PubAck, one at a time, as an aether_cast waits for it)
-// and rate for one publisher; Fetch + Ack rate for one subscription at a
-// few batch sizes.
+// and rate for one publisher; the same with THREADS publishers appending
+// at once (as pool workers and guests casting do); Fetch + Ack rate for one
+// subscription at a few batch sizes.
 //
-//   aether-bench-eventlog [EVENTS] [PAYLOAD_BYTES] [NATS_URL]
+//   aether-bench-eventlog [EVENTS] [PAYLOAD_BYTES] [NATS_URL] [THREADS]
 //
 // Without NATS_URL it starts its own nats-server -js on 127.0.0.1 in a
 // temp dir (tests/support/nats_server.h) and stops it at the end.
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "nats_server.h"
@@ -34,27 +36,46 @@ int Fail(const std::string& what, const Status& s) {
   return 1;
 }
 
-// Appends `n` events one at a time; prints latency percentiles and rate.
-Status AppendSerial(EventLog& log, const std::string& workflow, size_t n,
-                    const std::string& payload) {
+// Appends `n` events from `threads` publishers at once, each appending
+// one at a time (an Append returns once the event is stored); prints
+// latency percentiles and the total rate.
+Status AppendConcurrent(EventLog& log, const std::string& workflow, size_t n, size_t threads,
+                        const std::string& payload) {
+  std::vector<std::vector<double>> per(threads);
+  std::vector<Status> errors(threads, OkStatus());
+  auto start = Clock::now();
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  for (size_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      per[t].reserve(n / threads + 1);
+      for (size_t i = t; i < n; i += threads) {
+        auto t0 = Clock::now();
+        Status s = log.Append(workflow, "sink", LogEvent{"e" + std::to_string(i), "src", payload},
+                              t0 + std::chrono::seconds(10));
+        if (!s.ok()) {
+          errors[t] = s;
+          return;
+        }
+        per[t].push_back(Micros(Clock::now() - t0));
+      }
+    });
+  }
+  for (std::thread& th : pool) th.join();
+  double total = Seconds(Clock::now() - start);
+  for (const Status& s : errors) RETURN_IF_ERROR(s);
   std::vector<double> us;
   us.reserve(n);
-  auto start = Clock::now();
-  for (size_t i = 0; i < n; ++i) {
-    auto t0 = Clock::now();
-    RETURN_IF_ERROR(log.Append(workflow, "sink", LogEvent{"e" + std::to_string(i), "src", payload},
-                               t0 + std::chrono::seconds(10)));
-    us.push_back(Micros(Clock::now() - t0));
-  }
-  double total = Seconds(Clock::now() - start);
+  for (const auto& v : per) us.insert(us.end(), v.begin(), v.end());
   std::sort(us.begin(), us.end());
   auto pct = [&](double p) {
     return us[std::min(us.size() - 1, static_cast<size_t>(p * us.size()))];
   };
   std::printf(
-      "append (1 publisher, sync PubAck): %zu events in %.2f s = %.0f events/s; "
+      "append (%zu publisher%s): %zu events in %.2f s = %.0f events/s; "
       "latency p50 %.0f us, p90 %.0f us, p99 %.0f us, max %.0f us\n",
-      n, total, n / total, pct(0.50), pct(0.90), pct(0.99), us.back());
+      threads, threads == 1 ? "" : "s", n, total, n / total, pct(0.50), pct(0.90), pct(0.99),
+      us.back());
   return OkStatus();
 }
 
@@ -82,7 +103,10 @@ int main(int argc, char** argv) {
   size_t events = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 20000;
   size_t bytes = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 64;
   std::string url = argc > 3 ? argv[3] : "";
+  size_t threads = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 16;
   if (events == 0) return Fail("usage", InvalidArgument("EVENTS must be at least 1"));
+  if (threads == 0) return Fail("usage", InvalidArgument("THREADS must be at least 1"));
+  if (url == "-") url.clear();  // "-": start a server, as without NATS_URL
 
   aether::testing::TempDir store;
   std::unique_ptr<aether::testing::NatsServer> server;
@@ -105,7 +129,10 @@ int main(int argc, char** argv) {
     std::string workflow = "bench" + std::to_string(batch);
     (void)(*log)->DropWorkflow(workflow);
     if (Status s = (*log)->EnsureWorkflow(workflow); !s.ok()) return Fail("EnsureWorkflow", s);
-    if (Status s = AppendSerial(**log, workflow, events, payload); !s.ok()) {
+    // One publisher on the first round, `threads` on the others (the
+    // fetch figures do not depend on how the events were appended).
+    size_t publishers = batch == 1 ? 1 : threads;
+    if (Status s = AppendConcurrent(**log, workflow, events, publishers, payload); !s.ok()) {
       return Fail("append", s);
     }
     if (Status s = FetchAck(**log, workflow, events, batch); !s.ok()) return Fail("fetch", s);

@@ -9,6 +9,9 @@
 #     (http-ingress -> fwd -> slow -> file-log, one node), driven far past
 #     what it can do: accepted (202), refused (503 full) and delivered to
 #     the log; the target is delivered == accepted;
+#   * the one-node cast chain again as an at-least-once workflow (every
+#     cast appended to NATS JetStream; a nats-server -js is started on
+#     127.0.0.1 when one is installed, else those rows say "skipped");
 #   * time to heal after an engine is killed -9;
 #   * time to apply a 20-function workflow until it is running.
 # Starts aether-control and three aether-engines on 127.0.0.1 (free ports,
@@ -32,6 +35,8 @@ BENCH_NAME=workflow_bench
 . bench/cluster.sh
 [ -f "$FWD" ] || die "$FWD missing: build first (make build)"
 start_control 2s 200ms
+NATS_URL=""
+if command -v nats-server >/dev/null; then start_nats; fi
 for n in 1 2 3; do start_engine "$n" 200ms; done
 
 curl -fs "${AUTH[@]}" -X PUT -H 'Content-Type: application/wasm' --data-binary "@$FWD" \
@@ -59,10 +64,12 @@ apply() {  # spec-json -> id
 ingress_url() { curl -fs "${AUTH[@]}" "$CTRL/api/workflows/$1" | json "d['ingress'][0]['url']"; }
 
 # chain_spec NAME MODE NODE_INGRESS NODE_F1 NODE_F2 NODE_F3 NODE_LOG
+# (env DELIVERY: the workflow's "delivery", else the default at-most-once)
 chain_spec() {
-  local name=$1 mode=$2
+  local name=$1 mode=$2 delivery=""
+  [ -z "${DELIVERY:-}" ] || delivery="\"delivery\": \"$DELIVERY\", "
   cat <<JSON
-{"name": "$name",
+{"name": "$name", $delivery
  "functions": [
   {"name": "f1", "function": "fwd", "output_mapping": {"out": "f2"}, "annotations": {"node_id_match_any": ["$4"]}},
   {"name": "f2", "function": "fwd", "output_mapping": {"out": "f3"}, "annotations": {"node_id_match_any": ["$5"]}},
@@ -81,6 +88,17 @@ wrk_run() {  # label url -> "req_s p50 p99 non2xx requests"
     sed -E 's/.*requests=([0-9]+).*req_s=([0-9.]+) p50_ms=([0-9.]+) p99_ms=([0-9.]+).*non2xx=([0-9]+).*/\2 \3 \4 \5 \1/'
 }
 log_lines() { cat "$WORK"/engine*/workflows/"$1"/out.log 2>/dev/null | wc -l; }
+# Lines in the log once it stopped growing (queued events drained; at most 60 s).
+drained_lines() {  # id
+  local last=-1 now_lines
+  for _ in $(seq 1 60); do
+    now_lines=$(log_lines "$1")
+    [ "$now_lines" = "$last" ] && break
+    last=$now_lines
+    sleep 1
+  done
+  echo "$now_lines"
+}
 
 # call mode: every request is 3 function events + 1 file-log event, end to end
 run_call() {  # name nodes...
@@ -97,8 +115,7 @@ run_cast() {  # name nodes...
   [ "$(wait_running "$id")" != timeout ] || die "$id did not start"
   url=$(ingress_url "$id")
   out=$(wrk_run "$1" "$url")
-  sleep 2  # let the mailboxes drain into the log
-  lines=$(log_lines "$id")
+  lines=$(drained_lines "$id")
   echo "$out $lines"
 }
 
@@ -125,14 +142,7 @@ run_slow() {  # -> "requests refused delivered"
   n=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<< "$out")
   bad=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<< "$out")
   # Drain: at most mailboxes' worth of 1 ms events are still queued.
-  local last=-1 now_lines
-  for _ in $(seq 1 60); do
-    now_lines=$(log_lines "$id")
-    [ "$now_lines" = "$last" ] && break
-    last=$now_lines
-    sleep 1
-  done
-  echo "$n $bad $now_lines"
+  echo "$n $bad $(drained_lines "$id")"
 }
 
 read -r C1_RPS C1_P50 C1_P99 C1_BAD C1_N <<< "$(run_call call1 bench-1 bench-1 bench-1 bench-1 bench-1)"
@@ -142,6 +152,13 @@ read -r K2_RPS K2_P50 K2_P99 K2_BAD K2_N K2_LINES <<< "$(run_cast cast2 bench-1 
 read -r S_N S_BAD S_LINES <<< "$(run_slow slow1)"
 secs=$(python3 -c "print(float('${DURATION%s}'))")
 ev() { python3 -c "print(round($1 * $2, 0))"; }
+A1_ROWS="| cast chain, one node, at-least-once | skipped (no nats-server) |"
+if [ -n "$NATS_URL" ]; then
+  read -r A1_RPS A1_P50 A1_P99 A1_BAD A1_N A1_LINES <<< "$(DELIVERY=at-least-once run_cast alo1 bench-1 bench-1 bench-1 bench-1 bench-1)"
+  A1_ROWS="| cast chain, one node, at-least-once: ingress requests/s (202 once stored in JetStream) | $A1_RPS (non-2xx $A1_BAD) |
+| cast chain, one node, at-least-once: time to the 202, p50 / p99 | $A1_P50 / $A1_P99 ms |
+| cast chain, one node, at-least-once: delivered to the log / accepted (202) | $A1_LINES / $(( A1_N - A1_BAD )) |"
+fi
 
 # Soak: the one-node cast chain (already warm) under load; engine RSS before/after.
 SOAK_LINE=""
@@ -202,8 +219,10 @@ cat <<TABLE
 | call chain, two engines: function events/s | $(ev "$C2_RPS" 3) |
 | call chain, two engines: end-to-end p50 / p99 | $C2_P50 / $C2_P99 ms |
 | cast chain, one node: ingress requests/s (202) | $K1_RPS (non-2xx $K1_BAD) |
+| cast chain, one node: time to the 202, p50 / p99 | $K1_P50 / $K1_P99 ms |
 | cast chain, one node: delivered to the log / accepted (202) | $K1_LINES / $(( K1_N - K1_BAD )) |
 | cast chain, one node: delivered function events/s | $(python3 -c "print(round($K1_LINES * 3 / $secs))") |
+$A1_ROWS
 | cast chain, two engines: ingress requests/s (202) | $K2_RPS (non-2xx $K2_BAD) |
 | cast chain, two engines: delivered to the log / accepted (202) | $K2_LINES / $(( K2_N - K2_BAD )) |
 | cast chain, two engines: delivered function events/s | $(python3 -c "print(round($K2_LINES * 3 / $secs))") |

@@ -175,6 +175,7 @@ Status ParseNats(const toml::table& doc, const std::string& origin, NatsConfig& 
   RETURN_IF_ERROR(s.Duration("ack_wait", &n.ack_wait));
   RETURN_IF_ERROR(s.Integer("max_deliver", &n.max_deliver, 1, 1'000'000));
   RETURN_IF_ERROR(s.Integer("max_ack_pending", &n.max_ack_pending, 1, 1'000'000));
+  RETURN_IF_ERROR(s.Integer("max_pending_appends", &n.max_pending_appends, 1, 1'000'000));
   RETURN_IF_ERROR(s.Duration("connect_timeout", &n.connect_timeout));
   RETURN_IF_ERROR(s.Finish());
   auto bad = [&](const std::string& what) { return InvalidArgument(origin + ": [nats] " + what); };
@@ -451,6 +452,8 @@ std::string NatsTemplate(const NatsConfig& d) {
     << "max_deliver = " << d.max_deliver << "          # deliveries of one event at most\n"
     << "max_ack_pending = " << d.max_ack_pending
     << "    # events handed out and not acknowledged, per component\n"
+    << "max_pending_appends = " << d.max_pending_appends
+    << " # appends waiting for NATS at once, per engine\n"
     << "connect_timeout = \"" << FormatDuration(d.connect_timeout) << "\"\n";
   return o.str();
 }

@@ -147,7 +147,8 @@ struct NatsConfig {
   std::chrono::nanoseconds dedup_window = kDefaultNatsDedupWindow;
   std::chrono::nanoseconds ack_wait = kDefaultNatsAckWait;
   int64_t max_deliver = kDefaultNatsMaxDeliver;
-  int64_t max_ack_pending = kDefaultNatsMaxAckPending;  // per component
+  int64_t max_ack_pending = kDefaultNatsMaxAckPending;          // per component
+  int64_t max_pending_appends = kDefaultNatsMaxPendingAppends;  // per engine
   std::chrono::nanoseconds connect_timeout = kDefaultNatsConnectTimeout;
 };
 

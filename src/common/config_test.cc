@@ -247,6 +247,7 @@ TEST(ConfigTest, NatsHasDefaultsAndParses) {
   EXPECT_EQ(n.ack_wait, kDefaultNatsAckWait);
   EXPECT_EQ(n.max_deliver, kDefaultNatsMaxDeliver);
   EXPECT_EQ(n.max_ack_pending, kDefaultNatsMaxAckPending);
+  EXPECT_EQ(n.max_pending_appends, kDefaultNatsMaxPendingAppends);
   EXPECT_EQ(n.connect_timeout, kDefaultNatsConnectTimeout);
 
   // Every key reaching its field: engine/nats_options_test.cc (through
@@ -296,6 +297,8 @@ TEST(ConfigTest, BadNatsValuesNameTheKeyAndNoSecret) {
   EXPECT_EQ(error("max_deliver = 0\n"), "t.toml: [nats] max_deliver must be between 1 and 1000000");
   EXPECT_EQ(error("max_ack_pending = -1\n"),
             "t.toml: [nats] max_ack_pending must be between 1 and 1000000");
+  EXPECT_EQ(error("max_pending_appends = 0\n"),
+            "t.toml: [nats] max_pending_appends must be between 1 and 1000000");
   EXPECT_EQ(error("max_bytes = \"lots\"\n").rfind("t.toml: [nats] max_bytes: ", 0), 0u);
   EXPECT_EQ(error("url = \"nats://a:4222\"\n"), "t.toml: unknown key [nats] url");
 }
@@ -306,7 +309,8 @@ TEST(ConfigTest, EngineTemplateHasTheNatsKeys) {
   for (std::string_view key :
        {"[nats]", "# urls = ", "prefix = \"aether\"", "replicas = 1", "max_age = \"86400s\"",
         "max_bytes = \"1GB\"", "dedup_window = \"120s\"", "ack_wait = \"30s\"", "max_deliver = 10",
-        "max_ack_pending = 1024", "connect_timeout = \"2s\"", "AETHER_NATS_PASSWORD"}) {
+        "max_ack_pending = 1024", "max_pending_appends = 4096", "connect_timeout = \"2s\"",
+        "AETHER_NATS_PASSWORD"}) {
     EXPECT_NE(t->find(key), std::string::npos) << key << "\n" << *t;
   }
   Result<Config> parsed = ParseConfig(*t, "template");

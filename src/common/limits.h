@@ -75,6 +75,9 @@ inline constexpr std::chrono::minutes kDefaultNatsDedupWindow{2};
 inline constexpr std::chrono::seconds kDefaultNatsAckWait{30};
 inline constexpr int64_t kDefaultNatsMaxDeliver = 10;
 inline constexpr int64_t kDefaultNatsMaxAckPending = 1024;
+// Appends of one engine waiting for their PubAck at once (they share the
+// connection); more wait for room until their deadline.
+inline constexpr int64_t kDefaultNatsMaxPendingAppends = 4096;
 inline constexpr std::chrono::seconds kDefaultNatsConnectTimeout{2};
 
 }  // namespace aether

@@ -38,6 +38,7 @@ Result<workflow::JetStreamOptions> JetStreamOptionsFromConfig(const Config& conf
   o.ack_wait = Ms(n.ack_wait);
   o.max_deliver = n.max_deliver;
   o.max_ack_pending = n.max_ack_pending;
+  o.max_pending_appends = n.max_pending_appends;
   o.connect_timeout = Ms(n.connect_timeout);
   RETURN_IF_ERROR(workflow::ValidateJetStreamOptions(o));
   return o;

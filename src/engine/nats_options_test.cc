@@ -37,6 +37,7 @@ dedup_window = "30s"
 ack_wait = "1500ms"
 max_deliver = 5
 max_ack_pending = 100
+max_pending_appends = 64
 connect_timeout = "750ms"
 )",
                                  "engine.toml");
@@ -59,6 +60,7 @@ connect_timeout = "750ms"
   EXPECT_EQ(o->ack_wait, 1500ms);
   EXPECT_EQ(o->max_deliver, 5);
   EXPECT_EQ(o->max_ack_pending, 100);
+  EXPECT_EQ(o->max_pending_appends, 64);
   EXPECT_EQ(o->connect_timeout, 750ms);
 }
 
@@ -76,6 +78,7 @@ TEST(NatsOptionsTest, DefaultsAndSecretsFromTheEnvironment) {
   EXPECT_EQ(o->ack_wait, kDefaultNatsAckWait);
   EXPECT_EQ(o->max_deliver, kDefaultNatsMaxDeliver);
   EXPECT_EQ(o->max_ack_pending, kDefaultNatsMaxAckPending);
+  EXPECT_EQ(o->max_pending_appends, kDefaultNatsMaxPendingAppends);
   EXPECT_EQ(o->connect_timeout, kDefaultNatsConnectTimeout);
 
   // A password from the environment still needs a user; the message names

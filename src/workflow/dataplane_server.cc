@@ -228,7 +228,7 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
     if (workflow.empty()) {
       return respond(JsonError(404, "not_found", "no workflow in the path: /wf/{workflow}/{path}"));
     }
-    h->Ingress(workflow, path, req.method, std::move(req.body),
+    h->Ingress(workflow, path, req.method, req.Header("Idempotency-Key"), std::move(req.body),
                [respond = std::move(respond)](IngressReply r) {
                  HttpResponse out;
                  out.status = r.status;

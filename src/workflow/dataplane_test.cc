@@ -457,6 +457,11 @@ TEST(DataplaneTest, IngressRoute) {
   EXPECT_EQ(post->status, 200);
   EXPECT_EQ(post->content_type, "text/plain");
   EXPECT_EQ(post->body, "POST orders/new body!");
+  // The Idempotency-Key header reaches the host.
+  auto keyed = HttpFetch("POST", b.server.url() + "/wf/shop/orders", "b",
+                         HttpHeaders{{"Idempotency-Key", "order-42"}});
+  ASSERT_TRUE(keyed.ok());
+  EXPECT_EQ(keyed->body, "POST orders b key=order-42");
   auto get = HttpFetch("GET", b.server.url() + "/wf/shop/orders");
   ASSERT_TRUE(get.ok());
   EXPECT_EQ(get->body, "GET orders ");

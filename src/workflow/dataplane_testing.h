@@ -123,12 +123,16 @@ class FakeHost final : public WorkflowHost {
     done(std::string(instance) + "|" + std::string(source) + "|" + std::string(payload));
   }
 
+  using WorkflowHost::Ingress;
   void Ingress(std::string_view workflow, std::string_view path, std::string_view method,
-               std::string body, std::function<void(IngressReply)> done) override {
+               std::string_view idempotency_key, std::string body,
+               std::function<void(IngressReply)> done) override {
     if (workflow != "shop") return done(IngressReply{404, "application/json", "{}"});
     if (method == "DELETE") return done(IngressReply{405, "application/json", "{}"});
+    std::string key =
+        idempotency_key.empty() ? std::string() : " key=" + std::string(idempotency_key);
     done(IngressReply{200, "text/plain",
-                      std::string(method) + " " + std::string(path) + " " + body});
+                      std::string(method) + " " + std::string(path) + " " + body + key});
   }
 
   std::vector<InstanceStatus> Statuses() const override {

@@ -1,9 +1,11 @@
 // http-ingress: /wf/{workflow}/{path} requests turned into an event to the
 // ingress's single output (docs/workflow-protocol.md).
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "common/http_server.h"
+#include "workflow/internal/event_ids.h"
 #include "workflow/internal/host_impl.h"
 #include "workflow/internal/resource_actor.h"
 
@@ -16,6 +18,9 @@ IngressReply IngressError(int status, std::string_view code, std::string_view me
 }
 
 namespace {
+
+// Idempotency-Key: 1 to kMaxIdempotencyKey visible ASCII characters.
+constexpr size_t kMaxIdempotencyKey = 255;
 
 IngressReply ErrorFor(const Status& st) {
   switch (st.code()) {
@@ -31,6 +36,27 @@ IngressReply ErrorFor(const Status& st) {
 }
 
 }  // namespace
+
+std::optional<IngressReply> IngressActor::CheckIdempotencyKey(
+    std::string_view key, const HttpIngressConfig& config) const {
+  bool visible = std::all_of(key.begin(), key.end(), [](char c) { return c > ' ' && c < 127; });
+  if (key.size() > kMaxIdempotencyKey || !visible) {
+    return IngressError(400, "invalid_idempotency_key",
+                        "Idempotency-Key must be 1 to " + std::to_string(kMaxIdempotencyKey) +
+                            " visible ASCII characters (no spaces)");
+  }
+  // Only a logged event can be stored once; elsewhere the key would
+  // promise what nothing keeps, so it is refused rather than ignored.
+  if (config.call || !logged()) {
+    return IngressError(
+        400, "idempotency_key_not_supported",
+        "the ingress " + id() + " cannot honour Idempotency-Key: only a cast-mode ingress of an " +
+            "at-least-once workflow stores a request once (" +
+            (config.call ? "this one is in call mode" : "this workflow is at-most-once") +
+            "); send the request without it");
+  }
+  return std::nullopt;
+}
 
 IngressActor::~IngressActor() = default;
 
@@ -56,8 +82,8 @@ std::shared_ptr<const HttpIngressConfig> IngressActor::config() const {
   return config_;
 }
 
-void IngressActor::Request(std::string_view method, std::string body,
-                           std::function<void(IngressReply)> done) {
+void IngressActor::Request(std::string_view method, std::string_view idempotency_key,
+                           std::string body, std::function<void(IngressReply)> done) {
   std::shared_ptr<const HttpIngressConfig> config = this->config();
   if (config == nullptr) {
     done(IngressError(
@@ -82,14 +108,27 @@ void IngressActor::Request(std::string_view method, std::string body,
     done(IngressError(413, "too_large", "the body is over 1 MiB"));
     return;
   }
+  if (!idempotency_key.empty()) {
+    if (std::optional<IngressReply> bad = CheckIdempotencyKey(idempotency_key, *config)) {
+      done(std::move(*bad));
+      return;
+    }
+  }
   if (!config->call && logged()) {
     // 202 once the log stored the event; that round trip is not for the IO
-    // thread.
+    // thread. With an Idempotency-Key the event id comes from it: a retry
+    // of the request is stored once.
+    std::string event_id = idempotency_key.empty()
+                               ? std::string()
+                               : IngressEventId(workflow(), component(), idempotency_key);
     auto reply = std::make_shared<std::function<void(IngressReply)>>(std::move(done));
     auto self = std::static_pointer_cast<IngressActor>(shared_from_this());
     core_.Post(
-        [self, reply, output, body = std::move(body)] {
-          Status st = self->core_.CastFrom(*self, output, body, kNoWait, /*at_edge=*/true);
+        [self, reply, output, body = std::move(body), event_id = std::move(event_id)]() mutable {
+          Status st = self->core_.AppendFrom(
+              *self, output, body,
+              std::chrono::steady_clock::now() + self->core_.options().log_append_timeout,
+              std::move(event_id), /*at_edge=*/true);
           (*reply)(st.ok() ? IngressReply{202, "application/json", "{\"accepted\":true}"}
                            : ErrorFor(st));
         },
@@ -118,7 +157,8 @@ void IngressActor::Request(std::string_view method, std::string body,
 }
 
 void HostImpl::Ingress(std::string_view workflow, std::string_view path, std::string_view method,
-                       std::string body, std::function<void(IngressReply)> done) {
+                       std::string_view idempotency_key, std::string body,
+                       std::function<void(IngressReply)> done) {
   // Paths are matched without surrounding slashes: /wf/w/orders/ = orders.
   while (!path.empty() && path.front() == '/') path.remove_prefix(1);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
@@ -134,7 +174,7 @@ void HostImpl::Ingress(std::string_view workflow, std::string_view path, std::st
                           " on this node"));
     return;
   }
-  ingress->Request(method, std::move(body), std::move(done));
+  ingress->Request(method, idempotency_key, std::move(body), std::move(done));
 }
 
 }  // namespace aether::workflow::internal

@@ -6,9 +6,11 @@
 #include <atomic>
 #include <climits>
 #include <mutex>
+#include <thread>
 
 #include "common/log.h"
 #include "protocol/names.h"
+#include "workflow/internal/jetstream_publisher.h"
 #include "workflow/internal/nats_connection.h"
 
 namespace aether::workflow {
@@ -18,12 +20,15 @@ using internal::NatsConnection;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr const char* kSourceHeader = "Aether-Source";
-constexpr const char* kMsgIdHeader = "Nats-Msg-Id";  // what jsPubOptions::MsgId sets
+using internal::kMsgIdHeader;
+using internal::kSourceHeader;
 constexpr size_t kMaxIdLength = 64;
 constexpr size_t kMaxSourceLength = 255;
 constexpr size_t kMaxPrefixLength = 32;
 constexpr int kMaxReplicas = 5;  // JetStream's own cap
+// An append nobody answered while JetStream was not up is tried again
+// after this long, until its deadline.
+constexpr milliseconds kNoResponderRetry{100};
 
 int64_t Nanos(milliseconds d) { return static_cast<int64_t>(d.count()) * 1'000'000; }
 
@@ -296,7 +301,9 @@ class JetStreamSubscription : public LogSubscription {
 
 class JetStreamLog : public EventLog {
  public:
-  explicit JetStreamLog(std::shared_ptr<NatsConnection> conn) : conn_(std::move(conn)) {}
+  JetStreamLog(std::shared_ptr<NatsConnection> conn,
+               std::unique_ptr<internal::JetStreamPublisher> publisher)
+      : conn_(std::move(conn)), publisher_(std::move(publisher)) {}
 
   Status EnsureWorkflow(std::string_view workflow) override {
     RETURN_IF_ERROR(CheckName("workflow", workflow));
@@ -351,42 +358,23 @@ class JetStreamLog : public EventLog {
     RETURN_IF_ERROR(CheckName("component", component));
     RETURN_IF_ERROR(CheckEvent(event));
     const JetStreamOptions& o = conn_->options();
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) {
+    if (deadline <= Clock::now()) {
       return Unavailable("event " + event.id + " was not appended: its deadline had passed");
     }
     std::string stream = StreamName(o, workflow);
     std::string subject = SubjectOf(o, workflow, component);
-    natsMsg* msg = nullptr;
-    natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, event.payload.data(),
-                                  static_cast<int>(event.payload.size()));
-    if (s == NATS_OK && !event.source.empty()) {
-      s = natsMsgHeader_Set(msg, kSourceHeader, event.source.c_str());
+    for (;;) {
+      internal::JetStreamPublisher::Outcome out =
+          publisher_->Publish(subject, stream, event, deadline);
+      if (!out.no_responders) return out.status;
+      // Nobody took it: no stream (NotFound), or JetStream is not up yet
+      // (a server restarting): try again until the deadline.
+      Status why = NoStreamOr(workflow, stream);
+      if (why.code() != Code::kUnavailable || Clock::now() + kNoResponderRetry >= deadline) {
+        return why;
+      }
+      std::this_thread::sleep_for(kNoResponderRetry);
     }
-    if (s != NATS_OK) {
-      natsMsg_Destroy(msg);
-      return conn_->Error("cannot build event " + event.id, s);
-    }
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MsgId = event.id.c_str();
-    po.ExpectStream = stream.c_str();  // never stored by a stream that is not ours
-    po.MaxWait = left.count();
-    jsPubAck* ack = nullptr;
-    jsErrCode jerr = jsErrCode(0);
-    s = js_PublishMsg(&ack, conn_->js(), msg, &po, &jerr);
-    jsPubAck_Destroy(ack);
-    natsMsg_Destroy(msg);
-    if (s == NATS_OK) return OkStatus();
-    if (s == NATS_TIMEOUT) {
-      return Unavailable("event " + event.id + " was not confirmed by NATS before its deadline");
-    }
-    if (s == NATS_NO_RESPONDERS) return NoStreamOr(workflow, stream);
-    if (s == NATS_MAX_PAYLOAD) {
-      return InvalidArgument("event " + event.id + " of " + std::to_string(event.payload.size()) +
-                             " bytes is larger than the NATS server's max_payload");
-    }
-    return conn_->Error("cannot append event " + event.id + " to stream " + stream, s, jerr);
   }
 
   Result<std::unique_ptr<LogSubscription>> Subscribe(std::string_view workflow,
@@ -428,6 +416,7 @@ class JetStreamLog : public EventLog {
   }
 
   const std::shared_ptr<NatsConnection> conn_;
+  const std::unique_ptr<internal::JetStreamPublisher> publisher_;
 };
 
 }  // namespace
@@ -461,6 +450,7 @@ Status ValidateJetStreamOptions(const JetStreamOptions& o) {
   if (o.ack_wait.count() <= 0) return bad("ack_wait must be positive");
   if (o.max_deliver < 1) return bad("max_deliver must be at least 1");
   if (o.max_ack_pending < 1) return bad("max_ack_pending must be at least 1");
+  if (o.max_pending_appends < 1) return bad("max_pending_appends must be at least 1");
   if (o.connect_timeout.count() <= 0) return bad("connect_timeout must be positive");
   if (o.ping_interval.count() <= 0) return bad("ping_interval must be positive");
   if (o.consumer_check_interval.count() <= 0) {
@@ -472,7 +462,11 @@ Status ValidateJetStreamOptions(const JetStreamOptions& o) {
 Result<std::unique_ptr<EventLog>> ConnectJetStream(const JetStreamOptions& options) {
   RETURN_IF_ERROR(ValidateJetStreamOptions(options));
   ASSIGN_OR_RETURN(std::shared_ptr<NatsConnection> conn, NatsConnection::Open(options));
-  return std::unique_ptr<EventLog>(std::make_unique<JetStreamLog>(std::move(conn)));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<internal::JetStreamPublisher> publisher,
+      internal::JetStreamPublisher::Start(conn, static_cast<size_t>(options.max_pending_appends)));
+  return std::unique_ptr<EventLog>(
+      std::make_unique<JetStreamLog>(std::move(conn), std::move(publisher)));
 }
 
 }  // namespace aether::workflow

@@ -83,6 +83,9 @@ struct JetStreamOptions {
   std::chrono::milliseconds ack_wait = kDefaultNatsAckWait;
   int64_t max_deliver = kDefaultNatsMaxDeliver;
   int64_t max_ack_pending = kDefaultNatsMaxAckPending;
+  // Appends waiting for their PubAck at once (they share one connection
+  // and its round trips); more wait for room until their deadline.
+  int64_t max_pending_appends = kDefaultNatsMaxPendingAppends;
   // The first connection attempt to each server; also the wait of
   // JetStream's management requests (streams, consumers).
   std::chrono::milliseconds connect_timeout = kDefaultNatsConnectTimeout;

@@ -50,6 +50,14 @@ class WorkflowDeliveryTest : public ::testing::Test {
         log_->Append(kWf, component, {id, "test", payload}, std::chrono::steady_clock::now()).ok());
   }
   size_t Stored(const std::string& component) { return log_->Unsettled(kWf, component).size(); }
+  // A POST to the ingress at /wf/<kWf>/orders with `key` as its
+  // Idempotency-Key ("" for none).
+  static IngressReply Request(WorkflowHost& host, const std::string& key, const std::string& body) {
+    std::promise<IngressReply> p;
+    host.Ingress(kWf, "orders", "POST", key, body,
+                 [&](IngressReply r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
   double Metric(const std::string& name) {
     std::string text = metrics_.Render();
     size_t at = text.find("\n" + name + " ");
@@ -188,6 +196,52 @@ TEST_F(WorkflowDeliveryTest, TheIngressAnswersOnceTheLogStoredTheEvent) {
   EXPECT_NE(r.body.find("unavailable"), std::string::npos) << r.body;
   EXPECT_EQ(r.retry_after_s, 1);
   EXPECT_EQ(Metric("aether_workflow_refused_total"), 1);
+}
+
+TEST_F(WorkflowDeliveryTest, ARequestRetriedWithItsIdempotencyKeyIsStoredOnce) {
+  InstanceAssignment in = IngressOf("in", {{"path", "orders"}, {"mode", "cast"}}, Id("fwd"));
+  in.outputs["new_request"] = {Remote(Id("fwd"))};
+  WorkflowHost& host = Start({in});
+  for (int i = 0; i < 3; ++i) {
+    IngressReply r = Request(host, "order-42", "order #42");
+    EXPECT_EQ(r.status, 202) << r.body;
+  }
+  ASSERT_EQ(Stored("fwd"), 1u);
+  EXPECT_EQ(log_->Unsettled(kWf, "fwd")[0].id, internal::IngressEventId(kWf, "in", "order-42"));
+  EXPECT_EQ(Request(host, "order-43", "order #43").status, 202);
+  EXPECT_EQ(Stored("fwd"), 2u);
+  // Without a key every request is a new event.
+  EXPECT_EQ(Request(host, "", "x").status, 202);
+  EXPECT_EQ(Request(host, "", "x").status, 202);
+  EXPECT_EQ(Stored("fwd"), 4u);
+}
+
+TEST_F(WorkflowDeliveryTest, ABadIdempotencyKeyIsA400) {
+  InstanceAssignment in = IngressOf("in", {{"path", "orders"}, {"mode", "cast"}}, Id("fwd"));
+  in.outputs["new_request"] = {Remote(Id("fwd"))};
+  WorkflowHost& host = Start({in});
+  for (const std::string& key : {std::string("two words"), std::string(256, 'k'),
+                                 std::string("tab\there"), std::string("caf\xc3\xa9")}) {
+    IngressReply r = Request(host, key, "x");
+    EXPECT_EQ(r.status, 400) << key;
+    EXPECT_NE(r.body.find("\"code\":\"invalid_idempotency_key\""), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(Request(host, std::string(255, 'k'), "x").status, 202);
+  EXPECT_EQ(Stored("fwd"), 1u);
+}
+
+TEST_F(WorkflowDeliveryTest, AnAtMostOnceIngressRefusesAnIdempotencyKey) {
+  hosts_.push_back(MakeHost(log_));
+  InstanceAssignment in = IngressOf("in", {{"path", "orders"}, {"mode", "cast"}}, Id("fwd"));
+  in.outputs["new_request"] = {Remote(Id("fwd"))};
+  ASSERT_TRUE(ApplyAndWaitRunning(*hosts_.back(), {in}));
+  IngressReply r = Request(*hosts_.back(), "order-42", "x");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("idempotency_key_not_supported"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("at-most-once"), std::string::npos) << r.body;
+  EXPECT_EQ(remote_.count(), 0u);  // not sent
+  // Without the key it is accepted as before.
+  EXPECT_EQ(Request(*hosts_.back(), "", "x").status, 202);
 }
 
 }  // namespace

@@ -141,9 +141,20 @@ class WorkflowHost {
 
   // An http-ingress request for /wf/{workflow}/{path}: `done` gets the
   // reply (404 when no such ingress runs here, 405 for a method it does
-  // not allow, 502/503/504 per the protocol doc). Never blocks.
+  // not allow, 502/503/504 per the protocol doc). `idempotency_key` is the
+  // request's Idempotency-Key header ("" when none): a cast-mode ingress of
+  // an at-least-once workflow derives the event id from it, so a repeat
+  // within the log's dedup window is stored once; a bad key, or one sent
+  // where it cannot be honoured, is a 400 (docs/workflows.md, "Delivery").
+  // Never blocks.
   virtual void Ingress(std::string_view workflow, std::string_view path, std::string_view method,
-                       std::string body, std::function<void(IngressReply)> done) = 0;
+                       std::string_view idempotency_key, std::string body,
+                       std::function<void(IngressReply)> done) = 0;
+  // The same without an Idempotency-Key.
+  void Ingress(std::string_view workflow, std::string_view path, std::string_view method,
+               std::string body, std::function<void(IngressReply)> done) {
+    Ingress(workflow, path, method, "", std::move(body), std::move(done));
+  }
 
   virtual std::vector<InstanceStatus> Statuses() const = 0;
   virtual void SetRemote(RemoteLink* remote) = 0;

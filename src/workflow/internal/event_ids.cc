@@ -33,4 +33,11 @@ std::string DerivedEventId(std::string_view parent, std::string_view output, uin
   return Sha256Hex(input).substr(0, 32);
 }
 
+std::string IngressEventId(std::string_view workflow, std::string_view ingress,
+                           std::string_view key) {
+  // Event ids are hex: a parent with '/' is never one, so these cannot
+  // collide with the ids of casts.
+  return DerivedEventId("ingress/" + std::string(workflow) + "/" + std::string(ingress), key, 0);
+}
+
 }  // namespace aether::workflow::internal

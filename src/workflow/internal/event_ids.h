@@ -19,4 +19,10 @@ std::string RandomEventId();
 // 0) through `output` while handling the event `parent`.
 std::string DerivedEventId(std::string_view parent, std::string_view output, uint32_t seq);
 
+// 32 hex digits that depend only on the arguments: the event an
+// http-ingress `ingress` of `workflow` accepts with the Idempotency-Key
+// `key`, the same on every node (a retry may reach another one).
+std::string IngressEventId(std::string_view workflow, std::string_view ingress,
+                           std::string_view key);
+
 }  // namespace aether::workflow::internal

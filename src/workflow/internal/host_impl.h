@@ -30,8 +30,10 @@ class HostImpl : public WorkflowHost {
               std::string_view payload) override;
   void Call(std::string_view instance, std::string_view source, std::string_view payload,
             std::chrono::milliseconds timeout, ReplyFn done) override;
+  using WorkflowHost::Ingress;
   void Ingress(std::string_view workflow, std::string_view path, std::string_view method,
-               std::string body, std::function<void(IngressReply)> done) override;
+               std::string_view idempotency_key, std::string body,
+               std::function<void(IngressReply)> done) override;
   std::vector<InstanceStatus> Statuses() const override;
   void SetRemote(RemoteLink* remote) override;
   void AddDataplaneDropped(int64_t n) override;

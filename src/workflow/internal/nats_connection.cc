@@ -220,6 +220,11 @@ Status NatsConnection::Error(std::string_view what, natsStatus s, jsErrCode js_e
   if (size_t end = detail.find("): "); detail.rfind('(', 0) == 0 && end != std::string::npos) {
     detail.erase(0, end + 3);
   }
+  return ErrorWithText(what, s, js_error, std::move(detail));
+}
+
+Status NatsConnection::ErrorWithText(std::string_view what, natsStatus s, jsErrCode js_error,
+                                     std::string detail) const {
   Code code = NatsCode(s, js_error, detail);
   if (code == Code::kUnauthenticated) detail += " (check [nats] user/password or token)";
   if (code == Code::kResourceExhausted) detail += " (the stream is full: [nats] max_bytes)";

@@ -36,6 +36,9 @@ class NatsConnection {
   // code mapped as jetstream_log.h says, the message "<what>: <client's
   // text>", with secrets replaced by "***".
   Status Error(std::string_view what, natsStatus s, jsErrCode js_error = jsErrCode(0)) const;
+  // The same with the server's own text (an error a reply carried).
+  Status ErrorWithText(std::string_view what, natsStatus s, jsErrCode js_error,
+                       std::string detail) const;
   // `text` with the password and the token replaced by "***".
   std::string Redact(std::string text) const;
 

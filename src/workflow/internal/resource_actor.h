@@ -43,8 +43,10 @@ class IngressActor : public Actor {
   using Actor::Actor;
   ~IngressActor() override;
 
-  // Never blocks; `done` runs on any thread.
-  void Request(std::string_view method, std::string body, std::function<void(IngressReply)> done);
+  // Never blocks; `done` runs on any thread. `idempotency_key`: see
+  // WorkflowHost::Ingress.
+  void Request(std::string_view method, std::string_view idempotency_key, std::string body,
+               std::function<void(IngressReply)> done);
 
  protected:
   Status StartInstance(const InstanceAssignment& a, Failure* trapped) override;
@@ -54,6 +56,9 @@ class IngressActor : public Actor {
 
  private:
   std::shared_ptr<const HttpIngressConfig> config() const;
+  // A 400 when `key` is malformed or this ingress cannot honour it.
+  std::optional<IngressReply> CheckIdempotencyKey(std::string_view key,
+                                                  const HttpIngressConfig& config) const;
 
   mutable std::mutex config_mu_;
   std::shared_ptr<const HttpIngressConfig> config_;  // null while not running
