@@ -3,10 +3,12 @@
 //  * the same module after a restart: a new Engine on the same disk cache;
 //  * how long until the optimized tier (cc -O2) takes over.
 // Prints one line per figure, "name value unit", for bench/run.sh.
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -87,6 +89,11 @@ void Measure(const std::string& label, const std::string& path, const std::strin
 }  // namespace
 
 int main(int argc, char** argv) {
+  // STAGES=1: the engine's DEBUG lines, with each compile's stages
+  // (docs/benchmarks.md, "Where the time goes").
+  if (const char* s = std::getenv("STAGES"); s != nullptr && *s == '1') {
+    spdlog::set_level(spdlog::level::debug);
+  }
   std::string guests = argc > 1 ? argv[1] : AETHER_GUEST_DIR;
   aether::wasm::GuestThread t([&] {
     Measure("hello", guests + "/hello.wasm", "");

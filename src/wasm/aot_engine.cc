@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/sha256.h"
+#include "common/stage_times.h"
 #include "wasm/engine.h"
 #include "wasm/internal/aot_instance.h"
 #include "wasm/internal/aot_module.h"
@@ -195,14 +196,16 @@ class AotEngine final : public Engine {
 
   // Validates, translates and compiles `wasm` in the confined compiler
   // process, then publishes the object into the cache.
+  // `st` gets the stages (common/stage_times.h).
   Result<VerifiedObject> CompileToCache(Tier tier, std::span<const uint8_t> wasm,
-                                        const std::string& path) {
+                                        const std::string& path, StageTimes& st) {
     RETURN_IF_ERROR(cache_.Ready());
     compile_slots_.acquire();
     struct Release {
       std::counting_semaphore<kMaxParallelCompiles>& s;
       ~Release() { s.release(); }
     } release{compile_slots_};
+    st.Lap("slot");
     ASSIGN_OR_RETURN(JobDir job, JobDir::Create(cache_.jobs_dir()));
     WorkerRequest q;
     q.mode = tier == Tier::kFast ? WorkerMode::kFast : WorkerMode::kOptimized;
@@ -212,10 +215,13 @@ class AotEngine final : public Engine {
     q.cc = cc_;
     q.out_name = "module.so";
     q.wasm.assign(reinterpret_cast<const char*>(wasm.data()), wasm.size());
+    st.Lap("jobdir");
     ASSIGN_OR_RETURN(ModuleInfo info,
                      RunWorker(worker_, q, job.path(), options_.compile_limits,
-                               tier == Tier::kOptimized ? kBackgroundCompileNice : 0));
-    return cache_.Publish(job.path() + "/" + q.out_name, path, info);
+                               tier == Tier::kOptimized ? kBackgroundCompileNice : 0, &st));
+    Result<VerifiedObject> object = cache_.Publish(job.path() + "/" + q.out_name, path, info);
+    st.Lap("publish");
+    return object;
   }
 
   Result<ModulePtr> Make(const std::string& sha, Tier tier, uint64_t size, VerifiedObject object) {
@@ -228,6 +234,7 @@ class AotEngine final : public Engine {
 
   Result<ModulePtr> LoadUncached(const std::string& sha, std::span<const uint8_t> wasm) {
     auto t0 = std::chrono::steady_clock::now();
+    StageTimes st;
     RETURN_IF_ERROR(cache_.Ready());
     for (Tier tier : {Tier::kOptimized, Tier::kFast}) {
       std::optional<VerifiedObject> cached = cache_.Find(CachePath(sha, tier));
@@ -241,11 +248,16 @@ class AotEngine final : public Engine {
       if (m.status().code() == Code::kInvalidArgument) return m.status();
       LOG_WARN("ignoring unusable cached module {}: {}", sha.substr(0, 12), m.status().message());
     }
+    st.Lap("lookup");
     ASSIGN_OR_RETURN(VerifiedObject object,
-                     CompileToCache(Tier::kFast, wasm, CachePath(sha, Tier::kFast)));
-    double compile_ms = MsSince(t0);
+                     CompileToCache(Tier::kFast, wasm, CachePath(sha, Tier::kFast), st));
     ASSIGN_OR_RETURN(ModulePtr m, Make(sha, Tier::kFast, wasm.size(), std::move(object)));
-    LOG_DEBUG("module {} compiled (fast tier) in {:.2f} ms", sha.substr(0, 12), compile_ms);
+    st.Lap("dlopen");
+    double compile_ms = MsSince(t0);
+    if (DebugLogging()) {
+      spdlog::debug("module {} compiled (fast tier, {} KB): {}", sha.substr(0, 12),
+                    wasm.size() / 1024, st.Format());
+    }
     if (options_.on_compiled) options_.on_compiled(sha, Tier::kFast, compile_ms, "");
     return m;
   }
@@ -291,14 +303,21 @@ class AotEngine final : public Engine {
   }
 
   Status Optimize(const OptimizeJob& job) {
+    StageTimes st;
     std::string path = CachePath(job.sha, Tier::kOptimized);
     std::optional<VerifiedObject> object = cache_.Find(path);
+    st.Lap("lookup");
     if (!object) {
-      ASSIGN_OR_RETURN(VerifiedObject compiled, CompileToCache(Tier::kOptimized, job.wasm, path));
+      ASSIGN_OR_RETURN(VerifiedObject compiled,
+                       CompileToCache(Tier::kOptimized, job.wasm, path, st));
       object.emplace(std::move(compiled));
     }
     ASSIGN_OR_RETURN(ModulePtr m,
                      Make(job.sha, Tier::kOptimized, job.wasm.size(), std::move(*object)));
+    st.Lap("dlopen");
+    if (DebugLogging()) {
+      spdlog::debug("module {} compiled (optimized tier): {}", job.sha.substr(0, 12), st.Format());
+    }
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(job.sha);
     if (it != entries_.end()) it->second.best = std::move(m);

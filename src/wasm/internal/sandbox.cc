@@ -251,7 +251,8 @@ JobDir::~JobDir() {
 }
 
 Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest& request,
-                             const std::string& job_dir, const CompileLimits& limits, int nice) {
+                             const std::string& job_dir, const CompileLimits& limits, int nice,
+                             StageTimes* stages) {
   auto start = Clock::now();
   auto deadline = start + limits.timeout;
   ASSIGN_OR_RETURN(Spawned s,
@@ -289,7 +290,20 @@ Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest
                            "), often because it needs more memory than [runtime] "
                            "compile_memory_limit allows; it is refused");
   }
-  Result<ModuleInfo> r = DecodeResult(answer);
+  WorkerTimings timings;
+  Result<ModuleInfo> r = DecodeResult(answer, &timings);
+  if (stages != nullptr && timings.main_ns != 0) {
+    double started =
+        StageTimes::Ms(Clock::time_point(std::chrono::nanoseconds(timings.main_ns)) - start);
+    stages->Add("start", started);
+    double worker = 0;
+    for (const auto& [name, ms] : timings.stages) {
+      stages->Add(name, ms);
+      worker += ms;
+    }
+    stages->Add("exit", StageTimes::Ms(Clock::now() - start) - started - worker);
+    stages->Skip();
+  }
   if (!r.ok() && r.status().code() == Code::kInternal && answer.empty()) {
     return Internal("the compiler process " + worker_path + " exited with status " +
                     std::to_string(WEXITSTATUS(status)) + " without an answer" +

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "common/stage_times.h"
 #include "wasm/internal/worker_protocol.h"
 #include "wasm/module_limits.h"
 
@@ -44,8 +45,14 @@ class JobDir {
 // it starts inherits: the optimized tier is compiled in the background at
 // kBackgroundCompileNice so that it does not slow down the fast-tier
 // compile a request is waiting for, nor the requests themselves.
+//
+// `stages` (may be null) gets the job's stages: "start" (spawn, exec and
+// dynamic linking of the process, until its main()), the process's own
+// (confine, read, translate, ...; worker/compiler_main.cc), and "exit"
+// (the rest: its answer, exit and reaping).
 inline constexpr int kBackgroundCompileNice = 10;
 Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest& request,
-                             const std::string& job_dir, const CompileLimits& limits, int nice = 0);
+                             const std::string& job_dir, const CompileLimits& limits, int nice = 0,
+                             StageTimes* stages = nullptr);
 
 }  // namespace aether::wasm
