@@ -33,6 +33,19 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxAnswerBytes = 64ull << 20;
+
+// glibc's malloc in the compiler process (and the C compiler it starts):
+// a fresh process that builds megabytes of IR and C spends most of a small
+// module's compile in page faults, which cost a lot on virtual machines.
+// Transparent huge pages for the heap (hugetlb=1: madvise, so it works
+// where THP is "madvise"), large blocks kept in the heap instead of mmap'd
+// and unmapped for every growing buffer (mmap_threshold, trim_threshold),
+// and the heap grown 32 MiB at a time: word_count's fast-tier compile took
+// ~200 ms instead of ~390 ms on a loaded 2-core VM (docs/benchmarks.md).
+// RLIMIT_AS still bounds it all.
+constexpr const char* kMallocTunables =
+    "GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:"
+    "glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=33554432";
 constexpr size_t kMaxStderrBytes = 4096;
 
 std::string Seconds(std::chrono::nanoseconds d) {
@@ -93,7 +106,7 @@ Result<Spawned> Spawn(const std::string& worker, const std::string& job_dir,
   // A minimal environment: nothing of the engine's (tokens, proxies) leaks
   // into the compiler, and the C compiler's temporaries stay in the job dir.
   std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C",
-                                  "TMPDIR=" + job_dir, "HOME=" + job_dir};
+                                  "TMPDIR=" + job_dir, "HOME=" + job_dir, kMallocTunables};
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
