@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -184,6 +185,21 @@ bool Exchange(Spawned& s, const std::string& request, Clock::time_point deadline
   return true;
 }
 
+// Returns once `pid` has exited or at `deadline`, whichever is first (or
+// after 1 ms on a kernel without pidfd_open): no polling interval on the
+// path of every compile.
+void WaitForExit(pid_t pid, Clock::time_point deadline) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return;
+  }
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  pollfd p{fd, POLLIN, 0};
+  (void)poll(&p, 1, static_cast<int>(std::clamp<int64_t>(left.count() + 1, 0, 1000)));
+  close(fd);
+}
+
 // Waits for the worker to exit until the deadline. Killing the group first
 // when asked: the worker is not reaped yet, so its pid (the group id) cannot
 // have been reused.
@@ -200,7 +216,7 @@ int Reap(pid_t pid, Clock::time_point deadline, bool kill_first) {
         kill_first = true;
         continue;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      WaitForExit(pid, deadline);
     }
   }
   // Stragglers of the group (a C compiler's child) go with it.

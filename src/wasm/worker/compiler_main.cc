@@ -135,5 +135,10 @@ int main(int argc, char** argv) {
     }
   }
   timings.stages = stages.stages();
-  return WriteAll(1, aether::wasm::EncodeResult(result, timings)) ? 0 : 3;
+  bool sent = WriteAll(1, aether::wasm::EncodeResult(result, timings));
+  // The engine reads until both pipes close; closing them now lets it go on
+  // while the kernel tears down this process's memory.
+  close(1);
+  close(2);
+  return sent ? 0 : 3;
 }
