@@ -57,6 +57,7 @@ class AotEngine final : public Engine {
     }
     if (!cache_.Ready().ok()) LOG_ERROR("{}", cache_.Ready().message());
     if (options_.optimize) optimizer_ = std::thread([this] { OptimizerLoop(); });
+    if (cache_.Ready().ok()) spare_thread_ = std::thread([this] { SpareLoop(); });
   }
 
   ~AotEngine() override {
@@ -66,6 +67,12 @@ class AotEngine final : public Engine {
     }
     cv_.notify_all();
     if (optimizer_.joinable()) optimizer_.join();
+    {
+      std::lock_guard<std::mutex> lock(spare_mu_);
+      spare_stopping_ = true;
+    }
+    spare_cv_.notify_all();
+    if (spare_thread_.joinable()) spare_thread_.join();
   }
 
   Result<std::shared_ptr<const Module>> Load(std::span<const uint8_t> wasm) override {
@@ -206,7 +213,35 @@ class AotEngine final : public Engine {
       ~Release() { s.release(); }
     } release{compile_slots_};
     st.Lap("slot");
+    if (tier == Tier::kFast) {
+      if (std::unique_ptr<SpareWorker> spare = TakeSpare()) {
+        WorkerRequest q = Request(tier, wasm);
+        st.Lap("jobdir");
+        Result<ModuleInfo> info = spare->Run(q, &st);
+        if (info.ok()) {
+          Result<VerifiedObject> object =
+              cache_.Publish(spare->job_dir() + "/" + q.out_name, path, *info);
+          st.Lap("publish");
+          return object;
+        }
+        if (info.status().code() != Code::kUnavailable) return info.status();
+        LOG_WARN("the spare compiler process ended early ({}); compiling in a new one",
+                 info.status().message());
+        st.Skip();
+      }
+    }
     ASSIGN_OR_RETURN(JobDir job, JobDir::Create(cache_.jobs_dir()));
+    WorkerRequest q = Request(tier, wasm);
+    st.Lap("jobdir");
+    ASSIGN_OR_RETURN(ModuleInfo info,
+                     RunWorker(worker_, q, job.path(), options_.compile_limits,
+                               tier == Tier::kOptimized ? kBackgroundCompileNice : 0, &st));
+    Result<VerifiedObject> object = cache_.Publish(job.path() + "/" + q.out_name, path, info);
+    st.Lap("publish");
+    return object;
+  }
+
+  WorkerRequest Request(Tier tier, std::span<const uint8_t> wasm) const {
     WorkerRequest q;
     q.mode = tier == Tier::kFast ? WorkerMode::kFast : WorkerMode::kOptimized;
     q.limits = options_.module_limits;
@@ -215,13 +250,48 @@ class AotEngine final : public Engine {
     q.cc = cc_;
     q.out_name = "module.so";
     q.wasm.assign(reinterpret_cast<const char*>(wasm.data()), wasm.size());
-    st.Lap("jobdir");
-    ASSIGN_OR_RETURN(ModuleInfo info,
-                     RunWorker(worker_, q, job.path(), options_.compile_limits,
-                               tier == Tier::kOptimized ? kBackgroundCompileNice : 0, &st));
-    Result<VerifiedObject> object = cache_.Publish(job.path() + "/" + q.out_name, path, info);
-    st.Lap("publish");
-    return object;
+    return q;
+  }
+
+  // The spare compiler process for the next fast-tier compile, if one is
+  // ready and alive; asks SpareLoop for another either way.
+  std::unique_ptr<SpareWorker> TakeSpare() {
+    std::unique_ptr<SpareWorker> spare;
+    {
+      std::lock_guard<std::mutex> lock(spare_mu_);
+      spare = std::move(spare_);
+    }
+    spare_cv_.notify_all();
+    if (spare && !spare->Alive()) {
+      LOG_WARN("the spare compiler process {} had exited; starting another", spare->pid());
+      return nullptr;
+    }
+    return spare;
+  }
+
+  // Keeps one spare compiler process (SpareWorker) started, off the path of
+  // the compiles that use it. Its thread must outlive the spare: the process
+  // dies with the thread that started it (PR_SET_PDEATHSIG).
+  void SpareLoop() {
+    std::unique_lock<std::mutex> lock(spare_mu_);
+    for (;;) {
+      spare_cv_.wait(lock, [&] { return spare_stopping_ || spare_ == nullptr; });
+      if (spare_stopping_) break;
+      lock.unlock();
+      Result<std::unique_ptr<SpareWorker>> spare = [&]() -> Result<std::unique_ptr<SpareWorker>> {
+        ASSIGN_OR_RETURN(JobDir job, JobDir::Create(cache_.jobs_dir()));
+        return SpareWorker::Start(worker_, std::move(job), options_.compile_limits);
+      }();
+      lock.lock();
+      if (!spare.ok()) {
+        LOG_WARN("cannot start a spare compiler process: {}", spare.status().message());
+        // Compiles start their own meanwhile; try again later.
+        spare_cv_.wait_for(lock, std::chrono::seconds(5), [&] { return spare_stopping_; });
+        continue;
+      }
+      spare_ = std::move(*spare);
+    }
+    spare_.reset();  // on this thread, before it ends
   }
 
   Result<ModulePtr> Make(const std::string& sha, Tier tier, uint64_t size, VerifiedObject object) {
@@ -343,6 +413,12 @@ class AotEngine final : public Engine {
   std::deque<OptimizeJob> jobs_;
   bool stopping_ = false;
   std::thread optimizer_;
+
+  std::mutex spare_mu_;
+  std::condition_variable spare_cv_;
+  std::unique_ptr<SpareWorker> spare_;
+  bool spare_stopping_ = false;
+  std::thread spare_thread_;  // joined in the destructor; it resets spare_ itself
 };
 
 }  // namespace

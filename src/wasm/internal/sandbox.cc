@@ -279,13 +279,16 @@ JobDir::~JobDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest& request,
-                             const std::string& job_dir, const CompileLimits& limits, int nice,
-                             StageTimes* stages) {
-  auto start = Clock::now();
+namespace {
+
+// The job on a started process `s`; `start` is when the job began (before
+// the spawn, or now for a spare). `decided` is false when the process
+// died without an answer before its deadline (signaled, or exited in
+// silence): a spare may have been killed while it waited.
+Result<ModuleInfo> Finish(Spawned& s, const std::string& worker_path, const WorkerRequest& request,
+                          const CompileLimits& limits, int nice, StageTimes* stages,
+                          Clock::time_point start, bool* decided) {
   auto deadline = start + limits.timeout;
-  ASSIGN_OR_RETURN(Spawned s,
-                   Spawn(worker_path, job_dir, limits, request.mode == WorkerMode::kOptimized));
   // Before the request is sent, so before the worker starts the C compiler
   // (which inherits it). Best effort: a failure only costs priority.
   if (nice > 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(s.pid), std::min(nice, 19)) != 0) {
@@ -293,6 +296,7 @@ Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest
   }
   std::string answer, err_text;
   bool in_time = Exchange(s, EncodeRequest(request), deadline, &answer, &err_text);
+  *decided = !in_time;
   s.io.Close();
   s.err.Close();
   int status = Reap(s.pid, deadline + std::chrono::seconds(1), !in_time);
@@ -321,14 +325,21 @@ Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest
   }
   WorkerTimings timings;
   Result<ModuleInfo> r = DecodeResult(answer, &timings);
+  *decided = !answer.empty();
   if (stages != nullptr && timings.main_ns != 0) {
-    double started =
+    // The process's stages ran one after another from its main(). A spare
+    // started before the job: only what lies after the job's start counts
+    // (its start, confinement and part of its wait for the request do not).
+    double at =
         StageTimes::Ms(Clock::time_point(std::chrono::nanoseconds(timings.main_ns)) - start);
+    double started = std::max(0.0, at);
     stages->Add("start", started);
     double worker = 0;
     for (const auto& [name, ms] : timings.stages) {
-      stages->Add(name, ms);
-      worker += ms;
+      double counted = std::max(0.0, at + ms - std::max(at, 0.0));
+      stages->Add(name, counted);
+      worker += counted;
+      at += ms;
     }
     stages->Add("exit", StageTimes::Ms(Clock::now() - start) - started - worker);
     stages->Skip();
@@ -341,6 +352,74 @@ Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest
   if (!r.ok() && r.status().code() == Code::kResourceExhausted) {
     return InvalidArgument(r.status().message() + "; it is refused");
   }
+  return r;
+}
+
+}  // namespace
+
+Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest& request,
+                             const std::string& job_dir, const CompileLimits& limits, int nice,
+                             StageTimes* stages) {
+  auto start = Clock::now();
+  ASSIGN_OR_RETURN(Spawned s,
+                   Spawn(worker_path, job_dir, limits, request.mode == WorkerMode::kOptimized));
+  bool decided = false;
+  return Finish(s, worker_path, request, limits, nice, stages, start, &decided);
+}
+
+struct SpareWorker::State {
+  std::string worker_path;
+  CompileLimits limits;
+  JobDir job;
+  Spawned s;
+  bool done = false;  // reaped (ran its job, or found dead)
+};
+
+Result<std::unique_ptr<SpareWorker>> SpareWorker::Start(const std::string& worker_path, JobDir job,
+                                                        const CompileLimits& limits) {
+  ASSIGN_OR_RETURN(Spawned s, Spawn(worker_path, job.path(), limits, /*allow_exec=*/false));
+  auto state = std::make_unique<State>(State{worker_path, limits, std::move(job), std::move(s)});
+  return std::unique_ptr<SpareWorker>(new SpareWorker(std::move(state)));
+}
+
+SpareWorker::SpareWorker(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+SpareWorker::~SpareWorker() {
+  if (state_->done) return;
+  // Never used: the whole group goes (it is not reaped yet, so its pid
+  // cannot have been reused).
+  kill(-state_->s.pid, SIGKILL);
+  int status = 0;
+  while (waitpid(state_->s.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+const std::string& SpareWorker::job_dir() const { return state_->job.path(); }
+pid_t SpareWorker::pid() const { return state_->s.pid; }
+
+bool SpareWorker::Alive() {
+  if (state_->done) return false;
+  int status = 0;
+  if (waitpid(state_->s.pid, &status, WNOHANG) == state_->s.pid) {
+    state_->done = true;  // no exec, no fork: it had no children
+    return false;
+  }
+  return true;
+}
+
+Result<ModuleInfo> SpareWorker::Run(const WorkerRequest& request, StageTimes* stages) {
+  if (!Alive()) return Unavailable("the spare compiler process had exited");
+  if (request.mode == WorkerMode::kOptimized) {
+    return Internal("a spare compiler process cannot run the optimizing compiler");
+  }
+  state_->done = true;  // Finish reaps it whatever happens
+  bool decided = false;
+  Result<ModuleInfo> r = Finish(state_->s, state_->worker_path, request, state_->limits, 0, stages,
+                                Clock::now(), &decided);
+  // Killed or gone before it answered: maybe by the module (a crash: it
+  // then costs two compiles, each bounded by the limits), maybe while it
+  // waited (an operator's kill, the OOM killer). A fresh process decides.
+  if (!decided && !r.ok()) return Unavailable(r.status().message());
   return r;
 }
 
