@@ -1,7 +1,8 @@
 # Sourced by the bench scripts that start their own control plane and
 # engines on 127.0.0.1 (control_bench.sh, workflow_bench.sh, soak.sh). Expects BIN
 # (the binaries) and BENCH_NAME (for temp dirs and messages); provides WORK
-# (a temp dir), PIDS (killed and removed on exit) and:
+# (a temp dir), PIDS (killed and removed on exit) and the functions below;
+# LOG_LEVEL (warn) is the servers' [log] level (logs in $WORK/*.log):
 #   start_control NODE_TIMEOUT HEARTBEAT   -> CPORT CTRL TOKEN JOIN AUTH
 #   start_engine N HEARTBEAT               -> EPORT[N] EPID[N], node id bench-N
 #   start_nats                             -> NATS_URL (engines started later use it)
@@ -35,7 +36,7 @@ path = "$WORK/control/aether.db"
 node_timeout = "$1"
 heartbeat_interval = "$2"
 [log]
-level = "warn"
+level = "${LOG_LEVEL:-warn}"
 TOML
   "$BIN/aether-control" --config "$WORK/control.toml" 2> "$WORK/control.log" &
   PIDS+=($!)
@@ -77,7 +78,7 @@ join_token = "$JOIN"
 [registry]
 heartbeat_interval = "$2"
 [log]
-level = "warn"
+level = "${LOG_LEVEL:-warn}"
 TOML
   if [ -n "${NATS_URL:-}" ]; then printf '[nats]\nurls = ["%s"]\n' "$NATS_URL" >> "$WORK/engine$n.toml"; fi
   "$BIN/aether-engine" --config "$WORK/engine$n.toml" 2> "$WORK/engine$n.log" &

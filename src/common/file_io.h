@@ -45,7 +45,11 @@ Result<Bytes> ReadWholeFile(const std::string& path) {
 
 // Writes `data` to `path` (mode 0600) through a temp file, fsync and
 // rename: a reader sees the old file or the whole new one. Internal naming
-// the path on failure.
-Status WriteFileAtomically(const std::string& path, std::string_view data);
+// the path on failure. kNoSync skips the fsync, for caches whose reader
+// checks what it reads (a crash may leave an empty or torn file) and that
+// a request is waiting on: an fsync costs milliseconds to seconds.
+enum class FileSync { kSync, kNoSync };
+Status WriteFileAtomically(const std::string& path, std::string_view data,
+                           FileSync sync = FileSync::kSync);
 
 }  // namespace aether

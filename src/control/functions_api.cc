@@ -6,6 +6,7 @@
 
 #include "common/json_util.h"
 #include "common/log.h"
+#include "common/stage_times.h"
 #include "common/units.h"
 #include "control/api.h"
 #include "protocol/names.h"
@@ -67,6 +68,7 @@ HttpResponse ControlApi::Deploy(const std::string& name, std::string&& wasm, Env
                              "the module is larger than " + FormatSize(rt.max_module_size) +
                                  " ([runtime] max_module_size)"));
   }
+  StageTimes stages;
   Result<wasm::ModuleInfo> info = wasm::ValidateModule(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wasm.data()), wasm.size()),
       wasm::ModuleLimitsFrom(rt), wasm::CompileLimitsFrom(rt));
@@ -79,8 +81,11 @@ HttpResponse ControlApi::Deploy(const std::string& name, std::string&& wasm, Env
     return invalid(JsonError(422, "invalid_module", info.status().message()));
   }
 
+  stages.Lap("validate");  // in a compiler process (wasm/validate.h)
   DeployRequest req{name, std::move(wasm), std::move(env), limits};
   Result<VersionInfo> v = ctx_.functions.Deploy(std::move(req), std::string(kApiSource));
+  stages.Lap("store");  // the artifact and the rows, durably
+  if (DebugLogging()) spdlog::debug("deploy of {}: {}", name, stages.Format());
   if (!v.ok()) {
     ctx_.metrics.deploys.WithLabels({{"result", "error"}}).Inc();
     return JsonError(v.status());

@@ -62,7 +62,9 @@ Result<std::vector<uint8_t>> ModuleStore::Read(const std::string& sha256) const 
 
 Status ModuleStore::Write(const std::string& sha256, std::span<const uint8_t> bytes) const {
   if (!protocol::IsSha256Hex(sha256)) return InvalidArgument("not a sha256: " + sha256);
-  return WriteFileAtomically(ModulePath(sha256), AsText(bytes));
+  // No fsync: Read() checks the sha256, so a file a crash left torn is
+  // fetched again, and a request may be waiting for this module.
+  return WriteFileAtomically(ModulePath(sha256), AsText(bytes), FileSync::kNoSync);
 }
 
 Result<std::vector<uint8_t>> ModuleStore::GetOrFetch(const std::string& sha256,

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/sha256.h"
+#include "common/stage_times.h"
 #include "wasm/engine.h"
 #include "wasm/internal/aot_instance.h"
 #include "wasm/internal/aot_module.h"
@@ -56,6 +57,7 @@ class AotEngine final : public Engine {
     }
     if (!cache_.Ready().ok()) LOG_ERROR("{}", cache_.Ready().message());
     if (options_.optimize) optimizer_ = std::thread([this] { OptimizerLoop(); });
+    if (cache_.Ready().ok()) spare_thread_ = std::thread([this] { SpareLoop(); });
   }
 
   ~AotEngine() override {
@@ -65,6 +67,12 @@ class AotEngine final : public Engine {
     }
     cv_.notify_all();
     if (optimizer_.joinable()) optimizer_.join();
+    {
+      std::lock_guard<std::mutex> lock(spare_mu_);
+      spare_stopping_ = true;
+    }
+    spare_cv_.notify_all();
+    if (spare_thread_.joinable()) spare_thread_.join();
   }
 
   Result<std::shared_ptr<const Module>> Load(std::span<const uint8_t> wasm) override {
@@ -195,15 +203,45 @@ class AotEngine final : public Engine {
 
   // Validates, translates and compiles `wasm` in the confined compiler
   // process, then publishes the object into the cache.
+  // `st` gets the stages (common/stage_times.h).
   Result<VerifiedObject> CompileToCache(Tier tier, std::span<const uint8_t> wasm,
-                                        const std::string& path) {
+                                        const std::string& path, StageTimes& st) {
     RETURN_IF_ERROR(cache_.Ready());
     compile_slots_.acquire();
     struct Release {
       std::counting_semaphore<kMaxParallelCompiles>& s;
       ~Release() { s.release(); }
     } release{compile_slots_};
+    st.Lap("slot");
+    if (tier == Tier::kFast) {
+      if (std::unique_ptr<SpareWorker> spare = TakeSpare()) {
+        WorkerRequest q = Request(tier, wasm);
+        st.Lap("jobdir");
+        Result<ModuleInfo> info = spare->Run(q, &st);
+        if (info.ok()) {
+          Result<VerifiedObject> object =
+              cache_.Publish(spare->job_dir() + "/" + q.out_name, path, *info);
+          st.Lap("publish");
+          return object;
+        }
+        if (info.status().code() != Code::kUnavailable) return info.status();
+        LOG_WARN("the spare compiler process ended early ({}); compiling in a new one",
+                 info.status().message());
+        st.Skip();
+      }
+    }
     ASSIGN_OR_RETURN(JobDir job, JobDir::Create(cache_.jobs_dir()));
+    WorkerRequest q = Request(tier, wasm);
+    st.Lap("jobdir");
+    ASSIGN_OR_RETURN(ModuleInfo info,
+                     RunWorker(worker_, q, job.path(), options_.compile_limits,
+                               tier == Tier::kOptimized ? kBackgroundCompileNice : 0, &st));
+    Result<VerifiedObject> object = cache_.Publish(job.path() + "/" + q.out_name, path, info);
+    st.Lap("publish");
+    return object;
+  }
+
+  WorkerRequest Request(Tier tier, std::span<const uint8_t> wasm) const {
     WorkerRequest q;
     q.mode = tier == Tier::kFast ? WorkerMode::kFast : WorkerMode::kOptimized;
     q.limits = options_.module_limits;
@@ -212,10 +250,48 @@ class AotEngine final : public Engine {
     q.cc = cc_;
     q.out_name = "module.so";
     q.wasm.assign(reinterpret_cast<const char*>(wasm.data()), wasm.size());
-    ASSIGN_OR_RETURN(ModuleInfo info,
-                     RunWorker(worker_, q, job.path(), options_.compile_limits,
-                               tier == Tier::kOptimized ? kBackgroundCompileNice : 0));
-    return cache_.Publish(job.path() + "/" + q.out_name, path, info);
+    return q;
+  }
+
+  // The spare compiler process for the next fast-tier compile, if one is
+  // ready and alive; asks SpareLoop for another either way.
+  std::unique_ptr<SpareWorker> TakeSpare() {
+    std::unique_ptr<SpareWorker> spare;
+    {
+      std::lock_guard<std::mutex> lock(spare_mu_);
+      spare = std::move(spare_);
+    }
+    spare_cv_.notify_all();
+    if (spare && !spare->Alive()) {
+      LOG_WARN("the spare compiler process {} had exited; starting another", spare->pid());
+      return nullptr;
+    }
+    return spare;
+  }
+
+  // Keeps one spare compiler process (SpareWorker) started, off the path of
+  // the compiles that use it. Its thread must outlive the spare: the process
+  // dies with the thread that started it (PR_SET_PDEATHSIG).
+  void SpareLoop() {
+    std::unique_lock<std::mutex> lock(spare_mu_);
+    for (;;) {
+      spare_cv_.wait(lock, [&] { return spare_stopping_ || spare_ == nullptr; });
+      if (spare_stopping_) break;
+      lock.unlock();
+      Result<std::unique_ptr<SpareWorker>> spare = [&]() -> Result<std::unique_ptr<SpareWorker>> {
+        ASSIGN_OR_RETURN(JobDir job, JobDir::Create(cache_.jobs_dir()));
+        return SpareWorker::Start(worker_, std::move(job), options_.compile_limits);
+      }();
+      lock.lock();
+      if (!spare.ok()) {
+        LOG_WARN("cannot start a spare compiler process: {}", spare.status().message());
+        // Compiles start their own meanwhile; try again later.
+        spare_cv_.wait_for(lock, std::chrono::seconds(5), [&] { return spare_stopping_; });
+        continue;
+      }
+      spare_ = std::move(*spare);
+    }
+    spare_.reset();  // on this thread, before it ends
   }
 
   Result<ModulePtr> Make(const std::string& sha, Tier tier, uint64_t size, VerifiedObject object) {
@@ -228,6 +304,7 @@ class AotEngine final : public Engine {
 
   Result<ModulePtr> LoadUncached(const std::string& sha, std::span<const uint8_t> wasm) {
     auto t0 = std::chrono::steady_clock::now();
+    StageTimes st;
     RETURN_IF_ERROR(cache_.Ready());
     for (Tier tier : {Tier::kOptimized, Tier::kFast}) {
       std::optional<VerifiedObject> cached = cache_.Find(CachePath(sha, tier));
@@ -241,11 +318,16 @@ class AotEngine final : public Engine {
       if (m.status().code() == Code::kInvalidArgument) return m.status();
       LOG_WARN("ignoring unusable cached module {}: {}", sha.substr(0, 12), m.status().message());
     }
+    st.Lap("lookup");
     ASSIGN_OR_RETURN(VerifiedObject object,
-                     CompileToCache(Tier::kFast, wasm, CachePath(sha, Tier::kFast)));
-    double compile_ms = MsSince(t0);
+                     CompileToCache(Tier::kFast, wasm, CachePath(sha, Tier::kFast), st));
     ASSIGN_OR_RETURN(ModulePtr m, Make(sha, Tier::kFast, wasm.size(), std::move(object)));
-    LOG_DEBUG("module {} compiled (fast tier) in {:.2f} ms", sha.substr(0, 12), compile_ms);
+    st.Lap("dlopen");
+    double compile_ms = MsSince(t0);
+    if (DebugLogging()) {
+      spdlog::debug("module {} compiled (fast tier, {} KB): {}", sha.substr(0, 12),
+                    wasm.size() / 1024, st.Format());
+    }
     if (options_.on_compiled) options_.on_compiled(sha, Tier::kFast, compile_ms, "");
     return m;
   }
@@ -291,14 +373,21 @@ class AotEngine final : public Engine {
   }
 
   Status Optimize(const OptimizeJob& job) {
+    StageTimes st;
     std::string path = CachePath(job.sha, Tier::kOptimized);
     std::optional<VerifiedObject> object = cache_.Find(path);
+    st.Lap("lookup");
     if (!object) {
-      ASSIGN_OR_RETURN(VerifiedObject compiled, CompileToCache(Tier::kOptimized, job.wasm, path));
+      ASSIGN_OR_RETURN(VerifiedObject compiled,
+                       CompileToCache(Tier::kOptimized, job.wasm, path, st));
       object.emplace(std::move(compiled));
     }
     ASSIGN_OR_RETURN(ModulePtr m,
                      Make(job.sha, Tier::kOptimized, job.wasm.size(), std::move(*object)));
+    st.Lap("dlopen");
+    if (DebugLogging()) {
+      spdlog::debug("module {} compiled (optimized tier): {}", job.sha.substr(0, 12), st.Format());
+    }
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(job.sha);
     if (it != entries_.end()) it->second.best = std::move(m);
@@ -324,6 +413,12 @@ class AotEngine final : public Engine {
   std::deque<OptimizeJob> jobs_;
   bool stopping_ = false;
   std::thread optimizer_;
+
+  std::mutex spare_mu_;
+  std::condition_variable spare_cv_;
+  std::unique_ptr<SpareWorker> spare_;
+  bool spare_stopping_ = false;
+  std::thread spare_thread_;  // joined in the destructor; it resets spare_ itself
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/sha256.h"
+#include "common/stage_times.h"
 
 namespace aether::engine {
 namespace {
@@ -56,12 +57,14 @@ void FunctionVersion::LoadIfQueued() {
     state_ = kLoading;
   }
   auto t0 = std::chrono::steady_clock::now();
+  StageTimes stages;
   double compile_ms = 0;
   bool read_failed = false;
   uint64_t size = 0;
   std::string sha;
   Result<ModulePtr> r = [&]() -> Result<ModulePtr> {
     Result<std::vector<uint8_t>> bytes = read_();
+    stages.Lap("read");  // the module store, or a fetch from the control plane
     if (!bytes.ok()) {
       read_failed = true;
       return bytes.status();
@@ -71,9 +74,11 @@ void FunctionVersion::LoadIfQueued() {
     auto t1 = std::chrono::steady_clock::now();
     Result<ModulePtr> m = engine_.Load(*bytes);
     compile_ms = MsSince(t1);
+    stages.Lap("load");  // Engine::Load: the compile's own line says more
     return m;
   }();
   double total_ms = MsSince(t0);
+  if (DebugLogging()) spdlog::debug("function {} load: {}", name_, stages.Format());
   if (r.ok()) {
     LOG_INFO("function {} ready: {} bytes, sha256 {}, {} tier, {:.1f} ms", name_, size,
              sha.substr(0, 12), wasm::TierName((*r)->tier()), total_ms);

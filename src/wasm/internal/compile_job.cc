@@ -28,10 +28,14 @@ Status CheckImports(const ModuleInfo& info, const std::vector<FuncImportInfo>& a
 
 }  // namespace
 
-Result<ModuleInfo> RunCompileJob(const WorkerRequest& q) {
+Result<ModuleInfo> RunCompileJob(const WorkerRequest& q, StageTimes* stages) {
+  StageTimes unused;
+  StageTimes& st = stages != nullptr ? *stages : unused;
+  st.Skip();
   if (q.mode == WorkerMode::kValidate) {
     ASSIGN_OR_RETURN(ModuleInfo info, ValidateInProcess(Bytes(q.wasm), q.limits));
     if (q.check_imports) RETURN_IF_ERROR(CheckImports(info, q.allowed_imports));
+    st.Lap("validate");
     return info;
   }
   if (q.out_name.empty() || q.out_name.find('/') != std::string::npos) {
@@ -40,12 +44,17 @@ Result<ModuleInfo> RunCompileJob(const WorkerRequest& q) {
   ASSIGN_OR_RETURN(Translation t, TranslateInProcess(Bytes(q.wasm), q.limits));
   // Refuse unknown imports before spending time compiling.
   if (q.check_imports) RETURN_IF_ERROR(CheckImports(t.info, q.allowed_imports));
+  st.Lap("translate");
   ASSIGN_OR_RETURN(std::string unit, BuildCompilationUnit(t));
+  st.Lap("glue");
   RETURN_IF_ERROR(CheckGeneratedC(unit));
+  st.Lap("check");
   if (q.mode == WorkerMode::kFast) {
     RETURN_IF_ERROR(CompileWithTcc(unit, q.out_name));
+    st.Lap("tcc");
   } else {
     RETURN_IF_ERROR(CompileWithCc(q.cc, unit, q.out_name));
+    st.Lap("cc");
   }
   return std::move(t.info);
 }

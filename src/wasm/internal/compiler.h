@@ -21,8 +21,13 @@ std::string ResolveCommand(const std::string& command);
 std::string CcFingerprint(const std::string& cc);
 
 // Fast tier: libtcc, in the calling process (the compiler process: only
-// aether_wasm_compiler links libtcc). Writes `out_path`.
-Status CompileWithTcc(const std::string& c_unit, const std::string& out_path);
+// aether_wasm_compiler links libtcc). Writes `out_path`. kStubs (the
+// default) compiles against Aether's cut-down C library headers, written
+// beside `out_path` (aether-include/), which make the same object faster;
+// kSystem uses /usr/include's, for the test that checks they are the same.
+enum class TccHeaders { kStubs, kSystem };
+Status CompileWithTcc(const std::string& c_unit, const std::string& out_path,
+                      TccHeaders headers = TccHeaders::kStubs);
 
 // Optimized tier: `cc` -O2 as a child process. Writes the source into the
 // current directory first. The child inherits the caller's limits.

@@ -163,17 +163,20 @@ Result<VerifiedObject> ModuleCache::Publish(const std::string& job_object, const
   int fd = open(job_object.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return Internal("the compiler produced no object: " + std::string(std::strerror(errno)));
-  // The compiler process made it; make it private before judging it.
+  // Owns fd from here. The compiler process (gone now) made it; make it
+  // private before judging it.
+  VerifiedObject object(fd, path, info);
   fchmod(fd, 0600);
   Result<std::string> bytes = ReadOwnFile(fd, job_object, kMaxObjectBytes);
-  close(fd);
   if (!bytes.ok()) return Internal("the compiled object is unusable: " + bytes.status().message());
   std::string digest = Sha256Hex(*bytes);
   RETURN_IF_ERROR(WriteFileAtomically(path + ".info", EncodeSidecar(info, digest)));
   if (rename(job_object.c_str(), path.c_str()) != 0) {
     return Internal("cannot write the module cache " + dir_ + ": " + std::strerror(errno));
   }
-  return OpenVerified(path, digest, info);
+  // The bytes just hashed, through the same descriptor: no second read.
+  // Make() checks with SamePathStill that `path` still names this file.
+  return object;
 }
 
 }  // namespace aether::wasm

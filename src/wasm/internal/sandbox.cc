@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +34,19 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxAnswerBytes = 64ull << 20;
+
+// glibc's malloc in the compiler process (and the C compiler it starts):
+// a fresh process that builds megabytes of IR and C spends most of a small
+// module's compile in page faults, which cost a lot on virtual machines.
+// Transparent huge pages for the heap (hugetlb=1: madvise, so it works
+// where THP is "madvise"), large blocks kept in the heap instead of mmap'd
+// and unmapped for every growing buffer (mmap_threshold, trim_threshold),
+// and the heap grown 32 MiB at a time: word_count's fast-tier compile took
+// ~200 ms instead of ~390 ms on a loaded 2-core VM (docs/benchmarks.md).
+// RLIMIT_AS still bounds it all.
+constexpr const char* kMallocTunables =
+    "GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:"
+    "glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=33554432";
 constexpr size_t kMaxStderrBytes = 4096;
 
 std::string Seconds(std::chrono::nanoseconds d) {
@@ -93,7 +107,7 @@ Result<Spawned> Spawn(const std::string& worker, const std::string& job_dir,
   // A minimal environment: nothing of the engine's (tokens, proxies) leaks
   // into the compiler, and the C compiler's temporaries stay in the job dir.
   std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C",
-                                  "TMPDIR=" + job_dir, "HOME=" + job_dir};
+                                  "TMPDIR=" + job_dir, "HOME=" + job_dir, kMallocTunables};
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -171,6 +185,21 @@ bool Exchange(Spawned& s, const std::string& request, Clock::time_point deadline
   return true;
 }
 
+// Returns once `pid` has exited or at `deadline`, whichever is first (or
+// after 1 ms on a kernel without pidfd_open): no polling interval on the
+// path of every compile.
+void WaitForExit(pid_t pid, Clock::time_point deadline) {
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return;
+  }
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  pollfd p{fd, POLLIN, 0};
+  (void)poll(&p, 1, static_cast<int>(std::clamp<int64_t>(left.count() + 1, 0, 1000)));
+  close(fd);
+}
+
 // Waits for the worker to exit until the deadline. Killing the group first
 // when asked: the worker is not reaped yet, so its pid (the group id) cannot
 // have been reused.
@@ -187,7 +216,7 @@ int Reap(pid_t pid, Clock::time_point deadline, bool kill_first) {
         kill_first = true;
         continue;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      WaitForExit(pid, deadline);
     }
   }
   // Stragglers of the group (a C compiler's child) go with it.
@@ -250,12 +279,16 @@ JobDir::~JobDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest& request,
-                             const std::string& job_dir, const CompileLimits& limits, int nice) {
-  auto start = Clock::now();
+namespace {
+
+// The job on a started process `s`; `start` is when the job began (before
+// the spawn, or now for a spare). `decided` is false when the process
+// died without an answer before its deadline (signaled, or exited in
+// silence): a spare may have been killed while it waited.
+Result<ModuleInfo> Finish(Spawned& s, const std::string& worker_path, const WorkerRequest& request,
+                          const CompileLimits& limits, int nice, StageTimes* stages,
+                          Clock::time_point start, bool* decided) {
   auto deadline = start + limits.timeout;
-  ASSIGN_OR_RETURN(Spawned s,
-                   Spawn(worker_path, job_dir, limits, request.mode == WorkerMode::kOptimized));
   // Before the request is sent, so before the worker starts the C compiler
   // (which inherits it). Best effort: a failure only costs priority.
   if (nice > 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(s.pid), std::min(nice, 19)) != 0) {
@@ -263,6 +296,7 @@ Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest
   }
   std::string answer, err_text;
   bool in_time = Exchange(s, EncodeRequest(request), deadline, &answer, &err_text);
+  *decided = !in_time;
   s.io.Close();
   s.err.Close();
   int status = Reap(s.pid, deadline + std::chrono::seconds(1), !in_time);
@@ -289,7 +323,27 @@ Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest
                            "), often because it needs more memory than [runtime] "
                            "compile_memory_limit allows; it is refused");
   }
-  Result<ModuleInfo> r = DecodeResult(answer);
+  WorkerTimings timings;
+  Result<ModuleInfo> r = DecodeResult(answer, &timings);
+  *decided = !answer.empty();
+  if (stages != nullptr && timings.main_ns != 0) {
+    // The process's stages ran one after another from its main(). A spare
+    // started before the job: only what lies after the job's start counts
+    // (its start, confinement and part of its wait for the request do not).
+    double at =
+        StageTimes::Ms(Clock::time_point(std::chrono::nanoseconds(timings.main_ns)) - start);
+    double started = std::max(0.0, at);
+    stages->Add("start", started);
+    double worker = 0;
+    for (const auto& [name, ms] : timings.stages) {
+      double counted = std::max(0.0, at + ms - std::max(at, 0.0));
+      stages->Add(name, counted);
+      worker += counted;
+      at += ms;
+    }
+    stages->Add("exit", StageTimes::Ms(Clock::now() - start) - started - worker);
+    stages->Skip();
+  }
   if (!r.ok() && r.status().code() == Code::kInternal && answer.empty()) {
     return Internal("the compiler process " + worker_path + " exited with status " +
                     std::to_string(WEXITSTATUS(status)) + " without an answer" +
@@ -298,6 +352,74 @@ Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest
   if (!r.ok() && r.status().code() == Code::kResourceExhausted) {
     return InvalidArgument(r.status().message() + "; it is refused");
   }
+  return r;
+}
+
+}  // namespace
+
+Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest& request,
+                             const std::string& job_dir, const CompileLimits& limits, int nice,
+                             StageTimes* stages) {
+  auto start = Clock::now();
+  ASSIGN_OR_RETURN(Spawned s,
+                   Spawn(worker_path, job_dir, limits, request.mode == WorkerMode::kOptimized));
+  bool decided = false;
+  return Finish(s, worker_path, request, limits, nice, stages, start, &decided);
+}
+
+struct SpareWorker::State {
+  std::string worker_path;
+  CompileLimits limits;
+  JobDir job;
+  Spawned s;
+  bool done = false;  // reaped (ran its job, or found dead)
+};
+
+Result<std::unique_ptr<SpareWorker>> SpareWorker::Start(const std::string& worker_path, JobDir job,
+                                                        const CompileLimits& limits) {
+  ASSIGN_OR_RETURN(Spawned s, Spawn(worker_path, job.path(), limits, /*allow_exec=*/false));
+  auto state = std::make_unique<State>(State{worker_path, limits, std::move(job), std::move(s)});
+  return std::unique_ptr<SpareWorker>(new SpareWorker(std::move(state)));
+}
+
+SpareWorker::SpareWorker(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+SpareWorker::~SpareWorker() {
+  if (state_->done) return;
+  // Never used: the whole group goes (it is not reaped yet, so its pid
+  // cannot have been reused).
+  kill(-state_->s.pid, SIGKILL);
+  int status = 0;
+  while (waitpid(state_->s.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+const std::string& SpareWorker::job_dir() const { return state_->job.path(); }
+pid_t SpareWorker::pid() const { return state_->s.pid; }
+
+bool SpareWorker::Alive() {
+  if (state_->done) return false;
+  int status = 0;
+  if (waitpid(state_->s.pid, &status, WNOHANG) == state_->s.pid) {
+    state_->done = true;  // no exec, no fork: it had no children
+    return false;
+  }
+  return true;
+}
+
+Result<ModuleInfo> SpareWorker::Run(const WorkerRequest& request, StageTimes* stages) {
+  if (!Alive()) return Unavailable("the spare compiler process had exited");
+  if (request.mode == WorkerMode::kOptimized) {
+    return Internal("a spare compiler process cannot run the optimizing compiler");
+  }
+  state_->done = true;  // Finish reaps it whatever happens
+  bool decided = false;
+  Result<ModuleInfo> r = Finish(state_->s, state_->worker_path, request, state_->limits, 0, stages,
+                                Clock::now(), &decided);
+  // Killed or gone before it answered: maybe by the module (a crash: it
+  // then costs two compiles, each bounded by the limits), maybe while it
+  // waited (an operator's kill, the OOM killer). A fresh process decides.
+  if (!decided && !r.ok()) return Unavailable(r.status().message());
   return r;
 }
 

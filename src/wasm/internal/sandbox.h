@@ -7,9 +7,13 @@
 // its own process.
 #pragma once
 
+#include <sys/types.h>
+
+#include <memory>
 #include <string>
 
 #include "common/result.h"
+#include "common/stage_times.h"
 #include "wasm/internal/worker_protocol.h"
 #include "wasm/module_limits.h"
 
@@ -44,8 +48,46 @@ class JobDir {
 // it starts inherits: the optimized tier is compiled in the background at
 // kBackgroundCompileNice so that it does not slow down the fast-tier
 // compile a request is waiting for, nor the requests themselves.
+//
+// `stages` (may be null) gets the job's stages: "start" (spawn, exec and
+// dynamic linking of the process, until its main()), the process's own
+// (confine, read, translate, ...; worker/compiler_main.cc), and "exit"
+// (the rest: its answer, exit and reaping).
 inline constexpr int kBackgroundCompileNice = 10;
 Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest& request,
-                             const std::string& job_dir, const CompileLimits& limits, int nice = 0);
+                             const std::string& job_dir, const CompileLimits& limits, int nice = 0,
+                             StageTimes* stages = nullptr);
+
+// A compiler process started before its job (fast tier only: no exec, nice
+// 0): spawned, confined by itself, blocked reading its request, with its
+// own job directory. Running a job on it saves the process start (spawn,
+// exec, dynamic linking) on the job's path. One job per process, as
+// RunWorker: a process a module may have subverted never sees another.
+//
+// Thread-safety: one thread at a time. Destroying it kills the process if
+// it never ran, then removes the job directory.
+class SpareWorker {
+ public:
+  // Errors: Internal when the process cannot be started.
+  static Result<std::unique_ptr<SpareWorker>> Start(const std::string& worker_path, JobDir job,
+                                                    const CompileLimits& limits);
+  ~SpareWorker();
+  SpareWorker(const SpareWorker&) = delete;
+  SpareWorker& operator=(const SpareWorker&) = delete;
+
+  const std::string& job_dir() const;
+  pid_t pid() const;
+  // False once the process has exited (it is reaped then).
+  bool Alive();
+  // RunWorker's job on this process (once). Unavailable when the process
+  // ended without an answer: it may have died while it waited (killed), so
+  // the caller runs the job on a fresh process, whose verdict counts.
+  Result<ModuleInfo> Run(const WorkerRequest& request, StageTimes* stages = nullptr);
+
+ private:
+  struct State;
+  explicit SpareWorker(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace aether::wasm

@@ -113,5 +113,40 @@ TEST_F(SandboxTest, ASanitizerReportFromTheCompilerStopsASanitizerBuild) {
   }
 }
 
+// Runs a fast-tier job on a spare whose process is the shell script `body`
+// (after reading the request), bounded by `timeout`.
+Result<ModuleInfo> RunOnSpare(const std::filesystem::path& root, const std::string& body,
+                              std::chrono::milliseconds timeout) {
+  std::string script = (root / "spare.sh").string();
+  std::ofstream(script) << "#!/bin/sh\ncat >/dev/null\n" << body << "\n";
+  chmod(script.c_str(), 0700);
+  Result<JobDir> job = JobDir::Create(root.string());
+  if (!job.ok()) return job.status();
+  CompileLimits limits;
+  limits.timeout = timeout;
+  ASSIGN_OR_RETURN(std::unique_ptr<SpareWorker> spare,
+                   SpareWorker::Start(script, std::move(*job), limits));
+  WorkerRequest q;
+  q.mode = WorkerMode::kFast;
+  q.wasm = std::string("\0asm\1\0\0\0", 8);
+  Result<ModuleInfo> r = spare->Run(q);
+  EXPECT_FALSE(spare->Alive());
+  return r;
+}
+
+// A spare compiler process that dies without an answer may have been killed
+// while it waited: the engine compiles again in a fresh process.
+TEST_F(SandboxTest, ASpareThatDiesWithoutAnAnswerLeavesTheVerdictToAFreshProcess) {
+  Result<ModuleInfo> r = RunOnSpare(root_, "kill -KILL $$", std::chrono::seconds(30));
+  EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().ToString();
+}
+
+// Running out of time is the module's doing, spare or not: refused once.
+TEST_F(SandboxTest, ASpareThatRunsOutOfTimeRefusesTheModule) {
+  Result<ModuleInfo> r = RunOnSpare(root_, "exec sleep 30", std::chrono::milliseconds(200));
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("compile_timeout"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace aether::wasm

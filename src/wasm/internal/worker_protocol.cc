@@ -6,7 +6,7 @@ namespace aether::wasm {
 namespace {
 
 constexpr uint64_t kRequestMagic = 0x31514552'57454541ull;  // "AEEWREQ1"
-constexpr uint64_t kResultMagic = 0x31534552'57454541ull;   // "AEEWRES1"
+constexpr uint64_t kResultMagic = 0x32534552'57454541ull;   // "AEEWRES2"
 constexpr uint64_t kSidecarMagic = 0x32434453'57454541ull;  // "AEEWSDC2"
 // Sizes in these messages come from the other end or from disk; bound them
 // before allocating.
@@ -129,9 +129,15 @@ Result<WorkerRequest> DecodeRequest(const std::string& data) {
   return q;
 }
 
-std::string EncodeResult(const Result<ModuleInfo>& result) {
+std::string EncodeResult(const Result<ModuleInfo>& result, const WorkerTimings& timings) {
   std::string out;
   PutU64(out, kResultMagic);
+  PutU64(out, static_cast<uint64_t>(timings.main_ns));
+  PutU64(out, timings.stages.size());
+  for (const auto& [name, ms] : timings.stages) {
+    PutStr(out, name);
+    PutU64(out, static_cast<uint64_t>(ms * 1000));  // microseconds
+  }
   if (!result.ok()) {
     PutU64(out, static_cast<uint64_t>(result.status().code()));
     PutStr(out, result.status().message());
@@ -142,11 +148,23 @@ std::string EncodeResult(const Result<ModuleInfo>& result) {
   return out;
 }
 
-Result<ModuleInfo> DecodeResult(const std::string& data) {
+Result<ModuleInfo> DecodeResult(const std::string& data, WorkerTimings* timings) {
   Reader r(data);
   Status corrupt = Internal("the compiler process returned a malformed answer");
-  uint64_t magic = 0, code = 0;
-  if (!r.U64(&magic) || magic != kResultMagic || !r.U64(&code)) return corrupt;
+  uint64_t magic = 0, main_ns = 0, stages = 0, code = 0;
+  if (!r.U64(&magic) || magic != kResultMagic || !r.U64(&main_ns) || !r.Count(&stages)) {
+    return corrupt;
+  }
+  WorkerTimings t;
+  t.main_ns = static_cast<int64_t>(main_ns);
+  for (uint64_t i = 0; i < stages; ++i) {
+    std::string name;
+    uint64_t us = 0;
+    if (!r.Str(&name) || !r.U64(&us)) return corrupt;
+    t.stages.emplace_back(std::move(name), static_cast<double>(us) / 1000);
+  }
+  if (timings != nullptr) *timings = std::move(t);
+  if (!r.U64(&code)) return corrupt;
   if (code != 0) {
     std::string message;
     if (!r.Str(&message) || code > static_cast<uint64_t>(Code::kInternal)) return corrupt;

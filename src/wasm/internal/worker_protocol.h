@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -37,9 +38,17 @@ struct WorkerRequest {
 std::string EncodeRequest(const WorkerRequest& request);
 Result<WorkerRequest> DecodeRequest(const std::string& data);
 
-std::string EncodeResult(const Result<ModuleInfo>& result);
+// How the compiler process spent its time, sent with its result for the
+// engine's DEBUG log of a compile's stages (common/stage_times.h).
+struct WorkerTimings {
+  int64_t main_ns = 0;  // steady_clock (CLOCK_MONOTONIC, one per machine) when main() began
+  std::vector<std::pair<std::string, double>> stages;  // name, milliseconds, in order
+};
+
+std::string EncodeResult(const Result<ModuleInfo>& result, const WorkerTimings& timings = {});
 // Errors: the worker's own status, or Internal when `data` is not a result.
-Result<ModuleInfo> DecodeResult(const std::string& data);
+// `timings` (may be null) receives the worker's timings.
+Result<ModuleInfo> DecodeResult(const std::string& data, WorkerTimings* timings = nullptr);
 
 // Sidecar: the module description and the sha256 of the shared object it
 // belongs to (checked before that object is loaded).

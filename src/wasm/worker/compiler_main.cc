@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include <string_view>
 
 #include "common/sanitizers.h"
+#include "common/stage_times.h"
 #include "wasm/internal/compile_job.h"
 #include "wasm/internal/confine.h"
 #include "wasm/internal/worker_protocol.h"
@@ -86,6 +88,13 @@ int Usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything else: the engine logs how long starting this process
+  // took (spawn, exec, dynamic linking) from it.
+  aether::wasm::WorkerTimings timings;
+  timings.main_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch())
+                        .count();
+  aether::StageTimes stages;
   aether::wasm::ConfineOptions co;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -104,6 +113,7 @@ int main(int argc, char** argv) {
   }
   if (co.job_dir.empty() || chdir(co.job_dir.c_str()) != 0) return Usage();
   Result<aether::wasm::ConfineReport> confined = aether::wasm::Confine(co);
+  stages.Lap("confine");
   Result<ModuleInfo> result = aether::Internal("unreachable");
   std::string input;
   if (!confined.ok()) {
@@ -112,16 +122,23 @@ int main(int argc, char** argv) {
   } else if (!ReadAll(0, &input)) {
     result = aether::Internal("the compiler process cannot read its request");
   } else {
+    stages.Lap("read");
     try {
       Result<aether::wasm::WorkerRequest> request = aether::wasm::DecodeRequest(input);
       input.clear();
       input.shrink_to_fit();
-      result = request.ok() ? aether::wasm::RunCompileJob(*request)
+      result = request.ok() ? aether::wasm::RunCompileJob(*request, &stages)
                             : Result<ModuleInfo>(request.status());
     } catch (const std::bad_alloc&) {
       result = aether::ResourceExhausted(
           "compiling the module needs more memory than [runtime] compile_memory_limit allows");
     }
   }
-  return WriteAll(1, aether::wasm::EncodeResult(result)) ? 0 : 3;
+  timings.stages = stages.stages();
+  bool sent = WriteAll(1, aether::wasm::EncodeResult(result, timings));
+  // The engine reads until both pipes close; closing them now lets it go on
+  // while the kernel tears down this process's memory.
+  close(1);
+  close(2);
+  return sent ? 0 : 3;
 }
