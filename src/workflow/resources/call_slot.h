@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <utility>
 
 #include "common/result.h"
+#include "common/work_queue.h"
 
 namespace aether::workflow::resources {
 
@@ -50,5 +52,27 @@ struct SlotGuard {
   std::string stopped_message;
   ~SlotGuard() { slot->Set(Unavailable(stopped_message)); }
 };
+
+// Runs `command` on `queue` (its bytes: `bytes`) and waits up to `timeout`
+// for its answer: the queue's error when it does not take it;
+// DeadlineExceeded("<no_answer> within N ms") when the answer is late (the
+// command may still run); Unavailable("<who>: the resource stopped") when
+// the queue drops it at Stop.
+inline Result<std::string> CallOnQueue(WorkQueue& queue,
+                                       std::function<Result<std::string>()> command, uint64_t bytes,
+                                       std::chrono::milliseconds timeout, std::string_view who,
+                                       std::string_view no_answer) {
+  auto slot = std::make_shared<CallSlot>();
+  auto guard = std::make_shared<SlotGuard>(slot, std::string(who) + ": the resource stopped");
+  RETURN_IF_ERROR(
+      queue.Post([guard, command = std::move(command)] { guard->slot->Set(command()); }, bytes));
+  guard.reset();  // the task holds the only copy now
+  std::optional<Result<std::string>> r = slot->WaitFor(timeout);
+  if (!r) {
+    return DeadlineExceeded(std::string(no_answer) + " within " + std::to_string(timeout.count()) +
+                            " ms");
+  }
+  return std::move(*r);
+}
 
 }  // namespace aether::workflow::resources

@@ -48,18 +48,9 @@ class DurableKv final : public Resource {
   Result<std::string> Call(std::string_view /*source*/, std::string_view payload,
                            std::chrono::milliseconds timeout) override {
     RETURN_IF_ERROR(ParseKvCommand(payload, /*is_call=*/true).status());
-    auto slot = std::make_shared<CallSlot>();
-    auto guard = std::make_shared<SlotGuard>(slot, "kv: the resource stopped");
-    RETURN_IF_ERROR(queue_.Post(
-        [this, guard, p = std::string(payload)] { guard->slot->Set(Run(p, /*is_call=*/true)); },
-        payload.size()));
-    guard.reset();  // the task holds the only copy now
-    std::optional<Result<std::string>> r = slot->WaitFor(timeout);
-    if (!r) {
-      return DeadlineExceeded("kv: no answer from NATS within " + std::to_string(timeout.count()) +
-                              " ms");
-    }
-    return std::move(*r);
+    return CallOnQueue(
+        queue_, [this, p = std::string(payload)] { return Run(p, /*is_call=*/true); },
+        payload.size(), timeout, "kv", "kv: no answer from NATS");
   }
 
   void Stop() override {

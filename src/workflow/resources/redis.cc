@@ -57,17 +57,9 @@ class Redis final : public Resource {
 
   Result<std::string> Call(std::string_view /*source*/, std::string_view payload,
                            std::chrono::milliseconds timeout) override {
-    auto slot = std::make_shared<CallSlot>();
-    auto guard = std::make_shared<SlotGuard>(slot, "redis: the resource stopped");
-    RETURN_IF_ERROR(queue_.Post(
-        [this, guard, p = std::string(payload)] { guard->slot->Set(Command(p)); }, payload.size()));
-    guard.reset();  // the task holds the only copy now
-    std::optional<Result<std::string>> r = slot->WaitFor(timeout);
-    if (!r) {
-      return DeadlineExceeded("redis: no answer from " + where_ + " within " +
-                              std::to_string(timeout.count()) + " ms");
-    }
-    return std::move(*r);
+    return CallOnQueue(
+        queue_, [this, p = std::string(payload)] { return Command(p); }, payload.size(), timeout,
+        "redis", "redis: no answer from " + where_);
   }
 
   void Stop() override {
