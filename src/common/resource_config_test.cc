@@ -326,7 +326,7 @@ TEST(ResourceConfigTest, ValidateDispatches) {
 TEST(ResourceConfigTest, UnknownKeyIsShortenedAndListsKnownKeys) {
   std::string err = Error(ParseKvConfig({{std::string(200, 'z'), "1"}}));
   EXPECT_LT(err.size(), 200u);
-  EXPECT_THAT(err, HasSubstr("unknown key (known keys: max_keys, max_value_bytes)"));
+  EXPECT_THAT(err, HasSubstr("unknown key (known keys: max_keys, max_value_bytes, storage)"));
 }
 
 TEST(ResourceConfigTest, ValuesInMessagesArePrintableAndShort) {
