@@ -114,7 +114,10 @@ TEST_F(DurableKvTest, AnyKeyRoundTrips) {
   std::vector<std::string> sorted = keys;
   std::sort(sorted.begin(), sorted.end());
   std::string all;
-  for (const std::string& k : sorted) all += (all.empty() ? "" : "\n") + k;
+  for (const std::string& k : sorted) {
+    if (!all.empty()) all += '\n';
+    all += k;
+  }
   EXPECT_EQ(*Call(*kv, "KEYS"), all);
   EXPECT_EQ(*Call(*kv, "KEYS user"), "user.x\nuser:1\nuser:2");
   EXPECT_EQ(*Call(*kv, "KEYS user:"), "user:1\nuser:2");
@@ -267,7 +270,8 @@ TEST(JetStreamKvNamesTest, BucketNames) {
 TEST(JetStreamKvNamesTest, KeysAreEncodedReversibly) {
   EXPECT_EQ(EncodeKvKey("plain-key_/1"), "plain-key_/1");
   EXPECT_EQ(EncodeKvKey("a.b=c:*"), "a=2Eb=3Dc=3A=2A");
-  for (std::string k : {std::string("a.b=c:*"), std::string("\x00\xff", 2), std::string("=41")}) {
+  for (const std::string& k :
+       {std::string("a.b=c:*"), std::string("\x00\xff", 2), std::string("=41")}) {
     EXPECT_EQ(DecodeKvKey(EncodeKvKey(k)), k);
   }
   EXPECT_EQ(DecodeKvKey("a.b"), std::nullopt) << "not written by us";
