@@ -356,6 +356,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.Integer("redis_queue_length", &w.redis_queue_length, 1, 1'000'000));
     RETURN_IF_ERROR(
         s.Integer("http_egress_queue_length", &w.http_egress_queue_length, 1, 1'000'000));
+    RETURN_IF_ERROR(s.Integer("kv_queue_length", &w.kv_queue_length, 1, 1'000'000));
     RETURN_IF_ERROR(s.Finish());
     // The resources count in whole milliseconds (hiredis takes a timeval).
     for (auto [key, d] : {std::pair{"redis_connect_timeout", w.redis_connect_timeout},
@@ -421,7 +422,9 @@ std::string WorkflowTemplate(const WorkflowConfig& d) {
     << "redis_queue_length = " << d.redis_queue_length
     << "        # casts waiting per redis resource; then senders wait\n"
     << "http_egress_queue_length = " << d.http_egress_queue_length
-    << "   # casts waiting per http-egress resource; then senders wait\n";
+    << "   # casts waiting per http-egress resource; then senders wait\n"
+    << "kv_queue_length = " << d.kv_queue_length
+    << "           # commands waiting per durable kv resource; then senders wait\n";
   return o.str();
 }
 

@@ -124,6 +124,7 @@ struct WorkflowConfig {
   std::chrono::nanoseconds redis_command_timeout = kDefaultRedisCommandTimeout;
   size_t redis_queue_length = kDefaultRedisQueueLength;             // casts per resource
   size_t http_egress_queue_length = kDefaultHttpEgressQueueLength;  // casts per resource
+  size_t kv_queue_length = kDefaultKvQueueLength;  // commands per durable kv resource
 };
 
 // The engine's durable event log for at-least-once workflows: NATS

@@ -178,12 +178,13 @@ TEST(ConfigTest, WorkflowLimitsHaveDefaultsAndParse) {
   EXPECT_EQ(d->workflow.redis_command_timeout, 2s);
   EXPECT_EQ(d->workflow.redis_queue_length, 4096u);
   EXPECT_EQ(d->workflow.http_egress_queue_length, 256u);
+  EXPECT_EQ(d->workflow.kv_queue_length, 4096u);
 
   Result<Config> c = ParseConfig(
       "[workflow]\nmailbox_length = 2\ndataplane_queue_length = 100\n"
       "dataplane_dedup_batches = 64\ndataplane_dedup_window = \"2m\"\n"
       "redis_connect_timeout = \"250ms\"\nredis_command_timeout = \"5s\"\n"
-      "redis_queue_length = 10\nhttp_egress_queue_length = 3\n",
+      "redis_queue_length = 10\nhttp_egress_queue_length = 3\nkv_queue_length = 5\n",
       "t.toml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->workflow.mailbox_length, 2u);
@@ -194,6 +195,7 @@ TEST(ConfigTest, WorkflowLimitsHaveDefaultsAndParse) {
   EXPECT_EQ(c->workflow.redis_command_timeout, 5s);
   EXPECT_EQ(c->workflow.redis_queue_length, 10u);
   EXPECT_EQ(c->workflow.http_egress_queue_length, 3u);
+  EXPECT_EQ(c->workflow.kv_queue_length, 5u);
 
   auto error = [](const char* toml) { return ParseConfig(toml, "t.toml").status().message(); };
   EXPECT_EQ(error("[workflow]\nmailbox_length = 0\n"),
@@ -219,6 +221,8 @@ TEST(ConfigTest, WorkflowLimitsHaveDefaultsAndParse) {
             "t.toml: [workflow] redis_queue_length must be between 1 and 1000000");
   EXPECT_EQ(error("[workflow]\nhttp_egress_queue_length = \"many\"\n"),
             "t.toml: [workflow] http_egress_queue_length must be an integer");
+  EXPECT_EQ(error("[workflow]\nkv_queue_length = 0\n"),
+            "t.toml: [workflow] kv_queue_length must be between 1 and 1000000");
   EXPECT_EQ(error("[workflow]\nmailbox = 3\n"), "t.toml: unknown key [workflow] mailbox");
 }
 
@@ -229,7 +233,7 @@ TEST(ConfigTest, EngineTemplateListsTheWorkflowLimits) {
        {"[workflow]", "mailbox_length = 1024", "dataplane_queue_length = 8192",
         "dataplane_dedup_batches = 1024", "dataplane_dedup_window = \"60s\"",
         "redis_connect_timeout = \"1s\"", "redis_command_timeout = \"2s\"",
-        "redis_queue_length = 4096", "http_egress_queue_length = 256"}) {
+        "redis_queue_length = 4096", "http_egress_queue_length = 256", "kv_queue_length = 4096"}) {
     EXPECT_NE(t->find(key), std::string::npos) << key;
   }
 }

@@ -56,6 +56,8 @@ inline constexpr std::chrono::milliseconds kDefaultRedisCommandTimeout{2000};
 inline constexpr size_t kDefaultRedisQueueLength = 4096;
 // The http-egress resource's queued casts.
 inline constexpr size_t kDefaultHttpEgressQueueLength = 256;
+// A durable kv resource's queued commands (casts and calls).
+inline constexpr size_t kDefaultKvQueueLength = 4096;
 
 // The durable event log of at-least-once workflows on NATS JetStream
 // ([nats] in common/config.h; workflow/jetstream_log.h starts from these).

@@ -389,10 +389,12 @@ Result<FileLogConfig> ParseFileLogConfig(const ResourceConfigMap& c, std::string
 }
 
 Result<KvConfig> ParseKvConfig(const ResourceConfigMap& c) {
-  RETURN_IF_ERROR(CheckKeys(c, {"max_keys", "max_value_bytes"}));
+  RETURN_IF_ERROR(CheckKeys(c, {"max_keys", "max_value_bytes", "storage"}));
   KvConfig out;
   ASSIGN_OR_RETURN(out.max_keys, NumberOr(c, "max_keys", 10000, 1, 1000000));
   ASSIGN_OR_RETURN(out.max_value_bytes, NumberOr(c, "max_value_bytes", 65536, 1, 1u << 20));
+  ASSIGN_OR_RETURN(size_t storage, Choice(c, "storage", {"memory", "durable"}));
+  out.durable = storage == 1;
   return out;
 }
 

@@ -84,6 +84,10 @@ struct FileLogConfig {
 struct KvConfig {
   uint64_t max_keys = 10000;         // "max_keys", 1..1000000
   uint64_t max_value_bytes = 65536;  // "max_value_bytes", 1..1 MiB
+  // "storage": "memory" (default: per instance, lost when it stops or
+  // moves) or "durable" (a NATS JetStream Key-Value bucket: needs the
+  // engine's [nats] section).
+  bool durable = false;
 };
 
 // redis: writes every payload to a key of a Redis server (SET, or RPUSH).

@@ -216,13 +216,21 @@ TEST(ResourceConfigTest, Kv) {
   EXPECT_EQ(c->max_keys, 1000000u);
   EXPECT_EQ(c->max_value_bytes, 1048576u);
   EXPECT_TRUE(ParseKvConfig({{"max_keys", "1"}, {"max_value_bytes", "1"}}).ok());
+  EXPECT_FALSE(c->durable);
+  c = ParseKvConfig({{"storage", "durable"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->durable);
+  c = ParseKvConfig({{"storage", "memory"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->durable);
   const std::vector<BadCase> cases = {
+      {{{"storage", "disk"}}, "storage: must be memory or durable, got \"disk\""},
       {{{"max_keys", "0"}}, "max_keys: must be between 1 and 1000000, got 0"},
       {{{"max_keys", "1000001"}}, "max_keys: must be between 1 and 1000000"},
       {{{"max_value_bytes", "0"}}, "max_value_bytes: must be between 1 and 1048576"},
       {{{"max_value_bytes", "1048577"}}, "max_value_bytes: must be between 1 and 1048576"},
       {{{"max_value_bytes", "1KB"}}, "max_value_bytes: must be a whole decimal number"},
-      {{{"size", "1"}}, "size: unknown key (known keys: max_keys, max_value_bytes)"},
+      {{{"size", "1"}}, "size: unknown key (known keys: max_keys, max_value_bytes, storage)"},
   };
   for (const BadCase& c : cases) {
     std::string err = Error(ParseKvConfig(c.config));
@@ -318,7 +326,7 @@ TEST(ResourceConfigTest, ValidateDispatches) {
 TEST(ResourceConfigTest, UnknownKeyIsShortenedAndListsKnownKeys) {
   std::string err = Error(ParseKvConfig({{std::string(200, 'z'), "1"}}));
   EXPECT_LT(err.size(), 200u);
-  EXPECT_THAT(err, HasSubstr("unknown key (known keys: max_keys, max_value_bytes)"));
+  EXPECT_THAT(err, HasSubstr("unknown key (known keys: max_keys, max_value_bytes, storage)"));
 }
 
 TEST(ResourceConfigTest, ValuesInMessagesArePrintableAndShort) {

@@ -23,6 +23,7 @@
 #include "wasm/engine.h"
 #include "wasm/validate.h"
 #include "workflow/dataplane.h"
+#include "workflow/jetstream_kv.h"
 #include "workflow/jetstream_log.h"
 #include "workflow/lazy_event_log.h"
 #include "workflow/poller.h"
@@ -213,6 +214,9 @@ class EngineServiceImpl final : public EngineService {
     if (NatsConfigured(config_)) {
       ASSIGN_OR_RETURN(ho.event_log, ConnectEventLog());
       ho.max_deliveries = static_cast<int>(config_.nats.max_deliver);
+      // Durable kv resources: a connection of their own, made on first use.
+      ASSIGN_OR_RETURN(workflow::JetStreamOptions jo, JetStreamOptionsFromConfig(config_));
+      ho.kv_buckets = workflow::KvBuckets::Create(std::move(jo));
     }
     ASSIGN_OR_RETURN(host_, workflow::WorkflowHost::Create(std::move(ho)));
     return OkStatus();

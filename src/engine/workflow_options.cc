@@ -26,6 +26,7 @@ WorkflowOptions WorkflowOptionsFromConfig(const Config& config) {
       .redis_command_timeout = Ms(wf.redis_command_timeout),
       .redis_queue_length = wf.redis_queue_length,
       .http_egress_queue_length = wf.http_egress_queue_length,
+      .kv_queue_length = wf.kv_queue_length,
   };
   o.dataplane.queue_length = wf.dataplane_queue_length;
   o.dataplane.dedup_batches = wf.dataplane_dedup_batches;

@@ -17,6 +17,8 @@
 
 namespace aether::workflow {
 
+class KvBuckets;  // jetstream_kv.h
+
 // How long a sender may wait for room in a full mailbox or link (real
 // time: a guest's budget is): the default, a time_point{} in the past,
 // means "do not wait". Waiting is the flow control of workflows (see
@@ -34,6 +36,7 @@ struct ResourceLimits {
   std::chrono::milliseconds redis_command_timeout = kDefaultRedisCommandTimeout;
   size_t redis_queue_length = kDefaultRedisQueueLength;             // queued casts
   size_t http_egress_queue_length = kDefaultHttpEgressQueueLength;  // queued casts
+  size_t kv_queue_length = kDefaultKvQueueLength;  // queued commands of a durable kv
 };
 
 // What the hosting engine offers a resource. The callbacks are valid until
@@ -45,6 +48,9 @@ struct ResourceContext {
   std::string data_dir;     // the engine's data dir (file-log writes under it)
   ResourceConfigMap configurations;
   ResourceLimits limits;
+  // Where durable kv resources keep their data (the engine's [nats]); null
+  // when the engine has no [nats] urls.
+  std::shared_ptr<KvBuckets> kv_buckets;
   // Periods and backoff of the resource's own threads (the host's clock).
   Clock* clock = &Clock::Real();
 

@@ -88,6 +88,9 @@ struct WorkflowHostOptions {
   // The durable log of at-least-once workflows (event_log.h; the engine's
   // [nats]). Null: their instances fail, saying that the node has none.
   std::shared_ptr<EventLog> event_log;
+  // The buckets of durable kv resources (jetstream_kv.h; the engine's
+  // [nats]). Null: those instances fail, saying that the node has none.
+  std::shared_ptr<KvBuckets> kv_buckets;
   // At most this long an at-least-once cast waits for the log to store it
   // (a guest's: also within its event's budget).
   std::chrono::milliseconds log_append_timeout = std::chrono::seconds(5);

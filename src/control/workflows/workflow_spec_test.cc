@@ -481,7 +481,8 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
       {R"({"resources": [{"name": "t", "class_type": "timer", "configurations": []}]})",
        "resources[0].configurations: must be an object"},
       {R"({"resources": [{"name": "k", "class_type": "kv", "configurations": {"max_keys": 1, "colour": "red"}}]})",
-       "resources[0].configurations.colour: unknown key (known keys: max_keys, max_value_bytes)"},
+       "resources[0].configurations.colour: unknown key (known keys: max_keys, max_value_bytes, "
+       "storage)"},
       {R"({"resources": [{"name": "r", "class_type": "file-log", "configurations": {"filename": "../x"}}]})",
        "resources[0].configurations.filename: use 1 to 128"},
       {R"({"resources": [{"name": "e", "class_type": "http-egress", "configurations": {}}]})",

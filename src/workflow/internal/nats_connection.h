@@ -1,9 +1,11 @@
 // One libnats connection and its JetStream context, shared (shared_ptr) by
 // the JetStream EventLog, its subscriptions and its deliveries, so whichever
-// is destroyed last closes it. Also the one place that turns a libnats
-// status into ours and that keeps secrets out of messages.
+// is destroyed last closes it (and likewise by the Key-Value buckets of
+// durable kv resources, on a connection of their own). Also the one place
+// that turns a libnats status into ours and that keeps secrets out of
+// messages.
 //
-// Private to workflow/jetstream_log.cc.
+// Private to workflow/jetstream_log.cc and workflow/jetstream_kv.cc.
 #pragma once
 
 #include <nats/nats.h>

@@ -15,6 +15,7 @@ Status ResourceActor::StartInstance(const InstanceAssignment& a, Failure* /*trap
   ctx.data_dir = core_.options().data_dir;
   ctx.configurations = a.configurations;
   ctx.limits = core_.options().resource_limits;
+  ctx.kv_buckets = core_.options().kv_buckets;
   ctx.clock = &core_.clock();
   // `this` outlives the resource: StopInstance stops it before the actor goes.
   // A resource casts from its own thread (a timer tick, an http-egress

@@ -51,7 +51,13 @@ Result<std::unique_ptr<Resource>> CreateResource(std::string_view class_type, Re
   if (class_type == "kv") {
     auto config = ParseKvConfig(c);
     if (!config.ok()) return ConfigError(class_type, config.status());
-    return resources::NewKv(*config);
+    if (!config->durable) return resources::NewKv(*config);
+    if (ctx.kv_buckets == nullptr) {
+      return FailedPrecondition(
+          "kv: storage = \"durable\" keeps the data in NATS JetStream, and this engine has none "
+          "(set [nats] urls: docs/configuration.md)");
+    }
+    return resources::NewDurableKv(std::move(ctx), *config);
   }
   if (class_type == "redis") {
     auto config = ParseRedisConfig(c);

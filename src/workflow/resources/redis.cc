@@ -3,13 +3,13 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <utility>
 
 #include "common/log.h"
 #include "common/work_queue.h"
+#include "workflow/resources/call_slot.h"
 
 namespace aether::workflow::resources {
 namespace {
@@ -30,40 +30,6 @@ struct ReplyDeleter {
   void operator()(redisReply* r) const { freeReplyObject(r); }
 };
 using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
-
-// The answer slot of one call. Set once: by the command, or with an error
-// when the queued command is destroyed without running (at Stop).
-class CallSlot {
- public:
-  void Set(Result<std::string> r) {
-    {
-      std::lock_guard lock(mu_);
-      if (result_) return;
-      result_.emplace(std::move(r));
-    }
-    cv_.notify_all();
-  }
-  std::optional<Result<std::string>> WaitFor(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, timeout, [this] { return result_.has_value(); });
-    return std::move(result_);
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<Result<std::string>> result_;
-};
-
-// Completes the slot with an error when the last copy of the task holding
-// it goes away without having answered.
-struct SlotGuard {
-  explicit SlotGuard(std::shared_ptr<CallSlot> s) : slot(std::move(s)) {}
-  SlotGuard(const SlotGuard&) = delete;
-  SlotGuard& operator=(const SlotGuard&) = delete;
-  std::shared_ptr<CallSlot> slot;
-  ~SlotGuard() { slot->Set(Unavailable("redis: the resource stopped")); }
-};
 
 class Redis final : public Resource {
  public:
@@ -91,17 +57,9 @@ class Redis final : public Resource {
 
   Result<std::string> Call(std::string_view /*source*/, std::string_view payload,
                            std::chrono::milliseconds timeout) override {
-    auto slot = std::make_shared<CallSlot>();
-    auto guard = std::make_shared<SlotGuard>(slot);
-    RETURN_IF_ERROR(queue_.Post(
-        [this, guard, p = std::string(payload)] { guard->slot->Set(Command(p)); }, payload.size()));
-    guard.reset();  // the task holds the only copy now
-    std::optional<Result<std::string>> r = slot->WaitFor(timeout);
-    if (!r) {
-      return DeadlineExceeded("redis: no answer from " + where_ + " within " +
-                              std::to_string(timeout.count()) + " ms");
-    }
-    return std::move(*r);
+    return CallOnQueue(
+        queue_, [this, p = std::string(payload)] { return Command(p); }, payload.size(), timeout,
+        "redis", "redis: no answer from " + where_);
   }
 
   void Stop() override {
