@@ -37,14 +37,15 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 using http_internal::ResponseParser;
 using http_internal::Url;
 // Concrete executor types: the default any_io_executor costs a type-erased
 // copy per operation.
 using Executor = asio::io_context::executor_type;
 using Socket = asio::basic_stream_socket<tcp, Executor>;
-using Timer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Executor>;
+using DeadlineTimer =
+    asio::basic_waitable_timer<SteadyClock, asio::wait_traits<SteadyClock>, Executor>;
 using Resolver = asio::ip::basic_resolver<tcp, Executor>;
 using TlsStream = ssl::stream<Socket>;
 
@@ -63,7 +64,7 @@ struct Conn {
   Socket socket;                 // http://; moved into `tls` for https://
   std::optional<TlsStream> tls;  // https://
   beast::flat_buffer buffer;
-  Timer timer;
+  DeadlineTimer timer;
   bool timer_armed = false;
   Exchange* exchange = nullptr;  // the one it carries; it owns this connection meanwhile
   bool used = false;             // has carried an exchange: a failure may be a stale keep-alive
@@ -77,10 +78,10 @@ struct Exchange {
   AsyncHttpCallback done;
   std::shared_ptr<const Url> url;
   asio::io_context* origin = nullptr;
-  Clock::time_point deadline;
-  std::string head;                 // request line and header fields
-  ConnPtr conn;                     // while connecting and exchanging
-  std::optional<Timer> wait_timer;  // while waiting for a connection
+  SteadyClock::time_point deadline;
+  std::string head;                         // request line and header fields
+  ConnPtr conn;                             // while connecting and exchanging
+  std::optional<DeadlineTimer> wait_timer;  // while waiting for a connection
   std::optional<Resolver> resolver;
   HttpResponse response;
   std::optional<ResponseParser> parser;
@@ -178,7 +179,7 @@ class Client final : public AsyncHttpClient {
   Result<ssl::context*> TlsContext();
 
   static void Carry(const ConnPtr& conn, Exchange& ex);
-  static void ArmTimer(const ConnPtr& conn, Clock::time_point at);
+  static void ArmTimer(const ConnPtr& conn, SteadyClock::time_point at);
   static void OnDeadline(Exchange& ex);
   static Status Cancelled(const Exchange& ex) {
     return Unavailable("HTTP " + ex.req.method + " " + ex.req.url + " cancelled");
@@ -211,7 +212,7 @@ void Client::Send(AsyncHttpRequest request, AsyncHttpCallback done, asio::io_con
   if (Status st = CheckRequest(request); !st.ok()) return done(std::move(st));
   auto ex = std::make_shared<Exchange>();
   ex->origin = io != nullptr ? io : &own_;
-  ex->deadline = Clock::now() + request.timeout;
+  ex->deadline = SteadyClock::now() + request.timeout;
   ex->head = Head(request, **url);
   ex->url = std::move(*url);
   ex->req = std::move(request);
@@ -317,7 +318,7 @@ void Client::Carry(const ConnPtr& conn, Exchange& ex) {
 // Lazily: when the timer fires before the deadline of the exchange then
 // carried (deadlines move forward with each request), it is armed again
 // for that one; an idle connection's timer just stops.
-void Client::ArmTimer(const ConnPtr& conn, Clock::time_point at) {
+void Client::ArmTimer(const ConnPtr& conn, SteadyClock::time_point at) {
   conn->timer_armed = true;
   conn->timer.expires_at(at);  // cancels the wait it replaces
   conn->timer.async_wait([weak = std::weak_ptr<Conn>(conn)](const beast::error_code& ec) {
@@ -325,7 +326,7 @@ void Client::ArmTimer(const ConnPtr& conn, Clock::time_point at) {
     if (ec || !c) return;  // replaced, or the connection is gone
     c->timer_armed = false;
     if (c->exchange == nullptr) return;
-    if (Clock::now() < c->exchange->deadline) return ArmTimer(c, c->exchange->deadline);
+    if (SteadyClock::now() < c->exchange->deadline) return ArmTimer(c, c->exchange->deadline);
     OnDeadline(*c->exchange);
   });
 }
