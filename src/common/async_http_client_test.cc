@@ -62,14 +62,14 @@ class AsyncHttpClientTest : public ::testing::Test {
   void Start(HttpServerOptions o) {
     o.metrics = &registry_;
     server_ = std::make_unique<HttpServer>(o);
-    server_->Route("POST", "/echo", [this](HttpRequest&& req, Responder respond) {
+    server_->Route("POST", "/echo", [this](HttpRequest&& req, const Responder& respond) {
       Seen(req);
       HttpResponse r;
       r.content_type = "text/plain";
       r.body = std::move(req.body);
       respond(std::move(r));
     });
-    server_->Route("GET", "/big", [](HttpRequest&&, Responder respond) {
+    server_->Route("GET", "/big", [](HttpRequest&&, const Responder& respond) {
       HttpResponse r;
       r.body.assign(4096, 'b');
       respond(std::move(r));
@@ -149,7 +149,7 @@ TEST_F(AsyncHttpClientTest, TheCallbackRunsOnTheIoContextNamed) {
   std::promise<std::thread::id> where;
   http->Send(
       Post(Url("/echo"), "x"),
-      [&](Result<HttpResponse> r) {
+      [&](const Result<HttpResponse>& r) {
         EXPECT_TRUE(r.ok()) << r.status().ToString();
         where.set_value(std::this_thread::get_id());
       },
@@ -165,8 +165,10 @@ TEST_F(AsyncHttpClientTest, TheCallbackRunsOnTheIoContextNamed) {
 TEST_F(AsyncHttpClientTest, AtMostMaxConnectionsPerHostTheRestWaitInOrder) {
   auto http = NewAsyncHttpClient({.max_connections_per_host = 2});
   std::vector<std::string> bodies;
+  bodies.reserve(6);
   for (int i = 0; i < 6; ++i) bodies.push_back("b" + std::to_string(i));
   std::vector<std::future<Result<HttpResponse>>> answers;
+  answers.reserve(bodies.size());
   for (const std::string& b : bodies) answers.push_back(Begin(*http, Post(Url("/hold"), b, 20s)));
   // Two at the server at a time; each release lets the next two in.
   for (int round = 0; round < 3; ++round) {
@@ -264,7 +266,7 @@ TEST_F(AsyncHttpClientTest, Errors) {
 
   // Refused outright: answered before Send returns.
   bool answered = false;
-  http->Send(Post("ftp://127.0.0.1/x", ""), [&](Result<HttpResponse> r) {
+  http->Send(Post("ftp://127.0.0.1/x", ""), [&](const Result<HttpResponse>& r) {
     answered = true;
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
   });
@@ -272,7 +274,7 @@ TEST_F(AsyncHttpClientTest, Errors) {
   AsyncHttpRequest bad = Post(Url("/echo"), "x");
   bad.headers = {{"X-Split", "a\r\nInjected: 1"}};
   answered = false;
-  http->Send(std::move(bad), [&](Result<HttpResponse> r) {
+  http->Send(std::move(bad), [&](const Result<HttpResponse>& r) {
     answered = true;
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
   });
@@ -294,7 +296,7 @@ TEST_F(AsyncHttpClientTest, StopCancelsWaitersAndWaitsForRequestsInFlight) {
   EXPECT_EQ(Await(std::move(sent))->body, "answered");
   ASSERT_EQ(stopped.wait_for(20s), std::future_status::ready);
   bool answered = false;
-  http->Send(Post(Url("/echo"), "c"), [&](Result<HttpResponse> r) {
+  http->Send(Post(Url("/echo"), "c"), [&](const Result<HttpResponse>& r) {
     answered = true;
     EXPECT_EQ(r.status().code(), Code::kUnavailable);
   });
@@ -308,7 +310,7 @@ TEST(AsyncHttpClientTlsTest, TlsConnectionsAreVerifiedAndKept) {
   HttpServer server(cert.ServerOptions());
   std::set<std::string> remotes;
   std::mutex mu;
-  server.Route("POST", "/echo", [&](HttpRequest&& req, Responder respond) {
+  server.Route("POST", "/echo", [&](HttpRequest&& req, const Responder& respond) {
     {
       std::lock_guard lock(mu);
       remotes.insert(req.remote);

@@ -14,8 +14,8 @@
 namespace aether::control {
 namespace {
 
+using ::aether::testing::EtcdCluster;
 using std::chrono::milliseconds;
-using testing::EtcdCluster;
 
 std::unique_ptr<EtcdCluster> StartEtcd(size_t members) {
   auto c = EtcdCluster::Start(members);

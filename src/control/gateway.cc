@@ -73,7 +73,7 @@ Gateway::Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetric
 
 Gateway::~Gateway() { Stop(); }
 
-void Gateway::Invoke(std::string name, std::string body, Responder respond,
+void Gateway::Invoke(std::string name, const std::string& body, Responder respond,
                      boost::asio::io_context* io) {
   auto call = std::make_shared<Call>();
   call->start = Clock::now();

@@ -60,7 +60,7 @@ class Gateway {
   // the forward runs on it and `respond` is called there; null: on the
   // gateway's own IO thread. `respond` may also be called before Invoke
   // returns (a bad body, an unknown function, overload, stopping).
-  void Invoke(std::string name, std::string body, Responder respond,
+  void Invoke(std::string name, const std::string& body, Responder respond,
               boost::asio::io_context* io = nullptr);
   // Queued invocations, and any after, answer 503 unavailable at once, as
   // do those waiting for a connection; those already sent finish (bounded

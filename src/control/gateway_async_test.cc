@@ -233,6 +233,7 @@ TEST_F(GatewayAsyncTest, ManyInvocationsShareASmallPool) {
   Make(/*pool=*/2);
   engine.Hold(true);
   std::vector<std::future<HttpResponse>> answers;
+  answers.reserve(12);
   for (int i = 0; i < 12; ++i) answers.push_back(InvokeAsync("f"));
   for (int round = 0; round < 6; ++round) {
     ASSERT_TRUE(Eventually([&] { return engine.Held() == 2; })) << "round " << round;
@@ -257,6 +258,7 @@ TEST_F(GatewayAsyncTest, ASlowEngineDoesNotHoldUpAFastOne) {
   Node("fast", fast.url(), "f", Deploy("f"));
   Make(/*pool=*/1);
   std::vector<std::future<HttpResponse>> stuck;
+  stuck.reserve(3);
   for (int i = 0; i < 3; ++i) stuck.push_back(InvokeAsync("s"));
   ASSERT_TRUE(Eventually([&] { return slow.Held() == 1; }));
   HttpResponse r = Invoke("f");
@@ -308,7 +310,7 @@ TEST_F(GatewayAsyncTest, TheAnswerComesOnTheIoContextOfTheCaller) {
   std::promise<std::thread::id> where;
   gateway_->Invoke(
       "f", R"({"input": 1})",
-      [&](HttpResponse r) {
+      [&](const HttpResponse& r) {
         EXPECT_EQ(r.status, 200) << r.body;
         where.set_value(std::this_thread::get_id());
       },

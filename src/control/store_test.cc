@@ -22,8 +22,8 @@ enum class Backend { kMemory, kSqlite, kEtcd };
 class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   static void SetUpTestSuite() {
-    if (etcd_ == nullptr && !testing::EtcdBinary().empty()) {
-      auto c = testing::EtcdCluster::Start(1);
+    if (etcd_ == nullptr && !::aether::testing::EtcdBinary().empty()) {
+      auto c = ::aether::testing::EtcdCluster::Start(1);
       ASSERT_TRUE(c.ok()) << c.status().message();
       etcd_ = std::move(c).value().release();
     }
@@ -64,13 +64,13 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
-  static testing::EtcdCluster* etcd_;
+  static ::aether::testing::EtcdCluster* etcd_;
   std::filesystem::path dir_;
   std::unique_ptr<Store> store_;
   int64_t base_ = 0;  // the revision when the test started
 };
 
-testing::EtcdCluster* StoreTest::etcd_ = nullptr;
+::aether::testing::EtcdCluster* StoreTest::etcd_ = nullptr;
 
 TEST_P(StoreTest, PutGetDeleteBumpRevisions) {
   EXPECT_EQ(*store_->Put("a", "1"), base_ + 1);

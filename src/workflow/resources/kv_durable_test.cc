@@ -108,7 +108,9 @@ TEST_F(DurableKvTest, AnyKeyRoundTrips) {
                                          std::string("nul\0key", 7),
                                          "plain-key_/1"};
   for (const std::string& k : keys) {
-    ASSERT_EQ(*Call(*kv, "SET " + k + " v:" + k), "OK") << k;
+    std::string set = "SET " + k;
+    set += " v:" + k;
+    ASSERT_EQ(*Call(*kv, set), "OK") << k;
   }
   for (const std::string& k : keys) EXPECT_EQ(*Call(*kv, "GET " + k), "v:" + k) << k;
   std::vector<std::string> sorted = keys;
