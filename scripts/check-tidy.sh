@@ -80,6 +80,9 @@ case "$mode" in
     done ;;
 esac
 
+# The helper prints an empty line when nothing changed: not a unit.
+if [ "${#units[@]}" -eq 1 ] && [ -z "${units[0]}" ]; then units=(); fi
+
 if [ "$mode" = changed ] && [ "${#units[@]}" -gt "$MAX_UNITS" ]; then
   die "${#units[@]} units changed since the recorded tidy state (${base:0:12}); more than \
 TIDY_MAX_UNITS=$MAX_UNITS would overrun CI. Run 'scripts/check-tidy.sh --all --record' \
