@@ -29,6 +29,18 @@ std::unique_ptr<Store> Open(const std::vector<std::string>& endpoints, std::stri
   return s.ok() ? std::move(s).value() : nullptr;
 }
 
+// A write that may land in an election (a member just killed may have
+// been the leader): Unavailable until a new leader is there, never hangs.
+bool PutEventually(Store& s, const std::string& key, const std::string& value) {
+  for (int i = 0; i < 100; ++i) {
+    Result<int64_t> r = s.Put(key, value);
+    if (r.ok()) return true;
+    EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().message();
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  return false;
+}
+
 // POST to etcd's gateway directly (what an operator's etcdctl would do).
 std::string Etcd(const std::string& endpoint, const std::string& path, const std::string& body,
                  const std::string& token = "") {
@@ -91,18 +103,7 @@ TEST(EtcdStoreTest, WritesGoOnWhenAMemberDies) {
   ASSERT_NE(s, nullptr);
   ASSERT_TRUE(s->Put("before", "1").ok());
   etcd->Kill(0);  // the endpoint the store talked to
-  // The first write may land in an election (a member leaving can take
-  // the leader with it): it fails as Unavailable or succeeds, never hangs.
-  bool written = false;
-  for (int i = 0; i < 50 && !written; ++i) {
-    Result<int64_t> r = s->Put("after", "2");
-    written = r.ok();
-    if (!r.ok()) {
-      EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().message();
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-  }
-  ASSERT_TRUE(written) << etcd->Logs();
+  ASSERT_TRUE(PutEventually(*s, "after", "2")) << etcd->Logs();
   EXPECT_EQ((*s->Get("before"))->value, "1");
   // The watch moved to another member too.
   int64_t now = *s->Revision();
@@ -150,7 +151,9 @@ TEST(EtcdStoreTest, TheWatchStartsAgainAfterACompaction) {
   ASSERT_TRUE(s && writer);
   ASSERT_TRUE(writer->Put("k", "0").ok());
   etcd->Kill(0);
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(writer->Put("k", std::to_string(i)).ok());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(PutEventually(*writer, "k", std::to_string(i))) << etcd->Logs();
+  }
   int64_t now = *writer->Revision();
   std::string answer = Etcd(etcd->endpoint(1), "/v3/kv/compaction",
                             R"({"revision": ")" + std::to_string(now) + R"("})");
@@ -160,7 +163,7 @@ TEST(EtcdStoreTest, TheWatchStartsAgainAfterACompaction) {
   EXPECT_GE(*s->WaitForRevision(now - 1, milliseconds(20000)), now);
   std::thread later([&] {
     std::this_thread::sleep_for(milliseconds(300));
-    (void)writer->Put("k", "last");
+    (void)PutEventually(*writer, "k", "last");
   });
   EXPECT_EQ(*s->WaitForRevision(now, milliseconds(20000)), now + 1);
   later.join();
