@@ -13,7 +13,6 @@ set(AETHER_UNITY_SKIP
   src/control/gateway.cc                   # Clock
   src/control/node_api.cc                  # BadRequest (functions_api.cc has one)
   src/engine/api.cc                        # Clock
-  src/engine/workflow_options.cc           # Ms (nats_options.cc has one)
   src/engine/managed_functions_test.cc     # TextOf
   src/protocol/manifest_test.cc            # kSha
   src/wasm/internal/aot_instance.cc        # MsSince
@@ -22,8 +21,7 @@ set(AETHER_UNITY_SKIP
   src/wasm/wasi/wasi_test.cc               # kEbadf, kEinval, ...
   src/workflow/internal/function_actor.cc  # Clock
   src/workflow/internal/jetstream_publisher.cc  # Clock
-  src/workflow/jetstream_kv.cc             # CheckName
-  src/workflow/jetstream_log.cc            # Clock, CheckName
+  src/workflow/jetstream_log.cc            # Clock
   src/workflow/resources/http_egress.cc    # Lower
 )
 foreach(file ${AETHER_UNITY_SKIP})

@@ -20,6 +20,10 @@ Result<std::chrono::nanoseconds> ParseDuration(std::string_view text);
 Result<uint64_t> ParseSize(std::string_view text);
 
 std::string FormatDuration(std::chrono::nanoseconds d);
+// A configured duration as the whole milliseconds options take (truncated).
+inline std::chrono::milliseconds WholeMilliseconds(std::chrono::nanoseconds d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+}
 std::string FormatSize(uint64_t bytes);
 
 }  // namespace aether

@@ -17,6 +17,7 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/units.h"
 #include "control/api.h"
 #include "control/etcd_store.h"
 #include "wasm/validate.h"
@@ -58,7 +59,7 @@ Result<std::unique_ptr<Store>> OpenConfiguredStore(const Config& config) {
   if (const char* env = std::getenv(kEtcdPasswordEnv); o.password.empty() && env != nullptr) {
     o.password = env;
   }
-  o.request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(st.request_timeout);
+  o.request_timeout = WholeMilliseconds(st.request_timeout);
   Result<std::unique_ptr<Store>> store = OpenEtcdStore(std::move(o));
   if (store.ok()) {
     LOG_INFO("store: etcd at {} (prefix {})", fmt::join(st.endpoints, ", "), st.prefix);

@@ -3,12 +3,10 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "common/units.h"
+
 namespace aether::engine {
 namespace {
-
-std::chrono::milliseconds Ms(std::chrono::nanoseconds d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
-}
 
 // The file's value, else the variable's.
 std::string Secret(const std::string& from_file, const EnvLookup& env, const char* variable) {
@@ -32,14 +30,14 @@ Result<workflow::JetStreamOptions> JetStreamOptionsFromConfig(const Config& conf
   o.key_file = n.key_file;
   o.prefix = n.prefix;
   o.replicas = n.replicas;
-  o.max_age = Ms(n.max_age);
+  o.max_age = WholeMilliseconds(n.max_age);
   o.max_bytes = n.max_bytes;
-  o.dedup_window = Ms(n.dedup_window);
-  o.ack_wait = Ms(n.ack_wait);
+  o.dedup_window = WholeMilliseconds(n.dedup_window);
+  o.ack_wait = WholeMilliseconds(n.ack_wait);
   o.max_deliver = n.max_deliver;
   o.max_ack_pending = n.max_ack_pending;
   o.max_pending_appends = n.max_pending_appends;
-  o.connect_timeout = Ms(n.connect_timeout);
+  o.connect_timeout = WholeMilliseconds(n.connect_timeout);
   RETURN_IF_ERROR(workflow::ValidateJetStreamOptions(o));
   return o;
 }

@@ -2,14 +2,9 @@
 
 #include <chrono>
 
+#include "common/units.h"
+
 namespace aether::engine {
-namespace {
-
-std::chrono::milliseconds Ms(std::chrono::nanoseconds d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
-}
-
-}  // namespace
 
 WorkflowOptions WorkflowOptionsFromConfig(const Config& config) {
   const RuntimeConfig& rt = config.runtime;
@@ -17,20 +12,20 @@ WorkflowOptions WorkflowOptionsFromConfig(const Config& config) {
   WorkflowOptions o;
   o.host.data_dir = rt.data_dir;
   o.host.memory_limit = rt.memory_limit;
-  o.host.timeout = Ms(rt.exec_timeout);
+  o.host.timeout = WholeMilliseconds(rt.exec_timeout);
   o.host.threads = rt.workers;
   o.host.mailbox_length = wf.mailbox_length;
-  o.host.send_wait = Ms(wf.send_wait);
+  o.host.send_wait = WholeMilliseconds(wf.send_wait);
   o.host.resource_limits = {
-      .redis_connect_timeout = Ms(wf.redis_connect_timeout),
-      .redis_command_timeout = Ms(wf.redis_command_timeout),
+      .redis_connect_timeout = WholeMilliseconds(wf.redis_connect_timeout),
+      .redis_command_timeout = WholeMilliseconds(wf.redis_command_timeout),
       .redis_queue_length = wf.redis_queue_length,
       .http_egress_queue_length = wf.http_egress_queue_length,
       .kv_queue_length = wf.kv_queue_length,
   };
   o.dataplane.queue_length = wf.dataplane_queue_length;
   o.dataplane.dedup_batches = wf.dataplane_dedup_batches;
-  o.dataplane.dedup_window = Ms(wf.dataplane_dedup_window);
+  o.dataplane.dedup_window = WholeMilliseconds(wf.dataplane_dedup_window);
   return o;
 }
 

@@ -8,7 +8,6 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "protocol/names.h"
 #include "workflow/internal/nats_connection.h"
 
 namespace aether::workflow {
@@ -30,10 +29,10 @@ int HexValue(char c) {
   return -1;
 }
 
-Status CheckName(const char* what, std::string_view name) {
-  if (protocol::IsName(name)) return OkStatus();
-  return InvalidArgument(std::string("kv: invalid ") + what + " name \"" + protocol::Excerpt(name) +
-                         "\": use " + std::string(protocol::kNamePattern));
+// The shared check, its message marked as the kv's.
+Status CheckKvName(const char* what, std::string_view name) {
+  Status s = internal::CheckName(what, name);
+  return s.ok() ? s : InvalidArgument("kv: " + s.message());
 }
 
 class NatsBucket final : public KvBucket {
@@ -236,8 +235,8 @@ std::shared_ptr<KvBuckets> KvBuckets::Create(JetStreamOptions options) {
 
 Result<std::string> KvBucketName(std::string_view prefix, std::string_view workflow,
                                  std::string_view component) {
-  RETURN_IF_ERROR(CheckName("workflow", workflow));
-  RETURN_IF_ERROR(CheckName("component", component));
+  RETURN_IF_ERROR(CheckKvName("workflow", workflow));
+  RETURN_IF_ERROR(CheckKvName("component", component));
   return std::string(prefix) + "_kv_" + std::to_string(workflow.size()) + "_" +
          std::string(workflow) + "_" + std::string(component);
 }

@@ -16,6 +16,7 @@
 namespace aether::workflow {
 namespace {
 
+using internal::CheckName;
 using internal::NatsConnection;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -35,12 +36,6 @@ int64_t Nanos(milliseconds d) { return static_cast<int64_t>(d.count()) * 1'000'0
 bool IsIdChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '-';
-}
-
-Status CheckName(const char* what, std::string_view name) {
-  if (protocol::IsName(name)) return OkStatus();
-  return InvalidArgument(std::string("invalid ") + what + " name \"" + protocol::Excerpt(name) +
-                         "\": use " + std::string(protocol::kNamePattern));
 }
 
 // Ids and sources become a header, names a subject: nothing that NATS

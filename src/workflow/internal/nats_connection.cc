@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "protocol/names.h"
 
 namespace aether::workflow::internal {
 namespace {
@@ -239,6 +240,12 @@ std::string NatsConnection::Redact(std::string text) const {
     }
   }
   return text;
+}
+
+Status CheckName(const char* what, std::string_view name) {
+  if (protocol::IsName(name)) return OkStatus();
+  return InvalidArgument(std::string("invalid ") + what + " name \"" + protocol::Excerpt(name) +
+                         "\": use " + std::string(protocol::kNamePattern));
 }
 
 }  // namespace aether::workflow::internal

@@ -57,6 +57,11 @@ class NatsConnection {
 // The code libnats' status and JetStream's error code stand for (pure).
 Code NatsCode(natsStatus s, jsErrCode js_error, std::string_view text);
 
+// OK when `name` (a workflow or component name, about to become part of a
+// stream, consumer, subject or bucket name) is a valid Aether name; else
+// InvalidArgument: `invalid <what> name "<excerpt>": use <pattern>`.
+Status CheckName(const char* what, std::string_view name);
+
 // "nats://user:secret@host:4222" → "nats://host:4222" (for log lines).
 std::string WithoutUserInfo(std::string_view url);
 
