@@ -35,11 +35,15 @@ Status CheckOptions(const EtcdStoreOptions& o) {
   return OkStatus();
 }
 
+// The largest answer (or watch message) taken from etcd: a List of the
+// whole store, with room; anything larger is refused, not buffered.
+constexpr uint64_t kMaxAnswerBytes = 256ull << 20;
+
 class EtcdStore final : public Store {
  public:
   explicit EtcdStore(EtcdStoreOptions options)
       : options_(std::move(options)),
-        http_(NewHttpClient({.max_idle_per_host = 8, .max_response_bytes = 256ull << 20})) {
+        http_(NewHttpClient({.max_idle_per_host = 8, .max_response_bytes = kMaxAnswerBytes})) {
     for (std::string& e : options_.endpoints) {
       if (e.ends_with('/')) e.pop_back();
     }
@@ -55,9 +59,11 @@ class EtcdStore final : public Store {
     watch_ = std::make_unique<etcd::RevisionWatch>(etcd::RevisionWatchOptions{
         .endpoints = options_.endpoints,
         .prefix = options_.prefix,
+        .start_revision = rev,
         .revision = [this] { return Revision(); },
         .token = [this] { return Token(); },
         .publish = [this](int64_t r) { Publish(r); },
+        .max_message_bytes = kMaxAnswerBytes,
     });
     return OkStatus();
   }

@@ -43,7 +43,7 @@ void RevisionWatch::Sleep(milliseconds d) {
 void RevisionWatch::Run() {
   milliseconds backoff(100);
   size_t endpoint = 0;
-  int64_t from = 0;
+  int64_t from = options_.start_revision > 0 ? options_.start_revision + 1 : 0;
   for (;;) {
     {
       std::lock_guard lock(mu_);
@@ -166,6 +166,11 @@ int64_t RevisionWatch::Stream(const std::string& endpoint, int64_t from) {
         LOG_WARN("etcd watch: {} ended the watch: {}", endpoint, m->error);
         return from;
       }
+    }
+    if (pending.size() > options_.max_message_bytes) {
+      LOG_WARN("etcd watch: {} sent a message over {} bytes; opening the stream again", endpoint,
+               options_.max_message_bytes);
+      return from;
     }
   }
   return from;

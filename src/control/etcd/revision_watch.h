@@ -25,12 +25,20 @@ namespace aether::control::etcd {
 struct RevisionWatchOptions {
   std::vector<std::string> endpoints;  // "http://host:port"
   std::string prefix;
+  // The revision the store read when it opened: the first stream starts
+  // after it (0: ask `revision` first).
+  int64_t start_revision = 0;
   // The current revision (a range request through the store's client).
   std::function<Result<int64_t>()> revision;
   // The value of the Authorization header ("" without auth), asked at every
   // (re)connection.
   std::function<std::string()> token;
   std::function<void(int64_t revision)> publish;
+  // A watch message (one line of the stream) longer than this drops the
+  // stream, which is then opened again: what answers on an endpoint cannot
+  // make the watch hold unbounded memory. The store's other answers have
+  // the same bound.
+  uint64_t max_message_bytes = 256ull << 20;
 };
 
 class RevisionWatch {
