@@ -32,5 +32,24 @@ TEST(Base64Test, RefusesMalformedText) {
   }
 }
 
+TEST(Base64Test, LineBreaksOnlyWhenAsked) {
+  EXPECT_FALSE(Base64Decode("Zm9v\nZg==").ok());
+  EXPECT_EQ(*Base64Decode("Zm9v\r\nZg==\n", {.skip_line_breaks = true}), "foof");
+}
+
+TEST(Base64Test, StopsAtTheCapBeforeDecodingEverything) {
+  EXPECT_EQ(Base64Decode("Zm9vZm9v", {.max_bytes = 5}).status().code(), Code::kResourceExhausted);
+  EXPECT_EQ(*Base64Decode("Zm9vZm9v", {.max_bytes = 6}), "foofoo");
+  // A bad character after the cap is not reached: the cap answers first.
+  EXPECT_EQ(Base64Decode("Zm9vZm9v!!!!", {.max_bytes = 3}).status().code(),
+            Code::kResourceExhausted);
+}
+
+TEST(Base64Test, NamesTheOffsetOfABadCharacter) {
+  auto r = Base64Decode("Zm9v*g==");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("offset 4"), std::string::npos) << r.status().message();
+}
+
 }  // namespace
 }  // namespace aether

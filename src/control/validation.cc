@@ -1,8 +1,8 @@
 #include "control/validation.h"
 
-#include <array>
 #include <boost/json.hpp>
 
+#include "common/base64.h"
 #include "common/json_util.h"
 #include "common/units.h"
 #include "protocol/names.h"
@@ -102,51 +102,18 @@ Result<std::chrono::milliseconds> ParseTimeout(std::string_view text, std::strin
 }
 
 Result<std::string> DecodeBase64(std::string_view text, uint64_t max_bytes) {
-  static constexpr std::array<int8_t, 256> kTable = [] {
-    std::array<int8_t, 256> t{};
-    t.fill(-1);
-    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i)
-      t[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
-    return t;
-  }();
-  std::string out;
-  out.reserve(std::min<uint64_t>(text.size() / 4 * 3, max_bytes + 3));
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t symbols = 0;  // alphabet characters seen
-  size_t padding = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '\n' || c == '\r') continue;
-    if (c == '=') {
-      ++padding;
-      continue;
-    }
-    int8_t v = kTable[c];
-    if (v < 0 || padding > 0) {
-      return InvalidArgument("wasm_b64 is not valid base64 (unexpected character at offset " +
-                             std::to_string(i) + ")");
-    }
-    ++symbols;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-      if (out.size() > max_bytes) {
-        return ResourceExhausted("the module is larger than " + std::to_string(max_bytes >> 20) +
-                                 " MiB");
-      }
-    }
+  Result<std::string> out = Base64Decode(text, {max_bytes, /*skip_line_breaks=*/true});
+  if (out.ok()) {
+    if (out->empty()) return InvalidArgument("wasm_b64 is empty");
+    return out;
   }
-  // Complete groups of 4 with '=' filling the last one; a lone symbol in a
-  // group (6 bits) cannot encode a byte.
-  bool ok = (symbols + padding) % 4 == 0 && padding <= 2 && symbols % 4 != 1 &&
-            (padding == 0 || (4 - symbols % 4) % 4 == padding);
-  if (!ok) return InvalidArgument("wasm_b64 is not valid base64 (bad length or padding)");
-  if (symbols == 0) return InvalidArgument("wasm_b64 is empty");
-  return out;
+  if (out.status().code() == Code::kResourceExhausted) {
+    return ResourceExhausted("the module is larger than " + std::to_string(max_bytes >> 20) +
+                             " MiB");
+  }
+  std::string_view why = out.status().message();
+  if (why.starts_with("base64: ")) why.remove_prefix(8);
+  return InvalidArgument("wasm_b64 is not valid base64 (" + std::string(why) + ")");
 }
 
 }  // namespace aether::control
