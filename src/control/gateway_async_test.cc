@@ -19,6 +19,7 @@
 #include "common/json_util.h"
 #include "common/testing/eventually.h"
 #include "control/gateway.h"
+#include "control/testing/gateway_fixture.h"
 
 namespace aether::control {
 namespace {
@@ -102,26 +103,8 @@ class Engine {
   std::set<std::string> remotes_;
 };
 
-class GatewayAsyncTest : public ::testing::Test {
+class GatewayAsyncTest : public testing::GatewayFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("aether-gateway-async-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    store_ = NewMemoryStore();
-    artifacts_ = ArtifactStore::Open((dir_ / "artifacts").string()).value();
-    events_ = EventLog::Open(*store_).value();
-    functions_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_);
-    NodeRegistryOptions no;
-    no.node_timeout = std::chrono::minutes(10);
-    nodes_ = NodeRegistry::Open(*store_, *events_, no).value();
-  }
-  void TearDown() override {
-    if (gateway_) gateway_->Stop();
-    std::filesystem::remove_all(dir_);
-  }
-
   std::string Deploy(const std::string& name) {
     auto v = functions_->Deploy({name, "module bytes of " + name, {}, {}}, "test");
     EXPECT_TRUE(v.ok()) << v.status().message();
@@ -161,21 +144,6 @@ class GatewayAsyncTest : public ::testing::Test {
     return f.get();
   }
   HttpResponse Invoke(const std::string& name) { return Await(InvokeAsync(name)); }
-  static std::string Code(const HttpResponse& r) {
-    auto v = ParseJsonObject(r.body);
-    if (!v.ok() || !v->contains("code") || !v->at("code").is_string()) return "";
-    return std::string(v->at("code").as_string());
-  }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<ArtifactStore> artifacts_;
-  std::unique_ptr<EventLog> events_;
-  std::unique_ptr<FunctionRegistry> functions_;
-  std::unique_ptr<NodeRegistry> nodes_;
-  MetricsRegistry registry_;
-  ControlMetrics metrics_{registry_};
-  std::unique_ptr<Gateway> gateway_;
 };
 
 TEST_F(GatewayAsyncTest, ForwardsReuseAKeptConnection) {

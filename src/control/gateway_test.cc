@@ -22,6 +22,7 @@
 
 #include "common/json_util.h"
 #include "common/testing/eventually.h"
+#include "control/testing/gateway_fixture.h"
 
 namespace aether::control {
 namespace {
@@ -97,27 +98,13 @@ class FakeEngine {
   HttpServer server_;
 };
 
-class GatewayTest : public ::testing::Test {
+class GatewayTest : public testing::GatewayFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("aether-gateway-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    store_ = NewMemoryStore();
-    artifacts_ = ArtifactStore::Open((dir_ / "artifacts").string()).value();
-    events_ = EventLog::Open(*store_).value();
-    functions_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_);
-    NodeRegistryOptions no;
-    no.node_timeout = std::chrono::minutes(10);
-    nodes_ = NodeRegistry::Open(*store_, *events_, no).value();
+    GatewayFixture::SetUp();
     auto v = functions_->Deploy({"f", "module bytes", {}, {}}, "test");
     ASSERT_TRUE(v.ok()) << v.status().message();
     sha_ = v->sha256;
-  }
-  void TearDown() override {
-    if (gateway_) gateway_->Stop();
-    std::filesystem::remove_all(dir_);
   }
 
   // A gateway whose forwards time out after 300 ms.
@@ -153,11 +140,6 @@ class GatewayTest : public ::testing::Test {
     }
     return f.get();
   }
-  static std::string Code(const HttpResponse& r) {
-    auto v = ParseJsonObject(r.body);
-    if (!v.ok() || !v->contains("code") || !v->at("code").is_string()) return "";
-    return std::string(v->at("code").as_string());
-  }
   double Invokes(const std::string& status) {
     std::string text = registry_.Render();
     std::string key = "aether_control_invokes_total{status=\"" + status + "\"} ";
@@ -165,15 +147,6 @@ class GatewayTest : public ::testing::Test {
     return at == std::string::npos ? 0 : std::stod(text.substr(at + key.size()));
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<ArtifactStore> artifacts_;
-  std::unique_ptr<EventLog> events_;
-  std::unique_ptr<FunctionRegistry> functions_;
-  std::unique_ptr<NodeRegistry> nodes_;
-  MetricsRegistry registry_;
-  ControlMetrics metrics_{registry_};
-  std::unique_ptr<Gateway> gateway_;
   std::string sha_;
 };
 
