@@ -390,14 +390,14 @@ void Client::OnConnected(const ExchangePtr& ex, const beast::error_code& ec) {
   Result<ssl::context*> tls = TlsContext();
   if (!tls.ok()) return Abandon(ex, tls.status());
   conn.tls.emplace(std::move(conn.socket), **tls);
-  Status setup = http_internal::SetUpClientTls(*conn.tls, url.host, options_.insecure_skip_verify);
+  Status setup = SetUpClientTls(*conn.tls, url.host, options_.insecure_skip_verify);
   if (!setup.ok()) return Abandon(ex, std::move(setup));
   conn.tls->async_handshake(ssl::stream_base::client, [this, ex](const beast::error_code& e) {
     if (ex->timed_out) {
       return Abandon(ex, DeadlineExceeded("TLS handshake with " + ex->url->Where() + " timed out"));
     }
     if (e) {
-      std::string why = http_internal::DescribeTlsFailure(e, ex->conn->tls->native_handle());
+      std::string why = DescribeTlsFailure(e, ex->conn->tls->native_handle());
       return Abandon(ex, Unavailable("TLS handshake with " + ex->url->Where() + " failed: " + why));
     }
     Write(ex);
@@ -546,8 +546,9 @@ void Client::Finish(const ExchangePtr& ex, Result<HttpResponse> result) {
 Result<ssl::context*> Client::TlsContext() {
   std::lock_guard lock(tls_mu_);
   if (tls_) return tls_.get();
-  ASSIGN_OR_RETURN(
-      tls_, http_internal::NewClientTlsContext(options_.ca_file, options_.insecure_skip_verify));
+  ASSIGN_OR_RETURN(tls_,
+                   NewClientTlsContext({.ca_file = options_.ca_file,
+                                        .insecure_skip_verify = options_.insecure_skip_verify}));
   return tls_.get();
 }
 

@@ -143,6 +143,9 @@ Status ParseStore(const toml::table& doc, const std::string& origin, StoreConfig
   RETURN_IF_ERROR(s.String("username", &st.username));
   RETURN_IF_ERROR(s.String("password", &st.password));
   RETURN_IF_ERROR(s.Duration("request_timeout", &st.request_timeout));
+  RETURN_IF_ERROR(s.String("ca_file", &st.ca_file));
+  RETURN_IF_ERROR(s.String("cert_file", &st.cert_file));
+  RETURN_IF_ERROR(s.String("key_file", &st.key_file));
   RETURN_IF_ERROR(s.Finish());
   auto bad = [&](const std::string& what) { return InvalidArgument(origin + ": [store] " + what); };
   if (st.backend != "sqlite" && st.backend != "etcd") {
@@ -152,6 +155,9 @@ Status ParseStore(const toml::table& doc, const std::string& origin, StoreConfig
     return bad("endpoints: backend \"etcd\" needs at least one (http://host:2379)");
   }
   if (st.prefix.empty()) return bad("prefix must not be empty");
+  if (st.cert_file.empty() != st.key_file.empty()) {
+    return bad("cert_file and key_file go together");
+  }
   return OkStatus();
 }
 
@@ -524,7 +530,11 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "# prefix = \"/aether/\"     # every key starts with it\n"
       << "# username = \"aether\"     # etcd authentication; the password in "
          "AETHER_ETCD_PASSWORD\n"
-      << "# request_timeout = \"5s\"\n\n"
+      << "# request_timeout = \"5s\"\n"
+      << "# ca_file = \"/etc/aether/etcd-ca.pem\"      # https:// endpoints: the CA to trust\n"
+      << "# cert_file = \"/etc/aether/etcd-client.pem\" # and the client certificate etcd asks "
+         "for\n"
+      << "# key_file = \"/etc/aether/etcd-client.key\"\n\n"
       << "[gateway]\n"
       << "workers = " << d.gateway.workers
       << "          # /api/invoke forwards in flight at once (no thread each)\n"

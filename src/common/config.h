@@ -78,6 +78,11 @@ struct StoreConfig {
   std::string username;                // etcd authentication, with password
   std::string password;
   std::chrono::nanoseconds request_timeout = std::chrono::seconds(5);
+  // etcd over https://: a CA to trust (else the system store), and the
+  // client certificate and key for an etcd that asks for one.
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
 };
 
 // The control plane's gateway (/api/invoke): `workers` forwards in flight

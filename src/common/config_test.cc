@@ -133,9 +133,13 @@ TEST(ConfigTest, StoreSection) {
   Result<Config> c = ParseConfig(
       "[store]\nbackend = \"etcd\"\nendpoints = [\"http://127.0.0.1:2379\", "
       "\"http://127.0.0.1:22379\"]\nprefix = \"/prod/\"\nusername = \"aether\"\n"
-      "request_timeout = \"2s\"\n",
+      "request_timeout = \"2s\"\nca_file = \"/ca.pem\"\ncert_file = \"/c.pem\"\n"
+      "key_file = \"/c.key\"\n",
       "t.toml");
   ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->store.ca_file, "/ca.pem");
+  EXPECT_EQ(c->store.cert_file, "/c.pem");
+  EXPECT_EQ(c->store.key_file, "/c.key");
   EXPECT_EQ(c->store.backend, "etcd");
   EXPECT_EQ(c->store.endpoints.size(), 2u);
   EXPECT_EQ(c->store.prefix, "/prod/");
@@ -150,6 +154,8 @@ TEST(ConfigTest, StoreSection) {
             "(http://host:2379)");
   EXPECT_EQ(error("[store]\nprefix = \"\"\n"), "t.toml: [store] prefix must not be empty");
   EXPECT_EQ(error("[store]\nhosts = 1\n"), "t.toml: unknown key [store] hosts");
+  EXPECT_EQ(error("[store]\ncert_file = \"/c.pem\"\n"),
+            "t.toml: [store] cert_file and key_file go together");
   // The password is never echoed back.
   std::string m = error("[store]\npassword = 7\n");
   EXPECT_EQ(m.find('7'), std::string::npos) << m;

@@ -219,7 +219,7 @@ Result<std::unique_ptr<Connection>> NetHttpClient::Connect(const Url& url,
 
 Status NetHttpClient::Handshake(Connection& conn, const Url& url) {
   ssl::stream<SocketStream>& stream = *conn.tls;
-  RETURN_IF_ERROR(http_internal::SetUpClientTls(stream, url.host, options_.insecure_skip_verify));
+  RETURN_IF_ERROR(SetUpClientTls(stream, url.host, options_.insecure_skip_verify));
   beast::error_code ec;
   stream.handshake(ssl::stream_base::client, ec);
   if (ec == asio::error::timed_out) {
@@ -227,7 +227,7 @@ Status NetHttpClient::Handshake(Connection& conn, const Url& url) {
   }
   if (ec) {
     return Unavailable("TLS handshake with " + url.Where() +
-                       " failed: " + http_internal::DescribeTlsFailure(ec, stream.native_handle()));
+                       " failed: " + DescribeTlsFailure(ec, stream.native_handle()));
   }
   conn.handshaken = true;
   return OkStatus();
@@ -236,8 +236,11 @@ Status NetHttpClient::Handshake(Connection& conn, const Url& url) {
 Result<ssl::context*> NetHttpClient::TlsContext() {
   std::lock_guard lock(tls_mu_);
   if (tls_) return tls_.get();
-  ASSIGN_OR_RETURN(
-      tls_, http_internal::NewClientTlsContext(options_.ca_file, options_.insecure_skip_verify));
+  ASSIGN_OR_RETURN(tls_,
+                   NewClientTlsContext({.ca_file = options_.ca_file,
+                                        .cert_file = options_.cert_file,
+                                        .key_file = options_.key_file,
+                                        .insecure_skip_verify = options_.insecure_skip_verify}));
   return tls_.get();
 }
 

@@ -91,6 +91,10 @@ struct HttpClientOptions {
   // https: trust this PEM file instead of the system store (a private CA, or
   // a self-signed server certificate).
   std::string ca_file{};
+  // https: both or neither — the certificate and key shown to a server
+  // that asks for one (etcd with --client-cert-auth).
+  std::string cert_file{};
+  std::string key_file{};
   // https: accept any certificate. Only for development and tests.
   bool insecure_skip_verify = false;
 };

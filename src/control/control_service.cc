@@ -60,6 +60,9 @@ Result<std::unique_ptr<Store>> OpenConfiguredStore(const Config& config) {
     o.password = env;
   }
   o.request_timeout = WholeMilliseconds(st.request_timeout);
+  o.ca_file = st.ca_file;
+  o.cert_file = st.cert_file;
+  o.key_file = st.key_file;
   Result<std::unique_ptr<Store>> store = OpenEtcdStore(std::move(o));
   if (store.ok()) {
     LOG_INFO("store: etcd at {} (prefix {})", fmt::join(st.endpoints, ", "), st.prefix);

@@ -20,8 +20,9 @@
 // with Unavailable, and the caller decides (the control plane's writes
 // are compare-and-set, so retrying them is safe).
 //
-// Not yet: TLS to etcd (endpoints must be http://; run etcd on a private
-// network or loopback) — docs/operations.md says how far this goes.
+// TLS: https:// endpoints (all of them, or none) are verified against
+// `ca_file` (else the system store); `cert_file`/`key_file` are shown to an
+// etcd that asks for client certificates (--client-cert-auth).
 #pragma once
 
 #include <chrono>
@@ -48,12 +49,19 @@ struct EtcdStoreOptions {
   std::string username{};
   std::string password{};
   std::chrono::milliseconds request_timeout{5000};
+  // https:// endpoints only (refused with http://, where they would be
+  // silently unused).
+  std::string ca_file{};
+  std::string cert_file{};
+  std::string key_file{};
 };
 
 // Connects and reads the revision. Errors: InvalidArgument for options
-// that cannot work (no endpoint, an endpoint that is not http://host:port,
-// an empty prefix, a user without a password), Unavailable when no
-// endpoint answers, Unauthenticated when etcd refuses the credentials.
+// that cannot work (no endpoint, an endpoint that is not http(s)://host:port,
+// http and https mixed, an empty prefix, a user without a password, TLS
+// files with http:// or that cannot be loaded), Unavailable when no
+// endpoint answers (a failed TLS handshake says why), Unauthenticated when
+// etcd refuses the credentials.
 Result<std::unique_ptr<Store>> OpenEtcdStore(EtcdStoreOptions options);
 
 }  // namespace aether::control

@@ -37,9 +37,11 @@ std::string EtcdBinary() {
 }
 
 Result<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(size_t members,
-                                                        std::chrono::milliseconds timeout) {
+                                                        std::chrono::milliseconds timeout,
+                                                        std::optional<EtcdTls> tls) {
   if (EtcdBinary().empty()) return Internal("etcd is not installed (apt-get install etcd-server)");
   std::unique_ptr<EtcdCluster> c(new EtcdCluster());
+  c->tls_ = std::move(tls);
   for (size_t i = 0; i < members; ++i) {
     Member m;
     m.name = "m" + std::to_string(i);
@@ -71,9 +73,11 @@ EtcdCluster::~EtcdCluster() {
   }
 }
 
-std::string EtcdCluster::endpoint(size_t i) const {
-  return "http://127.0.0.1:" + std::to_string(members_[i].client_port);
+std::string EtcdCluster::ClientUrl(const Member& m) const {
+  return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(m.client_port);
 }
+
+std::string EtcdCluster::endpoint(size_t i) const { return ClientUrl(members_[i]); }
 
 std::vector<std::string> EtcdCluster::endpoints() const {
   std::vector<std::string> out;
@@ -107,7 +111,7 @@ Status EtcdCluster::Restart(size_t i, std::chrono::milliseconds timeout) {
 
 Status EtcdCluster::Launch(size_t i, bool initial, std::chrono::milliseconds timeout) {
   Member& m = members_[i];
-  std::string client = "http://127.0.0.1:" + std::to_string(m.client_port);
+  std::string client = ClientUrl(m);
   std::string peer = "http://127.0.0.1:" + std::to_string(m.peer_port);
   std::vector<std::string> args = {
       "--name", m.name, "--data-dir", dir_ / m.name, "--listen-client-urls", client,
@@ -118,6 +122,18 @@ Status EtcdCluster::Launch(size_t i, bool initial, std::chrono::milliseconds tim
       // Tests kill members: elections within a
       // second rather than the default ~1-2 s.
       "--heartbeat-interval", "50", "--election-timeout", "500"};
+  if (tls_) {
+    for (std::string a :
+         {"--cert-file", tls_->cert_file.c_str(), "--key-file", tls_->key_file.c_str()}) {
+      args.push_back(std::move(a));
+    }
+    if (!tls_->client_ca_file.empty()) {
+      for (std::string a :
+           {"--client-cert-auth", "--trusted-ca-file", tls_->client_ca_file.c_str()}) {
+        args.push_back(std::move(a));
+      }
+    }
+  }
   uint16_t port = m.client_port;
   auto ready = [port](const std::string& log) -> uint16_t {
     return log.find("ready to serve client requests") != std::string::npos ? port : 0;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,18 +20,27 @@ namespace aether::testing {
 // Where etcd is installed; empty when it is not.
 std::string EtcdBinary();
 
+// Clients over TLS (peers still talk plain HTTP among themselves).
+struct EtcdTls {
+  std::string cert_file;  // the members' server certificate and key
+  std::string key_file;
+  // Set: clients must show a certificate this CA file vouches for.
+  std::string client_ca_file{};
+};
+
 class EtcdCluster {
  public:
   // `members` members forming one cluster; returns once every one serves
   // clients. Unavailable (with the end of a log) when one does not.
   static Result<std::unique_ptr<EtcdCluster>> Start(
-      size_t members, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+      size_t members, std::chrono::milliseconds timeout = std::chrono::seconds(30),
+      std::optional<EtcdTls> tls = std::nullopt);
   ~EtcdCluster();  // stops every member (SIGTERM, then SIGKILL)
   EtcdCluster(const EtcdCluster&) = delete;
   EtcdCluster& operator=(const EtcdCluster&) = delete;
 
   size_t size() const { return members_.size(); }
-  // "http://127.0.0.1:PORT" of member i.
+  // "http://127.0.0.1:PORT" of member i (https:// with TLS).
   std::string endpoint(size_t i) const;
   std::vector<std::string> endpoints() const;
   std::string Logs() const;
@@ -52,7 +62,10 @@ class EtcdCluster {
   EtcdCluster() = default;
   Status Launch(size_t i, bool initial, std::chrono::milliseconds timeout);
 
+  std::string ClientUrl(const Member& m) const;
+
   TempDir dir_;
+  std::optional<EtcdTls> tls_;
   std::string initial_cluster_;
   std::vector<Member> members_;
 };

@@ -54,26 +54,4 @@ bool ConnectionClosed(const boost::system::error_code& ec) {
          ec == ssl::error::stream_truncated;
 }
 
-Result<std::unique_ptr<ssl::context>> NewClientTlsContext(const std::string& ca_file,
-                                                          bool insecure_skip_verify) {
-  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
-  boost::system::error_code ec;
-  if (!ca_file.empty()) {
-    ctx->load_verify_file(ca_file, ec);
-    if (ec) return InvalidArgument("cannot load CA file " + ca_file + ": " + ec.message());
-  } else if (!insecure_skip_verify) {
-    ctx->set_default_verify_paths(ec);
-    if (ec) return Internal("cannot load the system CA store: " + ec.message());
-  }
-  return ctx;
-}
-
-std::string DescribeTlsFailure(const boost::system::error_code& ec, SSL* ssl) {
-  std::string detail = ec.message();
-  long verify = SSL_get_verify_result(ssl);
-  if (verify != X509_V_OK)
-    detail += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
-  return detail;
-}
-
 }  // namespace aether::http_internal

@@ -7,6 +7,7 @@
 
 #include "common/http_client.h"
 #include "common/log.h"
+#include "common/tls_client.h"
 #include "control/etcd/etcd_codec.h"
 #include "control/etcd/revision_watch.h"
 #include "control/internal/txn_check.h"
@@ -16,17 +17,23 @@ namespace {
 
 Status CheckOptions(const EtcdStoreOptions& o) {
   if (o.endpoints.empty()) return InvalidArgument("[store] endpoints: at least one etcd URL");
+  const bool https = o.endpoints.front().starts_with("https://");
   for (const std::string& e : o.endpoints) {
     auto url = boost::urls::parse_uri(e);
-    if (e.starts_with("https://")) {
-      return InvalidArgument("[store] endpoints: " + e +
-                             ": TLS to etcd is not supported yet; use http:// on a private "
-                             "network or loopback");
+    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty() ||
+        !url->has_port() || (!url->path().empty() && url->path() != "/")) {
+      return InvalidArgument("[store] endpoints: " + e + " is not http(s)://host:port");
     }
-    if (!url || url->scheme() != "http" || url->host().empty() || !url->has_port() ||
-        (!url->path().empty() && url->path() != "/")) {
-      return InvalidArgument("[store] endpoints: " + e + " is not http://host:port");
+    if ((url->scheme() == "https") != https) {
+      return InvalidArgument("[store] endpoints: all https:// or all http://, not both");
     }
+  }
+  if (!https && !(o.ca_file.empty() && o.cert_file.empty() && o.key_file.empty())) {
+    return InvalidArgument(
+        "[store] ca_file, cert_file and key_file are for https:// endpoints; these are http://");
+  }
+  if (o.cert_file.empty() != o.key_file.empty()) {
+    return InvalidArgument("[store] cert_file and key_file go together");
   }
   if (o.prefix.empty()) return InvalidArgument("[store] prefix must not be empty");
   if (o.username.empty() != o.password.empty()) {
@@ -43,7 +50,11 @@ class EtcdStore final : public Store {
  public:
   explicit EtcdStore(EtcdStoreOptions options)
       : options_(std::move(options)),
-        http_(NewHttpClient({.max_idle_per_host = 8, .max_response_bytes = kMaxAnswerBytes})) {
+        http_(NewHttpClient({.max_idle_per_host = 8,
+                             .max_response_bytes = kMaxAnswerBytes,
+                             .ca_file = options_.ca_file,
+                             .cert_file = options_.cert_file,
+                             .key_file = options_.key_file})) {
     for (std::string& e : options_.endpoints) {
       if (e.ends_with('/')) e.pop_back();
     }
@@ -64,6 +75,9 @@ class EtcdStore final : public Store {
         .token = [this] { return Token(); },
         .publish = [this](int64_t r) { Publish(r); },
         .max_message_bytes = kMaxAnswerBytes,
+        .tls = {.ca_file = options_.ca_file,
+                .cert_file = options_.cert_file,
+                .key_file = options_.key_file},
     });
     return OkStatus();
   }
@@ -176,6 +190,13 @@ class EtcdStore final : public Store {
 
 Result<std::unique_ptr<Store>> OpenEtcdStore(EtcdStoreOptions options) {
   RETURN_IF_ERROR(CheckOptions(options));
+  if (options.endpoints.front().starts_with("https://")) {
+    // Unreadable TLS files are a configuration error, not an etcd that
+    // cannot be reached.
+    Result<std::unique_ptr<boost::asio::ssl::context>> tls = NewClientTlsContext(
+        {.ca_file = options.ca_file, .cert_file = options.cert_file, .key_file = options.key_file});
+    if (!tls.ok()) return InvalidArgument("[store] " + tls.status().message());
+  }
   auto store = std::make_unique<EtcdStore>(std::move(options));
   RETURN_IF_ERROR(store->Start());
   return std::unique_ptr<Store>(std::move(store));

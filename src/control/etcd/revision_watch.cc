@@ -111,19 +111,46 @@ int64_t RevisionWatch::Stream(const std::string& endpoint, int64_t from) {
   ::setsockopt(fd_, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
   ::setsockopt(fd_, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 
+  if (url->scheme() != "https") return Exchange(socket, endpoint, host + ":" + port, from);
+  if (!tls_) {
+    Result<std::unique_ptr<asio::ssl::context>> ctx = NewClientTlsContext(options_.tls);
+    if (!ctx.ok()) {
+      LOG_WARN("etcd watch: {}", ctx.status().message());
+      return from;
+    }
+    tls_ = std::move(*ctx);
+  }
+  asio::ssl::stream<tcp::socket> tls(std::move(socket), *tls_);
+  if (Status s = SetUpClientTls(tls, host, false); !s.ok()) {
+    LOG_WARN("etcd watch: {}", s.message());
+    return from;
+  }
+  tls.handshake(asio::ssl::stream_base::client, ec);
+  if (ec) {
+    LOG_WARN("etcd watch: TLS handshake with {} failed: {}", endpoint,
+             DescribeTlsFailure(ec, tls.native_handle()));
+    return from;
+  }
+  return Exchange(tls, endpoint, host + ":" + port, from);
+}
+
+template <typename SyncStream>
+int64_t RevisionWatch::Exchange(SyncStream& stream, const std::string& endpoint,
+                                const std::string& authority, int64_t from) {
+  boost::system::error_code ec;
   http::request<http::string_body> req{http::verb::post, "/v3/watch", 11};
-  req.set(http::field::host, host + ":" + port);
+  req.set(http::field::host, authority);
   req.set(http::field::content_type, "application/json");
   if (std::string token = options_.token(); !token.empty()) {
     req.set(http::field::authorization, token);
   }
   req.body() = EncodeWatch(options_.prefix, from);
   req.prepare_payload();
-  http::write(socket, req, ec);
+  http::write(stream, req, ec);
   boost::beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
-  if (!ec) http::read_header(socket, buffer, parser, ec);
+  if (!ec) http::read_header(stream, buffer, parser, ec);
   if (ec) {
     LOG_DEBUG("etcd watch: {}: {}", endpoint, ec.message());
     return from;
@@ -139,7 +166,7 @@ int64_t RevisionWatch::Stream(const std::string& endpoint, int64_t from) {
   while (!parser.is_done()) {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
-    http::read_some(socket, buffer, parser, ec);
+    http::read_some(stream, buffer, parser, ec);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) break;
     pending.append(chunk, sizeof chunk - parser.get().body().size);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/tls_client.h"
 
 namespace aether::control::etcd {
 
@@ -39,6 +40,8 @@ struct RevisionWatchOptions {
   // make the watch hold unbounded memory. The store's other answers have
   // the same bound.
   uint64_t max_message_bytes = 256ull << 20;
+  // For https:// endpoints.
+  ClientTlsOptions tls{};
 };
 
 class RevisionWatch {
@@ -59,6 +62,11 @@ class RevisionWatch {
   // to resume from (the last one seen + 1), or 0 to start over from the
   // current revision (compacted).
   int64_t Stream(const std::string& endpoint, int64_t from);
+  // The request and the stream of answers on a connected (and, for
+  // https, handshaken) socket or TLS stream.
+  template <typename SyncStream>
+  int64_t Exchange(SyncStream& stream, const std::string& endpoint, const std::string& authority,
+                   int64_t from);
   void Sleep(std::chrono::milliseconds d);
 
   RevisionWatchOptions options_;
@@ -67,7 +75,8 @@ class RevisionWatch {
   std::condition_variable cv_;
   bool stopping_ = false;  // under mu_
   int fd_ = -1;            // under mu_: the stream's socket, shut down by Stop()
-  std::thread thread_;     // last
+  std::unique_ptr<boost::asio::ssl::context> tls_;  // made at the first https stream
+  std::thread thread_;                              // last
 };
 
 }  // namespace aether::control::etcd
