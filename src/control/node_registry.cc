@@ -93,8 +93,14 @@ Result<std::unique_ptr<NodeRegistry>> NodeRegistry::Open(Store& store, EventLog&
                                                          NodeRegistryOptions options) {
   if (!options.new_secret) options.new_secret = [] { return GenerateToken(); };
   std::unique_ptr<NodeRegistry> reg(new NodeRegistry(store, events, std::move(options)));
-  ASSIGN_OR_RETURN(auto kvs, store.List(kNodesPrefix));
-  auto now = reg->options_.clock->Now();
+  RETURN_IF_ERROR(reg->Load());
+  return reg;
+}
+
+Status NodeRegistry::Load() {
+  ASSIGN_OR_RETURN(auto kvs, store_.List(kNodesPrefix));
+  std::lock_guard lock(mu_);
+  auto now = options_.clock->Now();
   for (const KeyValue& kv : kvs) {
     Result<Decoded> d = Decode(kv.value);
     if (!d.ok()) {
@@ -102,18 +108,21 @@ Result<std::unique_ptr<NodeRegistry>> NodeRegistry::Open(Store& store, EventLog&
       continue;
     }
     std::string id = d->status.reg.node_id;
+    if (nodes_.contains(id) || removed_.contains(id)) continue;  // memory is newer
     if (d->removed) {
-      reg->removed_[id] = d->removed_at;
+      removed_[id] = d->removed_at;
       continue;
     }
     // Grace: a node that was up gets a full node_timeout to beat again.
-    reg->nodes_[id] = Node{std::move(d->status), now, std::move(d->credential_sha256),
-                           std::move(d->dataplane_key)};
+    nodes_[id] = Node{std::move(d->status), now, std::move(d->credential_sha256),
+                      std::move(d->dataplane_key)};
   }
-  return reg;
+  return OkStatus();
 }
 
-Status NodeRegistry::Persist(const std::string& node_id) {
+Status NodeRegistry::Persist(const std::string& node_id) { return Persist(node_id, store_); }
+
+Status NodeRegistry::Persist(const std::string& node_id, Store& store) {
   // Writes are serialized and always take the newest state, so two
   // transitions racing to the store cannot land in the wrong order.
   std::lock_guard persist(persist_mu_);
@@ -126,8 +135,8 @@ Status NodeRegistry::Persist(const std::string& node_id) {
       value = EncodeRemoved(node_id, r->second);
     }
   }
-  if (value.empty()) return store_.Delete(NodeKey(node_id)).status();
-  return store_.Put(NodeKey(node_id), value).status();
+  if (value.empty()) return store.Delete(NodeKey(node_id)).status();
+  return store.Put(NodeKey(node_id), value).status();
 }
 
 void NodeRegistry::Record(const std::string& type, const std::string& source,
@@ -259,6 +268,21 @@ Status NodeRegistry::Beat(Heartbeat beat) {
 }
 
 void NodeRegistry::Sweep() {
+  Store* store = &store_;
+  if (FencedStore* leader = options_.leader) {
+    std::optional<Fence> term = leader->leadership().Term();
+    if (!term) return;  // a follower: the leader sweeps
+    store = leader;
+    if (*term != adopted_term_) {
+      // A new term: nodes that registered at other replicas are in the
+      // store only; they get a node_timeout of grace, as after a restart.
+      if (Status st = Load(); !st.ok()) {
+        LOG_WARN("loading the nodes at the start of a term: {}", st.message());
+        return;
+      }
+      adopted_term_ = *term;
+    }
+  }
   std::vector<NodeStatus> went_down;
   {
     std::lock_guard lock(mu_);
@@ -274,8 +298,11 @@ void NodeRegistry::Sweep() {
   for (const NodeStatus& s : went_down) {
     LOG_WARN("node {} is down (no heartbeat for {} ms)", s.reg.node_id,
              std::chrono::duration_cast<std::chrono::milliseconds>(options_.node_timeout).count());
-    if (Status st = Persist(s.reg.node_id); !st.ok())
+    if (Status st = Persist(s.reg.node_id, *store); !st.ok()) {
+      // Fenced out: another replica leads now and sweeps with its own view.
       LOG_WARN("persisting node state: {}", st.message());
+      if (options_.leader != nullptr) continue;
+    }
     Record("node_down", "control", s.reg.node_id, s.reg.url);
   }
 }

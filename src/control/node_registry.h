@@ -39,6 +39,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "control/event_log.h"
+#include "control/leadership.h"
 #include "control/store.h"
 #include "protocol/node.h"
 
@@ -77,6 +78,11 @@ struct NodeRegistryOptions {
   Clock* clock = &Clock::Real();
   // A new node secret (64 hex digits); empty = auth.h's GenerateToken.
   std::function<Result<std::string>()> new_secret;
+  // Replicas (leadership.h): Sweep runs only while this replica leads, and
+  // writes through this fenced store; at the start of each term it first
+  // loads the nodes that registered at other replicas. Null: one process,
+  // always sweeping through the registry's store.
+  FencedStore* leader = nullptr;
 };
 
 class NodeRegistry {
@@ -116,7 +122,8 @@ class NodeRegistry {
   // re-registers), PermissionDenied for a removed one. A down node comes
   // back up.
   Status Beat(Heartbeat beat);
-  // Marks nodes silent for node_timeout down. Call periodically.
+  // Marks nodes silent for node_timeout down (on the leader only, when
+  // options.leader is set). Call periodically.
   void Sweep();
 
   std::vector<NodeStatus> List() const;
@@ -150,6 +157,9 @@ class NodeRegistry {
   // Writes the node's row, its tombstone, or deletes the key: whichever is
   // current in memory.
   Status Persist(const std::string& node_id);
+  Status Persist(const std::string& node_id, Store& store);
+  // Adds the stored nodes that are not in memory (all of them at Open).
+  Status Load();
   void Record(const std::string& type, const std::string& source, const std::string& node_id,
               const std::string& url);
   // Under mu_: the node's new state after a (re-)registration.
@@ -166,6 +176,7 @@ class NodeRegistry {
   std::map<std::string, Node, std::less<>> nodes_;
   std::map<std::string, std::string, std::less<>> removed_;  // node id -> removed_at (RFC 3339)
   uint64_t rotation_ = 0;  // breaks ties between equally loaded nodes
+  Fence adopted_term_;     // Sweep's thread only: the term whose nodes Load() took
 };
 
 }  // namespace aether::control
