@@ -8,6 +8,7 @@
 #include <functional>
 #include <thread>
 
+#include "common/testing/eventually.h"
 #include "control/etcd_store.h"
 #include "control/leadership.h"
 #include "etcd_cluster.h"
@@ -31,15 +32,16 @@ EtcdControlPlane Replica(const EtcdCluster& etcd, const std::string& id, seconds
   return r.ok() ? std::move(r).value() : EtcdControlPlane{};
 }
 
-// Polls `done` until it holds or `timeout` passes (no fixed sleep: the
-// election runs on its own thread).
+// The election runs on its own thread: wait for what it does.
 bool WaitFor(const std::function<bool()>& done, milliseconds timeout = milliseconds(20000)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return done();
+  return ::aether::testing::Eventually(done, timeout);
+}
+
+// A replica alone on `etcd`, once it leads.
+EtcdControlPlane Leading(const EtcdCluster& etcd, seconds ttl) {
+  EtcdControlPlane a = Replica(etcd, "replica-a", ttl);
+  EXPECT_TRUE(a.leadership && WaitFor([&] { return a.leadership->IsLeader(); }));
+  return a;
 }
 
 std::string Holder(Store& store) {
@@ -74,9 +76,8 @@ TEST(EtcdElectionTest, ExactlyOneLeadsAndAResignHandsOverAtOnce) {
 TEST(EtcdElectionTest, AWriteOfAnEndedTermIsFencedOut) {
   auto etcd = StartEtcd(1);
   ASSERT_NE(etcd, nullptr);
-  EtcdControlPlane a = Replica(*etcd, "replica-a", seconds(60));
-  ASSERT_TRUE(a.leadership);
-  ASSERT_TRUE(WaitFor([&] { return a.leadership->IsLeader(); }));
+  EtcdControlPlane a = Leading(*etcd, seconds(60));
+  ASSERT_TRUE(a.leadership && a.leadership->IsLeader());
   FencedStore fenced(*a.store, *a.leadership);
   ASSERT_TRUE(fenced.Put("nodes/n1", "up").ok());
 
@@ -109,9 +110,8 @@ TEST(EtcdElectionTest, AWriteOfAnEndedTermIsFencedOut) {
 TEST(EtcdElectionTest, AFailedCompareOfTheCallerIsNotTheFence) {
   auto etcd = StartEtcd(1);
   ASSERT_NE(etcd, nullptr);
-  EtcdControlPlane a = Replica(*etcd, "replica-a", seconds(60));
-  ASSERT_TRUE(a.leadership);
-  ASSERT_TRUE(WaitFor([&] { return a.leadership->IsLeader(); }));
+  EtcdControlPlane a = Leading(*etcd, seconds(60));
+  ASSERT_TRUE(a.leadership && a.leadership->IsLeader());
   FencedStore fenced(*a.store, *a.leadership);
   ASSERT_TRUE(fenced.Put("k", "1").ok());
   // A CAS that lost its race: succeeded = false, as from the plain store.
@@ -126,9 +126,8 @@ TEST(EtcdElectionTest, AFailedCompareOfTheCallerIsNotTheFence) {
 TEST(EtcdElectionTest, ALeaderThatCannotKeepItsLeaseStopsLeadingByItself) {
   auto etcd = StartEtcd(1);
   ASSERT_NE(etcd, nullptr);
-  EtcdControlPlane a = Replica(*etcd, "replica-a", seconds(2));
-  ASSERT_TRUE(a.leadership);
-  ASSERT_TRUE(WaitFor([&] { return a.leadership->IsLeader(); }));
+  EtcdControlPlane a = Leading(*etcd, seconds(2));
+  ASSERT_TRUE(a.leadership && a.leadership->IsLeader());
   etcd->Kill(0);
   // No write needed: the lease's deadline passes without a keepalive.
   EXPECT_TRUE(WaitFor([&] { return !a.leadership->IsLeader(); }, milliseconds(10000)));

@@ -15,6 +15,7 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view kNodesPrefix = "nodes/";
+constexpr std::string_view kSeenPrefix = "seen/";  // relayed heartbeats (see the header)
 
 std::string NodeKey(const std::string& id) { return std::string(kNodesPrefix) + id; }
 
@@ -244,6 +245,8 @@ std::optional<std::string> NodeRegistry::PairTokenDigest(const std::string& send
 Status NodeRegistry::Beat(Heartbeat beat) {
   NodeStatus snapshot;
   bool came_up = false;
+  bool relay = false;
+  bool follower = options_.leader != nullptr && !options_.leader->IsLeader();
   {
     std::lock_guard lock(mu_);
     auto it = nodes_.find(beat.node_id);
@@ -257,6 +260,10 @@ Status NodeRegistry::Beat(Heartbeat beat) {
     n.status.last_heartbeat = Rfc3339(options_.clock->WallNow());
     n.last_seen = options_.clock->Now();
     if (came_up) snapshot = n.status;
+    if (follower && n.last_seen - n.relayed >= options_.node_timeout / 3) {
+      n.relayed = n.last_seen;
+      relay = true;
+    }
   }
   if (came_up) {
     LOG_INFO("node {} is up again", snapshot.reg.node_id);
@@ -264,7 +271,58 @@ Status NodeRegistry::Beat(Heartbeat beat) {
       LOG_WARN("persisting node state: {}", st.message());
     Record("node_up", "control", snapshot.reg.node_id, snapshot.reg.url);
   }
+  if (relay) {
+    // The leader decides liveness and hears this node only through the
+    // store: a write of seen/<id> every node_timeout / 3 at most.
+    if (auto r = store_.Put(std::string(kSeenPrefix) + beat.node_id, ""); !r.ok()) {
+      LOG_WARN("relaying node {}'s heartbeat to the leader: {}", beat.node_id,
+               r.status().message());
+    }
+  }
   return OkStatus();
+}
+
+void NodeRegistry::TakeRelayedBeats(Store& store) {
+  Result<std::vector<KeyValue>> seen = store_.List(kSeenPrefix);
+  if (!seen.ok()) {
+    LOG_WARN("reading relayed heartbeats: {}", seen.status().message());
+    return;
+  }
+  std::vector<NodeStatus> came_up;
+  bool unknown = false;
+  {
+    std::lock_guard lock(mu_);
+    auto now = options_.clock->Now();
+    for (const KeyValue& kv : *seen) {
+      std::string id = kv.key.substr(kSeenPrefix.size());
+      int64_t& revision = relayed_[id];
+      if (revision == kv.mod_revision) continue;
+      revision = kv.mod_revision;
+      auto it = nodes_.find(id);
+      if (it == nodes_.end()) {
+        unknown |= !removed_.contains(id);
+        continue;
+      }
+      it->second.last_seen = now;
+      if (!it->second.status.up) {
+        it->second.status.up = true;
+        came_up.push_back(it->second.status);
+      }
+    }
+  }
+  // Registered at a follower after this term began: known from now on,
+  // with a node_timeout of grace.
+  if (unknown) {
+    if (Status st = Load(); !st.ok()) LOG_WARN("loading the nodes: {}", st.message());
+  }
+  for (const NodeStatus& s : came_up) {
+    LOG_INFO("node {} is up again (heartbeats through another replica)", s.reg.node_id);
+    if (Status st = Persist(s.reg.node_id, store); !st.ok()) {
+      LOG_WARN("persisting node state: {}", st.message());
+      continue;
+    }
+    Record("node_up", "control", s.reg.node_id, s.reg.url);
+  }
 }
 
 void NodeRegistry::Sweep() {
@@ -282,6 +340,7 @@ void NodeRegistry::Sweep() {
       }
       adopted_term_ = *term;
     }
+    TakeRelayedBeats(*leader);
   }
   std::vector<NodeStatus> went_down;
   {
@@ -299,9 +358,9 @@ void NodeRegistry::Sweep() {
     LOG_WARN("node {} is down (no heartbeat for {} ms)", s.reg.node_id,
              std::chrono::duration_cast<std::chrono::milliseconds>(options_.node_timeout).count());
     if (Status st = Persist(s.reg.node_id, *store); !st.ok()) {
-      // Fenced out: another replica leads now and sweeps with its own view.
       LOG_WARN("persisting node state: {}", st.message());
-      if (options_.leader != nullptr) continue;
+      // Fenced out: another replica leads now and sweeps with its own view.
+      if (options_.leader != nullptr && !options_.leader->IsLeader()) continue;
     }
     Record("node_down", "control", s.reg.node_id, s.reg.url);
   }

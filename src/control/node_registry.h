@@ -11,6 +11,9 @@
 //
 // Liveness: a node is up after it registers or beats, and is marked down
 // by Sweep() once silent for node_timeout (no leases: timestamps suffice).
+// With replicas (options.leader) only the leader sweeps; a follower that
+// hears a node rewrites seen/<id> in the store at most every
+// node_timeout / 3, which the leader's sweep takes as a beat.
 //
 // Identity (docs/api.md, "Node protocol"): Admit() — the join token's one
 // use — issues a new node its own secret and stores only what
@@ -151,6 +154,7 @@ class NodeRegistry {
     // before node credentials existed.
     std::string credential_sha256;
     std::string dataplane_key;
+    Clock::TimePoint relayed{};  // a follower: when it last wrote seen/<id>
   };
   NodeRegistry(Store& store, EventLog& events, NodeRegistryOptions options)
       : store_(store), events_(events), options_(std::move(options)) {}
@@ -160,6 +164,9 @@ class NodeRegistry {
   Status Persist(const std::string& node_id, Store& store);
   // Adds the stored nodes that are not in memory (all of them at Open).
   Status Load();
+  // The leader: nodes whose seen/<id> a follower rewrote since the last
+  // look beat just now (a down one comes up, written through `store`).
+  void TakeRelayedBeats(Store& store);
   void Record(const std::string& type, const std::string& source, const std::string& node_id,
               const std::string& url);
   // Under mu_: the node's new state after a (re-)registration.
@@ -177,6 +184,7 @@ class NodeRegistry {
   std::map<std::string, std::string, std::less<>> removed_;  // node id -> removed_at (RFC 3339)
   uint64_t rotation_ = 0;  // breaks ties between equally loaded nodes
   Fence adopted_term_;     // Sweep's thread only: the term whose nodes Load() took
+  std::map<std::string, int64_t, std::less<>> relayed_;  // under mu_: seen/<id> revisions taken
 };
 
 }  // namespace aether::control

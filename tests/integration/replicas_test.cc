@@ -10,6 +10,7 @@
 #include <functional>
 #include <thread>
 
+#include "cluster.h"
 #include "common/testing/http_fetch.h"
 #include "etcd_cluster.h"
 #include "process.h"
@@ -17,16 +18,10 @@
 namespace aether::testing {
 namespace {
 
-namespace json = boost::json;
-using Clock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-
-const std::string kControl = std::string(AETHER_BIN_DIR) + "/aether-control";
 const std::string kAdmin = "replicas-admin-token-0123456789";
 const std::string kJoin = "replicas-join-token-0123456789ab";
 
-json::object Obj(const std::string& body) {
+json::object Body(const std::string& body) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
   return !ec && v.is_object() ? v.as_object() : json::object{};
@@ -35,15 +30,6 @@ json::object Obj(const std::string& body) {
 std::string Str(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-bool WaitFor(const std::function<bool()>& done, milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return done();
 }
 
 // One replica: its own data directory, the shared etcd and tokens.
@@ -85,7 +71,7 @@ class Replica {
     return r.ok() ? std::move(r).value() : HttpResponse{0, "", r.status().message(), {}};
   }
   // "leader", "follower", or "" when /health does not answer.
-  std::string Role() { return Str(Obj(Call("GET", "/health", {}, "").body), "role"); }
+  std::string Role() { return Str(Body(Call("GET", "/health", {}, "").body), "role"); }
 
  private:
   TempDir dir_;
@@ -126,7 +112,7 @@ std::string Register(Replica& at, const std::string& node_id) {
   HttpResponse r = at.Call("POST", "/register",
                            R"({"node_id":")" + node_id + R"(","url":"http://127.0.0.1:1"})", kJoin);
   EXPECT_EQ(r.status, 200) << r.body;
-  return Str(Obj(r.body), "credential");
+  return Str(Body(r.body), "credential");
 }
 
 int Beat(Replica& at, const std::string& node_id, const std::string& credential) {
@@ -137,7 +123,7 @@ int Beat(Replica& at, const std::string& node_id, const std::string& credential)
 }
 
 std::string NodeState(Replica& at, const std::string& node_id) {
-  json::object o = Obj(at.Call("GET", "/api/nodes").body);
+  json::object o = Body(at.Call("GET", "/api/nodes").body);
   const json::value* nodes = o.if_contains("nodes");
   if (nodes == nullptr || !nodes->is_array()) return "";
   for (const json::value& n : nodes->as_array()) {
@@ -149,7 +135,7 @@ std::string NodeState(Replica& at, const std::string& node_id) {
 }
 
 size_t NodeDownEvents(Replica& at, const std::string& node_id) {
-  json::object o = Obj(at.Call("GET", "/api/events?type=node_down&limit=1000").body);
+  json::object o = Body(at.Call("GET", "/api/events?type=node_down&limit=1000").body);
   const json::value* events = o.if_contains("events");
   size_t n = 0;
   if (events == nullptr || !events->is_array()) return 0;
@@ -174,7 +160,7 @@ TEST(Replicas, OneLeaderAndAKilledLeaderIsReplacedWhoStillSweepsNodes) {
             std::string::npos);
   EXPECT_NE(follower.Call("GET", "/metrics", {}, "").body.find("\naether_control_leader 0"),
             std::string::npos);
-  json::object health = Obj(follower.Call("GET", "/health", {}, "").body);
+  json::object health = Body(follower.Call("GET", "/health", {}, "").body);
   EXPECT_EQ(Str(health, "replica_id"), follower.id());
   ASSERT_TRUE(health["store"].is_object());
   EXPECT_EQ(Str(health["store"].as_object(), "backend"), "etcd");
