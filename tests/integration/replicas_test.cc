@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cluster.h"
+#include "common/base64.h"
 #include "common/testing/http_fetch.h"
 #include "etcd_cluster.h"
 #include "process.h"
@@ -197,6 +198,8 @@ TEST(Replicas, ALeaderPausedPastItsLeaseDoesNotActWhenItWakes) {
   ASSERT_EQ(::kill(a.process().pid(), SIGSTOP), 0);
   auto stopped = Clock::now();
   ASSERT_TRUE(WaitFor([&] { return b.Role() == "leader"; }, seconds(20)));
+  // b knows n1 once its first sweep of the term has loaded the stored nodes.
+  ASSERT_TRUE(WaitFor([&] { return Beat(b, "n1", cred) == 200; }, seconds(10)));
   // Long enough that a's memory of n1 is past node_timeout (3s): awake and
   // still believing it leads, it would mark n1 down at its next sweep.
   while (Clock::now() - stopped < seconds(5)) {
@@ -216,6 +219,48 @@ TEST(Replicas, ALeaderPausedPastItsLeaseDoesNotActWhenItWakes) {
   EXPECT_EQ(b.Role(), "leader");
   EXPECT_EQ(NodeDownEvents(b, "n1"), 0u) << "the paused leader acted after it woke up";
   EXPECT_EQ(NodeState(b, "n1"), "up");
+}
+
+// The fence alone: a's lease is long (its own clock says it still leads
+// when it wakes), but its key was taken while it was frozen — as when etcd
+// let the lease go. Its first write as leader must fail the compare.
+TEST(Replicas, ALeaderWhoseKeyWasTakenWhileFrozenIsFencedOut) {
+  auto etcd = Etcd3();
+  ASSERT_NE(etcd, nullptr);
+  Replica a(*etcd, "replica-a", "60s");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(WaitFor([&] { return a.Role() == "leader"; }, seconds(30)));
+  Replica b(*etcd, "replica-b", "2s");
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(OneLeader({&a, &b}), 0);
+  std::string cred = Register(a, "n1");
+  ASSERT_FALSE(cred.empty());
+  ASSERT_EQ(Beat(a, "n1", cred), 200);
+
+  ASSERT_EQ(::kill(a.process().pid(), SIGSTOP), 0);
+  auto stopped = Clock::now();
+  auto gone = HttpFetch("POST", etcd->endpoint(0) + "/v3/kv/deleterange",
+                        R"({"key":")" + Base64Encode("/ha/meta/leader") + "\"}", {}, seconds(10));
+  ASSERT_TRUE(gone.ok() && gone->status == 200);
+  ASSERT_TRUE(WaitFor([&] { return b.Role() == "leader"; }, seconds(20)));
+  ASSERT_TRUE(WaitFor([&] { return Beat(b, "n1", cred) == 200; }, seconds(10)));
+  // a's memory of n1 goes past node_timeout (3s) while n1 beats at b.
+  while (Clock::now() - stopped < seconds(5)) {
+    EXPECT_EQ(Beat(b, "n1", cred), 200);
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  ASSERT_EQ(::kill(a.process().pid(), SIGCONT), 0);
+  // a's next sweep tries to mark n1 down as leader: the fence refuses it,
+  // and a becomes a follower.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        EXPECT_EQ(Beat(b, "n1", cred), 200);
+        return a.Role() == "follower";
+      },
+      seconds(20)));
+  EXPECT_NE(a.process().Log().find("lost the lead"), std::string::npos) << a.process().Log();
+  EXPECT_EQ(b.Role(), "leader");
+  EXPECT_EQ(NodeDownEvents(b, "n1"), 0u) << "the old leader's write went through";
 }
 
 TEST(Replicas, ACleanStopHandsTheLeadOverAtOnce) {
