@@ -69,10 +69,8 @@ Result<OpenedStore> OpenConfiguredStore(const Config& config, std::string replic
     o.password = env;
   }
   o.request_timeout = WholeMilliseconds(st.request_timeout);
-  ASSIGN_OR_RETURN(EtcdControlPlane etcd,
-                   OpenEtcdControlPlane(
-                       std::move(o), {replica_id, std::chrono::duration_cast<std::chrono::seconds>(
-                                                      config.cluster.lease_ttl)}));
+  auto ttl = std::chrono::duration_cast<std::chrono::seconds>(config.cluster.lease_ttl);
+  ASSIGN_OR_RETURN(EtcdControlPlane etcd, OpenEtcdControlPlane(o, {replica_id, ttl}));
   LOG_INFO("store: etcd at {} (prefix {}); replica {}", fmt::join(st.endpoints, ", "), st.prefix,
            replica_id);
   return OpenedStore{std::move(etcd.store), std::move(etcd.leadership)};

@@ -56,7 +56,7 @@ struct EtcdStoreOptions {
 // that cannot work (no endpoint, an endpoint that is not http://host:port,
 // an empty prefix, a user without a password), Unavailable when no
 // endpoint answers, Unauthenticated when etcd refuses the credentials.
-Result<std::unique_ptr<Store>> OpenEtcdStore(EtcdStoreOptions options);
+Result<std::unique_ptr<Store>> OpenEtcdStore(const EtcdStoreOptions& options);
 
 // The election of the leader among replicas (leadership.h; how it works:
 // control/etcd/etcd_election.h).
@@ -75,7 +75,7 @@ struct EtcdControlPlane {
 // starts as a follower). Errors: OpenEtcdStore's, InvalidArgument for an
 // invalid replica id (IsReplicaId) or a lease_ttl out of [kMinLeaseTtl,
 // kMaxLeaseTtl] (common/config.h, where [cluster] is checked).
-Result<EtcdControlPlane> OpenEtcdControlPlane(EtcdStoreOptions options,
+Result<EtcdControlPlane> OpenEtcdControlPlane(const EtcdStoreOptions& options,
                                               EtcdElectionOptions election);
 
 }  // namespace aether::control

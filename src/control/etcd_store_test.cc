@@ -200,7 +200,7 @@ TEST(EtcdStoreTest, Authentication) {
 }
 
 TEST(EtcdStoreTest, BadOptionsAndNoEtcd) {
-  auto error = [](EtcdStoreOptions o) { return OpenEtcdStore(std::move(o)).status(); };
+  auto error = [](const EtcdStoreOptions& o) { return OpenEtcdStore(o).status(); };
   EXPECT_EQ(error({}).message(), "[store] endpoints: at least one etcd URL");
   EXPECT_NE(error({.endpoints = {"https://127.0.0.1:2379"}}).message().find("TLS"),
             std::string::npos);

@@ -1,6 +1,7 @@
 #include "control/etcd/etcd_election.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "common/log.h"
 #include "control/etcd/etcd_codec.h"
@@ -65,13 +66,14 @@ bool Election::Stopping() {
 }
 
 Status Election::Grant() {
+  Clock::time_point sent = Clock::now();  // as in KeepAlive
   ASSIGN_OR_RETURN(std::string body,
                    client_->Post("/v3/lease/grant", EncodeLeaseGrant(options_.lease_ttl.count())));
   ASSIGN_OR_RETURN(Lease lease, DecodeLease(body));
   if (lease.ttl <= 0) return Unavailable("etcd granted a lease without a TTL");
   std::lock_guard lock(mu_);
   lease_ = lease.id;
-  lease_until_ = Clock::now() + std::chrono::seconds(lease.ttl);
+  lease_until_ = sent + std::chrono::seconds(lease.ttl);
   return OkStatus();
 }
 

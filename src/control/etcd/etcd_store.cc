@@ -118,7 +118,7 @@ class EtcdStore final : public Store {
 };
 
 Result<std::pair<std::shared_ptr<etcd::Client>, std::unique_ptr<Store>>> Open(
-    EtcdStoreOptions options) {
+    const EtcdStoreOptions& options) {
   RETURN_IF_ERROR(CheckOptions(options));
   auto client = std::make_shared<etcd::Client>(etcd::ClientOptions{
       .endpoints = options.endpoints,
@@ -134,16 +134,16 @@ Result<std::pair<std::shared_ptr<etcd::Client>, std::unique_ptr<Store>>> Open(
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenEtcdStore(EtcdStoreOptions options) {
-  ASSIGN_OR_RETURN(auto opened, Open(std::move(options)));
+Result<std::unique_ptr<Store>> OpenEtcdStore(const EtcdStoreOptions& options) {
+  ASSIGN_OR_RETURN(auto opened, Open(options));
   return std::move(opened.second);
 }
 
-Result<EtcdControlPlane> OpenEtcdControlPlane(EtcdStoreOptions options,
+Result<EtcdControlPlane> OpenEtcdControlPlane(const EtcdStoreOptions& options,
                                               EtcdElectionOptions election) {
   if (Status st = CheckElectionOptions(election); !st.ok()) return st;
   std::string prefix = options.prefix;
-  ASSIGN_OR_RETURN(auto opened, Open(std::move(options)));
+  ASSIGN_OR_RETURN(auto opened, Open(options));
   EtcdControlPlane out;
   out.store = std::move(opened.second);
   auto e = std::make_unique<etcd::Election>(
