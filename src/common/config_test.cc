@@ -177,7 +177,7 @@ TEST(ConfigTest, ClusterSection) {
   EXPECT_EQ(error("[cluster]\nlease_ttl = \"1s\"\n"), ttl);
   EXPECT_EQ(error("[cluster]\nlease_ttl = \"6m\"\n"), ttl);
   EXPECT_EQ(error("[cluster]\nlease_ttl = \"2500ms\"\n"), ttl);
-  for (std::string bad :
+  for (const std::string& bad :
        {std::string("bad id"), std::string("-x"), std::string("a/b"), std::string(64, 'a')}) {
     EXPECT_NE(error("[cluster]\nreplica_id = \"" + bad + "\"\n").find("[cluster] replica_id"),
               std::string::npos)

@@ -148,8 +148,8 @@ void ControlApi::RegisterOps(HttpServer& server) {
                                 return respond(JsonError(400, "invalid_name", st.message()));
                               }
                               // On this IO thread: the forward runs here.
-                              ctx_.gateway.Invoke(std::move(name), std::move(req.body),
-                                                  std::move(respond), req.io_context);
+                              ctx_.gateway.Invoke(std::move(name), req.body, std::move(respond),
+                                                  req.io_context);
                             }));
 }
 
