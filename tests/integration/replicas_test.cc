@@ -180,42 +180,50 @@ TEST(Replicas, OneLeaderAndAKilledLeaderIsReplacedWhoStillSweepsNodes) {
   EXPECT_TRUE(WaitFor([&] { return NodeDownEvents(follower, "n1") == 1; }, seconds(10)));
 }
 
+// n1 beats at `at` every 200 ms until `until`.
+void BeatUntil(Replica& at, const std::string& cred, Clock::time_point until) {
+  while (Clock::now() < until) {
+    EXPECT_EQ(Beat(at, "n1", cred), 200);
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+}
+
+// a leads and b follows; n1 registers and beats at a. Then a is frozen
+// (SIGSTOP), `meanwhile` runs, b takes over and hears n1 (as from an engine
+// that moved to it) until a's memory of n1 is past node_timeout (3s):
+// awake and still believing it leads, a would mark n1 down at its next
+// sweep. Leaves a frozen; `cred` is n1's credential.
+void FreezeTheLeader(Replica& a, Replica& b, std::string& cred,
+                     const std::function<void()>& meanwhile) {
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(OneLeader({&a, &b}), 0);
+  cred = Register(a, "n1");
+  ASSERT_FALSE(cred.empty());
+  ASSERT_EQ(Beat(a, "n1", cred), 200);
+  ASSERT_EQ(::kill(a.process().pid(), SIGSTOP), 0);
+  auto stopped = Clock::now();
+  meanwhile();
+  ASSERT_TRUE(WaitFor([&] { return b.Role() == "leader"; }, seconds(20)));
+  // b knows n1 once its first sweep of the term has loaded the stored nodes.
+  ASSERT_TRUE(WaitFor([&] { return Beat(b, "n1", cred) == 200; }, seconds(10)));
+  BeatUntil(b, cred, stopped + seconds(5));
+}
+
 TEST(Replicas, ALeaderPausedPastItsLeaseDoesNotActWhenItWakes) {
   auto etcd = Etcd3();
   ASSERT_NE(etcd, nullptr);
+  // a is started first so that it leads.
   Replica a(*etcd, "replica-a", "2s");
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(WaitFor([&] { return a.Role() == "leader"; }, seconds(30)));
   Replica b(*etcd, "replica-b", "2s");
-  ASSERT_TRUE(b.ok());
-  ASSERT_EQ(OneLeader({&a, &b}), 0);
-  std::string cred = Register(a, "n1");
-  ASSERT_FALSE(cred.empty());
-  ASSERT_EQ(Beat(a, "n1", cred), 200);
-
-  // Frozen: its lease lapses, b takes over and hears n1 from now on (as an
-  // engine that moved to it would).
-  ASSERT_EQ(::kill(a.process().pid(), SIGSTOP), 0);
-  auto stopped = Clock::now();
-  ASSERT_TRUE(WaitFor([&] { return b.Role() == "leader"; }, seconds(20)));
-  // b knows n1 once its first sweep of the term has loaded the stored nodes.
-  ASSERT_TRUE(WaitFor([&] { return Beat(b, "n1", cred) == 200; }, seconds(10)));
-  // Long enough that a's memory of n1 is past node_timeout (3s): awake and
-  // still believing it leads, it would mark n1 down at its next sweep.
-  while (Clock::now() - stopped < seconds(5)) {
-    EXPECT_EQ(Beat(b, "n1", cred), 200);
-    std::this_thread::sleep_for(milliseconds(200));
-  }
+  std::string cred;
+  // Its lease lapses while it is frozen.
+  ASSERT_NO_FATAL_FAILURE(FreezeTheLeader(a, b, cred, [] {}));
   ASSERT_EQ(::kill(a.process().pid(), SIGCONT), 0);
-  auto resumed = Clock::now();
   // Several of a's sweeps (every 750ms) while n1 keeps beating at b.
-  bool follower_seen = false;
-  while (Clock::now() - resumed < seconds(4)) {
-    EXPECT_EQ(Beat(b, "n1", cred), 200);
-    follower_seen |= a.Role() == "follower";
-    std::this_thread::sleep_for(milliseconds(200));
-  }
-  EXPECT_TRUE(follower_seen || WaitFor([&] { return a.Role() == "follower"; }, seconds(10)));
+  BeatUntil(b, cred, Clock::now() + seconds(4));
+  EXPECT_TRUE(WaitFor([&] { return a.Role() == "follower"; }, seconds(10)));
   EXPECT_EQ(b.Role(), "leader");
   EXPECT_EQ(NodeDownEvents(b, "n1"), 0u) << "the paused leader acted after it woke up";
   EXPECT_EQ(NodeState(b, "n1"), "up");
@@ -231,24 +239,12 @@ TEST(Replicas, ALeaderWhoseKeyWasTakenWhileFrozenIsFencedOut) {
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(WaitFor([&] { return a.Role() == "leader"; }, seconds(30)));
   Replica b(*etcd, "replica-b", "2s");
-  ASSERT_TRUE(b.ok());
-  ASSERT_EQ(OneLeader({&a, &b}), 0);
-  std::string cred = Register(a, "n1");
-  ASSERT_FALSE(cred.empty());
-  ASSERT_EQ(Beat(a, "n1", cred), 200);
-
-  ASSERT_EQ(::kill(a.process().pid(), SIGSTOP), 0);
-  auto stopped = Clock::now();
-  auto gone = HttpFetch("POST", etcd->endpoint(0) + "/v3/kv/deleterange",
-                        R"({"key":")" + Base64Encode("/ha/meta/leader") + "\"}", {}, seconds(10));
-  ASSERT_TRUE(gone.ok() && gone->status == 200);
-  ASSERT_TRUE(WaitFor([&] { return b.Role() == "leader"; }, seconds(20)));
-  ASSERT_TRUE(WaitFor([&] { return Beat(b, "n1", cred) == 200; }, seconds(10)));
-  // a's memory of n1 goes past node_timeout (3s) while n1 beats at b.
-  while (Clock::now() - stopped < seconds(5)) {
-    EXPECT_EQ(Beat(b, "n1", cred), 200);
-    std::this_thread::sleep_for(milliseconds(200));
-  }
+  std::string cred;
+  ASSERT_NO_FATAL_FAILURE(FreezeTheLeader(a, b, cred, [&] {
+    auto gone = HttpFetch("POST", etcd->endpoint(0) + "/v3/kv/deleterange",
+                          R"({"key":")" + Base64Encode("/ha/meta/leader") + "\"}", {}, seconds(10));
+    ASSERT_TRUE(gone.ok() && gone->status == 200);
+  }));
   ASSERT_EQ(::kill(a.process().pid(), SIGCONT), 0);
   // a's next sweep tries to mark n1 down as leader: the fence refuses it,
   // and a becomes a follower.
