@@ -161,6 +161,40 @@ Status ParseStore(const toml::table& doc, const std::string& origin, StoreConfig
   return OkStatus();
 }
 
+}  // namespace
+
+bool IsReplicaId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxReplicaIdLength ||
+      !std::isalnum(static_cast<unsigned char>(id[0]))) {
+    return false;
+  }
+  return std::all_of(id.begin(), id.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
+  });
+}
+
+namespace {
+
+// The control plane's [cluster] section (replicas on etcd).
+Status ParseCluster(const toml::table& doc, const std::string& origin, ClusterConfig& cl) {
+  Section s(SubTable(doc, "cluster"), "cluster", origin);
+  RETURN_IF_ERROR(s.Duration("lease_ttl", &cl.lease_ttl));
+  RETURN_IF_ERROR(s.String("replica_id", &cl.replica_id));
+  RETURN_IF_ERROR(s.Finish());
+  if (cl.lease_ttl < kMinLeaseTtl || cl.lease_ttl > kMaxLeaseTtl ||
+      cl.lease_ttl % std::chrono::seconds(1) != std::chrono::nanoseconds(0)) {
+    return InvalidArgument(origin +
+                           ": [cluster] lease_ttl must be whole seconds from 2s to 5m (etcd "
+                           "grants no lease under 2s)");
+  }
+  if (!cl.replica_id.empty() && !IsReplicaId(cl.replica_id)) {
+    return InvalidArgument(origin + ": [cluster] replica_id \"" + cl.replica_id.substr(0, 80) +
+                           "\" must be 1-63 letters, digits, '.', '_' or '-', starting with a "
+                           "letter or digit");
+  }
+  return OkStatus();
+}
+
 // The engine's [nats] section. Secrets never appear in a message.
 Status ParseNats(const toml::table& doc, const std::string& origin, NatsConfig& n) {
   Section s(SubTable(doc, "nats"), "nats", origin);
@@ -224,14 +258,14 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
         << e.description();
     return InvalidArgument(msg.str());
   }
-  static const std::set<std::string> kSections = {"runtime",  "server",   "database", "store",
-                                                  "gateway",  "registry", "control",  "auth",
-                                                  "workflow", "nats",     "log"};
+  static const std::set<std::string> kSections = {"runtime", "server",   "database", "store",
+                                                  "cluster", "gateway",  "registry", "control",
+                                                  "auth",    "workflow", "nats",     "log"};
   for (const auto& [k, v] : doc) {
     if (!kSections.count(std::string(k.str())) || !v.is_table()) {
       return InvalidArgument(
           origin + ": unknown section [" + std::string(k.str()) +
-          "] (known: runtime, server, database, store, gateway, registry, control, auth, "
+          "] (known: runtime, server, database, store, cluster, gateway, registry, control, auth, "
           "workflow, nats, log)");
     }
   }
@@ -302,6 +336,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.Finish());
   }
   RETURN_IF_ERROR(ParseStore(doc, origin, c.store));
+  RETURN_IF_ERROR(ParseCluster(doc, origin, c.cluster));
   {
     Section s(SubTable(doc, "gateway"), "gateway", origin);
     RETURN_IF_ERROR(s.Integer("workers", &c.gateway.workers, 1, 1024));
@@ -535,6 +570,10 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "# cert_file = \"/etc/aether/etcd-client.pem\" # and the client certificate etcd asks "
          "for\n"
       << "# key_file = \"/etc/aether/etcd-client.key\"\n\n"
+      << "[cluster]                # several replicas on one etcd store elect a leader\n"
+      << "lease_ttl = \"5s\"         # the leader's lease: a dead leader is replaced within ~2x "
+         "this\n"
+      << "# replica_id = \"control-1\"  # default: generated once, kept in the data directory\n\n"
       << "[gateway]\n"
       << "workers = " << d.gateway.workers
       << "          # /api/invoke forwards in flight at once (no thread each)\n"

@@ -101,6 +101,21 @@ struct RegistryConfig {
   std::chrono::nanoseconds heartbeat_interval = std::chrono::seconds(5);
 };
 
+// The control plane's replicas on one etcd store (docs/operations.md,
+// "Several replicas"): the leader holds a lease of lease_ttl (whole
+// seconds; etcd grants none under 2 s), and replica_id names this replica
+// in the election and /health — empty: generated once and kept in the data
+// directory (REPLICA_ID).
+inline constexpr std::chrono::seconds kMinLeaseTtl{2};
+inline constexpr std::chrono::seconds kMaxLeaseTtl{300};
+inline constexpr size_t kMaxReplicaIdLength = 63;
+struct ClusterConfig {
+  std::chrono::nanoseconds lease_ttl = std::chrono::seconds(5);
+  std::string replica_id;  // [A-Za-z0-9][A-Za-z0-9._-]*, at most kMaxReplicaIdLength
+};
+// Whether `id` is a valid replica id.
+bool IsReplicaId(std::string_view id);
+
 struct ControlConfig {
   std::string url;      // engine: join this control plane when set
   std::string node_id;  // default: the host name
@@ -167,6 +182,7 @@ struct Config {
   ServerConfig server;
   DatabaseConfig database;
   StoreConfig store;
+  ClusterConfig cluster;
   GatewayConfig gateway;
   RegistryConfig registry;
   ControlConfig control;

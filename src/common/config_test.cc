@@ -161,14 +161,47 @@ TEST(ConfigTest, StoreSection) {
   EXPECT_EQ(m.find('7'), std::string::npos) << m;
 }
 
+TEST(ConfigTest, ClusterSection) {
+  Result<Config> d = ParseConfig("", "t.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->cluster.lease_ttl, std::chrono::seconds(5));
+  EXPECT_EQ(d->cluster.replica_id, "");
+  Result<Config> c =
+      ParseConfig("[cluster]\nlease_ttl = \"10s\"\nreplica_id = \"ctl-1.eu_west\"\n", "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->cluster.lease_ttl, std::chrono::seconds(10));
+  EXPECT_EQ(c->cluster.replica_id, "ctl-1.eu_west");
+
+  auto error = [](const std::string& toml) {
+    return ParseConfig(toml, "t.toml").status().message();
+  };
+  const std::string ttl =
+      "t.toml: [cluster] lease_ttl must be whole seconds from 2s to 5m (etcd grants no lease "
+      "under 2s)";
+  EXPECT_EQ(error("[cluster]\nlease_ttl = \"0s\"\n"),
+            "t.toml: [cluster] lease_ttl must be positive");
+  EXPECT_EQ(error("[cluster]\nlease_ttl = \"1s\"\n"), ttl);
+  EXPECT_EQ(error("[cluster]\nlease_ttl = \"6m\"\n"), ttl);
+  EXPECT_EQ(error("[cluster]\nlease_ttl = \"2500ms\"\n"), ttl);
+  for (const std::string& bad :
+       {std::string("bad id"), std::string("-x"), std::string("a/b"), std::string(64, 'a')}) {
+    EXPECT_NE(error("[cluster]\nreplica_id = \"" + bad + "\"\n").find("[cluster] replica_id"),
+              std::string::npos)
+        << bad;
+  }
+  EXPECT_EQ(error("[cluster]\nreplicas = 3\n"), "t.toml: unknown key [cluster] replicas");
+  EXPECT_TRUE(IsReplicaId("edge-ctl-1-3f9a0c12"));
+  EXPECT_FALSE(IsReplicaId(""));
+}
+
 TEST(ConfigTest, ControlTemplateListsTheLimitKeys) {
   Result<std::string> t = ConfigTemplate("control");
   ASSERT_TRUE(t.ok());
   for (std::string_view key :
        {"max_module_size = \"64MB\"", "max_env_vars = 256", "max_env_size = \"64KB\"",
         "max_events = 10000", "[gateway]", "workers = 256", "queue_length = 1024",
-        "max_connections_per_node = 64", "[store]", "backend = \"sqlite\"",
-        "AETHER_ETCD_PASSWORD"}) {
+        "max_connections_per_node = 64", "[store]", "backend = \"sqlite\"", "AETHER_ETCD_PASSWORD",
+        "[cluster]", "lease_ttl = \"5s\""}) {
     EXPECT_NE(t->find(key), std::string::npos) << key;
   }
 }

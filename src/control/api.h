@@ -25,6 +25,7 @@
 #include "control/event_log.h"
 #include "control/function_registry.h"
 #include "control/gateway.h"
+#include "control/leadership.h"
 #include "control/manifest_watch.h"
 #include "control/node_registry.h"
 #include "control/store.h"
@@ -53,6 +54,7 @@ struct ApiContext {
   WorkQueue& workers;
   Orchestrator& workflows;
   WorkflowWatch& workflow_watch;
+  Leadership& leadership;
 };
 
 // Who sent a request, as Authorize established it.

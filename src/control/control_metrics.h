@@ -23,6 +23,8 @@ struct ControlMetrics {
         nodes(r.AddCollectedGauge("aether_control_nodes", "Registered nodes by state")),
         functions(r.AddCollectedGauge("aether_control_functions", "Deployed functions")),
         revision(r.AddCollectedGauge("aether_control_store_revision", "Current store revision")),
+        leader(r.AddCollectedGauge("aether_control_leader",
+                                   "1 while this replica leads (does the singleton work), else 0")),
         manifest_waiters(
             r.AddGauge("aether_control_manifest_waiters", "Engines long-polling the manifest")) {}
 
@@ -33,6 +35,7 @@ struct ControlMetrics {
   CollectedFamily& nodes;
   CollectedFamily& functions;
   CollectedFamily& revision;
+  CollectedFamily& leader;
   GaugeFamily& manifest_waiters;
 };
 

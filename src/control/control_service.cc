@@ -46,11 +46,20 @@ class DirLock {
   int fd_ = -1;
 };
 
-// The [store] the config names: SQLite at [database] path, or etcd (the
-// password from AETHER_ETCD_PASSWORD when the file has none).
-Result<std::unique_ptr<Store>> OpenConfiguredStore(const Config& config) {
+// The [store] the config names and this replica's part in the election:
+// SQLite at [database] path (always the leader), or etcd (the password from
+// AETHER_ETCD_PASSWORD when the file has none) with a leader elected among
+// the replicas.
+struct OpenedStore {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Leadership> leadership;
+};
+Result<OpenedStore> OpenConfiguredStore(const Config& config, std::string replica_id) {
   const StoreConfig& st = config.store;
-  if (st.backend != "etcd") return OpenSqliteStore(config.database.path);
+  if (st.backend != "etcd") {
+    ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenSqliteStore(config.database.path));
+    return OpenedStore{std::move(store), NewEmbeddedLeadership(std::move(replica_id), "sqlite")};
+  }
   EtcdStoreOptions o;
   o.endpoints = st.endpoints;
   o.prefix = st.prefix;
@@ -63,11 +72,11 @@ Result<std::unique_ptr<Store>> OpenConfiguredStore(const Config& config) {
   o.ca_file = st.ca_file;
   o.cert_file = st.cert_file;
   o.key_file = st.key_file;
-  Result<std::unique_ptr<Store>> store = OpenEtcdStore(std::move(o));
-  if (store.ok()) {
-    LOG_INFO("store: etcd at {} (prefix {})", fmt::join(st.endpoints, ", "), st.prefix);
-  }
-  return store;
+  auto ttl = std::chrono::duration_cast<std::chrono::seconds>(config.cluster.lease_ttl);
+  ASSIGN_OR_RETURN(EtcdControlPlane etcd, OpenEtcdControlPlane(o, {replica_id, ttl}));
+  LOG_INFO("store: etcd at {} (prefix {}); replica {}", fmt::join(st.endpoints, ", "), st.prefix,
+           replica_id);
+  return OpenedStore{std::move(etcd.store), std::move(etcd.leadership)};
 }
 
 class ControlServiceImpl final : public ControlService {
@@ -88,25 +97,30 @@ class ControlServiceImpl final : public ControlService {
     RETURN_IF_ERROR(lock_.Acquire(data_dir_));
 
     ASSIGN_OR_RETURN(tokens_, LoadOrCreateTokens(config_.auth, data_dir_));
+    ASSIGN_OR_RETURN(std::string replica_id,
+                     LoadOrCreateReplicaId(config_.cluster.replica_id, data_dir_,
+                                           !parts_.store && config_.store.backend == "etcd"));
     if (parts_.store) {
       store_ = std::move(parts_.store);
+      leadership_ = parts_.leadership ? std::move(parts_.leadership)
+                                      : NewEmbeddedLeadership(replica_id, "memory");
     } else {
-      ASSIGN_OR_RETURN(store_, OpenConfiguredStore(config_));
+      ASSIGN_OR_RETURN(OpenedStore opened, OpenConfiguredStore(config_, replica_id));
+      store_ = std::move(opened.store);
+      leadership_ = std::move(opened.leadership);
     }
+    fenced_ = std::make_unique<FencedStore>(*store_, *leadership_);
     ASSIGN_OR_RETURN(artifacts_, ArtifactStore::Open(data_dir_ + "/artifacts"));
-    ASSIGN_OR_RETURN(events_, EventLog::Open(*store_, config_.database.max_events));
+    ASSIGN_OR_RETURN(events_, EventLog::Open(*store_, config_.database.max_events, fenced_.get()));
     functions_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_,
                                                     EnvLimitsOf(config_.runtime));
-    // Orphans: artifacts of deploys that crashed before their rows were
-    // committed, or of deletes interrupted before the cleanup.
-    if (auto gc = functions_->CollectGarbage(); !gc.ok()) {
-      LOG_WARN("artifact cleanup: {}", gc.status().message());
-    } else if (*gc > 0) {
-      LOG_INFO("removed {} unreferenced artifacts", *gc);
-    }
+    // One process: the leader from the start. A replica on etcd collects
+    // when it wins a term (the sweeper's thread).
+    if (leadership_->IsLeader()) CollectGarbage();
 
     NodeRegistryOptions no;
     no.node_timeout = config_.registry.node_timeout;
+    no.leader = fenced_.get();
     ASSIGN_OR_RETURN(nodes_, NodeRegistry::Open(*store_, *events_, std::move(no)));
 
     metrics_ = std::make_unique<ControlMetrics>(registry_);
@@ -121,7 +135,8 @@ class ControlServiceImpl final : public ControlService {
     workers_ = std::make_unique<WorkQueue>(WorkQueueOptions{
         "the control plane's API workers", parts_.api_workers, parts_.api_queue, 0});
     orchestrator_ =
-        std::make_unique<Orchestrator>(*store_, *functions_, *nodes_, *events_, registry_);
+        std::make_unique<Orchestrator>(*store_, *functions_, *nodes_, *events_, registry_,
+                                       OrchestratorOptions{.leader = fenced_.get()});
     NodeRegistry* nodes = nodes_.get();
     workflow_watch_ = std::make_unique<WorkflowWatch>(
         *store_, orchestrator_->workflow_store(),
@@ -130,7 +145,7 @@ class ControlServiceImpl final : public ControlService {
         });
     api_ = std::make_unique<ControlApi>(ApiContext{
         config_, tokens_, *store_, *artifacts_, *events_, *functions_, *nodes_, *gateway_, *watch_,
-        registry_, *metrics_, *workers_, *orchestrator_, *workflow_watch_});
+        registry_, *metrics_, *workers_, *orchestrator_, *workflow_watch_, *leadership_});
 
     HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultControlPort);
     if (port_override) so.port = *port_override;
@@ -151,9 +166,14 @@ class ControlServiceImpl final : public ControlService {
     auto period = std::clamp<std::chrono::nanoseconds>(
         config_.registry.node_timeout / 4, std::chrono::milliseconds(50), std::chrono::seconds(1));
     sweeper_ = std::thread([this, period] {
+      std::optional<Fence> collected = leadership_->Term();  // Init collected in this term
       std::unique_lock lock(sweep_mu_);
       while (!sweep_cv_.wait_for(lock, period, [this] { return stopping_; })) {
         lock.unlock();
+        if (std::optional<Fence> term = leadership_->Term(); term && term != collected) {
+          CollectGarbage();
+          collected = term;
+        }
         nodes_->Sweep();
         lock.lock();
       }
@@ -168,6 +188,10 @@ class ControlServiceImpl final : public ControlService {
     // threads, which must outlive them; invocations from now on get 503
     // unavailable), then no new requests while those in flight finish,
     // then the background threads; the store goes last (with the object).
+    // Before all that, the lead goes to another replica (at once, not after
+    // a lease_ttl): from now on this one's singleton work is not done and
+    // its fenced writes are refused.
+    if (leadership_) leadership_->Resign();
     if (watch_) watch_->Stop();
     if (workflow_watch_) workflow_watch_->Stop();
     if (gateway_) gateway_->Stop();
@@ -194,6 +218,17 @@ class ControlServiceImpl final : public ControlService {
   }
 
  private:
+  // Orphans: artifacts of deploys that crashed before their rows were
+  // committed, or of deletes interrupted before the cleanup. The leader's
+  // work: a follower's in-flight deploy is pinned in its own process only.
+  void CollectGarbage() {
+    if (auto gc = functions_->CollectGarbage(); !gc.ok()) {
+      LOG_WARN("artifact cleanup: {}", gc.status().message());
+    } else if (*gc > 0) {
+      LOG_INFO("removed {} unreferenced artifacts", *gc);
+    }
+  }
+
   Config config_;
   ControlServiceParts parts_;
   std::string data_dir_;
@@ -201,6 +236,8 @@ class ControlServiceImpl final : public ControlService {
   Tokens tokens_;
   MetricsRegistry registry_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Leadership> leadership_;  // before store_ goes: it waits on its watch
+  std::unique_ptr<FencedStore> fenced_;     // the singleton parts' writes
   std::unique_ptr<ArtifactStore> artifacts_;
   std::unique_ptr<EventLog> events_;
   std::unique_ptr<FunctionRegistry> functions_;

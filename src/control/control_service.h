@@ -16,6 +16,7 @@
 
 #include "common/config.h"
 #include "common/result.h"
+#include "control/leadership.h"
 #include "control/store.h"
 
 namespace aether::control {
@@ -37,6 +38,9 @@ struct ControlServiceParts {
   // A small pool and queue let a test fill them with a few requests.
   size_t api_workers = kApiWorkers;
   size_t api_queue = kApiQueue;
+  // With `store`: this replica's part in an election (default: always the
+  // leader).
+  std::unique_ptr<Leadership> leadership{};
 };
 
 // Thread-safety: Start, Stop and the destructor from one controlling thread;

@@ -30,7 +30,9 @@
 #include <string>
 #include <vector>
 
+#include "common/config.h"
 #include "common/result.h"
+#include "control/leadership.h"
 #include "control/store.h"
 
 namespace aether::control {
@@ -62,6 +64,26 @@ struct EtcdStoreOptions {
 // files with http:// or that cannot be loaded), Unavailable when no
 // endpoint answers (a failed TLS handshake says why), Unauthenticated when
 // etcd refuses the credentials.
-Result<std::unique_ptr<Store>> OpenEtcdStore(EtcdStoreOptions options);
+Result<std::unique_ptr<Store>> OpenEtcdStore(const EtcdStoreOptions& options);
+
+// The election of the leader among replicas (leadership.h; how it works:
+// control/etcd/etcd_election.h).
+struct EtcdElectionOptions {
+  std::string replica_id;  // [cluster] replica_id: unique among the replicas
+  std::chrono::seconds lease_ttl{5};
+};
+
+// The store and this replica's part in the election, over one connection.
+// Destroy `leadership` before `store` (it waits on the store's watch).
+struct EtcdControlPlane {
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Leadership> leadership;
+};
+// OpenEtcdStore, then starts campaigning (in the background: a replica
+// starts as a follower). Errors: OpenEtcdStore's, InvalidArgument for an
+// invalid replica id (IsReplicaId) or a lease_ttl out of [kMinLeaseTtl,
+// kMaxLeaseTtl] (common/config.h, where [cluster] is checked).
+Result<EtcdControlPlane> OpenEtcdControlPlane(const EtcdStoreOptions& options,
+                                              EtcdElectionOptions election);
 
 }  // namespace aether::control

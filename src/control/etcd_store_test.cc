@@ -258,7 +258,7 @@ TEST(EtcdStoreTest, TlsWithClientCertificates) {
 }
 
 TEST(EtcdStoreTest, BadOptionsAndNoEtcd) {
-  auto error = [](EtcdStoreOptions o) { return OpenEtcdStore(std::move(o)).status(); };
+  auto error = [](const EtcdStoreOptions& o) { return OpenEtcdStore(o).status(); };
   EXPECT_EQ(error({}).message(), "[store] endpoints: at least one etcd URL");
   EXPECT_EQ(error({.endpoints = {"https://127.0.0.1:1", "http://127.0.0.1:2"}}).message(),
             "[store] endpoints: all https:// or all http://, not both");

@@ -1,5 +1,6 @@
 #include "control/event_log.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +17,11 @@ constexpr std::string_view kSeqKey = "meta/event_seq";
 // Pruning removes this many extra so that it runs once per batch, not on
 // every append.
 constexpr int64_t kPruneBatch = 100;
+// Appends racing on other replicas (each takes the next id with a compare
+// on meta/event_seq): this many lost races in a row is not contention any
+// more but a broken store.
+constexpr int kMaxAppendAttempts = 64;
+constexpr int64_t kMaxPruneOps = 128;
 
 std::string KeyOf(int64_t id) {
   char buf[32];
@@ -47,42 +53,74 @@ std::string Rfc3339(std::chrono::system_clock::time_point at) {
   return buf;
 }
 
-Result<std::unique_ptr<EventLog>> EventLog::Open(Store& store, int64_t max_events) {
+Result<std::unique_ptr<EventLog>> EventLog::Open(Store& store, int64_t max_events,
+                                                 FencedStore* leader) {
   if (max_events < 1) return InvalidArgument("the event log must keep at least 1 event");
-  std::unique_ptr<EventLog> log(new EventLog(store, max_events));
-  ASSIGN_OR_RETURN(auto seq, store.Get(kSeqKey));
-  if (seq) log->last_id_ = std::strtoll(seq->value.c_str(), nullptr, 10);
-  ASSIGN_OR_RETURN(auto first, store.List(kPrefix, 1));
-  log->first_id_ = first.empty() ? log->last_id_ + 1
-                                 : std::strtoll(first[0].key.c_str() + kPrefix.size(), nullptr, 10);
+  std::unique_ptr<EventLog> log(new EventLog(store, max_events, leader));
+  RETURN_IF_ERROR(log->ReadSeq());
+  RETURN_IF_ERROR(log->ReadFirst());
   return log;
+}
+
+Status EventLog::ReadFirst() {
+  ASSIGN_OR_RETURN(auto first, store_.List(kPrefix, 1));
+  first_id_ = first.empty() ? last_id_ + 1
+                            : std::strtoll(first[0].key.c_str() + kPrefix.size(), nullptr, 10);
+  return OkStatus();
+}
+
+Status EventLog::ReadSeq() {
+  ASSIGN_OR_RETURN(auto seq, store_.Get(kSeqKey));
+  last_id_ = seq ? std::strtoll(seq->value.c_str(), nullptr, 10) : 0;
+  seq_revision_ = seq ? seq->mod_revision : 0;
+  return OkStatus();
 }
 
 Result<int64_t> EventLog::Append(std::string type, std::string source, std::string data) {
   ASSIGN_OR_RETURN(boost::json::value value, ParseJson(data));
   std::lock_guard lock(mu_);
-  Event e{last_id_ + 1, NowRfc3339(), std::move(type), std::move(source), std::move(data)};
-  TxnRequest txn;
-  txn.ops.push_back(
-      Op::Put(KeyOf(e.id), ToJson(boost::json::object{{"id", e.id},
-                                                      {"time", e.time},
-                                                      {"type", e.type},
-                                                      {"source", e.source},
-                                                      {"data", std::move(value)}})));
-  txn.ops.push_back(Op::Put(std::string(kSeqKey), std::to_string(e.id)));
-  ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
-  last_id_ = e.id;
-  if (last_id_ - first_id_ + 1 > max_events_ + kPruneBatch) {
-    if (Status st = Prune(); !st.ok()) LOG_WARN("pruning events: {}", st.message());
+  Event e{0, NowRfc3339(), std::move(type), std::move(source), std::move(data)};
+  for (int attempt = 0; attempt < kMaxAppendAttempts; ++attempt) {
+    e.id = last_id_ + 1;
+    // The compare on meta/event_seq keeps ids unique when several replicas
+    // append: one that lost the race reads the sequence again.
+    TxnRequest txn;
+    txn.compares.push_back(Compare::ModRevisionIs(std::string(kSeqKey), seq_revision_));
+    txn.ops.push_back(
+        Op::Put(KeyOf(e.id), ToJson(boost::json::object{{"id", e.id},
+                                                        {"time", e.time},
+                                                        {"type", e.type},
+                                                        {"source", e.source},
+                                                        {"data", value}})));
+    txn.ops.push_back(Op::Put(std::string(kSeqKey), std::to_string(e.id)));
+    ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
+    if (!r.succeeded) {
+      RETURN_IF_ERROR(ReadSeq());
+      continue;
+    }
+    last_id_ = e.id;
+    seq_revision_ = r.revision;
+    if (last_id_ - first_id_ + 1 > max_events_ + kPruneBatch) {
+      if (Status st = Prune(); !st.ok()) LOG_WARN("pruning events: {}", st.message());
+    }
+    return e.id;
   }
-  return e.id;
+  return Unavailable("recording an event: meta/event_seq changed " +
+                     std::to_string(kMaxAppendAttempts) + " times in a row while appending");
 }
 
 Status EventLog::Prune() {
-  int64_t new_first = last_id_ - max_events_ + 1;
+  // Trimming is the leader's (leadership.h): a follower leaves it.
+  if (leader_ != nullptr && !leader_->IsLeader()) return OkStatus();
+  Store& store = leader_ != nullptr ? static_cast<Store&>(*leader_) : store_;
+  // Another replica may have pruned since this one last looked.
+  if (leader_ != nullptr) RETURN_IF_ERROR(ReadFirst());
+  // etcd refuses a txn of more than 128 ops (its default --max-txn-ops).
+  int64_t new_first = std::min(last_id_ - max_events_ + 1, first_id_ + kMaxPruneOps);
+  if (new_first <= first_id_) return OkStatus();
   TxnRequest txn;
   for (int64_t id = first_id_; id < new_first; ++id) txn.ops.push_back(Op::Delete(KeyOf(id)));
-  ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
+  ASSIGN_OR_RETURN(TxnResult r, store.Txn(txn));
   first_id_ = new_first;
   return OkStatus();
 }

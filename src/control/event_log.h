@@ -1,7 +1,10 @@
 // Events: what happened in the platform (deploys, node state changes, and
 // what engines report through /callback), stored in the Store under
 // events/<20-digit id> with ids increasing by one. The newest `max_events`
-// ([database] max_events) are kept; older ones are pruned in batches.
+// ([database] max_events) are kept; older ones are pruned in batches. With
+// replicas (leadership.h) every replica appends — an append takes the next
+// id with a compare on meta/event_seq, so ids stay unique — and only the
+// leader prunes, through its fenced store.
 //
 // Thread-safety: any thread. Append blocks on a store write.
 #pragma once
@@ -14,6 +17,7 @@
 
 #include "common/config.h"
 #include "common/result.h"
+#include "control/leadership.h"
 #include "control/store.h"
 
 namespace aether::control {
@@ -33,9 +37,11 @@ struct EventPage {
 
 class EventLog {
  public:
-  // Reads the last id from the store. `max_events` >= 1.
+  // Reads the last id from the store. `max_events` >= 1. `leader`: see
+  // above; null for one process (it prunes through `store`).
   static Result<std::unique_ptr<EventLog>> Open(Store& store,
-                                                int64_t max_events = DatabaseConfig{}.max_events);
+                                                int64_t max_events = DatabaseConfig{}.max_events,
+                                                FencedStore* leader = nullptr);
 
   // `data`: JSON text (InvalidArgument otherwise), e.g. ToJson of an object.
   Result<int64_t> Append(std::string type, std::string source, std::string data = "null");
@@ -43,13 +49,19 @@ class EventLog {
   Result<EventPage> List(int64_t since, const std::string& type, int64_t limit);
 
  private:
-  EventLog(Store& store, int64_t max_events) : store_(store), max_events_(max_events) {}
+  EventLog(Store& store, int64_t max_events, FencedStore* leader)
+      : store_(store), max_events_(max_events), leader_(leader) {}
   Status Prune();
+  // Under mu_ (or in Open): last_id_ and seq_revision_ from the store.
+  Status ReadSeq();
+  Status ReadFirst();  // first_id_ from the store
 
   Store& store_;
   const int64_t max_events_;
+  FencedStore* const leader_;
   std::mutex mu_;  // assigns ids in order
   int64_t last_id_ = 0;
+  int64_t seq_revision_ = 0;  // meta/event_seq's mod revision (0: absent)
   int64_t first_id_ = 1;
 };
 

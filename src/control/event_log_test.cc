@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "control/leadership.h"
+
 namespace aether::control {
 namespace {
 
@@ -68,6 +70,25 @@ TEST(EventLogTest, KeepsTheConfiguredNumberOfEvents) {
   auto page = log->List(0, "", 1000);
   EXPECT_EQ(page->events.back().id, 300);
   EXPECT_EQ(EventLog::Open(*store, 0).status().code(), Code::kInvalidArgument);
+}
+
+// Replicas: each appends through its own EventLog over the shared store;
+// ids stay unique and in order (an append that lost the race reads the
+// sequence again), and pruning still bounds the log.
+TEST(EventLogTest, ReplicasAppendUniqueIds) {
+  auto store = NewMemoryStore();
+  auto leader = NewEmbeddedLeadership("a", "memory");
+  FencedStore fenced(*store, *leader);
+  auto a = EventLog::Open(*store, 5, &fenced).value();
+  auto b = EventLog::Open(*store, 5).value();
+  for (int i = 0; i < 150; ++i) {
+    ASSERT_EQ(*a->Append("from_a", "api"), 2 * i + 1);
+    ASSERT_EQ(*b->Append("from_b", "api"), 2 * i + 2);
+  }
+  auto page = a->List(0, "", 1000);
+  ASSERT_FALSE(page->events.empty());
+  EXPECT_EQ(page->events.back().id, 300);
+  EXPECT_LE(store->List("events/")->size(), 5u + 2 * 128u);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::string_view kNodesPrefix = "nodes/";
+constexpr std::string_view kSeenPrefix = "seen/";  // relayed heartbeats (see the header)
 
 std::string NodeKey(const std::string& id) { return std::string(kNodesPrefix) + id; }
 
@@ -93,8 +94,14 @@ Result<std::unique_ptr<NodeRegistry>> NodeRegistry::Open(Store& store, EventLog&
                                                          NodeRegistryOptions options) {
   if (!options.new_secret) options.new_secret = [] { return GenerateToken(); };
   std::unique_ptr<NodeRegistry> reg(new NodeRegistry(store, events, std::move(options)));
-  ASSIGN_OR_RETURN(auto kvs, store.List(kNodesPrefix));
-  auto now = reg->options_.clock->Now();
+  RETURN_IF_ERROR(reg->Load());
+  return reg;
+}
+
+Status NodeRegistry::Load() {
+  ASSIGN_OR_RETURN(auto kvs, store_.List(kNodesPrefix));
+  std::lock_guard lock(mu_);
+  auto now = options_.clock->Now();
   for (const KeyValue& kv : kvs) {
     Result<Decoded> d = Decode(kv.value);
     if (!d.ok()) {
@@ -102,18 +109,21 @@ Result<std::unique_ptr<NodeRegistry>> NodeRegistry::Open(Store& store, EventLog&
       continue;
     }
     std::string id = d->status.reg.node_id;
+    if (nodes_.contains(id) || removed_.contains(id)) continue;  // memory is newer
     if (d->removed) {
-      reg->removed_[id] = d->removed_at;
+      removed_[id] = d->removed_at;
       continue;
     }
     // Grace: a node that was up gets a full node_timeout to beat again.
-    reg->nodes_[id] = Node{std::move(d->status), now, std::move(d->credential_sha256),
-                           std::move(d->dataplane_key)};
+    nodes_[id] = Node{std::move(d->status), now, std::move(d->credential_sha256),
+                      std::move(d->dataplane_key)};
   }
-  return reg;
+  return OkStatus();
 }
 
-Status NodeRegistry::Persist(const std::string& node_id) {
+Status NodeRegistry::Persist(const std::string& node_id) { return Persist(node_id, store_); }
+
+Status NodeRegistry::Persist(const std::string& node_id, Store& store) {
   // Writes are serialized and always take the newest state, so two
   // transitions racing to the store cannot land in the wrong order.
   std::lock_guard persist(persist_mu_);
@@ -126,8 +136,8 @@ Status NodeRegistry::Persist(const std::string& node_id) {
       value = EncodeRemoved(node_id, r->second);
     }
   }
-  if (value.empty()) return store_.Delete(NodeKey(node_id)).status();
-  return store_.Put(NodeKey(node_id), value).status();
+  if (value.empty()) return store.Delete(NodeKey(node_id)).status();
+  return store.Put(NodeKey(node_id), value).status();
 }
 
 void NodeRegistry::Record(const std::string& type, const std::string& source,
@@ -235,6 +245,8 @@ std::optional<std::string> NodeRegistry::PairTokenDigest(const std::string& send
 Status NodeRegistry::Beat(Heartbeat beat) {
   NodeStatus snapshot;
   bool came_up = false;
+  bool relay = false;
+  bool follower = options_.leader != nullptr && !options_.leader->IsLeader();
   {
     std::lock_guard lock(mu_);
     auto it = nodes_.find(beat.node_id);
@@ -248,6 +260,10 @@ Status NodeRegistry::Beat(Heartbeat beat) {
     n.status.last_heartbeat = Rfc3339(options_.clock->WallNow());
     n.last_seen = options_.clock->Now();
     if (came_up) snapshot = n.status;
+    if (follower && n.last_seen - n.relayed >= options_.node_timeout / 3) {
+      n.relayed = n.last_seen;
+      relay = true;
+    }
   }
   if (came_up) {
     LOG_INFO("node {} is up again", snapshot.reg.node_id);
@@ -255,10 +271,77 @@ Status NodeRegistry::Beat(Heartbeat beat) {
       LOG_WARN("persisting node state: {}", st.message());
     Record("node_up", "control", snapshot.reg.node_id, snapshot.reg.url);
   }
+  if (relay) {
+    // The leader decides liveness and hears this node only through the
+    // store: a write of seen/<id> every node_timeout / 3 at most.
+    if (auto r = store_.Put(std::string(kSeenPrefix) + beat.node_id, ""); !r.ok()) {
+      LOG_WARN("relaying node {}'s heartbeat to the leader: {}", beat.node_id,
+               r.status().message());
+    }
+  }
   return OkStatus();
 }
 
+void NodeRegistry::TakeRelayedBeats(Store& store) {
+  Result<std::vector<KeyValue>> seen = store_.List(kSeenPrefix);
+  if (!seen.ok()) {
+    LOG_WARN("reading relayed heartbeats: {}", seen.status().message());
+    return;
+  }
+  std::vector<NodeStatus> came_up;
+  bool unknown = false;
+  {
+    std::lock_guard lock(mu_);
+    auto now = options_.clock->Now();
+    for (const KeyValue& kv : *seen) {
+      std::string id = kv.key.substr(kSeenPrefix.size());
+      int64_t& revision = relayed_[id];
+      if (revision == kv.mod_revision) continue;
+      revision = kv.mod_revision;
+      auto it = nodes_.find(id);
+      if (it == nodes_.end()) {
+        unknown |= !removed_.contains(id);
+        continue;
+      }
+      it->second.last_seen = now;
+      if (!it->second.status.up) {
+        it->second.status.up = true;
+        came_up.push_back(it->second.status);
+      }
+    }
+  }
+  // Registered at a follower after this term began: known from now on,
+  // with a node_timeout of grace.
+  if (unknown) {
+    if (Status st = Load(); !st.ok()) LOG_WARN("loading the nodes: {}", st.message());
+  }
+  for (const NodeStatus& s : came_up) {
+    LOG_INFO("node {} is up again (heartbeats through another replica)", s.reg.node_id);
+    if (Status st = Persist(s.reg.node_id, store); !st.ok()) {
+      LOG_WARN("persisting node state: {}", st.message());
+      continue;
+    }
+    Record("node_up", "control", s.reg.node_id, s.reg.url);
+  }
+}
+
 void NodeRegistry::Sweep() {
+  Store* store = &store_;
+  if (FencedStore* leader = options_.leader) {
+    std::optional<Fence> term = leader->leadership().Term();
+    if (!term) return;  // a follower: the leader sweeps
+    store = leader;
+    if (*term != adopted_term_) {
+      // A new term: nodes that registered at other replicas are in the
+      // store only; they get a node_timeout of grace, as after a restart.
+      if (Status st = Load(); !st.ok()) {
+        LOG_WARN("loading the nodes at the start of a term: {}", st.message());
+        return;
+      }
+      adopted_term_ = *term;
+    }
+    TakeRelayedBeats(*leader);
+  }
   std::vector<NodeStatus> went_down;
   {
     std::lock_guard lock(mu_);
@@ -274,8 +357,11 @@ void NodeRegistry::Sweep() {
   for (const NodeStatus& s : went_down) {
     LOG_WARN("node {} is down (no heartbeat for {} ms)", s.reg.node_id,
              std::chrono::duration_cast<std::chrono::milliseconds>(options_.node_timeout).count());
-    if (Status st = Persist(s.reg.node_id); !st.ok())
+    if (Status st = Persist(s.reg.node_id, *store); !st.ok()) {
       LOG_WARN("persisting node state: {}", st.message());
+      // Fenced out: another replica leads now and sweeps with its own view.
+      if (options_.leader != nullptr && !options_.leader->IsLeader()) continue;
+    }
     Record("node_down", "control", s.reg.node_id, s.reg.url);
   }
 }

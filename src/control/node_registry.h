@@ -11,6 +11,9 @@
 //
 // Liveness: a node is up after it registers or beats, and is marked down
 // by Sweep() once silent for node_timeout (no leases: timestamps suffice).
+// With replicas (options.leader) only the leader sweeps; a follower that
+// hears a node rewrites seen/<id> in the store at most every
+// node_timeout / 3, which the leader's sweep takes as a beat.
 //
 // Identity (docs/api.md, "Node protocol"): Admit() — the join token's one
 // use — issues a new node its own secret and stores only what
@@ -39,6 +42,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "control/event_log.h"
+#include "control/leadership.h"
 #include "control/store.h"
 #include "protocol/node.h"
 
@@ -77,6 +81,11 @@ struct NodeRegistryOptions {
   Clock* clock = &Clock::Real();
   // A new node secret (64 hex digits); empty = auth.h's GenerateToken.
   std::function<Result<std::string>()> new_secret;
+  // Replicas (leadership.h): Sweep runs only while this replica leads, and
+  // writes through this fenced store; at the start of each term it first
+  // loads the nodes that registered at other replicas. Null: one process,
+  // always sweeping through the registry's store.
+  FencedStore* leader = nullptr;
 };
 
 class NodeRegistry {
@@ -116,7 +125,8 @@ class NodeRegistry {
   // re-registers), PermissionDenied for a removed one. A down node comes
   // back up.
   Status Beat(Heartbeat beat);
-  // Marks nodes silent for node_timeout down. Call periodically.
+  // Marks nodes silent for node_timeout down (on the leader only, when
+  // options.leader is set). Call periodically.
   void Sweep();
 
   std::vector<NodeStatus> List() const;
@@ -144,12 +154,19 @@ class NodeRegistry {
     // before node credentials existed.
     std::string credential_sha256;
     std::string dataplane_key;
+    Clock::TimePoint relayed{};  // a follower: when it last wrote seen/<id>
   };
   NodeRegistry(Store& store, EventLog& events, NodeRegistryOptions options)
       : store_(store), events_(events), options_(std::move(options)) {}
   // Writes the node's row, its tombstone, or deletes the key: whichever is
   // current in memory.
   Status Persist(const std::string& node_id);
+  Status Persist(const std::string& node_id, Store& store);
+  // Adds the stored nodes that are not in memory (all of them at Open).
+  Status Load();
+  // The leader: nodes whose seen/<id> a follower rewrote since the last
+  // look beat just now (a down one comes up, written through `store`).
+  void TakeRelayedBeats(Store& store);
   void Record(const std::string& type, const std::string& source, const std::string& node_id,
               const std::string& url);
   // Under mu_: the node's new state after a (re-)registration.
@@ -166,6 +183,8 @@ class NodeRegistry {
   std::map<std::string, Node, std::less<>> nodes_;
   std::map<std::string, std::string, std::less<>> removed_;  // node id -> removed_at (RFC 3339)
   uint64_t rotation_ = 0;  // breaks ties between equally loaded nodes
+  Fence adopted_term_;     // Sweep's thread only: the term whose nodes Load() took
+  std::map<std::string, int64_t, std::less<>> relayed_;  // under mu_: seen/<id> revisions taken
 };
 
 }  // namespace aether::control

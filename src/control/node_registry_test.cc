@@ -5,6 +5,7 @@
 #include "common/node_credential.h"
 #include "common/sha256.h"
 #include "common/testing/fake_clock.h"
+#include "control/leadership.h"
 
 namespace aether::control {
 namespace {
@@ -211,6 +212,65 @@ TEST_F(NodeRegistryTest, PairTokenDigestsMatchWhatTheSenderDerives) {
   EXPECT_FALSE(MatchesDigest(PairToken(DataplaneKey(*a), "c"), *d));
   EXPECT_FALSE(MatchesDigest(*a, *d));
   EXPECT_FALSE(registry_->PairTokenDigest("b", "a"));
+}
+
+// A replica's part in an election, set by hand.
+class HandLeadership final : public Leadership {
+ public:
+  explicit HandLeadership(std::string id) : id_(std::move(id)) {}
+  std::optional<Fence> Term() const override { return term_; }
+  void Lost(const Fence&) override { term_.reset(); }
+  void Resign() override { term_.reset(); }
+  const std::string& replica_id() const override { return id_; }
+  const std::string& backend() const override { return backend_; }
+  std::optional<Fence> term_;
+
+ private:
+  std::string id_;
+  std::string backend_ = "memory";
+};
+
+// Two replicas over one store: the follower hears the node, the leader
+// sweeps it, and learns of its beats through seen/<id>.
+TEST_F(NodeRegistryTest, OnlyTheLeaderSweepsAndHearsBeatsThroughTheStore) {
+  HandLeadership lead("a"), follow("b");
+  lead.term_ = Fence{"meta/leader", *store_->Put("meta/leader", "a")};
+  FencedStore lead_store(*store_, lead), follow_store(*store_, follow);
+  auto open = [&](FencedStore& fenced) {
+    NodeRegistryOptions o;
+    o.node_timeout = seconds(9);
+    o.clock = &clock_;
+    o.leader = &fenced;
+    return NodeRegistry::Open(*store_, *events_, o).value();
+  };
+  auto leader = open(lead_store);
+  auto follower = open(follow_store);
+  ASSERT_TRUE(follower->Admit({"n1", "http://a", {}, {}}).ok());
+  leader->Sweep();  // the term's start: n1 is loaded, with grace
+  ASSERT_TRUE(leader->Has("n1"));
+  for (int i = 0; i < 6; ++i) {  // 18 s of beats, all to the follower
+    clock_.Advance(seconds(3));
+    ASSERT_TRUE(follower->Beat({"n1", {}, {}, 0}).ok());
+    follower->Sweep();  // a follower never sweeps
+    leader->Sweep();
+  }
+  EXPECT_EQ(leader->Count().up, 1);
+  clock_.Advance(seconds(9));
+  follower->Sweep();
+  EXPECT_EQ(follower->Count().up, 1);
+  leader->Sweep();
+  EXPECT_EQ(leader->Count().down, 1);
+  // Beats through the follower bring it back up at the leader.
+  ASSERT_TRUE(follower->Beat({"n1", {}, {}, 0}).ok());
+  leader->Sweep();
+  EXPECT_EQ(leader->Count().up, 1);
+  EXPECT_EQ(EventTypes(), (std::vector<std::string>{"node_registered", "node_down", "node_up"}));
+
+  // A leader whose term is over writes nothing: its sweep does nothing.
+  lead.term_.reset();
+  clock_.Advance(seconds(30));
+  leader->Sweep();
+  EXPECT_EQ(leader->Count().up, 1);
 }
 
 }  // namespace

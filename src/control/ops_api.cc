@@ -76,16 +76,32 @@ HttpResponse ControlApi::ListEvents(const HttpRequest& req) {
 HttpResponse ControlApi::Health() {
   Result<std::shared_ptr<const Manifest>> m = ctx_.functions.GetManifest();
   Result<int64_t> rev = ctx_.store.Revision();
+  const Leadership& lead = ctx_.leadership;
+  std::string role = lead.IsLeader() ? "leader" : "follower";
   if (!m.ok() || !rev.ok()) {
     Status st = !m.ok() ? m.status() : rev.status();
-    return JsonError(503, "unavailable", "store unavailable: " + st.message());
+    // The error body, and who answers: an operator looks at /health when
+    // etcd is down.
+    HttpResponse r = JsonOk(
+        json::object{{"error", "store unavailable: " + st.message()},
+                     {"code", "unavailable"},
+                     {"role", role},
+                     {"replica_id", lead.replica_id()},
+                     {"store", json::object{{"backend", lead.backend()}, {"reachable", false}}}});
+    r.status = 503;
+    return r;
   }
   NodeRegistry::Counts c = ctx_.nodes.Count();
-  return JsonOk(json::object{{"status", "ok"},
-                             {"version", kControlVersion},
-                             {"functions", (*m)->functions.size()},
-                             {"nodes", json::object{{"up", c.up}, {"down", c.down}}},
-                             {"revision", *rev}});
+  return JsonOk(json::object{
+      {"status", "ok"},
+      {"version", kControlVersion},
+      {"functions", (*m)->functions.size()},
+      {"nodes", json::object{{"up", c.up}, {"down", c.down}}},
+      {"revision", *rev},
+      {"role", role},
+      {"replica_id", lead.replica_id()},
+      {"store",
+       json::object{{"backend", lead.backend()}, {"reachable", true}, {"revision", *rev}}}});
 }
 
 void ControlApi::CollectMetrics(Scrape& scrape) {
@@ -99,6 +115,7 @@ void ControlApi::CollectMetrics(Scrape& scrape) {
   if (auto rev = ctx_.store.Revision(); rev.ok()) {
     scrape.Add(ctx_.metrics.revision, static_cast<double>(*rev));
   }
+  scrape.Add(ctx_.metrics.leader, ctx_.leadership.IsLeader() ? 1.0 : 0.0);
 }
 
 HttpResponse ControlApi::Metrics() {
@@ -131,8 +148,8 @@ void ControlApi::RegisterOps(HttpServer& server) {
                                 return respond(JsonError(400, "invalid_name", st.message()));
                               }
                               // On this IO thread: the forward runs here.
-                              ctx_.gateway.Invoke(std::move(name), std::move(req.body),
-                                                  std::move(respond), req.io_context);
+                              ctx_.gateway.Invoke(std::move(name), req.body, std::move(respond),
+                                                  req.io_context);
                             }));
 }
 

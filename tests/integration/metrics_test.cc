@@ -78,6 +78,7 @@ const Families kControlFamilies = {
     {"aether_control_nodes", "gauge"},
     {"aether_control_functions", "gauge"},
     {"aether_control_store_revision", "gauge"},
+    {"aether_control_leader", "gauge"},
     {"aether_control_manifest_waiters", "gauge"},
     {"aether_control_workflows", "gauge"},
     {"aether_control_workflow_instances", "gauge"},
@@ -165,6 +166,8 @@ TEST(MetricsIntegration, ControlExportsEveryDocumentedFamilyAndNoOther) {
                             "aether_control_store_revision",
                         });
   EXPECT_NE(r->body.find("\naether_control_functions 1\n"), std::string::npos) << r->body;
+  // One process on SQLite always leads.
+  EXPECT_NE(r->body.find("\naether_control_leader 1\n"), std::string::npos) << r->body;
 }
 
 // Scrapes both servers after three gateway invocations and a workflow whose

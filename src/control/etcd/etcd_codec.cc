@@ -26,10 +26,13 @@ json::object PrefixRange(std::string_view prefix, std::string_view sub) {
   return {{"key", Base64Encode(full)}, {"range_end", Base64Encode(end)}};
 }
 
-json::object EncodeOp(std::string_view prefix, const Op& op) {
+json::object EncodeOp(std::string_view prefix, const Op& op, int64_t lease) {
   switch (op.kind) {
-    case Op::Kind::kPut:
-      return {{"request_put", {{"key", B64(prefix, op.key)}, {"value", Base64Encode(op.value)}}}};
+    case Op::Kind::kPut: {
+      json::object put{{"key", B64(prefix, op.key)}, {"value", Base64Encode(op.value)}};
+      if (lease > 0) put["lease"] = std::to_string(lease);
+      return {{"request_put", std::move(put)}};
+    }
     case Op::Kind::kDelete:
       return {{"request_delete_range", {{"key", B64(prefix, op.key)}}}};
     case Op::Kind::kDeletePrefix:
@@ -139,11 +142,11 @@ Result<std::vector<KeyValue>> DecodeKvs(std::string_view prefix, const json::obj
 
 }  // namespace
 
-std::string EncodeTxn(std::string_view prefix, const TxnRequest& txn) {
+std::string EncodeTxn(std::string_view prefix, const TxnRequest& txn, int64_t lease) {
   json::array compares;
   for (const Compare& c : txn.compares) compares.push_back(EncodeCompare(prefix, c));
   json::array ops;
-  for (const Op& op : txn.ops) ops.push_back(EncodeOp(prefix, op));
+  for (const Op& op : txn.ops) ops.push_back(EncodeOp(prefix, op, lease));
   return json::serialize(
       json::object{{"compare", std::move(compares)}, {"success", std::move(ops)}});
 }
@@ -219,6 +222,25 @@ Result<WatchMessage> DecodeWatchMessage(std::string_view line) {
     m.error = std::string(reason->as_string());
   }
   return m;
+}
+
+std::string EncodeLeaseGrant(int64_t ttl_seconds) {
+  return json::serialize(json::object{{"TTL", std::to_string(ttl_seconds)}});
+}
+
+std::string EncodeLeaseId(int64_t id) {
+  return json::serialize(json::object{{"ID", std::to_string(id)}});
+}
+
+Result<Lease> DecodeLease(std::string_view body) {
+  ASSIGN_OR_RETURN(json::value v, Parse(body));
+  const json::object* o = &v.as_object();
+  if (const json::object* result = Object(*o, "result")) o = result;
+  if (!o->contains("ID")) return Internal("etcd: a lease answer without an ID");
+  Lease lease;
+  ASSIGN_OR_RETURN(lease.id, Int(*o, "ID"));
+  ASSIGN_OR_RETURN(lease.ttl, Int(*o, "TTL"));
+  return lease;
 }
 
 std::string EncodeAuthenticate(std::string_view user, std::string_view password) {

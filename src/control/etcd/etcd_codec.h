@@ -14,8 +14,9 @@
 
 namespace aether::control::etcd {
 
-// The body of POST /v3/kv/txn for `txn` under `prefix`.
-std::string EncodeTxn(std::string_view prefix, const TxnRequest& txn);
+// The body of POST /v3/kv/txn for `txn` under `prefix`; `lease` > 0 puts
+// every key of the txn with that lease (the election's key).
+std::string EncodeTxn(std::string_view prefix, const TxnRequest& txn, int64_t lease = 0);
 // The answer to EncodeTxn's request: reads in op order, keys without the
 // prefix. Internal for an answer that is not what etcd sends.
 Result<TxnResult> DecodeTxn(std::string_view prefix, const TxnRequest& txn, std::string_view body);
@@ -36,6 +37,18 @@ struct WatchMessage {
   std::string error;             // a stream error etcd reported
 };
 Result<WatchMessage> DecodeWatchMessage(std::string_view line);
+
+// Leases (/v3/lease/grant, /v3/lease/keepalive, /v3/lease/revoke).
+struct Lease {
+  int64_t id = 0;
+  int64_t ttl = 0;  // seconds left; <= 0: the lease is gone (expired or revoked)
+};
+std::string EncodeLeaseGrant(int64_t ttl_seconds);
+// The body of keepalive and revoke.
+std::string EncodeLeaseId(int64_t id);
+// A grant's answer, or a keepalive's (one stream line: {"result": {...}}).
+// Internal for an answer without an ID.
+Result<Lease> DecodeLease(std::string_view body);
 
 std::string EncodeAuthenticate(std::string_view user, std::string_view password);
 Result<std::string> DecodeAuthToken(std::string_view body);

@@ -1,5 +1,5 @@
 // libFuzzer target for the etcd gateway answers the control plane parses
-// (etcd_codec.h): a txn answer, a watch line, a header, an auth token, an
+// (etcd_codec.h): a txn answer, a watch line, a header, an auth token, a lease, an
 // error body — what an etcd member (or anything answering on its port)
 // sends. Checks, on any bytes: no crash, UB or uncaught exception; errors
 // are Internal (a malformed answer is etcd's fault, not the caller's);
@@ -38,6 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   (void)etcd::DecodeHeaderRevision(body);
   (void)etcd::DecodeAuthToken(body);
+  if (auto lease = etcd::DecodeLease(body); !lease.ok()) {
+    Check(lease.status().code() == aether::Code::kInternal);
+  }
   Check(!etcd::ErrorFromAnswer(500, body).ok());
   return 0;
 }

@@ -5,10 +5,10 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "common/http_client.h"
-#include "common/log.h"
 #include "common/tls_client.h"
+#include "control/etcd/etcd_client.h"
 #include "control/etcd/etcd_codec.h"
+#include "control/etcd/etcd_election.h"
 #include "control/etcd/revision_watch.h"
 #include "control/internal/txn_check.h"
 
@@ -42,57 +42,57 @@ Status CheckOptions(const EtcdStoreOptions& o) {
   return OkStatus();
 }
 
+Status CheckElectionOptions(const EtcdElectionOptions& e) {
+  if (!IsReplicaId(e.replica_id)) {
+    return InvalidArgument("[cluster] replica_id \"" + e.replica_id.substr(0, 80) +
+                           "\" is not a replica id");
+  }
+  if (e.lease_ttl < kMinLeaseTtl || e.lease_ttl > kMaxLeaseTtl) {
+    return InvalidArgument("[cluster] lease_ttl must be from 2s to 5m");
+  }
+  return OkStatus();
+}
+
 // The largest answer (or watch message) taken from etcd: a List of the
 // whole store, with room; anything larger is refused, not buffered.
 constexpr uint64_t kMaxAnswerBytes = 256ull << 20;
 
 class EtcdStore final : public Store {
  public:
-  explicit EtcdStore(EtcdStoreOptions options)
-      : options_(std::move(options)),
-        http_(NewHttpClient({.max_idle_per_host = 8,
-                             .max_response_bytes = kMaxAnswerBytes,
-                             .ca_file = options_.ca_file,
-                             .cert_file = options_.cert_file,
-                             .key_file = options_.key_file})) {
-    for (std::string& e : options_.endpoints) {
-      if (e.ends_with('/')) e.pop_back();
-    }
-  }
+  EtcdStore(std::shared_ptr<etcd::Client> client, std::string prefix)
+      : client_(std::move(client)), prefix_(std::move(prefix)) {}
   ~EtcdStore() override {
     if (watch_) watch_->Stop();
   }
 
   Status Start() {
-    if (!options_.username.empty()) RETURN_IF_ERROR(Authenticate());
+    RETURN_IF_ERROR(client_->Authenticate());
     ASSIGN_OR_RETURN(int64_t rev, Revision());
     Publish(rev);
     watch_ = std::make_unique<etcd::RevisionWatch>(etcd::RevisionWatchOptions{
-        .endpoints = options_.endpoints,
-        .prefix = options_.prefix,
+        .endpoints = client_->endpoints(),
+        .prefix = prefix_,
         .start_revision = rev,
         .revision = [this] { return Revision(); },
-        .token = [this] { return Token(); },
+        .token = [this] { return client_->Token(); },
         .publish = [this](int64_t r) { Publish(r); },
         .max_message_bytes = kMaxAnswerBytes,
-        .tls = {.ca_file = options_.ca_file,
-                .cert_file = options_.cert_file,
-                .key_file = options_.key_file},
+        .tls = client_->tls(),
     });
     return OkStatus();
   }
 
   Result<TxnResult> Txn(const TxnRequest& txn) override {
     RETURN_IF_ERROR(internal::CheckTxn(txn));
-    ASSIGN_OR_RETURN(std::string body, Post("/v3/kv/txn", etcd::EncodeTxn(options_.prefix, txn)));
-    ASSIGN_OR_RETURN(TxnResult result, etcd::DecodeTxn(options_.prefix, txn, body));
+    ASSIGN_OR_RETURN(std::string body, client_->Post("/v3/kv/txn", etcd::EncodeTxn(prefix_, txn)));
+    ASSIGN_OR_RETURN(TxnResult result, etcd::DecodeTxn(prefix_, txn, body));
     Publish(result.revision);
     return result;
   }
 
   Result<int64_t> Revision() override {
     ASSIGN_OR_RETURN(std::string body,
-                     Post("/v3/kv/range", etcd::EncodeRevisionRequest(options_.prefix)));
+                     client_->Post("/v3/kv/range", etcd::EncodeRevisionRequest(prefix_)));
     return etcd::DecodeHeaderRevision(body);
   }
 
@@ -117,89 +117,58 @@ class EtcdStore final : public Store {
     cv_.notify_all();
   }
 
-  std::string Token() {
-    std::lock_guard lock(mu_);
-    return token_;
-  }
-
-  Status Authenticate() {
-    {
-      std::lock_guard lock(mu_);
-      token_.clear();
-    }
-    ASSIGN_OR_RETURN(std::string body,
-                     Send("/v3/auth/authenticate",
-                          etcd::EncodeAuthenticate(options_.username, options_.password), false));
-    ASSIGN_OR_RETURN(std::string token, etcd::DecodeAuthToken(body));
-    std::lock_guard lock(mu_);
-    token_ = std::move(token);
-    return OkStatus();
-  }
-
-  // Send, authenticating again once when etcd says the token expired.
-  Result<std::string> Post(const std::string& path, const std::string& body) {
-    Result<std::string> r = Send(path, body, true);
-    if (r.ok() || r.status().code() != Code::kUnauthenticated || options_.username.empty()) {
-      return r;
-    }
-    RETURN_IF_ERROR(Authenticate());
-    return Send(path, body, true);
-  }
-
-  // One POST: to the endpoint that answered last, then to the others when
-  // a connection cannot be made (nothing was sent). The answer's body, or
-  // the error it stands for.
-  Result<std::string> Send(const std::string& path, const std::string& body, bool with_token) {
-    HttpHeaders headers = {{"Content-Type", "application/json"}};
-    if (std::string token = with_token ? Token() : ""; !token.empty()) {
-      headers.emplace_back("Authorization", token);
-    }
-    size_t first = current_.load();
-    Status last;
-    for (size_t i = 0; i < options_.endpoints.size(); ++i) {
-      size_t e = (first + i) % options_.endpoints.size();
-      Result<HttpResponse> r = http_->Send({.method = "POST",
-                                            .url = options_.endpoints[e] + path,
-                                            .body = body,
-                                            .headers = headers,
-                                            .timeout = options_.request_timeout});
-      if (!r.ok()) {
-        last = Unavailable("etcd at " + options_.endpoints[e] + ": " + r.status().message());
-        // "cannot connect"/"cannot resolve": nothing was sent, try the next.
-        if (r.status().message().starts_with("cannot ")) continue;
-        return last;
-      }
-      current_ = e;
-      if (r->status != 200) return etcd::ErrorFromAnswer(r->status, r->body);
-      return std::move(r->body);
-    }
-    return last;
-  }
-
-  EtcdStoreOptions options_;
-  std::unique_ptr<HttpClient> http_;
-  std::atomic<size_t> current_{0};  // the endpoint that answered last
+  std::shared_ptr<etcd::Client> client_;
+  const std::string prefix_;
   std::mutex mu_;
   std::condition_variable cv_;
   int64_t revision_ = 0;  // under mu_: the newest revision seen
-  std::string token_;     // under mu_
   std::unique_ptr<etcd::RevisionWatch> watch_;
 };
 
-}  // namespace
-
-Result<std::unique_ptr<Store>> OpenEtcdStore(EtcdStoreOptions options) {
+Result<std::pair<std::shared_ptr<etcd::Client>, std::unique_ptr<Store>>> Open(
+    const EtcdStoreOptions& options) {
   RETURN_IF_ERROR(CheckOptions(options));
+  ClientTlsOptions tls{
+      .ca_file = options.ca_file, .cert_file = options.cert_file, .key_file = options.key_file};
   if (options.endpoints.front().starts_with("https://")) {
     // Unreadable TLS files are a configuration error, not an etcd that
     // cannot be reached.
-    Result<std::unique_ptr<boost::asio::ssl::context>> tls = NewClientTlsContext(
-        {.ca_file = options.ca_file, .cert_file = options.cert_file, .key_file = options.key_file});
-    if (!tls.ok()) return InvalidArgument("[store] " + tls.status().message());
+    Result<std::unique_ptr<boost::asio::ssl::context>> ctx = NewClientTlsContext(tls);
+    if (!ctx.ok()) return InvalidArgument("[store] " + ctx.status().message());
   }
-  auto store = std::make_unique<EtcdStore>(std::move(options));
+  auto client = std::make_shared<etcd::Client>(etcd::ClientOptions{
+      .endpoints = options.endpoints,
+      .username = options.username,
+      .password = options.password,
+      .request_timeout = options.request_timeout,
+      .max_answer_bytes = kMaxAnswerBytes,
+      .tls = std::move(tls),
+  });
+  auto store = std::make_unique<EtcdStore>(client, options.prefix);
   RETURN_IF_ERROR(store->Start());
-  return std::unique_ptr<Store>(std::move(store));
+  return std::make_pair(std::move(client), std::unique_ptr<Store>(std::move(store)));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenEtcdStore(const EtcdStoreOptions& options) {
+  ASSIGN_OR_RETURN(auto opened, Open(options));
+  return std::move(opened.second);
+}
+
+Result<EtcdControlPlane> OpenEtcdControlPlane(const EtcdStoreOptions& options,
+                                              EtcdElectionOptions election) {
+  if (Status st = CheckElectionOptions(election); !st.ok()) return st;
+  std::string prefix = options.prefix;
+  ASSIGN_OR_RETURN(auto opened, Open(options));
+  EtcdControlPlane out;
+  out.store = std::move(opened.second);
+  auto e = std::make_unique<etcd::Election>(
+      std::move(opened.first), *out.store,
+      etcd::ElectionOptions{std::move(election.replica_id), election.lease_ttl, prefix});
+  e->Start();
+  out.leadership = std::move(e);
+  return out;
 }
 
 }  // namespace aether::control

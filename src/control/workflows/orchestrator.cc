@@ -29,6 +29,7 @@ Orchestrator::Orchestrator(Store& store, FunctionRegistry& functions, NodeRegist
       events_(events),
       options_(options),
       workflows_(store),
+      reconcile_workflows_(options.leader != nullptr ? *options.leader : store),
       workflows_gauge_(metrics.AddGauge("aether_control_workflows", "Workflows by state")),
       instances_gauge_(metrics.AddGauge("aether_control_workflow_instances",
                                         "Workflow instances by placement (placed, unplaced)")),
@@ -182,9 +183,10 @@ Status Orchestrator::Report(const std::string& node_id, std::vector<InstanceRepo
 }
 
 Status Orchestrator::Reconcile() {
+  if (options_.leader != nullptr && !options_.leader->IsLeader()) return OkStatus();
   std::lock_guard lock(reconcile_mu_);
   ASSIGN_OR_RETURN(PlacementInputs in, ReadPlacementInputs(functions_, nodes_));
-  ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
+  ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, reconcile_workflows_.Snapshot());
   std::map<std::string, bool> up;
   for (const PlacementNode& n : in.candidates) up[n.id] = n.up;
   std::map<std::string, int64_t> counts = InstanceCounts(*snap, in.candidates);
@@ -202,7 +204,7 @@ Status Orchestrator::Reconcile() {
     next.placement = std::move(placed.placement);
     next.reason = std::move(placed.reason);
     if (next.placement == r.placement && next.reason == r.reason) continue;
-    Status st = workflows_.Update(next);
+    Status st = reconcile_workflows_.Update(next);
     if (!st.ok()) {
       // Deleted or changed since the snapshot: the next pass sees it.
       if (st.code() != Code::kFailedPrecondition) return st;

@@ -35,6 +35,7 @@
 #include "common/result.h"
 #include "control/event_log.h"
 #include "control/function_registry.h"
+#include "control/leadership.h"
 #include "control/node_registry.h"
 #include "control/store.h"
 #include "control/workflows/instance_statuses.h"
@@ -64,6 +65,11 @@ struct WorkflowList {
 
 struct OrchestratorOptions {
   std::chrono::milliseconds period{250};
+  // Replicas (leadership.h): Reconcile acts only while this replica leads,
+  // and writes placements through this fenced store. Null: one process,
+  // always reconciling through the orchestrator's store. Apply and Delete
+  // (the API) run on any replica either way.
+  FencedStore* leader = nullptr;
 };
 
 class Orchestrator {
@@ -93,7 +99,8 @@ class Orchestrator {
   // ignored. NotFound for a node that never registered.
   Status Report(const std::string& node_id, std::vector<InstanceReport> instances);
 
-  // One re-evaluation pass (the thread calls it; tests may too).
+  // One re-evaluation pass (the thread calls it; tests may too). Does
+  // nothing on a follower.
   Status Reconcile();
 
   WorkflowStore& workflow_store() { return workflows_; }
@@ -112,6 +119,7 @@ class Orchestrator {
   EventLog& events_;
   OrchestratorOptions options_;
   WorkflowStore workflows_;
+  WorkflowStore reconcile_workflows_;  // over options_.leader when set
   GaugeFamily& workflows_gauge_;
   GaugeFamily& instances_gauge_;
 

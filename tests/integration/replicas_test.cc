@@ -1,0 +1,298 @@
+// Several aether-control replicas on one etcd cluster (docs/operations.md,
+// "Several replicas"): one leader elected with a lease does the singleton
+// work; a leader killed, paused past its lease or stopped hands it over;
+// a paused one that wakes up does not act. Real etcd members and real
+// aether-control processes on 127.0.0.1, stopped by PID.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <functional>
+#include <thread>
+
+#include "cluster.h"
+#include "common/base64.h"
+#include "common/testing/http_fetch.h"
+#include "etcd_cluster.h"
+#include "process.h"
+
+namespace aether::testing {
+namespace {
+
+const std::string kAdmin = "replicas-admin-token-0123456789";
+const std::string kJoin = "replicas-join-token-0123456789ab";
+
+json::object Body(const std::string& body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  return !ec && v.is_object() ? v.as_object() : json::object{};
+}
+
+std::string Str(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+// One replica: its own data directory, the shared etcd and tokens.
+class Replica {
+ public:
+  Replica(const EtcdCluster& etcd, const std::string& id, const std::string& lease_ttl) : id_(id) {
+    std::string endpoints;
+    for (const std::string& e : etcd.endpoints()) {
+      endpoints += (endpoints.empty() ? "\"" : ", \"") + e + "\"";
+    }
+    config_ = dir_ / "control.toml";
+    WriteFile(config_, "[database]\npath = \"" + dir_ / "data/aether.db" + "\"\n" +
+                           "[store]\nbackend = \"etcd\"\nendpoints = [" + endpoints +
+                           "]\nprefix = \"/ha/\"\n" + "[cluster]\nlease_ttl = \"" + lease_ttl +
+                           "\"\nreplica_id = \"" + id + "\"\n" +
+                           "[registry]\nnode_timeout = \"3s\"\nheartbeat_interval = \"200ms\"\n" +
+                           "[auth]\ntoken = \"" + kAdmin + "\"\njoin_token = \"" + kJoin + "\"\n");
+    auto p =
+        ServerProcess::Start(kControl, {"--config", config_, "--port", "0"}, dir_ / "control.log");
+    if (!p.ok()) {
+      ADD_FAILURE() << p.status().message();
+      return;
+    }
+    process_ = std::move(p).value();
+  }
+
+  bool ok() const { return process_ != nullptr; }
+  const std::string& id() const { return id_; }
+  ServerProcess& process() { return *process_; }
+  void Kill9() {
+    ::kill(process_->pid(), SIGKILL);
+    process_.reset();
+  }
+
+  HttpResponse Call(std::string_view method, const std::string& path, std::string_view body = {},
+                    const std::string& token = kAdmin, HttpHeaders headers = {}) {
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    auto r = HttpFetch(method, process_->url() + path, body, headers, seconds(10));
+    return r.ok() ? std::move(r).value() : HttpResponse{0, "", r.status().message(), {}};
+  }
+  // "leader", "follower", or "" when /health does not answer.
+  std::string Role() { return Str(Body(Call("GET", "/health", {}, "").body), "role"); }
+
+ private:
+  TempDir dir_;
+  std::string id_;
+  std::string config_;
+  std::unique_ptr<ServerProcess> process_;
+};
+
+std::unique_ptr<EtcdCluster> Etcd3() {
+  auto c = EtcdCluster::Start(3);
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  return c.ok() ? std::move(c).value() : nullptr;
+}
+
+// Waits until exactly one of `replicas` reports "leader" and the others
+// "follower"; returns its index, or -1.
+int OneLeader(std::vector<Replica*> replicas, milliseconds timeout = seconds(30)) {
+  int leader = -1;
+  WaitFor(
+      [&] {
+        int leaders = 0, followers = 0;
+        for (size_t i = 0; i < replicas.size(); ++i) {
+          std::string role = replicas[i]->Role();
+          if (role == "leader") {
+            ++leaders;
+            leader = static_cast<int>(i);
+          }
+          followers += role == "follower";
+        }
+        return leaders == 1 && leaders + followers == static_cast<int>(replicas.size());
+      },
+      timeout);
+  return leader;
+}
+
+// A node admitted at `at`: its credential.
+std::string Register(Replica& at, const std::string& node_id) {
+  HttpResponse r = at.Call("POST", "/register",
+                           R"({"node_id":")" + node_id + R"(","url":"http://127.0.0.1:1"})", kJoin);
+  EXPECT_EQ(r.status, 200) << r.body;
+  return Str(Body(r.body), "credential");
+}
+
+int Beat(Replica& at, const std::string& node_id, const std::string& credential) {
+  return at
+      .Call("POST", "/node/heartbeat", R"({"node_id":")" + node_id + "\"}", credential,
+            {{"X-Aether-Node", node_id}})
+      .status;
+}
+
+std::string NodeState(Replica& at, const std::string& node_id) {
+  json::object o = Body(at.Call("GET", "/api/nodes").body);
+  const json::value* nodes = o.if_contains("nodes");
+  if (nodes == nullptr || !nodes->is_array()) return "";
+  for (const json::value& n : nodes->as_array()) {
+    if (n.is_object() && Str(n.as_object(), "node_id") == node_id) {
+      return Str(n.as_object(), "state");
+    }
+  }
+  return "";
+}
+
+size_t NodeDownEvents(Replica& at, const std::string& node_id) {
+  json::object o = Body(at.Call("GET", "/api/events?type=node_down&limit=1000").body);
+  const json::value* events = o.if_contains("events");
+  size_t n = 0;
+  if (events == nullptr || !events->is_array()) return 0;
+  for (const json::value& e : events->as_array()) {
+    const json::value* data = e.is_object() ? e.as_object().if_contains("data") : nullptr;
+    n += data != nullptr && data->is_object() && Str(data->as_object(), "node_id") == node_id;
+  }
+  return n;
+}
+
+TEST(Replicas, OneLeaderAndAKilledLeaderIsReplacedWhoStillSweepsNodes) {
+  auto etcd = Etcd3();
+  ASSERT_NE(etcd, nullptr);
+  Replica a(*etcd, "replica-a", "3s"), b(*etcd, "replica-b", "3s");
+  ASSERT_TRUE(a.ok() && b.ok());
+  int first = OneLeader({&a, &b});
+  ASSERT_GE(first, 0) << "no single leader";
+  Replica& leader = first == 0 ? a : b;
+  Replica& follower = first == 0 ? b : a;
+  // The metric says the same as /health.
+  EXPECT_NE(leader.Call("GET", "/metrics", {}, "").body.find("\naether_control_leader 1"),
+            std::string::npos);
+  EXPECT_NE(follower.Call("GET", "/metrics", {}, "").body.find("\naether_control_leader 0"),
+            std::string::npos);
+  json::object health = Body(follower.Call("GET", "/health", {}, "").body);
+  EXPECT_EQ(Str(health, "replica_id"), follower.id());
+  ASSERT_TRUE(health["store"].is_object());
+  EXPECT_EQ(Str(health["store"].as_object(), "backend"), "etcd");
+  // Followers serve the API: a deploy-free write and a read.
+  std::string cred = Register(follower, "n1");
+  ASSERT_FALSE(cred.empty());
+  EXPECT_EQ(Beat(follower, "n1", cred), 200);
+
+  leader.Kill9();
+  auto killed = Clock::now();
+  ASSERT_TRUE(WaitFor([&] { return follower.Role() == "leader"; }, seconds(6)))
+      << "no takeover within 2 x lease_ttl";
+  EXPECT_LE(Clock::now() - killed, seconds(6));
+  // n1 stops beating: the new leader marks it down (node_timeout 3s).
+  EXPECT_TRUE(WaitFor([&] { return NodeState(follower, "n1") == "down"; }, seconds(20)));
+  EXPECT_TRUE(WaitFor([&] { return NodeDownEvents(follower, "n1") == 1; }, seconds(10)));
+}
+
+// n1 beats at `at` every 200 ms until `until`.
+void BeatUntil(Replica& at, const std::string& cred, Clock::time_point until) {
+  while (Clock::now() < until) {
+    EXPECT_EQ(Beat(at, "n1", cred), 200);
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+}
+
+// a leads and b follows; n1 registers and beats at a. Then a is frozen
+// (SIGSTOP), `meanwhile` runs, b takes over and hears n1 (as from an engine
+// that moved to it) until a's memory of n1 is past node_timeout (3s):
+// awake and still believing it leads, a would mark n1 down at its next
+// sweep. Leaves a frozen; `cred` is n1's credential.
+void FreezeTheLeader(Replica& a, Replica& b, std::string& cred,
+                     const std::function<void()>& meanwhile) {
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(OneLeader({&a, &b}), 0);
+  cred = Register(a, "n1");
+  ASSERT_FALSE(cred.empty());
+  ASSERT_EQ(Beat(a, "n1", cred), 200);
+  ASSERT_EQ(::kill(a.process().pid(), SIGSTOP), 0);
+  auto stopped = Clock::now();
+  meanwhile();
+  ASSERT_TRUE(WaitFor([&] { return b.Role() == "leader"; }, seconds(20)));
+  // b knows n1 once its first sweep of the term has loaded the stored nodes.
+  ASSERT_TRUE(WaitFor([&] { return Beat(b, "n1", cred) == 200; }, seconds(10)));
+  BeatUntil(b, cred, stopped + seconds(5));
+}
+
+TEST(Replicas, ALeaderPausedPastItsLeaseDoesNotActWhenItWakes) {
+  auto etcd = Etcd3();
+  ASSERT_NE(etcd, nullptr);
+  // a is started first so that it leads.
+  Replica a(*etcd, "replica-a", "2s");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(WaitFor([&] { return a.Role() == "leader"; }, seconds(30)));
+  Replica b(*etcd, "replica-b", "2s");
+  std::string cred;
+  // Its lease lapses while it is frozen.
+  ASSERT_NO_FATAL_FAILURE(FreezeTheLeader(a, b, cred, [] {}));
+  ASSERT_EQ(::kill(a.process().pid(), SIGCONT), 0);
+  // Several of a's sweeps (every 750ms) while n1 keeps beating at b.
+  BeatUntil(b, cred, Clock::now() + seconds(4));
+  EXPECT_TRUE(WaitFor([&] { return a.Role() == "follower"; }, seconds(10)));
+  EXPECT_EQ(b.Role(), "leader");
+  EXPECT_EQ(NodeDownEvents(b, "n1"), 0u) << "the paused leader acted after it woke up";
+  EXPECT_EQ(NodeState(b, "n1"), "up");
+}
+
+// The fence alone: a's lease is long (its own clock says it still leads
+// when it wakes), but its key was taken while it was frozen — as when etcd
+// let the lease go. Its first write as leader must fail the compare.
+TEST(Replicas, ALeaderWhoseKeyWasTakenWhileFrozenIsFencedOut) {
+  auto etcd = Etcd3();
+  ASSERT_NE(etcd, nullptr);
+  Replica a(*etcd, "replica-a", "60s");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(WaitFor([&] { return a.Role() == "leader"; }, seconds(30)));
+  Replica b(*etcd, "replica-b", "2s");
+  std::string cred;
+  ASSERT_NO_FATAL_FAILURE(FreezeTheLeader(a, b, cred, [&] {
+    auto gone = HttpFetch("POST", etcd->endpoint(0) + "/v3/kv/deleterange",
+                          R"({"key":")" + Base64Encode("/ha/meta/leader") + "\"}", {}, seconds(10));
+    ASSERT_TRUE(gone.ok() && gone->status == 200);
+  }));
+  ASSERT_EQ(::kill(a.process().pid(), SIGCONT), 0);
+  // a's next sweep tries to mark n1 down as leader: the fence refuses it,
+  // and a becomes a follower.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        EXPECT_EQ(Beat(b, "n1", cred), 200);
+        return a.Role() == "follower";
+      },
+      seconds(20)));
+  EXPECT_NE(a.process().Log().find("lost the lead"), std::string::npos) << a.process().Log();
+  EXPECT_EQ(b.Role(), "leader");
+  EXPECT_EQ(NodeDownEvents(b, "n1"), 0u) << "the old leader's write went through";
+}
+
+TEST(Replicas, ACleanStopHandsTheLeadOverAtOnce) {
+  auto etcd = Etcd3();
+  ASSERT_NE(etcd, nullptr);
+  // A lease of a minute: a takeover within the wait below is the resign's.
+  Replica a(*etcd, "replica-a", "60s");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(WaitFor([&] { return a.Role() == "leader"; }, seconds(30)));
+  Replica b(*etcd, "replica-b", "60s");
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(OneLeader({&a, &b}), 0);
+  EXPECT_EQ(a.process().Stop(), 0);
+  EXPECT_TRUE(WaitFor([&] { return b.Role() == "leader"; }, seconds(20)));
+}
+
+TEST(Replicas, BadClusterConfigIsAOneLineError) {
+  struct Case {
+    std::string cluster, expect;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"lease_ttl = \"0s\"", "[cluster] lease_ttl must be positive"},
+           {"lease_ttl = \"1h\"", "[cluster] lease_ttl must be whole seconds from 2s to 5m"},
+           {"lease_ttl = \"2500ms\"", "[cluster] lease_ttl must be whole seconds"},
+           {"replica_id = \"bad id\"", "[cluster] replica_id \"bad id\" must be"},
+           {"replicas = 3", "unknown key [cluster] replicas"},
+       }) {
+    TempDir dir;
+    WriteFile(dir / "c.toml", "[database]\npath = \"" + dir / "data/aether.db" + "\"\n[cluster]\n" +
+                                  c.cluster + "\n");
+    ExitResult r = RunToExit(kControl, {"--config", dir / "c.toml", "--port", "0"});
+    EXPECT_NE(r.exit_code, 0) << c.cluster;
+    EXPECT_NE(r.output.find(c.expect), std::string::npos) << c.cluster << ": " << r.output;
+    EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+}
+
+}  // namespace
+}  // namespace aether::testing
