@@ -22,10 +22,21 @@ std::string Trimmed(std::string_view s) {
   return std::string(s);
 }
 
+// `url` for a message: at most 200 characters, and never a password.
+std::string Shown(std::string_view url) {
+  std::string out(url.substr(0, 200));
+  size_t scheme = out.find("://");
+  size_t at = out.find('@');
+  if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
+    out.replace(scheme + 3, at - scheme - 3, "...");
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::string> CheckEndpointUrl(std::string_view url) {
-  std::string shown(url.substr(0, 200));
+  std::string shown = Shown(url);
   auto bad = [&](std::string_view why) {
     return InvalidArgument("invalid control plane URL \"" + shown + "\": " + std::string(why) +
                            " (expected http://HOST:PORT or https://HOST:PORT)");
@@ -154,9 +165,14 @@ Result<HttpResponse> EndpointList::Send(HttpClient& http, HttpClientRequest requ
     a.url = base;
     a.tried.push_back(base);
     Result<HttpResponse> r = http.Send(request);
+    a.last_error = r.ok() ? OkStatus() : r.status();
     if (request.cancel.stop_requested()) return r;
     bool lacks_it = options.next_on_not_found && r.ok() && r->status == 404;
     if (!lacks_it && !ShouldFailOver(r, options.retry)) {
+      // Not sent again, but the replica is not working: the next request
+      // goes to another one (a join that keeps getting 503 from a replica
+      // cut off from its store must not stay there).
+      if (ShouldFailOver(r, Retry::kSafe)) Failed(index);
       if (r.ok() && options_.log_switches && last_good_.exchange(index) != index) {
         LOG_INFO("control plane: now talking to {}", base);
       }

@@ -15,8 +15,10 @@
 //   kIfNotSent  anything else (a deploy, a join with the join token, an
 //               event): moves on only when the request never reached the
 //               server ("cannot connect", "cannot resolve", HttpClient's
-//               contract). A timeout or a 5xx after it was sent is returned:
-//               the caller cannot know whether it took effect.
+//               contract). A timeout or a 5xx after it was sent is returned
+//               (the caller cannot know whether it took effect), and the
+//               list still moves on, so the caller's next request goes to
+//               another replica.
 #pragma once
 
 #include <atomic>
@@ -67,6 +69,7 @@ struct EndpointSendOptions {
 struct EndpointAttempts {
   std::string url;                 // the URL of the answer (or of the last error)
   std::vector<std::string> tried;  // in order; more than one when it moved on
+  Status last_error;               // the last attempt's own error (ok: it was an answer)
 };
 
 struct EndpointListOptions {

@@ -54,6 +54,7 @@ TEST(EndpointUrls, RefusesBadUrlsNamingThem) {
     EXPECT_NE(st.message().find("[control] urls: invalid control plane URL"), std::string::npos)
         << st.message();
     EXPECT_EQ(st.message().find('\n'), std::string::npos);
+    EXPECT_EQ(st.message().find(":p@"), std::string::npos);  // never a password
   }
 }
 
@@ -179,10 +180,13 @@ TEST(EndpointFailover, NotSafeRequestsMoveOnOnlyWhenNothingWasSent) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 503);  // b may have done it: not sent again to c
   EXPECT_EQ(http.requests().size(), 2u);
-  http.SetHandler(PerHost({{"b", Unavailable("HTTP PUT x failed: reading the response")}}));
+  EXPECT_EQ(list.current(), "http://c:3");  // but the next request goes there
+  list.Failed(2);                           // back to a, refused; then b
+  http.SetHandler(PerHost(
+      {{"a", Refused("a:1")}, {"b", Unavailable("HTTP PUT x failed: reading the response")}}));
   r = list.Send(http, {.method = "PUT", .url = "/api/functions/f"}, {.retry = Retry::kIfNotSent});
   EXPECT_FALSE(r.ok());
-  EXPECT_EQ(http.requests().size(), 3u);
+  EXPECT_EQ(http.requests().size(), 4u);  // a (refused), b (lost mid-answer); not c
 }
 
 TEST(EndpointFailover, NotFoundTriesTheOthersWithoutMovingTheList) {
