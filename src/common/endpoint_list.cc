@@ -126,9 +126,9 @@ EndpointList::EndpointList(std::vector<std::string> urls, EndpointListOptions op
   CHECK(!urls_.empty());
 }
 
-std::string EndpointList::Joined() const {
+std::string JoinUrls(const std::vector<std::string>& urls) {
   std::string out;
-  for (const std::string& u : urls_) out += (out.empty() ? "" : ", ") + u;
+  for (const std::string& u : urls) out += (out.empty() ? "" : ", ") + u;
   return out;
 }
 
@@ -191,10 +191,8 @@ Result<HttpResponse> EndpointList::Send(HttpClient& http, HttpClientRequest requ
   if (!last) return Unavailable(request.method + " " + path + " cancelled");
   if (last->ok() || urls_.size() == 1) return std::move(*last);
   const Status& st = last->status();
-  std::string tried;
-  for (const std::string& u : a.tried) tried += (tried.empty() ? "" : ", ") + u;
-  return Status(st.code(),
-                "no control plane answered (tried " + tried + "); last: " + st.message());
+  return Status(st.code(), "no control plane answered (tried " + JoinUrls(a.tried) +
+                               "); last: " + st.message());
 }
 
 }  // namespace aether

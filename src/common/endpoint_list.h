@@ -51,6 +51,9 @@ Status CheckEndpointUrls(std::vector<std::string>* urls, std::string_view what);
 // "u1,u2,u3" (spaces around commas allowed) as a checked list.
 Result<std::vector<std::string>> ParseEndpointList(std::string_view text, std::string_view what);
 
+// "u1, u2" for messages.
+std::string JoinUrls(const std::vector<std::string>& urls);
+
 enum class Retry { kSafe, kIfNotSent };
 
 // Whether `result` says the replica is not working, so that a request sent
@@ -95,7 +98,7 @@ class EndpointList {
   size_t current_index() const { return current_.load(); }
   const std::string& current() const { return urls_[current_index()]; }
   // "u1, u2" for messages.
-  std::string Joined() const;
+  std::string Joined() const { return JoinUrls(urls_); }
 
   // Reports that `index` failed: if it is still the current URL the next one
   // becomes current (so that several threads that saw the same replica fail
