@@ -169,7 +169,7 @@ int Dev(const DevArgs& a) {
   Config engine_config;
   engine_config.server.host = a.host;
   engine_config.runtime.data_dir = a.data_dir + "/engine";
-  engine_config.control.url = (*control)->url();
+  engine_config.control.urls = {(*control)->url()};
   engine_config.control.node_id = a.node_id;
   engine_config.auth.join_token = (*control)->join_token();
   // DIR/engine was deleted (or never there) while DIR/control remembers the

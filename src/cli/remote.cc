@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <cerrno>
@@ -41,7 +42,7 @@ std::string DefaultCliConfigPath() {
 }
 
 struct CliFile {
-  std::string control;
+  std::string control;  // "u1" or "u1,u2" (a TOML list is joined)
   std::string token;
   std::string ca_file;
 };
@@ -72,6 +73,13 @@ Result<CliFile> LoadCliFile(const std::string& path, bool required) {
       return UsageError(path + ": unknown key \"" + std::string(key.str()) +
                         "\" (the CLI config knows control, token and ca_file)");
     }
+    if (target == &file.control && node.is_array()) {
+      for (const toml::node& u : *node.as_array()) {
+        if (!u.is_string()) return UsageError(path + ": \"control\" must be a list of strings");
+        *target += (target->empty() ? "" : ",") + std::string(*u.as_string());
+      }
+      continue;
+    }
     if (!node.is_string()) {
       return UsageError(path + ": \"" + std::string(key.str()) + "\" must be a string");
     }
@@ -91,14 +99,10 @@ bool IsLocalHost(std::string_view url) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "0.0.0.0";
 }
 
-Status CheckControlUrl(const std::string& url) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") ||
-      parsed->host().empty()) {
-    return UsageError("invalid control plane URL \"" + url +
-                      "\" (expected http://HOST:PORT or https://HOST:PORT)");
-  }
-  return OkStatus();
+// Requests that change nothing may be sent again to another replica
+// whatever happened to them; the others only when none saw them.
+Retry RetryFor(std::string_view method) {
+  return method == "GET" || method == "HEAD" ? Retry::kSafe : Retry::kIfNotSent;
 }
 
 std::string ErrorMessageOf(const HttpResponse& r) {
@@ -162,12 +166,16 @@ Result<Remote> Remote::Resolve(const RemoteFlags& flags) {
   Remote r;
   r.json_ = flags.json;
   std::string env_control = Env("AETHER_CONTROL");
-  r.control_ = !flags.control.empty()  ? flags.control
-               : !env_control.empty()  ? env_control
-               : !file.control.empty() ? file.control
-                                       : std::string(kDefaultControlUrl);
-  while (!r.control_.empty() && r.control_.back() == '/') r.control_.pop_back();
-  RETURN_IF_ERROR(CheckControlUrl(r.control_));
+  auto [control, source] =
+      !flags.control.empty()  ? std::pair{flags.control, std::string("--control")}
+      : !env_control.empty()  ? std::pair{env_control, std::string("$AETHER_CONTROL")}
+      : !file.control.empty() ? std::pair{file.control, file_path + ": control"}
+                              : std::pair{std::string(kDefaultControlUrl), std::string("default")};
+  Result<std::vector<std::string>> urls = ParseEndpointList(control, source);
+  if (!urls.ok()) return UsageError(urls.status().message());
+  const bool local = std::all_of(urls->begin(), urls->end(), IsLocalHost);
+  r.urls_ =
+      std::make_shared<EndpointList>(std::move(*urls), EndpointListOptions{.log_switches = false});
 
   std::string env_token = Env("AETHER_TOKEN");
   if (!flags.token.empty()) {
@@ -179,7 +187,7 @@ Result<Remote> Remote::Resolve(const RemoteFlags& flags) {
   } else if (!file.token.empty()) {
     r.token_ = file.token;
     r.token_source_ = file_path;
-  } else if (IsLocalHost(r.control_)) {
+  } else if (local) {
     const std::string kBoxToken = ".aether/control/admin.token";
     std::ifstream in(kBoxToken);
     if (in) {
@@ -198,7 +206,8 @@ Result<Remote> Remote::Resolve(const RemoteFlags& flags) {
 
 Remote Remote::ForUrl(std::string url, std::string token) {
   Remote r;
-  r.control_ = std::move(url);
+  r.urls_ = std::make_shared<EndpointList>(std::vector<std::string>{std::move(url)},
+                                           EndpointListOptions{.log_switches = false});
   r.token_ = std::move(token);
   r.token_source_ = "aether dev";
   r.http_ = NewRemoteClient("");
@@ -218,19 +227,28 @@ Result<HttpResponse> Remote::Send(std::string_view method, std::string_view path
   if (!token_.empty()) headers.emplace_back("Authorization", "Bearer " + token_);
   if (!body.empty()) headers.emplace_back("Content-Type", std::string(content_type));
   headers.emplace_back("Accept", "application/json");
-  Result<HttpResponse> r =
-      http_->Fetch(method, control_ + std::string(path), body, std::move(headers), timeout);
+  EndpointAttempts tried;
+  Result<HttpResponse> r = urls_->Send(*http_,
+                                       {.method = std::string(method),
+                                        .url = std::string(path),
+                                        .body = body,
+                                        .headers = std::move(headers),
+                                        .timeout = timeout},
+                                       {.retry = RetryFor(method)}, &tried);
+  tried_ = tried.tried.size() > 1 ? JoinUrls(tried.tried) : "";
   if (r.ok()) return r;
-  const std::string& m = r.status().message();
-  if (r.status().code() == Code::kDeadlineExceeded) {
-    return DeadlineExceeded("the control plane at " + control_ + " did not answer within " +
+  // The last URL's own error, without the list's summary (said here).
+  const std::string& m = tried.last_error.message();
+  std::string where = tried.tried.size() > 1 ? "any of " + JoinUrls(tried.tried) : tried.url;
+  if (tried.last_error.code() == Code::kDeadlineExceeded) {
+    return DeadlineExceeded("the control plane at " + where + " did not answer within " +
                             std::to_string(timeout.count() / 1000) + " s");
   }
   if (m.find("Connection refused") != std::string::npos) {
-    return Unavailable("cannot reach the control plane at " + control_ +
+    return Unavailable("cannot reach the control plane at " + where +
                        " (is it running? start one with `aether dev`)");
   }
-  return Unavailable("cannot reach the control plane at " + control_ + ": " + m);
+  return Unavailable("cannot reach the control plane at " + where + ": " + m);
 }
 
 Status Remote::ErrorFor(const HttpResponse& r) const {
@@ -243,6 +261,7 @@ Status Remote::ErrorFor(const HttpResponse& r) const {
   }
   if (r.status == 404) return NotFound(ErrorMessageOf(r));
   if (r.status >= 400 && r.status < 500) return FailedPrecondition(ErrorMessageOf(r));
+  if (!tried_.empty()) return Internal(ErrorMessageOf(r) + " (tried " + tried_ + ")");
   return Internal(ErrorMessageOf(r));
 }
 
@@ -262,7 +281,7 @@ Result<json::value> Remote::Call(std::string_view method, std::string_view path,
   if (Trim(r.body).empty()) return json::value(nullptr);
   auto parsed = ParseJson(r.body);
   if (!parsed.ok()) {
-    return Internal("the control plane at " + control_ + " sent a response that is not JSON (" +
+    return Internal("the control plane at " + control() + " sent a response that is not JSON (" +
                     parsed.status().message() + ")");
   }
   return std::move(parsed).value();

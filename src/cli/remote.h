@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/endpoint_list.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/result.h"
@@ -47,24 +48,31 @@ struct RemoteFlags {
 // Adds --control, --token, --cli-config, --ca-file and --json to `cmd`.
 void AddRemoteFlags(CLI::App* cmd, RemoteFlags* flags);
 
-// A client of one control plane.
+// A client of a control plane: one URL, or its replicas as a list
+// ("http://a:9090,http://b:9090") that it fails over between
+// (common/endpoint_list.h): GET requests go to the next URL on a
+// connection error, a timeout or 500/502/503/504; every other request only
+// when it never reached a replica (connection refused, name not resolved),
+// because a replica that saw it may have done it.
 class Remote {
  public:
-  // Resolves the URL and token: flags, then AETHER_CONTROL / AETHER_TOKEN /
+  // Resolves the URLs and token: flags, then AETHER_CONTROL / AETHER_TOKEN /
   // AETHER_CA_FILE, then the CLI config file (--cli-config, or
   // $XDG_CONFIG_HOME/aether/cli.toml, default ~/.config/aether/cli.toml;
   // a missing default file is fine), then the defaults: kDefaultControlUrl,
   // and for a control plane on this machine the in-a-box token file
-  // ./.aether/control/admin.token. Errors (usage): a bad URL, an unreadable
-  // or malformed --cli-config file.
+  // ./.aether/control/admin.token (when every URL is on this machine).
+  // Errors (usage): a bad URL or list, an unreadable or malformed
+  // --cli-config file.
   static Result<Remote> Resolve(const RemoteFlags& flags);
   // A client of `url` with `token`, nothing resolved (for `aether dev`,
   // which knows both).
   static Remote ForUrl(std::string url, std::string token);
 
   // Sends one request to `path` (e.g. "/api/functions"). A 2xx answer gives
-  // the parsed JSON body (null when empty). Failures, as one-line messages:
-  //   Unavailable        the control plane cannot be reached (with a hint)
+  // the parsed JSON body (null when empty). Failures, as one-line messages
+  // (naming every URL tried when it failed over):
+  //   Unavailable        no control plane can be reached (with a hint)
   //   DeadlineExceeded   no answer within `timeout`
   //   Unauthenticated    401/403, with where the token came from (never the token)
   //   NotFound           404
@@ -85,16 +93,21 @@ class Remote {
   // before giving up (invoke retries a 503 no_ready_node).
   Result<HttpResponse> Send(std::string_view method, std::string_view path, std::string_view body,
                             std::string_view content_type, std::chrono::milliseconds timeout) const;
-  // The Status Call returns for a non-2xx response.
+  // The Status Call returns for a non-2xx response (of the last Send).
   Status ErrorFor(const HttpResponse& response) const;
   // The "code" of a JSON error body ("no_ready_node"); empty when absent.
   static std::string ErrorCode(const HttpResponse& response);
 
-  const std::string& control() const { return control_; }
+  // The URL that answered last (the first one before any request).
+  const std::string& control() const { return urls_->current(); }
   bool json() const { return json_; }
 
  private:
-  std::string control_;       // without a trailing slash
+  // Shared by copies of this Remote, so that they stick to one replica.
+  std::shared_ptr<EndpointList> urls_;
+  // The URLs the last Send tried, when it tried more than one (for
+  // ErrorFor's message); main's thread only.
+  mutable std::string tried_;
   std::string token_;         // never printed
   std::string token_source_;  // "--token", "$AETHER_TOKEN", a file path; empty = none
   std::string ca_file_;

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/endpoint_list.h"
 #include "common/units.h"
 
 namespace aether {
@@ -195,6 +196,18 @@ Status ParseCluster(const toml::table& doc, const std::string& origin, ClusterCo
   return OkStatus();
 }
 
+// [control] url (one) or urls (a list): one list in ControlConfig::urls,
+// every URL checked (common/endpoint_list.h).
+Status ParseControlUrls(const std::string& origin, std::string url, ControlConfig& c) {
+  if (!url.empty() && !c.urls.empty()) {
+    return InvalidArgument(origin + ": [control] set url or urls, not both (urls = [\"" + url +
+                           "\", ...] lists every replica)");
+  }
+  if (!url.empty()) c.urls.push_back(std::move(url));
+  if (c.urls.empty()) return OkStatus();  // not joining a control plane
+  return CheckEndpointUrls(&c.urls, origin + ": [control] urls");
+}
+
 // The engine's [nats] section. Secrets never appear in a message.
 Status ParseNats(const toml::table& doc, const std::string& origin, NatsConfig& n) {
   Section s(SubTable(doc, "nats"), "nats", origin);
@@ -353,10 +366,13 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
   }
   {
     Section s(SubTable(doc, "control"), "control", origin);
-    RETURN_IF_ERROR(s.String("url", &c.control.url));
+    std::string url;
+    RETURN_IF_ERROR(s.String("url", &url));
+    RETURN_IF_ERROR(s.StringList("urls", &c.control.urls));
     RETURN_IF_ERROR(s.String("node_id", &c.control.node_id));
     RETURN_IF_ERROR(s.StringMap("labels", &c.control.labels));
     RETURN_IF_ERROR(s.Finish());
+    RETURN_IF_ERROR(ParseControlUrls(origin, std::move(url), c.control));
   }
   {
     Section s(SubTable(doc, "auth"), "auth", origin);
@@ -543,6 +559,16 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "# The confined compiler process, per module and tier.\n"
       << "compile_timeout = \"" << FormatDuration(d.runtime.compile_timeout) << "\"\n"
       << "compile_memory_limit = \"" << FormatSize(d.runtime.compile_memory_limit) << "\"\n\n"
+      << "[control]\n"
+      << "# The control plane to join; unset = a standalone engine (functions_dir only).\n"
+      << "# List every replica: the engine sticks to one that works and moves to the next\n"
+      << "# on connection errors, timeouts and 5xx (at most " << kMaxControlUrls
+      << " URLs; docs/operations.md).\n"
+      << "# urls = [\"http://control-1:9090\", \"http://control-2:9090\", "
+         "\"http://control-3:9090\"]\n"
+      << "# url = \"http://control-1:9090\"   # one control plane: the same as a list of one\n"
+      << "# node_id = \"edge-1\"                # default: the host name\n"
+      << "# labels = { zone = \"eu-west\" }\n\n"
       << WorkflowTemplate(d.workflow) << "\n"
       << NatsTemplate(d.nats) << "\n"
       << "[log]\n"
@@ -603,7 +629,8 @@ Result<std::string> ConfigTemplate(std::string_view role) {
   } else if (role == "cli") {
     o << "# aether CLI configuration (~/.config/aether/cli.toml). It can hold the admin\n"
       << "# token: keep it private (chmod 600).\n"
-      << "control = \"http://127.0.0.1:9090\"   # or AETHER_CONTROL\n"
+      << "control = \"http://127.0.0.1:9090\"   # or AETHER_CONTROL; replicas: \"http://a:9090,"
+         "http://b:9090\"\n"
       << "# token = \"...\"                      # or AETHER_TOKEN\n"
       << "# ca_file = \"/path/ca.pem\"           # or AETHER_CA_FILE, for HTTPS with a private "
          "CA\n";

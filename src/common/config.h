@@ -117,7 +117,11 @@ struct ClusterConfig {
 bool IsReplicaId(std::string_view id);
 
 struct ControlConfig {
-  std::string url;      // engine: join this control plane when set
+  // Engine: join the control plane at these URLs (its replicas; the engine
+  // fails over between them, common/endpoint_list.h) when set. From
+  // `urls = [...]` or `url = "..."` (a list of one); checked and without
+  // trailing slashes.
+  std::vector<std::string> urls;
   std::string node_id;  // default: the host name
   std::map<std::string, std::string> labels;
 };

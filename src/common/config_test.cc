@@ -361,5 +361,48 @@ TEST(ConfigTest, EngineTemplateHasTheNatsKeys) {
   EXPECT_EQ(parsed->nats.ack_wait, kDefaultNatsAckWait);
 }
 
+TEST(ConfigTest, ControlUrlIsAListOfOneAndUrlsListsReplicas) {
+  Result<Config> none = ParseConfig("", "t.toml");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->control.urls.empty());
+  Result<Config> one = ParseConfig("[control]\nurl = \"http://c:9090/\"\n", "t.toml");
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(one->control.urls, std::vector<std::string>{"http://c:9090"});
+  Result<Config> many = ParseConfig(
+      "[control]\nurls = [\"http://a:9090\", \"https://b:9443\", \"http://c:9090/\"]\n", "t.toml");
+  ASSERT_TRUE(many.ok()) << many.status().ToString();
+  EXPECT_EQ(many->control.urls,
+            (std::vector<std::string>{"http://a:9090", "https://b:9443", "http://c:9090"}));
+}
+
+TEST(ConfigTest, BadControlUrlsGetOneLineNamingTheKey) {
+  for (const char* text : {
+           "[control]\nurl = \"http://a:1\"\nurls = [\"http://b:1\"]\n",
+           "[control]\nurls = [\"http://a:1\", \"http://a:1/\"]\n",
+           "[control]\nurls = [\"http://a:1\", \"ftp://b:1\"]\n",
+           "[control]\nurl = \"http://u:p@a:1\"\n",
+           "[control]\nurls = [\"http://a:1/?q=1\"]\n",
+           "[control]\nurls = [1]\n",
+       }) {
+    Result<Config> c = ParseConfig(text, "t.toml");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.status().message().find("t.toml: [control]"), std::string::npos)
+        << c.status().message();
+    EXPECT_EQ(c.status().message().find('\n'), std::string::npos);
+    EXPECT_EQ(c.status().message().find(":p@"), std::string::npos);  // no password echoed
+  }
+  std::string many = "[control]\nurls = [";
+  for (int i = 0; i < 17; ++i) many += "\"http://h" + std::to_string(i) + ":1\",";
+  many += "]\n";
+  EXPECT_NE(ParseConfig(many, "t.toml").status().message().find("at most 16"), std::string::npos);
+}
+
+TEST(ConfigTest, EngineTemplateShowsTheControlUrls) {
+  Result<std::string> t = ConfigTemplate("engine");
+  ASSERT_TRUE(t.ok());
+  EXPECT_NE(t->find("[control]"), std::string::npos);
+  EXPECT_NE(t->find("# urls = [\"http://control-1:9090\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace aether

@@ -51,11 +51,7 @@ std::string DefaultNodeId(const std::string& configured) {
 }
 
 ControlClient::ControlClient(ControlClientOptions options, ControlClientHooks hooks)
-    : options_([&] {
-        ControlClientOptions o = std::move(options);
-        while (!o.url.empty() && o.url.back() == '/') o.url.pop_back();
-        return o;
-      }()),
+    : options_(std::move(options)),
       hooks_(std::move(hooks)),
       // A few connections: the two threads', an artifact fetch, an event.
       own_http_(options_.http != nullptr ? nullptr : NewHttpClient({.max_idle_per_host = 4})),
@@ -66,7 +62,8 @@ ControlClient::~ControlClient() { Stop(); }
 
 void ControlClient::Start(std::string self_url) {
   self_url_ = std::move(self_url);
-  LOG_INFO("joining the control plane at {} as node {} ({})", options_.url, node_id(), self_url_);
+  LOG_INFO("joining the control plane at {} as node {} ({})", options_.endpoints->Joined(),
+           node_id(), self_url_);
   beat_thread_ = std::thread([this] { BeatLoop(); });
   manifest_thread_ = std::thread([this] { ManifestLoop(); });
 }
@@ -102,20 +99,23 @@ bool ControlClient::Sleep(milliseconds d, bool beat) {
 }
 
 Result<HttpResponse> ControlClient::Call(std::string_view method, const std::string& path,
-                                         std::string_view body, milliseconds timeout, Auth auth) {
+                                         std::string_view body, milliseconds timeout, Auth auth,
+                                         EndpointSendOptions send) {
   std::string token;
   if (auth == Auth::kJoin) {
     token = options_.join_token;
   } else {
     ASSIGN_OR_RETURN(token, Secret());
   }
-  return http_.Send(
+  return options_.endpoints->Send(
+      http_,
       {.method = std::string(method),
-       .url = options_.url + path,
+       .url = path,
        .body = body,
        .headers = {{"Authorization", "Bearer " + token}, {"X-Aether-Node", node_id()}},
        .timeout = timeout,
-       .cancel = stop_.get_token()});
+       .cancel = stop_.get_token()},
+      send);
 }
 
 Result<std::string> ControlClient::Secret() {
@@ -130,14 +130,14 @@ void ControlClient::SetLink(Link* current, Link next, std::string_view what, con
   *current = next;
   switch (next) {
     case Link::kUp:
-      LOG_INFO("control plane {}: {} ok", options_.url, what);
+      LOG_INFO("control plane {}: {} ok", url(), what);
       break;
     case Link::kUnreachable:
       LOG_WARN("control plane {} unreachable ({}: {}); serving what this engine has, retrying",
-               options_.url, what, why.message());
+               options_.endpoints->Joined(), what, why.message());
       break;
     case Link::kRejected:
-      LOG_ERROR("control plane {} refused {}: {}; retrying", options_.url, what, why.message());
+      LOG_ERROR("control plane {} refused {}: {}; retrying", url(), what, why.message());
       break;
     case Link::kStarting:
       break;
@@ -155,7 +155,7 @@ Status ControlClient::Register() {
     LOG_WARN(
         "the control plane {} does not know node {} (was its store replaced?); joining "
         "again as a new node",
-        options_.url, node_id());
+        url(), node_id());
     options_.identity->Forget();
     return Join(text);
   }
@@ -175,8 +175,11 @@ std::string ControlClient::CredentialRefused() const {
 }
 
 Status ControlClient::Join(const std::string& body) {
-  ASSIGN_OR_RETURN(HttpResponse r,
-                   Call("POST", "/register", body, options_.call_timeout, Auth::kJoin));
+  // Sent again elsewhere only when no replica saw it: one that did may
+  // have admitted the node, and a second join would be refused
+  // (node_exists).
+  ASSIGN_OR_RETURN(HttpResponse r, Call("POST", "/register", body, options_.call_timeout,
+                                        Auth::kJoin, {.retry = Retry::kIfNotSent}));
   if (r.status != 200) {
     // node_exists explains itself (aether nodes rm); any other refusal is
     // the join token's.
@@ -185,7 +188,7 @@ Status ControlClient::Join(const std::string& body) {
   }
   Result<protocol::RegisterReply> reply = protocol::ParseRegisterReply(r.body);
   if (!reply.ok() || reply->credential.empty()) {
-    return Internal("the control plane " + options_.url + " admitted node " + node_id() +
+    return Internal("the control plane " + url() + " admitted node " + node_id() +
                     " without issuing it a credential (is it older than this engine?)");
   }
   if (Status st = options_.identity->Set(std::move(reply->credential)); !st.ok()) {
@@ -196,7 +199,7 @@ Status ControlClient::Join(const std::string& body) {
         node_id(), st.message(), node_id());
   } else {
     LOG_INFO("node {} joined the control plane {} as a new node; its credential is in {}",
-             node_id(), options_.url, options_.identity->path());
+             node_id(), url(), options_.identity->path());
   }
   ApplyRegisterReply(r);
   return OkStatus();
@@ -244,7 +247,7 @@ void ControlClient::BeatLoop() {
       }
       set_registered(true);
       backoff.Reset();
-      LOG_INFO("registered with the control plane {} as node {}", options_.url, node_id());
+      LOG_INFO("registered with the control plane {} as node {}", url(), node_id());
     }
     Status st = Heartbeat();
     if (stop_.stop_requested()) return;
@@ -315,7 +318,8 @@ void ControlClient::ManifestLoop() {
 
 Result<std::vector<uint8_t>> ControlClient::FetchArtifact(const std::string& sha256) {
   ASSIGN_OR_RETURN(HttpResponse r,
-                   Call("GET", "/node/artifacts/" + sha256, {}, options_.artifact_timeout));
+                   Call("GET", "/node/artifacts/" + sha256, {}, options_.artifact_timeout,
+                        Auth::kNode, {.next_on_not_found = true}));
   if (r.status != 200) return StatusOf(r);
   return std::vector<uint8_t>(r.body.begin(), r.body.end());
 }
@@ -323,7 +327,8 @@ Result<std::vector<uint8_t>> ControlClient::FetchArtifact(const std::string& sha
 Status ControlClient::PostEvent(std::string_view body) {
   // Call() waits for the first registration (events of a restart come
   // before it).
-  ASSIGN_OR_RETURN(HttpResponse r, Call("POST", "/callback", body, options_.call_timeout));
+  ASSIGN_OR_RETURN(HttpResponse r, Call("POST", "/callback", body, options_.call_timeout,
+                                        Auth::kNode, {.retry = Retry::kIfNotSent}));
   if (r.status != 201 && r.status != 200) return StatusOf(r);
   return OkStatus();
 }

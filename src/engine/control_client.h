@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/endpoint_list.h"
 #include "common/http_client.h"
 #include "common/node_identity.h"
 #include "common/result.h"
@@ -43,7 +44,13 @@
 namespace aether::engine {
 
 struct ControlClientOptions {
-  std::string url;  // the control plane, e.g. "http://10.0.0.1:9090" (a trailing / is dropped)
+  // The control plane's replicas (required; outlives the client; shared
+  // with the workflow poller so that all of the engine's loops move to
+  // another replica together). Which calls are sent again elsewhere:
+  // common/endpoint_list.h; here: register with the credential, heartbeat,
+  // manifest and artifacts are safe; the join (join token) and events are
+  // sent again only when they never reached a replica.
+  EndpointList* endpoints = nullptr;
   std::string join_token;            // admits this node while it has no credential
   NodeIdentity* identity = nullptr;  // required; outlives the client
   std::map<std::string, std::string> labels;
@@ -99,9 +106,11 @@ class ControlClient {
   // Asks for a heartbeat now (a function became ready). Never blocks.
   void BeatSoon();
 
-  // GET /node/artifacts/{sha256}. The caller verifies the bytes.
+  // GET /node/artifacts/{sha256}. The caller verifies the bytes. A replica
+  // that answers 404 may just not hold it (artifacts are kept per replica):
+  // the others are asked too.
   // Errors: Unavailable / DeadlineExceeded (control plane away, or the node
-  // has not joined yet), NotFound (unknown artifact), PermissionDenied (the
+  // has not joined yet), NotFound (no replica has it), PermissionDenied (the
   // credential is refused), Internal (any other answer).
   Result<std::vector<uint8_t>> FetchArtifact(const std::string& sha256);
   // POST /callback with `body` ({"event", "data"}). Before the node has
@@ -126,7 +135,9 @@ class ControlClient {
   std::string CredentialRefused() const;
   Status Heartbeat();  // NotFound = unknown node
   Result<HttpResponse> Call(std::string_view method, const std::string& path, std::string_view body,
-                            std::chrono::milliseconds timeout, Auth auth = Auth::kNode);
+                            std::chrono::milliseconds timeout, Auth auth = Auth::kNode,
+                            EndpointSendOptions send = {});
+  const std::string& url() const { return options_.endpoints->current(); }
   // The node's secret, waiting up to call_timeout for the first
   // registration; Unavailable when it does not come.
   Result<std::string> Secret();

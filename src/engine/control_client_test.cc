@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -36,11 +38,14 @@ class FakeControl {
       if (k == "Authorization") c.auth = v;
       if (k == "X-Aether-Node") c.node = v;
     }
+    std::string host = c.url.substr(7, c.url.find("/", 8) - 7);
     std::string path = c.url.substr(c.url.find("/", 8));
     {
       std::lock_guard lock(mu_);
       calls_.push_back(c);
-      if (away_) return Unavailable("cannot connect to 127.0.0.1:9: Connection refused");
+      if (away_ || down_.contains(host)) {
+        return Unavailable("cannot connect to " + host + ": Connection refused");
+      }
     }
     constexpr char kReply[] =
         R"({"node_id":"n1","heartbeat_interval_ms":50,"node_timeout_ms":1000)";
@@ -79,7 +84,30 @@ class FakeControl {
       }
       return Reply(200, R"({"functions":[],"revision":7})");
     }
+    if (path.starts_with("/node/artifacts/")) {
+      std::lock_guard lock(mu_);
+      if (c.auth != "Bearer " + secret_) return Refused();
+      std::string sha = path.substr(16);
+      if (!artifacts_[host].contains(sha)) {
+        return Reply(404, R"({"error":"no artifact )" + sha + R"(","code":"not_found"})");
+      }
+      return Reply(200, "bytes of " + sha);
+    }
     return Reply(404, R"({"error":"no route"})");
+  }
+  // Replicas over one store: `host` ("a:1") refuses connections while down.
+  void SetDown(const std::string& host, bool down) {
+    std::lock_guard lock(mu_);
+    if (down) {
+      down_.insert(host);
+    } else {
+      down_.erase(host);
+    }
+  }
+  // Artifacts are per replica.
+  void AddArtifact(const std::string& host, const std::string& sha) {
+    std::lock_guard lock(mu_);
+    artifacts_[host].insert(sha);
   }
 
   std::vector<Call> Calls(std::string_view prefix) {
@@ -132,14 +160,18 @@ class FakeControl {
   std::vector<Call> calls_;
   bool known_ = false;
   bool away_ = false;
+  std::set<std::string> down_;
+  std::map<std::string, std::set<std::string>> artifacts_;
   bool revoked_ = false;
   std::string secret_;
   int issued_ = 0;
 };
 
-ControlClientOptions Options(FakeControl& fake, NodeIdentity& identity) {
+ControlClientOptions Options(FakeControl& fake, NodeIdentity& identity,
+                             EndpointList* urls = nullptr) {
+  static EndpointList one({"http://control:9090"});
   ControlClientOptions o;
-  o.url = "http://control:9090/";
+  o.endpoints = urls != nullptr ? urls : &one;
   o.join_token = FakeControl::kJoinToken;
   o.identity = &identity;
   o.labels = {{"zone", "eu"}};
@@ -315,6 +347,62 @@ TEST(ControlClientTest, RegisterRetriesBackOffDoublingToTheMax) {
   clock.Advance(milliseconds(40));
   ASSERT_TRUE(Eventually([&] { return client.registered(); }));
   EXPECT_EQ(identity.secret(), fake.secret());
+}
+
+// Replicas share the store, so the credential a node got through one is
+// good at every other: when its replica dies the node goes on through the
+// next without joining again, and all of its loops move together.
+TEST(ControlClientTest, FailsOverToAnotherReplicaWithTheSameCredential) {
+  FakeControl fake;
+  EndpointList urls({"http://a:1", "http://b:2", "http://c:3"},
+                    {.pause = milliseconds(0), .log_switches = false});
+  NodeIdentity identity("n1");
+  ControlClient client(Options(fake, identity, &urls), {});
+  fake.SetDown("a:1", true);  // dead from the start: joins through b
+  client.Start("http://e:1");
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/heartbeat").size() >= 2; }));
+  auto reg = fake.Calls("/register");
+  ASSERT_EQ(reg.size(), 2u);  // a refused the connection, b admitted the node
+  EXPECT_EQ(reg[1].url, "http://b:2/register");
+  EXPECT_EQ(urls.current(), "http://b:2");
+  const std::string secret = fake.secret();
+
+  // b dies too: heartbeats and the manifest poll go on at c, with the
+  // credential b issued (no second join).
+  fake.SetDown("b:2", true);
+  fake.http.Wake();  // ends the poll parked at b
+  ASSERT_TRUE(Eventually([&] {
+    return !fake.Calls("http://c:3/node/heartbeat").empty() &&
+           !fake.Calls("http://c:3/node/manifest").empty() && client.registered();
+  }));
+  for (const auto& r : fake.Calls("http://c:3/")) EXPECT_EQ(r.auth, "Bearer " + secret);
+  EXPECT_EQ(identity.secret(), secret);
+
+  // An artifact that only the dead replica b holds: a clear NotFound that
+  // names it, and the caller retries later (ManagedFunctions does, at the
+  // next manifest); one that only a holds, once a is back, comes from a
+  // while the list stays at c.
+  fake.AddArtifact("b:2", std::string(64, 'b'));
+  Result<std::vector<uint8_t>> lost = client.FetchArtifact(std::string(64, 'b'));
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.status().code(), Code::kNotFound);
+  EXPECT_NE(lost.status().message().find("no artifact"), std::string::npos);
+  fake.SetDown("a:1", false);
+  fake.AddArtifact("a:1", std::string(64, 'a'));
+  Result<std::vector<uint8_t>> got = client.FetchArtifact(std::string(64, 'a'));
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(std::string(got->begin(), got->end()), "bytes of " + std::string(64, 'a'));
+  EXPECT_EQ(urls.current(), "http://c:3");
+
+  // Every replica down: the loops keep cycling through the list.
+  fake.SetAway(true);
+  fake.http.Wake();
+  size_t before = fake.Calls("http://a:1/").size();
+  ASSERT_TRUE(Eventually(
+      [&] { return !client.registered() && fake.Calls("http://a:1/").size() > before + 2; }));
+  fake.SetAway(false);
+  ASSERT_TRUE(Eventually([&] { return client.registered(); }));
+  EXPECT_EQ(fake.Calls("/register").back().auth, "Bearer " + secret);
 }
 
 TEST(ControlClientTest, DefaultNodeIdIsTheHostName) {

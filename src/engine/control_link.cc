@@ -29,7 +29,7 @@ class ControlLinkImpl final : public ControlLink {
 
   void Init(const Config& config, wasm::Engine& engine) {
     ControlClientOptions co;
-    co.url = config.control.url;
+    co.endpoints = options_.endpoints;
     co.join_token = config.auth.join_token;
     co.identity = options_.identity;
     co.labels = config.control.labels;
@@ -143,8 +143,9 @@ class ControlLinkImpl final : public ControlLink {
 Result<std::unique_ptr<ControlLink>> ControlLink::Create(const Config& config, wasm::Engine& engine,
                                                          EngineMetrics& metrics,
                                                          ControlLinkOptions options) {
-  if (config.control.url.empty()) return InvalidArgument("[control] url is not set");
+  if (config.control.urls.empty()) return InvalidArgument("[control] urls is not set");
   if (options.identity == nullptr) return InvalidArgument("a node identity is required");
+  if (options.endpoints == nullptr) return InvalidArgument("the control plane's URLs are required");
   ASSIGN_OR_RETURN(std::unique_ptr<ModuleStore> store, ModuleStore::Open(config.runtime.data_dir));
   auto link = std::make_unique<ControlLinkImpl>(metrics, std::move(options), std::move(store));
   link->Init(config, engine);

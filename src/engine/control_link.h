@@ -1,5 +1,5 @@
 // Everything an engine needs to be a node of a control plane, wired from a
-// Config when `[control] url` is set: the module store on disk, the
+// Config when `[control] urls` (or url) is set: the module store on disk, the
 // manifest-managed functions, the protocol client and the event reporter.
 //
 // Start-up order: the last manifest saved in <data_dir>/manifest.json is
@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "common/config.h"
+#include "common/endpoint_list.h"
 #include "common/http_client.h"
 #include "common/node_identity.h"
 #include "common/result.h"
@@ -26,7 +27,10 @@ namespace aether::engine {
 
 struct ControlLinkOptions {
   NodeIdentity* identity = nullptr;  // required; outlives the link
-  size_t workers = 0;                // capacity reported at registration
+  // The control plane's replicas (required; outlives the link; the
+  // workflow poller shares it).
+  EndpointList* endpoints = nullptr;
+  size_t workers = 0;  // capacity reported at registration
   size_t queue_capacity = 0;
   // inflight (running) and queued executions, for heartbeats; any thread.
   std::function<std::pair<int64_t, int64_t>()> load;

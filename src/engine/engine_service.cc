@@ -6,6 +6,7 @@
 #include <map>
 #include <system_error>
 
+#include "common/endpoint_list.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/log.h"
@@ -83,18 +84,26 @@ class EngineServiceImpl final : public EngineService {
     // Without a control plane there is no credential: the dataplane then
     // accepts no peer and sends no valid token.
     std::string node_id = DefaultNodeId(config_.control.node_id);
-    if (config_.control.url.empty()) {
+    // The credential is the node's, not a replica's: every replica of the
+    // control plane shares the store that knows it, so one file serves
+    // whichever URL the engine talks to.
+    if (config_.control.urls.empty()) {
       identity_ = std::make_unique<NodeIdentity>(node_id);
     } else {
       ASSIGN_OR_RETURN(identity_, NodeIdentity::Open(rt.data_dir, node_id));
     }
-    if (!config_.control.url.empty()) {
+    if (!config_.control.urls.empty()) {
+      // Checked again: a Config may be built in code (aether dev, tests).
+      std::vector<std::string> urls = config_.control.urls;
+      RETURN_IF_ERROR(CheckEndpointUrls(&urls, "[control] urls"));
+      control_urls_ = std::make_unique<EndpointList>(std::move(urls));
       // The control link and the workflow poller share kept connections
       // to the control plane (two long-polls, heartbeats, statuses, events).
       control_http_ = NewHttpClient({.max_idle_per_host = 4});
       ControlLinkOptions lo;
       lo.http = control_http_.get();
       lo.identity = identity_.get();
+      lo.endpoints = control_urls_.get();
       lo.workers = executor_->workers();
       lo.queue_capacity = executor_->queue_capacity();
       Executor* executor = executor_.get();
@@ -172,9 +181,9 @@ class EngineServiceImpl final : public EngineService {
     dpo.metrics = &registry_;
     dataplane_ = std::make_unique<workflow::Dataplane>(std::move(dpo));
 
-    if (!config_.control.url.empty()) {
+    if (!config_.control.urls.empty()) {
       workflow::PollerOptions po;
-      po.url = config_.control.url;
+      po.endpoints = control_urls_.get();
       po.identity = identity_.get();
       po.http = control_http_.get();
       po.events_dropped = &metrics_->events_dropped;
@@ -265,16 +274,17 @@ class EngineServiceImpl final : public EngineService {
   std::unique_ptr<EngineMetrics> metrics_;
   std::unique_ptr<wasm::Engine> engine_;
   std::unique_ptr<FunctionRegistry> dir_functions_;
-  std::unique_ptr<NodeIdentity> identity_;     // in memory only without [control] url
-  std::unique_ptr<HttpClient> control_http_;   // null without [control] url
-  std::unique_ptr<ControlLink> control_;       // null without [control] url
-  std::unique_ptr<FunctionRegistry> layered_;  // control_'s functions, then dir_functions_
-  FunctionRegistry* functions_ = nullptr;      // what the API serves: layered_ or dir_functions_
+  std::unique_ptr<NodeIdentity> identity_;      // in memory only without [control] urls
+  std::unique_ptr<EndpointList> control_urls_;  // null without [control] urls
+  std::unique_ptr<HttpClient> control_http_;    // null without [control] urls
+  std::unique_ptr<ControlLink> control_;        // null without [control] urls
+  std::unique_ptr<FunctionRegistry> layered_;   // control_'s functions, then dir_functions_
+  FunctionRegistry* functions_ = nullptr;       // what the API serves: layered_ or dir_functions_
   std::unique_ptr<Executor> executor_;
   // The host sends through the dataplane and posts through the poller, so
   // both outlive it.
   std::unique_ptr<workflow::Dataplane> dataplane_;
-  std::unique_ptr<workflow::Poller> poller_;  // null without [control] url
+  std::unique_ptr<workflow::Poller> poller_;  // null without [control] urls
   std::unique_ptr<workflow::WorkflowHost> host_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;

@@ -24,7 +24,7 @@ class EngineService {
   // Creates data_dir and its cache/ subdirectory, the AOT engine, the
   // function registry (which starts compiling every module in the
   // background), the workers and the routes; does not listen yet. With
-  // [control] url set it also applies the manifest saved in data_dir (so
+  // [control] urls set it also applies the manifest saved in data_dir (so
   // those functions load now) and prepares the control-plane link.
   // Errors: a data_dir that cannot be created, an unreadable functions_dir,
   // an invalid [server] section.

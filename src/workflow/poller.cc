@@ -23,31 +23,29 @@ constexpr milliseconds kJoinPoll{100};
 // Logs a change of a loop's link state once, not per attempt.
 class LinkState {
  public:
-  LinkState(std::string url, std::string what) : url_(std::move(url)), what_(std::move(what)) {}
+  LinkState(const EndpointList& urls, std::string what) : urls_(urls), what_(std::move(what)) {}
   void Up() {
-    if (state_ == kDown) LOG_INFO("control plane {}: {} ok again", url_, what_);
+    if (state_ == kDown) LOG_INFO("control plane {}: {} ok again", urls_.current(), what_);
     state_ = kUp;
   }
   void Down(const Status& why) {
     if (state_ != kDown) {
-      LOG_WARN("control plane {}: {} failed ({}); retrying quietly", url_, what_, why.message());
+      LOG_WARN("control plane {}: {} failed ({}); retrying quietly", urls_.Joined(), what_,
+               why.message());
     }
     state_ = kDown;
   }
 
  private:
   enum { kStarting, kUp, kDown } state_ = kStarting;
-  const std::string url_, what_;
+  const EndpointList& urls_;
+  const std::string what_;
 };
 
 }  // namespace
 
 Poller::Poller(PollerOptions options)
-    : options_([&] {
-        PollerOptions o = std::move(options);
-        while (!o.url.empty() && o.url.back() == '/') o.url.pop_back();
-        return o;
-      }()),
+    : options_(std::move(options)),
       // The poll's, the status post's and an event post's connections.
       own_http_(options_.http != nullptr ? nullptr : NewHttpClient({.max_idle_per_host = 3})),
       http_(options_.http != nullptr ? *options_.http : *own_http_) {}
@@ -112,16 +110,18 @@ bool Poller::Sleep(milliseconds d) {
 }
 
 Result<HttpResponse> Poller::Send(std::string_view method, const std::string& path,
-                                  std::string_view body, milliseconds timeout) {
+                                  std::string_view body, milliseconds timeout, Retry retry) {
   std::string secret = options_.identity->secret();
   if (secret.empty()) return Unavailable("this node has not joined the control plane yet");
-  return http_.Send({.method = std::string(method),
-                     .url = options_.url + path,
-                     .body = body,
-                     .headers = {{"Authorization", "Bearer " + secret},
-                                 {"X-Aether-Node", options_.identity->node_id()}},
-                     .timeout = timeout,
-                     .cancel = stop_.get_token()});
+  return options_.endpoints->Send(http_,
+                                  {.method = std::string(method),
+                                   .url = path,
+                                   .body = body,
+                                   .headers = {{"Authorization", "Bearer " + secret},
+                                               {"X-Aether-Node", options_.identity->node_id()}},
+                                   .timeout = timeout,
+                                   .cancel = stop_.get_token()},
+                                  {.retry = retry});
 }
 
 void Poller::Apply(protocol::Assignments&& a) {
@@ -131,7 +131,7 @@ void Poller::Apply(protocol::Assignments&& a) {
 
 void Poller::PollLoop() {
   Backoff backoff(options_.backoff_initial, options_.backoff_max);
-  LinkState link(options_.url, "workflow assignments");
+  LinkState link(*options_.endpoints, "workflow assignments");
   std::optional<int64_t> since;
   const milliseconds timeout =
       std::chrono::duration_cast<milliseconds>(options_.wait) + options_.call_timeout;
@@ -168,7 +168,7 @@ void Poller::PollLoop() {
       LOG_ERROR(
           "control plane {} refuses this node's credential ({}); stopping its workflow "
           "instances",
-          options_.url, a.status().message());
+          options_.endpoints->current(), a.status().message());
       refused = true;
       Apply(protocol::Assignments{});
     }
@@ -195,8 +195,8 @@ void Poller::PollLoop() {
 
 void Poller::StatusLoop() {
   Backoff backoff(options_.backoff_initial, options_.backoff_max);
-  LinkState status_link(options_.url, "workflow status");
-  LinkState event_link(options_.url, "workflow events");
+  LinkState status_link(*options_.endpoints, "workflow status");
+  LinkState event_link(*options_.endpoints, "workflow events");
   std::string last_sent;
   Clock& clock = *options_.clock;
   Clock::TimePoint last_time{};
@@ -216,7 +216,8 @@ void Poller::StatusLoop() {
       }
     }
     if (!event.empty()) {
-      Result<HttpResponse> r = Send("POST", "/callback", event, options_.call_timeout);
+      Result<HttpResponse> r =
+          Send("POST", "/callback", event, options_.call_timeout, Retry::kIfNotSent);
       if (!r.ok() && stop_.stop_requested()) {  // cancelled: dropped, like the queued ones
         if (options_.events_dropped != nullptr) options_.events_dropped->Inc();
         return;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/endpoint_list.h"
 #include "common/http_client.h"
 #include "common/metrics.h"
 #include "common/node_identity.h"
@@ -37,7 +38,11 @@
 namespace aether::workflow {
 
 struct PollerOptions {
-  std::string url;                   // the control plane; a trailing '/' is dropped
+  // The control plane's replicas (required; outlives the poller; shared
+  // with the control link). The poll and status posts are sent again on
+  // another replica when one fails; events only when none saw them
+  // (common/endpoint_list.h).
+  EndpointList* endpoints = nullptr;
   NodeIdentity* identity = nullptr;  // required; outlives the poller
   // How long a poll parks at the control plane when nothing changes (the
   // control plane caps it at 30 s). Stop() cancels the poll in flight.
@@ -94,7 +99,7 @@ class Poller {
   // Hands `a` to the peers hook and the host.
   void Apply(protocol::Assignments&& a);
   Result<HttpResponse> Send(std::string_view method, const std::string& path, std::string_view body,
-                            std::chrono::milliseconds timeout);
+                            std::chrono::milliseconds timeout, Retry retry = Retry::kSafe);
   bool Sleep(std::chrono::milliseconds d);  // true when stopping
 
   const PollerOptions options_;

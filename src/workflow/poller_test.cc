@@ -116,7 +116,8 @@ struct FakeControl {
 PollerOptions Options(FakeControl& control, NodeIdentity* identity = nullptr) {
   static NodeIdentity joined("node 1", "", kSecret);
   PollerOptions o;
-  o.url = "http://control.test:9090/";
+  static EndpointList urls({"http://control.test:9090"});
+  o.endpoints = &urls;
   o.identity = identity != nullptr ? identity : &joined;
   o.backoff_initial = milliseconds(10);
   o.backoff_max = milliseconds(20);
