@@ -116,7 +116,7 @@ class JetStreamJanitor {
   std::optional<std::chrono::steady_clock::time_point> confirm_after_;
   int64_t sweeps_ = 0;
 
-  std::mutex sweep_mu_;  // one sweep at a time
+  std::mutex sweep_mu_;                             // one sweep at a time
   std::shared_ptr<internal::NatsConnection> conn_;  // made by the first sweep (under sweep_mu_)
   // Names without an incarnation found dead, and when (under sweep_mu_).
   std::map<std::string, std::chrono::steady_clock::time_point> dead_once_;
