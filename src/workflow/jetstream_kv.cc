@@ -31,7 +31,7 @@ int HexValue(char c) {
 }
 
 // The shared checks, their messages marked as the kv's.
-Status AsKv(Status s) { return s.ok() ? s : InvalidArgument("kv: " + s.message()); }
+Status AsKv(const Status& s) { return s.ok() ? s : InvalidArgument("kv: " + s.message()); }
 
 class NatsBucket final : public KvBucket {
  public:
