@@ -230,6 +230,7 @@ Status ParseNats(const toml::table& doc, const std::string& origin, NatsConfig& 
   RETURN_IF_ERROR(s.Integer("max_ack_pending", &n.max_ack_pending, 1, 1'000'000));
   RETURN_IF_ERROR(s.Integer("max_pending_appends", &n.max_pending_appends, 1, 1'000'000));
   RETURN_IF_ERROR(s.Duration("connect_timeout", &n.connect_timeout));
+  RETURN_IF_ERROR(s.Duration("sweep_interval", &n.sweep_interval));
   RETURN_IF_ERROR(s.Finish());
   auto bad = [&](const std::string& what) { return InvalidArgument(origin + ": [nats] " + what); };
   for (const std::string& url : n.urls) {
@@ -255,6 +256,7 @@ Status ParseNats(const toml::table& doc, const std::string& origin, NatsConfig& 
   if (n.dedup_window > n.max_age) return bad("dedup_window must be at most max_age");
   if (n.ack_wait < std::chrono::milliseconds(100)) return bad("ack_wait must be at least 100ms");
   if (n.max_bytes > static_cast<uint64_t>(INT64_MAX)) return bad("max_bytes is too large");
+  if (n.sweep_interval < std::chrono::seconds(1)) return bad("sweep_interval must be at least 1s");
   return OkStatus();
 }
 
@@ -499,7 +501,7 @@ std::string NatsTemplate(const NatsConfig& d) {
     << "# ca_file = \"/etc/aether/nats-ca.pem\"   # TLS (also for tls:// URLs)\n"
     << "# cert_file = \"/etc/aether/nats.crt\"    # client certificate, with key_file\n"
     << "# key_file = \"/etc/aether/nats.key\"\n"
-    << "prefix = \"" << d.prefix << "\"          # streams <prefix>_wf_<workflow>\n"
+    << "prefix = \"" << d.prefix << "\"          # streams <prefix>_wf_<workflow>_I<n>\n"
     << "replicas = " << d.replicas << "              # copies of each stream (3 needs a cluster)\n"
     << "max_age = \"" << FormatDuration(d.max_age)
     << "\"          # events older than this are dropped\n"
@@ -514,7 +516,9 @@ std::string NatsTemplate(const NatsConfig& d) {
     << "    # events handed out and not acknowledged, per component\n"
     << "max_pending_appends = " << d.max_pending_appends
     << " # appends waiting for NATS at once, per engine\n"
-    << "connect_timeout = \"" << FormatDuration(d.connect_timeout) << "\"\n";
+    << "connect_timeout = \"" << FormatDuration(d.connect_timeout) << "\"\n"
+    << "sweep_interval = \"" << FormatDuration(d.sweep_interval)
+    << "\"   # deleted workflows' streams and buckets are deleted\n";
   return o.str();
 }
 

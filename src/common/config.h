@@ -175,6 +175,8 @@ struct NatsConfig {
   int64_t max_ack_pending = kDefaultNatsMaxAckPending;          // per component
   int64_t max_pending_appends = kDefaultNatsMaxPendingAppends;  // per engine
   std::chrono::nanoseconds connect_timeout = kDefaultNatsConnectTimeout;
+  // Deleted workflows' streams and buckets are swept this often.
+  std::chrono::nanoseconds sweep_interval = kDefaultNatsSweepInterval;
 };
 
 struct LogConfig {

@@ -327,6 +327,8 @@ TEST(ConfigTest, BadNatsValuesNameTheKeyAndNoSecret) {
   EXPECT_EQ(with_secret.find("hunter2"), std::string::npos) << with_secret;
   std::string lone = error("password = \"hunter2-secret\"\n");
   EXPECT_EQ(lone, "t.toml: [nats] password is set without user");
+  EXPECT_EQ(error("sweep_interval = \"500ms\"\n"),
+            "t.toml: [nats] sweep_interval must be at least 1s");
   EXPECT_EQ(error("user = \"u\"\ntoken = \"hunter2-secret\"\n"),
             "t.toml: [nats] set user/password or token, not both");
   EXPECT_EQ(error("cert_file = \"c.crt\"\n"),

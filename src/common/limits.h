@@ -61,8 +61,8 @@ inline constexpr size_t kDefaultKvQueueLength = 4096;
 
 // The durable event log of at-least-once workflows on NATS JetStream
 // ([nats] in common/config.h; workflow/jetstream_log.h starts from these).
-// Subjects and streams are named "<prefix>.wf.<workflow>.<component>" and
-// "<prefix>_wf_<workflow>".
+// Subjects and streams are named "<prefix>.wf.<workflow>.I<incarnation>.<component>"
+// and "<prefix>_wf_<workflow>_I<incarnation>" (workflow/jetstream_names.h).
 inline constexpr std::string_view kDefaultNatsPrefix = "aether";
 inline constexpr int kDefaultNatsReplicas = 1;
 // A stream's limits: events older than max_age are dropped; a stream
@@ -81,5 +81,10 @@ inline constexpr int64_t kDefaultNatsMaxAckPending = 1024;
 // connection); more wait for room until their deadline.
 inline constexpr int64_t kDefaultNatsMaxPendingAppends = 4096;
 inline constexpr std::chrono::seconds kDefaultNatsConnectTimeout{2};
+// How often each engine sweeps the streams and kv buckets of deleted
+// workflows off the server (workflow/jetstream_janitor.h); one listing of
+// stream names each time. An engine that ran a workflow sweeps at once
+// when it learns the workflow was deleted.
+inline constexpr std::chrono::minutes kDefaultNatsSweepInterval{5};
 
 }  // namespace aether

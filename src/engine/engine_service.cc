@@ -24,6 +24,7 @@
 #include "wasm/engine.h"
 #include "wasm/validate.h"
 #include "workflow/dataplane.h"
+#include "workflow/jetstream_janitor.h"
 #include "workflow/jetstream_kv.h"
 #include "workflow/jetstream_log.h"
 #include "workflow/lazy_event_log.h"
@@ -181,6 +182,12 @@ class EngineServiceImpl final : public EngineService {
     dpo.metrics = &registry_;
     dataplane_ = std::make_unique<workflow::Dataplane>(std::move(dpo));
 
+    if (!config_.control.urls.empty() && NatsConfigured(config_)) {
+      // Deletes the streams and buckets of deleted workflows, from what
+      // the poller learns (workflow/jetstream_janitor.h).
+      ASSIGN_OR_RETURN(workflow::JetStreamOptions jo, JetStreamOptionsFromConfig(config_));
+      janitor_ = std::make_unique<workflow::JetStreamJanitor>(std::move(jo));
+    }
     if (!config_.control.urls.empty()) {
       workflow::PollerOptions po;
       po.endpoints = control_urls_.get();
@@ -191,6 +198,13 @@ class EngineServiceImpl final : public EngineService {
       po.peers = [dataplane](std::vector<workflow::PeerGrant> peers) {
         dataplane->SetPeers(std::move(peers));
       };
+      if (janitor_) {
+        workflow::JetStreamJanitor* janitor = janitor_.get();
+        po.observe = [janitor](const protocol::Assignments& a,
+                               std::chrono::steady_clock::time_point asked_at) {
+          janitor->Observe(a, asked_at);
+        };
+      }
       poller_ = std::make_unique<workflow::Poller>(std::move(po));
     }
 
@@ -284,6 +298,8 @@ class EngineServiceImpl final : public EngineService {
   // The host sends through the dataplane and posts through the poller, so
   // both outlive it.
   std::unique_ptr<workflow::Dataplane> dataplane_;
+  // Fed by the poller; null without [control] urls or [nats] urls.
+  std::unique_ptr<workflow::JetStreamJanitor> janitor_;
   std::unique_ptr<workflow::Poller> poller_;  // null without [control] urls
   std::unique_ptr<workflow::WorkflowHost> host_;
   std::unique_ptr<Api> api_;

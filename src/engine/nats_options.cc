@@ -38,6 +38,7 @@ Result<workflow::JetStreamOptions> JetStreamOptionsFromConfig(const Config& conf
   o.max_ack_pending = n.max_ack_pending;
   o.max_pending_appends = n.max_pending_appends;
   o.connect_timeout = WholeMilliseconds(n.connect_timeout);
+  o.sweep_interval = WholeMilliseconds(n.sweep_interval);
   RETURN_IF_ERROR(workflow::ValidateJetStreamOptions(o));
   return o;
 }

@@ -39,6 +39,7 @@ max_deliver = 5
 max_ack_pending = 100
 max_pending_appends = 64
 connect_timeout = "750ms"
+sweep_interval = "90s"
 )",
                                  "engine.toml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -62,6 +63,7 @@ connect_timeout = "750ms"
   EXPECT_EQ(o->max_ack_pending, 100);
   EXPECT_EQ(o->max_pending_appends, 64);
   EXPECT_EQ(o->connect_timeout, 750ms);
+  EXPECT_EQ(o->sweep_interval, 90s);
 }
 
 TEST(NatsOptionsTest, DefaultsAndSecretsFromTheEnvironment) {
@@ -80,6 +82,7 @@ TEST(NatsOptionsTest, DefaultsAndSecretsFromTheEnvironment) {
   EXPECT_EQ(o->max_ack_pending, kDefaultNatsMaxAckPending);
   EXPECT_EQ(o->max_pending_appends, kDefaultNatsMaxPendingAppends);
   EXPECT_EQ(o->connect_timeout, kDefaultNatsConnectTimeout);
+  EXPECT_EQ(o->sweep_interval, kDefaultNatsSweepInterval);
 
   // A password from the environment still needs a user; the message names
   // the key, not the secret.

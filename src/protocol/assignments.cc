@@ -23,7 +23,8 @@ namespace json = boost::json;
 constexpr size_t kMaxInstances = 65536;
 constexpr size_t kMaxTargets = 1024;  // per output
 constexpr size_t kMaxOutputName = 128;
-constexpr size_t kMaxPeers = 4096;  // nodes that may send to this one
+constexpr size_t kMaxPeers = 4096;         // nodes that may send to this one
+constexpr size_t kMaxWorkflows = 1 << 20;  // in the "workflows" list
 
 // Output names come from guests' aether.cast calls: any printable ASCII but
 // '/' (so nothing path-like), bounded.
@@ -65,6 +66,22 @@ Result<std::string> Str(const json::object& o, std::string_view key, const std::
   return std::string(v->get_string().data(), v->get_string().size());
 }
 
+Result<int64_t> NonNegativeValue(const json::value& v, const std::string& path) {
+  int64_t n = 0;
+  if (v.is_int64()) {
+    n = v.get_int64();
+  } else if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
+    n = static_cast<int64_t>(v.get_uint64());
+  } else if (v.is_double() && v.get_double() >= 0 && v.get_double() < 9.2e18 &&
+             v.get_double() == static_cast<double>(static_cast<int64_t>(v.get_double()))) {
+    n = static_cast<int64_t>(v.get_double());
+  } else {
+    return Bad(path, "must be an integer");
+  }
+  if (n < 0) return Bad(path, "must not be negative");
+  return n;
+}
+
 Result<int64_t> NonNegative(const json::object& o, std::string_view key, const std::string& path,
                             bool required) {
   const json::value* v = Field(o, key);
@@ -72,19 +89,7 @@ Result<int64_t> NonNegative(const json::object& o, std::string_view key, const s
     if (required) return Bad(path, "is required");
     return int64_t{0};
   }
-  int64_t n = 0;
-  if (v->is_int64()) {
-    n = v->get_int64();
-  } else if (v->is_uint64() && v->get_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
-    n = static_cast<int64_t>(v->get_uint64());
-  } else if (v->is_double() && v->get_double() >= 0 && v->get_double() < 9.2e18 &&
-             v->get_double() == static_cast<double>(static_cast<int64_t>(v->get_double()))) {
-    n = static_cast<int64_t>(v->get_double());
-  } else {
-    return Bad(path, "must be an integer");
-  }
-  if (n < 0) return Bad(path, "must not be negative");
-  return n;
+  return NonNegativeValue(*v, path);
 }
 
 Result<std::vector<OutputTarget>> ParseTargets(const json::value& v, const std::string& path) {
@@ -166,6 +171,7 @@ Result<InstanceAssignment> ParseInstance(const json::object& o, const std::strin
     if (!d) return Bad(path + ".delivery", "must be \"at-most-once\" or \"at-least-once\"");
     a.delivery = *d;
   }
+  ASSIGN_OR_RETURN(a.incarnation, NonNegative(o, "incarnation", path + ".incarnation", false));
 
   if (const json::value* outs = Field(o, "outputs")) {
     if (!outs->is_object()) return Bad(path + ".outputs", "must be an object");
@@ -214,6 +220,20 @@ Result<PeerGrant> ParsePeer(const json::value& v, const std::string& path) {
   return p;
 }
 
+Result<WorkflowIncarnations> ParseWorkflows(const json::value& v) {
+  if (!v.is_object()) return Bad("workflows", "must be an object");
+  if (v.get_object().size() > kMaxWorkflows) return Bad("workflows", "has too many entries");
+  WorkflowIncarnations out;
+  for (const auto& [k, n] : v.get_object()) {
+    std::string name(k);
+    if (!IsName(name))
+      return Bad("workflows", "has a name that does not match " + std::string(kNamePattern));
+    ASSIGN_OR_RETURN(int64_t incarnation, NonNegativeValue(n, "workflows." + name));
+    out.emplace(std::move(name), incarnation);
+  }
+  return out;
+}
+
 json::object OutputsJson(const std::map<std::string, std::vector<OutputTarget>>& outputs) {
   json::object out;
   for (const auto& [output, targets] : outputs) {
@@ -251,6 +271,7 @@ json::object InstanceJson(const InstanceAssignment& a) {
     o["output_components"] = std::move(comps);
   }
   if (a.delivery != Delivery::kAtMostOnce) o["delivery"] = DeliveryName(a.delivery);
+  if (a.incarnation != 0) o["incarnation"] = a.incarnation;
   return o;
 }
 
@@ -277,9 +298,15 @@ std::string EncodeAssignments(const Assignments& assignments) {
     peers.push_back(json::object{
         {"node_id", p.node_id}, {"token_sha256", p.token_sha256}, {"instances", std::move(ids)}});
   }
-  return ToJson(json::object{{"revision", assignments.revision},
-                             {"instances", std::move(instances)},
-                             {"peers", std::move(peers)}});
+  json::object root{{"revision", assignments.revision},
+                    {"instances", std::move(instances)},
+                    {"peers", std::move(peers)}};
+  if (assignments.workflows) {
+    json::object workflows;
+    for (const auto& [name, incarnation] : *assignments.workflows) workflows[name] = incarnation;
+    root["workflows"] = std::move(workflows);
+  }
+  return ToJson(std::move(root));
 }
 
 Result<Assignments> ParseAssignments(std::string_view text) {
@@ -310,6 +337,18 @@ Result<Assignments> ParseAssignments(std::string_view text) {
       ASSIGN_OR_RETURN(PeerGrant p, ParsePeer(peers->get_array()[i], path));
       if (!seen_peers.insert(p.node_id).second) return Bad(path + ".node_id", "repeats a node");
       out.peers.push_back(std::move(p));
+    }
+  }
+  // Absent from an older control plane: then the engine deletes nothing.
+  if (const json::value* workflows = Field(root, "workflows")) {
+    ASSIGN_OR_RETURN(out.workflows, ParseWorkflows(*workflows));
+    for (size_t i = 0; i < out.instances.size(); ++i) {
+      const InstanceAssignment& inst = out.instances[i];
+      auto it = out.workflows->find(inst.workflow);
+      if (it == out.workflows->end() || it->second != inst.incarnation) {
+        return Bad("instances[" + std::to_string(i) + "].incarnation",
+                   "does not match its workflow's in \"workflows\"");
+      }
     }
   }
   return out;

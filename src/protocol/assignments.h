@@ -56,6 +56,14 @@ struct InstanceAssignment {
   // placed (its events wait in the log).
   std::map<std::string, std::string> output_components;
   Delivery delivery = Delivery::kAtMostOnce;  // the workflow's
+  // Which workflow of this name (docs/workflows.md, "Lifetime of streams
+  // and buckets"): the control plane's create revision of the workflow's
+  // record, so a workflow deleted and created again under the same name
+  // has another one, and one created after a revision R has one above R.
+  // Its JetStream stream and kv buckets are named with it. 0: none (a
+  // workflow created before incarnations, or an older control plane): the
+  // names without it.
+  int64_t incarnation = 0;
   bool operator==(const InstanceAssignment&) const = default;
 };
 
@@ -69,10 +77,18 @@ struct PeerGrant {
   bool operator==(const PeerGrant&) const = default;
 };
 
+// Every workflow at the answer's revision, name -> incarnation (0: none),
+// on whatever nodes it runs: what an engine needs to tell the JetStream
+// streams and buckets of deleted workflows from live ones.
+using WorkflowIncarnations = std::map<std::string, int64_t, std::less<>>;
+
 struct Assignments {
   int64_t revision = 0;
   std::vector<InstanceAssignment> instances;
   std::vector<PeerGrant> peers;
+  // nullopt: an older control plane that does not send the list (then an
+  // engine deletes nothing of JetStream).
+  std::optional<WorkflowIncarnations> workflows;
   bool operator==(const Assignments&) const = default;
 };
 
@@ -80,7 +96,8 @@ struct Assignments {
 // carries function, sha256, init_payload, memory_limit and timeout_ms, a
 // resource class_type and configurations (text made valid UTF-8); an
 // at-least-once instance "delivery": "at-least-once" (absent: at-most-once,
-// which older engines assume).
+// which older engines assume); "incarnation" when not 0; "workflows":
+// {"<name>": incarnation, ...} when set.
 std::string EncodeAssignments(const Assignments& assignments);
 
 // The control plane validated the spec, but an engine still checks every
@@ -89,7 +106,8 @@ std::string EncodeAssignments(const Assignments& assignments);
 // InvalidArgument naming the field; one bad entry fails the whole answer.
 // Target urls lose trailing '/'. Absent "peers" (an older control plane)
 // means none; an unknown "delivery" is an error (an engine must not run an
-// at-least-once workflow as at-most-once).
+// at-least-once workflow as at-most-once). "workflows", when present, must
+// name every instance's workflow with the instance's incarnation.
 Result<Assignments> ParseAssignments(std::string_view json);
 
 }  // namespace aether::protocol

@@ -17,6 +17,15 @@ std::string FunctionEntry(const std::string& extra = "") {
          kSha + R"(")" + extra + "}";
 }
 
+// `json` is refused, the message naming `field`.
+void ExpectRejected(const std::string& json, const std::string& field) {
+  auto a = ParseAssignments(json);
+  ASSERT_FALSE(a.ok()) << json;
+  EXPECT_EQ(a.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(a.status().message().find(field), std::string::npos)
+      << "want " << field << " in: " << a.status().message();
+}
+
 TEST(AssignmentsTest, ParsesTheProtocolExample) {
   auto a = ParseAssignments(R"({"revision": 42,
    "instances": [
@@ -158,13 +167,7 @@ TEST(AssignmentsTest, RejectsWithTheFieldPath) {
       {Doc(FunctionEntry(R"(, "outputs": {"out": [{"instance": "w/c/0", "node_id": "n"}]})")),
        "instances[0].outputs.out[0].url"},
   };
-  for (const Case& c : cases) {
-    auto a = ParseAssignments(c.json);
-    ASSERT_FALSE(a.ok()) << c.json;
-    EXPECT_EQ(a.status().code(), Code::kInvalidArgument);
-    EXPECT_NE(a.status().message().find(c.field), std::string::npos)
-        << "want " << c.field << " in: " << a.status().message();
-  }
+  for (const Case& c : cases) ExpectRejected(c.json, c.field);
 }
 
 TEST(AssignmentsTest, EncodesWhatItParses) {
@@ -194,6 +197,44 @@ TEST(AssignmentsTest, EncodesWhatItParses) {
   auto back = ParseAssignments(EncodeAssignments(a));
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(*back, a);
+  EXPECT_FALSE(back->workflows.has_value());
+
+  // With incarnations and the list of every workflow.
+  a.instances[0].incarnation = 17;
+  a.instances[1].incarnation = 17;
+  a.workflows = WorkflowIncarnations{{"wf", 17}, {"elsewhere", 4}, {"legacy", 0}};
+  back = ParseAssignments(EncodeAssignments(a));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, a);
+}
+
+TEST(AssignmentsTest, WorkflowIncarnations) {
+  auto a = ParseAssignments(Doc(FunctionEntry(R"(, "incarnation": 12)")));
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(a->instances[0].incarnation, 12);
+  EXPECT_FALSE(a->workflows.has_value());  // an older control plane sends none
+  a = ParseAssignments(R"({"revision": 3, "instances": [], "workflows": {}})");
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(a->workflows, WorkflowIncarnations{});
+
+  struct Case {
+    std::string doc, field;
+  };
+  const Case cases[] = {
+      {Doc(FunctionEntry(R"(, "incarnation": -1)")), "instances[0].incarnation"},
+      {Doc(FunctionEntry(R"(, "incarnation": "1")")), "instances[0].incarnation"},
+      {R"({"revision": 1, "instances": [], "workflows": []})", "\"workflows\" must be an object"},
+      {R"({"revision": 1, "instances": [], "workflows": {"Bad Name": 1}})", "\"workflows\""},
+      {R"({"revision": 1, "instances": [], "workflows": {"wf": -2}})", "workflows.wf"},
+      {R"({"revision": 1, "instances": [], "workflows": {"wf": "x"}})", "workflows.wf"},
+      // Every instance's workflow is in the list, with its incarnation.
+      {R"({"revision": 7, "workflows": {"other": 1}, "instances": [)" + FunctionEntry() + "]}",
+       "instances[0].incarnation"},
+      {R"({"revision": 7, "workflows": {"wf-1a2b3c4d": 5}, "instances": [)" +
+           FunctionEntry(R"(, "incarnation": 6)") + "]}",
+       "instances[0].incarnation"},
+  };
+  for (const Case& c : cases) ExpectRejected(c.doc, c.field);
 }
 
 TEST(AssignmentsTest, EncodedTextIsValidUtf8) {

@@ -10,8 +10,10 @@
 // ids they saw recently.
 //
 // jetstream_log.h implements it on NATS JetStream; tests use an in-memory
-// one. Names: a workflow's events live in its own stream; one subject and
-// one durable consumer per component.
+// one. Names: a workflow's events live in its own stream, named with its
+// incarnation (so a workflow deleted and created again under the same name
+// never sees the old one's events); one subject and one durable consumer
+// per component.
 //
 // Thread-safety: every method from any thread.
 #pragma once
@@ -27,6 +29,19 @@
 #include "common/result.h"
 
 namespace aether::workflow {
+
+// Which workflow a stream (or a kv bucket) belongs to: its name and its
+// incarnation (protocol::InstanceAssignment::incarnation; 0: none, for a
+// workflow created before incarnations: the names without one). Converts
+// from a name alone (incarnation 0), as tests and older callers pass it.
+// Holds a view of the name: it lives as long as the call it is passed to.
+struct WorkflowRef {
+  WorkflowRef(std::string_view n, int64_t i = 0) : name(n), incarnation(i) {}
+  WorkflowRef(const char* n) : name(n) {}
+  WorkflowRef(const std::string& n) : name(n) {}
+  std::string_view name;
+  int64_t incarnation = 0;
+};
 
 // One event as the log keeps it.
 struct LogEvent {
@@ -81,20 +96,20 @@ class EventLog {
   virtual ~EventLog() = default;
   // Creates the stream of `workflow` with the log's limits (idempotent:
   // an existing stream is kept, with its events).
-  virtual Status EnsureWorkflow(std::string_view workflow) = 0;
+  virtual Status EnsureWorkflow(WorkflowRef workflow) = 0;
   // Deletes the stream of `workflow` and every event still in it (the
   // workflow was deleted). OK when there was none.
-  virtual Status DropWorkflow(std::string_view workflow) = 0;
+  virtual Status DropWorkflow(WorkflowRef workflow) = 0;
   // Appends `event` for `component` of `workflow`; OK once the log stored
   // it (JetStream: on a majority of the stream's replicas). ResourceExhausted:
   // the stream is full; Unavailable: the log could not be reached before
   // `deadline`; NotFound: no stream (EnsureWorkflow first).
-  virtual Status Append(std::string_view workflow, std::string_view component,
-                        const LogEvent& event, std::chrono::steady_clock::time_point deadline) = 0;
+  virtual Status Append(WorkflowRef workflow, std::string_view component, const LogEvent& event,
+                        std::chrono::steady_clock::time_point deadline) = 0;
   // Opens a subscription on `component`'s events (its durable consumer is
   // created on first use and shared by every subscription of the
   // component). NotFound: no stream.
-  virtual Result<std::unique_ptr<LogSubscription>> Subscribe(std::string_view workflow,
+  virtual Result<std::unique_ptr<LogSubscription>> Subscribe(WorkflowRef workflow,
                                                              std::string_view component) = 0;
 };
 

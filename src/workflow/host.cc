@@ -136,9 +136,13 @@ void HostImpl::Apply(std::vector<InstanceAssignment> instances) {
     auto it = actors_.find(a->id);
     if (it != actors_.end()) {
       InstanceAssignment old = it->second->assignment();
-      // A change of delivery changes where the actor's events come from:
-      // a new actor, like a change of type.
-      if (ActorType(old) == ActorType(*a) && old.delivery == a->delivery) {
+      // A change of delivery changes where the actor's events come from: a
+      // new actor, like a change of type. So does another incarnation (the
+      // workflow was deleted and created again under the same name between
+      // two assignments): the new one starts empty, with its own stream and
+      // buckets.
+      if (ActorType(old) == ActorType(*a) && old.delivery == a->delivery &&
+          old.incarnation == a->incarnation) {
         if (NeedsRestart(old, *a)) it->second->Reconfigure(*a);
         table.emplace(a->id, it->second);
         continue;

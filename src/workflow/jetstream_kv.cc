@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "workflow/internal/nats_connection.h"
+#include "workflow/jetstream_names.h"
 
 namespace aether::workflow {
 namespace {
@@ -29,11 +30,8 @@ int HexValue(char c) {
   return -1;
 }
 
-// The shared check, its message marked as the kv's.
-Status CheckKvName(const char* what, std::string_view name) {
-  Status s = internal::CheckName(what, name);
-  return s.ok() ? s : InvalidArgument("kv: " + s.message());
-}
+// The shared checks, their messages marked as the kv's.
+Status AsKv(const Status& s) { return s.ok() ? s : InvalidArgument("kv: " + s.message()); }
 
 class NatsBucket final : public KvBucket {
  public:
@@ -147,7 +145,7 @@ class NatsBuckets final : public KvBuckets {
  public:
   explicit NatsBuckets(JetStreamOptions options) : options_(std::move(options)) {}
 
-  Result<std::unique_ptr<KvBucket>> Open(std::string_view workflow, std::string_view component,
+  Result<std::unique_ptr<KvBucket>> Open(WorkflowRef workflow, std::string_view component,
                                          uint64_t max_value_bytes) override {
     ASSIGN_OR_RETURN(std::string name, KvBucketName(options_.prefix, workflow, component));
     ASSIGN_OR_RETURN(std::shared_ptr<NatsConnection> conn, Connection());
@@ -233,12 +231,11 @@ std::shared_ptr<KvBuckets> KvBuckets::Create(JetStreamOptions options) {
   return std::make_shared<NatsBuckets>(std::move(options));
 }
 
-Result<std::string> KvBucketName(std::string_view prefix, std::string_view workflow,
+Result<std::string> KvBucketName(std::string_view prefix, WorkflowRef workflow,
                                  std::string_view component) {
-  RETURN_IF_ERROR(CheckKvName("workflow", workflow));
-  RETURN_IF_ERROR(CheckKvName("component", component));
-  return std::string(prefix) + "_kv_" + std::to_string(workflow.size()) + "_" +
-         std::string(workflow) + "_" + std::string(component);
+  RETURN_IF_ERROR(AsKv(internal::CheckWorkflow(workflow)));
+  RETURN_IF_ERROR(AsKv(internal::CheckName("component", component)));
+  return KvBucketNameOf(prefix, workflow, component);
 }
 
 std::string EncodeKvKey(std::string_view key) {

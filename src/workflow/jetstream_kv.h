@@ -2,14 +2,17 @@
 // "durable"): NATS JetStream Key-Value buckets, through the C client
 // (libnats), on the engine's [nats] servers.
 //
-// Layout on the server, for prefix P: one bucket per workflow component,
-// "P_kv_<length of workflow>_<workflow>_<component>" (the length keeps
-// "a_b"+"c" and "a"+"b_c" apart; names must be protocol names, anything
-// else is InvalidArgument). History 1, file storage, the options'
-// replicas and max_bytes, the resource's max_value_bytes as the largest
-// value. A bucket that exists is used as it is, except its largest value,
-// which follows max_value_bytes. Buckets outlive their workflow: deleting
-// it does not delete its data (`nats kv rm <bucket>` does).
+// Layout on the server, for prefix P: one bucket per workflow component
+// and incarnation, "P_kv_<length of workflow>_<workflow>_<component>_I<n>"
+// (jetstream_names.h; the length keeps "a_b"+"c" and "a"+"b_c" apart; a
+// workflow without an incarnation has the name without "_I<n>"; names must
+// be protocol names, anything else is InvalidArgument). History 1, file
+// storage, the options' replicas and max_bytes, the resource's
+// max_value_bytes as the largest value. A bucket that exists is used as it
+// is, except its largest value, which follows max_value_bytes. A bucket
+// lives as long as its workflow's incarnation: the engines delete it once
+// the workflow is deleted (jetstream_janitor.h); a workflow created again
+// under the same name has new, empty buckets.
 //
 // Keys: JetStream takes only [-/_=.A-Za-z0-9] in keys, so every other
 // byte, and '=' and '.', is stored as "=HH" (hex). DEL purges the key's
@@ -79,14 +82,13 @@ class KvBuckets {
 
   // Opens the bucket of `workflow`/`component`, creating it when absent.
   // Blocks up to about connect_timeout (twice, for a first connection).
-  virtual Result<std::unique_ptr<KvBucket>> Open(std::string_view workflow,
-                                                 std::string_view component,
+  virtual Result<std::unique_ptr<KvBucket>> Open(WorkflowRef workflow, std::string_view component,
                                                  uint64_t max_value_bytes) = 0;
 };
 
 // The bucket name, as above (InvalidArgument for a name that is not a
 // protocol name).
-Result<std::string> KvBucketName(std::string_view prefix, std::string_view workflow,
+Result<std::string> KvBucketName(std::string_view prefix, WorkflowRef workflow,
                                  std::string_view component);
 
 // A key as JetStream stores it, and back (nullopt: not one of ours).

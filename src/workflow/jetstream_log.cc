@@ -12,11 +12,13 @@
 #include "protocol/names.h"
 #include "workflow/internal/jetstream_publisher.h"
 #include "workflow/internal/nats_connection.h"
+#include "workflow/jetstream_names.h"
 
 namespace aether::workflow {
 namespace {
 
 using internal::CheckName;
+using internal::CheckWorkflow;
 using internal::NatsConnection;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -62,25 +64,22 @@ Status CheckEvent(const LogEvent& e) {
   return OkStatus();
 }
 
-std::string StreamName(const JetStreamOptions& o, std::string_view workflow) {
-  return o.prefix + "_wf_" + std::string(workflow);
+std::string StreamName(const JetStreamOptions& o, WorkflowRef workflow) {
+  return EventStreamName(o.prefix, workflow);
 }
-std::string SubjectOf(const JetStreamOptions& o, std::string_view workflow,
-                      std::string_view component) {
-  return o.prefix + ".wf." + std::string(workflow) + "." + std::string(component);
+std::string SubjectOf(const JetStreamOptions& o, WorkflowRef workflow, std::string_view component) {
+  return EventSubject(o.prefix, workflow, component);
 }
 
 // Where a component's events live on the server.
 struct ConsumerNames {
-  std::string workflow;
   std::string stream;
   std::string subject;
   std::string consumer;  // the component
 };
 
-Status NoStream(std::string_view workflow) {
-  return NotFound("workflow " + std::string(workflow) +
-                  " has no stream in the event log (EnsureWorkflow first)");
+Status NoStream(std::string_view stream) {
+  return NotFound("the event log has no stream " + std::string(stream) + " (EnsureWorkflow first)");
 }
 
 // The component's durable pull consumer, created if missing (several
@@ -102,7 +101,7 @@ Status EnsureConsumer(const NatsConnection& conn, const ConsumerNames& n) {
   natsStatus s = js_AddConsumer(&info, conn.js(), n.stream.c_str(), &cc, nullptr, &jerr);
   jsConsumerInfo_Destroy(info);
   if (s == NATS_OK) return OkStatus();
-  if (jerr == JSStreamNotFoundErr) return NoStream(n.workflow);
+  if (jerr == JSStreamNotFoundErr) return NoStream(n.stream);
   std::string what = "consumer " + n.consumer + " of stream " + n.stream;
   if (jerr != JSConsumerNameExistErr && jerr != JSConsumerExistingActiveErr) {
     return conn.Error("cannot create " + what, s, jerr);
@@ -300,11 +299,11 @@ class JetStreamLog : public EventLog {
                std::unique_ptr<internal::JetStreamPublisher> publisher)
       : conn_(std::move(conn)), publisher_(std::move(publisher)) {}
 
-  Status EnsureWorkflow(std::string_view workflow) override {
-    RETURN_IF_ERROR(CheckName("workflow", workflow));
+  Status EnsureWorkflow(WorkflowRef workflow) override {
+    RETURN_IF_ERROR(CheckWorkflow(workflow));
     const JetStreamOptions& o = conn_->options();
     std::string name = StreamName(o, workflow);
-    std::string subjects = o.prefix + ".wf." + std::string(workflow) + ".*";
+    std::string subjects = SubjectOf(o, workflow, "*");
     const char* subject_list[] = {subjects.c_str()};
     jsStreamConfig cfg;
     jsStreamConfig_Init(&cfg);
@@ -338,8 +337,8 @@ class JetStreamLog : public EventLog {
     return OkStatus();
   }
 
-  Status DropWorkflow(std::string_view workflow) override {
-    RETURN_IF_ERROR(CheckName("workflow", workflow));
+  Status DropWorkflow(WorkflowRef workflow) override {
+    RETURN_IF_ERROR(CheckWorkflow(workflow));
     std::string name = StreamName(conn_->options(), workflow);
     jsErrCode jerr = jsErrCode(0);
     natsStatus s = js_DeleteStream(conn_->js(), name.c_str(), nullptr, &jerr);
@@ -347,9 +346,9 @@ class JetStreamLog : public EventLog {
     return conn_->Error("cannot delete stream " + name, s, jerr);
   }
 
-  Status Append(std::string_view workflow, std::string_view component, const LogEvent& event,
+  Status Append(WorkflowRef workflow, std::string_view component, const LogEvent& event,
                 Clock::time_point deadline) override {
-    RETURN_IF_ERROR(CheckName("workflow", workflow));
+    RETURN_IF_ERROR(CheckWorkflow(workflow));
     RETURN_IF_ERROR(CheckName("component", component));
     RETURN_IF_ERROR(CheckEvent(event));
     const JetStreamOptions& o = conn_->options();
@@ -364,7 +363,7 @@ class JetStreamLog : public EventLog {
       if (!out.no_responders) return out.status;
       // Nobody took it: no stream (NotFound), or JetStream is not up yet
       // (a server restarting): try again until the deadline.
-      Status why = NoStreamOr(workflow, stream);
+      Status why = NoStreamOr(stream);
       if (why.code() != Code::kUnavailable || Clock::now() + kNoResponderRetry >= deadline) {
         return why;
       }
@@ -372,13 +371,13 @@ class JetStreamLog : public EventLog {
     }
   }
 
-  Result<std::unique_ptr<LogSubscription>> Subscribe(std::string_view workflow,
+  Result<std::unique_ptr<LogSubscription>> Subscribe(WorkflowRef workflow,
                                                      std::string_view component) override {
-    RETURN_IF_ERROR(CheckName("workflow", workflow));
+    RETURN_IF_ERROR(CheckWorkflow(workflow));
     RETURN_IF_ERROR(CheckName("component", component));
     const JetStreamOptions& o = conn_->options();
-    ConsumerNames names{std::string(workflow), StreamName(o, workflow),
-                        SubjectOf(o, workflow, component), std::string(component)};
+    ConsumerNames names{StreamName(o, workflow), SubjectOf(o, workflow, component),
+                        std::string(component)};
     RETURN_IF_ERROR(EnsureConsumer(*conn_, names));
     jsSubOptions so;
     jsSubOptions_Init(&so);
@@ -400,12 +399,12 @@ class JetStreamLog : public EventLog {
  private:
   // An append nobody answered: no stream listens on the subject, or
   // JetStream is not up (yet).
-  Status NoStreamOr(std::string_view workflow, const std::string& stream) {
+  Status NoStreamOr(const std::string& stream) {
     jsStreamInfo* info = nullptr;
     jsErrCode jerr = jsErrCode(0);
     natsStatus s = js_GetStreamInfo(&info, conn_->js(), stream.c_str(), nullptr, &jerr);
     jsStreamInfo_Destroy(info);
-    if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) return NoStream(workflow);
+    if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) return NoStream(stream);
     return Unavailable("JetStream did not answer the append to stream " + stream +
                        " (is it starting?)");
   }
@@ -451,6 +450,7 @@ Status ValidateJetStreamOptions(const JetStreamOptions& o) {
   if (o.consumer_check_interval.count() <= 0) {
     return bad("consumer_check_interval must be positive");
   }
+  if (o.sweep_interval.count() <= 0) return bad("sweep_interval must be positive");
   return OkStatus();
 }
 

@@ -2,13 +2,14 @@
 // (libnats). Why JetStream: docs/workflows.md, "Delivery"; running it:
 // docs/operations.md, "NATS JetStream".
 //
-// Layout on the server, for prefix P:
-//   * one stream per workflow, "P_wf_<workflow>", on subjects
-//     "P.wf.<workflow>.*": file storage, WorkQueue retention (an
+// Layout on the server, for prefix P (jetstream_names.h):
+//   * one stream per workflow incarnation, "P_wf_<workflow>_I<n>", on
+//     subjects "P.wf.<workflow>.I<n>.*" (a workflow without an
+//     incarnation: "P_wf_<workflow>", "P.wf.<workflow>.*"): file storage, WorkQueue retention (an
 //     acknowledged or terminated event leaves the stream), discard-new
 //     when full (Append answers ResourceExhausted), the options' replicas,
 //     max_age, max_bytes and dedup window;
-//   * one subject per component, "P.wf.<workflow>.<component>";
+//   * one subject per component, "P.wf.<workflow>.I<n>.<component>";
 //   * one durable pull consumer per component, named "<component>" and
 //     filtered on its subject (the filters do not overlap, as WorkQueue
 //     requires): explicit acks, the options' ack_wait, max_deliver and
@@ -97,6 +98,9 @@ struct JetStreamOptions {
   // empty): a deleted consumer is created again, a deleted stream makes
   // Fetch answer NotFound.
   std::chrono::milliseconds consumer_check_interval = std::chrono::seconds(5);
+  // How often an engine sweeps the streams and buckets of deleted
+  // workflows off the server (jetstream_janitor.h).
+  std::chrono::milliseconds sweep_interval = kDefaultNatsSweepInterval;
 };
 
 // A Fetch waits for events in slices of at most this long, checking the

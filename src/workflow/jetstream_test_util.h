@@ -55,14 +55,14 @@ class JetStreamTest : public ::testing::Test {
   }
   std::unique_ptr<EventLog> Connect() { return Connect(Options()); }
 
-  static Status Append(EventLog& log, std::string_view workflow, std::string_view component,
+  static Status Append(EventLog& log, WorkflowRef workflow, std::string_view component,
                        const std::string& id, const std::string& payload = "p",
                        std::chrono::milliseconds within = 5s) {
     return log.Append(workflow, component, LogEvent{id, "src", payload},
                       std::chrono::steady_clock::now() + within);
   }
 
-  static std::unique_ptr<LogSubscription> Subscribe(EventLog& log, std::string_view workflow,
+  static std::unique_ptr<LogSubscription> Subscribe(EventLog& log, WorkflowRef workflow,
                                                     std::string_view component) {
     auto sub = log.Subscribe(workflow, component);
     EXPECT_TRUE(sub.ok()) << sub.status().ToString();

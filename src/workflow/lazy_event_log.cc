@@ -41,23 +41,23 @@ Result<std::shared_ptr<EventLog>> LazyEventLog::Get() {
   return log_;
 }
 
-Status LazyEventLog::EnsureWorkflow(std::string_view workflow) {
+Status LazyEventLog::EnsureWorkflow(WorkflowRef workflow) {
   ASSIGN_OR_RETURN(std::shared_ptr<EventLog> log, Get());
   return log->EnsureWorkflow(workflow);
 }
 
-Status LazyEventLog::DropWorkflow(std::string_view workflow) {
+Status LazyEventLog::DropWorkflow(WorkflowRef workflow) {
   ASSIGN_OR_RETURN(std::shared_ptr<EventLog> log, Get());
   return log->DropWorkflow(workflow);
 }
 
-Status LazyEventLog::Append(std::string_view workflow, std::string_view component,
-                            const LogEvent& event, std::chrono::steady_clock::time_point deadline) {
+Status LazyEventLog::Append(WorkflowRef workflow, std::string_view component, const LogEvent& event,
+                            std::chrono::steady_clock::time_point deadline) {
   ASSIGN_OR_RETURN(std::shared_ptr<EventLog> log, Get());
   return log->Append(workflow, component, event, deadline);
 }
 
-Result<std::unique_ptr<LogSubscription>> LazyEventLog::Subscribe(std::string_view workflow,
+Result<std::unique_ptr<LogSubscription>> LazyEventLog::Subscribe(WorkflowRef workflow,
                                                                  std::string_view component) {
   ASSIGN_OR_RETURN(std::shared_ptr<EventLog> log, Get());
   return log->Subscribe(workflow, component);

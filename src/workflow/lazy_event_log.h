@@ -27,11 +27,11 @@ class LazyEventLog : public EventLog {
   // Tries to connect now (the engine's startup): the result of the attempt.
   Status ConnectNow();
 
-  Status EnsureWorkflow(std::string_view workflow) override;
-  Status DropWorkflow(std::string_view workflow) override;
-  Status Append(std::string_view workflow, std::string_view component, const LogEvent& event,
+  Status EnsureWorkflow(WorkflowRef workflow) override;
+  Status DropWorkflow(WorkflowRef workflow) override;
+  Status Append(WorkflowRef workflow, std::string_view component, const LogEvent& event,
                 std::chrono::steady_clock::time_point deadline) override;
-  Result<std::unique_ptr<LogSubscription>> Subscribe(std::string_view workflow,
+  Result<std::unique_ptr<LogSubscription>> Subscribe(WorkflowRef workflow,
                                                      std::string_view component) override;
 
  private:

@@ -152,6 +152,7 @@ void Poller::PollLoop() {
     if (since) {
       path += "&since=" + std::to_string(*since) + "&wait=" + std::to_string(options_.wait.count());
     }
+    const auto asked_at = std::chrono::steady_clock::now();
     Result<HttpResponse> r = Send("GET", path, {}, timeout);
     if (stop_.stop_requested()) return;  // cancelled: not worth a log line
     Status st = !r.ok()                                ? r.status()
@@ -189,6 +190,7 @@ void Poller::PollLoop() {
       if (stopping_) return;
       revision_ = a->revision;
     }
+    if (options_.observe) options_.observe(*a, asked_at);
     Apply(std::move(*a));
   }
 }

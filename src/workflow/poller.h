@@ -62,6 +62,11 @@ struct PollerOptions {
   // Called with the peers of every assignment, just before it is applied
   // (the dataplane accepts them from then on); may be empty.
   std::function<void(std::vector<PeerGrant>)> peers;
+  // Called with every answer (before it is applied) and the time its
+  // request was sent: the JetStream janitor's view of every workflow
+  // (jetstream_janitor.h). Not called for a refused credential. May be empty.
+  std::function<void(const protocol::Assignments&, std::chrono::steady_clock::time_point asked_at)>
+      observe;
 
   // Sends every call; null: a client of its own (keep-alive). Not owned;
   // outlives the poller. Tests pass a FakeHttpClient.

@@ -211,6 +211,43 @@ TEST(PollerTest, ARefusedCredentialStopsTheInstancesUntilAccepted) {
   EXPECT_EQ(last_peers, 1u);
 }
 
+// The JetStream janitor's hook: every answer, with the time its request
+// was sent; a refusal (which stops the instances) is no view of the
+// workflows and is not passed on.
+TEST(PollerTest, TheObserverSeesEveryAnswerAndNoRefusal) {
+  FakeControl control;
+  FakeHost host;
+  PollerOptions o = Options(control);
+  std::mutex mu;
+  std::vector<int64_t> revisions;
+  bool asked_before = true;
+  o.observe = [&](const protocol::Assignments& a, std::chrono::steady_clock::time_point asked_at) {
+    std::lock_guard lock(mu);
+    revisions.push_back(a.revision);
+    asked_before = asked_before && asked_at <= std::chrono::steady_clock::now();
+  };
+  Poller poller(std::move(o));
+  poller.Start(host);
+  ASSERT_GE(host.WaitApplied(2, milliseconds(3000)), 2u);
+  {
+    std::lock_guard lock(control.mu);
+    control.refuse = true;
+  }
+  ASSERT_TRUE(Eventually([&] { return host.applied().back().empty(); }));
+  size_t seen = 0;
+  {
+    std::lock_guard lock(mu);
+    seen = revisions.size();
+  }
+  ASSERT_TRUE(control.AwaitPolls(3));
+  poller.Stop();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(revisions.size(), seen);
+  ASSERT_GE(seen, 2u);
+  EXPECT_EQ(revisions[0], 1);
+  EXPECT_TRUE(asked_before);
+}
+
 TEST(PollerTest, NothingIsSentBeforeTheNodeHasJoined) {
   FakeControl control;
   FakeHost host;

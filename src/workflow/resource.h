@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -43,6 +44,7 @@ struct ResourceLimits {
 // the resource's Stop() returns; they may be called from any thread.
 struct ResourceContext {
   std::string workflow;     // workflow id, e.g. "wf-1a2b3c4d"
+  int64_t incarnation = 0;  // InstanceAssignment::incarnation (names durable kv's bucket)
   std::string component;    // component name in the spec
   std::string instance_id;  // "<workflow>/<component>/<index>"
   std::string data_dir;     // the engine's data dir (file-log writes under it)

@@ -94,6 +94,36 @@ TEST_F(WorkflowDeliveryTest, CastsGoThroughTheLogAndAreAcknowledged) {
   EXPECT_TRUE(ids.contains(internal::DerivedEventId("e7", "out", 0)));
 }
 
+// A workflow deleted and created again under the same name between two
+// assignments: the instance is replaced, and the new one takes events from
+// the new incarnation's stream only, never the old one's.
+TEST_F(WorkflowDeliveryTest, AnotherIncarnationTakesNoneOfTheOldEvents) {
+  InstanceAssignment fwd = ToSink("fwd", "wf_echo");
+  fwd.incarnation = 1;
+  fwd.delivery = protocol::Delivery::kAtLeastOnce;
+  WorkflowHost& host = Start({fwd});
+  auto put = [&](int64_t incarnation, const std::string& id) {
+    WorkflowRef w{kWf, incarnation};
+    ASSERT_TRUE(log_->EnsureWorkflow(w).ok());
+    ASSERT_TRUE(log_->Append(w, "fwd", {id, "test", id}, std::chrono::steady_clock::now()).ok());
+  };
+  const std::string first = std::string(kWf) + "@1", second = std::string(kWf) + "@2";
+  put(1, "before");
+  ASSERT_TRUE(Eventually([&] { return log_->Unsettled(first, "sink").size() == 1; }));
+
+  fwd.incarnation = 2;
+  ASSERT_TRUE(ApplyAndWaitRunning(host, {fwd}));
+  put(1, "old");
+  put(2, "new");
+  ASSERT_TRUE(Eventually([&] { return log_->Unsettled(second, "sink").size() == 1; }));
+  EXPECT_EQ(log_->Unsettled(second, "sink")[0].source, "fwd");
+  // The old incarnation's event is still waiting: nobody took it.
+  std::vector<LogEvent> old = log_->Unsettled(first, "fwd");
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_EQ(old[0].id, "old");
+  EXPECT_EQ(log_->Unsettled(first, "sink").size(), 1u);
+}
+
 TEST_F(WorkflowDeliveryTest, ARepeatOfAHandledEventIsSkipped) {
   Start({ToSink("fwd", "wf_echo")});
   log_->set_lose_acks(true);  // as if each acknowledgement were lost on the way

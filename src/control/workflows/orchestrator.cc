@@ -100,6 +100,7 @@ Result<WorkflowView> Orchestrator::Apply(std::string_view spec_json, const std::
   WorkflowRecord rec;
   rec.name = spec.name;
   rec.created_at = NowRfc3339();
+  rec.incarnated = true;
   rec.spec = std::move(spec);
   for (int attempt = 0;; ++attempt) {
     rec.id = rec.name.empty() ? NewId() : rec.name;

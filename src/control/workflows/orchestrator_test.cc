@@ -225,6 +225,73 @@ TEST_F(OrchestratorTest, TheDeliveryModeReachesEveryInstance) {
   }
 }
 
+// The incarnation names a workflow's JetStream stream and buckets: an
+// update keeps it, a delete and create under the same name changes it, and
+// engines get every workflow's (to tell the streams of deleted ones).
+TEST_F(OrchestratorTest, AWorkflowCreatedAgainHasANewIncarnation) {
+  Deploy("f");
+  Register("a");
+  const char* spec = R"({"name": "w", "delivery": "at-least-once",
+                         "functions": [{"name": "f", "function": "f"}]})";
+  auto assignments = [&] {
+    auto snap = orch_->workflow_store().Snapshot().value();
+    return protocol::ParseAssignments(NodeAssignmentsJson(*snap, "a", nullptr)).value();
+  };
+  ASSERT_TRUE(orch_->Apply(spec, "t").ok());
+  protocol::Assignments a1 = assignments();
+  ASSERT_EQ(a1.instances.size(), 1u);
+  int64_t first = a1.instances[0].incarnation;
+  EXPECT_GT(first, 0);
+  EXPECT_LE(first, a1.revision);
+  EXPECT_EQ(a1.workflows, (protocol::WorkflowIncarnations{{"w", first}}));
+
+  // An update (here a re-deploy followed by the workflow) keeps it.
+  Deploy("f", kModule + std::string("\0\4name", 6));
+  ASSERT_TRUE(orch_->Reconcile().ok());
+  protocol::Assignments a2 = assignments();
+  ASSERT_GT(a2.revision, a1.revision);
+  EXPECT_EQ(a2.instances.at(0).incarnation, first);
+
+  ASSERT_TRUE(orch_->Delete("w", "t").ok());
+  protocol::Assignments gone = assignments();
+  EXPECT_TRUE(gone.instances.empty());
+  EXPECT_EQ(gone.workflows, protocol::WorkflowIncarnations{});
+
+  // Created again: above every revision a view that lacked it was at.
+  ASSERT_TRUE(orch_->Apply(spec, "t").ok());
+  protocol::Assignments again = assignments();
+  ASSERT_EQ(again.instances.size(), 1u);
+  EXPECT_GT(again.instances[0].incarnation, gone.revision);
+  EXPECT_EQ(again.workflows,
+            (protocol::WorkflowIncarnations{{"w", again.instances[0].incarnation}}));
+}
+
+// A record written before incarnations keeps the names without one (0);
+// an unreadable record withholds the list, so no engine deletes its stream.
+TEST_F(OrchestratorTest, OlderAndUnreadableRecordsInTheWorkflowList) {
+  Deploy("f");
+  Register("a");
+  ASSERT_TRUE(
+      orch_->Apply(R"({"name": "old", "functions": [{"name": "f", "function": "f"}]})", "t").ok());
+  auto snap = orch_->workflow_store().Snapshot().value();
+  WorkflowRecord rec = *snap->Find("old");
+  rec.incarnated = false;
+  ASSERT_TRUE(orch_->workflow_store().Update(rec).ok());
+  snap = orch_->workflow_store().Snapshot().value();
+  protocol::Assignments a =
+      protocol::ParseAssignments(NodeAssignmentsJson(*snap, "a", nullptr)).value();
+  EXPECT_EQ(a.instances.at(0).incarnation, 0);
+  EXPECT_EQ(a.workflows, (protocol::WorkflowIncarnations{{"old", 0}}));
+
+  ASSERT_TRUE(store_->Put(WorkflowStore::Key("broken"), "{not json").ok());
+  ASSERT_TRUE(store_->Put("meta/workflows", "broken").ok());
+  snap = orch_->workflow_store().Snapshot().value();
+  EXPECT_FALSE(snap->complete);
+  a = protocol::ParseAssignments(NodeAssignmentsJson(*snap, "a", nullptr)).value();
+  EXPECT_EQ(a.instances.size(), 1u);
+  EXPECT_FALSE(a.workflows.has_value());
+}
+
 TEST_F(OrchestratorTest, UnknownFunctionsAndDuplicateNamesAreRejected) {
   Deploy("f");
   Result<WorkflowView> unknown =

@@ -38,7 +38,8 @@ std::string WorkflowStore::Encode(const WorkflowRecord& r) {
                              // Embedded as JSON, not as a string: the format on disk.
                              {"spec", json::parse(SerializeWorkflowSpec(r.spec))},
                              {"placement", std::move(placement)},
-                             {"reason", r.reason}});
+                             {"reason", r.reason},
+                             {"incarnated", r.incarnated}});
 }
 
 Result<WorkflowRecord> WorkflowStore::Decode(std::string_view text) {
@@ -48,6 +49,10 @@ Result<WorkflowRecord> WorkflowStore::Decode(std::string_view text) {
   ASSIGN_OR_RETURN(r.name, GetString(o, "name", ""));
   ASSIGN_OR_RETURN(r.created_at, GetString(o, "created_at", ""));
   ASSIGN_OR_RETURN(r.reason, GetString(o, "reason", ""));
+  if (const json::value* v = o.if_contains("incarnated")) {
+    if (!v->is_bool()) return InvalidArgument("stored workflow " + r.id + ": bad \"incarnated\"");
+    r.incarnated = v->get_bool();
+  }
   const json::value* spec = o.if_contains("spec");
   if (!spec) return InvalidArgument("stored workflow " + r.id + " has no spec");
   ASSIGN_OR_RETURN(r.spec, ParseWorkflowSpec(json::serialize(*spec)));
@@ -86,9 +91,11 @@ Result<std::shared_ptr<const WorkflowSnapshot>> WorkflowStore::Snapshot() {
     Result<WorkflowRecord> r = Decode(kv.value);
     if (!r.ok()) {
       LOG_WARN("skipping an unreadable workflow record {}: {}", kv.key, r.status().message());
+      snap->complete = false;
       continue;
     }
     r->mod_revision = kv.mod_revision;
+    r->create_revision = kv.create_revision;
     snap->workflows.push_back(std::move(*r));
   }
   std::lock_guard lock(mu_);

@@ -1,5 +1,7 @@
 // Workflows as the control plane keeps them, in the Store:
-//   workflows/<id>    one workflow: id, name, created_at, the normalized spec
+//   workflows/<id>    one workflow: id, name, created_at, whether it is
+//                     incarnated (its create revision names its JetStream
+//                     stream and buckets), the normalized spec
 //                     (SerializeWorkflowSpec), its placement (every instance ->
 //                     node id, node url, the node's credential id, sha256 of
 //                     the function version it runs) and the reason it is not
@@ -45,11 +47,23 @@ struct WorkflowRecord {
   std::map<std::string, PlacedInstance> placement;  // every instance id of the spec
   std::string reason;        // why some instance is unplaced; "" when all are placed
   int64_t mod_revision = 0;  // of workflows/<id> when read; the CAS guard of Update
+  // Created since workflows have incarnations (stored as "incarnated"):
+  // its incarnation is create_revision. False for a record written before
+  // (its JetStream stream and buckets keep the names without one).
+  bool incarnated = false;
+  int64_t create_revision = 0;  // of workflows/<id> when read (a delete and create changes it)
+  // protocol::InstanceAssignment::incarnation: create_revision, or 0 for an
+  // older record.
+  int64_t incarnation() const { return incarnated ? create_revision : 0; }
 };
 
 struct WorkflowSnapshot {
   int64_t revision = 0;  // the workflows revision (0 before the first workflow change)
   std::vector<WorkflowRecord> workflows;  // by id
+  // False when a record could not be read (and is missing from
+  // `workflows`): engines then get no list of every workflow, so they
+  // delete no JetStream stream or bucket of it by mistake.
+  bool complete = true;
   const WorkflowRecord* Find(const std::string& id) const;
 };
 

@@ -100,6 +100,7 @@ protocol::Assignments NodeAssignments(const WorkflowSnapshot& snap, const std::s
         a.outputs = Outputs(r, f.output_mapping, instances_of);
         a.output_components = f.output_mapping;
         a.delivery = r.spec.delivery;
+        a.incarnation = r.incarnation();
         out.instances.push_back(std::move(a));
       }
     }
@@ -116,8 +117,13 @@ protocol::Assignments NodeAssignments(const WorkflowSnapshot& snap, const std::s
       a.outputs = Outputs(r, res.output_mapping, instances_of);
       a.output_components = res.output_mapping;
       a.delivery = r.spec.delivery;
+      a.incarnation = r.incarnation();
       out.instances.push_back(std::move(a));
     }
+  }
+  if (snap.complete) {
+    out.workflows.emplace();
+    for (const WorkflowRecord& r : snap.workflows) (*out.workflows)[r.id] = r.incarnation();
   }
   out.peers = Peers(snap, node_id, pair_digest);
   return out;

@@ -83,6 +83,7 @@ Actor::Actor(Core& core, InstanceAssignment assignment)
       id_(assignment.id),
       workflow_(assignment.workflow),
       component_(assignment.component),
+      incarnation_(assignment.incarnation),
       logged_(assignment.delivery == protocol::Delivery::kAtLeastOnce),
       assignment_(std::move(assignment)),
       mailbox_(core.options().mailbox_length),

@@ -75,6 +75,9 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
 
   const std::string& id() const { return id_; }
   const std::string& workflow() const { return workflow_; }
+  // The workflow with its incarnation (fixed for the actor's life: another
+  // incarnation is another actor): names its stream and buckets.
+  WorkflowRef workflow_ref() const { return {workflow_, incarnation_}; }
   const std::string& component() const { return component_; }
   // At-least-once (its workflow's delivery; fixed for the actor's life):
   // casts to and from it go through the log (Core::AppendFrom), its events
@@ -187,6 +190,7 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   void FinishStop();
 
   const std::string id_, workflow_, component_;
+  const int64_t incarnation_;
   const bool logged_;
 
   mutable std::mutex mu_;  // guards the fields below up to `wiring_mu_`

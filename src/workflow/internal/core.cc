@@ -155,10 +155,10 @@ Status Core::AppendFrom(Actor& from, std::string_view output, std::string_view p
   LogEvent event{event_id.empty() ? RandomEventId() : std::move(event_id), from.component(),
                  std::string(payload)};
   Pool::Blocking blocking(pool_);  // a round trip to the log: others keep their threads
-  Status st = log->Append(from.workflow(), component, event, deadline);
+  Status st = log->Append(from.workflow_ref(), component, event, deadline);
   if (st.code() == Code::kNotFound) {  // the first event of this workflow on the log
-    st = log->EnsureWorkflow(from.workflow());
-    if (st.ok()) st = log->Append(from.workflow(), component, event, deadline);
+    st = log->EnsureWorkflow(from.workflow_ref());
+    if (st.ok()) st = log->Append(from.workflow_ref(), component, event, deadline);
   }
   if (st.ok()) return st;
   if (at_edge) {

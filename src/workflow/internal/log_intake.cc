@@ -24,6 +24,7 @@ struct LogIntake::State {
   std::shared_ptr<EventLog> log;
   std::weak_ptr<Actor> actor;
   std::string workflow, component;
+  int64_t incarnation = 0;
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false;
@@ -46,6 +47,7 @@ LogIntake::LogIntake(std::shared_ptr<EventLog> log, const std::shared_ptr<Actor>
   state_->actor = actor;
   state_->workflow = actor->workflow();
   state_->component = actor->component();
+  state_->incarnation = actor->workflow_ref().incarnation;
   thread_ = std::thread([s = state_] { Loop(s); });
 }
 
@@ -78,9 +80,10 @@ void LogIntake::Loop(const std::shared_ptr<State>& s) {
   std::shared_ptr<LogSubscription> sub;
   while (!s->stopping()) {
     if (sub == nullptr) {
-      Status st = s->log->EnsureWorkflow(s->workflow);
+      WorkflowRef workflow{s->workflow, s->incarnation};
+      Status st = s->log->EnsureWorkflow(workflow);
       Result<std::unique_ptr<LogSubscription>> r =
-          st.ok() ? s->log->Subscribe(s->workflow, s->component)
+          st.ok() ? s->log->Subscribe(workflow, s->component)
                   : Result<std::unique_ptr<LogSubscription>>(st);
       if (!r.ok()) {
         if (!fail("cannot subscribe to the event log", r.status())) break;

@@ -248,4 +248,11 @@ Status CheckName(const char* what, std::string_view name) {
                          "\": use " + std::string(protocol::kNamePattern));
 }
 
+Status CheckWorkflow(WorkflowRef workflow) {
+  RETURN_IF_ERROR(CheckName("workflow", workflow.name));
+  if (workflow.incarnation >= 0) return OkStatus();
+  return InvalidArgument("invalid incarnation " + std::to_string(workflow.incarnation) +
+                         " of workflow " + std::string(workflow.name) + ": must not be negative");
+}
+
 }  // namespace aether::workflow::internal

@@ -61,6 +61,9 @@ Code NatsCode(natsStatus s, jsErrCode js_error, std::string_view text);
 // stream, consumer, subject or bucket name) is a valid Aether name; else
 // InvalidArgument: `invalid <what> name "<excerpt>": use <pattern>`.
 Status CheckName(const char* what, std::string_view name);
+// CheckName of the workflow's name, and InvalidArgument for a negative
+// incarnation.
+Status CheckWorkflow(WorkflowRef workflow);
 
 // "nats://user:secret@host:4222" → "nats://host:4222" (for log lines).
 std::string WithoutUserInfo(std::string_view url);

@@ -10,6 +10,7 @@ ResourceActor::~ResourceActor() = default;
 Status ResourceActor::StartInstance(const InstanceAssignment& a, Failure* /*trapped*/) {
   ResourceContext ctx;
   ctx.workflow = a.workflow;
+  ctx.incarnation = a.incarnation;
   ctx.component = a.component;
   ctx.instance_id = a.id;
   ctx.data_dir = core_.options().data_dir;

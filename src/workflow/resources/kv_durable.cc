@@ -121,8 +121,8 @@ class DurableKv final : public Resource {
 
   Result<KvBucket*> Bucket() {
     if (bucket_ == nullptr) {
-      ASSIGN_OR_RETURN(
-          bucket_, ctx_.kv_buckets->Open(ctx_.workflow, ctx_.component, config_.max_value_bytes));
+      ASSIGN_OR_RETURN(bucket_, ctx_.kv_buckets->Open(WorkflowRef(ctx_.workflow, ctx_.incarnation),
+                                                      ctx_.component, config_.max_value_bytes));
     }
     return bucket_.get();
   }

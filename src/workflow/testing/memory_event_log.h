@@ -28,24 +28,24 @@ class MemoryEventLog : public EventLog {
     state_->ack_wait = ack_wait;
   }
 
-  Status EnsureWorkflow(std::string_view workflow) override {
+  Status EnsureWorkflow(WorkflowRef workflow) override {
     std::lock_guard lock(state_->mu);
     if (state_->down) return Unavailable("the log is down");
-    state_->streams[std::string(workflow)];
+    state_->streams[Key(workflow)];
     return OkStatus();
   }
-  Status DropWorkflow(std::string_view workflow) override {
+  Status DropWorkflow(WorkflowRef workflow) override {
     std::lock_guard lock(state_->mu);
-    state_->streams.erase(std::string(workflow));
+    state_->streams.erase(Key(workflow));
     return OkStatus();
   }
-  Status Append(std::string_view workflow, std::string_view component, const LogEvent& event,
+  Status Append(WorkflowRef workflow, std::string_view component, const LogEvent& event,
                 SteadyClock::time_point /*deadline*/) override {
     std::lock_guard lock(state_->mu);
     if (state_->down) return Unavailable("the log is down");
     if (state_->refused == component) return Unavailable("appends to " + state_->refused + " fail");
-    auto s = state_->streams.find(std::string(workflow));
-    if (s == state_->streams.end()) return NotFound("no stream for " + std::string(workflow));
+    auto s = state_->streams.find(Key(workflow));
+    if (s == state_->streams.end()) return NotFound("no stream for " + Key(workflow));
     if (!s->second.ids.insert(event.id).second) return OkStatus();  // a repeat: stored once
     Queue& q = s->second.components[std::string(component)];
     q.ready.push_back(Stored{event, ++state_->seq, 0, {}});
@@ -53,15 +53,21 @@ class MemoryEventLog : public EventLog {
     state_->cv.notify_all();
     return OkStatus();
   }
-  Result<std::unique_ptr<LogSubscription>> Subscribe(std::string_view workflow,
+  Result<std::unique_ptr<LogSubscription>> Subscribe(WorkflowRef workflow,
                                                      std::string_view component) override {
     std::lock_guard lock(state_->mu);
     if (state_->down) return Unavailable("the log is down");
-    if (!state_->streams.contains(std::string(workflow))) {
-      return NotFound("no stream for " + std::string(workflow));
+    if (!state_->streams.contains(Key(workflow))) {
+      return NotFound("no stream for " + Key(workflow));
     }
-    return std::unique_ptr<LogSubscription>(
-        new Sub(state_, std::string(workflow), std::string(component)));
+    return std::unique_ptr<LogSubscription>(new Sub(state_, Key(workflow), std::string(component)));
+  }
+
+  // A stream's key: the name, and "@<incarnation>" when it has one.
+  static std::string Key(WorkflowRef w) {
+    std::string key(w.name);
+    if (w.incarnation != 0) key += "@" + std::to_string(w.incarnation);
+    return key;
   }
 
   // Knobs and views.
