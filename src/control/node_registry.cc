@@ -16,6 +16,9 @@ namespace json = boost::json;
 
 constexpr std::string_view kNodesPrefix = "nodes/";
 constexpr std::string_view kSeenPrefix = "seen/";  // relayed heartbeats (see the header)
+// Rewritten with every node row: a replica whose Sync finds it moved
+// reads the rows again (one Get per sweep otherwise).
+constexpr std::string_view kNodesChanged = "meta/nodes";
 
 std::string NodeKey(const std::string& id) { return std::string(kNodesPrefix) + id; }
 
@@ -117,8 +120,69 @@ Status NodeRegistry::Load() {
     // Grace: a node that was up gets a full node_timeout to beat again.
     nodes_[id] = Node{std::move(d->status), now, std::move(d->credential_sha256),
                       std::move(d->dataplane_key)};
+    stored_revision_[id] = kv.mod_revision;
   }
   return OkStatus();
+}
+
+bool NodeRegistry::Adopt(const std::string& key, const std::string& value, int64_t revision) {
+  Result<Decoded> d = Decode(value);
+  if (!d.ok()) {
+    LOG_WARN("skipping an unreadable node record {}: {}", key, d.status().message());
+    return false;
+  }
+  const std::string id = d->status.reg.node_id;
+  // Not newer than what this replica wrote or took: memory is as new
+  // (a change of ours may even be on its way to the store).
+  int64_t& known = stored_revision_[id];
+  if (revision <= known) return false;
+  known = revision;
+  if (d->removed) {
+    if (nodes_.erase(id) > 0) LOG_WARN("node {} was removed through another replica", id);
+    removed_[id] = d->removed_at;
+    return true;
+  }
+  removed_.erase(id);
+  auto [it, added] = nodes_.try_emplace(id);
+  Node& n = it->second;
+  // The same credential: only liveness changed, and this replica keeps its
+  // own view of that (the leader's is what counts).
+  if (!added && n.credential_sha256 == d->credential_sha256) return false;
+  n.status = std::move(d->status);
+  n.credential_sha256 = std::move(d->credential_sha256);
+  n.dataplane_key = std::move(d->dataplane_key);
+  // Grace, as after a restart: a node_timeout to beat here.
+  n.last_seen = options_.clock->Now();
+  return true;
+}
+
+void NodeRegistry::RefreshNode(std::string_view node_id) {
+  Result<std::optional<KeyValue>> kv = store_.Get(NodeKey(std::string(node_id)));
+  if (!kv.ok()) {
+    LOG_WARN("reading node {}: {}", node_id, kv.status().message());
+    return;
+  }
+  if (!kv->has_value()) return;
+  std::lock_guard lock(mu_);
+  Adopt((*kv)->key, (*kv)->value, (*kv)->mod_revision);
+}
+
+void NodeRegistry::Sync() {
+  Result<std::optional<KeyValue>> mark = store_.Get(kNodesChanged);
+  if (!mark.ok()) {
+    LOG_WARN("checking for node changes: {}", mark.status().message());
+    return;
+  }
+  int64_t revision = mark->has_value() ? (*mark)->mod_revision : 0;
+  if (revision == synced_revision_) return;
+  Result<std::vector<KeyValue>> kvs = store_.List(kNodesPrefix);
+  if (!kvs.ok()) {
+    LOG_WARN("reading the nodes: {}", kvs.status().message());
+    return;
+  }
+  std::lock_guard lock(mu_);
+  for (const KeyValue& kv : *kvs) Adopt(kv.key, kv.value, kv.mod_revision);
+  synced_revision_ = revision;
 }
 
 Status NodeRegistry::Persist(const std::string& node_id) { return Persist(node_id, store_); }
@@ -136,8 +200,16 @@ Status NodeRegistry::Persist(const std::string& node_id, Store& store) {
       value = EncodeRemoved(node_id, r->second);
     }
   }
-  if (value.empty()) return store.Delete(NodeKey(node_id)).status();
-  return store.Put(NodeKey(node_id), value).status();
+  TxnRequest txn;
+  txn.ops.push_back(value.empty() ? Op::Delete(NodeKey(node_id))
+                                  : Op::Put(NodeKey(node_id), std::move(value)));
+  txn.ops.push_back(Op::Put(std::string(kNodesChanged), ""));
+  ASSIGN_OR_RETURN(TxnResult r, store.Txn(txn));
+  if (!r.succeeded) return Unavailable("the write of node " + node_id + " was refused");
+  std::lock_guard lock(mu_);
+  int64_t& known = stored_revision_[node_id];
+  known = std::max(known, r.revision);
+  return OkStatus();
 }
 
 void NodeRegistry::Record(const std::string& type, const std::string& source,
@@ -158,6 +230,8 @@ NodeStatus NodeRegistry::Registered(Node& n, NodeRegistration reg) {
 
 Result<std::string> NodeRegistry::Admit(NodeRegistration reg) {
   ASSIGN_OR_RETURN(std::string secret, options_.new_secret());
+  // It may have joined through another replica since this one looked.
+  if (!Has(reg.node_id)) RefreshNode(reg.node_id);
   NodeStatus snapshot;
   {
     std::lock_guard lock(mu_);
@@ -191,6 +265,7 @@ Status NodeRegistry::Missing(std::string_view node_id) const {
 }
 
 Status NodeRegistry::Register(NodeRegistration reg) {
+  if (!Has(reg.node_id)) RefreshNode(reg.node_id);
   NodeStatus snapshot;
   {
     std::lock_guard lock(mu_);
@@ -204,7 +279,15 @@ Status NodeRegistry::Register(NodeRegistration reg) {
   return OkStatus();
 }
 
-Status NodeRegistry::Authenticate(std::string_view node_id, std::string_view secret) const {
+Status NodeRegistry::Authenticate(std::string_view node_id, std::string_view secret) {
+  // What memory refuses, the store may know better: the node joined, or
+  // joined again with a new credential, through another replica.
+  if (Status st = CheckCredential(node_id, secret); st.ok()) return st;
+  RefreshNode(node_id);
+  return CheckCredential(node_id, secret);
+}
+
+Status NodeRegistry::CheckCredential(std::string_view node_id, std::string_view secret) const {
   std::lock_guard lock(mu_);
   auto it = nodes_.find(node_id);
   if (it == nodes_.end()) return Missing(node_id);
@@ -243,6 +326,7 @@ std::optional<std::string> NodeRegistry::PairTokenDigest(const std::string& send
 }
 
 Status NodeRegistry::Beat(Heartbeat beat) {
+  if (!Has(beat.node_id)) RefreshNode(beat.node_id);
   NodeStatus snapshot;
   bool came_up = false;
   bool relay = false;
@@ -326,6 +410,9 @@ void NodeRegistry::TakeRelayedBeats(Store& store) {
 }
 
 void NodeRegistry::Sweep() {
+  // Every replica: nodes that joined, joined again or were removed through
+  // another one (a removal must be refused here too, and soon).
+  Sync();
   Store* store = &store_;
   if (FencedStore* leader = options_.leader) {
     std::optional<Fence> term = leader->leadership().Term();

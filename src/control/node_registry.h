@@ -110,7 +110,9 @@ class NodeRegistry {
   // never registered, the store was replaced, or it has no credential yet):
   // the engine joins again with the join token. PermissionDenied: a wrong
   // secret, or a node an operator removed (the message says which).
-  Status Authenticate(std::string_view node_id, std::string_view secret) const;
+  // Reads the node's row from the store before refusing: it may have
+  // joined (again) through another replica.
+  Status Authenticate(std::string_view node_id, std::string_view secret);
   // Revokes `node_id` (DELETE /api/nodes/{id}): its credential is refused
   // at once, it leaves the list (so the gateway and the orchestrator stop
   // using it, as for a dead node), and `node_removed` is recorded with
@@ -125,8 +127,9 @@ class NodeRegistry {
   // re-registers), PermissionDenied for a removed one. A down node comes
   // back up.
   Status Beat(Heartbeat beat);
-  // Marks nodes silent for node_timeout down (on the leader only, when
-  // options.leader is set). Call periodically.
+  // Takes what other replicas changed (Sync), then marks nodes silent for
+  // node_timeout down (on the leader only, when options.leader is set).
+  // Call periodically.
   void Sweep();
 
   std::vector<NodeStatus> List() const;
@@ -164,6 +167,17 @@ class NodeRegistry {
   Status Persist(const std::string& node_id, Store& store);
   // Adds the stored nodes that are not in memory (all of them at Open).
   Status Load();
+  // Under mu_: a stored row newer than what this replica wrote or took —
+  // a node that joined, joined again (new credential) or was removed
+  // through another replica — replaces memory's; liveness stays this
+  // replica's own. True when memory changed.
+  bool Adopt(const std::string& key, const std::string& value, int64_t revision);
+  // Adopt of the node's row as the store has it now.
+  void RefreshNode(std::string_view node_id);
+  // Adopt of every row, when meta/nodes moved since the last Sync (else one
+  // Get): how removals made through another replica reach this one.
+  void Sync();
+  Status CheckCredential(std::string_view node_id, std::string_view secret) const;
   // The leader: nodes whose seen/<id> a follower rewrote since the last
   // look beat just now (a down one comes up, written through `store`).
   void TakeRelayedBeats(Store& store);
@@ -185,6 +199,9 @@ class NodeRegistry {
   uint64_t rotation_ = 0;  // breaks ties between equally loaded nodes
   Fence adopted_term_;     // Sweep's thread only: the term whose nodes Load() took
   std::map<std::string, int64_t, std::less<>> relayed_;  // under mu_: seen/<id> revisions taken
+  // Under mu_: the revision of each node's row that memory reflects.
+  std::map<std::string, int64_t, std::less<>> stored_revision_;
+  int64_t synced_revision_ = -1;  // Sweep's thread only: meta/nodes at the last Sync
 };
 
 }  // namespace aether::control

@@ -273,5 +273,46 @@ TEST_F(NodeRegistryTest, OnlyTheLeaderSweepsAndHearsBeatsThroughTheStore) {
   EXPECT_EQ(leader->Count().up, 1);
 }
 
+// Two replicas on one store: a node's identity (joined, joined again with
+// a new credential, removed) made through one is honoured by the other —
+// at once where the other would refuse, within a sweep for a removal.
+TEST_F(NodeRegistryTest, ReplicasShareNodeIdentityThroughTheStore) {
+  std::unique_ptr<NodeRegistry> other = Open();  // a replica started before the join
+  Result<std::string> secret = registry_->Admit({"n1", "http://a", {}, {}});
+  ASSERT_TRUE(secret.ok());
+  EXPECT_TRUE(other->Authenticate("n1", *secret).ok());
+  EXPECT_TRUE(other->Has("n1"));
+  EXPECT_TRUE(other->Beat({"n1", {}, {}, 0}).ok());
+  // The join token cannot take it over through the other replica either.
+  EXPECT_EQ(other->Admit({"n1", "http://evil", {}, {}}).status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(other->Authenticate("n1", "wrong").code(), Code::kPermissionDenied);
+
+  // Removed through one: refused by the other after its next sweep.
+  ASSERT_TRUE(registry_->Remove("n1", "admin").ok());
+  other->Sweep();
+  EXPECT_EQ(other->Authenticate("n1", *secret).code(), Code::kPermissionDenied);
+  EXPECT_FALSE(other->Has("n1"));
+
+  // Admitted again through the other: the new credential works on both,
+  // the old one on neither.
+  Result<std::string> again = other->Admit({"n1", "http://a2", {}, {}});
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_TRUE(registry_->Authenticate("n1", *again).ok());
+  EXPECT_EQ(registry_->Authenticate("n1", *secret).code(), Code::kPermissionDenied);
+  EXPECT_EQ(other->Authenticate("n1", *secret).code(), Code::kPermissionDenied);
+  ASSERT_TRUE(registry_->PairTokenDigest("n1", "n2").has_value());
+  EXPECT_EQ(*registry_->PairTokenDigest("n1", "n2"), *other->PairTokenDigest("n1", "n2"));
+}
+
+// A sweep that finds nothing changed reads one key, not every node.
+TEST_F(NodeRegistryTest, ASweepWithNothingChangedKeepsMemory) {
+  Result<std::string> secret = registry_->Admit({"n1", "http://a", {}, {}});
+  ASSERT_TRUE(secret.ok());
+  registry_->Sweep();
+  registry_->Sweep();
+  EXPECT_TRUE(registry_->Authenticate("n1", *secret).ok());
+  EXPECT_EQ(registry_->Count().up, 1);
+}
+
 }  // namespace
 }  // namespace aether::control
