@@ -238,6 +238,7 @@ TEST(EndpointFailover, ThreadsThatSeeOneReplicaFailMoveTheListOnce) {
   EndpointList list = List();
   constexpr int kThreads = 8;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   std::atomic<int> go{0};
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&] {
@@ -259,6 +260,7 @@ TEST(EndpointFailover, ManyThreadsSendingWhileReplicasFailEndOnAWorkingOne) {
   });
   EndpointList list = List();
   std::vector<std::thread> threads;
+  threads.reserve(6);
   std::atomic<int> ok{0};
   for (int i = 0; i < 6; ++i) {
     threads.emplace_back([&] {
