@@ -20,7 +20,7 @@ using ::aether::testing::EtcdCluster;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::unique_ptr<EtcdCluster> StartEtcd(size_t members) {
+std::unique_ptr<EtcdCluster> StartElectionEtcd(size_t members) {
   auto c = EtcdCluster::Start(members);
   EXPECT_TRUE(c.ok()) << c.status().message();
   return c.ok() ? std::move(c).value() : nullptr;
@@ -50,7 +50,7 @@ std::string Holder(Store& store) {
 }
 
 TEST(EtcdElectionTest, ExactlyOneLeadsAndAResignHandsOverAtOnce) {
-  auto etcd = StartEtcd(1);
+  auto etcd = StartElectionEtcd(1);
   ASSERT_NE(etcd, nullptr);
   // A long lease: a takeover within the wait below comes from the resign,
   // not from the lease running out.
@@ -74,7 +74,7 @@ TEST(EtcdElectionTest, ExactlyOneLeadsAndAResignHandsOverAtOnce) {
 }
 
 TEST(EtcdElectionTest, AWriteOfAnEndedTermIsFencedOut) {
-  auto etcd = StartEtcd(1);
+  auto etcd = StartElectionEtcd(1);
   ASSERT_NE(etcd, nullptr);
   EtcdControlPlane a = Leading(*etcd, seconds(60));
   ASSERT_TRUE(a.leadership && a.leadership->IsLeader());
@@ -108,7 +108,7 @@ TEST(EtcdElectionTest, AWriteOfAnEndedTermIsFencedOut) {
 }
 
 TEST(EtcdElectionTest, AFailedCompareOfTheCallerIsNotTheFence) {
-  auto etcd = StartEtcd(1);
+  auto etcd = StartElectionEtcd(1);
   ASSERT_NE(etcd, nullptr);
   EtcdControlPlane a = Leading(*etcd, seconds(60));
   ASSERT_TRUE(a.leadership && a.leadership->IsLeader());
@@ -124,7 +124,7 @@ TEST(EtcdElectionTest, AFailedCompareOfTheCallerIsNotTheFence) {
 }
 
 TEST(EtcdElectionTest, ALeaderThatCannotKeepItsLeaseStopsLeadingByItself) {
-  auto etcd = StartEtcd(1);
+  auto etcd = StartElectionEtcd(1);
   ASSERT_NE(etcd, nullptr);
   EtcdControlPlane a = Leading(*etcd, seconds(2));
   ASSERT_TRUE(a.leadership && a.leadership->IsLeader());
@@ -147,7 +147,7 @@ TEST(EtcdElectionTest, TheEmbeddedLeaderAlwaysLeadsAndFencesNothing) {
 }
 
 TEST(EtcdElectionTest, BadOptions) {
-  auto etcd = StartEtcd(1);
+  auto etcd = StartElectionEtcd(1);
   ASSERT_NE(etcd, nullptr);
   auto bad_id = OpenEtcdControlPlane({.endpoints = etcd->endpoints()}, {"bad id!", seconds(5)});
   ASSERT_FALSE(bad_id.ok());
