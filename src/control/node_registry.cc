@@ -112,7 +112,6 @@ Status NodeRegistry::Load() {
       continue;
     }
     std::string id = d->status.reg.node_id;
-    if (nodes_.contains(id) || removed_.contains(id)) continue;  // memory is newer
     if (d->removed) {
       removed_[id] = d->removed_at;
       continue;
@@ -154,6 +153,12 @@ bool NodeRegistry::Adopt(const std::string& key, const std::string& value, int64
   // Grace, as after a restart: a node_timeout to beat here.
   n.last_seen = options_.clock->Now();
   return true;
+}
+
+void NodeRegistry::GraceAll() {
+  std::lock_guard lock(mu_);
+  auto now = options_.clock->Now();
+  for (auto& [id, n] : nodes_) n.last_seen = now;
 }
 
 void NodeRegistry::RefreshNode(std::string_view node_id) {
@@ -373,7 +378,6 @@ void NodeRegistry::TakeRelayedBeats(Store& store) {
     return;
   }
   std::vector<NodeStatus> came_up;
-  bool unknown = false;
   {
     std::lock_guard lock(mu_);
     auto now = options_.clock->Now();
@@ -382,22 +386,16 @@ void NodeRegistry::TakeRelayedBeats(Store& store) {
       int64_t& revision = relayed_[id];
       if (revision == kv.mod_revision) continue;
       revision = kv.mod_revision;
+      // A node registered at a follower is known here once Sync took its
+      // row (its write moved meta/nodes).
       auto it = nodes_.find(id);
-      if (it == nodes_.end()) {
-        unknown |= !removed_.contains(id);
-        continue;
-      }
+      if (it == nodes_.end()) continue;
       it->second.last_seen = now;
       if (!it->second.status.up) {
         it->second.status.up = true;
         came_up.push_back(it->second.status);
       }
     }
-  }
-  // Registered at a follower after this term began: known from now on,
-  // with a node_timeout of grace.
-  if (unknown) {
-    if (Status st = Load(); !st.ok()) LOG_WARN("loading the nodes: {}", st.message());
   }
   for (const NodeStatus& s : came_up) {
     LOG_INFO("node {} is up again (heartbeats through another replica)", s.reg.node_id);
@@ -419,12 +417,10 @@ void NodeRegistry::Sweep() {
     if (!term) return;  // a follower: the leader sweeps
     store = leader;
     if (*term != adopted_term_) {
-      // A new term: nodes that registered at other replicas are in the
-      // store only; they get a node_timeout of grace, as after a restart.
-      if (Status st = Load(); !st.ok()) {
-        LOG_WARN("loading the nodes at the start of a term: {}", st.message());
-        return;
-      }
+      // A new term: this replica heard only the nodes that beat to it (Sync
+      // above took every stored one); each gets a node_timeout of grace, as
+      // after a restart, to reach the new leader.
+      GraceAll();
       adopted_term_ = *term;
     }
     TakeRelayedBeats(*leader);

@@ -165,8 +165,10 @@ class NodeRegistry {
   // current in memory.
   Status Persist(const std::string& node_id);
   Status Persist(const std::string& node_id, Store& store);
-  // Adds the stored nodes that are not in memory (all of them at Open).
+  // At Open: the stored nodes, each with a node_timeout of grace.
   Status Load();
+  // A new term's leader: every node gets a node_timeout of grace.
+  void GraceAll();
   // Under mu_: a stored row newer than what this replica wrote or took —
   // a node that joined, joined again (new credential) or was removed
   // through another replica — replaces memory's; liveness stays this
@@ -197,7 +199,7 @@ class NodeRegistry {
   std::map<std::string, Node, std::less<>> nodes_;
   std::map<std::string, std::string, std::less<>> removed_;  // node id -> removed_at (RFC 3339)
   uint64_t rotation_ = 0;  // breaks ties between equally loaded nodes
-  Fence adopted_term_;     // Sweep's thread only: the term whose nodes Load() took
+  Fence adopted_term_;     // Sweep's thread only: the term GraceAll() started
   std::map<std::string, int64_t, std::less<>> relayed_;  // under mu_: seen/<id> revisions taken
   // Under mu_: the revision of each node's row that memory reflects.
   std::map<std::string, int64_t, std::less<>> stored_revision_;

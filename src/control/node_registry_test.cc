@@ -273,6 +273,40 @@ TEST_F(NodeRegistryTest, OnlyTheLeaderSweepsAndHearsBeatsThroughTheStore) {
   EXPECT_EQ(leader->Count().up, 1);
 }
 
+// A follower that becomes leader gives every node a node_timeout to reach
+// it, although it took them from the store long ago and they beat only to
+// the old leader (which relays nothing).
+TEST_F(NodeRegistryTest, ANewLeaderGivesEveryNodeGrace) {
+  HandLeadership a("a"), b("b");
+  a.term_ = Fence{"meta/leader", *store_->Put("meta/leader", "a")};
+  FencedStore a_store(*store_, a), b_store(*store_, b);
+  auto open = [&](FencedStore& fenced) {
+    NodeRegistryOptions o;
+    o.node_timeout = seconds(9);
+    o.clock = &clock_;
+    o.leader = &fenced;
+    return NodeRegistry::Open(*store_, *events_, o).value();
+  };
+  auto first = open(a_store);
+  auto second = open(b_store);
+  ASSERT_TRUE(first->Admit({"n1", "http://a", {}, {}}).ok());
+  second->Sweep();  // takes n1 from the store
+  ASSERT_TRUE(second->Has("n1"));
+  for (int i = 0; i < 6; ++i) {  // 18 s of beats, all to the leader
+    clock_.Advance(seconds(3));
+    ASSERT_TRUE(first->Beat({"n1", {}, {}, 0}).ok());
+    first->Sweep();
+    second->Sweep();
+  }
+  a.term_.reset();
+  b.term_ = Fence{"meta/leader", *store_->Put("meta/leader", "b")};
+  second->Sweep();
+  EXPECT_EQ(second->Count().up, 1);
+  clock_.Advance(seconds(9));  // and then no beat reached it
+  second->Sweep();
+  EXPECT_EQ(second->Count().down, 1);
+}
+
 // Two replicas on one store: a node's identity (joined, joined again with
 // a new credential, removed) made through one is honoured by the other —
 // at once where the other would refuse, within a sweep for a removal.
