@@ -12,10 +12,6 @@
 namespace aether {
 namespace {
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 std::string Trimmed(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -106,11 +102,7 @@ Result<std::vector<std::string>> ParseEndpointList(std::string_view text, std::s
 bool ShouldFailOver(const Result<HttpResponse>& result, Retry retry) {
   if (!result.ok()) {
     const Status& st = result.status();
-    // HttpClient's contract: these two prefixes mean nothing was sent.
-    bool not_sent =
-        st.code() == Code::kUnavailable && (StartsWith(st.message(), "cannot connect to ") ||
-                                            StartsWith(st.message(), "cannot resolve "));
-    if (not_sent) return true;
+    if (NothingWasSent(st)) return true;
     if (retry == Retry::kIfNotSent) return false;
     // A cancelled request is the caller stopping, not the replica failing.
     bool cancelled = st.message().ends_with(" cancelled");

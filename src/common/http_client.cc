@@ -286,6 +286,12 @@ std::unique_ptr<HttpClient> NewHttpClient(HttpClientOptions options) {
   return std::make_unique<NetHttpClient>(std::move(options));
 }
 
+bool NothingWasSent(const Status& send_error) {
+  const std::string& m = send_error.message();
+  return send_error.code() == Code::kUnavailable &&
+         (m.starts_with("cannot connect to ") || m.starts_with("cannot resolve "));
+}
+
 std::string UrlEncode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

@@ -103,6 +103,11 @@ struct HttpClientOptions {
 // requests must not be in flight then.
 std::unique_ptr<HttpClient> NewHttpClient(HttpClientOptions options = {});
 
+// True for Send's errors that mean the request never left this process
+// ("cannot resolve H", "cannot connect to H:P"): safe to send elsewhere,
+// even when it is not idempotent.
+bool NothingWasSent(const Status& send_error);
+
 // Percent-encodes one path segment or query value (RFC 3986 unreserved
 // characters stay as they are).
 std::string UrlEncode(std::string_view text);

@@ -111,6 +111,11 @@ TEST(HttpClientTest, ConnectionRefusedIsUnavailable) {
   EXPECT_EQ(r.status().code(), Code::kUnavailable);
   EXPECT_EQ(r.status().message(),
             "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
+  EXPECT_TRUE(NothingWasSent(r.status()));
+  // What may have reached a server is not "nothing sent".
+  EXPECT_FALSE(NothingWasSent(DeadlineExceeded("no answer from 127.0.0.1:1 within 2000 ms")));
+  EXPECT_FALSE(NothingWasSent(Unavailable("connection to 127.0.0.1:1 lost: end of stream")));
+  EXPECT_FALSE(NothingWasSent(InvalidArgument("cannot connect to nothing")));
 }
 
 TEST(HttpClientTest, BadUrls) {

@@ -64,8 +64,7 @@ Result<std::string> Client::Send(const std::string& path, const std::string& bod
                                           .timeout = options_.request_timeout});
     if (!r.ok()) {
       last = Unavailable("etcd at " + options_.endpoints[e] + ": " + r.status().message());
-      // "cannot connect"/"cannot resolve": nothing was sent, try the next.
-      if (r.status().message().starts_with("cannot ")) continue;
+      if (NothingWasSent(r.status())) continue;  // try the next
       return last;
     }
     current_ = e;
