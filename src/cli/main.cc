@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   aether::cli::AddFunctionsCommand(app, &exit_code);
   aether::cli::AddNodesCommand(app, &exit_code);
   aether::cli::AddEventsCommand(app, &exit_code);
+  aether::cli::AddClusterCommand(app, &exit_code);
   aether::cli::AddWorkflowCommand(app, &exit_code);
   aether::cli::AddDevCommand(app, &exit_code);
   aether::cli::AddConfigCommand(app, &exit_code);

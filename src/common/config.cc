@@ -181,6 +181,8 @@ Status ParseCluster(const toml::table& doc, const std::string& origin, ClusterCo
   Section s(SubTable(doc, "cluster"), "cluster", origin);
   RETURN_IF_ERROR(s.Duration("lease_ttl", &cl.lease_ttl));
   RETURN_IF_ERROR(s.String("replica_id", &cl.replica_id));
+  RETURN_IF_ERROR(s.String("advertise_url", &cl.advertise_url));
+  RETURN_IF_ERROR(s.String("ca_file", &cl.ca_file));
   RETURN_IF_ERROR(s.Finish());
   if (cl.lease_ttl < kMinLeaseTtl || cl.lease_ttl > kMaxLeaseTtl ||
       cl.lease_ttl % std::chrono::seconds(1) != std::chrono::nanoseconds(0)) {
@@ -192,6 +194,13 @@ Status ParseCluster(const toml::table& doc, const std::string& origin, ClusterCo
     return InvalidArgument(origin + ": [cluster] replica_id \"" + cl.replica_id.substr(0, 80) +
                            "\" must be 1-63 letters, digits, '.', '_' or '-', starting with a "
                            "letter or digit");
+  }
+  if (!cl.advertise_url.empty()) {
+    Result<std::string> url = CheckEndpointUrl(cl.advertise_url);
+    if (!url.ok()) {
+      return InvalidArgument(origin + ": [cluster] advertise_url: " + url.status().message());
+    }
+    cl.advertise_url = *url;
   }
   return OkStatus();
 }
@@ -603,7 +612,10 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "[cluster]                # several replicas on one etcd store elect a leader\n"
       << "lease_ttl = \"5s\"         # the leader's lease: a dead leader is replaced within ~2x "
          "this\n"
-      << "# replica_id = \"control-1\"  # default: generated once, kept in the data directory\n\n"
+      << "# replica_id = \"control-1\"  # default: generated once, kept in the data directory\n"
+      << "# advertise_url = \"http://10.0.0.5:9090\"  # where the other replicas reach this one "
+         "(default: its own URL)\n"
+      << "# ca_file = \"/etc/aether/ca.pem\"  # https replicas: the CA to trust\n\n"
       << "[gateway]\n"
       << "workers = " << d.gateway.workers
       << "          # /api/invoke forwards in flight at once (no thread each)\n"

@@ -112,6 +112,12 @@ inline constexpr size_t kMaxReplicaIdLength = 63;
 struct ClusterConfig {
   std::chrono::nanoseconds lease_ttl = std::chrono::seconds(5);
   std::string replica_id;  // [A-Za-z0-9][A-Za-z0-9._-]*, at most kMaxReplicaIdLength
+  // The URL the other replicas reach this one at (artifact copies), checked
+  // and without a trailing slash. Empty: the server's own URL.
+  std::string advertise_url;
+  // https:// replicas: the CA their certificates are checked against (else
+  // the system store).
+  std::string ca_file;
 };
 // Whether `id` is a valid replica id.
 bool IsReplicaId(std::string_view id);

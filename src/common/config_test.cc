@@ -190,6 +190,18 @@ TEST(ConfigTest, ClusterSection) {
         << bad;
   }
   EXPECT_EQ(error("[cluster]\nreplicas = 3\n"), "t.toml: unknown key [cluster] replicas");
+  // Where the other replicas send the admin token: a plain http(s) URL.
+  Result<Config> adv = ParseConfig(
+      "[cluster]\nadvertise_url = \"http://10.0.0.5:9090/\"\nca_file = \"ca.pem\"\n", "t.toml");
+  ASSERT_TRUE(adv.ok()) << adv.status().message();
+  EXPECT_EQ(adv->cluster.advertise_url, "http://10.0.0.5:9090");
+  EXPECT_EQ(adv->cluster.ca_file, "ca.pem");
+  for (const char* bad : {"ftp://x:1", "http://user:pw@x:1", "x:1", "http://x:1?q=1"}) {
+    EXPECT_NE(error(std::string("[cluster]\nadvertise_url = \"") + bad + "\"\n")
+                  .find("t.toml: [cluster] advertise_url: "),
+              std::string::npos)
+        << bad;
+  }
   EXPECT_TRUE(IsReplicaId("edge-ctl-1-3f9a0c12"));
   EXPECT_FALSE(IsReplicaId(""));
 }

@@ -136,6 +136,7 @@ void ControlApi::Register(HttpServer& server) {
   RegisterFunctions(server);
   RegisterNodes(server);
   RegisterOps(server);
+  RegisterCluster(server);
   RegisterWorkflows(server);
 }
 

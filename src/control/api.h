@@ -1,7 +1,8 @@
 // The control plane's HTTP API: routes, authentication and the dispatch of
 // blocking work to the API worker pool. The handlers live in
 // functions_api.cc (functions), node_api.cc (node protocol, /api/nodes) and
-// ops_api.cc (events, gateway, health, metrics), workflows/workflows_api.cc
+// ops_api.cc (events, gateway, health, metrics), cluster_api.cc (replicas:
+// /api/cluster, /internal/artifacts), workflows/workflows_api.cc
 // (workflows and their node protocol); docs/api.md documents them.
 //
 // Thread-safety: Register before the server starts; handlers then run on
@@ -12,13 +13,16 @@
 #include <atomic>
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "common/config.h"
 #include "common/http_server.h"
 #include "common/metrics.h"
 #include "common/work_queue.h"
+#include "control/artifact_replicator.h"
 #include "control/artifact_store.h"
 #include "control/auth.h"
 #include "control/control_metrics.h"
@@ -28,6 +32,7 @@
 #include "control/leadership.h"
 #include "control/manifest_watch.h"
 #include "control/node_registry.h"
+#include "control/replica_set.h"
 #include "control/store.h"
 #include "control/workflows/orchestrator.h"
 #include "control/workflows/workflow_watch.h"
@@ -55,6 +60,8 @@ struct ApiContext {
   Orchestrator& workflows;
   WorkflowWatch& workflow_watch;
   Leadership& leadership;
+  ReplicaSet& replicas;
+  ArtifactReplicator& replicator;
 };
 
 // Who sent a request, as Authorize established it.
@@ -72,6 +79,12 @@ class ControlApi {
   ControlApi(const ControlApi&) = delete;
   ControlApi& operator=(const ControlApi&) = delete;
   void Register(HttpServer& server);
+  // The URL this replica is reached at (/api/cluster lists it), once the
+  // server listens.
+  void SetSelfUrl(std::string url) {
+    std::lock_guard lock(self_mu_);
+    self_url_ = std::move(url);
+  }
 
  private:
   // Who may call a route:
@@ -114,6 +127,7 @@ class ControlApi {
   void RegisterFunctions(HttpServer& server);
   void RegisterNodes(HttpServer& server);
   void RegisterOps(HttpServer& server);
+  void RegisterCluster(HttpServer& server);
   // workflows/workflows_api.cc: /api/workflows, /node/workflows.
   void RegisterWorkflows(HttpServer& server);
 
@@ -134,10 +148,21 @@ class ControlApi {
   HttpResponse ListNodes();
   HttpResponse RemoveNode(const HttpRequest& req);
 
+  // cluster_api.cc
+  HttpResponse GetInternalArtifact(const HttpRequest& req);
+  HttpResponse PutInternalArtifact(const HttpRequest& req);
+  HttpResponse ClusterStatus();
+  std::string SelfUrl() const {
+    std::lock_guard lock(self_mu_);
+    return self_url_;
+  }
+
   // ops_api.cc
   HttpResponse Callback(const HttpRequest& req, const Caller& caller);
   HttpResponse ListEvents(const HttpRequest& req);
   HttpResponse Health();
+  // /health's body: status 200 with it, or 503 with the store's error.
+  std::pair<int, boost::json::object> HealthReport();
   HttpResponse Metrics();
   // The scrape hook: node counts, functions, store revision. It reads the
   // store, so /metrics renders on the worker pool (Blocking), never on the
@@ -147,6 +172,8 @@ class ControlApi {
   ApiContext ctx_;
   ScrapeHook scrape_hook_;
   std::deque<RouteCount> route_counts_;  // one per route, made at Register
+  mutable std::mutex self_mu_;
+  std::string self_url_;  // under self_mu_
 };
 
 // The source recorded for events caused by an admin API call.

@@ -79,7 +79,12 @@ Status ArtifactStore::Write(const std::string& sha256, std::string_view bytes) {
   };
   std::string path = PathOf(sha256);
   std::error_code ec;
-  if (fs::exists(path, ec)) return OkStatus();  // content-addressed: same name, same bytes
+  if (fs::exists(path, ec)) {
+    // Content-addressed: same name, same bytes. Younger again, so that a
+    // collection does not take what a deploy is about to refer to.
+    fs::last_write_time(path, fs::file_time_type::clock::now(), ec);
+    return OkStatus();
+  }
 
   static std::atomic<uint64_t> counter{0};
   std::string tmp = dir_ + "/" + std::string(kTempPrefix) + sha256 + "-" +
@@ -135,17 +140,33 @@ bool ArtifactStore::Contains(const std::string& sha256) const {
   return protocol::IsSha256Hex(sha256) && fs::exists(PathOf(sha256), ec);
 }
 
+Result<size_t> ArtifactStore::Count() const {
+  std::error_code ec;
+  size_t n = 0;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.ends_with(kSuffix) &&
+        protocol::IsSha256Hex(name.substr(0, name.size() - kSuffix.size())))
+      ++n;
+  }
+  if (ec) return IoError("list", dir_, ec.value());
+  return n;
+}
+
 Result<size_t> ArtifactStore::CollectGarbage(
-    const std::function<Result<std::set<std::string>>()>& list) {
+    const std::function<Result<std::set<std::string>>()>& list, std::chrono::seconds min_age) {
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(std::set<std::string> referenced, list());
   std::error_code ec;
   size_t removed = 0;
+  const auto cutoff = fs::file_time_type::clock::now() - min_age;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     std::string name = entry.path().filename().string();
     if (!name.ends_with(kSuffix)) continue;
     std::string sha = name.substr(0, name.size() - kSuffix.size());
     if (!protocol::IsSha256Hex(sha) || referenced.count(sha) || pins_.count(sha)) continue;
+    std::error_code age_ec;
+    if (min_age.count() > 0 && entry.last_write_time(age_ec) > cutoff) continue;
     if (fs::remove(entry.path(), ec)) ++removed;
   }
   if (ec) return IoError("list", dir_, ec.value());

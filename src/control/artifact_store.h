@@ -13,6 +13,7 @@
 // it may reach API clients), NotFound for an unknown digest.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -33,18 +34,27 @@ class ArtifactStore {
   static Result<std::unique_ptr<ArtifactStore>> Open(std::string dir);
 
   // Stores `bytes` under `sha256` (computed by the caller) unless already
-  // present, and pins it. Every successful Write needs one Unpin.
+  // present, and pins it. Every successful Write needs one Unpin. An
+  // artifact already present is touched: its age restarts (see
+  // CollectGarbage's min_age).
   Status Write(const std::string& sha256, std::string_view bytes);
   void Unpin(const std::string& sha256);
 
   Result<std::string> Read(const std::string& sha256) const;
   bool Contains(const std::string& sha256) const;
 
-  // Removes every artifact that is neither referenced nor pinned. `list`
-  // returns the referenced digests; it runs under the pin lock so that a
-  // deploy committing meanwhile is either in its answer or still pinned.
+  // How many artifacts the directory holds.
+  Result<size_t> Count() const;
+
+  // Removes every artifact that is neither referenced nor pinned, nor
+  // written or touched within `min_age`. `list` returns the referenced
+  // digests; it runs under the pin lock so that a deploy committing
+  // meanwhile is either in its answer or still pinned. Pins are of this
+  // process only: replicas keep the bytes another replica copied to them
+  // for a deploy it has not committed yet by their age (min_age).
   // Returns how many were removed.
-  Result<size_t> CollectGarbage(const std::function<Result<std::set<std::string>>()>& list);
+  Result<size_t> CollectGarbage(const std::function<Result<std::set<std::string>>()>& list,
+                                std::chrono::seconds min_age = std::chrono::seconds(0));
 
   const std::string& dir() const { return dir_; }
 

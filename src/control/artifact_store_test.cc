@@ -45,6 +45,37 @@ TEST_F(ArtifactStoreTest, WritesReadsAndCollects) {
 // A module may embed secrets: only the control plane's user may read the
 // artifacts, whatever the umask; files an older version left readable are
 // tightened at Open.
+// Replicas keep what another replica copied to them for a deploy it has not
+// committed yet: a collection with a grace leaves young artifacts, and
+// sending one again makes it young again.
+TEST_F(ArtifactStoreTest, ACollectionWithAGraceKeepsYoungArtifacts) {
+  auto store = ArtifactStore::Open(root_ + "/artifacts");
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto none = []() -> Result<std::set<std::string>> { return std::set<std::string>(); };
+  std::string old_sha = Sha256Hex("old"), young_sha = Sha256Hex("young");
+  for (const auto& [sha, bytes] : {std::pair{old_sha, "old"}, {young_sha, "young"}}) {
+    ASSERT_TRUE((*store)->Write(sha, bytes).ok());
+    (*store)->Unpin(sha);
+  }
+  EXPECT_EQ(*(*store)->Count(), 2u);
+  auto an_hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  fs::last_write_time((*store)->dir() + "/" + old_sha + ".wasm", an_hour_ago);
+  fs::last_write_time((*store)->dir() + "/" + young_sha + ".wasm", an_hour_ago);
+  // Sent again (a deploy of the same bytes): young again.
+  ASSERT_TRUE((*store)->Write(young_sha, "young").ok());
+  (*store)->Unpin(young_sha);
+
+  auto removed = (*store)->CollectGarbage(none, std::chrono::minutes(10));
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1u);
+  EXPECT_FALSE((*store)->Contains(old_sha));
+  EXPECT_TRUE((*store)->Contains(young_sha));
+  EXPECT_EQ(*(*store)->Count(), 1u);
+  // Without a grace (one process, SQLite): at once.
+  EXPECT_EQ(*(*store)->CollectGarbage(none), 1u);
+  EXPECT_EQ(*(*store)->Count(), 0u);
+}
+
 TEST_F(ArtifactStoreTest, ArtifactsArePrivate) {
   mode_t old_umask = ::umask(0);
   std::string dir = root_ + "/artifacts";

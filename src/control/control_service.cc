@@ -19,11 +19,20 @@
 #include "common/metrics.h"
 #include "common/units.h"
 #include "control/api.h"
+#include "control/artifact_replicator.h"
 #include "control/etcd_store.h"
+#include "control/event_log.h"
+#include "control/replica_set.h"
 #include "wasm/validate.h"
 
 namespace aether::control {
 namespace {
+
+// Each replica collects its own artifact directory this often, keeping
+// what is younger than the grace: another replica's deploy copies its
+// module here before committing the rows that refer to it.
+constexpr std::chrono::minutes kArtifactGcPeriod{10};
+constexpr std::chrono::seconds kReplicaGcGrace{10 * 60};
 
 // An exclusive flock on <data dir>/LOCK for the process's lifetime. The
 // kernel drops it when the process dies, so kill -9 never leaves it stale.
@@ -114,9 +123,24 @@ class ControlServiceImpl final : public ControlService {
     ASSIGN_OR_RETURN(events_, EventLog::Open(*store_, config_.database.max_events, fenced_.get()));
     functions_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_,
                                                     EnvLimitsOf(config_.runtime));
-    // One process: the leader from the start. A replica on etcd collects
-    // when it wins a term (the sweeper's thread).
-    if (leadership_->IsLeader()) CollectGarbage();
+    replicas_ = std::make_unique<ReplicaSet>(*store_, replica_id);
+    ArtifactReplicatorOptions ro;
+    ro.token = tokens_.admin;
+    ro.ca_file = config_.cluster.ca_file;
+    ro.max_artifact_bytes = config_.runtime.max_module_size;
+    replicator_ = std::make_unique<ArtifactReplicator>(*artifacts_, *replicas_, *functions_,
+                                                       *store_, std::move(ro));
+    if (Replicated()) {
+      ArtifactReplicator* replicator = replicator_.get();
+      functions_->SetReplication(
+          [replicator](const std::string& sha256, std::string_view bytes) {
+            return replicator->Replicate(sha256, bytes);
+          },
+          kReplicaGcGrace);
+    }
+    // Each replica collects its own directory: now (crashed deploys'
+    // orphans), then every kArtifactGcPeriod (the sweeper's thread).
+    CollectGarbage();
 
     NodeRegistryOptions no;
     no.node_timeout = config_.registry.node_timeout;
@@ -143,9 +167,10 @@ class ControlServiceImpl final : public ControlService {
         [nodes](const std::string& sender, const std::string& receiver) {
           return nodes->PairTokenDigest(sender, receiver);
         });
-    api_ = std::make_unique<ControlApi>(ApiContext{
-        config_, tokens_, *store_, *artifacts_, *events_, *functions_, *nodes_, *gateway_, *watch_,
-        registry_, *metrics_, *workers_, *orchestrator_, *workflow_watch_, *leadership_});
+    api_ = std::make_unique<ControlApi>(
+        ApiContext{config_, tokens_, *store_, *artifacts_, *events_, *functions_, *nodes_,
+                   *gateway_, *watch_, registry_, *metrics_, *workers_, *orchestrator_,
+                   *workflow_watch_, *leadership_, *replicas_, *replicator_});
 
     HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultControlPort);
     if (port_override) so.port = *port_override;
@@ -158,6 +183,20 @@ class ControlServiceImpl final : public ControlService {
 
   Status Start() override {
     RETURN_IF_ERROR(server_->Start());
+    std::string self_url =
+        config_.cluster.advertise_url.empty() ? server_->url() : config_.cluster.advertise_url;
+    api_->SetSelfUrl(self_url);
+    if (Replicated()) {
+      if (config_.cluster.advertise_url.empty()) {
+        LOG_INFO(
+            "replica {} is reached by the others at {} (set [cluster] advertise_url when "
+            "they run on other machines)",
+            leadership_->replica_id(), self_url);
+      }
+      leadership_->Advertise(
+          EncodeReplicaRecord({leadership_->replica_id(), self_url, NowRfc3339()}));
+      replicator_->Start();
+    }
     watch_->Start();
     workflow_watch_->Start();
     orchestrator_->Start();
@@ -166,13 +205,13 @@ class ControlServiceImpl final : public ControlService {
     auto period = std::clamp<std::chrono::nanoseconds>(
         config_.registry.node_timeout / 4, std::chrono::milliseconds(50), std::chrono::seconds(1));
     sweeper_ = std::thread([this, period] {
-      std::optional<Fence> collected = leadership_->Term();  // Init collected in this term
+      auto next_gc = std::chrono::steady_clock::now() + kArtifactGcPeriod;  // Init collected
       std::unique_lock lock(sweep_mu_);
       while (!sweep_cv_.wait_for(lock, period, [this] { return stopping_; })) {
         lock.unlock();
-        if (std::optional<Fence> term = leadership_->Term(); term && term != collected) {
+        if (std::chrono::steady_clock::now() >= next_gc) {
           CollectGarbage();
-          collected = term;
+          next_gc = std::chrono::steady_clock::now() + kArtifactGcPeriod;
         }
         nodes_->Sweep();
         lock.lock();
@@ -197,6 +236,7 @@ class ControlServiceImpl final : public ControlService {
     if (gateway_) gateway_->Stop();
     if (server_) server_->Stop();
     if (orchestrator_) orchestrator_->Stop();
+    if (replicator_) replicator_->Stop();
     if (workers_) workers_->Drain();  // queued requests still get their answer
     {
       std::lock_guard lock(sweep_mu_);
@@ -218,9 +258,13 @@ class ControlServiceImpl final : public ControlService {
   }
 
  private:
+  // Replicas on etcd: artifacts are copied between them (artifact_replicator.h).
+  bool Replicated() const { return leadership_->backend() == "etcd"; }
+
   // Orphans: artifacts of deploys that crashed before their rows were
-  // committed, or of deletes interrupted before the cleanup. The leader's
-  // work: a follower's in-flight deploy is pinned in its own process only.
+  // committed, or of deletes interrupted before the cleanup. A replica's
+  // own directory: its in-flight deploys are pinned, copies for another
+  // replica's deploy are kept by their age (kReplicaGcGrace).
   void CollectGarbage() {
     if (auto gc = functions_->CollectGarbage(); !gc.ok()) {
       LOG_WARN("artifact cleanup: {}", gc.status().message());
@@ -241,6 +285,8 @@ class ControlServiceImpl final : public ControlService {
   std::unique_ptr<ArtifactStore> artifacts_;
   std::unique_ptr<EventLog> events_;
   std::unique_ptr<FunctionRegistry> functions_;
+  std::unique_ptr<ReplicaSet> replicas_;
+  std::unique_ptr<ArtifactReplicator> replicator_;
   std::unique_ptr<NodeRegistry> nodes_;
   std::unique_ptr<ControlMetrics> metrics_;
   std::unique_ptr<Gateway> gateway_;

@@ -129,6 +129,7 @@ Result<VersionInfo> FunctionRegistry::Deploy(DeployRequest&& req, const std::str
     std::string sha;
     ~Unpin() { a.Unpin(sha); }
   } unpin{artifacts_, v.sha256};
+  if (replicate_) RETURN_IF_ERROR(replicate_(v.sha256, req.wasm));
 
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
     ASSIGN_OR_RETURN(auto existing, store_.Get(FunctionKey(req.name)));
@@ -300,19 +301,21 @@ void FunctionRegistry::RebuildManifest() {
   }
 }
 
+Result<std::set<std::string>> FunctionRegistry::ReferencedDigests() {
+  ASSIGN_OR_RETURN(auto kvs, store_.List(kVersionsPrefix));
+  std::set<std::string> shas;
+  for (const KeyValue& kv : kvs) {
+    Result<VersionInfo> v = DecodeVersion(kv.value);
+    // An unreadable version keeps everything: better an orphan than a
+    // missing artifact.
+    if (!v.ok()) return Corrupt(kv.key, v.status());
+    shas.insert(v->sha256);
+  }
+  return shas;
+}
+
 Result<size_t> FunctionRegistry::CollectGarbage() {
-  return artifacts_.CollectGarbage([this]() -> Result<std::set<std::string>> {
-    ASSIGN_OR_RETURN(auto kvs, store_.List(kVersionsPrefix));
-    std::set<std::string> shas;
-    for (const KeyValue& kv : kvs) {
-      Result<VersionInfo> v = DecodeVersion(kv.value);
-      // An unreadable version keeps everything: better an orphan than a
-      // missing artifact.
-      if (!v.ok()) return Corrupt(kv.key, v.status());
-      shas.insert(v->sha256);
-    }
-    return shas;
-  });
+  return artifacts_.CollectGarbage([this] { return ReferencedDigests(); }, gc_grace_);
 }
 
 }  // namespace aether::control

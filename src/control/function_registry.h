@@ -18,9 +18,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -92,8 +95,22 @@ class FunctionRegistry {
   Result<int64_t> Revision();
 
   // Removes artifacts no version refers to (also orphans of crashed
-  // deploys). Returns how many.
+  // deploys), but none younger than the grace of SetReplication. Returns
+  // how many.
   Result<size_t> CollectGarbage();
+  // The digests versions refer to.
+  Result<std::set<std::string>> ReferencedDigests();
+
+  // Replicas (artifact_replicator.h): a deploy calls `replicate` with the
+  // module's digest and bytes once they are in the local artifact store and
+  // before its rows are written; an error fails the deploy. Artifacts
+  // younger than `gc_grace` are not collected (copies that another
+  // replica's deploy will refer to). Call before the registry is used.
+  using Replicate = std::function<Status(const std::string& sha256, std::string_view bytes)>;
+  void SetReplication(Replicate replicate, std::chrono::seconds gc_grace) {
+    replicate_ = std::move(replicate);
+    gc_grace_ = gc_grace;
+  }
 
  private:
   // After a committed change: the cached manifest follows it.
@@ -101,6 +118,8 @@ class FunctionRegistry {
 
   Store& store_;
   ArtifactStore& artifacts_;
+  Replicate replicate_;
+  std::chrono::seconds gc_grace_{0};
   EventLog& events_;
   const EnvLimits env_limits_;
   std::mutex manifest_mu_;

@@ -1,6 +1,6 @@
 // Which replica of the control plane does the singleton work — node
 // timeouts (NodeRegistry::Sweep), workflow placement and healing
-// (Orchestrator::Reconcile), event trimming, artifact GC — and the fence
+// (Orchestrator::Reconcile), event trimming — and the fence
 // that keeps a replica that lost the lead from writing as leader.
 //
 //  * Embedded (SQLite or memory store): one process, kept alone on its data
@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "control/store.h"
@@ -52,7 +53,16 @@ class Leadership {
   virtual const std::string& replica_id() const = 0;
   // "sqlite", "memory" or "etcd": for /health.
   virtual const std::string& backend() const = 0;
+  // Lists this replica among the live ones (replica_set.h) for as long as
+  // it lives: on etcd, `record` is put at kReplicasPrefix + replica_id()
+  // with the election's lease (again after every new lease), so a replica
+  // that dies drops out within lease_ttl. The embedded leader is alone:
+  // nothing to list.
+  virtual void Advertise(const std::string& record) { (void)record; }
 };
+
+// Where the live replicas list themselves (Advertise).
+inline constexpr std::string_view kReplicasPrefix = "replicas/";
 
 // [cluster] replica_id, or else: with `keep` (replicas on etcd) the one
 // generated for this data directory (<data dir>/REPLICA_ID: the host name

@@ -96,6 +96,9 @@ HttpResponse ControlApi::NodeArtifact(const HttpRequest& req) {
     return JsonError(400, "invalid_argument", "an artifact is named by 64 lower-case hex digits");
   }
   Result<std::string> bytes = ctx_.artifacts.Read(sha);
+  // Not here yet (deployed through another replica, catch-up still to
+  // come): from a replica that has it.
+  if (!bytes.ok() && bytes.status().code() == Code::kNotFound) bytes = ctx_.replicator.Fetch(sha);
   if (!bytes.ok()) {
     if (bytes.status().code() == Code::kNotFound)
       return JsonError(404, "not_found", "unknown artifact");

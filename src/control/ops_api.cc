@@ -73,35 +73,44 @@ HttpResponse ControlApi::ListEvents(const HttpRequest& req) {
   return JsonOk(json::object{{"events", std::move(events)}, {"next", page->next}});
 }
 
-HttpResponse ControlApi::Health() {
+std::pair<int, json::object> ControlApi::HealthReport() {
   Result<std::shared_ptr<const Manifest>> m = ctx_.functions.GetManifest();
   Result<int64_t> rev = ctx_.store.Revision();
   const Leadership& lead = ctx_.leadership;
   std::string role = lead.IsLeader() ? "leader" : "follower";
+  ArtifactReplicator::Holdings held = ctx_.replicator.holdings();
+  json::object artifacts{{"held", held.held}, {"missing", held.missing}};
   if (!m.ok() || !rev.ok()) {
     Status st = !m.ok() ? m.status() : rev.status();
     // The error body, and who answers: an operator looks at /health when
     // etcd is down.
-    HttpResponse r = JsonOk(
-        json::object{{"error", "store unavailable: " + st.message()},
-                     {"code", "unavailable"},
-                     {"role", role},
-                     {"replica_id", lead.replica_id()},
-                     {"store", json::object{{"backend", lead.backend()}, {"reachable", false}}}});
-    r.status = 503;
-    return r;
+    return {503,
+            json::object{{"error", "store unavailable: " + st.message()},
+                         {"code", "unavailable"},
+                         {"role", role},
+                         {"replica_id", lead.replica_id()},
+                         {"store", json::object{{"backend", lead.backend()}, {"reachable", false}}},
+                         {"artifacts", std::move(artifacts)}}};
   }
   NodeRegistry::Counts c = ctx_.nodes.Count();
-  return JsonOk(json::object{
-      {"status", "ok"},
-      {"version", kControlVersion},
-      {"functions", (*m)->functions.size()},
-      {"nodes", json::object{{"up", c.up}, {"down", c.down}}},
-      {"revision", *rev},
-      {"role", role},
-      {"replica_id", lead.replica_id()},
-      {"store",
-       json::object{{"backend", lead.backend()}, {"reachable", true}, {"revision", *rev}}}});
+  return {200, json::object{{"status", "ok"},
+                            {"version", kControlVersion},
+                            {"functions", (*m)->functions.size()},
+                            {"nodes", json::object{{"up", c.up}, {"down", c.down}}},
+                            {"revision", *rev},
+                            {"role", role},
+                            {"replica_id", lead.replica_id()},
+                            {"store", json::object{{"backend", lead.backend()},
+                                                   {"reachable", true},
+                                                   {"revision", *rev}}},
+                            {"artifacts", std::move(artifacts)}}};
+}
+
+HttpResponse ControlApi::Health() {
+  auto [status, body] = HealthReport();
+  HttpResponse r = JsonOk(body);
+  r.status = status;
+  return r;
 }
 
 void ControlApi::CollectMetrics(Scrape& scrape) {

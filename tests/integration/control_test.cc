@@ -286,6 +286,28 @@ void CheckAcknowledgedDeploySurvivesKill9(Control& c) {
   EXPECT_EQ(Obj(c.Call("GET", "/api/nodes"))["nodes"].as_array().size(), 1u);
 }
 
+// One process on SQLite is a cluster of one: /api/cluster lists it as the
+// leader, with the modules it holds.
+TEST(ControlIntegration, ClusterStatusOnSqliteListsTheOneProcess) {
+  Control c;
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c.Call("PUT", "/api/functions/hello", GuestBytes("hello"), "admin",
+                   {{"Content-Type", "application/wasm"}})
+                .status,
+            201);
+  HttpResponse r = c.Call("GET", "/api/cluster");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::object o = Obj(r);
+  EXPECT_EQ(Str(o, "backend"), "sqlite");
+  ASSERT_EQ(o["replicas"].as_array().size(), 1u) << r.body;
+  json::object self = o["replicas"].as_array()[0].as_object();
+  EXPECT_EQ(Str(o, "leader"), Str(self, "id"));
+  EXPECT_EQ(Str(self, "role"), "leader");
+  EXPECT_EQ(Str(self, "url"), c.process().url());
+  EXPECT_EQ(self["artifacts"].as_object()["held"].as_int64(), 1) << r.body;
+  EXPECT_EQ(c.Call("GET", "/api/cluster", {}, "").status, 401);
+}
+
 TEST(ControlIntegration, AcknowledgedDeploySurvivesKill9) {
   Control c;
   CheckAcknowledgedDeploySurvivesKill9(c);

@@ -7,106 +7,23 @@
 #include <signal.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
 #include <functional>
 #include <thread>
 
 #include "cluster.h"
 #include "common/base64.h"
+#include "common/json_util.h"
+#include "common/sha256.h"
 #include "common/testing/http_fetch.h"
 #include "etcd_cluster.h"
+#include "etcd_replica.h"
 #include "process.h"
 
 namespace aether::testing {
 namespace {
 
-const std::string kAdmin = "replicas-admin-token-0123456789";
-const std::string kJoin = "replicas-join-token-0123456789ab";
-
-json::object Body(const std::string& body) {
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  return !ec && v.is_object() ? v.as_object() : json::object{};
-}
-
-std::string Str(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-// One replica: its own data directory, the shared etcd and tokens.
-class Replica {
- public:
-  Replica(const EtcdCluster& etcd, const std::string& id, const std::string& lease_ttl) : id_(id) {
-    std::string endpoints;
-    for (const std::string& e : etcd.endpoints()) {
-      endpoints += (endpoints.empty() ? "\"" : ", \"") + e + "\"";
-    }
-    config_ = dir_ / "control.toml";
-    WriteFile(config_, "[database]\npath = \"" + dir_ / "data/aether.db" + "\"\n" +
-                           "[store]\nbackend = \"etcd\"\nendpoints = [" + endpoints +
-                           "]\nprefix = \"/ha/\"\n" + "[cluster]\nlease_ttl = \"" + lease_ttl +
-                           "\"\nreplica_id = \"" + id + "\"\n" +
-                           "[registry]\nnode_timeout = \"3s\"\nheartbeat_interval = \"200ms\"\n" +
-                           "[auth]\ntoken = \"" + kAdmin + "\"\njoin_token = \"" + kJoin + "\"\n");
-    auto p =
-        ServerProcess::Start(kControl, {"--config", config_, "--port", "0"}, dir_ / "control.log");
-    if (!p.ok()) {
-      ADD_FAILURE() << p.status().message();
-      return;
-    }
-    process_ = std::move(p).value();
-  }
-
-  bool ok() const { return process_ != nullptr; }
-  const std::string& id() const { return id_; }
-  ServerProcess& process() { return *process_; }
-  void Kill9() {
-    ::kill(process_->pid(), SIGKILL);
-    process_.reset();
-  }
-
-  HttpResponse Call(std::string_view method, const std::string& path, std::string_view body = {},
-                    const std::string& token = kAdmin, HttpHeaders headers = {}) {
-    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-    auto r = HttpFetch(method, process_->url() + path, body, headers, seconds(10));
-    return r.ok() ? std::move(r).value() : HttpResponse{0, "", r.status().message(), {}};
-  }
-  // "leader", "follower", or "" when /health does not answer.
-  std::string Role() { return Str(Body(Call("GET", "/health", {}, "").body), "role"); }
-
- private:
-  TempDir dir_;
-  std::string id_;
-  std::string config_;
-  std::unique_ptr<ServerProcess> process_;
-};
-
-std::unique_ptr<EtcdCluster> Etcd3() {
-  auto c = EtcdCluster::Start(3);
-  EXPECT_TRUE(c.ok()) << c.status().message();
-  return c.ok() ? std::move(c).value() : nullptr;
-}
-
-// Waits until exactly one of `replicas` reports "leader" and the others
-// "follower"; returns its index, or -1.
-int OneLeader(std::vector<Replica*> replicas, milliseconds timeout = seconds(30)) {
-  int leader = -1;
-  WaitFor(
-      [&] {
-        int leaders = 0, followers = 0;
-        for (size_t i = 0; i < replicas.size(); ++i) {
-          std::string role = replicas[i]->Role();
-          if (role == "leader") {
-            ++leaders;
-            leader = static_cast<int>(i);
-          }
-          followers += role == "follower";
-        }
-        return leaders == 1 && leaders + followers == static_cast<int>(replicas.size());
-      },
-      timeout);
-  return leader;
-}
+using namespace replicas;  // NOLINT(google-build-using-namespace): the shared fixtures
 
 // A node admitted at `at`: its credential.
 std::string Register(Replica& at, const std::string& node_id) {
@@ -273,6 +190,104 @@ TEST(Replicas, ACleanStopHandsTheLeadOverAtOnce) {
   EXPECT_TRUE(WaitFor([&] { return b.Role() == "leader"; }, seconds(20)));
 }
 
+// Module bytes are kept by the replicas, not etcd: a deploy is acknowledged
+// once a second replica holds them, every replica serves them to engines
+// (fetching from a peer what it lacks, checked against the digest), and
+// they outlive the replica that took the deploy.
+TEST(Replicas, ADeployIsOnTwoReplicasWhenAcknowledgedAndOutlivesTheOneThatTookIt) {
+  auto etcd = Etcd3();
+  ASSERT_NE(etcd, nullptr);
+  Replica a(*etcd, "replica-a", "3s"), b(*etcd, "replica-b", "3s"), c(*etcd, "replica-c", "3s");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  ASSERT_GE(OneLeader({&a, &b, &c}), 0);
+  ASSERT_TRUE(WaitFor([&] { return ListedReplicas(a) == 3; }, seconds(20)));
+
+  const std::string wasm = GuestBytes("hello");
+  const std::string sha = Sha256Hex(wasm);
+  HttpResponse deployed = DeployAt(a, "hello", wasm);
+  ASSERT_EQ(deployed.status, 201) << deployed.body;
+  EXPECT_GE(Holders({&a, &b, &c}, sha), 2u) << "acknowledged before a second replica had it";
+  for (Replica* r : {&a, &b, &c}) {
+    HttpResponse got = r->Call("GET", "/node/artifacts/" + sha);
+    EXPECT_EQ(got.status, 200) << r->id();
+    EXPECT_TRUE(got.body == wasm) << r->id();
+  }
+  EXPECT_TRUE(WaitFor([&] { return Holders({&a, &b, &c}, sha) == 3; }, seconds(15)));
+
+  // aether cluster status's source: every replica, who leads, what each holds.
+  json::object cluster = Body(b.Call("GET", "/api/cluster").body);
+  EXPECT_EQ(Str(cluster, "backend"), "etcd");
+  EXPECT_FALSE(Str(cluster, "leader").empty()) << ToJson(cluster);
+  ASSERT_TRUE(cluster["replicas"].is_array());
+  for (const json::value& line : cluster["replicas"].as_array()) {
+    const json::object& r = line.as_object();
+    EXPECT_TRUE(r.at("reachable").as_bool()) << ToJson(r);
+    EXPECT_EQ(r.at("lag").as_int64() >= 0, true) << ToJson(r);
+    EXPECT_GE(r.at("artifacts").as_object().at("held").as_int64(), 1) << ToJson(r);
+  }
+
+  CliOptions o;
+  o.env = {{"AETHER_CONTROL", b.process().url()}, {"AETHER_TOKEN", kAdmin}};
+  CliRun status = RunCli({"cluster", "status"}, o);
+  EXPECT_EQ(status.exit_code, 0) << Show(status);
+  for (const char* want : {"REPLICA", "replica-a", "replica-b *", "replica-c", "leader"}) {
+    EXPECT_NE(status.out.find(want), std::string::npos) << want << "\n" << Show(status);
+  }
+
+  a.Kill9();
+  for (Replica* r : {&b, &c}) {
+    HttpResponse got = r->Call("GET", "/node/artifacts/" + sha);
+    EXPECT_EQ(got.status, 200) << r->id();
+    EXPECT_TRUE(got.body == wasm) << r->id();
+  }
+  // a is still listed (its lease has not lapsed) but refuses connections:
+  // not running, so a deploy right now needs only the live copies.
+  const std::string echo = GuestBytes("echo");
+  HttpResponse second = DeployAt(b, "echo", echo);
+  EXPECT_EQ(second.status, 201) << second.body;
+  EXPECT_TRUE(std::filesystem::exists(c.ArtifactPath(Sha256Hex(echo))));
+
+  // A tampered copy is not passed on: d, new, fetches from b first (ids in
+  // order), finds bytes that do not match the digest and takes c's.
+  WriteFile(b.ArtifactPath(sha), std::string(wasm.size(), 'x'));
+  Replica d(*etcd, "replica-d", "3s");
+  ASSERT_TRUE(d.ok());
+  HttpResponse got = d.Call("GET", "/node/artifacts/" + sha);
+  EXPECT_EQ(got.status, 200);
+  EXPECT_TRUE(got.body == wasm) << "a copy that does not match its digest was served";
+  EXPECT_NE(d.process().Log().find("do not match the digest"), std::string::npos)
+      << d.process().Log();
+
+  // The peers' routes: the admin token, a digest that is a digest, bytes
+  // that are what the digest names.
+  const std::string other(64, 'a');
+  EXPECT_EQ(c.Call("PUT", "/internal/artifacts/" + other, wasm).status, 400);
+  EXPECT_EQ(c.Call("PUT", "/internal/artifacts/" + sha, wasm, "").status, 401);
+  EXPECT_EQ(c.Call("GET", "/internal/artifacts/" + sha, {}, kJoin).status, 403);
+  EXPECT_EQ(c.Call("GET", "/internal/artifacts/../data/aether.db").status, 400);
+  EXPECT_EQ(c.Call("GET", "/internal/artifacts/" + other).status, 404);
+  EXPECT_EQ(c.Call("GET", "/node/artifacts/" + other).status, 404);  // on no replica
+  EXPECT_FALSE(std::filesystem::exists(c.ArtifactPath(other)));
+}
+
+// A deploy whose module no other live replica took is not made: b is
+// listed, but what it advertises answers with errors (etcd's gateway).
+TEST(Replicas, ADeployNoOtherReplicaTookIsRefused) {
+  auto etcd = Etcd3();
+  ASSERT_NE(etcd, nullptr);
+  Replica a(*etcd, "replica-a", "3s");
+  Replica b(*etcd, "replica-b", "3s", "advertise_url = \"" + etcd->endpoint(0) + "\"");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(WaitFor([&] { return ListedReplicas(a) == 2; }, seconds(20)));
+  HttpResponse refused = DeployAt(a, "hello", GuestBytes("hello"));
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_NE(refused.body.find("could not be copied to another replica"), std::string::npos)
+      << refused.body;
+  EXPECT_EQ(a.Call("GET", "/api/functions/hello").status, 404) << "the rows were written";
+  // The other way round works: a is where it says it is.
+  EXPECT_EQ(DeployAt(b, "hello", GuestBytes("hello")).status, 201);
+}
+
 TEST(Replicas, BadClusterConfigIsAOneLineError) {
   struct Case {
     std::string cluster, expect;
@@ -283,6 +298,7 @@ TEST(Replicas, BadClusterConfigIsAOneLineError) {
            {"lease_ttl = \"2500ms\"", "[cluster] lease_ttl must be whole seconds"},
            {"replica_id = \"bad id\"", "[cluster] replica_id \"bad id\" must be"},
            {"replicas = 3", "unknown key [cluster] replicas"},
+           {"advertise_url = \"ftp://x:1\"", "[cluster] advertise_url: "},
        }) {
     TempDir dir;
     WriteFile(dir / "c.toml", "[database]\npath = \"" + dir / "data/aether.db" + "\"\n[cluster]\n" +

@@ -129,6 +129,33 @@ Status Election::Campaign() {
   return OkStatus();
 }
 
+void Election::Advertise(const std::string& record) {
+  {
+    std::lock_guard lock(mu_);
+    record_ = record;
+    registered_ = 0;
+  }
+  cv_.notify_all();
+}
+
+Status Election::Register() {
+  int64_t lease = 0;
+  std::string record;
+  {
+    std::lock_guard lock(mu_);
+    if (record_.empty() || lease_ == 0 || registered_ == lease_) return OkStatus();
+    lease = lease_;
+    record = record_;
+  }
+  TxnRequest txn{{}, {Op::Put(std::string(kReplicasPrefix) + options_.replica_id, record)}};
+  ASSIGN_OR_RETURN(std::string body,
+                   client_->Post("/v3/kv/txn", EncodeTxn(options_.prefix, txn, lease)));
+  RETURN_IF_ERROR(DecodeTxn(options_.prefix, txn, body).status());
+  std::lock_guard lock(mu_);
+  if (lease_ == lease && record_ == record) registered_ = lease;
+  return OkStatus();
+}
+
 void Election::Revoke(int64_t lease) {
   Result<std::string> r = client_->Post("/v3/lease/revoke", EncodeLeaseId(lease));
   if (!r.ok() && r.status().message().find("not found") == std::string::npos) {
@@ -180,6 +207,7 @@ void Election::Run() {
       leader = term_.has_value();
       has_lease = lease_ != 0;
     }
+    if (st.ok() && has_lease && !Stopping()) st = Register();
     if (st.ok() && !leader && has_lease && !Stopping()) st = Campaign();
     if (!st.ok() && Clock::now() >= next_complaint) {
       LOG_WARN("leader election: {}", st.message());
@@ -194,7 +222,9 @@ void Election::Run() {
         std::chrono::milliseconds(0), st.ok() ? period : kPoll);
     if (leader) {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, wait, [this] { return stopping_ || lost_; });
+      cv_.wait_for(lock, wait, [this] {
+        return stopping_ || lost_ || (!record_.empty() && registered_ != lease_);
+      });
     } else {
       // The key's deletion is a write under the prefix: the watch wakes this.
       Result<int64_t> r = store_.WaitForRevision(seen, std::min(wait, kPoll));

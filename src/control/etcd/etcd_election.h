@@ -59,6 +59,7 @@ class Election final : public Leadership {
   void Resign() override;
   const std::string& replica_id() const override { return options_.replica_id; }
   const std::string& backend() const override { return backend_; }
+  void Advertise(const std::string& record) override;
 
  private:
   using TimePoint = std::chrono::steady_clock::time_point;
@@ -67,6 +68,8 @@ class Election final : public Leadership {
   Status Grant();
   Status KeepAlive();
   Status Campaign();
+  // Puts the advertised record with the current lease (once per lease).
+  Status Register();
   void Revoke(int64_t lease);
   // Ends the current term (if any) and lets the lease go.
   void EndTerm(const char* why);
@@ -85,6 +88,8 @@ class Election final : public Leadership {
   std::optional<Fence> term_;  // under mu_
   bool lost_ = false;          // under mu_: Lost() asked the thread to end the term
   std::string holder_;         // under mu_: the leader's replica id as last read
+  std::string record_;         // under mu_: what Advertise asked to put
+  int64_t registered_ = 0;     // under mu_: the lease record_ was put with
   std::thread thread_;
 };
 
