@@ -4,7 +4,9 @@
 # (a temp dir), PIDS (killed and removed on exit) and the functions below;
 # LOG_LEVEL (warn) is the servers' [log] level (logs in $WORK/*.log):
 #   start_control NODE_TIMEOUT HEARTBEAT   -> CPORT CTRL TOKEN JOIN AUTH
-#   start_engine N HEARTBEAT               -> EPORT[N] EPID[N], node id bench-N
+#   start_engine N HEARTBEAT               -> EPORT[N] EPID[N], node id bench-N;
+#                                             it joins $CTRL, or every URL of
+#                                             CONTROL_URLS (a TOML list body)
 #   start_nats                             -> NATS_URL (engines started later use it)
 WORK=$(mktemp -d "/tmp/aether-$BENCH_NAME.XXXXXX")
 PIDS=()
@@ -71,7 +73,7 @@ port = $p
 [runtime]
 data_dir = "$WORK/engine$n"
 [control]
-url = "$CTRL"
+urls = [${CONTROL_URLS:-"$CTRL"}]
 node_id = "bench-$n"
 [auth]
 join_token = "$JOIN"

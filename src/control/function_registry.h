@@ -124,6 +124,10 @@ class FunctionRegistry {
   const EnvLimits env_limits_;
   std::mutex manifest_mu_;
   std::shared_ptr<const Manifest> manifest_;
+  // Under manifest_mu_: the marker's mod revision as read at store
+  // revision marker_read_at_ (Revision()).
+  int64_t marker_read_at_ = -1;
+  int64_t marker_revision_ = 0;
 };
 
 // The manifest's entry for `f` (its current version), as engines get it.

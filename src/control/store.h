@@ -93,6 +93,9 @@ struct TxnResult {
   std::vector<std::vector<KeyValue>> reads;
 };
 
+// How long a revision seen stays vouched for (KnownRevision).
+inline constexpr std::chrono::milliseconds kKnownRevisionFor{1000};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -111,6 +114,14 @@ class Store {
   // a watch).
   virtual Result<int64_t> WaitForRevision(int64_t after_revision,
                                           std::chrono::milliseconds timeout) = 0;
+  // The revision as this object knows it without asking the backend, when
+  // it can vouch for it, so that a reader can skip a round trip when
+  // nothing changed. A store shared between processes (etcd) answers the
+  // newest revision it has seen — from its own reads and writes, and from
+  // its watch — when that was confirmed within kKnownRevisionFor (a write
+  // made elsewhere shows after the watch's latency); nullopt otherwise.
+  // Embedded stores answer nullopt: their reads are as cheap.
+  virtual std::optional<int64_t> KnownRevision() { return std::nullopt; }
 
   // Conveniences over Txn.
   Result<std::optional<KeyValue>> Get(std::string_view key);

@@ -107,10 +107,18 @@ class EtcdStore final : public Store {
     return now;
   }
 
+  std::optional<int64_t> KnownRevision() override {
+    std::lock_guard lock(mu_);
+    if (std::chrono::steady_clock::now() - confirmed_ > kKnownRevisionFor) return std::nullopt;
+    return revision_;
+  }
+
  private:
+  // `revision` is current now: an answer of etcd's, or a watch event.
   void Publish(int64_t revision) {
     {
       std::lock_guard lock(mu_);
+      confirmed_ = std::chrono::steady_clock::now();
       if (revision <= revision_) return;
       revision_ = revision;
     }
@@ -121,7 +129,8 @@ class EtcdStore final : public Store {
   const std::string prefix_;
   std::mutex mu_;
   std::condition_variable cv_;
-  int64_t revision_ = 0;  // under mu_: the newest revision seen
+  int64_t revision_ = 0;                               // under mu_: the newest revision seen
+  std::chrono::steady_clock::time_point confirmed_{};  // under mu_: when it was last current
   std::unique_ptr<etcd::RevisionWatch> watch_;
 };
 
