@@ -139,6 +139,57 @@ TEST(ControlHa, DeploysFromAFailingOverClientSurviveTheLeaderReplicasDeath) {
   EXPECT_TRUE(WaitFor([&] { return ListedReplicas(*survivors[0]) == 2; }, seconds(10)));
 }
 
+// instance id -> node id of workflow `id`, as `at` shows it.
+std::map<std::string, std::string> Placement(Replica& at, const std::string& id) {
+  std::map<std::string, std::string> out;
+  json::object w = Body(at.Call("GET", "/api/workflows/" + id).body);
+  const json::value* instances = w.if_contains("instances");
+  if (instances == nullptr || !instances->is_array()) return out;
+  for (const json::value& i : instances->as_array()) {
+    if (i.is_object()) out[Str(i.as_object(), "id")] = Str(i.as_object(), "node_id");
+  }
+  return out;
+}
+
+// The leader replica and the engine running a workflow's instance die
+// together: the new leader marks the node down and places the instance on
+// the other engine.
+TEST(ControlHa, TheNewLeaderHealsAWorkflowWhoseNodeDiedWithTheOldOne) {
+  auto etcd = Etcd3();
+  ASSERT_NE(etcd, nullptr);
+  Replica a(*etcd, "replica-a", "2s");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(WaitFor([&] { return a.Role() == "leader"; }, seconds(30)));
+  Replica b(*etcd, "replica-b", "2s");
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(OneLeader({&a, &b}), 0);
+  std::vector<std::string> urls{a.process().url(), b.process().url()};
+  FailoverEngine one(urls, kJoin, "edge-1"), two(urls, kJoin, "edge-2");
+  ASSERT_TRUE(one.ok() && two.ok());
+  ASSERT_EQ(DeployAt(a, "echo-wf", GuestBytes("wf_echo")).status, 201);
+  HttpResponse applied = a.Call("POST", "/api/workflows", R"({"name": "heal",
+      "functions": [{"name": "echo", "function": "echo-wf",
+                     "annotations": {"node_id_match_any": ["edge-1", "edge-2"]}}]})");
+  ASSERT_EQ(applied.status, 201) << applied.body;
+  std::string on;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        on = Placement(a, "heal")["heal/echo/0"];
+        return !on.empty();
+      },
+      seconds(20)))
+      << a.Call("GET", "/api/workflows/heal").body;
+  FailoverEngine& victim = on == "edge-1" ? one : two;
+  const std::string other = on == "edge-1" ? "edge-2" : "edge-1";
+
+  a.Kill9();
+  victim.Kill9();
+  // node_timeout 3 s after its last beat, a lease of 2 s for b to lead.
+  EXPECT_TRUE(WaitFor([&] { return Placement(b, "heal")["heal/echo/0"] == other; }, seconds(30)))
+      << b.Call("GET", "/api/workflows/heal").body;
+  EXPECT_EQ(b.Role(), "leader");
+}
+
 TEST(ControlHa, WritesComeBackSoonAfterTheEtcdLeaderMemberIsKilled) {
   auto etcd = Etcd3();
   ASSERT_NE(etcd, nullptr);

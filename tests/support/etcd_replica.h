@@ -137,11 +137,12 @@ inline HttpResponse DeployAt(Replica& at, const std::string& name, const std::st
                  {{"Content-Type", "application/wasm"}});
 }
 
-// An aether-engine (node edge-1) that knows every replica in `urls` and
-// fails over between them.
+// An aether-engine (node `node_id`) that knows every replica in `urls`
+// and fails over between them.
 class FailoverEngine {
  public:
-  FailoverEngine(const std::vector<std::string>& urls, const std::string& join_token) {
+  FailoverEngine(const std::vector<std::string>& urls, const std::string& join_token,
+                 const std::string& node_id = "edge-1") {
     std::string list;
     for (const std::string& u : urls) {
       list += list.empty() ? "\"" : ", \"";
@@ -151,7 +152,7 @@ class FailoverEngine {
     WriteFile(dir_ / "engine.toml",
               "[runtime]\ndata_dir = \"" + dir_ / "data" +
                   "\"\noptimize = false\nexec_timeout = \"2s\"\n[control]\nurls = [" + list +
-                  "]\nnode_id = \"edge-1\"\n[auth]\njoin_token = \"" + join_token +
+                  "]\nnode_id = \"" + node_id + "\"\n[auth]\njoin_token = \"" + join_token +
                   "\"\n[registry]\nheartbeat_interval = \"200ms\"\n");
     auto p = ServerProcess::Start(kEngine, {"--config", dir_ / "engine.toml", "--port", "0"},
                                   dir_ / "engine.log");
@@ -159,6 +160,10 @@ class FailoverEngine {
     if (p.ok()) process_ = std::move(p).value();
   }
   bool ok() const { return process_ != nullptr; }
+  void Kill9() {
+    ::kill(process_->pid(), SIGKILL);
+    process_.reset();
+  }
   std::string Log() const { return ReadFile(dir_ / "engine.log"); }
   // The HTTP status of running `function` (0: no answer).
   int Execute(const std::string& function) {
