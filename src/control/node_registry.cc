@@ -197,18 +197,24 @@ Status NodeRegistry::Persist(const std::string& node_id, Store& store) {
   // transitions racing to the store cannot land in the wrong order.
   std::lock_guard persist(persist_mu_);
   std::string value;
+  bool gone = false;
   {
     std::lock_guard lock(mu_);
     if (auto it = nodes_.find(node_id); it != nodes_.end()) {
       value = EncodeNode(it->second.status, it->second.credential_sha256, it->second.dataplane_key);
-    } else if (auto r = removed_.find(node_id); r != removed_.end()) {
-      value = EncodeRemoved(node_id, r->second);
+    } else {
+      gone = true;
+      if (auto r = removed_.find(node_id); r != removed_.end()) {
+        value = EncodeRemoved(node_id, r->second);
+      }
     }
   }
   TxnRequest txn;
   txn.ops.push_back(value.empty() ? Op::Delete(NodeKey(node_id))
                                   : Op::Put(NodeKey(node_id), std::move(value)));
   txn.ops.push_back(Op::Put(std::string(kNodesChanged), ""));
+  // A removed node's relayed beats go with it (no key left behind per node).
+  if (gone) txn.ops.push_back(Op::Delete(std::string(kSeenPrefix) + node_id));
   ASSIGN_OR_RETURN(TxnResult r, store.Txn(txn));
   if (!r.succeeded) return Unavailable("the write of node " + node_id + " was refused");
   std::lock_guard lock(mu_);

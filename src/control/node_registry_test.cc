@@ -164,7 +164,9 @@ TEST_F(NodeRegistryTest, RemoveRevokesUntilTheIdIsAdmittedAgain) {
   Result<std::string> secret = registry_->Admit({"n1", "http://a", {}, {}});
   ASSERT_TRUE(secret.ok());
   std::string old_id = registry_->List()[0].credential_id;
+  ASSERT_TRUE(store_->Put("seen/n1", "").ok());  // a beat a follower relayed
   ASSERT_TRUE(registry_->Remove("n1", "api").ok());
+  EXPECT_FALSE(store_->Get("seen/n1").value().has_value()) << "left behind by the removal";
   EXPECT_EQ(registry_->Remove("n1", "api").code(), Code::kNotFound);
   EXPECT_TRUE(registry_->List().empty());
   EXPECT_FALSE(registry_->Has("n1"));
