@@ -17,6 +17,13 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 10
 SANITIZE ?= 1
 
+# ccache, when installed, keeps repeated builds short — CI's clean clones
+# included: CCACHE_BASEDIR makes its hits independent of where the tree is.
+ifneq ($(shell command -v ccache 2>/dev/null),)
+export CCACHE_BASEDIR := $(CURDIR)
+LAUNCHER := -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+endif
+
 .PHONY: all deps build test run bench clean
 
 all: build
@@ -26,7 +33,7 @@ deps:
 
 build: deps
 	@if [ ! -f $(BUILD_DIR)/build.ninja ]; then \
-	  cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE); \
+	  cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(LAUNCHER); \
 	fi
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 

@@ -34,10 +34,16 @@ CXX_BIN=${FUZZ_CXX:-clang++-14}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-sanitize=function"
 SAN="$SAN -fsanitize=fuzzer-no-link -fno-omit-frame-pointer"
 
+# As scripts/sanitize.sh: a unity build (half the compile time) and ccache
+# when installed.
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
 CC=$CC_BIN CXX=$CXX_BIN cmake -S "$ROOT" -B "$BUILD" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAETHER_FUZZ=ON -DAETHER_BUILD_BENCH=OFF \
-  -DAETHER_FUZZ_WERROR="${FUZZ_WERROR:-OFF}" \
-  -DCMAKE_C_FLAGS="$SAN" -DCMAKE_CXX_FLAGS="$SAN" >/dev/null
+  -DAETHER_UNITY_BUILD=ON -DAETHER_FUZZ_WERROR="${FUZZ_WERROR:-OFF}" \
+  -DCMAKE_C_FLAGS="$SAN" -DCMAKE_CXX_FLAGS="$SAN" "${launcher[@]}" >/dev/null
 ninja -C "$BUILD" -j "$JOBS" fuzzers guests
 
 targets=("$@")
