@@ -160,6 +160,9 @@ class FailoverEngine {
     if (p.ok()) process_ = std::move(p).value();
   }
   bool ok() const { return process_ != nullptr; }
+  const std::string& url() const { return process_->url(); }
+  // Its [runtime] data_dir (workflows' files are under workflows/<id>/).
+  std::string data_dir() const { return dir_ / "data"; }
   void Kill9() {
     ::kill(process_->pid(), SIGKILL);
     process_.reset();
