@@ -161,15 +161,18 @@ void NodeRegistry::GraceAll() {
   for (auto& [id, n] : nodes_) n.last_seen = now;
 }
 
-void NodeRegistry::RefreshNode(std::string_view node_id) {
+Status NodeRegistry::RefreshNode(std::string_view node_id) {
   Result<std::optional<KeyValue>> kv = store_.Get(NodeKey(std::string(node_id)));
   if (!kv.ok()) {
-    LOG_WARN("reading node {}: {}", node_id, kv.status().message());
-    return;
+    // Not "unknown node": an engine told that joins again as a new node,
+    // and the node may well be registered (through another replica).
+    return Unavailable("cannot read node " + std::string(node_id) +
+                       " from the store: " + kv.status().message());
   }
-  if (!kv->has_value()) return;
+  if (!kv->has_value()) return OkStatus();
   std::lock_guard lock(mu_);
   Adopt((*kv)->key, (*kv)->value, (*kv)->mod_revision);
+  return OkStatus();
 }
 
 void NodeRegistry::Sync() {
@@ -242,7 +245,7 @@ NodeStatus NodeRegistry::Registered(Node& n, NodeRegistration reg) {
 Result<std::string> NodeRegistry::Admit(NodeRegistration reg) {
   ASSIGN_OR_RETURN(std::string secret, options_.new_secret());
   // It may have joined through another replica since this one looked.
-  if (!Has(reg.node_id)) RefreshNode(reg.node_id);
+  if (!Has(reg.node_id)) RETURN_IF_ERROR(RefreshNode(reg.node_id));
   NodeStatus snapshot;
   {
     std::lock_guard lock(mu_);
@@ -276,7 +279,7 @@ Status NodeRegistry::Missing(std::string_view node_id) const {
 }
 
 Status NodeRegistry::Register(NodeRegistration reg) {
-  if (!Has(reg.node_id)) RefreshNode(reg.node_id);
+  if (!Has(reg.node_id)) RETURN_IF_ERROR(RefreshNode(reg.node_id));
   NodeStatus snapshot;
   {
     std::lock_guard lock(mu_);
@@ -294,7 +297,7 @@ Status NodeRegistry::Authenticate(std::string_view node_id, std::string_view sec
   // What memory refuses, the store may know better: the node joined, or
   // joined again with a new credential, through another replica.
   if (Status st = CheckCredential(node_id, secret); st.ok()) return st;
-  RefreshNode(node_id);
+  RETURN_IF_ERROR(RefreshNode(node_id));
   return CheckCredential(node_id, secret);
 }
 
@@ -337,7 +340,7 @@ std::optional<std::string> NodeRegistry::PairTokenDigest(const std::string& send
 }
 
 Status NodeRegistry::Beat(Heartbeat beat) {
-  if (!Has(beat.node_id)) RefreshNode(beat.node_id);
+  if (!Has(beat.node_id)) RETURN_IF_ERROR(RefreshNode(beat.node_id));
   NodeStatus snapshot;
   bool came_up = false;
   bool relay = false;

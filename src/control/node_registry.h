@@ -174,8 +174,9 @@ class NodeRegistry {
   // through another replica — replaces memory's; liveness stays this
   // replica's own. True when memory changed.
   bool Adopt(const std::string& key, const std::string& value, int64_t revision);
-  // Adopt of the node's row as the store has it now.
-  void RefreshNode(std::string_view node_id);
+  // Adopt of the node's row as the store has it now. Unavailable when the
+  // store cannot be read: the caller must not take the node for unknown.
+  Status RefreshNode(std::string_view node_id);
   // Adopt of every row, when meta/nodes moved since the last Sync (else one
   // Get): how removals made through another replica reach this one.
   void Sync();

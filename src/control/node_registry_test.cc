@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "common/node_credential.h"
 #include "common/sha256.h"
 #include "common/testing/fake_clock.h"
@@ -11,6 +13,26 @@ namespace aether::control {
 namespace {
 
 using std::chrono::seconds;
+
+// Another replica's view of the same store, whose reads can be made to fail
+// (etcd without quorum).
+class OutageStore final : public Store {
+ public:
+  explicit OutageStore(Store& inner) : inner_(inner) {}
+  void Down(bool down) { down_ = down; }
+  Result<TxnResult> Txn(const TxnRequest& txn) override {
+    if (down_) return Unavailable("etcd has no quorum");
+    return inner_.Txn(txn);
+  }
+  Result<int64_t> Revision() override { return inner_.Revision(); }
+  Result<int64_t> WaitForRevision(int64_t after, std::chrono::milliseconds timeout) override {
+    return inner_.WaitForRevision(after, timeout);
+  }
+
+ private:
+  Store& inner_;
+  std::atomic<bool> down_{false};
+};
 
 class NodeRegistryTest : public ::testing::Test {
  protected:
@@ -278,6 +300,29 @@ TEST_F(NodeRegistryTest, OnlyTheLeaderSweepsAndHearsBeatsThroughTheStore) {
 // A follower that becomes leader gives every node a node_timeout to reach
 // it, although it took them from the store long ago and they beat only to
 // the old leader (which relays nothing).
+// A replica that cannot read the store does not call a node it has not
+// seen yet unknown (404 makes the engine join again as a new node): it
+// says the store is unavailable, and knows the node once it can read.
+TEST_F(NodeRegistryTest, ANodeIsNotUnknownWhileTheStoreCannotBeRead) {
+  OutageStore other_store(*store_);
+  NodeRegistryOptions o;
+  o.node_timeout = seconds(10);
+  o.clock = &clock_;
+  auto other = NodeRegistry::Open(other_store, *events_, o).value();
+  // n1 joins through this replica after the other one started.
+  Result<std::string> secret = registry_->Admit({"n1", "http://a", {}, {}});
+  ASSERT_TRUE(secret.ok());
+  other_store.Down(true);
+  EXPECT_EQ(other->Authenticate("n1", *secret).code(), Code::kUnavailable);
+  EXPECT_EQ(other->Beat({"n1", {}, {}, 0}).code(), Code::kUnavailable);
+  EXPECT_EQ(other->Register({"n1", "http://a", {}, {}}).code(), Code::kUnavailable);
+  EXPECT_EQ(other->Admit({"n1", "http://a", {}, {}}).status().code(), Code::kUnavailable);
+  other_store.Down(false);
+  EXPECT_TRUE(other->Authenticate("n1", *secret).ok());
+  EXPECT_TRUE(other->Beat({"n1", {}, {}, 0}).ok());
+  EXPECT_EQ(other->Authenticate("n2", *secret).code(), Code::kNotFound);
+}
+
 TEST_F(NodeRegistryTest, ANewLeaderGivesEveryNodeGrace) {
   HandLeadership a("a"), b("b");
   a.term_ = Fence{"meta/leader", *store_->Put("meta/leader", "a")};

@@ -151,12 +151,13 @@ Status ControlClient::Register() {
   ASSIGN_OR_RETURN(HttpResponse r, Call("POST", "/register", text, options_.call_timeout));
   if (r.status == 404) {
     // Not a refusal: the control plane has no record of this node (a new or
-    // restored store). Join it anew; the old credential is worthless there.
+    // restored store). Join it anew. The old credential is kept until a
+    // new one is issued: when another replica still knows the node, the
+    // join is refused (node_exists) and the next round registers with it.
     LOG_WARN(
         "the control plane {} does not know node {} (was its store replaced?); joining "
         "again as a new node",
         url(), node_id());
-    options_.identity->Forget();
     return Join(text);
   }
   if (r.status != 200) return StatusOf(r, CredentialRefused());

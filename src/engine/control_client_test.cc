@@ -61,14 +61,16 @@ class FakeControl {
         secret_ = std::string(64, static_cast<char>('a' + issued_++));
         return Reply(200, std::string(kReply) + R"(,"credential":")" + secret_ + "\"}");
       }
-      if (!known_)
+      if (!known_ || forgetful_)
         return Reply(404, R"({"error":"node n1 is not registered","code":"unknown_node"})");
       if (revoked_ || c.auth != "Bearer " + secret_) return Refused();
       return Reply(200, std::string(kReply) + "}");
     }
     if (path == "/node/heartbeat") {
       std::lock_guard lock(mu_);
-      if (!known_) return Reply(404, R"({"error":"unknown node","code":"unknown_node"})");
+      if (!known_ || forgetful_) {
+        return Reply(404, R"({"error":"unknown node","code":"unknown_node"})");
+      }
       if (revoked_ || c.auth != "Bearer " + secret_) return Refused();
       return Reply(200, R"({"status":"ok","revision":1})");
     }
@@ -129,6 +131,12 @@ class FakeControl {
     known_ = true;
     secret_ = std::string(64, 'z');
   }
+  // A replica that wrongly says the node is unknown while the store has
+  // it (a join is refused: node_exists).
+  void SetForgetful(bool on) {
+    std::lock_guard lock(mu_);
+    forgetful_ = on;
+  }
   // An operator removed the node.
   void Revoke() {
     std::lock_guard lock(mu_);
@@ -163,6 +171,7 @@ class FakeControl {
   std::set<std::string> down_;
   std::map<std::string, std::set<std::string>> artifacts_;
   bool revoked_ = false;
+  bool forgetful_ = false;
   std::string secret_;
   int issued_ = 0;
 };
@@ -293,6 +302,34 @@ TEST(ControlClientTest, TheJoinTokenCannotTakeAnIdThatIsRegistered) {
   fake.Forget();
   ASSERT_TRUE(Eventually([&] { return client.registered(); }));
   EXPECT_EQ(identity.secret(), fake.secret());
+}
+
+// A replica that says "unknown node" while the node is registered (it
+// could not read the store) must not cost the node its credential: the
+// join it tries is refused (node_exists), and the old credential works
+// again once the replica does.
+TEST(ControlClientTest, AWrongUnknownNodeDoesNotCostTheCredential) {
+  FakeControl fake;
+  NodeIdentity identity("n1");
+  ControlClient client(Options(fake, identity), {});
+  client.Start("http://e:1");
+  ASSERT_TRUE(Eventually([&] { return client.registered(); }));
+  const std::string first = identity.secret();
+  ASSERT_FALSE(first.empty());
+  fake.SetForgetful(true);
+  size_t joins = 0;
+  ASSERT_TRUE(Eventually([&] {
+    joins = 0;
+    for (const auto& c : fake.Calls("/register"))
+      joins += c.auth == "Bearer " + std::string(FakeControl::kJoinToken);
+    return joins >= 2;  // the first join, and one after it was refused
+  }));
+  EXPECT_EQ(identity.secret(), first);
+  fake.SetForgetful(false);
+  ASSERT_TRUE(Eventually([&] {
+    return client.registered() && fake.Calls("/register").back().auth == "Bearer " + first;
+  }));
+  EXPECT_EQ(identity.secret(), first);
 }
 
 TEST(ControlClientTest, BeatSoonSendsAHeartbeatAtOnce) {
