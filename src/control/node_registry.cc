@@ -16,6 +16,9 @@ namespace json = boost::json;
 
 constexpr std::string_view kNodesPrefix = "nodes/";
 constexpr std::string_view kSeenPrefix = "seen/";  // relayed heartbeats (see the header)
+// Store reads for node ids memory does not know (RefreshNode): enough for
+// a fleet's engines moving to this replica at once, not for a flood.
+constexpr int kMaxRefreshesPerSecond = 50;
 // Rewritten with every node row: a replica whose Sync finds it moved
 // reads the rows again (one Get per sweep otherwise).
 constexpr std::string_view kNodesChanged = "meta/nodes";
@@ -162,6 +165,17 @@ void NodeRegistry::GraceAll() {
 }
 
 Status NodeRegistry::RefreshNode(std::string_view node_id) {
+  {
+    std::lock_guard lock(refresh_mu_);
+    Clock::TimePoint now = options_.clock->Now();
+    if (now - refresh_window_ >= std::chrono::seconds(1)) {
+      refresh_window_ = now;
+      refreshes_ = 0;
+    }
+    if (++refreshes_ > kMaxRefreshesPerSecond) {
+      return Unavailable("too many requests for nodes this replica does not know; retry");
+    }
+  }
   Result<std::optional<KeyValue>> kv = store_.Get(NodeKey(std::string(node_id)));
   if (!kv.ok()) {
     // Not "unknown node": an engine told that joins again as a new node,

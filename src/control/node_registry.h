@@ -175,7 +175,9 @@ class NodeRegistry {
   // replica's own. True when memory changed.
   bool Adopt(const std::string& key, const std::string& value, int64_t revision);
   // Adopt of the node's row as the store has it now. Unavailable when the
-  // store cannot be read: the caller must not take the node for unknown.
+  // store cannot be read (the caller must not take the node for unknown),
+  // or when more than kMaxRefreshesPerSecond were asked for: an id that
+  // memory does not know costs a store read, and anyone can name one.
   Status RefreshNode(std::string_view node_id);
   // Adopt of every row, when meta/nodes moved since the last Sync (else one
   // Get): how removals made through another replica reach this one.
@@ -205,6 +207,12 @@ class NodeRegistry {
   // Under mu_: the revision of each node's row that memory reflects.
   std::map<std::string, int64_t, std::less<>> stored_revision_;
   int64_t synced_revision_ = -1;  // Sweep's thread only: meta/nodes at the last Sync
+  // RefreshNode's store reads in the current second (they run on the HTTP
+  // IO threads, for any X-Aether-Node a request names): at most
+  // kMaxRefreshesPerSecond, the rest answered Unavailable.
+  std::mutex refresh_mu_;
+  Clock::TimePoint refresh_window_{};
+  int refreshes_ = 0;
 };
 
 }  // namespace aether::control

@@ -323,6 +323,22 @@ TEST_F(NodeRegistryTest, ANodeIsNotUnknownWhileTheStoreCannotBeRead) {
   EXPECT_EQ(other->Authenticate("n2", *secret).code(), Code::kNotFound);
 }
 
+// Any request can name a node id; one memory does not know costs a store
+// read (on an HTTP IO thread). A flood of made-up ids gets 503s, not a
+// store read each; the next second has a new budget.
+TEST_F(NodeRegistryTest, LookupsOfUnknownNodesAreBounded) {
+  int unavailable = 0, not_found = 0;
+  for (int i = 0; i < 200; ++i) {
+    Code c = registry_->Authenticate("ghost-" + std::to_string(i), "secret").code();
+    unavailable += c == Code::kUnavailable;
+    not_found += c == Code::kNotFound;
+  }
+  EXPECT_EQ(not_found, 50);
+  EXPECT_EQ(unavailable, 150);
+  clock_.Advance(seconds(1));
+  EXPECT_EQ(registry_->Authenticate("ghost-x", "secret").code(), Code::kNotFound);
+}
+
 TEST_F(NodeRegistryTest, ANewLeaderGivesEveryNodeGrace) {
   HandLeadership a("a"), b("b");
   a.term_ = Fence{"meta/leader", *store_->Put("meta/leader", "a")};
