@@ -157,12 +157,10 @@ std::map<std::string, std::string> Placement(Replica& at, const std::string& id)
 TEST(ControlHa, TheNewLeaderHealsAWorkflowWhoseNodeDiedWithTheOldOne) {
   auto etcd = Etcd3();
   ASSERT_NE(etcd, nullptr);
-  Replica a(*etcd, "replica-a", "2s");
-  ASSERT_TRUE(a.ok());
-  ASSERT_TRUE(WaitFor([&] { return a.Role() == "leader"; }, seconds(30)));
-  Replica b(*etcd, "replica-b", "2s");
-  ASSERT_TRUE(b.ok());
-  ASSERT_EQ(OneLeader({&a, &b}), 0);
+  LeaderThenFollower pair(*etcd, "2s");
+  ASSERT_TRUE(pair.ok());
+  Replica& a = pair.a;
+  Replica& b = pair.b;
   std::vector<std::string> urls{a.process().url(), b.process().url()};
   FailoverEngine one(urls, kJoin, "edge-1"), two(urls, kJoin, "edge-2");
   ASSERT_TRUE(one.ok() && two.ok());

@@ -66,12 +66,10 @@ TEST(ReplicaKill, AWorkflowUnderLoadDoesNotNoticeTheLeaderReplicasDeath) {
   auto started = EtcdCluster::Start(1);
   ASSERT_TRUE(started.ok()) << started.status().message();
   std::unique_ptr<EtcdCluster> etcd = std::move(started).value();
-  Replica a(*etcd, "replica-a", "2s");
-  ASSERT_TRUE(a.ok());
-  ASSERT_TRUE(WaitFor([&] { return a.Role() == "leader"; }, seconds(30)));
-  Replica b(*etcd, "replica-b", "2s");
-  ASSERT_TRUE(b.ok());
-  ASSERT_EQ(OneLeader({&a, &b}), 0);
+  LeaderThenFollower pair(*etcd, "2s");
+  ASSERT_TRUE(pair.ok());
+  Replica& a = pair.a;
+  Replica& b = pair.b;
   ASSERT_TRUE(WaitFor([&] { return ListedReplicas(a) == 2; }, seconds(20)));
   std::vector<std::string> urls{a.process().url(), b.process().url()};
   FailoverEngine edge_a(urls, kJoin, "edge-a"), edge_b(urls, kJoin, "edge-b");

@@ -180,14 +180,10 @@ TEST(Replicas, ACleanStopHandsTheLeadOverAtOnce) {
   auto etcd = Etcd3();
   ASSERT_NE(etcd, nullptr);
   // A lease of a minute: a takeover within the wait below is the resign's.
-  Replica a(*etcd, "replica-a", "60s");
-  ASSERT_TRUE(a.ok());
-  ASSERT_TRUE(WaitFor([&] { return a.Role() == "leader"; }, seconds(30)));
-  Replica b(*etcd, "replica-b", "60s");
-  ASSERT_TRUE(b.ok());
-  ASSERT_EQ(OneLeader({&a, &b}), 0);
-  EXPECT_EQ(a.process().Stop(), 0);
-  EXPECT_TRUE(WaitFor([&] { return b.Role() == "leader"; }, seconds(20)));
+  LeaderThenFollower pair(*etcd, "60s");
+  ASSERT_TRUE(pair.ok());
+  EXPECT_EQ(pair.a.process().Stop(), 0);
+  EXPECT_TRUE(WaitFor([&] { return pair.b.Role() == "leader"; }, seconds(20)));
 }
 
 // Module bytes are kept by the replicas, not etcd: a deploy is acknowledged

@@ -119,6 +119,20 @@ inline int OneLeader(std::vector<Replica*> replicas, milliseconds timeout = seco
   return leader;
 }
 
+// replica-a started first and waited for, so that it leads; then
+// replica-b, which follows. ok() checks both.
+struct LeaderThenFollower {
+  LeaderThenFollower(const EtcdCluster& etcd, const std::string& lease_ttl)
+      : a(etcd, "replica-a", lease_ttl),
+        a_led(a.ok() && WaitFor([this] { return a.Role() == "leader"; }, seconds(30))),
+        b(etcd, "replica-b", lease_ttl) {}
+  bool ok() { return a_led && b.ok() && OneLeader({&a, &b}) == 0; }
+
+  Replica a;
+  bool a_led;
+  Replica b;
+};
+
 // How many of `replicas` keep the artifact `sha256` in their own directory.
 inline size_t Holders(const std::vector<Replica*>& replicas, const std::string& sha256) {
   size_t n = 0;
