@@ -80,8 +80,13 @@ TEST(ControlHa, DeploysFromAFailingOverClientSurviveTheLeaderReplicasDeath) {
   for (Replica* r : all) {
     if (r != &leader) survivors.push_back(r);
   }
-  // The client talks to the leader first, then the others.
+  // The client talks to the leader first, then the others; so does an
+  // engine that knows all three.
   const std::string urls = leader.process().url() + "," + Urls(survivors);
+  FailoverEngine engine(
+      {leader.process().url(), survivors[0]->process().url(), survivors[1]->process().url()},
+      kJoin);
+  ASSERT_TRUE(engine.ok());
 
   std::vector<std::string> acknowledged;
   size_t failed = 0;
@@ -135,6 +140,9 @@ TEST(ControlHa, DeploysFromAFailingOverClientSurviveTheLeaderReplicasDeath) {
   EXPECT_LE(took_over_ms, 4000) << "no new leader within 2 x lease_ttl";
   EXPECT_GE(OneLeader(survivors), 0);
   ExpectDeploysKept(acknowledged, survivors);
+  // The engine moved on from the dead replica and got the deploys made
+  // after it died.
+  EXPECT_TRUE(engine.Serves(acknowledged.back())) << engine.Log();
   // The list of replicas drops the dead one once its lease lapsed.
   EXPECT_TRUE(WaitFor([&] { return ListedReplicas(*survivors[0]) == 2; }, seconds(10)));
 }
