@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "common/config.h"
@@ -144,12 +145,14 @@ class ControlApi {
   // node_api.cc
   HttpResponse RegisterNode(const HttpRequest& req, const Caller& caller);
   HttpResponse NodeHeartbeat(const HttpRequest& req, const Caller& caller);
-  HttpResponse NodeArtifact(const HttpRequest& req);
   HttpResponse ListNodes();
   HttpResponse RemoveNode(const HttpRequest& req);
 
   // cluster_api.cc
-  HttpResponse GetInternalArtifact(const HttpRequest& req);
+  // GET of the artifact named after `prefix`: for an engine
+  // (/node/artifacts, `ask_peers`: fetched from another replica when this
+  // one lacks it) or for a peer (/internal/artifacts: this copy only).
+  HttpResponse Artifact(const HttpRequest& req, std::string_view prefix, bool ask_peers);
   HttpResponse PutInternalArtifact(const HttpRequest& req);
   HttpResponse ClusterStatus();
   std::string SelfUrl() const {

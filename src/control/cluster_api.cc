@@ -20,8 +20,9 @@ namespace json = boost::json;
 // unreachable; the whole status stays quick.
 constexpr std::chrono::milliseconds kPeerHealthTimeout{2000};
 
-Result<std::string> DigestOf(const HttpRequest& req) {
-  std::string sha = req.path.substr(kInternalArtifactsPath.size());
+// The artifact a path names after `prefix`.
+Result<std::string> DigestOf(const HttpRequest& req, std::string_view prefix) {
+  std::string sha = req.path.substr(prefix.size());
   if (!protocol::IsSha256Hex(sha)) {
     return InvalidArgument("an artifact is named by 64 lower-case hex digits");
   }
@@ -48,25 +49,34 @@ json::object ReplicaLine(const ReplicaRecord& r, int status, json::object health
 
 }  // namespace
 
-HttpResponse ControlApi::GetInternalArtifact(const HttpRequest& req) {
-  Result<std::string> sha = DigestOf(req);
+HttpResponse ControlApi::Artifact(const HttpRequest& req, std::string_view prefix, bool ask_peers) {
+  Result<std::string> sha = DigestOf(req, prefix);
   if (!sha.ok()) return JsonError(400, "invalid_argument", sha.status().message());
-  // This replica's own copy only: a peer asking has looked elsewhere itself.
   Result<std::string> bytes = ctx_.artifacts.Read(*sha);
+  // Not here yet (deployed through another replica, catch-up still to
+  // come): from a replica that has it. A peer asking has looked elsewhere
+  // itself: it gets this replica's own copy or 404.
+  if (ask_peers && !bytes.ok() && bytes.status().code() == Code::kNotFound) {
+    bytes = ctx_.replicator.Fetch(*sha);
+  }
   if (!bytes.ok()) {
     if (bytes.status().code() == Code::kNotFound) {
-      return JsonError(404, "not_found", "no artifact " + *sha + " on this replica");
+      return JsonError(404, "not_found",
+                       ask_peers ? "unknown artifact" : "no artifact " + *sha + " on this replica");
     }
     return JsonError(bytes.status());
   }
   HttpResponse r;
   r.content_type = "application/wasm";
   r.body = std::move(*bytes);
+  // Content-addressed: the bytes behind a name never change.
+  r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+  r.headers.emplace_back("X-Aether-Sha256", *sha);
   return r;
 }
 
 HttpResponse ControlApi::PutInternalArtifact(const HttpRequest& req) {
-  Result<std::string> sha = DigestOf(req);
+  Result<std::string> sha = DigestOf(req, kInternalArtifactsPath);
   if (!sha.ok()) return JsonError(400, "invalid_argument", sha.status().message());
   if (req.body.size() > ctx_.config.runtime.max_module_size) {
     return JsonError(413, "too_large", "the artifact is larger than [runtime] max_module_size");
@@ -140,9 +150,11 @@ void ControlApi::RegisterCluster(HttpServer& server) {
   server.Route("GET", "/api/cluster",
                Blocking("GET /api/cluster", Access::kAdmin,
                         [this](const HttpRequest&) { return ClusterStatus(); }));
-  server.RoutePrefix("GET", kInternalArtifactsPath,
-                     Blocking("GET /internal/artifacts/{sha256}", Access::kAdmin,
-                              [this](const HttpRequest& req) { return GetInternalArtifact(req); }));
+  server.RoutePrefix(
+      "GET", kInternalArtifactsPath,
+      Blocking("GET /internal/artifacts/{sha256}", Access::kAdmin, [this](const HttpRequest& req) {
+        return Artifact(req, kInternalArtifactsPath, false);
+      }));
   server.RoutePrefix("PUT", kInternalArtifactsPath,
                      Blocking("PUT /internal/artifacts/{sha256}", Access::kAdmin,
                               [this](const HttpRequest& req) { return PutInternalArtifact(req); }));

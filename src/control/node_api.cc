@@ -90,29 +90,6 @@ HttpResponse ControlApi::NodeHeartbeat(const HttpRequest& req, const Caller& cal
   return JsonOk(out);
 }
 
-HttpResponse ControlApi::NodeArtifact(const HttpRequest& req) {
-  std::string sha = req.path.substr(kArtifactsPath.size());
-  if (!protocol::IsSha256Hex(sha)) {
-    return JsonError(400, "invalid_argument", "an artifact is named by 64 lower-case hex digits");
-  }
-  Result<std::string> bytes = ctx_.artifacts.Read(sha);
-  // Not here yet (deployed through another replica, catch-up still to
-  // come): from a replica that has it.
-  if (!bytes.ok() && bytes.status().code() == Code::kNotFound) bytes = ctx_.replicator.Fetch(sha);
-  if (!bytes.ok()) {
-    if (bytes.status().code() == Code::kNotFound)
-      return JsonError(404, "not_found", "unknown artifact");
-    return JsonError(bytes.status());
-  }
-  HttpResponse r;
-  r.content_type = "application/wasm";
-  r.body = std::move(*bytes);
-  // Content-addressed: the bytes behind a name never change.
-  r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
-  r.headers.emplace_back("X-Aether-Sha256", sha);
-  return r;
-}
-
 HttpResponse ControlApi::ListNodes() {
   json::array nodes;
   for (const NodeStatus& n : ctx_.nodes.List()) {
@@ -159,9 +136,10 @@ void ControlApi::RegisterNodes(HttpServer& server) {
                           [this](const HttpRequest& req, const Caller& caller) {
                             return NodeHeartbeat(req, caller);
                           }));
-  server.RoutePrefix("GET", kArtifactsPath,
-                     Blocking("GET /node/artifacts/{sha256}", Access::kNodeOrAdmin,
-                              [this](const HttpRequest& req) { return NodeArtifact(req); }));
+  server.RoutePrefix(
+      "GET", kArtifactsPath,
+      Blocking("GET /node/artifacts/{sha256}", Access::kNodeOrAdmin,
+               [this](const HttpRequest& req) { return Artifact(req, kArtifactsPath, true); }));
   server.Route(
       "GET", "/node/manifest",
       Inline("GET /node/manifest", Access::kNodeOrAdmin,
