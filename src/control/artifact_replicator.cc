@@ -206,8 +206,7 @@ void ArtifactReplicator::CatchUp() {
 }
 
 ArtifactReplicator::Holdings ArtifactReplicator::holdings() const {
-  Result<size_t> held = local_.Count();
-  return {held.ok() ? *held : 0, missing_.load()};
+  return {local_.Count(), missing_.load()};
 }
 
 void ArtifactReplicator::Run() {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -20,6 +21,12 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view kSuffix = ".wasm";
 constexpr std::string_view kTempPrefix = ".tmp-";
+
+// <sha256>.wasm
+bool IsArtifactName(std::string_view name) {
+  return name.ends_with(kSuffix) &&
+         protocol::IsSha256Hex(name.substr(0, name.size() - kSuffix.size()));
+}
 
 // Errors that reach API clients carry no path (see the header); the log
 // gets the detail.
@@ -58,11 +65,17 @@ Result<std::unique_ptr<ArtifactStore>> ArtifactStore::Open(std::string dir) {
     return Unavailable("artifact store: " + st.message());
   }
   std::error_code ec;
+  size_t count = 0;
   // A crash between write and rename leaves a temporary; nothing refers to it.
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.path().filename().string().starts_with(kTempPrefix)) fs::remove(entry.path(), ec);
+    std::string name = entry.path().filename().string();
+    if (name.starts_with(kTempPrefix)) {
+      fs::remove(entry.path(), ec);
+    } else if (IsArtifactName(name)) {
+      ++count;
+    }
   }
-  return std::unique_ptr<ArtifactStore>(new ArtifactStore(std::move(dir)));
+  return std::unique_ptr<ArtifactStore>(new ArtifactStore(std::move(dir), count));
 }
 
 std::string ArtifactStore::PathOf(const std::string& sha256) const {
@@ -99,6 +112,7 @@ Status ArtifactStore::Write(const std::string& sha256, std::string_view bytes) {
     ::unlink(tmp.c_str());
     return unpin_on_error(st);
   }
+  ++count_;
   // The rename is durable only once the directory entry is.
   if (Status dst = FsyncPath(dir_, O_RDONLY | O_DIRECTORY); !dst.ok()) return unpin_on_error(dst);
   return OkStatus();
@@ -140,17 +154,9 @@ bool ArtifactStore::Contains(const std::string& sha256) const {
   return protocol::IsSha256Hex(sha256) && fs::exists(PathOf(sha256), ec);
 }
 
-Result<size_t> ArtifactStore::Count() const {
-  std::error_code ec;
-  size_t n = 0;
-  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-    std::string name = entry.path().filename().string();
-    if (name.ends_with(kSuffix) &&
-        protocol::IsSha256Hex(name.substr(0, name.size() - kSuffix.size())))
-      ++n;
-  }
-  if (ec) return IoError("list", dir_, ec.value());
-  return n;
+size_t ArtifactStore::Count() const {
+  std::lock_guard lock(mu_);
+  return count_;
 }
 
 Result<size_t> ArtifactStore::CollectGarbage(
@@ -169,6 +175,7 @@ Result<size_t> ArtifactStore::CollectGarbage(
     if (min_age.count() > 0 && entry.last_write_time(age_ec) > cutoff) continue;
     if (fs::remove(entry.path(), ec)) ++removed;
   }
+  count_ -= std::min(count_, removed);
   if (ec) return IoError("list", dir_, ec.value());
   return removed;
 }

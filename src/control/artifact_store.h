@@ -43,8 +43,9 @@ class ArtifactStore {
   Result<std::string> Read(const std::string& sha256) const;
   bool Contains(const std::string& sha256) const;
 
-  // How many artifacts the directory holds.
-  Result<size_t> Count() const;
+  // How many artifacts the directory holds (counted at Open, then kept
+  // by Write and CollectGarbage: no directory scan per call).
+  size_t Count() const;
 
   // Removes every artifact that is neither referenced nor pinned, nor
   // written or touched within `min_age`. `list` returns the referenced
@@ -59,12 +60,13 @@ class ArtifactStore {
   const std::string& dir() const { return dir_; }
 
  private:
-  explicit ArtifactStore(std::string dir) : dir_(std::move(dir)) {}
+  ArtifactStore(std::string dir, size_t count) : dir_(std::move(dir)), count_(count) {}
   std::string PathOf(const std::string& sha256) const;
 
   std::string dir_;
   mutable std::mutex mu_;  // guards pins_ and serializes GC against Write
   std::map<std::string, int> pins_;
+  size_t count_ = 0;  // under mu_
 };
 
 }  // namespace aether::control
