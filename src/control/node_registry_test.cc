@@ -41,11 +41,15 @@ class NodeRegistryTest : public ::testing::Test {
     events_ = EventLog::Open(*store_).value();
     registry_ = Open();
   }
-  std::unique_ptr<NodeRegistry> Open() {
+  // Another replica's registry: on `store` (default the shared one),
+  // deciding as `leader` when set.
+  std::unique_ptr<NodeRegistry> Open(Store* store = nullptr, FencedStore* leader = nullptr,
+                                     seconds node_timeout = seconds(10)) {
     NodeRegistryOptions o;
-    o.node_timeout = seconds(10);
+    o.node_timeout = node_timeout;
     o.clock = &clock_;
-    return NodeRegistry::Open(*store_, *events_, o).value();
+    o.leader = leader;
+    return NodeRegistry::Open(store != nullptr ? *store : *store_, *events_, o).value();
   }
   std::vector<std::string> EventTypes() {
     std::vector<std::string> out;
@@ -260,13 +264,7 @@ TEST_F(NodeRegistryTest, OnlyTheLeaderSweepsAndHearsBeatsThroughTheStore) {
   HandLeadership lead("a"), follow("b");
   lead.term_ = Fence{"meta/leader", *store_->Put("meta/leader", "a")};
   FencedStore lead_store(*store_, lead), follow_store(*store_, follow);
-  auto open = [&](FencedStore& fenced) {
-    NodeRegistryOptions o;
-    o.node_timeout = seconds(9);
-    o.clock = &clock_;
-    o.leader = &fenced;
-    return NodeRegistry::Open(*store_, *events_, o).value();
-  };
+  auto open = [&](FencedStore& fenced) { return Open(nullptr, &fenced, seconds(9)); };
   auto leader = open(lead_store);
   auto follower = open(follow_store);
   ASSERT_TRUE(follower->Admit({"n1", "http://a", {}, {}}).ok());
@@ -305,10 +303,7 @@ TEST_F(NodeRegistryTest, OnlyTheLeaderSweepsAndHearsBeatsThroughTheStore) {
 // says the store is unavailable, and knows the node once it can read.
 TEST_F(NodeRegistryTest, ANodeIsNotUnknownWhileTheStoreCannotBeRead) {
   OutageStore other_store(*store_);
-  NodeRegistryOptions o;
-  o.node_timeout = seconds(10);
-  o.clock = &clock_;
-  auto other = NodeRegistry::Open(other_store, *events_, o).value();
+  auto other = Open(&other_store);
   // n1 joins through this replica after the other one started.
   Result<std::string> secret = registry_->Admit({"n1", "http://a", {}, {}});
   ASSERT_TRUE(secret.ok());
@@ -343,13 +338,7 @@ TEST_F(NodeRegistryTest, ANewLeaderGivesEveryNodeGrace) {
   HandLeadership a("a"), b("b");
   a.term_ = Fence{"meta/leader", *store_->Put("meta/leader", "a")};
   FencedStore a_store(*store_, a), b_store(*store_, b);
-  auto open = [&](FencedStore& fenced) {
-    NodeRegistryOptions o;
-    o.node_timeout = seconds(9);
-    o.clock = &clock_;
-    o.leader = &fenced;
-    return NodeRegistry::Open(*store_, *events_, o).value();
-  };
+  auto open = [&](FencedStore& fenced) { return Open(nullptr, &fenced, seconds(9)); };
   auto first = open(a_store);
   auto second = open(b_store);
   ASSERT_TRUE(first->Admit({"n1", "http://a", {}, {}}).ok());
