@@ -13,7 +13,7 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -64,16 +64,18 @@ start_nats() {
 }
 
 start_engine() {  # n heartbeat_interval
-  local n=$1 p
+  local n=$1 p urls
   p=$(free_port)
   EPORT[$n]=$p
+  # Not inside the here-document: quotes in a default value are kept there.
+  urls=${CONTROL_URLS:-\"$CTRL\"}
   cat > "$WORK/engine$n.toml" <<TOML
 [server]
 port = $p
 [runtime]
 data_dir = "$WORK/engine$n"
 [control]
-urls = [${CONTROL_URLS:-"$CTRL"}]
+urls = [$urls]
 node_id = "bench-$n"
 [auth]
 join_token = "$JOIN"

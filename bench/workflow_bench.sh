@@ -12,19 +12,25 @@
 #   * the one-node cast chain again as an at-least-once workflow (every
 #     cast appended to NATS JetStream; a nats-server -js is started on
 #     127.0.0.1 when one is installed, else those rows say "skipped");
+#   * the two-engine call chain again with CALL_INSTANCES (16) instances of
+#     each function: a call pins its caller instance for the round trip, so
+#     instances are what multiplies a call chain's throughput;
 #   * time to heal after an engine is killed -9;
 #   * time to apply a 20-function workflow until it is running.
 # Starts aether-control and three aether-engines on 127.0.0.1 (free ports,
 # temp data dirs), prints a markdown table, kills only what it started.
 #   * with SOAK (e.g. 60s): the one-node cast chain under load for that long,
 #     with the engine's RSS before and after.
-# Env: BUILD_DIR (build), DURATION (5s), CONNS (64), SOAK (0 = skip).
+# Env: BUILD_DIR (build), DURATION (5s), CONNS (64), SOAK (0 = skip),
+# CALL_INSTANCES (16), ONLY=call (the call-chain rows only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 DURATION=${DURATION:-5s}
 CONNS=${CONNS:-64}
 SOAK=${SOAK:-0}
+CALL_INSTANCES=${CALL_INSTANCES:-16}
+ONLY=${ONLY:-}
 THREADS=$(( CONNS < 2 ? 1 : 2 ))
 BIN="$BUILD_DIR/bin"
 LUA="$PWD/bench/post-execute.lua"
@@ -64,16 +70,17 @@ apply() {  # spec-json -> id
 ingress_url() { curl -fs "${AUTH[@]}" "$CTRL/api/workflows/$1" | json "d['ingress'][0]['url']"; }
 
 # chain_spec NAME MODE NODE_INGRESS NODE_F1 NODE_F2 NODE_F3 NODE_LOG
-# (env DELIVERY: the workflow's "delivery", else the default at-most-once)
+# (env DELIVERY: the workflow's "delivery", else the default at-most-once;
+# INSTANCES: max_instances of each function, else 1)
 chain_spec() {
-  local name=$1 mode=$2 delivery=""
+  local name=$1 mode=$2 delivery="" n=${INSTANCES:-1}
   [ -z "${DELIVERY:-}" ] || delivery="\"delivery\": \"$DELIVERY\", "
   cat <<JSON
 {"name": "$name", $delivery
  "functions": [
-  {"name": "f1", "function": "fwd", "output_mapping": {"out": "f2"}, "annotations": {"node_id_match_any": ["$4"]}},
-  {"name": "f2", "function": "fwd", "output_mapping": {"out": "f3"}, "annotations": {"node_id_match_any": ["$5"]}},
-  {"name": "f3", "function": "fwd", "output_mapping": {"out": "log"}, "annotations": {"node_id_match_any": ["$6"]}}],
+  {"name": "f1", "function": "fwd", "output_mapping": {"out": "f2"}, "annotations": {"node_id_match_any": ["$4"], "max_instances": $n}},
+  {"name": "f2", "function": "fwd", "output_mapping": {"out": "f3"}, "annotations": {"node_id_match_any": ["$5"], "max_instances": $n}},
+  {"name": "f3", "function": "fwd", "output_mapping": {"out": "log"}, "annotations": {"node_id_match_any": ["$6"], "max_instances": $n}}],
  "resources": [
   {"name": "in", "class_type": "http-ingress", "configurations": {"path": "go", "mode": "$mode"},
    "output_mapping": {"new_request": "f1"}, "annotations": {"node_id_match_any": ["$3"]}},
@@ -147,11 +154,24 @@ run_slow() {  # -> "requests refused delivered"
 
 read -r C1_RPS C1_P50 C1_P99 C1_BAD C1_N <<< "$(run_call call1 bench-1 bench-1 bench-1 bench-1 bench-1)"
 read -r C2_RPS C2_P50 C2_P99 C2_BAD C2_N <<< "$(run_call call2 bench-1 bench-1 bench-2 bench-1 bench-2)"
+read -r CN_RPS CN_P50 CN_P99 CN_BAD CN_N <<< "$(INSTANCES=$CALL_INSTANCES run_call call2n bench-1 bench-1 bench-2 bench-1 bench-2)"
+CALL_ROWS="| call chain, one node: requests/s | $C1_RPS (non-2xx $C1_BAD) |
+| call chain, one node: function events/s (3 per request) | $(python3 -c "print(round($C1_RPS * 3))") |
+| call chain, one node: end-to-end p50 / p99 | $C1_P50 / $C1_P99 ms |
+| call chain, two engines (3 crossings per request): requests/s | $C2_RPS (non-2xx $C2_BAD) |
+| call chain, two engines: function events/s | $(python3 -c "print(round($C2_RPS * 3))") |
+| call chain, two engines: end-to-end p50 / p99 | $C2_P50 / $C2_P99 ms |
+| call chain, two engines, $CALL_INSTANCES instances of each function: requests/s | $CN_RPS (non-2xx $CN_BAD) |
+| call chain, two engines, $CALL_INSTANCES instances: end-to-end p50 / p99 | $CN_P50 / $CN_P99 ms |"
+if [ "$ONLY" = call ]; then
+  printf '## Call chains (%s, wrk -t%s -c%s -d%s)\n\n| figure | value |\n|---|---:|\n%s\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$THREADS" "$CONNS" "$DURATION" "$CALL_ROWS"
+  exit 0
+fi
 read -r K1_RPS K1_P50 K1_P99 K1_BAD K1_N K1_LINES <<< "$(run_cast cast1 bench-1 bench-1 bench-1 bench-1 bench-1)"
 read -r K2_RPS K2_P50 K2_P99 K2_BAD K2_N K2_LINES <<< "$(run_cast cast2 bench-1 bench-1 bench-2 bench-1 bench-2)"
 read -r S_N S_BAD S_LINES <<< "$(run_slow slow1)"
 secs=$(python3 -c "print(float('${DURATION%s}'))")
-ev() { python3 -c "print(round($1 * $2, 0))"; }
 A1_ROWS="| cast chain, one node, at-least-once | skipped (no nats-server) |"
 if [ -n "$NATS_URL" ]; then
   read -r A1_RPS A1_P50 A1_P99 A1_BAD A1_N A1_LINES <<< "$(DELIVERY=at-least-once run_cast alo1 bench-1 bench-1 bench-1 bench-1 bench-1)"
@@ -212,12 +232,7 @@ cat <<TABLE
 
 | figure | value |
 |---|---:|
-| call chain, one node: requests/s | $C1_RPS (non-2xx $C1_BAD) |
-| call chain, one node: function events/s (3 per request) | $(ev "$C1_RPS" 3) |
-| call chain, one node: end-to-end p50 / p99 | $C1_P50 / $C1_P99 ms |
-| call chain, two engines (3 crossings per request): requests/s | $C2_RPS (non-2xx $C2_BAD) |
-| call chain, two engines: function events/s | $(ev "$C2_RPS" 3) |
-| call chain, two engines: end-to-end p50 / p99 | $C2_P50 / $C2_P99 ms |
+$CALL_ROWS
 | cast chain, one node: ingress requests/s (202) | $K1_RPS (non-2xx $K1_BAD) |
 | cast chain, one node: time to the 202, p50 / p99 | $K1_P50 / $K1_P99 ms |
 | cast chain, one node: delivered to the log / accepted (202) | $K1_LINES / $(( K1_N - K1_BAD )) |

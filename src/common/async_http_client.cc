@@ -89,7 +89,8 @@ struct Exchange {
   bool timed_out = false;
   bool retried = false;  // a second connection after a stale kept one
   bool finished = false;
-  bool waiting = false;  // in its Host's queue for a connection
+  bool waiting = false;    // in its Host's queue for a connection
+  bool cancelled = false;  // Stop closed its connection (abort_on_stop)
 };
 using ExchangePtr = std::shared_ptr<Exchange>;
 
@@ -183,6 +184,7 @@ class Client final : public AsyncHttpClient {
   static void Carry(const ConnPtr& conn, Exchange& ex);
   static void ArmTimer(const ConnPtr& conn, SteadyClock::time_point at);
   static void OnDeadline(Exchange& ex);
+  static void Cut(Exchange& ex);
   static Status Cancelled(const Exchange& ex) {
     return Unavailable("HTTP " + ex.req.method + " " + ex.req.url + " cancelled");
   }
@@ -205,6 +207,8 @@ class Client final : public AsyncHttpClient {
   std::condition_variable drained_;  // inflight_ fell to 0
   bool stopping_ = false;
   size_t inflight_ = 0;  // exchanges whose callback has not returned yet
+  // With abort_on_stop: the exchanges in flight, for Stop to cut.
+  std::map<const Exchange*, std::weak_ptr<Exchange>> active_;
   std::map<std::string, Host, std::less<>> hosts_;
 };
 
@@ -223,7 +227,10 @@ void Client::Send(AsyncHttpRequest request, AsyncHttpCallback done, asio::io_con
   {
     std::lock_guard lock(mu_);
     refused = stopping_;
-    if (!refused) ++inflight_;  // Stop waits for it from here on
+    if (!refused) {
+      ++inflight_;  // Stop waits for it from here on
+      if (options_.abort_on_stop) active_.emplace(ex.get(), ex);
+    }
   }
   if (refused) return ex->done(Cancelled(*ex));
   asio::dispatch(*ex->origin, [this, ex] { Acquire(ex); });
@@ -336,8 +343,12 @@ void Client::ArmTimer(const ConnPtr& conn, SteadyClock::time_point at) {
 // The socket is closed: the pending operation ends, and sees timed_out.
 void Client::OnDeadline(Exchange& ex) {
   ex.timed_out = true;
+  Cut(ex);
+}
+
+void Client::Cut(Exchange& ex) {
   beast::error_code ignored;
-  ex.conn->lowest().close(ignored);
+  if (ex.conn) ex.conn->lowest().close(ignored);
   if (ex.resolver) ex.resolver->cancel();
 }
 
@@ -491,7 +502,7 @@ void Client::Abandon(const ExchangePtr& ex, Status status) {
   if (ex->conn) ex->conn->exchange = nullptr;
   ex->conn.reset();
   Release(ex->url->key, nullptr, false);
-  Finish(ex, std::move(status));
+  Finish(ex, ex->cancelled ? Cancelled(*ex) : std::move(status));
 }
 
 // On `conn`'s context (`conn` null: a slot whose connection is gone): the
@@ -540,6 +551,7 @@ void Client::Finish(const ExchangePtr& ex, Result<HttpResponse> result) {
   AsyncHttpCallback done = std::move(ex->done);
   done(std::move(result));
   std::lock_guard lock(mu_);
+  if (options_.abort_on_stop) active_.erase(ex.get());
   if (--inflight_ == 0) drained_.notify_all();
 }
 
@@ -569,6 +581,25 @@ void Client::Stop() {
   // Never sent: answered at once, each on its own context.
   for (ExchangePtr& w : waiters) {
     asio::post(*w->origin, [this, w] { Finish(w, Cancelled(*w)); });
+  }
+  std::vector<ExchangePtr> sent;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [raw, weak] : active_) {
+      if (ExchangePtr ex = weak.lock()) sent.push_back(std::move(ex));
+    }
+  }
+  // Cut on their own contexts: the operation pending there ends, and the
+  // exchange fails through Abandon, which sees `cancelled`. An exchange
+  // that is between operations (connecting, say) sees `timed_out` at its
+  // next step.
+  for (ExchangePtr& ex : sent) {
+    asio::post(*ex->origin, [ex] {
+      if (ex->finished) return;  // waiters: their Finish was posted first
+      ex->cancelled = true;
+      ex->timed_out = true;
+      Cut(*ex);
+    });
   }
   std::vector<ConnPtr> idle;
   {

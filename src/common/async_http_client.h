@@ -58,6 +58,11 @@ struct AsyncHttpClientOptions {
   std::string ca_file{};
   // https: accept any certificate. Only for development and tests.
   bool insecure_skip_verify = false;
+  // Stop() closes the connections of requests already sent, which then
+  // end "cancelled", instead of waiting for their answers: for callers
+  // whose requests may wait long for a reply (the dataplane's calls), where
+  // a shutdown must not.
+  bool abort_on_stop = false;
 };
 
 // A request's outcome. Any status code is a successful Result: check
@@ -89,8 +94,9 @@ class AsyncHttpClient {
                     boost::asio::io_context* io = nullptr) = 0;
 
   // From now on Send answers "cancelled", as do the requests waiting for a
-  // connection; requests already sent finish (each bounded by its timeout)
-  // and Stop waits for their callbacks to return. Then it closes the idle
+  // connection; requests already sent finish (each bounded by its timeout;
+  // with abort_on_stop, at once, "cancelled") and Stop waits for their
+  // callbacks to return. Then it closes the idle
   // connections and joins the client's own IO thread. Idempotent; the
   // destructor calls it.
   virtual void Stop() = 0;

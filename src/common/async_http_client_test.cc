@@ -304,6 +304,21 @@ TEST_F(AsyncHttpClientTest, StopCancelsWaitersAndWaitsForRequestsInFlight) {
   EXPECT_EQ(Calls(), 1);
 }
 
+TEST_F(AsyncHttpClientTest, AbortOnStopCutsRequestsInFlight) {
+  auto http = NewAsyncHttpClient({.max_connections_per_host = 1, .abort_on_stop = true});
+  auto sent = Begin(*http, Post(Url("/hold"), "a", 20s));
+  ASSERT_TRUE(Eventually([&] { return Held() == 1; }));
+  auto waiting = Begin(*http, Post(Url("/echo"), "b", 20s));
+  http->Stop();  // returns without the held answer
+  Result<HttpResponse> s = Await(std::move(sent));
+  EXPECT_EQ(s.status().code(), Code::kUnavailable);
+  EXPECT_EQ(s.status().message(), "HTTP POST " + Url("/hold") + " cancelled");
+  Result<HttpResponse> w = Await(std::move(waiting));
+  EXPECT_EQ(w.status().message(), "HTTP POST " + Url("/echo") + " cancelled");
+  ReleaseHeld("too late");
+  EXPECT_EQ(Calls(), 1);
+}
+
 TEST(AsyncHttpClientTlsTest, TlsConnectionsAreVerifiedAndKept) {
   testing::TempCert cert;
   ASSERT_TRUE(cert.ok()) << "openssl req failed";

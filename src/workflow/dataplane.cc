@@ -21,8 +21,6 @@ namespace aether::workflow {
 namespace {
 
 using std::chrono::milliseconds;
-// Call deadlines are HTTP timeouts: real time whatever options.clock is.
-using SteadyClock = std::chrono::steady_clock;
 
 // The "error" of a JSON error body, or the status line.
 std::string ErrorMessage(const HttpResponse& r) {
@@ -124,8 +122,6 @@ struct MetricFamilies {
 }  // namespace
 
 Dataplane::Dataplane(DataplaneOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
-  size_t n = std::max<size_t>(1, impl_->options.call_threads);
-  for (size_t i = 0; i < n; ++i) impl_->call_threads.emplace_back([this] { impl_->CallLoop(); });
   if (MetricsRegistry* registry = impl_->options.metrics) {
     scrape_hook_ = registry->OnScrape([this, families = MetricFamilies(*registry)](Scrape& s) {
       families.Collect(counters(), s);
@@ -150,19 +146,7 @@ void Dataplane::Stop() {
     }
   }
   d.stop.request_stop();  // requests in flight end at once
-  std::deque<Impl::CallJob> pending;
-  {
-    std::lock_guard lock(d.calls_mu);
-    pending.swap(d.calls);
-  }
-  d.calls_cv.notify_all();
-  for (Impl::CallJob& job : pending) {
-    d.calls_failed.fetch_add(1, std::memory_order_relaxed);
-    job.done(Unavailable("the dataplane is stopping"));
-  }
-  for (std::thread& t : d.call_threads) {
-    if (t.joinable()) t.join();
-  }
+  d.call_http->Stop();    // calls in flight are cut and answered
   std::unique_lock lock(d.peers_mu);
   for (auto& [url, p] : d.peers) {
     if (p->thread.joinable()) p->thread.join();
@@ -422,66 +406,44 @@ void Dataplane::Call(const OutputTarget& target, std::string_view source, std::s
       source.size() > kMaxFrameName || target.url.empty()) {
     return done(InvalidArgument("bad target or source for the dataplane"));
   }
-  Impl::CallJob job;
-  job.node_id = target.node_id;
-  job.url = target.url;
-  job.instance = target.instance;
-  AppendFrame(job.frame, target.instance, source, payload);
-  job.timeout = std::max(timeout, milliseconds(0));
-  job.deadline = SteadyClock::now() + (timeout.count() > 0 ? timeout : d.options.max_call_wait);
-  job.done = std::move(done);
-  std::unique_lock lock(d.calls_mu);
-  if (d.stopping.load() || d.calls.size() >= d.options.max_pending_calls) {
-    bool stopping = d.stopping.load();
-    lock.unlock();
+  if (d.stopping.load()) {
     d.calls_failed.fetch_add(1, std::memory_order_relaxed);
-    return job.done(stopping ? Unavailable("the dataplane is stopping")
-                             : ResourceExhausted("too many calls to other nodes waiting"));
+    return done(Unavailable("the dataplane is stopping"));
   }
-  d.calls.push_back(std::move(job));
-  lock.unlock();
-  d.calls_cv.notify_one();
-}
-
-void Dataplane::Impl::CallLoop() {
-  for (;;) {
-    CallJob job;
-    {
-      std::unique_lock lock(calls_mu);
-      calls_cv.wait(lock, [&] { return stopping.load() || !calls.empty(); });
-      if (stopping.load()) break;
-      job = std::move(calls.front());
-      calls.pop_front();
-    }
-    auto left = std::chrono::duration_cast<milliseconds>(job.deadline - SteadyClock::now());
-    const std::string& instance = job.instance;
-    if (left.count() <= 0) {
-      calls_failed.fetch_add(1, std::memory_order_relaxed);
-      job.done(DeadlineExceeded("the call to " + instance + " waited too long for a free link"));
-      continue;
-    }
-    HttpHeaders headers = Credentials(job.node_id);
-    // The target's timeout: what is left of ours (0 = its own event timeout).
-    headers.emplace_back(std::string(kTimeoutHeader),
-                         std::to_string(job.timeout.count() > 0 ? left.count() : 0));
-    headers.emplace_back("Content-Type", "application/octet-stream");
-    // HTTP waits a little longer than the target so its 504 arrives first.
-    milliseconds wait = left + milliseconds(1000);
-    Result<HttpResponse> r = http->Send({.method = "POST",
-                                         .url = job.url + std::string(kCallPath),
-                                         .body = job.frame,
-                                         .headers = std::move(headers),
-                                         .timeout = wait,
-                                         .cancel = stop.get_token()});
+  if (d.calls_pending.fetch_add(1) >= d.options.max_pending_calls) {
+    d.calls_pending.fetch_sub(1);
+    d.calls_failed.fetch_add(1, std::memory_order_relaxed);
+    return done(ResourceExhausted("too many calls to other nodes waiting"));
+  }
+  // The client reads the body until it calls back: the frame lives in the
+  // callback.
+  auto frame = std::make_shared<std::string>();
+  AppendFrame(*frame, target.instance, source, payload);
+  timeout = std::max(timeout, milliseconds(0));
+  HttpHeaders headers = d.Credentials(target.node_id);
+  // The target's timeout: ours (0 = its own event timeout).
+  headers.emplace_back(std::string(kTimeoutHeader), std::to_string(timeout.count()));
+  headers.emplace_back("Content-Type", "application/octet-stream");
+  // HTTP waits a little longer than the target so its 504 arrives first.
+  milliseconds wait =
+      (timeout.count() > 0 ? timeout : d.options.max_call_wait) + milliseconds(1000);
+  AsyncHttpRequest request{.method = "POST",
+                           .url = target.url + std::string(kCallPath),
+                           .body = *frame,
+                           .headers = std::move(headers),
+                           .timeout = wait};
+  d.call_http->Send(std::move(request), [&d, frame, instance = target.instance,
+                                         done = std::move(done)](Result<HttpResponse> r) {
     Result<std::string> reply =
         r.ok() ? CallResult(std::move(*r), instance)
-               : Result<std::string>(r.status().code() == Code::kDeadlineExceeded
-                                         ? DeadlineExceeded(instance + " did not reply in time")
-                                     : stopping.load() ? Unavailable("the dataplane is stopping")
-                                                       : Unavailable(r.status().message()));
-    (reply.ok() ? calls_ok : calls_failed).fetch_add(1, std::memory_order_relaxed);
-    job.done(std::move(reply));
-  }
+        : r.status().code() == Code::kDeadlineExceeded
+            ? Result<std::string>(DeadlineExceeded(instance + " did not reply in time"))
+        : d.stopping.load() ? Result<std::string>(Unavailable("the dataplane is stopping"))
+                            : Result<std::string>(Unavailable(r.status().message()));
+    (reply.ok() ? d.calls_ok : d.calls_failed).fetch_add(1, std::memory_order_relaxed);
+    d.calls_pending.fetch_sub(1);
+    done(std::move(reply));
+  });
 }
 
 DataplaneCounters Dataplane::counters() const {

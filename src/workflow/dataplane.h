@@ -18,9 +18,10 @@
 // attempts) until the peer answers again. Each change of a peer's state is
 // logged once.
 //
-// Calls: POST /dataplane/v1/call on a bounded pool of call threads (a call
-// blocks on HTTP); more than max_pending_calls waiting answers
-// ResourceExhausted.
+// Calls: POST /dataplane/v1/call, asynchronously (no thread per call in
+// flight), on at most call_connections keep-alive connections per peer;
+// more than max_pending_calls unanswered answers ResourceExhausted. Stop
+// cuts the calls in flight (Unavailable).
 //
 // Receiving: POST /dataplane/v1/events, POST /dataplane/v1/call and the
 // http-ingress routes /wf/{workflow}/{path...}; see Register().
@@ -81,16 +82,19 @@ struct DataplaneOptions {
   // again is answered without being delivered twice (dataplane_dedup.h).
   size_t dedup_batches = kDefaultDataplaneDedupBatches;
   std::chrono::milliseconds dedup_window = kDefaultDataplaneDedupWindow;  // on `clock`
-  size_t call_threads = 8;
-  size_t max_pending_calls = 1024;
+  // Calls in flight to one peer at once (one connection each); more wait
+  // for a connection within their timeout.
+  size_t call_connections = 64;
+  size_t max_pending_calls = 1024;  // calls sent and not yet answered, all peers
   // A call with timeout 0 ("the target's event timeout") waits this long
   // for the HTTP answer.
   std::chrono::milliseconds max_call_wait{60000};
   // retry_for and the backoff between attempts; outlives the dataplane.
   // Request and call timeouts stay on real time (they are HTTP timeouts).
   Clock* clock = &Clock::Real();
-  // Sends to the peers; null: a client of its own that keeps connections
-  // alive (call_threads + 1 per peer). Not owned; outlives the dataplane.
+  // Sends the casts' batches to the peers; null: a client of its own that
+  // keeps connections alive. Not owned; outlives the dataplane. (Calls go
+  // through an asynchronous client of the dataplane's own.)
   HttpClient* http = nullptr;
   // Where the dataplane registers aether_dataplane_* (but
   // aether_dataplane_dropped_total, the host's), collected at each scrape

@@ -137,7 +137,6 @@ DataplaneCounters SendFiveAndAnswer(const std::string& answer, std::map<std::str
   });
   DataplaneOptions o;
   o.http = &http;
-  o.call_threads = 1;
   o.overrun_pause = milliseconds(1);
   Dataplane dp(o);
   OutputTarget t{"wf/sink/0", "peer", "http://peer.test"};

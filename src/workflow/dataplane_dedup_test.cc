@@ -254,7 +254,6 @@ TEST(DataplaneDedupTest, ASenderResendsALostAnswerUnderItsIdAndDeferredFramesUnd
   });
   DataplaneOptions o;
   o.http = &http;
-  o.call_threads = 1;
   o.backoff_initial = milliseconds(1);
   o.overrun_pause = milliseconds(1);
   TestNode a(o);

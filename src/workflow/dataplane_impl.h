@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/async_http_client.h"
 #include "common/backoff.h"
 #include "common/room_waiter.h"
 #include "workflow/dataplane.h"
@@ -36,10 +37,7 @@ struct Dataplane::Impl {
         windows({.max_batches = options.dedup_batches,
                  .max_age = options.dedup_window,
                  .clock = options.clock}) {
-    if (options.http == nullptr) {
-      own_http =
-          NewHttpClient({.max_idle_per_host = std::max<size_t>(1, options.call_threads) + 1});
-    }
+    if (options.http == nullptr) own_http = NewHttpClient({.max_idle_per_host = 2});
     http = options.http != nullptr ? options.http : own_http.get();
   }
 
@@ -60,19 +58,8 @@ struct Dataplane::Impl {
     std::thread thread;
   };
 
-  struct CallJob {
-    std::string node_id;
-    std::string url;
-    std::string instance;  // for messages
-    std::string frame;
-    std::chrono::milliseconds timeout;               // as asked (0 = the target's)
-    std::chrono::steady_clock::time_point deadline;  // when to stop waiting here
-    ReplyFn done;
-  };
-
   Peer* PeerFor(const OutputTarget& target);  // null when stopping
   void SendLoop(Peer& peer);
-  void CallLoop();
   // True when stopping.
   bool SleepOrStop(Peer& peer, std::chrono::milliseconds d);
   void DropQueued(Peer& peer, std::atomic<uint64_t>& counter);
@@ -128,10 +115,11 @@ struct Dataplane::Impl {
   mutable std::shared_mutex peers_mu;
   std::map<std::string, std::unique_ptr<Peer>, std::less<>> peers;  // by node id + url
 
-  std::mutex calls_mu;
-  std::condition_variable calls_cv;
-  std::deque<CallJob> calls;
-  std::vector<std::thread> call_threads;
+  // Calls: no thread per call in flight; Stop cuts the ones in flight.
+  std::unique_ptr<AsyncHttpClient> call_http =
+      NewAsyncHttpClient({.max_connections_per_host = std::max<size_t>(1, options.call_connections),
+                          .abort_on_stop = true});
+  std::atomic<size_t> calls_pending{0};  // sent, not yet answered
 
   std::atomic<uint64_t> sent{0}, peer_dropped{0}, bad_answer{0}, queue_full{0}, unreachable{0},
       rejected{0}, received{0}, received_dropped{0}, deferred{0}, received_deferred{0},

@@ -189,9 +189,7 @@ TEST(DataplaneTest, ConcurrentCallsDoNotBlockTheIoThread) {
   // hold it. Each of the 8 calls is answered only once all 8 are in the
   // host at the same time, so calls handled one after another would time
   // out instead (an outcome, not a stopwatch).
-  DataplaneOptions o;
-  o.call_threads = 8;
-  Node a(o), b;
+  Node a, b;
   b.Trust({&a});
   b.host.AddInstance("wf/f/0");
   std::vector<std::promise<Result<std::string>>> ps(8);
@@ -204,6 +202,48 @@ TEST(DataplaneTest, ConcurrentCallsDoNotBlockTheIoThread) {
     ASSERT_TRUE(r.ok()) << "calls were serialized: " << r.status().message();
     EXPECT_EQ(*r, "together");
   }
+}
+
+TEST(DataplaneTest, CallsInFlightHoldNoThreadOfTheCaller) {
+  // 48 calls answered only once all 48 are at the receiver at the same
+  // time: a sender that held a thread (of a fixed pool) per call in flight
+  // would send them a pool's worth at a time, and they would time out.
+  Node a, b;
+  b.Trust({&a});
+  b.host.AddInstance("wf/f/0");
+  constexpr int kCalls = 48;
+  std::vector<std::promise<Result<std::string>>> ps(kCalls);
+  for (auto& p : ps) {
+    a.dataplane.Call(b.Target("wf/f/0"), "s", "together:" + std::to_string(kCalls),
+                     milliseconds(10000),
+                     [&p](Result<std::string> r) { p.set_value(std::move(r)); });
+  }
+  for (auto& p : ps) {
+    Result<std::string> r = p.get_future().get();
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(*r, "together");
+  }
+  EXPECT_EQ(a.dataplane.counters().calls_ok, static_cast<uint64_t>(kCalls));
+}
+
+TEST(DataplaneTest, CallsPastTheConnectionsWaitAndPastThePendingBoundAreRefused) {
+  DataplaneOptions o;
+  o.call_connections = 2;
+  o.max_pending_calls = 3;
+  Node a(o), b;
+  b.Trust({&a});
+  b.host.AddInstance("wf/f/0");
+  std::vector<std::promise<Result<std::string>>> ps(3);
+  // Two on the two connections, one waiting for a connection: all three
+  // answered in turn.
+  for (auto& p : ps) {
+    a.dataplane.Call(b.Target("wf/f/0"), "s", "sleep:200", milliseconds(10000),
+                     [&p](Result<std::string> r) { p.set_value(std::move(r)); });
+  }
+  Result<std::string> refused = CallAndWait(a.dataplane, b.Target("wf/f/0"), "x");
+  EXPECT_EQ(refused.status().code(), Code::kResourceExhausted) << refused.status().message();
+  for (auto& p : ps) EXPECT_TRUE(p.get_future().get().ok());
+  EXPECT_TRUE(CallAndWait(a.dataplane, b.Target("wf/f/0"), "x").ok());
 }
 
 TEST(DataplaneTest, OnlyPeersWithTheirOwnTokenGetIn) {
@@ -427,7 +467,7 @@ TEST(DataplaneTest, PeerComingBackGetsQueuedEvents) {
 
 TEST(DataplaneTest, StopFailsWaitingCalls) {
   DataplaneOptions o;
-  o.call_threads = 1;
+  o.call_connections = 1;
   auto a = std::make_unique<Node>(o);
   Node b;
   b.Trust({a.get()});
@@ -438,7 +478,7 @@ TEST(DataplaneTest, StopFailsWaitingCalls) {
                     [&](Result<std::string> r) { first.set_value(std::move(r)); });
   a->dataplane.Call(b.Target("wf/f/0"), "s", "x", milliseconds(10000),
                     [&](Result<std::string> r) { second.set_value(std::move(r)); });
-  // The first call is in flight at the peer (the only call thread is busy).
+  // The first call is in flight at the peer (on the only connection).
   ASSERT_TRUE(Eventually([&] { return b.host.last_call_timeout() != milliseconds(-1); }));
   a->dataplane.Stop();
   // Both are answered by the time Stop returns, and not by the peer: a Stop
