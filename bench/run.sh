@@ -28,6 +28,8 @@
 #   SOAK     [0]     e.g. 60s: add an engine hello soak run at CONNS and report engine RSS growth
 #   SKIP_ENGINE=1  SKIP_NODE=1  SKIP_NGINX=1  SKIP_MICRO=1
 #   SKIP_CONTROL=1 SKIP_WORKFLOW=1 SKIP_GATEWAY=1            leave a part out
+#   ENGINE_RUNTIME []  extra [runtime] lines for the engines, e.g.
+#                      'inline_budget = "0s"' (every execution on a worker) to compare
 #   BUILD_DIR [build]  GUEST_DIR [BUILD_DIR/guests]  PEERS_DIR [../shared/peers]
 #   RESULTS_DIR [bench/results]
 set -euo pipefail
@@ -217,6 +219,7 @@ port = $ENGINE_PORT
 [runtime]
 functions_dir = "$WORK/modules"
 data_dir = "$WORK/engine-data"
+${ENGINE_RUNTIME:-}
 
 [log]
 level = "warn"
@@ -246,6 +249,7 @@ host = "127.0.0.1"
 port = $GW_ENGINE_PORT
 [runtime]
 data_dir = "$WORK/gw-engine"
+${ENGINE_RUNTIME:-}
 [control]
 url = "http://127.0.0.1:$CONTROL_PORT"
 node_id = "bench-gateway"
@@ -365,6 +369,7 @@ REPORT="$WORK/report.md"
   echo "- host: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "- $(nginx -v 2>&1 | sed 's/^nginx version: //'), node $(node --version 2>/dev/null || echo '-'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
   echo "- source: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no commit')$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo ' + local changes')"
+  [ -z "${ENGINE_RUNTIME:-}" ] || echo "- engines' extra [runtime]: ${ENGINE_RUNTIME//$'\n'/; }"
   echo "- wrk -t$THREADS -c$CONNS and -t1 -c1, $DURATION per run after a $WARMUP warm-up; nginx and node workers: $WORKERS; fib n=$FIB_N"
   echo "- load average before/after: $LOAD_BEFORE / $LOAD_AFTER"
   [ -z "$ENGINE_RSS_START" ] || echo "- engine RSS after warm-up: $ENGINE_RSS_START kB, after the runs: $ENGINE_RSS_END kB"

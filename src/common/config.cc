@@ -304,6 +304,11 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.String("data_dir", &c.runtime.data_dir));
     RETURN_IF_ERROR(s.Integer("workers", &c.runtime.workers, 0, 1024));
     RETURN_IF_ERROR(s.Integer("queue_length", &c.runtime.queue_length, 0, 1000000));
+    RETURN_IF_ERROR(s.Duration("inline_budget", &c.runtime.inline_budget, /*allow_zero=*/true));
+    if (c.runtime.inline_budget > std::chrono::milliseconds(100)) {
+      return InvalidArgument(origin + ": [runtime] inline_budget is at most 100ms (an IO " +
+                             "thread serves every other request on its connections meanwhile)");
+    }
     RETURN_IF_ERROR(s.Size("max_input", &c.runtime.max_input));
     RETURN_IF_ERROR(s.Size("max_output", &c.runtime.max_output));
     RETURN_IF_ERROR(s.Bool("optimize", &c.runtime.optimize));
@@ -559,6 +564,8 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "data_dir = \"" << d.runtime.data_dir << "\"   # compiled-module cache\n"
       << "workers = 0            # executor threads; 0 = one per core\n"
       << "queue_length = 0       # queued executions before 503; 0 = 64 per worker\n"
+      << "inline_budget = \"" << FormatDuration(d.runtime.inline_budget)
+      << "\"   # quick functions run on the IO thread; 0 = always a worker\n"
       << "max_input = \"" << FormatSize(d.runtime.max_input) << "\"      # /execute input bytes\n"
       << "max_output = \"" << FormatSize(d.runtime.max_output) << "\"    # captured stdout/stderr\n"
       << "optimize = true        # recompile with cc -O2 in the background\n"

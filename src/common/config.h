@@ -23,6 +23,10 @@ struct RuntimeConfig {
   std::string data_dir = ".aether/engine";  // compiled-module cache and node state
   size_t workers = 0;                       // executor threads; 0 = one per core
   size_t queue_length = 0;                  // pending executions; 0 = 64 per worker
+  // A function whose recent executions all took under half of this runs on
+  // the HTTP IO thread, without a hand-off to a worker; one that runs past
+  // it there is stopped and run again on a worker. 0 = always a worker.
+  std::chrono::nanoseconds inline_budget = std::chrono::milliseconds(1);
   uint64_t max_input = 1ull << 20;          // /execute input bytes
   uint64_t max_output = kDefaultMaxOutput;  // captured stdout/stderr per execution
   bool optimize = true;                     // background optimized tier (cc -O2)

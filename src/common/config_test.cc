@@ -125,6 +125,26 @@ TEST(ConfigTest, LimitKeysHaveDefaultsAndParse) {
             "t.toml: [gateway] max_connections_per_node must be between 1 and 10000");
 }
 
+TEST(ConfigTest, InlineBudgetHasADefaultZeroTurnsItOffAndItIsBounded) {
+  Result<Config> d = ParseConfig("", "t.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->runtime.inline_budget, std::chrono::milliseconds(1));
+  Result<Config> off = ParseConfig("[runtime]\ninline_budget = \"0s\"\n", "t.toml");
+  ASSERT_TRUE(off.ok()) << off.status().message();
+  EXPECT_EQ(off->runtime.inline_budget.count(), 0);
+  Result<Config> c = ParseConfig("[runtime]\ninline_budget = \"250us\"\n", "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->runtime.inline_budget, std::chrono::microseconds(250));
+  auto error = [](const char* toml) { return ParseConfig(toml, "t.toml").status().message(); };
+  EXPECT_EQ(error("[runtime]\ninline_budget = \"1s\"\n"),
+            "t.toml: [runtime] inline_budget is at most 100ms (an IO thread serves every other "
+            "request on its connections meanwhile)");
+  EXPECT_EQ(error("[runtime]\ninline_budget = 5\n").find("t.toml: [runtime] inline_budget"), 0u);
+  Result<std::string> t = ConfigTemplate("engine");
+  ASSERT_TRUE(t.ok());
+  EXPECT_NE(t->find("inline_budget = \"1ms\""), std::string::npos);
+}
+
 TEST(ConfigTest, StoreSection) {
   Result<Config> d = ParseConfig("", "t.toml");
   ASSERT_TRUE(d.ok());

@@ -314,10 +314,16 @@ Status HttpServer::Start() {
   d.accept_retry.emplace(d.workers[0]->ioc);
   d.Accept();
   for (auto& w : d.workers) {
-    w->thread = std::thread([w = w.get()] {
+    std::function<void()> body = [w = w.get()] {
       auto guard = asio::make_work_guard(w->ioc);
       w->ioc.run();
-    });
+    };
+    if (opt.start_thread) {
+      w->join = opt.start_thread(std::move(body));
+    } else {
+      auto t = std::make_shared<std::thread>(std::move(body));
+      w->join = [t] { t->join(); };
+    }
   }
   d.started = true;
   return OkStatus();
@@ -345,7 +351,7 @@ void HttpServer::Stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   for (auto& w : d.workers) w->ioc.stop();
-  for (auto& w : d.workers) w->thread.join();
+  for (auto& w : d.workers) w->join();
   // The threads are gone: what is left may be touched from here.
   d.acceptor.reset();
   d.accept_retry.reset();

@@ -130,6 +130,11 @@ struct HttpServerOptions {
   size_t max_connections = 10000;
   size_t max_connections_per_client = 256;
   size_t io_threads = 1;
+  // Starts each IO thread: runs `body` on a new thread and returns what
+  // joins it. Empty: a std::thread. The engine starts guest threads
+  // (wasm::GuestThread), whose stack lets a short guest run on the IO
+  // thread itself.
+  std::function<std::function<void()>(std::function<void()> body)> start_thread;
   std::string tls_cert;  // PEM paths; both set = HTTPS only
   std::string tls_key;
   // Stop() waits this long for in-flight requests before cutting them off.

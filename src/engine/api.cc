@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/timer.h"
 #include "engine/execute_json.h"
+#include "wasm/guest_thread.h"
 
 namespace aether::engine {
 namespace {
@@ -59,6 +60,7 @@ ApiOptions ApiOptions::FromConfig(const RuntimeConfig& runtime, std::string vers
   o.memory_limit = runtime.memory_limit;
   o.max_input = runtime.max_input;
   o.max_output = runtime.max_output;
+  o.inline_budget = runtime.inline_budget;
   o.version = std::move(version);
   return o;
 }
@@ -150,6 +152,7 @@ void Api::Execute(HttpRequest&& request, Responder respond) {
   job->respond = std::move(respond);
   if (job->fn->loaded()) {
     metrics_.cache_hits.Inc();
+    if (RunInline(*job)) return;
     return Submit(job);
   }
   metrics_.cache_misses.Inc();
@@ -176,7 +179,7 @@ void Api::Execute(HttpRequest&& request, Responder respond) {
 }
 
 void Api::Submit(const std::shared_ptr<Pending>& job) {
-  if (!executor_.TrySubmit([this, job] { Run(*job); })) {
+  if (!executor_.TrySubmit([this, job] { (void)Run(*job); })) {
     metrics_.rejected.Inc();
     metrics_.CountRequest(job->fn->name(), 503);
     return job->respond(RetryLater(MakeError(
@@ -186,7 +189,32 @@ void Api::Submit(const std::shared_ptr<Pending>& job) {
   }
 }
 
-void Api::Run(Pending& job) {
+bool Api::RunInline(Pending& job) {
+  if (options_.inline_budget.count() <= 0 || !wasm::OnGuestThread() ||
+      job.fn->quick_runs().load(std::memory_order_relaxed) < kQuickRunsBeforeInline) {
+    return false;
+  }
+  if (Run(job, options_.inline_budget)) {
+    metrics_.inline_answered.Inc();
+    return true;
+  }
+  metrics_.inline_handed_off.Inc();
+  return false;
+}
+
+void Api::CountQuick(Function& function, const Result<wasm::RunResult>& run) {
+  if (options_.inline_budget.count() <= 0) return;
+  std::atomic<uint32_t>& quick = function.quick_runs();
+  double half_budget_ms =
+      std::chrono::duration<double, std::milli>(options_.inline_budget).count() / 2;
+  if (!run.ok() || run->exec_ms > half_budget_ms) {
+    quick.store(0, std::memory_order_relaxed);
+  } else if (quick.load(std::memory_order_relaxed) < kQuickRunsBeforeInline) {
+    quick.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+bool Api::Run(Pending& job, std::chrono::nanoseconds budget) {
   Function& function = *job.fn;
   const std::string& name = function.name();
   const Responder& respond = job.respond;
@@ -195,16 +223,18 @@ void Api::Run(Pending& job) {
   if (waited >= job.timeout) {
     metrics_.rejected.Inc();
     metrics_.CountRequest(name, 503);
-    return respond(RetryLater(MakeError(
+    respond(RetryLater(MakeError(
         503, "overloaded",
         fmt::format("the request waited {} ms for a worker, its whole timeout ({} ms); retry "
                     "later",
                     Ms(waited), Ms(job.timeout)))));
+    return true;
   }
   Result<std::shared_ptr<const wasm::Module>> module = function.WaitModule();
   if (!module.ok()) {
     metrics_.CountRequest(name, 500);
-    return respond(ToHttp(MakeLoadErrorResponse(name, module.status())));
+    respond(ToHttp(MakeLoadErrorResponse(name, module.status())));
+    return true;
   }
   // The optimized tier replaces the fast one once the background compile is done.
   std::shared_ptr<const wasm::Module> current = engine_.Current(*module);
@@ -218,12 +248,16 @@ void Api::Run(Pending& job) {
                                ? std::min(settings.memory_limit, options_.memory_limit)
                                : options_.memory_limit;
   ro.limits.timeout = job.timeout - std::chrono::duration_cast<std::chrono::nanoseconds>(waited);
+  const bool limited = budget.count() > 0 && budget < ro.limits.timeout;
+  if (limited) ro.limits.timeout = budget;
   ro.stdin_data = job.input;
   ro.max_output_bytes = options_.max_output;
 
   metrics_.live_instances.Inc();
   Result<wasm::RunResult> run = engine_.Run(*current, ro);
   metrics_.live_instances.Dec();
+  CountQuick(function, run);
+  if (limited && run.ok() && run->trap == wasm::TrapKind::kTimeout) return false;
 
   ExecuteResponse resp = MakeRunResponse(name, run, job.timeout);
   if (run.ok()) {
@@ -245,6 +279,7 @@ void Api::Run(Pending& job) {
   }
   metrics_.CountRequest(name, resp.status);
   respond(ToHttp(std::move(resp)));
+  return true;
 }
 
 void Api::Health(HttpRequest&&, Responder respond) {

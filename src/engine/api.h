@@ -6,9 +6,17 @@
 // (The workflow routes, /dataplane/v1/* and /wf/..., are added by
 // workflow::Dataplane::Register.)
 //
-// Handlers run on the HTTP IO thread and never run a guest there: /execute
-// parses, looks the function up and queues the execution; a worker runs it
-// and answers through the Responder.
+// Handlers run on the HTTP IO thread: /execute parses, looks the function
+// up and queues the execution; a worker runs it and answers through the
+// Responder. A quick function runs on the IO thread instead, saving the two
+// hand-offs between threads (to the worker and back): one whose last
+// kQuickRunsBeforeInline executions each took at most half of
+// inline_budget, when the IO thread is a guest thread (the engine starts
+// its server's threads as wasm::GuestThreads). It runs there under a
+// timeout of inline_budget; past it, it is stopped and run again from the
+// start on a worker (an /execute guest has no effect outside its own
+// output, so the client sees one execution), and its streak starts again.
+// So an IO thread is held by a guest for at most inline_budget per request.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -35,12 +43,16 @@ class Timer;  // common/timer.h
 
 namespace aether::engine {
 
+// Quick executions in a row before a function runs on the IO thread.
+inline constexpr uint32_t kQuickRunsBeforeInline = 8;
+
 struct ApiOptions {
   std::chrono::nanoseconds exec_timeout = kDefaultExecTimeout;
   uint64_t memory_limit = kDefaultMemoryLimit;
-  uint64_t max_input = 1ull << 20;          // stdin bytes; more is 413
-  uint64_t max_output = kDefaultMaxOutput;  // per captured stream
-  std::string version;                      // reported by /health
+  uint64_t max_input = 1ull << 20;            // stdin bytes; more is 413
+  uint64_t max_output = kDefaultMaxOutput;    // per captured stream
+  std::string version;                        // reported by /health
+  std::chrono::nanoseconds inline_budget{0};  // 0: never on the IO thread
 
   static ApiOptions FromConfig(const RuntimeConfig& runtime, std::string version);
 };
@@ -89,8 +101,14 @@ class Api {
   struct Pending;
   struct Life;
   void Submit(const std::shared_ptr<Pending>& job);
-  // On a worker.
-  void Run(Pending& job);
+  // On the IO thread: runs a quick function's job there. False when it did
+  // not answer: not quick (yet), or it ran past the inline budget.
+  bool RunInline(Pending& job);
+  // On a worker, or with a `budget` on the IO thread: false (and no answer)
+  // when it ran past that budget.
+  bool Run(Pending& job, std::chrono::nanoseconds budget = {});
+  // Keeps the function's streak of quick executions.
+  void CountQuick(Function& function, const Result<wasm::RunResult>& run);
 
   const ApiOptions options_;
   wasm::Engine& engine_;

@@ -12,6 +12,8 @@ std::vector<double> ExecutionBuckets() {
           0.025,   0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
 }
 
+constexpr std::string_view kInlineHelp = "Executions run on the HTTP IO thread, by outcome";
+
 std::vector<double> CompileBuckets() {
   return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 }
@@ -40,6 +42,10 @@ EngineMetrics::EngineMetrics(MetricsRegistry& registry)
               .AddCounter("aether_events_dropped_total",
                           "Events for the control plane dropped (queue full or send failed)")
               .Get()),
+      inline_answered(registry.AddCounter("aether_inline_executions_total", kInlineHelp)
+                          .WithLabels({{"result", "answered"}})),
+      inline_handed_off(registry.AddCounter("aether_inline_executions_total", kInlineHelp)
+                            .WithLabels({{"result", "handed_off"}})),
       requests_(registry.AddCounter("aether_requests_total", "POST /execute answers")),
       execution_(registry.AddHistogram("aether_execution_seconds",
                                        "Guest instantiate + run + teardown time",

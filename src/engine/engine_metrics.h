@@ -12,6 +12,9 @@
 //   aether_traps_total{kind}                 traps and timeouts by TrapName
 //   aether_queue_depth                       tasks waiting for a worker (set when scraped)
 //   aether_rejected_total                    503s because the queue was full
+//   aether_inline_executions_total{result}   executions run on the IO thread: result="answered",
+//                                            or "handed_off" (past the inline budget, run again
+//                                            on a worker)
 //   aether_events_dropped_total              events for the control plane dropped
 #pragma once
 
@@ -48,6 +51,8 @@ class EngineMetrics {
   CollectedFamily& queue_depth;  // written by the Api's scrape hook
   Counter& rejected;
   Counter& events_dropped;
+  Counter& inline_answered;
+  Counter& inline_handed_off;
 
  private:
   struct StringHash {

@@ -22,6 +22,7 @@
 #include "engine/workflow_options.h"
 #include "protocol/ids.h"
 #include "wasm/engine.h"
+#include "wasm/guest_thread.h"
 #include "wasm/validate.h"
 #include "workflow/dataplane.h"
 #include "workflow/jetstream_janitor.h"
@@ -140,6 +141,11 @@ class EngineServiceImpl final : public EngineService {
     // gave ~95-105k req/s with two and ~70-90k with one (interleaved runs);
     // the guests are microseconds, so HTTP work is the bottleneck.
     so.io_threads = 2;
+    // Guest threads: a quick function runs on the IO thread (engine/api.h).
+    so.start_thread = [](std::function<void()> body) -> std::function<void()> {
+      auto thread = std::make_shared<wasm::GuestThread>(std::move(body));
+      return [thread] { thread->Join(); };
+    };
     server_ = std::make_unique<HttpServer>(std::move(so));
     api_->Register(*server_);
     dataplane_->Register(*server_, *host_);

@@ -11,6 +11,7 @@
 // that load, or does it itself when it has not started yet.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -57,6 +58,14 @@ class Function {
   // Runs the load on this thread unless another thread has started it: a
   // request hurries a load still queued behind other functions' compiles.
   virtual void LoadIfQueued() = 0;
+
+  // Kept by the Api (engine/api.h): this version's executions in a row that
+  // finished within half of the inline budget. Only after a streak of them
+  // does a request run it on the IO thread.
+  std::atomic<uint32_t>& quick_runs() { return quick_runs_; }
+
+ private:
+  std::atomic<uint32_t> quick_runs_{0};
 };
 
 // What the registry knows about a function, for status pages and logs.

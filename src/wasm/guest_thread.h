@@ -23,4 +23,7 @@ class GuestThread {
   bool joinable_ = false;
 };
 
+// True on a thread a GuestThread started: one where a guest may run.
+bool OnGuestThread();
+
 }  // namespace aether::wasm

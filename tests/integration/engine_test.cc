@@ -265,6 +265,65 @@ TEST(EngineIntegration, FullQueueAnswers503AtOnce) {
   EXPECT_NE(e.Get("/metrics").body.find("aether_rejected_total 1"), std::string::npos);
 }
 
+// The value of one series in /metrics text, -1 when absent.
+double Series(const std::string& text, const std::string& series) {
+  size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+TEST(EngineIntegration, QuickFunctionsRunOnTheIoThreadAndASlowRunIsHandedOff) {
+  // fib(5) takes microseconds: after a streak of quick runs it runs on the
+  // IO thread. fib(80) never ends: there it is stopped at inline_budget and
+  // run again on the one worker, where exec_timeout ends it. The IO thread
+  // is free again long before that.
+  Engine e({"fib"}, "workers = 1\nexec_timeout = \"3s\"\ninline_budget = \"20ms\"");
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(e.WaitReady("fib"));
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(Output(e.Call("fib", "5")), "5\n");
+  std::string m = e.Get("/metrics").body;
+  EXPECT_GE(Series(m, "aether_inline_executions_total{result=\"answered\"}"), 1) << m;
+  EXPECT_EQ(Series(m, "aether_inline_executions_total{result=\"handed_off\"}"), 0);
+
+  auto slow = std::async(std::launch::async, [&] { return e.Call("fib", "80"); });
+  auto handed_off = [&] {
+    return Series(e.Get("/metrics").body, "aether_inline_executions_total{result=\"handed_off\"}");
+  };
+  auto deadline = Clock::now() + std::chrono::seconds(2);
+  while (Clock::now() < deadline && handed_off() < 1) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(handed_off(), 1);
+  // New connections land on both IO threads: each answers while fib(80)
+  // still runs on the worker, so neither IO thread is held by it.
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(e.Get("/health").status, 200);
+  EXPECT_EQ(slow.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  HttpResponse r = slow.get();
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(Body(r)["code"].as_string(), "timeout");
+  EXPECT_EQ(Body(r)["error"].as_string(), "function fib timed out after 3s");
+  // The streak starts again on the worker.
+  EXPECT_EQ(Output(e.Call("fib", "5")), "5\n");
+}
+
+TEST(EngineIntegration, AGuestOverflowingTheStackOnTheIoThreadTrapsAndTheEngineServes) {
+  // A generous budget, so that the overflow (quick, and a trap is an
+  // answer) surely earns its place on the IO thread, whose stack must then
+  // catch it as a worker's does.
+  Engine e({"stack_overflow", "hello"}, "inline_budget = \"100ms\"");
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(e.WaitReady("stack_overflow"));
+  for (int i = 0; i < 12; ++i) {
+    HttpResponse r = e.Call("stack_overflow");
+    ASSERT_EQ(r.status, 500) << r.body;
+    EXPECT_EQ(Body(r)["trap"].as_string(), "stack_exhausted");
+  }
+  std::string m = e.Get("/metrics").body;
+  EXPECT_GE(Series(m, "aether_inline_executions_total{result=\"answered\"}"), 1) << m;
+  EXPECT_EQ(Output(e.Call("hello")), "Hello, World!\n");
+  EXPECT_EQ(e.Get("/health").status, 200);
+}
+
 TEST(EngineIntegration, OptimizedTierTakesOver) {
   Engine e({"hello"}, "", /*optimize=*/true);
   ASSERT_TRUE(e.ok());

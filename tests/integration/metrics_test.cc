@@ -44,6 +44,7 @@ const Families kEngineFamilies = {
     {"aether_queue_depth", "gauge"},
     {"aether_rejected_total", "counter"},
     {"aether_events_dropped_total", "counter"},
+    {"aether_inline_executions_total", "counter"},
 };
 
 // docs/workflow-protocol.md, "Metrics (engine /metrics)".
@@ -125,6 +126,8 @@ TEST(MetricsIntegration, EngineExportsEveryDocumentedFamilyAndNoOther) {
   // The series computed at scrape time, with every label value.
   ExpectSeries(m.body, {
                            "aether_queue_depth",
+                           "aether_inline_executions_total{result=\"answered\"}",
+                           "aether_inline_executions_total{result=\"handed_off\"}",
                            "aether_workflow_instances{state=\"failed\"}",
                            "aether_workflow_instances{state=\"restarting\"}",
                            "aether_workflow_instances{state=\"running\"}",

@@ -126,7 +126,7 @@ struct IoWorker : std::enable_shared_from_this<IoWorker> {
   asio::io_context ioc{1};  // hint: one thread runs it
   std::unordered_map<ConnectionBase*, std::shared_ptr<ConnectionBase>> connections;
   bool stopping = false;
-  std::thread thread;
+  std::function<void()> join;  // the IO thread's, once started
 };
 
 class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {

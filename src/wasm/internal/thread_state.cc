@@ -241,12 +241,17 @@ void DisarmWatchdog(ThreadState* st) { st->armed.store(0, std::memory_order_rele
 // ---- GuestThread ----------------------------------------------------------
 
 namespace {
+thread_local bool tls_guest_thread = false;
+
 void* GuestThreadMain(void* arg) {
   std::unique_ptr<std::function<void()>> fn(static_cast<std::function<void()>*>(arg));
+  tls_guest_thread = true;
   (*fn)();
   return nullptr;
 }
 }  // namespace
+
+bool OnGuestThread() { return tls_guest_thread; }
 
 GuestThread::GuestThread(std::function<void()> fn) {
   pthread_attr_t attr;
