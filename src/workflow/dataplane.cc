@@ -395,55 +395,92 @@ void Dataplane::Impl::SendLoop(Peer& peer) {
   }
 }
 
-void Dataplane::Call(const OutputTarget& target, std::string_view source, std::string_view payload,
-                     milliseconds timeout, ReplyFn done) {
-  Impl& d = *impl_;
+// What Call and CallOnThisThread check before anything is sent.
+Status Dataplane::Impl::CheckCall(const OutputTarget& target, std::string_view source,
+                                  std::string_view payload) {
   if (payload.size() > kMaxEventPayload) {
-    return done(InvalidArgument(
-        fmt::format("the payload is {} bytes; the limit is {}", payload.size(), kMaxEventPayload)));
+    return InvalidArgument(
+        fmt::format("the payload is {} bytes; the limit is {}", payload.size(), kMaxEventPayload));
   }
   if (target.instance.empty() || target.instance.size() > kMaxFrameName ||
       source.size() > kMaxFrameName || target.url.empty()) {
-    return done(InvalidArgument("bad target or source for the dataplane"));
+    return InvalidArgument("bad target or source for the dataplane");
   }
-  if (d.stopping.load()) {
-    d.calls_failed.fetch_add(1, std::memory_order_relaxed);
-    return done(Unavailable("the dataplane is stopping"));
+  if (stopping.load()) {
+    calls_failed.fetch_add(1, std::memory_order_relaxed);
+    return Unavailable("the dataplane is stopping");
   }
+  return OkStatus();
+}
+
+Dataplane::Impl::CallRequest Dataplane::Impl::NewCall(const OutputTarget& target,
+                                                      std::string_view source,
+                                                      std::string_view payload,
+                                                      milliseconds timeout) const {
+  CallRequest c;
+  AppendFrame(c.frame, target.instance, source, payload);
+  timeout = std::max(timeout, milliseconds(0));
+  c.headers = Credentials(target.node_id);
+  // The target's timeout: ours (0 = its own event timeout).
+  c.headers.emplace_back(std::string(kTimeoutHeader), std::to_string(timeout.count()));
+  c.headers.emplace_back("Content-Type", "application/octet-stream");
+  // HTTP waits a little longer than the target so its 504 arrives first.
+  c.wait = (timeout.count() > 0 ? timeout : options.max_call_wait) + milliseconds(1000);
+  c.url = target.url + std::string(kCallPath);
+  return c;
+}
+
+Result<std::string> Dataplane::Impl::CallAnswer(Result<HttpResponse> r,
+                                                const std::string& instance) {
+  Result<std::string> reply =
+      r.ok() ? CallResult(std::move(*r), instance)
+      : r.status().code() == Code::kDeadlineExceeded
+          ? Result<std::string>(DeadlineExceeded(instance + " did not reply in time"))
+      : stopping.load() ? Result<std::string>(Unavailable("the dataplane is stopping"))
+                        : Result<std::string>(Unavailable(r.status().message()));
+  (reply.ok() ? calls_ok : calls_failed).fetch_add(1, std::memory_order_relaxed);
+  return reply;
+}
+
+void Dataplane::Call(const OutputTarget& target, std::string_view source, std::string_view payload,
+                     milliseconds timeout, ReplyFn done) {
+  Impl& d = *impl_;
+  if (Status st = d.CheckCall(target, source, payload); !st.ok()) return done(std::move(st));
   if (d.calls_pending.fetch_add(1) >= d.options.max_pending_calls) {
     d.calls_pending.fetch_sub(1);
     d.calls_failed.fetch_add(1, std::memory_order_relaxed);
     return done(ResourceExhausted("too many calls to other nodes waiting"));
   }
-  // The client reads the body until it calls back: the frame lives in the
-  // callback.
-  auto frame = std::make_shared<std::string>();
-  AppendFrame(*frame, target.instance, source, payload);
-  timeout = std::max(timeout, milliseconds(0));
-  HttpHeaders headers = d.Credentials(target.node_id);
-  // The target's timeout: ours (0 = its own event timeout).
-  headers.emplace_back(std::string(kTimeoutHeader), std::to_string(timeout.count()));
-  headers.emplace_back("Content-Type", "application/octet-stream");
-  // HTTP waits a little longer than the target so its 504 arrives first.
-  milliseconds wait =
-      (timeout.count() > 0 ? timeout : d.options.max_call_wait) + milliseconds(1000);
+  // The client reads the body until it calls back: the request lives in
+  // the callback.
+  auto call = std::make_shared<Impl::CallRequest>(d.NewCall(target, source, payload, timeout));
   AsyncHttpRequest request{.method = "POST",
-                           .url = target.url + std::string(kCallPath),
-                           .body = *frame,
-                           .headers = std::move(headers),
-                           .timeout = wait};
-  d.call_http->Send(std::move(request), [&d, frame, instance = target.instance,
+                           .url = call->url,
+                           .body = call->frame,
+                           .headers = std::move(call->headers),
+                           .timeout = call->wait};
+  d.call_http->Send(std::move(request), [&d, call, instance = target.instance,
                                          done = std::move(done)](Result<HttpResponse> r) {
-    Result<std::string> reply =
-        r.ok() ? CallResult(std::move(*r), instance)
-        : r.status().code() == Code::kDeadlineExceeded
-            ? Result<std::string>(DeadlineExceeded(instance + " did not reply in time"))
-        : d.stopping.load() ? Result<std::string>(Unavailable("the dataplane is stopping"))
-                            : Result<std::string>(Unavailable(r.status().message()));
-    (reply.ok() ? d.calls_ok : d.calls_failed).fetch_add(1, std::memory_order_relaxed);
+    Result<std::string> reply = d.CallAnswer(std::move(r), instance);
     d.calls_pending.fetch_sub(1);
     done(std::move(reply));
   });
+}
+
+std::optional<Result<std::string>> Dataplane::CallOnThisThread(const OutputTarget& target,
+                                                               std::string_view source,
+                                                               std::string_view payload,
+                                                               milliseconds timeout) {
+  Impl& d = *impl_;
+  if (Status st = d.CheckCall(target, source, payload); !st.ok()) return st;
+  Impl::CallRequest call = d.NewCall(target, source, payload, timeout);
+  Result<HttpResponse> r = d.call_sync_http->Send({.method = "POST",
+                                                   .url = call.url,
+                                                   .body = call.frame,
+                                                   .headers = std::move(call.headers),
+                                                   .timeout = call.wait,
+                                                   .cancel = d.stop.get_token()});
+  return d.CallAnswer(std::move(r), target.instance);
 }
 
 DataplaneCounters Dataplane::counters() const {

@@ -20,8 +20,10 @@
 //
 // Calls: POST /dataplane/v1/call, asynchronously (no thread per call in
 // flight), on at most call_connections keep-alive connections per peer;
-// more than max_pending_calls unanswered answers ResourceExhausted. Stop
-// cuts the calls in flight (Unavailable).
+// more than max_pending_calls unanswered answers ResourceExhausted. A
+// caller that waits for the reply anyway (a guest in aether.call) sends and
+// reads on its own thread instead (CallOnThisThread): no hand-off to the
+// client's thread and back. Stop cuts the calls in flight (Unavailable).
 //
 // Receiving: POST /dataplane/v1/events, POST /dataplane/v1/call and the
 // http-ingress routes /wf/{workflow}/{path...}; see Register().
@@ -49,6 +51,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -140,6 +143,12 @@ class Dataplane final : public RemoteLink {
               WaitUntil wait_until) override;
   void Call(const OutputTarget& target, std::string_view source, std::string_view payload,
             std::chrono::milliseconds timeout, ReplyFn done) override;
+  // The same call over a kept connection, sent and read on the calling
+  // thread; cut by Stop (Unavailable).
+  std::optional<Result<std::string>> CallOnThisThread(const OutputTarget& target,
+                                                      std::string_view source,
+                                                      std::string_view payload,
+                                                      std::chrono::milliseconds timeout) override;
   void CountSendDropped(const OutputTarget& target) override;
 
   // Adds the receiving routes to `server` (before it starts):

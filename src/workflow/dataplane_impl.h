@@ -58,6 +58,19 @@ struct Dataplane::Impl {
     std::thread thread;
   };
 
+  // A call's request, made once by Call or CallOnThisThread.
+  struct CallRequest {
+    std::string frame;
+    std::string url;
+    HttpHeaders headers;
+    std::chrono::milliseconds wait{};  // the HTTP timeout
+  };
+  Status CheckCall(const OutputTarget& target, std::string_view source, std::string_view payload);
+  CallRequest NewCall(const OutputTarget& target, std::string_view source, std::string_view payload,
+                      std::chrono::milliseconds timeout) const;
+  // The caller's reply from the peer's answer, counted.
+  Result<std::string> CallAnswer(Result<HttpResponse> r, const std::string& instance);
+
   Peer* PeerFor(const OutputTarget& target);  // null when stopping
   void SendLoop(Peer& peer);
   // True when stopping.
@@ -120,6 +133,9 @@ struct Dataplane::Impl {
       NewAsyncHttpClient({.max_connections_per_host = std::max<size_t>(1, options.call_connections),
                           .abort_on_stop = true});
   std::atomic<size_t> calls_pending{0};  // sent, not yet answered
+  // CallOnThisThread's: a connection kept per caller thread at most.
+  std::unique_ptr<HttpClient> call_sync_http =
+      NewHttpClient({.max_idle_per_host = std::max<size_t>(1, options.call_connections)});
 
   std::atomic<uint64_t> sent{0}, peer_dropped{0}, bad_answer{0}, queue_full{0}, unreachable{0},
       rejected{0}, received{0}, received_dropped{0}, deferred{0}, received_deferred{0},

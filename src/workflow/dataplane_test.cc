@@ -246,6 +246,38 @@ TEST(DataplaneTest, CallsPastTheConnectionsWaitAndPastThePendingBoundAreRefused)
   EXPECT_TRUE(CallAndWait(a.dataplane, b.Target("wf/f/0"), "x").ok());
 }
 
+TEST(DataplaneTest, ACallOnTheCallersThreadAnswersAsCallDoesAndStopCutsIt) {
+  Node a, b;
+  b.Trust({&a});
+  b.host.AddInstance("wf/f/0");
+  std::optional<Result<std::string>> r =
+      a.dataplane.CallOnThisThread(b.Target("wf/f/0"), "s", "hi", milliseconds(5000));
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok()) << r->status().message();
+  EXPECT_EQ(**r, "wf/f/0|s|hi");
+  EXPECT_EQ(b.host.last_call_timeout(), milliseconds(5000));
+  r = a.dataplane.CallOnThisThread(b.Target("wf/nope/0"), "s", "x", milliseconds(5000));
+  EXPECT_EQ(r->status().code(), Code::kNotFound);
+  r = a.dataplane.CallOnThisThread(b.Target("wf/f/0"), "s", "fail", milliseconds(5000));
+  EXPECT_EQ(r->status().code(), Code::kInternal);
+  r = a.dataplane.CallOnThisThread(b.Target("wf/f/0"), "s", std::string(kMaxEventPayload + 1, 'x'),
+                                   milliseconds(5000));
+  EXPECT_EQ(r->status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(a.dataplane.counters().calls_ok, 1u);
+
+  // In flight at the peer when the dataplane stops: cut, not waited for.
+  auto cut = std::async(std::launch::async, [&] {
+    return a.dataplane.CallOnThisThread(b.Target("wf/f/0"), "s", "sleep:3000", milliseconds(4000));
+  });
+  ASSERT_TRUE(Eventually([&] { return b.host.last_call_timeout() == milliseconds(4000); }));
+  a.dataplane.Stop();
+  ASSERT_EQ(cut.wait_for(milliseconds(2000)), std::future_status::ready) << "Stop did not cut it";
+  std::optional<Result<std::string>> c = cut.get();
+  EXPECT_EQ(c->status().code(), Code::kUnavailable) << c->status().message();
+  r = a.dataplane.CallOnThisThread(b.Target("wf/f/0"), "s", "late", milliseconds(5000));
+  EXPECT_EQ(r->status().code(), Code::kUnavailable);
+}
+
 TEST(DataplaneTest, OnlyPeersWithTheirOwnTokenGetIn) {
   DataplaneOptions quick;
   quick.retry_for = milliseconds(200);

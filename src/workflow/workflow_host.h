@@ -57,6 +57,17 @@ class RemoteLink {
                       WaitUntil wait_until) = 0;
   virtual void Call(const OutputTarget& target, std::string_view source, std::string_view payload,
                     std::chrono::milliseconds timeout, ReplyFn done) = 0;
+  // The same call made on the calling thread, for a caller that blocks until
+  // the reply anyway (a guest in aether.call): it saves the hand-offs to the
+  // link's threads and back. nullopt: not offered, use Call. Default: not
+  // offered.
+  virtual std::optional<Result<std::string>> CallOnThisThread(const OutputTarget& target,
+                                                              std::string_view source,
+                                                              std::string_view payload,
+                                                              std::chrono::milliseconds timeout) {
+    (void)target, (void)source, (void)payload, (void)timeout;
+    return std::nullopt;
+  }
   // A cast that Cast refused is dropped for good (the sender waited as long
   // as it may and does not try again): for the link's own counters. Cast
   // itself counts nothing, since its caller may still wait and retry, or

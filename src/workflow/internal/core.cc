@@ -226,6 +226,10 @@ Result<std::string> Core::CallFromBlocking(Actor& from, std::string_view output,
     std::optional<Result<std::string>> direct =
         t.local->DirectCall(from.component(), payload, timeout);
     if (direct) return std::move(*direct);
+  } else if (RemoteLink* link = t.remote ? remote() : nullptr) {
+    std::optional<Result<std::string>> here =
+        link->CallOnThisThread(t.where, from.component(), payload, timeout);
+    if (here) return std::move(*here);
   }
   auto waiter = std::make_shared<Waiter>();
   ReplyFn reply = [waiter](Result<std::string> r) {
