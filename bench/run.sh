@@ -4,6 +4,8 @@
 #
 #   nginx `return 200` with a fixed JSON body   (the HTTP limit of this machine)
 #   the Node.js WASI peer server                (../shared/peers/node-wasi-server.mjs)
+#   Cloudflare's workerd (from npm, installed into WORKERD_DIR once)
+#                                               (../shared/peers/workerd/)
 #   aether-engine                               (build/bin/aether-engine)
 #
 # All three serve the same hello.wasm and fib.wasm (build/guests/) on
@@ -26,8 +28,9 @@
 #   WORKERS  [nproc] nginx worker_processes and node cluster workers
 #   FIB_N    [25]    input of the fib runs
 #   SOAK     [0]     e.g. 60s: add an engine hello soak run at CONNS and report engine RSS growth
-#   SKIP_ENGINE=1  SKIP_NODE=1  SKIP_NGINX=1  SKIP_MICRO=1
+#   SKIP_ENGINE=1  SKIP_NODE=1  SKIP_NGINX=1  SKIP_MICRO=1  SKIP_WORKERD=1
 #   SKIP_CONTROL=1 SKIP_WORKFLOW=1 SKIP_GATEWAY=1            leave a part out
+#   WORKERD_DIR [/tmp/aether-workerd-peer]  where workerd is installed (npm) and run
 #   ENGINE_RUNTIME []  extra [runtime] lines for the engines, e.g.
 #                      'inline_budget = "0s"' (every execution on a worker) to compare
 #   BUILD_DIR [build]  GUEST_DIR [BUILD_DIR/guests]  PEERS_DIR [../shared/peers]
@@ -51,6 +54,9 @@ SKIP_NODE=${SKIP_NODE:-0}
 SKIP_NGINX=${SKIP_NGINX:-0}
 SKIP_MICRO=${SKIP_MICRO:-0}
 SKIP_GATEWAY=${SKIP_GATEWAY:-0}
+SKIP_WORKERD=${SKIP_WORKERD:-0}
+WORKERD_RUN="$PEERS_DIR/workerd/run-workerd.sh"
+export WORKERD_DIR=${WORKERD_DIR:-/tmp/aether-workerd-peer}
 LUA="$ROOT/bench/post-execute.lua"
 ENGINE_BIN="$BUILD_DIR/bin/aether-engine"
 CONTROL_BIN="$BUILD_DIR/bin/aether-control"
@@ -65,6 +71,18 @@ if [ "$SKIP_NODE" != 1 ]; then
   command -v node >/dev/null || die "missing tool: node (make deps), or set SKIP_NODE=1"
   [ -f "$NODE_SERVER" ] || die "no Node peer at $NODE_SERVER; set PEERS_DIR or SKIP_NODE=1"
 fi
+if [ "$SKIP_WORKERD" != 1 ]; then
+  [ -f "$WORKERD_RUN" ] || die "no workerd peer at $WORKERD_RUN; set PEERS_DIR or SKIP_WORKERD=1"
+  command -v npm >/dev/null || die "missing tool: npm (for the workerd peer), or set SKIP_WORKERD=1"
+  if [ ! -x "$WORKERD_DIR/node_modules/@cloudflare/workerd-linux-64/bin/workerd" ]; then
+    echo "installing workerd from npm into $WORKERD_DIR (once)..." >&2
+    # The version run-workerd.sh pins; it skips the install once this is there.
+    version=$(grep -o 'workerd@[0-9.]*' "$WORKERD_RUN" | head -1)
+    mkdir -p "$WORKERD_DIR"
+    (cd "$WORKERD_DIR" && npm i --no-audit --no-fund --silent "${version:-workerd}" >/dev/null) ||
+      die "npm could not install workerd; set SKIP_WORKERD=1 to run without it"
+  fi
+fi
 [ "$SKIP_ENGINE" = 1 ] || [ -x "$ENGINE_BIN" ] || die "no $ENGINE_BIN: run 'make build' first (or SKIP_ENGINE=1)"
 [ "$SKIP_NGINX" != 1 ] || SKIP_GATEWAY=1 # the gateway's peer is nginx proxy_pass
 if [ "$SKIP_GATEWAY" != 1 ]; then
@@ -77,9 +95,9 @@ for g in hello fib; do
 done
 
 # Distinct free ports, chosen by the kernel while all are held.
-read -r NGINX_PORT NODE_PORT ENGINE_PORT PROXY_PORT CONTROL_PORT GW_ENGINE_PORT < <(python3 - <<'PY'
+read -r NGINX_PORT NODE_PORT ENGINE_PORT PROXY_PORT CONTROL_PORT GW_ENGINE_PORT WORKERD_PORT < <(python3 - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(6)]
+socks = [socket.socket() for _ in range(7)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])
@@ -95,11 +113,11 @@ RESULTS="$WORK/results.txt"
 mkdir -p "$WORK/modules"
 cp "$GUEST_DIR/hello.wasm" "$GUEST_DIR/fib.wasm" "$WORK/modules/"
 
-NGINX_PID=""; NODE_PID=""; ENGINE_PID=""; CONTROL_PID=""; GW_ENGINE_PID=""
+NGINX_PID=""; NODE_PID=""; ENGINE_PID=""; CONTROL_PID=""; GW_ENGINE_PID=""; WORKERD_PID=""
 
 pids_of_ours() { # the servers we started and their direct children (nginx and node workers)
   local p
-  for p in $NGINX_PID $NODE_PID $ENGINE_PID $CONTROL_PID $GW_ENGINE_PID; do
+  for p in $NGINX_PID $NODE_PID $ENGINE_PID $CONTROL_PID $GW_ENGINE_PID $WORKERD_PID; do
     echo "$p"
     pgrep -P "$p" 2>/dev/null || true
   done
@@ -110,7 +128,7 @@ stop_servers() {
   local all pid alive
   all="$(pids_of_ours | tr '\n' ' ')"
   [ -n "$NGINX_PID" ] && kill -QUIT "$NGINX_PID" 2>/dev/null
-  for pid in $NODE_PID $ENGINE_PID $GW_ENGINE_PID $CONTROL_PID; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $NODE_PID $ENGINE_PID $GW_ENGINE_PID $CONTROL_PID $WORKERD_PID; do kill -TERM "$pid" 2>/dev/null; done
   for _ in $(seq 1 50); do # up to 5 s for a graceful exit
     alive=0
     for pid in $all; do kill -0 "$pid" 2>/dev/null && alive=1; done
@@ -118,8 +136,8 @@ stop_servers() {
     sleep 0.1
   done
   for pid in $all; do kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null; done
-  wait $NGINX_PID $NODE_PID $ENGINE_PID $CONTROL_PID $GW_ENGINE_PID 2>/dev/null
-  NGINX_PID=""; NODE_PID=""; ENGINE_PID=""; CONTROL_PID=""; GW_ENGINE_PID=""
+  wait $NGINX_PID $NODE_PID $ENGINE_PID $CONTROL_PID $GW_ENGINE_PID $WORKERD_PID 2>/dev/null
+  NGINX_PID=""; NODE_PID=""; ENGINE_PID=""; CONTROL_PID=""; GW_ENGINE_PID=""; WORKERD_PID=""
   set -e
 }
 
@@ -208,6 +226,13 @@ if [ "$SKIP_NODE" != 1 ]; then
   NODE_PID=$!
 fi
 
+# ------------------------------------------------------------------ workerd
+if [ "$SKIP_WORKERD" != 1 ]; then
+  # run-workerd.sh execs workerd: this PID is the server's.
+  bash "$WORKERD_RUN" "$WORKERD_PORT" > "$WORK/workerd.log" 2>&1 &
+  WORKERD_PID=$!
+fi
+
 # ------------------------------------------------------------------ aether-engine
 if [ "$SKIP_ENGINE" != 1 ]; then
   mkdir -p "$WORK/engine-data"
@@ -264,6 +289,7 @@ fi
 
 [ -z "$NGINX_PID" ] || wait_ready "http://127.0.0.1:$NGINX_PORT/health" "$WORK/nginx/logs/error.log" "$NGINX_PID"
 [ -z "$NODE_PID" ] || wait_ready "http://127.0.0.1:$NODE_PORT/health" "$WORK/node.log" "$NODE_PID"
+[ -z "$WORKERD_PID" ] || wait_ready "http://127.0.0.1:$WORKERD_PORT/health" "$WORK/workerd.log" "$WORKERD_PID"
 [ -z "$ENGINE_PID" ] || wait_ready "http://127.0.0.1:$ENGINE_PORT/health" "$WORK/engine.log" "$ENGINE_PID"
 GW_TOKEN=""
 if [ -n "$GW_ENGINE_PID" ]; then
@@ -288,7 +314,7 @@ for _ in range($FIB_N): a,b=b,a+b
 print(a)")
 [ -z "$NGINX_PID" ] || check nginx "$NGINX_PORT" hello '""' 'Hello, World!'
 [ -z "$GW_ENGINE_PID" ] || check nginx-proxy "$PROXY_PORT" hello '""' 'Hello, World!'
-for srv in node engine; do
+for srv in node workerd engine; do
   pid_var=${srv^^}_PID port_var=${srv^^}_PORT
   [ -n "${!pid_var}" ] || continue
   check "$srv" "${!port_var}" hello '""' 'Hello, World!'
@@ -300,6 +326,7 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo "?";
 # ------------------------------------------------------------------ wrk runs
 URL_NGINX="http://127.0.0.1:$NGINX_PORT/execute"
 URL_NODE="http://127.0.0.1:$NODE_PORT/execute"
+URL_WORKERD="http://127.0.0.1:$WORKERD_PORT/execute"
 URL_ENGINE="http://127.0.0.1:$ENGINE_PORT/execute"
 URL_PROXY="http://127.0.0.1:$PROXY_PORT/execute"
 URL_GATEWAY="http://127.0.0.1:$CONTROL_PORT/api/invoke/hello"
@@ -321,7 +348,7 @@ gateway_runs() { # suffix threads conns duration
 
 echo "warming up ($WARMUP per server and workload)..." >&2
 [ -z "$NGINX_PID" ] || wrk_run warm-nginx hello "" "$THREADS" 16 "$WARMUP" "$URL_NGINX"
-for srv in node engine; do
+for srv in node workerd engine; do
   pid_var=${srv^^}_PID url_var=URL_${srv^^}
   [ -n "${!pid_var}" ] || continue
   wrk_run "warm-$srv-hello" hello "" "$THREADS" 16 "$WARMUP" "${!url_var}"
@@ -342,6 +369,7 @@ for shape in "$THREADS $CONNS" "1 1"; do
     name=$wl; [ "$wl" = fib ] && name="fib$FIB_N"
     [ -z "$ENGINE_PID" ] || wrk_run "engine-$name-c$c" "$wl" "$input" "$t" "$c" "$DURATION" "$URL_ENGINE"
     [ -z "$NODE_PID" ] || wrk_run "node-$name-c$c" "$wl" "$input" "$t" "$c" "$DURATION" "$URL_NODE"
+    [ -z "$WORKERD_PID" ] || wrk_run "workerd-$name-c$c" "$wl" "$input" "$t" "$c" "$DURATION" "$URL_WORKERD"
   done
   gateway_runs "-c$c" "$t" "$c" "$DURATION"
 done
@@ -367,7 +395,7 @@ REPORT="$WORK/report.md"
   echo "# Aether benchmark $STAMP"
   echo
   echo "- host: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-  echo "- $(nginx -v 2>&1 | sed 's/^nginx version: //'), node $(node --version 2>/dev/null || echo '-'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+  echo "- $(nginx -v 2>&1 | sed 's/^nginx version: //'), node $(node --version 2>/dev/null || echo '-'), workerd $([ "$SKIP_WORKERD" = 1 ] && echo '-' || grep -o 'workerd@[0-9.]*' "$WORKERD_RUN" | head -1 | cut -d@ -f2), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
   echo "- source: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'no commit')$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -q . && echo ' + local changes')"
   [ -z "${ENGINE_RUNTIME:-}" ] || echo "- engines' extra [runtime]: ${ENGINE_RUNTIME//$'\n'/; }"
   echo "- wrk -t$THREADS -c$CONNS and -t1 -c1, $DURATION per run after a $WARMUP warm-up; nginx and node workers: $WORKERS; fib n=$FIB_N"
@@ -398,8 +426,10 @@ REPORT="$WORK/report.md"
       split(conns " 1", cs, " ")
       for (i = 1; i <= 2; i++) {
         c = "c" cs[i]
-        ratio("engine-hello-" c, "nginx-hello-" c, "engine/nginx hello " c, "0.5")
+        ratio("engine-hello-" c, "nginx-hello-" c, "engine/nginx hello " c, "0.8")
         ratio("engine-hello-" c, "node-hello-" c, "engine/node hello " c, "5")
+        ratio("engine-hello-" c, "workerd-hello-" c, "engine/workerd hello " c, "")
+        ratio("engine-fib" fibn "-" c, "workerd-fib" fibn "-" c, "engine/workerd fib" fibn " " c, "")
         ratio("engine-fib" fibn "-" c, "nginx-hello-" c, "engine fib" fibn "/nginx hello " c, "")
         ratio("engine-fib" fibn "-" c, "node-fib" fibn "-" c, "engine/node fib" fibn " " c, "")
         ratio("node-hello-" c, "nginx-hello-" c, "for scale, node/nginx hello " c, "")
