@@ -13,6 +13,7 @@
 #include <atomic>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -147,6 +148,9 @@ class ControlApi {
   HttpResponse NodeHeartbeat(const HttpRequest& req, const Caller& caller);
   HttpResponse ListNodes();
   HttpResponse RemoveNode(const HttpRequest& req);
+  HttpResponse ScheduleNode(const HttpRequest& req);  // cordon, uncordon, drain
+  // Workflow instances placed per node id; nullopt when the store fails.
+  std::optional<std::map<std::string, int64_t>> InstancesPerNode();
 
   // cluster_api.cc
   // GET of the artifact named after `prefix`: for an engine

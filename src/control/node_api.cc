@@ -1,7 +1,9 @@
 // The node protocol (/register, /node/heartbeat, /node/manifest,
-// /node/artifacts/{sha256}) and the node list (GET /api/nodes, DELETE
-// /api/nodes/{id}).
+// /node/artifacts/{sha256}) and the nodes (GET /api/nodes, DELETE
+// /api/nodes/{id}, POST /api/nodes/{id}/cordon|uncordon|drain).
 #include <boost/json.hpp>
+#include <map>
+#include <optional>
 
 #include "common/json_util.h"
 #include "common/log.h"
@@ -16,6 +18,29 @@ namespace json = boost::json;
 
 constexpr std::string_view kArtifactsPath = "/node/artifacts/";
 constexpr std::string_view kNodesPath = "/api/nodes/";
+
+// The node as GET /api/nodes lists it; `instances`: the workflow
+// instances placed on it (null when the store could not say).
+json::object NodeJson(const NodeStatus& n, std::optional<int64_t> instances) {
+  json::object labels, ready;
+  for (const auto& [k, v] : n.reg.labels) labels[k] = v;
+  for (const auto& [k, v] : n.ready) ready[k] = v;
+  return json::object{{"node_id", n.reg.node_id},
+                      {"url", n.reg.url},
+                      {"state", n.up ? "up" : "down"},
+                      {"scheduling", n.scheduling},
+                      {"instances", instances ? json::value(*instances) : json::value(nullptr)},
+                      {"labels", std::move(labels)},
+                      {"capacity", protocol::CapacityObject(n.reg.capacity)},
+                      {"registered_at", n.registered_at},
+                      {"last_heartbeat", n.last_heartbeat.empty() ? json::value(nullptr)
+                                                                  : json::value(n.last_heartbeat)},
+                      {"functions_ready", std::move(ready)},
+                      {"cached", n.cached},
+                      {"load", json::object{{"inflight", n.load.inflight},
+                                            {"queue", n.load.queue},
+                                            {"gateway_inflight", n.gateway_inflight}}}};
+}
 
 HttpResponse BadRequest(const Status& st) {
   return JsonError(400, "invalid_argument", st.message());
@@ -90,28 +115,58 @@ HttpResponse ControlApi::NodeHeartbeat(const HttpRequest& req, const Caller& cal
   return JsonOk(out);
 }
 
+std::optional<std::map<std::string, int64_t>> ControlApi::InstancesPerNode() {
+  Result<std::shared_ptr<const WorkflowSnapshot>> snap = ctx_.workflows.workflow_store().Snapshot();
+  if (!snap.ok()) return std::nullopt;
+  std::map<std::string, int64_t> counts;
+  for (const WorkflowRecord& r : (*snap)->workflows) {
+    for (const auto& [id, p] : r.placement) {
+      if (!p.node_id.empty()) ++counts[p.node_id];
+    }
+  }
+  return counts;
+}
+
 HttpResponse ControlApi::ListNodes() {
+  std::optional<std::map<std::string, int64_t>> counts = InstancesPerNode();
   json::array nodes;
   for (const NodeStatus& n : ctx_.nodes.List()) {
-    json::object labels, ready;
-    for (const auto& [k, v] : n.reg.labels) labels[k] = v;
-    for (const auto& [k, v] : n.ready) ready[k] = v;
-    nodes.push_back(
-        json::object{{"node_id", n.reg.node_id},
-                     {"url", n.reg.url},
-                     {"state", n.up ? "up" : "down"},
-                     {"labels", std::move(labels)},
-                     {"capacity", protocol::CapacityObject(n.reg.capacity)},
-                     {"registered_at", n.registered_at},
-                     {"last_heartbeat", n.last_heartbeat.empty() ? json::value(nullptr)
-                                                                 : json::value(n.last_heartbeat)},
-                     {"functions_ready", std::move(ready)},
-                     {"cached", n.cached},
-                     {"load", json::object{{"inflight", n.load.inflight},
-                                           {"queue", n.load.queue},
-                                           {"gateway_inflight", n.gateway_inflight}}}});
+    std::optional<int64_t> instances;
+    if (counts) instances = counts->contains(n.reg.node_id) ? counts->at(n.reg.node_id) : 0;
+    nodes.push_back(NodeJson(n, instances));
   }
   return JsonOk(json::object{{"nodes", std::move(nodes)}});
+}
+
+HttpResponse ControlApi::ScheduleNode(const HttpRequest& req) {
+  std::string_view rest = std::string_view(req.path).substr(kNodesPath.size());
+  size_t slash = rest.find('/');
+  std::string id(rest.substr(0, slash));
+  std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  if (Status st = protocol::ValidateNodeId(id); !st.ok())
+    return JsonError(404, "not_found", "no node " + SanitizeUtf8(id.substr(0, 128)));
+  std::string_view scheduling = action == "cordon"     ? kSchedulingCordoned
+                                : action == "uncordon" ? kSchedulingActive
+                                : action == "drain"    ? kSchedulingDraining
+                                                       : std::string_view();
+  if (scheduling.empty()) {
+    return JsonError(404, "not_found",
+                     "no route POST /api/nodes/{id}/" +
+                         SanitizeUtf8(std::string(action.substr(0, 64))) +
+                         " (cordon, uncordon or drain)");
+  }
+  if (Status st = ctx_.nodes.SetScheduling(id, scheduling, std::string(kApiSource)); !st.ok()) {
+    if (st.code() == Code::kNotFound) return JsonError(404, "not_found", st.message());
+    return JsonError(st);
+  }
+  std::optional<std::map<std::string, int64_t>> counts = InstancesPerNode();
+  for (const NodeStatus& n : ctx_.nodes.List()) {
+    if (n.reg.node_id != id) continue;
+    std::optional<int64_t> instances;
+    if (counts) instances = counts->contains(id) ? counts->at(id) : 0;
+    return JsonOk(NodeJson(n, instances));
+  }
+  return JsonError(404, "not_found", "no node " + id);
 }
 
 HttpResponse ControlApi::RemoveNode(const HttpRequest& req) {
@@ -164,6 +219,9 @@ void ControlApi::RegisterNodes(HttpServer& server) {
   server.RoutePrefix("DELETE", kNodesPath,
                      Blocking("DELETE /api/nodes/{id}", Access::kAdmin,
                               [this](const HttpRequest& req) { return RemoveNode(req); }));
+  server.RoutePrefix("POST", kNodesPath,
+                     Blocking("POST /api/nodes/{id}/{action}", Access::kAdmin,
+                              [this](const HttpRequest& req) { return ScheduleNode(req); }));
 }
 
 }  // namespace aether::control

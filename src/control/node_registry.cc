@@ -42,6 +42,7 @@ std::string EncodeNode(const NodeStatus& s, const std::string& credential_sha256
                              {"labels", std::move(labels)},
                              {"capacity", protocol::CapacityObject(s.reg.capacity)},
                              {"state", s.up ? "up" : "down"},
+                             {"scheduling", s.scheduling},
                              {"registered_at", s.registered_at},
                              {"last_heartbeat", s.last_heartbeat},
                              {"credential_sha256", credential_sha256},
@@ -73,6 +74,8 @@ Result<Decoded> Decode(const std::string& text) {
   }
   ASSIGN_OR_RETURN(s.reg.url, GetString(o, "url"));
   s.up = state == "up";
+  ASSIGN_OR_RETURN(s.scheduling, GetString(o, "scheduling", std::string(kSchedulingActive)));
+  if (!ValidScheduling(s.scheduling)) s.scheduling = std::string(kSchedulingActive);
   ASSIGN_OR_RETURN(s.registered_at, GetString(o, "registered_at", ""));
   ASSIGN_OR_RETURN(s.last_heartbeat, GetString(o, "last_heartbeat", ""));
   ASSIGN_OR_RETURN(d.credential_sha256, GetString(o, "credential_sha256", ""));
@@ -95,6 +98,10 @@ std::string RemovedMessage(std::string_view node_id, const std::string& removed_
 }
 
 }  // namespace
+
+bool ValidScheduling(std::string_view s) {
+  return s == kSchedulingActive || s == kSchedulingCordoned || s == kSchedulingDraining;
+}
 
 Result<std::unique_ptr<NodeRegistry>> NodeRegistry::Open(Store& store, EventLog& events,
                                                          NodeRegistryOptions options) {
@@ -147,9 +154,13 @@ bool NodeRegistry::Adopt(const std::string& key, const std::string& value, int64
   removed_.erase(id);
   auto [it, added] = nodes_.try_emplace(id);
   Node& n = it->second;
-  // The same credential: only liveness changed, and this replica keeps its
-  // own view of that (the leader's is what counts).
-  if (!added && n.credential_sha256 == d->credential_sha256) return false;
+  // The same credential: liveness is this replica's own view (the
+  // leader's is what counts); only an operator's scheduling is taken.
+  if (!added && n.credential_sha256 == d->credential_sha256) {
+    if (n.status.scheduling == d->status.scheduling) return false;
+    n.status.scheduling = std::move(d->status.scheduling);
+    return true;
+  }
   n.status = std::move(d->status);
   n.credential_sha256 = std::move(d->credential_sha256);
   n.dataplane_key = std::move(d->dataplane_key);
@@ -345,6 +356,32 @@ Status NodeRegistry::Remove(const std::string& node_id, const std::string& sourc
   return OkStatus();
 }
 
+Status NodeRegistry::SetScheduling(const std::string& node_id, std::string_view scheduling,
+                                   const std::string& source) {
+  if (!ValidScheduling(scheduling)) {
+    return InvalidArgument("scheduling must be active, cordoned or draining, not \"" +
+                           std::string(scheduling.substr(0, 32)) + "\"");
+  }
+  if (!Has(node_id)) RETURN_IF_ERROR(RefreshNode(node_id));
+  std::string url;
+  {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(node_id);
+    if (it == nodes_.end()) return NotFound("no node " + node_id);
+    NodeStatus& s = it->second.status;
+    if (s.scheduling == scheduling) return OkStatus();
+    s.scheduling = std::string(scheduling);
+    url = s.reg.url;
+  }
+  RETURN_IF_ERROR(Persist(node_id));
+  std::string type = scheduling == kSchedulingActive     ? "node_uncordoned"
+                     : scheduling == kSchedulingCordoned ? "node_cordoned"
+                                                         : "node_draining";
+  LOG_INFO("node {} {}", node_id, scheduling == kSchedulingActive ? "uncordoned" : scheduling);
+  Record(type, source, node_id, url);
+  return OkStatus();
+}
+
 std::optional<std::string> NodeRegistry::PairTokenDigest(const std::string& sender,
                                                          const std::string& receiver) const {
   std::lock_guard lock(mu_);
@@ -512,6 +549,8 @@ std::optional<NodePick> NodeRegistry::Pick(const std::string& function, const st
     for (const auto& e : exclude) excluded |= e == it->first;
     if (excluded) continue;
     int64_t score = n.status.gateway_inflight + n.status.load.inflight + n.status.load.queue;
+    // A draining node is on its way out of service: only when no other has it.
+    if (n.status.scheduling == kSchedulingDraining) score += int64_t{1} << 40;
     if (score < best_score) {
       best_score = score;
       best = &n;

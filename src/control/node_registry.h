@@ -54,9 +54,18 @@ using protocol::Heartbeat;
 using protocol::NodeLoad;
 using protocol::NodeRegistration;
 
+// Whether workflow instances may be placed on a node (aether nodes
+// cordon|uncordon|drain). A node's own choice never changes it: only an
+// operator's, and it survives the node registering again.
+inline constexpr std::string_view kSchedulingActive = "active";      // anything may go there
+inline constexpr std::string_view kSchedulingCordoned = "cordoned";  // what is there stays
+inline constexpr std::string_view kSchedulingDraining = "draining";  // what is there moves away
+bool ValidScheduling(std::string_view s);
+
 struct NodeStatus {
   NodeRegistration reg;
   bool up = false;
+  std::string scheduling = std::string(kSchedulingActive);
   std::string registered_at;   // RFC 3339
   std::string last_heartbeat;  // RFC 3339; empty before the first beat
   std::map<std::string, std::string> ready;
@@ -118,6 +127,15 @@ class NodeRegistry {
   // using it, as for a dead node), and `node_removed` is recorded with
   // `source`. NotFound for an unknown node.
   Status Remove(const std::string& node_id, const std::string& source);
+  // Cordons ("cordoned": no new workflow instances), drains ("draining":
+  // none, and the orchestrator moves those there away; the gateway sends
+  // it requests only when no other node has the function ready) or
+  // uncordons ("active") `node_id`, and records node_cordoned /
+  // node_draining / node_uncordoned with `source`. Unchanged: nothing
+  // written or recorded. NotFound for an unknown node, InvalidArgument for
+  // another value.
+  Status SetScheduling(const std::string& node_id, std::string_view scheduling,
+                       const std::string& source);
   // SHA-256 (hex) of the dataplane token `sender` sends to `receiver`
   // (node_credential.h's PairToken), for the receiver's list of peers;
   // nullopt when `sender` is not registered.

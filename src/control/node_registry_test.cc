@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include "common/node_credential.h"
@@ -388,6 +389,50 @@ TEST_F(NodeRegistryTest, ReplicasShareNodeIdentityThroughTheStore) {
   EXPECT_EQ(other->Authenticate("n1", *secret).code(), Code::kPermissionDenied);
   ASSERT_TRUE(registry_->PairTokenDigest("n1", "n2").has_value());
   EXPECT_EQ(*registry_->PairTokenDigest("n1", "n2"), *other->PairTokenDigest("n1", "n2"));
+}
+
+TEST_F(NodeRegistryTest, SchedulingIsAnOperatorsAndOutlivesRegistrationsRestartsAndReplicas) {
+  std::unique_ptr<NodeRegistry> other = Open();
+  ASSERT_TRUE(registry_->Admit({"n1", "http://a", {}, {}}).ok());
+  ASSERT_TRUE(registry_->Admit({"n2", "http://b", {}, {}}).ok());
+  ASSERT_TRUE(Beat("n1", {{"f", "s1"}}).ok());
+  ASSERT_TRUE(Beat("n2", {{"f", "s1"}}).ok());
+  EXPECT_EQ(registry_->List()[0].scheduling, "active");
+  ASSERT_TRUE(registry_->SetScheduling("n1", kSchedulingCordoned, "admin").ok());
+  ASSERT_TRUE(registry_->SetScheduling("n1", kSchedulingCordoned, "admin").ok());  // no change
+  EXPECT_EQ(registry_->SetScheduling("nope", kSchedulingCordoned, "admin").code(), Code::kNotFound);
+  EXPECT_EQ(registry_->SetScheduling("n1", "paused", "admin").code(), Code::kInvalidArgument);
+  // The node registering again does not undo it.
+  ASSERT_TRUE(registry_->Register({"n1", "http://a2", {}, {}}).ok());
+  EXPECT_EQ(registry_->List()[0].scheduling, "cordoned");
+  ASSERT_TRUE(Beat("n1", {{"f", "s1"}}).ok());
+  // Nor does a restart; another replica takes it at its next sweep.
+  EXPECT_EQ(Open()->List()[0].scheduling, "cordoned");
+  other->Sweep();
+  EXPECT_EQ(other->List()[0].scheduling, "cordoned");
+
+  // Draining: the gateway picks it only when no other node has the function.
+  ASSERT_TRUE(registry_->SetScheduling("n1", kSchedulingDraining, "admin").ok());
+  for (int i = 0; i < 4; ++i) {
+    std::optional<NodePick> p = registry_->Pick("f", "s1");
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->node_id, "n2");
+    registry_->Release(p->node_id);
+  }
+  std::optional<NodePick> only = registry_->Pick("f", "s1", {"n2"});
+  ASSERT_TRUE(only.has_value());
+  EXPECT_EQ(only->node_id, "n1");
+  registry_->Release("n1");
+  ASSERT_TRUE(registry_->SetScheduling("n1", kSchedulingActive, "admin").ok());
+  std::vector<std::string> types = EventTypes();
+  EXPECT_EQ(std::count(types.begin(), types.end(), "node_cordoned"), 1);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "node_draining"), 1);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "node_uncordoned"), 1);
+  // Admitted again after a removal: a new node, active.
+  ASSERT_TRUE(registry_->SetScheduling("n1", kSchedulingCordoned, "admin").ok());
+  ASSERT_TRUE(registry_->Remove("n1", "admin").ok());
+  ASSERT_TRUE(registry_->Admit({"n1", "http://a3", {}, {}}).ok());
+  EXPECT_EQ(registry_->List()[0].scheduling, "active");
 }
 
 // A sweep that finds nothing changed reads one key, not every node.

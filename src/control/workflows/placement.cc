@@ -52,6 +52,18 @@ std::string UnmetReason(const PlacementDemand& d, const std::vector<PlacementNod
                            [&](const PlacementNode* n) { return HasLabel(m, *n); });
     if (!any) return prefix + "no live node has label " + LabelMatchText(m);
   }
+  std::vector<std::string> closed;
+  for (const PlacementNode* n : by_id) {
+    bool matches = std::all_of(d.label_match_all.begin(), d.label_match_all.end(),
+                               [&](const LabelMatch& m) { return HasLabel(m, *n); });
+    if (matches && (n->cordoned || n->draining)) {
+      closed.push_back(n->id + (n->draining ? " (draining)" : " (cordoned)"));
+    }
+  }
+  if (!closed.empty()) {
+    return prefix + "every live node it may run on takes no new instances: " + Join(closed) +
+           " (aether nodes uncordon NODE)";
+  }
   return prefix + "no live node has all the labels " + Join(labels);
 }
 
@@ -83,9 +95,12 @@ PlacementResult Place(const std::string& workflow_id, const std::vector<Placemen
                       std::map<std::string, int64_t>& instance_counts) {
   PlacementResult result;
   for (const PlacementDemand& d : demands) {
-    std::vector<const PlacementNode*> eligible;
+    // May keep what it has / may take a new one.
+    std::vector<const PlacementNode*> keeps, eligible;
     for (const PlacementNode& n : nodes) {
-      if (n.up && Eligible(d, n)) eligible.push_back(&n);
+      if (!n.up || !Eligible(d, n)) continue;
+      keeps.push_back(&n);
+      if (!n.cordoned && !n.draining) eligible.push_back(&n);
     }
     // First pass: keep what may stay, release what may not.
     std::vector<std::string> ids;
@@ -96,9 +111,11 @@ PlacementResult Place(const std::string& workflow_id, const std::vector<Placemen
       ids.push_back(id);
       auto cur = current.find(id);
       std::string node = cur == current.end() ? "" : cur->second;
-      bool stays =
-          !node.empty() && std::any_of(eligible.begin(), eligible.end(),
-                                       [&](const PlacementNode* n) { return n->id == node; });
+      auto at = std::find_if(keeps.begin(), keeps.end(),
+                             [&](const PlacementNode* n) { return n->id == node; });
+      // A draining node lets go of an instance only for a node that takes
+      // it: a drain never leaves an instance with nowhere to run.
+      bool stays = at != keeps.end() && !((*at)->draining && !eligible.empty());
       if (stays) {
         result.assignment[id] = node;
         ++used[node];

@@ -7,6 +7,9 @@
 //  * eligible nodes: up, id in node_id_match_any (empty = any), every label
 //    of label_match_all present (and equal when it has a value);
 //  * stable: an instance on an up, still-eligible node stays there;
+//  * a cordoned node keeps what it has and takes nothing new; a draining
+//    one takes nothing new either, and what it has moves to a node that
+//    takes it (kept there while none does);
 //  * the instances of one component go to distinct nodes while there are
 //    enough eligible nodes, then share;
 //  * among the candidates: the fewest workflow instances (over every
@@ -31,7 +34,9 @@ struct PlacementNode {
   std::string id;
   std::map<std::string, std::string> labels;
   bool up = false;
-  int64_t load = 0;  // in-flight + queued requests the node reported
+  int64_t load = 0;       // in-flight + queued requests the node reported
+  bool cordoned = false;  // takes no new instances
+  bool draining = false;  // takes none, keeps only what no other node takes
 };
 
 // One component as placement sees it (a function, or a resource: one instance).

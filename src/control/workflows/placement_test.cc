@@ -27,6 +27,49 @@ PlacementResult PlaceFresh(const std::vector<PlacementDemand>& demands,
   return Place("wf", demands, current, nodes, counts);
 }
 
+PlacementNode Cordoned(std::string id) {
+  PlacementNode n = Node(std::move(id));
+  n.cordoned = true;
+  return n;
+}
+
+PlacementNode Draining(std::string id) {
+  PlacementNode n = Node(std::move(id));
+  n.draining = true;
+  return n;
+}
+
+TEST(PlacementTest, ACordonedNodeKeepsWhatItHasAndTakesNothingNew) {
+  std::vector<PlacementNode> nodes{Cordoned("a"), Node("b")};
+  // wf/f/0 stays on a; wf/f/1 and g's instance go to b, though a has fewer.
+  PlacementResult r = PlaceFresh({Fn("f", 2), Fn("g")}, nodes, {{"wf/f/0", "a"}});
+  EXPECT_TRUE(r.complete());
+  EXPECT_EQ(r.assignment.at("wf/f/0"), "a");
+  EXPECT_EQ(r.assignment.at("wf/f/1"), "b");
+  EXPECT_EQ(r.assignment.at("wf/g/0"), "b");
+}
+
+TEST(PlacementTest, ADrainingNodesInstancesMoveAway) {
+  std::vector<PlacementNode> nodes{Draining("a"), Node("b")};
+  PlacementResult r = PlaceFresh({Fn("f")}, nodes, {{"wf/f/0", "a"}});
+  EXPECT_TRUE(r.complete());
+  EXPECT_EQ(r.assignment.at("wf/f/0"), "b");
+}
+
+TEST(PlacementTest, OnlyClosedNodesLeftIsTheReasonNamingThem) {
+  PlacementResult r =
+      PlaceFresh({Fn("f", 1, {"a", "b"})}, {Cordoned("a"), Draining("b"), Node("c")});
+  ASSERT_FALSE(r.complete());
+  EXPECT_EQ(r.assignment.at("wf/f/0"), "");
+  EXPECT_EQ(r.reasons[0],
+            "functions \"f\": every live node it may run on takes no new instances: a (cordoned), "
+            "b (draining) (aether nodes uncordon NODE)");
+  // A draining node's instance with nowhere to go stays where it runs.
+  PlacementResult stuck = PlaceFresh({Fn("f")}, {Draining("a"), Cordoned("b")}, {{"wf/f/0", "a"}});
+  EXPECT_TRUE(stuck.complete());
+  EXPECT_EQ(stuck.assignment.at("wf/f/0"), "a");
+}
+
 TEST(PlacementTest, LabelsMustAllMatch) {
   std::vector<PlacementNode> nodes{Node("a", {{"zone", "us"}}),
                                    Node("b", {{"zone", "eu"}, {"gpu", "1"}})};

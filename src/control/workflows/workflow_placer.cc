@@ -53,7 +53,12 @@ Result<PlacementInputs> ReadPlacementInputs(FunctionRegistry& functions, NodeReg
   for (const FunctionInfo& f : m->functions) in.shas[f.name] = f.current.sha256;
   in.nodes = nodes.List();
   for (const NodeStatus& n : in.nodes) {
-    in.candidates.push_back({n.reg.node_id, n.reg.labels, n.up, n.load.inflight + n.load.queue});
+    in.candidates.push_back({.id = n.reg.node_id,
+                             .labels = n.reg.labels,
+                             .up = n.up,
+                             .load = n.load.inflight + n.load.queue,
+                             .cordoned = n.scheduling == kSchedulingCordoned,
+                             .draining = n.scheduling == kSchedulingDraining});
   }
   return in;
 }
