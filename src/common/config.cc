@@ -430,6 +430,12 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(
         s.Integer("http_egress_queue_length", &w.http_egress_queue_length, 1, 1'000'000));
     RETURN_IF_ERROR(s.Integer("kv_queue_length", &w.kv_queue_length, 1, 1'000'000));
+    RETURN_IF_ERROR(s.String("placement", &w.placement));
+    if (w.placement != "least-loaded" && w.placement != "round-robin" &&
+        w.placement != "weighted-random") {
+      return InvalidArgument(origin + ": [workflow] placement must be least-loaded, round-robin " +
+                             "or weighted-random, not \"" + w.placement.substr(0, 64) + "\"");
+    }
     RETURN_IF_ERROR(s.Finish());
     // The resources count in whole milliseconds (hiredis takes a timeval).
     for (auto [key, d] : {std::pair{"redis_connect_timeout", w.redis_connect_timeout},
@@ -632,6 +638,11 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "   # connections to one engine, busy or idle\n\n"
       << "[registry]\n"
       << "node_timeout = \"" << FormatDuration(d.registry.node_timeout) << "\"\n\n"
+      << "[workflow]\n"
+      << "# A new workflow instance goes, among the nodes that may take it (fewest\n"
+      << "# instances of its component first): least-loaded (fewest workflow\n"
+      << "# instances, then load), round-robin, or weighted-random (by workers).\n"
+      << "placement = \"" << d.workflow.placement << "\"\n\n"
       << "[runtime]\n"
       << "# Deploys are validated against these before they are stored (each engine\n"
       << "# applies its own [runtime] values again when it compiles).\n"

@@ -159,6 +159,9 @@ struct WorkflowConfig {
   size_t redis_queue_length = kDefaultRedisQueueLength;             // casts per resource
   size_t http_egress_queue_length = kDefaultHttpEgressQueueLength;  // casts per resource
   size_t kv_queue_length = kDefaultKvQueueLength;  // commands per durable kv resource
+  // Control plane: how a new workflow instance picks among the nodes that
+  // may take it ("least-loaded", "round-robin", "weighted-random").
+  std::string placement = "least-loaded";
 };
 
 // The engine's durable event log for at-least-once workflows: NATS

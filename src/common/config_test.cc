@@ -145,6 +145,20 @@ TEST(ConfigTest, InlineBudgetHasADefaultZeroTurnsItOffAndItIsBounded) {
   EXPECT_NE(t->find("inline_budget = \"1ms\""), std::string::npos);
 }
 
+TEST(ConfigTest, PlacementPolicyIsOneOfThree) {
+  EXPECT_EQ(ParseConfig("", "t.toml")->workflow.placement, "least-loaded");
+  Result<Config> rr = ParseConfig("[workflow]\nplacement = \"round-robin\"\n", "t.toml");
+  ASSERT_TRUE(rr.ok()) << rr.status().message();
+  EXPECT_EQ(rr->workflow.placement, "round-robin");
+  EXPECT_EQ(ParseConfig("[workflow]\nplacement = \"spread\"\n", "t.toml").status().message(),
+            "t.toml: [workflow] placement must be least-loaded, round-robin or weighted-random, "
+            "not \"spread\"");
+  Result<std::string> t = ConfigTemplate("control");
+  ASSERT_TRUE(t.ok());
+  EXPECT_NE(t->find("placement = \"least-loaded\""), std::string::npos);
+  EXPECT_TRUE(ParseConfig(*t, "t.toml").ok());
+}
+
 TEST(ConfigTest, StoreSection) {
   Result<Config> d = ParseConfig("", "t.toml");
   ASSERT_TRUE(d.ok());

@@ -158,9 +158,11 @@ class ControlServiceImpl final : public ControlService {
     watch_ = std::make_unique<ManifestWatch>(*store_, *functions_, *metrics_);
     workers_ = std::make_unique<WorkQueue>(WorkQueueOptions{
         "the control plane's API workers", parts_.api_workers, parts_.api_queue, 0});
-    orchestrator_ =
-        std::make_unique<Orchestrator>(*store_, *functions_, *nodes_, *events_, registry_,
-                                       OrchestratorOptions{.leader = fenced_.get()});
+    // Checked by the config parser; a policy it let through is a bug here.
+    ASSIGN_OR_RETURN(PlacementPolicy placement, ParsePlacementPolicy(config_.workflow.placement));
+    orchestrator_ = std::make_unique<Orchestrator>(
+        *store_, *functions_, *nodes_, *events_, registry_,
+        OrchestratorOptions{.leader = fenced_.get(), .placement = placement});
     NodeRegistry* nodes = nodes_.get();
     workflow_watch_ = std::make_unique<WorkflowWatch>(
         *store_, orchestrator_->workflow_store(),

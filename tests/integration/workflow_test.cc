@@ -291,6 +291,26 @@ TEST(WorkflowTest, CordonKeepsNewInstancesOffAndDrainMovesThemWhileDeliveryGoesO
   ASSERT_TRUE(wf.WaitState(c2, "running")) << json::serialize(wf.Show(c2));
 }
 
+TEST(WorkflowTest, ThePlacementPolicyComesFromTheControlPlanesConfig) {
+  Control control("[workflow]\nplacement = \"round-robin\"\n");
+  Engine e1(control, "edge-1");
+  Engine e2(control, "edge-2");
+  Workflows wf{control};
+  ASSERT_EQ(control.Deploy("echo-wf", "wf_echo").status, 201);
+  // Three instances pinned to edge-1; then two free ones. Least-loaded would
+  // put both on edge-2 (fewer instances); round-robin alternates.
+  std::string pinned = wf.Apply(R"({"functions": [{"name": "echo", "function": "echo-wf",
+      "annotations": {"max_instances": 3, "node_id_match_any": ["edge-1"]}}]})");
+  ASSERT_TRUE(wf.WaitState(pinned, "running")) << json::serialize(wf.Show(pinned));
+  std::vector<std::string> nodes;
+  for (int i = 0; i < 2; ++i) {
+    std::string id = wf.Apply(R"({"functions": [{"name": "echo", "function": "echo-wf"}]})");
+    ASSERT_TRUE(wf.WaitState(id, "running")) << json::serialize(wf.Show(id));
+    nodes.push_back(wf.Placement(id)[id + "/echo/0"]);
+  }
+  EXPECT_EQ(nodes, (std::vector<std::string>{"edge-2", "edge-1"}));
+}
+
 TEST(WorkflowTest, TrapRestartsAndIsReportedCallTimesOut) {
   Control control;
   Engine e1(control, "edge-1");

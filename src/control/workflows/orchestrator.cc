@@ -33,7 +33,10 @@ Orchestrator::Orchestrator(Store& store, FunctionRegistry& functions, NodeRegist
       workflows_gauge_(metrics.AddGauge("aether_control_workflows", "Workflows by state")),
       instances_gauge_(metrics.AddGauge("aether_control_workflow_instances",
                                         "Workflow instances by placement (placed, unplaced)")),
-      rng_(std::random_device{}()) {}
+      rng_(std::random_device{}()) {
+  placement_state_.policy = options_.placement;
+  placement_state_.rng = &rng_;
+}
 
 Orchestrator::~Orchestrator() { Stop(); }
 
@@ -96,6 +99,7 @@ Result<WorkflowView> Orchestrator::Apply(std::string_view spec_json, const std::
   ASSIGN_OR_RETURN(WorkflowSpec spec, ParseWorkflowSpec(spec_json, hooks));
 
   std::lock_guard lock(reconcile_mu_);
+  in.state = &placement_state_;
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
   WorkflowRecord rec;
   rec.name = spec.name;
@@ -187,6 +191,7 @@ Status Orchestrator::Reconcile() {
   if (options_.leader != nullptr && !options_.leader->IsLeader()) return OkStatus();
   std::lock_guard lock(reconcile_mu_);
   ASSIGN_OR_RETURN(PlacementInputs in, ReadPlacementInputs(functions_, nodes_));
+  in.state = &placement_state_;
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, reconcile_workflows_.Snapshot());
   std::map<std::string, bool> up;
   for (const PlacementNode& n : in.candidates) up[n.id] = n.up;

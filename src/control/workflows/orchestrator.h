@@ -70,6 +70,9 @@ struct OrchestratorOptions {
   // always reconciling through the orchestrator's store. Apply and Delete
   // (the API) run on any replica either way.
   FencedStore* leader = nullptr;
+  // How a new instance picks among the nodes that may take it ([workflow]
+  // placement).
+  PlacementPolicy placement = PlacementPolicy::kLeastLoaded;
 };
 
 class Orchestrator {
@@ -123,8 +126,9 @@ class Orchestrator {
   GaugeFamily& workflows_gauge_;
   GaugeFamily& instances_gauge_;
 
-  std::mutex reconcile_mu_;  // Apply, Delete, Reconcile; taken before statuses_' own
-  std::mt19937_64 rng_;      // under reconcile_mu_
+  std::mutex reconcile_mu_;         // Apply, Delete, Reconcile; taken before statuses_' own
+  std::mt19937_64 rng_;             // under reconcile_mu_
+  PlacementState placement_state_;  // under reconcile_mu_
 
   InstanceStatuses statuses_;
 

@@ -1,6 +1,7 @@
 #include "control/workflows/placement.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <tuple>
 
@@ -67,7 +68,56 @@ std::string UnmetReason(const PlacementDemand& d, const std::vector<PlacementNod
   return prefix + "no live node has all the labels " + Join(labels);
 }
 
+// Among `tier` (in node id order), as the policy says; null when empty.
+const PlacementNode* Choose(const std::vector<const PlacementNode*>& tier,
+                            std::map<std::string, int64_t>& instance_counts,
+                            PlacementState* state) {
+  if (tier.empty()) return nullptr;
+  PlacementPolicy policy = state != nullptr ? state->policy : PlacementPolicy::kLeastLoaded;
+  if (policy == PlacementPolicy::kRoundRobin) {
+    const PlacementNode* next = tier.front();
+    for (const PlacementNode* n : tier) {
+      if (n->id > state->last) {
+        next = n;
+        break;
+      }
+    }
+    state->last = next->id;
+    return next;
+  }
+  if (policy == PlacementPolicy::kWeightedRandom && state->rng != nullptr) {
+    double total = 0;
+    for (const PlacementNode* n : tier) total += std::max(n->weight, 0.0);
+    if (total > 0) {
+      double x = std::uniform_real_distribution<double>(0, total)(*state->rng);
+      for (const PlacementNode* n : tier) {
+        x -= std::max(n->weight, 0.0);
+        if (x < 0) return n;
+      }
+    }
+    return tier.back();
+  }
+  const PlacementNode* best = nullptr;
+  auto key = [&](const PlacementNode* n) {
+    return std::make_tuple(instance_counts[n->id], n->load, n->id);
+  };
+  for (const PlacementNode* n : tier) {
+    if (!best || key(n) < key(best)) best = n;
+  }
+  return best;
+}
+
 }  // namespace
+
+Result<PlacementPolicy> ParsePlacementPolicy(std::string_view name) {
+  if (name == "least-loaded") return PlacementPolicy::kLeastLoaded;
+  if (name == "round-robin") return PlacementPolicy::kRoundRobin;
+  if (name == "weighted-random") return PlacementPolicy::kWeightedRandom;
+  return InvalidArgument(
+      "placement policy must be least-loaded, round-robin or weighted-random, "
+      "not \"" +
+      std::string(name.substr(0, 64)) + "\"");
+}
 
 std::string LabelMatchText(const LabelMatch& m) { return m.value ? m.key + "=" + *m.value : m.key; }
 
@@ -92,7 +142,7 @@ std::vector<PlacementDemand> DemandsOf(const WorkflowSpec& spec) {
 PlacementResult Place(const std::string& workflow_id, const std::vector<PlacementDemand>& demands,
                       const std::map<std::string, std::string>& current,
                       const std::vector<PlacementNode>& nodes,
-                      std::map<std::string, int64_t>& instance_counts) {
+                      std::map<std::string, int64_t>& instance_counts, PlacementState* state) {
   PlacementResult result;
   for (const PlacementDemand& d : demands) {
     // May keep what it has / may take a new one.
@@ -127,15 +177,16 @@ PlacementResult Place(const std::string& workflow_id, const std::vector<Placemen
       }
       to_place.push_back(id);
     }
-    // Second pass: each instance to the best candidate, distinct nodes first.
+    // Second pass: each instance to a candidate of the fewest instances of
+    // this component (distinct nodes first), as the policy chooses.
     for (const std::string& id : to_place) {
-      const PlacementNode* best = nullptr;
-      auto key = [&](const PlacementNode* n) {
-        return std::make_tuple(used[n->id], instance_counts[n->id], n->load, n->id);
-      };
+      int fewest = std::numeric_limits<int>::max();
+      for (const PlacementNode* n : eligible) fewest = std::min(fewest, used[n->id]);
+      std::vector<const PlacementNode*> tier;
       for (const PlacementNode* n : eligible) {
-        if (!best || key(n) < key(best)) best = n;
+        if (used[n->id] == fewest) tier.push_back(n);
       }
+      const PlacementNode* best = Choose(tier, instance_counts, state);
       if (!best) {
         result.assignment[id] = "";
         continue;

@@ -12,8 +12,11 @@
 //    takes it (kept there while none does);
 //  * the instances of one component go to distinct nodes while there are
 //    enough eligible nodes, then share;
-//  * among the candidates: the fewest workflow instances (over every
-//    workflow: `instance_counts`), then the lowest load, then the node id;
+//  * among the candidates with the fewest instances of the component, the
+//    policy chooses: least-loaded (the default) takes the fewest workflow
+//    instances (over every workflow: `instance_counts`), then the lowest
+//    load, then the node id; round-robin the next node id after the one it
+//    chose last; weighted-random draws one with odds by `weight`;
 //  * an instance nothing can take stays unplaced; the component's reason
 //    names it and the unmet annotation:
 //      functions "parse": no live node has label zone=eu
@@ -23,9 +26,12 @@
 
 #include <cstdint>
 #include <map>
+#include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/result.h"
 #include "control/workflows/workflow_spec.h"
 
 namespace aether::control {
@@ -35,6 +41,7 @@ struct PlacementNode {
   std::map<std::string, std::string> labels;
   bool up = false;
   int64_t load = 0;       // in-flight + queued requests the node reported
+  double weight = 1;      // weighted-random: the node's odds (its workers)
   bool cordoned = false;  // takes no new instances
   bool draining = false;  // takes none, keeps only what no other node takes
 };
@@ -49,6 +56,19 @@ struct PlacementDemand {
   // Set when the component cannot run anywhere whatever the nodes (e.g. its
   // function is not deployed): every instance stays unplaced with it.
   std::string blocked;
+};
+
+enum class PlacementPolicy { kLeastLoaded, kRoundRobin, kWeightedRandom };
+// "least-loaded", "round-robin", "weighted-random" ([workflow] placement);
+// InvalidArgument otherwise.
+Result<PlacementPolicy> ParsePlacementPolicy(std::string_view name);
+
+// What a policy keeps from one placement to the next. Not thread-safe: the
+// orchestrator holds it under its reconcile lock.
+struct PlacementState {
+  PlacementPolicy policy = PlacementPolicy::kLeastLoaded;
+  std::string last;                // round-robin: the node chosen last
+  std::mt19937_64* rng = nullptr;  // weighted-random (null: the first candidate)
 };
 
 // The demands of a spec, in spec order (functions, then resources).
@@ -70,7 +90,8 @@ struct PlacementResult {
 PlacementResult Place(const std::string& workflow_id, const std::vector<PlacementDemand>& demands,
                       const std::map<std::string, std::string>& current,
                       const std::vector<PlacementNode>& nodes,
-                      std::map<std::string, int64_t>& instance_counts);
+                      std::map<std::string, int64_t>& instance_counts,
+                      PlacementState* state = nullptr);
 
 // Whether `node` satisfies the demand's annotations (liveness aside).
 bool Eligible(const PlacementDemand& demand, const PlacementNode& node);

@@ -70,6 +70,42 @@ TEST(PlacementTest, OnlyClosedNodesLeftIsTheReasonNamingThem) {
   EXPECT_EQ(stuck.assignment.at("wf/f/0"), "a");
 }
 
+TEST(PlacementTest, RoundRobinTakesTheNextNodeEachTime) {
+  std::vector<PlacementNode> nodes{Node("a"), Node("b"), Node("c")};
+  PlacementState state;
+  state.policy = PlacementPolicy::kRoundRobin;
+  std::map<std::string, int64_t> counts{{"a", 9}};  // ignored by this policy
+  std::vector<std::string> chosen;
+  for (int i = 0; i < 5; ++i) {
+    PlacementResult r = Place("wf" + std::to_string(i), {Fn("f")}, {}, nodes, counts, &state);
+    chosen.push_back(r.assignment.at("wf" + std::to_string(i) + "/f/0"));
+  }
+  EXPECT_EQ(chosen, (std::vector<std::string>{"a", "b", "c", "a", "b"}));
+  // Distinct nodes for one component's instances still come first.
+  PlacementResult two = Place("x", {Fn("f", 2)}, {}, {Node("a"), Node("b")}, counts, &state);
+  EXPECT_NE(two.assignment.at("x/f/0"), two.assignment.at("x/f/1"));
+}
+
+TEST(PlacementTest, WeightedRandomFollowsTheWeights) {
+  std::vector<PlacementNode> nodes{Node("a"), Node("b")};
+  nodes[0].weight = 1;
+  nodes[1].weight = 3;
+  std::mt19937_64 rng(42);
+  PlacementState state;
+  state.policy = PlacementPolicy::kWeightedRandom;
+  state.rng = &rng;
+  std::map<std::string, int64_t> counts;
+  int on_b = 0;
+  for (int i = 0; i < 400; ++i) {
+    PlacementResult r = Place("wf", {Fn("f")}, {}, nodes, counts, &state);
+    on_b += r.assignment.at("wf/f/0") == "b";
+  }
+  EXPECT_GT(on_b, 250);  // 300 expected
+  EXPECT_LT(on_b, 350);
+  EXPECT_EQ(ParsePlacementPolicy("weighted-random").value(), PlacementPolicy::kWeightedRandom);
+  EXPECT_EQ(ParsePlacementPolicy("spread").status().code(), Code::kInvalidArgument);
+}
+
 TEST(PlacementTest, LabelsMustAllMatch) {
   std::vector<PlacementNode> nodes{Node("a", {{"zone", "us"}}),
                                    Node("b", {{"zone", "eu"}, {"gpu", "1"}})};

@@ -1,9 +1,14 @@
 #include "control/workflows/workflow_placer.h"
 
+#include <boost/json.hpp>
 #include <set>
+
+#include "protocol/node.h"
 
 namespace aether::control {
 namespace {
+
+namespace json = boost::json;
 
 using ShaMap = std::map<std::string, std::string>;  // function -> current sha256
 
@@ -53,10 +58,17 @@ Result<PlacementInputs> ReadPlacementInputs(FunctionRegistry& functions, NodeReg
   for (const FunctionInfo& f : m->functions) in.shas[f.name] = f.current.sha256;
   in.nodes = nodes.List();
   for (const NodeStatus& n : in.nodes) {
+    // Odds for weighted-random: the workers the node registered with.
+    json::object capacity = protocol::CapacityObject(n.reg.capacity);
+    const json::value* workers = capacity.if_contains("workers");
+    double weight = workers != nullptr && workers->is_int64() && workers->as_int64() > 0
+                        ? static_cast<double>(workers->as_int64())
+                        : 1.0;
     in.candidates.push_back({.id = n.reg.node_id,
                              .labels = n.reg.labels,
                              .up = n.up,
                              .load = n.load.inflight + n.load.queue,
+                             .weight = weight,
                              .cordoned = n.scheduling == kSchedulingCordoned,
                              .draining = n.scheduling == kSchedulingDraining});
   }
@@ -82,7 +94,8 @@ WorkflowPlacement PlaceWorkflow(const std::string& id, const WorkflowSpec& spec,
                                 const std::map<std::string, std::string>& current,
                                 const PlacementInputs& in,
                                 std::map<std::string, int64_t>& instance_counts) {
-  PlacementResult res = Place(id, Demands(spec, in.shas), current, in.candidates, instance_counts);
+  PlacementResult res =
+      Place(id, Demands(spec, in.shas), current, in.candidates, instance_counts, in.state);
   return {Materialize(spec, res, in.nodes, in.shas), JoinReasons(res.reasons)};
 }
 

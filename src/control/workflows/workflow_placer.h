@@ -27,6 +27,7 @@ struct PlacementInputs {
   std::map<std::string, std::string> shas;  // deployed function -> current sha256
   std::vector<NodeStatus> nodes;            // as the node registry lists them
   std::vector<PlacementNode> candidates;    // the same nodes, as Place() takes them
+  PlacementState* state = nullptr;          // the policy's (the caller's, under its lock)
 };
 
 // Store errors of the function registry.
