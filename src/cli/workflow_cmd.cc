@@ -32,6 +32,8 @@ struct WorkflowArgs {
   std::string id;
   std::string sdk;
   bool dry_run = false;
+  std::string component;  // migrate
+  std::string node;       // migrate
 };
 
 Status CheckWorkflowId(std::string_view id) {
@@ -308,6 +310,29 @@ int Remove(const WorkflowArgs& a) {
   });
 }
 
+int Migrate(const WorkflowArgs& a) {
+  if (Status st = CheckWorkflowId(a.id); !st.ok()) return Report(st);
+  if (a.node.empty()) return Report(UsageError("--node is required: the node to move to"));
+  auto remote = Remote::Resolve(a.remote);
+  if (!remote.ok()) return Report(remote.status());
+  json::object body{{"node", a.node}};
+  if (!a.component.empty()) body["component"] = a.component;
+  std::string raw;
+  Result<json::value> answer =
+      remote->Call("POST", "/api/workflows/" + UrlEncode(a.id) + "/migrate", json::serialize(body),
+                   "application/json", std::chrono::seconds(30), &raw);
+  if (!answer.ok()) return Report(answer.status());
+  if (remote->json()) {
+    PrintRaw(raw);
+    return 0;
+  }
+  int64_t moved = answer->is_object() ? IntField(answer->as_object(), "moved") : 0;
+  std::printf("moved %lld instance%s of %s%s to %s\n", static_cast<long long>(moved),
+              moved == 1 ? "" : "s", a.id.c_str(),
+              a.component.empty() ? "" : (" (" + a.component + ")").c_str(), a.node.c_str());
+  return 0;
+}
+
 }  // namespace
 
 void AddWorkflowCommand(CLI::App& app, int* exit_code) {
@@ -344,6 +369,14 @@ void AddWorkflowCommand(CLI::App& app, int* exit_code) {
   rm->add_option("id", args->id, "Workflow id")->required();
   AddRemoteFlags(rm, &args->remote);
   rm->callback([args, exit_code] { *exit_code = Remove(*args); });
+
+  CLI::App* migrate = workflow->add_subcommand(
+      "migrate", "Move a workflow's instances (or one component's) to a node now");
+  migrate->add_option("id", args->id, "Workflow id")->required();
+  migrate->add_option("--component", args->component, "Only this component's instances");
+  migrate->add_option("--node", args->node, "The node to move them to")->required();
+  AddRemoteFlags(migrate, &args->remote);
+  migrate->callback([args, exit_code] { *exit_code = Migrate(*args); });
 }
 
 }  // namespace aether::cli

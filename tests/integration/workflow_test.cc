@@ -311,6 +311,86 @@ TEST(WorkflowTest, ThePlacementPolicyComesFromTheControlPlanesConfig) {
   EXPECT_EQ(nodes, (std::vector<std::string>{"edge-2", "edge-1"}));
 }
 
+TEST(WorkflowTest, MigrateMovesAComponentNowWhileRequestsFlow) {
+  Control control;
+  Engine e1(control, "edge-1");
+  Engine e2(control, "edge-2");
+  Engine e3(control, "edge-3");
+  Workflows wf{control};
+  ASSERT_EQ(control.Deploy("echo-wf", "wf_echo").status, 201);
+  auto cli = [&](std::vector<std::string> args) {
+    for (const std::string& f :
+         {std::string("--control"), control.url(), std::string("--token"), control.admin()}) {
+      args.push_back(f);
+    }
+    return RunCli(args);
+  };
+  std::string id = wf.Apply(R"({"name": "mig",
+      "functions": [{"name": "echo", "function": "echo-wf",
+                     "annotations": {"node_id_match_any": ["edge-1", "edge-2"]}}],
+      "resources": [{"name": "in", "class_type": "http-ingress",
+                     "configurations": {"path": "m", "mode": "call"},
+                     "output_mapping": {"new_request": "echo"},
+                     "annotations": {"node_id_match_any": ["edge-3"]}}]})");
+  ASSERT_TRUE(wf.WaitState(id, "running")) << json::serialize(wf.Show(id));
+  std::string from = wf.Placement(id)[id + "/echo/0"];
+  std::string to = from == "edge-1" ? "edge-2" : "edge-1";
+  std::string ingress = wf.IngressUrl(id);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::thread load([&] {
+    while (!stop) {
+      HttpResponse r = Post(ingress, "ping");
+      (r.status == 200 && r.body == "ping" ? ok : failed)++;
+    }
+  });
+  ASSERT_TRUE(WaitFor([&] { return ok.load() > 20; }));
+  CliRun m = cli({"workflow", "migrate", id, "--component", "echo", "--node", to});
+  ASSERT_EQ(m.exit_code, 0) << Show(m);
+  EXPECT_EQ(m.out, "moved 1 instance of mig (echo) to " + to + "\n");
+  EXPECT_EQ(wf.Placement(id)[id + "/echo/0"], to);
+  ASSERT_TRUE(wf.WaitState(id, "running"));
+  int before = ok.load();
+  ASSERT_TRUE(WaitFor([&] { return ok.load() > before + 20; }));
+  stop = true;
+  load.join();
+  std::printf("[ info ] during the migration: %d answered, %d failed\n", ok.load(), failed.load());
+  EXPECT_TRUE(WaitFor([&] {
+    for (const json::object& e : control.Events("instance_moved", "api")) {
+      if (Str(e.at("data").as_object().at("to")) == to) return true;
+    }
+    return false;
+  }));
+  // Stays there: the orchestrator's passes do not move it back.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(wf.Placement(id)[id + "/echo/0"], to);
+  // Already there: nothing moves.
+  CliRun again = cli({"workflow", "migrate", id, "--component", "echo", "--node", to});
+  EXPECT_EQ(again.out, "moved 0 instances of mig (echo) to " + to + "\n") << Show(again);
+
+  // Refusals, each naming why.
+  auto refused = [&](std::vector<std::string> args, const std::string& needle) {
+    CliRun r = cli(std::move(args));
+    EXPECT_EQ(r.exit_code, 1) << Show(r);
+    EXPECT_NE(r.err.find(needle), std::string::npos) << Show(r);
+  };
+  refused({"workflow", "migrate", id, "--component", "echo", "--node", "edge-3"},
+          "may run only on edge-1, edge-2");
+  refused({"workflow", "migrate", id, "--component", "nope", "--node", to}, "no component");
+  refused({"workflow", "migrate", id, "--node", "edge-9"}, "no node edge-9");
+  refused({"workflow", "migrate", "ghost", "--node", to}, "no workflow");
+  ASSERT_EQ(cli({"nodes", "cordon", from}).exit_code, 0);
+  refused({"workflow", "migrate", id, "--component", "echo", "--node", from}, "cordoned");
+  EXPECT_TRUE(IsError(control.Call("POST", "/api/workflows/mig/migrate", R"({"nodes": "x"})"), 400,
+                      "invalid_argument"));
+  EXPECT_TRUE(
+      IsError(control.Call("POST", "/api/workflows/mig/migrate", "{"), 400, "invalid_request"));
+  EXPECT_TRUE(IsError(control.Call("POST", "/api/workflows/mig/move", "{}"), 404, "not_found"));
+  CliRun no_node = cli({"workflow", "migrate", id});
+  EXPECT_EQ(no_node.exit_code, 2) << Show(no_node);
+}
+
 TEST(WorkflowTest, TrapRestartsAndIsReportedCallTimesOut) {
   Control control;
   Engine e1(control, "edge-1");

@@ -1,10 +1,12 @@
 #include "control/workflows/orchestrator.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <set>
 
 #include "common/json_util.h"
 #include "common/log.h"
+#include "protocol/ids.h"
 
 namespace aether::control {
 namespace {
@@ -149,6 +151,97 @@ Result<WorkflowView> Orchestrator::Show(const std::string& id) {
   if (!r) return NotFound("no workflow \"" + id + "\"");
   WorkflowView view = statuses_.Describe(*r, Nodes()).view;
   view.spec = r->spec;
+  return view;
+}
+
+namespace {
+// The component of an instance id ("<workflow>/<component>/<index>").
+std::string ComponentOf(const std::string& instance) {
+  std::optional<protocol::InstanceIdParts> parts = protocol::ParseInstanceId(instance);
+  return parts ? std::string(parts->component) : std::string();
+}
+}  // namespace
+
+Result<WorkflowView> Orchestrator::Migrate(const std::string& id, const std::string& component,
+                                           const std::string& node, const std::string& source,
+                                           int* moved) {
+  std::lock_guard lock(reconcile_mu_);
+  ASSIGN_OR_RETURN(PlacementInputs in, ReadPlacementInputs(functions_, nodes_));
+  in.state = &placement_state_;
+  ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
+  const WorkflowRecord* r = snap->Find(id);
+  if (!r) return NotFound("no workflow \"" + id + "\"");
+  auto target = std::find_if(in.nodes.begin(), in.nodes.end(),
+                             [&](const NodeStatus& n) { return n.reg.node_id == node; });
+  if (target == in.nodes.end()) return NotFound("no node " + node);
+  if (!target->up) return FailedPrecondition("node " + node + " is down");
+  if (target->scheduling != kSchedulingActive) {
+    return FailedPrecondition("node " + node + " is " + target->scheduling +
+                              ": it takes no new instances (aether nodes uncordon " + node + ")");
+  }
+  // The components to move, pinned to the node for this one placement.
+  WorkflowSpec spec = r->spec;
+  std::set<std::string> chosen;
+  auto pin = [&](const std::string& name, std::vector<std::string>& ids) -> Status {
+    if (!component.empty() && name != component) return OkStatus();
+    if (!ids.empty() && std::find(ids.begin(), ids.end(), node) == ids.end()) {
+      std::string list;
+      for (const std::string& i : ids) list += (list.empty() ? "" : ", ") + i;
+      return FailedPrecondition("component \"" + name + "\" may run only on " + list +
+                                " (its node_id_match_any), not on " + node);
+    }
+    ids = {node};
+    chosen.insert(name);
+    return OkStatus();
+  };
+  for (FunctionSpec& f : spec.functions) RETURN_IF_ERROR(pin(f.name, f.node_id_match_any));
+  for (ResourceSpec& res : spec.resources) RETURN_IF_ERROR(pin(res.name, res.node_id_match_any));
+  if (chosen.empty()) {
+    return InvalidArgument("workflow \"" + id + "\" has no component \"" + component + "\"");
+  }
+  std::map<std::string, std::string> current;
+  for (const auto& [instance, p] : r->placement) {
+    current[instance] = chosen.contains(ComponentOf(instance)) ? "" : p.node_id;
+  }
+  std::map<std::string, int64_t> counts = InstanceCounts(*snap, in.candidates);
+  WorkflowPlacement placed = PlaceWorkflow(r->id, spec, current, in, counts);
+  for (const auto& [instance, p] : placed.placement) {
+    if (chosen.contains(ComponentOf(instance)) && p.node_id != node) {
+      return FailedPrecondition("component \"" + ComponentOf(instance) + "\" cannot run on " +
+                                node + ": " + placed.reason);
+    }
+  }
+  WorkflowRecord next = *r;
+  next.placement = std::move(placed.placement);
+  next.reason.clear();
+  // The rest of the workflow keeps its placement; what could not be placed
+  // before stays as it was, for the next pass to say.
+  for (const auto& [instance, p] : r->placement) {
+    if (!chosen.contains(ComponentOf(instance)) && p.node_id.empty()) {
+      next.reason = r->reason;
+    }
+  }
+  if (Status st = workflows_.Update(next); !st.ok()) {
+    if (st.code() == Code::kFailedPrecondition) {
+      return Unavailable("workflow \"" + id + "\" changed meanwhile; retry the migration");
+    }
+    return st;
+  }
+  *moved = 0;
+  for (const auto& [instance, p] : r->placement) {
+    const std::string& to = next.placement[instance].node_id;
+    if (p.node_id == to) continue;
+    ++*moved;
+    Record("instance_moved", source,
+           ToJson(json::object{{"workflow", id},
+                               {"instance", instance},
+                               {"from", p.node_id},
+                               {"to", to},
+                               {"reason", "migrate"}}));
+  }
+  LOG_INFO("workflow {}: {} instance(s) migrated to {}", id, *moved, node);
+  WorkflowView view = statuses_.Describe(next, Nodes()).view;
+  view.spec = next.spec;
   return view;
 }
 

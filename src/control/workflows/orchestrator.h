@@ -93,6 +93,16 @@ class Orchestrator {
   Status Delete(const std::string& id, const std::string& source);
   // GET /api/workflows/{id}; NotFound for an unknown id.
   Result<WorkflowView> Show(const std::string& id);
+  // Moves every instance of `component` (empty: of every component) of
+  // workflow `id` to node `node` now, recording instance_moved with
+  // `source`; afterwards the usual rules keep them there while the node is
+  // up and eligible. *moved: how many changed node. NotFound: no such
+  // workflow or node; InvalidArgument: no such component; FailedPrecondition:
+  // the node is down, cordoned or draining, or a component may not run
+  // there (its annotations: the message says which); Unavailable when the
+  // workflow changed meanwhile (retry).
+  Result<WorkflowView> Migrate(const std::string& id, const std::string& component,
+                               const std::string& node, const std::string& source, int* moved);
   // GET /api/workflows.
   Result<WorkflowList> List();
   // The ids of the workflows whose spec uses deployed function `function`.

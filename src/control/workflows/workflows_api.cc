@@ -4,6 +4,7 @@
 
 #include "common/json_util.h"
 #include "control/api.h"
+#include "protocol/ids.h"
 #include "protocol/instance_status.h"
 #include "protocol/names.h"
 
@@ -121,6 +122,41 @@ HttpResponse ReportStatus(ApiContext& ctx, const HttpRequest& req, const Caller&
   return JsonOk(json::object{});
 }
 
+// POST /api/workflows/{id}/migrate {"node": N, "component": C (optional)}
+HttpResponse MigrateWorkflow(ApiContext& ctx, const HttpRequest& req) {
+  std::string_view rest = std::string_view(req.path).substr(kWorkflowsPath.size());
+  size_t slash = rest.find('/');
+  std::string id(rest.substr(0, slash));
+  if (slash == std::string_view::npos || rest.substr(slash + 1) != "migrate") {
+    return JsonError(404, "not_found", "no such route: POST /api/workflows/{id}/migrate");
+  }
+  if (!protocol::IsName(id)) return JsonError(404, "not_found", "no such workflow");
+  Result<json::object> body = ParseJsonObject(req.body);
+  if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
+  for (const auto& [k, v] : *body) {
+    if (k != "node" && k != "component") {
+      return BadRequest("unknown field \"" + SanitizeUtf8(std::string(k).substr(0, 64)) +
+                        "\" (node, component)");
+    }
+  }
+  Result<std::string> node = GetString(*body, "node");
+  if (!node.ok()) return BadRequest(node.status().message());
+  if (Status st = protocol::ValidateNodeId(*node); !st.ok()) return BadRequest(st.message());
+  Result<std::string> component = GetString(*body, "component", "");
+  if (!component.ok()) return BadRequest(component.status().message());
+  if (!component->empty() && !protocol::IsName(*component)) {
+    return BadRequest("component: not a component name: \"" +
+                      SanitizeUtf8(component->substr(0, 64)) + "\"");
+  }
+  int moved = 0;
+  Result<WorkflowView> out =
+      ctx.workflows.Migrate(id, *component, *node, std::string(kApiSource), &moved);
+  if (!out.ok()) return JsonError(out.status());
+  json::object answer = WorkflowJson(*out);
+  answer["moved"] = moved;
+  return JsonOk(answer);
+}
+
 }  // namespace
 
 void ControlApi::RegisterWorkflows(HttpServer& server) {
@@ -140,6 +176,10 @@ void ControlApi::RegisterWorkflows(HttpServer& server) {
         Result<WorkflowView> out = ctx_.workflows.Show(*id);
         return out.ok() ? JsonOk(WorkflowJson(*out)) : JsonError(out.status());
       }));
+  server.RoutePrefix(
+      "POST", kWorkflowsPath,
+      Blocking("POST /api/workflows/{id}/migrate", Access::kAdmin,
+               [this](const HttpRequest& req) { return MigrateWorkflow(ctx_, req); }));
   server.RoutePrefix(
       "DELETE", kWorkflowsPath,
       Blocking("DELETE /api/workflows/{id}", Access::kAdmin, [this](const HttpRequest& req) {
