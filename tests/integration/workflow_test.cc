@@ -190,20 +190,50 @@ TEST(WorkflowTest, MaxInstancesSpreadAndLabelsHonoured) {
   EXPECT_TRUE(IsError(control.Call("GET", "/api/workflows/" + id), 404, "not_found"));
 }
 
+// `aether ARGS` against `control`, with its URL and admin token.
+CliRun ControlCli(const Control& control, std::vector<std::string> args) {
+  for (const std::string& f :
+       {std::string("--control"), control.url(), std::string("--token"), control.admin()}) {
+    args.push_back(f);
+  }
+  CliOptions o;
+  o.timeout = std::chrono::seconds(60);
+  return RunCli(args, o);
+}
+
+// "ping" sent to a call-mode ingress of an echo, one request after another
+// on a thread of its own until Stop: how many came back, how many did not.
+class EchoLoad {
+ public:
+  explicit EchoLoad(std::string url) : url_(std::move(url)), thread_([this] { Run(); }) {}
+  ~EchoLoad() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int ok() const { return ok_; }
+  int failed() const { return failed_; }
+
+ private:
+  void Run() {
+    while (!stop_) {
+      HttpResponse r = Post(url_, "ping");
+      (r.status == 200 && r.body == "ping" ? ok_ : failed_)++;
+    }
+  }
+  std::string url_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> ok_{0}, failed_{0};
+  std::thread thread_;  // last: it starts once the rest exists
+};
+
 TEST(WorkflowTest, CordonKeepsNewInstancesOffAndDrainMovesThemWhileDeliveryGoesOn) {
   Control control;
   Engine e1(control, "edge-1", "zone = \"eu\"");
   Engine e2(control, "edge-2", "zone = \"eu\"");
   Workflows wf{control};
   ASSERT_EQ(control.Deploy("echo-wf", "wf_echo").status, 201);
-  auto cli = [&](std::vector<std::string> args) {
-    for (const char* flag : {"--control", "--token"}) args.push_back(flag), args.push_back("");
-    args[args.size() - 3] = control.url();
-    args[args.size() - 1] = control.admin();
-    CliOptions o;
-    o.timeout = std::chrono::seconds(60);
-    return RunCli(args, o);
-  };
+  auto cli = [&](std::vector<std::string> args) { return ControlCli(control, std::move(args)); };
   auto spec = [](const std::string& path) {
     return R"({"functions": [{"name": "echo", "function": "echo-wf",
         "annotations": {"label_match_all": ["zone=eu"]}}],
@@ -235,26 +265,18 @@ TEST(WorkflowTest, CordonKeepsNewInstancesOffAndDrainMovesThemWhileDeliveryGoesO
   // edge-2, the CLI waits for it, and every request is answered (a call in
   // flight when the instance moves may fail; it is counted, not hidden).
   std::string ingress = wf.IngressUrl(b);
-  std::atomic<bool> stop{false};
-  std::atomic<int> ok{0}, failed{0};
-  std::thread load([&] {
-    while (!stop) {
-      HttpResponse r = Post(ingress, "ping");
-      (r.status == 200 && r.body == "ping" ? ok : failed)++;
-    }
-  });
+  EchoLoad load(ingress);
   CliRun d = cli({"nodes", "drain", "edge-1"});
   ASSERT_EQ(d.exit_code, 0) << Show(d);
   EXPECT_EQ(d.out,
             "drained edge-1: 1 workflow instances moved; it takes no new ones until uncordoned\n");
   EXPECT_EQ(wf.Placement(b)[b + "/echo/0"], "edge-2");
   ASSERT_TRUE(wf.WaitState(b, "running"));
-  ASSERT_TRUE(WaitFor([&] { return ok.load() > 20; }));
-  int ok_after_drain = ok.load();
-  ASSERT_TRUE(WaitFor([&] { return ok.load() > ok_after_drain + 20; }));
-  stop = true;
-  load.join();
-  std::printf("[ info ] during the drain: %d answered, %d failed\n", ok.load(), failed.load());
+  ASSERT_TRUE(WaitFor([&] { return load.ok() > 20; }));
+  int ok_after_drain = load.ok();
+  ASSERT_TRUE(WaitFor([&] { return load.ok() > ok_after_drain + 20; }));
+  load.Stop();
+  std::printf("[ info ] during the drain: %d answered, %d failed\n", load.ok(), load.failed());
   EXPECT_TRUE(WaitFor([&] { return !control.Events("node_draining", "api").empty(); }));
   json::object listed = Obj(control.Call("GET", "/api/nodes"));
   for (const json::value& n : listed["nodes"].as_array()) {
@@ -318,13 +340,7 @@ TEST(WorkflowTest, MigrateMovesAComponentNowWhileRequestsFlow) {
   Engine e3(control, "edge-3");
   Workflows wf{control};
   ASSERT_EQ(control.Deploy("echo-wf", "wf_echo").status, 201);
-  auto cli = [&](std::vector<std::string> args) {
-    for (const std::string& f :
-         {std::string("--control"), control.url(), std::string("--token"), control.admin()}) {
-      args.push_back(f);
-    }
-    return RunCli(args);
-  };
+  auto cli = [&](std::vector<std::string> args) { return ControlCli(control, std::move(args)); };
   std::string id = wf.Apply(R"({"name": "mig",
       "functions": [{"name": "echo", "function": "echo-wf",
                      "annotations": {"node_id_match_any": ["edge-1", "edge-2"]}}],
@@ -337,25 +353,17 @@ TEST(WorkflowTest, MigrateMovesAComponentNowWhileRequestsFlow) {
   std::string to = from == "edge-1" ? "edge-2" : "edge-1";
   std::string ingress = wf.IngressUrl(id);
 
-  std::atomic<bool> stop{false};
-  std::atomic<int> ok{0}, failed{0};
-  std::thread load([&] {
-    while (!stop) {
-      HttpResponse r = Post(ingress, "ping");
-      (r.status == 200 && r.body == "ping" ? ok : failed)++;
-    }
-  });
-  ASSERT_TRUE(WaitFor([&] { return ok.load() > 20; }));
+  EchoLoad load(ingress);
+  ASSERT_TRUE(WaitFor([&] { return load.ok() > 20; }));
   CliRun m = cli({"workflow", "migrate", id, "--component", "echo", "--node", to});
   ASSERT_EQ(m.exit_code, 0) << Show(m);
   EXPECT_EQ(m.out, "moved 1 instance of mig (echo) to " + to + "\n");
   EXPECT_EQ(wf.Placement(id)[id + "/echo/0"], to);
   ASSERT_TRUE(wf.WaitState(id, "running"));
-  int before = ok.load();
-  ASSERT_TRUE(WaitFor([&] { return ok.load() > before + 20; }));
-  stop = true;
-  load.join();
-  std::printf("[ info ] during the migration: %d answered, %d failed\n", ok.load(), failed.load());
+  int before = load.ok();
+  ASSERT_TRUE(WaitFor([&] { return load.ok() > before + 20; }));
+  load.Stop();
+  std::printf("[ info ] during the migration: %d answered, %d failed\n", load.ok(), load.failed());
   EXPECT_TRUE(WaitFor([&] {
     for (const json::object& e : control.Events("instance_moved", "api")) {
       if (Str(e.at("data").as_object().at("to")) == to) return true;
