@@ -19,8 +19,11 @@ SANITIZE ?= 1
 
 # ccache, when installed, keeps repeated builds short — CI's clean clones
 # included: CCACHE_BASEDIR makes its hits independent of where the tree is.
+# CCACHE_NOHASHDIR: with -g (RelWithDebInfo) ccache would otherwise hash the
+# build directory, and no two clones would ever share an object.
 ifneq ($(shell command -v ccache 2>/dev/null),)
 export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 LAUNCHER := -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 endif
 
