@@ -19,9 +19,15 @@ namespace json = boost::json;
 constexpr std::string_view kArtifactsPath = "/node/artifacts/";
 constexpr std::string_view kNodesPath = "/api/nodes/";
 
-// The node as GET /api/nodes lists it; `instances`: the workflow
-// instances placed on it (null when the store could not say).
-json::object NodeJson(const NodeStatus& n, std::optional<int64_t> instances) {
+// The node as GET /api/nodes lists it; `placed`: workflow instances per
+// node (null when the store could not say).
+json::object NodeJson(const NodeStatus& n,
+                      const std::optional<std::map<std::string, int64_t>>& placed) {
+  json::value instances(nullptr);
+  if (placed) {
+    auto it = placed->find(n.reg.node_id);
+    instances = it == placed->end() ? int64_t{0} : it->second;
+  }
   json::object labels, ready;
   for (const auto& [k, v] : n.reg.labels) labels[k] = v;
   for (const auto& [k, v] : n.ready) ready[k] = v;
@@ -29,7 +35,7 @@ json::object NodeJson(const NodeStatus& n, std::optional<int64_t> instances) {
                       {"url", n.reg.url},
                       {"state", n.up ? "up" : "down"},
                       {"scheduling", n.scheduling},
-                      {"instances", instances ? json::value(*instances) : json::value(nullptr)},
+                      {"instances", std::move(instances)},
                       {"labels", std::move(labels)},
                       {"capacity", protocol::CapacityObject(n.reg.capacity)},
                       {"registered_at", n.registered_at},
@@ -118,23 +124,13 @@ HttpResponse ControlApi::NodeHeartbeat(const HttpRequest& req, const Caller& cal
 std::optional<std::map<std::string, int64_t>> ControlApi::InstancesPerNode() {
   Result<std::shared_ptr<const WorkflowSnapshot>> snap = ctx_.workflows.workflow_store().Snapshot();
   if (!snap.ok()) return std::nullopt;
-  std::map<std::string, int64_t> counts;
-  for (const WorkflowRecord& r : (*snap)->workflows) {
-    for (const auto& [id, p] : r.placement) {
-      if (!p.node_id.empty()) ++counts[p.node_id];
-    }
-  }
-  return counts;
+  return PlacedPerNode(**snap);
 }
 
 HttpResponse ControlApi::ListNodes() {
-  std::optional<std::map<std::string, int64_t>> counts = InstancesPerNode();
+  std::optional<std::map<std::string, int64_t>> placed = InstancesPerNode();
   json::array nodes;
-  for (const NodeStatus& n : ctx_.nodes.List()) {
-    std::optional<int64_t> instances;
-    if (counts) instances = counts->contains(n.reg.node_id) ? counts->at(n.reg.node_id) : 0;
-    nodes.push_back(NodeJson(n, instances));
-  }
+  for (const NodeStatus& n : ctx_.nodes.List()) nodes.push_back(NodeJson(n, placed));
   return JsonOk(json::object{{"nodes", std::move(nodes)}});
 }
 
@@ -159,12 +155,9 @@ HttpResponse ControlApi::ScheduleNode(const HttpRequest& req) {
     if (st.code() == Code::kNotFound) return JsonError(404, "not_found", st.message());
     return JsonError(st);
   }
-  std::optional<std::map<std::string, int64_t>> counts = InstancesPerNode();
+  std::optional<std::map<std::string, int64_t>> placed = InstancesPerNode();
   for (const NodeStatus& n : ctx_.nodes.List()) {
-    if (n.reg.node_id != id) continue;
-    std::optional<int64_t> instances;
-    if (counts) instances = counts->contains(id) ? counts->at(id) : 0;
-    return JsonOk(NodeJson(n, instances));
+    if (n.reg.node_id == id) return JsonOk(NodeJson(n, placed));
   }
   return JsonError(404, "not_found", "no node " + id);
 }

@@ -68,7 +68,7 @@ Result<PlacementPolicy> ParsePlacementPolicy(std::string_view name);
 struct PlacementState {
   PlacementPolicy policy = PlacementPolicy::kLeastLoaded;
   std::string last;                // round-robin: the node chosen last
-  std::mt19937_64* rng = nullptr;  // weighted-random (null: the first candidate)
+  std::mt19937_64* rng = nullptr;  // weighted-random (null: least-loaded instead)
 };
 
 // The demands of a spec, in spec order (functions, then resources).

@@ -75,18 +75,24 @@ Result<PlacementInputs> ReadPlacementInputs(FunctionRegistry& functions, NodeReg
   return in;
 }
 
+std::map<std::string, int64_t> PlacedPerNode(const WorkflowSnapshot& snap) {
+  std::map<std::string, int64_t> counts;
+  for (const WorkflowRecord& r : snap.workflows) {
+    for (const auto& [id, p] : r.placement) {
+      if (!p.node_id.empty()) ++counts[p.node_id];
+    }
+  }
+  return counts;
+}
+
 std::map<std::string, int64_t> InstanceCounts(const WorkflowSnapshot& snap,
                                               const std::vector<PlacementNode>& candidates) {
   std::set<std::string> up;
   for (const PlacementNode& n : candidates) {
     if (n.up) up.insert(n.id);
   }
-  std::map<std::string, int64_t> counts;
-  for (const WorkflowRecord& r : snap.workflows) {
-    for (const auto& [id, p] : r.placement) {
-      if (up.contains(p.node_id)) ++counts[p.node_id];
-    }
-  }
+  std::map<std::string, int64_t> counts = PlacedPerNode(snap);
+  std::erase_if(counts, [&](const auto& entry) { return !up.contains(entry.first); });
   return counts;
 }
 

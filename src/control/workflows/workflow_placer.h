@@ -33,7 +33,11 @@ struct PlacementInputs {
 // Store errors of the function registry.
 Result<PlacementInputs> ReadPlacementInputs(FunctionRegistry& functions, NodeRegistry& nodes);
 
-// Workflow instances per up node, over every workflow of `snap`.
+// Workflow instances per node they are placed on, over every workflow of
+// `snap` (unplaced ones not counted).
+std::map<std::string, int64_t> PlacedPerNode(const WorkflowSnapshot& snap);
+
+// PlacedPerNode, of the up nodes among `candidates` only.
 std::map<std::string, int64_t> InstanceCounts(const WorkflowSnapshot& snap,
                                               const std::vector<PlacementNode>& candidates);
 
