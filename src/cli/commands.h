@@ -14,6 +14,7 @@ void AddDeployCommand(CLI::App& app, int* exit_code);
 void AddInvokeCommand(CLI::App& app, int* exit_code);
 void AddFunctionsCommand(CLI::App& app, int* exit_code);
 void AddNodesCommand(CLI::App& app, int* exit_code);
+void AddDomainsCommand(CLI::App& app, int* exit_code);
 void AddEventsCommand(CLI::App& app, int* exit_code);
 void AddClusterCommand(CLI::App& app, int* exit_code);
 void AddWorkflowCommand(CLI::App& app, int* exit_code);

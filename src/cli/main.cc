@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   aether::cli::AddInvokeCommand(app, &exit_code);
   aether::cli::AddFunctionsCommand(app, &exit_code);
   aether::cli::AddNodesCommand(app, &exit_code);
+  aether::cli::AddDomainsCommand(app, &exit_code);
   aether::cli::AddEventsCommand(app, &exit_code);
   aether::cli::AddClusterCommand(app, &exit_code);
   aether::cli::AddWorkflowCommand(app, &exit_code);

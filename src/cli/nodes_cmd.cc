@@ -29,16 +29,6 @@ std::string SchedulingCell(const json::object& n) {
   return s == "active" ? "-" : s;
 }
 
-std::string LabelsCell(const json::value* labels) {
-  if (labels == nullptr || !labels->is_object() || labels->as_object().empty()) return "-";
-  std::string out;
-  for (const auto& [k, v] : labels->as_object()) {
-    if (!out.empty()) out += ',';
-    out += std::string(k) + "=" + Cell(&v);
-  }
-  return out;
-}
-
 // READY: how many functions the node has ready to serve. The control plane
 // sends {name: sha256}; a list or a number is accepted too.
 std::string ReadyCell(const json::object& n) {
@@ -92,23 +82,8 @@ int List(const NodesArgs& a) {
   });
 }
 
-// Node ids as the control plane accepts them: [A-Za-z0-9][A-Za-z0-9._-]{0,127}.
-// Checked before sending so that an id never turns into another URL path.
-Status CheckNodeId(std::string_view id) {
-  bool ok = !id.empty() && id.size() <= 128;
-  for (size_t i = 0; ok && i < id.size(); ++i) {
-    char c = id[i];
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    ok = alnum || (i > 0 && (c == '.' || c == '_' || c == '-'));
-  }
-  if (ok) return OkStatus();
-  return UsageError("invalid node id \"" + std::string(id.substr(0, 128)) +
-                    "\": letters, digits, '.', '_' and '-', starting with a letter or digit, "
-                    "at most 128");
-}
-
 int Remove(const NodesArgs& a) {
-  if (Status st = CheckNodeId(a.node_id); !st.ok()) return Report(st);
+  if (Status st = CheckNodeIdArg(a.node_id, "node"); !st.ok()) return Report(st);
   return Exchange(a.remote, "DELETE", "/api/nodes/" + a.node_id, "", [&a](const json::value&) {
     std::printf(
         "removed %s (its credential is revoked; its workflow instances move to other "
@@ -129,7 +104,7 @@ Result<json::object> Schedule(const Remote& remote, const std::string& node_id,
 }
 
 int Cordon(const NodesArgs& a, std::string_view action) {
-  if (Status st = CheckNodeId(a.node_id); !st.ok()) return Report(st);
+  if (Status st = CheckNodeIdArg(a.node_id, "node"); !st.ok()) return Report(st);
   Result<Remote> remote = Remote::Resolve(a.remote);
   if (!remote.ok()) return Report(remote.status());
   std::string raw;
@@ -167,7 +142,7 @@ Result<int64_t> InstancesOn(const Remote& remote, const std::string& node_id) {
 
 // Drains, then waits until no workflow instance is placed on the node.
 int Drain(const NodesArgs& a) {
-  if (Status st = CheckNodeId(a.node_id); !st.ok()) return Report(st);
+  if (Status st = CheckNodeIdArg(a.node_id, "node"); !st.ok()) return Report(st);
   if (a.timeout_s < 0) return Report(UsageError("--timeout must be 0 or more seconds"));
   Result<Remote> remote = Remote::Resolve(a.remote);
   if (!remote.ok()) return Report(remote.status());

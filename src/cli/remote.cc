@@ -14,6 +14,7 @@
 
 #include "common/http_client.h"
 #include "common/json_util.h"
+#include "protocol/ids.h"
 #include "protocol/names.h"
 
 namespace aether::cli {
@@ -296,6 +297,13 @@ Status CheckFunctionName(std::string_view name) {
   return UsageError("invalid function name \"" + SanitizeUtf8(name) +
                     "\": use 1 to 63 characters a-z, 0-9, _ and -, starting with a letter or "
                     "digit");
+}
+
+Status CheckNodeIdArg(std::string_view id, std::string_view what) {
+  if (protocol::IsNodeId(id)) return OkStatus();
+  return UsageError("invalid " + std::string(what) + " id \"" + SanitizeUtf8(id.substr(0, 128)) +
+                    "\": letters, digits, '.', '_' and '-', starting with a letter or digit, "
+                    "at most 128");
 }
 
 Result<json::value> UploadModule(const Remote& remote, std::string_view name,

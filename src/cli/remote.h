@@ -121,6 +121,9 @@ class Remote {
 // Function names, as the control plane accepts them (protocol/names.h), with
 // the CLI's usage message. Checked before sending so that a name never turns into another URL path.
 Status CheckFunctionName(std::string_view name);
+// Node and domain ids (protocol/ids.h), checked the same way; `what` is
+// "node" or "domain".
+Status CheckNodeIdArg(std::string_view id, std::string_view what);
 
 // PUT /api/functions/NAME with the raw module; `query` is "" or
 // "?env=...&timeout=..." (already encoded). The 201 answer as JSON, and its

@@ -158,6 +158,16 @@ std::string TimeCell(const json::value* v) {
   return buf;
 }
 
+std::string LabelsCell(const json::value* labels) {
+  if (labels == nullptr || !labels->is_object() || labels->as_object().empty()) return "-";
+  std::string out;
+  for (const auto& [k, v] : labels->as_object()) {
+    if (!out.empty()) out += ',';
+    out += std::string(k) + "=" + Cell(&v);
+  }
+  return out;
+}
+
 std::string AgeCell(const json::value* v) {
   double t = 0;
   if (v == nullptr || !ParseTimestamp(*v, &t)) return Cell(v);

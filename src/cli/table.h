@@ -46,6 +46,9 @@ std::string TimeCell(const boost::json::value* v);
 // "12s ago", "5m ago", "3h ago", "2d ago", or the raw value.
 std::string AgeCell(const boost::json::value* v);
 
+// "k=v,k2=v2" of a labels object; "-" when there are none.
+std::string LabelsCell(const boost::json::value* labels);
+
 // The first 12 hex digits, as git does for short hashes.
 std::string ShortHash(std::string_view sha256);
 

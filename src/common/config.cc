@@ -164,6 +164,12 @@ Status ParseStore(const toml::table& doc, const std::string& origin, StoreConfig
 
 }  // namespace
 
+Status ValidateRole(std::string_view role) {
+  if (role == kRoleBoth || role == kRoleCluster || role == kRoleDomain) return OkStatus();
+  return InvalidArgument("role \"" + std::string(role.substr(0, 40)) +
+                         "\" is not one of both, cluster, domain");
+}
+
 bool IsReplicaId(std::string_view id) {
   if (id.empty() || id.size() > kMaxReplicaIdLength ||
       !std::isalnum(static_cast<unsigned char>(id[0]))) {
@@ -201,6 +207,45 @@ Status ParseCluster(const toml::table& doc, const std::string& origin, ClusterCo
       return InvalidArgument(origin + ": [cluster] advertise_url: " + url.status().message());
     }
     cl.advertise_url = *url;
+  }
+  return OkStatus();
+}
+
+Status ParseDomain(const toml::table& doc, const std::string& origin, DomainConfig& d) {
+  Section s(SubTable(doc, "domain"), "domain", origin);
+  RETURN_IF_ERROR(s.String("role", &d.role));
+  RETURN_IF_ERROR(s.String("id", &d.id));
+  RETURN_IF_ERROR(s.StringList("controller", &d.controller));
+  RETURN_IF_ERROR(s.String("join_token", &d.join_token));
+  RETURN_IF_ERROR(s.String("url", &d.url));
+  RETURN_IF_ERROR(s.StringMap("labels", &d.labels));
+  RETURN_IF_ERROR(s.Duration("timeout", &d.timeout));
+  RETURN_IF_ERROR(s.Duration("heartbeat_interval", &d.heartbeat_interval));
+  RETURN_IF_ERROR(s.Finish());
+  if (Status st = ValidateRole(d.role); !st.ok()) {
+    return InvalidArgument(origin + ": [domain] " + st.message());
+  }
+  if (d.heartbeat_interval * 2 > d.timeout) {
+    return InvalidArgument(origin +
+                           ": [domain] timeout must be at least twice heartbeat_interval (one "
+                           "lost beat must not take a domain down)");
+  }
+  for (std::string& url : d.controller) {
+    Result<std::string> checked = CheckEndpointUrl(url);
+    if (!checked.ok()) {
+      return InvalidArgument(origin + ": [domain] controller: " + checked.status().message());
+    }
+    url = *checked;
+  }
+  if (!d.url.empty()) {
+    Result<std::string> checked = CheckEndpointUrl(d.url);
+    if (!checked.ok())
+      return InvalidArgument(origin + ": [domain] url: " + checked.status().message());
+    d.url = *checked;
+  }
+  if (!d.join_token.empty() && d.join_token.size() < kMinTokenLength) {
+    return InvalidArgument(origin + ": [domain] join_token is shorter than " +
+                           std::to_string(kMinTokenLength) + " characters");
   }
   return OkStatus();
 }
@@ -282,15 +327,16 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
         << e.description();
     return InvalidArgument(msg.str());
   }
-  static const std::set<std::string> kSections = {"runtime", "server",   "database", "store",
-                                                  "cluster", "gateway",  "registry", "control",
-                                                  "auth",    "workflow", "nats",     "log"};
+  static const std::set<std::string> kSections = {
+      "runtime", "server", "database", "store",    "cluster", "gateway", "registry",
+      "control", "domain", "auth",     "workflow", "nats",    "log"};
   for (const auto& [k, v] : doc) {
     if (!kSections.count(std::string(k.str())) || !v.is_table()) {
-      return InvalidArgument(
-          origin + ": unknown section [" + std::string(k.str()) +
-          "] (known: runtime, server, database, store, cluster, gateway, registry, control, auth, "
-          "workflow, nats, log)");
+      return InvalidArgument(origin + ": unknown section [" + std::string(k.str()) +
+                             "] (known: runtime, server, database, store, cluster, gateway, "
+                             "registry, control, domain, "
+                             "auth, "
+                             "workflow, nats, log)");
     }
   }
 
@@ -390,13 +436,16 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.Finish());
     RETURN_IF_ERROR(ParseControlUrls(origin, std::move(url), c.control));
   }
+  RETURN_IF_ERROR(ParseDomain(doc, origin, c.domain));
   {
     Section s(SubTable(doc, "auth"), "auth", origin);
     RETURN_IF_ERROR(s.String("token", &c.auth.token));
     RETURN_IF_ERROR(s.String("join_token", &c.auth.join_token));
+    RETURN_IF_ERROR(s.String("domain_join_token", &c.auth.domain_join_token));
     RETURN_IF_ERROR(s.Finish());
-    for (auto [key, token] :
-         {std::pair{"token", &c.auth.token}, {"join_token", &c.auth.join_token}}) {
+    for (auto [key, token] : {std::pair{"token", &c.auth.token},
+                              {"join_token", &c.auth.join_token},
+                              {"domain_join_token", &c.auth.domain_join_token}}) {
       // Empty means "generate one" (aether-control) or "not joining" (engine).
       if (!token->empty() && token->size() < kMinTokenLength) {
         return InvalidArgument(origin + ": [auth] " + key + " is " + std::to_string(token->size()) +
@@ -638,6 +687,20 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "   # connections to one engine, busy or idle\n\n"
       << "[registry]\n"
       << "node_timeout = \"" << FormatDuration(d.registry.node_timeout) << "\"\n\n"
+      << "[domain]                 # orchestration domains (docs/domains.md)\n"
+      << "role = \"both\"            # both: one control plane over its nodes; cluster: the "
+         "controller of domains; domain: a domain orchestrator under a controller\n"
+      << "# id = \"site-a\"          # role domain: this domain's id (default: the host name)\n"
+      << "# controller = [\"http://controller:9090\"]  # role domain: the controller's URLs\n"
+      << "# join_token = \"...\"     # role domain: the controller's domain join token (or "
+         "AETHER_DOMAIN_JOIN_TOKEN)\n"
+      << "# url = \"http://10.0.0.5:9090\"  # role domain: where the controller reaches this "
+         "domain (default: its own URL)\n"
+      << "# labels = { region = \"eu\" }\n"
+      << "timeout = \"" << FormatDuration(d.domain.timeout)
+      << "\"          # role cluster: a domain silent this long is down\n"
+      << "heartbeat_interval = \"" << FormatDuration(d.domain.heartbeat_interval)
+      << "\"  # role cluster: how often domains beat\n\n"
       << "[workflow]\n"
       << "# A new workflow instance goes, among the nodes that may take it (fewest\n"
       << "# instances of its component first): least-loaded (fewest workflow\n"

@@ -126,6 +126,31 @@ struct ClusterConfig {
 // Whether `id` is a valid replica id.
 bool IsReplicaId(std::string_view id);
 
+// Orchestration domains (docs/domains.md). `role`: "both" (one control
+// plane over its own nodes, the default), "cluster" (the cluster
+// controller: domains register with it, nodes do not) or "domain" (a
+// domain orchestrator: today's control plane, which also registers with
+// the controller at `controller` with `join_token` and heartbeats its
+// capabilities).
+inline constexpr std::string_view kRoleBoth = "both";
+inline constexpr std::string_view kRoleCluster = "cluster";
+inline constexpr std::string_view kRoleDomain = "domain";
+struct DomainConfig {
+  std::string role = std::string(kRoleBoth);
+  // role = "domain":
+  std::string id;                       // default: the host name
+  std::vector<std::string> controller;  // the controller's URLs (its replicas), checked
+  std::string join_token;  // the controller's domain join token; else AETHER_DOMAIN_JOIN_TOKEN
+  std::string url;         // where the controller reaches this domain (default: its own URL)
+  std::map<std::string, std::string> labels;
+  // role = "cluster": a domain silent for `timeout` is down; domains beat
+  // every `heartbeat_interval`.
+  std::chrono::nanoseconds timeout = std::chrono::seconds(15);
+  std::chrono::nanoseconds heartbeat_interval = std::chrono::seconds(2);
+};
+// "both", "cluster" or "domain"; InvalidArgument naming them otherwise.
+Status ValidateRole(std::string_view role);
+
 struct ControlConfig {
   // Engine: join the control plane at these URLs (its replicas; the engine
   // fails over between them, common/endpoint_list.h) when set. From
@@ -143,6 +168,8 @@ inline constexpr size_t kMinTokenLength = 16;
 struct AuthConfig {
   std::string token;       // admin API bearer token; empty or >= kMinTokenLength
   std::string join_token;  // node registration token; empty or >= kMinTokenLength
+  // The cluster controller's: admits new domains; empty or >= kMinTokenLength.
+  std::string domain_join_token;
 };
 
 // The engine's workflow runtime: how many events wait where, and the
@@ -205,6 +232,7 @@ struct Config {
   GatewayConfig gateway;
   RegistryConfig registry;
   ControlConfig control;
+  DomainConfig domain;
   AuthConfig auth;
   WorkflowConfig workflow;
   NatsConfig nats;

@@ -195,6 +195,42 @@ TEST(ConfigTest, StoreSection) {
   EXPECT_EQ(m.find('7'), std::string::npos) << m;
 }
 
+TEST(ConfigTest, DomainSection) {
+  Result<Config> d = ParseConfig("", "t.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->domain.role, "both");
+  EXPECT_EQ(d->domain.timeout, std::chrono::seconds(15));
+  Result<Config> c = ParseConfig(
+      "[domain]\nrole = \"domain\"\nid = \"site-a\"\ncontroller = [\"http://c1:9090/\", "
+      "\"https://c2:9090\"]\njoin_token = \"0123456789abcdef\"\nurl = \"http://10.0.0.1:9090\"\n"
+      "labels = { region = \"eu\" }\n[auth]\ndomain_join_token = \"fedcba9876543210\"\n",
+      "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->domain.role, "domain");
+  EXPECT_EQ(c->domain.id, "site-a");
+  EXPECT_EQ(c->domain.controller, (std::vector<std::string>{"http://c1:9090", "https://c2:9090"}));
+  EXPECT_EQ(c->domain.labels.at("region"), "eu");
+  EXPECT_EQ(c->auth.domain_join_token, "fedcba9876543210");
+
+  auto error = [](const std::string& toml) {
+    return ParseConfig(toml, "t.toml").status().message();
+  };
+  EXPECT_EQ(error("[domain]\nrole = \"leader\"\n"),
+            "t.toml: [domain] role \"leader\" is not one of both, cluster, domain");
+  EXPECT_NE(error("[domain]\ntimeout = \"1s\"\nheartbeat_interval = \"600ms\"\n")
+                .find("at least twice heartbeat_interval"),
+            std::string::npos);
+  EXPECT_NE(error("[domain]\ncontroller = [\"ftp://x\"]\n").find("[domain] controller: "),
+            std::string::npos);
+  EXPECT_NE(error("[domain]\nurl = \"x:1\"\n").find("[domain] url: "), std::string::npos);
+  EXPECT_NE(error("[domain]\njoin_token = \"short\"\n").find("[domain] join_token"),
+            std::string::npos);
+  EXPECT_NE(error("[auth]\ndomain_join_token = \"short\"\n").find("[auth] domain_join_token"),
+            std::string::npos);
+  EXPECT_EQ(error("[domain]\nrole = \"cluster\"\nmembers = 3\n"),
+            "t.toml: unknown key [domain] members");
+}
+
 TEST(ConfigTest, ClusterSection) {
   Result<Config> d = ParseConfig("", "t.toml");
   ASSERT_TRUE(d.ok());

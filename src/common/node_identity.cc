@@ -28,8 +28,9 @@ std::string NodeCredentialPath(const std::string& data_dir) {
 }
 
 Result<std::unique_ptr<NodeIdentity>> NodeIdentity::Open(const std::string& data_dir,
-                                                         std::string node_id) {
-  std::string path = NodeCredentialPath(data_dir);
+                                                         std::string node_id,
+                                                         std::string_view file_name) {
+  std::string path = data_dir + "/" + std::string(file_name);
   Result<std::string> text = ReadWholeFile<std::string>(path);
   if (!text.ok()) {
     if (text.status().code() == Code::kNotFound) {
@@ -37,7 +38,7 @@ Result<std::unique_ptr<NodeIdentity>> NodeIdentity::Open(const std::string& data
     }
     return text.status();
   }
-  Result<json::object> o = ParseJsonObject(*text, "node.credential");
+  Result<json::object> o = ParseJsonObject(*text, file_name);
   Result<std::string> saved_id =
       o.ok() ? GetString(*o, "node_id") : Result<std::string>(o.status());
   Result<std::string> secret = o.ok() ? GetString(*o, "secret") : Result<std::string>(o.status());

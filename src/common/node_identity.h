@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 
@@ -27,9 +28,12 @@ std::string NodeCredentialPath(const std::string& data_dir);
 class NodeIdentity {
  public:
   // Reads the saved credential of `node_id`, if any. Errors: Internal when
-  // the file exists but cannot be read.
+  // the file exists but cannot be read. A domain orchestrator keeps its
+  // domain credential the same way, in <data dir>/domain.credential
+  // (`file_name`; the id is stored as "node_id" there too).
   static Result<std::unique_ptr<NodeIdentity>> Open(const std::string& data_dir,
-                                                    std::string node_id);
+                                                    std::string node_id,
+                                                    std::string_view file_name = "node.credential");
   // In memory only (`path` empty: Set() does not write), e.g. for tests or
   // an engine without a control plane.
   explicit NodeIdentity(std::string node_id, std::string path = "", std::string secret = "");

@@ -14,7 +14,9 @@ constexpr std::string_view kJoinOnly =
 
 HttpResponse AuthError(const Status& st) {
   if (st.code() == Code::kNotFound) {
-    return JsonError(404, "unknown_node", st.message() + "; register again");
+    bool domain = st.message().starts_with("domain ");
+    return JsonError(404, domain ? "unknown_domain" : "unknown_node",
+                     st.message() + "; register again");
   }
   HttpResponse r = JsonError(st);
   if (st.code() == Code::kUnauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -31,19 +33,49 @@ std::optional<HttpResponse> ForeignNode(const Caller& caller, std::string_view c
                        "'s; a node speaks only for itself, not for " + other);
 }
 
+Result<Caller> ControlApi::AuthorizeDomain(const HttpRequest& req, Access access) const {
+  ASSIGN_OR_RETURN(std::string_view given, BearerToken(req));
+  // Both shared tokens are always compared, so timing does not tell which
+  // (if either) matched.
+  bool admin = TokenEquals(given, ctx_.tokens.admin);
+  bool join = TokenEquals(given, ctx_.tokens.domain_join);
+  if ((admin || join) && access == Access::kDomainJoin) {
+    return Caller{admin ? Caller::Kind::kAdmin : Caller::Kind::kDomainJoin, {}, {}};
+  }
+  if (admin || join) {
+    return PermissionDenied(
+        "this call needs the domain's own credential (X-Aether-Domain: <domain id> and "
+        "Authorization: Bearer <its secret>), not a shared token");
+  }
+  std::string_view domain = req.Header("X-Aether-Domain");
+  if (domain.empty()) return PermissionDenied("invalid token");
+  if (Status st = protocol::ValidateNodeId(domain, "domain_id"); !st.ok()) {
+    return PermissionDenied("X-Aether-Domain: " + st.message());
+  }
+  if (ctx_.domains == nullptr) {
+    return PermissionDenied("this control plane is not a cluster controller ([domain] role = " +
+                            std::string(ctx_.role) + ")");
+  }
+  RETURN_IF_ERROR(ctx_.domains->Authenticate(domain, given));
+  return Caller{Caller::Kind::kDomain, {}, std::string(domain)};
+}
+
 Result<Caller> ControlApi::Authorize(const HttpRequest& req, Access access) const {
   if (access == Access::kOpen) return Caller{};
+  if (access == Access::kDomainJoin || access == Access::kDomain) {
+    return AuthorizeDomain(req, access);
+  }
   if (access == Access::kAdmin) {
     RETURN_IF_ERROR(CheckBearer(req, {&ctx_.tokens.admin}));
-    return Caller{Caller::Kind::kAdmin, {}};
+    return Caller{Caller::Kind::kAdmin, {}, {}};
   }
   ASSIGN_OR_RETURN(std::string_view given, BearerToken(req));
   // Both shared tokens are always compared, so timing does not tell which
   // (if either) matched.
   bool admin = TokenEquals(given, ctx_.tokens.admin);
   bool join = TokenEquals(given, ctx_.tokens.join);
-  if (admin && access != Access::kNode) return Caller{Caller::Kind::kAdmin, {}};
-  if (join && access == Access::kJoin) return Caller{Caller::Kind::kJoin, {}};
+  if (admin && access != Access::kNode) return Caller{Caller::Kind::kAdmin, {}, {}};
+  if (join && access == Access::kJoin) return Caller{Caller::Kind::kJoin, {}, {}};
   if (admin || join) {
     return PermissionDenied(admin ? "this call needs the node's own credential, not the admin token"
                                   : std::string(kJoinOnly));
@@ -54,7 +86,7 @@ Result<Caller> ControlApi::Authorize(const HttpRequest& req, Access access) cons
     return PermissionDenied("X-Aether-Node: " + st.message());
   }
   RETURN_IF_ERROR(ctx_.nodes.Authenticate(node, given));
-  return Caller{Caller::Kind::kNode, std::string(node)};
+  return Caller{Caller::Kind::kNode, std::string(node), {}};
 }
 
 void ControlApi::CountResponse(RouteCount& route, int status) {
@@ -138,6 +170,7 @@ void ControlApi::Register(HttpServer& server) {
   RegisterOps(server);
   RegisterCluster(server);
   RegisterWorkflows(server);
+  RegisterDomains(server);
 }
 
 }  // namespace aether::control

@@ -28,6 +28,7 @@
 #include "control/artifact_store.h"
 #include "control/auth.h"
 #include "control/control_metrics.h"
+#include "control/domains/domain_registry.h"
 #include "control/event_log.h"
 #include "control/function_registry.h"
 #include "control/gateway.h"
@@ -64,13 +65,19 @@ struct ApiContext {
   Leadership& leadership;
   ReplicaSet& replicas;
   ArtifactReplicator& replicator;
+  // [domain] role: "both", "cluster" or "domain".
+  std::string_view role;
+  // The cluster controller's domains (role "cluster"); null otherwise.
+  DomainRegistry* domains = nullptr;
 };
 
 // Who sent a request, as Authorize established it.
 struct Caller {
-  enum class Kind { kAnyone, kAdmin, kJoin, kNode };
+  enum class Kind { kAnyone, kAdmin, kJoin, kNode, kDomainJoin, kDomain };
   Kind kind = Kind::kAnyone;
   std::string node_id;  // kNode: the node whose credential was sent
+  // kDomain: the domain whose credential was sent
+  std::string domain_id;
 };
 
 class ControlApi {
@@ -97,9 +104,13 @@ class ControlApi {
   //   kNode         a node's credential: X-Aether-Node: <id> and
   //                 Authorization: Bearer <its secret>
   //   kNodeOrAdmin  a node's credential or the admin token
+  //   kDomainJoin   the domain join or admin token (admits a new domain), or
+  //                 a domain's credential: POST /domain/register
+  //   kDomain       a domain's credential: X-Aether-Domain: <id> and
+  //                 Authorization: Bearer <its secret>
   // Everything is decided from headers, so the check can run before the body
   // is read.
-  enum class Access { kOpen, kAdmin, kJoin, kNode, kNodeOrAdmin };
+  enum class Access { kOpen, kAdmin, kJoin, kNode, kNodeOrAdmin, kDomainJoin, kDomain };
   using SyncFn = std::function<HttpResponse(const HttpRequest&)>;
   using AsyncFn = std::function<void(HttpRequest&&, Responder)>;
   using CallerSyncFn = std::function<HttpResponse(const HttpRequest&, const Caller&)>;
@@ -118,6 +129,7 @@ class ControlApi {
   // token, or one this route does not take), NotFound (404 unknown_node: a
   // credential for a node the registry does not know).
   Result<Caller> Authorize(const HttpRequest& req, Access access) const;
+  Result<Caller> AuthorizeDomain(const HttpRequest& req, Access access) const;
   // A route as aether_control_requests_total{route} names it, with its
   // status="200" series looked up once: counting is on every request's path.
   struct RouteCount {
@@ -132,6 +144,9 @@ class ControlApi {
   void RegisterCluster(HttpServer& server);
   // workflows/workflows_api.cc: /api/workflows, /node/workflows.
   void RegisterWorkflows(HttpServer& server);
+  // domains/domains_api.cc: /domain/register, /domain/heartbeat,
+  // /api/domains.
+  void RegisterDomains(HttpServer& server);
 
   // functions_api.cc
   HttpResponse Deploy(const std::string& name, std::string&& wasm, EnvMap env,
@@ -151,6 +166,13 @@ class ControlApi {
   HttpResponse ScheduleNode(const HttpRequest& req);  // cordon, uncordon, drain
   // Workflow instances placed per node id; nullopt when the store fails.
   std::optional<std::map<std::string, int64_t>> InstancesPerNode();
+
+  // domains/domains_api.cc
+  HttpResponse RegisterDomain(const HttpRequest& req, const Caller& caller);
+  HttpResponse DomainHeartbeat(const HttpRequest& req, const Caller& caller);
+  HttpResponse ListDomains();
+  HttpResponse DomainAction(const HttpRequest& req);  // GET one, cordon, uncordon, drain
+  HttpResponse RemoveDomain(const HttpRequest& req);
 
   // cluster_api.cc
   // GET of the artifact named after `prefix`: for an engine

@@ -83,9 +83,10 @@ bool TokenEquals(std::string_view given, std::string_view expected) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0 && !expected.empty();
 }
 
-Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& data_dir) {
+Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& data_dir,
+                                  bool domain_join) {
   Tokens t;
-  if (auth.token.empty() || auth.join_token.empty()) {
+  if (auth.token.empty() || auth.join_token.empty() || domain_join) {
     std::error_code ec;
     std::filesystem::create_directories(data_dir, ec);
     if (ec)
@@ -102,6 +103,13 @@ Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& dat
   } else {
     t.join_file = data_dir + "/join.token";
     ASSIGN_OR_RETURN(t.join, ReadOrCreate(t.join_file, "join token"));
+  }
+  if (!domain_join) return t;
+  if (!auth.domain_join_token.empty()) {
+    t.domain_join = auth.domain_join_token;
+  } else {
+    t.domain_join_file = data_dir + "/domain_join.token";
+    ASSIGN_OR_RETURN(t.domain_join, ReadOrCreate(t.domain_join_file, "domain join token"));
   }
   return t;
 }

@@ -1,6 +1,8 @@
-// Tokens: the admin bearer token (every /api/* call) and the join token
+// Tokens: the admin bearer token (every /api/* call), the join token
 // (admits new nodes: POST /register; every later node call carries the
-// node's own credential, see node_registry.h). Each comes from [auth] or, when not
+// node's own credential, see node_registry.h) and, on a cluster
+// controller, the domain join token (admits new domains; see
+// domains/domain_registry.h). Each comes from [auth] or, when not
 // configured, from <data dir>/admin.token / join.token, generated on first
 // start (32 random bytes, hex) with mode 0600 and reused afterwards.
 //
@@ -20,16 +22,23 @@ namespace aether::control {
 struct Tokens {
   std::string admin;
   std::string join;
+  // The cluster controller's (role cluster): admits new domains
+  // (POST /domain/register). Empty in the other roles.
+  std::string domain_join;
   // Where each token was read from or generated into; empty when it came
   // from the configuration. For the startup banner, never for API errors.
   std::string admin_file;
   std::string join_file;
+  std::string domain_join_file;
 };
 
 // Errors: Unavailable when a token file cannot be created or read, or is
 // empty; InvalidArgument when it holds fewer than kMinTokenLength
 // characters (configured tokens are checked by ParseConfig).
-Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& data_dir);
+// `domain_join`: also the domain join token ([auth] domain_join_token or
+// <data dir>/domain_join.token), for a cluster controller.
+Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& data_dir,
+                                  bool domain_join = false);
 
 // 64 hex characters from OpenSSL's CSPRNG.
 Result<std::string> GenerateToken();

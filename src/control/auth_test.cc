@@ -41,7 +41,7 @@ TEST_F(AuthTest, GeneratesOnceWithMode0600AndReuses) {
 }
 
 TEST_F(AuthTest, ConfiguredTokensWinAndWriteNoFiles) {
-  AuthConfig auth{"admin-secret", "join-secret"};
+  AuthConfig auth{"admin-secret", "join-secret", ""};
   auto t = LoadOrCreateTokens(auth, dir_ + "/data");
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->admin, "admin-secret");

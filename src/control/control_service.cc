@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/json.hpp>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
@@ -17,12 +18,18 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/resource_config.h"
 #include "common/units.h"
 #include "control/api.h"
 #include "control/artifact_replicator.h"
+#include "control/domains/domain_agent.h"
+#include "control/domains/domain_registry.h"
 #include "control/etcd_store.h"
 #include "control/event_log.h"
 #include "control/replica_set.h"
+#include "control/workflows/workflow_placer.h"
+#include "protocol/ids.h"
+#include "protocol/node.h"
 #include "wasm/validate.h"
 
 namespace aether::control {
@@ -105,7 +112,9 @@ class ControlServiceImpl final : public ControlService {
       return Unavailable("cannot create the data directory " + data_dir_ + ": " + ec.message());
     RETURN_IF_ERROR(lock_.Acquire(data_dir_));
 
-    ASSIGN_OR_RETURN(tokens_, LoadOrCreateTokens(config_.auth, data_dir_));
+    RETURN_IF_ERROR(ValidateRole(config_.domain.role));
+    const bool cluster = config_.domain.role == kRoleCluster;
+    ASSIGN_OR_RETURN(tokens_, LoadOrCreateTokens(config_.auth, data_dir_, cluster));
     ASSIGN_OR_RETURN(std::string replica_id,
                      LoadOrCreateReplicaId(config_.cluster.replica_id, data_dir_,
                                            !parts_.store && config_.store.backend == "etcd"));
@@ -147,6 +156,14 @@ class ControlServiceImpl final : public ControlService {
     no.leader = fenced_.get();
     ASSIGN_OR_RETURN(nodes_, NodeRegistry::Open(*store_, *events_, std::move(no)));
 
+    if (cluster) {
+      DomainRegistryOptions dro;
+      dro.timeout = config_.domain.timeout;
+      dro.leader = fenced_.get();
+      ASSIGN_OR_RETURN(domains_, DomainRegistry::Open(*store_, *events_, std::move(dro)));
+    }
+    if (config_.domain.role == kRoleDomain) RETURN_IF_ERROR(CheckDomainConfig());
+
     metrics_ = std::make_unique<ControlMetrics>(registry_);
     GatewayOptions go;
     go.exec_timeout =
@@ -169,10 +186,10 @@ class ControlServiceImpl final : public ControlService {
         [nodes](const std::string& sender, const std::string& receiver) {
           return nodes->PairTokenDigest(sender, receiver);
         });
-    api_ = std::make_unique<ControlApi>(
-        ApiContext{config_, tokens_, *store_, *artifacts_, *events_, *functions_, *nodes_,
-                   *gateway_, *watch_, registry_, *metrics_, *workers_, *orchestrator_,
-                   *workflow_watch_, *leadership_, *replicas_, *replicator_});
+    api_ = std::make_unique<ControlApi>(ApiContext{
+        config_, tokens_, *store_, *artifacts_, *events_, *functions_, *nodes_, *gateway_, *watch_,
+        registry_, *metrics_, *workers_, *orchestrator_, *workflow_watch_, *leadership_, *replicas_,
+        *replicator_, config_.domain.role, domains_.get()});
 
     HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultControlPort);
     if (port_override) so.port = *port_override;
@@ -202,10 +219,24 @@ class ControlServiceImpl final : public ControlService {
     watch_->Start();
     workflow_watch_->Start();
     orchestrator_->Start();
-    // Sweep often enough that a node is marked down within ~1/4 of
-    // node_timeout after it expires.
+    if (config_.domain.role == kRoleDomain) {
+      DomainAgentOptions ao;
+      ao.controller = config_.domain.controller;
+      ao.domain_id = domain_id_;
+      ao.url = config_.domain.url.empty() ? self_url : config_.domain.url;
+      ao.labels = config_.domain.labels;
+      ao.join_token = domain_join_token_;
+      ao.data_dir = data_dir_;
+      ao.ca_file = config_.cluster.ca_file;
+      ao.capabilities = [this] { return Capabilities(); };
+      ASSIGN_OR_RETURN(agent_, DomainAgent::Create(std::move(ao)));
+      agent_->Start();
+    }
+    // Sweep often enough that a node (a domain) is marked down within ~1/4
+    // of node_timeout (the domain timeout) after it expires.
     auto period = std::clamp<std::chrono::nanoseconds>(
-        config_.registry.node_timeout / 4, std::chrono::milliseconds(50), std::chrono::seconds(1));
+        std::min(config_.registry.node_timeout, config_.domain.timeout) / 4,
+        std::chrono::milliseconds(50), std::chrono::seconds(1));
     sweeper_ = std::thread([this, period] {
       auto next_gc = std::chrono::steady_clock::now() + kArtifactGcPeriod;  // Init collected
       std::unique_lock lock(sweep_mu_);
@@ -216,6 +247,7 @@ class ControlServiceImpl final : public ControlService {
           next_gc = std::chrono::steady_clock::now() + kArtifactGcPeriod;
         }
         nodes_->Sweep();
+        if (domains_) domains_->Sweep();
         lock.lock();
       }
     });
@@ -233,6 +265,7 @@ class ControlServiceImpl final : public ControlService {
     // a lease_ttl): from now on this one's singleton work is not done and
     // its fenced writes are refused.
     if (leadership_) leadership_->Resign();
+    if (agent_) agent_->Stop();
     if (watch_) watch_->Stop();
     if (workflow_watch_) workflow_watch_->Stop();
     if (gateway_) gateway_->Stop();
@@ -254,12 +287,67 @@ class ControlServiceImpl final : public ControlService {
   const std::string& join_token() const override { return tokens_.join; }
   const std::string& admin_token_file() const override { return tokens_.admin_file; }
   const std::string& join_token_file() const override { return tokens_.join_file; }
+  const std::string& domain_join_token() const override { return tokens_.domain_join; }
+  const std::string& domain_join_token_file() const override { return tokens_.domain_join_file; }
+  bool domain_connected() const override { return agent_ != nullptr && agent_->connected(); }
   const std::string& data_dir() const override { return data_dir_; }
   size_t parked_workflow_polls() const override {
     return workflow_watch_ ? workflow_watch_->waiters() : 0;
   }
 
  private:
+  // Role domain: its id and the controller's join token, from [domain] or
+  // the environment, checked before anything listens.
+  Status CheckDomainConfig() {
+    if (config_.domain.controller.empty()) {
+      return InvalidArgument(
+          "[domain] role = \"domain\" needs [domain] controller = [\"http://controller:9090\"]");
+    }
+    domain_id_ = config_.domain.id;
+    if (domain_id_.empty()) {
+      char host[256] = {};
+      if (::gethostname(host, sizeof host - 1) == 0) domain_id_ = host;
+    }
+    RETURN_IF_ERROR(protocol::ValidateNodeId(domain_id_, "[domain] id"));
+    domain_join_token_ = config_.domain.join_token;
+    if (const char* env = std::getenv("AETHER_DOMAIN_JOIN_TOKEN");
+        domain_join_token_.empty() && env != nullptr) {
+      domain_join_token_ = env;
+    }
+    return OkStatus();
+  }
+
+  // What this domain reports to its controller: its nodes, what they can
+  // run, and how busy they are.
+  protocol::DomainCapabilities Capabilities() {
+    protocol::DomainCapabilities caps;
+    int64_t busy = 0;
+    for (const NodeStatus& n : nodes_->List()) {
+      ++caps.nodes_total;
+      if (!n.up) continue;
+      ++caps.nodes_up;
+      boost::json::object capacity = protocol::CapacityObject(n.reg.capacity);
+      if (const boost::json::value* w = capacity.if_contains("workers"); w && w->is_int64()) {
+        caps.workers += std::max<int64_t>(0, w->as_int64());
+      }
+      busy += n.load.inflight + n.load.queue;
+      if (n.scheduling == kSchedulingActive && caps.nodes.size() < protocol::kMaxDomainNodes) {
+        caps.nodes.push_back({n.reg.node_id, n.reg.labels});
+      }
+    }
+    caps.free_workers = std::max<int64_t>(0, caps.workers - busy);
+    caps.runtimes = {"wasm"};
+    caps.resource_classes = KnownResourceClasses();
+    Result<std::shared_ptr<const WorkflowSnapshot>> snap =
+        orchestrator_->workflow_store().Snapshot();
+    if (snap.ok()) {
+      for (const auto& [node, count] : PlacedPerNode(**snap)) caps.instances += count;
+    } else {
+      caps.health = "degraded";
+    }
+    return caps;
+  }
+
   // Replicas on etcd: artifacts are copied between them (artifact_replicator.h).
   bool Replicated() const { return leadership_->backend() == "etcd"; }
 
@@ -290,6 +378,10 @@ class ControlServiceImpl final : public ControlService {
   std::unique_ptr<ReplicaSet> replicas_;
   std::unique_ptr<ArtifactReplicator> replicator_;
   std::unique_ptr<NodeRegistry> nodes_;
+  std::unique_ptr<DomainRegistry> domains_;  // role cluster
+  std::unique_ptr<DomainAgent> agent_;       // role domain, after Start
+  std::string domain_id_;                    // role domain
+  std::string domain_join_token_;            // role domain
   std::unique_ptr<ControlMetrics> metrics_;
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<ManifestWatch> watch_;

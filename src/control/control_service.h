@@ -73,6 +73,13 @@ class ControlService {
   // The files the tokens live in; empty when set in the configuration.
   virtual const std::string& admin_token_file() const = 0;
   virtual const std::string& join_token_file() const = 0;
+  // Role cluster: the token that admits new domains, and its file (empty
+  // when configured); empty in the other roles.
+  virtual const std::string& domain_join_token() const = 0;
+  virtual const std::string& domain_join_token_file() const = 0;
+  // Role domain: whether the controller took the last registration or
+  // heartbeat.
+  virtual bool domain_connected() const = 0;
   virtual const std::string& data_dir() const = 0;
   // GET /node/workflows long polls parked right now (lets a test see that a
   // poll parks without sleeping).

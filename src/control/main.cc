@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/config.h"
+#include "common/endpoint_list.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "control/api.h"
@@ -36,8 +37,13 @@ int main(int argc, char** argv) {
   CLI::App app{"aether-control: the Aether control plane (function registry, nodes, gateway)"};
   std::string config_path;
   std::optional<uint16_t> port;
+  std::string role;
   app.add_option("--config", config_path, "TOML configuration file (default: built-in defaults)");
   app.add_option("--port", port, "Port to listen on, overriding [server] port; 0 = a free port");
+  app.add_option("--role", role,
+                 "both (default: one control plane over its nodes), cluster (the controller "
+                 "of orchestration domains) or domain (a domain under a controller); "
+                 "overrides [domain] role");
   app.set_version_flag("--version",
                        "aether-control " + std::string(aether::control::kControlVersion));
   try {
@@ -53,6 +59,10 @@ int main(int argc, char** argv) {
   if (!config.ok()) return Fail(config.status().message());
   if (aether::Status st = aether::SetLogLevel(config->log.level); !st.ok())
     return Fail(st.message());
+  if (!role.empty()) {
+    if (aether::Status st = aether::ValidateRole(role); !st.ok()) return Fail("--" + st.message());
+    config->domain.role = role;
+  }
 
   auto service = aether::control::ControlService::Create(*config, port);
   if (!service.ok()) return Fail(service.status().message());
@@ -67,6 +77,14 @@ int main(int argc, char** argv) {
   Print("join token: " + (s.join_token_file().empty()
                               ? std::string("[auth] join_token in the configuration")
                               : s.join_token_file()));
+  if (config->domain.role == aether::kRoleCluster) {
+    Print("role: cluster controller; domain join token: " +
+          (s.domain_join_token_file().empty()
+               ? std::string("[auth] domain_join_token in the configuration")
+               : s.domain_join_token_file()));
+  } else if (config->domain.role == aether::kRoleDomain) {
+    Print("role: domain under the controller at " + aether::JoinUrls(config->domain.controller));
+  }
 
   aether::WaitForShutdownSignal();
   LOG_INFO("shutting down");

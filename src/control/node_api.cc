@@ -62,6 +62,11 @@ HttpResponse JsonBody(std::string body) {
 }  // namespace
 
 HttpResponse ControlApi::RegisterNode(const HttpRequest& req, const Caller& caller) {
+  if (ctx_.role == kRoleCluster) {
+    return JsonError(409, "wrong_role",
+                     "this control plane is a cluster controller ([domain] role = cluster): "
+                     "nodes join a domain's control plane, and domains register here");
+  }
   Result<json::object> body = ParseJsonObject(req.body);
   if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
   Result<NodeRegistration> reg = protocol::RegistrationFromJson(*body);

@@ -13,10 +13,10 @@ bool IsNodeId(std::string_view id) {
   return true;
 }
 
-Status ValidateNodeId(std::string_view id) {
-  if (id.empty()) return InvalidArgument("invalid node_id: it is empty");
+Status ValidateNodeId(std::string_view id, std::string_view what) {
+  if (id.empty()) return InvalidArgument("invalid " + std::string(what) + ": it is empty");
   if (!IsNodeId(id)) {
-    return InvalidArgument("invalid node_id \"" + Excerpt(id) +
+    return InvalidArgument("invalid " + std::string(what) + " \"" + Excerpt(id) +
                            "\": use letters, digits, '.', '_' and '-' (at most 128)");
   }
   return OkStatus();

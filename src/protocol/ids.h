@@ -19,8 +19,9 @@ namespace aether::protocol {
 // Node ids are host names and the like: `[A-Za-z0-9][A-Za-z0-9._-]{0,127}`.
 inline constexpr size_t kMaxNodeIdLength = 128;
 bool IsNodeId(std::string_view id);
-// InvalidArgument naming the rule otherwise.
-Status ValidateNodeId(std::string_view id);
+// InvalidArgument naming the rule otherwise, and the id as `what` (domain
+// ids follow the same rule: "domain_id").
+Status ValidateNodeId(std::string_view id, std::string_view what = "node_id");
 
 // Where a node's engine listens: an http:// or https:// URL of at most 2048
 // characters with a host, no spaces, control or non-ASCII bytes.

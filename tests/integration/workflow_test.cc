@@ -190,17 +190,6 @@ TEST(WorkflowTest, MaxInstancesSpreadAndLabelsHonoured) {
   EXPECT_TRUE(IsError(control.Call("GET", "/api/workflows/" + id), 404, "not_found"));
 }
 
-// `aether ARGS` against `control`, with its URL and admin token.
-CliRun ControlCli(const Control& control, std::vector<std::string> args) {
-  for (const std::string& f :
-       {std::string("--control"), control.url(), std::string("--token"), control.admin()}) {
-    args.push_back(f);
-  }
-  CliOptions o;
-  o.timeout = std::chrono::seconds(60);
-  return RunCli(args, o);
-}
-
 // "ping" sent to a call-mode ingress of an echo, one request after another
 // on a thread of its own until Stop: how many came back, how many did not.
 class EchoLoad {

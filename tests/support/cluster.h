@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -90,6 +91,10 @@ class Control {
     url_ = process_->url();
     admin_ = Trim(ReadFile(dir_ / "data/admin.token"));
     join_ = Trim(ReadFile(dir_ / "data/join.token"));
+    // A cluster controller's ([domain] role = "cluster").
+    if (std::filesystem::exists(dir_ / "data/domain_join.token")) {
+      domain_join_ = Trim(ReadFile(dir_ / "data/domain_join.token"));
+    }
   }
   void Kill9() {
     ::kill(process_->pid(), SIGKILL);
@@ -100,7 +105,9 @@ class Control {
   uint16_t port() const { return port_; }
   const std::string& admin() const { return admin_; }
   const std::string& join() const { return join_; }
+  const std::string& domain_join() const { return domain_join_; }
   std::string data_dir() const { return dir_ / "data"; }
+  bool running() const { return process_ != nullptr; }
 
   HttpResponse Call(std::string_view method, const std::string& path, std::string_view body = {},
                     HttpHeaders headers = {}) {
@@ -160,11 +167,22 @@ class Control {
   std::string config_;
   int starts_ = 0;
   uint16_t port_ = 0;
-  std::string url_, admin_, join_;
+  std::string url_, admin_, join_, domain_join_;
   std::unique_ptr<ServerProcess> process_;
   // A connection per request: the process may be restarted between two.
   std::unique_ptr<HttpClient> http_ = NewHttpClient();
 };
+
+// `aether ARGS` against `control`, with its URL and admin token.
+inline CliRun ControlCli(const Control& control, std::vector<std::string> args) {
+  for (const std::string& f :
+       {std::string("--control"), control.url(), std::string("--token"), control.admin()}) {
+    args.push_back(f);
+  }
+  CliOptions o;
+  o.timeout = std::chrono::seconds(60);
+  return RunCli(args, o);
+}
 
 // One aether-engine joined to `control`; restartable on the same data dir.
 class Engine {

@@ -140,12 +140,15 @@ Result<std::vector<std::string>> StringList(const json::value& v, const std::str
   return out;
 }
 
-Result<std::vector<std::string>> NodeIds(const json::value& v, const std::string& path) {
-  ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                   StringList(v, path, "node ids (strings)", kMaxNodeIds));
+// Node ids, or domain ids (`domains`: the same rule, ValidateNodeId).
+Result<std::vector<std::string>> NodeIds(const json::value& v, const std::string& path,
+                                         bool domains = false) {
+  ASSIGN_OR_RETURN(
+      std::vector<std::string> ids,
+      StringList(v, path, domains ? "domain ids (strings)" : "node ids (strings)", kMaxNodeIds));
   std::vector<std::string> out;
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (Status st = protocol::ValidateNodeId(ids[i]); !st.ok()) {
+    if (Status st = protocol::ValidateNodeId(ids[i], domains ? "domain id" : "node_id"); !st.ok()) {
       return Bad(v.is_array() ? Index(path, i) : path, st.message());
     }
     // A repeated id changes nothing; keeping one keeps the stored spec tidy.
@@ -202,12 +205,15 @@ Result<std::vector<LabelMatch>> Labels(const json::value& v, const std::string& 
 // Placement annotations shared by functions and resources; `path` is the
 // annotations object's.
 Status Placement(const json::object& a, const std::string& path, std::vector<std::string>* ids,
-                 std::vector<LabelMatch>* labels) {
+                 std::vector<LabelMatch>* labels, std::vector<std::string>* domains) {
   if (const json::value* v = a.if_contains("node_id_match_any"); v && !v->is_null()) {
     ASSIGN_OR_RETURN(*ids, NodeIds(*v, path + ".node_id_match_any"));
   }
   if (const json::value* v = a.if_contains("label_match_all"); v && !v->is_null()) {
     ASSIGN_OR_RETURN(*labels, Labels(*v, path + ".label_match_all"));
+  }
+  if (const json::value* v = a.if_contains("domain_match_any"); v && !v->is_null()) {
+    ASSIGN_OR_RETURN(*domains, NodeIds(*v, path + ".domain_match_any", true));
   }
   return OkStatus();
 }
@@ -239,7 +245,7 @@ Status FunctionAnnotations(const json::object& fn, const std::string& path, Func
   ASSIGN_OR_RETURN(const json::object* a, ObjectAt(*v, ap));
   RETURN_IF_ERROR(OnlyFields(*a, ap,
                              {"init_payload", "init-payload", "max_instances", "node_id_match_any",
-                              "label_match_all", "memory_limit"}));
+                              "label_match_all", "memory_limit", "domain_match_any"}));
   const json::value* init = a->if_contains("init_payload");
   std::string init_path = ap + ".init_payload";
   if (const json::value* edgeless = a->if_contains("init-payload")) {
@@ -281,7 +287,7 @@ Status FunctionAnnotations(const json::object& fn, const std::string& path, Func
                         std::to_string(f->memory_limit) + " bytes");
     }
   }
-  return Placement(*a, ap, &f->node_id_match_any, &f->label_match_all);
+  return Placement(*a, ap, &f->node_id_match_any, &f->label_match_all, &f->domain_match_any);
 }
 
 constexpr std::string_view kCodeHint =
@@ -415,8 +421,10 @@ Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path
   if (const json::value* a = o->if_contains("annotations"); a != nullptr && !a->is_null()) {
     std::string ap = path + ".annotations";
     ASSIGN_OR_RETURN(const json::object* ao, ObjectAt(*a, ap));
-    RETURN_IF_ERROR(OnlyFields(*ao, ap, {"node_id_match_any", "label_match_all"}));
-    RETURN_IF_ERROR(Placement(*ao, ap, &r.node_id_match_any, &r.label_match_all));
+    RETURN_IF_ERROR(
+        OnlyFields(*ao, ap, {"node_id_match_any", "label_match_all", "domain_match_any"}));
+    RETURN_IF_ERROR(
+        Placement(*ao, ap, &r.node_id_match_any, &r.label_match_all, &r.domain_match_any));
   }
   return r;
 }
@@ -533,9 +541,16 @@ Result<WorkflowSpec> ParseWorkflowSpec(std::string_view text, const SpecCheckHoo
     RETURN_IF_ERROR(check_targets(spec.resources[i].output_mapping, Index("resources", i)));
   }
   // Top-level annotations are the user's: kept (any value, as its text)
-  // and not interpreted.
+  // and not interpreted, but for "domains" (a cluster controller's).
   if (const json::value* a = root.if_contains("annotations"); a != nullptr && !a->is_null()) {
     ASSIGN_OR_RETURN(const json::object* ao, ObjectAt(*a, "annotations"));
+    if (const json::value* d = ao->if_contains("domains")) {
+      std::string_view mode = d->is_string() ? std::string_view(d->get_string()) : "";
+      if (mode != "spread" && mode != "together") {
+        return Bad("annotations.domains", "must be \"spread\" or \"together\"");
+      }
+      spec.domains = mode == "together" ? DomainAffinity::kTogether : DomainAffinity::kSpread;
+    }
     for (const auto& kv : *ao) {
       spec.annotations[std::string(kv.key())] = kv.value().is_string()
                                                     ? std::string(kv.value().get_string())
@@ -556,6 +571,7 @@ std::string SerializeWorkflowSpec(const WorkflowSpec& spec) {
     if (!f.node_id_match_any.empty()) a["node_id_match_any"] = StringsJson(f.node_id_match_any);
     if (!f.label_match_all.empty()) a["label_match_all"] = LabelsJson(f.label_match_all);
     if (f.memory_limit != 0) a["memory_limit"] = f.memory_limit;
+    if (!f.domain_match_any.empty()) a["domain_match_any"] = StringsJson(f.domain_match_any);
     functions.push_back(json::object{{"name", f.name},
                                      {"function", f.function},
                                      {"output_mapping", MapJson(f.output_mapping)},
@@ -570,12 +586,19 @@ std::string SerializeWorkflowSpec(const WorkflowSpec& spec) {
     json::object a;
     if (!r.node_id_match_any.empty()) a["node_id_match_any"] = StringsJson(r.node_id_match_any);
     if (!r.label_match_all.empty()) a["label_match_all"] = LabelsJson(r.label_match_all);
+    if (!r.domain_match_any.empty()) a["domain_match_any"] = StringsJson(r.domain_match_any);
     if (!a.empty()) o["annotations"] = std::move(a);
     resources.push_back(std::move(o));
   }
   root["functions"] = std::move(functions);
   root["resources"] = std::move(resources);
-  root["annotations"] = MapJson(spec.annotations);
+  json::value annotations = MapJson(spec.annotations);
+  // The field, not the map's text, is what a controller acts on.
+  if (spec.domains == DomainAffinity::kTogether || spec.annotations.contains("domains")) {
+    annotations.as_object()["domains"] =
+        spec.domains == DomainAffinity::kTogether ? "together" : "spread";
+  }
+  root["annotations"] = std::move(annotations);
   if (spec.delivery != protocol::Delivery::kAtMostOnce) {
     root["delivery"] = protocol::DeliveryName(spec.delivery);
   }

@@ -35,6 +35,8 @@ struct FunctionSpec {
   std::vector<std::string> node_id_match_any;  // empty = any node
   std::vector<LabelMatch> label_match_all;
   uint64_t memory_limit = 0;  // bytes; 0 = the function's / node's
+  // Cluster controller only: the domains it may be mapped onto (empty = any).
+  std::vector<std::string> domain_match_any;
   bool operator==(const FunctionSpec&) const = default;
 };
 
@@ -45,14 +47,24 @@ struct ResourceSpec {
   std::map<std::string, std::string> output_mapping;
   std::vector<std::string> node_id_match_any;  // from "annotations", as for functions
   std::vector<LabelMatch> label_match_all;
+  std::vector<std::string> domain_match_any;  // as for functions
   bool operator==(const ResourceSpec&) const = default;
 };
+
+// annotations.domains: how a cluster controller maps the components onto
+// domains. Spread: each on its own (near its neighbours); together: all in
+// one domain.
+enum class DomainAffinity { kSpread, kTogether };
 
 struct WorkflowSpec {
   std::string name;  // optional "name"; "" = none (the id is generated)
   std::vector<FunctionSpec> functions;
   std::vector<ResourceSpec> resources;
-  std::map<std::string, std::string> annotations;  // top level; kept, not interpreted
+  // Top level; kept as written. Only "domains" is interpreted (below); it
+  // stays in the map too.
+  std::map<std::string, std::string> annotations;
+  // annotations.domains: "spread" (default) or "together".
+  DomainAffinity domains = DomainAffinity::kSpread;
   // "delivery": "at-most-once" (default) or "at-least-once"
   protocol::Delivery delivery = protocol::Delivery::kAtMostOnce;
   bool operator==(const WorkflowSpec&) const = default;
@@ -79,18 +91,29 @@ struct SpecCheckHooks {
 // other than 0 or 64KiB..4GiB; init_payload over 1 MiB; more than 64
 // outputs per component.
 //
+// Domain annotations take effect when the control plane is a cluster
+// controller (`aether-control --role cluster`, docs/domains.md), which maps
+// each component onto a domain; elsewhere they are checked and kept. Per
+// component, `domain_match_any`: domain ids (as node_id_match_any; empty =
+// any). Top level, `annotations.domains`: "spread" (the default: each
+// component mapped on its own) or "together" (all in one domain); any other
+// value is rejected.
+//
 // EDGELESS spellings accepted: class_specification {id, function_type,
 // version, outputs} (id is the deployed function unless "function" is also
 // given, as the CLI adds it; a non-empty outputs must list every mapped
 // output; empty means undeclared, as EDGELESS's own examples use it);
 // "init-payload"; annotations written as strings ("3"), and
-// node_id_match_any / label_match_all as comma lists ("red,blue").
+// node_id_match_any / label_match_all / domain_match_any as comma lists
+// ("red,blue").
 // Configuration values that are numbers or booleans become their JSON text.
 Result<WorkflowSpec> ParseWorkflowSpec(std::string_view json, const SpecCheckHooks& hooks = {});
 
 // The normalized spec in Aether's own field names, as compact JSON text
 // (stored, and returned by GET /api/workflows/{id});
-// ParseWorkflowSpec(Serialize(s)) == s.
+// ParseWorkflowSpec(Serialize(s)) == s. `domains` is written as
+// annotations.domains (over the map's entry) when it is together, or when
+// the map has that entry.
 std::string SerializeWorkflowSpec(const WorkflowSpec& spec);
 
 }  // namespace aether::control

@@ -309,6 +309,108 @@ struct BadSpec {
   std::string message;  // the error starts with this
 };
 
+// A cluster controller's annotations (docs/domains.md), in Aether's form and
+// EDGELESS's comma lists.
+constexpr std::string_view kDomains = R"({
+  "functions": [
+    {"name": "parse", "function": "parse", "output_mapping": {"out": "log"},
+     "annotations": {"domain_match_any": ["edge-1", "edge.2", "edge-1"],
+                     "node_id_match_any": ["n1"]}},
+    {"name": "filter", "function": "filter", "annotations": {"domain_match_any": "edge-1, core"}}],
+  "resources": [
+    {"name": "log", "class_type": "file-log", "configurations": {"filename": "a.log"},
+     "annotations": {"domain_match_any": "core"}},
+    {"name": "kv", "class_type": "kv", "annotations": {"domain_match_any": []}}],
+  "annotations": {"domains": "together", "owner": "team-a"}})";
+
+TEST(WorkflowSpecTest, DomainAnnotations) {
+  WorkflowSpec s = Parse(kDomains);
+  // A repeated id is kept once, as in node_id_match_any.
+  EXPECT_EQ(s.functions[0].domain_match_any, (std::vector<std::string>{"edge-1", "edge.2"}));
+  EXPECT_EQ(s.functions[0].node_id_match_any, (std::vector<std::string>{"n1"}));
+  EXPECT_EQ(s.functions[1].domain_match_any, (std::vector<std::string>{"edge-1", "core"}));
+  EXPECT_EQ(s.resources[0].domain_match_any, (std::vector<std::string>{"core"}));
+  EXPECT_TRUE(s.resources[1].domain_match_any.empty());
+  EXPECT_EQ(s.domains, DomainAffinity::kTogether);
+  // Kept in the map as well, with the other (uninterpreted) annotations.
+  EXPECT_EQ(s.annotations,
+            (std::map<std::string, std::string>{{"domains", "together"}, {"owner", "team-a"}}));
+  std::string text = SerializeWorkflowSpec(s);
+  EXPECT_EQ(Parse(text), s) << text;
+  EXPECT_EQ(SerializeWorkflowSpec(Parse(text)), text);
+  json::value v = json::parse(text);
+  EXPECT_EQ(v.at("functions").at(1).at("annotations").at("domain_match_any"),
+            (json::array{"edge-1", "core"}));
+  EXPECT_EQ(v.at("resources").at(0).at("annotations").at("domain_match_any"), json::array{"core"});
+  EXPECT_FALSE(v.at("resources").at(1).as_object().contains("annotations"));
+
+  // Spread is the default, written or not; an empty list is no constraint.
+  EXPECT_EQ(Parse(kPipeline).domains, DomainAffinity::kSpread);
+  EXPECT_EQ(SerializeWorkflowSpec(Parse(kPipeline)).find("domain"), std::string::npos);
+  WorkflowSpec spread = Parse(R"({"functions": [{"name": "f", "function": "fn"}],
+                                  "annotations": {"domains": "spread"}})");
+  EXPECT_EQ(spread.domains, DomainAffinity::kSpread);
+  EXPECT_EQ(Parse(SerializeWorkflowSpec(spread)), spread);
+
+  // Built in code: the field is what is written.
+  WorkflowSpec built = Parse(kPipeline);
+  built.domains = DomainAffinity::kTogether;
+  built.annotations["domains"] = "together";
+  built.functions[0].domain_match_any = {"d1"};
+  built.resources[1].domain_match_any = {"d2", "d3"};
+  EXPECT_EQ(Parse(SerializeWorkflowSpec(built)), built);
+  WorkflowSpec field_only = Parse(kPipeline);
+  field_only.domains = DomainAffinity::kTogether;
+  EXPECT_EQ(Parse(SerializeWorkflowSpec(field_only)).domains, DomainAffinity::kTogether);
+}
+
+TEST(WorkflowSpecTest, RejectsBadDomainAnnotations) {
+  const std::string kFn = R"({"name": "f", "function": "fn"})";
+  auto fn_annotations = [&](const std::string& a) {
+    return R"({"functions": [)" + kFn + R"(, {"name": "g", "function": "fn", "annotations": )" + a +
+           "}]}";
+  };
+  auto top = [&](const std::string& a) {
+    return R"({"functions": [)" + kFn + R"(], "annotations": {"domains": )" + a + "}}";
+  };
+  const std::vector<BadSpec> cases = {
+      {fn_annotations(R"({"domain_match_any": ["bad id"]})"),
+       "functions[1].annotations.domain_match_any[0]: invalid domain id \"bad id\": use letters, "
+       "digits"},
+      {fn_annotations(R"({"domain_match_any": ["ok", 3]})"),
+       "functions[1].annotations.domain_match_any[1]: must be domain ids (strings)"},
+      {fn_annotations(R"({"domain_match_any": [""]})"),
+       "functions[1].annotations.domain_match_any[0]: must be domain ids (strings)"},
+      {fn_annotations(R"({"domain_match_any": 7})"),
+       "functions[1].annotations.domain_match_any: must be a list of domain ids"},
+      {fn_annotations(R"({"domain_match_any": {"a": "b"}})"),
+       "functions[1].annotations.domain_match_any: must be a list of domain ids"},
+      {fn_annotations(R"({"domain_match_any": "a,,b"})"),
+       "functions[1].annotations.domain_match_any: empty entry in \"a,,b\""},
+      {fn_annotations(R"({"domain_match_any": "a,-b"})"),
+       "functions[1].annotations.domain_match_any: invalid domain id \"-b\""},
+      {fn_annotations(R"({"domains": ["a"]})"), "functions[1].annotations.domains: unknown field"},
+      {R"({"resources": [{"name": "k", "class_type": "kv",
+          "annotations": {"domain_match_any": ["a/b"]}}]})",
+       "resources[0].annotations.domain_match_any[0]: invalid domain id \"a/b\""},
+      {top(R"("apart")"), "annotations.domains: must be \"spread\" or \"together\""},
+      {top(R"("Together")"), "annotations.domains: must be \"spread\" or \"together\""},
+      {top(R"("")"), "annotations.domains: must be"},
+      {top("true"), "annotations.domains: must be"},
+      {top(R"(["together"])"), "annotations.domains: must be"},
+      {top("null"), "annotations.domains: must be"},
+  };
+  for (const BadSpec& c : cases) {
+    std::string err = Error(c.spec);
+    EXPECT_EQ(err.rfind(c.message, 0), 0u)
+        << "got:  " << err << "\nwant: " << c.message << "\nspec: " << c.spec;
+  }
+  std::string ids;
+  for (int i = 0; i < 257; ++i) ids += (i == 0 ? "d" : ",d") + std::to_string(i);
+  EXPECT_EQ(Error(fn_annotations(R"({"domain_match_any": ")" + ids + R"("})")),
+            "functions[1].annotations.domain_match_any: more than 256 entries");
+}
+
 // A spec whose first function is "f" with `fields`, then `more` functions.
 std::string WithFunction(const std::string& fields, const std::string& more = "") {
   return R"({"functions": [{"name": "f")" + std::string(fields.empty() ? "" : ", ") + fields + "}" +
@@ -496,7 +598,7 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
        "resources[0].output_mapping: an http-ingress maps exactly one output"},
       {R"({"resources": [{"name": "k", "class_type": "kv", "annotations": {"max_instances": 2}}]})",
        "resources[0].annotations.max_instances: unknown field (known: node_id_match_any, "
-       "label_match_all)"},
+       "label_match_all, domain_match_any)"},
       {R"({"resources": [{"name": "k", "class_type": "kv", "annotations": {"label_match_all": ["a,b"]}}]})",
        "resources[0].annotations.label_match_all[0]: a label key cannot contain '=' or ','"},
       {R"({"resources": [{"name": "k", "class_type": "kv", "annotations": "x"}]})",
@@ -621,7 +723,7 @@ TEST(WorkflowSpecTest, MutatedSpecsRoundTripOrFail) {
   const std::string alphabet = "{}[]\":,0123456789abcfnrtu-_=./ \\";
   const std::vector<std::string> seeds = {std::string(kPipeline), std::string(kEdgelessFileLog),
                                           std::string(kEdgelessPingPong),
-                                          std::string(kAetherOrders)};
+                                          std::string(kAetherOrders), std::string(kDomains)};
   int parsed = 0;
   for (int i = 0; i < 4000; ++i) {
     std::string s = seeds[i % seeds.size()];
