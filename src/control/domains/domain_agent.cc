@@ -25,7 +25,7 @@ std::string Reason(const HttpResponse& r) {
 }
 
 // Sleeps `d` unless `stop` is requested first; true when it was.
-bool Sleep(std::stop_token stop, std::chrono::milliseconds d) {
+bool Sleep(const std::stop_token& stop, std::chrono::milliseconds d) {
   std::mutex mu;
   std::condition_variable_any cv;
   std::unique_lock lock(mu);
