@@ -1,4 +1,5 @@
-// `aether dev`: Aether-in-a-box. A control plane and one engine in this one
+// `aether dev`: Aether-in-a-box. A control plane and one engine (or, with
+// --domains, a cluster controller over domains with their engines) in this one
 // process (the same library entry points as aether-control and
 // aether-engine), state under one data directory, optional example
 // deploys, and a printout of exactly what to try. Runs until SIGINT or
@@ -40,6 +41,8 @@ struct DevArgs {
   std::string examples;
   std::string node_id = "dev";
   std::string log_level = "info";
+  int domains = 0;  // > 0: a cluster controller over this many domains
+  int nodes = 1;    // engines per domain
 };
 
 // Deploys every DIR/*.wasm (name = file stem), in name order. A file whose
@@ -147,9 +150,92 @@ void PrintTryThis(const DevArgs& a, const control::ControlService& control,
   std::fflush(stdout);
 }
 
+// A small cluster in this process: a controller (role cluster) at --port,
+// `domains` domain control planes (site-1, site-2, ...) on free ports,
+// each with `nodes` engines; the examples are deployed at the controller.
+int DevDomains(const DevArgs& a) {
+  if (a.domains > 8 || a.nodes < 1 || a.nodes > 8) {
+    return Report(UsageError("--domains must be 1 to 8 and --nodes 1 to 8"));
+  }
+  Config cc;
+  cc.server.host = a.host;
+  cc.database.path = a.data_dir + "/controller/aether.db";
+  cc.domain.role = std::string(kRoleCluster);
+  auto controller = control::ControlService::Create(cc, a.port);
+  if (!controller.ok()) return Report(controller.status());
+  if (Status st = (*controller)->Start(); !st.ok()) {
+    return Report(Unavailable("controller: " + st.message() + " (use --port to pick another)"));
+  }
+  std::fprintf(stderr, "aether dev: control plane listening on %s (the cluster controller)\n",
+               (*controller)->url().c_str());
+  std::vector<std::unique_ptr<control::ControlService>> domains;
+  std::vector<std::unique_ptr<engine::EngineService>> engines;
+  std::vector<std::string> lines;
+  for (int d = 1; d <= a.domains; ++d) {
+    std::string site = "site-" + std::to_string(d);
+    std::string dir = a.data_dir + "/" + site;
+    Config dc;
+    dc.server.host = a.host;
+    dc.database.path = dir + "/control/aether.db";
+    dc.domain.role = std::string(kRoleDomain);
+    dc.domain.id = site;
+    dc.domain.controller = {(*controller)->url()};
+    dc.domain.join_token = (*controller)->domain_join_token();
+    dc.domain.labels = {{"site", site}};
+    auto domain = control::ControlService::Create(dc, 0);
+    if (!domain.ok()) return Report(domain.status());
+    if (Status st = (*domain)->Start(); !st.ok()) return Report(st);
+    lines.push_back("  " + site + ": control plane " + (*domain)->url() +
+                    " (token: " + (*domain)->admin_token_file() + ")");
+    for (int n = 1; n <= a.nodes; ++n) {
+      Config ec;
+      ec.server.host = a.host;
+      ec.runtime.data_dir = dir + "/engine-" + std::to_string(n);
+      ec.control.urls = {(*domain)->url()};
+      ec.control.node_id = site + "-edge-" + std::to_string(n);
+      ec.control.labels = {{"site", site}};
+      ec.auth.join_token = (*domain)->join_token();
+      auto engine = engine::EngineService::Create(ec, 0);
+      if (!engine.ok()) return Report(engine.status());
+      if (Status st = (*engine)->Start(); !st.ok()) return Report(st);
+      lines.push_back("    engine " + ec.control.node_id + " " + (*engine)->url());
+      engines.push_back(std::move(*engine));
+    }
+    domains.push_back(std::move(*domain));
+  }
+  if (!a.examples.empty()) {
+    Remote remote = Remote::ForUrl((*controller)->url(), (*controller)->admin_token());
+    auto names = DeployExamples(remote, a.examples);
+    if (!names.ok()) return Report(names.status());
+  }
+  std::printf("\nAether is running as a cluster: controller %s, %d domain%s, data in %s/\n",
+              (*controller)->url().c_str(), a.domains, a.domains == 1 ? "" : "s",
+              a.data_dir.c_str());
+  for (const std::string& l : lines) std::printf("%s\n", l.c_str());
+  std::printf("\nTry, from another terminal in this directory (docs/domains.md):\n");
+  std::printf("  export AETHER_CONTROL=%s AETHER_TOKEN=$(cat %s)\n", (*controller)->url().c_str(),
+              (*controller)->admin_token_file().c_str());
+  std::printf("  aether domains ls\n");
+  if (fs::exists("examples/pipeline/workflow.json")) {
+    std::printf("  aether workflow apply examples/pipeline/workflow.json\n");
+    std::printf("  aether workflow show pipeline\n");
+    std::printf("  aether workflow migrate pipeline --domain site-%d\n", a.domains);
+  }
+  std::printf("\nCtrl-C to stop.\n\n");
+  std::fflush(stdout);
+
+  WaitForShutdownSignal();
+  std::fprintf(stderr, "aether dev: shutting down\n");
+  for (auto& e : engines) e->Stop();
+  for (auto& d : domains) d->Stop();
+  (*controller)->Stop();
+  return 0;
+}
+
 int Dev(const DevArgs& a) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("aether-dev"));
   if (Status st = SetLogLevel(a.log_level); !st.ok()) return Report(UsageError(st.message()));
+  if (a.domains != 0) return DevDomains(a);
 
   Config control_config;
   control_config.server.host = a.host;
@@ -225,6 +311,11 @@ void AddDevCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--deploy-examples", args->examples,
                   "Deploy every DIR/*.wasm (name = file name without .wasm) at start");
   cmd->add_option("--node-id", args->node_id, "The engine's node id")->capture_default_str();
+  cmd->add_option("--domains", args->domains,
+                  "A cluster instead: a controller (at --port) over this many domains, each a "
+                  "control plane with --nodes engines (docs/domains.md)");
+  cmd->add_option("--nodes", args->nodes, "Engines per domain, with --domains")
+      ->capture_default_str();
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   cmd->callback([args, exit_code] { *exit_code = Dev(*args); });

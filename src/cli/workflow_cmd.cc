@@ -34,6 +34,7 @@ struct WorkflowArgs {
   bool dry_run = false;
   std::string component;  // migrate
   std::string node;       // migrate
+  std::string domain;     // migrate, on a cluster controller
 };
 
 Status CheckWorkflowId(std::string_view id) {
@@ -63,7 +64,10 @@ void PrintIngress(const json::object& w) {
   const json::array& list = ingress->as_array();
   for (const json::value& item : list) {
     if (!item.is_object()) continue;
-    std::string line = "ingress  " + Field(item.as_object(), "url");
+    std::string url = Field(item.as_object(), "url");
+    // A cluster controller's view: the ingress is on an engine of a domain.
+    if (url.empty()) url = "(on an engine of its domain: workflow show at that domain's URL)";
+    std::string line = "ingress  " + url;
     if (list.size() > 1) line += "  (" + Field(item.as_object(), "component") + ")";
     std::printf("%s\n", line.c_str());
   }
@@ -312,10 +316,14 @@ int Remove(const WorkflowArgs& a) {
 
 int Migrate(const WorkflowArgs& a) {
   if (Status st = CheckWorkflowId(a.id); !st.ok()) return Report(st);
-  if (a.node.empty()) return Report(UsageError("--node is required: the node to move to"));
+  if (a.node.empty() == a.domain.empty()) {
+    return Report(UsageError(
+        "give --node (the node to move to) or, on a cluster controller, --domain (the domain)"));
+  }
   auto remote = Remote::Resolve(a.remote);
   if (!remote.ok()) return Report(remote.status());
-  json::object body{{"node", a.node}};
+  const std::string& target = a.node.empty() ? a.domain : a.node;
+  json::object body{{a.node.empty() ? "domain" : "node", target}};
   if (!a.component.empty()) body["component"] = a.component;
   std::string raw;
   Result<json::value> answer =
@@ -329,7 +337,8 @@ int Migrate(const WorkflowArgs& a) {
   int64_t moved = answer->is_object() ? IntField(answer->as_object(), "moved") : 0;
   std::printf("moved %lld instance%s of %s%s to %s\n", static_cast<long long>(moved),
               moved == 1 ? "" : "s", a.id.c_str(),
-              a.component.empty() ? "" : (" (" + a.component + ")").c_str(), a.node.c_str());
+              a.component.empty() ? "" : (" (" + a.component + ")").c_str(),
+              (a.node.empty() ? "domain " + target : target).c_str());
   return 0;
 }
 
@@ -374,7 +383,9 @@ void AddWorkflowCommand(CLI::App& app, int* exit_code) {
       "migrate", "Move a workflow's instances (or one component's) to a node now");
   migrate->add_option("id", args->id, "Workflow id")->required();
   migrate->add_option("--component", args->component, "Only this component's instances");
-  migrate->add_option("--node", args->node, "The node to move them to")->required();
+  migrate->add_option("--node", args->node, "The node to move them to");
+  migrate->add_option("--domain", args->domain,
+                      "On a cluster controller: the domain to move the components to");
   AddRemoteFlags(migrate, &args->remote);
   migrate->callback([args, exit_code] { *exit_code = Migrate(*args); });
 }

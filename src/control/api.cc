@@ -65,6 +65,10 @@ Result<Caller> ControlApi::Authorize(const HttpRequest& req, Access access) cons
   if (access == Access::kDomainJoin || access == Access::kDomain) {
     return AuthorizeDomain(req, access);
   }
+  if (access == Access::kNodeOrAdmin && ctx_.domains != nullptr &&
+      !req.Header("X-Aether-Domain").empty()) {
+    return AuthorizeDomain(req, Access::kDomain);
+  }
   if (access == Access::kAdmin) {
     RETURN_IF_ERROR(CheckBearer(req, {&ctx_.tokens.admin}));
     return Caller{Caller::Kind::kAdmin, {}, {}};

@@ -103,7 +103,9 @@ class ControlApi {
   //                 credential (that node registering again): POST /register
   //   kNode         a node's credential: X-Aether-Node: <id> and
   //                 Authorization: Bearer <its secret>
-  //   kNodeOrAdmin  a node's credential or the admin token
+  //   kNodeOrAdmin  a node's credential or the admin token (or, on a
+  //                 cluster controller, a domain's credential: the
+  //                 manifest and artifacts it mirrors)
   //   kDomainJoin   the domain join or admin token (admits a new domain), or
   //                 a domain's credential: POST /domain/register
   //   kDomain       a domain's credential: X-Aether-Domain: <id> and
@@ -167,9 +169,16 @@ class ControlApi {
   // Workflow instances placed per node id; nullopt when the store fails.
   std::optional<std::map<std::string, int64_t>> InstancesPerNode();
 
+  // A domain's control plane ([domain] role = "domain") takes functions
+  // and workflows from its controller only: a 409 wrong_role saying so for
+  // the API calls that would change them here; nullopt in the other roles.
+  std::optional<HttpResponse> ControllerOwns() const;
+
   // domains/domains_api.cc
   HttpResponse RegisterDomain(const HttpRequest& req, const Caller& caller);
   HttpResponse DomainHeartbeat(const HttpRequest& req, const Caller& caller);
+  HttpResponse DomainWorkflows(const Caller& caller);  // the domain's part of each workflow
+  HttpResponse DomainInstances(const HttpRequest& req, const Caller& caller);
   HttpResponse ListDomains();
   HttpResponse DomainAction(const HttpRequest& req);  // GET one, cordon, uncordon, drain
   HttpResponse RemoveDomain(const HttpRequest& req);

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <boost/json.hpp>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
@@ -18,7 +17,6 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
-#include "common/resource_config.h"
 #include "common/units.h"
 #include "control/api.h"
 #include "control/artifact_replicator.h"
@@ -27,9 +25,7 @@
 #include "control/etcd_store.h"
 #include "control/event_log.h"
 #include "control/replica_set.h"
-#include "control/workflows/workflow_placer.h"
 #include "protocol/ids.h"
-#include "protocol/node.h"
 #include "wasm/validate.h"
 
 namespace aether::control {
@@ -179,7 +175,8 @@ class ControlServiceImpl final : public ControlService {
     ASSIGN_OR_RETURN(PlacementPolicy placement, ParsePlacementPolicy(config_.workflow.placement));
     orchestrator_ = std::make_unique<Orchestrator>(
         *store_, *functions_, *nodes_, *events_, registry_,
-        OrchestratorOptions{.leader = fenced_.get(), .placement = placement});
+        OrchestratorOptions{
+            .leader = fenced_.get(), .placement = placement, .domains = domains_.get()});
     NodeRegistry* nodes = nodes_.get();
     workflow_watch_ = std::make_unique<WorkflowWatch>(
         *store_, orchestrator_->workflow_store(),
@@ -228,7 +225,8 @@ class ControlServiceImpl final : public ControlService {
       ao.join_token = domain_join_token_;
       ao.data_dir = data_dir_;
       ao.ca_file = config_.cluster.ca_file;
-      ao.capabilities = [this] { return Capabilities(); };
+      local_ = NewServiceDomainLocal(*functions_, *nodes_, *orchestrator_);
+      ao.local = local_.get();
       ASSIGN_OR_RETURN(agent_, DomainAgent::Create(std::move(ao)));
       agent_->Start();
     }
@@ -317,37 +315,6 @@ class ControlServiceImpl final : public ControlService {
     return OkStatus();
   }
 
-  // What this domain reports to its controller: its nodes, what they can
-  // run, and how busy they are.
-  protocol::DomainCapabilities Capabilities() {
-    protocol::DomainCapabilities caps;
-    int64_t busy = 0;
-    for (const NodeStatus& n : nodes_->List()) {
-      ++caps.nodes_total;
-      if (!n.up) continue;
-      ++caps.nodes_up;
-      boost::json::object capacity = protocol::CapacityObject(n.reg.capacity);
-      if (const boost::json::value* w = capacity.if_contains("workers"); w && w->is_int64()) {
-        caps.workers += std::max<int64_t>(0, w->as_int64());
-      }
-      busy += n.load.inflight + n.load.queue;
-      if (n.scheduling == kSchedulingActive && caps.nodes.size() < protocol::kMaxDomainNodes) {
-        caps.nodes.push_back({n.reg.node_id, n.reg.labels});
-      }
-    }
-    caps.free_workers = std::max<int64_t>(0, caps.workers - busy);
-    caps.runtimes = {"wasm"};
-    caps.resource_classes = KnownResourceClasses();
-    Result<std::shared_ptr<const WorkflowSnapshot>> snap =
-        orchestrator_->workflow_store().Snapshot();
-    if (snap.ok()) {
-      for (const auto& [node, count] : PlacedPerNode(**snap)) caps.instances += count;
-    } else {
-      caps.health = "degraded";
-    }
-    return caps;
-  }
-
   // Replicas on etcd: artifacts are copied between them (artifact_replicator.h).
   bool Replicated() const { return leadership_->backend() == "etcd"; }
 
@@ -379,6 +346,7 @@ class ControlServiceImpl final : public ControlService {
   std::unique_ptr<ArtifactReplicator> replicator_;
   std::unique_ptr<NodeRegistry> nodes_;
   std::unique_ptr<DomainRegistry> domains_;  // role cluster
+  std::unique_ptr<DomainLocal> local_;       // role domain, after Start
   std::unique_ptr<DomainAgent> agent_;       // role domain, after Start
   std::string domain_id_;                    // role domain
   std::string domain_join_token_;            // role domain

@@ -104,6 +104,7 @@ HttpResponse ControlApi::Deploy(const std::string& name, std::string&& wasm, Env
 }
 
 HttpResponse ControlApi::DeployJson(const HttpRequest& req) {
+  if (auto owned = ControllerOwns()) return *owned;
   Result<json::object> body = ParseJsonObject(req.body);
   if (!body.ok()) return BadRequest(body.status(), "invalid_request");
   Result<std::string> name = GetString(*body, "name");
@@ -146,6 +147,7 @@ HttpResponse ControlApi::DeployJson(const HttpRequest& req) {
 }
 
 HttpResponse ControlApi::DeployRaw(const HttpRequest& req, const std::string& name) {
+  if (auto owned = ControllerOwns()) return *owned;
   if (Status st = protocol::ValidateFunctionName(name); !st.ok())
     return BadRequest(st, "invalid_name");
   std::string_view ct = req.Header("Content-Type");
@@ -228,6 +230,7 @@ HttpResponse ControlApi::ListFunctions() {
 }
 
 HttpResponse ControlApi::Rollback(const HttpRequest& req, const std::string& name) {
+  if (auto owned = ControllerOwns()) return *owned;
   if (Status st = protocol::ValidateFunctionName(name); !st.ok())
     return BadRequest(st, "invalid_name");
   Result<json::object> body = ParseJsonObject(req.body);
@@ -244,6 +247,7 @@ HttpResponse ControlApi::Rollback(const HttpRequest& req, const std::string& nam
 }
 
 HttpResponse ControlApi::DeleteFunction(const std::string& name) {
+  if (auto owned = ControllerOwns()) return *owned;
   if (Status st = protocol::ValidateFunctionName(name); !st.ok())
     return BadRequest(st, "invalid_name");
   // A function a workflow runs stays until that workflow is deleted.

@@ -146,10 +146,7 @@ HttpResponse ControlApi::ScheduleNode(const HttpRequest& req) {
   std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
   if (Status st = protocol::ValidateNodeId(id); !st.ok())
     return JsonError(404, "not_found", "no node " + SanitizeUtf8(id.substr(0, 128)));
-  std::string_view scheduling = action == "cordon"     ? kSchedulingCordoned
-                                : action == "uncordon" ? kSchedulingActive
-                                : action == "drain"    ? kSchedulingDraining
-                                                       : std::string_view();
+  std::string_view scheduling = SchedulingOf(action);
   if (scheduling.empty()) {
     return JsonError(404, "not_found",
                      "no route POST /api/nodes/{id}/" +

@@ -99,6 +99,13 @@ std::string RemovedMessage(std::string_view node_id, const std::string& removed_
 
 }  // namespace
 
+std::string_view SchedulingOf(std::string_view action) {
+  return action == "cordon"     ? kSchedulingCordoned
+         : action == "uncordon" ? kSchedulingActive
+         : action == "drain"    ? kSchedulingDraining
+                                : std::string_view();
+}
+
 bool ValidScheduling(std::string_view s) {
   return s == kSchedulingActive || s == kSchedulingCordoned || s == kSchedulingDraining;
 }

@@ -61,6 +61,9 @@ inline constexpr std::string_view kSchedulingActive = "active";      // anything
 inline constexpr std::string_view kSchedulingCordoned = "cordoned";  // what is there stays
 inline constexpr std::string_view kSchedulingDraining = "draining";  // what is there moves away
 bool ValidScheduling(std::string_view s);
+// The scheduling an operator's action asks for ("cordon", "uncordon",
+// "drain"); empty for another action.
+std::string_view SchedulingOf(std::string_view action);
 
 struct NodeStatus {
   NodeRegistration reg;

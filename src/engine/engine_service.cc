@@ -43,9 +43,19 @@ Status MakeDirs(const std::string& dir, std::string_view what) {
   return OkStatus();
 }
 
+// The compiler process works in job directories under data_dir after it
+// confined itself (its own working directory is not the engine's), so a
+// relative [runtime] data_dir is made absolute once, here.
+Config Absolute(Config config) {
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(config.runtime.data_dir, ec);
+  if (!ec) config.runtime.data_dir = abs.lexically_normal().string();
+  return config;
+}
+
 class EngineServiceImpl final : public EngineService {
  public:
-  explicit EngineServiceImpl(const Config& config) : config_(config) {}
+  explicit EngineServiceImpl(const Config& config) : config_(Absolute(config)) {}
   ~EngineServiceImpl() override { Stop(); }
 
   Status Init(std::optional<uint16_t> port_override) {

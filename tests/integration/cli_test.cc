@@ -470,5 +470,36 @@ TEST(DevTest, AnEngineDirWithoutItsCredentialJoinsAgain) {
   EXPECT_TRUE(node_up((*dev)->url())) << (*dev)->Log();
 }
 
+// `aether dev --domains 2 --nodes 1`: a controller over two domains with an
+// engine each, in one process; bad sizes are usage errors.
+TEST(DevTest, DomainsStartASmallCluster) {
+  TempDir dir;
+  const std::string data = dir / ".aether";
+  auto dev = DevProcess::Start(
+      {"--domains", "2", "--nodes", "1", "--port", "0", "--data-dir", data}, dir / "dev.log");
+  ASSERT_TRUE(dev.ok()) << dev.status().message();
+  std::string token = ReadFile(data + "/controller/admin.token");
+  while (!token.empty() && token.back() == '\n') token.pop_back();
+  std::string listed;
+  auto deadline = Clock::now() + std::chrono::seconds(15);
+  while (Clock::now() < deadline) {
+    auto r = HttpFetch("GET", (*dev)->url() + "/api/domains", {},
+                       {{"Authorization", "Bearer " + token}});
+    listed = r.ok() ? r->body : r.status().message();
+    if (listed.find("\"site-1\"") != std::string::npos &&
+        listed.find("\"site-2\"") != std::string::npos &&
+        listed.find("\"nodes_up\":0") == std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(listed.find("\"site-1-edge-1\""), std::string::npos) << listed;
+  EXPECT_NE(listed.find("\"site-2-edge-1\""), std::string::npos) << listed;
+  EXPECT_NE((*dev)->Log().find("aether domains ls"), std::string::npos) << (*dev)->Log();
+
+  CliRun bad = RunCli({"dev", "--domains", "9", "--data-dir", dir / "other"});
+  ExpectOneLineError(bad, 2, "--domains must be 1 to 8");
+}
+
 }  // namespace
 }  // namespace aether::testing

@@ -8,6 +8,7 @@
 
 #include "cluster.h"
 #include "common/testing/http_fetch.h"
+#include "workflows.h"
 
 namespace aether::testing {
 namespace {
@@ -125,6 +126,105 @@ TEST(DomainsIntegration, ADomainRegistersBeatsAndIsWatched) {
   EXPECT_EQ(controller.Call("GET", "/api/domains/site-a").status, 404);
   EXPECT_EQ(controller.Events("domain_removed", "api").size(), 1u);
   EXPECT_EQ(controller.Call("DELETE", "/api/domains/site-a").status, 404);
+}
+
+// Deploys and workflows go to the controller; each domain mirrors the
+// functions and runs its part; a domain that dies has its components
+// re-mapped to another, where requests are answered again.
+TEST(DomainsIntegration, WorkflowsRunInADomainAndMoveWhenItDies) {
+  Control controller(ControllerConfig());
+  Control site_a(DomainConfig(controller, "site-a"));
+  Engine engine_a(site_a, "edge-a1", "zone = \"a\"");
+  Control site_b(DomainConfig(controller, "site-b"));
+  Engine engine_b(site_b, "edge-b1", "zone = \"b\"");
+  ASSERT_TRUE(WaitFor([&] {
+    json::object list = Obj(controller.Call("GET", "/api/domains"));
+    if (!list.contains("domains")) return false;
+    int ready = 0;
+    for (const json::value& d : list["domains"].as_array()) {
+      ready += d.at("capabilities").at("nodes_up") == 1;
+    }
+    return ready == 2;
+  })) << controller.Call("GET", "/api/domains").body;
+
+  // Deploys go to the controller, which hands them to every domain; a
+  // domain refuses its own.
+  HttpResponse local = site_b.Deploy("echo-wf", "wf_echo");
+  EXPECT_EQ(local.status, 409) << local.body;
+  EXPECT_EQ(ErrorCode(local), "wrong_role");
+  ASSERT_EQ(controller.Deploy("echo-wf", "wf_echo").status, 201);
+  std::string sha = Str(Obj(controller.Call("GET", "/api/functions/echo-wf"))["sha256"]);
+  for (Control* c : {&site_a, &site_b}) {
+    ASSERT_TRUE(WaitFor([&] {
+      return Str(Obj(c->Call("GET", "/api/functions/echo-wf"))["sha256"]) == sha;
+    })) << c->Call("GET", "/api/functions").body;
+  }
+
+  // A workflow free to go anywhere: mapped to one domain (site-a: the
+  // domains are alike, the smaller id wins), placed on its engine there.
+  Workflows wf{controller};
+  std::string id = wf.Apply(R"({"name": "moving", "functions": [{"name": "echo",
+      "function": "echo-wf"}],
+      "resources": [{"name": "in", "class_type": "http-ingress",
+                     "configurations": {"path": "e", "mode": "call"},
+                     "output_mapping": {"new_request": "echo"}}]})");
+  ASSERT_EQ(id, "moving");
+  ASSERT_TRUE(wf.WaitState(id, "running", seconds(20))) << json::serialize(wf.Show(id));
+  EXPECT_EQ(wf.Placement(id)[id + "/in/0"], "site-a");
+  EXPECT_EQ(wf.Placement(id)[id + "/echo/0"], "site-a");
+  Workflows in_a{site_a};
+  ASSERT_TRUE(in_a.WaitState(id, "running")) << json::serialize(in_a.Show(id));
+  EXPECT_EQ(in_a.Placement(id)[id + "/echo/0"], "edge-a1");
+  HttpResponse r = Post(in_a.IngressUrl(id), "ping");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "ping");
+  // The domain does not take workflow changes of its own.
+  EXPECT_EQ(site_a.Call("DELETE", "/api/workflows/" + id).status, 409);
+  EXPECT_EQ(site_a.Call("POST", "/api/workflows", R"({"functions": []})").status, 409);
+
+  // Migrate: to site-b, by the operator; site-a drops its part.
+  HttpResponse bad = controller.Call("POST", "/api/workflows/moving/migrate", R"({"node": "x"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  HttpResponse moved =
+      controller.Call("POST", "/api/workflows/moving/migrate", R"({"domain": "site-b"})");
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  EXPECT_EQ(Obj(moved)["moved"], 2);
+  Workflows in_b{site_b};
+  ASSERT_TRUE(in_b.WaitState(id, "running", seconds(20))) << json::serialize(in_b.Show(id));
+  ASSERT_TRUE(WaitFor([&] { return site_a.Call("GET", "/api/workflows/" + id).status == 404; }));
+  r = Post(in_b.IngressUrl(id), "pong");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "pong");
+  EXPECT_GE(controller.Events("component_moved", "api").size(), 2u);
+
+  // Workflows no domain can host wait with a reason: a label nobody has,
+  // and components pinned to two domains (no link between domains yet).
+  std::string nowhere = wf.Apply(R"({"name": "nowhere", "functions": [{"name": "echo",
+      "function": "echo-wf", "annotations": {"label_match_all": ["zone=mars"]}}]})");
+  EXPECT_EQ(wf.State(nowhere), "pending");
+  EXPECT_NE(Str(wf.Show(nowhere)["reason"]).find("zone=mars"), std::string::npos)
+      << json::serialize(wf.Show(nowhere));
+  std::string split = wf.Apply(R"({"name": "split", "functions": [
+      {"name": "f", "function": "echo-wf", "output_mapping": {"out": "g"},
+       "annotations": {"domain_match_any": ["site-a"]}},
+      {"name": "g", "function": "echo-wf", "annotations": {"domain_match_any": ["site-b"]}}]})");
+  EXPECT_EQ(wf.State(split), "pending");
+  EXPECT_NE(Str(wf.Show(split)["reason"]).find("different domains"), std::string::npos)
+      << json::serialize(wf.Show(split));
+  ASSERT_EQ(controller.Call("DELETE", "/api/workflows/split").status, 200);
+
+  // site-b dies (its control plane and engine, kill -9): its components are
+  // re-mapped to site-a, where the workflow answers again.
+  engine_b.Kill9();
+  site_b.Kill9();
+  auto died = Clock::now();
+  ASSERT_TRUE(WaitFor([&] { return wf.Placement(id)[id + "/echo/0"] == "site-a"; }, seconds(15)))
+      << json::serialize(wf.Show(id));
+  EXPECT_LE(Clock::now() - died, seconds(2 * 3 + 1));  // 2 x the domain timeout
+  ASSERT_TRUE(in_a.WaitState(id, "running", seconds(20))) << json::serialize(in_a.Show(id));
+  ASSERT_TRUE(WaitFor([&] { return Post(in_a.IngressUrl(id), "again").status == 200; }));
+  EXPECT_GE(controller.Events("domain_down", "control").size(), 1u);
+  EXPECT_GE(controller.Events("component_moved", "control").size(), 2u);
 }
 
 TEST(DomainsIntegration, BadCallersAreRefused) {

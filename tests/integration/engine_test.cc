@@ -63,6 +63,17 @@ TEST(EngineIntegration, ExecutesGuests) {
   EXPECT_NE(m.body.find("aether_execution_seconds_count{function=\"hello\"} 1"), std::string::npos);
 }
 
+// A relative [runtime] data_dir: the confined compiler process works in
+// job directories under it, from a working directory of its own — it
+// failed with "cannot confine itself: <relative path>: No such file".
+TEST(EngineIntegration, RelativeDataDirCompiles) {
+  Engine e({"hello"}, "", false, /*relative_data_dir=*/true);
+  ASSERT_TRUE(e.ok());
+  HttpResponse r = e.Call("hello");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Output(r), "Hello, World!\n");
+}
+
 TEST(EngineIntegration, FailuresSayWhatHappened) {
   Engine e({"fail_stderr", "exit_code", "trap_unreachable", "trap_div_zero", "trap_int_overflow",
             "trap_conversion", "trap_oob", "trap_indirect", "stack_overflow", "big_init", "grow",

@@ -27,13 +27,19 @@ inline std::string GuestPath(const std::string& name) {
 class LocalEngine {
  public:
   // `runtime` holds extra [runtime] lines, e.g. "workers = 1".
+  // `relative_data_dir`: data_dir is given relative to the test's working
+  // directory (the engine runs in the same one).
   explicit LocalEngine(const std::vector<std::string>& guests, const std::string& runtime = "",
-                       bool optimize = false) {
+                       bool optimize = false, bool relative_data_dir = false) {
+    std::string data_dir = dir_ / "data";
+    if (relative_data_dir) {
+      data_dir = std::filesystem::relative(data_dir, std::filesystem::current_path()).string();
+    }
     std::filesystem::create_directories(functions_dir());
     for (const auto& g : guests)
       std::filesystem::copy_file(GuestPath(g), functions_dir() + "/" + g + ".wasm");
     std::string config = "[runtime]\nfunctions_dir = \"" + functions_dir() + "\"\n" +
-                         "data_dir = \"" + dir_ / "data" + "\"\n" +
+                         "data_dir = \"" + data_dir + "\"\n" +
                          "optimize = " + (optimize ? "true" : "false") + "\n" + runtime + "\n";
     WriteFile(dir_ / "engine.toml", config);
     auto p = ServerProcess::Start(kEngineBinary, {"--config", dir_ / "engine.toml", "--port", "0"},

@@ -6,6 +6,7 @@
 #include "common/backoff.h"
 #include "common/json_util.h"
 #include "common/log.h"
+#include "common/sha256.h"
 #include "protocol/ids.h"
 
 namespace aether::control {
@@ -44,6 +45,8 @@ Result<std::unique_ptr<DomainAgent>> DomainAgent::Create(DomainAgentOptions opti
   ASSIGN_OR_RETURN(
       agent->identity_,
       NodeIdentity::Open(agent->options_.data_dir, agent->options_.domain_id, "domain.credential"));
+  if (agent->options_.local == nullptr)
+    return InvalidArgument("a domain agent needs its control plane");
   if (agent->identity_->secret().empty() && agent->options_.join_token.empty()) {
     return InvalidArgument(
         "this domain has no credential yet, and no domain join token to get one: set [domain] "
@@ -64,7 +67,7 @@ DomainAgent::DomainAgent(DomainAgentOptions options) : options_(std::move(option
 DomainAgent::~DomainAgent() { Stop(); }
 
 void DomainAgent::Start() {
-  thread_ = std::jthread([this](std::stop_token stop) { Run(std::move(stop)); });
+  thread_ = std::jthread([this](const std::stop_token& stop) { Run(stop); });
 }
 
 void DomainAgent::Stop() {
@@ -143,19 +146,79 @@ Status DomainAgent::Register(const std::stop_token& stop) {
 }
 
 Status DomainAgent::Beat(const std::stop_token& stop) {
-  protocol::DomainHeartbeat beat{options_.domain_id, options_.capabilities()};
+  protocol::DomainHeartbeat beat{options_.domain_id, options_.local->Capabilities()};
   ASSIGN_OR_RETURN(HttpResponse r, Post(stop, "/domain/heartbeat",
                                         protocol::EncodeDomainHeartbeat(beat), true, Retry::kSafe));
   if (r.status == 404) return NotFound("the controller forgot this domain: " + Reason(r));
   if (r.status != 200) return Unavailable("heartbeat: " + Reason(r));
+  ASSIGN_OR_RETURN(json::object o, ParseJsonObject(r.body, "the heartbeat answer"));
+  ASSIGN_OR_RETURN(functions_seen_, GetInt(o, "functions_revision", functions_seen_));
+  ASSIGN_OR_RETURN(workflows_seen_, GetInt(o, "workflows_revision", workflows_seen_));
   return OkStatus();
 }
 
-void DomainAgent::Run(std::stop_token stop) {
+Result<HttpResponse> DomainAgent::Get(const std::stop_token& stop, std::string path) {
+  HttpClientRequest req;
+  req.url = std::move(path);
+  req.timeout = kRequestTimeout;
+  req.cancel = stop;
+  req.headers.emplace_back("X-Aether-Domain", options_.domain_id);
+  req.headers.emplace_back("Authorization", "Bearer " + identity_->secret());
+  // Artifacts are kept per replica: one that lacks a module is not the end.
+  return endpoints_->Send(*http_, std::move(req),
+                          {.retry = Retry::kSafe, .next_on_not_found = true});
+}
+
+Status DomainAgent::Sync(const std::stop_token& stop) {
+  if (functions_synced_ != functions_seen_) {
+    int64_t target = functions_seen_;
+    ASSIGN_OR_RETURN(HttpResponse r, Get(stop, "/node/manifest"));
+    if (r.status != 200) return Unavailable("reading the controller's functions: " + Reason(r));
+    ASSIGN_OR_RETURN(protocol::Manifest manifest, protocol::ParseManifest(r.body));
+    auto fetch = [&](const std::string& sha256) -> Result<std::string> {
+      ASSIGN_OR_RETURN(HttpResponse a, Get(stop, "/node/artifacts/" + sha256));
+      if (a.status != 200) return Unavailable("module " + sha256 + ": " + Reason(a));
+      if (Sha256Hex(a.body) != sha256) {
+        return Unavailable("module " + sha256 + " from the controller does not match its sha256");
+      }
+      return std::move(a.body);
+    };
+    RETURN_IF_ERROR(options_.local->MirrorFunctions(manifest, fetch));
+    functions_synced_ = target;
+    workflows_synced_ = -1;  // parts that waited for a function go now
+  }
+  if (workflows_synced_ != workflows_seen_) {
+    int64_t target = workflows_seen_;
+    ASSIGN_OR_RETURN(HttpResponse r, Get(stop, "/domain/workflows"));
+    if (r.status != 200) return Unavailable("reading this domain's workflows: " + Reason(r));
+    ASSIGN_OR_RETURN(json::object o, ParseJsonObject(r.body, "the domain's workflows"));
+    ASSIGN_OR_RETURN(bool complete, GetBool(o, "complete", true));
+    if (!complete) return Unavailable("the controller could not read every workflow; retrying");
+    ASSIGN_OR_RETURN(const json::array* list, GetArray(o, "workflows"));
+    std::map<std::string, std::string> parts;
+    for (const json::value& w : *list) {
+      if (!w.is_object()) return Unavailable("the controller sent a malformed workflow list");
+      ASSIGN_OR_RETURN(std::string id, GetString(w.as_object(), "id"));
+      ASSIGN_OR_RETURN(const json::object* spec, GetObject(w.as_object(), "spec"));
+      parts[id] = ToJson(*spec);
+    }
+    RETURN_IF_ERROR(options_.local->MirrorWorkflows(parts));
+    workflows_synced_ = target;
+  }
+  protocol::StatusReport report{options_.domain_id, options_.local->Instances()};
+  if (report.instances.empty()) return OkStatus();
+  ASSIGN_OR_RETURN(HttpResponse r, Post(stop, "/domain/workflows/status",
+                                        protocol::EncodeStatusReport(report), true, Retry::kSafe));
+  if (r.status != 200) return Unavailable("reporting instances: " + Reason(r));
+  return OkStatus();
+}
+
+void DomainAgent::Run(const std::stop_token& stop) {
   Backoff backoff(options_.retry, kMaxRetry);
   bool registered = false;
   while (!stop.stop_requested()) {
     Status st = registered ? Beat(stop) : Register(stop);
+    if (st.ok() && registered) st = Sync(stop);
     if (stop.stop_requested()) return;
     if (!st.ok()) {
       if (st.code() == Code::kNotFound) registered = false;

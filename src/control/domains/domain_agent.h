@@ -2,7 +2,12 @@
 // "domain", docs/domains.md): registers the domain (the domain join token
 // once; afterwards the credential the controller issued, kept in
 // <data dir>/domain.credential) and heartbeats its capabilities every
-// interval the controller asks for. A controller that forgot the domain
+// interval the controller asks for. When a beat's answer says the
+// controller's functions or workflows moved, it mirrors them here
+// (DomainLocal): the functions' modules from /node/artifacts (checked
+// against their sha256), then this domain's part of each workflow from
+// /domain/workflows. After every beat it reports what its engines say of
+// those workflows' instances (/domain/workflows/status). A controller that forgot the domain
 // (404) is joined again with the join token; one that refuses the
 // credential (403: an operator removed the domain) is logged and retried
 // slowly, in case the operator re-admits it.
@@ -25,6 +30,7 @@
 #include "common/http_client.h"
 #include "common/node_identity.h"
 #include "common/result.h"
+#include "control/domains/domain_local.h"
 #include "protocol/domain.h"
 
 namespace aether::control {
@@ -37,8 +43,9 @@ struct DomainAgentOptions {
   std::string join_token;  // may be empty once a credential is saved
   std::string data_dir;    // holds domain.credential
   std::string ca_file;     // https controllers: the CA to trust (else the system's)
-  // What the domain can host now; called on the agent's thread.
-  std::function<protocol::DomainCapabilities()> capabilities;
+  // This control plane: what it reports, where it mirrors to. Outlives
+  // the agent.
+  DomainLocal* local = nullptr;
   // Between failed attempts (doubling up to 10 s).
   std::chrono::milliseconds retry{500};
 };
@@ -60,9 +67,12 @@ class DomainAgent {
 
  private:
   explicit DomainAgent(DomainAgentOptions options);
-  void Run(std::stop_token stop);
+  void Run(const std::stop_token& stop);
   Status Register(const std::stop_token& stop);
   Status Beat(const std::stop_token& stop);
+  // After a beat: mirrors what moved at the controller, reports instances.
+  Status Sync(const std::stop_token& stop);
+  Result<HttpResponse> Get(const std::stop_token& stop, std::string path);
   Result<HttpResponse> Post(const std::stop_token& stop, std::string path, const std::string& body,
                             bool with_credential, Retry retry);
   void SetState(bool connected, std::string error);
@@ -72,6 +82,10 @@ class DomainAgent {
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<EndpointList> endpoints_;
   std::chrono::milliseconds interval_{2000};  // the agent's thread only
+  // The agent's thread only: the controller's revisions as of the last
+  // beat, and those mirrored (-1: not yet).
+  int64_t functions_seen_ = 0, workflows_seen_ = 0;
+  int64_t functions_synced_ = -1, workflows_synced_ = -1;
   mutable std::mutex mu_;
   bool connected_ = false;  // under mu_
   std::string error_;       // under mu_

@@ -1,4 +1,6 @@
-// The domain protocol (POST /domain/register, POST /domain/heartbeat) and
+// The domain protocol (POST /domain/register, POST /domain/heartbeat, GET
+// /domain/workflows, POST /domain/workflows/status; a domain also reads
+// GET /node/manifest and /node/artifacts with its credential) and
 // the domains (GET /api/domains[/{id}], DELETE /api/domains/{id}, POST
 // /api/domains/{id}/cordon|uncordon|drain): a cluster controller's routes.
 // Any other role answers them 409 wrong_role.
@@ -6,8 +8,10 @@
 
 #include "common/json_util.h"
 #include "control/api.h"
+#include "control/domains/domain_placer.h"
 #include "protocol/domain.h"
 #include "protocol/ids.h"
+#include "protocol/instance_status.h"
 
 namespace aether::control {
 namespace {
@@ -106,7 +110,54 @@ HttpResponse ControlApi::DomainHeartbeat(const HttpRequest& req, const Caller& c
     }
     return JsonError(st);
   }
+  // What the domain fetches when it moved: its part of the workflows, and
+  // the functions it mirrors.
+  json::object out{{"status", "ok"}};
+  if (Result<int64_t> rev = ctx_.workflows.workflow_store().Revision(); rev.ok()) {
+    out["workflows_revision"] = *rev;
+  }
+  if (Result<int64_t> rev = ctx_.functions.Revision(); rev.ok()) out["functions_revision"] = *rev;
+  return JsonOk(out);
+}
+
+HttpResponse ControlApi::DomainWorkflows(const Caller& caller) {
+  Result<std::shared_ptr<const WorkflowSnapshot>> snap = ctx_.workflows.workflow_store().Snapshot();
+  if (!snap.ok()) return JsonError(snap.status());
+  json::array list;
+  for (const WorkflowRecord& r : (*snap)->workflows) {
+    std::optional<WorkflowSpec> part = DomainPart(r.spec, r.placement, r.id, caller.domain_id);
+    if (!part) continue;
+    Result<json::value> spec = ParseJson(SerializeWorkflowSpec(*part));
+    if (!spec.ok()) return JsonError(spec.status());
+    list.push_back(json::object{{"id", r.id}, {"spec", std::move(*spec)}});
+  }
+  // Incomplete (a record could not be read): the domain must not take the
+  // missing workflows for deleted.
+  return JsonOk(json::object{{"revision", (*snap)->revision},
+                             {"complete", (*snap)->complete},
+                             {"workflows", std::move(list)}});
+}
+
+HttpResponse ControlApi::DomainInstances(const HttpRequest& req, const Caller& caller) {
+  Result<json::object> body = ParseJsonObject(req.body);
+  if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
+  Result<protocol::StatusReport> report = protocol::StatusReportFromJson(*body, caller.domain_id);
+  if (!report.ok()) return BadRequest(report.status());
+  if (report->node_id != caller.domain_id) {
+    return JsonError(403, "permission_denied", "a domain reports only for itself");
+  }
+  if (Status st = ctx_.workflows.Report(caller.domain_id, std::move(report->instances)); !st.ok()) {
+    return JsonError(st);
+  }
   return JsonOk(json::object{{"status", "ok"}});
+}
+
+std::optional<HttpResponse> ControlApi::ControllerOwns() const {
+  if (ctx_.role != kRoleDomain) return std::nullopt;
+  return JsonError(409, "wrong_role",
+                   "this control plane is a domain under a cluster controller ([domain] role = "
+                   "domain): deploy functions and apply workflows at the controller, which hands "
+                   "them to its domains");
 }
 
 HttpResponse ControlApi::ListDomains() {
@@ -127,18 +178,14 @@ HttpResponse ControlApi::DomainAction(const HttpRequest& req) {
     return JsonOk(DomainJson(*d));
   }
   std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  std::string_view scheduling = action == "cordon"     ? kSchedulingCordoned
-                                : action == "uncordon" ? kSchedulingActive
-                                : action == "drain"    ? kSchedulingDraining
-                                                       : std::string_view();
+  std::string_view scheduling = SchedulingOf(action);
   if (scheduling.empty()) {
     return JsonError(404, "not_found",
                      "no route POST /api/domains/{id}/" +
                          SanitizeUtf8(std::string(action.substr(0, 64))) +
                          " (cordon, uncordon or drain)");
   }
-  if (Status st = ctx_.domains->SetScheduling(id, scheduling, std::string(kApiSource));
-      !st.ok()) {
+  if (Status st = ctx_.domains->SetScheduling(id, scheduling, std::string(kApiSource)); !st.ok()) {
     if (st.code() == Code::kNotFound) return UnknownDomain(id);
     return JsonError(st);
   }
@@ -186,6 +233,17 @@ void ControlApi::RegisterDomains(HttpServer& server) {
                           cluster_only([this](const HttpRequest& req, const Caller& caller) {
                             return DomainHeartbeat(req, caller);
                           })));
+  server.Route("GET", "/domain/workflows",
+               BlockingAs("GET /domain/workflows", cluster ? Access::kDomain : Access::kOpen,
+                          cluster_only([this](const HttpRequest&, const Caller& caller) {
+                            return DomainWorkflows(caller);
+                          })));
+  server.Route(
+      "POST", "/domain/workflows/status",
+      BlockingAs("POST /domain/workflows/status", cluster ? Access::kDomain : Access::kOpen,
+                 cluster_only([this](const HttpRequest& req, const Caller& caller) {
+                   return DomainInstances(req, caller);
+                 })));
   server.Route("GET", "/api/domains",
                BlockingAs("GET /api/domains", Access::kAdmin,
                           cluster_only([this](const HttpRequest&, const Caller&) {

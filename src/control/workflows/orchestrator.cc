@@ -15,6 +15,12 @@ namespace json = boost::json;
 
 constexpr std::string_view kControlSource = "control";
 
+// The component of an instance id ("<workflow>/<component>/<index>").
+std::string ComponentOf(const std::string& instance) {
+  std::optional<protocol::InstanceIdParts> parts = protocol::ParseInstanceId(instance);
+  return parts ? std::string(parts->component) : std::string();
+}
+
 json::array Strings(const std::vector<std::string>& v) {
   json::array a;
   for (const std::string& s : v) a.push_back(json::string(s));
@@ -87,18 +93,31 @@ void Orchestrator::Record(const std::string& type, const std::string& source, st
 
 std::map<std::string, NodeLiveness> Orchestrator::Nodes() const {
   std::map<std::string, NodeLiveness> out;
+  if (options_.domains != nullptr) {
+    for (const DomainStatus& d : options_.domains->List()) out[d.reg.domain_id] = {d.reg.url, d.up};
+    return out;
+  }
   for (const NodeStatus& n : nodes_.List()) out[n.reg.node_id] = {n.reg.url, n.up};
   return out;
+}
+
+Result<PlacementInputs> Orchestrator::Inputs() {
+  return ReadPlacementInputs(functions_, nodes_, options_.domains);
+}
+
+Result<WorkflowSpec> Orchestrator::ParseDeployed(std::string_view spec_json,
+                                                 const PlacementInputs& in) {
+  SpecCheckHooks hooks;
+  hooks.function_exists = [&in](const std::string& name) { return in.shas.contains(name); };
+  return ParseWorkflowSpec(spec_json, hooks);
 }
 
 Result<WorkflowView> Orchestrator::Apply(std::string_view spec_json, const std::string& source) {
   if (spec_json.size() > kMaxWorkflowSpecBytes) {
     return ResourceExhausted("the workflow spec is larger than 1 MiB");
   }
-  ASSIGN_OR_RETURN(PlacementInputs in, ReadPlacementInputs(functions_, nodes_));
-  SpecCheckHooks hooks;
-  hooks.function_exists = [&in](const std::string& name) { return in.shas.contains(name); };
-  ASSIGN_OR_RETURN(WorkflowSpec spec, ParseWorkflowSpec(spec_json, hooks));
+  ASSIGN_OR_RETURN(PlacementInputs in, Inputs());
+  ASSIGN_OR_RETURN(WorkflowSpec spec, ParseDeployed(spec_json, in));
 
   std::lock_guard lock(reconcile_mu_);
   in.state = &placement_state_;
@@ -129,9 +148,47 @@ Result<WorkflowView> Orchestrator::Apply(std::string_view spec_json, const std::
     Record("workflow_pending", std::string(kControlSource),
            ToJson(json::object{{"workflow", rec.id}, {"reason", rec.reason}}));
   }
-  WorkflowView view = statuses_.Describe(rec, Nodes()).view;
+  WorkflowView view = Describe(rec);
   view.spec = std::move(rec.spec);
   return view;
+}
+
+Status Orchestrator::Put(const std::string& id, std::string_view spec_json,
+                         const std::string& source, bool* changed) {
+  *changed = false;
+  ASSIGN_OR_RETURN(PlacementInputs in, Inputs());
+  ASSIGN_OR_RETURN(WorkflowSpec spec, ParseDeployed(spec_json, in));
+  std::lock_guard lock(reconcile_mu_);
+  in.state = &placement_state_;
+  ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
+  std::map<std::string, int64_t> counts = InstanceCounts(*snap, in.candidates);
+  const WorkflowRecord* r = snap->Find(id);
+  if (r != nullptr && r->spec == spec) return OkStatus();
+  WorkflowRecord rec;
+  std::map<std::string, std::string> current;
+  if (r != nullptr) {
+    rec = *r;
+    // The instances that stay keep their nodes; Place() drops the others.
+    for (const auto& [instance, p] : r->placement) current[instance] = p.node_id;
+  } else {
+    rec.id = id;
+    rec.name = spec.name;
+    rec.created_at = NowRfc3339();
+    rec.incarnated = true;
+  }
+  rec.spec = std::move(spec);
+  WorkflowPlacement placed = PlaceWorkflow(rec.id, rec.spec, current, in, counts);
+  rec.placement = std::move(placed.placement);
+  rec.reason = std::move(placed.reason);
+  RETURN_IF_ERROR(r != nullptr ? workflows_.Update(rec) : workflows_.Create(rec));
+  *changed = true;
+  LOG_INFO("workflow {} {} from {} ({} instances)", rec.id, r ? "updated" : "applied", source,
+           rec.placement.size());
+  Record(r ? "workflow_updated" : "workflow_applied", source,
+         ToJson(json::object{{"workflow", rec.id},
+                             {"components", rec.spec.functions.size() + rec.spec.resources.size()},
+                             {"instances", rec.placement.size()}}));
+  return OkStatus();
 }
 
 Status Orchestrator::Delete(const std::string& id, const std::string& source) {
@@ -149,35 +206,46 @@ Result<WorkflowView> Orchestrator::Show(const std::string& id) {
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
   const WorkflowRecord* r = snap->Find(id);
   if (!r) return NotFound("no workflow \"" + id + "\"");
-  WorkflowView view = statuses_.Describe(*r, Nodes()).view;
+  WorkflowView view = Describe(*r);
   view.spec = r->spec;
   return view;
 }
-
-namespace {
-// The component of an instance id ("<workflow>/<component>/<index>").
-std::string ComponentOf(const std::string& instance) {
-  std::optional<protocol::InstanceIdParts> parts = protocol::ParseInstanceId(instance);
-  return parts ? std::string(parts->component) : std::string();
-}
-}  // namespace
 
 Result<WorkflowView> Orchestrator::Migrate(const std::string& id, const std::string& component,
                                            const std::string& node, const std::string& source,
                                            int* moved) {
   std::lock_guard lock(reconcile_mu_);
-  ASSIGN_OR_RETURN(PlacementInputs in, ReadPlacementInputs(functions_, nodes_));
+  ASSIGN_OR_RETURN(PlacementInputs in, Inputs());
   in.state = &placement_state_;
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
   const WorkflowRecord* r = snap->Find(id);
   if (!r) return NotFound("no workflow \"" + id + "\"");
-  auto target = std::find_if(in.nodes.begin(), in.nodes.end(),
-                             [&](const NodeStatus& n) { return n.reg.node_id == node; });
-  if (target == in.nodes.end()) return NotFound("no node " + node);
-  if (!target->up) return FailedPrecondition("node " + node + " is down");
-  if (target->scheduling != kSchedulingActive) {
-    return FailedPrecondition("node " + node + " is " + target->scheduling +
-                              ": it takes no new instances (aether nodes uncordon " + node + ")");
+  // A cluster controller moves components between domains, a domain's
+  // control plane instances between nodes.
+  const bool domains = options_.domains != nullptr;
+  const std::string kind = domains ? "domain" : "node";
+  bool found = false, up = false;
+  std::string scheduling;
+  if (domains) {
+    if (std::optional<DomainStatus> d = options_.domains->Get(node)) {
+      found = true;
+      up = d->up;
+      scheduling = d->scheduling;
+    }
+  } else {
+    for (const NodeStatus& n : in.nodes) {
+      if (n.reg.node_id != node) continue;
+      found = true;
+      up = n.up;
+      scheduling = n.scheduling;
+    }
+  }
+  if (!found) return NotFound("no " + kind + " " + node);
+  if (!up) return FailedPrecondition(kind + " " + node + " is down");
+  if (scheduling != kSchedulingActive) {
+    return FailedPrecondition(kind + " " + node + " is " + scheduling + ": it takes no new " +
+                              (domains ? "components" : "instances") + " (aether " + kind +
+                              "s uncordon " + node + ")");
   }
   // The components to move, pinned to the node for this one placement.
   WorkflowSpec spec = r->spec;
@@ -187,15 +255,19 @@ Result<WorkflowView> Orchestrator::Migrate(const std::string& id, const std::str
     if (!ids.empty() && std::find(ids.begin(), ids.end(), node) == ids.end()) {
       std::string list;
       for (const std::string& i : ids) list += (list.empty() ? "" : ", ") + i;
-      return FailedPrecondition("component \"" + name + "\" may run only on " + list +
-                                " (its node_id_match_any), not on " + node);
+      return FailedPrecondition("component \"" + name + "\" may run only on " + list + " (its " +
+                                kind + "_id_match_any), not on " + node);
     }
     ids = {node};
     chosen.insert(name);
     return OkStatus();
   };
-  for (FunctionSpec& f : spec.functions) RETURN_IF_ERROR(pin(f.name, f.node_id_match_any));
-  for (ResourceSpec& res : spec.resources) RETURN_IF_ERROR(pin(res.name, res.node_id_match_any));
+  for (FunctionSpec& f : spec.functions) {
+    RETURN_IF_ERROR(pin(f.name, domains ? f.domain_match_any : f.node_id_match_any));
+  }
+  for (ResourceSpec& res : spec.resources) {
+    RETURN_IF_ERROR(pin(res.name, domains ? res.domain_match_any : res.node_id_match_any));
+  }
   if (chosen.empty()) {
     return InvalidArgument("workflow \"" + id + "\" has no component \"" + component + "\"");
   }
@@ -228,10 +300,15 @@ Result<WorkflowView> Orchestrator::Migrate(const std::string& id, const std::str
     return st;
   }
   *moved = 0;
+  std::vector<Move> component_moves;
   for (const auto& [instance, p] : r->placement) {
     const std::string& to = next.placement[instance].node_id;
     if (p.node_id == to) continue;
     ++*moved;
+    if (domains) {
+      component_moves.push_back({id, instance, p.node_id, to});
+      continue;
+    }
     Record("instance_moved", source,
            ToJson(json::object{{"workflow", id},
                                {"instance", instance},
@@ -239,8 +316,9 @@ Result<WorkflowView> Orchestrator::Migrate(const std::string& id, const std::str
                                {"to", to},
                                {"reason", "migrate"}}));
   }
+  RecordComponentMoves(component_moves, source);
   LOG_INFO("workflow {}: {} instance(s) migrated to {}", id, *moved, node);
-  WorkflowView view = statuses_.Describe(next, Nodes()).view;
+  WorkflowView view = Describe(next);
   view.spec = next.spec;
   return view;
 }
@@ -274,7 +352,10 @@ Result<std::vector<std::string>> Orchestrator::WorkflowsUsing(const std::string&
 }
 
 Status Orchestrator::Report(const std::string& node_id, std::vector<InstanceReport> instances) {
-  if (!nodes_.Has(node_id)) return NotFound("node " + node_id + " is not registered");
+  if (options_.domains != nullptr ? !options_.domains->Get(node_id).has_value()
+                                  : !nodes_.Has(node_id)) {
+    return NotFound((options_.domains ? "domain " : "node ") + node_id + " is not registered");
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());
   statuses_.Report(node_id, *snap, std::move(instances), NowRfc3339());
   return OkStatus();
@@ -283,16 +364,13 @@ Status Orchestrator::Report(const std::string& node_id, std::vector<InstanceRepo
 Status Orchestrator::Reconcile() {
   if (options_.leader != nullptr && !options_.leader->IsLeader()) return OkStatus();
   std::lock_guard lock(reconcile_mu_);
-  ASSIGN_OR_RETURN(PlacementInputs in, ReadPlacementInputs(functions_, nodes_));
+  ASSIGN_OR_RETURN(PlacementInputs in, Inputs());
   in.state = &placement_state_;
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, reconcile_workflows_.Snapshot());
   std::map<std::string, bool> up;
   for (const PlacementNode& n : in.candidates) up[n.id] = n.up;
   std::map<std::string, int64_t> counts = InstanceCounts(*snap, in.candidates);
 
-  struct Move {
-    std::string workflow, instance, from, to;
-  };
   std::vector<Move> moves;
   std::map<std::string, std::pair<std::set<std::string>, std::vector<std::string>>> lost;
   for (const WorkflowRecord& r : snap->workflows) {
@@ -325,6 +403,11 @@ Status Orchestrator::Reconcile() {
              ToJson(json::object{{"workflow", r.id}, {"reason", next.reason}}));
     }
   }
+  if (options_.domains != nullptr) {
+    RecordComponentMoves(moves, std::string(kControlSource));
+    moves.clear();
+    lost.clear();
+  }
   for (const auto& [node, what] : lost) {
     LOG_WARN("node {} lost {} workflow instance(s)", node, what.second.size());
     Record(
@@ -346,6 +429,30 @@ Status Orchestrator::Reconcile() {
   statuses_.Retain(*now);
   UpdateMetrics(*now);
   return OkStatus();
+}
+
+WorkflowView Orchestrator::Describe(const WorkflowRecord& r) const {
+  WorkflowView view = statuses_.Describe(r, Nodes()).view;
+  // A cluster controller's "node" is a domain, whose control plane does
+  // not serve the ingress: the domain's `workflow show` has its url.
+  if (options_.domains != nullptr) {
+    for (IngressView& i : view.ingress) i.url.clear();
+  }
+  return view;
+}
+
+void Orchestrator::RecordComponentMoves(const std::vector<Move>& moves, const std::string& source) {
+  std::set<std::pair<std::string, std::string>> seen;  // workflow, component
+  for (const Move& m : moves) {
+    std::string component = ComponentOf(m.instance);
+    if (!seen.emplace(m.workflow, component).second) continue;
+    LOG_INFO("workflow {}: component {} moved from domain {} to {}", m.workflow, component, m.from,
+             m.to.empty() ? "(none)" : m.to);
+    Record(
+        "component_moved", source,
+        ToJson(json::object{
+            {"workflow", m.workflow}, {"component", component}, {"from", m.from}, {"to", m.to}}));
+  }
 }
 
 void Orchestrator::UpdateMetrics(const WorkflowSnapshot& snap) {

@@ -73,6 +73,11 @@ struct OrchestratorOptions {
   // How a new instance picks among the nodes that may take it ([workflow]
   // placement).
   PlacementPolicy placement = PlacementPolicy::kLeastLoaded;
+  // A cluster controller's domains ([domain] role = "cluster"): workflows
+  // are mapped onto them (domain_placer.h) instead of placed on nodes; an
+  // instance's "node" is its domain, reports come from domains, and moves
+  // are recorded as component_moved.
+  DomainRegistry* domains = nullptr;
 };
 
 class Orchestrator {
@@ -103,6 +108,13 @@ class Orchestrator {
   // workflow changed meanwhile (retry).
   Result<WorkflowView> Migrate(const std::string& id, const std::string& component,
                                const std::string& node, const std::string& source, int* moved);
+  // A domain's control plane taking its part of workflow `id` from its
+  // controller: created with that id, or its spec replaced (instances of
+  // the components that stay keep their nodes). *changed: whether the
+  // store was written. InvalidArgument for a spec that does not parse
+  // (functions must be deployed here first).
+  Status Put(const std::string& id, std::string_view spec_json, const std::string& source,
+             bool* changed);
   // GET /api/workflows.
   Result<WorkflowList> List();
   // The ids of the workflows whose spec uses deployed function `function`.
@@ -121,10 +133,20 @@ class Orchestrator {
  private:
   void Run();
   std::map<std::string, NodeLiveness> Nodes() const;
+  // The workflow as the API shows it (without the spec).
+  WorkflowView Describe(const WorkflowRecord& r) const;
+  Result<PlacementInputs> Inputs();
+  // A spec whose functions must be among those deployed (`in.shas`).
+  static Result<WorkflowSpec> ParseDeployed(std::string_view spec_json, const PlacementInputs& in);
   std::string NewId();
   // `data`: the event's data as JSON text.
   void Record(const std::string& type, const std::string& source, std::string data);
   void UpdateMetrics(const WorkflowSnapshot& snap);
+  struct Move {
+    std::string workflow, instance, from, to;
+  };
+  // A cluster controller's moves: one component_moved per component.
+  void RecordComponentMoves(const std::vector<Move>& moves, const std::string& source);
 
   Store& store_;
   FunctionRegistry& functions_;

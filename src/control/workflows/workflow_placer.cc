@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "control/domains/domain_placer.h"
 #include "protocol/node.h"
 
 namespace aether::control {
@@ -52,10 +53,16 @@ std::map<std::string, PlacedInstance> Materialize(const WorkflowSpec& spec,
 
 }  // namespace
 
-Result<PlacementInputs> ReadPlacementInputs(FunctionRegistry& functions, NodeRegistry& nodes) {
+Result<PlacementInputs> ReadPlacementInputs(FunctionRegistry& functions, NodeRegistry& nodes,
+                                            DomainRegistry* domains) {
   PlacementInputs in;
   ASSIGN_OR_RETURN(std::shared_ptr<const Manifest> m, functions.GetManifest());
   for (const FunctionInfo& f : m->functions) in.shas[f.name] = f.current.sha256;
+  if (domains != nullptr) {
+    in.by_domain = true;
+    in.domains = domains->List();
+    return in;
+  }
   in.nodes = nodes.List();
   for (const NodeStatus& n : in.nodes) {
     // Odds for weighted-random: the workers the node registered with.
@@ -100,6 +107,10 @@ WorkflowPlacement PlaceWorkflow(const std::string& id, const WorkflowSpec& spec,
                                 const std::map<std::string, std::string>& current,
                                 const PlacementInputs& in,
                                 std::map<std::string, int64_t>& instance_counts) {
+  if (in.by_domain) {
+    DomainPlacement mapped = MapWorkflow(id, spec, current, in.shas, in.domains);
+    return {std::move(mapped.placement), std::move(mapped.reason)};
+  }
   PlacementResult res =
       Place(id, Demands(spec, in.shas), current, in.candidates, instance_counts, in.state);
   return {Materialize(spec, res, in.nodes, in.shas), JoinReasons(res.reasons)};

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "control/domains/domain_registry.h"
 #include "control/function_registry.h"
 #include "control/node_registry.h"
 #include "control/workflows/placement.h"
@@ -28,10 +29,16 @@ struct PlacementInputs {
   std::vector<NodeStatus> nodes;            // as the node registry lists them
   std::vector<PlacementNode> candidates;    // the same nodes, as Place() takes them
   PlacementState* state = nullptr;          // the policy's (the caller's, under its lock)
+  // A cluster controller's: components go to domains (domain_placer.h),
+  // not to nodes.
+  bool by_domain = false;
+  std::vector<DomainStatus> domains;
 };
 
-// Store errors of the function registry.
-Result<PlacementInputs> ReadPlacementInputs(FunctionRegistry& functions, NodeRegistry& nodes);
+// Store errors of the function registry. With `domains` (a cluster
+// controller), the inputs are its domains.
+Result<PlacementInputs> ReadPlacementInputs(FunctionRegistry& functions, NodeRegistry& nodes,
+                                            DomainRegistry* domains = nullptr);
 
 // Workflow instances per node they are placed on, over every workflow of
 // `snap` (unplaced ones not counted).
@@ -47,7 +54,8 @@ struct WorkflowPlacement {
 };
 
 // Places the instances of workflow `id` (Place(): `current` is instance ->
-// node id, `instance_counts` is updated).
+// node id, `instance_counts` is updated), or maps them onto domains
+// (MapWorkflow) when `in.by_domain`.
 WorkflowPlacement PlaceWorkflow(const std::string& id, const WorkflowSpec& spec,
                                 const std::map<std::string, std::string>& current,
                                 const PlacementInputs& in,

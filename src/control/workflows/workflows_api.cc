@@ -133,15 +133,28 @@ HttpResponse MigrateWorkflow(ApiContext& ctx, const HttpRequest& req) {
   if (!protocol::IsName(id)) return JsonError(404, "not_found", "no such workflow");
   Result<json::object> body = ParseJsonObject(req.body);
   if (!body.ok()) return JsonError(400, "invalid_request", body.status().message());
+  // A cluster controller moves components to a domain; any other control
+  // plane instances to a node.
+  const bool cluster = ctx.domains != nullptr;
+  const std::string target = cluster ? "domain" : "node";
   for (const auto& [k, v] : *body) {
-    if (k != "node" && k != "component") {
-      return BadRequest("unknown field \"" + SanitizeUtf8(std::string(k).substr(0, 64)) +
-                        "\" (node, component)");
+    if (k != target && k != "component") {
+      if (k == "node" || k == "domain") {
+        return BadRequest(cluster ? "a cluster controller moves components between domains "
+                                    "(\"domain\"); a domain's own control plane moves instances "
+                                    "between its nodes"
+                                  : "this control plane has no domains: move instances to a "
+                                    "\"node\"");
+      }
+      return BadRequest("unknown field \"" + SanitizeUtf8(std::string(k).substr(0, 64)) + "\" (" +
+                        target + ", component)");
     }
   }
-  Result<std::string> node = GetString(*body, "node");
+  Result<std::string> node = GetString(*body, target);
   if (!node.ok()) return BadRequest(node.status().message());
-  if (Status st = protocol::ValidateNodeId(*node); !st.ok()) return BadRequest(st.message());
+  if (Status st = protocol::ValidateNodeId(*node, cluster ? "domain_id" : "node_id"); !st.ok()) {
+    return BadRequest(st.message());
+  }
   Result<std::string> component = GetString(*body, "component", "");
   if (!component.ok()) return BadRequest(component.status().message());
   if (!component->empty() && !protocol::IsName(*component)) {
@@ -161,8 +174,10 @@ HttpResponse MigrateWorkflow(ApiContext& ctx, const HttpRequest& req) {
 
 void ControlApi::RegisterWorkflows(HttpServer& server) {
   server.Route("POST", "/api/workflows",
-               Blocking("POST /api/workflows", Access::kAdmin,
-                        [this](const HttpRequest& req) { return ApplyWorkflow(ctx_, req); }));
+               Blocking("POST /api/workflows", Access::kAdmin, [this](const HttpRequest& req) {
+                 if (auto owned = ControllerOwns()) return *owned;
+                 return ApplyWorkflow(ctx_, req);
+               }));
   server.Route("GET", "/api/workflows",
                Blocking("GET /api/workflows", Access::kAdmin, [this](const HttpRequest&) {
                  Result<WorkflowList> out = ctx_.workflows.List();
@@ -183,6 +198,7 @@ void ControlApi::RegisterWorkflows(HttpServer& server) {
   server.RoutePrefix(
       "DELETE", kWorkflowsPath,
       Blocking("DELETE /api/workflows/{id}", Access::kAdmin, [this](const HttpRequest& req) {
+        if (auto owned = ControllerOwns()) return *owned;
         std::optional<std::string> id = PathId(req);
         if (!id) return JsonError(404, "not_found", "no such workflow");
         if (Status st = ctx_.workflows.Delete(*id, std::string(kApiSource)); !st.ok()) {
