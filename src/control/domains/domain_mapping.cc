@@ -346,27 +346,47 @@ MappingResult Together(const Problem& p, const std::map<std::string, std::string
   for (size_t di = 0; di < domains.size(); ++di) {
     if (TakesNew(domains[di]) && hosts_all(di)) candidates.push_back(di);
   }
-  // Where every component is now, if they are all in one domain.
+  // Where the mapped components are now, if they are all in one domain;
+  // whether some (new ones) are not mapped yet.
   size_t now = std::string::npos;
+  bool split = false, unmapped = false;
   std::map<size_t, int64_t> held;  // domain -> components mapped to it now
-  for (size_t ci = 0; ci < p.components.size(); ++ci) {
-    size_t di = CurrentOf(p, current, *p.components[ci].name);
-    if (di != std::string::npos) ++held[di];
-    now = ci == 0 || di == now ? di : std::string::npos;
+  for (const Component& c : p.components) {
+    size_t di = CurrentOf(p, current, *c.name);
+    if (di == std::string::npos) {
+      unmapped = true;
+      continue;
+    }
+    ++held[di];
+    if (now != std::string::npos && di != now) split = true;
+    now = di;
   }
+  if (split) now = std::string::npos;
   size_t chosen = std::string::npos;
   // It stays (a cordoned domain keeps what it has; a draining one until
-  // another takes them all).
+  // another takes them all). New components make a cordoned domain give
+  // way to one that takes them all, if there is one.
   if (now != std::string::npos && domains[now].up && hosts_all(now) &&
-      (!domains[now].draining || candidates.empty())) {
+      (!domains[now].draining || candidates.empty()) &&
+      (!unmapped || TakesNew(domains[now]) || candidates.empty())) {
     chosen = now;
   } else if (!candidates.empty()) {
     chosen = *std::min_element(candidates.begin(), candidates.end(), [&](size_t a, size_t b) {
       return Better(held[a], domains[a], held[b], domains[b]);
     });
   }
+  // Kept in a domain that takes nothing new: the new components wait there
+  // while the others run on.
+  bool closed = chosen != std::string::npos && chosen == now && !TakesNew(domains[chosen]);
   for (const Component& c : p.components) {
-    result.assignment[*c.name] = chosen == std::string::npos ? "" : domains[chosen].id;
+    bool waits = closed && CurrentOf(p, current, *c.name) == std::string::npos;
+    result.assignment[*c.name] = chosen == std::string::npos || waits ? "" : domains[chosen].id;
+    if (waits) {
+      result.reasons.push_back(
+          std::string(c.kind) + " \"" + *c.name + "\": the workflow's domain " +
+          domains[chosen].id + " is " + (domains[chosen].draining ? "draining" : "cordoned") +
+          " and takes no new components, and no other can host them all " + std::string(kTogether));
+    }
   }
   if (chosen == std::string::npos && !p.components.empty()) {
     result.reasons.push_back(TogetherReason(p, domains));

@@ -321,14 +321,22 @@ TEST(DomainMappingTest, TogetherKeepsItsDomainEvenCordoned) {
 
 TEST(DomainMappingTest, TogetherAddsNothingToACordonedDomain) {
   // A new component cannot join the others in a cordoned domain, and no
-  // other domain takes them all: every component is unmapped.
+  // other domain takes them all: the new one waits, the others run on.
   WorkflowSpec spec = Together({Fn("f"), Fn("g")});
   spec.functions[0].domain_match_any = {"a"};
   MappingResult r = MapToDomains(spec, {{"f", "a"}}, {Cordoned("a"), Domain("b")});
-  EXPECT_EQ(r.assignment, (Assignment{{"f", ""}, {"g", ""}}));
+  EXPECT_EQ(r.assignment, (Assignment{{"f", "a"}, {"g", ""}}));
   EXPECT_EQ(r.reasons, (std::vector<std::string>{
-                           "every live domain that can host every component takes no new "
-                           "components (annotations.domains = together): a (cordoned)"}));
+                           "functions \"g\": the workflow's domain a is cordoned and takes no new "
+                           "components, and no other can host them all (annotations.domains = "
+                           "together)"}));
+  // With a domain that takes them all, they all go there.
+  spec.functions[0].domain_match_any.clear();
+  EXPECT_EQ(MapToDomains(spec, {{"f", "a"}}, {Cordoned("a"), Domain("b")}).assignment,
+            (Assignment{{"f", "b"}, {"g", "b"}}));
+  // Nothing new: they stay in the cordoned domain.
+  EXPECT_EQ(MapToDomains(spec, {{"f", "a"}, {"g", "a"}}, {Cordoned("a"), Domain("b")}).assignment,
+            (Assignment{{"f", "a"}, {"g", "a"}}));
 }
 
 TEST(DomainMappingTest, TogetherGathersWhereMostComponentsAre) {
