@@ -175,6 +175,7 @@ void ControlApi::Register(HttpServer& server) {
   RegisterCluster(server);
   RegisterWorkflows(server);
   RegisterDomains(server);
+  RegisterIngress(server);
 }
 
 }  // namespace aether::control

@@ -71,6 +71,12 @@ struct ApiContext {
   DomainRegistry* domains = nullptr;
 };
 
+// Where an http-ingress request goes (ingress_api.cc).
+struct IngressTarget {
+  std::string url;  // the engine's (or the domain's) /wf/{workflow}/{path}
+  std::chrono::milliseconds timeout{0};
+};
+
 // Who sent a request, as Authorize established it.
 struct Caller {
   enum class Kind { kAnyone, kAdmin, kJoin, kNode, kDomainJoin, kDomain };
@@ -149,6 +155,11 @@ class ControlApi {
   // domains/domains_api.cc: /domain/register, /domain/heartbeat,
   // /api/domains.
   void RegisterDomains(HttpServer& server);
+  // ingress_api.cc: /wf/{workflow}/{path}, forwarded to its engine.
+  void RegisterIngress(HttpServer& server);
+  // NotFound (no such workflow or ingress), Unavailable (not placed, or
+  // its node or domain is down), store errors.
+  Result<IngressTarget> FindIngress(const std::string& workflow, const std::string& path);
 
   // functions_api.cc
   HttpResponse Deploy(const std::string& name, std::string&& wasm, EnvMap env,

@@ -59,6 +59,11 @@ struct Gateway::Call {
   Clock::time_point start;
   bool holds_slot = false;
   std::vector<std::string> tried;  // node ids, in order
+  // Forward (an http-ingress request): sent as it is to `url`, not counted
+  // as an invocation.
+  bool ingress = false;
+  std::string url, method;
+  HttpHeaders headers;
 };
 
 Gateway::Gateway(FunctionRegistry& functions, NodeRegistry& nodes, ControlMetrics& metrics,
@@ -98,6 +103,28 @@ void Gateway::Invoke(std::string name, const std::string& body, Responder respon
                       EffectiveExecTimeout(fn->current.limits.timeout, options_.exec_timeout)) +
                   options_.slack;
   call->name = std::move(name);
+  Admit(call);
+}
+
+void Gateway::Forward(std::string url, const HttpRequest& req, std::chrono::milliseconds timeout,
+                      Responder respond) {
+  auto call = std::make_shared<Call>();
+  call->start = Clock::now();
+  call->respond = std::move(respond);
+  call->io = req.io_context;
+  call->ingress = true;
+  call->url = std::move(url);
+  call->method = req.method;
+  call->forward = req.body;
+  call->timeout = timeout;
+  for (std::string_view h : {"Content-Type", "Idempotency-Key"}) {
+    if (std::string_view v = req.Header(h); !v.empty()) call->headers.emplace_back(h, v);
+  }
+  if (stopping_.load(std::memory_order_acquire)) return Answer(call, ShuttingDown());
+  Admit(call);
+}
+
+void Gateway::Admit(const CallPtr& call) {
   enum { kStart, kQueued, kStopping, kOverloaded } admitted;
   {
     std::lock_guard lock(mu_);
@@ -127,7 +154,41 @@ void Gateway::Invoke(std::string name, const std::string& body, Responder respon
   }
 }
 
+void Gateway::SendForward(const CallPtr& call) {
+  AsyncHttpRequest req{.method = call->method,
+                       .url = call->url,
+                       .body = call->forward,
+                       .headers = call->headers,
+                       .timeout = call->timeout};
+  http_->Send(
+      std::move(req),
+      [this, call](Result<HttpResponse> r) {
+        if (r.ok()) {
+          HttpResponse out;
+          out.status = r->status;
+          out.content_type = std::move(r->content_type);
+          out.body = std::move(r->body);
+          if (std::string_view retry = r->Header("Retry-After"); !retry.empty()) {
+            out.headers.emplace_back("Retry-After", std::string(retry));
+          }
+          return Answer(call, std::move(out));
+        }
+        const Status& st = r.status();
+        if (Cancelled(st)) return Answer(call, ShuttingDown());
+        if (st.code() == Code::kDeadlineExceeded) {
+          return Answer(call, JsonError(504, "gateway_timeout",
+                                        "the ingress did not answer in time: " + st.message()));
+        }
+        HttpResponse down =
+            JsonError(503, "unavailable", "the ingress cannot be reached: " + st.message());
+        down.headers.emplace_back("Retry-After", "1");
+        Answer(call, std::move(down));
+      },
+      call->io);
+}
+
 void Gateway::Attempt(const CallPtr& call) {
+  if (call->ingress) return SendForward(call);
   std::optional<NodePick> node = nodes_.Pick(call->name, call->sha256, call->tried);
   if (!node) {
     if (call->tried.empty()) {
@@ -179,7 +240,7 @@ void Gateway::OnAnswer(const CallPtr& call, const std::string& node_id, Result<H
 }
 
 void Gateway::Answer(const CallPtr& call, HttpResponse response) {
-  Count(response.status, call->start);
+  if (!call->ingress) Count(response.status, call->start);
   call->respond(std::move(response));
   if (call->holds_slot) {
     call->holds_slot = false;

@@ -62,6 +62,16 @@ class Gateway {
   // returns (a bad body, an unknown function, overload, stopping).
   void Invoke(std::string name, const std::string& body, Responder respond,
               boost::asio::io_context* io = nullptr);
+  // An http-ingress request (/wf/{workflow}/{path}) forwarded to `url`,
+  // the same path on the engine that runs that ingress (on a cluster
+  // controller: on its domain's control plane, which forwards it on):
+  // method, body, Content-Type and Idempotency-Key as the client sent them,
+  // the answer as the engine gave it (status, Content-Type, body,
+  // Retry-After). It shares the invocations' slots and queue; a target that
+  // cannot be reached is 503 unavailable, one that does not answer within
+  // `timeout` 504.
+  void Forward(std::string url, const HttpRequest& req, std::chrono::milliseconds timeout,
+               Responder respond);
   // Queued invocations, and any after, answer 503 unavailable at once, as
   // do those waiting for a connection; those already sent finish (bounded
   // by their timeout) before Stop returns. Idempotent.
@@ -72,6 +82,9 @@ class Gateway {
   using CallPtr = std::shared_ptr<Call>;
 
   void Attempt(const CallPtr& call);
+  // Admits `call` to a slot, the queue or a refusal, and starts it.
+  void Admit(const CallPtr& call);
+  void SendForward(const CallPtr& call);
   void OnAnswer(const CallPtr& call, const std::string& node_id, Result<HttpResponse> r);
   // Counts and sends the answer; a call that held a slot hands it on.
   void Answer(const CallPtr& call, HttpResponse response);

@@ -178,6 +178,14 @@ TEST(DomainsIntegration, WorkflowsRunInADomainAndMoveWhenItDies) {
   HttpResponse r = Post(in_a.IngressUrl(id), "ping");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, "ping");
+  // Through the controller: it forwards to site-a's control plane, which
+  // forwards to its engine.
+  EXPECT_EQ(wf.IngressUrl(id), site_a.url() + "/wf/moving/e");
+  r = Post(controller.url() + "/wf/moving/e", "via the controller");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "via the controller");
+  EXPECT_EQ(Post(controller.url() + "/wf/moving/nope", "x").status, 404);
+  EXPECT_EQ(Post(controller.url() + "/wf/nothing/e", "x").status, 404);
   // The domain does not take workflow changes of its own.
   EXPECT_EQ(site_a.Call("DELETE", "/api/workflows/" + id).status, 409);
   EXPECT_EQ(site_a.Call("POST", "/api/workflows", R"({"functions": []})").status, 409);
@@ -244,6 +252,9 @@ TEST(DomainsIntegration, WorkflowsRunInADomainAndMoveWhenItDies) {
   Workflows there{to == "site-a" ? site_a : site_c};
   ASSERT_TRUE(there.WaitState(id, "running", seconds(20))) << json::serialize(there.Show(id));
   ASSERT_TRUE(WaitFor([&] { return Post(there.IngressUrl(id), "again").status == 200; }));
+  // The controller's entry follows the move.
+  ASSERT_TRUE(
+      WaitFor([&] { return Post(controller.url() + "/wf/moving/e", "again").status == 200; }));
   EXPECT_GE(controller.Events("domain_down", "control").size(), 1u);
   EXPECT_GE(controller.Events("component_moved", "control").size(), 2u);
 }

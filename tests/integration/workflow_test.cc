@@ -83,6 +83,16 @@ TEST(WorkflowTest, PipelineAcrossTwoEngines) {
   HttpResponse no = Post(ingress, R"({"amount": 20, "item": "pen"})");
   ASSERT_EQ(no.status, 200) << no.body;
   EXPECT_NE(no.body.find("reject"), std::string::npos) << no.body;
+  // The control plane forwards /wf/ to the engine that runs the ingress,
+  // with the engine's answer (a refused method, an unknown path: theirs).
+  HttpResponse via = Post(control.url() + "/wf/orders/orders", R"({"amount": 20})");
+  ASSERT_EQ(via.status, 200) << via.body;
+  EXPECT_NE(via.body.find("reject"), std::string::npos) << via.body;
+  auto get = HttpFetch("GET", control.url() + "/wf/orders/orders");
+  ASSERT_TRUE(get.ok());
+  EXPECT_EQ(get->status, 405) << get->body;
+  EXPECT_EQ(Post(control.url() + "/wf/orders/other", "x").status, 404);
+  EXPECT_EQ(Post(control.url() + "/wf/../x", "x").status, 404);
   for (int i = 0; i < 50; ++i) {
     ASSERT_EQ(Post(ingress, R"({"amount": )" + std::to_string(100 + i) + "}").status, 200);
   }
@@ -92,7 +102,7 @@ TEST(WorkflowTest, PipelineAcrossTwoEngines) {
   // Every instance counts its events (engines report them about every second).
   EXPECT_TRUE(WaitFor([&] {
     json::object f = wf.Instance(id, "orders/filter/0");
-    return f.contains("events") && f["events"].to_number<int64_t>() >= 52;
+    return f.contains("events") && f["events"].to_number<int64_t>() >= 53;
   })) << json::serialize(wf.Show(id));
 }
 

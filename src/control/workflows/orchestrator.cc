@@ -432,13 +432,9 @@ Status Orchestrator::Reconcile() {
 }
 
 WorkflowView Orchestrator::Describe(const WorkflowRecord& r) const {
-  WorkflowView view = statuses_.Describe(r, Nodes()).view;
-  // A cluster controller's "node" is a domain, whose control plane does
-  // not serve the ingress: the domain's `workflow show` has its url.
-  if (options_.domains != nullptr) {
-    for (IngressView& i : view.ingress) i.url.clear();
-  }
-  return view;
+  // On a cluster controller an ingress url is its domain's control plane,
+  // which forwards /wf/ to the engine that runs it.
+  return statuses_.Describe(r, Nodes()).view;
 }
 
 void Orchestrator::RecordComponentMoves(const std::vector<Move>& moves, const std::string& source) {
