@@ -107,7 +107,7 @@ void Gateway::Invoke(std::string name, const std::string& body, Responder respon
 }
 
 void Gateway::Forward(std::string url, const HttpRequest& req, std::chrono::milliseconds timeout,
-                      Responder respond) {
+                      int hops, Responder respond) {
   auto call = std::make_shared<Call>();
   call->start = Clock::now();
   call->respond = std::move(respond);
@@ -120,6 +120,7 @@ void Gateway::Forward(std::string url, const HttpRequest& req, std::chrono::mill
   for (std::string_view h : {"Content-Type", "Idempotency-Key"}) {
     if (std::string_view v = req.Header(h); !v.empty()) call->headers.emplace_back(h, v);
   }
+  call->headers.emplace_back(kHopsHeader, std::to_string(hops));
   if (stopping_.load(std::memory_order_acquire)) return Answer(call, ShuttingDown());
   Admit(call);
 }

@@ -34,6 +34,9 @@
 
 namespace aether::control {
 
+// Counts the control planes an ingress request passed (Gateway::Forward).
+inline constexpr std::string_view kHopsHeader = "X-Aether-Hops";
+
 struct GatewayOptions {
   // Forwards in flight at once ([gateway] workers; the name is the one of
   // the gateway that held a thread per forward).
@@ -70,7 +73,9 @@ class Gateway {
   // Retry-After). It shares the invocations' slots and queue; a target that
   // cannot be reached is 503 unavailable, one that does not answer within
   // `timeout` 504.
-  void Forward(std::string url, const HttpRequest& req, std::chrono::milliseconds timeout,
+  // `hops`: how many control planes have forwarded it, this one included
+  // (sent on as kHopsHeader).
+  void Forward(std::string url, const HttpRequest& req, std::chrono::milliseconds timeout, int hops,
                Responder respond);
   // Queued invocations, and any after, answer 503 unavailable at once, as
   // do those waiting for a connection; those already sent finish (bounded

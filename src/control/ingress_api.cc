@@ -6,6 +6,8 @@
 // /wf/ routes: an ingress is the workflow's public edge.
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 #include "common/json_util.h"
 #include "common/resource_config.h"
 #include "control/api.h"
@@ -18,6 +20,10 @@ namespace {
 constexpr std::string_view kIngressPrefix = "/wf/";
 // Room for the engine's queueing beyond the ingress's own timeout.
 constexpr std::chrono::milliseconds kForwardSlack{10000};
+// A request forwarded more often than controller -> domain -> engine is
+// going round in circles (a domain registered with a URL that leads back):
+// refused rather than passed on until every slot is taken.
+constexpr int kMaxHops = 2;
 
 }  // namespace
 
@@ -72,19 +78,29 @@ void ControlApi::RegisterIngress(HttpServer& server) {
                                "no workflow " + SanitizeUtf8(workflow.substr(0, 64)) +
                                    " (the path is /wf/{workflow}/{path})"));
     }
+    int hops = 0;
+    if (std::string_view h = req.Header(kHopsHeader); !h.empty()) {
+      hops = h.size() > 2 ? kMaxHops + 1 : std::atoi(std::string(h).c_str());
+    }
+    if (hops >= kMaxHops) {
+      return respond(JsonError(508, "loop_detected",
+                               "this ingress request was forwarded " + std::to_string(hops) +
+                                   " times already: a domain's URL leads back here"));
+    }
     // Finding it reads the workflows (the store, when they moved): on a
     // worker; the forward itself then runs on this connection's IO thread.
     auto shared = std::make_shared<HttpRequest>(std::move(req));
-    Status queued = ctx_.workers.Post([this, shared, workflow, path = std::string(path), respond] {
-      Result<IngressTarget> target = FindIngress(workflow, path);
-      if (!target.ok()) {
-        HttpResponse r = JsonError(target.status());
-        if (target.status().code() == Code::kUnavailable)
-          r.headers.emplace_back("Retry-After", "1");
-        return respond(std::move(r));
-      }
-      ctx_.gateway.Forward(std::move(target->url), *shared, target->timeout, respond);
-    });
+    Status queued =
+        ctx_.workers.Post([this, shared, workflow, path = std::string(path), hops, respond] {
+          Result<IngressTarget> target = FindIngress(workflow, path);
+          if (!target.ok()) {
+            HttpResponse r = JsonError(target.status());
+            if (target.status().code() == Code::kUnavailable)
+              r.headers.emplace_back("Retry-After", "1");
+            return respond(std::move(r));
+          }
+          ctx_.gateway.Forward(std::move(target->url), *shared, target->timeout, hops + 1, respond);
+        });
     if (!queued.ok())
       respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
   };

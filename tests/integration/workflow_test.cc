@@ -93,6 +93,11 @@ TEST(WorkflowTest, PipelineAcrossTwoEngines) {
   EXPECT_EQ(get->status, 405) << get->body;
   EXPECT_EQ(Post(control.url() + "/wf/orders/other", "x").status, 404);
   EXPECT_EQ(Post(control.url() + "/wf/../x", "x").status, 404);
+  // A request that went round control planes already is not passed on.
+  auto loop =
+      HttpFetch("POST", control.url() + "/wf/orders/orders", "{}", {{"X-Aether-Hops", "2"}});
+  ASSERT_TRUE(loop.ok());
+  EXPECT_EQ(loop->status, 508) << loop->body;
   for (int i = 0; i < 50; ++i) {
     ASSERT_EQ(Post(ingress, R"({"amount": )" + std::to_string(100 + i) + "}").status, 200);
   }
