@@ -8,6 +8,7 @@
 
 #include "cluster.h"
 #include "common/testing/http_fetch.h"
+#include "etcd_replica.h"
 #include "workflows.h"
 
 namespace aether::testing {
@@ -257,6 +258,72 @@ TEST(DomainsIntegration, WorkflowsRunInADomainAndMoveWhenItDies) {
       WaitFor([&] { return Post(controller.url() + "/wf/moving/e", "again").status == 200; }));
   EXPECT_GE(controller.Events("domain_down", "control").size(), 1u);
   EXPECT_GE(controller.Events("component_moved", "control").size(), 2u);
+}
+
+// The controller's state lives in its Store: two controller replicas on
+// etcd; the domain beats through either; the leader killed -9, the other
+// keeps the domain up, its workflow mapped and running, and takes deploys
+// that reach the domain.
+TEST(DomainsIntegration, ControllerReplicasOnEtcdOutliveTheLeader) {
+  auto etcd = replicas::Etcd3();
+  ASSERT_NE(etcd, nullptr);
+  const std::string domain_section =
+      "[domain]\nrole = \"cluster\"\ntimeout = \"3s\"\nheartbeat_interval = \"200ms\"\n";
+  replicas::Replica a(*etcd, "ctl-a", "3s", "", "", domain_section);
+  replicas::Replica b(*etcd, "ctl-b", "3s", "", "", domain_section);
+  ASSERT_TRUE(a.ok() && b.ok());
+  int first = replicas::OneLeader({&a, &b});
+  ASSERT_GE(first, 0);
+  replicas::Replica& leader = first == 0 ? a : b;
+  replicas::Replica& follower = first == 0 ? b : a;
+  Control site("[domain]\nrole = \"domain\"\nid = \"site-a\"\ncontroller = [\"" +
+               leader.process().url() + "\", \"" + follower.process().url() +
+               "\"]\njoin_token = \"" + replicas::kDomainJoin + "\"\n");
+  Engine engine(site, "edge-a1");
+  auto domain_up_at = [](replicas::Replica& r) {
+    json::object d = replicas::Body(r.Call("GET", "/api/domains/site-a").body);
+    const json::value* caps = d.if_contains("capabilities");
+    return replicas::Str(d, "state") == "up" && caps != nullptr && caps->is_object() &&
+           caps->as_object().at("nodes_up") == 1;
+  };
+  ASSERT_TRUE(WaitFor([&] { return domain_up_at(leader) && domain_up_at(follower); }, seconds(15)));
+  ASSERT_EQ(follower
+                .Call("PUT", "/api/functions/echo-wf", GuestBytes("wf_echo"), replicas::kAdmin,
+                      {{"Content-Type", "application/wasm"}})
+                .status,
+            201);
+  HttpResponse applied = follower.Call("POST", "/api/workflows", R"({"name": "ha",
+      "functions": [{"name": "echo", "function": "echo-wf"}],
+      "resources": [{"name": "in", "class_type": "http-ingress",
+                     "configurations": {"path": "e", "mode": "call"},
+                     "output_mapping": {"new_request": "echo"}}]})");
+  ASSERT_EQ(applied.status, 201) << applied.body;
+  auto running = [&](replicas::Replica& r) {
+    return replicas::Str(replicas::Body(r.Call("GET", "/api/workflows/ha").body), "state") ==
+           "running";
+  };
+  ASSERT_TRUE(WaitFor([&] { return running(leader); }, seconds(20)))
+      << leader.Call("GET", "/api/workflows/ha").body;
+
+  leader.Kill9();
+  ASSERT_TRUE(WaitFor([&] { return follower.Role() == "leader"; }, seconds(10)));
+  // Past the domain timeout: still up (its beats reach the new leader),
+  // the workflow still mapped there and answering.
+  std::this_thread::sleep_for(seconds(4));
+  EXPECT_TRUE(domain_up_at(follower)) << follower.Call("GET", "/api/domains/site-a").body;
+  EXPECT_TRUE(WaitFor([&] { return running(follower); }, seconds(10)))
+      << follower.Call("GET", "/api/workflows/ha").body;
+  HttpResponse r = Post(follower.process().url() + "/wf/ha/e", "still here");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "still here");
+  // A deploy at the new leader reaches the domain.
+  ASSERT_EQ(follower
+                .Call("PUT", "/api/functions/late", GuestBytes("wf_echo"), replicas::kAdmin,
+                      {{"Content-Type", "application/wasm"}})
+                .status,
+            201);
+  EXPECT_TRUE(
+      WaitFor([&] { return site.Call("GET", "/api/functions/late").status == 200; }, seconds(15)));
 }
 
 TEST(DomainsIntegration, BadCallersAreRefused) {

@@ -25,6 +25,8 @@ namespace aether::testing::replicas {
 
 inline const std::string kAdmin = "replicas-admin-token-0123456789";
 inline const std::string kJoin = "replicas-join-token-0123456789ab";
+// Used when the replicas are cluster controllers ([domain] role = "cluster").
+inline const std::string kDomainJoin = "replicas-domain-join-token-01234";
 
 inline json::object Body(const std::string& body) {
   boost::system::error_code ec;
@@ -40,9 +42,11 @@ inline std::string Str(const json::object& o, std::string_view key) {
 // One replica: its own data directory, the shared etcd and tokens.
 class Replica {
  public:
-  // `cluster` and `store` are lines of the [cluster] and [store] sections.
+  // `cluster` and `store` are lines of the [cluster] and [store] sections;
+  // `extra` more sections at the end.
   Replica(const EtcdCluster& etcd, const std::string& id, const std::string& lease_ttl,
-          const std::string& cluster = "", const std::string& store = "")
+          const std::string& cluster = "", const std::string& store = "",
+          const std::string& extra = "")
       : id_(id) {
     std::string endpoints;
     for (const std::string& e : etcd.endpoints()) {
@@ -54,7 +58,8 @@ class Replica {
                            "]\nprefix = \"/ha/\"\n" + store + "\n" + "[cluster]\nlease_ttl = \"" +
                            lease_ttl + "\"\nreplica_id = \"" + id + "\"\n" + cluster + "\n" +
                            "[registry]\nnode_timeout = \"3s\"\nheartbeat_interval = \"200ms\"\n" +
-                           "[auth]\ntoken = \"" + kAdmin + "\"\njoin_token = \"" + kJoin + "\"\n");
+                           "[auth]\ntoken = \"" + kAdmin + "\"\njoin_token = \"" + kJoin +
+                           "\"\ndomain_join_token = \"" + kDomainJoin + "\"\n" + extra);
     auto p =
         ServerProcess::Start(kControl, {"--config", config_, "--port", "0"}, dir_ / "control.log");
     if (!p.ok()) {
