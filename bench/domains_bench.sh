@@ -100,7 +100,7 @@ TOML
 
 api() { curl -fs "${AUTH[@]}" "$@"; }
 state() { api "$CTRL/api/workflows/$1" | json 'd["state"]'; }
-domain_of() { api "$CTRL/api/workflows/$1" | json "[i['node_id'] for i in d['instances'] if i['component']=='$2'][0]"; }
+domain_of() { api "$CTRL/api/workflows/$1" | json "[i['domain'] for i in d['instances'] if i['component']=='$2'][0]"; }
 wait_state() {  # id state limit_s -> elapsed ms on stdout
   local t0 t
   t0=$(now_ms)

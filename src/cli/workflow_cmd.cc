@@ -286,15 +286,32 @@ int Show(const WorkflowArgs& a) {
     if (instances == nullptr || !instances->is_array() || instances->as_array().empty()) {
       std::printf("no instances\n");
     } else {
-      Table t({"INSTANCE", "NODE", "STATE", "EVENTS", "FAILURES", "RESTARTS", "LAST ERROR"});
+      // A cluster controller's instances have a domain, and the node in it.
+      bool domains = false;
+      for (const json::value& item : instances->as_array()) {
+        domains |= item.is_object() && item.as_object().contains("domain");
+      }
+      std::vector<std::string> head{"INSTANCE", "NODE",     "STATE",     "EVENTS",
+                                    "FAILURES", "RESTARTS", "LAST ERROR"};
+      if (domains) head.insert(head.begin() + 1, "DOMAIN");
+      Table t(head);
       for (const json::value& item : instances->as_array()) {
         if (!item.is_object()) continue;
         const json::object& i = item.as_object();
         std::string node = Field(i, "node_id");
         std::string error = Field(i, "last_error");
-        t.AddRow({Field(i, "id"), node.empty() ? "-" : node, Field(i, "state"), Field(i, "events"),
-                  Field(i, "failures"), Field(i, "restarts"),
-                  error.empty() ? "-" : OneLine(error, 80)});
+        std::vector<std::string> row{Field(i, "id"),
+                                     node.empty() ? "-" : node,
+                                     Field(i, "state"),
+                                     Field(i, "events"),
+                                     Field(i, "failures"),
+                                     Field(i, "restarts"),
+                                     error.empty() ? "-" : OneLine(error, 80)};
+        if (domains) {
+          std::string domain = Field(i, "domain");
+          row.insert(row.begin() + 1, domain.empty() ? "-" : domain);
+        }
+        t.AddRow(row);
       }
       t.Print(stdout);
     }

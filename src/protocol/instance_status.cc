@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/json_util.h"
+#include "protocol/ids.h"
 
 namespace aether::protocol {
 namespace {
@@ -46,6 +47,10 @@ Result<InstanceStatus> ParseInstance(const json::value& v, size_t index) {
       r.telemetry[std::string(k)] = val.to_number<double>();
     }
   }
+  Result<std::string> node = GetString(o, "node_id", "");
+  if (!node.ok()) return field(node.status());
+  if (!node->empty() && !IsNodeId(*node)) return InvalidArgument(at + ".node_id is not a node id");
+  r.node_id = std::move(*node);
   return r;
 }
 
@@ -60,14 +65,16 @@ std::string EncodeStatusReport(const StatusReport& report) {
       // JSON has no NaN/Inf; a guest may well record them.
       telemetry[SanitizeUtf8(name)] = std::isfinite(value) ? value : 0.0;
     }
-    list.push_back(json::object{{"id", s.id},
-                                {"state", s.state},
-                                {"events", s.events},
-                                {"failures", s.failures},
-                                {"restarts", s.restarts},
-                                {"dropped", s.dropped},
-                                {"last_error", SanitizeUtf8(s.last_error)},
-                                {"telemetry", std::move(telemetry)}});
+    json::object entry{{"id", s.id},
+                       {"state", s.state},
+                       {"events", s.events},
+                       {"failures", s.failures},
+                       {"restarts", s.restarts},
+                       {"dropped", s.dropped},
+                       {"last_error", SanitizeUtf8(s.last_error)},
+                       {"telemetry", std::move(telemetry)}};
+    if (!s.node_id.empty()) entry["node_id"] = s.node_id;
+    list.push_back(std::move(entry));
   }
   return ToJson(json::object{{"node_id", report.node_id}, {"instances", std::move(list)}});
 }

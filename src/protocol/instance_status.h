@@ -33,11 +33,14 @@ struct InstanceStatus {
   int64_t dropped = 0;
   std::string last_error;
   std::map<std::string, double> telemetry;
+  // A domain's report to its controller: the node in the domain that runs
+  // it (docs/domains.md); "" in an engine's own report.
+  std::string node_id{};
   bool operator==(const InstanceStatus&) const = default;
 };
 
 struct StatusReport {
-  std::string node_id;
+  std::string node_id{};
   std::vector<InstanceStatus> instances;
 };
 

@@ -16,17 +16,26 @@ Result<StatusReport> Parse(const std::string& text, std::string_view node = "cal
 
 TEST(StatusReportTest, RoundTrip) {
   StatusReport report{"n1",
-                      {InstanceStatus{"w/f/0", "running", 12, 1, 2, 3, "oops", {{"ms", 0.5}}},
-                       InstanceStatus{"w/in/0", "starting", 0, 0, 0, 0, "", {}}}};
+                      {InstanceStatus{"w/f/0", "running", 12, 1, 2, 3, "oops", {{"ms", 0.5}}, ""},
+                       InstanceStatus{"w/in/0", "starting", 0, 0, 0, 0, "", {}, "edge-1"}}};
   auto back = Parse(EncodeStatusReport(report));
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(back->node_id, "n1");
   EXPECT_EQ(back->instances, report.instances);
 }
 
+TEST(StatusReportTest, ADomainNamesTheNodeAndOnlyAValidOne) {
+  auto bad = Parse(R"({"instances": [{"id": "w/f/0", "state": "running", "node_id": "../x"}]})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("instances[0].node_id"), std::string::npos);
+  // An engine's report has none, and its encoding leaves the field out.
+  StatusReport plain{"n1", {InstanceStatus{"w/f/0", "running", 0, 0, 0, 0, "", {}, ""}}};
+  EXPECT_EQ(EncodeStatusReport(plain).find("\"node_id\":\"\""), std::string::npos);
+}
+
 TEST(StatusReportTest, NonFiniteTelemetryIsSentAsZero) {
   StatusReport report{
-      "n1", {InstanceStatus{"w/f/0", "running", 0, 0, 0, 0, "\xff", {{"x", std::nan("")}}}}};
+      "n1", {InstanceStatus{"w/f/0", "running", 0, 0, 0, 0, "\xff", {{"x", std::nan("")}}, ""}}};
   auto back = Parse(EncodeStatusReport(report));
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(back->instances[0].telemetry.at("x"), 0.0);

@@ -171,11 +171,17 @@ TEST(DomainsIntegration, WorkflowsRunInADomainAndMoveWhenItDies) {
                      "output_mapping": {"new_request": "echo"}}]})");
   ASSERT_EQ(id, "moving");
   ASSERT_TRUE(wf.WaitState(id, "running", seconds(20))) << json::serialize(wf.Show(id));
-  EXPECT_EQ(wf.Placement(id)[id + "/in/0"], "site-a");
-  EXPECT_EQ(wf.Placement(id)[id + "/echo/0"], "site-a");
+  EXPECT_EQ(wf.Domains(id)[id + "/in/0"], "site-a");
+  EXPECT_EQ(wf.Domains(id)[id + "/echo/0"], "site-a");
   Workflows in_a{site_a};
   ASSERT_TRUE(in_a.WaitState(id, "running")) << json::serialize(in_a.Show(id));
   EXPECT_EQ(in_a.Placement(id)[id + "/echo/0"], "edge-a1");
+  // The controller shows the domain and, as the domain reports it, the node.
+  EXPECT_TRUE(WaitFor([&] { return wf.Placement(id)[id + "/echo/0"] == "edge-a1"; }))
+      << json::serialize(wf.Show(id));
+  CliRun show = ControlCli(controller, {"workflow", "show", id});
+  EXPECT_NE(show.out.find("DOMAIN"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("edge-a1"), std::string::npos) << show.out;
   HttpResponse r = Post(in_a.IngressUrl(id), "ping");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, "ping");
@@ -232,7 +238,7 @@ TEST(DomainsIntegration, WorkflowsRunInADomainAndMoveWhenItDies) {
   Control site_c(DomainConfig(controller, "site-c"));
   Engine engine_c(site_c, "edge-c1", "zone = \"mars\"");
   ASSERT_TRUE(wf.WaitState(nowhere, "running", seconds(20))) << json::serialize(wf.Show(nowhere));
-  EXPECT_EQ(wf.Placement(nowhere)[nowhere + "/echo/0"], "site-c");
+  EXPECT_EQ(wf.Domains(nowhere)[nowhere + "/echo/0"], "site-c");
 
   // site-b dies (its control plane and engine, kill -9): its components are
   // re-mapped to a live domain (site-a or site-c: alike but for their ids
@@ -243,13 +249,13 @@ TEST(DomainsIntegration, WorkflowsRunInADomainAndMoveWhenItDies) {
   std::string to;
   ASSERT_TRUE(WaitFor(
       [&] {
-        to = wf.Placement(id)[id + "/echo/0"];
+        to = wf.Domains(id)[id + "/echo/0"];
         return to == "site-a" || to == "site-c";
       },
       seconds(15)))
       << json::serialize(wf.Show(id));
   EXPECT_LE(Clock::now() - died, seconds(2 * 3 + 1));  // 2 x the domain timeout
-  EXPECT_EQ(wf.Placement(id)[id + "/in/0"], to);
+  EXPECT_EQ(wf.Domains(id)[id + "/in/0"], to);
   Workflows there{to == "site-a" ? site_a : site_c};
   ASSERT_TRUE(there.WaitState(id, "running", seconds(20))) << json::serialize(there.Show(id));
   ASSERT_TRUE(WaitFor([&] { return Post(there.IngressUrl(id), "again").status == 200; }));

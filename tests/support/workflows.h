@@ -43,6 +43,17 @@ struct Workflows {
     }
     return out;
   }
+  // A cluster controller's: instance id -> domain.
+  std::map<std::string, std::string> Domains(const std::string& id) {
+    std::map<std::string, std::string> out;
+    json::object w = Show(id);
+    if (!w.contains("instances")) return out;
+    for (const json::value& i : w["instances"].as_array()) {
+      const json::value* d = i.as_object().if_contains("domain");
+      out[Str(i.at("id"))] = d != nullptr ? Str(*d) : "";
+    }
+    return out;
+  }
   json::object Instance(const std::string& id, const std::string& instance) {
     json::object w = Show(id);
     if (!w.contains("instances")) return {};

@@ -122,6 +122,7 @@ class ServiceDomainLocal final : public DomainLocal {
         if (i.reported_at.empty() || i.state != i.report.state) continue;
         protocol::InstanceStatus s = i.report;
         s.id = i.id;
+        s.node_id = i.node_id;
         out.push_back(std::move(s));
         if (out.size() >= protocol::kMaxReportedInstances) return out;
       }

@@ -61,7 +61,7 @@ InstanceStatuses::Described InstanceStatuses::Describe(
       std::string id = protocol::InstanceId(r.id, component, i);
       PlacedInstance p;
       if (auto it = r.placement.find(id); it != r.placement.end()) p = it->second;
-      InstanceView o{id, component, resource, what, p.node_id, p.url, "", {}, ""};
+      InstanceView o{id, component, resource, what, p.node_id, p.url, "", "", {}, ""};
       std::string& state = o.state;
       const Reported* rep = nullptr;
       if (auto s = statuses_.find(id); s != statuses_.end() && s->second.node_id == p.node_id) {

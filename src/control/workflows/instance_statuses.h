@@ -30,6 +30,9 @@ struct InstanceView {
   std::string what;       // the function's name, or the resource's class_type
   std::string node_id;    // "" = unplaced
   std::string node_url;
+  // On a cluster controller: the domain it is mapped to (node_id is then
+  // the node in it, as the domain reported; "" before it did).
+  std::string domain;
   // unplaced | lost (its node is down) | placed (no report yet) | the
   // reported state (starting | running | restarting | failed).
   std::string state;

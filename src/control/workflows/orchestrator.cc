@@ -434,7 +434,15 @@ Status Orchestrator::Reconcile() {
 WorkflowView Orchestrator::Describe(const WorkflowRecord& r) const {
   // On a cluster controller an ingress url is its domain's control plane,
   // which forwards /wf/ to the engine that runs it.
-  return statuses_.Describe(r, Nodes()).view;
+  WorkflowView view = statuses_.Describe(r, Nodes()).view;
+  if (options_.domains != nullptr) {
+    // The placement's "node" is the domain; the node is the domain's to say.
+    for (InstanceView& i : view.instances) {
+      i.domain = std::move(i.node_id);
+      i.node_id = i.reported_at.empty() ? "" : i.report.node_id;
+    }
+  }
+  return view;
 }
 
 void Orchestrator::RecordComponentMoves(const std::vector<Move>& moves, const std::string& source) {

@@ -23,7 +23,7 @@ json::object InstanceJson(const InstanceView& i) {
   const InstanceReport& rep = i.report;
   json::object telemetry;
   for (const auto& [k, v] : rep.telemetry) telemetry[k] = v;
-  return {
+  json::object out{
       {"id", i.id},
       {"component", i.component},
       {"kind", i.resource ? "resource" : "function"},
@@ -38,6 +38,8 @@ json::object InstanceJson(const InstanceView& i) {
       {"last_error", SanitizeUtf8(rep.last_error)},
       {"telemetry", std::move(telemetry)},
       {"reported_at", i.reported_at.empty() ? json::value(nullptr) : json::value(i.reported_at)}};
+  if (!i.domain.empty()) out["domain"] = i.domain;
+  return out;
 }
 
 json::array IngressJson(const std::vector<IngressView>& ingress) {
