@@ -10,11 +10,16 @@ set(AETHER_UNITY_SKIP
   src/common/http_server.cc                # Clock (http_internal::Clock)
   src/common/internal/client_socket.cc     # Clock
   src/common/node_identity_test.cc         # kSecret
+  src/cli/domains_cmd.cc                   # List, Show, Remove, Schedule, SchedulingCell (nodes_cmd.cc)
+  src/control/domains/domain_registry.cc   # Decode, Decoded, kRemoved, RemovedMessage (node_registry.cc)
+  src/control/domains/domains_api.cc       # BadRequest, JsonBody (node_api.cc, functions_api.cc)
+  src/control/domains/domain_placer_test.cc  # Domain, Spec (domain_mapping_test.cc)
   src/control/gateway.cc                   # Clock
   src/control/node_api.cc                  # BadRequest (functions_api.cc has one)
   src/engine/api.cc                        # Clock
   src/engine/managed_functions_test.cc     # TextOf
   src/protocol/manifest_test.cc            # kSha
+  src/protocol/domain_test.cc              # Obj (node_test.cc)
   src/wasm/internal/aot_instance.cc        # MsSince
   src/wasm/internal/sandbox.cc             # Clock
   src/wasm/wasi/wasi_hostile_test.cc       # kEinval, kAllRights, kRoot
