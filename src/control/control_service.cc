@@ -225,6 +225,9 @@ class ControlServiceImpl final : public ControlService {
       ao.join_token = domain_join_token_;
       ao.data_dir = data_dir_;
       ao.ca_file = config_.cluster.ca_file;
+      // Modules up to this domain's own limit (it takes what it can deploy),
+      // with room for a manifest's JSON around them.
+      ao.max_response_bytes = config_.runtime.max_module_size + (1 << 20);
       local_ = NewServiceDomainLocal(*functions_, *nodes_, *orchestrator_);
       ao.local = local_.get();
       ASSIGN_OR_RETURN(agent_, DomainAgent::Create(std::move(ao)));

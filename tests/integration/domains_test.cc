@@ -161,6 +161,24 @@ TEST(DomainsIntegration, WorkflowsRunInADomainAndMoveWhenItDies) {
     })) << c->Call("GET", "/api/functions").body;
   }
 
+  // A module over 1 MiB (a 2 MiB custom section: valid, and ignored) is
+  // mirrored too: the agent took answers up to 1 MiB only.
+  std::string big("\0asm\1\0\0\0", 8);
+  std::string payload = "\1x" + std::string(2 << 20, 'x');  // name "x", then bytes
+  big += '\0';
+  for (size_t n = payload.size();; n >>= 7) {  // LEB128 section size
+    big += static_cast<char>((n & 0x7f) | (n >> 7 ? 0x80 : 0));
+    if ((n >> 7) == 0) break;
+  }
+  big += payload;
+  HttpResponse deployed =
+      controller.Call("PUT", "/api/functions/big", big, {{"Content-Type", "application/wasm"}});
+  ASSERT_EQ(deployed.status, 201) << deployed.body;
+  std::string big_sha = Str(Obj(deployed)["sha256"]);
+  ASSERT_TRUE(WaitFor([&] {
+    return Str(Obj(site_b.Call("GET", "/api/functions/big"))["sha256"]) == big_sha;
+  })) << site_b.Call("GET", "/api/functions").body;
+
   // A workflow free to go anywhere: mapped to one domain (site-a: the
   // domains are alike, the smaller id wins), placed on its engine there.
   Workflows wf{controller};

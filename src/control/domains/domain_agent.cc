@@ -58,7 +58,7 @@ Result<std::unique_ptr<DomainAgent>> DomainAgent::Create(DomainAgentOptions opti
 DomainAgent::DomainAgent(DomainAgentOptions options) : options_(std::move(options)) {
   HttpClientOptions ho;
   ho.max_idle_per_host = 2;
-  ho.max_response_bytes = 1 << 20;
+  ho.max_response_bytes = options_.max_response_bytes;
   ho.ca_file = options_.ca_file;
   http_ = NewHttpClient(std::move(ho));
   endpoints_ = std::make_unique<EndpointList>(options_.controller);

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -43,6 +44,9 @@ struct DomainAgentOptions {
   std::string join_token;  // may be empty once a credential is saved
   std::string data_dir;    // holds domain.credential
   std::string ca_file;     // https controllers: the CA to trust (else the system's)
+  // The largest answer taken: a module (the controller's [runtime]
+  // max_module_size, which the domain's own mirrors) or a manifest.
+  uint64_t max_response_bytes = 64ull << 20;
   // This control plane: what it reports, where it mirrors to. Outlives
   // the agent.
   DomainLocal* local = nullptr;
