@@ -230,12 +230,9 @@ Status ParseDomain(const toml::table& doc, const std::string& origin, DomainConf
                            ": [domain] timeout must be at least twice heartbeat_interval (one "
                            "lost beat must not take a domain down)");
   }
-  for (std::string& url : d.controller) {
-    Result<std::string> checked = CheckEndpointUrl(url);
-    if (!checked.ok()) {
-      return InvalidArgument(origin + ": [domain] controller: " + checked.status().message());
-    }
-    url = *checked;
+  // As [control] urls: every replica's URL, checked, no duplicates.
+  if (!d.controller.empty()) {
+    RETURN_IF_ERROR(CheckEndpointUrls(&d.controller, origin + ": [domain] controller"));
   }
   if (!d.url.empty()) {
     Result<std::string> checked = CheckEndpointUrl(d.url);

@@ -223,6 +223,9 @@ TEST(ConfigTest, DomainSection) {
   EXPECT_NE(error("[domain]\ncontroller = [\"ftp://x\"]\n").find("[domain] controller: "),
             std::string::npos);
   EXPECT_NE(error("[domain]\nurl = \"x:1\"\n").find("[domain] url: "), std::string::npos);
+  EXPECT_NE(
+      error("[domain]\ncontroller = [\"http://c:1\", \"http://c:1/\"]\n").find("listed twice"),
+      std::string::npos);
   EXPECT_NE(error("[domain]\njoin_token = \"short\"\n").find("[domain] join_token"),
             std::string::npos);
   EXPECT_NE(error("[auth]\ndomain_join_token = \"short\"\n").find("[auth] domain_join_token"),
