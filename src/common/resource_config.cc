@@ -97,6 +97,12 @@ Result<size_t> Choice(const ResourceConfigMap& c, std::string_view key,
   return KeyError(key, "must be " + Join(choices, " or ") + ", got " + Quote(*v));
 }
 
+bool IsLowerHex(std::string_view s, size_t size) {
+  return s.size() == size && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
 bool IsPathChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
@@ -211,14 +217,25 @@ const std::vector<std::string>& KnownResourceClasses() {
 
 Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c,
                                                  std::string_view component) {
-  RETURN_IF_ERROR(CheckKeys(c, {"content_type", "host", "methods", "mode", "path", "timeout_ms"}));
+  RETURN_IF_ERROR(CheckKeys(
+      c, {"content_type", "host", "methods", "mode", "path", "timeout_ms", "token_sha256"}));
   HttpIngressConfig out;
   const std::string* path = Find(c, "path");
   out.path = path ? *path : std::string(component);
   RETURN_IF_ERROR(ValidateIngressPath("path", out.path));
 
-  ASSIGN_OR_RETURN(size_t mode, Choice(c, "mode", {"call", "cast"}));
+  ASSIGN_OR_RETURN(size_t mode, Choice(c, "mode", {"call", "cast", "portal"}));
   out.call = mode == 0;
+  out.portal = mode == 2;
+  const std::string* token = Find(c, "token_sha256");
+  if (out.portal) {
+    if (token == nullptr || !IsLowerHex(*token, 64)) {
+      return KeyError("token_sha256", "required in portal mode: 64 lower-case hex digits");
+    }
+    out.token_sha256 = *token;
+  } else if (token != nullptr) {
+    return KeyError("token_sha256", "only an ingress in portal mode takes a token");
+  }
 
   const std::string* methods = Find(c, "methods");
   ASSIGN_OR_RETURN(std::vector<std::string> list,
@@ -450,6 +467,39 @@ Result<TimerConfig> ParseTimerConfig(const ResourceConfigMap& c) {
   return out;
 }
 
+Result<PortalConfig> ParsePortalConfig(const ResourceConfigMap& c) {
+  RETURN_IF_ERROR(CheckKeys(c, {"batch_events", "queue_length", "timeout_ms", "token", "url"}));
+  PortalConfig out;
+  const std::string* url = Find(c, "url");
+  if (url == nullptr || url->size() > 2048 || !Printable(*url) ||
+      url->find(' ') != std::string::npos ||
+      !(url->starts_with("http://") || url->starts_with("https://")) ||
+      url->find("/wf/") == std::string::npos) {
+    return KeyError("url", "required: http(s)://host[:port]/wf/{workflow}/{path}");
+  }
+  out.url = *url;
+  const std::string* token = Find(c, "token");
+  if (token == nullptr || !IsLowerHex(*token, 64)) {
+    return KeyError("token", "required: 64 lower-case hex digits");
+  }
+  out.token = *token;
+  ASSIGN_OR_RETURN(out.queue_length, NumberOr(c, "queue_length", out.queue_length, 1, 1000000));
+  ASSIGN_OR_RETURN(out.batch_events, NumberOr(c, "batch_events", out.batch_events, 1, 4096));
+  ASSIGN_OR_RETURN(uint64_t timeout,
+                   NumberOr(c, "timeout_ms", static_cast<uint64_t>(out.timeout.count()), 1, 60000));
+  out.timeout = std::chrono::milliseconds(timeout);
+  return out;
+}
+
+bool IsPortalOnly(std::string_view class_type, const ResourceConfigMap& c) {
+  if (class_type == kPortalClass) return true;
+  if (class_type != "http-ingress") return false;
+  const std::string* mode = Find(c, "mode");
+  const std::string* path = Find(c, "path");
+  return (mode != nullptr && *mode == "portal") || Find(c, "token_sha256") != nullptr ||
+         (path != nullptr && (*path == "_portal" || path->starts_with("_portal/")));
+}
+
 Status ValidateResourceConfig(std::string_view class_type, const ResourceConfigMap& c,
                               std::string_view component) {
   if (class_type == "http-ingress") return ParseHttpIngressConfig(c, component).status();
@@ -458,6 +508,7 @@ Status ValidateResourceConfig(std::string_view class_type, const ResourceConfigM
   if (class_type == "kv") return ParseKvConfig(c).status();
   if (class_type == "redis") return ParseRedisConfig(c).status();
   if (class_type == "timer") return ParseTimerConfig(c).status();
+  if (class_type == kPortalClass) return ParsePortalConfig(c).status();
   return InvalidArgument("unknown resource class " + Quote(class_type) +
                          " (known: " + Join(KnownResourceClasses()) + ")");
 }

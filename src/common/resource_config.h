@@ -39,7 +39,36 @@ struct HttpIngressConfig {
   std::vector<std::string> methods;         // "methods": comma list, default "POST,PUT"; upper-case
   std::chrono::milliseconds timeout{5000};  // "timeout_ms" for mode call, 1..60000
   std::string content_type = "application/octet-stream";  // "content_type" of the replies
+  // "mode": "portal" — the receiving end of a link between domains
+  // (docs/domains.md): takes batches of casts and calls from a `portal`
+  // resource in another domain, only with the token whose SHA-256 is
+  // "token_sha256" (64 lower-case hex digits, required in this mode, refused
+  // in the others). `call` is false; `timeout` caps the callers' remaining
+  // timeouts. Only a cluster controller writes this mode (IsPortalOnly).
+  bool portal = false;
+  std::string token_sha256;
 };
+
+// portal: the sending end of a link between domains, which a cluster
+// controller adds to a domain's part of a workflow for each component of
+// another domain that components here send to (docs/domains.md). Casts are
+// queued and posted in batches, calls posted one by one with their
+// remaining timeout, to the http-ingress in portal mode of the other domain.
+inline constexpr std::string_view kPortalClass = "portal";
+struct PortalConfig {
+  std::string url;    // "url" (required): http(s)://host[:port]/wf/{workflow}/{path}
+  std::string token;  // "token" (required): 64 lower-case hex digits
+  uint64_t queue_length = 4096;   // "queue_length", 1..1000000: casts waiting for the link
+  uint64_t batch_events = 256;    // "batch_events", 1..4096: casts per request at most
+  std::chrono::milliseconds timeout{60000};  // "timeout_ms", 1..60000: a batch's request
+};
+Result<PortalConfig> ParsePortalConfig(const ResourceConfigMap& c);
+
+// Whether a resource of that class and configuration is one only a cluster
+// controller may write (a portal, or an http-ingress in portal mode or on a
+// path under "_portal"): a workflow spec from a user that has one is
+// refused, as a portal would be an egress to any address.
+bool IsPortalOnly(std::string_view class_type, const ResourceConfigMap& c);
 
 // One entry of http-egress's "allow" list. Without a port an entry allows
 // the scheme's default port only (80 / 443).
