@@ -16,6 +16,8 @@ namespace {
 
 constexpr std::string_view kDataplaneKeyLabel = "aether dataplane key v1";
 constexpr std::string_view kPairTokenLabel = "aether dataplane v1\n";
+constexpr std::string_view kPortalKeyLabel = "aether portal key v1";
+constexpr std::string_view kPortalTokenLabel = "aether portal v1\n";
 
 std::string HmacHex(std::string_view key, std::string_view message) {
   uint8_t out[EVP_MAX_MD_SIZE];
@@ -57,6 +59,15 @@ std::string PairToken(std::string_view dataplane_key, std::string_view receiver_
   std::string message(kPairTokenLabel);
   message += receiver_node_id;
   return HmacHex(dataplane_key, message);
+}
+
+std::string PortalToken(std::string_view controller_secret, std::string_view workflow,
+                        std::string_view component) {
+  std::string message(kPortalTokenLabel);
+  message += workflow;
+  message += '\n';
+  message += component;
+  return HmacHex(HmacHex(controller_secret, kPortalKeyLabel), message);
 }
 
 bool MatchesDigest(std::string_view given, std::string_view expected_digest) {

@@ -14,6 +14,13 @@
 //                 learns T(A→B), which is good for nothing but sending to B
 //                 as A; B checks it against SHA-256(T(A→B)), which the
 //                 control plane hands it.
+//   portal token  P(W, C) = HMAC-SHA256(HMAC-SHA256(A, "aether portal key
+//                 v1"), "aether portal v1\n" + W + "\n" + C), hex, A the
+//                 cluster controller's admin token: what a domain's portal
+//                 sends to the portal ingress of component C of workflow W in
+//                 another domain (docs/domains.md), which holds only
+//                 SHA-256(P). Stable while A is, so every controller replica
+//                 with the same admin token hands out the same one.
 //
 // Both the control plane and the engine use these, so they live here.
 // Pure functions: any thread may call them.
@@ -27,6 +34,8 @@ namespace aether {
 std::string CredentialDigest(std::string_view secret);
 std::string DataplaneKey(std::string_view secret);
 std::string PairToken(std::string_view dataplane_key, std::string_view receiver_node_id);
+std::string PortalToken(std::string_view controller_secret, std::string_view workflow,
+                        std::string_view component);
 
 // Whether SHA-256(`given`) equals `expected_digest` (64 hex characters). The
 // comparison is of two 32-byte digests with CRYPTO_memcmp, so its time does

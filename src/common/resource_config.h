@@ -56,10 +56,10 @@ struct HttpIngressConfig {
 // remaining timeout, to the http-ingress in portal mode of the other domain.
 inline constexpr std::string_view kPortalClass = "portal";
 struct PortalConfig {
-  std::string url;    // "url" (required): http(s)://host[:port]/wf/{workflow}/{path}
-  std::string token;  // "token" (required): 64 lower-case hex digits
-  uint64_t queue_length = 4096;   // "queue_length", 1..1000000: casts waiting for the link
-  uint64_t batch_events = 256;    // "batch_events", 1..4096: casts per request at most
+  std::string url;               // "url" (required): http(s)://host[:port]/wf/{workflow}/{path}
+  std::string token;             // "token" (required): 64 lower-case hex digits
+  uint64_t queue_length = 4096;  // "queue_length", 1..1000000: casts waiting for the link
+  uint64_t batch_events = 256;   // "batch_events", 1..4096: casts per request at most
   std::chrono::milliseconds timeout{60000};  // "timeout_ms", 1..60000: a batch's request
 };
 Result<PortalConfig> ParsePortalConfig(const ResourceConfigMap& c);

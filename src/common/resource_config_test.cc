@@ -93,7 +93,8 @@ TEST(ResourceConfigTest, HttpIngressRejects) {
       {{{"content_type", "text/plain\n"}}, "content_type: must be a media type"},
       {{{"host", "bad host"}}, "host: invalid host"},
       {{{"port", "80"}},
-       "port: unknown key (known keys: content_type, host, methods, mode, path, timeout_ms)"},
+       "port: unknown key (known keys: content_type, host, methods, mode, path, timeout_ms, "
+       "token_sha256)"},
   };
   for (const BadCase& c : cases) {
     std::string err = Error(ParseHttpIngressConfig(c.config, "ingress"));
@@ -306,6 +307,46 @@ TEST(ResourceConfigTest, Timer) {
     std::string err = Error(ParseTimerConfig(c.config));
     EXPECT_EQ(err.rfind(c.message, 0), 0u) << "got: " << err << "\nwant: " << c.message;
   }
+}
+
+TEST(ResourceConfigTest, PortalAndPortalIngress) {
+  const std::string token(64, 'e');
+  auto c = ParsePortalConfig({{"url", "http://b:9090/wf/w/_portal/g"}, {"token", token}});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->url, "http://b:9090/wf/w/_portal/g");
+  EXPECT_EQ(c->token, token);
+  EXPECT_EQ(c->queue_length, 4096u);
+  EXPECT_EQ(c->batch_events, 256u);
+  EXPECT_EQ(c->timeout.count(), 60000);
+  const std::vector<BadCase> cases = {
+      {{{"token", token}}, "url: required"},
+      {{{"url", "http://b/x"}, {"token", token}}, "url: required: http(s)://"},
+      {{{"url", "file:///wf/x"}, {"token", token}}, "url: required"},
+      {{{"url", "http://b/wf/w/p q"}, {"token", token}}, "url: required"},
+      {{{"url", "http://b/wf/w/p"}}, "token: required: 64 lower-case hex digits"},
+      {{{"url", "http://b/wf/w/p"}, {"token", std::string(64, 'E')}}, "token: required"},
+      {{{"url", "http://b/wf/w/p"}, {"token", token}, {"batch_events", "0"}},
+       "batch_events: must be between 1 and 4096"},
+      {{{"url", "http://b/wf/w/p"}, {"token", token}, {"queue", "1"}}, "queue: unknown key"},
+  };
+  for (const BadCase& b : cases) {
+    std::string err = Error(ParsePortalConfig(b.config));
+    EXPECT_EQ(err.rfind(b.message, 0), 0u) << "got: " << err << "\nwant: " << b.message;
+  }
+  auto in = ParseHttpIngressConfig({{"mode", "portal"}, {"token_sha256", token}}, "in");
+  ASSERT_TRUE(in.ok()) << in.status().message();
+  EXPECT_TRUE(in->portal);
+  EXPECT_FALSE(in->call);
+  EXPECT_EQ(in->token_sha256, token);
+  EXPECT_EQ(Error(ParseHttpIngressConfig({{"mode", "portal"}}, "in")),
+            "token_sha256: required in portal mode: 64 lower-case hex digits");
+  EXPECT_EQ(Error(ParseHttpIngressConfig({{"mode", "cast"}, {"token_sha256", token}}, "in")),
+            "token_sha256: only an ingress in portal mode takes a token");
+  EXPECT_TRUE(IsPortalOnly("portal", {}));
+  EXPECT_TRUE(IsPortalOnly("http-ingress", {{"mode", "portal"}}));
+  EXPECT_TRUE(IsPortalOnly("http-ingress", {{"path", "_portal/x"}}));
+  EXPECT_FALSE(IsPortalOnly("http-ingress", {{"path", "_portalx"}}));
+  EXPECT_FALSE(IsPortalOnly("http-egress", {{"mode", "portal"}}));
 }
 
 TEST(ResourceConfigTest, ValidateDispatches) {

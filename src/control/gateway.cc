@@ -117,7 +117,9 @@ void Gateway::Forward(std::string url, const HttpRequest& req, std::chrono::mill
   call->method = req.method;
   call->forward = req.body;
   call->timeout = timeout;
-  for (std::string_view h : {"Content-Type", "Idempotency-Key"}) {
+  // The portal headers carry a link between domains (docs/domains.md).
+  for (std::string_view h : {"Content-Type", "Idempotency-Key", "X-Aether-Portal",
+                             "X-Aether-Portal-Token", "X-Aether-Timeout-Ms"}) {
     if (std::string_view v = req.Header(h); !v.empty()) call->headers.emplace_back(h, v);
   }
   call->headers.emplace_back(kHopsHeader, std::to_string(hops));

@@ -58,7 +58,8 @@ Result<IngressTarget> ControlApi::FindIngress(const std::string& workflow,
           res.name, workflow, where));
     }
     std::chrono::milliseconds timeout =
-        (config->call ? config->timeout : std::chrono::milliseconds(0)) + kForwardSlack;
+        (config->call || config->portal ? config->timeout : std::chrono::milliseconds(0)) +
+        kForwardSlack;
     return IngressTarget{fmt::format("{}{}{}/{}", it->second.url, kIngressPrefix, workflow, path),
                          timeout};
   }

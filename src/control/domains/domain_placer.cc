@@ -5,10 +5,14 @@
 #include <optional>
 #include <set>
 
+#include "common/node_credential.h"
+#include "common/resource_config.h"
+#include "common/sha256.h"
 #include "control/node_registry.h"
 #include "control/workflows/placement.h"
 #include "control/workflows/workflow_placer.h"
 #include "protocol/ids.h"
+#include "protocol/names.h"
 
 namespace aether::control {
 namespace {
@@ -26,28 +30,24 @@ std::map<std::string, std::string> ComponentDomains(
   return out;
 }
 
-// The first output mapping that joins components mapped to two domains:
-// "" when there is none.
-std::string CrossDomainEdge(const WorkflowSpec& spec,
-                            const std::map<std::string, std::string>& assignment) {
-  auto check = [&](const std::string& from,
-                   const std::map<std::string, std::string>& outputs) -> std::string {
-    for (const auto& [output, to] : outputs) {
-      const std::string& a = assignment.at(from);
-      auto b = assignment.find(to);
-      if (a.empty() || b == assignment.end() || b->second.empty() || a == b->second) continue;
-      return fmt::format("\"{}\" (domain {}) sends {} to \"{}\" (domain {})", from, a, output, to,
-                         b->second);
-    }
-    return "";
-  };
-  for (const FunctionSpec& f : spec.functions) {
-    if (std::string e = check(f.name, f.output_mapping); !e.empty()) return e;
+// A component name for a generated portal, unique in the part: `base`
+// shortened to fit (with a hash of what was cut, so it stays unique), and
+// numbered while it is taken.
+std::string PortalComponentName(const std::string& prefix, const std::string& target,
+                                std::set<std::string>& taken) {
+  std::string base = prefix + target;
+  if (base.size() > protocol::kMaxNameLength - 4) {
+    base = base.substr(0, protocol::kMaxNameLength - 13) + "-" + Sha256Hex(target).substr(0, 8);
   }
-  for (const ResourceSpec& r : spec.resources) {
-    if (std::string e = check(r.name, r.output_mapping); !e.empty()) return e;
-  }
-  return "";
+  std::string name = base;
+  for (int n = 2; taken.contains(name); ++n) name = base + "-" + std::to_string(n);
+  taken.insert(name);
+  return name;
+}
+
+std::string TrimSlash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
 }
 
 }  // namespace
@@ -87,16 +87,6 @@ DomainPlacement MapWorkflow(const std::string& id, const WorkflowSpec& spec,
   MappingResult mapped = MapToDomains(spec, ComponentDomains(current), MappingDomainsOf(domains));
   for (const std::string& c : blocked) mapped.assignment[c] = "";
   for (std::string& r : mapped.reasons) reasons.push_back(std::move(r));
-  if (std::string edge = CrossDomainEdge(spec, mapped.assignment); !edge.empty()) {
-    // No link between domains yet: the whole workflow waits rather than run
-    // with an edge that delivers nowhere.
-    for (auto& [component, domain] : mapped.assignment) domain.clear();
-    reasons.push_back(fmt::format(
-        "components would run in different domains ({}), and this version has no link between "
-        "domains: pin them to one with domain_match_any, or set annotations.domains = "
-        "\"together\"",
-        edge));
-  }
   std::map<std::string, const DomainStatus*> by_id;
   for (const DomainStatus& d : domains) by_id[d.reg.domain_id] = &d;
   std::map<std::string, std::string> function_of;
@@ -120,36 +110,99 @@ DomainPlacement MapWorkflow(const std::string& id, const WorkflowSpec& spec,
 
 std::optional<WorkflowSpec> DomainPart(const WorkflowSpec& spec,
                                        const std::map<std::string, PlacedInstance>& placement,
-                                       const std::string& workflow_id, const std::string& domain) {
-  std::set<std::string> here;
+                                       const std::string& workflow_id, const std::string& domain,
+                                       std::string_view portal_secret) {
+  // Component -> where its instances run (the first mapped one's domain).
+  std::map<std::string, const PlacedInstance*> where;
   for (const auto& [instance, p] : placement) {
     std::optional<protocol::InstanceIdParts> parts = protocol::ParseInstanceId(instance);
-    if (parts && p.node_id == domain && parts->workflow == workflow_id) {
-      here.insert(std::string(parts->component));
-    }
+    if (!parts || p.node_id.empty() || parts->workflow != workflow_id) continue;
+    where.try_emplace(std::string(parts->component), &p);
+  }
+  auto domain_of = [&](const std::string& c) -> std::string {
+    auto it = where.find(c);
+    return it == where.end() ? "" : it->second->node_id;
+  };
+  std::set<std::string> here;
+  for (const auto& [component, p] : where) {
+    if (p->node_id == domain) here.insert(component);
   }
   if (here.empty()) return std::nullopt;
+  std::set<std::string> taken;
+  for (const FunctionSpec& f : spec.functions) taken.insert(f.name);
+  for (const ResourceSpec& r : spec.resources) taken.insert(r.name);
+
   WorkflowSpec part;
   part.name = spec.name;
   part.delivery = spec.delivery;
   part.annotations = spec.annotations;
   part.annotations.erase("domains");
-  auto keep_outputs = [&](std::map<std::string, std::string>& outputs) {
-    std::erase_if(outputs, [&](const auto& o) { return !here.contains(o.second); });
+  // Outputs to a component elsewhere go to a portal to its domain, one per
+  // target component; outputs to an unmapped component are dropped.
+  std::map<std::string, std::string> portal_to;  // target -> portal component here
+  auto route_outputs = [&](std::map<std::string, std::string>& outputs) {
+    for (auto it = outputs.begin(); it != outputs.end();) {
+      const std::string& target = it->second;
+      std::string there = domain_of(target);
+      if (there == domain) {
+        ++it;
+      } else if (there.empty()) {
+        it = outputs.erase(it);
+      } else {
+        auto [p, fresh] = portal_to.try_emplace(target);
+        if (fresh) p->second = PortalComponentName("portal-", target, taken);
+        it->second = p->second;
+        ++it;
+      }
+    }
   };
   for (const FunctionSpec& f : spec.functions) {
     if (!here.contains(f.name)) continue;
     FunctionSpec copy = f;
     copy.domain_match_any.clear();
-    keep_outputs(copy.output_mapping);
+    route_outputs(copy.output_mapping);
     part.functions.push_back(std::move(copy));
   }
+  // Components here that components in other domains send to.
+  std::set<std::string> reached;
+  auto note_reached = [&](const std::string& from, const std::map<std::string, std::string>& out) {
+    std::string there = domain_of(from);
+    if (there.empty() || there == domain) return;
+    for (const auto& [output, target] : out) {
+      if (here.contains(target)) reached.insert(target);
+    }
+  };
+  for (const FunctionSpec& f : spec.functions) note_reached(f.name, f.output_mapping);
   for (const ResourceSpec& r : spec.resources) {
+    note_reached(r.name, r.output_mapping);
     if (!here.contains(r.name)) continue;
     ResourceSpec copy = r;
     copy.domain_match_any.clear();
-    keep_outputs(copy.output_mapping);
+    route_outputs(copy.output_mapping);
     part.resources.push_back(std::move(copy));
+  }
+  for (const auto& [target, name] : portal_to) {
+    const PlacedInstance* p = where.at(target);
+    ResourceSpec portal;
+    portal.name = name;
+    portal.class_type = std::string(kPortalClass);
+    portal.configurations = {{"url", fmt::format("{}/wf/{}/{}{}", TrimSlash(p->url), workflow_id,
+                                                 kPortalPathPrefix, target)},
+                             {"token", PortalToken(portal_secret, workflow_id, target)}};
+    part.resources.push_back(std::move(portal));
+  }
+  for (const std::string& target : reached) {
+    ResourceSpec ingress;
+    ingress.name = PortalComponentName("portal-in-", target, taken);
+    ingress.class_type = "http-ingress";
+    ingress.configurations = {
+        {"mode", "portal"},
+        {"path", std::string(kPortalPathPrefix) + target},
+        {"methods", "POST"},
+        {"timeout_ms", "60000"},
+        {"token_sha256", Sha256Hex(PortalToken(portal_secret, workflow_id, target))}};
+    ingress.output_mapping = {{"portal", target}};
+    part.resources.push_back(std::move(ingress));
   }
   return part;
 }

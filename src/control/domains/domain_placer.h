@@ -5,9 +5,11 @@
 // views serve both levels. The domain's own control plane places those
 // instances on its nodes.
 //
-// This version has no link between domains yet: a workflow whose mapping
-// would put two components joined by an output mapping into different
-// domains is left unmapped, with a reason that says how to keep it in one.
+// Components joined by an output mapping may run in different domains: each
+// domain's part then has a portal (a resource of class "portal") for every
+// component elsewhere its components send to, and an http-ingress in portal
+// mode for every component of its own that components elsewhere send to
+// (docs/domains.md, "Links between domains").
 //
 // Pure: any thread.
 #pragma once
@@ -38,11 +40,21 @@ DomainPlacement MapWorkflow(const std::string& id, const WorkflowSpec& spec,
                             const std::map<std::string, std::string>& shas,
                             const std::vector<DomainStatus>& domains);
 
+// The path under /wf/{workflow}/ of the portal ingress of a component.
+inline constexpr std::string_view kPortalPathPrefix = "_portal/";
+
 // The part of `spec` that runs in `domain` under `placement`: its
-// components there, outputs to components elsewhere dropped, the domain
-// annotations removed; nullopt when no component of it is there.
+// components there, the domain annotations removed; outputs to a component
+// in another domain mapped to a portal to that domain (named "portal-" +
+// the component), outputs to an unmapped component dropped; and a portal
+// ingress ("portal-in-" + the component, path "_portal/" + the component)
+// for each component here that a component elsewhere sends to. Generated
+// names that would clash with the spec's are numbered. The tokens are
+// PortalToken(portal_secret, ...) (common/node_credential.h). nullopt when
+// no component of it is there.
 std::optional<WorkflowSpec> DomainPart(const WorkflowSpec& spec,
                                        const std::map<std::string, PlacedInstance>& placement,
-                                       const std::string& workflow_id, const std::string& domain);
+                                       const std::string& workflow_id, const std::string& domain,
+                                       std::string_view portal_secret);
 
 }  // namespace aether::control

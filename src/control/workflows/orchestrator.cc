@@ -106,9 +106,10 @@ Result<PlacementInputs> Orchestrator::Inputs() {
 }
 
 Result<WorkflowSpec> Orchestrator::ParseDeployed(std::string_view spec_json,
-                                                 const PlacementInputs& in) {
+                                                 const PlacementInputs& in, bool portals) {
   SpecCheckHooks hooks;
   hooks.function_exists = [&in](const std::string& name) { return in.shas.contains(name); };
+  hooks.portals = portals;
   return ParseWorkflowSpec(spec_json, hooks);
 }
 
@@ -157,7 +158,8 @@ Status Orchestrator::Put(const std::string& id, std::string_view spec_json,
                          const std::string& source, bool* changed) {
   *changed = false;
   ASSIGN_OR_RETURN(PlacementInputs in, Inputs());
-  ASSIGN_OR_RETURN(WorkflowSpec spec, ParseDeployed(spec_json, in));
+  // A controller's part: its links to other domains are portals.
+  ASSIGN_OR_RETURN(WorkflowSpec spec, ParseDeployed(spec_json, in, /*portals=*/true));
   std::lock_guard lock(reconcile_mu_);
   in.state = &placement_state_;
   ASSIGN_OR_RETURN(std::shared_ptr<const WorkflowSnapshot> snap, workflows_.Snapshot());

@@ -137,7 +137,8 @@ class Orchestrator {
   WorkflowView Describe(const WorkflowRecord& r) const;
   Result<PlacementInputs> Inputs();
   // A spec whose functions must be among those deployed (`in.shas`).
-  static Result<WorkflowSpec> ParseDeployed(std::string_view spec_json, const PlacementInputs& in);
+  static Result<WorkflowSpec> ParseDeployed(std::string_view spec_json, const PlacementInputs& in,
+                                            bool portals = false);
   std::string NewId();
   // `data`: the event's data as JSON text.
   void Record(const std::string& type, const std::string& source, std::string data);

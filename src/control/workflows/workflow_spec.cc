@@ -382,7 +382,8 @@ Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path
   return f;
 }
 
-Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path) {
+Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path,
+                                   const SpecCheckHooks& hooks) {
   ASSIGN_OR_RETURN(const json::object* o, ObjectAt(v, path));
   RETURN_IF_ERROR(OnlyFields(
       *o, path, {"name", "class_type", "configurations", "output_mapping", "annotations"}));
@@ -393,7 +394,8 @@ Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path
     return Bad(path + ".class_type", "required: a resource class (a string)");
   r.class_type = std::string(cls->get_string());
   const auto& known = KnownResourceClasses();
-  if (std::find(known.begin(), known.end(), r.class_type) == known.end()) {
+  bool portal = hooks.portals && r.class_type == kPortalClass;
+  if (!portal && std::find(known.begin(), known.end(), r.class_type) == known.end()) {
     std::string list;
     for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
     return Bad(path + ".class_type",
@@ -410,6 +412,14 @@ Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path
   // Its messages start with the key: "period_ms: ..." completes the path.
   if (Status st = ValidateResourceConfig(r.class_type, r.configurations, r.name); !st.ok()) {
     return InvalidArgument(path + ".configurations." + st.message());
+  }
+  if (!hooks.portals && IsPortalOnly(r.class_type, r.configurations)) {
+    // A portal would be an egress to any address, and its ingress a door
+    // only the controller holds the key to.
+    return Bad(path + ".configurations",
+               "portals (an http-ingress in mode \"portal\" or on a path under \"_portal\") are "
+               "made by a cluster controller for links between domains; a workflow cannot declare "
+               "one");
   }
   ASSIGN_OR_RETURN(r.output_mapping, OutputMapping(*o, path));
   if (r.class_type == "http-ingress" && r.output_mapping.size() != 1) {
@@ -508,7 +518,7 @@ Result<WorkflowSpec> ParseWorkflowSpec(std::string_view text, const SpecCheckHoo
   }
   for (size_t i = 0; i < resources->size(); ++i) {
     std::string path = Index("resources", i);
-    ASSIGN_OR_RETURN(ResourceSpec r, ParseResource((*resources)[i], path));
+    ASSIGN_OR_RETURN(ResourceSpec r, ParseResource((*resources)[i], path, hooks));
     RETURN_IF_ERROR(declare(r.name, path));
     spec.resources.push_back(std::move(r));
   }

@@ -73,6 +73,9 @@ struct WorkflowSpec {
 struct SpecCheckHooks {
   // Whether a function of that name is deployed; empty = do not check.
   std::function<bool(const std::string& name)> function_exists;
+  // Whether portals may be declared (IsPortalOnly): only in the parts a
+  // cluster controller hands a domain (Orchestrator::Put).
+  bool portals = false;
 };
 
 // Parses and validates. Errors are InvalidArgument whose message starts with

@@ -633,6 +633,56 @@ TEST(WorkflowSpecTest, FunctionExistsHook) {
       "functions[0].class_specification.id: no function \"missing\" is deployed");
 }
 
+// A portal is an egress to any address, and a portal ingress a door to a
+// component: only a cluster controller's parts may hold them.
+TEST(WorkflowSpecTest, UsersCannotDeclarePortals) {
+  const std::string token(64, 'a');
+  const std::string portal = R"({"functions": [{"name": "f", "function": "parse",
+      "output_mapping": {"out": "p"}}],
+      "resources": [{"name": "p", "class_type": "portal",
+                     "configurations": {"url": "http://169.254.169.254/wf/x/y", "token": ")" +
+                             token + R"("}}]})";
+  EXPECT_EQ(Error(portal),
+            "resources[0].class_type: unknown class \"portal\" (known: file-log, http-egress, "
+            "http-ingress, kv, redis, timer)");
+  const std::string refused =
+      "resources[0].configurations: portals (an http-ingress in mode \"portal\" or on a path "
+      "under \"_portal\") are made by a cluster controller for links between domains; a "
+      "workflow cannot declare one";
+  for (std::string config :
+       {R"({"mode": "portal", "token_sha256": ")" + token + R"("})",
+        std::string(R"({"path": "_portal/f"})"), std::string(R"({"path": "_portal"})")}) {
+    std::string spec = R"({"functions": [{"name": "f", "function": "parse"}],
+        "resources": [{"name": "in", "class_type": "http-ingress", "configurations": )" +
+                       config + R"(, "output_mapping": {"o": "f"}}]})";
+    EXPECT_EQ(Error(spec), refused) << config;
+    SpecCheckHooks controller;
+    controller.portals = true;
+    EXPECT_TRUE(ParseWorkflowSpec(spec, controller).ok()) << config;
+  }
+  // A path that merely starts with the letters is the user's.
+  EXPECT_TRUE(ParseWorkflowSpec(R"({"functions": [{"name": "f", "function": "parse"}],
+      "resources": [{"name": "in", "class_type": "http-ingress",
+                     "configurations": {"path": "_portals/x"}, "output_mapping": {"o": "f"}}]})")
+                  .ok());
+  // The token belongs to portal mode only, and portal mode needs one.
+  SpecCheckHooks controller;
+  controller.portals = true;
+  EXPECT_EQ(Error(R"({"functions": [{"name": "f", "function": "parse"}],
+      "resources": [{"name": "in", "class_type": "http-ingress",
+                     "configurations": {"mode": "portal"}, "output_mapping": {"o": "f"}}]})",
+                  controller),
+            "resources[0].configurations.token_sha256: required in portal mode: 64 lower-case "
+            "hex digits");
+  EXPECT_EQ(
+      Error(R"({"functions": [{"name": "f", "function": "parse"}],
+      "resources": [{"name": "p", "class_type": "portal",
+                     "configurations": {"url": "ftp://x/wf/a/b", "token": ")" +
+                token + R"("}}]})",
+            controller),
+      "resources[0].configurations.url: required: http(s)://host[:port]/wf/{workflow}/{path}");
+}
+
 TEST(WorkflowSpecTest, Limits) {
   auto functions = [](size_t n) {
     json::array a;
