@@ -160,7 +160,10 @@ class Dataplane final : public RemoteLink {
   //                              frames for instances the sender may not reach are dropped
   //   POST /dataplane/v1/call    one frame -> host.Call; 200 reply bytes, 404, 503, 504,
   //                              502; 401/403 as above (also for an instance it may not reach)
-  //   ANY  /wf/{workflow}/{path} host.Ingress; the IngressReply as the response
+  //   ANY  /wf/{workflow}/{path} host.Ingress, or host.Portal for a request with
+  //                              X-Aether-Portal (a portal of another domain: that
+  //                              header, X-Aether-Portal-Token, X-Aether-Timeout-Ms);
+  //                              the IngressReply as the response
   // Handlers never block the IO thread (calls answer from the reply
   // callback). `host` must outlive the server's handlers. Events this
   // dataplane drops on the way out (full queue, unreachable or refusing

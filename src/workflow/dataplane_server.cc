@@ -14,6 +14,7 @@
 #include "workflow/dataplane_answer.h"
 #include "workflow/dataplane_codec.h"
 #include "workflow/dataplane_impl.h"
+#include "workflow/portal_codec.h"
 
 namespace aether::workflow {
 namespace {
@@ -218,7 +219,9 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
           }});
 
   // http-ingress: any method; the host answers 405 for one its ingress does
-  // not allow. HEAD is the router's GET fallback.
+  // not allow. HEAD is the router's GET fallback. A request with
+  // X-Aether-Portal (whatever its value) comes from a portal of another
+  // domain: the host's Portal, which checks its headers.
   auto ingress = [h](HttpRequest&& req, Responder respond) {
     std::string_view rest = std::string_view(req.path).substr(kIngressPrefix.size());
     size_t slash = rest.find('/');
@@ -228,17 +231,26 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
     if (workflow.empty()) {
       return respond(JsonError(404, "not_found", "no workflow in the path: /wf/{workflow}/{path}"));
     }
+    auto reply = [respond = std::move(respond)](IngressReply r) {
+      HttpResponse out;
+      out.status = r.status;
+      out.content_type = std::move(r.content_type);
+      out.body = std::move(r.body);
+      if (r.retry_after_s > 0) {
+        out.headers.emplace_back("Retry-After", std::to_string(r.retry_after_s));
+      }
+      respond(std::move(out));
+    };
+    if (req.HasHeader(kPortalHeader)) {
+      PortalRequest portal{std::string(req.Header(kPortalHeader)),
+                           std::string(req.Header(kPortalTokenHeader)),
+                           std::string(req.Header(kPortalTimeoutHeader))};
+      h->Portal(workflow, path, req.method, std::move(portal), std::move(req.body),
+                std::move(reply));
+      return;
+    }
     h->Ingress(workflow, path, req.method, req.Header("Idempotency-Key"), std::move(req.body),
-               [respond = std::move(respond)](IngressReply r) {
-                 HttpResponse out;
-                 out.status = r.status;
-                 out.content_type = std::move(r.content_type);
-                 out.body = std::move(r.body);
-                 if (r.retry_after_s > 0) {
-                   out.headers.emplace_back("Retry-After", std::to_string(r.retry_after_s));
-                 }
-                 respond(std::move(out));
-               });
+               std::move(reply));
   };
   for (std::string_view method : {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
     server.RoutePrefix(method, kIngressPrefix, ingress);

@@ -135,6 +135,18 @@ class FakeHost final : public WorkflowHost {
                       std::string(method) + " " + std::string(path) + " " + body + key});
   }
 
+  // Echoes what reached it: "portal <mode> <path> token=<token>
+  // timeout=<timeout_ms> <body>" (404 for a workflow other than "shop").
+  void Portal(std::string_view workflow, std::string_view path, std::string_view method,
+              PortalRequest portal, std::string body,
+              std::function<void(IngressReply)> done) override {
+    if (workflow != "shop") return done(IngressReply{404, "application/json", "{}"});
+    done(IngressReply{200, "text/plain",
+                      "portal " + portal.mode + " " + std::string(method) + " " +
+                          std::string(path) + " token=" + portal.token +
+                          " timeout=" + portal.timeout_ms + " " + body});
+  }
+
   std::vector<InstanceStatus> Statuses() const override {
     std::lock_guard lock(mu_);
     return statuses_;

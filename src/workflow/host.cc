@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "workflow/internal/function_actor.h"
 #include "workflow/internal/host_impl.h"
+#include "workflow/resources/portal.h"
 
 namespace aether::workflow {
 
@@ -78,9 +79,21 @@ struct HostImpl::MetricFamilies {
             "aether_workflow_given_up_total",
             "At-least-once events whose handler failed on every attempt (max_deliver).")),
         telemetry(r.AddCollectedGauge("aether_workflow_telemetry",
-                                      "Last value of an instance's telemetry sample.")) {}
+                                      "Last value of an instance's telemetry sample.")),
+        portal_events(r.AddCollectedCounter(
+            "aether_portal_events_total",
+            "Casts on links to other domains: sent (accepted there), refused (answered full, "
+            "sent again), dropped (still queued when the portal stopped).")),
+        portal_batches(r.AddCollectedCounter("aether_portal_batches_total",
+                                             "Batches of casts posted to other domains.")),
+        portal_calls(r.AddCollectedCounter("aether_portal_calls_total",
+                                           "Calls through links to other domains, by result.")),
+        portal_link_errors(r.AddCollectedCounter(
+            "aether_portal_link_errors_total",
+            "Failed POSTs to other domains: no connection, unexpected answers.")) {}
   CollectedFamily &instances, &events, &failures, &restarts, &dropped, &refused, &waited,
-      &duplicates, &given_up, &telemetry;
+      &duplicates, &given_up, &telemetry, &portal_events, &portal_batches, &portal_calls,
+      &portal_link_errors;
 };
 
 HostImpl::HostImpl(WorkflowHostOptions options)
@@ -262,6 +275,18 @@ void HostImpl::CollectMetrics(Scrape& scrape) const {
   scrape.Add(f.waited, static_cast<double>(totals.waited));
   scrape.Add(f.duplicates, static_cast<double>(totals.duplicates));
   scrape.Add(f.given_up, static_cast<double>(totals.given_up));
+  // The portals' counters are the process's (resources/portal.h).
+  const resources::PortalCounters& portal = resources::GlobalPortalCounters();
+  auto value = [](const std::atomic<uint64_t>& v) {
+    return static_cast<double>(v.load(std::memory_order_relaxed));
+  };
+  scrape.Add(f.portal_events, {{"result", "sent"}}, value(portal.events_sent));
+  scrape.Add(f.portal_events, {{"result", "refused"}}, value(portal.events_refused));
+  scrape.Add(f.portal_events, {{"result", "dropped"}}, value(portal.events_dropped));
+  scrape.Add(f.portal_batches, value(portal.batches));
+  scrape.Add(f.portal_calls, {{"result", "ok"}}, value(portal.calls_ok));
+  scrape.Add(f.portal_calls, {{"result", "error"}}, value(portal.calls_error));
+  scrape.Add(f.portal_link_errors, value(portal.link_errors));
   for (const InstanceStatus& s : statuses) {
     std::string_view workflow = std::string_view(s.id).substr(0, s.id.find('/'));
     for (const auto& [name, value] : s.telemetry) {

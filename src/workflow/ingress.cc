@@ -1,13 +1,19 @@
 // http-ingress: /wf/{workflow}/{path} requests turned into an event to the
-// ingress's single output (docs/workflow-protocol.md).
+// ingress's single output (docs/workflow-protocol.md); in portal mode, the
+// batches of casts and the calls of a portal in another domain ("Portals
+// (links between domains)").
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <utility>
 
 #include "common/http_server.h"
+#include "common/json_util.h"
+#include "common/node_credential.h"
 #include "workflow/internal/event_ids.h"
 #include "workflow/internal/host_impl.h"
 #include "workflow/internal/resource_actor.h"
+#include "workflow/portal_codec.h"
 
 namespace aether::workflow::internal {
 
@@ -22,17 +28,63 @@ namespace {
 // Idempotency-Key: 1 to kMaxIdempotencyKey visible ASCII characters.
 constexpr size_t kMaxIdempotencyKey = 255;
 
-IngressReply ErrorFor(const Status& st) {
+// A portal's call may wait at most this long (X-Aether-Timeout-Ms).
+constexpr int64_t kMaxPortalTimeoutMs = 60000;
+
+// The HTTP status and error code of a failed delivery.
+struct DeliveryError {
+  int status;
+  std::string_view code;
+};
+
+DeliveryError DeliveryErrorFor(const Status& st) {
   switch (st.code()) {
     case Code::kDeadlineExceeded:
-      return IngressError(504, "timeout", st.message());
+      return {504, "timeout"};
     case Code::kInternal:
-      return IngressError(502, "target_failed", st.message());
+      return {502, "target_failed"};
     case Code::kResourceExhausted:
-      return IngressError(503, "full", st.message());
+      return {503, "full"};
     default:
-      return IngressError(503, "unavailable", st.message());
+      return {503, "unavailable"};
   }
+}
+
+IngressReply ErrorFor(const Status& st) {
+  DeliveryError e = DeliveryErrorFor(st);
+  return IngressError(e.status, e.code, st.message());
+}
+
+// A portal's batch of which the target took the first `accepted` events:
+// always 503 (the sender keeps the rest and sends them again), with the
+// code of the refusal and the count.
+IngressReply PortalRefusal(const Status& st, size_t accepted) {
+  IngressReply r = IngressError(503, DeliveryErrorFor(st).code, st.message());
+  r.body.pop_back();  // the closing brace of {"error":...,"code":...}
+  r.body += ",\"accepted\":" + std::to_string(accepted) + "}";
+  return r;
+}
+
+IngressReply PortalAccepted(size_t accepted) {
+  return IngressReply{200, "application/json", "{\"accepted\":" + std::to_string(accepted) + "}"};
+}
+
+IngressReply PortalOnly(std::string_view id) {
+  return IngressError(400, "portal_only",
+                      "this ingress takes only portal requests from another domain (" +
+                          std::string(id) +
+                          " is the end of a link between domains: X-Aether-Portal: cast or call)");
+}
+
+// X-Aether-Timeout-Ms of a portal's call: 1..kMaxPortalTimeoutMs.
+std::optional<std::chrono::milliseconds> ParsePortalTimeout(std::string_view text) {
+  int64_t ms = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || ms < 1 ||
+      ms > kMaxPortalTimeoutMs) {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(ms);
 }
 
 }  // namespace
@@ -89,6 +141,10 @@ void IngressActor::Request(std::string_view method, std::string_view idempotency
     done(IngressError(
         503, "unavailable",
         "the ingress " + id() + " is not running (" + std::string(StateName(state())) + ")"));
+    return;
+  }
+  if (config->portal) {
+    done(PortalOnly(id()));
     return;
   }
   if (std::find(config->methods.begin(), config->methods.end(), method) == config->methods.end()) {
@@ -156,9 +212,127 @@ void IngressActor::Request(std::string_view method, std::string_view idempotency
                  });
 }
 
-void HostImpl::Ingress(std::string_view workflow, std::string_view path, std::string_view method,
-                       std::string_view idempotency_key, std::string body,
-                       std::function<void(IngressReply)> done) {
+void IngressActor::Portal(std::string_view method, const PortalRequest& portal, std::string body,
+                          std::function<void(IngressReply)> done) {
+  std::shared_ptr<const HttpIngressConfig> config = this->config();
+  if (config == nullptr) {
+    done(IngressError(
+        503, "unavailable",
+        "the ingress " + id() + " is not running (" + std::string(StateName(state())) + ")"));
+    return;
+  }
+  if (!config->portal) {
+    done(IngressError(400, "not_a_portal",
+                      "the ingress " + id() + " is in " + (config->call ? "call" : "cast") +
+                          " mode, not a portal: X-Aether-Portal is only for the end of a link " +
+                          "from another domain; send the request without it"));
+    return;
+  }
+  if (portal.mode != "cast" && portal.mode != "call") {
+    done(PortalOnly(id()));
+    return;
+  }
+  // SHA-256 of what was sent against the configured digest, in constant time.
+  if (!MatchesDigest(portal.token, config->token_sha256)) {
+    done(
+        IngressError(403, "permission_denied",
+                     "the portal " + id() +
+                         " takes requests only with the token of its link (X-Aether-Portal-Token " +
+                         (portal.token.empty() ? "missing" : "wrong") + ")"));
+    return;
+  }
+  if (method != "POST") {
+    done(IngressError(405, "method_not_allowed",
+                      "a portal takes only POST, not " + SanitizeUtf8(method.substr(0, 16))));
+    return;
+  }
+  std::shared_ptr<const Wiring> w = wiring();
+  if (w == nullptr || w->empty()) {
+    done(IngressError(503, "unavailable", "the ingress " + id() + " has no output mapped"));
+    return;
+  }
+  const std::string& output = w->begin()->first;
+  if (portal.mode == "cast") {
+    PortalCasts(output, std::move(body), std::move(done));
+    return;
+  }
+  if (body.size() > kMaxPayload) {
+    done(IngressError(413, "too_large", "the body is over 1 MiB"));
+    return;
+  }
+  // The caller's remaining timeout, capped by this ingress's timeout_ms; a
+  // call without the header gets timeout_ms.
+  std::chrono::milliseconds timeout = config->timeout;
+  if (!portal.timeout_ms.empty()) {
+    std::optional<std::chrono::milliseconds> given = ParsePortalTimeout(portal.timeout_ms);
+    if (!given) {
+      done(IngressError(400, "invalid_timeout",
+                        "X-Aether-Timeout-Ms must be milliseconds, 1.." +
+                            std::to_string(kMaxPortalTimeoutMs) + ": " +
+                            SanitizeUtf8(std::string_view(portal.timeout_ms).substr(0, 32))));
+      return;
+    }
+    timeout = std::min(timeout, *given);
+  }
+  core_.CallFrom(*this, output, body, timeout, [done = std::move(done)](Result<std::string> r) {
+    if (!r.ok()) {
+      done(ErrorFor(r.status()));
+      return;
+    }
+    done(IngressReply{200, "application/octet-stream", std::move(*r)});
+  });
+}
+
+void IngressActor::PortalCasts(const std::string& output, std::string body,
+                               std::function<void(IngressReply)> done) {
+  // Shared and never moved again: the decoded views point into it.
+  auto batch = std::make_shared<const std::string>(std::move(body));
+  Result<std::vector<std::string_view>> events = DecodePortalBatch(*batch);
+  if (!events.ok()) {
+    done(IngressError(400, "invalid_batch", events.status().message()));
+    return;
+  }
+  if (!logged()) {
+    // On the IO thread, as a cast-mode ingress: never waits. The first
+    // refusal ends the batch, so what the target took is a prefix.
+    size_t taken = 0;
+    for (std::string_view payload : *events) {
+      Status st = core_.CastFrom(*this, output, payload, kNoWait, /*at_edge=*/true);
+      if (!st.ok()) {
+        done(PortalRefusal(st, taken));
+        return;
+      }
+      ++taken;
+    }
+    done(PortalAccepted(taken));
+    return;
+  }
+  // At-least-once: appended in order on a pool worker, within one
+  // log_append_timeout for the batch; answered once stored.
+  auto reply = std::make_shared<std::function<void(IngressReply)>>(std::move(done));
+  auto self = std::static_pointer_cast<IngressActor>(shared_from_this());
+  core_.Post(
+      [self, reply, output, batch, events = std::move(*events)] {
+        WaitUntil deadline =
+            std::chrono::steady_clock::now() + self->core_.options().log_append_timeout;
+        size_t taken = 0;
+        for (std::string_view payload : events) {
+          Status st = self->core_.AppendFrom(*self, output, payload, deadline, std::string(),
+                                             /*at_edge=*/true);
+          if (!st.ok()) {
+            (*reply)(PortalRefusal(st, taken));
+            return;
+          }
+          ++taken;
+        }
+        (*reply)(PortalAccepted(taken));
+      },
+      [reply] { (*reply)(PortalRefusal(Unavailable("the node is stopping"), 0)); });
+}
+
+std::shared_ptr<IngressActor> HostImpl::FindIngress(
+    std::string_view workflow, std::string_view path,
+    const std::function<void(IngressReply)>& done) const {
   // Paths are matched without surrounding slashes: /wf/w/orders/ = orders.
   while (!path.empty() && path.front() == '/') path.remove_prefix(1);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
@@ -172,9 +346,24 @@ void HostImpl::Ingress(std::string_view workflow, std::string_view path, std::st
     done(IngressError(404, "not_found",
                       "no http-ingress for /wf/" + std::string(workflow) + "/" + std::string(path) +
                           " on this node"));
-    return;
   }
-  ingress->Request(method, idempotency_key, std::move(body), std::move(done));
+  return ingress;
+}
+
+void HostImpl::Ingress(std::string_view workflow, std::string_view path, std::string_view method,
+                       std::string_view idempotency_key, std::string body,
+                       std::function<void(IngressReply)> done) {
+  if (std::shared_ptr<IngressActor> ingress = FindIngress(workflow, path, done)) {
+    ingress->Request(method, idempotency_key, std::move(body), std::move(done));
+  }
+}
+
+void HostImpl::Portal(std::string_view workflow, std::string_view path, std::string_view method,
+                      PortalRequest portal, std::string body,
+                      std::function<void(IngressReply)> done) {
+  if (std::shared_ptr<IngressActor> ingress = FindIngress(workflow, path, done)) {
+    ingress->Portal(method, portal, std::move(body), std::move(done));
+  }
 }
 
 }  // namespace aether::workflow::internal

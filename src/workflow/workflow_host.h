@@ -130,6 +130,15 @@ struct IngressReply {
   int retry_after_s = 0;  // > 0: a Retry-After header (503: full, not running)
 };
 
+// The headers of a request to /wf/{workflow}/{path} from a portal of
+// another domain (docs/workflow-protocol.md, "Portals (links between
+// domains)"), as sent: the ingress in portal mode checks them.
+struct PortalRequest {
+  std::string mode;        // X-Aether-Portal: "cast" or "call" (else 400 portal_only)
+  std::string token;       // X-Aether-Portal-Token: 64 hex digits
+  std::string timeout_ms;  // X-Aether-Timeout-Ms ("" when absent): a call's remaining timeout
+};
+
 class WorkflowHost {
  public:
   static Result<std::unique_ptr<WorkflowHost>> Create(WorkflowHostOptions options);
@@ -169,6 +178,21 @@ class WorkflowHost {
                std::string body, std::function<void(IngressReply)> done) {
     Ingress(workflow, path, method, "", std::move(body), std::move(done));
   }
+
+  // A request for /wf/{workflow}/{path} that carries X-Aether-Portal (the
+  // dataplane's route calls this instead of Ingress then): for an
+  // http-ingress in portal mode, a batch of casts or one call from a portal
+  // resource of another domain. `done` gets 200 {"accepted":N} for a batch
+  // taken whole, 503 {"error","code","accepted":k} when the target took
+  // only the first k, the reply of a call, or an error: 403
+  // permission_denied (a missing or wrong token), 400 portal_only (a mode
+  // other than cast or call), not_a_portal (an ingress in another mode),
+  // invalid_batch, invalid_timeout; 404, 405 (not a POST), 502/503/504 as
+  // for Ingress. (Ingress, to an ingress in portal mode: 400 portal_only.)
+  // Never blocks.
+  virtual void Portal(std::string_view workflow, std::string_view path, std::string_view method,
+                      PortalRequest portal, std::string body,
+                      std::function<void(IngressReply)> done) = 0;
 
   virtual std::vector<InstanceStatus> Statuses() const = 0;
   virtual void SetRemote(RemoteLink* remote) = 0;

@@ -34,6 +34,9 @@ class HostImpl : public WorkflowHost {
   void Ingress(std::string_view workflow, std::string_view path, std::string_view method,
                std::string_view idempotency_key, std::string body,
                std::function<void(IngressReply)> done) override;
+  void Portal(std::string_view workflow, std::string_view path, std::string_view method,
+              PortalRequest portal, std::string body,
+              std::function<void(IngressReply)> done) override;
   std::vector<InstanceStatus> Statuses() const override;
   void SetRemote(RemoteLink* remote) override;
   void AddDataplaneDropped(int64_t n) override;
@@ -41,6 +44,9 @@ class HostImpl : public WorkflowHost {
 
  private:
   std::shared_ptr<Actor> Find(std::string_view id) const;
+  // The ingress serving /wf/{workflow}/{path}; null after answering 404 to `done`.
+  std::shared_ptr<IngressActor> FindIngress(std::string_view workflow, std::string_view path,
+                                            const std::function<void(IngressReply)>& done) const;
   std::shared_ptr<Actor> MakeActor(const InstanceAssignment& a);
   bool IsLocal(const OutputTarget& t) const;
   // Every instance's status, by id; `totals`, when set, gets the counts of

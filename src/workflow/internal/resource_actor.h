@@ -47,6 +47,11 @@ class IngressActor : public Actor {
   // WorkflowHost::Ingress.
   void Request(std::string_view method, std::string_view idempotency_key, std::string body,
                std::function<void(IngressReply)> done);
+  // A request with X-Aether-Portal (WorkflowHost::Portal): a batch of casts
+  // or a call from a portal of another domain, for an ingress in portal
+  // mode. Never blocks; `done` runs on any thread.
+  void Portal(std::string_view method, const PortalRequest& portal, std::string body,
+              std::function<void(IngressReply)> done);
 
  protected:
   Status StartInstance(const InstanceAssignment& a, Failure* trapped) override;
@@ -59,6 +64,10 @@ class IngressActor : public Actor {
   // A 400 when `key` is malformed or this ingress cannot honour it.
   std::optional<IngressReply> CheckIdempotencyKey(std::string_view key,
                                                   const HttpIngressConfig& config) const;
+  // A portal's batch of casts to `output`: each event in order, stopping at
+  // the first the target refuses (answered with the count taken).
+  void PortalCasts(const std::string& output, std::string body,
+                   std::function<void(IngressReply)> done);
 
   mutable std::mutex config_mu_;
   std::shared_ptr<const HttpIngressConfig> config_;  // null while not running

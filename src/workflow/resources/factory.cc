@@ -10,6 +10,7 @@
 #include "workflow/resources/file_log.h"
 #include "workflow/resources/http_egress.h"
 #include "workflow/resources/kv.h"
+#include "workflow/resources/portal.h"
 #include "workflow/resources/redis.h"
 #include "workflow/resources/timer.h"
 
@@ -70,6 +71,11 @@ Result<std::unique_ptr<Resource>> CreateResource(std::string_view class_type, Re
     if (config->period.count() <= 0)
       return ConfigError(class_type, InvalidArgument("period_ms: must be > 0"));
     return resources::NewTimer(std::move(ctx), std::move(*config));
+  }
+  if (class_type == kPortalClass) {
+    auto config = ParsePortalConfig(c);
+    if (!config.ok()) return ConfigError(class_type, config.status());
+    return resources::NewPortal(std::move(ctx), std::move(*config));
   }
   return InvalidArgument("unknown resource class \"" + std::string(class_type) +
                          "\" (known: " + KnownList() + ")");
