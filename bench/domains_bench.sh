@@ -4,8 +4,10 @@
 #     controller shows it running (mapped onto a domain, mirrored there,
 #     placed on its engine, reported running back up);
 #   * apply time of 20 components across two domains (10 pairs, each pair
-#     pinned to one domain with domain_match_any: no edge crosses domains,
-#     which this version cannot carry);
+#     pinned to one domain with domain_match_any);
+#   * a 3-function chain within one domain vs split across two (its middle
+#     function in the other domain, over portals): calls (req/s, p50, p99)
+#     and casts (events/s delivered to a file-log, and those lost);
 #   * time to re-map after a domain dies (its control plane and engine
 #     kill -9): until the controller has mapped the workflow elsewhere, and
 #     until its ingress answers in the new domain;
@@ -151,6 +153,84 @@ APPLY_TWO=$(($(now_ms) - t0))
 api -X DELETE "$CTRL/api/workflows/chain20" > /dev/null
 api -X DELETE "$CTRL/api/workflows/pairs20" > /dev/null
 
+# A 3-function chain within site-a vs with its middle function in site-b
+# (two crossings per event over the portals): calls (ingress -> c1 -> c2 ->
+# c3, each calling the next; wrk's p50/p99) and casts (ingress -> f1 -> f2
+# -> f3 -> file-log in site-a; events that reached the log per second, and
+# those accepted but not delivered).
+curl -fs "${AUTH[@]}" -X PUT -H 'Content-Type: application/wasm' \
+  --data-binary @"$GUESTS/wf_forward.wasm" "$CTRL/api/functions/fwd" > /dev/null
+sleep 1
+chain3() {  # name middle-domain
+  python3 -c '
+import json, sys
+name, mid = sys.argv[1], sys.argv[2]
+pin = lambda d: {"domain_match_any": [d]}
+fs = [{"name": "c1", "function": "fwd", "output_mapping": {"out": "c2"}, "annotations": pin("site-a")},
+      {"name": "c2", "function": "fwd", "output_mapping": {"out": "c3"}, "annotations": pin(mid)},
+      {"name": "c3", "function": "echo", "annotations": pin("site-a")},
+      {"name": "f1", "function": "echo", "output_mapping": {"out": "f2"}, "annotations": pin("site-a")},
+      {"name": "f2", "function": "echo", "output_mapping": {"out": "f3"}, "annotations": pin(mid)},
+      {"name": "f3", "function": "echo", "output_mapping": {"out": "log"}, "annotations": pin("site-a")}]
+rs = [{"name": "call", "class_type": "http-ingress", "configurations": {"path": "call"},
+       "output_mapping": {"new_request": "c1"}, "annotations": pin("site-a")},
+      {"name": "cast", "class_type": "http-ingress", "configurations": {"path": "cast", "mode": "cast"},
+       "output_mapping": {"new_request": "f1"}, "annotations": pin("site-a")},
+      {"name": "log", "class_type": "file-log", "annotations": pin("site-a")}]
+print(json.dumps({"name": name, "functions": fs, "resources": rs}))' "$1" "$2"
+}
+measure_chain() {  # name -> "req/s p50 p99 delivered/s lost"
+  local name=$1 url out rps p50 p99 log before after accepted
+  url="http://127.0.0.1:${EP[site-a]}/wf/$name"
+  for _ in $(seq 1 500); do
+    [ "$(curl -fs -d x "$url/call" 2>/dev/null || true)" = x ] && break
+    sleep 0.05
+  done
+  [ "$(curl -fs -d x "$url/call")" = x ] || die "$name: the call chain does not answer"
+  out=$(wrk -t 2 -c "$CONNS" -d "$DURATION" --latency -s /dev/stdin "$url/call" <<'LUA' 2>/dev/null
+wrk.method = "POST"
+wrk.body = "ping"
+LUA
+)
+  rps=$(awk '/Requests\/sec/ {print int($2)}' <<< "$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<< "$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<< "$out")
+  log="$WORK/site-a-edge/workflows/$name/log.log"
+  before=$( [ -f "$log" ] && wc -l < "$log" || echo 0)
+  accepted=$(wrk -t 2 -c "$CONNS" -d "$DURATION" -s /dev/stdin "$url/cast" <<'LUA' 2>/dev/null | awk '/^ACCEPTED/ {print $2}'
+wrk.method = "POST"
+wrk.body = "event"
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) accepted = 0 end
+function response(status) if status == 202 then accepted = accepted + 1 end end
+function done()
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("accepted") end
+  io.write("ACCEPTED ", total, "\n")
+end
+LUA
+)
+  # Settled: the log stops growing.
+  after=-1
+  while :; do
+    sleep 1
+    local now
+    now=$( [ -f "$log" ] && wc -l < "$log" || echo 0)
+    [ "$now" = "$after" ] && break
+    after=$now
+  done
+  echo "$rps $p50 $p99 $(( (after - before) / ${DURATION%s} )) $((accepted - (after - before)))"
+}
+api -X POST -d "$(chain3 chain-one site-a)" "$CTRL/api/workflows" > /dev/null
+wait_state chain-one running 60 > /dev/null
+read -r ONE_RPS ONE_P50 ONE_P99 ONE_EPS ONE_LOST <<< "$(measure_chain chain-one)"
+api -X DELETE "$CTRL/api/workflows/chain-one" > /dev/null
+api -X POST -d "$(chain3 chain-split site-b)" "$CTRL/api/workflows" > /dev/null
+wait_state chain-split running 60 > /dev/null
+read -r SPLIT_RPS SPLIT_P50 SPLIT_P99 SPLIT_EPS SPLIT_LOST <<< "$(measure_chain chain-split)"
+api -X DELETE "$CTRL/api/workflows/chain-split" > /dev/null
+
 # An ingress -> echo workflow free to move; its throughput where it runs.
 api -X POST -d '{"name": "edge", "functions": [{"name": "echo", "function": "echo"}],
   "resources": [{"name": "in", "class_type": "http-ingress",
@@ -192,6 +272,10 @@ cat <<MD
 | apply a 20-function chain at the controller -> running (one domain) | ${APPLY_ONE} ms |
 | apply 20 components over two domains (10 pinned pairs) -> running | ${APPLY_TWO} ms |
 | ingress -> echo call in a domain's engine, c${CONNS} ${DURATION} | ${RPS} req/s |
+| 3-function call chain in one domain, c${CONNS} ${DURATION} | ${ONE_RPS} req/s, p50 ${ONE_P50}, p99 ${ONE_P99} |
+| ... its middle function in the other domain (2 portal calls a request) | ${SPLIT_RPS} req/s, p50 ${SPLIT_P50}, p99 ${SPLIT_P99} |
+| 3-function cast chain -> file-log in one domain | ${ONE_EPS} events/s delivered, ${ONE_LOST} accepted but not delivered |
+| ... its middle function in the other domain (2 portal batches a round) | ${SPLIT_EPS} events/s delivered, ${SPLIT_LOST} accepted but not delivered |
 | a domain killed -9 -> workflow re-mapped at the controller ([domain] timeout ${TIMEOUT}) | ${REMAP} ms |
 | ... -> its ingress answers in the other domain | ${SERVED} ms |
 MD
