@@ -94,6 +94,15 @@ class Resource {
   virtual Result<std::string> Call(std::string_view source, std::string_view payload,
                                    std::chrono::milliseconds timeout) = 0;
 
+  // Takes new configurations without stopping (what it holds stays): a
+  // portal whose target moved to another domain keeps its queued casts.
+  // False (the default, or configurations it cannot take in place): the
+  // host stops it and creates it again.
+  virtual bool Update(const ResourceConfigMap& configurations) {
+    (void)configurations;
+    return false;
+  }
+
   // Stops background work (timer thread, connections) and returns when no
   // callback of the context will be called any more. Idempotent.
   virtual void Stop() = 0;

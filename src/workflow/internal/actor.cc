@@ -506,17 +506,21 @@ void Actor::Run() {
   if (next_assignment_) {
     InstanceAssignment a = std::move(*next_assignment_);
     next_assignment_.reset();
+    InstanceAssignment old = assignment_;
     lock.unlock();
-    if (live_) {
+    bool updated = live_ && UpdateInstance(old, a);
+    if (live_ && !updated) {
       StopInstance(true);
       live_ = false;
     }
     lock.lock();
     assignment_ = std::move(a);
-    ++generation_;
-    phase_ = Phase::kStartDue;
-    start_backoff_ = restart_backoff_ = milliseconds(0);
-    SetStateLocked(State::kStarting, "");
+    if (!updated) {
+      ++generation_;
+      phase_ = Phase::kStartDue;
+      start_backoff_ = restart_backoff_ = milliseconds(0);
+      SetStateLocked(State::kStarting, "");
+    }
   }
   if (phase_ == Phase::kStartDue && !stop_requested_ && !next_assignment_) {
     InstanceAssignment a = assignment_;

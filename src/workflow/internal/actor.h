@@ -162,6 +162,12 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   virtual Outcome Handle(Event& e, std::string* reply, Failure* failure) = 0;
   // Destroys the instance; `graceful`: say goodbye first (handle_stop).
   virtual void StopInstance(bool graceful) = 0;
+  // Applies a changed assignment to the running instance in place (a
+  // portal's new address keeps the casts it holds); false: it is stopped
+  // and started again. `old` is the running one's.
+  virtual bool UpdateInstance(const InstanceAssignment& /*old*/, const InstanceAssignment& /*a*/) {
+    return false;
+  }
   // False for actors that take no events (http-ingress).
   virtual bool accepts_events() const { return true; }
 

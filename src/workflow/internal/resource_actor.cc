@@ -87,6 +87,12 @@ std::optional<Result<std::string>> ResourceActor::DirectCall(std::string_view so
   return r;
 }
 
+bool ResourceActor::UpdateInstance(const InstanceAssignment& old, const InstanceAssignment& a) {
+  if (old.class_type != a.class_type) return false;
+  std::shared_lock lock(resource_mu_);
+  return resource_ != nullptr && resource_->Update(a.configurations);
+}
+
 void ResourceActor::StopInstance(bool /*graceful*/) {
   std::unique_ptr<Resource> r;
   {

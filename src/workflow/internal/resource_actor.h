@@ -30,6 +30,7 @@ class ResourceActor : public Actor {
   Status StartInstance(const InstanceAssignment& a, Failure* trapped) override;
   Outcome Handle(Event& e, std::string* reply, Failure* failure) override;
   void StopInstance(bool graceful) override;
+  bool UpdateInstance(const InstanceAssignment& old, const InstanceAssignment& a) override;
 
  private:
   std::shared_mutex resource_mu_;  // shared: calls; exclusive: create, stop

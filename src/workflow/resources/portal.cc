@@ -66,6 +66,26 @@ class Portal final : public Resource {
   }
   ~Portal() override { Stop(); }
 
+  // The target moved (another domain, a new token): the queue stays and is
+  // sent to the new address at once.
+  bool Update(const ResourceConfigMap& configurations) override {
+    Result<PortalConfig> config = ParsePortalConfig(configurations);
+    if (!config.ok()) return false;
+    std::lock_guard lock(mu_);
+    if (stopping_) return false;
+    if (config->url != config_.url) {
+      LOG_INFO("{}: portal: the link moves from {} to {} with {} cast(s) queued", ctx_.instance_id,
+               where_, PortalWhere(config->url), queue_.size());
+    }
+    config_ = std::move(*config);
+    where_ = PortalWhere(config_.url);
+    link_down_ = false;
+    retarget_ = true;
+    work_.notify_all();  // out of a backoff wait
+    room_.NotifyAll();   // queue_length may have grown
+    return true;
+  }
+
   Status Cast(std::string_view source, std::string_view payload) override {
     return CastWait(source, payload, kNoWait);
   }
@@ -118,16 +138,18 @@ class Portal final : public Resource {
     stop_.request_stop();  // cuts a batch still in flight and every call
     if (sender_.joinable()) sender_.join();
     size_t dropped = 0;
+    std::string where;
     {
       std::lock_guard lock(mu_);
       dropped = queue_.size();
       queue_.clear();
       queued_bytes_ = 0;
+      where = where_;
     }
     if (dropped > 0) {
       GlobalPortalCounters().events_dropped.fetch_add(dropped, std::memory_order_relaxed);
       LOG_WARN("{}: portal: {} cast(s) queued for {} dropped at stop", ctx_.instance_id, dropped,
-               where_);
+               where);
     }
   }
 
@@ -138,9 +160,22 @@ class Portal final : public Resource {
     bool success = false;  // all of them: no backoff
   };
 
-  HttpHeaders Headers(std::string_view mode) const {
+  // Where requests go; a copy taken under mu_ (Update may change it).
+  struct Target {
+    std::string url;
+    std::string token;
+    std::string where;
+    std::chrono::milliseconds timeout{0};
+  };
+  Target TargetLocked() const { return {config_.url, config_.token, where_, config_.timeout}; }
+  Target CurrentTarget() {
+    std::lock_guard lock(mu_);
+    return TargetLocked();
+  }
+
+  static HttpHeaders Headers(const Target& t, std::string_view mode) {
     return {{std::string(kPortalHeader), std::string(mode)},
-            {std::string(kPortalTokenHeader), config_.token},
+            {std::string(kPortalTokenHeader), t.token},
             {"Content-Type", "application/octet-stream"}};
   }
 
@@ -165,8 +200,10 @@ class Portal final : public Resource {
         bytes += e.size();
       }
       in_flight_ = true;
+      retarget_ = false;
+      Target target = TargetLocked();
       lock.unlock();
-      BatchOutcome outcome = PostBatch(EncodePortalBatch(batch), batch.size());
+      BatchOutcome outcome = PostBatch(target, EncodePortalBatch(batch), batch.size());
       lock.lock();
       in_flight_ = false;
       idle_.notify_all();
@@ -179,28 +216,33 @@ class Portal final : public Resource {
         backoff = kPortalMinBackoff;
         continue;
       }
-      ctx_.clock->WaitFor(lock, work_, backoff, [this] { return stopping_; });
-      backoff = std::min(backoff * 2, kPortalMaxBackoff);
+      if (retarget_) {  // moved while this batch was out: try the new address now
+        backoff = kPortalMinBackoff;
+        continue;
+      }
+      ctx_.clock->WaitFor(lock, work_, backoff, [this] { return stopping_ || retarget_; });
+      backoff = retarget_ ? kPortalMinBackoff : std::min(backoff * 2, kPortalMaxBackoff);
     }
   }
 
   // Sender thread; without the lock.
-  BatchOutcome PostBatch(const std::string& body, size_t n) {
+  BatchOutcome PostBatch(const Target& target, const std::string& body, size_t n) {
     PortalCounters& counters = GlobalPortalCounters();
     counters.batches.fetch_add(1, std::memory_order_relaxed);
     Result<HttpResponse> r = http_->Send({.method = "POST",
-                                          .url = config_.url,
+                                          .url = target.url,
                                           .body = body,
-                                          .headers = Headers("cast"),
-                                          .timeout = config_.timeout,
+                                          .headers = Headers(target, "cast"),
+                                          .timeout = target.timeout,
                                           .cancel = stop_.get_token()});
     if (!r.ok()) {
-      if (!stop_.stop_requested()) LinkFailed(r.status().message(), n);  // else: cut by Stop
+      // Else: cut by Stop.
+      if (!stop_.stop_requested()) LinkFailed(target, r.status().message(), n);
       return {};
     }
     std::optional<size_t> accepted = AcceptedOf(*r, n);
     if (accepted && (r->status == 200 || r->status == 503)) {
-      LinkAnswered();
+      LinkAnswered(target);
       counters.events_sent.fetch_add(*accepted, std::memory_order_relaxed);
       if (r->status == 200 && *accepted == n) return {n, true};
       counters.events_refused.fetch_add(n - *accepted, std::memory_order_relaxed);
@@ -208,8 +250,8 @@ class Portal final : public Resource {
       // "full" is the flow control between the domains; anything else (the
       // target not running, its log down) is worth a look.
       if (e.code != "full") {
-        ctx_.report_failure("portal: " + where_ + " took " + std::to_string(*accepted) + " of " +
-                            std::to_string(n) + " events (" + e.message +
+        ctx_.report_failure("portal: " + target.where + " took " + std::to_string(*accepted) +
+                            " of " + std::to_string(n) + " events (" + e.message +
                             "); sending the rest again");
       }
       return {*accepted, false};
@@ -217,54 +259,62 @@ class Portal final : public Resource {
     std::string what = DescribeHttpError(*r);
     if (r->status == 404) what += " (the other domain's portal ingress is not running yet?)";
     if (r->status == 403) what += " (the other domain does not have this link's token yet?)";
-    LinkFailed(what, n);
+    LinkFailed(target, what, n);
     return {};
   }
 
-  void LinkFailed(const std::string& what, size_t n) {
+  void LinkFailed(const Target& target, const std::string& what, size_t n) {
     GlobalPortalCounters().link_errors.fetch_add(1, std::memory_order_relaxed);
-    link_down_ = true;
-    ctx_.report_failure("portal: the link to " + where_ + " is down: POST of " + std::to_string(n) +
-                        " event(s) failed: " + what + "; retrying");
+    {
+      std::lock_guard lock(mu_);
+      link_down_ = true;
+    }
+    ctx_.report_failure("portal: the link to " + target.where + " is down: POST of " +
+                        std::to_string(n) + " event(s) failed: " + what + "; retrying");
   }
 
-  void LinkAnswered() {
-    if (!link_down_) return;
-    link_down_ = false;
-    LOG_INFO("{}: portal: the link to {} is back", ctx_.instance_id, where_);
+  void LinkAnswered(const Target& target) {
+    {
+      std::lock_guard lock(mu_);
+      if (!link_down_) return;
+      link_down_ = false;
+    }
+    LOG_INFO("{}: portal: the link to {} is back", ctx_.instance_id, target.where);
   }
 
   // Any thread.
   Result<std::string> PostCall(std::string_view payload, std::chrono::milliseconds timeout) {
+    Target target = CurrentTarget();
+    const std::string& where = target.where;
     if (calls_stopping_.load(std::memory_order_relaxed)) {
-      return Unavailable("portal: the link to " + where_ + " is stopping");
+      return Unavailable("portal: the link to " + where + " is stopping");
     }
     if (payload.size() > kMaxPortalPayload) {
       return InvalidArgument("portal: the payload is over 1 MiB");
     }
     std::chrono::milliseconds ms(std::clamp<int64_t>(timeout.count(), 1, kPortalMaxCallMs));
-    HttpHeaders headers = Headers("call");
+    HttpHeaders headers = Headers(target, "call");
     headers.emplace_back(std::string(kPortalTimeoutHeader), std::to_string(ms.count()));
     Result<HttpResponse> r = http_->Send({.method = "POST",
-                                          .url = config_.url,
+                                          .url = target.url,
                                           .body = payload,
                                           .headers = std::move(headers),
                                           .timeout = ms + kPortalCallSlack,
                                           .cancel = stop_.get_token()});
     if (!r.ok()) {
       if (stop_.stop_requested()) {
-        return Unavailable("portal: the link to " + where_ + " stopped during the call");
+        return Unavailable("portal: the link to " + where + " stopped during the call");
       }
       GlobalPortalCounters().link_errors.fetch_add(1, std::memory_order_relaxed);
       if (r.status().code() == Code::kDeadlineExceeded) {
-        return DeadlineExceeded("portal: no answer from " + where_ + " within " +
+        return DeadlineExceeded("portal: no answer from " + where + " within " +
                                 std::to_string((ms + kPortalCallSlack).count()) + " ms");
       }
-      return Unavailable("portal: cannot reach " + where_ + ": " + r.status().message());
+      return Unavailable("portal: cannot reach " + where + ": " + r.status().message());
     }
     if (r->status == 200) return std::move(r->body);
     RemoteError e = RemoteErrorOf(*r);
-    std::string what = "portal: " + where_ + ": " + e.message;
+    std::string what = "portal: " + where + ": " + e.message;
     switch (r->status) {
       case 504:
         return DeadlineExceeded(what);
@@ -286,8 +336,8 @@ class Portal final : public Resource {
   }
 
   ResourceContext ctx_;
-  const PortalConfig config_;
-  const std::string where_;                 // the URL for messages
+  PortalConfig config_;                     // guarded by mu_ (Update)
+  std::string where_;                       // the URL for messages; guarded by mu_
   const std::unique_ptr<HttpClient> http_;  // Send from several threads at once
   std::stop_source stop_;                   // Stop: cuts what is in flight
   std::atomic<bool> calls_stopping_{false};
@@ -301,8 +351,9 @@ class Portal final : public Resource {
   bool stopping_ = false;
   bool sender_idle_ = false;
   bool in_flight_ = false;
-  bool link_down_ = false;  // sender thread only
-  std::thread sender_;      // last: started once the members above exist
+  bool link_down_ = false;
+  bool retarget_ = false;  // Update changed the address since the last batch went out
+  std::thread sender_;     // last: started once the members above exist
 };
 
 }  // namespace

@@ -332,6 +332,26 @@ TEST_F(PortalServerTest, StopDuringTheBackoffReturnsAtOnceAndCountsTheDropped) {
   EXPECT_EQ(portal->Call("x", "ok:1", 1s).status().code(), Code::kUnavailable);
 }
 
+// The target moved to another domain: the casts held for the old address
+// go to the new one, in order, without waiting out the backoff.
+TEST_F(PortalServerTest, AnUpdateKeepsTheQueueAndSendsToTheNewAddressAtOnce) {
+  aether::testing::FakeClock clock;  // the backoff never ends by itself
+  fake_.clock = &clock;
+  PortalConfig dead = Config();
+  dead.url = "http://127.0.0.1:1/wf/shop/_portal/y";  // nothing listens there
+  auto portal = NewPortal(fake_.Make(), dead);
+  for (const std::string& e : Numbered(5)) ASSERT_TRUE(portal->Cast("x", e).ok());
+  ASSERT_TRUE(fake_.WaitFailures(1));
+  ASSERT_TRUE(clock.AwaitWaiters(1));  // backing off
+  ASSERT_TRUE(portal->Update({{"url", Url()}, {"token", std::string(kLinkToken)}}));
+  ASSERT_TRUE(WaitDelivered(5));
+  EXPECT_EQ(Delivered(), Numbered(5));
+  // Configurations it cannot take: the host stops it and creates it anew.
+  EXPECT_FALSE(portal->Update({{"url", "nope"}}));
+  portal->Stop();
+  EXPECT_FALSE(portal->Update({{"url", Url()}, {"token", std::string(kLinkToken)}}));
+}
+
 TEST_F(PortalServerTest, TheBackoffDoublesOnTheClockAndASuccessResetsIt) {
   SetFailStatus(404);
   aether::testing::FakeClock clock;
