@@ -497,6 +497,39 @@ TEST(DevTest, DomainsStartASmallCluster) {
   EXPECT_NE(listed.find("\"site-2-edge-1\""), std::string::npos) << listed;
   EXPECT_NE((*dev)->Log().find("aether domains ls"), std::string::npos) << (*dev)->Log();
 
+  // docs/domains.md, "Links between domains": the pipeline with filter in
+  // the other domain, applied with the CLI; parse calls filter across the
+  // link, filter casts accepted orders back across it to the log.
+  const std::string source = AETHER_SOURCE_DIR;
+  CliOptions cli;
+  cli.env = {{"AETHER_CONTROL", (*dev)->url()}, {"AETHER_TOKEN", token}};
+  cli.timeout = std::chrono::seconds(60);
+  CliRun apply = RunCli({"workflow", "apply", source + "/examples/pipeline/span.json", "--sdk",
+                         source + "/functions/sdk"},
+                        cli);
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  std::string verdict;
+  deadline = Clock::now() + std::chrono::seconds(30);
+  while (Clock::now() < deadline) {
+    auto r = HttpFetch("POST", (*dev)->url() + "/wf/span/orders", "amount=150&item=book", {});
+    verdict = r.ok() ? r->body : r.status().message();
+    if (verdict == R"({"verdict":"accept"})") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(verdict, R"({"verdict":"accept"})");
+  CliRun show = RunCli({"workflow", "show", "span"}, cli);
+  EXPECT_TRUE(std::regex_search(show.out, std::regex("span/filter/0 +site-2"))) << show.out;
+  EXPECT_TRUE(std::regex_search(show.out, std::regex("span/parse/0 +site-1"))) << show.out;
+  std::string logged;
+  deadline = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < deadline && logged.empty()) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(data)) {
+      if (e.path().filename() == "accepted.log") logged = ReadFile(e.path().string());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(logged, "{\"amount\":150,\"item\":\"book\"}\n");
+
   CliRun bad = RunCli({"dev", "--domains", "9", "--data-dir", dir / "other"});
   ExpectOneLineError(bad, 2, "--domains must be 1 to 8");
 }
