@@ -129,6 +129,18 @@ void IngressActor::StopInstance(bool /*graceful*/) {
   config_.reset();
 }
 
+IngressReply IngressActor::NotRunning() const {
+  return IngressError(
+      503, "unavailable",
+      "the ingress " + id() + " is not running (" + std::string(StateName(state())) + ")");
+}
+
+std::optional<std::string> IngressActor::Output() const {
+  std::shared_ptr<const Wiring> w = wiring();
+  if (w == nullptr || w->empty()) return std::nullopt;
+  return w->begin()->first;
+}
+
 std::shared_ptr<const HttpIngressConfig> IngressActor::config() const {
   std::lock_guard lock(config_mu_);
   return config_;
@@ -138,9 +150,7 @@ void IngressActor::Request(std::string_view method, std::string_view idempotency
                            std::string body, std::function<void(IngressReply)> done) {
   std::shared_ptr<const HttpIngressConfig> config = this->config();
   if (config == nullptr) {
-    done(IngressError(
-        503, "unavailable",
-        "the ingress " + id() + " is not running (" + std::string(StateName(state())) + ")"));
+    done(NotRunning());
     return;
   }
   if (config->portal) {
@@ -154,12 +164,12 @@ void IngressActor::Request(std::string_view method, std::string_view idempotency
                       "method " + std::string(method) + " not allowed (allowed: " + allowed + ")"));
     return;
   }
-  std::shared_ptr<const Wiring> w = wiring();
-  if (w == nullptr || w->empty()) {
+  std::optional<std::string> mapped = Output();
+  if (!mapped) {
     done(IngressError(503, "unavailable", "the ingress " + id() + " has no output mapped"));
     return;
   }
-  const std::string& output = w->begin()->first;
+  const std::string& output = *mapped;
   if (body.size() > kMaxPayload) {
     done(IngressError(413, "too_large", "the body is over 1 MiB"));
     return;
@@ -216,9 +226,7 @@ void IngressActor::Portal(std::string_view method, const PortalRequest& portal, 
                           std::function<void(IngressReply)> done) {
   std::shared_ptr<const HttpIngressConfig> config = this->config();
   if (config == nullptr) {
-    done(IngressError(
-        503, "unavailable",
-        "the ingress " + id() + " is not running (" + std::string(StateName(state())) + ")"));
+    done(NotRunning());
     return;
   }
   if (!config->portal) {
@@ -246,12 +254,12 @@ void IngressActor::Portal(std::string_view method, const PortalRequest& portal, 
                       "a portal takes only POST, not " + SanitizeUtf8(method.substr(0, 16))));
     return;
   }
-  std::shared_ptr<const Wiring> w = wiring();
-  if (w == nullptr || w->empty()) {
+  std::optional<std::string> mapped = Output();
+  if (!mapped) {
     done(IngressError(503, "unavailable", "the ingress " + id() + " has no output mapped"));
     return;
   }
-  const std::string& output = w->begin()->first;
+  const std::string& output = *mapped;
   if (portal.mode == "cast") {
     PortalCasts(output, std::move(body), std::move(done));
     return;

@@ -62,6 +62,9 @@ class IngressActor : public Actor {
 
  private:
   std::shared_ptr<const HttpIngressConfig> config() const;
+  IngressReply NotRunning() const;  // 503 naming the state
+  // The single mapped output; nullopt while none is.
+  std::optional<std::string> Output() const;
   // A 400 when `key` is malformed or this ingress cannot honour it.
   std::optional<IngressReply> CheckIdempotencyKey(std::string_view key,
                                                   const HttpIngressConfig& config) const;
