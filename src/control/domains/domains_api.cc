@@ -125,7 +125,8 @@ HttpResponse ControlApi::DomainWorkflows(const Caller& caller) {
   if (!snap.ok()) return JsonError(snap.status());
   json::array list;
   for (const WorkflowRecord& r : (*snap)->workflows) {
-    std::optional<WorkflowSpec> part = DomainPart(r.spec, r.placement, r.id, caller.domain_id, ctx_.tokens.admin);
+    std::optional<WorkflowSpec> part =
+        DomainPart(r.spec, r.placement, r.id, caller.domain_id, ctx_.tokens.admin);
     if (!part) continue;
     Result<json::value> spec = ParseJson(SerializeWorkflowSpec(*part));
     if (!spec.ok()) return JsonError(spec.status());
