@@ -201,6 +201,13 @@ int Apply(const WorkflowArgs& a) {
     return Report(Internal("the control plane sent an answer that is not a JSON object"));
   }
   const json::object& w = v->as_object();
+  // What Aether ignored in an EDGELESS-shaped spec.
+  if (const json::value* warnings = w.if_contains("warnings"); warnings && warnings->is_array()) {
+    for (const json::value& line : warnings->get_array()) {
+      if (line.is_string())
+        std::fprintf(stderr, "warning: %s: %s\n", a.file.c_str(), line.get_string().c_str());
+    }
+  }
   std::printf("workflow %s: %s\n", Field(w, "id").c_str(), StateLine(w).c_str());
   PrintIngress(w);
   return 0;

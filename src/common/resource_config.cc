@@ -209,6 +209,23 @@ bool Printable(std::string_view s) {
 
 }  // namespace
 
+const std::vector<std::string>& ConfigKeys(std::string_view class_type) {
+  static const std::map<std::string, std::vector<std::string>, std::less<>> kKeys = {
+      {"http-ingress",
+       {"async", "content_type", "encode_base64", "host", "method", "methods", "mode", "path",
+        "timeout_ms", "token_sha256", "wf_id"}},
+      {"http-egress", {"allow", "max_response_bytes", "timeout_ms"}},
+      {"file-log", {"add-source-id", "add-timestamp", "filename", "max_bytes"}},
+      {"kv", {"max_keys", "max_value_bytes", "storage"}},
+      {"redis", {"add-workflow-id", "key", "mode", "url"}},
+      {"timer", {"payload", "period_ms"}},
+      {std::string(kPortalClass), {"batch_events", "queue_length", "timeout_ms", "token", "url"}},
+  };
+  static const std::vector<std::string> kNone;
+  auto it = kKeys.find(class_type);
+  return it == kKeys.end() ? kNone : it->second;
+}
+
 const std::vector<std::string>& KnownResourceClasses() {
   static const std::vector<std::string> kClasses = {"file-log", "http-egress", "http-ingress",
                                                     "kv",       "redis",       "timer"};
@@ -217,8 +234,7 @@ const std::vector<std::string>& KnownResourceClasses() {
 
 Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c,
                                                  std::string_view component) {
-  RETURN_IF_ERROR(CheckKeys(
-      c, {"content_type", "host", "methods", "mode", "path", "timeout_ms", "token_sha256"}));
+  RETURN_IF_ERROR(CheckKeys(c, ConfigKeys("http-ingress")));
   HttpIngressConfig out;
   const std::string* path = Find(c, "path");
   out.path = path ? *path : std::string(component);
@@ -227,6 +243,18 @@ Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c,
   ASSIGN_OR_RETURN(size_t mode, Choice(c, "mode", {"call", "cast", "portal"}));
   out.call = mode == 0;
   out.portal = mode == 2;
+  // EDGELESS's "async": "true" is a cast, else a call.
+  if (const std::string* async = Find(c, "async")) {
+    ASSIGN_OR_RETURN(size_t a, Choice(c, "async", {"false", "true"}));
+    if (Find(c, "mode") != nullptr && (a == 1) != (mode == 1)) {
+      return KeyError("async", "says " + Quote(*async) + " but mode says " +
+                                   Quote(*Find(c, "mode")) + "; keep one of them");
+    }
+    out.call = a == 0;
+  }
+  for (const char* flag : {"wf_id", "encode_base64"}) {
+    RETURN_IF_ERROR(Choice(c, flag, {"false", "true"}).status());
+  }
   const std::string* token = Find(c, "token_sha256");
   if (out.portal) {
     if (token == nullptr || !IsLowerHex(*token, 64)) {
@@ -237,14 +265,23 @@ Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c,
     return KeyError("token_sha256", "only an ingress in portal mode takes a token");
   }
 
+  // "method" is EDGELESS's spelling, where "" allows every method.
   const std::string* methods = Find(c, "methods");
+  std::string_view methods_key = "methods";
+  if (const std::string* method = Find(c, "method")) {
+    if (methods != nullptr) return KeyError("method", "give \"methods\" or \"method\", not both");
+    methods = method;
+    methods_key = "method";
+  }
+  std::string all = "GET,POST,PUT,PATCH,DELETE";
+  if (methods != nullptr && methods->empty() && methods_key == "method") methods = &all;
   ASSIGN_OR_RETURN(std::vector<std::string> list,
-                   CommaList("methods", methods ? *methods : "POST,PUT"));
+                   CommaList(methods_key, methods ? *methods : "POST,PUT"));
   static const std::set<std::string> kAllowed = {"GET", "POST", "PUT", "PATCH", "DELETE"};
   for (std::string m : list) {
     for (char& ch : m) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     if (!kAllowed.contains(m)) {
-      return KeyError("methods",
+      return KeyError(methods_key,
                       "unsupported method " + Quote(m) + " (use GET, POST, PUT, PATCH, DELETE)");
     }
     if (std::find(out.methods.begin(), out.methods.end(), m) == out.methods.end())
@@ -361,7 +398,7 @@ Result<EgressAllowEntry> ParseEgressAllowEntry(std::string_view text) {
 }
 
 Result<HttpEgressConfig> ParseHttpEgressConfig(const ResourceConfigMap& c) {
-  RETURN_IF_ERROR(CheckKeys(c, {"allow", "max_response_bytes", "timeout_ms"}));
+  RETURN_IF_ERROR(CheckKeys(c, ConfigKeys("http-egress")));
   HttpEgressConfig out;
   const std::string* allow = Find(c, "allow");
   if (allow == nullptr || Trim(*allow).empty()) {
@@ -385,7 +422,7 @@ Result<HttpEgressConfig> ParseHttpEgressConfig(const ResourceConfigMap& c) {
 }
 
 Result<FileLogConfig> ParseFileLogConfig(const ResourceConfigMap& c, std::string_view component) {
-  RETURN_IF_ERROR(CheckKeys(c, {"add-timestamp", "filename", "max_bytes"}));
+  RETURN_IF_ERROR(CheckKeys(c, ConfigKeys("file-log")));
   FileLogConfig out;
   const std::string* name = Find(c, "filename");
   out.filename = name ? *name : std::string(component) + ".log";
@@ -402,11 +439,13 @@ Result<FileLogConfig> ParseFileLogConfig(const ResourceConfigMap& c, std::string
   ASSIGN_OR_RETURN(out.max_bytes, NumberOr(c, "max_bytes", 64ull << 20, 1024, 1ull << 40));
   ASSIGN_OR_RETURN(size_t ts, Choice(c, "add-timestamp", {"false", "true"}));
   out.add_timestamp = ts == 1;
+  ASSIGN_OR_RETURN(size_t source, Choice(c, "add-source-id", {"false", "true"}));
+  out.add_source_id = source == 1;
   return out;
 }
 
 Result<KvConfig> ParseKvConfig(const ResourceConfigMap& c) {
-  RETURN_IF_ERROR(CheckKeys(c, {"max_keys", "max_value_bytes", "storage"}));
+  RETURN_IF_ERROR(CheckKeys(c, ConfigKeys("kv")));
   KvConfig out;
   ASSIGN_OR_RETURN(out.max_keys, NumberOr(c, "max_keys", 10000, 1, 1000000));
   ASSIGN_OR_RETURN(out.max_value_bytes, NumberOr(c, "max_value_bytes", 65536, 1, 1u << 20));
@@ -416,7 +455,7 @@ Result<KvConfig> ParseKvConfig(const ResourceConfigMap& c) {
 }
 
 Result<RedisConfig> ParseRedisConfig(const ResourceConfigMap& c) {
-  RETURN_IF_ERROR(CheckKeys(c, {"key", "mode", "url"}));
+  RETURN_IF_ERROR(CheckKeys(c, ConfigKeys("redis")));
   RedisConfig out;
   if (const std::string* url = Find(c, "url")) {
     std::string_view u = *url;
@@ -442,6 +481,8 @@ Result<RedisConfig> ParseRedisConfig(const ResourceConfigMap& c) {
     RETURN_IF_ERROR(SplitHostPort("url", u, &out.host, &port));
     if (port) out.port = *port;
   }
+  ASSIGN_OR_RETURN(size_t workflow_id, Choice(c, "add-workflow-id", {"false", "true"}));
+  out.add_workflow_id = workflow_id == 1;
   const std::string* key = Find(c, "key");
   if (key == nullptr || key->empty())
     return KeyError("key", "required: the Redis key the payloads go to");
@@ -453,7 +494,7 @@ Result<RedisConfig> ParseRedisConfig(const ResourceConfigMap& c) {
 }
 
 Result<TimerConfig> ParseTimerConfig(const ResourceConfigMap& c) {
-  RETURN_IF_ERROR(CheckKeys(c, {"payload", "period_ms"}));
+  RETURN_IF_ERROR(CheckKeys(c, ConfigKeys("timer")));
   TimerConfig out;
   const std::string* period = Find(c, "period_ms");
   if (period == nullptr)
@@ -468,7 +509,7 @@ Result<TimerConfig> ParseTimerConfig(const ResourceConfigMap& c) {
 }
 
 Result<PortalConfig> ParsePortalConfig(const ResourceConfigMap& c) {
-  RETURN_IF_ERROR(CheckKeys(c, {"batch_events", "queue_length", "timeout_ms", "token", "url"}));
+  RETURN_IF_ERROR(CheckKeys(c, ConfigKeys(kPortalClass)));
   PortalConfig out;
   const std::string* url = Find(c, "url");
   if (url == nullptr || url->size() > 2048 || !Printable(*url) ||

@@ -22,6 +22,8 @@ using ResourceConfigMap = std::map<std::string, std::string>;
 
 // "http-ingress", "http-egress", "file-log", "kv", "redis", "timer", sorted.
 const std::vector<std::string>& KnownResourceClasses();
+// The configuration keys a class reads, sorted (empty for an unknown class).
+const std::vector<std::string>& ConfigKeys(std::string_view class_type);
 
 // Numbers are whole decimal numbers ("1000"; not "1e3", "+5" or "0x10").
 //
@@ -35,9 +37,17 @@ const std::vector<std::string>& KnownResourceClasses();
 // an event to the resource's single mapped output.
 struct HttpIngressConfig {
   std::string path;  // "path", default: the component name; [a-z0-9_-] segments joined by '/'
-  bool call = true;  // "mode": "call" (default; reply = response body) or "cast" (202 at once)
-  std::vector<std::string> methods;         // "methods": comma list, default "POST,PUT"; upper-case
-  std::chrono::milliseconds timeout{5000};  // "timeout_ms" for mode call, 1..60000
+  // "mode": "call" (default; reply = response body) or "cast" (202 at once);
+  // or EDGELESS's "async": "true" (cast) or "false" (call).
+  bool call = true;
+  // "methods": comma list, default "POST,PUT"; upper-case. EDGELESS's
+  // "method" is the same list, where "" allows every method.
+  std::vector<std::string> methods;
+  // EDGELESS's "wf_id" and "encode_base64" ("true" or "false") are checked
+  // and have no effect: the path names the workflow, and the event is the
+  // request's body (encode_base64 shapes the request JSON that EDGELESS-ABI
+  // functions take).
+  std::chrono::milliseconds timeout{5000};                // "timeout_ms" for mode call, 1..60000
   std::string content_type = "application/octet-stream";  // "content_type" of the replies
   // "mode": "portal" — the receiving end of a link between domains
   // (docs/domains.md): takes batches of casts and calls from a `portal`
@@ -107,6 +117,9 @@ struct FileLogConfig {
   uint64_t max_bytes =
       64ull << 20;  // "max_bytes", 1 KiB..1 TiB: the file is rotated to <name>.1 beyond this
   bool add_timestamp = false;  // "add-timestamp" (EDGELESS's key): "true" or "false"
+  // "add-source-id" (EDGELESS's key): each line starts with the sending
+  // component's name (after the timestamp).
+  bool add_source_id = false;
 };
 
 // kv: a small in-memory key-value store the functions call.
@@ -125,6 +138,8 @@ struct RedisConfig {
   uint16_t port = 6379;
   std::string key;     // "key" (required)
   bool rpush = false;  // "mode": "set" (default) or "rpush"
+  // "add-workflow-id" (EDGELESS's key): the key is "<workflow id>:<key>".
+  bool add_workflow_id = false;
 };
 
 // timer: casts `payload` to its outputs every period.

@@ -93,8 +93,8 @@ TEST(ResourceConfigTest, HttpIngressRejects) {
       {{{"content_type", "text/plain\n"}}, "content_type: must be a media type"},
       {{{"host", "bad host"}}, "host: invalid host"},
       {{{"port", "80"}},
-       "port: unknown key (known keys: content_type, host, methods, mode, path, timeout_ms, "
-       "token_sha256)"},
+       "port: unknown key (known keys: async, content_type, encode_base64, host, method, methods, "
+       "mode, path, timeout_ms, token_sha256, wf_id)"},
   };
   for (const BadCase& c : cases) {
     std::string err = Error(ParseHttpIngressConfig(c.config, "ingress"));
@@ -196,7 +196,8 @@ TEST(ResourceConfigTest, FileLog) {
       {{{"max_bytes", "1099511627777"}}, "max_bytes: must be between"},
       {{{"max_bytes", "64MB"}}, "max_bytes: must be a whole decimal number"},
       {{{"add-timestamp", "yes"}}, "add-timestamp: must be false or true"},
-      {{{"path", "x"}}, "path: unknown key (known keys: add-timestamp, filename, max_bytes)"},
+      {{{"path", "x"}},
+       "path: unknown key (known keys: add-source-id, add-timestamp, filename, max_bytes)"},
   };
   for (const BadCase& c : cases) {
     std::string err = Error(ParseFileLogConfig(c.config, "log"));
@@ -274,7 +275,8 @@ TEST(ResourceConfigTest, Redis) {
       {{{"key", "k"}, {"url", "redis://x:0"}}, "url: invalid port"},
       {{{"key", "k"}, {"url", "redis://x:65536"}}, "url: invalid port"},
       {{{"key", "k"}, {"mode", "lpush"}}, "mode: must be set or rpush"},
-      {{{"key", "k"}, {"db", "0"}}, "db: unknown key (known keys: key, mode, url)"},
+      {{{"key", "k"}, {"db", "0"}},
+       "db: unknown key (known keys: add-workflow-id, key, mode, url)"},
   };
   for (const BadCase& c : cases) {
     std::string err = Error(ParseRedisConfig(c.config));
@@ -347,6 +349,38 @@ TEST(ResourceConfigTest, PortalAndPortalIngress) {
   EXPECT_TRUE(IsPortalOnly("http-ingress", {{"path", "_portal/x"}}));
   EXPECT_FALSE(IsPortalOnly("http-ingress", {{"path", "_portalx"}}));
   EXPECT_FALSE(IsPortalOnly("http-egress", {{"mode", "portal"}}));
+}
+
+TEST(ResourceConfigTest, EdgelessKeys) {
+  // http-ingress: "async" is the mode, "method" the methods ("" = any).
+  auto in = ParseHttpIngressConfig({{"async", "true"}, {"method", "get,POST"}}, "in");
+  ASSERT_TRUE(in.ok()) << in.status().message();
+  EXPECT_FALSE(in->call);
+  EXPECT_EQ(in->methods, (std::vector<std::string>{"GET", "POST"}));
+  in = ParseHttpIngressConfig(
+      {{"async", "false"}, {"method", ""}, {"wf_id", "true"}, {"encode_base64", "false"}}, "in");
+  ASSERT_TRUE(in.ok()) << in.status().message();
+  EXPECT_TRUE(in->call);
+  EXPECT_EQ(in->methods.size(), 5u);
+  EXPECT_EQ(Error(ParseHttpIngressConfig({{"async", "true"}, {"mode", "call"}}, "in")),
+            "async: says \"true\" but mode says \"call\"; keep one of them");
+  EXPECT_TRUE(ParseHttpIngressConfig({{"async", "true"}, {"mode", "cast"}}, "in").ok());
+  EXPECT_EQ(Error(ParseHttpIngressConfig({{"method", "POST"}, {"methods", "POST"}}, "in")),
+            "method: give \"methods\" or \"method\", not both");
+  EXPECT_EQ(Error(ParseHttpIngressConfig({{"method", "BREW"}}, "in")),
+            "method: unsupported method \"BREW\" (use GET, POST, PUT, PATCH, DELETE)");
+  EXPECT_EQ(Error(ParseHttpIngressConfig({{"wf_id", "1"}}, "in")),
+            "wf_id: must be false or true, got \"1\"");
+  // file-log "add-source-id", redis "add-workflow-id".
+  auto log = ParseFileLogConfig({{"add-source-id", "true"}}, "log");
+  ASSERT_TRUE(log.ok());
+  EXPECT_TRUE(log->add_source_id);
+  auto redis = ParseRedisConfig({{"key", "k"}, {"add-workflow-id", "true"}});
+  ASSERT_TRUE(redis.ok());
+  EXPECT_TRUE(redis->add_workflow_id);
+  EXPECT_EQ(ConfigKeys("file-log"),
+            (std::vector<std::string>{"add-source-id", "add-timestamp", "filename", "max_bytes"}));
+  EXPECT_TRUE(ConfigKeys("nope").empty());
 }
 
 TEST(ResourceConfigTest, ValidateDispatches) {

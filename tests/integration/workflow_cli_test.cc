@@ -228,6 +228,36 @@ TEST_F(WorkflowCliTest, EdgelessSpecWithAWasmPathAndNoName) {
       << apply.out;
   CliRun rm = Wf({"workflow", "rm", m[1]});
   EXPECT_EQ(rm.exit_code, 0) << Show(rm);
+
+  // As EDGELESS reads its files: fields and configuration keys Aether does
+  // not know are ignored, each a warning on stderr (and in the API's
+  // answer); the same in an Aether-shaped spec is an error.
+  std::string lenient = Spec("lenient.json", R"({
+    "functions": [{"name": "incr", "colour": "red",
+      "class_specification": {"id": "incr", "function_type": "RUST_WASM", "version": "0.1",
+                              "include_code_file": "./incr.wasm", "outputs": ["out"]},
+      "output_mapping": {"out": "log"}}],
+    "resources": [{"name": "log", "class_type": "file-log",
+                   "configurations": {"add-source-id": "true", "rotate": "daily"}}]})");
+  CliRun warned = Wf({"workflow", "apply", lenient});
+  ASSERT_EQ(warned.exit_code, 0) << Show(warned);
+  EXPECT_NE(
+      warned.err.find("warning: " + lenient + ": functions[0].colour: unknown field, ignored"),
+      std::string::npos)
+      << warned.err;
+  EXPECT_NE(warned.err.find("resources[0].configurations.rotate: unknown configuration key, "
+                            "ignored"),
+            std::string::npos)
+      << warned.err;
+  ASSERT_TRUE(std::regex_search(warned.out, m, std::regex("workflow (wf-[0-9a-f]{8}): ")))
+      << warned.out;
+  EXPECT_EQ(Wf({"workflow", "rm", m[1]}).exit_code, 0);
+  std::string strict = Spec("strict.json", R"({
+    "functions": [{"name": "incr", "function": "incr", "colour": "red"}]})");
+  CliRun refused = Wf({"workflow", "apply", strict});
+  EXPECT_EQ(refused.exit_code, 1) << Show(refused);
+  EXPECT_NE(refused.err.find("functions[0].colour: unknown field"), std::string::npos)
+      << refused.err;
 }
 
 TEST_F(WorkflowCliTest, ServerSideErrors) {

@@ -106,19 +106,22 @@ Result<PlacementInputs> Orchestrator::Inputs() {
 }
 
 Result<WorkflowSpec> Orchestrator::ParseDeployed(std::string_view spec_json,
-                                                 const PlacementInputs& in, bool portals) {
+                                                 const PlacementInputs& in, bool portals,
+                                                 std::vector<std::string>* warnings) {
   SpecCheckHooks hooks;
+  hooks.warnings = warnings;
   hooks.function_exists = [&in](const std::string& name) { return in.shas.contains(name); };
   hooks.portals = portals;
   return ParseWorkflowSpec(spec_json, hooks);
 }
 
-Result<WorkflowView> Orchestrator::Apply(std::string_view spec_json, const std::string& source) {
+Result<WorkflowView> Orchestrator::Apply(std::string_view spec_json, const std::string& source,
+                                         std::vector<std::string>* warnings) {
   if (spec_json.size() > kMaxWorkflowSpecBytes) {
     return ResourceExhausted("the workflow spec is larger than 1 MiB");
   }
   ASSIGN_OR_RETURN(PlacementInputs in, Inputs());
-  ASSIGN_OR_RETURN(WorkflowSpec spec, ParseDeployed(spec_json, in));
+  ASSIGN_OR_RETURN(WorkflowSpec spec, ParseDeployed(spec_json, in, /*portals=*/false, warnings));
 
   std::lock_guard lock(reconcile_mu_);
   in.state = &placement_state_;

@@ -93,7 +93,10 @@ class Orchestrator {
   // workflow, and returns it as placed. Errors: InvalidArgument "<path>:
   // ..." (the spec), ResourceExhausted (over kMaxWorkflowSpecBytes),
   // AlreadyExists (name taken), store errors.
-  Result<WorkflowView> Apply(std::string_view spec_json, const std::string& source);
+  // `warnings` (may be null): what an EDGELESS-shaped spec had that Aether
+  // ignores (SpecCheckHooks::warnings).
+  Result<WorkflowView> Apply(std::string_view spec_json, const std::string& source,
+                             std::vector<std::string>* warnings = nullptr);
   // NotFound for an unknown id.
   Status Delete(const std::string& id, const std::string& source);
   // GET /api/workflows/{id}; NotFound for an unknown id.
@@ -138,7 +141,8 @@ class Orchestrator {
   Result<PlacementInputs> Inputs();
   // A spec whose functions must be among those deployed (`in.shas`).
   static Result<WorkflowSpec> ParseDeployed(std::string_view spec_json, const PlacementInputs& in,
-                                            bool portals = false);
+                                            bool portals = false,
+                                            std::vector<std::string>* warnings = nullptr);
   std::string NewId();
   // `data`: the event's data as JSON text.
   void Record(const std::string& type, const std::string& source, std::string data);

@@ -63,17 +63,36 @@ Result<std::string> Name(const json::value* v, const std::string& path) {
   return std::string(s);
 }
 
-// Rejects fields of `o` that are not in `known`: a misspelt annotation
-// would otherwise be ignored silently.
+// How strictly a spec is read. An Aether-shaped spec is strict: a misspelt
+// field would otherwise be ignored silently. An EDGELESS-shaped one (a
+// function with "class_specification") is read as EDGELESS reads it:
+// unknown fields and configuration keys are ignored, each a warning.
+struct Strictness {
+  bool lenient = false;
+  std::vector<std::string>* warnings = nullptr;  // may be null
+
+  void Ignored(const std::string& path, std::string_view what) const {
+    if (warnings != nullptr && warnings->size() < kMaxWarnings) {
+      warnings->push_back(path + ": " + std::string(what) + ", ignored");
+    }
+  }
+  static constexpr size_t kMaxWarnings = 64;
+};
+
+// Fields of `o` that are not in `known`: refused, or ignored when lenient.
 Status OnlyFields(const json::object& o, const std::string& path,
-                  std::initializer_list<std::string_view> known) {
+                  std::initializer_list<std::string_view> known, const Strictness& strict) {
   for (const auto& kv : o) {
     if (std::find(known.begin(), known.end(), kv.key()) == known.end()) {
       std::string list;
       for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
       std::string key = Quoted(kv.key());  // the key is the user's: printable, bounded
-      return Bad(Join(path, std::string_view(key).substr(1, key.size() - 2)),
-                 "unknown field (known: " + list + ")");
+      std::string at = Join(path, std::string_view(key).substr(1, key.size() - 2));
+      if (strict.lenient) {
+        strict.Ignored(at, "unknown field");
+        continue;
+      }
+      return Bad(at, "unknown field (known: " + list + ")");
     }
   }
   return OkStatus();
@@ -238,14 +257,16 @@ Result<std::map<std::string, std::string>> OutputMapping(const json::object& o,
   return out;
 }
 
-Status FunctionAnnotations(const json::object& fn, const std::string& path, FunctionSpec* f) {
+Status FunctionAnnotations(const json::object& fn, const std::string& path, FunctionSpec* f,
+                           const Strictness& strict) {
   const json::value* v = fn.if_contains("annotations");
   if (v == nullptr || v->is_null()) return OkStatus();
   std::string ap = path + ".annotations";
   ASSIGN_OR_RETURN(const json::object* a, ObjectAt(*v, ap));
   RETURN_IF_ERROR(OnlyFields(*a, ap,
                              {"init_payload", "init-payload", "max_instances", "node_id_match_any",
-                              "label_match_all", "memory_limit", "domain_match_any"}));
+                              "label_match_all", "memory_limit", "domain_match_any"},
+                             strict));
   const json::value* init = a->if_contains("init_payload");
   std::string init_path = ap + ".init_payload";
   if (const json::value* edgeless = a->if_contains("init-payload")) {
@@ -295,11 +316,12 @@ constexpr std::string_view kCodeHint =
     "uploads it and puts the deployed name in \"function\"";
 
 Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path,
-                                   const SpecCheckHooks& hooks) {
+                                   const SpecCheckHooks& hooks, const Strictness& strict) {
   ASSIGN_OR_RETURN(const json::object* o, ObjectAt(v, path));
   RETURN_IF_ERROR(OnlyFields(
       *o, path,
-      {"name", "function", "code", "class_specification", "output_mapping", "annotations"}));
+      {"name", "function", "code", "class_specification", "output_mapping", "annotations"},
+      strict));
   FunctionSpec f;
   ASSIGN_OR_RETURN(f.name, Name(o->if_contains("name"), path + ".name"));
   if (const json::value* code = o->if_contains("code"); code && !code->is_null()) {
@@ -317,7 +339,8 @@ Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path
     std::string cp = path + ".class_specification";
     ASSIGN_OR_RETURN(const json::object* c, ObjectAt(*cls, cp));
     RETURN_IF_ERROR(OnlyFields(
-        *c, cp, {"id", "function_type", "version", "code", "include_code_file", "outputs"}));
+        *c, cp, {"id", "function_type", "version", "code", "include_code_file", "outputs"},
+        strict));
     for (const char* key : {"code", "include_code_file"}) {
       if (const json::value* p = c->if_contains(key); p && !p->is_null()) {
         return Bad(Join(cp, key), std::string(kCodeHint) +
@@ -378,15 +401,19 @@ Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path
       }
     }
   }
-  RETURN_IF_ERROR(FunctionAnnotations(*o, path, &f));
+  RETURN_IF_ERROR(FunctionAnnotations(*o, path, &f, strict));
   return f;
 }
 
+// EDGELESS's resource classes that Aether does not provide.
+constexpr std::string_view kEdgelessOnlyClasses[] = {
+    "dda", "file-pusher", "http-poster", "kafka-egress", "metrics-collector", "ollama", "sqlx"};
+
 Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path,
-                                   const SpecCheckHooks& hooks) {
+                                   const SpecCheckHooks& hooks, const Strictness& strict) {
   ASSIGN_OR_RETURN(const json::object* o, ObjectAt(v, path));
   RETURN_IF_ERROR(OnlyFields(
-      *o, path, {"name", "class_type", "configurations", "output_mapping", "annotations"}));
+      *o, path, {"name", "class_type", "configurations", "output_mapping", "annotations"}, strict));
   ResourceSpec r;
   ASSIGN_OR_RETURN(r.name, Name(o->if_contains("name"), path + ".name"));
   const json::value* cls = o->if_contains("class_type");
@@ -398,6 +425,12 @@ Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path
   if (!portal && std::find(known.begin(), known.end(), r.class_type) == known.end()) {
     std::string list;
     for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+    if (std::find(std::begin(kEdgelessOnlyClasses), std::end(kEdgelessOnlyClasses), r.class_type) !=
+        std::end(kEdgelessOnlyClasses)) {
+      return Bad(path + ".class_type", "EDGELESS's " + Quoted(r.class_type) +
+                                           " resource is not supported by Aether (supported: " +
+                                           list + "; docs/edgeless.md)");
+    }
     return Bad(path + ".class_type",
                "unknown class " + Quoted(r.class_type) + " (known: " + list + ")");
   }
@@ -405,6 +438,13 @@ Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path
     std::string cp = path + ".configurations";
     ASSIGN_OR_RETURN(const json::object* co, ObjectAt(*c, cp));
     for (const auto& kv : *co) {
+      const std::vector<std::string>& keys = ConfigKeys(r.class_type);
+      if (strict.lenient && std::find(keys.begin(), keys.end(), kv.key()) == keys.end()) {
+        std::string key = Quoted(kv.key());
+        strict.Ignored(Join(cp, std::string_view(key).substr(1, key.size() - 2)),
+                       "unknown configuration key");
+        continue;
+      }
       ASSIGN_OR_RETURN(std::string text, ScalarText(kv.value(), Join(cp, kv.key())));
       r.configurations[std::string(kv.key())] = std::move(text);
     }
@@ -432,7 +472,7 @@ Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path
     std::string ap = path + ".annotations";
     ASSIGN_OR_RETURN(const json::object* ao, ObjectAt(*a, ap));
     RETURN_IF_ERROR(
-        OnlyFields(*ao, ap, {"node_id_match_any", "label_match_all", "domain_match_any"}));
+        OnlyFields(*ao, ap, {"node_id_match_any", "label_match_all", "domain_match_any"}, strict));
     RETURN_IF_ERROR(
         Placement(*ao, ap, &r.node_id_match_any, &r.label_match_all, &r.domain_match_any));
   }
@@ -465,8 +505,16 @@ Result<WorkflowSpec> ParseWorkflowSpec(std::string_view text, const SpecCheckHoo
   if (!parsed->is_object())
     return Bad("", "must be a JSON object with \"functions\" and \"resources\"");
   const json::object& root = parsed->get_object();
+  // EDGELESS-shaped: a function with "class_specification".
+  Strictness strict;
+  strict.warnings = hooks.warnings;
+  if (const json::value* fs = root.if_contains("functions"); fs != nullptr && fs->is_array()) {
+    for (const json::value& f : fs->get_array()) {
+      strict.lenient |= f.is_object() && f.get_object().contains("class_specification");
+    }
+  }
   RETURN_IF_ERROR(
-      OnlyFields(root, "", {"name", "functions", "resources", "annotations", "delivery"}));
+      OnlyFields(root, "", {"name", "functions", "resources", "annotations", "delivery"}, strict));
   WorkflowSpec spec;
   if (const json::value* d = root.if_contains("delivery"); d != nullptr && !d->is_null()) {
     std::optional<protocol::Delivery> mode;
@@ -512,13 +560,13 @@ Result<WorkflowSpec> ParseWorkflowSpec(std::string_view text, const SpecCheckHoo
   };
   for (size_t i = 0; i < functions->size(); ++i) {
     std::string path = Index("functions", i);
-    ASSIGN_OR_RETURN(FunctionSpec f, ParseFunction((*functions)[i], path, hooks));
+    ASSIGN_OR_RETURN(FunctionSpec f, ParseFunction((*functions)[i], path, hooks, strict));
     RETURN_IF_ERROR(declare(f.name, path));
     spec.functions.push_back(std::move(f));
   }
   for (size_t i = 0; i < resources->size(); ++i) {
     std::string path = Index("resources", i);
-    ASSIGN_OR_RETURN(ResourceSpec r, ParseResource((*resources)[i], path, hooks));
+    ASSIGN_OR_RETURN(ResourceSpec r, ParseResource((*resources)[i], path, hooks, strict));
     RETURN_IF_ERROR(declare(r.name, path));
     spec.resources.push_back(std::move(r));
   }

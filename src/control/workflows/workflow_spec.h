@@ -76,12 +76,18 @@ struct SpecCheckHooks {
   // Whether portals may be declared (IsPortalOnly): only in the parts a
   // cluster controller hands a domain (Orchestrator::Put).
   bool portals = false;
+  // Where the fields and configuration keys an EDGELESS-shaped spec has
+  // and Aether ignores are listed ("functions[0].foo: unknown field,
+  // ignored"; at most 64); may be null.
+  std::vector<std::string>* warnings = nullptr;
 };
 
 // Parses and validates. Errors are InvalidArgument whose message starts with
 // the JSON path of the first bad field: "functions[1].output_mapping.out:
 // unknown target \"filtr\" (components: parse, filter, log)". Rejects: not
-// an object, unknown fields, a missing or invalid name, duplicate component
+// an object, unknown fields (an EDGELESS-shaped spec — a function has
+// "class_specification" — ignores them, and unknown configuration keys,
+// listing each in hooks.warnings), a missing or invalid name, duplicate component
 // names (across functions and resources), a target naming no component,
 // unknown or non-deployed functions, "code"/"include_code_file" paths (the
 // CLI resolves those before it posts), bad annotations, an unknown

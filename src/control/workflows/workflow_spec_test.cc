@@ -475,8 +475,6 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
        "functions[0].class_specification.id: required"},
       {WithFunction(R"("class_specification": {"id": "Bad Id"})"),
        "functions[0].class_specification.id: invalid function name"},
-      {WithFunction(R"("class_specification": {"id": "p", "binary": []})"),
-       "functions[0].class_specification.binary: unknown field"},
       {WithFunction(R"("class_specification": {"id": "p", "function_type": "CONTAINER"})"),
        "functions[0].class_specification.function_type: CONTAINER functions are not supported"},
       {WithFunction(R"("class_specification": {"id": "p", "version": 1})"),
@@ -567,8 +565,9 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
       {R"({"resources": [3]})", "resources[0]: must be an object"},
       {R"({"resources": [{"name": "r"}]})", "resources[0].class_type: required"},
       {R"({"resources": [{"name": "r", "class_type": "dda"}]})",
-       "resources[0].class_type: unknown class \"dda\" (known: file-log, http-egress, "
-       "http-ingress, kv, redis, timer)"},
+       "resources[0].class_type: EDGELESS's \"dda\" resource is not supported by Aether"},
+      {R"({"resources": [{"name": "r", "class_type": "dbx"}]})",
+       "resources[0].class_type: unknown class \"dbx\" (known: file-log, http-egress, "},
       {R"({"resources": [{"name": "r", "class_type": "kv", "extra": 1}]})",
        "resources[0].extra: unknown field"},
       {R"({"resources": [{"name": "R", "class_type": "kv"}]})", "resources[0].name: \"R\""},
@@ -681,6 +680,65 @@ TEST(WorkflowSpecTest, UsersCannotDeclarePortals) {
                 token + R"("}}]})",
             controller),
       "resources[0].configurations.url: required: http(s)://host[:port]/wf/{workflow}/{path}");
+}
+
+// EDGELESS ignores what it does not know; so does an EDGELESS-shaped spec
+// here, with a warning for each. An Aether-shaped spec stays strict.
+TEST(WorkflowSpecTest, EdgelessShapedSpecsIgnoreUnknownFieldsWithWarnings) {
+  const std::string edgeless = R"({"version": 2,
+    "functions": [{"name": "f", "colour": "red",
+      "class_specification": {"id": "parse", "function_type": "RUST_WASM", "owner": "x"},
+      "output_mapping": {"out": "log"},
+      "annotations": {"init-payload": "5", "cpu": "2"}}],
+    "resources": [{"name": "log", "class_type": "file-log", "extra": 1,
+                   "configurations": {"filename": "a.log", "rotate": "daily",
+                                      "add-source-id": "true"},
+                   "annotations": {"gpu": "1"}}]})";
+  std::vector<std::string> warnings;
+  SpecCheckHooks hooks;
+  hooks.warnings = &warnings;
+  Result<WorkflowSpec> s = ParseWorkflowSpec(edgeless, hooks);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(warnings, (std::vector<std::string>{
+                          "version: unknown field, ignored",
+                          "functions[0].colour: unknown field, ignored",
+                          "functions[0].class_specification.owner: unknown field, ignored",
+                          "functions[0].annotations.cpu: unknown field, ignored",
+                          "resources[0].extra: unknown field, ignored",
+                          "resources[0].configurations.rotate: unknown configuration key, ignored",
+                          "resources[0].annotations.gpu: unknown field, ignored",
+                      }));
+  EXPECT_EQ(s->resources[0].configurations,
+            (ResourceConfigMap{{"add-source-id", "true"}, {"filename", "a.log"}}));
+  EXPECT_EQ(s->functions[0].init_payload, "5");
+  // Known keys are still checked, and classes still known or refused.
+  EXPECT_EQ(Error(R"({"functions": [{"name": "f", "class_specification": {"id": "parse"}}],
+      "resources": [{"name": "log", "class_type": "file-log",
+                     "configurations": {"add-source-id": "yes"}}]})"),
+            "resources[0].configurations.add-source-id: must be false or true, got \"yes\"");
+  EXPECT_EQ(Error(R"({"functions": [{"name": "f", "class_specification": {"id": "parse"}}],
+      "resources": [{"name": "k", "class_type": "kafka-egress"}]})"),
+            "resources[0].class_type: EDGELESS's \"kafka-egress\" resource is not supported by "
+            "Aether (supported: file-log, http-egress, http-ingress, kv, redis, timer; "
+            "docs/edgeless.md)");
+  // Aether-shaped: the same fields are errors, and nothing is warned.
+  warnings.clear();
+  EXPECT_EQ(Error(R"({"functions": [{"name": "f", "function": "parse", "colour": "red"}]})", hooks),
+            "functions[0].colour: unknown field (known: name, function, code, "
+            "class_specification, output_mapping, annotations)");
+  EXPECT_EQ(Error(R"({"functions": [{"name": "f", "function": "parse"}],
+      "resources": [{"name": "log", "class_type": "file-log",
+                     "configurations": {"rotate": "daily"}}]})",
+                  hooks),
+            "resources[0].configurations.rotate: unknown key (known keys: add-source-id, "
+            "add-timestamp, filename, max_bytes)");
+  EXPECT_TRUE(warnings.empty());
+  // Warnings are bounded.
+  std::string many = R"({"functions": [{"name": "f", "class_specification": {"id": "parse"})";
+  for (int i = 0; i < 100; ++i) many += ", \"x" + std::to_string(i) + "\": 1";
+  many += "}]}";
+  EXPECT_TRUE(ParseWorkflowSpec(many, hooks).ok());
+  EXPECT_EQ(warnings.size(), 64u);
 }
 
 TEST(WorkflowSpecTest, Limits) {

@@ -83,7 +83,8 @@ HttpResponse ApplyWorkflow(ApiContext& ctx, const HttpRequest& req) {
   if (req.body.size() > kMaxWorkflowSpecBytes) {
     return JsonError(413, "payload_too_large", "the workflow spec is larger than 1 MiB");
   }
-  Result<WorkflowView> out = ctx.workflows.Apply(req.body, std::string(kApiSource));
+  std::vector<std::string> warnings;
+  Result<WorkflowView> out = ctx.workflows.Apply(req.body, std::string(kApiSource), &warnings);
   if (!out.ok()) {
     const Status& st = out.status();
     if (st.code() == Code::kInvalidArgument) return JsonError(400, "invalid_spec", st.message());
@@ -91,10 +92,16 @@ HttpResponse ApplyWorkflow(ApiContext& ctx, const HttpRequest& req) {
       return JsonError(413, "payload_too_large", st.message());
     return JsonError(st);
   }
-  HttpResponse r = JsonOk(json::object{{"id", out->id},
-                                       {"state", out->state},
-                                       {"reason", out->reason},
-                                       {"ingress", IngressJson(out->ingress)}});
+  json::object body{{"id", out->id},
+                    {"state", out->state},
+                    {"reason", out->reason},
+                    {"ingress", IngressJson(out->ingress)}};
+  if (!warnings.empty()) {
+    json::array list;
+    for (std::string& w : warnings) list.emplace_back(std::move(w));
+    body["warnings"] = std::move(list);
+  }
+  HttpResponse r = JsonOk(body);
   r.status = 201;
   r.headers.emplace_back("Location", std::string(kWorkflowsPath) + out->id);
   return r;

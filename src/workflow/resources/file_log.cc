@@ -69,13 +69,13 @@ class FileLog final : public Resource {
     return OpenLocked();
   }
 
-  Status Cast(std::string_view /*source*/, std::string_view payload) override {
-    return Append(payload);
+  Status Cast(std::string_view source, std::string_view payload) override {
+    return Append(source, payload);
   }
 
-  Result<std::string> Call(std::string_view /*source*/, std::string_view payload,
+  Result<std::string> Call(std::string_view source, std::string_view payload,
                            std::chrono::milliseconds /*timeout*/) override {
-    RETURN_IF_ERROR(Append(payload));
+    RETURN_IF_ERROR(Append(source, payload));
     return std::string("ok");
   }
 
@@ -86,9 +86,11 @@ class FileLog final : public Resource {
   }
 
  private:
-  Status Append(std::string_view payload) {
-    std::string line =
-        config_.add_timestamp ? TimestampPrefix() + FileLogLine(payload) : FileLogLine(payload);
+  Status Append(std::string_view source, std::string_view payload) {
+    // EDGELESS's order: timestamp, source, payload.
+    std::string line = config_.add_timestamp ? TimestampPrefix() : std::string();
+    if (config_.add_source_id) line.append(source).push_back(' ');
+    line += FileLogLine(payload);
     line.push_back('\n');
     std::lock_guard lock(mu_);
     if (stopped_) return FailedPrecondition("file-log: the resource is stopped");

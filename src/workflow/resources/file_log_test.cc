@@ -99,6 +99,26 @@ TEST_F(FileLogTest, AddTimestampPrefixesEachLine) {
   EXPECT_EQ(line.substr(25), "hello\n");
 }
 
+TEST_F(FileLogTest, AddSourceIdPrefixesTheSender) {
+  FileLogConfig c = Config("src.log");
+  c.add_source_id = true;
+  auto res = NewFileLog(fake_.Make(), c);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  ASSERT_TRUE((*res)->Cast("parse", "hello").ok());
+  c = Config("both.log");
+  c.add_source_id = true;
+  c.add_timestamp = true;
+  auto both = NewFileLog(fake_.Make(), c);
+  ASSERT_TRUE(both.ok());
+  ASSERT_TRUE((*both)->Cast("parse", "hi").ok());
+  (*res)->Stop();
+  (*both)->Stop();
+  EXPECT_EQ(ReadFile(LogPath("src.log")), "parse hello\n");
+  std::string line = ReadFile(LogPath("both.log"));  // EDGELESS's order
+  ASSERT_EQ(line.size(), 24u + 1 + 8 + 1) << line;
+  EXPECT_EQ(line.substr(25), "parse hi\n");
+}
+
 TEST_F(FileLogTest, RotatesBeyondMaxBytes) {
   auto res = NewFileLog(fake_.Make(), Config("r.log", 20));
   ASSERT_TRUE(res.ok()) << res.status().ToString();

@@ -31,11 +31,17 @@ struct ReplyDeleter {
 };
 using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 
+// EDGELESS's add-workflow-id: "<workflow id>:<key>".
+RedisConfig WithWorkflowKey(RedisConfig c, const std::string& workflow) {
+  if (c.add_workflow_id) c.key = workflow + ":" + c.key;
+  return c;
+}
+
 class Redis final : public Resource {
  public:
   Redis(ResourceContext ctx, RedisConfig config)
       : ctx_(std::move(ctx)),
-        config_(std::move(config)),
+        config_(WithWorkflowKey(std::move(config), ctx_.workflow)),
         where_(config_.host + ":" + std::to_string(config_.port)),
         queue_(WorkQueueOptions{"redis: the queue to " + where_, 1, ctx_.limits.redis_queue_length,
                                 kRedisQueueBytes}) {}

@@ -173,6 +173,20 @@ TEST_F(RedisTest, CallSetsTheKeyBinarySafe) {
   res->Stop();
 }
 
+TEST_F(RedisTest, AddWorkflowIdPrefixesTheKey) {
+  StartServer();
+  RedisConfig config = Config("counter");
+  config.add_workflow_id = true;
+  ResourceContext ctx = fake_.Make();
+  ctx.workflow = "wf-1a2b3c4d";
+  auto res = NewRedis(std::move(ctx), config);
+  ASSERT_TRUE(res->Call("fn", "7", 5s).ok());
+  Client c(port_);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c.Command({"GET", "wf-1a2b3c4d:counter"}), "7");
+  res->Stop();
+}
+
 TEST_F(RedisTest, CastsAreWrittenInOrder) {
   StartServer();
   auto res = NewRedis(fake_.Make(), Config("aether:list", /*rpush=*/true));
