@@ -54,6 +54,17 @@ json::object Domain(Control& controller, const std::string& id) {
   return r.status == 200 ? Obj(r) : json::object();
 }
 
+// The engines up in all the domains, as the controller has them.
+int64_t NodesUp(Control& controller) {
+  json::object list = Obj(controller.Call("GET", "/api/domains"));
+  if (!list.contains("domains")) return 0;
+  int64_t nodes = 0;
+  for (const json::value& d : list["domains"].as_array()) {
+    nodes += d.at("capabilities").at("nodes_up").as_int64();
+  }
+  return nodes;
+}
+
 std::string DomainState(Control& controller, const std::string& id) {
   json::object d = Domain(controller, id);
   return d.contains("state") ? Str(d["state"]) : "";
@@ -145,15 +156,8 @@ TEST(DomainsIntegration, WorkflowsRunInADomainAndMoveWhenItDies) {
   Engine engine_a(site_a, "edge-a1", "zone = \"a\"");
   Control site_b(DomainConfig(controller, "site-b"));
   Engine engine_b(site_b, "edge-b1", "zone = \"b\"");
-  ASSERT_TRUE(WaitFor([&] {
-    json::object list = Obj(controller.Call("GET", "/api/domains"));
-    if (!list.contains("domains")) return false;
-    int ready = 0;
-    for (const json::value& d : list["domains"].as_array()) {
-      ready += d.at("capabilities").at("nodes_up") == 1;
-    }
-    return ready == 2;
-  })) << controller.Call("GET", "/api/domains").body;
+  ASSERT_TRUE(WaitFor([&] { return NodesUp(controller) == 2; }))
+      << controller.Call("GET", "/api/domains").body;
 
   // Deploys go to the controller, which hands them to every domain; a
   // domain refuses its own.
@@ -313,15 +317,8 @@ TEST(DomainsIntegration, WorkflowsSpanDomainsOverPortals) {
   Engine engine_b2(site_b, "edge-b2", "zone = \"b\"");
   Control site_c(DomainConfig(controller, "site-c"));
   Engine engine_c(site_c, "edge-c1", "zone = \"c\"");
-  ASSERT_TRUE(WaitFor([&] {
-    json::object list = Obj(controller.Call("GET", "/api/domains"));
-    if (!list.contains("domains")) return false;
-    int64_t nodes = 0;
-    for (const json::value& d : list["domains"].as_array()) {
-      nodes += d.at("capabilities").at("nodes_up").as_int64();
-    }
-    return nodes == 5;
-  })) << controller.Call("GET", "/api/domains").body;
+  ASSERT_TRUE(WaitFor([&] { return NodesUp(controller) == 5; }))
+      << controller.Call("GET", "/api/domains").body;
   const std::vector<Engine*> in_site_a{&engine_a, &engine_a2};
   ASSERT_EQ(controller.Deploy("fwd", "wf_forward").status, 201);
   ASSERT_EQ(controller.Deploy("echo-wf", "wf_echo").status, 201);
