@@ -84,6 +84,22 @@ std::string DeployedFunctionName(std::string_view spec_name, std::string_view co
   return prefix + "-" + hash;
 }
 
+std::string UnnamedSpecPrefix(const std::string& file) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(file, ec);
+  if (ec) abs = fs::path(file);
+  std::string raw = abs.parent_path().filename().string() + "-" + abs.stem().string();
+  std::string out;
+  for (char c : raw) {
+    char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool ok = (l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '_' || l == '-';
+    out.push_back(ok ? l : '-');
+  }
+  // A name starts with a letter or a digit.
+  size_t first = out.find_first_not_of("_-");
+  return first == std::string::npos ? "wf" : out.substr(first);
+}
+
 std::string TextPosition(std::string_view text, size_t offset) {
   size_t line = 1, column = 1;
   for (size_t i = 0; i < offset && i < text.size(); ++i) {
@@ -122,6 +138,8 @@ Result<WorkflowFile> ParseWorkflowFile(std::string_view text, const std::string&
     }
     spec_name = std::string(n->as_string());
   }
+  // Unnamed (EDGELESS's files have no name): the file names its modules.
+  const std::string prefix = spec_name.empty() ? UnnamedSpecPrefix(file) : spec_name;
 
   const json::value* functions = wf.spec.if_contains("functions");
   if (functions == nullptr || functions->is_null()) return wf;
@@ -174,7 +192,7 @@ Result<WorkflowFile> ParseWorkflowFile(std::string_view text, const std::string&
       return err(field, "no such file " + ref.written + looked);
     }
     if (fs::is_directory(st)) return err(field, ref.written + " is a directory, not a file");
-    ref.function = DeployedFunctionName(spec_name, ref.component);
+    ref.function = DeployedFunctionName(prefix, ref.component);
     if (Status s = CheckFunctionName(ref.function); !s.ok()) {
       return err(at + ".name", "cannot deploy as " + Quote(ref.function) + ": " + s.message());
     }

@@ -46,11 +46,17 @@ struct WorkflowFile {
 };
 
 // The function a code path of component `component` is deployed as:
-// "<spec name>-<component>" when the spec has a name (so that two workflows
-// with a component "parse" do not replace each other's module), else
-// "<component>". A name over 63 characters keeps its first 54 and ends
-// with "-" and 8 hex digits of its sha256, so it stays unique and valid.
+// "<prefix>-<component>", so that two workflows with a component "parse" do
+// not replace each other's module; the prefix is the spec's name, or for a
+// spec without one (as EDGELESS writes them) UnnamedSpecPrefix. A name over
+// 63 characters keeps its first 54 and ends with "-" and 8 hex digits of
+// its sha256, so it stays unique and valid. An empty prefix: "<component>".
 std::string DeployedFunctionName(std::string_view spec_name, std::string_view component);
+
+// "<directory>-<file stem>" of a spec file, lower-cased, other characters
+// than [a-z0-9_-] as '-': examples/ping_pong/workflow.json gives
+// "ping_pong-workflow".
+std::string UnnamedSpecPrefix(const std::string& file);
 
 // Parses spec text read from `file` (used for messages and to resolve code
 // paths). Errors are InvalidArgument, one line, starting with the file and
