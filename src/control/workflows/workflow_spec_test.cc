@@ -648,7 +648,7 @@ TEST(WorkflowSpecTest, UsersCannotDeclarePortals) {
       "resources[0].configurations: portals (an http-ingress in mode \"portal\" or on a path "
       "under \"_portal\") are made by a cluster controller for links between domains; a "
       "workflow cannot declare one";
-  for (std::string config :
+  for (const std::string& config :
        {R"({"mode": "portal", "token_sha256": ")" + token + R"("})",
         std::string(R"({"path": "_portal/f"})"), std::string(R"({"path": "_portal"})")}) {
     std::string spec = R"({"functions": [{"name": "f", "function": "parse"}],
