@@ -10,7 +10,6 @@
 
 #include "cli/remote.h"
 #include "common/json_util.h"
-#include "common/sha256.h"
 #include "protocol/names.h"
 
 namespace aether::cli {
@@ -20,8 +19,6 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 using protocol::IsName;
-constexpr size_t kMaxName = protocol::kMaxNameLength;
-constexpr size_t kHashedPrefix = 54;  // + "-" + 8 hex = 63
 
 // Text from the spec inside a message: valid UTF-8, cut when long.
 std::string Quote(std::string_view s) {
@@ -76,12 +73,9 @@ Result<const json::value*> CodeField(const json::object& fn, const std::string& 
 }  // namespace
 
 std::string DeployedFunctionName(std::string_view spec_name, std::string_view component) {
-  std::string name = spec_name.empty() ? std::string(component)
-                                       : std::string(spec_name) + "-" + std::string(component);
-  if (name.size() <= kMaxName) return name;
-  std::string hash = Sha256Hex(name).substr(0, 8);
-  std::string prefix = name.substr(0, kHashedPrefix);
-  return prefix + "-" + hash;
+  return protocol::FitName(spec_name.empty()
+                               ? std::string(component)
+                               : std::string(spec_name) + "-" + std::string(component));
 }
 
 std::string UnnamedSpecPrefix(const std::string& file) {

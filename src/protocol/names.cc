@@ -1,5 +1,6 @@
 #include "protocol/names.h"
 
+#include "common/sha256.h"
 #include "protocol/internal/chars.h"
 
 namespace aether::protocol {
@@ -10,6 +11,14 @@ bool IsName(std::string_view s) {
     if (!internal::IsLowerAlnum(c) && c != '_' && c != '-') return false;
   }
   return true;
+}
+
+std::string FitName(std::string name, size_t max) {
+  constexpr size_t kHash = 8;
+  if (name.size() <= max) return name;
+  std::string hash = Sha256Hex(name).substr(0, kHash);
+  name.resize(max - kHash - 1);
+  return name + "-" + hash;
 }
 
 Status ValidateFunctionName(std::string_view name) {

@@ -23,6 +23,12 @@ inline constexpr std::string_view kReservedFunctionName = "manifest";
 // Whether `s` matches kNamePattern: a function, workflow or component name.
 bool IsName(std::string_view s);
 
+// `name` when it has at most `max` characters (9..kMaxNameLength); else its
+// first max - 9 characters, "-" and 8 hex digits of the whole name's
+// SHA-256: a generated name that stays short enough and apart from other
+// names cut at the same place.
+std::string FitName(std::string name, size_t max = kMaxNameLength);
+
 // IsName and not kReservedFunctionName. InvalidArgument says what is wrong
 // ("invalid function name \"Fn\": must start with a lower-case letter or a
 // digit").

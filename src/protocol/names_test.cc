@@ -26,6 +26,18 @@ TEST(NameTest, Pattern) {
 }
 
 // From control/validation_test.cc.
+TEST(NameTest, FitNameCutsLongNamesKeepingThemApart) {
+  EXPECT_EQ(FitName("short"), "short");
+  EXPECT_EQ(FitName(std::string(63, 'a')), std::string(63, 'a'));
+  std::string a = std::string(60, 'a') + "-one", b = std::string(60, 'a') + "-two";
+  EXPECT_EQ(FitName(a).size(), 63u);
+  EXPECT_EQ(FitName(a).substr(0, 55), std::string(54, 'a') + "-");
+  EXPECT_NE(FitName(a), FitName(b));
+  EXPECT_EQ(FitName(a), FitName(a));
+  EXPECT_TRUE(IsName(FitName(a)));
+  EXPECT_EQ(FitName(a, 59).size(), 59u);
+}
+
 TEST(FunctionNameTest, AcceptsTheDocumentedPattern) {
   for (std::string ok :
        std::vector<std::string>{"a", "0", "hello", "img-resize_2", std::string(63, 'a')}) {

@@ -30,15 +30,11 @@ std::map<std::string, std::string> ComponentDomains(
   return out;
 }
 
-// A component name for a generated portal, unique in the part: `base`
-// shortened to fit (with a hash of what was cut, so it stays unique), and
-// numbered while it is taken.
+// A component name for a generated portal, unique in the part: shortened
+// to leave room for a number (FitName), and numbered while it is taken.
 std::string PortalComponentName(const std::string& prefix, const std::string& target,
                                 std::set<std::string>& taken) {
-  std::string base = prefix + target;
-  if (base.size() > protocol::kMaxNameLength - 4) {
-    base = base.substr(0, protocol::kMaxNameLength - 13) + "-" + Sha256Hex(target).substr(0, 8);
-  }
+  std::string base = protocol::FitName(prefix + target, protocol::kMaxNameLength - 4);
   std::string name = base;
   for (int n = 2; taken.contains(name); ++n) name = base + "-" + std::to_string(n);
   taken.insert(name);
