@@ -135,9 +135,13 @@ IngressReply IngressActor::NotRunning() const {
       "the ingress " + id() + " is not running (" + std::string(StateName(state())) + ")");
 }
 
-std::optional<std::string> IngressActor::Output() const {
+std::optional<std::string> IngressActor::Output(
+    const std::function<void(IngressReply)>& done) const {
   std::shared_ptr<const Wiring> w = wiring();
-  if (w == nullptr || w->empty()) return std::nullopt;
+  if (w == nullptr || w->empty()) {
+    done(IngressError(503, "unavailable", "the ingress " + id() + " has no output mapped"));
+    return std::nullopt;
+  }
   return w->begin()->first;
 }
 
@@ -164,11 +168,8 @@ void IngressActor::Request(std::string_view method, std::string_view idempotency
                       "method " + std::string(method) + " not allowed (allowed: " + allowed + ")"));
     return;
   }
-  std::optional<std::string> mapped = Output();
-  if (!mapped) {
-    done(IngressError(503, "unavailable", "the ingress " + id() + " has no output mapped"));
-    return;
-  }
+  std::optional<std::string> mapped = Output(done);
+  if (!mapped) return;
   const std::string& output = *mapped;
   if (body.size() > kMaxPayload) {
     done(IngressError(413, "too_large", "the body is over 1 MiB"));
@@ -254,11 +255,8 @@ void IngressActor::Portal(std::string_view method, const PortalRequest& portal, 
                       "a portal takes only POST, not " + SanitizeUtf8(method.substr(0, 16))));
     return;
   }
-  std::optional<std::string> mapped = Output();
-  if (!mapped) {
-    done(IngressError(503, "unavailable", "the ingress " + id() + " has no output mapped"));
-    return;
-  }
+  std::optional<std::string> mapped = Output(done);
+  if (!mapped) return;
   const std::string& output = *mapped;
   if (portal.mode == "cast") {
     PortalCasts(output, std::move(body), std::move(done));

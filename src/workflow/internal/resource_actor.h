@@ -63,8 +63,9 @@ class IngressActor : public Actor {
  private:
   std::shared_ptr<const HttpIngressConfig> config() const;
   IngressReply NotRunning() const;  // 503 naming the state
-  // The single mapped output; nullopt while none is.
-  std::optional<std::string> Output() const;
+  // The single mapped output; while none is, nullopt, and `done` has the
+  // 503 that says so.
+  std::optional<std::string> Output(const std::function<void(IngressReply)>& done) const;
   // A 400 when `key` is malformed or this ingress cannot honour it.
   std::optional<IngressReply> CheckIdempotencyKey(std::string_view key,
                                                   const HttpIngressConfig& config) const;
