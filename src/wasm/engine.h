@@ -125,6 +125,20 @@ class Instance {
                                     std::span<const uint64_t> args,
                                     std::chrono::nanoseconds timeout = {}) = 0;
 
+  // From inside a host function that this instance's guest called, on that
+  // thread: calls export `name` of the same instance, e.g. the guest's
+  // allocator for a host function that hands the guest a buffer it will
+  // own. The nested call spends the outer call's time and memory budget. A
+  // trap or timeout in it is a successful Result with `trap` set; the outer
+  // call then ends with that trap as soon as the host function returns,
+  // and the instance is broken. FailedPrecondition when not inside a host
+  // call of this instance (or after a trap); InvalidArgument as for Call.
+  virtual Result<InstanceCall> CallFromHost(std::string_view name, std::string_view signature,
+                                            std::span<const uint64_t> args) {
+    (void)name, (void)signature, (void)args;
+    return FailedPrecondition("this engine cannot call a guest from its host calls");
+  }
+
   // Bounds-checked access to linear memory between calls (host functions
   // use ExecContext during calls instead). InvalidArgument when [ptr, ptr+len) is
   // outside the memory.
@@ -145,6 +159,12 @@ class Module {
   virtual const std::string& sha256() const = 0;
   virtual Tier tier() const = 0;
   virtual uint64_t wasm_size() const = 0;
+  // Whether the module imports the function `module`.`name` (which host
+  // ABI it speaks: workflow/internal/function_actor.h).
+  virtual bool ImportsFunction(std::string_view module, std::string_view name) const {
+    (void)module, (void)name;
+    return false;
+  }
 };
 
 struct EngineOptions {

@@ -28,6 +28,8 @@ struct TestHost {
   std::string seen;
   Instance* reenter = nullptr;  // record() tries to call into it
   Code reenter_code = Code::kOk;
+  Instance* from_host = nullptr;  // record() calls its "bump" with CallFromHost
+  Result<InstanceCall> from_host_result = InstanceCall{};
 };
 
 // aether_test.record(ptr, len) -> base + len: copies the guest's bytes into
@@ -45,6 +47,8 @@ uint32_t Record(void* vctx, uint32_t ptr, uint32_t len) {
   if (host->reenter != nullptr) {
     host->reenter_code = host->reenter->Call("incr", "i:", {}).status().code();
   }
+  if (host->from_host != nullptr)
+    host->from_host_result = host->from_host->CallFromHost("bump", "i:", {});
   return host->base + len;
 }
 
@@ -351,6 +355,30 @@ TEST_F(InstanceTest, HostFunctionsCannotReenterAGuestOnTheSameThread) {
     EXPECT_EQ(host.reenter_code, Code::kFailedPrecondition);
     EXPECT_EQ(Value(*target, "incr", "i:"), 1u) << "the target was neither run nor broken";
     EXPECT_EQ(Value(*caller, "run", "i:"), 4u);
+  });
+}
+
+TEST_F(InstanceTest, AHostFunctionMayCallItsOwnInstanceOnly) {
+  OnGuestThread([&] {
+    TestHost host{0, ""};
+    InstanceOptions o;
+    o.host_data = &host;
+    auto caller = New("instance_host", o);
+    auto other = New("instance_host");
+    ASSERT_TRUE(caller && other);
+    // Outside any host call: refused.
+    EXPECT_EQ(caller->CallFromHost("bump", "i:", {}).status().code(), Code::kFailedPrecondition);
+    // Inside the caller's own host call: runs, the state persists.
+    host.from_host = caller.get();
+    EXPECT_EQ(Value(*caller, "run", "i:"), 4u);
+    ASSERT_TRUE(host.from_host_result.ok()) << host.from_host_result.status().ToString();
+    EXPECT_EQ(host.from_host_result->value, 1u);
+    EXPECT_EQ(Value(*caller, "bump", "i:"), 2u);
+    // Another instance from inside the caller's host call: refused, unharmed.
+    host.from_host = other.get();
+    EXPECT_EQ(Value(*caller, "run", "i:"), 4u);
+    EXPECT_EQ(host.from_host_result.status().code(), Code::kFailedPrecondition);
+    EXPECT_EQ(Value(*other, "bump", "i:"), 1u);
   });
 }
 

@@ -124,6 +124,33 @@ class AotInstance final : public Instance {
     return result;
   }
 
+  Result<InstanceCall> CallFromHost(std::string_view name, std::string_view signature,
+                                    std::span<const uint64_t> args) override {
+    if (broken_ != TrapKind::kNone || ctx_.hdr.unwind != AETHER_UNWIND_NONE) {
+      return FailedPrecondition("the instance is ending its call (a trap or a timeout)");
+    }
+    aether_export_thunk fn = module_->FindExport(name, signature);
+    if (fn == nullptr) return MissingExport(name, signature);
+    if (!Runtime::InsideHostCallOf(&ctx_)) {
+      return FailedPrecondition("CallFromHost outside a host call of this instance");
+    }
+    size_t arity = signature.size() - 2;
+    if (args.size() != arity) {
+      return InvalidArgument(std::string(name) + " takes " + std::to_string(arity) +
+                             " arguments, the call passed " + std::to_string(args.size()));
+    }
+    InstanceCall result;
+    auto t0 = std::chrono::steady_clock::now();
+    CallOutcome out = runtime_.Reenter(instance(), fn, args.data(), &result.value);
+    result.exec_ms = MsSince(t0);
+    if (out.kind != CallOutcome::kReturned) {
+      result.trap = out.trap != TrapKind::kNone ? out.trap : TrapKind::kHostError;
+      result.value = 0;
+      broken_ = result.trap;
+    }
+    return result;
+  }
+
   Result<std::string> ReadMemory(uint32_t ptr, uint32_t len) const override {
     RETURN_IF_ERROR(CheckRange(ptr, len));
     return std::string(reinterpret_cast<const char*>(ctx_.memory->data) + ptr, len);

@@ -25,6 +25,12 @@ class AotModule final : public Module, public std::enable_shared_from_this<AotMo
   const std::string& sha256() const override { return sha_; }
   Tier tier() const override { return tier_; }
   uint64_t wasm_size() const override { return size_; }
+  bool ImportsFunction(std::string_view module, std::string_view name) const override {
+    for (const FuncImportInfo& imp : info_.imports) {
+      if (imp.module == module && imp.name == name) return true;
+    }
+    return false;
+  }
   const LoadedModule& loaded() const { return *loaded_; }
   const ModuleInfo& info() const { return info_; }
   bool uses_wasi() const { return uses_wasi_; }

@@ -343,6 +343,45 @@ extern "C" void RunGuarded(void* instance, void* vjob) {
 
 }  // namespace
 
+namespace {
+
+// How a guarded call that returned `code` ended.
+CallOutcome OutcomeOf(int code, const ThreadState* st, const ExecContext* ctx) {
+  CallOutcome out;
+  switch (code) {
+    case 0:
+      out.kind = CallOutcome::kReturned;
+      break;
+    case kJumpTrap:
+      out.kind = CallOutcome::kTrapped;
+      out.trap = st->trap;
+      break;
+    case kJumpUnwind:
+      if (ctx->hdr.unwind == AETHER_UNWIND_EXIT) {
+        out.kind = CallOutcome::kExited;
+      } else {
+        out.kind = CallOutcome::kTrapped;
+        if (ctx->hdr.unwind == AETHER_UNWIND_TIMEOUT) {
+          out.trap = TrapKind::kTimeout;
+        } else {
+          // A trap of a call nested in a host call (Reenter) keeps its kind.
+          out.trap = st->trap != TrapKind::kNone ? st->trap : TrapKind::kHostError;
+        }
+      }
+      break;
+    case kJumpInitFailed:
+      out.kind = CallOutcome::kInitFailed;
+      out.init_error = st->init_error;
+      break;
+    default:
+      out.kind = CallOutcome::kTrapped;
+      out.trap = TrapKind::kHostError;
+  }
+  return out;
+}
+
+}  // namespace
+
 CallOutcome Runtime::Enter(void (*fn)(void*, void*), void* instance, void* job, GuestEntry* entry) {
   PrepareThread();
   ThreadState* st = CurrentThreadState();
@@ -375,32 +414,7 @@ CallOutcome Runtime::Enter(void (*fn)(void*, void*), void* instance, void* job, 
   entry->memory_bytes = st->memory_bytes;
   entry->table_bytes = st->table_bytes;
   entry->memory_base = st->memory_base;
-  CallOutcome out;
-  switch (code) {
-    case 0:
-      out.kind = CallOutcome::kReturned;
-      break;
-    case kJumpTrap:
-      out.kind = CallOutcome::kTrapped;
-      out.trap = st->trap;
-      break;
-    case kJumpUnwind:
-      if (ctx->hdr.unwind == AETHER_UNWIND_EXIT) {
-        out.kind = CallOutcome::kExited;
-      } else {
-        out.kind = CallOutcome::kTrapped;
-        out.trap =
-            ctx->hdr.unwind == AETHER_UNWIND_TIMEOUT ? TrapKind::kTimeout : TrapKind::kHostError;
-      }
-      break;
-    case kJumpInitFailed:
-      out.kind = CallOutcome::kInitFailed;
-      out.init_error = st->init_error;
-      break;
-    default:
-      out.kind = CallOutcome::kTrapped;
-      out.trap = TrapKind::kHostError;
-  }
+  CallOutcome out = OutcomeOf(code, st, ctx);
   // Leave nothing of this guest on the thread: a later fault there must not
   // be classified against this instance's memory.
   st->ctx = nullptr;
@@ -442,6 +456,26 @@ CallOutcome Runtime::Call(void* instance, aether_export_thunk fn, const uint64_t
   return out;
 }
 
+CallOutcome Runtime::Reenter(void* instance, aether_export_thunk fn, const uint64_t* args,
+                             uint64_t* result) {
+  ThreadState* st = CurrentThreadState();
+  ExecContext* ctx = st->ctx;
+  aether_reenter_job job{&ctx->hdr, fn, args, 0};
+  // The outer call's watchdog and memory accounting stay as they are: the
+  // nested call spends the same budget and grows the same memory.
+  int code = aether_guard_call(&aether_reenter_trampoline, instance, &job);
+  ctx->hdr.in_host = 1;  // back in the host call, whichever way the guard returned
+  if (code == 0 && ctx->hdr.unwind != AETHER_UNWIND_NONE) code = kJumpUnwind;
+  *result = job.result;
+  CallOutcome out = OutcomeOf(code, st, ctx);
+  // Whatever ended the nested call ends the outer one too, once the host
+  // function returns: the guest's state is whatever the trap left.
+  if (out.kind != CallOutcome::kReturned && ctx->hdr.unwind == AETHER_UNWIND_NONE) {
+    ctx->hdr.unwind = AETHER_UNWIND_TRAP;
+  }
+  return out;
+}
+
 void Runtime::Free(const LoadedModule& module, void* instance) {
   tls_free_pool = &pool_;
   module.free_(instance);
@@ -449,6 +483,12 @@ void Runtime::Free(const LoadedModule& module, void* instance) {
 }
 
 void Runtime::PrepareThread() { PrepareCurrentThread(); }
+
+bool Runtime::InsideHostCallOf(const ExecContext* ctx) {
+  ThreadState* st = CurrentThreadState();
+  return st != nullptr && st->ctx == ctx && ctx->hdr.in_host != 0 &&
+         st->phase == ThreadState::kGuest;
+}
 
 bool Runtime::InsideGuestCall() {
   ThreadState* st = CurrentThreadState();

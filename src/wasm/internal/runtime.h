@@ -112,6 +112,13 @@ class Runtime {
   CallOutcome Call(void* instance, aether_export_thunk fn, const uint64_t* args, uint64_t* result,
                    GuestEntry* entry);
 
+  // From inside a host function called by the guest running on this thread
+  // (InsideGuestCall()): calls `fn` of that same instance, under the outer
+  // call's deadline and memory limit. Any outcome but kReturned also ends
+  // the outer call when the host function returns (hdr.unwind is set).
+  CallOutcome Reenter(void* instance, aether_export_thunk fn, const uint64_t* args,
+                      uint64_t* result);
+
   const aether_rt_api* api() const { return &api_; }
   MemoryPool& pool() { return pool_; }
   uint32_t RegisterFuncType(uint32_t params, uint32_t results, const uint32_t* types);
@@ -125,6 +132,9 @@ class Runtime {
   // or a callback it made). A guest call cannot start there: the thread's
   // guest state and watchdog hold the outer call's.
   static bool InsideGuestCall();
+  // Whether the calling thread is inside a host function called by the
+  // guest whose context is `ctx`.
+  static bool InsideHostCallOf(const ExecContext* ctx);
 
  private:
   // Sets the thread up from `entry`, runs fn(instance, job) under the guard

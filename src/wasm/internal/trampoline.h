@@ -25,6 +25,21 @@ typedef struct aether_call_job {
  * and the caller reports the unwind. */
 void aether_call_trampoline(void* instance, void* job);
 
+/* The same for a call made from inside one of the instance's own host
+ * calls (Runtime::Reenter). The host call runs with hdr->in_host set, so
+ * the watchdog defers a timeout instead of jumping; the nested guest code
+ * must be interruptible, so this clears in_host once the nested guard is
+ * the jump target, and sets it again when the export returns. A timeout
+ * deferred before that is seen here and the export is not entered. */
+typedef struct aether_reenter_job {
+  aether_ctx_hdr* hdr;
+  aether_export_thunk thunk;
+  const uint64_t* args;
+  uint64_t result;
+} aether_reenter_job;
+
+void aether_reenter_trampoline(void* instance, void* job);
+
 #ifdef __cplusplus
 }
 #endif
