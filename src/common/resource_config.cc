@@ -212,8 +212,8 @@ bool Printable(std::string_view s) {
 const std::vector<std::string>& ConfigKeys(std::string_view class_type) {
   static const std::map<std::string, std::vector<std::string>, std::less<>> kKeys = {
       {"http-ingress",
-       {"async", "content_type", "encode_base64", "host", "method", "methods", "mode", "path",
-        "timeout_ms", "token_sha256", "wf_id"}},
+       {"async", "content_type", "encode_base64", "format", "host", "method", "methods", "mode",
+        "path", "timeout_ms", "token_sha256", "wf_id"}},
       {"http-egress", {"allow", "max_response_bytes", "timeout_ms"}},
       {"file-log", {"add-source-id", "add-timestamp", "filename", "max_bytes"}},
       {"kv", {"max_keys", "max_value_bytes", "storage"}},
@@ -252,9 +252,11 @@ Result<HttpIngressConfig> ParseHttpIngressConfig(const ResourceConfigMap& c,
     }
     out.call = a == 0;
   }
-  for (const char* flag : {"wf_id", "encode_base64"}) {
-    RETURN_IF_ERROR(Choice(c, flag, {"false", "true"}).status());
-  }
+  RETURN_IF_ERROR(Choice(c, "wf_id", {"false", "true"}).status());
+  ASSIGN_OR_RETURN(size_t base64, Choice(c, "encode_base64", {"false", "true"}));
+  out.encode_base64 = base64 == 1;
+  ASSIGN_OR_RETURN(size_t format, Choice(c, "format", {"raw", "edgeless"}));
+  out.edgeless = format == 1;
   const std::string* token = Find(c, "token_sha256");
   if (out.portal) {
     if (token == nullptr || !IsLowerHex(*token, 64)) {

@@ -43,10 +43,16 @@ struct HttpIngressConfig {
   // "methods": comma list, default "POST,PUT"; upper-case. EDGELESS's
   // "method" is the same list, where "" allows every method.
   std::vector<std::string> methods;
-  // EDGELESS's "wf_id" and "encode_base64" ("true" or "false") are checked
-  // and have no effect: the path names the workflow, and the event is the
-  // request's body (encode_base64 shapes the request JSON that EDGELESS-ABI
-  // functions take).
+  // "format": "raw" (default: the event is the request's body, the reply
+  // the response's) or "edgeless": a call carries EDGELESS's HTTP request
+  // JSON and expects its HTTP response JSON back, a cast is answered 200
+  // "OK" (workflow/edgeless_http.h). A cluster or domain control plane sets
+  // it for the http-ingress of an EDGELESS-shaped spec that does not.
+  bool edgeless = false;
+  // EDGELESS's "encode_base64" ("true"/"false", default false): a cast
+  // carries the body base64-encoded. EDGELESS's "wf_id" is checked and has
+  // no effect: the path names the workflow.
+  bool encode_base64 = false;
   std::chrono::milliseconds timeout{5000};                // "timeout_ms" for mode call, 1..60000
   std::string content_type = "application/octet-stream";  // "content_type" of the replies
   // "mode": "portal" — the receiving end of a link between domains

@@ -62,6 +62,8 @@ struct BadCase {
 TEST(ResourceConfigTest, HttpIngressRejects) {
   const std::vector<BadCase> cases = {
       {{{"path", ""}}, "path: must not be empty"},
+      {{{"format", "json"}}, "format: must be raw or edgeless"},
+      {{{"encode_base64", "yes"}}, "encode_base64: must be false or true"},
       {{{"path", "/orders"}}, "path: must not start or end with '/'"},
       {{{"path", "orders/"}}, "path: must not start or end with '/'"},
       {{{"path", "a//b"}}, "path: empty segment"},
@@ -93,7 +95,8 @@ TEST(ResourceConfigTest, HttpIngressRejects) {
       {{{"content_type", "text/plain\n"}}, "content_type: must be a media type"},
       {{{"host", "bad host"}}, "host: invalid host"},
       {{{"port", "80"}},
-       "port: unknown key (known keys: async, content_type, encode_base64, host, method, methods, "
+       "port: unknown key (known keys: async, content_type, encode_base64, format, host, method, "
+       "methods, "
        "mode, path, timeout_ms, token_sha256, wf_id)"},
   };
   for (const BadCase& c : cases) {

@@ -19,9 +19,19 @@ constexpr uint32_t kMaxNameBytes = 256;
 
 wasm::ExecContext* Exec(void* ctx) { return static_cast<wasm::ExecContext*>(ctx); }
 
-FunctionActor* Self(void* ctx) { return static_cast<FunctionActor*>(Exec(ctx)->extension); }
+// Null (the caller traps) in an /execute run, and while an EDGELESS guest's
+// allocator runs inside one of its host calls (FunctionActor::reentered).
+FunctionActor* Self(void* ctx) {
+  auto* self = static_cast<FunctionActor*>(Exec(ctx)->extension);
+  return self != nullptr && !self->reentered() ? self : nullptr;
+}
 
 void Trap(void* ctx) { Exec(ctx)->hdr.unwind = AETHER_UNWIND_TRAP; }
+
+// Outputs named "@<component>" are the engine's routes back to the
+// components that send here, for EDGELESS's raw casts; an Aether guest's
+// outputs are the ones its spec maps.
+bool Reserved(std::string_view output) { return !output.empty() && output.front() == '@'; }
 
 // A view of guest bytes, or false (the caller traps) when out of bounds.
 bool View(void* ctx, uint32_t ptr, uint32_t len, std::string_view* out) {
@@ -38,6 +48,7 @@ uint32_t AetherCast(void* ctx, uint32_t out_ptr, uint32_t out_len, uint32_t ptr,
     Trap(ctx);
     return 0;
   }
+  if (Reserved(output)) return static_cast<uint32_t>(-1);
   return static_cast<uint32_t>(self->HostCast(output, payload));
 }
 
@@ -49,6 +60,7 @@ uint32_t AetherCall(void* ctx, uint32_t out_ptr, uint32_t out_len, uint32_t ptr,
     Trap(ctx);
     return 0;
   }
+  if (Reserved(output)) return static_cast<uint32_t>(-1);
   return static_cast<uint32_t>(self->HostCall(output, payload, timeout_ms));
 }
 
@@ -70,6 +82,7 @@ uint32_t AetherDelayedCast(void* ctx, uint32_t delay_ms, uint32_t out_ptr, uint3
     Trap(ctx);
     return 0;
   }
+  if (Reserved(output)) return static_cast<uint32_t>(-1);
   return static_cast<uint32_t>(self->HostDelayedCast(delay_ms, output, payload));
 }
 
@@ -100,14 +113,17 @@ std::vector<wasm::HostFunction> WorkflowHost::HostFunctions() {
   auto f = [](const char* name, const char* sig, void* fn) {
     return wasm::HostFunction{"aether", name, sig, fn};
   };
-  return {
-      f("cast", "i:iiii", reinterpret_cast<void*>(&AetherCast)),
-      f("call", "i:iiiii", reinterpret_cast<void*>(&AetherCall)),
-      f("call_reply", "i:ii", reinterpret_cast<void*>(&AetherCallReply)),
-      f("delayed_cast", "i:iiiii", reinterpret_cast<void*>(&AetherDelayedCast)),
-      f("log", "v:iii", reinterpret_cast<void*>(&AetherLog)),
-      f("telemetry", "v:iiF", reinterpret_cast<void*>(&AetherTelemetry)),
-  };
+  std::vector<wasm::HostFunction> all = EdgelessHostFunctions();
+  all.insert(all.end(),
+             {
+                 f("cast", "i:iiii", reinterpret_cast<void*>(&AetherCast)),
+                 f("call", "i:iiiii", reinterpret_cast<void*>(&AetherCall)),
+                 f("call_reply", "i:ii", reinterpret_cast<void*>(&AetherCallReply)),
+                 f("delayed_cast", "i:iiiii", reinterpret_cast<void*>(&AetherDelayedCast)),
+                 f("log", "v:iii", reinterpret_cast<void*>(&AetherLog)),
+                 f("telemetry", "v:iiF", reinterpret_cast<void*>(&AetherTelemetry)),
+             });
+  return all;
 }
 
 }  // namespace aether::workflow

@@ -7,9 +7,11 @@
 #include <optional>
 #include <utility>
 
+#include "common/base64.h"
 #include "common/http_server.h"
 #include "common/json_util.h"
 #include "common/node_credential.h"
+#include "workflow/edgeless_http.h"
 #include "workflow/internal/event_ids.h"
 #include "workflow/internal/host_impl.h"
 #include "workflow/internal/resource_actor.h"
@@ -48,6 +50,17 @@ DeliveryError DeliveryErrorFor(const Status& st) {
     default:
       return {503, "unavailable"};
   }
+}
+
+// The reply of an EDGELESS function to EDGELESS's HTTP request: its
+// status, body and content type (other headers are not passed on); a reply
+// that is not EDGELESS's HTTP response is the function's fault, a 502.
+IngressReply FromEdgelessResponse(std::string_view reply, const std::string& default_type) {
+  Result<EdgelessResponse> r = DecodeEdgelessResponse(reply);
+  if (!r.ok()) return IngressError(502, "bad_gateway", r.status().message());
+  auto type = r->headers.find("content-type");
+  return IngressReply{r->status, type != r->headers.end() ? type->second : default_type,
+                      std::move(r->body)};
 }
 
 IngressReply ErrorFor(const Status& st) {
@@ -168,6 +181,13 @@ void IngressActor::Request(std::string_view method, std::string_view idempotency
                       "method " + std::string(method) + " not allowed (allowed: " + allowed + ")"));
     return;
   }
+  if (config->edgeless && config->call && !EdgelessMethod(method)) {
+    done(IngressError(405, "method_not_allowed",
+                      "method " + std::string(method) +
+                          " has no name in EDGELESS's HTTP request (GET, HEAD, POST, PUT, "
+                          "DELETE, PATCH)"));
+    return;
+  }
   std::optional<std::string> mapped = Output(done);
   if (!mapped) return;
   const std::string& output = *mapped;
@@ -175,6 +195,14 @@ void IngressActor::Request(std::string_view method, std::string_view idempotency
     done(IngressError(413, "too_large", "the body is over 1 MiB"));
     return;
   }
+  if (!config->call && config->encode_base64) body = Base64Encode(body);
+  if (config->call && config->edgeless) {
+    body = EncodeEdgelessRequest(method, "", "/" + config->path, body, {});
+  }
+  // EDGELESS answers a cast 200 "OK"; Aether 202 with JSON.
+  IngressReply accepted = config->edgeless
+                              ? IngressReply{200, "text/plain", "OK"}
+                              : IngressReply{202, "application/json", "{\"accepted\":true}"};
   if (!idempotency_key.empty()) {
     if (std::optional<IngressReply> bad = CheckIdempotencyKey(idempotency_key, *config)) {
       done(std::move(*bad));
@@ -191,13 +219,13 @@ void IngressActor::Request(std::string_view method, std::string_view idempotency
     auto reply = std::make_shared<std::function<void(IngressReply)>>(std::move(done));
     auto self = std::static_pointer_cast<IngressActor>(shared_from_this());
     core_.Post(
-        [self, reply, output, body = std::move(body), event_id = std::move(event_id)]() mutable {
+        [self, reply, output, accepted, body = std::move(body),
+         event_id = std::move(event_id)]() mutable {
           Status st = self->core_.AppendFrom(
               *self, output, body,
               std::chrono::steady_clock::now() + self->core_.options().log_append_timeout,
               std::move(event_id), /*at_edge=*/true);
-          (*reply)(st.ok() ? IngressReply{202, "application/json", "{\"accepted\":true}"}
-                           : ErrorFor(st));
+          (*reply)(st.ok() ? accepted : ErrorFor(st));
         },
         [reply] { (*reply)(IngressError(503, "unavailable", "the node is stopping")); });
     return;
@@ -210,16 +238,21 @@ void IngressActor::Request(std::string_view method, std::string_view idempotency
       done(ErrorFor(st));
       return;
     }
-    done(IngressReply{202, "application/json", "{\"accepted\":true}"});
+    done(std::move(accepted));
     return;
   }
   core_.CallFrom(*this, output, body, config->timeout,
-                 [done = std::move(done), type = config->content_type](Result<std::string> r) {
+                 [done = std::move(done), type = config->content_type,
+                  edgeless = config->edgeless](Result<std::string> r) {
                    if (!r.ok()) {
                      done(ErrorFor(r.status()));
                      return;
                    }
-                   done(IngressReply{200, type, std::move(*r)});
+                   if (!edgeless) {
+                     done(IngressReply{200, type, std::move(*r)});
+                     return;
+                   }
+                   done(FromEdgelessResponse(*r, type));
                  });
 }
 

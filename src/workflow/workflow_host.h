@@ -146,7 +146,9 @@ class WorkflowHost {
 
   // The aether.* imports, to put into wasm::EngineOptions::host_functions
   // when the engine is created (before any module that imports them loads).
+  // EDGELESS's env.*_asm imports among them (edgeless_host_functions.cc).
   static std::vector<wasm::HostFunction> HostFunctions();
+  static std::vector<wasm::HostFunction> EdgelessHostFunctions();
 
   // Reconciles the instances on this node to `instances` (see the protocol
   // doc): starts, stops, restarts and rewires. Returns at once; instances

@@ -319,23 +319,38 @@ TEST_F(WorkflowHostTest, ModuleNotYetThereStaysStarting) {
 TEST(WorkflowHostFunctionsTest, RequestAbiUseTraps) {
   // During /execute there is no instance: ExecContext::extension is null.
   auto fns = WorkflowHost::HostFunctions();
-  ASSERT_EQ(fns.size(), 6u);
+  std::map<std::string, const wasm::HostFunction*> by_name;
+  for (const auto& f : fns) by_name[f.module + "." + f.name] = &f;
+  ASSERT_EQ(fns.size(), by_name.size()) << "one function per name";
   std::map<std::string, std::string> sigs;
-  for (const auto& f : fns) {
-    EXPECT_EQ(f.module, "aether");
-    sigs[f.name] = f.signature;
-  }
-  EXPECT_EQ(sigs["cast"], "i:iiii");
-  EXPECT_EQ(sigs["call"], "i:iiiii");
-  EXPECT_EQ(sigs["call_reply"], "i:ii");
-  EXPECT_EQ(sigs["delayed_cast"], "i:iiiii");
-  EXPECT_EQ(sigs["log"], "v:iii");
-  EXPECT_EQ(sigs["telemetry"], "v:iiF");
+  for (const auto& [name, f] : by_name) sigs[name] = f->signature;
+  std::map<std::string, std::string> expected = {
+      {"aether.cast", "i:iiii"},
+      {"aether.call", "i:iiiii"},
+      {"aether.call_reply", "i:ii"},
+      {"aether.delayed_cast", "i:iiiii"},
+      {"aether.log", "v:iii"},
+      {"aether.telemetry", "v:iiF"},
+      // EDGELESS's guest ABI (edgeless_function's imports.rs; usize is i32).
+      {"env.cast_asm", "v:iiii"},
+      {"env.cast_raw_asm", "v:iiii"},
+      {"env.call_asm", "i:iiiiii"},
+      {"env.call_raw_asm", "i:iiiiii"},
+      {"env.delayed_cast_asm", "v:Iiiii"},
+      {"env.telemetry_log_asm", "v:iiiii"},
+      {"env.slf_asm", "v:ii"},
+      {"env.sync_asm", "v:ii"}};
+  EXPECT_EQ(sigs, expected);
   wasm::ExecContext ctx;
-  auto cast =
-      reinterpret_cast<uint32_t (*)(void*, uint32_t, uint32_t, uint32_t, uint32_t)>(fns[0].fn);
+  auto cast = reinterpret_cast<uint32_t (*)(void*, uint32_t, uint32_t, uint32_t, uint32_t)>(
+      by_name.at("aether.cast")->fn);
   cast(&ctx, 0, 0, 0, 0);
   EXPECT_EQ(ctx.hdr.unwind, static_cast<uint32_t>(AETHER_UNWIND_TRAP));
+  wasm::ExecContext ectx;
+  auto cast_asm = reinterpret_cast<void (*)(void*, uint32_t, uint32_t, uint32_t, uint32_t)>(
+      by_name.at("env.cast_asm")->fn);
+  cast_asm(&ectx, 0, 0, 0, 0);
+  EXPECT_EQ(ectx.hdr.unwind, static_cast<uint32_t>(AETHER_UNWIND_TRAP));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <mutex>
 
 #include "workflow/workflow_host.h"
 #include "workflow/workflow_test_util.h"
@@ -24,7 +25,14 @@ class WorkflowIngressTest : public ::testing::Test {
         fwd,
         IngressOf("in", {{"path", "orders"}, {"content_type", "text/plain"}}, echo.id),
         IngressOf("async", {{"mode", "cast"}}, fwd.id),
-        IngressOf("late", {{"timeout_ms", "100"}}, slow.id)};
+        IngressOf("late", {{"timeout_ms", "100"}}, slow.id),
+        IngressOf("ecast", {{"format", "edgeless"}, {"async", "true"}, {"encode_base64", "true"}},
+                  fwd.id)};
+    // An EDGELESS-format ingress in front of a function on another node.
+    InstanceAssignment ecall =
+        IngressOf("ecall", {{"format", "edgeless"}, {"path", "hello"}, {"method", ""}}, echo.id);
+    ecall.outputs["new_request"] = {Remote("wf-test/efn/0")};
+    all.push_back(ecall);
     std::vector<std::string> ids;
     for (const auto& a : all) ids.push_back(a.id);
     host_->Apply(all);
@@ -61,6 +69,40 @@ TEST_F(WorkflowIngressTest, CastModeAccepts) {
   ASSERT_TRUE(remote_.WaitFor(1));
   EXPECT_EQ(remote_.sent()[0].payload, "fire");
   EXPECT_EQ(remote_.sent()[0].source, "fwd");
+}
+
+TEST_F(WorkflowIngressTest, EdgelessFormatCallsWithEdgelessHttpJson) {
+  std::mutex mu;
+  std::string seen;
+  std::string answer = R"({"body":[111,107],"status":201,"headers":{"Content-Type":"text/x"}})";
+  remote_.on_call = [&](const OutputTarget&, std::string_view payload) -> Result<std::string> {
+    std::lock_guard lock(mu);
+    seen = std::string(payload);
+    return answer;
+  };
+  IngressReply r = Request(kWf, "hello", "POST", "hi");
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.body, "ok");
+  EXPECT_EQ(r.content_type, "text/x");
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(seen, R"({"method":"Post","protocol":"Unknown","host":"","path":"/hello",)"
+                    R"("body":[104,105],"headers":{}})");
+    answer = "not json";
+  }
+  r = Request(kWf, "hello", "GET", "");
+  EXPECT_EQ(r.status, 502) << r.body;
+  // A method EDGELESS has no name for cannot be given to its functions.
+  r = Request(kWf, "hello", "OPTIONS", "");
+  EXPECT_EQ(r.status, 405) << r.body;
+}
+
+TEST_F(WorkflowIngressTest, EdgelessFormatCastsAnswerOkAndEncodeBase64) {
+  IngressReply r = Request(kWf, "ecast", "POST", "fire");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "OK");
+  ASSERT_TRUE(remote_.WaitFor(1));
+  EXPECT_EQ(remote_.sent()[0].payload, "ZmlyZQ==");
 }
 
 TEST_F(WorkflowIngressTest, UnknownPathIs404AndWrongMethod405) {

@@ -150,6 +150,11 @@ Status Core::AppendFrom(Actor& from, std::string_view output, std::string_view p
   if (component.empty()) {
     return NotFound("output \"" + std::string(output) + "\" of " + from.id() + " is not mapped");
   }
+  return AppendTo(from, component, payload, deadline, std::move(event_id), at_edge);
+}
+
+Status Core::AppendTo(Actor& from, std::string_view component, std::string_view payload,
+                      WaitUntil deadline, std::string event_id, bool at_edge) {
   EventLog* log = options_.event_log.get();
   if (log == nullptr) return FailedPrecondition("this engine has no event log ([nats] urls)");
   LogEvent event{event_id.empty() ? RandomEventId() : std::move(event_id), from.component(),

@@ -83,6 +83,10 @@ class Core {
   // dropped (the guest hears it; the event was never accepted).
   Status AppendFrom(Actor& from, std::string_view output, std::string_view payload,
                     WaitUntil deadline, std::string event_id, bool at_edge = false);
+  // The same to the log of `component` of `from`'s workflow, whichever
+  // output leads there (an EDGELESS guest's cast to "self").
+  Status AppendTo(Actor& from, std::string_view component, std::string_view payload,
+                  WaitUntil deadline, std::string event_id, bool at_edge = false);
   // Runs `fn` on a pool worker; `dropped` instead if the pool stops first.
   void Post(std::function<void()> fn, std::function<void()> dropped);
   // Asynchronous: `done` gets the reply or the error, at the latest after

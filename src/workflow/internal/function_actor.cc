@@ -7,6 +7,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "workflow/internal/event_ids.h"
+#include "workflow/internal/instance_state.h"
 
 namespace aether::workflow::internal {
 
@@ -37,6 +38,7 @@ Status FunctionActor::StartInstance(const InstanceAssignment& a, Failure* trappe
     ASSIGN_OR_RETURN(module, o.module(a.function, a.sha256));
   }
   module = o.engine->Current(module);
+  module_syncs_ = module->ImportsFunction("env", "sync_asm");
 
   uint64_t memory = o.memory_limit;
   if (a.memory_limit != 0) memory = std::min(memory, a.memory_limit);
@@ -60,6 +62,14 @@ Status FunctionActor::StartInstance(const InstanceAssignment& a, Failure* trappe
     return inst.status();
   }
   instance_ = std::move(*inst);
+  // EDGELESS's SDK exports these; Aether's never does.
+  if (instance_->HasExport("edgeless_mem_alloc", "i:i") ||
+      instance_->HasExport("handle_cast_asm", "v:iiii") ||
+      instance_->HasExport("handle_call_asm", "i:iiiiii")) {
+    abi_ = Abi::kEdgeless;
+    return StartEdgeless(a, trapped);
+  }
+  abi_ = Abi::kAether;
   has_alloc_ = instance_->HasExport("aether_alloc", "i:i");
   has_init_ = instance_->HasExport("handle_init", "v:ii");
   has_cast_ = instance_->HasExport("handle_cast", "v:iiii");
@@ -110,28 +120,31 @@ Actor::Outcome FunctionActor::CheckCall(const Result<wasm::InstanceCall>& r, std
 }
 
 Actor::Outcome FunctionActor::Put(std::string_view bytes, uint32_t* ptr,
-                                  std::chrono::nanoseconds timeout, Failure* failure) {
+                                  std::chrono::nanoseconds timeout, Failure* failure, bool always) {
   *ptr = 0;
-  if (bytes.empty()) return Outcome::kOk;
+  if (bytes.empty() && !always) return Outcome::kOk;
+  const char* alloc = abi_ == Abi::kEdgeless ? "edgeless_mem_alloc" : "aether_alloc";
   uint64_t args[] = {bytes.size()};
-  Result<wasm::InstanceCall> r = instance_->Call("aether_alloc", "i:i", args, timeout);
-  Outcome out = CheckCall(r, "aether_alloc", failure);
+  Result<wasm::InstanceCall> r = instance_->Call(alloc, "i:i", args, timeout);
+  Outcome out = CheckCall(r, alloc, failure);
   if (out != Outcome::kOk) return out;
   *ptr = static_cast<uint32_t>(r->value);
-  if (*ptr == 0) {
+  if (*ptr == 0 && !bytes.empty()) {
     failure->message =
-        "aether_alloc(" + std::to_string(bytes.size()) + ") returned 0 (out of memory)";
+        std::string(alloc) + "(" + std::to_string(bytes.size()) + ") returned 0 (out of memory)";
     return Outcome::kFailed;
   }
   Status st = instance_->WriteMemory(*ptr, bytes);
   if (!st.ok()) {
-    failure->message = "aether_alloc returned a buffer outside the memory: " + st.message();
+    failure->message =
+        std::string(alloc) + " returned a buffer outside the memory: " + st.message();
     return Outcome::kFailed;
   }
   return Outcome::kOk;
 }
 
 Actor::Outcome FunctionActor::Handle(Event& e, std::string* reply, Failure* failure) {
+  if (abi_ == Abi::kEdgeless) return HandleEdgeless(e, reply, failure);
   bool call = static_cast<bool>(e.reply);
   if (call ? !has_call_ : !has_cast_) {
     failure->message =
@@ -179,7 +192,9 @@ Actor::Outcome FunctionActor::Handle(Event& e, std::string* reply, Failure* fail
 }
 
 void FunctionActor::StopInstance(bool graceful) {
-  if (instance_ != nullptr && graceful && has_stop_) {
+  if (abi_ == Abi::kEdgeless) {
+    StopEdgeless(graceful);
+  } else if (instance_ != nullptr && graceful && has_stop_) {
     event_deadline_ = Clock::now() + event_timeout_;
     Failure f;
     if (CheckCall(instance_->Call("handle_stop", "v:", {}, event_timeout_), "handle_stop", &f) !=
@@ -251,11 +266,13 @@ uint32_t FunctionActor::HostCallReply(uint8_t* dst, uint32_t dst_len) const {
   return n;
 }
 
-int32_t FunctionActor::HostDelayedCast(uint32_t delay_ms, std::string_view output,
+int32_t FunctionActor::HostDelayedCast(uint64_t delay_ms, std::string_view output,
                                        std::string_view payload) {
   if (payload.size() > kMaxPayload) return -5;
   if (milliseconds(delay_ms) > kMaxDelay) return -4;
-  {
+  // EDGELESS's "self": this instance, whatever the outputs are.
+  bool to_self = abi_ == Abi::kEdgeless && output == "self";
+  if (!to_self) {
     std::shared_ptr<const Wiring> w = wiring();
     if (w == nullptr || w->find(output) == w->end()) return -1;
   }
@@ -268,33 +285,40 @@ int32_t FunctionActor::HostDelayedCast(uint32_t delay_ms, std::string_view outpu
   // At-least-once: the id is fixed now, so that handling this event again
   // schedules a cast the log recognizes (within its dedup window).
   std::string id = logged() ? NextCastId(std::string("delayed:").append(output)) : std::string();
-  core_.timer().After(milliseconds(delay_ms), [weak, out = std::string(output),
+  core_.timer().After(milliseconds(delay_ms), [weak, to_self, out = std::string(output),
                                                data = std::string(payload), id = std::move(id)] {
     std::shared_ptr<Actor> self = weak.lock();
     if (self == nullptr) return;
-    auto* fn = static_cast<FunctionActor*>(self.get());
-    fn->delayed_.fetch_sub(1, std::memory_order_relaxed);
-    if (fn->stopped()) return;
-    if (!fn->logged()) {
-      // On the timer's thread, which must not wait.
-      Status st = fn->core_.CastFrom(*fn, out, data, kNoWait);
-      if (!st.ok() && st.code() != Code::kResourceExhausted) {
-        fn->ReportFailure("delayed cast to \"" + out + "\": " + st.message());
-      }
-      return;
-    }
-    // Appending is a round trip to the log: on a pool worker.
-    fn->core_.Post(
-        [self, out, data, id] {
-          auto* f = static_cast<FunctionActor*>(self.get());
-          Status st = f->core_.AppendFrom(
-              *f, out, data,
-              std::chrono::steady_clock::now() + f->core_.options().log_append_timeout, id);
-          if (!st.ok()) f->ReportFailure("delayed cast to \"" + out + "\": " + st.message());
-        },
-        nullptr);
+    static_cast<FunctionActor*>(self.get())->DeliverDelayed(out, to_self, data, id);
   });
   return 0;
+}
+
+void FunctionActor::DeliverDelayed(const std::string& output, bool to_self, const std::string& data,
+                                   const std::string& id) {
+  delayed_.fetch_sub(1, std::memory_order_relaxed);
+  if (stopped()) return;
+  if (!logged()) {
+    // On the timer's thread, which must not wait.
+    Status st =
+        to_self ? Cast(component(), data, kNoWait) : core_.CastFrom(*this, output, data, kNoWait);
+    if (to_self && st.code() == Code::kResourceExhausted) CountDropped();
+    if (!st.ok() && st.code() != Code::kResourceExhausted) {
+      ReportFailure("delayed cast to \"" + output + "\": " + st.message());
+    }
+    return;
+  }
+  // Appending is a round trip to the log: on a pool worker.
+  std::shared_ptr<Actor> self = shared_from_this();
+  core_.Post(
+      [self, output, to_self, data, id] {
+        auto* f = static_cast<FunctionActor*>(self.get());
+        auto deadline = std::chrono::steady_clock::now() + f->core_.options().log_append_timeout;
+        Status st = to_self ? f->core_.AppendTo(*f, f->component(), data, deadline, id)
+                            : f->core_.AppendFrom(*f, output, data, deadline, id);
+        if (!st.ok()) f->ReportFailure("delayed cast to \"" + output + "\": " + st.message());
+      },
+      nullptr);
 }
 
 }  // namespace aether::workflow::internal

@@ -1,0 +1,43 @@
+// EDGELESS's HTTP messages (its edgeless_http crate, as serde_json writes
+// them): what an http-ingress with "format": "edgeless" calls its target
+// with, and the reply it expects back. Functions built with EDGELESS's SDK
+// parse these; docs/edgeless.md shows both.
+//
+//   request:  {"method":"Post","protocol":"Unknown","host":"","path":"/hello",
+//              "body":[104,105],"headers":{}}
+//   response: {"body":[111,107] | null,"status":200,"headers":{"content-type":"..."}}
+//
+// Pure functions: any thread.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace aether::workflow {
+
+// EDGELESS's name of an HTTP method ("POST" -> "Post"), or nullopt for a
+// method EDGELESS has no name for (it knows GET, HEAD, POST, PUT, DELETE,
+// PATCH).
+std::optional<std::string_view> EdgelessMethod(std::string_view method);
+
+// The request as JSON. `method` must be one EdgelessMethod knows.
+std::string EncodeEdgelessRequest(std::string_view method, std::string_view host,
+                                  std::string_view path, std::string_view body,
+                                  const std::map<std::string, std::string>& headers);
+
+struct EdgelessResponse {
+  int status = 200;
+  std::string body;
+  std::map<std::string, std::string> headers;  // names lower-cased
+};
+
+// A function's reply. InvalidArgument naming what is wrong: not JSON, not
+// an object, a status outside 100..599, a body that is not null or a list
+// of bytes (0..255), headers that are not an object of strings.
+Result<EdgelessResponse> DecodeEdgelessResponse(std::string_view json);
+
+}  // namespace aether::workflow
