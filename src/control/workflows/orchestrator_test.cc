@@ -376,7 +376,13 @@ TEST_F(OrchestratorTest, AssignmentsNameThePeersThatMaySendHere) {
   EXPECT_EQ(peer.at("token_sha256"), json::value(*nodes_->PairTokenDigest("a", "b")));
   // Only g, which f's output reaches; not the log nothing sends to.
   EXPECT_EQ(peer.at("instances"), (json::array{"w/g/0"}));
-  EXPECT_TRUE(assignments("a")["peers"].as_array().empty());
+  // And back: g may answer f, its sender (its "@f" route).
+  json::object a = assignments("a");
+  ASSERT_EQ(a["peers"].as_array().size(), 1u) << json::serialize(a);
+  const json::object& back = a["peers"].as_array()[0].as_object();
+  EXPECT_EQ(back.at("node_id"), "b");
+  EXPECT_EQ(back.at("token_sha256"), json::value(*nodes_->PairTokenDigest("b", "a")));
+  EXPECT_EQ(back.at("instances"), (json::array{"w/f/0"}));
 
   // a admitted again (removed, then joins anew): a new credential changes
   // the stored placement, so b's poll wakes with a's new token digest.
@@ -388,6 +394,104 @@ TEST_F(OrchestratorTest, AssignmentsNameThePeersThatMaySendHere) {
   EXPECT_GT(b2["revision"].as_int64(), before);
   ASSERT_EQ(b2["peers"].as_array().size(), 1u);
   EXPECT_NE(b2["peers"].as_array()[0].at("token_sha256"), peer.at("token_sha256"));
+}
+
+// Every function instance gets "@<sender>" outputs: routes to the
+// components that map an output to it, which an EDGELESS function's
+// cast_raw / call_raw back to its sender takes. Resources get none.
+TEST_F(OrchestratorTest, FunctionsGetRoutesBackToTheirSenders) {
+  Deploy("f");
+  Register("a");
+  ASSERT_TRUE(orch_
+                  ->Apply(R"({"name": "w", "functions": [
+      {"name": "first", "function": "f", "output_mapping": {"out": "second"},
+       "annotations": {"max_instances": 2}},
+      {"name": "second", "function": "f", "output_mapping": {"out": "third"}},
+      {"name": "third", "function": "f", "output_mapping": {"again": "third", "log": "log"}},
+      {"name": "away", "function": "f", "output_mapping": {"out": "third"},
+       "annotations": {"node_id_match_any": ["ghost"]}}],
+      "resources": [
+      {"name": "in", "class_type": "http-ingress", "configurations": {"path": "orders"},
+       "output_mapping": {"new_request": "first"}},
+      {"name": "log", "class_type": "file-log", "configurations": {"filename": "x.log"}}]})",
+                          "t")
+                  .ok());
+  ASSERT_EQ(Placement("w")["w/away/0"], "") << "a node named ghost never registers";
+  auto snap = orch_->workflow_store().Snapshot().value();
+  protocol::Assignments got = NodeAssignments(*snap, "a", nullptr);
+  std::map<std::string, protocol::InstanceAssignment> by_id;
+  for (const protocol::InstanceAssignment& i : got.instances) by_id[i.id] = i;
+  ASSERT_EQ(by_id.size(), 6u);
+  auto on_a = [](const std::string& id) {
+    return protocol::OutputTarget{id, "a", "http://a:9091"};
+  };
+  using Outputs = std::map<std::string, std::vector<protocol::OutputTarget>>;
+  using Components = std::map<std::string, std::string>;
+
+  // The ingress sends to first: "@in"; the user's output stays as it is.
+  for (const char* id : {"w/first/0", "w/first/1"}) {
+    EXPECT_EQ(by_id[id].outputs,
+              (Outputs{{"out", {on_a("w/second/0")}}, {"@in", {on_a("w/in/0")}}}));
+    EXPECT_EQ(by_id[id].output_components, (Components{{"out", "second"}, {"@in", "in"}}));
+  }
+  // Both instances of first (max_instances 2).
+  EXPECT_EQ(
+      by_id["w/second/0"].outputs,
+      (Outputs{{"out", {on_a("w/third/0")}}, {"@first", {on_a("w/first/0"), on_a("w/first/1")}}}));
+  EXPECT_EQ(by_id["w/second/0"].output_components,
+            (Components{{"out", "third"}, {"@first", "first"}}));
+  // Itself (a self-loop), second, and away, whose instance is unplaced: a
+  // route without targets, its component still named (an at-least-once
+  // cast waits in the log).
+  EXPECT_EQ(by_id["w/third/0"].outputs, (Outputs{{"again", {on_a("w/third/0")}},
+                                                 {"log", {on_a("w/log/0")}},
+                                                 {"@second", {on_a("w/second/0")}},
+                                                 {"@third", {on_a("w/third/0")}},
+                                                 {"@away", {}}}));
+  EXPECT_EQ(by_id["w/third/0"].output_components, (Components{{"again", "third"},
+                                                              {"log", "log"},
+                                                              {"@second", "second"},
+                                                              {"@third", "third"},
+                                                              {"@away", "away"}}));
+  // Resources: their own outputs only, also the log third sends to.
+  EXPECT_EQ(by_id["w/in/0"].outputs,
+            (Outputs{{"new_request", {on_a("w/first/0"), on_a("w/first/1")}}}));
+  EXPECT_EQ(by_id["w/in/0"].output_components, (Components{{"new_request", "first"}}));
+  EXPECT_TRUE(by_id["w/log/0"].outputs.empty());
+  EXPECT_TRUE(by_id["w/log/0"].output_components.empty());
+  // What the engine parses back is the same.
+  EXPECT_EQ(protocol::ParseAssignments(NodeAssignmentsJson(*snap, "a", nullptr)).value(), got);
+}
+
+// The dataplane takes from another node only what that node's routes
+// reach: a function's routes back to its senders are among them, also to
+// a resource that sends to it.
+TEST_F(OrchestratorTest, PeersMayAnswerTheirSenders) {
+  Deploy("f");
+  Register("a");
+  Register("b");
+  ASSERT_TRUE(orch_
+                  ->Apply(R"({"name": "w", "functions": [
+      {"name": "f", "function": "f", "annotations": {"node_id_match_any": ["a"]}}],
+      "resources": [
+      {"name": "in", "class_type": "http-ingress", "configurations": {"path": "orders"},
+       "output_mapping": {"new_request": "f"}, "annotations": {"node_id_match_any": ["b"]}},
+      {"name": "log", "class_type": "file-log", "configurations": {"filename": "x.log"},
+       "annotations": {"node_id_match_any": ["b"]}}]})",
+                          "t")
+                  .ok());
+  auto snap = orch_->workflow_store().Snapshot().value();
+  PairDigestFn digest = [this](const std::string& from, const std::string& to) {
+    return nodes_->PairTokenDigest(from, to);
+  };
+  // Forward: the ingress on b sends to f.
+  EXPECT_EQ(
+      NodeAssignments(*snap, "a", digest).peers,
+      (std::vector<protocol::PeerGrant>{{"b", *nodes_->PairTokenDigest("b", "a"), {"w/f/0"}}}));
+  // Back: f answers the ingress (not the log, which sends nothing to f).
+  EXPECT_EQ(
+      NodeAssignments(*snap, "b", digest).peers,
+      (std::vector<protocol::PeerGrant>{{"a", *nodes_->PairTokenDigest("a", "b"), {"w/in/0"}}}));
 }
 
 }  // namespace

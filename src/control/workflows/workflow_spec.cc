@@ -251,6 +251,14 @@ Result<std::map<std::string, std::string>> OutputMapping(const json::object& o,
     std::string p = Join(mp, kv.key());
     if (kv.key().empty() || kv.key().size() > 128)
       return Bad(p, "an output name has 1 to 128 bytes");
+    // The control plane adds "@<component>" outputs to the node assignments
+    // (workflow_watch.cc): the routes an EDGELESS function's cast_raw /
+    // call_raw back to its sender takes. A user's would be taken for one.
+    if (kv.key().starts_with('@')) {
+      return Bad(p,
+                 "output names starting with '@' are reserved (the engine's routes back to the "
+                 "components that send here)");
+    }
     if (!kv.value().is_string()) return Bad(p, "the target must be a component name (a string)");
     out[std::string(kv.key())] = std::string(kv.value().get_string());
   }
@@ -447,6 +455,14 @@ Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path
       }
       ASSIGN_OR_RETURN(std::string text, ScalarText(kv.value(), Join(cp, kv.key())));
       r.configurations[std::string(kv.key())] = std::move(text);
+    }
+  }
+  // The http-ingress of an EDGELESS-shaped spec speaks EDGELESS's HTTP JSON
+  // to its functions (docs/edgeless.md, "HTTP") unless the spec says.
+  if (strict.lenient && r.class_type == "http-ingress" && !r.configurations.contains("format")) {
+    auto mode = r.configurations.find("mode");
+    if (mode == r.configurations.end() || mode->second != "portal") {
+      r.configurations["format"] = "edgeless";
     }
   }
   // Its messages start with the key: "period_ms: ..." completes the path.

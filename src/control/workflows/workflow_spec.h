@@ -94,7 +94,9 @@ struct SpecCheckHooks {
 // class_type (listing the known ones), bad configurations
 // (ValidateResourceConfig), more than 256 components.
 //
-// Also rejected: an http-ingress without exactly one mapped output; a name
+// Also rejected: an output name starting with '@' (reserved for the routes
+// back to senders, workflow_watch.h); an http-ingress without exactly one
+// mapped output; a name
 // of the form of a generated id (wf- and 8 hex digits); EDGELESS
 // function_type "CONTAINER"; max_instances outside 1..64; memory_limit
 // other than 0 or 64KiB..4GiB; init_payload over 1 MiB; more than 64

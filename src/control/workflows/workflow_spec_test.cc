@@ -259,10 +259,18 @@ TEST(WorkflowSpecTest, EdgelessFormParsesToTheSameSpec) {
   EXPECT_EQ(Parse(kEdgelessPingPong), Parse(kAetherPingPong));
 
   WorkflowSpec orders = Parse(kEdgelessOrders, Deployed());
-  // The EDGELESS ingress has a "host" (checked, not used); otherwise equal.
+  // The EDGELESS ingress has a "host" (checked, not used) and speaks
+  // EDGELESS's HTTP JSON; otherwise equal.
   EXPECT_EQ(orders.resources[0].configurations.at("host"), "demo.edgeless.com");
+  EXPECT_EQ(orders.resources[0].configurations.at("format"), "edgeless");
   orders.resources[0].configurations.erase("host");
+  orders.resources[0].configurations.erase("format");
   EXPECT_EQ(orders, Parse(kAetherOrders, Deployed()));
+  // One that says its format keeps it; an Aether-shaped spec gets none.
+  std::string raw(kEdgelessOrders);
+  raw.replace(raw.find(R"("host": )"), 0, R"("format": "raw", )");
+  EXPECT_EQ(Parse(raw, Deployed()).resources[0].configurations.at("format"), "raw");
+  EXPECT_FALSE(Parse(kAetherOrders, Deployed()).resources[0].configurations.contains("format"));
 }
 
 TEST(WorkflowSpecTest, CliRewrittenEdgelessForm) {
@@ -680,6 +688,36 @@ TEST(WorkflowSpecTest, UsersCannotDeclarePortals) {
                 token + R"("}}]})",
             controller),
       "resources[0].configurations.url: required: http(s)://host[:port]/wf/{workflow}/{path}");
+}
+
+// "@<component>" outputs are the routes back to a component's senders that
+// the control plane adds to the node assignments: no spec may declare one,
+// in either shape.
+TEST(WorkflowSpecTest, OutputNamesStartingWithAtAreReserved) {
+  const std::string reserved =
+      ": output names starting with '@' are reserved (the engine's routes back to the components "
+      "that send here)";
+  EXPECT_EQ(Error(R"({"functions": [{"name": "f", "function": "parse",
+      "output_mapping": {"out": "f", "@x": "f"}}]})"),
+            "functions[0].output_mapping.@x" + reserved);
+  EXPECT_EQ(Error(R"({"functions": [{"name": "f", "function": "parse"}],
+      "resources": [{"name": "t", "class_type": "timer", "configurations": {"period_ms": 100},
+                     "output_mapping": {"@f": "f"}}]})"),
+            "resources[0].output_mapping.@f" + reserved);
+  // EDGELESS-shaped (lenient about unknown fields, not about this), also
+  // when class_specification.outputs declares it.
+  EXPECT_EQ(Error(R"({"functions": [{"name": "f",
+      "class_specification": {"id": "parse", "function_type": "RUST_WASM", "outputs": ["@x"]},
+      "output_mapping": {"@x": "f"}}]})"),
+            "functions[0].output_mapping.@x" + reserved);
+  EXPECT_EQ(Error(R"({"functions": [{"name": "f", "class_specification": {"id": "parse"}}],
+      "resources": [{"name": "in", "class_type": "http-ingress", "configurations": {"path": "in"},
+                     "output_mapping": {"@new_request": "f"}}]})"),
+            "resources[0].output_mapping.@new_request" + reserved);
+  // Only the first character is reserved.
+  WorkflowSpec s = Parse(R"({"functions": [{"name": "f", "function": "parse",
+      "output_mapping": {"reply@f": "f"}}]})");
+  EXPECT_EQ(s.functions[0].output_mapping, (std::map<std::string, std::string>{{"reply@f", "f"}}));
 }
 
 // EDGELESS ignores what it does not know; so does an EDGELESS-shaped spec

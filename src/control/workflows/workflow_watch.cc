@@ -1,6 +1,7 @@
 #include "control/workflows/workflow_watch.h"
 
 #include <set>
+#include <string_view>
 
 #include "common/json_util.h"
 #include "control/workflows/placement.h"
@@ -8,6 +9,9 @@
 
 namespace aether::control {
 namespace {
+
+// Outputs named "@<component>" are the control plane's, not the user's.
+constexpr std::string_view kSenderRoutePrefix = "@";
 
 std::map<std::string, std::vector<protocol::OutputTarget>> Outputs(
     const WorkflowRecord& r, const std::map<std::string, std::string>& mapping,
@@ -33,8 +37,39 @@ std::map<std::string, int> InstancesOf(const WorkflowRecord& r) {
   return out;
 }
 
+// The components of `r` (functions and resources) that map an output to
+// each component: what the "@<sender>" routes back lead to
+// (docs/workflow-protocol.md). A component that sends to itself is among
+// its own senders.
+std::map<std::string, std::set<std::string>> SendersByTarget(const WorkflowRecord& r) {
+  std::map<std::string, std::set<std::string>> out;
+  auto note = [&](const std::string& sender, const std::map<std::string, std::string>& mapping) {
+    for (const auto& [output, target] : mapping) out[target].insert(sender);
+  };
+  for (const FunctionSpec& f : r.spec.functions) note(f.name, f.output_mapping);
+  for (const ResourceSpec& res : r.spec.resources) note(res.name, res.output_mapping);
+  return out;
+}
+
+// A function's outputs as the engine gets them: the spec's, and for every
+// component that sends to it "@<sender>" -> sender, the route an EDGELESS
+// function's cast_raw/call_raw back to its sender takes. Users cannot name
+// an output "@..." (workflow_spec.cc), so no route hides one of theirs.
+std::map<std::string, std::string> FunctionOutputsWithRoutesBack(
+    const FunctionSpec& f, const std::map<std::string, std::set<std::string>>& senders_by_target) {
+  std::map<std::string, std::string> out = f.output_mapping;
+  auto senders = senders_by_target.find(f.name);
+  if (senders == senders_by_target.end()) return out;
+  for (const std::string& sender : senders->second) {
+    out.insert_or_assign(std::string(kSenderRoutePrefix) + sender, sender);
+  }
+  return out;
+}
+
 // For every instance of `r` on another node than `node_id`: the instances
-// on `node_id` its outputs reach, added to grants[its node].
+// on `node_id` it may send to, added to grants[its node]. That is where its
+// outputs reach and, for a function, the components that send to it (its
+// "@<sender>" routes back).
 void AddGrants(const WorkflowRecord& r, const std::string& node_id,
                std::map<std::string, std::set<std::string>>& grants) {
   std::map<std::string, int> instances_of = InstancesOf(r);
@@ -43,16 +78,25 @@ void AddGrants(const WorkflowRecord& r, const std::string& node_id,
     auto p = r.placement.find(id);
     return p == r.placement.end() ? kNone : p->second.node_id;
   };
-  auto add = [&](const std::string& component, const std::map<std::string, std::string>& mapping) {
-    for (int i = 0; i < instances_of[component]; ++i) {
-      const std::string& from = node_of(protocol::InstanceId(r.id, component, i));
+  // Every instance of `from_component` elsewhere may send to every instance
+  // of `to_component` here.
+  auto grant = [&](const std::string& from_component, const std::string& to_component) {
+    for (int i = 0; i < instances_of[from_component]; ++i) {
+      const std::string& from = node_of(protocol::InstanceId(r.id, from_component, i));
       if (from.empty() || from == node_id) continue;
-      for (const auto& [output, target] : mapping) {
-        for (int j = 0; j < instances_of[target]; ++j) {
-          std::string to = protocol::InstanceId(r.id, target, j);
-          if (node_of(to) == node_id) grants[from].insert(std::move(to));
-        }
+      for (int j = 0; j < instances_of[to_component]; ++j) {
+        std::string to = protocol::InstanceId(r.id, to_component, j);
+        if (node_of(to) == node_id) grants[from].insert(std::move(to));
       }
+    }
+  };
+  std::set<std::string> functions;
+  for (const FunctionSpec& f : r.spec.functions) functions.insert(f.name);
+  auto add = [&](const std::string& component, const std::map<std::string, std::string>& mapping) {
+    for (const auto& [output, target] : mapping) {
+      grant(component, target);
+      // Only functions get routes back (resources answer no sender).
+      if (functions.contains(target)) grant(target, component);
     }
   };
   for (const FunctionSpec& f : r.spec.functions) add(f.name, f.output_mapping);
@@ -80,6 +124,7 @@ protocol::Assignments NodeAssignments(const WorkflowSnapshot& snap, const std::s
   out.revision = snap.revision;
   for (const WorkflowRecord& r : snap.workflows) {
     std::map<std::string, int> instances_of = InstancesOf(r);
+    std::map<std::string, std::set<std::string>> senders_by_target = SendersByTarget(r);
     auto here = [&](const std::string& id) {
       auto p = r.placement.find(id);
       return p != r.placement.end() && p->second.node_id == node_id;
@@ -97,8 +142,8 @@ protocol::Assignments NodeAssignments(const WorkflowSnapshot& snap, const std::s
         a.function = f.function;
         a.init_payload = f.init_payload;
         a.memory_limit = f.memory_limit;
-        a.outputs = Outputs(r, f.output_mapping, instances_of);
-        a.output_components = f.output_mapping;
+        a.output_components = FunctionOutputsWithRoutesBack(f, senders_by_target);
+        a.outputs = Outputs(r, a.output_components, instances_of);
         a.delivery = r.spec.delivery;
         a.incarnation = r.incarnation();
         out.instances.push_back(std::move(a));

@@ -32,10 +32,12 @@ using PairDigestFn = std::function<std::optional<std::string>(const std::string&
 
 // The answer for `node_id` (docs/workflow-protocol.md, protocol/assignments.h):
 // its instances at the snapshot's revision, with every output resolved to
-// the placed instances of its target (unplaced targets are left out), and
-// as "peers" the other nodes whose instances have outputs into instances on
-// `node_id` — what the engine's dataplane accepts from each, and for which
-// instances.
+// the placed instances of its target (unplaced targets are left out), every
+// function instance given routes back to the components that send to it
+// (outputs "@<component>": EDGELESS's raw casts answer a sender), and as
+// "peers" the other nodes whose instances have outputs, or such routes back,
+// into instances on `node_id` — what the engine's dataplane accepts from
+// each, and for which instances.
 protocol::Assignments NodeAssignments(const WorkflowSnapshot& snap, const std::string& node_id,
                                       const PairDigestFn& pair_digest);
 // protocol::EncodeAssignments of the above.
