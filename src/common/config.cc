@@ -476,6 +476,11 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(
         s.Integer("http_egress_queue_length", &w.http_egress_queue_length, 1, 1'000'000));
     RETURN_IF_ERROR(s.Integer("kv_queue_length", &w.kv_queue_length, 1, 1'000'000));
+    RETURN_IF_ERROR(s.String("egress_default", &w.egress_default));
+    if (w.egress_default != "public" && w.egress_default != "none") {
+      return InvalidArgument(origin + ": [workflow] egress_default must be public or none, not \"" +
+                             w.egress_default.substr(0, 64) + "\"");
+    }
     RETURN_IF_ERROR(s.String("placement", &w.placement));
     if (w.placement != "least-loaded" && w.placement != "round-robin" &&
         w.placement != "weighted-random") {
@@ -549,7 +554,9 @@ std::string WorkflowTemplate(const WorkflowConfig& d) {
     << "http_egress_queue_length = " << d.http_egress_queue_length
     << "   # casts waiting per http-egress resource; then senders wait\n"
     << "kv_queue_length = " << d.kv_queue_length
-    << "           # commands waiting per durable kv resource; then senders wait\n";
+    << "           # commands waiting per durable kv resource; then senders wait\n"
+    << "egress_default = \"" << d.egress_default
+    << "\"      # an http-egress without allow: public = any public address, none = nothing\n";
   return o.str();
 }
 

@@ -186,6 +186,10 @@ struct WorkflowConfig {
   size_t redis_queue_length = kDefaultRedisQueueLength;             // casts per resource
   size_t http_egress_queue_length = kDefaultHttpEgressQueueLength;  // casts per resource
   size_t kv_queue_length = kDefaultKvQueueLength;  // commands per durable kv resource
+  // What an http-egress without an "allow" list may reach: "public" (any
+  // host whose addresses are all public: no loopback, private, link-local,
+  // metadata...) or "none" (it may reach nothing; each needs a list).
+  std::string egress_default = "public";
   // Control plane: how a new workflow instance picks among the nodes that
   // may take it ("least-loaded", "round-robin", "weighted-random").
   std::string placement = "least-loaded";

@@ -145,6 +145,18 @@ TEST(ConfigTest, InlineBudgetHasADefaultZeroTurnsItOffAndItIsBounded) {
   EXPECT_NE(t->find("inline_budget = \"1ms\""), std::string::npos);
 }
 
+TEST(ConfigTest, EgressDefaultIsPublicOrNone) {
+  EXPECT_EQ(ParseConfig("", "t.toml")->workflow.egress_default, "public");
+  Result<Config> none = ParseConfig("[workflow]\negress_default = \"none\"\n", "t.toml");
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_EQ(none->workflow.egress_default, "none");
+  EXPECT_EQ(ParseConfig("[workflow]\negress_default = \"all\"\n", "t.toml").status().message(),
+            "t.toml: [workflow] egress_default must be public or none, not \"all\"");
+  Result<std::string> t = ConfigTemplate("engine");
+  ASSERT_TRUE(t.ok());
+  EXPECT_NE(t->find("egress_default = \"public\""), std::string::npos);
+}
+
 TEST(ConfigTest, PlacementPolicyIsOneOfThree) {
   EXPECT_EQ(ParseConfig("", "t.toml")->workflow.placement, "least-loaded");
   Result<Config> rr = ParseConfig("[workflow]\nplacement = \"round-robin\"\n", "t.toml");

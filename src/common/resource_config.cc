@@ -214,7 +214,7 @@ const std::vector<std::string>& ConfigKeys(std::string_view class_type) {
       {"http-ingress",
        {"async", "content_type", "encode_base64", "format", "host", "method", "methods", "mode",
         "path", "timeout_ms", "token_sha256", "wf_id"}},
-      {"http-egress", {"allow", "max_response_bytes", "timeout_ms"}},
+      {"http-egress", {"allow", "format", "max_response_bytes", "timeout_ms"}},
       {"file-log", {"add-source-id", "add-timestamp", "filename", "max_bytes"}},
       {"kv", {"max_keys", "max_value_bytes", "storage"}},
       {"redis", {"add-workflow-id", "key", "mode", "url"}},
@@ -402,13 +402,21 @@ Result<EgressAllowEntry> ParseEgressAllowEntry(std::string_view text) {
 Result<HttpEgressConfig> ParseHttpEgressConfig(const ResourceConfigMap& c) {
   RETURN_IF_ERROR(CheckKeys(c, ConfigKeys("http-egress")));
   HttpEgressConfig out;
+  ASSIGN_OR_RETURN(size_t format, Choice(c, "format", {"raw", "edgeless"}));
+  out.edgeless = format == 1;
   const std::string* allow = Find(c, "allow");
-  if (allow == nullptr || Trim(*allow).empty()) {
-    // EDGELESS's http-egress reaches any host; an edge node's network is
-    // not the guest's to roam, so Aether wants the list spelled out.
-    return KeyError("allow", "required: a comma list of host or host:port the functions may reach");
+  if (allow == nullptr) {
+    // EDGELESS's http-egress reaches any host. Here the node decides
+    // ([workflow] egress_default): public addresses only, or nothing.
+    out.node_policy = true;
+  } else if (Trim(*allow).empty()) {
+    return KeyError("allow",
+                    "is empty: list the hosts the functions may reach, or leave the key "
+                    "out for the engine's [workflow] egress_default");
   }
-  ASSIGN_OR_RETURN(std::vector<std::string> list, CommaList("allow", *allow));
+  ASSIGN_OR_RETURN(std::vector<std::string> list,
+                   out.node_policy ? Result<std::vector<std::string>>(std::vector<std::string>{})
+                                   : CommaList("allow", *allow));
   if (list.size() > 256) return KeyError("allow", "at most 256 entries");
   for (const std::string& entry : list) {
     Result<EgressAllowEntry> e = ParseEgressAllowEntry(entry);

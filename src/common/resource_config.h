@@ -112,7 +112,17 @@ Result<EgressAllowEntry> ParseEgressAllowEntry(std::string_view text);
 // http-egress: outbound HTTP. The payload is a JSON request
 // {"method"?, "url", "headers"?, "body"?} or a bare URL (GET).
 struct HttpEgressConfig {
-  std::vector<std::string> allow;  // "allow": comma list of EgressAllowEntry, normalized (required)
+  // "allow": comma list of EgressAllowEntry, normalized. Absent (as in
+  // EDGELESS's files): the engine's [workflow] egress_default decides —
+  // any public address, or nothing.
+  std::vector<std::string> allow;
+  bool node_policy = false;  // no "allow" given
+  // "format": "raw" (default: Aether's request JSON or a URL; a call's
+  // reply is a 2xx body) or "edgeless": a call carries EDGELESS's HTTP
+  // request JSON and is answered its HTTP response JSON, whatever the
+  // status (workflow/edgeless_http.h). Set by the control plane for the
+  // http-egress of an EDGELESS-shaped spec that does not say.
+  bool edgeless = false;
   std::chrono::milliseconds timeout{5000};  // "timeout_ms", 1..60000
   uint64_t max_response = 1u << 20;         // "max_response_bytes", 1..16 MiB
 };

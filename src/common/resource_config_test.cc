@@ -127,8 +127,8 @@ TEST(ResourceConfigTest, HttpEgress) {
                                       "192.168.0.0/16:81", "[fd00::/8]:9000", "127.0.0.1"}));
 
   const std::vector<BadCase> cases = {
-      {{}, "allow: required"},
-      {{{"allow", " "}}, "allow: required"},
+      {{{"allow", " "}}, "allow: is empty"},
+      {{{"format", "json"}}, "format: must be raw or edgeless"},
       {{{"allow", "a,,b"}}, "allow: empty entry"},
       {{{"allow", "http://x"}}, "allow: \"http://x\": give host or host:port, not a URL"},
       {{{"allow", "x/y"}}, "allow: invalid CIDR range \"x/y\""},
@@ -162,7 +162,7 @@ TEST(ResourceConfigTest, HttpEgress) {
        "max_response_bytes: must be between 1 and 16777216"},
       {{{"allow", "x"}, {"max_response_bytes", "16777217"}}, "max_response_bytes: must be between"},
       {{{"allow", "x"}, {"hosts", "y"}},
-       "hosts: unknown key (known keys: allow, max_response_bytes, timeout_ms)"},
+       "hosts: unknown key (known keys: allow, format, max_response_bytes, timeout_ms)"},
   };
   for (const BadCase& c : cases) {
     std::string err = Error(ParseHttpEgressConfig(c.config));
@@ -392,7 +392,14 @@ TEST(ResourceConfigTest, ValidateDispatches) {
   EXPECT_TRUE(ValidateResourceConfig("file-log", {}, "t").ok());
   EXPECT_TRUE(ValidateResourceConfig("http-ingress", {}, "t").ok());
   EXPECT_EQ(Error(ValidateResourceConfig("timer", {}, "t")).rfind("period_ms: required", 0), 0u);
-  EXPECT_EQ(Error(ValidateResourceConfig("http-egress", {}, "t")).rfind("allow: required", 0), 0u);
+  // Without "allow" the engine's [workflow] egress_default decides.
+  Result<HttpEgressConfig> node = ParseHttpEgressConfig({});
+  ASSERT_TRUE(node.ok()) << node.status().message();
+  EXPECT_TRUE(node->node_policy);
+  EXPECT_TRUE(node->allow.empty());
+  EXPECT_FALSE(node->edgeless);
+  EXPECT_TRUE(ParseHttpEgressConfig({{"format", "edgeless"}})->edgeless);
+  EXPECT_FALSE(ParseHttpEgressConfig({{"allow", "example.com"}})->node_policy);
   EXPECT_EQ(Error(ValidateResourceConfig("redis", {}, "t")).rfind("key: required", 0), 0u);
   Status st = ValidateResourceConfig("dda", {}, "t");
   EXPECT_EQ(st.code(), Code::kInvalidArgument);

@@ -22,6 +22,7 @@ WorkflowOptions WorkflowOptionsFromConfig(const Config& config) {
       .redis_queue_length = wf.redis_queue_length,
       .http_egress_queue_length = wf.http_egress_queue_length,
       .kv_queue_length = wf.kv_queue_length,
+      .egress_public_by_default = wf.egress_default == "public",
   };
   o.dataplane.queue_length = wf.dataplane_queue_length;
   o.dataplane.dedup_batches = wf.dataplane_dedup_batches;

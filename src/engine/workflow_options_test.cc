@@ -28,6 +28,7 @@ redis_command_timeout = "4s"
 redis_queue_length = 33
 http_egress_queue_length = 7
 kv_queue_length = 8
+egress_default = "none"
 )",
                                  "engine.toml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -44,6 +45,7 @@ kv_queue_length = 8
   EXPECT_EQ(o.host.resource_limits.redis_queue_length, 33u);
   EXPECT_EQ(o.host.resource_limits.http_egress_queue_length, 7u);
   EXPECT_EQ(o.host.resource_limits.kv_queue_length, 8u);
+  EXPECT_FALSE(o.host.resource_limits.egress_public_by_default);
   EXPECT_EQ(o.dataplane.queue_length, 99u);
   EXPECT_EQ(o.dataplane.dedup_batches, 12u);
   EXPECT_EQ(o.dataplane.dedup_window, 90s);
@@ -70,6 +72,7 @@ TEST(WorkflowOptionsTest, AnEmptyConfigGivesTheDefaults) {
   EXPECT_EQ(o.host.resource_limits.redis_queue_length, kDefaultRedisQueueLength);
   EXPECT_EQ(o.host.resource_limits.http_egress_queue_length, kDefaultHttpEgressQueueLength);
   EXPECT_EQ(o.host.resource_limits.kv_queue_length, kDefaultKvQueueLength);
+  EXPECT_TRUE(o.host.resource_limits.egress_public_by_default);
   EXPECT_EQ(o.dataplane.queue_length, kDefaultDataplaneQueueLength);
   EXPECT_EQ(o.dataplane.dedup_batches, kDefaultDataplaneDedupBatches);
   EXPECT_EQ(o.dataplane.dedup_window, kDefaultDataplaneDedupWindow);

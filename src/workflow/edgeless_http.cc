@@ -7,6 +7,52 @@ namespace aether::workflow {
 
 namespace json = boost::json;
 
+namespace {
+
+json::array ByteArray(std::string_view bytes) {
+  json::array out;
+  out.reserve(bytes.size());
+  for (char c : bytes) out.emplace_back(static_cast<uint8_t>(c));
+  return out;
+}
+
+// A "body": null or a list of bytes, appended to `out`; false when it is
+// neither.
+bool ReadBytes(const json::value* body, std::string* out) {
+  if (body == nullptr || body->is_null()) return true;
+  if (!body->is_array()) return false;
+  out->reserve(body->get_array().size());
+  for (const json::value& b : body->get_array()) {
+    boost::system::error_code ec;
+    auto byte = b.is_number() ? b.to_number<int64_t>(ec) : -1;
+    if (ec || byte < 0 || byte > 255) return false;
+    out->push_back(static_cast<char>(byte));
+  }
+  return true;
+}
+
+// "headers": null or an object of strings, into `out` (names lower-cased
+// when `lower`); false otherwise, with the bad name in `bad`.
+bool ReadHeaders(const json::value* headers, bool lower, std::map<std::string, std::string>* out,
+                 std::string* bad) {
+  if (headers == nullptr || headers->is_null()) return true;
+  if (!headers->is_object()) return false;
+  for (const auto& kv : headers->get_object()) {
+    if (!kv.value().is_string()) {
+      *bad = std::string(kv.key());
+      return false;
+    }
+    std::string name(kv.key());
+    if (lower) {
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    (*out)[name] = std::string(kv.value().get_string());
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<std::string_view> EdgelessMethod(std::string_view method) {
   static const std::map<std::string_view, std::string_view> kNames = {
       {"GET", "Get"}, {"HEAD", "Head"},     {"POST", "Post"},
@@ -19,9 +65,6 @@ std::optional<std::string_view> EdgelessMethod(std::string_view method) {
 std::string EncodeEdgelessRequest(std::string_view method, std::string_view host,
                                   std::string_view path, std::string_view body,
                                   const std::map<std::string, std::string>& headers) {
-  json::array bytes;
-  bytes.reserve(body.size());
-  for (char c : body) bytes.emplace_back(static_cast<uint8_t>(c));
   json::object h;
   for (const auto& [k, v] : headers) h[k] = v;
   // serde writes the fields in declaration order; keep it for readers that
@@ -31,7 +74,58 @@ std::string EncodeEdgelessRequest(std::string_view method, std::string_view host
   o["protocol"] = "Unknown";
   o["host"] = host;
   o["path"] = path;
-  o["body"] = std::move(bytes);
+  o["body"] = ByteArray(body);
+  o["headers"] = std::move(h);
+  return json::serialize(o);
+}
+
+Result<EdgelessRequest> DecodeEdgelessRequest(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec)
+    return InvalidArgument("the request is not JSON (EDGELESS's HTTP request): " + ec.message());
+  if (!v.is_object()) return InvalidArgument("the request is not a JSON object");
+  const json::object& o = v.get_object();
+  EdgelessRequest out;
+  const json::value* method = o.if_contains("method");
+  static const std::map<std::string_view, std::string_view> kMethods = {
+      {"Get", "GET"}, {"Head", "HEAD"},     {"Post", "POST"},
+      {"Put", "PUT"}, {"Delete", "DELETE"}, {"Patch", "PATCH"}};
+  auto m = method != nullptr && method->is_string() ? kMethods.find(method->get_string())
+                                                    : kMethods.end();
+  if (m == kMethods.end()) {
+    return InvalidArgument(
+        "the request's method is not one of Get, Head, Post, Put, Delete, Patch");
+  }
+  out.method = std::string(m->second);
+  if (const json::value* p = o.if_contains("protocol"); p != nullptr && p->is_string()) {
+    out.https = p->get_string() == "HTTPS";
+  }
+  for (auto [key, field] : {std::pair{"host", &out.host}, {"path", &out.path}}) {
+    const json::value* f = o.if_contains(key);
+    if (f == nullptr || !f->is_string()) {
+      return InvalidArgument(std::string("the request's ") + key + " is not a string");
+    }
+    *field = std::string(f->get_string());
+  }
+  if (!ReadBytes(o.if_contains("body"), &out.body)) {
+    return InvalidArgument("the request's body is not null or a list of bytes (0..255)");
+  }
+  std::string bad;
+  if (!ReadHeaders(o.if_contains("headers"), /*lower=*/false, &out.headers, &bad)) {
+    return InvalidArgument("the request's headers are not an object of strings" +
+                           (bad.empty() ? std::string() : " (\"" + bad + "\")"));
+  }
+  return out;
+}
+
+std::string EncodeEdgelessResponse(int status, std::string_view body,
+                                   const std::map<std::string, std::string>& headers) {
+  json::object h;
+  for (const auto& [k, v] : headers) h[k] = v;
+  json::object o;
+  o["body"] = ByteArray(body);
+  o["status"] = status;
   o["headers"] = std::move(h);
   return json::serialize(o);
 }
@@ -54,30 +148,13 @@ Result<EdgelessResponse> DecodeEdgelessResponse(std::string_view text) {
     return InvalidArgument("the reply's status is not an HTTP status (100..599)");
   }
   out.status = static_cast<int>(code);
-  if (const json::value* body = o.if_contains("body"); body != nullptr && !body->is_null()) {
-    if (!body->is_array())
-      return InvalidArgument("the reply's body is not null or a list of bytes");
-    out.body.reserve(body->get_array().size());
-    for (const json::value& b : body->get_array()) {
-      auto byte = b.is_number() ? b.to_number<int64_t>(num_ec) : -1;
-      if (num_ec || byte < 0 || byte > 255) {
-        return InvalidArgument("the reply's body has an element that is not a byte (0..255)");
-      }
-      out.body.push_back(static_cast<char>(byte));
-    }
+  if (!ReadBytes(o.if_contains("body"), &out.body)) {
+    return InvalidArgument("the reply's body is not null or a list of bytes (0..255)");
   }
-  if (const json::value* headers = o.if_contains("headers");
-      headers != nullptr && !headers->is_null()) {
-    if (!headers->is_object()) return InvalidArgument("the reply's headers are not an object");
-    for (const auto& kv : headers->get_object()) {
-      if (!kv.value().is_string()) {
-        return InvalidArgument("the reply's header \"" + std::string(kv.key()) +
-                               "\" is not a string");
-      }
-      std::string name(kv.key());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out.headers[name] = std::string(kv.value().get_string());
-    }
+  std::string bad;
+  if (!ReadHeaders(o.if_contains("headers"), /*lower=*/true, &out.headers, &bad)) {
+    return InvalidArgument(bad.empty() ? "the reply's headers are not an object"
+                                       : "the reply's header \"" + bad + "\" is not a string");
   }
   return out;
 }

@@ -35,6 +35,24 @@ struct EdgelessResponse {
   std::map<std::string, std::string> headers;  // names lower-cased
 };
 
+struct EdgelessRequest {
+  std::string method;  // upper case: "POST"
+  bool https = false;  // "protocol": "HTTPS" (else http, as EDGELESS's egress does)
+  std::string host;
+  std::string path;
+  std::string body;
+  std::map<std::string, std::string> headers;
+};
+
+// A function's request to an http-egress of that format. InvalidArgument
+// naming what is wrong (not JSON, a method EDGELESS does not name, a host
+// or path that is not a string, a body that is not bytes, ...).
+Result<EdgelessRequest> DecodeEdgelessRequest(std::string_view json);
+
+// The response as JSON, for the function that called an http-egress.
+std::string EncodeEdgelessResponse(int status, std::string_view body,
+                                   const std::map<std::string, std::string>& headers);
+
 // A function's reply. InvalidArgument naming what is wrong: not JSON, not
 // an object, a status outside 100..599, a body that is not null or a list
 // of bytes (0..255), headers that are not an object of strings.

@@ -38,6 +38,9 @@ struct ResourceLimits {
   size_t redis_queue_length = kDefaultRedisQueueLength;             // queued casts
   size_t http_egress_queue_length = kDefaultHttpEgressQueueLength;  // queued casts
   size_t kv_queue_length = kDefaultKvQueueLength;  // queued commands of a durable kv
+  // [workflow] egress_default: an http-egress without an "allow" list
+  // reaches any public address (true) or nothing (false).
+  bool egress_public_by_default = true;
 };
 
 // What the hosting engine offers a resource. The callbacks are valid until

@@ -457,9 +457,11 @@ Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path
       r.configurations[std::string(kv.key())] = std::move(text);
     }
   }
-  // The http-ingress of an EDGELESS-shaped spec speaks EDGELESS's HTTP JSON
-  // to its functions (docs/edgeless.md, "HTTP") unless the spec says.
-  if (strict.lenient && r.class_type == "http-ingress" && !r.configurations.contains("format")) {
+  // The http-ingress and http-egress of an EDGELESS-shaped spec speak
+  // EDGELESS's HTTP JSON with its functions (docs/edgeless.md, "HTTP")
+  // unless the spec says.
+  if (strict.lenient && (r.class_type == "http-ingress" || r.class_type == "http-egress") &&
+      !r.configurations.contains("format")) {
     auto mode = r.configurations.find("mode");
     if (mode == r.configurations.end() || mode->second != "portal") {
       r.configurations["format"] = "edgeless";

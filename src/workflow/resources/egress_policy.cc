@@ -117,7 +117,8 @@ Result<EgressTarget> ParseEgressUrl(std::string_view url) {
   return t;
 }
 
-EgressPolicy::EgressPolicy(const std::vector<std::string>& allow) {
+EgressPolicy::EgressPolicy(const std::vector<std::string>& allow, bool any_public)
+    : any_public_(any_public) {
   for (const std::string& raw : allow) {
     Result<EgressAllowEntry> e = ParseEgressAllowEntry(raw);
     if (e.ok()) entries_.push_back(std::move(*e));
@@ -125,6 +126,7 @@ EgressPolicy::EgressPolicy(const std::vector<std::string>& allow) {
 }
 
 Status EgressPolicy::CheckTarget(const EgressTarget& target) const {
+  if (any_public_) return OkStatus();  // where it resolves to is checked at connect
   for (const EgressAllowEntry& e : entries_) {
     if (!PortAllowed(e, target)) continue;
     bool host_ok = e.kind == EgressAllowEntry::Kind::kName

@@ -49,7 +49,10 @@ class EgressPolicy {
  public:
   // `allow`: entries as ParseHttpEgressConfig normalized them. An entry
   // that does not parse is ignored: a bad entry never widens the list.
-  explicit EgressPolicy(const std::vector<std::string>& allow);
+  // `any_public` (an http-egress without a list, on an engine whose
+  // [workflow] egress_default is "public"): every host and port passes
+  // CheckTarget; CheckAddress still passes public addresses only.
+  explicit EgressPolicy(const std::vector<std::string>& allow, bool any_public = false);
 
   // PermissionDenied when no entry allows the target's host and port.
   Status CheckTarget(const EgressTarget& target) const;
@@ -61,6 +64,7 @@ class EgressPolicy {
 
  private:
   std::vector<EgressAllowEntry> entries_;
+  bool any_public_ = false;
 };
 
 }  // namespace aether::workflow::resources

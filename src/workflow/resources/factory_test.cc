@@ -66,7 +66,7 @@ TEST(CreateResourceTest, BadConfigurationsAreInvalidArgument) {
   for (auto [cls, config] : std::vector<std::pair<std::string, ResourceConfigMap>>{
            {"kv", {{"max_keys", "lots"}}},
            {"kv", {{"nope", "1"}}},
-           {"http-egress", {}},
+           {"http-egress", {{"allow", ""}}},
            {"redis", {}},
            {"timer", {}},
            {"file-log", {{"filename", "../x"}}}}) {

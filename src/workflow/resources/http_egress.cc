@@ -1,6 +1,7 @@
 #include "workflow/resources/http_egress.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cctype>
 #include <stop_token>
 #include <utility>
@@ -9,10 +10,13 @@
 #include "common/json_util.h"
 #include "common/log.h"
 #include "common/work_queue.h"
+#include "workflow/edgeless_http.h"
 #include "workflow/resources/egress_policy.h"
 
 namespace aether::workflow::resources {
 namespace {
+
+namespace json = boost::json;
 
 constexpr std::string_view kResponseOutput = "response";
 constexpr size_t kErrorBodyPreview = 200;
@@ -46,7 +50,7 @@ class HttpEgress final : public Resource {
   HttpEgress(ResourceContext ctx, HttpEgressConfig config)
       : ctx_(std::move(ctx)),
         config_(std::move(config)),
-        policy_(config_.allow),
+        policy_(config_.allow, config_.node_policy && ctx_.limits.egress_public_by_default),
         http_(NewHttpClient({.max_response_bytes = config_.max_response})),
         queue_(WorkQueueOptions{"http-egress: the request queue", 1,
                                 ctx_.limits.http_egress_queue_length, kEgressQueueBytes}) {}
@@ -86,6 +90,20 @@ class HttpEgress final : public Resource {
     return Perform(p, std::min(timeout, config_.timeout));
   }
 
+  // EDGELESS's HTTP request JSON as Aether's request (edgeless_http.h).
+  static Result<EgressRequest> FromEdgeless(std::string_view payload) {
+    Result<EdgelessRequest> e = DecodeEdgelessRequest(payload);
+    if (!e.ok()) return InvalidArgument("http-egress: " + e.status().message());
+    json::object req;
+    req["method"] = e->method;
+    req["url"] = (e->https ? "https://" : "http://") + e->host + e->path;
+    json::object headers;
+    for (const auto& [k, v] : e->headers) headers[k] = v;
+    req["headers"] = std::move(headers);
+    if (e->method != "GET" && e->method != "HEAD") req["body"] = e->body;
+    return ParseEgressRequest(json::serialize(req));
+  }
+
   void Stop() override {
     stop_.request_stop();  // a request in flight ends now, not at its timeout
     size_t dropped = queue_.Stop();
@@ -102,7 +120,13 @@ class HttpEgress final : public Resource {
 
   // The checks that need no network: the payload, the URL, the allow list.
   Result<Prepared> Prepare(std::string_view payload) const {
-    ASSIGN_OR_RETURN(EgressRequest req, ParseEgressRequest(payload));
+    if (config_.node_policy && !ctx_.limits.egress_public_by_default) {
+      return PermissionDenied(
+          "http-egress: this resource has no allow list, and this engine's [workflow] "
+          "egress_default is \"none\": give it an \"allow\" list");
+    }
+    ASSIGN_OR_RETURN(EgressRequest req,
+                     config_.edgeless ? FromEdgeless(payload) : ParseEgressRequest(payload));
     ASSIGN_OR_RETURN(EgressTarget target, ParseEgressUrl(req.url));
     RETURN_IF_ERROR(policy_.CheckTarget(target));
     return Prepared{std::move(req), std::move(target)};
@@ -126,6 +150,13 @@ class HttpEgress final : public Resource {
     if (!r.ok()) {
       const std::string& m = r.status().message();
       return Status(r.status().code(), m.starts_with("http-egress: ") ? m : "http-egress: " + m);
+    }
+    if (config_.edgeless) {
+      // EDGELESS's egress answers every status: the function decides.
+      // Lower-case names, as EDGELESS's HTTP client gives them.
+      std::map<std::string, std::string> headers;
+      for (const auto& [k, v] : r->headers) headers[Lower(k)] = v;
+      return EncodeEdgelessResponse(r->status, r->body, headers);
     }
     if (r->status < 200 || r->status > 299) {
       std::string preview = r->body.substr(0, kErrorBodyPreview);

@@ -15,7 +15,10 @@
 //   1.2.3.4[:port]         an IPv4 address; [::1][:port] an IPv6 one
 //   10.0.0.0/8[:port]      a CIDR range; [fd00::/8][:port] for IPv6
 // A host in an unusual IPv4 spelling ("2130706433", "0x7f.1") is
-// InvalidArgument.
+// InvalidArgument. Without a list (HttpEgressConfig::node_policy) the
+// engine's [workflow] egress_default decides: "public" passes every host
+// and port, and the address check above still refuses every non-public
+// address; "none" refuses every request (PermissionDenied).
 // Anything else is PermissionDenied, before the request (host and port) or
 // at connect time (an address). Credentials in the URL, and the
 // headers Host, Content-Length, Transfer-Encoding and Connection in the
@@ -28,6 +31,11 @@
 // output "response" when it is mapped, every failure goes to
 // report_failure. Responses over max_response_bytes are ResourceExhausted;
 // the whole exchange is bounded by timeout_ms (and by a call's timeout).
+//
+// "format": "edgeless": the payload is EDGELESS's HTTP request JSON
+// (edgeless_http.h; url = http[s]://host + path), checked as above, and the
+// reply EDGELESS's HTTP response JSON for every status (header names lower
+// case).
 #pragma once
 
 #include <memory>

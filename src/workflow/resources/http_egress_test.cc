@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/http_server.h"
+#include "workflow/edgeless_http.h"
 #include "workflow/resources/test_context.h"
 
 namespace aether::workflow::resources {
@@ -219,6 +220,67 @@ TEST_F(EgressServerTest, NameResolvingToLoopbackIsRefused) {
       << fake_.failures()[0];
   res->Stop();
   EXPECT_EQ(hello_hits_, 0) << "the server must never see the request";
+}
+
+// Without an allow list (as EDGELESS's files have it) the engine's
+// [workflow] egress_default decides: public addresses only, or nothing.
+TEST_F(EgressServerTest, WithoutAListOnlyPublicAddressesAreReached) {
+  HttpEgressConfig c = Config({});
+  c.node_policy = true;
+  auto res = NewHttpEgress(fake_.Make(), c);
+  for (const std::string& url :
+       {"http://127.0.0.1:" + port() + "/hello", "http://localhost:" + port() + "/hello",
+        "http://[::ffff:127.0.0.1]:" + port() + "/hello"}) {
+    auto r = res->Call("fn", url, 5s);
+    EXPECT_EQ(r.status().code(), Code::kPermissionDenied) << url << ": " << r.status().ToString();
+    EXPECT_NE(r.status().message().find("(loopback)"), std::string::npos) << r.status().message();
+  }
+  ResourceContext none = fake_.Make();
+  none.limits.egress_public_by_default = false;
+  auto closed = NewHttpEgress(std::move(none), c);
+  auto r = closed->Call("fn", "http://example.com/", 5s);
+  EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
+  EXPECT_NE(r.status().message().find("egress_default"), std::string::npos) << r.status().message();
+  EXPECT_EQ(hello_hits_, 0) << "the server must never see the request";
+}
+
+TEST_F(EgressServerTest, EdgelessFormatSpeaksEdgelessHttpJson) {
+  HttpEgressConfig c = Config();
+  c.edgeless = true;
+  auto res = NewHttpEgress(fake_.Make(), c);
+  std::string host = "127.0.0.1:" + port();
+  auto r = res->Call("fn",
+                     R"({"method":"Put","protocol":"HTTP","host":")" + host +
+                         R"(","path":"/echo","body":[104,105],"headers":{"X-Test":"t1"}})",
+                     5s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  Result<EdgelessResponse> answer = DecodeEdgelessResponse(*r);
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString() << ": " << *r;
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body, "PUT t1 hi");
+  // Every status is an answer, not an error: the function decides.
+  r = res->Call("fn",
+                R"({"method":"Get","protocol":"HTTP","host":")" + host +
+                    R"(","path":"/missing","body":null,"headers":{}})",
+                5s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(DecodeEdgelessResponse(*r)->status, 404);
+  // The allow list and the request checks hold as in the raw format.
+  EXPECT_EQ(res->Call("fn",
+                      R"({"method":"Get","protocol":"HTTP","host":"example.com","path":"/",)"
+                      R"("body":null,"headers":{}})",
+                      5s)
+                .status()
+                .code(),
+            Code::kPermissionDenied);
+  EXPECT_EQ(res->Call("fn", base_ + "/hello", 5s).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(res->Call("fn",
+                      R"({"method":"Get","protocol":"HTTP","host":")" + host +
+                          R"(","path":"/","body":null,"headers":{"Host":"x"}})",
+                      5s)
+                .status()
+                .code(),
+            Code::kInvalidArgument);
 }
 
 TEST_F(EgressServerTest, LoopbackNamedExplicitlyIsReached) {
