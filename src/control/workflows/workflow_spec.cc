@@ -271,10 +271,11 @@ Status FunctionAnnotations(const json::object& fn, const std::string& path, Func
   if (v == nullptr || v->is_null()) return OkStatus();
   std::string ap = path + ".annotations";
   ASSIGN_OR_RETURN(const json::object* a, ObjectAt(*v, ap));
-  RETURN_IF_ERROR(OnlyFields(*a, ap,
-                             {"init_payload", "init-payload", "max_instances", "node_id_match_any",
-                              "label_match_all", "memory_limit", "domain_match_any"},
-                             strict));
+  RETURN_IF_ERROR(OnlyFields(
+      *a, ap,
+      {"init_payload", "init-payload", "max_instances", "node_id_match_any", "label_match_all",
+       "memory_limit", "domain_match_any", "resource_match_all", "tee", "tpm"},
+      strict));
   const json::value* init = a->if_contains("init_payload");
   std::string init_path = ap + ".init_payload";
   if (const json::value* edgeless = a->if_contains("init-payload")) {
@@ -291,6 +292,9 @@ Status FunctionAnnotations(const json::object& fn, const std::string& path, Func
   }
   if (const json::value* m = a->if_contains("max_instances"); m && !m->is_null()) {
     std::optional<uint64_t> n = WholeNumber(*m);
+    // EDGELESS: 0 = no maximum, of which its orchestrator starts one; Aether
+    // scales by max_instances itself, so that is one instance.
+    if (n && *n == 0 && strict.lenient) n = 1;
     if (!n || *n < 1 || *n > static_cast<uint64_t>(kMaxInstances)) {
       return Bad(ap + ".max_instances", "must be a whole number from 1 to " +
                                             std::to_string(kMaxInstances) + ", got " +
@@ -316,7 +320,31 @@ Status FunctionAnnotations(const json::object& fn, const std::string& path, Func
                         std::to_string(f->memory_limit) + " bytes");
     }
   }
-  return Placement(*a, ap, &f->node_id_match_any, &f->label_match_all, &f->domain_match_any);
+  RETURN_IF_ERROR(
+      Placement(*a, ap, &f->node_id_match_any, &f->label_match_all, &f->domain_match_any));
+  // EDGELESS's node capabilities are labels here (docs/edgeless.md): a node
+  // must carry a label named after each resource provider it needs, and
+  // "tee" / "tpm" when those are "required".
+  if (const json::value* r = a->if_contains("resource_match_all"); r && !r->is_null()) {
+    ASSIGN_OR_RETURN(std::vector<LabelMatch> providers, Labels(*r, ap + ".resource_match_all"));
+    for (LabelMatch& m : providers) {
+      if (m.value) {
+        return Bad(ap + ".resource_match_all", "lists resource provider names, not key=value");
+      }
+      f->label_match_all.push_back(std::move(m));
+    }
+  }
+  for (const char* capability : {"tee", "tpm"}) {
+    const json::value* c = a->if_contains(capability);
+    if (c == nullptr || c->is_null()) continue;
+    if (!c->is_string()) {
+      return Bad(ap + "." + capability, "must be \"required\" or \"not_required\"");
+    }
+    std::string level(c->get_string());
+    for (char& ch : level) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (level == "required") f->label_match_all.push_back(LabelMatch{capability, std::nullopt});
+  }
+  return OkStatus();
 }
 
 constexpr std::string_view kCodeHint =

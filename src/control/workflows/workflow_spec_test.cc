@@ -779,6 +779,34 @@ TEST(WorkflowSpecTest, EdgelessShapedSpecsIgnoreUnknownFieldsWithWarnings) {
   EXPECT_EQ(warnings.size(), 64u);
 }
 
+// EDGELESS's placement annotations: max_instances 0 (no maximum) is one
+// instance; resource providers and the tee/tpm capabilities are labels.
+TEST(WorkflowSpecTest, EdgelessPlacementAnnotationsMapToLabels) {
+  WorkflowSpec s = Parse(R"({"functions": [{"name": "f",
+      "class_specification": {"id": "parse", "function_type": "RUST_WASM"},
+      "annotations": {"max_instances": "0", "label_match_all": "zone=eu",
+                      "resource_match_all": "file-1,redis", "tee": "REQuired",
+                      "tpm": "not_required"}}]})");
+  EXPECT_EQ(s.functions[0].max_instances, 1);
+  EXPECT_EQ(s.functions[0].label_match_all, (std::vector<LabelMatch>{{"zone", "eu"},
+                                                                     {"file-1", std::nullopt},
+                                                                     {"redis", std::nullopt},
+                                                                     {"tee", std::nullopt}}));
+  // The labels are what is stored: a round trip keeps them.
+  EXPECT_EQ(Parse(SerializeWorkflowSpec(s)), s);
+  // An Aether-shaped spec takes the same capabilities; 0 instances stays an error there.
+  WorkflowSpec a = Parse(R"({"functions": [{"name": "f", "function": "parse",
+      "annotations": {"tpm": "required"}}]})");
+  EXPECT_EQ(a.functions[0].label_match_all, (std::vector<LabelMatch>{{"tpm", std::nullopt}}));
+  EXPECT_EQ(Error(R"({"functions": [{"name": "f", "function": "parse",
+      "annotations": {"tee": true}}]})"),
+            "functions[0].annotations.tee: must be \"required\" or \"not_required\"");
+  EXPECT_EQ(Error(R"({"functions": [{"name": "f", "function": "parse",
+      "annotations": {"resource_match_all": "a=b"}}]})"),
+            "functions[0].annotations.resource_match_all: lists resource provider names, not "
+            "key=value");
+}
+
 TEST(WorkflowSpecTest, Limits) {
   auto functions = [](size_t n) {
     json::array a;
