@@ -43,6 +43,19 @@ bool Bytes(void* ctx, uint32_t ptr, uint32_t len, std::string_view* out) {
   return true;
 }
 
+// The running instance with two byte ranges of its guest's memory; null
+// (and the call ends with a trap) when there is no instance or a range is
+// outside the memory.
+FunctionActor* WithBytes(void* ctx, uint32_t ptr_a, uint32_t len_a, std::string_view* a,
+                         uint32_t ptr_b, uint32_t len_b, std::string_view* b) {
+  FunctionActor* self = EdgelessSelf(ctx);
+  if (self == nullptr || !Bytes(ctx, ptr_a, len_a, a) || !Bytes(ctx, ptr_b, len_b, b)) {
+    EdgelessTrap(ctx);
+    return nullptr;
+  }
+  return self;
+}
+
 // The component half of an instance id (the node half is not needed to
 // route: components are named per workflow, wherever they run).
 bool ComponentId(void* ctx, uint32_t node_ptr, uint32_t component_ptr, EdgelessUuid* out) {
@@ -54,14 +67,10 @@ bool ComponentId(void* ctx, uint32_t node_ptr, uint32_t component_ptr, EdgelessU
 }
 
 void CastAsm(void* ctx, uint32_t target_ptr, uint32_t target_len, uint32_t ptr, uint32_t len) {
-  FunctionActor* self = EdgelessSelf(ctx);
   std::string_view target, payload;
-  if (self == nullptr || !Bytes(ctx, target_ptr, target_len, &target) ||
-      !Bytes(ctx, ptr, len, &payload)) {
-    EdgelessTrap(ctx);
-    return;
+  if (FunctionActor* self = WithBytes(ctx, target_ptr, target_len, &target, ptr, len, &payload)) {
+    self->EdgelessCast(target, payload);
   }
-  self->EdgelessCast(target, payload);
 }
 
 void CastRawAsm(void* ctx, uint32_t node_ptr, uint32_t component_ptr, uint32_t ptr, uint32_t len) {
@@ -86,13 +95,9 @@ uint32_t Answer(void* ctx, int32_t rc) {
 
 uint32_t CallAsm(void* ctx, uint32_t target_ptr, uint32_t target_len, uint32_t ptr, uint32_t len,
                  uint32_t out_ptr_ptr, uint32_t out_len_ptr) {
-  FunctionActor* self = EdgelessSelf(ctx);
   std::string_view target, payload;
-  if (self == nullptr || !Bytes(ctx, target_ptr, target_len, &target) ||
-      !Bytes(ctx, ptr, len, &payload)) {
-    EdgelessTrap(ctx);
-    return 0;
-  }
+  FunctionActor* self = WithBytes(ctx, target_ptr, target_len, &target, ptr, len, &payload);
+  if (self == nullptr) return 0;
   return Answer(ctx, self->EdgelessCall(target, payload, out_ptr_ptr, out_len_ptr));
 }
 
@@ -111,26 +116,19 @@ uint32_t CallRawAsm(void* ctx, uint32_t node_ptr, uint32_t component_ptr, uint32
 
 void DelayedCastAsm(void* ctx, uint64_t delay_ms, uint32_t target_ptr, uint32_t target_len,
                     uint32_t ptr, uint32_t len) {
-  FunctionActor* self = EdgelessSelf(ctx);
   std::string_view target, payload;
-  if (self == nullptr || !Bytes(ctx, target_ptr, target_len, &target) ||
-      !Bytes(ctx, ptr, len, &payload)) {
-    EdgelessTrap(ctx);
-    return;
+  if (FunctionActor* self = WithBytes(ctx, target_ptr, target_len, &target, ptr, len, &payload)) {
+    self->EdgelessDelayedCast(delay_ms, target, payload);
   }
-  self->EdgelessDelayedCast(delay_ms, target, payload);
 }
 
 void TelemetryLogAsm(void* ctx, uint32_t level, uint32_t target_ptr, uint32_t target_len,
                      uint32_t msg_ptr, uint32_t msg_len) {
-  FunctionActor* self = EdgelessSelf(ctx);
   std::string_view target, message;
-  if (self == nullptr || !Bytes(ctx, target_ptr, target_len, &target) ||
-      !Bytes(ctx, msg_ptr, msg_len, &message)) {
-    EdgelessTrap(ctx);
-    return;
+  if (FunctionActor* self =
+          WithBytes(ctx, target_ptr, target_len, &target, msg_ptr, msg_len, &message)) {
+    self->EdgelessLog(level, target, message);
   }
-  self->EdgelessLog(level, target, message);
 }
 
 void SlfAsm(void* ctx, uint32_t out_node_ptr, uint32_t out_component_ptr) {

@@ -42,14 +42,10 @@ const std::string kSpec = R"({"name": "stateful",
      "annotations": {"node_id_match_any": ["edge-a"]}}]})";
 
 TEST(EdgelessStateTest, StateFollowsAMoveAndRawCastsCrossEngines) {
-  ASSERT_FALSE(NatsServerBinary().empty()) << "nats-server is not installed (make deps)";
   TempDir nats_dir;
-  NatsServerOptions no;
-  no.store_dir = nats_dir.path();
-  auto n = NatsServer::Start(std::move(no));
-  ASSERT_TRUE(n.ok()) << n.status().message();
-  std::unique_ptr<NatsServer> nats = std::move(n).value();
-  std::string nats_config = "[nats]\nurls = [\"" + nats->url() + "\"]\n";
+  std::unique_ptr<NatsServer> nats = StartTestNats(nats_dir.path());
+  ASSERT_NE(nats, nullptr);
+  std::string nats_config = nats->EngineConfig();
   Control control;
   auto a = std::make_unique<Engine>(control, "edge-a", "zone = \"a\"", nats_config);
   auto b = std::make_unique<Engine>(control, "edge-b", "zone = \"b\"", nats_config);

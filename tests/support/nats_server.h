@@ -5,6 +5,8 @@
 // that reconnect find the streams and consumers it had.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -39,6 +41,8 @@ class NatsServer {
 
   uint16_t port() const { return options_.port; }
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(options_.port); }
+  // An engine's [nats] section naming this server, for Engine's `extra`.
+  std::string EngineConfig() const { return "[nats]\nurls = [\"" + url() + "\"]\n"; }
   bool Running() { return process_ != nullptr && process_->Running(); }
   // The log of the current (or last) run.
   std::string Log() const { return process_ != nullptr ? process_->Log() : ""; }
@@ -59,5 +63,22 @@ class NatsServer {
   int runs_ = 0;
   std::unique_ptr<ServerProcess> process_;
 };
+
+// A server with its store in `store_dir` (a test's TempDir), for the many
+// tests that need just one: a gtest failure names why it did not start.
+inline std::unique_ptr<NatsServer> StartTestNats(const std::string& store_dir) {
+  if (NatsServerBinary().empty()) {
+    ADD_FAILURE() << "nats-server is not installed (make deps)";
+    return nullptr;
+  }
+  NatsServerOptions o;
+  o.store_dir = store_dir;
+  auto n = NatsServer::Start(std::move(o));
+  if (!n.ok()) {
+    ADD_FAILURE() << n.status().message();
+    return nullptr;
+  }
+  return std::move(n).value();
+}
 
 }  // namespace aether::testing
