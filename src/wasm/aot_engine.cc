@@ -123,6 +123,19 @@ class AotEngine final : public Engine {
   Result<RunResult> Run(const Module& module, const RunOptions& options) override {
     const auto& m = static_cast<const AotModule&>(module);
     if (!m.loaded().has_export("_start")) {
+      // A workflow function answers no /execute: say which kind it is.
+      if (m.FindExport("handle_cast_asm", "v:iiii") != nullptr ||
+          m.FindExport("handle_call_asm", "i:iiiiii") != nullptr) {
+        return InvalidArgument(
+            "the module is a workflow function built with EDGELESS's SDK (it exports "
+            "handle_cast_asm/handle_call_asm, not \"_start\"): use it in a workflow "
+            "(docs/edgeless.md)");
+      }
+      if (m.FindExport("aether_alloc", "i:i") != nullptr) {
+        return InvalidArgument(
+            "the module is a workflow function (it exports aether_alloc, not \"_start\"): use it "
+            "in a workflow (docs/workflows.md)");
+      }
       return InvalidArgument("the module does not export \"_start\" (build it as a WASI command)");
     }
     if (Runtime::InsideGuestCall()) {

@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/sha256.h"
@@ -222,6 +222,23 @@ TEST_F(EdgelessTest, GuestsThatMisuseTheAbiTrapAlone) {
   ASSERT_TRUE(host_->Cast(e.id, "test", "cast:next:still").ok());
   EXPECT_TRUE(Saw("got:still"));
   for (const std::string& s : Logged()) EXPECT_NE(s, "reentered");
+}
+
+// /execute runs WASI commands; a workflow function there is refused saying
+// what it is.
+TEST(EdgelessExecuteTest, AWorkflowFunctionRunAsACommandSaysWhatItIs) {
+  wasm::testing::OnGuestThread([] {
+    for (auto [guest, says] : {std::pair{"wf_edgeless", "EDGELESS's SDK"},
+                               {"edgeless_messaging_test", "EDGELESS's SDK"},
+                               {"wf_echo", "a workflow function"}}) {
+      Result<std::shared_ptr<const wasm::Module>> m = Guests::Get().Module(guest);
+      ASSERT_TRUE(m.ok()) << m.status().ToString();
+      Result<wasm::RunResult> r = Guests::Get().engine().Run(**m, {});
+      ASSERT_FALSE(r.ok()) << guest;
+      EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+      EXPECT_NE(r.status().message().find(says), std::string::npos) << r.status().message();
+    }
+  });
 }
 
 // ---- EDGELESS's own functions, as its toolchain built them -----------------
