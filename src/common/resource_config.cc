@@ -216,6 +216,8 @@ const std::vector<std::string>& ConfigKeys(std::string_view class_type) {
         "path", "timeout_ms", "token_sha256", "wf_id"}},
       {"http-egress", {"allow", "format", "max_response_bytes", "timeout_ms"}},
       {"file-log", {"add-source-id", "add-timestamp", "filename", "max_bytes"}},
+      {"file-pusher", {"encode-base64", "period-ms"}},
+      {"http-poster", {"allow", "decode_base64", "timeout_ms", "url"}},
       {"kv", {"max_keys", "max_value_bytes", "storage"}},
       {"redis", {"add-workflow-id", "key", "mode", "url"}},
       {"timer", {"payload", "period_ms"}},
@@ -227,8 +229,9 @@ const std::vector<std::string>& ConfigKeys(std::string_view class_type) {
 }
 
 const std::vector<std::string>& KnownResourceClasses() {
-  static const std::vector<std::string> kClasses = {"file-log", "http-egress", "http-ingress",
-                                                    "kv",       "redis",       "timer"};
+  static const std::vector<std::string> kClasses = {"file-log",     "file-pusher", "http-egress",
+                                                    "http-ingress", "http-poster", "kv",
+                                                    "redis",        "timer"};
   return kClasses;
 }
 
@@ -399,32 +402,44 @@ Result<EgressAllowEntry> ParseEgressAllowEntry(std::string_view text) {
   return out;
 }
 
-Result<HttpEgressConfig> ParseHttpEgressConfig(const ResourceConfigMap& c) {
-  RETURN_IF_ERROR(CheckKeys(c, ConfigKeys("http-egress")));
-  HttpEgressConfig out;
-  ASSIGN_OR_RETURN(size_t format, Choice(c, "format", {"raw", "edgeless"}));
-  out.edgeless = format == 1;
+namespace {
+
+// The "allow" key of http-egress and http-poster: the normalized entries
+// in *allow_out, or *node_policy when the key is absent.
+Status ParseAllowKey(const ResourceConfigMap& c, std::vector<std::string>* allow_out,
+                     bool* node_policy) {
   const std::string* allow = Find(c, "allow");
   if (allow == nullptr) {
     // EDGELESS's http-egress reaches any host. Here the node decides
     // ([workflow] egress_default): public addresses only, or nothing.
-    out.node_policy = true;
-  } else if (Trim(*allow).empty()) {
+    *node_policy = true;
+    return OkStatus();
+  }
+  if (Trim(*allow).empty()) {
     return KeyError("allow",
                     "is empty: list the hosts the functions may reach, or leave the key "
                     "out for the engine's [workflow] egress_default");
   }
-  ASSIGN_OR_RETURN(std::vector<std::string> list,
-                   out.node_policy ? Result<std::vector<std::string>>(std::vector<std::string>{})
-                                   : CommaList("allow", *allow));
+  ASSIGN_OR_RETURN(std::vector<std::string> list, CommaList("allow", *allow));
   if (list.size() > 256) return KeyError("allow", "at most 256 entries");
   for (const std::string& entry : list) {
     Result<EgressAllowEntry> e = ParseEgressAllowEntry(entry);
     if (!e.ok()) return KeyError("allow", e.status().message());
     std::string norm = e->ToString();
-    if (std::find(out.allow.begin(), out.allow.end(), norm) == out.allow.end())
-      out.allow.push_back(norm);
+    if (std::find(allow_out->begin(), allow_out->end(), norm) == allow_out->end())
+      allow_out->push_back(norm);
   }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<HttpEgressConfig> ParseHttpEgressConfig(const ResourceConfigMap& c) {
+  RETURN_IF_ERROR(CheckKeys(c, ConfigKeys("http-egress")));
+  HttpEgressConfig out;
+  ASSIGN_OR_RETURN(size_t format, Choice(c, "format", {"raw", "edgeless"}));
+  out.edgeless = format == 1;
+  RETURN_IF_ERROR(ParseAllowKey(c, &out.allow, &out.node_policy));
   ASSIGN_OR_RETURN(uint64_t timeout, NumberOr(c, "timeout_ms", 5000, 1, 60000));
   out.timeout = std::chrono::milliseconds(timeout);
   ASSIGN_OR_RETURN(out.max_response, NumberOr(c, "max_response_bytes", 1u << 20, 1, 16u << 20));
@@ -518,6 +533,48 @@ Result<TimerConfig> ParseTimerConfig(const ResourceConfigMap& c) {
   return out;
 }
 
+Result<HttpPosterConfig> ParseHttpPosterConfig(const ResourceConfigMap& c) {
+  RETURN_IF_ERROR(CheckKeys(c, ConfigKeys("http-poster")));
+  HttpPosterConfig out;
+  // The scheme and credentials here; the host and port against the allow
+  // list when the resource is created (workflow/resources/egress_policy.h).
+  const std::string* url = Find(c, "url");
+  if (url == nullptr || url->empty()) {
+    return KeyError("url", "required: the http:// or https:// URL the payloads are posted to");
+  }
+  std::string_view u = *url;
+  if (u.size() > 2048 || !Printable(u) || u.find(' ') != std::string_view::npos) {
+    return KeyError("url", "must be a URL of at most 2048 printable characters without spaces");
+  }
+  size_t scheme = u.starts_with("http://") ? 7 : u.starts_with("https://") ? 8 : 0;
+  if (scheme == 0) {
+    return KeyError("url", "must start with http:// or https://, got " +
+                               Quote(u.substr(0, u.find_first_of("?#"))));
+  }
+  std::string_view authority = u.substr(scheme, u.find_first_of("/?#", scheme) - scheme);
+  if (authority.find('@') != std::string_view::npos) {
+    return KeyError("url", "credentials in the URL (user:password@) are not supported");
+  }
+  if (authority.empty() || authority.starts_with(':')) return KeyError("url", "has no host");
+  out.url = *url;
+  ASSIGN_OR_RETURN(size_t base64, Choice(c, "decode_base64", {"false", "true"}));
+  out.decode_base64 = base64 == 1;
+  RETURN_IF_ERROR(ParseAllowKey(c, &out.allow, &out.node_policy));
+  ASSIGN_OR_RETURN(uint64_t timeout, NumberOr(c, "timeout_ms", 5000, 1, 60000));
+  out.timeout = std::chrono::milliseconds(timeout);
+  return out;
+}
+
+Result<FilePusherConfig> ParseFilePusherConfig(const ResourceConfigMap& c) {
+  RETURN_IF_ERROR(CheckKeys(c, ConfigKeys("file-pusher")));
+  FilePusherConfig out;
+  ASSIGN_OR_RETURN(uint64_t ms, NumberOr(c, "period-ms", 1000, 1, 86400000));
+  out.period = std::chrono::milliseconds(ms);
+  ASSIGN_OR_RETURN(size_t base64, Choice(c, "encode-base64", {"false", "true"}));
+  out.encode_base64 = base64 == 1;
+  return out;
+}
+
 Result<PortalConfig> ParsePortalConfig(const ResourceConfigMap& c) {
   RETURN_IF_ERROR(CheckKeys(c, ConfigKeys(kPortalClass)));
   PortalConfig out;
@@ -559,6 +616,8 @@ Status ValidateResourceConfig(std::string_view class_type, const ResourceConfigM
   if (class_type == "kv") return ParseKvConfig(c).status();
   if (class_type == "redis") return ParseRedisConfig(c).status();
   if (class_type == "timer") return ParseTimerConfig(c).status();
+  if (class_type == "http-poster") return ParseHttpPosterConfig(c).status();
+  if (class_type == "file-pusher") return ParseFilePusherConfig(c).status();
   if (class_type == kPortalClass) return ParsePortalConfig(c).status();
   return InvalidArgument("unknown resource class " + Quote(class_type) +
                          " (known: " + Join(KnownResourceClasses()) + ")");

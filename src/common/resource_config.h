@@ -20,7 +20,8 @@ namespace aether {
 // booleans in a spec are converted to their JSON text before they get here).
 using ResourceConfigMap = std::map<std::string, std::string>;
 
-// "http-ingress", "http-egress", "file-log", "kv", "redis", "timer", sorted.
+// "file-log", "file-pusher", "http-egress", "http-ingress", "http-poster",
+// "kv", "redis", "timer", sorted.
 const std::vector<std::string>& KnownResourceClasses();
 // The configuration keys a class reads, sorted (empty for an unknown class).
 const std::vector<std::string>& ConfigKeys(std::string_view class_type);
@@ -164,6 +165,31 @@ struct TimerConfig {
   std::string payload;                     // "payload", default ""
 };
 
+// http-poster (EDGELESS's): POSTs every cast's payload to one URL; the
+// answer is dropped, a failure reported (workflow/resources/http_poster.h).
+struct HttpPosterConfig {
+  // "url" (required): http:// or https://, without credentials. The host
+  // and port must pass the allow list (checked when the resource is created).
+  std::string url;
+  // "decode_base64" (EDGELESS's key, "true"/"false"): the payload is
+  // base64, posted decoded.
+  bool decode_base64 = false;
+  // "allow": as HttpEgressConfig's (the same EgressPolicy); absent: the
+  // engine's [workflow] egress_default decides.
+  std::vector<std::string> allow;
+  bool node_policy = false;                 // no "allow" given
+  std::chrono::milliseconds timeout{5000};  // "timeout_ms", 1..60000
+};
+
+// file-pusher (EDGELESS's): casts the files of the engine's
+// <data_dir>/file-pusher, one per period in name order, round-robin, to the
+// output "out" (workflow/resources/file_pusher.h). The directory is the
+// operator's: a workflow cannot name one.
+struct FilePusherConfig {
+  std::chrono::milliseconds period{1000};  // "period-ms" (EDGELESS's key), 1..86400000
+  bool encode_base64 = false;              // "encode-base64": "true"/"false"
+};
+
 // Each parser rejects unknown keys (the message lists the known ones) and
 // out-of-range values with InvalidArgument: "<key>: <what is wrong>". The
 // caller prefixes the path of the configurations object.
@@ -174,6 +200,8 @@ Result<FileLogConfig> ParseFileLogConfig(const ResourceConfigMap& c, std::string
 Result<KvConfig> ParseKvConfig(const ResourceConfigMap& c);
 Result<RedisConfig> ParseRedisConfig(const ResourceConfigMap& c);
 Result<TimerConfig> ParseTimerConfig(const ResourceConfigMap& c);
+Result<HttpPosterConfig> ParseHttpPosterConfig(const ResourceConfigMap& c);
+Result<FilePusherConfig> ParseFilePusherConfig(const ResourceConfigMap& c);
 
 // Dispatches on `class_type`; InvalidArgument listing the known classes for
 // an unknown one.

@@ -19,8 +19,66 @@ std::string Error(const Status& s) { return s.ok() ? "" : s.message(); }
 
 TEST(ResourceConfigTest, KnownClassesAreSorted) {
   const auto& c = KnownResourceClasses();
-  EXPECT_EQ(c, (std::vector<std::string>{"file-log", "http-egress", "http-ingress", "kv", "redis",
-                                         "timer"}));
+  EXPECT_EQ(c, (std::vector<std::string>{"file-log", "file-pusher", "http-egress", "http-ingress",
+                                         "http-poster", "kv", "redis", "timer"}));
+}
+
+TEST(ResourceConfigTest, HttpPoster) {
+  auto c = ParseHttpPosterConfig({{"url", "http://localhost:10000/"}});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->url, "http://localhost:10000/");
+  EXPECT_FALSE(c->decode_base64);
+  EXPECT_TRUE(c->node_policy);
+  EXPECT_TRUE(c->allow.empty());
+  EXPECT_EQ(c->timeout.count(), 5000);
+
+  c = ParseHttpPosterConfig({{"url", "https://api.example.com/in?k=1"},
+                             {"decode_base64", "true"},
+                             {"allow", "api.example.com, 127.0.0.1:8080"},
+                             {"timeout_ms", "100"}});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->decode_base64);
+  EXPECT_FALSE(c->node_policy);
+  EXPECT_EQ(c->allow, (std::vector<std::string>{"api.example.com", "127.0.0.1:8080"}));
+  EXPECT_EQ(c->timeout.count(), 100);
+
+  EXPECT_EQ(Error(ParseHttpPosterConfig({})),
+            "url: required: the http:// or https:// URL the payloads are posted to");
+  EXPECT_EQ(Error(ParseHttpPosterConfig({{"url", "ftp://x/"}})),
+            "url: must start with http:// or https://, got \"ftp://x/\"");
+  EXPECT_EQ(Error(ParseHttpPosterConfig({{"url", "http://u:p@x/"}})),
+            "url: credentials in the URL (user:password@) are not supported");
+  EXPECT_EQ(Error(ParseHttpPosterConfig({{"url", "http:///x"}})), "url: has no host");
+  EXPECT_FALSE(ParseHttpPosterConfig({{"url", "http://x/ y"}}).ok());
+  EXPECT_EQ(Error(ParseHttpPosterConfig({{"url", "http://x/"}, {"decode_base64", "yes"}})),
+            "decode_base64: must be false or true, got \"yes\"");
+  EXPECT_FALSE(ParseHttpPosterConfig({{"url", "http://x/"}, {"allow", ""}}).ok());
+  EXPECT_FALSE(ParseHttpPosterConfig({{"url", "http://x/"}, {"allow", "http://x/"}}).ok());
+  EXPECT_FALSE(ParseHttpPosterConfig({{"url", "http://x/"}, {"timeout_ms", "0"}}).ok());
+  EXPECT_FALSE(ParseHttpPosterConfig({{"url", "http://x/"}, {"timeout_ms", "60001"}}).ok());
+  EXPECT_NE(Error(ParseHttpPosterConfig({{"url", "http://x/"}, {"format", "raw"}}))
+                .find("unknown key (known keys: allow, decode_base64, timeout_ms, url)"),
+            std::string::npos);
+  EXPECT_TRUE(ValidateResourceConfig("http-poster", {{"url", "http://x/"}}, "p").ok());
+}
+
+TEST(ResourceConfigTest, FilePusher) {
+  auto c = ParseFilePusherConfig({});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->period.count(), 1000);
+  EXPECT_FALSE(c->encode_base64);
+  c = ParseFilePusherConfig({{"period-ms", "1"}, {"encode-base64", "true"}});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->period.count(), 1);
+  EXPECT_TRUE(c->encode_base64);
+  EXPECT_EQ(Error(ParseFilePusherConfig({{"period-ms", "0"}})),
+            "period-ms: must be between 1 and 86400000, got 0");
+  EXPECT_FALSE(ParseFilePusherConfig({{"period-ms", "86400001"}}).ok());
+  EXPECT_FALSE(ParseFilePusherConfig({{"encode-base64", "1"}}).ok());
+  // The directory is the engine's: a workflow cannot name one.
+  EXPECT_NE(Error(ParseFilePusherConfig({{"directory", "/etc"}})).find("unknown key"),
+            std::string::npos);
+  EXPECT_TRUE(ValidateResourceConfig("file-pusher", {}, "p").ok());
 }
 
 TEST(ResourceConfigTest, HttpIngressDefaults) {
@@ -404,8 +462,8 @@ TEST(ResourceConfigTest, ValidateDispatches) {
   Status st = ValidateResourceConfig("dda", {}, "t");
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
   EXPECT_EQ(st.message(),
-            "unknown resource class \"dda\" (known: file-log, http-egress, http-ingress, kv, "
-            "redis, timer)");
+            "unknown resource class \"dda\" (known: file-log, file-pusher, http-egress, "
+            "http-ingress, http-poster, kv, redis, timer)");
 }
 
 TEST(ResourceConfigTest, UnknownKeyIsShortenedAndListsKnownKeys) {

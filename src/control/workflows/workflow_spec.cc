@@ -442,8 +442,8 @@ Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path
 }
 
 // EDGELESS's resource classes that Aether does not provide.
-constexpr std::string_view kEdgelessOnlyClasses[] = {
-    "dda", "file-pusher", "http-poster", "kafka-egress", "metrics-collector", "ollama", "sqlx"};
+constexpr std::string_view kEdgelessOnlyClasses[] = {"dda", "kafka-egress", "metrics-collector",
+                                                     "ollama", "sqlx"};
 
 Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path,
                                    const SpecCheckHooks& hooks, const Strictness& strict) {

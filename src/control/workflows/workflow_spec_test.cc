@@ -575,7 +575,7 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
       {R"({"resources": [{"name": "r", "class_type": "dda"}]})",
        "resources[0].class_type: EDGELESS's \"dda\" resource is not supported by Aether"},
       {R"({"resources": [{"name": "r", "class_type": "dbx"}]})",
-       "resources[0].class_type: unknown class \"dbx\" (known: file-log, http-egress, "},
+       "resources[0].class_type: unknown class \"dbx\" (known: file-log, file-pusher, "},
       {R"({"resources": [{"name": "r", "class_type": "kv", "extra": 1}]})",
        "resources[0].extra: unknown field"},
       {R"({"resources": [{"name": "R", "class_type": "kv"}]})", "resources[0].name: \"R\""},
@@ -650,8 +650,8 @@ TEST(WorkflowSpecTest, UsersCannotDeclarePortals) {
                      "configurations": {"url": "http://169.254.169.254/wf/x/y", "token": ")" +
                              token + R"("}}]})";
   EXPECT_EQ(Error(portal),
-            "resources[0].class_type: unknown class \"portal\" (known: file-log, http-egress, "
-            "http-ingress, kv, redis, timer)");
+            "resources[0].class_type: unknown class \"portal\" (known: file-log, file-pusher, "
+            "http-egress, http-ingress, http-poster, kv, redis, timer)");
   const std::string refused =
       "resources[0].configurations: portals (an http-ingress in mode \"portal\" or on a path "
       "under \"_portal\") are made by a cluster controller for links between domains; a "
@@ -757,7 +757,8 @@ TEST(WorkflowSpecTest, EdgelessShapedSpecsIgnoreUnknownFieldsWithWarnings) {
   EXPECT_EQ(Error(R"({"functions": [{"name": "f", "class_specification": {"id": "parse"}}],
       "resources": [{"name": "k", "class_type": "kafka-egress"}]})"),
             "resources[0].class_type: EDGELESS's \"kafka-egress\" resource is not supported by "
-            "Aether (supported: file-log, http-egress, http-ingress, kv, redis, timer; "
+            "Aether (supported: file-log, file-pusher, http-egress, http-ingress, http-poster, kv, "
+            "redis, timer; "
             "docs/edgeless.md)");
   // Aether-shaped: the same fields are errors, and nothing is warned.
   warnings.clear();

@@ -8,7 +8,9 @@
 #include "common/resource_config.h"
 #include "workflow/resource.h"
 #include "workflow/resources/file_log.h"
+#include "workflow/resources/file_pusher.h"
 #include "workflow/resources/http_egress.h"
+#include "workflow/resources/http_poster.h"
 #include "workflow/resources/kv.h"
 #include "workflow/resources/portal.h"
 #include "workflow/resources/redis.h"
@@ -71,6 +73,16 @@ Result<std::unique_ptr<Resource>> CreateResource(std::string_view class_type, Re
     if (config->period.count() <= 0)
       return ConfigError(class_type, InvalidArgument("period_ms: must be > 0"));
     return resources::NewTimer(std::move(ctx), std::move(*config));
+  }
+  if (class_type == "http-poster") {
+    auto config = ParseHttpPosterConfig(c);
+    if (!config.ok()) return ConfigError(class_type, config.status());
+    return resources::NewHttpPoster(std::move(ctx), std::move(*config));
+  }
+  if (class_type == "file-pusher") {
+    auto config = ParseFilePusherConfig(c);
+    if (!config.ok()) return ConfigError(class_type, config.status());
+    return resources::NewFilePusher(std::move(ctx), *config);
   }
   if (class_type == kPortalClass) {
     auto config = ParsePortalConfig(c);

@@ -59,6 +59,19 @@ TEST(CreateResourceTest, EveryClass) {
   auto timer = CreateResource("timer", fake.Make({{"period_ms", "10"}}));
   ASSERT_TRUE(timer.ok()) << timer.status().ToString();
   (*timer)->Stop();
+
+  auto poster = CreateResource("http-poster", fake.Make({{"url", "http://example.com/"}}));
+  ASSERT_TRUE(poster.ok()) << poster.status().ToString();
+  EXPECT_EQ((*poster)->Call("fn", "x", 1s).status().code(), Code::kInvalidArgument);
+  (*poster)->Stop();
+  // The allow list is checked against the url when the resource is created.
+  auto refused = CreateResource(
+      "http-poster", fake.Make({{"url", "http://other.example/"}, {"allow", "example.com"}}));
+  EXPECT_EQ(refused.status().code(), Code::kPermissionDenied) << refused.status().ToString();
+
+  auto pusher = CreateResource("file-pusher", fake.Make({{"period-ms", "10"}}));
+  ASSERT_TRUE(pusher.ok()) << pusher.status().ToString();
+  (*pusher)->Stop();
 }
 
 TEST(CreateResourceTest, BadConfigurationsAreInvalidArgument) {
@@ -69,6 +82,9 @@ TEST(CreateResourceTest, BadConfigurationsAreInvalidArgument) {
            {"http-egress", {{"allow", ""}}},
            {"redis", {}},
            {"timer", {}},
+           {"http-poster", {}},
+           {"http-poster", {{"url", "ftp://x/"}}},
+           {"file-pusher", {{"period-ms", "0"}}},
            {"file-log", {{"filename", "../x"}}}}) {
     auto r = CreateResource(cls, fake.Make(config));
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << cls;
