@@ -7,17 +7,15 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "workflow/resources/periodic.h"
 
 namespace aether::workflow::resources {
 namespace {
@@ -123,30 +121,19 @@ Result<std::vector<std::string>> ReadPusherFiles(const std::string& dir,
   return files;
 }
 
-class FilePusher final : public Resource {
+class FilePusher final : public PeriodicResource {
  public:
   FilePusher(ResourceContext ctx, FilePusherConfig config)
-      : ctx_(std::move(ctx)), config_(config), thread_([this] { Loop(); }) {}
+      : PeriodicResource("a file-pusher", *ctx.clock, config.period),
+        ctx_(std::move(ctx)),
+        config_(config) {
+    StartTicking();
+  }
   ~FilePusher() override { Stop(); }
 
-  Status Cast(std::string_view, std::string_view) override {
-    return FailedPrecondition("a file-pusher receives no events");
-  }
-  Result<std::string> Call(std::string_view, std::string_view, std::chrono::milliseconds) override {
-    return FailedPrecondition("a file-pusher receives no events");
-  }
-
-  void Stop() override {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
  private:
-  void Load() {
+  // On the thread, when it starts: the files, read once (as EDGELESS does).
+  void Prepare() override {
     std::string dir = (std::filesystem::path(ctx_.data_dir) / kFilePusherDir).string();
     std::vector<std::string> skipped;
     Result<std::vector<std::string>> files = ReadPusherFiles(dir, &skipped);
@@ -170,24 +157,7 @@ class FilePusher final : public Resource {
     }
   }
 
-  void Loop() {
-    Load();
-    Clock& clock = *ctx_.clock;
-    const Clock::Duration period = config_.period;
-    Clock::TimePoint next = clock.Now() + period;
-    std::unique_lock lock(mu_);
-    for (;;) {
-      if (clock.WaitUntil(lock, cv_, next, [this] { return stopping_; })) return;
-      lock.unlock();
-      Tick();
-      lock.lock();
-      next += period;
-      Clock::TimePoint now = clock.Now();
-      if (next <= now) next += ((now - next) / period + 1) * period;  // skip, do not burst
-    }
-  }
-
-  void Tick() {
+  void Tick() override {
     if (contents_.empty()) return;
     const std::string& content = contents_[next_file_];
     next_file_ = (next_file_ + 1) % contents_.size();
@@ -201,10 +171,6 @@ class FilePusher final : public Resource {
   const FilePusherConfig config_;
   std::vector<std::string> contents_;  // the thread's only
   size_t next_file_ = 0;               // the thread's only
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;  // last: started once the members above exist
 };
 
 }  // namespace
