@@ -56,14 +56,22 @@ FunctionActor* WithBytes(void* ctx, uint32_t ptr_a, uint32_t len_a, std::string_
   return self;
 }
 
-// The component half of an instance id (the node half is not needed to
-// route: components are named per workflow, wherever they run).
-bool ComponentId(void* ctx, uint32_t node_ptr, uint32_t component_ptr, EdgelessUuid* out) {
+// The running instance with the component half of an instance id (the node
+// half is not needed to route: components are named per workflow, wherever
+// they run) and a payload; null (and the call ends with a trap) as for
+// WithBytes. Both halves must be in memory.
+FunctionActor* WithRawTarget(void* ctx, uint32_t node_ptr, uint32_t component_ptr,
+                             EdgelessUuid* component, uint32_t ptr, uint32_t len,
+                             std::string_view* payload) {
+  FunctionActor* self = EdgelessSelf(ctx);
   const uint8_t* node = wasm::GuestPtr(EdgelessExec(ctx), node_ptr, 16);
-  const uint8_t* component = wasm::GuestPtr(EdgelessExec(ctx), component_ptr, 16);
-  if (node == nullptr || component == nullptr) return false;
-  std::memcpy(out->data(), component, out->size());
-  return true;
+  const uint8_t* id = wasm::GuestPtr(EdgelessExec(ctx), component_ptr, 16);
+  if (self == nullptr || node == nullptr || id == nullptr || !Bytes(ctx, ptr, len, payload)) {
+    EdgelessTrap(ctx);
+    return nullptr;
+  }
+  std::memcpy(component->data(), id, component->size());
+  return self;
 }
 
 void CastAsm(void* ctx, uint32_t target_ptr, uint32_t target_len, uint32_t ptr, uint32_t len) {
@@ -74,15 +82,12 @@ void CastAsm(void* ctx, uint32_t target_ptr, uint32_t target_len, uint32_t ptr, 
 }
 
 void CastRawAsm(void* ctx, uint32_t node_ptr, uint32_t component_ptr, uint32_t ptr, uint32_t len) {
-  FunctionActor* self = EdgelessSelf(ctx);
   EdgelessUuid component{};
   std::string_view payload;
-  if (self == nullptr || !ComponentId(ctx, node_ptr, component_ptr, &component) ||
-      !Bytes(ctx, ptr, len, &payload)) {
-    EdgelessTrap(ctx);
-    return;
+  if (FunctionActor* self =
+          WithRawTarget(ctx, node_ptr, component_ptr, &component, ptr, len, &payload)) {
+    self->EdgelessCastRaw(component, payload);
   }
-  self->EdgelessCastRaw(component, payload);
 }
 
 uint32_t Answer(void* ctx, int32_t rc) {
@@ -103,14 +108,10 @@ uint32_t CallAsm(void* ctx, uint32_t target_ptr, uint32_t target_len, uint32_t p
 
 uint32_t CallRawAsm(void* ctx, uint32_t node_ptr, uint32_t component_ptr, uint32_t ptr,
                     uint32_t len, uint32_t out_ptr_ptr, uint32_t out_len_ptr) {
-  FunctionActor* self = EdgelessSelf(ctx);
   EdgelessUuid component{};
   std::string_view payload;
-  if (self == nullptr || !ComponentId(ctx, node_ptr, component_ptr, &component) ||
-      !Bytes(ctx, ptr, len, &payload)) {
-    EdgelessTrap(ctx);
-    return 0;
-  }
+  FunctionActor* self = WithRawTarget(ctx, node_ptr, component_ptr, &component, ptr, len, &payload);
+  if (self == nullptr) return 0;
   return Answer(ctx, self->EdgelessCallRaw(component, payload, out_ptr_ptr, out_len_ptr));
 }
 
