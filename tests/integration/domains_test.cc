@@ -126,10 +126,11 @@ TEST(DomainsIntegration, ADomainRegistersBeatsAndIsWatched) {
   // credential (no second domain_joined).
   site_a.Kill9();
   ASSERT_TRUE(WaitFor([&] { return DomainState(controller, "site-a") == "down"; }, seconds(10)));
-  EXPECT_GE(controller.Events("domain_down", "control").size(), 1u);
+  // The state changes before its event is appended: wait for the event too.
+  EXPECT_TRUE(WaitFor([&] { return !controller.Events("domain_down", "control").empty(); }));
   site_a.Start();
   ASSERT_TRUE(WaitFor([&] { return DomainState(controller, "site-a") == "up"; }, seconds(10)));
-  EXPECT_GE(controller.Events("domain_up", "control").size(), 1u);
+  EXPECT_TRUE(WaitFor([&] { return !controller.Events("domain_up", "control").empty(); }));
   EXPECT_EQ(controller.Events("domain_joined", "control").size(), 1u);
 
   // Cordon and drain are stored with the domain.
