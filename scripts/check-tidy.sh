@@ -71,11 +71,14 @@ case "$mode" in
   all) mapfile -t units < <($HELPER units "$ROOT" "$DB" -) ;;
   changed) mapfile -t units < <($HELPER units "$ROOT" "$DB" "$base") ;;
   files)
-    mapfile -t known < <($HELPER units "$ROOT" "$DB" -)
+    # A set, not `printf | grep -q`: under pipefail grep's early exit can
+    # fail the pipe (SIGPIPE) and refuse a unit that is there.
+    declare -A known=()
+    while IFS= read -r u; do known["$u"]=1; done < <($HELPER units "$ROOT" "$DB" -)
     units=()
     for f in "${files[@]}"; do
       rel=$(realpath --relative-to="$ROOT" "$f")
-      printf '%s\n' "${known[@]}" | grep -qxF "$rel" || die "$rel is not a unit of $DB"
+      [ -n "${known[$rel]:-}" ] || die "$rel is not a unit of $DB"
       units+=("$rel")
     done ;;
 esac

@@ -6,10 +6,12 @@
 #include <cctype>
 #include <climits>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
 #include "common/endpoint_list.h"
+#include "common/resource_config.h"
 #include "common/units.h"
 
 namespace aether {
@@ -102,6 +104,28 @@ class Section {
     }
     return OkStatus();
   }
+  const std::string& name() const { return name_; }
+
+  // An array of tables ([[section.key]]), each parsed by `each` with its
+  // own Section ("section.key[i]").
+  Status Tables(const char* key, const std::function<Status(Section&)>& each) {
+    const toml::node* n = Take(key);
+    if (n == nullptr) return OkStatus();
+    const toml::array* a = n->as_array();
+    if (a == nullptr) return TypeError(key, "an array of tables ([[" + name_ + "." + key + "]])");
+    const std::string prefix = name_ + "." + key + "[";
+    for (size_t i = 0; i < a->size(); ++i) {
+      const toml::table* t = a->get(i)->as_table();
+      std::string name = prefix;
+      name += std::to_string(i);
+      name += ']';
+      if (t == nullptr) return InvalidArgument(origin_ + ": [" + name + "] must be a table");
+      Section s(t, name, origin_);
+      RETURN_IF_ERROR(each(s));
+      RETURN_IF_ERROR(s.Finish());
+    }
+    return OkStatus();
+  }
   Status Finish() const {
     if (table_ == nullptr) return OkStatus();
     for (const auto& [k, v] : *table_) {
@@ -119,7 +143,7 @@ class Section {
     return table_->get(key);
   }
   std::string Where(const char* key) const { return origin_ + ": [" + name_ + "] " + key; }
-  Status TypeError(const char* key, const char* expected) const {
+  Status TypeError(const char* key, const std::string& expected) const {
     return InvalidArgument(Where(key) + " must be " + expected);
   }
 
@@ -128,6 +152,50 @@ class Section {
   std::string origin_;
   std::set<std::string> taken_;
 };
+
+}  // namespace
+
+std::string ServerlessClassLabel(std::string_view class_type) {
+  return "resource-class." + std::string(class_type);
+}
+
+namespace {
+
+// One [[workflow.serverless]] entry, against the ones before it.
+Status CheckServerlessClass(const ServerlessClassConfig& sc,
+                            const std::vector<ServerlessClassConfig>& before,
+                            const std::string& where) {
+  const std::string& c = sc.class_type;
+  bool name_ok =
+      !c.empty() && c.size() <= 63 && c[0] >= 'a' && c[0] <= 'z' &&
+      std::all_of(c.begin(), c.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+      });
+  if (!name_ok) {
+    return InvalidArgument(where + " class_type \"" + c.substr(0, 64) +
+                           "\" must be 1-63 of a-z, 0-9, '-', '_', starting with a letter");
+  }
+  const std::vector<std::string>& builtin = KnownResourceClasses();
+  if (std::find(builtin.begin(), builtin.end(), c) != builtin.end() || c == kPortalClass) {
+    return InvalidArgument(where + " class_type \"" + c + "\" is a built-in resource class");
+  }
+  if (std::any_of(before.begin(), before.end(),
+                  [&](const ServerlessClassConfig& b) { return b.class_type == c; })) {
+    return InvalidArgument(where + " class_type \"" + c + "\" is given twice");
+  }
+  if (sc.version.size() > 64) return InvalidArgument(where + " version: at most 64 characters");
+  std::string_view u = sc.function_url;
+  size_t scheme = u.starts_with("https://") ? 8 : u.starts_with("http://") ? 7 : 0;
+  bool blank = std::any_of(u.begin(), u.end(), [](char ch) { return ch <= ' ' || ch == 0x7f; });
+  std::string_view authority = u.substr(scheme, u.find_first_of("/?#", scheme) - scheme);
+  if (scheme == 0 || blank || authority.empty() || u.size() > 2048) {
+    return InvalidArgument(where + " function_url must be http://host[:port]/path or https://...");
+  }
+  if (authority.find('@') != std::string_view::npos) {
+    return InvalidArgument(where + " function_url: credentials in the URL are not supported");
+  }
+  return OkStatus();
+}
 
 const toml::table* SubTable(const toml::table& doc, const char* name) {
   const toml::node* n = doc.get(name);
@@ -481,6 +549,16 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
       return InvalidArgument(origin + ": [workflow] egress_default must be public or none, not \"" +
                              w.egress_default.substr(0, 64) + "\"");
     }
+    RETURN_IF_ERROR(s.Tables("serverless", [&](Section& t) {
+      ServerlessClassConfig sc;
+      RETURN_IF_ERROR(t.String("class_type", &sc.class_type));
+      RETURN_IF_ERROR(t.String("version", &sc.version));
+      RETURN_IF_ERROR(t.String("function_url", &sc.function_url));
+      RETURN_IF_ERROR(t.Duration("timeout", &sc.timeout));
+      RETURN_IF_ERROR(CheckServerlessClass(sc, w.serverless, origin + ": [" + t.name() + "]"));
+      w.serverless.push_back(std::move(sc));
+      return OkStatus();
+    }));
     RETURN_IF_ERROR(s.String("placement", &w.placement));
     if (w.placement != "least-loaded" && w.placement != "round-robin" &&
         w.placement != "weighted-random") {
@@ -556,7 +634,14 @@ std::string WorkflowTemplate(const WorkflowConfig& d) {
     << "kv_queue_length = " << d.kv_queue_length
     << "           # commands waiting per durable kv resource; then senders wait\n"
     << "egress_default = \"" << d.egress_default
-    << "\"      # an http-egress without allow: public = any public address, none = nothing\n";
+    << "\"      # an http-egress without allow: public = any public address, none = nothing\n"
+    << "# Resource classes served by an OpenFaaS-style HTTP function (EDGELESS's serverless\n"
+    << "# provider); a spec uses one as \"class_type\": \"double\". docs/workflows.md.\n"
+    << "# [[workflow.serverless]]\n"
+    << "# class_type = \"double\"\n"
+    << "# version = \"0.1\"\n"
+    << "# function_url = \"http://127.0.0.1:5000/\"\n"
+    << "# timeout = \"30s\"\n";
   return o.str();
 }
 

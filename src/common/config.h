@@ -172,6 +172,20 @@ struct AuthConfig {
   std::string domain_join_token;
 };
 
+// [[workflow.serverless]]: a resource class this engine provides, served by
+// an OpenFaaS-style HTTP function (EDGELESS's serverless provider;
+// workflow/resources/serverless.h). The engine advertises it as the label
+// "resource-class.<class_type>" = version, which the control plane places by.
+struct ServerlessClassConfig {
+  std::string class_type;    // 1-63 of a-z 0-9 - _, starting with a letter; not a built-in class
+  std::string version;       // informational, e.g. "0.1"
+  std::string function_url;  // http:// or https://, no credentials
+  std::chrono::nanoseconds timeout = std::chrono::seconds(30);  // one POST
+};
+
+// The label key of a serverless class on a node (and in a spec's placement).
+std::string ServerlessClassLabel(std::string_view class_type);
+
 // The engine's workflow runtime: how many events wait where, and the
 // resources' timeouts. docs/configuration.md, "Limits in one table", says
 // what happens past each.
@@ -190,6 +204,7 @@ struct WorkflowConfig {
   // host whose addresses are all public: no loopback, private, link-local,
   // metadata...) or "none" (it may reach nothing; each needs a list).
   std::string egress_default = "public";
+  std::vector<ServerlessClassConfig> serverless;  // [[workflow.serverless]]
   // Control plane: how a new workflow instance picks among the nodes that
   // may take it ("least-loaded", "round-robin", "weighted-random").
   std::string placement = "least-loaded";

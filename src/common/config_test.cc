@@ -157,6 +157,62 @@ TEST(ConfigTest, EgressDefaultIsPublicOrNone) {
   EXPECT_NE(t->find("egress_default = \"public\""), std::string::npos);
 }
 
+TEST(ConfigTest, ServerlessClassesParseAndBadOnesNameTheEntry) {
+  EXPECT_TRUE(ParseConfig("", "t.toml")->workflow.serverless.empty());
+  Result<Config> c = ParseConfig(
+      "[[workflow.serverless]]\nclass_type = \"double\"\nversion = \"0.1\"\n"
+      "function_url = \"http://127.0.0.1:5000\"\n"
+      "[[workflow.serverless]]\nclass_type = \"resize-img_2\"\n"
+      "function_url = \"https://faas.example/function/resize?x=1\"\ntimeout = \"2s\"\n",
+      "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->workflow.serverless.size(), 2u);
+  const ServerlessClassConfig& d = c->workflow.serverless[0];
+  EXPECT_EQ(d.class_type, "double");
+  EXPECT_EQ(d.version, "0.1");
+  EXPECT_EQ(d.function_url, "http://127.0.0.1:5000");
+  EXPECT_EQ(d.timeout, std::chrono::seconds(30));
+  EXPECT_EQ(c->workflow.serverless[1].timeout, std::chrono::seconds(2));
+  EXPECT_EQ(ServerlessClassLabel("double"), "resource-class.double");
+
+  auto error = [](const std::string& entry) {
+    return ParseConfig("[[workflow.serverless]]\n" + entry, "t.toml").status().message();
+  };
+  const std::string ok_url = "function_url = \"http://h/\"\n";
+  EXPECT_EQ(error("class_type = \"Double\"\n" + ok_url),
+            "t.toml: [workflow.serverless[0]] class_type \"Double\" must be 1-63 of a-z, 0-9, "
+            "'-', '_', starting with a letter");
+  EXPECT_TRUE(error("class_type = \"../x\"\n" + ok_url)
+                  .starts_with("t.toml: [workflow.serverless[0]] class_type \"../x\" must be"));
+  EXPECT_EQ(error(ok_url),
+            "t.toml: [workflow.serverless[0]] class_type \"\" must be 1-63 of "
+            "a-z, 0-9, '-', '_', starting with a letter");
+  EXPECT_EQ(error("class_type = \"file-log\"\n" + ok_url),
+            "t.toml: [workflow.serverless[0]] class_type \"file-log\" is a built-in resource "
+            "class");
+  EXPECT_EQ(error("class_type = \"d\"\n" + ok_url +
+                  "[[workflow.serverless]]\nclass_type = "
+                  "\"d\"\n" +
+                  ok_url),
+            "t.toml: [workflow.serverless[1]] class_type \"d\" is given twice");
+  for (const char* url : {"ftp://h/", "http://", "http://h /x", "h:80"}) {
+    EXPECT_EQ(error("class_type = \"d\"\nfunction_url = \"" + std::string(url) + "\"\n"),
+              "t.toml: [workflow.serverless[0]] function_url must be http://host[:port]/path or "
+              "https://...")
+        << url;
+  }
+  EXPECT_EQ(error("class_type = \"d\"\nfunction_url = \"http://u:p@h/\"\n"),
+            "t.toml: [workflow.serverless[0]] function_url: credentials in the URL are not "
+            "supported");
+  EXPECT_EQ(error("class_type = \"d\"\n" + ok_url + "url = \"x\"\n"),
+            "t.toml: unknown key [workflow.serverless[0]] url");
+  EXPECT_EQ(ParseConfig("[workflow]\nserverless = 3\n", "t.toml").status().message(),
+            "t.toml: [workflow] serverless must be an array of tables ([[workflow.serverless]])");
+  Result<std::string> t = ConfigTemplate("engine");
+  ASSERT_TRUE(t.ok());
+  EXPECT_NE(t->find("# [[workflow.serverless]]"), std::string::npos);
+}
+
 TEST(ConfigTest, PlacementPolicyIsOneOfThree) {
   EXPECT_EQ(ParseConfig("", "t.toml")->workflow.placement, "least-loaded");
   Result<Config> rr = ParseConfig("[workflow]\nplacement = \"round-robin\"\n", "t.toml");

@@ -219,7 +219,7 @@ const std::vector<std::string>& ConfigKeys(std::string_view class_type) {
       {"file-pusher", {"encode-base64", "period-ms"}},
       {"http-poster", {"allow", "decode_base64", "timeout_ms", "url"}},
       {"kv", {"max_keys", "max_value_bytes", "storage"}},
-      {"redis", {"add-workflow-id", "key", "mode", "url"}},
+      {"redis", {"add-workflow-id", "call", "key", "mode", "url"}},
       {"timer", {"payload", "period_ms"}},
       {std::string(kPortalClass), {"batch_events", "queue_length", "timeout_ms", "token", "url"}},
   };
@@ -508,11 +508,17 @@ Result<RedisConfig> ParseRedisConfig(const ResourceConfigMap& c) {
   }
   ASSIGN_OR_RETURN(size_t workflow_id, Choice(c, "add-workflow-id", {"false", "true"}));
   out.add_workflow_id = workflow_id == 1;
+  ASSIGN_OR_RETURN(size_t call, Choice(c, "call", {"write", "get"}));
+  out.call_get = call == 1;
   const std::string* key = Find(c, "key");
-  if (key == nullptr || key->empty())
-    return KeyError("key", "required: the Redis key the payloads go to");
-  if (key->size() > 512) return KeyError("key", "at most 512 bytes");
-  out.key = *key;
+  if (key != nullptr && key->size() > kMaxRedisKeyBytes)
+    return KeyError("key", "at most 512 bytes");
+  if ((key == nullptr || key->empty()) && !out.call_get) {
+    return KeyError("key",
+                    "required: the Redis key the payloads go to (optional only with \"call\": "
+                    "\"get\", where casts then fail)");
+  }
+  if (key != nullptr) out.key = *key;
   ASSIGN_OR_RETURN(size_t mode, Choice(c, "mode", {"set", "rpush"}));
   out.rpush = mode == 1;
   return out;

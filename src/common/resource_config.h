@@ -149,12 +149,21 @@ struct KvConfig {
   bool durable = false;
 };
 
-// redis: writes every payload to a key of a Redis server (SET, or RPUSH).
+// A Redis key: the configured one, or the payload of a GET call.
+inline constexpr size_t kMaxRedisKeyBytes = 512;
+
+// redis: writes every payload to a key of a Redis server (SET, or RPUSH);
+// with "call": "get", a call reads a key instead.
 struct RedisConfig {
   std::string host = "127.0.0.1";  // "url" = redis://host:port (default redis://127.0.0.1:6379)
   uint16_t port = 6379;
-  std::string key;     // "key" (required)
+  std::string key;     // "key" (required unless call_get: casts then fail, reported)
   bool rpush = false;  // "mode": "set" (default) or "rpush"
+  // "call": "write" (default: a call writes as a cast does and answers
+  // Redis's reply) or "get" (EDGELESS's meaning: a call's payload is a key,
+  // GET answers its value; the control plane sets it for EDGELESS-shaped
+  // specs).
+  bool call_get = false;
   // "add-workflow-id" (EDGELESS's key): the key is "<workflow id>:<key>".
   bool add_workflow_id = false;
 };

@@ -321,9 +321,21 @@ TEST(ResourceConfigTest, Redis) {
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->host, "db");
   EXPECT_EQ(c->port, 6379);
+  EXPECT_FALSE(c->call_get);
+  // EDGELESS's meaning of a call (GET) makes the key optional.
+  c = ParseRedisConfig({{"call", "get"}});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->call_get);
+  EXPECT_EQ(c->key, "");
+  c = ParseRedisConfig({{"call", "write"}, {"key", "k"}});
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_FALSE(c->call_get);
 
   const std::vector<BadCase> cases = {
       {{}, "key: required"},
+      {{{"call", "write"}}, "key: required"},
+      {{{"key", "k"}, {"call", "del"}}, "call: must be write or get"},
+      {{{"call", "get"}, {"key", std::string(513, 'k')}}, "key: at most 512 bytes"},
       {{{"key", ""}}, "key: required"},
       {{{"key", std::string(513, 'k')}}, "key: at most 512 bytes"},
       {{{"key", "k"}, {"url", "http://x"}}, "url: must be redis://host[:port]"},
@@ -337,7 +349,7 @@ TEST(ResourceConfigTest, Redis) {
       {{{"key", "k"}, {"url", "redis://x:65536"}}, "url: invalid port"},
       {{{"key", "k"}, {"mode", "lpush"}}, "mode: must be set or rpush"},
       {{{"key", "k"}, {"db", "0"}},
-       "db: unknown key (known keys: add-workflow-id, key, mode, url)"},
+       "db: unknown key (known keys: add-workflow-id, call, key, mode, url)"},
   };
   for (const BadCase& c : cases) {
     std::string err = Error(ParseRedisConfig(c.config));

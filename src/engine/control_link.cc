@@ -33,6 +33,10 @@ class ControlLinkImpl final : public ControlLink {
     co.join_token = config.auth.join_token;
     co.identity = options_.identity;
     co.labels = config.control.labels;
+    // The control plane places a spec's serverless resource by this label.
+    for (const ServerlessClassConfig& sc : config.workflow.serverless) {
+      co.labels[ServerlessClassLabel(sc.class_type)] = sc.version;
+    }
     co.capacity_json = ToJson(json::object{{"workers", options_.workers},
                                            {"queue", options_.queue_capacity},
                                            {"memory_limit", config.runtime.memory_limit}});

@@ -24,6 +24,10 @@ WorkflowOptions WorkflowOptionsFromConfig(const Config& config) {
       .kv_queue_length = wf.kv_queue_length,
       .egress_public_by_default = wf.egress_default == "public",
   };
+  for (const ServerlessClassConfig& sc : wf.serverless) {
+    o.host.resource_limits.serverless.push_back(
+        {sc.class_type, sc.function_url, WholeMilliseconds(sc.timeout)});
+  }
   o.dataplane.queue_length = wf.dataplane_queue_length;
   o.dataplane.dedup_batches = wf.dataplane_dedup_batches;
   o.dataplane.dedup_window = WholeMilliseconds(wf.dataplane_dedup_window);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/limits.h"
@@ -30,6 +31,15 @@ class KvBuckets;  // jetstream_kv.h
 using WaitUntil = std::chrono::steady_clock::time_point;
 inline constexpr WaitUntil kNoWait{};
 
+// A resource class the engine's operator configured ([[workflow.serverless]]
+// in common/config.h): an OpenFaaS-style HTTP function, EDGELESS's
+// "serverless" provider (resources/serverless.h).
+struct ServerlessClass {
+  std::string class_type;  // the class name specs use, e.g. "double"
+  std::string url;         // POSTed to for each event: the operator's, trusted
+  std::chrono::milliseconds timeout{30000};
+};
+
 // The engine's [workflow] limits that resources enforce (common/config.h;
 // WorkflowHostOptions::resource_limits carries them to every resource).
 struct ResourceLimits {
@@ -41,6 +51,8 @@ struct ResourceLimits {
   // [workflow] egress_default: an http-egress without an "allow" list
   // reaches any public address (true) or nothing (false).
   bool egress_public_by_default = true;
+  // The classes this engine provides beyond the built-in ones.
+  std::vector<ServerlessClass> serverless{};
 };
 
 // What the hosting engine offers a resource. The callbacks are valid until

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "common/config.h"  // ServerlessClassLabel
 #include "common/log.h"
 #include "common/resource_config.h"
 #include "control/function_registry.h"
@@ -50,6 +51,23 @@ class ServiceDomainLocal final : public DomainLocal {
     caps.free_workers = std::max<int64_t>(0, caps.workers - busy);
     caps.runtimes = {"wasm"};
     caps.resource_classes = KnownResourceClasses();
+    // With the serverless classes its nodes provide (their labels).
+    const std::string prefix = ServerlessClassLabel("");
+    for (const NodeStatus& n : nodes_.List()) {
+      for (const auto& [key, value] : n.reg.labels) {
+        // A label set by hand may be longer than a class name can be.
+        if (!key.starts_with(prefix) || key.size() == prefix.size() ||
+            key.size() > prefix.size() + 63) {
+          continue;
+        }
+        std::string cls = key.substr(prefix.size());
+        if (caps.resource_classes.size() < protocol::kMaxDomainClasses &&
+            std::find(caps.resource_classes.begin(), caps.resource_classes.end(), cls) ==
+                caps.resource_classes.end()) {
+          caps.resource_classes.push_back(std::move(cls));
+        }
+      }
+    }
     Result<std::shared_ptr<const WorkflowSnapshot>> snap =
         orchestrator_.workflow_store().Snapshot();
     if (snap.ok()) {

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "common/config.h"  // ServerlessClassLabel
 #include "common/json_util.h"
 #include "common/log.h"
 #include "protocol/ids.h"
@@ -19,6 +20,20 @@ constexpr std::string_view kControlSource = "control";
 std::string ComponentOf(const std::string& instance) {
   std::optional<protocol::InstanceIdParts> parts = protocol::ParseInstanceId(instance);
   return parts ? std::string(parts->component) : std::string();
+}
+
+// Whether a registered node (up or not: a down one may come back) offers
+// serverless class `class_type`; for a cluster controller, a domain.
+bool OffersClass(const PlacementInputs& in, const std::string& class_type) {
+  if (in.by_domain) {
+    return std::any_of(in.domains.begin(), in.domains.end(), [&](const DomainStatus& d) {
+      const std::vector<std::string>& c = d.capabilities.resource_classes;
+      return std::find(c.begin(), c.end(), class_type) != c.end();
+    });
+  }
+  std::string label = ServerlessClassLabel(class_type);
+  return std::any_of(in.candidates.begin(), in.candidates.end(),
+                     [&](const PlacementNode& n) { return n.labels.contains(label); });
 }
 
 json::array Strings(const std::vector<std::string>& v) {
@@ -111,6 +126,9 @@ Result<WorkflowSpec> Orchestrator::ParseDeployed(std::string_view spec_json,
   SpecCheckHooks hooks;
   hooks.warnings = warnings;
   hooks.function_exists = [&in](const std::string& name) { return in.shas.contains(name); };
+  hooks.node_class_offered = [&in](const std::string& class_type) {
+    return OffersClass(in, class_type);
+  };
   hooks.portals = portals;
   return ParseWorkflowSpec(spec_json, hooks);
 }

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <set>
 
+#include "common/config.h"  // ServerlessClassLabel
 #include "common/json_util.h"
 #include "common/units.h"
 #include "control/validation.h"
@@ -458,7 +459,11 @@ Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path
   r.class_type = std::string(cls->get_string());
   const auto& known = KnownResourceClasses();
   bool portal = hooks.portals && r.class_type == kPortalClass;
-  if (!portal && std::find(known.begin(), known.end(), r.class_type) == known.end()) {
+  bool builtin = std::find(known.begin(), known.end(), r.class_type) != known.end();
+  // Never the portal class: a node label set by hand must not open it.
+  bool node_class = !builtin && r.class_type != kPortalClass && hooks.node_class_offered &&
+                    hooks.node_class_offered(r.class_type);
+  if (!portal && !builtin && !node_class) {
     std::string list;
     for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
     if (std::find(std::begin(kEdgelessOnlyClasses), std::end(kEdgelessOnlyClasses), r.class_type) !=
@@ -468,7 +473,9 @@ Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path
                                            list + "; docs/edgeless.md)");
     }
     return Bad(path + ".class_type",
-               "unknown class " + Quoted(r.class_type) + " (known: " + list + ")");
+               "unknown class " + Quoted(r.class_type) + " (known: " + list +
+                   "; or a serverless class an engine provides, and no node does: "
+                   "[[workflow.serverless]] in docs/configuration.md)");
   }
   if (const json::value* c = o->if_contains("configurations"); c != nullptr && !c->is_null()) {
     std::string cp = path + ".configurations";
@@ -495,8 +502,19 @@ Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path
       r.configurations["format"] = "edgeless";
     }
   }
+  // EDGELESS's redis answers a call with GET of the key it carries.
+  if (strict.lenient && r.class_type == "redis" && !r.configurations.contains("call")) {
+    r.configurations["call"] = "get";
+  }
   // Its messages start with the key: "period_ms: ..." completes the path.
-  if (Status st = ValidateResourceConfig(r.class_type, r.configurations, r.name); !st.ok()) {
+  if (node_class && !r.configurations.empty()) {
+    return Bad(path + ".configurations." + r.configurations.begin()->first,
+               "a serverless class takes no configurations (its engine's "
+               "[[workflow.serverless]] says where it is)");
+  }
+  if (Status st =
+          node_class ? OkStatus() : ValidateResourceConfig(r.class_type, r.configurations, r.name);
+      !st.ok()) {
     return InvalidArgument(path + ".configurations." + st.message());
   }
   if (!hooks.portals && IsPortalOnly(r.class_type, r.configurations)) {
@@ -521,6 +539,14 @@ Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path
         OnlyFields(*ao, ap, {"node_id_match_any", "label_match_all", "domain_match_any"}, strict));
     RETURN_IF_ERROR(
         Placement(*ao, ap, &r.node_id_match_any, &r.label_match_all, &r.domain_match_any));
+  }
+  if (node_class) {
+    // Only a node that provides the class can run it.
+    LabelMatch provides{ServerlessClassLabel(r.class_type), std::nullopt};
+    if (std::find(r.label_match_all.begin(), r.label_match_all.end(), provides) ==
+        r.label_match_all.end()) {
+      r.label_match_all.push_back(std::move(provides));
+    }
   }
   return r;
 }

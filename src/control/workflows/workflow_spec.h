@@ -42,7 +42,9 @@ struct FunctionSpec {
 
 struct ResourceSpec {
   std::string name;
-  std::string class_type;  // one of KnownResourceClasses()
+  // One of KnownResourceClasses(), or a serverless class some engine
+  // provides (SpecCheckHooks::node_class_offered).
+  std::string class_type;
   ResourceConfigMap configurations;
   std::map<std::string, std::string> output_mapping;
   std::vector<std::string> node_id_match_any;  // from "annotations", as for functions
@@ -76,6 +78,11 @@ struct SpecCheckHooks {
   // Whether portals may be declared (IsPortalOnly): only in the parts a
   // cluster controller hands a domain (Orchestrator::Put).
   bool portals = false;
+  // Whether some node provides resource class `class_type` (an engine's
+  // [[workflow.serverless]]; common/config.h): such a class is accepted,
+  // takes no configurations, and its resource is placed on a node with the
+  // label ServerlessClassLabel(class_type). Null: only built-in classes.
+  std::function<bool(const std::string& class_type)> node_class_offered{};
   // Where the fields and configuration keys an EDGELESS-shaped spec has
   // and Aether ignores are listed ("functions[0].foo: unknown field,
   // ignored"; at most 64); may be null.

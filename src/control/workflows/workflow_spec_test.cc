@@ -273,6 +273,80 @@ TEST(WorkflowSpecTest, EdgelessFormParsesToTheSameSpec) {
   EXPECT_FALSE(Parse(kAetherOrders, Deployed()).resources[0].configurations.contains("format"));
 }
 
+TEST(WorkflowSpecTest, EdgelessRedisCallsGet) {
+  constexpr std::string_view kSpec = R"({"functions": [{"name": "f",
+      "class_specification": {"id": "f", "function_type": "RUST_WASM", "outputs": []},
+      "output_mapping": {"db": "r"}}],
+    "resources": [{"name": "r", "class_type": "redis",
+                   "configurations": {"url": "redis://127.0.0.1:6379/"%s}}]})";
+  auto with = [&](std::string_view extra) {
+    std::string s(kSpec);
+    s.replace(s.find("%s"), 2, extra);
+    return Parse(s).resources[0].configurations;
+  };
+  // EDGELESS's redis needs no key (casts then fail) and answers calls with GET.
+  EXPECT_EQ(with("").at("call"), "get");
+  EXPECT_EQ(with(R"(, "call": "write", "key": "k")").at("call"), "write");
+  EXPECT_FALSE(Parse(R"({"resources": [{"name": "r", "class_type": "redis",
+                                        "configurations": {"key": "k"}}]})")
+                   .resources[0]
+                   .configurations.contains("call"));
+}
+
+// EDGELESS's serverless example: "double" is a class an engine's
+// operator configured, accepted only when some node offers it.
+TEST(WorkflowSpecTest, ServerlessClassesNeedANodeThatOffersThem) {
+  constexpr std::string_view kSpec = R"({"resources": [
+      {"name": "double", "class_type": "double", "output_mapping": {"out": "log"},
+       "annotations": {"label_match_all": ["zone=eu"]}},
+      {"name": "log", "class_type": "file-log", "configurations": {"filename": "o.log"}}]})";
+  std::string err = Error(kSpec);
+  EXPECT_EQ(err.rfind("resources[0].class_type: unknown class \"double\"", 0), 0u) << err;
+  EXPECT_NE(err.find("[[workflow.serverless]]"), std::string::npos) << err;
+
+  SpecCheckHooks offered;
+  offered.node_class_offered = [](const std::string& c) { return c == "double"; };
+  Result<WorkflowSpec> s = ParseWorkflowSpec(kSpec, offered);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  // Placed only where the class is, besides what the spec asks.
+  EXPECT_EQ(s->resources[0].label_match_all,
+            (std::vector<LabelMatch>{{"zone", "eu"}, {"resource-class.double", std::nullopt}}));
+  // Stored and read back: the same, the label not doubled.
+  Result<WorkflowSpec> again = ParseWorkflowSpec(SerializeWorkflowSpec(*s), offered);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(*again, *s);
+
+  // It takes no configurations (the engine has its URL)...
+  std::string with_url(kSpec);
+  with_url.replace(with_url.find(R"("output_mapping": {"out")"), 0,
+                   R"("configurations": {"url": "http://169.254.169.254/"}, )");
+  err = Error(with_url, offered);
+  EXPECT_EQ(err.rfind("resources[0].configurations.url: a serverless class takes no", 0), 0u)
+      << err;
+  // ...and a built-in class is never one.
+  offered.node_class_offered = [](const std::string&) { return true; };
+  err = Error(R"({"resources": [{"name": "t", "class_type": "timer", "configurations": {}}]})",
+              offered);
+  EXPECT_EQ(err.rfind("resources[0].configurations.period_ms: required", 0), 0u) << err;
+}
+
+TEST(WorkflowSpecTest, EdgelessServerlessExampleIgnoresConfigurations) {
+  SpecCheckHooks offered;
+  std::vector<std::string> warnings;
+  offered.warnings = &warnings;
+  offered.node_class_offered = [](const std::string& c) { return c == "double"; };
+  Result<WorkflowSpec> s = ParseWorkflowSpec(R"({"functions": [{"name": "counter",
+      "class_specification": {"id": "counter", "function_type": "RUST_WASM", "outputs": []},
+      "output_mapping": {"output": "double"}}],
+    "resources": [{"name": "double", "class_type": "double",
+                   "output_mapping": {"out": "counter"}, "configurations": {"k": "v"}}]})",
+                                             offered);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(s->resources[0].configurations.empty());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("resources[0].configurations.k"), std::string::npos) << warnings[0];
+}
+
 TEST(WorkflowSpecTest, CliRewrittenEdgelessForm) {
   // `aether workflow apply` removes the code path and adds "function": that
   // name wins over the class id.
@@ -649,9 +723,16 @@ TEST(WorkflowSpecTest, UsersCannotDeclarePortals) {
       "resources": [{"name": "p", "class_type": "portal",
                      "configurations": {"url": "http://169.254.169.254/wf/x/y", "token": ")" +
                              token + R"("}}]})";
-  EXPECT_EQ(Error(portal),
-            "resources[0].class_type: unknown class \"portal\" (known: file-log, file-pusher, "
-            "http-egress, http-ingress, http-poster, kv, redis, timer)");
+  const std::string unknown =
+      "resources[0].class_type: unknown class \"portal\" (known: file-log, file-pusher, "
+      "http-egress, http-ingress, http-poster, kv, redis, timer; or a serverless class an engine "
+      "provides, and no node does: [[workflow.serverless]] in docs/configuration.md)";
+  EXPECT_EQ(Error(portal), unknown);
+  // Not even when a node carries the label of a serverless class "portal"
+  // (set by hand: an engine refuses the name).
+  SpecCheckHooks any_class;
+  any_class.node_class_offered = [](const std::string&) { return true; };
+  EXPECT_EQ(Error(portal, any_class), unknown);
   const std::string refused =
       "resources[0].configurations: portals (an http-ingress in mode \"portal\" or on a path "
       "under \"_portal\") are made by a cluster controller for links between domains; a "

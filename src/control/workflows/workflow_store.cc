@@ -58,6 +58,9 @@ Result<WorkflowRecord> WorkflowStore::Decode(std::string_view text) {
   // Checked when it was stored; a domain's part holds portals.
   SpecCheckHooks stored;
   stored.portals = true;
+  // A serverless class was offered when the spec was applied; whether one
+  // still is, placement tells.
+  stored.node_class_offered = [](const std::string&) { return true; };
   ASSIGN_OR_RETURN(r.spec, ParseWorkflowSpec(json::serialize(*spec), stored));
   ASSIGN_OR_RETURN(const json::object* placement, GetObject(o, "placement"));
   for (const auto& [id, v] : *placement) {

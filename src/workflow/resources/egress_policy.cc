@@ -71,6 +71,20 @@ Status SetHost(const boost::urls::url_view& url, EgressTarget* t) {
 
 }  // namespace
 
+std::string UrlForMessages(std::string_view url) {
+  return std::string(url.substr(0, url.find_first_of("?#")));
+}
+
+std::string HideUrlQuery(std::string message, std::string_view url) {
+  std::string shown = UrlForMessages(url);
+  if (shown.size() == url.size()) return message;
+  for (size_t at = message.find(url); at != std::string::npos;
+       at = message.find(url, at + shown.size())) {
+    message.replace(at, url.size(), shown);
+  }
+  return message;
+}
+
 std::string EgressTarget::ToString() const {
   bool v6 = address && address->v6;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -79,8 +93,7 @@ std::string EgressTarget::ToString() const {
 Result<EgressTarget> ParseEgressUrl(std::string_view url) {
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed) {
-    return InvalidArgument("http-egress: invalid URL \"" +
-                           SanitizeUtf8(url.substr(0, url.find_first_of("?#"))) +
+    return InvalidArgument("http-egress: invalid URL \"" + SanitizeUtf8(UrlForMessages(url)) +
                            "\": " + parsed.error().message());
   }
   std::string_view scheme = parsed->scheme();
@@ -98,7 +111,7 @@ Result<EgressTarget> ParseEgressUrl(std::string_view url) {
   // starts with '/', so anything else is that misreading.
   if (std::string_view path = parsed->encoded_path(); !path.empty() && !path.starts_with('/')) {
     return InvalidArgument("http-egress: cannot tell the host of \"" +
-                           SanitizeUtf8(url.substr(0, url.find_first_of("?#"))) +
+                           SanitizeUtf8(UrlForMessages(url)) +
                            "\" (a host made of an IPv4 address and more labels is not supported)");
   }
   EgressTarget t;

@@ -41,6 +41,13 @@ struct EgressTarget {
   std::string ToString() const;  // "host:port", IPv6 in brackets
 };
 
+// The URL without its query and fragment, for messages and logs (a query
+// may hold a key that has no place there).
+std::string UrlForMessages(std::string_view url);
+// `message` with every occurrence of `url` shown as UrlForMessages(url)
+// (the HTTP client's errors carry the whole URL).
+std::string HideUrlQuery(std::string message, std::string_view url);
+
 // InvalidArgument for a URL that is not http(s), carries credentials, has
 // no host, a bad port or an IPv4 address in an unusual spelling.
 Result<EgressTarget> ParseEgressUrl(std::string_view url);

@@ -14,6 +14,7 @@
 #include "workflow/resources/kv.h"
 #include "workflow/resources/portal.h"
 #include "workflow/resources/redis.h"
+#include "workflow/resources/serverless.h"
 #include "workflow/resources/timer.h"
 
 namespace aether::workflow {
@@ -89,8 +90,16 @@ Result<std::unique_ptr<Resource>> CreateResource(std::string_view class_type, Re
     if (!config.ok()) return ConfigError(class_type, config.status());
     return resources::NewPortal(std::move(ctx), std::move(*config));
   }
-  return InvalidArgument("unknown resource class \"" + std::string(class_type) +
-                         "\" (known: " + KnownList() + ")");
+  for (const ServerlessClass& cls : ctx.limits.serverless) {
+    if (cls.class_type == class_type) {
+      // A copy first: moving ctx moves the list `cls` is in. Its
+      // configurations were checked (none are read) when the spec was applied.
+      ServerlessClass chosen = cls;
+      return resources::NewServerless(std::move(ctx), std::move(chosen));
+    }
+  }
+  return InvalidArgument("unknown resource class \"" + std::string(class_type) + "\" (known: " +
+                         KnownList() + "; or a class this engine's [[workflow.serverless]] names)");
 }
 
 }  // namespace aether::workflow

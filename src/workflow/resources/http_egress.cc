@@ -39,12 +39,6 @@ bool IsToken(std::string_view s) {
   return true;
 }
 
-// The URL without its query and fragment, for messages (a query may hold
-// secrets that have no place in logs).
-std::string ForMessage(std::string_view url) {
-  return std::string(url.substr(0, url.find_first_of("?#")));
-}
-
 class HttpEgress final : public Resource {
  public:
   HttpEgress(ResourceContext ctx, HttpEgressConfig config)
@@ -160,7 +154,7 @@ class HttpEgress final : public Resource {
     }
     if (r->status < 200 || r->status > 299) {
       std::string preview = r->body.substr(0, kErrorBodyPreview);
-      return Internal("http-egress: " + req.method + " " + ForMessage(req.url) + " answered " +
+      return Internal("http-egress: " + req.method + " " + UrlForMessages(req.url) + " answered " +
                       std::to_string(r->status) + (preview.empty() ? "" : ": " + preview));
     }
     return std::move(r->body);

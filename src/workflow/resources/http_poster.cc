@@ -31,7 +31,7 @@ class HttpPoster final : public Resource {
       : ctx_(std::move(ctx)),
         config_(std::move(config)),
         target_(std::move(target)),
-        shown_url_(config_.url.substr(0, config_.url.find_first_of("?#"))),
+        shown_url_(UrlForMessages(config_.url)),
         policy_(config_.allow, config_.node_policy && ctx_.limits.egress_public_by_default),
         http_(NewHttpClient({.max_response_bytes = kPosterMaxResponse})),
         queue_(WorkQueueOptions{"http-poster: the post queue", 1,
@@ -96,12 +96,8 @@ class HttpPoster final : public Resource {
          }});
     if (!r.ok()) {
       // The client's messages carry the URL: keep its query out.
-      std::string m = r.status().message();
-      for (size_t at = m.find(config_.url); at != std::string::npos;
-           at = m.find(config_.url, at + shown_url_.size())) {
-        m.replace(at, config_.url.size(), shown_url_);
-      }
-      return AsPosterStatus(Status(r.status().code(), std::move(m)));
+      return AsPosterStatus(
+          Status(r.status().code(), HideUrlQuery(r.status().message(), config_.url)));
     }
     if (r->status < 200 || r->status > 299) {
       std::string preview = r->body.substr(0, kPosterErrorBodyPreview);

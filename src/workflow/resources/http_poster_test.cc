@@ -2,60 +2,31 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
-#include <mutex>
 #include <vector>
 
 #include "common/base64.h"
-#include "common/http_server.h"
 #include "workflow/resources/test_context.h"
+#include "workflow/resources/test_http_server.h"
 
 namespace aether::workflow::resources {
 namespace {
 
 using namespace std::chrono_literals;
 using testing::FakeContext;
+using testing::RecordingServer;
 
-// A local server: POST /in records the bodies, /missing is 404, /hold
-// answers when the test releases it.
+// The local server (test_http_server.h): POST /in records the bodies,
+// /missing is 404, /hold answers when the test releases it.
 class PosterServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_.Route("POST", "/in", [this](HttpRequest&& req, const Responder& respond) {
-      {
-        std::lock_guard lock(mu_);
-        bodies_.push_back(req.body);
-      }
-      cv_.notify_all();
-      respond(HttpResponse{200, "text/plain", "ok", {}});
-    });
-    server_.Route("POST", "/hold", [this](HttpRequest&&, Responder respond) {
-      std::lock_guard lock(mu_);
-      held_.push_back(std::move(respond));
-    });
-    ASSERT_TRUE(server_.Start().ok());
+    server_.Start();
     base_ = server_.url();
   }
-  void TearDown() override { Release(); }
-
-  void Release() {
-    std::vector<Responder> held;
-    {
-      std::lock_guard lock(mu_);
-      held.swap(held_);
-    }
-    for (auto& r : held) r(HttpResponse{200, "text/plain", "late", {}});
-  }
-
-  bool WaitBodies(size_t n) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, 5s, [&] { return bodies_.size() >= n; });
-  }
-  std::vector<std::string> bodies() {
-    std::lock_guard lock(mu_);
-    return bodies_;
-  }
+  void Release() { server_.Release(); }
+  bool WaitBodies(size_t n) { return server_.WaitBodies(n); }
+  std::vector<std::string> bodies() { return server_.bodies(); }
 
   // The server is on 127.0.0.1, so the list names that address.
   HttpPosterConfig Config(const std::string& path = "/in") {
@@ -71,12 +42,8 @@ class PosterServerTest : public ::testing::Test {
     return r.ok() ? std::move(*r) : nullptr;
   }
 
-  HttpServer server_{HttpServerOptions{}};
+  RecordingServer server_;
   std::string base_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::string> bodies_;
-  std::vector<Responder> held_;
   FakeContext fake_;
 };
 
@@ -120,7 +87,7 @@ TEST_F(PosterServerTest, Non2xxIsReportedWithoutTheQuery) {
 TEST_F(PosterServerTest, ConnectErrorsAreReportedWithoutTheQuery) {
   // A port nobody listens on (the server's, once it is stopped).
   HttpPosterConfig c = Config("/in?secret=1");
-  server_.Stop();
+  server_.server().Stop();
   auto res = Make(c, fake_.Make());
   ASSERT_TRUE(res->Cast("fn", "x").ok());
   ASSERT_TRUE(fake_.WaitFailures(1));

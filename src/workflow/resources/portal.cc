@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/room_waiter.h"
 #include "workflow/portal_codec.h"
+#include "workflow/resources/egress_policy.h"
 
 namespace aether::workflow::resources {
 namespace {
@@ -25,11 +26,6 @@ constexpr size_t kPortalIdleConnections = 8;
 // A call's reply is at most one payload; an answer's JSON is small.
 constexpr uint64_t kPortalMaxResponse = kMaxPortalPayload + (64u << 10);
 constexpr int64_t kPortalMaxCallMs = 60000;
-
-// The URL without its query, for messages and logs.
-std::string PortalWhere(std::string_view url) {
-  return std::string(url.substr(0, url.find_first_of("?#")));
-}
 
 // The "error" and "code" of a JSON error answer ("" when absent).
 struct RemoteError {
@@ -59,7 +55,7 @@ class Portal final : public Resource {
   Portal(ResourceContext ctx, PortalConfig config)
       : ctx_(std::move(ctx)),
         config_(std::move(config)),
-        where_(PortalWhere(config_.url)),
+        where_(UrlForMessages(config_.url)),
         http_(NewHttpClient({.max_idle_per_host = kPortalIdleConnections,
                              .max_response_bytes = kPortalMaxResponse})) {
     sender_ = std::thread([this] { SendLoop(); });
@@ -75,10 +71,10 @@ class Portal final : public Resource {
     if (stopping_) return false;
     if (config->url != config_.url) {
       LOG_INFO("{}: portal: the link moves from {} to {} with {} cast(s) queued", ctx_.instance_id,
-               where_, PortalWhere(config->url), queue_.size());
+               where_, UrlForMessages(config->url), queue_.size());
     }
     config_ = std::move(*config);
-    where_ = PortalWhere(config_.url);
+    where_ = UrlForMessages(config_.url);
     link_down_ = false;
     retarget_ = true;
     work_.notify_all();  // out of a backoff wait

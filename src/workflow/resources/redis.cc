@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/json_util.h"
 #include "common/log.h"
 #include "common/work_queue.h"
 #include "workflow/resources/call_slot.h"
@@ -33,7 +34,7 @@ using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 
 // EDGELESS's add-workflow-id: "<workflow id>:<key>".
 RedisConfig WithWorkflowKey(RedisConfig c, const std::string& workflow) {
-  if (c.add_workflow_id) c.key = workflow + ":" + c.key;
+  if (c.add_workflow_id && !c.key.empty()) c.key = workflow + ":" + c.key;
   return c;
 }
 
@@ -43,6 +44,7 @@ class Redis final : public Resource {
       : ctx_(std::move(ctx)),
         config_(WithWorkflowKey(std::move(config), ctx_.workflow)),
         where_(config_.host + ":" + std::to_string(config_.port)),
+        prefix_(config_.add_workflow_id ? ctx_.workflow + ":" : ""),
         queue_(WorkQueueOptions{"redis: the queue to " + where_, 1, ctx_.limits.redis_queue_length,
                                 kRedisQueueBytes}) {}
   ~Redis() override { Stop(); }
@@ -55,7 +57,7 @@ class Redis final : public Resource {
                   WaitUntil wait_until) override {
     return queue_.Post(
         [this, p = std::string(payload)] {
-          Result<std::string> r = Command(p);
+          Result<std::string> r = Write(p);
           if (!r.ok()) ctx_.report_failure(r.status().message());
         },
         payload.size(), wait_until);
@@ -63,9 +65,17 @@ class Redis final : public Resource {
 
   Result<std::string> Call(std::string_view /*source*/, std::string_view payload,
                            std::chrono::milliseconds timeout) override {
+    if (config_.call_get && payload.size() > kMaxRedisKeyBytes) {
+      return InvalidArgument("redis: a GET call's payload is the key: at most " +
+                             std::to_string(kMaxRedisKeyBytes) + " bytes, got " +
+                             std::to_string(payload.size()));
+    }
     return CallOnQueue(
-        queue_, [this, p = std::string(payload)] { return Command(p); }, payload.size(), timeout,
-        "redis", "redis: no answer from " + where_);
+        queue_,
+        [this, p = std::string(payload)] {
+          return config_.call_get ? Command("GET", prefix_ + p, {}) : Write(p);
+        },
+        payload.size(), timeout, "redis", "redis: no answer from " + where_);
   }
 
   void Stop() override {
@@ -78,13 +88,24 @@ class Redis final : public Resource {
 
  private:
   // Worker thread only, from here on.
-  Result<std::string> Command(const std::string& payload) {
+  Result<std::string> Write(const std::string& payload) {
+    if (config_.key.empty()) {
+      return FailedPrecondition(
+          "redis: a cast writes to the configured \"key\", and this resource has none (it "
+          "only answers GET calls)");
+    }
+    return Command(config_.rpush ? "RPUSH" : "SET", config_.key, payload);
+  }
+
+  // `value` nullopt: a command of the key alone (GET).
+  Result<std::string> Command(const char* verb, const std::string& key,
+                              std::optional<std::string_view> value) {
     for (int attempt = 0;; ++attempt) {
       bool fresh = conn_ == nullptr;
       RETURN_IF_ERROR(Connect());
-      const char* verb = config_.rpush ? "RPUSH" : "SET";
-      void* raw = redisCommand(conn_.get(), "%s %b %b", verb, config_.key.data(),
-                               config_.key.size(), payload.data(), payload.size());
+      void* raw = value ? redisCommand(conn_.get(), "%s %b %b", verb, key.data(), key.size(),
+                                       value->data(), value->size())
+                        : redisCommand(conn_.get(), "%s %b", verb, key.data(), key.size());
       if (raw == nullptr) {
         std::string err = conn_->errstr;
         conn_.reset();
@@ -96,7 +117,12 @@ class Redis final : public Resource {
       ReplyPtr reply(static_cast<redisReply*>(raw));
       switch (reply->type) {
         case REDIS_REPLY_STATUS:
+        case REDIS_REPLY_STRING:
           return std::string(reply->str, reply->len);
+        case REDIS_REPLY_NIL:
+          // EDGELESS answers Err for a missing key too.
+          return NotFound("redis: no key \"" + JsonEscape(key.substr(0, 64)) +
+                          (key.size() > 64 ? "...\"" : "\"") + " on " + where_);
         case REDIS_REPLY_INTEGER:
           return std::to_string(reply->integer);
         case REDIS_REPLY_ERROR:
@@ -138,6 +164,8 @@ class Redis final : public Resource {
   ResourceContext ctx_;
   const RedisConfig config_;
   const std::string where_;
+  // add-workflow-id: "<workflow id>:" before a GET call's key too.
+  const std::string prefix_;
   // Worker thread only (and Stop, once the thread is gone).
   ContextPtr conn_;
   std::string last_error_;

@@ -1,7 +1,11 @@
 // redis: writes every payload to a key of a Redis server, through hiredis.
 //
 // "mode" set: SET key <payload>; rpush: RPUSH key <payload>. Binary-safe.
-// Call replies "OK" (set) or the list's new length (rpush), or the error:
+// A call does the same ("call": "write", the default) or, with "call":
+// "get" (EDGELESS's meaning), GETs the key its payload names (prefixed
+// "<workflow>:" with add-workflow-id) and answers the value (NotFound for
+// no such key). Without a "key" (allowed only with "get") casts fail.
+// A write call replies "OK" (set) or the list's new length (rpush), or the error:
 // Unavailable while the server cannot be reached, Internal with Redis's own
 // error, DeadlineExceeded when the answer takes longer than the call's
 // timeout. A cast is queued (bounded: ResourceExhausted when full) and its

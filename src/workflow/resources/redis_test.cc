@@ -187,6 +187,53 @@ TEST_F(RedisTest, AddWorkflowIdPrefixesTheKey) {
   res->Stop();
 }
 
+// EDGELESS's redis: a call GETs the key it carries, casts still SET.
+TEST_F(RedisTest, CallGetReadsTheKeyTheCallNames) {
+  StartServer();
+  RedisConfig config = Config("counter");
+  config.add_workflow_id = true;
+  config.call_get = true;
+  ResourceContext ctx = fake_.Make();
+  ctx.workflow = "wf-1a2b3c4d";
+  auto res = NewRedis(std::move(ctx), config);
+  ASSERT_TRUE(res->Cast("fn", std::string("v\0 1", 4)).ok());
+  auto r = res->Call("fn", "counter", 5s);  // after the cast: same queue
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, std::string("v\0 1", 4));
+  Client c(port_);
+  ASSERT_TRUE(c.ok());
+  c.Command({"SET", "wf-1a2b3c4d:other", "x"});
+  c.Command({"SET", "other", "not this one"});
+  r = res->Call("fn", "other", 5s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, "x");
+
+  r = res->Call("fn", "missing", 5s);
+  EXPECT_EQ(r.status().code(), Code::kNotFound);
+  EXPECT_NE(r.status().message().find("wf-1a2b3c4d:missing"), std::string::npos)
+      << r.status().message();
+  r = res->Call("fn", std::string(kMaxRedisKeyBytes + 1, 'k'), 5s);
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  res->Stop();
+}
+
+TEST_F(RedisTest, WithoutAKeyCastsFailAndGetCallsWork) {
+  StartServer();
+  RedisConfig config = Config("");
+  config.call_get = true;
+  auto res = NewRedis(fake_.Make(), config);
+  ASSERT_TRUE(res->Cast("fn", "lost").ok());  // queued: fails on the worker
+  Client c(port_);
+  ASSERT_TRUE(c.ok());
+  c.Command({"SET", "k", "v"});
+  auto r = res->Call("fn", "k", 5s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, "v");
+  ASSERT_EQ(fake_.failures().size(), 1u);
+  EXPECT_NE(fake_.failures()[0].find("has none"), std::string::npos) << fake_.failures()[0];
+  res->Stop();
+}
+
 TEST_F(RedisTest, CastsAreWrittenInOrder) {
   StartServer();
   auto res = NewRedis(fake_.Make(), Config("aether:list", /*rpush=*/true));
