@@ -598,6 +598,10 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
        "resources[0].configurations.allow: is empty"},
       {R"({"resources": [{"name": "r", "class_type": "redis", "configurations": {"key": "k", "url": "redis://a@b"}}]})",
        "resources[0].configurations.url: authentication (user:password@) is not supported yet"},
+      {R"({"resources": [{"name": "s", "class_type": "sqlx", "configurations": {"url": "sqlite://../x.db"}}]})",
+       "resources[0].configurations.url: the SQLite database is a file name"},
+      {R"({"resources": [{"name": "s", "class_type": "sqlx", "configurations": {"url": "postgresql://u:p@h/db"}}]})",
+       "resources[0].configurations.url: holds a password"},
       {R"({"resources": [{"name": "i", "class_type": "http-ingress"}]})",
        "resources[0].output_mapping: an http-ingress maps exactly one output"},
       {R"({"functions": [{"name": "f", "function": "fn"}], "resources": [{"name": "i", "class_type": "http-ingress",
@@ -651,7 +655,7 @@ TEST(WorkflowSpecTest, UsersCannotDeclarePortals) {
                              token + R"("}}]})";
   EXPECT_EQ(Error(portal),
             "resources[0].class_type: unknown class \"portal\" (known: file-log, file-pusher, "
-            "http-egress, http-ingress, http-poster, kv, redis, timer)");
+            "http-egress, http-ingress, http-poster, kv, redis, sqlx, timer)");
   const std::string refused =
       "resources[0].configurations: portals (an http-ingress in mode \"portal\" or on a path "
       "under \"_portal\") are made by a cluster controller for links between domains; a "
@@ -758,7 +762,7 @@ TEST(WorkflowSpecTest, EdgelessShapedSpecsIgnoreUnknownFieldsWithWarnings) {
       "resources": [{"name": "k", "class_type": "kafka-egress"}]})"),
             "resources[0].class_type: EDGELESS's \"kafka-egress\" resource is not supported by "
             "Aether (supported: file-log, file-pusher, http-egress, http-ingress, http-poster, kv, "
-            "redis, timer; "
+            "redis, sqlx, timer; "
             "docs/edgeless.md)");
   // Aether-shaped: the same fields are errors, and nothing is warned.
   warnings.clear();
