@@ -20,6 +20,8 @@ PACKAGES=(
   redis-server
   # at-least-once workflows: NATS JetStream (server for tests, C client)
   nats-server libnats-dev
+  # the sqlx workflow resource: libpq, and a PostgreSQL server its tests start
+  libpq-dev postgresql-15
   # the control plane's etcd store: its tests start real etcd members
   etcd-server etcd-client
   # fuzzing and the sanitizer build (scripts/fuzz.sh, scripts/sanitize.sh):

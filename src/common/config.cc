@@ -126,6 +126,8 @@ class Section {
     }
     return OkStatus();
   }
+  // The key's node as it is (an array of tables...), nullptr when absent.
+  const toml::node* Node(const char* key) { return Take(key); }
   Status Finish() const {
     if (table_ == nullptr) return OkStatus();
     for (const auto& [k, v] : *table_) {
@@ -379,6 +381,45 @@ Status ParseNats(const toml::table& doc, const std::string& origin, NatsConfig& 
   return OkStatus();
 }
 
+// The engine's [[workflow.sql]] tables: PostgreSQL databases for sqlx
+// resources. A password never sits in the URL (it would be logged and
+// shown with the config): password_file holds it.
+Status ParseSqlDatabases(const toml::node* node, const std::string& origin,
+                         std::vector<SqlDatabaseConfig>* out) {
+  if (node == nullptr) return OkStatus();
+  auto bad = [&](size_t i, const std::string& what) {
+    return InvalidArgument(origin + ": [[workflow.sql]] #" + std::to_string(i + 1) + " " + what);
+  };
+  const toml::array* tables = node->as_array();
+  if (tables == nullptr) {
+    return InvalidArgument(origin + ": [workflow] sql must be [[workflow.sql]] tables");
+  }
+  for (size_t i = 0; i < tables->size(); ++i) {
+    const toml::table* t = (*tables)[i].as_table();
+    if (t == nullptr) return bad(i, "must be a table");
+    SqlDatabaseConfig d;
+    Section s(t, "workflow.sql", origin);
+    RETURN_IF_ERROR(s.String("name", &d.name));
+    RETURN_IF_ERROR(s.String("url", &d.url));
+    RETURN_IF_ERROR(s.String("password_file", &d.password_file));
+    RETURN_IF_ERROR(s.StringList("workflows", &d.workflows));
+    RETURN_IF_ERROR(s.Finish());
+    if (Status st = ValidateSqlDatabaseName(d.name); !st.ok())
+      return bad(i, "name: " + st.message());
+    for (const SqlDatabaseConfig& other : *out) {
+      if (other.name == d.name) return bad(i, "name \"" + d.name + "\" is used twice");
+    }
+    if (Status st = CheckPostgresUrl(d.url); !st.ok()) {
+      return bad(i, "(" + d.name + ") url: " + st.message());
+    }
+    for (const std::string& w : d.workflows) {
+      if (w.empty()) return bad(i, "(" + d.name + ") workflows: an empty workflow id");
+    }
+    out->push_back(std::move(d));
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_view) {
@@ -544,6 +585,15 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(
         s.Integer("http_egress_queue_length", &w.http_egress_queue_length, 1, 1'000'000));
     RETURN_IF_ERROR(s.Integer("kv_queue_length", &w.kv_queue_length, 1, 1'000'000));
+    RETURN_IF_ERROR(s.Duration("sqlx_statement_timeout", &w.sqlx_statement_timeout));
+    RETURN_IF_ERROR(s.Duration("sqlx_connect_timeout", &w.sqlx_connect_timeout));
+    RETURN_IF_ERROR(s.Size("sqlx_max_database_bytes", &w.sqlx_max_database_bytes));
+    if (w.sqlx_max_database_bytes < (64ull << 10) || w.sqlx_max_database_bytes > (1ull << 40)) {
+      return InvalidArgument(origin + ": [workflow] sqlx_max_database_bytes must be between 64KB " +
+                             "and 1TB");
+    }
+    RETURN_IF_ERROR(s.Integer("sqlx_queue_length", &w.sqlx_queue_length, 1, 1'000'000));
+    RETURN_IF_ERROR(ParseSqlDatabases(s.Node("sql"), origin, &w.sql));
     RETURN_IF_ERROR(s.String("egress_default", &w.egress_default));
     if (w.egress_default != "public" && w.egress_default != "none") {
       return InvalidArgument(origin + ": [workflow] egress_default must be public or none, not \"" +
@@ -568,7 +618,9 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.Finish());
     // The resources count in whole milliseconds (hiredis takes a timeval).
     for (auto [key, d] : {std::pair{"redis_connect_timeout", w.redis_connect_timeout},
-                          {"redis_command_timeout", w.redis_command_timeout}}) {
+                          {"redis_command_timeout", w.redis_command_timeout},
+                          {"sqlx_statement_timeout", w.sqlx_statement_timeout},
+                          {"sqlx_connect_timeout", w.sqlx_connect_timeout}}) {
       if (d < std::chrono::milliseconds(1)) {
         return InvalidArgument(origin + ": [workflow] " + key + " must be at least 1ms");
       }
@@ -635,6 +687,22 @@ std::string WorkflowTemplate(const WorkflowConfig& d) {
     << "           # commands waiting per durable kv resource; then senders wait\n"
     << "egress_default = \"" << d.egress_default
     << "\"      # an http-egress without allow: public = any public address, none = nothing\n"
+    << "sqlx_statement_timeout = \"" << FormatDuration(d.sqlx_statement_timeout)
+    << "\"   # an sqlx statement's budget when no call gives one; PostgreSQL's "
+       "statement_timeout\n"
+    << "sqlx_connect_timeout = \"" << FormatDuration(d.sqlx_connect_timeout)
+    << "\"     # an sqlx resource's PostgreSQL connect attempt\n"
+    << "sqlx_max_database_bytes = \"" << FormatSize(d.sqlx_max_database_bytes)
+    << "\"   # one SQLite file of a workflow's sqlx resource, at most\n"
+    << "sqlx_queue_length = " << d.sqlx_queue_length
+    << "         # statements waiting per sqlx resource; then senders wait\n"
+    << "# PostgreSQL databases that sqlx resources may use (\"database\": \"<name>\"); the\n"
+    << "# role's privileges bound what guests can do. No password in the URL.\n"
+    << "# [[workflow.sql]]\n"
+    << "# name = \"orders\"\n"
+    << "# url = \"postgresql://aether@127.0.0.1:5432/orders\"\n"
+    << "# password_file = \"/etc/aether/orders.password\"   # optional; read at start\n"
+    << "# workflows = [\"wf-1a2b3c4d\"]                     # optional; default: every workflow\n"
     << "# Resource classes served by an OpenFaaS-style HTTP function (EDGELESS's serverless\n"
     << "# provider); a spec uses one as \"class_type\": \"double\". docs/workflows.md.\n"
     << "# [[workflow.serverless]]\n"

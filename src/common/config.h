@@ -189,6 +189,19 @@ std::string ServerlessClassLabel(std::string_view class_type);
 // The engine's workflow runtime: how many events wait where, and the
 // resources' timeouts. docs/configuration.md, "Limits in one table", says
 // what happens past each.
+// One [[workflow.sql]] table of the engine: a PostgreSQL database that
+// sqlx resources may use (workflow/resources/sqlx.h). Workflows never name
+// a server of their own: a spec's sqlx "database" (or "url") must match
+// one of these, so guests reach only what the operator listed.
+struct SqlDatabaseConfig {
+  std::string name;  // [a-z0-9_-], 1..64, unique: a spec's "database"
+  // postgresql://user@host:port/db (or postgres://); a password in it is
+  // refused at load: put it in password_file.
+  std::string url;
+  std::string password_file;           // optional; read when the engine starts, never logged
+  std::vector<std::string> workflows;  // workflow ids allowed; empty = every workflow
+};
+
 struct WorkflowConfig {
   size_t mailbox_length = kDefaultMailboxLength;                   // events per instance
   std::chrono::nanoseconds send_wait = kDefaultSendWait;           // a full mailbox holds a sender
@@ -200,6 +213,14 @@ struct WorkflowConfig {
   size_t redis_queue_length = kDefaultRedisQueueLength;             // casts per resource
   size_t http_egress_queue_length = kDefaultHttpEgressQueueLength;  // casts per resource
   size_t kv_queue_length = kDefaultKvQueueLength;  // commands per durable kv resource
+  // sqlx resources: a statement's budget (casts, and PostgreSQL's
+  // statement_timeout), a PostgreSQL connect attempt, a workflow's SQLite
+  // file, queued statements per resource, and the PostgreSQL databases.
+  std::chrono::nanoseconds sqlx_statement_timeout = kDefaultSqlxStatementTimeout;
+  std::chrono::nanoseconds sqlx_connect_timeout = kDefaultSqlxConnectTimeout;
+  uint64_t sqlx_max_database_bytes = kDefaultSqlxMaxDatabaseBytes;
+  size_t sqlx_queue_length = kDefaultSqlxQueueLength;
+  std::vector<SqlDatabaseConfig> sql;  // [[workflow.sql]]
   // What an http-egress without an "allow" list may reach: "public" (any
   // host whose addresses are all public: no loopback, private, link-local,
   // metadata...) or "none" (it may reach nothing; each needs a list).

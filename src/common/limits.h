@@ -58,6 +58,14 @@ inline constexpr size_t kDefaultRedisQueueLength = 4096;
 inline constexpr size_t kDefaultHttpEgressQueueLength = 256;
 // A durable kv resource's queued commands (casts and calls).
 inline constexpr size_t kDefaultKvQueueLength = 4096;
+// The sqlx resource (workflow/resources/sqlx.h): a statement's time budget
+// when no call gives one (casts; also PostgreSQL's statement_timeout), a
+// PostgreSQL connect attempt, a workflow's SQLite file at most, and the
+// queued statements of one resource.
+inline constexpr std::chrono::milliseconds kDefaultSqlxStatementTimeout{5000};
+inline constexpr std::chrono::milliseconds kDefaultSqlxConnectTimeout{2000};
+inline constexpr uint64_t kDefaultSqlxMaxDatabaseBytes = 64ull << 20;
+inline constexpr size_t kDefaultSqlxQueueLength = 1024;
 
 // The durable event log of at-least-once workflows on NATS JetStream
 // ([nats] in common/config.h; workflow/jetstream_log.h starts from these).

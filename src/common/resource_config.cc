@@ -220,6 +220,7 @@ const std::vector<std::string>& ConfigKeys(std::string_view class_type) {
       {"http-poster", {"allow", "decode_base64", "timeout_ms", "url"}},
       {"kv", {"max_keys", "max_value_bytes", "storage"}},
       {"redis", {"add-workflow-id", "call", "key", "mode", "url"}},
+      {"sqlx", {"database", "url"}},
       {"timer", {"payload", "period_ms"}},
       {std::string(kPortalClass), {"batch_events", "queue_length", "timeout_ms", "token", "url"}},
   };
@@ -231,7 +232,7 @@ const std::vector<std::string>& ConfigKeys(std::string_view class_type) {
 const std::vector<std::string>& KnownResourceClasses() {
   static const std::vector<std::string> kClasses = {"file-log",     "file-pusher", "http-egress",
                                                     "http-ingress", "http-poster", "kv",
-                                                    "redis",        "timer"};
+                                                    "redis",        "sqlx",        "timer"};
   return kClasses;
 }
 
@@ -581,6 +582,97 @@ Result<FilePusherConfig> ParseFilePusherConfig(const ResourceConfigMap& c) {
   return out;
 }
 
+Status CheckPostgresUrl(std::string_view url) {
+  if (url.empty() || url.size() > 2048 || !Printable(url) ||
+      url.find(' ') != std::string_view::npos) {
+    return InvalidArgument("must be a URL of at most 2048 printable characters without spaces");
+  }
+  size_t scheme = url.starts_with("postgres://") ? 11 : url.starts_with("postgresql://") ? 13 : 0;
+  if (scheme == 0) {
+    return InvalidArgument("must start with postgresql:// or postgres://, got " +
+                           Quote(url.substr(0, url.find_first_of("@?"))));
+  }
+  std::string_view authority = url.substr(scheme, url.find_first_of("/?", scheme) - scheme);
+  size_t at = authority.rfind('@');
+  bool password =
+      at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos;
+  size_t query = url.find('?');
+  if (query != std::string_view::npos) {
+    std::string_view q = url.substr(query);
+    password = password || q.find("?password=") != std::string_view::npos ||
+               q.find("&password=") != std::string_view::npos;
+  }
+  if (password) {
+    // The message never repeats the URL: it holds the secret.
+    return InvalidArgument(
+        "holds a password; write postgresql://user@host:port/db and put the password in the "
+        "[[workflow.sql]] password_file");
+  }
+  return OkStatus();
+}
+
+Status ValidateSqlDatabaseName(std::string_view name) {
+  if (name.empty() || name.size() > 64 || !std::all_of(name.begin(), name.end(), IsPathChar)) {
+    return InvalidArgument("must be 1 to 64 of a-z, 0-9, '_' and '-', got " + Quote(name));
+  }
+  return OkStatus();
+}
+
+Result<SqlxConfig> ParseSqlxConfig(const ResourceConfigMap& c) {
+  RETURN_IF_ERROR(CheckKeys(c, ConfigKeys("sqlx")));
+  SqlxConfig out;
+  const std::string* url = Find(c, "url");
+  const std::string* database = Find(c, "database");
+  if ((url == nullptr) == (database == nullptr)) {
+    return KeyError("url", url == nullptr
+                               ? "required: sqlite://NAME (a file of the workflow's own), or "
+                                 "\"database\": a PostgreSQL database of the engine's "
+                                 "[[workflow.sql]]"
+                               : "give \"url\" or \"database\", not both");
+  }
+  if (database != nullptr) {
+    if (Status st = ValidateSqlDatabaseName(*database); !st.ok()) {
+      return KeyError("database", st.message());
+    }
+    out.backend = SqlxConfig::Backend::kPostgres;
+    out.database = *database;
+    return out;
+  }
+  std::string_view u = *url;
+  if (u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+    if (Status st = CheckPostgresUrl(u); !st.ok()) return KeyError("url", st.message());
+    out.backend = SqlxConfig::Backend::kPostgres;
+    out.postgres_url = *url;
+    return out;
+  }
+  if (u == "sqlite::memory:") {
+    out.memory = true;
+    return out;
+  }
+  size_t prefix = u.starts_with("sqlite://") ? 9 : u.starts_with("sqlite:") ? 7 : 0;
+  if (prefix == 0) {
+    return KeyError("url", "must be sqlite://NAME, sqlite::memory: or postgresql://..., got " +
+                               Quote(u.substr(0, u.find_first_of("@?"))));
+  }
+  std::string_view name = u.substr(prefix);
+  if (name.find('?') != std::string_view::npos) {
+    return KeyError("url", "options after '?' are not supported; write sqlite://NAME");
+  }
+  auto valid_char = [](char ch) { return IsHostChar(ch) || ch == '_'; };
+  // A file name, no directory: the database stays in the workflow's own
+  // directory (no '/', no "..", no hidden file, nothing unprintable).
+  if (name.empty() || name.size() > 128 || name.front() == '.' ||
+      !std::all_of(name.begin(), name.end(), valid_char)) {
+    return KeyError("url",
+                    "the SQLite database is a file name: 1 to 128 letters, digits, '.', '_' and "
+                    "'-', not starting with '.' (it is kept in the workflow's own directory), "
+                    "got " +
+                        Quote(name));
+  }
+  out.sqlite_name = std::string(name);
+  return out;
+}
+
 Result<PortalConfig> ParsePortalConfig(const ResourceConfigMap& c) {
   RETURN_IF_ERROR(CheckKeys(c, ConfigKeys(kPortalClass)));
   PortalConfig out;
@@ -624,6 +716,7 @@ Status ValidateResourceConfig(std::string_view class_type, const ResourceConfigM
   if (class_type == "timer") return ParseTimerConfig(c).status();
   if (class_type == "http-poster") return ParseHttpPosterConfig(c).status();
   if (class_type == "file-pusher") return ParseFilePusherConfig(c).status();
+  if (class_type == "sqlx") return ParseSqlxConfig(c).status();
   if (class_type == kPortalClass) return ParsePortalConfig(c).status();
   return InvalidArgument("unknown resource class " + Quote(class_type) +
                          " (known: " + Join(KnownResourceClasses()) + ")");

@@ -21,7 +21,7 @@ namespace aether {
 using ResourceConfigMap = std::map<std::string, std::string>;
 
 // "file-log", "file-pusher", "http-egress", "http-ingress", "http-poster",
-// "kv", "redis", "timer", sorted.
+// "kv", "redis", "sqlx", "timer", sorted.
 const std::vector<std::string>& KnownResourceClasses();
 // The configuration keys a class reads, sorted (empty for an unknown class).
 const std::vector<std::string>& ConfigKeys(std::string_view class_type);
@@ -168,6 +168,33 @@ struct RedisConfig {
   bool add_workflow_id = false;
 };
 
+// sqlx (EDGELESS's): one SQL statement per event on a database
+// (workflow/resources/sqlx.h). Exactly one of "url" and "database".
+struct SqlxConfig {
+  enum class Backend { kSqlite, kPostgres };
+  Backend backend = Backend::kSqlite;
+  // SQLite: "url" sqlite://NAME or sqlite:NAME, a file of the workflow's
+  // own (<data_dir>/workflows/<workflow>/sqlx/NAME): NAME is 1 to 128 of
+  // [A-Za-z0-9._-], not starting with '.'. sqlite::memory: (memory =
+  // true): a database of this instance, lost when it stops.
+  std::string sqlite_name;
+  bool memory = false;
+  // PostgreSQL: "url" postgres:// or postgresql:// (no password), which
+  // must equal the url of one of the engine's [[workflow.sql]]; or
+  // "database": the name of one (Aether's key). One of the two is set.
+  std::string postgres_url;
+  std::string database;
+};
+
+// A PostgreSQL URL that may be written in a config or spec:
+// postgres:// or postgresql://, at most 2048 printable characters without
+// spaces, and no password (user:password@ or ?password=...): secrets go in
+// [[workflow.sql]] password_file. InvalidArgument saying which.
+Status CheckPostgresUrl(std::string_view url);
+// A [[workflow.sql]] name (a spec's sqlx "database"): 1 to 64 of
+// [a-z0-9_-]. InvalidArgument otherwise.
+Status ValidateSqlDatabaseName(std::string_view name);
+
 // timer: casts `payload` to its outputs every period.
 struct TimerConfig {
   std::chrono::milliseconds period{1000};  // "period_ms" (required), 10..86400000
@@ -211,6 +238,7 @@ Result<RedisConfig> ParseRedisConfig(const ResourceConfigMap& c);
 Result<TimerConfig> ParseTimerConfig(const ResourceConfigMap& c);
 Result<HttpPosterConfig> ParseHttpPosterConfig(const ResourceConfigMap& c);
 Result<FilePusherConfig> ParseFilePusherConfig(const ResourceConfigMap& c);
+Result<SqlxConfig> ParseSqlxConfig(const ResourceConfigMap& c);
 
 // Dispatches on `class_type`; InvalidArgument listing the known classes for
 // an unknown one.

@@ -20,7 +20,7 @@ std::string Error(const Status& s) { return s.ok() ? "" : s.message(); }
 TEST(ResourceConfigTest, KnownClassesAreSorted) {
   const auto& c = KnownResourceClasses();
   EXPECT_EQ(c, (std::vector<std::string>{"file-log", "file-pusher", "http-egress", "http-ingress",
-                                         "http-poster", "kv", "redis", "timer"}));
+                                         "http-poster", "kv", "redis", "sqlx", "timer"}));
 }
 
 TEST(ResourceConfigTest, HttpPoster) {
@@ -475,7 +475,7 @@ TEST(ResourceConfigTest, ValidateDispatches) {
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
   EXPECT_EQ(st.message(),
             "unknown resource class \"dda\" (known: file-log, file-pusher, http-egress, "
-            "http-ingress, http-poster, kv, redis, timer)");
+            "http-ingress, http-poster, kv, redis, sqlx, timer)");
 }
 
 TEST(ResourceConfigTest, UnknownKeyIsShortenedAndListsKnownKeys) {

@@ -193,6 +193,7 @@ class EngineServiceImpl final : public EngineService {
  private:
   Status InitWorkflows() {
     WorkflowOptions options = WorkflowOptionsFromConfig(config_);
+    RETURN_IF_ERROR(ReadSqlPasswords(config_, &options));
     workflow::DataplaneOptions& dpo = options.dataplane;
     dpo.identity = identity_.get();
     dpo.metrics = &registry_;

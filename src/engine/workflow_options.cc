@@ -1,6 +1,10 @@
 #include "engine/workflow_options.h"
 
+#include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include "common/units.h"
 
@@ -22,16 +26,48 @@ WorkflowOptions WorkflowOptionsFromConfig(const Config& config) {
       .redis_queue_length = wf.redis_queue_length,
       .http_egress_queue_length = wf.http_egress_queue_length,
       .kv_queue_length = wf.kv_queue_length,
+      .sqlx_statement_timeout = WholeMilliseconds(wf.sqlx_statement_timeout),
+      .sqlx_connect_timeout = WholeMilliseconds(wf.sqlx_connect_timeout),
+      .sqlx_max_database_bytes = wf.sqlx_max_database_bytes,
+      .sqlx_queue_length = wf.sqlx_queue_length,
+      .sql_databases = {},  // below: the [[workflow.sql]] tables
       .egress_public_by_default = wf.egress_default == "public",
   };
   for (const ServerlessClassConfig& sc : wf.serverless) {
     o.host.resource_limits.serverless.push_back(
         {sc.class_type, sc.function_url, WholeMilliseconds(sc.timeout)});
   }
+  for (const SqlDatabaseConfig& d : wf.sql) {
+    o.host.resource_limits.sql_databases.push_back(
+        {.name = d.name, .url = d.url, .password = "", .workflows = d.workflows});
+  }
   o.dataplane.queue_length = wf.dataplane_queue_length;
   o.dataplane.dedup_batches = wf.dataplane_dedup_batches;
   o.dataplane.dedup_window = WholeMilliseconds(wf.dataplane_dedup_window);
   return o;
+}
+
+Status ReadSqlPasswords(const Config& config, WorkflowOptions* options) {
+  std::vector<workflow::SqlDatabase>& dbs = options->host.resource_limits.sql_databases;
+  for (const SqlDatabaseConfig& d : config.workflow.sql) {
+    if (d.password_file.empty()) continue;
+    auto db = std::find_if(dbs.begin(), dbs.end(),
+                           [&](const workflow::SqlDatabase& s) { return s.name == d.name; });
+    if (db == dbs.end()) continue;
+    std::ifstream in(d.password_file, std::ios::binary);
+    std::string password;
+    if (!in || !std::getline(in, password)) {
+      return InvalidArgument("[[workflow.sql]] " + d.name + ": cannot read password_file " +
+                             d.password_file + " (one line: the password)");
+    }
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty()) {
+      return InvalidArgument("[[workflow.sql]] " + d.name + ": password_file " + d.password_file +
+                             " starts with an empty line (its first line is the password)");
+    }
+    db->password = std::move(password);
+  }
+  return OkStatus();
 }
 
 }  // namespace aether::engine

@@ -21,6 +21,13 @@ struct WorkflowOptions {
 };
 
 // Pure: reads nothing but `config`. Durations are cut to milliseconds.
+// The [[workflow.sql]] databases come without their passwords.
 WorkflowOptions WorkflowOptionsFromConfig(const Config& config);
+
+// Reads each [[workflow.sql]] password_file (its first line, without the
+// line end) into options->host.resource_limits.sql_databases, once, when
+// the engine starts. InvalidArgument naming the file (never its content)
+// when one cannot be read or starts with an empty line.
+Status ReadSqlPasswords(const Config& config, WorkflowOptions* options);
 
 }  // namespace aether::engine

@@ -40,6 +40,17 @@ struct ServerlessClass {
   std::chrono::milliseconds timeout{30000};
 };
 
+// A PostgreSQL database an sqlx resource may use (the engine's
+// [[workflow.sql]], common/config.h), with its password read from
+// password_file when the engine started. `password` is a secret: never
+// logged or put in a message.
+struct SqlDatabase {
+  std::string name;
+  std::string url;  // postgresql://user@host:port/db, without a password
+  std::string password;
+  std::vector<std::string> workflows;  // allowed workflow ids; empty = all
+};
+
 // The engine's [workflow] limits that resources enforce (common/config.h;
 // WorkflowHostOptions::resource_limits carries them to every resource).
 struct ResourceLimits {
@@ -48,6 +59,14 @@ struct ResourceLimits {
   size_t redis_queue_length = kDefaultRedisQueueLength;             // queued casts
   size_t http_egress_queue_length = kDefaultHttpEgressQueueLength;  // queued casts
   size_t kv_queue_length = kDefaultKvQueueLength;  // queued commands of a durable kv
+  // sqlx: a statement's budget without a call's timeout (and PostgreSQL's
+  // statement_timeout), a PostgreSQL connect attempt, one SQLite file at
+  // most, queued statements, and the PostgreSQL databases it may use.
+  std::chrono::milliseconds sqlx_statement_timeout = kDefaultSqlxStatementTimeout;
+  std::chrono::milliseconds sqlx_connect_timeout = kDefaultSqlxConnectTimeout;
+  uint64_t sqlx_max_database_bytes = kDefaultSqlxMaxDatabaseBytes;
+  size_t sqlx_queue_length = kDefaultSqlxQueueLength;
+  std::vector<SqlDatabase> sql_databases;
   // [workflow] egress_default: an http-egress without an "allow" list
   // reaches any public address (true) or nothing (false).
   bool egress_public_by_default = true;

@@ -33,6 +33,10 @@ class TempDir {
   std::string path_;
 };
 
+// A port free right now on 127.0.0.1 (bound to port 0, then closed; 0 when
+// none could be had), for servers that cannot be told to pick one.
+uint16_t FreePort();
+
 // Writes `content` to `path` atomically (temp file + rename).
 void WriteFile(const std::string& path, std::string_view content);
 std::string ReadFile(const std::string& path);

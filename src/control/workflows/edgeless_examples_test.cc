@@ -70,7 +70,7 @@ const std::map<std::string, std::string>& Expected() {
       {"serverless--workflow-wasm.json", ""},
       {"sgx_container--workflow.json", "CONTAINER functions are not supported"},
       {"simple_workflow_http--workflow.json", ""},
-      {"sqlx--workflow.json", "EDGELESS's \"sqlx\" resource is not supported"},
+      {"sqlx--workflow.json", ""},
       {"tutorial-01--workflow.json", ""},
       {"vector_mul--workflow-chain.json", ""},
       {"vector_mul--workflow-single.json", ""},

@@ -444,7 +444,7 @@ Result<FunctionSpec> ParseFunction(const json::value& v, const std::string& path
 
 // EDGELESS's resource classes that Aether does not provide.
 constexpr std::string_view kEdgelessOnlyClasses[] = {"dda", "kafka-egress", "metrics-collector",
-                                                     "ollama", "sqlx"};
+                                                     "ollama"};
 
 Result<ResourceSpec> ParseResource(const json::value& v, const std::string& path,
                                    const SpecCheckHooks& hooks, const Strictness& strict) {

@@ -672,6 +672,10 @@ TEST(WorkflowSpecTest, RejectsWithThePath) {
        "resources[0].configurations.allow: is empty"},
       {R"({"resources": [{"name": "r", "class_type": "redis", "configurations": {"key": "k", "url": "redis://a@b"}}]})",
        "resources[0].configurations.url: authentication (user:password@) is not supported yet"},
+      {R"({"resources": [{"name": "s", "class_type": "sqlx", "configurations": {"url": "sqlite://../x.db"}}]})",
+       "resources[0].configurations.url: the SQLite database is a file name"},
+      {R"({"resources": [{"name": "s", "class_type": "sqlx", "configurations": {"url": "postgresql://u:p@h/db"}}]})",
+       "resources[0].configurations.url: holds a password"},
       {R"({"resources": [{"name": "i", "class_type": "http-ingress"}]})",
        "resources[0].output_mapping: an http-ingress maps exactly one output"},
       {R"({"functions": [{"name": "f", "function": "fn"}], "resources": [{"name": "i", "class_type": "http-ingress",
@@ -725,8 +729,8 @@ TEST(WorkflowSpecTest, UsersCannotDeclarePortals) {
                              token + R"("}}]})";
   const std::string unknown =
       "resources[0].class_type: unknown class \"portal\" (known: file-log, file-pusher, "
-      "http-egress, http-ingress, http-poster, kv, redis, timer; or a serverless class an engine "
-      "provides, and no node does: [[workflow.serverless]] in docs/configuration.md)";
+      "http-egress, http-ingress, http-poster, kv, redis, sqlx, timer; or a serverless class an "
+      "engine provides, and no node does: [[workflow.serverless]] in docs/configuration.md)";
   EXPECT_EQ(Error(portal), unknown);
   // Not even when a node carries the label of a serverless class "portal"
   // (set by hand: an engine refuses the name).
@@ -839,7 +843,7 @@ TEST(WorkflowSpecTest, EdgelessShapedSpecsIgnoreUnknownFieldsWithWarnings) {
       "resources": [{"name": "k", "class_type": "kafka-egress"}]})"),
             "resources[0].class_type: EDGELESS's \"kafka-egress\" resource is not supported by "
             "Aether (supported: file-log, file-pusher, http-egress, http-ingress, http-poster, kv, "
-            "redis, timer; "
+            "redis, sqlx, timer; "
             "docs/edgeless.md)");
   // Aether-shaped: the same fields are errors, and nothing is warned.
   warnings.clear();

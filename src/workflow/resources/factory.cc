@@ -15,6 +15,7 @@
 #include "workflow/resources/portal.h"
 #include "workflow/resources/redis.h"
 #include "workflow/resources/serverless.h"
+#include "workflow/resources/sqlx.h"
 #include "workflow/resources/timer.h"
 
 namespace aether::workflow {
@@ -67,6 +68,11 @@ Result<std::unique_ptr<Resource>> CreateResource(std::string_view class_type, Re
     auto config = ParseRedisConfig(c);
     if (!config.ok()) return ConfigError(class_type, config.status());
     return resources::NewRedis(std::move(ctx), std::move(*config));
+  }
+  if (class_type == "sqlx") {
+    auto config = ParseSqlxConfig(c);
+    if (!config.ok()) return ConfigError(class_type, config.status());
+    return resources::NewSqlx(std::move(ctx), *config);
   }
   if (class_type == "timer") {
     auto config = ParseTimerConfig(c);
