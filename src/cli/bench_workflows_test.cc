@@ -99,7 +99,9 @@ TEST(BenchWorkflowsTest, TemplatesRoundTripThroughAFile) {
     ASSERT_TRUE(tmpl.ok());
     ASSERT_TRUE(tmpl->template_text.has_value());
     std::string path = dir.Touch(name + ".json", *tmpl->template_text);
-    auto back = ParseWorkflowType(name + ";" + path, "");
+    std::string arg = name + ";";
+    arg += path;
+    auto back = ParseWorkflowType(arg, "");
     ASSERT_TRUE(back.ok()) << back.status().message();
     EXPECT_FALSE(back->template_text.has_value());
   }
