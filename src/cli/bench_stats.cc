@@ -60,6 +60,9 @@ void PrintSummary(RunTotals& t, const std::string& title, std::FILE* out) {
   table.AddRow({"workflows accepted", std::to_string(t.accepted)});
   table.AddRow({"refused at apply", std::to_string(t.refused)});
   table.AddRow({"not running in time", std::to_string(t.not_ready)});
+  if (t.ended_pending > 0) {
+    table.AddRow({"ended before running", std::to_string(t.ended_pending)});
+  }
   table.AddRow({"blocking probability", Fixed(t.BlockingProbability(), 4)});
   table.AddRow({"apply ms", Spread(t.apply_ms)});
   table.AddRow({"apply to running ms", Spread(t.ready_ms)});

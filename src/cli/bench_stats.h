@@ -36,6 +36,9 @@ struct RunTotals {
   uint64_t accepted = 0;   // applies answered 201
   uint64_t refused = 0;    // applies answered otherwise, or not at all
   uint64_t not_ready = 0;  // accepted, not running within the ready timeout
+  // Accepted, and at their end time (or the run's) before they ran and
+  // before the ready timeout: neither served nor blocked.
+  uint64_t ended_pending = 0;
   uint64_t delete_failures = 0;
   uint64_t requests = 0;      // requests sent to ingresses
   uint64_t ok = 0;            // answered 200 with the payload back
