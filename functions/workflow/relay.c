@@ -43,29 +43,26 @@ static void Work(void) {
   sink = x;
 }
 
-static void Output(char* name, size_t size, long i) {
-  snprintf(name, size, "out-%ld", i);
+// The output of block i ("out-<i>"), valid until the next Block call.
+static const char* Block(long i) {
+  static char name[16];
+  snprintf(name, sizeof name, "out-%ld", i);
+  return name;
 }
 
 void aether_on_cast(const char* src, size_t src_len, const uint8_t* payload, size_t len) {
   (void)src, (void)src_len;
   Work();
-  char name[16];
-  for (long i = 0; i < fanout; ++i) {
-    Output(name, sizeof name, i);
-    aether_cast(name, payload, len);
-  }
+  for (long i = 0; i < fanout; ++i) aether_cast(Block(i), payload, len);
   aether_cast("out", payload, len);
 }
 
 aether_bytes aether_on_call(const char* src, size_t src_len, const uint8_t* payload, size_t len) {
   (void)src, (void)src_len;
   Work();
-  char name[16];
   for (long i = 0; i < fanout; ++i) {
-    Output(name, sizeof name, i);
-    int rc = aether_call(name, payload, len, 0, NULL, NULL);  // the block's reply is not needed
-    if (rc != AETHER_OK) return aether_reply_printf("error:%s:%s", name, aether_strerror(rc));
+    int rc = aether_call(Block(i), payload, len, 0, NULL, NULL);  // the reply is not needed
+    if (rc != AETHER_OK) return aether_reply_printf("error:out-%ld:%s", i, aether_strerror(rc));
   }
   uint8_t* reply;
   size_t reply_len;

@@ -5,9 +5,7 @@
 // (what), bench_runner (the control plane and the load), bench_stats and
 // bench_csv (the results).
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "cli/bench_arrivals.h"
@@ -19,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/remote.h"
 #include "cli/table.h"
+#include "common/file_io.h"
 #include "common/json_util.h"
 #include "common/sha256.h"
 
@@ -56,11 +55,9 @@ std::chrono::milliseconds Ms(double seconds) {
 }
 
 Result<std::string> ReadFileText(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return UsageError("cannot read " + std::string(what) + " " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  auto text = ReadWholeFile<std::string>(path);
+  if (!text.ok()) return UsageError(std::string(what) + ": " + text.status().message());
+  return std::move(text).value();
 }
 
 // build/bin/aether -> build/functions/workflow/relay.wasm, where the build

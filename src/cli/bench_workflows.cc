@@ -1,11 +1,10 @@
 #include "cli/bench_workflows.h"
 
-#include <fstream>
-#include <sstream>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "common/file_io.h"
 #include "common/json_util.h"
 
 namespace aether::cli::bench {
@@ -48,11 +47,9 @@ std::string TemplateText(const ParamList& params) {
 }
 
 Result<std::string> ReadText(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument("cannot read the " + std::string(what) + " " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  auto text = ReadWholeFile<std::string>(path);
+  if (!text.ok()) return InvalidArgument("cannot read the " + std::string(what) + " " + path);
+  return std::move(text).value();
 }
 
 // A parameter file: a JSON object with only the keys of `params`, each a
