@@ -128,6 +128,33 @@ TEST_F(BenchCliTest, SignalStopsTheRunAndDeletesItsWorkflows) {
   EXPECT_EQ(WorkflowCount(), 0u);
 }
 
+// A workflow no node can host is accepted as pending: blocked after the
+// ready timeout, and deleted.
+TEST_F(BenchCliTest, UnplaceableJsonSpecIsBlocked) {
+  ASSERT_EQ(control_
+                .Call("PUT", "/api/functions/relay", ReadFile(kRelay),
+                      {{"Content-Type", "application/wasm"}})
+                .status,
+            201);
+  WriteFile(dir_ / "spec.json", R"({"name": "bt-json-@WF_ID", "functions": [
+      {"name": "f", "function": "relay", "annotations": {"label_match_all": ["zone=mars"]}}]})");
+  std::string csv = dir_ / "json.csv";
+  CliRun r = ControlCli(
+      control_, {"bench", "--arrival-model", "incremental", "--interarrival", "0.5", "--lifetime",
+                 "10", "--duration", "1.5", "--wf-type", "json-spec", "--wf-spec",
+                 dir_ / "spec.json", "--ready-timeout", "0.7", "--output", csv});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(SummaryValue(r.out, "workflows requested"), "3") << Show(r);
+  EXPECT_EQ(SummaryValue(r.out, "workflows accepted"), "3") << Show(r);
+  EXPECT_EQ(SummaryValue(r.out, "not running in time"), "2") << Show(r);  // the third ends first
+  EXPECT_EQ(SummaryValue(r.out, "ended before running"), "1") << Show(r);
+  auto rows = ReadCsv(csv, "seed,timestamp,elapsed_s,metric,target,value");
+  ASSERT_EQ(rows["workflow:not-ready"].size(), 2u);
+  EXPECT_EQ(rows["workflow:not-ready"][0][4], "bt-json-0");
+  EXPECT_NE(rows["workflow:not-ready"][0][5].find("zone=mars"), std::string::npos);
+  EXPECT_EQ(WorkflowCount(), 0u);
+}
+
 TEST_F(BenchCliTest, BadInputsAreOneLineAndNonZero) {
   struct Case {
     std::vector<std::string> args;
