@@ -30,6 +30,7 @@
 #   SOAK     [0]     e.g. 60s: add an engine hello soak run at CONNS and report engine RSS growth
 #   SKIP_ENGINE=1  SKIP_NODE=1  SKIP_NGINX=1  SKIP_MICRO=1  SKIP_WORKERD=1
 #   SKIP_CONTROL=1 SKIP_WORKFLOW=1 SKIP_GATEWAY=1            leave a part out
+#   SKIP_EDGELESS=1  leave out bench/edgeless_bench.sh (aether bench, ~80 s)
 #   WORKERD_DIR [/tmp/aether-workerd-peer]  where workerd is installed (npm) and run
 #   ENGINE_RUNTIME []  extra [runtime] lines for the engines, e.g.
 #                      'inline_budget = "0s"' (every execution on a worker) to compare
@@ -485,6 +486,11 @@ fi
 if [ "${SKIP_WORKFLOW:-0}" != 1 ] && [ -x "$BUILD_DIR/bin/aether-control" ]; then
   echo >&2 "running bench/workflow_bench.sh..."
   { echo; BUILD_DIR="$BUILD_DIR" bash "$ROOT/bench/workflow_bench.sh" 2>&1 || echo "(workflow_bench.sh failed)"; } >> "$REPORT"
+fi
+
+if [ "${SKIP_EDGELESS:-0}" != 1 ] && [ -x "$BUILD_DIR/bin/aether" ] && [ -x "$BUILD_DIR/bin/aether-control" ]; then
+  echo >&2 "running bench/edgeless_bench.sh..."
+  { echo; BUILD_DIR="$BUILD_DIR" bash "$ROOT/bench/edgeless_bench.sh" 2>&1 || echo "(edgeless_bench.sh failed)"; } >> "$REPORT"
 fi
 
 mkdir -p "$RESULTS_DIR"

@@ -18,6 +18,7 @@ void AddDomainsCommand(CLI::App& app, int* exit_code);
 void AddEventsCommand(CLI::App& app, int* exit_code);
 void AddClusterCommand(CLI::App& app, int* exit_code);
 void AddWorkflowCommand(CLI::App& app, int* exit_code);
+void AddBenchCommand(CLI::App& app, int* exit_code);
 // Only in builds that have the control plane library (see dev.cc).
 void AddDevCommand(CLI::App& app, int* exit_code);
 

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   aether::cli::AddEventsCommand(app, &exit_code);
   aether::cli::AddClusterCommand(app, &exit_code);
   aether::cli::AddWorkflowCommand(app, &exit_code);
+  aether::cli::AddBenchCommand(app, &exit_code);
   aether::cli::AddDevCommand(app, &exit_code);
   aether::cli::AddConfigCommand(app, &exit_code);
   spdlog::set_level(spdlog::level::warn);
