@@ -9,8 +9,6 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-double Seconds(Steady::duration d) { return std::chrono::duration<double>(d).count(); }
-
 double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -54,14 +52,14 @@ void LoadWorker::Loop(const std::stop_token& stop) {
     RequestSample s;
     s.unix_s = UnixNow();
     Steady::time_point sent = Steady::now();
-    s.elapsed_s = Seconds(sent - options_.run_start);
+    s.elapsed_s = SecondsOf(sent - options_.run_start);
     auto r = http_.Send({.method = "POST",
                          .url = options_.url,
                          .body = options_.payload,
                          .headers = {{"Content-Type", "application/octet-stream"}},
                          .timeout = options_.timeout,
                          .cancel = stop});
-    s.ms = Seconds(Steady::now() - sent) * 1000;
+    s.ms = SecondsOf(Steady::now() - sent) * 1000;
     if (stop.stop_requested() && !r.ok()) break;  // cancelled by Stop: not a measurement
     if (!r.ok()) {
       s.error = OneLine(r.status().message());

@@ -15,6 +15,11 @@
 
 namespace aether::cli::bench {
 
+// A duration in seconds, fractions kept (the CSV and the summary count in s).
+inline double SecondsOf(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
 // One request as the CSV reports it.
 struct RequestSample {
   double unix_s = 0;     // when it was sent

@@ -21,8 +21,6 @@ constexpr double kPollInterval_s = 0.1;
 // The longest the loop sleeps, so an interrupt is seen within this.
 constexpr double kMaxSleep_s = 0.05;
 
-double Seconds(Steady::duration d) { return std::chrono::duration<double>(d).count(); }
-
 std::string Str(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
@@ -65,7 +63,7 @@ class Runner {
   }
 
  private:
-  double Elapsed() const { return Seconds(Steady::now() - start_); }
+  double Elapsed() const { return SecondsOf(Steady::now() - start_); }
 
   void Row(std::string_view metric, std::string_view target, const std::string& value) {
     RowAt(Elapsed(), metric, target, value);
@@ -126,7 +124,7 @@ class Runner {
     Steady::time_point sent = Steady::now();
     auto r =
         remote_.Send("POST", "/api/workflows", ToJson(spec), "application/json", c_.api_timeout);
-    double ms = Seconds(Steady::now() - sent) * 1000;
+    double ms = SecondsOf(Steady::now() - sent) * 1000;
     if (r.ok() && r->status == 201) {
       auto body = ParseJson(r->body);
       std::string id = body.ok() && body->is_object() ? Str(body->as_object(), "id") : name;
@@ -176,7 +174,7 @@ class Runner {
       auto it = states.find(w.id);
       if (it != states.end() && it->second.first == "running") {
         Ready(w);
-      } else if (Elapsed() - w.applied_s > Seconds(c_.ready_timeout)) {
+      } else if (Elapsed() - w.applied_s > SecondsOf(c_.ready_timeout)) {
         ++totals_.not_ready;
         std::string why = it == states.end() ? (list.ok() ? "not listed" : list.status().message())
                                              : it->second.first + ": " + it->second.second;
