@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 using testing::FakeContext;
 using ::testing::HasSubstr;
 
-constexpr std::chrono::milliseconds kTimeout = 10s;
+constexpr std::chrono::milliseconds kPostgresTimeout = 10s;
 
 class SqlxPostgresTest : public ::testing::Test {
  protected:
@@ -64,7 +64,7 @@ class SqlxPostgresTest : public ::testing::Test {
     return r.ok() ? std::move(r).value() : nullptr;
   }
   static std::string Call(Resource& r, std::string_view sql) {
-    Result<std::string> reply = r.Call("fn", sql, kTimeout);
+    Result<std::string> reply = r.Call("fn", sql, kPostgresTimeout);
     EXPECT_TRUE(reply.ok()) << sql << ": " << reply.status().message();
     return reply.ok() ? *reply : reply.status().message();
   }
@@ -118,12 +118,12 @@ TEST_F(SqlxPostgresTest, StatementErrorsAreRepliesBadStatementsErrs) {
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(Call(*r, "SELECT * FROM no_such_table"),
             "error returned from database: relation \"no_such_table\" does not exist");
-  Result<std::string> two = r->Call("fn", "SELECT 1; SELECT 2", kTimeout);
+  Result<std::string> two = r->Call("fn", "SELECT 1; SELECT 2", kPostgresTimeout);
   EXPECT_EQ(two.status().code(), Code::kInvalidArgument);
   EXPECT_THAT(two.status().message(), HasSubstr("one statement per event"));
-  Result<std::string> params = r->Call("fn", "SELECT $1::text, $2::text", kTimeout);
+  Result<std::string> params = r->Call("fn", "SELECT $1::text, $2::text", kPostgresTimeout);
   EXPECT_EQ(params.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(r->Call("fn", "DROP TABLE WorkflowState", kTimeout).status().code(),
+  EXPECT_EQ(r->Call("fn", "DROP TABLE WorkflowState", kPostgresTimeout).status().code(),
             Code::kInvalidArgument);
   // The connection is still good.
   EXPECT_EQ(Call(*r, "SELECT 1 AS one"), R"({"one":1})");
@@ -134,7 +134,7 @@ TEST_F(SqlxPostgresTest, TheStatementTimeoutStopsALongStatement) {
   limits.sqlx_statement_timeout = 300ms;
   auto r = Make(limits);
   ASSERT_NE(r, nullptr);
-  Result<std::string> slow = r->Call("fn", "SELECT pg_sleep(10)", kTimeout);
+  Result<std::string> slow = r->Call("fn", "SELECT pg_sleep(10)", kPostgresTimeout);
   EXPECT_EQ(slow.status().code(), Code::kDeadlineExceeded) << slow.status().message();
   EXPECT_THAT(slow.status().message(), HasSubstr("sqlx_statement_timeout"));
   EXPECT_EQ(Call(*r, "SELECT 1 AS one"), R"({"one":1})");
@@ -156,7 +156,7 @@ TEST_F(SqlxPostgresTest, TheRolesPrivilegesBoundTheGuest) {
   auto r = Create({{"database", "ro"}}, limits);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(Call(**r, "SELECT count(*) AS n FROM WorkflowState WHERE id = 'none'"), R"({"n":0})");
-  Result<std::string> write = (*r)->Call("fn", "DELETE FROM WorkflowState", kTimeout);
+  Result<std::string> write = (*r)->Call("fn", "DELETE FROM WorkflowState", kPostgresTimeout);
   EXPECT_EQ(write.status().code(), Code::kPermissionDenied);
   EXPECT_THAT(write.status().message(), HasSubstr("permission denied for table workflowstate"));
 }
@@ -192,7 +192,7 @@ TEST_F(SqlxPostgresTest, AWrongPasswordIsUnavailableNamingTheDatabase) {
   limits.sql_databases[0].password = "wrong";
   auto r = Make(limits);
   ASSERT_NE(r, nullptr);  // created without connecting
-  Result<std::string> reply = r->Call("fn", "SELECT 1", kTimeout);
+  Result<std::string> reply = r->Call("fn", "SELECT 1", kPostgresTimeout);
   EXPECT_EQ(reply.status().code(), Code::kUnavailable);
   EXPECT_THAT(reply.status().message(), HasSubstr("cannot connect to the database main"));
   EXPECT_THAT(reply.status().message(), HasSubstr("password authentication failed"));
@@ -204,14 +204,14 @@ TEST_F(SqlxPostgresTest, ServerDownIsUnavailableThenItRecovers) {
   ASSERT_NE(r, nullptr);
   EXPECT_EQ(Call(*r, "SELECT 1 AS one"), R"({"one":1})");
   server_->Kill();
-  Result<std::string> down = r->Call("fn", "SELECT 1 AS one", kTimeout);
+  Result<std::string> down = r->Call("fn", "SELECT 1 AS one", kPostgresTimeout);
   EXPECT_EQ(down.status().code(), Code::kUnavailable) << down.status().message();
   ASSERT_TRUE(server_->Restart().ok());
   // The next attempt comes after the backoff (at most 5 s).
   Result<std::string> up = Unavailable("not tried");
   for (auto until = std::chrono::steady_clock::now() + 20s;
        !up.ok() && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(100ms)) {
-    up = r->Call("fn", "SELECT 1 AS one", kTimeout);
+    up = r->Call("fn", "SELECT 1 AS one", kPostgresTimeout);
   }
   ASSERT_TRUE(up.ok()) << up.status().message();
   EXPECT_EQ(*up, R"({"one":1})");

@@ -21,7 +21,7 @@ using testing::FakeContext;
 using ::testing::HasSubstr;
 using testing::TempDir;
 
-constexpr std::chrono::milliseconds kTimeout = 5s;
+constexpr std::chrono::milliseconds kSqliteTimeout = 5s;
 
 class SqlxSqliteTest : public ::testing::Test {
  protected:
@@ -36,7 +36,7 @@ class SqlxSqliteTest : public ::testing::Test {
     return r.ok() ? std::move(r).value() : nullptr;
   }
   std::string Call(Resource& r, std::string_view sql) {
-    Result<std::string> reply = r.Call("fn", sql, kTimeout);
+    Result<std::string> reply = r.Call("fn", sql, kSqliteTimeout);
     EXPECT_TRUE(reply.ok()) << sql << ": " << reply.status().message();
     return reply.ok() ? *reply : reply.status().message();
   }
@@ -117,19 +117,21 @@ TEST_F(SqlxSqliteTest, StatementErrorsAreRepliesLikeEdgeless) {
   Call(*r, "INSERT INTO WorkflowState VALUES ($1, '{}')");
   EXPECT_THAT(Call(*r, "INSERT INTO WorkflowState VALUES ($1, '{}')"),
               HasSubstr("UNIQUE constraint failed: WorkflowState.id"));
-  EXPECT_THAT(r->Call("fn", "SELEC", kTimeout).status().message(), HasSubstr("starts with SELECT"));
+  EXPECT_THAT(r->Call("fn", "SELEC", kSqliteTimeout).status().message(),
+              HasSubstr("starts with SELECT"));
 }
 
 TEST_F(SqlxSqliteTest, BadStatementsAreErrs) {
   auto r = Make();
   ASSERT_NE(r, nullptr);
-  Result<std::string> two = r->Call("fn", "SELECT 1; SELECT 2", kTimeout);
+  Result<std::string> two = r->Call("fn", "SELECT 1; SELECT 2", kSqliteTimeout);
   EXPECT_EQ(two.status().code(), Code::kInvalidArgument);
   EXPECT_THAT(two.status().message(), HasSubstr("one statement per event"));
-  Result<std::string> params = r->Call("fn", "SELECT $1, $2", kTimeout);
+  Result<std::string> params = r->Call("fn", "SELECT $1, $2", kSqliteTimeout);
   EXPECT_EQ(params.status().code(), Code::kInvalidArgument);
   EXPECT_THAT(params.status().message(), HasSubstr("2 parameters; it may have one ($1)"));
-  EXPECT_EQ(r->Call("fn", "CREATE TABLE t (a)", kTimeout).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(r->Call("fn", "CREATE TABLE t (a)", kSqliteTimeout).status().code(),
+            Code::kInvalidArgument);
   EXPECT_EQ(r->Cast("fn", "DROP TABLE WorkflowState").code(), Code::kInvalidArgument);
   // "SELECT 1;" is one statement.
   EXPECT_EQ(Call(*r, "SELECT 1 AS one; -- done"), R"({"one":1})");
@@ -155,7 +157,9 @@ TEST_F(SqlxSqliteTest, ABadNameOrWorkflowIdIsRefusedAtCreation) {
 TEST_F(SqlxSqliteTest, AttacksFail) {
   auto r = Make();
   ASSERT_NE(r, nullptr);
-  auto code = [&](std::string_view sql) { return r->Call("fn", sql, kTimeout).status().code(); };
+  auto code = [&](std::string_view sql) {
+    return r->Call("fn", sql, kSqliteTimeout).status().code();
+  };
   std::string outside = dir_.path() + "/outside.db";
   // Other files: by the first keyword, and by the sandbox behind it.
   EXPECT_EQ(code("ATTACH '/etc/passwd' AS p"), Code::kInvalidArgument);
@@ -169,11 +173,11 @@ TEST_F(SqlxSqliteTest, AttacksFail) {
               HasSubstr("table sqlite_master may not be modified"));
   // Native code.
   Result<std::string> ext =
-      r->Call("fn", "SELECT load_extension('/lib/x86_64-linux-gnu/libc.so.6')", kTimeout);
+      r->Call("fn", "SELECT load_extension('/lib/x86_64-linux-gnu/libc.so.6')", kSqliteTimeout);
   EXPECT_EQ(ext.status().code(), Code::kPermissionDenied);
   EXPECT_THAT(ext.status().message(), HasSubstr("the function load_extension() is not allowed"));
   // Memory: values over 1 MiB.
-  Result<std::string> blob = r->Call("fn", "SELECT randomblob(2000000000)", kTimeout);
+  Result<std::string> blob = r->Call("fn", "SELECT randomblob(2000000000)", kSqliteTimeout);
   EXPECT_EQ(blob.status().code(), Code::kResourceExhausted) << blob.status().message();
   EXPECT_EQ(code("SELECT length(zeroblob(1048577))"), Code::kResourceExhausted);
   // Time: a statement that would run forever is stopped at its budget, and
@@ -217,7 +221,7 @@ TEST_F(SqlxSqliteTest, TheDatabaseSizeIsCapped) {
       r->Call("fn",
               "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) "
               "INSERT INTO WorkflowState SELECT 'k' || x, hex(randomblob(1000)) FROM c",
-              kTimeout);
+              kSqliteTimeout);
   EXPECT_EQ(full.status().code(), Code::kResourceExhausted) << full.status().message();
   EXPECT_THAT(full.status().message(), HasSubstr("sqlx_max_database_bytes"));
   EXPECT_LE(std::filesystem::file_size(DbFile("small.db")), 256u << 10);
