@@ -359,8 +359,9 @@ void HttpServer::Stop() {
     for (auto& [ptr, c] : w->connections) c->Abort();
     w->connections.clear();
   }
-  // A Responder still held by a handler keeps its worker (not its
-  // connection) alive; the late answer then goes nowhere.
+  // Destroys each io_context with the work still pending on it (and the
+  // Responders that work holds). A Responder held elsewhere holds its
+  // worker weakly: its late answer goes nowhere.
   d.workers.clear();
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <chrono>
@@ -396,6 +397,35 @@ TEST_F(HttpServerTest, StopCutsOffSlowHandlersAndLateAnswersAreHarmless) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status().code(), Code::kUnavailable) << r->status().ToString();
   // The fixture joins the handler thread, whose answer then goes nowhere.
+}
+
+// A handler that parks its Responder in work on the connection's own
+// io_context (a timer here; an AsyncHttpClient call in the dataplane) when
+// the server stops: the pending work held the Responder, the Responder its
+// worker, the worker the io_context with the work, so none of it (nor the
+// connection the read handler holds) was ever freed (LeakSanitizer's report
+// in CI). Stopping must drop such work with its context.
+TEST_F(HttpServerTest, WorkParkedOnTheIoContextIsFreedAtStop) {
+  HttpServerOptions o;
+  o.stop_timeout = 50ms;
+  server_ = std::make_unique<HttpServer>(o);
+  auto sentinel = std::make_shared<int>(1);
+  std::weak_ptr<int> watch = sentinel;
+  std::atomic<bool> parked{false};
+  server_->Route("GET", "/park", [&, sentinel](HttpRequest&& req, Responder respond) {
+    auto timer = std::make_shared<boost::asio::steady_timer>(*req.io_context, 1h);
+    timer->async_wait([timer, sentinel, respond = std::move(respond)](auto) {
+      respond(JsonOk(boost::json::object{}));
+    });
+    parked = true;
+  });
+  sentinel.reset();  // now only the route (and what it parks) holds it
+  ASSERT_TRUE(server_->Start().ok());
+  RawConn conn(server_->port());
+  ASSERT_TRUE(conn.Send(RawGet("/park")));
+  ASSERT_TRUE(testing::Eventually([&] { return parked.load(); }));
+  server_.reset();
+  EXPECT_TRUE(watch.expired()) << "work parked on a stopped server's io_context was never freed";
 }
 
 TEST_F(HttpServerTest, PortInUseIsUnavailable) {

@@ -339,7 +339,7 @@ class Connection final : public ConnectionBase {
     uint64_t seq = ++seq_;
     auto state = std::make_shared<ResponderState>();
     state->connection = weak_from_this();
-    state->worker = worker_->shared_from_this();
+    state->worker_ref = worker_->weak_from_this();
     state->seq = seq;
     req_.io_context = &worker_->ioc;
     in_handler_ = true;

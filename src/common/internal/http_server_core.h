@@ -141,17 +141,21 @@ class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {
   virtual void Abort() = 0;
 };
 
-// What a Responder holds: the connection weakly (a late answer to a closed
-// connection is dropped) and the worker strongly (its io_context must exist
-// for the post).
+// What a Responder holds: the connection and the worker weakly (a late
+// answer to a closed connection, or to a stopped server, is dropped). Not
+// the worker strongly: a Responder parked in work pending on the worker's
+// own io_context would then keep that context, and so itself, alive forever
+// after the server stopped.
 struct ResponderState {
   std::weak_ptr<ConnectionBase> connection;
-  std::shared_ptr<IoWorker> worker;
+  std::weak_ptr<IoWorker> worker_ref;
   uint64_t seq;
   std::atomic<bool> done{false};
 
   void Send(HttpResponse&& response) {
     if (done.exchange(true, std::memory_order_acq_rel)) return;
+    std::shared_ptr<IoWorker> worker = worker_ref.lock();  // kept for the post
+    if (!worker) return;
     if (worker->ioc.get_executor().running_in_this_thread()) {
       if (auto c = connection.lock()) c->Deliver(seq, std::move(response));
       return;
