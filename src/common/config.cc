@@ -20,6 +20,10 @@ namespace {
 // wasm/worker/compiler_main.cc reads requests of at most 1 GiB.
 constexpr uint64_t kMaxModuleSizeLimit = 1ull << 30;
 
+// While KnownConfigKeys runs: where every Section records the keys it asks
+// for (on that thread only).
+thread_local std::set<std::string>* key_census = nullptr;
+
 // Reads one table of the document into typed fields, and rejects keys that
 // no field claimed so a typo ("exec_timout") is an error, not a silent default.
 class Section {
@@ -54,13 +58,32 @@ class Section {
     *out = static_cast<Int>(v);
     return OkStatus();
   }
-  Status Duration(const char* key, std::chrono::nanoseconds* out, bool allow_zero = false) {
+  // A string with a unit ("250ms") or a bare number of seconds (5, 0.5).
+  // Below 1ms only where `fine`: the servers count most durations in whole
+  // milliseconds, and "100us" must not silently become 0.
+  Status Duration(const char* key, std::chrono::nanoseconds* out, bool allow_zero = false,
+                  bool fine = false) {
     const toml::node* n = Take(key);
     if (n == nullptr) return OkStatus();
-    if (!n->is_string()) return TypeError(key, "a duration string like \"3s\" or \"250ms\"");
-    auto d = ParseDuration(n->as_string()->get());
+    Result<std::chrono::nanoseconds> d = std::chrono::nanoseconds(0);
+    if (n->is_integer() || n->is_floating_point()) {
+      double seconds = n->is_integer() ? static_cast<double>(n->as_integer()->get())
+                                       : n->as_floating_point()->get();
+      if (!(seconds >= 0 && seconds * 1e9 <= 9.2e18)) {  // also NaN
+        return InvalidArgument(Where(key) + " must be between 0 and 9200000000 seconds");
+      }
+      d = std::chrono::nanoseconds(static_cast<int64_t>(seconds * 1e9));
+    } else if (n->is_string()) {
+      d = ParseDuration(n->as_string()->get());
+    } else {
+      return TypeError(key, "a duration like \"3s\", \"250ms\" or a number of seconds");
+    }
     if (!d.ok()) return InvalidArgument(Where(key) + ": " + d.status().message());
-    if (!allow_zero && d->count() == 0) return InvalidArgument(Where(key) + " must be positive");
+    if (d->count() == 0) {
+      if (!allow_zero) return InvalidArgument(Where(key) + " must be positive");
+    } else if (!fine && *d < std::chrono::milliseconds(1)) {
+      return InvalidArgument(Where(key) + " must be at least 1ms, not " + FormatDuration(*d));
+    }
     *out = *d;
     return OkStatus();
   }
@@ -141,6 +164,7 @@ class Section {
  private:
   const toml::node* Take(const char* key) {
     taken_.insert(key);
+    if (key_census != nullptr) key_census->insert(name_ + "." + key);
     if (table_ == nullptr) return nullptr;
     return table_->get(key);
   }
@@ -456,7 +480,8 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.String("data_dir", &c.runtime.data_dir));
     RETURN_IF_ERROR(s.Integer("workers", &c.runtime.workers, 0, 1024));
     RETURN_IF_ERROR(s.Integer("queue_length", &c.runtime.queue_length, 0, 1000000));
-    RETURN_IF_ERROR(s.Duration("inline_budget", &c.runtime.inline_budget, /*allow_zero=*/true));
+    RETURN_IF_ERROR(s.Duration("inline_budget", &c.runtime.inline_budget, /*allow_zero=*/true,
+                               /*fine=*/true));
     if (c.runtime.inline_budget > std::chrono::milliseconds(100)) {
       return InvalidArgument(origin + ": [runtime] inline_budget is at most 100ms (an IO " +
                              "thread serves every other request on its connections meanwhile)");
@@ -616,15 +641,6 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
                              "or weighted-random, not \"" + w.placement.substr(0, 64) + "\"");
     }
     RETURN_IF_ERROR(s.Finish());
-    // The resources count in whole milliseconds (hiredis takes a timeval).
-    for (auto [key, d] : {std::pair{"redis_connect_timeout", w.redis_connect_timeout},
-                          {"redis_command_timeout", w.redis_command_timeout},
-                          {"sqlx_statement_timeout", w.sqlx_statement_timeout},
-                          {"sqlx_connect_timeout", w.sqlx_connect_timeout}}) {
-      if (d < std::chrono::milliseconds(1)) {
-        return InvalidArgument(origin + ": [workflow] " + key + " must be at least 1ms");
-      }
-    }
   }
   RETURN_IF_ERROR(ParseNats(doc, origin, c.nats));
   {
@@ -801,6 +817,12 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "# url = \"http://control-1:9090\"   # one control plane: the same as a list of one\n"
       << "# node_id = \"edge-1\"                # default: the host name\n"
       << "# labels = { zone = \"eu-west\" }\n\n"
+      << "[auth]\n"
+      << "# The control plane's join token (its <data dir>/join.token): needed to join.\n"
+      << "# join_token = \"...\"\n\n"
+      << "[registry]\n"
+      << "heartbeat_interval = \"" << FormatDuration(d.registry.heartbeat_interval)
+      << "\"   # until the control plane names its own when the engine registers\n\n"
       << WorkflowTemplate(d.workflow) << "\n"
       << NatsTemplate(d.nats) << "\n"
       << "[log]\n"
@@ -811,7 +833,16 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "host = \"" << d.server.host << "\"\n"
       << "port = 9090\n"
       << "max_body = \"" << FormatSize(d.server.max_body) << "\"\n"
-      << ServerLimitsTemplate(d.server) << "\n"
+      << "idle_timeout = \"" << FormatDuration(d.server.idle_timeout) << "\"\n"
+      << ServerLimitsTemplate(d.server)
+      << "# tls_cert = \"/etc/aether/control.crt\"   # set both to serve HTTPS\n"
+      << "# tls_key = \"/etc/aether/control.key\"\n\n"
+      << "[auth]\n"
+      << "# Unset: generated on first start into the [database] path's directory\n"
+      << "# (admin.token, join.token, domain_join.token; mode 0600) and reused.\n"
+      << "# token = \"...\"               # the admin token: every /api call\n"
+      << "# join_token = \"...\"          # admits new engines (POST /register)\n"
+      << "# domain_join_token = \"...\"   # role cluster: admits new domains\n\n"
       << "[database]\n"
       << "path = \"" << d.database.path << "\"\n"
       << "max_events = " << d.database.max_events
@@ -821,8 +852,8 @@ Result<std::string> ConfigTemplate(std::string_view role) {
          "directory of [database] path still holds tokens and artifacts)\n"
       << "# endpoints = [\"http://etcd-1:2379\", \"http://etcd-2:2379\", \"http://etcd-3:2379\"]\n"
       << "# prefix = \"/aether/\"     # every key starts with it\n"
-      << "# username = \"aether\"     # etcd authentication; the password in "
-         "AETHER_ETCD_PASSWORD\n"
+      << "# username = \"aether\"     # etcd authentication\n"
+      << "# password = \"...\"        # better: the AETHER_ETCD_PASSWORD variable\n"
       << "# request_timeout = \"5s\"\n"
       << "# ca_file = \"/etc/aether/etcd-ca.pem\"      # https:// endpoints: the CA to trust\n"
       << "# cert_file = \"/etc/aether/etcd-client.pem\" # and the client certificate etcd asks "
@@ -843,7 +874,10 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "max_connections_per_node = " << d.gateway.max_connections_per_node
       << "   # connections to one engine, busy or idle\n\n"
       << "[registry]\n"
-      << "node_timeout = \"" << FormatDuration(d.registry.node_timeout) << "\"\n\n"
+      << "node_timeout = \"" << FormatDuration(d.registry.node_timeout)
+      << "\"        # a node silent this long is down\n"
+      << "heartbeat_interval = \"" << FormatDuration(d.registry.heartbeat_interval)
+      << "\"  # how often engines beat (told at registration)\n\n"
       << "[domain]                 # orchestration domains (docs/domains.md)\n"
       << "role = \"both\"            # both: one control plane over its nodes; cluster: the "
          "controller of domains; domain: a domain orchestrator under a controller\n"
@@ -864,6 +898,8 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "# instances, then load), round-robin, or weighted-random (by workers).\n"
       << "placement = \"" << d.workflow.placement << "\"\n\n"
       << "[runtime]\n"
+      << "exec_timeout = \"" << FormatDuration(d.runtime.exec_timeout)
+      << "\"   # the engines' cap the gateway assumes (it waits this + 10s)\n"
       << "# Deploys are validated against these before they are stored (each engine\n"
       << "# applies its own [runtime] values again when it compiles).\n"
       << "max_functions = " << d.runtime.max_functions << "\n"
@@ -893,6 +929,14 @@ Result<std::string> ConfigTemplate(std::string_view role) {
                            "\" (use engine, control or cli)");
   }
   return o.str();
+}
+
+std::set<std::string> KnownConfigKeys() {
+  std::set<std::string> keys;
+  key_census = &keys;
+  (void)ParseConfig("", "census");
+  key_census = nullptr;
+  return keys;
 }
 
 }  // namespace aether

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -287,5 +288,10 @@ Result<Config> LoadConfig(const std::string& path);
 // A commented TOML file with every key and its default, for `aether config
 // template`. `role` is "engine", "control" or "cli".
 Result<std::string> ConfigTemplate(std::string_view role);
+
+// Every key ParseConfig knows, as "section.key" ("runtime.exec_timeout"),
+// the arrays of tables among them ("workflow.sql") but not their keys. For
+// the test that keeps the templates and the docs complete.
+std::set<std::string> KnownConfigKeys();
 
 }  // namespace aether

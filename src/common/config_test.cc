@@ -60,6 +60,36 @@ TEST(ConfigTest, ShortTokensAreRefusedNamingTheKey) {
   EXPECT_TRUE(ParseConfig("[auth]\n", "c.toml").ok()) << "unset: generated or not joining";
 }
 
+// docs/configuration.md: "a bare number is seconds". And a duration the
+// servers would count as 0 whole milliseconds is refused, naming its key
+// ("100us" once stopped the engine with "workflow host: timeout must be > 0").
+TEST(ConfigTest, DurationsTakeBareSecondsAndRefuseWhatWouldRoundToZero) {
+  Result<Config> c = ParseConfig(
+      "[runtime]\nexec_timeout = 5\ninline_budget = \"100us\"\n[registry]\nnode_timeout = 2.5\n",
+      "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->runtime.exec_timeout, 5s);
+  EXPECT_EQ(c->runtime.inline_budget, 100us) << "inline_budget counts in microseconds";
+  EXPECT_EQ(c->registry.node_timeout, 2500ms);
+
+  auto error = [](const std::string& text) {
+    return ParseConfig(text, "t.toml").status().message();
+  };
+  EXPECT_EQ(error("[runtime]\nexec_timeout = \"100us\"\n"),
+            "t.toml: [runtime] exec_timeout must be at least 1ms, not 100us");
+  EXPECT_EQ(error("[runtime]\nexec_timeout = 0.0001\n"),
+            "t.toml: [runtime] exec_timeout must be at least 1ms, not 100us");
+  EXPECT_EQ(error("[runtime]\nexec_timeout = -1\n"),
+            "t.toml: [runtime] exec_timeout must be between 0 and 9200000000 seconds");
+  EXPECT_EQ(error("[runtime]\nexec_timeout = nan\n"),
+            "t.toml: [runtime] exec_timeout must be between 0 and 9200000000 seconds");
+  EXPECT_EQ(error("[runtime]\nexec_timeout = 0\n"),
+            "t.toml: [runtime] exec_timeout must be positive");
+  EXPECT_EQ(error("[registry]\nnode_timeout = [1]\n"),
+            "t.toml: [registry] node_timeout must be a duration like \"3s\", \"250ms\" or a number "
+            "of seconds");
+}
+
 TEST(ConfigTest, TemplatesListTheLimitsAndParse) {
   for (std::string_view role : {"engine", "control"}) {
     Result<std::string> t = ConfigTemplate(role);
@@ -402,13 +432,13 @@ TEST(ConfigTest, WorkflowLimitsHaveDefaultsAndParse) {
   EXPECT_EQ(error("[workflow]\ndataplane_dedup_window = \"2h\"\n"),
             "t.toml: [workflow] dataplane_dedup_window must be between 1s and 1h (it must "
             "outlast a batch's retries, 10s by default)");
-  EXPECT_EQ(error("[workflow]\nredis_connect_timeout = 5\n"),
-            "t.toml: [workflow] redis_connect_timeout must be a duration string like \"3s\" or "
-            "\"250ms\"");
+  EXPECT_EQ(error("[workflow]\nredis_connect_timeout = true\n"),
+            "t.toml: [workflow] redis_connect_timeout must be a duration like \"3s\", \"250ms\" "
+            "or a number of seconds");
   EXPECT_EQ(error("[workflow]\nredis_command_timeout = \"0s\"\n"),
             "t.toml: [workflow] redis_command_timeout must be positive");
   EXPECT_EQ(error("[workflow]\nredis_command_timeout = \"500us\"\n"),
-            "t.toml: [workflow] redis_command_timeout must be at least 1ms");
+            "t.toml: [workflow] redis_command_timeout must be at least 1ms, not 500us");
   EXPECT_EQ(error("[workflow]\nredis_queue_length = -1\n"),
             "t.toml: [workflow] redis_queue_length must be between 1 and 1000000");
   EXPECT_EQ(error("[workflow]\nhttp_egress_queue_length = \"many\"\n"),
