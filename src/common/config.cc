@@ -5,13 +5,16 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "common/endpoint_list.h"
 #include "common/resource_config.h"
+#include "common/secret_file.h"
 #include "common/units.h"
 
 namespace aether {
@@ -573,10 +576,17 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.String("token", &c.auth.token));
     RETURN_IF_ERROR(s.String("join_token", &c.auth.join_token));
     RETURN_IF_ERROR(s.String("domain_join_token", &c.auth.domain_join_token));
+    RETURN_IF_ERROR(s.String("token_file", &c.auth.token_file));
+    RETURN_IF_ERROR(s.String("join_token_file", &c.auth.join_token_file));
+    RETURN_IF_ERROR(s.String("domain_join_token_file", &c.auth.domain_join_token_file));
     RETURN_IF_ERROR(s.Finish());
-    for (auto [key, token] : {std::pair{"token", &c.auth.token},
-                              {"join_token", &c.auth.join_token},
-                              {"domain_join_token", &c.auth.domain_join_token}}) {
+    for (auto [key, token, file] :
+         {std::tuple{"token", &c.auth.token, &c.auth.token_file},
+          {"join_token", &c.auth.join_token, &c.auth.join_token_file},
+          {"domain_join_token", &c.auth.domain_join_token, &c.auth.domain_join_token_file}}) {
+      if (!token->empty() && !file->empty()) {
+        return InvalidArgument(origin + ": [auth] set " + key + " or " + key + "_file, not both");
+      }
       // Empty means "generate one" (aether-control) or "not joining" (engine).
       if (!token->empty() && token->size() < kMinTokenLength) {
         return InvalidArgument(origin + ": [auth] " + key + " is " + std::to_string(token->size()) +
@@ -652,12 +662,17 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
 }
 
 Result<Config> LoadConfig(const std::string& path) {
-  if (path.empty()) return Config{};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot read config file " + path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return ParseConfig(buf.str(), path);
+  Config c;
+  if (!path.empty()) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return NotFound("cannot read config file " + path);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    ASSIGN_OR_RETURN(c, ParseConfig(buf.str(), path));
+  }
+  const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");  // systemd LoadCredential=
+  RETURN_IF_ERROR(LoadAuthSecrets(c.auth, path, credentials != nullptr ? credentials : ""));
+  return c;
 }
 
 namespace {
@@ -819,7 +834,9 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "# labels = { zone = \"eu-west\" }\n\n"
       << "[auth]\n"
       << "# The control plane's join token (its <data dir>/join.token): needed to join.\n"
-      << "# join_token = \"...\"\n\n"
+      << "# join_token = \"...\"\n"
+      << "# join_token_file = \"/etc/aether/join.token\"   # or the token in a file (or the\n"
+      << "#                                               # systemd credential join_token)\n\n"
       << "[registry]\n"
       << "heartbeat_interval = \"" << FormatDuration(d.registry.heartbeat_interval)
       << "\"   # until the control plane names its own when the engine registers\n\n"
@@ -842,7 +859,11 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "# (admin.token, join.token, domain_join.token; mode 0600) and reused.\n"
       << "# token = \"...\"               # the admin token: every /api call\n"
       << "# join_token = \"...\"          # admits new engines (POST /register)\n"
-      << "# domain_join_token = \"...\"   # role cluster: admits new domains\n\n"
+      << "# domain_join_token = \"...\"   # role cluster: admits new domains\n"
+      << "# Or each in a file (one line), or a systemd credential named like the key:\n"
+      << "# token_file = \"/etc/aether/admin.token\"\n"
+      << "# join_token_file = \"/etc/aether/join.token\"\n"
+      << "# domain_join_token_file = \"/etc/aether/domain_join.token\"\n\n"
       << "[database]\n"
       << "path = \"" << d.database.path << "\"\n"
       << "max_events = " << d.database.max_events

@@ -171,6 +171,11 @@ struct AuthConfig {
   std::string join_token;  // node registration token; empty or >= kMinTokenLength
   // The cluster controller's: admits new domains; empty or >= kMinTokenLength.
   std::string domain_join_token;
+  // Files holding those tokens instead (at most one of a key and its _file);
+  // LoadConfig reads them, and systemd credentials (common/secret_file.h).
+  std::string token_file;
+  std::string join_token_file;
+  std::string domain_join_token_file;
 };
 
 // [[workflow.serverless]]: a resource class this engine provides, served by
@@ -282,7 +287,9 @@ struct Config {
 
 // Parses TOML text; `origin` names the file in error messages.
 Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin);
-// Reads and parses a file. An empty path gives the defaults.
+// Reads and parses a file (an empty path gives the defaults), then reads
+// the tokens of [auth] *_file keys and systemd credentials
+// ($CREDENTIALS_DIRECTORY; common/secret_file.h).
 Result<Config> LoadConfig(const std::string& path);
 
 // A commented TOML file with every key and its default, for `aether config

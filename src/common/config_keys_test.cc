@@ -52,8 +52,9 @@ struct RoleKeyUse {
 const RoleKeyUse kRoleKeyUse[] = {
     {"engine",
      {"database", "store", "cluster", "gateway", "domain"},
-     {"registry.node_timeout", "auth.token", "auth.domain_join_token", "workflow.placement",
-      "runtime.max_module_size", "runtime.max_env_vars", "runtime.max_env_size"}},
+     {"registry.node_timeout", "auth.token", "auth.domain_join_token", "auth.token_file",
+      "auth.domain_join_token_file", "workflow.placement", "runtime.max_module_size",
+      "runtime.max_env_vars", "runtime.max_env_size"}},
     {"control",
      {"control", "nats"},
      {"server.public_url", "runtime.memory_limit", "runtime.cache_size", "runtime.functions_dir",

@@ -90,6 +90,26 @@ TEST(ConfigTest, DurationsTakeBareSecondsAndRefuseWhatWouldRoundToZero) {
             "of seconds");
 }
 
+TEST(ConfigTest, TokenFileKeysParseAndExcludeTheirInlineKey) {
+  Result<Config> c = ParseConfig(
+      "[auth]\ntoken_file = \"/etc/aether/admin.token\"\njoin_token_file = \"j\"\n"
+      "domain_join_token_file = \"d\"\n",
+      "c.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->auth.token_file, "/etc/aether/admin.token");
+  EXPECT_EQ(c->auth.join_token_file, "j");
+  EXPECT_EQ(c->auth.domain_join_token_file, "d");
+  EXPECT_TRUE(c->auth.token.empty()) << "ParseConfig reads no file; LoadConfig does";
+  for (std::string key : {"token", "join_token", "domain_join_token"}) {
+    Result<Config> both = ParseConfig(
+        "[auth]\n" + key + " = \"" + std::string(20, 'x') + "\"\n" + key + "_file = \"f\"\n",
+        "c.toml");
+    ASSERT_FALSE(both.ok()) << key;
+    EXPECT_EQ(both.status().message(),
+              "c.toml: [auth] set " + key + " or " + key + "_file, not both");
+  }
+}
+
 TEST(ConfigTest, TemplatesListTheLimitsAndParse) {
   for (std::string_view role : {"engine", "control"}) {
     Result<std::string> t = ConfigTemplate(role);

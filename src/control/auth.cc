@@ -94,12 +94,14 @@ Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& dat
   }
   if (!auth.token.empty()) {
     t.admin = auth.token;
+    t.admin_file = auth.token_file;  // read from a file or credential, or empty
   } else {
     t.admin_file = data_dir + "/admin.token";
     ASSIGN_OR_RETURN(t.admin, ReadOrCreate(t.admin_file, "admin token"));
   }
   if (!auth.join_token.empty()) {
     t.join = auth.join_token;
+    t.join_file = auth.join_token_file;  // read from a file or credential, or empty
   } else {
     t.join_file = data_dir + "/join.token";
     ASSIGN_OR_RETURN(t.join, ReadOrCreate(t.join_file, "join token"));
@@ -107,6 +109,7 @@ Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& dat
   if (!domain_join) return t;
   if (!auth.domain_join_token.empty()) {
     t.domain_join = auth.domain_join_token;
+    t.domain_join_file = auth.domain_join_token_file;  // read from a file or credential, or empty
   } else {
     t.domain_join_file = data_dir + "/domain_join.token";
     ASSIGN_OR_RETURN(t.domain_join, ReadOrCreate(t.domain_join_file, "domain join token"));

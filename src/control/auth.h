@@ -25,8 +25,9 @@ struct Tokens {
   // The cluster controller's (role cluster): admits new domains
   // (POST /domain/register). Empty in the other roles.
   std::string domain_join;
-  // Where each token was read from or generated into; empty when it came
-  // from the configuration. For the startup banner, never for API errors.
+  // Where each token was read from or generated into ([auth] *_file, a
+  // systemd credential, the data dir); empty when it came from the
+  // configuration itself. For the startup banner, never for API errors.
   std::string admin_file;
   std::string join_file;
   std::string domain_join_file;

@@ -41,13 +41,29 @@ TEST_F(AuthTest, GeneratesOnceWithMode0600AndReuses) {
 }
 
 TEST_F(AuthTest, ConfiguredTokensWinAndWriteNoFiles) {
-  AuthConfig auth{"admin-secret", "join-secret", ""};
+  AuthConfig auth;
+  auth.token = "admin-secret";
+  auth.join_token = "join-secret";
   auto t = LoadOrCreateTokens(auth, dir_ + "/data");
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->admin, "admin-secret");
   EXPECT_EQ(t->join, "join-secret");
   EXPECT_TRUE(t->admin_file.empty());
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/data/admin.token"));
+}
+
+// [auth] token_file (or a systemd credential): LoadConfig read the token,
+// the banner names the file, nothing is generated into the data dir.
+TEST_F(AuthTest, TokensFromFilesAreReportedWithTheirFile) {
+  AuthConfig auth;
+  auth.token = "admin-secret-from-file";
+  auth.token_file = "/etc/aether/admin.token";
+  auto t = LoadOrCreateTokens(auth, dir_ + "/data");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->admin, "admin-secret-from-file");
+  EXPECT_EQ(t->admin_file, "/etc/aether/admin.token");
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/data/admin.token"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/data/join.token")) << "join: generated";
 }
 
 TEST_F(AuthTest, ReadsAnEditedFileTrimmed) {

@@ -1,0 +1,114 @@
+#include "common/secret_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+
+namespace aether {
+namespace {
+
+// A token is one line; anything larger than this is the wrong file.
+constexpr size_t kMaxSecretFileSize = 4096;
+
+Status SecretFileError(std::string_view what, const std::string& why) {
+  return InvalidArgument(std::string(what) + ": " + why);
+}
+
+}  // namespace
+
+Result<std::string> ReadSecretFile(const std::string& path, std::string_view what,
+                                   size_t min_length) {
+  // O_NONBLOCK: a FIFO put there by mistake must not hang the start; it is
+  // refused below as not a regular file.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return SecretFileError(what, std::string("cannot open it: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return SecretFileError(what, "is not a regular file");
+  }
+  if (static_cast<uint64_t>(st.st_size) > kMaxSecretFileSize) {
+    ::close(fd);
+    return SecretFileError(what, "is larger than 4 KiB; it must hold one token");
+  }
+  std::string data;
+  char buf[kMaxSecretFileSize + 1];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return SecretFileError(what, std::string("cannot read it: ") + std::strerror(err));
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    if (data.size() > kMaxSecretFileSize) {
+      ::close(fd);
+      return SecretFileError(what, "is larger than 4 KiB; it must hold one token");
+    }
+  }
+  ::close(fd);
+  if ((st.st_mode & S_IROTH) != 0) {
+    LOG_WARN("{} is readable by every user; chmod o-r it", what);
+  }
+  // `echo TOKEN > file` and editors end the line; that newline is not part
+  // of the token.
+  if (data.ends_with("\r\n")) {
+    data.resize(data.size() - 2);
+  } else if (data.ends_with('\n')) {
+    data.pop_back();
+  }
+  if (data.empty()) return SecretFileError(what, "is empty; it must hold the token");
+  for (char c : data) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+      return SecretFileError(what,
+                             "holds a space, a control character or more than one line; it "
+                             "must hold the token alone");
+    }
+  }
+  if (data.size() < min_length) {
+    return SecretFileError(
+        what, "holds " + std::to_string(data.size()) + " characters; a token must be at least " +
+                  std::to_string(min_length) + " (generate one with: openssl rand -hex 32)");
+  }
+  return data;
+}
+
+Status LoadAuthSecrets(AuthConfig& auth, std::string_view origin,
+                       const std::string& credentials_dir) {
+  struct Entry {
+    const char* key;
+    std::string* token;
+    std::string* file;
+  };
+  const Entry entries[] = {
+      {"token", &auth.token, &auth.token_file},
+      {"join_token", &auth.join_token, &auth.join_token_file},
+      {"domain_join_token", &auth.domain_join_token, &auth.domain_join_token_file}};
+  for (const Entry& e : entries) {
+    if (!e.token->empty()) continue;  // in the config itself
+    std::string what;
+    if (!e.file->empty()) {
+      what = std::string(origin.empty() ? "" : std::string(origin) + ": ") + "[auth] " + e.key +
+             "_file " + *e.file;
+    } else if (!credentials_dir.empty()) {
+      std::string path = credentials_dir + "/" + e.key;
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) continue;  // not passed
+      what = std::string("systemd credential ") + e.key + " (" + path + ")";
+      *e.file = path;
+    } else {
+      continue;
+    }
+    ASSIGN_OR_RETURN(*e.token, ReadSecretFile(*e.file, what, kMinTokenLength));
+  }
+  return OkStatus();
+}
+
+}  // namespace aether
