@@ -9,6 +9,9 @@
 #                scripts/fuzz.sh)
 #   make run     build, then start a local engine serving functions/ (scripts/run-local.sh)
 #   make bench   build, then run the benchmarks and print a table (bench/run.sh)
+#   make install build the four programs and install them, the guest SDK,
+#                example configs and systemd units under $(DESTDIR)$(PREFIX)
+#                (PREFIX defaults to /usr/local; docs/operations.md, "Installing")
 #   make clean   remove build/
 
 BUILD_DIR  ?= build
@@ -16,6 +19,8 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 10
 SANITIZE ?= 1
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 # ccache, when installed, keeps repeated builds short — CI's clean clones
 # included: CCACHE_BASEDIR makes its hits independent of where the tree is.
@@ -27,7 +32,7 @@ export CCACHE_NOHASHDIR := 1
 LAUNCHER := -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 endif
 
-.PHONY: all deps build test run bench clean
+.PHONY: all deps build test run bench install clean
 
 all: build
 
@@ -52,6 +57,14 @@ run: build
 
 bench: build
 	bash bench/run.sh
+
+# Builds only what it installs (no tests, no apt-get). The prefix is fixed
+# at configure time: the installed units name $(PREFIX)/bin.
+install:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(LAUNCHER) \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target aether aether-control aether-engine aether-compiler
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)
