@@ -30,6 +30,10 @@ PACKAGES=(
   libclang-rt-14-dev llvm-14
   # CI checks (scripts/check-format.sh, scripts/check-tidy.sh)
   clang-format-14 clang-tidy-14
+  # tests/docker: the images and compose file of deploy/docker (dockerd runs
+  # as `dockerd --iptables=false --bridge=none`), and debootstrap for the
+  # base image where no registry answers (scripts/docker-base.sh)
+  docker.io docker-compose debootstrap
 )
 
 missing=()

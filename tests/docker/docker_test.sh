@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# The Docker images and deploy/docker/compose.yml, end to end: builds both
+# images, starts the compose project (a control plane and two engines, host
+# networking, on free ports of 127.0.0.1), deploys and invokes a function
+# and applies examples/pipeline through the CLI, then tears it all down.
+#
+#   docker_test.sh BUILD_DIR SOURCE_DIR
+#
+# CI budget: compiling the project inside Docker takes longer than the
+# whole CI run may, so this test builds the images' `prebuilt` target from
+# the binaries CI just built (`cmake --install --strip` into a temp
+# context); the default target compiles from source the same way and ends
+# in the same runtime stage (deploy/docker/Dockerfile.*). Set
+# AETHER_DOCKER_FROM_SOURCE=1 to build the default target instead.
+#
+# Needs a Docker daemon: uses a running one, else starts
+# `dockerd --iptables=false --bridge=none` (as root) and stops it at the
+# end. Exits 77 (a ctest skip) with the reason when none can run, or when
+# docker-compose is missing. Every container, volume and process it starts
+# is removed on exit.
+set -euo pipefail
+
+BUILD_DIR=$(cd "$1" && pwd)
+SOURCE_DIR=$(cd "$2" && pwd)
+START=$(date +%s)
+TMP=$(mktemp -d /tmp/aether-docker-test.XXXXXX)
+PROJECT="aethertest$$"
+TAG="test$$"
+DOCKERD_PID=""
+COMPOSE_UP=0
+export DOCKER_BUILDKIT=0  # the classic builder: no buildx plugin needed
+
+skip() { echo "docker_test: SKIP: $*"; exit 77; }
+fail() { echo "docker_test: FAIL: $*" >&2; exit 1; }
+compose() {
+  AETHER_TAG="$TAG" AETHER_CONFIG_DIR="$TMP/config" AETHER_SECRETS_DIR="$TMP/secrets" \
+    AETHER_CONTROL_PORT="$CONTROL_PORT" AETHER_ENGINE1_PORT="$ENGINE1_PORT" \
+    AETHER_ENGINE2_PORT="$ENGINE2_PORT" \
+    "${COMPOSE[@]}" -p "$PROJECT" -f "$SOURCE_DIR/deploy/docker/compose.yml" "$@"
+}
+cleanup() {
+  local rc=$?
+  if [ "$COMPOSE_UP" = 1 ]; then
+    [ "$rc" -ne 0 ] && compose logs --no-color --tail 40 2>&1 | tail -n 120
+    compose down -v --remove-orphans > /dev/null 2>&1 || true
+  fi
+  # --no-prune keeps the runtime stage's layers (the apt-get of every
+  # library and the toolchain): the builder's cache for the next run.
+  docker image rm --no-prune "aether-control:$TAG" "aether-engine:$TAG" > /dev/null 2>&1 || true
+  if [ -n "$DOCKERD_PID" ]; then
+    kill -TERM "$DOCKERD_PID" 2>/dev/null || true
+    wait "$DOCKERD_PID" 2>/dev/null || true
+  fi
+  rm -rf "$TMP"
+  echo "docker_test: $(($(date +%s) - START)) s"
+  exit "$rc"
+}
+trap cleanup EXIT
+
+# 1. A Docker daemon and compose.
+command -v docker > /dev/null || skip "no docker client (Debian: docker.io)"
+if ! docker info > /dev/null 2>&1; then
+  command -v dockerd > /dev/null || skip "no Docker daemon running and no dockerd to start"
+  [ "$(id -u)" = 0 ] || skip "no Docker daemon running, and starting dockerd needs root"
+  dockerd --iptables=false --bridge=none > "$TMP/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  for _ in $(seq 1 100); do
+    docker info > /dev/null 2>&1 && break
+    kill -0 "$DOCKERD_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  if ! docker info > /dev/null 2>&1; then
+    reason=$(tail -n 3 "$TMP/dockerd.log" | tr '\n' ' ')
+    kill -TERM "$DOCKERD_PID" 2>/dev/null || true
+    wait "$DOCKERD_PID" 2>/dev/null || true
+    DOCKERD_PID=""
+    skip "dockerd --iptables=false --bridge=none did not start: $reason"
+  fi
+fi
+if docker compose version > /dev/null 2>&1; then
+  COMPOSE=(docker compose)
+elif command -v docker-compose > /dev/null; then
+  COMPOSE=(docker-compose)
+else
+  skip "neither docker compose nor docker-compose (Debian: docker-compose) is installed"
+fi
+
+# 2. The base image, then both images.
+bash "$SOURCE_DIR/scripts/docker-base.sh" || fail "no base image (scripts/docker-base.sh)"
+if [ "${AETHER_DOCKER_FROM_SOURCE:-0}" = 1 ]; then
+  TARGET=from-source
+  CONTEXT="$SOURCE_DIR"
+else
+  TARGET=prebuilt
+  CONTEXT="$TMP/context"
+  DESTDIR="$CONTEXT" cmake --install "$BUILD_DIR" --prefix /usr/local --strip > /dev/null
+fi
+t0=$(date +%s)
+for image in control engine; do
+  docker build --network host -q --target "$TARGET" -t "aether-$image:$TAG" \
+    -f "$SOURCE_DIR/deploy/docker/Dockerfile.$image" "$CONTEXT" > "$TMP/build-$image.log" 2>&1 ||
+    { tail -n 30 "$TMP/build-$image.log"; fail "docker build of aether-$image"; }
+done
+echo "docker_test: images built ($TARGET) in $(($(date +%s) - t0)) s"
+
+# 3. Configs on free ports (host networking), secrets for uid 10001.
+read -r CONTROL_PORT ENGINE1_PORT ENGINE2_PORT < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(3)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])')
+mkdir -p "$TMP/config" "$TMP/secrets"
+sed "s/^port = 9090/port = $CONTROL_PORT/" "$SOURCE_DIR/deploy/docker/config/control.toml" \
+  > "$TMP/config/control.toml"
+for i in 1 2; do
+  port_var="ENGINE${i}_PORT"
+  sed -e "s/^port = 909$i\$/port = ${!port_var}/" \
+      -e "s#http://127.0.0.1:9090#http://127.0.0.1:$CONTROL_PORT#" \
+      "$SOURCE_DIR/deploy/docker/config/engine-$i.toml" > "$TMP/config/engine-$i.toml"
+done
+grep -q "port = $ENGINE2_PORT" "$TMP/config/engine-2.toml" || fail "engine-2.toml has no port line"
+ADMIN_TOKEN=$(openssl rand -hex 32)
+printf '%s\n' "$ADMIN_TOKEN" > "$TMP/secrets/admin.token"
+openssl rand -hex 32 > "$TMP/secrets/join.token"
+chmod 0755 "$TMP"
+chmod 0644 "$TMP"/config/*.toml
+chown 10001:10001 "$TMP"/secrets/*.token
+chmod 0400 "$TMP"/secrets/*.token
+
+# 4. Up, healthy.
+t0=$(date +%s)
+COMPOSE_UP=1
+compose up -d --no-build > "$TMP/up.log" 2>&1 || { cat "$TMP/up.log"; fail "compose up"; }
+for name in control engine-1 engine-2; do
+  id=$(compose ps -q "$name")
+  for _ in $(seq 1 120); do
+    [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] && break
+    sleep 0.5
+  done
+  [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] ||
+    fail "$name is not healthy"
+done
+echo "docker_test: compose up and healthy in $(($(date +%s) - t0)) s"
+
+# 5. Deploy, invoke through the gateway (either engine), the example workflow.
+export AETHER_CONTROL="http://127.0.0.1:$CONTROL_PORT" AETHER_TOKEN="$ADMIN_TOKEN"
+AETHER="$BUILD_DIR/bin/aether"
+for _ in $(seq 1 60); do
+  [ "$("$AETHER" nodes ls 2>/dev/null | grep -c -E '^edge-[12] .* up ')" = 2 ] && break
+  sleep 0.5
+done
+"$AETHER" nodes ls | grep -c -E '^edge-[12] .* up ' | grep -qx 2 ||
+  fail "both engines should be up: $("$AETHER" nodes ls 2>&1)"
+"$AETHER" deploy hello "$BUILD_DIR/functions/hello.wasm" > /dev/null
+out=""
+for _ in $(seq 1 150); do
+  out=$("$AETHER" invoke hello --input '"docker"' 2> "$TMP/invoke.log") && break
+  sleep 0.2
+done
+[ "$out" = "Hello, docker!" ] || fail "invoke: got '$out': $(cat "$TMP/invoke.log")"
+
+"$AETHER" workflow apply "$SOURCE_DIR/examples/pipeline/workflow.json" > "$TMP/apply.log" 2>&1 ||
+  fail "workflow apply: $(cat "$TMP/apply.log")"
+ingress=$(grep -o 'http://127\.0\.0\.1:[0-9]*/wf/pipeline/orders' "$TMP/apply.log" | head -n1)
+[ -n "$ingress" ] || fail "no ingress URL in: $(cat "$TMP/apply.log")"
+verdict=""
+for _ in $(seq 1 150); do
+  verdict=$(curl -s -m 5 -d 'amount=150&item=book' "$ingress" || true)
+  [ "$verdict" = '{"verdict":"accept"}' ] && break
+  sleep 0.2
+done
+[ "$verdict" = '{"verdict":"accept"}' ] || fail "pipeline ingress answered '$verdict'"
+verdict=$(curl -s -m 5 -d '{"amount": 20}' "$ingress")
+[ "$verdict" = '{"verdict":"reject","reason":"amount 20 < 100"}' ] ||
+  fail "pipeline ingress answered '$verdict' to a small order"
+
+# 6. Down (in cleanup), with the volumes.
+echo "docker_test: OK"
