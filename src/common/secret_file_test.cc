@@ -10,7 +10,7 @@
 namespace aether {
 namespace {
 
-const std::string kGoodToken(64, 'a');
+const std::string kFileToken(64, 'a');
 
 class SecretFileTest : public ::testing::Test {
  protected:
@@ -33,10 +33,10 @@ class SecretFileTest : public ::testing::Test {
 };
 
 TEST_F(SecretFileTest, ReadsTheTokenWithoutItsNewline) {
-  for (const std::string& text : {kGoodToken, kGoodToken + "\n", kGoodToken + "\r\n"}) {
+  for (const std::string& text : {kFileToken, kFileToken + "\n", kFileToken + "\r\n"}) {
     Result<std::string> t = ReadSecretFile(Write("t", text), "k", 16);
     ASSERT_TRUE(t.ok()) << t.status().ToString();
-    EXPECT_EQ(*t, kGoodToken);
+    EXPECT_EQ(*t, kFileToken);
   }
 }
 
@@ -74,7 +74,7 @@ TEST_F(SecretFileTest, BadFilesGetOneLineNamingTheKeyAndNeverTheToken) {
 
 TEST_F(SecretFileTest, UnreadableFileIsRefused) {
   if (::geteuid() == 0) GTEST_SKIP() << "root reads every file";
-  std::string path = Write("locked", kGoodToken);
+  std::string path = Write("locked", kFileToken);
   ::chmod(path.c_str(), 0);
   Result<std::string> t = ReadSecretFile(path, "k", 16);
   ASSERT_FALSE(t.ok());
@@ -102,7 +102,7 @@ TEST_F(SecretFileTest, FileKeysFillTheTokensAndRecordWhere) {
 TEST_F(SecretFileTest, SystemdCredentialsFillWhatTheConfigLeavesUnset) {
   std::string creds = dir_ + "/credentials";
   std::filesystem::create_directories(creds);
-  Write("credentials/join_token", kGoodToken + "\n");
+  Write("credentials/join_token", kFileToken + "\n");
   Write("credentials/token", "credential-admin-token\n");
 
   AuthConfig auth;
@@ -110,7 +110,7 @@ TEST_F(SecretFileTest, SystemdCredentialsFillWhatTheConfigLeavesUnset) {
   ASSERT_TRUE(LoadAuthSecrets(auth, "c.toml", creds).ok());
   EXPECT_EQ(auth.token, "inline-admin-token-x");
   EXPECT_TRUE(auth.token_file.empty());
-  EXPECT_EQ(auth.join_token, kGoodToken);
+  EXPECT_EQ(auth.join_token, kFileToken);
   EXPECT_EQ(auth.join_token_file, creds + "/join_token");
   EXPECT_TRUE(auth.domain_join_token.empty()) << "no such credential: not an error";
 
@@ -127,14 +127,14 @@ TEST_F(SecretFileTest, SystemdCredentialsFillWhatTheConfigLeavesUnset) {
 }
 
 TEST_F(SecretFileTest, LoadConfigReadsTheFilesOfTheConfig) {
-  std::string token = Write("join.token", kGoodToken + "\n");
+  std::string token = Write("join.token", kFileToken + "\n");
   std::string config = Write("engine.toml", "[auth]\njoin_token_file = \"" + token + "\"\n");
   ::unsetenv("CREDENTIALS_DIRECTORY");
   Result<Config> c = LoadConfig(config);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->auth.join_token, kGoodToken);
+  EXPECT_EQ(c->auth.join_token, kFileToken);
 
-  std::string both = Write("both.toml", "[auth]\njoin_token = \"" + kGoodToken +
+  std::string both = Write("both.toml", "[auth]\njoin_token = \"" + kFileToken +
                                             "\"\njoin_token_file = \"" + token + "\"\n");
   Result<Config> b = LoadConfig(both);
   ASSERT_FALSE(b.ok());
