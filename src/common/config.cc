@@ -835,8 +835,8 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "[auth]\n"
       << "# The control plane's join token (its <data dir>/join.token): needed to join.\n"
       << "# join_token = \"...\"\n"
-      << "# join_token_file = \"/etc/aether/join.token\"   # or the token in a file (or the\n"
-      << "#                                               # systemd credential join_token)\n\n"
+      << "# join_token_file = \"/etc/aether/join.token\"   # or in a file, or the credential "
+         "join_token\n\n"
       << "[registry]\n"
       << "heartbeat_interval = \"" << FormatDuration(d.registry.heartbeat_interval)
       << "\"   # until the control plane names its own when the engine registers\n\n"
