@@ -176,6 +176,7 @@ void ControlApi::Register(HttpServer& server) {
   RegisterWorkflows(server);
   RegisterDomains(server);
   RegisterIngress(server);
+  RegisterStats(server);
 }
 
 }  // namespace aether::control
