@@ -177,6 +177,7 @@ void ControlApi::Register(HttpServer& server) {
   RegisterDomains(server);
   RegisterIngress(server);
   RegisterStats(server);
+  RegisterUi(server);
 }
 
 }  // namespace aether::control
