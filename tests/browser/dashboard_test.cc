@@ -199,6 +199,14 @@ TEST_F(DashboardTest, AnOperatorSignsInDeploysInvokesAppliesAndSeesANodeGoDown) 
       << "no plot line";
   Shot(d, "07-overview-plots");
 
+  // No script error and nothing the CSP refused, on any page.
+  Result<std::vector<std::string>> console = d.ConsoleMessages();
+  ASSERT_TRUE(console.ok()) << console.status().message();
+  for (const std::string& m : *console) {
+    EXPECT_EQ(m.find("Content Security Policy"), std::string::npos) << m;
+    EXPECT_EQ(m.find("Uncaught"), std::string::npos) << m;
+  }
+
   // Sign-out forgets the token.
   ASSERT_TRUE(d.ClickCss("#logout").ok());
   ASSERT_TRUE(WaitText(d, "#login-error", Has("Signed out"), "logout"));

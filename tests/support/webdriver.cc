@@ -106,6 +106,7 @@ Result<std::unique_ptr<WebDriver>> WebDriver::Start(WebDriverOptions o) {
       {"capabilities",
        {{"alwaysMatch",
          {{"browserName", "chrome"},
+          {"goog:loggingPrefs", {{"browser", "ALL"}}},
           {"goog:chromeOptions", {{"binary", o.chromium}, {"args", std::move(args)}}}}}}}};
   Result<json::value> session = d->Command("POST", "/session", caps, std::chrono::seconds(60));
   if (!session.ok()) {
@@ -203,6 +204,22 @@ Status WebDriver::Screenshot(const std::string& path) {
   ASSIGN_OR_RETURN(std::string png, Base64Decode(v.as_string()));
   WriteFile(path, png);
   return OkStatus();
+}
+
+Result<std::vector<std::string>> WebDriver::ConsoleMessages() {
+  ASSIGN_OR_RETURN(json::value v, Command("POST", "/se/log", json::object{{"type", "browser"}}));
+  std::vector<std::string> out;
+  if (!v.is_array()) return out;
+  for (const json::value& e : v.as_array()) {
+    const json::object* o = e.if_object();
+    if (o == nullptr) continue;
+    auto text = [&](std::string_view key) {
+      const json::value* f = o->if_contains(key);
+      return f != nullptr && f->is_string() ? std::string(f->as_string()) : std::string();
+    };
+    out.push_back(text("level") + " " + text("message"));
+  }
+  return out;
 }
 
 Status WebDriver::ClickCss(const std::string& css) {

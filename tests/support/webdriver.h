@@ -60,6 +60,10 @@ class WebDriver {
   Result<boost::json::value> Execute(const std::string& script, boost::json::array args = {});
   // A PNG of the viewport, written to `path`.
   Status Screenshot(const std::string& path);
+  // The browser console's messages since the last call ("LEVEL message"),
+  // uncaught exceptions and Content-Security-Policy refusals included
+  // (chromedriver's log endpoint).
+  Result<std::vector<std::string>> ConsoleMessages();
 
   // Shorthands by CSS selector.
   Status ClickCss(const std::string& css);

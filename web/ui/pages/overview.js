@@ -11,12 +11,19 @@ function card(id, label, value, detail) {
     h('div', { class: 'card-detail' }, detail || ''));
 }
 
-// Domains exist on a cluster controller only; elsewhere 409 wrong_role.
+// Domains exist on a cluster controller only; elsewhere 409 wrong_role,
+// after which this page stops asking (a role does not change while the
+// control plane runs).
+let notCluster = false;
 async function domains() {
+  if (notCluster) return null;
   try {
     return (await get('/api/domains')).domains || [];
   } catch (e) {
-    if (e instanceof ApiError && e.status === 409) return null;
+    if (e instanceof ApiError && e.status === 409) {
+      notCluster = true;
+      return null;
+    }
     throw e;
   }
 }
