@@ -84,24 +84,28 @@ void ControlClient::Stop() {
   if (started) Leave();
 }
 
-void ControlClient::Leave() {
-  std::string secret = options_.identity->secret();
-  if (secret.empty()) return;  // never joined
-  // Bounded and not cancelled by stop_: it is the last thing said. Without
-  // it the node would stay "up" (and be routed to) until node_timeout.
-  Result<HttpResponse> r = options_.endpoints->Send(
-      http_, {.method = "POST",
-              .url = "/node/leave",
-              .body = "{}",
-              .headers = {{"Authorization", "Bearer " + secret}, {"X-Aether-Node", node_id()}},
-              .timeout = kLeaveTimeout});
-  if (r.ok() && r->status == 200) {
-    LOG_INFO("node {} left the control plane", node_id());
-  } else {
-    LOG_INFO(
-        "could not tell the control plane that node {} leaves ({}); it marks it down after "
-        "its node_timeout",
-        node_id(), r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message());
+void ControlClient::Leave() noexcept {
+  // Best effort, and reached from the destructor: nothing may escape it.
+  try {
+    std::string secret = options_.identity->secret();
+    if (secret.empty()) return;  // never joined
+    // Bounded and not cancelled by stop_: it is the last thing said. Without
+    // it the node would stay "up" (and be routed to) until node_timeout.
+    Result<HttpResponse> r = options_.endpoints->Send(
+        http_, {.method = "POST",
+                .url = "/node/leave",
+                .body = "{}",
+                .headers = {{"Authorization", "Bearer " + secret}, {"X-Aether-Node", node_id()}},
+                .timeout = kLeaveTimeout});
+    if (r.ok() && r->status == 200) {
+      LOG_INFO("node {} left the control plane", node_id());
+    } else {
+      LOG_INFO(
+          "could not tell the control plane that node {} leaves ({}); it marks it down after "
+          "its node_timeout",
+          node_id(), r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message());
+    }
+  } catch (...) {
   }
 }
 

@@ -125,7 +125,7 @@ class ControlClient {
  private:
   enum class Link { kStarting, kUp, kUnreachable, kRejected };
   // POST /node/leave, once the threads are stopped (best effort).
-  void Leave();
+  void Leave() noexcept;
   enum class Auth { kJoin, kNode };  // which token a call carries
 
   void BeatLoop();

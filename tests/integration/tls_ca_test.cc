@@ -20,7 +20,7 @@ namespace {
 struct PrivateCa {
   explicit PrivateCa(const TempDir& dir)
       : ca(dir / "ca.pem"), cert(dir / "server.pem"), key(dir / "server.key") {
-    const std::string d = dir.path();
+    const std::string& d = dir.path();
     WriteFile(d + "/san.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
     std::string cmd =
         "(set -e; cd " + d +
