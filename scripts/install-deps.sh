@@ -28,6 +28,8 @@ PACKAGES=(
   # libFuzzer and the sanitizer runtimes for clang-14; llvm-symbolizer for
   # the file:line in their reports
   libclang-rt-14-dev llvm-14
+  # the dashboard's browser test (tests/browser/): headless Chromium over WebDriver
+  chromium chromium-driver
   # CI checks (scripts/check-format.sh, scripts/check-tidy.sh)
   clang-format-14 clang-tidy-14
   # tests/docker: the images and compose file of deploy/docker (dockerd runs

@@ -17,7 +17,8 @@ import sys
 
 # Our sources: what CMake compiles from these trees (guests are wasm32 C,
 # built outside the compile database).
-OUR_TREES = ("src/", "tests/integration/", "tests/support/", "tests/chaos/", "bench/")
+OUR_TREES = ("src/", "tests/integration/", "tests/support/", "tests/chaos/", "tests/browser/",
+             "bench/")
 WARNING = re.compile(r"^(?P<path>[^:\s][^:]*):(?P<line>\d+):(?P<col>\d+): warning: "
                      r"(?P<msg>.*) \[(?P<check>[a-z0-9.,-]+)\]$")
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)

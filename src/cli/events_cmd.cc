@@ -168,7 +168,8 @@ int Events(const EventsArgs& a) {
 void AddEventsCommand(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<EventsArgs>();
   CLI::App* cmd = app.add_subcommand("events", "Show the control plane's events");
-  cmd->add_option("--type", args->type, "Only events of this type (e.g. function.deployed)");
+  cmd->add_option("--type", args->type,
+                  "Only events of this type (e.g. function_deployed, node_down)");
   cmd->add_option("--since", args->since, "Only events after this event id");
   cmd->add_option("--limit", args->limit, "At most this many events per request");
   cmd->add_flag("--follow,-f", args->follow,

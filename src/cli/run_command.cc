@@ -48,6 +48,13 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// Found before the module ran: a bad flag value or a file that cannot be
+// read (docs/cli.md, "Exit codes and errors").
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "aether: %s\n", message.c_str());
+  return 2;
+}
+
 // The engine compiles the optimized tier in the background and reports the
 // outcome through EngineOptions::on_compiled, success or failure. --optimize
 // waits for that report: waiting for the tier itself to appear would wait
@@ -81,15 +88,15 @@ class OptimizedTierReports {
 int Run(const RunArgs& a) {
   wasm::RunOptions opts;
   auto timeout = ParseDuration(a.timeout);
-  if (!timeout.ok()) return Fail("--timeout: " + timeout.status().message());
+  if (!timeout.ok()) return Usage("--timeout: " + timeout.status().message());
   auto memory = ParseSize(a.memory_limit);
-  if (!memory.ok()) return Fail("--memory-limit: " + memory.status().message());
-  if (*memory > (4ull << 30)) return Fail("--memory-limit: at most 4GB (wasm32)");
+  if (!memory.ok()) return Usage("--memory-limit: " + memory.status().message());
+  if (*memory > (4ull << 30)) return Usage("--memory-limit: at most 4GB (wasm32)");
   opts.limits.timeout = *timeout;
   opts.limits.memory_bytes = *memory;
   for (const std::string& e : a.env) {
     if (e.find('=') == std::string::npos || e.front() == '=') {
-      return Fail("--env expects KEY=VALUE, got \"" + e + "\"");
+      return Usage("--env expects KEY=VALUE, got \"" + e + "\"");
     }
     opts.env.push_back(e);
   }
@@ -98,7 +105,7 @@ int Run(const RunArgs& a) {
     wasm::Preopen p;
     p.host_path = sep == std::string::npos ? d : d.substr(0, sep);
     p.guest_path = sep == std::string::npos ? d : d.substr(sep + 2);
-    if (p.host_path.empty() || p.guest_path.empty()) return Fail("--dir expects HOST[::GUEST]");
+    if (p.host_path.empty() || p.guest_path.empty()) return Usage("--dir expects HOST[::GUEST]");
     opts.preopens.push_back(p);
   }
   opts.args.push_back(a.module);
@@ -106,7 +113,7 @@ int Run(const RunArgs& a) {
   opts.inherit_stdio = true;
 
   std::ifstream in(a.module, std::ios::binary);
-  if (!in) return Fail("cannot read " + a.module);
+  if (!in) return Usage("cannot read " + a.module);
   std::vector<uint8_t> wasm((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 
   wasm::EngineOptions eo;
@@ -172,6 +179,10 @@ int Run(const RunArgs& a) {
 void AddRunCommand(CLI::App& app, int* exit_code) {
   static RunArgs args;
   CLI::App* run = app.add_subcommand("run", "Run a WASI command module locally");
+  run->footer(
+      "Exit codes: the guest's own exit code; 124 when it timed out; 134 when it trapped;\n"
+      "1 when the module cannot be loaded or instantiated (with --optimize: also when cc\n"
+      "fails); 2 on bad usage (a bad flag value, a file that cannot be read).");
   run->add_option("--env", args.env, "Environment variable for the guest (KEY=VALUE)")
       ->allow_extra_args(false);
   run->add_option("--dir", args.dirs, "Preopen a host directory (HOST or HOST::GUEST)")

@@ -567,6 +567,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.StringList("urls", &c.control.urls));
     RETURN_IF_ERROR(s.String("node_id", &c.control.node_id));
     RETURN_IF_ERROR(s.StringMap("labels", &c.control.labels));
+    RETURN_IF_ERROR(s.String("ca_file", &c.control.ca_file));
     RETURN_IF_ERROR(s.Finish());
     RETURN_IF_ERROR(ParseControlUrls(origin, std::move(url), c.control));
   }
@@ -831,7 +832,9 @@ Result<std::string> ConfigTemplate(std::string_view role) {
          "\"http://control-3:9090\"]\n"
       << "# url = \"http://control-1:9090\"   # one control plane: the same as a list of one\n"
       << "# node_id = \"edge-1\"                # default: the host name\n"
-      << "# labels = { zone = \"eu-west\" }\n\n"
+      << "# labels = { zone = \"eu-west\" }\n"
+      << "# ca_file = \"/etc/aether/ca.pem\"   # https control plane and engines: a private CA "
+         "(or --ca-file, AETHER_CA_FILE)\n\n"
       << "[auth]\n"
       << "# The control plane's join token (its <data dir>/join.token): needed to join.\n"
       << "# join_token = \"...\"\n"

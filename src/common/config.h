@@ -160,6 +160,10 @@ struct ControlConfig {
   std::vector<std::string> urls;
   std::string node_id;  // default: the host name
   std::map<std::string, std::string> labels;
+  // A PEM CA the engine trusts for https:// URLs of the control plane and
+  // of the other engines (a private CA); empty = the system's store.
+  // aether-engine --ca-file and AETHER_CA_FILE override it.
+  std::string ca_file;
 };
 
 // Configured tokens shorter than this are refused at startup: a short

@@ -187,9 +187,17 @@ Result<HttpResponse> NetHttpClient::Send(const HttpClientRequest& req) {
         return timed_out();
       }
       const beast::error_code& ec = ex.write_ec ? ex.write_ec : ex.read_ec;
+      // An HTTPS server drops a plain HTTP request unanswered: "end of
+      // stream" alone would not tell the user what to change.
+      std::string hint;
+      if (!url.https && !ex.got_some && http_internal::ConnectionClosed(ec)) {
+        hint =
+            " (the server closed the connection without an answer; if it serves HTTPS, use "
+            "an https:// URL)";
+      }
       return Unavailable("HTTP " + req.method + " " + req.url + " failed: " +
                          (ex.write_ec ? "sending the request: " : "reading the response: ") +
-                         ec.message());
+                         ec.message() + hint);
     }
     if (keep && ex.keep_alive) Keep(url.key, std::move(conn));
     return std::move(ex.response);

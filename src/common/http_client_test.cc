@@ -81,10 +81,14 @@ TEST(HttpClientTest, TlsRoundTrip) {
   ASSERT_TRUE(skipped.ok()) << skipped.status().ToString();
   EXPECT_EQ(skipped->body, "y");
 
-  // Plain HTTP to the TLS port is not answered as HTTP.
+  // Plain HTTP to the TLS port is not answered as HTTP; the error says
+  // what to change, not only "end of stream".
   auto plain = NewHttpClient()->Fetch(
       "GET", "http://127.0.0.1:" + std::to_string(server.port()) + "/echo", {}, {}, 2000ms);
-  EXPECT_FALSE(plain.ok() && plain->status == 200);
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.status().message().find("if it serves HTTPS, use an https:// URL"),
+            std::string::npos)
+      << plain.status().message();
 }
 
 TEST(HttpClientTest, BadTlsFilesFailStart) {

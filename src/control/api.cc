@@ -176,6 +176,8 @@ void ControlApi::Register(HttpServer& server) {
   RegisterWorkflows(server);
   RegisterDomains(server);
   RegisterIngress(server);
+  RegisterStats(server);
+  RegisterUi(server);
 }
 
 }  // namespace aether::control

@@ -3,7 +3,8 @@
 // functions_api.cc (functions), node_api.cc (node protocol, /api/nodes) and
 // ops_api.cc (events, gateway, health, metrics), cluster_api.cc (replicas:
 // /api/cluster, /internal/artifacts), workflows/workflows_api.cc
-// (workflows and their node protocol); docs/api.md documents them.
+// (workflows and their node protocol), ui_api.cc (the dashboard, /ui/),
+// stats_api.cc (/api/stats); docs/api.md documents them.
 //
 // Thread-safety: Register before the server starts; handlers then run on
 // the server's IO threads and hand anything that may block (store I/O,
@@ -157,6 +158,12 @@ class ControlApi {
   void RegisterDomains(HttpServer& server);
   // ingress_api.cc: /wf/{workflow}/{path}, forwarded to its engine.
   void RegisterIngress(HttpServer& server);
+  // ui_api.cc: the dashboard's files (/ui/, no token).
+  void RegisterUi(HttpServer& server);
+  // stats_api.cc: GET /api/stats, the gateway's invocations per function
+  // over the last minutes (the dashboard's plots).
+  void RegisterStats(HttpServer& server);
+  HttpResponse Stats(const HttpRequest& req);
   // NotFound (no such workflow or ingress), Unavailable (not placed, or
   // its node or domain is down), store errors.
   Result<IngressTarget> FindIngress(const std::string& workflow, const std::string& path);

@@ -243,7 +243,7 @@ void Gateway::OnAnswer(const CallPtr& call, const std::string& node_id, Result<H
 }
 
 void Gateway::Answer(const CallPtr& call, HttpResponse response) {
-  if (!call->ingress) Count(response.status, call->start);
+  if (!call->ingress) Count(*call, response.status);
   call->respond(std::move(response));
   if (call->holds_slot) {
     call->holds_slot = false;
@@ -251,11 +251,17 @@ void Gateway::Answer(const CallPtr& call, HttpResponse response) {
   }
 }
 
-void Gateway::Count(int status, Clock::time_point start) {
+void Gateway::Count(const Call& call, int status) {
   Counter& c =
       status == 200 ? ok_ : metrics_.invokes.WithLabels({{"status", std::to_string(status)}});
   c.Inc();
-  invoke_seconds_.Observe(std::chrono::duration<double>(Clock::now() - start).count());
+  double seconds = std::chrono::duration<double>(Clock::now() - call.start).count();
+  invoke_seconds_.Observe(seconds);
+  // An empty name: refused before the function was found (a bad body, an
+  // unknown name), which belongs to no function's series.
+  if (options_.stats != nullptr && !call.name.empty()) {
+    options_.stats->Record(call.name, status, seconds);
+  }
 }
 
 // The slot goes to the first queued call. One thread at a time starts

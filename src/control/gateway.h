@@ -30,6 +30,7 @@
 #include "common/limits.h"
 #include "control/control_metrics.h"
 #include "control/function_registry.h"
+#include "control/function_stats.h"
 #include "control/node_registry.h"
 
 namespace aether::control {
@@ -50,6 +51,9 @@ struct GatewayOptions {
   std::chrono::milliseconds slack{10000};
   // Connections to one engine, busy or idle ([gateway] max_connections_per_node).
   size_t max_connections_per_node = GatewayConfig{}.max_connections_per_node;
+  // Not owned; outlives the gateway. When set, every answered invocation
+  // of a deployed function is recorded there (the dashboard's plots).
+  FunctionStats* stats = nullptr;
 };
 
 class Gateway {
@@ -82,6 +86,9 @@ class Gateway {
   // by their timeout) before Stop returns. Idempotent.
   void Stop();
 
+  // GatewayOptions::stats (GET /api/stats reads it); null when not set.
+  FunctionStats* stats() const { return options_.stats; }
+
  private:
   struct Call;
   using CallPtr = std::shared_ptr<Call>;
@@ -93,7 +100,7 @@ class Gateway {
   void OnAnswer(const CallPtr& call, const std::string& node_id, Result<HttpResponse> r);
   // Counts and sends the answer; a call that held a slot hands it on.
   void Answer(const CallPtr& call, HttpResponse response);
-  void Count(int status, std::chrono::steady_clock::time_point start);
+  void Count(const Call& call, int status);
   void ReleaseSlot();
 
   FunctionRegistry& functions_;

@@ -186,6 +186,14 @@ void ControlApi::RegisterNodes(HttpServer& server) {
                           [this](const HttpRequest& req, const Caller& caller) {
                             return NodeHeartbeat(req, caller);
                           }));
+  server.Route("POST", "/node/leave",
+               BlockingAs("POST /node/leave", Access::kNode,
+                          [this](const HttpRequest&, const Caller& caller) {
+                            if (Status st = ctx_.nodes.Leave(caller.node_id); !st.ok()) {
+                              return JsonError(st);
+                            }
+                            return JsonOk(json::object{{"status", "left"}});
+                          }));
   server.RoutePrefix(
       "GET", kArtifactsPath,
       Blocking("GET /node/artifacts/{sha256}", Access::kNodeOrAdmin,

@@ -259,9 +259,17 @@ Status NodeRegistry::Persist(const std::string& node_id, Store& store) {
 }
 
 void NodeRegistry::Record(const std::string& type, const std::string& source,
-                          const std::string& node_id, const std::string& url) {
-  auto r = events_.Append(type, source, ToJson(json::object{{"node_id", node_id}, {"url", url}}));
+                          const std::string& node_id, const std::string& url,
+                          std::string_view reason) {
+  json::object data{{"node_id", node_id}, {"url", url}};
+  if (!reason.empty()) data["reason"] = reason;
+  auto r = events_.Append(type, source, ToJson(data));
   if (!r.ok()) LOG_WARN("recording {}: {}", type, r.status().message());
+}
+
+void NodeRegistry::Record(const std::string& type, const std::string& source,
+                          const std::string& node_id, const std::string& url) {
+  Record(type, source, node_id, url, {});
 }
 
 NodeStatus NodeRegistry::Registered(Node& n, NodeRegistration reg) {
@@ -472,6 +480,29 @@ void NodeRegistry::TakeRelayedBeats(Store& store) {
     }
     Record("node_up", "control", s.reg.node_id, s.reg.url);
   }
+}
+
+Status NodeRegistry::Leave(const std::string& node_id) {
+  if (!Has(node_id)) RETURN_IF_ERROR(RefreshNode(node_id));
+  std::string url;
+  {
+    std::lock_guard lock(mu_);
+    auto it = nodes_.find(node_id);
+    if (it == nodes_.end()) return Missing(node_id);
+    NodeStatus& s = it->second.status;
+    if (!s.up) return OkStatus();
+    s.up = false;
+    s.ready.clear();
+    url = s.reg.url;
+  }
+  LOG_INFO("node {} left (stopped gracefully)", node_id);
+  Store* store = &store_;
+  if (options_.leader != nullptr && options_.leader->IsLeader()) store = options_.leader;
+  if (Status st = Persist(node_id, *store); !st.ok()) {
+    LOG_WARN("persisting node state: {}", st.message());
+  }
+  Record("node_down", "control", node_id, url, "left");
+  return OkStatus();
 }
 
 void NodeRegistry::Sweep() {

@@ -148,6 +148,15 @@ class NodeRegistry {
   // re-registers), PermissionDenied for a removed one. A down node comes
   // back up.
   Status Beat(Heartbeat beat);
+  // A node stopping gracefully (POST /node/leave): down at once, as a
+  // silent one is after node_timeout — the gateway stops routing there and
+  // the orchestrator moves its workflow instances now — and `node_down` is
+  // recorded with "reason": "left". It comes back up when it registers or
+  // beats again. Nothing changes for a node already down. NotFound for an
+  // unknown node. With replicas, the leader (which decides liveness) takes
+  // it from the stored row only when it is the replica that heard it;
+  // otherwise the node goes down there after node_timeout as before.
+  Status Leave(const std::string& node_id);
   // Takes what other replicas changed (Sync), then marks nodes silent for
   // node_timeout down (on the leader only, when options.leader is set).
   // Call periodically.
@@ -207,6 +216,8 @@ class NodeRegistry {
   // The leader: nodes whose seen/<id> a follower rewrote since the last
   // look beat just now (a down one comes up, written through `store`).
   void TakeRelayedBeats(Store& store);
+  void Record(const std::string& type, const std::string& source, const std::string& node_id,
+              const std::string& url, std::string_view reason);
   void Record(const std::string& type, const std::string& source, const std::string& node_id,
               const std::string& url);
   // Under mu_: the node's new state after a (re-)registration.

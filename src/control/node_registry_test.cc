@@ -83,6 +83,26 @@ TEST_F(NodeRegistryTest, DownAfterTimeoutUpOnBeat) {
   EXPECT_EQ(EventTypes(), (std::vector<std::string>{"node_registered", "node_down", "node_up"}));
 }
 
+// A node stopping gracefully is down at once (it stayed "up", and was
+// routed to, for a whole node_timeout), and up again when it beats.
+TEST_F(NodeRegistryTest, ALeavingNodeIsDownAtOnceAndUpWhenItBeatsAgain) {
+  ASSERT_TRUE(registry_->Admit({"n1", "http://a", {}, {}}).ok());
+  ASSERT_TRUE(Beat("n1", {{"f", "sha"}}).ok());
+  ASSERT_TRUE(registry_->Leave("n1").ok());
+  EXPECT_EQ(registry_->Count().down, 1);
+  EXPECT_FALSE(registry_->Pick("f", "sha").has_value()) << "no requests to a node that left";
+  ASSERT_TRUE(registry_->Leave("n1").ok()) << "again: nothing changes";
+  auto page = events_->List(0, "node_down", 10);
+  ASSERT_EQ(page->events.size(), 1u);
+  EXPECT_NE(page->events[0].data.find("\"reason\":\"left\""), std::string::npos)
+      << page->events[0].data;
+  // Stored: a restarted control plane does not take it for up.
+  EXPECT_EQ(Open()->Count().down, 1);
+  ASSERT_TRUE(Beat("n1", {}).ok());
+  EXPECT_EQ(registry_->Count().up, 1);
+  EXPECT_EQ(registry_->Leave("ghost").code(), Code::kNotFound);
+}
+
 TEST_F(NodeRegistryTest, StampsComeFromTheClock) {
   ASSERT_TRUE(registry_->Admit({"n1", "http://a", {}, {}}).ok());
   clock_.Advance(seconds(61));

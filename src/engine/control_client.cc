@@ -20,6 +20,9 @@ using std::chrono::milliseconds;
 // How often the manifest thread, before the node has joined, checks for a
 // stop.
 constexpr milliseconds kJoinPoll{100};
+// The goodbye at a graceful stop: a stop must not wait on a control plane
+// that is away.
+constexpr milliseconds kLeaveTimeout{1500};
 
 // `refused`: what a 401/403 means for the token this call carried.
 Status StatusOf(const HttpResponse& r, std::string_view refused = {}) {
@@ -69,6 +72,7 @@ void ControlClient::Start(std::string self_url) {
 }
 
 void ControlClient::Stop() {
+  bool started = beat_thread_.joinable();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -77,6 +81,32 @@ void ControlClient::Stop() {
   stop_.request_stop();
   if (beat_thread_.joinable()) beat_thread_.join();
   if (manifest_thread_.joinable()) manifest_thread_.join();
+  if (started) Leave();
+}
+
+void ControlClient::Leave() noexcept {
+  // Best effort, and reached from the destructor: nothing may escape it.
+  try {
+    std::string secret = options_.identity->secret();
+    if (secret.empty()) return;  // never joined
+    // Bounded and not cancelled by stop_: it is the last thing said. Without
+    // it the node would stay "up" (and be routed to) until node_timeout.
+    Result<HttpResponse> r = options_.endpoints->Send(
+        http_, {.method = "POST",
+                .url = "/node/leave",
+                .body = "{}",
+                .headers = {{"Authorization", "Bearer " + secret}, {"X-Aether-Node", node_id()}},
+                .timeout = kLeaveTimeout});
+    if (r.ok() && r->status == 200) {
+      LOG_INFO("node {} left the control plane", node_id());
+    } else {
+      LOG_INFO(
+          "could not tell the control plane that node {} leaves ({}); it marks it down after "
+          "its node_timeout",
+          node_id(), r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message());
+    }
+  } catch (...) {
+  }
 }
 
 void ControlClient::BeatSoon() {

@@ -100,7 +100,9 @@ class ControlClient {
   void Start(std::string self_url);
   // Stops both threads at once: calls in flight (the manifest poll, a
   // heartbeat, artifact fetches, an event post) are cancelled, and later
-  // FetchArtifact / PostEvent calls fail with Unavailable. Idempotent.
+  // FetchArtifact / PostEvent calls fail with Unavailable. Then, when it had
+  // joined, tells the control plane it leaves (POST /node/leave, at most
+  // 1.5 s), so that it is down there at once. Idempotent.
   void Stop();
 
   // Asks for a heartbeat now (a function became ready). Never blocks.
@@ -122,6 +124,8 @@ class ControlClient {
 
  private:
   enum class Link { kStarting, kUp, kUnreachable, kRejected };
+  // POST /node/leave, once the threads are stopped (best effort).
+  void Leave() noexcept;
   enum class Auth { kJoin, kNode };  // which token a call carries
 
   void BeatLoop();

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/node_identity.h"
+#include "common/tls_client.h"
 #include "engine/api.h"
 #include "engine/control_client.h"
 #include "engine/control_link.h"
@@ -104,6 +105,12 @@ class EngineServiceImpl final : public EngineService {
     } else {
       ASSIGN_OR_RETURN(identity_, NodeIdentity::Open(rt.data_dir, node_id));
     }
+    if (const std::string& ca = config_.control.ca_file; !ca.empty()) {
+      // At start, not at the first https request: a typo must not wait.
+      if (auto tls = NewClientTlsContext({.ca_file = ca}); !tls.ok()) {
+        return InvalidArgument("[control] ca_file: " + tls.status().message());
+      }
+    }
     if (!config_.control.urls.empty()) {
       // Checked again: a Config may be built in code (aether dev, tests).
       std::vector<std::string> urls = config_.control.urls;
@@ -111,7 +118,7 @@ class EngineServiceImpl final : public EngineService {
       control_urls_ = std::make_unique<EndpointList>(std::move(urls));
       // The control link and the workflow poller share kept connections
       // to the control plane (two long-polls, heartbeats, statuses, events).
-      control_http_ = NewHttpClient({.max_idle_per_host = 4});
+      control_http_ = NewHttpClient({.max_idle_per_host = 4, .ca_file = config_.control.ca_file});
       ControlLinkOptions lo;
       lo.http = control_http_.get();
       lo.identity = identity_.get();
@@ -197,6 +204,7 @@ class EngineServiceImpl final : public EngineService {
     workflow::DataplaneOptions& dpo = options.dataplane;
     dpo.identity = identity_.get();
     dpo.metrics = &registry_;
+    dpo.ca_file = config_.control.ca_file;
     dataplane_ = std::make_unique<workflow::Dataplane>(std::move(dpo));
 
     if (!config_.control.urls.empty() && NatsConfigured(config_)) {

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -27,6 +28,10 @@ int main(int argc, char** argv) {
   std::optional<uint16_t> port;
   app.add_option("--config", config_path, "TOML configuration file (default: built-in defaults)");
   app.add_option("--port", port, "Port to listen on, overriding [server] port; 0 = a free port");
+  std::string ca_file;
+  app.add_option("--ca-file", ca_file,
+                 "PEM CA to trust for https:// control plane and engine URLs (a private CA); "
+                 "overrides $AETHER_CA_FILE and [control] ca_file");
   app.set_version_flag("--version", "aether-engine " + std::string(aether::engine::kEngineVersion));
   try {
     app.parse(argc, argv);
@@ -40,6 +45,10 @@ int main(int argc, char** argv) {
 
   aether::Result<aether::Config> config = aether::LoadConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());
+  if (const char* env = std::getenv("AETHER_CA_FILE"); ca_file.empty() && env != nullptr) {
+    ca_file = env;
+  }
+  if (!ca_file.empty()) config->control.ca_file = ca_file;
   if (aether::Status st = aether::SetLogLevel(config->log.level); !st.ok()) {
     return Fail(st.message());
   }

@@ -215,6 +215,19 @@ TEST_F(AotEngineTest, InvalidModulesNameTheProblem) {
   ASSERT_FALSE(t.ok());
   EXPECT_NE(t.status().message().find("invalid module"), std::string::npos);
 
+  // A component (what `cargo component` and Spin build) is named as one,
+  // with what to build instead; wabt alone said "bad wasm file version".
+  auto component = engine_->Load(std::vector<uint8_t>{0, 'a', 's', 'm', 0x0d, 0, 1, 0, 0, 0});
+  ASSERT_FALSE(component.ok());
+  EXPECT_NE(component.status().message().find("this is a WebAssembly component"), std::string::npos)
+      << component.status().message();
+  EXPECT_NE(component.status().message().find("wasm32-wasip1"), std::string::npos);
+  auto v2 = engine_->Load(std::vector<uint8_t>{0, 'a', 's', 'm', 2, 0, 0, 0});
+  ASSERT_FALSE(v2.ok());
+  EXPECT_EQ(v2.status().message(),
+            "invalid module: WebAssembly binary version 2 is not supported (Aether runs "
+            "version 1 core modules)");
+
   auto imp = engine_->Load(kUnknownImport);
   ASSERT_FALSE(imp.ok());
   EXPECT_NE(imp.status().message().find("env.foo"), std::string::npos);

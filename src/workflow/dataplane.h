@@ -99,6 +99,8 @@ struct DataplaneOptions {
   // keeps connections alive. Not owned; outlives the dataplane. (Calls go
   // through an asynchronous client of the dataplane's own.)
   HttpClient* http = nullptr;
+  // The CA its own clients trust for https:// peers; empty = the system's.
+  std::string ca_file{};
   // Where the dataplane registers aether_dataplane_* (but
   // aether_dataplane_dropped_total, the host's), collected at each scrape
   // from its counters. May be null (no metrics); else outlives it.

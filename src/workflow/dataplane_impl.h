@@ -37,7 +37,9 @@ struct Dataplane::Impl {
         windows({.max_batches = options.dedup_batches,
                  .max_age = options.dedup_window,
                  .clock = options.clock}) {
-    if (options.http == nullptr) own_http = NewHttpClient({.max_idle_per_host = 2});
+    if (options.http == nullptr) {
+      own_http = NewHttpClient({.max_idle_per_host = 2, .ca_file = options.ca_file});
+    }
     http = options.http != nullptr ? options.http : own_http.get();
   }
 
@@ -131,11 +133,13 @@ struct Dataplane::Impl {
   // Calls: no thread per call in flight; Stop cuts the ones in flight.
   std::unique_ptr<AsyncHttpClient> call_http =
       NewAsyncHttpClient({.max_connections_per_host = std::max<size_t>(1, options.call_connections),
+                          .ca_file = options.ca_file,
                           .abort_on_stop = true});
   std::atomic<size_t> calls_pending{0};  // sent, not yet answered
   // CallOnThisThread's: a connection kept per caller thread at most.
   std::unique_ptr<HttpClient> call_sync_http =
-      NewHttpClient({.max_idle_per_host = std::max<size_t>(1, options.call_connections)});
+      NewHttpClient({.max_idle_per_host = std::max<size_t>(1, options.call_connections),
+                     .ca_file = options.ca_file});
 
   std::atomic<uint64_t> sent{0}, peer_dropped{0}, bad_answer{0}, queue_full{0}, unreachable{0},
       rejected{0}, received{0}, received_dropped{0}, deferred{0}, received_deferred{0},

@@ -71,19 +71,28 @@ TEST_F(RunTest, ModuleErrorsExit1) {
   EXPECT_EQ(big.exit_code, 1);
   EXPECT_NE(big.output.find("exceeds the memory limit"), std::string::npos);
   EXPECT_EQ(Run({"--memory-limit", "128MB", Guest("big_init")}).exit_code, 0);
-  ExitResult missing = Run({cache_ / "nope.wasm"});
-  EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_NE(missing.output.find("cannot read"), std::string::npos);
   WriteFile(cache_ / "junk.wasm", "definitely not wasm");
   ExitResult junk = Run({cache_ / "junk.wasm"});
   EXPECT_EQ(junk.exit_code, 1);
   EXPECT_NE(junk.output.find("not a WebAssembly binary"), std::string::npos);
 }
 
-TEST_F(RunTest, BadFlagsAreUsageErrors) {
-  EXPECT_EQ(Run({"--timeout", "soon", Guest("hello")}).exit_code, 1);
-  EXPECT_EQ(Run({"--env", "NOEQUALS", Guest("hello")}).exit_code, 1);
+// Exit 2, as for every other command (docs/cli.md), when the problem is
+// found before the module runs: a bad flag value or an unreadable file.
+// (They once exited 1, like a module that fails to load.)
+TEST_F(RunTest, BadFlagsAndUnreadableFilesAreUsageErrors) {
+  EXPECT_EQ(Run({"--timeout", "soon", Guest("hello")}).exit_code, 2);
+  EXPECT_EQ(Run({"--env", "NOEQUALS", Guest("hello")}).exit_code, 2);
+  EXPECT_EQ(Run({"--dir", "::x", Guest("hello")}).exit_code, 2);
   EXPECT_EQ(RunToExit(kAether, {"run"}).exit_code, 2);
+  ExitResult missing = Run({cache_ / "nope.wasm"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.output.find("cannot read"), std::string::npos);
+  // --help lists the exit codes docs/cli.md points to.
+  ExitResult help = RunToExit(kAether, {"run", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("124 when it timed out; 134 when it trapped"), std::string::npos)
+      << help.output;
 }
 
 // --optimize waits for cc; when cc fails, run says so and exits 1 instead

@@ -68,6 +68,19 @@ Status ReadAndValidate(std::span<const uint8_t> wasm, const ModuleLimits& limits
   if (wasm.size() < 8 || wasm[0] != 0 || wasm[1] != 'a' || wasm[2] != 's' || wasm[3] != 'm') {
     return InvalidArgument("invalid module: not a WebAssembly binary (missing \\0asm magic)");
   }
+  // A component (WASI 0.2: what `cargo component` and Spin build) has
+  // version 0x0d and layer 1; wabt would only say "bad wasm file version".
+  if (wasm[4] == 0x0d && wasm[5] == 0 && wasm[6] == 1 && wasm[7] == 0) {
+    return InvalidArgument(
+        "invalid module: this is a WebAssembly component (the component model, WASI 0.2); "
+        "Aether runs WASI preview1 core modules: build for wasm32-wasip1 (Rust: cargo build "
+        "--target wasm32-wasip1; C: clang --target=wasm32-wasi) - docs/wasi.md");
+  }
+  if (wasm[4] != 1 || wasm[5] != 0 || wasm[6] != 0 || wasm[7] != 0) {
+    return InvalidArgument("invalid module: WebAssembly binary version " +
+                           std::to_string(wasm[4] | wasm[5] << 8 | wasm[6] << 16 | wasm[7] << 24) +
+                           " is not supported (Aether runs version 1 core modules)");
+  }
   RETURN_IF_ERROR(CheckCodeSizes(wasm, limits));
   wabt::Errors errors;
   wabt::Features features = SupportedFeatures();
