@@ -210,6 +210,9 @@ class AotEngine final : public Engine {
     const std::string& fingerprint = tier == Tier::kFast ? tcc_fingerprint_ : cc_fingerprint_;
     std::string key = fingerprint + "|glue" + std::to_string(kGlueVersion) + "|abi" +
                       std::to_string(AETHER_ABI_VERSION);
+    // Fast-tier objects cached before they were marked (elf_stack.h) would
+    // make the stacks executable again: they are compiled anew.
+    if (tier == Tier::kFast) key += "|nxstack";
     return options_.cache_dir + "/" + sha + "." + Sha256Hex(key).substr(0, 16) + "." +
            std::string(TierName(tier)) + ".so";
   }

@@ -203,6 +203,21 @@ TEST_F(AotEngineTest, FreshMemoryEveryExecution) {
   }
 }
 
+// tcc writes no PT_GNU_STACK header, and for such an object glibc's dlopen
+// made every thread stack of the process (the engine's) executable. The
+// compiler marks each object: loading one leaves no writable and
+// executable mapping.
+TEST_F(AotEngineTest, LoadingAFastTierModuleLeavesNoExecutableMemory) {
+  RunResult r = Run("hello");
+  EXPECT_EQ(r.trap, TrapKind::kNone);
+  std::ifstream maps("/proc/self/maps");
+  std::string line, rwx;
+  while (std::getline(maps, line)) {
+    if (line.find(" rwxp ") != std::string::npos) rwx += line + "\n";
+  }
+  EXPECT_EQ(rwx, "") << "writable and executable mappings after loading a fast-tier module";
+}
+
 TEST_F(AotEngineTest, InvalidModulesNameTheProblem) {
   auto garbage = engine_->Load(std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o', 0, 0, 0, 0});
   ASSERT_FALSE(garbage.ok());

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "wasm/internal/compiler.h"
+#include "wasm/internal/elf_stack.h"
 
 namespace aether::wasm {
 namespace {
@@ -161,6 +162,8 @@ Status CompileWithTcc(const std::string& c_unit, const std::string& out_path, Tc
     st = Internal("tcc: compilation failed: " + errors);
   } else if (tcc_output_file(s, out_path.c_str()) != 0) {
     st = Internal("tcc: cannot write " + out_path + ": " + errors);
+  } else {
+    st = MarkStackNotExecutable(out_path);
   }
   tcc_delete(s);
   return st;

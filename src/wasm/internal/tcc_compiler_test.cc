@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "wasm/internal/compiler.h"
+#include "wasm/internal/elf_stack.h"
 #include "wasm/internal/glue.h"
 #include "wasm/internal/translate.h"
 
@@ -34,6 +36,39 @@ std::vector<fs::path> Modules() {
     }
   }
   return out;
+}
+
+// What tcc writes asks for an executable stack (no PT_GNU_STACK); what
+// CompileWithTcc leaves does not, and marking is idempotent.
+TEST(CompileWithTcc, ObjectsDoNotAskForAnExecutableStack) {
+  fs::path dir = fs::temp_directory_path() / ("aether-tcc-stack-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::string so = (dir / "m.so").string();
+  std::vector<uint8_t> wasm = ReadFile(Modules().front());
+  Result<Translation> t = TranslateInProcess(wasm, ModuleLimits{});
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  Result<std::string> unit = BuildCompilationUnit(*t);
+  ASSERT_TRUE(unit.ok());
+  ASSERT_TRUE(CompileWithTcc(*unit, so, TccHeaders::kStubs).ok());
+  Result<bool> wants = WantsExecutableStack(so);
+  ASSERT_TRUE(wants.ok()) << wants.status().ToString();
+  EXPECT_FALSE(*wants);
+  std::vector<uint8_t> once = ReadFile(so);
+  ASSERT_TRUE(MarkStackNotExecutable(so).ok());
+  EXPECT_TRUE(ReadFile(so) == once) << "marking twice changed the object";
+
+  // tcc's own output, unmarked, does ask for one (what the engine loaded).
+  std::ofstream(dir / "a.c") << "int f(int x) { return x + 1; }\n";
+  std::string plain = (dir / "plain.so").string();
+  ASSERT_EQ(std::system(("tcc -shared -o " + plain + " " + (dir / "a.c").string()).c_str()), 0);
+  EXPECT_TRUE(*WantsExecutableStack(plain));
+  ASSERT_TRUE(MarkStackNotExecutable(plain).ok());
+  EXPECT_FALSE(*WantsExecutableStack(plain));
+
+  std::ofstream(dir / "junk.so") << "not an ELF object at all, but long enough to read a header";
+  EXPECT_EQ(MarkStackNotExecutable((dir / "junk.so").string()).code(), Code::kInternal);
+  EXPECT_EQ(MarkStackNotExecutable((dir / "missing.so").string()).code(), Code::kInternal);
+  fs::remove_all(dir);
 }
 
 // The cut-down headers are an optimization only: tcc must make the very
