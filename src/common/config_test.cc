@@ -1,5 +1,6 @@
 #include "common/config.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace aether {
@@ -102,11 +103,11 @@ TEST(ConfigTest, TokenFileKeysParseAndExcludeTheirInlineKey) {
   EXPECT_TRUE(c->auth.token.empty()) << "ParseConfig reads no file; LoadConfig does";
   for (std::string key : {"token", "join_token", "domain_join_token"}) {
     Result<Config> both = ParseConfig(
-        "[auth]\n" + key + " = \"" + std::string(20, 'x') + "\"\n" + key + "_file = \"f\"\n",
+        fmt::format("[auth]\n{0} = \"{1}\"\n{0}_file = \"f\"\n", key, std::string(20, 'x')),
         "c.toml");
     ASSERT_FALSE(both.ok()) << key;
     EXPECT_EQ(both.status().message(),
-              "c.toml: [auth] set " + key + " or " + key + "_file, not both");
+              fmt::format("c.toml: [auth] set {0} or {0}_file, not both", key));
   }
 }
 
