@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/unique_fd.h"
 
 namespace aether {
 namespace {
@@ -25,35 +26,31 @@ Result<std::string> ReadSecretFile(const std::string& path, std::string_view wha
                                    size_t min_length) {
   // O_NONBLOCK: a FIFO put there by mistake must not hang the start; it is
   // refused below as not a regular file.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) return SecretFileError(what, std::string("cannot open it: ") + std::strerror(errno));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (fd.get() < 0)
+    return SecretFileError(what, std::string("cannot open it: ") + std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return SecretFileError(what, "is not a regular file");
   }
   if (static_cast<uint64_t>(st.st_size) > kMaxSecretFileSize) {
-    ::close(fd);
     return SecretFileError(what, "is larger than 4 KiB; it must hold one token");
   }
   std::string data;
   char buf[kMaxSecretFileSize + 1];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int err = errno;
-      ::close(fd);
       return SecretFileError(what, std::string("cannot read it: ") + std::strerror(err));
     }
     if (n == 0) break;
     data.append(buf, static_cast<size_t>(n));
     if (data.size() > kMaxSecretFileSize) {
-      ::close(fd);
       return SecretFileError(what, "is larger than 4 KiB; it must hold one token");
     }
   }
-  ::close(fd);
   if ((st.st_mode & S_IROTH) != 0) {
     LOG_WARN("{} is readable by every user; chmod o-r it", what);
   }

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "common/unique_fd.h"
+
 namespace aether::wasm {
 namespace {
 
@@ -44,24 +46,10 @@ Result<ElfFile> ReadElf(int fd, const std::string& path) {
   return f;
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 }  // namespace
 
 Status MarkStackNotExecutable(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
   if (fd.get() < 0) return Internal("cannot open " + path + ": " + std::strerror(errno));
   ASSIGN_OR_RETURN(ElfFile f, ReadElf(fd.get(), path));
   for (size_t i = 0; i < f.programs.size(); ++i) {
@@ -95,7 +83,7 @@ Status MarkStackNotExecutable(const std::string& path) {
 }
 
 Result<bool> WantsExecutableStack(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return Internal("cannot open " + path + ": " + std::strerror(errno));
   ASSIGN_OR_RETURN(ElfFile f, ReadElf(fd.get(), path));
   for (const Elf64_Phdr& p : f.programs) {

@@ -15,6 +15,7 @@
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "common/unique_fd.h"
 #include "workflow/resources/periodic.h"
 
 namespace aether::workflow::resources {
@@ -22,26 +23,11 @@ namespace {
 
 constexpr std::string_view kPusherOutput = "out";
 
-// Closes a file descriptor when it goes out of scope.
-class PusherFd {
- public:
-  explicit PusherFd(int fd) : fd_(fd) {}
-  ~PusherFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  PusherFd(const PusherFd&) = delete;
-  PusherFd& operator=(const PusherFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // The files of `dir` (see file_pusher.h), in name order. `skipped` gets
 // "name (why)" for every entry left out.
 Result<std::vector<std::string>> ReadPusherFiles(const std::string& dir,
                                                  std::vector<std::string>* skipped) {
-  PusherFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.get() < 0) {
     return Unavailable("file-pusher: cannot open the directory " + dir + ": " +
                        std::strerror(errno));
@@ -71,7 +57,7 @@ Result<std::vector<std::string>> ReadPusherFiles(const std::string& dir,
     }
     // O_NOFOLLOW: a symlink is not opened (ELOOP), so nothing outside the
     // directory is read; O_NONBLOCK: a FIFO does not hang the open.
-    PusherFd fd(::openat(dfd.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    UniqueFd fd(::openat(dfd.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (fd.get() < 0) {
       skipped->push_back(name + (errno == ELOOP ? " (a symlink)" : " (cannot open it)"));
       continue;
