@@ -8,6 +8,7 @@
 #include <fstream>
 #include <future>
 
+#include "common/testing/eventually.h"
 #include "common/testing/http_error.h"
 #include "engine/testing/fake_engine.h"
 
@@ -141,7 +142,15 @@ TEST_F(ApiTest, FullQueueAnswers503AndHealthStillAnswers) {
   auto running = ExecuteAsync(R"({"function":"block"})");
   engine_.WaitBlocked(1);
   auto queued = ExecuteAsync(R"({"function":"echo"})");
-  HttpResponse r = Execute(R"({"function":"echo"})");
+  // Only once it holds the queue's one place: echo may still be loading,
+  // and two requests waiting for one load are let go in either order; the
+  // other one would then hold the place, and this test would wait for a
+  // request queued behind the blocked worker for ever.
+  ASSERT_TRUE(aether::testing::Eventually(
+      [&] { return Body(Get(&Api::Health))["queue"].as_int64() == 1; }));
+  auto rejected = ExecuteAsync(R"({"function":"echo"})");
+  ASSERT_EQ(rejected.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  HttpResponse r = rejected.get();
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(Body(r)["code"].as_string(), "overloaded");
 

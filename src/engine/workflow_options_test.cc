@@ -1,6 +1,7 @@
 #include "engine/workflow_options.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -110,7 +111,8 @@ TEST(WorkflowOptionsTest, AnEmptyConfigGivesTheDefaults) {
 // be read is named, its content never shown.
 TEST(WorkflowOptionsTest, SqlPasswordsAreReadFromTheirFiles) {
   std::string dir = ::testing::TempDir();
-  std::string file = dir + "/sqlx-password-test";
+  // Per process: parallel runs of this test share TempDir().
+  std::string file = dir + "/sqlx-password-test-" + std::to_string(::getpid());
   {
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     out << "s3cret\r\nsecond line\n";
