@@ -25,9 +25,13 @@ struct EventsArgs {
 };
 
 constexpr auto kPollInterval = std::chrono::seconds(1);
+// How long the control plane holds a --follow request while nothing
+// happens (GET /api/events?wait=); the request's own timeout is longer.
+constexpr auto kFollowWait = std::chrono::seconds(25);
 constexpr size_t kDataWidth = 120;  // longer data is cut in tables (not in --json)
 
-std::string Path(const EventsArgs& a, const std::string& since) {
+std::string Path(const EventsArgs& a, const std::string& since,
+                 std::chrono::seconds wait = std::chrono::seconds(0)) {
   std::string path = "/api/events";
   char sep = '?';
   auto add = [&](std::string_view k, const std::string& v) {
@@ -38,6 +42,7 @@ std::string Path(const EventsArgs& a, const std::string& since) {
   if (!since.empty()) add("since", since);
   if (!a.type.empty()) add("type", a.type);
   if (a.limit > 0) add("limit", std::to_string(a.limit));
+  if (wait.count() > 0) add("wait", std::to_string(wait.count()));
   return path;
 }
 
@@ -117,10 +122,13 @@ int Once(const Remote& remote, const EventsArgs& a) {
 // end: say so once and keep polling, as `tail -F` does with a file.
 int Follow(const Remote& remote, const EventsArgs& a) {
   std::string cursor = a.since;
-  bool header = false, away = false;
+  bool header = false, away = false, answered = false;
   for (;;) {
-    auto answer =
-        remote.Call("GET", Path(a, cursor), "", "application/json", std::chrono::seconds(30));
+    auto started = std::chrono::steady_clock::now();
+    // The first answer (the history, and the header) comes at once.
+    auto wait = answered ? kFollowWait : std::chrono::seconds(0);
+    auto answer = remote.Call("GET", Path(a, cursor, wait), "", "application/json",
+                              wait + std::chrono::seconds(15));
     if (!answer.ok()) {
       if (answer.status().code() != Code::kUnavailable &&
           answer.status().code() != Code::kDeadlineExceeded) {
@@ -132,6 +140,7 @@ int Follow(const Remote& remote, const EventsArgs& a) {
       continue;
     }
     away = false;
+    answered = true;
     const json::array* events = EventsIn(*answer);
     if (events == nullptr) return Report(Internal("unexpected answer from the control plane"));
     if (!remote.json() && !header) {
@@ -148,11 +157,13 @@ int Follow(const Remote& remote, const EventsArgs& a) {
     }
     std::fflush(stdout);
     std::string next = NextCursor(*answer, *events, cursor);
-    // A full page means more are waiting: fetch it now rather than in 1 s.
-    bool more = !events->empty() && next != cursor && a.limit > 0 &&
-                events->size() >= static_cast<size_t>(a.limit);
     cursor = next;
-    if (!more) std::this_thread::sleep_for(kPollInterval);
+    // The control plane held the request until something happened, so ask
+    // again at once. An empty answer that came back quickly is from one
+    // that does not hold requests (older than `wait=`): poll every second.
+    auto spent = std::chrono::steady_clock::now() - started;
+    if (events->empty() && spent < kPollInterval)
+      std::this_thread::sleep_for(kPollInterval - spent);
   }
 }
 
@@ -173,7 +184,7 @@ void AddEventsCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--since", args->since, "Only events after this event id");
   cmd->add_option("--limit", args->limit, "At most this many events per request");
   cmd->add_flag("--follow,-f", args->follow,
-                "Keep polling (every second) and print new events until Ctrl-C");
+                "Keep following and print new events as they are recorded, until Ctrl-C");
   AddRemoteFlags(cmd, &args->remote);
   cmd->callback([args, exit_code] { *exit_code = Events(*args); });
 }

@@ -31,6 +31,7 @@
 #include "control/control_metrics.h"
 #include "control/domains/domain_registry.h"
 #include "control/event_log.h"
+#include "control/event_watch.h"
 #include "control/function_registry.h"
 #include "control/gateway.h"
 #include "control/leadership.h"
@@ -58,6 +59,7 @@ struct ApiContext {
   NodeRegistry& nodes;
   Gateway& gateway;
   ManifestWatch& manifest_watch;
+  EventWatch& event_watch;
   MetricsRegistry& registry;
   ControlMetrics& metrics;
   WorkQueue& workers;
@@ -215,7 +217,8 @@ class ControlApi {
 
   // ops_api.cc
   HttpResponse Callback(const HttpRequest& req, const Caller& caller);
-  HttpResponse ListEvents(const HttpRequest& req);
+  // Parses on the IO thread, then reads (and maybe parks) on a worker.
+  void ListEvents(const HttpRequest& req, const Responder& respond);
   HttpResponse Health();
   // /health's body: status 200 with it, or 503 with the store's error.
   std::pair<int, boost::json::object> HealthReport();

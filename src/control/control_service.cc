@@ -172,6 +172,7 @@ class ControlServiceImpl final : public ControlService {
     go.stats = stats_.get();
     gateway_ = std::make_unique<Gateway>(*functions_, *nodes_, *metrics_, go);
     watch_ = std::make_unique<ManifestWatch>(*store_, *functions_, *metrics_);
+    event_watch_ = std::make_unique<EventWatch>(*store_, *events_);
     workers_ = std::make_unique<WorkQueue>(WorkQueueOptions{
         "the control plane's API workers", parts_.api_workers, parts_.api_queue, 0});
     // Checked by the config parser; a policy it let through is a bug here.
@@ -186,10 +187,26 @@ class ControlServiceImpl final : public ControlService {
         [nodes](const std::string& sender, const std::string& receiver) {
           return nodes->PairTokenDigest(sender, receiver);
         });
-    api_ = std::make_unique<ControlApi>(ApiContext{
-        config_, tokens_, *store_, *artifacts_, *events_, *functions_, *nodes_, *gateway_, *watch_,
-        registry_, *metrics_, *workers_, *orchestrator_, *workflow_watch_, *leadership_, *replicas_,
-        *replicator_, config_.domain.role, domains_.get()});
+    api_ = std::make_unique<ControlApi>(ApiContext{config_,
+                                                   tokens_,
+                                                   *store_,
+                                                   *artifacts_,
+                                                   *events_,
+                                                   *functions_,
+                                                   *nodes_,
+                                                   *gateway_,
+                                                   *watch_,
+                                                   *event_watch_,
+                                                   registry_,
+                                                   *metrics_,
+                                                   *workers_,
+                                                   *orchestrator_,
+                                                   *workflow_watch_,
+                                                   *leadership_,
+                                                   *replicas_,
+                                                   *replicator_,
+                                                   config_.domain.role,
+                                                   domains_.get()});
 
     HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultControlPort);
     if (port_override) so.port = *port_override;
@@ -217,6 +234,7 @@ class ControlServiceImpl final : public ControlService {
       replicator_->Start();
     }
     watch_->Start();
+    event_watch_->Start();
     workflow_watch_->Start();
     orchestrator_->Start();
     if (config_.domain.role == kRoleDomain) {
@@ -276,6 +294,7 @@ class ControlServiceImpl final : public ControlService {
     if (leadership_) leadership_->Resign();
     if (agent_) agent_->Stop();
     if (watch_) watch_->Stop();
+    if (event_watch_) event_watch_->Stop();
     if (workflow_watch_) workflow_watch_->Stop();
     if (gateway_) gateway_->Stop();
     if (server_) server_->Stop();
@@ -365,6 +384,7 @@ class ControlServiceImpl final : public ControlService {
   std::unique_ptr<FunctionStats> stats_;  // before gateway_, which records into it
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<ManifestWatch> watch_;
+  std::unique_ptr<EventWatch> event_watch_;
   std::unique_ptr<WorkQueue> workers_;
   std::unique_ptr<Orchestrator> orchestrator_;
   std::unique_ptr<WorkflowWatch> workflow_watch_;

@@ -125,6 +125,21 @@ Status EventLog::Prune() {
   return OkStatus();
 }
 
+Result<int64_t> EventLog::LastId() {
+  if (std::optional<int64_t> known = store_.KnownRevision()) {
+    std::lock_guard lock(seen_mu_);
+    if (seen_at_ == *known) return seen_id_;
+  }
+  TxnRequest txn;
+  txn.ops.push_back(Op::Get(std::string(kSeqKey)));
+  ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
+  int64_t id = r.reads[0].empty() ? 0 : std::strtoll(r.reads[0][0].value.c_str(), nullptr, 10);
+  std::lock_guard lock(seen_mu_);
+  seen_id_ = id;
+  seen_at_ = r.revision;
+  return id;
+}
+
 Result<EventPage> EventLog::List(int64_t since, const std::string& type, int64_t limit) {
   EventPage page;
   page.next = since;

@@ -47,6 +47,10 @@ class EventLog {
   Result<int64_t> Append(std::string type, std::string source, std::string data = "null");
   // Events with id > since, of `type` when not empty, at most `limit`.
   Result<EventPage> List(int64_t since, const std::string& type, int64_t limit);
+  // The newest id any replica appended (0: none yet). Cheap when the store
+  // vouches that nothing was written since the last read (a long-poll asks
+  // on every tick).
+  Result<int64_t> LastId();
 
  private:
   EventLog(Store& store, int64_t max_events, FencedStore* leader)
@@ -63,6 +67,9 @@ class EventLog {
   int64_t last_id_ = 0;
   int64_t seq_revision_ = 0;  // meta/event_seq's mod revision (0: absent)
   int64_t first_id_ = 1;
+  std::mutex seen_mu_;  // not mu_: an append holds that across a store write
+  int64_t seen_id_ = 0;
+  int64_t seen_at_ = -1;  // the store revision seen_id_ was read at
 };
 
 // Seconds-precision RFC 3339 in UTC: 2024-05-01T12:00:00Z.

@@ -1,5 +1,6 @@
 // Events (/callback, /api/events), the gateway (/api/invoke/{name}),
 // /health and /metrics.
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "common/json_util.h"
@@ -19,16 +20,6 @@ constexpr int64_t kMaxEventLimit = 1000;
 Result<int64_t> QueryNumber(const HttpRequest& req, const std::string& key, int64_t fallback) {
   ASSIGN_OR_RETURN(std::optional<int64_t> v, req.QueryInt(key));
   return v.value_or(fallback);
-}
-
-// One event of GET /api/events.
-json::object EventJson(const Event& e) {
-  Result<json::value> data = ParseJson(e.data);
-  return {{"id", e.id},
-          {"time", e.time},
-          {"type", e.type},
-          {"source", e.source},
-          {"data", data.ok() ? std::move(*data) : json::value(nullptr)}};
 }
 
 }  // namespace
@@ -54,23 +45,33 @@ HttpResponse ControlApi::Callback(const HttpRequest& req, const Caller& caller) 
   return r;
 }
 
-HttpResponse ControlApi::ListEvents(const HttpRequest& req) {
+void ControlApi::ListEvents(const HttpRequest& req, const Responder& respond) {
   Result<int64_t> since = QueryNumber(req, "since", 0);
-  if (!since.ok()) return JsonError(400, "invalid_argument", since.status().message());
+  if (!since.ok()) return respond(JsonError(400, "invalid_argument", since.status().message()));
   Result<int64_t> limit = QueryNumber(req, "limit", kDefaultEventLimit);
-  if (!limit.ok()) return JsonError(400, "invalid_argument", limit.status().message());
-  std::string type;
+  if (!limit.ok()) return respond(JsonError(400, "invalid_argument", limit.status().message()));
+  Result<int64_t> wait = QueryNumber(req, "wait", 0);
+  if (!wait.ok() || *wait < 0) {
+    return respond(JsonError(
+        400, "invalid_argument",
+        wait.ok() ? "wait must be a number of seconds, 0 or more" : wait.status().message()));
+  }
+  EventQuery q;
+  q.since = *since;
+  q.limit = std::clamp<int64_t>(*limit, 1, kMaxEventLimit);
   if (auto it = req.query.find("type"); it != req.query.end() && !it->second.empty()) {
     if (Status st = protocol::ValidateEventType(it->second); !st.ok())
-      return JsonError(400, "invalid_argument", st.message());
-    type = it->second;
+      return respond(JsonError(400, "invalid_argument", st.message()));
+    q.type = it->second;
   }
-  int64_t n = std::clamp<int64_t>(*limit, 1, kMaxEventLimit);
-  Result<EventPage> page = ctx_.events.List(*since, type, n);
-  if (!page.ok()) return JsonError(page.status());
-  json::array events;
-  for (const Event& e : page->events) events.push_back(EventJson(e));
-  return JsonOk(json::object{{"events", std::move(events)}, {"next", page->next}});
+  auto wait_ms = std::chrono::milliseconds(std::min<int64_t>(*wait, kMaxEventWait.count()) * 1000);
+  // The first look reads the store, so it runs on a worker; parking then
+  // costs no thread.
+  Status queued = ctx_.workers.Post([this, q = std::move(q), wait_ms, respond]() {
+    if (wait_ms.count() == 0) return respond(ctx_.event_watch.Page(q));
+    ctx_.event_watch.Wait(q, wait_ms, respond);
+  });
+  if (!queued.ok()) respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
 }
 
 std::pair<int, json::object> ControlApi::HealthReport() {
@@ -140,9 +141,10 @@ void ControlApi::RegisterOps(HttpServer& server) {
                           [this](const HttpRequest& req, const Caller& caller) {
                             return Callback(req, caller);
                           }));
-  server.Route("GET", "/api/events",
-               Blocking("GET /api/events", Access::kAdmin,
-                        [this](const HttpRequest& req) { return ListEvents(req); }));
+  server.Route(
+      "GET", "/api/events",
+      Inline("GET /api/events", Access::kAdmin,
+             [this](HttpRequest&& req, const Responder& respond) { ListEvents(req, respond); }));
   server.Route("GET", "/health", Blocking("GET /health", Access::kOpen, [this](const HttpRequest&) {
                  return Health();
                }));

@@ -82,7 +82,13 @@ TEST_F(SpareCompilerTest, ASpareIsReadyAndReplacedAfterEachCompile) {
   pid_t first = WaitForSpare();
   ASSERT_GT(first, 0) << "no spare compiler process started";
   ASSERT_TRUE(Runs("hello"));
-  // The first spare compiled hello and is gone; another waits.
+  // A child shows in /proc a moment before the engine holds it as its
+  // spare: a compile in that moment starts a process of its own and leaves
+  // `first` waiting. The next compile takes it then.
+  if (CompilerChildren().count(first) != 0) {
+    ASSERT_TRUE(Runs("sha"));
+  }
+  // The first spare compiled a module and is gone; another waits.
   pid_t second = WaitForSpare(first);
   ASSERT_GT(second, 0);
   EXPECT_EQ(CompilerChildren().count(first), 0u);

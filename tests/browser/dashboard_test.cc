@@ -179,6 +179,9 @@ TEST_F(DashboardTest, AnOperatorSignsInDeploysInvokesAppliesAndSeesANodeGoDown) 
   ASSERT_TRUE(safe.ok()) << safe.status().message();
   EXPECT_EQ(json::serialize(*safe), R"(["undefined",0])");
   EXPECT_TRUE(WaitText(d, "#events-table", Has("workflow_applied"), "events-live"));
+  // Recorded while the page is open: the page's held poll brings it.
+  ASSERT_EQ(control.Call("POST", "/callback", R"({"event": "ui_followed"})").status, 201);
+  EXPECT_TRUE(WaitText(d, "#events-table", Has("ui_followed"), "events-followed"));
   Shot(d, "05-events");
 
   // An engine killed with -9: its node goes down on the nodes page.

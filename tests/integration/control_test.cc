@@ -553,6 +553,60 @@ TEST(ControlIntegration, EventsFromCallbacksAreListedWithSinceAndType) {
   EXPECT_TRUE(IsError(c.Call("GET", "/api/events?since=-1"), 400, "invalid_argument"));
 }
 
+// GET /api/events?wait= (the dashboard's events page, `aether events
+// --follow`): parked while nothing is newer than `since`, answered as soon
+// as an event is recorded.
+TEST(ControlIntegration, EventsLongPollAnswersWhenAnEventIsRecorded) {
+  Control c;
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c.Call("POST", "/callback", R"({"event":"first"})", "admin").status, 201);
+  int64_t last = Int(Obj(c.Call("GET", "/api/events")), "next");
+  ASSERT_GT(last, 0);
+  auto poll = [&](const std::string& query) {
+    return std::async(std::launch::async, [&c, query] {
+      auto start = Clock::now();
+      HttpResponse r = c.Call("GET", "/api/events?" + query);
+      return std::make_pair(r, Clock::now() - start);
+    });
+  };
+
+  auto parked = poll("since=" + std::to_string(last) + "&wait=30");
+  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_EQ(parked.wait_for(milliseconds(0)), std::future_status::timeout);
+  ASSERT_EQ(c.Call("POST", "/callback", R"({"event":"trap","data":{"n":1}})", "admin").status, 201);
+  auto [r, took] = parked.get();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_LT(took, seconds(5));
+  json::object page = Obj(r);
+  ASSERT_EQ(page["events"].as_array().size(), 1u);
+  EXPECT_EQ(Str(page["events"].as_array()[0].as_object(), "type"), "trap");
+  EXPECT_EQ(Int(page, "next"), last + 1);
+
+  // Filtered: another type wakes it with no events, and `next` past that one.
+  auto filtered = poll("since=" + std::to_string(last + 1) + "&type=node_down&wait=30");
+  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_EQ(c.Call("POST", "/callback", R"({"event":"other"})", "admin").status, 201);
+  auto [f, ftook] = filtered.get();
+  EXPECT_LT(ftook, seconds(5));
+  page = Obj(f);
+  EXPECT_EQ(page["events"].as_array().size(), 0u);
+  EXPECT_EQ(Int(page, "next"), last + 2);
+
+  // An older cursor answers at once; one past the newest id (a store
+  // restored from an older backup) waits instead of spinning.
+  auto t0 = Clock::now();
+  EXPECT_EQ(Obj(c.Call("GET", "/api/events?since=0&wait=30"))["events"].as_array().size(), 3u);
+  EXPECT_LT(Clock::now() - t0, seconds(2));
+  t0 = Clock::now();
+  page = Obj(c.Call("GET", "/api/events?since=" + std::to_string(last + 50) + "&wait=1"));
+  EXPECT_EQ(page["events"].as_array().size(), 0u);
+  EXPECT_GE(Clock::now() - t0, milliseconds(900));
+
+  EXPECT_TRUE(IsError(c.Call("GET", "/api/events?wait=-1"), 400, "invalid_argument"));
+  EXPECT_TRUE(IsError(c.Call("GET", "/api/events?wait=soon"), 400, "invalid_argument"));
+  EXPECT_TRUE(IsError(c.Call("GET", "/api/events?wait=1", {}, "join"), 403, "permission_denied"));
+}
+
 TEST(ControlIntegration, ManifestLongPollReturnsPromptlyOnDeploy) {
   Control c;
   ASSERT_TRUE(c.ok());

@@ -22,14 +22,16 @@ export class ApiError extends Error {
 }
 
 // Resolves to {data, status, headers}; rejects with an ApiError (any non-2xx,
-// or no answer). `body` is a string or an ArrayBuffer.
-export async function api(method, path, body, contentType, tok = token()) {
+// or no answer). `body` is a string or an ArrayBuffer; `signal` (an
+// AbortSignal) cancels a held request such as a long-poll.
+export async function api(method, path, body, contentType, tok = token(), signal = undefined) {
   const headers = { Authorization: 'Bearer ' + (tok || '') };
   if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
   let r;
   try {
     r = await fetch(path, {
       method, headers, body, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer',
+      signal,
     });
   } catch (e) {
     throw new ApiError(0, 'network', 'cannot reach the control plane (' + e.message + ')');

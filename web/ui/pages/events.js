@@ -1,13 +1,21 @@
-// Events: the control plane's event log, followed live (GET /api/events
-// ?since=, every refresh), newest first. Event data is shown as JSON text.
-import { get } from '../api.js';
+// Events: the control plane's event log, newest first, live: after the
+// first load the page keeps one long-poll open (GET /api/events?since=
+// &wait=), which the control plane answers as soon as an event is recorded.
+// Event data is shown as JSON text.
+import { api, get, token } from '../api.js';
 import { fmtTime, h, replace } from '../dom.js';
 
 const KEEP = 500;
 const PAGE = 1000;
+const WAIT_S = 25; // the control plane holds a poll at most this long
+const RETRY_MS = 2000;
 
-export function mount(root) {
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function mount(root, report) {
   let next = 0;
+  let loaded = false;
+  const follow = new AbortController(); // ends the long-poll on unmount
   const events = []; // oldest first, at most KEEP
   const filter = h('input', { id: 'events-filter', placeholder: 'filter by type or text', spellcheck: 'false' });
   const body = h('tbody');
@@ -26,22 +34,45 @@ export function mount(root) {
       h('td', null, e.source), h('td', { class: 'event-data' }, e.text))));
   }
 
+  // Takes one page; true when it was full (more are waiting).
+  function add(r) {
+    const got = (r && r.events) || [];
+    for (const e of got) {
+      const text = JSON.stringify(e.data);
+      events.push({ id: e.id, time: e.time, type: String(e.type), source: String(e.source),
+        text: text.length > 600 ? text.slice(0, 600) + '…' : text });
+    }
+    if (r && typeof r.next === 'number') next = r.next;
+    if (events.length > KEEP) events.splice(0, events.length - KEEP);
+    return got.length >= PAGE;
+  }
+
+  async function followLoop() {
+    while (!follow.signal.aborted) {
+      try {
+        const r = await api('GET', `/api/events?since=${next}&limit=${PAGE}&wait=${WAIT_S}`,
+          undefined, undefined, token(), follow.signal);
+        add(r.data);
+        draw();
+      } catch (e) {
+        if (follow.signal.aborted) return;
+        if (report) report(e);
+        await sleep(RETRY_MS);
+      }
+    }
+  }
+
   return {
     async refresh() {
-      // The first load pages through to the newest; later ones take what is new.
+      if (loaded) return; // the long-poll keeps the table current
+      // The first load pages through to the newest, then follows.
       for (let i = 0; i < 20; ++i) {
-        const r = await get(`/api/events?since=${next}&limit=${PAGE}`);
-        const got = r.events || [];
-        for (const e of got) {
-          const text = JSON.stringify(e.data);
-          events.push({ id: e.id, time: e.time, type: String(e.type), source: String(e.source),
-            text: text.length > 600 ? text.slice(0, 600) + '…' : text });
-        }
-        if (typeof r.next === 'number') next = r.next;
-        if (got.length < PAGE) break;
+        if (!add(await get(`/api/events?since=${next}&limit=${PAGE}`))) break;
       }
-      if (events.length > KEEP) events.splice(0, events.length - KEEP);
       draw();
+      loaded = true;
+      followLoop();
     },
+    unmount() { follow.abort(); },
   };
 }
