@@ -314,6 +314,7 @@ Status ParseDomain(const toml::table& doc, const std::string& origin, DomainConf
   RETURN_IF_ERROR(s.String("id", &d.id));
   RETURN_IF_ERROR(s.StringList("controller", &d.controller));
   RETURN_IF_ERROR(s.String("join_token", &d.join_token));
+  RETURN_IF_ERROR(s.String("join_token_file", &d.join_token_file));
   RETURN_IF_ERROR(s.String("url", &d.url));
   RETURN_IF_ERROR(s.StringMap("labels", &d.labels));
   RETURN_IF_ERROR(s.Duration("timeout", &d.timeout));
@@ -336,6 +337,9 @@ Status ParseDomain(const toml::table& doc, const std::string& origin, DomainConf
     if (!checked.ok())
       return InvalidArgument(origin + ": [domain] url: " + checked.status().message());
     d.url = *checked;
+  }
+  if (!d.join_token.empty() && !d.join_token_file.empty()) {
+    return InvalidArgument(origin + ": [domain] set join_token or join_token_file, not both");
   }
   if (!d.join_token.empty() && d.join_token.size() < kMinTokenLength) {
     return InvalidArgument(origin + ": [domain] join_token is shorter than " +
@@ -673,6 +677,7 @@ Result<Config> LoadConfig(const std::string& path) {
   }
   const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");  // systemd LoadCredential=
   RETURN_IF_ERROR(LoadAuthSecrets(c.auth, path, credentials != nullptr ? credentials : ""));
+  RETURN_IF_ERROR(LoadDomainSecret(c.domain, path, credentials != nullptr ? credentials : ""));
   return c;
 }
 
@@ -909,6 +914,8 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "# controller = [\"http://controller:9090\"]  # role domain: the controller's URLs\n"
       << "# join_token = \"...\"     # role domain: the controller's domain join token (or "
          "AETHER_DOMAIN_JOIN_TOKEN)\n"
+      << "# join_token_file = \"/etc/aether/domain_join.token\"  # or in a file, or the "
+         "credential domain_join_token\n"
       << "# url = \"http://10.0.0.5:9090\"  # role domain: where the controller reaches this "
          "domain (default: its own URL)\n"
       << "# labels = { region = \"eu\" }\n"

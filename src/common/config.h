@@ -141,8 +141,9 @@ struct DomainConfig {
   // role = "domain":
   std::string id;                       // default: the host name
   std::vector<std::string> controller;  // the controller's URLs (its replicas), checked
-  std::string join_token;  // the controller's domain join token; else AETHER_DOMAIN_JOIN_TOKEN
-  std::string url;         // where the controller reaches this domain (default: its own URL)
+  std::string join_token;       // the controller's domain join token; else AETHER_DOMAIN_JOIN_TOKEN
+  std::string join_token_file;  // or a file holding it (secret_file.h)
+  std::string url;              // where the controller reaches this domain (default: its own URL)
   std::map<std::string, std::string> labels;
   // role = "cluster": a domain silent for `timeout` is down; domains beat
   // every `heartbeat_interval`.

@@ -77,6 +77,33 @@ Result<std::string> ReadSecretFile(const std::string& path, std::string_view wha
   return data;
 }
 
+namespace {
+
+// One token: `key` of `section`, from its `_file` or from the credential
+// named `credential`, unless the config set it.
+Status LoadSecret(std::string_view section, const char* key, const char* credential,
+                  std::string* token, std::string* file, std::string_view origin,
+                  const std::string& credentials_dir) {
+  if (!token->empty()) return OkStatus();  // in the config itself
+  std::string what;
+  if (!file->empty()) {
+    what = std::string(origin.empty() ? "" : std::string(origin) + ": ") + "[" +
+           std::string(section) + "] " + key + "_file " + *file;
+  } else if (!credentials_dir.empty()) {
+    std::string path = credentials_dir + "/" + credential;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return OkStatus();  // not passed
+    what = std::string("systemd credential ") + credential + " (" + path + ")";
+    *file = path;
+  } else {
+    return OkStatus();
+  }
+  ASSIGN_OR_RETURN(*token, ReadSecretFile(*file, what, kMinTokenLength));
+  return OkStatus();
+}
+
+}  // namespace
+
 Status LoadAuthSecrets(AuthConfig& auth, std::string_view origin,
                        const std::string& credentials_dir) {
   struct Entry {
@@ -89,23 +116,15 @@ Status LoadAuthSecrets(AuthConfig& auth, std::string_view origin,
       {"join_token", &auth.join_token, &auth.join_token_file},
       {"domain_join_token", &auth.domain_join_token, &auth.domain_join_token_file}};
   for (const Entry& e : entries) {
-    if (!e.token->empty()) continue;  // in the config itself
-    std::string what;
-    if (!e.file->empty()) {
-      what = std::string(origin.empty() ? "" : std::string(origin) + ": ") + "[auth] " + e.key +
-             "_file " + *e.file;
-    } else if (!credentials_dir.empty()) {
-      std::string path = credentials_dir + "/" + e.key;
-      struct stat st {};
-      if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) continue;  // not passed
-      what = std::string("systemd credential ") + e.key + " (" + path + ")";
-      *e.file = path;
-    } else {
-      continue;
-    }
-    ASSIGN_OR_RETURN(*e.token, ReadSecretFile(*e.file, what, kMinTokenLength));
+    RETURN_IF_ERROR(LoadSecret("auth", e.key, e.key, e.token, e.file, origin, credentials_dir));
   }
   return OkStatus();
+}
+
+Status LoadDomainSecret(DomainConfig& domain, std::string_view origin,
+                        const std::string& credentials_dir) {
+  return LoadSecret("domain", "join_token", "domain_join_token", &domain.join_token,
+                    &domain.join_token_file, origin, credentials_dir);
 }
 
 }  // namespace aether

@@ -38,4 +38,10 @@ Result<std::string> ReadSecretFile(const std::string& path, std::string_view wha
 Status LoadAuthSecrets(AuthConfig& auth, std::string_view origin,
                        const std::string& credentials_dir);
 
+// The same for a domain orchestrator's [domain] join_token: the key, else
+// `join_token_file`, else the credential `domain_join_token` (the same
+// secret as the controller's [auth] domain_join_token).
+Status LoadDomainSecret(DomainConfig& domain, std::string_view origin,
+                        const std::string& credentials_dir);
+
 }  // namespace aether

@@ -141,5 +141,38 @@ TEST_F(SecretFileTest, LoadConfigReadsTheFilesOfTheConfig) {
   EXPECT_EQ(b.status().message(), both + ": [auth] set join_token or join_token_file, not both");
 }
 
+TEST_F(SecretFileTest, ADomainsJoinTokenComesFromItsFileOrTheCredential) {
+  std::string token = Write("domain_join.token", kFileToken + "\r\n");
+  std::string config =
+      Write("domain.toml", "[domain]\nrole = \"domain\"\njoin_token_file = \"" + token + "\"\n");
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  Result<Config> c = LoadConfig(config);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->domain.join_token, kFileToken);
+
+  std::string both = Write("both.toml", "[domain]\njoin_token = \"" + kFileToken +
+                                            "\"\njoin_token_file = \"" + token + "\"\n");
+  Result<Config> b = LoadConfig(both);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().message(), both + ": [domain] set join_token or join_token_file, not both");
+
+  std::string missing =
+      Write("missing.toml", "[domain]\njoin_token_file = \"" + dir_ + "/nope\"\n");
+  Result<Config> m = LoadConfig(missing);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(
+      m.status().message().rfind(missing + ": [domain] join_token_file " + dir_ + "/nope: ", 0), 0u)
+      << m.status().message();
+
+  // The credential is the controller's domain join token, by the same name.
+  std::string creds = dir_ + "/credentials";
+  std::filesystem::create_directories(creds);
+  Write("credentials/domain_join_token", kFileToken + "\n");
+  DomainConfig d;
+  ASSERT_TRUE(LoadDomainSecret(d, "", creds).ok());
+  EXPECT_EQ(d.join_token, kFileToken);
+  EXPECT_EQ(d.join_token_file, creds + "/domain_join_token");
+}
+
 }  // namespace
 }  // namespace aether

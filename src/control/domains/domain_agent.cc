@@ -50,7 +50,8 @@ Result<std::unique_ptr<DomainAgent>> DomainAgent::Create(DomainAgentOptions opti
   if (agent->identity_->secret().empty() && agent->options_.join_token.empty()) {
     return InvalidArgument(
         "this domain has no credential yet, and no domain join token to get one: set [domain] "
-        "join_token or AETHER_DOMAIN_JOIN_TOKEN (the controller's domain_join.token)");
+        "join_token, join_token_file or AETHER_DOMAIN_JOIN_TOKEN (the controller's "
+        "domain_join.token)");
   }
   return agent;
 }
