@@ -134,8 +134,11 @@ Status NodeRegistry::Load() {
       continue;
     }
     // Grace: a node that was up gets a full node_timeout to beat again.
-    nodes_[id] = Node{std::move(d->status), now, std::move(d->credential_sha256),
-                      std::move(d->dataplane_key)};
+    Node& n = nodes_[id];
+    n.status = std::move(d->status);
+    n.last_seen = now;
+    n.credential_sha256 = std::move(d->credential_sha256);
+    n.dataplane_key = std::move(d->dataplane_key);
     stored_revision_[id] = kv.mod_revision;
   }
   return OkStatus();
@@ -410,6 +413,7 @@ Status NodeRegistry::Beat(Heartbeat beat) {
   NodeStatus snapshot;
   bool came_up = false;
   bool relay = false;
+  std::string relay_record;
   bool follower = options_.leader != nullptr && !options_.leader->IsLeader();
   {
     std::lock_guard lock(mu_);
@@ -423,10 +427,17 @@ Status NodeRegistry::Beat(Heartbeat beat) {
     n.status.cached = beat.cached;
     n.status.last_heartbeat = Rfc3339(options_.clock->WallNow());
     n.last_seen = options_.clock->Now();
+    n.heard = n.last_seen;
     if (came_up) snapshot = n.status;
-    if (follower && n.last_seen - n.relayed >= options_.node_timeout / 3) {
+    if ((follower && n.last_seen - n.relayed >= options_.node_timeout / 3) ||
+        n.status.ready != n.relayed_ready) {
       n.relayed = n.last_seen;
+      n.relayed_ready = n.status.ready;
       relay = true;
+      json::object ready;
+      for (const auto& [fn, sha] : n.status.ready) ready[fn] = sha;
+      relay_record =
+          ToJson(json::object{{"ready", std::move(ready)}, {"at", n.status.last_heartbeat}});
     }
   }
   if (came_up) {
@@ -435,10 +446,11 @@ Status NodeRegistry::Beat(Heartbeat beat) {
       LOG_WARN("persisting node state: {}", st.message());
     Record("node_up", "control", snapshot.reg.node_id, snapshot.reg.url);
   }
-  if (relay) {
+  if (relay && options_.leader != nullptr) {
     // The leader decides liveness and hears this node only through the
-    // store: a write of seen/<id> every node_timeout / 3 at most.
-    if (auto r = store_.Put(std::string(kSeenPrefix) + beat.node_id, ""); !r.ok()) {
+    // store: a write of seen/<id> every node_timeout / 3 at most, and when
+    // its ready map changed (for every replica's gateway).
+    if (auto r = store_.Put(std::string(kSeenPrefix) + beat.node_id, relay_record); !r.ok()) {
       LOG_WARN("relaying node {}'s heartbeat to the leader: {}", beat.node_id,
                r.status().message());
     }
@@ -446,7 +458,7 @@ Status NodeRegistry::Beat(Heartbeat beat) {
   return OkStatus();
 }
 
-void NodeRegistry::TakeRelayedBeats(Store& store) {
+void NodeRegistry::TakeRelayedBeats(Store* leader) {
   Result<std::vector<KeyValue>> seen = store_.List(kSeenPrefix);
   if (!seen.ok()) {
     LOG_WARN("reading relayed heartbeats: {}", seen.status().message());
@@ -465,16 +477,33 @@ void NodeRegistry::TakeRelayedBeats(Store& store) {
       // row (its write moved meta/nodes).
       auto it = nodes_.find(id);
       if (it == nodes_.end()) continue;
-      it->second.last_seen = now;
-      if (!it->second.status.up) {
-        it->second.status.up = true;
-        came_up.push_back(it->second.status);
+      Node& n = it->second;
+      // The ready map, unless this replica hears the node itself (its own
+      // view is as new). An empty record is liveness only.
+      if (now - n.heard >= options_.node_timeout / 3 || n.heard == Clock::TimePoint{}) {
+        if (Result<json::object> o = ParseJsonObject(kv.value, "relayed heartbeat"); o.ok()) {
+          if (const json::value* ready = o->if_contains("ready"); ready && ready->is_object()) {
+            n.status.ready.clear();
+            for (const auto& [fn, sha] : ready->as_object()) {
+              if (sha.is_string()) n.status.ready[std::string(fn)] = std::string(sha.as_string());
+            }
+          }
+          if (const json::value* at = o->if_contains("at"); at && at->is_string()) {
+            n.status.last_heartbeat = std::string(at->as_string());
+          }
+        }
+      }
+      if (leader == nullptr) continue;
+      n.last_seen = now;
+      if (!n.status.up) {
+        n.status.up = true;
+        came_up.push_back(n.status);
       }
     }
   }
   for (const NodeStatus& s : came_up) {
     LOG_INFO("node {} is up again (heartbeats through another replica)", s.reg.node_id);
-    if (Status st = Persist(s.reg.node_id, store); !st.ok()) {
+    if (Status st = Persist(s.reg.node_id, *leader); !st.ok()) {
       LOG_WARN("persisting node state: {}", st.message());
       continue;
     }
@@ -512,7 +541,10 @@ void NodeRegistry::Sweep() {
   Store* store = &store_;
   if (FencedStore* leader = options_.leader) {
     std::optional<Fence> term = leader->leadership().Term();
-    if (!term) return;  // a follower: the leader sweeps
+    if (!term) {  // a follower: the leader sweeps
+      TakeRelayedBeats(nullptr);
+      return;
+    }
     store = leader;
     if (*term != adopted_term_) {
       // A new term: this replica heard only the nodes that beat to it (Sync
@@ -521,7 +553,7 @@ void NodeRegistry::Sweep() {
       GraceAll();
       adopted_term_ = *term;
     }
-    TakeRelayedBeats(*leader);
+    TakeRelayedBeats(leader);
   }
   std::vector<NodeStatus> went_down;
   {

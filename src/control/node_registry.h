@@ -13,7 +13,12 @@
 // by Sweep() once silent for node_timeout (no leases: timestamps suffice).
 // With replicas (options.leader) only the leader sweeps; a follower that
 // hears a node rewrites seen/<id> in the store at most every
-// node_timeout / 3, which the leader's sweep takes as a beat.
+// node_timeout / 3, which the leader's sweep takes as a beat. Every
+// replica that hears a node also rewrites seen/<id> when the node's ready
+// map changes (a deploy, a load: rare), and every replica takes the ready
+// maps of the nodes it does not hear itself from there: the gateway of a
+// replica that no engine beats to still knows where each function is
+// ready.
 //
 // Identity (docs/api.md, "Node protocol"): Admit() — the join token's one
 // use — issues a new node its own secret and stores only what
@@ -187,7 +192,9 @@ class NodeRegistry {
     // before node credentials existed.
     std::string credential_sha256;
     std::string dataplane_key;
-    Clock::TimePoint relayed{};  // a follower: when it last wrote seen/<id>
+    Clock::TimePoint relayed{};                        // when it last wrote seen/<id>
+    std::map<std::string, std::string> relayed_ready;  // the ready map it wrote there
+    Clock::TimePoint heard{};  // its last beat to this replica (not relayed)
   };
   NodeRegistry(Store& store, EventLog& events, NodeRegistryOptions options)
       : store_(store), events_(events), options_(std::move(options)) {}
@@ -215,7 +222,9 @@ class NodeRegistry {
   Status CheckCredential(std::string_view node_id, std::string_view secret) const;
   // The leader: nodes whose seen/<id> a follower rewrote since the last
   // look beat just now (a down one comes up, written through `store`).
-  void TakeRelayedBeats(Store& store);
+  // `leader` null (a follower): only the ready maps of nodes this replica
+  // does not hear are taken; liveness is the leader's.
+  void TakeRelayedBeats(Store* leader);
   void Record(const std::string& type, const std::string& source, const std::string& node_id,
               const std::string& url, std::string_view reason);
   void Record(const std::string& type, const std::string& source, const std::string& node_id,

@@ -316,6 +316,52 @@ TEST_F(NodeRegistryTest, OnlyTheLeaderSweepsAndHearsBeatsThroughTheStore) {
   EXPECT_EQ(leader->Count().up, 1);
 }
 
+// A node beats to one replica; the others' gateways learn where its
+// functions are ready from seen/<id>, which is rewritten when the ready
+// map changes, whichever replica hears it.
+TEST_F(NodeRegistryTest, EveryReplicaLearnsTheReadyMapsOfNodesItDoesNotHear) {
+  HandLeadership lead("a"), follow("b");
+  lead.term_ = Fence{"meta/leader", *store_->Put("meta/leader", "a")};
+  FencedStore lead_store(*store_, lead), follow_store(*store_, follow);
+  auto open = [&](FencedStore& fenced) { return Open(nullptr, &fenced, seconds(9)); };
+  auto leader = open(lead_store);
+  auto follower = open(follow_store);
+  ASSERT_TRUE(follower->Admit({"n1", "http://a", {}, {}}).ok());
+  ASSERT_TRUE(leader->Admit({"n2", "http://b", {}, {}}).ok());
+  leader->Sweep();
+  follower->Sweep();
+
+  // n1 beats to the follower, n2 to the leader.
+  clock_.Advance(seconds(1));
+  ASSERT_TRUE(follower->Beat({"n1", {}, {{"f", "s1"}}, 0}).ok());
+  ASSERT_TRUE(leader->Beat({"n2", {}, {{"g", "s2"}}, 0}).ok());
+  EXPECT_FALSE(leader->Pick("f", "s1"));
+  leader->Sweep();
+  follower->Sweep();
+  ASSERT_TRUE(leader->Pick("f", "s1"));
+  EXPECT_EQ(leader->Pick("f", "s1")->node_id, "n1");
+  ASSERT_TRUE(follower->Pick("g", "s2"));
+  EXPECT_EQ(follower->Pick("g", "s2")->node_id, "n2");
+
+  // A redeploy moves the ready map: relayed at once, not after a timeout.
+  clock_.Advance(seconds(1));
+  ASSERT_TRUE(follower->Beat({"n1", {}, {{"f", "s3"}}, 0}).ok());
+  leader->Sweep();
+  EXPECT_FALSE(leader->Pick("f", "s1"));
+  EXPECT_TRUE(leader->Pick("f", "s3"));
+
+  // The replica that hears a node keeps its own, newer view.
+  ASSERT_TRUE(leader->Beat({"n1", {}, {{"f", "s4"}}, 0}).ok());
+  ASSERT_TRUE(store_->Put("seen/n1", R"({"ready":{"f":"stale"}})").ok());
+  leader->Sweep();
+  EXPECT_TRUE(leader->Pick("f", "s4"));
+  EXPECT_FALSE(leader->Pick("f", "stale"));
+  // An unreadable record changes no ready map.
+  ASSERT_TRUE(store_->Put("seen/n2", "not json").ok());
+  follower->Sweep();
+  EXPECT_TRUE(follower->Pick("g", "s2"));
+}
+
 // A follower that becomes leader gives every node a node_timeout to reach
 // it, although it took them from the store long ago and they beat only to
 // the old leader (which relays nothing).

@@ -3,6 +3,9 @@
 # images, starts the compose project (a control plane and two engines, host
 # networking, on free ports of 127.0.0.1), deploys and invokes a function
 # and applies examples/pipeline through the CLI, then tears it all down.
+# Then compose.ha.yml (three etcd members, two control plane replicas, two
+# engines): deploys through one replica, invokes through the other, stops
+# the first and invokes again.
 #
 #   docker_test.sh BUILD_DIR SOURCE_DIR
 #
@@ -28,6 +31,7 @@ PROJECT="aethertest$$"
 TAG="test$$"
 DOCKERD_PID=""
 COMPOSE_UP=0
+HA_UP=0
 export DOCKER_BUILDKIT=0  # the classic builder: no buildx plugin needed
 
 skip() { echo "docker_test: SKIP: $*"; exit 77; }
@@ -44,9 +48,14 @@ cleanup() {
     [ "$rc" -ne 0 ] && compose logs --no-color --tail 40 2>&1 | tail -n 120
     compose down -v --remove-orphans > /dev/null 2>&1 || true
   fi
+  if [ "$HA_UP" = 1 ]; then
+    [ "$rc" -ne 0 ] && compose_ha logs --no-color --tail 30 2>&1 | tail -n 150
+    compose_ha down -v --remove-orphans > /dev/null 2>&1 || true
+  fi
   # --no-prune keeps the runtime stage's layers (the apt-get of every
   # library and the toolchain): the builder's cache for the next run.
-  docker image rm --no-prune "aether-control:$TAG" "aether-engine:$TAG" > /dev/null 2>&1 || true
+  docker image rm --no-prune "aether-control:$TAG" "aether-engine:$TAG" "aether-etcd:$TAG" \
+    > /dev/null 2>&1 || true
   if [ -n "$DOCKERD_PID" ]; then
     kill -TERM "$DOCKERD_PID" 2>/dev/null || true
     wait "$DOCKERD_PID" 2>/dev/null || true
@@ -174,5 +183,79 @@ verdict=$(curl -s -m 5 -d '{"amount": 20}' "$ingress")
 [ "$verdict" = '{"verdict":"reject","reason":"amount 20 < 100"}' ] ||
   fail "pipeline ingress answered '$verdict' to a small order"
 
-# 6. Down (in cleanup), with the volumes.
+compose down -v --remove-orphans > /dev/null 2>&1 || fail "compose down"
+COMPOSE_UP=0
+
+# 6. compose.ha.yml: three etcd members, two control plane replicas on them,
+# two engines following both. A function deployed through one replica is
+# served through the other, and still after the first one stops.
+t0=$(date +%s)
+mkdir -p "$TMP/etcd-context"
+docker build --network host -q -t "aether-etcd:$TAG" \
+  -f "$SOURCE_DIR/deploy/docker/Dockerfile.etcd" "$TMP/etcd-context" > "$TMP/build-etcd.log" 2>&1 ||
+  { tail -n 30 "$TMP/build-etcd.log"; fail "docker build of aether-etcd"; }
+read -r E1C E1P E2C E2P E3C E3P C1 C2 N1 N2 < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(10)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])')
+mkdir -p "$TMP/config-ha"
+for f in control-1 control-2 engine-1 engine-2; do
+  sed -e "s/127\.0\.0\.1:2379\b/127.0.0.1:$E1C/" -e "s/127\.0\.0\.1:12379\b/127.0.0.1:$E2C/" \
+      -e "s/127\.0\.0\.1:22379\b/127.0.0.1:$E3C/" \
+      -e "s/127\.0\.0\.1:9090\b/127.0.0.1:$C1/g" -e "s/127\.0\.0\.1:9093\b/127.0.0.1:$C2/g" \
+      -e "s/^port = 9090\$/port = $C1/" -e "s/^port = 9093\$/port = $C2/" \
+      -e "s/^port = 9091\$/port = $N1/" -e "s/^port = 9092\$/port = $N2/" \
+      "$SOURCE_DIR/deploy/docker/config-ha/$f.toml" > "$TMP/config-ha/$f.toml"
+done
+grep -q "127.0.0.1:$E3C" "$TMP/config-ha/control-2.toml" || fail "control-2.toml: no etcd endpoints"
+grep -q "port = $N2" "$TMP/config-ha/engine-2.toml" || fail "engine-2.toml has no port line"
+chmod 0644 "$TMP"/config-ha/*.toml
+HA_PROJECT="${PROJECT}ha"
+compose_ha() {
+  AETHER_TAG="$TAG" AETHER_CONFIG_DIR="$TMP/config-ha" AETHER_SECRETS_DIR="$TMP/secrets" \
+    AETHER_ETCD1_CLIENT="$E1C" AETHER_ETCD1_PEER="$E1P" AETHER_ETCD2_CLIENT="$E2C" \
+    AETHER_ETCD2_PEER="$E2P" AETHER_ETCD3_CLIENT="$E3C" AETHER_ETCD3_PEER="$E3P" \
+    AETHER_CONTROL1_PORT="$C1" AETHER_CONTROL2_PORT="$C2" AETHER_ENGINE1_PORT="$N1" \
+    AETHER_ENGINE2_PORT="$N2" \
+    "${COMPOSE[@]}" -p "$HA_PROJECT" -f "$SOURCE_DIR/deploy/docker/compose.ha.yml" "$@"
+}
+HA_UP=1
+compose_ha up -d --no-build > "$TMP/up-ha.log" 2>&1 || { cat "$TMP/up-ha.log"; fail "compose up (HA)"; }
+for name in etcd-1 etcd-2 etcd-3 control-1 control-2 engine-1 engine-2; do
+  id=$(compose_ha ps -q "$name")
+  for _ in $(seq 1 120); do
+    [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] && break
+    sleep 0.5
+  done
+  [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] ||
+    fail "$name is not healthy (HA)"
+done
+echo "docker_test: HA compose up and healthy in $(($(date +%s) - t0)) s"
+ONE="http://127.0.0.1:$C1" TWO="http://127.0.0.1:$C2"
+for _ in $(seq 1 60); do
+  [ "$("$AETHER" nodes ls --control "$TWO" 2>/dev/null | grep -c -E '^edge-[12] .* up ')" = 2 ] &&
+    break
+  sleep 0.5
+done
+"$AETHER" nodes ls --control "$TWO" | grep -c -E '^edge-[12] .* up ' | grep -qx 2 ||
+  fail "both engines should be up (HA): $("$AETHER" nodes ls --control "$TWO" 2>&1)"
+"$AETHER" deploy hello "$BUILD_DIR/functions/hello.wasm" --control "$ONE" > /dev/null
+ha_invoke() {
+  local via=$1 want=$2 out="" deadline=$(($(date +%s) + 60))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    out=$(timeout 20 "$AETHER" invoke hello --input "\"$want\"" --control "$via" \
+      2> "$TMP/invoke-ha.log") && break
+    sleep 0.2
+  done
+  [ "$out" = "Hello, $want!" ] || fail "invoke via $via: got '$out': $(cat "$TMP/invoke-ha.log")"
+}
+ha_invoke "$TWO" "replica two"
+docker stop -t 10 "$(compose_ha ps -q control-1)" > /dev/null
+ha_invoke "$TWO" "one replica down"
+"$AETHER" nodes ls --control "$ONE,$TWO" | grep -c -E '^edge-[12] .* up ' | grep -qx 2 ||
+  fail "both engines should stay up with one replica: $("$AETHER" nodes ls --control "$TWO" 2>&1)"
+echo "docker_test: HA checks in $(($(date +%s) - t0)) s"
+
+# 7. Down (in cleanup), with the volumes.
 echo "docker_test: OK"
