@@ -7,7 +7,14 @@ ManifestWatch::ManifestWatch(Store& store, FunctionRegistry& functions, ControlM
     : functions_(functions),
       metrics_(metrics),
       poll_(store,
-            LongPollHooks{[this] { return functions_.Revision(); },
+            // The manifest, not only its revision: this runs every tick on
+            // every replica, which keeps the gateway's cached manifest
+            // (CachedManifest) current when another replica deploys.
+            LongPollHooks{[this]() -> Result<int64_t> {
+                            ASSIGN_OR_RETURN(std::shared_ptr<const Manifest> m,
+                                             functions_.GetManifest());
+                            return m->revision;
+                          },
                           [this](const std::string&, Responder& respond) { Answer(respond); },
                           // (aether_control_store_revision is read when scraped.)
                           [this](int64_t, size_t waiters) {

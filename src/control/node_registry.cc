@@ -436,8 +436,8 @@ Status NodeRegistry::Beat(Heartbeat beat) {
       relay = true;
       json::object ready;
       for (const auto& [fn, sha] : n.status.ready) ready[fn] = sha;
-      relay_record =
-          ToJson(json::object{{"ready", std::move(ready)}, {"at", n.status.last_heartbeat}});
+      relay_record = ToJson(json::object{
+          {"ready", std::move(ready)}, {"at", n.status.last_heartbeat}, {"by", ReplicaId()}});
     }
   }
   if (came_up) {
@@ -458,6 +458,11 @@ Status NodeRegistry::Beat(Heartbeat beat) {
   return OkStatus();
 }
 
+const std::string& NodeRegistry::ReplicaId() const {
+  static const std::string kNone;
+  return options_.leader != nullptr ? options_.leader->leadership().replica_id() : kNone;
+}
+
 void NodeRegistry::TakeRelayedBeats(Store* leader) {
   Result<std::vector<KeyValue>> seen = store_.List(kSeenPrefix);
   if (!seen.ok()) {
@@ -470,30 +475,38 @@ void NodeRegistry::TakeRelayedBeats(Store* leader) {
     auto now = options_.clock->Now();
     for (const KeyValue& kv : *seen) {
       std::string id = kv.key.substr(kSeenPrefix.size());
-      int64_t& revision = relayed_[id];
-      if (revision == kv.mod_revision) continue;
-      revision = kv.mod_revision;
+      auto [known, first_sight] = relayed_.try_emplace(id, 0);
+      if (known->second == kv.mod_revision) continue;
+      known->second = kv.mod_revision;
       // A node registered at a follower is known here once Sync took its
       // row (its write moved meta/nodes).
       auto it = nodes_.find(id);
       if (it == nodes_.end()) continue;
       Node& n = it->second;
+      // An empty record is liveness only (a replica older than ready maps).
+      Result<json::object> o =
+          kv.value.empty() ? json::object{} : ParseJsonObject(kv.value, "relayed heartbeat");
+      if (!o.ok()) continue;
+      // What this replica relayed itself (before a restart, say) tells it
+      // nothing it did not hear.
+      const json::value* by = o->if_contains("by");
+      if (by != nullptr && by->is_string() && by->as_string() == ReplicaId()) continue;
       // The ready map, unless this replica hears the node itself (its own
-      // view is as new). An empty record is liveness only.
-      if (now - n.heard >= options_.node_timeout / 3 || n.heard == Clock::TimePoint{}) {
-        if (Result<json::object> o = ParseJsonObject(kv.value, "relayed heartbeat"); o.ok()) {
-          if (const json::value* ready = o->if_contains("ready"); ready && ready->is_object()) {
-            n.status.ready.clear();
-            for (const auto& [fn, sha] : ready->as_object()) {
-              if (sha.is_string()) n.status.ready[std::string(fn)] = std::string(sha.as_string());
-            }
-          }
-          if (const json::value* at = o->if_contains("at"); at && at->is_string()) {
-            n.status.last_heartbeat = std::string(at->as_string());
+      // view is as new).
+      if (n.heard == Clock::TimePoint{} || now - n.heard >= options_.node_timeout / 3) {
+        if (const json::value* ready = o->if_contains("ready"); ready && ready->is_object()) {
+          n.status.ready.clear();
+          for (const auto& [fn, sha] : ready->as_object()) {
+            if (sha.is_string()) n.status.ready[std::string(fn)] = std::string(sha.as_string());
           }
         }
+        if (const json::value* at = o->if_contains("at"); at && at->is_string()) {
+          n.status.last_heartbeat = std::string(at->as_string());
+        }
       }
-      if (leader == nullptr) continue;
+      // Liveness is the leader's, and only from a record that changed while
+      // it looked: one it finds on its first look may be from long ago.
+      if (leader == nullptr || first_sight) continue;
       n.last_seen = now;
       if (!n.status.up) {
         n.status.up = true;

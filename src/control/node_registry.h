@@ -225,6 +225,8 @@ class NodeRegistry {
   // `leader` null (a follower): only the ready maps of nodes this replica
   // does not hear are taken; liveness is the leader's.
   void TakeRelayedBeats(Store* leader);
+  // This replica's id in relayed records ("" for one process).
+  const std::string& ReplicaId() const;
   void Record(const std::string& type, const std::string& source, const std::string& node_id,
               const std::string& url, std::string_view reason);
   void Record(const std::string& type, const std::string& source, const std::string& node_id,

@@ -48,6 +48,16 @@ class Replica {
     ::kill(process_->pid(), SIGKILL);
     process_->Stop();  // reaps it
   }
+  // POST /api/invoke/{name} (the gateway) with `input`.
+  HttpResponse Invoke(const std::string& name, const std::string& input) {
+    auto r = HttpFetch("POST", url() + "/api/invoke/" + name, R"({"input":")" + input + "\"}",
+                       {{"Authorization", "Bearer " + kAdmin}});
+    if (!r.ok()) {
+      ADD_FAILURE() << r.status().message();
+      return HttpResponse{0, "", "", {}};
+    }
+    return std::move(r).value();
+  }
   HttpResponse Deploy(const std::string& name, const std::string& guest) {
     auto r =
         HttpFetch("PUT", url() + "/api/functions/" + name, GuestBytes(guest),
@@ -128,6 +138,34 @@ TEST(FailoverIntegration, AnEngineMovesToTheReplicaThatSurvivesAndKeepsServing) 
   // ...also after the loops went round the list a few times.
   EXPECT_TRUE(WaitFor([&] { return Count(engine.Log(), "unreachable") >= 1; })) << engine.Log();
   EXPECT_EQ(engine.Execute("after"), 200);
+}
+
+// The engine beats to replica A only, and deploys go through A; B's gateway
+// still finds the function (its cached manifest follows the store) and the
+// node where it is ready (the ready map travels through the store), also
+// after a redeploy.
+TEST(FailoverIntegration, EveryReplicasGatewayServesFunctionsReadyOnNodesThatBeatElsewhere) {
+  auto etcd = EtcdCluster::Start(1);
+  ASSERT_TRUE(etcd.ok()) << etcd.status().message();
+  Replica a(EtcdStore(**etcd)), b(EtcdStore(**etcd));
+  ASSERT_TRUE(a.ok() && b.ok());
+  FailoverEngine engine({a.url()}, kJoin);
+  ASSERT_TRUE(engine.ok());
+  ASSERT_EQ(a.Deploy("hello", "hello").status, 201);
+  ASSERT_TRUE(engine.Serves("hello")) << engine.Log();
+  HttpResponse r;
+  ASSERT_TRUE(WaitFor([&] {
+    r = b.Invoke("hello", "b");
+    return r.status == 200;
+  })) << r.status
+      << " " << r.body;
+  EXPECT_NE(r.body.find("Hello, World!"), std::string::npos) << r.body;
+  ASSERT_EQ(a.Deploy("hello", "echo").status, 201);
+  ASSERT_TRUE(WaitFor([&] {
+    r = b.Invoke("hello", "echoed");
+    return r.status == 200 && r.body.find("echoed") != std::string::npos;
+  })) << r.status
+      << " " << r.body;
 }
 
 TEST(FailoverIntegration, TheCliTriesEachUrlAndNamesThemWhenNoneAnswers) {
