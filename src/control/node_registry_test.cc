@@ -279,15 +279,21 @@ class HandLeadership final : public Leadership {
   std::string backend_ = "memory";
 };
 
+// A leader ("a", in its term) and a follower ("b") over one store.
+struct Replicas {
+  explicit Replicas(Store& store) : lead_store(store, lead), follow_store(store, follow) {
+    lead.term_ = Fence{"meta/leader", *store.Put("meta/leader", "a")};
+  }
+  HandLeadership lead{"a"}, follow{"b"};
+  FencedStore lead_store, follow_store;
+};
+
 // Two replicas over one store: the follower hears the node, the leader
 // sweeps it, and learns of its beats through seen/<id>.
 TEST_F(NodeRegistryTest, OnlyTheLeaderSweepsAndHearsBeatsThroughTheStore) {
-  HandLeadership lead("a"), follow("b");
-  lead.term_ = Fence{"meta/leader", *store_->Put("meta/leader", "a")};
-  FencedStore lead_store(*store_, lead), follow_store(*store_, follow);
-  auto open = [&](FencedStore& fenced) { return Open(nullptr, &fenced, seconds(9)); };
-  auto leader = open(lead_store);
-  auto follower = open(follow_store);
+  Replicas r(*store_);
+  auto leader = Open(nullptr, &r.lead_store, seconds(9));
+  auto follower = Open(nullptr, &r.follow_store, seconds(9));
   ASSERT_TRUE(follower->Admit({"n1", "http://a", {}, {}}).ok());
   leader->Sweep();  // the term's start: n1 is loaded, with grace
   ASSERT_TRUE(leader->Has("n1"));
@@ -310,7 +316,7 @@ TEST_F(NodeRegistryTest, OnlyTheLeaderSweepsAndHearsBeatsThroughTheStore) {
   EXPECT_EQ(EventTypes(), (std::vector<std::string>{"node_registered", "node_down", "node_up"}));
 
   // A leader whose term is over writes nothing: its sweep does nothing.
-  lead.term_.reset();
+  r.lead.term_.reset();
   clock_.Advance(seconds(30));
   leader->Sweep();
   EXPECT_EQ(leader->Count().up, 1);
@@ -320,12 +326,9 @@ TEST_F(NodeRegistryTest, OnlyTheLeaderSweepsAndHearsBeatsThroughTheStore) {
 // functions are ready from seen/<id>, which is rewritten when the ready
 // map changes, whichever replica hears it.
 TEST_F(NodeRegistryTest, EveryReplicaLearnsTheReadyMapsOfNodesItDoesNotHear) {
-  HandLeadership lead("a"), follow("b");
-  lead.term_ = Fence{"meta/leader", *store_->Put("meta/leader", "a")};
-  FencedStore lead_store(*store_, lead), follow_store(*store_, follow);
-  auto open = [&](FencedStore& fenced) { return Open(nullptr, &fenced, seconds(9)); };
-  auto leader = open(lead_store);
-  auto follower = open(follow_store);
+  Replicas r(*store_);
+  auto leader = Open(nullptr, &r.lead_store, seconds(9));
+  auto follower = Open(nullptr, &r.follow_store, seconds(9));
   ASSERT_TRUE(follower->Admit({"n1", "http://a", {}, {}}).ok());
   ASSERT_TRUE(leader->Admit({"n2", "http://b", {}, {}}).ok());
   leader->Sweep();

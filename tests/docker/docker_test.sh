@@ -42,6 +42,21 @@ compose() {
     AETHER_ENGINE2_PORT="$ENGINE2_PORT" \
     "${COMPOSE[@]}" -p "$PROJECT" -f "$SOURCE_DIR/deploy/docker/compose.yml" "$@"
 }
+# wait_healthy COMPOSE_FN SERVICE...: each service's health check passes
+# within 60 s.
+wait_healthy() {
+  local project=$1 name id
+  shift
+  for name in "$@"; do
+    id=$("$project" ps -q "$name")
+    for _ in $(seq 1 120); do
+      [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] && break
+      sleep 0.5
+    done
+    [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] ||
+      fail "$name ($project) is not healthy"
+  done
+}
 cleanup() {
   local rc=$?
   if [ "$COMPOSE_UP" = 1 ]; then
@@ -140,15 +155,7 @@ chmod 0400 "$TMP"/secrets/*.token
 t0=$(date +%s)
 COMPOSE_UP=1
 compose up -d --no-build > "$TMP/up.log" 2>&1 || { cat "$TMP/up.log"; fail "compose up"; }
-for name in control engine-1 engine-2; do
-  id=$(compose ps -q "$name")
-  for _ in $(seq 1 120); do
-    [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] && break
-    sleep 0.5
-  done
-  [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] ||
-    fail "$name is not healthy"
-done
+wait_healthy compose control engine-1 engine-2
 echo "docker_test: compose up and healthy in $(($(date +%s) - t0)) s"
 
 # 5. Deploy, invoke through the gateway (either engine), the example workflow.
@@ -222,15 +229,7 @@ compose_ha() {
 }
 HA_UP=1
 compose_ha up -d --no-build > "$TMP/up-ha.log" 2>&1 || { cat "$TMP/up-ha.log"; fail "compose up (HA)"; }
-for name in etcd-1 etcd-2 etcd-3 control-1 control-2 engine-1 engine-2; do
-  id=$(compose_ha ps -q "$name")
-  for _ in $(seq 1 120); do
-    [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] && break
-    sleep 0.5
-  done
-  [ "$(docker inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] ||
-    fail "$name is not healthy (HA)"
-done
+wait_healthy compose_ha etcd-1 etcd-2 etcd-3 control-1 control-2 engine-1 engine-2
 echo "docker_test: HA compose up and healthy in $(($(date +%s) - t0)) s"
 ONE="http://127.0.0.1:$C1" TWO="http://127.0.0.1:$C2"
 for _ in $(seq 1 60); do
