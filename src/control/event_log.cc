@@ -53,6 +53,9 @@ std::string Rfc3339(std::chrono::system_clock::time_point at) {
   return buf;
 }
 
+EventLog::EventLog(Store& store, int64_t max_events, FencedStore* leader)
+    : store_(store), max_events_(max_events), leader_(leader), seq_(store, std::string(kSeqKey)) {}
+
 Result<std::unique_ptr<EventLog>> EventLog::Open(Store& store, int64_t max_events,
                                                  FencedStore* leader) {
   if (max_events < 1) return InvalidArgument("the event log must keep at least 1 event");
@@ -126,18 +129,8 @@ Status EventLog::Prune() {
 }
 
 Result<int64_t> EventLog::LastId() {
-  if (std::optional<int64_t> known = store_.KnownRevision()) {
-    std::lock_guard lock(seen_mu_);
-    if (seen_at_ == *known) return seen_id_;
-  }
-  TxnRequest txn;
-  txn.ops.push_back(Op::Get(std::string(kSeqKey)));
-  ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
-  int64_t id = r.reads[0].empty() ? 0 : std::strtoll(r.reads[0][0].value.c_str(), nullptr, 10);
-  std::lock_guard lock(seen_mu_);
-  seen_id_ = id;
-  seen_at_ = r.revision;
-  return id;
+  ASSIGN_OR_RETURN(std::optional<KeyValue> seq, seq_.Get());
+  return seq ? std::strtoll(seq->value.c_str(), nullptr, 10) : 0;
 }
 
 Result<EventPage> EventLog::List(int64_t since, const std::string& type, int64_t limit) {

@@ -53,8 +53,7 @@ class EventLog {
   Result<int64_t> LastId();
 
  private:
-  EventLog(Store& store, int64_t max_events, FencedStore* leader)
-      : store_(store), max_events_(max_events), leader_(leader) {}
+  EventLog(Store& store, int64_t max_events, FencedStore* leader);
   Status Prune();
   // Under mu_ (or in Open): last_id_ and seq_revision_ from the store.
   Status ReadSeq();
@@ -67,9 +66,7 @@ class EventLog {
   int64_t last_id_ = 0;
   int64_t seq_revision_ = 0;  // meta/event_seq's mod revision (0: absent)
   int64_t first_id_ = 1;
-  std::mutex seen_mu_;  // not mu_: an append holds that across a store write
-  int64_t seen_id_ = 0;
-  int64_t seen_at_ = -1;  // the store revision seen_id_ was read at
+  CachedKey seq_;  // meta/event_seq, for LastId (not under mu_: an append holds that)
 };
 
 // Seconds-precision RFC 3339 in UTC: 2024-05-01T12:00:00Z.

@@ -254,21 +254,18 @@ Result<int64_t> FunctionRegistry::Delete(const std::string& name, const std::str
   return Unavailable("too many concurrent changes of function " + name + "; retry");
 }
 
+FunctionRegistry::FunctionRegistry(Store& store, ArtifactStore& artifacts, EventLog& events,
+                                   EnvLimits env_limits)
+    : store_(store),
+      artifacts_(artifacts),
+      events_(events),
+      env_limits_(env_limits),
+      marker_(store, std::string(kMarkerKey)) {}
+
 Result<int64_t> FunctionRegistry::Revision() {
-  // Nothing written since the marker was last read: it is what it was.
-  // Saves manifest reads on etcd a round trip each.
-  if (std::optional<int64_t> known = store_.KnownRevision()) {
-    std::lock_guard lock(manifest_mu_);
-    if (marker_read_at_ == *known) return marker_revision_;
-  }
-  TxnRequest txn;
-  txn.ops.push_back(Op::Get(std::string(kMarkerKey)));
-  ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
-  int64_t marker = r.reads[0].empty() ? 0 : r.reads[0][0].mod_revision;
-  std::lock_guard lock(manifest_mu_);
-  marker_read_at_ = r.revision;
-  marker_revision_ = marker;
-  return marker;
+  // Saves manifest reads on etcd a round trip each when nothing changed.
+  ASSIGN_OR_RETURN(std::optional<KeyValue> marker, marker_.Get());
+  return marker ? marker->mod_revision : 0;
 }
 
 Result<std::shared_ptr<const Manifest>> FunctionRegistry::GetManifest() {

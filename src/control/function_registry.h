@@ -69,8 +69,7 @@ struct DeployRequest {
 class FunctionRegistry {
  public:
   FunctionRegistry(Store& store, ArtifactStore& artifacts, EventLog& events,
-                   EnvLimits env_limits = {})
-      : store_(store), artifacts_(artifacts), events_(events), env_limits_(env_limits) {}
+                   EnvLimits env_limits = {});
 
   // A new version that becomes current. Errors: InvalidArgument (name, env),
   // Internal (artifact or store I/O), Unavailable (lost too many races).
@@ -124,10 +123,7 @@ class FunctionRegistry {
   const EnvLimits env_limits_;
   std::mutex manifest_mu_;
   std::shared_ptr<const Manifest> manifest_;
-  // Under manifest_mu_: the marker's mod revision as read at store
-  // revision marker_read_at_ (Revision()).
-  int64_t marker_read_at_ = -1;
-  int64_t marker_revision_ = 0;
+  CachedKey marker_;  // meta/functions, for Revision()
 };
 
 // The manifest's entry for `f` (its current version), as engines get it.

@@ -10,6 +10,22 @@ Result<std::optional<KeyValue>> Store::Get(std::string_view key) {
   return std::optional<KeyValue>(std::move(r.reads[0][0]));
 }
 
+Result<std::optional<KeyValue>> CachedKey::Get() {
+  if (std::optional<int64_t> known = store_.KnownRevision()) {
+    std::lock_guard lock(mu_);
+    if (read_at_ == *known) return value_;
+  }
+  TxnRequest txn;
+  txn.ops.push_back(Op::Get(key_));
+  ASSIGN_OR_RETURN(TxnResult r, store_.Txn(txn));
+  std::optional<KeyValue> value;
+  if (!r.reads.empty() && !r.reads[0].empty()) value = std::move(r.reads[0][0]);
+  std::lock_guard lock(mu_);
+  read_at_ = r.revision;
+  value_ = value;
+  return value;
+}
+
 Result<std::vector<KeyValue>> Store::List(std::string_view prefix, int64_t limit,
                                           std::string_view start_after) {
   TxnRequest txn;

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -130,6 +131,24 @@ class Store {
   // Returns the new revision.
   Result<int64_t> Put(std::string_view key, std::string_view value);
   Result<int64_t> Delete(std::string_view key);
+};
+
+// One key, read again only when the store cannot vouch that nothing was
+// written since the last read (Store::KnownRevision): for values checked
+// on every tick of a long-poll (the manifest marker, the event sequence).
+// On embedded stores every Get reads. Thread-safe; `store` outlives it.
+class CachedKey {
+ public:
+  CachedKey(Store& store, std::string key) : store_(store), key_(std::move(key)) {}
+  // The key as the store has it (nullopt: absent).
+  Result<std::optional<KeyValue>> Get();
+
+ private:
+  Store& store_;
+  const std::string key_;
+  std::mutex mu_;
+  int64_t read_at_ = -1;  // the store revision value_ was read at
+  std::optional<KeyValue> value_;
 };
 
 // The first key after every key that starts with `prefix` (etcd's
