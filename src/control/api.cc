@@ -147,19 +147,30 @@ GuardedHandler ControlApi::BlockingAs(std::string route, Access access, CallerSy
   CallerAsyncFn async = [this, fn = std::move(fn)](HttpRequest&& req, const Caller& caller,
                                                    Responder respond) {
     auto shared = std::make_shared<HttpRequest>(std::move(req));
-    Status queued = ctx_.workers.Post([shared, caller, fn, respond]() {
-      // Off the IO thread the server's own catch-all does not apply.
-      try {
-        respond(fn(*shared, caller));
-      } catch (const std::exception& e) {
-        LOG_ERROR("handler for {} {} threw: {}", shared->method, shared->path, e.what());
-        respond(JsonError(500, "internal", "internal error"));
-      }
-    });
-    if (!queued.ok())
-      respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
+    OnWorkers(
+        [shared, caller, fn, respond]() {
+          // Off the IO thread the server's own catch-all does not apply.
+          try {
+            respond(fn(*shared, caller));
+          } catch (const std::exception& e) {
+            LOG_ERROR("handler for {} {} threw: {}", shared->method, shared->path, e.what());
+            respond(JsonError(500, "internal", "internal error"));
+          }
+        },
+        respond);
   };
   return InlineAs(std::move(route), access, std::move(async));
+}
+
+void ControlApi::OnWorkers(std::function<void()> work, const Responder& respond) {
+  if (!ctx_.workers.Post(std::move(work)).ok())
+    respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
+}
+
+Result<std::chrono::milliseconds> ControlApi::LongPollWait(const HttpRequest& req,
+                                                           std::chrono::seconds max) {
+  ASSIGN_OR_RETURN(std::optional<int64_t> wait, req.QueryInt("wait"));
+  return std::chrono::milliseconds(std::min<int64_t>(wait.value_or(0), max.count()) * 1000);
 }
 
 GuardedHandler ControlApi::Blocking(std::string route, Access access, SyncFn fn) {

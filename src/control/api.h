@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -131,6 +132,13 @@ class ControlApi {
   // HeaderCheck), counts the response under `route`, and runs `fn` on the
   // worker pool (503 when its queue is full).
   GuardedHandler Blocking(std::string route, Access access, SyncFn fn);
+  // Runs `work` on the worker pool, or answers 503 overloaded through
+  // `respond` when its queue is full.
+  void OnWorkers(std::function<void()> work, const Responder& respond);
+  // A long-poll's `wait` query parameter (seconds, default 0), capped at
+  // `max`. InvalidArgument when it is not a non-negative integer.
+  static Result<std::chrono::milliseconds> LongPollWait(const HttpRequest& req,
+                                                        std::chrono::seconds max);
   GuardedHandler BlockingAs(std::string route, Access access, CallerSyncFn fn);
   // Same, but `fn` runs on the IO thread and must not block.
   GuardedHandler Inline(std::string route, Access access, AsyncFn fn);

@@ -91,8 +91,8 @@ void ControlApi::RegisterIngress(HttpServer& server) {
     // Finding it reads the workflows (the store, when they moved): on a
     // worker; the forward itself then runs on this connection's IO thread.
     auto shared = std::make_shared<HttpRequest>(std::move(req));
-    Status queued =
-        ctx_.workers.Post([this, shared, workflow, path = std::string(path), hops, respond] {
+    OnWorkers(
+        [this, shared, workflow, path = std::string(path), hops, respond] {
           Result<IngressTarget> target = FindIngress(workflow, path);
           if (!target.ok()) {
             HttpResponse r = JsonError(target.status());
@@ -101,9 +101,8 @@ void ControlApi::RegisterIngress(HttpServer& server) {
             return respond(std::move(r));
           }
           ctx_.gateway.Forward(std::move(target->url), *shared, target->timeout, hops + 1, respond);
-        });
-    if (!queued.ok())
-      respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
+        },
+        respond);
   };
   for (std::string_view method : {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
     server.RoutePrefix(

@@ -198,24 +198,20 @@ void ControlApi::RegisterNodes(HttpServer& server) {
       "GET", kArtifactsPath,
       Blocking("GET /node/artifacts/{sha256}", Access::kNodeOrAdmin,
                [this](const HttpRequest& req) { return Artifact(req, kArtifactsPath, true); }));
-  server.Route(
-      "GET", "/node/manifest",
-      Inline("GET /node/manifest", Access::kNodeOrAdmin,
-             [this](HttpRequest&& req, Responder respond) {
-               Result<std::optional<int64_t>> since = req.QueryInt("since");
-               Result<std::optional<int64_t>> wait = req.QueryInt("wait");
-               if (!since.ok()) return respond(BadRequest(since.status()));
-               if (!wait.ok()) return respond(BadRequest(wait.status()));
-               auto wait_ms = std::chrono::milliseconds(
-                   std::min<int64_t>(wait->value_or(0), kMaxManifestWait.count()) * 1000);
-               // The first check reads the store, so it runs on a worker;
-               // parking then costs no thread.
-               Status queued = ctx_.workers.Post([this, since = *since, wait_ms, respond]() {
-                 ctx_.manifest_watch.Wait(since, wait_ms, respond);
-               });
-               if (!queued.ok())
-                 respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
-             }));
+  server.Route("GET", "/node/manifest",
+               Inline("GET /node/manifest", Access::kNodeOrAdmin,
+                      [this](HttpRequest&& req, Responder respond) {
+                        Result<std::optional<int64_t>> since = req.QueryInt("since");
+                        Result<std::chrono::milliseconds> wait =
+                            LongPollWait(req, kMaxManifestWait);
+                        if (!since.ok()) return respond(BadRequest(since.status()));
+                        if (!wait.ok()) return respond(BadRequest(wait.status()));
+                        // The first check reads the store, so it runs on a worker;
+                        // parking then costs no thread.
+                        OnWorkers([this, since = *since, wait = *wait,
+                                   respond]() { ctx_.manifest_watch.Wait(since, wait, respond); },
+                                  respond);
+                      }));
   server.Route("GET", "/api/nodes",
                Blocking("GET /api/nodes", Access::kAdmin,
                         [this](const HttpRequest&) { return ListNodes(); }));

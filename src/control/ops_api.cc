@@ -50,12 +50,8 @@ void ControlApi::ListEvents(const HttpRequest& req, const Responder& respond) {
   if (!since.ok()) return respond(JsonError(400, "invalid_argument", since.status().message()));
   Result<int64_t> limit = QueryNumber(req, "limit", kDefaultEventLimit);
   if (!limit.ok()) return respond(JsonError(400, "invalid_argument", limit.status().message()));
-  Result<int64_t> wait = QueryNumber(req, "wait", 0);
-  if (!wait.ok() || *wait < 0) {
-    return respond(JsonError(
-        400, "invalid_argument",
-        wait.ok() ? "wait must be a number of seconds, 0 or more" : wait.status().message()));
-  }
+  Result<std::chrono::milliseconds> wait = LongPollWait(req, kMaxEventWait);
+  if (!wait.ok()) return respond(JsonError(400, "invalid_argument", wait.status().message()));
   EventQuery q;
   q.since = *since;
   q.limit = std::clamp<int64_t>(*limit, 1, kMaxEventLimit);
@@ -64,14 +60,14 @@ void ControlApi::ListEvents(const HttpRequest& req, const Responder& respond) {
       return respond(JsonError(400, "invalid_argument", st.message()));
     q.type = it->second;
   }
-  auto wait_ms = std::chrono::milliseconds(std::min<int64_t>(*wait, kMaxEventWait.count()) * 1000);
   // The first look reads the store, so it runs on a worker; parking then
   // costs no thread.
-  Status queued = ctx_.workers.Post([this, q = std::move(q), wait_ms, respond]() {
-    if (wait_ms.count() == 0) return respond(ctx_.event_watch.Page(q));
-    ctx_.event_watch.Wait(q, wait_ms, respond);
-  });
-  if (!queued.ok()) respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
+  OnWorkers(
+      [this, q = std::move(q), wait = *wait, respond]() {
+        if (wait.count() == 0) return respond(ctx_.event_watch.Page(q));
+        ctx_.event_watch.Wait(q, wait, respond);
+      },
+      respond);
 }
 
 std::pair<int, json::object> ControlApi::HealthReport() {

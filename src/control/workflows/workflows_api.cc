@@ -215,33 +215,32 @@ void ControlApi::RegisterWorkflows(HttpServer& server) {
         }
         return JsonOk(json::object{{"deleted", *id}});
       }));
-  server.Route(
-      "GET", "/node/workflows",
-      InlineAs(
-          "GET /node/workflows", Access::kNode,
-          [this](HttpRequest&& req, const Caller& caller, Responder respond) {
-            Result<std::optional<int64_t>> since = req.QueryInt("since");
-            Result<std::optional<int64_t>> wait = req.QueryInt("wait");
-            if (!since.ok()) return respond(BadRequest(since.status().message()));
-            if (!wait.ok()) return respond(BadRequest(wait.status().message()));
-            // A node reads its own assignments only.
-            std::string node =
-                req.query.contains("node_id") ? req.query.at("node_id") : caller.node_id;
-            if (auto denied = ForeignNode(caller, node)) return respond(std::move(*denied));
-            auto wait_ms = std::chrono::milliseconds(
-                std::min<int64_t>(wait->value_or(0), kMaxWorkflowsWait.count()) * 1000);
-            // The first check reads the store, so it runs on a worker;
-            // parking then costs no thread.
-            Status queued = ctx_.workers.Post([this, node, since = *since, wait_ms, respond]() {
-              if (!ctx_.nodes.Has(node)) {
-                return respond(JsonError(404, "unknown_node",
-                                         "node " + node + " is not registered; register again"));
-              }
-              ctx_.workflow_watch.Wait(node, since, wait_ms, respond);
-            });
-            if (!queued.ok())
-              respond(JsonError(503, "overloaded", "the control plane is busy; retry later"));
-          }));
+  server.Route("GET", "/node/workflows",
+               InlineAs("GET /node/workflows", Access::kNode,
+                        [this](HttpRequest&& req, const Caller& caller, Responder respond) {
+                          Result<std::optional<int64_t>> since = req.QueryInt("since");
+                          Result<std::chrono::milliseconds> wait =
+                              LongPollWait(req, kMaxWorkflowsWait);
+                          if (!since.ok()) return respond(BadRequest(since.status().message()));
+                          if (!wait.ok()) return respond(BadRequest(wait.status().message()));
+                          // A node reads its own assignments only.
+                          std::string node = req.query.contains("node_id") ? req.query.at("node_id")
+                                                                           : caller.node_id;
+                          if (auto denied = ForeignNode(caller, node))
+                            return respond(std::move(*denied));
+                          // The first check reads the store, so it runs on a worker;
+                          // parking then costs no thread.
+                          OnWorkers(
+                              [this, node, since = *since, wait = *wait, respond]() {
+                                if (!ctx_.nodes.Has(node)) {
+                                  return respond(JsonError(
+                                      404, "unknown_node",
+                                      "node " + node + " is not registered; register again"));
+                                }
+                                ctx_.workflow_watch.Wait(node, since, wait, respond);
+                              },
+                              respond);
+                        }));
   server.Route("POST", "/node/workflows/status",
                BlockingAs("POST /node/workflows/status", Access::kNode,
                           [this](const HttpRequest& req, const Caller& caller) {
