@@ -150,6 +150,7 @@ class ControlServiceImpl final : public ControlService {
     NodeRegistryOptions no;
     no.node_timeout = config_.registry.node_timeout;
     no.leader = fenced_.get();
+    no.replicated = Replicated();
     ASSIGN_OR_RETURN(nodes_, NodeRegistry::Open(*store_, *events_, std::move(no)));
 
     if (cluster) {

@@ -429,8 +429,9 @@ Status NodeRegistry::Beat(Heartbeat beat) {
     n.last_seen = options_.clock->Now();
     n.heard = n.last_seen;
     if (came_up) snapshot = n.status;
-    if ((follower && n.last_seen - n.relayed >= options_.node_timeout / 3) ||
-        n.status.ready != n.relayed_ready) {
+    if (options_.replicated &&
+        ((follower && n.last_seen - n.relayed >= options_.node_timeout / 3) ||
+         n.status.ready != n.relayed_ready)) {
       n.relayed = n.last_seen;
       n.relayed_ready = n.status.ready;
       relay = true;
@@ -446,7 +447,7 @@ Status NodeRegistry::Beat(Heartbeat beat) {
       LOG_WARN("persisting node state: {}", st.message());
     Record("node_up", "control", snapshot.reg.node_id, snapshot.reg.url);
   }
-  if (relay && options_.leader != nullptr) {
+  if (relay) {
     // The leader decides liveness and hears this node only through the
     // store: a write of seen/<id> every node_timeout / 3 at most, and when
     // its ready map changed (for every replica's gateway).
@@ -566,7 +567,7 @@ void NodeRegistry::Sweep() {
       GraceAll();
       adopted_term_ = *term;
     }
-    TakeRelayedBeats(leader);
+    if (options_.replicated) TakeRelayedBeats(leader);
   }
   std::vector<NodeStatus> went_down;
   {

@@ -103,6 +103,10 @@ struct NodeRegistryOptions {
   // loads the nodes that registered at other replicas. Null: one process,
   // always sweeping through the registry's store.
   FencedStore* leader = nullptr;
+  // Other replicas share the store (etcd): what this one hears is relayed
+  // to them in seen/<id>. False on SQLite, where the one process always
+  // leads and has no one to tell.
+  bool replicated = false;
 };
 
 class NodeRegistry {

@@ -50,6 +50,7 @@ class NodeRegistryTest : public ::testing::Test {
     o.node_timeout = node_timeout;
     o.clock = &clock_;
     o.leader = leader;
+    o.replicated = leader != nullptr;
     return NodeRegistry::Open(store != nullptr ? *store : *store_, *events_, o).value();
   }
   std::vector<std::string> EventTypes() {
