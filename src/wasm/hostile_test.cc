@@ -101,6 +101,35 @@ TEST_F(HostileTest, ExportNameCannotInjectCIntoTheOptimizedTier) {
   EXPECT_EQ(r->stdout_data, "ok\n");
 }
 
+// Data segments reach the C as string literals (internal/data_literals.h):
+// bytes that would close the literal and add a constructor, end a line,
+// form a trigraph or a comment reach the guest's memory as they are, on
+// both tiers, and inject nothing.
+TEST_F(HostileTest, DataSegmentBytesReachMemoryExactlyOnBothTiers) {
+  std::string expected;
+  for (int b = 0; b < 256; ++b) expected += static_cast<char>(b);
+  expected +=
+      "\"; __attribute__((constructor)) static void pwn(void) { __builtin_trap(); } static const "
+      "char x[] = \"";
+  expected.resize(512, '\0');
+  expected += std::string("?\?/\\\n*/ /* 0x41, };\r\0\\\\?\? ?\"?", 29);
+  options_.optimize = true;
+  std::promise<std::string> optimized;
+  options_.on_compiled = [&](const std::string&, Tier tier, double, const std::string& error) {
+    if (tier == Tier::kOptimized) optimized.set_value(error);
+  };
+  Result<RunResult> fast = Run(ReadHostile("data_literal"));
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  EXPECT_EQ(fast->trap, TrapKind::kNone);
+  EXPECT_EQ(fast->stdout_data, expected);
+  auto f = optimized.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(120)), std::future_status::ready);
+  EXPECT_EQ(f.get(), "");
+  Result<RunResult> opt = Run(ReadHostile("data_literal"));
+  ASSERT_TRUE(opt.ok()) << opt.status().ToString();
+  EXPECT_EQ(opt->stdout_data, expected);
+}
+
 // #9.1: a hostile import name is refused, by name, before any compiling.
 TEST_F(HostileTest, HostileImportNameIsRefused) {
   Result<RunResult> r = Run(ReadHostile("import_name"));
