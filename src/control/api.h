@@ -42,6 +42,7 @@
 #include "control/store.h"
 #include "control/workflows/orchestrator.h"
 #include "control/workflows/workflow_watch.h"
+#include "wasm/validate.h"
 
 namespace aether::control {
 
@@ -69,6 +70,8 @@ struct ApiContext {
   Leadership& leadership;
   ReplicaSet& replicas;
   ArtifactReplicator& replicator;
+  // Deploys' validation (a compiler process started ahead of each).
+  const wasm::ModuleValidator& validator;
   // [domain] role: "both", "cluster" or "domain".
   std::string_view role;
   // The cluster controller's domains (role "cluster"); null otherwise.

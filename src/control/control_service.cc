@@ -188,26 +188,13 @@ class ControlServiceImpl final : public ControlService {
         [nodes](const std::string& sender, const std::string& receiver) {
           return nodes->PairTokenDigest(sender, receiver);
         });
-    api_ = std::make_unique<ControlApi>(ApiContext{config_,
-                                                   tokens_,
-                                                   *store_,
-                                                   *artifacts_,
-                                                   *events_,
-                                                   *functions_,
-                                                   *nodes_,
-                                                   *gateway_,
-                                                   *watch_,
-                                                   *event_watch_,
-                                                   registry_,
-                                                   *metrics_,
-                                                   *workers_,
-                                                   *orchestrator_,
-                                                   *workflow_watch_,
-                                                   *leadership_,
-                                                   *replicas_,
-                                                   *replicator_,
-                                                   config_.domain.role,
-                                                   domains_.get()});
+    validator_ = std::make_unique<wasm::ModuleValidator>(wasm::CompileLimitsFrom(config_.runtime));
+    api_ = std::make_unique<ControlApi>(
+        ApiContext{config_,       tokens_,    *store_,      *artifacts_,    *events_,
+                   *functions_,   *nodes_,    *gateway_,    *watch_,        *event_watch_,
+                   registry_,     *metrics_,  *workers_,    *orchestrator_, *workflow_watch_,
+                   *leadership_,  *replicas_, *replicator_, *validator_,    config_.domain.role,
+                   domains_.get()});
 
     HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultControlPort);
     if (port_override) so.port = *port_override;
@@ -389,6 +376,7 @@ class ControlServiceImpl final : public ControlService {
   std::unique_ptr<WorkQueue> workers_;
   std::unique_ptr<Orchestrator> orchestrator_;
   std::unique_ptr<WorkflowWatch> workflow_watch_;
+  std::unique_ptr<wasm::ModuleValidator> validator_;
   std::unique_ptr<ControlApi> api_;
   std::unique_ptr<HttpServer> server_;
   std::thread sweeper_;

@@ -69,9 +69,9 @@ HttpResponse ControlApi::Deploy(const std::string& name, std::string&& wasm, Env
                                  " ([runtime] max_module_size)"));
   }
   StageTimes stages;
-  Result<wasm::ModuleInfo> info = wasm::ValidateModule(
+  Result<wasm::ModuleInfo> info = ctx_.validator.Validate(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wasm.data()), wasm.size()),
-      wasm::ModuleLimitsFrom(rt), wasm::CompileLimitsFrom(rt));
+      wasm::ModuleLimitsFrom(rt));
   if (!info.ok()) {
     if (info.status().code() != Code::kInvalidArgument) {
       // The compiler process could not run: our fault, not the module's.

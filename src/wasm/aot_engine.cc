@@ -23,6 +23,7 @@
 #include "wasm/internal/module_cache.h"
 #include "wasm/internal/runtime.h"
 #include "wasm/internal/sandbox.h"
+#include "wasm/internal/spare_keeper.h"
 #include "wasm/wasi/wasi.h"
 
 namespace aether::wasm {
@@ -57,7 +58,9 @@ class AotEngine final : public Engine {
     }
     if (!cache_.Ready().ok()) LOG_ERROR("{}", cache_.Ready().message());
     if (options_.optimize) optimizer_ = std::thread([this] { OptimizerLoop(); });
-    if (cache_.Ready().ok()) spare_thread_ = std::thread([this] { SpareLoop(); });
+    if (cache_.Ready().ok()) {
+      spares_ = std::make_unique<SpareKeeper>(worker_, cache_.jobs_dir(), options_.compile_limits);
+    }
   }
 
   ~AotEngine() override {
@@ -67,12 +70,6 @@ class AotEngine final : public Engine {
     }
     cv_.notify_all();
     if (optimizer_.joinable()) optimizer_.join();
-    {
-      std::lock_guard<std::mutex> lock(spare_mu_);
-      spare_stopping_ = true;
-    }
-    spare_cv_.notify_all();
-    if (spare_thread_.joinable()) spare_thread_.join();
   }
 
   Result<std::shared_ptr<const Module>> Load(std::span<const uint8_t> wasm) override {
@@ -230,7 +227,7 @@ class AotEngine final : public Engine {
     } release{compile_slots_};
     st.Lap("slot");
     if (tier == Tier::kFast) {
-      if (std::unique_ptr<SpareWorker> spare = TakeSpare()) {
+      if (std::unique_ptr<SpareWorker> spare = spares_ ? spares_->Take() : nullptr) {
         WorkerRequest q = Request(tier, wasm);
         st.Lap("jobdir");
         Result<ModuleInfo> info = spare->Run(q, &st);
@@ -267,47 +264,6 @@ class AotEngine final : public Engine {
     q.out_name = "module.so";
     q.wasm.assign(reinterpret_cast<const char*>(wasm.data()), wasm.size());
     return q;
-  }
-
-  // The spare compiler process for the next fast-tier compile, if one is
-  // ready and alive; asks SpareLoop for another either way.
-  std::unique_ptr<SpareWorker> TakeSpare() {
-    std::unique_ptr<SpareWorker> spare;
-    {
-      std::lock_guard<std::mutex> lock(spare_mu_);
-      spare = std::move(spare_);
-    }
-    spare_cv_.notify_all();
-    if (spare && !spare->Alive()) {
-      LOG_WARN("the spare compiler process {} had exited; starting another", spare->pid());
-      return nullptr;
-    }
-    return spare;
-  }
-
-  // Keeps one spare compiler process (SpareWorker) started, off the path of
-  // the compiles that use it. Its thread must outlive the spare: the process
-  // dies with the thread that started it (PR_SET_PDEATHSIG).
-  void SpareLoop() {
-    std::unique_lock<std::mutex> lock(spare_mu_);
-    for (;;) {
-      spare_cv_.wait(lock, [&] { return spare_stopping_ || spare_ == nullptr; });
-      if (spare_stopping_) break;
-      lock.unlock();
-      Result<std::unique_ptr<SpareWorker>> spare = [&]() -> Result<std::unique_ptr<SpareWorker>> {
-        ASSIGN_OR_RETURN(JobDir job, JobDir::Create(cache_.jobs_dir()));
-        return SpareWorker::Start(worker_, std::move(job), options_.compile_limits);
-      }();
-      lock.lock();
-      if (!spare.ok()) {
-        LOG_WARN("cannot start a spare compiler process: {}", spare.status().message());
-        // Compiles start their own meanwhile; try again later.
-        spare_cv_.wait_for(lock, std::chrono::seconds(5), [&] { return spare_stopping_; });
-        continue;
-      }
-      spare_ = std::move(*spare);
-    }
-    spare_.reset();  // on this thread, before it ends
   }
 
   Result<ModulePtr> Make(const std::string& sha, Tier tier, uint64_t size, VerifiedObject object) {
@@ -430,11 +386,7 @@ class AotEngine final : public Engine {
   bool stopping_ = false;
   std::thread optimizer_;
 
-  std::mutex spare_mu_;
-  std::condition_variable spare_cv_;
-  std::unique_ptr<SpareWorker> spare_;
-  bool spare_stopping_ = false;
-  std::thread spare_thread_;  // joined in the destructor; it resets spare_ itself
+  std::unique_ptr<SpareKeeper> spares_;  // null when the cache is unusable
 };
 
 }  // namespace

@@ -6,19 +6,51 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/log.h"
 #include "wasm/internal/sandbox.h"
+#include "wasm/internal/spare_keeper.h"
 
 namespace aether::wasm {
+namespace {
 
-Result<ModuleInfo> ValidateModule(std::span<const uint8_t> wasm, const ModuleLimits& limits,
-                                  const CompileLimits& compile, const std::string& worker) {
+std::string JobsParent() {
   const char* tmp = std::getenv("TMPDIR");
-  ASSIGN_OR_RETURN(JobDir job, JobDir::Create(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp"));
+  return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+}
+
+WorkerRequest ValidateRequest(std::span<const uint8_t> wasm, const ModuleLimits& limits) {
   WorkerRequest q;
   q.mode = WorkerMode::kValidate;
   q.limits = limits;
   q.wasm.assign(reinterpret_cast<const char*>(wasm.data()), wasm.size());
-  return RunWorker(worker.empty() ? DefaultWorkerPath() : worker, q, job.path(), compile);
+  return q;
+}
+
+}  // namespace
+
+Result<ModuleInfo> ValidateModule(std::span<const uint8_t> wasm, const ModuleLimits& limits,
+                                  const CompileLimits& compile, const std::string& worker) {
+  ASSIGN_OR_RETURN(JobDir job, JobDir::Create(JobsParent()));
+  return RunWorker(worker.empty() ? DefaultWorkerPath() : worker, ValidateRequest(wasm, limits),
+                   job.path(), compile);
+}
+
+ModuleValidator::ModuleValidator(const CompileLimits& compile, const std::string& worker)
+    : compile_(compile),
+      worker_(worker.empty() ? DefaultWorkerPath() : worker),
+      spares_(std::make_unique<SpareKeeper>(worker_, JobsParent(), compile_)) {}
+
+ModuleValidator::~ModuleValidator() = default;
+
+Result<ModuleInfo> ModuleValidator::Validate(std::span<const uint8_t> wasm,
+                                             const ModuleLimits& limits) const {
+  if (std::unique_ptr<SpareWorker> spare = spares_->Take()) {
+    Result<ModuleInfo> info = spare->Run(ValidateRequest(wasm, limits));
+    if (info.ok() || info.status().code() != Code::kUnavailable) return info;
+    LOG_WARN("the spare compiler process ended early ({}); validating in a new one",
+             info.status().message());
+  }
+  return ValidateModule(wasm, limits, compile_, worker_);
 }
 
 Status CompilerWorkerReady(const std::string& worker) {

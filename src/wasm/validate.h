@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -23,6 +24,33 @@ namespace aether::wasm {
 Result<ModuleInfo> ValidateModule(std::span<const uint8_t> wasm, const ModuleLimits& limits = {},
                                   const CompileLimits& compile = {},
                                   const std::string& worker = "");
+
+class SpareKeeper;
+
+// ValidateModule with a compiler process started ahead of each call
+// (internal/spare_keeper.h), for the control plane, whose deploys answer
+// after validation: the call does not wait for a process to start
+// (~5 ms). Each process still validates one module only. Calls made while
+// the spare is in use (or before it started) start their own process.
+//
+// Thread-safety: Validate may be called from many threads at once.
+class ModuleValidator {
+ public:
+  // `compile` bounds every validation (the spare is started with it);
+  // `worker` as for ValidateModule.
+  explicit ModuleValidator(const CompileLimits& compile, const std::string& worker = "");
+  ~ModuleValidator();
+  ModuleValidator(const ModuleValidator&) = delete;
+  ModuleValidator& operator=(const ModuleValidator&) = delete;
+
+  // ValidateModule's answer.
+  Result<ModuleInfo> Validate(std::span<const uint8_t> wasm, const ModuleLimits& limits) const;
+
+ private:
+  CompileLimits compile_;
+  std::string worker_;
+  std::unique_ptr<SpareKeeper> spares_;
+};
 
 // OK when the compiler process can be started: the executable exists and
 // may be run. For startup checks, so a broken install fails at once with

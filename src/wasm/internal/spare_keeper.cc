@@ -1,0 +1,60 @@
+#include "wasm/internal/spare_keeper.h"
+
+#include <chrono>
+
+#include "common/log.h"
+
+namespace aether::wasm {
+
+SpareKeeper::SpareKeeper(std::string worker_path, std::string jobs_parent, CompileLimits limits)
+    : worker_path_(std::move(worker_path)),
+      jobs_parent_(std::move(jobs_parent)),
+      limits_(limits),
+      thread_([this] { Loop(); }) {}
+
+SpareKeeper::~SpareKeeper() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+std::unique_ptr<SpareWorker> SpareKeeper::Take() {
+  std::unique_ptr<SpareWorker> spare;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    spare = std::move(spare_);
+  }
+  cv_.notify_all();
+  if (spare && !spare->Alive()) {
+    LOG_WARN("the spare compiler process {} had exited; starting another", spare->pid());
+    return nullptr;
+  }
+  return spare;
+}
+
+void SpareKeeper::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stopping_ || spare_ == nullptr; });
+    if (stopping_) break;
+    lock.unlock();
+    Result<std::unique_ptr<SpareWorker>> spare = [&]() -> Result<std::unique_ptr<SpareWorker>> {
+      ASSIGN_OR_RETURN(JobDir job, JobDir::Create(jobs_parent_));
+      return SpareWorker::Start(worker_path_, std::move(job), limits_);
+    }();
+    lock.lock();
+    if (!spare.ok()) {
+      LOG_WARN("cannot start a spare compiler process: {}", spare.status().message());
+      // Jobs start their own meanwhile; try again later.
+      cv_.wait_for(lock, std::chrono::seconds(5), [&] { return stopping_; });
+      continue;
+    }
+    spare_ = std::move(*spare);
+  }
+  spare_.reset();  // on this thread, before it ends
+}
+
+}  // namespace aether::wasm

@@ -1,0 +1,50 @@
+// One spare compiler process (sandbox.h, SpareWorker) kept started ahead of
+// the next job, on a thread of its own, so that a job on the path of a
+// response (the engine's fast-tier compile of a module requests wait for,
+// the control plane's validation of a deploy) does not wait for a process
+// to start (spawn, exec, dynamic linking: ~5 ms).
+//
+// Thread-safety: Take may be called from many threads at once.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "wasm/internal/sandbox.h"
+
+namespace aether::wasm {
+
+class SpareKeeper {
+ public:
+  // Spares run `worker_path` under `limits`, each in its own job directory
+  // under `jobs_parent`.
+  SpareKeeper(std::string worker_path, std::string jobs_parent, CompileLimits limits);
+  // Stops the thread; a spare that never ran is killed.
+  ~SpareKeeper();
+  SpareKeeper(const SpareKeeper&) = delete;
+  SpareKeeper& operator=(const SpareKeeper&) = delete;
+
+  // The spare, if one is ready and alive (null otherwise: the caller starts
+  // a process of its own); another is started either way.
+  std::unique_ptr<SpareWorker> Take();
+
+ private:
+  void Loop();
+
+  const std::string worker_path_;
+  const std::string jobs_parent_;
+  const CompileLimits limits_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unique_ptr<SpareWorker> spare_;
+  bool stopping_ = false;
+  // Started last, joined in the destructor. The spare dies with the thread
+  // that started it (PR_SET_PDEATHSIG), so this thread, which outlives it,
+  // starts every spare and resets the last one itself.
+  std::thread thread_;
+};
+
+}  // namespace aether::wasm
