@@ -5,7 +5,9 @@
 # and applies examples/pipeline through the CLI, then tears it all down.
 # Then compose.ha.yml (three etcd members, two control plane replicas, two
 # engines): deploys through one replica, invokes through the other, stops
-# the first and invokes again.
+# the first and invokes again. Last, deploy/systemd's units under a real
+# systemd (PID 1 of a container made from the engine image and
+# tests/docker/Dockerfile.systemd), set up as docs/operations.md says.
 #
 #   docker_test.sh BUILD_DIR SOURCE_DIR
 #
@@ -32,6 +34,7 @@ TAG="test$$"
 DOCKERD_PID=""
 COMPOSE_UP=0
 HA_UP=0
+SYSTEMD_CONTAINER=""
 export DOCKER_BUILDKIT=0  # the classic builder: no buildx plugin needed
 
 skip() { echo "docker_test: SKIP: $*"; exit 77; }
@@ -67,8 +70,13 @@ cleanup() {
     [ "$rc" -ne 0 ] && compose_ha logs --no-color --tail 30 2>&1 | tail -n 150
     compose_ha down -v --remove-orphans > /dev/null 2>&1 || true
   fi
+  if [ -n "$SYSTEMD_CONTAINER" ]; then
+    [ "$rc" -ne 0 ] && docker exec "$SYSTEMD_CONTAINER" journalctl --no-pager -n 60 2>&1 | tail -n 60
+    docker rm -f "$SYSTEMD_CONTAINER" > /dev/null 2>&1 || true
+  fi
   # --no-prune keeps the runtime stage's layers (the apt-get of every
   # library and the toolchain): the builder's cache for the next run.
+  docker image rm --no-prune "aether-systemd:$TAG" > /dev/null 2>&1 || true
   docker image rm --no-prune "aether-control:$TAG" "aether-engine:$TAG" "aether-etcd:$TAG" \
     > /dev/null 2>&1 || true
   if [ -n "$DOCKERD_PID" ]; then
@@ -256,5 +264,89 @@ ha_invoke "$TWO" "one replica down"
   fail "both engines should stay up with one replica: $("$AETHER" nodes ls --control "$TWO" 2>&1)"
 echo "docker_test: HA checks in $(($(date +%s) - t0)) s"
 
-# 7. Down (in cleanup), with the volumes.
+compose_ha down -v --remove-orphans > /dev/null 2>&1 || fail "compose down (HA)"
+HA_UP=0
+
+# 7. The systemd units under systemd: the engine image with systemd as PID
+# 1 (--cap-add SYS_ADMIN: it mounts what it needs; its own network
+# namespace, so the example configs' ports 9090/9091 are free), set up
+# with docs/operations.md's commands, with MemoryDenyWriteExecute=yes on.
+# One departure: LoadCredential= with User= does not work in a container
+# here (systemd 252 leaves the credential directory root's: "Permission
+# denied" for the service), so a drop-in clears it and the configs name
+# the token files instead ([auth] token_file, join_token_file).
+t0=$(date +%s)
+docker build --network host -q --build-arg "ENGINE_IMAGE=aether-engine:$TAG" \
+  -t "aether-systemd:$TAG" -f "$SOURCE_DIR/tests/docker/Dockerfile.systemd" "$TMP/etcd-context" \
+  > "$TMP/build-systemd.log" 2>&1 ||
+  { tail -n 30 "$TMP/build-systemd.log"; fail "docker build of aether-systemd"; }
+SYSTEMD_CONTAINER="aethersystemd$$"
+docker run -d --name "$SYSTEMD_CONTAINER" --cap-add SYS_ADMIN --network none \
+  -v /sys/fs/cgroup:/sys/fs/cgroup:ro "aether-systemd:$TAG" > /dev/null ||
+  fail "docker run of the systemd container"
+docker cp "$BUILD_DIR/functions/hello.wasm" "$SYSTEMD_CONTAINER:/root/hello.wasm"
+docker exec -i "$SYSTEMD_CONTAINER" bash -s > "$TMP/systemd.log" 2>&1 << 'SETUP' ||
+set -euo pipefail
+for _ in $(seq 1 100); do
+  state=$(systemctl is-system-running 2> /dev/null || true)
+  [ "$state" = running ] || [ "$state" = degraded ] && break
+  sleep 0.1
+done
+# docs/operations.md, "systemd":
+systemd-sysusers
+install -d -m 0750 -g aether /etc/aether
+install -m 0640 -g aether /usr/local/share/aether/examples/control.toml /etc/aether/
+install -m 0640 -g aether /usr/local/share/aether/examples/engine.toml /etc/aether/
+(umask 077; openssl rand -hex 32 > /etc/aether/admin.token; openssl rand -hex 32 > /etc/aether/join.token)
+# The container's departure (above).
+chgrp aether /etc/aether/*.token
+chmod 0640 /etc/aether/*.token
+printf '\n[auth]\ntoken_file = "/etc/aether/admin.token"\njoin_token_file = "/etc/aether/join.token"\n' \
+  >> /etc/aether/control.toml
+printf '\n[auth]\njoin_token_file = "/etc/aether/join.token"\n' >> /etc/aether/engine.toml
+for unit in aether-control aether-engine; do
+  mkdir -p "/etc/systemd/system/$unit.service.d"
+  printf '[Service]\nLoadCredential=\n' > "/etc/systemd/system/$unit.service.d/test.conf"
+done
+systemctl daemon-reload
+systemctl enable --now aether-control aether-engine
+
+export AETHER_CONTROL=http://127.0.0.1:9090 AETHER_TOKEN
+AETHER_TOKEN=$(cat /etc/aether/admin.token)
+for _ in $(seq 1 100); do
+  aether nodes ls 2> /dev/null | grep -q ' up ' && break
+  sleep 0.2
+done
+aether nodes ls | grep -q ' up ' || { echo "the engine did not join"; exit 1; }
+[ "$(systemctl show -p MemoryDenyWriteExecute --value aether-engine)" = yes ] ||
+  { echo "the engine runs without MemoryDenyWriteExecute"; exit 1; }
+[ "$(stat -c %U /proc/"$(systemctl show -p MainPID --value aether-engine)")" = aether ] ||
+  { echo "the engine does not run as aether"; exit 1; }
+aether deploy hello /root/hello.wasm
+out=""
+for _ in $(seq 1 100); do
+  out=$(aether invoke hello --input '"systemd"' 2> /dev/null) && break
+  sleep 0.2
+done
+[ "$out" = "Hello, systemd!" ] || { echo "invoke answered '$out'"; exit 1; }
+# The optimizing tier (gcc) under the same hardening.
+for _ in $(seq 1 300); do
+  journalctl --no-pager -u aether-engine | grep -q 'optimized tier ready' && break
+  sleep 0.2
+done
+journalctl --no-pager -u aether-engine | grep -q 'optimized tier ready' ||
+  { echo "no optimized tier"; exit 1; }
+[ "$(aether invoke hello --input '"gcc"')" = "Hello, gcc!" ] ||
+  { echo "invoke on the optimized tier failed"; exit 1; }
+# A graceful stop: the node leaves at once.
+systemctl stop aether-engine
+[ "$(systemctl show -p Result --value aether-engine)" = success ] ||
+  { echo "the engine did not stop cleanly"; exit 1; }
+aether nodes ls | grep -q ' down ' || { echo "the stopped engine is not down"; exit 1; }
+echo "systemd: OK"
+SETUP
+  { cat "$TMP/systemd.log"; fail "the systemd units"; }
+echo "docker_test: systemd units checked in $(($(date +%s) - t0)) s"
+
+# 8. Down (in cleanup).
 echo "docker_test: OK"
