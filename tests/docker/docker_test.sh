@@ -343,10 +343,11 @@ systemctl stop aether-engine
 [ "$(systemctl show -p Result --value aether-engine)" = success ] ||
   { echo "the engine did not stop cleanly"; exit 1; }
 aether nodes ls | grep -q ' down ' || { echo "the stopped engine is not down"; exit 1; }
-echo "systemd: OK"
+echo "systemd: OK ($(aether nodes ls | grep -c ' down ') node down, tiers: $(journalctl --no-pager -u aether-engine | grep -c 'optimized tier ready') optimized)"
 SETUP
   { cat "$TMP/systemd.log"; fail "the systemd units"; }
-echo "docker_test: systemd units checked in $(($(date +%s) - t0)) s"
+grep -q "^systemd: OK" "$TMP/systemd.log" || { cat "$TMP/systemd.log"; fail "the systemd checks did not finish"; }
+echo "docker_test: $(grep '^systemd: OK' "$TMP/systemd.log"); in $(($(date +%s) - t0)) s"
 
 # 8. Down (in cleanup).
 echo "docker_test: OK"
