@@ -164,12 +164,24 @@ bool NodeRegistry::Adopt(const std::string& key, const std::string& value, int64
   removed_.erase(id);
   auto [it, added] = nodes_.try_emplace(id);
   Node& n = it->second;
-  // The same credential: liveness is this replica's own view (the
-  // leader's is what counts); only an operator's scheduling is taken.
+  // The same credential: an operator's scheduling is taken, and up/down
+  // (the leader's decision, or a node's leave) for a node this replica does
+  // not hear itself; for one it hears, its own view is as new.
   if (!added && n.credential_sha256 == d->credential_sha256) {
-    if (n.status.scheduling == d->status.scheduling) return false;
-    n.status.scheduling = std::move(d->status.scheduling);
-    return true;
+    bool changed = false;
+    if (n.status.scheduling != d->status.scheduling) {
+      n.status.scheduling = std::move(d->status.scheduling);
+      changed = true;
+    }
+    auto now = options_.clock->Now();
+    bool hears = n.heard != Clock::TimePoint{} && now - n.heard < options_.node_timeout / 3;
+    if (!hears && n.status.up != d->status.up) {
+      n.status.up = d->status.up;
+      n.last_seen = now;  // up: a node_timeout of grace, as for any adopted node
+      if (!n.status.up) n.status.ready.clear();
+      changed = true;
+    }
+    return changed;
   }
   n.status = std::move(d->status);
   n.credential_sha256 = std::move(d->credential_sha256);
@@ -536,6 +548,7 @@ Status NodeRegistry::Leave(const std::string& node_id) {
     if (!s.up) return OkStatus();
     s.up = false;
     s.ready.clear();
+    it->second.relayed_ready.clear();
     url = s.reg.url;
   }
   LOG_INFO("node {} left (stopped gracefully)", node_id);
@@ -577,6 +590,9 @@ void NodeRegistry::Sweep() {
       if (n.status.up && now - n.last_seen >= options_.node_timeout) {
         n.status.up = false;
         n.status.ready.clear();  // a node that comes back re-reports
+        // ... and its ready map is relayed again then: other replicas took
+        // this down and cleared theirs.
+        n.relayed_ready.clear();
         went_down.push_back(n.status);
       }
     }

@@ -18,7 +18,9 @@
 // map changes (a deploy, a load: rare), and every replica takes the ready
 // maps of the nodes it does not hear itself from there: the gateway of a
 // replica that no engine beats to still knows where each function is
-// ready.
+// ready. Up/down reaches the other replicas through the node's row: each
+// takes the stored state of the nodes it does not hear itself, so a
+// follower's gateway stops choosing a node the leader marked down.
 //
 // Identity (docs/api.md, "Node protocol"): Admit() — the join token's one
 // use — issues a new node its own secret and stores only what

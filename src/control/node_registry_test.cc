@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <set>
 
 #include "common/node_credential.h"
 #include "common/sha256.h"
@@ -364,6 +365,65 @@ TEST_F(NodeRegistryTest, EveryReplicaLearnsTheReadyMapsOfNodesItDoesNotHear) {
   ASSERT_TRUE(store_->Put("seen/n2", "not json").ok());
   follower->Sweep();
   EXPECT_TRUE(follower->Pick("g", "s2"));
+}
+
+// The leader's up/down decisions reach every replica for the nodes it does
+// not hear itself: a follower's gateway no longer sends requests to a node
+// the leader marked down (it did until node_timeout... never: a follower
+// does not sweep), and takes it back, ready map included, when it returns.
+TEST_F(NodeRegistryTest, FollowersTakeTheLeadersUpAndDownForNodesTheyDoNotHear) {
+  Replicas r(*store_);
+  auto leader = Open(nullptr, &r.lead_store, seconds(9));
+  auto follower = Open(nullptr, &r.follow_store, seconds(9));
+  ASSERT_TRUE(leader->Admit({"n1", "http://a", {}, {}}).ok());
+  ASSERT_TRUE(leader->Admit({"n2", "http://b", {}, {}}).ok());
+  leader->Sweep();
+  follower->Sweep();
+  clock_.Advance(seconds(1));
+  ASSERT_TRUE(leader->Beat({"n1", {}, {{"f", "s1"}}, 0}).ok());
+  ASSERT_TRUE(leader->Beat({"n2", {}, {{"f", "s1"}}, 0}).ok());
+  follower->Sweep();
+  auto picks = [&](NodeRegistry& reg) {
+    std::set<std::string> ids;
+    for (int i = 0; i < 20; ++i) {
+      if (auto p = reg.Pick("f", "s1")) {
+        ids.insert(p->node_id);
+        reg.Release(p->node_id);
+      }
+    }
+    return ids;
+  };
+  EXPECT_EQ(picks(*follower), (std::set<std::string>{"n1", "n2"}));
+
+  // n1 falls silent; n2 beats on, to the leader only.
+  for (int i = 0; i < 4; ++i) {
+    clock_.Advance(seconds(3));
+    ASSERT_TRUE(leader->Beat({"n2", {}, {{"f", "s1"}}, 0}).ok());
+    leader->Sweep();
+    follower->Sweep();
+  }
+  EXPECT_EQ(leader->Count().down, 1);
+  EXPECT_EQ(follower->Count().down, 1);
+  EXPECT_EQ(picks(*follower), (std::set<std::string>{"n2"}));
+
+  // n1 is back, beating to the leader: up at the follower too, and ready.
+  ASSERT_TRUE(leader->Beat({"n1", {}, {{"f", "s1"}}, 0}).ok());
+  follower->Sweep();
+  EXPECT_EQ(follower->Count().up, 2);
+  EXPECT_EQ(picks(*follower), (std::set<std::string>{"n1", "n2"}));
+
+  // A follower that hears a node itself keeps its own view of it.
+  ASSERT_TRUE(follower->Beat({"n2", {}, {{"f", "s1"}}, 0}).ok());
+  auto row = store_->Get("nodes/n2");
+  ASSERT_TRUE(row.ok() && row->has_value());
+  std::string down = (*row)->value;
+  size_t at = down.find(R"("state":"up")");
+  ASSERT_NE(at, std::string::npos) << down;
+  down.replace(at, 12, R"("state":"down")");
+  ASSERT_TRUE(store_->Put("nodes/n2", down).ok());
+  ASSERT_TRUE(store_->Put("meta/nodes", "").ok());
+  follower->Sweep();
+  EXPECT_EQ(follower->Count().up, 2);
 }
 
 // A follower that becomes leader gives every node a node_timeout to reach
