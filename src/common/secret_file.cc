@@ -23,7 +23,7 @@ Status SecretFileError(std::string_view what, const std::string& why) {
 }  // namespace
 
 Result<std::string> ReadSecretFile(const std::string& path, std::string_view what,
-                                   size_t min_length) {
+                                   size_t min_length, SecretText text) {
   // O_NONBLOCK: a FIFO put there by mistake must not hang the start; it is
   // refused below as not a regular file.
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
@@ -54,19 +54,30 @@ Result<std::string> ReadSecretFile(const std::string& path, std::string_view wha
   if ((st.st_mode & S_IROTH) != 0) {
     LOG_WARN("{} is readable by every user; chmod o-r it", what);
   }
-  // `echo TOKEN > file` and editors end the line; that newline is not part
-  // of the token.
-  if (data.ends_with("\r\n")) {
-    data.resize(data.size() - 2);
-  } else if (data.ends_with('\n')) {
-    data.pop_back();
-  }
-  if (data.empty()) return SecretFileError(what, "is empty; it must hold the token");
-  for (char c : data) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
-      return SecretFileError(what,
-                             "holds a space, a control character or more than one line; it "
-                             "must hold the token alone");
+  if (text == SecretText::kFirstLine) {
+    if (size_t eol = data.find('\n'); eol != std::string::npos) data.resize(eol);
+    if (data.ends_with('\r')) data.pop_back();
+    if (data.empty()) return SecretFileError(what, "has an empty first line (the password)");
+    for (char c : data) {
+      if (static_cast<unsigned char>(c) < ' ' || c == 0x7f) {
+        return SecretFileError(what, "holds a control character in its first line");
+      }
+    }
+  } else {
+    // `echo TOKEN > file` and editors end the line; that newline is not
+    // part of the token.
+    if (data.ends_with("\r\n")) {
+      data.resize(data.size() - 2);
+    } else if (data.ends_with('\n')) {
+      data.pop_back();
+    }
+    if (data.empty()) return SecretFileError(what, "is empty; it must hold the token");
+    for (char c : data) {
+      if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+        return SecretFileError(what,
+                               "holds a space, a control character or more than one line; it "
+                               "must hold the token alone");
+      }
     }
   }
   if (data.size() < min_length) {

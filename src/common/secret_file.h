@@ -15,15 +15,21 @@
 
 namespace aether {
 
-// The one-line secret in the file at `path`, without its trailing newline
-// ("\n" or "\r\n"). `what` names it in errors ("[auth] join_token_file
-// /etc/aether/join.token"). InvalidArgument, in one line starting with
-// `what`, when the file is missing, unreadable, not a regular file, larger
-// than 4 KiB, empty, holds a space or control character (more than one
-// line), or is shorter than `min_length`. Logs a warning (without the
-// secret) when every user may read the file.
+// What a secret file holds:
+//   kToken      one token alone, without its trailing newline ("\n" or
+//               "\r\n"): no space, control character or second line;
+//   kFirstLine  a password: its first line (the rest is ignored), which may
+//               hold spaces but no control character.
+enum class SecretText { kToken, kFirstLine };
+
+// The secret in the file at `path`. `what` names it in errors ("[auth]
+// join_token_file /etc/aether/join.token"). InvalidArgument, in one line
+// starting with `what`, when the file is missing, unreadable, not a
+// regular file, larger than 4 KiB, empty (or its first line is), holds what
+// `text` does not allow, or is shorter than `min_length`. Logs a warning
+// (without the secret) when every user may read the file.
 Result<std::string> ReadSecretFile(const std::string& path, std::string_view what,
-                                   size_t min_length);
+                                   size_t min_length, SecretText text = SecretText::kToken);
 
 // Fills auth.token, join_token and domain_join_token, each from the first
 // that is set of:

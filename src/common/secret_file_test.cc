@@ -72,6 +72,33 @@ TEST_F(SecretFileTest, BadFilesGetOneLineNamingTheKeyAndNeverTheToken) {
   }
 }
 
+// A password ([[workflow.sql]] password_file): its first line, spaces and
+// all; the same checks on the file itself.
+TEST_F(SecretFileTest, APasswordIsTheFirstLine) {
+  for (const std::string& text : {std::string("pass word\r\nsecond line\n"),
+                                  std::string("pass word\n"), std::string("pass word")}) {
+    Result<std::string> p = ReadSecretFile(Write("p", text), "k", 1, SecretText::kFirstLine);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_EQ(*p, "pass word");
+  }
+  struct Case {
+    std::string text;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"", "k: has an empty first line (the password)"},
+      {"\nsecret\n", "k: has an empty first line (the password)"},
+      {"sec\tret\n", "k: holds a control character in its first line"},
+      {std::string(5000, 's'), "k: is larger than 4 KiB; it must hold one token"},
+  };
+  for (const Case& c : cases) {
+    Result<std::string> p = ReadSecretFile(Write("p", c.text), "k", 1, SecretText::kFirstLine);
+    ASSERT_FALSE(p.ok()) << c.text;
+    EXPECT_EQ(p.status().message(), c.message);
+  }
+  EXPECT_FALSE(ReadSecretFile(dir_, "k", 1, SecretText::kFirstLine).ok()) << "a directory";
+}
+
 TEST_F(SecretFileTest, UnreadableFileIsRefused) {
   if (::geteuid() == 0) GTEST_SKIP() << "root reads every file";
   std::string path = Write("locked", kFileToken);

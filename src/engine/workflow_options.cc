@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "common/secret_file.h"
 #include "common/units.h"
 
 namespace aether::engine {
@@ -54,18 +54,10 @@ Status ReadSqlPasswords(const Config& config, WorkflowOptions* options) {
     auto db = std::find_if(dbs.begin(), dbs.end(),
                            [&](const workflow::SqlDatabase& s) { return s.name == d.name; });
     if (db == dbs.end()) continue;
-    std::ifstream in(d.password_file, std::ios::binary);
-    std::string password;
-    if (!in || !std::getline(in, password)) {
-      return InvalidArgument("[[workflow.sql]] " + d.name + ": cannot read password_file " +
-                             d.password_file + " (one line: the password)");
-    }
-    if (!password.empty() && password.back() == '\r') password.pop_back();
-    if (password.empty()) {
-      return InvalidArgument("[[workflow.sql]] " + d.name + ": password_file " + d.password_file +
-                             " starts with an empty line (its first line is the password)");
-    }
-    db->password = std::move(password);
+    ASSIGN_OR_RETURN(db->password, ReadSecretFile(d.password_file,
+                                                  "[[workflow.sql]] " + d.name + " password_file " +
+                                                      d.password_file,
+                                                  1, SecretText::kFirstLine));
   }
   return OkStatus();
 }
