@@ -39,6 +39,8 @@ export DOCKER_BUILDKIT=0  # the classic builder: no buildx plugin needed
 
 skip() { echo "docker_test: SKIP: $*"; exit 77; }
 fail() { echo "docker_test: FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/support/checks.sh
+. "$SOURCE_DIR/tests/support/checks.sh"
 compose() {
   AETHER_TAG="$TAG" AETHER_CONFIG_DIR="$TMP/config" AETHER_SECRETS_DIR="$TMP/secrets" \
     AETHER_CONTROL_PORT="$CONTROL_PORT" AETHER_ENGINE1_PORT="$ENGINE1_PORT" \
@@ -176,24 +178,11 @@ done
 "$AETHER" nodes ls | grep -c -E '^edge-[12] .* up ' | grep -qx 2 ||
   fail "both engines should be up: $("$AETHER" nodes ls 2>&1)"
 "$AETHER" deploy hello "$BUILD_DIR/functions/hello.wasm" > /dev/null
-out=""
-for _ in $(seq 1 150); do
-  out=$("$AETHER" invoke hello --input '"docker"' 2> "$TMP/invoke.log") && break
-  sleep 0.2
-done
-[ "$out" = "Hello, docker!" ] || fail "invoke: got '$out': $(cat "$TMP/invoke.log")"
+wait_invoke "$AETHER" hello docker "$TMP/invoke.log"
 
 "$AETHER" workflow apply "$SOURCE_DIR/examples/pipeline/workflow.json" > "$TMP/apply.log" 2>&1 ||
   fail "workflow apply: $(cat "$TMP/apply.log")"
-ingress=$(grep -o 'http://127\.0\.0\.1:[0-9]*/wf/pipeline/orders' "$TMP/apply.log" | head -n1)
-[ -n "$ingress" ] || fail "no ingress URL in: $(cat "$TMP/apply.log")"
-verdict=""
-for _ in $(seq 1 150); do
-  verdict=$(curl -s -m 5 -d 'amount=150&item=book' "$ingress" || true)
-  [ "$verdict" = '{"verdict":"accept"}' ] && break
-  sleep 0.2
-done
-[ "$verdict" = '{"verdict":"accept"}' ] || fail "pipeline ingress answered '$verdict'"
+ingress=$(pipeline_accepts "$TMP/apply.log")
 verdict=$(curl -s -m 5 -d '{"amount": 20}' "$ingress")
 [ "$verdict" = '{"verdict":"reject","reason":"amount 20 < 100"}' ] ||
   fail "pipeline ingress answered '$verdict' to a small order"
@@ -248,18 +237,9 @@ done
 "$AETHER" nodes ls --control "$TWO" | grep -c -E '^edge-[12] .* up ' | grep -qx 2 ||
   fail "both engines should be up (HA): $("$AETHER" nodes ls --control "$TWO" 2>&1)"
 "$AETHER" deploy hello "$BUILD_DIR/functions/hello.wasm" --control "$ONE" > /dev/null
-ha_invoke() {
-  local via=$1 want=$2 out="" deadline=$(($(date +%s) + 60))
-  while [ "$(date +%s)" -lt "$deadline" ]; do
-    out=$(timeout 20 "$AETHER" invoke hello --input "\"$want\"" --control "$via" \
-      2> "$TMP/invoke-ha.log") && break
-    sleep 0.2
-  done
-  [ "$out" = "Hello, $want!" ] || fail "invoke via $via: got '$out': $(cat "$TMP/invoke-ha.log")"
-}
-ha_invoke "$TWO" "replica two"
+wait_invoke "$AETHER" hello "replica two" "$TMP/invoke-ha.log" --control "$TWO"
 docker stop -t 10 "$(compose_ha ps -q control-1)" > /dev/null
-ha_invoke "$TWO" "one replica down"
+wait_invoke "$AETHER" hello "one replica down" "$TMP/invoke-ha.log" --control "$TWO"
 "$AETHER" nodes ls --control "$ONE,$TWO" | grep -c -E '^edge-[12] .* up ' | grep -qx 2 ||
   fail "both engines should stay up with one replica: $("$AETHER" nodes ls --control "$TWO" 2>&1)"
 echo "docker_test: HA checks in $(($(date +%s) - t0)) s"

@@ -34,6 +34,8 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "install_test: FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/support/checks.sh
+. "$SOURCE_DIR/tests/support/checks.sh"
 
 # 1. Install.
 DESTDIR="$TMP/root" cmake --install "$BUILD_DIR" > "$TMP/install.log"
@@ -127,11 +129,7 @@ AETHER="$ROOT/bin/aether"
 "$AETHER" deploy hello "$BUILD_DIR/functions/hello.wasm" > "$TMP/deploy.log" 2>&1 ||
   fail "deploy: $(cat "$TMP/deploy.log")"
 out=""
-for _ in $(seq 1 150); do
-  out=$("$AETHER" invoke hello --input '"install"' 2> "$TMP/invoke.log") && break
-  sleep 0.2
-done
-[ "$out" = "Hello, install!" ] || fail "invoke: got '$out': $(cat "$TMP/invoke.log")"
+wait_invoke "$AETHER" hello install "$TMP/invoke.log"
 
 # 5. A workflow whose C functions the installed CLI builds with the
 # installed SDK (no Aether checkout above the spec or the working directory).
@@ -142,15 +140,7 @@ if command -v clang-14 > /dev/null; then
     "$SOURCE_DIR/examples/pipeline/workflow.json" > "$TMP/wf/workflow.json"
   "$AETHER" workflow apply "$TMP/wf/workflow.json" > "$TMP/apply.log" 2>&1 ||
     fail "workflow apply: $(cat "$TMP/apply.log")"
-  ingress=$(grep -o 'http://127\.0\.0\.1:[0-9]*/wf/pipeline/orders' "$TMP/apply.log" | head -n1)
-  [ -n "$ingress" ] || fail "no ingress URL in: $(cat "$TMP/apply.log")"
-  verdict=""
-  for _ in $(seq 1 150); do
-    verdict=$(curl -s -m 5 -d 'amount=150&item=book' "$ingress" || true)
-    [ "$verdict" = '{"verdict":"accept"}' ] && break
-    sleep 0.2
-  done
-  [ "$verdict" = '{"verdict":"accept"}' ] || fail "pipeline ingress answered '$verdict'"
+  pipeline_accepts "$TMP/apply.log" > /dev/null
 else
   echo "install_test: clang-14 not found: the workflow step is skipped"
 fi
