@@ -2,13 +2,12 @@
 // its files under /ui/ with the security headers, nothing but the embedded
 // set, and GET /api/stats behind the admin token.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
-#include <filesystem>
 
 #include "control/control_service.h"
 #include "control/testing/service_call.h"
+#include "control/testing/service_test.h"
 #include "control/ui_files.h"
 
 namespace aether::control {
@@ -16,23 +15,9 @@ namespace {
 
 namespace json = boost::json;
 
-class UiApiTest : public ::testing::Test {
+class UiApiTest : public control::testing::ServiceTest {
  protected:
-  void SetUp() override {
-    dir_ = (std::filesystem::temp_directory_path() /
-            ("aether-ui-test-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-               .string();
-    std::filesystem::remove_all(dir_);
-    Config config;
-    config.database.path = dir_ + "/aether.db";
-    service_ = ControlService::Create(config, 0).value();
-    ASSERT_TRUE(service_->Start().ok());
-  }
-  void TearDown() override {
-    service_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  UiApiTest() : ServiceTest("aether-ui-test") {}
   HttpResponse Get(const std::string& path, const std::string& token = "") {
     return control::testing::CallService(*service_, "GET", path, {}, token);
   }
@@ -46,9 +31,6 @@ class UiApiTest : public ::testing::Test {
     EXPECT_EQ(r.Header("X-Frame-Options"), "DENY");
     EXPECT_EQ(r.Header("Referrer-Policy"), "no-referrer");
   }
-
-  std::string dir_;
-  std::unique_ptr<ControlService> service_;
 };
 
 TEST_F(UiApiTest, ServesTheEmbeddedFilesWithoutATokenAndWithTheSecurityHeaders) {

@@ -1,10 +1,8 @@
 // /api/workflows and /node/workflows through a real ControlService on
 // 127.0.0.1 (port 0), with a temporary data directory.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
-#include <filesystem>
 #include <future>
 #include <map>
 
@@ -12,6 +10,7 @@
 #include "common/testing/http_error.h"
 #include "control/control_service.h"
 #include "control/testing/service_call.h"
+#include "control/testing/service_test.h"
 
 namespace aether::control {
 namespace {
@@ -20,25 +19,14 @@ namespace json = boost::json;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-class WorkflowsApiTest : public ::testing::Test {
+class WorkflowsApiTest : public control::testing::ServiceTest {
  protected:
+  WorkflowsApiTest() : ServiceTest("aether-wfapi-test") {}
   void SetUp() override {
-    dir_ = (std::filesystem::temp_directory_path() /
-            ("aether-wfapi-test-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-               .string();
-    std::filesystem::remove_all(dir_);
-    Config config;
-    config.database.path = dir_ + "/aether.db";
-    service_ = ControlService::Create(config, 0).value();
-    ASSERT_TRUE(service_->Start().ok());
+    ServiceTest::SetUp();
     ASSERT_EQ(
         Call("POST", "/api/functions", R"({"name": "echo", "wasm_b64": "AGFzbQEAAAA="})").status,
         201);
-  }
-  void TearDown() override {
-    service_.reset();
-    std::filesystem::remove_all(dir_);
   }
   // `token`: "admin", "join", "node:<id>" (that node's credential, with
   // X-Aether-Node), "" (none).
@@ -58,8 +46,6 @@ class WorkflowsApiTest : public ::testing::Test {
   }
 
   std::map<std::string, std::string> secrets_;  // node id -> credential
-  std::string dir_;
-  std::unique_ptr<ControlService> service_;
 };
 
 constexpr std::string_view kSpec = R"({"name": "pipe",
