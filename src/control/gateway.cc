@@ -1,5 +1,6 @@
 #include "control/gateway.h"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 
 #include "common/json_util.h"
@@ -10,6 +11,28 @@ namespace {
 
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
+
+// Headers an ingress forward does not copy: hop-by-hop ones (RFC 9110 7.6.1),
+// Host and Content-Length (the client sets its own), and the hop count,
+// which the forward sets.
+bool HopByHop(std::string_view name) {
+  static constexpr std::string_view kLeftOut[] = {"Connection",
+                                                  "Keep-Alive",
+                                                  "Transfer-Encoding",
+                                                  "TE",
+                                                  "Trailer",
+                                                  "Upgrade",
+                                                  "Proxy-Connection",
+                                                  "Proxy-Authorization",
+                                                  "Proxy-Authenticate",
+                                                  "Host",
+                                                  "Content-Length",
+                                                  kHopsHeader};
+  for (std::string_view h : kLeftOut) {
+    if (boost::beast::iequals(name, h)) return true;
+  }
+  return false;
+}
 
 // Only failures before the request left are retried elsewhere: a request
 // that reached an engine may have run, and running it twice is not ours to
@@ -114,13 +137,21 @@ void Gateway::Forward(std::string url, const HttpRequest& req, std::chrono::mill
   call->io = req.io_context;
   call->ingress = true;
   call->url = std::move(url);
+  // The query too: an ingress in EDGELESS's format passes it on.
+  if (size_t q = req.target.find('?'); q != std::string::npos) {
+    call->url.append(req.target, q, std::string::npos);
+  }
   call->method = req.method;
   call->forward = req.body;
   call->timeout = timeout;
-  // The portal headers carry a link between domains (docs/domains.md).
-  for (std::string_view h : {"Content-Type", "Idempotency-Key", "X-Aether-Portal",
-                             "X-Aether-Portal-Token", "X-Aether-Timeout-Ms"}) {
-    if (std::string_view v = req.Header(h); !v.empty()) call->headers.emplace_back(h, v);
+  // The request's end-to-end headers (an ingress in EDGELESS's format hands
+  // them to its function; the portal headers carry a link between domains,
+  // docs/domains.md), and the Host the client asked for.
+  for (const auto& [name, value] : req.headers) {
+    if (!HopByHop(name)) call->headers.emplace_back(name, value);
+  }
+  if (!req.HasHeader("X-Forwarded-Host") && req.HasHeader("Host")) {
+    call->headers.emplace_back("X-Forwarded-Host", req.Header("Host"));
   }
   call->headers.emplace_back(kHopsHeader, std::to_string(hops));
   if (stopping_.load(std::memory_order_acquire)) return Answer(call, ShuttingDown());

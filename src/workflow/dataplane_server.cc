@@ -249,8 +249,17 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
                 std::move(reply));
       return;
     }
-    h->Ingress(workflow, path, req.method, req.Header("Idempotency-Key"), std::move(req.body),
-               std::move(reply));
+    // Views into `req`, which outlives the call (an EDGELESS-format ingress
+    // encodes them before it returns).
+    IngressHttp http;
+    http.host =
+        req.HasHeader("X-Forwarded-Host") ? req.Header("X-Forwarded-Host") : req.Header("Host");
+    if (size_t q = req.target.find('?'); q != std::string::npos) {
+      http.query = std::string_view(req.target).substr(q + 1);
+    }
+    http.headers = &req.headers;
+    h->Ingress(workflow, path, req.method, req.Header("Idempotency-Key"), &http,
+               std::move(req.body), std::move(reply));
   };
   for (std::string_view method : {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
     server.RoutePrefix(method, kIngressPrefix, ingress);

@@ -125,7 +125,7 @@ class FakeHost final : public WorkflowHost {
 
   using WorkflowHost::Ingress;
   void Ingress(std::string_view workflow, std::string_view path, std::string_view method,
-               std::string_view idempotency_key, std::string body,
+               std::string_view idempotency_key, const IngressHttp* /*http*/, std::string body,
                std::function<void(IngressReply)> done) override {
     if (workflow != "shop") return done(IngressReply{404, "application/json", "{}"});
     if (method == "DELETE") return done(IngressReply{405, "application/json", "{}"});

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <cctype>
+#include <set>
 
 namespace aether::workflow {
 
@@ -51,7 +52,40 @@ bool ReadHeaders(const json::value* headers, bool lower, std::map<std::string, s
   return true;
 }
 
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// What EDGELESS's ingress passes of a header value (hyper's to_str():
+// visible ASCII, space and tab); it skips the others.
+bool VisibleAscii(std::string_view v) {
+  for (char c : v) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x7f || (u < 0x20 && u != '\t')) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::map<std::string, std::string> EdgelessHeaders(
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  static const std::set<std::string, std::less<>> kLeftOut = {
+      "connection", "keep-alive",     "transfer-encoding", "te", "trailer", "upgrade",
+      "host",       "content-length", "x-forwarded-host"};
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : headers) {
+    std::string lower = Lower(name);
+    if (kLeftOut.contains(lower) || lower.starts_with("proxy-") || lower.starts_with("x-aether-") ||
+        !VisibleAscii(value)) {
+      continue;
+    }
+    out[std::move(lower)] = value;
+  }
+  return out;
+}
 
 std::optional<std::string_view> EdgelessMethod(std::string_view method) {
   static const std::map<std::string_view, std::string_view> kNames = {

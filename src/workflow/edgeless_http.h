@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/result.h"
 
@@ -23,6 +25,14 @@ namespace aether::workflow {
 // method EDGELESS has no name for (it knows GET, HEAD, POST, PUT, DELETE,
 // PATCH).
 std::optional<std::string_view> EdgelessMethod(std::string_view method);
+
+// The headers of a request as EDGELESS's ingress gives them to a function:
+// names in lower case (the last of a name wins), without the hop-by-hop
+// ones (Connection, Keep-Alive, Transfer-Encoding, TE, Trailer, Upgrade,
+// Proxy-*), Host and Content-Length (the JSON has the host and the body),
+// and Aether's own (X-Aether-*, X-Forwarded-Host).
+std::map<std::string, std::string> EdgelessHeaders(
+    const std::vector<std::pair<std::string, std::string>>& headers);
 
 // The request as JSON. `method` must be one EdgelessMethod knows.
 std::string EncodeEdgelessRequest(std::string_view method, std::string_view host,

@@ -164,7 +164,8 @@ std::shared_ptr<const HttpIngressConfig> IngressActor::config() const {
 }
 
 void IngressActor::Request(std::string_view method, std::string_view idempotency_key,
-                           std::string body, std::function<void(IngressReply)> done) {
+                           const IngressHttp* http, std::string body,
+                           std::function<void(IngressReply)> done) {
   std::shared_ptr<const HttpIngressConfig> config = this->config();
   if (config == nullptr) {
     done(NotRunning());
@@ -197,7 +198,15 @@ void IngressActor::Request(std::string_view method, std::string_view idempotency
   }
   if (!config->call && config->encode_base64) body = Base64Encode(body);
   if (config->call && config->edgeless) {
-    body = EncodeEdgelessRequest(method, "", "/" + config->path, body, {});
+    // EDGELESS's ingress passes the path as the client sent it; here that
+    // is the ingress's path below /wf/{workflow}/, with the query.
+    static const IngressHttp kNone;
+    const IngressHttp& h = http != nullptr ? *http : kNone;
+    std::string target = "/" + config->path;
+    if (!h.query.empty()) target.append("?").append(h.query);
+    body = EncodeEdgelessRequest(
+        method, h.host, target, body,
+        h.headers != nullptr ? EdgelessHeaders(*h.headers) : std::map<std::string, std::string>{});
   }
   // EDGELESS answers a cast 200 "OK"; Aether 202 with JSON.
   IngressReply accepted = config->edgeless
@@ -390,10 +399,10 @@ std::shared_ptr<IngressActor> HostImpl::FindIngress(
 }
 
 void HostImpl::Ingress(std::string_view workflow, std::string_view path, std::string_view method,
-                       std::string_view idempotency_key, std::string body,
+                       std::string_view idempotency_key, const IngressHttp* http, std::string body,
                        std::function<void(IngressReply)> done) {
   if (std::shared_ptr<IngressActor> ingress = FindIngress(workflow, path, done)) {
-    ingress->Request(method, idempotency_key, std::move(body), std::move(done));
+    ingress->Request(method, idempotency_key, http, std::move(body), std::move(done));
   }
 }
 

@@ -130,6 +130,17 @@ struct IngressReply {
   int retry_after_s = 0;  // > 0: a Retry-After header (503: full, not running)
 };
 
+// What an http-ingress in EDGELESS's format hands its target besides the
+// method and the body: EDGELESS's HTTP request JSON carries the Host, the
+// path with its query and the headers (edgeless_http.h). Views into the
+// request, valid during the Ingress call; read only by an ingress in that
+// format, which picks the end-to-end headers (EdgelessHeaders).
+struct IngressHttp {
+  std::string_view host;   // the Host the client sent (X-Forwarded-Host through a control plane)
+  std::string_view query;  // the query string, without the '?' ("" when none)
+  const std::vector<std::pair<std::string, std::string>>* headers = nullptr;  // as sent
+};
+
 // The headers of a request to /wf/{workflow}/{path} from a portal of
 // another domain (docs/workflow-protocol.md, "Portals (links between
 // domains)"), as sent: the ingress in portal mode checks them.
@@ -171,10 +182,16 @@ class WorkflowHost {
   // an at-least-once workflow derives the event id from it, so a repeat
   // within the log's dedup window is stored once; a bad key, or one sent
   // where it cannot be honoured, is a 400 (docs/workflows.md, "Delivery").
+  // `http` (may be null): what an ingress in EDGELESS's format passes on.
   // Never blocks.
   virtual void Ingress(std::string_view workflow, std::string_view path, std::string_view method,
-                       std::string_view idempotency_key, std::string body,
+                       std::string_view idempotency_key, const IngressHttp* http, std::string body,
                        std::function<void(IngressReply)> done) = 0;
+  void Ingress(std::string_view workflow, std::string_view path, std::string_view method,
+               std::string_view idempotency_key, std::string body,
+               std::function<void(IngressReply)> done) {
+    Ingress(workflow, path, method, idempotency_key, nullptr, std::move(body), std::move(done));
+  }
   // The same without an Idempotency-Key.
   void Ingress(std::string_view workflow, std::string_view path, std::string_view method,
                std::string body, std::function<void(IngressReply)> done) {

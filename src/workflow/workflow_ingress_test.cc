@@ -88,6 +88,22 @@ TEST_F(WorkflowIngressTest, EdgelessFormatCallsWithEdgelessHttpJson) {
     std::lock_guard lock(mu);
     EXPECT_EQ(seen, R"({"method":"Post","protocol":"Unknown","host":"","path":"/hello",)"
                     R"("body":[104,105],"headers":{}})");
+  }
+  // What the HTTP request had: the host, the query, the end-to-end headers.
+  std::vector<std::pair<std::string, std::string>> headers = {
+      {"X-Trace", "t-1"},          {"Connection", "keep-alive"},
+      {"Host", "ignored"},         {"Content-Length", "2"},
+      {"X-Aether-Hops", "1"},      {"Proxy-Authorization", "x"},
+      {"X-Binary", "caf\xc3\xa9"}, {"x-trace", "t-2"}};
+  IngressHttp http{"edge.example:8080", "a=1&b=2", &headers};
+  std::promise<IngressReply> p;
+  host_->Ingress(kWf, "hello", "PUT", "", &http, "hi",
+                 [&p](IngressReply rep) { p.set_value(std::move(rep)); });
+  EXPECT_EQ(p.get_future().get().status, 201);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(seen, R"({"method":"Put","protocol":"Unknown","host":"edge.example:8080",)"
+                    R"("path":"/hello?a=1&b=2","body":[104,105],"headers":{"x-trace":"t-2"}})");
     answer = "not json";
   }
   r = Request(kWf, "hello", "GET", "");

@@ -19,7 +19,9 @@
 // Calls: "echo:<x>" replies x, "err" answers CallRet::Err, "none" no
 // reply, "big7"/"big8"/"big9" reply 777/778/779 bytes (see
 // edgeless_mem_alloc), "call:<out>:<msg>" calls on and replies with the
-// result. Init logs
+// result; EDGELESS's HTTP request JSON ({"method":...}, from an
+// http-ingress in its format) is answered 200 with the request itself as
+// the body. Init logs
 // "init:<payload|->|state:<state|->"; stop logs "stop".
 #include <stddef.h>
 #include <stdint.h>
@@ -201,6 +203,21 @@ int handle_call_asm(uint8_t* node, uint8_t* component, char* p, size_t n, char**
     return 1;
   }
   if (starts(p, n, "err")) return 2;
+  if (starts(p, n, "{\"method\":") && n <= 900) {
+    // {"body":[b,...],"status":200,"headers":{"content-type":"application/json"}}
+    text_len = 0;
+    puts_("{\"body\":[");
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0) put(",", 1);
+      put_int((uint8_t)p[i]);
+    }
+    puts_("],\"status\":200,\"headers\":{\"content-type\":\"application/json\"}}");
+    char* r = (char*)edgeless_mem_alloc(text_len);
+    memcpy(r, text, text_len);
+    *out_ptr = r;
+    *out_len = text_len;
+    return 1;
+  }
   if (starts(p, n, "big") && n == 4) {
     // "big7", "big8", "big9": a reply of 777, 778 or 779 bytes (the
     // arena is static, so the bytes past the 776 allocated are there).

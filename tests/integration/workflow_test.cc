@@ -111,6 +111,57 @@ TEST(WorkflowTest, PipelineAcrossTwoEngines) {
   })) << json::serialize(wf.Show(id));
 }
 
+// An http-ingress in EDGELESS's format gives its function what EDGELESS's
+// does: the Host the client sent, the path with its query, the end-to-end
+// headers (names in lower case); through the control plane too, which
+// forwards the headers and the query and says which Host was asked for.
+TEST(WorkflowTest, EdgelessIngressPassesHostQueryAndHeaders) {
+  Control control;
+  Engine e1(control, "edge-1");
+  Workflows wf{control};
+  ASSERT_EQ(control
+                .Call("PUT", "/api/functions/wfe",
+                      ReadFile(std::string(AETHER_GUEST_DIR) + "/wf_edgeless.wasm"),
+                      {{"Content-Type", "application/wasm"}})
+                .status,
+            201);
+  std::string id = wf.Apply(R"({"name": "eh",
+    "functions": [{"name": "fn", "function": "wfe"}],
+    "resources": [{"name": "in", "class_type": "http-ingress",
+                   "configurations": {"path": "hello", "format": "edgeless", "method": ""},
+                   "output_mapping": {"new_request": "fn"}}]})");
+  ASSERT_TRUE(wf.WaitState(id, "running")) << json::serialize(wf.Show(id)) << e1.Logs();
+  auto request_seen = [](const std::string& url) -> json::object {
+    Result<HttpResponse> r = HttpFetch("POST", url + "?a=1&b=two", "hi",
+                                       {{"X-Trace", "t-1"},
+                                        {"Authorization", "Bearer fn-secret"},
+                                        {"Content-Type", "text/plain"},
+                                        {"X-Aether-Hops", "0"}});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return {};
+    EXPECT_EQ(r->status, 200) << r->body;
+    boost::system::error_code ec;
+    json::value v = json::parse(r->body, ec);
+    return !ec && v.is_object() ? v.as_object() : json::object{};
+  };
+  for (const std::string& base : {e1.process().url(), control.url()}) {
+    SCOPED_TRACE(base);
+    json::object seen = request_seen(base + "/wf/eh/hello");
+    EXPECT_EQ(seen["method"], "Post") << json::serialize(seen);
+    EXPECT_EQ(seen["path"], "/hello?a=1&b=two");
+    EXPECT_EQ(seen["host"], json::value(base.substr(std::string("http://").size())));
+    ASSERT_TRUE(seen["headers"].is_object()) << json::serialize(seen);
+    json::object& h = seen["headers"].as_object();
+    EXPECT_EQ(h["x-trace"], "t-1");
+    EXPECT_EQ(h["authorization"], "Bearer fn-secret");
+    EXPECT_EQ(h["content-type"], "text/plain");
+    for (const char* absent :
+         {"host", "content-length", "x-aether-hops", "x-forwarded-host", "connection"}) {
+      EXPECT_FALSE(h.contains(absent)) << absent << " in " << json::serialize(h);
+    }
+  }
+}
+
 TEST(WorkflowTest, KilledEngineIsHealedAndDeliveryContinues) {
   Control control;
   Engine e1(control, "edge-1", "zone = \"a\"");

@@ -32,7 +32,7 @@ class HostImpl : public WorkflowHost {
             std::chrono::milliseconds timeout, ReplyFn done) override;
   using WorkflowHost::Ingress;
   void Ingress(std::string_view workflow, std::string_view path, std::string_view method,
-               std::string_view idempotency_key, std::string body,
+               std::string_view idempotency_key, const IngressHttp* http, std::string body,
                std::function<void(IngressReply)> done) override;
   void Portal(std::string_view workflow, std::string_view path, std::string_view method,
               PortalRequest portal, std::string body,

@@ -44,10 +44,10 @@ class IngressActor : public Actor {
   using Actor::Actor;
   ~IngressActor() override;
 
-  // Never blocks; `done` runs on any thread. `idempotency_key`: see
-  // WorkflowHost::Ingress.
-  void Request(std::string_view method, std::string_view idempotency_key, std::string body,
-               std::function<void(IngressReply)> done);
+  // Never blocks; `done` runs on any thread. `idempotency_key`, `http`
+  // (may be null): see WorkflowHost::Ingress.
+  void Request(std::string_view method, std::string_view idempotency_key, const IngressHttp* http,
+               std::string body, std::function<void(IngressReply)> done);
   // A request with X-Aether-Portal (WorkflowHost::Portal): a batch of casts
   // or a call from a portal of another domain, for an ingress in portal
   // mode. Never blocks; `done` runs on any thread.
