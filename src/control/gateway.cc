@@ -13,7 +13,8 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
 // Headers an ingress forward does not copy: hop-by-hop ones (RFC 9110 7.6.1),
-// Host and Content-Length (the client sets its own), and the hop count,
+// Host and Content-Length (the client sets its own), Expect (this server
+// answered it; the forward sends its body at once), and the hop count,
 // which the forward sets.
 bool HopByHop(std::string_view name) {
   static constexpr std::string_view kLeftOut[] = {"Connection",
@@ -27,6 +28,7 @@ bool HopByHop(std::string_view name) {
                                                   "Proxy-Authenticate",
                                                   "Host",
                                                   "Content-Length",
+                                                  "Expect",
                                                   kHopsHeader};
   for (std::string_view h : kLeftOut) {
     if (boost::beast::iequals(name, h)) return true;
