@@ -83,6 +83,14 @@ bool HttpRequest::HasHeader(std::string_view name) const {
   return false;
 }
 
+bool IsHopByHopHeader(std::string_view name) {
+  for (std::string_view h :
+       {"Connection", "Keep-Alive", "TE", "Trailer", "Transfer-Encoding", "Upgrade"}) {
+    if (EqualsIgnoreCase(name, h)) return true;
+  }
+  return name.size() >= 6 && EqualsIgnoreCase(name.substr(0, 6), "Proxy-");
+}
+
 std::string_view HttpResponse::Header(std::string_view name) const {
   return FindHeader(headers, name);
 }

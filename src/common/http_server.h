@@ -38,6 +38,11 @@ namespace aether {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
+// A hop-by-hop header (RFC 9110 7.6.1: Connection, Keep-Alive, TE,
+// Trailer, Transfer-Encoding, Upgrade, and any Proxy-*), which a proxy
+// does not pass on. Case-insensitive.
+bool IsHopByHopHeader(std::string_view name);
+
 struct HttpRequest {
   std::string method;                        // as sent: "GET", "POST", ...
   std::string target;                        // raw request-target: "/a%20b?x=1"

@@ -439,6 +439,16 @@ TEST_F(HttpServerTest, PortInUseIsUnavailable) {
             "cannot listen on 127.0.0.1:" + std::to_string(o.port) + ": Address already in use");
 }
 
+TEST(HttpServerHelpersTest, HopByHopHeaders) {
+  for (const char* h : {"Connection", "keep-alive", "TE", "Trailer", "transfer-encoding", "Upgrade",
+                        "Proxy-Authorization", "proxy-connection"}) {
+    EXPECT_TRUE(IsHopByHopHeader(h)) << h;
+  }
+  for (const char* h : {"Host", "Content-Type", "Authorization", "Proxy", "X-Proxy-Id", "Tea"}) {
+    EXPECT_FALSE(IsHopByHopHeader(h)) << h;
+  }
+}
+
 TEST(HttpServerHelpersTest, JsonHelpers) {
   HttpResponse e = JsonError(400, "bad", "a \"quoted\"\n\xff");
   EXPECT_EQ(e.status, 400);

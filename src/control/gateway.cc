@@ -12,25 +12,14 @@ namespace {
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
-// Headers an ingress forward does not copy: hop-by-hop ones (RFC 9110 7.6.1),
-// Host and Content-Length (the client sets its own), Expect (this server
-// answered it; the forward sends its body at once), and the hop count,
-// which the forward sets.
-bool HopByHop(std::string_view name) {
-  static constexpr std::string_view kLeftOut[] = {"Connection",
-                                                  "Keep-Alive",
-                                                  "Transfer-Encoding",
-                                                  "TE",
-                                                  "Trailer",
-                                                  "Upgrade",
-                                                  "Proxy-Connection",
-                                                  "Proxy-Authorization",
-                                                  "Proxy-Authenticate",
-                                                  "Host",
-                                                  "Content-Length",
-                                                  "Expect",
-                                                  kHopsHeader};
-  for (std::string_view h : kLeftOut) {
+// Headers an ingress forward does not copy: hop-by-hop ones, Host and
+// Content-Length (the client sets its own), Expect (this server answered
+// it; the forward sends its body at once), and the hop count, which the
+// forward sets.
+bool LeftOutOfForward(std::string_view name) {
+  if (IsHopByHopHeader(name)) return true;
+  for (std::string_view h : {std::string_view("Host"), std::string_view("Content-Length"),
+                             std::string_view("Expect"), kHopsHeader}) {
     if (boost::beast::iequals(name, h)) return true;
   }
   return false;
@@ -150,7 +139,7 @@ void Gateway::Forward(std::string url, const HttpRequest& req, std::chrono::mill
   // them to its function; the portal headers carry a link between domains,
   // docs/domains.md), and the Host the client asked for.
   for (const auto& [name, value] : req.headers) {
-    if (!HopByHop(name)) call->headers.emplace_back(name, value);
+    if (!LeftOutOfForward(name)) call->headers.emplace_back(name, value);
   }
   if (!req.HasHeader("X-Forwarded-Host") && req.HasHeader("Host")) {
     call->headers.emplace_back("X-Forwarded-Host", req.Header("Host"));

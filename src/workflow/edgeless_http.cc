@@ -2,7 +2,8 @@
 
 #include <boost/json.hpp>
 #include <cctype>
-#include <set>
+
+#include "common/http_server.h"
 
 namespace aether::workflow {
 
@@ -32,6 +33,12 @@ bool ReadBytes(const json::value* body, std::string* out) {
   return true;
 }
 
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 // "headers": null or an object of strings, into `out` (names lower-cased
 // when `lower`); false otherwise, with the bad name in `bad`.
 bool ReadHeaders(const json::value* headers, bool lower, std::map<std::string, std::string>* out,
@@ -43,19 +50,9 @@ bool ReadHeaders(const json::value* headers, bool lower, std::map<std::string, s
       *bad = std::string(kv.key());
       return false;
     }
-    std::string name(kv.key());
-    if (lower) {
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    (*out)[name] = std::string(kv.value().get_string());
+    (*out)[lower ? Lower(kv.key()) : std::string(kv.key())] = std::string(kv.value().get_string());
   }
   return true;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // What EDGELESS's ingress passes of a header value (hyper's to_str():
@@ -72,14 +69,11 @@ bool VisibleAscii(std::string_view v) {
 
 std::map<std::string, std::string> EdgelessHeaders(
     const std::vector<std::pair<std::string, std::string>>& headers) {
-  static const std::set<std::string, std::less<>> kLeftOut = {
-      "connection", "keep-alive",     "transfer-encoding", "te", "trailer", "upgrade",
-      "host",       "content-length", "x-forwarded-host"};
   std::map<std::string, std::string> out;
   for (const auto& [name, value] : headers) {
     std::string lower = Lower(name);
-    if (kLeftOut.contains(lower) || lower.starts_with("proxy-") || lower.starts_with("x-aether-") ||
-        !VisibleAscii(value)) {
+    if (IsHopByHopHeader(lower) || lower == "host" || lower == "content-length" ||
+        lower == "x-forwarded-host" || lower.starts_with("x-aether-") || !VisibleAscii(value)) {
       continue;
     }
     out[std::move(lower)] = value;
