@@ -174,8 +174,7 @@ bool NodeRegistry::Adopt(const std::string& key, const std::string& value, int64
       changed = true;
     }
     auto now = options_.clock->Now();
-    bool hears = n.heard != Clock::TimePoint{} && now - n.heard < options_.node_timeout / 3;
-    if (!hears && n.status.up != d->status.up) {
+    if (!HearsItself(n, now) && n.status.up != d->status.up) {
       n.status.up = d->status.up;
       n.last_seen = now;  // up: a node_timeout of grace, as for any adopted node
       if (!n.status.up) n.status.ready.clear();
@@ -471,6 +470,10 @@ Status NodeRegistry::Beat(Heartbeat beat) {
   return OkStatus();
 }
 
+bool NodeRegistry::HearsItself(const Node& n, Clock::TimePoint now) const {
+  return n.heard != Clock::TimePoint{} && now - n.heard < options_.node_timeout / 3;
+}
+
 const std::string& NodeRegistry::ReplicaId() const {
   static const std::string kNone;
   return options_.leader != nullptr ? options_.leader->leadership().replica_id() : kNone;
@@ -506,7 +509,7 @@ void NodeRegistry::TakeRelayedBeats(Store* leader) {
       if (by != nullptr && by->is_string() && by->as_string() == ReplicaId()) continue;
       // The ready map, unless this replica hears the node itself (its own
       // view is as new).
-      if (n.heard == Clock::TimePoint{} || now - n.heard >= options_.node_timeout / 3) {
+      if (!HearsItself(n, now)) {
         if (const json::value* ready = o->if_contains("ready"); ready && ready->is_object()) {
           n.status.ready.clear();
           for (const auto& [fn, sha] : ready->as_object()) {

@@ -231,6 +231,10 @@ class NodeRegistry {
   // `leader` null (a follower): only the ready maps of nodes this replica
   // does not hear are taken; liveness is the leader's.
   void TakeRelayedBeats(Store* leader);
+  // Whether a beat of `n` reached this replica directly within the relay
+  // interval (node_timeout / 3): its own view of the node is then as new
+  // as any other replica's. Under mu_.
+  bool HearsItself(const Node& n, Clock::TimePoint now) const;
   // This replica's id in relayed records ("" for one process).
   const std::string& ReplicaId() const;
   void Record(const std::string& type, const std::string& source, const std::string& node_id,

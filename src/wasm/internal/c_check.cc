@@ -50,8 +50,8 @@ bool Contains(auto& set, std::string_view word) {
   return false;
 }
 
-// kDenied by length, as bits: most identifiers of a unit (var_i0,
-// w2c_g_f12) are ruled out without comparing them with any word.
+// The first letters of kDenied, as bits: most identifiers of a unit
+// (var_i0, w2c_g_f12) are ruled out without comparing them with any word.
 constexpr std::array<uint32_t, 2> kDeniedFirstChars = [] {
   std::array<uint32_t, 2> bits{};
   for (std::string_view w : kDenied) {
@@ -68,7 +68,7 @@ bool MayBeDenied(std::string_view word) {
 }
 
 // Translation phase 2 of C: backslash-newline joins lines, so a check on
-// the text as written could see "constr\\<newline>uctor" as two words.
+// the text as written could see "constr\<newline>uctor" as two words.
 // Empty when the unit has none, so such a unit is checked without a copy.
 std::optional<std::string> Splice(std::string_view unit) {
   size_t at = unit.find("\\\n");

@@ -87,7 +87,8 @@ std::string DataArraysAsStrings(std::string_view c) {
       from = name_end;
       continue;
     }
-    out.append(c.substr(from, name_end + 5 - from));  // up to and including "[] = "
+    // Up to and including "[] = ", the "{" left out.
+    out.append(c.substr(from, name_end + kInitializerStart.size() - 1 - from));
     AppendLiteral(out, *bytes);
     from = list_end;
   }
