@@ -25,6 +25,17 @@ bool LeftOutOfForward(std::string_view name) {
   return false;
 }
 
+// The headers of an ingress's answer that stay behind: the engine's own
+// (Server, Date), its framing (Content-Length, hop-by-hop) and Content-Type
+// (the answer carries it apart).
+bool LeftOutOfAnswer(std::string_view name) {
+  if (IsHopByHopHeader(name)) return true;
+  for (std::string_view h : {"Server", "Date", "Content-Length", "Content-Type"}) {
+    if (boost::beast::iequals(name, h)) return true;
+  }
+  return false;
+}
+
 // Only failures before the request left are retried elsewhere: a request
 // that reached an engine may have run, and running it twice is not ours to
 // decide.
@@ -193,8 +204,10 @@ void Gateway::SendForward(const CallPtr& call) {
           out.status = r->status;
           out.content_type = std::move(r->content_type);
           out.body = std::move(r->body);
-          if (std::string_view retry = r->Header("Retry-After"); !retry.empty()) {
-            out.headers.emplace_back("Retry-After", std::string(retry));
+          // The ingress's end-to-end headers (Retry-After, an EDGELESS
+          // function's own); the engine's Server and framing stay behind.
+          for (auto& [name, value] : r->headers) {
+            if (!LeftOutOfAnswer(name)) out.headers.emplace_back(std::move(name), std::move(value));
           }
           return Answer(call, std::move(out));
         }

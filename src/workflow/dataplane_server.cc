@@ -236,6 +236,7 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
       out.status = r.status;
       out.content_type = std::move(r.content_type);
       out.body = std::move(r.body);
+      out.headers = std::move(r.headers);
       if (r.retry_after_s > 0) {
         out.headers.emplace_back("Retry-After", std::to_string(r.retry_after_s));
       }

@@ -65,7 +65,39 @@ bool VisibleAscii(std::string_view v) {
   return true;
 }
 
+// An HTTP field name: one or more RFC 9110 token characters.
+bool HeaderToken(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    bool tchar = std::isalnum(u) != 0 ||
+                 std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!tchar) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> EdgelessResponseHeaders(
+    const std::map<std::string, std::string>& headers) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t bytes = 0;
+  for (const auto& [name, value] : headers) {
+    // The server writes these itself (or they describe one connection).
+    if (IsHopByHopHeader(name) || name == "content-type" || name == "content-length" ||
+        name == "server" || name == "date" || name.starts_with("x-aether-")) {
+      continue;
+    }
+    // A name or value a client could not parse, or one that would split the
+    // response (CR, LF), is left out rather than sent.
+    if (!HeaderToken(name) || !VisibleAscii(value)) continue;
+    bytes += name.size() + value.size();
+    if (out.size() == kMaxEdgelessResponseHeaders || bytes > kMaxEdgelessResponseHeaderBytes) break;
+    out.emplace_back(name, value);
+  }
+  return out;
+}
 
 std::map<std::string, std::string> EdgelessHeaders(
     const std::vector<std::pair<std::string, std::string>>& headers) {

@@ -63,6 +63,19 @@ Result<EdgelessRequest> DecodeEdgelessRequest(std::string_view json);
 std::string EncodeEdgelessResponse(int status, std::string_view body,
                                    const std::map<std::string, std::string>& headers);
 
+// Of a function's reply's headers (names lower-cased, as
+// DecodeEdgelessResponse leaves them), those an http-ingress passes on to
+// its client, in name order: not Content-Type (the reply carries it apart),
+// Content-Length, Server, Date, hop-by-hop or X-Aether-* headers, and only
+// names that are tokens with values of visible ASCII, space and tab (a CR
+// or LF would split the response). At most kMaxEdgelessResponseHeaders of
+// them and kMaxEdgelessResponseHeaderBytes of names and values; the rest
+// are left out.
+constexpr size_t kMaxEdgelessResponseHeaders = 64;
+constexpr size_t kMaxEdgelessResponseHeaderBytes = size_t{16} * 1024;
+std::vector<std::pair<std::string, std::string>> EdgelessResponseHeaders(
+    const std::map<std::string, std::string>& headers);
+
 // A function's reply. InvalidArgument naming what is wrong: not JSON, not
 // an object, a status outside 100..599, a body that is not null or a list
 // of bytes (0..255), headers that are not an object of strings.

@@ -37,5 +37,37 @@ TEST(EdgelessHttpTest, BadResponsesSayWhatIsWrong) {
   }
 }
 
+// A function's response headers become the client's: only those that
+// cannot split the response, replace the server's framing or pose as it.
+TEST(EdgelessHttpTest, ResponseHeadersAClientMaySee) {
+  std::map<std::string, std::string> from_function = {{"x-function", "wfe"},
+                                                      {"cache-control", "no-store, max-age=0"},
+                                                      {"x-tab", "a\tb"},
+                                                      {"x-split", "a\r\nset-cookie: evil=1"},
+                                                      {"x-nul", std::string("a\0b", 3)},
+                                                      {"x-high", "caf\xc3\xa9"},
+                                                      {"bad name", "x"},
+                                                      {"bad:name", "x"},
+                                                      {"", "x"},
+                                                      {"content-type", "text/plain"},
+                                                      {"content-length", "1"},
+                                                      {"transfer-encoding", "chunked"},
+                                                      {"connection", "close"},
+                                                      {"proxy-authenticate", "x"},
+                                                      {"server", "fake"},
+                                                      {"date", "yesterday"},
+                                                      {"x-aether-node", "other"}};
+  std::vector<std::pair<std::string, std::string>> want = {
+      {"cache-control", "no-store, max-age=0"}, {"x-function", "wfe"}, {"x-tab", "a\tb"}};
+  EXPECT_EQ(EdgelessResponseHeaders(from_function), want);
+
+  std::map<std::string, std::string> many;
+  for (int i = 0; i < 100; ++i) many["x-" + std::to_string(1000 + i)] = "v";
+  EXPECT_EQ(EdgelessResponseHeaders(many).size(), kMaxEdgelessResponseHeaders);
+  std::map<std::string, std::string> big = {{"x-a", std::string(10000, 'a')},
+                                            {"x-b", std::string(10000, 'b')}};
+  ASSERT_EQ(EdgelessResponseHeaders(big).size(), 1u);
+}
+
 }  // namespace
 }  // namespace aether::workflow

@@ -53,14 +53,16 @@ DeliveryError DeliveryErrorFor(const Status& st) {
 }
 
 // The reply of an EDGELESS function to EDGELESS's HTTP request: its
-// status, body and content type (other headers are not passed on); a reply
+// status, body, content type and the headers a client may see; a reply
 // that is not EDGELESS's HTTP response is the function's fault, a 502.
 IngressReply FromEdgelessResponse(std::string_view reply, const std::string& default_type) {
   Result<EdgelessResponse> r = DecodeEdgelessResponse(reply);
   if (!r.ok()) return IngressError(502, "bad_gateway", r.status().message());
   auto type = r->headers.find("content-type");
-  return IngressReply{r->status, type != r->headers.end() ? type->second : default_type,
-                      std::move(r->body)};
+  IngressReply out{r->status, type != r->headers.end() ? type->second : default_type,
+                   std::move(r->body)};
+  out.headers = EdgelessResponseHeaders(r->headers);
+  return out;
 }
 
 IngressReply ErrorFor(const Status& st) {

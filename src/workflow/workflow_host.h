@@ -128,6 +128,9 @@ struct IngressReply {
   std::string content_type;
   std::string body;
   int retry_after_s = 0;  // > 0: a Retry-After header (503: full, not running)
+  // More response headers: those of an EDGELESS function's HTTP response
+  // that may reach the client (EdgelessResponseHeaders).
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 // What an http-ingress in EDGELESS's format hands its target besides the

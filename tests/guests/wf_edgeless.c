@@ -21,7 +21,7 @@
 // edgeless_mem_alloc), "call:<out>:<msg>" calls on and replies with the
 // result; EDGELESS's HTTP request JSON ({"method":...}, from an
 // http-ingress in its format) is answered 200 with the request itself as
-// the body. Init logs
+// the body and a few headers, good and bad. Init logs
 // "init:<payload|->|state:<state|->"; stop logs "stop".
 #include <stddef.h>
 #include <stdint.h>
@@ -211,7 +211,14 @@ int handle_call_asm(uint8_t* node, uint8_t* component, char* p, size_t n, char**
       if (i > 0) put(",", 1);
       put_int((uint8_t)p[i]);
     }
-    puts_("],\"status\":200,\"headers\":{\"content-type\":\"application/json\"}}");
+    // Headers a client should see (x-function, cache-control) and some it
+    // must not: a CR LF that would split the response, the server's own
+    // framing, a name that is not a token.
+    puts_(
+        "],\"status\":200,\"headers\":{\"content-type\":\"application/json\","
+        "\"x-function\":\"wfe\",\"cache-control\":\"no-store\","
+        "\"x-split\":\"a\\r\\nset-cookie: evil=1\",\"content-length\":\"1\","
+        "\"transfer-encoding\":\"chunked\",\"server\":\"fake\",\"bad name\":\"x\"}}");
     char* r = (char*)edgeless_mem_alloc(text_len);
     memcpy(r, text, text_len);
     *out_ptr = r;

@@ -115,6 +115,8 @@ TEST(WorkflowTest, PipelineAcrossTwoEngines) {
 // does: the Host the client sent, the path with its query, the end-to-end
 // headers (names in lower case); through the control plane too, which
 // forwards the headers and the query and says which Host was asked for.
+// The function's response headers reach the client, but none that would
+// split the response or replace the server's framing.
 TEST(WorkflowTest, EdgelessIngressPassesHostQueryAndHeaders) {
   Control control;
   Engine e1(control, "edge-1");
@@ -140,6 +142,14 @@ TEST(WorkflowTest, EdgelessIngressPassesHostQueryAndHeaders) {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (!r.ok()) return {};
     EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->Header("X-Function"), "wfe");
+    EXPECT_EQ(r->Header("Cache-Control"), "no-store");
+    EXPECT_EQ(r->Header("Content-Type"), "application/json");
+    EXPECT_EQ(r->Header("Content-Length"), std::to_string(r->body.size()));
+    EXPECT_EQ(r->Header("Server"), "aether");
+    for (const char* absent : {"X-Split", "Set-Cookie", "Transfer-Encoding", "bad name"}) {
+      EXPECT_EQ(r->Header(absent), "") << absent;
+    }
     boost::system::error_code ec;
     json::value v = json::parse(r->body, ec);
     return !ec && v.is_object() ? v.as_object() : json::object{};
