@@ -40,10 +40,10 @@ std::string ErrorCode(const HttpResponse& r) {
 }
 
 // What a /dataplane/v1/call answer means to the caller (the protocol doc's table).
-Result<std::string> CallResult(HttpResponse&& r, const std::string& instance) {
+Result<CallReply> CallResult(HttpResponse&& r, const std::string& instance) {
   switch (r.status) {
     case 200:
-      return std::move(r.body);
+      return CallReply{std::move(r.body), r.Header(kReplyHeader) == "none"};
     case 404:
       return NotFound("no instance " + instance + " on its node: " + ErrorMessage(r));
     case 503:
@@ -430,14 +430,13 @@ Dataplane::Impl::CallRequest Dataplane::Impl::NewCall(const OutputTarget& target
   return c;
 }
 
-Result<std::string> Dataplane::Impl::CallAnswer(Result<HttpResponse> r,
-                                                const std::string& instance) {
-  Result<std::string> reply =
+Result<CallReply> Dataplane::Impl::CallAnswer(Result<HttpResponse> r, const std::string& instance) {
+  Result<CallReply> reply =
       r.ok() ? CallResult(std::move(*r), instance)
       : r.status().code() == Code::kDeadlineExceeded
-          ? Result<std::string>(DeadlineExceeded(instance + " did not reply in time"))
-      : stopping.load() ? Result<std::string>(Unavailable("the dataplane is stopping"))
-                        : Result<std::string>(Unavailable(r.status().message()));
+          ? Result<CallReply>(DeadlineExceeded(instance + " did not reply in time"))
+      : stopping.load() ? Result<CallReply>(Unavailable("the dataplane is stopping"))
+                        : Result<CallReply>(Unavailable(r.status().message()));
   (reply.ok() ? calls_ok : calls_failed).fetch_add(1, std::memory_order_relaxed);
   return reply;
 }
@@ -461,16 +460,16 @@ void Dataplane::Call(const OutputTarget& target, std::string_view source, std::s
                            .timeout = call->wait};
   d.call_http->Send(std::move(request), [&d, call, instance = target.instance,
                                          done = std::move(done)](Result<HttpResponse> r) {
-    Result<std::string> reply = d.CallAnswer(std::move(r), instance);
+    Result<CallReply> reply = d.CallAnswer(std::move(r), instance);
     d.calls_pending.fetch_sub(1);
     done(std::move(reply));
   });
 }
 
-std::optional<Result<std::string>> Dataplane::CallOnThisThread(const OutputTarget& target,
-                                                               std::string_view source,
-                                                               std::string_view payload,
-                                                               milliseconds timeout) {
+std::optional<Result<CallReply>> Dataplane::CallOnThisThread(const OutputTarget& target,
+                                                             std::string_view source,
+                                                             std::string_view payload,
+                                                             milliseconds timeout) {
   Impl& d = *impl_;
   if (Status st = d.CheckCall(target, source, payload); !st.ok()) return st;
   Impl::CallRequest call = d.NewCall(target, source, payload, timeout);

@@ -147,10 +147,10 @@ class Dataplane final : public RemoteLink {
             std::chrono::milliseconds timeout, ReplyFn done) override;
   // The same call over a kept connection, sent and read on the calling
   // thread; cut by Stop (Unavailable).
-  std::optional<Result<std::string>> CallOnThisThread(const OutputTarget& target,
-                                                      std::string_view source,
-                                                      std::string_view payload,
-                                                      std::chrono::milliseconds timeout) override;
+  std::optional<Result<CallReply>> CallOnThisThread(const OutputTarget& target,
+                                                    std::string_view source,
+                                                    std::string_view payload,
+                                                    std::chrono::milliseconds timeout) override;
   void CountSendDropped(const OutputTarget& target) override;
 
   // Adds the receiving routes to `server` (before it starts):

@@ -29,6 +29,9 @@ namespace aether::workflow {
 inline constexpr std::string_view kEventsPath = "/dataplane/v1/events";
 inline constexpr std::string_view kCallPath = "/dataplane/v1/call";
 inline constexpr std::string_view kTimeoutHeader = "X-Aether-Timeout-Ms";
+// On a call's 200 answer: "none" when the callee has no reply (CallReply::none;
+// the body is empty). A caller that does not know it reads an empty reply.
+inline constexpr std::string_view kReplyHeader = "X-Aether-Reply";
 inline constexpr std::string_view kEventsContentType = "application/x-aether-events";
 
 struct Dataplane::Impl {
@@ -71,7 +74,7 @@ struct Dataplane::Impl {
   CallRequest NewCall(const OutputTarget& target, std::string_view source, std::string_view payload,
                       std::chrono::milliseconds timeout) const;
   // The caller's reply from the peer's answer, counted.
-  Result<std::string> CallAnswer(Result<HttpResponse> r, const std::string& instance);
+  Result<CallReply> CallAnswer(Result<HttpResponse> r, const std::string& instance);
 
   Peer* PeerFor(const OutputTarget& target);  // null when stopping
   void SendLoop(Peer& peer);

@@ -211,11 +211,14 @@ void Dataplane::Register(HttpServer& server, WorkflowHost& host) {
             d->calls_received.fetch_add(1, std::memory_order_relaxed);
             // The frame's views point into req.body, which lives until Call returns
             // (the host copies what it keeps).
-            h->Call(f->target, f->source, f->payload, std::chrono::milliseconds(timeout_ms),
-                    [respond = std::move(respond)](Result<std::string> reply) {
-                      if (!reply.ok()) return respond(CallError(reply.status()));
-                      respond(HttpResponse{200, "application/octet-stream", std::move(*reply), {}});
-                    });
+            h->Call(
+                f->target, f->source, f->payload, std::chrono::milliseconds(timeout_ms),
+                [respond = std::move(respond)](Result<CallReply> reply) {
+                  if (!reply.ok()) return respond(CallError(reply.status()));
+                  HttpResponse out{200, "application/octet-stream", std::move(reply->bytes), {}};
+                  if (reply->none) out.headers.emplace_back(kReplyHeader, "none");
+                  respond(std::move(out));
+                });
           }});
 
   // http-ingress: any method; the host answers 405 for one its ingress does

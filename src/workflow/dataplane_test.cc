@@ -26,12 +26,11 @@ using testing::kInstances;
 // Counters are updated after the peer answers: wait for them.
 using aether::testing::Eventually;
 
-Result<std::string> CallAndWait(Dataplane& dp, const OutputTarget& t, std::string_view payload,
-                                milliseconds timeout = milliseconds(2000)) {
-  std::promise<Result<std::string>> p;
+Result<CallReply> CallAndWait(Dataplane& dp, const OutputTarget& t, std::string_view payload,
+                              milliseconds timeout = milliseconds(2000)) {
+  std::promise<Result<CallReply>> p;
   auto f = p.get_future();
-  dp.Call(t, "caller", payload, timeout,
-          [&p](Result<std::string> r) { p.set_value(std::move(r)); });
+  dp.Call(t, "caller", payload, timeout, [&p](Result<CallReply> r) { p.set_value(std::move(r)); });
   return f.get();
 }
 
@@ -158,7 +157,18 @@ TEST(DataplaneTest, CallsMapEveryAnswer) {
   b.host.AddInstance("wf/f/0");
   auto ok = CallAndWait(a.dataplane, b.Target("wf/f/0"), std::string("hi\0there", 8));
   ASSERT_TRUE(ok.ok()) << ok.status().message();
-  EXPECT_EQ(*ok, std::string("wf/f/0|caller|hi\0there", 22));
+  EXPECT_EQ(ok->bytes, std::string("wf/f/0|caller|hi\0there", 22));
+  EXPECT_FALSE(ok->none);
+  // "No reply" crosses the link as such (an EDGELESS caller tells it from
+  // an empty reply), on both ways of calling.
+  auto none = CallAndWait(a.dataplane, b.Target("wf/f/0"), "none");
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_TRUE(none->none);
+  EXPECT_EQ(none->bytes, "");
+  std::optional<Result<CallReply>> here =
+      a.dataplane.CallOnThisThread(b.Target("wf/f/0"), "s", "none", milliseconds(2000));
+  ASSERT_TRUE(here && here->ok());
+  EXPECT_TRUE((*here)->none);
   // The caller's budget, passed on (less what waiting for a call thread took).
   EXPECT_LE(b.host.last_call_timeout(), milliseconds(2000));
   EXPECT_GT(b.host.last_call_timeout(), milliseconds(1900));
@@ -180,8 +190,8 @@ TEST(DataplaneTest, CallsMapEveryAnswer) {
 
   OutputTarget dead{"wf/f/0", "gone", "http://127.0.0.1:1"};
   EXPECT_EQ(CallAndWait(a.dataplane, dead, "x").status().code(), Code::kUnavailable);
-  EXPECT_EQ(a.dataplane.counters().calls_ok, 2u);
-  EXPECT_EQ(b.dataplane.counters().calls_received, 7u);
+  EXPECT_EQ(a.dataplane.counters().calls_ok, 4u);
+  EXPECT_EQ(b.dataplane.counters().calls_received, 9u);
 }
 
 TEST(DataplaneTest, ConcurrentCallsDoNotBlockTheIoThread) {
@@ -192,15 +202,15 @@ TEST(DataplaneTest, ConcurrentCallsDoNotBlockTheIoThread) {
   Node a, b;
   b.Trust({&a});
   b.host.AddInstance("wf/f/0");
-  std::vector<std::promise<Result<std::string>>> ps(8);
+  std::vector<std::promise<Result<CallReply>>> ps(8);
   for (auto& p : ps) {
     a.dataplane.Call(b.Target("wf/f/0"), "s", "together:8", milliseconds(10000),
-                     [&p](Result<std::string> r) { p.set_value(std::move(r)); });
+                     [&p](Result<CallReply> r) { p.set_value(std::move(r)); });
   }
   for (auto& p : ps) {
-    Result<std::string> r = p.get_future().get();
+    Result<CallReply> r = p.get_future().get();
     ASSERT_TRUE(r.ok()) << "calls were serialized: " << r.status().message();
-    EXPECT_EQ(*r, "together");
+    EXPECT_EQ(r->bytes, "together");
   }
 }
 
@@ -212,16 +222,15 @@ TEST(DataplaneTest, CallsInFlightHoldNoThreadOfTheCaller) {
   b.Trust({&a});
   b.host.AddInstance("wf/f/0");
   constexpr int kCalls = 48;
-  std::vector<std::promise<Result<std::string>>> ps(kCalls);
+  std::vector<std::promise<Result<CallReply>>> ps(kCalls);
   for (auto& p : ps) {
     a.dataplane.Call(b.Target("wf/f/0"), "s", "together:" + std::to_string(kCalls),
-                     milliseconds(10000),
-                     [&p](Result<std::string> r) { p.set_value(std::move(r)); });
+                     milliseconds(10000), [&p](Result<CallReply> r) { p.set_value(std::move(r)); });
   }
   for (auto& p : ps) {
-    Result<std::string> r = p.get_future().get();
+    Result<CallReply> r = p.get_future().get();
     ASSERT_TRUE(r.ok()) << r.status().message();
-    EXPECT_EQ(*r, "together");
+    EXPECT_EQ(r->bytes, "together");
   }
   EXPECT_EQ(a.dataplane.counters().calls_ok, static_cast<uint64_t>(kCalls));
 }
@@ -233,14 +242,14 @@ TEST(DataplaneTest, CallsPastTheConnectionsWaitAndPastThePendingBoundAreRefused)
   Node a(o), b;
   b.Trust({&a});
   b.host.AddInstance("wf/f/0");
-  std::vector<std::promise<Result<std::string>>> ps(3);
+  std::vector<std::promise<Result<CallReply>>> ps(3);
   // Two on the two connections, one waiting for a connection: all three
   // answered in turn.
   for (auto& p : ps) {
     a.dataplane.Call(b.Target("wf/f/0"), "s", "sleep:200", milliseconds(10000),
-                     [&p](Result<std::string> r) { p.set_value(std::move(r)); });
+                     [&p](Result<CallReply> r) { p.set_value(std::move(r)); });
   }
-  Result<std::string> refused = CallAndWait(a.dataplane, b.Target("wf/f/0"), "x");
+  Result<CallReply> refused = CallAndWait(a.dataplane, b.Target("wf/f/0"), "x");
   EXPECT_EQ(refused.status().code(), Code::kResourceExhausted) << refused.status().message();
   for (auto& p : ps) EXPECT_TRUE(p.get_future().get().ok());
   EXPECT_TRUE(CallAndWait(a.dataplane, b.Target("wf/f/0"), "x").ok());
@@ -250,11 +259,11 @@ TEST(DataplaneTest, ACallOnTheCallersThreadAnswersAsCallDoesAndStopCutsIt) {
   Node a, b;
   b.Trust({&a});
   b.host.AddInstance("wf/f/0");
-  std::optional<Result<std::string>> r =
+  std::optional<Result<CallReply>> r =
       a.dataplane.CallOnThisThread(b.Target("wf/f/0"), "s", "hi", milliseconds(5000));
   ASSERT_TRUE(r.has_value());
   ASSERT_TRUE(r->ok()) << r->status().message();
-  EXPECT_EQ(**r, "wf/f/0|s|hi");
+  EXPECT_EQ((*r)->bytes, "wf/f/0|s|hi");
   EXPECT_EQ(b.host.last_call_timeout(), milliseconds(5000));
   r = a.dataplane.CallOnThisThread(b.Target("wf/nope/0"), "s", "x", milliseconds(5000));
   EXPECT_EQ(r->status().code(), Code::kNotFound);
@@ -272,7 +281,7 @@ TEST(DataplaneTest, ACallOnTheCallersThreadAnswersAsCallDoesAndStopCutsIt) {
   ASSERT_TRUE(Eventually([&] { return b.host.last_call_timeout() == milliseconds(4000); }));
   a.dataplane.Stop();
   ASSERT_EQ(cut.wait_for(milliseconds(2000)), std::future_status::ready) << "Stop did not cut it";
-  std::optional<Result<std::string>> c = cut.get();
+  std::optional<Result<CallReply>> c = cut.get();
   EXPECT_EQ(c->status().code(), Code::kUnavailable) << c->status().message();
   r = a.dataplane.CallOnThisThread(b.Target("wf/f/0"), "s", "late", milliseconds(5000));
   EXPECT_EQ(r->status().code(), Code::kUnavailable);
@@ -504,12 +513,12 @@ TEST(DataplaneTest, StopFailsWaitingCalls) {
   Node b;
   b.Trust({a.get()});
   b.host.AddInstance("wf/f/0");
-  std::promise<Result<std::string>> first, second;
-  std::future<Result<std::string>> f1 = first.get_future(), f2 = second.get_future();
+  std::promise<Result<CallReply>> first, second;
+  std::future<Result<CallReply>> f1 = first.get_future(), f2 = second.get_future();
   a->dataplane.Call(b.Target("wf/f/0"), "s", "sleep:1000", milliseconds(10000),
-                    [&](Result<std::string> r) { first.set_value(std::move(r)); });
+                    [&](Result<CallReply> r) { first.set_value(std::move(r)); });
   a->dataplane.Call(b.Target("wf/f/0"), "s", "x", milliseconds(10000),
-                    [&](Result<std::string> r) { second.set_value(std::move(r)); });
+                    [&](Result<CallReply> r) { second.set_value(std::move(r)); });
   // The first call is in flight at the peer (on the only connection).
   ASSERT_TRUE(Eventually([&] { return b.host.last_call_timeout() != milliseconds(-1); }));
   a->dataplane.Stop();
@@ -517,7 +526,7 @@ TEST(DataplaneTest, StopFailsWaitingCalls) {
   // that waited for the call in flight would see its reply ("slept").
   ASSERT_EQ(f1.wait_for(milliseconds(0)), std::future_status::ready);
   ASSERT_EQ(f2.wait_for(milliseconds(0)), std::future_status::ready);
-  Result<std::string> r1 = f1.get(), r2 = f2.get();
+  Result<CallReply> r1 = f1.get(), r2 = f2.get();
   EXPECT_EQ(r1.status().code(), Code::kUnavailable) << r1.status().message();
   EXPECT_EQ(r2.status().code(), Code::kUnavailable) << r2.status().message();
 }

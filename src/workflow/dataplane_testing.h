@@ -77,7 +77,8 @@ class FakeHost final : public WorkflowHost {
   // replies after N ms or DeadlineExceeded when `timeout` is shorter,
   // "together:N" -> replies "together" once N such calls are here at the
   // same time (DeadlineExceeded when `timeout` passes first), "gone" ->
-  // Unavailable; anything else echoes "<instance>|<source>|<payload>".
+  // Unavailable, "none" -> no reply (CallReply::none); anything else echoes
+  // "<instance>|<source>|<payload>".
   void Call(std::string_view instance, std::string_view source, std::string_view payload,
             std::chrono::milliseconds timeout, ReplyFn done) override {
     {
@@ -99,7 +100,7 @@ class FakeHost final : public WorkflowHost {
           return done(DeadlineExceeded("timed out"));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-        done(std::string("slept"));
+        done(CallReply{"slept"});
       });
       return;
     }
@@ -116,11 +117,12 @@ class FakeHost final : public WorkflowHost {
         if (!met)
           return done(
               DeadlineExceeded(std::to_string(seen) + " calls met, not " + std::to_string(n)));
-        done(std::string("together"));
+        done(CallReply{"together"});
       });
       return;
     }
-    done(std::string(instance) + "|" + std::string(source) + "|" + std::string(payload));
+    if (payload == "none") return done(CallReply{.bytes = {}, .none = true});
+    done(CallReply{std::string(instance) + "|" + std::string(source) + "|" + std::string(payload)});
   }
 
   using WorkflowHost::Ingress;

@@ -134,7 +134,7 @@ Status IngressActor::StartInstance(const InstanceAssignment& a, Failure* /*trapp
   return OkStatus();
 }
 
-Actor::Outcome IngressActor::Handle(Event& /*e*/, std::string* /*reply*/, Failure* failure) {
+Actor::Outcome IngressActor::Handle(Event& /*e*/, CallReply* /*reply*/, Failure* failure) {
   failure->message = "an http-ingress takes no events";
   return Outcome::kFailed;
 }
@@ -254,16 +254,23 @@ void IngressActor::Request(std::string_view method, std::string_view idempotency
   }
   core_.CallFrom(*this, output, body, config->timeout,
                  [done = std::move(done), type = config->content_type,
-                  edgeless = config->edgeless](Result<std::string> r) {
+                  edgeless = config->edgeless](Result<CallReply> r) {
                    if (!r.ok()) {
                      done(ErrorFor(r.status()));
                      return;
                    }
                    if (!edgeless) {
-                     done(IngressReply{200, type, std::move(*r)});
+                     done(IngressReply{200, type, std::move(r->bytes)});
                      return;
                    }
-                   done(FromEdgelessResponse(*r, type));
+                   if (r->none) {
+                     done(IngressError(502, "no_reply",
+                                       "the function answered CallRet::NoReply; an http-ingress "
+                                       "in EDGELESS's format needs EDGELESS's HTTP response JSON "
+                                       "(CallRet::Reply)"));
+                     return;
+                   }
+                   done(FromEdgelessResponse(r->bytes, type));
                  });
 }
 
@@ -324,12 +331,13 @@ void IngressActor::Portal(std::string_view method, const PortalRequest& portal, 
     }
     timeout = std::min(timeout, *given);
   }
-  core_.CallFrom(*this, output, body, timeout, [done = std::move(done)](Result<std::string> r) {
+  // A call across domains carries bytes: "no reply" arrives as an empty one.
+  core_.CallFrom(*this, output, body, timeout, [done = std::move(done)](Result<CallReply> r) {
     if (!r.ok()) {
       done(ErrorFor(r.status()));
       return;
     }
-    done(IngressReply{200, "application/octet-stream", std::move(*r)});
+    done(IngressReply{200, "application/octet-stream", std::move(r->bytes)});
   });
 }
 

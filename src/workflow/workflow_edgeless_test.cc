@@ -137,6 +137,9 @@ TEST_F(EdgelessTest, CallsGetReplyNoReplyOrError) {
   EXPECT_TRUE(Saw("call:1:zz"));
   ASSERT_TRUE(host_->Cast(e.id, "test", "call:next:none").ok());
   EXPECT_TRUE(Saw("call:0:"));
+  // An empty Reply is a reply, not NoReply.
+  ASSERT_TRUE(host_->Cast(e.id, "test", "call:next:echo:").ok());
+  EXPECT_TRUE(Saw("call:1:"));
   ASSERT_TRUE(host_->Cast(e.id, "test", "call:next:err").ok());
   ASSERT_TRUE(host_->Cast(e.id, "test", "call:nowhere:x").ok());
   ASSERT_TRUE(host_->Cast(e.id, "test", "call:self:x").ok());
@@ -149,6 +152,13 @@ TEST_F(EdgelessTest, CallsGetReplyNoReplyOrError) {
   Result<std::string> r = CallSync(*host_, p.id, "echo:outside");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(*r, "outside");
+  Result<CallReply> none = CallSyncReply(*host_, p.id, "none");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->none);
+  Result<CallReply> empty = CallSyncReply(*host_, p.id, "echo:");
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_FALSE(empty->none);
+  EXPECT_EQ(empty->bytes, "");
   Result<std::string> err = CallSync(*host_, p.id, "err");
   EXPECT_FALSE(err.ok());
   EXPECT_NE(err.status().message().find("CallRet::Err"), std::string::npos);
@@ -250,8 +260,8 @@ TEST_F(EdgelessTest, EdgelessMessagingTestFunctionRuns) {
   InstanceAssignment src = Logging("src", "wf_edgeless");
   m.outputs["@src"] = {Local(src.id)};
   m.output_components["@src"] = "src";
-  remote_.on_call = [](const OutputTarget&, std::string_view payload) -> Result<std::string> {
-    return std::string("answer to ") + std::string(payload);
+  remote_.on_call = [](const OutputTarget&, std::string_view payload) -> Result<CallReply> {
+    return CallReply{std::string("answer to ") + std::string(payload)};
   };
   ApplyAndWait({m, src});
 

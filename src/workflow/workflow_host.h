@@ -40,9 +40,17 @@ using protocol::InstanceStatus;
 using protocol::OutputTarget;
 using protocol::PeerGrant;
 
+// A call's answer: the callee's reply, or that it has none (`none`, bytes
+// empty: an EDGELESS function's CallRet::NoReply). Only an EDGELESS caller
+// tells the two apart; to every other caller "none" is an empty reply.
+struct CallReply {
+  std::string bytes;
+  bool none = false;
+};
+
 // Replies to calls are asynchronous everywhere: a callback, called exactly
 // once from any thread (possibly before the call returns).
-using ReplyFn = std::function<void(Result<std::string> reply)>;
+using ReplyFn = std::function<void(Result<CallReply> reply)>;
 
 // Delivery to instances on other nodes (dataplane.h implements it over
 // HTTP). Errors of Cast: ResourceExhausted when the link's queue is still
@@ -61,10 +69,10 @@ class RemoteLink {
   // the reply anyway (a guest in aether.call): it saves the hand-offs to the
   // link's threads and back. nullopt: not offered, use Call. Default: not
   // offered.
-  virtual std::optional<Result<std::string>> CallOnThisThread(const OutputTarget& target,
-                                                              std::string_view source,
-                                                              std::string_view payload,
-                                                              std::chrono::milliseconds timeout) {
+  virtual std::optional<Result<CallReply>> CallOnThisThread(const OutputTarget& target,
+                                                            std::string_view source,
+                                                            std::string_view payload,
+                                                            std::chrono::milliseconds timeout) {
     (void)target, (void)source, (void)payload, (void)timeout;
     return std::nullopt;
   }

@@ -75,10 +75,11 @@ TEST_F(WorkflowIngressTest, EdgelessFormatCallsWithEdgelessHttpJson) {
   std::mutex mu;
   std::string seen;
   std::string answer = R"({"body":[111,107],"status":201,"headers":{"Content-Type":"text/x"}})";
-  remote_.on_call = [&](const OutputTarget&, std::string_view payload) -> Result<std::string> {
+  remote_.on_call = [&](const OutputTarget&, std::string_view payload) -> Result<CallReply> {
     std::lock_guard lock(mu);
     seen = std::string(payload);
-    return answer;
+    // "none": the function answers CallRet::NoReply.
+    return CallReply{answer == "none" ? "" : answer, answer == "none"};
   };
   IngressReply r = Request(kWf, "hello", "POST", "hi");
   EXPECT_EQ(r.status, 201);
@@ -108,6 +109,13 @@ TEST_F(WorkflowIngressTest, EdgelessFormatCallsWithEdgelessHttpJson) {
   }
   r = Request(kWf, "hello", "GET", "");
   EXPECT_EQ(r.status, 502) << r.body;
+  {
+    std::lock_guard lock(mu);
+    answer = "none";
+  }
+  r = Request(kWf, "hello", "GET", "");
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_NE(r.body.find("\"no_reply\""), std::string::npos) << r.body;
   // A method EDGELESS has no name for cannot be given to its functions.
   r = Request(kWf, "hello", "OPTIONS", "");
   EXPECT_EQ(r.status, 405) << r.body;

@@ -108,7 +108,7 @@ class FakeRemote : public RemoteLink {
     keep_ = keep;
   }
 
-  std::function<Result<std::string>(const OutputTarget&, std::string_view)> on_call;
+  std::function<Result<CallReply>(const OutputTarget&, std::string_view)> on_call;
   std::function<void(std::string_view payload)> on_cast;  // set before use, then read-only
 
  private:
@@ -263,14 +263,14 @@ inline ::testing::AssertionResult ApplyAndWaitRunning(WorkflowHost& host,
          << (host.Statuses().empty() ? "-" : host.Statuses()[0].last_error);
 }
 
-// A blocking Call for tests.
-inline Result<std::string> CallSync(WorkflowHost& host, const std::string& instance,
-                                    std::string_view payload,
-                                    std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+// A blocking Call for tests: the reply as it came, or (CallSync) its bytes.
+inline Result<CallReply> CallSyncReply(
+    WorkflowHost& host, const std::string& instance, std::string_view payload,
+    std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
   std::mutex mu;
   std::condition_variable cv;
-  std::optional<Result<std::string>> out;
-  host.Call(instance, "test", payload, timeout, [&](Result<std::string> r) {
+  std::optional<Result<CallReply>> out;
+  host.Call(instance, "test", payload, timeout, [&](Result<CallReply> r) {
     std::lock_guard lock(mu);
     out.emplace(std::move(r));
     cv.notify_all();
@@ -278,6 +278,13 @@ inline Result<std::string> CallSync(WorkflowHost& host, const std::string& insta
   std::unique_lock lock(mu);
   cv.wait(lock, [&] { return out.has_value(); });
   return std::move(*out);
+}
+inline Result<std::string> CallSync(WorkflowHost& host, const std::string& instance,
+                                    std::string_view payload,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  Result<CallReply> r = CallSyncReply(host, instance, payload, timeout);
+  if (!r.ok()) return r.status();
+  return std::move(r->bytes);
 }
 
 inline void HostFixture::ApplyAndWait(std::vector<InstanceAssignment> instances) {

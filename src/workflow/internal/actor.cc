@@ -446,7 +446,7 @@ void Actor::Process(Event& e, bool* trapped) {
     e.reply = nullptr;
     return;
   }
-  std::string reply;
+  CallReply reply;
   Failure f;
   Outcome o = Handle(e, &reply, &f);
   events_.fetch_add(1, std::memory_order_relaxed);

@@ -98,9 +98,9 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
                     ReplyFn reply, WaitUntil wait_until);
   // For targets that can answer a blocking caller on its own thread
   // (resources): the reply, or nullopt to go through the mailbox.
-  virtual std::optional<Result<std::string>> DirectCall(std::string_view /*source*/,
-                                                        std::string_view /*payload*/,
-                                                        std::chrono::milliseconds /*timeout*/) {
+  virtual std::optional<Result<CallReply>> DirectCall(std::string_view /*source*/,
+                                                      std::string_view /*payload*/,
+                                                      std::chrono::milliseconds /*timeout*/) {
     return std::nullopt;
   }
 
@@ -159,7 +159,7 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   // backoff like a trap in a handler).
   virtual Status StartInstance(const InstanceAssignment& a, Failure* trapped) = 0;
   // Handles one event; for a call `reply` is the answer on kOk.
-  virtual Outcome Handle(Event& e, std::string* reply, Failure* failure) = 0;
+  virtual Outcome Handle(Event& e, CallReply* reply, Failure* failure) = 0;
   // Destroys the instance; `graceful`: say goodbye first (handle_stop).
   virtual void StopInstance(bool graceful) = 0;
   // Applies a changed assignment to the running instance in place (a

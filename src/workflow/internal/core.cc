@@ -17,7 +17,7 @@ namespace {
 // Calls `fn` once: the reply or the deadline, whichever comes first.
 struct ReplyOnce {
   explicit ReplyOnce(ReplyFn f) : fn(std::move(f)) {}
-  void operator()(Result<std::string> r) {
+  void operator()(Result<CallReply> r) {
     if (done.exchange(true, std::memory_order_acq_rel)) return;
     ReplyFn f = std::move(fn);
     f(std::move(r));
@@ -30,7 +30,7 @@ struct ReplyOnce {
 struct Waiter {
   std::mutex mu;
   std::condition_variable cv;
-  std::optional<Result<std::string>> result;
+  std::optional<Result<CallReply>> result;
 };
 
 Result<const Route*> FindRoute(const Wiring* w, std::string_view output, const std::string& from) {
@@ -108,7 +108,7 @@ void Core::CallTo(const Target& t, std::string_view source, std::string_view pay
     // Replies come from actors, which the Core outlives.
     t.local->Call(
         source, payload, deadline,
-        [once, timer = &timer_, timer_id](Result<std::string> r) {
+        [once, timer = &timer_, timer_id](Result<CallReply> r) {
           timer->Cancel(timer_id);
           (*once)(std::move(r));
         },
@@ -219,25 +219,25 @@ void Core::CallFrom(Actor& from, std::string_view output, std::string_view paylo
   CallTo((*route)->Pick(), from.component(), payload, timeout, std::move(done));
 }
 
-Result<std::string> Core::CallFromBlocking(Actor& from, std::string_view output,
-                                           std::string_view payload,
-                                           std::chrono::milliseconds timeout) {
+Result<CallReply> Core::CallFromBlocking(Actor& from, std::string_view output,
+                                         std::string_view payload,
+                                         std::chrono::milliseconds timeout) {
   std::shared_ptr<const Wiring> w = from.wiring();
   Result<const Route*> route = FindRoute(w.get(), output, from.id());
   if (!route.ok()) return route.status();
   const Target& t = (*route)->Pick();
   Pool::Blocking blocking(pool_);  // other actors keep their threads meanwhile
   if (t.local != nullptr) {
-    std::optional<Result<std::string>> direct =
+    std::optional<Result<CallReply>> direct =
         t.local->DirectCall(from.component(), payload, timeout);
     if (direct) return std::move(*direct);
   } else if (RemoteLink* link = t.remote ? remote() : nullptr) {
-    std::optional<Result<std::string>> here =
+    std::optional<Result<CallReply>> here =
         link->CallOnThisThread(t.where, from.component(), payload, timeout);
     if (here) return std::move(*here);
   }
   auto waiter = std::make_shared<Waiter>();
-  ReplyFn reply = [waiter](Result<std::string> r) {
+  ReplyFn reply = [waiter](Result<CallReply> r) {
     std::lock_guard lock(waiter->mu);
     if (!waiter->result) waiter->result.emplace(std::move(r));
     waiter->cv.notify_one();

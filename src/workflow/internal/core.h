@@ -96,8 +96,8 @@ class Core {
   // Blocking on the calling thread (a guest's aether.call, a resource's
   // ctx.call): at most `timeout`, of which at most send_wait for room in a
   // full local mailbox. A local resource target is called directly.
-  Result<std::string> CallFromBlocking(Actor& from, std::string_view output,
-                                       std::string_view payload, std::chrono::milliseconds timeout);
+  Result<CallReply> CallFromBlocking(Actor& from, std::string_view output, std::string_view payload,
+                                     std::chrono::milliseconds timeout);
 
   void CallTo(const Target& t, std::string_view source, std::string_view payload,
               std::chrono::milliseconds timeout, ReplyFn done);

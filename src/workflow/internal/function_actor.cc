@@ -143,7 +143,7 @@ Actor::Outcome FunctionActor::Put(std::string_view bytes, uint32_t* ptr,
   return Outcome::kOk;
 }
 
-Actor::Outcome FunctionActor::Handle(Event& e, std::string* reply, Failure* failure) {
+Actor::Outcome FunctionActor::Handle(Event& e, CallReply* reply, Failure* failure) {
   if (abi_ == Abi::kEdgeless) return HandleEdgeless(e, reply, failure);
   bool call = static_cast<bool>(e.reply);
   if (call ? !has_call_ : !has_cast_) {
@@ -187,7 +187,7 @@ Actor::Outcome FunctionActor::Handle(Event& e, std::string* reply, Failure* fail
     failure->message = "handle_call returned a reply outside the memory";
     return Outcome::kFailed;
   }
-  *reply = std::move(*bytes);
+  reply->bytes = std::move(*bytes);
   return Outcome::kOk;
 }
 
@@ -248,9 +248,10 @@ int32_t FunctionActor::HostCall(std::string_view output, std::string_view payloa
   auto left = std::chrono::duration_cast<milliseconds>(event_deadline_ - Clock::now());
   if (left.count() <= 0) return -3;
   timeout = std::min(timeout, left);
-  Result<std::string> r = core_.CallFromBlocking(*this, output, payload, timeout);
+  Result<CallReply> r = core_.CallFromBlocking(*this, output, payload, timeout);
+  last_reply_none_ = r.ok() && r->none;
   if (r.ok()) {
-    last_reply_ = std::move(*r);
+    last_reply_ = std::move(r->bytes);
     return static_cast<int32_t>(std::min<size_t>(last_reply_.size(), INT32_MAX));
   }
   if (r.status().code() == Code::kNotFound) {

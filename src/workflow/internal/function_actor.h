@@ -60,7 +60,7 @@ class FunctionActor : public Actor {
 
  protected:
   Status StartInstance(const InstanceAssignment& a, Failure* trapped) override;
-  Outcome Handle(Event& e, std::string* reply, Failure* failure) override;
+  Outcome Handle(Event& e, CallReply* reply, Failure* failure) override;
   void StopInstance(bool graceful) override;
 
  private:
@@ -73,10 +73,10 @@ class FunctionActor : public Actor {
 
   // The EDGELESS ABI's side of StartInstance, Handle and StopInstance.
   Status StartEdgeless(const InstanceAssignment& a, Failure* trapped);
-  Outcome HandleEdgeless(Event& e, std::string* reply, Failure* failure);
+  Outcome HandleEdgeless(Event& e, CallReply* reply, Failure* failure);
   void StopEdgeless(bool graceful);
   // A call's reply from handle_call_asm's CallRet and out pointers.
-  Outcome TakeReply(int32_t ret, uint32_t out_ptr, uint32_t out_len, std::string* reply,
+  Outcome TakeReply(int32_t ret, uint32_t out_ptr, uint32_t out_len, CallReply* reply,
                     Failure* failure);
   // Frees a buffer the engine allocated (edgeless_mem_free, when exported).
   void EdgelessFree(uint32_t ptr, uint32_t len);
@@ -109,6 +109,7 @@ class FunctionActor : public Actor {
   // During an event (pool worker only):
   std::chrono::steady_clock::time_point event_deadline_{};
   std::string last_reply_;
+  bool last_reply_none_ = false;  // the last call's callee had no reply (CallReply::none)
   // At-least-once: the id of the event being handled ("" for a call) and
   // its casts so far, from which each cast's id derives (event_ids.h).
   std::string event_id_;

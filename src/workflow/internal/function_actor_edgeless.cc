@@ -116,7 +116,7 @@ void FunctionActor::EdgelessFree(uint32_t ptr, uint32_t len) {
       "edgeless_mem_free", &f);
 }
 
-Actor::Outcome FunctionActor::HandleEdgeless(Event& e, std::string* reply, Failure* failure) {
+Actor::Outcome FunctionActor::HandleEdgeless(Event& e, CallReply* reply, Failure* failure) {
   bool call = static_cast<bool>(e.reply);
   if (call ? !has_call_ : !has_cast_) {
     failure->message =
@@ -188,7 +188,7 @@ Actor::Outcome FunctionActor::HandleEdgeless(Event& e, std::string* reply, Failu
 }
 
 Actor::Outcome FunctionActor::TakeReply(int32_t ret, uint32_t out_ptr, uint32_t out_len,
-                                        std::string* reply, Failure* failure) {
+                                        CallReply* reply, Failure* failure) {
   if (ret == kReply) {
     // The reply's address and length, each a u32 the guest wrote.
     Result<std::string> where = instance_->ReadMemory(out_ptr, 4);
@@ -208,10 +208,13 @@ Actor::Outcome FunctionActor::TakeReply(int32_t ret, uint32_t out_ptr, uint32_t 
                          std::to_string(kMaxPayload) + " bytes";
       return Outcome::kFailed;
     }
-    *reply = std::move(*bytes);
+    reply->bytes = std::move(*bytes);
     return Outcome::kOk;
   }
-  if (ret == kNoReply) return Outcome::kOk;
+  if (ret == kNoReply) {
+    reply->none = true;
+    return Outcome::kOk;
+  }
   failure->message = ret == kCallError
                          ? "handle_call_asm answered an error (CallRet::Err)"
                          : "handle_call_asm returned " + std::to_string(ret) + ", not 0, 1 or 2";
@@ -324,7 +327,8 @@ int32_t FunctionActor::EdgelessCall(std::string_view target, std::string_view pa
   }
   int32_t n = HostCall(target, payload, 0);
   if (n < 0) return kCallError;
-  if (n == 0) return kNoReply;
+  // An empty reply is a reply (a buffer of 0 bytes), as EDGELESS hands it on.
+  if (last_reply_none_) return kNoReply;
   return GiveReply(out_ptr_ptr, out_len_ptr);
 }
 

@@ -29,7 +29,9 @@ Status ResourceActor::StartInstance(const InstanceAssignment& a, Failure* /*trap
   ctx.call = [this](std::string_view output, std::string_view payload,
                     std::chrono::milliseconds timeout) -> Result<std::string> {
     if (payload.size() > kMaxPayload) return ResourceExhausted("the payload is over 1 MiB");
-    return core_.CallFromBlocking(*this, output, payload, timeout);
+    Result<CallReply> r = core_.CallFromBlocking(*this, output, payload, timeout);
+    if (!r.ok()) return r.status();
+    return std::move(r->bytes);  // a resource reads "no reply" as an empty one
   };
   ctx.outputs = [this] {
     std::vector<std::string> names;
@@ -45,7 +47,7 @@ Status ResourceActor::StartInstance(const InstanceAssignment& a, Failure* /*trap
   return OkStatus();
 }
 
-Actor::Outcome ResourceActor::Handle(Event& e, std::string* reply, Failure* failure) {
+Actor::Outcome ResourceActor::Handle(Event& e, CallReply* reply, Failure* failure) {
   std::shared_lock lock(resource_mu_);
   if (resource_ == nullptr) {
     failure->message = "the resource is not running";
@@ -70,21 +72,22 @@ Actor::Outcome ResourceActor::Handle(Event& e, std::string* reply, Failure* fail
   Result<std::string> r =
       resource_->Call(e.source, e.payload, std::max(left, std::chrono::milliseconds(1)));
   if (r.ok()) {
-    *reply = std::move(*r);
+    reply->bytes = std::move(*r);
     return Outcome::kOk;
   }
   failure->message = r.status().message();
   return Outcome::kFailed;
 }
 
-std::optional<Result<std::string>> ResourceActor::DirectCall(std::string_view source,
-                                                             std::string_view payload,
-                                                             std::chrono::milliseconds timeout) {
+std::optional<Result<CallReply>> ResourceActor::DirectCall(std::string_view source,
+                                                           std::string_view payload,
+                                                           std::chrono::milliseconds timeout) {
   std::shared_lock lock(resource_mu_);
-  if (resource_ == nullptr) return Result<std::string>(Unavailable(id() + " is not running"));
+  if (resource_ == nullptr) return Result<CallReply>(Unavailable(id() + " is not running"));
   Result<std::string> r = resource_->Call(source, payload, timeout);
-  if (!r.ok() && r.status().code() != Code::kDeadlineExceeded) ReportFailure(r.status().message());
-  return r;
+  if (r.ok()) return Result<CallReply>(CallReply{std::move(*r)});
+  if (r.status().code() != Code::kDeadlineExceeded) ReportFailure(r.status().message());
+  return Result<CallReply>(r.status());
 }
 
 bool ResourceActor::UpdateInstance(const InstanceAssignment& old, const InstanceAssignment& a) {

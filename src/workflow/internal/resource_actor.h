@@ -23,12 +23,12 @@ class ResourceActor : public Actor {
   using Actor::Actor;
   ~ResourceActor() override;
 
-  std::optional<Result<std::string>> DirectCall(std::string_view source, std::string_view payload,
-                                                std::chrono::milliseconds timeout) override;
+  std::optional<Result<CallReply>> DirectCall(std::string_view source, std::string_view payload,
+                                              std::chrono::milliseconds timeout) override;
 
  protected:
   Status StartInstance(const InstanceAssignment& a, Failure* trapped) override;
-  Outcome Handle(Event& e, std::string* reply, Failure* failure) override;
+  Outcome Handle(Event& e, CallReply* reply, Failure* failure) override;
   void StopInstance(bool graceful) override;
   bool UpdateInstance(const InstanceAssignment& old, const InstanceAssignment& a) override;
 
@@ -56,7 +56,7 @@ class IngressActor : public Actor {
 
  protected:
   Status StartInstance(const InstanceAssignment& a, Failure* trapped) override;
-  Outcome Handle(Event& e, std::string* reply, Failure* failure) override;
+  Outcome Handle(Event& e, CallReply* reply, Failure* failure) override;
   void StopInstance(bool graceful) override;
   bool accepts_events() const override { return false; }
 
