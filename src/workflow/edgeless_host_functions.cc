@@ -141,7 +141,7 @@ void SlfAsm(void* ctx, uint32_t out_node_ptr, uint32_t out_component_ptr) {
     return;
   }
   std::memcpy(node, self->node_uuid().data(), 16);
-  std::memcpy(component, self->component_uuid().data(), 16);
+  std::memcpy(component, self->instance_uuid().data(), 16);
 }
 
 void SyncAsm(void* ctx, uint32_t ptr, uint32_t len) {

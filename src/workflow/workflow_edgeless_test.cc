@@ -129,6 +129,58 @@ TEST_F(EdgelessTest, RawCastsAndCallsAnswerTheSender) {
   EXPECT_EQ(StatusOf(*host_, p.id)->failures, 0);
 }
 
+// With several instances of a component, an instance id names one of
+// them: the sender of an event is that instance on its node, and cast_raw
+// to it reaches that instance, not any of its component's.
+TEST_F(EdgelessTest, RawCastsReachTheExactInstanceThatSent) {
+  InstanceAssignment p = Logging("p", "wf_edgeless");
+  std::vector<InstanceAssignment> all;
+  for (int i = 0; i < 3; ++i) {
+    InstanceAssignment s = Logging("s", "wf_edgeless");
+    s.id = Id("s", i);
+    s.outputs["next"] = {Local(p.id)};
+    s.output_components["next"] = "p";
+    p.outputs["@s"].push_back(Local(s.id));
+    all.push_back(s);
+  }
+  p.outputs["@s"].push_back(Remote(Id("s", 3)));  // one more on another node
+  p.output_components["@s"] = "s";
+  all.push_back(p);
+  ApplyAndWait(all);
+  std::string node = Hex(NodeUuid(kNode));
+  std::string s2 = Hex(internal::InstanceUuid(kWf, "s", 2));
+  EXPECT_NE(s2, Hex(ComponentUuid(kWf, "s")));
+  EXPECT_EQ(Hex(internal::InstanceUuid(kWf, "s", 0)), Hex(ComponentUuid(kWf, "s")));
+
+  // p sees which instance sent, and where it runs.
+  ASSERT_TRUE(host_->Cast(Id("s", 2), "test", "cast:next:src").ok());
+  EXPECT_TRUE(Saw("src:" + node + ":" + s2));
+  ASSERT_TRUE(host_->Cast(p.id, "s/3", "src").ok());
+  EXPECT_TRUE(Saw("src:" + Hex(NodeUuid("n2")) + ":" + Hex(internal::InstanceUuid(kWf, "s", 3))));
+  // s/2 asks p to answer it; p's cast_raw reaches s/2 every time (a round
+  // robin over the three would not), which reports its own id.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(host_->Cast(Id("s", 2), "test", "cast:next:raw:slf").ok());
+  }
+  EXPECT_TRUE(Eventually([&] {
+    int seen = 0;
+    for (const std::string& l : Logged()) seen += l == "slf:" + node + ":" + s2 ? 1 : 0;
+    return seen == 3;
+  }));
+  for (const std::string& l : Logged()) {
+    EXPECT_TRUE(!l.starts_with("slf:") || l == "slf:" + node + ":" + s2) << l;
+  }
+  // The instance on another node: the cast goes to it over the link.
+  ASSERT_TRUE(host_->Cast(p.id, "s/3", "raw:over").ok());
+  EXPECT_TRUE(Eventually([&] {
+    for (const FakeRemote::Sent& sent : remote_.sent()) {
+      if (sent.instance == Id("s", 3) && sent.payload == "over") return true;
+    }
+    return false;
+  }));
+  EXPECT_EQ(StatusOf(*host_, p.id)->failures, 0);
+}
+
 TEST_F(EdgelessTest, CallsGetReplyNoReplyOrError) {
   InstanceAssignment e, p;
   std::tie(e, p) = Pair();

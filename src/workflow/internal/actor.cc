@@ -4,7 +4,9 @@
 #include <utility>
 
 #include "common/log.h"
+#include "protocol/ids.h"
 #include "workflow/internal/log_intake.h"
+#include "workflow/internal/source_ref.h"
 
 namespace aether::workflow::internal {
 
@@ -35,6 +37,12 @@ constexpr milliseconds kFailedFirst{5000}, kFailedMax{60000};
 
 milliseconds NextBackoff(milliseconds current, milliseconds first, milliseconds max) {
   return current.count() == 0 ? first : std::min(current * 2, max);
+}
+
+// The index in "<workflow>/<component>/<index>" (0 for an id that has none).
+uint32_t IndexOf(std::string_view instance_id) {
+  std::optional<protocol::InstanceIdParts> p = protocol::ParseInstanceId(instance_id);
+  return p && p->index > 0 ? static_cast<uint32_t>(p->index) : 0;
 }
 
 }  // namespace
@@ -83,6 +91,8 @@ Actor::Actor(Core& core, InstanceAssignment assignment)
       id_(assignment.id),
       workflow_(assignment.workflow),
       component_(assignment.component),
+      index_(IndexOf(assignment.id)),
+      source_ref_(SourceRef(component_, index_)),
       incarnation_(assignment.incarnation),
       logged_(assignment.delivery == protocol::Delivery::kAtLeastOnce),
       assignment_(std::move(assignment)),

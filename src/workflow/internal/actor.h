@@ -79,6 +79,9 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   // incarnation is another actor): names its stream and buckets.
   WorkflowRef workflow_ref() const { return {workflow_, incarnation_}; }
   const std::string& component() const { return component_; }
+  // This instance's index, and the source its events carry (source_ref.h).
+  uint32_t index() const { return index_; }
+  const std::string& source_ref() const { return source_ref_; }
   // At-least-once (its workflow's delivery; fixed for the actor's life):
   // casts to and from it go through the log (Core::AppendFrom), its events
   // come from its LogIntake and are settled once handled.
@@ -196,6 +199,8 @@ class Actor : public Runnable, public std::enable_shared_from_this<Actor> {
   void FinishStop();
 
   const std::string id_, workflow_, component_;
+  const uint32_t index_;
+  const std::string source_ref_;
   const int64_t incarnation_;
   const bool logged_;
 

@@ -41,6 +41,17 @@ Result<const Route*> FindRoute(const Wiring* w, std::string_view output, const s
   return NotFound("output \"" + std::string(output) + "\" of " + from + " is not mapped");
 }
 
+// The route's round robin pick, or the target that is `instance`.
+Result<const Target*> PickTarget(const Route& route, std::string_view output,
+                                 std::string_view instance) {
+  if (instance.empty()) return &route.Pick();
+  for (const Target& t : route.targets) {
+    if (t.where.instance == instance) return &t;
+  }
+  return NotFound(std::string(instance) + " is not among the targets of output \"" +
+                  std::string(output) + "\" (it stopped or moved)");
+}
+
 // A one-off piece of work on the pool; `dropped` runs if it never does.
 class Task : public Runnable {
  public:
@@ -175,7 +186,7 @@ Status Core::AppendTo(Actor& from, std::string_view component, std::string_view 
 }
 
 Status Core::CastFrom(Actor& from, std::string_view output, std::string_view payload,
-                      WaitUntil wait_until, bool at_edge) {
+                      WaitUntil wait_until, bool at_edge, std::string_view instance) {
   if (from.logged()) {
     return AppendFrom(from, output, payload,
                       std::chrono::steady_clock::now() + options_.log_append_timeout, "", at_edge);
@@ -183,15 +194,17 @@ Status Core::CastFrom(Actor& from, std::string_view output, std::string_view pay
   std::shared_ptr<const Wiring> w = from.wiring();
   Result<const Route*> route = FindRoute(w.get(), output, from.id());
   if (!route.ok()) return route.status();
-  const Target& t = (*route)->Pick();
+  Result<const Target*> picked = PickTarget(**route, output, instance);
+  if (!picked.ok()) return picked.status();
+  const Target& t = **picked;
   // First without waiting: the common case takes no pool lock.
-  Status st = Deliver(t, from.component(), payload, kNoWait);
+  Status st = Deliver(t, from.source_ref(), payload, kNoWait);
   // An instance never waits for room in its own mailbox: only it drains it.
   if (st.code() == Code::kResourceExhausted && t.local.get() != &from &&
       std::chrono::steady_clock::now() < wait_until) {
     from.CountWaited();
     Pool::Blocking blocking(pool_);  // other actors keep a thread while this one waits
-    st = Deliver(t, from.component(), payload, wait_until);
+    st = Deliver(t, from.source_ref(), payload, wait_until);
   }
   if (st.code() != Code::kResourceExhausted) return st;
   // Who counts a send that found no room: the edge refused it (its client
@@ -216,16 +229,19 @@ void Core::CallFrom(Actor& from, std::string_view output, std::string_view paylo
     done(route.status());
     return;
   }
-  CallTo((*route)->Pick(), from.component(), payload, timeout, std::move(done));
+  CallTo((*route)->Pick(), from.source_ref(), payload, timeout, std::move(done));
 }
 
 Result<CallReply> Core::CallFromBlocking(Actor& from, std::string_view output,
                                          std::string_view payload,
-                                         std::chrono::milliseconds timeout) {
+                                         std::chrono::milliseconds timeout,
+                                         std::string_view instance) {
   std::shared_ptr<const Wiring> w = from.wiring();
   Result<const Route*> route = FindRoute(w.get(), output, from.id());
   if (!route.ok()) return route.status();
-  const Target& t = (*route)->Pick();
+  Result<const Target*> picked = PickTarget(**route, output, instance);
+  if (!picked.ok()) return picked.status();
+  const Target& t = **picked;
   Pool::Blocking blocking(pool_);  // other actors keep their threads meanwhile
   if (t.local != nullptr) {
     std::optional<Result<CallReply>> direct =
@@ -233,7 +249,7 @@ Result<CallReply> Core::CallFromBlocking(Actor& from, std::string_view output,
     if (direct) return std::move(*direct);
   } else if (RemoteLink* link = t.remote ? remote() : nullptr) {
     std::optional<Result<CallReply>> here =
-        link->CallOnThisThread(t.where, from.component(), payload, timeout);
+        link->CallOnThisThread(t.where, from.source_ref(), payload, timeout);
     if (here) return std::move(*here);
   }
   auto waiter = std::make_shared<Waiter>();
@@ -245,9 +261,9 @@ Result<CallReply> Core::CallFromBlocking(Actor& from, std::string_view output,
   auto deadline = clock().Deadline(timeout);
   if (t.local != nullptr) {
     auto wait = std::chrono::steady_clock::now() + std::min(options_.send_wait, timeout);
-    t.local->Call(from.component(), payload, deadline, std::move(reply), wait);
+    t.local->Call(from.source_ref(), payload, deadline, std::move(reply), wait);
   } else {
-    CallTo(t, from.component(), payload, timeout, std::move(reply));
+    CallTo(t, from.source_ref(), payload, timeout, std::move(reply));
   }
   std::unique_lock lock(waiter->mu);
   if (!clock().WaitUntil(lock, waiter->cv, deadline, [&] { return waiter->result.has_value(); })) {

@@ -73,9 +73,12 @@ class Core {
   // http-ingress whose client is told) as refused on `from`; Unavailable
   // when the target does not run.
   // An at-least-once `from` appends instead (AppendFrom, within
-  // log_append_timeout; `wait_until` does not apply).
+  // log_append_timeout; `wait_until` does not apply). With `instance`, the
+  // target is that instance of the output's (not the round robin's pick);
+  // NotFound when it is not among them.
+  // Events carry `from`'s source_ref() (source_ref.h).
   Status CastFrom(Actor& from, std::string_view output, std::string_view payload,
-                  WaitUntil wait_until, bool at_edge = false);
+                  WaitUntil wait_until, bool at_edge = false, std::string_view instance = {});
   // At-least-once: appends the event, with `event_id` (empty: a random
   // one), to the log for the component `output` leads to; OK once the log
   // stored it, at the latest at `deadline`. Blocks (a Pool::Blocking
@@ -96,8 +99,10 @@ class Core {
   // Blocking on the calling thread (a guest's aether.call, a resource's
   // ctx.call): at most `timeout`, of which at most send_wait for room in a
   // full local mailbox. A local resource target is called directly.
+  // `instance` as for CastFrom.
   Result<CallReply> CallFromBlocking(Actor& from, std::string_view output, std::string_view payload,
-                                     std::chrono::milliseconds timeout);
+                                     std::chrono::milliseconds timeout,
+                                     std::string_view instance = {});
 
   void CallTo(const Target& t, std::string_view source, std::string_view payload,
               std::chrono::milliseconds timeout, ReplyFn done);

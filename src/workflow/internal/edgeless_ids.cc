@@ -32,6 +32,12 @@ EdgelessUuid ComponentUuid(std::string_view workflow, std::string_view component
   return NameUuid("aether-component", workflow, component);
 }
 
+EdgelessUuid InstanceUuid(std::string_view workflow, std::string_view component, uint32_t index) {
+  if (index == 0) return ComponentUuid(workflow, component);
+  return NameUuid("aether-instance", workflow,
+                  std::string(component).append("/").append(std::to_string(index)));
+}
+
 std::string FormatUuid(const EdgelessUuid& id) {
   std::string hex = HexLower(id);
   return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "workflow/internal/event_ids.h"
 #include "workflow/internal/instance_state.h"
+#include "workflow/internal/source_ref.h"
 
 namespace aether::workflow::internal {
 
@@ -159,11 +160,13 @@ Actor::Outcome FunctionActor::Handle(Event& e, CallReply* reply, Failure* failur
   auto remaining = [&] {
     return std::max<Clock::duration>(event_deadline_ - Clock::now(), milliseconds(1));
   };
+  // The Aether ABI names the sending component, not its instance.
+  std::string_view source = ParseSourceRef(e.source).component;
   uint32_t src = 0, data = 0;
-  Outcome out = Put(e.source, &src, remaining(), failure);
+  Outcome out = Put(source, &src, remaining(), failure);
   if (out == Outcome::kOk) out = Put(e.payload, &data, remaining(), failure);
   if (out != Outcome::kOk) return out;
-  uint64_t args[] = {src, e.source.size(), data, e.payload.size()};
+  uint64_t args[] = {src, source.size(), data, e.payload.size()};
   if (!call) {
     out = CheckCall(instance_->Call("handle_cast", "v:iiii", args, remaining()), "handle_cast",
                     failure);
@@ -211,7 +214,8 @@ std::string FunctionActor::NextCastId(std::string_view output) {
   return event_id_.empty() ? std::string() : DerivedEventId(event_id_, output, casts_++);
 }
 
-int32_t FunctionActor::HostCast(std::string_view output, std::string_view payload) {
+int32_t FunctionActor::HostCast(std::string_view output, std::string_view payload,
+                                std::string_view instance) {
   if (payload.size() > kMaxPayload) return -5;
   // Held while the target is full (the flow control of workflows), or
   // until the log stored it (at-least-once), within this event's own
@@ -228,7 +232,7 @@ int32_t FunctionActor::HostCast(std::string_view output, std::string_view payloa
     }
   } else {
     WaitUntil wait = std::min(Clock::now() + core_.options().send_wait, event_deadline_);
-    st = core_.CastFrom(*this, output, payload, wait);
+    st = core_.CastFrom(*this, output, payload, wait, /*at_edge=*/false, instance);
   }
   if (st.ok()) return 0;
   if (st.code() == Code::kNotFound) {
@@ -239,7 +243,7 @@ int32_t FunctionActor::HostCast(std::string_view output, std::string_view payloa
 }
 
 int32_t FunctionActor::HostCall(std::string_view output, std::string_view payload,
-                                uint32_t timeout_ms) {
+                                uint32_t timeout_ms, std::string_view instance) {
   if (payload.size() > kMaxPayload) return -5;
   milliseconds timeout = timeout_ms != 0 ? milliseconds(timeout_ms)
                                          : std::chrono::duration_cast<milliseconds>(event_timeout_);
@@ -248,7 +252,7 @@ int32_t FunctionActor::HostCall(std::string_view output, std::string_view payloa
   auto left = std::chrono::duration_cast<milliseconds>(event_deadline_ - Clock::now());
   if (left.count() <= 0) return -3;
   timeout = std::min(timeout, left);
-  Result<CallReply> r = core_.CallFromBlocking(*this, output, payload, timeout);
+  Result<CallReply> r = core_.CallFromBlocking(*this, output, payload, timeout, instance);
   last_reply_none_ = r.ok() && r->none;
   if (r.ok()) {
     last_reply_ = std::move(r->bytes);
@@ -302,7 +306,7 @@ void FunctionActor::DeliverDelayed(const std::string& output, bool to_self, cons
   if (!logged()) {
     // On the timer's thread, which must not wait.
     Status st =
-        to_self ? Cast(component(), data, kNoWait) : core_.CastFrom(*this, output, data, kNoWait);
+        to_self ? Cast(source_ref(), data, kNoWait) : core_.CastFrom(*this, output, data, kNoWait);
     if (to_self && st.code() == Code::kResourceExhausted) CountDropped();
     if (!st.ok() && st.code() != Code::kResourceExhausted) {
       ReportFailure("delayed cast to \"" + output + "\": " + st.message());

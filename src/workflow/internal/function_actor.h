@@ -27,8 +27,12 @@ class FunctionActor : public Actor {
 
   // For the host functions, on the thread running this instance's event
   // (ExecContext::extension points here during its calls).
-  int32_t HostCast(std::string_view output, std::string_view payload);
-  int32_t HostCall(std::string_view output, std::string_view payload, uint32_t timeout_ms);
+  // `instance`: that instance among the output's targets (an EDGELESS raw
+  // cast or call), else the round robin's pick.
+  int32_t HostCast(std::string_view output, std::string_view payload,
+                   std::string_view instance = {});
+  int32_t HostCall(std::string_view output, std::string_view payload, uint32_t timeout_ms,
+                   std::string_view instance = {});
   // Copies the last call's reply into `dst` (at most its size); the count.
   uint32_t HostCallReply(uint8_t* dst, uint32_t dst_len) const;
   int32_t HostDelayedCast(uint64_t delay_ms, std::string_view output, std::string_view payload);
@@ -38,13 +42,15 @@ class FunctionActor : public Actor {
   // guest misused the ABI (or its allocator trapped): end its call.
   static constexpr int32_t kEdgelessTrap = -1;
   void EdgelessCast(std::string_view target, std::string_view payload);
-  void EdgelessCastRaw(const EdgelessUuid& component, std::string_view payload);
+  // To the instance with that id (edgeless_ids.h): this one, or one of the
+  // targets of its outputs (its senders' "@" routes among them).
+  void EdgelessCastRaw(const EdgelessUuid& instance, std::string_view payload);
   // CallRet as EDGELESS encodes it: 0 no reply, 1 reply (a buffer from the
   // guest's edgeless_mem_alloc, its address and length written to the two
   // u32 out pointers), 2 error; or kEdgelessTrap.
   int32_t EdgelessCall(std::string_view target, std::string_view payload, uint32_t out_ptr_ptr,
                        uint32_t out_len_ptr);
-  int32_t EdgelessCallRaw(const EdgelessUuid& component, std::string_view payload,
+  int32_t EdgelessCallRaw(const EdgelessUuid& instance, std::string_view payload,
                           uint32_t out_ptr_ptr, uint32_t out_len_ptr);
   void EdgelessDelayedCast(uint64_t delay_ms, std::string_view target, std::string_view payload);
   void EdgelessLog(uint32_t level, std::string_view target, std::string_view message);
@@ -54,7 +60,7 @@ class FunctionActor : public Actor {
   // calls: a host call made then is refused (a trap), so host calls never
   // nest.
   bool reentered() const { return reentered_; }
-  const EdgelessUuid& component_uuid() const { return component_uuid_; }
+  const EdgelessUuid& instance_uuid() const { return instance_uuid_; }
 
   static constexpr int64_t kMaxDelayed = 1000;  // pending delayed casts per instance
 
@@ -80,8 +86,18 @@ class FunctionActor : public Actor {
                     Failure* failure);
   // Frees a buffer the engine allocated (edgeless_mem_free, when exported).
   void EdgelessFree(uint32_t ptr, uint32_t len);
-  // The output that leads to `component` ("self" for this one), or "".
-  std::string RawTarget(const EdgelessUuid& component);
+  // Where a raw cast or call to an instance id goes: an output and the
+  // instance among its targets, and that instance's node.
+  struct RawRoute {
+    std::string output;
+    std::string instance;
+    EdgelessUuid node{};
+  };
+  // The route to `instance`, or null when none of this instance's outputs
+  // leads there. Rebuilds the cache when the wiring changed.
+  const RawRoute* FindRawRoute(const EdgelessUuid& instance);
+  // A call's CallRet for the guest from HostCall's result.
+  int32_t EdgelessCallResult(int32_t n, uint32_t out_ptr_ptr, uint32_t out_len_ptr);
   // An EDGELESS cast to this instance's own component.
   Status CastToSelf(std::string_view payload);
   // Hands the last call's reply to the guest (EdgelessCall's result).
@@ -101,11 +117,12 @@ class FunctionActor : public Actor {
   // EDGELESS: the optional allocator exports, this instance's ids, and the
   // store of the state it syncs (opened when it starts, if it imports sync_asm).
   bool has_free_ = false, has_clear_ = false, module_syncs_ = false;
-  EdgelessUuid node_uuid_{}, component_uuid_{};
+  EdgelessUuid node_uuid_{}, instance_uuid_{};
   std::unique_ptr<InstanceState> state_;
-  // The routes by component id, for raw casts: rebuilt when the wiring changes.
+  // The routes by instance id, for raw casts and the ids of senders:
+  // rebuilt when the wiring changes.
   std::shared_ptr<const Wiring> raw_wiring_;
-  std::map<EdgelessUuid, std::string> raw_routes_;
+  std::map<EdgelessUuid, RawRoute> raw_routes_;
   // During an event (pool worker only):
   std::chrono::steady_clock::time_point event_deadline_{};
   std::string last_reply_;

@@ -13,6 +13,7 @@
 #include "protocol/ids.h"
 #include "workflow/internal/function_actor.h"
 #include "workflow/internal/instance_state.h"
+#include "workflow/internal/source_ref.h"
 
 namespace aether::workflow::internal {
 
@@ -54,7 +55,7 @@ Status FunctionActor::StartEdgeless(const InstanceAssignment& a, Failure* trappe
   has_call_ = instance_->HasExport("handle_call_asm", "i:iiiiii");
   has_stop_ = instance_->HasExport("handle_stop_asm", "v:");
   node_uuid_ = NodeUuid(core_.options().node_id);
-  component_uuid_ = ComponentUuid(a.workflow, a.component);
+  instance_uuid_ = InstanceUuid(a.workflow, a.component, index());
 
   // The state it synced last, wherever it ran (instance_state.h); only a
   // module that can sync has one.
@@ -138,10 +139,17 @@ Actor::Outcome FunctionActor::HandleEdgeless(Event& e, CallReply* reply, Failure
                     "edgeless_mem_clear", failure);
     if (out != Outcome::kOk) return out;
   }
-  // The sender, as an EDGELESS instance id: its component's id; its node is
-  // not carried with an event, so it is the nil id.
+  // The sender, as an EDGELESS instance id: its instance's id, and its
+  // node's as this instance's routes know it (the nil id for a sender none
+  // of them leads to: it could not be answered anyway).
+  SourceParts from = ParseSourceRef(e.source);
+  EdgelessUuid src_component = InstanceUuid(workflow(), from.component, from.index);
   EdgelessUuid src_node{};
-  EdgelessUuid src_component = ComponentUuid(workflow(), e.source);
+  if (src_component == instance_uuid_) {
+    src_node = node_uuid_;
+  } else if (const RawRoute* back = FindRawRoute(src_component)) {
+    src_node = back->node;
+  }
   uint32_t component = 0, node = 0, payload = 0, out_ptr = 0, out_len = 0;
   out = Put(AsText(src_component), &component, remaining(), failure);
   if (out == Outcome::kOk) out = Put(AsText(src_node), &node, remaining(), failure);
@@ -247,7 +255,7 @@ Status FunctionActor::CastToSelf(std::string_view payload) {
     return st;
   }
   // Never waits: only this instance drains its mailbox, and it is busy.
-  Status st = Cast(component(), payload, kNoWait);
+  Status st = Cast(source_ref(), payload, kNoWait);
   if (st.code() == Code::kResourceExhausted) CountDropped();
   return st;
 }
@@ -263,35 +271,43 @@ void FunctionActor::EdgelessCast(std::string_view target, std::string_view paylo
   }
 }
 
-std::string FunctionActor::RawTarget(const EdgelessUuid& component) {
-  if (component == component_uuid_) return "self";
+const FunctionActor::RawRoute* FunctionActor::FindRawRoute(const EdgelessUuid& instance) {
   std::shared_ptr<const Wiring> w = wiring();
-  if (w == nullptr) return std::string();
+  if (w == nullptr) return nullptr;
   if (w != raw_wiring_) {
     raw_routes_.clear();
     for (const auto& [output, route] : *w) {
-      std::string_view target = route.component;
-      if (target.empty() && !route.targets.empty()) {  // an older control plane
-        std::optional<protocol::InstanceIdParts> to =
-            protocol::ParseInstanceId(route.targets.front().where.instance);
-        if (to) target = to->component;
+      for (const Target& t : route.targets) {
+        std::optional<protocol::InstanceIdParts> to = protocol::ParseInstanceId(t.where.instance);
+        if (!to || to->workflow != workflow()) continue;
+        // The first output that reaches an instance will do: each is a
+        // route to the same place.
+        raw_routes_.try_emplace(
+            InstanceUuid(workflow(), to->component, static_cast<uint32_t>(to->index)),
+            RawRoute{output, t.where.instance, NodeUuid(t.where.node_id)});
       }
-      if (!target.empty()) raw_routes_.emplace(ComponentUuid(workflow(), target), output);
     }
     raw_wiring_ = std::move(w);
   }
-  auto it = raw_routes_.find(component);
-  return it == raw_routes_.end() ? std::string() : it->second;
+  auto it = raw_routes_.find(instance);
+  return it == raw_routes_.end() ? nullptr : &it->second;
 }
 
-void FunctionActor::EdgelessCastRaw(const EdgelessUuid& component, std::string_view payload) {
-  std::string target = RawTarget(component);
-  if (target.empty()) {
-    GuestLog(2, "cast_raw to " + FormatUuid(component) +
-                    ": no component of this workflow with that id sends here or is an output");
+void FunctionActor::EdgelessCastRaw(const EdgelessUuid& instance, std::string_view payload) {
+  if (instance == instance_uuid_) {
+    (void)CastToSelf(payload);
     return;
   }
-  EdgelessCast(target, payload);
+  const RawRoute* route = FindRawRoute(instance);
+  if (route == nullptr) {
+    GuestLog(2, "cast_raw to " + FormatUuid(instance) +
+                    ": no instance of this workflow with that id sends here or is an output's");
+    return;
+  }
+  int32_t rc = HostCast(route->output, payload, route->instance);
+  if (rc != 0) {
+    GuestLog(2, "cast_raw to " + route->instance + " dropped (error " + std::to_string(rc) + ")");
+  }
 }
 
 int32_t FunctionActor::GiveReply(uint32_t out_ptr_ptr, uint32_t out_len_ptr) {
@@ -325,22 +341,27 @@ int32_t FunctionActor::EdgelessCall(std::string_view target, std::string_view pa
     GuestLog(2, "a call to \"self\" cannot be answered while this instance handles an event");
     return kCallError;
   }
-  int32_t n = HostCall(target, payload, 0);
+  return EdgelessCallResult(HostCall(target, payload, 0), out_ptr_ptr, out_len_ptr);
+}
+
+int32_t FunctionActor::EdgelessCallResult(int32_t n, uint32_t out_ptr_ptr, uint32_t out_len_ptr) {
   if (n < 0) return kCallError;
   // An empty reply is a reply (a buffer of 0 bytes), as EDGELESS hands it on.
   if (last_reply_none_) return kNoReply;
   return GiveReply(out_ptr_ptr, out_len_ptr);
 }
 
-int32_t FunctionActor::EdgelessCallRaw(const EdgelessUuid& component, std::string_view payload,
+int32_t FunctionActor::EdgelessCallRaw(const EdgelessUuid& instance, std::string_view payload,
                                        uint32_t out_ptr_ptr, uint32_t out_len_ptr) {
-  std::string target = RawTarget(component);
-  if (target.empty()) {
-    GuestLog(2, "call_raw to " + FormatUuid(component) +
-                    ": no component of this workflow with that id sends here or is an output");
+  if (instance == instance_uuid_) return EdgelessCall("self", payload, out_ptr_ptr, out_len_ptr);
+  const RawRoute* route = FindRawRoute(instance);
+  if (route == nullptr) {
+    GuestLog(2, "call_raw to " + FormatUuid(instance) +
+                    ": no instance of this workflow with that id sends here or is an output's");
     return kCallError;
   }
-  return EdgelessCall(target, payload, out_ptr_ptr, out_len_ptr);
+  return EdgelessCallResult(HostCall(route->output, payload, 0, route->instance), out_ptr_ptr,
+                            out_len_ptr);
 }
 
 void FunctionActor::EdgelessDelayedCast(uint64_t delay_ms, std::string_view target,

@@ -3,6 +3,8 @@
 #include <utility>
 #include <vector>
 
+#include "workflow/internal/source_ref.h"
+
 namespace aether::workflow::internal {
 
 ResourceActor::~ResourceActor() = default;
@@ -53,14 +55,16 @@ Actor::Outcome ResourceActor::Handle(Event& e, CallReply* reply, Failure* failur
     failure->message = "the resource is not running";
     return Outcome::kFailed;
   }
+  // Resources name the sending component, not its instance.
+  std::string_view source = ParseSourceRef(e.source).component;
   if (!e.reply) {
-    Status st = resource_->Cast(e.source, e.payload);
+    Status st = resource_->Cast(source, e.payload);
     if (st.code() == Code::kResourceExhausted) {
       // Its queue is full: hold this actor (its mailbox fills, and so the
       // producers before it wait) rather than lose the event.
       CountWaited();
       Pool::Blocking blocking(core_.pool());
-      st = resource_->CastWait(e.source, e.payload,
+      st = resource_->CastWait(source, e.payload,
                                std::chrono::steady_clock::now() + core_.options().send_wait);
     }
     if (st.ok()) return Outcome::kOk;
@@ -70,7 +74,7 @@ Actor::Outcome ResourceActor::Handle(Event& e, CallReply* reply, Failure* failur
   auto left =
       std::chrono::duration_cast<std::chrono::milliseconds>(e.deadline - core_.clock().Now());
   Result<std::string> r =
-      resource_->Call(e.source, e.payload, std::max(left, std::chrono::milliseconds(1)));
+      resource_->Call(source, e.payload, std::max(left, std::chrono::milliseconds(1)));
   if (r.ok()) {
     reply->bytes = std::move(*r);
     return Outcome::kOk;
