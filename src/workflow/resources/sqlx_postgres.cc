@@ -1,11 +1,14 @@
 // The sqlx resource's PostgreSQL backend (sql_backend.h), through libpq.
 // The database is the operator's ([[workflow.sql]]): its role's privileges
 // bound what guests can do; the engine adds one statement per event,
-// bound parameters only, and the server's statement_timeout.
+// bound parameters only, the server's statement_timeout, and a cancel
+// request when the caller's budget runs out first.
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -20,6 +23,9 @@ namespace {
 
 constexpr std::chrono::milliseconds kMinBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
+// After a cancel request, how long the server may take to answer it before
+// the connection is dropped instead.
+constexpr std::chrono::milliseconds kCancelGrace{2000};
 
 // Type OIDs (catalog/pg_type.h, stable across versions).
 constexpr Oid kBoolOid = 16, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kOidOid = 26,
@@ -94,7 +100,7 @@ class PostgresBackend final : public SqlBackend {
   explicit PostgresBackend(PostgresBackendOptions options) : options_(std::move(options)) {}
 
   Result<SqlOutcome> Run(std::string_view sql, SqlKind kind, std::string_view workflow,
-                         std::chrono::steady_clock::time_point /*deadline*/) override {
+                         std::chrono::steady_clock::time_point deadline) override {
     std::string text(sql);
     for (int attempt = 0;; ++attempt) {
       bool fresh = conn_ == nullptr;
@@ -122,12 +128,74 @@ class PostgresBackend final : public SqlBackend {
       }
       std::string id(workflow);
       const char* values[1] = {id.c_str()};
-      ResultPtr r(PQexecPrepared(conn_.get(), "", params, values, nullptr, nullptr, 0));
-      return Outcome(r.get(), kind);
+      return Execute(params, values, kind, deadline);
     }
   }
 
  private:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
+  // Runs the prepared statement. When `deadline` passes first, asks the
+  // server to cancel it (PQcancel), so that it does not run on to
+  // statement_timeout holding locks and this resource's thread (the next
+  // statements wait behind it).
+  Result<SqlOutcome> Execute(int params, const char* const* values, SqlKind kind,
+                             SteadyTime deadline) {
+    if (PQsendQueryPrepared(conn_.get(), "", params, values, nullptr, nullptr, 0) == 0) {
+      return Failure(nullptr);
+    }
+    bool cancelled = false;
+    ResultPtr last;
+    for (;;) {
+      while (PQisBusy(conn_.get()) != 0) {
+        auto now = std::chrono::steady_clock::now();
+        if (!cancelled && now >= deadline) {
+          Cancel();
+          cancelled = true;
+        }
+        SteadyTime until = cancelled ? deadline + kCancelGrace : deadline;
+        if (cancelled && now >= until) {
+          // No answer to the cancel: the connection goes (the server ends
+          // the statement when it notices, or at statement_timeout).
+          conn_.reset();
+          return DeadlineExceeded(
+              "sqlx: the statement ran past its caller's budget and the server did not answer "
+              "the cancel request; its connection to " +
+              options_.name + " was dropped");
+        }
+        if (!WaitReadable(until - now)) return Failure(nullptr);
+        if (PQconsumeInput(conn_.get()) == 0) return Failure(nullptr);
+      }
+      PGresult* r = PQgetResult(conn_.get());
+      if (r == nullptr) break;
+      last.reset(r);
+    }
+    if (cancelled && Field(last.get(), PG_DIAG_SQLSTATE) == "57014") {
+      return DeadlineExceeded("sqlx: the statement ran past its caller's budget and was cancelled");
+    }
+    return Outcome(last.get(), kind);
+  }
+
+  // Waits until the connection's socket is readable or `wait` passed
+  // (true), or the socket failed (false).
+  bool WaitReadable(std::chrono::steady_clock::duration wait) {
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+    pollfd p{PQsocket(conn_.get()), POLLIN, 0};
+    if (p.fd < 0) return false;
+    int rc = ::poll(&p, 1, static_cast<int>(std::clamp<int64_t>(ms, 1, 1000)));
+    return rc >= 0 || errno == EINTR;
+  }
+
+  void Cancel() {
+    PGcancel* c = PQgetCancel(conn_.get());
+    if (c == nullptr) return;
+    char error[256] = {};
+    if (PQcancel(c, error, sizeof error) == 0) {
+      LOG_DEBUG("sqlx: {}: the cancel request failed: {}", options_.name, error);
+    }
+    PQfreeCancel(c);
+  }
+
   Status Connect() {
     if (conn_ != nullptr) return OkStatus();
     Clock::TimePoint now = options_.clock->Now();

@@ -140,6 +140,25 @@ TEST_F(SqlxPostgresTest, TheStatementTimeoutStopsALongStatement) {
   EXPECT_EQ(Call(*r, "SELECT 1 AS one"), R"({"one":1})");
 }
 
+// A caller that stops waiting has its statement cancelled on the server:
+// the statement does not run on to statement_timeout, holding the
+// resource's thread (the next statement would wait behind it) and the
+// server's locks.
+TEST_F(SqlxPostgresTest, AStatementIsCancelledWhenItsCallerStopsWaiting) {
+  ResourceLimits limits = Limits();
+  limits.sqlx_statement_timeout = 60s;
+  auto r = Make(limits);
+  ASSERT_NE(r, nullptr);
+  Result<std::string> slow = r->Call("fn", "SELECT pg_sleep(30)", 300ms);
+  EXPECT_EQ(slow.status().code(), Code::kDeadlineExceeded) << slow.status().message();
+  // Within its own 10 s: the sleep (30 s) no longer holds the resource.
+  EXPECT_EQ(Call(*r, "SELECT 1 AS one"), R"({"one":1})");
+  EXPECT_EQ(Call(*r,
+                 "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE "
+                 "'SELECT pg_sleep(30)%' AND state = 'active'"),
+            R"({"n":0})");
+}
+
 // What a guest can do is what the configured role may do.
 TEST_F(SqlxPostgresTest, TheRolesPrivilegesBoundTheGuest) {
   ASSERT_TRUE(server_
