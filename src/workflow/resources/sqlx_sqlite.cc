@@ -5,10 +5,14 @@
 // values and statements, a size cap (max_page_count, set by us before the
 // authorizer closes PRAGMA) and a time budget per statement (a progress
 // handler). VACUUM, CREATE, DROP, BEGIN... never reach it: the resource
-// accepts only SELECT, WITH, INSERT, UPDATE, DELETE and REPLACE.
+// accepts only SELECT, WITH, INSERT, UPDATE, DELETE and REPLACE. Temporary
+// tables, indices and sorts stay in memory (no file outside the workflow's
+// directory, where no size cap would hold), and all of the engine's SQLite
+// memory is capped (kMaxSqliteHeap).
 #include <sqlite3.h>
 
 #include <array>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +33,10 @@ constexpr int kProgressSteps = 1000;
 // How long a statement waits for another connection's lock on the same
 // file (another instance of the workflow on this node).
 constexpr int kBusyTimeoutMs = 1000;
+// All SQLite memory of the engine (its sqlx databases are its only ones):
+// a statement whose sort or temporary table would take more fails with
+// ResourceExhausted instead of taking the node's memory.
+constexpr int64_t kMaxSqliteHeap = int64_t{256} << 20;
 
 constexpr std::array<std::string_view, 5> kDeniedFunctions = {
     "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"};
@@ -117,6 +125,11 @@ class SqliteBackend final : public SqlBackend {
     sqlite3_limit(d, SQLITE_LIMIT_LENGTH, kMaxValueBytes);
     sqlite3_limit(d, SQLITE_LIMIT_SQL_LENGTH, kMaxValueBytes);
     sqlite3_busy_timeout(d, kBusyTimeoutMs);
+    static std::once_flag heap_limit;
+    std::call_once(heap_limit, [] {
+      int64_t now = sqlite3_hard_heap_limit64(-1);
+      if (now == 0 || now > kMaxSqliteHeap) sqlite3_hard_heap_limit64(kMaxSqliteHeap);
+    });
     // The size cap: our own PRAGMAs, before the authorizer denies them.
     int64_t page_size = 4096;
     RETURN_IF_ERROR(QueryInt(d, "PRAGMA page_size", &page_size));
@@ -124,6 +137,11 @@ class SqliteBackend final : public SqlBackend {
     int64_t set = 0;
     RETURN_IF_ERROR(
         QueryInt(d, ("PRAGMA max_page_count = " + std::to_string(pages)).c_str(), &set));
+    // Temporary data in memory: a temp file would be outside the workflow's
+    // directory and max_page_count.
+    if (sqlite3_exec(d, "PRAGMA temp_store = MEMORY", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return Internal("sqlx: cannot keep SQLite's temporary data in memory");
+    }
     // EDGELESS's table, which its functions expect to find.
     char* err = nullptr;
     if (sqlite3_exec(d,
@@ -206,6 +224,14 @@ class SqliteBackend final : public SqlBackend {
       case SQLITE_TOOBIG:
         return ResourceExhausted("sqlx: a value or statement is larger than 1 MiB");
       case SQLITE_NOMEM:
+        if (sqlite3_hard_heap_limit64(-1) != 0) {
+          return ResourceExhausted(
+              "sqlx: the statement needs more memory than this engine's SQLite databases may "
+              "use (" +
+              std::to_string(kMaxSqliteHeap >> 20) + " MiB together)");
+        }
+        db_.reset();
+        return Unavailable("sqlx: " + options_.path + ": " + message);
       case SQLITE_IOERR:
       case SQLITE_CORRUPT:
       case SQLITE_NOTADB:

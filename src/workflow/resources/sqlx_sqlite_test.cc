@@ -3,6 +3,9 @@
 // a guest could send fails.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -47,6 +50,33 @@ class SqlxSqliteTest : public ::testing::Test {
   TempDir dir_;
   FakeContext fake_;
 };
+
+// A guest's sort or DISTINCT over more than SQLite's page cache would
+// spill to a temporary file outside the workflow's directory, where no
+// size cap holds: temporary data stays in memory. SQLite unlinks its temp
+// files as it opens them, so the test watches their creation (inotify) in
+// the temp directory it points SQLite at.
+TEST_F(SqlxSqliteTest, TemporaryDataNeverGoesToAFile) {
+  auto r = Make();
+  ASSERT_NE(r, nullptr);
+  TempDir temp;
+  int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  ASSERT_GE(watch, 0);
+  ASSERT_GE(::inotify_add_watch(watch, temp.path().c_str(), IN_CREATE), 0);
+  char* saved = sqlite3_temp_directory;
+  sqlite3_temp_directory = sqlite3_mprintf("%s", temp.path().c_str());
+  std::string distinct = Call(*r,
+                              "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                              "LIMIT 200000) SELECT count(DISTINCT hex(randomblob(64))) AS n "
+                              "FROM c");
+  sqlite3_free(sqlite3_temp_directory);
+  sqlite3_temp_directory = saved;
+  EXPECT_EQ(distinct, R"({"n":200000})");
+  alignas(inotify_event) char events[4096];
+  ssize_t n = ::read(watch, events, sizeof events);
+  ::close(watch);
+  EXPECT_LE(n, 0) << "SQLite created a temporary file";
+}
 
 // EDGELESS's sqlx_test function: INSERT in init, SELECT then UPDATE on each
 // event, DELETE at stop; the workflow id is $1.
