@@ -15,6 +15,10 @@
 #   * the two-engine call chain again with CALL_INSTANCES (16) instances of
 #     each function: a call pins its caller instance for the round trip, so
 #     instances are what multiplies a call chain's throughput;
+#   * a 2-hop call chain across two engines (http-ingress and f1 on one,
+#     f2 on the other: one crossing per request), with 1 and with
+#     CALL_INSTANCES instances of each function (issue #11's target:
+#     20k requests/s);
 #   * time to heal after an engine is killed -9;
 #   * time to apply a 20-function workflow until it is running.
 # Starts aether-control and three aether-engines on 127.0.0.1 (free ports,
@@ -36,6 +40,7 @@ BIN="$BUILD_DIR/bin"
 LUA="$PWD/bench/post-execute.lua"
 FWD="$BUILD_DIR/guests/wf_forward.wasm"
 SLOW="$BUILD_DIR/guests/wf_slow.wasm"
+ECHO="$BUILD_DIR/guests/wf_echo.wasm"
 BENCH_NAME=workflow_bench
 # shellcheck source=bench/cluster.sh
 . bench/cluster.sh
@@ -49,6 +54,8 @@ curl -fs "${AUTH[@]}" -X PUT -H 'Content-Type: application/wasm' --data-binary "
   "$CTRL/api/functions/fwd" >/dev/null || die "deploy failed"
 curl -fs "${AUTH[@]}" -X PUT -H 'Content-Type: application/wasm' --data-binary "@$SLOW" \
   "$CTRL/api/functions/slow" >/dev/null || die "deploy failed"
+curl -fs "${AUTH[@]}" -X PUT -H 'Content-Type: application/wasm' --data-binary "@$ECHO" \
+  "$CTRL/api/functions/echo" >/dev/null || die "deploy failed"
 # Instances keep the tier they were created from: give the engines time to
 # finish the optimized tier (cc -O2, well under a second for this module).
 sleep 3
@@ -89,6 +96,21 @@ chain_spec() {
 JSON
 }
 
+# 2-hop: ingress and f1 (forwards with a call) on bench-1, f2 (replies the
+# payload) on bench-2 (env INSTANCES: max_instances of each, else 1).
+hop2_spec() {
+  local n=${INSTANCES:-1}
+  cat <<JSON
+{"name": "$1",
+ "functions": [
+  {"name": "f1", "function": "fwd", "output_mapping": {"out": "f2"}, "annotations": {"node_id_match_any": ["bench-1"], "max_instances": $n}},
+  {"name": "f2", "function": "echo", "annotations": {"node_id_match_any": ["bench-2"], "max_instances": $n}}],
+ "resources": [
+  {"name": "in", "class_type": "http-ingress", "configurations": {"path": "go", "mode": "call"},
+   "output_mapping": {"new_request": "f1"}, "annotations": {"node_id_match_any": ["bench-1"]}}]}
+JSON
+}
+
 wrk_run() {  # label url -> "req_s p50 p99 non2xx requests"
   LABEL="$1" BODY=raw RAW='{"amount":150}' wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "$2" 2>&1 |
     grep '^RESULT' |
@@ -126,6 +148,13 @@ run_cast() {  # name nodes...
   echo "$out $lines"
 }
 
+run_hop2() {  # name
+  local id
+  id=$(apply "$(hop2_spec "$1")")
+  [ "$(wait_running "$id")" != timeout ] || die "$id did not start"
+  wrk_run "$1" "$(ingress_url "$id")"
+}
+
 # Backpressure: wf_slow spins the payload's milliseconds ("1"), then casts on.
 slow_spec() {
   cat <<JSON
@@ -155,6 +184,8 @@ run_slow() {  # -> "requests refused delivered"
 read -r C1_RPS C1_P50 C1_P99 C1_BAD C1_N <<< "$(run_call call1 bench-1 bench-1 bench-1 bench-1 bench-1)"
 read -r C2_RPS C2_P50 C2_P99 C2_BAD C2_N <<< "$(run_call call2 bench-1 bench-1 bench-2 bench-1 bench-2)"
 read -r CN_RPS CN_P50 CN_P99 CN_BAD CN_N <<< "$(INSTANCES=$CALL_INSTANCES run_call call2n bench-1 bench-1 bench-2 bench-1 bench-2)"
+read -r H1_RPS H1_P50 H1_P99 H1_BAD H1_N <<< "$(run_hop2 hop2)"
+read -r HN_RPS HN_P50 HN_P99 HN_BAD HN_N <<< "$(INSTANCES=$CALL_INSTANCES run_hop2 hop2n)"
 CALL_ROWS="| call chain, one node: requests/s | $C1_RPS (non-2xx $C1_BAD) |
 | call chain, one node: function events/s (3 per request) | $(python3 -c "print(round($C1_RPS * 3))") |
 | call chain, one node: end-to-end p50 / p99 | $C1_P50 / $C1_P99 ms |
@@ -162,7 +193,11 @@ CALL_ROWS="| call chain, one node: requests/s | $C1_RPS (non-2xx $C1_BAD) |
 | call chain, two engines: function events/s | $(python3 -c "print(round($C2_RPS * 3))") |
 | call chain, two engines: end-to-end p50 / p99 | $C2_P50 / $C2_P99 ms |
 | call chain, two engines, $CALL_INSTANCES instances of each function: requests/s | $CN_RPS (non-2xx $CN_BAD) |
-| call chain, two engines, $CALL_INSTANCES instances: end-to-end p50 / p99 | $CN_P50 / $CN_P99 ms |"
+| call chain, two engines, $CALL_INSTANCES instances: end-to-end p50 / p99 | $CN_P50 / $CN_P99 ms |
+| 2-hop call chain across two engines (1 crossing): requests/s | $H1_RPS (non-2xx $H1_BAD) |
+| 2-hop call chain across two engines: end-to-end p50 / p99 | $H1_P50 / $H1_P99 ms |
+| 2-hop call chain, $CALL_INSTANCES instances of each: requests/s (target 20000) | $HN_RPS (non-2xx $HN_BAD) |
+| 2-hop call chain, $CALL_INSTANCES instances: end-to-end p50 / p99 | $HN_P50 / $HN_P99 ms |"
 if [ "$ONLY" = call ]; then
   printf '## Call chains (%s, wrk -t%s -c%s -d%s)\n\n| figure | value |\n|---|---:|\n%s\n' \
     "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$THREADS" "$CONNS" "$DURATION" "$CALL_ROWS"
