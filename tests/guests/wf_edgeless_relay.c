@@ -11,28 +11,9 @@
 //          for an output that is not mapped, the end of the workflow):
 //          then it replies the payload
 //   cast   does the work; casts the payload to out-0 .. out-(N-1) and "out"
-#include <stddef.h>
-#include <stdint.h>
-
-#define IMPORT(name) __attribute__((import_module("env"), import_name(#name)))
-#define EXPORT(name) __attribute__((export_name(#name)))
-
-IMPORT(cast_asm) void cast_asm(const char*, size_t, const char*, size_t);
-IMPORT(call_asm) int call_asm(const char*, size_t, const char*, size_t, char**, size_t*);
+#include "edgeless_abi.h"
 
 enum { kNoReply = 0, kReply = 1, kErr = 2 };
-
-void* memcpy(void* dst, const void* src, size_t n) {
-  volatile uint8_t* d = dst;
-  const uint8_t* s = src;
-  for (size_t i = 0; i < n; ++i) d[i] = s[i];
-  return dst;
-}
-void* memset(void* dst, int c, size_t n) {
-  volatile uint8_t* d = dst;
-  for (size_t i = 0; i < n; ++i) d[i] = (uint8_t)c;
-  return dst;
-}
 
 // A bump arena, reset before every handler (as the SDK's no_std one).
 static uint8_t arena[2 * 1024 * 1024 + 64 * 1024];
