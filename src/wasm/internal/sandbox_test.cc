@@ -24,9 +24,14 @@ namespace {
 class SandboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // The child of a threadsafe death test (this binary run again for one
+    // test) dies before its TearDown: its directory is named after the
+    // parent, whose TearDown removes it too.
+    bool death_test_child = !GTEST_FLAG_GET(internal_run_death_test).empty();
     root_ = std::filesystem::temp_directory_path() /
-            ("aether-sandbox-test-" + std::to_string(getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+            ("aether-sandbox-test-" + std::to_string(death_test_child ? getppid() : getpid()) +
+             "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+             (death_test_child ? "-child" : ""));
     std::filesystem::create_directories(root_ / "job");
     // Reads the whole request (the engine closes its side after it), then
     // writes its own niceness (field 19 of /proc/self/stat) into the job
@@ -36,7 +41,10 @@ class SandboxTest : public ::testing::Test {
                               "awk '{print $19}' /proc/$$/stat > \"$2/nice\"\n";
     chmod(worker_.c_str(), 0700);
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
+  void TearDown() override {
+    std::filesystem::remove_all(root_);
+    std::filesystem::remove_all(root_.string() + "-child");
+  }
 
   // The niceness the stand-in worker ran at when started with `nice`.
   std::string NiceOfWorker(int nice) {

@@ -120,8 +120,9 @@ class FunctionActor : public Actor {
   EdgelessUuid node_uuid_{}, instance_uuid_{};
   std::unique_ptr<InstanceState> state_;
   // The routes by instance id, for raw casts and the ids of senders:
-  // rebuilt when the wiring changes.
-  std::shared_ptr<const Wiring> raw_wiring_;
+  // rebuilt when the wiring changes. Weak: a wiring holds its targets'
+  // actors, whose own caches would hold this one (a cycle, never freed).
+  std::weak_ptr<const Wiring> raw_wiring_;
   std::map<EdgelessUuid, RawRoute> raw_routes_;
   // During an event (pool worker only):
   std::chrono::steady_clock::time_point event_deadline_{};

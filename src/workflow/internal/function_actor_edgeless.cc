@@ -274,7 +274,7 @@ void FunctionActor::EdgelessCast(std::string_view target, std::string_view paylo
 const FunctionActor::RawRoute* FunctionActor::FindRawRoute(const EdgelessUuid& instance) {
   std::shared_ptr<const Wiring> w = wiring();
   if (w == nullptr) return nullptr;
-  if (w != raw_wiring_) {
+  if (raw_wiring_.lock() != w) {
     raw_routes_.clear();
     for (const auto& [output, route] : *w) {
       for (const Target& t : route.targets) {
@@ -287,7 +287,7 @@ const FunctionActor::RawRoute* FunctionActor::FindRawRoute(const EdgelessUuid& i
             RawRoute{output, t.where.instance, NodeUuid(t.where.node_id)});
       }
     }
-    raw_wiring_ = std::move(w);
+    raw_wiring_ = w;
   }
   auto it = raw_routes_.find(instance);
   return it == raw_routes_.end() ? nullptr : &it->second;
