@@ -17,8 +17,8 @@ TEST(SourceRefTest, TheFirstInstanceIsItsComponentsName) {
 }
 
 TEST(SourceRefTest, AnythingElseIsAllComponent) {
-  for (const char* ref : {"", "/", "a/", "/3", "a/0", "a/03", "a/-1", "a/x", "a/3x",
-                          "a/4294967296", "a/99999999999999999999"}) {
+  for (const char* ref : {"", "/", "a/", "/3", "a/0", "a/03", "a/-1", "a/x", "a/3x", "a/4294967296",
+                          "a/99999999999999999999"}) {
     SourceParts p = ParseSourceRef(ref);
     EXPECT_EQ(p.component, ref) << ref;
     EXPECT_EQ(p.index, 0u) << ref;
