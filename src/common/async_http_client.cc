@@ -105,24 +105,15 @@ struct Host {
 // to a handful of engine URLs); forgotten all at once past this many.
 constexpr size_t kMaxCachedUrls = 1024;
 
-bool IsToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    if (c <= 0x20 || c >= 0x7f || std::string_view("\"(),/:;<=>?@[\\]{}").find(c) != s.npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool SafeValue(std::string_view s) {
   return s.find_first_of(std::string_view("\r\n\0", 3)) == s.npos;
 }
 
 Status CheckRequest(const AsyncHttpRequest& req) {
-  if (!IsToken(req.method)) return InvalidArgument("invalid HTTP method \"" + req.method + "\"");
+  if (!IsHttpToken(req.method))
+    return InvalidArgument("invalid HTTP method \"" + req.method + "\"");
   for (const auto& [k, v] : req.headers) {
-    if (!IsToken(k) || !SafeValue(v)) {
+    if (!IsHttpToken(k) || !SafeValue(v)) {
       return InvalidArgument("invalid HTTP header \"" + k + "\" for " + req.url);
     }
   }

@@ -91,6 +91,16 @@ bool IsHopByHopHeader(std::string_view name) {
   return name.size() >= 6 && EqualsIgnoreCase(name.substr(0, 6), "Proxy-");
 }
 
+bool IsHttpToken(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!tchar) return false;
+  }
+  return true;
+}
+
 std::string_view HttpResponse::Header(std::string_view name) const {
   return FindHeader(headers, name);
 }

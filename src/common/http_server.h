@@ -43,6 +43,11 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 // does not pass on. Case-insensitive.
 bool IsHopByHopHeader(std::string_view name);
 
+// An HTTP token (RFC 9110 5.6.2), what a method or a header name must be:
+// one or more letters, digits and !#$%&'*+-.^_`|~ (no spaces, controls,
+// delimiters or bytes past ASCII).
+bool IsHttpToken(std::string_view s);
+
 struct HttpRequest {
   std::string method;                        // as sent: "GET", "POST", ...
   std::string target;                        // raw request-target: "/a%20b?x=1"

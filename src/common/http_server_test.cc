@@ -449,6 +449,16 @@ TEST(HttpServerHelpersTest, HopByHopHeaders) {
   }
 }
 
+TEST(HttpServerHelpersTest, HttpTokens) {
+  for (const char* t : {"GET", "X-Trace", "a!#$%&'*+-.^_`|~z", "0"}) {
+    EXPECT_TRUE(IsHttpToken(t)) << t;
+  }
+  for (const char* t :
+       {"", "bad name", "a:b", "a\r\nb", "caf\xc3\xa9", "a\"b", "(x)", "a/b", "a\tb", "a\x7f"}) {
+    EXPECT_FALSE(IsHttpToken(t)) << t;
+  }
+}
+
 TEST(HttpServerHelpersTest, JsonHelpers) {
   HttpResponse e = JsonError(400, "bad", "a \"quoted\"\n\xff");
   EXPECT_EQ(e.status, 400);

@@ -65,18 +65,6 @@ bool VisibleAscii(std::string_view v) {
   return true;
 }
 
-// An HTTP field name: one or more RFC 9110 token characters.
-bool HeaderToken(std::string_view name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    auto u = static_cast<unsigned char>(c);
-    bool tchar = std::isalnum(u) != 0 ||
-                 std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!tchar) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> EdgelessResponseHeaders(
@@ -91,7 +79,7 @@ std::vector<std::pair<std::string, std::string>> EdgelessResponseHeaders(
     }
     // A name or value a client could not parse, or one that would split the
     // response (CR, LF), is left out rather than sent.
-    if (!HeaderToken(name) || !VisibleAscii(value)) continue;
+    if (!IsHttpToken(name) || !VisibleAscii(value)) continue;
     bytes += name.size() + value.size();
     if (out.size() == kMaxEdgelessResponseHeaders || bytes > kMaxEdgelessResponseHeaderBytes) break;
     out.emplace_back(name, value);

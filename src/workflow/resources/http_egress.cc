@@ -28,17 +28,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-bool IsToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) == 0 &&
-        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
 class HttpEgress final : public Resource {
  public:
   HttpEgress(ResourceContext ctx, HttpEgressConfig config)
@@ -207,7 +196,7 @@ Result<EgressRequest> ParseEgressRequest(std::string_view payload) {
   auto method = GetString(*obj, "method", has_body ? "POST" : "GET");
   if (!method.ok()) return InvalidArgument("http-egress: " + method.status().message());
   req.method = std::move(*method);
-  if (!IsToken(req.method) || req.method.size() > 32) {
+  if (!IsHttpToken(req.method) || req.method.size() > 32) {
     return InvalidArgument("http-egress: invalid method \"" + SanitizeUtf8(req.method) + "\"");
   }
   std::transform(req.method.begin(), req.method.end(), req.method.begin(),
@@ -219,7 +208,7 @@ Result<EgressRequest> ParseEgressRequest(std::string_view payload) {
         return InvalidArgument("http-egress: header \"" + std::string(name) +
                                "\" must be a string");
       }
-      if (!IsToken(name)) {
+      if (!IsHttpToken(name)) {
         return InvalidArgument("http-egress: invalid header name \"" + std::string(name) + "\"");
       }
       std::string lower = Lower(name);
