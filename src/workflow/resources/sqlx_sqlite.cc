@@ -230,8 +230,7 @@ class SqliteBackend final : public SqlBackend {
               "use (" +
               std::to_string(kMaxSqliteHeap >> 20) + " MiB together)");
         }
-        db_.reset();
-        return Unavailable("sqlx: " + options_.path + ": " + message);
+        [[fallthrough]];
       case SQLITE_IOERR:
       case SQLITE_CORRUPT:
       case SQLITE_NOTADB:
