@@ -78,6 +78,29 @@ TEST_F(SqlxSqliteTest, TemporaryDataNeverGoesToAFile) {
   EXPECT_LE(n, 0) << "SQLite created a temporary file";
 }
 
+// A statement whose temporary data would pass the engine's SQLite memory
+// cap fails with ResourceExhausted, and the database keeps working. (The
+// cap is 256 MiB; the test lowers SQLite's process-wide limit to reach it
+// quickly, then puts it back.)
+TEST_F(SqlxSqliteTest, MemoryPastTheCapIsResourceExhausted) {
+  auto r = Make();
+  ASSERT_NE(r, nullptr);
+  ASSERT_EQ(Call(*r, "SELECT 1 AS one"), R"({"one":1})");  // opened: the cap is set
+  int64_t cap = sqlite3_hard_heap_limit64(-1);
+  ASSERT_GT(cap, 0);
+  sqlite3_hard_heap_limit64(int64_t{16} << 20);
+  Result<std::string> big =
+      r->Call("fn",
+              "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+              "LIMIT 200000) SELECT count(DISTINCT hex(randomblob(64))) AS n "
+              "FROM c",
+              kSqliteTimeout);
+  sqlite3_hard_heap_limit64(cap);
+  EXPECT_EQ(big.status().code(), Code::kResourceExhausted) << big.status().message();
+  EXPECT_THAT(big.status().message(), HasSubstr("more memory"));
+  EXPECT_EQ(Call(*r, "SELECT 2 AS two"), R"({"two":2})");
+}
+
 // EDGELESS's sqlx_test function: INSERT in init, SELECT then UPDATE on each
 // event, DELETE at stop; the workflow id is $1.
 TEST_F(SqlxSqliteTest, EdgelessSequenceWithItsExactReplies) {
