@@ -50,12 +50,13 @@ NATS_URL=""
 if command -v nats-server >/dev/null; then start_nats; fi
 for n in 1 2 3; do start_engine "$n" 200ms; done
 
-curl -fs "${AUTH[@]}" -X PUT -H 'Content-Type: application/wasm' --data-binary "@$FWD" \
-  "$CTRL/api/functions/fwd" >/dev/null || die "deploy failed"
-curl -fs "${AUTH[@]}" -X PUT -H 'Content-Type: application/wasm' --data-binary "@$SLOW" \
-  "$CTRL/api/functions/slow" >/dev/null || die "deploy failed"
-curl -fs "${AUTH[@]}" -X PUT -H 'Content-Type: application/wasm' --data-binary "@$ECHO" \
-  "$CTRL/api/functions/echo" >/dev/null || die "deploy failed"
+deploy() {  # name wasm
+  curl -fs "${AUTH[@]}" -X PUT -H 'Content-Type: application/wasm' --data-binary "@$2" \
+    "$CTRL/api/functions/$1" >/dev/null || die "deploy of $1 failed"
+}
+deploy fwd "$FWD"
+deploy slow "$SLOW"
+deploy echo "$ECHO"
 # Instances keep the tier they were created from: give the engines time to
 # finish the optimized tier (cc -O2, well under a second for this module).
 sleep 3
@@ -129,13 +130,16 @@ drained_lines() {  # id
   echo "$now_lines"
 }
 
+# Applies a call-mode spec and drives its ingress with wrk.
+drive_call() {  # name spec-json -> wrk_run's line
+  local id
+  id=$(apply "$2")
+  [ "$(wait_running "$id")" != timeout ] || die "$id did not start: $(curl -fs "${AUTH[@]}" "$CTRL/api/workflows/$id")"
+  wrk_run "$1" "$(ingress_url "$id")"
+}
 # call mode: every request is 3 function events + 1 file-log event, end to end
 run_call() {  # name nodes...
-  local id url
-  id=$(apply "$(chain_spec "$1" call "$2" "$3" "$4" "$5" "$6")")
-  [ "$(wait_running "$id")" != timeout ] || die "$id did not start: $(curl -fs "${AUTH[@]}" "$CTRL/api/workflows/$id")"
-  url=$(ingress_url "$id")
-  wrk_run "$1" "$url"
+  drive_call "$1" "$(chain_spec "$1" call "$2" "$3" "$4" "$5" "$6")"
 }
 # cast mode: wrk gets 202 at once; delivered = lines in the log once drained
 run_cast() {  # name nodes...
@@ -149,10 +153,7 @@ run_cast() {  # name nodes...
 }
 
 run_hop2() {  # name
-  local id
-  id=$(apply "$(hop2_spec "$1")")
-  [ "$(wait_running "$id")" != timeout ] || die "$id did not start"
-  wrk_run "$1" "$(ingress_url "$id")"
+  drive_call "$1" "$(hop2_spec "$1")"
 }
 
 # Backpressure: wf_slow spins the payload's milliseconds ("1"), then casts on.
