@@ -47,11 +47,19 @@ thread_local ThreadSlot tls_slot;
 // thread_local initialisation guard.
 thread_local ThreadState* tls_state = nullptr;
 
+// Interrupts guests past their deadline. It must not cost every execution a
+// wake-up: at 100k microsecond executions a second, a futex wake and a
+// context switch each were a tenth of the engine's CPU. So an arm wakes the
+// watchdog only when its next scan would come too late for the new deadline
+// (more than kSlackNs after it), and while guests keep arriving the
+// watchdog scans on its own pace (the shortest timeout recently armed), so
+// a deadline armed after a scan always falls before the next one plus the
+// slack. A guest is interrupted at most kSlackNs (plus scheduling) late.
 class Watchdog {
  public:
   void Register(ThreadState* st) {
     std::lock_guard<std::mutex> lock(mu_);
-    states_.push_back(st);
+    watched_.push_back({st, st->deadline_ns.load(std::memory_order_relaxed)});
     if (!started_) {
       started_ = true;
       std::thread([this] { Loop(); }).detach();  // lives as long as the process
@@ -59,32 +67,53 @@ class Watchdog {
   }
   void Unregister(ThreadState* st) {
     std::lock_guard<std::mutex> lock(mu_);
-    states_.erase(std::remove(states_.begin(), states_.end(), st), states_.end());
+    std::erase_if(watched_, [st](const Watched& w) { return w.st == st; });
   }
   void Armed(int64_t deadline) {
-    // Wake the watchdog only when this deadline is earlier than its next
-    // wake-up; under steady load deadlines only move later and nobody waits.
     // While it scans, next_wake_ is kScanning (above every deadline), so an
     // arm it may have missed always notifies. The store of `armed` before
     // this load and the watchdog's store of kScanning before it loads
     // `armed` are both seq_cst, so at least one side sees the other (a
     // relaxed pair can miss both ways, and the guest then runs forever).
-    if (deadline < next_wake_.load(std::memory_order_seq_cst)) {
+    int64_t latest = deadline > INT64_MAX - kSlackNs ? INT64_MAX : deadline + kSlackNs;
+    if (latest < next_wake_.load(std::memory_order_seq_cst)) {
       std::lock_guard<std::mutex> lock(mu_);
       cv_.notify_one();
     }
   }
+  uint64_t scans() const { return scans_.load(std::memory_order_relaxed); }
 
  private:
+  static constexpr int64_t kSlackNs = 250'000;
+  static constexpr int64_t kMinPaceNs = 100'000;
+  static constexpr int64_t kMaxPaceNs = 100'000'000;
+  // Without arms for this long, the watchdog sleeps until the next one.
+  static constexpr int64_t kLingerNs = 200'000'000;
+  static constexpr int64_t kScanning = INT64_MAX;
+
+  struct Watched {
+    ThreadState* st;
+    int64_t seen_deadline;  // changes with every arm of that thread
+  };
+
   void Loop() {
     std::unique_lock<std::mutex> lock(mu_);
+    int64_t pace = kMaxPaceNs;
+    int64_t last_arm = -kLingerNs;
     for (;;) {
+      scans_.fetch_add(1, std::memory_order_relaxed);
       int64_t now = NowNs();
       int64_t next = INT64_MAX;
-      for (ThreadState* st : states_) {
+      int64_t shortest = INT64_MAX;  // timeout of the arms since the last scan
+      for (Watched& w : watched_) {
+        ThreadState* st = w.st;
         uint64_t gen = st->armed.load(std::memory_order_seq_cst);
-        if (gen == 0 || (gen & ThreadState::kFired)) continue;
         int64_t d = st->deadline_ns.load(std::memory_order_relaxed);
+        if (d != w.seen_deadline) {
+          w.seen_deadline = d;
+          shortest = std::min(shortest, st->timeout_ns.load(std::memory_order_relaxed));
+        }
+        if (gen == 0 || (gen & ThreadState::kFired)) continue;
         if (d <= now) {
           if (st->armed.compare_exchange_strong(gen, gen | ThreadState::kFired)) {
             pthread_kill(st->thread, TimeoutSignal());
@@ -93,6 +122,11 @@ class Watchdog {
           next = std::min(next, d);
         }
       }
+      if (shortest != INT64_MAX) {
+        pace = std::clamp(shortest, kMinPaceNs, kMaxPaceNs);
+        last_arm = now;
+      }
+      if (now - last_arm < kLingerNs) next = std::min(next, now + pace);
       next_wake_.store(next, std::memory_order_relaxed);
       if (next == INT64_MAX) {
         cv_.wait(lock);
@@ -105,9 +139,9 @@ class Watchdog {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<ThreadState*> states_;
-  static constexpr int64_t kScanning = INT64_MAX;
+  std::vector<Watched> watched_;
   std::atomic<int64_t> next_wake_{kScanning};
+  std::atomic<uint64_t> scans_{0};
   bool started_ = false;
 };
 
@@ -229,6 +263,7 @@ void PrepareCurrentThread() {
 
 void ArmWatchdog(ThreadState* st, std::chrono::nanoseconds timeout) {
   int64_t deadline = NowNs() + timeout.count();
+  st->timeout_ns.store(timeout.count(), std::memory_order_relaxed);
   st->deadline_ns.store(deadline, std::memory_order_relaxed);
   st->generation = (st->generation + 1) & ~ThreadState::kFired;
   if (st->generation == 0) st->generation = 1;
@@ -237,6 +272,8 @@ void ArmWatchdog(ThreadState* st, std::chrono::nanoseconds timeout) {
 }
 
 void DisarmWatchdog(ThreadState* st) { st->armed.store(0, std::memory_order_release); }
+
+uint64_t WatchdogScans() { return TheWatchdog().scans(); }
 
 // ---- GuestThread ----------------------------------------------------------
 

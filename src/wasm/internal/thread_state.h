@@ -46,6 +46,7 @@ struct ThreadState {
   static constexpr uint64_t kFired = 1ull << 63;
   std::atomic<uint64_t> armed{0};
   std::atomic<int64_t> deadline_ns{0};
+  std::atomic<int64_t> timeout_ns{0};  // of the last arm: sets the watchdog's pace
   uint64_t generation = 0;
 };
 
@@ -54,5 +55,7 @@ void PrepareCurrentThread();
 void InstallSignalHandlers();
 void ArmWatchdog(ThreadState* st, std::chrono::nanoseconds timeout);
 void DisarmWatchdog(ThreadState* st);
+// How many times the watchdog has looked at the armed threads (tests).
+uint64_t WatchdogScans();
 
 }  // namespace aether::wasm
