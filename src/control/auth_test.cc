@@ -95,6 +95,23 @@ TEST(TokenTest, EqualsIsExact) {
   EXPECT_FALSE(TokenEquals("", ""));  // an empty token never authenticates
 }
 
+// The expected tokens' digests are kept per thread: more tokens than it
+// keeps, checked in turn and changed, still compare exactly.
+TEST(TokenTest, EqualsStaysExactAcrossManyExpectedTokens) {
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 9; ++i) tokens.push_back("token-" + std::to_string(i) + "-0123456789abcdef");
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      EXPECT_TRUE(TokenEquals(tokens[i], tokens[i]));
+      EXPECT_FALSE(TokenEquals(tokens[(i + 1) % tokens.size()], tokens[i]));
+    }
+  }
+  std::string changed = tokens[0];
+  changed.back() = 'X';
+  EXPECT_FALSE(TokenEquals(tokens[0], changed));
+  EXPECT_TRUE(TokenEquals(changed, changed));
+}
+
 TEST(TokenTest, CheckBearer) {
   std::string admin = "adm", join = "jn";
   HttpRequest req;
