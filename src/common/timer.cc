@@ -18,7 +18,11 @@ uint64_t Timer::At(Clock::TimePoint when, std::function<void()> fn) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return 0;  // `fn` is destroyed here, outside no lock of the caller's
-    wake = queue_.empty() || when < queue_.begin()->first.first;
+    // The loop looks at the queue again by wakes_at_ anyway: a later
+    // deadline (a call's, seconds away) need not wake it.
+    wake = when < wakes_at_;
+    if (wake) ++wakeups_;
+    last_at_ = std::chrono::steady_clock::now();
     id = ++seq_;
     queue_.emplace(Key{when, id}, std::move(fn));
     when_.emplace(id, when);
@@ -62,27 +66,45 @@ void Timer::Stop() {
 void Timer::Loop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    if (queue_.empty()) {
-      cv_.wait(lock);
+    Clock::TimePoint now = clock_.Now();
+    if (!queue_.empty() && queue_.begin()->first.first <= now) {
+      auto first = queue_.begin();
+      std::function<void()> fn = std::move(first->second);
+      when_.erase(first->first.second);
+      queue_.erase(first);
+      lock.unlock();
+      fn();
+      fn = nullptr;
+      lock.lock();
       continue;
     }
-    auto first = queue_.begin();
-    auto when = first->first.first;
-    if (clock_.Now() < when) {
-      // Until `when`, or an earlier callback arrives, or Stop.
-      clock_.WaitUntil(lock, cv_, when, [&] {
-        return stopping_ || queue_.empty() || queue_.begin()->first.first < when;
+    if (!queue_.empty()) {
+      Clock::TimePoint until = queue_.begin()->first.first;
+      wakes_at_ = until;
+      // Until then, or an earlier callback arrives, or Stop.
+      clock_.WaitUntil(lock, cv_, until, [&] {
+        return stopping_ || (!queue_.empty() && queue_.begin()->first.first < until);
       });
-      continue;
+    } else if (std::chrono::steady_clock::now() - last_at_ < kLinger) {
+      // Nothing queued, but callbacks keep coming (each call registers its
+      // deadline and cancels it when answered): look again after a tick
+      // instead of being woken by each of them, a futex wake and a context
+      // switch per call. In real time, so a test's clock sees no waiter.
+      wakes_at_ = now + kIdleTick;
+      cv_.wait_for(lock, kIdleTick, [&] {
+        return stopping_ || (!queue_.empty() && queue_.begin()->first.first < wakes_at_);
+      });
+    } else {
+      wakes_at_ = Clock::TimePoint::max();
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     }
-    std::function<void()> fn = std::move(first->second);
-    when_.erase(first->first.second);
-    queue_.erase(first);
-    lock.unlock();
-    fn();
-    fn = nullptr;
-    lock.lock();
+    wakes_at_ = Clock::TimePoint::min();  // looking: no need to wake it
   }
+}
+
+uint64_t Timer::wakeups() const {
+  std::lock_guard lock(mu_);
+  return wakeups_;
 }
 
 }  // namespace aether

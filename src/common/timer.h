@@ -44,8 +44,12 @@ class Timer {
   void Stop();
 
   size_t pending() const;
+  // How many callbacks woke the thread when they were added (tests).
+  uint64_t wakeups() const;
 
  private:
+  static constexpr std::chrono::milliseconds kIdleTick{50};
+  static constexpr std::chrono::seconds kLinger{2};
   using Key = std::pair<Clock::TimePoint, uint64_t>;  // (when, id): ids keep FIFO order
   void Loop();
 
@@ -55,6 +59,11 @@ class Timer {
   std::map<Key, std::function<void()>> queue_;
   std::unordered_map<uint64_t, Clock::TimePoint> when_;  // id -> its key's time, for Cancel
   uint64_t seq_ = 0;
+  // When the thread looks at the queue next (max: only when woken; min:
+  // it is looking now). An earlier callback wakes it, a later one need not.
+  Clock::TimePoint wakes_at_ = Clock::TimePoint::min();
+  std::chrono::steady_clock::time_point last_at_{};  // the last At, in real time
+  uint64_t wakeups_ = 0;
   bool stopping_ = false;
   std::thread thread_;
 };

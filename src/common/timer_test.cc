@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "common/testing/eventually.h"
@@ -73,6 +74,42 @@ TEST(TimerTest, AnsweredCallsDoNotAccumulate) {
     ASSERT_TRUE(timer.Cancel(id));
   }
   EXPECT_EQ(timer.pending(), 0u);
+}
+
+// Every workflow call registers its deadline and cancels it when answered.
+// Waking the timer thread for each was a futex wake and a context switch per
+// call; a steady stream of them must leave it on its own tick.
+TEST(TimerTest, CallDeadlinesDoNotWakeTheThreadEach) {
+  Timer timer;
+  constexpr int kCalls = 2000;
+  uint64_t before = timer.wakeups();
+  for (int i = 0; i < kCalls; ++i) {
+    uint64_t id = timer.After(std::chrono::seconds(5), [] {});
+    // The call's round trip, during which the thread would go back to sleep.
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+    ASSERT_TRUE(timer.Cancel(id));
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+  uint64_t wakeups = timer.wakeups() - before;
+  EXPECT_LT(wakeups, kCalls / 10u) << wakeups << " wake-ups for " << kCalls << " calls";
+}
+
+// ... and a deadline earlier than its tick still runs on time.
+TEST(TimerTest, AShortDeadlineRunsOnTimeWhileTheThreadTicks) {
+  Timer timer;
+  for (int i = 0; i < 100; ++i) timer.Cancel(timer.After(std::chrono::seconds(5), [] {}));
+  std::atomic<bool> ran{false};
+  auto t0 = std::chrono::steady_clock::now();
+  std::atomic<int64_t> took_us{0};
+  timer.After(milliseconds(2), [&] {
+    took_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    ran = true;
+  });
+  ASSERT_TRUE(Eventually([&] { return ran.load(); }));
+  EXPECT_GE(took_us.load(), 2000);
+  EXPECT_LT(took_us.load(), 2000 * 1000) << "a 2 ms deadline took " << took_us.load() << " us";
 }
 
 TEST(TimerTest, StopDropsPendingAndLaterOnesAreRefused) {
