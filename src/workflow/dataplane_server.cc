@@ -22,6 +22,8 @@ namespace {
 constexpr std::string_view kIngressPrefix = "/wf/";
 // X-Aether-Timeout-Ms above this is refused (a day, as delayed_cast's bound).
 constexpr int64_t kMaxTimeoutMs = 24 * 3600 * 1000;
+// Peers whose tokens are kept (a node has one per node it sends to).
+constexpr size_t kMaxCachedPairTokens = 4096;
 
 HttpResponse CallError(const Status& st) {
   switch (st.code()) {
@@ -115,8 +117,23 @@ Result<Dataplane::Impl::Sender> Dataplane::Impl::Authenticate(const HttpRequest&
 HttpHeaders Dataplane::Impl::Credentials(const std::string& receiver) const {
   if (options.identity == nullptr) return {};
   std::string key = options.identity->dataplane_key();
-  return {{"X-Aether-Node", options.identity->node_id()},
-          {"Authorization", "Bearer " + (key.empty() ? std::string() : PairToken(key, receiver))}};
+  if (key.empty())
+    return {{"X-Aether-Node", options.identity->node_id()}, {"Authorization", "Bearer "}};
+  std::string bearer;
+  {
+    std::lock_guard lock(pair_tokens.mu);
+    if (pair_tokens.key != key) {  // both ours: the comparison's time tells nobody anything
+      pair_tokens.key = key;
+      pair_tokens.bearer.clear();
+    }
+    auto it = pair_tokens.bearer.find(receiver);
+    if (it == pair_tokens.bearer.end()) {
+      if (pair_tokens.bearer.size() >= kMaxCachedPairTokens) pair_tokens.bearer.clear();
+      it = pair_tokens.bearer.emplace(receiver, "Bearer " + PairToken(key, receiver)).first;
+    }
+    bearer = it->second;
+  }
+  return {{"X-Aether-Node", options.identity->node_id()}, {"Authorization", std::move(bearer)}};
 }
 
 void Dataplane::SetPeers(std::vector<PeerGrant> peers) {

@@ -194,6 +194,29 @@ TEST(DataplaneTest, CallsMapEveryAnswer) {
   EXPECT_EQ(b.dataplane.counters().calls_received, 9u);
 }
 
+// A node keeps the token it sends each peer; a new credential (the control
+// plane issued another secret) must not leave the old token in use.
+TEST(DataplaneTest, ANewCredentialChangesTheTokenSent) {
+  Node a, b;
+  b.Trust({&a});
+  b.host.AddInstance("wf/f/0");
+  for (int i = 0; i < 3; ++i) {
+    auto r = CallAndWait(a.dataplane, b.Target("wf/f/0"), "x");
+    ASSERT_TRUE(r.ok()) << r.status().message();
+  }
+  ASSERT_TRUE(a.identity->Set("a-new-secret-0123456789abcdef0123456789").ok());
+  // The receiver still knows the old token only: the new one is refused...
+  auto refused = CallAndWait(a.dataplane, b.Target("wf/f/0"), "x");
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("refused this node's dataplane token"),
+            std::string::npos)
+      << refused.status().message();
+  // ... until it learns the new one; then calls go through again.
+  b.Trust({&a});
+  auto r = CallAndWait(a.dataplane, b.Target("wf/f/0"), "x");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+}
+
 TEST(DataplaneTest, ConcurrentCallsDoNotBlockTheIoThread) {
   // One IO thread at the receiver: calls waiting for their reply must not
   // hold it. Each of the 8 calls is answered only once all 8 are in the
