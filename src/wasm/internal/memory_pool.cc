@@ -70,6 +70,9 @@ constexpr uint64_t kOsPage = 4096;
 // guest fault every page back in, which costs more than the execution of a
 // small function. Bounds what a pooled memory keeps resident.
 constexpr uint64_t kScrubMaxPages = 64;
+// Past this many pages (64 MiB) reading the page table (one read per 512
+// pages) costs more than dropping them all: a big memory is dropped.
+constexpr uint64_t kScanMaxPages = 16384;
 
 bool PageIsZero(const uint8_t* p) {
   const auto* w = reinterpret_cast<const uint64_t*>(p);
@@ -98,6 +101,7 @@ constexpr uint64_t kPageSwapped = 1ull << 62;
 bool ScrubInPlace(uint8_t* base, uint64_t bytes) {
   uint64_t pages = bytes / kOsPage;
   if (pages == 0) return true;
+  if (pages > kScanMaxPages) return false;
   int fd = PagemapFd();
   if (fd < 0) return false;
   std::array<uint64_t, kScrubMaxPages> resident{};

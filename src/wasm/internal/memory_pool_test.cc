@@ -61,6 +61,24 @@ TEST(MemoryPoolTest, ManyTouchedPagesAreDropped) {
   pool.Release(again, kBytes);
 }
 
+TEST(MemoryPoolTest, ABigMemoryWithFewTouchedPagesIsZeroToo) {
+  MemoryPool pool;
+  constexpr uint64_t kBytes = 128ull << 20;  // past the page-table scan: dropped
+  uint8_t* m = pool.Acquire(kBytes);
+  ASSERT_NE(m, nullptr);
+  m[0] = 1;
+  m[kBytes / 2] = 2;
+  m[kBytes - 1] = 3;
+  pool.Release(m, kBytes);
+  uint8_t* again = pool.Acquire(kBytes);
+  ASSERT_EQ(again, m);
+  EXPECT_EQ(ResidentPages(again, kBytes), 0u);  // before reading maps them again
+  EXPECT_EQ(again[0], 0);
+  EXPECT_EQ(again[kBytes / 2], 0);
+  EXPECT_EQ(again[kBytes - 1], 0);
+  pool.Release(again, kBytes);
+}
+
 TEST(MemoryPoolTest, SmallerAndLargerSizesAfterReuse) {
   MemoryPool pool;
   uint8_t* m = pool.Acquire(16 * kPage);
