@@ -99,6 +99,7 @@ TEST(TokenTest, EqualsIsExact) {
 // keeps, checked in turn and changed, still compare exactly.
 TEST(TokenTest, EqualsStaysExactAcrossManyExpectedTokens) {
   std::vector<std::string> tokens;
+  tokens.reserve(9);
   for (int i = 0; i < 9; ++i) tokens.push_back("token-" + std::to_string(i) + "-0123456789abcdef");
   for (int round = 0; round < 3; ++round) {
     for (size_t i = 0; i < tokens.size(); ++i) {
