@@ -72,7 +72,7 @@ std::string PortalToken(std::string_view controller_secret, std::string_view wor
 
 bool MatchesDigest(std::string_view given, std::string_view expected_digest) {
   // Hash first: both sides are then 32 bytes, whatever was sent.
-  Sha256Digest got = Sha256({reinterpret_cast<const uint8_t*>(given.data()), given.size()});
+  Sha256Digest got = Sha256(given);
   std::optional<Sha256Digest> want = FromHex(expected_digest);
   Sha256Digest zero{};
   bool same = CRYPTO_memcmp(got.data(), want ? want->data() : zero.data(), got.size()) == 0;

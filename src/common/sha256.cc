@@ -22,6 +22,11 @@ Sha256Digest Sha256(std::span<const uint8_t> data) {
   return digest;
 }
 
+Sha256Digest Sha256(std::string_view data) {
+  return Sha256(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+}
+
 std::string HexLower(std::span<const uint8_t> bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(bytes.size() * 2, '\0');
@@ -34,9 +39,6 @@ std::string HexLower(std::span<const uint8_t> bytes) {
 
 std::string Sha256Hex(std::span<const uint8_t> data) { return HexLower(Sha256(data)); }
 
-std::string Sha256Hex(std::string_view data) {
-  return Sha256Hex(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
-}
+std::string Sha256Hex(std::string_view data) { return HexLower(Sha256(data)); }
 
 }  // namespace aether

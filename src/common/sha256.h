@@ -13,6 +13,7 @@ namespace aether {
 using Sha256Digest = std::array<uint8_t, 32>;
 
 Sha256Digest Sha256(std::span<const uint8_t> data);
+Sha256Digest Sha256(std::string_view data);
 
 // Lower-case hex of any bytes (digests, tokens, ids), two digits a byte.
 std::string HexLower(std::span<const uint8_t> bytes);
