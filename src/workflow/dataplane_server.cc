@@ -117,10 +117,8 @@ Result<Dataplane::Impl::Sender> Dataplane::Impl::Authenticate(const HttpRequest&
 HttpHeaders Dataplane::Impl::Credentials(const std::string& receiver) const {
   if (options.identity == nullptr) return {};
   std::string key = options.identity->dataplane_key();
-  if (key.empty())
-    return {{"X-Aether-Node", options.identity->node_id()}, {"Authorization", "Bearer "}};
-  std::string bearer;
-  {
+  std::string bearer = "Bearer ";
+  if (!key.empty()) {
     std::lock_guard lock(pair_tokens.mu);
     if (pair_tokens.key != key) {  // both ours: the comparison's time tells nobody anything
       pair_tokens.key = key;
@@ -129,7 +127,7 @@ HttpHeaders Dataplane::Impl::Credentials(const std::string& receiver) const {
     auto it = pair_tokens.bearer.find(receiver);
     if (it == pair_tokens.bearer.end()) {
       if (pair_tokens.bearer.size() >= kMaxCachedPairTokens) pair_tokens.bearer.clear();
-      it = pair_tokens.bearer.emplace(receiver, "Bearer " + PairToken(key, receiver)).first;
+      it = pair_tokens.bearer.emplace(receiver, bearer + PairToken(key, receiver)).first;
     }
     bearer = it->second;
   }
