@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -50,21 +52,49 @@ bool Contains(auto& set, std::string_view word) {
   return false;
 }
 
-// The first letters of kDenied, as bits: most identifiers of a unit
-// (var_i0, w2c_g_f12) are ruled out without comparing them with any word.
-constexpr std::array<uint32_t, 2> kDeniedFirstChars = [] {
-  std::array<uint32_t, 2> bits{};
+// The first two characters of kDenied's words, as bits of a table indexed
+// by them: most identifiers of a unit (var_i0, w2c_f12, i32_load) are ruled
+// out without comparing them with any word. (By first letter alone, every
+// w2c_ name was compared with all of them: "weakref".)
+constexpr size_t kPrefixBits = 1u << 16;
+constexpr std::array<uint64_t, kPrefixBits / 64> kDeniedPrefixes = [] {
+  std::array<uint64_t, kPrefixBits / 64> bits{};
   for (std::string_view w : kDenied) {
-    unsigned char c = w[0];
-    if (c >= 'a' && c <= 'z') bits[0] |= 1u << (c - 'a');
-    if (c == '_') bits[1] = 1;
+    size_t key = static_cast<unsigned char>(w[0]) << 8 | static_cast<unsigned char>(w[1]);
+    bits[key / 64] |= uint64_t{1} << (key % 64);
   }
   return bits;
 }();
 bool MayBeDenied(std::string_view word) {
-  unsigned char c = word[0];
-  if (c == '_') return kDeniedFirstChars[1] != 0;
-  return c >= 'a' && c <= 'z' && (kDeniedFirstChars[0] >> (c - 'a') & 1u) != 0;
+  if (word.size() < 2) return false;  // every denied word is longer
+  size_t key = static_cast<unsigned char>(word[0]) << 8 | static_cast<unsigned char>(word[1]);
+  return (kDeniedPrefixes[key / 64] >> (key % 64) & 1u) != 0;
+}
+
+bool IsRefusedByte(char c) { return ClassOf(c) == kRefused; }
+
+// Whether `text` has a byte the check refuses wherever it is, eight bytes
+// at a time: this runs over every byte of the unit, most of which are
+// plain ASCII, and a byte at a time cost a third of the check.
+bool HasRefusedByte(std::string_view text) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t w = 0;
+    std::memcpy(&w, text.data() + i, 8);
+    if ((w & kHigh) != 0) return true;
+    // Some byte is below 0x20 (exact for bytes below 0x80): a control
+    // character, or only the whitespace the check allows; look at each.
+    if (((w - kOnes * 0x20) & ~w & kHigh) == 0) continue;
+    for (size_t k = i; k < i + 8; ++k) {
+      if (IsRefusedByte(text[k])) return true;
+    }
+  }
+  for (; i < text.size(); ++i) {
+    if (IsRefusedByte(text[i])) return true;
+  }
+  return false;
 }
 
 // Translation phase 2 of C: backslash-newline joins lines, so a check on
@@ -86,12 +116,10 @@ std::optional<std::string> Splice(std::string_view unit) {
 
 class Checker {
  public:
-  explicit Checker(std::string_view text) : s_(text) {}
+  Checker(std::string_view text, size_t first_line) : s_(text), line_(first_line) {}
 
   Status Run() {
-    uint8_t seen = 0;
-    for (char c : s_) seen |= ClassOf(c);
-    if ((seen & kRefused) != 0) return Fail("a byte outside printable ASCII");
+    if (HasRefusedByte(s_)) return Fail("a byte outside printable ASCII");
     if (s_.find("?\?/") != std::string::npos) return Fail("a trigraph");
     bool line_start = true;
     while (pos_ < s_.size()) {
@@ -241,14 +269,14 @@ class Checker {
 
   std::string_view s_;
   size_t pos_ = 0;
-  size_t line_ = 1;
+  size_t line_;
 };
 
 }  // namespace
 
-Status CheckGeneratedC(std::string_view unit) {
+Status CheckGeneratedC(std::string_view unit, size_t first_line) {
   std::optional<std::string> spliced = Splice(unit);
-  return Checker(spliced ? std::string_view(*spliced) : unit).Run();
+  return Checker(spliced ? std::string_view(*spliced) : unit, first_line).Run();
 }
 
 }  // namespace aether::wasm

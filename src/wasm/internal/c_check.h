@@ -6,6 +6,7 @@
 // comments of import/export entries that are not synthetic names.
 #pragma once
 
+#include <cstddef>
 #include <string_view>
 
 #include "common/result.h"
@@ -13,6 +14,10 @@
 namespace aether::wasm {
 
 // OK, or Internal naming the first offending construct and its line.
-Status CheckGeneratedC(std::string_view unit);
+// A unit may also be checked in pieces (internal/unit_stream.h), each from
+// `first_line` on: that is sound when every piece ends at a line end that
+// is not a backslash-newline, since a piece that passes leaves no comment,
+// literal or directive open.
+Status CheckGeneratedC(std::string_view unit, size_t first_line = 1);
 
 }  // namespace aether::wasm

@@ -74,6 +74,21 @@ TEST(CheckGeneratedC, RefusesInjectedCode) {
   EXPECT_NE(Refused("/* import: 'env' 'f' */\n"), "accepted");
 }
 
+// The byte scan reads eight bytes at a time: a refused byte is found at
+// every offset, in a word and in the tail, and the whitespace the check
+// allows is not taken for one.
+TEST(CheckGeneratedC, RefusesAControlOrNonAsciiByteAnywhere) {
+  const std::string plain = "int a; int b; int c; int d;\n";
+  for (char bad : {'\x01', '\x1b', '\x00', '\x80', '\xff', '\x0b'}) {
+    for (size_t at = 0; at < plain.size(); ++at) {
+      std::string text = plain;
+      text.insert(at, 1, bad);
+      EXPECT_NE(Refused(text), "accepted") << "byte " << int(bad) << " at " << at;
+    }
+  }
+  EXPECT_EQ(Refused("int\ta;\r\n\fint b; int c; int d;\x7f\n"), "accepted");
+}
+
 TEST(CheckGeneratedC, AcceptsOrdinaryC) {
   EXPECT_EQ(Refused("#include <stdint.h>\n#include \"wasm-rt.h\"\n"
                     "#define TRAP(x) (wasm_rt_trap(WASM_RT_TRAP_##x), 0)\n"

@@ -4,7 +4,9 @@
 // from a crafted module must not be a bug in the engine.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 
@@ -28,6 +30,23 @@ std::string CcFingerprint(const std::string& cc);
 enum class TccHeaders { kStubs, kSystem };
 Status CompileWithTcc(const std::string& c_unit, const std::string& out_path,
                       TccHeaders headers = TccHeaders::kStubs);
+
+// Hands text to tcc; `last` ends the unit, so tcc finishes while the
+// producer cleans up. An error when tcc has stopped (its error is the one
+// CompileWithTccWhile returns) or the pipe failed.
+using UnitWriter = std::function<Status(std::string_view text, bool last)>;
+using UnitProducer = std::function<Status(const UnitWriter&)>;
+
+// CompileWithTcc of the unit `produce` writes, compiled while it is
+// written: tcc reads it through a pipe on a second thread, so a unit
+// produced piece by piece (internal/unit_stream.h) compiles alongside its
+// production. tcc sees only what `produce` writes. The shared object is
+// written only when `produce` returns OK and tcc succeeds; `produce`'s own
+// error comes first. Unavailable, before `produce` is called, when the
+// pipe cannot be named through /proc or the thread cannot start: the caller
+// then builds the unit whole and calls CompileWithTcc.
+Status CompileWithTccWhile(const UnitProducer& produce, const std::string& out_path,
+                           TccHeaders headers = TccHeaders::kStubs);
 
 // Optimized tier: `cc` -O2 as a child process. Writes the source into the
 // current directory first. The child inherits the caller's limits.

@@ -5,6 +5,7 @@
 #include <linux/filter.h>
 #include <linux/landlock.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/prctl.h>
@@ -175,13 +176,18 @@ std::vector<int> DeniedSyscalls(bool allow_exec) {
       SYS_process_madvise,
   };
   if (!allow_exec) {
-    nr.insert(nr.end(), {SYS_execve, SYS_execveat, SYS_clone, SYS_clone3});
+    // clone and clone3: see ApplySeccomp.
+    nr.insert(nr.end(), {SYS_execve, SYS_execveat});
 #ifdef SYS_fork
     nr.insert(nr.end(), {SYS_fork, SYS_vfork});
 #endif
   }
   return nr;
 }
+
+constexpr uint32_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+                                     CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
+                                     0x80 /* NEWTIME */;
 
 Status ApplySeccomp(bool allow_exec) {
   std::vector<int> denied = DeniedSyscalls(allow_exec);
@@ -196,6 +202,25 @@ Status ApplySeccomp(bool allow_exec) {
   prog.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1));
   prog.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
 #endif
+  if (!allow_exec) {
+    // Threads but no processes: the fast tier runs tcc on a second thread
+    // (compiler.h), which shares this filter, the Landlock domain and the
+    // limits; a new process would be a second thing to confine. clone3
+    // passes its flags in memory, which a filter cannot read: ENOSYS makes
+    // glibc fall back to clone, whose flags it can. On clone: CLONE_THREAD
+    // is required (it implies CLONE_VM and CLONE_SIGHAND) and no new
+    // namespace is allowed.
+    prog.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1));
+    prog.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)));
+    prog.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 5));
+    // The flags' low word (x86-64 and arm64 are little-endian; the kernel
+    // reads only the low 32 bits of clone's flags).
+    prog.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])));
+    prog.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 0, 2));
+    prog.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kNamespaceFlags, 1, 0));
+    prog.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+    prog.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)));
+  }
   for (int nr : denied) {
     prog.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1));
     prog.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)));

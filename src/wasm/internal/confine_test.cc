@@ -4,16 +4,20 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <thread>
 
 #include "common/sanitizers.h"
 
@@ -79,6 +83,34 @@ TEST_F(ConfineTest, NoProcessesUnlessTheJobRunsTheCCompiler) {
                       if (p < 0) return 1;
                       int st = 0;
                       waitpid(p, &st, 0);
+                      return 0;
+                    }),
+            0);
+}
+
+// The fast tier runs tcc on a second thread (compiler.h): threads start,
+// but no clone that would make a process or a namespace does.
+TEST_F(ConfineTest, ThreadsButNoOtherClones) {
+  EXPECT_EQ(InChild(false,
+                    [] {
+                      int seen = 0;
+                      std::thread t([&] { seen = 1; });
+                      t.join();
+                      if (seen != 1) return 1;
+                      // vfork-like: shares memory, but a new process.
+                      long rc = syscall(SYS_clone, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0);
+                      if (rc == 0) _exit(0);
+                      if (rc > 0 || errno != EPERM) return 2;
+                      // A thread in a new network namespace: refused by the
+                      // filter before the kernel would look at the stack.
+                      rc = syscall(SYS_clone,
+                                   CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+                                       CLONE_THREAD | CLONE_SYSVSEM | CLONE_NEWNET,
+                                   0, 0, 0, 0);
+                      if (rc >= 0 || errno != EPERM) return 3;
+                      // clone3's flags are out of the filter's reach.
+                      rc = syscall(SYS_clone3, nullptr, 0);
+                      if (rc >= 0 || errno != ENOSYS) return 4;
                       return 0;
                     }),
             0);

@@ -7,7 +7,6 @@
 namespace aether::wasm {
 namespace {
 
-constexpr std::string_view kArrayStart = "static const u8 data_segment_data_";
 constexpr std::string_view kInitializerStart = "[] = {";
 constexpr size_t kBytesPerLine = 96;
 
@@ -70,9 +69,9 @@ std::string DataArraysAsStrings(std::string_view c) {
   std::string out;
   out.reserve(c.size());
   size_t from = 0;
-  for (size_t at = c.find(kArrayStart); at != std::string_view::npos;
-       at = c.find(kArrayStart, from)) {
-    size_t name_end = at + kArrayStart.size();
+  for (size_t at = c.find(kDataArrayStart); at != std::string_view::npos;
+       at = c.find(kDataArrayStart, from)) {
+    size_t name_end = at + kDataArrayStart.size();
     while (name_end < c.size() &&
            (std::isalnum(static_cast<unsigned char>(c[name_end])) || c[name_end] == '_')) {
       ++name_end;

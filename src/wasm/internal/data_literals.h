@@ -10,6 +10,9 @@
 
 namespace aether::wasm {
 
+// How each of those initializers begins.
+inline constexpr std::string_view kDataArrayStart = "static const u8 data_segment_data_";
+
 // `c` (wasm2c 1.0.32 output) with every `static const u8
 // data_segment_data_<name>[] = { 0x.., ... };` rewritten as the same bytes
 // in a string literal. The arrays' sizes are never read (wasm2c passes

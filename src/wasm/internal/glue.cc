@@ -289,21 +289,18 @@ Result<size_t> SyntheticIndex(const std::string& quoted, const std::string& pref
 
 }  // namespace
 
-Result<std::string> BuildCompilationUnit(const Translation& t) {
+std::string_view UnitPrelude() { return kTccPrelude; }
+
+std::string GuestHeaderInclude() { return std::string("#include \"") + kGuestModuleName + ".h\""; }
+
+Result<std::string> GlueTail(const Translation& t) {
   std::string instantiate_line;
   std::vector<HeaderEntry> entries = ScanHeader(t.c_header, &instantiate_line);
   if (instantiate_line.empty()) return Internal("glue: no instantiate function in wasm2c output");
   ASSIGN_OR_RETURN(Prototype inst, ParsePrototype(instantiate_line));
 
   std::ostringstream o;
-  o << kTccPrelude;
-  // Inline the header where the source includes it so the unit is self-contained.
-  std::string include = std::string("#include \"") + kGuestModuleName + ".h\"";
-  std::string source = t.c_source;
-  size_t at = source.find(include);
-  if (at == std::string::npos) return Internal("glue: wasm2c source does not include its header");
-  source.replace(at, include.size(), t.c_header);
-  o << source << "\n/* ---- Aether glue ---- */\n" << kAbiHeaderText << kRuntimeGlue;
+  o << "\n/* ---- Aether glue ---- */\n" << kAbiHeaderText << kRuntimeGlue;
 
   size_t import_index = 0;
   std::string memory_symbol;
@@ -351,6 +348,20 @@ Result<std::string> BuildCompilationUnit(const Translation& t) {
   }
   EmitExportLookups(o, exports);
   return o.str();
+}
+
+Result<std::string> BuildCompilationUnit(const Translation& t) {
+  ASSIGN_OR_RETURN(std::string tail, GlueTail(t));
+  // Inline the header where the source includes it so the unit is self-contained.
+  std::string source = t.c_source;
+  std::string include = GuestHeaderInclude();
+  size_t at = source.find(include);
+  if (at == std::string::npos) return Internal("glue: wasm2c source does not include its header");
+  source.replace(at, include.size(), t.c_header);
+  std::string unit;
+  unit.reserve(UnitPrelude().size() + source.size() + tail.size());
+  unit.append(UnitPrelude()).append(source).append(tail);
+  return unit;
 }
 
 }  // namespace aether::wasm

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "wasm/internal/translate.h"
@@ -18,5 +19,14 @@ inline constexpr int kGlueVersion = 3;
 // Returns the complete C translation unit: prelude + wasm2c source (with its
 // header inlined) + glue.
 Result<std::string> BuildCompilationUnit(const Translation& t);
+
+// The unit's pieces, for the fast tier, which builds the unit while wasm2c
+// writes the source (internal/unit_stream.h):
+//   UnitPrelude() + source, with GuestHeaderInclude() replaced by the
+//   header + GlueTail(t)
+std::string_view UnitPrelude();
+std::string GuestHeaderInclude();
+// From t.c_header, t.info and t.export_names; t.c_source is not used.
+Result<std::string> GlueTail(const Translation& t);
 
 }  // namespace aether::wasm

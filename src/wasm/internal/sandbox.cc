@@ -46,7 +46,7 @@ constexpr size_t kMaxAnswerBytes = 64ull << 20;
 // RLIMIT_AS still bounds it all.
 constexpr const char* kMallocTunables =
     "GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:"
-    "glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=33554432";
+    "glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=33554432:glibc.malloc.arena_max=1";
 constexpr size_t kMaxStderrBytes = 4096;
 // What a spare touches of its heap while it waits for its job (see
 // --warm-heap in worker/compiler_main.cc): about what the fast-tier compile

@@ -1,9 +1,15 @@
+#include <fcntl.h>
 #include <libtcc.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <fstream>
+#include <system_error>
+#include <thread>
 
 #include "wasm/internal/compiler.h"
 #include "wasm/internal/elf_stack.h"
@@ -130,18 +136,20 @@ Result<std::string> WriteStubHeaders(const std::string& dir) {
   return inc;
 }
 
-}  // namespace
+// What /proc/sys/fs/pipe-max-size allows by default.
+constexpr int kPipeBytes = 1 << 20;
 
-Status CompileWithTcc(const std::string& c_unit, const std::string& out_path, TccHeaders headers) {
+// A tcc state set up for the tier: its errors go to `errors`.
+Result<TCCState*> NewTccState(const std::string& out_path, TccHeaders headers,
+                              std::string* errors) {
   std::string stubs;
   if (headers == TccHeaders::kStubs) {
     ASSIGN_OR_RETURN(stubs, WriteStubHeaders(DirOf(out_path)));
   }
-  // libtcc 0.9.27 keeps global state; the compiler process runs one job.
+  // libtcc 0.9.27 keeps global state: one state compiles at a time.
   TCCState* s = tcc_new();
   if (s == nullptr) return Internal("tcc: cannot create a compiler state");
-  std::string errors;
-  tcc_set_error_func(s, &errors, [](void* opaque, const char* msg) {
+  tcc_set_error_func(s, errors, [](void* opaque, const char* msg) {
     auto* e = static_cast<std::string*>(opaque);
     if (e->size() < 2000) *e += std::string(msg) + "\n";
   });
@@ -157,15 +165,126 @@ Status CompileWithTcc(const std::string& c_unit, const std::string& out_path, Tc
     tcc_set_options(s, "-w");
   }
   tcc_set_output_type(s, TCC_OUTPUT_DLL);
+  return s;
+}
+
+Status Output(TCCState* s, const std::string& out_path, const std::string& errors) {
+  if (tcc_output_file(s, out_path.c_str()) != 0) {
+    return Internal("tcc: cannot write " + out_path + ": " + errors);
+  }
+  return MarkStackNotExecutable(out_path);
+}
+
+bool WriteAll(int fd, std::string_view text) {
+  while (!text.empty()) {
+    ssize_t n = write(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+void ReadToEnd(int fd) {
+  char buf[1 << 14];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EINTR)) return;
+  }
+}
+
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { Close(); }
+  void Close() {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+};
+
+}  // namespace
+
+Status CompileWithTcc(const std::string& c_unit, const std::string& out_path, TccHeaders headers) {
+  std::string errors;
+  ASSIGN_OR_RETURN(TCCState * s, NewTccState(out_path, headers, &errors));
+  Status st = tcc_compile_string(s, c_unit.c_str()) != 0
+                  ? Internal("tcc: compilation failed: " + errors)
+                  : Output(s, out_path, errors);
+  tcc_delete(s);
+  return st;
+}
+
+Status CompileWithTccWhile(const UnitProducer& produce, const std::string& out_path,
+                           TccHeaders headers) {
+  // tcc reads a file by name: the pipe's read end under /proc names one.
+  Fd rd;
+  Fd wr;
+  {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+      return Unavailable(std::string("pipe: ") + std::strerror(errno));
+    rd.fd = fds[0];
+    wr.fd = fds[1];
+  }
+  // Room for the unit's pieces ahead of tcc, so the producer rarely waits
+  // for tcc's small reads (best effort: the default is 64 KiB).
+  (void)fcntl(wr.fd, F_SETPIPE_SZ, kPipeBytes);
+  std::string path = "/proc/self/fd/" + std::to_string(rd.fd);
+  if (access(path.c_str(), R_OK) != 0) {
+    return Unavailable("cannot read " + path + " (is /proc mounted?)");
+  }
+  std::string errors;
+  ASSIGN_OR_RETURN(TCCState * s, NewTccState(out_path, headers, &errors));
+  std::atomic<bool> tcc_done{false};
+  int tcc_rc = 0;
+  std::thread tcc;
+  try {
+    tcc = std::thread([&] {
+      tcc_rc = tcc_add_file(s, path.c_str());
+      tcc_done.store(true, std::memory_order_release);
+      // tcc stops reading at an error: take the rest, so that the
+      // producer's writes never block on a full pipe.
+      ReadToEnd(rd.fd);
+    });
+  } catch (const std::system_error& e) {
+    tcc_delete(s);
+    return Unavailable(std::string("cannot start the tcc thread: ") + e.what());
+  }
+  bool tcc_stopped = false;  // the producer failed because tcc had
+  auto write = [&](std::string_view text, bool last) -> Status {
+    if (tcc_done.load(std::memory_order_acquire)) {
+      tcc_stopped = true;
+      return Internal("tcc stopped reading");
+    }
+    if (wr.fd < 0) return Internal("tcc pipe: written after the unit's end");
+    if (!WriteAll(wr.fd, text)) return Internal(std::string("tcc pipe: ") + std::strerror(errno));
+    if (last) wr.Close();  // EOF: tcc finishes the unit
+    return OkStatus();
+  };
+  Status produced;
+  std::exception_ptr thrown;
+  try {
+    produced = produce(write);
+  } catch (...) {
+    thrown = std::current_exception();
+  }
+  wr.Close();  // if `last` never came: the drain ends
+  tcc.join();
+  // The producer's own error first: tcc then failed only for the unit
+  // cut short.
   Status st;
-  if (tcc_compile_string(s, c_unit.c_str()) != 0) {
+  if (tcc_rc != 0 && (produced.ok() || tcc_stopped)) {
     st = Internal("tcc: compilation failed: " + errors);
-  } else if (tcc_output_file(s, out_path.c_str()) != 0) {
-    st = Internal("tcc: cannot write " + out_path + ": " + errors);
-  } else {
-    st = MarkStackNotExecutable(out_path);
+  } else if (!produced.ok()) {
+    st = produced;
+  } else if (!thrown) {
+    st = Output(s, out_path, errors);
   }
   tcc_delete(s);
+  if (thrown) std::rethrow_exception(thrown);
   return st;
 }
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "wasm/internal/elf_stack.h"
 #include "wasm/internal/glue.h"
 #include "wasm/internal/translate.h"
+#include "wasm/internal/unit_stream.h"
 
 namespace aether::wasm {
 namespace {
@@ -94,6 +96,124 @@ TEST(CompileWithTcc, StubHeadersGiveTheSameObjectAsTheSystemHeaders) {
     ++compared;
   }
   EXPECT_GE(compared, 20u);
+  fs::remove_all(dir);
+}
+
+// The fast tier compiles the unit while wasm2c writes it (compile_job.cc):
+// UnitStream must emit, piece by piece, exactly BuildCompilationUnit's unit,
+// and tcc reading it through the pipe must make a working object of it.
+TEST(CompileWithTccWhile, CompilesTheStreamedUnitOfEveryModule) {
+  fs::path dir = fs::temp_directory_path() / ("aether-tcc-while-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  size_t compared = 0;
+  for (const fs::path& module : Modules()) {
+    std::vector<uint8_t> wasm = ReadFile(module);
+    Result<Translation> whole = TranslateInProcess(wasm, ModuleLimits{});
+    if (!whole.ok()) continue;  // a hostile module refused before any C exists
+    Result<std::string> unit = BuildCompilationUnit(*whole);
+    ASSERT_TRUE(unit.ok()) << module << ": " << unit.status().ToString();
+    std::string so = (dir / "streamed.so").string();
+    std::string streamed;
+    size_t pieces = 0;
+    size_t lasts = 0;
+    Status st = CompileWithTccWhile(
+        [&](const UnitWriter& write) -> Status {
+          // Small pieces: many cuts, in data arrays' and comments' way.
+          UnitStream stream(
+              [&](std::string_view piece, bool last) {
+                streamed.append(piece);
+                ++pieces;
+                lasts += last ? 1 : 0;
+                return write(piece, last);
+              },
+              4096);
+          ASSIGN_OR_RETURN(Translation t, TranslateInto(wasm, ModuleLimits{}, nullptr, stream));
+          EXPECT_TRUE(t.c_source.empty());
+          EXPECT_EQ(t.c_header, whole->c_header);
+          return OkStatus();
+        },
+        so);
+    ASSERT_TRUE(st.ok()) << module << ": " << st.ToString();
+    EXPECT_TRUE(streamed == *unit) << module << ": the streamed unit differs from the whole one";
+    EXPECT_GT(pieces, 1u) << module;
+    EXPECT_EQ(lasts, 1u) << module;
+    Result<bool> wants = WantsExecutableStack(so);
+    ASSERT_TRUE(wants.ok()) << wants.status().ToString();
+    EXPECT_FALSE(*wants);
+    ++compared;
+  }
+  EXPECT_GE(compared, 20u);
+  fs::remove_all(dir);
+}
+
+// tcc sees only what the producer wrote, and nothing is written unless the
+// producer finished: a unit refused halfway leaves no object, even when
+// what tcc got so far compiles.
+TEST(CompileWithTccWhile, AProducerErrorLeavesNoObject) {
+  fs::path dir = fs::temp_directory_path() / ("aether-tcc-stop-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::string so = (dir / "m.so").string();
+  Status st = CompileWithTccWhile(
+      [](const UnitWriter& write) -> Status {
+        RETURN_IF_ERROR(write("int f(int x) { return x + 1; }\n", false));
+        return Internal("generated C refused: the identifier constructor at line 2");
+      },
+      so);
+  EXPECT_EQ(st.code(), Code::kInternal);
+  EXPECT_NE(st.message().find("constructor"), std::string::npos) << st.ToString();
+  EXPECT_FALSE(fs::exists(so));
+
+  // Nothing after the unit's end reaches tcc.
+  st = CompileWithTccWhile(
+      [](const UnitWriter& write) -> Status {
+        RETURN_IF_ERROR(write("int f(int x) { return x + 1; }\n", true));
+        return write("int g;\n", false);
+      },
+      so);
+  EXPECT_EQ(st.code(), Code::kInternal);
+  EXPECT_NE(st.message().find("after the unit's end"), std::string::npos) << st.ToString();
+  EXPECT_FALSE(fs::exists(so));
+
+  // A throw (bad_alloc past compile_memory_limit) ends the same way.
+  EXPECT_THROW((void)CompileWithTccWhile(
+                   [](const UnitWriter& write) -> Status {
+                     RETURN_IF_ERROR(write("int g;\n", false));
+                     throw std::bad_alloc();
+                   },
+                   so),
+               std::bad_alloc);
+  EXPECT_FALSE(fs::exists(so));
+  fs::remove_all(dir);
+}
+
+// When tcc fails early the producer is told (its writes fail), never
+// blocks on the full pipe, and tcc's error is the one returned.
+TEST(CompileWithTccWhile, ATccErrorStopsTheProducer) {
+  fs::path dir = fs::temp_directory_path() / ("aether-tcc-fail-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::string so = (dir / "m.so").string();
+  size_t written = 0;
+  bool told = false;
+  Status st = CompileWithTccWhile(
+      [&](const UnitWriter& write) -> Status {
+        RETURN_IF_ERROR(write("int f(int x) { return x + ; }\n", false));
+        std::string more = "int g" + std::string(60, 'x') + ";\n";
+        // Far more than the pipe holds: a blocked write would hang here.
+        while (written < (8u << 20)) {
+          Status w = write(more, false);
+          if (!w.ok()) {
+            told = true;
+            return w;
+          }
+          written += more.size();
+        }
+        return OkStatus();
+      },
+      so);
+  EXPECT_EQ(st.code(), Code::kInternal);
+  EXPECT_NE(st.message().find("tcc: compilation failed"), std::string::npos) << st.ToString();
+  EXPECT_TRUE(told || written >= (8u << 20));
+  EXPECT_FALSE(fs::exists(so));
   fs::remove_all(dir);
 }
 

@@ -162,6 +162,77 @@ std::vector<std::string> UseSyntheticNames(wabt::Module* module) {
   return real;
 }
 
+// Validates, describes and renames `module` for wasm2c; `accept` (may be
+// null) sees the description first.
+Result<Translation> Prepare(std::span<const uint8_t> wasm, const ModuleLimits& limits,
+                            const ModuleCheck* accept, wabt::Module* module) {
+  RETURN_IF_ERROR(ReadAndValidate(wasm, limits, module));
+  Translation t;
+  ASSIGN_OR_RETURN(t.info, Describe(*module));
+  if (accept != nullptr && *accept) RETURN_IF_ERROR((*accept)(t.info));
+  t.export_names = UseSyntheticNames(module);
+  if (wabt::Failed(wabt::GenerateNames(module))) {
+    return Internal("wasm2c: cannot generate names for the module");
+  }
+  (void)wabt::ApplyNames(module);  // best effort, as wasm2c itself does
+  return t;
+}
+
+Status WriteC(const wabt::Module& module, wabt::Stream* c, wabt::Stream* h) {
+  wabt::WriteCOptions options;
+  options.module_name = kGuestModuleName;
+  std::string header_name = std::string(kGuestModuleName) + ".h";
+  if (wabt::Failed(wabt::WriteC(c, h, header_name.c_str(), &module, options))) {
+    return Internal("wasm2c: translation to C failed");
+  }
+  return OkStatus();
+}
+
+std::string AsString(wabt::MemoryStream& s) {  // wabt has no const accessor
+  const auto& d = s.output_buffer().data;
+  return std::string(d.begin(), d.end());
+}
+
+// wasm2c's source stream, handed to a SourceSink as it is written. At the
+// first byte the header is complete (wasm2c writes it first), so the sink
+// gets it then, with the rest of the translation.
+class SinkStream final : public wabt::Stream {
+ public:
+  SinkStream(SourceSink* sink, Translation* t, wabt::MemoryStream* header)
+      : sink_(sink), t_(t), header_(header) {}
+
+  const Status& status() const { return status_; }
+  bool begun() const { return begun_; }
+
+ protected:
+  wabt::Result WriteDataImpl(size_t /*offset*/, const void* data, size_t size) override {
+    if (!status_.ok()) return wabt::Result::Error;
+    if (!begun_) {
+      begun_ = true;
+      t_->c_header = AsString(*header_);
+      status_ = sink_->Begin(*t_);
+    }
+    if (status_.ok())
+      status_ = sink_->Write(std::string_view(static_cast<const char*>(data), size));
+    return status_.ok() ? wabt::Result::Ok : wabt::Result::Error;
+  }
+  // wasm2c only appends; these would mean bytes already handed on change.
+  wabt::Result MoveDataImpl(size_t, size_t, size_t) override { return Refuse(); }
+  wabt::Result TruncateImpl(size_t) override { return Refuse(); }
+
+ private:
+  wabt::Result Refuse() {
+    if (status_.ok()) status_ = Internal("wasm2c: rewrote C source already written");
+    return wabt::Result::Error;
+  }
+
+  SourceSink* sink_;
+  Translation* t_;
+  wabt::MemoryStream* header_;
+  Status status_;
+  bool begun_ = false;
+};
+
 }  // namespace
 
 Result<ModuleInfo> ValidateInProcess(std::span<const uint8_t> wasm, const ModuleLimits& limits) {
@@ -172,31 +243,37 @@ Result<ModuleInfo> ValidateInProcess(std::span<const uint8_t> wasm, const Module
 
 Result<Translation> TranslateInProcess(std::span<const uint8_t> wasm, const ModuleLimits& limits) {
   wabt::Module module;
-  RETURN_IF_ERROR(ReadAndValidate(wasm, limits, &module));
-  Translation t;
-  ASSIGN_OR_RETURN(t.info, Describe(module));
-  t.export_names = UseSyntheticNames(&module);
-  if (wabt::Failed(wabt::GenerateNames(&module))) {
-    return Internal("wasm2c: cannot generate names for the module");
-  }
-  (void)wabt::ApplyNames(&module);  // best effort, as wasm2c itself does
-
+  ASSIGN_OR_RETURN(Translation t, Prepare(wasm, limits, nullptr, &module));
   wabt::MemoryStream c_stream;
   wabt::MemoryStream h_stream;
   // wasm2c writes ~9 bytes of C per byte of wasm in small pieces; growing
   // the buffer as it goes costs a tenth of the translation.
   c_stream.output_buffer().data.reserve(wasm.size() * 8);
-  wabt::WriteCOptions options;
-  options.module_name = kGuestModuleName;
-  std::string header_name = std::string(kGuestModuleName) + ".h";
-  if (wabt::Failed(wabt::WriteC(&c_stream, &h_stream, header_name.c_str(), &module, options))) {
-    return Internal("wasm2c: translation to C failed");
-  }
+  RETURN_IF_ERROR(WriteC(module, &c_stream, &h_stream));
   const auto& c = c_stream.output_buffer().data;
-  const auto& h = h_stream.output_buffer().data;
   t.c_source =
       DataArraysAsStrings(std::string_view(reinterpret_cast<const char*>(c.data()), c.size()));
-  t.c_header.assign(h.begin(), h.end());
+  t.c_header = AsString(h_stream);
+  return t;
+}
+
+Result<Translation> TranslateInto(std::span<const uint8_t> wasm, const ModuleLimits& limits,
+                                  const ModuleCheck& accept, SourceSink& sink) {
+  wabt::Module module;
+  ASSIGN_OR_RETURN(Translation t, Prepare(wasm, limits, &accept, &module));
+  wabt::MemoryStream h_stream;
+  SinkStream c_stream(&sink, &t, &h_stream);
+  Status written = WriteC(module, &c_stream, &h_stream);
+  RETURN_IF_ERROR(c_stream.status());
+  RETURN_IF_ERROR(written);
+  if (!c_stream.begun()) return Internal("wasm2c: the translation wrote no C source");
+  // The sink took the header at the first byte of source; wasm2c writes
+  // it whole before the source, and one that grew afterwards would not be
+  // the one the sink inlined.
+  if (AsString(h_stream) != t.c_header) {
+    return Internal("wasm2c: the header changed after the source began");
+  }
+  RETURN_IF_ERROR(sink.End(t));
   return t;
 }
 

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -41,5 +43,32 @@ Result<ModuleInfo> ValidateInProcess(std::span<const uint8_t> wasm, const Module
 
 // Validates as above and translates to C under the synthetic names.
 Result<Translation> TranslateInProcess(std::span<const uint8_t> wasm, const ModuleLimits& limits);
+
+// Receives wasm2c's C source while wasm2c writes it (TranslateInto).
+class SourceSink {
+ public:
+  virtual ~SourceSink() = default;
+  // Once, before the first Write: the translation without c_source. Its
+  // header is complete (wasm2c writes the header first).
+  virtual Status Begin(const Translation& t) = 0;
+  // The source's next bytes, in pieces of any size, exactly as wasm2c
+  // writes them (data arrays included: see data_literals.h).
+  virtual Status Write(std::string_view piece) = 0;
+  // Once, after the last Write, with the same translation: the source is
+  // complete. Called before the module's IR is freed (~1 ms for a large
+  // module), so a consumer can finish meanwhile.
+  virtual Status End(const Translation& t) = 0;
+};
+
+// Sees a module's description after validation, before the translation.
+using ModuleCheck = std::function<Status(const ModuleInfo&)>;
+
+// TranslateInProcess with the source handed to `sink` as it is written, so
+// that the sink's consumer can work alongside wasm2c. The result has no
+// c_source. An error from `accept` (before any translation) or from the
+// sink stops the translation and is returned; End is called only when
+// everything before it succeeded.
+Result<Translation> TranslateInto(std::span<const uint8_t> wasm, const ModuleLimits& limits,
+                                  const ModuleCheck& accept, SourceSink& sink);
 
 }  // namespace aether::wasm

@@ -8,6 +8,7 @@
 // It confines itself first, then reads one request (worker_protocol.h)
 // from stdin until EOF and writes one result to stdout. Diagnostics go to
 // stderr. It is not meant to be run by hand.
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -79,8 +80,8 @@ bool WriteAll(int fd, const std::string& data) {
   return true;
 }
 
-// A spare (started before its job) touches this much of its heap and frees
-// it before it waits for the request: with the allocator tuned to keep
+// A spare (started before its job, --warm-heap) touches this much of its
+// heap and frees it before its request comes: with the allocator tuned to keep
 // freed memory (internal/sandbox.cc, kMallocTunables), the job's buffers
 // then reuse pages already faulted in, and their first touch is not on the
 // path of the response the job is for.
@@ -89,6 +90,22 @@ void WarmHeap(uint64_t bytes) {
   if (p == nullptr) return;
   for (uint64_t i = 0; i < bytes; i += 4096) p[i] = 0;
   std::free(const_cast<char*>(p));
+}
+
+// A spare is started when the one before it takes a job, so at first it
+// runs beside that job (a first response's compile: ~50 ms). It warms up
+// only after this long without a request of its own: the warm-up then does
+// not slow that job down, and a spare taken at once (a burst of compiles)
+// does not spend the time.
+constexpr int kWarmUpAfter = 100;  // ms
+
+bool RequestWithin(int ms) {
+  pollfd p{0, POLLIN, 0};
+  for (;;) {
+    int n = poll(&p, 1, ms);
+    if (n < 0 && errno == EINTR) continue;  // the wait starts over: at worst later
+    return n != 0;                          // input, EOF or an error: the job's read will tell
+  }
 }
 
 int Usage() {
@@ -130,7 +147,14 @@ int main(int argc, char** argv) {
   }
   if (co.job_dir.empty() || chdir(co.job_dir.c_str()) != 0) return Usage();
   Result<aether::wasm::ConfineReport> confined = aether::wasm::Confine(co);
-  if (confined.ok() && warm_heap > 0) WarmHeap(warm_heap);
+  if (confined.ok() && warm_heap > 0 && !RequestWithin(kWarmUpAfter)) {
+    WarmHeap(warm_heap);
+    // What the job will run, once on a small module. Its failure only
+    // means the job runs cold; the job reports its own.
+    if (aether::Status warm = aether::wasm::WarmUp(); !warm.ok()) {
+      std::fprintf(stderr, "warm-up: %s\n", warm.message().c_str());
+    }
+  }
   stages.Lap("confine");
   Result<ModuleInfo> result = aether::Internal("unreachable");
   std::string input;
