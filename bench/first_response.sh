@@ -132,12 +132,13 @@ def find(text, pattern):
 def kv(line):
     return dict((k, float(v)) for k, v in re.findall(r"(\w+)=([\d.]+)", line or ""))
 print("| round | deploy (HTTP) | validate | store | manifest at engine | read (fetch) "
-      "| compile slot | process start | translate | glue | check | tcc | exit "
+      "| compile slot | process start | validate | translate | tcc | exit "
       "| publish | dlopen | ready at | first 200 |")
-print("|" + "---|" * 17)
+print("|" + "---|" * 16)
 for r in range(1, rounds + 1):
     t0 = float(t0s[r - 1])
-    dep = kv(find(control, rf"deploy of wc{r}:"))
+    # The control plane's own stages, not its compiler process's.
+    dep = kv((find(control, rf"deploy of wc{r}:") or "").split(" (validation:")[0])
     loading = find(engine, rf"function wc{r}: loading sha256")
     sha = loading.split()[-1] if loading else "?"
     load = kv(find(engine, rf"function wc{r} load:"))
@@ -145,8 +146,8 @@ for r in range(1, rounds + 1):
     ready = find(engine, rf"function wc{r} ready:")
     cells = [deployed[r - 1], dep.get("validate"), dep.get("store"),
              at(loading) - t0 if loading else None, load.get("read"),
-             comp.get("slot"), comp.get("start"), comp.get("translate"), comp.get("glue"),
-             comp.get("check"), comp.get("tcc"), comp.get("exit"), comp.get("publish"),
+             comp.get("slot"), comp.get("start"), comp.get("validate"), comp.get("translate"),
+             comp.get("tcc"), comp.get("exit"), comp.get("publish"),
              comp.get("dlopen"), at(ready) - t0 if ready else None, results[r - 1]]
     fmt = lambda c: "?" if c is None else (f"{c:.0f}" if isinstance(c, float) else str(c))
     print(f"| {r} | " + " | ".join(fmt(c) for c in cells) + " |")
@@ -157,5 +158,7 @@ cat <<TABLE
 
 "manifest at engine" and "ready at" are from the deploy's start (the
 engine's log stamps, ms resolution); the compile's stages are its own
-clock. Log stamps are local time: run on one machine.
+clock: validate (read and validate the module), translate (wasm2c and the
+check of its C, with tcc compiling each checked piece alongside), tcc
+(what tcc had left then). Log stamps are local time: run on one machine.
 TABLE

@@ -44,11 +44,16 @@ class StageTimes {
   const std::vector<std::pair<std::string, double>>& stages() const { return stages_; }
   double total_ms() const { return Ms(Clock::now() - start_); }
 
-  // "a=1.2 b=3.4 total=4.7": stages in order, then the time since construction.
-  std::string Format() const {
+  // "a=1.2 b=3.4 total=4.7": stages in order, then the time since
+  // construction (unless `with_total` is false: stages only added).
+  std::string Format(bool with_total = true) const {
     std::string out;
     for (const auto& [name, ms] : stages_) out += fmt::format("{}={:.1f} ", name, ms);
-    out += fmt::format("total={:.1f}", total_ms());
+    if (with_total) {
+      out += fmt::format("total={:.1f}", total_ms());
+    } else if (!out.empty()) {
+      out.pop_back();
+    }
     return out;
   }
 

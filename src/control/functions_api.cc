@@ -69,9 +69,10 @@ HttpResponse ControlApi::Deploy(const std::string& name, std::string&& wasm, Env
                                  " ([runtime] max_module_size)"));
   }
   StageTimes stages;
+  StageTimes validation;  // in a compiler process (wasm/validate.h)
   Result<wasm::ModuleInfo> info = ctx_.validator.Validate(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wasm.data()), wasm.size()),
-      wasm::ModuleLimitsFrom(rt));
+      wasm::ModuleLimitsFrom(rt), &validation);
   if (!info.ok()) {
     if (info.status().code() != Code::kInvalidArgument) {
       // The compiler process could not run: our fault, not the module's.
@@ -81,11 +82,14 @@ HttpResponse ControlApi::Deploy(const std::string& name, std::string&& wasm, Env
     return invalid(JsonError(422, "invalid_module", info.status().message()));
   }
 
-  stages.Lap("validate");  // in a compiler process (wasm/validate.h)
+  stages.Lap("validate");
   DeployRequest req{name, std::move(wasm), std::move(env), limits};
   Result<VersionInfo> v = ctx_.functions.Deploy(std::move(req), std::string(kApiSource));
   stages.Lap("store");  // the artifact and the rows, durably
-  if (DebugLogging()) spdlog::debug("deploy of {}: {}", name, stages.Format());
+  if (DebugLogging()) {
+    spdlog::debug("deploy of {}: {} (validation: {})", name, stages.Format(),
+                  validation.Format(/*with_total=*/false));
+  }
   if (!v.ok()) {
     ctx_.metrics.deploys.WithLabels({{"result", "error"}}).Inc();
     return JsonError(v.status());

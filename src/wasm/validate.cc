@@ -43,14 +43,16 @@ ModuleValidator::ModuleValidator(const CompileLimits& compile, const std::string
 ModuleValidator::~ModuleValidator() = default;
 
 Result<ModuleInfo> ModuleValidator::Validate(std::span<const uint8_t> wasm,
-                                             const ModuleLimits& limits) const {
+                                             const ModuleLimits& limits, StageTimes* stages) const {
   if (std::unique_ptr<SpareWorker> spare = spares_->Take()) {
-    Result<ModuleInfo> info = spare->Run(ValidateRequest(wasm, limits));
+    Result<ModuleInfo> info = spare->Run(ValidateRequest(wasm, limits), stages);
     if (info.ok() || info.status().code() != Code::kUnavailable) return info;
     LOG_WARN("the spare compiler process ended early ({}); validating in a new one",
              info.status().message());
+    if (stages != nullptr) stages->Skip();
   }
-  return ValidateModule(wasm, limits, compile_, worker_);
+  ASSIGN_OR_RETURN(JobDir job, JobDir::Create(JobsParent()));
+  return RunWorker(worker_, ValidateRequest(wasm, limits), job.path(), compile_, 0, stages);
 }
 
 Status CompilerWorkerReady(const std::string& worker) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "common/stage_times.h"
 #include "wasm/module_info.h"
 #include "wasm/module_limits.h"
 
@@ -43,8 +44,10 @@ class ModuleValidator {
   ModuleValidator(const ModuleValidator&) = delete;
   ModuleValidator& operator=(const ModuleValidator&) = delete;
 
-  // ValidateModule's answer.
-  Result<ModuleInfo> Validate(std::span<const uint8_t> wasm, const ModuleLimits& limits) const;
+  // ValidateModule's answer. `stages` (may be null) gets the compiler
+  // process's steps (common/stage_times.h), as the engine logs a compile's.
+  Result<ModuleInfo> Validate(std::span<const uint8_t> wasm, const ModuleLimits& limits,
+                              StageTimes* stages = nullptr) const;
 
  private:
   CompileLimits compile_;
