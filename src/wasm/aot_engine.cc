@@ -227,7 +227,7 @@ class AotEngine final : public Engine {
     } release{compile_slots_};
     st.Lap("slot");
     if (tier == Tier::kFast) {
-      if (std::unique_ptr<SpareWorker> spare = spares_ ? spares_->Take() : nullptr) {
+      if (SpareKeeper::Lease spare = spares_ ? spares_->Take() : SpareKeeper::Lease()) {
         WorkerRequest q = Request(tier, wasm);
         st.Lap("jobdir");
         Result<ModuleInfo> info = spare->Run(q, &st);

@@ -44,7 +44,7 @@ ModuleValidator::~ModuleValidator() = default;
 
 Result<ModuleInfo> ModuleValidator::Validate(std::span<const uint8_t> wasm,
                                              const ModuleLimits& limits, StageTimes* stages) const {
-  if (std::unique_ptr<SpareWorker> spare = spares_->Take()) {
+  if (SpareKeeper::Lease spare = spares_->Take()) {
     Result<ModuleInfo> info = spare->Run(ValidateRequest(wasm, limits), stages);
     if (info.ok() || info.status().code() != Code::kUnavailable) return info;
     LOG_WARN("the spare compiler process ended early ({}); validating in a new one",

@@ -86,7 +86,9 @@ Result<std::string> ReadOwnPath(const std::string& path, off_t max_bytes) {
   return r;
 }
 
-Status WriteFileAtomically(const std::string& path, const std::string& data) {
+// `data` into `path` through a private temporary file and a rename; the
+// file stays open in *kept when that is given.
+Status WriteFileAtomically(const std::string& path, const std::string& data, int* kept = nullptr) {
   std::string tmp =
       path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(tmp_counter.fetch_add(1));
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -102,10 +104,16 @@ Status WriteFileAtomically(const std::string& path, const std::string& data) {
     }
     off += static_cast<size_t>(n);
   }
-  close(fd);
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    int saved = errno;
+    close(fd);
     unlink(tmp.c_str());
-    return Internal("cannot write " + path + ": " + std::strerror(errno));
+    return Internal("cannot write " + path + ": " + std::strerror(saved));
+  }
+  if (kept != nullptr) {
+    *kept = fd;
+  } else {
+    close(fd);
   }
   return OkStatus();
 }
@@ -163,20 +171,24 @@ Result<VerifiedObject> ModuleCache::Publish(const std::string& job_object, const
   int fd = open(job_object.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return Internal("the compiler produced no object: " + std::string(std::strerror(errno)));
-  // Owns fd from here. The compiler process (gone now) made it; make it
-  // private before judging it.
-  VerifiedObject object(fd, path, info);
+  // The compiler process may still be exiting (sandbox.cc kills it after
+  // its answer and reaps it off the path), and it can write in its job
+  // directory: the object is read once and written anew by the engine, so
+  // nothing it does from now on reaches the cache. Private before judged.
   fchmod(fd, 0600);
   Result<std::string> bytes = ReadOwnFile(fd, job_object, kMaxObjectBytes);
+  close(fd);
   if (!bytes.ok()) return Internal("the compiled object is unusable: " + bytes.status().message());
   std::string digest = Sha256Hex(*bytes);
   RETURN_IF_ERROR(WriteFileAtomically(path + ".info", EncodeSidecar(info, digest)));
-  if (rename(job_object.c_str(), path.c_str()) != 0) {
-    return Internal("cannot write the module cache " + dir_ + ": " + std::strerror(errno));
+  int copy = -1;
+  Status written = WriteFileAtomically(path, *bytes, &copy);
+  if (!written.ok()) {
+    return Internal("cannot write the module cache " + dir_ + ": " + written.message());
   }
-  // The bytes just hashed, through the same descriptor: no second read.
+  // The bytes just hashed, in a file only the engine wrote: no second read.
   // Make() checks with SamePathStill that `path` still names this file.
-  return object;
+  return VerifiedObject(copy, path, info);
 }
 
 }  // namespace aether::wasm

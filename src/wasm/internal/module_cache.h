@@ -64,8 +64,9 @@ class ModuleCache {
   // removed with a warning, so it is compiled again.
   std::optional<VerifiedObject> Find(const std::string& path);
 
-  // Moves the object a compile job wrote (`job_object`) to `path`, records
-  // its digest in the sidecar, and returns it opened and verified.
+  // Copies the object a compile job wrote (`job_object`) to `path` (a file
+  // of the engine's own: the job's process may not have exited yet),
+  // records its digest in the sidecar, and returns it opened and verified.
   Result<VerifiedObject> Publish(const std::string& job_object, const std::string& path,
                                  const ModuleInfo& info);
 

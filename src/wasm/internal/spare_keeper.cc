@@ -1,6 +1,7 @@
 #include "wasm/internal/spare_keeper.h"
 
 #include <chrono>
+#include <utility>
 
 #include "common/log.h"
 
@@ -21,24 +22,43 @@ SpareKeeper::~SpareKeeper() {
   thread_.join();
 }
 
-std::unique_ptr<SpareWorker> SpareKeeper::Take() {
+SpareKeeper::Lease::Lease(Lease&& o) noexcept
+    : keeper_(std::exchange(o.keeper_, nullptr)), spare_(std::move(o.spare_)) {}
+
+SpareKeeper::Lease::~Lease() {
+  spare_.reset();  // the process and its job directory first
+  if (keeper_ != nullptr) keeper_->Returned();
+}
+
+SpareKeeper::Lease SpareKeeper::Take() {
   std::unique_ptr<SpareWorker> spare;
   {
     std::lock_guard<std::mutex> lock(mu_);
     spare = std::move(spare_);
+    leased_ = spare != nullptr;
   }
-  cv_.notify_all();
   if (spare && !spare->Alive()) {
     LOG_WARN("the spare compiler process {} had exited; starting another", spare->pid());
-    return nullptr;
+    spare.reset();
+    Returned();
+    return Lease();
   }
-  return spare;
+  if (!spare) return Lease();
+  return Lease(this, std::move(spare));
+}
+
+void SpareKeeper::Returned() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    leased_ = false;
+  }
+  cv_.notify_all();
 }
 
 void SpareKeeper::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stopping_ || spare_ == nullptr; });
+    cv_.wait(lock, [&] { return stopping_ || (spare_ == nullptr && !leased_); });
     if (stopping_) break;
     lock.unlock();
     Result<std::unique_ptr<SpareWorker>> spare = [&]() -> Result<std::unique_ptr<SpareWorker>> {

@@ -27,12 +27,36 @@ class SpareKeeper {
   SpareKeeper(const SpareKeeper&) = delete;
   SpareKeeper& operator=(const SpareKeeper&) = delete;
 
-  // The spare, if one is ready and alive (null otherwise: the caller starts
-  // a process of its own); another is started either way.
-  std::unique_ptr<SpareWorker> Take();
+  // A spare taken for one job. The next spare is started when the lease
+  // ends (after the job): starting one (spawn, exec, dynamic linking,
+  // confinement: ~5 ms of CPU) beside the job took that CPU from the job,
+  // on the path of a response. A lease must not outlive its keeper.
+  class Lease {
+   public:
+    Lease() = default;
+    Lease(Lease&& o) noexcept;
+    Lease& operator=(Lease&&) = delete;
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease();
+    explicit operator bool() const { return spare_ != nullptr; }
+    SpareWorker* operator->() const { return spare_.get(); }
+
+   private:
+    friend class SpareKeeper;
+    Lease(SpareKeeper* keeper, std::unique_ptr<SpareWorker> spare)
+        : keeper_(keeper), spare_(std::move(spare)) {}
+    SpareKeeper* keeper_ = nullptr;
+    std::unique_ptr<SpareWorker> spare_;
+  };
+
+  // The spare, if one is ready and alive (empty otherwise: the caller
+  // starts a process of its own, and another spare is started meanwhile).
+  Lease Take();
 
  private:
   void Loop();
+  void Returned();
 
   const std::string worker_path_;
   const std::string jobs_parent_;
@@ -40,6 +64,7 @@ class SpareKeeper {
   std::mutex mu_;
   std::condition_variable cv_;
   std::unique_ptr<SpareWorker> spare_;
+  bool leased_ = false;  // a Lease holds the last spare
   bool stopping_ = false;
   // Started last, joined in the destructor. The spare dies with the thread
   // that started it (PR_SET_PDEATHSIG), so this thread, which outlives it,
