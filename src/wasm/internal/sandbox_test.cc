@@ -7,10 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "common/sanitizers.h"
 
@@ -154,6 +157,36 @@ TEST_F(SandboxTest, ASpareThatRunsOutOfTimeRefusesTheModule) {
   Result<ModuleInfo> r = RunOnSpare(root_, "exec sleep 30", std::chrono::milliseconds(200));
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << r.status().ToString();
   EXPECT_NE(r.status().message().find("compile_timeout"), std::string::npos);
+}
+
+// A spare left waiting warms up (compiler_main.cc: a fast-tier compile of
+// a built-in module, which writes tcc's headers into its job directory),
+// leaves no object of its own behind, and then runs its job.
+TEST_F(SandboxTest, ASpareLeftWaitingWarmsUpThenRunsItsJob) {
+  Result<JobDir> job = JobDir::Create(root_.string());
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  std::filesystem::path dir = job->path();
+  CompileLimits limits;
+  limits.timeout = std::chrono::seconds(60);
+  Result<std::unique_ptr<SpareWorker>> spare =
+      SpareWorker::Start(std::string(AETHER_BIN_DIR) + "/aether-compiler", std::move(*job), limits);
+  ASSERT_TRUE(spare.ok()) << spare.status().ToString();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!std::filesystem::exists(dir / "aether-include") &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(std::filesystem::exists(dir / "aether-include")) << "the spare did not warm up";
+
+  std::ifstream in(std::string(AETHER_GUEST_DIR) + "/hello.wasm", std::ios::binary);
+  WorkerRequest q;
+  q.mode = WorkerMode::kFast;
+  q.wasm.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  q.out_name = "module.so";
+  Result<ModuleInfo> info = (*spare)->Run(q);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(dir / "module.so"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "aether-warm-up.so"));
 }
 
 }  // namespace
