@@ -97,10 +97,14 @@ Status UnitStream::End(const Translation& t) {
 }
 
 Status UnitStream::Drain(bool last, std::string_view tail) {
+  if (!last) ++searches_;
   size_t cut = last ? buf_.size() : SafeCut(buf_);
   if (cut == 0 && !last) {
-    // Nowhere to cut yet (a long comment or data array): wait for more.
-    next_drain_ = buf_.size() + piece_bytes_;
+    // Nowhere to cut yet (a long comment or a data array: megabytes for a
+    // big data segment). Wait for as much again: SafeCut reads the whole
+    // buffer, so a fixed step would make the wait quadratic (a 4 MiB
+    // segment took 1.7 s instead of 0.4 s).
+    next_drain_ = std::max(buf_.size() + piece_bytes_, buf_.size() * 2);
     return OkStatus();
   }
   next_drain_ = piece_bytes_;

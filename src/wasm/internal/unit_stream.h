@@ -43,6 +43,10 @@ class UnitStream final : public SourceSink {
   // The rest of the source and the glue, as the last piece.
   Status End(const Translation& t) override;
 
+  // How many times the buffer was searched for a cut: for the test that a
+  // long data array (a big data segment) is not searched once per piece.
+  size_t searches() const { return searches_; }
+
  private:
   // Emits buf_ up to SafeCut (all of it when `last`).
   Status Drain(bool last, std::string_view tail = {});
@@ -55,6 +59,7 @@ class UnitStream final : public SourceSink {
   std::string buf_;
   size_t next_drain_ = 0;  // buf_'s size at which Write drains it
   size_t line_ = 1;        // the unit's line at buf_'s first byte
+  size_t searches_ = 0;
 };
 
 }  // namespace aether::wasm
