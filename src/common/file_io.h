@@ -43,6 +43,10 @@ Result<Bytes> ReadWholeFile(const std::string& path) {
   return data;
 }
 
+// Writes all of `data` to `fd` (a file or a pipe), retrying short writes
+// and EINTR. False on an error, with errno set.
+bool WriteAll(int fd, std::string_view data);
+
 // Writes `data` to `path` (mode 0600) through a temp file, fsync and
 // rename: a reader sees the old file or the whole new one. Internal naming
 // the path on failure. kNoSync skips the fsync, for caches whose reader

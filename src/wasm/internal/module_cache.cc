@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/file_io.h"
 #include "common/log.h"
 #include "common/sha256.h"
 #include "wasm/internal/worker_protocol.h"
@@ -87,24 +88,15 @@ Result<std::string> ReadOwnPath(const std::string& path, off_t max_bytes) {
 }
 
 // `data` into `path` through a private temporary file and a rename; the
-// file stays open in *kept when that is given.
-Status WriteFileAtomically(const std::string& path, const std::string& data, int* kept = nullptr) {
+// file stays open in *kept when that is given. Not common/file_io.h's
+// WriteFileAtomically: no fsync (a torn entry fails its digest and is
+// compiled again), O_EXCL, and the descriptor kept for VerifiedObject.
+Status WriteCacheFile(const std::string& path, const std::string& data, int* kept = nullptr) {
   std::string tmp =
       path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(tmp_counter.fetch_add(1));
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Internal("cannot write " + tmp + ": " + std::strerror(errno));
-  size_t off = 0;
-  bool ok = true;
-  while (off < data.size()) {
-    ssize_t n = write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ok = false;
-      break;
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+  if (!WriteAll(fd, data) || rename(tmp.c_str(), path.c_str()) != 0) {
     int saved = errno;
     close(fd);
     unlink(tmp.c_str());
@@ -180,9 +172,9 @@ Result<VerifiedObject> ModuleCache::Publish(const std::string& job_object, const
   close(fd);
   if (!bytes.ok()) return Internal("the compiled object is unusable: " + bytes.status().message());
   std::string digest = Sha256Hex(*bytes);
-  RETURN_IF_ERROR(WriteFileAtomically(path + ".info", EncodeSidecar(info, digest)));
+  RETURN_IF_ERROR(WriteCacheFile(path + ".info", EncodeSidecar(info, digest)));
   int copy = -1;
-  Status written = WriteFileAtomically(path, *bytes, &copy);
+  Status written = WriteCacheFile(path, *bytes, &copy);
   if (!written.ok()) {
     return Internal("cannot write the module cache " + dir_ + ": " + written.message());
   }

@@ -11,6 +11,8 @@
 #include <system_error>
 #include <thread>
 
+#include "common/file_io.h"
+#include "common/unique_fd.h"
 #include "wasm/internal/compiler.h"
 #include "wasm/internal/elf_stack.h"
 
@@ -175,16 +177,6 @@ Status Output(TCCState* s, const std::string& out_path, const std::string& error
   return MarkStackNotExecutable(out_path);
 }
 
-bool WriteAll(int fd, std::string_view text) {
-  while (!text.empty()) {
-    ssize_t n = write(fd, text.data(), text.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    text.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 void ReadToEnd(int fd) {
   char buf[1 << 14];
   for (;;) {
@@ -192,18 +184,6 @@ void ReadToEnd(int fd) {
     if (n == 0 || (n < 0 && errno != EINTR)) return;
   }
 }
-
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { Close(); }
-  void Close() {
-    if (fd >= 0) close(fd);
-    fd = -1;
-  }
-};
 
 }  // namespace
 
@@ -220,19 +200,14 @@ Status CompileWithTcc(const std::string& c_unit, const std::string& out_path, Tc
 Status CompileWithTccWhile(const UnitProducer& produce, const std::string& out_path,
                            TccHeaders headers) {
   // tcc reads a file by name: the pipe's read end under /proc names one.
-  Fd rd;
-  Fd wr;
-  {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-      return Unavailable(std::string("pipe: ") + std::strerror(errno));
-    rd.fd = fds[0];
-    wr.fd = fds[1];
-  }
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Unavailable(std::string("pipe: ") + std::strerror(errno));
+  UniqueFd rd(fds[0]);
+  UniqueFd wr(fds[1]);
   // Room for the unit's pieces ahead of tcc, so the producer rarely waits
   // for tcc's small reads (best effort: the default is 64 KiB).
-  (void)fcntl(wr.fd, F_SETPIPE_SZ, kPipeBytes);
-  std::string path = "/proc/self/fd/" + std::to_string(rd.fd);
+  (void)fcntl(wr.get(), F_SETPIPE_SZ, kPipeBytes);
+  std::string path = "/proc/self/fd/" + std::to_string(rd.get());
   if (access(path.c_str(), R_OK) != 0) {
     return Unavailable("cannot read " + path + " (is /proc mounted?)");
   }
@@ -247,7 +222,7 @@ Status CompileWithTccWhile(const UnitProducer& produce, const std::string& out_p
       tcc_done.store(true, std::memory_order_release);
       // tcc stops reading at an error: take the rest, so that the
       // producer's writes never block on a full pipe.
-      ReadToEnd(rd.fd);
+      ReadToEnd(rd.get());
     });
   } catch (const std::system_error& e) {
     tcc_delete(s);
@@ -259,9 +234,10 @@ Status CompileWithTccWhile(const UnitProducer& produce, const std::string& out_p
       tcc_stopped = true;
       return Internal("tcc stopped reading");
     }
-    if (wr.fd < 0) return Internal("tcc pipe: written after the unit's end");
-    if (!WriteAll(wr.fd, text)) return Internal(std::string("tcc pipe: ") + std::strerror(errno));
-    if (last) wr.Close();  // EOF: tcc finishes the unit
+    if (wr.get() < 0) return Internal("tcc pipe: written after the unit's end");
+    if (!WriteAll(wr.get(), text))
+      return Internal(std::string("tcc pipe: ") + std::strerror(errno));
+    if (last) wr.reset();  // EOF: tcc finishes the unit
     return OkStatus();
   };
   Status produced;
@@ -271,7 +247,7 @@ Status CompileWithTccWhile(const UnitProducer& produce, const std::string& out_p
   } catch (...) {
     thrown = std::current_exception();
   }
-  wr.Close();  // if `last` never came: the drain ends
+  wr.reset();  // if `last` never came: the drain ends
   tcc.join();
   // The producer's own error first: tcc then failed only for the unit
   // cut short.

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/file_io.h"
 #include "common/sanitizers.h"
 #include "common/stage_times.h"
 #include "wasm/internal/compile_job.h"
@@ -67,17 +68,6 @@ bool ReadAll(int fd, std::string* out) {
     if (out->size() + static_cast<size_t>(n) > kMaxRequestBytes) return false;
     out->append(buf, static_cast<size_t>(n));
   }
-}
-
-bool WriteAll(int fd, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<size_t>(n);
-  }
-  return true;
 }
 
 // A spare (started before its job, --warm-heap) touches this much of its
@@ -180,7 +170,7 @@ int main(int argc, char** argv) {
     }
   }
   timings.stages = stages.stages();
-  bool sent = WriteAll(1, aether::wasm::EncodeResult(result, timings));
+  bool sent = aether::WriteAll(1, aether::wasm::EncodeResult(result, timings));
   // The engine reads until both pipes close; closing them now lets it go on
   // while the kernel tears down this process's memory.
   close(1);
