@@ -29,10 +29,11 @@ WorkerRequest ValidateRequest(std::span<const uint8_t> wasm, const ModuleLimits&
 }  // namespace
 
 Result<ModuleInfo> ValidateModule(std::span<const uint8_t> wasm, const ModuleLimits& limits,
-                                  const CompileLimits& compile, const std::string& worker) {
+                                  const CompileLimits& compile, const std::string& worker,
+                                  StageTimes* stages) {
   ASSIGN_OR_RETURN(JobDir job, JobDir::Create(JobsParent()));
   return RunWorker(worker.empty() ? DefaultWorkerPath() : worker, ValidateRequest(wasm, limits),
-                   job.path(), compile);
+                   job.path(), compile, 0, stages);
 }
 
 ModuleValidator::ModuleValidator(const CompileLimits& compile, const std::string& worker)
@@ -51,8 +52,7 @@ Result<ModuleInfo> ModuleValidator::Validate(std::span<const uint8_t> wasm,
              info.status().message());
     if (stages != nullptr) stages->Skip();
   }
-  ASSIGN_OR_RETURN(JobDir job, JobDir::Create(JobsParent()));
-  return RunWorker(worker_, ValidateRequest(wasm, limits), job.path(), compile_, 0, stages);
+  return ValidateModule(wasm, limits, compile_, worker_, stages);
 }
 
 Status CompilerWorkerReady(const std::string& worker) {

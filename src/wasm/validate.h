@@ -22,9 +22,11 @@ namespace aether::wasm {
 // when the compiler process cannot be started (its path is in the message).
 // `worker` is the aether-compiler executable; empty = the one beside the
 // running executable.
+// `stages` (may be null) gets the compiler process's steps
+// (common/stage_times.h).
 Result<ModuleInfo> ValidateModule(std::span<const uint8_t> wasm, const ModuleLimits& limits = {},
-                                  const CompileLimits& compile = {},
-                                  const std::string& worker = "");
+                                  const CompileLimits& compile = {}, const std::string& worker = "",
+                                  StageTimes* stages = nullptr);
 
 class SpareKeeper;
 
@@ -44,8 +46,7 @@ class ModuleValidator {
   ModuleValidator(const ModuleValidator&) = delete;
   ModuleValidator& operator=(const ModuleValidator&) = delete;
 
-  // ValidateModule's answer. `stages` (may be null) gets the compiler
-  // process's steps (common/stage_times.h), as the engine logs a compile's.
+  // ValidateModule's answer, and its `stages`.
   Result<ModuleInfo> Validate(std::span<const uint8_t> wasm, const ModuleLimits& limits,
                               StageTimes* stages = nullptr) const;
 

@@ -106,7 +106,7 @@ Result<ModuleInfo> RunCompileJob(const WorkerRequest& q, StageTimes* stages) {
   if (q.mode == WorkerMode::kFast) {
     bool started = false;
     Result<ModuleInfo> info = CompileFastStreaming(q, st, &started);
-    if (started || info.ok() || info.status().code() != Code::kUnavailable) return info;
+    if (started || info.status().code() != Code::kUnavailable) return info;
   }
   ASSIGN_OR_RETURN(Translation t, TranslateInProcess(Bytes(q.wasm), q.limits));
   // Refuse unknown imports before spending time compiling.

@@ -341,16 +341,16 @@ JobDir::~JobDir() {
 
 namespace {
 
-// The job on a started process `s`; `start` is when the job began (before
-// the spawn, or now for a spare). `decided` is false when the process
-// died without an answer before its deadline (signaled, or exited in
-// silence): a spare may have been killed while it waited.
 // Whether `r`, decoded from `answer`, is the process's own verdict: a
 // result, or an error it reported about the module or its limits.
 bool Answered(const Result<ModuleInfo>& r, const std::string& answer) {
   return !answer.empty() && (r.ok() || r.status().code() != Code::kInternal);
 }
 
+// The job on a started process `s`; `start` is when the job began (before
+// the spawn, or now for a spare). `decided` is false when the process
+// died without an answer before its deadline (signaled, or exited in
+// silence): a spare may have been killed while it waited.
 Result<ModuleInfo> Finish(Spawned& s, const std::string& worker_path, const WorkerRequest& request,
                           const CompileLimits& limits, int nice, StageTimes* stages,
                           Clock::time_point start, bool* decided) {
