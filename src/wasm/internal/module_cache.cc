@@ -96,7 +96,7 @@ Status WriteCacheFile(const std::string& path, const std::string& data, int* kep
       path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(tmp_counter.fetch_add(1));
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Internal("cannot write " + tmp + ": " + std::strerror(errno));
-  if (!WriteAll(fd, data) || rename(tmp.c_str(), path.c_str()) != 0) {
+  if (!aether::WriteAll(fd, data) || rename(tmp.c_str(), path.c_str()) != 0) {
     int saved = errno;
     close(fd);
     unlink(tmp.c_str());

@@ -235,7 +235,7 @@ Status CompileWithTccWhile(const UnitProducer& produce, const std::string& out_p
       return Internal("tcc stopped reading");
     }
     if (wr.get() < 0) return Internal("tcc pipe: written after the unit's end");
-    if (!WriteAll(wr.get(), text))
+    if (!aether::WriteAll(wr.get(), text))
       return Internal(std::string("tcc pipe: ") + std::strerror(errno));
     if (last) wr.reset();  // EOF: tcc finishes the unit
     return OkStatus();
