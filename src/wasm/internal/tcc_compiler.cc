@@ -15,6 +15,7 @@
 #include "common/unique_fd.h"
 #include "wasm/internal/compiler.h"
 #include "wasm/internal/elf_stack.h"
+#include "wasm/internal/exit_frees.h"
 
 namespace aether::wasm {
 namespace {
@@ -170,6 +171,10 @@ Result<TCCState*> NewTccState(const std::string& out_path, TccHeaders headers,
   return s;
 }
 
+void DeleteUnlessLeftToExit(TCCState* s) {
+  if (!FreeingLeftToExit()) tcc_delete(s);
+}
+
 Status Output(TCCState* s, const std::string& out_path, const std::string& errors) {
   if (tcc_output_file(s, out_path.c_str()) != 0) {
     return Internal("tcc: cannot write " + out_path + ": " + errors);
@@ -193,7 +198,7 @@ Status CompileWithTcc(const std::string& c_unit, const std::string& out_path, Tc
   Status st = tcc_compile_string(s, c_unit.c_str()) != 0
                   ? Internal("tcc: compilation failed: " + errors)
                   : Output(s, out_path, errors);
-  tcc_delete(s);
+  DeleteUnlessLeftToExit(s);
   return st;
 }
 
@@ -259,7 +264,7 @@ Status CompileWithTccWhile(const UnitProducer& produce, const std::string& out_p
   } else if (!thrown) {
     st = Output(s, out_path, errors);
   }
-  tcc_delete(s);
+  DeleteUnlessLeftToExit(s);
   if (thrown) std::rethrow_exception(thrown);
   return st;
 }

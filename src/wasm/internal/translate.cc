@@ -13,6 +13,7 @@
 #include <wabt/validator.h>
 
 #include "wasm/internal/data_literals.h"
+#include "wasm/internal/exit_frees.h"
 #include "wasm/internal/limits_check.h"
 
 namespace aether::wasm {
@@ -233,23 +234,40 @@ class SinkStream final : public wabt::Stream {
   bool begun_ = false;
 };
 
+// wabt's IR of one module (a node per instruction), freed with the holder
+// unless the process leaves that to its exit (exit_frees.h).
+class ModuleIr {
+ public:
+  ModuleIr() : module_(new wabt::Module) {}
+  ~ModuleIr() {
+    if (!FreeingLeftToExit()) delete module_;
+  }
+  ModuleIr(const ModuleIr&) = delete;
+  ModuleIr& operator=(const ModuleIr&) = delete;
+  wabt::Module* get() const { return module_; }
+  wabt::Module& operator*() const { return *module_; }
+
+ private:
+  wabt::Module* module_;  // NOLINT(cppcoreguidelines-owning-memory): see the destructor
+};
+
 }  // namespace
 
 Result<ModuleInfo> ValidateInProcess(std::span<const uint8_t> wasm, const ModuleLimits& limits) {
-  wabt::Module module;
-  RETURN_IF_ERROR(ReadAndValidate(wasm, limits, &module));
-  return Describe(module);
+  ModuleIr module;
+  RETURN_IF_ERROR(ReadAndValidate(wasm, limits, module.get()));
+  return Describe(*module);
 }
 
 Result<Translation> TranslateInProcess(std::span<const uint8_t> wasm, const ModuleLimits& limits) {
-  wabt::Module module;
-  ASSIGN_OR_RETURN(Translation t, Prepare(wasm, limits, nullptr, &module));
+  ModuleIr module;
+  ASSIGN_OR_RETURN(Translation t, Prepare(wasm, limits, nullptr, module.get()));
   wabt::MemoryStream c_stream;
   wabt::MemoryStream h_stream;
   // wasm2c writes ~9 bytes of C per byte of wasm in small pieces; growing
   // the buffer as it goes costs a tenth of the translation.
   c_stream.output_buffer().data.reserve(wasm.size() * 8);
-  RETURN_IF_ERROR(WriteC(module, &c_stream, &h_stream));
+  RETURN_IF_ERROR(WriteC(*module, &c_stream, &h_stream));
   const auto& c = c_stream.output_buffer().data;
   t.c_source =
       DataArraysAsStrings(std::string_view(reinterpret_cast<const char*>(c.data()), c.size()));
@@ -259,11 +277,11 @@ Result<Translation> TranslateInProcess(std::span<const uint8_t> wasm, const Modu
 
 Result<Translation> TranslateInto(std::span<const uint8_t> wasm, const ModuleLimits& limits,
                                   const ModuleCheck& accept, SourceSink& sink) {
-  wabt::Module module;
-  ASSIGN_OR_RETURN(Translation t, Prepare(wasm, limits, &accept, &module));
+  ModuleIr module;
+  ASSIGN_OR_RETURN(Translation t, Prepare(wasm, limits, &accept, module.get()));
   wabt::MemoryStream h_stream;
   SinkStream c_stream(&sink, &t, &h_stream);
-  Status written = WriteC(module, &c_stream, &h_stream);
+  Status written = WriteC(*module, &c_stream, &h_stream);
   RETURN_IF_ERROR(c_stream.status());
   RETURN_IF_ERROR(written);
   if (!c_stream.begun()) return Internal("wasm2c: the translation wrote no C source");

@@ -25,6 +25,7 @@
 #include "common/stage_times.h"
 #include "wasm/internal/compile_job.h"
 #include "wasm/internal/confine.h"
+#include "wasm/internal/exit_frees.h"
 #include "wasm/internal/worker_protocol.h"
 
 #if AETHER_ASAN
@@ -149,6 +150,7 @@ int main(int argc, char** argv) {
     }
   }
   stages.Lap("confine");
+  aether::wasm::LeaveFreeingToExit();  // the job's memory: killed after the answer
   Result<ModuleInfo> result = aether::Internal("unreachable");
   std::string input;
   if (!confined.ok()) {
@@ -172,7 +174,10 @@ int main(int argc, char** argv) {
   timings.stages = stages.stages();
   bool sent = aether::WriteAll(1, aether::wasm::EncodeResult(result, timings));
   // The engine reads until both pipes close; closing them now lets it go on
-  // while the kernel tears down this process's memory.
+  // while the kernel tears down this process's memory. Standard input is
+  // the same socket as standard output: it closes too, or the socket would
+  // stay open until the exit.
+  close(0);
   close(1);
   close(2);
   return sent ? 0 : 3;
