@@ -26,8 +26,7 @@ SpareKeeper::Lease::Lease(Lease&& o) noexcept
     : keeper_(std::exchange(o.keeper_, nullptr)), spare_(std::move(o.spare_)) {}
 
 SpareKeeper::Lease::~Lease() {
-  spare_.reset();  // the process and its job directory first
-  if (keeper_ != nullptr) keeper_->Returned();
+  if (keeper_ != nullptr) keeper_->Returned(std::move(spare_));
 }
 
 SpareKeeper::Lease SpareKeeper::Take() {
@@ -39,18 +38,18 @@ SpareKeeper::Lease SpareKeeper::Take() {
   }
   if (spare && !spare->Alive()) {
     LOG_WARN("the spare compiler process {} had exited; starting another", spare->pid());
-    spare.reset();
-    Returned();
+    Returned(std::move(spare));
     return Lease();
   }
   if (!spare) return Lease();
   return Lease(this, std::move(spare));
 }
 
-void SpareKeeper::Returned() {
+void SpareKeeper::Returned(std::unique_ptr<SpareWorker> used) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     leased_ = false;
+    if (used) used_.push_back(std::move(used));
   }
   cv_.notify_all();
 }
@@ -58,7 +57,15 @@ void SpareKeeper::Returned() {
 void SpareKeeper::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stopping_ || (spare_ == nullptr && !leased_); });
+    cv_.wait(lock, [&] { return stopping_ || !used_.empty() || (spare_ == nullptr && !leased_); });
+    if (!used_.empty()) {
+      std::vector<std::unique_ptr<SpareWorker>> used = std::move(used_);
+      used_.clear();
+      lock.unlock();
+      used.clear();  // kills a process that never ran, removes the job directories
+      lock.lock();
+      continue;
+    }
     if (stopping_) break;
     lock.unlock();
     Result<std::unique_ptr<SpareWorker>> spare = [&]() -> Result<std::unique_ptr<SpareWorker>> {

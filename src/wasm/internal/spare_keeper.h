@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "wasm/internal/sandbox.h"
 
@@ -30,7 +31,10 @@ class SpareKeeper {
   // A spare taken for one job. The next spare is started when the lease
   // ends (after the job): starting one (spawn, exec, dynamic linking,
   // confinement: ~5 ms of CPU) beside the job took that CPU from the job,
-  // on the path of a response. A lease must not outlive its keeper.
+  // on the path of a response. The used spare (its process, its job
+  // directory and what the job wrote there) is disposed of on the keeper's
+  // thread too, not on the path of the job's answer. A lease must not
+  // outlive its keeper.
   class Lease {
    public:
     Lease() = default;
@@ -56,7 +60,7 @@ class SpareKeeper {
 
  private:
   void Loop();
-  void Returned();
+  void Returned(std::unique_ptr<SpareWorker> used);
 
   const std::string worker_path_;
   const std::string jobs_parent_;
@@ -64,7 +68,8 @@ class SpareKeeper {
   std::mutex mu_;
   std::condition_variable cv_;
   std::unique_ptr<SpareWorker> spare_;
-  bool leased_ = false;  // a Lease holds the last spare
+  std::vector<std::unique_ptr<SpareWorker>> used_;  // to dispose of
+  bool leased_ = false;                             // a Lease holds the last spare
   bool stopping_ = false;
   // Started last, joined in the destructor. The spare dies with the thread
   // that started it (PR_SET_PDEATHSIG), so this thread, which outlives it,
