@@ -96,6 +96,7 @@ Status ArtifactStore::Write(const std::string& sha256, std::string_view bytes) {
     // Content-addressed: same name, same bytes. Younger again, so that a
     // collection does not take what a deploy is about to refer to.
     fs::last_write_time(path, fs::file_time_type::clock::now(), ec);
+    fresh_.erase(sha256);  // another deploy needs them now: never discarded
     return OkStatus();
   }
 
@@ -115,13 +116,29 @@ Status ArtifactStore::Write(const std::string& sha256, std::string_view bytes) {
   ++count_;
   // The rename is durable only once the directory entry is.
   if (Status dst = FsyncPath(dir_, O_RDONLY | O_DIRECTORY); !dst.ok()) return unpin_on_error(dst);
+  fresh_.insert(sha256);
   return OkStatus();
 }
 
 void ArtifactStore::Unpin(const std::string& sha256) {
   std::lock_guard lock(mu_);
+  fresh_.erase(sha256);
   auto it = pins_.find(sha256);
   if (it != pins_.end() && --it->second == 0) pins_.erase(it);
+}
+
+void ArtifactStore::Discard(const std::string& sha256) {
+  std::lock_guard lock(mu_);
+  auto it = pins_.find(sha256);
+  if (it != pins_.end() && --it->second == 0) pins_.erase(it);
+  if (fresh_.erase(sha256) == 0 || pins_.contains(sha256)) return;
+  std::string path = PathOf(sha256);
+  if (::unlink(path.c_str()) == 0) {
+    --count_;
+  } else if (errno != ENOENT) {
+    // A collection removes it later (it is referenced by nothing).
+    LOG_WARN("artifact store: cannot remove the refused module {}: {}", path, std::strerror(errno));
+  }
 }
 
 Result<std::string> ArtifactStore::Read(const std::string& sha256) const {

@@ -39,6 +39,10 @@ class ArtifactStore {
   // CollectGarbage's min_age).
   Status Write(const std::string& sha256, std::string_view bytes);
   void Unpin(const std::string& sha256);
+  // Unpin for a deploy that gave up before its rows (its module was
+  // refused): the bytes go too when its Write created them and no other
+  // Write of the same digest came since (nothing can refer to them then).
+  void Discard(const std::string& sha256);
 
   Result<std::string> Read(const std::string& sha256) const;
   bool Contains(const std::string& sha256) const;
@@ -66,6 +70,8 @@ class ArtifactStore {
   std::string dir_;
   mutable std::mutex mu_;  // guards pins_ and serializes GC against Write
   std::map<std::string, int> pins_;
+  // Written by a Write whose deploy has not ended, and by no other since.
+  std::set<std::string> fresh_;
   size_t count_ = 0;  // under mu_
 };
 

@@ -42,6 +42,40 @@ TEST_F(ArtifactStoreTest, WritesReadsAndCollects) {
   EXPECT_FALSE((*store)->Contains(sha));
 }
 
+// A deploy whose module is refused after its bytes were written (they are
+// written while the module is validated) takes them back, unless they were
+// there before or another deploy wrote them since: rows may refer to those.
+TEST_F(ArtifactStoreTest, DiscardRemovesOnlyWhatNothingElseNeeds) {
+  auto store = ArtifactStore::Open(root_ + "/artifacts");
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ArtifactStore& a = **store;
+  std::string refused = Sha256Hex("refused"), kept = Sha256Hex("kept"),
+              shared = Sha256Hex("shared");
+
+  ASSERT_TRUE(a.Write(refused, "refused").ok());
+  a.Discard(refused);
+  EXPECT_FALSE(a.Contains(refused));
+  EXPECT_EQ(a.Count(), 0u);
+
+  // There before (a committed deploy's): a refused deploy of the same
+  // bytes leaves them.
+  ASSERT_TRUE(a.Write(kept, "kept").ok());
+  a.Unpin(kept);
+  ASSERT_TRUE(a.Write(kept, "kept").ok());
+  a.Discard(kept);
+  EXPECT_TRUE(a.Contains(kept));
+
+  // Written by one deploy, then by another that commits: the first one's
+  // discard, before or after that commit, leaves them.
+  ASSERT_TRUE(a.Write(shared, "shared").ok());
+  ASSERT_TRUE(a.Write(shared, "shared").ok());
+  a.Unpin(shared);
+  a.Discard(shared);
+  EXPECT_TRUE(a.Contains(shared));
+  EXPECT_EQ(a.Count(), 2u);
+  EXPECT_EQ(*a.Read(shared), "shared");
+}
+
 // A module may embed secrets: only the control plane's user may read the
 // artifacts, whatever the umask; files an older version left readable are
 // tightened at Open.

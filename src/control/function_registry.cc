@@ -113,24 +113,33 @@ protocol::ManifestEntry ManifestEntryOf(const FunctionInfo& f) {
 }
 
 Result<VersionInfo> FunctionRegistry::Deploy(DeployRequest&& req, const std::string& source) {
-  RETURN_IF_ERROR(protocol::ValidateFunctionName(req.name));
-  RETURN_IF_ERROR(ValidateEnv(req.env, env_limits_));
+  RETURN_IF_ERROR(Check(req.name, req.env));
+  ASSIGN_OR_RETURN(StagedArtifact staged, Stage(req.wasm));
+  return Commit(staged, std::move(req), source);
+}
+
+Status FunctionRegistry::Check(const std::string& name, const EnvMap& env) const {
+  RETURN_IF_ERROR(protocol::ValidateFunctionName(name));
+  return ValidateEnv(env, env_limits_);
+}
+
+// Artifact first: rows that point at missing bytes must never exist.
+Result<StagedArtifact> FunctionRegistry::Stage(std::string_view wasm) {
+  std::string sha256 = Sha256Hex(wasm);
+  RETURN_IF_ERROR(artifacts_.Write(sha256, wasm));
+  StagedArtifact staged(artifacts_, std::move(sha256), wasm.size());
+  if (replicate_) RETURN_IF_ERROR(replicate_(staged.sha256(), wasm));
+  return staged;
+}
+
+Result<VersionInfo> FunctionRegistry::Commit(const StagedArtifact& staged, DeployRequest&& req,
+                                             const std::string& source) {
+  RETURN_IF_ERROR(Check(req.name, req.env));
   VersionInfo v;
-  v.sha256 = Sha256Hex(req.wasm);
-  v.size = req.wasm.size();
+  v.sha256 = staged.sha256();
+  v.size = staged.size();
   v.env = std::move(req.env);
   v.limits = req.limits;
-
-  // Artifact first: rows that point at missing bytes must never exist.
-  RETURN_IF_ERROR(artifacts_.Write(v.sha256, req.wasm));
-  // Holds its own copy: `v` may be moved out by the return below before
-  // this runs.
-  struct Unpin {
-    ArtifactStore& a;
-    std::string sha;
-    ~Unpin() { a.Unpin(sha); }
-  } unpin{artifacts_, v.sha256};
-  if (replicate_) RETURN_IF_ERROR(replicate_(v.sha256, req.wasm));
 
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
     ASSIGN_OR_RETURN(auto existing, store_.Get(FunctionKey(req.name)));

@@ -24,6 +24,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -66,6 +67,38 @@ struct DeployRequest {
   FunctionLimits limits;
 };
 
+// Module bytes in the artifact store (and at the replicas), pinned for a
+// deploy whose rows are not written yet (FunctionRegistry::Stage). Dropped
+// without a commit, it unpins them; Discard also removes bytes that only it
+// wrote (see ArtifactStore::Discard).
+class StagedArtifact {
+ public:
+  StagedArtifact(StagedArtifact&& o) noexcept
+      : artifacts_(std::exchange(o.artifacts_, nullptr)),
+        sha256_(std::move(o.sha256_)),
+        size_(o.size_) {}
+  StagedArtifact& operator=(StagedArtifact&&) = delete;
+  StagedArtifact(const StagedArtifact&) = delete;
+  StagedArtifact& operator=(const StagedArtifact&) = delete;
+  ~StagedArtifact() {
+    if (artifacts_ != nullptr) artifacts_->Unpin(sha256_);
+  }
+  const std::string& sha256() const { return sha256_; }
+  uint64_t size() const { return size_; }
+  // For a deploy that was refused.
+  void Discard() {
+    if (artifacts_ != nullptr) std::exchange(artifacts_, nullptr)->Discard(sha256_);
+  }
+
+ private:
+  friend class FunctionRegistry;
+  StagedArtifact(ArtifactStore& artifacts, std::string sha256, uint64_t size)
+      : artifacts_(&artifacts), sha256_(std::move(sha256)), size_(size) {}
+  ArtifactStore* artifacts_;
+  std::string sha256_;
+  uint64_t size_;
+};
+
 class FunctionRegistry {
  public:
   FunctionRegistry(Store& store, ArtifactStore& artifacts, EventLog& events,
@@ -74,6 +107,15 @@ class FunctionRegistry {
   // A new version that becomes current. Errors: InvalidArgument (name, env),
   // Internal (artifact or store I/O), Unavailable (lost too many races).
   Result<VersionInfo> Deploy(DeployRequest&& request, const std::string& source);
+  // Deploy in two steps, for a caller that validates the module meanwhile
+  // (the API: the bytes are written and fsynced while the compiler process
+  // validates them). Check first: what Commit would refuse before any I/O.
+  // Stage writes the bytes durably (and to the replicas); Commit writes the
+  // rows of `request` (its `wasm` is not used) for the staged bytes.
+  Status Check(const std::string& name, const EnvMap& env) const;
+  Result<StagedArtifact> Stage(std::string_view wasm);
+  Result<VersionInfo> Commit(const StagedArtifact& staged, DeployRequest&& request,
+                             const std::string& source);
   // NotFound for an unknown function.
   Result<FunctionInfo> Get(const std::string& name);
   // Makes `version` current. NotFound for an unknown function or version.

@@ -2,7 +2,10 @@
 // rollback, delete, manifest.
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <functional>
+#include <future>
 #include <span>
+#include <system_error>
 
 #include "common/json_util.h"
 #include "common/log.h"
@@ -54,6 +57,32 @@ json::object EnvJson(const EnvMap& env) {
   return o;
 }
 
+// Stage (FunctionRegistry) run on a thread of its own while the caller
+// validates. Where no thread can be started, Get runs it then.
+class StagedArtifacts {
+ public:
+  using Fn = std::function<Result<StagedArtifact>()>;
+  explicit StagedArtifacts(Fn fn) : fn_(std::move(fn)) {
+    try {
+      future_ = std::async(std::launch::async, fn_);
+    } catch (const std::system_error& e) {
+      LOG_WARN("deploy: no thread to store the module alongside its validation ({})", e.what());
+    }
+  }
+  // Joins the thread whatever happens: it uses the caller's bytes.
+  ~StagedArtifacts() {
+    if (future_.valid()) future_.wait();
+  }
+  StagedArtifacts(const StagedArtifacts&) = delete;
+  StagedArtifacts& operator=(const StagedArtifacts&) = delete;
+
+  Result<StagedArtifact> Get() { return future_.valid() ? future_.get() : fn_(); }
+
+ private:
+  Fn fn_;
+  std::future<Result<StagedArtifact>> future_;
+};
+
 }  // namespace
 
 HttpResponse ControlApi::Deploy(const std::string& name, std::string&& wasm, EnvMap env,
@@ -68,32 +97,41 @@ HttpResponse ControlApi::Deploy(const std::string& name, std::string&& wasm, Env
                              "the module is larger than " + FormatSize(rt.max_module_size) +
                                  " ([runtime] max_module_size)"));
   }
+  if (Status st = ctx_.functions.Check(name, env); !st.ok()) return invalid(JsonError(st));
+  auto error = [&](const Status& st) {
+    ctx_.metrics.deploys.WithLabels({{"result", "error"}}).Inc();
+    return JsonError(st);
+  };
   StageTimes stages;
+  // The bytes are written (fsynced, replicated) while the compiler process
+  // validates them: the deploy waits for the longer of the two, not both.
+  StageTimes artifact;
+  StagedArtifacts staging([&] {
+    Result<StagedArtifact> staged = ctx_.functions.Stage(wasm);
+    artifact.Lap("artifact");
+    return staged;
+  });
   StageTimes validation;  // in a compiler process (wasm/validate.h)
   Result<wasm::ModuleInfo> info = ctx_.validator.Validate(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wasm.data()), wasm.size()),
       wasm::ModuleLimitsFrom(rt), &validation);
+  Result<StagedArtifact> staged = staging.Get();
   if (!info.ok()) {
-    if (info.status().code() != Code::kInvalidArgument) {
-      // The compiler process could not run: our fault, not the module's.
-      ctx_.metrics.deploys.WithLabels({{"result", "error"}}).Inc();
-      return JsonError(info.status());
-    }
+    if (staged.ok()) staged->Discard();  // a refused module leaves no bytes behind
+    // The compiler process could not run: our fault, not the module's.
+    if (info.status().code() != Code::kInvalidArgument) return error(info.status());
     return invalid(JsonError(422, "invalid_module", info.status().message()));
   }
-
-  stages.Lap("validate");
-  DeployRequest req{name, std::move(wasm), std::move(env), limits};
-  Result<VersionInfo> v = ctx_.functions.Deploy(std::move(req), std::string(kApiSource));
-  stages.Lap("store");  // the artifact and the rows, durably
+  stages.Lap("validate");  // and the artifact, alongside
+  if (!staged.ok()) return error(staged.status());
+  DeployRequest req{name, {}, std::move(env), limits};
+  Result<VersionInfo> v = ctx_.functions.Commit(*staged, std::move(req), std::string(kApiSource));
+  stages.Lap("store");  // the rows, durably
   if (DebugLogging()) {
-    spdlog::debug("deploy of {}: {} (validation: {})", name, stages.Format(),
-                  validation.Format(/*with_total=*/false));
+    spdlog::debug("deploy of {}: {} (validation: {}; alongside: {})", name, stages.Format(),
+                  validation.Format(/*with_total=*/false), artifact.Format(/*with_total=*/false));
   }
-  if (!v.ok()) {
-    ctx_.metrics.deploys.WithLabels({{"result", "error"}}).Inc();
-    return JsonError(v.status());
-  }
+  if (!v.ok()) return error(v.status());
   ctx_.metrics.deploys.WithLabels({{"result", "ok"}}).Inc();
   HttpResponse r = JsonOk(json::object{{"status", "deployed"},
                                        {"function_id", name + "@" + std::to_string(v->version)},
