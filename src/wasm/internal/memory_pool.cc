@@ -74,11 +74,22 @@ constexpr uint64_t kScrubMaxPages = 64;
 // pages) costs more than dropping them all: a big memory is dropped.
 constexpr uint64_t kScanMaxPages = 16384;
 
+// Every release reads each page the guest had mapped: 16-byte vectors (the
+// baseline of x86-64 and arm64), 64 bytes a step, and out at the first
+// non-zero step (a page the guest wrote usually has one early). A word at a
+// time, this was the engine's busiest function after the kernel's.
 bool PageIsZero(const uint8_t* p) {
-  const auto* w = reinterpret_cast<const uint64_t*>(p);
-  uint64_t acc = 0;
-  for (size_t i = 0; i < kOsPage / sizeof(uint64_t); ++i) acc |= w[i];
-  return acc == 0;
+  using V = uint64_t __attribute__((vector_size(16)));
+  for (size_t off = 0; off < kOsPage; off += 4 * sizeof(V)) {
+    V a, b, c, d;
+    std::memcpy(&a, p + off, sizeof a);
+    std::memcpy(&b, p + off + sizeof a, sizeof b);
+    std::memcpy(&c, p + off + 2 * sizeof a, sizeof c);
+    std::memcpy(&d, p + off + 3 * sizeof a, sizeof d);
+    V x = (a | b) | (c | d);
+    if ((x[0] | x[1]) != 0) return false;
+  }
+  return true;
 }
 
 // /proc/self/pagemap, opened once; -1 when the process cannot read it (then
