@@ -6,7 +6,9 @@
 #   start_control NODE_TIMEOUT HEARTBEAT   -> CPORT CTRL TOKEN JOIN AUTH
 #   start_engine N HEARTBEAT               -> EPORT[N] EPID[N], node id bench-N;
 #                                             it joins $CTRL, or every URL of
-#                                             CONTROL_URLS (a TOML list body)
+#                                             CONTROL_URLS (a TOML list body);
+#                                             ENGINE_RUNTIME: extra [runtime]
+#                                             lines (e.g. "optimize = false")
 #   start_nats                             -> NATS_URL (engines started later use it)
 WORK=$(mktemp -d "/tmp/aether-$BENCH_NAME.XXXXXX")
 PIDS=()
@@ -74,6 +76,7 @@ start_engine() {  # n heartbeat_interval
 port = $p
 [runtime]
 data_dir = "$WORK/engine$n"
+${ENGINE_RUNTIME:-}
 [control]
 urls = [$urls]
 node_id = "bench-$n"

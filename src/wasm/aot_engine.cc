@@ -8,6 +8,7 @@
 #include <future>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <semaphore>
 #include <thread>
 #include <unordered_map>
@@ -18,6 +19,7 @@
 #include "wasm/engine.h"
 #include "wasm/internal/aot_instance.h"
 #include "wasm/internal/aot_module.h"
+#include "wasm/internal/compile_gate.h"
 #include "wasm/internal/compiler.h"
 #include "wasm/internal/glue.h"
 #include "wasm/internal/module_cache.h"
@@ -226,6 +228,15 @@ class AotEngine final : public Engine {
       ~Release() { s.release(); }
     } release{compile_slots_};
     st.Lap("slot");
+    // A fast-tier compile is what a request waits for: background ones
+    // (the optimized tier) stop meanwhile (compile_gate.h).
+    std::optional<CompileGate::Urgent> urgent;
+    std::optional<CompileGate::Background> background;
+    if (tier == Tier::kFast) {
+      urgent.emplace(gate_);
+    } else {
+      background.emplace(gate_);
+    }
     if (tier == Tier::kFast) {
       if (SpareKeeper::Lease spare = spares_ ? spares_->Take() : SpareKeeper::Lease()) {
         WorkerRequest q = Request(tier, wasm);
@@ -248,7 +259,8 @@ class AotEngine final : public Engine {
     st.Lap("jobdir");
     ASSIGN_OR_RETURN(ModuleInfo info,
                      RunWorker(worker_, q, job.path(), options_.compile_limits,
-                               tier == Tier::kOptimized ? kBackgroundCompileNice : 0, &st));
+                               tier == Tier::kOptimized ? kBackgroundCompileNice : 0, &st,
+                               background ? &*background : nullptr));
     Result<VerifiedObject> object = cache_.Publish(job.path() + "/" + q.out_name, path, info);
     st.Lap("publish");
     return object;
@@ -376,6 +388,7 @@ class AotEngine final : public Engine {
   const std::string cc_fingerprint_;
   std::vector<FuncImportInfo> allowed_imports_;
   std::counting_semaphore<kMaxParallelCompiles> compile_slots_{kMaxParallelCompiles};
+  CompileGate gate_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -155,7 +155,7 @@ Result<Spawned> Spawn(const std::string& worker, const std::string& job_dir,
 // Exchanges the request and the answer under the deadline. False when the
 // deadline passed.
 bool Exchange(Spawned& s, const std::string& request, Clock::time_point deadline,
-              std::string* answer, std::string* err_text) {
+              const JobControl* control, std::string* answer, std::string* err_text) {
   fcntl(s.io.fd, F_SETFL, O_NONBLOCK);
   size_t sent = 0;
   bool io_open = true;
@@ -163,7 +163,8 @@ bool Exchange(Spawned& s, const std::string& request, Clock::time_point deadline
   if (request.empty()) shutdown(s.io.fd, SHUT_WR);
   char buf[65536];
   while (io_open || err_open) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    Clock::time_point until = control != nullptr ? deadline + control->Paused() : deadline;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
     if (left.count() <= 0) return false;
     pollfd p[2] = {{s.io.fd, 0, 0}, {s.err.fd, 0, 0}};
     if (io_open) p[0].events = static_cast<short>(POLLIN | (sent < request.size() ? POLLOUT : 0));
@@ -353,7 +354,7 @@ bool Answered(const Result<ModuleInfo>& r, const std::string& answer) {
 // silence): a spare may have been killed while it waited.
 Result<ModuleInfo> Finish(Spawned& s, const std::string& worker_path, const WorkerRequest& request,
                           const CompileLimits& limits, int nice, StageTimes* stages,
-                          Clock::time_point start, bool* decided) {
+                          Clock::time_point start, bool* decided, JobControl* control = nullptr) {
   auto deadline = start + limits.timeout;
   // Before the request is sent, so before the worker starts the C compiler
   // (which inherits it). Best effort: a failure only costs priority.
@@ -361,7 +362,12 @@ Result<ModuleInfo> Finish(Spawned& s, const std::string& worker_path, const Work
     LOG_DEBUG("cannot lower the compiler process's priority: {}", std::strerror(errno));
   }
   std::string answer, err_text;
-  bool in_time = Exchange(s, EncodeRequest(request), deadline, &answer, &err_text);
+  bool in_time = Exchange(s, EncodeRequest(request), deadline, control, &answer, &err_text);
+  if (control != nullptr) {
+    // Not stopped from now on; what it was stopped for does not count.
+    deadline += control->Paused();
+    control->Ended();
+  }
   *decided = !in_time;
   s.io.Close();
   s.err.Close();
@@ -435,12 +441,13 @@ Result<ModuleInfo> Finish(Spawned& s, const std::string& worker_path, const Work
 
 Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest& request,
                              const std::string& job_dir, const CompileLimits& limits, int nice,
-                             StageTimes* stages) {
+                             StageTimes* stages, JobControl* control) {
   auto start = Clock::now();
   ASSIGN_OR_RETURN(Spawned s,
                    Spawn(worker_path, job_dir, limits, request.mode == WorkerMode::kOptimized));
+  if (control != nullptr) control->Started(s.pid);
   bool decided = false;
-  return Finish(s, worker_path, request, limits, nice, stages, start, &decided);
+  return Finish(s, worker_path, request, limits, nice, stages, start, &decided, control);
 }
 
 struct SpareWorker::State {

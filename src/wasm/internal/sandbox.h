@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -38,6 +39,18 @@ class JobDir {
   std::string path_;
 };
 
+// Lets the caller of RunWorker stop and continue the job's process group
+// while it runs (compile_gate.h). Started gets the group's id once the
+// process exists; Ended comes before the group is reaped. The job's
+// wall-clock deadline moves by Paused().
+class JobControl {
+ public:
+  virtual ~JobControl() = default;
+  virtual void Started(pid_t group) = 0;
+  virtual void Ended() = 0;
+  virtual std::chrono::steady_clock::duration Paused() const = 0;
+};
+
 // Runs `request` in a new compiler process whose only writable place is
 // `job_dir`. Errors: the worker's own (InvalidArgument for the module);
 // InvalidArgument when the job ran past `limits.timeout` or the process was
@@ -56,7 +69,7 @@ class JobDir {
 inline constexpr int kBackgroundCompileNice = 10;
 Result<ModuleInfo> RunWorker(const std::string& worker_path, const WorkerRequest& request,
                              const std::string& job_dir, const CompileLimits& limits, int nice = 0,
-                             StageTimes* stages = nullptr);
+                             StageTimes* stages = nullptr, JobControl* control = nullptr);
 
 // A compiler process started before its job (fast tier only: no exec, nice
 // 0): spawned, confined by itself, blocked reading its request, with its
