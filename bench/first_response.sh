@@ -10,7 +10,8 @@
 # sha256, so nothing comes from a cache). Prints a markdown table, then
 # where each round's time went, from the servers' DEBUG lines
 # (docs/benchmarks.md, "Where the time goes").
-# Env: BUILD_DIR (build), BURST (6), ROUNDS (3).
+# Env: BUILD_DIR (build), BURST (6), ROUNDS (3), TOGETHER (0; 1: word_count is
+# deployed with the others, not after them, as `make run` deploys).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -56,7 +57,11 @@ for r in $(seq 1 "$ROUNDS"); do
     deploy "other$r-$i" "$(unique "$f" "o$r-$i")" &
     deploys+=($!)
   done
-  [ ${#deploys[@]} = 0 ] || wait "${deploys[@]}"  # not the servers: background jobs too
+  # TOGETHER=1: word_count goes with them, as `make run` deploys (their
+  # fast-tier compiles then run beside its own).
+  if [ "${TOGETHER:-0}" != 1 ] && [ ${#deploys[@]} != 0 ]; then
+    wait "${deploys[@]}"  # not the servers: background jobs too
+  fi
   target=$(unique "$WC" "wc$r")
   # One python process times the round: a curl and a date per poll cost
   # 10-70 ms each on a loaded machine, which the first runs of this bench
@@ -97,6 +102,7 @@ print(int(t0 * 1000), "%.0f" % ((deployed - t0) * 1000), result, flush=True)
 PY
   )
   [ "$deployed" != -1 ] || die "deploy of wc$r failed"
+  [ ${#deploys[@]} = 0 ] || wait "${deploys[@]}"
   T0S+=("$t0")
   DEPLOYED+=("$deployed")
   RESULTS+=("$ms")
