@@ -260,12 +260,14 @@ bool Api::Run(Pending& job, std::chrono::nanoseconds budget) {
   if (limited && run.ok() && run->trap == wasm::TrapKind::kTimeout) return false;
 
   ExecuteResponse resp = MakeRunResponse(name, run, job.timeout);
+  // One lookup for both (a shared lock both IO threads take per request).
+  EngineMetrics::FunctionMetrics* fm = run.ok() ? &metrics_.For(name) : nullptr;
   if (run.ok()) {
     if (run->trap != wasm::TrapKind::kNone) {
       metrics_.CountTrap(run->trap);
       if (observer_ != nullptr) observer_->ExecutionFailed(name, run->trap);
     }
-    metrics_.For(name).execution_seconds.Observe(run->exec_ms / 1000.0);
+    fm->execution_seconds.Observe(run->exec_ms / 1000.0);
     if (resp.status != 200) {
       LOG_INFO("function {} failed ({}): exit code {}, trap {}; stderr: {}", name, resp.code,
                run->exit_code, wasm::TrapName(run->trap), LogExcerpt(run->stderr_data));
@@ -277,7 +279,11 @@ bool Api::Run(Pending& job, std::chrono::nanoseconds budget) {
   } else {
     LOG_INFO("function {} could not run: {}", name, run.status().message());
   }
-  metrics_.CountRequest(name, resp.status);
+  if (resp.status == 200 && fm != nullptr) {
+    fm->ok.Inc();
+  } else {
+    metrics_.CountRequest(name, resp.status);
+  }
   respond(ToHttp(std::move(resp)));
   return true;
 }
