@@ -29,8 +29,8 @@ std::set<pid_t> CompilerChildren() {
   for (const auto& e : fs::directory_iterator("/proc", ec)) {
     std::string name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // It may exit meanwhile (a spare killed after its answer).
+    std::string stat = testing::ReadProcFile((e.path() / "stat").string());
     size_t close = stat.rfind(')');
     if (close == std::string::npos || stat.find("(aether-compiler)") == std::string::npos) continue;
     char state = '?';

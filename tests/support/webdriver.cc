@@ -30,8 +30,15 @@ std::map<pid_t, pid_t> ParentPids() {
     char* end = nullptr;
     long pid = std::strtol(e->d_name, &end, 10);
     if (end == e->d_name || *end != '\0') continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // A process that exits meanwhile fails the read, which libstdc++'s
+    // ifstream reports by throwing: it is just left out.
+    std::string stat;
+    try {
+      std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
+      stat.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } catch (const std::ios_base::failure&) {
+      continue;
+    }
     size_t close = stat.rfind(')');
     if (close == std::string::npos || close + 4 > stat.size()) continue;
     // ") S 1234 ..."

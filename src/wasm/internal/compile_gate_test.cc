@@ -15,6 +15,8 @@
 #include <string>
 #include <thread>
 
+#include "wasm/test_support.h"
+
 namespace aether::wasm {
 namespace {
 
@@ -23,8 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 // The state letter of /proc/<pid>/stat ('T' when stopped), '?' when gone.
 char StateOf(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string stat = testing::ReadProcFile("/proc/" + std::to_string(pid) + "/stat");
   size_t close = stat.rfind(')');
   return close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2];
 }
