@@ -13,6 +13,8 @@
 namespace aether {
 namespace {
 
+constexpr size_t kCountsPerLine = sizeof(metrics_internal::CountLine::counts) / sizeof(uint64_t);
+
 using metrics_internal::AppendHeader;
 using metrics_internal::AppendSample;
 using metrics_internal::AppendSeries;
@@ -62,26 +64,39 @@ std::unique_ptr<T> MakeChild(const std::vector<double>& bounds) {
 }  // namespace
 
 Histogram::Histogram(const std::vector<double>& bounds)
-    : bounds_(bounds), buckets_(new std::atomic<uint64_t>[bounds.size() + 1]) {
+    : bounds_(bounds),
+      lines_per_shard_((bounds.size() + 1 + kCountsPerLine - 1) / kCountsPerLine),
+      buckets_(metrics_internal::kShards * lines_per_shard_) {
   if (bounds_.empty()) Die("a histogram needs at least one bucket");
   for (size_t i = 1; i < bounds_.size(); ++i) {
     if (!(bounds_[i - 1] < bounds_[i])) Die("histogram buckets must be strictly increasing");
   }
-  for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
 }
 
 void Histogram::Observe(double v) {
   // Prometheus buckets are upper-inclusive (le).
   size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
-  buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(v, std::memory_order_relaxed);
+  size_t shard = metrics_internal::ThisThreadShard();
+  buckets_[shard * lines_per_shard_ + i / kCountsPerLine].counts[i % kCountsPerLine].fetch_add(
+      1, std::memory_order_relaxed);
+  sums_[shard].value.fetch_add(v, std::memory_order_relaxed);
+}
+
+double Histogram::Sum() const {
+  double sum = 0;
+  for (const auto& s : sums_) sum += s.value.load(std::memory_order_relaxed);
+  return sum;
 }
 
 std::vector<uint64_t> Histogram::CumulativeCounts() const {
   std::vector<uint64_t> out(bounds_.size() + 1);
   uint64_t total = 0;
   for (size_t i = 0; i <= bounds_.size(); ++i) {
-    total += buckets_[i].load(std::memory_order_relaxed);
+    for (size_t shard = 0; shard < metrics_internal::kShards; ++shard) {
+      total +=
+          buckets_[shard * lines_per_shard_ + i / kCountsPerLine].counts[i % kCountsPerLine].load(
+              std::memory_order_relaxed);
+    }
     out[i] = total;
   }
   return out;

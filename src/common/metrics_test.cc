@@ -83,6 +83,34 @@ TEST(MetricsTest, ConcurrentIncrementsAreLossless) {
   EXPECT_DOUBLE_EQ(h.Sum(), 20000);
 }
 
+// Each thread writes a shard of its own: more threads than shards, and
+// more buckets than one shard's cache line holds, still add up.
+TEST(MetricsTest, ShardsAddUpAcrossThreadsAndBuckets) {
+  MetricsRegistry reg;
+  std::vector<double> bounds;
+  for (int b = 1; b <= 20; ++b) bounds.push_back(b);
+  Histogram& h = reg.AddHistogram("wide_seconds", "wide", bounds).Get();
+  Counter& c = reg.AddCounter("wide_total", "wide").Get();
+  constexpr int kThreads = 6;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int v = 1; v <= 21; ++v) {
+        h.Observe(v);
+        c.Inc(0.5);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<uint64_t> cumulative = h.CumulativeCounts();
+  ASSERT_EQ(cumulative.size(), 21u);
+  for (size_t i = 0; i < cumulative.size(); ++i) {
+    EXPECT_EQ(cumulative[i], kThreads * (i + 1)) << "bucket " << i;
+  }
+  EXPECT_DOUBLE_EQ(h.Sum(), kThreads * 231.0);
+  EXPECT_DOUBLE_EQ(c.Value(), kThreads * 21 * 0.5);
+}
+
 TEST(MetricsTest, SpecialValues) {
   MetricsRegistry reg;
   auto& g = reg.AddGauge("g", "g");
