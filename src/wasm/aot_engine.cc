@@ -232,12 +232,10 @@ class AotEngine final : public Engine {
     // (the optimized tier) stop meanwhile (compile_gate.h).
     std::optional<CompileGate::Urgent> urgent;
     std::optional<CompileGate::Background> background;
-    if (tier == Tier::kFast) {
-      urgent.emplace(gate_);
-    } else {
+    if (tier != Tier::kFast) {
       background.emplace(gate_);
-    }
-    if (tier == Tier::kFast) {
+    } else {
+      urgent.emplace(gate_);
       if (SpareKeeper::Lease spare = spares_ ? spares_->Take() : SpareKeeper::Lease()) {
         WorkerRequest q = Request(tier, wasm);
         st.Lap("jobdir");
