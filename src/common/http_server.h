@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -74,9 +75,49 @@ struct HttpRequest {
   Result<std::optional<int64_t>> QueryInt(const std::string& key) const;
 };
 
+// A response's Content-Type: a string, but for the usual one,
+// application/json, which is held as a constant. It is one character past
+// std::string's inline capacity, so every response made with it allocated
+// (three a gateway invocation, one an /execute).
+class ContentType {
+ public:
+  static constexpr std::string_view kJson = "application/json";
+
+  // Implicit, as a std::string member's were: `r.content_type = "text/plain"`.
+  ContentType() = default;  // application/json
+  ContentType(const char* s) { assign(std::string_view(s)); }
+  ContentType(std::string_view s) { assign(s); }
+  ContentType(const std::string& s) { assign(std::string_view(s)); }
+
+  void assign(const char* data, size_t size) { assign(std::string_view(data, size)); }
+  void assign(std::string_view s) {
+    json_ = s == kJson;
+    if (json_) {
+      owned_.clear();
+    } else {
+      owned_.assign(s);
+    }
+  }
+  void clear() {
+    json_ = false;
+    owned_.clear();
+  }
+
+  std::string_view view() const { return json_ ? kJson : std::string_view(owned_); }
+  operator std::string_view() const { return view(); }
+  bool empty() const { return view().empty(); }
+  bool starts_with(std::string_view prefix) const { return view().starts_with(prefix); }
+  friend bool operator==(const ContentType& a, std::string_view b) { return a.view() == b; }
+  friend std::ostream& operator<<(std::ostream& os, const ContentType& c) { return os << c.view(); }
+
+ private:
+  bool json_ = true;
+  std::string owned_;
+};
+
 struct HttpResponse {
   int status = 200;
-  std::string content_type = "application/json";  // empty = no Content-Type
+  ContentType content_type;  // application/json by default; empty = no Content-Type
   std::string body;
   // Extra headers. The server writes Content-Length and Connection itself
   // and ignores those two here.

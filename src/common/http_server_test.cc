@@ -101,6 +101,26 @@ class HttpServerTest : public ::testing::Test {
   }
 };
 
+// application/json is the default and held without a string of its own;
+// any other value, or none, is kept as given.
+TEST(ContentTypeTest, BehavesAsTheStringItHolds) {
+  HttpResponse r;
+  EXPECT_EQ(r.content_type, "application/json");
+  r.content_type = "text/plain; charset=utf-8";
+  EXPECT_EQ(r.content_type, "text/plain; charset=utf-8");
+  EXPECT_TRUE(r.content_type.starts_with("text/plain"));
+  r.content_type.assign("application/json", 16);
+  EXPECT_EQ(r.content_type.view(), "application/json");
+  r.content_type.clear();
+  EXPECT_TRUE(r.content_type.empty());
+  EXPECT_EQ(r.content_type, "");
+  HttpResponse moved = std::move(r);
+  EXPECT_TRUE(moved.content_type.empty());
+  std::string head = "Content-Type: ";
+  head += ContentType(std::string("application/wasm"));
+  EXPECT_EQ(head, "Content-Type: application/wasm");
+}
+
 TEST_F(HttpServerTest, GetAndPost) {
   StartServer();
   auto r = HttpFetch("GET", Url("/hello"));

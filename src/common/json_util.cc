@@ -1,5 +1,6 @@
 #include "common/json_util.h"
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <cmath>
 #include <limits>
 
@@ -7,6 +8,8 @@ namespace aether {
 namespace {
 
 namespace json = boost::json;
+
+constexpr size_t kMaxJsonDepth = 64;
 
 std::string FieldError(std::string_view path, std::string_view what) {
   std::string msg = "field \"";
@@ -142,7 +145,7 @@ bool AllNumbersFinite(const json::value& v) {
 
 Result<json::value> ParseJson(std::string_view text, JsonSyntaxError* error) {
   json::parse_options opts;
-  opts.max_depth = 64;
+  opts.max_depth = kMaxJsonDepth;
   json::stream_parser parser({}, opts);
   boost::system::error_code ec;
   size_t consumed = parser.write(text.data(), text.size(), ec);
@@ -171,6 +174,79 @@ Result<json::object> ParseJsonObject(std::string_view text, std::string_view wha
   ASSIGN_OR_RETURN(json::value v, ParseJson(text));
   if (json::object* obj = v.if_object()) return std::move(*obj);
   return InvalidArgument(std::string(what) + " must be a JSON object");
+}
+
+namespace {
+
+// The events of a validating parse: nothing is kept but whether the top is
+// an object and whether a number overflowed to infinity (as ParseJson
+// refuses them).
+struct ValidatingHandler {
+  static constexpr size_t max_array_size = -1;
+  static constexpr size_t max_object_size = -1;
+  static constexpr size_t max_string_size = -1;
+  static constexpr size_t max_key_size = -1;
+
+  size_t depth = 0;
+  bool top_is_object = false;
+  bool infinite = false;
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_array_begin(boost::system::error_code&) {
+    ++depth;
+    return true;
+  }
+  bool on_array_end(size_t, boost::system::error_code&) {
+    --depth;
+    return true;
+  }
+  bool on_object_begin(boost::system::error_code&) {
+    top_is_object |= depth == 0;
+    ++depth;
+    return true;
+  }
+  bool on_object_end(size_t, boost::system::error_code&) {
+    --depth;
+    return true;
+  }
+  bool on_string_part(json::string_view, size_t, boost::system::error_code&) { return true; }
+  bool on_string(json::string_view, size_t, boost::system::error_code&) { return true; }
+  bool on_key_part(json::string_view, size_t, boost::system::error_code&) { return true; }
+  bool on_key(json::string_view, size_t, boost::system::error_code&) { return true; }
+  bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(int64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_uint64(uint64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_double(double d, json::string_view, boost::system::error_code& ec) {
+    if (std::isfinite(d)) return true;
+    infinite = true;
+    ec = json::error::exponent_overflow;  // stops the parse; reported as ParseJson does
+    return false;
+  }
+  bool on_bool(bool, boost::system::error_code&) { return true; }
+  bool on_null(boost::system::error_code&) { return true; }
+  bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+};
+
+}  // namespace
+
+Status ValidateJsonObject(std::string_view text, std::string_view what) {
+  json::parse_options opts;
+  opts.max_depth = kMaxJsonDepth;
+  json::basic_parser<ValidatingHandler> parser(opts);
+  boost::system::error_code ec;
+  size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
+  if (!ec && consumed < text.size()) ec = json::error::extra_data;
+  if (parser.handler().infinite) return InvalidArgument("invalid JSON: a number is out of range");
+  if (ec) {
+    return InvalidArgument("invalid JSON at offset " + std::to_string(consumed) + ": " +
+                           ec.message());
+  }
+  if (!parser.handler().top_is_object) {
+    return InvalidArgument(std::string(what) + " must be a JSON object");
+  }
+  return OkStatus();
 }
 
 Result<std::string> GetString(const json::object& obj, std::string_view path) {

@@ -5,6 +5,7 @@
 //   * JsonEscape(x) always parses back as one JSON string, equal to
 //     SanitizeUtf8(x) (both replace invalid UTF-8 the same way), and equal
 //     to x when x is valid UTF-8;
+//   * ValidateJsonObject agrees with ParseJsonObject, message included;
 //   * SanitizeUtf8 is idempotent;
 //   * AppendJsonEscaped appends exactly JsonEscape.
 #include <boost/json.hpp>
@@ -60,7 +61,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       CHECK(aether::fuzz::JsonEquivalent(*back, *v));
     }
   }
-  (void)aether::ParseJsonObject(text);
+  // The validating parse refuses exactly what the parse refuses, in the
+  // same words.
+  auto object = aether::ParseJsonObject(text);
+  aether::Status validated = aether::ValidateJsonObject(text);
+  CHECK(validated.ok() == object.ok());
+  CHECK(object.ok() || validated.message() == object.status().message());
 
   std::string escaped = aether::JsonEscape(text);
   std::string sanitized = aether::SanitizeUtf8(text);

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace aether {
 namespace {
 
@@ -35,6 +38,51 @@ TEST(JsonUtilTest, ParseObject) {
   auto arr = ParseJsonObject("[1]");
   ASSERT_FALSE(arr.ok());
   EXPECT_EQ(arr.status().message(), "request body must be a JSON object");
+}
+
+// The gateway validates without parsing into a value: it must refuse
+// exactly what the parse refuses, with the same message.
+TEST(JsonUtilTest, ValidateObjectAgreesWithParseObject) {
+  std::string deep_ok = std::string(63, '[') + std::string(63, ']');
+  std::string too_deep = std::string(65, '[') + std::string(65, ']');
+  const std::vector<std::string> texts = {
+      R"({"x":1})",
+      R"({})",
+      R"(  { "input" : [1, 2.5, "s", null, true, {"a": {}}] }  )",
+      "{\"x\":" + deep_ok + "}",
+      "{\"x\":" + too_deep + "}",
+      R"({"x":1e400})",
+      R"({"x":[-1e999]})",
+      R"({"x":1e308})",
+      R"({"x":18446744073709551616})",
+      R"({"x":1} {"y":2})",
+      R"({"x":1} x)",
+      R"({"x":1)",
+      R"({"x":})",
+      R"({"x":"\ud800"})",
+      "{\"x\":\"\x01\"}",
+      "{\"x\":\"\xff\"}",
+      R"({"x":1,})",
+      R"({/* c */"x":1})",
+      "[1]",
+      "\"s\"",
+      "3",
+      "null",
+      "",
+      "   ",
+      "{",
+      "}",
+  };
+  for (const std::string& t : texts) {
+    SCOPED_TRACE(t);
+    Result<boost::json::object> parsed = ParseJsonObject(t);
+    Status validated = ValidateJsonObject(t);
+    EXPECT_EQ(validated.ok(), parsed.ok());
+    if (!parsed.ok()) {
+      EXPECT_EQ(validated.message(), parsed.status().message());
+    }
+  }
+  EXPECT_EQ(ValidateJsonObject("[1]", "input").message(), "input must be a JSON object");
 }
 
 TEST(JsonUtilTest, Getters) {

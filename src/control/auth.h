@@ -9,9 +9,9 @@
 // Pure functions and file I/O at startup; any thread may call them.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "common/config.h"
 #include "common/http_server.h"
@@ -44,8 +44,8 @@ Result<Tokens> LoadOrCreateTokens(const AuthConfig& auth, const std::string& dat
 // 64 hex characters from OpenSSL's CSPRNG.
 Result<std::string> GenerateToken();
 
-// Equality in time independent of where the strings differ (and of the
-// expected token's length: both sides are hashed first).
+// Equality in a time that depends on given's length only: not on where the
+// strings differ, nor on the expected token's length.
 bool TokenEquals(std::string_view given, std::string_view expected);
 
 // The token of `Authorization: Bearer <t>` (a view into `req`).
@@ -55,6 +55,6 @@ Result<std::string_view> BearerToken(const HttpRequest& req);
 // OK when `Authorization: Bearer <t>` carries one of `accepted`.
 // Unauthenticated when the header is missing or not a bearer token,
 // PermissionDenied when the token is wrong.
-Status CheckBearer(const HttpRequest& req, const std::vector<const std::string*>& accepted);
+Status CheckBearer(const HttpRequest& req, std::initializer_list<const std::string*> accepted);
 
 }  // namespace aether::control

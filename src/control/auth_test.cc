@@ -93,10 +93,41 @@ TEST(TokenTest, EqualsIsExact) {
   EXPECT_FALSE(TokenEquals("ab", "abc"));
   EXPECT_FALSE(TokenEquals("abcd", "abc"));
   EXPECT_FALSE(TokenEquals("", ""));  // an empty token never authenticates
+  EXPECT_FALSE(TokenEquals("", "abc"));
+  // Past the expected token's end its last byte stands in: the lengths
+  // still tell these apart.
+  EXPECT_FALSE(TokenEquals("abcc", "abc"));
+  EXPECT_FALSE(TokenEquals("abccccccccccccccccccc", "abc"));
+  EXPECT_FALSE(TokenEquals("c", "abc"));
+  EXPECT_FALSE(TokenEquals(std::string_view("abc\0", 4), "abc"));
+  EXPECT_FALSE(TokenEquals(std::string(3 + 256, 'x'), std::string(3, 'x')));  // lengths mod 256
 }
 
-// The expected tokens' digests are kept per thread: more tokens than it
-// keeps, checked in turn and changed, still compare exactly.
+// Word by word with zero fill: around every word boundary, a token equals
+// only itself (not its prefixes, extensions with zeros or its own last
+// byte, nor itself with any one byte changed).
+TEST(TokenTest, EqualsIsExactAtEveryLength) {
+  for (size_t n = 1; n <= 40; ++n) {
+    std::string expected;
+    for (size_t i = 0; i < n; ++i) expected += static_cast<char>('a' + (i * 7) % 26);
+    SCOPED_TRACE(expected);
+    EXPECT_TRUE(TokenEquals(expected, expected));
+    EXPECT_TRUE(TokenEquals(std::string(expected), expected));
+    for (size_t m = 0; m < n; ++m) EXPECT_FALSE(TokenEquals(expected.substr(0, m), expected));
+    for (size_t extra = 1; extra <= 9; ++extra) {
+      EXPECT_FALSE(TokenEquals(expected + std::string(extra, '\0'), expected));
+      EXPECT_FALSE(TokenEquals(expected + std::string(extra, expected.back()), expected));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      std::string changed = expected;
+      changed[i] = static_cast<char>(changed[i] ^ 0x20);
+      EXPECT_FALSE(TokenEquals(changed, expected));
+      EXPECT_FALSE(TokenEquals(expected, changed));
+    }
+  }
+}
+
+// Many expected tokens, checked in turn and changed, compare exactly.
 TEST(TokenTest, EqualsStaysExactAcrossManyExpectedTokens) {
   std::vector<std::string> tokens;
   tokens.reserve(9);
