@@ -9,10 +9,13 @@
 // interval's totals become one sample, the oldest sample beyond `samples`
 // is dropped. Memory is bounded: `samples` × `max_functions` entries.
 //
-// Thread-safety: every method from any thread (one mutex, held for a map
-// lookup and a few additions on the invocation path).
+// Thread-safety: every method from any thread. The invocation path holds
+// one shard's mutex for a map lookup and a few additions; threads record
+// into shards of their own (as metrics do: common/metrics.h), so two IO
+// threads do not pass one lock's cache line back and forth per invocation.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +26,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/metrics.h"
 
 namespace aether::control {
 
@@ -72,11 +77,17 @@ class FunctionStats {
   const FunctionStatsOptions& options() const { return options_; }
 
  private:
+  using Counts = std::map<std::string, FunctionCounts, std::less<>>;
+  struct alignas(metrics_internal::kCacheLine) Shard {
+    std::mutex mu;
+    Counts current;  // the interval's, recorded by this shard's threads (under mu)
+  };
+
   const FunctionStatsOptions options_;
-  mutable std::mutex mu_;
-  SteadyTime began_;                                            // under mu_
-  std::map<std::string, FunctionCounts, std::less<>> current_;  // under mu_
-  std::deque<StatsSample> ring_;                                // under mu_
+  std::array<Shard, metrics_internal::kShards> shards_;
+  mutable std::mutex mu_;         // taken before any shard's
+  SteadyTime began_;              // under mu_
+  std::deque<StatsSample> ring_;  // under mu_
 };
 
 }  // namespace aether::control

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <thread>
+#include <vector>
+
 namespace aether::control {
 namespace {
 
@@ -68,6 +72,34 @@ TEST(FunctionStatsTest, FunctionsBeyondTheCapAreSummedAsOther) {
   EXPECT_EQ(s[0].functions.at("a").requests, 2);
   EXPECT_EQ(s[0].functions.at("b").requests, 1);
   EXPECT_EQ(s[0].functions.at(std::string(kOtherFunctions)).requests, 2);  // c and d
+}
+
+// Threads record into shards of their own; an interval sums them all and
+// keeps the cap across them.
+TEST(FunctionStatsTest, RecordsFromManyThreadsAddUpWithinTheCap) {
+  Steady::time_point t0{};
+  FunctionStats stats({.interval = milliseconds(1000), .samples = 2, .max_functions = 4}, t0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&stats, t] {
+      for (int i = 0; i < 100; ++i) stats.Record("a", i % 10 == 0 ? 503 : 200, 0.002);
+      stats.Record("only-" + std::to_string(t), 200, 0.010);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  stats.Tick(t0 + milliseconds(1000), 1000);
+  std::vector<StatsSample> s = stats.Since(0);
+  ASSERT_EQ(s.size(), 1u);
+  const auto& f = s[0].functions;
+  EXPECT_LE(f.size(), 4u);
+  EXPECT_EQ(f.at("a").requests, 600);
+  EXPECT_EQ(f.at("a").errors, 60);
+  EXPECT_NEAR(f.at("a").latency_ms_sum, 1200, 1e-6);
+  int64_t total = 0;
+  for (const auto& [name, c] : f) total += c.requests;
+  EXPECT_EQ(total, 606);  // the six single ones, counted apart or as _other
+  EXPECT_TRUE(f.contains(std::string(kOtherFunctions)));
+  EXPECT_DOUBLE_EQ(f.at(std::string(kOtherFunctions)).latency_ms_max, 10);
 }
 
 }  // namespace

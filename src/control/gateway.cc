@@ -1,5 +1,6 @@
 #include "control/gateway.h"
 
+#include <algorithm>
 #include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 
@@ -72,8 +73,10 @@ HttpResponse ShuttingDown() {
 // One invocation, from Invoke to its answer.
 struct Gateway::Call {
   std::string name;
-  int64_t version = 0;
-  std::string sha256;
+  // The function's entry in the manifest it was found in, which the call
+  // holds (the version and digest it asks for, without copies).
+  std::shared_ptr<const Manifest> manifest;
+  const FunctionInfo* fn = nullptr;
   // The client's own body with "function" added as its last member (the
   // engine, like boost::json, keeps the last of repeated keys): re-encoding
   // "input" would change its text (2.5 becomes 2.5E0, long numbers round).
@@ -116,13 +119,17 @@ void Gateway::Invoke(std::string name, const std::string& body, Responder respon
   }
   Result<std::shared_ptr<const Manifest>> manifest = functions_.CachedManifest();
   if (!manifest.ok()) return Answer(call, JsonError(manifest.status()));
-  const FunctionInfo* fn = nullptr;
-  for (const FunctionInfo& f : (*manifest)->functions) {
-    if (f.name == name) fn = &f;
+  // The manifest lists functions by name.
+  const std::vector<FunctionInfo>& fns = (*manifest)->functions;
+  auto it =
+      std::lower_bound(fns.begin(), fns.end(), name,
+                       [](const FunctionInfo& f, const std::string& n) { return f.name < n; });
+  if (it == fns.end() || it->name != name) {
+    return Answer(call, JsonError(404, "not_found", "function " + name + " not found"));
   }
-  if (!fn) return Answer(call, JsonError(404, "not_found", "function " + name + " not found"));
-  call->version = fn->current.version;
-  call->sha256 = fn->current.sha256;
+  const FunctionInfo* fn = &*it;
+  call->manifest = std::move(*manifest);
+  call->fn = fn;
   call->forward = ForwardBody(body, name);
   // What the engine gives the execution, plus room for its queueing,
   // fetch and compile.
@@ -162,34 +169,50 @@ void Gateway::Forward(std::string url, const HttpRequest& req, std::chrono::mill
   Admit(call);
 }
 
+// A free slot is taken without the lock while nobody waits; the queue and
+// its wake-ups are under mu_. The slot count, the queue's length and
+// stopping_ are sequentially consistent: a call queued while a slot is
+// freed is either seen by the release (queued_) or sees the free slot
+// itself (TakeSlot after queueing), so none waits beside a free slot.
 void Gateway::Admit(const CallPtr& call) {
-  enum { kStart, kQueued, kStopping, kOverloaded } admitted;
+  if (queued_.load() == 0 && TakeSlot()) {
+    if (stopping_.load()) {
+      ReleaseSlot();
+      return Answer(call, ShuttingDown());
+    }
+    call->holds_slot = true;
+    return Attempt(call);
+  }
+  enum { kQueued, kStopping, kOverloaded } admitted;
   {
     std::lock_guard lock(mu_);
     if (stopping_) {
       admitted = kStopping;
-    } else if (inflight_ < options_.threads) {
-      ++inflight_;
-      call->holds_slot = true;
-      admitted = kStart;
     } else if (queue_.size() < options_.max_queue) {
       queue_.push_back(call);
+      queued_.store(queue_.size());
       admitted = kQueued;
     } else {
       admitted = kOverloaded;
     }
   }
   switch (admitted) {
-    case kStart:
-      return Attempt(call);
     case kQueued:
-      return;
+      return Drain();  // a slot freed meanwhile goes to the queue's first
     case kStopping:
       return Answer(call, ShuttingDown());
     case kOverloaded:
       return Answer(call,
                     JsonError(503, "overloaded", "too many invocations in flight; retry later"));
   }
+}
+
+bool Gateway::TakeSlot() {
+  size_t n = inflight_.load();
+  while (n < options_.threads) {
+    if (inflight_.compare_exchange_weak(n, n + 1)) return true;
+  }
+  return false;
 }
 
 void Gateway::SendForward(const CallPtr& call) {
@@ -229,13 +252,13 @@ void Gateway::SendForward(const CallPtr& call) {
 
 void Gateway::Attempt(const CallPtr& call) {
   if (call->ingress) return SendForward(call);
-  std::optional<NodePick> node = nodes_.Pick(call->name, call->sha256, call->tried);
+  std::optional<NodePick> node = nodes_.Pick(call->name, call->fn->current.sha256, call->tried);
   if (!node) {
     if (call->tried.empty()) {
-      HttpResponse r =
-          JsonError(503, "no_ready_node",
-                    "function " + call->name + " version " + std::to_string(call->version) +
-                        " is not ready on any live node");
+      HttpResponse r = JsonError(503, "no_ready_node",
+                                 "function " + call->name + " version " +
+                                     std::to_string(call->fn->current.version) +
+                                     " is not ready on any live node");
       r.headers.emplace_back("Retry-After", "1");
       return Answer(call, std::move(r));
     }
@@ -301,18 +324,28 @@ void Gateway::Count(const Call& call, int status) {
   }
 }
 
-// The slot goes to the first queued call. One thread at a time starts
+void Gateway::ReleaseSlot() {
+  inflight_.fetch_sub(1);
+  if (queued_.load() != 0) return Drain();
+  if (stopping_.load()) {
+    // Under the lock: Stop may return, and the gateway go, as soon as it
+    // is released.
+    std::lock_guard lock(mu_);
+    idle_.notify_all();
+  }
+}
+
+// Free slots go to the first queued calls. One thread at a time starts
 // queued calls, in a loop rather than by recursion: a call that ends at once
 // (no ready node) would otherwise start the next from inside itself.
-void Gateway::ReleaseSlot() {
+void Gateway::Drain() {
   std::unique_lock lock(mu_);
-  --inflight_;
   if (!draining_) {
     draining_ = true;
-    while (!stopping_ && !queue_.empty() && inflight_ < options_.threads) {
+    while (!stopping_ && !queue_.empty() && TakeSlot()) {
       CallPtr next = std::move(queue_.front());
       queue_.pop_front();
-      ++inflight_;
+      queued_.store(queue_.size());
       next->holds_slot = true;
       lock.unlock();
       Attempt(next);
@@ -320,9 +353,7 @@ void Gateway::ReleaseSlot() {
     }
     draining_ = false;
   }
-  // Under the lock: Stop may return, and the gateway go, as soon as it is
-  // released.
-  if (stopping_ && inflight_ == 0) idle_.notify_all();
+  if (stopping_ && inflight_.load() == 0) idle_.notify_all();
 }
 
 void Gateway::Stop() {
@@ -331,13 +362,14 @@ void Gateway::Stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
     queued.swap(queue_);
+    queued_.store(0);
   }
   for (const CallPtr& call : queued) Answer(call, ShuttingDown());
   // Fails the forwards waiting for a connection (answered 503 unavailable
   // through OnAnswer) and waits for those sent.
   http_->Stop();
   std::unique_lock lock(mu_);
-  idle_.wait(lock, [this] { return inflight_ == 0; });
+  idle_.wait(lock, [this] { return inflight_.load() == 0; });
 }
 
 }  // namespace aether::control

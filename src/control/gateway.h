@@ -101,7 +101,11 @@ class Gateway {
   // Counts and sends the answer; a call that held a slot hands it on.
   void Answer(const CallPtr& call, HttpResponse response);
   void Count(const Call& call, int status);
+  // A free slot, if any (inflight_ below options_.threads), now held.
+  bool TakeSlot();
   void ReleaseSlot();
+  // Starts queued calls while slots are free.
+  void Drain();
 
   FunctionRegistry& functions_;
   NodeRegistry& nodes_;
@@ -114,9 +118,10 @@ class Gateway {
   std::mutex mu_;
   std::condition_variable idle_;       // inflight_ fell to 0 while stopping
   std::atomic<bool> stopping_{false};  // written under mu_
-  size_t inflight_ = 0;                // calls holding a slot
-  std::deque<CallPtr> queue_;          // calls waiting for one
-  bool draining_ = false;              // a thread is starting queued calls
+  std::atomic<size_t> inflight_{0};    // calls holding a slot
+  std::deque<CallPtr> queue_;          // calls waiting for one (under mu_)
+  std::atomic<size_t> queued_{0};      // queue_.size(), written under mu_
+  bool draining_ = false;              // a thread is starting queued calls (under mu_)
 };
 
 }  // namespace aether::control

@@ -252,6 +252,37 @@ TEST_F(GatewayTest, TheForwardTimeoutIsCappedByTheEnginesExecTimeout) {
   EXPECT_EQ(Code(r), "gateway_timeout") << r.body;
 }
 
+// Slots are taken without the lock while nobody waits: under invocations
+// from many threads at once, with far fewer slots, every one is forwarded
+// and answered (none left in the queue beside a free slot), and the slots
+// are all free after.
+TEST_F(GatewayTest, ManyThreadsShareFewSlotsAndEveryInvocationIsAnswered) {
+  FakeEngine engine("good");
+  Node("good", engine.url());
+  Make(/*threads=*/2, /*max_queue=*/1000);
+  constexpr int kThreads = 8, kEach = 50;
+  std::vector<std::future<HttpResponse>> answers(kThreads * kEach);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) answers[t * kEach + i] = InvokeAsync();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int ok = 0;
+  for (auto& a : answers) ok += Await(std::move(a)).status == 200;
+  EXPECT_EQ(ok, kThreads * kEach);
+  EXPECT_EQ(engine.calls(), kThreads * kEach);
+  // Every slot came back: two invocations held by a node run at once.
+  FakeEngine slow("slow", /*hold=*/true);
+  ASSERT_TRUE(nodes_->Beat({"good", {}, {{"f", std::string(64, '0')}}, 0}).ok());  // not ready now
+  Node("slow", slow.url());
+  auto first = InvokeAsync();
+  auto second = InvokeAsync();
+  aether::testing::Eventually([&] { return slow.calls() == 2; }, std::chrono::seconds(20));
+  EXPECT_EQ(slow.calls(), 2);
+}
+
 TEST_F(GatewayTest, AFullQueueIs503OverloadedAndStoppingIs503Unavailable) {
   FakeEngine slow("slow", /*hold=*/true);
   Node("slow", slow.url());
