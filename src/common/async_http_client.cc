@@ -14,6 +14,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -122,24 +123,25 @@ Status CheckRequest(const AsyncHttpRequest& req) {
 
 // The request line and header fields, ready to be written before the body.
 std::string Head(const AsyncHttpRequest& req, const Url& url) {
+  using namespace std::string_view_literals;  // appended without a strlen each
   std::string head;
   head.reserve(96 + url.target.size() + url.authority.size());
-  head.append(req.method).append(" ").append(url.target).append(" HTTP/1.1\r\n");
+  head.append(req.method).append(" "sv).append(url.target).append(" HTTP/1.1\r\n"sv);
   bool host = false, agent = false, type = false;
   for (const auto& [k, v] : req.headers) {
     if (beast::iequals(k, "Content-Length") || beast::iequals(k, "Transfer-Encoding")) continue;
     host |= beast::iequals(k, "Host");
     agent |= beast::iequals(k, "User-Agent");
     type |= beast::iequals(k, "Content-Type");
-    head.append(k).append(": ").append(v).append("\r\n");
+    head.append(k).append(": "sv).append(v).append("\r\n"sv);
   }
-  if (!host) head.append("Host: ").append(url.authority).append("\r\n");
-  if (!agent) head.append("User-Agent: aether\r\n");
-  if (!req.body.empty() && !type) head.append("Content-Type: application/json\r\n");
+  if (!host) head.append("Host: "sv).append(url.authority).append("\r\n"sv);
+  if (!agent) head.append("User-Agent: aether\r\n"sv);
+  if (!req.body.empty() && !type) head.append("Content-Type: application/json\r\n"sv);
   if (!req.body.empty() || (req.method != "GET" && req.method != "HEAD")) {
-    head.append("Content-Length: ").append(std::to_string(req.body.size())).append("\r\n");
+    head.append("Content-Length: "sv).append(std::to_string(req.body.size())).append("\r\n"sv);
   }
-  head.append("\r\n");
+  head.append("\r\n"sv);
   return head;
 }
 
@@ -166,6 +168,7 @@ class Client final : public AsyncHttpClient {
   void OnConnected(const ExchangePtr& ex, const beast::error_code& ec);
   void Write(const ExchangePtr& ex);
   void Read(const ExchangePtr& ex);
+  void ParseBuffered(const ExchangePtr& ex);
   void OnRead(const ExchangePtr& ex, const beast::error_code& ec);
   void Release(const std::string& key, ConnPtr conn, bool keep);
   void Abandon(const ExchangePtr& ex, Status status);
@@ -449,12 +452,51 @@ void Client::Read(const ExchangePtr& ex) {
   ex->response = HttpResponse{};
   ex->parser.emplace(ex->response, options_.max_response_bytes);
   if (ex->req.method == "HEAD") ex->parser->skip(true);
-  auto on_read = [this, ex](const beast::error_code& ec, size_t) { OnRead(ex, ec); };
   if (conn.tls) {
-    http::async_read(*conn.tls, conn.buffer, *ex->parser, std::move(on_read));
-  } else {
-    http::async_read(conn.socket, conn.buffer, *ex->parser, std::move(on_read));
+    return http::async_read(*conn.tls, conn.buffer, *ex->parser,
+                            [this, ex](const beast::error_code& ec, size_t) { OnRead(ex, ec); });
   }
+  // Plain TCP reads and parses here, as the server does: Beast's composed
+  // read wraps each read in two more layers of handlers (~4% of the
+  // gateway's CPU per forward).
+  ex->parser->eager(true);
+  ParseBuffered(ex);
+}
+
+// Parses what the connection has buffered; reads more while the answer is
+// incomplete. As http::async_read: an end of stream after part of the
+// answer is the parser's to judge (a body read to the end is whole), before
+// any of it http::error::end_of_stream.
+void Client::ParseBuffered(const ExchangePtr& ex) {
+  Conn& conn = *ex->conn;
+  ResponseParser& parser = *ex->parser;
+  while (conn.buffer.size() > 0 && !parser.is_done()) {
+    beast::error_code ec;
+    size_t used = parser.put(conn.buffer.data(), ec);
+    conn.buffer.consume(used);
+    if (ec == http::error::need_more) break;
+    if (ec) return OnRead(ex, ec);
+    if (used == 0) break;
+  }
+  if (parser.is_done()) return OnRead(ex, {});
+  size_t size = beast::read_size(conn.buffer, 65536);
+  if (size == 0) return OnRead(ex, http::error::buffer_overflow);
+  conn.socket.async_read_some(conn.buffer.prepare(size),
+                              [this, ex](const beast::error_code& ec, size_t n) {
+                                if (ex->timed_out)
+                                  return OnRead(ex, asio::error::operation_aborted);
+                                if (ec == asio::error::eof) {
+                                  beast::error_code end = http::error::end_of_stream;
+                                  if (ex->parser->got_some()) {
+                                    end = {};
+                                    ex->parser->put_eof(end);
+                                  }
+                                  return OnRead(ex, end);
+                                }
+                                if (ec) return OnRead(ex, ec);
+                                ex->conn->buffer.commit(n);
+                                ParseBuffered(ex);
+                              });
 }
 
 void Client::OnRead(const ExchangePtr& ex, const beast::error_code& ec) {

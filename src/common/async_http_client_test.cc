@@ -5,7 +5,11 @@
 // for a connection within the timeout, and Stop.
 #include "common/async_http_client.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -280,6 +284,90 @@ TEST_F(AsyncHttpClientTest, Errors) {
   });
   EXPECT_TRUE(answered);
   EXPECT_EQ(Calls(), 0);
+}
+
+// A raw TCP server on 127.0.0.1 that answers each connection's request
+// with `answer`, written in pieces of `piece` bytes a millisecond apart, and
+// then closes it.
+class RawServer {
+ public:
+  RawServer(std::string answer, size_t piece) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(::listen(fd_, 8), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this, answer = std::move(answer), piece] {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      char buf[4096];
+      (void)::recv(c, buf, sizeof buf, 0);  // the request (small: one read)
+      for (size_t at = 0; at < answer.size(); at += piece) {
+        std::string_view part = std::string_view(answer).substr(at, piece);
+        (void)::send(c, part.data(), part.size(), MSG_NOSIGNAL);
+        std::this_thread::sleep_for(1ms);
+      }
+      ::close(c);
+    });
+  }
+  ~RawServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/x"; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+// The answer is read and parsed as it arrives: byte by byte, with a body
+// that ends where the connection does, or cut off (an error, never a
+// truncated answer).
+TEST(AsyncHttpClientReadTest, AnswersInPiecesToTheEndOfStreamOrCutOff) {
+  auto http = NewAsyncHttpClient();
+  {
+    RawServer server("HTTP/1.1 200 OK\r\nContent-Length: 11\r\nX-A: b\r\n\r\nhello world", 1);
+    Result<HttpResponse> r = Await(Begin(*http, Post(server.Url(), "{}")));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "hello world");
+    EXPECT_EQ(r->Header("X-A"), "b");
+  }
+  {
+    RawServer server("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end", 5);
+    Result<HttpResponse> r = Await(Begin(*http, Post(server.Url(), "{}")));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->body, "until the end");
+  }
+  {
+    RawServer server("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part", 4);
+    Result<HttpResponse> r = Await(Begin(*http, Post(server.Url(), "{}")));
+    EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("reading the response"), std::string::npos)
+        << r.status().message();
+  }
+  {
+    RawServer server("HTTP/1.1 200 OK\r\nContent-Le", 3);  // the header cut off
+    Result<HttpResponse> r = Await(Begin(*http, Post(server.Url(), "{}")));
+    EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().ToString();
+  }
+  {
+    RawServer server("", 1);  // closed without a byte
+    Result<HttpResponse> r = Await(Begin(*http, Post(server.Url(), "{}")));
+    EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().ToString();
+  }
+  {
+    RawServer server("NOT HTTP AT ALL\r\n\r\n", 64);
+    Result<HttpResponse> r = Await(Begin(*http, Post(server.Url(), "{}")));
+    EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().ToString();
+  }
 }
 
 TEST_F(AsyncHttpClientTest, StopCancelsWaitersAndWaitsForRequestsInFlight) {

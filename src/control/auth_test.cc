@@ -157,6 +157,19 @@ TEST(TokenTest, CheckBearer) {
   req.headers = {{"Authorization", "Bearer jn"}};
   EXPECT_EQ(CheckBearer(req, {&admin}).code(), Code::kPermissionDenied);
   EXPECT_TRUE(CheckBearer(req, {&join, &admin}).ok());
+  // The scheme in any case, and nothing that only looks like it.
+  for (std::string scheme : {"BEARER", "bEaReR"}) {
+    req.headers = {{"Authorization", scheme + " adm"}};
+    EXPECT_TRUE(CheckBearer(req, {&admin}).ok()) << scheme;
+  }
+  for (const std::string& h : std::vector<std::string>{"Bearer\tadm", "Bearex adm", "Bearer",
+                                                       "Bearer ", "Bear adm", "bearer_adm",
+                                                       "\x02"
+                                                       "earer adm",
+                                                       std::string("Bearer\0adm", 10)}) {
+    req.headers = {{"Authorization", h}};
+    EXPECT_EQ(CheckBearer(req, {&admin}).code(), Code::kUnauthenticated) << h;
+  }
 }
 
 }  // namespace

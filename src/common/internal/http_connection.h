@@ -356,6 +356,8 @@ class Connection final : public ConnectionBase {
     in_handler_ = false;
   }
   void Write(HttpResponse&& response) {
+    // Literals as string_views: appended without a strlen each.
+    using namespace std::string_view_literals;
     state_ = State::kWriting;
     response_ = std::move(response);
     bool close = !keep_alive_ || worker_->stopping;
@@ -364,16 +366,16 @@ class Connection final : public ConnectionBase {
     bool no_body = status == 204 || status == 304;
 
     head_.clear();
-    head_ += "HTTP/1.1 ";
+    head_ += "HTTP/1.1 "sv;
     AppendNumber(head_, status);
     head_ += ' ';
     beast::string_view reason = http::obsolete_reason(static_cast<http::status>(status));
     head_.append(reason.data(), reason.size());
-    head_ += "\r\nServer: aether\r\n";
+    head_ += "\r\nServer: aether\r\n"sv;
     if (!response_.content_type.empty() && SafeHeaderText(response_.content_type)) {
-      head_ += "Content-Type: ";
+      head_ += "Content-Type: "sv;
       head_ += response_.content_type;
-      head_ += "\r\n";
+      head_ += "\r\n"sv;
     }
     for (const auto& [k, v] : response_.headers) {
       if (EqualsIgnoreCase(k, "Content-Length") || EqualsIgnoreCase(k, "Connection") ||
@@ -381,21 +383,21 @@ class Connection final : public ConnectionBase {
         continue;
       }
       head_ += k;
-      head_ += ": ";
+      head_ += ": "sv;
       head_ += v;
-      head_ += "\r\n";
+      head_ += "\r\n"sv;
     }
     if (!no_body) {
-      head_ += "Content-Length: ";
+      head_ += "Content-Length: "sv;
       AppendNumber(head_, response_.body.size());
-      head_ += "\r\n";
+      head_ += "\r\n"sv;
     }
     if (close) {
-      head_ += "Connection: close\r\n";
+      head_ += "Connection: close\r\n"sv;
     } else if (last_version_ == 10) {
-      head_ += "Connection: keep-alive\r\n";
+      head_ += "Connection: keep-alive\r\n"sv;
     }
-    head_ += "\r\n";
+    head_ += "\r\n"sv;
 
     std::array<asio::const_buffer, 2> buffers = {
         asio::buffer(head_),
