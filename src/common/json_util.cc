@@ -217,11 +217,10 @@ struct ValidatingHandler {
   bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
   bool on_int64(int64_t, json::string_view, boost::system::error_code&) { return true; }
   bool on_uint64(uint64_t, json::string_view, boost::system::error_code&) { return true; }
-  bool on_double(double d, json::string_view, boost::system::error_code& ec) {
-    if (std::isfinite(d)) return true;
-    infinite = true;
-    ec = json::error::exponent_overflow;  // stops the parse; reported as ParseJson does
-    return false;
+  bool on_double(double d, json::string_view, boost::system::error_code&) {
+    // Reported only if the whole text parses, as ParseJson does.
+    infinite |= !std::isfinite(d);
+    return true;
   }
   bool on_bool(bool, boost::system::error_code&) { return true; }
   bool on_null(boost::system::error_code&) { return true; }
@@ -238,11 +237,11 @@ Status ValidateJsonObject(std::string_view text, std::string_view what) {
   boost::system::error_code ec;
   size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
   if (!ec && consumed < text.size()) ec = json::error::extra_data;
-  if (parser.handler().infinite) return InvalidArgument("invalid JSON: a number is out of range");
   if (ec) {
     return InvalidArgument("invalid JSON at offset " + std::to_string(consumed) + ": " +
                            ec.message());
   }
+  if (parser.handler().infinite) return InvalidArgument("invalid JSON: a number is out of range");
   if (!parser.handler().top_is_object) {
     return InvalidArgument(std::string(what) + " must be a JSON object");
   }

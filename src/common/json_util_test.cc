@@ -53,6 +53,9 @@ TEST(JsonUtilTest, ValidateObjectAgreesWithParseObject) {
       "{\"x\":" + too_deep + "}",
       R"({"x":1e400})",
       R"({"x":[-1e999]})",
+      "[1e400,-1e400,0e40\xff"
+      "00]",  // a syntax error after an overflow: the syntax error
+      R"([1e400])",
       R"({"x":1e308})",
       R"({"x":18446744073709551616})",
       R"({"x":1} {"y":2})",

@@ -1,6 +1,8 @@
 // libFuzzer target for the POST /execute body parser (untrusted client
-// bytes). Checks: no crash, UB or uncaught exception; an accepted request
-// names a function; a non-string "input" reaches the guest as JSON text
+// bytes). Checks: no crash, UB or uncaught exception; the same bodies
+// accepted, function and string input as a parse into a value gives; an
+// accepted request names a function; a non-string "input" reaches the
+// guest as JSON text
 // that parses back to the same value (the engine passes the client's own
 // text, minified, so this checks its scanner against boost's parser);
 // responses built around the function name and input are valid JSON.
@@ -21,6 +23,25 @@ namespace json = boost::json;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body(reinterpret_cast<const char*>(data), size);
   auto req = aether::engine::ParseExecuteRequest(body);
+
+  // The one-pass parse against a whole parse into a value: the same bodies
+  // accepted, the same function, the same string input (the last of each
+  // repeated top-level key, as the object keeps).
+  json::parse_options opts;
+  opts.max_depth = 64;
+  boost::system::error_code ec;
+  json::value dom = json::parse(body, ec, {}, opts);
+  const json::object* top = ec ? nullptr : dom.if_object();
+  const json::value* fn = top != nullptr ? top->if_contains("function") : nullptr;
+  bool accepted = fn != nullptr && fn->is_string() && !fn->get_string().empty();
+  CHECK(req.ok() == accepted);
+  if (accepted) {
+    CHECK(req->function == std::string_view(fn->get_string()));
+    const json::value* in = top->if_contains("input");
+    if (in == nullptr || in->is_null()) CHECK(req->input.empty());
+    if (in != nullptr && in->is_string()) CHECK(req->input == std::string_view(in->get_string()));
+  }
+
   if (!req.ok()) {
     CHECK(req.status().code() == aether::Code::kInvalidArgument);
     return 0;

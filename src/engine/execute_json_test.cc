@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace aether::engine {
 namespace {
@@ -76,6 +79,38 @@ TEST(ParseExecuteRequestTest, LargeBodiesOutgrowTheStackBuffer) {
   EXPECT_EQ(r->input.size(), big.size() + 8);
 }
 
+// The one-pass parse keeps only the top-level members, the last of each,
+// and strings that arrive in pieces (long ones, with escapes) whole.
+TEST(ParseExecuteRequestTest, TopLevelMembersOnlyTheLastOfEachAndLongStringsWhole) {
+  EXPECT_EQ(ParseExecuteRequest(R"({"function":"a","function":"b"})")->function, "b");
+  EXPECT_EQ(ParseExecuteRequest(R"({"\u0066unction":"esc"})")->function, "esc");
+  EXPECT_EQ(ParseExecuteRequest(R"({"function":"a","function":null})").status().message(),
+            "field \"function\" is required");
+  EXPECT_EQ(ParseExecuteRequest(R"({"function":"a","function":["b"]})").status().message(),
+            "field \"function\" must be a string");
+  EXPECT_EQ(ParseExecuteRequest(R"({"function":{"function":"x"}})").status().message(),
+            "field \"function\" must be a string");
+  EXPECT_EQ(ParseExecuteRequest(R"({"x":{"function":"nested"},"function":"top"})")->function,
+            "top");
+  EXPECT_EQ(ParseExecuteRequest(R"({"x":[{"function":"nested"}]})").status().message(),
+            "field \"function\" is required");
+  EXPECT_EQ(ParseExecuteRequest(R"({"function":"f","input":"s","input":null})")->input, "");
+  EXPECT_EQ(ParseExecuteRequest(R"({"function":"f","input":[1],"input":"s"})")->input, "s");
+  std::string piece;
+  for (int i = 0; i < 5000; ++i) piece += "ab\\n\\u00e9";
+  std::string expected;
+  for (int i = 0; i < 5000; ++i) expected += "ab\n\xc3\xa9";
+  auto r = ParseExecuteRequest("{\"function\":\"" + piece + "\",\"input\":\"" + piece + "\"}");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->function, expected);
+  EXPECT_EQ(r->input, expected);
+  std::string key_piece;
+  for (int i = 0; i < 3000; ++i) key_piece += "k\\u00e9";
+  auto long_key = ParseExecuteRequest("{\"" + key_piece + "\":1,\"function\":\"f\"}");
+  ASSERT_TRUE(long_key.ok());
+  EXPECT_EQ(long_key->function, "f");
+}
+
 TEST(MakeRunResponseTest, Success) {
   wasm::RunResult run;
   run.stdout_data = "Hello, \"World\"!\n\xff";
@@ -87,6 +122,27 @@ TEST(MakeRunResponseTest, Success) {
   EXPECT_EQ(o["output"].as_string(), "Hello, \"World\"!\n\xEF\xBF\xBD");
   EXPECT_DOUBLE_EQ(o["execution_time_ms"].to_number<double>(), 0.012);
   EXPECT_EQ(o["memory_used_kb"].as_int64(), 128);
+}
+
+// The numbers as text: milliseconds with three decimals, rounded; whole
+// kilobytes; an exit code as a plain integer, negative ones included.
+TEST(MakeRunResponseTest, NumbersAreWrittenExactly) {
+  wasm::RunResult run;
+  for (auto [ms, text] : std::vector<std::pair<double, std::string>>{{0, "0.000"},
+                                                                     {0.0004, "0.000"},
+                                                                     {0.0125, "0.013"},
+                                                                     {1.9996, "2.000"},
+                                                                     {12345.678, "12345.678"},
+                                                                     {1e9, "1000000000.000"}}) {
+    run.exec_ms = ms;
+    auto resp = MakeRunResponse("f", run, std::chrono::seconds(3));
+    EXPECT_NE(resp.body.find("\"execution_time_ms\":" + text + ","), std::string::npos)
+        << ms << ": " << resp.body;
+  }
+  run.exec_ms = 0;
+  run.exit_code = -7;
+  auto exited = MakeRunResponse("f", run, std::chrono::seconds(3));
+  EXPECT_NE(exited.body.find("\"exit_code\":-7"), std::string::npos) << exited.body;
 }
 
 TEST(MakeRunResponseTest, Trap) {
