@@ -88,6 +88,9 @@ class ContentType {
   ContentType(const char* s) { assign(std::string_view(s)); }
   ContentType(std::string_view s) { assign(s); }
   ContentType(const std::string& s) { assign(std::string_view(s)); }
+  ContentType(std::string&& s) : json_(s == kJson) {
+    if (!json_) owned_ = std::move(s);
+  }
 
   void assign(const char* data, size_t size) { assign(std::string_view(data, size)); }
   void assign(std::string_view s) {

@@ -116,6 +116,10 @@ TEST(ContentTypeTest, BehavesAsTheStringItHolds) {
   EXPECT_EQ(r.content_type, "");
   HttpResponse moved = std::move(r);
   EXPECT_TRUE(moved.content_type.empty());
+  std::string moved_in = "application/octet-stream";
+  ContentType from_rvalue(std::move(moved_in));
+  EXPECT_EQ(from_rvalue, "application/octet-stream");
+  EXPECT_EQ(ContentType(std::string("application/json")), "application/json");
   std::string head = "Content-Type: ";
   head += ContentType(std::string("application/wasm"));
   EXPECT_EQ(head, "Content-Type: application/wasm");

@@ -53,8 +53,8 @@ TEST(JsonUtilTest, ValidateObjectAgreesWithParseObject) {
       "{\"x\":" + too_deep + "}",
       R"({"x":1e400})",
       R"({"x":[-1e999]})",
-      "[1e400,-1e400,0e40\xff"
-      "00]",  // a syntax error after an overflow: the syntax error
+      // A syntax error after an overflow: the syntax error is reported.
+      std::string("[1e400,-1e400,0e40\xff") + "00]",
       R"([1e400])",
       R"({"x":1e308})",
       R"({"x":18446744073709551616})",

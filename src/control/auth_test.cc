@@ -162,11 +162,9 @@ TEST(TokenTest, CheckBearer) {
     req.headers = {{"Authorization", scheme + " adm"}};
     EXPECT_TRUE(CheckBearer(req, {&admin}).ok()) << scheme;
   }
-  for (const std::string& h : std::vector<std::string>{"Bearer\tadm", "Bearex adm", "Bearer",
-                                                       "Bearer ", "Bear adm", "bearer_adm",
-                                                       "\x02"
-                                                       "earer adm",
-                                                       std::string("Bearer\0adm", 10)}) {
+  for (const std::string& h : std::vector<std::string>{
+           "Bearer\tadm", "Bearex adm", "Bearer", "Bearer ", "Bear adm", "bearer_adm",
+           std::string("\x02") + "earer adm", std::string("Bearer\0adm", 10)}) {
     req.headers = {{"Authorization", h}};
     EXPECT_EQ(CheckBearer(req, {&admin}).code(), Code::kUnauthenticated) << h;
   }

@@ -80,6 +80,7 @@ TEST(FunctionStatsTest, RecordsFromManyThreadsAddUpWithinTheCap) {
   Steady::time_point t0{};
   FunctionStats stats({.interval = milliseconds(1000), .samples = 2, .max_functions = 4}, t0);
   std::vector<std::thread> threads;
+  threads.reserve(6);
   for (int t = 0; t < 6; ++t) {
     threads.emplace_back([&stats, t] {
       for (int i = 0; i < 100; ++i) stats.Record("a", i % 10 == 0 ? 503 : 200, 0.002);

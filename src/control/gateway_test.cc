@@ -260,19 +260,20 @@ TEST_F(GatewayTest, ManyThreadsShareFewSlotsAndEveryInvocationIsAnswered) {
   FakeEngine engine("good");
   Node("good", engine.url());
   Make(/*threads=*/2, /*max_queue=*/1000);
-  constexpr int kThreads = 8, kEach = 50;
+  constexpr size_t kThreads = 8, kEach = 50;
   std::vector<std::future<HttpResponse>> answers(kThreads * kEach);
   std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
+  threads.reserve(kThreads);
+  for (size_t t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < kEach; ++i) answers[t * kEach + i] = InvokeAsync();
+      for (size_t i = 0; i < kEach; ++i) answers[t * kEach + i] = InvokeAsync();
     });
   }
   for (std::thread& t : threads) t.join();
-  int ok = 0;
-  for (auto& a : answers) ok += Await(std::move(a)).status == 200;
+  size_t ok = 0;
+  for (auto& a : answers) ok += Await(std::move(a)).status == 200 ? 1 : 0;
   EXPECT_EQ(ok, kThreads * kEach);
-  EXPECT_EQ(engine.calls(), kThreads * kEach);
+  EXPECT_EQ(static_cast<size_t>(engine.calls()), kThreads * kEach);
   // Every slot came back: two invocations held by a node run at once.
   FakeEngine slow("slow", /*hold=*/true);
   ASSERT_TRUE(nodes_->Beat({"good", {}, {{"f", std::string(64, '0')}}, 0}).ok());  // not ready now
