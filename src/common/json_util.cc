@@ -9,8 +9,6 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr size_t kMaxJsonDepth = 64;
-
 std::string FieldError(std::string_view path, std::string_view what) {
   std::string msg = "field \"";
   msg.append(path);
@@ -181,51 +179,33 @@ namespace {
 // The events of a validating parse: nothing is kept but whether the top is
 // an object and whether a number overflowed to infinity (as ParseJson
 // refuses them).
-struct ValidatingHandler {
-  static constexpr size_t max_array_size = -1;
-  static constexpr size_t max_object_size = -1;
-  static constexpr size_t max_string_size = -1;
-  static constexpr size_t max_key_size = -1;
-
+struct ValidatingHandler : JsonEventsIgnored {
   size_t depth = 0;
   bool top_is_object = false;
   bool infinite = false;
 
-  bool on_document_begin(boost::system::error_code&) { return true; }
-  bool on_document_end(boost::system::error_code&) { return true; }
-  bool on_array_begin(boost::system::error_code&) {
+  bool on_array_begin(error_code&) {
     ++depth;
     return true;
   }
-  bool on_array_end(size_t, boost::system::error_code&) {
+  bool on_array_end(size_t, error_code&) {
     --depth;
     return true;
   }
-  bool on_object_begin(boost::system::error_code&) {
+  bool on_object_begin(error_code&) {
     top_is_object |= depth == 0;
     ++depth;
     return true;
   }
-  bool on_object_end(size_t, boost::system::error_code&) {
+  bool on_object_end(size_t, error_code&) {
     --depth;
     return true;
   }
-  bool on_string_part(json::string_view, size_t, boost::system::error_code&) { return true; }
-  bool on_string(json::string_view, size_t, boost::system::error_code&) { return true; }
-  bool on_key_part(json::string_view, size_t, boost::system::error_code&) { return true; }
-  bool on_key(json::string_view, size_t, boost::system::error_code&) { return true; }
-  bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
-  bool on_int64(int64_t, json::string_view, boost::system::error_code&) { return true; }
-  bool on_uint64(uint64_t, json::string_view, boost::system::error_code&) { return true; }
-  bool on_double(double d, json::string_view, boost::system::error_code&) {
+  bool on_double(double d, json::string_view, error_code&) {
     // Reported only if the whole text parses, as ParseJson does.
     infinite |= !std::isfinite(d);
     return true;
   }
-  bool on_bool(bool, boost::system::error_code&) { return true; }
-  bool on_null(boost::system::error_code&) { return true; }
-  bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
-  bool on_comment(json::string_view, boost::system::error_code&) { return true; }
 };
 
 }  // namespace

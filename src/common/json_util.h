@@ -14,6 +14,9 @@
 
 namespace aether {
 
+// How deep arrays and objects may nest in any JSON this project parses.
+inline constexpr size_t kMaxJsonDepth = 64;
+
 // Parses one JSON text (trailing whitespace allowed, nothing else).
 // InvalidArgument "invalid JSON at offset 12: <reason>" on error.
 Result<boost::json::value> ParseJson(std::string_view text);
@@ -37,6 +40,37 @@ Result<boost::json::object> ParseJsonObject(std::string_view text,
 // passed on as it is (the gateway's forward), where the DOM's allocations
 // were most of the cost of looking at it.
 Status ValidateJsonObject(std::string_view text, std::string_view what = "request body");
+
+// For a handler of boost::json::basic_parser that looks at a few events
+// only (no value built): every event ignored and no size limit of its own.
+// A handler derives from it and declares the events it needs, which hide
+// these. (Instantiating basic_parser needs <boost/json/basic_parser_impl.hpp>.)
+struct JsonEventsIgnored {
+  using error_code = boost::system::error_code;
+  static constexpr size_t max_array_size = -1;
+  static constexpr size_t max_object_size = -1;
+  static constexpr size_t max_string_size = -1;
+  static constexpr size_t max_key_size = -1;
+
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_array_begin(error_code&) { return true; }
+  bool on_array_end(size_t, error_code&) { return true; }
+  bool on_object_begin(error_code&) { return true; }
+  bool on_object_end(size_t, error_code&) { return true; }
+  bool on_string_part(boost::json::string_view, size_t, error_code&) { return true; }
+  bool on_string(boost::json::string_view, size_t, error_code&) { return true; }
+  bool on_key_part(boost::json::string_view, size_t, error_code&) { return true; }
+  bool on_key(boost::json::string_view, size_t, error_code&) { return true; }
+  bool on_number_part(boost::json::string_view, error_code&) { return true; }
+  bool on_int64(int64_t, boost::json::string_view, error_code&) { return true; }
+  bool on_uint64(uint64_t, boost::json::string_view, error_code&) { return true; }
+  bool on_double(double, boost::json::string_view, error_code&) { return true; }
+  bool on_bool(bool, error_code&) { return true; }
+  bool on_null(error_code&) { return true; }
+  bool on_comment_part(boost::json::string_view, error_code&) { return true; }
+  bool on_comment(boost::json::string_view, error_code&) { return true; }
+};
 
 // Typed getters. `path` is a field name or a dotted path into nested objects
 // ("labels.zone"). Errors are InvalidArgument and name the path:

@@ -170,13 +170,8 @@ namespace {
 // boost::json's object keeps the last of repeated keys), a string's
 // decoded bytes, and otherwise only the kind of value. Building the whole
 // DOM was ~10 % of an /execute's instructions.
-class ExecuteHandler {
+class ExecuteHandler : public JsonEventsIgnored {
  public:
-  static constexpr size_t max_array_size = -1;
-  static constexpr size_t max_object_size = -1;
-  static constexpr size_t max_string_size = -1;
-  static constexpr size_t max_key_size = -1;
-
   enum class Kind { kAbsent, kNull, kString, kOther };
   struct Member {
     Kind kind = Kind::kAbsent;
@@ -186,33 +181,30 @@ class ExecuteHandler {
   bool top_is_object = false;
   Member function, input;
 
-  using ec_t = boost::system::error_code;
-  bool on_document_begin(ec_t&) { return true; }
-  bool on_document_end(ec_t&) { return true; }
-  bool on_array_begin(ec_t&) {
+  bool on_array_begin(error_code&) {
     Scalar(Kind::kOther);
     ++depth_;
     return true;
   }
-  bool on_array_end(size_t, ec_t&) {
+  bool on_array_end(size_t, error_code&) {
     --depth_;
     return true;
   }
-  bool on_object_begin(ec_t&) {
+  bool on_object_begin(error_code&) {
     top_is_object |= depth_ == 0;
     Scalar(Kind::kOther);
     ++depth_;
     return true;
   }
-  bool on_object_end(size_t, ec_t&) {
+  bool on_object_end(size_t, error_code&) {
     --depth_;
     return true;
   }
-  bool on_string_part(json::string_view s, size_t, ec_t&) {
+  bool on_string_part(json::string_view s, size_t, error_code&) {
     if (Current() != nullptr) part_.append(s.data(), s.size());
     return true;
   }
-  bool on_string(json::string_view s, size_t, ec_t&) {
+  bool on_string(json::string_view s, size_t, error_code&) {
     if (Member* m = Current()) {
       m->kind = Kind::kString;
       m->text = std::move(part_);
@@ -221,25 +213,22 @@ class ExecuteHandler {
     }
     return true;
   }
-  bool on_key_part(json::string_view s, size_t, ec_t&) {
+  bool on_key_part(json::string_view s, size_t, error_code&) {
     if (depth_ == 1) key_.append(s.data(), s.size());
     return true;
   }
-  bool on_key(json::string_view s, size_t, ec_t&) {
+  bool on_key(json::string_view s, size_t, error_code&) {
     if (depth_ != 1) return true;
     key_.append(s.data(), s.size());
     current_ = key_ == "function" ? &function : key_ == "input" ? &input : nullptr;
     key_.clear();
     return true;
   }
-  bool on_number_part(json::string_view, ec_t&) { return true; }
-  bool on_int64(int64_t, json::string_view, ec_t&) { return Scalar(Kind::kOther); }
-  bool on_uint64(uint64_t, json::string_view, ec_t&) { return Scalar(Kind::kOther); }
-  bool on_double(double, json::string_view, ec_t&) { return Scalar(Kind::kOther); }
-  bool on_bool(bool, ec_t&) { return Scalar(Kind::kOther); }
-  bool on_null(ec_t&) { return Scalar(Kind::kNull); }
-  bool on_comment_part(json::string_view, ec_t&) { return true; }
-  bool on_comment(json::string_view, ec_t&) { return true; }
+  bool on_int64(int64_t, json::string_view, error_code&) { return Scalar(Kind::kOther); }
+  bool on_uint64(uint64_t, json::string_view, error_code&) { return Scalar(Kind::kOther); }
+  bool on_double(double, json::string_view, error_code&) { return Scalar(Kind::kOther); }
+  bool on_bool(bool, error_code&) { return Scalar(Kind::kOther); }
+  bool on_null(error_code&) { return Scalar(Kind::kNull); }
 
  private:
   // The member whose value is being read: a top-level one we keep.
@@ -262,7 +251,7 @@ class ExecuteHandler {
 
 Result<ExecuteRequest> ParseExecuteRequest(std::string_view body) {
   json::parse_options opts;
-  opts.max_depth = 64;
+  opts.max_depth = kMaxJsonDepth;
   json::basic_parser<ExecuteHandler> parser(opts);
   boost::system::error_code ec;
   size_t consumed = parser.write_some(false, body.data(), body.size(), ec);

@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // accepted, the same function, the same string input (the last of each
   // repeated top-level key, as the object keeps).
   json::parse_options opts;
-  opts.max_depth = 64;
+  opts.max_depth = aether::kMaxJsonDepth;
   boost::system::error_code ec;
   json::value dom = json::parse(body, ec, {}, opts);
   const json::object* top = ec ? nullptr : dom.if_object();

@@ -72,7 +72,7 @@ TEST(ParseExecuteRequestTest, InvalidJson) {
   EXPECT_NE(ParseExecuteRequest("[1]").status().message().find("object"), std::string::npos);
 }
 
-TEST(ParseExecuteRequestTest, LargeBodiesOutgrowTheStackBuffer) {
+TEST(ParseExecuteRequestTest, LargeBodiesParseWhole) {
   std::string big(100000, 'x');
   auto r = ParseExecuteRequest(R"({"function":"f","input":{"k":")" + big + "\"}}");
   ASSERT_TRUE(r.ok());
