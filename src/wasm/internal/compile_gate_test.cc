@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -23,11 +24,31 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// The state letter of /proc/<pid>/stat ('T' when stopped), '?' when gone.
-char StateOf(pid_t pid) {
-  std::string stat = testing::ReadProcFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t close = stat.rfind(')');
-  return close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2];
+// The state letters of the members of process group `group`, from
+// /proc/<pid>/stat (empty when the group is gone).
+std::string StatesOfGroup(pid_t group) {
+  std::string states;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string stat = testing::ReadProcFile((entry.path() / "stat").string());
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    int pgrp = 0;
+    char state = '?';
+    if (std::sscanf(stat.c_str() + close + 1, " %c %*d %d", &state, &pgrp) == 2 && pgrp == group) {
+      states += state;
+    }
+  }
+  return states;
+}
+
+// Whether the group is stopped: a member that SIGSTOP reached shows 'T';
+// the shell that vforked it waits for it in 'D' (uninterruptible, so it
+// never shows 'T' itself) and can run only when its child does; a child
+// that exited stays a zombie ('Z') until its stopped parent reaps it.
+bool GroupStopped(pid_t group) {
+  std::string states = StatesOfGroup(group);
+  return states.find('T') != std::string::npos &&
+         states.find_first_not_of("TDZ") == std::string::npos;
 }
 
 // Records the group RunWorker started, and hands everything to the gate.
@@ -84,10 +105,10 @@ class CompileGateTest : public ::testing::Test {
     return r.group();
   }
 
-  static bool StateWithin(pid_t pid, bool stopped, std::chrono::seconds limit) {
+  static bool StateWithin(pid_t group, bool stopped, std::chrono::seconds limit) {
     auto deadline = Clock::now() + limit;
     while (Clock::now() < deadline) {
-      if ((StateOf(pid) == 'T') == stopped) return true;
+      if (GroupStopped(group) == stopped) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     return false;
@@ -114,7 +135,7 @@ TEST_F(CompileGateTest, ABackgroundJobStopsWhileAnUrgentOneRuns) {
       CompileGate::Urgent another(gate);  // nested: still stopped after it ends
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    EXPECT_EQ(StateOf(pid), 'T');
+    EXPECT_TRUE(GroupStopped(pid)) << StatesOfGroup(pid);
   }
   EXPECT_FALSE(gate.stopping_background());
   EXPECT_TRUE(StateWithin(pid, /*stopped=*/false, std::chrono::seconds(5)));
