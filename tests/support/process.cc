@@ -13,7 +13,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -76,7 +78,10 @@ void WriteFile(const std::string& path, std::string_view content) {
   fs::rename(tmp, path);
 }
 
-uint16_t FreePort() {
+namespace {
+
+// One ephemeral port from the kernel: bound to port 0, then closed.
+uint16_t EphemeralPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return 0;
   sockaddr_in a{};
@@ -90,6 +95,23 @@ uint16_t FreePort() {
   }
   ::close(fd);
   return port;
+}
+
+}  // namespace
+
+uint16_t FreePort() {
+  // The kernel may hand out a port it just handed out, once it is closed
+  // again: a 3-member etcd got the same peer port for two members. Never
+  // the same port twice in one test process.
+  static std::mutex mu;
+  static std::set<uint16_t> given;
+  std::lock_guard lock(mu);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    uint16_t port = EphemeralPort();
+    if (port == 0) return 0;
+    if (given.insert(port).second) return port;
+  }
+  return 0;
 }
 
 std::string ReadFile(const std::string& path) {

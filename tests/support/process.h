@@ -34,7 +34,8 @@ class TempDir {
 };
 
 // A port free right now on 127.0.0.1 (bound to port 0, then closed; 0 when
-// none could be had), for servers that cannot be told to pick one.
+// none could be had), for servers that cannot be told to pick one; never
+// one it returned before in this process.
 uint16_t FreePort();
 
 // Writes `content` to `path` atomically (temp file + rename).
