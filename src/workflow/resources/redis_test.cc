@@ -1,13 +1,10 @@
 #include "workflow/resources/redis.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +14,7 @@
 #include <vector>
 
 #include "common/testing/fake_clock.h"
+#include "process.h"
 #include "workflow/resources/test_context.h"
 
 extern char** environ;
@@ -26,25 +24,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using aether::testing::FakeClock;
+using aether::testing::FreePort;
 using testing::FakeContext;
 
 constexpr const char* kRedisServer = "/usr/bin/redis-server";
-
-// A port nobody listens on right now (bound to 127.0.0.1:0, then closed).
-uint16_t FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    return 0;
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // A direct hiredis connection for checking what the resource wrote.
 class Client {
