@@ -534,6 +534,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.Integer("max_connections", &c.server.max_connections, 1, 1000000));
     RETURN_IF_ERROR(
         s.Integer("max_connections_per_client", &c.server.max_connections_per_client, 0, 1000000));
+    RETURN_IF_ERROR(s.Integer("io_threads", &c.server.io_threads, 0, 1024));
     RETURN_IF_ERROR(s.String("tls_cert", &c.server.tls_cert));
     RETURN_IF_ERROR(s.String("tls_key", &c.server.tls_key));
     RETURN_IF_ERROR(s.String("public_url", &c.server.public_url));
@@ -694,7 +695,10 @@ std::string ServerLimitsTemplate(const ServerConfig& d) {
     << "max_connections = " << d.max_connections
     << "      # open connections; more are closed at accept\n"
     << "max_connections_per_client = " << d.max_connections_per_client
-    << "   # per client address (IPv6: per /64); 0 = no cap (behind a proxy)\n";
+    << "   # per client address (IPv6: per /64); 0 = no cap (behind a proxy)\n"
+    << "io_threads = " << d.io_threads
+    << "   # threads that serve HTTP (the engine's run short guests too); 0 = one per core (at "
+       "least 2)\n";
   return o.str();
 }
 

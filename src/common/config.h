@@ -60,7 +60,10 @@ struct ServerConfig {
   uint64_t min_body_rate = 16 << 10;  // bytes per second
   size_t max_connections = 10000;
   size_t max_connections_per_client = 256;  // 0 = no per-client cap
-  std::string tls_cert;                     // PEM paths; both set = HTTPS
+  // Threads that accept, parse and answer HTTP (and run short guests on the
+  // engine); 0 = one per core, at least two.
+  size_t io_threads = 0;
+  std::string tls_cert;  // PEM paths; both set = HTTPS
   std::string tls_key;
   // Engine: the URL the control plane and other engines reach it at, sent
   // when it registers. Empty: the server's own URL. Set it when they reach

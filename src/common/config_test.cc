@@ -16,10 +16,11 @@ TEST(ConfigTest, ServerLimitsHaveDefaultsAndParse) {
   EXPECT_EQ(d->server.min_body_rate, 16u << 10);
   EXPECT_EQ(d->server.max_connections, 10000u);
   EXPECT_EQ(d->server.max_connections_per_client, 256u);
+  EXPECT_EQ(d->server.io_threads, 0u);
 
   Result<Config> c = ParseConfig(
       "[server]\nheader_timeout = \"2s\"\nbody_timeout = \"30s\"\nmin_body_rate = \"1KB\"\n"
-      "max_connections = 50\nmax_connections_per_client = 0\n",
+      "max_connections = 50\nmax_connections_per_client = 0\nio_threads = 4\n",
       "t.toml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->server.header_timeout, 2s);
@@ -27,6 +28,11 @@ TEST(ConfigTest, ServerLimitsHaveDefaultsAndParse) {
   EXPECT_EQ(c->server.min_body_rate, 1024u);
   EXPECT_EQ(c->server.max_connections, 50u);
   EXPECT_EQ(c->server.max_connections_per_client, 0u);
+  EXPECT_EQ(c->server.io_threads, 4u);
+  EXPECT_EQ(ParseConfig("[server]\nio_threads = 2000\n", "t.toml").status().message(),
+            "t.toml: [server] io_threads must be between 0 and 1024");
+  EXPECT_FALSE(ParseConfig("[server]\nio_threads = -1\n", "t.toml").ok());
+  EXPECT_FALSE(ParseConfig("[server]\nio_threads = \"many\"\n", "t.toml").ok());
 
   Result<Config> zero = ParseConfig("[server]\nmax_connections = 0\n", "t.toml");
   EXPECT_EQ(zero.status().message(),
@@ -115,9 +121,9 @@ TEST(ConfigTest, TemplatesListTheLimitsAndParse) {
   for (std::string_view role : {"engine", "control"}) {
     Result<std::string> t = ConfigTemplate(role);
     ASSERT_TRUE(t.ok());
-    for (std::string_view key :
-         {"header_timeout = \"10s\"", "body_timeout = \"10s\"",
-          "min_body_rate = ", "max_connections = 10000", "max_connections_per_client = 256"}) {
+    for (std::string_view key : {"header_timeout = \"10s\"", "body_timeout = \"10s\"",
+                                 "min_body_rate = ", "max_connections = 10000",
+                                 "max_connections_per_client = 256", "io_threads = 0"}) {
       EXPECT_NE(t->find(key), std::string::npos) << role << ": " << key;
     }
     Result<Config> parsed = ParseConfig(*t, "template");

@@ -170,6 +170,10 @@ HttpServerOptions HttpServerOptions::FromConfig(const ServerConfig& config, uint
   o.min_body_rate = config.min_body_rate;
   o.max_connections = config.max_connections;
   o.max_connections_per_client = config.max_connections_per_client;
+  // Auto: one per core, and at least two, so that one handler slow to
+  // answer never stalls every connection.
+  o.io_threads = config.io_threads != 0 ? config.io_threads
+                                        : std::max(2u, std::thread::hardware_concurrency());
   o.tls_cert = config.tls_cert;
   o.tls_key = config.tls_key;
   return o;

@@ -530,5 +530,17 @@ TEST(HttpServerHelpersTest, OptionsFromConfig) {
   EXPECT_EQ(HttpServerOptions::FromConfig(c, 9091).port, 8000);
 }
 
+// [server] io_threads = 0 is one per core, but never fewer than two (a
+// single thread would stall every connection behind one slow handler).
+TEST(HttpServerHelpersTest, IoThreadsFromConfig) {
+  ServerConfig c;
+  size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  EXPECT_EQ(HttpServerOptions::FromConfig(c, 9091).io_threads, std::max<size_t>(2, cores));
+  c.io_threads = 5;
+  EXPECT_EQ(HttpServerOptions::FromConfig(c, 9091).io_threads, 5u);
+  c.io_threads = 1;
+  EXPECT_EQ(HttpServerOptions::FromConfig(c, 9091).io_threads, 1u);
+}
+
 }  // namespace
 }  // namespace aether

@@ -199,7 +199,6 @@ class ControlServiceImpl final : public ControlService {
     HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultControlPort);
     if (port_override) so.port = *port_override;
     so.metrics = &registry_;
-    so.io_threads = 2;
     server_ = std::make_unique<HttpServer>(std::move(so));
     api_->Register(*server_);
     return OkStatus();

@@ -154,11 +154,11 @@ class EngineServiceImpl final : public EngineService {
     HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultEnginePort);
     if (port_override) so.port = *port_override;
     so.metrics = &registry_;
-    // Two IO threads: on the 2-core reference VM, wrk -t2 -c64 against hello
-    // gave ~95-105k req/s with two and ~70-90k with one (interleaved runs);
-    // the guests are microseconds, so HTTP work is the bottleneck.
-    so.io_threads = 2;
-    // Guest threads: a quick function runs on the IO thread (engine/api.h).
+    // [server] io_threads, one per core by default (at least two): a short
+    // guest runs on the IO thread (engine/api.h), so these are the cores
+    // that serve quick functions. On the 2-core reference VM, wrk -t2 -c64
+    // against hello gave ~95-105k req/s with two IO threads and ~70-90k with
+    // one (interleaved runs). They are guest threads, for that reason.
     so.start_thread = [](std::function<void()> body) -> std::function<void()> {
       auto thread = std::make_shared<wasm::GuestThread>(std::move(body));
       return [thread] { thread->Join(); };
