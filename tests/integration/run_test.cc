@@ -133,6 +133,18 @@ TEST_F(RunTest, PreopenedDirectoryIsTheOnlyOneReachable) {
   EXPECT_EQ(no_dir.exit_code, 1);
 }
 
+// The engine makes a page of linear memory writable at its first write
+// (wasm/internal/memory_pool.h); a system call that writes a page the guest
+// never touched (random_get, fd_read of a file) must still succeed.
+TEST_F(RunTest, SystemCallsWriteIntoPagesTheGuestNeverTouched) {
+  TempDir data;
+  WriteFile(data / "in.txt", "bytes from the host file");
+  ExitResult r = Run({"--dir", data.path() + "::/data", Guest("fresh_write")});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("random: 256 bytes, nonzero"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("read: bytes from the host file"), std::string::npos) << r.output;
+}
+
 TEST_F(RunTest, SocketStdioIsNoSocketToTheGuest) {
   // Node's child_process and systemd socket activation start a process with
   // sockets as stdio. The guest gets a stream, not the host's socket: its

@@ -175,6 +175,9 @@ void Crash(int sig) {
 }
 
 void OnFault(int sig, siginfo_t* info, void* /*ucontext*/) {
+  // A guest's (or a host call's) first write to a page of its memory: the
+  // page is recorded and the write runs again (memory_pool.h).
+  if (sig == SIGSEGV && TrackFirstWrite(info->si_addr)) return;
   ThreadState* st = tls_state;
   if (st == nullptr || st->phase == ThreadState::kIdle || !aether_guard_active()) {
     Crash(sig);

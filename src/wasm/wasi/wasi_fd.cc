@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <climits>
 
+#include "wasm/internal/memory_pool.h"
 #include "wasm/wasi/wasi_internal.h"
 #include "wasm/wasi/wasi_wait.h"
 
@@ -75,6 +76,12 @@ class Iovecs {
   struct iovec* data() {
     return vec_;
   }
+  // Before a system call reads into the buffers (memory_pool.h).
+  void PrepareForWrite() {
+    for (uint32_t i = 0; i < count_; ++i) {
+      PrepareGuestWrite(static_cast<uint8_t*>(vec_[i].iov_base), vec_[i].iov_len);
+    }
+  }
   int count() const { return static_cast<int>(count_); }
   uint64_t total() const { return total_; }
 
@@ -124,6 +131,7 @@ uint32_t WriteToCapture(WasiCtxImpl& w, std::string& stream, Iovecs& v, uint64_t
 // readv / writev of a host fd; one that may wait for another party goes
 // through wasi_wait.h, so the wait ends at the deadline.
 uint32_t HostIo(void* ctx, const FdEntry& e, bool write, Iovecs& v, uint64_t* done) {
+  if (!write) v.PrepareForWrite();
   if (MayBlock(e)) return StreamIo(ctx, e, write, v.data(), v.count(), done);
   ssize_t n = Retry(ctx, [&] {
     return write ? writev(e.host_fd, v.data(), v.count()) : readv(e.host_fd, v.data(), v.count());
@@ -206,6 +214,7 @@ uint32_t Positioned(void* ctx, bool write, uint32_t fd, uint32_t iovs, uint32_t 
     uint8_t* out = GuestPtr(Exec(ctx), result_ptr, 4);
     if (out == nullptr) return kEfault;
     off_t off = static_cast<off_t>(offset);
+    if (!write) v.PrepareForWrite();
     ssize_t n = Retry(ctx, [&] {
       return write ? pwritev(e->host_fd, v.data(), v.count(), off)
                    : preadv(e->host_fd, v.data(), v.count(), off);

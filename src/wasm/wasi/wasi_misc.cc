@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "wasm/internal/memory_pool.h"
 #include "wasm/wasi/wasi_internal.h"
 #include "wasm/wasi/wasi_wait.h"
 
@@ -121,6 +122,7 @@ uint32_t RandomGet(void* ctx, uint32_t buf_ptr, uint32_t len) {
   uint32_t done = 0;
   while (done < len) {
     if (DeadlinePassed(ctx)) return kEintr;
+    PrepareGuestWrite(buf + done, std::min(len - done, kStep));
     ssize_t n = getrandom(buf + done, std::min(len - done, kStep), 0);
     if (n < 0) {
       if (errno == EINTR) continue;
