@@ -36,6 +36,15 @@ uint64_t ResidentPages(uint8_t* base, uint64_t bytes) {
   return n;
 }
 
+// Releases `m`, takes the same reservation back and checks it reads as zero.
+void ExpectZeroOnReuse(MemoryPool& pool, uint8_t* m, uint64_t bytes) {
+  pool.Release(m, bytes);
+  uint8_t* again = pool.Acquire(bytes);
+  ASSERT_EQ(again, m);
+  EXPECT_TRUE(AllZero(again, bytes));
+  pool.Release(again, bytes);
+}
+
 // Whether the page holding `p` is writable now (its mapping in /proc/self/maps).
 bool Writable(const uint8_t* p) {
   std::ifstream maps("/proc/self/maps");
@@ -101,10 +110,7 @@ TEST(MemoryPoolTest, ManyTouchedPagesAreDropped) {
   EXPECT_TRUE(AllZero(again, kBytes));
   // And recorded from scratch: written again, zeroed again.
   for (uint64_t p = 1; p < 512; p += 3) again[p * kPage + 5] = 9;
-  pool.Release(again, kBytes);
-  again = pool.Acquire(kBytes);
-  EXPECT_TRUE(AllZero(again, kBytes));
-  pool.Release(again, kBytes);
+  ExpectZeroOnReuse(pool, again, kBytes);
 }
 
 // A reservation whose guest wrote many pages stays writable all over (the
@@ -131,10 +137,7 @@ TEST(MemoryPoolTest, RecordingStopsForBigWritersAndResumesAfterSmallOnes) {
   EXPECT_FALSE(Writable(m + 102 * kPage));  // recording again
   m[102 * kPage] = 3;
   EXPECT_TRUE(Writable(m + 102 * kPage));
-  pool.Release(m, kBytes);
-  m = pool.Acquire(kBytes);
-  EXPECT_TRUE(AllZero(m, kBytes));
-  pool.Release(m, kBytes);
+  ExpectZeroOnReuse(pool, m, kBytes);
 }
 
 TEST(MemoryPoolTest, ABigMemoryWithFewTouchedPagesIsZeroedInPlace) {
@@ -204,11 +207,7 @@ TEST(MemoryPoolTest, PagesAddedByGrowAreZeroedToo) {
   ASSERT_TRUE(pool.Grow(m, 4 * kPage, 20 * kPage));
   m[19 * kPage + 100] = 0xcc;
   m[4 * kPage] = 0xdd;
-  pool.Release(m, 20 * kPage);
-  uint8_t* again = pool.Acquire(20 * kPage);
-  ASSERT_EQ(again, m);
-  EXPECT_TRUE(AllZero(again, 20 * kPage));
-  pool.Release(again, 20 * kPage);
+  ExpectZeroOnReuse(pool, m, 20 * kPage);
 }
 
 // The page a system call writes is not faulted in by the kernel (EFAULT):
@@ -228,11 +227,7 @@ TEST(MemoryPoolTest, ASystemCallWritesAfterPrepareGuestWrite) {
   PrepareGuestWrite(m + 9 * kPage, 16);
   EXPECT_GT(read(fd, m + 9 * kPage, 16), 0);
   close(fd);
-  pool.Release(m, kBytes);
-  uint8_t* again = pool.Acquire(kBytes);
-  ASSERT_EQ(again, m);
-  EXPECT_TRUE(AllZero(again, kBytes));
-  pool.Release(again, kBytes);
+  ExpectZeroOnReuse(pool, m, kBytes);
 }
 
 // A guest's memory may be written from a thread other than the one that
@@ -245,11 +240,7 @@ TEST(MemoryPoolTest, PagesWrittenFromAnotherThreadAreZeroed) {
   std::thread([m] {
     for (uint64_t p = 0; p < 32; p += 5) m[p * kPage + p] = 0x42;
   }).join();
-  pool.Release(m, kBytes);
-  uint8_t* again = pool.Acquire(kBytes);
-  ASSERT_EQ(again, m);
-  EXPECT_TRUE(AllZero(again, kBytes));
-  pool.Release(again, kBytes);
+  ExpectZeroOnReuse(pool, m, kBytes);
 }
 
 // Past the memory's size the fault is not a first write: it stays a fault
