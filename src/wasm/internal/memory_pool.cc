@@ -32,6 +32,15 @@ constexpr size_t kArenaSlots = 16;
 constexpr uint64_t kArenaBytes = kArenaSlots * kReservationSize;
 // 128 TiB of user address space holds at most 1024 arenas.
 constexpr size_t kMaxArenas = 1024;
+// Recorded pages of all pools at once. Each one may split its memory's
+// mapping in three, and the kernel allows a process 65530 mappings
+// (vm.max_map_count); past that, malloc and thread stacks fail. A guest
+// that writes every other page of its memory, times many workflow
+// instances, would get there: past this budget a memory becomes writable
+// all over (one mapping) instead, as past kTrackedPages.
+constexpr int64_t kTrackedBudget = 16384;
+std::atomic<int64_t> g_tracked_budget{kTrackedBudget};
+std::atomic<int64_t> g_tracked_total{0};
 
 // What the fault handler knows of a reservation. Written by the pool while
 // no guest uses the reservation, and by the handler on the guest's thread.
@@ -40,7 +49,15 @@ struct SlotState {
   std::atomic<uint32_t> claimed{0};     // entries of `pages` taken, may pass kTrackedPages
   std::array<std::atomic<uint32_t>, kTrackedPages> pages{};  // page index + 1
   std::atomic<bool> all_writable{false};                     // past kTrackedPages: no record
+  std::atomic<uint32_t> counted{0};  // this reservation's share of g_tracked_total
 };
+
+// Gives back this reservation's share of the budget (its record is gone,
+// or its pages are one mapping again).
+void Uncount(SlotState& s) {
+  uint32_t n = s.counted.exchange(0, std::memory_order_acq_rel);
+  if (n != 0) g_tracked_total.fetch_sub(n, std::memory_order_acq_rel);
+}
 
 struct ArenaState {
   std::array<SlotState, kArenaSlots> slots;
@@ -94,17 +111,25 @@ SlotState& SlotOf(const uint8_t* base) {
 }
 
 // Records the page at `offset` of the reservation and makes it writable;
-// past kTrackedPages, the whole memory. False if the kernel refuses.
+// past kTrackedPages or the budget, the whole memory. False if the kernel
+// refuses.
 bool Track(SlotState& s, uint8_t* base, uint64_t offset, uint64_t accessible) {
   if (!s.all_writable.load(std::memory_order_acquire)) {
     uint32_t n = s.claimed.fetch_add(1, std::memory_order_acq_rel);
     if (n < kTrackedPages) {
-      uint64_t page = offset / kOsPage;
-      // Recorded before it becomes writable: a written page is always known.
-      s.pages[n].store(static_cast<uint32_t>(page + 1), std::memory_order_release);
-      if (mprotect(base + page * kOsPage, kOsPage, PROT_READ | PROT_WRITE) == 0) return true;
+      if (g_tracked_total.fetch_add(1, std::memory_order_acq_rel) <
+          g_tracked_budget.load(std::memory_order_relaxed)) {
+        s.counted.fetch_add(1, std::memory_order_acq_rel);
+        uint64_t page = offset / kOsPage;
+        // Recorded before it becomes writable: a written page is always known.
+        s.pages[n].store(static_cast<uint32_t>(page + 1), std::memory_order_release);
+        if (mprotect(base + page * kOsPage, kOsPage, PROT_READ | PROT_WRITE) == 0) return true;
+      } else {
+        g_tracked_total.fetch_sub(1, std::memory_order_acq_rel);
+      }
     }
     s.all_writable.store(true, std::memory_order_release);
+    Uncount(s);
   }
   return mprotect(base, accessible, PROT_READ | PROT_WRITE) == 0;
 }
@@ -179,6 +204,7 @@ int ScrubByPagemap(uint8_t* base, uint64_t bytes) {
 // Takes every page and all access away: the reservation holds no memory.
 // False if the kernel refuses (the reservation is then abandoned).
 bool Reset(uint8_t* base, uint64_t bytes, SlotState& s) {
+  Uncount(s);
   s.accessible.store(0, std::memory_order_release);
   s.claimed.store(0, std::memory_order_release);
   s.all_writable.store(false, std::memory_order_release);
@@ -243,6 +269,7 @@ MemoryPool::~MemoryPool() {
   if (in_use_ != 0) return;
   for (size_t i = 0; i < arenas_.size(); ++i) {
     ArenaState* state = g_arena_state[registered_[i]].load(std::memory_order_acquire);
+    for (SlotState& s : state->slots) Uncount(s);
     UnregisterArena(registered_[i]);
     munmap(arenas_[i], kArenaBytes);
     delete state;
@@ -294,15 +321,20 @@ uint8_t* MemoryPool::Acquire(uint64_t bytes) {
   bool ok = true;
   if (r.accessible > bytes) {
     ok = mprotect(r.base + bytes, r.accessible - bytes, PROT_NONE) == 0;
-    uint32_t n = std::min(s.claimed.load(std::memory_order_acquire), kTrackedPages);
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < n; ++i) {
-      uint32_t page = s.pages[i].load(std::memory_order_relaxed);
-      if (page != 0 && (page - 1) * kOsPage < bytes) {
-        s.pages[kept++].store(page, std::memory_order_relaxed);
+    if (!s.all_writable.load(std::memory_order_acquire)) {
+      uint32_t n = std::min(s.claimed.load(std::memory_order_acquire), kTrackedPages);
+      uint32_t kept = 0;
+      for (uint32_t i = 0; i < n; ++i) {
+        uint32_t page = s.pages[i].load(std::memory_order_relaxed);
+        if (page != 0 && (page - 1) * kOsPage < bytes) {
+          s.pages[kept++].store(page, std::memory_order_relaxed);
+        }
       }
+      s.claimed.store(kept, std::memory_order_release);
+      // While recording, every entry counts against the budget.
+      s.counted.fetch_sub(n - kept, std::memory_order_acq_rel);
+      g_tracked_total.fetch_sub(n - kept, std::memory_order_acq_rel);
     }
-    s.claimed.store(kept, std::memory_order_release);
   } else if (r.accessible < bytes) {
     int prot = s.all_writable.load(std::memory_order_acquire) ? PROT_READ | PROT_WRITE : PROT_READ;
     ok = mprotect(r.base + r.accessible, bytes - r.accessible, prot) == 0;
@@ -373,6 +405,10 @@ void MemoryPool::Release(uint8_t* base, uint64_t bytes) {
 size_t MemoryPool::cached() const {
   std::lock_guard<std::mutex> lock(mu_);
   return free_.size();
+}
+
+void SetTrackedPageBudgetForTesting(int64_t pages) {
+  g_tracked_budget.store(pages < 0 ? kTrackedBudget : pages, std::memory_order_relaxed);
 }
 
 }  // namespace aether::wasm

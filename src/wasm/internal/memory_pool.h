@@ -39,6 +39,9 @@ bool TrackFirstWrite(const void* addr);
 // fault on a page it may not write, it fails with EFAULT.
 void PrepareGuestWrite(uint8_t* p, uint64_t len);
 
+// Tests: the process-wide budget of recorded pages (-1: the default).
+void SetTrackedPageBudgetForTesting(int64_t pages);
+
 class MemoryPool {
  public:
   explicit MemoryPool(size_t max_cached = 64);

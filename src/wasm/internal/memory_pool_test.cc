@@ -261,6 +261,37 @@ TEST(MemoryPoolTest, AWritePastTheSizeIsNotTracked) {
   pool.Release(again, 4 * kPage);
 }
 
+// Recorded pages split a memory's mapping; past the process-wide budget a
+// memory is made writable all over instead (one mapping), and is zeroed the
+// same. The budget comes back when records go.
+TEST(MemoryPoolTest, PastThePageBudgetAMemoryIsWritableAllOver) {
+  SetTrackedPageBudgetForTesting(3);
+  {
+    MemoryPool pool;
+    constexpr uint64_t kBytes = 16 * kPage;
+    uint8_t* a = pool.Acquire(kBytes);
+    uint8_t* b = pool.Acquire(kBytes);
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    a[0] = a[4 * kPage] = a[8 * kPage] = 1;  // the budget
+    EXPECT_FALSE(Writable(a + 12 * kPage));
+    b[2 * kPage] = 2;  // over it
+    EXPECT_TRUE(Writable(b + 12 * kPage));
+    ExpectZeroOnReuse(pool, b, kBytes);
+    ExpectZeroOnReuse(pool, a, kBytes);
+    // a keeps its three records while pooled; smaller, it keeps one.
+    uint8_t* small = pool.Acquire(2 * kPage);
+    ASSERT_EQ(small, a);
+    pool.Release(small, 2 * kPage);
+    uint8_t* c = pool.Acquire(kBytes);
+    ASSERT_NE(c, nullptr);
+    c[kPage] = 3;  // the budget has room again
+    EXPECT_FALSE(Writable(c + 12 * kPage));
+    ExpectZeroOnReuse(pool, c, kBytes);
+  }
+  SetTrackedPageBudgetForTesting(-1);
+}
+
 // A full pool gives a released reservation's pages back to the kernel.
 TEST(MemoryPoolTest, AFullPoolKeepsNoMore) {
   MemoryPool pool(1);
