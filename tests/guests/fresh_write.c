@@ -3,7 +3,9 @@
  * and the kernel, unlike the guest's own stores, does not fault there: it
  * fails with EFAULT unless the host prepared the page). Fills a page-aligned
  * .bss buffer with getentropy(), then reads /data/in.txt into another one
- * with read(); prints "random: 256 bytes, nonzero" and "read: <text>". Any
+ * with read() and the target of the symlink /data/link into a third with
+ * readlink(); prints "random: 256 bytes, nonzero", "read: <text>" and
+ * "link: <target>". Any
  * failure prints "fresh_write: <step>: <error>" to stderr and exits 1. */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 /* Each buffer alone in its pages: nothing else writes them first. */
 static unsigned char random_page[4096] __attribute__((aligned(4096)));
 static char read_pages[2 * 4096] __attribute__((aligned(4096)));
+static char link_page[4096] __attribute__((aligned(4096)));
 
 static int fail(const char* step) {
   fprintf(stderr, "fresh_write: %s: %s\n", step, strerror(errno));
@@ -32,5 +35,8 @@ int main(void) {
   if (n < 0) return fail("read /data/in.txt");
   close(fd);
   printf("read: %.*s\n", (int)n, read_pages + 4090);
+  ssize_t k = readlink("/data/link", link_page + 1000, 200);
+  if (k < 0) return fail("readlink /data/link");
+  printf("link: %.*s\n", (int)k, link_page + 1000);
   return 0;
 }

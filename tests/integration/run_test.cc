@@ -139,10 +139,12 @@ TEST_F(RunTest, PreopenedDirectoryIsTheOnlyOneReachable) {
 TEST_F(RunTest, SystemCallsWriteIntoPagesTheGuestNeverTouched) {
   TempDir data;
   WriteFile(data / "in.txt", "bytes from the host file");
+  ASSERT_EQ(symlink("in.txt", (data / "link").c_str()), 0);
   ExitResult r = Run({"--dir", data.path() + "::/data", Guest("fresh_write")});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("random: 256 bytes, nonzero"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("read: bytes from the host file"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("link: in.txt"), std::string::npos) << r.output;
 }
 
 TEST_F(RunTest, SocketStdioIsNoSocketToTheGuest) {

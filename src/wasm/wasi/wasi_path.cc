@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <climits>
 
+#include "wasm/internal/memory_pool.h"
 #include "wasm/wasi/wasi_internal.h"
 
 namespace aether::wasm::wasi {
@@ -228,6 +229,7 @@ uint32_t PathReadlink(void* ctx, uint32_t fd, uint32_t path_ptr, uint32_t path_l
       return err;
     }
     // Like POSIX readlink, a target longer than the buffer is cut short.
+    PrepareGuestWrite(buf, buf_len);
     ssize_t n = readlinkat(target.get(), "", reinterpret_cast<char*>(buf), buf_len);
     if (n < 0) {
       // On an O_PATH fd that is no symlink the kernel says ENOENT; POSIX
