@@ -110,6 +110,12 @@ SlotState& SlotOf(const uint8_t* base) {
   return *s;  // a reservation of a live pool is always registered
 }
 
+// How pages a reservation gains (a bigger user, memory.grow) start out:
+// read-only while first writes are recorded, else writable.
+int NewPagesProt(const SlotState& s) {
+  return s.all_writable.load(std::memory_order_acquire) ? PROT_READ | PROT_WRITE : PROT_READ;
+}
+
 // Records the page at `offset` of the reservation and makes it writable;
 // past kTrackedPages or the budget, the whole memory. False if the kernel
 // refuses.
@@ -168,11 +174,11 @@ constexpr uint64_t kPageSwapped = 1ull << 62;
 
 // For a memory that became writable all over: zeroes the pages of
 // [base, base+bytes) that are in memory, when there are few of them, and
-// says how many; -1 when the caller should drop the pages instead. One read of the page table
-// (pagemap) tells which pages are in memory and which are in swap: a
-// swapped page holds data that no scan of memory sees (mincore() reports it
-// as not resident, which is why this does not use it), and a page in
-// neither was never touched or was dropped, so it reads as zero.
+// says how many; -1 when the caller should drop the pages instead. One read
+// of the page table (pagemap) tells which pages are in memory and which are
+// in swap: a swapped page holds data that no scan of memory sees (mincore()
+// reports it as not resident, which is why this does not use it), and a
+// page in neither was never touched or was dropped, so it reads as zero.
 int ScrubByPagemap(uint8_t* base, uint64_t bytes) {
   uint64_t pages = bytes / kOsPage;
   if (pages == 0) return 0;
@@ -336,8 +342,7 @@ uint8_t* MemoryPool::Acquire(uint64_t bytes) {
       g_tracked_total.fetch_sub(n - kept, std::memory_order_acq_rel);
     }
   } else if (r.accessible < bytes) {
-    int prot = s.all_writable.load(std::memory_order_acquire) ? PROT_READ | PROT_WRITE : PROT_READ;
-    ok = mprotect(r.base + r.accessible, bytes - r.accessible, prot) == 0;
+    ok = mprotect(r.base + r.accessible, bytes - r.accessible, NewPagesProt(s)) == 0;
   }
   if (!ok) {
     bool reset = Reset(r.base, std::max(r.accessible, bytes), s);
@@ -353,8 +358,7 @@ uint8_t* MemoryPool::Acquire(uint64_t bytes) {
 bool MemoryPool::Grow(uint8_t* base, uint64_t old_bytes, uint64_t new_bytes) {
   if (new_bytes <= old_bytes) return true;
   SlotState& s = SlotOf(base);
-  int prot = s.all_writable.load(std::memory_order_acquire) ? PROT_READ | PROT_WRITE : PROT_READ;
-  if (mprotect(base + old_bytes, new_bytes - old_bytes, prot) != 0) return false;
+  if (mprotect(base + old_bytes, new_bytes - old_bytes, NewPagesProt(s)) != 0) return false;
   s.accessible.store(new_bytes, std::memory_order_release);
   return true;
 }
@@ -384,12 +388,10 @@ void MemoryPool::Release(uint8_t* base, uint64_t bytes) {
       if (page != 0) ZeroPage(base + (page - 1) * kOsPage);
     }
   }
-  bool full;
   {
     std::lock_guard<std::mutex> lock(mu_);
     --in_use_;
-    full = free_.size() >= max_cached_;
-    if (keep && !full) {
+    if (keep && free_.size() < max_cached_) {
       free_.push_back({base, bytes});
       tls_last_released = base;
       return;

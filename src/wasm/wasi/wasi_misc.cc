@@ -122,8 +122,9 @@ uint32_t RandomGet(void* ctx, uint32_t buf_ptr, uint32_t len) {
   uint32_t done = 0;
   while (done < len) {
     if (DeadlinePassed(ctx)) return kEintr;
-    PrepareGuestWrite(buf + done, std::min(len - done, kStep));
-    ssize_t n = getrandom(buf + done, std::min(len - done, kStep), 0);
+    uint32_t step = std::min(len - done, kStep);
+    PrepareGuestWrite(buf + done, step);
+    ssize_t n = getrandom(buf + done, step, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       return HostErrno(errno);
