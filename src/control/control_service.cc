@@ -188,7 +188,8 @@ class ControlServiceImpl final : public ControlService {
         [nodes](const std::string& sender, const std::string& receiver) {
           return nodes->PairTokenDigest(sender, receiver);
         });
-    validator_ = std::make_unique<wasm::ModuleValidator>(wasm::CompileLimitsFrom(config_.runtime));
+    validator_ = std::make_unique<wasm::ModuleValidator>(wasm::CompileLimitsFrom(config_.runtime),
+                                                         data_dir_ + "/jobs");
     api_ = std::make_unique<ControlApi>(
         ApiContext{config_,       tokens_,    *store_,      *artifacts_,    *events_,
                    *functions_,   *nodes_,    *gateway_,    *watch_,        *event_watch_,

@@ -61,6 +61,9 @@ class AotEngine final : public Engine {
     if (!cache_.Ready().ok()) LOG_ERROR("{}", cache_.Ready().message());
     if (options_.optimize) optimizer_ = std::thread([this] { OptimizerLoop(); });
     if (cache_.Ready().ok()) {
+      // What an engine killed with -9 left there (a shared cache's other
+      // engines hold theirs locked).
+      JobDir::SweepAbandoned(cache_.jobs_dir());
       spares_ = std::make_unique<SpareKeeper>(worker_, cache_.jobs_dir(), options_.compile_limits);
     }
   }

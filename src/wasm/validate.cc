@@ -13,7 +13,7 @@
 namespace aether::wasm {
 namespace {
 
-std::string JobsParent() {
+std::string TempDir() {
   const char* tmp = std::getenv("TMPDIR");
   return tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
 }
@@ -26,20 +26,31 @@ WorkerRequest ValidateRequest(std::span<const uint8_t> wasm, const ModuleLimits&
   return q;
 }
 
+Result<ModuleInfo> ValidateIn(const std::string& jobs_parent, std::span<const uint8_t> wasm,
+                              const ModuleLimits& limits, const CompileLimits& compile,
+                              const std::string& worker, StageTimes* stages) {
+  ASSIGN_OR_RETURN(JobDir job, JobDir::Create(jobs_parent));
+  return RunWorker(worker.empty() ? DefaultWorkerPath() : worker, ValidateRequest(wasm, limits),
+                   job.path(), compile, 0, stages);
+}
+
 }  // namespace
 
 Result<ModuleInfo> ValidateModule(std::span<const uint8_t> wasm, const ModuleLimits& limits,
                                   const CompileLimits& compile, const std::string& worker,
                                   StageTimes* stages) {
-  ASSIGN_OR_RETURN(JobDir job, JobDir::Create(JobsParent()));
-  return RunWorker(worker.empty() ? DefaultWorkerPath() : worker, ValidateRequest(wasm, limits),
-                   job.path(), compile, 0, stages);
+  return ValidateIn(TempDir(), wasm, limits, compile, worker, stages);
 }
 
-ModuleValidator::ModuleValidator(const CompileLimits& compile, const std::string& worker)
+ModuleValidator::ModuleValidator(const CompileLimits& compile, const std::string& jobs_dir,
+                                 const std::string& worker)
     : compile_(compile),
       worker_(worker.empty() ? DefaultWorkerPath() : worker),
-      spares_(std::make_unique<SpareKeeper>(worker_, JobsParent(), compile_)) {}
+      jobs_dir_(jobs_dir.empty() ? TempDir() : jobs_dir),
+      spares_(std::make_unique<SpareKeeper>(worker_, jobs_dir_, compile_)) {
+  // Not in the shared temporary directory: other programs' job-* live there.
+  if (!jobs_dir.empty()) JobDir::SweepAbandoned(jobs_dir_);
+}
 
 ModuleValidator::~ModuleValidator() = default;
 
@@ -52,7 +63,7 @@ Result<ModuleInfo> ModuleValidator::Validate(std::span<const uint8_t> wasm,
              info.status().message());
     if (stages != nullptr) stages->Skip();
   }
-  return ValidateModule(wasm, limits, compile_, worker_, stages);
+  return ValidateIn(jobs_dir_, wasm, limits, compile_, worker_, stages);
 }
 
 Status CompilerWorkerReady(const std::string& worker) {

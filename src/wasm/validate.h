@@ -40,8 +40,12 @@ class SpareKeeper;
 class ModuleValidator {
  public:
   // `compile` bounds every validation (the spare is started with it);
-  // `worker` as for ValidateModule.
-  explicit ModuleValidator(const CompileLimits& compile, const std::string& worker = "");
+  // each runs in a directory of its own under `jobs_dir` (empty: $TMPDIR
+  // or /tmp), whose directories left by a process killed with -9 are
+  // removed here (not in the shared default); `worker` as for
+  // ValidateModule.
+  explicit ModuleValidator(const CompileLimits& compile, const std::string& jobs_dir = "",
+                           const std::string& worker = "");
   ~ModuleValidator();
   ModuleValidator(const ModuleValidator&) = delete;
   ModuleValidator& operator=(const ModuleValidator&) = delete;
@@ -53,6 +57,7 @@ class ModuleValidator {
  private:
   CompileLimits compile_;
   std::string worker_;
+  std::string jobs_dir_;
   std::unique_ptr<SpareKeeper> spares_;
 };
 

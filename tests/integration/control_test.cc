@@ -10,6 +10,7 @@
 #include <future>
 #include <map>
 #include <thread>
+#include <vector>
 
 #include "common/http_server.h"
 #include "common/sha256.h"
@@ -255,6 +256,16 @@ TEST(ControlIntegration, DeployVersionsRollbackManifestDelete) {
                       "permission_denied"));
 }
 
+// The job-* directories under the control plane's data directory.
+std::vector<std::filesystem::path> JobDirs(const std::string& data) {
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(data + "/jobs", ec)) {
+    if (e.path().filename().string().starts_with("job-")) out.push_back(e.path());
+  }
+  return out;
+}
+
 // Deploys, registers a node, kills the control plane (-9) right after the
 // acknowledgement and checks that everything acknowledged is there after
 // a restart, whatever store `c` runs on.
@@ -265,10 +276,23 @@ void CheckAcknowledgedDeploySurvivesKill9(Control& c) {
   ASSERT_EQ(c.DeployB64("hello", echo, R"(,"env":{"K":"v"})").status, 201);
   ASSERT_EQ(c.Register("n1", "http://127.0.0.1:1").status, 200);
   std::string admin = c.admin();
+  // The spare validator process (started ahead of the next deploy) waits
+  // in a job directory under the data directory.
+  std::vector<std::filesystem::path> jobs = JobDirs(c.data());
+  for (int i = 0; i < 500 && jobs.empty(); ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+    jobs = JobDirs(c.data());
+  }
   c.Kill9();  // right after the acknowledgement
+  ASSERT_FALSE(jobs.empty()) << "no compile job directory under " << c.data() << "/jobs";
+  for (const auto& j : jobs) {  // older than the sweep's minimum age
+    std::filesystem::last_write_time(
+        j, std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
+  }
 
   c.Start();
   ASSERT_TRUE(c.ok());
+  for (const auto& j : jobs) EXPECT_FALSE(std::filesystem::exists(j)) << j << " was left";
   EXPECT_EQ(c.admin(), admin);  // the generated token is reused
   HttpResponse r = c.Call("GET", "/api/functions/hello");
   ASSERT_EQ(r.status, 200) << r.body;

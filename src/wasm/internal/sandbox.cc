@@ -4,8 +4,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -331,13 +334,46 @@ Result<JobDir> JobDir::Create(const std::string& parent) {
     return Internal("cannot create a compile job directory in " + parent + ": " +
                     std::strerror(errno));
   }
-  return JobDir(std::move(templ));
+  int fd = open(templ.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    Status s =
+        Internal("cannot lock the compile job directory " + templ + ": " + std::strerror(errno));
+    if (fd >= 0) close(fd);
+    std::filesystem::remove_all(templ, ec);
+    return s;
+  }
+  return JobDir(std::move(templ), fd);
 }
 
 JobDir::~JobDir() {
   if (path_.empty()) return;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+  if (fd_ >= 0) close(fd_);
+}
+
+int JobDir::SweepAbandoned(const std::string& parent, std::chrono::seconds min_age) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(parent, ec);
+  if (ec) return 0;  // no such directory yet: nothing left behind
+  const time_t now = time(nullptr);
+  int removed = 0;
+  for (const std::filesystem::directory_entry& entry : it) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("job-", 0) != 0) continue;
+    // O_NOFOLLOW: a symlink named job-* is not followed out of `parent`.
+    int fd = open(entry.path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && now - st.st_mtime >= min_age.count() &&
+        flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      std::filesystem::remove_all(entry.path(), ec);
+      if (!ec) ++removed;
+    }
+    close(fd);
+  }
+  if (removed > 0) LOG_INFO("removed {} compile job directories left in {}", removed, parent);
+  return removed;
 }
 
 namespace {

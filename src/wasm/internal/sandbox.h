@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "common/result.h"
 #include "common/stage_times.h"
@@ -24,19 +25,32 @@ namespace aether::wasm {
 std::string DefaultWorkerPath();
 
 // A private directory (0700) for one job, removed with everything in it
-// when this object goes away.
+// when this object goes away. While it lives, the directory is locked
+// (flock on the directory itself, which the confined job cannot remove), so
+// that SweepAbandoned tells the directories of a process killed with -9
+// from those in use, whichever process created them.
 class JobDir {
  public:
   // Creates <parent>/job-XXXXXX. Errors: Internal naming the path.
   static Result<JobDir> Create(const std::string& parent);
-  JobDir(JobDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  // Removes the job-* directories under `parent` that no JobDir holds and
+  // that are older than `min_age` (a directory is locked right after it is
+  // created: the age keeps that moment safe). For a process's start, so
+  // what a killed process left does not pile up. Returns how many.
+  static int SweepAbandoned(const std::string& parent,
+                            std::chrono::seconds min_age = std::chrono::seconds(60));
+  JobDir(JobDir&& other) noexcept
+      : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {
+    other.path_.clear();
+  }
   JobDir& operator=(JobDir&&) = delete;
   ~JobDir();
   const std::string& path() const { return path_; }
 
  private:
-  explicit JobDir(std::string path) : path_(std::move(path)) {}
+  JobDir(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   std::string path_;
+  int fd_ = -1;  // the directory, flock(LOCK_EX)
 };
 
 // Lets the caller of RunWorker stop and continue the job's process group

@@ -5,15 +5,19 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/sanitizers.h"
 
@@ -187,6 +191,66 @@ TEST_F(SandboxTest, ASpareLeftWaitingWarmsUpThenRunsItsJob) {
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_TRUE(std::filesystem::exists(dir / "module.so"));
   EXPECT_FALSE(std::filesystem::exists(dir / "aether-warm-up.so"));
+}
+
+// Sets the modification time of `dir` `age` back.
+void Age(const std::filesystem::path& dir, std::chrono::seconds age) {
+  std::filesystem::last_write_time(dir, std::filesystem::file_time_type::clock::now() - age);
+}
+
+// A process killed with -9 never removes its job directories (a deploy's
+// validation, a compile): the next start of the control plane or engine
+// removes them, and nothing else — not a live process's, old or young,
+// not a fresh one that may be about to be locked, not what is not a job
+// directory, not what a symlink named like one points to.
+TEST_F(SandboxTest, SweepRemovesOnlyTheJobDirectoriesOfDeadProcesses) {
+  const std::filesystem::path jobs = root_ / "jobs";
+  std::filesystem::create_directories(jobs);
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // holds a job directory, with a file in it, until killed
+    Result<JobDir> job = JobDir::Create(jobs.string());
+    if (!job.ok()) _exit(1);
+    std::ofstream(job->path() + "/module.c") << "int x;\n";
+    (void)!write(ready[1], "r", 1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+
+  Result<JobDir> live = JobDir::Create(jobs.string());
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  std::filesystem::create_directories(jobs / "job-young");
+  std::filesystem::create_directories(jobs / "not-a-job");
+  std::filesystem::create_directories(root_ / "elsewhere");
+  std::filesystem::create_directory_symlink(root_ / "elsewhere", jobs / "job-link");
+  for (const auto& e : std::filesystem::directory_iterator(jobs)) {
+    if (e.path().filename() != "job-young" && !e.is_symlink()) Age(e.path(), std::chrono::hours(1));
+  }
+  Age(root_ / "elsewhere", std::chrono::hours(1));
+
+  EXPECT_EQ(JobDir::SweepAbandoned(jobs.string()), 1);
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(jobs)) {
+    left.push_back(e.path().filename().string());
+  }
+  std::sort(left.begin(), left.end());
+  std::string live_name = std::filesystem::path(live->path()).filename().string();
+  std::vector<std::string> want = {"job-link", "job-young", live_name, "not-a-job"};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(left, want);
+  EXPECT_TRUE(std::filesystem::exists(root_ / "elsewhere"));
+  // Once its holder lets go, the directory is gone anyway (the destructor).
+  std::string live_path = live->path();
+  { JobDir dropped = std::move(*live); }
+  EXPECT_FALSE(std::filesystem::exists(live_path));
 }
 
 }  // namespace
