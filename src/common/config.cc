@@ -90,17 +90,17 @@ class Section {
     *out = *d;
     return OkStatus();
   }
-  Status Size(const char* key, uint64_t* out) {
+  Status Size(const char* key, uint64_t* out, bool allow_zero = false) {
     const toml::node* n = Take(key);
     if (n == nullptr) return OkStatus();
-    if (n->is_integer() && n->as_integer()->get() > 0) {
+    if (n->is_integer() && n->as_integer()->get() >= (allow_zero ? 0 : 1)) {
       *out = static_cast<uint64_t>(n->as_integer()->get());
       return OkStatus();
     }
     if (!n->is_string()) return TypeError(key, "a size string like \"16MB\"");
     auto s = ParseSize(n->as_string()->get());
     if (!s.ok()) return InvalidArgument(Where(key) + ": " + s.status().message());
-    if (*s == 0) return InvalidArgument(Where(key) + " must be positive");
+    if (*s == 0 && !allow_zero) return InvalidArgument(Where(key) + " must be positive");
     *out = *s;
     return OkStatus();
   }
@@ -483,6 +483,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.Duration("exec_timeout", &c.runtime.exec_timeout));
     RETURN_IF_ERROR(s.Size("memory_limit", &c.runtime.memory_limit));
     RETURN_IF_ERROR(s.Integer("cache_size", &c.runtime.cache_size, 1, 1000000));
+    RETURN_IF_ERROR(s.Size("cache_disk_limit", &c.runtime.cache_disk_limit, /*allow_zero=*/true));
     RETURN_IF_ERROR(s.String("functions_dir", &c.runtime.functions_dir));
     RETURN_IF_ERROR(s.String("data_dir", &c.runtime.data_dir));
     RETURN_IF_ERROR(s.Integer("workers", &c.runtime.workers, 0, 1024));
@@ -813,6 +814,8 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "memory_limit = \"" << FormatSize(d.runtime.memory_limit)
       << "\"    # linear memory cap per execution (init and grow)\n"
       << "cache_size = " << d.runtime.cache_size << "       # compiled modules kept loaded (LRU)\n"
+      << "cache_disk_limit = \"" << FormatSize(d.runtime.cache_disk_limit)
+      << "\"  # compiled modules kept on disk (LRU); 0 = unbounded\n"
       << "functions_dir = \"\"     # serve NAME.wasm files from this directory\n"
       << "data_dir = \"" << d.runtime.data_dir << "\"   # compiled-module cache\n"
       << "workers = 0            # executor threads; 0 = one per core\n"

@@ -20,6 +20,7 @@ struct RuntimeConfig {
   std::chrono::nanoseconds exec_timeout = kDefaultExecTimeout;
   uint64_t memory_limit = kDefaultMemoryLimit;
   size_t cache_size = 100;                  // loaded modules kept in memory
+  uint64_t cache_disk_limit = 1ull << 30;   // on-disk compiled modules; 0 = unbounded
   std::string functions_dir;                // engine: serve NAME.wasm from here
   std::string data_dir = ".aether/engine";  // compiled-module cache and node state
   size_t workers = 0;                       // executor threads; 0 = one per core

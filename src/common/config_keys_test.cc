@@ -57,9 +57,10 @@ const RoleKeyUse kRoleKeyUse[] = {
       "runtime.max_env_vars", "runtime.max_env_size"}},
     {"control",
      {"control", "nats"},
-     {"server.public_url", "runtime.memory_limit", "runtime.cache_size", "runtime.functions_dir",
-      "runtime.data_dir", "runtime.workers", "runtime.queue_length", "runtime.inline_budget",
-      "runtime.max_input", "runtime.max_output", "runtime.optimize", "runtime.cc"}},
+     {"server.public_url", "runtime.memory_limit", "runtime.cache_size", "runtime.cache_disk_limit",
+      "runtime.functions_dir", "runtime.data_dir", "runtime.workers", "runtime.queue_length",
+      "runtime.inline_budget", "runtime.max_input", "runtime.max_output", "runtime.optimize",
+      "runtime.cc"}},
 };
 
 TEST(ConfigKeysTest, EachTemplateNamesEveryKeyItsServerReads) {

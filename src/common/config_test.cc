@@ -132,6 +132,30 @@ TEST(ConfigTest, TemplatesListTheLimitsAndParse) {
   }
 }
 
+TEST(ConfigTest, CacheDiskLimitHasADefaultZeroIsUnboundedBadOnesNameTheKey) {
+  Result<Config> d = ParseConfig("", "t.toml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->runtime.cache_disk_limit, 1ull << 30);
+  Result<Config> c = ParseConfig("[runtime]\ncache_disk_limit = \"200MB\"\n", "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->runtime.cache_disk_limit, 200ull << 20);
+  for (const char* zero : {"0", "\"0\"", "\"0MB\""}) {
+    Result<Config> z = ParseConfig(std::string("[runtime]\ncache_disk_limit = ") + zero, "t.toml");
+    ASSERT_TRUE(z.ok()) << zero << ": " << z.status().ToString();
+    EXPECT_EQ(z->runtime.cache_disk_limit, 0u) << zero;
+  }
+  Result<Config> bad = ParseConfig("[runtime]\ncache_disk_limit = \"lots\"\n", "t.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("[runtime] cache_disk_limit"), std::string::npos)
+      << bad.status().message();
+  EXPECT_FALSE(ParseConfig("[runtime]\ncache_disk_limit = -1\n", "t.toml").ok());
+  // The other sizes still refuse zero.
+  EXPECT_FALSE(ParseConfig("[runtime]\nmax_input = 0\n", "t.toml").ok());
+  Result<std::string> t = ConfigTemplate("engine");
+  ASSERT_TRUE(t.ok());
+  EXPECT_NE(t->find("cache_disk_limit = \"1GB\""), std::string::npos);
+}
+
 TEST(ConfigTest, LimitKeysHaveDefaultsAndParse) {
   Result<Config> d = ParseConfig("", "t.toml");
   ASSERT_TRUE(d.ok()) << d.status().ToString();

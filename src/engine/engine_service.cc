@@ -75,6 +75,7 @@ class EngineServiceImpl final : public EngineService {
     wasm::EngineOptions eo;
     eo.cache_dir = cache_dir;
     eo.cache_size = rt.cache_size;
+    eo.cache_disk_limit = rt.cache_disk_limit;
     eo.optimize = rt.optimize;
     eo.cc = rt.cc;
     eo.module_limits = wasm::ModuleLimitsFrom(rt);

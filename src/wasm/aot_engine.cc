@@ -19,6 +19,7 @@
 #include "wasm/engine.h"
 #include "wasm/internal/aot_instance.h"
 #include "wasm/internal/aot_module.h"
+#include "wasm/internal/cache_trimmer.h"
 #include "wasm/internal/compile_gate.h"
 #include "wasm/internal/compiler.h"
 #include "wasm/internal/glue.h"
@@ -47,6 +48,9 @@ class AotEngine final : public Engine {
       : options_(std::move(options)),
         runtime_(&registry_),
         cache_(options_.cache_dir),
+        // Never in a directory that failed the cache's checks (another
+        // user's): the trimmer removes files.
+        trimmer_(options_.cache_dir, cache_.Ready().ok() ? options_.cache_disk_limit : 0),
         worker_(options_.compiler_worker.empty() ? DefaultWorkerPath() : options_.compiler_worker),
         cc_(ResolveCommand(options_.cc)),
         tcc_fingerprint_(TccFingerprint()),
@@ -247,6 +251,7 @@ class AotEngine final : public Engine {
           Result<VerifiedObject> object =
               cache_.Publish(spare->job_dir() + "/" + q.out_name, path, *info);
           st.Lap("publish");
+          if (object.ok()) trimmer_.Request();
           return object;
         }
         if (info.status().code() != Code::kUnavailable) return info.status();
@@ -264,6 +269,7 @@ class AotEngine final : public Engine {
                                background ? &*background : nullptr));
     Result<VerifiedObject> object = cache_.Publish(job.path() + "/" + q.out_name, path, info);
     st.Lap("publish");
+    if (object.ok()) trimmer_.Request();
     return object;
   }
 
@@ -383,6 +389,7 @@ class AotEngine final : public Engine {
   HostRegistry registry_;
   Runtime runtime_;
   ModuleCache cache_;
+  CacheTrimmer trimmer_;
   const std::string worker_;
   const std::string cc_;  // options_.cc, resolved on this process's PATH
   const std::string tcc_fingerprint_;

@@ -170,8 +170,11 @@ class Module {
 struct EngineOptions {
   std::string cache_dir;    // on-disk cache of compiled modules
   size_t cache_size = 100;  // loaded modules kept in memory (LRU)
-  bool optimize = true;     // compile the optimized tier in the background
-  std::string cc = "cc";    // optimizing C compiler
+  // Bytes the on-disk cache may hold; past it the least recently used
+  // compiled modules are removed (internal/cache_trimmer.h). 0 = unbounded.
+  uint64_t cache_disk_limit = 1ull << 30;
+  bool optimize = true;   // compile the optimized tier in the background
+  std::string cc = "cc";  // optimizing C compiler
   // What a module may ask of the compilers, and the confined compiler
   // process's own bounds (module_limits.h). A module over a limit fails
   // Load with InvalidArgument naming the limit.

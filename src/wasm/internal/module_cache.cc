@@ -151,7 +151,11 @@ std::optional<VerifiedObject> ModuleCache::Find(const std::string& path) {
     ASSIGN_OR_RETURN(Sidecar sidecar, DecodeSidecar(data));
     return OpenVerified(path, sidecar.so_sha256, std::move(sidecar.info));
   }();
-  if (object.ok()) return std::move(*object);
+  if (object.ok()) {
+    // Used now: the sidecar's mtime orders the cache's trimming (cache_trimmer.h).
+    utimensat(AT_FDCWD, (path + ".info").c_str(), nullptr, 0);
+    return std::move(*object);
+  }
   LOG_WARN("discarding cached module {}: {}", path, object.status().message());
   unlink(path.c_str());
   unlink((path + ".info").c_str());

@@ -61,7 +61,8 @@ class ModuleCache {
 
   // nullopt when `path` is not cached, or is cached but unusable (no or
   // bad sidecar, wrong owner or mode, digest mismatch): such an entry is
-  // removed with a warning, so it is compiled again.
+  // removed with a warning, so it is compiled again. An entry found is
+  // marked used (its sidecar's mtime), which CacheTrimmer orders by.
   std::optional<VerifiedObject> Find(const std::string& path);
 
   // Copies the object a compile job wrote (`job_object`) to `path` (a file
