@@ -37,7 +37,8 @@ int64_t MtimeNs(const struct stat& st) {
 
 }  // namespace
 
-TrimReport TrimCacheDir(const std::string& dir, uint64_t limit, std::chrono::seconds stale_after) {
+TrimReport TrimCacheDir(const std::string& dir, uint64_t limit, std::chrono::seconds stale_after,
+                        std::chrono::seconds keep_recent) {
   TrimReport report;
   const time_t now = time(nullptr);
   std::map<std::string, Entry> entries;  // by object path
@@ -73,9 +74,11 @@ TrimReport TrimCacheDir(const std::string& dir, uint64_t limit, std::chrono::sec
   }
   std::sort(order.begin(), order.end(),
             [](const Entry* a, const Entry* b) { return a->used < b->used; });
+  const int64_t recent = (static_cast<int64_t>(now) - keep_recent.count()) * 1'000'000'000;
   // The last one is the most recently used: it stays.
   for (size_t i = 0; i + 1 < order.size() && total > limit; ++i) {
     Entry& e = *order[i];
+    if (e.used >= recent) break;  // sorted: the rest are recent too
     // The object first: a Find meanwhile misses quietly instead of finding
     // an object without its sidecar.
     unlink(e.object.c_str());

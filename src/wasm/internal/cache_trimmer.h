@@ -4,8 +4,10 @@
 // disk is small. Removes the entries (object and sidecar) used least
 // recently — ModuleCache::Find marks an entry used — until the cache fits,
 // and the temporary files of a write that a killed process never finished.
-// The most recently used entry stays whatever its size. An entry removed
-// while loaded stays mapped; the next process compiles it again.
+// Entries used within the last minute stay (an object just published is
+// loaded right after: removing it then would fail that load), and so does
+// the most recently used, whatever their size. An entry removed while
+// loaded stays mapped; the next process compiles it again.
 #pragma once
 
 #include <chrono>
@@ -26,9 +28,10 @@ struct TrimReport {
 
 // One pass over `dir`, now. A temporary file (".tmp.") older than
 // `stale_after` is a write that never finished (written and renamed in
-// milliseconds otherwise).
+// milliseconds otherwise); entries used within `keep_recent` stay.
 TrimReport TrimCacheDir(const std::string& dir, uint64_t limit,
-                        std::chrono::seconds stale_after = std::chrono::minutes(10));
+                        std::chrono::seconds stale_after = std::chrono::minutes(10),
+                        std::chrono::seconds keep_recent = std::chrono::minutes(1));
 
 // TrimCacheDir on a thread of its own, off the path of the compile a
 // request waits for: once at start, then after each Request (coalesced).

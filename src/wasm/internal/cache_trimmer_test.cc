@@ -75,6 +75,21 @@ TEST_F(CacheTrimmerTest, TheMostRecentlyUsedEntryStaysWhateverItsSize) {
   EXPECT_TRUE(Gone("old.k.fast"));
 }
 
+// An object published a moment ago is loaded right after (and two compiles
+// may publish at once): what was used within the last minute stays, even
+// past the limit.
+TEST_F(CacheTrimmerTest, EntriesUsedWithinTheLastMinuteStayEvenPastTheLimit) {
+  Entry("old.k.fast", 900, std::chrono::hours(1));
+  Entry("a.k.fast", 900, std::chrono::seconds(20));
+  Entry("b.k.fast", 900, std::chrono::seconds(0));
+  TrimReport r = TrimCacheDir(dir_.string(), 1);
+  EXPECT_EQ(r.removed, 1u);
+  EXPECT_TRUE(Gone("old.k.fast"));
+  EXPECT_TRUE(Has("a.k.fast"));
+  EXPECT_TRUE(Has("b.k.fast"));
+  EXPECT_EQ(r.kept_bytes, 2000u);
+}
+
 // A write that a killed process never renamed, and half entries, go too;
 // other files and symlinks are not the cache's and are left alone.
 TEST_F(CacheTrimmerTest, UnfinishedWritesAndHalfEntriesAreCleanedOthersLeftAlone) {
