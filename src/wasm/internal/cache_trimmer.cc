@@ -43,9 +43,10 @@ TrimReport TrimCacheDir(const std::string& dir, uint64_t limit, std::chrono::sec
   const time_t now = time(nullptr);
   std::map<std::string, Entry> entries;  // by object path
   std::error_code ec;
-  for (const auto& de : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = de.path().filename().string();
-    const std::string path = de.path().string();
+  // increment(ec), not a range-for: its operator++ throws, on this thread.
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const std::string path = it->path().string();
     struct stat st;
     if (!LStat(path, &st)) continue;  // jobs/, anything not a plain file
     if (name.find(".tmp.") != std::string::npos) {

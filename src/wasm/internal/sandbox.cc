@@ -354,11 +354,13 @@ JobDir::~JobDir() {
 
 int JobDir::SweepAbandoned(const std::string& parent, std::chrono::seconds min_age) {
   std::error_code ec;
-  std::filesystem::directory_iterator it(parent, ec);
-  if (ec) return 0;  // no such directory yet: nothing left behind
   const time_t now = time(nullptr);
   int removed = 0;
-  for (const std::filesystem::directory_entry& entry : it) {
+  // No such directory yet: nothing left behind. increment(ec): a range-for's
+  // operator++ throws.
+  for (std::filesystem::directory_iterator it(parent, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::filesystem::directory_entry& entry = *it;
     const std::string name = entry.path().filename().string();
     if (name.rfind("job-", 0) != 0) continue;
     // O_NOFOLLOW: a symlink named job-* is not followed out of `parent`.
@@ -367,8 +369,9 @@ int JobDir::SweepAbandoned(const std::string& parent, std::chrono::seconds min_a
     struct stat st;
     if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && now - st.st_mtime >= min_age.count() &&
         flock(fd, LOCK_EX | LOCK_NB) == 0) {
-      std::filesystem::remove_all(entry.path(), ec);
-      if (!ec) ++removed;
+      std::error_code rm;
+      std::filesystem::remove_all(entry.path(), rm);
+      if (!rm) ++removed;
     }
     close(fd);
   }
