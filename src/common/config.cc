@@ -548,6 +548,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     Section s(SubTable(doc, "database"), "database", origin);
     RETURN_IF_ERROR(s.String("path", &c.database.path));
     RETURN_IF_ERROR(s.Integer("max_events", &c.database.max_events, 1, 100'000'000));
+    RETURN_IF_ERROR(s.Integer("keep_versions", &c.database.keep_versions, 0, 1'000'000));
     RETURN_IF_ERROR(s.Finish());
   }
   RETURN_IF_ERROR(ParseStore(doc, origin, c.store));
@@ -882,7 +883,9 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "[database]\n"
       << "path = \"" << d.database.path << "\"\n"
       << "max_events = " << d.database.max_events
-      << "     # events kept (GET /api/events); older ones are pruned\n\n"
+      << "     # events kept (GET /api/events); older ones are pruned\n"
+      << "keep_versions = " << d.database.keep_versions
+      << "     # versions kept per function (rollback targets); 0 = all\n\n"
       << "[store]\n"
       << "backend = \"sqlite\"      # or \"etcd\": the state in an etcd cluster (the "
          "directory of [database] path still holds tokens and artifacts)\n"

@@ -75,6 +75,7 @@ struct ServerConfig {
 struct DatabaseConfig {
   std::string path = ".aether/control/aether.db";
   int64_t max_events = 10000;  // events kept; older ones are pruned
+  int64_t keep_versions = 20;  // versions kept per function; 0 = all
 };
 
 // The control plane's store (docs/operations.md, "etcd"): the embedded

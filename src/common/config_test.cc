@@ -156,6 +156,20 @@ TEST(ConfigTest, CacheDiskLimitHasADefaultZeroIsUnboundedBadOnesNameTheKey) {
   EXPECT_NE(t->find("cache_disk_limit = \"1GB\""), std::string::npos);
 }
 
+TEST(ConfigTest, KeepVersionsHasADefaultZeroKeepsAllBadOnesAreRefused) {
+  Result<Config> d = ParseConfig("", "t.toml");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->database.keep_versions, 20);
+  EXPECT_EQ(ParseConfig("[database]\nkeep_versions = 0\n", "t.toml")->database.keep_versions, 0);
+  EXPECT_EQ(ParseConfig("[database]\nkeep_versions = 5\n", "t.toml")->database.keep_versions, 5);
+  EXPECT_EQ(ParseConfig("[database]\nkeep_versions = -1\n", "t.toml").status().message(),
+            "t.toml: [database] keep_versions must be between 0 and 1000000");
+  EXPECT_FALSE(ParseConfig("[database]\nkeep_versions = \"all\"\n", "t.toml").ok());
+  Result<std::string> t = ConfigTemplate("control");
+  ASSERT_TRUE(t.ok());
+  EXPECT_NE(t->find("keep_versions = 20"), std::string::npos);
+}
+
 TEST(ConfigTest, LimitKeysHaveDefaultsAndParse) {
   Result<Config> d = ParseConfig("", "t.toml");
   ASSERT_TRUE(d.ok()) << d.status().ToString();

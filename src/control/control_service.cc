@@ -127,7 +127,8 @@ class ControlServiceImpl final : public ControlService {
     ASSIGN_OR_RETURN(artifacts_, ArtifactStore::Open(data_dir_ + "/artifacts"));
     ASSIGN_OR_RETURN(events_, EventLog::Open(*store_, config_.database.max_events, fenced_.get()));
     functions_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_,
-                                                    EnvLimitsOf(config_.runtime));
+                                                    EnvLimitsOf(config_.runtime),
+                                                    config_.database.keep_versions);
     replicas_ = std::make_unique<ReplicaSet>(*store_, replica_id);
     ArtifactReplicatorOptions ro;
     ro.token = tokens_.admin;

@@ -1,5 +1,6 @@
 #include "control/function_registry.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <optional>
@@ -20,6 +21,9 @@ constexpr std::string_view kVersionsPrefix = "versions/";
 constexpr std::string_view kMarkerKey = "meta/functions";
 // Concurrent changes of one name retry their CAS this often before giving up.
 constexpr int kCasAttempts = 20;
+// Versions one deploy removes at most (etcd refuses a txn of over 128
+// operations by default); a longer history shrinks over the next deploys.
+constexpr int64_t kMaxPrunedPerDeploy = 64;
 
 std::string FunctionKey(const std::string& name) { return std::string(kFunctionsPrefix) + name; }
 std::string VersionsPrefix(const std::string& name) {
@@ -65,6 +69,9 @@ Result<VersionInfo> VersionFromJson(const json::object& o) {
 struct FunctionRecord {
   FunctionInfo info;
   int64_t latest = 0;
+  // Versions below it were removed ([database] keep_versions); versions
+  // are numbered without gaps from here to `latest`.
+  int64_t oldest = 1;
 };
 
 std::string EncodeFunction(const FunctionRecord& r) {
@@ -72,6 +79,7 @@ std::string EncodeFunction(const FunctionRecord& r) {
                              {"created_at", r.info.created_at},
                              {"updated_at", r.info.updated_at},
                              {"latest", r.latest},
+                             {"oldest", r.oldest},
                              {"current", VersionToJson(r.info.current)}});
 }
 
@@ -82,6 +90,7 @@ Result<FunctionRecord> DecodeFunction(const std::string& text) {
   ASSIGN_OR_RETURN(r.info.created_at, GetString(o, "created_at"));
   ASSIGN_OR_RETURN(r.info.updated_at, GetString(o, "updated_at"));
   ASSIGN_OR_RETURN(r.latest, GetInt(o, "latest"));
+  ASSIGN_OR_RETURN(r.oldest, GetInt(o, "oldest", 1));  // absent: written before pruning
   ASSIGN_OR_RETURN(const json::object* cur, GetObject(o, "current"));
   ASSIGN_OR_RETURN(r.info.current, VersionFromJson(*cur));
   return r;
@@ -162,6 +171,16 @@ Result<VersionInfo> FunctionRegistry::Commit(const StagedArtifact& staged, Deplo
     rec.info.updated_at = now;
     TxnRequest txn;
     txn.compares.push_back(Compare::ModRevisionIs(FunctionKey(req.name), mod));
+    // The oldest versions past keep_versions_ go in the same change (the
+    // new one is current, so never one of them); their module bytes, once
+    // no version refers to them, at the next artifact collection.
+    const int64_t first_pruned = rec.oldest;
+    if (keep_versions_ > 0) {
+      int64_t cutoff = std::min(v.version - keep_versions_, rec.oldest + kMaxPrunedPerDeploy - 1);
+      for (; rec.oldest <= cutoff; ++rec.oldest) {
+        txn.ops.push_back(Op::Delete(VersionKey(req.name, rec.oldest)));
+      }
+    }
     txn.ops.push_back(Op::Put(FunctionKey(req.name), EncodeFunction(rec)));
     txn.ops.push_back(Op::Put(VersionKey(req.name, v.version), ToJson(VersionToJson(v))));
     txn.ops.push_back(Op::Put(std::string(kMarkerKey), req.name));
@@ -169,6 +188,10 @@ Result<VersionInfo> FunctionRegistry::Commit(const StagedArtifact& staged, Deplo
     if (!r.succeeded) continue;
     RebuildManifest();
     LOG_INFO("deployed {}@{} ({} bytes, sha256 {})", req.name, v.version, v.size, v.sha256);
+    if (rec.oldest > first_pruned) {
+      LOG_INFO("removed versions {}-{} of {} (keep_versions {})", first_pruned, rec.oldest - 1,
+               req.name, keep_versions_);
+    }
     json::object data{
         {"name", req.name}, {"version", v.version}, {"sha256", v.sha256}, {"size", v.size}};
     if (auto e = events_.Append("function_deployed", source, ToJson(data)); !e.ok()) {
@@ -207,11 +230,17 @@ Result<VersionInfo> FunctionRegistry::Rollback(const std::string& name, int64_t 
     read.ops.push_back(Op::Get(VersionKey(name, version)));
     ASSIGN_OR_RETURN(TxnResult r, store_.Txn(read));
     if (r.reads[0].empty()) return NotFound("function " + name + " not found");
-    if (r.reads[1].empty()) {
-      return NotFound("function " + name + " has no version " + std::to_string(version));
-    }
     Result<FunctionRecord> rec = DecodeFunction(r.reads[0][0].value);
     if (!rec.ok()) return Corrupt("function " + name, rec.status());
+    if (r.reads[1].empty()) {
+      std::string msg = "function " + name + " has no version " + std::to_string(version);
+      if (version < rec->oldest && version <= rec->latest) {
+        msg.append(" any more: versions before ")
+            .append(std::to_string(rec->oldest))
+            .append(" were removed ([database] keep_versions)");
+      }
+      return NotFound(msg);
+    }
     Result<VersionInfo> v = DecodeVersion(r.reads[1][0].value);
     if (!v.ok()) return Corrupt("a version of " + name, v.status());
     rec->info.current = *v;
@@ -264,11 +293,12 @@ Result<int64_t> FunctionRegistry::Delete(const std::string& name, const std::str
 }
 
 FunctionRegistry::FunctionRegistry(Store& store, ArtifactStore& artifacts, EventLog& events,
-                                   EnvLimits env_limits)
+                                   EnvLimits env_limits, int64_t keep_versions)
     : store_(store),
       artifacts_(artifacts),
       events_(events),
       env_limits_(env_limits),
+      keep_versions_(keep_versions),
       marker_(store, std::string(kMarkerKey)) {}
 
 Result<int64_t> FunctionRegistry::Revision() {

@@ -101,8 +101,10 @@ class StagedArtifact {
 
 class FunctionRegistry {
  public:
+  // `keep_versions`: a deploy removes the versions older than the newest
+  // this many (up to 64 per deploy); 0 = every version is kept.
   FunctionRegistry(Store& store, ArtifactStore& artifacts, EventLog& events,
-                   EnvLimits env_limits = {});
+                   EnvLimits env_limits = {}, int64_t keep_versions = 0);
 
   // A new version that becomes current. Errors: InvalidArgument (name, env),
   // Internal (artifact or store I/O), Unavailable (lost too many races).
@@ -118,7 +120,8 @@ class FunctionRegistry {
                              const std::string& source);
   // NotFound for an unknown function.
   Result<FunctionInfo> Get(const std::string& name);
-  // Makes `version` current. NotFound for an unknown function or version.
+  // Makes `version` current. NotFound for an unknown function or version
+  // (saying so when keep_versions removed it).
   Result<VersionInfo> Rollback(const std::string& name, int64_t version, const std::string& source);
   // Removes the function and every version; returns how many versions.
   // Unreferenced artifacts are removed afterwards.
@@ -163,6 +166,7 @@ class FunctionRegistry {
   std::chrono::seconds gc_grace_{0};
   EventLog& events_;
   const EnvLimits env_limits_;
+  const int64_t keep_versions_;
   std::mutex manifest_mu_;
   std::shared_ptr<const Manifest> manifest_;
   CachedKey marker_;  // meta/functions, for Revision()

@@ -103,6 +103,53 @@ TEST_F(FunctionRegistryTest, DeleteRemovesVersionsAndUnreferencedArtifacts) {
   EXPECT_EQ(Deploy("a", "again")->version, 1);
 }
 
+// A function deployed from CI on every commit: only the newest versions
+// (and their module bytes) are kept, rollback to a removed one says why,
+// and a history longer than the limit (kept before, or a lowered limit)
+// shrinks 64 versions per deploy.
+TEST_F(FunctionRegistryTest, OnlyTheNewestKeepVersionsAreKept) {
+  registry_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_, EnvLimits{},
+                                                 /*keep_versions=*/3);
+  for (int i = 1; i <= 5; ++i) ASSERT_TRUE(Deploy("f", "m" + std::to_string(i)).ok());
+  auto f = registry_->Get("f");
+  ASSERT_TRUE(f.ok());
+  ASSERT_EQ(f->versions.size(), 3u);
+  EXPECT_EQ(f->versions[0].version, 3);
+  EXPECT_EQ(f->current.version, 5);
+  EXPECT_EQ(*registry_->CollectGarbage(), 2u);  // m1, m2: no version refers to them
+  EXPECT_EQ(ArtifactCount(), 3u);
+
+  Status gone = registry_->Rollback("f", 2, "test").status();
+  EXPECT_EQ(gone.code(), Code::kNotFound);
+  EXPECT_EQ(gone.message(),
+            "function f has no version 2 any more: versions before 3 were removed "
+            "([database] keep_versions)");
+  EXPECT_EQ(registry_->Rollback("f", 9, "test").status().message(), "function f has no version 9");
+  // Rolled back to the oldest kept, the next deploy still removes it: the
+  // new version is current.
+  ASSERT_TRUE(registry_->Rollback("f", 3, "test").ok());
+  ASSERT_TRUE(Deploy("f", "m6").ok());
+  f = registry_->Get("f");
+  ASSERT_EQ(f->versions.size(), 3u);
+  EXPECT_EQ(f->versions[0].version, 4);
+
+  // 100 versions kept by a registry without a limit, then a limit of 3.
+  registry_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_);
+  for (int i = 1; i <= 100; ++i) ASSERT_TRUE(Deploy("g", "g" + std::to_string(i)).ok());
+  EXPECT_EQ(registry_->Get("g")->versions.size(), 100u);
+  registry_ = std::make_unique<FunctionRegistry>(*store_, *artifacts_, *events_, EnvLimits{}, 3);
+  ASSERT_TRUE(Deploy("g", "g101").ok());
+  EXPECT_EQ(registry_->Get("g")->versions.size(), 101u - 64);
+  ASSERT_TRUE(Deploy("g", "g102").ok());
+  f = registry_->Get("g");
+  ASSERT_EQ(f->versions.size(), 3u);
+  EXPECT_EQ(f->versions[0].version, 100);
+  // Deleted and deployed again: numbering and keeping start over.
+  ASSERT_TRUE(registry_->Delete("g", "test").ok());
+  ASSERT_TRUE(Deploy("g", "again").ok());
+  EXPECT_EQ(registry_->Get("g")->versions.size(), 1u);
+}
+
 TEST_F(FunctionRegistryTest, InvalidInputStoresNothing) {
   int64_t rev = *store_->Revision();
   EXPECT_EQ(Deploy("../x", "m").status().code(), Code::kInvalidArgument);

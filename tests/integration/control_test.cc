@@ -81,9 +81,11 @@ int64_t Int(const json::object& o, std::string_view key) {
 // One aether-control with its own data dir; restartable on the same data.
 class Control {
  public:
-  explicit Control(const std::string& extra_config = "") {
+  // `extra_config` goes in [runtime] (or opens sections of its own);
+  // `database_config` in [database].
+  explicit Control(const std::string& extra_config = "", const std::string& database_config = "") {
     config_ = dir_ / "control.toml";
-    WriteFile(config_, "[database]\npath = \"" + data() + "/aether.db\"\n" +
+    WriteFile(config_, "[database]\npath = \"" + data() + "/aether.db\"\n" + database_config +
                            "[server]\nmax_body = \"1MB\"\n" +
                            "[registry]\nnode_timeout = \"1s\"\nheartbeat_interval = \"200ms\"\n" +
                            "[runtime]\nexec_timeout = \"2s\"\n" + extra_config);
@@ -308,6 +310,25 @@ void CheckAcknowledgedDeploySurvivesKill9(Control& c) {
   // Numbering continues; the node list survived too.
   EXPECT_EQ(Int(Obj(c.DeployB64("hello", hello)), "version"), 3);
   EXPECT_EQ(Obj(c.Call("GET", "/api/nodes"))["nodes"].as_array().size(), 1u);
+}
+
+// [database] keep_versions: the versions a deploy leaves, through the API,
+// and a rollback to one it removed answers 404 saying why.
+TEST(ControlIntegration, KeepVersionsBoundsTheHistoryOfAFunction) {
+  Control c("", "keep_versions = 2\n");
+  ASSERT_TRUE(c.ok());
+  std::string hello = GuestBytes("hello"), echo = GuestBytes("echo");
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(c.DeployB64("f", i % 2 == 0 ? hello : echo).status, 201);
+  }
+  json::object f = Obj(c.Call("GET", "/api/functions/f"));
+  ASSERT_EQ(f["versions"].as_array().size(), 2u);
+  EXPECT_EQ(Int(f["versions"].as_array()[0].as_object(), "version"), 2);
+  EXPECT_EQ(Int(f, "version"), 3);
+  HttpResponse r = c.Call("POST", "/api/functions/f/rollback", R"({"version":1})");
+  EXPECT_TRUE(IsError(r, 404, "not_found")) << r.body;
+  EXPECT_NE(r.body.find("keep_versions"), std::string::npos) << r.body;
+  EXPECT_EQ(c.Call("POST", "/api/functions/f/rollback", R"({"version":2})").status, 200);
 }
 
 // One process on SQLite is a cluster of one: /api/cluster lists it as the
