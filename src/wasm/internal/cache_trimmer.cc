@@ -19,8 +19,9 @@ namespace {
 constexpr std::string_view kObject = ".so";
 constexpr std::string_view kSidecar = ".so.info";
 
+// An object and its sidecar, keyed by the object's path (the object may be
+// missing: an orphaned sidecar).
 struct Entry {
-  std::string object;  // <dir>/<name>.so (may be missing: an orphaned sidecar)
   uint64_t bytes = 0;
   int64_t used = 0;  // ns: the sidecar's mtime (Find touches it), else the object's
   bool has_sidecar = false;
@@ -41,7 +42,7 @@ TrimReport TrimCacheDir(const std::string& dir, uint64_t limit, std::chrono::sec
                         std::chrono::seconds keep_recent) {
   TrimReport report;
   const time_t now = time(nullptr);
-  std::map<std::string, Entry> entries;  // by object path
+  std::map<std::string, Entry> entries;  // by the object's path
   std::error_code ec;
   // increment(ec), not a range-for: its operator++ throws, on this thread.
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -57,8 +58,8 @@ TrimReport TrimCacheDir(const std::string& dir, uint64_t limit, std::chrono::sec
     }
     bool sidecar = name.ends_with(kSidecar);
     if (!sidecar && !name.ends_with(kObject)) continue;
-    Entry& e = entries[sidecar ? path.substr(0, path.size() - 5) : path];
-    e.object = sidecar ? path.substr(0, path.size() - 5) : path;
+    Entry& e =
+        entries[sidecar ? path.substr(0, path.size() - (kSidecar.size() - kObject.size())) : path];
     e.bytes += static_cast<uint64_t>(st.st_size);
     if (sidecar) {
       e.has_sidecar = true;
@@ -67,23 +68,24 @@ TrimReport TrimCacheDir(const std::string& dir, uint64_t limit, std::chrono::sec
       e.used = MtimeNs(st);
     }
   }
-  std::vector<Entry*> order;
+  using Item = std::map<std::string, Entry>::value_type;
+  std::vector<const Item*> order;
   uint64_t total = 0;
-  for (auto& [path, e] : entries) {
-    order.push_back(&e);
-    total += e.bytes;
+  for (const Item& item : entries) {
+    order.push_back(&item);
+    total += item.second.bytes;
   }
   std::sort(order.begin(), order.end(),
-            [](const Entry* a, const Entry* b) { return a->used < b->used; });
+            [](const Item* a, const Item* b) { return a->second.used < b->second.used; });
   const int64_t recent = (static_cast<int64_t>(now) - keep_recent.count()) * 1'000'000'000;
   // The last one is the most recently used: it stays.
   for (size_t i = 0; i + 1 < order.size() && total > limit; ++i) {
-    Entry& e = *order[i];
+    const auto& [object, e] = *order[i];
     if (e.used >= recent) break;  // sorted: the rest are recent too
     // The object first: a Find meanwhile misses quietly instead of finding
     // an object without its sidecar.
-    unlink(e.object.c_str());
-    unlink((e.object + ".info").c_str());
+    unlink(object.c_str());
+    unlink((object + ".info").c_str());
     total -= e.bytes;
     report.removed_bytes += e.bytes;
     ++report.removed;
