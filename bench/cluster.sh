@@ -8,7 +8,9 @@
 #                                             it joins $CTRL, or every URL of
 #                                             CONTROL_URLS (a TOML list body);
 #                                             ENGINE_RUNTIME: extra [runtime]
-#                                             lines (e.g. "optimize = false")
+#                                             lines (e.g. "optimize = false");
+#                                             ENGINE_CONTROL: extra [control]
+#                                             lines (e.g. "prefetch = false")
 #   start_nats                             -> NATS_URL (engines started later use it)
 WORK=$(mktemp -d "/tmp/aether-$BENCH_NAME.XXXXXX")
 PIDS=()
@@ -80,6 +82,7 @@ ${ENGINE_RUNTIME:-}
 [control]
 urls = [$urls]
 node_id = "bench-$n"
+${ENGINE_CONTROL:-}
 [auth]
 join_token = "$JOIN"
 [registry]

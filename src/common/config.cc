@@ -575,6 +575,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin_v
     RETURN_IF_ERROR(s.String("node_id", &c.control.node_id));
     RETURN_IF_ERROR(s.StringMap("labels", &c.control.labels));
     RETURN_IF_ERROR(s.String("ca_file", &c.control.ca_file));
+    RETURN_IF_ERROR(s.Bool("prefetch", &c.control.prefetch));
     RETURN_IF_ERROR(s.Finish());
     RETURN_IF_ERROR(ParseControlUrls(origin, std::move(url), c.control));
   }
@@ -847,7 +848,9 @@ Result<std::string> ConfigTemplate(std::string_view role) {
       << "# node_id = \"edge-1\"                # default: the host name\n"
       << "# labels = { zone = \"eu-west\" }\n"
       << "# ca_file = \"/etc/aether/ca.pem\"   # https control plane and engines: a private CA "
-         "(or --ca-file, AETHER_CA_FILE)\n\n"
+         "(or --ca-file, AETHER_CA_FILE)\n"
+      << "# Compile a module the control plane is deploying before its deploy commits.\n"
+      << "prefetch = " << (d.control.prefetch ? "true" : "false") << "\n\n"
       << "[auth]\n"
       << "# The control plane's join token (its <data dir>/join.token): needed to join.\n"
       << "# join_token = \"...\"\n"

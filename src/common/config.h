@@ -170,6 +170,9 @@ struct ControlConfig {
   // of the other engines (a private CA); empty = the system's store.
   // aether-engine --ca-file and AETHER_CA_FILE override it.
   std::string ca_file;
+  // Engine: compile the modules a control plane is deploying as soon as it
+  // announces them (GET /node/prefetch), before their manifest arrives.
+  bool prefetch = true;
 };
 
 // Configured tokens shorter than this are refused at startup: a short

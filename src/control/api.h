@@ -38,6 +38,7 @@
 #include "control/leadership.h"
 #include "control/manifest_watch.h"
 #include "control/node_registry.h"
+#include "control/prefetch_hints.h"
 #include "control/replica_set.h"
 #include "control/store.h"
 #include "control/workflows/orchestrator.h"
@@ -76,6 +77,9 @@ struct ApiContext {
   std::string_view role;
   // The cluster controller's domains (role "cluster"); null otherwise.
   DomainRegistry* domains = nullptr;
+  // Deploys under way, for engines to compile ahead (GET /node/prefetch);
+  // null: no hints (the route answers 404 and engines wait for manifests).
+  PrefetchHints* hints = nullptr;
 };
 
 // Where an http-ingress request goes (ingress_api.cc).

@@ -47,11 +47,28 @@ json::object ReplicaLine(const ReplicaRecord& r, int status, json::object health
   return line;
 }
 
+HttpResponse ArtifactResponse(const std::string& sha, std::string bytes) {
+  HttpResponse r;
+  r.content_type = "application/wasm";
+  r.body = std::move(bytes);
+  // Content-addressed: the bytes behind a name never change.
+  r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+  r.headers.emplace_back("X-Aether-Sha256", sha);
+  return r;
+}
+
 }  // namespace
 
 HttpResponse ControlApi::Artifact(const HttpRequest& req, std::string_view prefix, bool ask_peers) {
   Result<std::string> sha = DigestOf(req, prefix);
   if (!sha.ok()) return JsonError(400, "invalid_argument", sha.status().message());
+  // A deploy under way (GET /node/prefetch told the engines of it): its
+  // bytes may not be written yet.
+  if (ctx_.hints != nullptr) {
+    if (std::shared_ptr<const std::string> pending = ctx_.hints->Bytes(*sha)) {
+      return ArtifactResponse(*sha, std::string(*pending));
+    }
+  }
   Result<std::string> bytes = ctx_.artifacts.Read(*sha);
   // Not here yet (deployed through another replica, catch-up still to
   // come): from a replica that has it. A peer asking has looked elsewhere
@@ -66,13 +83,7 @@ HttpResponse ControlApi::Artifact(const HttpRequest& req, std::string_view prefi
     }
     return JsonError(bytes.status());
   }
-  HttpResponse r;
-  r.content_type = "application/wasm";
-  r.body = std::move(*bytes);
-  // Content-addressed: the bytes behind a name never change.
-  r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
-  r.headers.emplace_back("X-Aether-Sha256", *sha);
-  return r;
+  return ArtifactResponse(*sha, std::move(*bytes));
 }
 
 HttpResponse ControlApi::PutInternalArtifact(const HttpRequest& req) {

@@ -26,7 +26,9 @@ struct ControlMetrics {
         leader(r.AddCollectedGauge("aether_control_leader",
                                    "1 while this replica leads (does the singleton work), else 0")),
         manifest_waiters(
-            r.AddGauge("aether_control_manifest_waiters", "Engines long-polling the manifest")) {}
+            r.AddGauge("aether_control_manifest_waiters", "Engines long-polling the manifest")),
+        prefetch_waiters(r.AddGauge("aether_control_prefetch_waiters",
+                                    "Engines long-polling the modules being deployed")) {}
 
   CounterFamily& requests;
   CounterFamily& deploys;
@@ -37,6 +39,7 @@ struct ControlMetrics {
   CollectedFamily& revision;
   CollectedFamily& leader;
   GaugeFamily& manifest_waiters;
+  GaugeFamily& prefetch_waiters;
 };
 
 }  // namespace aether::control

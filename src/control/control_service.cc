@@ -174,6 +174,7 @@ class ControlServiceImpl final : public ControlService {
     go.stats = stats_.get();
     gateway_ = std::make_unique<Gateway>(*functions_, *nodes_, *metrics_, go);
     watch_ = std::make_unique<ManifestWatch>(*store_, *functions_, *metrics_);
+    hints_ = std::make_unique<PrefetchHints>(&metrics_->prefetch_waiters.Get());
     event_watch_ = std::make_unique<EventWatch>(*store_, *events_);
     workers_ = std::make_unique<WorkQueue>(WorkQueueOptions{
         "the control plane's API workers", parts_.api_workers, parts_.api_queue, 0});
@@ -192,11 +193,11 @@ class ControlServiceImpl final : public ControlService {
     validator_ = std::make_unique<wasm::ModuleValidator>(wasm::CompileLimitsFrom(config_.runtime),
                                                          data_dir_ + "/jobs");
     api_ = std::make_unique<ControlApi>(
-        ApiContext{config_,       tokens_,    *store_,      *artifacts_,    *events_,
-                   *functions_,   *nodes_,    *gateway_,    *watch_,        *event_watch_,
-                   registry_,     *metrics_,  *workers_,    *orchestrator_, *workflow_watch_,
-                   *leadership_,  *replicas_, *replicator_, *validator_,    config_.domain.role,
-                   domains_.get()});
+        ApiContext{config_,        tokens_,     *store_,      *artifacts_,    *events_,
+                   *functions_,    *nodes_,     *gateway_,    *watch_,        *event_watch_,
+                   registry_,      *metrics_,   *workers_,    *orchestrator_, *workflow_watch_,
+                   *leadership_,   *replicas_,  *replicator_, *validator_,    config_.domain.role,
+                   domains_.get(), hints_.get()});
 
     HttpServerOptions so = HttpServerOptions::FromConfig(config_.server, kDefaultControlPort);
     if (port_override) so.port = *port_override;
@@ -223,6 +224,7 @@ class ControlServiceImpl final : public ControlService {
       replicator_->Start();
     }
     watch_->Start();
+    hints_->Start();
     event_watch_->Start();
     workflow_watch_->Start();
     orchestrator_->Start();
@@ -283,6 +285,7 @@ class ControlServiceImpl final : public ControlService {
     if (leadership_) leadership_->Resign();
     if (agent_) agent_->Stop();
     if (watch_) watch_->Stop();
+    if (hints_) hints_->Stop();
     if (event_watch_) event_watch_->Stop();
     if (workflow_watch_) workflow_watch_->Stop();
     if (gateway_) gateway_->Stop();
@@ -373,6 +376,7 @@ class ControlServiceImpl final : public ControlService {
   std::unique_ptr<FunctionStats> stats_;  // before gateway_, which records into it
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<ManifestWatch> watch_;
+  std::unique_ptr<PrefetchHints> hints_;  // before api_: a deploy's announcement ends in it
   std::unique_ptr<EventWatch> event_watch_;
   std::unique_ptr<WorkQueue> workers_;
   std::unique_ptr<Orchestrator> orchestrator_;

@@ -4,11 +4,14 @@
 #include <boost/url/parse.hpp>
 #include <functional>
 #include <future>
+#include <memory>
+#include <optional>
 #include <span>
 #include <system_error>
 
 #include "common/json_util.h"
 #include "common/log.h"
+#include "common/sha256.h"
 #include "common/stage_times.h"
 #include "common/units.h"
 #include "control/api.h"
@@ -103,17 +106,23 @@ HttpResponse ControlApi::Deploy(const std::string& name, std::string&& wasm, Env
     return JsonError(st);
   };
   StageTimes stages;
+  // The engines hear of the module now and compile it while this replica
+  // validates and stores it (control/prefetch_hints.h); until the deploy
+  // ends they fetch these bytes.
+  auto bytes = std::make_shared<const std::string>(std::move(wasm));
+  std::optional<PrefetchHints::Announcement> announced;
+  if (ctx_.hints != nullptr) announced.emplace(ctx_.hints->Announce(Sha256Hex(*bytes), bytes));
   // The bytes are written (fsynced, replicated) while the compiler process
   // validates them: the deploy waits for the longer of the two, not both.
   StageTimes artifact;
   StagedArtifacts staging([&] {
-    Result<StagedArtifact> staged = ctx_.functions.Stage(wasm);
+    Result<StagedArtifact> staged = ctx_.functions.Stage(*bytes);
     artifact.Lap("artifact");
     return staged;
   });
   StageTimes validation;  // in a compiler process (wasm/validate.h)
   Result<wasm::ModuleInfo> info = ctx_.validator.Validate(
-      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wasm.data()), wasm.size()),
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()),
       wasm::ModuleLimitsFrom(rt), &validation);
   Result<StagedArtifact> staged = staging.Get();
   if (!info.ok()) {

@@ -13,9 +13,16 @@ constexpr std::chrono::milliseconds kTick{100};
 
 }  // namespace
 
-LongPoll::LongPoll(Store& store, LongPollHooks hooks, std::chrono::milliseconds max_wait,
+ChangeFeed StoreChanges(Store& store) {
+  return {[&store] { return store.Revision(); },
+          [&store](int64_t seen, std::chrono::milliseconds timeout) {
+            return store.WaitForRevision(seen, timeout);
+          }};
+}
+
+LongPoll::LongPoll(ChangeFeed changes, LongPollHooks hooks, std::chrono::milliseconds max_wait,
                    size_t max_waiters, std::string name, Clock& clock)
-    : store_(store),
+    : changes_(std::move(changes)),
       hooks_(std::move(hooks)),
       max_wait_(max_wait),
       max_waiters_(max_waiters),
@@ -82,14 +89,14 @@ void LongPoll::Wait(std::string key, std::optional<int64_t> since, std::chrono::
 }
 
 void LongPoll::Run() {
-  Result<int64_t> seen = store_.Revision();
+  Result<int64_t> seen = changes_.current();
   int64_t store_rev = seen.ok() ? *seen : 0;
   while (true) {
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
-    Result<int64_t> r = store_.WaitForRevision(store_rev, kTick);
+    Result<int64_t> r = changes_.wait(store_rev, kTick);
     if (r.ok()) store_rev = *r;
     Result<int64_t> rev = hooks_.revision();
     if (!rev.ok()) {

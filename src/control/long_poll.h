@@ -25,6 +25,16 @@
 
 namespace aether::control {
 
+// What a LongPoll waits on between its checks of the parked requests: the
+// store's revision (StoreChanges), or a counter of the owner's.
+struct ChangeFeed {
+  std::function<Result<int64_t>()> current;
+  // Returns once the counter is past `seen` or `timeout` has passed (as
+  // Store::WaitForRevision does).
+  std::function<Result<int64_t>(int64_t seen, std::chrono::milliseconds timeout)> wait;
+};
+ChangeFeed StoreChanges(Store& store);
+
 struct LongPollHooks {
   // The revision `since` is compared with (a part of the store's).
   std::function<Result<int64_t>()> revision;
@@ -38,8 +48,12 @@ struct LongPollHooks {
 class LongPoll {
  public:
   // `clock` (deadlines of parked requests) outlives the LongPoll.
-  LongPoll(Store& store, LongPollHooks hooks, std::chrono::milliseconds max_wait,
+  LongPoll(ChangeFeed changes, LongPollHooks hooks, std::chrono::milliseconds max_wait,
            size_t max_waiters, std::string name, Clock& clock = Clock::Real());
+  LongPoll(Store& store, LongPollHooks hooks, std::chrono::milliseconds max_wait,
+           size_t max_waiters, std::string name, Clock& clock = Clock::Real())
+      : LongPoll(StoreChanges(store), std::move(hooks), max_wait, max_waiters, std::move(name),
+                 clock) {}
   ~LongPoll();  // Stop()
   LongPoll(const LongPoll&) = delete;
   LongPoll& operator=(const LongPoll&) = delete;
@@ -66,7 +80,7 @@ class LongPoll {
   void Run();
   void Observe(int64_t store_revision, size_t waiters);
 
-  Store& store_;
+  const ChangeFeed changes_;
   const LongPollHooks hooks_;
   const std::chrono::milliseconds max_wait_;
   const size_t max_waiters_;

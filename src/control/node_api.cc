@@ -212,6 +212,19 @@ void ControlApi::RegisterNodes(HttpServer& server) {
                                    respond]() { ctx_.manifest_watch.Wait(since, wait, respond); },
                                   respond);
                       }));
+  if (ctx_.hints != nullptr) {
+    server.Route("GET", "/node/prefetch",
+                 Inline("GET /node/prefetch", Access::kNodeOrAdmin,
+                        [this](HttpRequest&& req, Responder respond) {
+                          Result<std::optional<int64_t>> since = req.QueryInt("since");
+                          Result<std::chrono::milliseconds> wait =
+                              LongPollWait(req, kMaxPrefetchWait);
+                          if (!since.ok()) return respond(BadRequest(since.status()));
+                          if (!wait.ok()) return respond(BadRequest(wait.status()));
+                          // No store read: parked or answered on this thread.
+                          ctx_.hints->Wait(*since, *wait, std::move(respond));
+                        }));
+  }
   server.Route("GET", "/api/nodes",
                Blocking("GET /api/nodes", Access::kAdmin,
                         [this](const HttpRequest&) { return ListNodes(); }));

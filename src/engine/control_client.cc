@@ -23,6 +23,9 @@ constexpr milliseconds kJoinPoll{100};
 // The goodbye at a graceful stop: a stop must not wait on a control plane
 // that is away.
 constexpr milliseconds kLeaveTimeout{1500};
+// A control plane without GET /node/prefetch is asked again after this (it
+// may have been upgraded meanwhile).
+constexpr milliseconds kPrefetchUnsupportedRetry{60000};
 
 // `refused`: what a 401/403 means for the token this call carried.
 Status StatusOf(const HttpResponse& r, std::string_view refused = {}) {
@@ -69,6 +72,7 @@ void ControlClient::Start(std::string self_url) {
            node_id(), self_url_);
   beat_thread_ = std::thread([this] { BeatLoop(); });
   manifest_thread_ = std::thread([this] { ManifestLoop(); });
+  if (hooks_.prefetch) prefetch_thread_ = std::thread([this] { PrefetchLoop(); });
 }
 
 void ControlClient::Stop() {
@@ -81,6 +85,7 @@ void ControlClient::Stop() {
   stop_.request_stop();
   if (beat_thread_.joinable()) beat_thread_.join();
   if (manifest_thread_.joinable()) manifest_thread_.join();
+  if (prefetch_thread_.joinable()) prefetch_thread_.join();
   if (started) Leave();
 }
 
@@ -306,29 +311,39 @@ void ControlClient::BeatLoop() {
   }
 }
 
+bool ControlClient::WaitUntilJoined() {
+  // Before the beat thread has registered the node there is nothing to ask
+  // with.
+  while (options_.identity->WaitForSecret(kJoinPoll).empty()) {
+    std::lock_guard lock(mu_);
+    if (stopping_) return false;
+  }
+  return true;
+}
+
+Result<HttpResponse> ControlClient::LongPoll(const std::string& route,
+                                             std::optional<int64_t> since) {
+  std::string path = route;
+  if (since) {
+    path += "?since=" + std::to_string(*since) +
+            "&wait=" + std::to_string(options_.manifest_wait.count());
+  }
+  return Call(
+      "GET", path, {},
+      std::chrono::duration_cast<milliseconds>(options_.manifest_wait) + options_.call_timeout);
+}
+
 void ControlClient::ManifestLoop() {
   Backoff backoff(options_.backoff_initial, options_.backoff_max);
   Link link = Link::kStarting;
   std::optional<int64_t> since;
-  const milliseconds poll_timeout =
-      std::chrono::duration_cast<milliseconds>(options_.manifest_wait) + options_.call_timeout;
-  // Until the node has joined (the beat thread registers it) there is
-  // nothing to ask with.
-  while (options_.identity->WaitForSecret(kJoinPoll).empty()) {
-    std::lock_guard lock(mu_);
-    if (stopping_) return;
-  }
+  if (!WaitUntilJoined()) return;
   for (;;) {
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
-    std::string path = "/node/manifest";
-    if (since) {
-      path += "?since=" + std::to_string(*since) +
-              "&wait=" + std::to_string(options_.manifest_wait.count());
-    }
-    Result<HttpResponse> r = Call("GET", path, {}, poll_timeout);
+    Result<HttpResponse> r = LongPoll("/node/manifest", since);
     if (stop_.stop_requested()) return;
     Status st = !r.ok() ? r.status() : r->status != 200 ? StatusOf(*r) : OkStatus();
     Result<protocol::Manifest> m =
@@ -344,6 +359,43 @@ void ControlClient::ManifestLoop() {
     backoff.Reset();
     since = m->revision;
     if (hooks_.manifest) hooks_.manifest(*m, r->body);
+  }
+}
+
+void ControlClient::PrefetchLoop() {
+  // Hints are advice (the manifest still brings every module): failures
+  // are retried quietly; the manifest thread reports the link's state.
+  Backoff backoff(options_.backoff_initial, options_.backoff_max);
+  std::optional<int64_t> since;
+  bool told_unsupported = false;
+  if (!WaitUntilJoined()) return;
+  for (;;) {
+    Result<HttpResponse> r = LongPoll("/node/prefetch", since);
+    if (stop_.stop_requested()) return;
+    if (r.ok() && r->status == 404 && r->body.find("no route for") != std::string::npos) {
+      // A control plane from before hints: its manifests still come.
+      if (!told_unsupported) {
+        LOG_INFO(
+            "the control plane sends no prefetch hints (GET /node/prefetch: 404); new "
+            "modules compile when their manifest arrives");
+        told_unsupported = true;
+      }
+      since.reset();
+      if (Sleep(kPrefetchUnsupportedRetry, false)) return;
+      continue;
+    }
+    Status st = !r.ok() ? r.status() : r->status != 200 ? StatusOf(*r) : OkStatus();
+    Result<protocol::ModuleHints> hints =
+        st.ok() ? protocol::ParseModuleHints(r->body) : Result<protocol::ModuleHints>(st);
+    if (!hints.ok()) {
+      LOG_DEBUG("prefetch hints: {}", hints.status().message());
+      since.reset();
+      if (Sleep(backoff.Next(), false)) return;
+      continue;
+    }
+    backoff.Reset();
+    since = hints->revision;
+    if (!hints->modules.empty()) hooks_.prefetch(hints->modules);
   }
 }
 

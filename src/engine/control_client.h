@@ -1,6 +1,6 @@
 // The engine's side of the node protocol (docs/api.md, "Node protocol"):
 // registers with the control plane, heartbeats, follows the manifest, fetches
-// modules and posts events. Two threads of its own:
+// modules and posts events. Threads of its own:
 //   * beats:    POST /register (again after a 404 or after losing contact),
 //               then POST /node/heartbeat every heartbeat interval, or at once
 //               after BeatSoon();
@@ -8,6 +8,9 @@
 //               manifest to the `manifest` hook (once the node has joined).
 //               The poll parks at the control plane for up to W (30 s); a
 //               change arrives at once, and Stop() cancels the poll.
+//   * prefetch: the same long-poll on GET /node/prefetch, for the modules
+//               being deployed (when the `prefetch` hook is set); a control
+//               plane without the route is asked again every minute.
 // While the control plane is unreachable both retry with exponential backoff
 // (0.5 s doubling to 10 s) and log only when the state changes.
 //
@@ -28,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -39,6 +43,7 @@
 #include "common/node_identity.h"
 #include "common/result.h"
 #include "protocol/manifest.h"
+#include "protocol/module_hints.h"
 #include "protocol/node.h"
 
 namespace aether::engine {
@@ -84,6 +89,11 @@ struct ControlClientHooks {
   // its revision did not change: applying an unchanged manifest is cheap and
   // retries loads that failed while the control plane was away).
   std::function<void(const protocol::Manifest& manifest, std::string_view json)> manifest;
+  // Called on the prefetch thread with the modules a control plane replica
+  // is deploying right now (GET /node/prefetch, protocol/module_hints.h),
+  // before their manifest; also with ones already seen. May be empty: then
+  // the thread is not started.
+  std::function<void(const std::vector<protocol::ModuleHint>& modules)> prefetch;
 };
 
 // Thread-safety: Start, Stop and the destructor from one controlling thread;
@@ -130,6 +140,11 @@ class ControlClient {
 
   void BeatLoop();
   void ManifestLoop();
+  void PrefetchLoop();
+  // Waits for the node's first registration; false when stopping.
+  bool WaitUntilJoined();
+  // GET `route`, parked past revision `since` (manifest_wait) when set.
+  Result<HttpResponse> LongPoll(const std::string& route, std::optional<int64_t> since);
   Status Register();
   // Registers a node without a credential (the join token) and saves the
   // credential the control plane issues.
@@ -165,6 +180,7 @@ class ControlClient {
   std::chrono::milliseconds interval_;
   std::thread beat_thread_;
   std::thread manifest_thread_;
+  std::thread prefetch_thread_;
 };
 
 // The node id to use: `configured` when set, else the host name.

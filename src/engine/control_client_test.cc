@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <map>
 #include <mutex>
@@ -95,7 +96,27 @@ class FakeControl {
       }
       return Reply(200, "bytes of " + sha);
     }
-    return Reply(404, R"({"error":"no route"})");
+    if (path.starts_with("/node/prefetch")) {
+      std::string hints;
+      {
+        std::lock_guard lock(mu_);
+        if (c.auth != "Bearer " + secret_) return Refused();
+        hints = hints_;
+      }
+      if (!hints.empty()) {
+        if (size_t w = path.find("wait="); w != std::string::npos) {
+          http.Park(req, std::chrono::seconds(std::stoi(path.substr(w + 5))));
+        }
+        return Reply(200, hints);
+      }
+    }
+    // As the real router says it.
+    return Reply(404, R"({"error":"no route for )" + path + R"(","code":"not_found"})");
+  }
+  // What GET /node/prefetch answers; empty: a control plane without it.
+  void SetHints(std::string body) {
+    std::lock_guard lock(mu_);
+    hints_ = std::move(body);
   }
   // Replicas over one store: `host` ("a:1") refuses connections while down.
   void SetDown(const std::string& host, bool down) {
@@ -173,6 +194,7 @@ class FakeControl {
   bool revoked_ = false;
   bool forgetful_ = false;
   std::string secret_;
+  std::string hints_;
   int issued_ = 0;
 };
 
@@ -354,6 +376,57 @@ TEST(ControlClientTest, BeatSoonSendsAHeartbeatAtOnce) {
   EXPECT_EQ(fake.Calls("/node/heartbeat").size(), before + 1);
   clock.Advance(milliseconds(50));
   ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/heartbeat").size() == before + 2; }));
+}
+
+TEST(ControlClientTest, HandsOnTheModulesBeingDeployedThenParks) {
+  FakeControl fake;
+  const std::string sha(64, 'c');
+  fake.SetHints(R"({"revision":4,"modules":[{"sha256":")" + sha + R"(","size":10}]})");
+  NodeIdentity identity("n1");
+  std::mutex mu;
+  std::vector<protocol::ModuleHint> got;
+  ControlClientHooks hooks;
+  hooks.prefetch = [&](const std::vector<protocol::ModuleHint>& modules) {
+    std::lock_guard lock(mu);
+    got.insert(got.end(), modules.begin(), modules.end());
+  };
+  ControlClient client(Options(fake, identity), std::move(hooks));
+  client.Start("http://e:1");
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/prefetch").size() >= 2; }));
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].sha256, sha);
+  }
+  std::vector<FakeControl::Call> calls = fake.Calls("/node/prefetch");
+  EXPECT_EQ(calls[0].url, "http://control:9090/node/prefetch");
+  EXPECT_EQ(calls[1].url, "http://control:9090/node/prefetch?since=4&wait=30");
+  EXPECT_EQ(calls[1].auth, "Bearer " + fake.secret());
+  client.Stop();  // cancels the parked poll
+}
+
+TEST(ControlClientTest, AControlPlaneWithoutHintsIsAskedAgainAfterAMinute) {
+  FakeControl fake;  // no /node/prefetch route
+  NodeIdentity identity("n1");
+  aether::testing::FakeClock clock;
+  ControlClientOptions o = Options(fake, identity);
+  o.clock = &clock;
+  ControlClientHooks hooks;
+  std::atomic<int> calls{0};
+  hooks.prefetch = [&](const std::vector<protocol::ModuleHint>&) { ++calls; };
+  ControlClient client(std::move(o), std::move(hooks));
+  client.Start("http://e:1");
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/prefetch").size() == 1; }));
+  ASSERT_TRUE(clock.AwaitWaiters(2));  // the beat thread, and the prefetch thread's minute
+  clock.Advance(milliseconds(59000));
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(fake.Calls("/node/prefetch").size(), 1u);
+  ASSERT_TRUE(clock.AwaitWaiters(2));
+  clock.Advance(milliseconds(1000));
+  ASSERT_TRUE(Eventually([&] { return fake.Calls("/node/prefetch").size() == 2; }));
+  EXPECT_EQ(calls.load(), 0);
+  // The manifest is still followed.
+  EXPECT_FALSE(fake.Calls("/node/manifest").empty());
 }
 
 TEST(ControlClientTest, RegisterRetriesBackOffDoublingToTheMax) {

@@ -12,6 +12,7 @@
 #include "engine/event_reporter.h"
 #include "engine/managed_functions.h"
 #include "engine/module_store.h"
+#include "engine/prefetcher.h"
 
 namespace aether::engine {
 namespace {
@@ -47,17 +48,23 @@ class ControlLinkImpl final : public ControlLink {
     ch.manifest = [this](const protocol::Manifest& m, std::string_view text) {
       OnManifest(m, text);
     };
+    if (config.control.prefetch) {
+      ch.prefetch = [this](const std::vector<protocol::ModuleHint>& modules) {
+        prefetcher_->Offer(modules);
+      };
+    }
     client_ = std::make_unique<ControlClient>(std::move(co), std::move(ch));
 
     EventReporterOptions eo;
     eo.send = [this](const std::string& body) { return client_->PostEvent(body); };
     events_ = std::make_unique<EventReporter>(std::move(eo), metrics_.events_dropped);
 
-    ManagedFunctionsHooks mh;
-    mh.read_module = [this](const std::string& sha) {
+    auto read_module = [this](const std::string& sha) {
       return store_->GetOrFetch(sha,
                                 [this](const std::string& s) { return client_->FetchArtifact(s); });
     };
+    ManagedFunctionsHooks mh;
+    mh.read_module = read_module;
     mh.ready = [this](const protocol::ManifestEntry& f, wasm::Tier tier, double compile_ms) {
       events_->Report("function_ready",
                       json::object{{"function", f.name},
@@ -75,6 +82,12 @@ class ControlLinkImpl final : public ControlLink {
                                    {"error", SanitizeUtf8(st.message())}});
     };
     managed_ = std::make_unique<ManagedFunctions>(engine, std::move(mh));
+    prefetcher_ = std::make_unique<Prefetcher>(
+        engine, read_module,
+        PrefetcherOptions{.max_module_size = config.runtime.max_module_size,
+                          .compiled = &metrics_.prefetch_compiled,
+                          .failed = &metrics_.prefetch_failed,
+                          .dropped = &metrics_.prefetch_dropped});
 
     // Serve what this engine had before it was restarted.
     Result<std::string> saved = store_->ReadManifest();
@@ -135,11 +148,13 @@ class ControlLinkImpl final : public ControlLink {
   const std::unique_ptr<ModuleStore> store_;
   EngineMetrics& metrics_;
   std::string last_manifest_;  // manifest thread only (and Init before it)
-  // Destruction: managed_ (loader threads use client_, events_ and store_)
-  // before events_ and client_.
+  // Destruction: managed_ and prefetcher_ (their threads use client_,
+  // events_ and store_) before events_ and client_; client_'s threads (which
+  // use prefetcher_) are stopped first, by Stop().
   std::unique_ptr<ControlClient> client_;
   std::unique_ptr<EventReporter> events_;
   std::unique_ptr<ManagedFunctions> managed_;
+  std::unique_ptr<Prefetcher> prefetcher_;
 };
 
 }  // namespace

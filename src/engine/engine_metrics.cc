@@ -13,6 +13,8 @@ std::vector<double> ExecutionBuckets() {
 }
 
 constexpr std::string_view kInlineHelp = "Executions run on the HTTP IO thread, by outcome";
+constexpr std::string_view kPrefetchHelp =
+    "Modules compiled ahead of their manifest on a control plane's hint, by outcome";
 
 std::vector<double> CompileBuckets() {
   return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
@@ -46,6 +48,12 @@ EngineMetrics::EngineMetrics(MetricsRegistry& registry)
                           .WithLabels({{"result", "answered"}})),
       inline_handed_off(registry.AddCounter("aether_inline_executions_total", kInlineHelp)
                             .WithLabels({{"result", "handed_off"}})),
+      prefetch_compiled(registry.AddCounter("aether_prefetches_total", kPrefetchHelp)
+                            .WithLabels({{"result", "compiled"}})),
+      prefetch_failed(registry.AddCounter("aether_prefetches_total", kPrefetchHelp)
+                          .WithLabels({{"result", "failed"}})),
+      prefetch_dropped(registry.AddCounter("aether_prefetches_total", kPrefetchHelp)
+                           .WithLabels({{"result", "dropped"}})),
       requests_(registry.AddCounter("aether_requests_total", "POST /execute answers")),
       execution_(registry.AddHistogram("aether_execution_seconds",
                                        "Guest instantiate + run + teardown time",

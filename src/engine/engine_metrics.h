@@ -16,6 +16,8 @@
 //                                            or "handed_off" (past the inline budget, run again
 //                                            on a worker)
 //   aether_events_dropped_total              events for the control plane dropped
+//   aether_prefetches_total{result}          modules compiled ahead of their manifest on a
+//                                            control plane's hint: "compiled", "failed", "dropped"
 #pragma once
 
 #include <memory>
@@ -53,6 +55,9 @@ class EngineMetrics {
   Counter& events_dropped;
   Counter& inline_answered;
   Counter& inline_handed_off;
+  Counter& prefetch_compiled;
+  Counter& prefetch_failed;
+  Counter& prefetch_dropped;
 
  private:
   struct StringHash {

@@ -82,6 +82,21 @@ class AotEngine final : public Engine {
   }
 
   Result<std::shared_ptr<const Module>> Load(std::span<const uint8_t> wasm) override {
+    return LoadTiers(wasm, /*optimize=*/true);
+  }
+
+  Result<std::shared_ptr<const Module>> Prepare(std::span<const uint8_t> wasm) override {
+    return LoadTiers(wasm, /*optimize=*/false);
+  }
+
+  std::shared_ptr<const Module> Current(const std::shared_ptr<const Module>& module) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(module->sha256());
+    if (it == entries_.end()) return module;
+    return it->second.best;
+  }
+
+  Result<std::shared_ptr<const Module>> LoadTiers(std::span<const uint8_t> wasm, bool optimize) {
     std::string sha = Sha256Hex(wasm);
     std::shared_future<Result<ModulePtr>> pending;
     std::promise<Result<ModulePtr>> promise;
@@ -91,6 +106,7 @@ class AotEngine final : public Engine {
       auto it = entries_.find(sha);
       if (it != entries_.end()) {
         lru_.splice(lru_.begin(), lru_, it->second.lru_pos);
+        if (optimize) ScheduleOptimizeLocked(it->second, sha, wasm);
         return std::shared_ptr<const Module>(it->second.best);
       }
       auto f = loading_.find(sha);
@@ -106,24 +122,26 @@ class AotEngine final : public Engine {
       Result<ModulePtr> r = LoadUncached(sha, wasm);
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (r.ok()) Insert(sha, *r);
+        // Only once the entry exists: an optimized tier finished before it
+        // would have nowhere to go, and the module would stay on the fast one.
+        if (r.ok()) {
+          Entry& e = Insert(sha, *r);
+          if (optimize) ScheduleOptimizeLocked(e, sha, wasm);
+        }
         loading_.erase(sha);
       }
-      // Only once the entry exists: an optimized tier finished before it
-      // would have nowhere to go, and the module would stay on the fast one.
-      if (r.ok() && (*r)->tier() == Tier::kFast) ScheduleOptimize(sha, wasm);
       promise.set_value(r);
     }
     const Result<ModulePtr>& r = pending.get();
     if (!r.ok()) return r.status();
+    if (optimize && !leader) {
+      // Joined a Prepare's compile: it left the optimized tier to a Load.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = entries_.find(sha); it != entries_.end()) {
+        ScheduleOptimizeLocked(it->second, sha, wasm);
+      }
+    }
     return std::shared_ptr<const Module>(*r);
-  }
-
-  std::shared_ptr<const Module> Current(const std::shared_ptr<const Module>& module) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(module->sha256());
-    if (it == entries_.end()) return module;
-    return it->second.best;
   }
 
   Result<RunResult> Run(const Module& module, const RunOptions& options) override {
@@ -206,6 +224,7 @@ class AotEngine final : public Engine {
   struct Entry {
     ModulePtr best;
     std::list<std::string>::iterator lru_pos;
+    bool optimize_queued = false;  // its optimized tier is queued or done
   };
   struct OptimizeJob {
     std::string sha;
@@ -323,18 +342,21 @@ class AotEngine final : public Engine {
     return m;
   }
 
-  void Insert(const std::string& sha, ModulePtr m) {
+  // Under mu_. The new entry (the LRU evicts others, never it).
+  Entry& Insert(const std::string& sha, ModulePtr m) {
     lru_.push_front(sha);
-    entries_[sha] = Entry{std::move(m), lru_.begin()};
-    while (entries_.size() > options_.cache_size && !lru_.empty()) {
+    Entry& e = entries_[sha] = Entry{std::move(m), lru_.begin()};
+    while (entries_.size() > options_.cache_size && lru_.size() > 1) {
       entries_.erase(lru_.back());
       lru_.pop_back();
     }
+    return e;
   }
 
-  void ScheduleOptimize(const std::string& sha, std::span<const uint8_t> wasm) {
-    if (!options_.optimize) return;
-    std::lock_guard<std::mutex> lock(mu_);
+  // Under mu_: queues the optimized tier of a fast-tier entry, once.
+  void ScheduleOptimizeLocked(Entry& e, const std::string& sha, std::span<const uint8_t> wasm) {
+    if (!options_.optimize || e.optimize_queued || e.best->tier() != Tier::kFast) return;
+    e.optimize_queued = true;
     jobs_.push_back({sha, std::vector<uint8_t>(wasm.begin(), wasm.end())});
     cv_.notify_one();
   }

@@ -2,11 +2,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "common/sanitizers.h"
 #include "wasm/engine.h"
@@ -335,6 +338,61 @@ TEST_F(AotEngineTest, OptimizedTierTakesOver) {
   });
   RunResult trap = Run("trap_oob");
   EXPECT_EQ(trap.trap, TrapKind::kOutOfBounds);
+}
+
+// A prefetch (Prepare) compiles only the fast tier: a module whose deploy
+// is then refused costs no gcc. The first Load asks for the optimized tier,
+// once, whether it finds the module loaded or joins the compile.
+TEST_F(AotEngineTest, PrepareLeavesTheOptimizedTierToTheFirstLoad) {
+  std::mutex mu;
+  std::vector<std::pair<std::string, Tier>> compiled;
+  EngineOptions o;
+  o.cache_dir = cache_dir_.string();
+  o.on_compiled = [&](const std::string& sha, Tier tier, double, const std::string& error) {
+    EXPECT_EQ(error, "");
+    std::lock_guard lock(mu);
+    compiled.emplace_back(sha, tier);
+  };
+  engine_ = NewAotEngine(o);
+  auto count = [&](Tier tier) {
+    std::lock_guard lock(mu);
+    return std::count_if(compiled.begin(), compiled.end(),
+                         [&](const auto& c) { return c.second == tier; });
+  };
+  auto prepared = engine_->Prepare(ReadGuest("fib"));
+  ASSERT_TRUE(prepared.ok()) << prepared.status().message();
+  EXPECT_EQ((*prepared)->tier(), Tier::kFast);
+  EXPECT_EQ(count(Tier::kFast), 1);
+  ASSERT_TRUE(engine_->Prepare(ReadGuest("fib")).ok());  // loaded already: nothing new
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(count(Tier::kOptimized), 0);
+  EXPECT_EQ(engine_->Current(*prepared)->tier(), Tier::kFast);
+
+  auto m = Load("fib");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(count(Tier::kFast), 1);  // no second compile
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (count(Tier::kOptimized) == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(count(Tier::kOptimized), 1);
+  EXPECT_EQ(engine_->Current(m)->tier(), Tier::kOptimized);
+  Load("fib");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(count(Tier::kOptimized), 1);  // once
+
+  // A Load that joins a Prepare's compile (or the other way round).
+  std::thread prepare([&] { EXPECT_TRUE(engine_->Prepare(ReadGuest("hello")).ok()); });
+  auto hello = Load("hello");
+  prepare.join();
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(count(Tier::kFast), 2);
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (count(Tier::kOptimized) < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(count(Tier::kOptimized), 2);
+  engine_.reset();  // joins the optimizer before `compiled` goes
 }
 
 long RssKb() {

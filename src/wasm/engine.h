@@ -208,6 +208,13 @@ class Engine {
   // compiler fails or cannot be started.
   virtual Result<std::shared_ptr<const Module>> Load(std::span<const uint8_t> wasm) = 0;
 
+  // Load, for a module that may never run (compiled ahead of its manifest
+  // on a control plane's hint): the same fast tier, but the optimized tier
+  // (gcc, seconds of CPU) waits until a Load asks for the module.
+  virtual Result<std::shared_ptr<const Module>> Prepare(std::span<const uint8_t> wasm) {
+    return Load(wasm);
+  }
+
   // The best loaded tier of `module` right now (the optimized tier replaces
   // the fast one once ready). Never null.
   virtual std::shared_ptr<const Module> Current(const std::shared_ptr<const Module>& module) = 0;

@@ -177,5 +177,56 @@ TEST(JoinTest, AnEngineRegistersItsPublicUrl) {
       << r.output;
 }
 
+// A deploy is announced to the engines before it commits (GET /node/prefetch):
+// an engine compiles the module meanwhile (fast tier only), so the manifest
+// finds it compiled; one with [control] prefetch = false does not poll and
+// compiles when the manifest comes. A module the deploy refuses is never
+// served. The route is for nodes and admins only.
+TEST(JoinTest, EnginesCompileADeployBeforeItCommits) {
+  Control control;
+  Engine e1(control, "edge-1");
+  Engine e2(control, "edge-2", "zone = \"test\"", "", "prefetch = false");
+  auto prefetches = [](Engine& e, const std::string& result) {
+    return e.Metrics().Value("aether_prefetches_total", {{"result", result}}).value_or(-1);
+  };
+  auto parked = [&](int n) {
+    std::string metrics = control.Call("GET", "/metrics").body;
+    return metrics.find("\naether_control_prefetch_waiters " + std::to_string(n) + "\n") !=
+               std::string::npos &&
+           metrics.find("\naether_control_manifest_waiters 2\n") != std::string::npos;
+  };
+  ASSERT_TRUE(WaitFor([&] { return parked(1); }, seconds(20))) << e1.Logs() << e2.Logs();
+
+  ASSERT_EQ(control.Deploy("hello", "hello").status, 201);
+  std::string sha = Sha256Hex(GuestBytes("hello"));
+  ASSERT_TRUE(WaitFor([&] { return control.Ready("hello", "edge-1", sha); })) << e1.Logs();
+  ASSERT_TRUE(WaitFor([&] { return control.Ready("hello", "edge-2", sha); })) << e2.Logs();
+  EXPECT_EQ(prefetches(e1, "compiled"), 1) << e1.Logs();
+  EXPECT_EQ(prefetches(e2, "compiled"), 0);
+  EXPECT_EQ(e1.Output("hello"), "Hello, World!\n");
+  // The engine polls again once it has the hint: back to one parked poll.
+  EXPECT_TRUE(WaitFor([&] { return parked(1); }));
+
+  // Refused: 422; e1 may have tried it (the failure is counted), nothing
+  // serves it.
+  HttpResponse bad = control.Call("PUT", "/api/functions/junk", "junk bytes, not wasm",
+                                  {{"Content-Type", "application/wasm"}});
+  EXPECT_EQ(bad.status, 422) << bad.body;
+  EXPECT_TRUE(WaitFor([&] { return parked(1); }));
+  EXPECT_EQ(prefetches(e1, "compiled"), 1);
+  EXPECT_EQ(e1.Execute("junk").status, 404);
+
+  // Only nodes and admins; a bad query is a 400.
+  auto http = NewHttpClient();
+  auto anonymous = http->Fetch("GET", control.url() + "/node/prefetch", "");
+  ASSERT_TRUE(anonymous.ok());
+  EXPECT_EQ(anonymous->status, 401) << anonymous->body;
+  HttpResponse now = control.Call("GET", "/node/prefetch");
+  ASSERT_EQ(now.status, 200) << now.body;
+  EXPECT_EQ(Obj(now)["modules"].as_array().size(), 0u);
+  EXPECT_GE(Obj(now)["revision"].as_int64(), 2);
+  EXPECT_TRUE(IsError(control.Call("GET", "/node/prefetch?since=x"), 400, "invalid_argument"));
+}
+
 }  // namespace
 }  // namespace aether::testing

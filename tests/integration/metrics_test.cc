@@ -45,6 +45,7 @@ const Families kEngineFamilies = {
     {"aether_rejected_total", "counter"},
     {"aether_events_dropped_total", "counter"},
     {"aether_inline_executions_total", "counter"},
+    {"aether_prefetches_total", "counter"},
 };
 
 // docs/workflow-protocol.md, "Metrics (engine /metrics)".
@@ -85,6 +86,7 @@ const Families kControlFamilies = {
     {"aether_control_store_revision", "gauge"},
     {"aether_control_leader", "gauge"},
     {"aether_control_manifest_waiters", "gauge"},
+    {"aether_control_prefetch_waiters", "gauge"},
     {"aether_control_workflows", "gauge"},
     {"aether_control_workflow_instances", "gauge"},
 };
@@ -132,6 +134,9 @@ TEST(MetricsIntegration, EngineExportsEveryDocumentedFamilyAndNoOther) {
                            "aether_queue_depth",
                            "aether_inline_executions_total{result=\"answered\"}",
                            "aether_inline_executions_total{result=\"handed_off\"}",
+                           "aether_prefetches_total{result=\"compiled\"}",
+                           "aether_prefetches_total{result=\"dropped\"}",
+                           "aether_prefetches_total{result=\"failed\"}",
                            "aether_workflow_instances{state=\"failed\"}",
                            "aether_workflow_instances{state=\"restarting\"}",
                            "aether_workflow_instances{state=\"running\"}",

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/http_client.h"
+#include "exposition.h"
 #include "process.h"
 
 namespace aether::testing {
@@ -188,16 +189,16 @@ inline CliRun ControlCli(const Control& control, std::vector<std::string> args) 
 class Engine {
  public:
   // `labels` is a TOML inline table body ("zone = \"eu\""); `extra` is
-  // appended to the config file.
+  // appended to the config file, `control_extra` to its [control] table.
   Engine(const Control& control, std::string node_id, const std::string& labels = "zone = \"test\"",
-         const std::string& extra = "")
+         const std::string& extra = "", const std::string& control_extra = "")
       : node_id_(std::move(node_id)) {
-    WriteFile(dir_ / "engine.toml", "[runtime]\ndata_dir = \"" + dir_ / "data" +
-                                        "\"\noptimize = false\n" + "exec_timeout = \"2s\"\n" +
-                                        "[control]\nurl = \"" + control.url() + "\"\nnode_id = \"" +
-                                        node_id_ + "\"\nlabels = { " + labels + " }\n" +
-                                        "[auth]\njoin_token = \"" + control.join() + "\"\n" +
-                                        "[registry]\nheartbeat_interval = \"200ms\"\n" + extra);
+    WriteFile(dir_ / "engine.toml",
+              "[runtime]\ndata_dir = \"" + dir_ / "data" + "\"\noptimize = false\n" +
+                  "exec_timeout = \"2s\"\n" + "[control]\nurl = \"" + control.url() +
+                  "\"\nnode_id = \"" + node_id_ + "\"\nlabels = { " + labels + " }\n" +
+                  control_extra + "\n" + "[auth]\njoin_token = \"" + control.join() + "\"\n" +
+                  "[registry]\nheartbeat_interval = \"200ms\"\n" + extra);
     Start();
   }
 
@@ -229,6 +230,15 @@ class Engine {
       return HttpResponse{0, "", "", {}};
     }
     return std::move(r).value();
+  }
+  // GET /metrics, parsed.
+  Exposition Metrics() {
+    auto r = http_->Fetch("GET", process_->url() + "/metrics", "");
+    if (!r.ok()) {
+      ADD_FAILURE() << r.status().message();
+      return {};
+    }
+    return ParseExposition(r->body);
   }
   std::string Output(const std::string& function, const std::string& input_json = "null") {
     HttpResponse r = Execute(function, input_json);

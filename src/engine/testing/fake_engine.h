@@ -44,6 +44,11 @@ class FakeEngine final : public wasm::Engine {
     return std::shared_ptr<const wasm::Module>(std::make_shared<FakeModule>(text));
   }
 
+  Result<std::shared_ptr<const wasm::Module>> Prepare(std::span<const uint8_t> wasm) override {
+    prepares++;
+    return Load(wasm);
+  }
+
   std::shared_ptr<const wasm::Module> Current(
       const std::shared_ptr<const wasm::Module>& module) override {
     return module;
@@ -103,7 +108,8 @@ class FakeEngine final : public wasm::Engine {
     return size;
   }
 
-  std::atomic<int> loads{0};
+  std::atomic<int> loads{0};  // Prepare's included
+  std::atomic<int> prepares{0};
   std::atomic<int> runs{0};
   std::atomic<size_t> last_stack_size{0};
 
