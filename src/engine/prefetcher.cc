@@ -8,7 +8,7 @@
 namespace aether::engine {
 namespace {
 
-void Count(Counter* counter) {
+void CountOutcome(Counter* counter) {
   if (counter != nullptr) counter->Inc();
 }
 
@@ -41,12 +41,12 @@ void Prefetcher::Offer(const std::vector<protocol::ModuleHint>& hints) {
       if (!FirstTime(hint.sha256)) continue;
     }
     if (options_.max_module_size != 0 && hint.size > options_.max_module_size) {
-      Count(options_.dropped);
+      CountOutcome(options_.dropped);
       continue;
     }
     Status queued = queue_.Post([this, hint] { Run(hint); });
     if (!queued.ok()) {
-      Count(options_.dropped);
+      CountOutcome(options_.dropped);
       LOG_DEBUG("prefetch of {}: dropped ({})", hint.sha256.substr(0, 12), queued.message());
     }
   }
@@ -58,7 +58,7 @@ void Prefetcher::Run(const protocol::ModuleHint& hint) {
   Result<std::shared_ptr<const wasm::Module>> module =
       bytes.ok() ? engine_.Prepare(*bytes)
                  : Result<std::shared_ptr<const wasm::Module>>(bytes.status());
-  Count(module.ok() ? options_.compiled : options_.failed);
+  CountOutcome(module.ok() ? options_.compiled : options_.failed);
   // Debug only (spdlog's, not LOG_DEBUG, which release builds leave out: the
   // first-response bench reads it): a module the deploy refuses fails here
   // too, and the deploy says why; a failed fetch is tried again with the

@@ -5,14 +5,14 @@
 namespace aether::protocol {
 namespace {
 
-const std::string kSha(64, 'a');
-const std::string kOther(64, '0');
+const std::string kHintSha(64, 'a');
+const std::string kOtherSha(64, '0');
 
 TEST(ModuleHintsTest, RoundTrips) {
-  ModuleHints hints{7, {{kSha, 153214}, {kOther, 0}}};
+  ModuleHints hints{7, {{kHintSha, 153214}, {kOtherSha, 0}}};
   std::string json = EncodeModuleHints(hints);
-  EXPECT_EQ(json, R"({"revision":7,"modules":[{"sha256":")" + kSha +
-                      R"(","size":153214},{"sha256":")" + kOther + R"(","size":0}]})");
+  EXPECT_EQ(json, R"({"revision":7,"modules":[{"sha256":")" + kHintSha +
+                      R"(","size":153214},{"sha256":")" + kOtherSha + R"(","size":0}]})");
   Result<ModuleHints> back = ParseModuleHints(json);
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(back->revision, 7);
@@ -38,12 +38,12 @@ TEST(ModuleHintsTest, RefusesWhatNoControlPlaneSends) {
   EXPECT_EQ(error(R"({"revision": 1, "modules": [{"sha256": ")" + std::string(64, 'A') +
                   R"(", "size": 1}]})"),
             "field \"modules[0].sha256\" must be 64 lower-case hex digits");
-  EXPECT_EQ(error(R"({"revision": 1, "modules": [{"sha256": ")" + kSha + R"(", "size": -1}]})"),
+  EXPECT_EQ(error(R"({"revision": 1, "modules": [{"sha256": ")" + kHintSha + R"(", "size": -1}]})"),
             "field \"modules[0].size\" is negative");
-  EXPECT_NE(error(R"({"revision": 1, "modules": [{"sha256": ")" + kSha + R"("}]})").find("size"),
+  EXPECT_NE(error(R"({"revision": 1, "modules": [{"sha256": ")" + kHintSha + R"("}]})").find("size"),
             std::string::npos);
 
-  ModuleHints many{1, std::vector<ModuleHint>(kMaxModuleHints + 1, ModuleHint{kSha, 1})};
+  ModuleHints many{1, std::vector<ModuleHint>(kMaxModuleHints + 1, ModuleHint{kHintSha, 1})};
   EXPECT_EQ(error(EncodeModuleHints(many)), "field \"modules\" has more than 64 entries");
   many.modules.pop_back();
   EXPECT_EQ(error(EncodeModuleHints(many)), "ok");
