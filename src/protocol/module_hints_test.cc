@@ -40,8 +40,9 @@ TEST(ModuleHintsTest, RefusesWhatNoControlPlaneSends) {
             "field \"modules[0].sha256\" must be 64 lower-case hex digits");
   EXPECT_EQ(error(R"({"revision": 1, "modules": [{"sha256": ")" + kHintSha + R"(", "size": -1}]})"),
             "field \"modules[0].size\" is negative");
-  EXPECT_NE(error(R"({"revision": 1, "modules": [{"sha256": ")" + kHintSha + R"("}]})").find("size"),
-            std::string::npos);
+  EXPECT_NE(
+      error(R"({"revision": 1, "modules": [{"sha256": ")" + kHintSha + R"("}]})").find("size"),
+      std::string::npos);
 
   ModuleHints many{1, std::vector<ModuleHint>(kMaxModuleHints + 1, ModuleHint{kHintSha, 1})};
   EXPECT_EQ(error(EncodeModuleHints(many)), "field \"modules\" has more than 64 entries");
