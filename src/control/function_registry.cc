@@ -134,7 +134,10 @@ Status FunctionRegistry::Check(const std::string& name, const EnvMap& env) const
 
 // Artifact first: rows that point at missing bytes must never exist.
 Result<StagedArtifact> FunctionRegistry::Stage(std::string_view wasm) {
-  std::string sha256 = Sha256Hex(wasm);
+  return Stage(wasm, Sha256Hex(wasm));
+}
+
+Result<StagedArtifact> FunctionRegistry::Stage(std::string_view wasm, std::string sha256) {
   RETURN_IF_ERROR(artifacts_.Write(sha256, wasm));
   StagedArtifact staged(artifacts_, std::move(sha256), wasm.size());
   if (replicate_) RETURN_IF_ERROR(replicate_(staged.sha256(), wasm));

@@ -116,6 +116,8 @@ class FunctionRegistry {
   // rows of `request` (its `wasm` is not used) for the staged bytes.
   Status Check(const std::string& name, const EnvMap& env) const;
   Result<StagedArtifact> Stage(std::string_view wasm);
+  // The same, for a caller that has the digest of `wasm` already.
+  Result<StagedArtifact> Stage(std::string_view wasm, std::string sha256);
   Result<VersionInfo> Commit(const StagedArtifact& staged, DeployRequest&& request,
                              const std::string& source);
   // NotFound for an unknown function.

@@ -110,13 +110,14 @@ HttpResponse ControlApi::Deploy(const std::string& name, std::string&& wasm, Env
   // validates and stores it (control/prefetch_hints.h); until the deploy
   // ends they fetch these bytes.
   auto bytes = std::make_shared<const std::string>(std::move(wasm));
+  const std::string sha256 = Sha256Hex(*bytes);  // hashed once: the hint and the artifact
   std::optional<PrefetchHints::Announcement> announced;
-  if (ctx_.hints != nullptr) announced.emplace(ctx_.hints->Announce(Sha256Hex(*bytes), bytes));
+  if (ctx_.hints != nullptr) announced.emplace(ctx_.hints->Announce(sha256, bytes));
   // The bytes are written (fsynced, replicated) while the compiler process
   // validates them: the deploy waits for the longer of the two, not both.
   StageTimes artifact;
   StagedArtifacts staging([&] {
-    Result<StagedArtifact> staged = ctx_.functions.Stage(*bytes);
+    Result<StagedArtifact> staged = ctx_.functions.Stage(*bytes, sha256);
     artifact.Lap("artifact");
     return staged;
   });

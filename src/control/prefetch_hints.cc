@@ -7,17 +7,11 @@
 namespace aether::control {
 
 PrefetchHints::PrefetchHints(Gauge* waiters, size_t max_waiters)
-    : poll_(ChangeFeed{[this]() -> Result<int64_t> {
-                         std::lock_guard lock(mu_);
-                         return revision_;
-                       },
+    : poll_(ChangeFeed{[this] { return Revision(); },
                        [this](int64_t seen, std::chrono::milliseconds timeout) {
                          return WaitPast(seen, timeout);
                        }},
-            LongPollHooks{[this]() -> Result<int64_t> {
-                            std::lock_guard lock(mu_);
-                            return revision_;
-                          },
+            LongPollHooks{[this] { return Revision(); },
                           [this](const std::string&, Responder& respond) { Answer(respond); },
                           [waiters](int64_t, size_t n) {
                             if (waiters != nullptr) waiters->Set(static_cast<double>(n));
@@ -84,6 +78,11 @@ void PrefetchHints::Answer(Responder& respond) const {
   r.body = protocol::EncodeModuleHints(hints);
   r.headers.emplace_back("Cache-Control", "no-store");
   respond(std::move(r));
+}
+
+Result<int64_t> PrefetchHints::Revision() const {
+  std::lock_guard lock(mu_);
+  return revision_;
 }
 
 Result<int64_t> PrefetchHints::WaitPast(int64_t seen, std::chrono::milliseconds timeout) {

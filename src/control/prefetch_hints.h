@@ -84,6 +84,8 @@ class PrefetchHints {
   };
   void End(uint64_t id);
   void Answer(Responder& respond) const;
+  // What the long-poll compares `since` with; it moves with every Announce.
+  Result<int64_t> Revision() const;
   Result<int64_t> WaitPast(int64_t seen, std::chrono::milliseconds timeout);
 
   mutable std::mutex mu_;
